@@ -1,0 +1,41 @@
+# Entry points. Each target sets itself up from nothing (virtualenv, install).
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-server lint bench reliability docs clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/fundledger demo --out demo-output
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" -n 2 $(PYTEST_ARGS)
+
+# The integration suite once more against a real server (CI does this when 127.0.0.1:5432 answers).
+test-server: $(STAMP)
+	FUNDLEDGER_TEST_DATABASE_URL=$${FUNDLEDGER_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
+	  $(BIN)/python -m pytest -q -m "not slow" -n 2 tests/integration $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check ledger cli sql tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+reliability: $(STAMP)
+	$(BIN)/python -m pytest -q tests/reliability $(PYTEST_ARGS)
+
+docs: $(STAMP)
+	$(BIN)/python -m cli.docgen docs/cli.md
+
+clean:
+	rm -rf $(VENV) build *.egg-info demo-output
