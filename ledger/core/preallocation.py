@@ -1,0 +1,146 @@
+"""Pre-allocation (预拨): bring each county's expenditure account up to a few months of funds.
+
+At the start of each year the city moves money down so that a county can pay providers
+without waiting for a quarterly request to clear. The policy (BRIEF §5) is::
+
+    target = months × monthly basis
+    amount = max(0, target − held)
+
+The monthly basis is the approved budget's annual expenditure ÷ 12 (the default) or last
+year's average monthly expenditure; both are rounded **half-up to the fen** (四舍五入, the
+rounding finance officers apply by hand), so a basis is always a whole number of fen and
+the target is an exact integer multiple of it. ``months`` (3 by default) and the basis
+are region settings.
+
+Everything here is pure: amounts are ``int`` fen and nothing touches the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ledger.errors import BadInput
+
+DEFAULT_MONTHS = 3
+
+
+def _fen(name: str, value: object, *, minimum: int | None = None) -> int:
+    """Refuse anything but a plain ``int`` of fen (a float or bool must never carry money)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadInput(f"{name} must be a whole number of fen, got {type(value).__name__}")
+    if minimum is not None and value < minimum:
+        raise BadInput(f"{name} must be at least {minimum} fen, got {value}")
+    return value
+
+
+def _months(months: object) -> int:
+    if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 12:
+        raise BadInput(f"months must be a whole number from 1 to 12, got {months!r}")
+    return months
+
+
+def _half_up_div(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded half-up, for ``numerator ≥ 0`` and ``denominator > 0``.
+
+    Done in integers: ``floor((2n + d) / 2d)`` equals ``round_half_up(n / d)`` exactly.
+    """
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def monthly_basis_from_budget(annual_expenditure_fen: int) -> int:
+    """Monthly basis from the approved budget: annual expenditure ÷ 12, half-up to the fen.
+
+    Half-up rather than banker's rounding because this is the figure an officer
+    recomputes by hand from the budget table; ``1,000.06`` a year → ``83.34`` a month
+    (83.338…), and an exact half (``0.30`` → ``0.025``) rounds up to ``0.03``.
+    """
+    annual = _fen("annual budgeted expenditure", annual_expenditure_fen, minimum=0)
+    return _half_up_div(annual, 12)
+
+
+def monthly_basis_from_prior_year(prior_year_expenditure_fen: int, months: int = 12) -> int:
+    """Monthly basis from last year's actual spending: its average month, half-up to the fen.
+
+    ``months`` is how many months of last year the unit actually operated (a county that
+    joined the city pool in April has 9); normally 12.
+    """
+    spent = _fen("prior-year expenditure", prior_year_expenditure_fen, minimum=0)
+    return _half_up_div(spent, _months(months))
+
+
+@dataclass(frozen=True, slots=True)
+class PreallocationInput:
+    """One expenditure account to top up: a unit's book (and fund component, e.g. pooled 统筹).
+
+    ``held`` is the account's current balance. It may be negative (an overdrawn account);
+    the top-up then covers the overdraft as well, since the target is what the account
+    should *hold*.
+    """
+
+    unit: str
+    book: str
+    component: str
+    monthly_basis: int
+    held: int
+
+    def __post_init__(self) -> None:
+        for name in ("unit", "book"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise BadInput(f"pre-allocation: {name} must be non-empty text")
+        if not isinstance(self.component, str):
+            raise BadInput("pre-allocation: component must be text (empty when the book has none)")
+        _fen(f"{self.unit}/{self.book} monthly basis", self.monthly_basis, minimum=0)
+        _fen(f"{self.unit}/{self.book} balance held", self.held)
+
+
+@dataclass(frozen=True, slots=True)
+class PreallocationLine:
+    """The computed top-up for one account, with every figure needed to check it by hand."""
+
+    unit: str
+    book: str
+    component: str
+    monthly_basis: int
+    months: int
+    target: int
+    held: int
+    amount: int
+
+
+def preallocate(
+    inputs: Sequence[PreallocationInput], months: int = DEFAULT_MONTHS
+) -> list[PreallocationLine]:
+    """Compute the 预拨 for each account, sorted by (unit, book, component).
+
+    A unit already holding at least the target gets 0: pre-allocation only ever tops up,
+    it never claws money back (surpluses are dealt with at year end, not here).
+    The same (unit, book, component) twice is refused, since it would be paid twice.
+    """
+    n = _months(months)
+    seen: set[tuple[str, str, str]] = set()
+    lines: list[PreallocationLine] = []
+    for i in inputs:
+        if not isinstance(i, PreallocationInput):
+            raise BadInput(f"pre-allocation input must be a PreallocationInput, got {type(i).__name__}")
+        key = (i.unit, i.book, i.component)
+        if key in seen:
+            where = "/".join(k for k in key if k)
+            raise BadInput(f"pre-allocation: {where} appears more than once")
+        seen.add(key)
+        target = n * i.monthly_basis
+        lines.append(
+            PreallocationLine(
+                unit=i.unit,
+                book=i.book,
+                component=i.component,
+                monthly_basis=i.monthly_basis,
+                months=n,
+                target=target,
+                held=i.held,
+                amount=max(0, target - i.held),
+            )
+        )
+    lines.sort(key=lambda line: (line.unit, line.book, line.component))
+    return lines

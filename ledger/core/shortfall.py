@@ -1,0 +1,119 @@
+"""Year-end shortfall sharing (缺口分担), per unit and book.
+
+For the year's current balance (当期结余) ``C = revenue − expenditure``:
+
+* ``C ≥ 0``: nothing to share; the accumulated surplus (累计结余) grows by ``C``.
+* ``C < 0``: the gap ``G = −C`` is covered first by the unit's accumulated surplus ``S`` —
+  only its positive part, since a unit already in deficit has nothing to cover with — and
+  whatever remains is the local government's share (地方政府分担), which goes to the
+  obligations register and is tracked until paid.
+
+``surplus_after`` is the accumulated surplus *once the government's share is paid*
+(``S + C + government``). So a unit whose surplus covered the whole gap ends at
+``S − G``; one whose government pays ends at exactly ``0`` when it started at ``S ≥ 0``;
+and a unit that started with a negative ``S`` keeps that old deficit (the government
+pays this year's gap, not history). The report shows every figure so an officer can
+recompute it by hand.
+
+For the employees' book the caller passes the pooled component (统筹基金) only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ledger.errors import BadInput
+
+
+def _fen(name: str, value: object, *, minimum: int | None = None) -> int:
+    """Refuse anything but a plain ``int`` of fen (a float or bool must never carry money)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadInput(f"{name} must be a whole number of fen, got {type(value).__name__}")
+    if minimum is not None and value < minimum:
+        raise BadInput(f"{name} must not be negative, got {value} fen")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ShortfallInput:
+    """A unit's year for one book: totals for the year and the surplus carried in.
+
+    ``surplus_before`` may be negative (a unit that ended earlier years in deficit).
+    """
+
+    unit: str
+    book: str
+    revenue: int
+    expenditure: int
+    surplus_before: int
+
+    def __post_init__(self) -> None:
+        for name in ("unit", "book"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise BadInput(f"shortfall: {name} must be non-empty text")
+        where = f"{self.unit}/{self.book}"
+        _fen(f"{where} revenue", self.revenue, minimum=0)
+        _fen(f"{where} expenditure", self.expenditure, minimum=0)
+        _fen(f"{where} accumulated surplus", self.surplus_before)
+
+
+@dataclass(frozen=True, slots=True)
+class ShortfallResult:
+    """One line of the 缺口分担 report (all amounts in fen)."""
+
+    unit: str
+    book: str
+    revenue: int
+    expenditure: int
+    current_balance: int
+    surplus_before: int
+    covered_by_surplus: int
+    government_share: int
+    surplus_after: int
+
+
+def apply_shortfall_rule(i: ShortfallInput) -> ShortfallResult:
+    """Apply BRIEF §5's shortfall rule to one unit and book.
+
+    Worked example: ``S = 500``, revenue 1,000, expenditure 1,800 → ``C = −800``,
+    ``G = 800``; the surplus covers 500, the government owes 300, and the unit
+    ends at 0.
+    """
+    if not isinstance(i, ShortfallInput):
+        raise BadInput(f"shortfall input must be a ShortfallInput, got {type(i).__name__}")
+    current = i.revenue - i.expenditure
+    if current >= 0:
+        covered = 0
+        government = 0
+    else:
+        gap = -current
+        covered = min(gap, max(i.surplus_before, 0))
+        government = gap - covered
+    return ShortfallResult(
+        unit=i.unit,
+        book=i.book,
+        revenue=i.revenue,
+        expenditure=i.expenditure,
+        current_balance=current,
+        surplus_before=i.surplus_before,
+        covered_by_surplus=covered,
+        government_share=government,
+        surplus_after=i.surplus_before + current + government,
+    )
+
+
+def shortfall_table(inputs: Iterable[ShortfallInput]) -> list[ShortfallResult]:
+    """The whole report, sorted by (unit, book); a unit and book given twice is refused."""
+    seen: set[tuple[str, str]] = set()
+    rows: list[ShortfallResult] = []
+    for i in inputs:
+        row = apply_shortfall_rule(i)
+        key = (row.unit, row.book)
+        if key in seen:
+            raise BadInput(f"shortfall: {row.unit}/{row.book} appears more than once")
+        seen.add(key)
+        rows.append(row)
+    rows.sort(key=lambda r: (r.unit, r.book))
+    return rows
