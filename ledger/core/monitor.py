@@ -1,0 +1,209 @@
+"""Risk monitoring: months payable (可支付月数), its colour, and the warnings a unit raises.
+
+``months payable = accumulated surplus ÷ (expenditure over the last 12 months ÷ 12)``:
+how long the pooled fund (统筹基金) could keep paying at its recent rate with no new
+revenue. National guidance colours it: red below 3 months, yellow 3 to 6, green 6 to 15,
+and "excess" (结余过多) above 15 — a surplus that large is money not reaching patients,
+so it is a finding too. The thresholds are region settings (``Thresholds``).
+
+The figure is computed exactly in integers and only then rounded, once, to 0.01 with
+banker's rounding (ROUND_HALF_EVEN), so the colour of a boundary case is decided by the
+same two-decimal number the report prints: exactly 3.00 is yellow, 15.00 green, 15.01
+excess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from ledger.core.money import format_yuan
+from ledger.errors import BadInput
+
+
+class Colour(StrEnum):
+    red = "red"
+    yellow = "yellow"
+    green = "green"
+    excess = "excess"
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Colour boundaries in months. Red ``< red_below ≤`` yellow ``< yellow_below ≤`` green
+    ``≤ excess_above <`` excess.
+
+    They must rise strictly, and ``red_below`` must be positive so that a unit with no
+    surplus (0 months or fewer) is always red.
+    """
+
+    red_below: Decimal = Decimal("3")
+    yellow_below: Decimal = Decimal("6")
+    excess_above: Decimal = Decimal("15")
+
+    def __post_init__(self) -> None:
+        for name in ("red_below", "yellow_below", "excess_above"):
+            value = getattr(self, name)
+            if not isinstance(value, Decimal) or not value.is_finite():
+                raise BadInput(f"months threshold {name} must be a finite Decimal, got {value!r}")
+        if not Decimal(0) < self.red_below < self.yellow_below < self.excess_above:
+            raise BadInput(
+                "months thresholds must rise: 0 < red_below < yellow_below < excess_above "
+                f"(got {self.red_below}, {self.yellow_below}, {self.excess_above})"
+            )
+
+
+def _fen(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadInput(f"{name} must be a whole number of fen, got {type(value).__name__}")
+    return value
+
+
+def months_payable(surplus_fen: int, trailing_12m_expenditure_fen: int) -> Decimal | None:
+    """可支付月数, to 0.01 (half-even); ``None`` when nothing was spent in the last 12 months.
+
+    ``surplus × 12 ÷ expenditure`` is evaluated as one integer division with its
+    remainder, so no intermediate value is ever rounded; a negative surplus gives a
+    negative figure (it is red, and the report should show how deep).
+    """
+    surplus = _fen("accumulated surplus", surplus_fen)
+    spent = _fen("expenditure over the last 12 months", trailing_12m_expenditure_fen)
+    if spent <= 0:
+        return None
+    # Hundredths of a month: surplus * 12 * 100 / spent, then round half-even.
+    hundredths, remainder = divmod(surplus * 1200, spent)  # floor division; 0 ≤ remainder < spent
+    twice = 2 * remainder
+    if twice > spent or (twice == spent and hundredths % 2 == 1):
+        hundredths += 1
+    return Decimal(f"{hundredths}E-2")
+
+
+def colour(months: Decimal | None, t: Thresholds, surplus_fen: int | None = None) -> Colour:
+    """The colour for a months-payable figure.
+
+    ``months is None`` means nothing was spent in the last 12 months, so the ratio does
+    not exist; we then look at the surplus (``surplus_fen`` is required in that case):
+    money sitting unused is ``excess``, and no money at all is ``red``. Decided this way
+    because a dormant pool with a surplus is exactly the "too much kept back" finding,
+    while a unit with neither spending nor funds cannot pay its first claim.
+    """
+    if months is None:
+        if surplus_fen is None:
+            raise BadInput("months payable is unknown (no expenditure); the surplus is needed to colour it")
+        return Colour.excess if _fen("accumulated surplus", surplus_fen) > 0 else Colour.red
+    if not isinstance(months, Decimal) or not months.is_finite():
+        raise BadInput(f"months payable must be a finite Decimal, got {months!r}")
+    if months < t.red_below:
+        return Colour.red
+    if months < t.yellow_below:
+        return Colour.yellow
+    if months <= t.excess_above:
+        return Colour.green
+    return Colour.excess
+
+
+class WarningCode(StrEnum):
+    """Stable codes for scripts and ``--json``."""
+
+    red = "red"
+    excess = "excess"
+    negative_share = "negative_share"
+    running_deficit = "running_deficit"
+    planned_deficit = "planned_deficit"
+
+
+@dataclass(frozen=True, slots=True)
+class Warning:
+    """One monitoring finding for a unit and book; a value to list, never an exception.
+
+    It shadows the builtin ``Warning`` inside this module only (nothing here uses that);
+    import it as ``from ledger.core.monitor import Warning as RiskWarning`` if that helps.
+    """
+
+    code: str
+    unit: str
+    book: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _months_text(months: Decimal | None) -> str:
+    return "no expenditure in the last 12 months" if months is None else f"{months} months payable"
+
+
+def warnings_for(
+    unit: str,
+    book: str,
+    months: Decimal | None,
+    colour: Colour,
+    special_share_fen: int,
+    year_result_to_date_fen: int,
+    planned_result_fen: int | None,
+) -> list[Warning]:
+    """Every finding for one unit and book, in a fixed order (red/excess, share, deficits).
+
+    * ``red`` / ``excess``: from the colour (yellow and green are not findings);
+    * ``negative_share``: the unit's share of the special account (专户) is below zero,
+      i.e. it has drawn more from the city pool than it has put in;
+    * ``running_deficit``: revenue minus expenditure for the year so far is negative;
+    * ``planned_deficit``: the approved budget itself plans a deficit (``None`` when the
+      unit has no budget for the year, which is reported elsewhere).
+    """
+    share = _fen("special-account share", special_share_fen)
+    to_date = _fen("year result to date", year_result_to_date_fen)
+    who = f"{unit} {book}"
+    found: list[Warning] = []
+    if colour == Colour.red:
+        found.append(
+            Warning(WarningCode.red, unit, book, f"{who}: {_months_text(months)}, red (not enough to pay on)")
+        )
+    elif colour == Colour.excess:
+        found.append(
+            Warning(
+                WarningCode.excess,
+                unit,
+                book,
+                f"{who}: {_months_text(months)}, excess (surplus larger than the guidance allows)",
+            )
+        )
+    if share < 0:
+        found.append(
+            Warning(
+                WarningCode.negative_share,
+                unit,
+                book,
+                f"{who}: share of the special account is {format_yuan(share)} yuan "
+                "(has drawn more than it put in)",
+            )
+        )
+    if to_date < 0:
+        found.append(
+            Warning(
+                WarningCode.running_deficit,
+                unit,
+                book,
+                f"{who}: deficit of {format_yuan(-to_date)} yuan so far this year",
+            )
+        )
+    if planned_result_fen is not None and _fen("planned result", planned_result_fen) < 0:
+        found.append(
+            Warning(
+                WarningCode.planned_deficit,
+                unit,
+                book,
+                f"{who}: the budget plans a deficit of {format_yuan(-planned_result_fen)} yuan",
+            )
+        )
+    return found
+
+
+def exit_code_for(colours: Iterable[Colour]) -> int:
+    """Exit status for the ``monitor`` command: 3 if any unit is red, else 0.
+
+    3 (not 1) so a script can tell "a unit is in danger" apart from "the command failed".
+    """
+    return 3 if any(c == Colour.red for c in colours) else 0
