@@ -1,0 +1,177 @@
+"""The report value model: what a report *says*, before anyone decides how to show it.
+
+A ``Report`` is a frozen value built by a domain function (budget execution, shortfall
+sharing, months payable, ...) and handed to a renderer: ``ledger.reports.export`` for
+JSON, CSV and XLSX, the CLI for a rich table. Renderers never compute; they only format.
+
+Cell values by column kind (``None`` is always allowed and means "blank / not applicable"):
+
+=========  ==========================  =====================================================
+kind       Python type                 meaning
+=========  ==========================  =====================================================
+text       ``str``                     a name, code or remark
+money      ``int``                     fen (分); never a float, never ``Money`` or yuan
+int        ``int``                     a count (vouchers, requests, ...)
+date       ``datetime.date``           a day (a ``datetime`` is refused: say which day)
+months     ``Decimal``                 months payable (可支付月数), e.g. ``Decimal('4.25')``
+percent    ``Decimal``                 percentage *points*: ``Decimal('87.5')`` is 87.5 %
+=========  ==========================  =====================================================
+
+The model checks these types when the report is built, so a float that slipped into a money
+column fails at the domain boundary with the column named, not as a wrong cent in Excel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Literal, get_args
+
+ColumnKind = Literal["text", "money", "int", "date", "months", "percent"]
+Lang = Literal["zh", "en"]
+
+COLUMN_KINDS: frozenset[str] = frozenset(get_args(ColumnKind))
+LANGS: frozenset[str] = frozenset(get_args(Lang))
+
+#: What a totals row is called; its label goes into the first column (which must be ``text``).
+TOTAL_LABEL: Mapping[str, str] = MappingProxyType({"zh": "合计", "en": "Total"})
+
+
+def check_lang(lang: str) -> Lang:
+    """Return ``lang`` if it is ``'zh'`` or ``'en'``; raise ``ValueError`` otherwise."""
+    if lang == "zh":
+        return "zh"
+    if lang == "en":
+        return "en"
+    raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column: a stable machine ``key`` (used in JSON), headers in both languages, a kind."""
+
+    key: str
+    zh: str
+    en: str
+    kind: ColumnKind = "text"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.key, str) or not self.key:
+            raise ValueError("column key must be non-empty text")
+        if self.kind not in COLUMN_KINDS:
+            raise ValueError(f"column {self.key!r}: unknown kind {self.kind!r} (one of {sorted(COLUMN_KINDS)})")
+
+    def header(self, lang: str) -> str:
+        """The header in ``lang`` (``'zh'`` or ``'en'``)."""
+        return self.zh if check_lang(lang) == "zh" else self.en
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One table of a report (one sheet in XLSX), e.g. one per book (账套).
+
+    ``rows`` map column keys to cell values; a missing key is a blank cell. ``totals`` is
+    the optional totals row (合计): it must leave the first column empty, because every
+    renderer writes the label ``合计``/``Total`` there. Rows and totals are copied into
+    read-only mappings, so a built report cannot change under a renderer.
+    """
+
+    title_zh: str
+    title_en: str
+    rows: tuple[Mapping[str, object], ...]
+    totals: Mapping[str, object] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rows", tuple(MappingProxyType(dict(r)) for r in self.rows))
+        if self.totals is not None:
+            object.__setattr__(self, "totals", MappingProxyType(dict(self.totals)))
+
+    def title(self, lang: str) -> str:
+        return self.title_zh if check_lang(lang) == "zh" else self.title_en
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A whole report: metadata, the columns shared by every section, the sections, notes.
+
+    ``key`` is a stable identifier for scripts (``"shortfall"``, ``"monitor"``);
+    ``region`` names the pooling region as it should be printed (``"佳木斯市 230800"``);
+    ``period`` is free text (``"2024"``, ``"2024Q3"``, ``"2024-01-01..2024-06-30"``);
+    ``generated_at`` should be timezone-aware (it is printed as ISO 8601 as given).
+    ``notes`` are footnotes (for example where a figure rests on *our reading* of a rule).
+    """
+
+    key: str
+    title_zh: str
+    title_en: str
+    region: str
+    period: str
+    generated_at: datetime
+    columns: tuple[Column, ...]
+    sections: tuple[Section, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "columns", tuple(self.columns))
+        object.__setattr__(self, "sections", tuple(self.sections))
+        object.__setattr__(self, "notes", tuple(self.notes))
+        if not isinstance(self.generated_at, datetime):
+            raise TypeError("generated_at must be a datetime")
+        if not self.columns:
+            raise ValueError(f"report {self.key!r} has no columns")
+        keys = [c.key for c in self.columns]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"report {self.key!r}: duplicate column keys {dupes}")
+        by_key = {c.key: c for c in self.columns}
+        for s in self.sections:
+            where = f"report {self.key!r}, section {s.title_en!r}"
+            for i, row in enumerate(s.rows, start=1):
+                _check_row(row, by_key, f"{where}, row {i}")
+            if s.totals is not None:
+                first = self.columns[0]
+                if first.kind != "text":
+                    raise ValueError(f"{where}: a totals row needs a first column of kind 'text' for its label")
+                if s.totals.get(first.key) is not None:
+                    raise ValueError(
+                        f"{where}: totals must leave column {first.key!r} empty; renderers write 合计/Total there"
+                    )
+                _check_row(s.totals, by_key, f"{where}, totals")
+
+    def title(self, lang: str) -> str:
+        return self.title_zh if check_lang(lang) == "zh" else self.title_en
+
+
+def _check_row(row: Mapping[str, object], columns: Mapping[str, Column], where: str) -> None:
+    unknown = sorted(set(row) - set(columns))
+    if unknown:
+        raise ValueError(f"{where}: keys {unknown} are not columns of the report")
+    for key, value in row.items():
+        if value is not None:
+            _check_cell(columns[key], value, where)
+
+
+def _check_cell(col: Column, value: object, where: str) -> None:
+    kind = col.kind
+    ok: bool
+    if kind in ("money", "int"):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == "text":
+        ok = isinstance(value, str)
+    elif kind == "date":
+        ok = isinstance(value, date) and not isinstance(value, datetime)
+    else:  # months, percent
+        ok = isinstance(value, Decimal) and value.is_finite()
+    if not ok:
+        expected = {
+            "money": "int fen",
+            "int": "int",
+            "text": "str",
+            "date": "datetime.date",
+            "months": "a finite Decimal",
+            "percent": "a finite Decimal",
+        }[kind]
+        raise TypeError(f"{where}, column {col.key!r} ({kind}): expected {expected}, got {value!r}")
