@@ -42,6 +42,8 @@ def test_ties_broken_by_unit_code() -> None:
     }
     # 2 fen three ways → 0.67 each; two spare fen to the two lowest codes
     assert allocate_interest(2, {"c": 9, "b": 9, "a": 9}) == {"a": 1, "b": 1, "c": 0}
+    # the whole code compares, not its last character: "A2" < "B1"
+    assert allocate_interest(1, {"B1": 4, "A2": 4}) == {"A2": 1, "B1": 0}
 
 
 def test_non_positive_weights_earn_nothing() -> None:

@@ -1,0 +1,214 @@
+"""Quarterly fund requests (按季提报用款申请): the workflow and the checks on approval.
+
+A county submits, for a book, year and quarter, the amount it needs with its
+justification. The city medical-insurance bureau (医保局) approves — possibly a smaller
+amount — or rejects; approval reserves the money on the special account (专户); city
+finance then disburses (拨付) it into the city expenditure account; the bureau settles
+(结算) it onward to the county. An approved request not yet disbursed may be voided
+(作废), which releases the reservation.
+
+The legal moves are exactly::
+
+    submitted --approve-->  approved --disburse--> disbursed --settle--> settled
+    submitted --reject--->  rejected
+    approved  --void----->  voided
+
+so a request resolves (approved or rejected) exactly once, and rejected, settled and
+voided are final. The database keeps the same rule; this module gives the friendly
+message first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+from ledger.core.money import format_yuan
+from ledger.errors import BadInput, PermissionDenied, RuleViolation, StateError
+
+MIN_YEAR = 2000
+MAX_YEAR = 2100
+
+
+class RequestState(StrEnum):
+    submitted = "submitted"
+    approved = "approved"
+    rejected = "rejected"
+    disbursed = "disbursed"
+    settled = "settled"
+    voided = "voided"
+
+
+class Action(StrEnum):
+    approve = "approve"
+    reject = "reject"
+    disburse = "disburse"
+    settle = "settle"
+    void = "void"
+
+
+#: (state, action) → next state; anything absent is illegal.
+TRANSITIONS: MappingProxyType[tuple[RequestState, Action], RequestState] = MappingProxyType(
+    {
+        (RequestState.submitted, Action.approve): RequestState.approved,
+        (RequestState.submitted, Action.reject): RequestState.rejected,
+        (RequestState.approved, Action.disburse): RequestState.disbursed,
+        (RequestState.disbursed, Action.settle): RequestState.settled,
+        (RequestState.approved, Action.void): RequestState.voided,
+    }
+)
+
+#: What each action does to a request, in the words an error message needs.
+PAST_TENSE: MappingProxyType[Action, str] = MappingProxyType(
+    {
+        Action.approve: "approved",
+        Action.reject: "rejected",
+        Action.disburse: "disbursed",
+        Action.settle: "settled",
+        Action.void: "voided",
+    }
+)
+
+
+def _allowed_from(state: RequestState) -> list[Action]:
+    return [a for a in Action if (state, a) in TRANSITIONS]
+
+
+def next_state(request_id: int, current: RequestState, action: Action) -> RequestState:
+    """The state after ``action``, or ``StateError`` naming what *is* allowed from ``current``.
+
+    e.g. ``request 7 is submitted; it cannot be disbursed (from submitted it can only be
+    approved or rejected)``.
+    """
+    try:
+        state = RequestState(current)
+        act = Action(action)
+    except ValueError as e:
+        raise BadInput(f"request {request_id}: {e}") from e
+    target = TRANSITIONS.get((state, act))
+    if target is not None:
+        return target
+    past = PAST_TENSE[act]
+    again = " again" if past == state.value else ""
+    allowed = _allowed_from(state)
+    if allowed:
+        options = " or ".join(PAST_TENSE[a] for a in allowed)
+        why = f"from {state} it can only be {options}"
+    else:
+        why = f"{state} is final; nothing more can happen to it"
+    raise StateError(f"request {request_id} is {state}; it cannot be {past}{again} ({why})")
+
+
+def _fen(name: str, value: object, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadInput(f"{name} must be a whole number of fen, got {type(value).__name__}")
+    if minimum is not None and value < minimum:
+        raise BadInput(f"{name} must not be negative, got {format_yuan(value)}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Justification:
+    """What the county puts forward with its request (all fen), and this year's approvals.
+
+    ``balances_held`` may be negative (an overdrawn expenditure account is itself a
+    reason to ask); the other figures cannot be.
+    """
+
+    budget_for_quarter: int
+    annual_budget_expenditure: int
+    spent_to_date: int
+    balances_held: int
+    approved_this_year: int
+
+    def __post_init__(self) -> None:
+        _fen("budget for the quarter", self.budget_for_quarter, minimum=0)
+        _fen("annual budgeted expenditure", self.annual_budget_expenditure, minimum=0)
+        _fen("spending to date", self.spent_to_date, minimum=0)
+        _fen("balances held", self.balances_held)
+        _fen("amount approved this year", self.approved_this_year, minimum=0)
+
+
+def _person(role: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise BadInput(f"the {role} must be named")
+    return value
+
+
+def check_approval(
+    request_id: int,
+    submitter: str,
+    approver: str,
+    requested: int,
+    approved: int,
+    special_total: int,
+    special_reserved: int,
+    justification: Justification,
+) -> list[str]:
+    """Refuse an approval that breaks a rule; return warnings for one that is merely unusual.
+
+    Raises, in this order:
+
+    * ``PermissionDenied`` if the approver is the submitter (四眼原则, two people for
+      every payment). Names are compared ignoring case and surrounding spaces, so
+      ``" Li "`` cannot approve ``"li"``'s request;
+    * ``BadInput`` if the amount approved is not positive or exceeds the amount asked;
+    * ``RuleViolation`` (rule ``special_account_available``) if the special account,
+      less what earlier approvals already reserved, cannot cover it.
+
+    Warns (does not refuse) when this approval takes the year's approvals past the annual
+    budgeted expenditure: the budget is a plan, and a claim surge may justify it, but the
+    approver should see it.
+    """
+    who_asked = _person("submitter", submitter)
+    who_approves = _person("approver", approver)
+    if who_asked.strip().casefold() == who_approves.strip().casefold():
+        raise PermissionDenied(
+            f"request {request_id}: {who_approves.strip()} submitted it and cannot also approve it"
+        )
+    asked = _fen("amount requested", requested)
+    granted = _fen("amount approved", approved)
+    if asked <= 0:
+        raise BadInput(
+            f"request {request_id}: the amount requested must be positive, got {format_yuan(asked)}"
+        )
+    if granted <= 0:
+        raise BadInput(
+            f"request {request_id}: the amount approved must be positive, got {format_yuan(granted)} "
+            "(reject the request instead)"
+        )
+    if granted > asked:
+        raise BadInput(
+            f"request {request_id}: cannot approve {format_yuan(granted)}, "
+            f"more than the {format_yuan(asked)} requested"
+        )
+    total = _fen("special account balance", special_total)
+    reserved = _fen("amount reserved on the special account", special_reserved, minimum=0)
+    if not isinstance(justification, Justification):
+        raise BadInput(f"request {request_id}: the justification is missing")
+    available = total - reserved
+    if granted > available:
+        raise RuleViolation(
+            f"request {request_id}: cannot approve {format_yuan(granted)}; "
+            f"the special account holds {format_yuan(total)}, of which {format_yuan(reserved)} "
+            f"is already reserved ({format_yuan(max(available, 0))} available)",
+            rule="special_account_available",
+        )
+    found: list[str] = []
+    after = justification.approved_this_year + granted
+    if after > justification.annual_budget_expenditure:
+        found.append(
+            f"request {request_id}: approving {format_yuan(granted)} brings this year's approvals to "
+            f"{format_yuan(after)}, above the annual budgeted expenditure of "
+            f"{format_yuan(justification.annual_budget_expenditure)}"
+        )
+    return found
+
+
+def check_quarter(year: int, quarter: int) -> None:
+    """Refuse a request period that cannot be right: quarter 1–4, year 2000–2100."""
+    if isinstance(year, bool) or not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
+        raise BadInput(f"year must be from {MIN_YEAR} to {MAX_YEAR}, got {year!r}")
+    if isinstance(quarter, bool) or not isinstance(quarter, int) or not 1 <= quarter <= 4:
+        raise BadInput(f"quarter must be 1, 2, 3 or 4, got {quarter!r}")
