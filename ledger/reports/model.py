@@ -62,7 +62,9 @@ class Column:
         if not isinstance(self.key, str) or not self.key:
             raise ValueError("column key must be non-empty text")
         if self.kind not in COLUMN_KINDS:
-            raise ValueError(f"column {self.key!r}: unknown kind {self.kind!r} (one of {sorted(COLUMN_KINDS)})")
+            raise ValueError(
+                f"column {self.key!r}: unknown kind {self.kind!r} (one of {sorted(COLUMN_KINDS)})"
+            )
 
     def header(self, lang: str) -> str:
         """The header in ``lang`` (``'zh'`` or ``'en'``)."""
@@ -134,7 +136,9 @@ class Report:
             if s.totals is not None:
                 first = self.columns[0]
                 if first.kind != "text":
-                    raise ValueError(f"{where}: a totals row needs a first column of kind 'text' for its label")
+                    raise ValueError(
+                        f"{where}: a totals row needs a first column of kind 'text' for its label"
+                    )
                 if s.totals.get(first.key) is not None:
                     raise ValueError(
                         f"{where}: totals must leave column {first.key!r} empty; renderers write 合计/Total there"
