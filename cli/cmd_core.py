@@ -1,0 +1,328 @@
+"""Core commands: init, db, user, entry, journal, account, balance, trial balance, close."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.context import State, console, db, emit_json, jsonable, parse_date_opt, read, rows_json, table, write
+from ledger.core.entries import parse_entries
+from ledger.core.money import format_yuan
+from ledger.core.region import load_region
+from ledger.errors import BadInput
+from ledger.store import accounts, admin, embedded, journal
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/cli.md).")]
+Lang = Annotated[str, typer.Option("--lang", help="Account names in zh or en.")]
+
+db_app = typer.Typer(help="The embedded PostgreSQL (ignored when FUNDLEDGER_DATABASE_URL is set).", no_args_is_help=True)
+user_app = typer.Typer(help="Users and their roles (officer, reviewer, finance, auditor, admin).", no_args_is_help=True)
+entry_app = typer.Typer(help="Post, show and reverse journal entries (记账凭证).", no_args_is_help=True)
+account_app = typer.Typer(help="Ledger accounts (book, code, unit, holder, component).", no_args_is_help=True)
+close_app = typer.Typer(help="Close periods (结账): no posting may be dated in a closed month.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports: --json, --csv FILE, --xlsx FILE.", no_args_is_help=True)
+
+ENTRY_KEYS = ["id", "voucher", "book", "entry_date", "memo", "kind", "idempotency_key", "reverses", "reversed_by",
+              "reason", "created_by", "created_at", "client_addr", "hash", "postings"]
+POSTING_KEYS = ["account", "chart_code", "unit", "holder", "component", "side", "amount", "line_ref", "memo"]
+ACCOUNT_KEYS = ["id", "account", "book", "chart_code", "name_zh", "name_en", "unit", "holder", "component", "kind",
+                "debits", "credits", "balance"]
+TB_KEYS = ["account", "book", "chart_code", "name_zh", "name_en", "unit", "holder", "component",
+           "opening", "period_debits", "period_credits", "closing"]
+TB_MONEY = ["opening", "period_debits", "period_credits", "closing"]
+
+
+def _name(r: dict, lang: str) -> str:
+    return str(r["name_zh"] if lang == "zh" else r["name_en"])
+
+
+# ---- init & db -----------------------------------------------------------------
+
+def init(
+    region: Annotated[Path | None, typer.Option("--region", help="Region TOML (default: Jiamusi, docs/region.md).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create or upgrade the database and load the chart of accounts and the region."""
+    reg = load_region(region)
+    target = State.target()
+    with db(admin=True) as conn:
+        result = admin.init(target.conninfo(admin=True), conn, reg)
+    if json_out:
+        emit_json(result)
+    else:
+        console.print(f"schema at revision {result['schema']} (was {result['schema_before'] or 'empty'}); "
+                      f"region {reg.name_zh} {reg.code}: {result['units']} units, books {', '.join(result['books'])}")
+
+
+@db_app.command("status")
+def db_status(json_out: JsonOpt = False) -> None:
+    """Is the embedded server running, and where is its data?"""
+    t = State.target()
+    if not t.embedded:
+        info = {"mode": "server", "url": t.url}
+    else:
+        st = embedded.status(Path(t.home) if t.home else None)
+        info = {"mode": "embedded", "pgdata": str(st.pgdata), "running": st.running, "pid": st.pid,
+                "socket_dir": str(st.socket_dir) if st.socket_dir else None, "version": st.version}
+    if json_out:
+        emit_json(info)
+    else:
+        for k, v in info.items():
+            console.print(f"{k:>10}: {v}")
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded server (initialising it on first use)."""
+    t = State.target()
+    st = embedded.start(Path(t.home) if t.home else None)
+    console.print(f"running (pid {st.pid}) on {st.pgdata}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded server."""
+    t = State.target()
+    was = embedded.stop(Path(t.home) if t.home else None)
+    console.print("stopped" if was else "not running")
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print a libpq connection URL (psql accepts it)."""
+    t = State.target()
+    print(t.conninfo(admin=False) if not t.embedded or t.user else t.conninfo(admin=True))
+
+
+# ---- users & periods ------------------------------------------------------------
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Login name (a PostgreSQL role).")],
+    role: Annotated[str, typer.Option("--role", help="officer | reviewer | finance | auditor | admin")],
+    unit: Annotated[str | None, typer.Option("--unit", help="The unit an officer is bound to.")] = None,
+) -> None:
+    """Add a user. The first admin is created by the database owner; then admins add users."""
+    def work(conn):  # type: ignore[no-untyped-def]
+        admin.add_user(conn, name, role, unit)
+    if State.user is None:
+        with db(admin=True) as conn:
+            with conn.transaction():
+                work(conn)
+    else:
+        write(work)
+    console.print(f"user {name} added as {role}" + (f" for unit {unit}" if unit else ""))
+
+
+@user_app.command("list")
+def user_list(json_out: JsonOpt = False) -> None:
+    """List users and roles."""
+    rows = read(admin.list_users)
+    keys = ["name", "role", "unit", "created_at", "created_by"]
+    if json_out:
+        emit_json(rows_json(rows, keys))
+    else:
+        table("users", [(k, k) for k in keys], rows)
+
+
+@close_app.command("period")
+def close_period(
+    month: Annotated[str, typer.Argument(help="YYYY-MM")],
+    reason: Annotated[str, typer.Option("--reason")] = "",
+) -> None:
+    """Close a month: postings dated in it are refused from now on (reviewer)."""
+    try:
+        first = dt.date.fromisoformat(month + "-01")
+    except ValueError as e:
+        raise BadInput(f"'{month}' is not a month (YYYY-MM)") from e
+    closed = write(lambda c: admin.close_period(c, first, reason))
+    console.print(f"period {month} {'closed' if closed else 'was already closed'}")
+
+
+# ---- entries ---------------------------------------------------------------------
+
+@entry_app.command("post")
+def entry_post(
+    file: Annotated[str, typer.Argument(help="JSON file with one entry or a list, or - for standard input.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Post entries from JSON, all or nothing. Re-posting the same keys changes nothing."""
+    name = "stdin" if file == "-" else file
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text("utf-8")
+        doc = json.loads(text)
+    except FileNotFoundError as e:
+        raise BadInput(f"{file}: no such file") from e
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BadInput(f"{name}: not valid UTF-8 JSON: {e}") from e
+    drafts = parse_entries(doc, name)
+    results = write(lambda c: journal.post(c, drafts))
+    vouchers = read(lambda c: {r.entry_id: journal.get_entry(c, r.entry_id)["voucher"] for r in results})
+    out = [{"idempotency_key": r.idempotency_key, "entry_id": r.entry_id, "voucher": vouchers.get(r.entry_id),
+            "status": r.status} for r in results]
+    if json_out:
+        emit_json(out)
+    else:
+        for o in out:
+            console.print(f"{o['status']:>9}  entry {o['entry_id']}  voucher {o['book'] if 'book' in o else ''}"
+                          f"{o['voucher']}  key {o['idempotency_key']}")
+
+
+def _entry_json(e: dict) -> dict:
+    out = {k: jsonable(e.get(k)) for k in ENTRY_KEYS if k != "postings"}
+    out["postings"] = rows_json(e["postings"], POSTING_KEYS, ["amount"])
+    return out
+
+
+@entry_app.command("show")
+def entry_show(
+    ref: Annotated[str, typer.Argument(help="Entry id, voucher (RES/2023-000001) or idempotency key.")],
+    json_out: JsonOpt = False, lang: Lang = "zh",
+) -> None:
+    """Show one entry with its postings, who posted it and its reversal links."""
+    e = read(lambda c: journal.get_entry(c, ref))
+    if json_out:
+        emit_json(_entry_json(e))
+        return
+    console.print(f"[bold]entry {e['id']}[/bold]  voucher {e['book']}/{e['voucher'] or '(unsealed)'}  "
+                  f"date {e['entry_date']}  kind {e['kind']}")
+    console.print(f"key {e['idempotency_key']}  by {e['created_by']} at {e['created_at']:%Y-%m-%d %H:%M:%S}")
+    if e["memo"]:
+        console.print(f"memo: {e['memo']}")
+    if e["reverses"]:
+        console.print(f"[red]reverses entry {e['reverses']}[/red]: {e['reason']}")
+    if e["reversed_by"]:
+        console.print(f"[red]reversed by entry {e['reversed_by']}[/red]")
+    rows = [dict(p, name=_name(p, lang), debit=p["amount"] if p["side"] == "D" else None,
+                 credit=p["amount"] if p["side"] == "C" else None) for p in e["postings"]]
+    table(None, [("account", "account"), ("name", "name"), ("debit", "debit"), ("credit", "credit"),
+                 ("line_ref", "ref")], rows, money=["debit", "credit"])
+
+
+@entry_app.command("reverse")
+def entry_reverse(
+    ref: Annotated[str, typer.Argument(help="Entry id, voucher or idempotency key.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")],
+    date: Annotated[str | None, typer.Option("--date", help="Date of the reversal (default today).")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="Idempotency key (default: reverse-<entry id>).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """红字冲销: post the mirror image of an entry, pointing back at it."""
+    on = parse_date_opt(date, "date")
+
+    def work(c):  # type: ignore[no-untyped-def]
+        e = journal.get_entry(c, ref)
+        return journal.reverse(c, e["id"], reason, on, key or f"reverse-{e['id']}")
+    r = write(work)
+    if json_out:
+        emit_json({"entry_id": r.entry_id, "status": r.status, "idempotency_key": r.idempotency_key})
+    else:
+        console.print(f"{r.status}: reversal entry {r.entry_id}")
+
+
+def journal_cmd(
+    date_from: Annotated[str | None, typer.Option("--from", help="First date (YYYY-MM-DD).")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last date.")] = None,
+    unit: Annotated[str | None, typer.Option("--unit")] = None,
+    book: Annotated[str | None, typer.Option("--book")] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 200,
+    offset: Annotated[int, typer.Option("--offset")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """The journal (序时账): entries in date and voucher order."""
+    rows = read(lambda c: journal.journal(c, date_from=parse_date_opt(date_from, "from"),
+                                          date_to=parse_date_opt(date_to, "to"), unit=unit, book=book,
+                                          limit=limit, offset=offset))
+    keys = ["id", "voucher", "book", "entry_date", "kind", "amount", "units", "memo", "idempotency_key",
+            "reverses", "created_by"]
+    if json_out:
+        emit_json(rows_json(rows, keys, ["amount"]))
+    else:
+        table("journal", [("voucher", "voucher"), ("book", "book"), ("entry_date", "date"), ("kind", "kind"),
+                          ("amount", "amount"), ("units", "units"), ("memo", "memo"), ("created_by", "by")],
+              rows, money=["amount"])
+
+
+@account_app.command("list")
+def account_list(
+    book: Annotated[str | None, typer.Option("--book")] = None,
+    unit: Annotated[str | None, typer.Option("--unit")] = None,
+    json_out: JsonOpt = False, lang: Lang = "zh",
+) -> None:
+    """Every ledger account with its maintained balance (debits − credits)."""
+    rows = read(lambda c: accounts.list_accounts(c, book=book, unit=unit))
+    if json_out:
+        emit_json(rows_json(rows, ACCOUNT_KEYS, ["debits", "credits", "balance"]))
+    else:
+        for r in rows:
+            r["name"] = _name(r, lang)
+        table("accounts", [("id", "id"), ("account", "account"), ("name", "name"), ("debits", "debits"),
+                           ("credits", "credits"), ("balance", "balance")], rows, money=["debits", "credits", "balance"])
+
+
+def balance_cmd(
+    account: Annotated[str, typer.Argument(help="Account id or BOOK:CODE:UNIT[:HOLDER[:COMPONENT]].")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Balance at the end of this date.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """One account's balance, now or as of a past date."""
+    r = read(lambda c: accounts.balance(c, account, parse_date_opt(as_of, "as-of")))
+    if json_out:
+        emit_json(rows_json([r], ["id", "account", "name_zh", "name_en", "as_of", "debits", "credits", "balance"],
+                            ["debits", "credits", "balance"])[0])
+    else:
+        when = f" as of {r['as_of']}" if r["as_of"] else ""
+        console.print(f"{r['account']} {r['name_zh']}{when}: {format_yuan(r['balance'])} "
+                      f"(debits {format_yuan(r['debits'])}, credits {format_yuan(r['credits'])})")
+
+
+@report_app.command("trial-balance")
+def trial_balance(
+    as_of: Annotated[str | None, typer.Option("--as-of")] = None,
+    year: Annotated[int | None, typer.Option("--year")] = None,
+    unit: Annotated[str | None, typer.Option("--unit")] = None,
+    book: Annotated[str | None, typer.Option("--book")] = None,
+    json_out: JsonOpt = False,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Also write CSV here.")] = None,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write XLSX here.")] = None,
+    lang: Lang = "zh",
+) -> None:
+    """试算平衡表: opening, debits, credits and closing per account; totals must tie."""
+    rows = read(lambda c: accounts.trial_balance(c, as_of=parse_date_opt(as_of, "as-of"), year=year, unit=unit, book=book))
+    totals = {k: sum(r[k] for r in rows) for k in TB_MONEY}
+    if csv or xlsx:
+        from cli.exports import export_report
+        from ledger.reports.builders import trial_balance_report
+
+        export_report(trial_balance_report(rows, as_of=parse_date_opt(as_of, "as-of"), year=year), csv, xlsx, lang)
+    if json_out:
+        emit_json({"rows": rows_json(rows, TB_KEYS, TB_MONEY), "totals": rows_json([totals], TB_MONEY, TB_MONEY)[0]})
+        return
+    for r in rows:
+        r["name"] = _name(r, lang)
+    totals["account"] = "合计" if lang == "zh" else "Total"
+    table("试算平衡表 trial balance", [("account", "account"), ("name", "name"), ("opening", "opening"),
+                                   ("period_debits", "debits"), ("period_credits", "credits"), ("closing", "closing")],
+          rows, money=TB_MONEY, totals=totals)
+
+
+def new_key(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.add_typer(db_app, name="db")
+    app.add_typer(user_app, name="user")
+    app.add_typer(entry_app, name="entry")
+    app.command("journal")(journal_cmd)
+    app.add_typer(account_app, name="account")
+    app.command("balance")(balance_cmd)
+    app.add_typer(close_app, name="close")
+    app.add_typer(report_app, name="report")

@@ -1,0 +1,160 @@
+"""Entry documents: what an officer writes to post a journal entry (记账凭证).
+
+A document is one JSON object or a list of them::
+
+    {"date": "2023-01-10", "book": "RES", "memo": "Q1 contributions",
+     "idempotency_key": "col-230822-2023Q1",
+     "postings": [{"account": "1003", "unit": "230822", "holder": "special",
+                   "side": "debit", "amount": "2000000.00"},
+                  {"account": "4001", "unit": "230822", "side": "credit", "amount": "2000000.00"}]}
+
+Parsing here is friendly and strict (amounts exactly, sides spelled out); balance,
+accounts, periods and idempotency are then enforced by PostgreSQL itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ledger.core.money import parse_fen
+from ledger.errors import BadAmount, BadInput
+
+Side = Literal["D", "C"]
+_SIDES: dict[str, Side] = {"debit": "D", "dr": "D", "d": "D", "借": "D", "credit": "C", "cr": "C", "c": "C", "贷": "C"}
+
+
+@dataclass(frozen=True, slots=True)
+class PostingDraft:
+    account: str            # chart code, e.g. "1003" or "5001.inpatient"
+    unit: str
+    side: Side
+    amount: int             # fen, > 0
+    holder: str | None = None
+    component: str = ""
+    line_ref: str | None = None
+    memo: str | None = None
+
+    def as_doc(self) -> dict[str, Any]:
+        return {"account": self.account, "unit": self.unit, "holder": self.holder, "component": self.component,
+                "side": self.side, "amount": self.amount, "line_ref": self.line_ref, "memo": self.memo}
+
+
+@dataclass(frozen=True, slots=True)
+class EntryDraft:
+    date: dt.date
+    book: str
+    idempotency_key: str
+    postings: tuple[PostingDraft, ...]
+    memo: str = ""
+    kind: str = "manual"
+    source: Mapping[str, Any] | None = field(default=None)
+
+    def as_doc(self) -> dict[str, Any]:
+        return {"date": self.date.isoformat(), "book": self.book, "memo": self.memo, "kind": self.kind,
+                "idempotency_key": self.idempotency_key, "source": dict(self.source) if self.source else None,
+                "postings": [p.as_doc() for p in self.postings]}
+
+    def totals(self) -> tuple[int, int]:
+        dr = sum(p.amount for p in self.postings if p.side == "D")
+        cr = sum(p.amount for p in self.postings if p.side == "C")
+        return dr, cr
+
+
+def parse_date(text: object, where: str) -> dt.date:
+    if isinstance(text, dt.date):
+        return text
+    if not isinstance(text, str):
+        raise BadInput(f"{where}: date must be text like 2023-01-31")
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError as e:
+        raise BadInput(f"{where}: '{text}' is not a date (YYYY-MM-DD)") from e
+
+
+def _text(obj: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str:
+    v = obj.get(key)
+    if v is None or (isinstance(v, str) and not v.strip()):
+        if required:
+            raise BadInput(f"{where}: '{key}' is required")
+        return ""
+    if not isinstance(v, str):
+        raise BadInput(f"{where}: '{key}' must be text")
+    if "\x00" in v:
+        raise BadInput(f"{where}: '{key}' contains a NUL character")
+    return v.strip()
+
+
+def _amount(v: object, where: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, str | int):
+        raise BadInput(f"{where}: amount must be text in yuan like \"1234.56\" (got {type(v).__name__})")
+    try:
+        return parse_fen(str(v), allow_zero=False)
+    except BadAmount as e:
+        raise BadInput(f"{where}: {e.message}", rule="amount_format") from e
+
+
+def parse_posting(obj: object, where: str) -> PostingDraft:
+    if not isinstance(obj, Mapping):
+        raise BadInput(f"{where}: a posting must be an object")
+    side_text = _text(obj, "side", where).lower()
+    side = _SIDES.get(side_text)
+    if side is None:
+        raise BadInput(f"{where}: side must be 'debit' or 'credit', not '{side_text}'")
+    holder = _text(obj, "holder", where, required=False) or None
+    return PostingDraft(
+        account=_text(obj, "account", where), unit=_text(obj, "unit", where), side=side,
+        amount=_amount(obj.get("amount"), where), holder=holder,
+        component=_text(obj, "component", where, required=False),
+        line_ref=_text(obj, "line_ref", where, required=False) or None,
+        memo=_text(obj, "memo", where, required=False) or None)
+
+
+def parse_entry(obj: object, where: str = "entry") -> EntryDraft:
+    if not isinstance(obj, Mapping):
+        raise BadInput(f"{where}: an entry must be a JSON object")
+    known = {"date", "book", "memo", "idempotency_key", "postings", "kind", "source"}
+    extra = sorted(set(obj) - known)
+    if extra:
+        raise BadInput(f"{where}: unknown field(s) {', '.join(extra)} (known: {', '.join(sorted(known))})")
+    key = _text(obj, "idempotency_key", where)
+    where = f"{where} ({key})"
+    postings_obj = obj.get("postings")
+    if not isinstance(postings_obj, Sequence) or isinstance(postings_obj, str | bytes):
+        raise BadInput(f"{where}: 'postings' must be a list")
+    postings = tuple(parse_posting(p, f"{where}, posting {i}") for i, p in enumerate(postings_obj, 1))
+    if len(postings) < 2:
+        raise BadInput(f"{where}: an entry needs at least two postings")
+    source = obj.get("source")
+    if source is not None and not isinstance(source, Mapping):
+        raise BadInput(f"{where}: 'source' must be an object")
+    return EntryDraft(date=parse_date(obj.get("date"), where), book=_text(obj, "book", where), idempotency_key=key,
+                      postings=postings, memo=_text(obj, "memo", where, required=False),
+                      kind=_text(obj, "kind", where, required=False) or "manual", source=source)
+
+
+def parse_entries(doc: object, source: str = "input") -> list[EntryDraft]:
+    """One entry object or a list of them → drafts; raise BadInput naming the entry."""
+    items = doc if isinstance(doc, list) else [doc]
+    if not items:
+        raise BadInput(f"{source}: no entries")
+    return [parse_entry(o, f"{source}: entry {i}") for i, o in enumerate(items, 1)]
+
+
+def account_key(book: str, code: str, unit: str, holder: str = "", component: str = "") -> str:
+    """The printable identity of a ledger account: ``RES:1003:230822:special``."""
+    parts = [book, code, unit, holder, component]
+    while parts and parts[-1] == "":
+        parts.pop()
+    return ":".join(parts)
+
+
+def parse_account_key(text: str) -> tuple[str, str, str, str, str]:
+    parts = text.strip().split(":")
+    if len(parts) < 3 or len(parts) > 5 or not all(parts[:3]):
+        raise BadInput(f"'{text}' is not an account: write BOOK:CODE:UNIT[:HOLDER[:COMPONENT]] "
+                       "(e.g. RES:1003:230822:special) or an account id")
+    parts += [""] * (5 - len(parts))
+    return parts[0], parts[1], parts[2], parts[3], parts[4]

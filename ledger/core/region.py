@@ -1,0 +1,135 @@
+"""A pooling region (统筹区): its units, books and policy settings, loaded from TOML.
+
+The default is Jiamusi (``ledger/data/jiamusi.toml``); ``fundledger init --region FILE``
+loads another city. Validation is strict so that a typo is refused at ``init`` rather
+than surfacing later as an unknown unit in a file import.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from ledger.errors import BadInput
+
+UnitKind = Literal["city", "county"]
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    code: str
+    name_zh: str
+    name_en: str
+    kind: UnitKind
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    code: str
+    name_zh: str
+    name_en: str
+    components: tuple[str, ...] = ()
+    pooled_component: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    preallocation_months: int = 3
+    preallocation_basis: Literal["budget", "prior-year"] = "budget"
+    months_red_below: Decimal = Decimal("3")
+    months_yellow_below: Decimal = Decimal("6")
+    months_excess_above: Decimal = Decimal("15")
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    code: str
+    name_zh: str
+    name_en: str
+    units: tuple[Unit, ...]
+    books: tuple[Book, ...]
+    settings: Settings = field(default_factory=Settings)
+
+    def unit(self, code: str) -> Unit:
+        for u in self.units:
+            if u.code == code:
+                return u
+        raise BadInput(f"unknown unit '{code}' (known: {', '.join(u.code for u in self.units)})")
+
+
+def _text(d: dict[str, Any], key: str, where: str) -> str:
+    v = d.get(key)
+    if not isinstance(v, str) or not v.strip():
+        raise BadInput(f"{where}: '{key}' must be non-empty text")
+    return v.strip()
+
+
+def _decimal(d: dict[str, Any], key: str, default: Decimal) -> Decimal:
+    if key not in d:
+        return default
+    try:
+        return Decimal(str(d[key]))
+    except InvalidOperation as e:
+        raise BadInput(f"settings: '{key}' must be a number") from e
+
+
+def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
+    r = doc.get("region")
+    if not isinstance(r, dict):
+        raise BadInput(f"{source}: missing [region] table")
+    units: list[Unit] = []
+    for i, u in enumerate(doc.get("units", []), 1):
+        where = f"{source}: units[{i}]"
+        kind = _text(u, "kind", where)
+        if kind not in ("city", "county"):
+            raise BadInput(f"{where}: kind must be 'city' or 'county', not '{kind}'")
+        units.append(Unit(_text(u, "code", where), _text(u, "name_zh", where), _text(u, "name_en", where), kind))  # type: ignore[arg-type]
+    if not units:
+        raise BadInput(f"{source}: at least one [[units]] entry is needed")
+    codes = [u.code for u in units]
+    if len(set(codes)) != len(codes):
+        raise BadInput(f"{source}: unit codes repeat")
+    books: list[Book] = []
+    for i, b in enumerate(doc.get("books", []), 1):
+        where = f"{source}: books[{i}]"
+        comps = tuple(str(c) for c in b.get("components", []))
+        pooled = str(b.get("pooled_component", comps[0] if comps else ""))
+        if comps and pooled not in comps:
+            raise BadInput(f"{where}: pooled_component '{pooled}' is not one of {comps}")
+        books.append(Book(_text(b, "code", where), _text(b, "name_zh", where), _text(b, "name_en", where), comps, pooled))
+    if not books:
+        raise BadInput(f"{source}: at least one [[books]] entry is needed")
+    s = doc.get("settings", {})
+    basis = s.get("preallocation_basis", "budget")
+    if basis not in ("budget", "prior-year"):
+        raise BadInput(f"{source}: preallocation_basis must be 'budget' or 'prior-year'")
+    settings = Settings(
+        preallocation_months=int(s.get("preallocation_months", 3)),
+        preallocation_basis=basis,
+        months_red_below=_decimal(s, "months_red_below", Decimal("3")),
+        months_yellow_below=_decimal(s, "months_yellow_below", Decimal("6")),
+        months_excess_above=_decimal(s, "months_excess_above", Decimal("15")),
+    )
+    if not settings.months_red_below < settings.months_yellow_below < settings.months_excess_above:
+        raise BadInput(f"{source}: month thresholds must rise: red < yellow < excess")
+    return Region(_text(r, "code", source), _text(r, "name_zh", source), _text(r, "name_en", source),
+                  tuple(units), tuple(books), settings)
+
+
+def load_region(path: Path | str | None = None) -> Region:
+    """Load a region file, or the default Jiamusi region when ``path`` is None."""
+    if path is None:
+        text = resources.files("ledger.data").joinpath("jiamusi.toml").read_text("utf-8")
+        return parse_region(tomllib.loads(text), "jiamusi.toml")
+    p = Path(path)
+    try:
+        doc = tomllib.loads(p.read_text("utf-8"))
+    except FileNotFoundError as e:
+        raise BadInput(f"{p}: no such region file") from e
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise BadInput(f"{p}: not a valid UTF-8 TOML file: {e}") from e
+    return parse_region(doc, str(p))

@@ -1,0 +1,105 @@
+"""Connections, identity and retries: the one door to PostgreSQL.
+
+* ``FUNDLEDGER_DATABASE_URL`` set: that server; identity is the login in the URL
+  (``--as NAME`` swaps the user name and the server authenticates it).
+* unset: the embedded server (started on demand); ``--as NAME`` logs in as NAME over
+  the private socket.
+
+PostgreSQL records ``session_user`` on every write, never a name the client types.
+Serialization failures and deadlocks are retried here, not shown to users.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import errors as pgerr
+from psycopg.rows import dict_row
+
+from ledger.errors import DatabaseUnavailable
+from ledger.store import embedded
+from ledger.store.translate import translate
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to connect and as whom."""
+
+    url: str | None = None          # server URL, or None for the embedded server
+    user: str | None = None         # --as NAME / FUNDLEDGER_USER
+    home: str | None = None         # embedded data directory override
+
+    @classmethod
+    def from_env(cls, user: str | None = None) -> Target:
+        return cls(os.environ.get("FUNDLEDGER_DATABASE_URL") or None,
+                   user or os.environ.get("FUNDLEDGER_USER") or None,
+                   os.environ.get("FUNDLEDGER_HOME") or None)
+
+    @property
+    def embedded(self) -> bool:
+        return self.url is None
+
+    def conninfo(self, *, admin: bool = False) -> str:
+        """libpq URL. ``admin`` connects as the migrating owner (superuser when embedded)."""
+        if self.url is None:
+            from pathlib import Path
+
+            embedded.start(Path(self.home) if self.home else None)
+            user = embedded.SUPERUSER if admin or not self.user else self.user
+            return embedded.url(Path(self.home) if self.home else None, user=user)
+        if admin or not self.user:
+            return self.url
+        parts = urlsplit(self.url)
+        host = parts.netloc.rsplit("@", 1)[-1]
+        return urlunsplit(parts._replace(netloc=f"{quote(self.user, safe='')}@{host}"))
+
+
+def connect(target: Target, *, admin: bool = False, autocommit: bool = False) -> psycopg.Connection:
+    try:
+        conn = psycopg.connect(target.conninfo(admin=admin), autocommit=autocommit, row_factory=dict_row,
+                               application_name="fundledger")
+    except psycopg.OperationalError as e:
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {str(e).strip()}") from e
+    return conn
+
+
+RETRYABLE = (pgerr.SerializationFailure, pgerr.DeadlockDetected, pgerr.LockNotAvailable)
+
+
+def run_tx(conn: psycopg.Connection, work: Callable[[psycopg.Connection], T], *, attempts: int = 8) -> T:
+    """Run ``work`` in one transaction, retrying on serialization failure or deadlock.
+
+    ``work`` must be safe to repeat (every write carries an idempotency key). Database
+    refusals are translated into ``LedgerError`` subclasses by constraint name."""
+    delay = 0.005
+    for attempt in range(1, attempts + 1):
+        try:
+            with conn.transaction():
+                return work(conn)
+        except RETRYABLE:
+            if attempt == attempts:
+                raise
+            time.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, 0.5)
+        except psycopg.Error as e:
+            raise translate(e) from e
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Translate psycopg errors raised inside the block into LedgerErrors."""
+    try:
+        yield
+    except psycopg.Error as e:
+        raise translate(e) from e

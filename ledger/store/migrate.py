@@ -1,0 +1,88 @@
+"""Create or upgrade the schema with Alembic (the SQL lives in ``sql/``), then load
+the region and the chart of accounts. Idempotent: ``init`` twice changes nothing."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import psycopg
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+from ledger.core.chart import CHART, HOLDERS
+from ledger.core.region import Region
+
+_LOCK = 7_345_001  # advisory lock id: one migration at a time per database
+
+
+def _config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("sql").joinpath("migrations")))
+    return cfg
+
+
+def head_revision() -> str:
+    return str(ScriptDirectory.from_config(_config()).get_current_head())
+
+
+def upgrade(conninfo: str) -> tuple[str | None, str]:
+    """Upgrade to head; return (revision before, revision after)."""
+    engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(conninfo), poolclass=NullPool)
+    with engine.connect() as sa_conn:
+        raw = sa_conn.connection.driver_connection
+        raw.execute("SELECT pg_advisory_lock(%s)", (_LOCK,))  # type: ignore[union-attr]
+        try:
+            sa_conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS fl")
+            sa_conn.commit()
+            before = MigrationContext.configure(sa_conn, opts={"version_table_schema": "fl"}).get_current_revision()
+            cfg = _config()
+            cfg.attributes["connection"] = sa_conn
+            command.upgrade(cfg, "head")
+            sa_conn.commit()
+        finally:
+            raw.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))  # type: ignore[union-attr]
+    engine.dispose()
+    return before, head_revision()
+
+
+def load_reference(conn: psycopg.Connection, region: Region) -> None:
+    """Upsert the region's units, books and settings and the national chart.
+
+    Units and books are never deleted (postings refer to them); names may change."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            """INSERT INTO fl.chart (code, parent, name_zh, name_en, identifier, kind, normal_side)
+               VALUES (%s, %s, %s, %s, %s, %s, %s)
+               ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en""",
+            [(a.code, a.parent, a.name_zh, a.name_en, a.identifier, a.kind, a.normal_side) for a in CHART])
+        cur.executemany(
+            """INSERT INTO fl.holder (code, chart_code, name_zh, name_en, pooled, counties_only)
+               VALUES (%s, %s, %s, %s, %s, %s)
+               ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en""",
+            [(h.code, h.chart_code, h.name_zh, h.name_en, h.pooled, h.counties_only) for h in HOLDERS])
+        cur.executemany(
+            """INSERT INTO fl.unit (code, name_zh, name_en, kind, sort) VALUES (%s, %s, %s, %s, %s)
+               ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en,
+                                                kind = EXCLUDED.kind, sort = EXCLUDED.sort""",
+            [(u.code, u.name_zh, u.name_en, u.kind, i) for i, u in enumerate(region.units)])
+        cur.executemany(
+            """INSERT INTO fl.book (code, name_zh, name_en, components, pooled_component) VALUES (%s, %s, %s, %s, %s)
+               ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en""",
+            [(b.code, b.name_zh, b.name_en, list(b.components), b.pooled_component) for b in region.books])
+        s = region.settings
+        settings = {
+            "region": {"code": region.code, "name_zh": region.name_zh, "name_en": region.name_en},
+            "preallocation_months": s.preallocation_months,
+            "preallocation_basis": s.preallocation_basis,
+            "months_red_below": str(s.months_red_below),
+            "months_yellow_below": str(s.months_yellow_below),
+            "months_excess_above": str(s.months_excess_above),
+        }
+        cur.executemany(
+            "INSERT INTO fl.setting (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            [(k, json.dumps(v, ensure_ascii=False)) for k, v in settings.items()])

@@ -1,0 +1,331 @@
+-- fundledger API functions, migration 0002.
+--
+-- Application roles own no tables and hold no INSERT/UPDATE/DELETE privilege on
+-- them: every write is one of these SECURITY DEFINER functions, which check the
+-- caller (session_user, as authenticated by PostgreSQL) against fl.app_user first.
+
+-- ---------------------------------------------------------------------------
+-- Who is calling.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION fl.caller() RETURNS fl.app_user
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, fl AS $$
+DECLARE u fl.app_user;
+BEGIN
+  SELECT * INTO u FROM fl.app_user WHERE name = session_user;
+  IF NOT FOUND THEN
+    PERFORM fl.refuse('permission_denied',
+      format('%s is not a fundledger user; an admin adds users with `fundledger user add`', session_user),
+      'insufficient_privilege');
+  END IF;
+  RETURN u;
+END $$;
+
+CREATE FUNCTION fl.require_role(p_roles text[], p_action text) RETURNS fl.app_user
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, fl AS $$
+DECLARE u fl.app_user := fl.caller();
+BEGIN
+  IF NOT u.role = ANY (p_roles) THEN
+    PERFORM fl.refuse('permission_denied',
+      format('%s (role %s) may not %s; that needs the %s role', u.name, u.role, p_action,
+             array_to_string(p_roles, ' or ')), 'insufficient_privilege');
+  END IF;
+  RETURN u;
+END $$;
+
+-- The unit an officer is bound to; NULL for city roles who see every unit.
+CREATE FUNCTION fl.my_unit() RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, fl AS $$
+  SELECT unit FROM fl.app_user WHERE name = session_user
+$$;
+
+CREATE FUNCTION fl.sees_unit(p_unit text) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, fl AS $$
+  SELECT EXISTS (SELECT 1 FROM fl.app_user u
+                  WHERE u.name = session_user AND (u.unit IS NULL OR u.unit = p_unit))
+$$;
+
+-- ---------------------------------------------------------------------------
+-- The one inserter. Callers fill the transaction-local staging tables
+-- fl_new_entry / fl_new_posting (pg_temp) and call fl._post_staged(); it resolves
+-- accounts, applies idempotency, and inserts everything set-based.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION fl._stage_tables() RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  CREATE TEMP TABLE IF NOT EXISTS fl_new_entry (
+    ord int PRIMARY KEY, book text, entry_date date, memo text, kind text,
+    idempotency_key text, reverses bigint, reason text, source jsonb,
+    content_hash bytea, entry_id bigint, status text
+  ) ON COMMIT DELETE ROWS;
+  CREATE TEMP TABLE IF NOT EXISTS fl_new_posting (
+    ord int, pos int, book text, chart_code text, unit text, holder text, component text,
+    side text, amount bigint, line_ref text, memo text, account_id int,
+    PRIMARY KEY (ord, pos)
+  ) ON COMMIT DELETE ROWS;
+  TRUNCATE pg_temp.fl_new_entry, pg_temp.fl_new_posting;
+END $$;
+
+CREATE FUNCTION fl._post_staged() RETURNS TABLE (ord int, entry_id bigint, status text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  bad record;
+  a   record;
+BEGIN
+  -- Shape checks with friendly messages (the table constraints would refuse anyway).
+  SELECT e.ord, e.idempotency_key, e.book, e.entry_date INTO bad FROM pg_temp.fl_new_entry e
+   WHERE e.idempotency_key IS NULL OR e.idempotency_key = '' OR e.entry_date IS NULL
+      OR NOT EXISTS (SELECT 1 FROM fl.book b WHERE b.code = e.book) LIMIT 1;
+  IF FOUND THEN
+    IF coalesce(bad.idempotency_key, '') = '' THEN
+      PERFORM fl.refuse('idempotency_key', format('entry %s has no idempotency key; every write needs one', bad.ord));
+    ELSIF bad.entry_date IS NULL THEN
+      PERFORM fl.refuse('entry_date', format('entry %s (%s) has no date', bad.ord, bad.idempotency_key));
+    ELSE
+      PERFORM fl.refuse('account_book', format('entry %s (%s): unknown book ''%s''', bad.ord, bad.idempotency_key, bad.book), 'foreign_key_violation');
+    END IF;
+  END IF;
+  SELECT e.idempotency_key, count(*) AS n INTO bad FROM pg_temp.fl_new_entry e GROUP BY 1 HAVING count(*) > 1 LIMIT 1;
+  IF FOUND THEN
+    PERFORM fl.refuse('idempotency_conflict', format('idempotency key %s appears %s times in one batch', bad.idempotency_key, bad.n));
+  END IF;
+  SELECT p.ord, p.pos, p.side, p.amount, e.idempotency_key INTO bad
+    FROM pg_temp.fl_new_posting p JOIN pg_temp.fl_new_entry e USING (ord)
+   WHERE p.side IS NULL OR p.side NOT IN ('D','C') OR p.amount IS NULL OR p.amount <= 0 LIMIT 1;
+  IF FOUND THEN
+    IF bad.side IS NULL OR bad.side NOT IN ('D','C') THEN
+      PERFORM fl.refuse('posting_side', format('%s, posting %s: side must be debit or credit', bad.idempotency_key, bad.pos));
+    ELSE
+      PERFORM fl.refuse('posting_amount_positive', format('%s, posting %s: amount must be a positive number of fen, got %s',
+        bad.idempotency_key, bad.pos, coalesce(bad.amount::text, 'nothing')));
+    END IF;
+  END IF;
+
+  -- Default holders where the account has only one, then resolve accounts
+  -- (created on first use), one call per distinct account.
+  UPDATE pg_temp.fl_new_posting p SET holder = d.code
+    FROM (SELECT q.chart_code, q.unit, min(h2.code) AS code
+            FROM (SELECT DISTINCT chart_code, unit FROM pg_temp.fl_new_posting WHERE holder IS NULL) q
+            JOIN fl.unit u ON u.code = q.unit
+            JOIN fl.holder h2 ON h2.chart_code = q.chart_code AND (NOT h2.counties_only OR u.kind = 'county')
+           GROUP BY q.chart_code, q.unit HAVING count(*) = 1) d
+   WHERE p.holder IS NULL AND p.chart_code = d.chart_code AND p.unit = d.unit;
+  UPDATE pg_temp.fl_new_posting SET holder = '' WHERE holder IS NULL;
+  UPDATE pg_temp.fl_new_posting SET component = '' WHERE component IS NULL;
+  FOR a IN SELECT DISTINCT p.book, p.chart_code, p.unit, p.holder, p.component FROM pg_temp.fl_new_posting p
+            ORDER BY 1, 2, 3, 4, 5 LOOP
+    UPDATE pg_temp.fl_new_posting p SET account_id = fl.account_for(a.book, a.chart_code, a.unit, a.holder, a.component)
+     WHERE p.book = a.book AND p.chart_code = a.chart_code AND p.unit = a.unit AND p.holder = a.holder AND p.component = a.component;
+  END LOOP;
+
+  -- Content hash: what the key promises. Same key + same hash = the same entry.
+  UPDATE pg_temp.fl_new_entry e SET content_hash = sha256(convert_to(jsonb_build_object(
+      'book', e.book, 'date', e.entry_date, 'memo', coalesce(e.memo, ''), 'kind', coalesce(e.kind, 'manual'),
+      'reverses', e.reverses,
+      'postings', (SELECT jsonb_agg(jsonb_build_array(p.account_id, p.side, p.amount, p.line_ref) ORDER BY p.pos)
+                     FROM pg_temp.fl_new_posting p WHERE p.ord = e.ord))::text, 'UTF8'));
+
+  UPDATE pg_temp.fl_new_entry n SET entry_id = x.id,
+         status = CASE WHEN x.content_hash = n.content_hash THEN 'duplicate' ELSE 'conflict' END
+    FROM fl.entry x WHERE x.idempotency_key = n.idempotency_key;
+  SELECT n.idempotency_key, n.entry_id INTO bad FROM pg_temp.fl_new_entry n WHERE n.status = 'conflict' LIMIT 1;
+  IF FOUND THEN
+    PERFORM fl.refuse('idempotency_conflict', format(
+      'idempotency key %s was already used by %s with different content; nothing was written',
+      bad.idempotency_key, fl.entry_label(bad.entry_id)), 'unique_violation');
+  END IF;
+
+  -- Insert the new entries in ord order so ids follow the input order.
+  WITH ins AS (
+    INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash, reverses, reason, source,
+                          created_by, created_at, created_xid)
+    SELECT n.book, n.entry_date, coalesce(n.memo, ''), coalesce(n.kind, 'manual'), n.idempotency_key, n.content_hash,
+           n.reverses, coalesce(n.reason, ''), n.source, session_user, now(), pg_current_xact_id()
+      FROM pg_temp.fl_new_entry n WHERE n.entry_id IS NULL ORDER BY n.ord
+    RETURNING id, idempotency_key)
+  UPDATE pg_temp.fl_new_entry n SET entry_id = ins.id, status = 'posted'
+    FROM ins WHERE ins.idempotency_key = n.idempotency_key;
+
+  INSERT INTO fl.posting (entry_id, account_id, side, amount, entry_date, unit, line_ref, memo)
+  SELECT n.entry_id, p.account_id, p.side, p.amount, n.entry_date, p.unit, p.line_ref, p.memo
+    FROM pg_temp.fl_new_posting p JOIN pg_temp.fl_new_entry n ON n.ord = p.ord
+   WHERE n.status = 'posted'
+   ORDER BY p.ord, p.pos;
+
+  RETURN QUERY SELECT n.ord, n.entry_id, n.status FROM pg_temp.fl_new_entry n ORDER BY n.ord;
+END $$;
+
+-- Officers may only write for their own unit.
+CREATE FUNCTION fl._check_units(u fl.app_user) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE other text;
+BEGIN
+  IF u.role = 'officer' THEN
+    SELECT p.unit INTO other FROM pg_temp.fl_new_posting p WHERE p.unit <> u.unit LIMIT 1;
+    IF FOUND THEN
+      PERFORM fl.refuse('permission_denied', format('%s is an officer of unit %s and may not post for unit %s',
+        u.name, u.unit, other), 'insufficient_privilege');
+    END IF;
+  END IF;
+END $$;
+
+-- Stage entry documents (jsonb array), one code path for one or many entries.
+-- Document keys: date, book, memo, kind, idempotency_key, reverses, reason, source,
+-- postings[]: account (chart code), unit, holder, component, side ('D'/'C'),
+-- amount (integer fen), line_ref, memo.
+CREATE FUNCTION fl._stage_json(p_docs jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF jsonb_typeof(p_docs) = 'object' THEN p_docs := jsonb_build_array(p_docs); END IF;
+  IF jsonb_typeof(p_docs) IS DISTINCT FROM 'array' THEN
+    PERFORM fl.refuse('bad_document', 'expected an entry object or a list of entries');
+  END IF;
+  PERFORM fl._stage_tables();
+  INSERT INTO pg_temp.fl_new_entry (ord, book, entry_date, memo, kind, idempotency_key, reverses, reason, source)
+  SELECT d.i, d.doc->>'book', (d.doc->>'date')::date, d.doc->>'memo', d.doc->>'kind', d.doc->>'idempotency_key',
+         (d.doc->>'reverses')::bigint, d.doc->>'reason', d.doc->'source'
+    FROM jsonb_array_elements(p_docs) WITH ORDINALITY AS d(doc, i);
+  INSERT INTO pg_temp.fl_new_posting (ord, pos, book, chart_code, unit, holder, component, side, amount, line_ref, memo)
+  SELECT d.i, p.j, d.doc->>'book', p.x->>'account', p.x->>'unit', p.x->>'holder', p.x->>'component',
+         p.x->>'side', (p.x->>'amount')::bigint, p.x->>'line_ref', p.x->>'memo'
+    FROM jsonb_array_elements(p_docs) WITH ORDINALITY AS d(doc, i),
+         jsonb_array_elements(coalesce(d.doc->'postings', '[]')) WITH ORDINALITY AS p(x, j);
+END $$;
+
+CREATE FUNCTION fl.post_entries(p_docs jsonb) RETURNS TABLE (ord int, entry_id bigint, status text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp AS $$
+DECLARE u fl.app_user := fl.require_role(ARRAY['officer','reviewer','finance'], 'post entries');
+BEGIN
+  PERFORM fl._stage_json(p_docs);
+  IF EXISTS (SELECT 1 FROM pg_temp.fl_new_entry WHERE reverses IS NOT NULL) THEN
+    PERFORM fl.refuse('bad_document', 'use fl.reverse_entry to post a reversal');
+  END IF;
+  PERFORM fl._check_units(u);
+  RETURN QUERY SELECT * FROM fl._post_staged();
+END $$;
+
+-- 红字冲销: post the mirror of an entry (same accounts and amounts, sides swapped),
+-- pointing back at it. An entry is reversed at most once (UNIQUE on reverses).
+CREATE FUNCTION fl.reverse_entry(p_entry bigint, p_reason text, p_date date, p_key text)
+RETURNS TABLE (ord int, entry_id bigint, status text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp AS $$
+DECLARE
+  u fl.app_user := fl.require_role(ARRAY['reviewer','finance'], 'reverse entries');
+  o fl.entry;
+  prior bigint;
+BEGIN
+  SELECT * INTO o FROM fl.entry WHERE id = p_entry;
+  IF NOT FOUND THEN
+    PERFORM fl.refuse('not_found', format('no entry %s', p_entry), 'no_data_found');
+  END IF;
+  IF coalesce(trim(p_reason), '') = '' THEN
+    PERFORM fl.refuse('reversal_reason', 'a reversal needs a reason');
+  END IF;
+  SELECT id INTO prior FROM fl.entry WHERE reverses = p_entry;
+  IF FOUND AND NOT EXISTS (SELECT 1 FROM fl.entry WHERE id = prior AND idempotency_key = p_key) THEN
+    PERFORM fl.refuse('reversed_once', format('%s was already reversed by %s', fl.entry_label(p_entry), fl.entry_label(prior)),
+      'unique_violation');
+  END IF;
+  PERFORM fl._stage_tables();
+  INSERT INTO pg_temp.fl_new_entry (ord, book, entry_date, memo, kind, idempotency_key, reverses, reason, source)
+  VALUES (1, o.book, coalesce(p_date, current_date), '红字冲销 reversal of ' || fl.entry_label(p_entry) || ': ' || p_reason,
+          'reversal', p_key, p_entry, p_reason, jsonb_build_object('reverses', p_entry));
+  INSERT INTO pg_temp.fl_new_posting (ord, pos, book, chart_code, unit, holder, component, side, amount, line_ref, memo)
+  SELECT 1, row_number() OVER (ORDER BY p.id), a.book, a.chart_code, a.unit, a.holder, a.component,
+         CASE p.side WHEN 'D' THEN 'C' ELSE 'D' END, p.amount, p.line_ref, p.memo
+    FROM fl.posting p JOIN fl.account a ON a.id = p.account_id WHERE p.entry_id = p_entry;
+  RETURN QUERY SELECT * FROM fl._post_staged();
+END $$;
+
+-- ---------------------------------------------------------------------------
+-- Periods.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION fl.close_period(p_month date, p_reason text DEFAULT '') RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl AS $$
+DECLARE u fl.app_user := fl.require_role(ARRAY['reviewer'], 'close periods');
+BEGIN
+  IF extract(day FROM p_month) <> 1 THEN
+    PERFORM fl.refuse('closed_period_month', 'a period is a month: give its first day');
+  END IF;
+  -- Serialise with writers: an entry in flight for this month either commits before
+  -- the close or is refused after it.
+  LOCK TABLE fl.closed_period IN SHARE ROW EXCLUSIVE MODE;
+  INSERT INTO fl.closed_period (month, reason) VALUES (p_month, coalesce(p_reason, '')) ON CONFLICT DO NOTHING;
+  RETURN FOUND;
+END $$;
+
+-- ---------------------------------------------------------------------------
+-- Users and reference data (admin / migration-time).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION fl.add_user(p_name text, p_role text, p_unit text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl AS $$
+DECLARE
+  me fl.app_user;
+BEGIN
+  -- The database owner (or a superuser) bootstraps users; otherwise only admins add them.
+  IF NOT (SELECT rolsuper OR pg_has_role(session_user, (SELECT nspowner FROM pg_namespace WHERE nspname = 'fl'), 'USAGE')
+            FROM pg_roles WHERE rolname = session_user) THEN
+    me := fl.require_role(ARRAY['admin'], 'add users');
+  END IF;
+  IF p_role NOT IN ('officer','reviewer','finance','auditor','admin') THEN
+    PERFORM fl.refuse('bad_role', format('unknown role ''%s'' (officer, reviewer, finance, auditor, admin)', p_role));
+  END IF;
+  IF p_role = 'officer' AND p_unit IS NULL THEN
+    PERFORM fl.refuse('officer_has_unit', 'an officer is bound to one unit: give --unit');
+  END IF;
+  IF p_role <> 'officer' AND p_unit IS NOT NULL THEN
+    PERFORM fl.refuse('officer_has_unit', format('only officers are bound to a unit; a %s acts for the whole city', p_role));
+  END IF;
+  IF p_unit IS NOT NULL AND NOT EXISTS (SELECT 1 FROM fl.unit WHERE code = p_unit) THEN
+    PERFORM fl.refuse('account_unit', format('unknown unit ''%s''', p_unit), 'foreign_key_violation');
+  END IF;
+  IF EXISTS (SELECT 1 FROM fl.app_user WHERE name = p_name) THEN
+    PERFORM fl.refuse('user_exists', format('user %s already exists', p_name), 'unique_violation');
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = p_name) THEN
+    BEGIN
+      EXECUTE format('CREATE ROLE %I LOGIN', p_name);
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+      NULL;  -- roles are cluster-wide: another database (or a racing init) made it
+    END;
+  END IF;
+  EXECUTE format('GRANT %I TO %I', 'fl_' || p_role, p_name);
+  INSERT INTO fl.app_user (name, role, unit) VALUES (p_name, p_role, p_unit);
+END $$;
+
+-- ---------------------------------------------------------------------------
+-- Privileges: group roles read (row security narrows officers) and execute the API.
+-- ---------------------------------------------------------------------------
+REVOKE ALL ON ALL TABLES IN SCHEMA fl FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA fl FROM PUBLIC;
+GRANT USAGE ON SCHEMA fl TO fl_officer, fl_reviewer, fl_finance, fl_auditor, fl_admin;
+GRANT SELECT ON fl.setting, fl.unit, fl.book, fl.chart, fl.holder, fl.closed_period, fl.app_user
+  TO fl_officer, fl_reviewer, fl_finance, fl_auditor, fl_admin;
+GRANT SELECT ON fl.entry, fl.posting, fl.account, fl.account_day, fl.bank_account, fl.seal,
+  fl.voucher_counter, fl.chain_head TO fl_officer, fl_reviewer, fl_finance, fl_auditor;
+GRANT EXECUTE ON FUNCTION fl.caller(), fl.my_unit(), fl.sees_unit(text), fl.fmt_fen(numeric), fl.entry_label(bigint),
+  fl.entry_canonical(bigint) TO fl_officer, fl_reviewer, fl_finance, fl_auditor, fl_admin;
+-- Every group may call the API; each function checks the caller's role itself and
+-- says in words what that role may not do.
+GRANT EXECUTE ON FUNCTION fl.post_entries(jsonb), fl.reverse_entry(bigint, text, date, text),
+  fl.close_period(date, text), fl.add_user(text, text, text)
+  TO fl_officer, fl_reviewer, fl_finance, fl_auditor, fl_admin;
+
+-- Row-level security: officers read only their own unit's rows. (Owners bypass it;
+-- the SECURITY DEFINER functions filter for themselves.)
+GRANT SELECT ON fl.alembic_version TO fl_officer, fl_reviewer, fl_finance, fl_auditor, fl_admin;
+
+ALTER TABLE fl.posting ENABLE ROW LEVEL SECURITY;
+ALTER TABLE fl.account ENABLE ROW LEVEL SECURITY;
+ALTER TABLE fl.account_day ENABLE ROW LEVEL SECURITY;
+ALTER TABLE fl.entry ENABLE ROW LEVEL SECURITY;
+ALTER TABLE fl.seal ENABLE ROW LEVEL SECURITY;
+ALTER TABLE fl.bank_account ENABLE ROW LEVEL SECURITY;
+CREATE POLICY unit_rows ON fl.posting FOR SELECT USING ((SELECT fl.my_unit()) IS NULL OR unit = (SELECT fl.my_unit()));
+CREATE POLICY unit_rows ON fl.account FOR SELECT USING ((SELECT fl.my_unit()) IS NULL OR unit = (SELECT fl.my_unit()));
+CREATE POLICY unit_rows ON fl.account_day FOR SELECT USING (
+  (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.account a WHERE a.id = account_id AND a.unit = (SELECT fl.my_unit())));
+CREATE POLICY unit_rows ON fl.entry FOR SELECT USING (
+  (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.posting p WHERE p.entry_id = id AND p.unit = (SELECT fl.my_unit())));
+CREATE POLICY unit_rows ON fl.seal FOR SELECT USING (
+  (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.posting p WHERE p.entry_id = seal.entry_id AND p.unit = (SELECT fl.my_unit())));
+CREATE POLICY unit_rows ON fl.bank_account FOR SELECT USING ((SELECT fl.my_unit()) IS NULL OR unit = (SELECT fl.my_unit()));
