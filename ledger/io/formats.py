@@ -1,0 +1,68 @@
+"""The import file formats: which columns each kind of file carries, in canonical order.
+
+A file may list its columns in any order, in any letter case, and may leave out optional
+columns; the reader (``ledger.io.tables``) hands rows back in the order of
+``FileFormat.columns`` with absent optional columns as ``''``. Only the *structure* is
+described here; the values (a known unit, an exact amount, a real date) are checked later,
+set-based, in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """One kind of import file: ``required`` columns must all be present, ``optional`` may be."""
+
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = self.required + self.optional
+        if len(set(names)) != len(names):
+            raise ValueError(f"format {self.name!r} names a column twice: {names}")
+        if any(n != n.strip().lower() or not n for n in names):
+            raise ValueError(f"format {self.name!r}: column names must be lower case and trimmed")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The canonical column order: required columns, then optional ones."""
+        return self.required + self.optional
+
+    def describe(self) -> str:
+        """``date, unit, … (optional: component)``, for messages to the officer."""
+        text = ", ".join(self.required)
+        if self.optional:
+            text += f" (optional: {', '.join(self.optional)})"
+        return text
+
+
+# 期初余额: audited opening balances at handover.
+OPENING = FileFormat(
+    "opening balances", ("unit", "book", "item", "amount", "reference"), ("note", "component")
+)
+# 征缴收入: contributions collected.
+COLLECTIONS = FileFormat(
+    "collections", ("date", "unit", "book", "source", "amount", "reference"), ("component",)
+)
+# 待遇支出: benefits paid to designated providers.
+PAYMENTS = FileFormat(
+    "payments",
+    ("date", "unit", "book", "provider", "category", "amount", "reference"),
+    ("component", "paid_from"),
+)
+# 预算: annual budget lines.
+BUDGET = FileFormat("budget", ("year", "unit", "book", "line", "amount"), ("component",))
+# 银行对账单: bank statement lines.
+STATEMENT = FileFormat("bank statement", ("date", "amount", "direction", "reference"), ("balance",))
+
+FORMATS: dict[str, FileFormat] = {
+    "opening": OPENING,
+    "collections": COLLECTIONS,
+    "payments": PAYMENTS,
+    "budget": BUDGET,
+    "statement": STATEMENT,
+}
