@@ -7,7 +7,7 @@ Revises: '0001'
 from sql.migrations.runner import run_sql_file
 
 revision = "0002"
-down_revision = '0001'
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
