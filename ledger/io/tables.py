@@ -1,0 +1,534 @@
+"""Read an import file (CSV or XLSX) strictly and as a stream: structure only, never values.
+
+``open_table(path, fmt)`` checks what can be checked without knowing the ledger: the
+file exists and is readable, it is UTF-8 text (or a real .xlsx workbook), the header
+names exactly the columns of ``fmt`` (any order, any letter case), and every row has
+as many cells as the header, none longer than ``MAX_CELL_CHARS``. ``reader.rows()``
+then yields ``(row_number, cells)`` with ``cells`` in ``fmt.columns`` order, each
+stripped text, absent optional columns as ``''``. Value rules (a known unit, an
+exact amount, a real date, unique references) are checked later, set-based, in
+PostgreSQL.
+
+Row numbers are spreadsheet style: the header is row 1, the first data row is row 2,
+and a blank line still counts as a row (so the number matches what Excel shows; a
+quoted cell holding a line break does not start a new row). Blank rows are skipped.
+Whole-file problems (missing file, empty file) are reported on row 0; encoding and
+binary-data problems found while sniffing the first 64 KiB name the line they were seen on.
+
+All-or-nothing: header problems raise ``BadFile`` from ``open_table``. Bad body rows
+are *not* yielded; they are collected and ``rows()`` raises ``BadFile`` listing them
+when the file ends (or as soon as ``MAX_ERRORS`` accumulate), so the caller must
+treat everything it received as void when that happens (one transaction).
+
+Memory stays bounded whatever the input: CSV is read line by line with a length cap
+(``MAX_LINE_BYTES``) and a cap on one row's size (which also catches a quote that is
+never closed), so a 1 GB line of garbage costs 64 KiB, not 1 GB. ``csv.field_size_limit``
+is deliberately left alone: it is process-wide state, and the caps above bound memory
+more tightly without changing other code's CSV parsing.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import math
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from itertools import islice
+from operator import itemgetter
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Literal
+
+from ledger.errors import BadFile, RowError
+from ledger.io.formats import FileFormat
+
+MAX_CELL_CHARS = 1000
+MAX_ERRORS = 200
+MAX_LINE_BYTES = 64 * 1024
+MAX_ROW_BYTES = 64 * 1024  # a legal row is at most ~9 cells x 1,000 chars (x2 if every char is a quote)
+SNIFF_BYTES = 64 * 1024
+
+_BOM = codecs.BOM_UTF8
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old binary Office (.xls)
+_XLSX_SUFFIXES = (".xlsx", ".xlsm")
+_XLSX_BATCH = 256
+
+SAVE_AS_UTF8 = "save it as UTF-8 (CSV UTF-8) and try again"
+NOT_UTF8_GBK = f"the file is not UTF-8 (it looks like GBK/GB18030); {SAVE_AS_UTF8}"
+BINARY = "the file holds binary data (NUL bytes), not a CSV"
+EMPTY = "the file is empty"
+
+Kind = Literal["csv", "xlsx"]
+Cells = tuple[str, ...]
+_Plan = tuple[int, "Callable[[list[str]], Cells] | None", bool]  # width, reorder (None: as is), pad
+
+
+class _Fatal(Exception):
+    """Reading cannot go on (line too long, damaged workbook): report on the current row and stop."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def open_table(path: Path | str, fmt: FileFormat) -> TableReader:
+    """Open ``path`` as a ``fmt`` file and check its header; use as a context manager.
+
+    Raises ``BadFile`` (every header problem listed) when the file cannot be used at all.
+    """
+    reader = TableReader(path, fmt)
+    try:
+        reader._open()
+    except BaseException:
+        reader.close()
+        raise
+    return reader
+
+
+class TableReader:
+    """An open import file whose header has been checked. Iterate ``rows()`` once."""
+
+    def __init__(self, path: Path | str, fmt: FileFormat) -> None:
+        self.path = Path(path)
+        self.name = str(path)  # named in every error, as the officer gave it
+        self.fmt = fmt
+        self.kind: Kind = "csv"
+        self.header: tuple[str, ...] = ()  # trimmed, lower-cased names in file order
+        self._fh: IO[bytes] | None = None
+        self._wb: Any = None
+        self._stream: Iterator[Any] | None = None
+        self._plan: _Plan | None = None
+        self._started = False
+
+    # -- context manager -------------------------------------------------------------
+    def __enter__(self) -> TableReader:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._stream is not None and hasattr(self._stream, "close"):
+            self._stream.close()
+        if self._wb is not None:
+            self._wb.close()
+            self._wb = None
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def rows(self) -> Iterator[tuple[int, Cells]]:
+        """Yield ``(row_number, cells)`` for each good, non-blank row; raise ``BadFile`` at the end
+        if any row was bad (those rows are never yielded)."""
+        if self._stream is None or self._started:
+            raise RuntimeError("rows() reads the file once, inside `with open_table(...)`")
+        self._started = True
+        return self._stream
+
+    # -- opening and sniffing --------------------------------------------------------
+    def _refuse(self, reason: str, row: int = 0, column: str = "") -> BadFile:
+        return BadFile(self.name, [RowError(self.name, row, column, reason)])
+
+    def _open(self) -> None:
+        try:
+            fh = self._fh = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+            sample = fh.read(SNIFF_BYTES)
+            fh.seek(0)
+        except FileNotFoundError:
+            raise self._refuse("the file does not exist") from None
+        except IsADirectoryError:
+            raise self._refuse("this is a folder, not a file") from None
+        except PermissionError:
+            raise self._refuse("the file cannot be read (permission denied)") from None
+        except OSError as e:
+            raise self._refuse(f"the file cannot be read ({e.strerror or e})") from None
+        body = sample[3:] if sample.startswith(_BOM) else sample
+        if len(sample) < SNIFF_BYTES and not body.strip(b" \t\r\n\x0b\x0c"):
+            raise self._refuse(EMPTY)
+        if self.path.suffix.lower() == ".xls" or sample.startswith(_OLE2_MAGIC):
+            raise self._refuse(
+                "this is an old Excel .xls file; save it as .xlsx or CSV (UTF-8) and try again"
+            )
+        if sample.startswith(_ZIP_MAGIC):
+            self.kind = "xlsx"
+            self._stream = self._xlsx_stream()
+        elif self.path.suffix.lower() in _XLSX_SUFFIXES:
+            raise self._refuse(
+                "the file is named .xlsx but is not an Excel workbook (damaged or renamed); "
+                "open it in Excel and save it again as .xlsx"
+            )
+        else:
+            self._sniff_text(sample)
+            self._stream = self._csv_stream(fh)
+        raw_header = next(self._stream)  # the stream raises BadFile itself when it must
+        self._plan = self._check_header(raw_header)
+
+    def _sniff_text(self, sample: bytes) -> None:
+        """Refuse UTF-16/32, binary data, old Mac line endings and non-UTF-8 text early."""
+        if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+            raise self._refuse(f"the file is UTF-32 text; {SAVE_AS_UTF8}")
+        if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise self._refuse(f"the file is UTF-16 text (Excel 'Unicode Text'); {SAVE_AS_UTF8}")
+        nul = sample.find(b"\x00")
+        if nul >= 0:
+            even, odd = sample[0::2].count(0), sample[1::2].count(0)
+            mostly = len(sample) // 5  # ASCII text in UTF-16 has a NUL in every other byte
+            if (odd > mostly and not even) or (even > mostly and not odd):
+                raise self._refuse(f"the file is UTF-16 text (Excel 'Unicode Text'); {SAVE_AS_UTF8}")
+            raise self._refuse(BINARY, row=sample.count(b"\n", 0, nul) + 1)
+        final = len(sample) < SNIFF_BYTES
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(sample, final)
+        except UnicodeDecodeError as e:
+            raise self._refuse(_not_utf8(sample, e, final), row=sample.count(b"\n", 0, e.start) + 1) from None
+        if b"\n" not in sample and b"\r" in sample.rstrip(b"\r"):
+            raise self._refuse(f"the lines end in a bare CR (old Mac format); {SAVE_AS_UTF8}")
+
+    def _check_header(self, raw: Sequence[str]) -> _Plan:
+        """Map the file's columns onto ``fmt.columns``; refuse with every header problem at once."""
+        fmt = self.fmt
+        names = [n.strip().lower() for n in raw]
+        self.header = tuple(names)
+        expected = f"expected columns: {fmt.describe()}"
+        errors: list[RowError] = []
+        first_at: dict[str, int] = {}
+        for pos, name in enumerate(names):
+            letter = column_letter(pos)
+            if not name:
+                errors.append(
+                    RowError(self.name, 1, letter, f"column {letter} has no name in the header; {expected}")
+                )
+            elif name in first_at:
+                if names.index(name, first_at[name] + 1) == pos:  # report each duplicate once
+                    where = ", ".join(column_letter(i) for i, n in enumerate(names) if n == name)
+                    errors.append(
+                        RowError(
+                            self.name, 1, name, f"duplicate column {name!r} (columns {where}); {expected}"
+                        )
+                    )
+            else:
+                first_at[name] = pos
+                if name not in fmt.columns:
+                    errors.append(
+                        RowError(self.name, 1, name, f"unknown column {raw[pos].strip()!r}; {expected}")
+                    )
+        for name in fmt.required:
+            if name not in first_at:
+                errors.append(
+                    RowError(self.name, 1, name, f"required column {name!r} is missing; {expected}")
+                )
+        if errors:
+            raise BadFile(self.name, errors)
+        width = len(names)
+        index = [first_at.get(c, width) for c in fmt.columns]  # position ``width`` is the padding ''
+        pad = width in index
+        pick: Callable[[list[str]], Cells] | None
+        if index == list(range(width)):
+            pick = None  # already in canonical order: the common case, and the fastest
+        elif len(index) == 1:
+            only = index[0]
+
+            def pick_one(rec: list[str]) -> Cells:
+                return (rec[only],)
+
+            pick = pick_one
+        else:
+            pick = itemgetter(*index)
+        return width, pick, pad
+
+    def _take_plan(self) -> _Plan:
+        assert self._plan is not None
+        return self._plan
+
+    # -- CSV -------------------------------------------------------------------------
+    def _csv_stream(self, fh: IO[bytes]) -> Iterator[Any]:
+        """First yields the raw header, then ``(row, cells)``; the hot loop of the whole layer."""
+        file = self.name
+        readline = fh.readline
+        bad: list[str] = []  # a reason per line that failed to decode, for the row being read
+        consumed = 0  # bytes handed to the csv parser so far
+        row_start = 0  # ``consumed`` when the current row began
+
+        def lines() -> Iterator[str]:
+            nonlocal consumed
+            b = readline(MAX_LINE_BYTES)
+            if b.startswith(_BOM):
+                b = b[3:]
+            while b:
+                n = len(b)
+                if n >= MAX_LINE_BYTES and b[-1] != 10:
+                    raise _Fatal(
+                        f"a line is longer than {MAX_LINE_BYTES:,} bytes (no valid row is); reading stopped"
+                    )
+                consumed += n
+                if consumed - row_start > MAX_ROW_BYTES:
+                    raise _Fatal(
+                        f'the row runs past {MAX_ROW_BYTES:,} bytes: a quote (") is probably never closed; '
+                        "reading stopped"
+                    )
+                if b"\x00" in b:
+                    bad.append(BINARY)
+                    b = b.replace(b"\x00", b"")
+                try:
+                    s = b.decode()
+                except UnicodeDecodeError as e:
+                    bad.append(_not_utf8(b, e, True))
+                    s = b.decode(errors="replace")  # keeps the parser in step; the row is refused
+                yield s
+                b = readline(MAX_LINE_BYTES)
+
+        reader = csv.reader(lines(), strict=True)  # a quote never closed is an error, not data
+        try:
+            header = next(reader, None)
+        except (_Fatal, csv.Error, OSError) as e:
+            raise self._refuse(_reason(e), row=1) from None
+        if bad:
+            raise self._refuse(bad[0], row=1)
+        if header is None:
+            raise self._refuse(EMPTY)
+        if not "".join(header).strip():
+            try:
+                if not any("".join(rec).strip() for rec in reader):
+                    raise self._refuse(EMPTY)
+            except (_Fatal, csv.Error, OSError):
+                pass
+            raise self._refuse(
+                f"row 1 is blank: the first row must name the columns ({self.fmt.describe()})", row=1
+            )
+        yield header
+
+        width, pick, pad = self._take_plan()
+        strip = str.strip
+        errors: list[RowError] = []
+        columns = self.fmt.columns
+
+        def bad_row(row: int, column: str, reason: str) -> None:
+            errors.append(RowError(file, row, column, reason))
+            if len(errors) >= MAX_ERRORS:
+                raise BadFile(file, errors)
+
+        row = 1
+        row_start = consumed
+        while True:
+            try:
+                for rec in reader:
+                    row += 1
+                    size = consumed - row_start
+                    row_start = consumed
+                    if bad:
+                        bad_row(row, "", bad[0])
+                        bad.clear()
+                        continue
+                    if len(rec) != width:
+                        if "".join(rec).strip():
+                            bad_row(row, "", f"row {row} has {len(rec)} cells, the header has {width}")
+                        continue
+                    if size > MAX_CELL_CHARS and max(map(len, rec)) > MAX_CELL_CHARS:
+                        pos = next(i for i, c in enumerate(rec) if len(c) > MAX_CELL_CHARS)
+                        name = self.header[pos] if self.header[pos] in columns else column_letter(pos)
+                        bad_row(row, name, f"the cell is longer than {MAX_CELL_CHARS:,} characters")
+                        continue
+                    if pad:
+                        rec.append("")
+                    cells = tuple(map(strip, pick(rec) if pick else rec))
+                    if any(cells):
+                        yield row, cells
+                break
+            except csv.Error as e:
+                row += 1
+                row_start = consumed
+                bad.clear()
+                bad_row(row, "", _reason(e))
+            except (_Fatal, OSError) as e:
+                errors.append(RowError(file, row + 1, "", _reason(e)))
+                raise BadFile(file, errors) from None
+        if errors:
+            raise BadFile(file, errors)
+
+    # -- XLSX ------------------------------------------------------------------------
+    def _xlsx_stream(self) -> Iterator[Any]:
+        """First yields the header texts, then ``(row, cells)``; the first worksheet only."""
+        from openpyxl import load_workbook  # imported here: CSV-only callers never pay for it
+
+        file = self.name
+        damaged = "the workbook is damaged or incomplete ({}); open it in Excel and save it again as .xlsx"
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._wb = load_workbook(self.path, read_only=True, data_only=False)
+            sheets = self._wb.worksheets
+            if not sheets:
+                raise self._refuse("the workbook has no worksheet")
+            sheet = sheets[0]
+            if hasattr(sheet, "reset_dimensions"):
+                sheet.reset_dimensions()  # never trust <dimension>: rows end at their last cell
+            source = sheet.iter_rows()
+        except BadFile:
+            raise
+        except Exception as e:  # openpyxl raises many types for a damaged file; all mean the same
+            raise self._refuse(damaged.format(_describe(e))) from None
+
+        def cells_by_row() -> Iterator[tuple[Any, ...]]:
+            while True:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    try:
+                        batch = list(islice(source, _XLSX_BATCH))
+                    except Exception as e:
+                        raise _Fatal(damaged.format(_describe(e))) from None
+                if not batch:
+                    return
+                yield from batch
+
+        rows = cells_by_row()
+        errors: list[RowError] = []
+
+        def bad_row(row: int, column: str, reason: str) -> None:
+            errors.append(RowError(file, row, column, reason))
+            if len(errors) >= MAX_ERRORS:
+                raise BadFile(file, errors)
+
+        row = 0
+        try:
+            first = next(rows, None)
+            row = 1
+            if first is None:
+                raise self._refuse(EMPTY)
+            header = []
+            for pos, cell in enumerate(first):
+                text, problem = _cell_text(cell)
+                if problem:
+                    raise self._refuse(problem, 1, column_letter(pos))
+                header.append(text)
+            while header and not header[-1]:
+                header.pop()
+            if not header:
+                if any(any(_cell_text(c)[0] for c in r) for r in rows):
+                    raise self._refuse(
+                        f"row 1 is blank: the first row must name the columns ({self.fmt.describe()})", 1
+                    )
+                raise self._refuse(EMPTY)
+            yield header
+
+            width, pick, pad = self._take_plan()
+            names = [n if n in self.fmt.columns else column_letter(i) for i, n in enumerate(self.header)]
+            for row, cells in enumerate(rows, start=2):
+                texts: list[str] = []
+                problem = ""
+                for pos, cell in enumerate(cells):
+                    text, problem = _cell_text(cell)
+                    if problem:
+                        bad_row(row, names[pos] if pos < width else column_letter(pos), problem)
+                        break
+                    texts.append(text)
+                if problem:
+                    continue
+                while texts and not texts[-1]:
+                    texts.pop()
+                if len(texts) > width:
+                    bad_row(row, "", f"row {row} has {len(texts)} cells, the header has {width}")
+                    continue
+                if not texts:
+                    continue
+                long = next((i for i, t in enumerate(texts) if len(t) > MAX_CELL_CHARS), -1)
+                if long >= 0:
+                    bad_row(row, names[long], f"the cell is longer than {MAX_CELL_CHARS:,} characters")
+                    continue
+                texts.extend([""] * (width - len(texts) + pad))
+                yield row, pick(texts) if pick else tuple(texts)
+        except _Fatal as e:
+            errors.append(RowError(file, 0, "", e.reason))  # batched reading: the exact row is unknown
+            raise BadFile(file, errors) from None
+        if errors:
+            raise BadFile(file, errors)
+
+
+def _cell_text(cell: Any) -> tuple[str, str]:
+    """``(text, problem)`` for one XLSX cell: exact text for numbers and dates, or why it is refused."""
+    value = cell.value
+    if value is None:
+        return "", ""
+    kind = getattr(cell, "data_type", "n")
+    if kind == "f":
+        return "", "formula in cell; paste values only"
+    if kind == "e":
+        return "", f"the cell holds an Excel error ({value}); paste values only"
+    if isinstance(value, str):
+        return value.strip(), ""
+    if isinstance(value, bool):
+        return ("TRUE" if value else "FALSE"), ""
+    if isinstance(value, int):
+        return str(value), ""
+    if isinstance(value, float):
+        return float_text(value), ""
+    if isinstance(value, datetime):
+        return value.date().isoformat(), ""
+    if isinstance(value, date):
+        return value.isoformat(), ""
+    return str(value).strip(), ""  # a time or duration: the value check refuses it
+
+
+def float_text(value: float) -> str:
+    """Exact text for a spreadsheet number: ``1234.5`` → ``'1234.5'``, ``1e20`` → digits.
+
+    Shortest-repr with at most two decimals is written out in plain digits; anything finer
+    (``12.345``, binary noise like ``0.30000000000000004``) keeps its repr text so the
+    amount check refuses it instead of this layer rounding money.
+    """
+    text = repr(value)
+    if not math.isfinite(value):
+        return text
+    exact = Decimal(text)
+    exponent = exact.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if exponent < -2:
+        return text
+    if exact == exact.to_integral_value():
+        return str(int(exact))
+    return format(exact, "f")
+
+
+def column_letter(pos: int) -> str:
+    """Spreadsheet column name for a 0-based position: 0 → A, 26 → AA."""
+    letters = ""
+    pos += 1
+    while pos:
+        pos, rem = divmod(pos - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _not_utf8(data: bytes, err: UnicodeDecodeError, final: bool) -> str:
+    try:
+        codecs.getincrementaldecoder("gb18030")().decode(data, final)
+    except UnicodeDecodeError:
+        return f"the file is not UTF-8 (byte 0x{data[err.start]:02X} cannot be read); {SAVE_AS_UTF8}"
+    return NOT_UTF8_GBK
+
+
+def _reason(e: BaseException) -> str:
+    if isinstance(e, _Fatal):
+        return e.reason
+    if isinstance(e, csv.Error):
+        text = str(e)
+        if "end of data" in text:
+            return 'a quote (") opened in this row is never closed'
+        if "expected after" in text:
+            return 'text follows the closing quote (") of a cell; quote the whole cell or remove the quote'
+        if "new-line" in text:
+            return "a line break (CR) inside a cell that is not quoted; the line endings are damaged"
+        return f"the row is not valid CSV ({text})"
+    if isinstance(e, OSError):
+        return f"the file could not be read ({e.strerror or e}); reading stopped"
+    return str(e)
+
+
+def _describe(e: BaseException) -> str:
+    text = str(e).strip().splitlines()[0][:120] if str(e).strip() else ""
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
