@@ -292,7 +292,9 @@ BEGIN
 END $$;
 CREATE TRIGGER entry_stamp BEFORE INSERT ON fl.entry FOR EACH ROW EXECUTE FUNCTION fl.entry_stamp();
 
-CREATE FUNCTION fl.entry_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION fl.entry_inserted() RETURNS trigger LANGUAGE plpgsql
+-- Generic plans: re-planning every statement on every call cost more than running it.
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE bad record;
 BEGIN
   SELECT n.id, n.entry_date, n.book INTO bad
@@ -313,7 +315,9 @@ CREATE TRIGGER entry_inserted AFTER INSERT ON fl.entry
 -- ---------------------------------------------------------------------------
 -- Postings: set-based checks and balance maintenance per statement.
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION fl.posting_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION fl.posting_inserted() RETURNS trigger LANGUAGE plpgsql
+-- Generic plans: re-planning every statement on every call cost more than running it.
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   bad record;
   me  xid8 := pg_current_xact_id();
@@ -423,7 +427,9 @@ $$;
 -- ---------------------------------------------------------------------------
 -- The commit-time seal: runs once per writing transaction.
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION fl.seal_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION fl.seal_transaction() RETURNS trigger LANGUAGE plpgsql
+-- Generic plans: re-planning every statement on every call cost more than running it.
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   me      xid8 := NEW.xid;
   bad     record;

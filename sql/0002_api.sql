@@ -45,34 +45,35 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, fl AS $$
 $$;
 
 -- ---------------------------------------------------------------------------
--- The one inserter. Callers fill the transaction-local staging tables
--- fl_new_entry / fl_new_posting (pg_temp) and call fl._post_staged(); it resolves
--- accounts, applies idempotency, and inserts everything set-based.
+-- The one inserter. Every write of entries — one manual entry, a reversal, a
+-- million-line import (in chunks) — goes through fl._post(entries[], postings[]):
+-- it resolves accounts, applies idempotency and inserts set-based. Arrays of
+-- composite values rather than temp tables: creating a temp table writes the
+-- catalog (~2 ms), which would dominate a single entry's latency.
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION fl._stage_tables() RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-  CREATE TEMP TABLE IF NOT EXISTS fl_new_entry (
-    ord int PRIMARY KEY, book text, entry_date date, memo text, kind text,
-    idempotency_key text, reverses bigint, reason text, source jsonb,
-    content_hash bytea, entry_id bigint, status text
-  ) ON COMMIT DELETE ROWS;
-  CREATE TEMP TABLE IF NOT EXISTS fl_new_posting (
-    ord int, pos int, book text, chart_code text, unit text, holder text, component text,
-    side text, amount bigint, line_ref text, memo text, account_id int,
-    PRIMARY KEY (ord, pos)
-  ) ON COMMIT DELETE ROWS;
-  TRUNCATE pg_temp.fl_new_entry, pg_temp.fl_new_posting;
-END $$;
+CREATE TYPE fl.new_entry AS (
+  ord int, book text, entry_date date, memo text, kind text, idempotency_key text,
+  reverses bigint, reason text, source jsonb, content_hash bytea
+);
+CREATE TYPE fl.new_posting AS (
+  ord int, pos int, book text, chart_code text, unit text, holder text, component text,
+  side text, amount bigint, line_ref text, memo text
+);
 
-CREATE FUNCTION fl._post_staged() RETURNS TABLE (ord int, entry_id bigint, status text)
-LANGUAGE plpgsql AS $$
+CREATE FUNCTION fl._post(p_entries fl.new_entry[], p_postings fl.new_posting[])
+RETURNS TABLE (ord int, entry_id bigint, status text)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
-  bad record;
-  a   record;
+  bad    record;
+  a      record;
+  hold   text;
+  -- account map: distinct (book, code, unit, given holder, component) -> account id
+  m_book text[] := '{}'; m_code text[] := '{}'; m_unit text[] := '{}'; m_given text[] := '{}';
+  m_comp text[] := '{}'; m_id int[] := '{}';
+  e_ord  int[]; e_id bigint[]; e_status text[];
 BEGIN
   -- Shape checks with friendly messages (the table constraints would refuse anyway).
-  SELECT e.ord, e.idempotency_key, e.book, e.entry_date INTO bad FROM pg_temp.fl_new_entry e
+  SELECT e.ord, e.idempotency_key, e.book, e.entry_date INTO bad FROM unnest(p_entries) e
    WHERE e.idempotency_key IS NULL OR e.idempotency_key = '' OR e.entry_date IS NULL
       OR NOT EXISTS (SELECT 1 FROM fl.book b WHERE b.code = e.book) LIMIT 1;
   IF FOUND THEN
@@ -84,15 +85,18 @@ BEGIN
       PERFORM fl.refuse('account_book', format('entry %s (%s): unknown book ''%s''', bad.ord, bad.idempotency_key, bad.book), 'foreign_key_violation');
     END IF;
   END IF;
-  SELECT e.idempotency_key, count(*) AS n INTO bad FROM pg_temp.fl_new_entry e GROUP BY 1 HAVING count(*) > 1 LIMIT 1;
+  SELECT e.idempotency_key, count(*) AS n INTO bad FROM unnest(p_entries) e GROUP BY 1 HAVING count(*) > 1 LIMIT 1;
   IF FOUND THEN
     PERFORM fl.refuse('idempotency_conflict', format('idempotency key %s appears %s times in one batch', bad.idempotency_key, bad.n));
   END IF;
-  SELECT p.ord, p.pos, p.side, p.amount, e.idempotency_key INTO bad
-    FROM pg_temp.fl_new_posting p JOIN pg_temp.fl_new_entry e USING (ord)
-   WHERE p.side IS NULL OR p.side NOT IN ('D','C') OR p.amount IS NULL OR p.amount <= 0 LIMIT 1;
+  SELECT p.ord, p.pos, p.side, p.amount, p.book, e.book AS ebook, e.idempotency_key INTO bad
+    FROM unnest(p_postings) p LEFT JOIN unnest(p_entries) e ON e.ord = p.ord
+   WHERE e.ord IS NULL OR p.book IS DISTINCT FROM e.book
+      OR p.side IS NULL OR p.side NOT IN ('D','C') OR p.amount IS NULL OR p.amount <= 0 LIMIT 1;
   IF FOUND THEN
-    IF bad.side IS NULL OR bad.side NOT IN ('D','C') THEN
+    IF bad.ebook IS NULL OR bad.book IS DISTINCT FROM bad.ebook THEN
+      PERFORM fl.refuse('posting_book', format('posting %s of entry %s does not belong to that entry''s book', bad.pos, bad.ord));
+    ELSIF bad.side IS NULL OR bad.side NOT IN ('D','C') THEN
       PERFORM fl.refuse('posting_side', format('%s, posting %s: side must be debit or credit', bad.idempotency_key, bad.pos));
     ELSE
       PERFORM fl.refuse('posting_amount_positive', format('%s, posting %s: amount must be a positive number of fen, got %s',
@@ -100,67 +104,86 @@ BEGIN
     END IF;
   END IF;
 
-  -- Default holders where the account has only one, then resolve accounts
-  -- (created on first use), one call per distinct account.
-  UPDATE pg_temp.fl_new_posting p SET holder = d.code
-    FROM (SELECT q.chart_code, q.unit, min(h2.code) AS code
-            FROM (SELECT DISTINCT chart_code, unit FROM pg_temp.fl_new_posting WHERE holder IS NULL) q
-            JOIN fl.unit u ON u.code = q.unit
-            JOIN fl.holder h2 ON h2.chart_code = q.chart_code AND (NOT h2.counties_only OR u.kind = 'county')
-           GROUP BY q.chart_code, q.unit HAVING count(*) = 1) d
-   WHERE p.holder IS NULL AND p.chart_code = d.chart_code AND p.unit = d.unit;
-  UPDATE pg_temp.fl_new_posting SET holder = '' WHERE holder IS NULL;
-  UPDATE pg_temp.fl_new_posting SET component = '' WHERE component IS NULL;
-  FOR a IN SELECT DISTINCT p.book, p.chart_code, p.unit, p.holder, p.component FROM pg_temp.fl_new_posting p
-            ORDER BY 1, 2, 3, 4, 5 LOOP
-    UPDATE pg_temp.fl_new_posting p SET account_id = fl.account_for(a.book, a.chart_code, a.unit, a.holder, a.component)
-     WHERE p.book = a.book AND p.chart_code = a.chart_code AND p.unit = a.unit AND p.holder = a.holder AND p.component = a.component;
+  -- Resolve each distinct account once (created on first use); default the holder
+  -- where the chart allows only one for that unit.
+  FOR a IN SELECT DISTINCT p.book, p.chart_code, p.unit, p.holder, coalesce(p.component, '') AS comp
+             FROM unnest(p_postings) p ORDER BY 1, 2, 3, 4, 5 LOOP
+    hold := a.holder;
+    IF hold IS NULL THEN
+      SELECT CASE WHEN count(*) = 1 THEN min(h.code) ELSE '' END INTO hold
+        FROM fl.holder h JOIN fl.unit u ON u.code = a.unit
+       WHERE h.chart_code = a.chart_code AND (NOT h.counties_only OR u.kind = 'county');
+      hold := coalesce(hold, '');
+    END IF;
+    m_book := m_book || a.book; m_code := m_code || a.chart_code; m_unit := m_unit || a.unit;
+    m_given := m_given || a.holder; m_comp := m_comp || a.comp;
+    m_id := m_id || fl.account_for(a.book, a.chart_code, a.unit, hold, a.comp);
   END LOOP;
 
-  -- Content hash: what the key promises. Same key + same hash = the same entry.
-  UPDATE pg_temp.fl_new_entry e SET content_hash = sha256(convert_to(jsonb_build_object(
-      'book', e.book, 'date', e.entry_date, 'memo', coalesce(e.memo, ''), 'kind', coalesce(e.kind, 'manual'),
-      'reverses', e.reverses,
-      'postings', (SELECT jsonb_agg(jsonb_build_array(p.account_id, p.side, p.amount, p.line_ref) ORDER BY p.pos)
-                     FROM pg_temp.fl_new_posting p WHERE p.ord = e.ord))::text, 'UTF8'));
+  -- Content hashes (what a key promises: same key + same hash = the same entry).
+  -- Callers that stage many postings per entry may supply their own.
+  WITH m AS (SELECT * FROM unnest(m_book, m_code, m_unit, m_given, m_comp, m_id) AS m(book, code, unit, given, comp, id)),
+  h AS (SELECT p.ord, sha256(convert_to(jsonb_agg(jsonb_build_array(m.id, p.side, p.amount, p.line_ref) ORDER BY p.pos)::text, 'UTF8')) AS ph
+          FROM unnest(p_postings) p
+          JOIN m ON m.book = p.book AND m.code = p.chart_code AND m.unit = p.unit
+                AND m.given IS NOT DISTINCT FROM p.holder AND m.comp = coalesce(p.component, '')
+         WHERE p.ord IN (SELECT e.ord FROM unnest(p_entries) e WHERE e.content_hash IS NULL)
+         GROUP BY p.ord)
+  SELECT array_agg(ROW(e.ord, e.book, e.entry_date, e.memo, e.kind, e.idempotency_key, e.reverses, e.reason, e.source,
+                       coalesce(e.content_hash, sha256(convert_to(jsonb_build_object(
+                         'book', e.book, 'date', e.entry_date, 'memo', coalesce(e.memo, ''),
+                         'kind', coalesce(e.kind, 'manual'), 'reverses', e.reverses,
+                         'postings', encode(h.ph, 'hex'))::text, 'UTF8'))))::fl.new_entry ORDER BY e.ord)
+    INTO p_entries
+    FROM unnest(p_entries) e LEFT JOIN h ON h.ord = e.ord;
 
-  UPDATE pg_temp.fl_new_entry n SET entry_id = x.id,
-         status = CASE WHEN x.content_hash = n.content_hash THEN 'duplicate' ELSE 'conflict' END
-    FROM fl.entry x WHERE x.idempotency_key = n.idempotency_key;
-  SELECT n.idempotency_key, n.entry_id INTO bad FROM pg_temp.fl_new_entry n WHERE n.status = 'conflict' LIMIT 1;
+  SELECT e.idempotency_key, x.id INTO bad
+    FROM unnest(p_entries) e JOIN fl.entry x ON x.idempotency_key = e.idempotency_key
+   WHERE x.content_hash <> e.content_hash LIMIT 1;
   IF FOUND THEN
     PERFORM fl.refuse('idempotency_conflict', format(
       'idempotency key %s was already used by %s with different content; nothing was written',
-      bad.idempotency_key, fl.entry_label(bad.entry_id)), 'unique_violation');
+      bad.idempotency_key, fl.entry_label(bad.id)), 'unique_violation');
   END IF;
 
-  -- Insert the new entries in ord order so ids follow the input order.
+  -- Insert the new entries in input order, then their postings.
   WITH ins AS (
     INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash, reverses, reason, source,
                           created_by, created_at, created_xid)
-    SELECT n.book, n.entry_date, coalesce(n.memo, ''), coalesce(n.kind, 'manual'), n.idempotency_key, n.content_hash,
-           n.reverses, coalesce(n.reason, ''), n.source, session_user, now(), pg_current_xact_id()
-      FROM pg_temp.fl_new_entry n WHERE n.entry_id IS NULL ORDER BY n.ord
+    SELECT e.book, e.entry_date, coalesce(e.memo, ''), coalesce(e.kind, 'manual'), e.idempotency_key, e.content_hash,
+           e.reverses, coalesce(e.reason, ''), e.source, session_user, now(), pg_current_xact_id()
+      FROM unnest(p_entries) e
+     WHERE NOT EXISTS (SELECT 1 FROM fl.entry x WHERE x.idempotency_key = e.idempotency_key)
+     ORDER BY e.ord
     RETURNING id, idempotency_key)
-  UPDATE pg_temp.fl_new_entry n SET entry_id = ins.id, status = 'posted'
-    FROM ins WHERE ins.idempotency_key = n.idempotency_key;
+  SELECT array_agg(e.ord ORDER BY e.ord), array_agg(coalesce(ins.id, x.id) ORDER BY e.ord),
+         array_agg(CASE WHEN ins.id IS NOT NULL THEN 'posted' ELSE 'duplicate' END ORDER BY e.ord)
+    INTO e_ord, e_id, e_status
+    FROM unnest(p_entries) e
+    LEFT JOIN ins ON ins.idempotency_key = e.idempotency_key
+    LEFT JOIN fl.entry x ON x.idempotency_key = e.idempotency_key AND ins.id IS NULL;
 
+  WITH m AS (SELECT * FROM unnest(m_book, m_code, m_unit, m_given, m_comp, m_id) AS m(book, code, unit, given, comp, id)),
+  st AS (SELECT * FROM unnest(e_ord, e_id, e_status) AS st(ord, entry_id, status))
   INSERT INTO fl.posting (entry_id, account_id, side, amount, entry_date, unit, line_ref, memo)
-  SELECT n.entry_id, p.account_id, p.side, p.amount, n.entry_date, p.unit, p.line_ref, p.memo
-    FROM pg_temp.fl_new_posting p JOIN pg_temp.fl_new_entry n ON n.ord = p.ord
-   WHERE n.status = 'posted'
+  SELECT st.entry_id, m.id, p.side, p.amount, e.entry_date, p.unit, p.line_ref, p.memo
+    FROM unnest(p_postings) p
+    JOIN st ON st.ord = p.ord AND st.status = 'posted'
+    JOIN unnest(p_entries) e ON e.ord = p.ord
+    JOIN m ON m.book = p.book AND m.code = p.chart_code AND m.unit = p.unit
+          AND m.given IS NOT DISTINCT FROM p.holder AND m.comp = coalesce(p.component, '')
    ORDER BY p.ord, p.pos;
 
-  RETURN QUERY SELECT n.ord, n.entry_id, n.status FROM pg_temp.fl_new_entry n ORDER BY n.ord;
+  RETURN QUERY SELECT st.ord, st.entry_id, st.status FROM unnest(e_ord, e_id, e_status) AS st(ord, entry_id, status);
 END $$;
 
 -- Officers may only write for their own unit.
-CREATE FUNCTION fl._check_units(u fl.app_user) RETURNS void
+CREATE FUNCTION fl._check_units(u fl.app_user, p_postings fl.new_posting[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE other text;
 BEGIN
   IF u.role = 'officer' THEN
-    SELECT p.unit INTO other FROM pg_temp.fl_new_posting p WHERE p.unit <> u.unit LIMIT 1;
+    SELECT p.unit INTO other FROM unnest(p_postings) p WHERE p.unit IS DISTINCT FROM u.unit LIMIT 1;
     IF FOUND THEN
       PERFORM fl.refuse('permission_denied', format('%s is an officer of unit %s and may not post for unit %s',
         u.name, u.unit, other), 'insufficient_privilege');
@@ -168,39 +191,34 @@ BEGIN
   END IF;
 END $$;
 
--- Stage entry documents (jsonb array), one code path for one or many entries.
--- Document keys: date, book, memo, kind, idempotency_key, reverses, reason, source,
--- postings[]: account (chart code), unit, holder, component, side ('D'/'C'),
--- amount (integer fen), line_ref, memo.
-CREATE FUNCTION fl._stage_json(p_docs jsonb) RETURNS void
-LANGUAGE plpgsql AS $$
+-- Entry documents (jsonb: one object or an array). Keys: date, book, memo, kind,
+-- idempotency_key, source, postings[]: account (chart code), unit, holder, component,
+-- side ('D'/'C'), amount (integer fen), line_ref, memo.
+CREATE FUNCTION fl.post_entries(p_docs jsonb) RETURNS TABLE (ord int, entry_id bigint, status text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  u fl.app_user := fl.require_role(ARRAY['officer','reviewer','finance'], 'post entries');
+  es fl.new_entry[];
+  ps fl.new_posting[];
 BEGIN
   IF jsonb_typeof(p_docs) = 'object' THEN p_docs := jsonb_build_array(p_docs); END IF;
   IF jsonb_typeof(p_docs) IS DISTINCT FROM 'array' THEN
     PERFORM fl.refuse('bad_document', 'expected an entry object or a list of entries');
   END IF;
-  PERFORM fl._stage_tables();
-  INSERT INTO pg_temp.fl_new_entry (ord, book, entry_date, memo, kind, idempotency_key, reverses, reason, source)
-  SELECT d.i, d.doc->>'book', (d.doc->>'date')::date, d.doc->>'memo', d.doc->>'kind', d.doc->>'idempotency_key',
-         (d.doc->>'reverses')::bigint, d.doc->>'reason', d.doc->'source'
-    FROM jsonb_array_elements(p_docs) WITH ORDINALITY AS d(doc, i);
-  INSERT INTO pg_temp.fl_new_posting (ord, pos, book, chart_code, unit, holder, component, side, amount, line_ref, memo)
-  SELECT d.i, p.j, d.doc->>'book', p.x->>'account', p.x->>'unit', p.x->>'holder', p.x->>'component',
-         p.x->>'side', (p.x->>'amount')::bigint, p.x->>'line_ref', p.x->>'memo'
+  IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_docs) d WHERE d ? 'reverses') THEN
+    PERFORM fl.refuse('bad_document', 'reversals are posted with fl.reverse_entry (fundledger entry reverse)');
+  END IF;
+  SELECT array_agg(ROW(d.i, d.doc->>'book', (d.doc->>'date')::date, d.doc->>'memo', d.doc->>'kind',
+                       d.doc->>'idempotency_key', NULL, NULL, d.doc->'source', NULL)::fl.new_entry ORDER BY d.i)
+    INTO es FROM jsonb_array_elements(p_docs) WITH ORDINALITY AS d(doc, i);
+  SELECT coalesce(array_agg(ROW(d.i, p.j, d.doc->>'book', p.x->>'account', p.x->>'unit', p.x->>'holder',
+                       p.x->>'component', p.x->>'side', (p.x->>'amount')::bigint, p.x->>'line_ref',
+                       p.x->>'memo')::fl.new_posting ORDER BY d.i, p.j), '{}')
+    INTO ps
     FROM jsonb_array_elements(p_docs) WITH ORDINALITY AS d(doc, i),
          jsonb_array_elements(coalesce(d.doc->'postings', '[]')) WITH ORDINALITY AS p(x, j);
-END $$;
-
-CREATE FUNCTION fl.post_entries(p_docs jsonb) RETURNS TABLE (ord int, entry_id bigint, status text)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp AS $$
-DECLARE u fl.app_user := fl.require_role(ARRAY['officer','reviewer','finance'], 'post entries');
-BEGIN
-  PERFORM fl._stage_json(p_docs);
-  IF EXISTS (SELECT 1 FROM pg_temp.fl_new_entry WHERE reverses IS NOT NULL) THEN
-    PERFORM fl.refuse('bad_document', 'use fl.reverse_entry to post a reversal');
-  END IF;
-  PERFORM fl._check_units(u);
-  RETURN QUERY SELECT * FROM fl._post_staged();
+  PERFORM fl._check_units(u, ps);
+  RETURN QUERY SELECT * FROM fl._post(es, ps);
 END $$;
 
 -- 红字冲销: post the mirror of an entry (same accounts and amounts, sides swapped),
@@ -225,15 +243,15 @@ BEGIN
     PERFORM fl.refuse('reversed_once', format('%s was already reversed by %s', fl.entry_label(p_entry), fl.entry_label(prior)),
       'unique_violation');
   END IF;
-  PERFORM fl._stage_tables();
-  INSERT INTO pg_temp.fl_new_entry (ord, book, entry_date, memo, kind, idempotency_key, reverses, reason, source)
-  VALUES (1, o.book, coalesce(p_date, current_date), '红字冲销 reversal of ' || fl.entry_label(p_entry) || ': ' || p_reason,
-          'reversal', p_key, p_entry, p_reason, jsonb_build_object('reverses', p_entry));
-  INSERT INTO pg_temp.fl_new_posting (ord, pos, book, chart_code, unit, holder, component, side, amount, line_ref, memo)
-  SELECT 1, row_number() OVER (ORDER BY p.id), a.book, a.chart_code, a.unit, a.holder, a.component,
-         CASE p.side WHEN 'D' THEN 'C' ELSE 'D' END, p.amount, p.line_ref, p.memo
-    FROM fl.posting p JOIN fl.account a ON a.id = p.account_id WHERE p.entry_id = p_entry;
-  RETURN QUERY SELECT * FROM fl._post_staged();
+  RETURN QUERY SELECT * FROM fl._post(
+    ARRAY[ROW(1, o.book, coalesce(p_date, current_date),
+              '红字冲销 reversal of ' || fl.entry_label(p_entry) || ': ' || p_reason,
+              'reversal', p_key, p_entry, p_reason, jsonb_build_object('reverses', p_entry), NULL)::fl.new_entry],
+    (SELECT array_agg(ROW(1, p.rn, a.book, a.chart_code, a.unit, a.holder, a.component,
+                          CASE p.side WHEN 'D' THEN 'C' ELSE 'D' END, p.amount, p.line_ref, p.memo)::fl.new_posting
+                      ORDER BY p.rn)
+       FROM (SELECT q.*, row_number() OVER (ORDER BY q.id)::int AS rn FROM fl.posting q WHERE q.entry_id = p_entry) p
+       JOIN fl.account a ON a.id = p.account_id));
 END $$;
 
 -- ---------------------------------------------------------------------------
