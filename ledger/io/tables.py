@@ -94,7 +94,7 @@ class TableReader:
 
     def __init__(self, path: Path | str, fmt: FileFormat) -> None:
         self.path = Path(path)
-        self.name = str(path)  # named in every error, as the officer gave it
+        self.name = str(self.path.absolute())  # the full path is named in every error
         self.fmt = fmt
         self.kind: Kind = "csv"
         self.header: tuple[str, ...] = ()  # trimmed, lower-cased names in file order
@@ -361,7 +361,8 @@ class TableReader:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                self._wb = load_workbook(self.path, read_only=True, data_only=False)
+                # the open file, not the path: openpyxl would refuse a workbook not named .xlsx
+                self._wb = load_workbook(self._fh, read_only=True, data_only=False)
             sheets = self._wb.worksheets
             if not sheets:
                 raise self._refuse("the workbook has no worksheet")
