@@ -79,6 +79,11 @@ def start(home: Path | None = None) -> EmbeddedStatus:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             server = ep.get_server(st.pgdata, cleanup_mode=None)
+            if not status(home).running:
+                # get_server caches one handle per data directory per process and trusts
+                # it: after a stop (or a crash) in this process it would hand back the dead
+                # server. Start it again through the same handle.
+                server.ensure_postgres_running()
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, AssertionError) as e:
         log = st.pgdata / "log"
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
