@@ -175,6 +175,8 @@ CREATE TABLE fl.posting (
   memo       text
 );
 CREATE INDEX posting_entry ON fl.posting (entry_id);
+-- The seal finds the entries of the committing transaction by their xid.
+CREATE INDEX entry_created_xid ON fl.entry (created_xid);
 CREATE INDEX posting_account_date ON fl.posting (account_id, entry_date) INCLUDE (side, amount);
 
 -- Sealing: voucher number and hash-chain link, written at commit, append-only.
@@ -205,13 +207,8 @@ CREATE TABLE fl.chain_head (
 );
 INSERT INTO fl.chain_head VALUES (true, 0, '\x0000000000000000000000000000000000000000000000000000000000000000');
 
--- Per-transaction bookkeeping for the commit-time checks. Rows live only inside the
--- transaction that wrote them (deleted by the seal), so these stay empty at rest.
-CREATE TABLE fl.pending_entry (
-  xid      xid8   NOT NULL,
-  entry_id bigint NOT NULL,
-  PRIMARY KEY (xid, entry_id)
-);
+-- One row per writing transaction, inserted by its first entry and deleted by the seal
+-- at commit (so empty at rest): its deferred constraint trigger is the commit hook.
 CREATE TABLE fl.txn_gate (
   xid xid8 PRIMARY KEY
 );
@@ -304,8 +301,6 @@ BEGIN
     PERFORM fl.refuse('period_closed',
       format('entry dated %s refused: the period %s is closed', bad.entry_date, to_char(bad.entry_date, 'YYYY-MM')));
   END IF;
-  INSERT INTO fl.pending_entry (xid, entry_id)
-    SELECT pg_current_xact_id(), n.id FROM new_entries n;
   INSERT INTO fl.txn_gate VALUES (pg_current_xact_id()) ON CONFLICT DO NOTHING;
   RETURN NULL;
 END $$;
@@ -446,54 +441,53 @@ DECLARE
   prevs   bytea[] := '{}';
   hashes  bytea[] := '{}';
 BEGIN
-  -- 1. At least two postings, and debits = credits per unit and component.
-  SELECT pe.entry_id, count(p.id) AS n INTO bad
-    FROM fl.pending_entry pe LEFT JOIN fl.posting p ON p.entry_id = pe.entry_id
-   WHERE pe.xid = me GROUP BY pe.entry_id HAVING count(p.id) < 2 LIMIT 1;
+  -- 1. Every entry of this transaction has at least two postings, and debits =
+  --    credits per unit and component. One grouped query for both rules.
+  SELECT g.entry_id, g.unit, g.component, g.book, g.dr, g.cr, g.n INTO bad
+    FROM (SELECT e.id AS entry_id, e.book, a.unit, a.component,
+                 coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0) AS dr,
+                 coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0) AS cr,
+                 sum(count(p.id)) OVER (PARTITION BY e.id) AS n
+            FROM fl.entry e
+            LEFT JOIN fl.posting p ON p.entry_id = e.id
+            LEFT JOIN fl.account a ON a.id = p.account_id
+           WHERE e.created_xid = me
+           GROUP BY e.id, e.book, a.unit, a.component) g
+   WHERE g.n < 2 OR g.dr <> g.cr
+   ORDER BY g.entry_id LIMIT 1;
   IF FOUND THEN
-    PERFORM fl.refuse('entry_min_postings',
-      format('%s has %s posting(s); an entry needs at least two', fl.entry_label(bad.entry_id), bad.n));
-  END IF;
-
-  SELECT p.entry_id, e.book, a.unit, a.component,
-         sum(p.amount) FILTER (WHERE p.side = 'D') AS dr,
-         sum(p.amount) FILTER (WHERE p.side = 'C') AS cr INTO bad
-    FROM fl.pending_entry pe
-    JOIN fl.posting p ON p.entry_id = pe.entry_id
-    JOIN fl.entry e ON e.id = pe.entry_id
-    JOIN fl.account a ON a.id = p.account_id
-   WHERE pe.xid = me
-   GROUP BY p.entry_id, e.book, a.unit, a.component
-  HAVING coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0)
-      <> coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0)
-   LIMIT 1;
-  IF FOUND THEN
+    IF bad.n < 2 THEN
+      PERFORM fl.refuse('entry_min_postings',
+        format('%s has %s posting(s); an entry needs at least two', fl.entry_label(bad.entry_id), bad.n));
+    END IF;
     PERFORM fl.refuse('entry_balanced', format('%s: debits %s ≠ credits %s for unit %s, book %s%s',
-      fl.entry_label(bad.entry_id), fl.fmt_fen(coalesce(bad.dr, 0)), fl.fmt_fen(coalesce(bad.cr, 0)),
+      fl.entry_label(bad.entry_id), fl.fmt_fen(bad.dr), fl.fmt_fen(bad.cr),
       bad.unit, bad.book, CASE WHEN bad.component <> '' THEN ', component ' || bad.component ELSE '' END));
   END IF;
 
   -- 2. A reversal mirrors what it reverses: same accounts and amounts, sides swapped.
-  SELECT e.id, e.reverses INTO bad
-    FROM fl.pending_entry pe JOIN fl.entry e ON e.id = pe.entry_id
-   WHERE pe.xid = me AND e.reverses IS NOT NULL
-     AND (EXISTS (SELECT account_id, CASE side WHEN 'D' THEN 'C' ELSE 'D' END, amount FROM fl.posting WHERE entry_id = e.reverses
-                  EXCEPT ALL SELECT account_id, side, amount FROM fl.posting WHERE entry_id = e.id)
-       OR EXISTS (SELECT account_id, side, amount FROM fl.posting WHERE entry_id = e.id
-                  EXCEPT ALL SELECT account_id, CASE side WHEN 'D' THEN 'C' ELSE 'D' END, amount FROM fl.posting WHERE entry_id = e.reverses)
-       OR (SELECT o.book FROM fl.entry o WHERE o.id = e.reverses) <> e.book)
-   LIMIT 1;
-  IF FOUND THEN
-    PERFORM fl.refuse('reversal_mirrors', format('%s does not exactly reverse %s',
-      fl.entry_label(bad.id), fl.entry_label(bad.reverses)));
+  IF EXISTS (SELECT 1 FROM fl.entry e WHERE e.created_xid = me AND e.reverses IS NOT NULL) THEN
+    SELECT e.id, e.reverses INTO bad
+      FROM fl.entry e
+     WHERE e.created_xid = me AND e.reverses IS NOT NULL
+       AND (EXISTS (SELECT account_id, CASE side WHEN 'D' THEN 'C' ELSE 'D' END, amount FROM fl.posting WHERE entry_id = e.reverses
+                    EXCEPT ALL SELECT account_id, side, amount FROM fl.posting WHERE entry_id = e.id)
+         OR EXISTS (SELECT account_id, side, amount FROM fl.posting WHERE entry_id = e.id
+                    EXCEPT ALL SELECT account_id, CASE side WHEN 'D' THEN 'C' ELSE 'D' END, amount FROM fl.posting WHERE entry_id = e.reverses)
+         OR (SELECT o.book FROM fl.entry o WHERE o.id = e.reverses) <> e.book)
+     LIMIT 1;
+    IF FOUND THEN
+      PERFORM fl.refuse('reversal_mirrors', format('%s does not exactly reverse %s',
+        fl.entry_label(bad.id), fl.entry_label(bad.reverses)));
+    END IF;
   END IF;
 
   -- 3. Voucher numbers, gapless per (book, fiscal year). Counters are locked in
-  --    (book, year) order by the upsert, then the chain head: one fixed lock order.
+  --    (book, year) order by the upserts, then the chain head: one fixed lock order
+  --    for every committer, and held only until this commit completes.
   FOR r IN
     SELECT e.book, extract(year FROM e.entry_date)::int AS y, count(*) AS k
-      FROM fl.pending_entry pe JOIN fl.entry e ON e.id = pe.entry_id
-     WHERE pe.xid = me GROUP BY 1, 2 ORDER BY 1, 2
+      FROM fl.entry e WHERE e.created_xid = me GROUP BY 1, 2 ORDER BY 1, 2
   LOOP
     INSERT INTO fl.voucher_counter AS vc (book, fiscal_year, last_no) VALUES (r.book, r.y, r.k)
     ON CONFLICT (book, fiscal_year) DO UPDATE SET last_no = vc.last_no + EXCLUDED.last_no;
@@ -503,19 +497,27 @@ BEGIN
   n := head.seq;
   h := head.hash;
 
-  -- 4. The hash chain, in entry id order. Each entry's content digest is computed
-  --    set-based; only the 32-byte link is sequential.
+  -- 4. The hash chain, in entry id order. Each entry's content digest (the canonical
+  --    text of fl.entry_canonical, computed set-based here) is independent; only the
+  --    32-byte link is sequential.
   FOR r IN
     WITH mine AS (
-      SELECT e.id, e.book, extract(year FROM e.entry_date)::int AS y
-        FROM fl.pending_entry pe JOIN fl.entry e ON e.id = pe.entry_id WHERE pe.xid = me),
+      SELECT e.*, extract(year FROM e.entry_date)::int AS y FROM fl.entry e WHERE e.created_xid = me),
     numbered AS (
-      SELECT m.id, m.book, m.y,
-             vc.last_no - count(*) OVER (PARTITION BY m.book, m.y)
+      SELECT m.*, vc.last_no - count(*) OVER (PARTITION BY m.book, m.y)
                + row_number() OVER (PARTITION BY m.book, m.y ORDER BY m.id) AS vno
         FROM mine m JOIN fl.voucher_counter vc ON vc.book = m.book AND vc.fiscal_year = m.y)
-    SELECT nb.id, nb.book, nb.y, nb.vno, sha256(convert_to(fl.entry_canonical(nb.id), 'UTF8')) AS digest
-      FROM numbered nb ORDER BY nb.id
+    SELECT nb.id, nb.book, nb.y, nb.vno,
+           sha256(convert_to(
+             concat_ws('|', nb.id, nb.book, nb.entry_date, nb.idempotency_key, coalesce(nb.reverses::text, ''),
+                       nb.kind, nb.memo, nb.created_by, encode(nb.content_hash, 'hex'))
+             || '#' || pc.lines, 'UTF8')) AS digest
+      FROM numbered nb
+      CROSS JOIN LATERAL (
+        SELECT string_agg(concat_ws(':', a.book, a.chart_code, a.unit, a.holder, a.component,
+                                    p.side, p.amount, coalesce(p.line_ref, '')), ';' ORDER BY p.id) AS lines
+          FROM fl.posting p JOIN fl.account a ON a.id = p.account_id WHERE p.entry_id = nb.id) pc
+     ORDER BY nb.id
   LOOP
     n := n + 1;
     ids := ids || r.id; seqs := seqs || n; books := books || r.book; years := years || r.y;
@@ -527,8 +529,6 @@ BEGIN
   INSERT INTO fl.seal (entry_id, seq, book, fiscal_year, voucher_no, content_digest, prev_hash, hash)
   SELECT * FROM unnest(ids, seqs, books, years, nos, digests, prevs, hashes);
   UPDATE fl.chain_head SET seq = n, hash = h WHERE id;
-
-  DELETE FROM fl.pending_entry WHERE xid = me;
   DELETE FROM fl.txn_gate WHERE xid = me;
   RETURN NULL;
 END $$;
