@@ -1,0 +1,315 @@
+"""The audit trail and chain digests.
+
+* ``trail_entry`` / ``trail_request``: who did what, when, from where (client address as
+  PostgreSQL saw it) and why, for one entry or one fund request, with reversals,
+  workflow events, imports and reconciliation matches that touch it.
+* ``take_digest``: the chain head recomputed from scratch (entry count, last seal, last
+  voucher per book and year, SHA-256 head, evenly spaced checkpoints) as a JSON document
+  to file outside the database.
+* ``check_digest``: proves the ledger still extends a filed digest unchanged, and names
+  the entry where it does not; then runs every ``verify`` check on the same snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import psycopg
+
+from ledger.core.findings import CheckResult, Finding, VerifyReport, result, voucher_label
+from ledger.errors import BadInput, NotFound, RuleViolation
+from ledger.store import journal
+from ledger.store.verify import (
+    CHECKS,
+    FINDINGS_CAP,
+    GENESIS,
+    ChainRow,
+    check_chain,
+    link,
+    require_reader,
+    run_check,
+    scan_chain,
+    snapshot,
+)
+
+DIGEST_FORMAT = "fundledger-digest/1"
+MAX_CHECKPOINTS = 1000
+
+
+# ---- audit trail -------------------------------------------------------------------------
+
+def _event(at: Any, actor: str | None, action: str, detail: str = "", *, client_addr: str | None = None,
+           reason: str = "", entry_id: int | None = None, voucher: str | None = None,
+           amount: int | None = None, request_id: int | None = None) -> dict[str, Any]:
+    return {"at": at, "actor": actor, "client_addr": client_addr, "action": action, "detail": detail,
+            "reason": reason, "entry_id": entry_id, "voucher": voucher, "amount": amount, "request_id": request_id}
+
+
+_ENTRY_BRIEF = """
+SELECT e.id, e.book, e.entry_date, e.kind, e.memo, e.reason, e.reverses, e.idempotency_key, e.created_by,
+       e.created_at, host(e.client_addr) AS client_addr, s.fiscal_year, s.voucher_no, s.sealed_at, s.seq,
+       (SELECT sum(p.amount) FROM fl.posting p WHERE p.entry_id = e.id AND p.side = 'D') AS amount
+  FROM fl.entry e LEFT JOIN fl.seal s ON s.entry_id = e.id WHERE e.id = %s
+"""
+
+
+def _brief(conn: psycopg.Connection, entry_id: int) -> dict[str, Any] | None:
+    r = conn.execute(_ENTRY_BRIEF, (entry_id,)).fetchone()
+    if r is not None:
+        r["voucher"] = voucher_label(r["book"], r["fiscal_year"], r["voucher_no"])
+        r["amount"] = int(r["amount"] or 0)
+    return r
+
+
+def _request_events(conn: psycopg.Connection, request_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute("""
+        SELECT re.id, re.action, re.from_state, re.to_state, re.amount, re.reason, re.entry_id, re.actor, re.at,
+               host(re.client_addr) AS client_addr, s.book, s.fiscal_year, s.voucher_no
+          FROM fl.request_event re LEFT JOIN fl.seal s ON s.entry_id = re.entry_id
+         WHERE re.request_id = %s ORDER BY re.at, re.id""", (request_id,)).fetchall()
+    return [_event(r["at"], r["actor"], r["action"], f"{r['from_state'] or '—'} → {r['to_state']}",
+                   client_addr=r["client_addr"], reason=r["reason"], entry_id=r["entry_id"],
+                   voucher=voucher_label(r["book"], r["fiscal_year"], r["voucher_no"]),
+                   amount=int(r["amount"]) if r["amount"] is not None else None, request_id=request_id)
+            for r in rows]
+
+
+def trail_entry(conn: psycopg.Connection, ref: str) -> dict[str, Any]:
+    """Everything recorded about one entry (id, voucher RES/2023-000001, or idempotency key)."""
+    e = journal.get_entry(conn, ref)
+    b = _brief(conn, e["id"])
+    assert b is not None
+    events = [_event(b["created_at"], b["created_by"], "post",
+                     f"{b['kind']} entry dated {b['entry_date']}, key {b['idempotency_key']}"
+                     + (f": {b['memo']}" if b["memo"] else ""),
+                     client_addr=b["client_addr"], reason=b["reason"], entry_id=b["id"], voucher=b["voucher"],
+                     amount=b["amount"])]
+    if b["sealed_at"] is not None:
+        events.append(_event(b["sealed_at"], b["created_by"], "seal",
+                             f"voucher {b['voucher']}, chain position {b['seq']}", entry_id=b["id"],
+                             voucher=b["voucher"]))
+    if b["reverses"]:
+        o = _brief(conn, b["reverses"])
+        if o is not None:
+            events.append(_event(b["created_at"], b["created_by"], "reverses",
+                                 f"红字冲销 of entry {o['id']} ({o['voucher']}) posted by {o['created_by']} "
+                                 f"at {o['created_at']:%Y-%m-%d %H:%M:%S}", client_addr=b["client_addr"],
+                                 reason=b["reason"], entry_id=o["id"], voucher=o["voucher"], amount=o["amount"]))
+    if e["reversed_by"]:
+        r = _brief(conn, e["reversed_by"])
+        if r is not None:
+            events.append(_event(r["created_at"], r["created_by"], "reversed",
+                                 f"reversed by entry {r['id']} ({r['voucher']}) dated {r['entry_date']}",
+                                 client_addr=r["client_addr"], reason=r["reason"], entry_id=r["id"],
+                                 voucher=r["voucher"], amount=r["amount"]))
+    for req in conn.execute("""
+            SELECT DISTINCT r.id FROM fl.fund_request r
+             WHERE r.disburse_entry = %(e)s OR r.settle_entry = %(e)s
+                OR EXISTS (SELECT 1 FROM fl.request_event x WHERE x.request_id = r.id AND x.entry_id = %(e)s)""",
+                            {"e": e["id"]}).fetchall():
+        events += [dict(ev, action=f"request R{req['id']}: {ev['action']}") for ev in _request_events(conn, req["id"])]
+    for r in conn.execute("""
+            SELECT l.namespace, l.reference, l.row_no, b.kind, b.file_name, b.imported_by, b.imported_at
+              FROM fl.import_line l JOIN fl.import_batch b ON b.id = l.batch_id WHERE l.entry_id = %s
+             ORDER BY l.row_no LIMIT 50""", (e["id"],)).fetchall():
+        events.append(_event(r["imported_at"], r["imported_by"], "import",
+                             f"{r['kind']} file {r['file_name']}, row {r['row_no']}, reference {r['reference']}",
+                             entry_id=e["id"], voucher=b["voucher"]))
+    for r in conn.execute("""
+            SELECT m.match_group, m.method, m.matched_by, m.matched_at, l.reference, l.line_date
+              FROM fl.recon_match m JOIN fl.posting p ON p.id = m.posting_id
+              LEFT JOIN fl.recon_match ml ON ml.match_group = m.match_group AND ml.statement_line_id IS NOT NULL
+              LEFT JOIN fl.statement_line l ON l.id = ml.statement_line_id
+             WHERE p.entry_id = %s ORDER BY m.matched_at, l.id""", (e["id"],)).fetchall():
+        events.append(_event(r["matched_at"], r["matched_by"], "reconcile",
+                             f"matched ({r['method']}) to bank line {r['reference']} of {r['line_date']}",
+                             entry_id=e["id"], voucher=b["voucher"]))
+    events.sort(key=lambda x: (x["at"] is None, x["at"] or dt.datetime.min.replace(tzinfo=dt.UTC)))
+    subject = {"type": "entry", "id": b["id"], "voucher": b["voucher"], "book": b["book"],
+               "entry_date": b["entry_date"], "kind": b["kind"], "memo": b["memo"],
+               "idempotency_key": b["idempotency_key"], "amount": b["amount"], "created_by": b["created_by"],
+               "created_at": b["created_at"], "client_addr": b["client_addr"], "reverses": b["reverses"],
+               "reversed_by": e["reversed_by"]}
+    return {"subject": subject, "events": events}
+
+
+def parse_request_ref(text: str) -> int | None:
+    """``R12`` / ``r12`` → 12; anything else → None (an entry reference)."""
+    t = text.strip()
+    if len(t) > 1 and t[0] in "Rr" and t[1:].isdigit():
+        return int(t[1:])
+    return None
+
+
+def trail_request(conn: psycopg.Connection, request_id: int) -> dict[str, Any]:
+    r = conn.execute("""SELECT id, unit, book, component, year, quarter, amount_requested, amount_approved, state,
+                               note, submitted_by, submitted_at, approved_by, disburse_entry, settle_entry
+                          FROM fl.fund_request WHERE id = %s""", (request_id,)).fetchone()
+    if r is None:
+        raise NotFound(f"no fund request R{request_id} (or it belongs to a unit you cannot see)")
+    events = _request_events(conn, request_id)
+    for eid in (r["disburse_entry"], r["settle_entry"]):
+        if eid is None:
+            continue
+        rev = conn.execute("SELECT id FROM fl.entry WHERE reverses = %s", (eid,)).fetchone()
+        if rev is not None:
+            x = _brief(conn, rev["id"])
+            assert x is not None
+            events.append(_event(x["created_at"], x["created_by"], "reversed",
+                                 f"entry {eid} of this request reversed by entry {x['id']} ({x['voucher']})",
+                                 client_addr=x["client_addr"], reason=x["reason"], entry_id=x["id"],
+                                 voucher=x["voucher"], amount=x["amount"], request_id=request_id))
+    events.sort(key=lambda x: x["at"])
+    return {"subject": dict(r, type="request"), "events": events}
+
+
+# ---- digests -------------------------------------------------------------------------------
+
+def take_digest(conn: psycopg.Connection, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str, Any]:
+    """The chain head recomputed from the raw rows. Refused if the chain does not verify:
+    a digest of a broken chain would certify the damage."""
+    saved = conn.isolation_level, conn.read_only
+    snapshot(conn)
+    try:
+        require_reader(conn)
+        meta = conn.execute("""SELECT current_database() AS database, session_user AS taken_by,
+                                      clock_timestamp() AS taken_at,
+                                      (SELECT count(*) FROM fl.seal) AS seals,
+                                      (SELECT count(*) FROM fl.entry) AS entries""").fetchone()
+        head = conn.execute("SELECT seq, hash FROM fl.chain_head").fetchone()
+        assert meta is not None
+        step = max(1, -(-int(meta["seals"]) // max_checkpoints))
+        checkpoints: list[dict[str, Any]] = []
+        vouchers: dict[tuple[str, int], int] = {}
+        last: list[ChainRow] = []
+
+        def keep(r: ChainRow) -> None:
+            vouchers[(r.book, r.fiscal_year)] = max(vouchers.get((r.book, r.fiscal_year), 0), r.voucher_no)
+            if r.seq % step == 0:
+                checkpoints.append({"seq": r.seq, "entry_id": r.entry_id, "voucher": r.voucher,
+                                    "hash": r.scratch_hash.hex()})
+            last[:] = [r]
+
+        chain = check_chain(scan_chain(conn), head, on_row=keep)
+    finally:
+        conn.rollback()
+        conn.isolation_level, conn.read_only = saved
+    if not chain.ok:
+        first = chain.findings[0] if chain.findings else None
+        raise RuleViolation("the hash chain does not verify, so no digest was taken"
+                            + (f" ({first.subject()}: {first.message})" if first else "")
+                            + "; run `fundledger verify`", rule="hash_chain")
+    tail = last[0] if last else None
+    if tail is not None and (not checkpoints or checkpoints[-1]["seq"] != tail.seq):
+        checkpoints.append({"seq": tail.seq, "entry_id": tail.entry_id, "voucher": tail.voucher,
+                            "hash": tail.scratch_hash.hex()})
+    return {
+        "format": DIGEST_FORMAT,
+        "database": meta["database"],
+        "taken_at": meta["taken_at"].isoformat(),
+        "taken_by": meta["taken_by"],
+        "entries": int(meta["entries"]),
+        "last_seq": tail.seq if tail else 0,
+        "last_entry_id": tail.entry_id if tail else None,
+        "last_voucher": tail.voucher if tail else None,
+        "head_hash": (tail.scratch_hash if tail else bytes(32)).hex(),
+        "vouchers": [{"book": b, "fiscal_year": y, "last_voucher": n} for (b, y), n in sorted(vouchers.items())],
+        "checkpoint_step": step,
+        "checkpoints": checkpoints,
+    }
+
+
+def _load(digest: dict[str, Any]) -> tuple[int, bytes, dict[int, dict[str, Any]], dt.datetime, dict[tuple[str, int], int]]:
+    try:
+        if digest.get("format") != DIGEST_FORMAT:
+            raise BadInput(f"not a fundledger digest (format {digest.get('format')!r}, expected {DIGEST_FORMAT})")
+        last_seq = int(digest["last_seq"])
+        head = bytes.fromhex(digest["head_hash"])
+        cps = {int(c["seq"]): dict(c, hash=bytes.fromhex(c["hash"])) for c in digest["checkpoints"]}
+        taken = dt.datetime.fromisoformat(digest["taken_at"])
+        vouchers = {(v["book"], int(v["fiscal_year"])): int(v["last_voucher"]) for v in digest["vouchers"]}
+    except (KeyError, TypeError, ValueError) as e:
+        raise BadInput(f"the digest file is damaged or incomplete: {e}") from e
+    return last_seq, head, cps, taken, vouchers
+
+
+def check_digest(conn: psycopg.Connection, digest: dict[str, Any], cap: int = FINDINGS_CAP) -> VerifyReport:
+    """Does the ledger still extend ``digest``? Plus every verify check, on one snapshot."""
+    last_seq, head_hash, cps, taken_at, vouchers = _load(digest)
+    findings: list[Finding] = []
+    state: dict[str, Any] = {"window": [], "suspects": [], "prev": GENESIS, "diverged": False, "seen": 0, "later": 0, "vouchers": {}, "at": None}
+
+    def add(message: str, r: ChainRow | None = None) -> None:
+        findings.append(Finding("digest", message, entry_id=r.entry_id if r else None, voucher=r.voucher if r else None))
+
+    def feed(r: ChainRow) -> None:
+        if r.seq > last_seq:
+            state["later"] += 1
+            if r.created_at is not None and r.created_at < taken_at:
+                add(f"not in the digest but created at {r.created_at:%Y-%m-%d %H:%M:%S}, before the digest was taken "
+                    f"({taken_at:%Y-%m-%d %H:%M:%S}): inserted after the fact, back-dated", r)
+            return
+        state["seen"] += 1
+        state["at"] = r
+        key = (r.book, r.fiscal_year)
+        state["vouchers"][key] = max(state["vouchers"].get(key, 0), r.voucher_no)
+        if state["diverged"]:
+            return
+        suspicious = (not r.has_entry or r.digest != r.stored_digest or r.stored_prev != state["prev"]
+                      or r.stored_hash != link(r.stored_prev, r.digest or b"", r.voucher_no))
+        state["prev"] = r.stored_hash
+        state["window"].append(r)
+        if suspicious:
+            state["suspects"].append(r)
+        cp = cps.get(r.seq)
+        if cp is None:
+            return
+        if r.scratch_hash != cp["hash"]:
+            state["diverged"] = True
+            suspects = state["suspects"]
+            if suspects:
+                for s in suspects:
+                    add(f"changed since the digest: sealed content or chain position differs from what the digest "
+                        f"certified at seq {s.seq}", s)
+            else:
+                first = state["window"][0]
+                add(f"the chain between seq {first.seq} and {r.seq} (entries {first.entry_id}…{r.entry_id}) differs "
+                    f"from the digest: entries there were altered, reordered or re-sealed", r)
+        state["window"], state["suspects"] = [r], []
+
+    saved = conn.isolation_level, conn.read_only
+    snapshot(conn)
+    try:
+        require_reader(conn)
+        counts = conn.execute("""SELECT (SELECT count(*) FROM fl.entry) AS entries, (SELECT count(*) FROM fl.posting) AS postings,
+                                        (SELECT count(*) FROM fl.account) AS accounts,
+                                        (SELECT count(*) FROM fl.account_day) AS account_days,
+                                        (SELECT count(*) FROM fl.bank_account) AS bank_accounts,
+                                        (SELECT count(*) FROM fl.seal) AS seals,
+                                        (SELECT count(*) FROM fl.entry WHERE reverses IS NOT NULL) AS reversals,
+                                        (SELECT count(*) FROM fl.fund_request) AS requests""").fetchone()
+        assert counts is not None
+        results = [run_check(conn, c, int(counts[c.counts]), cap) for c in CHECKS]
+        head = conn.execute("SELECT seq, hash FROM fl.chain_head").fetchone()
+        results.append(check_chain(scan_chain(conn), head, cap, on_row=feed))
+    finally:
+        conn.rollback()
+        conn.isolation_level, conn.read_only = saved
+
+    if state["seen"] < last_seq:
+        at: ChainRow | None = state["at"]
+        add(f"the digest certified {last_seq} sealed entries; only {state['seen']} of them remain "
+            f"(entries removed after seq {at.seq if at else 0})", at)
+    elif not state["diverged"] and last_seq > 0 and state["at"] is not None and state["at"].scratch_hash != head_hash:
+        add("the recomputed chain head at the digest's last entry differs from the digest", state["at"])
+    for key, n in sorted(vouchers.items()):
+        now = state["vouchers"].get(key, 0)
+        if now != n:
+            add(f"{key[0]}/{key[1]}: the digest's last voucher was {n}; up to the digest's entries it is now {now}")
+    digest_result: CheckResult = result(
+        "digest", f"the ledger extends the digest taken {digest.get('taken_at')} (seq {last_seq}, head "
+        f"{head_hash.hex()[:16]}…) unchanged", state["seen"], findings, cap)
+    extra = {"entries": int(counts["entries"]), "postings": int(counts["postings"]),
+             "digest_seq": last_seq, "later_entries": state["later"]}
+    return VerifyReport((digest_result, *results), extra)
