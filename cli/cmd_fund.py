@@ -1,0 +1,412 @@
+"""The fund cycle (佳政办发〔2021〕2号 §三(三)): preallocate, request …, interest allocate,
+close year, government pay, report shortfall. Thin: parse, call one store function, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.cmd_core import close_app, report_app
+from cli.context import console, emit_json, jsonable, parse_date_opt, read, rows_json, table, write
+from ledger.core.money import decimal_text, format_yuan, parse_fen
+from ledger.store import cycle, requests, yearend
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/officers-guide.md).")]
+DateOpt = Annotated[str, typer.Option("--date", help="Date of the entry (YYYY-MM-DD).")]
+KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key: the same key never posts twice.")]
+
+request_app = typer.Typer(help="Quarterly fund requests (按季提报用款申请): submit → approve → disburse → settle.",
+                          no_args_is_help=True)
+interest_app = typer.Typer(help="Special-account interest (专户利息) shared by average daily balance.",
+                           no_args_is_help=True)
+government_app = typer.Typer(help="The local government's shortfall share (缺口分担): payments.", no_args_is_help=True)
+
+PREALLOC_KEYS = ["unit", "book", "component", "monthly_basis", "months", "target", "held", "amount", "status",
+                 "entry_id"]
+PREALLOC_MONEY = ["monthly_basis", "target", "held", "amount"]
+INTEREST_KEYS = ["unit", "component", "days", "balance_days", "average_daily_balance", "share"]
+INTEREST_MONEY = ["balance_days", "average_daily_balance", "share"]
+SHORTFALL_MONEY = yearend.SHORTFALL_KEYS[2:]
+
+
+def _date(text: str, name: str = "date") -> dt.date:
+    d = parse_date_opt(text, name)
+    assert d is not None
+    return d
+
+
+def _amount(text: str) -> int:
+    """Yuan text → fen; refuses zero, negatives and a third decimal (BadAmount)."""
+    return parse_fen(text, allow_zero=False)
+
+
+def _warn(warnings: list[str]) -> None:
+    for w in warnings:
+        console.print(f"[yellow]warning[/yellow]: {w}")
+
+
+# ---- pre-allocation (预拨) --------------------------------------------------------------
+
+def preallocate_cmd(
+    year: Annotated[int, typer.Option("--year", help="The year being pre-allocated.")],
+    date: DateOpt,
+    months: Annotated[int | None, typer.Option("--months", help="Months of payable funds (setting preallocation_months, 3).")] = None,
+    basis: Annotated[str | None, typer.Option("--basis", help="budget (approved expenditure ÷ 12) or prior-year "
+                                              "(last year's spending ÷ 12); setting preallocation_basis.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the table; write nothing.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """预拨: top each county's expenditure account up to months × monthly basis (reviewer)."""
+    on = _date(date)
+
+    def work(c):  # type: ignore[no-untyped-def]
+        s = cycle.settings(c)
+        m = months if months is not None else int(s.get("preallocation_months", 3))
+        b = basis or str(s.get("preallocation_basis", "budget"))
+        t = cycle.preallocation_table(c, year, months=m, basis=b)
+        return m, b, (t if dry_run else cycle.post_preallocation(c, year, on, t))
+
+    m, b, rows = read(work) if dry_run else write(work)
+    if json_out:
+        emit_json(rows_json(rows, PREALLOC_KEYS, PREALLOC_MONEY))
+        return
+    title = f"预拨 pre-allocation {year}: {m} months, basis {b}" + (" — dry run, nothing written" if dry_run else "")
+    table(title, [(k, k) for k in PREALLOC_KEYS], rows, money=PREALLOC_MONEY,
+          totals={"amount": sum(r["amount"] for r in rows if r["status"] in ("posted", "to post"))})
+
+
+# ---- requests (用款申请) ----------------------------------------------------------------
+
+def _request_json(r: dict[str, Any], *, detail: bool = False) -> dict[str, Any]:
+    out = rows_json([r], requests.REQUEST_KEYS, requests.REQUEST_MONEY)[0]
+    if detail:
+        out["events"] = rows_json(r.get("events", []), requests.EVENT_KEYS, ["amount"])
+        j = r.get("justification") or {}
+        out["justification"] = {k: decimal_text(int(j[k])) if k in j else None for k in requests.JUSTIFICATION_KEYS}
+        out["justification"].update(budget_version=j.get("budget_version"), as_of=j.get("as_of"))
+        out["warnings"] = list(r.get("warnings", []))
+        if "status" in r:
+            out["status"] = r["status"]
+    return out
+
+
+def _print_request(r: dict[str, Any]) -> None:
+    comp = f" ({r['component']})" if r["component"] else ""
+    approved = f", approved {format_yuan(r['amount_approved'])} by {r['approved_by']}" if r["amount_approved"] else ""
+    console.print(f"[bold]request {r['id']}[/bold]  {r['state']}  unit {r['unit']} {r['book']}{comp} "
+                  f"{r['year']} Q{r['quarter']}: requested {format_yuan(r['amount_requested'])}{approved}")
+    if r["note"]:
+        console.print(f"note: {r['note']}")
+
+
+def _print_justification(j: dict[str, Any]) -> None:
+    labels = [("budget_for_quarter", "budget for the quarter (annual ÷ 4)"),
+              ("annual_budget_expenditure", "annual budgeted expenditure"),
+              ("spent_to_date", "spent to date this year"),
+              ("held_county_exp", "held: county expenditure account"),
+              ("held_city_exp", "held: share of the city expenditure account"),
+              ("held_special", "held: share of the special account"),
+              ("balances_held", "balances held, total"),
+              ("approved_this_year", "approved so far this year")]
+    table(f"justification (as of {j.get('as_of')})", [("item", "item"), ("amount", "amount")],
+          [{"item": label, "amount": int(j[k])} for k, label in labels if k in j], money=["amount"])
+
+
+@request_app.command("submit")
+def request_submit(
+    unit: Annotated[str, typer.Option("--unit", help="The unit asking (an officer: their own).")],
+    book: Annotated[str, typer.Option("--book", help="RES or EMP.")],
+    year: Annotated[int, typer.Option("--year")],
+    quarter: Annotated[int, typer.Option("--quarter", help="1–4.")],
+    amount: Annotated[str, typer.Option("--amount", help="Yuan, e.g. 600000.00.")],
+    component: Annotated[str, typer.Option("--component", help="pooled or personal (employees' book).")] = "",
+    note: Annotated[str, typer.Option("--note", help="What the money is for.")] = "",
+    key: KeyOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """File a quarterly fund request with its justification (officer of the unit, or reviewer)."""
+    fen = _amount(amount)
+    r = write(lambda c: requests.submit(c, unit=unit, book=book, component=component, year=year, quarter=quarter,
+                                        amount=fen, note=note, key=key or f"request-{uuid.uuid4().hex[:12]}"))
+    if json_out:
+        emit_json(_request_json(r, detail=True))
+        return
+    console.print(f"request {r['id']} {r['status']}")
+    _print_request(r)
+    _print_justification(r["justification"])
+    _warn(r["warnings"])
+
+
+@request_app.command("approve")
+def request_approve(
+    request_id: Annotated[int, typer.Argument(metavar="ID")],
+    amount: Annotated[str | None, typer.Option("--amount", help="Approve less than requested.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Approve (reviewer, never the submitter): reserves the money on the special account."""
+    fen = _amount(amount) if amount is not None else None
+    r = write(lambda c: requests.approve(c, request_id, fen))
+    if json_out:
+        emit_json(dict(_request_json(r), warnings=r["warnings"]))
+        return
+    console.print(f"request {r['id']} approved: {format_yuan(r['amount_approved'])} of "
+                  f"{format_yuan(r['amount_requested'])} requested, reserved on the {r['book']} special account")
+    _warn(r["warnings"])
+
+
+@request_app.command("reject")
+def request_reject(
+    request_id: Annotated[int, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the request's history).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Reject a submitted request with a reason (reviewer, never the submitter)."""
+    r = write(lambda c: requests.reject(c, request_id, reason))
+    if json_out:
+        emit_json(_request_json(r))
+    else:
+        console.print(f"request {r['id']} rejected: {reason}")
+
+
+@request_app.command("void")
+def request_void(
+    request_id: Annotated[int, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the request's history).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Void an approved request before disbursement; releases its reservation (reviewer)."""
+    r = write(lambda c: requests.void(c, request_id, reason))
+    if json_out:
+        emit_json(_request_json(r))
+    else:
+        console.print(f"request {r['id']} voided; {format_yuan(r['amount_approved'])} released: {reason}")
+
+
+@request_app.command("disburse")
+def request_disburse(
+    request_id: Annotated[int, typer.Argument(metavar="ID")],
+    date: DateOpt,
+    key: KeyOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """拨付: special account → city expenditure account (finance)."""
+    on = _date(date)
+    r = write(lambda c: requests.disburse(c, request_id, on, key))
+    if json_out:
+        emit_json(dict(_request_json(r), entry_id=r["disburse_entry"]))
+    else:
+        console.print(f"request {r['id']} disbursed: {format_yuan(r['amount_approved'])} from the special account "
+                      f"to the city expenditure account (entry {r['disburse_entry']})")
+
+
+@request_app.command("settle")
+def request_settle(
+    request_id: Annotated[int, typer.Argument(metavar="ID")],
+    date: DateOpt,
+    key: KeyOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """分级结算: city expenditure account → county expenditure account (reviewer).
+    For the city unit itself settling only records the step (no entry)."""
+    on = _date(date)
+    r = write(lambda c: requests.settle(c, request_id, on, key))
+    if json_out:
+        emit_json(dict(_request_json(r), entry_id=r["settle_entry"]))
+    elif r["settle_entry"]:
+        console.print(f"request {r['id']} settled: {format_yuan(r['amount_approved'])} to unit {r['unit']}'s "
+                      f"expenditure account (entry {r['settle_entry']})")
+    else:
+        console.print(f"request {r['id']} settled (the city's own money stays in the city expenditure account)")
+
+
+@request_app.command("list")
+def request_list(
+    year: Annotated[int | None, typer.Option("--year")] = None,
+    quarter: Annotated[int | None, typer.Option("--quarter")] = None,
+    unit: Annotated[str | None, typer.Option("--unit")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="submitted, approved, rejected, disbursed, "
+                                              "settled or voided.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Fund requests (officers see their own unit's)."""
+    rows = read(lambda c: requests.list_requests(c, year=year, quarter=quarter, unit=unit, state=state))
+    if json_out:
+        emit_json(rows_json(rows, requests.REQUEST_KEYS, requests.REQUEST_MONEY))
+        return
+    table("fund requests 用款申请", [("id", "id"), ("unit", "unit"), ("book", "book"), ("component", "comp"),
+                                 ("year", "year"), ("quarter", "Q"), ("amount_requested", "requested"),
+                                 ("amount_approved", "approved"), ("state", "state"), ("submitted_by", "by"),
+                                 ("approved_by", "approver"), ("note", "note")],
+          rows, money=requests.REQUEST_MONEY)
+
+
+@request_app.command("show")
+def request_show(
+    request_id: Annotated[int, typer.Argument(metavar="ID")],
+    json_out: JsonOpt = False,
+) -> None:
+    """One request: its justification and every step (who, when, why)."""
+    r = read(lambda c: requests.show(c, request_id))
+    if json_out:
+        emit_json(_request_json(r, detail=True))
+        return
+    _print_request(r)
+    _print_justification(r["justification"])
+    table("history", [("at", "when"), ("action", "action"), ("from_state", "from"), ("to_state", "to"),
+                      ("amount", "amount"), ("actor", "who"), ("reason", "why"), ("entry_id", "entry")],
+          r["events"], money=["amount"])
+    _warn(r["warnings"])
+
+
+# ---- interest ------------------------------------------------------------------------
+
+@interest_app.command("allocate")
+def interest_allocate(
+    amount: Annotated[str, typer.Option("--amount", help="The interest the bank paid, in yuan.")],
+    date: DateOpt,
+    book: Annotated[str, typer.Option("--book")],
+    date_from: Annotated[str | None, typer.Option("--from", help="First day of the period (default 1 January).")] = None,
+    key: KeyOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Share special-account interest by each unit's average daily balance (finance).
+
+    Shares are floors of the exact pro-rata amounts; the fen left over go one each to the
+    largest remainders, ties to the lower unit code, so they add up to the fen."""
+    fen = _amount(amount)
+    end = _date(date)
+    start = parse_date_opt(date_from, "from") or dt.date(end.year, 1, 1)
+
+    def work(c):  # type: ignore[no-untyped-def]
+        t = cycle.interest_table(c, book, fen, start, end)
+        return t, cycle.post_interest(c, book, end, key or f"interest:{book}:{end}", t)
+
+    rows, posted = write(work)
+    if json_out:
+        emit_json({"book": book, "from": start.isoformat(), "to": end.isoformat(), "amount": decimal_text(fen),
+                   "entry_id": posted["entry_id"], "status": posted["status"],
+                   "shares": rows_json(rows, INTEREST_KEYS, INTEREST_MONEY)})
+        return
+    table(f"专户利息 interest {format_yuan(fen)} on the {book} special account, {start} … {end}",
+          [("unit", "unit"), ("component", "comp"), ("balance_days", "sum of daily balances"),
+           ("average_daily_balance", "average daily balance"), ("share", "share")],
+          rows, money=INTEREST_MONEY, totals={"share": sum(r["share"] for r in rows)})
+    console.print(f"{posted['status']}: entry {posted['entry_id']}")
+
+
+# ---- year-end close ------------------------------------------------------------------
+
+def _shortfall_table(rows: list[dict[str, Any]], title: str) -> None:
+    table(title, [("unit", "unit"), ("book", "book"), ("revenue", "revenue"), ("expenditure", "expenditure"),
+                  ("current_balance", "C"), ("surplus_before", "S before"), ("covered_by_surplus", "covered by S"),
+                  ("government_share", "government"), ("surplus_after", "S after")], rows, money=SHORTFALL_MONEY)
+
+
+@close_app.command("year")
+def close_year(
+    year: Annotated[int, typer.Argument(help="The year to close (YYYY).")],
+    date: DateOpt,
+    json_out: JsonOpt = False,
+) -> None:
+    """年终结转: close revenue and expenditure to 3001 for every book, share each unit's
+    shortfall (surplus first, then the local government), lock the year (reviewer; once)."""
+    on = _date(date)
+    res = write(lambda c: yearend.close_year(c, year, on))
+    if json_out:
+        emit_json({"year": year, "closed_on": on.isoformat(), "books": jsonable(res["books"]),
+                   "rows": rows_json(res["rows"], yearend.SHORTFALL_KEYS, SHORTFALL_MONEY)})
+        return
+    for b in res["books"]:
+        console.print(f"book {b['book']}: {b['entries']} closing entries, {b['government_items']} government share(s) "
+                      "recorded")
+    _shortfall_table(res["rows"], f"缺口分担 shortfall sharing {year}")
+    console.print(f"year {year} closed on {on}: every month of {year} is now closed")
+
+
+# ---- government pays its share -------------------------------------------------------
+
+@government_app.command("pay")
+def government_pay(
+    unit: Annotated[str, typer.Option("--unit")],
+    book: Annotated[str, typer.Option("--book")],
+    amount: Annotated[str, typer.Option("--amount", help="Yuan received from the local government.")],
+    date: DateOpt,
+    key: KeyOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The local government pays its shortfall share into the special account (finance):
+    clears the open register items oldest first; paying more than is owed is refused."""
+    fen = _amount(amount)
+    on = _date(date)
+    rows = write(lambda c: cycle.government_pay(c, unit, book, fen, on, key or f"govpay:{unit}:{book}:{on}:{fen}"))
+    if json_out:
+        emit_json(rows_json(rows, ["item_id", "fiscal_year", "amount", "entry_id", "status"], ["amount"]))
+        return
+    for r in rows:
+        console.print(f"{r['status']}: {format_yuan(r['amount'])} against the {r['fiscal_year']} government share "
+                      f"(register item {r['item_id']}, entry {r['entry_id']})")
+
+
+# ---- report shortfall ----------------------------------------------------------------
+
+def _shortfall_model(rows: list[dict[str, Any]], year: int, region: str) -> Any:
+    from ledger.reports.model import Column, Report, Section
+
+    cols = (Column("unit", "单位", "Unit"), Column("book", "账套", "Book"),
+            Column("revenue", "收入", "Revenue", "money"), Column("expenditure", "支出", "Expenditure", "money"),
+            Column("current_balance", "当期结余", "Current balance", "money"),
+            Column("surplus_before", "年初累计结余", "Surplus before", "money"),
+            Column("covered_by_surplus", "结余弥补", "Covered by surplus", "money"),
+            Column("government_share", "政府分担", "Government share", "money"),
+            Column("surplus_after", "分担后累计结余", "Surplus after", "money"))
+    notes = ["provisional: the year is not closed; figures computed from the books now"] \
+        if any(r.get("provisional") for r in rows) else []
+    return Report("shortfall", f"{year}年度基金缺口分担表", f"Shortfall sharing {year}", region, str(year),
+                  dt.datetime.now(dt.UTC), cols,
+                  (Section("缺口分担", "Shortfall", tuple({k: r[k] for k in yearend.SHORTFALL_KEYS} for r in rows)),),
+                  tuple(notes))
+
+
+@report_app.command("shortfall")
+def report_shortfall(
+    year: Annotated[int, typer.Option("--year")],
+    json_out: JsonOpt = False,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Also write CSV here.")] = None,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write XLSX here.")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Headers in zh or en (CSV/XLSX).")] = "zh",
+) -> None:
+    """缺口分担: per unit and book revenue, expenditure, C, S before, covered by S, the
+    government's share and S after (from the close; live and provisional before it)."""
+    def work(c):  # type: ignore[no-untyped-def]
+        s = cycle.settings(c).get("region") or {}
+        return yearend.shortfall_report(c, year), f"{s.get('name_zh', '')} {s.get('code', '')}".strip()
+
+    rows, region = read(work)
+    if csv or xlsx:
+        from ledger.reports.export import write_csv, write_xlsx
+
+        model = _shortfall_model(rows, year, region)
+        if csv:
+            write_csv(model, csv, lang)
+        if xlsx:
+            write_xlsx(model, xlsx, lang)
+    if json_out:
+        out = rows_json(rows, yearend.SHORTFALL_KEYS, SHORTFALL_MONEY)
+        for o, r in zip(out, rows, strict=True):
+            if r.get("provisional"):
+                o["provisional"] = True
+        emit_json(out)
+        return
+    provisional = any(r.get("provisional") for r in rows)
+    _shortfall_table(rows, f"缺口分担 shortfall sharing {year}" + (" (provisional: not closed)" if provisional else ""))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("preallocate")(preallocate_cmd)
+    app.add_typer(request_app, name="request")
+    app.add_typer(interest_app, name="interest")
+    app.add_typer(government_app, name="government")

@@ -1,0 +1,177 @@
+"""The money-moving steps of the fund cycle that are not requests: pre-allocation (预拨),
+special-account interest (专户利息) and the local government's payment of its shortfall
+share (地方政府缺口补助).
+
+Each computes its table in Python with the pure rules of ``ledger.core`` from figures
+PostgreSQL keeps (``fl.account``, ``fl.account_day``, ``fl.budget_current``), then posts
+through one SECURITY DEFINER function of sql/0005_cycle.sql, which re-checks the role,
+the units and the amounts. The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import psycopg
+
+from ledger.core.interest import allocate_interest, daily_balance_weights
+from ledger.core.preallocation import (
+    PreallocationInput,
+    monthly_basis_from_budget,
+    monthly_basis_from_prior_year,
+    preallocate,
+)
+from ledger.errors import BadInput, NotFound
+
+
+def settings(conn: psycopg.Connection) -> dict[str, Any]:
+    """The region settings (``fl.setting``): preallocation_months, preallocation_basis, …"""
+    return {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM fl.setting").fetchall()}
+
+
+def _book(conn: psycopg.Connection, book: str) -> dict[str, Any]:
+    row = conn.execute("SELECT code, components, pooled_component FROM fl.book WHERE code = %s", (book,)).fetchone()
+    if row is None:
+        raise NotFound(f"unknown book '{book}'")
+    return dict(row)
+
+
+# ---- pre-allocation (预拨) ------------------------------------------------------------
+
+def prealloc_key(year: int, unit: str, book: str, component: str) -> str:
+    """The idempotency key of one pre-allocation: once per (year, unit, book, component)."""
+    return f"prealloc:{year}:{unit}:{book}" + (f":{component}" if component else "")
+
+
+def _monthly_bases(conn: psycopg.Connection, year: int, basis: str) -> dict[tuple[str, str, str], int]:
+    """Monthly basis per county (unit, book, component), from the budget or last year's spending."""
+    out: dict[tuple[str, str, str], int] = {}
+    if basis == "budget":
+        rows = conn.execute(
+            """SELECT b.unit, b.book, b.component, sum(b.amount)::bigint AS annual
+                 FROM fl.budget_current b JOIN fl.unit u ON u.code = b.unit AND u.kind = 'county'
+                WHERE b.year = %s AND b.kind = 'expenditure'
+                GROUP BY 1, 2, 3""", (year,)).fetchall()
+        for r in rows:
+            out[(r["unit"], r["book"], r["component"])] = monthly_basis_from_budget(int(r["annual"]))
+    elif basis == "prior-year":
+        books = [r["code"] for r in conn.execute("SELECT code FROM fl.book ORDER BY code").fetchall()]
+        for book in books:
+            rows = conn.execute(
+                """SELECT f.unit, f.component, sum(f.net)::bigint AS spent
+                     FROM fl.year_flows(%s, %s, %s) f JOIN fl.unit u ON u.code = f.unit AND u.kind = 'county'
+                    WHERE f.kind = 'expenditure' GROUP BY 1, 2""",
+                (book, dt.date(year - 1, 1, 1), dt.date(year - 1, 12, 31))).fetchall()
+            for r in rows:
+                out[(r["unit"], book, r["component"])] = monthly_basis_from_prior_year(max(int(r["spent"]), 0))
+    else:
+        raise BadInput(f"--basis must be 'budget' or 'prior-year', got '{basis}'")
+    return out
+
+
+def preallocation_table(conn: psycopg.Connection, year: int, *, months: int, basis: str) -> list[dict[str, Any]]:
+    """The 预拨 table: per county (unit, book, component) monthly basis, months, target,
+    held (the county expenditure account's balance now) and amount = max(0, target − held).
+
+    ``status`` says what posting would do: ``to post``, ``nothing to post`` (already holds
+    the target) or ``already posted`` (this year's pre-allocation exists; ``entry_id``)."""
+    bases = _monthly_bases(conn, year, basis)
+    held = {(r["unit"], r["book"], r["component"]): int(r["balance"]) for r in conn.execute(
+        """SELECT a.unit, a.book, a.component, a.balance FROM fl.account a
+            WHERE a.chart_code = '1004' AND a.holder = 'county_exp'""").fetchall()}
+    lines = preallocate([PreallocationInput(u, b, c, basis_fen, held.get((u, b, c), 0))
+                         for (u, b, c), basis_fen in bases.items()], months)
+    keys = [prealloc_key(year, ln.unit, ln.book, ln.component) for ln in lines]
+    done = {r["idempotency_key"]: r["id"] for r in conn.execute(
+        "SELECT id, idempotency_key FROM fl.entry WHERE idempotency_key = ANY(%s)", (keys,)).fetchall()}
+    out = []
+    for ln, key in zip(lines, keys, strict=True):
+        status = "already posted" if key in done else ("to post" if ln.amount > 0 else "nothing to post")
+        out.append({"unit": ln.unit, "book": ln.book, "component": ln.component, "monthly_basis": ln.monthly_basis,
+                    "months": ln.months, "target": ln.target, "held": ln.held, "amount": ln.amount,
+                    "status": status, "entry_id": done.get(key), "idempotency_key": key})
+    return out
+
+
+def post_preallocation(conn: psycopg.Connection, year: int, on: dt.date, table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Post the lines of ``table`` that are ``to post`` through ``fl.preallocate`` (one call);
+    returns the table with ``status`` ``posted`` / ``already posted`` and entry ids."""
+    todo = [{"unit": r["unit"], "book": r["book"], "component": r["component"], "amount": r["amount"]}
+            for r in table if r["status"] == "to post"]
+    results: dict[str, dict[str, Any]] = {}
+    if todo:
+        for r in conn.execute("SELECT * FROM fl.preallocate(%s, %s, %s::jsonb)",
+                              (year, on, json.dumps(todo))).fetchall():
+            results[r["idempotency_key"]] = r
+    out = []
+    for row in table:
+        res = results.get(row["idempotency_key"])
+        if res is not None:
+            row = dict(row, entry_id=res["entry_id"],
+                       status="posted" if res["status"] == "posted" else "already posted")
+        out.append(row)
+    return out
+
+
+# ---- special-account interest (专户利息) ----------------------------------------------
+
+def _share_key(unit: str, component: str) -> str:
+    return f"{unit}/{component}" if component else unit
+
+
+def interest_table(conn: psycopg.Connection, book: str, total: int, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    """Each (unit, component)'s share of ``total`` fen of interest on the book's special
+    account, by the sum of its end-of-day balances (积数) over ``[start, end]`` — the
+    average daily balance times the days. Largest remainder, ties by unit code
+    (ledger.core.interest)."""
+    _book(conn, book)
+    accounts = conn.execute(
+        """SELECT a.id, a.unit, a.component FROM fl.account a
+            WHERE a.book = %s AND a.chart_code = '1003' AND a.holder = 'special'""", (book,)).fetchall()
+    if not accounts:
+        raise NotFound(f"book {book} has no special-account balances to earn interest")
+    names = {a["id"]: (a["unit"], a["component"]) for a in accounts}
+    opening = {_share_key(u, c): 0 for u, c in names.values()}
+    for r in conn.execute(
+            """SELECT d.account_id, sum(d.debits - d.credits)::bigint AS b FROM fl.account_day d
+                WHERE d.account_id = ANY(%s) AND d.day < %s GROUP BY 1""", (list(names), start)).fetchall():
+        opening[_share_key(*names[r["account_id"]])] += int(r["b"])
+    moves = [(r["day"], _share_key(*names[r["account_id"]]), int(r["net"])) for r in conn.execute(
+        """SELECT d.account_id, d.day, (d.debits - d.credits)::bigint AS net FROM fl.account_day d
+            WHERE d.account_id = ANY(%s) AND d.day BETWEEN %s AND %s ORDER BY d.day""",
+        (list(names), start, end)).fetchall()]
+    weights = daily_balance_weights(opening, moves, start, end)
+    shares = allocate_interest(total, weights)
+    days = (end - start).days + 1
+    by_key = {_share_key(u, c): (u, c) for u, c in names.values()}
+    return [{"unit": by_key[k][0], "component": by_key[k][1], "balance_days": w,
+             "average_daily_balance": (2 * w + days) // (2 * days) if w >= 0 else -((-2 * w + days) // (2 * days)),
+             "days": days, "share": shares[k]} for k, w in weights.items()]
+
+
+def post_interest(conn: psycopg.Connection, book: str, on: dt.date, key: str, table: list[dict[str, Any]]) -> dict[str, Any]:
+    shares = [{"unit": r["unit"], "component": r["component"], "amount": r["share"]} for r in table if r["share"] > 0]
+    row = conn.execute("SELECT * FROM fl.allocate_interest(%s, %s, %s, %s::jsonb)",
+                       (book, on, key, json.dumps(shares))).fetchone()
+    assert row is not None
+    return dict(row)
+
+
+# ---- the government's shortfall share (缺口补助) ---------------------------------------
+
+def government_owed(conn: psycopg.Connection, unit: str, book: str) -> list[dict[str, Any]]:
+    """Open government_share register items of a unit and book, oldest first."""
+    return conn.execute(
+        """SELECT id, fiscal_year, amount, cleared, amount - cleared AS open, opened_on, reference
+             FROM fl.register_item
+            WHERE kind = 'government_share' AND unit = %s AND book = %s AND cleared < amount
+            ORDER BY opened_on, id""", (unit, book)).fetchall()
+
+
+def government_pay(conn: psycopg.Connection, unit: str, book: str, amount: int, on: dt.date, key: str) -> list[dict[str, Any]]:
+    """Record the local government's payment: clears the open items oldest first (each via
+    ``fl.clear_register``: Dr 1003 special / Cr 4101.shortfall). Over-payment is refused."""
+    return [dict(r) for r in conn.execute("SELECT * FROM fl.government_pay(%s, %s, %s, %s, %s)",
+                                          (unit, book, amount, on, key)).fetchall()]
