@@ -1,0 +1,214 @@
+"""Import commands (handover, collections, payments, budgets) and the memo registers.
+
+File formats, rules and JSON keys: docs/imports.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.context import console, emit_json, jsonable, parse_date_opt, read, rows_json, table, write
+from ledger.core.money import format_yuan, parse_fen
+from ledger.errors import BadAmount, BadInput
+from ledger.store import budget as budget_store
+from ledger.store import imports, registers
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/imports.md).")]
+FileArg = Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX file; columns in docs/imports.md.")]
+
+handover_app = typer.Typer(help="Handover of a county's fund to the city (基金清算, 上划).", no_args_is_help=True)
+register_app = typer.Typer(help="Memo registers (备查簿): arrears, unpaid claims, government shares.",
+                           no_args_is_help=True)
+collect_app = typer.Typer(help="Collections and subsidies into the special account (征缴收入, 财政补贴).",
+                          no_args_is_help=True)
+pay_app = typer.Typer(help="Benefit payments to designated providers (待遇支出).", no_args_is_help=True)
+budget_app = typer.Typer(help="Annual budgets per unit and book (预算).", no_args_is_help=True)
+
+BATCH_KEYS = ["batch_id", "kind", "file", "rows_total", "rows_posted", "rows_skipped", "entries"]
+TRANSFER_KEYS = ["book", "component", "entry_id", "status", "amount", "idempotency_key"]
+CLEAR_KEYS = ["item_id", "entry_id", "status", "cleared", "outstanding"]
+
+
+def _required_date(text: str, name: str = "date") -> dt.date:
+    d = parse_date_opt(text, name)
+    assert d is not None
+    return d
+
+
+def _amount(text: str) -> int:
+    try:
+        return parse_fen(text, allow_zero=False)
+    except BadAmount as e:
+        raise BadInput(f"--amount: {e.message}") from e
+
+
+def _summary(r: dict[str, Any]) -> str:
+    return (f"{r['file']}: posted {r['rows_posted']} rows in {r['entries']} entries, "
+            f"skipped {r['rows_skipped']} already posted (batch {r['batch_id']})")
+
+
+def _budget_json(b: dict[str, Any]) -> dict[str, Any]:
+    rev, exp = int(b["revenue"]), int(b["expenditure"])
+    return {"year": b["year"], "unit": b["unit"], "book": b["book"], "version": b["version"], "status": b["status"],
+            "revenue": jsonable(rev, True), "expenditure": jsonable(exp, True), "balance": jsonable(rev - exp, True),
+            "deficit": b["deficit"]}
+
+
+def _run_import(kind: str, file: Path, json_out: bool, on: dt.date | None = None) -> dict[str, Any]:
+    r = write(lambda c: imports.import_file(c, kind, file, on=on))
+    if json_out:
+        out = {k: r.get(k) for k in BATCH_KEYS}
+        if kind == "opening":
+            out["register_items"] = r.get("register_items", 0)
+        if kind == "budget":
+            out["budgets"] = [_budget_json(b) for b in r.get("budgets") or []]
+        emit_json(out)
+    return r
+
+
+# ---- handover -------------------------------------------------------------------------
+
+@handover_app.command("open")
+def handover_open(
+    file: FileArg,
+    date: Annotated[str, typer.Option("--date", help="Date of the audited opening balances (YYYY-MM-DD).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Record a county's audited opening balances (legacy deposits) and its memo-register
+    items (fiscal arrears, employer arrears, unpaid claims). Reviewer."""
+    r = _run_import("opening", file, json_out, _required_date(date))
+    if not json_out:
+        console.print(_summary(r) + f"; {r.get('register_items', 0)} register item(s) recorded")
+
+
+@handover_app.command("transfer")
+def handover_transfer(
+    unit: Annotated[str, typer.Option("--unit", help="The county whose legacy deposits move up.")],
+    date: Annotated[str, typer.Option("--date", help="Date of the transfer (YYYY-MM-DD).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """上划: move ALL of a county's legacy deposits up to the special account, one entry
+    per book and component. Finance."""
+    rows = write(lambda c: imports.handover_transfer(c, unit, _required_date(date)))
+    if json_out:
+        emit_json(rows_json(rows, TRANSFER_KEYS, ["amount"]))
+        return
+    for r in rows:
+        comp = f" {r['component']}" if r["component"] else ""
+        console.print(f"{r['status']}: {r['book']}{comp} unit {unit}: {format_yuan(r['amount'])} moved to the "
+                      f"special account (entry {r['entry_id']}, key {r['idempotency_key']})")
+
+
+# ---- registers ------------------------------------------------------------------------
+
+@register_app.command("list")
+def register_list(
+    kind: Annotated[str | None, typer.Option("--kind", help=", ".join(registers.KINDS))] = None,
+    unit: Annotated[str | None, typer.Option("--unit")] = None,
+    open_only: Annotated[bool, typer.Option("--open-only", help="Only items with something outstanding.")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Age items as of this date (default today).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Register items with amount, cleared, outstanding and age."""
+    if kind is not None and kind not in registers.KINDS:
+        raise BadInput(f"--kind: unknown kind '{kind}' ({', '.join(registers.KINDS)})")
+    rows = read(lambda c: registers.list_items(c, kind=kind, unit=unit, open_only=open_only,
+                                               as_of=parse_date_opt(as_of, "as-of")))
+    if json_out:
+        emit_json(rows_json(rows, registers.ITEM_KEYS, registers.ITEM_MONEY))
+        return
+    totals = {"id": "total", **{k: sum(r[k] for r in rows) for k in registers.ITEM_MONEY}}
+    table("备查簿 memo registers", [("id", "item"), ("kind", "kind"), ("unit", "unit"), ("book", "book"),
+                                 ("component", "comp"), ("amount", "amount"), ("cleared", "cleared"),
+                                 ("outstanding", "outstanding"), ("opened_on", "opened"), ("age_days", "days"),
+                                 ("reference", "reference")], rows, money=registers.ITEM_MONEY, totals=totals)
+
+
+@register_app.command("clear")
+def register_clear(
+    item: Annotated[int, typer.Argument(help="Register item id (register list).")],
+    amount: Annotated[str, typer.Option("--amount", help="Amount received or paid, in yuan.")],
+    date: Annotated[str, typer.Option("--date", help="Date the money moved (YYYY-MM-DD).")],
+    key: Annotated[str | None, typer.Option("--key", help="Idempotency key (default register-clear:<item>:<n>); "
+                                            "give one to make a re-run safe.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Money arrived or was paid: post the real entry and reduce the item's outstanding amount."""
+    fen = _amount(amount)
+    r = write(lambda c: registers.clear(c, item, fen, _required_date(date), key))
+    if json_out:
+        emit_json(rows_json([r], CLEAR_KEYS, ["cleared", "outstanding"])[0])
+    else:
+        console.print(f"{r['status']}: item {item} cleared {format_yuan(fen)} (entry {r['entry_id']}); "
+                      f"outstanding {format_yuan(r['outstanding'])}")
+
+
+# ---- collections, payments ------------------------------------------------------------
+
+@collect_app.command("import")
+def collect_import(file: FileArg, json_out: JsonOpt = False) -> None:
+    """Import collections and subsidies (one entry per row: Dr 1003 special / Cr 4001|4101|4501).
+    All or nothing; rows already imported are skipped."""
+    r = _run_import("collections", file, json_out)
+    if not json_out:
+        console.print(_summary(r))
+
+
+@pay_app.command("import")
+def pay_import(file: FileArg, json_out: JsonOpt = False) -> None:
+    """Import benefit payments (Dr 5001.<category>|5101 / Cr 1004 county or city expenditure
+    account). All or nothing; rows already imported are skipped."""
+    r = _run_import("payments", file, json_out)
+    if not json_out:
+        console.print(_summary(r))
+
+
+# ---- budgets --------------------------------------------------------------------------
+
+@budget_app.command("import")
+def budget_import(file: FileArg, json_out: JsonOpt = False) -> None:
+    """Import budgets (one per year, unit and book); changed lines make a new version. Reviewer."""
+    r = _run_import("budget", file, json_out)
+    if json_out:
+        return
+    for b in r.get("budgets") or []:
+        flag = "  [red]DEFICIT planned[/red]" if b["deficit"] else ""
+        console.print(f"{b['status']}: budget {b['year']} {b['unit']} {b['book']} v{b['version']}: revenue "
+                      f"{format_yuan(int(b['revenue']))}, expenditure {format_yuan(int(b['expenditure']))}{flag}")
+
+
+@budget_app.command("show")
+def budget_show(
+    year: Annotated[int, typer.Option("--year")],
+    unit: Annotated[str | None, typer.Option("--unit")] = None,
+    book: Annotated[str | None, typer.Option("--book")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The budgets in force for a year, with their lines and the deficit flag."""
+    rows = read(lambda c: budget_store.show(c, year, unit=unit, book=book))
+    if json_out:
+        out = rows_json(rows, budget_store.BUDGET_KEYS[:-1], budget_store.BUDGET_MONEY)
+        for o, r in zip(out, rows, strict=True):
+            o["lines"] = rows_json(r["lines"], budget_store.LINE_KEYS, ["amount"])
+        emit_json(out)
+        return
+    if not rows:
+        console.print(f"no budget for {year}")
+    for r in rows:
+        flag = "  [red]DEFICIT planned (预算赤字)[/red]" if r["deficit"] else ""
+        table(f"budget {r['year']} {r['unit']} {r['book']} v{r['version']}{flag}",
+              [("component", "comp"), ("line", "line"), ("name_zh", "name"), ("kind", "kind"), ("amount", "amount")],
+              r["lines"], money=["amount"])
+        console.print(f"revenue {format_yuan(r['revenue'])}  expenditure {format_yuan(r['expenditure'])}  "
+                      f"balance {format_yuan(r['balance'])}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(handover_app, name="handover")
+    app.add_typer(register_app, name="register")
+    app.add_typer(collect_app, name="collect")
+    app.add_typer(pay_app, name="pay")
+    app.add_typer(budget_app, name="budget")
