@@ -1,0 +1,130 @@
+"""``fundledger monitor`` (可支付月数 and warnings; exit 3 when any row is red) and
+``fundledger chart monitor|balances`` (PNG charts). Registered by cli/cmd_reports.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.context import console, emit_json, parse_date_opt, read
+from cli.exports import checked_lang, export_report, render_report
+from ledger.core.money import decimal_text
+from ledger.core.monitor import exit_code_for
+from ledger.errors import BadInput
+from ledger.reports import builders_fund, charts
+from ledger.reports.builders_fund import MonitorRow
+from ledger.store import monitor as store_monitor
+from ledger.store import reports
+
+chart_app = typer.Typer(help="Charts as PNG files (matplotlib, Chinese unit names).", no_args_is_help=True)
+
+MONITOR_KEYS = ["unit", "book", "surplus", "trailing_12m_expenditure", "months_payable", "colour", "year_result",
+                "special_share", "planned_result", "warnings"]
+
+
+def monitor_json(r: MonitorRow) -> dict[str, Any]:
+    return {"unit": r.unit, "book": r.book, "surplus": decimal_text(r.surplus),
+            "trailing_12m_expenditure": decimal_text(r.trailing_12m_expenditure),
+            "months_payable": None if r.months_payable is None else format(r.months_payable, "f"),
+            "colour": r.colour.value, "year_result": decimal_text(r.year_result),
+            "special_share": decimal_text(r.special_share),
+            "planned_result": None if r.planned_result is None else decimal_text(r.planned_result),
+            "warnings": [{"code": str(w.code), "message": w.message} for w in r.warnings]}
+
+
+def monitor(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Figures at the end of this day (default today).")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit.")] = None,
+    book: Annotated[str | None, typer.Option("--book", help="Only this book (RES or EMP).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (keys in docs/reports.md).")] = False,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Also write CSV here.")] = None,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write an Excel workbook here.")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
+) -> None:
+    """可支付月数: months payable, colour and warnings per unit and book and for the whole
+    region. Exit code 0 when nothing is red, 3 when any row is red (for schedulers)."""
+    lang = checked_lang(lang)
+    day = parse_date_opt(as_of, "as-of") or dt.date.today()
+
+    def work(c):  # type: ignore[no-untyped-def]
+        t = reports.thresholds(c)
+        rows, cons = builders_fund.monitor_rows(store_monitor.figures(c, as_of=day, book=book, unit=unit), t)
+        return t, rows, cons, reports.labels(c)
+    t, rows, cons, labels = read(work)
+    report = builders_fund.monitor_report(rows, cons, as_of=day, t=t, labels=labels, lang=lang)
+    export_report(report, csv, xlsx, lang)
+    if json_out:
+        emit_json({"as_of": day.isoformat(),
+                   "thresholds": {"red_below": str(t.red_below), "yellow_below": str(t.yellow_below),
+                                  "excess_above": str(t.excess_above)},
+                   "rows": [monitor_json(r) for r in rows], "consolidated": [monitor_json(r) for r in cons]})
+    else:
+        render_report(report, lang)
+        for r in [*cons, *rows]:
+            for w in r.warnings:
+                style = "red" if w.code == "red" else "yellow"
+                console.print(f"[{style}]warning[/{style}] {w.code}: {w.message}")
+    code = exit_code_for(r.colour for r in [*rows, *cons])
+    if code:
+        raise typer.Exit(code)
+
+
+def _period(year: int) -> tuple[dt.date, dt.date]:
+    if not 2000 <= year <= 2100:
+        raise BadInput(f"--year {year} is out of range")
+    return dt.date(year, 1, 1), min(dt.date(year, 12, 31), max(dt.date.today(), dt.date(year, 1, 1)))
+
+
+def _out_path(out: Path) -> Path:
+    if not out.parent.exists():
+        raise BadInput(f"--out {out}: folder {out.parent} does not exist")
+    return out
+
+
+@chart_app.command("monitor")
+def chart_monitor(
+    year: Annotated[int, typer.Option("--year", help="The year to draw, month by month.")],
+    out: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
+    book: Annotated[str, typer.Option("--book", help="RES or EMP (its pooled fund).")] = "RES",
+) -> None:
+    """Months payable per unit at each month end of the year, over the red/yellow/green/excess bands."""
+    _, end = _period(year)
+    path = _out_path(out)
+
+    def work(c):  # type: ignore[no-untyped-def]
+        labels = reports.labels(c)
+        series = builders_fund.monitor_series(store_monitor.monthly(c, book=book, end=end), year=year,
+                                              through=end, labels=labels)
+        return series, reports.thresholds(c), labels
+    series, t, labels = read(work)
+    title = f"{labels.region} {labels.name('books', book, 'zh')} {year}年 可支付月数"
+    charts.monitor_chart(series, (t.red_below, t.yellow_below, t.excess_above), title, path)
+    console.print(f"wrote {path}")
+
+
+@chart_app.command("balances")
+def chart_balances(
+    year: Annotated[int, typer.Option("--year", help="The year to draw, day by day.")],
+    out: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
+    book: Annotated[str, typer.Option("--book", help="RES or EMP.")] = "RES",
+) -> None:
+    """Each unit's share of the city finance special account (财政专户) over the year, in 万元."""
+    _, end = _period(year)
+    path = _out_path(out)
+
+    def work(c):  # type: ignore[no-untyped-def]
+        labels = reports.labels(c)
+        return builders_fund.balances_series(store_monitor.special_daily(c, book=book, end=end), year=year, end=end,
+                                             labels=labels), labels
+    series, labels = read(work)
+    title = f"{labels.region} {labels.name('books', book, 'zh')} {year}年 各单位财政专户份额"
+    charts.balances_chart(series, title, path)
+    console.print(f"wrote {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("monitor")(monitor)
+    app.add_typer(chart_app, name="chart")

@@ -1,0 +1,107 @@
+"""Showing a ``Report``: files (CSV, XLSX), JSON on stdout, or rich tables in the
+terminal. Formatting only; every figure was computed by the builders."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from cli.context import console, emit_json, read
+from ledger.core.money import format_yuan
+from ledger.errors import BadInput
+from ledger.reports.export import to_json_obj, write_csv, write_xlsx
+from ledger.reports.model import TOTAL_LABEL, Column, Report, check_lang
+
+_RIGHT = {"money", "int", "months", "percent"}
+_COLOUR_STYLE = {"red": "bold red", "yellow": "yellow", "green": "green", "excess": "blue"}
+
+
+def checked_lang(lang: str) -> str:
+    try:
+        return check_lang(lang)
+    except ValueError as e:
+        raise BadInput(f"--lang must be zh or en, got '{lang}'") from e
+
+
+def _with_region(report: Report) -> Report:
+    """A report built without labels (``report trial-balance`` in cmd_core passes only
+    rows) gets the region and, for sections titled by a book code, the book's name."""
+    if report.region:
+        return report
+    from ledger.store.reports import labels
+
+    lab = read(labels)
+    sections = tuple(dataclasses.replace(s, title_zh=lab.name("books", s.title_en, "zh"))
+                     if s.title_en in lab.books and s.title_zh == s.title_en else s for s in report.sections)
+    return dataclasses.replace(report, region=lab.region, sections=sections)
+
+
+def export_report(report: Report, csv_path: Path | None, xlsx_path: Path | None, lang: str = "zh") -> None:
+    """Write the report as CSV and/or XLSX (``ledger.reports.export``), headers in ``lang``."""
+    lang = checked_lang(lang)
+    if csv_path is None and xlsx_path is None:
+        return
+    report = _with_region(report)
+    try:
+        if csv_path is not None:
+            write_csv(report, csv_path, lang)
+        if xlsx_path is not None:
+            write_xlsx(report, xlsx_path, lang)
+    except OSError as e:
+        raise BadInput(f"cannot write {e.filename}: {e.strerror}") from e
+
+
+def _cell(col: Column, value: Any) -> str:
+    if value is None:
+        return ""
+    if col.kind == "money":
+        text = format_yuan(int(value))
+        return f"[red]{text}[/red]" if value < 0 else text
+    if col.kind == "int":
+        return f"{value:,}" if col.key not in ("entry_id", "request_id", "reverses", "reversed_by") else str(value)
+    if col.kind in ("months", "percent"):
+        assert isinstance(value, Decimal)
+        return f"{value:.2f}" + ("%" if col.kind == "percent" else "")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).replace("[", "\\[")
+    if col.key == "colour" and text in _COLOUR_STYLE:
+        return f"[{_COLOUR_STYLE[text]}]{text}[/]"
+    return text
+
+
+def render_report(report: Report, lang: str = "zh", *, hide: tuple[str, ...] = ()) -> None:
+    """Rich tables, one per section: amounts right-aligned with thousands separators,
+    negatives in red, a bold totals row; notes below. ``hide`` drops columns on screen."""
+    lang = checked_lang(lang)
+    cols = [c for c in report.columns if c.key not in hide]
+    console.print(f"[bold]{report.title(lang)}[/bold]  {report.region}  {report.period}")
+    for s in report.sections:
+        t = Table(title=s.title(lang), header_style="bold", title_justify="left")
+        for c in cols:
+            t.add_column(c.header(lang), justify="right" if c.kind in _RIGHT else "left", no_wrap=c.kind in _RIGHT)
+        for row in s.rows:
+            t.add_row(*(_cell(c, row.get(c.key)) for c in cols))
+        if s.totals is not None:
+            t.add_section()
+            cells = [_cell(c, s.totals.get(c.key)) for c in cols]
+            cells[0] = TOTAL_LABEL[lang] if report.columns[0] in cols else cells[0]
+            t.add_row(*(f"[bold]{x}[/bold]" if x else "" for x in cells))
+        console.print(t)
+    for note in report.notes:
+        console.print(f"[dim]{note}[/dim]")
+
+
+def show(report: Report, *, json_out: bool, csv_path: Path | None, xlsx_path: Path | None, lang: str,
+         hide: tuple[str, ...] = ()) -> None:
+    """What every report command does with its report: files if asked, then JSON or tables."""
+    export_report(report, csv_path, xlsx_path, lang)
+    if json_out:
+        emit_json(to_json_obj(_with_region(report)))
+    else:
+        render_report(report, lang, hide=hide)

@@ -1,0 +1,314 @@
+"""Turn figures read by ``ledger.store`` into ``Report`` values: pure functions, no I/O.
+
+The ledger reports live here (trial balance, balance sheet, income, subledger, account
+ledger, vouchers); the fund-cycle ones (budget execution, requests, registers, monitor)
+in ``builders_fund``. Every amount is int fen; sign conventions are per report:
+
+* trial balance: debits − credits (as the ledger keeps it);
+* balance sheet, income, subledger, ledger: each line in its normal direction (assets
+  and expenditure debit-positive; liabilities, fund balance and revenue credit-positive),
+  so a negative figure is a balance on the "wrong" side (a unit's negative share of the
+  special account).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.reports.model import Column, Report, Section
+
+Row = Mapping[str, Any]
+
+COMPONENT_NAMES = {"pooled": ("统筹基金", "pooled fund"), "personal": ("个人账户基金", "personal accounts")}
+ALL_UNITS = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """Reference data for labelling rows (read by ``ledger.store.reports.labels``)."""
+
+    region: str = ""
+    units: Mapping[str, Row] = field(default_factory=dict)     # code -> name_zh, name_en, kind (region order)
+    books: Mapping[str, Row] = field(default_factory=dict)     # code -> name_zh, name_en, pooled_component
+    holders: Mapping[str, Row] = field(default_factory=dict)   # code -> name_zh, name_en
+    chart: Mapping[str, Row] = field(default_factory=dict)     # code -> name_zh, name_en, kind, parent
+
+    def name(self, table: str, code: str, lang: str) -> str:
+        rec = getattr(self, table).get(code)
+        if rec is None:
+            return code
+        return str(rec["name_zh"] if lang == "zh" else rec["name_en"])
+
+    def unit_order(self, codes: Iterable[str]) -> list[str]:
+        order = {c: i for i, c in enumerate(self.units)}
+        return sorted(set(codes), key=lambda c: (order.get(c, len(order)), c))
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now().astimezone().replace(microsecond=0)
+
+
+def section_title(labels: Labels, book: str, component: str, extra: tuple[str, str] | None = None) -> tuple[str, str]:
+    zh, en = labels.name("books", book, "zh"), book
+    if component:
+        czh, cen = COMPONENT_NAMES.get(component, (component, component))
+        zh, en = f"{zh} {czh}", f"{en} {cen}"
+    if extra:
+        zh, en = f"{zh} {extra[0]}", f"{en} {extra[1]}"
+    return zh, en
+
+
+def _normal(kind: str, debit_minus_credit: int) -> int:
+    return debit_minus_credit if kind in ("asset", "expenditure") else -debit_minus_credit
+
+
+def _year_period(as_of: dt.date | None, year: int | None) -> str:
+    if as_of is not None:
+        return f"{dt.date(as_of.year if year is None else year, 1, 1)}..{as_of}"
+    if year is not None:
+        return str(year)
+    return f"..{dt.date.today()}"
+
+
+# --------------------------------------------------------------------------- trial balance
+
+TB_COLUMNS = (
+    Column("account", "账户", "Account"),
+    Column("name_zh", "科目名称", "Name (zh)"),
+    Column("name_en", "科目名称(英)", "Name (en)"),
+    Column("opening", "期初余额(借-贷)", "Opening (Dr−Cr)", "money"),
+    Column("period_debits", "本期借方", "Debits", "money"),
+    Column("period_credits", "本期贷方", "Credits", "money"),
+    Column("closing", "期末余额(借-贷)", "Closing (Dr−Cr)", "money"),
+)
+_TB_MONEY = ("opening", "period_debits", "period_credits", "closing")
+
+
+def trial_balance_report(rows: Sequence[Row], *, as_of: dt.date | None = None, year: int | None = None,
+                         labels: Labels | None = None, generated_at: dt.datetime | None = None) -> Report:
+    """试算平衡表: one section per book, one row per account (balances debits − credits),
+    a totals row per book (debits = credits, closing sums to zero when the book balances)."""
+    labels = labels or Labels()
+    by_book: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        by_book[r["book"]].append(r)
+    sections = []
+    for book in sorted(by_book, reverse=True):
+        rs = by_book[book]
+        zh, en = section_title(labels, book, "")
+        sections.append(Section(zh, en, tuple({c.key: r[c.key] for c in TB_COLUMNS} for r in rs),
+                                {k: sum(int(r[k]) for r in rs) for k in _TB_MONEY}))
+    return Report("trial_balance", "试算平衡表", "Trial balance", labels.region, _year_period(as_of, year),
+                  generated_at or now(), TB_COLUMNS, tuple(sections))
+
+
+# --------------------------------------------------------------------------- balance sheet
+
+BS_COLUMNS = (
+    Column("scope", "范围", "Scope"),
+    Column("scope_name", "单位", "Unit"),
+    Column("code", "项目", "Line"),
+    Column("name", "名称", "Name"),
+    Column("holder", "账户", "Bank account"),
+    Column("year_start", "年初数", "Start of year", "money"),
+    Column("closing", "期末数", "End of period", "money"),
+)
+
+_BS_LABELS = {
+    "assets_total": ("资产合计", "Total assets"),
+    "liabilities_total": ("负债合计", "Total liabilities"),
+    "unclosed_result": ("本年收支结余(未结转)", "Result not yet closed"),
+    "net_assets_total": ("净资产合计", "Total net assets"),
+    "liabilities_and_net_assets": ("负债和净资产合计", "Total liabilities and net assets"),
+}
+
+
+def _label(labels: Mapping[str, tuple[str, str]], key: str, lang: str) -> str:
+    zh, en = labels[key]
+    return zh if lang == "zh" else en
+
+
+def balance_sheet_report(rows: Sequence[Row], *, as_of: dt.date, labels: Labels, lang: str = "zh",
+                         unit: str | None = None, generated_at: dt.datetime | None = None) -> Report:
+    """资产负债表 from ``reports_ledger.balance_sheet`` rows. One section per book and
+    component; inside it a block for the whole region (scope ``all``) and one per unit
+    (only that unit with ``unit``). Lines in normal direction; net assets are 3001 plus the
+    revenue − expenditure not yet closed, so assets = liabilities + net assets must tie —
+    checked for every block and stated in the notes."""
+    groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for r in rows:
+        groups[(r["book"], r["component"])].append(r)
+    sections, failures = [], []
+    for (book, comp) in sorted(groups, key=lambda k: (k[0] != "RES", k)):
+        rs = groups[(book, comp)]
+        scopes = labels.unit_order(r["unit"] for r in rs)
+        if unit is None:
+            scopes = [ALL_UNITS, *scopes]
+        out: list[dict[str, Any]] = []
+        for scope in scopes:
+            mine = [r for r in rs if scope in (ALL_UNITS, r["unit"])]
+            scope_name = ("全市合并" if lang == "zh" else "Consolidated") if scope == ALL_UNITS \
+                else labels.name("units", scope, lang)
+            block, ok = _bs_block(mine, labels, lang)
+            if not ok:
+                failures.append(f"{book} {comp} {scope}".strip())
+            out.extend(dict(r, scope=scope, scope_name=scope_name) for r in block)
+        zh, en = section_title(labels, book, comp)
+        sections.append(Section(zh, en, tuple(out)))
+    note = ("资产 = 负债 + 净资产：各单位均平衡 (assets = liabilities + net assets for every block)" if not failures
+            else "不平衡 DOES NOT TIE: " + ", ".join(failures))
+    return Report("balance_sheet", "资产负债表", "Balance sheet", labels.region,
+                  f"{dt.date(as_of.year, 1, 1)}..{as_of}", generated_at or now(), BS_COLUMNS, tuple(sections),
+                  (note,))
+
+
+def _bs_block(rows: Sequence[Row], labels: Labels, lang: str) -> tuple[list[dict[str, Any]], bool]:
+    lines: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for r in rows:
+        key = (r["chart_code"], r["holder"])
+        if r["kind"] in ("revenue", "expenditure"):
+            key = ("unclosed_result", "")
+        sign = 1 if r["kind"] == "asset" else -1
+        lines[key][0] += sign * int(r["year_start"])
+        lines[key][1] += sign * int(r["closing"])
+
+    def kind_of(code: str) -> str:
+        return "net_assets" if code == "unclosed_result" else str(labels.chart.get(code, {}).get("kind", "asset"))
+
+    def line(code: str, holder: str, v: Sequence[int], name: str | None = None) -> dict[str, Any]:
+        return {"code": code, "name": name or labels.name("chart", code, lang),
+                "holder": labels.name("holders", holder, lang) if holder else None,
+                "year_start": v[0], "closing": v[1]}
+
+    def total(code: str, *vals: Sequence[int]) -> dict[str, Any]:
+        return line(code, "", [sum(v[0] for v in vals), sum(v[1] for v in vals)], _label(_BS_LABELS, code, lang))
+
+    out: list[dict[str, Any]] = []
+    sums = {}
+    for kind, total_code in (("asset", "assets_total"), ("liability", "liabilities_total"),
+                             ("net_assets", "net_assets_total")):
+        keys = sorted((k for k in lines if kind_of(k[0]) == kind), key=lambda k: (k[0] == "unclosed_result", k))
+        for code, holder in keys:
+            name = _label(_BS_LABELS, code, lang) if code == "unclosed_result" else None
+            out.append(line(code, holder, lines[(code, holder)], name))
+        sums[kind] = [lines[k] for k in keys]
+        out.append(total(total_code, *sums[kind]))
+    out.append(total("liabilities_and_net_assets", *sums["liability"], *sums["net_assets"]))
+    ok = all(out_row["year_start"] == out[-1]["year_start"] and out_row["closing"] == out[-1]["closing"]
+             for out_row in out if out_row["code"] == "assets_total")
+    return out, ok
+
+
+# --------------------------------------------------------------------------- income
+
+_INCOME_LABELS = {
+    "revenue_total": ("收入合计", "Total revenue"),
+    "expenditure_total": ("支出合计", "Total expenditure"),
+    "result": ("本期收支结余", "Result (revenue − expenditure)"),
+    "opening_fund_balance": ("期初基金结余", "Fund balance at start"),
+    "other_movements": ("其他基金变动", "Other fund-balance movements"),
+    "closing_fund_balance": ("期末基金结余", "Fund balance at end"),
+}
+
+
+def period_keys(period: str, start: dt.date, end: dt.date) -> list[tuple[str, str, str]]:
+    """(key, zh header, en header) of the period columns between ``start`` and ``end``."""
+    months = [(start.year, m) for m in range(start.month, end.month + 1)] if start.year == end.year else []
+    if period == "month":
+        return [(f"m{m:02d}", f"{m}月", dt.date(y, m, 1).strftime("%b")) for y, m in months]
+    if period == "quarter":
+        qs = sorted({(m - 1) // 3 + 1 for _, m in months})
+        return [(f"q{q}", f"第{q}季度", f"Q{q}") for q in qs]
+    if period == "year":
+        return []
+    raise ValueError(f"period must be month, quarter or year, got {period!r}")
+
+
+def _period_of(period: str, month: dt.date) -> str | None:
+    if period == "month":
+        return f"m{month.month:02d}"
+    if period == "quarter":
+        return f"q{(month.month - 1) // 3 + 1}"
+    return None
+
+
+def income_report(data: Mapping[str, Sequence[Row]], *, start: dt.date, end: dt.date, period: str,
+                  labels: Labels, lang: str = "zh", unit: str | None = None,
+                  generated_at: dt.datetime | None = None) -> Report:
+    """收支表 from ``reports_ledger.income``: one section per book and component (summed
+    over units, or one unit's). Revenue and expenditure by account, a sub-account's parent
+    first as the sum of its children; then totals, the result, and the fund balance:
+    ``closing_fund_balance = opening_fund_balance + result + other_movements`` in every
+    period column and in ``total``."""
+    pkeys = period_keys(period, start, end)
+    cols = (Column("code", "科目编码", "Code"), Column("name", "科目名称", "Account"),
+            *(Column(k, zh, en, "money") for k, zh, en in pkeys), Column("total", "合计", "Total", "money"))
+    keys = [k for k, _, _ in pkeys]
+    groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for r in data["movements"]:
+        groups[(r["book"], r["component"])].append(r)
+    openings: dict[tuple[str, str], int] = defaultdict(int)
+    for r in data["opening"]:
+        openings[(r["book"], r["component"])] += int(r["net_assets"])
+    sections = []
+    for book, comp in sorted(set(groups) | set(openings), key=lambda k: (k[0] != "RES", k)):
+        rows = _income_rows(groups.get((book, comp), []), openings.get((book, comp), 0), period, keys, labels, lang)
+        extra = None if unit is None else (labels.name("units", unit, "zh"), unit)
+        zh, en = section_title(labels, book, comp, extra)
+        sections.append(Section(zh, en, tuple(rows)))
+    return Report("income", "收支表", "Income and expenditure", labels.region, f"{start}..{end}",
+                  generated_at or now(), cols, tuple(sections))
+
+
+def _income_rows(movements: Sequence[Row], opening: int, period: str, keys: Sequence[str], labels: Labels,
+                 lang: str) -> list[dict[str, Any]]:
+    cells: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))   # code -> period key -> amount
+    for r in movements:
+        value = int(r["credits"]) - int(r["debits"])
+        if r["kind"] == "expenditure":
+            value = -value
+        code = "other_movements" if r["kind"] == "net_assets" else r["chart_code"]
+        pk = _period_of(period, r["month"])
+        if pk is not None:
+            cells[code][pk] += value
+        cells[code]["total"] += value
+    all_keys = [*keys, "total"]
+
+    def row(code: str, name: str, values: Mapping[str, int]) -> dict[str, Any]:
+        return {"code": code, "name": name, **{k: int(values.get(k, 0)) for k in all_keys}}
+
+    def summed(codes: Iterable[str]) -> dict[str, int]:
+        return {k: sum(cells[c].get(k, 0) for c in codes) for k in all_keys}
+
+    out: list[dict[str, Any]] = []
+    totals = {}
+    for kind, total_code in (("revenue", "revenue_total"), ("expenditure", "expenditure_total")):
+        leaves = sorted(c for c in cells if labels.chart.get(c, {}).get("kind") == kind)
+        parents = sorted({str(labels.chart[c]["parent"]) for c in leaves if labels.chart[c].get("parent")})
+        for top in sorted({*parents, *(c for c in leaves if not labels.chart[c].get("parent"))}):
+            children = [c for c in leaves if labels.chart[c].get("parent") == top]
+            if children:
+                out.append(row(top, labels.name("chart", top, lang), summed(children)))
+                out.extend(row(c, "  " + labels.name("chart", c, lang), cells[c]) for c in children)
+            else:
+                out.append(row(top, labels.name("chart", top, lang), cells[top]))
+        totals[kind] = summed(leaves)
+        out.append(row(total_code, _label(_INCOME_LABELS, total_code, lang), totals[kind]))
+    result = {k: totals["revenue"][k] - totals["expenditure"][k] for k in all_keys}
+    other = {k: cells["other_movements"].get(k, 0) for k in all_keys}
+    opening_p, closing_p, running = {}, {}, opening
+    for k in keys:
+        opening_p[k] = running
+        running += result[k] + other[k]
+        closing_p[k] = running
+    opening_p["total"] = opening
+    closing_p["total"] = opening + result["total"] + other["total"]
+    out.append(row("result", _label(_INCOME_LABELS, "result", lang), result))
+    out.append(row("opening_fund_balance", _label(_INCOME_LABELS, "opening_fund_balance", lang), opening_p))
+    out.append(row("other_movements", _label(_INCOME_LABELS, "other_movements", lang), other))
+    out.append(row("closing_fund_balance", _label(_INCOME_LABELS, "closing_fund_balance", lang), closing_p))
+    return out

@@ -1,0 +1,152 @@
+"""Detail reports as ``Report`` values (pure): one unit's subledger, one account's
+ledger (明细账) and printable vouchers (记账凭证). See ``builders`` for sign conventions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ledger.reports.builders import Labels, Row, _label, _normal, now, section_title
+from ledger.reports.model import Column, Report, Section
+
+# --------------------------------------------------------------------------- subledger
+
+SUBLEDGER_COLUMNS = (
+    Column("code", "科目编码", "Code"),
+    Column("name", "科目名称", "Account"),
+    Column("holder", "银行账户", "Bank account"),
+    Column("opening", "年初余额", "Start of year", "money"),
+    Column("debits", "本年借方", "Debits", "money"),
+    Column("credits", "本年贷方", "Credits", "money"),
+    Column("closing", "期末余额", "Balance", "money"),
+)
+_SUB_LABELS = {
+    "special_share": ("财政专户份额", "Share of the special account"),
+    "surplus": ("累计结余(净资产)", "Accumulated surplus (net assets)"),
+    "year_result": ("本年收支结余", "Current-year result"),
+}
+
+
+def subledger_report(rows: Sequence[Row], *, unit: str, as_of: dt.date, labels: Labels, lang: str = "zh",
+                     generated_at: dt.datetime | None = None) -> Report:
+    """One unit's accounts per book and component (balances in normal direction; debits
+    and credits of the year, the year-end close included), then three summary lines:
+    ``special_share`` (1003 on the special account), ``surplus`` (3001 plus the result not
+    yet closed: the unit's net assets, at the start of the year and now) and
+    ``year_result`` (revenue − expenditure of the year to date, without the close)."""
+    groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for r in rows:
+        groups[(r["book"], r["component"])].append(r)
+    sections = []
+    for book, comp in sorted(groups, key=lambda k: (k[0] != "RES", k)):
+        out: list[dict[str, Any]] = []
+        share, surplus, result = [0, 0], [0, 0], 0
+        for r in groups[(book, comp)]:
+            opening, closing = int(r["opening"]), int(r["opening"]) + int(r["debits"]) - int(r["credits"])
+            out.append({"code": r["chart_code"], "name": labels.name("chart", r["chart_code"], lang),
+                        "holder": labels.name("holders", r["holder"], lang) if r["holder"] else None,
+                        "opening": _normal(r["kind"], opening), "debits": int(r["debits"]),
+                        "credits": int(r["credits"]), "closing": _normal(r["kind"], closing)})
+            if r["chart_code"] == "1003" and r["holder"] == "special":
+                share = [share[0] + opening, share[1] + closing]
+            if r["kind"] in ("net_assets", "revenue", "expenditure"):
+                surplus = [surplus[0] - opening, surplus[1] - closing]
+            if r["kind"] in ("revenue", "expenditure"):
+                result += int(r["op_credits"]) - int(r["op_debits"])
+        for code, values in (("special_share", share), ("surplus", surplus), ("year_result", [None, result])):
+            out.append({"code": code, "name": _label(_SUB_LABELS, code, lang), "opening": values[0],
+                        "closing": values[1]})
+        zh, en = section_title(labels, book, comp, (f"{labels.name('units', unit, 'zh')} {unit}", unit))
+        sections.append(Section(zh, en, tuple(out)))
+    return Report("subledger", "单位明细分类账", "Unit subledger", labels.region,
+                  f"{dt.date(as_of.year, 1, 1)}..{as_of}", generated_at or now(), SUBLEDGER_COLUMNS,
+                  tuple(sections))
+
+
+# --------------------------------------------------------------------------- account ledger
+
+LEDGER_COLUMNS = (
+    Column("voucher", "凭证号", "Voucher"),
+    Column("entry_date", "日期", "Date", "date"),
+    Column("memo", "摘要", "Memo"),
+    Column("debit", "借方", "Debit", "money"),
+    Column("credit", "贷方", "Credit", "money"),
+    Column("balance", "余额", "Balance", "money"),
+    Column("entry_id", "分录", "Entry", "int"),
+    Column("reverses", "冲销分录", "Reverses entry", "int"),
+    Column("reversed_by", "被冲销于", "Reversed by entry", "int"),
+    Column("created_by", "记账人", "Posted by"),
+)
+
+
+def ledger_report(data: Mapping[str, Any], *, labels: Labels, lang: str = "zh",
+                  generated_at: dt.datetime | None = None) -> Report:
+    """明细账 of one account from ``reports_ledger.account_ledger``: a first line with the
+    balance brought forward (``memo`` 期初余额), one line per posting with the running
+    balance, in the account's normal direction. The totals row sums debits and credits
+    of the lines shown and carries the last balance."""
+    acc = data["account"]
+    kind = acc["kind"]
+    # Brought forward: the balance before the first line shown (with --offset, before the page).
+    carried = int(data["opening"])
+    if data["rows"]:
+        r0 = data["rows"][0]
+        carried = int(r0["balance"]) - (int(r0["amount"]) if r0["side"] == "D" else -int(r0["amount"]))
+    first = {"entry_date": data["date_from"], "memo": "期初余额" if lang == "zh" else "Balance brought forward",
+             "balance": _normal(kind, carried)}
+    rows: list[dict[str, Any]] = [first]
+    for r in data["rows"]:
+        rows.append({"entry_date": r["entry_date"],
+                     "voucher": f"{r['fiscal_year']}-{r['voucher_no']:06d}" if r["voucher_no"] else None,
+                     "memo": r["memo"] or "", "debit": int(r["amount"]) if r["side"] == "D" else None,
+                     "credit": int(r["amount"]) if r["side"] == "C" else None,
+                     "balance": _normal(kind, int(r["balance"])), "entry_id": int(r["entry_id"]),
+                     "reverses": r["reverses"], "reversed_by": r["reversed_by"], "created_by": r["created_by"]})
+    totals = {"debit": sum(r.get("debit") or 0 for r in rows), "credit": sum(r.get("credit") or 0 for r in rows),
+              "balance": rows[-1]["balance"]}
+    name = acc["name_zh"] if lang == "zh" else acc["name_en"]
+    holder = f" {labels.name('holders', acc['holder'], 'zh')}" if acc["holder"] else ""
+    holder_en = f" {acc['holder']}" if acc["holder"] else ""
+    section = Section(f"{acc['account']} {acc['name_zh']}{holder}", f"{acc['account']} {acc['name_en']}{holder_en}",
+                      tuple(rows), totals)
+    side = "借" if kind in ("asset", "expenditure") else "贷"
+    return Report("ledger", f"明细账 {acc['account']} {name}", f"Account ledger {acc['account']} {name}",
+                  labels.region, f"{data['date_from']}..{data['date_to']}", generated_at or now(), LEDGER_COLUMNS,
+                  (section,), (f"余额方向 balance shown on the {side} ({'debit' if side == '借' else 'credit'}) side",))
+
+
+# --------------------------------------------------------------------------- vouchers
+
+VOUCHER_COLUMNS = (
+    Column("voucher", "凭证号", "Voucher"),
+    Column("entry_date", "日期", "Date", "date"),
+    Column("memo", "摘要", "Memo"),
+    Column("account", "账户", "Account"),
+    Column("name", "科目名称", "Account name"),
+    Column("debit", "借方", "Debit", "money"),
+    Column("credit", "贷方", "Credit", "money"),
+    Column("entry_id", "分录", "Entry", "int"),
+    Column("kind", "类型", "Kind"),
+    Column("created_by", "记账人", "Posted by"),
+    Column("reverses", "冲销凭证", "Reverses"),
+    Column("reversed_by", "被冲销于", "Reversed by"),
+)
+
+
+def vouchers_report(rows: Sequence[Row], *, labels: Labels, lang: str = "zh", period: str = "",
+                    generated_at: dt.datetime | None = None) -> Report:
+    """Printable vouchers from ``reports_ledger.vouchers``: one line per posting, the
+    voucher's number, date, memo, who posted it and its reversal links repeated on each
+    line so a filtered sheet still says which voucher a line belongs to. Totals: debits
+    and credits of every voucher shown (equal when each voucher balances)."""
+    out = [{"voucher": r["voucher"], "entry_date": r["entry_date"], "memo": r["posting_memo"] or r["memo"] or "",
+            "account": r["account"], "name": labels.name("chart", r["chart_code"], lang),
+            "debit": int(r["amount"]) if r["side"] == "D" else None,
+            "credit": int(r["amount"]) if r["side"] == "C" else None, "entry_id": int(r["entry_id"]),
+            "kind": r["kind"], "created_by": r["created_by"], "reverses": r["reverses_voucher"],
+            "reversed_by": r["reversed_by_voucher"]} for r in rows]
+    totals = {"debit": sum(r["debit"] or 0 for r in out), "credit": sum(r["credit"] or 0 for r in out)}
+    return Report("vouchers", "记账凭证", "Vouchers", labels.region, period, generated_at or now(),
+                  VOUCHER_COLUMNS, (Section("记账凭证", "Vouchers", tuple(out), totals),))

@@ -1,0 +1,348 @@
+"""Fund-cycle reports as ``Report`` values (pure): budget execution, the fund-request
+register, the memo registers with ageing, risk monitoring (可支付月数) and the series the
+two charts draw. The rules themselves come from ``ledger.core.monitor``."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from ledger.core.monitor import Colour, Thresholds, colour, months_payable, warnings_for
+from ledger.core.monitor import Warning as RiskWarning
+from ledger.reports.builders import ALL_UNITS, Labels, Row, _label, now, section_title
+from ledger.reports.model import Column, Report, Section
+
+# --------------------------------------------------------------------------- budget execution
+
+BUDGET_COLUMNS = (
+    Column("unit", "单位编码", "Unit"),
+    Column("unit_name", "单位", "Unit name"),
+    Column("component", "基金", "Component"),
+    Column("line", "预算科目", "Line"),
+    Column("name", "名称", "Name"),
+    Column("budget", "预算数", "Budget", "money"),
+    Column("q1", "一季度", "Q1", "money"),
+    Column("q2", "二季度", "Q2", "money"),
+    Column("q3", "三季度", "Q3", "money"),
+    Column("q4", "四季度", "Q4", "money"),
+    Column("actual", "执行数", "Actual", "money"),
+    Column("executed_pct", "执行率%", "Executed %", "percent"),
+    Column("variance", "差额(执行-预算)", "Variance (actual − budget)", "money"),
+    Column("flag", "提示", "Flag"),
+)
+_BUDGET_LABELS = {
+    "revenue_total": ("收入合计", "Total revenue"),
+    "expenditure_total": ("支出合计", "Total expenditure"),
+    "result": ("收支结余", "Result (revenue − expenditure)"),
+}
+_QUARTERS = ("q1", "q2", "q3", "q4")
+
+
+def percent(part: int, whole: int) -> Decimal | None:
+    """``part`` as percentage points of ``whole``, to 0.01 (half-even); ``None`` for 0."""
+    if whole == 0:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+def _match_line(code: str, lines: Sequence[str]) -> str | None:
+    """The most specific budget line covering chart code ``code`` (5001 covers 5001.inpatient)."""
+    best = None
+    for line in lines:
+        if (code == line or code.startswith(line + ".")) and (best is None or len(line) > len(best)):
+            best = line
+    return best
+
+
+def budget_execution_report(data: Mapping[str, Any], *, year: int, labels: Labels, lang: str = "zh",
+                            generated_at: dt.datetime | None = None) -> Report:
+    """Budget vs actual per line and quarter (``reports_budget.budget_execution``): one
+    section per book; per unit and component its budget lines, then ``revenue_total``,
+    ``expenditure_total`` and ``result``. ``executed_pct`` = actual ÷ budget × 100;
+    ``variance`` = actual − budget. A budget whose result is negative is flagged
+    ``planned_deficit`` on its result line (以收定支: a budget should not plan a deficit)."""
+    budgets: dict[tuple[str, str, str], list[Row]] = defaultdict(list)
+    for b in data["budget"]:
+        budgets[(b["book"], b["unit"], b["component"])].append(b)
+    actual: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for a in data["actual"]:
+        key = (a["book"], a["unit"], a["component"])
+        line = _match_line(a["chart_code"], [b["line"] for b in budgets.get(key, [])])
+        if line is None:
+            continue
+        value = int(a["debits"]) - int(a["credits"])
+        if a["kind"] == "revenue":
+            value = -value
+        actual[(*key, line)][f"q{a['quarter']}"] += value
+    sections = []
+    for book in sorted({k[0] for k in budgets}, key=lambda b: (b != "RES", b)):
+        out: list[dict[str, Any]] = []
+        keys = [k for k in budgets if k[0] == book]
+        order = {u: i for i, u in enumerate(labels.unit_order(k[1] for k in keys))}
+        for key in sorted(keys, key=lambda k: (order[k[1]], k[2])):
+            _, unit, comp = key
+            base = {"unit": unit, "unit_name": labels.name("units", unit, lang), "component": comp or None}
+            sums: dict[str, dict[str, int]] = {}
+            for kind in ("revenue", "expenditure"):
+                lines = sorted((b for b in budgets[key] if b["kind"] == kind), key=lambda b: b["line"])
+                tot = {k: 0 for k in ("budget", *_QUARTERS)}
+                for b in lines:
+                    qs = actual.get((*key, b["line"]), {})
+                    vals = {"budget": int(b["amount"]), **{q: int(qs.get(q, 0)) for q in _QUARTERS}}
+                    out.append(_budget_row(base, b["line"], labels.name("chart", b["line"], lang), vals))
+                    for k in tot:
+                        tot[k] += vals[k]
+                sums[kind] = tot
+                code = f"{kind}_total"
+                out.append(_budget_row(base, code, _label(_BUDGET_LABELS, code, lang), tot))
+            res = {k: sums["revenue"][k] - sums["expenditure"][k] for k in sums["revenue"]}
+            row = _budget_row(base, "result", _label(_BUDGET_LABELS, "result", lang), res)
+            row["flag"] = "planned_deficit" if res["budget"] < 0 else None
+            out.append(row)
+        zh, en = section_title(labels, book, "")
+        sections.append(Section(zh, en, tuple(out)))
+    notes = ("执行数不含年终结转 actual excludes the year-end close; 执行率 = 执行数 ÷ 预算数",)
+    return Report("budget_execution", "预算执行情况表", "Budget execution", labels.region, str(year),
+                  generated_at or now(), BUDGET_COLUMNS, tuple(sections), notes)
+
+
+def _budget_row(base: Mapping[str, Any], line: str, name: str, vals: Mapping[str, int]) -> dict[str, Any]:
+    act = sum(vals[q] for q in _QUARTERS)
+    return {**base, "line": line, "name": name, "budget": vals["budget"], **{q: vals[q] for q in _QUARTERS},
+            "actual": act, "executed_pct": percent(act, vals["budget"]), "variance": act - vals["budget"],
+            "flag": None}
+
+
+# --------------------------------------------------------------------------- requests
+
+REQUEST_COLUMNS = (
+    Column("request_id", "申请号", "Request", "int"),
+    Column("unit", "单位", "Unit"),
+    Column("book", "账套", "Book"),
+    Column("component", "基金", "Component"),
+    Column("quarter", "季度", "Quarter", "int"),
+    Column("amount_requested", "申请金额", "Requested", "money"),
+    Column("amount_approved", "核准金额", "Approved", "money"),
+    Column("state", "当前状态", "State"),
+    Column("action", "操作", "Action"),
+    Column("from_state", "原状态", "From"),
+    Column("to_state", "新状态", "To"),
+    Column("amount", "金额", "Amount", "money"),
+    Column("reason", "理由", "Reason"),
+    Column("actor", "操作人", "By"),
+    Column("at", "时间", "At"),
+    Column("entry_id", "分录", "Entry", "int"),
+)
+
+
+def requests_report(rows: Sequence[Row], *, year: int, labels: Labels, generated_at: dt.datetime | None = None) -> Report:
+    """The fund-request register (用款申请登记簿): one line per state change (a request
+    with no event yet shows one line without an action). ``at`` is ISO 8601 text."""
+    out = [{"request_id": int(r["request_id"]), "unit": r["unit"], "book": r["book"],
+            "component": r["component"] or None, "quarter": int(r["quarter"]),
+            "amount_requested": int(r["amount_requested"]),
+            "amount_approved": None if r["amount_approved"] is None else int(r["amount_approved"]),
+            "state": r["state"], "action": r["action"], "from_state": r["from_state"], "to_state": r["to_state"],
+            "amount": None if r["amount"] is None else int(r["amount"]), "reason": r["reason"] or None,
+            "actor": r["actor"], "at": r["at"].isoformat(timespec="seconds") if r["at"] else None,
+            "entry_id": r["entry_id"]} for r in rows]
+    return Report("requests", "用款申请登记簿", "Fund requests", labels.region, str(year), generated_at or now(),
+                  REQUEST_COLUMNS, (Section("用款申请", "Fund requests", tuple(out)),))
+
+
+# --------------------------------------------------------------------------- registers
+
+REGISTER_KINDS = {
+    "fiscal_arrears": ("财政欠缴", "Fiscal arrears"),
+    "employer_arrears": ("用人单位欠缴", "Employer arrears"),
+    "unpaid_claims": ("欠付定点医药机构费用", "Unpaid provider claims"),
+    "government_share": ("政府应承担缺口", "Government shortfall share"),
+}
+BUCKETS = (("b0_90", 0, 90), ("b91_180", 91, 180), ("b181_365", 181, 365), ("over_365", 366, None))
+REGISTER_COLUMNS = (
+    Column("kind_name", "备查簿", "Register"),
+    Column("kind", "类别", "Kind"),
+    Column("unit", "单位", "Unit"),
+    Column("book", "账套", "Book"),
+    Column("reference", "编号", "Reference"),
+    Column("opened_on", "登记日期", "Opened", "date"),
+    Column("amount", "金额", "Amount", "money"),
+    Column("cleared", "已清理", "Cleared", "money"),
+    Column("outstanding", "未清理", "Outstanding", "money"),
+    Column("age_days", "账龄(天)", "Age (days)", "int"),
+    Column("b0_90", "0-90天", "0–90 days", "money"),
+    Column("b91_180", "91-180天", "91–180 days", "money"),
+    Column("b181_365", "181-365天", "181–365 days", "money"),
+    Column("over_365", "365天以上", "Over 365 days", "money"),
+    Column("note", "备注", "Note"),
+)
+
+
+def bucket_of(age_days: int) -> str:
+    for key, lo, hi in BUCKETS:
+        if age_days >= lo and (hi is None or age_days <= hi):
+            return key
+    return BUCKETS[0][0]
+
+
+def registers_report(rows: Sequence[Row], *, as_of: dt.date, labels: Labels, lang: str = "zh",
+                     generated_at: dt.datetime | None = None) -> Report:
+    """Memo registers (备查簿) as of a day: each item's amount, what was cleared by then,
+    what is outstanding and its age (days since it was opened), the outstanding amount in
+    its ageing column (0–90, 91–180, 181–365, over 365 days); totals per column."""
+    out = []
+    for r in rows:
+        outstanding = int(r["amount"]) - int(r["cleared"])
+        age = (as_of - r["opened_on"]).days
+        row: dict[str, Any] = {
+            "kind_name": _label(REGISTER_KINDS, r["kind"], lang) if r["kind"] in REGISTER_KINDS else r["kind"],
+            "kind": r["kind"], "unit": r["unit"], "book": r["book"], "reference": r["reference"],
+            "opened_on": r["opened_on"], "amount": int(r["amount"]), "cleared": int(r["cleared"]),
+            "outstanding": outstanding, "age_days": age, "note": r["note"] or None}
+        if outstanding:
+            row[bucket_of(age)] = outstanding
+        out.append(row)
+    money = ["amount", "cleared", "outstanding", *(k for k, _, _ in BUCKETS)]
+    totals = {k: sum(int(r.get(k) or 0) for r in out) for k in money}
+    return Report("registers", "备查簿", "Memo registers", labels.region, f"..{as_of}", generated_at or now(),
+                  REGISTER_COLUMNS, (Section("备查簿", "Memo registers", tuple(out), totals),))
+
+
+# --------------------------------------------------------------------------- monitor
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorRow:
+    unit: str                  # a unit code, or "all" for a book's consolidated row
+    book: str
+    surplus: int
+    trailing_12m_expenditure: int
+    months_payable: Decimal | None
+    colour: Colour
+    year_result: int
+    special_share: int
+    planned_result: int | None
+    warnings: tuple[RiskWarning, ...]
+
+
+def monitor_row(unit: str, book: str, f: Row, t: Thresholds) -> MonitorRow:
+    months = months_payable(int(f["surplus"]), int(f["trailing_12m_expenditure"]))
+    c = colour(months, t, int(f["surplus"]))
+    planned = None if f["planned_result"] is None else int(f["planned_result"])
+    warns = warnings_for(unit, book, months, c, int(f["special_share"]), int(f["year_result"]), planned)
+    return MonitorRow(unit, book, int(f["surplus"]), int(f["trailing_12m_expenditure"]), months, c,
+                      int(f["year_result"]), int(f["special_share"]), planned, tuple(warns))
+
+
+_SUMMED = ("surplus", "trailing_12m_expenditure", "year_result", "special_share")
+
+
+def monitor_rows(figures: Sequence[Row], t: Thresholds) -> tuple[list[MonitorRow], list[MonitorRow]]:
+    """(per unit and book, consolidated per book) from ``ledger.store.monitor.figures``.
+    A consolidated row sums its units' figures (planned result: ``None`` only when no unit
+    has a budget) and computes months payable from the sums, not as an average."""
+    rows = [monitor_row(f["unit"], f["book"], f, t) for f in figures]
+    consolidated = []
+    for book in sorted({f["book"] for f in figures}, key=lambda b: (b != "RES", b)):
+        fs = [f for f in figures if f["book"] == book]
+        planned = [int(f["planned_result"]) for f in fs if f["planned_result"] is not None]
+        total = {k: sum(int(f[k]) for f in fs) for k in _SUMMED}
+        total["planned_result"] = sum(planned) if planned else None
+        consolidated.append(monitor_row(ALL_UNITS, book, total, t))
+    return rows, consolidated
+
+
+MONITOR_COLUMNS = (
+    Column("unit", "单位编码", "Unit"),
+    Column("unit_name", "单位", "Unit name"),
+    Column("surplus", "累计结余", "Accumulated surplus", "money"),
+    Column("trailing_12m_expenditure", "近12个月支出", "Expenditure, last 12 months", "money"),
+    Column("months_payable", "可支付月数", "Months payable", "months"),
+    Column("colour", "预警", "Colour"),
+    Column("year_result", "本年收支结余", "Year result to date", "money"),
+    Column("special_share", "财政专户份额", "Special-account share", "money"),
+    Column("planned_result", "预算结余", "Planned result", "money"),
+    Column("warnings", "提示", "Warnings"),
+)
+
+
+def monitor_report(rows: Sequence[MonitorRow], consolidated: Sequence[MonitorRow], *, as_of: dt.date,
+                   t: Thresholds, labels: Labels, lang: str = "zh", generated_at: dt.datetime | None = None) -> Report:
+    """One section per book: the consolidated row (unit ``all``) first, then each unit."""
+    sections = []
+    for c in consolidated:
+        out = []
+        for r in [c, *(r for r in rows if r.book == c.book)]:
+            name = ("全市" if lang == "zh" else "Whole region") if r.unit == ALL_UNITS \
+                else labels.name("units", r.unit, lang)
+            out.append({"unit": r.unit, "unit_name": name, "surplus": r.surplus,
+                        "trailing_12m_expenditure": r.trailing_12m_expenditure, "months_payable": r.months_payable,
+                        "colour": r.colour.value, "year_result": r.year_result, "special_share": r.special_share,
+                        "planned_result": r.planned_result,
+                        "warnings": ", ".join(w.code for w in r.warnings) or None})
+        pooled = str(labels.books.get(c.book, {}).get("pooled_component") or "")
+        zh, en = section_title(labels, c.book, pooled)
+        sections.append(Section(zh, en, tuple(out)))
+    note = (f"可支付月数 = 累计结余 ÷ (近12个月支出 ÷ 12); red < {t.red_below}, yellow < {t.yellow_below}, "
+            f"green ≤ {t.excess_above}, excess above")
+    return Report("monitor", "基金运行风险监测", "Risk monitoring", labels.region, f"..{as_of}",
+                  generated_at or now(), MONITOR_COLUMNS, tuple(sections), (note,))
+
+
+# --------------------------------------------------------------------------- chart series
+
+
+def month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def monitor_series(monthly: Sequence[Row], *, year: int, through: dt.date,
+                   labels: Labels) -> dict[str, list[tuple[dt.date, Decimal | None]]]:
+    """Months payable at each month end of ``year`` up to ``through``, per unit (keyed by
+    its Chinese name), from ``ledger.store.monitor.monthly``."""
+    last = 12 if through.year > year else through.month
+    by_unit: dict[str, dict[dt.date, Row]] = defaultdict(dict)
+    for r in monthly:
+        by_unit[r["unit"]][r["month"]] = r
+    out: dict[str, list[tuple[dt.date, Decimal | None]]] = {}
+    for unit in labels.unit_order(by_unit):
+        months = by_unit[unit]
+        points = []
+        for m in range(1, last + 1):
+            first = dt.date(year, m, 1)
+            # the 12 months ending with month m (as ``figures``: days after the same day a year before)
+            window_start = dt.date(year, 1, 1) if m == 12 else dt.date(year - 1, m + 1, 1)
+            surplus = sum(int(r["net_assets"]) for k, r in months.items() if k <= first)
+            spent = sum(int(r["expenditure"]) for k, r in months.items() if window_start <= k <= first)
+            points.append((month_end(year, m), months_payable(surplus, spent)))
+        out[labels.name("units", unit, "zh")] = points
+    return out
+
+
+def balances_series(daily: Sequence[Row], *, year: int, end: dt.date,
+                    labels: Labels) -> dict[str, list[tuple[dt.date, int]]]:
+    """Each unit's share of the special account (fen) from 1 January of ``year``: the
+    balance brought forward, then the balance after every day with a movement, and a last
+    point at ``end``; from ``ledger.store.monitor.special_daily``."""
+    start = dt.date(year, 1, 1)
+    by_unit: dict[str, list[Row]] = defaultdict(list)
+    for r in daily:
+        by_unit[r["unit"]].append(r)
+    out: dict[str, list[tuple[dt.date, int]]] = {}
+    for unit in labels.unit_order(by_unit):
+        rs = sorted(by_unit[unit], key=lambda r: r["day"])
+        balance = sum(int(r["change"]) for r in rs if r["day"] < start)
+        points = [(start, balance)]
+        for r in rs:
+            if start <= r["day"] <= end:
+                balance += int(r["change"])
+                points.append((r["day"], balance))
+        if points[-1][0] < end:
+            points.append((end, balance))
+        out[labels.name("units", unit, "zh")] = points
+    return out

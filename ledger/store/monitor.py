@@ -1,0 +1,92 @@
+"""Risk-monitoring figures (BRIEF §5): per unit and book — for the employees' book its
+pooled component (统筹基金) — the accumulated surplus, the last 12 months' expenditure,
+the year's result to date, the unit's share of the special account and the planned
+result of its budget; and the month-by-month series the two charts draw.
+
+All from ``fl.operating_day`` (daily movements without the year-end close, whose
+transfers between 4xxx/5xxx and 3001 would otherwise wipe out a year's expenditure on
+31 December). The pure rules (months payable, colour, warnings) are in
+``ledger.core.monitor``; ``ledger.reports.builders_fund`` applies them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import psycopg
+
+_FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)"
+
+
+def figures(conn: psycopg.Connection, *, as_of: dt.date, book: str | None = None,
+            unit: str | None = None) -> list[dict[str, Any]]:
+    """Per (book, unit) of the pooled component, as of the end of ``as_of`` (fen):
+    ``surplus`` (net assets: 3001 plus revenue − expenditure not yet closed),
+    ``trailing_12m_expenditure`` (5xxx debits − credits over the 12 months ending at
+    ``as_of``), ``year_result`` (revenue − expenditure since 1 January), ``special_share``
+    (1003 on the special account) and ``planned_result`` (budget revenue − expenditure
+    lines for ``as_of``'s year, ``None`` without a budget)."""
+    args = {"as_of": as_of, "ystart": dt.date(as_of.year, 1, 1), "year": as_of.year, "book": book, "unit": unit}
+    rows = conn.execute(
+        f"""WITH mv AS (
+              SELECT d.account_id,
+                     sum(d.debits - d.credits) AS balance,
+                     sum(d.debits - d.credits)
+                       FILTER (WHERE d.day > (%(as_of)s::date - interval '12 months')::date) AS last12,
+                     sum(d.debits - d.credits) FILTER (WHERE d.day >= %(ystart)s) AS ytd
+                FROM fl.operating_day d WHERE d.day <= %(as_of)s GROUP BY d.account_id),
+            planned AS (
+              SELECT bc.book, bc.unit, bc.component,
+                     sum(CASE bc.kind WHEN 'revenue' THEN bc.amount WHEN 'expenditure' THEN -bc.amount
+                                      ELSE 0 END)::bigint AS planned_result
+                FROM fl.budget_current bc WHERE bc.year = %(year)s GROUP BY bc.book, bc.unit, bc.component)
+            SELECT a.book, a.unit,
+                   coalesce(-sum(mv.balance) FILTER (WHERE c.kind IN ('net_assets', 'revenue', 'expenditure')),
+                            0)::bigint AS surplus,
+                   coalesce(sum(mv.last12) FILTER (WHERE c.kind = 'expenditure'), 0)::bigint
+                     AS trailing_12m_expenditure,
+                   coalesce(-sum(mv.ytd) FILTER (WHERE c.kind IN ('revenue', 'expenditure')), 0)::bigint
+                     AS year_result,
+                   coalesce(sum(mv.balance) FILTER (WHERE a.chart_code = '1003' AND a.holder = 'special'),
+                            0)::bigint AS special_share,
+                   min(pl.planned_result) AS planned_result
+              FROM mv JOIN fl.account a ON a.id = mv.account_id
+              JOIN fl.chart c ON c.code = a.chart_code
+              JOIN fl.book b ON b.code = a.book AND a.component = b.pooled_component
+              JOIN fl.unit u ON u.code = a.unit
+              LEFT JOIN planned pl ON pl.book = a.book AND pl.unit = a.unit AND pl.component = a.component
+             WHERE {_FILTER}
+             GROUP BY a.book, a.unit, u.sort
+             ORDER BY a.book DESC, u.sort, a.unit""", args).fetchall()
+    return rows
+
+
+def monthly(conn: psycopg.Connection, *, book: str, end: dt.date) -> list[dict[str, Any]]:
+    """Per unit and month up to ``end``, of the pooled component of ``book``: the change
+    in net assets (``net_assets``, credits − debits) and the expenditure (``expenditure``,
+    debits − credits), both without the year-end close. Cumulating gives the surplus at
+    each month end; a 12-month window gives the trailing expenditure."""
+    return conn.execute(
+        """WITH mv AS (
+             SELECT d.account_id, date_trunc('month', d.day)::date AS month, sum(d.debits - d.credits) AS net
+               FROM fl.operating_day d WHERE d.day <= %(end)s
+              GROUP BY d.account_id, date_trunc('month', d.day))
+           SELECT a.unit, mv.month,
+                  coalesce(-sum(mv.net) FILTER (WHERE c.kind IN ('net_assets', 'revenue', 'expenditure')),
+                           0)::bigint AS net_assets,
+                  coalesce(sum(mv.net) FILTER (WHERE c.kind = 'expenditure'), 0)::bigint AS expenditure
+             FROM mv JOIN fl.account a ON a.id = mv.account_id JOIN fl.chart c ON c.code = a.chart_code
+             JOIN fl.book b ON b.code = a.book AND a.component = b.pooled_component
+            WHERE a.book = %(book)s
+            GROUP BY a.unit, mv.month ORDER BY a.unit, mv.month""", {"book": book, "end": end}).fetchall()
+
+
+def special_daily(conn: psycopg.Connection, *, book: str, end: dt.date) -> list[dict[str, Any]]:
+    """Per unit and day up to ``end``: the change of its share of the special account
+    (1003 special, every component of ``book``), debits − credits."""
+    return conn.execute(
+        """SELECT a.unit, d.day, sum(d.debits - d.credits)::bigint AS change
+             FROM fl.account_day d JOIN fl.account a ON a.id = d.account_id
+            WHERE a.book = %(book)s AND a.chart_code = '1003' AND a.holder = 'special' AND d.day <= %(end)s
+            GROUP BY a.unit, d.day ORDER BY a.unit, d.day""", {"book": book, "end": end}).fetchall()

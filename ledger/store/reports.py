@@ -1,0 +1,54 @@
+"""What every report reads besides figures: the region, its units and books, the
+monitoring thresholds. The figures themselves come from ``reports_ledger`` (balance
+sheet, income, subledger, ledger, vouchers), ``reports_budget`` (budget execution,
+requests, registers) and ``monitor`` (months payable and the chart series).
+
+Every figure is read from maintained data: ``fl.account`` and ``fl.account_day``, or
+``fl.operating_day`` (account_day without the year-end close, sql/0006_reports.sql) for
+revenue and expenditure over a period. Postings are read only for one account's ledger
+or a range of vouchers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import psycopg
+
+from ledger.core.monitor import Thresholds
+from ledger.reports.builders import Labels
+
+
+def labels(conn: psycopg.Connection) -> Labels:
+    """Region name, units (in region order), books, holders and chart, to label rows."""
+    reg = conn.execute("SELECT value FROM fl.setting WHERE key = 'region'").fetchone()
+    region = f"{reg['value']['name_zh']} {reg['value']['code']}" if reg else ""
+    units = {r["code"]: r for r in conn.execute(
+        "SELECT code, name_zh, name_en, kind FROM fl.unit ORDER BY sort, code").fetchall()}
+    books = {r["code"]: r for r in conn.execute(
+        "SELECT code, name_zh, name_en, components, pooled_component FROM fl.book ORDER BY code DESC").fetchall()}
+    holders = {r["code"]: r for r in conn.execute("SELECT code, name_zh, name_en FROM fl.holder").fetchall()}
+    chart = {r["code"]: r for r in conn.execute(
+        "SELECT code, name_zh, name_en, kind, parent FROM fl.chart ORDER BY code").fetchall()}
+    return Labels(region, units, books, holders, chart)
+
+
+def thresholds(conn: psycopg.Connection) -> Thresholds:
+    """Months-payable thresholds from the region settings (BRIEF §5 defaults otherwise)."""
+    rows = {r["key"]: r["value"] for r in conn.execute(
+        "SELECT key, value FROM fl.setting WHERE key IN ('months_red_below', 'months_yellow_below', "
+        "'months_excess_above')").fetchall()}
+    d = Thresholds()
+    return Thresholds(Decimal(str(rows.get("months_red_below", d.red_below))),
+                      Decimal(str(rows.get("months_yellow_below", d.yellow_below))),
+                      Decimal(str(rows.get("months_excess_above", d.excess_above))))
+
+
+def default_as_of(as_of: dt.date | None, year: int | None) -> dt.date:
+    """The day a report is "as of": ``as_of``, else the end of ``year``, else today."""
+    if as_of is not None:
+        return as_of
+    if year is not None:
+        return dt.date(year, 12, 31)
+    return dt.date.today()

@@ -1,0 +1,72 @@
+"""Figures of the fund-cycle reports: budget execution, the fund-request register and
+the memo registers (备查簿). Actuals come from ``fl.operating_day`` (daily movements
+without the year-end close); budgets from ``fl.budget_current`` (the version in force).
+The caller owns the transaction; nothing here writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import psycopg
+
+_FILTER = "(%(book)s::text IS NULL OR {t}.book = %(book)s) AND (%(unit)s::text IS NULL OR {t}.unit = %(unit)s)"
+
+
+def budget_execution(conn: psycopg.Connection, *, year: int, as_of: dt.date | None = None, book: str | None = None,
+                     unit: str | None = None) -> dict[str, Any]:
+    """``budget``: the lines in force for ``year`` (unit, book, component, line, kind,
+    amount). ``actual``: per (book, unit, component, chart code, quarter) the operating
+    debits and credits of revenue and expenditure accounts from 1 January to ``as_of``
+    (default 31 December; returned as ``end``). The builder matches chart codes to budget lines."""
+    end = min(as_of, dt.date(year, 12, 31)) if as_of else dt.date(year, 12, 31)
+    args = {"year": year, "start": dt.date(year, 1, 1), "end": end, "book": book, "unit": unit}
+    budget = conn.execute(
+        f"""SELECT b.unit, b.book, b.component, b.line, b.kind, b.amount, b.version
+              FROM fl.budget_current b WHERE b.year = %(year)s AND {_FILTER.format(t='b')}
+             ORDER BY b.book DESC, b.unit, b.component, b.line""", args).fetchall()
+    actual = conn.execute(
+        f"""WITH mv AS (
+              SELECT d.account_id, extract(quarter FROM d.day)::int AS quarter,
+                     sum(d.debits)::bigint AS debits, sum(d.credits)::bigint AS credits
+                FROM fl.operating_day d WHERE d.day BETWEEN %(start)s AND %(end)s
+               GROUP BY d.account_id, extract(quarter FROM d.day))
+            SELECT a.book, a.unit, a.component, a.chart_code, c.kind, mv.quarter,
+                   sum(mv.debits)::bigint AS debits, sum(mv.credits)::bigint AS credits
+              FROM mv JOIN fl.account a ON a.id = mv.account_id JOIN fl.chart c ON c.code = a.chart_code
+             WHERE c.kind IN ('revenue', 'expenditure') AND {_FILTER.format(t='a')}
+             GROUP BY a.book, a.unit, a.component, a.chart_code, c.kind, mv.quarter""", args).fetchall()
+    return {"budget": budget, "actual": actual, "end": end}
+
+
+def requests(conn: psycopg.Connection, *, year: int, book: str | None = None, unit: str | None = None,
+             limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+    """The fund-request register (用款申请): one row per state change of every request of
+    ``year``, oldest first, with who made it, when, why and the amount it carried.
+    ``limit``/``offset`` count events."""
+    return conn.execute(
+        f"""SELECT r.id AS request_id, r.unit, r.book, r.component, r.year, r.quarter, r.amount_requested,
+                   r.amount_approved, r.state, r.submitted_by,
+                   ev.id AS event_id, ev.action, ev.from_state, ev.to_state, ev.amount, ev.reason, ev.actor,
+                   ev.at, ev.entry_id
+              FROM fl.fund_request r LEFT JOIN fl.request_event ev ON ev.request_id = r.id
+             WHERE r.year = %(year)s AND {_FILTER.format(t='r')}
+             ORDER BY r.id, ev.at, ev.id LIMIT %(limit)s OFFSET %(offset)s""",
+        {"year": year, "book": book, "unit": unit, "limit": limit, "offset": offset}).fetchall()
+
+
+def registers(conn: psycopg.Connection, *, as_of: dt.date, kind: str | None = None, book: str | None = None,
+              unit: str | None = None, limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+    """Memo-register items (备查簿) opened by ``as_of``, with what was cleared by then
+    (from the clearings dated on or before ``as_of``)."""
+    return conn.execute(
+        f"""SELECT i.id, i.kind, i.unit, i.book, i.component, i.amount, i.opened_on, i.fiscal_year, i.reference,
+                   i.note,
+                   coalesce((SELECT sum(c.amount) FROM fl.register_clearing c
+                              WHERE c.item_id = i.id AND c.cleared_on <= %(as_of)s), 0)::bigint AS cleared
+              FROM fl.register_item i
+             WHERE i.opened_on <= %(as_of)s AND (%(kind)s::text IS NULL OR i.kind = %(kind)s)
+               AND {_FILTER.format(t='i')}
+             ORDER BY i.kind, i.unit, i.opened_on, i.id LIMIT %(limit)s OFFSET %(offset)s""",
+        {"as_of": as_of, "kind": kind, "book": book, "unit": unit, "limit": limit, "offset": offset}).fetchall()
