@@ -1,0 +1,208 @@
+"""Invariants on random workloads: hypothesis posts random entries and a state machine
+compares PostgreSQL with a deliberately simple Python model of the books."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from psycopg import errors as pgerr
+from psycopg.rows import dict_row
+
+from tests.conftest import LedgerDB
+
+pytestmark = pytest.mark.db
+
+UNITS = ["230800", "230822", "230881"]
+# (chart code, holder, bank account key or None). Deposit accounts are physical.
+ACCOUNTS = [("1003", "special", "special"), ("1004", "city_exp", "city_exp"), ("4001", None, None),
+            ("4101.central", None, None), ("5001.inpatient", None, None), ("5101", None, None)]
+_keys = itertools.count()
+
+
+def legs_strategy():
+    """A balanced entry: per unit, pairs (debit X, credit Y) of the same amount."""
+    pair = st.tuples(st.sampled_from(UNITS), st.sampled_from(ACCOUNTS), st.sampled_from(ACCOUNTS),
+                     st.integers(min_value=1, max_value=5_000_000))
+    return st.lists(pair, min_size=1, max_size=3)
+
+
+def doc_for(pairs, date="2023-03-15", key=None):
+    postings = []
+    for unit, (dcode, dh, _), (ccode, ch, _), amount in pairs:
+        postings.append({"account": dcode, "unit": unit, "holder": dh, "side": "D", "amount": amount})
+        postings.append({"account": ccode, "unit": unit, "holder": ch, "side": "C", "amount": amount})
+    return {"date": date, "book": "RES", "idempotency_key": key or f"h-{next(_keys)}-{uuid.uuid4().hex[:6]}",
+            "postings": postings}
+
+
+def seed(conn):
+    """Money in the special account so that payments can happen."""
+    conn.execute("SELECT * FROM fl.post_entries(%s)", (json.dumps({
+        "date": "2023-01-02", "book": "RES", "idempotency_key": f"seed-{uuid.uuid4().hex}",
+        "postings": [{"account": "1003", "unit": u, "holder": "special", "side": "D", "amount": 100_000_000}
+                     for u in UNITS] + [{"account": "4001", "unit": u, "side": "C", "amount": 100_000_000} for u in UNITS]}),))
+
+
+def check_invariants(admin: psycopg.Connection) -> None:
+    q = admin.execute
+    tb = q("SELECT book, sum(balance) AS s FROM fl.account GROUP BY book").fetchall()
+    assert all(r["s"] == 0 for r in tb), tb
+    bad = q("""SELECT a.id, a.balance, a.debits, a.credits, coalesce(s.dr, 0) AS dr, coalesce(s.cr, 0) AS cr
+                 FROM fl.account a LEFT JOIN (
+                   SELECT account_id, sum(amount) FILTER (WHERE side = 'D') AS dr, sum(amount) FILTER (WHERE side = 'C') AS cr
+                     FROM fl.posting GROUP BY account_id) s ON s.account_id = a.id
+                WHERE a.debits <> coalesce(s.dr, 0) OR a.credits <> coalesce(s.cr, 0)""").fetchall()
+    assert bad == []
+    bad_days = q("""SELECT d.account_id FROM fl.account_day d
+                      JOIN (SELECT account_id, entry_date, sum(amount) FILTER (WHERE side='D') AS dr,
+                                   sum(amount) FILTER (WHERE side='C') AS cr FROM fl.posting GROUP BY 1, 2) s
+                        ON s.account_id = d.account_id AND s.entry_date = d.day
+                     WHERE d.debits <> coalesce(s.dr, 0) OR d.credits <> coalesce(s.cr, 0)""").fetchall()
+    assert bad_days == []
+    banks = q("""SELECT b.id, b.balance, coalesce(sum(a.balance), 0) AS s FROM fl.bank_account b
+                   LEFT JOIN fl.account a ON a.bank_account_id = b.id GROUP BY b.id, b.balance""").fetchall()
+    assert all(r["balance"] == r["s"] and r["balance"] >= 0 for r in banks), banks
+    gaps = q("""SELECT book, fiscal_year, count(*) AS n, max(voucher_no) AS mx FROM fl.seal GROUP BY 1, 2""").fetchall()
+    assert all(r["n"] == r["mx"] for r in gaps), gaps
+    assert q("SELECT count(*) AS n FROM fl.entry e LEFT JOIN fl.seal s ON s.entry_id = e.id WHERE s.entry_id IS NULL"
+             ).fetchone()["n"] == 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=st.lists(legs_strategy(), min_size=1, max_size=4))
+def test_random_entries_keep_the_books_whole(ledger_db, batch):
+    """Random balanced entries, some overdrawing (refused whole): invariants hold after each batch."""
+    fin = ledger_db.connect("fin", autocommit=True)
+    if not getattr(ledger_db, "_seeded", False):
+        seed(fin)
+        ledger_db._seeded = True
+    before = ledger_db.admin().execute("SELECT count(*) AS n FROM fl.entry").fetchone()["n"]
+    docs = [doc_for(p) for p in batch]
+    try:
+        fin.execute("SELECT * FROM fl.post_entries(%s)", (json.dumps(docs),))
+        posted = len(docs)
+    except pgerr.CheckViolation as e:
+        assert e.diag.constraint_name in ("no_overdraft", "reserved_within_balance")
+        posted = 0
+    after = ledger_db.admin().execute("SELECT count(*) AS n FROM fl.entry").fetchone()["n"]
+    assert after == before + posted  # all or nothing
+    check_invariants(ledger_db.admin())
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    """The database against a model: balances per account key, bank totals, reversals, closed months."""
+
+    server = None
+    template = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        name = f"fl_sm_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(self.server.admin_url, autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}" STRATEGY FILE_COPY')
+        self.db = LedgerDB(self.server, name)
+        self.fin = self.db.connect("fin", autocommit=True)
+        self.rev = self.db.connect("rev", autocommit=True)
+        self.admin = psycopg.connect(self.db.url(), autocommit=True, row_factory=dict_row)
+        self.balances: dict[tuple, int] = {}
+        self.entries: dict[int, list[tuple]] = {}
+        self.reversed: set[int] = set()
+        self.closed: set[int] = set()      # closed months of 2023
+        self.vouchers = 0
+
+    def teardown(self) -> None:
+        self.db.close()
+        self.admin.close()
+        with psycopg.connect(self.server.admin_url, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{self.db.name}" WITH (FORCE)')
+
+    def _bank(self, unit: str, holder: str | None) -> str | None:
+        return holder
+
+    def _apply(self, legs, sign=1):
+        for unit, code, holder, side, amount in legs:
+            delta = amount if side == "D" else -amount
+            key = (unit, code, holder)
+            self.balances[key] = self.balances.get(key, 0) + sign * delta
+
+    def _would_overdraw(self, legs, sign=1):
+        bank: dict[str, int] = {}
+        for (unit, code, holder), bal in self.balances.items():
+            if holder:
+                bank[holder] = bank.get(holder, 0) + bal
+        for unit, code, holder, side, amount in legs:
+            if holder:
+                bank[holder] = bank.get(holder, 0) + sign * (amount if side == "D" else -amount)
+        return any(v < 0 for v in bank.values())
+
+    @rule(pairs=legs_strategy(), month=st.integers(min_value=1, max_value=6))
+    def post(self, pairs, month):
+        doc = doc_for(pairs, date=f"2023-{month:02d}-10")
+        legs = [(p["unit"], p["account"], p["holder"], p["side"], p["amount"]) for p in doc["postings"]]
+        expect_ok = month not in self.closed and not self._would_overdraw(legs)
+        try:
+            r = self.fin.execute("SELECT * FROM fl.post_entries(%s)", (json.dumps(doc),)).fetchone()
+        except (pgerr.CheckViolation,) as e:
+            assert not expect_ok, f"refused unexpectedly: {e}"
+            assert e.diag.constraint_name in ("no_overdraft", "period_closed")
+            return
+        assert expect_ok, "the database accepted what the model refuses"
+        self.entries[r["entry_id"]] = legs
+        self._apply(legs)
+        self.vouchers += 1
+
+    @precondition(lambda self: any(e not in self.reversed for e in self.entries))
+    @rule(data=st.data())
+    def reverse(self, data):
+        eid = data.draw(st.sampled_from(sorted(e for e in self.entries if e not in self.reversed)))
+        legs = self.entries[eid]
+        expect_ok = not self._would_overdraw(legs, sign=-1) and 6 not in self.closed
+        try:
+            self.rev.execute("SELECT * FROM fl.reverse_entry(%s, 'model says so', '2023-06-30', %s)",
+                             (eid, f"rev-{eid}"))
+        except pgerr.CheckViolation as e:
+            assert not expect_ok, f"reversal refused unexpectedly: {e}"
+            return
+        assert expect_ok
+        self.reversed.add(eid)
+        self._apply(legs, sign=-1)
+        self.vouchers += 1
+
+    @rule(month=st.integers(min_value=1, max_value=5))
+    def close_period(self, month):
+        self.rev.execute("SELECT fl.close_period(%s)", (f"2023-{month:02d}-01",))
+        self.closed.add(month)
+
+    @rule(pairs=legs_strategy())
+    def bad_entry(self, pairs):
+        doc = doc_for(pairs, date="2023-06-10")
+        doc["postings"][0]["amount"] += 1  # unbalance one unit
+        with pytest.raises(pgerr.CheckViolation) as ei:
+            self.fin.execute("SELECT * FROM fl.post_entries(%s)", (json.dumps(doc),))
+        assert ei.value.diag.constraint_name in ("entry_balanced", "no_overdraft")
+
+    @invariant()
+    def database_matches_model(self):
+        rows = self.admin.execute("SELECT unit, chart_code, nullif(holder, '') AS holder, balance FROM fl.account").fetchall()
+        db = {(r["unit"], r["chart_code"], r["holder"]): r["balance"] for r in rows}
+        model = {k: v for k, v in self.balances.items()}
+        for k in set(db) | set(model):
+            assert db.get(k, 0) == model.get(k, 0), k
+        n = self.admin.execute("SELECT count(*) AS n FROM fl.seal").fetchone()["n"]
+        assert n == self.vouchers
+
+
+def test_stateful_database_matches_model(pg_server, template_db):
+    from hypothesis.stateful import run_state_machine_as_test
+
+    LedgerMachine.server = pg_server
+    LedgerMachine.template = template_db
+    run_state_machine_as_test(LedgerMachine, settings=settings(max_examples=8, stateful_step_count=25, deadline=None))
+    # and the full invariants on one more fresh run are covered by the property test above
