@@ -1,0 +1,178 @@
+"""The pure report builders: rows in, ``Report`` values out (no database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.core.monitor import Thresholds
+from ledger.reports import builders, builders_detail, builders_fund
+from ledger.reports.builders import Labels
+from ledger.reports.export import to_json_obj
+
+CHART = {
+    "1003": {"name_zh": "财政专户存款", "name_en": "Special account deposit", "kind": "asset", "parent": None},
+    "2001": {"name_zh": "暂收款", "name_en": "Temporary receipt", "kind": "liability", "parent": None},
+    "3001": {"name_zh": "一般基金结余", "name_en": "Fund balance", "kind": "net_assets", "parent": None},
+    "4001": {"name_zh": "社会保险费收入", "name_en": "Contribution revenue", "kind": "revenue", "parent": None},
+    "4101": {"name_zh": "财政补贴收入", "name_en": "Fiscal subsidy revenue", "kind": "revenue", "parent": None},
+    "4101.city": {"name_zh": "财政补贴收入-市级", "name_en": "Fiscal subsidy: city", "kind": "revenue", "parent": "4101"},
+    "5001": {"name_zh": "社会保险待遇支出", "name_en": "Benefit expenditure", "kind": "expenditure", "parent": None},
+    "5001.inpatient": {"name_zh": "待遇支出-住院", "name_en": "Benefits: inpatient", "kind": "expenditure",
+                       "parent": "5001"},
+}
+LABELS = Labels(
+    region="佳木斯市 230800",
+    units={"230800": {"name_zh": "市本级", "name_en": "City proper"},
+           "230822": {"name_zh": "桦南县", "name_en": "Huanan"}},
+    books={"RES": {"name_zh": "城乡居民基本医疗保险基金", "name_en": "Residents", "pooled_component": ""}},
+    holders={"special": {"name_zh": "市财政专户", "name_en": "City finance special account"}},
+    chart=CHART,
+)
+AT = dt.datetime(2024, 1, 5, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def bs_row(unit, code, holder, kind, start, closing):
+    return {"book": "RES", "unit": unit, "component": "", "chart_code": code, "holder": holder, "kind": kind,
+            "year_start": start, "closing": closing}
+
+
+def test_balance_sheet_blocks_and_tie():
+    rows = [bs_row("230822", "1003", "special", "asset", 100, 700),
+            bs_row("230822", "2001", "", "liability", 0, -50),
+            bs_row("230822", "3001", "", "net_assets", -100, -100),
+            bs_row("230822", "4001", "", "revenue", 0, -800),
+            bs_row("230822", "5001.inpatient", "", "expenditure", 0, 250),
+            bs_row("230800", "1003", "special", "asset", 0, -20),
+            bs_row("230800", "5001.inpatient", "", "expenditure", 0, 20)]
+    r = builders.balance_sheet_report(rows, as_of=dt.date(2023, 12, 31), labels=LABELS, generated_at=AT)
+    obj = to_json_obj(r, deterministic=True)
+    got = [(x["scope"], x["code"], x["closing"]) for x in obj["sections"][0]["rows"]]
+    assert got[:9] == [("all", "1003", "6.80"), ("all", "assets_total", "6.80"), ("all", "2001", "0.50"),
+                       ("all", "liabilities_total", "0.50"), ("all", "3001", "1.00"),
+                       ("all", "unclosed_result", "5.30"), ("all", "net_assets_total", "6.30"),
+                       ("all", "liabilities_and_net_assets", "6.80"), ("230800", "1003", "-0.20")]
+    assert "ties" in r.notes[0]
+    one = builders.balance_sheet_report(rows[:5], as_of=dt.date(2023, 12, 31), labels=LABELS, unit="230822",
+                                        generated_at=AT)
+    assert {x["scope"] for x in one.sections[0].rows} == {"230822"}
+    broken = builders.balance_sheet_report(rows[:1], as_of=dt.date(2023, 12, 31), labels=LABELS, generated_at=AT)
+    assert broken.notes[0].startswith("不平衡 DOES NOT TIE")
+
+
+def test_income_parents_sum_children_and_fund_balance_rolls():
+    mv = [{"book": "RES", "unit": "230822", "component": "", "chart_code": c, "kind": k, "month": dt.date(2023, m, 1),
+           "debits": d, "credits": cr}
+          for c, k, m, d, cr in (("4001", "revenue", 1, 0, 1000), ("4101.city", "revenue", 4, 0, 300),
+                                 ("5001.inpatient", "expenditure", 2, 400, 0),
+                                 ("5001.inpatient", "expenditure", 5, 0, 100),   # a refund
+                                 ("3001", "net_assets", 7, 0, 50))]
+    data = {"movements": mv, "opening": [{"book": "RES", "unit": "230822", "component": "", "net_assets": 200}]}
+    r = builders.income_report(data, start=dt.date(2023, 1, 1), end=dt.date(2023, 12, 31), period="quarter",
+                               labels=LABELS, generated_at=AT)
+    assert [c.key for c in r.columns] == ["code", "name", "q1", "q2", "q3", "q4", "total"]
+    rows = {x["code"]: x for x in r.sections[0].rows}
+    assert list(rows) == ["4001", "4101", "4101.city", "revenue_total", "5001", "5001.inpatient",
+                          "expenditure_total", "result", "opening_fund_balance", "other_movements",
+                          "closing_fund_balance"]
+    assert rows["4101"]["q2"] == rows["4101.city"]["q2"] == 300
+    assert rows["5001"]["q2"] == -100 and rows["expenditure_total"]["total"] == 300
+    assert [rows["opening_fund_balance"][q] for q in ("q1", "q2", "q3", "q4", "total")] == [200, 800, 1200, 1250, 200]
+    assert rows["closing_fund_balance"]["total"] == 200 + 1000 + 300 - 300 + 50
+    assert [c.key for c in builders.income_report(data, start=dt.date(2023, 1, 1), end=dt.date(2023, 3, 31),
+                                                  period="month", labels=LABELS).columns][2:] == \
+        ["m01", "m02", "m03", "total"]
+    with pytest.raises(ValueError, match="period"):
+        builders.period_keys("week", dt.date(2023, 1, 1), dt.date(2023, 12, 31))
+
+
+def test_trial_balance_report_totals_per_book():
+    rows = [{"account": "RES:1003:230822:special", "book": "RES", "name_zh": "财政专户存款", "name_en": "x",
+             "opening": 0, "period_debits": 500, "period_credits": 0, "closing": 500},
+            {"account": "RES:4001:230822", "book": "RES", "name_zh": "社会保险费收入", "name_en": "y",
+             "opening": 0, "period_debits": 0, "period_credits": 500, "closing": -500}]
+    r = builders.trial_balance_report(rows, year=2023, generated_at=AT)
+    assert r.period == "2023" and dict(r.sections[0].totals) == {"opening": 0, "period_debits": 500,
+                                                                 "period_credits": 500, "closing": 0}
+
+
+def test_ledger_brought_forward_follows_the_page():
+    acc = {"account": "RES:1003:230822:special", "kind": "asset", "holder": "special", "name_zh": "财政专户存款",
+           "name_en": "Special account deposit"}
+    line = {"entry_date": dt.date(2023, 3, 1), "fiscal_year": 2023, "voucher_no": 4, "memo": "", "side": "C",
+            "amount": 30, "balance": 70, "entry_id": 9, "reverses": None, "reversed_by": None, "created_by": "fin"}
+    r = builders_detail.ledger_report({"account": acc, "opening": 0, "date_from": dt.date(2023, 1, 1),
+                                       "date_to": dt.date(2023, 12, 31), "rows": [line]}, labels=LABELS)
+    rows = r.sections[0].rows
+    assert rows[0]["balance"] == 100 and rows[1]["balance"] == 70 and rows[1]["voucher"] == "2023-000004"
+    assert dict(r.sections[0].totals) == {"debit": 0, "credit": 30, "balance": 70}
+
+
+@pytest.mark.parametrize(("age", "bucket"), [(0, "b0_90"), (90, "b0_90"), (91, "b91_180"), (180, "b91_180"),
+                                             (181, "b181_365"), (365, "b181_365"), (366, "over_365")])
+def test_ageing_buckets(age, bucket):
+    assert builders_fund.bucket_of(age) == bucket
+
+
+def test_budget_lines_match_most_specific_and_flag_deficits():
+    data = {"budget": [{"unit": "230822", "book": "RES", "component": "", "line": line, "kind": kind, "amount": amt,
+                        "version": 1}
+                       for line, kind, amt in (("4001", "revenue", 1000), ("5001", "expenditure", 900),
+                                               ("5001.inpatient", "expenditure", 300))],
+            "actual": [{"book": "RES", "unit": "230822", "component": "", "chart_code": code, "kind": kind,
+                        "quarter": q, "debits": d, "credits": c}
+                       for code, kind, q, d, c in (("4001", "revenue", 1, 0, 500), ("5001.inpatient", "expenditure",
+                                                                                     2, 150, 0),
+                                                   ("5001.outpatient", "expenditure", 3, 200, 0),
+                                                   ("4101.city", "revenue", 1, 0, 999))],  # no budget line: left out
+            "end": dt.date(2023, 12, 31)}
+    r = builders_fund.budget_execution_report(data, year=2023, labels=LABELS, generated_at=AT)
+    rows = {x["line"]: x for x in r.sections[0].rows}
+    assert rows["5001"]["actual"] == 200 and rows["5001.inpatient"]["q2"] == 150
+    assert rows["4001"]["executed_pct"] == Decimal("50.00") and rows["revenue_total"]["actual"] == 500
+    assert rows["result"]["budget"] == -200 and rows["result"]["flag"] == "planned_deficit"
+
+
+@given(part=st.integers(-10**12, 10**12), whole=st.integers(-10**12, 10**12))
+def test_percent_exact(part, whole):
+    p = builders_fund.percent(part, whole)
+    if whole == 0:
+        assert p is None
+    else:
+        assert abs(p * whole - Decimal(part) * 100) <= abs(Decimal(whole)) / 200
+
+
+def test_monitor_rows_consolidate_from_sums():
+    f = [{"book": "RES", "unit": "230800", "surplus": 300, "trailing_12m_expenditure": 1200, "year_result": -5,
+          "special_share": -1, "planned_result": None},
+         {"book": "RES", "unit": "230822", "surplus": 1500, "trailing_12m_expenditure": 2400, "year_result": 10,
+          "special_share": 7, "planned_result": 4}]
+    rows, cons = builders_fund.monitor_rows(f, Thresholds())
+    assert [(r.months_payable, r.colour.value) for r in rows] == [(Decimal("3.00"), "yellow"),
+                                                                 (Decimal("7.50"), "green")]
+    assert [w.code for w in rows[0].warnings] == ["negative_share", "running_deficit"]
+    (c,) = cons
+    assert (c.unit, c.surplus, c.months_payable, c.planned_result) == ("all", 1800, Decimal("6.00"), 4)
+    report = builders_fund.monitor_report(rows, cons, as_of=dt.date(2023, 12, 31), t=Thresholds(), labels=LABELS,
+                                          generated_at=AT)
+    assert [x["unit"] for x in report.sections[0].rows] == ["all", "230800", "230822"]
+
+
+def test_monitor_series_uses_a_rolling_twelve_month_window():
+    monthly = [{"unit": "230822", "month": dt.date(2022, 12, 1), "net_assets": 1200, "expenditure": 1200},
+               {"unit": "230822", "month": dt.date(2023, 1, 1), "net_assets": 0, "expenditure": 0}]
+    s = builders_fund.monitor_series(monthly, year=2023, through=dt.date(2023, 12, 31), labels=LABELS)
+    points = s["桦南县"]
+    assert len(points) == 12 and points[0] == (dt.date(2023, 1, 31), Decimal("12.00"))
+    assert points[10] == (dt.date(2023, 11, 30), Decimal("12.00")) and points[11] == (dt.date(2023, 12, 31), None)
+
+
+def test_balances_series_steps_from_the_brought_forward_balance():
+    daily = [{"unit": "230822", "day": dt.date(2022, 5, 1), "change": 100},
+             {"unit": "230822", "day": dt.date(2023, 2, 1), "change": -300}]
+    s = builders_fund.balances_series(daily, year=2023, end=dt.date(2023, 12, 31), labels=LABELS)
+    assert s == {"桦南县": [(dt.date(2023, 1, 1), 100), (dt.date(2023, 2, 1), -200), (dt.date(2023, 12, 31), -200)]}
