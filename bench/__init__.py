@@ -1,0 +1,1 @@
+"""Benchmarks of fundledger against references measured in the same run (`make bench`)."""

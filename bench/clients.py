@@ -1,0 +1,140 @@
+"""Concurrent client processes for the single-entry and contention benchmarks.
+
+Each client is its own OS process with its own connection (autocommit, so one call is
+one round trip and one commit, synchronous_commit on), starts at the same wall-clock
+instant as the others, calls one statement in a loop for a fixed time, and reports its
+latencies. Deadlocks and serialization failures are retried in the client and counted:
+a retry is invisible to the caller, an error that escapes is not.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import errors as pgerr
+
+from bench.common import UNITS, expenditure_holder
+
+RETRYABLE = (pgerr.DeadlockDetected, pgerr.SerializationFailure, pgerr.LockNotAvailable)
+AMOUNT = 100  # fen per transfer: 1.00 yuan
+
+
+@dataclass
+class Spec:
+    url: str                 # as the posting user
+    mode: str                # 'post' | 'simple'
+    pattern: str             # 'spread' (own accounts per client) | 'hot' (all out of the special account)
+    run: str                 # distinguishes idempotency keys between runs
+    seconds: float
+    date: str = "2023-06-15"
+
+
+def _statement(spec: Spec, client: int) -> tuple[str, Any]:
+    """The SQL a client calls each time and a function giving its parameters."""
+    unit = UNITS[client % len(UNITS)]
+    if spec.mode == "simple":
+        src = 0 if spec.pattern == "hot" else 1 + client
+        dst = 100 + client
+        return "SELECT public.simple_transfer(%s, %s, %s)", lambda _n: (src, dst, AMOUNT)
+    if spec.pattern == "hot":
+        credit = {"account": "1003", "unit": unit, "holder": "special", "side": "C", "amount": AMOUNT}
+    else:
+        credit = {"account": "1004", "unit": unit, "holder": expenditure_holder(unit), "side": "C", "amount": AMOUNT}
+    debit = {"account": "5001.outpatient", "unit": unit, "side": "D", "amount": AMOUNT}
+
+    def params(n: int) -> tuple[str]:
+        return (json.dumps({"date": spec.date, "book": "RES", "memo": "bench",
+                            "idempotency_key": f"{spec.run}-{client}-{n}", "postings": [debit, credit]}),)
+
+    return "SELECT * FROM fl.post_entries(%s::jsonb)", params
+
+
+def _client(spec: Spec, client: int, start_at: float) -> dict[str, Any]:
+    sql, params = _statement(spec, client)
+    lat: list[float] = []
+    retries = errors = 0
+    first_error = ""
+    with psycopg.connect(spec.url, autocommit=True, prepare_threshold=1) as conn:
+        conn.execute(sql, params(-1))          # warm: prepare, plan caches, account rows
+        while time.time() < start_at:
+            time.sleep(0.0005)
+        t_end = start_at + spec.seconds
+        n = 0
+        while True:
+            t0 = time.perf_counter()
+            while True:
+                try:
+                    conn.execute(sql, params(n)).fetchall()
+                    break
+                except RETRYABLE:
+                    retries += 1
+                except psycopg.Error as e:
+                    errors += 1
+                    first_error = first_error or str(e).splitlines()[0]
+                    break
+            lat.append(time.perf_counter() - t0)
+            n += 1
+            if time.time() >= t_end:
+                break
+        finished = time.time()
+    return {"lat": lat, "retries": retries, "errors": errors, "first_error": first_error, "finished": finished}
+
+
+def _entry(args: tuple[Spec, int, float]) -> dict[str, Any]:
+    return _client(*args)
+
+
+@dataclass
+class Outcome:
+    clients: int
+    ops: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    retries: int
+    errors: int
+    first_error: str
+
+    @property
+    def rate(self) -> float:
+        return self.ops / self.seconds
+
+
+def run(spec: Spec, clients: int, *, lead: float = 0.8) -> Outcome:
+    """``clients`` processes hammering at once; entries/s over the common wall time."""
+    ctx = mp.get_context("fork")
+    start_at = time.time() + lead + 0.1 * clients      # time for every process to connect and warm up
+    with ctx.Pool(clients) as pool:
+        outs = pool.map(_entry, [(spec, c, start_at) for c in range(clients)])
+    lat = sorted(x for o in outs for x in o["lat"])
+    wall = max(o["finished"] for o in outs) - start_at
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    return Outcome(clients, len(lat), wall, statistics.median(lat) * 1000, p99 * 1000,
+                   sum(o["retries"] for o in outs), sum(o["errors"] for o in outs),
+                   next((o["first_error"] for o in outs if o["first_error"]), ""))
+
+
+REFERENCE_SQL = """
+CREATE TABLE public.bench_balance (id int PRIMARY KEY, balance bigint NOT NULL);
+CREATE TABLE public.bench_journal (id bigserial PRIMARY KEY, from_id int NOT NULL, to_id int NOT NULL,
+                                   amount bigint NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO public.bench_balance SELECT g, CASE WHEN g <= 99 THEN 1000000000000 ELSE 0 END FROM generate_series(0, 199) g;
+-- The simplest hand-made transfer: two UPDATEs and one INSERT, one round trip.
+-- No hash chain, no voucher numbers, no balance or overdraft checks.
+CREATE FUNCTION public.simple_transfer(p_from int, p_to int, p_amount bigint) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE jid bigint;
+BEGIN
+  UPDATE public.bench_balance SET balance = balance - p_amount WHERE id = p_from;
+  UPDATE public.bench_balance SET balance = balance + p_amount WHERE id = p_to;
+  INSERT INTO public.bench_journal (from_id, to_id, amount) VALUES (p_from, p_to, p_amount) RETURNING id INTO jid;
+  RETURN jid;
+END $$;
+GRANT ALL ON public.bench_balance, public.bench_journal, public.bench_journal_id_seq TO fin;
+"""

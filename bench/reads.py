@@ -1,0 +1,274 @@
+"""Benchmarks 4 and 5: reads and verify over a large ledger.
+
+Loading: the fastest write path the product offers for this shape today,
+``fl.post_entries`` in batches of 100 settlement entries of ~100 postings each (one
+provider's claim-level settlement: 99 debits to a 5001 sub-account, one credit to the
+unit's expenditure account), one transaction per batch, dated over two years (2022 and
+2023), plus monthly collections so revenue lines exist. Every invariant runs on every
+batch. (Entries of ~100 postings load fastest: see docs/benchmarks.md for the shape
+study.) The load stops at the target size or when its time budget runs out — the size
+actually reached is what the table reports.
+
+Reads (each timed 5× after a warm-up, as the auditor): the trial balance for 2023, one
+account's balance as of a past date, the income statement for 2023, the monitor figures
+and series, and the year-end close when the product has it. ``verify`` runs in a child
+process (its peak RSS measured) at a tenth of the size and at full size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing as mp
+import random
+import resource
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from bench.common import (
+    UNITS,
+    Env,
+    Result,
+    at_least,
+    at_most,
+    clone,
+    drop,
+    expenditure_holder,
+    function_profile,
+    fund,
+    ledger_db,
+    reset_profile,
+    server,
+    unavailable,
+)
+
+CATEGORIES = ["outpatient", "inpatient", "chronic", "other"]
+START = dt.date(2022, 1, 1)
+DAYS = 730
+PER_ENTRY = 100
+PER_CALL = 100          # entries per batch (transaction)
+
+
+class Loader:
+    """Appends settlement batches until the ledger holds ``target`` postings."""
+
+    def __init__(self, url: str, target_total: int, per_entry: int = PER_ENTRY, per_call: int = PER_CALL) -> None:
+        self.url = url
+        self.per_entry, self.per_call = per_entry, per_call
+        self.calls = max(1, target_total // (per_entry * per_call))
+        self.done = 0
+        self.postings = 0
+        self.months: set[tuple[int, int]] = set()
+        self.rng = random.Random(11)
+
+    def _batch(self, i: int) -> list[dict[str, Any]]:
+        day = START + dt.timedelta(days=(i * DAYS) // self.calls)
+        docs = []
+        if (day.year, day.month) not in self.months:
+            self.months.add((day.year, day.month))
+            for u in UNITS:
+                docs.append({"date": day.isoformat(), "book": "RES", "idempotency_key": f"col-{u}-{day:%Y-%m}",
+                             "memo": "征缴收入", "postings": [
+                                 {"account": "1003", "unit": u, "holder": "special", "side": "D", "amount": 10**9},
+                                 {"account": "4001", "unit": u, "side": "C", "amount": 10**9}]})
+        for e in range(self.per_call):
+            u = UNITS[e % len(UNITS)]
+            cat = CATEGORIES[(e // len(UNITS)) % len(CATEGORIES)]
+            amounts = [self.rng.randint(100, 50_000) for _ in range(self.per_entry - 1)]
+            ps = [{"account": f"5001.{cat}", "unit": u, "side": "D", "amount": a, "line_ref": f"c{j}"}
+                  for j, a in enumerate(amounts)]
+            ps.append({"account": "1004", "unit": u, "holder": expenditure_holder(u), "side": "C",
+                       "amount": sum(amounts)})
+            docs.append({"date": day.isoformat(), "book": "RES", "idempotency_key": f"stl-{i}-{e}",
+                         "memo": "结算 settlement", "postings": ps})
+        return docs
+
+    def load_until(self, total: int, deadline: float) -> None:
+        with psycopg.connect(self.url) as c:
+            while self.done < self.calls and self.postings < total and time.time() < deadline:
+                docs = self._batch(self.done)
+                c.execute("SELECT count(*) FROM fl.post_entries(%s::jsonb)", (json.dumps(docs),))
+                c.commit()
+                self.done += 1
+                self.postings += sum(len(d["postings"]) for d in docs)
+
+
+def _timed(fn: Callable[[], Any], n: int) -> list[float]:
+    fn()   # warm: plans, caches
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def _verify_child(url: str, q: Any) -> None:
+    from ledger.store.verify import verify
+
+    with psycopg.connect(url, row_factory=dict_row) as c:
+        t0 = time.perf_counter()
+        rep = verify(c)
+        secs = time.perf_counter() - t0
+    q.put((secs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, rep.ok,
+           int(rep.extra.get("postings", 0)), [f.message for f in rep.findings][:3]))
+
+
+def run_verify(url: str) -> tuple[float, float, bool, int, list[str]]:
+    """(seconds, peak RSS MB, ok, postings checked, first findings) of verify in a child process."""
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_verify_child, args=(url, q))
+    p.start()
+    out = q.get(timeout=3600)
+    p.join()
+    return out  # type: ignore[no-any-return]
+
+
+def _verify_available() -> bool:
+    try:
+        from ledger.store import verify as _v  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _reads(env: Env, conn: psycopg.Connection, n: int) -> list[tuple[str, str, list[float] | str]]:
+    """(name, target, samples in ms or why unavailable) for each read."""
+    from ledger.store import accounts
+
+    out: list[tuple[str, str, list[float] | str]] = []
+    end = dt.date(2023, 12, 31)
+    out.append(("trial balance (year 2023, all units and books)", "< 50 ms",
+                _timed(lambda: accounts.trial_balance(conn, year=2023), n)))
+    out.append(("balance of one account as of a past date", "< 5 ms",
+                _timed(lambda: accounts.balance(conn, "RES:1004:230822:county_exp", as_of=dt.date(2022, 7, 14)), n)))
+    try:
+        from ledger.store import reports_ledger
+
+        out.append(("income statement for a year", "< 1000 ms",
+                    _timed(lambda: reports_ledger.income(conn, start=dt.date(2023, 1, 1), end=end), n)))
+    except (ImportError, AttributeError, psycopg.Error) as e:
+        conn.rollback()
+        out.append(("income statement for a year", "< 1000 ms", f"not yet available ({type(e).__name__}: {e})"))
+    try:
+        from ledger.store import monitor
+
+        def mon() -> None:
+            monitor.figures(conn, as_of=end)
+            for book in ("RES", "EMP"):
+                monitor.monthly(conn, book=book, end=end)
+                monitor.special_daily(conn, book=book, end=end)
+
+        out.append(("monitor (figures + monthly and daily series)", "< 1000 ms", _timed(mon, n)))
+    except (ImportError, AttributeError, psycopg.Error) as e:
+        conn.rollback()
+        out.append(("monitor (figures + monthly and daily series)", "< 1000 ms",
+                    f"not yet available ({type(e).__name__}: {e})"))
+    return out
+
+
+def _close_once(url: str, close_year: Callable[..., Any]) -> tuple[float, int]:
+    """(seconds, postings written) of closing 2022 as the reviewer, in one transaction."""
+    with psycopg.connect(url, row_factory=dict_row) as c:
+        count = "SELECT count(*) AS n FROM fl.posting"
+        before = int(c.execute(count).fetchone()["n"])  # type: ignore[index]
+        t0 = time.perf_counter()
+        with c.transaction():
+            close_year(c, 2022, dt.date(2022, 12, 31))
+        secs = time.perf_counter() - t0
+        return secs, int(c.execute(count).fetchone()["n"]) - before  # type: ignore[index]
+
+
+def _year_end(env: Env, srv: Any, db: str, ds: str, load_rate: float) -> list[Result]:
+    """Year-end close of 2022 for every unit and book, each run on a fresh clone."""
+    name = "4. year-end close of all units and books (2022)"
+    try:
+        from ledger.store.yearend import close_year
+    except ImportError:
+        return [unavailable(name, ds, "ledger/store/yearend.py is not in the tree yet (issue 3)")]
+    secs, beyond, written = [], [], []
+    for _ in range(1 if env.quick else 3):
+        copy = db if env.quick else clone(srv, db)     # --quick: close the ledger itself (it is the last step)
+        try:
+            s, n = _close_once(srv.url(copy, "rev"), close_year)
+        except psycopg.Error as e:
+            return [unavailable(name, ds, f"not yet available ({type(e).__name__}: {str(e).splitlines()[0]})")]
+        finally:
+            if copy != db:
+                drop(srv, copy)
+        secs.append(s * 1000)
+        written.append(n)
+        beyond.append(max(0.0, s - n / load_rate) * 1000)
+        env.log(f"  close 2022: {s * 1000:.0f} ms, {n:,} postings written")
+    return [Result(name, ds, "ms", secs, note=f"{written[0]:,} postings written"),
+            Result(name + ": beyond its postings", ds, "ms", beyond, target="< 1000 ms", check=at_most(1000),
+                   note=f"close time less its {written[0]:,} postings at the load rate ({load_rate:,.0f}/s)")]
+
+
+def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
+    target = 2_000 if env.quick else env.size(10_000_000, 0)
+    budget = 60.0 if env.quick else 600.0 * max(1.0, env.scale)
+    reps = 2 if env.quick else 5
+    results: list[Result] = []
+    with server(env) as srv, ledger_db(srv, profile=env.profile, template=env.template) as db:
+        with psycopg.connect(srv.url(db, "fin")) as c:
+            fund(c, dict.fromkeys(UNITS, 10**14), date="2022-01-01")
+        loader = Loader(srv.url(db, "fin"), target, *((10, 20) if env.quick else (PER_ENTRY, PER_CALL)))
+        deadline = time.time() + budget
+        t0 = time.perf_counter()
+        verify_ok = _verify_available()
+        vsmall: tuple[float, float, bool, int, list[str]] | None = None
+        if verify_ok:
+            loader.load_until(target // 10, deadline)
+            env.log(f"  loaded {loader.postings:,} postings in {time.perf_counter() - t0:.0f} s")
+            vsmall = run_verify(srv.url(db, "aud"))
+            env.log(f"  verify at {vsmall[3]:,} postings: {vsmall[0]:.2f} s, peak RSS {vsmall[1]:.0f} MB, ok={vsmall[2]}")
+            deadline += vsmall[0]      # verify's time does not count against the load budget
+        loader.load_until(target, deadline)
+        load_secs = time.perf_counter() - t0 - (vsmall[0] if vsmall else 0)
+        with psycopg.connect(srv.url(db), autocommit=True) as c:
+            c.execute("VACUUM ANALYZE")
+            total = int(c.execute("SELECT count(*) FROM fl.posting").fetchone()[0])  # type: ignore[index]
+            size = c.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0]  # type: ignore[index]
+        short = "" if loader.postings >= target else f" (target {target:,} not reached in the {budget:.0f} s budget)"
+        ds = f"{total:,} postings{short}"
+        env.log(f"  loaded {total:,} postings ({size}) in {load_secs:.0f} s{short}")
+        results.append(Result(f"4. load (fl.post_entries, {loader.per_call} × {loader.per_entry}-posting entries per batch)",
+                              ds, "postings/s",
+                              [loader.postings / load_secs], note=f"database size {size}; single run"))
+
+        if env.profile:
+            reset_profile(srv, db)
+        with psycopg.connect(srv.url(db, "aud"), row_factory=dict_row, autocommit=True) as c:
+            for name, tgt, samples in _reads(env, c, reps):
+                if isinstance(samples, str):
+                    results.append(unavailable(f"4. {name}", ds, samples))
+                    continue
+                limit = float(tgt.split()[1])
+                results.append(Result(f"4. {name}", ds, "ms", samples, target=tgt, check=at_most(limit)))
+                env.log(f"  {name}: median {sorted(samples)[len(samples) // 2]:.1f} ms")
+        if env.profile:
+            profiles["4. reads"] = function_profile(srv, db)
+
+        if verify_ok and vsmall is not None:
+            runs = [run_verify(srv.url(db, "aud")) for _ in range(1 if env.quick else 3)]
+            for v in runs:
+                env.log(f"  verify at {v[3]:,} postings: {v[0]:.2f} s, peak RSS {v[1]:.0f} MB, ok={v[2]}")
+            bad = [v for v in runs if not v[2]]
+            results.append(Result("5. verify", ds, "postings/s", [v[3] / v[0] for v in runs],
+                                  f"verify at {vsmall[3]:,} postings", [vsmall[3] / vsmall[0]], ">= 1,000,000",
+                                  at_least(1_000_000),
+                                  note=("FINDINGS: " + "; ".join(bad[0][4])) if bad else "the ledger verified clean"))
+            rss = sorted(v[1] for v in runs)[len(runs) // 2]
+            results.append(Result("5. verify memory flat", f"peak RSS at {total:,} vs {vsmall[3]:,} postings", "×",
+                                  [rss / vsmall[1]], target="<= 1.25", check=lambda m, _r: m <= 1.25,
+                                  note=f"peak RSS {vsmall[1]:.0f} MB → {rss:.0f} MB"))
+        else:
+            results.append(unavailable("5. verify", ds, "ledger/store/verify.py is not in the tree yet"))
+        results += _year_end(env, srv, db, ds, loader.postings / load_secs)
+    return results

@@ -1,0 +1,71 @@
+"""The dated section appended to docs/benchmarks.md: machine, server settings, the
+table of figures beside their references, misses with their profile, and notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bench.common import Result, fmt
+
+
+def _met(r: Result) -> str:
+    if not r.available:
+        return "not yet available"
+    return {True: "yes", False: "**NO**", None: "—"}[r.met]
+
+
+def section(results: list[Result], *, machine: dict[str, str], settings: dict[str, str], args: str,
+            profiles: dict[str, list[dict[str, Any]]], elapsed: float) -> str:
+    now = dt.datetime.now().astimezone()
+    out = [f"## Run of {now:%Y-%m-%d %H:%M %Z} (`python -m bench.run {args}`)".rstrip(), ""]
+    out.append(f"Machine: {machine['cores']} cores ({machine['cpu']}), {machine['memory']} RAM, {machine['os']}, "
+               f"Python {machine['python']}. Total bench time {elapsed:,.0f} s.")
+    out.append("PostgreSQL " + settings.get("server_version", "?") + " (embedded, one private server per benchmark), "
+               + ", ".join(f"{k}={v}" for k, v in settings.items() if k != "server_version") + ".")
+    out.append("")
+    out.append("| benchmark | dataset | median | min | max | reference (same run) | ratio | target | met? |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        if not r.available:
+            out.append(f"| {r.benchmark} | {r.dataset} | — | — | — | — | — | {r.target or '—'} | not yet available |")
+            continue
+        ref = f"{r.reference}: {fmt(r.ref_median, r.unit)}" if r.reference else "—"
+        ratio = f"{r.ratio:.2f}×" if r.ratio is not None else "—"
+        out.append(f"| {r.benchmark} | {r.dataset} | {fmt(r.median, r.unit)} | {fmt(min(r.samples), r.unit)} | "
+                   f"{fmt(max(r.samples), r.unit)} | {ref} | {ratio} | {r.target or '—'} | {_met(r)} |")
+    out.append("")
+    missed = [r for r in results if r.met is False]
+    if missed:
+        out.append("### Missed targets")
+        out.append("")
+        for r in missed:
+            out.append(f"- **{r.benchmark}** ({r.dataset}): {fmt(r.median, r.unit)} against {r.target}. {r.note}".rstrip())
+        out.append("")
+    absent = [r for r in results if not r.available]
+    if absent:
+        out.append("### Not yet available")
+        out.append("")
+        for r in absent:
+            out.append(f"- {r.benchmark} ({r.dataset}): {r.note}")
+        out.append("")
+    notes = [r for r in results if r.available and r.note and r.met is not False]
+    if notes:
+        out.append("### Notes")
+        out.append("")
+        for r in notes:
+            out.append(f"- {r.benchmark} ({r.dataset}): {r.note}")
+        out.append("")
+    prof = {k: v for k, v in profiles.items() if v}
+    if prof:
+        out.append("### Where the server's time went (pg_stat_user_functions, track_functions = all)")
+        out.append("")
+        for name, rows in prof.items():
+            out.append(f"{name}:")
+            out.append("")
+            out.append("| function | calls | total ms | self ms |")
+            out.append("|---|---|---|---|")
+            for row in rows:
+                out.append(f"| {row['function']} | {row['calls']:,} | {row['total_ms']:,} | {row['self_ms']:,} |")
+            out.append("")
+    return "\n".join(out) + "\n"

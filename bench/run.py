@@ -1,0 +1,99 @@
+"""Run the benchmarks and append a dated section to docs/benchmarks.md.
+
+    python -m bench.run [--quick] [--only NAME] [--scale N] [--out FILE] [--json FILE]
+
+NAME: import, single (single entries and contention), reads (reads at scale and
+verify), demo. ``--quick`` runs every benchmark at tiny sizes (the smoke test);
+``--scale`` multiplies the dataset sizes (1 = the issue's sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.common import Env, Result, machine, server
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ("import", "single", "reads", "demo")
+
+
+def _module(name: str) -> Callable[[Env, dict[str, Any]], list[Result]]:
+    from bench import demo, imports, reads, single
+
+    return {"import": imports.run, "single": single.run, "reads": reads.run, "demo": demo.run}[name]
+
+
+def main(argv: list[str] | None = None, *, admin_url: str | None = None,
+         template: str | None = None) -> list[Result]:
+    """Run, print and append; ``admin_url``/``template``: use that server and clone that
+    migrated database instead of starting servers (the smoke test)."""
+    ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, no timing claims (the smoke test)")
+    ap.add_argument("--only", choices=BENCHMARKS, action="append", help="run only this benchmark (repeatable)")
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply dataset sizes (default 1)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="append the results here (default docs/benchmarks.md; with --quick, nowhere)")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    ap.add_argument("--no-profile", action="store_true", help="skip pg_stat_user_functions profiling")
+    a = ap.parse_args(argv)
+    out = a.out if a.out is not None else (None if a.quick else ROOT / "docs" / "benchmarks.md")
+
+    started = time.perf_counter()
+    env = Env(quick=a.quick, scale=a.scale, admin_url=admin_url, template=template, profile=not a.no_profile,
+              log=lambda s: print(f"[{time.perf_counter() - started:7.1f}s] {s}", flush=True))
+    results: list[Result] = []
+    profiles: dict[str, Any] = {}
+    failed = []
+    for name in a.only or BENCHMARKS:
+        env.log(f"== {name}")
+        try:
+            results += _module(name)(env, profiles)
+        except Exception as e:  # one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            failed.append(name)
+            results.append(Result(name, "—", "", [], note=f"the benchmark failed: {type(e).__name__}: {e}",
+                                  available=False))
+    if not env.settings:
+        with server(env):
+            pass
+    settings = env.settings
+    text = report.section(results, machine=machine(), settings=settings,
+                          args=" ".join(argv if argv is not None else sys.argv[1:]), profiles=profiles,
+                          elapsed=time.perf_counter() - started)
+    print(text)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not out.exists():
+            out.write_text(_PREAMBLE, encoding="utf-8")
+        with open(out, "a", encoding="utf-8") as f:
+            f.write("\n" + text)
+    if a.json:
+        a.json.write_text(json.dumps([r.as_json() for r in results], ensure_ascii=False, indent=1), encoding="utf-8")
+    if failed and not a.quick:
+        print(f"benchmarks that failed to run: {', '.join(failed)}", file=sys.stderr)
+    return results
+
+
+_PREAMBLE = """# Benchmarks
+
+Produced by `make bench` (`python -m bench.run`; code in `bench/`). Every benchmark
+runs on its own embedded PostgreSQL in a temporary directory, with every invariant of
+the ledger on (balance per entry, unit and component; no overdraft; closed periods;
+idempotency; gapless voucher numbers; the hash chain). Each figure is the median of at
+least three runs, shown with its min and max and beside a reference measured in the
+same run on the same server: a plain `COPY` for imports, the simplest hand-made
+transfer function for single entries. Sections are appended, newest last; figures
+that miss their target are listed with the cause and the next step.
+"""
+
+
+if __name__ == "__main__":
+    main()

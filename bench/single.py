@@ -1,0 +1,99 @@
+"""Benchmarks 2 and 3: one entry per call at 1, 2 and 8 concurrent clients, and 8
+clients all paying out of the special account.
+
+The product call is ``SELECT * FROM fl.post_entries(%s)`` in autocommit (one round
+trip, one commit, synchronous_commit on), an entry Dr 5001.outpatient / Cr 1004 of
+the client's unit. The reference, run in the same database between the product runs,
+is ``public.simple_transfer(from, to, amount)``: two UPDATEs on a plain balance table
+and one INSERT into a plain journal — no checks, no voucher numbers, no hash chain.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from bench import clients
+from bench.common import (
+    UNITS,
+    Env,
+    Result,
+    function_profile,
+    fund,
+    ledger_db,
+    reset_profile,
+    server,
+)
+
+BIG = 10_000_000_000_00   # 10 billion yuan in fen: no run can exhaust it
+
+
+def _prepare(srv, db: str) -> None:  # type: ignore[no-untyped-def]
+    with psycopg.connect(srv.url(db, "fin")) as c:
+        fund(c, dict.fromkeys(UNITS, BIG), date="2023-01-01", tag="fund")
+        fund(c, dict.fromkeys(UNITS, BIG), date="2023-01-01", tag="hot", move=False)
+    with psycopg.connect(srv.url(db), autocommit=True) as c:
+        c.execute(clients.REFERENCE_SQL)
+
+
+def _measure(env: Env, srv, db: str, pattern: str, n_clients: int, runs: int, seconds: float,  # type: ignore[no-untyped-def]
+             tag: str) -> tuple[list[clients.Outcome], list[clients.Outcome]]:
+    ours, ref = [], []
+    lead = 0.2 if env.quick else 0.8
+    for r in range(runs):
+        ours.append(clients.run(clients.Spec(srv.url(db, "fin"), "post", pattern, f"{tag}{n_clients}r{r}", seconds),
+                                n_clients, lead=lead))
+        ref.append(clients.run(clients.Spec(srv.url(db, "fin"), "simple", pattern, "", seconds), n_clients, lead=lead))
+        o = ours[-1]
+        env.log(f"  {tag} {n_clients} client(s) run {r + 1}: {o.rate:,.0f} entries/s p50 {o.p50_ms:.2f} ms "
+                f"p99 {o.p99_ms:.2f} ms retries {o.retries} errors {o.errors} | reference {ref[-1].rate:,.0f}/s")
+    return ours, ref
+
+
+def _median(xs: list[float]) -> float:
+    return sorted(xs)[len(xs) // 2]
+
+
+def run(env: Env, profiles: dict[str, list]) -> list[Result]:  # type: ignore[type-arg]
+    runs = 1 if env.quick else 3
+    seconds = 0.05 if env.quick else 5.0
+    results: list[Result] = []
+    with server(env) as srv, ledger_db(srv, profile=env.profile, template=env.template) as db:
+        _prepare(srv, db)
+        reset_profile(srv, db)
+        targets = {1: 1800.0, 8: 3400.0}
+        for n in ((1, 2) if env.quick else (1, 2, 8)):
+            if env.profile:
+                reset_profile(srv, db)
+            ours, ref = _measure(env, srv, db, "spread", n, runs, seconds, "single")
+            floor = targets.get(n)
+            target = (f">= {floor:,.0f} and >= 0.5× reference" if floor else ">= 0.5× reference")
+            errors = sum(o.errors for o in ours)
+            results.append(Result(
+                "2. single entry", f"{n} client(s), {seconds:g} s × {runs}", "entries/s", [o.rate for o in ours],
+                "simple_transfer()", [o.rate for o in ref], target,
+                (lambda m, r, f=floor, e=errors: m >= (f or 0) and r is not None and m >= 0.5 * r and e == 0),
+                note=(f"{errors} errors: {ours[0].first_error}" if errors else "")))
+            results.append(Result(
+                "2. single entry p50", f"{n} client(s)", "ms", [o.p50_ms for o in ours],
+                "simple_transfer() p50", [o.p50_ms for o in ref]))
+            results.append(Result(
+                "2. single entry p99", f"{n} client(s)", "ms", [o.p99_ms for o in ours],
+                "simple_transfer() p99", [o.p99_ms for o in ref]))
+            if env.profile:
+                profiles[f"2. single entry, {n} client(s) (product and reference runs)"] = function_profile(srv, db)
+
+        if env.profile:
+            reset_profile(srv, db)
+        hot = 2 if env.quick else 8
+        ours, ref = _measure(env, srv, db, "hot", hot, runs, seconds, "hot")
+        retries, errors = sum(o.retries for o in ours), sum(o.errors for o in ours)
+        results.append(Result(
+            "3. contention: 8 clients out of the special account", f"{hot} clients, {seconds:g} s × {runs}",
+            "entries/s", [o.rate for o in ours], "simple_transfer() out of one row", [o.rate for o in ref],
+            "no deadlock surfaced", lambda _m, _r, e=errors: e == 0,
+            note=f"retries (deadlock/serialization, invisible to callers): {retries}; errors surfaced: {errors}"
+                 + (f" ({ours[0].first_error})" if errors else "")
+                 + f"; p50 {_median([o.p50_ms for o in ours]):.2f} ms, p99 {_median([o.p99_ms for o in ours]):.2f} ms"))
+        if env.profile:
+            profiles["3. contention, 8 clients (product and reference runs)"] = function_profile(srv, db)
+    return results
