@@ -66,8 +66,10 @@ CREATE POLICY unit_rows ON fl.budget_line FOR SELECT USING (
 
 -- (e) The canonical text hashed into the chain printed the entry date with the session's
 --     DateStyle: a writer with PGDATESTYLE=German would have sealed '01.03.2023' and an
---     auditor could not reproduce the digest. Pinned to ISO (what every entry so far used).
+--     auditor could not reproduce the digest. Pinned to ISO (what every entry so far used),
+--     both in the function and in the seal that computes the same text set-based.
 ALTER FUNCTION fl.entry_canonical(bigint) SET DateStyle = 'ISO, YMD';
+ALTER FUNCTION fl.seal_transaction() SET DateStyle = 'ISO, YMD';
 
 -- ===========================================================================
 -- 2. Bank statements (银行对账单) and reconciliation matches. Append-only.

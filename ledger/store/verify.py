@@ -14,6 +14,7 @@ check (ledger.core.findings), never raised.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ from ledger.errors import PermissionDenied
 FINDINGS_CAP = 200          # findings listed per check; the rest are counted
 CHAIN_BATCH = 20_000        # rows fetched per round trip by the chain scan
 GENESIS = bytes(32)
+# Seals are written under the chain-head lock with clock_timestamp(), so sealed_at rises
+# with seq; allow this much for the server clock being stepped back (NTP).
+SEAL_CLOCK_SLACK = dt.timedelta(minutes=5)
 
 # The canonical text of an entry, set-based: exactly what fl.entry_canonical(id) returns
 # (sql/0001_core.sql), reimplemented so that verify does not depend on a function the
@@ -404,6 +408,10 @@ def check_chain(rows: Iterator[ChainRow], head: dict[str, Any] | None, cap: int 
             add(r, "the sealed hash does not match its content and voucher number (voucher renumbered or hash forged)")
         if r.has_entry and r.created_at is not None and r.sealed_at is not None and r.created_at > r.sealed_at:
             add(r, f"sealed at {r.sealed_at:%Y-%m-%d %H:%M:%S}, before it was created ({r.created_at:%Y-%m-%d %H:%M:%S})")
+        if last is not None and r.sealed_at is not None and last.sealed_at is not None \
+                and r.sealed_at < last.sealed_at - SEAL_CLOCK_SLACK:
+            add(r, f"sealed at {r.sealed_at:%Y-%m-%d %H:%M:%S}, before the entry ahead of it in the chain "
+                   f"({last.sealed_at:%Y-%m-%d %H:%M:%S}): inserted out of order with forged times")
         prev_stored = r.stored_hash
         last = r
     if head is not None:

@@ -106,3 +106,13 @@ def test_chain_scan_streams_in_small_batches(ledger_db):
     assert all(r.digest == r.stored_digest and r.scratch_hash == r.stored_hash for r in rows)
     head = ledger_db.admin().execute("SELECT hash FROM fl.chain_head").fetchone()["hash"]
     assert rows[-1].scratch_hash == bytes(head)
+
+
+def test_writer_datestyle_does_not_change_the_chain(ledger_db):
+    """A writer whose session prints dates German-style still seals the ISO canonical text."""
+    c = ledger_db.connect("fin")
+    c.execute("SET DateStyle = 'German'")
+    post(c, collect("german", "2023-03-01", "230822", "10.00"))
+    c.commit()
+    res = ledger_db.cli("verify", "--check", "hash_chain", "--json", user="aud")
+    assert res.exit_code == 0, res
