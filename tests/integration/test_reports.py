@@ -314,3 +314,35 @@ def test_identities_on_random_workloads(ledger_db, ops):
         net = next(r for r in s_bs.rows if r["scope"] == "all" and r["code"] == "net_assets_total")
         assert rows["closing_fund_balance"]["total"] == net["closing"]
         assert rows["opening_fund_balance"]["total"] == net["year_start"]
+
+
+# ---------------------------------------------------------------- help and docs
+
+
+def _report_commands() -> list[list[str]]:
+    import cli.main  # noqa: F401  (registers every command module)
+    from cli.cmd_core import report_app
+    from cli.cmd_monitor import chart_app
+
+    names = [["report", c.name or c.callback.__name__.replace("_", "-")] for c in report_app.registered_commands]
+    return [*names, ["monitor"], *(["chart", c.name or ""] for c in chart_app.registered_commands)]
+
+
+def test_every_report_command_has_help_and_docs():
+    from pathlib import Path
+
+    from tests.conftest import run_cli
+
+    docs = (Path(__file__).parents[2] / "docs" / "reports.md").read_text("utf-8")
+    commands = _report_commands()
+    assert {" ".join(c) for c in commands} >= {
+        "report trial-balance", "report balance-sheet", "report income", "report subledger", "report ledger",
+        "report vouchers", "report budget-execution", "report requests", "report registers", "monitor",
+        "chart monitor", "chart balances"}
+    for cmd in commands:
+        res = run_cli([*cmd, "--help"], url=None)
+        assert res.exit_code == 0, (cmd, res)
+        assert "Usage:" in res.stdout and len(res.stdout.split("Options")[0].split("Usage:")[1].strip()) > 40, cmd
+        assert f"## fundledger {' '.join(cmd)}" in docs, f"{cmd} is not documented in docs/reports.md"
+        if cmd[0] != "chart":
+            assert "--json" in res.stdout, cmd
