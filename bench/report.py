@@ -56,16 +56,29 @@ def section(results: list[Result], *, machine: dict[str, str], settings: dict[st
         for r in notes:
             out.append(f"- {r.benchmark} ({r.dataset}): {r.note}")
         out.append("")
-    prof = {k: v for k, v in profiles.items() if v}
+    prof = {k: v for k, v in profiles.items() if v and (v.get("functions") or v.get("statements"))}
     if prof:
-        out.append("### Where the server's time went (pg_stat_user_functions, track_functions = all)")
+        out.append("### Where the server's time went")
         out.append("")
-        for name, rows in prof.items():
-            out.append(f"{name}:")
+        out.append("pg_stat_user_functions (track_functions = all: total includes callees, self does not) and "
+                   "pg_stat_statements (track = all: statements nested in plpgsql functions appear on their own; "
+                   "`top` marks the client's statement).")
+        out.append("")
+        for name, p in prof.items():
+            out.append(f"**{name}**")
             out.append("")
-            out.append("| function | calls | total ms | self ms |")
-            out.append("|---|---|---|---|")
-            for row in rows:
-                out.append(f"| {row['function']} | {row['calls']:,} | {row['total_ms']:,} | {row['self_ms']:,} |")
-            out.append("")
+            if p.get("functions"):
+                out.append("| function | calls | total ms | self ms |")
+                out.append("|---|---|---|---|")
+                for row in p["functions"]:
+                    out.append(f"| {row['function']} | {row['calls']:,} | {row['total_ms']:,} | {row['self_ms']:,} |")
+                out.append("")
+            if p.get("statements"):
+                out.append("| statement | calls | top | total ms | mean ms | rows |")
+                out.append("|---|---|---|---|---|---|")
+                for row in p["statements"]:
+                    q = row["query"].replace("|", "\\|")
+                    out.append(f"| `{q}` | {row['calls']:,} | {'top' if row['toplevel'] else ''} | "
+                               f"{row['total_ms']:,} | {row['mean_ms']} | {row['rows']:,} |")
+                out.append("")
     return "\n".join(out) + "\n"
