@@ -1,0 +1,253 @@
+"""Collections and payments imports through the real CLI: all-or-nothing refusals with
+row and column, row-level idempotency (duplicate and growing files), conflicts, officers'
+units, no overdraft, and XLSX = CSV. Fixtures: tests/integration/data/*.csv."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from ledger.core.money import parse_fen
+from tests.helpers import entry, leg, post
+
+pytestmark = pytest.mark.db
+
+DATA = Path(__file__).parent / "data"
+
+
+def balance(db, book: str, code: str, unit: str, holder: str = "", component: str = "") -> int:
+    row = db.admin().execute(
+        "SELECT balance FROM fl.account WHERE book = %s AND chart_code = %s AND unit = %s AND holder = %s AND component = %s",
+        (book, code, unit, holder, component)).fetchone()
+    return 0 if row is None else int(row["balance"])
+
+
+def count(db, table: str) -> int:
+    return int(db.admin().execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"])
+
+
+def fen(yuan: str) -> int:
+    return parse_fen(yuan)
+
+
+def write_csv(path: Path, header: str, *rows: str) -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def fund_expenditure_accounts(db) -> None:
+    """Pre-allocation-like transfers so the expenditure accounts hold money to pay from."""
+    fin = db.connect("fin")
+    post(fin,
+         entry("fund-hn-res", "2023-02-01", "RES", leg("1004", "230822", "D", "20000.00", "county_exp"),
+               leg("1003", "230822", "C", "20000.00", "special")),
+         entry("fund-hn-emp-p", "2023-02-01", "EMP", leg("1004", "230822", "D", "5000.00", "county_exp", "pooled"),
+               leg("1003", "230822", "C", "5000.00", "special", "pooled")),
+         entry("fund-hn-emp-q", "2023-02-01", "EMP", leg("1004", "230822", "D", "500.00", "county_exp", "personal"),
+               leg("1003", "230822", "C", "500.00", "special", "personal")),
+         entry("fund-city", "2023-02-01", "RES", leg("1004", "230800", "D", "30000.00", "city_exp"),
+               leg("1003", "230800", "C", "30000.00", "special")))
+    fin.commit()
+
+
+COLLECTIONS_BALANCES = {
+    ("RES", "1003", "230822", "special", ""): fen("800000.00"),
+    ("RES", "4001", "230822", "", ""): -fen("500000.00"),
+    ("RES", "4101.central", "230822", "", ""): -fen("300000.00"),
+    ("EMP", "1003", "230822", "special", "pooled"): fen("200000.00"),
+    ("EMP", "4001", "230822", "", "personal"): -fen("100000.00"),
+    ("RES", "4101.county", "230881", "", ""): -fen("50000.00"),
+    ("RES", "4001", "230800", "", ""): -fen("800000.00"),
+}
+
+
+def test_collections_then_payments_post_once_and_growing_file_posts_only_new_rows(ledger_db):
+    r = ledger_db.cli("collect", "import", str(DATA / "collections.csv"), "--json", user="fin")
+    assert r.exit_code == 0, r
+    assert {k: r.json()[k] for k in ("rows_total", "rows_posted", "rows_skipped", "entries")} == \
+        {"rows_total": 6, "rows_posted": 6, "rows_skipped": 0, "entries": 6}
+    for key, want in COLLECTIONS_BALANCES.items():
+        assert balance(ledger_db, *key) == want, key
+
+    again = ledger_db.cli("collect", "import", str(DATA / "collections.csv"), user="fin")
+    assert again.exit_code == 0, again
+    assert "posted 0 rows in 0 entries, skipped 6 already posted" in again.stdout
+    assert count(ledger_db, "fl.entry") == 6
+
+    fund_expenditure_accounts(ledger_db)
+    before = count(ledger_db, "fl.entry")
+    r = ledger_db.cli("pay", "import", str(DATA / "payments.csv"), user="rev")
+    assert r.exit_code == 0, r
+    assert "posted 7 rows in 5 entries, skipped 0 already posted" in r.stdout
+    assert count(ledger_db, "fl.entry") == before + 5
+    assert balance(ledger_db, "RES", "5001.inpatient", "230822") == fen("12000.00")
+    assert balance(ledger_db, "RES", "5001.outpatient", "230822") == fen("800.50")
+    assert balance(ledger_db, "RES", "5001.other", "230822") == fen("99.99")
+    assert balance(ledger_db, "RES", "5101", "230822") == fen("5000.00")
+    assert balance(ledger_db, "EMP", "5001.inpatient", "230822", component="pooled") == fen("3000.00")
+    assert balance(ledger_db, "EMP", "5001.pharmacy", "230822", component="personal") == fen("150.00")
+    assert balance(ledger_db, "RES", "1004", "230822", "county_exp") == fen("20000.00") - fen("17900.49")
+    assert balance(ledger_db, "RES", "1004", "230800", "city_exp") == fen("30000.00") - fen("20000.00")
+    # One entry per (date, unit, book, component, paid_from): a debit per row (line_ref =
+    # the row's reference, memo = provider) and one credit for the total.
+    posted = ledger_db.admin().execute(
+        """SELECT a.chart_code, a.holder, p.side, p.amount, p.line_ref, p.memo FROM fl.posting p
+             JOIN fl.account a ON a.id = p.account_id JOIN fl.entry e ON e.id = p.entry_id
+            WHERE e.entry_date = '2023-02-03' AND e.kind = 'payments' ORDER BY p.side DESC, p.line_ref""").fetchall()
+    assert [(p["chart_code"], p["side"], p["amount"], p["line_ref"]) for p in posted] == [
+        ("5001.inpatient", "D", fen("12000.00"), "HN-P-001"), ("5001.outpatient", "D", fen("800.50"), "HN-P-002"),
+        ("5001.other", "D", fen("99.99"), "HN-P-003"), ("1004", "C", fen("12900.49"), None)]
+    assert posted[2]["memo"] == "药店, 东街" and posted[3]["holder"] == "county_exp"
+
+    same = ledger_db.cli("pay", "import", str(DATA / "payments.csv"), "--json", user="rev")
+    assert same.exit_code == 0 and same.json()["rows_posted"] == 0 and same.json()["rows_skipped"] == 7
+    grown = ledger_db.cli("pay", "import", str(DATA / "payments_more.csv"), "--json", user="rev")
+    assert grown.exit_code == 0, grown
+    assert {k: grown.json()[k] for k in ("rows_total", "rows_posted", "rows_skipped", "entries")} == \
+        {"rows_total": 9, "rows_posted": 2, "rows_skipped": 7, "entries": 2}
+    assert balance(ledger_db, "RES", "5001.chronic", "230822") == fen("300.00")   # paid_from city
+    assert balance(ledger_db, "RES", "1004", "230822", "city_exp") == -fen("300.00")  # the county's share of the pool
+    assert count(ledger_db, "fl.entry") == before + 7
+    assert count(ledger_db, "fl.import_line") == 6 + 9
+    batches = ledger_db.admin().execute(
+        "SELECT kind, rows_total, rows_posted, rows_skipped, entries, imported_by FROM fl.import_batch ORDER BY id").fetchall()
+    assert [(b["kind"], b["rows_posted"], b["rows_skipped"], b["imported_by"]) for b in batches] == [
+        ("collections", 6, 0, "fin"), ("collections", 0, 6, "fin"), ("payments", 7, 0, "rev"),
+        ("payments", 0, 7, "rev"), ("payments", 2, 7, "rev")]
+
+
+def test_reference_reused_with_other_content_refuses_the_whole_file(ledger_db, tmp_path):
+    assert ledger_db.cli("collect", "import", str(DATA / "collections.csv"), user="fin").exit_code == 0
+    before = count(ledger_db, "fl.entry")
+    f = write_csv(tmp_path / "changed.csv", "date,unit,book,source,amount,reference,component",
+                  "2023-01-30,230822,RES,contribution,10.00,HN-C-NEW,",
+                  "2023-01-10,230822,RES,contribution,\"500,000.01\",HN-C-001,")
+    r = ledger_db.cli("collect", "import", str(f), user="fin")
+    assert r.exit_code == 1
+    assert "[idempotency_conflict]" in r.stderr
+    assert "changed.csv: row 3, column reference: reference 'HN-C-001' was already imported" in r.stderr
+    assert "collections.csv, row 2" in r.stderr   # where it was first imported
+    assert count(ledger_db, "fl.entry") == before
+    assert count(ledger_db, "fl.import_batch") == 1
+
+
+def test_every_bad_row_is_listed_and_nothing_is_written(ledger_db, tmp_path):
+    assert ledger_db.cli("close", "period", "2022-12", user="rev").exit_code == 0
+    f = write_csv(
+        tmp_path / "bad.csv", "date,unit,book,source,amount,reference,component",
+        "2023-01-10,230822,RES,contribution,100.00,R1,",        # 2 good
+        "2023-01-10,999999,RES,contribution,100.00,R2,",        # 3 unknown unit
+        "2023-01-10,230822,XXX,contribution,100.00,R3,",        # 4 unknown book
+        "2023-01-10,230822,RES,bonus,100.00,R4,",               # 5 unknown source
+        "2023-02-30,230822,RES,contribution,100.00,R5,",        # 6 impossible date
+        "2023/01/05,230822,RES,contribution,100.00,R6,",        # 7 bad date
+        "2023-01-10,230822,RES,contribution,12.345,R7,",        # 8 three decimals
+        "2023-01-10,230822,RES,contribution,-5.00,R8,",         # 9 negative
+        "2023-01-10,230822,RES,contribution,0.00,R9,",          # 10 zero
+        "2023-01-10,230822,RES,contribution,,R10,",             # 11 blank
+        "2023-01-10,230822,RES,contribution,abc,R11,",          # 12 not a number
+        "2023-01-10,230822,RES,contribution,100.00,R1,",        # 13 duplicate reference
+        "2023-01-10,230822,EMP,contribution,100.00,R13,",       # 14 EMP without component
+        "2023-01-10,230822,RES,contribution,100.00,R14,pooled",  # 15 RES with a component
+        "2023-01-10,230822,EMP,subsidy_city,100.00,R15,personal",  # 16 subsidy to personal accounts
+        "2022-12-15,230822,RES,contribution,100.00,R16,",       # 17 closed period
+        "2023-01-10,230822,RES,contribution,100.00,,",          # 18 no reference
+    )
+    r = ledger_db.cli("collect", "import", str(f), user="fin")
+    assert r.exit_code == 1, r
+    assert "[bad_file]" in r.stderr and "nothing written" in r.stderr
+    expected = [
+        (3, "unit", "unknown unit '999999'"), (4, "book", "unknown book 'XXX'"), (5, "source", "unknown source 'bonus'"),
+        (6, "date", "'2023-02-30' is not a real date"), (7, "date", "'2023/01/05' is not a date"),
+        (8, "amount", "'12.345' has more than two decimals"), (9, "amount", "'-5.00' is negative"),
+        (10, "amount", "'0.00' is zero"), (11, "amount", "the amount is empty"),
+        (12, "amount", "'abc' is not an amount"), (13, "reference", "reference 'R1' is used again (first on row 2)"),
+        (14, "component", "book EMP needs a component (pooled or personal)"),
+        (15, "component", "book RES has no components"),
+        (16, "component", "fiscal subsidies (4101) go wholly to the pooled fund"),
+        (17, "date", "2022-12-15 falls in the closed period 2022-12"),
+        (18, "reference", "the reference is empty"),
+    ]
+    text = " ".join(r.stderr.split())
+    for row, col, reason in expected:
+        assert f"bad.csv: row {row}, column {col}: {reason}" in text, (row, col, text)
+    assert "row 2," not in text
+    assert f"({len(expected)} problem(s))" in text
+    assert count(ledger_db, "fl.entry") == 0
+    assert count(ledger_db, "fl.import_batch") == 0 and count(ledger_db, "fl.import_line") == 0
+
+    p = write_csv(
+        tmp_path / "badpay.csv", "date,unit,book,provider,category,amount,reference,component,paid_from",
+        "2023-02-01,230822,RES,医院,surgery,1.00,P1,,",          # 2 unknown category
+        "2023-02-01,230822,RES,医院,inpatient,1.00,P2,,bank",     # 3 unknown paid_from
+        "2023-02-01,230800,RES,医院,inpatient,1.00,P3,,county",   # 4 the city has no county account
+        "2023-02-01,230822,RES,,inpatient,1.00,P4,,",            # 5 no provider
+        "2023-02-31,230822,RES,医院,inpatient,1.00,P5,,",         # 6 impossible date
+    )
+    r = ledger_db.cli("pay", "import", str(p), user="rev")
+    assert r.exit_code == 1
+    text = " ".join(r.stderr.split())
+    for row, col, reason in [(2, "category", "unknown category 'surgery'"), (3, "paid_from", "unknown paid_from 'bank'"),
+                             (4, "paid_from", "unit 230800 is not a county"), (5, "provider", "the provider is empty"),
+                             (6, "date", "'2023-02-31' is not a real date")]:
+        assert f"badpay.csv: row {row}, column {col}: {reason}" in text, (row, text)
+    assert count(ledger_db, "fl.entry") == 0
+
+
+def test_officer_imports_only_own_unit(ledger_db, tmp_path):
+    r = ledger_db.cli("collect", "import", str(DATA / "collections.csv"), user="o22")
+    assert r.exit_code == 1
+    assert "[permission_denied]" in r.stderr
+    text = " ".join(r.stderr.split())
+    assert "collections.csv: row 6, column unit: o22 is an officer of unit 230822 and may not import rows of unit 230881" in text
+    assert "row 7, column unit" in text and "row 2," not in text
+    assert count(ledger_db, "fl.entry") == 0
+    own = write_csv(tmp_path / "own.csv", "date,unit,book,source,amount,reference",
+                    "2023-01-10,230822,RES,contribution,100.00,HN-OWN-1")
+    r = ledger_db.cli("collect", "import", str(own), user="o22")
+    assert r.exit_code == 0, r
+    assert balance(ledger_db, "RES", "4001", "230822") == -fen("100.00")
+    # Auditors write nothing.
+    r = ledger_db.cli("pay", "import", str(DATA / "payments.csv"), user="aud")
+    assert r.exit_code == 1 and "[permission_denied]" in r.stderr
+
+
+def test_payments_need_money_in_the_expenditure_account(ledger_db):
+    r = ledger_db.cli("pay", "import", str(DATA / "payments.csv"), user="rev")
+    assert r.exit_code == 1
+    assert "[no_overdraft]" in r.stderr
+    text = " ".join(r.stderr.split())
+    assert "payments.csv: refused, nothing written" in text
+    assert "expenditure account" in text and "would be overdrawn" in text
+    assert count(ledger_db, "fl.entry") == 0 and count(ledger_db, "fl.import_line") == 0
+
+
+def test_xlsx_import_equals_csv(ledger_db, tmp_path):
+    """The same rows as XLSX (numbers as numbers, dates as dates) post the same content:
+    importing the CSV afterwards finds every row already posted with identical content."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    lines = (DATA / "collections.csv").read_text("utf-8").splitlines()
+    import csv
+
+    for i, cells in enumerate(csv.reader(lines)):
+        if i == 0:
+            ws.append(cells)
+            continue
+        date, unit, book, source, amount, ref, comp = cells
+        ws.append([dt.date.fromisoformat(date), int(unit), book, source, float(amount.replace(",", "")), ref,
+                   comp or None])
+    xlsx = tmp_path / "collections.xlsx"
+    wb.save(xlsx)
+    r = ledger_db.cli("collect", "import", str(xlsx), "--json", user="fin")
+    assert r.exit_code == 0, r
+    assert r.json()["rows_posted"] == 6
+    for key, want in COLLECTIONS_BALANCES.items():
+        assert balance(ledger_db, *key) == want, key
+    r = ledger_db.cli("collect", "import", str(DATA / "collections.csv"), "--json", user="fin")
+    assert r.exit_code == 0, r
+    assert (r.json()["rows_posted"], r.json()["rows_skipped"]) == (0, 6)
