@@ -58,11 +58,54 @@ ALTER TABLE fl.request_event ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fl.register_clearing ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fl.budget_line ENABLE ROW LEVEL SECURITY;
 CREATE POLICY unit_rows ON fl.request_event FOR SELECT USING (
-  (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.fund_request r WHERE r.id = request_id));
+  (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.fund_request r WHERE r.id = request_event.request_id));
 CREATE POLICY unit_rows ON fl.register_clearing FOR SELECT USING (
-  (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.register_item i WHERE i.id = item_id));
+  (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.register_item i WHERE i.id = register_clearing.item_id));
 CREATE POLICY unit_rows ON fl.budget_line FOR SELECT USING (
-  (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.budget b WHERE b.id = budget_id));
+  (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.budget b WHERE b.id = budget_line.budget_id));
+
+-- (d') 0002's policy on fl.entry compared `p.entry_id = id` inside a subquery over
+--     fl.posting, where the unqualified `id` is the POSTING's id: an officer saw every
+--     entry of every unit as soon as one of its own postings had entry_id = its own id.
+--     Qualified now.
+DROP POLICY unit_rows ON fl.entry;
+CREATE POLICY unit_rows ON fl.entry FOR SELECT USING (
+  (SELECT fl.my_unit()) IS NULL
+  OR EXISTS (SELECT 1 FROM fl.posting p WHERE p.entry_id = entry.id AND p.unit = (SELECT fl.my_unit())));
+
+-- (f) The import functions (0004, SECURITY DEFINER) read a caller-named "stage" relation
+--     as the schema owner. A caller could name a temporary VIEW whose columns call a
+--     function the caller wrote (CREATE FUNCTION pg_temp.f() ...): functions in a view run
+--     as the user reading it, here the schema owner, so the caller's code would run with
+--     the owner's rights (disable triggers, rewrite the journal, create roles). A table
+--     with a row-security policy calling such a function did the same. The stage must now
+--     be a plain temporary table of this session with int/text columns, no rules, no row
+--     security; the original function is kept under a new name and called after the check.
+DO $$
+BEGIN
+  IF to_regprocedure('fl._imp_open(regclass)') IS NOT NULL THEN
+    ALTER FUNCTION fl._imp_open(regclass) RENAME TO _imp_open_unchecked;
+    CREATE FUNCTION fl._imp_open(p_stage regclass) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, fl, pg_temp AS $f$
+    BEGIN
+      IF p_stage IS NOT NULL AND (
+           NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                        WHERE c.oid = p_stage AND c.relkind = 'r' AND c.relpersistence = 't'
+                          AND c.relnamespace = pg_catalog.pg_my_temp_schema()
+                          AND NOT c.relrowsecurity AND NOT c.relhasrules)
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = p_stage AND a.attnum > 0 AND NOT a.attisdropped
+                         AND a.atttypid NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
+                                                'text'::regtype, 'varchar'::regtype))) THEN
+        PERFORM fl.refuse('permission_denied',
+          'the staged file must be a plain temporary table of this session with integer and text columns',
+          'insufficient_privilege');
+      END IF;
+      PERFORM fl._imp_open_unchecked(p_stage);
+    END $f$;
+    REVOKE ALL ON FUNCTION fl._imp_open(regclass), fl._imp_open_unchecked(regclass) FROM PUBLIC;
+  END IF;
+END $$;
 
 -- (e) The canonical text hashed into the chain printed the entry date with the session's
 --     DateStyle: a writer with PGDATESTYLE=German would have sealed '01.03.2023' and an
@@ -277,8 +320,8 @@ ALTER TABLE fl.bank_statement ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fl.statement_line ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fl.recon_match ENABLE ROW LEVEL SECURITY;
 CREATE POLICY unit_rows ON fl.bank_statement FOR SELECT USING (
-  (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.bank_account b WHERE b.id = bank_account_id));
+  (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.bank_account b WHERE b.id = bank_statement.bank_account_id));
 CREATE POLICY unit_rows ON fl.statement_line FOR SELECT USING (
-  (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.bank_account b WHERE b.id = bank_account_id));
+  (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.bank_account b WHERE b.id = statement_line.bank_account_id));
 CREATE POLICY unit_rows ON fl.recon_match FOR SELECT USING (
-  (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.bank_account b WHERE b.id = bank_account_id));
+  (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.bank_account b WHERE b.id = recon_match.bank_account_id));
