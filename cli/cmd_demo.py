@@ -1,0 +1,214 @@
+"""``fundledger demo``: a whole fiscal year of a Jiamusi-sized pooled fund on a fresh
+embedded database, told as a story, with its reports written to files.
+
+The year itself is run by ``ledger.demo.run`` through the officers' own library calls;
+this module only renders progress, the story and the reports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cli.cmd_fund import _shortfall_model
+from cli.exports import render_report
+from cli.context import console
+from ledger.core.monitor import Colour
+from ledger.core.money import format_yuan
+from ledger.demo import profile as P
+from ledger.demo.run import AUDITOR, TOTAL_STEPS, Demo, Story
+from ledger.reports import builders, builders_fund, charts
+from ledger.reports.export import to_json_obj, write_xlsx
+from ledger.reports.model import Report
+from ledger.store import accounts, embedded, reports, reports_budget, reports_ledger, verify, yearend
+from ledger.store import monitor as store_monitor
+from ledger.store.db import run_tx
+
+
+def _yuan_wan(fen: int) -> str:
+    """Amounts in the story in 万元 (ten thousand yuan) to one decimal, rounded half up,
+    in integers (1 万元 = 1,000,000 fen)."""
+    tenths = (abs(fen) + 50_000) // 100_000
+    return f"{'-' if fen < 0 else ''}{tenths // 10:,}.{tenths % 10} 万元"
+
+
+def build_reports(conn: Any, year: int) -> dict[str, Report]:
+    """The year's key reports, as report values (the same builders the report commands use)."""
+    end = dt.date(year, 12, 31)
+    labels = reports.labels(conn)
+    t = reports.thresholds(conn)
+    rows, cons = builders_fund.monitor_rows(store_monitor.figures(conn, as_of=end), t)
+    region = labels.region
+    return {
+        "trial-balance": builders.trial_balance_report(accounts.trial_balance(conn, year=year), year=year,
+                                                       labels=labels),
+        "balance-sheet": builders.balance_sheet_report(reports_ledger.balance_sheet(conn, as_of=end),
+                                                       as_of=end, labels=labels),
+        "income": builders.income_report(reports_ledger.income(conn, start=dt.date(year, 1, 1), end=end),
+                                         start=dt.date(year, 1, 1), end=end, period="quarter", labels=labels),
+        "budget-execution": builders_fund.budget_execution_report(
+            reports_budget.budget_execution(conn, year=year, as_of=end), year=year, labels=labels),
+        "shortfall": _shortfall_model(yearend.shortfall_report(conn, year), year, region),
+        "monitor": builders_fund.monitor_report(rows, cons, as_of=end, t=t, labels=labels),
+    }
+
+
+def write_outputs(demo: Demo, out: Path) -> tuple[dict[str, Report], list[Path], Any]:
+    """Reports (deterministic JSON + XLSX) and charts, read as the auditor."""
+    rdir, cdir = out / "reports", out / "charts"
+    rdir.mkdir(parents=True, exist_ok=True)
+    cdir.mkdir(parents=True, exist_ok=True)
+    conn = demo.conn(AUDITOR)
+    year = demo.year
+    reps = run_tx(conn, lambda c: build_reports(c, year))
+    written: list[Path] = []
+    for key, rep in reps.items():
+        j = rdir / f"{key}-{year}.json"
+        j.write_text(json.dumps(to_json_obj(rep, deterministic=True), ensure_ascii=False, indent=2) + "\n", "utf-8")
+        x = rdir / f"{key}-{year}.xlsx"
+        write_xlsx(rep, x)
+        written += [j, x]
+
+    def series(c: Any) -> Any:
+        end = dt.date(year, 12, 31)
+        labels = reports.labels(c)
+        t = reports.thresholds(c)
+        out_series = {}
+        for book in ("RES", "EMP"):
+            out_series[book] = (
+                builders_fund.monitor_series(store_monitor.monthly(c, book=book, end=end), year=year, through=end,
+                                             labels=labels),
+                builders_fund.balances_series(store_monitor.special_daily(c, book=book, end=end), year=year,
+                                              end=end, labels=labels))
+        return out_series, t, labels
+    data, t, labels = run_tx(conn, series)
+    for book, (months, balances) in data.items():
+        name = labels.name("books", book, "zh")
+        written.append(charts.monitor_chart(months, (t.red_below, t.yellow_below, t.excess_above),
+                                            f"{labels.region} {name} {year}年 可支付月数",
+                                            cdir / f"monitor-{book}-{year}.png"))
+        written.append(charts.balances_chart(balances, f"{labels.region} {name} {year}年 各单位财政专户份额",
+                                             cdir / f"balances-{book}-{year}.png"))
+    result = verify.verify(conn)  # takes its own read-only snapshot
+    return reps, written, result
+
+
+def tell(story: Story, reps: dict[str, Report], names: dict[str, str], verified: Any) -> None:
+    """The year in a few sentences, every figure read back from the reports."""
+    year = story.year
+    short = {(r["unit"], r["book"]): r for s in reps["shortfall"].sections for r in s.rows}
+
+    def row(unit: str, book: str = "RES") -> dict[str, Any]:
+        return dict(short.get((unit, book), {}))
+
+    gov = row(P.NEEDS_GOVERNMENT)
+    cov = row(P.COVERED_BY_SURPLUS)
+    lines = [
+        f"[bold]{year}年 佳木斯市基本医疗保险市级统筹 — the year in brief[/bold]",
+        f"• Handover: six counties' audited surpluses moved up to the city finance special account; "
+        f"pre-allocation put {_yuan_wan(story.preallocated)} (three months of budgeted spending) into their "
+        f"expenditure accounts.",
+        f"• {story.collection_rows:,} collection rows and {story.payment_lines:,} provider payment lines were imported, "
+        f"all-or-nothing, each row once.",
+        f"• {len(story.requests)} quarterly fund requests were approved, disbursed and settled tier by tier.",
+    ]
+    if story.reduced:
+        r = story.reduced
+        lines.append(f"• {names.get(r['unit'], r['unit'])} asked for {_yuan_wan(int(r['amount_requested']))} in Q2; "
+                     f"the city bureau approved {_yuan_wan(int(r['approved']))} (what its payments needed).")
+    if story.rejected:
+        r = story.rejected
+        lines.append(f"• {names.get(r['unit'], r['unit'])}'s extra Q3 request of {_yuan_wan(int(r['amount_requested']))} "
+                     f"was rejected: its approved request already covered the quarter.")
+    if story.interest:
+        lines.append("• Special-account interest was shared by average daily balance: "
+                     + ", ".join(f"{b} {_yuan_wan(v)}" for b, v in story.interest.items()) + ".")
+    if cov:
+        lines.append(f"• {names[P.COVERED_BY_SURPLUS]} closed the residents' year with a gap of "
+                     f"{_yuan_wan(-int(cov['current_balance']))}; its accumulated surplus covered "
+                     f"{_yuan_wan(int(cov['covered_by_surplus']))}"
+                     + (f" and its government owes {_yuan_wan(int(cov['government_share']))}."
+                        if int(cov["government_share"]) else ": nothing fell to its government."))
+    if gov:
+        lines.append(f"• {names[P.NEEDS_GOVERNMENT]} overspent by {_yuan_wan(-int(gov['current_balance']))}: its surplus "
+                     f"covered {_yuan_wan(int(gov['covered_by_surplus']))} and its local government's share of "
+                     f"{_yuan_wan(int(gov['government_share']))} was paid in January {year + 1}.")
+    ok = "[green]verify: every invariant holds[/green]" if verified.ok else "[red]verify found problems[/red]"
+    lines.append(f"• {ok} ({verified.extra.get('entries', 0):,} entries, {verified.extra.get('postings', 0):,} postings).")
+    console.print(Panel("\n".join(lines), title="fundledger demo", expand=False))
+
+
+def demo(
+    year: Annotated[int, typer.Option("--year", help="Fiscal year to simulate.")] = 2023,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same year.")] = 2023,
+    scale: Annotated[int, typer.Option("--scale", min=1, help="Multiply provider payment lines (claim detail).")] = 1,
+    home: Annotated[Path | None, typer.Option("--home", help="Database directory (default: OUT/db, made afresh).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for files, reports and charts.")] = Path("demo-output"),
+    keep_running: Annotated[bool, typer.Option("--keep-running", help="Leave the embedded server running.")] = False,
+) -> None:
+    """A whole fiscal year of a Jiamusi-sized pooled fund on a fresh embedded database, then its reports."""
+    home = (home or out / "db").resolve()
+    out = out.resolve()
+    embedded.stop(home)
+    shutil.rmtree(home, ignore_errors=True)
+    for sub in ("files", "reports", "charts"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as bar:
+        task = bar.add_task(f"posting {year}", total=TOTAL_STEPS + 1)
+        d = Demo(home, out, year=year, seed=seed, scale=scale,
+                 progress=lambda msg, n: (bar.update(task, completed=n), bar.console.print(f"  {msg}")))
+        try:
+            story = d.run()
+            bar.update(task, description="reports and charts")
+            reps, written, verified = write_outputs(d, out)
+            bar.update(task, completed=TOTAL_STEPS + 1, description="done")
+        except BaseException:
+            d.close()
+            embedded.stop(home)
+            raise
+    names = {r["code"]: r["name_zh"] for r in run_tx(d.conn(AUDITOR), lambda c: c.execute(
+        "SELECT code, name_zh FROM fl.unit").fetchall())}
+    d.close()
+    for key in ("trial-balance", "shortfall", "monitor", "budget-execution"):
+        rep = reps[key]
+        if key == "trial-balance":
+            console.print(f"[bold]{rep.title_zh} {rep.title_en}[/bold] — totals per book")
+            for s in rep.sections:
+                tot = s.totals or {}
+                console.print(f"  {s.title_zh}: debits {format_yuan(int(tot.get('period_debits') or 0))}, "
+                              f"credits {format_yuan(int(tot.get('period_credits') or 0))}, "
+                              f"closing {format_yuan(int(tot.get('closing') or 0))}")
+            continue
+        if key == "budget-execution":
+            console.print("(budget execution: the residents' book shown; every book is in the XLSX)")
+            rep = dataclasses.replace(rep, sections=rep.sections[:1])
+        render_report(rep)
+    tell(story, reps, names, verified)
+    reds = [r for s in reps["monitor"].sections for r in s.rows if r.get("colour") == Colour.red]
+    elapsed = time.perf_counter() - started
+    console.print(f"wrote {len(written)} files under {out} (reports/*.json|xlsx, charts/*.png, files/*.csv) "
+                  f"in {elapsed:.1f} s; {len(reds)} red warning(s).")
+    if keep_running:
+        console.print(f"the database keeps running: FUNDLEDGER_HOME={home} fundledger --as {AUDITOR} monitor")
+    else:
+        embedded.stop(home)
+        console.print(f"explore it: FUNDLEDGER_HOME={home} fundledger --as {AUDITOR} report income --year {year}"
+                      f"  (then: FUNDLEDGER_HOME={home} fundledger db stop)")
+    if not verified.ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)

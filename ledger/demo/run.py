@@ -1,0 +1,258 @@
+"""Run a whole fiscal year of the demo city through the officers' own library calls.
+
+No back door: every step is the store function a command calls (file imports,
+handover, budgets, pre-allocation, fund requests, interest, registers, period and
+year close, the government's payment), each as the user whose role allows it, each
+in one transaction. The runner reports progress through a callback so the domain
+stays free of terminal code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ledger.core.entries import EntryDraft, PostingDraft, account_key
+from ledger.core.region import Region, load_region
+from ledger.demo import profile as P
+from ledger.demo.generate import Plan, build, write_csv
+from ledger.errors import AccountNotFound
+from ledger.store import accounts, admin, cycle, imports, journal, registers, requests, yearend
+from ledger.store.db import Target, connect, run_tx
+
+Progress = Callable[[str, int], None]   # (what happened, steps done so far)
+
+ADMIN = "admin_li"
+REVIEWER = "rev_zhang"       # 市医保局 city medical-insurance bureau
+REVIEWER2 = "rev_wang"
+FINANCE = "fin_zhao"         # 市财政局 city finance bureau
+AUDITOR = "aud_sun"
+
+# Steps in a year, for the progress bar: set-up, 12 months, close, next January.
+TOTAL_STEPS = 6 + 12 + 2
+
+
+def officer(unit: str) -> str:
+    return f"officer_{unit}"
+
+
+@dataclass
+class Story:
+    """What happened, for the closing narrative (figures in fen)."""
+
+    year: int
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    reduced: dict[str, Any] | None = None
+    rejected: dict[str, Any] | None = None
+    interest: dict[str, int] = field(default_factory=dict)
+    cleared: list[dict[str, Any]] = field(default_factory=list)
+    preallocated: int = 0
+    payment_lines: int = 0
+    collection_rows: int = 0
+    government_paid: dict[str, int] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+
+class Demo:
+    def __init__(self, home: Path, out: Path, *, year: int = 2023, seed: int = 2023, scale: int = 1,
+                 progress: Progress | None = None) -> None:
+        self.home = home
+        self.out = out
+        self.year = year
+        self.seed = seed
+        self.scale = scale
+        self.progress = progress or (lambda _msg, _n: None)
+        self.region: Region = load_region()
+        self.plan: Plan = build(year, seed, scale, {u.code: u.name_zh for u in self.region.units})
+        self.story = Story(year)
+        self._conns: dict[str | None, Any] = {}
+        self._step = 0
+
+    # ---- plumbing -----------------------------------------------------------------
+    def target(self, user: str | None = None) -> Target:
+        return Target(None, user, str(self.home))
+
+    def conn(self, user: str | None):  # type: ignore[no-untyped-def]
+        if user not in self._conns:
+            self._conns[user] = connect(self.target(user), admin=user is None)
+        return self._conns[user]
+
+    def as_(self, user: str, work: Callable[[Any], Any]) -> Any:
+        return run_tx(self.conn(user), work)
+
+    def step(self, message: str) -> None:
+        self._step += 1
+        self.progress(message, self._step)
+
+    def close(self) -> None:
+        for c in self._conns.values():
+            c.close()
+        self._conns.clear()
+
+    def d(self, month: int, day: int, year: int | None = None) -> dt.date:
+        return dt.date(year or self.year, month, day)
+
+    def balance(self, user: str, key: str) -> int:
+        try:
+            return int(self.as_(user, lambda c: accounts.find_account(c, key))["balance"])
+        except AccountNotFound:
+            return 0
+
+    # ---- the year -----------------------------------------------------------------
+    def run(self) -> Story:
+        files = self.out / "files"
+        files.mkdir(parents=True, exist_ok=True)
+        self.setup()
+        self.handover(files)
+        for m in range(1, 13):
+            self.month(m, files)
+        self.close_year()
+        self.next_january()
+        return self.story
+
+    def setup(self) -> None:
+        owner = self.conn(None)
+        admin.init(self.target().conninfo(admin=True), owner, self.region)
+        existing = {r["name"] for r in admin.list_users(owner)}
+        users = [(ADMIN, "admin", None), (REVIEWER, "reviewer", None), (REVIEWER2, "reviewer", None),
+                 (FINANCE, "finance", None), (AUDITOR, "auditor", None)]
+        users += [(officer(u.code), "officer", u.code) for u in self.region.units]
+        for name, role, unit in users:
+            if name not in existing:
+                admin.add_user(owner, name, role, unit)
+        owner.commit()
+        self.step("users and the Jiamusi region (7 units, books RES and EMP) are set up")
+
+    def handover(self, files: Path) -> None:
+        y = self.year
+        # The city's own accumulated surplus, as an audited opening entry of 市本级.
+        drafts = []
+        for (book, comp), amount in sorted(self.plan.city_opening.items()):
+            drafts.append(EntryDraft(self.d(1, 2), book, f"demo-open-{y}-{P.CITY}-{book}-{comp or 'all'}", (
+                PostingDraft("1003", P.CITY, "D", amount, holder="special", component=comp),
+                PostingDraft("3001", P.CITY, "C", amount, component=comp)),
+                memo="市本级期初累计结余 opening accumulated surplus of the city unit", kind="opening"))
+        self.as_(REVIEWER, lambda c: journal.post(c, drafts))
+        path = write_csv(files / f"openings-{y}.csv", "opening", self.plan.openings)
+        self.story.files.append(path)
+        self.as_(REVIEWER, lambda c: imports.import_file(c, "opening", path, on=self.d(1, 2)))
+        self.step("handover: audited balances and arrears of six counties recorded (基金清算)")
+        for u in self.region.units:
+            if u.kind == "county":
+                self.as_(FINANCE, lambda c, unit=u.code: imports.handover_transfer(c, unit, self.d(1, 3)))
+        self.step("handover: every county's accumulated surplus moved up to the special account (上划)")
+        path = write_csv(files / f"budgets-{y}.csv", "budget", self.plan.budgets)
+        self.story.files.append(path)
+        self.as_(REVIEWER, lambda c: imports.import_file(c, "budget", path))
+        self.step("budgets approved for every unit and book (one county plans a deficit)")
+        table = self.as_(REVIEWER, lambda c: cycle.preallocation_table(c, y, months=3, basis="budget"))
+        done = self.as_(REVIEWER, lambda c: cycle.post_preallocation(c, y, self.d(1, 4), table))
+        self.story.preallocated = sum(int(r["amount"]) for r in done if r.get("status") == "posted")
+        self.step("pre-allocation: three months of payable funds to each county (预拨)")
+        self.clear_arrears("unpaid_claims", REVIEWER, self.d(1, 8), whole=True)
+        self.step("unpaid provider claims from before the handover settled")
+
+    def clear_arrears(self, kind: str, user: str, on: dt.date, *, whole: bool, part: int = 1) -> None:
+        items = self.as_(user, lambda c: registers.list_items(c, kind=kind, open_only=True))
+        for it in items:
+            amount = int(it["outstanding"]) if whole else int(it["amount"]) * part // 2 - int(it["cleared"])
+            if amount <= 0:
+                continue
+            key = f"demo-clear-{it['id']}-{on.isoformat()}"
+            self.as_(user, lambda c, i=it, a=amount, k=key: registers.clear(c, int(i["id"]), a, on, k))
+            self.story.cleared.append({"kind": kind, "unit": it["unit"], "amount": amount, "date": on})
+
+    def month(self, m: int, files: Path) -> None:
+        y = self.year
+        col = write_csv(files / f"collections-{y}-{m:02d}.csv", "collections", self.plan.collections[m])
+        self.as_(FINANCE, lambda c: imports.import_file(c, "collections", col))
+        self.story.collection_rows += len(self.plan.collections[m])
+        if m in (1, 4, 7, 10):
+            self.quarter_requests((m + 2) // 3)
+        if m == 4:
+            self.clear_arrears("employer_arrears", FINANCE, self.d(4, 12), whole=False, part=1)
+        if m == 5:
+            self.clear_arrears("fiscal_arrears", FINANCE, self.d(5, 18), whole=True)
+        if m == 9:
+            self.clear_arrears("employer_arrears", FINANCE, self.d(9, 12), whole=True)
+        pay = write_csv(files / f"payments-{y}-{m:02d}.csv", "payments", self.plan.payments[m])
+        self.as_(REVIEWER, lambda c: imports.import_file(c, "payments", pay))
+        self.story.payment_lines += len(self.plan.payments[m])
+        if m in (3, 6, 9, 12):
+            self.interest(m)
+        if m < 12:
+            self.as_(REVIEWER, lambda c: admin.close_period(c, self.d(m, 1), "monthly close 月结"))
+        self.step(f"{y}-{m:02d}: collections, payments to providers"
+                  + (", quarterly fund requests" if m in (1, 4, 7, 10) else "")
+                  + (", interest shared" if m in (3, 6, 9, 12) else "")
+                  + (", period closed" if m < 12 else ""))
+
+    def quarter_requests(self, q: int) -> None:
+        """Each unit asks for what the quarter's payments need beyond what it holds."""
+        y = self.year
+        first = 3 * q - 2
+        approve_day = self.d(first, 2)
+        for u in self.region.units:
+            holder = "county_exp" if u.kind == "county" else "city_exp"
+            for book, comp in (("RES", ""), ("EMP", "pooled"), ("EMP", "personal")):
+                spend = sum(self.plan.spend.get((mm, u.code, book, comp), 0) for mm in range(first, first + 3))
+                held = self.balance(REVIEWER, account_key(book, "1004", u.code, holder, comp))
+                need = spend + spend * 3 // 100 - held
+                padded = q == 2 and u.code == "230882" and book == "RES"
+                if need <= 0:
+                    continue
+                ask = need * (120 if padded else 100) // 100
+                ask = -(-ask // 1_000_000) * 1_000_000  # round up to 10,000 yuan
+                note = "按季用款申请 quarterly request: payments of the quarter plus a 3% margin, less funds held"
+                req = self.as_(officer(u.code), lambda c, u=u.code, b=book, cp=comp, a=ask, n=note: requests.submit(
+                    c, unit=u, book=b, component=cp, year=y, quarter=q, amount=a, note=n,
+                    key=f"demo-req-{y}Q{q}-{u}-{b}-{cp or 'all'}"))
+                approved = None
+                if padded:
+                    approved = -(-need // 1_000_000) * 1_000_000
+                    self.story.reduced = {**req, "approved": approved}
+                self.as_(REVIEWER, lambda c, r=req, a=approved: requests.approve(c, int(r["id"]), a))
+                self.as_(FINANCE, lambda c, r=req: requests.disburse(c, int(r["id"]), approve_day))
+                self.as_(REVIEWER, lambda c, r=req: requests.settle(c, int(r["id"]), approve_day))
+                self.story.requests.append({**req, "approved": approved or ask})
+        if q == 3:
+            # 抚远市 asks for an extra float on top of its approved request: rejected.
+            extra = self.as_(officer("230883"), lambda c: requests.submit(
+                c, unit="230883", book="RES", component="", year=y, quarter=q, amount=30_000_000_00,
+                note="补充周转金 extra float for the quarter", key=f"demo-req-{y}Q{q}-230883-RES-extra"))
+            self.as_(REVIEWER2, lambda c: requests.reject(
+                c, int(extra["id"]), "this quarter's request is approved and covers its payments 本季用款已批复"))
+            self.story.rejected = extra
+
+    def interest(self, m: int) -> None:
+        """Quarterly interest on the special account (0.35% a year on its balance)."""
+        y = self.year
+        for book in ("RES", "EMP"):
+            bank = self.as_(FINANCE, lambda c, b=book: c.execute(
+                "SELECT balance FROM fl.bank_account WHERE book = %s AND holder = 'special'", (b,)).fetchone())
+            total = int(bank["balance"]) * 35 // 10000 // 4 if bank else 0
+            if total <= 0:
+                continue
+            start = self.d(m - 2, 1) if m > 3 else self.d(1, 1)
+            on = self.d(m, 21)
+            table = self.as_(FINANCE, lambda c, b=book, t=total, s=start, e=on: cycle.interest_table(c, b, t, s, e))
+            self.as_(FINANCE, lambda c, b=book, t=table, o=on: cycle.post_interest(c, b, o, f"demo-interest-{y}-{m:02d}-{b}", t))
+            self.story.interest[book] = self.story.interest.get(book, 0) + total
+
+    def close_year(self) -> None:
+        self.as_(REVIEWER, lambda c: yearend.close_year(c, self.year, self.d(12, 31)))
+        self.step(f"year-end close {self.year}: revenue and expenditure closed to the fund balance, shortfalls shared")
+
+    def next_january(self) -> None:
+        rows = self.as_(REVIEWER, lambda c: yearend.shortfall_report(c, self.year))
+        for r in rows:
+            share = int(r["government_share"])
+            if share > 0:
+                key = f"demo-gov-{self.year}-{r['unit']}-{r['book']}"
+                self.as_(FINANCE, lambda c, r=r, s=share, k=key: cycle.government_pay(
+                    c, r["unit"], r["book"], s, dt.date(self.year + 1, 1, 20), k))
+                self.story.government_paid[f"{r['unit']}/{r['book']}"] = share
+        self.step(f"{self.year + 1}-01: local governments pay their shortfall shares (当地政府承担)")
