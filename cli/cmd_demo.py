@@ -20,10 +20,10 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.cmd_fund import _shortfall_model
-from cli.exports import render_report
 from cli.context import console
-from ledger.core.monitor import Colour
+from cli.exports import render_report
 from ledger.core.money import format_yuan
+from ledger.core.monitor import Colour
 from ledger.demo import profile as P
 from ledger.demo.run import AUDITOR, TOTAL_STEPS, Demo, Story
 from ledger.reports import builders, builders_fund, charts
