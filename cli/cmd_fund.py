@@ -103,7 +103,7 @@ def _print_request(r: dict[str, Any]) -> None:
         console.print(f"note: {r['note']}")
 
 
-def _print_justification(j: dict[str, Any]) -> None:
+def _print_justification(j: dict[str, Any], title: str = "justification") -> None:
     labels = [("budget_for_quarter", "budget for the quarter (annual ÷ 4)"),
               ("annual_budget_expenditure", "annual budgeted expenditure"),
               ("spent_to_date", "spent to date this year"),
@@ -112,7 +112,7 @@ def _print_justification(j: dict[str, Any]) -> None:
               ("held_special", "held: share of the special account"),
               ("balances_held", "balances held, total"),
               ("approved_this_year", "approved so far this year")]
-    table(f"justification (as of {j.get('as_of')})", [("item", "item"), ("amount", "amount")],
+    table(f"{title} (figures as of {j.get('as_of')})", [("item", "item"), ("amount", "amount")],
           [{"item": label, "amount": int(j[k])} for k, label in labels if k in j], money=["amount"])
 
 
@@ -255,7 +255,7 @@ def request_show(
         emit_json(_request_json(r, detail=True))
         return
     _print_request(r)
-    _print_justification(r["justification"])
+    _print_justification(r["justification"], "justification filed with the request")
     table("history", [("at", "when"), ("action", "action"), ("from_state", "from"), ("to_state", "to"),
                       ("amount", "amount"), ("actor", "who"), ("reason", "why"), ("entry_id", "entry")],
           r["events"], money=["amount"])

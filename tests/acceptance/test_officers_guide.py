@@ -1,0 +1,70 @@
+"""docs/officers-guide.md cannot drift: every ``$ fundledger …`` line of its ```console
+blocks is run, in order, against a fresh ledger (from tests/acceptance, where the guide's
+``data/…`` files live). A command whose documented output shows ``error [`` must fail
+with exit code 1, every other must succeed, and every amount printed in the guide
+(``1,234.56``) must appear in what the command prints now.
+
+Regenerate the outputs after changing the guide's commands or the CLI's rendering:
+``FUNDLEDGER_REGEN_GUIDE=1 .venv/bin/pytest -p no:xdist tests/acceptance/test_officers_guide.py``
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.db
+
+ROOT = Path(__file__).resolve().parents[2]
+GUIDE = ROOT / "docs" / "officers-guide.md"
+BLOCK = re.compile(r"```console\n(.*?)```", re.DOTALL)
+AMOUNT = re.compile(r"-?\d{1,3}(?:,\d{3})*\.\d{2}\b")
+_STAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+
+
+def steps(block: str) -> list[tuple[str, str]]:
+    """(command, documented output) pairs of one console block."""
+    out: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            out.append((line[2:], []))
+        elif out:
+            out[-1][1].append(line)
+    return [(cmd, "\n".join(lines)) for cmd, lines in out]
+
+
+def test_guide_commands_run(ledger_db, monkeypatch):
+    text = GUIDE.read_text("utf-8")
+    blocks = BLOCK.findall(text)
+    assert len(blocks) >= 5, "the guide lost its console blocks"
+    monkeypatch.chdir(ROOT / "tests" / "acceptance")
+    regen = bool(os.environ.get("FUNDLEDGER_REGEN_GUIDE"))
+    new_blocks = []
+    ran = 0
+    for block in blocks:
+        new_lines: list[str] = []
+        for cmd, documented in steps(block):
+            args = shlex.split(cmd)
+            assert args[0] == "fundledger", cmd
+            r = ledger_db.cli(*args[1:])
+            printed = "\n".join(line.rstrip() for line in (r.stdout + r.stderr).rstrip().splitlines())
+            printed = printed.replace(str(ROOT / "tests" / "acceptance") + os.sep, "")
+            ran += 1
+            if regen:
+                new_lines += [f"$ {cmd}", printed] if printed else [f"$ {cmd}"]
+                continue
+            expect = 1 if "error [" in documented else 0
+            assert r.exit_code == expect, (cmd, r)
+            missing = [a for a in AMOUNT.findall(documented) if a not in printed]
+            assert not missing, (cmd, missing, printed)
+            assert bool(printed) == bool(documented.strip()), (cmd, printed)
+        new_blocks.append("\n".join(new_lines) + "\n")
+    assert ran >= 20
+    if regen:
+        it = iter(new_blocks)
+        GUIDE.write_text(BLOCK.sub(lambda m: "```console\n" + _STAMP.sub("2024-04-01 09:00:00", next(it)) + "```",
+                                   text), "utf-8")
