@@ -251,7 +251,7 @@ def monitor_rows(figures: Sequence[Row], t: Thresholds) -> tuple[list[MonitorRow
     for book in sorted({f["book"] for f in figures}, key=lambda b: (b != "RES", b)):
         fs = [f for f in figures if f["book"] == book]
         planned = [int(f["planned_result"]) for f in fs if f["planned_result"] is not None]
-        total = {k: sum(int(f[k]) for f in fs) for k in _SUMMED}
+        total: dict[str, int | None] = {k: sum(int(f[k]) for f in fs) for k in _SUMMED}
         total["planned_result"] = sum(planned) if planned else None
         consolidated.append(monitor_row(ALL_UNITS, book, total, t))
     return rows, consolidated
