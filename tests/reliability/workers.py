@@ -26,6 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from ledger.core.entries import parse_entries
+from ledger.core.money import decimal_text
 from ledger.errors import DatabaseUnavailable, LedgerError, RuleViolation
 from ledger.store import journal
 from ledger.store.db import Target, connect, run_tx
@@ -45,7 +46,8 @@ class Log:
 
 
 def _leg(account: str, unit: str, side: str, fen: int, holder: str | None = None) -> dict[str, Any]:
-    return {"account": account, "unit": unit, "holder": holder, "side": side, "amount": fen}
+    # Entry documents carry yuan text (ledger.core.entries), never a bare number of fen.
+    return {"account": account, "unit": unit, "holder": holder, "side": side, "amount": decimal_text(fen)}
 
 
 def random_entry(rnd: random.Random, key: str) -> dict[str, Any]:

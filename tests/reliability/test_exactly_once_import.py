@@ -1,0 +1,115 @@
+"""Exactly-once imports: `fundledger pay import BIG.csv` is killed (SIGKILL) at seeded
+random moments; after every kill the file is in the ledger wholly or not at all, and
+rerunning the command yields the whole file exactly once (postings whose line_ref is a
+row's reference = the file's rows, never half, never twice).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from psycopg.rows import dict_row
+
+from tests.helpers import collect, entry, leg, post
+from tests.reliability.conftest import Procs
+from tests.reliability.invariants import ledger_violations
+
+UNITS = ("230881", "230822")
+
+
+def big_payments(path: Path, rows: int, seed: int) -> int:
+    """A payments CSV of ``rows`` rows; returns its total in fen."""
+    rnd = random.Random(seed)
+    total = 0
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write("date,unit,book,provider,category,amount,reference\r\n")
+        for i in range(rows):
+            fen = rnd.randint(1, 1_000_000)
+            total += fen
+            f.write(f"2023-02-{1 + i % 28:02d},{UNITS[i % 2]},RES,Provider {i % 97},inpatient,"
+                    f"{fen // 100}.{fen % 100:02d},PAY-{seed}-{i:07d}\r\n")
+    return total
+
+
+def _state(admin: Any, seed: int) -> dict[str, int]:
+    return admin.execute("""
+        SELECT count(*) AS postings, count(DISTINCT line_ref) AS refs, coalesce(sum(amount), 0) AS total,
+               (SELECT count(*) FROM fl.import_line WHERE namespace = 'payments') AS lines
+          FROM fl.posting WHERE line_ref LIKE %s AND side = 'D'""", (f"PAY-{seed}-%",)).fetchone()
+
+
+def _run(ledger_db: Any, procs: Procs, tmp_path: Path, figures: dict[str, Any], rows: int, kills: int,
+         seed: int, name: str) -> None:
+    fin = ledger_db.connect("fin", autocommit=True)
+    fund = 2 * 1_000_000 * rows // len(UNITS)      # fen, more than the file can pay per unit
+    y = f"{fund // 100}.00"
+    post(fin, *[collect(f"fund-{u}", "2023-01-02", u, y) for u in UNITS])
+    post(fin, *[entry(f"pre-{u}", "2023-01-02", "RES", leg("1004", u, "D", y, "county_exp"),
+                      leg("1003", u, "C", y, "special")) for u in UNITS])
+    path = tmp_path / "BIG.csv"
+    total = big_payments(path, rows, seed)
+    admin = ledger_db.admin()
+    admin.row_factory = dict_row
+    argv = [sys.executable, "-m", "cli.main", "--as", "rev", "pay", "import", str(path), "--json"]
+    env = {"FUNDLEDGER_DATABASE_URL": ledger_db.url()}
+
+    rnd = random.Random(seed)
+    t0 = time.monotonic()
+    p = procs.run(argv, env=env)
+    assert procs.wait(p, 600) is not None and p.returncode is not None
+    full_run = time.monotonic() - t0          # how long a whole import takes (it committed: undo is a rerun check)
+    first = _state(admin, seed)
+    assert p.returncode == 0 and first["postings"] == rows
+
+    # Now a second file of the same size, killed at random points.
+    seed2 = seed + 1
+    path2 = tmp_path / "BIG2.csv"
+    total2 = big_payments(path2, rows, seed2)
+    argv2 = [*argv[:-2], str(path2), "--json"]
+    killed = 0
+    seen = []
+    for _ in range(kills):
+        p = procs.run(argv2, env=env)
+        time.sleep(rnd.uniform(0.05, 1.0) * full_run)
+        if p.poll() is not None:
+            procs.wait(p)
+            break
+        procs.kill(p)
+        killed += 1
+        s = _state(admin, seed2)
+        seen.append(s["postings"])
+        assert s["postings"] in (0, rows), f"half an import is visible after a kill: {s}"
+        if s["postings"] == rows:
+            break
+    p = procs.run(argv2, env=env)
+    err = procs.wait(p, 600)
+    assert p.returncode == 0, err[-3000:]
+    again = procs.run(argv2, env=env)           # and once more: nothing new
+    procs.wait(again, 600)
+    assert again.returncode == 0
+    s = _state(admin, seed2)
+    assert s == {"postings": rows, "refs": rows, "total": total2, "lines": 2 * rows}
+    assert _state(admin, seed)["total"] == total
+    dup = admin.execute("""SELECT count(*) AS n FROM (SELECT line_ref FROM fl.posting WHERE line_ref IS NOT NULL
+                           GROUP BY line_ref HAVING count(*) > 1) d""").fetchone()["n"]
+    assert dup == 0
+    assert ledger_violations(admin) == []
+    figures[name] = {"rows": rows, "kills": killed, "postings_seen_after_kills": sorted(set(seen)),
+                     "partial_imports": 0, "duplicated_rows": dup, "seconds_per_import": round(full_run, 2)}
+
+
+def test_killed_import_reruns_to_exactly_once_short(ledger_db: Any, procs: Procs, tmp_path: Path,
+                                                   figures: dict[str, Any]) -> None:
+    _run(ledger_db, procs, tmp_path, figures, rows=5_000, kills=3, seed=30, name="import_kill_short")
+
+
+@pytest.mark.slow
+def test_killed_import_reruns_to_exactly_once_long(ledger_db: Any, procs: Procs, tmp_path: Path,
+                                                  figures: dict[str, Any]) -> None:
+    _run(ledger_db, procs, tmp_path, figures, rows=200_000, kills=20, seed=300, name="import_kill")
+
