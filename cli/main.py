@@ -15,6 +15,7 @@ app = typer.Typer(
     name="fundledger",
     help="A double-entry ledger for a city's pooled medical-insurance fund (医保基金市级统筹, 统收统支).",
     no_args_is_help=True,
+    add_completion=False,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
