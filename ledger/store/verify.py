@@ -294,14 +294,23 @@ CHECKS: tuple[Check, ...] = (
               OR r.submitted_by = ANY (string_to_array(appr.actors, ','))
               OR sub.actor = ANY (string_to_array(appr.actors, ','))
               OR sub.actor IS DISTINCT FROM r.submitted_by""",
-              lambda r: (f"is {r['state']} but its history ends in {r['last_state'] or 'nothing'}"
-                         if r["state"] != r["last_state"] else
-                         f"submitted by {r['submitted_by']} (history: {r['sub_actor']}) and approved by "
-                         f"{r['approved_by'] or r['approvers']}: the approver must not be the submitter"
-                         if r["sub_actor"] == r["submitted_by"] else
-                         f"the request says it was submitted by {r['submitted_by']}, its history by {r['sub_actor']}")),
+              lambda r: "; ".join(_request_problems(r))),
     )),
 )
+
+
+def _request_problems(r: dict[str, Any]) -> list[str]:
+    out = []
+    if r["state"] != r["last_state"]:
+        out.append(f"is {r['state']} but its history ends in {r['last_state'] or 'nothing'}")
+    approvers = set((r["approvers"] or "").split(",")) - {""} | ({r["approved_by"]} if r["approved_by"] else set())
+    submitters = {x for x in (r["submitted_by"], r["sub_actor"]) if x}
+    if approvers & submitters:
+        out.append(f"submitted by {', '.join(sorted(submitters))} and approved by {', '.join(sorted(approvers))}: "
+                   "the approver must not be the submitter")
+    if r["sub_actor"] != r["submitted_by"]:
+        out.append(f"the request says it was submitted by {r['submitted_by']}, its history by {r['sub_actor']}")
+    return out
 
 
 def _transition_arrays() -> dict[str, list[str | None]]:

@@ -116,3 +116,55 @@ def test_writer_datestyle_does_not_change_the_chain(ledger_db):
     c.commit()
     res = ledger_db.cli("verify", "--check", "hash_chain", "--json", user="aud")
     assert res.exit_code == 0, res
+
+
+def test_audit_trail_of_an_entry_and_a_request(ledger_db):
+    ids = sample_ledger(ledger_db)
+    t = ledger_db.cli("audit", "trail", str(ids["pay-81-1"]), "--json", user="aud")
+    assert t.exit_code == 0, t
+    doc = t.json()
+    assert doc["subject"]["type"] == "entry" and doc["subject"]["reversed_by"] == ids["rev-pay-81-1"]
+    actions = [e["action"] for e in doc["events"]]
+    assert actions[:2] == ["post", "seal"] and "reversed" in actions
+    rev = next(e for e in doc["events"] if e["action"] == "reversed")
+    assert (rev["actor"], rev["reason"], rev["entry_id"]) == ("fin", "wrong provider", ids["rev-pay-81-1"])
+    assert set(doc["events"][0]) == {"at", "actor", "client_addr", "action", "detail", "reason", "entry_id",
+                                     "voucher", "request_id", "amount"}
+    assert doc["events"][0]["amount"] == "777.77"
+    by_key = ledger_db.cli("audit", "trail", "rev-pay-81-1", "--json", user="aud").json()
+    assert any(e["action"] == "reverses" and e["entry_id"] == ids["pay-81-1"] for e in by_key["events"])
+    text = ledger_db.cli("audit", "trail", "RES/2023-000005", user="aud")
+    assert text.exit_code == 0 and "audit trail" in text.stdout
+    assert ledger_db.cli("audit", "trail", user="aud").exit_code == 1
+    assert ledger_db.cli("audit", "trail", "no-such-entry", user="aud").exit_code == 1
+
+    admin = ledger_db.admin()
+    if admin.execute("SELECT to_regprocedure('fl.request_approve(bigint,bigint)') IS NOT NULL AS ok").fetchone()["ok"]:
+        o22 = ledger_db.connect("o22")
+        rid = o22.execute("SELECT id FROM fl.request_submit('230822', 'RES', '', 2023, 2, 10000, 'Q2 needs', "
+                          "'rq-1')").fetchone()["id"]
+        o22.commit()
+        rv = ledger_db.connect("rev")
+        rv.execute("SELECT fl.request_approve(%s, 8000)", (rid,))
+        rv.commit()
+        r = ledger_db.cli("audit", "trail", f"R{rid}", "--json", user="aud")
+        assert r.exit_code == 0, r
+        d = r.json()
+        assert d["subject"]["type"] == "request" and d["subject"]["state"] == "approved"
+        assert [(e["action"], e["actor"]) for e in d["events"]] == [("submit", "o22"), ("approve", "rev")]
+        assert d["events"][1]["amount"] == "80.00"
+        assert ledger_db.cli("audit", "trail", "--request", str(rid), "--json", user="aud").json() == d
+        # An officer sees its own unit's request history, not another unit's.
+        assert ledger_db.cli("audit", "trail", f"R{rid}", user="o81").exit_code == 1
+        assert ledger_db.cli("verify", "--check", "requests", user="aud").exit_code == 0
+        # A forged history (approved by its submitter, out of order) is a finding.
+        admin.execute("SET session_replication_role = replica")
+        admin.execute("INSERT INTO fl.request_event (request_id, action, from_state, to_state, actor) "
+                      "VALUES (%s, 'settle', 'submitted', 'settled', 'o22')", (rid,))
+        admin.execute("INSERT INTO fl.request_event (request_id, action, from_state, to_state, actor, at) "
+                      "VALUES (%s, 'approve', 'submitted', 'approved', 'o22', now() - interval '1 hour')", (rid,))
+        v = ledger_db.cli("verify", "--check", "requests", "--json", user="aud").json()
+        msgs = [f["message"] for f in v["checks"][0]["findings"]]
+        assert all(f["request_id"] == rid for f in v["checks"][0]["findings"])
+        assert any("not a legal move" in m or "starts from" in m for m in msgs)
+        assert any("must not be the submitter" in m for m in msgs)
