@@ -23,7 +23,7 @@ WEAK_ACCOUNTS = 6
 
 
 def run_workload(kind: str, url: str, procs: Procs, tmp: Path, workers: int, seconds: float, seed: int,
-                 total: int = 0) -> tuple[dict[str, Any], list[Path]]:
+                 total: int = 0, ops: int = 10**9) -> tuple[dict[str, Any], list[Path]]:
     """Start the reader, then the workers; stop the reader when they are done."""
     stop, rlog = tmp / "stop", tmp / "reader.json"
     reader = procs.spawn("reader", "--url", url, "--kind", kind, "--total", str(total),
@@ -32,7 +32,7 @@ def run_workload(kind: str, url: str, procs: Procs, tmp: Path, workers: int, sec
     logs = [tmp / f"w{i}.log" for i in range(workers)]
     mode = ["bank", "--user", "fin"] if kind == "ledger" else ["weak"]
     ws = [procs.spawn(*mode, "--url", url, "--log", str(logs[i]), "--seed", str(seed * 1000 + i),
-                      "--prefix", f"w{i}", "--seconds", str(seconds)) for i in range(workers)]
+                      "--prefix", f"w{i}", "--seconds", str(seconds), "--ops", str(ops)) for i in range(workers)]
     for w in ws:
         err = procs.wait(w, seconds + 120)
         assert w.returncode == 0, err[-3000:]
@@ -89,18 +89,20 @@ def _bank(ledger_db: Any, procs: Procs, tmp_path: Path, figures: dict[str, Any],
         assert c["batches_refused"] > 0               # the overdraft refusal path was exercised
 
 
-def _weak(ledger_db: Any, procs: Procs, tmp_path: Path, figures: dict[str, Any], workers: int, seconds: float,
+def _weak(ledger_db: Any, procs: Procs, tmp_path: Path, figures: dict[str, Any], workers: int, ops: int,
           name: str) -> None:
+    """``ops`` transfers per worker (not a time budget: a loaded machine must not make
+    the control pass by doing too little)."""
     admin = ledger_db.admin()
     from psycopg.rows import dict_row
     admin.row_factory = dict_row
     admin.execute("CREATE TABLE public.weak_account (id int PRIMARY KEY, balance bigint NOT NULL)")
     admin.execute("CREATE TABLE public.weak_transfer (key text, src int, dst int, amount bigint)")
     admin.execute("INSERT INTO public.weak_account SELECT g, %s FROM generate_series(1, %s) g", (SEED_FEN, WEAK_ACCOUNTS))
-    reader, logs = run_workload("weak", ledger_db.url(), procs, tmp_path, workers, seconds, seed=9,
-                                total=SEED_FEN * WEAK_ACCOUNTS)
+    reader, logs = run_workload("weak", ledger_db.url(), procs, tmp_path, workers, 120, seed=9,
+                                total=SEED_FEN * WEAK_ACCOUNTS, ops=ops)
     found = check(reader, weak_final_violations(admin, logs))
-    figures[name] = {"workers": workers, "seconds": seconds, "reads": reader["reads"],
+    figures[name] = {"workers": workers, "transfers_per_worker": ops, "reads": reader["reads"],
                      "bad_reads": reader["violations"], "violations_found": len(found)}
     # The checker must catch the weak implementation: lost updates break conservation.
     assert found, "the checker did not notice lost updates in the weak control"
@@ -108,11 +110,11 @@ def _weak(ledger_db: Any, procs: Procs, tmp_path: Path, figures: dict[str, Any],
 
 
 def test_bank_short(ledger_db: Any, procs: Procs, tmp_path: Path, figures: dict[str, Any]) -> None:
-    _bank(ledger_db, procs, tmp_path, figures, workers=4, seconds=4, name="bank_short")
+    _bank(ledger_db, procs, tmp_path, figures, workers=4, seconds=2.5, name="bank_short")
 
 
 def test_weak_control_is_caught_short(ledger_db: Any, procs: Procs, tmp_path: Path, figures: dict[str, Any]) -> None:
-    _weak(ledger_db, procs, tmp_path, figures, workers=4, seconds=2, name="weak_short")
+    _weak(ledger_db, procs, tmp_path, figures, workers=4, ops=250, name="weak_short")
 
 
 @pytest.mark.slow
@@ -122,4 +124,4 @@ def test_bank_long(ledger_db: Any, procs: Procs, tmp_path: Path, figures: dict[s
 
 @pytest.mark.slow
 def test_weak_control_is_caught_long(ledger_db: Any, procs: Procs, tmp_path: Path, figures: dict[str, Any]) -> None:
-    _weak(ledger_db, procs, tmp_path, figures, workers=12, seconds=15, name="weak")
+    _weak(ledger_db, procs, tmp_path, figures, workers=12, ops=2000, name="weak")

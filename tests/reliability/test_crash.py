@@ -101,7 +101,7 @@ def _pg_crashes(srv: CrashServer, procs: Procs, tmp: Path, figures: dict[str, An
     acked_at_crash = []
     t0 = time.monotonic()
     for _ in range(crashes):
-        time.sleep(rnd.uniform(0.2, 0.8))
+        time.sleep(rnd.uniform(0.2, 0.6))
         acked_at_crash.append(len(summarize([tmp / f"w{w}.log" for w in range(workers)]).acked))
         srv.crash()
         time.sleep(rnd.uniform(0.0, 0.3))
@@ -122,16 +122,16 @@ def _pg_crashes(srv: CrashServer, procs: Procs, tmp: Path, figures: dict[str, An
     assert figs["lost_acknowledgements"] == 0
     assert srv.crashes == crashes
     # Writers kept writing between crashes (each interval acknowledged something new).
-    assert len(set(acked_at_crash)) >= crashes // 2 + 1
+    assert len(set(acked_at_crash)) >= (crashes + 1) // 2
 
 
 def test_kill9_writers_short(crash_server: CrashServer, procs: Procs, tmp_path: Path, figures: dict[str, Any]) -> None:
-    _kill9(crash_server, procs, tmp_path, figures, kills=3, workers=3, seed=81, name="kill9_short")
+    _kill9(crash_server, procs, tmp_path, figures, kills=3, workers=2, seed=81, name="kill9_short")
 
 
 def test_postgres_immediate_shutdown_short(crash_server: CrashServer, procs: Procs, tmp_path: Path,
                                            figures: dict[str, Any]) -> None:
-    _pg_crashes(crash_server, procs, tmp_path, figures, crashes=3, workers=3, seed=82, name="pg_crash_short")
+    _pg_crashes(crash_server, procs, tmp_path, figures, crashes=2, workers=2, seed=82, name="pg_crash_short")
 
 
 def test_crash_checker_sees_a_lost_acknowledgement(crash_server: CrashServer, tmp_path: Path) -> None:
