@@ -29,13 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 from ledger.core.findings import voucher_label
 from ledger.core.money import parse_fen
 from ledger.errors import BadAmount, BadFile, BadInput, NotFound, RowError
 from ledger.io.formats import STATEMENT
 from ledger.io.tables import open_table
+from ledger.store.db import Conn
 
 DEFAULT_WINDOW_DAYS = 3
 _DIRECTIONS = {"in": "in", "out": "out", "收": "in", "收入": "in", "支": "out", "支出": "out", "付": "out"}
@@ -167,9 +166,9 @@ def match(lines: Sequence[Item], postings: Sequence[Item], window_days: int = DE
             take("reference", ls, ps)
             continue
         for ln in ls:
-            p = next((p for p in ps if p.id not in used_p and p.amount == ln.amount), None)
-            if p is not None:
-                take("reference", [ln], [p])
+            hit = next((x for x in ps if x.id not in used_p and x.amount == ln.amount), None)
+            if hit is not None:
+                take("reference", [ln], [hit])
 
     # 2. Amount and date, one to one: the nearest date within the window.
     by_amount: dict[int, list[Item]] = defaultdict(list)
@@ -214,14 +213,14 @@ def match(lines: Sequence[Item], postings: Sequence[Item], window_days: int = DE
 
 # ---- the database side ----------------------------------------------------------------------
 
-def window_days(conn: psycopg.Connection) -> int:
+def window_days(conn: Conn) -> int:
     r = conn.execute("SELECT value FROM fl.setting WHERE key = 'reconcile.window_days'").fetchone()
     if r is not None and isinstance(r["value"], int) and r["value"] >= 0:
         return int(r["value"])
     return DEFAULT_WINDOW_DAYS
 
 
-def bank_account(conn: psycopg.Connection, spec: BankAccountSpec, book: str) -> dict[str, Any]:
+def bank_account(conn: Conn, spec: BankAccountSpec, book: str) -> dict[str, Any]:
     r = conn.execute("""SELECT b.id, b.book, b.holder, b.unit, h.pooled FROM fl.bank_account b
                           JOIN fl.holder h ON h.code = b.holder
                          WHERE b.book = %s AND b.holder = %s AND b.unit IS NOT DISTINCT FROM
@@ -232,7 +231,7 @@ def bank_account(conn: psycopg.Connection, spec: BankAccountSpec, book: str) -> 
     return r
 
 
-def _unmatched(conn: psycopg.Connection, bank_id: int) -> tuple[list[Item], list[Item]]:
+def _unmatched(conn: Conn, bank_id: int) -> tuple[list[Item], list[Item]]:
     lines = [Item(r["id"], r["line_date"], r["amount"] if r["direction"] == "in" else -r["amount"],
                   frozenset([r["reference"]]))
              for r in conn.execute("""
@@ -249,7 +248,7 @@ def _unmatched(conn: psycopg.Connection, bank_id: int) -> tuple[list[Item], list
     return lines, postings
 
 
-def match_account(conn: psycopg.Connection, bank_id: int, window: int) -> list[MatchGroup]:
+def match_account(conn: Conn, bank_id: int, window: int) -> list[MatchGroup]:
     """Match what is still unmatched on one bank account and record it (caller's transaction)."""
     lines, postings = _unmatched(conn, bank_id)
     groups = match(lines, postings, window)
@@ -259,7 +258,7 @@ def match_account(conn: psycopg.Connection, bank_id: int, window: int) -> list[M
     return groups
 
 
-def import_statement(conn: psycopg.Connection, path: Path | str, lines: Sequence[StatementLine],
+def import_statement(conn: Conn, path: Path | str, lines: Sequence[StatementLine],
                      spec: BankAccountSpec, book: str, window: int | None = None) -> dict[str, Any]:
     """Store a statement's new lines and match (one business action; the caller owns the transaction)."""
     p = Path(path)
@@ -281,7 +280,7 @@ def import_statement(conn: psycopg.Connection, path: Path | str, lines: Sequence
             "postings_matched": sum(len(g.postings) for g in groups), "lines_unmatched": left["n"] if left else 0}
 
 
-def report(conn: psycopg.Connection, spec: BankAccountSpec, book: str, as_of: dt.date) -> dict[str, Any]:
+def report(conn: Conn, spec: BankAccountSpec, book: str, as_of: dt.date) -> dict[str, Any]:
     """Matched groups, unmatched items and the 余额调节表 as of the end of ``as_of``."""
     b = bank_account(conn, spec, book)
     bid = b["id"]
