@@ -16,11 +16,15 @@ def _met(r: Result) -> str:
 
 
 def section(results: list[Result], *, machine: dict[str, str], settings: dict[str, str], args: str,
-            profiles: dict[str, list[dict[str, Any]]], elapsed: float) -> str:
+            profiles: dict[str, dict[str, Any]], elapsed: float, loads: list[float] | None = None) -> str:
     now = dt.datetime.now().astimezone()
     out = [f"## Run of {now:%Y-%m-%d %H:%M %Z} (`python -m bench.run {args}`)".rstrip(), ""]
     out.append(f"Machine: {machine['cores']} cores ({machine['cpu']}), {machine['memory']} RAM, {machine['os']}, "
                f"Python {machine['python']}. Total bench time {elapsed:,.0f} s.")
+    if loads:
+        out.append(f"1-minute load average at the start of each benchmark and at the end: "
+                   f"{', '.join(f'{x:.1f}' for x in loads)} (above {machine['cores']} means other processes shared "
+                   "the cores during the run: absolute figures are then pessimistic, the same-run ratios less so).")
     out.append("PostgreSQL " + settings.get("server_version", "?") + " (embedded, one private server per benchmark), "
                + ", ".join(f"{k}={v}" for k, v in settings.items() if k != "server_version") + ".")
     out.append("")

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -44,6 +47,10 @@ def main(argv: list[str] | None = None, *, admin_url: str | None = None,
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     ap.add_argument("--no-profile", action="store_true", help="skip pg_stat_user_functions profiling")
     a = ap.parse_args(argv)
+    if admin_url is None and threading.current_thread() is threading.main_thread():
+        # `kill PID` unwinds like Ctrl-C, so every benchmark's finally stops its server.
+        signal.signal(signal.SIGTERM, _terminate)
+        signal.signal(signal.SIGINT, _terminate)
     out = a.out if a.out is not None else (None if a.quick else ROOT / "docs" / "benchmarks.md")
 
     started = time.perf_counter()
@@ -52,8 +59,10 @@ def main(argv: list[str] | None = None, *, admin_url: str | None = None,
     results: list[Result] = []
     profiles: dict[str, Any] = {}
     failed = []
+    loads = []
     for name in a.only or BENCHMARKS:
-        env.log(f"== {name}")
+        loads.append(os.getloadavg()[0])
+        env.log(f"== {name} (load average {loads[-1]:.1f})")
         try:
             results += _module(name)(env, profiles)
         except Exception as e:  # one broken benchmark must not hide the others' figures
@@ -64,9 +73,10 @@ def main(argv: list[str] | None = None, *, admin_url: str | None = None,
     if not env.settings:
         with server(env):
             pass
+    loads.append(os.getloadavg()[0])
     settings = env.settings
     text = report.section(results, machine=machine(), settings=settings,
-                          args=" ".join(argv if argv is not None else sys.argv[1:]), profiles=profiles,
+                          args=" ".join(argv if argv is not None else sys.argv[1:]), profiles=profiles, loads=loads,
                           elapsed=time.perf_counter() - started)
     print(text)
     if out is not None:
@@ -80,6 +90,10 @@ def main(argv: list[str] | None = None, *, admin_url: str | None = None,
     if failed and not a.quick:
         print(f"benchmarks that failed to run: {', '.join(failed)}", file=sys.stderr)
     return results
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 _PREAMBLE = """# Benchmarks
