@@ -7,7 +7,7 @@ import json
 import sys
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,6 +17,7 @@ from ledger.core.money import format_yuan
 from ledger.core.region import load_region
 from ledger.errors import BadInput
 from ledger.store import accounts, admin, embedded, journal
+from ledger.store.db import Conn
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/cli.md).")]
 Lang = Annotated[str, typer.Option("--lang", help="Account names in zh or en.")]
@@ -38,7 +39,7 @@ TB_KEYS = ["account", "book", "chart_code", "name_zh", "name_en", "unit", "holde
 TB_MONEY = ["opening", "period_debits", "period_credits", "closing"]
 
 
-def _name(r: dict, lang: str) -> str:
+def _name(r: dict[str, Any], lang: str) -> str:
     return str(r["name_zh"] if lang == "zh" else r["name_en"])
 
 
@@ -65,7 +66,7 @@ def db_status(json_out: JsonOpt = False) -> None:
     """Is the embedded server running, and where is its data?"""
     t = State.target()
     if not t.embedded:
-        info = {"mode": "server", "url": t.url}
+        info: dict[str, Any] = {"mode": "server", "url": t.url}
     else:
         st = embedded.status(Path(t.home) if t.home else None)
         info = {"mode": "embedded", "pgdata": str(st.pgdata), "running": st.running, "pid": st.pid,
@@ -109,12 +110,11 @@ def user_add(
     unit: Annotated[str | None, typer.Option("--unit", help="The unit an officer is bound to.")] = None,
 ) -> None:
     """Add a user. The first admin is created by the database owner; then admins add users."""
-    def work(conn):  # type: ignore[no-untyped-def]
+    def work(conn: Conn) -> None:
         admin.add_user(conn, name, role, unit)
     if State.user is None:
-        with db(admin=True) as conn:
-            with conn.transaction():
-                work(conn)
+        with db(admin=True) as conn, conn.transaction():
+            work(conn)
     else:
         write(work)
     console.print(f"user {name} added as {role}" + (f" for unit {unit}" if unit else ""))
@@ -164,17 +164,17 @@ def entry_post(
     drafts = parse_entries(doc, name)
     results = write(lambda c: journal.post(c, drafts))
     vouchers = read(lambda c: {r.entry_id: journal.get_entry(c, r.entry_id)["voucher"] for r in results})
-    out = [{"idempotency_key": r.idempotency_key, "entry_id": r.entry_id, "voucher": vouchers.get(r.entry_id),
-            "status": r.status} for r in results]
+    out = [{"idempotency_key": r.idempotency_key, "entry_id": r.entry_id, "book": d.book,
+            "voucher": vouchers.get(r.entry_id), "status": r.status} for r, d in zip(results, drafts, strict=True)]
     if json_out:
         emit_json(out)
     else:
         for o in out:
-            console.print(f"{o['status']:>9}  entry {o['entry_id']}  voucher {o['book'] if 'book' in o else ''}"
-                          f"{o['voucher']}  key {o['idempotency_key']}")
+            console.print(f"{o['status']:>9}  entry {o['entry_id']}  voucher {o['book']}/{o['voucher']}  "
+                          f"key {o['idempotency_key']}")
 
 
-def _entry_json(e: dict) -> dict:
+def _entry_json(e: dict[str, Any]) -> dict[str, Any]:
     out = {k: jsonable(e.get(k)) for k in ENTRY_KEYS if k != "postings"}
     out["postings"] = rows_json(e["postings"], POSTING_KEYS, ["amount"])
     return out

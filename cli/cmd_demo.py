@@ -41,6 +41,10 @@ def _yuan_wan(fen: int) -> str:
     return f"{'-' if fen < 0 else ''}{tenths // 10:,}.{tenths % 10} 万元"
 
 
+def _fen(v: object) -> int:
+    return v if isinstance(v, int) else 0
+
+
 def build_reports(conn: Any, year: int) -> dict[str, Report]:
     """The year's key reports, as report values (the same builders the report commands use)."""
     end = dt.date(year, 12, 31)
@@ -167,8 +171,11 @@ def demo(
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as bar:
         task = bar.add_task(f"posting {year}", total=TOTAL_STEPS + 1)
-        d = Demo(home, out, year=year, seed=seed, scale=scale,
-                 progress=lambda msg, n: (bar.update(task, completed=n), bar.console.print(f"  {msg}")))
+        def progress(msg: str, n: int) -> None:
+            bar.update(task, completed=n)
+            bar.console.print(f"  {msg}")
+
+        d = Demo(home, out, year=year, seed=seed, scale=scale, progress=progress)
         try:
             story = d.run()
             bar.update(task, description="reports and charts")
@@ -187,9 +194,9 @@ def demo(
             console.print(f"[bold]{rep.title_zh} {rep.title_en}[/bold] — totals per book")
             for s in rep.sections:
                 tot = s.totals or {}
-                console.print(f"  {s.title_zh}: debits {format_yuan(int(tot.get('period_debits') or 0))}, "
-                              f"credits {format_yuan(int(tot.get('period_credits') or 0))}, "
-                              f"closing {format_yuan(int(tot.get('closing') or 0))}")
+                console.print(f"  {s.title_zh}: debits {format_yuan(_fen(tot.get('period_debits')))}, "
+                              f"credits {format_yuan(_fen(tot.get('period_credits')))}, "
+                              f"closing {format_yuan(_fen(tot.get('closing')))}")
             continue
         if key == "budget-execution":
             console.print("(budget execution: the residents' book shown; every book is in the XLSX)")

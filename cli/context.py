@@ -11,13 +11,12 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import psycopg
 from rich.console import Console
 from rich.table import Table
 
 from ledger.core.money import decimal_text, format_yuan
 from ledger.errors import BadInput
-from ledger.store.db import Target, connect, run_tx, translated
+from ledger.store.db import Conn, Target, connect, run_tx, translated
 
 T = TypeVar("T")
 
@@ -37,7 +36,7 @@ class State:
 
 
 @contextmanager
-def db(*, admin: bool = False) -> Iterator[psycopg.Connection]:
+def db(*, admin: bool = False) -> Iterator[Conn]:
     conn = connect(State.target(), admin=admin)
     try:
         with translated():
@@ -46,13 +45,13 @@ def db(*, admin: bool = False) -> Iterator[psycopg.Connection]:
         conn.close()
 
 
-def write(work: Callable[[psycopg.Connection], T]) -> T:
+def write(work: Callable[[Conn], T]) -> T:
     """Run one business action as one transaction (retried on conflicts)."""
     with db() as conn:
         return run_tx(conn, work)
 
 
-def read(work: Callable[[psycopg.Connection], T]) -> T:
+def read(work: Callable[[Conn], T]) -> T:
     with db() as conn:
         return work(conn)
 

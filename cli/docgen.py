@@ -39,7 +39,7 @@ def plain_help(cmd: Any, ctx: Any) -> str:
     ctx.terminal_width, ctx.max_content_width = 100, 100  # stable output whatever the terminal
     formatter = ctx.make_formatter()
     click_core.Command.format_help(cmd, ctx, formatter)
-    return formatter.getvalue().rstrip()
+    return str(formatter.getvalue()).rstrip()
 
 
 def commands() -> list[tuple[list[str], Any, Any]]:

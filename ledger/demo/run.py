@@ -80,7 +80,7 @@ class Demo:
             self._conns[user] = connect(self.target(user), admin=user is None)
         return self._conns[user]
 
-    def as_(self, user: str, work: Callable[[Any], Any]) -> Any:
+    def as_(self, user: str, work: Callable[..., Any]) -> Any:
         return run_tx(self.conn(user), work)
 
     def step(self, message: str) -> None:
@@ -117,7 +117,7 @@ class Demo:
         owner = self.conn(None)
         admin.init(self.target().conninfo(admin=True), owner, self.region)
         existing = {r["name"] for r in admin.list_users(owner)}
-        users = [(ADMIN, "admin", None), (REVIEWER, "reviewer", None), (REVIEWER2, "reviewer", None),
+        users: list[tuple[str, str, str | None]] = [(ADMIN, "admin", None), (REVIEWER, "reviewer", None), (REVIEWER2, "reviewer", None),
                  (FINANCE, "finance", None), (AUDITOR, "auditor", None)]
         users += [(officer(u.code), "officer", u.code) for u in self.region.units]
         for name, role, unit in users:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import psycopg
-
 from ledger.core.entries import account_key, parse_account_key
 from ledger.errors import AccountNotFound
+from ledger.store.db import Conn
 
 _ACCOUNT_COLS = """a.id, a.book, a.chart_code, a.unit, a.holder, a.component, a.balance, a.debits, a.credits,
                    c.name_zh, c.name_en, c.kind, c.normal_side, a.bank_account_id"""
@@ -20,7 +19,7 @@ def _with_key(r: dict[str, Any]) -> dict[str, Any]:
     return r
 
 
-def list_accounts(conn: psycopg.Connection, *, book: str | None = None, unit: str | None = None) -> list[dict[str, Any]]:
+def list_accounts(conn: Conn, *, book: str | None = None, unit: str | None = None) -> list[dict[str, Any]]:
     rows = conn.execute(
         f"""SELECT {_ACCOUNT_COLS} FROM fl.account a JOIN fl.chart c ON c.code = a.chart_code
              WHERE (%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)
@@ -29,7 +28,7 @@ def list_accounts(conn: psycopg.Connection, *, book: str | None = None, unit: st
     return [_with_key(r) for r in rows]
 
 
-def find_account(conn: psycopg.Connection, ref: str) -> dict[str, Any]:
+def find_account(conn: Conn, ref: str) -> dict[str, Any]:
     """An account by id or by key ``BOOK:CODE:UNIT[:HOLDER[:COMPONENT]]``."""
     if ref.strip().isdigit():
         row = conn.execute(f"SELECT {_ACCOUNT_COLS} FROM fl.account a JOIN fl.chart c ON c.code = a.chart_code "
@@ -45,7 +44,7 @@ def find_account(conn: psycopg.Connection, ref: str) -> dict[str, Any]:
     return _with_key(row)
 
 
-def balance(conn: psycopg.Connection, ref: str, as_of: dt.date | None = None) -> dict[str, Any]:
+def balance(conn: Conn, ref: str, as_of: dt.date | None = None) -> dict[str, Any]:
     """Balance (debits − credits, in fen) now, or at the end of ``as_of``."""
     acc = find_account(conn, ref)
     if as_of is not None:
@@ -57,7 +56,7 @@ def balance(conn: psycopg.Connection, ref: str, as_of: dt.date | None = None) ->
     return acc
 
 
-def trial_balance(conn: psycopg.Connection, *, as_of: dt.date | None = None, year: int | None = None,
+def trial_balance(conn: Conn, *, as_of: dt.date | None = None, year: int | None = None,
                   unit: str | None = None, book: str | None = None) -> list[dict[str, Any]]:
     """试算平衡表: per account, opening balance at the start of the year, the year's
     debits and credits to ``as_of`` (default: today), and the closing balance."""

@@ -9,9 +9,10 @@ import psycopg
 
 from ledger.core.region import Region
 from ledger.store import migrate
+from ledger.store.db import Conn
 
 
-def init(admin_conninfo: str, conn: psycopg.Connection, region: Region) -> dict[str, Any]:
+def init(admin_conninfo: str, conn: Conn, region: Region) -> dict[str, Any]:
     """Create or upgrade the schema, then load the region; safe to repeat."""
     before, after = migrate.upgrade(admin_conninfo)
     with conn.transaction():
@@ -20,24 +21,24 @@ def init(admin_conninfo: str, conn: psycopg.Connection, region: Region) -> dict[
             "books": [b.code for b in region.books]}
 
 
-def add_user(conn: psycopg.Connection, name: str, role: str, unit: str | None) -> None:
+def add_user(conn: Conn, name: str, role: str, unit: str | None) -> None:
     conn.execute("SELECT fl.add_user(%s, %s, %s)", (name, role, unit))
 
 
-def list_users(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def list_users(conn: Conn) -> list[dict[str, Any]]:
     return conn.execute("SELECT name, role, unit, created_at, created_by FROM fl.app_user ORDER BY name").fetchall()
 
 
-def close_period(conn: psycopg.Connection, month: dt.date, reason: str = "") -> bool:
+def close_period(conn: Conn, month: dt.date, reason: str = "") -> bool:
     r = conn.execute("SELECT fl.close_period(%s, %s) AS closed", (month, reason)).fetchone()
     return bool(r and r["closed"])
 
 
-def closed_periods(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def closed_periods(conn: Conn) -> list[dict[str, Any]]:
     return conn.execute("SELECT month, closed_by, closed_at, reason FROM fl.closed_period ORDER BY month").fetchall()
 
 
-def schema_revision(conn: psycopg.Connection) -> str | None:
+def schema_revision(conn: Conn) -> str | None:
     try:
         r = conn.execute("SELECT version_num FROM fl.alembic_version").fetchone()
     except psycopg.errors.UndefinedTable:

@@ -15,11 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import psycopg
-
 from ledger.core.findings import CheckResult, Finding, VerifyReport, result, voucher_label
 from ledger.errors import BadInput, NotFound, RuleViolation
 from ledger.store import journal
+from ledger.store.db import Conn
 from ledger.store.verify import (
     CHECKS,
     FINDINGS_CAP,
@@ -54,7 +53,7 @@ SELECT e.id, e.book, e.entry_date, e.kind, e.memo, e.reason, e.reverses, e.idemp
 """
 
 
-def _brief(conn: psycopg.Connection, entry_id: int) -> dict[str, Any] | None:
+def _brief(conn: Conn, entry_id: int) -> dict[str, Any] | None:
     r = conn.execute(_ENTRY_BRIEF, (entry_id,)).fetchone()
     if r is not None:
         r["voucher"] = voucher_label(r["book"], r["fiscal_year"], r["voucher_no"])
@@ -62,7 +61,7 @@ def _brief(conn: psycopg.Connection, entry_id: int) -> dict[str, Any] | None:
     return r
 
 
-def _request_events(conn: psycopg.Connection, request_id: int) -> list[dict[str, Any]]:
+def _request_events(conn: Conn, request_id: int) -> list[dict[str, Any]]:
     rows = conn.execute("""
         SELECT re.id, re.action, re.from_state, re.to_state, re.amount, re.reason, re.entry_id, re.actor, re.at,
                host(re.client_addr) AS client_addr, s.book, s.fiscal_year, s.voucher_no
@@ -75,7 +74,7 @@ def _request_events(conn: psycopg.Connection, request_id: int) -> list[dict[str,
             for r in rows]
 
 
-def trail_entry(conn: psycopg.Connection, ref: str) -> dict[str, Any]:
+def trail_entry(conn: Conn, ref: str) -> dict[str, Any]:
     """Everything recorded about one entry (id, voucher RES/2023-000001, or idempotency key)."""
     e = journal.get_entry(conn, ref)
     b = _brief(conn, e["id"])
@@ -142,7 +141,7 @@ def parse_request_ref(text: str) -> int | None:
     return None
 
 
-def trail_request(conn: psycopg.Connection, request_id: int) -> dict[str, Any]:
+def trail_request(conn: Conn, request_id: int) -> dict[str, Any]:
     r = conn.execute("""SELECT id, unit, book, component, year, quarter, amount_requested, amount_approved, state,
                                note, submitted_by, submitted_at, approved_by, disburse_entry, settle_entry
                           FROM fl.fund_request WHERE id = %s""", (request_id,)).fetchone()
@@ -166,7 +165,7 @@ def trail_request(conn: psycopg.Connection, request_id: int) -> dict[str, Any]:
 
 # ---- digests -------------------------------------------------------------------------------
 
-def take_digest(conn: psycopg.Connection, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str, Any]:
+def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str, Any]:
     """The chain head recomputed from the raw rows. Refused if the chain does not verify:
     a digest of a broken chain would certify the damage."""
     saved = conn.isolation_level, conn.read_only
@@ -234,7 +233,7 @@ def _load(digest: dict[str, Any]) -> tuple[int, bytes, dict[int, dict[str, Any]]
     return last_seq, head, cps, taken, vouchers
 
 
-def check_digest(conn: psycopg.Connection, digest: dict[str, Any], cap: int = FINDINGS_CAP) -> VerifyReport:
+def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) -> VerifyReport:
     """Does the ledger still extend ``digest``? Plus every verify check, on one snapshot."""
     last_seq, head_hash, cps, taken_at, vouchers = _load(digest)
     findings: list[Finding] = []

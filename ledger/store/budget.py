@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
+from ledger.store.db import Conn
 
 BUDGET_KEYS = ["year", "unit", "book", "version", "revenue", "expenditure", "balance", "deficit",
                "imported_by", "imported_at", "lines"]
@@ -13,7 +13,7 @@ BUDGET_MONEY = ["revenue", "expenditure", "balance"]
 LINE_KEYS = ["component", "line", "kind", "name_zh", "name_en", "amount"]
 
 
-def show(conn: psycopg.Connection, year: int, *, unit: str | None = None, book: str | None = None) -> list[dict[str, Any]]:
+def show(conn: Conn, year: int, *, unit: str | None = None, book: str | None = None) -> list[dict[str, Any]]:
     """The budgets in force (latest version) for ``year``, with their lines, totals and
     the deficit flag (expenditure above revenue in any component)."""
     heads = conn.execute(

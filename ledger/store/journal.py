@@ -9,10 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-
 from ledger.core.entries import EntryDraft, account_key
 from ledger.errors import NotFound
+from ledger.store.db import Conn
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +21,7 @@ class PostResult:
     status: str   # 'posted' | 'duplicate'
 
 
-def post(conn: psycopg.Connection, drafts: Sequence[EntryDraft]) -> list[PostResult]:
+def post(conn: Conn, drafts: Sequence[EntryDraft]) -> list[PostResult]:
     """Post entries atomically (all or none). Duplicates (same key, same content) return
     the original entry; a key reused with different content raises IdempotencyConflict."""
     docs = [d.as_doc() for d in drafts]
@@ -31,7 +30,7 @@ def post(conn: psycopg.Connection, drafts: Sequence[EntryDraft]) -> list[PostRes
     return [PostResult(drafts[r["ord"] - 1].idempotency_key, r["entry_id"], r["status"]) for r in rows]
 
 
-def reverse(conn: psycopg.Connection, entry_id: int, reason: str, on: dt.date | None, key: str) -> PostResult:
+def reverse(conn: Conn, entry_id: int, reason: str, on: dt.date | None, key: str) -> PostResult:
     """红字冲销: post the mirror image of ``entry_id`` pointing back at it."""
     r = conn.execute("SELECT ord, entry_id, status FROM fl.reverse_entry(%s, %s, %s, %s)",
                      (entry_id, reason, on, key)).fetchone()
@@ -52,7 +51,7 @@ def voucher(row: dict[str, Any]) -> str | None:
     return f"{row['fiscal_year']}-{row['voucher_no']:06d}" if row.get("voucher_no") else None
 
 
-def get_entry(conn: psycopg.Connection, ref: str | int) -> dict[str, Any]:
+def get_entry(conn: Conn, ref: str | int) -> dict[str, Any]:
     """An entry by id, by voucher (``RES/2023-000123`` or ``2023-000123`` when one book
     has it) or by idempotency key, with its postings."""
     text = str(ref).strip()
@@ -84,10 +83,11 @@ def get_entry(conn: psycopg.Connection, ref: str | int) -> dict[str, Any]:
     return out
 
 
-def journal(conn: psycopg.Connection, *, date_from: dt.date | None = None, date_to: dt.date | None = None,
+def journal(conn: Conn, *, date_from: dt.date | None = None, date_to: dt.date | None = None,
             unit: str | None = None, book: str | None = None, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
     """Entries in voucher order with their totals; filters narrow by date, unit, book."""
-    where, args = ["true"], []
+    where: list[str] = ["true"]
+    args: list[object] = []
     if date_from:
         where.append("e.entry_date >= %s")
         args.append(date_from)

@@ -16,6 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from ledger.core.chart import CHART, HOLDERS
 from ledger.core.region import Region
+from ledger.store.db import Conn
 
 _LOCK = 7_345_001  # advisory lock id: one migration at a time per database
 
@@ -50,7 +51,7 @@ def upgrade(conninfo: str) -> tuple[str | None, str]:
     return before, head_revision()
 
 
-def load_reference(conn: psycopg.Connection, region: Region) -> None:
+def load_reference(conn: Conn, region: Region) -> None:
     """Upsert the region's units, books and settings and the national chart.
 
     Units and books are never deleted (postings refer to them); names may change."""

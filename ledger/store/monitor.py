@@ -14,12 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import psycopg
+from ledger.store.db import Conn
 
 _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)"
 
 
-def figures(conn: psycopg.Connection, *, as_of: dt.date, book: str | None = None,
+def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
             unit: str | None = None) -> list[dict[str, Any]]:
     """Per (book, unit) of the pooled component, as of the end of ``as_of`` (fen):
     ``surplus`` (net assets: 3001 plus revenue − expenditure not yet closed),
@@ -62,7 +62,7 @@ def figures(conn: psycopg.Connection, *, as_of: dt.date, book: str | None = None
     return rows
 
 
-def monthly(conn: psycopg.Connection, *, book: str, end: dt.date) -> list[dict[str, Any]]:
+def monthly(conn: Conn, *, book: str, end: dt.date) -> list[dict[str, Any]]:
     """Per unit and month up to ``end``, of the pooled component of ``book``: the change
     in net assets (``net_assets``, credits − debits) and the expenditure (``expenditure``,
     debits − credits), both without the year-end close. Cumulating gives the surplus at
@@ -82,7 +82,7 @@ def monthly(conn: psycopg.Connection, *, book: str, end: dt.date) -> list[dict[s
             GROUP BY a.unit, mv.month ORDER BY a.unit, mv.month""", {"book": book, "end": end}).fetchall()
 
 
-def special_daily(conn: psycopg.Connection, *, book: str, end: dt.date) -> list[dict[str, Any]]:
+def special_daily(conn: Conn, *, book: str, end: dt.date) -> list[dict[str, Any]]:
     """Per unit and day up to ``end``: the change of its share of the special account
     (1003 special, every component of ``book``), debits − credits."""
     return conn.execute(

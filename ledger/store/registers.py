@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import psycopg
+from ledger.store.db import Conn
 
 KINDS = ("fiscal_arrears", "employer_arrears", "unpaid_claims", "government_share")
 
@@ -17,7 +17,7 @@ ITEM_KEYS = ["id", "kind", "unit", "book", "component", "amount", "cleared", "ou
 ITEM_MONEY = ["amount", "cleared", "outstanding"]
 
 
-def list_items(conn: psycopg.Connection, *, kind: str | None = None, unit: str | None = None,
+def list_items(conn: Conn, *, kind: str | None = None, unit: str | None = None,
                open_only: bool = False, as_of: dt.date | None = None) -> list[dict[str, Any]]:
     """Register items (officers see their own unit's: row security), oldest first, with
     what is outstanding and the age in days as of ``as_of`` (default today)."""
@@ -32,7 +32,7 @@ def list_items(conn: psycopg.Connection, *, kind: str | None = None, unit: str |
         {"kind": kind, "unit": unit, "open": open_only, "as_of": as_of}).fetchall()
 
 
-def clear(conn: psycopg.Connection, item: int, amount: int, on: dt.date, key: str | None = None) -> dict[str, Any]:
+def clear(conn: Conn, item: int, amount: int, on: dt.date, key: str | None = None) -> dict[str, Any]:
     """Money arrived (or was paid): post the entry for ``item`` and reduce what is owed.
     Returns item_id, entry_id, status ('posted' | 'duplicate'), cleared, outstanding."""
     row = conn.execute("SELECT * FROM fl.clear_register(%s, %s, %s, %s)", (item, amount, on, key)).fetchone()

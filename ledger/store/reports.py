@@ -14,13 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import psycopg
-
 from ledger.core.monitor import Thresholds
 from ledger.reports.builders import Labels
+from ledger.store.db import Conn
 
 
-def labels(conn: psycopg.Connection) -> Labels:
+def labels(conn: Conn) -> Labels:
     """Region name, units (in region order), books, holders and chart, to label rows."""
     reg = conn.execute("SELECT value FROM fl.setting WHERE key = 'region'").fetchone()
     region = f"{reg['value']['name_zh']} {reg['value']['code']}" if reg else ""
@@ -34,7 +33,7 @@ def labels(conn: psycopg.Connection) -> Labels:
     return Labels(region, units, books, holders, chart)
 
 
-def thresholds(conn: psycopg.Connection) -> Thresholds:
+def thresholds(conn: Conn) -> Thresholds:
     """Months-payable thresholds from the region settings (BRIEF §5 defaults otherwise)."""
     rows = {r["key"]: r["value"] for r in conn.execute(
         "SELECT key, value FROM fl.setting WHERE key IN ('months_red_below', 'months_yellow_below', "

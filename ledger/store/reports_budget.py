@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import psycopg
+from ledger.store.db import Conn
 
 _FILTER = "(%(book)s::text IS NULL OR {t}.book = %(book)s) AND (%(unit)s::text IS NULL OR {t}.unit = %(unit)s)"
 
 
-def budget_execution(conn: psycopg.Connection, *, year: int, as_of: dt.date | None = None, book: str | None = None,
+def budget_execution(conn: Conn, *, year: int, as_of: dt.date | None = None, book: str | None = None,
                      unit: str | None = None) -> dict[str, Any]:
     """``budget``: the lines in force for ``year`` (unit, book, component, line, kind,
     amount). ``actual``: per (book, unit, component, chart code, quarter) the operating
@@ -40,7 +40,7 @@ def budget_execution(conn: psycopg.Connection, *, year: int, as_of: dt.date | No
     return {"budget": budget, "actual": actual, "end": end}
 
 
-def requests(conn: psycopg.Connection, *, year: int, book: str | None = None, unit: str | None = None,
+def requests(conn: Conn, *, year: int, book: str | None = None, unit: str | None = None,
              limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
     """The fund-request register (用款申请): one row per state change of every request of
     ``year``, oldest first, with who made it, when, why and the amount it carried.
@@ -56,7 +56,7 @@ def requests(conn: psycopg.Connection, *, year: int, book: str | None = None, un
         {"year": year, "book": book, "unit": unit, "limit": limit, "offset": offset}).fetchall()
 
 
-def registers(conn: psycopg.Connection, *, as_of: dt.date, kind: str | None = None, book: str | None = None,
+def registers(conn: Conn, *, as_of: dt.date, kind: str | None = None, book: str | None = None,
               unit: str | None = None, limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
     """Memo-register items (备查簿) opened by ``as_of``, with what was cleared by then
     (from the clearings dated on or before ``as_of``)."""

@@ -13,16 +13,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import psycopg
-
 from ledger.core.entries import account_key
 from ledger.errors import BadInput, NotFound
 from ledger.store.accounts import find_account
+from ledger.store.db import Conn
 
 _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)"
 
 
-def balance_sheet(conn: psycopg.Connection, *, as_of: dt.date, book: str | None = None,
+def balance_sheet(conn: Conn, *, as_of: dt.date, book: str | None = None,
                   unit: str | None = None) -> list[dict[str, Any]]:
     """Balance (debits − credits, fen) per (book, unit, component, chart code, holder) at
     the start of ``as_of``'s year (``year_start``: end of the previous year) and at the end
@@ -43,7 +42,7 @@ def balance_sheet(conn: psycopg.Connection, *, as_of: dt.date, book: str | None 
         {"start": start, "end": as_of, "book": book, "unit": unit}).fetchall()
 
 
-def income(conn: psycopg.Connection, *, start: dt.date, end: dt.date, book: str | None = None,
+def income(conn: Conn, *, start: dt.date, end: dt.date, book: str | None = None,
            unit: str | None = None) -> dict[str, list[dict[str, Any]]]:
     """收支表 figures between ``start`` and ``end`` (inclusive), without the year-end close.
 
@@ -78,7 +77,7 @@ def income(conn: psycopg.Connection, *, start: dt.date, end: dt.date, book: str 
     return {"movements": movements, "opening": opening}
 
 
-def subledger(conn: psycopg.Connection, *, unit: str, as_of: dt.date,
+def subledger(conn: Conn, *, unit: str, as_of: dt.date,
               book: str | None = None) -> list[dict[str, Any]]:
     """One unit's accounts: per (book, component, chart code, holder) the balance at the
     start of the year, the year's debits and credits (all entries) and the balance at
@@ -109,7 +108,7 @@ def subledger(conn: psycopg.Connection, *, unit: str, as_of: dt.date,
         {"start": start, "end": as_of, "book": book, "unit": unit}).fetchall()
 
 
-def account_ledger(conn: psycopg.Connection, ref: str, *, date_from: dt.date, date_to: dt.date,
+def account_ledger(conn: Conn, ref: str, *, date_from: dt.date, date_to: dt.date,
                    limit: int = 1000, offset: int = 0) -> dict[str, Any]:
     """明细账 of one account: the balance before ``date_from`` (from account_day), then
     every posting dated ``date_from``..``date_to`` with its running balance (debits −
@@ -138,7 +137,7 @@ def account_ledger(conn: psycopg.Connection, ref: str, *, date_from: dt.date, da
     return {"account": acc, "opening": r["opening"], "date_from": date_from, "date_to": date_to, "rows": rows}
 
 
-def vouchers(conn: psycopg.Connection, *, year: int | None, book: str | None, number_from: int,
+def vouchers(conn: Conn, *, year: int | None, book: str | None, number_from: int,
              number_to: int, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
     """Printable vouchers (记账凭证) numbered ``number_from``..``number_to`` of one fiscal
     year (default: the latest with vouchers) and book (default: every book): one row per

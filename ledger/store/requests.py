@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import psycopg
-
 from ledger.core.requests import (
     Action,
     Justification,
@@ -23,6 +21,7 @@ from ledger.core.requests import (
     next_state,
 )
 from ledger.errors import LedgerError, NotFound, PermissionDenied
+from ledger.store.db import Conn
 
 REQUEST_KEYS = ["id", "unit", "book", "component", "year", "quarter", "amount_requested", "amount_approved",
                 "state", "submitted_by", "submitted_at", "approved_by", "note"]
@@ -36,14 +35,14 @@ _COLS = """r.id, r.unit, r.book, r.component, r.year, r.quarter, r.amount_reques
            r.disburse_entry, r.settle_entry"""
 
 
-def _me(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+def _me(conn: Conn) -> dict[str, Any]:
     row = conn.execute("SELECT name, role, unit FROM fl.app_user WHERE name = session_user").fetchone()
     if row is None:
         raise PermissionDenied("you are not a fundledger user; an admin adds users with `fundledger user add`")
     return dict(row)
 
 
-def get(conn: psycopg.Connection[Any], request_id: int) -> dict[str, Any]:
+def get(conn: Conn, request_id: int) -> dict[str, Any]:
     row = conn.execute(f"SELECT {_COLS} FROM fl.fund_request r WHERE r.id = %s", (request_id,)).fetchone()
     if row is None:
         me = _me(conn)
@@ -52,7 +51,7 @@ def get(conn: psycopg.Connection[Any], request_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-def justification(conn: psycopg.Connection[Any], unit: str, book: str, component: str, year: int) -> dict[str, Any]:
+def justification(conn: Conn, unit: str, book: str, component: str, year: int) -> dict[str, Any]:
     """The live justification figures (fl.request_justification), all fen."""
     row = conn.execute("SELECT fl.request_justification(%s, %s, %s, %s) AS j", (unit, book, component, year)).fetchone()
     assert row is not None
@@ -66,7 +65,7 @@ def _as_justification(j: dict[str, Any]) -> Justification:
                          approved_this_year=int(j["approved_this_year"]))
 
 
-def _special(conn: psycopg.Connection[Any], book: str) -> tuple[int, int] | None:
+def _special(conn: Conn, book: str) -> tuple[int, int] | None:
     """(balance, reserved) of the book's physical special account; None when the caller
     cannot see it (an officer: the pooled account belongs to no one unit)."""
     if _me(conn)["role"] == "officer":
@@ -76,7 +75,7 @@ def _special(conn: psycopg.Connection[Any], book: str) -> tuple[int, int] | None
     return (int(row["balance"]), int(row["reserved"])) if row else (0, 0)
 
 
-def preview_warnings(conn: psycopg.Connection[Any], req: dict[str, Any], amount: int | None = None) -> list[str]:
+def preview_warnings(conn: Conn, req: dict[str, Any], amount: int | None = None) -> list[str]:
     """What an approver would be told now: over the annual budget, or more than the special
     account has free (check_approval with the live figures; refusals become warnings)."""
     j = justification(conn, req["unit"], req["book"], req["component"], req["year"])
@@ -90,7 +89,7 @@ def preview_warnings(conn: psycopg.Connection[Any], req: dict[str, Any], amount:
         return [e.message]
 
 
-def submit(conn: psycopg.Connection[Any], *, unit: str, book: str, component: str, year: int, quarter: int,
+def submit(conn: Conn, *, unit: str, book: str, component: str, year: int, quarter: int,
            amount: int, note: str, key: str) -> dict[str, Any]:
     """File a request; returns it with ``status`` (submitted | duplicate) and ``warnings``."""
     check_quarter(year, quarter)
@@ -107,13 +106,13 @@ def submit(conn: psycopg.Connection[Any], *, unit: str, book: str, component: st
     return req
 
 
-def _move(conn: psycopg.Connection[Any], request_id: int, action: Action) -> dict[str, Any]:
+def _move(conn: Conn, request_id: int, action: Action) -> dict[str, Any]:
     req = get(conn, request_id)
     next_state(request_id, RequestState(req["state"]), action)
     return req
 
 
-def approve(conn: psycopg.Connection[Any], request_id: int, amount: int | None = None) -> dict[str, Any]:
+def approve(conn: Conn, request_id: int, amount: int | None = None) -> dict[str, Any]:
     """Approve (possibly less); reserves the amount on the special account. Returns the
     request with ``warnings`` (e.g. approvals beyond the annual budgeted expenditure)."""
     req = _move(conn, request_id, Action.approve)
@@ -128,31 +127,31 @@ def approve(conn: psycopg.Connection[Any], request_id: int, amount: int | None =
     return out
 
 
-def reject(conn: psycopg.Connection[Any], request_id: int, reason: str) -> dict[str, Any]:
+def reject(conn: Conn, request_id: int, reason: str) -> dict[str, Any]:
     _move(conn, request_id, Action.reject)
     conn.execute("SELECT id FROM fl.request_reject(%s, %s)", (request_id, reason))
     return get(conn, request_id)
 
 
-def void(conn: psycopg.Connection[Any], request_id: int, reason: str) -> dict[str, Any]:
+def void(conn: Conn, request_id: int, reason: str) -> dict[str, Any]:
     _move(conn, request_id, Action.void)
     conn.execute("SELECT id FROM fl.request_void(%s, %s)", (request_id, reason))
     return get(conn, request_id)
 
 
-def disburse(conn: psycopg.Connection[Any], request_id: int, on: dt.date, key: str | None = None) -> dict[str, Any]:
+def disburse(conn: Conn, request_id: int, on: dt.date, key: str | None = None) -> dict[str, Any]:
     _move(conn, request_id, Action.disburse)
     conn.execute("SELECT id FROM fl.request_disburse(%s, %s, %s)", (request_id, on, key))
     return get(conn, request_id)
 
 
-def settle(conn: psycopg.Connection[Any], request_id: int, on: dt.date, key: str | None = None) -> dict[str, Any]:
+def settle(conn: Conn, request_id: int, on: dt.date, key: str | None = None) -> dict[str, Any]:
     _move(conn, request_id, Action.settle)
     conn.execute("SELECT id FROM fl.request_settle(%s, %s, %s)", (request_id, on, key))
     return get(conn, request_id)
 
 
-def list_requests(conn: psycopg.Connection[Any], *, year: int | None = None, quarter: int | None = None,
+def list_requests(conn: Conn, *, year: int | None = None, quarter: int | None = None,
                   unit: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
     """Requests, newest year and quarter first; officers see only their own unit."""
     me = _me(conn)
@@ -169,7 +168,7 @@ def list_requests(conn: psycopg.Connection[Any], *, year: int | None = None, qua
     return [dict(r) for r in rows]
 
 
-def show(conn: psycopg.Connection[Any], request_id: int) -> dict[str, Any]:
+def show(conn: Conn, request_id: int) -> dict[str, Any]:
     """One request with its history (who, when, why) and the justification it was filed with."""
     req = get(conn, request_id)
     req["events"] = [dict(e) for e in conn.execute(

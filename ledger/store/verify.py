@@ -28,6 +28,7 @@ from ledger.core.findings import CheckResult, Finding, VerifyReport, result, vou
 from ledger.core.money import format_yuan
 from ledger.core.requests import TRANSITIONS
 from ledger.errors import PermissionDenied
+from ledger.store.db import Conn
 
 FINDINGS_CAP = 200          # findings listed per check; the rest are counted
 CHAIN_BATCH = 20_000        # rows fetched per round trip by the chain scan
@@ -332,7 +333,7 @@ def _finding(check: str, row: dict[str, Any], message: str) -> Finding:
                    request_id=row.get("request_id"), account=account)
 
 
-def run_check(conn: psycopg.Connection, check: Check, checked: int, cap: int = FINDINGS_CAP) -> CheckResult:
+def run_check(conn: Conn, check: Check, checked: int, cap: int = FINDINGS_CAP) -> CheckResult:
     findings: list[Finding] = []
     params = _transition_arrays()
     for q in check.queries:
@@ -373,7 +374,7 @@ def link(prev: bytes, digest: bytes, voucher_no: int) -> bytes:
     return hashlib.sha256(prev + digest + str(voucher_no).encode()).digest()
 
 
-def scan_chain(conn: psycopg.Connection, batch: int = CHAIN_BATCH) -> Iterator[ChainRow]:
+def scan_chain(conn: Conn, batch: int = CHAIN_BATCH) -> Iterator[ChainRow]:
     """Stream every seal in sequence order with recomputed digests and chain (server-side cursor)."""
     h = GENESIS
     with conn.cursor(name="fl_verify_chain", row_factory=dict_row) as cur:
@@ -437,7 +438,7 @@ def check_chain(rows: Iterator[ChainRow], head: dict[str, Any] | None, cap: int 
 
 # ---- running it all --------------------------------------------------------------------
 
-def snapshot(conn: psycopg.Connection) -> None:
+def snapshot(conn: Conn) -> None:
     """Begin one REPEATABLE READ, READ ONLY transaction (the caller ends it)."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.rollback()
@@ -447,7 +448,7 @@ def snapshot(conn: psycopg.Connection) -> None:
     conn.execute("SET LOCAL TimeZone = 'UTC'")
 
 
-def require_reader(conn: psycopg.Connection) -> None:
+def require_reader(conn: Conn) -> None:
     """Verify reads every unit's rows: an officer (row security) would see a partial ledger."""
     r = conn.execute("""SELECT u.role FROM fl.app_user u WHERE u.name = session_user""").fetchone()
     if r is not None and r["role"] in ("officer", "admin"):
@@ -455,7 +456,7 @@ def require_reader(conn: psycopg.Connection) -> None:
                                "run it as an auditor (or a reviewer or finance user)")
 
 
-def verify(conn: psycopg.Connection, *, only: Sequence[str] | None = None, cap: int = FINDINGS_CAP) -> VerifyReport:
+def verify(conn: Conn, *, only: Sequence[str] | None = None, cap: int = FINDINGS_CAP) -> VerifyReport:
     """Run every check (or those named in ``only``) on one snapshot; never writes."""
     saved = conn.isolation_level, conn.read_only
     snapshot(conn)

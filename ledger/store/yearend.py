@@ -16,32 +16,31 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-import psycopg
-
 from ledger.core.shortfall import ShortfallInput, ShortfallResult, shortfall_table
 from ledger.errors import BadInput, StateError
+from ledger.store.db import Conn
 
 SHORTFALL_KEYS = ["unit", "book", "revenue", "expenditure", "current_balance", "surplus_before",
                   "covered_by_surplus", "government_share", "surplus_after"]
 
 
-def books(conn: psycopg.Connection[Any]) -> list[str]:
+def books(conn: Conn) -> list[str]:
     return [r["code"] for r in conn.execute("SELECT code FROM fl.book ORDER BY code").fetchall()]
 
 
-def live_table(conn: psycopg.Connection[Any], year: int, book: str) -> list[ShortfallResult]:
+def live_table(conn: Conn, year: int, book: str) -> list[ShortfallResult]:
     """The shortfall table of ``book`` for ``year`` computed from the books now."""
     rows = conn.execute("SELECT * FROM fl.year_figures(%s, %s)", (year, book)).fetchall()
     return shortfall_table(ShortfallInput(r["unit"], r["book"], int(r["revenue"]), int(r["expenditure"]),
                                           int(r["surplus_before"])) for r in rows)
 
 
-def closed_years(conn: psycopg.Connection[Any], year: int) -> dict[str, dict[str, Any]]:
+def closed_years(conn: Conn, year: int) -> dict[str, dict[str, Any]]:
     return {r["book"]: dict(r) for r in conn.execute(
         "SELECT book, closed_on, closed_by, closed_at, result FROM fl.year_close WHERE year = %s", (year,)).fetchall()}
 
 
-def shortfall_report(conn: psycopg.Connection[Any], year: int) -> list[dict[str, Any]]:
+def shortfall_report(conn: Conn, year: int) -> list[dict[str, Any]]:
     """Rows of the 缺口分担 report for every book: from ``fl.year_close`` when the year is
     closed (the table as computed at the close), otherwise computed live and marked
     ``provisional``. Officers get their own unit only."""
@@ -59,7 +58,7 @@ def shortfall_report(conn: psycopg.Connection[Any], year: int) -> list[dict[str,
     return out
 
 
-def close_year(conn: psycopg.Connection[Any], year: int, on: dt.date) -> dict[str, Any]:
+def close_year(conn: Conn, year: int, on: dt.date) -> dict[str, Any]:
     """Close ``year`` for every book on ``on``; refused if already closed.
 
     Returns ``{"year", "closed_on", "books": [{book, entries, government_items}], "rows": [...]}``."""
