@@ -423,7 +423,12 @@ $$;
 -- The commit-time seal: runs once per writing transaction.
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION fl.seal_transaction() RETURNS trigger LANGUAGE plpgsql
+-- SECURITY DEFINER: a deferred trigger fires at COMMIT, after the API function that
+-- queued it has returned. PostgreSQL 18 runs it as the role that queued the event, but
+-- 15-17 run it as the role current at COMMIT — the application login, which may not
+-- touch the counters. Pinning the owner makes the seal behave the same on every version.
 -- Generic plans: re-planning every statement on every call cost more than running it.
+SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   me      xid8 := NEW.xid;

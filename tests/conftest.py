@@ -113,6 +113,7 @@ class LedgerDB:
         self.server = server
         self.name = name
         self._conns: list[psycopg.Connection] = []
+        self._cache: dict[tuple[str | None, bool], psycopg.Connection] = {}
 
     def url(self, user: str | None = None) -> str:
         return self.server.url(self.name, user)
@@ -124,6 +125,15 @@ class LedgerDB:
 
     def admin(self) -> psycopg.Connection:
         return self.connect(None, autocommit=True)
+
+    def cached(self, user: str | None = None, *, autocommit: bool = True) -> psycopg.Connection:
+        """One connection per (user, autocommit) for the whole test: hypothesis runs many
+        examples in one test, and a fresh connection per example would exhaust a shared
+        server's max_connections (100 on a stock PostgreSQL)."""
+        key = (user, autocommit)
+        if key not in self._cache or self._cache[key].closed:
+            self._cache[key] = self.connect(user, autocommit=autocommit)
+        return self._cache[key]
 
     def cli(self, *args: str, user: str | None = None, input: str | None = None,
             env: dict[str, str] | None = None) -> CliResult:

@@ -79,11 +79,11 @@ def check_invariants(admin: psycopg.Connection) -> None:
 @given(batch=st.lists(legs_strategy(), min_size=1, max_size=4))
 def test_random_entries_keep_the_books_whole(ledger_db, batch):
     """Random balanced entries, some overdrawing (refused whole): invariants hold after each batch."""
-    fin = ledger_db.connect("fin", autocommit=True)
+    fin = ledger_db.cached("fin")
     if not getattr(ledger_db, "_seeded", False):
         seed(fin)
         ledger_db._seeded = True
-    before = ledger_db.admin().execute("SELECT count(*) AS n FROM fl.entry").fetchone()["n"]
+    before = ledger_db.cached().execute("SELECT count(*) AS n FROM fl.entry").fetchone()["n"]
     docs = [doc_for(p) for p in batch]
     try:
         fin.execute("SELECT * FROM fl.post_entries(%s)", (json.dumps(docs),))
@@ -91,9 +91,9 @@ def test_random_entries_keep_the_books_whole(ledger_db, batch):
     except pgerr.CheckViolation as e:
         assert e.diag.constraint_name in ("no_overdraft", "reserved_within_balance")
         posted = 0
-    after = ledger_db.admin().execute("SELECT count(*) AS n FROM fl.entry").fetchone()["n"]
+    after = ledger_db.cached().execute("SELECT count(*) AS n FROM fl.entry").fetchone()["n"]
     assert after == before + posted  # all or nothing
-    check_invariants(ledger_db.admin())
+    check_invariants(ledger_db.cached())
 
 
 class LedgerMachine(RuleBasedStateMachine):

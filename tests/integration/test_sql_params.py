@@ -35,7 +35,7 @@ def _schema(admin) -> list[tuple]:
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(memo=hostile, key=hostile, ref=hostile)
 def test_hostile_text_round_trips_through_entries(ledger_db, memo, key, ref):
-    admin = ledger_db.admin()
+    admin = ledger_db.cached()
     before = _schema(admin)
     n_before = admin.execute("SELECT count(*) AS n FROM fl.entry").fetchone()["n"]
     k = f"{next(_counter)}{key}"[:200]
@@ -68,7 +68,7 @@ def test_hostile_text_round_trips_through_entries(ledger_db, memo, key, ref):
                       st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
                               min_size=1, max_size=12)))
 def test_hostile_user_names_round_trip(ledger_db, name):
-    admin = ledger_db.admin()
+    admin = ledger_db.cached()
     before = _schema(admin)
     user = f"u{next(_counter)}_{name}"[:40]
     if len(user.encode()) > 63:          # PostgreSQL role names are at most 63 bytes
