@@ -31,8 +31,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+# Every reliability test, long versions included (about 10 minutes); figures go to
+# reliability-report.json (docs/reliability.md quotes one such run).
 reliability: $(STAMP)
-	$(BIN)/python -m pytest -q tests/reliability $(PYTEST_ARGS)
+	FUNDLEDGER_RELIABILITY_REPORT=$${FUNDLEDGER_RELIABILITY_REPORT:-reliability-report.json} \
+	  $(BIN)/python -m pytest -q tests/reliability $(PYTEST_ARGS)
 
 docs: $(STAMP)
 	$(BIN)/python -m cli.docgen docs/cli.md

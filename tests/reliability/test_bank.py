@@ -114,7 +114,7 @@ def test_bank_short(ledger_db: Any, procs: Procs, tmp_path: Path, figures: dict[
 
 
 def test_weak_control_is_caught_short(ledger_db: Any, procs: Procs, tmp_path: Path, figures: dict[str, Any]) -> None:
-    _weak(ledger_db, procs, tmp_path, figures, workers=4, ops=250, name="weak_short")
+    _weak(ledger_db, procs, tmp_path, figures, workers=4, ops=80, name="weak_short")
 
 
 @pytest.mark.slow
