@@ -294,6 +294,11 @@ CREATE FUNCTION fl.entry_inserted() RETURNS trigger LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE bad record;
 BEGIN
+  -- Writers hold ROW EXCLUSIVE on fl.closed_period until they commit (they never block
+  -- each other); closing a month takes SHARE ROW EXCLUSIVE, so a close waits for the
+  -- entries already in flight and new entries wait for the close — and this statement's
+  -- fresh snapshot then sees it. No entry can commit into a month closed meanwhile.
+  LOCK TABLE fl.closed_period IN ROW EXCLUSIVE MODE;
   SELECT n.id, n.entry_date, n.book INTO bad
     FROM new_entries n JOIN fl.closed_period c ON c.month = date_trunc('month', n.entry_date)::date
    LIMIT 1;
