@@ -192,3 +192,8 @@ def test_small_city_year(ledger_db):
     pool = sum(parse_fen(balance(ledger_db, f"RES:1003:{u}:special"), allow_negative=True)
                for u in ("230800", "230822", "230881"))
     assert pool == parse_fen("481000.01")     # 300,625.01 + 180,375.00 + 0: the whole pool, to the fen
+
+    # 10. the auditor proves the whole year is intact
+    v = ledger_db.cli("verify", "--json", user="aud")
+    assert v.exit_code == 0, v
+    assert v.json()["ok"] is True and all(c["ok"] for c in v.json()["checks"])
