@@ -24,6 +24,8 @@ from pathlib import Path
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
 COLLECTIONS_HEADER = "date,unit,book,source,amount,reference"
+# The valid first row of every values/ case: the payer lives in the reference, the source is a real kind.
+VALUE_BASE = "2023-01-05,230881,RES,contribution,\"1,234,567.89\",ZS-2023-0001同江"
 PAYMENTS_HEADER = "date,unit,book,provider,category,amount,reference"
 _FIXED_TIME = (2024, 1, 1, 0, 0, 0)
 _FIXED_ISO = "2024-01-01T00:00:00Z"
@@ -146,29 +148,30 @@ def build() -> dict[str, bytes]:
         "valid/blank_lines.csv": _collections(GOOD_COLLECTIONS[0], "", ",,,,,", "  ,  ", GOOD_COLLECTIONS[1]),
         "valid/payments.xlsx": valid_xlsx,
         # --- structurally fine, values wrong: PostgreSQL validation refuses these ---------
+        # Row 2 is valid in every case (a real source), so row 3 is the only thing wrong.
         "values/three_decimals.csv": _collections(
-            GOOD_COLLECTIONS[0], "2023-01-06,230882,RES,富锦市税务局,12.345,ZS-2"
+            VALUE_BASE, "2023-01-06,230882,RES,contribution,12.345,ZS-2"
         ),
         "values/negative_amount.csv": _collections(
-            GOOD_COLLECTIONS[0], "2023-01-06,230882,RES,富锦市税务局,-500.00,ZS-2"
+            VALUE_BASE, "2023-01-06,230882,RES,contribution,-500.00,ZS-2"
         ),
         "values/huge_number.csv": _collections(
-            GOOD_COLLECTIONS[0], "2023-01-06,230882,RES,富锦市税务局,123456789012345678901234567890,ZS-2"
+            VALUE_BASE, "2023-01-06,230882,RES,contribution,123456789012345678901234567890,ZS-2"
         ),
         "values/date_2023_02_30.csv": _collections(
-            GOOD_COLLECTIONS[0], "2023-02-30,230882,RES,富锦市税务局,1.00,ZS-2"
+            VALUE_BASE, "2023-02-30,230882,RES,contribution,1.00,ZS-2"
         ),
         "values/unknown_unit.csv": _collections(
-            GOOD_COLLECTIONS[0], "2023-01-06,230899,RES,某县税务局,1.00,ZS-2"
+            VALUE_BASE, "2023-01-06,230899,RES,contribution,1.00,ZS-2"
         ),
         "values/unknown_book.csv": _collections(
-            GOOD_COLLECTIONS[0], "2023-01-06,230882,XYZ,富锦市税务局,1.00,ZS-2"
+            VALUE_BASE, "2023-01-06,230882,XYZ,contribution,1.00,ZS-2"
         ),
         "values/duplicate_reference.csv": _collections(
-            GOOD_COLLECTIONS[0], "2023-01-06,230882,RES,富锦市税务局,1.00,ZS-2023-0001"
+            VALUE_BASE, "2023-01-06,230882,RES,contribution,1.00,ZS-2023-0001同江"
         ),
         "values/blank_amount.csv": _collections(
-            GOOD_COLLECTIONS[0], "2023-01-06,230882,RES,富锦市税务局,,ZS-2"
+            VALUE_BASE, "2023-01-06,230882,RES,contribution,,ZS-2"
         ),
     }
     return files
