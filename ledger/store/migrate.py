@@ -31,8 +31,8 @@ def head_revision() -> str:
     return str(ScriptDirectory.from_config(_config()).get_current_head())
 
 
-def upgrade(conninfo: str) -> tuple[str | None, str]:
-    """Upgrade to head; return (revision before, revision after)."""
+def upgrade(conninfo: str, target: str = "head") -> tuple[str | None, str]:
+    """Upgrade to ``target`` (default head); return (revision before, revision after)."""
     engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(conninfo), poolclass=NullPool)
     with engine.connect() as sa_conn:
         raw = sa_conn.connection.driver_connection
@@ -43,12 +43,13 @@ def upgrade(conninfo: str) -> tuple[str | None, str]:
             before = MigrationContext.configure(sa_conn, opts={"version_table_schema": "fl"}).get_current_revision()
             cfg = _config()
             cfg.attributes["connection"] = sa_conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, target)
             sa_conn.commit()
+            after = MigrationContext.configure(sa_conn, opts={"version_table_schema": "fl"}).get_current_revision()
         finally:
             raw.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))  # type: ignore[union-attr]
     engine.dispose()
-    return before, head_revision()
+    return before, str(after)
 
 
 def load_reference(conn: Conn, region: Region) -> None:
