@@ -113,6 +113,25 @@ END $$;
 CREATE TRIGGER import_line_entry_exists AFTER INSERT ON fl.import_line
   REFERENCING NEW TABLE AS new_lines FOR EACH STATEMENT EXECUTE FUNCTION fl.import_line_entry_exists();
 
+-- The row checks every import shares — date (valid, not in a closed period), unit
+-- (known; an officer's own), book, amount, reference — as rows (column, reason, kind).
+-- LANGUAGE sql so the planner inlines it into each importer's CROSS JOIN LATERAL.
+CREATE FUNCTION fl._imp_row_problems(p_t_date text, p_d date, p_closed boolean, p_unit text, p_ukind text,
+                                     p_book text, p_bcomps text[], p_t_amount text, p_reference text, u fl.app_user)
+RETURNS TABLE (col text, why text, kind text)
+LANGUAGE sql STABLE AS $$
+  VALUES
+    ('date', CASE WHEN p_d IS NULL THEN fl.imp_date_problem(p_t_date)
+                  WHEN p_closed THEN format('%s falls in the closed period %s', p_d, to_char(p_d, 'YYYY-MM')) END, 'bad'),
+    ('unit', CASE WHEN p_ukind IS NULL THEN format('unknown unit ''%s''', p_unit) END, 'bad'),
+    ('unit', CASE WHEN p_ukind IS NOT NULL AND u.role = 'officer' AND p_unit <> u.unit
+                  THEN format('%s is an officer of unit %s and may not import rows of unit %s', u.name, u.unit, p_unit) END,
+     'permission'),
+    ('book', CASE WHEN p_bcomps IS NULL THEN format('unknown book ''%s''', p_book) END, 'bad'),
+    ('amount', fl.imp_amount_problem(p_t_amount), 'bad'),
+    ('reference', fl.imp_reference_problem(p_reference), 'bad')
+$$;
+
 -- ---------------------------------------------------------------------------
 -- Shared steps of every import.
 -- ---------------------------------------------------------------------------
@@ -254,23 +273,17 @@ BEGIN
   INSERT INTO pg_temp.fl_imp_err
   SELECT w.row_no, x.col, x.why, x.kind
     FROM pg_temp.fl_imp_work w
-    CROSS JOIN LATERAL (VALUES
-      ('date', CASE WHEN w.d IS NULL THEN fl.imp_date_problem(w.t_date)
-                    WHEN w.closed THEN format('%s falls in the closed period %s', w.d, to_char(w.d, 'YYYY-MM')) END, 'bad'),
-      ('unit', CASE WHEN w.ukind IS NULL THEN format('unknown unit ''%s''', w.unit) END, 'bad'),
-      ('unit', CASE WHEN w.ukind IS NOT NULL AND u.role = 'officer' AND w.unit <> u.unit
-                    THEN format('%s is an officer of unit %s and may not import rows of unit %s', u.name, u.unit, w.unit) END,
-       'permission'),
-      ('book', CASE WHEN w.bcomps IS NULL THEN format('unknown book ''%s''', w.book) END, 'bad'),
+    CROSS JOIN LATERAL (
+      SELECT * FROM fl._imp_row_problems(w.t_date, w.d, w.closed, w.unit, w.ukind, w.book, w.bcomps, w.t_amount,
+                                         w.reference, u)
+      UNION ALL VALUES
       ('component', fl.imp_component_problem(w.book, w.bcomps, w.comp), 'bad'),
       ('category', CASE WHEN w.chart IS NULL THEN format('unknown category ''%s'' (inpatient, outpatient, chronic, '
                     'outpatient_pooled, maternity_medical, maternity_allowance, pharmacy, other, critical_illness)', w.category) END, 'bad'),
       ('paid_from', CASE WHEN w.paid_from IS NULL THEN format('unknown paid_from ''%s'' (county or city)', w.t_paid)
                          WHEN w.paid_from = 'county' AND w.ukind IS NOT NULL AND w.ukind <> 'county'
                          THEN format('unit %s is not a county and has no county expenditure account; use paid_from city', w.unit) END, 'bad'),
-      ('provider', CASE WHEN w.provider = '' THEN 'the provider is empty' END, 'bad'),
-      ('amount', fl.imp_amount_problem(w.t_amount), 'bad'),
-      ('reference', fl.imp_reference_problem(w.reference), 'bad')) x(col, why, kind)
+      ('provider', CASE WHEN w.provider = '' THEN 'the provider is empty' END, 'bad')) x(col, why, kind)
    WHERE NOT w.valid AND x.why IS NOT NULL;
   PERFORM fl._imp_reference_checks('payments');
   probs := fl._imp_problems();
@@ -378,22 +391,16 @@ BEGIN
   INSERT INTO pg_temp.fl_imp_err
   SELECT w.row_no, x.col, x.why, x.kind
     FROM pg_temp.fl_imp_work w
-    CROSS JOIN LATERAL (VALUES
-      ('date', CASE WHEN w.d IS NULL THEN fl.imp_date_problem(w.t_date)
-                    WHEN w.closed THEN format('%s falls in the closed period %s', w.d, to_char(w.d, 'YYYY-MM')) END, 'bad'),
-      ('unit', CASE WHEN w.ukind IS NULL THEN format('unknown unit ''%s''', w.unit) END, 'bad'),
-      ('unit', CASE WHEN w.ukind IS NOT NULL AND u.role = 'officer' AND w.unit <> u.unit
-                    THEN format('%s is an officer of unit %s and may not import rows of unit %s', u.name, u.unit, w.unit) END,
-       'permission'),
-      ('book', CASE WHEN w.bcomps IS NULL THEN format('unknown book ''%s''', w.book) END, 'bad'),
+    CROSS JOIN LATERAL (
+      SELECT * FROM fl._imp_row_problems(w.t_date, w.d, w.closed, w.unit, w.ukind, w.book, w.bcomps, w.t_amount,
+                                         w.reference, u)
+      UNION ALL VALUES
       ('component', coalesce(fl.imp_component_problem(w.book, w.bcomps, w.comp),
                     CASE WHEN w.book = 'EMP' AND w.chart LIKE '4101.%' AND w.comp = 'personal'
                          THEN 'fiscal subsidies (4101) go wholly to the pooled fund (统筹基金) in the employees'' book; '
                               'component must be pooled' END), 'bad'),
       ('source', CASE WHEN w.chart IS NULL THEN format('unknown source ''%s'' (contribution, subsidy_central, '
-                    'subsidy_provincial, subsidy_city, subsidy_county, other)', w.source) END, 'bad'),
-      ('amount', fl.imp_amount_problem(w.t_amount), 'bad'),
-      ('reference', fl.imp_reference_problem(w.reference), 'bad')) x(col, why, kind)
+                    'subsidy_provincial, subsidy_city, subsidy_county, other)', w.source) END, 'bad')) x(col, why, kind)
    WHERE NOT w.valid AND x.why IS NOT NULL;
   PERFORM fl._imp_reference_checks('collections');
   probs := fl._imp_problems();
@@ -818,7 +825,8 @@ $$;
 -- Privileges: every group may call the API (each function checks the role itself);
 -- the helpers are internal.
 -- ---------------------------------------------------------------------------
-REVOKE ALL ON FUNCTION fl.imp_days_in_month(int, int), fl.imp_date(text), fl.imp_date_problem(text),
+REVOKE ALL ON FUNCTION fl._imp_row_problems(text, date, boolean, text, text, text, text[], text, text, fl.app_user),
+  fl.imp_days_in_month(int, int), fl.imp_date(text), fl.imp_date_problem(text),
   fl.imp_amount_num(text), fl.imp_fen(numeric), fl.imp_amount_problem(text),
   fl.imp_component_problem(text, text[], text), fl.imp_component_ok(text[], text), fl.imp_reference_problem(text), fl._imp_open(regclass),
   fl._imp_problems(), fl._imp_post(text, text), fl._imp_batch(text, text, text), fl._imp_reference_checks(text),
