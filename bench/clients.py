@@ -55,16 +55,16 @@ def _statement(spec: Spec, client: int) -> tuple[str, Any]:
     return "SELECT * FROM fl.post_entries(%s::jsonb)", params
 
 
-def _client(spec: Spec, client: int, start_at: float) -> dict[str, Any]:
+def _client(spec: Spec, client: int, ready: Any, go: Any, start_at: Any, out: Any) -> None:
     sql, params = _statement(spec, client)
     lat: list[float] = []
     retries = errors = 0
     first_error = ""
     with psycopg.connect(spec.url, autocommit=True, prepare_threshold=1) as conn:
         conn.execute(sql, params(-1))          # warm: prepare, plan caches, account rows
-        while time.time() < start_at:
-            time.sleep(0.0005)
-        t_end = start_at + spec.seconds
+        ready.put(client)
+        go.wait()
+        t_end = start_at.value + spec.seconds
         n = 0
         while True:
             t0 = time.perf_counter()
@@ -83,11 +83,7 @@ def _client(spec: Spec, client: int, start_at: float) -> dict[str, Any]:
             if time.time() >= t_end:
                 break
         finished = time.time()
-    return {"lat": lat, "retries": retries, "errors": errors, "first_error": first_error, "finished": finished}
-
-
-def _entry(args: tuple[Spec, int, float]) -> dict[str, Any]:
-    return _client(*args)
+    out.put({"lat": lat, "retries": retries, "errors": errors, "first_error": first_error, "finished": finished})
 
 
 @dataclass
@@ -106,14 +102,31 @@ class Outcome:
         return self.ops / self.seconds
 
 
-def run(spec: Spec, clients: int, *, lead: float = 0.8) -> Outcome:
-    """``clients`` processes hammering at once; entries/s over the common wall time."""
-    ctx = mp.get_context("fork")
-    start_at = time.time() + lead + 0.1 * clients      # time for every process to connect and warm up
-    with ctx.Pool(clients) as pool:
-        outs = pool.map(_entry, [(spec, c, start_at) for c in range(clients)])
+def run(spec: Spec, clients: int) -> Outcome:
+    """``clients`` processes hammering at once; entries/s over the common wall time.
+
+    Spawned (not forked: forking a process that has run pools can deadlock), each client
+    connects and warms up, says so, and all start on one signal."""
+    ctx = mp.get_context("spawn")
+    ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    start_at = ctx.Value("d", 0.0)
+    procs = [ctx.Process(target=_client, args=(spec, c, ready, go, start_at, out), daemon=True)
+             for c in range(clients)]
+    for p in procs:
+        p.start()
+    try:
+        for _ in procs:
+            ready.get(timeout=120)
+        start_at.value = time.time()
+        go.set()
+        outs = [out.get(timeout=spec.seconds + 120) for _ in procs]
+    finally:
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.terminate()
     lat = sorted(x for o in outs for x in o["lat"])
-    wall = max(o["finished"] for o in outs) - start_at
+    wall = max(o["finished"] for o in outs) - start_at.value
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
     return Outcome(clients, len(lat), wall, statistics.median(lat) * 1000, p99 * 1000,
                    sum(o["retries"] for o in outs), sum(o["errors"] for o in outs),

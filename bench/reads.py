@@ -140,7 +140,7 @@ def _verify_child(url: str, q: Any, per_check: bool) -> None:
 def run_verify(url: str, *, per_check: bool = False, timeout: float = 3600.0) -> tuple[Any, ...] | None:
     """(seconds, peak RSS MB, ok, postings checked, first findings, seconds per check) of
     verify in a child process; None if it did not finish within ``timeout`` seconds."""
-    ctx = mp.get_context("fork")
+    ctx = mp.get_context("spawn")
     q = ctx.Queue()
     p = ctx.Process(target=_verify_child, args=(url, q, per_check))
     p.start()
