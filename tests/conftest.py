@@ -89,18 +89,12 @@ def pg_server() -> Iterator[Server]:
 def template_db(pg_server: Server) -> str:
     """A database migrated to head with the Jiamusi region and the standard users."""
     from ledger.core.region import load_region
-    from ledger.store import migrate
+    from ledger.store import admin
 
     name = f"fl_tpl_{_worker()}_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}"')
-    url = pg_server.url(name)
-    migrate.upgrade(url)
-    with psycopg.connect(url, row_factory=dict_row) as c:
-        migrate.load_reference(c, load_region())
-        for user, role, unit in USERS:
-            c.execute("SELECT fl.add_user(%s, %s, %s)", (user, role, unit))
-        c.commit()
+    admin.bootstrap(pg_server.url(name), load_region(), USERS)
     yield name
     with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

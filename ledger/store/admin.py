@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
 from ledger.core.region import Region
 from ledger.store import migrate
@@ -19,6 +21,19 @@ def init(admin_conninfo: str, conn: Conn, region: Region) -> dict[str, Any]:
         migrate.load_reference(conn, region)
     return {"schema_before": before, "schema": after, "region": region.code, "units": len(region.units),
             "books": [b.code for b in region.books]}
+
+
+def bootstrap(owner_conninfo: str, region: Region,
+              users: Iterable[tuple[str, str, str | None]] = ()) -> None:
+    """A ready database in one call: schema at head, the region loaded, and ``users``
+    (name, role, unit) added as the owner. Tests, benchmarks and reliability runs all
+    build their databases this way, so they test the schema ``init`` builds."""
+    migrate.upgrade(owner_conninfo)
+    with psycopg.connect(owner_conninfo, row_factory=dict_row) as conn:
+        migrate.load_reference(conn, region)
+        for name, role, unit in users:
+            add_user(conn, name, role, unit)
+        conn.commit()
 
 
 def add_user(conn: Conn, name: str, role: str, unit: str | None) -> None:

@@ -138,14 +138,9 @@ class CrashServer:
 
     def _migrate(self) -> None:
         from ledger.core.region import load_region
-        from ledger.store import migrate
+        from ledger.store import admin
 
-        migrate.upgrade(self.url())
-        with psycopg.connect(self.url(), row_factory=dict_row) as c:
-            migrate.load_reference(c, load_region())
-            for user, role, unit in USERS:
-                c.execute("SELECT fl.add_user(%s, %s, %s)", (user, role, unit))
-            c.commit()
+        admin.bootstrap(self.url(), load_region(), USERS)
 
     def start(self) -> None:
         self.embedded.start(self.home)
