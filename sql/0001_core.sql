@@ -329,8 +329,12 @@ BEGIN
          a.id AS aid, a.book AS abook, a.unit AS aunit, p.entry_date AS pdate, p.unit AS punit
     INTO bad
     FROM new_postings p
-    LEFT JOIN fl.entry e ON e.id = p.entry_id
-    LEFT JOIN fl.account a ON a.id = p.account_id
+    -- The distinct entries and accounts of this statement, each fetched by its primary
+    -- key (LATERAL), then hash-joined to the postings: never a scan of the journal.
+    LEFT JOIN (SELECT e1.* FROM (SELECT DISTINCT entry_id FROM new_postings) d
+                CROSS JOIN LATERAL (SELECT * FROM fl.entry x WHERE x.id = d.entry_id OFFSET 0) e1) e ON e.id = p.entry_id
+    LEFT JOIN (SELECT a1.* FROM (SELECT DISTINCT account_id FROM new_postings) d
+                CROSS JOIN LATERAL (SELECT * FROM fl.account x WHERE x.id = d.account_id OFFSET 0) a1) a ON a.id = p.account_id
    WHERE e.id IS NULL OR e.created_xid <> me OR a.id IS NULL OR a.book <> e.book
       OR p.entry_date <> e.entry_date OR p.unit <> a.unit
    LIMIT 1;
@@ -450,19 +454,30 @@ DECLARE
   digests bytea[] := '{}';
   prevs   bytea[] := '{}';
   hashes  bytea[] := '{}';
+  mine    bigint[];
 BEGIN
+  -- This transaction's entries, found once through the created_xid index. Dynamic SQL
+  -- is planned with the actual xid every time: a cached generic plan for this lookup
+  -- chose the primary key and a filter, a cost that grew with the whole journal.
+  EXECUTE 'SELECT array_agg(id ORDER BY id) FROM fl.entry WHERE created_xid = $1' INTO mine USING me;
+  mine := coalesce(mine, '{}');
   -- 1. Every entry of this transaction has at least two postings, and debits =
   --    credits per unit and component. One grouped query for both rules.
   SELECT g.entry_id, g.unit, g.component, g.book, g.dr, g.cr, g.n INTO bad
-    FROM (SELECT e.id AS entry_id, e.book, a.unit, a.component,
-                 coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0) AS dr,
-                 coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0) AS cr,
-                 sum(count(p.id)) OVER (PARTITION BY e.id) AS n
+    FROM (SELECT e.id AS entry_id, e.book, pa.unit, pa.component,
+                 coalesce(sum(pa.amount) FILTER (WHERE pa.side = 'D'), 0) AS dr,
+                 coalesce(sum(pa.amount) FILTER (WHERE pa.side = 'C'), 0) AS cr,
+                 sum(count(pa.id)) OVER (PARTITION BY e.id) AS n
             FROM fl.entry e
-            LEFT JOIN fl.posting p ON p.entry_id = e.id
-            LEFT JOIN fl.account a ON a.id = p.account_id
-           WHERE e.created_xid = me
-           GROUP BY e.id, e.book, a.unit, a.component) g
+            -- LATERAL with OFFSET 0 (so it is not flattened into a join): each entry's
+            -- postings by the posting_entry index, whatever the cached generic plan thinks
+            -- of the table sizes (a hash join scanned every posting, a cost that grew with
+            -- the journal).
+            LEFT JOIN LATERAL (SELECT p.id, p.side, p.amount, a.unit, a.component
+                                 FROM fl.posting p JOIN fl.account a ON a.id = p.account_id
+                                WHERE p.entry_id = e.id OFFSET 0) pa ON true
+           WHERE e.id = ANY (mine)
+           GROUP BY e.id, e.book, pa.unit, pa.component) g
    WHERE g.n < 2 OR g.dr <> g.cr
    ORDER BY g.entry_id LIMIT 1;
   IF FOUND THEN
@@ -476,10 +491,10 @@ BEGIN
   END IF;
 
   -- 2. A reversal mirrors what it reverses: same accounts and amounts, sides swapped.
-  IF EXISTS (SELECT 1 FROM fl.entry e WHERE e.created_xid = me AND e.reverses IS NOT NULL) THEN
+  IF EXISTS (SELECT 1 FROM fl.entry e WHERE e.id = ANY (mine) AND e.reverses IS NOT NULL) THEN
     SELECT e.id, e.reverses INTO bad
       FROM fl.entry e
-     WHERE e.created_xid = me AND e.reverses IS NOT NULL
+     WHERE e.id = ANY (mine) AND e.reverses IS NOT NULL
        AND (EXISTS (SELECT account_id, CASE side WHEN 'D' THEN 'C' ELSE 'D' END, amount FROM fl.posting WHERE entry_id = e.reverses
                     EXCEPT ALL SELECT account_id, side, amount FROM fl.posting WHERE entry_id = e.id)
          OR EXISTS (SELECT account_id, side, amount FROM fl.posting WHERE entry_id = e.id
@@ -497,7 +512,7 @@ BEGIN
   --    for every committer, and held only until this commit completes.
   FOR r IN
     SELECT e.book, extract(year FROM e.entry_date)::int AS y, count(*) AS k
-      FROM fl.entry e WHERE e.created_xid = me GROUP BY 1, 2 ORDER BY 1, 2
+      FROM fl.entry e WHERE e.id = ANY (mine) GROUP BY 1, 2 ORDER BY 1, 2
   LOOP
     INSERT INTO fl.voucher_counter AS vc (book, fiscal_year, last_no) VALUES (r.book, r.y, r.k)
     ON CONFLICT (book, fiscal_year) DO UPDATE SET last_no = vc.last_no + EXCLUDED.last_no;
@@ -512,7 +527,7 @@ BEGIN
   --    32-byte link is sequential.
   FOR r IN
     WITH mine AS (
-      SELECT e.*, extract(year FROM e.entry_date)::int AS y FROM fl.entry e WHERE e.created_xid = me),
+      SELECT e.*, extract(year FROM e.entry_date)::int AS y FROM fl.entry e WHERE e.id = ANY (mine)),
     numbered AS (
       SELECT m.*, vc.last_no - count(*) OVER (PARTITION BY m.book, m.y)
                + row_number() OVER (PARTITION BY m.book, m.y ORDER BY m.id) AS vno
@@ -614,3 +629,17 @@ BEGIN
   END IF;
   RETURN acc_id;
 END $$;
+
+-- ---------------------------------------------------------------------------
+-- Hot rows. Every commit updates the voucher counter and the chain head, and every
+-- posting statement the touched accounts, their day rows and the bank totals. Without
+-- free space on their pages the updates cannot stay HOT, the tables grow page by page
+-- between vacuums and each commit reads more of them (measured: commit cost rising with
+-- the size of the journal). Room on the page and eager autovacuum keep them at a page
+-- or two.
+-- ---------------------------------------------------------------------------
+ALTER TABLE fl.chain_head SET (fillfactor = 10, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
+ALTER TABLE fl.voucher_counter SET (fillfactor = 10, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
+ALTER TABLE fl.bank_account SET (fillfactor = 10, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
+ALTER TABLE fl.account SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.05);
+ALTER TABLE fl.account_day SET (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.05);
