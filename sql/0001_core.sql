@@ -468,7 +468,7 @@ BEGIN
                  coalesce(sum(pa.amount) FILTER (WHERE pa.side = 'D'), 0) AS dr,
                  coalesce(sum(pa.amount) FILTER (WHERE pa.side = 'C'), 0) AS cr,
                  sum(count(pa.id)) OVER (PARTITION BY e.id) AS n
-            FROM fl.entry e
+            FROM (SELECT x.* FROM unnest(mine) AS mi(id) CROSS JOIN LATERAL (SELECT * FROM fl.entry x0 WHERE x0.id = mi.id OFFSET 0) x) e
             -- LATERAL with OFFSET 0 (so it is not flattened into a join): each entry's
             -- postings by the posting_entry index, whatever the cached generic plan thinks
             -- of the table sizes (a hash join scanned every posting, a cost that grew with
@@ -476,7 +476,6 @@ BEGIN
             LEFT JOIN LATERAL (SELECT p.id, p.side, p.amount, a.unit, a.component
                                  FROM fl.posting p JOIN fl.account a ON a.id = p.account_id
                                 WHERE p.entry_id = e.id OFFSET 0) pa ON true
-           WHERE e.id = ANY (mine)
            GROUP BY e.id, e.book, pa.unit, pa.component) g
    WHERE g.n < 2 OR g.dr <> g.cr
    ORDER BY g.entry_id LIMIT 1;
@@ -491,10 +490,10 @@ BEGIN
   END IF;
 
   -- 2. A reversal mirrors what it reverses: same accounts and amounts, sides swapped.
-  IF EXISTS (SELECT 1 FROM fl.entry e WHERE e.id = ANY (mine) AND e.reverses IS NOT NULL) THEN
+  IF EXISTS (SELECT 1 FROM (SELECT x.* FROM unnest(mine) AS mi(id) CROSS JOIN LATERAL (SELECT * FROM fl.entry x0 WHERE x0.id = mi.id OFFSET 0) x) e WHERE e.reverses IS NOT NULL) THEN
     SELECT e.id, e.reverses INTO bad
-      FROM fl.entry e
-     WHERE e.id = ANY (mine) AND e.reverses IS NOT NULL
+      FROM (SELECT x.* FROM unnest(mine) AS mi(id) CROSS JOIN LATERAL (SELECT * FROM fl.entry x0 WHERE x0.id = mi.id OFFSET 0) x) e
+     WHERE e.reverses IS NOT NULL
        AND (EXISTS (SELECT account_id, CASE side WHEN 'D' THEN 'C' ELSE 'D' END, amount FROM fl.posting WHERE entry_id = e.reverses
                     EXCEPT ALL SELECT account_id, side, amount FROM fl.posting WHERE entry_id = e.id)
          OR EXISTS (SELECT account_id, side, amount FROM fl.posting WHERE entry_id = e.id
@@ -512,7 +511,7 @@ BEGIN
   --    for every committer, and held only until this commit completes.
   FOR r IN
     SELECT e.book, extract(year FROM e.entry_date)::int AS y, count(*) AS k
-      FROM fl.entry e WHERE e.id = ANY (mine) GROUP BY 1, 2 ORDER BY 1, 2
+      FROM (SELECT x.* FROM unnest(mine) AS mi(id) CROSS JOIN LATERAL (SELECT * FROM fl.entry x0 WHERE x0.id = mi.id OFFSET 0) x) e GROUP BY 1, 2 ORDER BY 1, 2
   LOOP
     INSERT INTO fl.voucher_counter AS vc (book, fiscal_year, last_no) VALUES (r.book, r.y, r.k)
     ON CONFLICT (book, fiscal_year) DO UPDATE SET last_no = vc.last_no + EXCLUDED.last_no;
@@ -526,12 +525,14 @@ BEGIN
   --    text of fl.entry_canonical, computed set-based here) is independent; only the
   --    32-byte link is sequential.
   FOR r IN
-    WITH mine AS (
-      SELECT e.*, extract(year FROM e.entry_date)::int AS y FROM fl.entry e WHERE e.id = ANY (mine)),
+    WITH my_entries AS (
+      SELECT e.*, extract(year FROM e.entry_date)::int AS y
+        FROM unnest(mine) AS mi(id)
+        CROSS JOIN LATERAL (SELECT * FROM fl.entry x0 WHERE x0.id = mi.id OFFSET 0) e),
     numbered AS (
       SELECT m.*, vc.last_no - count(*) OVER (PARTITION BY m.book, m.y)
                + row_number() OVER (PARTITION BY m.book, m.y ORDER BY m.id) AS vno
-        FROM mine m JOIN fl.voucher_counter vc ON vc.book = m.book AND vc.fiscal_year = m.y)
+        FROM my_entries m JOIN fl.voucher_counter vc ON vc.book = m.book AND vc.fiscal_year = m.y)
     SELECT nb.id, nb.book, nb.y, nb.vno,
            sha256(convert_to(
              concat_ws('|', nb.id, nb.book, nb.entry_date, nb.idempotency_key, coalesce(nb.reverses::text, ''),

@@ -137,8 +137,12 @@ BEGIN
     INTO p_entries
     FROM unnest(p_entries) e LEFT JOIN h ON h.ord = e.ord;
 
+  -- Lookups by key are LATERAL … OFFSET 0 index probes: a cached generic plan may
+  -- otherwise hash-join the whole journal, a cost that grows with every entry.
   SELECT e.idempotency_key, x.id INTO bad
-    FROM unnest(p_entries) e JOIN fl.entry x ON x.idempotency_key = e.idempotency_key
+    FROM unnest(p_entries) e
+    CROSS JOIN LATERAL (SELECT x1.id, x1.content_hash FROM fl.entry x1
+                         WHERE x1.idempotency_key = e.idempotency_key OFFSET 0) x
    WHERE x.content_hash <> e.content_hash LIMIT 1;
   IF FOUND THEN
     PERFORM fl.refuse('idempotency_conflict', format(
@@ -153,7 +157,7 @@ BEGIN
     SELECT e.book, e.entry_date, coalesce(e.memo, ''), coalesce(e.kind, 'manual'), e.idempotency_key, e.content_hash,
            e.reverses, coalesce(e.reason, ''), e.source, session_user, now(), pg_current_xact_id()
       FROM unnest(p_entries) e
-     WHERE NOT EXISTS (SELECT 1 FROM fl.entry x WHERE x.idempotency_key = e.idempotency_key)
+     WHERE NOT EXISTS (SELECT 1 FROM fl.entry x WHERE x.idempotency_key = e.idempotency_key OFFSET 0)
      ORDER BY e.ord
     RETURNING id, idempotency_key)
   SELECT array_agg(e.ord ORDER BY e.ord), array_agg(coalesce(ins.id, x.id) ORDER BY e.ord),
@@ -161,7 +165,8 @@ BEGIN
     INTO e_ord, e_id, e_status
     FROM unnest(p_entries) e
     LEFT JOIN ins ON ins.idempotency_key = e.idempotency_key
-    LEFT JOIN fl.entry x ON x.idempotency_key = e.idempotency_key AND ins.id IS NULL;
+    LEFT JOIN LATERAL (SELECT x1.id FROM fl.entry x1
+                        WHERE x1.idempotency_key = e.idempotency_key OFFSET 0) x ON ins.id IS NULL;
 
   WITH m AS (SELECT * FROM unnest(m_book, m_code, m_unit, m_given, m_comp, m_id) AS m(book, code, unit, given, comp, id)),
   st AS (SELECT * FROM unnest(e_ord, e_id, e_status) AS st(ord, entry_id, status))
