@@ -339,6 +339,12 @@ BEGIN
     JOIN pg_temp.fl_imp_ent e ON e.chunk = n.chunk AND e.grp = n.grp
     JOIN pg_temp.fl_imp_res r ON r.ord = e.ord;
   GET DIAGNOSTICS n_new = ROW_COUNT;
+  -- A large batch changes the journal's statistics more than autovacuum will notice for
+  -- a while; plans made meanwhile (verify's, reports') assumed a small table and were
+  -- slow enough not to finish. ANALYZE counts this transaction's own rows.
+  IF n_new >= 100000 THEN
+    ANALYZE fl.posting, fl.entry, fl.account_day, fl.import_line;
+  END IF;
   SELECT count(*) INTO n_all FROM pg_temp.fl_imp_work;
   UPDATE fl.import_batch SET rows_posted = n_new, rows_skipped = n_all - n_new,
          entries = (SELECT count(*) FROM pg_temp.fl_imp_res WHERE status = 'posted')
