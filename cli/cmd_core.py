@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -310,10 +309,6 @@ def trial_balance(
     table("试算平衡表 trial balance", [("account", "account"), ("name", "name"), ("opening", "opening"),
                                    ("period_debits", "debits"), ("period_credits", "credits"), ("closing", "closing")],
           rows, money=TB_MONEY, totals=totals)
-
-
-def new_key(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def register(app: typer.Typer) -> None:

@@ -185,8 +185,7 @@ def demo(
             d.close()
             embedded.stop(home)
             raise
-    names = {r["code"]: r["name_zh"] for r in run_tx(d.conn(AUDITOR), lambda c: c.execute(
-        "SELECT code, name_zh FROM fl.unit").fetchall())}
+    names = {u.code: u.name_zh for u in d.region.units}
     d.close()
     for key in ("trial-balance", "shortfall", "monitor", "budget-execution"):
         rep = reps[key]

@@ -53,7 +53,6 @@ class Story:
     payment_lines: int = 0
     collection_rows: int = 0
     government_paid: dict[str, int] = field(default_factory=dict)
-    files: list[Path] = field(default_factory=list)
 
 
 class Demo:
@@ -137,7 +136,6 @@ class Demo:
                 memo="市本级期初累计结余 opening accumulated surplus of the city unit", kind="opening"))
         self.as_(REVIEWER, lambda c: journal.post(c, drafts))
         path = write_csv(files / f"openings-{y}.csv", "opening", self.plan.openings)
-        self.story.files.append(path)
         self.as_(REVIEWER, lambda c: imports.import_file(c, "opening", path, on=self.d(1, 2)))
         self.step("handover: audited balances and arrears of six counties recorded (基金清算)")
         for u in self.region.units:
@@ -145,7 +143,6 @@ class Demo:
                 self.as_(FINANCE, lambda c, unit=u.code: imports.handover_transfer(c, unit, self.d(1, 3)))
         self.step("handover: every county's accumulated surplus moved up to the special account (上划)")
         path = write_csv(files / f"budgets-{y}.csv", "budget", self.plan.budgets)
-        self.story.files.append(path)
         self.as_(REVIEWER, lambda c: imports.import_file(c, "budget", path))
         self.step("budgets approved for every unit and book (one county plans a deficit)")
         table = self.as_(REVIEWER, lambda c: cycle.preallocation_table(c, y, months=3, basis="budget"))
@@ -231,9 +228,8 @@ class Demo:
         """Quarterly interest on the special account (0.35% a year on its balance)."""
         y = self.year
         for book in ("RES", "EMP"):
-            bank = self.as_(FINANCE, lambda c, b=book: c.execute(
-                "SELECT balance FROM fl.bank_account WHERE book = %s AND holder = 'special'", (b,)).fetchone())
-            total = int(bank["balance"]) * 35 // 10000 // 4 if bank else 0
+            held = self.as_(FINANCE, lambda c, b=book: requests.special_account(c, b))
+            total = held[0] * 35 // 10000 // 4 if held else 0
             if total <= 0:
                 continue
             start = self.d(m - 2, 1) if m > 3 else self.d(1, 1)

@@ -138,18 +138,11 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _csv_text(col: Column, value: object) -> str:
-    if value is None:
-        return ""
-    if col.kind == "money":
-        assert isinstance(value, int)
-        return decimal_text(value)
-    if isinstance(value, Decimal):
-        return _decimal_plain(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str):
+    """The JSON cell rules as text, plus the formula guard on text cells."""
+    if isinstance(value, str) and col.kind != "money":
         return "'" + value if value.startswith(_FORMULA_START) else value
-    return str(value)
+    out = _json_value(col, value)
+    return "" if out is None else str(out)
 
 
 def write_csv(report: Report, path: PathLike, lang: str = "zh") -> None:

@@ -47,16 +47,3 @@ def list_users(conn: Conn) -> list[dict[str, Any]]:
 def close_period(conn: Conn, month: dt.date, reason: str = "") -> bool:
     r = conn.execute("SELECT fl.close_period(%s, %s) AS closed", (month, reason)).fetchone()
     return bool(r and r["closed"])
-
-
-def closed_periods(conn: Conn) -> list[dict[str, Any]]:
-    return conn.execute("SELECT month, closed_by, closed_at, reason FROM fl.closed_period ORDER BY month").fetchall()
-
-
-def schema_revision(conn: Conn) -> str | None:
-    try:
-        r = conn.execute("SELECT version_num FROM fl.alembic_version").fetchone()
-    except psycopg.errors.UndefinedTable:
-        conn.rollback()
-        return None
-    return r["version_num"] if r else None

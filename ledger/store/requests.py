@@ -65,7 +65,7 @@ def _as_justification(j: dict[str, Any]) -> Justification:
                          approved_this_year=int(j["approved_this_year"]))
 
 
-def _special(conn: Conn, book: str) -> tuple[int, int] | None:
+def special_account(conn: Conn, book: str) -> tuple[int, int] | None:
     """(balance, reserved) of the book's physical special account; None when the caller
     cannot see it (an officer: the pooled account belongs to no one unit)."""
     if _me(conn)["role"] == "officer":
@@ -81,7 +81,7 @@ def preview_warnings(conn: Conn, req: dict[str, Any], amount: int | None = None)
     j = justification(conn, req["unit"], req["book"], req["component"], req["year"])
     granted = amount or int(req["amount_requested"])
     # An officer cannot see the pooled special account: that check is left to the approver.
-    balance, reserved = _special(conn, req["book"]) or (granted, 0)
+    balance, reserved = special_account(conn, req["book"]) or (granted, 0)
     try:
         return check_approval(req["id"], req["submitted_by"], "(approver)", int(req["amount_requested"]),
                               granted, balance, reserved, _as_justification(j))
@@ -117,7 +117,7 @@ def approve(conn: Conn, request_id: int, amount: int | None = None) -> dict[str,
     request with ``warnings`` (e.g. approvals beyond the annual budgeted expenditure)."""
     req = _move(conn, request_id, Action.approve)
     granted = amount if amount is not None else int(req["amount_requested"])
-    balance, reserved = _special(conn, req["book"]) or (granted, 0)
+    balance, reserved = special_account(conn, req["book"]) or (granted, 0)
     j = justification(conn, req["unit"], req["book"], req["component"], req["year"])
     warnings = check_approval(request_id, req["submitted_by"], _me(conn)["name"], int(req["amount_requested"]),
                               granted, balance, reserved, _as_justification(j))
