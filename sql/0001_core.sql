@@ -207,12 +207,16 @@ CREATE TABLE fl.chain_head (
 );
 INSERT INTO fl.chain_head VALUES (true, 0, '\x0000000000000000000000000000000000000000000000000000000000000000');
 
--- One row per writing transaction, inserted by its first entry and deleted by the seal
--- at commit (so empty at rest): its deferred constraint trigger is the commit hook.
+-- One row per INSERT statement on fl.entry, written by its statement trigger and
+-- deleted by the seal at commit (so empty at rest): its deferred constraint trigger is
+-- the commit hook, and the row carries the ids of that statement's entries, so the
+-- seal needs no search for them. A deferred AFTER INSERT trigger reads the row as it
+-- was inserted, so a later UPDATE of it cannot hide an entry from the seal.
 CREATE TABLE fl.txn_gate (
-  xid xid8 PRIMARY KEY
+  xid         xid8 NOT NULL,
+  first_entry bigint PRIMARY KEY,     -- the smallest entry id of the statement
+  ids         bigint[] NOT NULL
 );
-
 -- ---------------------------------------------------------------------------
 -- Raising with a named constraint, so the store can translate by name.
 -- ---------------------------------------------------------------------------
@@ -306,7 +310,8 @@ BEGIN
     PERFORM fl.refuse('period_closed',
       format('entry dated %s refused: the period %s is closed', bad.entry_date, to_char(bad.entry_date, 'YYYY-MM')));
   END IF;
-  INSERT INTO fl.txn_gate VALUES (pg_current_xact_id()) ON CONFLICT DO NOTHING;
+  INSERT INTO fl.txn_gate (first_entry, xid, ids)
+  SELECT min(id), pg_current_xact_id(), array_agg(id ORDER BY id) FROM new_entries HAVING count(*) > 0;
   RETURN NULL;
 END $$;
 CREATE TRIGGER entry_inserted AFTER INSERT ON fl.entry
@@ -319,8 +324,15 @@ CREATE FUNCTION fl.posting_inserted() RETURNS trigger LANGUAGE plpgsql
 -- Generic plans: re-planning every statement on every call cost more than running it.
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
-  bad record;
-  me  xid8 := pg_current_xact_id();
+  bad    record;
+  r      record;
+  me     xid8 := pg_current_xact_id();
+  banks  int[] := '{}';
+  deltas bigint[] := '{}';
+  acc_ids  int[];
+  acc_dr   bigint[];
+  acc_cr   bigint[];
+  acc_bank int[];
 BEGIN
   -- Every posting belongs to an entry created in this very transaction (no appending
   -- to committed entries), to an existing account of the entry's book, and carries
@@ -352,22 +364,25 @@ BEGIN
     END IF;
   END IF;
 
-  -- Lock the touched accounts in id order (no deadlocks between writers), then apply.
-  PERFORM 1 FROM fl.account a
-   WHERE a.id IN (SELECT DISTINCT account_id FROM new_postings)
-   ORDER BY a.id FOR UPDATE;
-
-  UPDATE fl.account a
-     SET debits  = a.debits  + d.dr,
-         credits = a.credits + d.cr,
-         balance = a.balance + d.dr - d.cr
+  -- Per account: the totals of this statement, each account row locked in id order
+  -- (nested loop over the sorted totals: no deadlocks between writers) and fetched by
+  -- its primary key — never a scan of fl.account, whatever the generic plan.
+  SELECT array_agg(t.account_id), array_agg(t.dr), array_agg(t.cr), array_agg(l.bank_account_id)
+    INTO acc_ids, acc_dr, acc_cr, acc_bank
     FROM (SELECT account_id,
-                 sum(amount) FILTER (WHERE side = 'D') AS dr0,
-                 sum(amount) FILTER (WHERE side = 'C') AS cr0
-            FROM new_postings GROUP BY account_id) d0
-   CROSS JOIN LATERAL (SELECT coalesce(d0.dr0, 0)::bigint AS dr, coalesce(d0.cr0, 0)::bigint AS cr) d
-   WHERE a.id = d0.account_id;
+                 coalesce(sum(amount) FILTER (WHERE side = 'D'), 0)::bigint AS dr,
+                 coalesce(sum(amount) FILTER (WHERE side = 'C'), 0)::bigint AS cr
+            FROM new_postings GROUP BY account_id ORDER BY account_id) t
+   CROSS JOIN LATERAL (SELECT a.bank_account_id FROM fl.account a WHERE a.id = t.account_id FOR UPDATE) l;
 
+  -- Account totals and daily movements in one statement.
+  WITH totals AS (
+    -- (= ANY: an index scan of the locked rows, never a hash join over all accounts)
+    UPDATE fl.account a
+       SET debits  = a.debits  + acc_dr[array_position(acc_ids, a.id)],
+           credits = a.credits + acc_cr[array_position(acc_ids, a.id)],
+           balance = a.balance + acc_dr[array_position(acc_ids, a.id)] - acc_cr[array_position(acc_ids, a.id)]
+     WHERE a.id = ANY (acc_ids))
   INSERT INTO fl.account_day AS ad (account_id, day, debits, credits)
   SELECT account_id, entry_date,
          coalesce(sum(amount) FILTER (WHERE side = 'D'), 0),
@@ -377,39 +392,37 @@ BEGIN
   ON CONFLICT (account_id, day) DO UPDATE
      SET debits = ad.debits + EXCLUDED.debits, credits = ad.credits + EXCLUDED.credits;
 
-  -- Physical bank accounts: the CHECK constraints no_overdraft and
-  -- reserved_within_balance refuse the statement if any total would go negative.
-  PERFORM 1 FROM fl.bank_account b
-   WHERE b.id IN (SELECT a.bank_account_id FROM new_postings p JOIN fl.account a ON a.id = p.account_id)
-   ORDER BY b.id FOR UPDATE;
-  BEGIN
-    UPDATE fl.bank_account b
-       SET balance = b.balance + d.delta
-      FROM (SELECT a.bank_account_id, sum(CASE p.side WHEN 'D' THEN p.amount ELSE -p.amount END) AS delta
-              FROM new_postings p JOIN fl.account a ON a.id = p.account_id
-             WHERE a.bank_account_id IS NOT NULL
-             GROUP BY a.bank_account_id) d
-     WHERE b.id = d.bank_account_id AND d.delta <> 0;
-  EXCEPTION WHEN check_violation THEN
-    SELECT b.id, b.book, b.holder, b.unit, b.balance, b.reserved, d.delta INTO bad
-      FROM fl.bank_account b
-      JOIN (SELECT a.bank_account_id, sum(CASE p.side WHEN 'D' THEN p.amount ELSE -p.amount END) AS delta
-              FROM new_postings p JOIN fl.account a ON a.id = p.account_id
-             WHERE a.bank_account_id IS NOT NULL GROUP BY a.bank_account_id) d ON d.bank_account_id = b.id
-     WHERE b.balance + d.delta < b.reserved
-     ORDER BY b.id LIMIT 1;
-    IF bad.balance + bad.delta < 0 THEN
+  -- Physical bank accounts, locked in id order with the change each receives: refused
+  -- here with a message that names the account when a total would go below zero or
+  -- below what approved fund requests reserved on it (the CHECK constraints
+  -- no_overdraft and reserved_within_balance refuse the UPDATE regardless).
+  FOR r IN
+    SELECT b.id, b.book, b.holder, b.unit, b.balance, b.reserved, x.delta
+      FROM (SELECT y.bank, sum(y.dr - y.cr)::bigint AS delta
+              FROM unnest(acc_bank, acc_dr, acc_cr) AS y(bank, dr, cr)
+             WHERE y.bank IS NOT NULL GROUP BY y.bank ORDER BY y.bank) x
+     CROSS JOIN LATERAL (SELECT * FROM fl.bank_account b0 WHERE b0.id = x.bank FOR UPDATE) b
+  LOOP
+    IF r.balance + r.delta < 0 THEN
       PERFORM fl.refuse('no_overdraft', format(
         'the %s (%s%s) would be overdrawn: it holds %s, the payment needs %s',
-        (SELECT h.name_en FROM fl.holder h WHERE h.code = bad.holder), bad.book,
-        coalesce(', unit ' || bad.unit, ''), fl.fmt_fen(bad.balance), fl.fmt_fen(-bad.delta)));
-    ELSE
+        (SELECT h.name_en FROM fl.holder h WHERE h.code = r.holder), r.book,
+        coalesce(', unit ' || r.unit, ''), fl.fmt_fen(r.balance), fl.fmt_fen(-r.delta)));
+    ELSIF r.balance + r.delta < r.reserved THEN
       PERFORM fl.refuse('reserved_within_balance', format(
         'the %s (%s%s) holds %s, of which %s is reserved for approved fund requests; %s more cannot be paid out',
-        (SELECT h.name_en FROM fl.holder h WHERE h.code = bad.holder), bad.book,
-        coalesce(', unit ' || bad.unit, ''), fl.fmt_fen(bad.balance), fl.fmt_fen(bad.reserved), fl.fmt_fen(-bad.delta)));
+        (SELECT h.name_en FROM fl.holder h WHERE h.code = r.holder), r.book,
+        coalesce(', unit ' || r.unit, ''), fl.fmt_fen(r.balance), fl.fmt_fen(r.reserved), fl.fmt_fen(-r.delta)));
     END IF;
-  END;
+    IF r.delta <> 0 THEN
+      banks := banks || r.id;
+      deltas := deltas || r.delta;
+    END IF;
+  END LOOP;
+  IF cardinality(banks) > 0 THEN
+    UPDATE fl.bank_account b SET balance = b.balance + deltas[array_position(banks, b.id)]
+     WHERE b.id = ANY (banks);
+  END IF;
   RETURN NULL;
 END $$;
 CREATE TRIGGER posting_inserted AFTER INSERT ON fl.posting
@@ -440,59 +453,73 @@ CREATE FUNCTION fl.seal_transaction() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
-  me      xid8 := NEW.xid;
   bad     record;
-  head    record;
   r       record;
   h       bytea;
   n       bigint;
+  k       int;
+  vno     int;
+  rev     boolean := false;
   ids     bigint[] := '{}';
-  seqs    bigint[] := '{}';
   books   text[] := '{}';
   years   int[] := '{}';
-  nos     int[] := '{}';
   digests bytea[] := '{}';
+  seqs    bigint[] := '{}';
+  nos     int[] := '{}';
   prevs   bytea[] := '{}';
   hashes  bytea[] := '{}';
-  mine    bigint[];
+  g_book  text[];
+  g_year  int[];
+  g_next  int[];
 BEGIN
-  -- This transaction's entries, found once through the created_xid index. Dynamic SQL
-  -- is planned with the actual xid every time: a cached generic plan for this lookup
-  -- chose the primary key and a filter, a cost that grew with the whole journal.
-  EXECUTE 'SELECT array_agg(id ORDER BY id) FROM fl.entry WHERE created_xid = $1' INTO mine USING me;
-  mine := coalesce(mine, '{}');
-  -- 1. Every entry of this transaction has at least two postings, and debits =
-  --    credits per unit and component. One grouped query for both rules.
-  SELECT g.entry_id, g.unit, g.component, g.book, g.dr, g.cr, g.n INTO bad
-    FROM (SELECT e.id AS entry_id, e.book, pa.unit, pa.component,
-                 coalesce(sum(pa.amount) FILTER (WHERE pa.side = 'D'), 0) AS dr,
-                 coalesce(sum(pa.amount) FILTER (WHERE pa.side = 'C'), 0) AS cr,
-                 sum(count(pa.id)) OVER (PARTITION BY e.id) AS n
-            FROM (SELECT x.* FROM unnest(mine) AS mi(id) CROSS JOIN LATERAL (SELECT * FROM fl.entry x0 WHERE x0.id = mi.id OFFSET 0) x) e
-            -- LATERAL with OFFSET 0 (so it is not flattened into a join): each entry's
-            -- postings by the posting_entry index, whatever the cached generic plan thinks
-            -- of the table sizes (a hash join scanned every posting, a cost that grew with
-            -- the journal).
-            LEFT JOIN LATERAL (SELECT p.id, p.side, p.amount, a.unit, a.component
-                                 FROM fl.posting p JOIN fl.account a ON a.id = p.account_id
-                                WHERE p.entry_id = e.id OFFSET 0) pa ON true
-           GROUP BY e.id, e.book, pa.unit, pa.component) g
-   WHERE g.n < 2 OR g.dr <> g.cr
-   ORDER BY g.entry_id LIMIT 1;
-  IF FOUND THEN
-    IF bad.n < 2 THEN
+  -- 1. Before taking any shared lock, one pass over the statement's entries (NEW.ids,
+  --    as the entry trigger recorded them) and their postings: at least two postings,
+  --    debits = credits per unit and component, and the content digest (the canonical
+  --    text of fl.entry_canonical, computed set-based). LATERAL … OFFSET 0: each entry
+  --    and its postings by index, whatever a cached generic plan thinks of table sizes.
+  FOR r IN
+    SELECT e.id, e.book, extract(year FROM e.entry_date)::int AS y, e.reverses, pc.n,
+           ub.unit, ub.component, ub.dr, ub.cr,
+           sha256(convert_to(
+             concat_ws('|', e.id, e.book, e.entry_date, e.idempotency_key, coalesce(e.reverses::text, ''),
+                       e.kind, e.memo, e.created_by, encode(e.content_hash, 'hex'))
+             || '#' || pc.lines, 'UTF8')) AS digest
+      FROM unnest(NEW.ids) AS mi(id)
+      CROSS JOIN LATERAL (SELECT * FROM fl.entry x0 WHERE x0.id = mi.id OFFSET 0) e
+      CROSS JOIN LATERAL (
+        SELECT count(*) AS n,
+               string_agg(concat_ws(':', a.book, a.chart_code, a.unit, a.holder, a.component,
+                                    p.side, p.amount, coalesce(p.line_ref, '')), ';' ORDER BY p.id) AS lines
+          FROM fl.posting p CROSS JOIN LATERAL (SELECT * FROM fl.account a0 WHERE a0.id = p.account_id OFFSET 0) a
+         WHERE p.entry_id = e.id) pc
+      LEFT JOIN LATERAL (
+        SELECT a.unit, a.component,
+               coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0) AS dr,
+               coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0) AS cr
+          FROM fl.posting p CROSS JOIN LATERAL (SELECT * FROM fl.account a0 WHERE a0.id = p.account_id OFFSET 0) a
+         WHERE p.entry_id = e.id
+         GROUP BY a.unit, a.component
+        HAVING coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0)
+            <> coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0)
+         ORDER BY 1, 2 LIMIT 1) ub ON true
+     ORDER BY e.id
+  LOOP
+    IF r.n < 2 THEN
       PERFORM fl.refuse('entry_min_postings',
-        format('%s has %s posting(s); an entry needs at least two', fl.entry_label(bad.entry_id), bad.n));
+        format('%s has %s posting(s); an entry needs at least two', fl.entry_label(r.id), r.n));
+    ELSIF r.unit IS NOT NULL THEN
+      PERFORM fl.refuse('entry_balanced', format('%s: debits %s ≠ credits %s for unit %s, book %s%s',
+        fl.entry_label(r.id), fl.fmt_fen(r.dr), fl.fmt_fen(r.cr),
+        r.unit, r.book, CASE WHEN r.component <> '' THEN ', component ' || r.component ELSE '' END));
     END IF;
-    PERFORM fl.refuse('entry_balanced', format('%s: debits %s ≠ credits %s for unit %s, book %s%s',
-      fl.entry_label(bad.entry_id), fl.fmt_fen(bad.dr), fl.fmt_fen(bad.cr),
-      bad.unit, bad.book, CASE WHEN bad.component <> '' THEN ', component ' || bad.component ELSE '' END));
-  END IF;
+    rev := rev OR r.reverses IS NOT NULL;
+    ids := ids || r.id; books := books || r.book; years := years || r.y; digests := digests || r.digest;
+  END LOOP;
 
   -- 2. A reversal mirrors what it reverses: same accounts and amounts, sides swapped.
-  IF EXISTS (SELECT 1 FROM (SELECT x.* FROM unnest(mine) AS mi(id) CROSS JOIN LATERAL (SELECT * FROM fl.entry x0 WHERE x0.id = mi.id OFFSET 0) x) e WHERE e.reverses IS NOT NULL) THEN
+  IF rev THEN
     SELECT e.id, e.reverses INTO bad
-      FROM (SELECT x.* FROM unnest(mine) AS mi(id) CROSS JOIN LATERAL (SELECT * FROM fl.entry x0 WHERE x0.id = mi.id OFFSET 0) x) e
+      FROM unnest(ids) AS mi(id) CROSS JOIN LATERAL (SELECT * FROM fl.entry x0 WHERE x0.id = mi.id OFFSET 0) e
      WHERE e.reverses IS NOT NULL
        AND (EXISTS (SELECT account_id, CASE side WHEN 'D' THEN 'C' ELSE 'D' END, amount FROM fl.posting WHERE entry_id = e.reverses
                     EXCEPT ALL SELECT account_id, side, amount FROM fl.posting WHERE entry_id = e.id)
@@ -506,56 +533,46 @@ BEGIN
     END IF;
   END IF;
 
-  -- 3. Voucher numbers, gapless per (book, fiscal year). Counters are locked in
-  --    (book, year) order by the upserts, then the chain head: one fixed lock order
-  --    for every committer, and held only until this commit completes.
-  FOR r IN
-    SELECT e.book, extract(year FROM e.entry_date)::int AS y, count(*) AS k
-      FROM (SELECT x.* FROM unnest(mine) AS mi(id) CROSS JOIN LATERAL (SELECT * FROM fl.entry x0 WHERE x0.id = mi.id OFFSET 0) x) e GROUP BY 1, 2 ORDER BY 1, 2
-  LOOP
-    INSERT INTO fl.voucher_counter AS vc (book, fiscal_year, last_no) VALUES (r.book, r.y, r.k)
-    ON CONFLICT (book, fiscal_year) DO UPDATE SET last_no = vc.last_no + EXCLUDED.last_no;
-  END LOOP;
+  -- 3. Voucher numbers, gapless per (book, fiscal year): the counters are upserted in
+  --    (book, year) order, then the chain head is locked — one fixed lock order for
+  --    every committer. Only what follows runs under those locks (they are held until
+  --    this commit completes): no reads of the journal, a loop over 32-byte links.
+  IF cardinality(ids) = 1 THEN
+    -- One entry (the common commit): the same upsert without the grouping.
+    INSERT INTO fl.voucher_counter AS vc (book, fiscal_year, last_no) VALUES (books[1], years[1], 1)
+    ON CONFLICT (book, fiscal_year) DO UPDATE SET last_no = vc.last_no + 1
+    RETURNING ARRAY[vc.book], ARRAY[vc.fiscal_year], ARRAY[vc.last_no] INTO g_book, g_year, g_next;
+  ELSE
+    WITH c AS (SELECT t.b, t.y, count(*)::int AS k FROM unnest(books, years) AS t(b, y) GROUP BY 1, 2),
+    u AS (INSERT INTO fl.voucher_counter AS vc (book, fiscal_year, last_no)
+          SELECT c.b, c.y, c.k FROM c ORDER BY c.b, c.y
+          ON CONFLICT (book, fiscal_year) DO UPDATE SET last_no = vc.last_no + EXCLUDED.last_no
+          RETURNING vc.book, vc.fiscal_year, vc.last_no)
+    SELECT array_agg(u.book), array_agg(u.fiscal_year), array_agg(u.last_no - c.k + 1)
+      INTO g_book, g_year, g_next
+      FROM u JOIN c ON c.b = u.book AND c.y = u.fiscal_year;
+  END IF;
 
-  SELECT * INTO head FROM fl.chain_head WHERE id FOR UPDATE;
-  n := head.seq;
-  h := head.hash;
+  SELECT ch.seq, ch.hash INTO n, h FROM fl.chain_head ch WHERE ch.id FOR UPDATE;
 
-  -- 4. The hash chain, in entry id order. Each entry's content digest (the canonical
-  --    text of fl.entry_canonical, computed set-based here) is independent; only the
-  --    32-byte link is sequential.
-  FOR r IN
-    WITH my_entries AS (
-      SELECT e.*, extract(year FROM e.entry_date)::int AS y
-        FROM unnest(mine) AS mi(id)
-        CROSS JOIN LATERAL (SELECT * FROM fl.entry x0 WHERE x0.id = mi.id OFFSET 0) e),
-    numbered AS (
-      SELECT m.*, vc.last_no - count(*) OVER (PARTITION BY m.book, m.y)
-               + row_number() OVER (PARTITION BY m.book, m.y ORDER BY m.id) AS vno
-        FROM my_entries m JOIN fl.voucher_counter vc ON vc.book = m.book AND vc.fiscal_year = m.y)
-    SELECT nb.id, nb.book, nb.y, nb.vno,
-           sha256(convert_to(
-             concat_ws('|', nb.id, nb.book, nb.entry_date, nb.idempotency_key, coalesce(nb.reverses::text, ''),
-                       nb.kind, nb.memo, nb.created_by, encode(nb.content_hash, 'hex'))
-             || '#' || pc.lines, 'UTF8')) AS digest
-      FROM numbered nb
-      CROSS JOIN LATERAL (
-        SELECT string_agg(concat_ws(':', a.book, a.chart_code, a.unit, a.holder, a.component,
-                                    p.side, p.amount, coalesce(p.line_ref, '')), ';' ORDER BY p.id) AS lines
-          FROM fl.posting p JOIN fl.account a ON a.id = p.account_id WHERE p.entry_id = nb.id) pc
-     ORDER BY nb.id
-  LOOP
+  -- 4. The hash chain, in entry id order.
+  FOR i IN 1 .. cardinality(ids) LOOP
+    k := 1;
+    WHILE g_book[k] <> books[i] OR g_year[k] <> years[i] LOOP
+      k := k + 1;
+    END LOOP;
+    vno := g_next[k];
+    g_next[k] := vno + 1;
     n := n + 1;
-    ids := ids || r.id; seqs := seqs || n; books := books || r.book; years := years || r.y;
-    nos := nos || r.vno::int; digests := digests || r.digest; prevs := prevs || h;
-    h := sha256(h || r.digest || convert_to(r.vno::text, 'UTF8'));
+    seqs := seqs || n; nos := nos || vno; prevs := prevs || h;
+    h := sha256(h || digests[i] || convert_to(vno::text, 'UTF8'));
     hashes := hashes || h;
   END LOOP;
 
-  INSERT INTO fl.seal (entry_id, seq, book, fiscal_year, voucher_no, content_digest, prev_hash, hash)
-  SELECT * FROM unnest(ids, seqs, books, years, nos, digests, prevs, hashes);
+  WITH s AS (INSERT INTO fl.seal (entry_id, seq, book, fiscal_year, voucher_no, content_digest, prev_hash, hash)
+             SELECT * FROM unnest(ids, seqs, books, years, nos, digests, prevs, hashes)),
+  g AS (DELETE FROM fl.txn_gate WHERE first_entry = NEW.first_entry)
   UPDATE fl.chain_head SET seq = n, hash = h WHERE id;
-  DELETE FROM fl.txn_gate WHERE xid = me;
   RETURN NULL;
 END $$;
 CREATE CONSTRAINT TRIGGER seal_transaction AFTER INSERT ON fl.txn_gate
