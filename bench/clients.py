@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -22,6 +23,18 @@ from psycopg import errors as pgerr
 from bench.common import UNITS, expenditure_holder
 
 RETRYABLE = (pgerr.DeadlockDetected, pgerr.SerializationFailure, pgerr.LockNotAvailable)
+
+
+def backend_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a local server backend has used so far, from /proc;
+    None when the server is not on this machine. Unlike wall time it hardly moves when
+    other processes share the cores, so it is the figure to compare between runs."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 AMOUNT = 100  # fen per transfer: 1.00 yuan
 
 
@@ -62,8 +75,10 @@ def _client(spec: Spec, client: int, ready: Any, go: Any, start_at: Any, out: An
     first_error = ""
     with psycopg.connect(spec.url, autocommit=True, prepare_threshold=1) as conn:
         conn.execute(sql, params(-1))          # warm: prepare, plan caches, account rows
+        pid = conn.info.backend_pid
         ready.put(client)
         go.wait()
+        cpu0 = backend_cpu(pid)
         t_end = start_at.value + spec.seconds
         n = 0
         while True:
@@ -83,7 +98,10 @@ def _client(spec: Spec, client: int, ready: Any, go: Any, start_at: Any, out: An
             if time.time() >= t_end:
                 break
         finished = time.time()
-    out.put({"lat": lat, "retries": retries, "errors": errors, "first_error": first_error, "finished": finished})
+        cpu1 = backend_cpu(pid)
+    cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
+    out.put({"lat": lat, "retries": retries, "errors": errors, "first_error": first_error, "finished": finished,
+             "cpu": cpu})
 
 
 @dataclass
@@ -96,6 +114,7 @@ class Outcome:
     retries: int
     errors: int
     first_error: str
+    server_cpu_us: float | None = None   # server backend CPU per call, µs (local servers only)
 
     @property
     def rate(self) -> float:
@@ -128,9 +147,11 @@ def run(spec: Spec, clients: int) -> Outcome:
     lat = sorted(x for o in outs for x in o["lat"])
     wall = max(o["finished"] for o in outs) - start_at.value
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    cpus = [o["cpu"] for o in outs]
+    cpu_us = None if any(c is None for c in cpus) else sum(cpus) / len(lat) * 1e6
     return Outcome(clients, len(lat), wall, statistics.median(lat) * 1000, p99 * 1000,
                    sum(o["retries"] for o in outs), sum(o["errors"] for o in outs),
-                   next((o["first_error"] for o in outs if o["first_error"]), ""))
+                   next((o["first_error"] for o in outs if o["first_error"]), ""), cpu_us)
 
 
 REFERENCE_SQL = """

@@ -93,6 +93,12 @@ def run(env: Env, profiles: dict[str, list]) -> list[Result]:  # type: ignore[ty
                 "simple_transfer()", [o.rate for o in ref], target,
                 (lambda m, r, f=floor, e=errors: m >= (f or 0) and r is not None and m >= 0.5 * r and e == 0),
                 note=(f"{errors} errors: {ours[0].first_error}" if errors else "")))
+            if n == 1 and all(o.server_cpu_us is not None for o in ours + ref):
+                results.append(Result(
+                    "2. single entry: server CPU per entry", f"{n} client(s)", "µs",
+                    [o.server_cpu_us for o in ours], "simple_transfer() server CPU",  # type: ignore[misc]
+                    [o.server_cpu_us for o in ref],  # type: ignore[misc]
+                    note="backend user+system CPU per call from /proc: barely moved by other load on the cores"))
             results.append(Result(
                 "2. single entry p50", f"{n} client(s)", "ms", [o.p50_ms for o in ours],
                 "simple_transfer() p50", [o.p50_ms for o in ref]))
