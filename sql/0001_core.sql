@@ -337,18 +337,19 @@ BEGIN
   -- Every posting belongs to an entry created in this very transaction (no appending
   -- to committed entries), to an existing account of the entry's book, and carries
   -- the entry's date and the account's unit.
-  SELECT p.id, p.entry_id, e.id AS eid, e.created_xid, e.entry_date, e.book AS ebook,
-         a.id AS aid, a.book AS abook, a.unit AS aunit, p.entry_date AS pdate, p.unit AS punit
+  -- Checked per distinct (entry, account, date, unit) of the statement — a handful even
+  -- for a million postings — each entry and account probed by its primary key
+  -- (LATERAL … OFFSET 0). The cached generic plan cannot know the statement's size; a
+  -- join of every posting against the distinct sets went quadratic on a 1M-row insert.
+  SELECT g.entry_id, e.id AS eid, e.created_xid, e.entry_date, e.book AS ebook,
+         a.id AS aid, a.book AS abook, a.unit AS aunit, g.entry_date AS pdate, g.unit AS punit
     INTO bad
-    FROM new_postings p
-    -- The distinct entries and accounts of this statement, each fetched by its primary
-    -- key (LATERAL), then hash-joined to the postings: never a scan of the journal.
-    LEFT JOIN (SELECT e1.* FROM (SELECT DISTINCT entry_id FROM new_postings) d
-                CROSS JOIN LATERAL (SELECT * FROM fl.entry x WHERE x.id = d.entry_id OFFSET 0) e1) e ON e.id = p.entry_id
-    LEFT JOIN (SELECT a1.* FROM (SELECT DISTINCT account_id FROM new_postings) d
-                CROSS JOIN LATERAL (SELECT * FROM fl.account x WHERE x.id = d.account_id OFFSET 0) a1) a ON a.id = p.account_id
+    FROM (SELECT entry_id, account_id, entry_date, unit FROM new_postings GROUP BY 1, 2, 3, 4) g
+    LEFT JOIN LATERAL (SELECT x.id, x.created_xid, x.entry_date, x.book FROM fl.entry x
+                        WHERE x.id = g.entry_id OFFSET 0) e ON true
+    LEFT JOIN LATERAL (SELECT x.id, x.book, x.unit FROM fl.account x WHERE x.id = g.account_id OFFSET 0) a ON true
    WHERE e.id IS NULL OR e.created_xid <> me OR a.id IS NULL OR a.book <> e.book
-      OR p.entry_date <> e.entry_date OR p.unit <> a.unit
+      OR g.entry_date <> e.entry_date OR g.unit <> a.unit
    LIMIT 1;
   IF FOUND THEN
     IF bad.eid IS NULL THEN
