@@ -91,22 +91,31 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- ---------------------------------------------------------------------------
--- fl.import_line.entry_id (table of 0003): the foreign key's per-row check cost ~10 µs a
--- line (2 s of a 200,000-line import). Entries can never be deleted (append_only), so
--- "the entry exists when the line is inserted" is all the key guarantees: checked here
--- once per statement over the transition table, with the same constraint name.
+-- fl.import_line's references (table of 0003): the foreign keys' per-row checks cost
+-- ~10 µs a line (2 s of a 200,000-line import for entry_id; 2.4 s of a 1,000,000-line one
+-- for batch_id, one SPI query per row to find the same batch a million times). Entries
+-- can never be deleted (append_only) nor batches (no_delete, no_truncate), so "the entry
+-- and the batch exist when the line is inserted" is all the keys guarantee: checked here
+-- once per statement over the transition table's DISTINCT ids, with the same names.
 -- ---------------------------------------------------------------------------
 ALTER TABLE fl.import_line DROP CONSTRAINT IF EXISTS import_line_entry_id_fkey;
+ALTER TABLE fl.import_line DROP CONSTRAINT IF EXISTS import_line_batch_id_fkey;
 
 CREATE FUNCTION fl.import_line_entry_exists() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, fl, pg_temp AS $$
-DECLARE bad record;
+DECLARE bad bigint;
 BEGIN
-  SELECT n.namespace, n.reference, n.entry_id INTO bad FROM new_lines n
-   WHERE n.entry_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM fl.entry e WHERE e.id = n.entry_id) LIMIT 1;
+  SELECT d.entry_id INTO bad FROM (SELECT DISTINCT n.entry_id FROM new_lines n WHERE n.entry_id IS NOT NULL) d
+   WHERE NOT EXISTS (SELECT 1 FROM fl.entry e WHERE e.id = d.entry_id) LIMIT 1;
   IF FOUND THEN
-    PERFORM fl.refuse('import_line_entry_id_fkey', format('import line %s/%s refers to entry %s, which does not exist',
-                                                          bad.namespace, bad.reference, bad.entry_id), 'foreign_key_violation');
+    PERFORM fl.refuse('import_line_entry_id_fkey', format('an import line refers to entry %s, which does not exist', bad),
+                      'foreign_key_violation');
+  END IF;
+  SELECT d.batch_id INTO bad FROM (SELECT DISTINCT n.batch_id FROM new_lines n) d
+   WHERE NOT EXISTS (SELECT 1 FROM fl.import_batch b WHERE b.id = d.batch_id) LIMIT 1;
+  IF FOUND THEN
+    PERFORM fl.refuse('import_line_batch_id_fkey', format('an import line refers to batch %s, which does not exist', bad),
+                      'foreign_key_violation');
   END IF;
   RETURN NULL;
 END $$;
@@ -146,10 +155,12 @@ BEGIN
   END IF;
   DROP VIEW IF EXISTS pg_temp.fl_imp_src;
   DROP TABLE IF EXISTS pg_temp.fl_imp_work, pg_temp.fl_imp_grp, pg_temp.fl_imp_new, pg_temp.fl_imp_ent, pg_temp.fl_imp_res,
-                       pg_temp.fl_imp_err;
+                       pg_temp.fl_imp_err, pg_temp.fl_imp_acc, pg_temp.fl_imp_e, pg_temp.fl_imp_gc,
+                       pg_temp.fl_imp_map;
   EXECUTE format('CREATE TEMP VIEW fl_imp_src AS SELECT * FROM %s', p_stage);
   CREATE TEMP TABLE fl_imp_err (row_no int, col text, why text, kind text) ON COMMIT DROP;
   CREATE TEMP TABLE fl_imp_res (ord int, entry_id bigint, status text) ON COMMIT DROP;
+  CREATE TEMP TABLE fl_imp_acc (book text, chart text, unit text, holder text, comp text, id int) ON COMMIT DROP;
 END $$;
 
 -- The problems found, as the function's answer; NULL when there are none.
@@ -180,6 +191,62 @@ BEGIN
     EXECUTE p_postings INTO ps USING c;
     INSERT INTO pg_temp.fl_imp_res SELECT * FROM fl._post(es, ps);
   END LOOP;
+END $$;
+
+-- The bulk path of the large imports (payments, collections), beside fl._post: the
+-- entries from one query, their postings from the importer's own INSERT over its work
+-- tables with account ids resolved once (integer joins). Arrays of composite values
+-- joined on text keys cost 12-20 s of a 1,000,000-line import; this costs a scan.
+-- Nothing is checked less: the entry and posting triggers and the commit-time seal run
+-- on these rows exactly as on fl._post's (they are the rules; _post's own checks are
+-- friendly messages for hand-made documents, which an import's rows never are).
+--
+-- Accounts: pg_temp.fl_imp_acc (book, chart, unit, holder, comp) rows without an id get
+-- one, found or created by fl.account_for in key order (two importers creating the same
+-- accounts take their locks in the same order). One call per distinct account.
+CREATE FUNCTION fl._imp_accounts() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, fl, pg_temp AS $$
+DECLARE a record;
+BEGIN
+  FOR a IN SELECT DISTINCT x.book, x.chart, x.unit, x.holder, x.comp FROM pg_temp.fl_imp_acc x WHERE x.id IS NULL
+            ORDER BY 1, 2, 3, 4, 5 LOOP
+    UPDATE pg_temp.fl_imp_acc x SET id = fl.account_for(a.book, a.chart, a.unit, a.holder, a.comp)
+     WHERE (x.book, x.chart, x.unit, x.holder, x.comp) = (a.book, a.chart, a.unit, a.holder, a.comp);
+  END LOOP;
+END $$;
+
+-- Entries: p_entries is a query returning (ord, book, d, memo, key, source, chash), one
+-- row per entry. Same key and same content hash = the entry already posted (status
+-- 'duplicate'); same key, other content = idempotency_conflict, as in fl._post. Results
+-- (ord, entry_id, status) go to pg_temp.fl_imp_res.
+CREATE FUNCTION fl._imp_entries(p_kind text, p_entries text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, fl, pg_temp AS $$
+DECLARE bad record;
+BEGIN
+  EXECUTE format('CREATE TEMP TABLE fl_imp_e ON COMMIT DROP AS %s', p_entries);
+  SELECT e.key, x.id INTO bad
+    FROM pg_temp.fl_imp_e e
+    CROSS JOIN LATERAL (SELECT x1.id, x1.content_hash FROM fl.entry x1 WHERE x1.idempotency_key = e.key OFFSET 0) x
+   WHERE x.content_hash <> e.chash LIMIT 1;
+  IF FOUND THEN
+    PERFORM fl.refuse('idempotency_conflict', format(
+      'idempotency key %s was already used by %s with different content; nothing was written',
+      bad.key, fl.entry_label(bad.id)), 'unique_violation');
+  END IF;
+  WITH ins AS (
+    INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash, source,
+                          created_by, created_at, created_xid)
+    SELECT e.book, e.d, e.memo, p_kind, e.key, e.chash, e.source, session_user, now(), pg_current_xact_id()
+      FROM pg_temp.fl_imp_e e
+     WHERE NOT EXISTS (SELECT 1 FROM fl.entry x WHERE x.idempotency_key = e.key OFFSET 0)
+     ORDER BY e.ord
+    RETURNING id, idempotency_key)
+  INSERT INTO pg_temp.fl_imp_res (ord, entry_id, status)
+  SELECT e.ord, coalesce(ins.id, x.id), CASE WHEN ins.id IS NOT NULL THEN 'posted' ELSE 'duplicate' END
+    FROM pg_temp.fl_imp_e e
+    LEFT JOIN ins ON ins.idempotency_key = e.key
+    LEFT JOIN LATERAL (SELECT x1.id FROM fl.entry x1 WHERE x1.idempotency_key = e.key OFFSET 0) x ON ins.id IS NULL;
+  ANALYZE pg_temp.fl_imp_res;
 END $$;
 
 CREATE FUNCTION fl._imp_batch(p_kind text, p_file text, p_sha256 text) RETURNS bigint
@@ -229,6 +296,7 @@ DECLARE
   bid   bigint;
   n_all int;
   n_new int;
+  s     int;
 BEGIN
   PERFORM fl._imp_open(p_stage);
   CREATE TEMP TABLE fl_imp_work (
@@ -290,20 +358,20 @@ BEGIN
   IF probs IS NOT NULL THEN RETURN probs; END IF;
 
   -- New rows, in (date, unit, book, component, paid_from) order; chunk = every 50,000
-  -- rows, so an entry never spans two fl._post calls.
+  -- new rows, so an entry stays a bounded size. Built once; physically in entry order.
   CREATE TEMP TABLE fl_imp_grp ON COMMIT DROP AS
   SELECT row_number() OVER (ORDER BY g.d, g.unit COLLATE "C", g.book COLLATE "C", g.comp COLLATE "C",
                                      g.paid_from COLLATE "C")::int AS grp, g.*
     FROM (SELECT DISTINCT w.d, w.unit, w.book, w.comp, w.paid_from, w.holder FROM pg_temp.fl_imp_work w) g;
   CREATE TEMP TABLE fl_imp_new ON COMMIT DROP AS
-  SELECT q.*, ((q.rn - 1) / 50000)::int AS chunk
+  SELECT q.row_no, q.reference, q.h, q.chart, q.provider, q.fen, q.grp, q.rn, ((q.rn - 1) / 50000)::int AS chunk
     FROM (SELECT w.row_no, w.reference, w.h, w.chart, w.provider, w.fen, g.grp,
-                 row_number() OVER (ORDER BY g.grp, w.row_no) AS rn
+                 row_number() OVER (ORDER BY g.grp, w.row_no)::int AS rn
             FROM pg_temp.fl_imp_work w
             JOIN pg_temp.fl_imp_grp g ON g.d = w.d AND g.unit = w.unit AND g.book = w.book AND g.comp = w.comp
                                      AND g.paid_from = w.paid_from
            WHERE NOT EXISTS (SELECT 1 FROM fl.import_line l WHERE l.namespace = 'payments' AND l.reference = w.reference)) q;
-  CREATE INDEX ON pg_temp.fl_imp_new (chunk, grp);
+  CREATE INDEX ON pg_temp.fl_imp_new (rn);
   ANALYZE pg_temp.fl_imp_new;
 
   CREATE TEMP TABLE fl_imp_ent ON COMMIT DROP AS
@@ -319,25 +387,56 @@ BEGIN
   ANALYZE pg_temp.fl_imp_ent;
 
   bid := fl._imp_batch('payments', p_file, p_sha256);
-  PERFORM fl._imp_post(
-    format($q$SELECT array_agg(ROW(e.ord, e.book, e.d,
-                 format('待遇支出 benefit payments %%s unit %%s from %%s: %%s rows (%%s)', e.d, e.unit, e.holder, e.n_rows, %L),
-                 'payments', e.key, NULL, NULL,
-                 jsonb_build_object('import_batch', %s, 'file', %L, 'rows', e.n_rows), e.chash)::fl.new_entry ORDER BY e.ord)
-               FROM pg_temp.fl_imp_ent e WHERE e.chunk = $1$q$, p_file, bid, p_file),
-    $q$SELECT array_agg(p) FROM (
-         SELECT ROW(e.ord, n.rn::int, e.book, n.chart, e.unit, '', e.comp, 'D', n.fen, n.reference, n.provider)::fl.new_posting AS p
-           FROM pg_temp.fl_imp_new n JOIN pg_temp.fl_imp_ent e ON e.chunk = n.chunk AND e.grp = n.grp
-          WHERE n.chunk = $1
-         UNION ALL
-         SELECT ROW(e.ord, 0, e.book, '1004', e.unit, e.holder, e.comp, 'C', e.total, NULL, NULL)::fl.new_posting
-           FROM pg_temp.fl_imp_ent e WHERE e.chunk = $1) x$q$);
+  -- The accounts: each group's debit accounts (one per category) and its credit account.
+  CREATE TEMP TABLE fl_imp_gc ON COMMIT DROP AS SELECT DISTINCT n.chunk, n.grp, n.chart FROM pg_temp.fl_imp_new n;
+  INSERT INTO pg_temp.fl_imp_acc (book, chart, unit, holder, comp)
+  SELECT DISTINCT g.book, c.chart, g.unit, '', g.comp FROM pg_temp.fl_imp_gc c JOIN pg_temp.fl_imp_grp g ON g.grp = c.grp
+  UNION
+  SELECT DISTINCT e.book, '1004', e.unit, e.holder, e.comp FROM pg_temp.fl_imp_ent e;
+  PERFORM fl._imp_accounts();
+  PERFORM fl._imp_entries('payments', format(
+    $q$SELECT e.ord, e.book, e.d,
+              format('待遇支出 benefit payments %%s unit %%s from %%s: %%s rows (%%s)', e.d, e.unit, e.holder, e.n_rows, %L) AS memo,
+              e.key, jsonb_build_object('import_batch', %s, 'file', %L, 'rows', e.n_rows) AS source, e.chash
+         FROM pg_temp.fl_imp_ent e$q$, p_file, bid, p_file));
 
+  -- The postings: per entry its credit on 1004, then a debit per row (line_ref = the
+  -- row's reference, memo = provider). The big side joins only on integers and the
+  -- category, through a small map (chunk, grp, chart) -> (entry id, account id).
+  CREATE TEMP TABLE fl_imp_map ON COMMIT DROP AS
+  SELECT c.chunk, c.grp, c.chart, r.entry_id, a.id AS account_id, e.d, e.unit
+    FROM pg_temp.fl_imp_gc c
+    JOIN pg_temp.fl_imp_ent e ON e.chunk = c.chunk AND e.grp = c.grp
+    JOIN pg_temp.fl_imp_res r ON r.ord = e.ord AND r.status = 'posted'
+    JOIN pg_temp.fl_imp_acc a ON a.book = e.book AND a.chart = c.chart AND a.unit = e.unit AND a.holder = ''
+                             AND a.comp = e.comp;
+  ANALYZE pg_temp.fl_imp_map;
+  INSERT INTO fl.posting (entry_id, account_id, side, amount, entry_date, unit, line_ref, memo)
+  SELECT r.entry_id, a.id, 'C', e.total, e.d, e.unit, NULL, NULL
+    FROM pg_temp.fl_imp_ent e
+    JOIN pg_temp.fl_imp_res r ON r.ord = e.ord AND r.status = 'posted'
+    JOIN pg_temp.fl_imp_acc a ON a.book = e.book AND a.chart = '1004' AND a.unit = e.unit AND a.holder = e.holder
+                             AND a.comp = e.comp
+   ORDER BY e.ord;
+  -- Debits in slices of 10,000 rows: the posting trigger's cached plan checks a
+  -- statement's rows against its distinct entries and accounts by nested loop, a cost
+  -- of rows x (entries + accounts) per statement (one statement of 1,000,000 rows: 12
+  -- minutes; slices of 10,000: ~2 s for the file). A loop over slices, not rows.
+  FOR s IN 0 .. (SELECT coalesce(max(n.rn), 0) FROM pg_temp.fl_imp_new n) / 10000 LOOP
+    INSERT INTO fl.posting (entry_id, account_id, side, amount, entry_date, unit, line_ref, memo)
+    SELECT m.entry_id, m.account_id, 'D', n.fen, m.d, m.unit, n.reference, n.provider
+      FROM pg_temp.fl_imp_new n
+      JOIN pg_temp.fl_imp_map m ON m.chunk = n.chunk AND m.grp = n.grp AND m.chart = n.chart
+     WHERE n.rn > s * 10000 AND n.rn <= (s + 1) * 10000;
+  END LOOP;
+
+  -- The register, in key order (the primary key's B-tree is filled left to right).
   INSERT INTO fl.import_line (namespace, reference, content_hash, entry_id, batch_id, row_no)
   SELECT 'payments', n.reference, n.h, r.entry_id, bid, n.row_no
     FROM pg_temp.fl_imp_new n
     JOIN pg_temp.fl_imp_ent e ON e.chunk = n.chunk AND e.grp = n.grp
-    JOIN pg_temp.fl_imp_res r ON r.ord = e.ord;
+    JOIN pg_temp.fl_imp_res r ON r.ord = e.ord
+   ORDER BY n.reference;
   GET DIAGNOSTICS n_new = ROW_COUNT;
   -- A large batch changes the journal's statistics more than autovacuum will notice for
   -- a while; plans made meanwhile (verify's, reports') assumed a small table and were
