@@ -12,7 +12,8 @@
 --   2. One call to fl.import_<kind>(stage, file, sha256) validates every row
 --      set-based (no per-row exception blocks, no casts that can raise), returns all
 --      problems as {"errors": [{row, column, reason, kind}]} without writing anything,
---      or posts through fl._post in chunks and records fl.import_batch/import_line.
+--      or posts (payments: set-based from its work tables, fl._imp_entries; others:
+--      through fl._post in chunks) and records fl.import_batch/import_line.
 --   Each row's reference is its idempotency key in fl.import_line (namespace = kind):
 --   identical rows are skipped, a reference reused with other content is a conflict.
 
