@@ -281,3 +281,21 @@ def test_payment_row_changed_after_import_is_a_conflict_and_a_rerun_posts_nothin
              JOIN fl.posting p ON p.entry_id = l.entry_id AND p.line_ref = l.reference
             WHERE l.namespace = 'payments' ORDER BY l.reference""").fetchall()
     assert [(x["reference"], x["amount"]) for x in lines] == [("X-1", 10000), ("X-2", 2050), ("X-3", 100)]
+
+
+def test_fast_amount_path_gives_the_full_grammars_value(ledger_db):
+    """fl.imp_fen_of (the import's fast path for 1234.56-shaped amounts) equals the full
+    grammar, fl.imp_fen(fl.imp_amount_num(t)), on edge cases and on seeded random text."""
+    import random
+
+    rnd = random.Random(11)
+    cases = ["1234.56", "1.00", "10.10", "0.50", "007.50", "01.00", "1,234.56", "12.345", "-5.00", "0.00", "1.5",
+             "1.", ".50", "", " 1.00", "1.00 ", "１.00", "999999999999999.99", "9999999999999999.99",
+             "99999999999999999.99", "90000000000000000.00", "1e3.00"]
+    cases += ["".join(rnd.choice("0123456789.,-") for _ in range(rnd.randint(1, 21))) for _ in range(3000)]
+    rows = ledger_db.admin().execute(
+        """SELECT t, fl.imp_fen_of(t) AS fast, fl.imp_fen(fl.imp_amount_num(t)) AS full
+             FROM unnest(%s::text[]) AS t""", (cases,)).fetchall()
+    assert [r["t"] for r in rows if r["fast"] != r["full"] or (r["fast"] is None) != (r["full"] is None)] == []
+    by_text = {r["t"]: r["fast"] for r in rows}
+    assert (by_text["1234.56"], by_text["0.50"], by_text["007.50"], by_text["0.00"]) == (123456, 50, None, None)
