@@ -71,11 +71,28 @@ def _schema_owner(conn: Conn) -> str:
     return str(row["owner"]).strip('"')
 
 
+_TEMP_BUFFERS = "256MB"  # a 1,000,000-line file's stage and work tables are ~300 MB
+
+
+def _room_for_temp_tables(conn: Conn) -> None:
+    """Give this session's temp tables (the stage and the import's work tables) more than
+    the default 8 MB of buffers, so a large file is not paged through 8 MB. PostgreSQL
+    allows this only before the session's first temp table; later (a second import on the
+    same connection) the setting is kept as it is, in a savepoint so the caller's
+    transaction goes on."""
+    try:
+        with conn.transaction():
+            conn.execute("SELECT set_config('temp_buffers', %s, false)", (_TEMP_BUFFERS,))
+    except psycopg.errors.InvalidParameterValue:
+        pass
+
+
 def stage(conn: Conn, path: Path | str, fmt: FileFormat, name: str) -> tuple[str, str]:
     """Stream ``path`` into the temp table ``name`` (dropped at commit); return
     (the file name used in messages, the stage's qualified name). Raises ``BadFile``
     for structural problems found by the reader (nothing is then written)."""
     ident = sql.Identifier(name)
+    _room_for_temp_tables(conn)
     conn.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(ident))
     conn.execute(sql.SQL("CREATE TEMP TABLE {} (row_no int, {}) ON COMMIT DROP").format(
         ident, sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in fmt.columns)))

@@ -249,3 +249,18 @@ def test_app_roles_cannot_write_tables_directly(ledger_db):
                 "ALTER TABLE fl.posting DISABLE TRIGGER USER"]:
         with pytest.raises(pgerr.InsufficientPrivilege):
             c.execute(sql)
+
+
+@pytest.mark.parametrize("column", ["entry_id", "batch_id"])
+def test_import_register_lines_refer_to_real_entries_and_batches(ledger_db, column):
+    """fl.import_line's references are checked once per statement (not by per-row foreign
+    keys); a raw insert by the owner naming a missing entry or batch is still refused."""
+    c = ledger_db.admin()
+    c.execute("INSERT INTO fl.import_batch (kind, file_name, file_sha256) VALUES ('payments', 'f.csv', '')")
+    post(ledger_db.connect("fin", autocommit=True), collect("c1", "2023-01-10", "230822", "100.00"))
+    entry_id = 999_999 if column == "entry_id" else 1
+    batch_id = 999_999 if column == "batch_id" else 1
+    with pytest.raises(pgerr.ForeignKeyViolation) as ei:
+        c.execute("""INSERT INTO fl.import_line (namespace, reference, content_hash, entry_id, batch_id, row_no)
+                     VALUES ('payments', 'R1', '\\x00', %s, %s, 2)""", (entry_id, batch_id))
+    assert ei.value.diag.constraint_name == f"import_line_{column}_fkey"

@@ -251,3 +251,51 @@ def test_xlsx_import_equals_csv(ledger_db, tmp_path):
     r = ledger_db.cli("collect", "import", str(DATA / "collections.csv"), "--json", user="fin")
     assert r.exit_code == 0, r
     assert (r.json()["rows_posted"], r.json()["rows_skipped"]) == (0, 6)
+
+
+def test_payment_row_changed_after_import_is_a_conflict_and_a_rerun_posts_nothing_twice(ledger_db, tmp_path):
+    """The register keeps one row per imported payment line: a rerun of a grown file
+    posts only the new rows, a row whose content changed (here its amount, then its
+    provider) is refused naming where it was first imported, and nothing is written."""
+    assert ledger_db.cli("collect", "import", str(DATA / "collections.csv"), user="fin").exit_code == 0
+    fund_expenditure_accounts(ledger_db)
+    header = "date,unit,book,provider,category,amount,reference,component,paid_from"
+    rows = ["2023-02-03,230822,RES,医院甲,inpatient,100.00,X-1,,", "2023-02-03,230822,RES,医院乙,outpatient,20.50,X-2,,"]
+    first = write_csv(tmp_path / "first.csv", header, *rows)
+    r = ledger_db.cli("pay", "import", str(first), "--json", user="rev")
+    assert r.exit_code == 0 and (r.json()["rows_posted"], r.json()["entries"]) == (2, 1), r
+    grown = write_csv(tmp_path / "grown.csv", header, *rows, "2023-02-03,230822,RES,医院乙,outpatient,1.00,X-3,,")
+    r = ledger_db.cli("pay", "import", str(grown), "--json", user="rev")
+    assert r.exit_code == 0 and (r.json()["rows_posted"], r.json()["rows_skipped"]) == (1, 2), r
+    entries, postings = count(ledger_db, "fl.entry"), count(ledger_db, "fl.posting")
+    for changed in ("2023-02-03,230822,RES,医院甲,inpatient,100.01,X-1,,", "2023-02-03,230822,RES,医院丙,inpatient,100.00,X-1,,"):
+        f = write_csv(tmp_path / "changed.csv", header, changed, "2023-02-03,230822,RES,医院乙,outpatient,5.00,X-4,,")
+        r = ledger_db.cli("pay", "import", str(f), user="rev")
+        assert r.exit_code == 1 and "[idempotency_conflict]" in r.stderr, r
+        text = " ".join(r.stderr.split())
+        assert "changed.csv: row 2, column reference: reference 'X-1' was already imported" in text
+        assert "first.csv, row 2" in text
+    assert (count(ledger_db, "fl.entry"), count(ledger_db, "fl.posting")) == (entries, postings)
+    lines = ledger_db.admin().execute(
+        """SELECT l.reference, p.amount FROM fl.import_line l
+             JOIN fl.posting p ON p.entry_id = l.entry_id AND p.line_ref = l.reference
+            WHERE l.namespace = 'payments' ORDER BY l.reference""").fetchall()
+    assert [(x["reference"], x["amount"]) for x in lines] == [("X-1", 10000), ("X-2", 2050), ("X-3", 100)]
+
+
+def test_fast_amount_path_gives_the_full_grammars_value(ledger_db):
+    """fl.imp_fen_of (the import's fast path for 1234.56-shaped amounts) equals the full
+    grammar, fl.imp_fen(fl.imp_amount_num(t)), on edge cases and on seeded random text."""
+    import random
+
+    rnd = random.Random(11)
+    cases = ["1234.56", "1.00", "10.10", "0.50", "007.50", "01.00", "1,234.56", "12.345", "-5.00", "0.00", "1.5",
+             "1.", ".50", "", " 1.00", "1.00 ", "１.00", "999999999999999.99", "9999999999999999.99",
+             "99999999999999999.99", "90000000000000000.00", "1e3.00"]
+    cases += ["".join(rnd.choice("0123456789.,-") for _ in range(rnd.randint(1, 21))) for _ in range(3000)]
+    rows = ledger_db.admin().execute(
+        """SELECT t, fl.imp_fen_of(t) AS fast, fl.imp_fen(fl.imp_amount_num(t)) AS full
+             FROM unnest(%s::text[]) AS t""", (cases,)).fetchall()
+    assert [r["t"] for r in rows if r["fast"] != r["full"] or (r["fast"] is None) != (r["full"] is None)] == []
+    by_text = {r["t"]: r["fast"] for r in rows}
+    assert (by_text["1234.56"], by_text["0.50"], by_text["007.50"], by_text["0.00"]) == (123456, 50, None, None)
