@@ -431,17 +431,12 @@ BEGIN
     JOIN pg_temp.fl_imp_acc a ON a.book = e.book AND a.chart = '1004' AND a.unit = e.unit AND a.holder = e.holder
                              AND a.comp = e.comp
    ORDER BY e.ord;
-  -- Debits in slices of 10,000 rows: the posting trigger's cached plan checks a
-  -- statement's rows against its distinct entries and accounts by nested loop, a cost
-  -- of rows x (entries + accounts) per statement (one statement of 1,000,000 rows: 12
-  -- minutes; slices of 10,000: ~2 s for the file). A loop over slices, not rows.
-  FOR s IN 0 .. (SELECT coalesce(max(n.rn), 0) FROM pg_temp.fl_imp_new n) / 10000 LOOP
-    INSERT INTO fl.posting (entry_id, account_id, side, amount, entry_date, unit, line_ref, memo)
-    SELECT m.entry_id, m.account_id, 'D', n.fen, m.d, m.unit, n.reference, n.provider
-      FROM pg_temp.fl_imp_new n
-      JOIN pg_temp.fl_imp_map m ON m.chunk = n.chunk AND m.grp = n.grp AND m.chart = n.chart
-     WHERE n.rn > s * 10000 AND n.rn <= (s + 1) * 10000;
-  END LOOP;
+  -- The debits, one statement: the posting trigger checks them per distinct (entry,
+  -- account), so the statement's size costs a hash aggregate, not a join per row.
+  INSERT INTO fl.posting (entry_id, account_id, side, amount, entry_date, unit, line_ref, memo)
+  SELECT m.entry_id, m.account_id, 'D', n.fen, m.d, m.unit, n.reference, n.provider
+    FROM pg_temp.fl_imp_new n
+    JOIN pg_temp.fl_imp_map m ON m.chunk = n.chunk AND m.grp = n.grp AND m.chart = n.chart;
 
   -- The register, in key order (the primary key's B-tree is filled left to right).
   INSERT INTO fl.import_line (namespace, reference, content_hash, entry_id, batch_id, row_no)
