@@ -45,10 +45,11 @@ CHAIN_DESCRIPTION = ("the SHA-256 chain recomputed from the first entry: every e
 # concat_ws and || give the same text.
 _LEGS_SQL = """
 SELECT p.entry_id,
-       string_agg(a.prefix || p.side || ':' || p.amount || ':' || coalesce(p.line_ref, ''), ';' ORDER BY p.id) AS legs
+       string_agg(((SELECT jsonb_object_agg(a.id::text, concat_ws(':', a.book, a.chart_code, a.unit, a.holder,
+                                                                   a.component) || ':') FROM fl.account a)
+                   ->> p.account_id::text) || p.side || ':' || p.amount || ':' || coalesce(p.line_ref, ''),
+                  ';' ORDER BY p.id) AS legs
   FROM fl.posting p
-  JOIN (SELECT id, concat_ws(':', book, chart_code, unit, holder, component) || ':' AS prefix FROM fl.account) a
-    ON a.id = p.account_id
  GROUP BY p.entry_id
 """
 
@@ -62,17 +63,21 @@ SELECT e.id AS entry_id, {_ENTRY_TEXT} || '#' || pc.legs AS canonical
   LEFT JOIN ({_LEGS_SQL}) pc ON pc.entry_id = e.id
 """
 
+# OFFSET 0 keeps the digest computed per seal before any sort by seq: flattened, the
+# planner would sort the whole canonical text of every entry instead of 32 bytes.
 _LINKS_SQL = f"""
+SELECT * FROM (
 SELECT s.seq, s.entry_id, s.book, s.fiscal_year, s.voucher_no, s.content_digest, s.prev_hash, s.hash,
        s.sealed_at, e.created_at, e.id IS NOT NULL AS has_entry,
        sha256(convert_to({_ENTRY_TEXT} || '#' || pc.legs, 'UTF8')) AS digest
   FROM fl.seal s
   LEFT JOIN fl.entry e ON e.id = s.entry_id
   LEFT JOIN ({_LEGS_SQL}) pc ON pc.entry_id = s.entry_id
+OFFSET 0) links
 """
 
 # Streamed, in chain order (audit digests).
-_CHAIN_SQL = _LINKS_SQL + " ORDER BY s.seq"
+_CHAIN_SQL = _LINKS_SQL + " ORDER BY seq"
 
 # Set-based (verify): every link beside the one before it; only links that break one of
 # link_problems' rules come back. The WHERE is the same rules written in SQL, so a clean
