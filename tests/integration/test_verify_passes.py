@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.store import verify
+from ledger.store import verify, verify_chain
 from ledger.store.verify_postings import POSTING_CHECKS
+from tests.helpers import collect, post
 from tests.integration.test_verify import sample_ledger
 
 pytestmark = pytest.mark.db
@@ -30,6 +31,7 @@ def test_every_pass_is_timed_in_json(ledger_db):
     sample_ledger(ledger_db)
     doc = ledger_db.cli("verify", "--json", user="aud").json()
     assert doc["ok"] is True and doc["postings"] == 16
+    assert doc["sessions"] == 2     # the chain ran beside the other checks, on the same snapshot
     assert isinstance(doc["seconds"], float) and doc["seconds"] >= 0
     steps = {t["step"]: t for t in doc["timings"]}
     assert set(doc["timings"][0]) == {"step", "checks", "seconds"}
@@ -40,7 +42,7 @@ def test_every_pass_is_timed_in_json(ledger_db):
     assert all(t["seconds"] >= 0 for t in doc["timings"])
     only = ledger_db.cli("verify", "--check", "account_days", "--json", user="aud").json()
     assert [t["step"] for t in only["timings"]] == ["counts", "postings"]
-    assert only["postings"] == 16
+    assert only["postings"] == 16 and only["sessions"] == 1
 
 
 def test_a_tampered_account_day_is_named(ledger_db):
@@ -88,6 +90,24 @@ def test_a_broken_chain_head_is_named(ledger_db):
     assert _failed(checks) == {"hash_chain"}
     [f] = checks["hash_chain"]["findings"]
     assert "the chain head says seq 7" in f["message"] and f["voucher"]
+
+
+def test_both_sessions_read_one_snapshot(ledger_db):
+    """An entry committed while verify runs is in neither session's view: the chain
+    session imports the first session's snapshot, so counts and findings agree."""
+    sample_ledger(ledger_db)
+    c = ledger_db.connect("aud")
+    verify.snapshot(c)
+    snap = c.execute("SELECT pg_export_snapshot() AS id").fetchone()["id"]
+    fin = ledger_db.connect("fin")
+    post(fin, collect("during", "2023-03-01", "230822", "1.00"))
+    fin.commit()
+    peer = ledger_db.connect("aud")
+    verify.snapshot(peer, same_as=snap)
+    assert peer.execute("SELECT count(*) AS n FROM fl.seal").fetchone()["n"] == 8
+    assert verify_chain.verify_chain(peer, peer.execute("SELECT seq, hash FROM fl.chain_head").fetchone(), 8).ok
+    c.rollback()
+    peer.rollback()
 
 
 def test_posting_checks_match_the_whole_list():
