@@ -22,7 +22,7 @@ def _run(tmp: Path, seed: int) -> tuple[Demo, dict, object, object]:
     d = Demo(home, out, year=2023, seed=seed, scale=1)
     try:
         story = d.run()
-        reps, written, verified = write_outputs(d, out)
+        reps, _written, verified = write_outputs(d, out)
     finally:
         d.close()
         embedded.stop(home, mode="immediate")
@@ -46,7 +46,7 @@ def test_generator_is_deterministic_and_exact():
 
 
 def test_demo_story_matches_reports_and_is_deterministic(tmp_path):
-    d1, story, reps, verified = _run(tmp_path, 2023)
+    _d1, story, reps, verified = _run(tmp_path, 2023)
     assert verified.ok, [f for c in verified.checks for f in c.findings][:5]
     rows = {(r["unit"], r["book"]): r for s in reps["shortfall"].sections for r in s.rows}
     gov, cov = rows[(P.NEEDS_GOVERNMENT, "RES")], rows[(P.COVERED_BY_SURPLUS, "RES")]

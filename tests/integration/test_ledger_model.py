@@ -134,10 +134,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _would_overdraw(self, legs, sign=1):
         bank: dict[str, int] = {}
-        for (unit, code, holder), bal in self.balances.items():
+        for (_unit, _code, holder), bal in self.balances.items():
             if holder:
                 bank[holder] = bank.get(holder, 0) + bal
-        for unit, code, holder, side, amount in legs:
+        for _unit, _code, holder, side, amount in legs:
             if holder:
                 bank[holder] = bank.get(holder, 0) + sign * (amount if side == "D" else -amount)
         return any(v < 0 for v in bank.values())
@@ -149,7 +149,7 @@ class LedgerMachine(RuleBasedStateMachine):
         expect_ok = month not in self.closed and not self._would_overdraw(legs)
         try:
             r = self.fin.execute("SELECT * FROM fl.post_entries(%s)", (json.dumps(doc),)).fetchone()
-        except (pgerr.CheckViolation,) as e:
+        except pgerr.CheckViolation as e:
             assert not expect_ok, f"refused unexpectedly: {e}"
             assert e.diag.constraint_name in ("no_overdraft", "period_closed")
             return
