@@ -114,3 +114,20 @@ def test_posting_checks_match_the_whole_list():
     """verify's output order covers every check exactly once."""
     assert sorted(verify.check_names()) == sorted({c.name for c in POSTING_CHECKS}
                                                   | {c.name for c in verify.CHECKS} | {"hash_chain"})
+
+
+def test_pinned_planner_switches_are_put_back(ledger_db):
+    """The posting pass pins its plan for that statement only; the rest of verify's
+    transaction keeps its own settings, and nothing but planner switches can be set."""
+    from ledger.store.plans import pinned
+
+    c = ledger_db.connect("aud")
+    verify.snapshot(c)
+    with pinned(c, enable_indexscan=False, enable_nestloop=True):
+        assert c.execute("SELECT current_setting('enable_indexscan') AS v").fetchone()["v"] == "off"
+        assert c.execute("SELECT current_setting('enable_nestloop') AS v").fetchone()["v"] == "on"
+    assert c.execute("SELECT current_setting('enable_indexscan') AS v").fetchone()["v"] == "on"
+    assert c.execute("SELECT current_setting('enable_nestloop') AS v").fetchone()["v"] == "off"
+    with pytest.raises(ValueError), pinned(c, work_mem=False):
+        pass
+    c.rollback()
