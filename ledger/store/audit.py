@@ -20,14 +20,14 @@ from ledger.errors import BadInput, NotFound, RuleViolation
 from ledger.store import journal
 from ledger.store.db import Conn
 from ledger.store.verify import (
-    CHECKS,
+    COUNTS_SQL,
     FINDINGS_CAP,
     GENESIS,
     ChainRow,
     check_chain,
     link,
     require_reader,
-    run_check,
+    run_checks,
     scan_chain,
     snapshot,
 )
@@ -281,15 +281,9 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
     snapshot(conn)
     try:
         require_reader(conn)
-        counts = conn.execute("""SELECT (SELECT count(*) FROM fl.entry) AS entries, (SELECT count(*) FROM fl.posting) AS postings,
-                                        (SELECT count(*) FROM fl.account) AS accounts,
-                                        (SELECT count(*) FROM fl.account_day) AS account_days,
-                                        (SELECT count(*) FROM fl.bank_account) AS bank_accounts,
-                                        (SELECT count(*) FROM fl.seal) AS seals,
-                                        (SELECT count(*) FROM fl.entry WHERE reverses IS NOT NULL) AS reversals,
-                                        (SELECT count(*) FROM fl.fund_request) AS requests""").fetchone()
+        counts = conn.execute(COUNTS_SQL).fetchone()
         assert counts is not None
-        results = [run_check(conn, c, int(counts[c.counts]), cap) for c in CHECKS]
+        results = run_checks(conn, counts, cap=cap)
         head = conn.execute("SELECT seq, hash FROM fl.chain_head").fetchone()
         results.append(check_chain(scan_chain(conn), head, cap, on_row=feed))
     finally:

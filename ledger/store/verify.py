@@ -1,72 +1,68 @@
 """``fundledger verify``: every invariant of the ledger, recomputed from the raw rows.
 
 The auditor trusts neither the maintained tables (balances, daily movements, voucher
-counters, the chain head) nor the hashes the database stored: each check below is one
-set-based query over ``fl.entry`` / ``fl.posting`` / ``fl.account`` / ``fl.seal`` /
-``fl.request_event`` (GROUP BY and window functions, no per-entry round trips), and the
-hash chain is recomputed in Python from the first entry in a single ordered scan
-streamed through a server-side cursor (memory stays flat whatever the ledger's size).
+counters, the chain head) nor the hashes the database stored. Every check is set-based
+SQL over ``fl.entry`` / ``fl.posting`` / ``fl.account`` / ``fl.seal`` /
+``fl.request_event`` (GROUP BY and window functions, no per-entry round trips), inline
+from here and never a server function the database owner could replace:
+
+* the six checks that sum postings share one grouped pass over ``fl.posting``
+  (ledger.store.verify_postings);
+* the hash chain is recomputed on the server, every link beside the one before it
+  (ledger.store.verify_chain); only suspect links come back to Python;
+* the rest (vouchers, closed periods, reversals, requests) are the queries below.
 
 Everything runs in one REPEATABLE READ, READ ONLY transaction: one consistent snapshot,
 and nothing can be written by accident. Failures are ``Finding`` values collected per
-check (ledger.core.findings), never raised.
+check (ledger.core.findings), never raised. Each pass is timed (``VerifyReport.extra``
+``timings``), so a slow check shows in ``verify --json``.
+
+Plans must not depend on fresh statistics or on row security's estimates: after a bulk
+load without ANALYZE, or under the auditor's row-security quals (which the planner
+guesses select a few rows), a nested loop over ``fl.posting`` made verify quadratic and it
+did not finish. The snapshot therefore turns nested loops off (hash and merge joins are
+linear whatever the estimates); the few per-row index probes verify does want (a
+reversal's postings) are LATERAL subqueries, which still run as nested loops.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import psycopg
-from psycopg import IsolationLevel
+from psycopg import IsolationLevel, sql
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
 from ledger.core.findings import CheckResult, Finding, VerifyReport, result, voucher_label
-from ledger.core.money import format_yuan
 from ledger.core.requests import TRANSITIONS
 from ledger.errors import PermissionDenied
 from ledger.store.db import Conn
+from ledger.store.verify_chain import (
+    CANONICAL_SQL,
+    CHAIN_NAME,
+    GENESIS,
+    ChainJob,
+    ChainRow,
+    check_chain,
+    link,
+    scan_chain,
+)
+from ledger.store.verify_postings import POSTING_CHECKS, posting_findings
+
+__all__ = ["CANONICAL_SQL", "GENESIS", "ChainRow", "check_chain", "check_names", "link", "scan_chain", "verify"]
+
+T = TypeVar("T")
 
 FINDINGS_CAP = 200          # findings listed per check; the rest are counted
-CHAIN_BATCH = 20_000        # rows fetched per round trip by the chain scan
-GENESIS = bytes(32)
-# Seals are written under the chain-head lock with clock_timestamp(), so sealed_at rises
-# with seq; allow this much for the server clock being stepped back (NTP).
-SEAL_CLOCK_SLACK = dt.timedelta(minutes=5)
+# Work memory for verify's own statements (the grouped postings are hashed, not sorted).
+VERIFY_WORK_MEM = "64MB"
 
-# The canonical text of an entry, set-based: exactly what fl.entry_canonical(id) returns
-# (sql/0001_core.sql), reimplemented so that verify does not depend on a function the
-# database owner could replace. tests/integration/test_verify.py checks the two agree.
-CANONICAL_SQL = """
-SELECT e.id AS entry_id,
-       concat_ws('|', e.id, e.book, e.entry_date, e.idempotency_key, coalesce(e.reverses::text, ''),
-                 e.kind, e.memo, e.created_by, encode(e.content_hash, 'hex'))
-       || '#' || pc.legs AS canonical
-  FROM fl.entry e
-  LEFT JOIN (SELECT p.entry_id,
-                    string_agg(concat_ws(':', a.book, a.chart_code, a.unit, a.holder, a.component,
-                                         p.side, p.amount, coalesce(p.line_ref, '')), ';' ORDER BY p.id) AS legs
-               FROM fl.posting p JOIN fl.account a ON a.id = p.account_id
-              GROUP BY p.entry_id) pc ON pc.entry_id = e.id
-"""
-
-_CHAIN_SQL = f"""
-SELECT s.seq, s.entry_id, s.book, s.fiscal_year, s.voucher_no, s.content_digest, s.prev_hash, s.hash,
-       s.sealed_at, e.created_at, e.id IS NOT NULL AS has_entry,
-       sha256(convert_to(c.canonical, 'UTF8')) AS digest
-  FROM fl.seal s
-  LEFT JOIN fl.entry e ON e.id = s.entry_id
-  LEFT JOIN ({CANONICAL_SQL}) c ON c.entry_id = s.entry_id
- ORDER BY s.seq
-"""
-
-_VOUCHER = "s.book || '/' || s.fiscal_year || '-' || lpad(s.voucher_no::text, 6, '0')"
-
-
-# ---- the set-based checks -----------------------------------------------------------
 
 @dataclass(frozen=True)
 class Query:
@@ -82,13 +78,10 @@ class Check:
     queries: tuple[Query, ...]
 
 
-def _fen(v: Any) -> str:
-    return format_yuan(int(v or 0))
+_VOUCHER = "s.book || '/' || s.fiscal_year || '-' || lpad(s.voucher_no::text, 6, '0')"
 
-
-_COUNTS_SQL = """
+COUNTS_SQL = """
 SELECT (SELECT count(*) FROM fl.entry) AS entries,
-       (SELECT count(*) FROM fl.posting) AS postings,
        (SELECT count(*) FROM fl.account) AS accounts,
        (SELECT count(*) FROM fl.account_day) AS account_days,
        (SELECT count(*) FROM fl.bank_account) AS bank_accounts,
@@ -99,41 +92,6 @@ SELECT (SELECT count(*) FROM fl.entry) AS entries,
 """
 
 CHECKS: tuple[Check, ...] = (
-    Check("entry_balanced", "every entry has >= 2 postings and balances per (book, unit, component)", "entries", (
-        Query("""
-          SELECT e.id AS entry_id, count(p.id) AS n, s.book, s.fiscal_year, s.voucher_no
-            FROM fl.entry e LEFT JOIN fl.posting p ON p.entry_id = e.id LEFT JOIN fl.seal s ON s.entry_id = e.id
-           GROUP BY e.id, s.book, s.fiscal_year, s.voucher_no HAVING count(p.id) < 2""",
-              lambda r: f"has {r['n']} posting(s); an entry needs at least two"),
-        Query("""
-          SELECT l.*, s.book, s.fiscal_year, s.voucher_no FROM (
-            SELECT p.entry_id, e.book AS ebook, a.unit, a.component,
-                   coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0) AS dr,
-                   coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0) AS cr
-              FROM fl.posting p JOIN fl.account a ON a.id = p.account_id JOIN fl.entry e ON e.id = p.entry_id
-             GROUP BY p.entry_id, e.book, a.unit, a.component) l
-            LEFT JOIN fl.seal s ON s.entry_id = l.entry_id
-           WHERE l.dr <> l.cr""",
-              lambda r: f"debits {_fen(r['dr'])} ≠ credits {_fen(r['cr'])} for book {r['ebook']}, unit {r['unit']}"
-                        + (f", component {r['component']}" if r["component"] else "")),
-    )),
-    Check("posting_copies", "each posting's entry and account exist, its date is its entry's, its unit its "
-          "account's, its account in its entry's book", "postings", (
-        Query("""
-          SELECT p.id AS posting_id, p.entry_id, e.id IS NULL AS no_entry, a.id IS NULL AS no_account,
-                 p.entry_date AS pdate, e.entry_date AS edate, p.unit AS punit, a.unit AS aunit,
-                 a.book AS abook, e.book AS ebook, s.book, s.fiscal_year, s.voucher_no
-            FROM fl.posting p LEFT JOIN fl.entry e ON e.id = p.entry_id
-            LEFT JOIN fl.account a ON a.id = p.account_id LEFT JOIN fl.seal s ON s.entry_id = p.entry_id
-           WHERE e.id IS NULL OR a.id IS NULL OR p.entry_date <> e.entry_date OR p.unit <> a.unit
-              OR a.book <> e.book""",
-              lambda r: f"posting {r['posting_id']}: " + (
-                  "its entry does not exist" if r["no_entry"] else
-                  "its account does not exist" if r["no_account"] else
-                  f"dated {r['pdate']} but its entry is dated {r['edate']}" if r["pdate"] != r["edate"] else
-                  f"carries unit {r['punit']} but its account belongs to {r['aunit']}" if r["punit"] != r["aunit"] else
-                  f"its account is in book {r['abook']}, its entry in book {r['ebook']}")),
-    )),
     Check("vouchers", "one seal per entry; seals numbered 1..n without gaps in commit order; voucher numbers "
           "gapless 1..n per (book, year), increasing in commit order; counters equal the last number", "seals", (
         Query(f"""
@@ -163,66 +121,6 @@ CHECKS: tuple[Check, ...] = (
               lambda r: f"voucher counter of {r['book']}/{r['fiscal_year']} says {r['last_no']}, "
                         f"the last sealed voucher is {r['n']}"),
     )),
-    Check("account_balances", "fl.account debits, credits and balance equal the sums of its postings", "accounts", (
-        Query("""
-          SELECT coalesce(a.id, t.account_id) AS account_id, a.id IS NULL AS missing,
-                 a.debits, a.credits, a.balance, coalesce(t.dr, 0) AS dr, coalesce(t.cr, 0) AS cr,
-                 concat_ws(':', a.book, a.chart_code, a.unit, nullif(a.holder, ''), nullif(a.component, '')) AS label
-            FROM fl.account a
-            FULL JOIN (SELECT account_id, sum(amount) FILTER (WHERE side = 'D') AS dr,
-                              sum(amount) FILTER (WHERE side = 'C') AS cr
-                         FROM fl.posting GROUP BY account_id) t ON t.account_id = a.id
-           WHERE a.id IS NULL OR a.debits <> coalesce(t.dr, 0) OR a.credits <> coalesce(t.cr, 0)
-              OR a.balance <> coalesce(t.dr, 0) - coalesce(t.cr, 0)""",
-              lambda r: "postings refer to this account but it does not exist" if r["missing"] else
-                        f"{r['label']}: maintained balance {_fen(r['balance'])} (debits {_fen(r['debits'])}, credits "
-                        f"{_fen(r['credits'])}); its postings sum to {_fen(r['dr'] - r['cr'])} (debits {_fen(r['dr'])}, "
-                        f"credits {_fen(r['cr'])})"),
-    )),
-    Check("account_days", "fl.account_day equals the daily sums of postings", "account_days", (
-        Query("""
-          SELECT coalesce(d.account_id, t.account_id) AS account_id, coalesce(d.day, t.entry_date) AS day,
-                 coalesce(d.debits, 0) AS debits, coalesce(d.credits, 0) AS credits,
-                 coalesce(t.dr, 0) AS dr, coalesce(t.cr, 0) AS cr
-            FROM fl.account_day d
-            FULL JOIN (SELECT account_id, entry_date, sum(amount) FILTER (WHERE side = 'D') AS dr,
-                              sum(amount) FILTER (WHERE side = 'C') AS cr
-                         FROM fl.posting GROUP BY account_id, entry_date) t
-              ON t.account_id = d.account_id AND t.entry_date = d.day
-           WHERE coalesce(d.debits, 0) <> coalesce(t.dr, 0) OR coalesce(d.credits, 0) <> coalesce(t.cr, 0)""",
-              lambda r: f"{r['day']}: daily movement says debits {_fen(r['debits'])}, credits {_fen(r['credits'])}; "
-                        f"postings say {_fen(r['dr'])}, {_fen(r['cr'])}"),
-    )),
-    Check("bank_balances", "each physical bank account's balance equals the sum of its ledger accounts' postings, "
-          "and 0 <= reserved <= that balance", "bank_accounts", (
-        Query("""
-          SELECT b.id AS bank_id, b.book, b.holder, b.unit, b.balance, b.reserved, coalesce(t.s, 0) AS actual
-            FROM fl.bank_account b
-            LEFT JOIN (SELECT a.bank_account_id, sum(CASE p.side WHEN 'D' THEN p.amount ELSE -p.amount END) AS s
-                         FROM fl.posting p JOIN fl.account a ON a.id = p.account_id
-                        WHERE a.bank_account_id IS NOT NULL GROUP BY 1) t ON t.bank_account_id = b.id
-           WHERE b.balance <> coalesce(t.s, 0) OR b.reserved < 0 OR b.reserved > coalesce(t.s, 0)""",
-              lambda r: (f"maintained balance {_fen(r['balance'])} but postings sum to {_fen(r['actual'])}"
-                         if r["balance"] != r["actual"] else
-                         f"reserved {_fen(r['reserved'])} is outside 0..{_fen(r['actual'])} (the balance)")),
-    )),
-    Check("no_overdraft", "no physical bank account was ever below zero (running balance after each committed "
-          "transaction, in seal order)", "bank_accounts", (
-        Query("""
-          WITH t AS (
-            SELECT a.bank_account_id AS bank_id, e.created_xid, min(s.seq) AS seq,
-                   sum(CASE p.side WHEN 'D' THEN p.amount ELSE -p.amount END) AS delta
-              FROM fl.posting p JOIN fl.account a ON a.id = p.account_id
-              JOIN fl.entry e ON e.id = p.entry_id JOIN fl.seal s ON s.entry_id = p.entry_id
-             WHERE a.bank_account_id IS NOT NULL
-             GROUP BY a.bank_account_id, e.created_xid),
-          r AS (SELECT bank_id, seq, sum(delta) OVER (PARTITION BY bank_id ORDER BY seq) AS running FROM t),
-          neg AS (SELECT DISTINCT ON (bank_id) bank_id, seq, running FROM r WHERE running < 0 ORDER BY bank_id, seq)
-          SELECT neg.*, s.entry_id, s.book, s.fiscal_year, s.voucher_no, b.holder, b.unit AS bank_unit
-            FROM neg JOIN fl.seal s ON s.seq = neg.seq JOIN fl.bank_account b ON b.id = neg.bank_id""",
-              lambda r: f"the {r['holder']} account ({r['book']}{', unit ' + r['bank_unit'] if r['bank_unit'] else ''}) "
-                        f"fell to {_fen(r['running'])} with this entry's transaction"),
-    )),
     Check("closed_periods", "no entry was written into a month after that month was closed", "entries", (
         Query("""
           SELECT e.id AS entry_id, e.entry_date, e.created_at, c.month, c.closed_at, c.closed_by,
@@ -251,9 +149,11 @@ CHECKS: tuple[Check, ...] = (
           WITH r AS (SELECT id, reverses FROM fl.entry WHERE reverses IS NOT NULL),
           o AS (SELECT r.id AS rid, p.account_id, CASE p.side WHEN 'D' THEN 'C' ELSE 'D' END AS side, p.amount,
                        count(*) AS n
-                  FROM r JOIN fl.posting p ON p.entry_id = r.reverses GROUP BY 1, 2, 3, 4),
+                  FROM r CROSS JOIN LATERAL (SELECT * FROM fl.posting x WHERE x.entry_id = r.reverses OFFSET 0) p
+                 GROUP BY 1, 2, 3, 4),
           m AS (SELECT r.id AS rid, p.account_id, p.side::text AS side, p.amount, count(*) AS n
-                  FROM r JOIN fl.posting p ON p.entry_id = r.id GROUP BY 1, 2, 3, 4),
+                  FROM r CROSS JOIN LATERAL (SELECT * FROM fl.posting x WHERE x.entry_id = r.id OFFSET 0) p
+                 GROUP BY 1, 2, 3, 4),
           bad AS (SELECT DISTINCT coalesce(o.rid, m.rid) AS rid
                     FROM o FULL JOIN m ON m.rid = o.rid AND m.account_id = o.account_id AND m.side = o.side
                                       AND m.amount = o.amount
@@ -342,110 +242,27 @@ def run_check(conn: Conn, check: Check, checked: int, cap: int = FINDINGS_CAP) -
         findings += [_finding(check.name, r, q.message(r)) for r in rows]
     return result(check.name, check.description, checked, findings, cap)
 
-
-# ---- the hash chain ----------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class ChainRow:
-    """One sealed entry as stored, with its content digest recomputed from raw rows and
-    the from-scratch chain hash up to and including it."""
-
-    seq: int
-    entry_id: int
-    book: str
-    fiscal_year: int
-    voucher_no: int
-    stored_digest: bytes
-    stored_prev: bytes
-    stored_hash: bytes
-    digest: bytes | None        # recomputed; None when the entry or all its postings are gone
-    scratch_hash: bytes         # sha256 chain recomputed from the first entry
-    has_entry: bool
-    created_at: Any
-    sealed_at: Any
-
-    @property
-    def voucher(self) -> str | None:
-        return voucher_label(self.book, self.fiscal_year, self.voucher_no)
-
-
-def link(prev: bytes, digest: bytes, voucher_no: int) -> bytes:
-    """One chain link, as fl.seal_transaction computes it: sha256(prev || digest || voucher number text)."""
-    return hashlib.sha256(prev + digest + str(voucher_no).encode()).digest()
-
-
-def scan_chain(conn: Conn, batch: int = CHAIN_BATCH) -> Iterator[ChainRow]:
-    """Stream every seal in sequence order with recomputed digests and chain (server-side cursor)."""
-    h = GENESIS
-    with conn.cursor(name="fl_verify_chain", row_factory=dict_row) as cur:
-        cur.itersize = batch
-        cur.execute(_CHAIN_SQL)
-        for r in cur:
-            digest = bytes(r["digest"]) if r["digest"] is not None else None
-            h = link(h, digest if digest is not None else b"", r["voucher_no"])
-            yield ChainRow(r["seq"], r["entry_id"], r["book"], r["fiscal_year"], r["voucher_no"],
-                           bytes(r["content_digest"]), bytes(r["prev_hash"]), bytes(r["hash"]), digest, h,
-                           r["has_entry"], r["created_at"], r["sealed_at"])
-
-
-def check_chain(rows: Iterator[ChainRow], head: dict[str, Any] | None, cap: int = FINDINGS_CAP,
-                on_row: Callable[[ChainRow], None] | None = None) -> CheckResult:
-    """Each entry's content digest recomputed equals the sealed one; each link's prev is the
-    previous link and its hash is sha256(prev || digest || voucher). After a break the scan
-    resynchronises on the stored hash, so every separate tampering is named once."""
-    findings: list[Finding] = []
-    prev_stored = GENESIS
-    n = 0
-    last: ChainRow | None = None
-
-    def add(r: ChainRow, message: str) -> None:
-        findings.append(Finding("hash_chain", message, entry_id=r.entry_id, voucher=r.voucher))
-
-    for r in rows:
-        n += 1
-        if on_row is not None:
-            on_row(r)
-        if not r.has_entry:
-            add(r, f"seal {r.seq} belongs to an entry that no longer exists")
-        elif r.digest is None:
-            add(r, "the entry has no postings left; its sealed content cannot be reproduced")
-        elif r.digest != r.stored_digest:
-            add(r, "content differs from what was sealed (memo, date, key, accounts, sides, amounts or "
-                   "references were edited, or postings added or removed)")
-        if r.stored_prev != prev_stored:
-            add(r, f"chain link {r.seq} does not follow link {r.seq - 1} (entries were reordered, removed or inserted)")
-        if r.stored_hash != link(r.stored_prev, r.digest if r.digest is not None else r.stored_digest, r.voucher_no):
-            add(r, "the sealed hash does not match its content and voucher number (voucher renumbered or hash forged)")
-        if r.has_entry and r.created_at is not None and r.sealed_at is not None and r.created_at > r.sealed_at:
-            add(r, f"sealed at {r.sealed_at:%Y-%m-%d %H:%M:%S}, before it was created ({r.created_at:%Y-%m-%d %H:%M:%S})")
-        if last is not None and r.sealed_at is not None and last.sealed_at is not None \
-                and r.sealed_at < last.sealed_at - SEAL_CLOCK_SLACK:
-            add(r, f"sealed at {r.sealed_at:%Y-%m-%d %H:%M:%S}, before the entry ahead of it in the chain "
-                   f"({last.sealed_at:%Y-%m-%d %H:%M:%S}): inserted out of order with forged times")
-        prev_stored = r.stored_hash
-        last = r
-    if head is not None:
-        want_seq = last.seq if last else 0
-        want_hash = last.stored_hash if last else GENESIS
-        if head["seq"] != want_seq or bytes(head["hash"]) != want_hash:
-            findings.append(Finding("hash_chain", f"the chain head says seq {head['seq']} "
-                                    f"{bytes(head['hash']).hex()[:16]}…, the last seal is seq {want_seq} "
-                                    f"{want_hash.hex()[:16]}… (entries appended or removed outside the seal)",
-                                    entry_id=last.entry_id if last else None, voucher=last.voucher if last else None))
-    return result("hash_chain", "the SHA-256 chain recomputed from the first entry: every entry's content and "
-                  "voucher number as sealed, every link in order, the head at the last link", n, findings, cap)
-
-
 # ---- running it all --------------------------------------------------------------------
 
-def snapshot(conn: Conn) -> None:
-    """Begin one REPEATABLE READ, READ ONLY transaction (the caller ends it)."""
+# Output order of the checks (and what --check accepts).
+ORDER: tuple[str, ...] = ("entry_balanced", "posting_copies", "vouchers", "account_balances", "account_days",
+                          "bank_balances", "no_overdraft", "closed_periods", "reversals", "requests", CHAIN_NAME)
+
+
+def snapshot(conn: Conn, *, same_as: str | None = None) -> None:
+    """Begin one REPEATABLE READ, READ ONLY transaction (the caller ends it), with plans
+    that stay linear whatever the statistics (see the module docstring). ``same_as``: a
+    snapshot another session exported, so that both read exactly the same rows."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.rollback()
     conn.isolation_level = IsolationLevel.REPEATABLE_READ
     conn.read_only = True
+    if same_as is not None:
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(same_as)))
     conn.execute("SET LOCAL DateStyle = 'ISO, YMD'")
     conn.execute("SET LOCAL TimeZone = 'UTC'")
+    conn.execute("SET LOCAL enable_nestloop = off")
+    conn.execute(f"SET LOCAL work_mem = '{VERIFY_WORK_MEM}'")
 
 
 def require_reader(conn: Conn) -> None:
@@ -456,24 +273,102 @@ def require_reader(conn: Conn) -> None:
                                "run it as an auditor (or a reviewer or finance user)")
 
 
+class Timer:
+    """Seconds per pass, in the order run: ``[{"step", "checks", "seconds"}]``."""
+
+    def __init__(self) -> None:
+        self.steps: list[dict[str, Any]] = []
+
+    def run(self, step: str, checks: Sequence[str], work: Callable[[], T]) -> T:
+        t0 = time.perf_counter()
+        out = work()
+        self.steps.append({"step": step, "checks": list(checks), "seconds": round(time.perf_counter() - t0, 3)})
+        return out
+
+
+def _count_postings(conn: Conn) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM fl.posting").fetchone()
+    return int(row["n"]) if row else 0
+
+
+def run_checks(conn: Conn, counts: dict[str, Any], *, only: Sequence[str] | None = None, cap: int = FINDINGS_CAP,
+               timer: Timer | None = None) -> list[CheckResult]:
+    """Every check but the hash chain (or those named in ``only``), in the snapshot the
+    caller opened: the posting checks in one pass, the others one by one. Sets
+    ``counts["postings"]`` (the posting pass counts them; a separate count would be one
+    more scan of the largest table)."""
+    timer = timer or Timer()
+    wanted = [c for c in POSTING_CHECKS if not only or c.name in only]
+    if wanted:
+        found = timer.run("postings", [c.name for c in wanted], lambda: posting_findings(conn, wanted, cap))
+        counts["postings"], rows = found.postings, found.findings
+    else:
+        counts["postings"], rows = _count_postings(conn), {}
+    results = {c.name: result(c.name, c.description, int(counts[c.counts]),
+                              [_finding(c.name, r, c.message(r)) for r in rows[c.name]], cap) for c in wanted}
+    for c in CHECKS:
+        if not only or c.name in only:
+            results[c.name] = timer.run(c.name, [c.name], partial(run_check, conn, c, int(counts[c.counts]), cap))
+    return [results[n] for n in ORDER if n in results]
+
+
+def _second_session(conn: Conn) -> Conn | None:
+    """Another session as the same login (same connection parameters), or None if the
+    server will not take one more."""
+    params = {o.keyword.decode(): o.val.decode() for o in conn.pgconn.info if o.val is not None}
+    try:
+        return psycopg.connect(make_conninfo(**params), row_factory=dict_row)
+    except psycopg.Error:
+        return None
+
+
 def verify(conn: Conn, *, only: Sequence[str] | None = None, cap: int = FINDINGS_CAP) -> VerifyReport:
-    """Run every check (or those named in ``only``) on one snapshot; never writes."""
+    """Run every check (or those named in ``only``) on one snapshot; never writes.
+
+    The hash chain and the posting pass each read all of ``fl.posting`` and neither
+    needs the other, so a second session on the same exported snapshot (as
+    ``pg_dump --jobs`` does) starts on the chain's entry ranges while this one runs the
+    other checks, then this one takes the ranges still left: two backends, two cores.
+    ``sessions`` in the report says whether that happened. The chain's step in
+    ``timings`` is its wall time from start to its last range, overlapping the others."""
     saved = conn.isolation_level, conn.read_only
+    timer = Timer()
+    t0 = time.perf_counter()
+    want_chain = not only or CHAIN_NAME in only
+    peer = _second_session(conn) if want_chain and (not only or set(only) - {CHAIN_NAME}) else None
     snapshot(conn)
     try:
         require_reader(conn)
-        counts = conn.execute(_COUNTS_SQL).fetchone()
+        head = conn.execute("SELECT seq, hash FROM fl.chain_head").fetchone()
+        counts = timer.run("counts", [], lambda: conn.execute(COUNTS_SQL).fetchone())
         assert counts is not None
-        results = [run_check(conn, c, int(counts[c.counts]), cap) for c in CHECKS if not only or c.name in only]
-        if not only or "hash_chain" in only:
-            head = conn.execute("SELECT seq, hash FROM fl.chain_head").fetchone()
-            results.append(check_chain(scan_chain(conn), head, cap))
-        extra = {"entries": int(counts["entries"]), "postings": int(counts["postings"])}
+        job = ChainJob(conn, head, int(counts["seals"]), cap) if want_chain else None
+        t_chain = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            helper: Future[None] | None = None
+            if job is not None and peer is not None:
+                row = conn.execute("SELECT pg_export_snapshot() AS id").fetchone()
+                assert row is not None
+                snapshot(peer, same_as=row["id"])
+                helper = pool.submit(job.work, peer)
+            results = run_checks(conn, counts, only=only, cap=cap, timer=timer)
+            if job is not None:
+                job.work(conn)           # this session joins in on the ranges still left
+                if helper is not None:
+                    helper.result()
+                results.append(job.result(conn))
+                timer.steps.append({"step": CHAIN_NAME, "checks": [CHAIN_NAME],
+                                    "seconds": round(time.perf_counter() - t_chain, 3)})
+        extra = {"entries": int(counts["entries"]), "postings": int(counts["postings"]),
+                 "seconds": round(time.perf_counter() - t0, 3), "sessions": 2 if peer is not None else 1,
+                 "timings": timer.steps}
     finally:
         conn.rollback()
         conn.isolation_level, conn.read_only = saved
+        if peer is not None:
+            peer.close()
     return VerifyReport(tuple(results), extra)
 
 
 def check_names() -> list[str]:
-    return [c.name for c in CHECKS] + ["hash_chain"]
+    return list(ORDER)

@@ -1,0 +1,199 @@
+"""The checks that read every posting, fused into one pass over ``fl.posting``.
+
+Six of verify's checks are sums of postings compared with something: each entry's
+debits and credits, each account's totals, each account-day's movement, each bank
+account's balance and running balance, and the copies a posting keeps of its entry's
+date and its account's unit. Run one by one they scanned ``fl.posting`` six times. Here
+one grouped pass reduces the postings to one row per (entry, account, date, unit) — the
+finest grain any of those checks needs, a handful of rows per entry — and every check
+reads that much smaller set (a materialised CTE) in the same statement. Each check's
+findings come back tagged with its name, at most ``cap`` + 1 each.
+
+The grouping keys carry everything posting_copies compares, so a bad copy is found at
+group level; the postings of the few groups found are then listed one by one (an index
+lookup by entry) so that findings still name each posting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.core.money import format_yuan
+from ledger.store.db import Conn
+from ledger.store.plans import pinned
+
+
+def _fen(v: Any) -> str:
+    return format_yuan(int(v or 0))
+
+
+@dataclass(frozen=True)
+class PostingCheck:
+    """One check answered from the grouped postings: its finding rows (columns named as
+    the message reads them) and how a row reads to an auditor."""
+
+    name: str
+    description: str
+    counts: str                      # key into the counts query: what "checked" counts
+    sql: str                         # reads the CTEs g (grouped postings) and ga (g with entry and account)
+    message: Callable[[dict[str, Any]], str]
+
+
+# g: postings grouped to (entry, account, date, unit) — every key a check compares.
+# ga: g beside its entry and account (either may be missing after tampering).
+GROUPED_SQL = """
+g AS MATERIALIZED (
+  SELECT p.entry_id, p.account_id, p.entry_date, p.unit, count(*) AS n,
+         coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0) AS dr,
+         coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0) AS cr
+    FROM fl.posting p
+   GROUP BY p.entry_id, p.account_id, p.entry_date, p.unit),
+ga AS MATERIALIZED (
+  SELECT g.*, e.id IS NULL AS no_entry, a.id IS NULL AS no_account, e.book AS ebook, e.entry_date AS edate,
+         e.created_xid, a.book AS abook, a.unit AS aunit, a.component, a.bank_account_id
+    FROM g LEFT JOIN fl.entry e ON e.id = g.entry_id LEFT JOIN fl.account a ON a.id = g.account_id)
+"""
+
+# The posting-level detail of posting_copies, for the entries whose groups failed it.
+_COPIES_DETAIL_SQL = """
+SELECT p.id AS posting_id, p.entry_id, e.id IS NULL AS no_entry, a.id IS NULL AS no_account,
+       p.entry_date AS pdate, e.entry_date AS edate, p.unit AS punit, a.unit AS aunit,
+       a.book AS abook, e.book AS ebook, s.book, s.fiscal_year, s.voucher_no
+  FROM fl.posting p LEFT JOIN fl.entry e ON e.id = p.entry_id
+  LEFT JOIN fl.account a ON a.id = p.account_id LEFT JOIN fl.seal s ON s.entry_id = p.entry_id
+ WHERE p.entry_id = ANY(%(entries)s)
+   AND (e.id IS NULL OR a.id IS NULL OR p.entry_date <> e.entry_date OR p.unit <> a.unit OR a.book <> e.book)
+ ORDER BY p.id
+ LIMIT %(limit)s
+"""
+
+_SEAL_COLS = "s.book, s.fiscal_year, s.voucher_no"
+
+
+def _copies_message(r: dict[str, Any]) -> str:
+    return f"posting {r['posting_id']}: " + (
+        "its entry does not exist" if r["no_entry"] else
+        "its account does not exist" if r["no_account"] else
+        f"dated {r['pdate']} but its entry is dated {r['edate']}" if r["pdate"] != r["edate"] else
+        f"carries unit {r['punit']} but its account belongs to {r['aunit']}" if r["punit"] != r["aunit"] else
+        f"its account is in book {r['abook']}, its entry in book {r['ebook']}")
+
+
+POSTING_CHECKS: tuple[PostingCheck, ...] = (
+    PostingCheck(
+        "entry_balanced", "every entry has >= 2 postings and balances per (book, unit, component)", "entries", f"""
+        SELECT e.id AS entry_id, coalesce(c.n, 0) AS n, NULL::bigint AS dr, NULL::bigint AS cr, NULL AS ebook,
+               NULL AS unit, NULL AS component, {_SEAL_COLS}
+          FROM fl.entry e LEFT JOIN (SELECT entry_id, sum(n) AS n FROM ga GROUP BY entry_id) c ON c.entry_id = e.id
+          LEFT JOIN fl.seal s ON s.entry_id = e.id
+         WHERE coalesce(c.n, 0) < 2
+        UNION ALL
+        SELECT l.entry_id, NULL, l.dr, l.cr, l.ebook, l.unit, l.component, {_SEAL_COLS} FROM (
+          SELECT entry_id, ebook, aunit AS unit, component, sum(dr) AS dr, sum(cr) AS cr
+            FROM ga WHERE NOT no_entry AND NOT no_account
+           GROUP BY entry_id, ebook, aunit, component) l
+          LEFT JOIN fl.seal s ON s.entry_id = l.entry_id
+         WHERE l.dr <> l.cr""",
+        lambda r: f"has {r['n']} posting(s); an entry needs at least two" if r["n"] is not None else
+                  f"debits {_fen(r['dr'])} ≠ credits {_fen(r['cr'])} for book {r['ebook']}, unit {r['unit']}"
+                  + (f", component {r['component']}" if r["component"] else "")),
+    PostingCheck(
+        "posting_copies", "each posting's entry and account exist, its date is its entry's, its unit its "
+        "account's, its account in its entry's book", "postings", """
+        SELECT DISTINCT entry_id FROM ga
+         WHERE no_entry OR no_account OR entry_date <> edate OR unit <> aunit OR abook <> ebook""",
+        _copies_message),
+    PostingCheck(
+        "account_balances", "fl.account debits, credits and balance equal the sums of its postings", "accounts", """
+        SELECT coalesce(a.id, t.account_id) AS account_id, a.id IS NULL AS missing,
+               a.debits, a.credits, a.balance, coalesce(t.dr, 0) AS dr, coalesce(t.cr, 0) AS cr,
+               concat_ws(':', a.book, a.chart_code, a.unit, nullif(a.holder, ''), nullif(a.component, '')) AS label
+          FROM fl.account a
+          FULL JOIN (SELECT account_id, sum(dr) AS dr, sum(cr) AS cr FROM g GROUP BY account_id) t
+            ON t.account_id = a.id
+         WHERE a.id IS NULL OR a.debits <> coalesce(t.dr, 0) OR a.credits <> coalesce(t.cr, 0)
+            OR a.balance <> coalesce(t.dr, 0) - coalesce(t.cr, 0)""",
+        lambda r: "postings refer to this account but it does not exist" if r["missing"] else
+                  f"{r['label']}: maintained balance {_fen(r['balance'])} (debits {_fen(r['debits'])}, credits "
+                  f"{_fen(r['credits'])}); its postings sum to {_fen(r['dr'] - r['cr'])} (debits {_fen(r['dr'])}, "
+                  f"credits {_fen(r['cr'])})"),
+    PostingCheck(
+        "account_days", "fl.account_day equals the daily sums of postings", "account_days", """
+        SELECT coalesce(d.account_id, t.account_id) AS account_id, coalesce(d.day, t.entry_date) AS day,
+               coalesce(d.debits, 0) AS debits, coalesce(d.credits, 0) AS credits,
+               coalesce(t.dr, 0) AS dr, coalesce(t.cr, 0) AS cr
+          FROM fl.account_day d
+          FULL JOIN (SELECT account_id, entry_date, sum(dr) AS dr, sum(cr) AS cr FROM g GROUP BY account_id, entry_date) t
+            ON t.account_id = d.account_id AND t.entry_date = d.day
+         WHERE coalesce(d.debits, 0) <> coalesce(t.dr, 0) OR coalesce(d.credits, 0) <> coalesce(t.cr, 0)""",
+        lambda r: f"{r['day']}: daily movement says debits {_fen(r['debits'])}, credits {_fen(r['credits'])}; "
+                  f"postings say {_fen(r['dr'])}, {_fen(r['cr'])}"),
+    PostingCheck(
+        "bank_balances", "each physical bank account's balance equals the sum of its ledger accounts' postings, "
+        "and 0 <= reserved <= that balance", "bank_accounts", """
+        SELECT b.id AS bank_id, b.book, b.holder, b.unit, b.balance, b.reserved, coalesce(t.s, 0) AS actual
+          FROM fl.bank_account b
+          LEFT JOIN (SELECT bank_account_id, sum(dr - cr) AS s FROM ga
+                      WHERE bank_account_id IS NOT NULL GROUP BY 1) t ON t.bank_account_id = b.id
+         WHERE b.balance <> coalesce(t.s, 0) OR b.reserved < 0 OR b.reserved > coalesce(t.s, 0)""",
+        lambda r: (f"maintained balance {_fen(r['balance'])} but postings sum to {_fen(r['actual'])}"
+                   if r["balance"] != r["actual"] else
+                   f"reserved {_fen(r['reserved'])} is outside 0..{_fen(r['actual'])} (the balance)")),
+    PostingCheck(
+        "no_overdraft", "no physical bank account was ever below zero (running balance after each committed "
+        "transaction, in seal order)", "bank_accounts", """
+        SELECT neg.*, s.entry_id, s.book, s.fiscal_year, s.voucher_no, b.holder, b.unit AS bank_unit FROM (
+          SELECT DISTINCT ON (bank_id) bank_id, seq, running FROM (
+            SELECT bank_id, seq, sum(delta) OVER (PARTITION BY bank_id ORDER BY seq) AS running FROM (
+              SELECT ga.bank_account_id AS bank_id, ga.created_xid, min(s.seq) AS seq, sum(ga.dr - ga.cr) AS delta
+                FROM ga JOIN fl.seal s ON s.entry_id = ga.entry_id
+               WHERE ga.bank_account_id IS NOT NULL AND NOT ga.no_entry
+               GROUP BY ga.bank_account_id, ga.created_xid) t) r
+           WHERE running < 0 ORDER BY bank_id, seq) neg
+          JOIN fl.seal s ON s.seq = neg.seq JOIN fl.bank_account b ON b.id = neg.bank_id""",
+        lambda r: f"the {r['holder']} account ({r['book']}{', unit ' + r['bank_unit'] if r['bank_unit'] else ''}) "
+                  f"fell to {_fen(r['running'])} with this entry's transaction"),
+)
+
+NAMES = tuple(c.name for c in POSTING_CHECKS)
+
+
+def fused_sql(checks: Sequence[PostingCheck], limit: int) -> str:
+    """One statement: the grouped postings once, then each check's finding rows as
+    (check, jsonb row), at most ``limit`` per check, and (check -1) the number of
+    postings, so that nothing else has to count them."""
+    parts = [f"(SELECT {i} AS k, to_jsonb(f) AS r FROM ({c.sql}) f LIMIT {limit})" for i, c in enumerate(checks)]
+    parts.append("(SELECT -1 AS k, jsonb_build_object('postings', coalesce(sum(n), 0)) AS r FROM g)")
+    return f"WITH {GROUPED_SQL} " + "\nUNION ALL\n".join(parts)
+
+
+@dataclass(frozen=True)
+class PostingPass:
+    """What the pass found: finding rows by check name, and how many postings it read."""
+
+    findings: dict[str, list[dict[str, Any]]]
+    postings: int
+
+
+def posting_findings(conn: Conn, checks: Sequence[PostingCheck], cap: int) -> PostingPass:
+    """Finding rows of ``checks``, by check name, from one pass over the postings.
+
+    The plan is pinned: a hash aggregate over a sequential scan of ``fl.posting`` is
+    linear whatever the statistics say, where an index-ordered group aggregate (which
+    the row-security estimates invite) reads the table in index order, several times
+    slower."""
+    out: dict[str, list[dict[str, Any]]] = {c.name: [] for c in checks}
+    postings = 0
+    with pinned(conn, enable_indexscan=False, enable_bitmapscan=False, enable_sort=False):
+        rows = conn.execute(fused_sql(checks, cap + 1)).fetchall()
+    for row in rows:
+        if row["k"] < 0:
+            postings = int(row["r"]["postings"])
+        else:
+            out[checks[row["k"]].name].append(row["r"])
+    bad = [int(r["entry_id"]) for r in out.get("posting_copies", [])]
+    if bad:
+        out["posting_copies"] = conn.execute(_COPIES_DETAIL_SQL, {"entries": bad, "limit": cap + 1}).fetchall()
+    return PostingPass(out, postings)

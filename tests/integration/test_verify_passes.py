@@ -1,0 +1,133 @@
+"""verify's fused posting pass and set-based chain: each check it answers still fails on
+its own kind of damage and names what is wrong; every pass is timed in ``--json``."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.store import verify, verify_chain
+from ledger.store.verify_postings import POSTING_CHECKS
+from tests.helpers import collect, post
+from tests.integration.test_verify import sample_ledger
+
+pytestmark = pytest.mark.db
+
+
+def _tampered(ledger_db, sql: str, *args) -> dict:
+    c = ledger_db.admin()
+    c.execute("SET session_replication_role = replica")
+    c.execute(sql, args)
+    c.execute("SET session_replication_role = origin")
+    res = ledger_db.cli("verify", "--json", user="aud")
+    assert res.exit_code == 1, res
+    return {ch["name"]: ch for ch in res.json()["checks"]}
+
+
+def _failed(checks: dict) -> set[str]:
+    return {n for n, ch in checks.items() if not ch["ok"]}
+
+
+def test_every_pass_is_timed_in_json(ledger_db):
+    sample_ledger(ledger_db)
+    doc = ledger_db.cli("verify", "--json", user="aud").json()
+    assert doc["ok"] is True and doc["postings"] == 16
+    assert doc["sessions"] == 2     # the chain ran beside the other checks, on the same snapshot
+    assert isinstance(doc["seconds"], float) and doc["seconds"] >= 0
+    steps = {t["step"]: t for t in doc["timings"]}
+    assert set(doc["timings"][0]) == {"step", "checks", "seconds"}
+    # The six posting checks share one pass; every other check and the chain have their own.
+    assert steps["postings"]["checks"] == [c.name for c in POSTING_CHECKS]
+    timed = {name for t in doc["timings"] for name in t["checks"]}
+    assert timed == set(verify.check_names())
+    assert all(t["seconds"] >= 0 for t in doc["timings"])
+    only = ledger_db.cli("verify", "--check", "account_days", "--json", user="aud").json()
+    assert [t["step"] for t in only["timings"]] == ["counts", "postings"]
+    assert only["postings"] == 16 and only["sessions"] == 1
+
+
+def test_a_tampered_account_day_is_named(ledger_db):
+    sample_ledger(ledger_db)
+    checks = _tampered(ledger_db, "UPDATE fl.account_day SET debits = debits + 1 "
+                                  "WHERE (account_id, day) = (SELECT account_id, day FROM fl.account_day "
+                                  "ORDER BY account_id, day LIMIT 1)")
+    assert _failed(checks) == {"account_days"}
+    [f] = checks["account_days"]["findings"]
+    assert f["account"].startswith("#") and "daily movement says debits" in f["message"]
+
+
+def test_a_tampered_account_balance_is_named(ledger_db):
+    sample_ledger(ledger_db)
+    checks = _tampered(ledger_db, "UPDATE fl.account SET credits = credits + 500, balance = balance - 500 "
+                                  "WHERE chart_code = '4001' AND unit = '230881'")
+    assert _failed(checks) == {"account_balances"}
+    [f] = checks["account_balances"]["findings"]
+    assert f["account"] == "RES:4001:230881" and "its postings sum to" in f["message"]
+
+
+def test_a_posting_copy_is_named_by_posting(ledger_db):
+    ids = sample_ledger(ledger_db)
+    pid = ledger_db.admin().execute("SELECT min(id) AS id FROM fl.posting WHERE entry_id = %s",
+                                    (ids["pre-22"],)).fetchone()["id"]
+    checks = _tampered(ledger_db, "UPDATE fl.posting SET entry_date = '2023-01-16' WHERE id = %s", pid)
+    assert {"posting_copies", "account_days"} <= _failed(checks)
+    [f] = checks["posting_copies"]["findings"]
+    assert f["entry_id"] == ids["pre-22"] and f["voucher"].startswith("RES/2023-")
+    assert f["message"] == f"posting {pid}: dated 2023-01-16 but its entry is dated 2023-01-15"
+
+
+def test_an_entry_left_with_one_posting_is_named(ledger_db):
+    ids = sample_ledger(ledger_db)
+    checks = _tampered(ledger_db, "DELETE FROM fl.posting WHERE id = (SELECT max(id) FROM fl.posting "
+                                  "WHERE entry_id = %s)", ids["o22-feb"])
+    msgs = {f["message"] for f in checks["entry_balanced"]["findings"] if f["entry_id"] == ids["o22-feb"]}
+    assert "has 1 posting(s); an entry needs at least two" in msgs
+    assert any(m.startswith("debits 100.00 ≠ credits 0.00") for m in msgs)
+
+
+def test_a_broken_chain_head_is_named(ledger_db):
+    sample_ledger(ledger_db)
+    checks = _tampered(ledger_db, "UPDATE fl.chain_head SET seq = seq - 1")
+    assert _failed(checks) == {"hash_chain"}
+    [f] = checks["hash_chain"]["findings"]
+    assert "the chain head says seq 7" in f["message"] and f["voucher"]
+
+
+def test_both_sessions_read_one_snapshot(ledger_db):
+    """An entry committed while verify runs is in neither session's view: the chain
+    session imports the first session's snapshot, so counts and findings agree."""
+    sample_ledger(ledger_db)
+    c = ledger_db.connect("aud")
+    verify.snapshot(c)
+    snap = c.execute("SELECT pg_export_snapshot() AS id").fetchone()["id"]
+    fin = ledger_db.connect("fin")
+    post(fin, collect("during", "2023-03-01", "230822", "1.00"))
+    fin.commit()
+    peer = ledger_db.connect("aud")
+    verify.snapshot(peer, same_as=snap)
+    assert peer.execute("SELECT count(*) AS n FROM fl.seal").fetchone()["n"] == 8
+    assert verify_chain.verify_chain(peer, peer.execute("SELECT seq, hash FROM fl.chain_head").fetchone(), 8).ok
+    c.rollback()
+    peer.rollback()
+
+
+def test_posting_checks_match_the_whole_list():
+    """verify's output order covers every check exactly once."""
+    assert sorted(verify.check_names()) == sorted({c.name for c in POSTING_CHECKS}
+                                                  | {c.name for c in verify.CHECKS} | {"hash_chain"})
+
+
+def test_pinned_planner_switches_are_put_back(ledger_db):
+    """The posting pass pins its plan for that statement only; the rest of verify's
+    transaction keeps its own settings, and nothing but planner switches can be set."""
+    from ledger.store.plans import pinned
+
+    c = ledger_db.connect("aud")
+    verify.snapshot(c)
+    with pinned(c, enable_indexscan=False, enable_nestloop=True):
+        assert c.execute("SELECT current_setting('enable_indexscan') AS v").fetchone()["v"] == "off"
+        assert c.execute("SELECT current_setting('enable_nestloop') AS v").fetchone()["v"] == "on"
+    assert c.execute("SELECT current_setting('enable_indexscan') AS v").fetchone()["v"] == "on"
+    assert c.execute("SELECT current_setting('enable_nestloop') AS v").fetchone()["v"] == "off"
+    with pytest.raises(ValueError), pinned(c, work_mem=False):
+        pass
+    c.rollback()
