@@ -32,7 +32,11 @@ DECLARE r text;
 BEGIN
   FOREACH r IN ARRAY ARRAY['fl_officer','fl_reviewer','fl_finance','fl_auditor','fl_admin'] LOOP
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-      EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+      BEGIN
+        EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+      EXCEPTION WHEN duplicate_object OR unique_violation THEN
+        NULL;  -- roles are cluster-wide: a migration of another database on this server made it first
+      END;
     END IF;
   END LOOP;
 END $$;
