@@ -131,3 +131,13 @@ def test_pinned_planner_switches_are_put_back(ledger_db):
     with pytest.raises(ValueError), pinned(c, work_mem=False):
         pass
     c.rollback()
+
+
+def test_verify_runs_without_jit(ledger_db):
+    """With nested loops off, PostgreSQL before 18 adds 1e10 to a plan's cost, so every
+    verify statement crossed the JIT thresholds: on 15 each spent ~3 s compiling, and a
+    dozen-entry ledger took half a minute to verify. Verify's transaction turns JIT off."""
+    c = ledger_db.connect("aud")
+    verify.snapshot(c)
+    assert c.execute("SELECT current_setting('jit') AS v").fetchone()["v"] == "off"
+    c.rollback()
