@@ -542,21 +542,14 @@ BEGIN
   --    (book, year) order, then the chain head is locked — one fixed lock order for
   --    every committer. Only what follows runs under those locks (they are held until
   --    this commit completes): no reads of the journal, a loop over 32-byte links.
-  IF cardinality(ids) = 1 THEN
-    -- One entry (the common commit): the same upsert without the grouping.
-    INSERT INTO fl.voucher_counter AS vc (book, fiscal_year, last_no) VALUES (books[1], years[1], 1)
-    ON CONFLICT (book, fiscal_year) DO UPDATE SET last_no = vc.last_no + 1
-    RETURNING ARRAY[vc.book], ARRAY[vc.fiscal_year], ARRAY[vc.last_no] INTO g_book, g_year, g_next;
-  ELSE
-    WITH c AS (SELECT t.b, t.y, count(*)::int AS k FROM unnest(books, years) AS t(b, y) GROUP BY 1, 2),
-    u AS (INSERT INTO fl.voucher_counter AS vc (book, fiscal_year, last_no)
-          SELECT c.b, c.y, c.k FROM c ORDER BY c.b, c.y
-          ON CONFLICT (book, fiscal_year) DO UPDATE SET last_no = vc.last_no + EXCLUDED.last_no
-          RETURNING vc.book, vc.fiscal_year, vc.last_no)
-    SELECT array_agg(u.book), array_agg(u.fiscal_year), array_agg(u.last_no - c.k + 1)
-      INTO g_book, g_year, g_next
-      FROM u JOIN c ON c.b = u.book AND c.y = u.fiscal_year;
-  END IF;
+  WITH c AS (SELECT t.b, t.y, count(*)::int AS k FROM unnest(books, years) AS t(b, y) GROUP BY 1, 2),
+  u AS (INSERT INTO fl.voucher_counter AS vc (book, fiscal_year, last_no)
+        SELECT c.b, c.y, c.k FROM c ORDER BY c.b, c.y
+        ON CONFLICT (book, fiscal_year) DO UPDATE SET last_no = vc.last_no + EXCLUDED.last_no
+        RETURNING vc.book, vc.fiscal_year, vc.last_no)
+  SELECT array_agg(u.book), array_agg(u.fiscal_year), array_agg(u.last_no - c.k + 1)
+    INTO g_book, g_year, g_next
+    FROM u JOIN c ON c.b = u.book AND c.y = u.fiscal_year;
 
   SELECT ch.seq, ch.hash INTO n, h FROM fl.chain_head ch WHERE ch.id FOR UPDATE;
 

@@ -166,7 +166,7 @@ BEGIN
   END IF;
   DROP VIEW IF EXISTS pg_temp.fl_imp_src;
   DROP TABLE IF EXISTS pg_temp.fl_imp_work, pg_temp.fl_imp_grp, pg_temp.fl_imp_new, pg_temp.fl_imp_ent, pg_temp.fl_imp_res,
-                       pg_temp.fl_imp_err, pg_temp.fl_imp_acc, pg_temp.fl_imp_e, pg_temp.fl_imp_gc,
+                       pg_temp.fl_imp_err, pg_temp.fl_imp_acc, pg_temp.fl_imp_gc,
                        pg_temp.fl_imp_map;
   EXECUTE format('CREATE TEMP VIEW fl_imp_src AS SELECT * FROM %s', p_stage);
   CREATE TEMP TABLE fl_imp_err (row_no int, col text, why text, kind text) ON COMMIT DROP;
@@ -227,36 +227,18 @@ BEGIN
 END $$;
 
 -- Entries: p_entries is a query returning (ord, book, d, memo, key, source, chash), one
--- row per entry. Same key and same content hash = the entry already posted (status
--- 'duplicate'); same key, other content = idempotency_conflict, as in fl._post. Results
--- (ord, entry_id, status) go to pg_temp.fl_imp_res.
+-- row per entry, posted through fl._post with no postings (the importer inserts those
+-- itself): the same idempotency rule as every other write — same key and content hash =
+-- the entry already posted ('duplicate'), other content = idempotency_conflict. A few
+-- thousand entries make a small array; it is the million postings that must not.
+-- Results (ord, entry_id, status) go to pg_temp.fl_imp_res.
 CREATE FUNCTION fl._imp_entries(p_kind text, p_entries text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, fl, pg_temp AS $$
-DECLARE bad record;
+DECLARE es fl.new_entry[];
 BEGIN
-  EXECUTE format('CREATE TEMP TABLE fl_imp_e ON COMMIT DROP AS %s', p_entries);
-  SELECT e.key, x.id INTO bad
-    FROM pg_temp.fl_imp_e e
-    CROSS JOIN LATERAL (SELECT x1.id, x1.content_hash FROM fl.entry x1 WHERE x1.idempotency_key = e.key OFFSET 0) x
-   WHERE x.content_hash <> e.chash LIMIT 1;
-  IF FOUND THEN
-    PERFORM fl.refuse('idempotency_conflict', format(
-      'idempotency key %s was already used by %s with different content; nothing was written',
-      bad.key, fl.entry_label(bad.id)), 'unique_violation');
-  END IF;
-  WITH ins AS (
-    INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash, source,
-                          created_by, created_at, created_xid)
-    SELECT e.book, e.d, e.memo, p_kind, e.key, e.chash, e.source, session_user, now(), pg_current_xact_id()
-      FROM pg_temp.fl_imp_e e
-     WHERE NOT EXISTS (SELECT 1 FROM fl.entry x WHERE x.idempotency_key = e.key OFFSET 0)
-     ORDER BY e.ord
-    RETURNING id, idempotency_key)
-  INSERT INTO pg_temp.fl_imp_res (ord, entry_id, status)
-  SELECT e.ord, coalesce(ins.id, x.id), CASE WHEN ins.id IS NOT NULL THEN 'posted' ELSE 'duplicate' END
-    FROM pg_temp.fl_imp_e e
-    LEFT JOIN ins ON ins.idempotency_key = e.key
-    LEFT JOIN LATERAL (SELECT x1.id FROM fl.entry x1 WHERE x1.idempotency_key = e.key OFFSET 0) x ON ins.id IS NULL;
+  EXECUTE format($q$SELECT array_agg(ROW(e.ord, e.book, e.d, e.memo, %L, e.key, NULL, NULL, e.source, e.chash)::fl.new_entry
+                                     ORDER BY e.ord) FROM (%s) e$q$, p_kind, p_entries) INTO es;
+  INSERT INTO pg_temp.fl_imp_res SELECT * FROM fl._post(coalesce(es, '{}'), '{}');
   ANALYZE pg_temp.fl_imp_res;
 END $$;
 
@@ -309,7 +291,6 @@ DECLARE
   bid   bigint;
   n_all int;
   n_new int;
-  s     int;
 BEGIN
   PERFORM fl._imp_open(p_stage);
   CREATE TEMP TABLE fl_imp_work (
