@@ -116,34 +116,24 @@ def _timed(fn: Callable[[], Any], n: int) -> list[float]:
     return out
 
 
-def _verify_child(url: str, q: Any, per_check: bool) -> None:
-    from ledger.store.verify import check_names, verify
+def _verify_child(url: str, q: Any) -> None:
+    from ledger.store.verify import verify
 
-    timings: dict[str, float] = {}
     with psycopg.connect(url, row_factory=dict_row) as c:
         t0 = time.perf_counter()
-        if per_check:     # each check on its own: where verify's time goes
-            ok, postings, findings = True, 0, []
-            for name in check_names():
-                t = time.perf_counter()
-                rep = verify(c, only=[name])
-                timings[name] = time.perf_counter() - t
-                ok, postings = ok and rep.ok, int(rep.extra.get("postings", 0))
-                findings += [f.message for f in rep.findings][:3]
-        else:             # verify times its own steps (the posting checks share one pass)
-            rep = verify(c)
-            ok, postings, findings = rep.ok, int(rep.extra.get("postings", 0)), [f.message for f in rep.findings][:3]
-            timings = {t["step"]: float(t["seconds"]) for t in rep.extra.get("timings", [])}
+        rep = verify(c)       # verify times its own steps (the posting checks share one pass)
         secs = time.perf_counter() - t0
-    q.put((secs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, ok, postings, findings, timings))
+    timings = {t["step"]: float(t["seconds"]) for t in rep.extra.get("timings", [])}
+    q.put((secs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, rep.ok,
+           int(rep.extra.get("postings", 0)), [f.message for f in rep.findings][:3], timings))
 
 
-def run_verify(url: str, *, per_check: bool = False, timeout: float = 3600.0) -> tuple[Any, ...] | None:
-    """(seconds, peak RSS MB, ok, postings checked, first findings, seconds per check) of
+def run_verify(url: str, *, timeout: float = 3600.0) -> tuple[Any, ...] | None:
+    """(seconds, peak RSS MB, ok, postings checked, first findings, seconds per step) of
     verify in a child process; None if it did not finish within ``timeout`` seconds."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    p = ctx.Process(target=_verify_child, args=(url, q, per_check))
+    p = ctx.Process(target=_verify_child, args=(url, q))
     p.start()
     try:
         return q.get(timeout=timeout)  # type: ignore[no-any-return]
@@ -236,7 +226,7 @@ def _year_end(env: Env, srv: Any, db: str, ds: str, load_rate: float) -> list[Re
                    note=f"close time less its {written[0]:,} postings at the load rate ({load_rate:,.0f}/s)")]
 
 
-def _verify_results(env: Env, url: str, ds: str, total: int, small_postings: int, vsmall: tuple[Any, ...] | None,
+def _verify_results(env: Env, url: str, ds: str, total: int, vsmall: tuple[Any, ...] | None,
                     budget: float) -> list[Result]:
     """verify at full size: 3 runs when one takes under a minute, else one (said so);
     a run that does not finish within ``budget`` is reported as a miss with its bound."""
@@ -333,7 +323,7 @@ def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
             profiles["4. reads"] = function_profile(srv, db)
 
         if verify_ok:
-            results += _verify_results(env, srv.url(db, "aud"), ds, total, small_postings, vsmall, verify_budget)
+            results += _verify_results(env, srv.url(db, "aud"), ds, total, vsmall, verify_budget)
         else:
             results.append(unavailable("5. verify", ds, "ledger/store/verify.py is not in the tree yet"))
         results += _year_end(env, srv, db, ds, loader.postings / load_secs)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+FINDINGS_CAP = 200          # findings listed per check; the rest are counted
+
 
 def voucher_label(book: str | None, year: int | None, number: int | None) -> str | None:
     """``RES/2023-000005``: book, fiscal year and gapless number (凭证号)."""

@@ -15,13 +15,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ledger.core.findings import CheckResult, Finding, VerifyReport, result, voucher_label
+from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
 from ledger.errors import BadInput, NotFound, RuleViolation
 from ledger.store import journal
 from ledger.store.db import Conn
 from ledger.store.verify import (
     COUNTS_SQL,
-    FINDINGS_CAP,
     GENESIS,
     ChainRow,
     check_chain,

@@ -39,7 +39,7 @@ from psycopg import IsolationLevel, sql
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
-from ledger.core.findings import CheckResult, Finding, VerifyReport, result, voucher_label
+from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
 from ledger.core.requests import TRANSITIONS
 from ledger.errors import PermissionDenied
 from ledger.store.db import Conn
@@ -59,7 +59,6 @@ __all__ = ["CANONICAL_SQL", "GENESIS", "ChainRow", "check_chain", "check_names",
 
 T = TypeVar("T")
 
-FINDINGS_CAP = 200          # findings listed per check; the rest are counted
 # Work memory for verify's own statements (the grouped postings are hashed, not sorted).
 VERIFY_WORK_MEM = "64MB"
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
-from ledger.core.findings import CheckResult, Finding, result, voucher_label
+from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result, voucher_label
 from ledger.store.db import Conn
 
 CHAIN_PARTS = 8             # entry-id ranges the set-based chain check is cut into
@@ -200,7 +200,7 @@ def _head_finding(head: dict[str, Any] | None, last: dict[str, Any] | None) -> F
                    entry_id=last["entry_id"] if last else None, voucher=voucher)
 
 
-def check_chain(rows: Iterator[ChainRow], head: dict[str, Any] | None, cap: int = 200,
+def check_chain(rows: Iterator[ChainRow], head: dict[str, Any] | None, cap: int = FINDINGS_CAP,
                 on_row: Callable[[ChainRow], None] | None = None) -> CheckResult:
     """The chain check over streamed rows (audit digests, which need every row anyway)."""
     findings: list[Finding] = []
@@ -227,7 +227,7 @@ class ChainJob:
     time). Each range is one query; suspect links come back, at most ``cap`` + 1 per
     range, and are named in chain order at the end."""
 
-    def __init__(self, conn: Conn, head: dict[str, Any] | None, seals: int, cap: int = 200,
+    def __init__(self, conn: Conn, head: dict[str, Any] | None, seals: int, cap: int = FINDINGS_CAP,
                  parts: int = CHAIN_PARTS) -> None:
         self.head, self.seals, self.cap = head, seals, cap
         row = conn.execute("SELECT min(entry_id) AS lo, max(entry_id) AS hi FROM fl.seal").fetchone()
@@ -261,7 +261,7 @@ class ChainJob:
                       self.cap)
 
 
-def verify_chain(conn: Conn, head: dict[str, Any] | None, seals: int, cap: int = 200) -> CheckResult:
+def verify_chain(conn: Conn, head: dict[str, Any] | None, seals: int, cap: int = FINDINGS_CAP) -> CheckResult:
     """The chain check set-based, in one session: every digest and link recomputed on the
     server; memory and round trips stay constant whatever the ledger's size."""
     job = ChainJob(conn, head, seals, cap)
