@@ -228,10 +228,12 @@ def monitor_figure(
     font = cjk_font()
     fig, ax = _new_axes(font)
 
-    values = [float(v) for pts in series.values() for _, v in pts if v is not None]
-    hi_cap, lo_cap = float(excess) * 2, -float(excess) / 2
-    top = max(float(excess) * 1.4, min(max(values, default=0.0) * 1.08, hi_cap))
-    bottom = max(min(0.0, min(values, default=0.0) * 1.08), lo_cap)
+    # The axis range in Decimal, like the figures; float only at the pixel edge below.
+    values = [v for pts in series.values() for _, v in pts if v is not None]
+    margin, zero = Decimal("1.08"), Decimal(0)
+    top_d = max(excess * Decimal("1.4"), min(max(values, default=zero) * margin, excess * 2))
+    bottom_d = max(min(zero, min(values, default=zero) * margin), -excess / 2)
+    top, bottom = float(top_d), float(bottom_d)
 
     band_edges = (
         (bottom, float(red), _BAND_RED, f"红色：低于 {_plain(red)} 个月"),
