@@ -16,6 +16,7 @@ from rich.table import Table
 
 from ledger.core.money import decimal_text, format_yuan
 from ledger.errors import BadInput
+from ledger.store import journal
 from ledger.store.db import Conn, Target, connect, run_tx, translated
 
 T = TypeVar("T")
@@ -46,9 +47,12 @@ def db(*, admin: bool = False) -> Iterator[Conn]:
 
 
 def write(work: Callable[[Conn], T]) -> T:
-    """Run one business action as one transaction (retried on conflicts)."""
+    """Run one business action as one transaction (retried on conflicts), then seal
+    whatever commits queued meanwhile, so its entries carry voucher numbers on return."""
     with db() as conn:
-        return run_tx(conn, work)
+        out = run_tx(conn, work)
+        journal.seal_queued(conn)
+        return out
 
 
 def read(work: Callable[[Conn], T]) -> T:

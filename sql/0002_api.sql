@@ -328,6 +328,26 @@ BEGIN
 END $$;
 
 -- ---------------------------------------------------------------------------
+-- Seal what is queued (fl.seal_queue: entries that committed while another commit held
+-- the chain head), waiting for the head if it is held. The library calls this after
+-- each write command, so a burst of concurrent writers leaves nothing queued; a
+-- commit that finds the head free seals the queue anyway. Returns how many it sealed.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION fl.seal_pending() RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp AS $$
+DECLARE
+  h bytea;
+  n bigint;
+BEGIN
+  PERFORM fl.require_role(ARRAY['officer','reviewer','finance','admin'], 'seal queued entries');
+  IF NOT EXISTS (SELECT 1 FROM fl.seal_queue) THEN
+    RETURN 0;
+  END IF;
+  SELECT ch.seq, ch.hash INTO n, h FROM fl.chain_head ch WHERE ch.id FOR UPDATE;
+  RETURN fl._seal(NULL, n, h, '{}', '{}', '{}', '{}');
+END $$;
+
+-- ---------------------------------------------------------------------------
 -- Privileges: group roles read (row security narrows officers) and execute the API.
 -- ---------------------------------------------------------------------------
 REVOKE ALL ON ALL TABLES IN SCHEMA fl FROM PUBLIC;
@@ -336,13 +356,13 @@ GRANT USAGE ON SCHEMA fl TO fl_officer, fl_reviewer, fl_finance, fl_auditor, fl_
 GRANT SELECT ON fl.setting, fl.unit, fl.book, fl.chart, fl.holder, fl.closed_period, fl.app_user
   TO fl_officer, fl_reviewer, fl_finance, fl_auditor, fl_admin;
 GRANT SELECT ON fl.entry, fl.posting, fl.account, fl.account_day, fl.bank_account, fl.seal,
-  fl.voucher_counter, fl.chain_head TO fl_officer, fl_reviewer, fl_finance, fl_auditor;
+  fl.seal_queue, fl.voucher_counter, fl.chain_head TO fl_officer, fl_reviewer, fl_finance, fl_auditor;
 GRANT EXECUTE ON FUNCTION fl.caller(), fl.my_unit(), fl.sees_unit(text), fl.fmt_fen(numeric), fl.entry_label(bigint),
   fl.entry_canonical(bigint) TO fl_officer, fl_reviewer, fl_finance, fl_auditor, fl_admin;
 -- Every group may call the API; each function checks the caller's role itself and
 -- says in words what that role may not do.
 GRANT EXECUTE ON FUNCTION fl.post_entries(jsonb), fl.reverse_entry(bigint, text, date, text),
-  fl.close_period(date, text), fl.add_user(text, text, text)
+  fl.close_period(date, text), fl.add_user(text, text, text), fl.seal_pending()
   TO fl_officer, fl_reviewer, fl_finance, fl_auditor, fl_admin;
 
 -- Row-level security: officers read only their own unit's rows. (Owners bypass it;
@@ -354,6 +374,7 @@ ALTER TABLE fl.account ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fl.account_day ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fl.entry ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fl.seal ENABLE ROW LEVEL SECURITY;
+ALTER TABLE fl.seal_queue ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fl.bank_account ENABLE ROW LEVEL SECURITY;
 CREATE POLICY unit_rows ON fl.posting FOR SELECT USING ((SELECT fl.my_unit()) IS NULL OR unit = (SELECT fl.my_unit()));
 CREATE POLICY unit_rows ON fl.account FOR SELECT USING ((SELECT fl.my_unit()) IS NULL OR unit = (SELECT fl.my_unit()));
@@ -363,4 +384,6 @@ CREATE POLICY unit_rows ON fl.entry FOR SELECT USING (
   (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.posting p WHERE p.entry_id = id AND p.unit = (SELECT fl.my_unit())));
 CREATE POLICY unit_rows ON fl.seal FOR SELECT USING (
   (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.posting p WHERE p.entry_id = seal.entry_id AND p.unit = (SELECT fl.my_unit())));
+CREATE POLICY unit_rows ON fl.seal_queue FOR SELECT USING (
+  (SELECT fl.my_unit()) IS NULL OR EXISTS (SELECT 1 FROM fl.posting p WHERE p.entry_id = seal_queue.entry_id AND p.unit = (SELECT fl.my_unit())));
 CREATE POLICY unit_rows ON fl.bank_account FOR SELECT USING ((SELECT fl.my_unit()) IS NULL OR unit = (SELECT fl.my_unit()));

@@ -11,7 +11,7 @@ from typing import Any
 
 from ledger.core.entries import EntryDraft, account_key
 from ledger.errors import NotFound
-from ledger.store.db import Conn
+from ledger.store.db import Conn, run_tx
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,17 @@ def reverse(conn: Conn, entry_id: int, reason: str, on: dt.date | None, key: str
                      (entry_id, reason, on, key)).fetchone()
     assert r is not None
     return PostResult(key, r["entry_id"], r["status"])
+
+
+def seal_queued(conn: Conn) -> int:
+    """Seal the entries queued in ``fl.seal_queue`` (committed while another commit held
+    the chain head) and commit; returns how many. Called after each write command, so
+    that what a command wrote has its voucher numbers when the command returns even
+    when other writers were committing at the same moment. Nothing queued: one read."""
+    def work(c: Conn) -> int:
+        row = c.execute("SELECT fl.seal_pending() AS n").fetchone()
+        return int(row["n"]) if row else 0
+    return run_tx(conn, work)
 
 
 _ENTRY_SQL = """

@@ -47,6 +47,7 @@ from ledger.store.verify_chain import (
     CANONICAL_SQL,
     CHAIN_NAME,
     GENESIS,
+    QUEUED_SQL,
     ChainJob,
     ChainRow,
     check_chain,
@@ -85,25 +86,31 @@ SELECT (SELECT count(*) FROM fl.entry) AS entries,
        (SELECT count(*) FROM fl.account_day) AS account_days,
        (SELECT count(*) FROM fl.bank_account) AS bank_accounts,
        (SELECT count(*) FROM fl.seal) AS seals,
+       (SELECT count(*) FROM fl.seal_queue) AS queued,
        (SELECT count(*) FROM fl.entry WHERE reverses IS NOT NULL) AS reversals,
        (SELECT count(*) FROM fl.fund_request) AS requests,
        (SELECT count(*) FROM fl.request_event) AS request_events
 """
 
 CHECKS: tuple[Check, ...] = (
-    Check("vouchers", "one seal per entry; seals numbered 1..n without gaps in commit order; voucher numbers "
-          "gapless 1..n per (book, year), increasing in commit order; counters equal the last number", "seals", (
+    Check("vouchers", "one seal per entry, or one queue row for an entry that committed while another commit "
+          "held the chain head, its digest equal to its content; seals numbered 1..n without gaps in sealing "
+          "order; voucher numbers gapless 1..n per (book, year), increasing in sealing order; counters equal the "
+          "last number", "entries", (
         Query(f"""
           WITH s AS (SELECT s.*, row_number() OVER (ORDER BY s.seq) AS pos,
                             row_number() OVER (PARTITION BY s.book, s.fiscal_year ORDER BY s.seq) AS vpos
                        FROM fl.seal s)
           SELECT coalesce(s.entry_id, e.id) AS entry_id, s.entry_id IS NULL AS unsealed, e.id IS NULL AS orphan,
-                 s.seq, s.pos, s.voucher_no, s.vpos, s.book, s.fiscal_year, e.book AS ebook,
-                 extract(year FROM e.entry_date)::int AS eyear, {_VOUCHER} AS label
+                 q.entry_id IS NOT NULL AS queued, s.seq, s.pos, s.voucher_no, s.vpos, s.book, s.fiscal_year,
+                 e.book AS ebook, extract(year FROM e.entry_date)::int AS eyear, {_VOUCHER} AS label
             FROM s FULL JOIN fl.entry e ON e.id = s.entry_id
-           WHERE s.entry_id IS NULL OR e.id IS NULL OR s.seq <> s.pos OR s.voucher_no <> s.vpos
-              OR s.book <> e.book OR s.fiscal_year <> extract(year FROM e.entry_date)""",
-              lambda r: "the entry has no seal (no voucher number, not in the hash chain)" if r["unsealed"] else
+            LEFT JOIN fl.seal_queue q ON q.entry_id = coalesce(s.entry_id, e.id)
+           WHERE (s.entry_id IS NULL) = (q.entry_id IS NULL) OR e.id IS NULL OR s.seq <> s.pos
+              OR s.voucher_no <> s.vpos OR s.book <> e.book OR s.fiscal_year <> extract(year FROM e.entry_date)""",
+              lambda r: ("the entry has no seal (no voucher number, not in the hash chain) and is not queued for "
+                         "one" if not r["queued"] else "the entry is both sealed and still queued for sealing")
+                        if r["unsealed"] != r["queued"] else
                         "a seal for an entry that does not exist (the entry was deleted)" if r["orphan"] else
                         f"seal sequence {r['seq']} where {r['pos']} was expected (a seal is missing or was renumbered)"
                         if r["seq"] != r["pos"] else
@@ -119,6 +126,12 @@ CHECKS: tuple[Check, ...] = (
            WHERE vc.last_no IS DISTINCT FROM x.n""",
               lambda r: f"voucher counter of {r['book']}/{r['fiscal_year']} says {r['last_no']}, "
                         f"the last sealed voucher is {r['n']}"),
+        Query(QUEUED_SQL,
+              lambda r: "queued for sealing, but its entry does not exist" if not r["has_entry"] else
+                        f"queued for sealing as {r['qbook']}/{r['qyear']}, but the entry is {r['book']} dated "
+                        f"{r['year']}" if (r["qbook"], r["qyear"]) != (r["book"], r["year"]) else
+                        "changed since it was queued for sealing: its content no longer matches the digest "
+                        "computed at its commit"),
     )),
     Check("closed_periods", "no entry was written into a month after that month was closed", "entries", (
         Query("""
@@ -364,6 +377,7 @@ def verify(conn: Conn, *, only: Sequence[str] | None = None, cap: int = FINDINGS
                 timer.steps.append({"step": CHAIN_NAME, "checks": [CHAIN_NAME],
                                     "seconds": round(time.perf_counter() - t_chain, 3)})
         extra = {"entries": int(counts["entries"]), "postings": int(counts["postings"]),
+                 "queued": int(counts["queued"]),
                  "seconds": round(time.perf_counter() - t0, 3), "sessions": 2 if peer is not None else 1,
                  "timings": timer.steps}
     finally:

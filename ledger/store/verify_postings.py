@@ -143,16 +143,19 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
                    f"reserved {_fen(r['reserved'])} is outside 0..{_fen(r['actual'])} (the balance)")),
     PostingCheck(
         "no_overdraft", "no physical bank account was ever below zero (running balance after each committed "
-        "transaction, in seal order)", "bank_accounts", """
-        SELECT neg.*, s.entry_id, s.book, s.fiscal_year, s.voucher_no, b.holder, b.unit AS bank_unit FROM (
-          SELECT DISTINCT ON (bank_id) bank_id, seq, running FROM (
-            SELECT bank_id, seq, sum(delta) OVER (PARTITION BY bank_id ORDER BY seq) AS running FROM (
-              SELECT ga.bank_account_id AS bank_id, ga.created_xid, min(s.seq) AS seq, sum(ga.dr - ga.cr) AS delta
-                FROM ga JOIN fl.seal s ON s.entry_id = ga.entry_id
+        "transaction, in seal order; entries queued for sealing after every sealed one)", "bank_accounts", """
+        SELECT neg.bank_id, neg.running, neg.entry_id, s.book, s.fiscal_year, s.voucher_no, b.holder,
+               b.unit AS bank_unit FROM (
+          SELECT DISTINCT ON (bank_id) bank_id, ord, entry_id, running FROM (
+            SELECT bank_id, ord, entry_id, sum(delta) OVER (PARTITION BY bank_id ORDER BY ord) AS running FROM (
+              SELECT ga.bank_account_id AS bank_id, ga.created_xid, min(ga.entry_id) AS entry_id,
+                     min(coalesce(s.seq, (SELECT coalesce(max(x.seq), 0) FROM fl.seal x) + ga.entry_id)) AS ord,
+                     sum(ga.dr - ga.cr) AS delta
+                FROM ga LEFT JOIN fl.seal s ON s.entry_id = ga.entry_id
                WHERE ga.bank_account_id IS NOT NULL AND NOT ga.no_entry
                GROUP BY ga.bank_account_id, ga.created_xid) t) r
-           WHERE running < 0 ORDER BY bank_id, seq) neg
-          JOIN fl.seal s ON s.seq = neg.seq JOIN fl.bank_account b ON b.id = neg.bank_id""",
+           WHERE running < 0 ORDER BY bank_id, ord) neg
+          LEFT JOIN fl.seal s ON s.entry_id = neg.entry_id JOIN fl.bank_account b ON b.id = neg.bank_id""",
         lambda r: f"the {r['holder']} account ({r['book']}{', unit ' + r['bank_unit'] if r['bank_unit'] else ''}) "
                   f"fell to {_fen(r['running'])} with this entry's transaction"),
 )

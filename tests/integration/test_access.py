@@ -21,7 +21,7 @@ ROLES = ["o22", "rev", "fin", "aud", "admin"]
 TABLES = ["entry", "posting", "seal", "account", "account_day", "bank_account", "closed_period", "app_user",
           "voucher_counter", "chain_head", "setting", "unit", "book", "chart", "holder", "fund_request",
           "request_event", "import_batch", "import_line", "register_item", "register_clearing", "budget",
-          "budget_line", "year_close", "bank_statement", "statement_line", "recon_match"]
+          "budget_line", "year_close", "bank_statement", "statement_line", "recon_match", "seal_queue"]
 INSERTS = {
     "entry": "INSERT INTO fl.entry (book, entry_date, idempotency_key, content_hash, created_by, created_at, created_xid)"
              " VALUES ('RES', '2023-05-01', 'x', '\\x00', 'x', now(), '1')",
@@ -29,6 +29,7 @@ INSERTS = {
                " VALUES (1, 1, 'D', 1, '2023-01-10', '230822')",
     "seal": "INSERT INTO fl.seal (entry_id, seq, book, fiscal_year, voucher_no, content_digest, prev_hash, hash)"
             " VALUES (1, 99, 'RES', 2023, 99, '\\x00', '\\x00', '\\x00')",
+    "seal_queue": "INSERT INTO fl.seal_queue (entry_id, book, fiscal_year, content_digest) VALUES (1, 'RES', 2023, '\\x00')",
     "closed_period": "INSERT INTO fl.closed_period (month) VALUES ('2023-06-01')",
     "app_user": "INSERT INTO fl.app_user (name, role) VALUES ('mallory', 'admin')",
     "account": "INSERT INTO fl.account (book, chart_code, unit) VALUES ('RES', '4001', '230826')",
@@ -119,6 +120,7 @@ def test_every_forbidden_action_is_refused(ledger_db, tmp_path):
         t.sql(conns[who], who, "reverse an entry", "SELECT * FROM fl.reverse_entry(1, 'x', NULL, %s)", (f"{who}-rev",))
     for who in ("o22", "fin", "aud", "admin"):
         t.sql(conns[who], who, "close a period", "SELECT fl.close_period('2023-02-01', 'x')")
+    t.sql(conns["aud"], "aud", "seal queued entries", "SELECT fl.seal_pending()")
     for who in ("o22", "rev", "fin", "aud"):
         t.sql(conns[who], who, "add a user", "SELECT fl.add_user(%s, 'admin', NULL)", (f"evil_{who}",))
         # The hole closed in 0007: a temp table shadowing pg_roles made add_user think the
@@ -226,9 +228,9 @@ def test_every_forbidden_action_is_refused(ledger_db, tmp_path):
     assert t.let_through == [], "\n".join(t.let_through)
     present = (_has(admin, "fl.request_submit(text,text,text,int,int,bigint,text,text)"),
                _has(admin, "fl.import_payments(regclass,text,text)"))
-    # 5 roles x (27 tables x 4 + 8 inserts + 6 other) + 26 API + 9 row-security reads + 5 stray login
+    # 5 roles x (28 tables x 4 + 9 inserts + 6 other) + 27 API + 9 row-security reads + 5 stray login
     # + 18 CLI, + 11 request workflow and 2 payment imports when those functions exist.
-    expected = 5 * (len(TABLES) * 4 + len(INSERTS) + 6) + 26 + 9 + 5 + 18
+    expected = 5 * (len(TABLES) * 4 + len(INSERTS) + 6) + 27 + 9 + 5 + 18
     expected += (11 if present[0] else 0) + (2 if present[1] else 0)
     assert t.tried == expected
     print(f"access control: {t.tried} forbidden actions attempted, all refused")

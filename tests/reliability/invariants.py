@@ -108,11 +108,20 @@ def ledger_violations(conn: psycopg.Connection) -> list[str]:
     def rows(sql: str) -> list[dict[str, Any]]:
         return conn.execute(sql).fetchall()
 
-    for r in rows("""SELECT e.id, count(p.id) AS n, (SELECT count(*) FROM fl.seal s WHERE s.entry_id = e.id) AS sealed
+    # Every entry sealed once, or queued once for sealing (committed while another commit
+    # held the chain head) with the digest of its content as it is now.
+    for r in rows("""SELECT e.id, count(p.id) AS n,
+                            (SELECT count(*) FROM fl.seal s WHERE s.entry_id = e.id)
+                            + (SELECT count(*) FROM fl.seal_queue q WHERE q.entry_id = e.id) AS sealed
                        FROM fl.entry e LEFT JOIN fl.posting p ON p.entry_id = e.id
-                      GROUP BY e.id HAVING count(p.id) < 2 OR (SELECT count(*) FROM fl.seal s WHERE s.entry_id = e.id) <> 1
+                      GROUP BY e.id HAVING count(p.id) < 2 OR (SELECT count(*) FROM fl.seal s WHERE s.entry_id = e.id)
+                                          + (SELECT count(*) FROM fl.seal_queue q WHERE q.entry_id = e.id) <> 1
                       LIMIT 20"""):
-        bad.append(f"partial entry {r['id']}: {r['n']} posting(s), sealed {r['sealed']}")
+        bad.append(f"partial entry {r['id']}: {r['n']} posting(s), sealed or queued {r['sealed']} times")
+    for r in rows("""SELECT q.entry_id FROM fl.seal_queue q
+                      WHERE sha256(convert_to(fl.entry_canonical(q.entry_id), 'UTF8')) IS DISTINCT FROM q.content_digest
+                      LIMIT 20"""):
+        bad.append(f"queued entry {r['entry_id']}: content changed since its commit")
     for r in rows("""SELECT p.entry_id, a.unit, a.component FROM fl.posting p JOIN fl.account a ON a.id = p.account_id
                       GROUP BY 1, 2, 3
                      HAVING sum(p.amount) FILTER (WHERE p.side = 'D') IS DISTINCT FROM sum(p.amount) FILTER (WHERE p.side = 'C')
