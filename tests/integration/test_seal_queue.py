@@ -5,7 +5,9 @@ whole, and ``verify`` accepts a queued entry only while its content matches its 
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from typing import Any
 
 import psycopg
@@ -123,3 +125,28 @@ def test_verify_names_an_entry_neither_sealed_nor_queued(ledger_db):
     found = [f for f in rep.findings if f.check == "vouchers"]
     assert [f.entry_id for f in found] == [queued]
     assert "no seal" in found[0].message and "not queued" in found[0].message
+
+
+def test_a_write_command_returns_its_voucher_even_when_its_commit_was_queued(ledger_db, tmp_path):
+    """The command's entry commits queued (the head is held); the command then waits for
+    the head, seals it, and prints its voucher number."""
+    holder = ledger_db.connect()
+    holder.execute("SELECT seq FROM fl.chain_head FOR UPDATE")
+    f = tmp_path / "entry.json"
+    f.write_text(json.dumps(collect("cli-busy", "2023-03-15", "230822", "10.00")), "utf-8")
+    out: dict[str, Any] = {}
+    t = threading.Thread(target=lambda: out.update(r=ledger_db.cli("entry", "post", str(f), "--json", user="fin")))
+    t.start()
+    admin = ledger_db.admin()
+    deadline = time.monotonic() + 15
+    while admin.execute("SELECT count(*) AS n FROM fl.seal_queue").fetchone()["n"] == 0:
+        assert time.monotonic() < deadline, "the command's entry was never committed to the queue"
+        time.sleep(0.05)
+    assert t.is_alive(), "the command returned before its entry was sealed"
+    holder.rollback()
+    t.join(15)
+    assert not t.is_alive()
+    res = out["r"]
+    assert res.exit_code == 0, res
+    assert res.json()[0]["voucher"] == "2023-000001"
+    assert admin.execute("SELECT count(*) AS n FROM fl.seal_queue").fetchone()["n"] == 0
