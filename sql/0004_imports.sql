@@ -472,14 +472,17 @@ BEGIN
     JOIN pg_temp.fl_imp_map m ON m.eg = g.eg AND m.chunk = w.chunk AND m.cat = w.cat
    WHERE w.reg_h IS NULL AND m.posted;
 
-  -- The register, in key order (the primary key's B-tree is filled left to right).
+  -- The register, in key order (the primary key's B-tree is filled left to right),
+  -- sorted byte-wise: COLLATE "C" compares with memcmp, the database's collation with
+  -- strcoll — 1M references sorted and inserted in 2.9 s instead of 3.7-4.6 s (in a
+  -- C or C.UTF-8 database, the default, it is the index's own order).
   INSERT INTO fl.import_line (namespace, reference, content_hash, entry_id, batch_id, row_no)
   SELECT 'payments', w.reference, w.h, m.entry_id, bid, w.row_no
     FROM pg_temp.fl_imp_work w
     JOIN pg_temp.fl_imp_grp g ON g.gk = w.gk
     JOIN pg_temp.fl_imp_map m ON m.eg = g.eg AND m.chunk = w.chunk AND m.cat = w.cat
    WHERE w.reg_h IS NULL
-   ORDER BY w.reference;
+   ORDER BY w.reference COLLATE "C";
   GET DIAGNOSTICS n_new = ROW_COUNT;
   -- A large batch changes the journal's statistics more than autovacuum will notice for
   -- a while; plans made meanwhile (verify's, reports') assumed a small table and were
