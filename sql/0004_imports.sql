@@ -343,14 +343,14 @@ BEGIN
   --    for its reference (NULL: a new row). The raw texts that only error messages need
   --    are kept for invalid rows alone (a NULL costs no space).
   CREATE TEMP TABLE fl_imp_work ON COMMIT DROP AS
-  SELECT y.row_no, y.reference, y.gk, y.cat, y.provider, y.fen, y.valid,
+  SELECT y.row_no, y.reference, y.gk, y.eg, y.cat, y.provider, y.fen, y.valid,
          CASE WHEN y.valid THEN decode(md5(concat_ws('|', y.t_date, y.unit, y.book, y.provider, y.chart, y.fen,
                                                      y.comp, y.paid_from)), 'hex') END AS h,
          l.content_hash AS reg_h, 0 AS chunk,
          CASE WHEN NOT y.valid THEN y.category END AS category, CASE WHEN NOT y.valid THEN y.t_amount END AS t_amount
     FROM (SELECT x.*, coalesce(x.ok AND x.chart IS NOT NULL AND x.fen IS NOT NULL AND x.provider <> ''
                                AND x.reference <> '' AND length(x.reference) <= 150, false) AS valid
-            FROM (SELECT s.row_no, coalesce(s.reference, '') AS reference, g.gk, g.ok, g.t_date, g.unit, g.book, g.comp,
+            FROM (SELECT s.row_no, coalesce(s.reference, '') AS reference, g.gk, g.eg, g.ok, g.t_date, g.unit, g.book, g.comp,
                          g.paid_from, coalesce(s.provider, '') AS provider, lower(s.category) AS category, cat.no AS cat,
                          cat.chart, coalesce(s.amount, '') AS t_amount, fl.imp_fen_of(s.amount) AS fen
                     FROM pg_temp.fl_imp_src s
@@ -411,24 +411,24 @@ BEGIN
   --    and chunk: past 50,000 rows a group is cut every 50,000 rows in file order, so an
   --    entry stays a bounded size (rare: re-aggregated only then).
   CREATE TEMP TABLE fl_imp_gc ON COMMIT DROP AS
-  SELECT g.eg, w.chunk, w.cat, count(*)::int AS n_rows, sum(w.fen)::bigint AS total,
+  SELECT w.eg, w.chunk, w.cat, count(*)::int AS n_rows, sum(w.fen)::bigint AS total,
          sha256(string_agg(w.h, ''::bytea ORDER BY w.row_no)) AS chash,
          sha256(convert_to(string_agg(w.reference, E'\n' ORDER BY w.row_no), 'UTF8')) AS refs
-    FROM pg_temp.fl_imp_work w JOIN pg_temp.fl_imp_grp g ON g.gk = w.gk
+    FROM pg_temp.fl_imp_work w
    WHERE w.reg_h IS NULL
-   GROUP BY g.eg, w.chunk, w.cat;
+   GROUP BY w.eg, w.chunk, w.cat;
   IF (SELECT max(n) > 50000 FROM (SELECT sum(c.n_rows) AS n FROM pg_temp.fl_imp_gc c GROUP BY c.eg) m) THEN
     UPDATE pg_temp.fl_imp_work w SET chunk = r.chunk
-      FROM (SELECT w0.row_no, ((row_number() OVER (PARTITION BY g.eg ORDER BY w0.row_no) - 1) / 50000)::int AS chunk
-              FROM pg_temp.fl_imp_work w0 JOIN pg_temp.fl_imp_grp g ON g.gk = w0.gk WHERE w0.reg_h IS NULL) r
+      FROM (SELECT w0.row_no, ((row_number() OVER (PARTITION BY w0.eg ORDER BY w0.row_no) - 1) / 50000)::int AS chunk
+              FROM pg_temp.fl_imp_work w0 WHERE w0.reg_h IS NULL) r
      WHERE r.row_no = w.row_no AND r.chunk > 0;
     TRUNCATE pg_temp.fl_imp_gc;
     INSERT INTO pg_temp.fl_imp_gc
-    SELECT g.eg, w.chunk, w.cat, count(*)::int, sum(w.fen)::bigint, sha256(string_agg(w.h, ''::bytea ORDER BY w.row_no)),
+    SELECT w.eg, w.chunk, w.cat, count(*)::int, sum(w.fen)::bigint, sha256(string_agg(w.h, ''::bytea ORDER BY w.row_no)),
            sha256(convert_to(string_agg(w.reference, E'\n' ORDER BY w.row_no), 'UTF8'))
-      FROM pg_temp.fl_imp_work w JOIN pg_temp.fl_imp_grp g ON g.gk = w.gk
+      FROM pg_temp.fl_imp_work w
      WHERE w.reg_h IS NULL
-     GROUP BY g.eg, w.chunk, w.cat;
+     GROUP BY w.eg, w.chunk, w.cat;
   END IF;
   ANALYZE pg_temp.fl_imp_gc;
 
@@ -482,8 +482,7 @@ BEGIN
     INSERT INTO fl.import_line (namespace, reference, content_hash, entry_id, batch_id, row_no)
     SELECT 'payments', w.reference, w.h, m.entry_id, bid, w.row_no
       FROM pg_temp.fl_imp_work w
-      JOIN pg_temp.fl_imp_grp g ON g.gk = w.gk
-      JOIN pg_temp.fl_imp_map m ON m.eg = g.eg AND m.chunk = w.chunk AND m.cat = w.cat
+      JOIN pg_temp.fl_imp_map m ON m.eg = w.eg AND m.chunk = w.chunk AND m.cat = w.cat
      WHERE w.reg_h IS NULL
      ORDER BY w.reference COLLATE "C";
     GET DIAGNOSTICS n_new = ROW_COUNT;
@@ -510,8 +509,7 @@ BEGIN
   INSERT INTO fl.posting (entry_id, account_id, side, amount, entry_date, unit, line_ref, memo)
   SELECT m.entry_id, m.account_id, 'D', w.fen, m.d, m.unit, w.reference, w.provider
     FROM pg_temp.fl_imp_work w
-    JOIN pg_temp.fl_imp_grp g ON g.gk = w.gk
-    JOIN pg_temp.fl_imp_map m ON m.eg = g.eg AND m.chunk = w.chunk AND m.cat = w.cat
+    JOIN pg_temp.fl_imp_map m ON m.eg = w.eg AND m.chunk = w.chunk AND m.cat = w.cat
    WHERE w.reg_h IS NULL AND m.posted;
 
   -- A large batch changes the journal's statistics more than autovacuum will notice for
