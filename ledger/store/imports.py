@@ -2,9 +2,10 @@
 validates every row set-based and posts (sql/0004_imports.sql, docs/imports.md).
 
 The client does no per-row validation beyond the reader's structure checks
-(``ledger.io.tables``) and never holds the file in memory: cells go straight from the
-reader into a ``COPY`` into a session temp table (the *stage*), which is dropped at
-commit. The definer function runs as the owner of schema ``fl``, so the stage is
+(``ledger.io.tables``) and never holds the file in memory: a plain CSV file's bytes
+(``ledger.io.plain``), or any other file's cells from the reader, go straight into a
+``COPY`` into a session temp table (the *stage*), which is dropped at commit. A plain
+file with any problem is staged again through the reader, which names each one. The definer function runs as the owner of schema ``fl``, so the stage is
 granted to that role right after it is created (a temp schema is usable by any role
 of its own session, a table in it is not).
 
