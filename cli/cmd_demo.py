@@ -26,8 +26,7 @@ from ledger.core.money import format_yuan
 from ledger.core.monitor import Colour
 from ledger.demo import profile as P
 from ledger.demo.run import AUDITOR, TOTAL_STEPS, Demo, Story
-from ledger.reports import builders, builders_fund, charts
-from ledger.reports.export import to_json_obj, write_xlsx
+from ledger.reports import builders, builders_fund
 from ledger.reports.model import Report
 from ledger.store import accounts, embedded, reports, reports_budget, reports_ledger, verify, yearend
 from ledger.store import monitor as store_monitor
@@ -68,6 +67,10 @@ def build_reports(conn: Any, year: int) -> dict[str, Report]:
 
 def write_outputs(demo: Demo, out: Path) -> tuple[dict[str, Report], list[Path], Any]:
     """Reports (deterministic JSON + XLSX) and charts, read as the auditor."""
+    # openpyxl and matplotlib: loaded only by the commands that write or draw (0.45 s).
+    from ledger.reports import charts
+    from ledger.reports.export import to_json_obj, write_xlsx
+
     rdir, cdir = out / "reports", out / "charts"
     rdir.mkdir(parents=True, exist_ok=True)
     cdir.mkdir(parents=True, exist_ok=True)

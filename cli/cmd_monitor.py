@@ -14,7 +14,7 @@ from cli.exports import checked_lang, export_report, render_report
 from ledger.core.money import decimal_text
 from ledger.core.monitor import exit_code_for
 from ledger.errors import BadInput
-from ledger.reports import builders_fund, charts
+from ledger.reports import builders_fund
 from ledger.reports.builders_fund import MonitorRow
 from ledger.store import monitor as store_monitor
 from ledger.store import reports
@@ -101,6 +101,8 @@ def chart_monitor(
         return series, reports.thresholds(c), labels
     series, t, labels = read(work)
     title = f"{labels.region} {labels.name('books', book, 'zh')} {year}年 可支付月数"
+    from ledger.reports import charts  # matplotlib: 0.3 s that no other command needs
+
     charts.monitor_chart(series, (t.red_below, t.yellow_below, t.excess_above), title, path)
     console.print(f"wrote {path}")
 
@@ -121,6 +123,8 @@ def chart_balances(
                                              labels=labels), labels
     series, labels = read(work)
     title = f"{labels.region} {labels.name('books', book, 'zh')} {year}年 各单位财政专户份额"
+    from ledger.reports import charts
+
     charts.balances_chart(series, title, path)
     console.print(f"wrote {path}")
 

@@ -14,7 +14,6 @@ from rich.table import Table
 from cli.context import console, emit_json, read
 from ledger.core.money import format_yuan
 from ledger.errors import BadInput
-from ledger.reports.export import to_json_obj, write_csv, write_xlsx
 from ledger.reports.model import TOTAL_LABEL, Column, Report, check_lang
 
 _RIGHT = {"money", "int", "months", "percent"}
@@ -46,6 +45,8 @@ def export_report(report: Report, csv_path: Path | None, xlsx_path: Path | None,
     lang = checked_lang(lang)
     if csv_path is None and xlsx_path is None:
         return
+    from ledger.reports.export import write_csv, write_xlsx  # openpyxl: loaded only to write files
+
     report = _with_region(report)
     try:
         if csv_path is not None:
@@ -102,6 +103,8 @@ def show(report: Report, *, json_out: bool, csv_path: Path | None, xlsx_path: Pa
     """What every report command does with its report: files if asked, then JSON or tables."""
     export_report(report, csv_path, xlsx_path, lang)
     if json_out:
+        from ledger.reports.export import to_json_obj
+
         emit_json(to_json_obj(_with_region(report)))
     else:
         render_report(report, lang, hide=hide)

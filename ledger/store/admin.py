@@ -10,12 +10,13 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ledger.core.region import Region
-from ledger.store import migrate
 from ledger.store.db import Conn
 
 
 def init(admin_conninfo: str, conn: Conn, region: Region) -> dict[str, Any]:
     """Create or upgrade the schema, then load the region; safe to repeat."""
+    from ledger.store import migrate  # alembic and SQLAlchemy: 0.2 s that no other command needs
+
     before, after = migrate.upgrade(admin_conninfo)
     with conn.transaction():
         migrate.load_reference(conn, region)
@@ -28,6 +29,8 @@ def bootstrap(owner_conninfo: str, region: Region,
     """A ready database in one call: schema at head, the region loaded, and ``users``
     (name, role, unit) added as the owner. Tests, benchmarks and reliability runs all
     build their databases this way, so they test the schema ``init`` builds."""
+    from ledger.store import migrate
+
     migrate.upgrade(owner_conninfo)
     with psycopg.connect(owner_conninfo, row_factory=dict_row) as conn:
         migrate.load_reference(conn, region)

@@ -185,13 +185,15 @@ def test_every_bad_row_is_listed_and_nothing_is_written(ledger_db, tmp_path):
         "2023-02-01,230800,RES,医院,inpatient,1.00,P3,,county",   # 4 the city has no county account
         "2023-02-01,230822,RES,,inpatient,1.00,P4,,",            # 5 no provider
         "2023-02-31,230822,RES,医院,inpatient,1.00,P5,,",         # 6 impossible date
+        "2023-02-01,230822,RES,医院,inpatient,1.00,P1,,",         # 7 duplicate reference
     )
     r = ledger_db.cli("pay", "import", str(p), user="rev")
     assert r.exit_code == 1
     text = " ".join(r.stderr.split())
     for row, col, reason in [(2, "category", "unknown category 'surgery'"), (3, "paid_from", "unknown paid_from 'bank'"),
                              (4, "paid_from", "unit 230800 is not a county"), (5, "provider", "the provider is empty"),
-                             (6, "date", "'2023-02-31' is not a real date")]:
+                             (6, "date", "'2023-02-31' is not a real date"),
+                             (7, "reference", "reference 'P1' is used again (first on row 2)")]:
         assert f"badpay.csv: row {row}, column {col}: {reason}" in text, (row, text)
     assert count(ledger_db, "fl.entry") == 0
 
@@ -299,3 +301,34 @@ def test_fast_amount_path_gives_the_full_grammars_value(ledger_db):
     assert [r["t"] for r in rows if r["fast"] != r["full"] or (r["fast"] is None) != (r["full"] is None)] == []
     by_text = {r["t"]: r["fast"] for r in rows}
     assert (by_text["1234.56"], by_text["0.50"], by_text["007.50"], by_text["0.00"]) == (123456, 50, None, None)
+
+
+def test_payments_reference_used_twice(ledger_db, tmp_path):
+    """A repeated reference among new rows is found by the register's key as the register
+    is written, and the whole import is undone; among rows already imported, before."""
+    assert ledger_db.cli("collect", "import", str(DATA / "collections.csv"), user="fin").exit_code == 0
+    fund_expenditure_accounts(ledger_db)
+    entries = count(ledger_db, "fl.entry")
+    header = "date,unit,book,provider,category,amount,reference"
+    p = write_csv(tmp_path / "dup.csv", header,
+                  "2023-02-03,230822,RES,医院,inpatient,1.00,D1",
+                  "2023-02-03,230822,RES,医院,inpatient,2.00,D2",
+                  "2023-02-04,230822,RES,药店,pharmacy,3.00,D1")
+    r = ledger_db.cli("pay", "import", str(p), user="rev")
+    assert r.exit_code == 1, r
+    text = " ".join(r.stderr.split())
+    assert "dup.csv: row 4, column reference: reference 'D1' is used again (first on row 2)" in text
+    assert "(1 problem(s))" in text
+    assert count(ledger_db, "fl.entry") == entries
+    assert count(ledger_db, "fl.import_line WHERE namespace = 'payments'") == 0
+    assert count(ledger_db, "fl.import_batch WHERE kind = 'payments'") == 0
+
+    ok = write_csv(tmp_path / "ok.csv", header, "2023-02-03,230822,RES,医院,inpatient,1.00,D1")
+    assert ledger_db.cli("pay", "import", str(ok), user="rev").exit_code == 0
+    again = write_csv(tmp_path / "again.csv", header,
+                      "2023-02-03,230822,RES,医院,inpatient,1.00,D1",
+                      "2023-02-03,230822,RES,医院,inpatient,1.00,D1")
+    r = ledger_db.cli("pay", "import", str(again), user="rev")
+    assert r.exit_code == 1, r
+    assert "again.csv: row 3, column reference: reference 'D1' is used again (first on row 2)" in " ".join(r.stderr.split())
+    assert count(ledger_db, "fl.import_line WHERE namespace = 'payments'") == 1
