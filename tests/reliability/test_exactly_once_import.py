@@ -39,14 +39,14 @@ def big_payments(path: Path, rows: int, seed: int) -> int:
 def _state(admin: Any, seed: int) -> dict[str, int]:
     return admin.execute("""
         SELECT count(*) AS postings, count(DISTINCT line_ref) AS refs, coalesce(sum(amount), 0) AS total,
-               (SELECT count(*) FROM fl.import_line WHERE namespace = 'payments') AS lines
-          FROM fl.posting WHERE line_ref LIKE %s AND side = 'D'""", (f"PAY-{seed}-%",)).fetchone()
+               (SELECT count(*) FROM fl.import_line WHERE namespace = 'payments' AND reference LIKE %s) AS lines
+          FROM fl.posting WHERE line_ref LIKE %s AND side = 'D'""", (f"PAY-{seed}-%",) * 2).fetchone()
 
 
 def _run(ledger_db: Any, procs: Procs, tmp_path: Path, figures: dict[str, Any], rows: int, kills: int,
          seed: int, name: str) -> None:
     fin = ledger_db.connect("fin", autocommit=True)
-    fund = 2 * 1_000_000 * rows // len(UNITS)      # fen, more than the file can pay per unit
+    fund = 3 * 1_000_000 * rows // len(UNITS)      # fen, more than both files can pay per unit
     y = f"{fund // 100}.00"
     post(fin, *[collect(f"fund-{u}", "2023-01-02", u, y) for u in UNITS])
     post(fin, *[entry(f"pre-{u}", "2023-01-02", "RES", leg("1004", u, "D", y, "county_exp"),
@@ -58,11 +58,21 @@ def _run(ledger_db: Any, procs: Procs, tmp_path: Path, figures: dict[str, Any], 
     argv = [sys.executable, "-m", "cli.main", "--as", "rev", "pay", "import", str(path), "--json"]
     env = {"FUNDLEDGER_DATABASE_URL": ledger_db.url()}
 
+    # How long a whole import of this size takes here (another file of the same shape), so
+    # that the kills land while an import is in flight however fast the machine or the
+    # code: a fixed window went stale when imports became 8x faster, and the long run
+    # then killed nothing.
+    calibration = tmp_path / "CALIBRATE.csv"
+    big_payments(calibration, rows, seed + 1)
+    t0 = time.monotonic()
+    procs.wait(procs.run([*argv[:-2], str(calibration), "--json"], env=env))
+    window = time.monotonic() - t0
+
     rnd = random.Random(seed)
     killed, seen, finished_early = 0, [], False
     for _ in range(kills):
         p = procs.run(argv, env=env)
-        time.sleep(rnd.uniform(0.3, 2.5 if rows < 50_000 else 12.0))   # start-up, staging, posting, commit
+        time.sleep(rnd.uniform(0.2, 0.95) * window)   # start-up, staging, posting, commit
         if p.poll() is not None:
             finished_early = True
             procs.wait(p)
@@ -87,7 +97,9 @@ def _run(ledger_db: Any, procs: Procs, tmp_path: Path, figures: dict[str, Any], 
     assert dup == 0
     assert ledger_violations(admin) == []
     figures[name] = {"rows": rows, "kills": killed, "finished_before_a_kill": finished_early, "postings_seen_after_kills": sorted(set(seen)),
-                     "partial_imports": 0, "duplicated_rows": dup, "seconds_per_import": round(full_run, 2)}
+                     "partial_imports": 0, "duplicated_rows": dup, "seconds_per_import": round(full_run, 2),
+                     "calibration_seconds": round(window, 2)}
+    assert killed > 0, f"no import was killed in flight (a whole import takes {window:.1f} s): the test checked nothing"
 
 
 def test_killed_import_reruns_to_exactly_once_short(ledger_db: Any, procs: Procs, tmp_path: Path,
