@@ -506,10 +506,11 @@ DECLARE
   g_year  int[];
   g_next  int[];
 BEGIN
-  SELECT array_agg(q.entry_id ORDER BY q.entry_id), array_agg(q.book ORDER BY q.entry_id),
-         array_agg(q.fiscal_year ORDER BY q.entry_id), array_agg(q.content_digest ORDER BY q.entry_id)
+  -- (In key order from the primary key, not four ordered aggregates: each of those sets
+  -- up a sort of its own on every commit, the queue empty or not.)
+  SELECT array_agg(q.entry_id), array_agg(q.book), array_agg(q.fiscal_year), array_agg(q.content_digest)
     INTO q_ids, q_books, q_years, q_dig
-    FROM fl.seal_queue q;
+    FROM (SELECT * FROM fl.seal_queue q0 ORDER BY q0.entry_id) q;
   IF q_ids IS NOT NULL THEN
     p_ids := q_ids || p_ids; p_books := q_books || p_books; p_years := q_years || p_years;
     p_digests := q_dig || p_digests;
