@@ -38,6 +38,10 @@ def _render_report(rep: VerifyReport, json_out: bool, title: str) -> None:
         if rep.findings:
             table("findings", [("check", "check"), ("subject", "concerns"), ("message", "what is wrong")],
                   [{"check": f.check, "subject": f.subject(), "message": f.message} for f in rep.findings])
+        queued = int(rep.extra.get("queued", 0))
+        if queued:
+            console.print(f"{queued} entr{'y' if queued == 1 else 'ies'} committed but not yet sealed (queued while "
+                          "another commit held the chain head; the next write command seals them)")
         console.print("all invariants hold" if rep.ok else f"[red]{len(rep.findings)} finding(s)[/red]")
     if not rep.ok:
         raise typer.Exit(1)

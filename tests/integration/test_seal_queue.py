@@ -64,6 +64,9 @@ def test_a_busy_chain_head_queues_the_commit_and_the_next_commit_seals_it_first(
     rep = verify.verify(aud)
     assert rep.ok, [f.message for f in rep.findings]
     assert rep.extra["queued"] == 1
+    shown = ledger_db.cli("verify", user="aud")
+    assert shown.exit_code == 0, shown
+    assert "1 entry committed but not yet sealed" in shown.stdout
 
     holder.rollback()          # the head is free again
     after = post(ledger_db.cached("fin"), collect("after", "2023-03-20", "230822", "7.00"))[0]["entry_id"]
