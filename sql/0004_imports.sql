@@ -252,19 +252,30 @@ BEGIN
   RETURN bid;
 END $$;
 
--- References used twice in one file, and references already imported with other content.
-CREATE FUNCTION fl._imp_reference_checks(p_namespace text) RETURNS void
+-- References used twice in one file, each repeat reported with the row where the
+-- reference first appears: among every row, or (p_registered) only among rows whose
+-- reference the register already holds — the payments import lets the register's
+-- primary key find repeats among new rows, and calls this for all rows only to word them.
+CREATE FUNCTION fl._imp_repeats(p_registered boolean) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, fl, pg_temp AS $$
 BEGIN
-  INSERT INTO pg_temp.fl_imp_err
-  SELECT w.row_no, 'reference',
-         format('reference ''%s'' is used again (first on row %s); each row needs its own reference', w.reference, d.first),
-         'bad'
-    FROM pg_temp.fl_imp_work w
-    JOIN (SELECT reference, min(row_no) AS first FROM pg_temp.fl_imp_work
-           WHERE reference <> '' GROUP BY reference HAVING count(*) > 1) d ON d.reference = w.reference
-   WHERE w.row_no > d.first;
+  EXECUTE format($q$
+    INSERT INTO pg_temp.fl_imp_err
+    SELECT w.row_no, 'reference',
+           format('reference ''%%s'' is used again (first on row %%s); each row needs its own reference',
+                  w.reference, d.first),
+           'bad'
+      FROM pg_temp.fl_imp_work w
+      JOIN (SELECT reference, min(row_no) AS first FROM pg_temp.fl_imp_work
+             WHERE reference <> '' %s GROUP BY reference HAVING count(*) > 1) d ON d.reference = w.reference
+     WHERE w.row_no > d.first$q$,
+    CASE WHEN p_registered THEN 'AND reg_h IS NOT NULL' END);
+END $$;
 
+-- References already imported with other content (a conflict, never a silent overwrite).
+CREATE FUNCTION fl._imp_conflicts(p_namespace text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, fl, pg_temp AS $$
+BEGIN
   INSERT INTO pg_temp.fl_imp_err
   SELECT w.row_no, 'reference',
          format('reference ''%s'' was already imported (batch %s, %s, row %s) with different content: conflict; '
@@ -276,20 +287,12 @@ BEGIN
    WHERE w.valid AND l.content_hash <> w.h;
 END $$;
 
--- References used twice in a payments file (every row, or only rows already in the
--- register), each repeat reported with the row where the reference first appears.
-CREATE FUNCTION fl._imp_pay_duplicates(p_all boolean) RETURNS void
+-- Both, for the importers that check every row up front.
+CREATE FUNCTION fl._imp_reference_checks(p_namespace text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, fl, pg_temp AS $$
 BEGIN
-  INSERT INTO pg_temp.fl_imp_err
-  SELECT w.row_no, 'reference',
-         format('reference ''%s'' is used again (first on row %s); each row needs its own reference', w.reference, d.first),
-         'bad'
-    FROM pg_temp.fl_imp_work w
-    JOIN (SELECT reference, min(row_no) AS first FROM pg_temp.fl_imp_work
-           WHERE reference <> '' AND (p_all OR reg_h IS NOT NULL) GROUP BY reference HAVING count(*) > 1) d
-      ON d.reference = w.reference
-   WHERE w.row_no > d.first;
+  PERFORM fl._imp_repeats(false);
+  PERFORM fl._imp_conflicts(p_namespace);
 END $$;
 
 -- ---------------------------------------------------------------------------
@@ -390,18 +393,11 @@ BEGIN
   -- them when the register is written (below: a full GROUP BY here cost 0.55 s of every
   -- 1M-line import); checked here only among rows already registered, or in every row
   -- when the file has other problems, so that all are reported together.
-  PERFORM fl._imp_pay_duplicates(bad);
-  -- References already imported with other content.
+  PERFORM fl._imp_repeats(NOT bad);
+  -- References already imported with other content (the row table carries the
+  -- register's hash, so the join runs only when there is one).
   IF EXISTS (SELECT 1 FROM pg_temp.fl_imp_work w WHERE w.valid AND w.reg_h <> w.h) THEN
-    INSERT INTO pg_temp.fl_imp_err
-    SELECT w.row_no, 'reference',
-           format('reference ''%s'' was already imported (batch %s, %s, row %s) with different content: conflict; '
-                  'correct the row or give it a new reference', w.reference, l.batch_id,
-                  (SELECT b.file_name FROM fl.import_batch b WHERE b.id = l.batch_id), l.row_no),
-           'conflict'
-      FROM pg_temp.fl_imp_work w
-      JOIN fl.import_line l ON l.namespace = 'payments' AND l.reference = w.reference
-     WHERE w.valid AND w.reg_h <> w.h;
+    PERFORM fl._imp_conflicts('payments');
   END IF;
   probs := fl._imp_problems();
   IF probs IS NOT NULL THEN RETURN probs; END IF;
@@ -489,7 +485,7 @@ BEGIN
   EXCEPTION WHEN unique_violation THEN
     GET STACKED DIAGNOSTICS con = CONSTRAINT_NAME;
     IF con IS DISTINCT FROM 'import_line_pkey' THEN RAISE; END IF;
-    PERFORM fl._imp_pay_duplicates(true);
+    PERFORM fl._imp_repeats(false);
     probs := fl._imp_problems();
     IF probs IS NULL THEN RAISE; END IF;  -- another import wrote the reference meanwhile
     RETURN probs;
@@ -1010,7 +1006,8 @@ REVOKE ALL ON FUNCTION fl._imp_row_problems(text, date, boolean, text, text, tex
   fl.imp_days_in_month(int, int), fl.imp_date(text), fl.imp_date_problem(text),
   fl.imp_amount_num(text), fl.imp_fen(numeric), fl.imp_fen_of(text), fl.imp_amount_problem(text),
   fl.imp_component_problem(text, text[], text), fl.imp_component_ok(text[], text), fl.imp_reference_problem(text), fl._imp_open(regclass),
-  fl._imp_problems(), fl._imp_post(text, text), fl._imp_pay_duplicates(boolean), fl._imp_batch(text, text, text), fl._imp_reference_checks(text),
+  fl._imp_problems(), fl._imp_post(text, text), fl._imp_repeats(boolean), fl._imp_conflicts(text), fl._imp_batch(text, text, text),
+  fl._imp_reference_checks(text),
   fl.import_payments(regclass, text, text), fl.import_collections(regclass, text, text),
   fl.import_opening(regclass, text, text, date), fl.import_budget(regclass, text, text),
   fl.handover_transfer(text, date), fl.clear_register(bigint, bigint, date, text), fl.budget_totals(bigint)

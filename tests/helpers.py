@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -37,3 +39,19 @@ def post(conn: psycopg.Connection, *docs: dict[str, Any]) -> list[dict[str, Any]
 
 def d(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
+
+
+def background(work: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
+    """Start ``work`` in a thread; its result lands in ``out["result"]``, or what it
+    raised in ``out["error"]`` (handed to the test thread to assert on or re-raise)."""
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["result"] = work()
+        except BaseException as e:
+            out["error"] = e
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t, out

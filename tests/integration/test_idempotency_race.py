@@ -5,7 +5,6 @@ entry and never an error the caller must interpret."""
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 
 from ledger.errors import IdempotencyConflict
 from ledger.store.db import run_tx
-from tests.helpers import collect, post
+from tests.helpers import background, collect, post
 
 pytestmark = pytest.mark.db
 
@@ -22,22 +21,13 @@ def _race(ledger_db: Any, second_doc: dict[str, Any]) -> tuple[list[dict[str, An
     first = ledger_db.connect("fin")
     mine = post(first, collect("race-1", "2023-03-15", "230822", "10.00"))   # open, not committed
     other = ledger_db.connect("fin")
-    out: dict[str, Any] = {}
-
-    def second() -> None:
-        try:
-            out["rows"] = run_tx(other, lambda c: post(c, second_doc))
-        except BaseException as e:   # handed to the test thread
-            out["error"] = e
-
-    t = threading.Thread(target=second)
-    t.start()
+    t, out = background(lambda: run_tx(other, lambda c: post(c, second_doc)))
     time.sleep(0.5)
     assert t.is_alive(), "the second writer must wait for the first on the key"
     first.commit()
     t.join(timeout=20)
     assert not t.is_alive()
-    return mine, out.get("rows"), out.get("error")
+    return mine, out.get("result"), out.get("error")
 
 
 def test_same_key_same_content_at_once_is_one_entry(ledger_db):

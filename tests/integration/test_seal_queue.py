@@ -6,7 +6,6 @@ whole, and ``verify`` accepts a queued entry only while its content matches its 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from typing import Any
 
@@ -16,27 +15,18 @@ import pytest
 from ledger.errors import PermissionDenied
 from ledger.store import journal, verify
 from ledger.store.db import run_tx, translated
-from tests.helpers import collect, post
+from tests.helpers import background, collect, post
 
 pytestmark = pytest.mark.db
 
 
 def _post_in_thread(conn: psycopg.Connection, doc: dict[str, Any], timeout: float = 15.0) -> list[dict[str, Any]]:
-    out: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            out["rows"] = run_tx(conn, lambda c: post(c, doc))
-        except BaseException as e:   # handed to the test thread
-            out["error"] = e
-
-    t = threading.Thread(target=work)
-    t.start()
+    t, out = background(lambda: run_tx(conn, lambda c: post(c, doc)))
     t.join(timeout)
     assert not t.is_alive(), "the commit waited for the chain head instead of queueing its entry"
     if "error" in out:
         raise out["error"]
-    return out["rows"]  # type: ignore[no-any-return]
+    return out["result"]  # type: ignore[no-any-return]
 
 
 def _queue_one(ledger_db: Any, key: str) -> tuple[psycopg.Connection, int]:
@@ -137,9 +127,7 @@ def test_a_write_command_returns_its_voucher_even_when_its_commit_was_queued(led
     holder.execute("SELECT seq FROM fl.chain_head FOR UPDATE")
     f = tmp_path / "entry.json"
     f.write_text(json.dumps(collect("cli-busy", "2023-03-15", "230822", "10.00")), "utf-8")
-    out: dict[str, Any] = {}
-    t = threading.Thread(target=lambda: out.update(r=ledger_db.cli("entry", "post", str(f), "--json", user="fin")))
-    t.start()
+    t, out = background(lambda: ledger_db.cli("entry", "post", str(f), "--json", user="fin"))
     admin = ledger_db.admin()
     deadline = time.monotonic() + 15
     while admin.execute("SELECT count(*) AS n FROM fl.seal_queue").fetchone()["n"] == 0:
@@ -149,7 +137,7 @@ def test_a_write_command_returns_its_voucher_even_when_its_commit_was_queued(led
     holder.rollback()
     t.join(15)
     assert not t.is_alive()
-    res = out["r"]
+    res = out["result"]
     assert res.exit_code == 0, res
     assert res.json()[0]["voucher"] == "2023-000001"
     assert admin.execute("SELECT count(*) AS n FROM fl.seal_queue").fetchone()["n"] == 0
