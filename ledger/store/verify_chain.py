@@ -66,18 +66,17 @@ SELECT e.id AS entry_id, {_ENTRY_TEXT} || '#' || pc.legs AS canonical
 """
 
 # Entries queued for sealing (committed while another commit held the chain head): each
-# one's digest recomputed from its rows, per queued entry by index (the queue is short),
-# beside the digest its commit stored. Only mismatches come back.
+# one's digest recomputed from its rows with the same legs as the chain check, beside the
+# digest its commit stored; only mismatches come back. The queue is short: its entries
+# and postings are fetched by key (= ANY), never by a scan of the journal.
+_QUEUED_IDS = "ANY (ARRAY(SELECT entry_id FROM fl.seal_queue))"
+_QUEUED_LEGS_SQL = _LEGS_SQL.replace(" GROUP BY", f" WHERE p.entry_id = {_QUEUED_IDS}\n GROUP BY")
 QUEUED_SQL = f"""
 SELECT q.entry_id, q.book AS qbook, q.fiscal_year AS qyear, e.id IS NOT NULL AS has_entry, e.book,
        extract(year FROM e.entry_date)::int AS year
   FROM fl.seal_queue q
-  LEFT JOIN fl.entry e ON e.id = q.entry_id
-  LEFT JOIN LATERAL (
-    SELECT string_agg(concat_ws(':', a.book, a.chart_code, a.unit, a.holder, a.component, p.side, p.amount,
-                                coalesce(p.line_ref, '')), ';' ORDER BY p.id) AS legs
-      FROM fl.posting p JOIN fl.account a ON a.id = p.account_id
-     WHERE p.entry_id = q.entry_id) pc ON true
+  LEFT JOIN (SELECT * FROM fl.entry WHERE id = {_QUEUED_IDS}) e ON e.id = q.entry_id
+  LEFT JOIN ({_QUEUED_LEGS_SQL}) pc ON pc.entry_id = q.entry_id
  WHERE e.id IS NULL OR q.book <> e.book OR q.fiscal_year <> extract(year FROM e.entry_date)
     OR sha256(convert_to({_ENTRY_TEXT} || '#' || pc.legs, 'UTF8')) IS DISTINCT FROM q.content_digest
 """
