@@ -41,7 +41,7 @@ AMOUNT = 100  # fen per transfer: 1.00 yuan
 @dataclass
 class Spec:
     url: str                 # as the posting user
-    mode: str                # 'post' | 'simple'
+    mode: str                # 'post' | 'simple' | 'floor'
     pattern: str             # 'spread' (own accounts per client) | 'hot' (all out of the special account)
     run: str                 # distinguishes idempotency keys between runs
     seconds: float
@@ -55,6 +55,11 @@ def _statement(spec: Spec, client: int) -> tuple[str, Any]:
         src = 0 if spec.pattern == "hot" else 1 + client
         dst = 100 + client
         return "SELECT public.simple_transfer(%s, %s, %s)", lambda _n: (src, dst, AMOUNT)
+    if spec.mode == "floor":
+        holder = "special" if spec.pattern == "hot" else expenditure_holder(unit)
+        chart = "1003" if spec.pattern == "hot" else "1004"
+        return ("SELECT bench_floor.post(%s, %s, %s, %s, %s, %s)",
+                lambda n: (f"floor-{spec.run}-{client}-{n}", spec.date, unit, chart, holder, AMOUNT))
     if spec.pattern == "hot":
         credit = {"account": "1003", "unit": unit, "holder": "special", "side": "C", "amount": AMOUNT}
     else:
@@ -74,7 +79,11 @@ def _client(spec: Spec, client: int, ready: Any, go: Any, start_at: Any, out: An
     retries = errors = 0
     first_error = ""
     with psycopg.connect(spec.url, autocommit=True, prepare_threshold=1) as conn:
-        conn.execute(sql, params(-1))          # warm: prepare, plan caches, account rows
+        try:
+            conn.execute(sql, params(-1))      # warm: prepare, plan caches, account rows
+        except psycopg.Error as e:             # said to the parent, which raises it
+            ready.put(f"client {client}: its first call failed: {str(e).splitlines()[0]}")
+            return
         pid = conn.info.backend_pid
         ready.put(client)
         go.wait()
@@ -135,7 +144,11 @@ def run(spec: Spec, clients: int) -> Outcome:
         p.start()
     try:
         for _ in procs:
-            ready.get(timeout=120)
+            said = ready.get(timeout=120)
+            if isinstance(said, str):
+                for p in procs:
+                    p.terminate()   # the others wait for a start that will not come
+                raise RuntimeError(said)
         start_at.value = time.time()
         go.set()
         outs = [out.get(timeout=spec.seconds + 120) for _ in procs]
@@ -171,4 +184,67 @@ BEGIN
   RETURN jid;
 END $$;
 GRANT ALL ON public.bench_balance, public.bench_journal, public.bench_journal_id_seq TO fin;
+"""
+
+# The floor of a checked single entry: the writes fl.post_entries makes for one entry,
+# into copies of the same tables with the same indexes and CHECK constraints, from one
+# function, with no triggers. It writes the entry under its idempotency key, its two
+# postings, both accounts' totals, the day totals, the bank balance under no_overdraft,
+# the voucher counter, the chain head and the seal. It checks only what its own
+# arguments make trivial. The gap between this and fl.post_entries is what checking
+# every write inside the tables' own triggers costs (docs/architecture.md). With the
+# chain head held until commit, the floor is only a floor for one client.
+FLOOR_SQL = """
+CREATE SCHEMA bench_floor;
+GRANT USAGE ON SCHEMA bench_floor TO PUBLIC;
+CREATE TABLE bench_floor.entry (LIKE fl.entry INCLUDING ALL);
+CREATE TABLE bench_floor.posting (LIKE fl.posting INCLUDING ALL);
+CREATE TABLE bench_floor.account (LIKE fl.account INCLUDING ALL);
+CREATE TABLE bench_floor.account_day (LIKE fl.account_day INCLUDING ALL);
+CREATE TABLE bench_floor.bank_account (LIKE fl.bank_account INCLUDING ALL);
+CREATE TABLE bench_floor.seal (LIKE fl.seal INCLUDING ALL);
+CREATE TABLE bench_floor.voucher_counter (LIKE fl.voucher_counter INCLUDING ALL);
+CREATE TABLE bench_floor.chain_head (LIKE fl.chain_head INCLUDING ALL);
+CREATE TABLE bench_floor.closed_period (LIKE fl.closed_period INCLUDING ALL);
+INSERT INTO bench_floor.account OVERRIDING SYSTEM VALUE SELECT * FROM fl.account;
+INSERT INTO bench_floor.account_day SELECT * FROM fl.account_day;
+INSERT INTO bench_floor.bank_account OVERRIDING SYSTEM VALUE SELECT * FROM fl.bank_account;
+INSERT INTO bench_floor.voucher_counter SELECT * FROM fl.voucher_counter;
+INSERT INTO bench_floor.chain_head SELECT * FROM fl.chain_head;
+CREATE FUNCTION bench_floor.post(p_key text, p_date date, p_unit text, p_chart text, p_holder text, p_amount bigint)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, bench_floor AS $$
+DECLARE eid bigint; dr int; cr int; bank int; h bytea; n bigint; vno int; dig bytea;
+BEGIN
+  PERFORM 1 FROM closed_period WHERE month = date_trunc('month', p_date)::date;
+  IF FOUND THEN RAISE EXCEPTION 'period closed'; END IF;
+  SELECT max(a.id) FILTER (WHERE a.chart_code = '5001.outpatient'), max(a.id) FILTER (WHERE a.chart_code = p_chart),
+         max(a.bank_account_id) FILTER (WHERE a.chart_code = p_chart)
+    INTO dr, cr, bank
+    FROM account a
+   WHERE a.book = 'RES' AND a.unit = p_unit AND a.component = ''
+     AND ((a.chart_code = '5001.outpatient' AND a.holder = '') OR (a.chart_code = p_chart AND a.holder = p_holder));
+  INSERT INTO entry (book, entry_date, memo, kind, idempotency_key, content_hash, created_by, created_at, created_xid)
+  VALUES ('RES', p_date, 'bench', 'manual', p_key, '\\x00', session_user, now(), pg_current_xact_id())
+  ON CONFLICT (idempotency_key) DO NOTHING RETURNING id INTO eid;
+  IF eid IS NULL THEN RETURN NULL; END IF;
+  INSERT INTO posting (entry_id, account_id, side, amount, entry_date, unit)
+  VALUES (eid, dr, 'D', p_amount, p_date, p_unit), (eid, cr, 'C', p_amount, p_date, p_unit);
+  UPDATE account a SET debits = a.debits + CASE WHEN a.id = dr THEN p_amount ELSE 0 END,
+                       credits = a.credits + CASE WHEN a.id = cr THEN p_amount ELSE 0 END,
+                       balance = a.balance + CASE WHEN a.id = dr THEN p_amount ELSE -p_amount END
+   WHERE a.id IN (dr, cr);
+  INSERT INTO account_day AS ad (account_id, day, debits, credits)
+  VALUES (dr, p_date, p_amount, 0), (cr, p_date, 0, p_amount)
+  ON CONFLICT (account_id, day) DO UPDATE SET debits = ad.debits + EXCLUDED.debits, credits = ad.credits + EXCLUDED.credits;
+  UPDATE bank_account SET balance = balance - p_amount WHERE id = bank;
+  dig := sha256(convert_to(concat_ws('|', eid, 'RES', p_date, p_key, dr, cr, p_amount), 'UTF8'));
+  UPDATE voucher_counter SET last_no = last_no + 1 WHERE book = 'RES' AND fiscal_year = extract(year FROM p_date)
+  RETURNING last_no INTO vno;
+  UPDATE chain_head SET seq = seq + 1, hash = sha256(hash || dig || convert_to(vno::text, 'UTF8')) WHERE id
+  RETURNING seq, hash INTO n, h;
+  INSERT INTO seal (entry_id, seq, book, fiscal_year, voucher_no, content_digest, prev_hash, hash)
+  VALUES (eid, n, 'RES', extract(year FROM p_date), vno, dig, '\\x00', h);
+  RETURN eid;
+END $$;
+GRANT EXECUTE ON FUNCTION bench_floor.post(text, date, text, text, text, bigint) TO fin;
 """

@@ -84,6 +84,22 @@ def run_copy(url: str, path: Path) -> float:
         return time.perf_counter() - t0
 
 
+def run_bare_insert(url: str) -> float:
+    """Seconds to INSERT the rows just COPYed into ``public.bench_copy`` into a copy of
+    ``fl.posting`` with its indexes and CHECK constraints but no trigger and no check:
+    what writing that many postings costs before any rule runs (400 rows an entry, an
+    account per unit and category, as the import makes them)."""
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("DROP TABLE IF EXISTS public.bench_posting")
+        c.execute("CREATE TABLE public.bench_posting (LIKE fl.posting INCLUDING ALL)")
+        t0 = time.perf_counter()
+        c.execute("""INSERT INTO public.bench_posting (entry_id, account_id, side, amount, entry_date, unit, line_ref, memo)
+                     SELECT 1 + n / 400, 1 + abs(hashtext(unit || category)) % 64, 'D', (amount * 100)::bigint,
+                            date, unit, reference, provider
+                       FROM (SELECT b.*, row_number() OVER () AS n FROM public.bench_copy b) r""")
+        return time.perf_counter() - t0
+
+
 def _count_postings(url: str) -> int:
     with psycopg.connect(url) as c:
         return int(c.execute("SELECT count(*) FROM fl.posting").fetchone()[0])  # type: ignore[index]
@@ -110,7 +126,7 @@ def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
             server_split: dict[int, tuple[float, float]] = {}
             for n in sizes:
                 g = files[n]
-                m: dict[str, list[float]] = {"secs": [], "rss": [], "postings": [], "copy": []}
+                m: dict[str, list[float]] = {"secs": [], "rss": [], "postings": [], "copy": [], "bare": []}
                 for r in range(runs):
                     db = clone(srv, funded)
                     try:
@@ -130,6 +146,8 @@ def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
                             m["rss"].append(rss / 1024)
                             m["postings"].append(postings)
                         m["copy"].append(run_copy(url, g.path))
+                        if n == sizes[-1]:
+                            m["bare"].append(run_bare_insert(url))
                     finally:
                         drop(srv, db)
                     msg = (f"import {m['secs'][-1]:.2f} s, {m['postings'][-1]:,.0f} postings, "
@@ -155,6 +173,13 @@ def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
                                   + (f"; of one run's {server_split[n][1]:.1f} s wall, {server_split[n][0]:.1f} s "
                                      "were server statements (pg_stat_statements top level), the rest the client "
                                      "process (start-up, reading and COPYing the file)" if n in server_split else "")))
+            if m["bare"]:
+                results.append(Result(
+                    "1. reference: bare indexed INSERT of the rows", ds, "rows/s", [n / s for s in m["bare"]],
+                    "plain COPY", copy_rates,
+                    note="the COPYed rows INSERTed into a copy of fl.posting with its three indexes and CHECK "
+                         "constraints, no trigger and no check: writing the postings alone, before any rule runs "
+                         "(bench/imports.py run_bare_insert)"))
             results.append(Result("6. import growth: time", ds, "s", m["secs"], "plain COPY", m["copy"]))
             results.append(Result("6. import growth: peak RSS", ds, "MB", m["rss"]))
         if available and len(sizes) >= 2:

@@ -29,6 +29,11 @@ def test_every_benchmark_runs_quick(pg_server: Server, template_db: str, tmp_pat
     assert [r.dataset.split(",")[0] for r in single] == ["1 client(s)", "2 client(s)"]
     for r in single:
         assert r.samples and r.ref_samples and r.ratio is not None and r.ratio > 0
+    # The floor references ran and wrote what they claim without an error.
+    floor = next(r for r in results if r.benchmark.startswith("2. single entry, floor"))
+    assert floor.samples and floor.ref_samples and " errors: " not in floor.note
+    bare = next(r for r in results if r.benchmark == "1. reference: bare indexed INSERT of the rows")
+    assert bare.samples and bare.samples[0] > 0
     hot = next(r for r in results if r.benchmark.startswith("3. contention"))
     assert "errors surfaced: 0" in hot.note and hot.met is True
 
