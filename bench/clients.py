@@ -55,11 +55,10 @@ def _statement(spec: Spec, client: int) -> tuple[str, Any]:
         src = 0 if spec.pattern == "hot" else 1 + client
         dst = 100 + client
         return "SELECT public.simple_transfer(%s, %s, %s)", lambda _n: (src, dst, AMOUNT)
-    if spec.mode == "floor":
-        holder = "special" if spec.pattern == "hot" else expenditure_holder(unit)
-        chart = "1003" if spec.pattern == "hot" else "1004"
+    if spec.mode == "floor":   # the spread pattern's entry: Dr 5001.outpatient / Cr 1004
         return ("SELECT bench_floor.post(%s, %s, %s, %s, %s, %s)",
-                lambda n: (f"floor-{spec.run}-{client}-{n}", spec.date, unit, chart, holder, AMOUNT))
+                lambda n: (f"floor-{spec.run}-{client}-{n}", spec.date, unit, "1004", expenditure_holder(unit),
+                           AMOUNT))
     if spec.pattern == "hot":
         credit = {"account": "1003", "unit": unit, "holder": "special", "side": "C", "amount": AMOUNT}
     else:
@@ -191,9 +190,10 @@ GRANT ALL ON public.bench_balance, public.bench_journal, public.bench_journal_id
 # function, with no triggers. It writes the entry under its idempotency key, its two
 # postings, both accounts' totals, the day totals, the bank balance under no_overdraft,
 # the voucher counter, the chain head and the seal. It checks only what its own
-# arguments make trivial. The gap between this and fl.post_entries is what checking
-# every write inside the tables' own triggers costs (docs/architecture.md). With the
-# chain head held until commit, the floor is only a floor for one client.
+# arguments make trivial. The gap between this and fl.post_entries is what the product
+# pays for its JSON documents and its checks, in the API and again in the tables' own
+# triggers (docs/architecture.md). With the chain head held until commit, the floor is
+# only a floor for one client, and only for the spread pattern's entry.
 FLOOR_SQL = """
 CREATE SCHEMA bench_floor;
 GRANT USAGE ON SCHEMA bench_floor TO PUBLIC;

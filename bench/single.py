@@ -38,13 +38,13 @@ def _prepare(srv, db: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def _measure(env: Env, srv, db: str, pattern: str, n_clients: int, runs: int, seconds: float,  # type: ignore[no-untyped-def]
-             tag: str, floor: list[clients.Outcome] | None = None
+             tag: str, no_triggers: list[clients.Outcome] | None = None
              ) -> tuple[list[clients.Outcome], list[clients.Outcome]]:
-    """Product and reference runs, alternating; with ``floor`` (a list to fill), the
-    no-trigger floor too (clients.FLOOR_SQL, created on first use: it copies the
+    """Product and reference runs, alternating; with ``no_triggers`` (a list to fill),
+    the no-trigger floor too (clients.FLOOR_SQL, created on first use: it copies the
     accounts the product runs have opened)."""
     ours, ref = [], []
-    if floor is not None:
+    if no_triggers is not None:
         with psycopg.connect(srv.url(db), autocommit=True) as c:
             if c.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'bench_floor'").fetchone() is None:
                 # One warm-up product call first: it opens the accounts the floor copies.
@@ -55,13 +55,13 @@ def _measure(env: Env, srv, db: str, pattern: str, n_clients: int, runs: int, se
         ours.append(clients.run(clients.Spec(srv.url(db, "fin"), "post", pattern, f"{tag}{n_clients}r{r}", seconds),
                                 n_clients))
         ref.append(clients.run(clients.Spec(srv.url(db, "fin"), "simple", pattern, "", seconds), n_clients))
-        if floor is not None:
-            floor.append(clients.run(clients.Spec(srv.url(db, "fin"), "floor", pattern, f"{tag}r{r}", seconds),
-                                     n_clients))
+        if no_triggers is not None:
+            no_triggers.append(clients.run(clients.Spec(srv.url(db, "fin"), "floor", pattern, f"{tag}r{r}", seconds),
+                                           n_clients))
         o = ours[-1]
         env.log(f"  {tag} {n_clients} client(s) run {r + 1}: {o.rate:,.0f} entries/s p50 {o.p50_ms:.2f} ms "
                 f"p99 {o.p99_ms:.2f} ms retries {o.retries} errors {o.errors} | reference {ref[-1].rate:,.0f}/s"
-                + (f" | no-trigger floor {floor[-1].rate:,.0f}/s" if floor else ""))
+                + (f" | no-trigger floor {no_triggers[-1].rate:,.0f}/s" if no_triggers else ""))
     return ours, ref
 
 
@@ -99,8 +99,8 @@ def run(env: Env, profiles: dict[str, list]) -> list[Result]:  # type: ignore[ty
         if env.profile:
             _tracking(srv, db, False)
         for n in ((1, 2) if env.quick else (1, 2, 8)):
-            bare: list[clients.Outcome] | None = [] if n == 1 else None
-            ours, ref = _measure(env, srv, db, "spread", n, runs, seconds, "single", bare)
+            no_trig: list[clients.Outcome] | None = [] if n == 1 else None
+            ours, ref = _measure(env, srv, db, "spread", n, runs, seconds, "single", no_trig)
             floor = targets.get(n)
             target = (f">= {floor:,.0f} and >= 0.5× reference" if floor else ">= 0.5× reference")
             errors = sum(o.errors for o in ours)
@@ -115,17 +115,17 @@ def run(env: Env, profiles: dict[str, list]) -> list[Result]:  # type: ignore[ty
                     [o.server_cpu_us for o in ours], "simple_transfer() server CPU",  # type: ignore[misc]
                     [o.server_cpu_us for o in ref],  # type: ignore[misc]
                     note="backend user+system CPU per call from /proc: barely moved by other load on the cores"))
-            if bare:
+            if no_trig:
                 results.append(Result(
                     "2. single entry, floor: the same writes, no triggers", f"{n} client(s), {seconds:g} s × {runs}",
-                    "entries/s", [o.rate for o in bare], "fl.post_entries()", [o.rate for o in ours],
+                    "entries/s", [o.rate for o in no_trig], "fl.post_entries()", [o.rate for o in ours],
                     note="bench_floor.post (bench/clients.py FLOOR_SQL): the entry's rows written by one function "
                          "into copies of the same tables, checks left out; the ratio is what the product pays for "
                          "its JSON documents and its checks, in the API and again in the tables' own triggers"
-                         + (f"; server CPU {_median([o.server_cpu_us for o in bare]):,.0f} µs per entry"  # type: ignore[misc]
-                            if all(o.server_cpu_us is not None for o in bare) else "")
-                         + (f"; {sum(o.errors for o in bare)} errors: {bare[0].first_error}"
-                            if any(o.errors for o in bare) else "")))
+                         + (f"; server CPU {_median([o.server_cpu_us for o in no_trig]):,.0f} µs per entry"  # type: ignore[misc]
+                            if all(o.server_cpu_us is not None for o in no_trig) else "")
+                         + (f"; {sum(o.errors for o in no_trig)} errors: {no_trig[0].first_error}"
+                            if any(o.errors for o in no_trig) else "")))
             results.append(Result(
                 "2. single entry p50", f"{n} client(s)", "ms", [o.p50_ms for o in ours],
                 "simple_transfer() p50", [o.p50_ms for o in ref]))
