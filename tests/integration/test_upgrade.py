@@ -1,0 +1,144 @@
+"""Upgrading a database built by the previous release.
+
+The previous release is the last commit of the first round (``PREVIOUS_RELEASE``,
+schema revision 0007). Its own code, taken from git history, runs its own ``demo``: a
+whole year of the Jiamusi-sized fund (handover, imports, requests, interest, closes, the
+year-end rule, the government's payment) on a private embedded PostgreSQL. This
+release's ``fundledger init`` then upgrades that database in place, exactly as an
+office would after installing the new version, and ``verify`` must find every invariant
+whole, with every figure the old release wrote unchanged.
+
+Each migration that changes existing tables or data adds its assertions here, against
+the ``upgraded`` fixture (one old demo per test run: it takes about ten seconds)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PREVIOUS_RELEASE = "1344c149e9cf01c22e3a153d740fbe60817a485f"  # main at the end of the first round
+PREVIOUS_REVISION = "0007"
+AUDITOR = "aud_sun"  # the previous demo's auditor
+ADMIN = "admin_li"
+
+
+@dataclass(frozen=True)
+class Upgraded:
+    home: Path
+    before: dict[str, object]  # figures read with the old schema, before the upgrade
+    init_output: str
+
+    def conninfo(self, user: str = "postgres") -> str:
+        from ledger.store import embedded
+
+        return embedded.url(self.home, user=user)
+
+    def connect(self, user: str = "postgres") -> psycopg.Connection:
+        return psycopg.connect(self.conninfo(user), autocommit=True)
+
+    def cli(self, *args: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "FUNDLEDGER_HOME": str(self.home)}
+        env.pop("FUNDLEDGER_DATABASE_URL", None)
+        env.pop("FUNDLEDGER_USER", None)
+        full = (["--as", user] if user else []) + list(args)
+        return subprocess.run([sys.executable, "-c", "from cli.main import run; run()", *full],
+                              env=env, capture_output=True, text=True, timeout=300)
+
+
+def _old_tree(dest: Path) -> Path:
+    """The previous release's source, from git history (never from the working tree)."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", PREVIOUS_RELEASE],
+                             capture_output=True, check=False)
+    if archive.returncode != 0:
+        raise AssertionError(f"cannot read the previous release {PREVIOUS_RELEASE} from git: "
+                             f"{archive.stderr.decode(errors='replace')} (a clone needs its history)")
+    tar = dest / "old.tar"
+    tar.write_bytes(archive.stdout)
+    root = dest / "old"
+    with tarfile.open(tar) as t:
+        t.extractall(root, filter="data")
+    return root
+
+
+def _figures(conninfo: str) -> dict[str, object]:
+    """Figures any release must keep: counts, balances, the chain head, vouchers."""
+    with psycopg.connect(conninfo) as c:
+        one = lambda q: c.execute(q).fetchone()[0]  # noqa: E731
+        return {
+            "entries": one("SELECT count(*) FROM fl.entry"),
+            "postings": one("SELECT count(*) FROM fl.posting"),
+            "posting_sum": one("SELECT sum(amount)::text FROM fl.posting"),
+            "balances": one("""SELECT string_agg(book || ':' || chart_code || ':' || unit || ':' || holder
+                                                 || ':' || component || '=' || balance, ',' ORDER BY id)
+                                 FROM fl.account"""),
+            "bank": one("SELECT string_agg(id || '=' || balance || '/' || reserved, ',' ORDER BY id) FROM fl.bank_account"),
+            "seals": one("""SELECT string_agg(entry_id || ':' || book || '/' || fiscal_year || '-' || voucher_no
+                                              || ':' || encode(hash, 'hex'), ',' ORDER BY seq) FROM fl.seal"""),
+            "users": one("SELECT string_agg(name || ':' || role, ',' ORDER BY name) FROM fl.app_user"),
+            "requests": one("SELECT string_agg(id || ':' || state, ',' ORDER BY id) FROM fl.fund_request"),
+            "revision": one("SELECT version_num FROM fl.alembic_version"),
+        }
+
+
+@pytest.fixture(scope="module")
+def upgraded() -> Iterator[Upgraded]:
+    from ledger.store import embedded
+
+    work = Path(tempfile.mkdtemp(prefix="fl-upgrade-"))
+    home = work / "home"
+    try:
+        old = _old_tree(work)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDLEDGER_")}
+        env["PYTHONPATH"] = str(old)  # the old packages shadow this release's editable install
+        run = subprocess.run([sys.executable, "-c", "from cli.main import run; run()", "demo",
+                              "--out", str(work / "out"), "--home", str(home)],
+                             cwd=old, env=env, capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, f"the previous release's demo failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+        embedded.start(home)
+        before = _figures(embedded.url(home))
+        assert before["revision"] == PREVIOUS_REVISION, "the old demo must leave the previous release's schema"
+        up = Upgraded(home, before, "")
+        init = up.cli("init")
+        assert init.returncode == 0, f"init (the upgrade) failed:\n{init.stdout}\n{init.stderr}"
+        yield Upgraded(home, before, init.stdout)
+    finally:
+        embedded.stop(home, mode="immediate")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_upgrade_reaches_head_and_keeps_every_figure(upgraded: Upgraded) -> None:
+    from ledger.store import migrate
+
+    after = _figures(upgraded.conninfo())
+    assert after.pop("revision") == migrate.head_revision()
+    before = dict(upgraded.before)
+    before.pop("revision")
+    assert after == before
+
+
+def test_upgraded_ledger_verifies(upgraded: Upgraded) -> None:
+    res = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert res.returncode == 0, f"verify after the upgrade:\n{res.stdout[-4000:]}\n{res.stderr[-2000:]}"
+    rep = json.loads(res.stdout)
+    assert rep["ok"] is True
+
+
+def test_upgraded_ledger_takes_new_writes(upgraded: Upgraded) -> None:
+    """The upgraded books are not only readable: the next period can be closed and the
+    old users still act under their own names."""
+    res = upgraded.cli("user", "list", "--json", user=ADMIN)
+    assert res.returncode == 0, res.stderr
+    names = {u["name"] for u in json.loads(res.stdout)}
+    assert {AUDITOR, ADMIN, "rev_zhang", "fin_zhao"} <= names
