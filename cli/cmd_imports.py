@@ -10,14 +10,24 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.context import console, emit_json, jsonable, parse_date_opt, read, rows_json, table, write
+from cli.context import (
+    console,
+    emit_json,
+    err_console,
+    jsonable,
+    parse_date_opt,
+    read,
+    rows_json,
+    table,
+    write,
+)
 from ledger.core.money import format_yuan, parse_fen
 from ledger.errors import BadAmount, BadInput
 from ledger.store import budget as budget_store
 from ledger.store import imports, registers
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/imports.md).")]
-FileArg = Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX file; columns in docs/imports.md.")]
+FileArg = Annotated[Path, typer.Argument(help="CSV (UTF-8 or Excel's GBK) or XLSX file; columns in docs/imports.md.")]
 
 handover_app = typer.Typer(help="Handover of a county's fund to the city (基金清算, 上划).", no_args_is_help=True)
 register_app = typer.Typer(help="Memo registers (备查簿): arrears, unpaid claims, government shares.",
@@ -27,7 +37,7 @@ collect_app = typer.Typer(help="Collections and subsidies into the special accou
 pay_app = typer.Typer(help="Benefit payments to designated providers (待遇支出).", no_args_is_help=True)
 budget_app = typer.Typer(help="Annual budgets per unit and book (预算).", no_args_is_help=True)
 
-BATCH_KEYS = ["batch_id", "kind", "file", "rows_total", "rows_posted", "rows_skipped", "entries"]
+BATCH_KEYS = ["batch_id", "kind", "file", "rows_total", "rows_posted", "rows_skipped", "entries", "notices"]
 TRANSFER_KEYS = ["book", "component", "entry_id", "status", "amount", "idempotency_key"]
 CLEAR_KEYS = ["item_id", "entry_id", "status", "cleared", "outstanding"]
 
@@ -59,6 +69,8 @@ def _budget_json(b: dict[str, Any]) -> dict[str, Any]:
 
 def _run_import(kind: str, file: Path, json_out: bool, on: dt.date | None = None) -> dict[str, Any]:
     r = write(lambda c: imports.import_file(c, kind, file, on=on))
+    for notice in r.get("notices") or []:
+        err_console.print(f"notice: {notice}", markup=False)
     if json_out:
         out = {k: r.get(k) for k in BATCH_KEYS}
         if kind == "opening":

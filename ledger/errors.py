@@ -86,13 +86,25 @@ class RowError:
 
 
 class BadFile(LedgerError):
-    """A file refused as a whole (all-or-nothing) with every bad row listed."""
+    """A file refused as a whole (all-or-nothing) with every bad row listed.
+
+    ``errors`` holds the problems listed (at most ``MAX_LISTED`` from the reader or the
+    database); ``total`` is how many there are in all (more than listed when the list was
+    cut), and ``complete`` is False when counting itself stopped early (``at least``)."""
 
     rule = "bad_file"
+    MAX_LISTED = 200
 
-    def __init__(self, file: str, errors: list[RowError], *, limit: int = 50) -> None:
+    def __init__(self, file: str, errors: list[RowError], *, limit: int = MAX_LISTED,
+                 total: int | None = None, complete: bool = True) -> None:
         self.file = file
         self.errors = list(errors)
+        self.total = max(total if total is not None else 0, len(self.errors))
+        self.complete = complete
         shown = "\n".join(f"  {e}" for e in self.errors[:limit])
-        more = f"\n  … and {len(self.errors) - limit} more" if len(self.errors) > limit else ""
-        super().__init__(f"{file}: refused, nothing written ({len(self.errors)} problem(s)):\n{shown}{more}")
+        listed = min(limit, len(self.errors))
+        count = f"{self.total:,} problem(s)" if complete else f"at least {self.total:,} problems; reading stopped"
+        more = ""
+        if self.total > listed:
+            more = f"\n  … and {self.total - listed:,} more not listed (the first {listed:,} are above)"
+        super().__init__(f"{file}: refused, nothing written ({count}):\n{shown}{more}")

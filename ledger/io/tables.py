@@ -1,13 +1,17 @@
 """Read an import file (CSV or XLSX) strictly and as a stream: structure only, never values.
 
 ``open_table(path, fmt)`` checks what can be checked without knowing the ledger: the
-file exists and is readable, it is UTF-8 text (or a real .xlsx workbook), the header
-names exactly the columns of ``fmt`` (any order, any letter case), and every row has
-as many cells as the header, none longer than ``MAX_CELL_CHARS``. ``reader.rows()``
-then yields ``(row_number, cells)`` with ``cells`` in ``fmt.columns`` order, each
-stripped text, absent optional columns as ``''``. Value rules (a known unit, an
-exact amount, a real date, unique references) are checked later, set-based, in
-PostgreSQL.
+file exists and is readable, it is text (UTF-8, with or without a BOM, or GB18030/GBK as
+Excel saves "CSV" in a Chinese locale: read as such, with a notice) or a real .xlsx
+workbook, the header names the columns of ``fmt`` (any order, any letter case, or by a
+Chinese alias of ``ledger.io.normalise``; other columns are ignored with a notice), and
+every row has as many cells as the header, none longer than ``MAX_CELL_CHARS``.
+``reader.rows()`` then yields ``(row_number, cells)`` with ``cells`` in ``fmt.columns``
+order, each stripped text, absent optional columns as ``''``, in canonical form (ISO
+dates, unit and book codes when a ``Vocabulary`` is given; ``ledger.io.normalise``).
+Value rules (a known unit, an exact amount, a real date, unique references) are checked
+later, set-based, in PostgreSQL. ``reader.notices`` says what was read differently from
+the plain format (the encoding, ignored columns), for the caller to show.
 
 Row numbers are spreadsheet style: the header is row 1, the first data row is row 2,
 and a blank line still counts as a row (so the number matches what Excel shows; a
@@ -16,9 +20,10 @@ Whole-file problems (missing file, empty file) are reported on row 0; encoding a
 binary-data problems found while sniffing the first 64 KiB name the line they were seen on.
 
 All-or-nothing: header problems raise ``BadFile`` from ``open_table``. Bad body rows
-are *not* yielded; they are collected and ``rows()`` raises ``BadFile`` listing them
-when the file ends (or as soon as ``MAX_ERRORS`` accumulate), so the caller must
-treat everything it received as void when that happens (one transaction).
+are *not* yielded; they are collected and ``rows()`` raises ``BadFile`` listing the first
+``MAX_ERRORS`` and counting all of them when the file ends (or, for garbage, when
+``MAX_COUNTED`` accumulate: "at least …"), so the caller must treat everything it
+received as void when that happens (one transaction).
 
 Memory stays bounded whatever the input: CSV is read line by line with a length cap
 (``MAX_LINE_BYTES``) and a cap on one row's size (which also catches a quote that is
@@ -44,9 +49,11 @@ from typing import IO, Any, Literal
 
 from ledger.errors import BadFile, RowError
 from ledger.io.formats import FileFormat
+from ledger.io.normalise import Vocabulary, canonical_column, row_cleaner
 
 MAX_CELL_CHARS = 1000
-MAX_ERRORS = 200
+MAX_ERRORS = 200  # problems listed (the same cap as the database's list)
+MAX_COUNTED = 10_000  # problems counted before reading stops (garbage is refused fast)
 MAX_LINE_BYTES = 64 * 1024
 MAX_ROW_BYTES = 64 * 1024  # a legal row is at most ~9 cells x 1,000 chars (x2 if every char is a quote)
 SNIFF_BYTES = 64 * 1024
@@ -75,12 +82,13 @@ class _Fatal(Exception):
         self.reason = reason
 
 
-def open_table(path: Path | str, fmt: FileFormat) -> TableReader:
+def open_table(path: Path | str, fmt: FileFormat, vocab: Vocabulary | None = None) -> TableReader:
     """Open ``path`` as a ``fmt`` file and check its header; use as a context manager.
+    ``vocab`` (the ledger's units and books) lets cells name a unit or book by name.
 
     Raises ``BadFile`` (every header problem listed) when the file cannot be used at all.
     """
-    reader = TableReader(path, fmt)
+    reader = TableReader(path, fmt, vocab)
     try:
         reader._open()
     except BaseException:
@@ -92,12 +100,16 @@ def open_table(path: Path | str, fmt: FileFormat) -> TableReader:
 class TableReader:
     """An open import file whose header has been checked. Iterate ``rows()`` once."""
 
-    def __init__(self, path: Path | str, fmt: FileFormat) -> None:
+    def __init__(self, path: Path | str, fmt: FileFormat, vocab: Vocabulary | None = None) -> None:
         self.path = Path(path)
         self.name = str(self.path.absolute())  # the full path is named in every error
         self.fmt = fmt
         self.kind: Kind = "csv"
-        self.header: tuple[str, ...] = ()  # trimmed, lower-cased names in file order
+        self.header: tuple[str, ...] = ()  # canonical names (or the file's, trimmed and lower-cased) in file order
+        self.encoding = "utf-8"
+        self.notices: list[str] = []  # what was read differently from the plain format, for the officer
+        self.ignored: tuple[str, ...] = ()  # header cells of columns the format does not have
+        self._clean = row_cleaner(fmt.columns, vocab or Vocabulary())
         self._fh: IO[bytes] | None = None
         self._wb: Any = None
         self._stream: Iterator[Any] | None = None
@@ -122,6 +134,14 @@ class TableReader:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+
+    @property
+    def plain_columns(self) -> list[str] | None:
+        """The canonical column names in file order when the file's bytes can go to
+        ``COPY`` as they are (UTF-8 CSV, every column one of the format's); else None."""
+        if self.kind != "csv" or self.encoding != "utf-8" or self.ignored:
+            return None
+        return list(self.header)
 
     def rows(self) -> Iterator[tuple[int, Cells]]:
         """Yield ``(row_number, cells)`` for each good, non-blank row; raise ``BadFile`` at the end
@@ -186,18 +206,29 @@ class TableReader:
         try:
             codecs.getincrementaldecoder("utf-8")().decode(sample, final)
         except UnicodeDecodeError as e:
-            raise self._refuse(_not_utf8(sample, e, final), row=sample.count(b"\n", 0, e.start) + 1) from None
+            if _is_gb18030(sample, final):
+                self._read_as_gb18030()
+            else:
+                raise self._refuse(_not_utf8(sample, e, final), row=sample.count(b"\n", 0, e.start) + 1) from None
         if b"\n" not in sample and b"\r" in sample.rstrip(b"\r"):
             raise self._refuse(f"the lines end in a bare CR (old Mac format); {SAVE_AS_UTF8}")
 
+    def _read_as_gb18030(self) -> None:
+        self.encoding = "gb18030"
+        self.notices.append(
+            "the file is not UTF-8; read as GB18030/GBK (Excel's \"CSV\" in a Chinese locale)"
+        )
+
     def _check_header(self, raw: Sequence[str]) -> _Plan:
-        """Map the file's columns onto ``fmt.columns``; refuse with every header problem at once."""
+        """Map the file's columns onto ``fmt.columns`` (by name or alias); ignore other columns
+        with a notice; refuse with every header problem at once."""
         fmt = self.fmt
-        names = [n.strip().lower() for n in raw]
+        names = [canonical_column(n.strip().lower(), fmt.columns) for n in raw]
         self.header = tuple(names)
         expected = f"expected columns: {fmt.describe()}"
         errors: list[RowError] = []
         first_at: dict[str, int] = {}
+        ignored: list[str] = []
         for pos, name in enumerate(names):
             letter = column_letter(pos)
             if not name:
@@ -206,7 +237,9 @@ class TableReader:
                 )
             elif name in first_at:
                 if names.index(name, first_at[name] + 1) == pos:  # report each duplicate once
-                    where = ", ".join(column_letter(i) for i, n in enumerate(names) if n == name)
+                    where = ", ".join(
+                        f"{column_letter(i)} {raw[i].strip()!r}" for i, n in enumerate(names) if n == name
+                    )
                     errors.append(
                         RowError(
                             self.name, 1, name, f"duplicate column {name!r} (columns {where}); {expected}"
@@ -215,9 +248,12 @@ class TableReader:
             else:
                 first_at[name] = pos
                 if name not in fmt.columns:
-                    errors.append(
-                        RowError(self.name, 1, name, f"unknown column {raw[pos].strip()!r}; {expected}")
-                    )
+                    ignored.append(f"{letter} {raw[pos].strip()!r}")
+        if ignored:
+            self.ignored = tuple(ignored)
+            self.notices.append(
+                f"column(s) {', '.join(ignored)} ignored: not a column of a {fmt.name} file ({fmt.describe()})"
+            )
         for name in fmt.required:
             if name not in first_at:
                 errors.append(
@@ -255,8 +291,14 @@ class TableReader:
         consumed = 0  # bytes handed to the csv parser so far
         row_start = 0  # ``consumed`` when the current row began
 
+        # UTF-8 until a line is not; if every line before it was ASCII (both encodings
+        # agree there) and it reads as GB18030, the rest is read as GB18030 too. GB18030
+        # never uses a line break, comma or quote byte inside a character.
+        ascii_so_far = self.encoding == "utf-8"
+
         def lines() -> Iterator[str]:
-            nonlocal consumed
+            nonlocal consumed, ascii_so_far
+            encoding = self.encoding
             b = readline(MAX_LINE_BYTES)
             if b.startswith(_BOM):
                 b = b[3:]
@@ -275,11 +317,20 @@ class TableReader:
                 if b"\x00" in b:
                     bad.append(BINARY)
                     b = b.replace(b"\x00", b"")
+                if ascii_so_far and not b.isascii():
+                    ascii_so_far = False
+                    try:
+                        b.decode()
+                    except UnicodeDecodeError:
+                        if _is_gb18030(b, True):
+                            self._read_as_gb18030()
+                            encoding = self.encoding
                 try:
-                    s = b.decode()
+                    s = b.decode(encoding)
                 except UnicodeDecodeError as e:
-                    bad.append(_not_utf8(b, e, True))
-                    s = b.decode(errors="replace")  # keeps the parser in step; the row is refused
+                    bad.append(_not_utf8(b, e, True) if encoding == "utf-8" else
+                               f"byte 0x{b[e.start]:02X} cannot be read as GB18030; {SAVE_AS_UTF8}")
+                    s = b.decode(encoding, errors="replace")  # keeps the parser in step; the row is refused
                 yield s
                 b = readline(MAX_LINE_BYTES)
 
@@ -305,13 +356,10 @@ class TableReader:
 
         width, pick, pad = self._take_plan()
         strip = str.strip
-        errors: list[RowError] = []
+        clean = self._clean
+        errors = _Problems(file)
+        bad_row = errors.add
         columns = self.fmt.columns
-
-        def bad_row(row: int, column: str, reason: str) -> None:
-            errors.append(RowError(file, row, column, reason))
-            if len(errors) >= MAX_ERRORS:
-                raise BadFile(file, errors)
 
         row = 1
         row_start = consumed
@@ -338,7 +386,7 @@ class TableReader:
                         rec.append("")
                     cells = tuple(map(strip, pick(rec) if pick else rec))
                     if any(cells):
-                        yield row, cells
+                        yield row, clean(cells) if clean else cells
                 break
             except csv.Error as e:
                 row += 1
@@ -346,10 +394,9 @@ class TableReader:
                 bad.clear()
                 bad_row(row, "", _reason(e))
             except (_Fatal, OSError) as e:
-                errors.append(RowError(file, row + 1, "", _reason(e)))
-                raise BadFile(file, errors) from None
+                raise errors.fatal(row + 1, _reason(e)) from None
         if errors:
-            raise BadFile(file, errors)
+            raise errors.refusal()
 
     # -- XLSX ------------------------------------------------------------------------
     def _xlsx_stream(self) -> Iterator[Any]:
@@ -388,12 +435,9 @@ class TableReader:
                 yield from batch
 
         rows = cells_by_row()
-        errors: list[RowError] = []
-
-        def bad_row(row: int, column: str, reason: str) -> None:
-            errors.append(RowError(file, row, column, reason))
-            if len(errors) >= MAX_ERRORS:
-                raise BadFile(file, errors)
+        clean = self._clean
+        errors = _Problems(file)
+        bad_row = errors.add
 
         row = 0
         try:
@@ -442,12 +486,41 @@ class TableReader:
                     bad_row(row, names[long], f"the cell is longer than {MAX_CELL_CHARS:,} characters")
                     continue
                 texts.extend([""] * (width - len(texts) + pad))
-                yield row, pick(texts) if pick else tuple(texts)
+                cells = pick(texts) if pick else tuple(texts)
+                yield row, clean(cells) if clean else cells
         except _Fatal as e:
-            errors.append(RowError(file, 0, "", e.reason))  # batched reading: the exact row is unknown
-            raise BadFile(file, errors) from None
+            raise errors.fatal(0, e.reason) from None  # batched reading: the exact row is unknown
         if errors:
-            raise BadFile(file, errors)
+            raise errors.refusal()
+
+
+class _Problems:
+    """A file's bad rows: the first ``MAX_ERRORS`` listed, every one counted; reading stops
+    (``at least …``) when ``MAX_COUNTED`` accumulate, so garbage is refused fast."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.listed: list[RowError] = []
+        self.count = 0
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def add(self, row: int, column: str, reason: str) -> None:
+        self.count += 1
+        if len(self.listed) < MAX_ERRORS:
+            self.listed.append(RowError(self.file, row, column, reason))
+        if self.count >= MAX_COUNTED:
+            raise self.refusal(complete=False)
+
+    def fatal(self, row: int, reason: str) -> BadFile:
+        """Reading cannot go on: the reason is listed even past the cap."""
+        self.count += 1
+        self.listed.append(RowError(self.file, row, "", reason))
+        return self.refusal()
+
+    def refusal(self, complete: bool = True) -> BadFile:
+        return BadFile(self.file, self.listed, total=self.count, complete=complete)
 
 
 def _cell_text(cell: Any) -> tuple[str, str]:
@@ -505,12 +578,18 @@ def column_letter(pos: int) -> str:
     return letters
 
 
-def _not_utf8(data: bytes, err: UnicodeDecodeError, final: bool) -> str:
+def _is_gb18030(data: bytes, final: bool) -> bool:
     try:
         codecs.getincrementaldecoder("gb18030")().decode(data, final)
     except UnicodeDecodeError:
-        return f"the file is not UTF-8 (byte 0x{data[err.start]:02X} cannot be read); {SAVE_AS_UTF8}"
-    return NOT_UTF8_GBK
+        return False
+    return True
+
+
+def _not_utf8(data: bytes, err: UnicodeDecodeError, final: bool) -> str:
+    if _is_gb18030(data, final):
+        return NOT_UTF8_GBK
+    return f"the file is not UTF-8 (byte 0x{data[err.start]:02X} cannot be read); {SAVE_AS_UTF8}"
 
 
 def _reason(e: BaseException) -> str:

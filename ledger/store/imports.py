@@ -28,6 +28,7 @@ from psycopg import sql
 from ledger.errors import BadFile, LedgerError, RowError
 from ledger.io import plain
 from ledger.io.formats import FORMATS, FileFormat
+from ledger.io.normalise import Named, Vocabulary, with_valid_values
 from ledger.io.tables import MAX_CELL_CHARS, MAX_LINE_BYTES, open_table
 from ledger.store.db import RETRYABLE, Conn
 from ledger.store.translate import translate
@@ -51,6 +52,15 @@ def file_sha256(path: Path | str) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def vocabulary(conn: Conn) -> Vocabulary:
+    """The ledger's units and books (code and names), so an import file may name them as an
+    office does (``桦南县`` for 230822) and a refusal can list the valid ones."""
+    units = conn.execute("SELECT code, name_zh, name_en FROM fl.unit ORDER BY sort, code").fetchall()
+    books = conn.execute("SELECT code, name_zh, name_en FROM fl.book ORDER BY code").fetchall()
+    return Vocabulary(tuple(Named(r["code"], r["name_zh"], r["name_en"]) for r in units),
+                      tuple(Named(r["code"], r["name_zh"], r["name_en"]) for r in books))
 
 
 def _copy_text(cell: str) -> str:
@@ -104,14 +114,19 @@ def _create_stage(conn: Conn, fmt: FileFormat, name: str) -> sql.Identifier:
     return ident
 
 
-def stage(conn: Conn, path: Path | str, fmt: FileFormat, name: str) -> tuple[str, str]:
+def stage(conn: Conn, path: Path | str, fmt: FileFormat, name: str, *,
+          vocab: Vocabulary | None = None, notices: list[str] | None = None) -> tuple[str, str]:
     """Stream ``path`` into the temp table ``name`` (dropped at commit) through the
     strict reader; return (the file name used in messages, the stage's qualified name).
     Raises ``BadFile`` for structural problems found by the reader (nothing is then
-    written). The precise path: every row parsed in Python, every problem located."""
+    written). The precise path: every row parsed in Python, every problem located, every
+    cell in canonical form (``ledger.io.normalise``); the reader's notices (encoding,
+    ignored columns) are appended to ``notices``."""
     ident = _create_stage(conn, fmt, name)
-    with open_table(path, fmt) as reader:
+    with open_table(path, fmt, vocab) as reader:
         file = reader.name
+        if notices is not None:
+            notices.extend(reader.notices)
         with conn.cursor().copy(sql.SQL("COPY pg_temp.{} FROM STDIN").format(ident)) as cp:
             buf: list[str] = []
             for line in _copy_lines(reader.rows()):
@@ -133,9 +148,9 @@ def stage_plain(conn: Conn, path: Path | str, fmt: FileFormat, name: str) -> tup
     exactly what ``stage`` would have put there (same cells, same row numbers)."""
     with open_table(path, fmt) as reader:
         file = reader.name
-        if reader.kind != "csv":
+        columns = reader.plain_columns  # canonical names; None: Excel's GBK, ignored columns, XLSX
+        if columns is None:
             return None
-        columns = list(reader.header)
     with open(path, "rb") as fh:
         head = fh.readline(MAX_LINE_BYTES)
         if not plain.header_ok(head):
@@ -161,14 +176,15 @@ def stage_plain(conn: Conn, path: Path | str, fmt: FileFormat, name: str) -> tup
     return file, f"pg_temp.{name}"
 
 
-def refusal(file: str, result: dict[str, Any]) -> BadFile:
-    """The ``BadFile`` for a function's list of problems. Its rule says what kind:
+def refusal(file: str, result: dict[str, Any], vocab: Vocabulary | None = None) -> BadFile:
+    """The ``BadFile`` for a function's list of problems (the first 200, and how many in
+    all), each "unknown …" naming the valid values. Its rule says what kind:
     ``idempotency_conflict`` or ``permission_denied`` when every problem is of that kind."""
-    errors = [RowError(file, int(e["row"]), str(e["column"]), str(e["reason"])) for e in result["errors"]]
+    v = vocab or Vocabulary()
+    errors = [RowError(file, int(e["row"]), str(e["column"]), with_valid_values(str(e["column"]), str(e["reason"]), v))
+              for e in result["errors"]]
     total = int(result.get("error_count", len(errors)))
-    if total > len(errors):
-        errors.append(RowError(file, 0, "", f"… {total - len(errors)} more problem(s) not listed"))
-    err = BadFile(file, errors)
+    err = BadFile(file, errors, total=total)
     kinds = {e.get("kind") for e in result["errors"]}
     if kinds == {"conflict"}:
         err.rule = "idempotency_conflict"
@@ -184,7 +200,9 @@ class _Refused(Exception):
 def import_file(conn: Conn, kind: str, path: Path | str, *, on: dt.date | None = None) -> dict[str, Any]:
     """Import one file of ``kind`` (payments, collections, opening, budget) in the
     caller's transaction. Returns the batch summary: batch_id, kind, file, rows_total,
-    rows_posted, rows_skipped, entries (+ register_items for openings, budgets for budgets).
+    rows_posted, rows_skipped, entries (+ register_items for openings, budgets for budgets)
+    and notices (what was read differently from the plain format: Excel's GBK, ignored
+    columns; a list of sentences for the officer).
 
     A plain CSV file is first tried on the fast path (its bytes straight into COPY);
     if PostgreSQL finds any problem in it, that attempt is rolled back (a savepoint) and
@@ -194,6 +212,8 @@ def import_file(conn: Conn, kind: str, path: Path | str, *, on: dt.date | None =
     fmt_name, fn = KINDS[kind]
     fmt = FORMATS[fmt_name]
     sha = file_sha256(path) if Path(path).is_file() else ""
+    vocab = vocabulary(conn)
+    notices: list[str] = []
     extra = ", %s::date" if kind == "opening" else ""
     name = f"fl_stage_{kind}"
 
@@ -216,14 +236,14 @@ def import_file(conn: Conn, kind: str, path: Path | str, *, on: dt.date | None =
                 result = call(*staged)
                 if "errors" in result:
                     raise _Refused
-                return result
+                return {**result, "notices": notices}
     except _Refused:
         pass
-    file, stage_name = stage(conn, path, fmt, name)
+    file, stage_name = stage(conn, path, fmt, name, vocab=vocab, notices=notices)
     result = call(file, stage_name)
     if "errors" in result:
-        raise refusal(file, result)
-    return result
+        raise refusal(file, result, vocab)
+    return {**result, "notices": notices}
 
 
 def _in_file(file: str, err: LedgerError) -> LedgerError:

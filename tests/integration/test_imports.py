@@ -142,7 +142,7 @@ def test_every_bad_row_is_listed_and_nothing_is_written(ledger_db, tmp_path):
         "2023-01-10,230822,XXX,contribution,100.00,R3,",        # 4 unknown book
         "2023-01-10,230822,RES,bonus,100.00,R4,",               # 5 unknown source
         "2023-02-30,230822,RES,contribution,100.00,R5,",        # 6 impossible date
-        "2023/01/05,230822,RES,contribution,100.00,R6,",        # 7 bad date
+        "05/01/2023,230822,RES,contribution,100.00,R6,",        # 7 bad date (2023/01/05 is a date now)
         "2023-01-10,230822,RES,contribution,12.345,R7,",        # 8 three decimals
         "2023-01-10,230822,RES,contribution,-5.00,R8,",         # 9 negative
         "2023-01-10,230822,RES,contribution,0.00,R9,",          # 10 zero
@@ -160,7 +160,7 @@ def test_every_bad_row_is_listed_and_nothing_is_written(ledger_db, tmp_path):
     assert "[bad_file]" in r.stderr and "nothing written" in r.stderr
     expected = [
         (3, "unit", "unknown unit '999999'"), (4, "book", "unknown book 'XXX'"), (5, "source", "unknown source 'bonus'"),
-        (6, "date", "'2023-02-30' is not a real date"), (7, "date", "'2023/01/05' is not a date"),
+        (6, "date", "'2023-02-30' is not a real date"), (7, "date", "'05/01/2023' is not a date"),
         (8, "amount", "'12.345' has more than two decimals"), (9, "amount", "'-5.00' is negative"),
         (10, "amount", "'0.00' is zero"), (11, "amount", "the amount is empty"),
         (12, "amount", "'abc' is not an amount"), (13, "reference", "reference 'R1' is used again (first on row 2)"),

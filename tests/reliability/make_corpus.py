@@ -93,7 +93,7 @@ def build() -> dict[str, bytes]:
     valid_xlsx = _xlsx(good)
     files: dict[str, bytes] = {
         # --- structurally bad: the reader refuses these --------------------------------
-        "gbk_collections.csv": _collections(
+        "valid/gbk_collections.csv": _collections(
             "2023-01-05,230881,RES,同江市税务局,1000.00,ZS-1",
             "2023-01-06,230882,RES,富锦市医疗保障局,2000.00,ZS-2",
             "2023-01-09,230828,RES,佳木斯市第一人民医院,3000.00,ZS-3",
@@ -104,7 +104,7 @@ def build() -> dict[str, bytes]:
             "date,unit,book,provider,category,reference",
             "2023-03-01,230881,RES,同江市人民医院,inpatient,ZF-1",
         ),
-        "extra_column.csv": _csv(c + ",remark", "2023-01-05,230881,RES,同江市税务局,100.00,ZS-1,late"),
+        "valid/extra_column.csv": _csv(c + ",remark", "2023-01-05,230881,RES,同江市税务局,100.00,ZS-1,late"),
         "duplicate_column.csv": _csv(
             "date,unit,book,source,amount,reference,Amount",
             "2023-01-05,230881,RES,同江市税务局,100.00,ZS-1,100.00",

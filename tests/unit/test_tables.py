@@ -62,12 +62,6 @@ GOOD = ["2023-01-05", "230881", "RES", "同江市税务局", "1,234.56", "ZS-1"]
 
 STRUCTURAL = {
     # file: (format, row, phrase naming the rule, column)
-    "gbk_collections.csv": (
-        COLLECTIONS,
-        2,
-        "the file is not UTF-8 (it looks like GBK/GB18030); save it as UTF-8",
-        "",
-    ),
     "utf16_collections.csv": (COLLECTIONS, 0, "the file is UTF-16 text", ""),
     "missing_column.csv": (
         PAYMENTS,
@@ -75,8 +69,7 @@ STRUCTURAL = {
         "required column 'amount' is missing; expected columns: date, unit",
         "amount",
     ),
-    "extra_column.csv": (COLLECTIONS, 1, "unknown column 'remark'; expected columns:", "remark"),
-    "duplicate_column.csv": (COLLECTIONS, 1, "duplicate column 'amount' (columns E, G)", "amount"),
+    "duplicate_column.csv": (COLLECTIONS, 1, "duplicate column 'amount' (columns E 'amount', G 'Amount')", "amount"),
     "blank_column_name.csv": (COLLECTIONS, 1, "column G has no name in the header", "G"),
     "short_row.csv": (COLLECTIONS, 3, "row 3 has 5 cells, the header has 6", ""),
     "long_row.csv": (COLLECTIONS, 3, "row 3 has 7 cells, the header has 6", ""),
@@ -126,8 +119,7 @@ def test_header_problems_are_all_reported_at_once(tmp_path: Path) -> None:
     err = refusal(path)
     reasons = [(e.row, e.column, e.reason.split(";")[0]) for e in err.errors]
     assert reasons == [
-        (1, "unit", "duplicate column 'unit' (columns B, C)"),
-        (1, "foo", "unknown column 'foo'"),
+        (1, "unit", "duplicate column 'unit' (columns B 'unit', C 'UNIT')"),
         (1, "F", "column F has no name in the header"),
         (1, "source", "required column 'source' is missing"),
         (1, "reference", "required column 'reference' is missing"),
@@ -225,12 +217,15 @@ def test_bad_rows_are_not_yielded_and_the_error_comes_at_the_end(tmp_path: Path)
     ]
 
 
-def test_errors_stop_at_the_cap(tmp_path: Path) -> None:
+def test_every_problem_is_counted_and_the_first_200_are_listed(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "c.csv", [COLL_HEADER] + [GOOD[:2]] * 5000)
     err = refusal(path)
-    assert len(err.errors) == MAX_ERRORS
+    assert len(err.errors) == MAX_ERRORS == 200
     assert err.errors[-1].row == MAX_ERRORS + 1
-    assert "and 150 more" in str(err)
+    assert err.total == 5000 and err.complete
+    assert "(5,000 problem(s))" in str(err)
+    assert "… and 4,800 more not listed (the first 200 are above)" in str(err)
+    assert str(err).count("has 2 cells, the header has 6") == 200
 
 
 HEAD = b"date,unit,book,source,amount,reference\r\n"
@@ -250,10 +245,21 @@ def _rows(n: int) -> bytes:
 )
 def test_a_bad_byte_deep_in_the_file_is_reported_on_its_row(tmp_path: Path, bad: bytes, phrase: str) -> None:
     path = tmp_path / "deep.csv"
-    path.write_bytes(HEAD + _rows(5000) + bad + _rows(3))  # well past the 64 KiB sniff
+    utf8 = "2023-01-05,230881,RES,同江,1.00,ZS\r\n".encode()  # the file is UTF-8: row 2 says so
+    path.write_bytes(HEAD + utf8 + _rows(4999) + bad + _rows(3))  # well past the 64 KiB sniff
     assert path.stat().st_size > 128 * 1024
     err = refusal(path)
     assert [(e.row, phrase in e.reason) for e in err.errors] == [(5002, True)]
+
+
+def test_gbk_after_a_long_ascii_start_is_read_as_gb18030_with_a_notice(tmp_path: Path) -> None:
+    path = tmp_path / "late-gbk.csv"
+    path.write_bytes(HEAD + _rows(5000) + "2023-01-06,230882,RES,富锦市税务局,1.00,ZS\r\n".encode("gbk"))
+    with open_table(path, COLLECTIONS) as reader:
+        rows = list(reader.rows())
+        assert reader.encoding == "gb18030" and reader.plain_columns is None
+        assert any("read as GB18030/GBK" in n for n in reader.notices)
+    assert rows[-1] == (5002, ("2023-01-06", "230882", "RES", "富锦市税务局", "1.00", "ZS", ""))
 
 
 def test_a_stray_cr_in_an_unquoted_cell_is_refused_on_its_row(tmp_path: Path) -> None:
@@ -493,15 +499,20 @@ def test_200k_lines_stream_in_bounded_memory(tmp_path: Path) -> None:
 
 
 def _refused_fast(path: Path, fmt: FileFormat = PAYMENTS) -> tuple[BadFile, float, int]:
-    tracemalloc.start()
+    """The refusal, its time (measured without tracemalloc, which slows every allocation
+    tenfold) and its peak memory (a second read, traced)."""
     start = time.perf_counter()
+    with pytest.raises(BadFile) as info:
+        read(path, fmt)
+    seconds = time.perf_counter() - start
+    tracemalloc.start()
     try:
-        with pytest.raises(BadFile) as info:
+        with pytest.raises(BadFile):
             read(path, fmt)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    return info.value, time.perf_counter() - start, peak
+    return info.value, seconds, peak
 
 
 @pytest.mark.parametrize(
