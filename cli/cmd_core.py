@@ -46,6 +46,8 @@ def _name(r: dict[str, Any], lang: str) -> str:
 
 def init(
     region: Annotated[Path | None, typer.Option("--region", help="Region TOML (default: Jiamusi, docs/region.md).")] = None,
+    archive: Annotated[Path | None, typer.Option("--archive", help="Embedded server: archive WAL into this directory "
+                                                 "(basic_archive) for point-in-time recovery (docs/deployment.md).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create or upgrade the database and load the chart of accounts and the region."""
@@ -53,6 +55,10 @@ def init(
     target = State.target()
     with db(admin=True) as conn:
         result = admin.init(target.conninfo(admin=True), conn, reg)
+    if archive is not None:
+        from ledger.store import backup
+
+        result["archive"] = backup.enable_embedded_archiving(target, archive)
     if json_out:
         emit_json(result)
     else:
@@ -107,10 +113,22 @@ def user_add(
     name: Annotated[str, typer.Argument(help="Login name (a PostgreSQL role).")],
     role: Annotated[str, typer.Option("--role", help="officer | reviewer | finance | auditor | admin")],
     unit: Annotated[str | None, typer.Option("--unit", help="The unit an officer is bound to.")] = None,
+    password: Annotated[bool, typer.Option("--password", help="Prompt for a password (server mode).")] = False,
+    password_file: Annotated[Path | None, typer.Option("--password-file", help="Read the password from this file's "
+                                                       "first line (- for standard input); never on the command line.")] = None,
 ) -> None:
-    """Add a user. The first admin is created by the database owner; then admins add users."""
+    """Add a user. The first admin is created by the database owner; then admins add users.
+    With --password/--password-file the login gets a SCRAM-SHA-256 password (docs/security.md)."""
+    from cli.cmd_db import read_password
+
+    pw = read_password(password_file, name, prompt=password)
+
     def work(conn: Conn) -> None:
         admin.add_user(conn, name, role, unit)
+        if pw is not None:
+            from ledger.store import deploy
+
+            deploy.set_password(conn, name, pw)
     if State.user is None:
         with db(admin=True) as conn, conn.transaction():
             work(conn)

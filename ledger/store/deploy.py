@@ -1,0 +1,257 @@
+"""Is this server safe for a fund ledger? (``fundledger db check``) — and people's
+passwords and logins in server mode.
+
+Every check reads what PostgreSQL itself reports (``SHOW``, ``pg_hba_file_rules``,
+``pg_stat_archiver``, ``pg_stat_replication``) plus the operations log that
+``fundledger backup`` writes; each item carries a hint that says how to fix it.
+
+Passwords: the SCRAM-SHA-256 verifier is computed here, on the client (RFC 5802/7677,
+as libpq's ``PQencryptPasswordConn`` does), and handed to ``fl.set_password``; the
+password itself never travels, never reaches a server log or ``pg_stat_activity``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import psycopg
+
+from ledger.errors import BadInput
+from ledger.store.db import Conn
+
+SCRAM_ITERATIONS = 4096  # PostgreSQL's default (scram_iterations)
+BACKUP_MAX_AGE = dt.timedelta(hours=26)  # nightly backups, with slack
+ROLE_GROUPS = ("fl_officer", "fl_reviewer", "fl_finance", "fl_auditor", "fl_admin")
+
+
+# ---- passwords ----------------------------------------------------------------------------
+
+def scram_verifier(password: str, *, iterations: int = SCRAM_ITERATIONS, salt: bytes | None = None) -> str:
+    """``SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>``, the form PostgreSQL stores."""
+    if not password:
+        raise BadInput("an empty password is not a password")
+    salt = salt or os.urandom(16)
+    # PostgreSQL SASLprep-normalises; NFKC is its core and the same for every common password.
+    import unicodedata
+
+    pw = unicodedata.normalize("NFKC", password).encode("utf-8")
+    salted = hashlib.pbkdf2_hmac("sha256", pw, salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    b64 = base64.b64encode
+    return f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}${b64(stored_key).decode()}:{b64(server_key).decode()}"
+
+
+def check_password_strength(password: str, name: str) -> None:
+    """等保 level 3 asks for complex passwords: 12+ characters from 3 of 4 classes, not the name."""
+    classes = sum([any(c.islower() for c in password), any(c.isupper() for c in password),
+                   any(c.isdigit() for c in password), any(not c.isalnum() for c in password)])
+    if len(password) < 12 or classes < 3:
+        raise BadInput("a password needs at least 12 characters from three of: lower case, upper case, digits, "
+                       "other characters")
+    if name.lower() in password.lower():
+        raise BadInput("a password must not contain the user's name")
+
+
+def set_password(conn: Conn, name: str, password: str) -> None:
+    conn.execute("SELECT fl.set_password(%s, %s)", (name, scram_verifier(password)))
+
+
+def set_login(conn: Conn, name: str, enabled: bool, reason: str) -> None:
+    conn.execute("SELECT fl.set_login(%s, %s, %s)", (name, enabled, reason))
+
+
+def log_operation(conn: Conn, action: str, subject: str | None, reason: str, detail: dict[str, Any]) -> int:
+    r = conn.execute("SELECT fl.log_operation(%s, %s, %s, %s::jsonb) AS id",
+                     (action, subject, reason, json.dumps(detail, default=str))).fetchone()
+    assert r is not None
+    return int(r["id"])
+
+
+def operations(conn: Conn, limit: int = 100) -> list[dict[str, Any]]:
+    return conn.execute("""SELECT id, at, actor, host(client_addr) AS client_addr, action, subject, reason, detail
+                             FROM fl.operation_log ORDER BY id DESC LIMIT %s""", (limit,)).fetchall()
+
+
+# ---- db check -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    status: str      # ok | warn | fail | unknown
+    value: str
+    hint: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "fail"
+
+
+def _show(conn: Conn, name: str) -> str | None:
+    r = conn.execute("SELECT current_setting(%s, true) AS v", (name,)).fetchone()
+    return None if r is None else r["v"]
+
+
+def _item(name: str, good: bool, value: str, hint: str, *, warn_only: bool = False) -> Item:
+    return Item(name, "ok" if good else ("warn" if warn_only else "fail"), value, "" if good else hint)
+
+
+def _hba(conn: Conn, socket_only: bool) -> Item:
+    try:
+        rows = conn.execute("""SELECT line_number, type, database, user_name, address, auth_method, error
+                                 FROM pg_hba_file_rules ORDER BY line_number""").fetchall()
+    except psycopg.Error as e:  # any refusal means "not visible to this login"
+        conn.rollback()
+        return Item("pg_hba", "unknown", f"pg_hba_file_rules not visible to this login ({type(e).__name__})",
+                    "run db check as a superuser (or grant pg_read_all_settings and EXECUTE on pg_hba_file_rules) "
+                    "to check pg_hba.conf; it must have no trust/password lines for fundledger's roles")
+    users = {r["name"] for r in conn.execute("SELECT name FROM fl.app_user").fetchall()} | set(ROLE_GROUPS)
+    dbname = conn.execute("SELECT current_database() AS d").fetchone()["d"]  # type: ignore[index]
+    bad = []
+    for r in rows:
+        if r["error"]:
+            bad.append(f"line {r['line_number']}: {r['error']}")
+            continue
+        if r["auth_method"] not in ("trust", "password", "md5", "ident", "peer"):
+            continue
+        if r["type"] == "local" and r["auth_method"] == "peer":
+            continue  # peer: the OS vouches for the user; fine for operators on the machine itself
+        dbs = set(r["database"] or [])
+        if not (dbs & {"all", dbname, "sameuser", "replication"}) and not any(d.startswith("@") for d in dbs):
+            continue
+        us = set(r["user_name"] or [])
+        hit = "all" in us or bool(us & users) or any(u.lstrip("+") in users for u in us if u.startswith("+"))
+        if hit:
+            bad.append(f"line {r['line_number']}: {r['type']} {','.join(sorted(dbs))} {','.join(sorted(us))} "
+                       f"{r['address'] or ''} {r['auth_method']}".replace("  ", " "))
+    value = "; ".join(bad) if bad else f"{len(rows)} rules, none trust/password/md5/ident for fundledger's roles"
+    hint = ("replace these lines with scram-sha-256 (hostssl for TCP) or cert; trust lets anyone be anyone, "
+            "password sends the password in clear")
+    if socket_only and bad and all(" local " in f" {b.split(': ', 1)[-1]} " for b in bad):
+        hint += " (this server listens on a unix socket only: whoever can open the socket can act as anyone)"
+    return _item("pg_hba", not bad, value, hint)
+
+
+def check(conn: Conn, *, now: dt.datetime | None = None, backup_max_age: dt.timedelta = BACKUP_MAX_AGE) -> list[Item]:
+    """Every item, in the order an operator would fix them."""
+    conn.autocommit = True
+    items: list[Item] = []
+    s = {k: _show(conn, k) or "" for k in (
+        "fsync", "synchronous_commit", "full_page_writes", "password_encryption", "ssl", "listen_addresses",
+        "wal_level", "archive_mode", "archive_command", "archive_library", "synchronous_standby_names",
+        "data_checksums", "log_connections", "log_disconnections", "shared_preload_libraries", "server_version_num")}
+    in_recovery = bool(conn.execute("SELECT pg_is_in_recovery() AS r").fetchone()["r"])  # type: ignore[index]
+    items.append(_item("fsync", s["fsync"] == "on", s["fsync"],
+                       "set fsync = on: without it a power cut can corrupt the whole cluster"))
+    items.append(_item("synchronous_commit", s["synchronous_commit"] in ("on", "remote_apply", "remote_write"),
+                       s["synchronous_commit"],
+                       "set synchronous_commit = on: an acknowledged posting must survive a crash (and reach the "
+                       "synchronous standby)"))
+    items.append(_item("full_page_writes", s["full_page_writes"] == "on", s["full_page_writes"],
+                       "set full_page_writes = on: torn pages after a crash are otherwise unrecoverable"))
+    items.append(_item("data_checksums", s["data_checksums"] == "on", s["data_checksums"] or "off",
+                       "initialise clusters with initdb --data-checksums (or pg_checksums --enable while stopped) "
+                       "so disk corruption is detected", warn_only=True))
+    items.append(_item("password_encryption", s["password_encryption"] == "scram-sha-256", s["password_encryption"],
+                       "set password_encryption = 'scram-sha-256' and reset every password (md5 hashes replay)"))
+    socket_only = s["listen_addresses"].strip() == ""
+    if socket_only:
+        items.append(Item("ssl", "ok", f"{s['ssl']} (no TCP listener: unix socket only)"))
+    else:
+        items.append(_item("ssl", s["ssl"] == "on", f"{s['ssl']} (listen_addresses = '{s['listen_addresses']}')",
+                           "set ssl = on with ssl_cert_file/ssl_key_file, use hostssl lines in pg_hba.conf and "
+                           "sslmode=verify-full on clients"))
+    items.append(_hba(conn, socket_only))
+    items.append(_item("wal_level", s["wal_level"] in ("replica", "logical"), s["wal_level"],
+                       "set wal_level = replica: minimal WAL allows neither a standby nor point-in-time recovery"))
+    items.append(_archiving(conn, s, in_recovery))
+    items.append(_backup_age(conn, now, backup_max_age))
+    items.append(_standby(conn, s, in_recovery))
+    items.append(_item("log_connections", s["log_connections"] not in ("", "off", "false") and
+                       s["log_disconnections"] == "on",
+                       f"log_connections = {s['log_connections']}, log_disconnections = {s['log_disconnections']}",
+                       "set log_connections = on and log_disconnections = on: who logged in, from where, and "
+                       "failed attempts are part of the audit trail (等保 安全审计)", warn_only=True))
+    items.append(_item("auth_delay", "auth_delay" in s["shared_preload_libraries"],
+                       s["shared_preload_libraries"] or "(none)",
+                       "add auth_delay to shared_preload_libraries (auth_delay.milliseconds = 500): failed logins "
+                       "are slowed", warn_only=True))
+    return items
+
+
+def _archiving(conn: Conn, s: dict[str, str], in_recovery: bool) -> Item:
+    mode = s["archive_mode"]
+    target = s["archive_library"] or s["archive_command"]
+    if mode == "off" or not target or target == "(disabled)":
+        return Item("archiving", "fail", f"archive_mode = {mode}, nothing archives",
+                    "fundledger init --archive DIR (embedded) or set archive_mode = on with archive_library = "
+                    "'basic_archive' (or pg_receivewal on the backup host): without archived WAL there is no "
+                    "point-in-time recovery")
+    a = conn.execute("SELECT archived_count, last_archived_wal, last_archived_time, failed_count, last_failed_wal, "
+                     "last_failed_time FROM pg_stat_archiver").fetchone()
+    assert a is not None
+    if in_recovery and mode != "always":
+        return Item("archiving", "ok", f"{target} (on the primary; this server is a standby)")
+    failing = a["last_failed_time"] is not None and (a["last_archived_time"] is None
+                                                    or a["last_failed_time"] > a["last_archived_time"])
+    value = (f"{target}: {a['archived_count']} archived (last {a['last_archived_wal']} at {a['last_archived_time']}), "
+             f"{a['failed_count']} failed")
+    if failing:
+        return Item("archiving", "fail", value + f", last failure {a['last_failed_wal']} at {a['last_failed_time']}",
+                    "the archiver is failing: check the server log and the archive directory (space, permissions); "
+                    "WAL piles up in pg_wal until it works")
+    if not a["archived_count"]:
+        return Item("archiving", "warn", value, "nothing archived yet: run SELECT pg_switch_wal() and check again")
+    return Item("archiving", "ok", value)
+
+
+def last_backup(conn: Conn) -> dict[str, Any] | None:
+    try:
+        return conn.execute("""SELECT at, actor, detail FROM fl.operation_log
+                                WHERE action = 'backup' AND (detail->>'verified')::boolean
+                                ORDER BY id DESC LIMIT 1""").fetchone()
+    except psycopg.Error:  # no operations log (older schema) or not visible to this login
+        conn.rollback()
+        return None
+
+
+def _backup_age(conn: Conn, now: dt.datetime | None, max_age: dt.timedelta) -> Item:
+    b = last_backup(conn)
+    hint = ("fundledger backup DIR (nightly, e.g. from cron/systemd timer): a verified base backup bounds how much "
+            f"WAL a restore must replay; older than {max_age} is unsafe")
+    if b is None:
+        return Item("base_backup", "fail", "no verified base backup recorded", hint)
+    now = now or dt.datetime.now(dt.UTC)
+    age = now - b["at"]
+    d = b["detail"]
+    value = f"{d.get('label')} ({d.get('kind')}) at {b['at']:%Y-%m-%d %H:%M:%S%z}, {age.total_seconds() / 3600:.1f} h ago"
+    return _item("base_backup", age <= max_age, value, hint)
+
+
+def _standby(conn: Conn, s: dict[str, str], in_recovery: bool) -> Item:
+    hint = ("fundledger db standby create DIR (or a standby of your own with pg_basebackup -R) and list it in "
+            "synchronous_standby_names: an acknowledged posting must be on two machines")
+    if in_recovery:
+        r = conn.execute("SELECT status, sender_host FROM pg_stat_wal_receiver").fetchone()
+        ok = r is not None and r["status"] == "streaming"
+        return _item("sync_standby", ok, f"this server is a standby ({r['status'] if r else 'not receiving'})",
+                     "the standby is not streaming from its primary: check primary_conninfo and the primary")
+    rows = conn.execute("""SELECT application_name, state, sync_state FROM pg_stat_replication
+                            ORDER BY application_name""").fetchall()
+    sync = [r for r in rows if r["sync_state"] in ("sync", "quorum") and r["state"] == "streaming"]
+    names = s["synchronous_standby_names"]
+    value = (f"synchronous_standby_names = '{names}'; "
+             + (", ".join(f"{r['application_name']} {r['state']}/{r['sync_state']}" for r in rows) or "no standby attached"))
+    return _item("sync_standby", bool(names) and bool(sync), value, hint)
+
+
+def items_json(items: list[Item]) -> dict[str, Any]:
+    return {"ok": not any(i.failed for i in items), "items": [asdict(i) for i in items]}

