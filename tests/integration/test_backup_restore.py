@@ -35,7 +35,7 @@ def tmp_path() -> Iterator[Path]:
     try:
         yield p
     finally:
-        shutil.rmtree(p, ignore_errors=True) if not os.environ.get("KEEP") else None
+        shutil.rmtree(p, ignore_errors=True)
 
 
 @pytest.fixture
@@ -56,10 +56,7 @@ def home(tmp_path: Path) -> Iterator[Path]:
 
 
 def cli(*args: str, user: str | None = None, input: str | None = None):  # type: ignore[no-untyped-def]
-    t0 = time.monotonic()
-    r = run_cli(list(args), url=None, user=user, input=input)
-    print("TIMING", args[:2], round(time.monotonic() - t0, 2))
-    return r
+    return run_cli(list(args), url=None, user=user, input=input)
 
 
 def ok(*args: str, user: str | None = None):  # type: ignore[no-untyped-def]
