@@ -19,11 +19,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow" -n 2 $(PYTEST_ARGS)
 
-# The integration suite once more against a real server (CI does this when 127.0.0.1:5432 answers).
+# The integration and security suites once more against a real server (CI does this when 127.0.0.1:5432 answers).
 # The upgrade test builds its own embedded database with the previous release: `make test` ran it.
 test-server: $(STAMP)
 	FUNDLEDGER_TEST_DATABASE_URL=$${FUNDLEDGER_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
-	  $(BIN)/python -m pytest -q -m "not slow" -n 2 tests/integration \
+	  $(BIN)/python -m pytest -q -m "not slow" -n 2 tests/integration tests/security \
 	  --ignore=tests/integration/test_upgrade.py $(PYTEST_ARGS)
 
 lint: $(STAMP)

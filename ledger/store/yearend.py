@@ -36,8 +36,10 @@ def live_table(conn: Conn, year: int, book: str) -> list[ShortfallResult]:
 
 
 def closed_years(conn: Conn, year: int) -> dict[str, dict[str, Any]]:
+    """The books closed for ``year`` with the shortfall table stored at the close (an
+    officer gets its own unit's rows of it: fl.year_closes)."""
     return {r["book"]: dict(r) for r in conn.execute(
-        "SELECT book, closed_on, closed_by, closed_at, result FROM fl.year_close WHERE year = %s", (year,)).fetchall()}
+        "SELECT book, closed_on, closed_by, closed_at, result FROM fl.year_closes(%s)", (year,)).fetchall()}
 
 
 def shortfall_report(conn: Conn, year: int) -> list[dict[str, Any]]:
