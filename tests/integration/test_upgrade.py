@@ -142,3 +142,20 @@ def test_upgraded_ledger_takes_new_writes(upgraded: Upgraded) -> None:
     assert res.returncode == 0, res.stderr
     names = {u["name"] for u in json.loads(res.stdout)}
     assert {AUDITOR, ADMIN, "rev_zhang", "fin_zhao"} <= names
+
+
+def test_upgrade_gives_every_object_to_the_non_superuser_owner(upgraded: Upgraded) -> None:
+    """0008: the old release's objects (owned by the embedded superuser that migrated them)
+    now belong to fl_owner, which is not a superuser and cannot log in; no definer
+    function runs as a superuser."""
+    with upgraded.connect() as c:
+        owners = c.execute("""
+            SELECT DISTINCT o.rolname, o.rolsuper, o.rolcanlogin FROM (
+              SELECT nspowner AS r FROM pg_namespace WHERE nspname = 'fl'
+              UNION ALL SELECT relowner FROM pg_class WHERE relnamespace = 'fl'::regnamespace
+              UNION ALL SELECT proowner FROM pg_proc WHERE pronamespace = 'fl'::regnamespace
+              UNION ALL SELECT typowner FROM pg_type WHERE typnamespace = 'fl'::regnamespace) x
+            JOIN pg_roles o ON o.oid = x.r""").fetchall()
+        assert owners == [("fl_owner", False, False)]
+        assert c.execute("""SELECT count(*) FROM pg_proc p JOIN pg_roles o ON o.oid = p.proowner
+                             WHERE p.prosecdef AND o.rolsuper AND p.pronamespace = 'fl'::regnamespace""").fetchone()[0] == 0
