@@ -182,21 +182,22 @@ def test_every_forbidden_action_is_refused(ledger_db, tmp_path):
         for who in ("o22", "rev", "aud", "admin"):
             t.sql(conns[who], who, "disburse a request", "SELECT fl.request_disburse(%s, '2023-04-01', 'k')",
                   (r["id"],))
-    if _has(admin, "fl.import_payments(regclass,text,text)"):
+    if _has(admin, "fl.import_payments(text,text)"):
         f = tmp_path / "pay81.csv"
         f.write_text("date,unit,book,provider,category,amount,reference\n"
                      "2023-03-05,230881,RES,Hospital A,inpatient,10.00,P-81-1\n", "utf-8")
         t.cli(ledger_db, "o22", "import another unit's payments", "pay", "import", str(f))
-        # The stage-view escalation closed in 0007: a temp view calling the caller's own
-        # function, read by the definer, would run that function as the schema owner.
+        # The stage-view escalation closed in 0007, and the caller-made stage gone in 0008:
+        # a temp view of the stage's name, calling the caller's own function, is refused,
+        # never read by the definer (which would run that function as the schema owner).
         c = conns["o22"]
         c.execute("CREATE FUNCTION pg_temp.evil() RETURNS text LANGUAGE sql AS "
                   "$$ INSERT INTO fl.closed_period (month, reason) VALUES ('2031-01-01', 'pwned') RETURNING 'x' $$")
-        c.execute("CREATE TEMP VIEW stage AS SELECT 2 AS row_no, pg_temp.evil() AS date, '230822'::text AS unit, "
-                  "'RES'::text AS book, 'H'::text AS provider, 'inpatient'::text AS category, '1.00'::text AS amount, "
-                  "'E1'::text AS reference, ''::text AS component, ''::text AS paid_from")
+        c.execute("CREATE TEMP VIEW fl_stage_payments AS SELECT 2 AS row_no, pg_temp.evil() AS date, "
+                  "'230822'::text AS unit, 'RES'::text AS book, 'H'::text AS provider, 'inpatient'::text AS category, "
+                  "'1.00'::text AS amount, 'E1'::text AS reference, ''::text AS component, ''::text AS paid_from")
         t.sql(c, "o22", "import through a view that runs the caller's code",
-              "SELECT fl.import_payments('pg_temp.stage'::regclass, 'f', 'x')")
+              "SELECT fl.import_payments('f', 'x')")
         assert admin.execute("SELECT count(*) AS n FROM fl.closed_period WHERE month = '2031-01-01'"
                              ).fetchone()["n"] == 0
 
@@ -227,7 +228,7 @@ def test_every_forbidden_action_is_refused(ledger_db, tmp_path):
 
     assert t.let_through == [], "\n".join(t.let_through)
     present = (_has(admin, "fl.request_submit(text,text,text,int,int,bigint,text,text)"),
-               _has(admin, "fl.import_payments(regclass,text,text)"))
+               _has(admin, "fl.import_payments(text,text)"))
     # 5 roles x (28 tables x 4 + 9 inserts + 6 other) + 27 API + 9 row-security reads + 5 stray login
     # + 18 CLI, + 11 request workflow and 2 payment imports when those functions exist.
     expected = 5 * (len(TABLES) * 4 + len(INSERTS) + 6) + 27 + 9 + 5 + 18

@@ -20,8 +20,9 @@ ROWS = ["2023-02-03,230822,RES,定点医院 A,inpatient,1200.00,P-1",
         "2023-02-03,230822,RES,Pharmacy,pharmacy,12.5,P-2"]
 
 
-def staged(conn, name: str) -> list[tuple]:
-    return [tuple(r.values()) for r in conn.execute(f"SELECT * FROM pg_temp.{name} ORDER BY row_no").fetchall()]
+def staged(conn) -> list[tuple]:
+    """The stage's rows (fl.import_stage grants its caller SELECT on it)."""
+    return [tuple(r.values()) for r in conn.execute("SELECT * FROM pg_temp.fl_stage_payments ORDER BY row_no").fetchall()]
 
 
 def both(db, path: Path) -> tuple[list[tuple] | None, list[tuple] | None]:
@@ -29,11 +30,11 @@ def both(db, path: Path) -> tuple[list[tuple] | None, list[tuple] | None]:
     c = db.connect("rev")
     c.execute("SELECT 1")  # the caller's transaction (the stage is dropped at commit)
     fast = None
-    if imports.stage_plain(c, path, PAYMENTS, "fast") is not None:
-        fast = staged(c, "fast")
+    if imports.stage_plain(c, path, PAYMENTS, "payments") is not None:
+        fast = staged(c)
     try:
-        imports.stage(c, path, PAYMENTS, "slow")
-        slow = staged(c, "slow")
+        imports.stage(c, path, PAYMENTS, "payments")      # a fresh stage: the first one is dropped
+        slow = staged(c)
     except BadFile:
         slow = None
     c.rollback()
