@@ -100,7 +100,8 @@ def _create_stage(conn: Conn, kind: str) -> sql.Identifier:
     (spreadsheet row; numbered by the server from 2 when the client does not send it),
     then one text column per format column ('' when absent)."""
     _room_for_temp_tables(conn)
-    row = conn.execute("SELECT fl.import_stage(%s) AS stage", (kind,)).fetchone()
+    with translated():
+        row = conn.execute("SELECT fl.import_stage(%s) AS stage", (kind,)).fetchone()
     assert row is not None
     return sql.Identifier(str(row["stage"]))
 
