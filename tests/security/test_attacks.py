@@ -75,9 +75,8 @@ def test_nothing_can_be_attached_to_the_stage(funded: LedgerDB, guard: Guard, wh
     o22.execute(PAYLOAD)
     o22.execute(IMMUTABLE_PWN)
     assert o22.execute("SELECT fl.import_stage('payments') AS s").fetchone()["s"] == "fl_stage_payments"
-    with pytest.raises(psycopg.Error) as refused:
-        with o22.transaction():
-            o22.execute(ON_THE_STAGE[what])
+    with pytest.raises(psycopg.Error) as refused, o22.transaction():
+        o22.execute(ON_THE_STAGE[what])
     assert refused.value.sqlstate == "42501", refused.value        # insufficient privilege, nothing else
     # The stage still works as it should: the rows the caller COPYs are imported.
     _copy_payments(o22, ["2023-02-03,230822,RES,H,inpatient,10.00,ATK-1"])
