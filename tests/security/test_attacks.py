@@ -69,15 +69,21 @@ def funded(ledger_db: LedgerDB) -> LedgerDB:
     return ledger_db
 
 
-@pytest.mark.parametrize("what", sorted(ON_THE_STAGE))
-def test_nothing_can_be_attached_to_the_stage(funded: LedgerDB, guard: Guard, what: str) -> None:
+def test_nothing_can_be_attached_to_the_stage(funded: LedgerDB, guard: Guard) -> None:
     o22 = funded.connect("o22")
     o22.execute(PAYLOAD)
     o22.execute(IMMUTABLE_PWN)
     assert o22.execute("SELECT fl.import_stage('payments') AS s").fetchone()["s"] == "fl_stage_payments"
-    with pytest.raises(psycopg.Error) as refused, o22.transaction():
-        o22.execute(ON_THE_STAGE[what])
-    assert refused.value.sqlstate == "42501", refused.value        # insufficient privilege, nothing else
+    let_through = []
+    for what, attempt in ON_THE_STAGE.items():
+        try:
+            with o22.transaction():
+                o22.execute(attempt)
+            let_through.append(f"{what}: allowed")
+        except psycopg.Error as e:
+            if e.sqlstate != "42501":         # insufficient privilege, nothing else
+                let_through.append(f"{what}: refused, but not for privilege: {e.sqlstate} {e}")
+    assert let_through == []
     # The stage still works as it should: the rows the caller COPYs are imported.
     _copy_payments(o22, ["2023-02-03,230822,RES,H,inpatient,10.00,ATK-1"])
     done = o22.execute("SELECT fl.import_payments('atk.csv', '') AS r").fetchone()["r"]
@@ -86,27 +92,32 @@ def test_nothing_can_be_attached_to_the_stage(funded: LedgerDB, guard: Guard, wh
     guard.assert_defended("o22")
 
 
-@pytest.mark.parametrize("name", ["fl_stage_payments", "fl_imp_src", "fl_imp_work", "fl_imp_grp", "fl_imp_new",
-                                  "fl_imp_ent", "fl_imp_res", "fl_imp_err", "fl_imp_acc", "fl_imp_gc", "fl_imp_map"])
-@pytest.mark.parametrize("kind", ["table", "view", "type"])
-def test_a_planted_name_is_never_used(funded: LedgerDB, guard: Guard, tmp_path: Path, name: str, kind: str) -> None:
-    o22 = attacker(funded, "o22")
-    o22.autocommit = False
-    if kind == "table":
-        plant(o22, [name])
-    elif kind == "view":
-        o22.execute(f"CREATE TEMP VIEW {name} AS SELECT pg_temp.pwn() AS a")
-    else:
-        o22.execute(f"CREATE TYPE pg_temp.{name} AS (a text)")
-    o22.commit()
+PLANTED = ["fl_stage_payments", "fl_imp_src", "fl_imp_work", "fl_imp_grp", "fl_imp_new", "fl_imp_ent", "fl_imp_res",
+           "fl_imp_err", "fl_imp_acc", "fl_imp_gc", "fl_imp_map"]
+
+
+def test_a_planted_name_is_never_used(funded: LedgerDB, guard: Guard, tmp_path: Path) -> None:
+    """Every name, as a table with triggers and a rule, as a view running the payload,
+    and as a type: the import is refused naming it, in a fresh session each time."""
     f = tmp_path / "p.csv"
     f.write_text("date,unit,book,provider,category,amount,reference\n2023-02-03,230822,RES,H,inpatient,10.00,PL-1\n")
-    with pytest.raises(PermissionDenied, match=name):
-        imports.import_file(o22, "payments", f)
-    o22.rollback()
+    for name in PLANTED:
+        for kind in ("table", "view", "type"):
+            o22 = attacker(funded, "o22")
+            if kind == "table":
+                plant(o22, [name])
+            elif kind == "view":
+                o22.execute(f"CREATE TEMP VIEW {name} AS SELECT pg_temp.pwn() AS a")
+            else:
+                o22.execute(f"CREATE TYPE pg_temp.{name} AS (a text)")
+            o22.autocommit = False
+            with pytest.raises(PermissionDenied, match=name):
+                imports.import_file(o22, "payments", f)
+            o22.close()
     guard.assert_defended("o22")
-    # Without the planted object, the same session imports the file.
-    o22.execute(f"DROP {'TYPE' if kind == 'type' else kind.upper()} pg_temp.{name}")
+    # Without a planted object, a session imports the file.
+    o22 = attacker(funded, "o22")
+    o22.autocommit = False
     assert imports.import_file(o22, "payments", f)["rows_posted"] == 1
     o22.commit()
     guard.assert_defended("o22")
