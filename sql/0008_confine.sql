@@ -71,6 +71,18 @@ BEGIN
       EXECUTE format('GRANT %I TO fl_owner WITH ADMIN OPTION', g);
     END IF;
   END LOOP;
+  -- fl.set_password / fl.set_login (0013) alter fundledger's login roles: on 16+ that
+  -- needs ADMIN on each. fl_owner gets it for the logins it creates; here for those made
+  -- before it existed (never on a role with more than an ordinary login's attributes).
+  IF v16 THEN
+    FOR g IN SELECT r.rolname FROM fl.app_user u JOIN pg_catalog.pg_roles r ON r.rolname = u.name
+              WHERE NOT (r.rolsuper OR r.rolcreaterole OR r.rolreplication OR r.rolbypassrls OR r.rolcreatedb)
+                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
+                                 WHERE m.roleid = r.oid AND m.member = 'fl_owner'::regrole AND m.admin_option)
+    LOOP
+      EXECUTE format('GRANT %I TO fl_owner WITH ADMIN TRUE, INHERIT FALSE, SET FALSE', g);
+    END LOOP;
+  END IF;
   -- A migrating login that is not a superuser (a DBA on a server) keeps managing the
   -- schema through membership in fl_owner; re-owning the schema needs CREATE on the
   -- database for the new owner (a superuser is not asked for it).
@@ -1021,8 +1033,15 @@ GRANT EXECUTE ON FUNCTION fl.import_stage(text), fl.import_payments(text, text),
 ALTER VIEW fl.budget_current SET (security_invoker = true);
 
 -- Users: city roles see every user (an admin manages them); an officer sees itself.
+-- fl.user_login (0013) reads fl.app_user: as the caller, so this holds through it too.
 ALTER TABLE fl.app_user ENABLE ROW LEVEL SECURITY;
 CREATE POLICY unit_rows ON fl.app_user FOR SELECT USING ((SELECT fl.my_unit()) IS NULL OR name = session_user);
+DO $$
+BEGIN
+  IF to_regclass('fl.user_login') IS NOT NULL THEN
+    ALTER VIEW fl.user_login SET (security_invoker = true);
+  END IF;
+END $$;
 
 -- Import batches: an officer sees the batches it imported. (Which units a batch touched
 -- is not on the batch; finding it through the lines would scan a million-line register

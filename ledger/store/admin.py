@@ -20,6 +20,7 @@ def init(admin_conninfo: str, conn: Conn, region: Region) -> dict[str, Any]:
     before, after = migrate.upgrade(admin_conninfo)
     with conn.transaction():
         migrate.load_reference(conn, region)
+        migrate.owner_administers_users(conn)
     return {"schema_before": before, "schema": after, "region": region.code, "units": len(region.units),
             "books": [b.code for b in region.books]}
 
@@ -36,6 +37,7 @@ def bootstrap(owner_conninfo: str, region: Region,
         migrate.load_reference(conn, region)
         for name, role, unit in users:
             add_user(conn, name, role, unit)
+        migrate.owner_administers_users(conn)
         conn.commit()
 
 

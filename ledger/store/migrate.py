@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from psycopg import sql
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
@@ -50,6 +51,27 @@ def upgrade(conninfo: str, target: str = "head") -> tuple[str | None, str]:
             raw.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))  # type: ignore[union-attr]
     engine.dispose()
     return before, str(after)
+
+
+def owner_administers_users(conn: Conn) -> None:
+    """fl_owner (migration 0008) alters fundledger's logins for fl.set_password and
+    fl.set_login, which on PostgreSQL 16+ needs ADMIN on each. It has it on the logins it
+    created; a login made before (by a DBA, or by an older release as the superuser) gets
+    it here when the migrating login may grant it. Never on a role with more than an
+    ordinary login's attributes. Idempotent; nothing to do on PostgreSQL 15."""
+    rows = conn.execute("""
+        SELECT r.rolname AS name FROM fl.app_user u JOIN pg_catalog.pg_roles r ON r.rolname = u.name
+         WHERE current_setting('server_version_num')::int >= 160000
+           AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles o WHERE o.rolname = 'fl_owner')
+           AND NOT (r.rolsuper OR r.rolcreaterole OR r.rolreplication OR r.rolbypassrls OR r.rolcreatedb)
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles o ON o.oid = m.member
+                            WHERE m.roleid = r.oid AND o.rolname = 'fl_owner' AND m.admin_option)
+           AND ((SELECT s.rolsuper FROM pg_catalog.pg_roles s WHERE s.rolname = current_user)
+                OR pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION'))
+         ORDER BY 1""").fetchall()
+    for r in rows:
+        conn.execute(sql.SQL("GRANT {} TO fl_owner WITH ADMIN TRUE, INHERIT FALSE, SET FALSE").format(
+            sql.Identifier(r["name"])))
 
 
 def load_reference(conn: Conn, region: Region) -> None:

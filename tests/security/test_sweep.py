@@ -44,6 +44,7 @@ NO_ROW_SECURITY = {
     "voucher_counter": "the last voucher number per book and year: no unit's figures",
     "chain_head": "one hash and sequence number: no unit's figures",
     "alembic_version": "the schema revision",
+    "operation_log": "privileged operations (passwords, logins, backups): read by auditor and admin, city-wide roles",
 }
 
 APP_GROUPS = ("fl_officer", "fl_reviewer", "fl_finance", "fl_auditor", "fl_admin")

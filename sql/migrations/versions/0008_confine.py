@@ -1,13 +1,13 @@
 """confine: see sql/0008_confine.sql
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0013
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0008"
-down_revision = "0007"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
