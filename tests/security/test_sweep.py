@@ -31,6 +31,8 @@ DYNAMIC_SQL = {
     "_imp_post": "internal (no role may call it): runs the two queries its importer built with format('%L')",
     "_imp_entries": "internal: wraps its importer's query (built with format('%L')) with format('%L') of the kind",
     "_imp_repeats": "internal: format() of one of two constant WHERE clauses",
+    "set_password": "ALTER ROLE format('%I', '%L') of a login fl._user_role checked is a plain fundledger user",
+    "set_login": "ALTER ROLE format('%I') of a login fl._user_role checked, then LOGIN or NOLOGIN",
 }
 
 # Tables an application role may read without row security, and why.
