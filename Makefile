@@ -5,7 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-server lint bench reliability docs clean
+.PHONY: demo test test-server lint bench reliability docs clean i18n catalogue
+
+# The message catalogue, compiled at build time (pip install runs setup.py's build_py
+# too); `make i18n` extracts new messages into the .pot and each .po.
+PO := $(wildcard ledger/locale/*/LC_MESSAGES/*.po)
+MO := $(PO:.po=.mo)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -13,33 +18,42 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(MO): $(PO) $(STAMP)
+	$(BIN)/python -m cli.catalogue compile
+
+catalogue: $(MO)
+
+i18n: $(STAMP)
+	$(BIN)/python -m cli.catalogue update
+	$(BIN)/python -m cli.catalogue compile
+
+demo: $(STAMP) $(MO)
 	$(BIN)/fundledger demo --out demo-output
 
-test: $(STAMP)
+test: $(STAMP) $(MO)
 	$(BIN)/python -m pytest -q -m "not slow" -n 2 $(PYTEST_ARGS)
 
 # The integration and security suites once more against a real server (CI does this when 127.0.0.1:5432 answers).
 # The upgrade test builds its own embedded database with the previous release: `make test` ran it.
-test-server: $(STAMP)
+test-server: $(STAMP) $(MO)
 	FUNDLEDGER_TEST_DATABASE_URL=$${FUNDLEDGER_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
 	  $(BIN)/python -m pytest -q -m "not slow" -n 2 tests/integration tests/security \
 	  --ignore=tests/integration/test_upgrade.py $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) $(MO)
 	$(BIN)/ruff check ledger cli sql tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(STAMP) $(MO)
 	$(BIN)/python -m bench.run
 
 # Every reliability test, long versions included (about 10 minutes); figures go to
 # reliability-report.json (docs/reliability.md quotes one such run).
-reliability: $(STAMP)
+reliability: $(STAMP) $(MO)
 	FUNDLEDGER_RELIABILITY_REPORT=$${FUNDLEDGER_RELIABILITY_REPORT:-reliability-report.json} \
 	  $(BIN)/python -m pytest -q tests/reliability $(PYTEST_ARGS)
 
-docs: $(STAMP)
+docs: $(STAMP) $(MO)
 	$(BIN)/python -m cli.docgen docs/cli.md
 
 clean:

@@ -12,6 +12,7 @@ from cli.context import console, emit_json, jsonable, parse_date_opt, read, rows
 from ledger.core.findings import VerifyReport
 from ledger.core.money import decimal_text, format_yuan
 from ledger.errors import BadInput
+from ledger.i18n import _, code_text, ngettext
 from ledger.store import audit, reconcile, verify
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/auditors-guide.md).")]
@@ -32,17 +33,21 @@ def _render_report(rep: VerifyReport, json_out: bool, title: str) -> None:
     if json_out:
         emit_json(rep.as_json())
     else:
-        table(title, [("name", "check"), ("status", "status"), ("checked", "checked"), ("n", "findings")],
-              [{"name": c.name, "status": "ok" if c.ok else "[red]FAIL[/red]", "checked": c.checked,
+        table(title, [("name", _("check")), ("status", _("status")), ("checked", _("checked")),
+                      ("n", _("findings"))],
+              [{"name": c.name, "status": _("ok") if c.ok else "[red]" + _("FAIL") + "[/red]", "checked": c.checked,
                 "n": len(c.findings) + c.omitted} for c in rep.checks])
         if rep.findings:
-            table("findings", [("check", "check"), ("subject", "concerns"), ("message", "what is wrong")],
+            table(_("findings"), [("check", _("check")), ("subject", _("concerns")), ("message", _("what is wrong"))],
                   [{"check": f.check, "subject": f.subject(), "message": f.message} for f in rep.findings])
         queued = int(rep.extra.get("queued", 0))
         if queued:
-            console.print(f"{queued} entr{'y' if queued == 1 else 'ies'} committed but not yet sealed (queued while "
-                          "another commit held the chain head; the next write command seals them)")
-        console.print("all invariants hold" if rep.ok else f"[red]{len(rep.findings)} finding(s)[/red]")
+            console.print(ngettext("{n} entry committed but not yet sealed (queued while another commit held the "
+                                   "chain head; the next write command seals them)",
+                                   "{n} entries committed but not yet sealed (queued while another commit held the "
+                                   "chain head; the next write command seals them)", queued).format(n=queued))
+        console.print(_("all invariants hold") if rep.ok
+                      else "[red]" + _("{n} finding(s)").format(n=len(rep.findings)) + "[/red]")
     if not rep.ok:
         raise typer.Exit(1)
 
@@ -55,9 +60,10 @@ def verify_cmd(
     """Recompute every invariant from the raw rows; exit 0 only when all hold (1 with findings)."""
     unknown = sorted(set(check or ()) - set(verify.check_names()))
     if unknown:
-        raise BadInput(f"unknown check(s) {', '.join(unknown)}; known: {', '.join(verify.check_names())}")
+        raise BadInput(_("unknown check(s) {unknown}; known: {known}").format(
+            unknown=", ".join(unknown), known=", ".join(verify.check_names())))
     rep = read(lambda c: verify.verify(c, only=check or None))
-    _render_report(rep, json_out, "verify")
+    _render_report(rep, json_out, _("verify"))
 
 
 @audit_app.command("trail")
@@ -69,7 +75,7 @@ def trail(
 ) -> None:
     """Who did what, when, from where and why: an entry or a fund request, with reversals and approvals."""
     if (ref is None) == (request is None):
-        raise BadInput("give an entry (id, voucher or key) or a request (R<id> or --request ID)")
+        raise BadInput(_("give an entry (id, voucher or key) or a request (R<id> or --request ID)"))
     rid = request if request is not None else audit.parse_request_ref(ref or "")
     t = read(lambda c: audit.trail_request(c, rid) if rid is not None else audit.trail_entry(c, ref or ""))
     money = ["amount", "amount_requested", "amount_approved"]
@@ -79,13 +85,16 @@ def trail(
         return
     s = t["subject"]
     if s["type"] == "entry":
-        console.print(f"[bold]entry {s['id']}[/bold] voucher {s['voucher'] or '(unsealed)'} {s['book']} "
-                      f"dated {s['entry_date']} {s['kind']} {format_yuan(s['amount'])}  key {s['idempotency_key']}")
+        console.print(_("[bold]entry {id}[/bold] voucher {voucher} {book} dated {date} {kind} {amount}  key {key}").format(
+            id=s["id"], voucher=s["voucher"] or _("(unsealed)"), book=s["book"], date=s["entry_date"], kind=s["kind"],
+            amount=format_yuan(s["amount"]), key=s["idempotency_key"]))
     else:
-        console.print(f"[bold]request R{s['id']}[/bold] unit {s['unit']} {s['book']} {s['year']}Q{s['quarter']} "
-                      f"requested {format_yuan(s['amount_requested'])} state {s['state']}")
-    table("audit trail", [("at", "when"), ("actor", "who"), ("client_addr", "from"), ("action", "action"),
-                          ("detail", "detail"), ("reason", "reason"), ("amount", "amount")], t["events"],
+        console.print(_("[bold]request R{id}[/bold] unit {unit} {book} {year}Q{quarter} requested {amount} state {state}")
+                      .format(id=s["id"], unit=s["unit"], book=s["book"], year=s["year"], quarter=s["quarter"],
+                              amount=format_yuan(s["amount_requested"]), state=code_text(s["state"])))
+    table(_("audit trail"), [("at", _("when")), ("actor", _("who")), ("client_addr", _("from")),
+                             ("action", _("action")), ("detail", _("detail")), ("reason", _("reason")),
+                             ("amount", _("amount"))], t["events"],
           money=["amount"])
 
 
@@ -102,9 +111,9 @@ def digest(
     if json_out:
         emit_json(d)
     else:
-        console.print(f"digest of {d['database']} at {d['taken_at']}: {d['entries']} entries, last seq "
-                      f"{d['last_seq']} ({d['last_voucher']}), head {d['head_hash']}"
-                      + (f"\nwritten to {out}" if out else ""))
+        console.print(_("digest of {db} at {at}: {entries} entries, last seq {seq} ({voucher}), head {head}").format(
+            db=d["database"], at=d["taken_at"], entries=d["entries"], seq=d["last_seq"], voucher=d["last_voucher"],
+            head=d["head_hash"]) + ("\n" + _("written to {file}").format(file=out) if out else ""))
 
 
 @audit_app.command("check-digest")
@@ -116,16 +125,16 @@ def check_digest(
     try:
         d = json.loads(file.read_text("utf-8"))
     except FileNotFoundError as e:
-        raise BadInput(f"{file}: no such file") from e
+        raise BadInput(_("{file}: no such file").format(file=file)) from e
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise BadInput(f"{file}: not a JSON digest: {e}") from e
+        raise BadInput(_("{file}: not a JSON digest: {error}").format(file=file, error=e)) from e
     if not isinstance(d, dict):
-        raise BadInput(f"{file}: not a JSON digest")
+        raise BadInput(_("{file}: not a JSON digest").format(file=file))
     rep = read(lambda c: audit.check_digest(c, d))
     if not json_out and rep.ok:
-        console.print(f"the ledger extends the digest of {d.get('taken_at')} unchanged "
-                      f"({rep.extra['later_entries']} entries since)")
-    _render_report(rep, json_out, "check-digest")
+        console.print(_("the ledger extends the digest of {at} unchanged ({n} entries since)").format(
+            at=d.get("taken_at"), n=rep.extra["later_entries"]))
+    _render_report(rep, json_out, _("check-digest"))
 
 
 @reconcile_app.command("import")
@@ -145,9 +154,11 @@ def reconcile_import(
     if json_out:
         emit_json(jsonable(r))
     else:
-        console.print(f"{r['file']}: {r['lines_total']} lines, {r['lines_new']} new, {r['lines_known']} already known; "
-                      f"matched {r['lines_matched']} line(s) to {r['postings_matched']} posting(s) in "
-                      f"{r['groups_matched']} group(s); {r['lines_unmatched']} bank line(s) unmatched")
+        console.print(_("{file}: {total} lines, {new} new, {known} already known; matched {matched} line(s) to "
+                        "{postings} posting(s) in {groups} group(s); {unmatched} bank line(s) unmatched").format(
+            file=r["file"], total=r["lines_total"], new=r["lines_new"], known=r["lines_known"],
+            matched=r["lines_matched"], postings=r["postings_matched"], groups=r["groups_matched"],
+            unmatched=r["lines_unmatched"]))
 
 
 @reconcile_app.command("report")
@@ -175,26 +186,30 @@ def reconcile_report(
             "reconciliation": {k: decimal_text(v) if k in RECON_MONEY else v for k, v in rec.items()},
         })
         return
-    console.print(f"[bold]{r['account']} {r['book']} as of {d}[/bold]: {len(r['matched'])} matched group(s)")
-    table("unmatched on the bank side (银行已记、企业未记)", [("date", "date"), ("direction", "in/out"),
-                                                     ("amount", "amount"), ("reference", "reference")],
+    console.print(_("[bold]{account} {book} as of {date}[/bold]: {n} matched group(s)").format(
+        account=r["account"], book=r["book"], date=d, n=len(r["matched"])))
+    table(_("unmatched on the bank side"), [("date", _("date")), ("direction", _("in/out")),
+                                            ("amount", _("amount")), ("reference", _("reference"))],
           r["unmatched_bank"], money=["amount"])
-    table("unmatched on the book side (企业已记、银行未记)", [("date", "date"), ("voucher", "voucher"), ("side", "D/C"),
-                                                     ("amount", "amount"), ("reference", "reference"),
-                                                     ("unit", "unit")], r["unmatched_book"], money=["amount"])
+    table(_("unmatched on the book side"), [("date", _("date")), ("voucher", _("voucher")), ("side", _("D/C")),
+                                            ("amount", _("amount")), ("reference", _("reference")),
+                                            ("unit", _("unit"))], r["unmatched_book"], money=["amount"])
     rows: list[dict[str, Any]] = [
-        {"a": "银行对账单余额 bank balance", "x": rec["bank_balance"], "b": "企业账面余额 book balance", "y": rec["book_balance"]},
-        {"a": "加: 企业已收银行未收", "x": rec["book_receipts_not_in_bank"], "b": "加: 银行已收企业未收",
-         "y": rec["bank_receipts_not_in_book"]},
-        {"a": "减: 企业已付银行未付", "x": rec["book_payments_not_in_bank"], "b": "减: 银行已付企业未付",
-         "y": rec["bank_payments_not_in_book"]},
-        {"a": "调节后余额 adjusted", "x": rec["adjusted_bank_balance"], "b": "调节后余额 adjusted",
+        {"a": _("bank statement balance"), "x": rec["bank_balance"], "b": _("book balance"),
+         "y": rec["book_balance"]},
+        {"a": _("add: received in the books, not yet by the bank"), "x": rec["book_receipts_not_in_bank"],
+         "b": _("add: received by the bank, not yet in the books"), "y": rec["bank_receipts_not_in_book"]},
+        {"a": _("less: paid in the books, not yet by the bank"), "x": rec["book_payments_not_in_bank"],
+         "b": _("less: paid by the bank, not yet in the books"), "y": rec["bank_payments_not_in_book"]},
+        {"a": _("adjusted balance"), "x": rec["adjusted_bank_balance"], "b": _("adjusted balance"),
          "y": rec["adjusted_book_balance"]},
     ]
-    table("余额调节表 bank reconciliation", [("a", "bank side"), ("x", "amount"), ("b", "book side"), ("y", "amount")],
+    table(_("bank reconciliation"), [("a", _("bank side")), ("x", _("amount")), ("b", _("book side")),
+                                     ("y", _("amount"))],
           rows, money=["x", "y"])
-    console.print("reconciled: the adjusted balances agree" if rec["reconciled"] else
-                  f"[red]not reconciled: difference {format_yuan(rec['difference'])}[/red]")
+    console.print(_("reconciled: the adjusted balances agree") if rec["reconciled"] else
+                  "[red]" + _("not reconciled: difference {amount}").format(amount=format_yuan(rec["difference"]))
+                  + "[/red]")
 
 
 def register(app: typer.Typer) -> None:

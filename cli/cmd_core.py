@@ -10,16 +10,30 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.context import State, console, db, emit_json, jsonable, parse_date_opt, read, rows_json, table, write
+from cli.context import (
+    State,
+    console,
+    db,
+    emit_json,
+    jsonable,
+    parse_date_opt,
+    read,
+    rows_json,
+    side_text,
+    status_text,
+    table,
+    write,
+)
 from ledger.core.entries import parse_entries
 from ledger.core.money import format_yuan
 from ledger.core.region import load_region
 from ledger.errors import BadInput
+from ledger.i18n import _, code_text, get_lang
 from ledger.store import accounts, admin, embedded, journal
 from ledger.store.db import Conn
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/cli.md).")]
-Lang = Annotated[str, typer.Option("--lang", help="Account names in zh or en.")]
+Lang = Annotated[str | None, typer.Option("--lang", metavar="zh|en", help="Account names in zh or en (default: the language in force).")]
 
 db_app = typer.Typer(help="The embedded PostgreSQL (ignored when FUNDLEDGER_DATABASE_URL is set).", no_args_is_help=True)
 user_app = typer.Typer(help="Users and their roles (officer, reviewer, finance, auditor, admin).", no_args_is_help=True)
@@ -38,8 +52,8 @@ TB_KEYS = ["account", "book", "chart_code", "name_zh", "name_en", "unit", "holde
 TB_MONEY = ["opening", "period_debits", "period_credits", "closing"]
 
 
-def _name(r: dict[str, Any], lang: str) -> str:
-    return str(r["name_zh"] if lang == "zh" else r["name_en"])
+def _name(r: dict[str, Any], lang: str | None) -> str:
+    return str(r["name_en"] if (lang or get_lang()) == "en" else r["name_zh"])
 
 
 # ---- init & db -----------------------------------------------------------------
@@ -62,8 +76,9 @@ def init(
     if json_out:
         emit_json(result)
     else:
-        console.print(f"schema at revision {result['schema']} (was {result['schema_before'] or 'empty'}); "
-                      f"region {reg.name_zh} {reg.code}: {result['units']} units, books {', '.join(result['books'])}")
+        console.print(_("schema at revision {rev} (was {before}); region {name} {code}: {units} units, books {books}")
+                      .format(rev=result["schema"], before=result["schema_before"] or _("empty"), name=reg.name_zh,
+                              code=reg.code, units=result["units"], books=", ".join(result["books"])))
 
 
 @db_app.command("status")
@@ -88,7 +103,7 @@ def db_start() -> None:
     """Start the embedded server (initialising it on first use)."""
     t = State.target()
     st = embedded.start(Path(t.home) if t.home else None)
-    console.print(f"running (pid {st.pid}) on {st.pgdata}")
+    console.print(_("running (pid {pid}) on {pgdata}").format(pid=st.pid, pgdata=st.pgdata))
 
 
 @db_app.command("stop")
@@ -96,7 +111,7 @@ def db_stop() -> None:
     """Stop the embedded server."""
     t = State.target()
     was = embedded.stop(Path(t.home) if t.home else None)
-    console.print("stopped" if was else "not running")
+    console.print(_("stopped") if was else _("not running"))
 
 
 @db_app.command("url")
@@ -134,7 +149,9 @@ def user_add(
             work(conn)
     else:
         write(work)
-    console.print(f"user {name} added as {role}" + (f" for unit {unit}" if unit else ""))
+    shown = code_text(role)
+    console.print(_("user {name} added as {role} for unit {unit}").format(name=name, role=shown, unit=unit) if unit
+                  else _("user {name} added as {role}").format(name=name, role=shown))
 
 
 @user_app.command("list")
@@ -145,21 +162,22 @@ def user_list(json_out: JsonOpt = False) -> None:
     if json_out:
         emit_json(rows_json(rows, keys))
     else:
-        table("users", [(k, k) for k in keys], rows)
+        table(_("users"), [("name", _("name")), ("role", _("role")), ("unit", _("unit")),
+                           ("created_at", _("created at")), ("created_by", _("created by"))], rows)
 
 
 @close_app.command("period")
 def close_period(
     month: Annotated[str, typer.Argument(help="YYYY-MM")],
-    reason: Annotated[str, typer.Option("--reason")] = "",
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")] = "",
 ) -> None:
     """Close a month: postings dated in it are refused from now on (reviewer)."""
     try:
         first = dt.date.fromisoformat(month + "-01")
     except ValueError as e:
-        raise BadInput(f"'{month}' is not a month (YYYY-MM)") from e
+        raise BadInput(_("'{month}' is not a month (YYYY-MM)").format(month=month)) from e
     closed = write(lambda c: admin.close_period(c, first, reason))
-    console.print(f"period {month} {'closed' if closed else 'was already closed'}")
+    console.print((_("period {month} closed") if closed else _("period {month} was already closed")).format(month=month))
 
 
 # ---- entries ---------------------------------------------------------------------
@@ -175,9 +193,9 @@ def entry_post(
         text = sys.stdin.read() if file == "-" else Path(file).read_text("utf-8")
         doc = json.loads(text)
     except FileNotFoundError as e:
-        raise BadInput(f"{file}: no such file") from e
+        raise BadInput(_("{file}: no such file").format(file=file)) from e
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise BadInput(f"{name}: not valid UTF-8 JSON: {e}") from e
+        raise BadInput(_("{file}: not valid UTF-8 JSON: {error}").format(file=name, error=e)) from e
     drafts = parse_entries(doc, name)
     results = write(lambda c: journal.post(c, drafts))
     vouchers = read(lambda c: {r.entry_id: journal.get_entry(c, r.entry_id)["voucher"] for r in results})
@@ -187,8 +205,9 @@ def entry_post(
         emit_json(out)
     else:
         for o in out:
-            console.print(f"{o['status']:>9}  entry {o['entry_id']}  voucher {o['book']}/{o['voucher']}  "
-                          f"key {o['idempotency_key']}")
+            console.print(_("{status}  entry {entry}  voucher {book}/{voucher}  key {key}").format(
+                status=status_text(str(o["status"])), entry=o["entry_id"], book=o["book"], voucher=o["voucher"],
+                key=o["idempotency_key"]))
 
 
 def _entry_json(e: dict[str, Any]) -> dict[str, Any]:
@@ -200,26 +219,27 @@ def _entry_json(e: dict[str, Any]) -> dict[str, Any]:
 @entry_app.command("show")
 def entry_show(
     ref: Annotated[str, typer.Argument(help="Entry id, voucher (RES/2023-000001) or idempotency key.")],
-    json_out: JsonOpt = False, lang: Lang = "zh",
+    json_out: JsonOpt = False, lang: Lang = None,
 ) -> None:
     """Show one entry with its postings, who posted it and its reversal links."""
     e = read(lambda c: journal.get_entry(c, ref))
     if json_out:
         emit_json(_entry_json(e))
         return
-    console.print(f"[bold]entry {e['id']}[/bold]  voucher {e['book']}/{e['voucher'] or '(unsealed)'}  "
-                  f"date {e['entry_date']}  kind {e['kind']}")
-    console.print(f"key {e['idempotency_key']}  by {e['created_by']} at {e['created_at']:%Y-%m-%d %H:%M:%S}")
+    console.print(_("[bold]entry {id}[/bold]  voucher {book}/{voucher}  date {date}  kind {kind}").format(
+        id=e["id"], book=e["book"], voucher=e["voucher"] or _("(unsealed)"), date=e["entry_date"], kind=e["kind"]))
+    console.print(_("key {key}  by {user} at {at}").format(key=e["idempotency_key"], user=e["created_by"],
+                                                         at=f"{e['created_at']:%Y-%m-%d %H:%M:%S}"))
     if e["memo"]:
-        console.print(f"memo: {e['memo']}")
+        console.print(_("memo: {memo}").format(memo=e["memo"]))
     if e["reverses"]:
-        console.print(f"[red]reverses entry {e['reverses']}[/red]: {e['reason']}")
+        console.print(_("[red]reverses entry {id}[/red]: {reason}").format(id=e["reverses"], reason=e["reason"]))
     if e["reversed_by"]:
-        console.print(f"[red]reversed by entry {e['reversed_by']}[/red]")
+        console.print(_("[red]reversed by entry {id}[/red]").format(id=e["reversed_by"]))
     rows = [dict(p, name=_name(p, lang), debit=p["amount"] if p["side"] == "D" else None,
                  credit=p["amount"] if p["side"] == "C" else None) for p in e["postings"]]
-    table(None, [("account", "account"), ("name", "name"), ("debit", "debit"), ("credit", "credit"),
-                 ("line_ref", "ref")], rows, money=["debit", "credit"])
+    table(None, [("account", _("account")), ("name", _("name")), ("debit", _("debit")), ("credit", _("credit")),
+                 ("line_ref", _("ref"))], rows, money=["debit", "credit"])
 
 
 @entry_app.command("reverse")
@@ -240,16 +260,16 @@ def entry_reverse(
     if json_out:
         emit_json({"entry_id": r.entry_id, "status": r.status, "idempotency_key": r.idempotency_key})
     else:
-        console.print(f"{r.status}: reversal entry {r.entry_id}")
+        console.print(_("{status}: reversal entry {id}").format(status=status_text(r.status), id=r.entry_id))
 
 
 def journal_cmd(
     date_from: Annotated[str | None, typer.Option("--from", help="First date (YYYY-MM-DD).")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Last date.")] = None,
-    unit: Annotated[str | None, typer.Option("--unit")] = None,
-    book: Annotated[str | None, typer.Option("--book")] = None,
-    limit: Annotated[int, typer.Option("--limit")] = 200,
-    offset: Annotated[int, typer.Option("--offset")] = 0,
+    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")] = None,
+    book: Annotated[str | None, typer.Option("--book", help="Only this book (RES or EMP).")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many entries.")] = 200,
+    offset: Annotated[int, typer.Option("--offset", help="Skip this many entries first.")] = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """The journal (序时账): entries in date and voucher order."""
@@ -261,16 +281,16 @@ def journal_cmd(
     if json_out:
         emit_json(rows_json(rows, keys, ["amount"]))
     else:
-        table("journal", [("voucher", "voucher"), ("book", "book"), ("entry_date", "date"), ("kind", "kind"),
-                          ("amount", "amount"), ("units", "units"), ("memo", "memo"), ("created_by", "by")],
-              rows, money=["amount"])
+        table(_("journal"), [("voucher", _("voucher")), ("book", _("book")), ("entry_date", _("date")),
+                             ("kind", _("kind")), ("amount", _("amount")), ("units", _("units")), ("memo", _("memo")),
+                             ("created_by", _("by"))], rows, money=["amount"])
 
 
 @account_app.command("list")
 def account_list(
-    book: Annotated[str | None, typer.Option("--book")] = None,
-    unit: Annotated[str | None, typer.Option("--unit")] = None,
-    json_out: JsonOpt = False, lang: Lang = "zh",
+    book: Annotated[str | None, typer.Option("--book", help="Only this book (RES or EMP).")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")] = None,
+    json_out: JsonOpt = False, lang: Lang = None,
 ) -> None:
     """Every ledger account with its maintained balance (debits − credits)."""
     rows = read(lambda c: accounts.list_accounts(c, book=book, unit=unit))
@@ -279,8 +299,9 @@ def account_list(
     else:
         for r in rows:
             r["name"] = _name(r, lang)
-        table("accounts", [("id", "id"), ("account", "account"), ("name", "name"), ("debits", "debits"),
-                           ("credits", "credits"), ("balance", "balance")], rows, money=["debits", "credits", "balance"])
+        table(_("accounts"), [("id", _("id")), ("account", _("account")), ("name", _("name")),
+                              ("debits", _("debits")), ("credits", _("credits")), ("balance", _("balance"))],
+              rows, money=["debits", "credits", "balance"])
 
 
 def balance_cmd(
@@ -290,25 +311,36 @@ def balance_cmd(
 ) -> None:
     """One account's balance, now or as of a past date."""
     r = read(lambda c: accounts.balance(c, account, parse_date_opt(as_of, "as-of")))
+    # Shown on the account's normal side: a fund (credit-normal) in deficit reads "Dr", not a positive figure.
+    normal = r.get("normal_side") or "D"
+    on_normal = r["balance"] if normal == "D" else -r["balance"]
+    side = normal if on_normal >= 0 else ("C" if normal == "D" else "D")
     if json_out:
-        emit_json(rows_json([r], ["id", "account", "name_zh", "name_en", "as_of", "debits", "credits", "balance"],
-                            ["debits", "credits", "balance"])[0])
+        out = rows_json([r], ["id", "account", "name_zh", "name_en", "as_of", "debits", "credits", "balance"],
+                        ["debits", "credits", "balance"])[0]
+        out.update(normal_side=normal, side=side, amount=jsonable(abs(on_normal), True))
+        emit_json(out)
     else:
-        when = f" as of {r['as_of']}" if r["as_of"] else ""
-        console.print(f"{r['account']} {r['name_zh']}{when}: {format_yuan(r['balance'])} "
-                      f"(debits {format_yuan(r['debits'])}, credits {format_yuan(r['credits'])})")
+        text = _("{account} {name}: {side} {amount} (debits {debits}, credits {credits}; normal side {normal})")
+        if r["as_of"]:
+            text = _("{account} {name} as of {as_of}: {side} {amount} (debits {debits}, credits {credits}; "
+                     "normal side {normal})")
+        console.print(text.format(account=r["account"], name=_name(r, None), as_of=r["as_of"],
+                                  side=side_text(side), amount=format_yuan(abs(on_normal)),
+                                  debits=format_yuan(r["debits"]), credits=format_yuan(r["credits"]),
+                                  normal=side_text(normal)))
 
 
 @report_app.command("trial-balance")
 def trial_balance(
-    as_of: Annotated[str | None, typer.Option("--as-of")] = None,
-    year: Annotated[int | None, typer.Option("--year")] = None,
-    unit: Annotated[str | None, typer.Option("--unit")] = None,
-    book: Annotated[str | None, typer.Option("--book")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Figures at the end of this day (YYYY-MM-DD).")] = None,
+    year: Annotated[int | None, typer.Option("--year", help="Fiscal year.")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")] = None,
+    book: Annotated[str | None, typer.Option("--book", help="Only this book (RES or EMP).")] = None,
     json_out: JsonOpt = False,
     csv: Annotated[Path | None, typer.Option("--csv", help="Also write CSV here.")] = None,
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write XLSX here.")] = None,
-    lang: Lang = "zh",
+    lang: Lang = None,
 ) -> None:
     """试算平衡表: opening, debits, credits and closing per account; totals must tie."""
     rows = read(lambda c: accounts.trial_balance(c, as_of=parse_date_opt(as_of, "as-of"), year=year, unit=unit, book=book))
@@ -323,13 +355,35 @@ def trial_balance(
         return
     for r in rows:
         r["name"] = _name(r, lang)
-    totals["account"] = "合计" if lang == "zh" else "Total"
-    table("试算平衡表 trial balance", [("account", "account"), ("name", "name"), ("opening", "opening"),
-                                   ("period_debits", "debits"), ("period_credits", "credits"), ("closing", "closing")],
+    totals["account"] = _("Total")
+    table(_("trial balance"), [("account", _("account")), ("name", _("name")), ("opening", _("opening")),
+                               ("period_debits", _("debits")), ("period_credits", _("credits")),
+                               ("closing", _("closing"))],
           rows, money=TB_MONEY, totals=totals)
 
 
+unit_app = typer.Typer(help="The region's units (统筹区单位): codes and names.", no_args_is_help=True)
+
+
+@unit_app.command("list")
+def unit_list(json_out: JsonOpt = False) -> None:
+    """Every unit of the region: code, name (Chinese and English) and kind (city or county)."""
+    from ledger.store.reports import labels
+
+    lab = read(labels)
+    rows = [{"code": code, "name_zh": u["name_zh"], "name_en": u["name_en"], "kind": u["kind"]}
+            for code, u in sorted(lab.units.items())]
+    if json_out:
+        emit_json(rows_json(rows, ["code", "name_zh", "name_en", "kind"]))
+        return
+    shown = [dict(r, name=r["name_en"] if get_lang() == "en" else r["name_zh"], kind=code_text(r["kind"]))
+             for r in rows]
+    table(_("units of {region}").format(region=lab.region), [("code", _("code")), ("name", _("name")),
+                                                             ("kind", _("kind"))], shown)
+
+
 def register(app: typer.Typer) -> None:
+    app.add_typer(unit_app, name="unit")
     app.command("init")(init)
     app.add_typer(db_app, name="db")
     app.add_typer(user_app, name="user")

@@ -26,6 +26,7 @@ from ledger.core.money import format_yuan
 from ledger.core.monitor import Colour
 from ledger.demo import profile as P
 from ledger.demo.run import AUDITOR, TOTAL_STEPS, Demo, Story
+from ledger.i18n import _, get_lang
 from ledger.reports import builders, builders_fund
 from ledger.reports.model import Report
 from ledger.store import accounts, embedded, reports, reports_budget, reports_ledger, verify, yearend
@@ -37,7 +38,7 @@ def _yuan_wan(fen: int) -> str:
     """Amounts in the story in 万元 (ten thousand yuan) to one decimal, rounded half up,
     in integers (1 万元 = 1,000,000 fen)."""
     tenths = (abs(fen) + 50_000) // 100_000
-    return f"{'-' if fen < 0 else ''}{tenths // 10:,}.{tenths % 10} 万元"
+    return _("{amount} 10k yuan").format(amount=f"{'-' if fen < 0 else ''}{tenths // 10:,}.{tenths % 10}")
 
 
 def _fen(v: object) -> int:
@@ -120,45 +121,57 @@ def tell(story: Story, reps: dict[str, Report], names: dict[str, str], verified:
     gov = row(P.NEEDS_GOVERNMENT)
     cov = row(P.COVERED_BY_SURPLUS)
     lines = [
-        f"[bold]{year}年 佳木斯市基本医疗保险市级统筹 — the year in brief[/bold]",
-        f"• Handover: six counties' audited surpluses moved up to the city finance special account; "
-        f"pre-allocation put {_yuan_wan(story.preallocated)} (three months of budgeted spending) into their "
-        f"expenditure accounts.",
-        f"• {story.collection_rows:,} collection rows and {story.payment_lines:,} provider payment lines were imported, "
-        f"all-or-nothing, each row once.",
-        f"• {len(story.requests)} quarterly fund requests were approved, disbursed and settled tier by tier.",
+        "[bold]" + _("{year}: Jiamusi city-level pooled basic medical insurance — the year in brief").format(year=year)
+        + "[/bold]",
+        "• " + _("Handover: six counties' audited surpluses moved up to the city finance special account; "
+                 "pre-allocation put {amount} (three months of budgeted spending) into their expenditure accounts.")
+        .format(amount=_yuan_wan(story.preallocated)),
+        "• " + _("{collections} collection rows and {payments} provider payment lines were imported, all-or-nothing, "
+                 "each row once.").format(collections=f"{story.collection_rows:,}",
+                                          payments=f"{story.payment_lines:,}"),
+        "• " + _("{n} quarterly fund requests were approved, disbursed and settled tier by tier.")
+        .format(n=len(story.requests)),
     ]
     if story.reduced:
         r = story.reduced
-        lines.append(f"• {names.get(r['unit'], r['unit'])} asked for {_yuan_wan(int(r['amount_requested']))} in Q2; "
-                     f"the city bureau approved {_yuan_wan(int(r['approved']))} (what its payments needed).")
+        lines.append("• " + _("{unit} asked for {asked} in Q2; the city bureau approved {approved} (what its payments "
+                              "needed).").format(unit=names.get(r["unit"], r["unit"]),
+                                                  asked=_yuan_wan(int(r["amount_requested"])),
+                                                  approved=_yuan_wan(int(r["approved"]))))
     if story.rejected:
         r = story.rejected
-        lines.append(f"• {names.get(r['unit'], r['unit'])}'s extra Q3 request of {_yuan_wan(int(r['amount_requested']))} "
-                     f"was rejected: its approved request already covered the quarter.")
+        lines.append("• " + _("{unit}'s extra Q3 request of {asked} was rejected: its approved request already "
+                              "covered the quarter.").format(unit=names.get(r["unit"], r["unit"]),
+                                                             asked=_yuan_wan(int(r["amount_requested"]))))
     if story.interest:
-        lines.append("• Special-account interest was shared by average daily balance: "
-                     + ", ".join(f"{b} {_yuan_wan(v)}" for b, v in story.interest.items()) + ".")
+        lines.append("• " + _("Special-account interest was shared by average daily balance: {shares}.").format(
+            shares=", ".join(f"{b} {_yuan_wan(v)}" for b, v in story.interest.items())))
     if cov:
-        lines.append(f"• {names[P.COVERED_BY_SURPLUS]} closed the residents' year with a gap of "
-                     f"{_yuan_wan(-int(cov['current_balance']))}; its accumulated surplus covered "
-                     f"{_yuan_wan(int(cov['covered_by_surplus']))}"
-                     + (f" and its government owes {_yuan_wan(int(cov['government_share']))}."
-                        if int(cov["government_share"]) else ": nothing fell to its government."))
+        tail = (_("its government owes {amount}.").format(amount=_yuan_wan(int(cov["government_share"])))
+                if int(cov["government_share"]) else _("nothing fell to its government."))
+        lines.append("• " + _("{unit} closed the residents' year with a gap of {gap}; its accumulated surplus covered "
+                              "{covered}; {tail}").format(unit=names[P.COVERED_BY_SURPLUS],
+                                                          gap=_yuan_wan(-int(cov["current_balance"])),
+                                                          covered=_yuan_wan(int(cov["covered_by_surplus"])), tail=tail))
     if gov:
-        lines.append(f"• {names[P.NEEDS_GOVERNMENT]} overspent by {_yuan_wan(-int(gov['current_balance']))}: its surplus "
-                     f"covered {_yuan_wan(int(gov['covered_by_surplus']))} and its local government's share of "
-                     f"{_yuan_wan(int(gov['government_share']))} was paid in January {year + 1}.")
-    ok = "[green]verify: every invariant holds[/green]" if verified.ok else "[red]verify found problems[/red]"
-    lines.append(f"• {ok} ({verified.extra.get('entries', 0):,} entries, {verified.extra.get('postings', 0):,} postings).")
-    console.print(Panel("\n".join(lines), title="fundledger demo", expand=False))
+        lines.append("• " + _("{unit} overspent by {gap}: its surplus covered {covered} and its local government's "
+                              "share of {share} was paid in January {next_year}.").format(
+            unit=names[P.NEEDS_GOVERNMENT], gap=_yuan_wan(-int(gov["current_balance"])),
+            covered=_yuan_wan(int(gov["covered_by_surplus"])), share=_yuan_wan(int(gov["government_share"])),
+            next_year=year + 1))
+    ok = ("[green]" + _("verify: every invariant holds") + "[/green]" if verified.ok
+          else "[red]" + _("verify found problems") + "[/red]")
+    lines.append("• " + _("{ok} ({entries} entries, {postings} postings).").format(
+        ok=ok, entries=f"{verified.extra.get('entries', 0):,}", postings=f"{verified.extra.get('postings', 0):,}"))
+    console.print(Panel("\n".join(lines), title=_("fundledger demo"), expand=False))
 
 
 def demo(
     year: Annotated[int, typer.Option("--year", help="Fiscal year to simulate.")] = 2023,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same year.")] = 2023,
     scale: Annotated[int, typer.Option("--scale", min=1, help="Multiply provider payment lines (claim detail).")] = 1,
-    home: Annotated[Path | None, typer.Option("--home", help="Database directory (default: OUT/db, made afresh).")] = None,
+    home: Annotated[Path | None, typer.Option("--home", help="The demo's own database directory, made afresh (default: "
+                                              "OUT/db; never FUNDLEDGER_HOME, which holds your real ledger).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for files, reports and charts.")] = Path("demo-output"),
     keep_running: Annotated[bool, typer.Option("--keep-running", help="Leave the embedded server running.")] = False,
 ) -> None:
@@ -173,7 +186,7 @@ def demo(
     started = time.perf_counter()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as bar:
-        task = bar.add_task(f"posting {year}", total=TOTAL_STEPS + 1)
+        task = bar.add_task(_("posting {year}").format(year=year), total=TOTAL_STEPS + 1)
         def progress(msg: str, n: int) -> None:
             bar.update(task, completed=n)
             bar.console.print(f"  {msg}")
@@ -181,9 +194,9 @@ def demo(
         d = Demo(home, out, year=year, seed=seed, scale=scale, progress=progress)
         try:
             story = d.run()
-            bar.update(task, description="reports and charts")
+            bar.update(task, description=_("reports and charts"))
             reps, written, verified = write_outputs(d, out)
-            bar.update(task, completed=TOTAL_STEPS + 1, description="done")
+            bar.update(task, completed=TOTAL_STEPS + 1, description=_("done"))
         except BaseException:
             d.close()
             embedded.stop(home)
@@ -193,28 +206,30 @@ def demo(
     for key in ("trial-balance", "shortfall", "monitor", "budget-execution"):
         rep = reps[key]
         if key == "trial-balance":
-            console.print(f"[bold]{rep.title_zh} {rep.title_en}[/bold] — totals per book")
+            console.print("[bold]" + _("{title} — totals per book").format(title=rep.title(get_lang())) + "[/bold]")
             for s in rep.sections:
                 tot = s.totals or {}
-                console.print(f"  {s.title_zh}: debits {format_yuan(_fen(tot.get('period_debits')))}, "
-                              f"credits {format_yuan(_fen(tot.get('period_credits')))}, "
-                              f"closing {format_yuan(_fen(tot.get('closing')))}")
+                console.print("  " + _("{book}: debits {debits}, credits {credits}, closing {closing}").format(
+                    book=s.title(get_lang()), debits=format_yuan(_fen(tot.get("period_debits"))),
+                    credits=format_yuan(_fen(tot.get("period_credits"))), closing=format_yuan(_fen(tot.get("closing")))))
             continue
         if key == "budget-execution":
-            console.print("(budget execution: the residents' book shown; every book is in the XLSX)")
+            console.print(_("(budget execution: the residents' book shown; every book is in the XLSX)"))
             rep = dataclasses.replace(rep, sections=rep.sections[:1])
         render_report(rep)
     tell(story, reps, names, verified)
     reds = [r for s in reps["monitor"].sections for r in s.rows if r.get("colour") == Colour.red]
     elapsed = time.perf_counter() - started
-    console.print(f"wrote {len(written)} files under {out} (reports/*.json|xlsx, charts/*.png, files/*.csv) "
-                  f"in {elapsed:.1f} s; {len(reds)} red warning(s).")
+    console.print(_("wrote {n} files under {out} (reports/*.json|xlsx, charts/*.png, files/*.csv) in {secs} s; "
+                    "{reds} red warning(s).").format(n=len(written), out=out, secs=f"{elapsed:.1f}", reds=len(reds)))
     if keep_running:
-        console.print(f"the database keeps running: FUNDLEDGER_HOME={home} fundledger --as {AUDITOR} monitor")
+        console.print(_("the database keeps running: {cmd}").format(
+            cmd=f"FUNDLEDGER_HOME={home} fundledger --as {AUDITOR} monitor"))
     else:
         embedded.stop(home)
-        console.print(f"explore it: FUNDLEDGER_HOME={home} fundledger --as {AUDITOR} report income --year {year}"
-                      f"  (then: FUNDLEDGER_HOME={home} fundledger db stop)")
+        console.print(_("explore it: {cmd}  (then: {stop})").format(
+            cmd=f"FUNDLEDGER_HOME={home} fundledger --as {AUDITOR} report income --year {year}",
+            stop=f"FUNDLEDGER_HOME={home} fundledger db stop"))
     if not verified.ok:
         raise typer.Exit(1)
 

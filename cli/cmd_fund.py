@@ -11,8 +11,22 @@ from typing import Annotated, Any
 import typer
 
 from cli.cmd_core import close_app, report_app
-from cli.context import console, emit_json, jsonable, parse_date_opt, read, rows_json, table, write
+from cli.context import (
+    console,
+    emit_json,
+    err_console,
+    jsonable,
+    parse_date_opt,
+    read,
+    rows_json,
+    status_text,
+    table,
+    write,
+)
+from cli.exports import checked_lang
 from ledger.core.money import decimal_text, format_yuan, parse_fen
+from ledger.errors import BadInput
+from ledger.i18n import _, code_text
 from ledger.store import cycle, requests, yearend
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/officers-guide.md).")]
@@ -46,7 +60,7 @@ def _amount(text: str) -> int:
 
 def _warn(warnings: list[str]) -> None:
     for w in warnings:
-        console.print(f"[yellow]warning[/yellow]: {w}")
+        console.print(_("[yellow]warning[/yellow]: {warning}").format(warning=w))
 
 
 # ---- pre-allocation (预拨) --------------------------------------------------------------
@@ -74,9 +88,28 @@ def preallocate_cmd(
     if json_out:
         emit_json(rows_json(rows, PREALLOC_KEYS, PREALLOC_MONEY))
         return
-    title = f"预拨 pre-allocation {year}: {m} months, basis {b}" + (" — dry run, nothing written" if dry_run else "")
-    table(title, [(k, k) for k in PREALLOC_KEYS], rows, money=PREALLOC_MONEY,
-          totals={"amount": sum(r["amount"] for r in rows if r["status"] in ("posted", "to post"))})
+    title = (_("pre-allocation {year}: {months} months, basis {basis} — dry run, nothing written") if dry_run
+             else _("pre-allocation {year}: {months} months, basis {basis}")).format(
+        year=year, months=m, basis=code_text(b))
+    shown = [dict(r, status=status_text(r["status"])) for r in rows]
+    table(title, [("unit", _("unit")), ("book", _("book")), ("component", _("comp")),
+                  ("monthly_basis", _("monthly basis")), ("months", _("months")), ("target", _("target")),
+                  ("held", _("held")), ("amount", _("amount")), ("status", _("status")), ("entry_id", _("entry"))],
+          shown, money=PREALLOC_MONEY,
+          totals={"unit": _("Total"), "amount": sum(r["amount"] for r in rows if r["status"] in ("posted", "to post"))})
+    if not any(r["monthly_basis"] for r in rows):
+        hint = (_("nothing to pre-allocate: no budget for {year} has been imported (fundledger budget import FILE), "
+                  "or use --basis prior-year") if b == "budget"
+                else _("nothing to pre-allocate: no spending in {prior} to base it on (try --basis budget)"))
+        console.print(f"[yellow]{hint.format(year=year, prior=year - 1)}[/yellow]")
+
+
+def _own_unit(c: Any) -> str:
+    """An officer's unit, from their login; anyone else must say which unit."""
+    me = requests.whoami(c)
+    if me["role"] == "officer" and me["unit"]:
+        return str(me["unit"])
+    raise BadInput(_("--unit is required (only an officer's unit comes from their login)"))
 
 
 # ---- requests (用款申请) ----------------------------------------------------------------
@@ -96,46 +129,60 @@ def _request_json(r: dict[str, Any], *, detail: bool = False) -> dict[str, Any]:
 
 def _print_request(r: dict[str, Any]) -> None:
     comp = f" ({r['component']})" if r["component"] else ""
-    approved = f", approved {format_yuan(r['amount_approved'])} by {r['approved_by']}" if r["amount_approved"] else ""
-    console.print(f"[bold]request {r['id']}[/bold]  {r['state']}  unit {r['unit']} {r['book']}{comp} "
-                  f"{r['year']} Q{r['quarter']}: requested {format_yuan(r['amount_requested'])}{approved}")
+    approved = _(", approved {amount} by {user}").format(amount=format_yuan(r["amount_approved"]),
+                                                        user=r["approved_by"]) if r["amount_approved"] else ""
+    console.print(_("[bold]request {id}[/bold]  {state}  unit {unit} {book}{comp} {year} Q{quarter}: "
+                    "requested {amount}{approved}").format(
+        id=r["id"], state=code_text(r["state"]), unit=r["unit"], book=r["book"], comp=comp, year=r["year"],
+        quarter=r["quarter"], amount=format_yuan(r["amount_requested"]), approved=approved))
     if r["note"]:
-        console.print(f"note: {r['note']}")
+        console.print(_("note: {note}").format(note=r["note"]))
 
 
-def _print_justification(j: dict[str, Any], title: str = "justification") -> None:
-    labels = [("budget_for_quarter", "budget for the quarter (annual ÷ 4)"),
-              ("annual_budget_expenditure", "annual budgeted expenditure"),
-              ("spent_to_date", "spent to date this year"),
-              ("held_county_exp", "held: county expenditure account"),
-              ("held_city_exp", "held: share of the city expenditure account"),
-              ("held_special", "held: share of the special account"),
-              ("balances_held", "balances held, total"),
-              ("approved_this_year", "approved so far this year")]
-    table(f"{title} (figures as of {j.get('as_of')})", [("item", "item"), ("amount", "amount")],
+def _print_justification(j: dict[str, Any], title: str | None = None) -> None:
+    labels = [("budget_for_quarter", _("budget for the quarter (annual ÷ 4)")),
+              ("annual_budget_expenditure", _("annual budgeted expenditure")),
+              ("spent_to_date", _("spent to date this year")),
+              ("held_county_exp", _("held: county expenditure account")),
+              ("held_city_exp", _("held: share of the city expenditure account")),
+              ("held_special", _("held: share of the special account")),
+              ("balances_held", _("balances held, total")),
+              ("approved_this_year", _("approved so far this year"))]
+    table(_("{title} (figures as of {as_of})").format(title=title or _("justification"), as_of=j.get("as_of")),
+          [("item", _("item")), ("amount", _("amount"))],
           [{"item": label, "amount": int(j[k])} for k, label in labels if k in j], money=["amount"])
 
 
 @request_app.command("submit")
 def request_submit(
-    unit: Annotated[str, typer.Option("--unit", help="The unit asking (an officer: their own).")],
-    book: Annotated[str, typer.Option("--book", help="RES or EMP.")],
-    year: Annotated[int, typer.Option("--year")],
-    quarter: Annotated[int, typer.Option("--quarter", help="1–4.")],
-    amount: Annotated[str, typer.Option("--amount", help="Yuan, e.g. 600000.00.")],
+    unit: Annotated[str | None, typer.Option("--unit", help="The unit asking (default for an officer: their own "
+                                             "unit, from their login).")] = None,
+    book: Annotated[str, typer.Option("--book", help="RES or EMP.")] = "RES",
+    year: Annotated[int | None, typer.Option("--year", help="Fiscal year (default: this year).")] = None,
+    quarter: Annotated[int | None, typer.Option("--quarter", help="1–4 (default: this quarter).")] = None,
+    amount: Annotated[str | None, typer.Option("--amount", help="Yuan, e.g. 600000.00.")] = None,
     component: Annotated[str, typer.Option("--component", help="pooled or personal (employees' book).")] = "",
     note: Annotated[str, typer.Option("--note", help="What the money is for.")] = "",
     key: KeyOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """File a quarterly fund request with its justification (officer of the unit, or reviewer)."""
+    if amount is None:
+        raise BadInput(_("--amount is required (yuan, e.g. 600000.00)"))
     fen = _amount(amount)
-    r = write(lambda c: requests.submit(c, unit=unit, book=book, component=component, year=year, quarter=quarter,
-                                        amount=fen, note=note, key=key or f"request-{uuid.uuid4().hex[:12]}"))
+    today = dt.date.today()
+    y = year if year is not None else today.year
+    q = quarter if quarter is not None else (today.month - 1) // 3 + 1
+
+    def work(c):  # type: ignore[no-untyped-def]
+        u = unit or _own_unit(c)
+        return requests.submit(c, unit=u, book=book, component=component, year=y, quarter=q,
+                               amount=fen, note=note, key=key or f"request-{uuid.uuid4().hex[:12]}")
+    r = write(work)
     if json_out:
         emit_json(_request_json(r, detail=True))
         return
-    console.print(f"request {r['id']} {r['status']}")
+    console.print(_("request {id} {status}").format(id=r["id"], status=status_text(r["status"])))
     _print_request(r)
     _print_justification(r["justification"])
     _warn(r["warnings"])
@@ -153,8 +200,9 @@ def request_approve(
     if json_out:
         emit_json(dict(_request_json(r), warnings=r["warnings"]))
         return
-    console.print(f"request {r['id']} approved: {format_yuan(r['amount_approved'])} of "
-                  f"{format_yuan(r['amount_requested'])} requested, reserved on the {r['book']} special account")
+    console.print(_("request {id} approved: {approved} of {requested} requested, reserved on the {book} special "
+                    "account").format(id=r["id"], approved=format_yuan(r["amount_approved"]),
+                                      requested=format_yuan(r["amount_requested"]), book=r["book"]))
     _warn(r["warnings"])
 
 
@@ -169,7 +217,7 @@ def request_reject(
     if json_out:
         emit_json(_request_json(r))
     else:
-        console.print(f"request {r['id']} rejected: {reason}")
+        console.print(_("request {id} rejected: {reason}").format(id=r["id"], reason=reason))
 
 
 @request_app.command("void")
@@ -183,7 +231,8 @@ def request_void(
     if json_out:
         emit_json(_request_json(r))
     else:
-        console.print(f"request {r['id']} voided; {format_yuan(r['amount_approved'])} released: {reason}")
+        console.print(_("request {id} voided; {amount} released: {reason}").format(
+            id=r["id"], amount=format_yuan(r["amount_approved"]), reason=reason))
 
 
 @request_app.command("disburse")
@@ -199,8 +248,9 @@ def request_disburse(
     if json_out:
         emit_json(dict(_request_json(r), entry_id=r["disburse_entry"]))
     else:
-        console.print(f"request {r['id']} disbursed: {format_yuan(r['amount_approved'])} from the special account "
-                      f"to the city expenditure account (entry {r['disburse_entry']})")
+        console.print(_("request {id} disbursed: {amount} from the special account to the city expenditure account "
+                        "(entry {entry})").format(id=r["id"], amount=format_yuan(r["amount_approved"]),
+                                                  entry=r["disburse_entry"]))
 
 
 @request_app.command("settle")
@@ -217,17 +267,18 @@ def request_settle(
     if json_out:
         emit_json(dict(_request_json(r), entry_id=r["settle_entry"]))
     elif r["settle_entry"]:
-        console.print(f"request {r['id']} settled: {format_yuan(r['amount_approved'])} to unit {r['unit']}'s "
-                      f"expenditure account (entry {r['settle_entry']})")
+        console.print(_("request {id} settled: {amount} to unit {unit}'s expenditure account (entry {entry})").format(
+            id=r["id"], amount=format_yuan(r["amount_approved"]), unit=r["unit"], entry=r["settle_entry"]))
     else:
-        console.print(f"request {r['id']} settled (the city's own money stays in the city expenditure account)")
+        console.print(_("request {id} settled (the city's own money stays in the city expenditure account)")
+                      .format(id=r["id"]))
 
 
 @request_app.command("list")
 def request_list(
-    year: Annotated[int | None, typer.Option("--year")] = None,
-    quarter: Annotated[int | None, typer.Option("--quarter")] = None,
-    unit: Annotated[str | None, typer.Option("--unit")] = None,
+    year: Annotated[int | None, typer.Option("--year", help="Fiscal year.")] = None,
+    quarter: Annotated[int | None, typer.Option("--quarter", help="1–4.")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")] = None,
     state: Annotated[str | None, typer.Option("--state", help="submitted, approved, rejected, disbursed, "
                                               "settled or voided.")] = None,
     json_out: JsonOpt = False,
@@ -237,11 +288,13 @@ def request_list(
     if json_out:
         emit_json(rows_json(rows, requests.REQUEST_KEYS, requests.REQUEST_MONEY))
         return
-    table("fund requests 用款申请", [("id", "id"), ("unit", "unit"), ("book", "book"), ("component", "comp"),
-                                 ("year", "year"), ("quarter", "Q"), ("amount_requested", "requested"),
-                                 ("amount_approved", "approved"), ("state", "state"), ("submitted_by", "by"),
-                                 ("approved_by", "approver"), ("note", "note")],
-          rows, money=requests.REQUEST_MONEY)
+    shown = [dict(r, state=code_text(r["state"]), period=f"{r['year']} Q{r['quarter']}") for r in rows]
+    table(_("fund requests"), [("id", _("id")), ("unit", _("unit")), ("book", _("book")),
+                               ("component", _("comp")), ("period", _("quarter")),
+                               ("amount_requested", _("requested")), ("amount_approved", _("approved")),
+                               ("state", _("state")), ("submitted_by", _("by")), ("approved_by", _("approver")),
+                               ("reason", _("reason")), ("note", _("note"))],
+          shown, money=requests.REQUEST_MONEY)
 
 
 @request_app.command("show")
@@ -255,10 +308,13 @@ def request_show(
         emit_json(_request_json(r, detail=True))
         return
     _print_request(r)
-    _print_justification(r["justification"], "justification filed with the request")
-    table("history", [("at", "when"), ("action", "action"), ("from_state", "from"), ("to_state", "to"),
-                      ("amount", "amount"), ("actor", "who"), ("reason", "why"), ("entry_id", "entry")],
-          r["events"], money=["amount"])
+    _print_justification(r["justification"], _("justification filed with the request"))
+    events = [dict(e, action=code_text(e["action"]), from_state=code_text(e["from_state"] or ""),
+                   to_state=code_text(e["to_state"] or "")) for e in r["events"]]
+    table(_("history"), [("at", _("when")), ("action", _("action")), ("from_state", _("from")),
+                         ("to_state", _("to")), ("amount", _("amount")), ("actor", _("who")), ("reason", _("why")),
+                         ("entry_id", _("entry"))],
+          events, money=["amount"])
     _warn(r["warnings"])
 
 
@@ -268,8 +324,9 @@ def request_show(
 def interest_allocate(
     amount: Annotated[str, typer.Option("--amount", help="The interest the bank paid, in yuan.")],
     date: DateOpt,
-    book: Annotated[str, typer.Option("--book")],
+    book: Annotated[str, typer.Option("--book", help="RES or EMP.")],
     date_from: Annotated[str | None, typer.Option("--from", help="First day of the period (default 1 January).")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last day of the period (default: --date).")] = None,
     key: KeyOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -278,12 +335,17 @@ def interest_allocate(
     Shares are floors of the exact pro-rata amounts; the fen left over go one each to the
     largest remainders, ties to the lower unit code, so they add up to the fen."""
     fen = _amount(amount)
-    end = _date(date)
+    on = _date(date)
+    end = parse_date_opt(date_to, "to") or on
     start = parse_date_opt(date_from, "from") or dt.date(end.year, 1, 1)
+    if start > end:
+        raise BadInput(_("--from {start} is after --to {end}").format(start=start, end=end))
+    if end > on:
+        raise BadInput(_("--to {end} is after the entry date --date {on}").format(end=end, on=on))
 
     def work(c):  # type: ignore[no-untyped-def]
         t = cycle.interest_table(c, book, fen, start, end)
-        return t, cycle.post_interest(c, book, end, key or f"interest:{book}:{end}", t)
+        return t, cycle.post_interest(c, book, on, key or f"interest:{book}:{on}", t)
 
     rows, posted = write(work)
     if json_out:
@@ -291,29 +353,42 @@ def interest_allocate(
                    "entry_id": posted["entry_id"], "status": posted["status"],
                    "shares": rows_json(rows, INTEREST_KEYS, INTEREST_MONEY)})
         return
-    table(f"专户利息 interest {format_yuan(fen)} on the {book} special account, {start} … {end}",
-          [("unit", "unit"), ("component", "comp"), ("balance_days", "sum of daily balances"),
-           ("average_daily_balance", "average daily balance"), ("share", "share")],
-          rows, money=INTEREST_MONEY, totals={"share": sum(r["share"] for r in rows)})
-    console.print(f"{posted['status']}: entry {posted['entry_id']}")
+    table(_("interest {amount} on the {book} special account, {start} … {end}").format(
+              amount=format_yuan(fen), book=book, start=start, end=end),
+          [("unit", _("unit")), ("component", _("comp")), ("balance_days", _("sum of daily balances")),
+           ("average_daily_balance", _("average daily balance")), ("share", _("share"))],
+          rows, money=INTEREST_MONEY, totals={"unit": _("Total"), "share": sum(r["share"] for r in rows)})
+    console.print(_("{status}: entry {entry}").format(status=status_text(posted["status"]), entry=posted["entry_id"]))
 
 
 # ---- year-end close ------------------------------------------------------------------
 
 def _shortfall_table(rows: list[dict[str, Any]], title: str) -> None:
-    table(title, [("unit", "unit"), ("book", "book"), ("revenue", "revenue"), ("expenditure", "expenditure"),
-                  ("current_balance", "C"), ("surplus_before", "S before"), ("covered_by_surplus", "covered by S"),
-                  ("government_share", "government"), ("surplus_after", "S after")], rows, money=SHORTFALL_MONEY)
+    table(title, [("unit", _("unit")), ("book", _("book")), ("revenue", _("revenue")),
+                  ("expenditure", _("expenditure")), ("current_balance", _("current balance")),
+                  ("surplus_before", _("surplus before")), ("covered_by_surplus", _("covered by surplus")),
+                  ("government_share", _("government share")), ("surplus_after", _("surplus after"))],
+          sorted(rows, key=lambda r: (r["unit"], r["book"])), money=SHORTFALL_MONEY)
 
 
 @close_app.command("year")
 def close_year(
-    year: Annotated[int, typer.Argument(help="The year to close (YYYY).")],
     date: DateOpt,
+    year: Annotated[int | None, typer.Option("--year", help="The year to close (YYYY).")] = None,
+    old_year: Annotated[int | None, typer.Argument(hidden=True, metavar="[YEAR]",
+                                                   help="Old form of --year (close year 2024).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """年终结转: close revenue and expenditure to 3001 for every book, share each unit's
     shortfall (surplus first, then the local government), lock the year (reviewer; once)."""
+    if old_year is not None:
+        if year is not None and year != old_year:
+            raise BadInput(_("two different years: {a} and --year {b}").format(a=old_year, b=year))
+        err_console.print(_("note: `close year {year}` is the old form; write `close year --year {year}`")
+                          .format(year=old_year))
+        year = old_year
+    if year is None:
+        raise BadInput(_("--year is required (the year to close)"))
     on = _date(date)
     res = write(lambda c: yearend.close_year(c, year, on))
     if json_out:
@@ -321,18 +396,18 @@ def close_year(
                    "rows": rows_json(res["rows"], yearend.SHORTFALL_KEYS, SHORTFALL_MONEY)})
         return
     for b in res["books"]:
-        console.print(f"book {b['book']}: {b['entries']} closing entries, {b['government_items']} government share(s) "
-                      "recorded")
-    _shortfall_table(res["rows"], f"缺口分担 shortfall sharing {year}")
-    console.print(f"year {year} closed on {on}: every month of {year} is now closed")
+        console.print(_("book {book}: {entries} closing entries, {items} government share(s) recorded").format(
+            book=b["book"], entries=b["entries"], items=b["government_items"]))
+    _shortfall_table(res["rows"], _("shortfall sharing {year}").format(year=year))
+    console.print(_("year {year} closed on {on}: every month of {year} is now closed").format(year=year, on=on))
 
 
 # ---- government pays its share -------------------------------------------------------
 
 @government_app.command("pay")
 def government_pay(
-    unit: Annotated[str, typer.Option("--unit")],
-    book: Annotated[str, typer.Option("--book")],
+    unit: Annotated[str, typer.Option("--unit", help="The unit whose government pays (e.g. 230822).")],
+    book: Annotated[str, typer.Option("--book", help="RES or EMP.")],
     amount: Annotated[str, typer.Option("--amount", help="Yuan received from the local government.")],
     date: DateOpt,
     key: KeyOpt = None,
@@ -347,8 +422,9 @@ def government_pay(
         emit_json(rows_json(rows, ["item_id", "fiscal_year", "amount", "entry_id", "status"], ["amount"]))
         return
     for r in rows:
-        console.print(f"{r['status']}: {format_yuan(r['amount'])} against the {r['fiscal_year']} government share "
-                      f"(register item {r['item_id']}, entry {r['entry_id']})")
+        console.print(_("{status}: {amount} against the {year} government share (register item {item}, entry {entry})")
+                      .format(status=status_text(r["status"]), amount=format_yuan(r["amount"]), year=r["fiscal_year"],
+                              item=r["item_id"], entry=r["entry_id"]))
 
 
 # ---- report shortfall ----------------------------------------------------------------
@@ -373,11 +449,12 @@ def _shortfall_model(rows: list[dict[str, Any]], year: int, region: str) -> Any:
 
 @report_app.command("shortfall")
 def report_shortfall(
-    year: Annotated[int, typer.Option("--year")],
+    year: Annotated[int, typer.Option("--year", help="Fiscal year.")],
     json_out: JsonOpt = False,
     csv: Annotated[Path | None, typer.Option("--csv", help="Also write CSV here.")] = None,
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write XLSX here.")] = None,
-    lang: Annotated[str, typer.Option("--lang", help="Headers in zh or en (CSV/XLSX).")] = "zh",
+    lang: Annotated[str | None, typer.Option("--lang", metavar="zh|en", help="zh or en (default: the language in "
+                                             "force).")] = None,
 ) -> None:
     """缺口分担: per unit and book revenue, expenditure, C, S before, covered by S, the
     government's share and S after (from the close; live and provisional before it)."""
@@ -386,6 +463,7 @@ def report_shortfall(
         return yearend.shortfall_report(c, year), f"{s.get('name_zh', '')} {s.get('code', '')}".strip()
 
     rows, region = read(work)
+    lang = checked_lang(lang)
     if csv or xlsx:
         from ledger.reports.export import write_csv, write_xlsx
 
@@ -402,7 +480,8 @@ def report_shortfall(
         emit_json(out)
         return
     provisional = any(r.get("provisional") for r in rows)
-    _shortfall_table(rows, f"缺口分担 shortfall sharing {year}" + (" (provisional: not closed)" if provisional else ""))
+    _shortfall_table(rows, (_("shortfall sharing {year} (provisional: not closed)") if provisional
+                            else _("shortfall sharing {year}")).format(year=year))
 
 
 def register(app: typer.Typer) -> None:

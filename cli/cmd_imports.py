@@ -18,11 +18,13 @@ from cli.context import (
     parse_date_opt,
     read,
     rows_json,
+    status_text,
     table,
     write,
 )
 from ledger.core.money import format_yuan, parse_fen
 from ledger.errors import BadAmount, BadInput
+from ledger.i18n import _, code_text
 from ledger.store import budget as budget_store
 from ledger.store import imports, registers
 
@@ -52,12 +54,13 @@ def _amount(text: str) -> int:
     try:
         return parse_fen(text, allow_zero=False)
     except BadAmount as e:
-        raise BadInput(f"--amount: {e.message}") from e
+        raise BadInput(_("--amount: {error}").format(error=e.message)) from e
 
 
-def _summary(r: dict[str, Any]) -> str:
-    return (f"{r['file']}: posted {r['rows_posted']} rows in {r['entries']} entries, "
-            f"skipped {r['rows_skipped']} already posted (batch {r['batch_id']})")
+def _summary(r: dict[str, Any], file: Path) -> str:
+    """The file as the user typed it (the batch records its full path)."""
+    return _("{file}: posted {rows} rows in {entries} entries, skipped {skipped} already posted (batch {batch})").format(
+        file=file, rows=r["rows_posted"], entries=r["entries"], skipped=r["rows_skipped"], batch=r["batch_id"])
 
 
 def _budget_json(b: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +73,7 @@ def _budget_json(b: dict[str, Any]) -> dict[str, Any]:
 def _run_import(kind: str, file: Path, json_out: bool, on: dt.date | None = None) -> dict[str, Any]:
     r = write(lambda c: imports.import_file(c, kind, file, on=on))
     for notice in r.get("notices") or []:
-        err_console.print(f"notice: {notice}", markup=False)
+        err_console.print(_("notice: {notice}").format(notice=notice), markup=False)
     if json_out:
         out = {k: r.get(k) for k in BATCH_KEYS}
         if kind == "opening":
@@ -93,7 +96,12 @@ def handover_open(
     items (fiscal arrears, employer arrears, unpaid claims). Reviewer."""
     r = _run_import("opening", file, json_out, _required_date(date))
     if not json_out:
-        console.print(_summary(r) + f"; {r.get('register_items', 0)} register item(s) recorded")
+        items = int(r.get("register_items", 0))
+        # Register items are memo records, not postings: count them apart from the posted rows.
+        console.print(_("{file}: posted {rows} rows in {entries} entries and recorded {items} register item(s) "
+                        "(memo only, no entry); skipped {skipped} already posted (batch {batch})").format(
+            file=file, rows=int(r["rows_posted"]) - items, entries=r["entries"], items=items,
+            skipped=r["rows_skipped"], batch=r["batch_id"]))
 
 
 @handover_app.command("transfer")
@@ -110,33 +118,38 @@ def handover_transfer(
         return
     for r in rows:
         comp = f" {r['component']}" if r["component"] else ""
-        console.print(f"{r['status']}: {r['book']}{comp} unit {unit}: {format_yuan(r['amount'])} moved to the "
-                      f"special account (entry {r['entry_id']}, key {r['idempotency_key']})")
+        console.print(_("{status}: {book}{comp} unit {unit}: {amount} moved to the special account "
+                        "(entry {entry}, key {key})").format(
+            status=status_text(r["status"]), book=r["book"], comp=comp, unit=unit, amount=format_yuan(r["amount"]),
+            entry=r["entry_id"], key=r["idempotency_key"]))
 
 
 # ---- registers ------------------------------------------------------------------------
 
 @register_app.command("list")
 def register_list(
-    kind: Annotated[str | None, typer.Option("--kind", help=", ".join(registers.KINDS))] = None,
-    unit: Annotated[str | None, typer.Option("--unit")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="fiscal_arrears, employer_arrears, unpaid_claims or "
+                                             "government_share.")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")] = None,
     open_only: Annotated[bool, typer.Option("--open-only", help="Only items with something outstanding.")] = False,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Age items as of this date (default today).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Register items with amount, cleared, outstanding and age."""
     if kind is not None and kind not in registers.KINDS:
-        raise BadInput(f"--kind: unknown kind '{kind}' ({', '.join(registers.KINDS)})")
+        raise BadInput(_("--kind: unknown kind '{kind}' ({kinds})").format(kind=kind, kinds=", ".join(registers.KINDS)))
     rows = read(lambda c: registers.list_items(c, kind=kind, unit=unit, open_only=open_only,
                                                as_of=parse_date_opt(as_of, "as-of")))
     if json_out:
         emit_json(rows_json(rows, registers.ITEM_KEYS, registers.ITEM_MONEY))
         return
-    totals = {"id": "total", **{k: sum(r[k] for r in rows) for k in registers.ITEM_MONEY}}
-    table("备查簿 memo registers", [("id", "item"), ("kind", "kind"), ("unit", "unit"), ("book", "book"),
-                                 ("component", "comp"), ("amount", "amount"), ("cleared", "cleared"),
-                                 ("outstanding", "outstanding"), ("opened_on", "opened"), ("age_days", "days"),
-                                 ("reference", "reference")], rows, money=registers.ITEM_MONEY, totals=totals)
+    totals = {"id": _("Total"), **{k: sum(r[k] for r in rows) for k in registers.ITEM_MONEY}}
+    shown = [dict(r, kind=code_text(r["kind"])) for r in rows]
+    table(_("memo registers"), [("id", _("item")), ("kind", _("kind")), ("unit", _("unit")), ("book", _("book")),
+                                ("component", _("comp")), ("amount", _("amount")), ("cleared", _("cleared")),
+                                ("outstanding", _("outstanding")), ("opened_on", _("opened")),
+                                ("age_days", _("days")), ("reference", _("reference"))],
+          shown, money=registers.ITEM_MONEY, totals=totals)
 
 
 @register_app.command("clear")
@@ -154,8 +167,9 @@ def register_clear(
     if json_out:
         emit_json(rows_json([r], CLEAR_KEYS, ["cleared", "outstanding"])[0])
     else:
-        console.print(f"{r['status']}: item {item} cleared {format_yuan(fen)} (entry {r['entry_id']}); "
-                      f"outstanding {format_yuan(r['outstanding'])}")
+        console.print(_("{status}: item {item} cleared {amount} (entry {entry}); outstanding {outstanding}").format(
+            status=status_text(r["status"]), item=item, amount=format_yuan(fen), entry=r["entry_id"],
+            outstanding=format_yuan(r["outstanding"])))
 
 
 # ---- collections, payments ------------------------------------------------------------
@@ -166,7 +180,7 @@ def collect_import(file: FileArg, json_out: JsonOpt = False) -> None:
     All or nothing; rows already imported are skipped."""
     r = _run_import("collections", file, json_out)
     if not json_out:
-        console.print(_summary(r))
+        console.print(_summary(r, file))
 
 
 @pay_app.command("import")
@@ -175,7 +189,7 @@ def pay_import(file: FileArg, json_out: JsonOpt = False) -> None:
     account). All or nothing; rows already imported are skipped."""
     r = _run_import("payments", file, json_out)
     if not json_out:
-        console.print(_summary(r))
+        console.print(_summary(r, file))
 
 
 # ---- budgets --------------------------------------------------------------------------
@@ -187,16 +201,18 @@ def budget_import(file: FileArg, json_out: JsonOpt = False) -> None:
     if json_out:
         return
     for b in r.get("budgets") or []:
-        flag = "  [red]DEFICIT planned[/red]" if b["deficit"] else ""
-        console.print(f"{b['status']}: budget {b['year']} {b['unit']} {b['book']} v{b['version']}: revenue "
-                      f"{format_yuan(int(b['revenue']))}, expenditure {format_yuan(int(b['expenditure']))}{flag}")
+        flag = "  [red]" + _("DEFICIT planned") + "[/red]" if b["deficit"] else ""
+        console.print(_("{status}: budget {year} {unit} {book} v{version}: revenue {revenue}, expenditure "
+                        "{expenditure}").format(
+            status=status_text(b["status"]), year=b["year"], unit=b["unit"], book=b["book"], version=b["version"],
+            revenue=format_yuan(int(b["revenue"])), expenditure=format_yuan(int(b["expenditure"]))) + flag)
 
 
 @budget_app.command("show")
 def budget_show(
-    year: Annotated[int, typer.Option("--year")],
-    unit: Annotated[str | None, typer.Option("--unit")] = None,
-    book: Annotated[str | None, typer.Option("--book")] = None,
+    year: Annotated[int, typer.Option("--year", help="Budget year.")],
+    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")] = None,
+    book: Annotated[str | None, typer.Option("--book", help="Only this book (RES or EMP).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """The budgets in force for a year, with their lines and the deficit flag."""
@@ -208,14 +224,18 @@ def budget_show(
         emit_json(out)
         return
     if not rows:
-        console.print(f"no budget for {year}")
+        console.print(_("no budget for {year} (import one with: fundledger budget import FILE)").format(year=year))
     for r in rows:
-        flag = "  [red]DEFICIT planned (预算赤字)[/red]" if r["deficit"] else ""
-        table(f"budget {r['year']} {r['unit']} {r['book']} v{r['version']}{flag}",
-              [("component", "comp"), ("line", "line"), ("name_zh", "name"), ("kind", "kind"), ("amount", "amount")],
-              r["lines"], money=["amount"])
-        console.print(f"revenue {format_yuan(r['revenue'])}  expenditure {format_yuan(r['expenditure'])}  "
-                      f"balance {format_yuan(r['balance'])}")
+        flag = "  [red]" + _("DEFICIT planned") + "[/red]" if r["deficit"] else ""
+        lines = [dict(ln, kind=code_text(ln["kind"])) for ln in r["lines"]]
+        table(_("budget {year} {unit} {book} v{version}").format(year=r["year"], unit=r["unit"], book=r["book"],
+                                                                version=r["version"]) + flag,
+              [("component", _("comp")), ("line", _("line")), ("name_zh", _("name")), ("kind", _("kind")),
+               ("amount", _("amount"))],
+              lines, money=["amount"])
+        console.print(_("revenue {revenue}  expenditure {expenditure}  balance {balance}").format(
+            revenue=format_yuan(r["revenue"]), expenditure=format_yuan(r["expenditure"]),
+            balance=format_yuan(r["balance"])))
 
 
 def register(app: typer.Typer) -> None:

@@ -11,9 +11,10 @@ import typer
 
 from cli.context import console, emit_json, parse_date_opt, read
 from cli.exports import checked_lang, export_report, render_report
-from ledger.core.money import decimal_text
+from ledger.core.money import decimal_text, format_yuan
 from ledger.core.monitor import exit_code_for
 from ledger.errors import BadInput
+from ledger.i18n import _, code_text
 from ledger.reports import builders_fund
 from ledger.reports.builders_fund import MonitorRow
 from ledger.store import monitor as store_monitor
@@ -35,6 +36,25 @@ def monitor_json(r: MonitorRow) -> dict[str, Any]:
             "warnings": [{"code": str(w.code), "message": w.message} for w in r.warnings]}
 
 
+def warning_text(r: MonitorRow, code: str) -> str:
+    """A monitoring warning in words, from the row's own figures (the codes stay in --json)."""
+    who = f"{code_text(r.unit)} {r.book}"
+    months = (_("no expenditure in the last 12 months") if r.months_payable is None
+              else _("{months} months payable").format(months=r.months_payable))
+    texts = {
+        "red": _("{who}: {months}, red (not enough to pay on)"),
+        "excess": _("{who}: {months}, excess (surplus larger than the guidance allows)"),
+        "negative_share": _("{who}: share of the special account is {share} yuan (has drawn more than it put in)"),
+        "running_deficit": _("{who}: deficit of {deficit} yuan so far this year"),
+        "planned_deficit": _("{who}: the budget plans a deficit of {planned} yuan"),
+    }
+    text = texts.get(code)
+    if text is None:
+        return f"{code}: {who}"
+    return text.format(who=who, months=months, share=format_yuan(r.special_share),
+                       deficit=format_yuan(-r.year_result), planned=format_yuan(-(r.planned_result or 0)))
+
+
 def monitor(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Figures at the end of this day (default today).")] = None,
     unit: Annotated[str | None, typer.Option("--unit", help="Only this unit.")] = None,
@@ -42,7 +62,8 @@ def monitor(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON (keys in docs/reports.md).")] = False,
     csv: Annotated[Path | None, typer.Option("--csv", help="Also write CSV here.")] = None,
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write an Excel workbook here.")] = None,
-    lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
+    lang: Annotated[str | None, typer.Option("--lang", metavar="zh|en", help="zh or en (default: the language in "
+                                             "force).")] = None,
 ) -> None:
     """可支付月数: months payable, colour and warnings per unit and book and for the whole
     region. Exit code 0 when nothing is red, 3 when any row is red (for schedulers)."""
@@ -66,7 +87,8 @@ def monitor(
         for r in [*cons, *rows]:
             for w in r.warnings:
                 style = "red" if w.code == "red" else "yellow"
-                console.print(f"[{style}]warning[/{style}] {w.code}: {w.message}")
+                label = _("warning")
+                console.print(f"[{style}]{label}[/{style}] {warning_text(r, str(w.code))}")
     code = exit_code_for(r.colour for r in [*rows, *cons])
     if code:
         raise typer.Exit(code)
@@ -74,13 +96,13 @@ def monitor(
 
 def _period(year: int) -> tuple[dt.date, dt.date]:
     if not 2000 <= year <= 2100:
-        raise BadInput(f"--year {year} is out of range")
+        raise BadInput(_("--year {year} is out of range").format(year=year))
     return dt.date(year, 1, 1), min(dt.date(year, 12, 31), max(dt.date.today(), dt.date(year, 1, 1)))
 
 
 def _out_path(out: Path) -> Path:
     if not out.parent.exists():
-        raise BadInput(f"--out {out}: folder {out.parent} does not exist")
+        raise BadInput(_("--out {out}: folder {folder} does not exist").format(out=out, folder=out.parent))
     return out
 
 
@@ -91,7 +113,7 @@ def chart_monitor(
     book: Annotated[str, typer.Option("--book", help="RES or EMP (its pooled fund).")] = "RES",
 ) -> None:
     """Months payable per unit at each month end of the year, over the red/yellow/green/excess bands."""
-    _, end = _period(year)
+    _start, end = _period(year)
     path = _out_path(out)
 
     def work(c):  # type: ignore[no-untyped-def]
@@ -104,7 +126,7 @@ def chart_monitor(
     from ledger.reports import charts  # matplotlib: 0.3 s that no other command needs
 
     charts.monitor_chart(series, (t.red_below, t.yellow_below, t.excess_above), title, path)
-    console.print(f"wrote {path}")
+    console.print(_("wrote {file}").format(file=path))
 
 
 @chart_app.command("balances")
@@ -114,7 +136,7 @@ def chart_balances(
     book: Annotated[str, typer.Option("--book", help="RES or EMP.")] = "RES",
 ) -> None:
     """Each unit's share of the city finance special account (财政专户) over the year, in 万元."""
-    _, end = _period(year)
+    _start, end = _period(year)
     path = _out_path(out)
 
     def work(c):  # type: ignore[no-untyped-def]
@@ -126,7 +148,7 @@ def chart_balances(
     from ledger.reports import charts
 
     charts.balances_chart(series, title, path)
-    console.print(f"wrote {path}")
+    console.print(_("wrote {file}").format(file=path))
 
 
 def register(app: typer.Typer) -> None:

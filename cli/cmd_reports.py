@@ -15,16 +15,18 @@ from typing import Annotated
 import typer
 
 from cli.cmd_core import report_app
-from cli.context import parse_date_opt, read
+from cli.context import err_console, parse_date_opt, read
 from cli.exports import checked_lang, show
 from ledger.errors import BadInput
+from ledger.i18n import _
 from ledger.reports import builders, builders_detail, builders_fund
 from ledger.store import reports, reports_budget, reports_ledger
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON (keys in docs/reports.md).")]
 CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Also write CSV (UTF-8 with BOM) here.")]
 XlsxOpt = Annotated[Path | None, typer.Option("--xlsx", help="Also write an Excel workbook here.")]
-LangOpt = Annotated[str, typer.Option("--lang", help="zh or en: headers and account names.")]
+LangOpt = Annotated[str | None, typer.Option("--lang", metavar="zh|en", help="zh or en: headers and account names "
+                                             "(default: the language in force).")]
 YearOpt = Annotated[int | None, typer.Option("--year", help="Fiscal year (default: the year of --as-of, or this year).")]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Figures at the end of this day (YYYY-MM-DD).")]
 UnitOpt = Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")]
@@ -42,13 +44,13 @@ def _year_end(as_of: str | None, year: int | None) -> tuple[dt.date, dt.date]:
     end = _as_of(as_of, year)
     start = dt.date(year or end.year, 1, 1)
     if end < start:
-        raise BadInput(f"--as-of {end} is before the start of {start.year}")
+        raise BadInput(_("--as-of {end} is before the start of {year}").format(end=end, year=start.year))
     return start, end
 
 
 @report_app.command("balance-sheet")
 def balance_sheet(as_of: AsOfOpt = None, year: YearOpt = None, unit: UnitOpt = None, book: BookOpt = None,
-                  json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = "zh") -> None:
+                  json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = None) -> None:
     """资产负债表: assets, liabilities and net assets per book, for the region and each unit.
 
     Net assets are the fund balance (3001) plus the revenue − expenditure not yet closed;
@@ -64,14 +66,14 @@ def balance_sheet(as_of: AsOfOpt = None, year: YearOpt = None, unit: UnitOpt = N
 @report_app.command("income")
 def income(year: YearOpt = None, as_of: AsOfOpt = None, unit: UnitOpt = None, book: BookOpt = None,
            period: Annotated[str, typer.Option("--period", help="Columns: month, quarter or year.")] = "quarter",
-           json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = "zh") -> None:
+           json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = None) -> None:
     """收支表: revenue and expenditure by account and sub-account, per month, quarter or year.
 
     Excludes the year-end close; ends with the fund balance: closing = opening + result +
     other fund-balance movements."""
     lang = checked_lang(lang)
     if period not in ("month", "quarter", "year"):
-        raise BadInput(f"--period must be month, quarter or year, got '{period}'")
+        raise BadInput(_("--period must be month, quarter or year, got '{period}'").format(period=period))
     start, end = _year_end(as_of, year)
     report = read(lambda c: builders.income_report(
         reports_ledger.income(c, start=start, end=end, book=book, unit=unit), start=start, end=end, period=period,
@@ -82,7 +84,7 @@ def income(year: YearOpt = None, as_of: AsOfOpt = None, unit: UnitOpt = None, bo
 @report_app.command("subledger")
 def subledger(unit: Annotated[str, typer.Option("--unit", help="The unit (e.g. 230822).")],
               as_of: AsOfOpt = None, year: YearOpt = None, book: BookOpt = None,
-              json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = "zh") -> None:
+              json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = None) -> None:
     """One unit's accounts: special-account share, expenditure accounts, surplus, year result.
 
     Per book and component: every account of the unit (balances at the start of the year
@@ -101,7 +103,7 @@ def ledger(account: Annotated[str, typer.Argument(help="Account id or BOOK:CODE:
            date_from: Annotated[str | None, typer.Option("--from", help="First day (default 1 January).")] = None,
            date_to: Annotated[str | None, typer.Option("--to", help="Last day (default 31 December).")] = None,
            year: YearOpt = None, limit: LimitOpt = 1000, offset: OffsetOpt = 0,
-           json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = "zh") -> None:
+           json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = None) -> None:
     """明细账: every posting of one account with its running balance, after the balance brought forward."""
     lang = checked_lang(lang)
     to = parse_date_opt(date_to, "to")
@@ -109,7 +111,7 @@ def ledger(account: Annotated[str, typer.Argument(help="Account id or BOOK:CODE:
     y = year or (frm or to or dt.date.today()).year
     frm, to = frm or dt.date(y, 1, 1), to or dt.date(y, 12, 31)
     if frm > to:
-        raise BadInput(f"--from {frm} is after --to {to}")
+        raise BadInput(_("--from {start} is after --to {end}").format(start=frm, end=to))
     report = read(lambda c: builders_detail.ledger_report(
         reports_ledger.account_ledger(c, account, date_from=frm, date_to=to, limit=limit, offset=offset),
         labels=reports.labels(c), lang=lang))
@@ -117,15 +119,26 @@ def ledger(account: Annotated[str, typer.Argument(help="Account id or BOOK:CODE:
 
 
 @report_app.command("vouchers")
-def vouchers(number_from: Annotated[int, typer.Option("--from", min=1, help="First voucher number.")] = 1,
-             number_to: Annotated[int, typer.Option("--to", min=1, help="Last voucher number.")] = 999_999_999,
+def vouchers(number_from: Annotated[int, typer.Option("--first", min=1, help="First voucher number.")] = 1,
+             number_to: Annotated[int, typer.Option("--last", min=1, help="Last voucher number.")] = 999_999_999,
+             old_from: Annotated[int | None, typer.Option("--from", min=1, hidden=True,
+                                                          help="Old name of --first.")] = None,
+             old_to: Annotated[int | None, typer.Option("--to", min=1, hidden=True,
+                                                        help="Old name of --last.")] = None,
              book: BookOpt = None,
              year: Annotated[int | None, typer.Option("--year", help="Fiscal year (default: the latest).")] = None,
              limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many vouchers.")] = 200,
              offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many vouchers.")] = 0,
-             json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = "zh") -> None:
-    """Printable vouchers (记账凭证): number, date, lines, who posted, reversal links."""
+             json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = None) -> None:
+    """Printable vouchers (记账凭证): number, date, lines, who posted, reversal links.
+
+    --first/--last are voucher numbers (--from/--to are dates everywhere else)."""
     lang = checked_lang(lang)
+    if old_from is not None or old_to is not None:
+        err_console.print(_("note: report vouchers takes voucher numbers as --first/--last; --from/--to are dates "
+                            "in every other command"))
+        number_from = old_from if old_from is not None else number_from
+        number_to = old_to if old_to is not None else number_to
     report = read(lambda c: builders_detail.vouchers_report(
         reports_ledger.vouchers(c, year=year, book=book, number_from=number_from, number_to=number_to,
                                 limit=limit, offset=offset),
@@ -137,7 +150,7 @@ def vouchers(number_from: Annotated[int, typer.Option("--from", min=1, help="Fir
 def budget_execution(year: Annotated[int, typer.Option("--year", help="Budget year.")],
                      as_of: AsOfOpt = None, unit: UnitOpt = None, book: BookOpt = None,
                      json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None,
-                     lang: LangOpt = "zh") -> None:
+                     lang: LangOpt = None) -> None:
     """Budget vs actual per line and quarter: % executed, variance; flags planned deficits."""
     lang = checked_lang(lang)
     day = parse_date_opt(as_of, "as-of")
@@ -150,7 +163,7 @@ def budget_execution(year: Annotated[int, typer.Option("--year", help="Budget ye
 @report_app.command("requests")
 def requests(year: Annotated[int, typer.Option("--year", help="Year of the requests.")],
              unit: UnitOpt = None, book: BookOpt = None, limit: LimitOpt = 1000, offset: OffsetOpt = 0,
-             json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = "zh") -> None:
+             json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = None) -> None:
     """The fund-request register: every state change of every request, who made it and why."""
     lang = checked_lang(lang)
     report = read(lambda c: builders_fund.requests_report(
@@ -164,14 +177,15 @@ def registers(as_of: AsOfOpt = None,
               kind: Annotated[str | None, typer.Option("--kind", help="fiscal_arrears, employer_arrears, "
                                                        "unpaid_claims or government_share.")] = None,
               unit: UnitOpt = None, book: BookOpt = None, limit: LimitOpt = 1000, offset: OffsetOpt = 0,
-              json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = "zh") -> None:
+              json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = None) -> None:
     """Memo registers (备查簿): arrears, unpaid claims, government shares, with ageing.
 
     Each item's amount, cleared and outstanding as of the day, and the outstanding amount
     in its ageing column (0–90, 91–180, 181–365, over 365 days)."""
     lang = checked_lang(lang)
     if kind is not None and kind not in builders_fund.REGISTER_KINDS:
-        raise BadInput(f"--kind must be one of {', '.join(builders_fund.REGISTER_KINDS)}, got '{kind}'")
+        raise BadInput(_("--kind must be one of {kinds}, got '{kind}'").format(
+            kinds=", ".join(builders_fund.REGISTER_KINDS), kind=kind))
     day = _as_of(as_of, None)
     report = read(lambda c: builders_fund.registers_report(
         reports_budget.registers(c, as_of=day, kind=kind, book=book, unit=unit, limit=limit, offset=offset),

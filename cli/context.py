@@ -8,22 +8,45 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
 from ledger.core.money import decimal_text, format_yuan
 from ledger.errors import BadInput
+from ledger.i18n import _, code_text
 from ledger.store import journal
 from ledger.store.db import Conn, Target, connect, run_tx, translated
 
 T = TypeVar("T")
 
-# Wide when piped (reports go to files and pagers); the terminal's width otherwise.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
+# The terminal's width; COLUMNS when set (also when piped); 80 when piped without it.
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def configure_width(environ: Mapping[str, str] | None = None) -> None:
+    """Honour COLUMNS for this run (the consoles outlive one command in the tests)."""
+    import os
+
+    cols = (environ if environ is not None else os.environ).get("COLUMNS", "")
+    width = int(cols) if cols.isdigit() and int(cols) > 0 else None
+    for c in (console, err_console):
+        c.width = width  # type: ignore[assignment]  # None: the terminal's, or 80 when piped
+
+
+def status_text(code: str) -> str:
+    """A status code (posted, already posted, …) in the language in force."""
+    return code_text(code)
+
+
+def side_text(side: str) -> str:
+    """D/C as 借/贷 (zh) or Dr/Cr (en)."""
+    return code_text({"D": "Dr", "C": "Cr"}.get(side, side))
 
 
 class State:
@@ -68,7 +91,7 @@ def parse_date_opt(text: str | None, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError as e:
-        raise BadInput(f"--{name}: '{text}' is not a date (YYYY-MM-DD)") from e
+        raise BadInput(_("--{name}: '{text}' is not a date (YYYY-MM-DD)").format(name=name, text=text)) from e
 
 
 def jsonable(v: Any, money: bool = False) -> Any:
@@ -99,13 +122,84 @@ def rows_json(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], money: Seq
     return [{k: jsonable(r.get(k), k in m) for k in keys} for r in rows]
 
 
+# Columns whose cells must never be cut or folded: codes and identifiers.
+KEY_COLUMNS = frozenset({"unit", "account", "id", "voucher", "book", "code", "item", "request_id", "entry_id",
+                         "colour", "quarter", "year", "side", "component"})
+
+
+@dataclass(frozen=True)
+class Col:
+    label: str
+    right: bool = False   # amounts and counts
+    whole: bool = False   # never cut or folded (amounts, codes)
+
+
+def print_table(title: str | None, cols: Sequence[Col], rows: Sequence[Sequence[str]],
+                totals: Sequence[str] | None = None, *, total_label: str | None = None) -> None:
+    """A table that stays readable at any width: amounts and codes are never cut; text
+    folds; when even that cannot fit the terminal, each row becomes a small record
+    (label: value lines), so nothing is cut at 80 columns either."""
+    body = [*rows, *([totals] if totals is not None else [])]
+    widths = []
+    for i, c in enumerate(cols):
+        longest = max((_width(r[i]) for r in body), default=0)
+        # Amounts and codes whole; text may fold, but not below a readable width.
+        # (a whole column cannot fold its header either).
+        widths.append(max(longest, _width(c.label), 1) if c.whole else min(max(longest, 1), TEXT_MIN))
+    need = sum(widths) + 3 * len(cols) + 1   # one space each side of a cell, one border between
+    if need > console.width:
+        _print_records(title, cols, rows, totals, total_label)
+        return
+    t = Table(title=title, header_style="bold", title_justify="left")
+    for c, w in zip(cols, widths, strict=True):
+        t.add_column(c.label, justify="right" if c.right else "left", no_wrap=c.whole, overflow="fold",
+                     min_width=w)
+    for r in rows:
+        t.add_row(*r)
+    if totals is not None:
+        t.add_section()
+        t.add_row(*(f"[bold]{x}[/bold]" if x else "" for x in totals))
+    console.print(t)
+
+
+TEXT_MIN = 10  # cells: five Chinese characters
+
+
+def _width(markup: str) -> int:
+    from rich.text import Text
+
+    return max((cell_len(line) for line in Text.from_markup(markup).plain.splitlines()), default=0)
+
+
+def _print_records(title: str | None, cols: Sequence[Col], rows: Sequence[Sequence[str]],
+                   totals: Sequence[str] | None, total_label: str | None) -> None:
+    if title:
+        console.print(f"[bold]{title}[/bold]")
+    # Each record is headed by what identifies the row: its first column, and the second when it is text
+    # (a unit and its name, an account and its name, a request and its unit).
+    ident = [0, 1] if len(cols) > 1 and not cols[1].right else [0]
+    records = [(" ".join(r[i] for i in ident if r[i]), r) for r in rows]
+    if totals is not None:
+        label = total_label or _("Total")
+        records.append((f"[bold]{label}[/bold]", list(totals)))
+    for head, r in records:
+        g = Table.grid(padding=(0, 2))
+        g.add_column(no_wrap=True)
+        g.add_column(overflow="fold")
+        right = max((_width(v) for c, v in zip(cols, r, strict=True) if c.right), default=0)
+        for i, (c, v) in enumerate(zip(cols, r, strict=True)):
+            if i in ident or not v:
+                continue
+            g.add_row(f"  {c.label}", " " * (right - _width(v)) + v if c.right else v)
+        console.print(f"── {head}" if head else "──")
+        console.print(g)
+
+
 def table(title: str | None, columns: Sequence[tuple[str, str]], rows: Sequence[Mapping[str, Any]],
           money: Sequence[str] = (), totals: Mapping[str, Any] | None = None) -> None:
-    """A rich table; money right-aligned with thousands separators, negatives in red."""
-    t = Table(title=title, header_style="bold", show_lines=False)
+    """A table; money right-aligned with thousands separators, negatives in red; amounts
+    and codes never cut (``print_table``). Labels are already translated by the caller."""
     m = set(money)
-    for key, label in columns:
-        t.add_column(label, justify="right" if key in m else "left", no_wrap=key in m)
 
     def cell(k: str, v: Any) -> str:
         if v is None:
@@ -115,11 +209,11 @@ def table(title: str | None, columns: Sequence[tuple[str, str]], rows: Sequence[
             return f"[red]{s}[/red]" if v < 0 else s
         if isinstance(v, dt.datetime):
             return v.strftime("%Y-%m-%d %H:%M:%S")
-        return str(v)
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        return str(v).replace("[", "\\[") if isinstance(v, str) and "[/" not in v else str(v)
 
-    for r in rows:
-        t.add_row(*(cell(k, r.get(k)) for k, _ in columns))
-    if totals:
-        t.add_section()
-        t.add_row(*(f"[bold]{cell(k, totals.get(k))}[/bold]" for k, _ in columns))
-    console.print(t)
+    cols = [Col(label, right=k in m, whole=k in m or k in KEY_COLUMNS) for k, label in columns]
+    body = [[cell(k, r.get(k)) for k, _l in columns] for r in rows]
+    tot = [cell(k, totals.get(k)) for k, _l in columns] if totals else None
+    print_table(title, cols, body, tot, total_label=str(totals.get(columns[0][0])) if totals else None)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import typer._click.core as click_core
-from typer.main import get_command
 
 from cli.main import app
 
@@ -42,14 +41,24 @@ def plain_help(cmd: Any, ctx: Any) -> str:
     return str(formatter.getvalue()).rstrip()
 
 
-def commands() -> list[tuple[list[str], Any, Any]]:
-    root = get_command(app)
+def commands(lang: str = "en") -> list[tuple[list[str], Any, Any]]:
+    from cli.localize import build
+
+    root = build(app, lang)
     return list(walk(root, click_core.Context(root, info_name="fundledger"), []))
 
 
-def render() -> str:
-    parts = [HEADER]
-    for path, cmd, ctx in commands():
+HEADER_ZH = """# 命令参考
+
+由各命令的 `--help` 生成（`make docs`，即 `python -m cli.docgen docs/cli.md`）；本文件与命令不一致时测试失败。
+英文版见 [cli.md](cli.md)。所有查询命令都有 `--json`。全局选项：`--as 用户名`（或 `FUNDLEDGER_USER`）指定操作人，
+`--lang zh|en` 指定语言。
+"""
+
+
+def render(lang: str = "en") -> str:
+    parts = [HEADER if lang == "en" else HEADER_ZH]
+    for path, cmd, ctx in commands(lang):
         title = " ".join(["fundledger", *path])
         parts.append(f"\n## `{title}`\n\n```text\n{plain_help(cmd, ctx)}\n```\n")
     return "".join(parts)
@@ -57,8 +66,10 @@ def render() -> str:
 
 def main(argv: list[str]) -> int:
     out = Path(argv[1] if len(argv) > 1 else "docs/cli.md")
-    out.write_text(render(), "utf-8")
-    print(f"wrote {out}")
+    out.write_text(render("en"), "utf-8")
+    zh = out.with_name(out.stem + ".zh" + out.suffix)
+    zh.write_text(render("zh"), "utf-8")
+    print(f"wrote {out} and {zh}")
     return 0
 
 

@@ -9,22 +9,24 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
-
-from cli.context import console, emit_json, read
+from cli.context import KEY_COLUMNS, Col, console, emit_json, print_table, read
 from ledger.core.money import format_yuan
 from ledger.errors import BadInput
+from ledger.i18n import _, code_text, codes_text, get_lang
 from ledger.reports.model import TOTAL_LABEL, Column, Report, check_lang
 
 _RIGHT = {"money", "int", "months", "percent"}
 _COLOUR_STYLE = {"red": "bold red", "yellow": "yellow", "green": "green", "excess": "blue"}
 
 
-def checked_lang(lang: str) -> str:
+def checked_lang(lang: str | None) -> str:
+    """``--lang`` of a command, or the language in force (``--lang`` > FUNDLEDGER_LANG > locale > zh)."""
+    if lang is None:
+        return get_lang()
     try:
         return check_lang(lang)
     except ValueError as e:
-        raise BadInput(f"--lang must be zh or en, got '{lang}'") from e
+        raise BadInput(_("--lang must be zh or en, got '{lang}'").format(lang=lang)) from e
 
 
 def _with_region(report: Report) -> Report:
@@ -40,7 +42,7 @@ def _with_region(report: Report) -> Report:
     return dataclasses.replace(report, region=lab.region, sections=sections)
 
 
-def export_report(report: Report, csv_path: Path | None, xlsx_path: Path | None, lang: str = "zh") -> None:
+def export_report(report: Report, csv_path: Path | None, xlsx_path: Path | None, lang: str | None = None) -> None:
     """Write the report as CSV and/or XLSX (``ledger.reports.export``), headers in ``lang``."""
     lang = checked_lang(lang)
     if csv_path is None and xlsx_path is None:
@@ -54,7 +56,7 @@ def export_report(report: Report, csv_path: Path | None, xlsx_path: Path | None,
         if xlsx_path is not None:
             write_xlsx(report, xlsx_path, lang)
     except OSError as e:
-        raise BadInput(f"cannot write {e.filename}: {e.strerror}") from e
+        raise BadInput(_("cannot write {file}: {error}").format(file=e.filename, error=e.strerror)) from e
 
 
 def _cell(col: Column, value: Any) -> str:
@@ -70,35 +72,38 @@ def _cell(col: Column, value: Any) -> str:
         return f"{value:.2f}" + ("%" if col.kind == "percent" else "")
     if isinstance(value, dt.date):
         return value.isoformat()
-    text = str(value).replace("[", "\\[")
+    text = str(value)
     if col.key == "colour" and text in _COLOUR_STYLE:
-        return f"[{_COLOUR_STYLE[text]}]{text}[/]"
-    return text
+        return f"[{_COLOUR_STYLE[text]}]{code_text(text)}[/]"
+    if col.key == "warnings":
+        text = codes_text(text)
+    elif col.key in ("kind", "state", "status", "action") or (col.key == "unit" and text == "all"):
+        text = code_text(text)
+    return text.replace("[", "\\[")
 
 
-def render_report(report: Report, lang: str = "zh", *, hide: tuple[str, ...] = ()) -> None:
-    """Rich tables, one per section: amounts right-aligned with thousands separators,
-    negatives in red, a bold totals row; notes below. ``hide`` drops columns on screen."""
+def render_report(report: Report, lang: str | None = None, *, hide: tuple[str, ...] = ()) -> None:
+    """Tables, one per section: amounts right-aligned with thousands separators,
+    negatives in red, a bold totals row; notes below. ``hide`` drops columns on screen.
+    Amounts, codes and unit names are never cut: a table too wide for the terminal
+    becomes one record per row (``cli.context.print_table``)."""
     lang = checked_lang(lang)
     cols = [c for c in report.columns if c.key not in hide]
+    specs = [Col(c.header(lang), right=c.kind in _RIGHT,
+                 whole=c.kind in _RIGHT or c.kind == "date" or c.key in KEY_COLUMNS) for c in cols]
     console.print(f"[bold]{report.title(lang)}[/bold]  {report.region}  {report.period}")
     for s in report.sections:
-        t = Table(title=s.title(lang), header_style="bold", title_justify="left")
-        for c in cols:
-            t.add_column(c.header(lang), justify="right" if c.kind in _RIGHT else "left", no_wrap=c.kind in _RIGHT)
-        for row in s.rows:
-            t.add_row(*(_cell(c, row.get(c.key)) for c in cols))
+        rows = [[_cell(c, row.get(c.key)) for c in cols] for row in s.rows]
+        totals = None
         if s.totals is not None:
-            t.add_section()
-            cells = [_cell(c, s.totals.get(c.key)) for c in cols]
-            cells[0] = TOTAL_LABEL[lang] if report.columns[0] in cols else cells[0]
-            t.add_row(*(f"[bold]{x}[/bold]" if x else "" for x in cells))
-        console.print(t)
+            totals = [_cell(c, s.totals.get(c.key)) for c in cols]
+            totals[0] = TOTAL_LABEL[lang] if report.columns[0] in cols else totals[0]
+        print_table(s.title(lang), specs, rows, totals, total_label=TOTAL_LABEL[lang])
     for note in report.notes:
         console.print(f"[dim]{note}[/dim]")
 
 
-def show(report: Report, *, json_out: bool, csv_path: Path | None, xlsx_path: Path | None, lang: str,
+def show(report: Report, *, json_out: bool, csv_path: Path | None, xlsx_path: Path | None, lang: str | None,
          hide: tuple[str, ...] = ()) -> None:
     """What every report command does with its report: files if asked, then JSON or tables."""
     export_report(report, csv_path, xlsx_path, lang)

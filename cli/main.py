@@ -1,4 +1,8 @@
-"""The ``fundledger`` command: one Typer sub-app per noun, errors rendered once here."""
+"""The ``fundledger`` command: one Typer sub-app per noun, errors rendered once here.
+
+The language (``--lang`` > FUNDLEDGER_LANG > the locale > zh) is decided from the command
+line and the environment before the click command is built, so help texts, messages and
+errors all come out of the catalogue (ledger/locale) in that language (cli/localize.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ import typer
 from rich.markup import escape
 
 from cli.context import State, err_console
+from ledger import i18n
 from ledger.errors import LedgerError
+from ledger.i18n import _
 
 app = typer.Typer(
     name="fundledger",
@@ -22,10 +28,28 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("fundledger")
+        except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+            v = "unknown"
+        print(f"fundledger {v}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def root(
-    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user (default: $FUNDLEDGER_USER). "
+    as_user: Annotated[str | None, typer.Option("--as", metavar="NAME",
+                                                help="Act as this user (default: $FUNDLEDGER_USER). "
                                                 "On a server, the PostgreSQL login authenticates it.")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", metavar="zh|en",
+                                             help="Language of help, messages and reports: zh or en (default: "
+                                             "$FUNDLEDGER_LANG, else the locale, else zh).")] = None,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version,
+                                          help="Print the version and exit.")] = False,
 ) -> None:
     State.user = as_user
 
@@ -34,7 +58,7 @@ def _register() -> None:
     from cli import cmd_core
 
     cmd_core.register(app)
-    for name in ("cmd_imports", "cmd_fund", "cmd_reports", "cmd_audit", "cmd_demo", "cmd_db"):
+    for name in ("cmd_imports", "cmd_fund", "cmd_reports", "cmd_audit", "cmd_demo", "cmd_db", "cmd_example"):
         try:
             mod = __import__(f"cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as e:
@@ -47,16 +71,33 @@ def _register() -> None:
 _register()
 
 
+def render_error(e: LedgerError) -> str:
+    """One line (or a block, for a refused file) for a user: the rule code stays ASCII."""
+    label = _("error")
+    return f"[red]{escape(label)}[/red] \\[{escape(e.rule)}]: {escape(i18n.translate(e.message))}"
+
+
 def run() -> None:
     """Console entry point: LedgerErrors become one line on stderr and an exit code;
     usage errors are click's own (exit 2). No traceback for a user's mistake."""
+    from cli.context import configure_width
+    from cli.localize import build, lang_from_argv
+
+    configure_width()
     try:
-        app()
+        lang = i18n.resolve(lang_from_argv(sys.argv[1:]))
+    except i18n.UnknownLanguage as e:
+        label = _("error")
+        err_console.print(f"[red]{escape(label)}[/red] \\[bad_input]: {escape(str(e))}", soft_wrap=True)
+        sys.exit(1)
+    i18n.set_lang(lang)
+    try:
+        build(app, lang)(prog_name="fundledger")
     except LedgerError as e:
-        err_console.print(f"[red]error[/red] \\[{escape(e.rule)}]: {escape(e.message)}", soft_wrap=True)
+        err_console.print(render_error(e), soft_wrap=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
-        err_console.print("interrupted: nothing half-written remains (each action is one transaction)")
+        err_console.print(_("interrupted: nothing half-written remains (each action is one transaction)"))
         sys.exit(130)
 
 

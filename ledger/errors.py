@@ -64,6 +64,18 @@ class StateError(LedgerError):
     rule = "illegal_state"
 
 
+class UnknownUser(NotFound):
+    """``--as NAME`` names nobody the database knows (not an outage: exit 1)."""
+
+    rule = "unknown_user"
+
+
+class NotInitialised(LedgerError):
+    """The database has no fundledger schema yet: ``fundledger init`` comes first."""
+
+    rule = "not_initialised"
+
+
 class DatabaseUnavailable(LedgerError):
     rule = "database_unavailable"
     exit_code = 2

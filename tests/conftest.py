@@ -181,7 +181,10 @@ def run_cli(args: list[str], *, url: str | None, user: str | None = None, input:
 
     full = (["--as", user] if user else []) + args
     out, err = io.StringIO(), io.StringIO()
-    saved_env = {k: os.environ.get(k) for k in ("FUNDLEDGER_DATABASE_URL", "FUNDLEDGER_USER", *(env or {}))}
+    # The suite's assertions read English messages on a wide terminal; tests of the Chinese
+    # default and of 80 columns say so (env={"FUNDLEDGER_LANG": "", "COLUMNS": "80"}).
+    env = {"FUNDLEDGER_LANG": "en", "COLUMNS": "200", **(env or {})}
+    saved_env = {k: os.environ.get(k) for k in ("FUNDLEDGER_DATABASE_URL", "FUNDLEDGER_USER", *env)}
     if url:
         os.environ["FUNDLEDGER_DATABASE_URL"] = url
     os.environ.pop("FUNDLEDGER_USER", None)

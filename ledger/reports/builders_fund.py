@@ -14,6 +14,7 @@ from typing import Any
 
 from ledger.core.monitor import Colour, Thresholds, colour, months_payable, warnings_for
 from ledger.core.monitor import Warning as RiskWarning
+from ledger.i18n import N_, translate
 from ledger.reports.builders import ALL_UNITS, Labels, Row, _label, now, section_title
 from ledger.reports.model import Column, Report, Section
 
@@ -246,7 +247,9 @@ def monitor_rows(figures: Sequence[Row], t: Thresholds) -> tuple[list[MonitorRow
     """(per unit and book, consolidated per book) from ``ledger.store.monitor.figures``.
     A consolidated row sums its units' figures (planned result: ``None`` only when no unit
     has a budget) and computes months payable from the sums, not as an average."""
-    rows = [monitor_row(f["unit"], f["book"], f, t) for f in figures]
+    # Sorted by unit code within each book, the way officers look units up.
+    rows = sorted((monitor_row(f["unit"], f["book"], f, t) for f in figures),
+                  key=lambda r: ((r.book != "RES", r.book), r.unit))
     consolidated = []
     for book in sorted({f["book"] for f in figures}, key=lambda b: (b != "RES", b)):
         fs = [f for f in figures if f["book"] == book]
@@ -288,8 +291,9 @@ def monitor_report(rows: Sequence[MonitorRow], consolidated: Sequence[MonitorRow
         pooled = str(labels.books.get(c.book, {}).get("pooled_component") or "")
         zh, en = section_title(labels, c.book, pooled)
         sections.append(Section(zh, en, tuple(out)))
-    note = (f"可支付月数 = 累计结余 ÷ (近12个月支出 ÷ 12); red < {t.red_below}, yellow < {t.yellow_below}, "
-            f"green ≤ {t.excess_above}, excess above")
+    note = translate(N_("months payable = accumulated surplus ÷ (expenditure of the last 12 months ÷ 12); red below "
+                        "{red}, yellow below {yellow}, green up to {excess}, excess above"), lang).format(
+        red=t.red_below, yellow=t.yellow_below, excess=t.excess_above)
     return Report("monitor", "基金运行风险监测", "Risk monitoring", labels.region, f"..{as_of}",
                   generated_at or now(), MONITOR_COLUMNS, tuple(sections), (note,))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +25,8 @@ import psycopg
 from psycopg import errors as pgerr
 from psycopg.rows import dict_row
 
-from ledger.errors import DatabaseUnavailable
+from ledger.errors import DatabaseUnavailable, NotInitialised, UnknownUser
+from ledger.i18n import _
 from ledger.store import embedded
 from ledger.store.translate import translate
 
@@ -73,7 +75,15 @@ def connect(target: Target, *, admin: bool = False, autocommit: bool = False) ->
         conn = psycopg.connect(target.conninfo(admin=admin), autocommit=autocommit, row_factory=dict_row,
                                application_name="fundledger")
     except psycopg.OperationalError as e:
-        raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {str(e).strip()}") from e
+        text = str(e).strip()
+        role = re.search(r'role "([^"]+)" does not exist', text)
+        if role:
+            raise UnknownUser(_("user {name} does not exist. An admin adds them: fundledger --as ADMIN user add {name} "
+                                "--role ROLE (on a new database run fundledger init and add the first admin "
+                                "first)").format(name=role.group(1))) from e
+        if re.search(r'database "[^"]+" does not exist', text):
+            raise NotInitialised(_("the database does not exist yet: run fundledger init first")) from e
+        raise DatabaseUnavailable(_("cannot connect to PostgreSQL: {error}").format(error=text)) from e
     return conn
 
 

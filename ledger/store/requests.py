@@ -42,6 +42,11 @@ def _me(conn: Conn) -> dict[str, Any]:
     return dict(row)
 
 
+def whoami(conn: Conn) -> dict[str, Any]:
+    """The acting user's name, role and unit (an officer's unit comes from their login)."""
+    return _me(conn)
+
+
 def get(conn: Conn, request_id: int) -> dict[str, Any]:
     row = conn.execute(f"SELECT {_COLS} FROM fl.fund_request r WHERE r.id = %s", (request_id,)).fetchone()
     if row is None:
@@ -160,7 +165,10 @@ def list_requests(conn: Conn, *, year: int | None = None, quarter: int | None = 
     if state is not None and state not in RequestState.__members__:
         raise NotFound(f"unknown state '{state}' (one of {', '.join(RequestState.__members__)})")
     rows = conn.execute(
-        f"""SELECT {_COLS} FROM fl.fund_request r
+        f"""SELECT {_COLS},
+                   (SELECT e.reason FROM fl.request_event e WHERE e.request_id = r.id
+                       AND e.to_state IN ('rejected', 'voided') ORDER BY e.id DESC LIMIT 1) AS reason
+              FROM fl.fund_request r
              WHERE (%(y)s::int IS NULL OR r.year = %(y)s) AND (%(q)s::int IS NULL OR r.quarter = %(q)s)
                AND (%(u)s::text IS NULL OR r.unit = %(u)s) AND (%(s)s::text IS NULL OR r.state = %(s)s)
              ORDER BY r.year, r.quarter, r.unit, r.id""",

@@ -14,10 +14,12 @@ from ledger.errors import (
     IdempotencyConflict,
     LedgerError,
     NotFound,
+    NotInitialised,
     PermissionDenied,
     RuleViolation,
     StateError,
 )
+from ledger.i18n import _
 
 _BY_CONSTRAINT: dict[str, type[LedgerError]] = {
     "permission_denied": PermissionDenied,
@@ -33,6 +35,9 @@ def translate(e: psycopg.Error) -> LedgerError:
     diag = e.diag
     name = diag.constraint_name or ""
     message = diag.message_primary or str(e).strip()
+    if isinstance(e, pgerr.InvalidSchemaName | pgerr.UndefinedFunction | pgerr.UndefinedTable) and (
+            'schema "fl"' in message or "fl." in message):
+        return NotInitialised(_("the database is not set up yet: run fundledger init first"))
     if isinstance(e, pgerr.InsufficientPrivilege) and not name:
         return PermissionDenied(f"PostgreSQL refused: {message}", rule="permission_denied")
     if isinstance(e, psycopg.OperationalError) and not name:

@@ -74,11 +74,11 @@ def test_monitor_budget_requests_registers(ledger_db, tmp_path):
     def flat(r):
         return (r["unit"], r["book"], r["surplus"], r["trailing_12m_expenditure"], r["months_payable"], r["colour"],
                 r["year_result"], r["special_share"], r["planned_result"], [w["code"] for w in r["warnings"]])
-    assert [flat(r) for r in m["rows"]] == [      # units in region order: 同江市 230881 before 桦南县 230822
-        (U81, "RES", "-130000.00", "530000.00", "-2.94", "red", "-130000.00", "-130000.00", None,
-         ["red", "negative_share", "running_deficit"]),
+    assert [flat(r) for r in m["rows"]] == [      # sorted by unit code within each book
         (U22, "RES", "1580000.00", "120000.00", "158.00", "excess", "1080000.00", "900000.00", "-100000.00",
          ["excess", "planned_deficit"]),
+        (U81, "RES", "-130000.00", "530000.00", "-2.94", "red", "-130000.00", "-130000.00", None,
+         ["red", "negative_share", "running_deficit"]),
         (U22, "EMP", "450000.00", "150000.00", "36.00", "excess", "450000.00", "450000.00", None, ["excess"]),
     ]
     assert [flat(r) for r in m["consolidated"]] == [
@@ -86,7 +86,7 @@ def test_monitor_budget_requests_registers(ledger_db, tmp_path):
          ["excess", "planned_deficit"]),
         ("all", "EMP", "450000.00", "150000.00", "36.00", "excess", "450000.00", "450000.00", None, ["excess"]),
     ]
-    assert "share of the special account is -130,000.00 yuan" in m["rows"][0]["warnings"][1]["message"]
+    assert "share of the special account is -130,000.00 yuan" in m["rows"][1]["warnings"][1]["message"]
     ws = load_workbook(tmp_path / "m.xlsx")["城乡居民基本医疗保险基金"]
     assert ws["A1"].value.startswith("基金运行风险监测")
     assert [c.value for c in ws[5]][:6] == ["all", "全市", 1450000, 650000, 26.77, "excess"]

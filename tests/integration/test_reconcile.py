@@ -91,7 +91,7 @@ def test_reconcile_special_account_end_to_end(ledger_db, tmp_path):
 
     text = ledger_db.cli("reconcile", "report", "--account", "special", "--book", "RES", "--as-of", "2023-03-31",
                          user="aud")
-    assert text.exit_code == 0 and "余额调节表" in text.stdout and "reconciled" in text.stdout
+    assert text.exit_code == 0 and "bank reconciliation" in text.stdout and "reconciled" in text.stdout
 
     # The fee gets booked; the next statement import matches it (and the 50) without duplicating lines.
     post(fin, entry("fee", "2023-03-31", "RES", leg("5401", "230822", "D", "3.50"),

@@ -70,7 +70,7 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
     golden(ledger_db)
 
     # ---- balance sheet: consolidated and per unit, lines tie
-    res = ledger_db.cli("report", "balance-sheet", "--year", "2023", "--book", "RES", "--json",
+    res = ledger_db.cli("--lang", "zh", "report", "balance-sheet", "--year", "2023", "--book", "RES", "--json",
                         "--xlsx", str(tmp_path / "bs.xlsx"), user="aud")
     assert res.exit_code == 0, res
     bs = res.json()
@@ -109,7 +109,7 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
     assert ws.freeze_panes == "A5"
 
     # ---- income by quarter
-    res = ledger_db.cli("report", "income", "--year", "2023", "--book", "RES", "--json", "--lang", "en",
+    res = ledger_db.cli("--lang", "zh", "report", "income", "--year", "2023", "--book", "RES", "--json", "--lang", "en",
                         "--xlsx", str(tmp_path / "inc.xlsx"), user="rev")
     assert res.exit_code == 0, res
     inc = res.json()
@@ -138,13 +138,13 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
     assert [c.value for c in ws[4]] == ["科目编码", "科目名称", "第1季度", "第2季度", "第3季度", "第4季度", "合计"]
     assert [c.value for c in ws[5]] == ["4001", "Contribution revenue", 1400000, 0, 0, 0, 1400000]
 
-    month = ledger_db.cli("report", "income", "--year", "2023", "--period", "month", "--unit", U81, "--json")
+    month = ledger_db.cli("--lang", "zh", "report", "income", "--year", "2023", "--period", "month", "--unit", U81, "--json")
     assert month.exit_code == 0, month
     mt = {r["code"]: r for r in rows_of(month.json())}
     assert mt["5101"]["m05"] == "480000.00" and mt["4001"]["m06"] == "0.00" and mt["result"]["total"] == "-130000.00"
 
     # ---- subledger of 230822
-    res = ledger_db.cli("report", "subledger", "--unit", U22, "--as-of", "2023-12-31", "--book", "RES", "--json",
+    res = ledger_db.cli("--lang", "zh", "report", "subledger", "--unit", U22, "--as-of", "2023-12-31", "--book", "RES", "--json",
                         "--xlsx", str(tmp_path / "sub.xlsx"))
     assert res.exit_code == 0, res
     sub = [(r["code"], r["holder"], r["opening"], r["debits"], r["credits"], r["closing"]) for r in rows_of(res.json())]
@@ -164,7 +164,7 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
     assert "230822" in ws.title and ws["G7"].value == 180000 and ws["G7"].number_format == "#,##0.00;[Red]-#,##0.00"
 
     # ---- trial balance exports through the builder (cmd_core calls it)
-    res = ledger_db.cli("report", "trial-balance", "--year", "2023", "--xlsx", str(tmp_path / "tb.xlsx"),
+    res = ledger_db.cli("--lang", "zh", "report", "trial-balance", "--year", "2023", "--xlsx", str(tmp_path / "tb.xlsx"),
                         "--csv", str(tmp_path / "tb.csv"), "--json")
     assert res.exit_code == 0, res
     assert res.json()["totals"]["period_debits"] == res.json()["totals"]["period_credits"] == "2570000.00"
@@ -175,7 +175,7 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
     assert (tmp_path / "tb.csv").read_bytes().startswith(b"\xef\xbb\xbf")
 
     # ---- account ledger with running balance (and paging keeps true balances)
-    res = ledger_db.cli("report", "ledger", "RES:1003:230881:special", "--year", "2023", "--json")
+    res = ledger_db.cli("--lang", "zh", "report", "ledger", "RES:1003:230881:special", "--year", "2023", "--json")
     assert res.exit_code == 0, res
     lines = [(r["entry_date"], r["debit"], r["credit"], r["balance"], r["reverses"] is not None)
              for r in rows_of(res.json())]
@@ -187,12 +187,12 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
         ("2023-06-01", "10000.00", None, "-120000.00", False),
         ("2023-06-02", None, "10000.00", "-130000.00", True),
     ]
-    paged = ledger_db.cli("report", "ledger", "RES:1003:230881:special", "--year", "2023", "--offset", "2",
+    paged = ledger_db.cli("--lang", "zh", "report", "ledger", "RES:1003:230881:special", "--year", "2023", "--offset", "2",
                           "--limit", "1", "--json").json()
     assert [(r["credit"], r["balance"]) for r in rows_of(paged)] == [(None, "350000.00"), ("480000.00", "-130000.00")]
 
     # ---- vouchers: lines, who posted, reversal links both ways
-    res = ledger_db.cli("report", "vouchers", "--book", "RES", "--year", "2023", "--from", "8", "--to", "9", "--json")
+    res = ledger_db.cli("--lang", "zh", "report", "vouchers", "--book", "RES", "--year", "2023", "--first", "8", "--last", "9", "--json")
     assert res.exit_code == 0, res
     vs = rows_of(res.json())
     assert [(v["voucher"], v["account"], v["debit"], v["credit"], v["created_by"], v["reverses"], v["reversed_by"])
@@ -203,11 +203,11 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
         ("RES/2023-000009", "RES:4001:230881", "10000.00", None, "fin", "RES/2023-000008", None),
     ]
     assert res.json()["sections"][0]["totals"]["debit"] == "20000.00"
-    shown = ledger_db.cli("report", "vouchers", "--year", "2023", "--to", "3")
+    shown = ledger_db.cli("--lang", "zh", "report", "vouchers", "--year", "2023", "--to", "3")
     assert shown.exit_code == 0 and "RES/2023-000003" in shown.stdout and "200,000.00" in shown.stdout
 
     # ---- an officer sees only their unit
-    res = ledger_db.cli("report", "balance-sheet", "--year", "2023", "--json", user="o81")
+    res = ledger_db.cli("--lang", "zh", "report", "balance-sheet", "--year", "2023", "--json", user="o81")
     scopes = {r["scope"] for r in rows_of(res.json())}
     assert scopes == {"all", U81}
     assert by_code(rows_of(res.json()), "all")[("assets_total", None)]["closing"] == "-130000.00"
@@ -218,28 +218,28 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
                   leg("4101.central", U22, "D", "200000.00"), leg("3001", U22, "C", "1080000.00"),
                   leg("5001.inpatient", U22, "C", "120000.00"), memo="年终结转") | {"kind": "year_close"})
     c.commit()
-    after = ledger_db.cli("report", "balance-sheet", "--year", "2023", "--unit", U22, "--json").json()
+    after = ledger_db.cli("--lang", "zh", "report", "balance-sheet", "--year", "2023", "--unit", U22, "--json").json()
     lines22 = by_code(rows_of(after))
     assert lines22[("3001", None)]["closing"] == "1580000.00"
     assert lines22[("unclosed_result", None)]["closing"] == "0.00"
     assert lines22[("net_assets_total", None)]["closing"] == "1580000.00"
-    inc2 = ledger_db.cli("report", "income", "--year", "2023", "--book", "RES", "--json").json()
+    inc2 = ledger_db.cli("--lang", "zh", "report", "income", "--year", "2023", "--book", "RES", "--json").json()
     assert {r["code"]: r["total"] for r in rows_of(inc2)} == {k: v[4] for k, v in table.items()}
-    sub2 = {r["code"]: r for r in rows_of(ledger_db.cli("report", "subledger", "--unit", U22, "--year", "2023",
+    sub2 = {r["code"]: r for r in rows_of(ledger_db.cli("--lang", "zh", "report", "subledger", "--unit", U22, "--year", "2023",
                                                         "--book", "RES", "--json").json())}
     assert sub2["year_result"]["closing"] == "1080000.00" and sub2["4001"]["closing"] == "0.00"
 
 
 def test_report_errors_are_one_line(ledger_db):
-    res = ledger_db.cli("report", "income", "--year", "2023", "--period", "week")
+    res = ledger_db.cli("--lang", "zh", "report", "income", "--year", "2023", "--period", "week")
     assert res.exit_code == 1 and "--period must be month, quarter or year" in res.stderr
-    res = ledger_db.cli("report", "ledger", "RES:1003:230822:special", "--from", "2023-05-01", "--to", "2023-01-01")
+    res = ledger_db.cli("--lang", "zh", "report", "ledger", "RES:1003:230822:special", "--from", "2023-05-01", "--to", "2023-01-01")
     assert res.exit_code == 1 and "after" in res.stderr
-    res = ledger_db.cli("report", "ledger", "RES:9999:230822")
+    res = ledger_db.cli("--lang", "zh", "report", "ledger", "RES:9999:230822")
     assert res.exit_code == 1 and "no account" in res.stderr
-    res = ledger_db.cli("report", "vouchers", "--year", "2023")
+    res = ledger_db.cli("--lang", "zh", "report", "vouchers", "--year", "2023")
     assert res.exit_code == 0 and "Traceback" not in res.stderr
-    res = ledger_db.cli("report", "balance-sheet", "--lang", "fr")
+    res = ledger_db.cli("--lang", "zh", "report", "balance-sheet", "--lang", "fr")
     assert res.exit_code == 1 and "--lang" in res.stderr
 
 

@@ -18,7 +18,14 @@ def test_every_command_has_help():
 
 def test_reference_matches_the_commands():
     """Regenerate with `make docs` when this fails."""
-    assert (DOCS / "cli.md").read_text("utf-8") == render()
+    assert (DOCS / "cli.md").read_text("utf-8") == render("en")
+    assert (DOCS / "cli.zh.md").read_text("utf-8") == render("zh")
+
+
+def test_help_is_chinese_by_default_and_has_no_bool_noise():
+    zh = render("zh")
+    assert "显示本帮助并退出。" in zh and "Show this message" not in zh
+    assert "<bool>" not in zh and "<bool>" not in render("en")
 
 
 def test_core_commands_of_the_issues_exist():

@@ -1,0 +1,131 @@
+"""The command line in the user's language.
+
+Help texts are written in English in the commands (Typer ``help=`` and docstrings) and are
+message ids of the catalogue (ledger/locale). The language is decided from the command
+line and the environment *before* the click command tree is built (``build``); the tree
+is then translated in place: every command's help, every option's and argument's help,
+and Typer's own panel titles. Nothing is translated at import time, so one process can
+run commands in either language (the tests do).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ledger import i18n
+from ledger.i18n import N_
+
+# Typer's fixed help strings (typer.rich_utils), translated with the rest.
+_TYPER_STRINGS = {
+    "DEFAULT_STRING": N_("[default: {}]"),
+    "ENVVAR_STRING": N_("[env var: {}]"),
+    "REQUIRED_LONG_STRING": N_("[required]"),
+    "ARGUMENTS_PANEL_TITLE": N_("Arguments"),
+    "OPTIONS_PANEL_TITLE": N_("Options"),
+    "COMMANDS_PANEL_TITLE": N_("Commands"),
+    "ERRORS_PANEL_TITLE": N_("Error"),
+    "ABORTED_TEXT": N_("Aborted."),
+    "RICH_HELP": N_("Try [blue]'{command_path} {help_option}'[/] for help."),
+    "DEPRECATED_STRING": N_("(deprecated) "),
+}
+HELP_OPTION = N_("Show this message and exit.")
+
+
+def lang_from_argv(argv: Sequence[str]) -> str | None:
+    """The value of the last ``--lang X`` / ``--lang=X`` before ``--`` (any position)."""
+    found: str | None = None
+    args = list(argv)
+    for i, a in enumerate(args):
+        if a == "--":
+            break
+        if a == "--lang" and i + 1 < len(args):
+            found = args[i + 1]
+        elif a.startswith("--lang="):
+            found = a.split("=", 1)[1]
+    return found
+
+
+def normalise(text: str) -> str:
+    """A help text as a message id: dedented and stripped, as click shows it."""
+    return inspect.cleandoc(text)
+
+
+def walk(cmd: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    yield path, cmd
+    subs = getattr(cmd, "commands", None)
+    if isinstance(subs, dict):
+        for name in sorted(subs):
+            yield from walk(subs[name], (*path, name))
+
+
+def help_texts(cmd: Any) -> Iterator[str]:
+    """Every help text of a command tree (the message ids ``translate_tree`` looks up)."""
+    for _, c in walk(cmd):
+        for text in (c.help, c.short_help, *(getattr(p, "help", None) for p in c.params)):
+            if text:
+                yield normalise(text)
+
+
+def translate_tree(cmd: Any, lang: str) -> None:
+    """Every help text in ``lang``; flags lose Typer's ``<bool>`` type column; the help
+    option (made lazily by click) is made now so that its text is translated too."""
+    from typer._click.decorators import help_option
+
+    for _, c in walk(cmd):
+        if c.help:
+            c.help = i18n.translate(normalise(c.help), lang)
+        if c.short_help:
+            c.short_help = i18n.translate(normalise(c.short_help), lang)
+        for p in c.params:
+            if getattr(p, "help", None):
+                p.help = i18n.translate(normalise(p.help), lang)
+            if getattr(p, "is_flag", False) and getattr(p, "metavar", None) is None:
+                p.metavar = ""
+        if getattr(c, "add_help_option", False) and getattr(c, "_help_option", "absent") is None:
+            taken = {o for p in c.params for o in (*p.opts, *p.secondary_opts)}
+            names = [n for n in HELP_NAMES if n not in taken]
+            if names:
+                help_option(names)(c)
+                opt = c.params.pop()
+                opt.help = i18n.translate(HELP_OPTION, lang)
+                opt.metavar = ""
+                c._help_option = opt
+
+
+HELP_NAMES = ("-h", "--help")
+_folding = False
+
+
+def patch_typer(lang: str) -> None:
+    """Typer's own strings in ``lang``, and help text that folds instead of being cut
+    with '…' (Chinese has no spaces to wrap at)."""
+    global _folding
+    import typer.rich_utils as ru
+
+    for attr, msgid in _TYPER_STRINGS.items():
+        setattr(ru, attr, i18n.translate(msgid, lang))
+    if not _folding:
+        from rich.text import Text
+
+        make = ru._make_rich_text
+
+        def folding(*args: Any, **kwargs: Any) -> Any:
+            out = make(*args, **kwargs)
+            if isinstance(out, Text):
+                out.overflow = "fold"
+            return out
+
+        ru._make_rich_text = folding
+        _folding = True
+
+
+def build(app: Any, lang: str) -> Any:
+    """The click command of ``app`` with every help text in ``lang``."""
+    from typer.main import get_command
+
+    cmd = get_command(app)
+    translate_tree(cmd, lang)
+    patch_typer(lang)
+    return cmd

@@ -1,0 +1,178 @@
+"""The message catalogue: every text a person reads, in Chinese (the default) or English.
+
+Messages are written in English in the code and marked for extraction: ``_("…")`` where
+the text is used at once, ``N_("…")`` where it is only declared (help texts, labels) and
+translated later. Babel extracts them into ``ledger/locale/messages.pot`` (``make i18n``);
+``ledger/locale/<lang>/LC_MESSAGES/fundledger.po`` hold the translations and are compiled
+to ``.mo`` files at build time (``make``, ``pip install``). A test fails when a message
+lacks its Chinese translation.
+
+Which language (the first that says):
+``--lang`` > ``FUNDLEDGER_LANG`` > a zh or en locale (LC_ALL, LC_MESSAGES, LANG) > zh.
+``LANG=C.UTF-8`` names no language, so it means Chinese. JSON keys and codes never change.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+LANGS = ("zh", "en")
+DOMAIN = "fundledger"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+
+_current = "zh"
+_catalogues: dict[str, _gettext.NullTranslations] = {}
+
+
+class UnknownLanguage(ValueError):
+    pass
+
+
+def locale_lang(env: Mapping[str, str] | None = None) -> str | None:
+    """zh or en from the POSIX locale variables (the first one set wins), else None."""
+    env = os.environ if env is None else env
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(var, "")
+        if value:
+            head = value.split(".")[0].split("_")[0].split("-")[0].lower()
+            return head if head in LANGS else None
+    return None
+
+
+def resolve(cli_lang: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """The language in force: ``--lang`` > FUNDLEDGER_LANG > the locale > zh."""
+    env = os.environ if env is None else env
+    for source, value in (("--lang", cli_lang), ("FUNDLEDGER_LANG", env.get("FUNDLEDGER_LANG"))):
+        if value:
+            lang = value.strip().lower()
+            if lang not in LANGS:
+                raise UnknownLanguage(_("{source} must be zh or en, got '{value}'").format(source=source, value=value))
+            return lang
+    return locale_lang(env) or "zh"
+
+
+def set_lang(lang: str) -> None:
+    global _current
+    if lang not in LANGS:
+        raise UnknownLanguage(f"language must be zh or en, got '{lang}'")
+    _current = lang
+
+
+def get_lang() -> str:
+    return _current
+
+
+def _load(lang: str) -> _gettext.NullTranslations:
+    """The compiled catalogue; in a source checkout whose .po is newer than its .mo (or has
+    no .mo yet), the .po itself, so an edited translation shows without a rebuild."""
+    if lang in _catalogues:
+        return _catalogues[lang]
+    base = LOCALE_DIR / lang / "LC_MESSAGES"
+    mo, po = base / f"{DOMAIN}.mo", base / f"{DOMAIN}.po"
+    cat: _gettext.NullTranslations
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with mo.open("rb") as f:
+            cat = _gettext.GNUTranslations(f)
+    elif po.exists():
+        cat = _PoCatalogue(po)
+    else:
+        cat = _gettext.NullTranslations()
+    _catalogues[lang] = cat
+    return cat
+
+
+class _PoCatalogue(_gettext.NullTranslations):
+    def __init__(self, po: Path) -> None:
+        super().__init__()
+        from babel.messages.pofile import read_po
+
+        with po.open("rb") as f:
+            catalog = read_po(f)
+        self._map: dict[str, str] = {}
+        for m in catalog:
+            if m.id and m.string and not m.fuzzy:
+                key = m.id if isinstance(m.id, str) else m.id[0]
+                val = m.string if isinstance(m.string, str) else m.string[0]
+                self._map[key] = val
+
+    def gettext(self, message: str) -> str:
+        return self._map.get(message, message)
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        return self._map.get(msgid1) or (msgid1 if n == 1 else msgid2)
+
+
+def translate(message: str, lang: str | None = None) -> str:
+    """``message`` in ``lang`` (default: the language in force)."""
+    if not message:
+        return message
+    lang = lang or _current
+    return _load(lang).gettext(message)
+
+
+def _(message: str) -> str:
+    return translate(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural of a message with a count (Chinese has one form)."""
+    return _load(_current).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction without translating it (translated where shown)."""
+    return message
+
+
+def both(message: str) -> tuple[str, str]:
+    """(zh, en) of one message: for report models that carry both languages."""
+    return translate(message, "zh"), translate(message, "en")
+
+
+# Codes that stay ASCII in JSON and files for scripts, shown to people in words.
+CODES: dict[str, str] = {
+    # monitor colours (预警)
+    "red": N_("red"), "yellow": N_("yellow"), "green": N_("green"), "excess": N_("excess"),
+    # monitor warnings
+    "negative_share": N_("negative special-account share"), "running_deficit": N_("deficit so far this year"),
+    "planned_deficit": N_("budget plans a deficit"),
+    # memo-register kinds (备查簿)
+    "fiscal_arrears": N_("fiscal arrears"), "employer_arrears": N_("employer arrears"),
+    "unpaid_claims": N_("unpaid provider claims"), "government_share": N_("government shortfall share"),
+    # fund-request states
+    "submitted": N_("submitted"), "approved": N_("approved"), "rejected": N_("rejected"),
+    "disbursed": N_("disbursed"), "settled": N_("settled"), "voided": N_("voided"),
+    # fund-request actions
+    "submit": N_("submit"), "approve": N_("approve"), "reject": N_("reject"), "void": N_("void"),
+    "disburse": N_("disburse"), "settle": N_("settle"),
+    # pre-allocation bases
+    "budget": N_("budget"), "prior-year": N_("prior year"),
+    # what a write did
+    "posted": N_("posted"), "already posted": N_("already posted"), "to post": N_("to post"),
+    "nothing to post": N_("nothing to post"), "created": N_("created"), "unchanged": N_("unchanged"),
+    "duplicate": N_("duplicate"), "recorded": N_("recorded"),
+    # the consolidated row of a report (unit "all")
+    "all": N_("all units"),
+    # unit kinds
+    "city": N_("city"), "county": N_("county"),
+    # sides
+    "Dr": N_("Dr"), "Cr": N_("Cr"),
+    # roles
+    "officer": N_("officer"), "reviewer": N_("reviewer"), "finance": N_("finance"), "auditor": N_("auditor"),
+    "admin": N_("admin"),
+}
+
+
+def code_text(code: str, lang: str | None = None) -> str:
+    """A stable code (``red``, ``unpaid_claims``, ``approved``) in words; unknown codes as they are."""
+    msg = CODES.get(code)
+    return translate(msg, lang) if msg else code
+
+
+def codes_text(codes: str, lang: str | None = None, sep: str = ", ") -> str:
+    """``"negative_share, running_deficit"`` → each code in words."""
+    return (("、" if (lang or _current) == "zh" else sep)
+            .join(code_text(c.strip(), lang) for c in codes.split(",") if c.strip()))

@@ -1,0 +1,74 @@
+"""Tables stay readable at 80 and 120 columns: amounts, unit codes and names whole (never
+cut with '…'), no line wider than the terminal; a table too wide becomes records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from rich.cells import cell_len
+
+from cli import context
+from cli.exports import render_report
+from ledger import i18n
+from ledger.reports.model import Column, Report, Section
+
+UNITS = [("230800", "市本级"), ("230822", "桦南县"), ("230826", "桦川县"), ("230881", "同江市"), ("230883", "抚远市")]
+
+
+def monitor_like() -> Report:
+    cols = (Column("unit", "单位编码", "Unit"), Column("unit_name", "单位", "Unit name"),
+            Column("surplus", "累计结余", "Accumulated surplus", "money"),
+            Column("trailing_12m_expenditure", "近12个月支出", "Expenditure, last 12 months", "money"),
+            Column("months_payable", "可支付月数", "Months payable", "months"),
+            Column("colour", "预警", "Colour"),
+            Column("year_result", "本年收支结余", "Year result to date", "money"),
+            Column("special_share", "财政专户份额", "Special-account share", "money"),
+            Column("planned_result", "预算结余", "Planned result", "money"),
+            Column("warnings", "提示", "Warnings"))
+    rows = tuple({"unit": code, "unit_name": name, "surplus": 752_480_412_345 + i, "trailing_12m_expenditure": -9_876_543_21,
+                  "months_payable": Decimal("12.34"), "colour": ("red", "yellow", "green", "excess", "red")[i],
+                  "year_result": -123_456_789_00, "special_share": 5_000_000_00, "planned_result": None,
+                  "warnings": "negative_share, running_deficit"} for i, (code, name) in enumerate(UNITS))
+    return Report("monitor", "基金运行风险监测", "Risk monitoring", "佳木斯市 230800", "..2024-03-31",
+                  dt.datetime(2024, 4, 1, tzinfo=dt.UTC), cols, (Section("城乡居民", "Residents", rows),))
+
+
+def render(width: int, lang: str, draw) -> str:  # type: ignore[no-untyped-def]
+    buf = io.StringIO()
+    saved = context.console.file, context.console.width
+    context.console.file, context.console.width = buf, width
+    i18n.set_lang(lang)
+    try:
+        draw()
+    finally:
+        context.console.file, context.console.width = saved
+        i18n.set_lang("zh")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("width", [80, 120])
+def test_a_wide_report_keeps_every_key_cell_whole(width, lang):
+    out = render(width, lang, lambda: render_report(monitor_like(), lang))
+    assert "…" not in out
+    assert max(cell_len(line) for line in out.splitlines()) <= width, out
+    for code, name in UNITS:
+        assert code in out and (name in out or lang == "en")
+    assert out.count("7,524,804,123.4") == len(UNITS) and "-123,456,789.00" in out and "5,000,000.00" in out
+    if lang == "zh":
+        assert "红" in out and "结余过多" in out and "专户份额为负、本年累计赤字" in out
+        assert "negative_share" not in out and "excess" not in out
+    else:
+        assert "negative special-account share" in out
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_a_narrow_table_stays_a_table(width):
+    rows = [{"code": c, "name": n, "amount": 1_234_567_89} for c, n in UNITS]
+    out = render(width, "zh", lambda: context.table("单位", [("code", "编码"), ("name", "名称"), ("amount", "金额")],
+                                                     rows, money=["amount"]))
+    assert "┃ 编码" in out and "1,234,567.89" in out and "…" not in out
+    assert all(f"│ {c} │ {n}" in out for c, n in UNITS)
