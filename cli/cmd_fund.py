@@ -190,7 +190,7 @@ def request_submit(
 
 @request_app.command("approve")
 def request_approve(
-    request_id: Annotated[int, typer.Argument(metavar="ID")],
+    request_id: Annotated[int, typer.Argument(metavar="ID", help="The request's id (request list).")],
     amount: Annotated[str | None, typer.Option("--amount", help="Approve less than requested.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -208,7 +208,7 @@ def request_approve(
 
 @request_app.command("reject")
 def request_reject(
-    request_id: Annotated[int, typer.Argument(metavar="ID")],
+    request_id: Annotated[int, typer.Argument(metavar="ID", help="The request's id (request list).")],
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the request's history).")],
     json_out: JsonOpt = False,
 ) -> None:
@@ -222,7 +222,7 @@ def request_reject(
 
 @request_app.command("void")
 def request_void(
-    request_id: Annotated[int, typer.Argument(metavar="ID")],
+    request_id: Annotated[int, typer.Argument(metavar="ID", help="The request's id (request list).")],
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the request's history).")],
     json_out: JsonOpt = False,
 ) -> None:
@@ -237,7 +237,7 @@ def request_void(
 
 @request_app.command("disburse")
 def request_disburse(
-    request_id: Annotated[int, typer.Argument(metavar="ID")],
+    request_id: Annotated[int, typer.Argument(metavar="ID", help="The request's id (request list).")],
     date: DateOpt,
     key: KeyOpt = None,
     json_out: JsonOpt = False,
@@ -255,7 +255,7 @@ def request_disburse(
 
 @request_app.command("settle")
 def request_settle(
-    request_id: Annotated[int, typer.Argument(metavar="ID")],
+    request_id: Annotated[int, typer.Argument(metavar="ID", help="The request's id (request list).")],
     date: DateOpt,
     key: KeyOpt = None,
     json_out: JsonOpt = False,
@@ -299,7 +299,7 @@ def request_list(
 
 @request_app.command("show")
 def request_show(
-    request_id: Annotated[int, typer.Argument(metavar="ID")],
+    request_id: Annotated[int, typer.Argument(metavar="ID", help="The request's id (request list).")],
     json_out: JsonOpt = False,
 ) -> None:
     """One request: its justification and every step (who, when, why)."""

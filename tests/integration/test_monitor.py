@@ -65,7 +65,7 @@ def test_monitor_budget_requests_registers(ledger_db, tmp_path):
     golden(ledger_db)
     fund_cycle_rows(ledger_db)
 
-    res = ledger_db.cli("monitor", "--as-of", "2023-12-31", "--json", "--xlsx", str(tmp_path / "m.xlsx"), user="aud")
+    res = ledger_db.cli("monitor", "--lang", "zh", "--as-of", "2023-12-31", "--json", "--xlsx", str(tmp_path / "m.xlsx"), user="aud")
     assert res.exit_code == 3, res          # 230881 is red
     m = res.json()
     assert m["as_of"] == "2023-12-31"
@@ -97,10 +97,13 @@ def test_monitor_budget_requests_registers(ledger_db, tmp_path):
     assert ok.exit_code == 0, ok
     assert [r["months_payable"] for r in ok.json()["rows"]] == ["158.00"]
     table = ledger_db.cli("monitor", "--as-of", "2023-12-31")
-    assert table.exit_code == 3 and "negative_share" in table.stdout and "1,450,000.00" in table.stdout
+    assert table.exit_code == 3 and "share of the special account is -130,000.00" in table.stdout and "1,450,000.00" in table.stdout
+    zh = ledger_db.cli("monitor", "--as-of", "2023-12-31", env={"FUNDLEDGER_LANG": "zh", "COLUMNS": "80"})
+    assert zh.exit_code == 3 and "专户份额为负" in zh.stdout and "红" in zh.stdout and "negative_share" not in zh.stdout
+    assert "1,450,000.00" in zh.stdout and "…" not in zh.stdout
 
     # ---- budget execution
-    res = ledger_db.cli("report", "budget-execution", "--year", "2023", "--json", "--xlsx", str(tmp_path / "b.xlsx"))
+    res = ledger_db.cli("--lang", "zh", "report", "budget-execution", "--year", "2023", "--json", "--xlsx", str(tmp_path / "b.xlsx"))
     assert res.exit_code == 0, res
     b = [(r["line"], r["budget"], r["q1"], r["q2"], r["actual"], r["executed_pct"], r["variance"], r["flag"])
          for r in rows_of(res.json())]
@@ -117,15 +120,15 @@ def test_monitor_budget_requests_registers(ledger_db, tmp_path):
     assert ws["L5"].value == 83.33 and ws["L5"].number_format == '0.00"%"' and ws["F5"].value == 1200000
 
     # ---- fund requests: every state change and who made it
-    res = ledger_db.cli("report", "requests", "--year", "2023", "--json")
+    res = ledger_db.cli("--lang", "zh", "report", "requests", "--year", "2023", "--json")
     assert res.exit_code == 0, res
     assert [(r["action"], r["from_state"], r["to_state"], r["amount"], r["actor"], r["state"])
             for r in rows_of(res.json())] == [("submit", None, "submitted", "50000.00", "o22", "approved"),
                                               ("approve", "submitted", "approved", "40000.00", "rev", "approved")]
-    assert ledger_db.cli("report", "requests", "--year", "2023", "--json", user="o81").json()["sections"][0]["rows"] == []
+    assert ledger_db.cli("--lang", "zh", "report", "requests", "--year", "2023", "--json", user="o81").json()["sections"][0]["rows"] == []
 
     # ---- memo registers with ageing as of 2023-12-31
-    res = ledger_db.cli("report", "registers", "--as-of", "2023-12-31", "--json")
+    res = ledger_db.cli("--lang", "zh", "report", "registers", "--as-of", "2023-12-31", "--json")
     assert res.exit_code == 0, res
     regs = rows_of(res.json())
     assert [(r["reference"], r["amount"], r["cleared"], r["outstanding"], r["age_days"], r["b0_90"], r["b91_180"],
@@ -136,7 +139,7 @@ def test_monitor_budget_requests_registers(ledger_db, tmp_path):
     ]
     totals = res.json()["sections"][0]["totals"]
     assert (totals["outstanding"], totals["b91_180"], totals["over_365"]) == ("35000.00", "20000.00", "5000.00")
-    early = rows_of(ledger_db.cli("report", "registers", "--as-of", "2023-11-01", "--kind", "fiscal_arrears",
+    early = rows_of(ledger_db.cli("--lang", "zh", "report", "registers", "--as-of", "2023-11-01", "--kind", "fiscal_arrears",
                                   "--json").json())
     assert [(r["cleared"], r["outstanding"], r["b0_90"]) for r in early] == [("0.00", "30000.00", "30000.00")]
 

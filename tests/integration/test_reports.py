@@ -231,15 +231,15 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
 
 
 def test_report_errors_are_one_line(ledger_db):
-    res = ledger_db.cli("--lang", "zh", "report", "income", "--year", "2023", "--period", "week")
+    res = ledger_db.cli("report", "income", "--year", "2023", "--period", "week")
     assert res.exit_code == 1 and "--period must be month, quarter or year" in res.stderr
-    res = ledger_db.cli("--lang", "zh", "report", "ledger", "RES:1003:230822:special", "--from", "2023-05-01", "--to", "2023-01-01")
+    res = ledger_db.cli("report", "ledger", "RES:1003:230822:special", "--from", "2023-05-01", "--to", "2023-01-01")
     assert res.exit_code == 1 and "after" in res.stderr
-    res = ledger_db.cli("--lang", "zh", "report", "ledger", "RES:9999:230822")
+    res = ledger_db.cli("report", "ledger", "RES:9999:230822")
     assert res.exit_code == 1 and "no account" in res.stderr
-    res = ledger_db.cli("--lang", "zh", "report", "vouchers", "--year", "2023")
+    res = ledger_db.cli("report", "vouchers", "--year", "2023")
     assert res.exit_code == 0 and "Traceback" not in res.stderr
-    res = ledger_db.cli("--lang", "zh", "report", "balance-sheet", "--lang", "fr")
+    res = ledger_db.cli("report", "balance-sheet", "--lang", "fr")
     assert res.exit_code == 1 and "--lang" in res.stderr
 
 

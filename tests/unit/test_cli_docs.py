@@ -12,6 +12,9 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 def test_every_command_has_help():
     missing = [" ".join(p) or "fundledger" for p, cmd, _ in commands() if not (cmd.help or "").strip()]
     assert missing == []
+    bare = [f"{' '.join(p)} {prm.name}" for p, cmd, _ in commands() for prm in cmd.params
+            if not getattr(prm, "hidden", False) and not (getattr(prm, "help", None) or "").strip()]
+    assert bare == [], "every option and argument says what it is for"
     for p, cmd, ctx in commands():
         assert "Usage: fundledger" in plain_help(cmd, ctx), p
 
