@@ -13,6 +13,7 @@ import typer
 from cli.cmd_core import db_app, user_app
 from cli.context import State, console, db, emit_json, jsonable, rows_json, table, write
 from ledger.errors import BadInput
+from ledger.i18n import _, code_text
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/deployment.md).")]
 PasswordFile = Annotated[Path | None, typer.Option(
@@ -32,12 +33,12 @@ def read_password(file: Path | None, name: str, *, prompt: bool) -> str | None:
         try:
             text = sys.stdin.read() if str(file) == "-" else file.read_text("utf-8")
         except FileNotFoundError as e:
-            raise BadInput(f"{file}: no such file") from e
+            raise BadInput(_("{file}: no such file").format(file=file)) from e
         pw = text.splitlines()[0] if text.splitlines() else ""
     elif prompt:
         if not sys.stdin.isatty():
-            raise BadInput("no terminal to prompt on: give --password-file FILE (or - for standard input)")
-        pw = typer.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
+            raise BadInput(_("no terminal to prompt on: give --password-file FILE (or - for standard input)"))
+        pw = typer.prompt(_("password for {name}").format(name=name), hide_input=True, confirmation_prompt=True)
     else:
         return None
     deploy.check_password_strength(pw, name)
@@ -54,11 +55,11 @@ def user_passwd(
 
     who = name or State.user
     if who is None:
-        raise BadInput("whose password? give a name or --as NAME")
+        raise BadInput(_("whose password? give a name or --as NAME"))
     pw = read_password(password_file, who, prompt=True)
     assert pw is not None
     _as_operator_or_user(lambda c: deploy.set_password(c, who, pw))
-    console.print(f"password set for {who} (SCRAM-SHA-256)")
+    console.print(_("password set for {name} (SCRAM-SHA-256)").format(name=who))
 
 
 def _as_operator_or_user(work: Any) -> None:
@@ -78,7 +79,7 @@ def user_disable(
     from ledger.store import deploy
 
     _as_operator_or_user(lambda c: deploy.set_login(c, name, False, reason))
-    console.print(f"login disabled for {name}")
+    console.print(_("login disabled for {name}").format(name=name))
 
 
 @user_app.command("enable")
@@ -90,7 +91,7 @@ def user_enable(
     from ledger.store import deploy
 
     _as_operator_or_user(lambda c: deploy.set_login(c, name, True, reason))
-    console.print(f"login enabled for {name}")
+    console.print(_("login enabled for {name}").format(name=name))
 
 
 # ---- db check -----------------------------------------------------------------------------
@@ -111,16 +112,20 @@ def db_check(
     else:
         colour = {"ok": "green", "warn": "yellow", "fail": "red", "unknown": "yellow"}
         for i in items:
-            console.print(f"[{colour[i.status]}]{i.status:>7}[/{colour[i.status]}]  {i.name:<20} {i.value}")
+            status = code_text(i.status)
+            console.print(f"[{colour[i.status]}]{status:>7}[/{colour[i.status]}]  {i.name:<20} {i.value}")
             if i.hint:
-                console.print(f"{'':>9}{'':<20} [dim]fix: {i.hint}[/dim]")
-        console.print("safe for a fund ledger" if out["ok"] else "[red]NOT safe for a fund ledger[/red]")
+                fix = _("fix: {hint}").format(hint=i.hint)
+                console.print(f"{'':>9}{'':<20} [dim]{fix}[/dim]")
+        console.print(_("safe for a fund ledger") if out["ok"]
+                      else "[red]" + _("NOT safe for a fund ledger") + "[/red]")
     if not out["ok"]:
         raise typer.Exit(1)
 
 
 @db_app.command("log")
-def db_log(limit: Annotated[int, typer.Option("--limit")] = 100, json_out: JsonOpt = False) -> None:
+def db_log(limit: Annotated[int, typer.Option("--limit", help="At most this many operations.")] = 100,
+           json_out: JsonOpt = False) -> None:
     """The operations log: passwords set, logins disabled, backups, standby decisions, promotions."""
     from ledger.store import deploy
 
@@ -130,7 +135,9 @@ def db_log(limit: Annotated[int, typer.Option("--limit")] = 100, json_out: JsonO
     if json_out:
         emit_json(rows_json(rows, keys))
     else:
-        table("operations", [(k, k) for k in keys[:-1]], rows)
+        table(_("operations"), [("id", _("id")), ("at", _("when")), ("actor", _("who")),
+                                ("client_addr", _("from")), ("action", _("action")), ("subject", _("subject")),
+                                ("reason", _("reason"))], rows)
 
 
 # ---- backup & restore ---------------------------------------------------------------------
@@ -153,9 +160,10 @@ def backup_cmd(
     if json_out:
         emit_json(jsonable(meta))
     else:
-        console.print(f"{meta['kind']} backup {meta['label']} verified ({meta['bytes'] / 1e6:.1f} MB, "
-                      f"{meta['seconds']} s) in {repo / meta['label']}"
-                      + (f"; removed {', '.join(meta['removed'])}" if meta["removed"] else ""))
+        console.print(_("{kind} backup {label} verified ({mb} MB, {secs} s) in {where}").format(
+            kind=code_text(meta["kind"]), label=meta["label"], mb=f"{meta['bytes'] / 1e6:.1f}", secs=meta["seconds"],
+            where=repo / meta["label"])
+            + (_("; removed {labels}").format(labels=", ".join(meta["removed"])) if meta["removed"] else ""))
 
 
 def restore_cmd(
@@ -177,23 +185,25 @@ def restore_cmd(
         try:
             when = dt.datetime.fromisoformat(until)
         except ValueError as e:
-            raise BadInput(f"--until: '{until}' is not an ISO 8601 time") from e
+            raise BadInput(_("--until: '{until}' is not an ISO 8601 time").format(until=until)) from e
     r = backup.restore(backup_dir.resolve(), to, until=when, archive=archive.resolve() if archive else None,
                        digest=digest)
     if json_out:
         emit_json(jsonable(r))
     else:
-        console.print(f"restored {r['backup']} (chain {' + '.join(r['chain'])}) into {r['to']}"
-                      + (f" up to {r['until']}" if r["until"] else " to the end of the archive"))
-        console.print(f"verify: {'all invariants hold' if r['verify_ok'] else 'FINDINGS'} ({r['entries']} entries, "
-                      f"last entry at {r['last_entry_at']})")
+        console.print((_("restored {backup} (chain {chain}) into {to} up to {until}") if r["until"]
+                       else _("restored {backup} (chain {chain}) into {to} to the end of the archive")).format(
+            backup=r["backup"], chain=" + ".join(r["chain"]), to=r["to"], until=r["until"]))
+        console.print(_("verify: {result} ({entries} entries, last entry at {last})").format(
+            result=_("all invariants hold") if r["verify_ok"] else _("FINDINGS"), entries=r["entries"],
+            last=r["last_entry_at"]))
         if "digest_ok" in r:
-            console.print(f"digest of {r['digest_taken_at']}: "
-                          + ("extended unchanged" if r["digest_ok"] else "[red]does NOT match[/red]")
-                          + f" ({r['digest_later_entries']} entries after it)")
-        console.print(f"start it with: FUNDLEDGER_HOME={Path(r['to']).parent} fundledger db start "
-                      f"(when the directory is named pgdata); WAL archiving is off in the copy: "
-                      "fundledger init --archive DIR to switch it on")
+            console.print(_("digest of {at}: {result} ({n} entries after it)").format(
+                at=r["digest_taken_at"], n=r["digest_later_entries"],
+                result=_("extended unchanged") if r["digest_ok"] else "[red]" + _("does NOT match") + "[/red]"))
+        console.print(_("start it with: {cmd} (when the directory is named pgdata); WAL archiving is off in the "
+                        "copy: fundledger init --archive DIR to switch it on").format(
+            cmd=f"FUNDLEDGER_HOME={Path(r['to']).parent} fundledger db start"))
     if not r["verify_ok"] or r.get("digest_ok") is False:
         raise typer.Exit(1)
 

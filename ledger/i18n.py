@@ -156,6 +156,9 @@ CODES: dict[str, str] = {
     "duplicate": N_("duplicate"), "recorded": N_("recorded"),
     # the consolidated row of a report (unit "all")
     "all": N_("all units"),
+    # db check items and backups
+    "ok": N_("ok"), "warn": N_("warn"), "fail": N_("fail"), "unknown": N_("unknown"),
+    "full": N_("full"), "incremental": N_("incremental"),
     # unit kinds
     "city": N_("city"), "county": N_("county"),
     # sides
