@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from ledger.core.region import Region
@@ -42,7 +43,24 @@ def bootstrap(owner_conninfo: str, region: Region,
 
 
 def add_user(conn: Conn, name: str, role: str, unit: str | None) -> None:
+    _login_where_the_owner_cannot_create_it(conn, name)
     conn.execute("SELECT fl.add_user(%s, %s, %s)", (name, role, unit))
+
+
+def _login_where_the_owner_cannot_create_it(conn: Conn, name: str) -> None:
+    """On PostgreSQL 15 the owner of schema fl has no CREATEROLE (there it could grant
+    itself any role: docs/security.md), so fl.add_user cannot create the login role.
+    When the session adding the user may (a superuser or a DBA with CREATEROLE: bootstrap,
+    the first admin on a server), it creates the bare login first, in the same
+    transaction; fl.add_user then checks the name and grants the group. Otherwise the
+    DBA creates it (fl.add_user says so)."""
+    row = conn.execute(
+        """SELECT current_setting('server_version_num')::int < 160000
+                  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s)
+                  AND (SELECT r.rolsuper OR r.rolcreaterole FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
+                  AS create""", (name,)).fetchone()
+    if row and row["create"]:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
 
 
 def list_users(conn: Conn) -> list[dict[str, Any]]:

@@ -24,11 +24,12 @@ def test_the_owner_is_an_ordinary_role_without_login(ledger_db: LedgerDB) -> Non
     # Its memberships: ADMIN on the five groups (to grant them) and, on 16+, on the login
     # roles it created for fl.add_user — never their rights (no INHERIT, no SET), and never
     # a superuser, a predefined pg_* role or a role with more attributes than an ordinary one.
-    member_of = admin.execute("""SELECT r.rolname, m.admin_option, r.rolsuper OR r.rolbypassrls OR r.rolreplication
-                                        OR r.rolcreaterole OR r.rolcreatedb OR r.rolname LIKE 'pg\\_%%' AS strong,
-                                        CASE WHEN %s THEN m.inherit_option OR m.set_option ELSE false END AS uses
-                                   FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid
-                                  WHERE m.member = 'fl_owner'::regrole""", (v16,)).fetchall()
+    uses = "m.inherit_option OR m.set_option" if v16 else "false"   # (15 has no such options: membership is use)
+    member_of = admin.execute(f"""SELECT r.rolname, m.admin_option, r.rolsuper OR r.rolbypassrls OR r.rolreplication
+                                         OR r.rolcreaterole OR r.rolcreatedb OR r.rolname LIKE 'pg\\_%%' AS strong,
+                                         {uses} AS uses
+                                    FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid
+                                   WHERE m.member = 'fl_owner'::regrole""").fetchall()
     assert {m["rolname"] for m in member_of} >= GROUPS
     assert [m["rolname"] for m in member_of if not m["admin_option"] or m["uses"] or m["strong"]] == []
     # Nor, through any chain of memberships, the rights of a predefined or a superuser role.
