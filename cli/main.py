@@ -58,7 +58,8 @@ def _register() -> None:
     from cli import cmd_core
 
     cmd_core.register(app)
-    for name in ("cmd_imports", "cmd_fund", "cmd_reports", "cmd_audit", "cmd_demo", "cmd_db", "cmd_example"):
+    for name in ("cmd_imports", "cmd_fund", "cmd_reports", "cmd_audit", "cmd_demo", "cmd_db", "cmd_example",
+                 "cmd_forecast"):
         try:
             mod = __import__(f"cli.{name}", fromlist=["register"])
         except ModuleNotFoundError as e:

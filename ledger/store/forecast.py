@@ -1,0 +1,73 @@
+"""The history a forecast starts from (``ledger.core.forecast``): per unit and book — for
+the employees' book its pooled component (统筹基金) — and month, up to the origin, the
+flows split the way the forecast projects them, and the government shortfall shares
+still owed at the origin. Read from ``fl.operating_day`` (without the year-end close,
+like the monitor) and the memo register; row security narrows an officer to their unit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from ledger.core.forecast import MonthFlows
+from ledger.store.db import Conn
+
+_FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)"
+
+
+def history(conn: Conn, *, origin: dt.date, book: str | None = None,
+            unit: str | None = None) -> dict[tuple[str, str], list[MonthFlows]]:
+    """``{(unit, book): [MonthFlows, ...]}`` for every month with a movement up to ``origin``.
+
+    contributions = 4001 + 4601; subsidies = 4101 and its sub-accounts except
+    4101.shortfall, and 4401; shortfall_receipts = 4101.shortfall; other_revenue = the
+    rest of 4xxx; expenditure = 5xxx; equity = 3001 outside the close (handover)."""
+    rows = conn.execute(
+        f"""WITH mv AS (
+              SELECT d.account_id, date_trunc('month', d.day)::date AS month, sum(d.debits - d.credits) AS net
+                FROM fl.operating_day d WHERE d.day <= %(origin)s
+               GROUP BY d.account_id, date_trunc('month', d.day))
+            SELECT a.unit, a.book, mv.month,
+                   coalesce(-sum(mv.net) FILTER (WHERE a.chart_code IN ('4001', '4601')), 0)::bigint
+                     AS contributions,
+                   coalesce(-sum(mv.net) FILTER (WHERE (a.chart_code = '4101' OR a.chart_code LIKE '4101.%%'
+                                                        OR a.chart_code = '4401')
+                                                       AND a.chart_code <> '4101.shortfall'), 0)::bigint
+                     AS subsidies,
+                   coalesce(-sum(mv.net) FILTER (WHERE a.chart_code = '4101.shortfall'), 0)::bigint
+                     AS shortfall_receipts,
+                   coalesce(-sum(mv.net) FILTER (WHERE c.kind = 'revenue'), 0)::bigint AS revenue,
+                   coalesce(sum(mv.net) FILTER (WHERE c.kind = 'expenditure'), 0)::bigint AS expenditure,
+                   coalesce(-sum(mv.net) FILTER (WHERE c.kind = 'net_assets'), 0)::bigint AS equity
+              FROM mv JOIN fl.account a ON a.id = mv.account_id
+              JOIN fl.chart c ON c.code = a.chart_code
+              JOIN fl.book b ON b.code = a.book AND a.component = b.pooled_component
+             WHERE c.kind IN ('revenue', 'expenditure', 'net_assets') AND {_FILTER}
+             GROUP BY a.unit, a.book, mv.month
+             ORDER BY a.unit, a.book, mv.month""",
+        {"origin": origin, "book": book, "unit": unit}).fetchall()
+    out: dict[tuple[str, str], list[MonthFlows]] = defaultdict(list)
+    for r in rows:
+        contributions, subsidies, receipts = int(r["contributions"]), int(r["subsidies"]), int(r["shortfall_receipts"])
+        out[(r["unit"], r["book"])].append(MonthFlows(
+            r["month"], contributions=contributions, subsidies=subsidies,
+            other_revenue=int(r["revenue"]) - contributions - subsidies - receipts,
+            expenditure=int(r["expenditure"]), shortfall_receipts=receipts, equity=int(r["equity"])))
+    return dict(out)
+
+
+def government_outstanding(conn: Conn, *, origin: dt.date, book: str | None = None,
+                           unit: str | None = None) -> dict[tuple[str, str], int]:
+    """The government shortfall shares (备查簿 ``government_share``) opened by ``origin``
+    and not yet paid by then, per (unit, book)."""
+    rows = conn.execute(
+        f"""SELECT a.unit, a.book,
+                   sum(a.amount - coalesce((SELECT sum(c.amount) FROM fl.register_clearing c
+                                             WHERE c.item_id = a.id AND c.cleared_on <= %(origin)s), 0))::bigint
+                     AS outstanding
+              FROM fl.register_item a
+             WHERE a.kind = 'government_share' AND a.opened_on <= %(origin)s AND {_FILTER}
+             GROUP BY a.unit, a.book""",
+        {"origin": origin, "book": book, "unit": unit}).fetchall()
+    return {(r["unit"], r["book"]): int(r["outstanding"]) for r in rows}
