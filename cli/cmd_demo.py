@@ -106,6 +106,20 @@ def write_outputs(demo: Demo, out: Path) -> tuple[dict[str, Report], list[Path],
                                             cdir / f"monitor-{book}-{year}.png"))
         written.append(charts.balances_chart(balances, f"{labels.region} {name} {year}年 各单位财政专户份额",
                                              cdir / f"balances-{book}-{year}.png"))
+    # The forecast from the year end, three years on (docs/forecast.md): one chart per book.
+    from cli.cmd_forecast import run_forecast
+    from ledger.core.forecast import Assumptions
+    from ledger.reports import forecast_chart
+
+    origin = dt.date(year, 12, 31)
+    fcs, t, labels = run_tx(conn, lambda c: run_forecast(c, origin=origin, years=3, book=None, unit=None,
+                                                          a=Assumptions()))
+    for book in ("RES", "EMP"):
+        name = labels.name("books", book, "zh")
+        written.append(forecast_chart.forecast_chart(
+            {labels.name("units", f.unit, "zh"): f for f in fcs if f.book == book},
+            (t.red_below, t.yellow_below, t.excess_above), f"{labels.region} {name} 可支付月数预测（{origin} 起，三年）",
+            cdir / f"forecast-{book}-{year}.png"))
     result = verify.verify(conn)  # takes its own read-only snapshot
     return reps, written, result
 

@@ -22,7 +22,8 @@ def _run(tmp: Path, seed: int) -> tuple[Demo, dict, object, object]:
     d = Demo(home, out, year=2023, seed=seed, scale=1)
     try:
         story = d.run()
-        reps, _written, verified = write_outputs(d, out)
+        reps, written, verified = write_outputs(d, out)
+        assert out / "charts" / "forecast-RES-2023.png" in written and (out / "charts" / "forecast-EMP-2023.png").exists()
     finally:
         d.close()
         embedded.stop(home, mode="immediate")
