@@ -16,6 +16,7 @@ from ledger.core.forecast import Assumptions, PathMonth, UnitForecast, forecast_
 from ledger.core.money import decimal_text
 from ledger.core.monitor import Thresholds
 from ledger.errors import BadInput
+from ledger.i18n import _, code_text
 from ledger.reports.builders import Labels
 from ledger.store import forecast as store_forecast
 from ledger.store import reports
@@ -33,9 +34,9 @@ def _percent(text: str | None, name: str) -> Decimal | None:
     try:
         value = Decimal(text.strip().removesuffix("%"))
     except InvalidOperation as e:
-        raise BadInput(f"--{name}: '{text}' is not a percentage (e.g. 5 or -12.5)") from e
+        raise BadInput(_("--{name}: '{text}' is not a percentage (e.g. 5 or -12.5)").format(name=name, text=text)) from e
     if not value.is_finite():
-        raise BadInput(f"--{name}: '{text}' is not a percentage")
+        raise BadInput(_("--{name}: '{text}' is not a percentage (e.g. 5 or -12.5)").format(name=name, text=text))
     return value / 100
 
 
@@ -126,16 +127,16 @@ def forecast(
     try:
         phi = Decimal(damping)
     except InvalidOperation as e:
-        raise BadInput(f"--damping: '{damping}' is not a number") from e
+        raise BadInput(_("--damping: '{value}' is not a number").format(value=damping)) from e
     a = Assumptions(contribution_growth=_percent(contribution_growth, "contribution-growth"),
                     spending_growth=_percent(spending_growth, "spending-growth"),
                     subsidy_change=_percent(subsidy_change, "subsidy-change") or Decimal(0),
                     damping=phi, government_lag_months=government_lag)
     if chart is not None and not chart.parent.exists():
-        raise BadInput(f"--chart {chart}: folder {chart.parent} does not exist")
+        raise BadInput(_("--out {out}: folder {folder} does not exist").format(out=chart, folder=chart.parent))
     results, t, labels = read(lambda c: run_forecast(c, origin=origin, years=years, book=book, unit=unit, a=a))
     if not results:
-        raise BadInput(f"no history up to {origin} to forecast from")
+        raise BadInput(_("no history up to {origin} to forecast from").format(origin=origin))
     if chart is not None:
         from ledger.reports import forecast_chart  # matplotlib only when asked
 
@@ -157,7 +158,7 @@ def forecast(
         return
     _render(results, labels, origin)
     if chart is not None:
-        console.print(f"wrote {chart}")
+        console.print(_("wrote {path}").format(path=chart))
 
 
 def _render(results: list[UnitForecast], labels: Labels, origin: dt.date) -> None:
@@ -166,24 +167,24 @@ def _render(results: list[UnitForecast], labels: Labels, origin: dt.date) -> Non
         end = f.path[-1]
         rows.append({"unit": f.unit, "name": labels.name("units", f.unit, "zh"), "book": f.book,
                      "surplus": f.start.surplus, "months": _months_text(f.start.months_payable),
-                     "colour": f.start.colour.value, "first_yellow": _month(f.first_yellow) or "—",
+                     "colour": code_text(f.start.colour.value), "first_yellow": _month(f.first_yellow) or "—",
                      "first_red": _month(f.first_red) or "—", "end_surplus": end.surplus,
-                     "end_months": _months_text(end.months_payable), "end_colour": end.colour.value})
-    table(f"基金运行预测 forecast from {origin}",
-          [("unit", "单位编码 Unit"), ("name", "单位"), ("book", "账套 Book"), ("surplus", "累计结余 Surplus"),
-           ("months", "可支付月数 Months"), ("colour", "预警 Colour"), ("first_yellow", "首次黄色 First yellow"),
-           ("first_red", "首次红色 First red"), ("end_surplus", "期末结余 Surplus at end"),
-           ("end_months", "期末月数 Months at end"), ("end_colour", "期末预警 Colour at end")],
+                     "end_months": _months_text(end.months_payable), "end_colour": code_text(end.colour.value)})
+    table(_("Fund forecast from {origin}").format(origin=origin),
+          [("unit", _("Unit")), ("name", _("Unit name")), ("book", _("Book")), ("surplus", _("Accumulated surplus")),
+           ("months", _("Months payable")), ("colour", _("Colour")), ("first_yellow", _("First yellow")),
+           ("first_red", _("First red")), ("end_surplus", _("Surplus at the end")),
+           ("end_months", _("Months payable at the end")), ("end_colour", _("Colour at the end"))],
           rows, money=["surplus", "end_surplus"])
     year_rows = [{"unit": f.unit, "name": labels.name("units", f.unit, "zh"), "book": f.book, "year": y.year,
                   "current_balance": y.current_balance, "surplus_before": y.surplus_before,
                   "covered_by_surplus": y.covered_by_surplus, "government_share": y.government_share,
                   "surplus_after": y.surplus_after} for f in results for y in f.years]
-    table("预计缺口分担 expected shortfall sharing at each year end",
-          [("unit", "单位编码 Unit"), ("name", "单位"), ("book", "账套 Book"), ("year", "年度 Year"),
-           ("current_balance", "当期结余 C"), ("surplus_before", "年初累计结余 S before"),
-           ("covered_by_surplus", "结余弥补 Covered"), ("government_share", "政府分担 Government"),
-           ("surplus_after", "年末累计结余 S after")],
+    table(_("Expected shortfall sharing at each year end"),
+          [("unit", _("Unit")), ("name", _("Unit name")), ("book", _("Book")), ("year", _("Year")),
+           ("current_balance", _("Current balance")), ("surplus_before", _("Surplus before")),
+           ("covered_by_surplus", _("Covered by surplus")), ("government_share", _("Government share")),
+           ("surplus_after", _("Surplus after"))],
           year_rows, money=["current_balance", "surplus_before", "covered_by_surplus", "government_share",
                             "surplus_after"])
 
