@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -52,18 +53,66 @@ def _render_report(rep: VerifyReport, json_out: bool, title: str) -> None:
         raise typer.Exit(1)
 
 
+def _render_independent(rep: VerifyReport) -> None:
+    table(_("independent verdict (computed in Python from raw rows)"),
+          [("name", _("check")), ("status", _("status")), ("checked", _("checked")), ("n", _("findings"))],
+          [{"name": c.name, "status": _("ok") if c.ok else "[red]" + _("FAIL") + "[/red]", "checked": c.checked,
+            "n": len(c.findings) + c.omitted} for c in rep.checks])
+    if rep.findings:
+        table(_("independent findings"), [("check", _("check")), ("subject", _("concerns")),
+                                          ("message", _("what is wrong"))],
+              [{"check": f.check, "subject": f.subject(), "message": f.message} for f in rep.findings])
+    console.print(_("the independent verdict holds") if rep.ok else
+                  "[red]" + _("independent verdict: {n} finding(s)").format(n=len(rep.findings)) + "[/red]")
+
+
 def verify_cmd(
-    check: Annotated[list[str] | None, typer.Option("--check", help="Run only this check (repeatable): "
-                                                    + ", ".join(verify.check_names()))] = None,
+    check: Annotated[list[str] | None, typer.Option("--check", help="Run only this check of the in-database "
+                                                    "first pass (repeatable): " + ", ".join(verify.check_names())
+                                                    + ". Implies --fast.")] = None,
+    fast: Annotated[bool, typer.Option("--fast", help="Only the in-database first pass (set-based SQL); not the "
+                                       "independent verdict.")] = False,
+    offline: Annotated[Path | None, typer.Option("--offline", help="Verify an export written by `fundledger audit "
+                                                 "export DIR`, with no database at all.")] = None,
+    digest: Annotated[Path | None, typer.Option("--digest", help="With --offline: the filed export digest "
+                                                "(SHA-256 and SM3) the export must match.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Recompute every invariant from the raw rows; exit 0 only when all hold (1 with findings)."""
+    """Recompute every invariant from the raw rows; exit 0 only when all hold (1 with findings).
+
+    Two passes on the same data: the in-database first pass (fast set-based SQL), then the
+    independent verdict — the catalogue checked against the release's fingerprints, and every
+    digest, the chain, balances, vouchers, periods and requests recomputed in Python from raw
+    rows read in a pinned session. Exit 0 only when both hold. ``--offline DIR`` runs the
+    independent verdict over an export, with no database."""
+    if offline is not None:
+        from ledger.io import archive
+
+        rep_off = archive.verify_offline(offline, digest)
+        _render_report(rep_off, json_out, "verify --offline")
+        return
     unknown = sorted(set(check or ()) - set(verify.check_names()))
     if unknown:
         raise BadInput(_("unknown check(s) {unknown}; known: {known}").format(
             unknown=", ".join(unknown), known=", ".join(verify.check_names())))
-    rep = read(lambda c: verify.verify(c, only=check or None))
-    _render_report(rep, json_out, _("verify"))
+    if check or fast:
+        _render_report(read(lambda c: verify.verify(c, only=check or None)), json_out, _("verify"))
+        return
+    from ledger.store.verify_independent import verify_independent
+
+    first = read(lambda c: verify.verify(c))
+    ind = read(verify_independent)
+    ok = first.ok and ind.ok
+    if json_out:
+        emit_json({**first.as_json(), "ok": ok, "first_pass_ok": first.ok, "independent": ind.as_json()})
+        if not ok:
+            raise typer.Exit(1)
+        return
+    with contextlib.suppress(typer.Exit):      # the verdict below decides the exit status
+        _render_report(first, False, _("verify (in-database first pass)"))
+    _render_independent(ind)
+    if not ok:
+        raise typer.Exit(1)
 
 
 @audit_app.command("trail")
@@ -114,6 +163,33 @@ def digest(
         console.print(_("digest of {db} at {at}: {entries} entries, last seq {seq} ({voucher}), head {head}").format(
             db=d["database"], at=d["taken_at"], entries=d["entries"], seq=d["last_seq"], voucher=d["last_voucher"],
             head=d["head_hash"]) + ("\n" + _("written to {file}").format(file=out) if out else ""))
+
+
+@audit_app.command("export")
+def export_cmd(
+    directory: Annotated[Path, typer.Argument(help="A new (or empty) directory for the export.")],
+    digest_out: Annotated[Path | None, typer.Option("--digest-out", help="Also write the filed digest (SHA-256 and "
+                                                    "SM3 of the manifest) here: keep it outside the database and "
+                                                    "the export.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Export the raw tables, canonical texts and chain head as plain files (CSV + manifest.json with SHA-256 and
+    SM3 of each file), verifiable with `fundledger verify --offline DIR` and no database (会计档案)."""
+    from ledger.store import export
+
+    r = read(lambda c: export.export(c, directory, digest_out))
+    if json_out:
+        emit_json(r)
+    else:
+        console.print(_("exported {entries} entries, {postings} postings in {files} files to {dir}").format(
+            entries=r["entries"], postings=r["postings"], files=r["files"], dir=r["directory"]))
+        console.print(_("filed digest (keep it outside the database):"))
+        console.print(f"  SHA-256 {r['digest']['sha256']}\n  SM3     {r['digest']['sm3']}")
+        if digest_out:
+            console.print(_("written to {file}").format(file=digest_out))
+        if not r["verified"]:
+            console.print("[red]" + _("the exported ledger has {n} finding(s): run verify --offline on it").format(
+                n=len(r["findings"])) + "[/red]")
 
 
 @audit_app.command("check-digest")

@@ -1,0 +1,593 @@
+"""The independent verdict: every invariant recomputed in Python from raw rows.
+
+Nothing here runs in the audited database. The rows come from a pinned, read-only
+session (ledger.store.verify_independent) or from an export on disk
+(ledger.io.archive), always as the same plain text PostgreSQL prints for each column
+(DateStyle ISO, TimeZone UTC, bytea hex; an empty field is NULL or the empty string,
+which no canonical text tells apart). From those texts this module rebuilds each
+entry's canonical text, its SHA-256 digest and the hash chain (hashlib), the balances,
+daily movements and bank totals, the gapless voucher numbers, the closed periods, the
+reversals and the fund-request workflow — and compares each with what the database
+keeps. Findings are values (ledger.core.findings); nothing is raised for bad data.
+
+The canonical text is the one the seal hashes (fl.seal_transaction, sql/0001)::
+
+    id|book|entry_date|idempotency_key|reverses|kind|memo|created_by|content_hash-hex
+    # book:chart:unit:holder:component:side:amount:line_ref ; ... (postings in id order)
+
+Postings stream through once (the caller's order; postings of one entry normally arrive
+together and in id order — an entry whose postings do not is recomputed from its
+postings fetched again, ``Proof.redo``), so memory grows with entries and accounts,
+never with postings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
+from ledger.core.money import format_yuan
+from ledger.core.requests import TRANSITIONS
+
+GENESIS = bytes(32)
+SEAL_CLOCK_SLACK = dt.timedelta(minutes=5)
+
+Row = Sequence[str]
+
+# The columns read from each table, in this order, online and in an export.
+TABLES: dict[str, tuple[str, ...]] = {
+    "chain_head": ("seq", "hash"),
+    "account": ("id", "book", "chart_code", "unit", "holder", "component", "bank_account_id", "balance",
+                "debits", "credits"),
+    "bank_account": ("id", "book", "holder", "unit", "balance", "reserved"),
+    "account_day": ("account_id", "day", "debits", "credits"),
+    "entry": ("id", "book", "entry_date", "idempotency_key", "reverses", "kind", "memo", "created_by",
+              "content_hash", "reason", "source", "created_at", "client_addr", "created_xid"),
+    "posting": ("id", "entry_id", "account_id", "side", "amount", "entry_date", "unit", "line_ref", "memo"),
+    "seal": ("seq", "entry_id", "book", "fiscal_year", "voucher_no", "content_digest", "prev_hash", "hash",
+             "sealed_at"),
+    "seal_queue": ("entry_id", "book", "fiscal_year", "content_digest"),
+    "voucher_counter": ("book", "fiscal_year", "last_no"),
+    "closed_period": ("month", "closed_by", "closed_at", "reason"),
+    "fund_request": ("id", "state", "submitted_by", "approved_by"),
+    "request_event": ("id", "request_id", "action", "from_state", "to_state", "actor", "at"),
+}
+# How each table is ordered when read (an export is written in the same order).
+ORDER_BY: dict[str, str] = {
+    "account": "id", "bank_account": "id", "account_day": "account_id, day", "entry": "id",
+    "posting": "entry_id, id", "seal": "seq", "seal_queue": "entry_id", "voucher_counter": "book, fiscal_year",
+    "closed_period": "month", "fund_request": "id", "request_event": "request_id, at, id", "chain_head": "seq",
+}
+
+CHECK_ORDER = ("entry_balanced", "posting_copies", "vouchers", "account_balances", "account_days", "bank_balances",
+               "no_overdraft", "closed_periods", "reversals", "requests", "hash_chain")
+DESCRIPTIONS = {
+    "entry_balanced": "every entry has >= 2 postings and balances per (book, unit, component) — recomputed in Python",
+    "posting_copies": "each posting's entry and account exist, its date is its entry's, its unit its account's, its "
+                      "account in its entry's book",
+    "vouchers": "one seal per entry (or one queue row), seals numbered 1..n, vouchers gapless 1..n per (book, year) "
+                "in sealing order, counters equal the last number, the chain head counts every seal",
+    "account_balances": "fl.account debits, credits and balance equal the sums of its postings",
+    "account_days": "fl.account_day equals the daily sums of postings",
+    "bank_balances": "each physical bank account's balance equals its ledger accounts' postings, 0 <= reserved <= it",
+    "no_overdraft": "no physical bank account was ever below zero (running balance per committed transaction, in "
+                    "seal order)",
+    "closed_periods": "no entry was written into a month after that month was closed",
+    "reversals": "each reversal reverses one earlier entry of its book alone and mirrors it exactly",
+    "requests": "every fund request's history follows the workflow, ends in its state, approver is not submitter",
+    "hash_chain": "the SHA-256 chain recomputed with hashlib from the canonical texts: every digest, every link, "
+                  "the head",
+}
+
+
+def sha256(b: bytes) -> bytes:
+    return hashlib.sha256(b).digest()
+
+
+def link(prev: bytes, digest: bytes, voucher_no: int | str) -> bytes:
+    """One chain link: sha256(prev || digest || voucher number as text)."""
+    return hashlib.sha256(prev + digest + str(voucher_no).encode()).digest()
+
+
+def unhex(text: str) -> bytes:
+    """A bytea printed in hex (``\\x0a1b``) back to bytes."""
+    return bytes.fromhex(text[2:] if text.startswith("\\x") else text)
+
+
+def entry_text(r: Row) -> str:
+    """The entry part of the canonical text (columns as TABLES["entry"])."""
+    return "|".join((r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], unhex(r[8]).hex()))
+
+
+def account_prefix(r: Row) -> str:
+    """An account's part of a leg: ``book:chart:unit:holder:component:``."""
+    return ":".join((r[1], r[2], r[3], r[4], r[5])) + ":"
+
+
+def _ts(text: str) -> dt.datetime:
+    """A timestamptz printed with DateStyle ISO (``2023-01-05 10:00:00.5+00``)."""
+    return dt.datetime.fromisoformat(text)
+
+
+def _fen(v: int) -> str:
+    return format_yuan(v)
+
+
+@dataclass
+class _Entry:
+    text: str
+    book: str
+    date: str
+    year: int
+    reverses: int | None
+    created_at: str
+    xid: str
+    postings: int = 0
+    digest: bytes | None = None
+
+
+@dataclass
+class Proof:
+    """The state of one independent verification, fed table by table.
+
+    Feed order: ``accounts``, ``entries``, ``postings`` (then ``redo`` for the entries it
+    names), then ``finish`` with the small tables. ``cap`` limits findings per check."""
+
+    cap: int = FINDINGS_CAP
+    findings: dict[str, list[Finding]] = field(default_factory=lambda: {n: [] for n in CHECK_ORDER})
+    counts: Counter[str] = field(default_factory=Counter)
+    prefix: dict[str, str] = field(default_factory=dict)
+    acct: dict[str, Row] = field(default_factory=dict)
+    group: dict[str, tuple[str, str]] = field(default_factory=dict)     # account -> (unit, component)
+    bank_of: dict[str, str] = field(default_factory=dict)
+    entries: dict[int, _Entry] = field(default_factory=dict)
+    rev_related: set[int] = field(default_factory=set)
+    rev_legs: dict[int, Counter[tuple[str, str, str]]] = field(default_factory=dict)
+    day: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    bank_moves: list[tuple[str, str, int, int]] = field(default_factory=list)    # bank, xid, entry, delta
+    redo: set[int] = field(default_factory=set)
+    # Called with (entry id, canonical text, digest) for every entry (audit export).
+    sink: Callable[[int, str, bytes | None], None] | None = None
+
+    # ---- helpers -----------------------------------------------------------------------
+    def add(self, check: str, message: str, entry_id: int | None = None, *, request_id: int | None = None,
+            account: str | None = None) -> None:
+        lst = self.findings[check]
+        if len(lst) > self.cap * 4:
+            self.counts["omitted:" + check] += 1
+            return
+        lst.append(Finding(check, message, entry_id=entry_id, request_id=request_id, account=account,
+                           voucher=self._voucher.get(entry_id) if entry_id is not None else None))
+
+    _voucher: dict[int, str] = field(default_factory=dict)
+
+    def label(self, account_id: str) -> str:
+        r = self.acct.get(account_id)
+        if r is None:
+            return f"#{account_id}"
+        return ":".join(x for x in (r[1], r[2], r[3], r[4], r[5]) if x)
+
+    # ---- feeding -------------------------------------------------------------------------
+    def accounts(self, rows: Iterable[Row]) -> None:
+        for r in rows:
+            self.acct[r[0]] = r
+            self.prefix[r[0]] = account_prefix(r)
+            self.group[r[0]] = (r[3], r[5])
+            if r[6]:
+                self.bank_of[r[0]] = r[6]
+        self.counts["accounts"] = len(self.acct)
+
+    def entries_(self, rows: Iterable[Row]) -> None:
+        for r in rows:
+            eid = int(r[0])
+            rev = int(r[4]) if r[4] else None
+            self.entries[eid] = _Entry(entry_text(r), r[1], r[2], int(r[2][:4]), rev, r[11], r[13])
+            if rev is not None:
+                self.rev_related.add(eid)
+                self.rev_related.add(rev)
+        self.counts["entries"] = len(self.entries)
+        self.counts["reversals"] = sum(1 for e in self.entries.values() if e.reverses is not None)
+
+    def postings(self, rows: Iterable[Row]) -> None:
+        """Stream every posting (columns as TABLES["posting"])."""
+        cur = -1
+        cur_e: _Entry | None = None
+        legs: list[str] = []
+        net: dict[str, list[int]] = {}
+        last_pid = 0
+        finished = self._finish_entry
+        prefix, group, entries = self.prefix, self.group, self.entries
+        n = 0
+        for r in rows:
+            n += 1
+            pid = int(r[0])
+            eid = int(r[1])
+            if eid != cur:
+                if cur >= 0:
+                    finished(cur, cur_e, legs, net)
+                if eid < cur:
+                    self._scattered(eid)
+                cur, cur_e, legs, net = eid, entries.get(eid), [], {}
+                if cur_e is None:
+                    self.add("posting_copies", f"posting {pid}: its entry {eid} does not exist", eid)
+            elif pid <= last_pid:
+                self._scattered(eid)
+            last_pid = pid
+            aid, side, amt = r[2], r[3], r[4]
+            p = prefix.get(aid)
+            if p is None:
+                self.add("posting_copies", f"posting {pid}: its account {aid} does not exist", eid)
+                p = f"?{aid}:"
+            legs.append(p + side + ":" + amt + ":" + r[7])
+            a = int(amt)
+            v = net.get(aid)
+            if v is None:
+                net[aid] = v = [0, 0]
+            if side == "D":
+                v[0] += a
+            else:
+                v[1] += a
+            if cur_e is not None and (r[5] != cur_e.date or (aid in group and r[6] != group[aid][0])):
+                self._copy_problem(pid, eid, cur_e, aid, r[5], r[6])
+        if cur >= 0:
+            finished(cur, cur_e, legs, net)
+        self.counts["postings"] += n
+
+    def _copy_problem(self, pid: int, eid: int, e: _Entry, aid: str, pdate: str, punit: str) -> None:
+        if pdate != e.date:
+            self.add("posting_copies", f"posting {pid}: dated {pdate} but its entry is dated {e.date}", eid)
+        else:
+            self.add("posting_copies", f"posting {pid}: carries unit {punit} but its account belongs to "
+                     f"{self.group[aid][0]}", eid)
+
+    def _scattered(self, eid: int) -> None:
+        """The postings of ``eid`` did not arrive together and in id order: what was
+        concluded from its first part is forgotten; its sums still stream (they add up
+        whatever the order); its digest and per-entry checks wait for ``redo_entry``."""
+        if eid in self.redo:
+            return
+        self.redo.add(eid)
+        for name in ("entry_balanced", "posting_copies"):
+            self.findings[name] = [f for f in self.findings[name]
+                                   if f.entry_id != eid or f.message.startswith("posting ")]
+
+    def _finish_entry(self, eid: int, e: _Entry | None, legs: list[str], net: dict[str, list[int]]) -> None:
+        if e is not None:
+            self._digest_and_sums(eid, e, legs, net, checks=eid not in self.redo)
+
+    def redo_entry(self, eid: int, rows: Sequence[Row]) -> None:
+        """An entry whose postings arrived scattered or out of id order: its postings
+        again, in id order. Its sums were already counted by ``postings``: only the
+        digest and the per-entry checks are redone (sums are not added twice)."""
+        e = self.entries.get(eid)
+        if e is None:
+            return
+        legs: list[str] = []
+        net: dict[str, list[int]] = {}
+        for r in sorted(rows, key=lambda r: int(r[0])):
+            legs.append(self.prefix.get(r[2], f"?{r[2]}:") + r[3] + ":" + r[4] + ":" + r[7])
+            v = net.setdefault(r[2], [0, 0])
+            v[0 if r[3] == "D" else 1] += int(r[4])
+        self._digest_and_sums(eid, e, legs, net, sums=False)
+
+    def _digest_and_sums(self, eid: int, e: _Entry, legs: list[str], net: dict[str, list[int]],
+                         sums: bool = True, checks: bool = True) -> None:
+        if sums:
+            self._sums(eid, e, net)
+        if not checks:
+            return
+        e.postings = len(legs)
+        text = e.text + "#" + ";".join(legs)
+        e.digest = sha256(text.encode()) if legs else None
+        if self.sink is not None:
+            self.sink(eid, text if legs else "", e.digest)
+        if len(legs) < 2:
+            self.add("entry_balanced", f"has {len(legs)} posting(s); an entry needs at least two", eid)
+        bal: dict[tuple[str, str], list[int]] = {}
+        for aid, (d, c) in net.items():
+            g = self.group.get(aid)
+            a = self.acct.get(aid)
+            if g is not None:
+                b = bal.setdefault(g, [0, 0])
+                b[0] += d
+                b[1] += c
+            if a is not None and a[1] != e.book:
+                self.add("posting_copies", f"account {self.label(aid)} is in book {a[1]}, its entry in book "
+                         f"{e.book}", eid)
+        for (unit, comp), (d, c) in sorted(bal.items()):
+            if d != c:
+                self.add("entry_balanced", f"debits {_fen(d)} ≠ credits {_fen(c)} for book {e.book}, unit {unit}"
+                         + (f", component {comp}" if comp else ""), eid)
+        if eid in self.rev_related:
+            self.rev_legs[eid] = Counter({(aid, s, str(v)): 1 for aid, (d, c) in net.items()
+                                          for s, v in (("D", d), ("C", c)) if v})
+
+    def _sums(self, eid: int, e: _Entry, net: dict[str, list[int]]) -> None:
+        banks: dict[str, int] = {}
+        for aid, (d, c) in net.items():
+            k = (aid, e.date)
+            dd = self.day.get(k)
+            if dd is None:
+                self.day[k] = [d, c]
+            else:
+                dd[0] += d
+                dd[1] += c
+            bank = self.bank_of.get(aid)
+            if bank is not None:
+                banks[bank] = banks.get(bank, 0) + d - c
+        for bank, delta in banks.items():
+            self.bank_moves.append((bank, e.xid, eid, delta))
+
+    # ---- the small tables and the verdict ------------------------------------------------
+    def finish(self, tables: Mapping[str, Iterable[Row]], catalogue: Sequence[CheckResult] = (),
+               extra: Mapping[str, Any] | None = None) -> VerifyReport:
+        t = {k: list(v) for k, v in tables.items()}
+        self._check_entries_without_postings()
+        seq_of = self._check_vouchers_and_chain(t["seal"], t["seal_queue"], t["voucher_counter"], t["chain_head"])
+        self._check_accounts(t["account_day"], t["bank_account"])
+        self._check_overdraft(seq_of)
+        self._check_closed(t["closed_period"])
+        self._check_reversals()
+        self._check_requests(t["fund_request"], t["request_event"])
+        for name, lst in self.findings.items():
+            self.findings[name] = [f if f.voucher or f.entry_id is None else
+                                   replace(f, voucher=self._voucher.get(f.entry_id) or None) for f in lst]
+        checked = {"entry_balanced": self.counts["entries"], "posting_copies": self.counts["postings"],
+                   "vouchers": self.counts["entries"], "account_balances": self.counts["accounts"],
+                   "account_days": len(self.day), "bank_balances": len(t["bank_account"]),
+                   "no_overdraft": len(t["bank_account"]), "closed_periods": self.counts["entries"],
+                   "reversals": self.counts["reversals"], "requests": len(t["fund_request"]),
+                   "hash_chain": len(t["seal"])}
+        results = [result(n, DESCRIPTIONS[n], checked[n], self.findings[n], self.cap) for n in CHECK_ORDER]
+        results = [r if not self.counts["omitted:" + r.name] else
+                   CheckResult(r.name, r.description, r.checked, r.findings, r.omitted + self.counts["omitted:" + r.name])
+                   for r in results]
+        ex = {"entries": self.counts["entries"], "postings": self.counts["postings"],
+              "queued": len(t["seal_queue"]), **(extra or {})}
+        return VerifyReport((*catalogue, *results), ex)
+
+    def _check_entries_without_postings(self) -> None:
+        for eid, e in self.entries.items():
+            if e.postings == 0 and e.digest is None and eid not in self.redo:
+                self.add("entry_balanced", "has 0 posting(s); an entry needs at least two", eid)
+
+    def _check_vouchers_and_chain(self, seals: list[Row], queue: list[Row], counters: list[Row],
+                                  head: list[Row]) -> dict[int, int]:
+        seq_of: dict[int, int] = {}
+        for s in seals:
+            self._voucher[int(s[1])] = voucher_label(s[2], int(s[3]), int(s[4])) or ""
+        queued = {int(q[0]): q for q in queue}
+        prev = GENESIS
+        prev_at: str | None = None
+        last: dict[tuple[str, str], int] = {}
+        h = GENESIS
+        for pos, s in enumerate(seals, 1):
+            seq, eid, book, year, vno = int(s[0]), int(s[1]), s[2], s[3], int(s[4])
+            seq_of[eid] = seq
+            e = self.entries.get(eid)
+            if seq != pos:
+                self.add("vouchers", f"seal sequence {seq} where {pos} was expected (a seal is missing or was "
+                         "renumbered)", eid)
+            k = (book, year)
+            last[k] = last.get(k, 0) + 1
+            if vno != last[k]:
+                self.add("vouchers", f"voucher {voucher_label(book, int(year), vno)} sits at position {last[k]} of "
+                         f"{book}/{year} in sealing order (numbers missing, duplicated or reordered)", eid)
+                last[k] = vno
+            if e is None:
+                self.add("vouchers", "a seal for an entry that does not exist (the entry was deleted)", eid)
+                self.add("hash_chain", f"seal {seq} belongs to an entry that no longer exists", eid)
+            else:
+                if (book, int(year)) != (e.book, e.year):
+                    self.add("vouchers", f"sealed as {book}/{year} but the entry is {e.book} dated {e.year}", eid)
+                if eid in queued:
+                    self.add("vouchers", "the entry is both sealed and still queued for sealing", eid)
+            stored_digest, stored_prev, stored_hash = unhex(s[5]), unhex(s[6]), unhex(s[7])
+            digest = e.digest if e is not None else None
+            if e is not None and eid not in self.redo:
+                if digest is None:
+                    self.add("hash_chain", "the entry has no postings left; its sealed content cannot be reproduced",
+                             eid)
+                elif digest != stored_digest:
+                    self.add("hash_chain", "content differs from what was sealed (memo, date, key, accounts, sides, "
+                             "amounts or references were edited, or postings added or removed)", eid)
+            if stored_prev != prev:
+                self.add("hash_chain", f"chain link {seq} does not follow link {seq - 1} (entries were reordered, "
+                         "removed or inserted)", eid)
+            if stored_hash != link(stored_prev, digest if digest is not None else stored_digest, vno):
+                self.add("hash_chain", "the sealed hash does not match its content and voucher number (voucher "
+                         "renumbered or hash forged)", eid)
+            if e is not None and e.created_at > s[8] and _ts(e.created_at) > _ts(s[8]):
+                self.add("hash_chain", f"sealed at {s[8]}, before it was created ({e.created_at})", eid)
+            if prev_at is not None and s[8] < prev_at and _ts(s[8]) < _ts(prev_at) - SEAL_CLOCK_SLACK:
+                self.add("hash_chain", f"sealed at {s[8]}, before the entry ahead of it in the chain ({prev_at}): "
+                         "inserted out of order", eid)
+            h = link(h, digest if digest is not None else b"", vno)
+            prev, prev_at = stored_hash, s[8]
+        self.counts["seals"] = len(seals)
+        self.scratch_head = h
+        for eid in self.entries:
+            if eid not in seq_of and eid not in queued:
+                self.add("vouchers", "the entry has no seal (no voucher number, not in the hash chain) and is not "
+                         "queued for one", eid)
+        for eid, q in queued.items():
+            e = self.entries.get(eid)
+            if e is None:
+                self.add("vouchers", "queued for sealing, but its entry does not exist", eid)
+            elif (q[1], int(q[2])) != (e.book, e.year):
+                self.add("vouchers", f"queued for sealing as {q[1]}/{q[2]}, but the entry is {e.book} dated {e.year}",
+                         eid)
+            elif eid not in self.redo and e.digest != unhex(q[3]):
+                self.add("vouchers", "changed since it was queued for sealing: its content no longer matches the "
+                         "digest computed at its commit", eid)
+        got = {(c[0], c[1]): int(c[2]) for c in counters}
+        mx: dict[tuple[str, str], int] = {}
+        for s in seals:
+            k = (s[2], s[3])
+            mx[k] = max(mx.get(k, 0), int(s[4]))
+        for k in sorted(set(got) | set(mx)):
+            if got.get(k) != mx.get(k):
+                self.add("vouchers", f"voucher counter of {k[0]}/{k[1]} says {got.get(k)}, the last sealed voucher "
+                         f"is {mx.get(k)}")
+        if len(head) != 1:
+            self.add("hash_chain", f"the chain head has {len(head)} rows; it must have exactly one")
+        else:
+            hseq, hhash = int(head[0][0]), unhex(head[0][1])
+            if hseq != len(seals):
+                self.add("hash_chain", f"the chain head counts {hseq} sealed entries but {len(seals)} seals are "
+                         "visible: seals were removed, or rows are hidden from this reader (row security)")
+            if seals and hhash != unhex(seals[-1][7]):
+                self.add("hash_chain", f"the chain head's hash is not the last seal's (seq {seals[-1][0]})")
+            if not seals and hhash != GENESIS:
+                self.add("hash_chain", "the chain head has a hash but there are no seals")
+        return seq_of
+
+    def _check_accounts(self, days: list[Row], banks: list[Row]) -> None:
+        tot: dict[str, list[int]] = {}
+        for (aid, _), (d, c) in self.day.items():
+            v = tot.setdefault(aid, [0, 0])
+            v[0] += d
+            v[1] += c
+        for aid, r in self.acct.items():
+            d, c = tot.get(aid, [0, 0])
+            bal, deb, cre = int(r[7]), int(r[8]), int(r[9])
+            if (deb, cre, bal) != (d, c, d - c):
+                self.add("account_balances", f"{self.label(aid)}: maintained balance {_fen(bal)} (debits {_fen(deb)}, "
+                         f"credits {_fen(cre)}); its postings sum to {_fen(d - c)} (debits {_fen(d)}, credits "
+                         f"{_fen(c)})", account=self.label(aid))
+        for aid in tot.keys() - self.acct.keys():
+            self.add("account_balances", "postings refer to this account but it does not exist", account=f"#{aid}")
+        kept = {(r[0], r[1]): (int(r[2]), int(r[3])) for r in days}
+        for k in sorted(kept.keys() | self.day.keys()):
+            d0, c0 = kept.get(k, (0, 0))
+            d1, c1 = self.day.get(k, [0, 0])
+            if (d0, c0) != (d1, c1):
+                self.add("account_days", f"{k[1]}: daily movement says debits {_fen(d0)}, credits {_fen(c0)}; "
+                         f"postings say {_fen(d1)}, {_fen(c1)}", account=self.label(k[0]))
+        actual: dict[str, int] = {}
+        for aid, (d, c) in tot.items():
+            b = self.bank_of.get(aid)
+            if b is not None:
+                actual[b] = actual.get(b, 0) + d - c
+        for r in banks:
+            name = f"bank #{r[0]} {r[2]}" + (f":{r[3]}" if r[3] else "")
+            bal, res, act = int(r[4]), int(r[5]), actual.get(r[0], 0)
+            if bal != act:
+                self.add("bank_balances", f"maintained balance {_fen(bal)} but postings sum to {_fen(act)}",
+                         account=name)
+            elif res < 0 or res > act:
+                self.add("bank_balances", f"reserved {_fen(res)} is outside 0..{_fen(act)} (the balance)", account=name)
+
+    def _check_overdraft(self, seq_of: dict[int, int]) -> None:
+        top = max(seq_of.values(), default=0)
+        groups: dict[tuple[str, str], list[int]] = {}
+        for bank, xid, eid, delta in self.bank_moves:
+            g = groups.setdefault((bank, xid), [0, 1 << 62, eid])
+            g[0] += delta
+            order = seq_of.get(eid, top + eid)
+            if order < g[1]:
+                g[1], g[2] = order, eid
+        by_bank: dict[str, list[tuple[int, int, int]]] = {}
+        for (bank, _), (delta, order, eid) in groups.items():
+            by_bank.setdefault(bank, []).append((order, delta, eid))
+        for bank, moves in sorted(by_bank.items()):
+            running = 0
+            for _order, delta, eid in sorted(moves):
+                running += delta
+                if running < 0:
+                    self.add("no_overdraft", f"bank account #{bank} fell to {_fen(running)} with this entry's "
+                             "transaction", eid, account=f"bank #{bank}")
+                    break
+
+    def _check_closed(self, closed: list[Row]) -> None:
+        closes = {r[0][:7]: r for r in closed}
+        if not closes:
+            return
+        for eid, e in self.entries.items():
+            c = closes.get(e.date[:7])
+            if c is not None and e.created_at > c[2] and _ts(e.created_at) > _ts(c[2]):
+                self.add("closed_periods", f"dated {e.date} but written at {e.created_at}, after {c[0][:7]} was "
+                         f"closed by {c[1]} at {c[2]}", eid)
+
+    def _check_reversals(self) -> None:
+        times = Counter(e.reverses for e in self.entries.values() if e.reverses is not None)
+        for eid, e in self.entries.items():
+            if e.reverses is None:
+                continue
+            o = self.entries.get(e.reverses)
+            if o is None:
+                self.add("reversals", f"reverses entry {e.reverses}, which does not exist", eid)
+            elif times[e.reverses] > 1:
+                self.add("reversals", f"entry {e.reverses} is reversed {times[e.reverses]} times", eid)
+            elif o.book != e.book:
+                self.add("reversals", f"reverses entry {e.reverses} of book {o.book} from book {e.book}", eid)
+            elif e.reverses >= eid:
+                self.add("reversals", f"reverses a later entry ({e.reverses})", eid)
+            else:
+                mine = self.rev_legs.get(eid, Counter())
+                theirs = self.rev_legs.get(e.reverses, Counter())
+                flipped = Counter({(a, "C" if s == "D" else "D", v): n for (a, s, v), n in theirs.items()})
+                if mine != flipped:
+                    self.add("reversals", f"does not exactly mirror entry {e.reverses}, which it claims to reverse",
+                             eid)
+
+    def _check_requests(self, requests: list[Row], events: list[Row]) -> None:
+        legal: dict[tuple[str | None, str], str] = {(None, "submit"): "submitted"}
+        legal.update({(str(s), str(a)): str(t) for (s, a), t in TRANSITIONS.items()})
+        hist: dict[str, list[Row]] = {}
+        for ev in sorted(events, key=lambda r: (int(r[1]), r[6], int(r[0]))):
+            hist.setdefault(ev[1], []).append(ev)
+        for r in requests:
+            rid, state, submitted_by, approved_by = int(r[0]), r[1], r[2], r[3] or None
+            prev: str | None = None
+            sub_actor: str | None = None
+            approvers = {approved_by} if approved_by else set()
+            for ev in hist.get(r[0], []):
+                frm = ev[3] or None
+                if legal.get((frm, ev[2])) != ev[4]:
+                    self.add("requests", f"event {ev[0]} ({ev[2]} by {ev[5]}): {frm or 'nothing'} → {ev[4]} by "
+                             f"'{ev[2]}' is not a legal move", request_id=rid)
+                elif frm != prev:
+                    self.add("requests", f"event {ev[0]} ({ev[2]} by {ev[5]}): starts from {frm or 'nothing'} but the "
+                             f"request was {prev or 'not yet submitted'}", request_id=rid)
+                if ev[2] == "submit" and sub_actor is None:
+                    sub_actor = ev[5]
+                if ev[2] == "approve":
+                    approvers.add(ev[5])
+                prev = ev[4]
+            if state != prev:
+                self.add("requests", f"is {state} but its history ends in {prev or 'nothing'}", request_id=rid)
+            submitters = {x for x in (submitted_by, sub_actor) if x}
+            if approvers & submitters:
+                self.add("requests", f"submitted by {', '.join(sorted(submitters))} and approved by "
+                         f"{', '.join(sorted(approvers))}: the approver must not be the submitter", request_id=rid)
+            if sub_actor != submitted_by:
+                self.add("requests", f"the request says it was submitted by {submitted_by}, its history by "
+                         f"{sub_actor}", request_id=rid)
+
+
+def run(read: Callable[[str], Iterable[Row]], redo: Callable[[int], Sequence[Row]] | None = None,
+        catalogue: Sequence[CheckResult] = (), cap: int = FINDINGS_CAP,
+        extra: Mapping[str, Any] | None = None,
+        sink: Callable[[int, str, bytes | None], None] | None = None) -> tuple[VerifyReport, Proof]:
+    """The whole verdict from ``read(table)`` (rows in TABLES order) and, for entries whose
+    postings arrived out of order, ``redo(entry_id)`` (its postings again)."""
+    p = Proof(cap=cap, sink=sink)
+    p.accounts(read("account"))
+    p.entries_(read("entry"))
+    p.postings(read("posting"))
+    if p.redo:
+        if redo is None:
+            raise ValueError("postings out of entry order and no way to read them again")
+        for eid in sorted(p.redo):
+            p.redo_entry(eid, redo(eid))
+        # Sums of redone entries were counted as they streamed; their digests now exist.
+        p.redo = set()
+    small = {k: read(k) for k in ("seal", "seal_queue", "voucher_counter", "chain_head", "account_day",
+                                  "bank_account", "closed_period", "fund_request", "request_event")}
+    return p.finish(small, catalogue, extra), p

@@ -1,0 +1,213 @@
+"""The electronic accounting archive (会计档案): an export verifiable with no database.
+
+``fundledger audit export DIR`` writes (ledger.store.export)::
+
+    DIR/tables/<table>.csv     every table of the schema fl, all columns, header row,
+                               PostgreSQL's CSV (DateStyle ISO, TimeZone UTC, bytea hex;
+                               an empty unquoted field is NULL), ordered by primary key
+    DIR/canonical.csv          entry_id, sha256 (hex), canonical text: what each entry's
+                               seal certifies, rebuilt in Python
+    DIR/chain_head.json        the chain head as stored and as recomputed
+    DIR/manifest.json          format, when, from which database, and for every file its
+                               size, rows, SHA-256 and SM3 (GB/T 32905)
+
+The *filed digest* is the SHA-256 and the SM3 of ``manifest.json``: kept outside the
+database and outside the export (``--digest-out``), it pins every byte of every file.
+``verify --offline DIR [--digest FILE]`` checks the manifest against the filed digest,
+every file against the manifest, then runs the same independent verifier
+(ledger.core.proof) over the files.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ledger.core import fingerprint, proof
+from ledger.core.findings import CheckResult, Finding, VerifyReport, result
+from ledger.errors import BadInput
+
+FORMAT = "fundledger-export/1"
+MANIFEST = "manifest.json"
+DIGEST_FORMAT = "fundledger-export-digest/1"
+
+csv.field_size_limit(sys.maxsize)
+
+
+def sm3() -> Any:
+    """An SM3 hash object (GB/T 32905) from OpenSSL."""
+    try:
+        return hashlib.new("sm3")
+    except ValueError as e:      # OpenSSL built without SM3
+        raise BadInput("this Python's OpenSSL does not provide SM3 (GB/T 32905); install an OpenSSL with SM3") from e
+
+
+class Hasher:
+    """SHA-256 and SM3 of a stream of bytes, and its size."""
+
+    def __init__(self) -> None:
+        self.sha, self.sm, self.size = hashlib.sha256(), sm3(), 0
+
+    def update(self, b: bytes) -> None:
+        self.sha.update(b)
+        self.sm.update(b)
+        self.size += len(b)
+
+    def digests(self) -> dict[str, Any]:
+        return {"bytes": self.size, "sha256": self.sha.hexdigest(), "sm3": self.sm.hexdigest()}
+
+
+def file_digests(path: Path) -> dict[str, Any]:
+    h = Hasher()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.digests()
+
+
+def manifest_digest(directory: Path) -> dict[str, str]:
+    """The filed digest of an export: SHA-256 and SM3 of its manifest.json."""
+    d = file_digests(directory / MANIFEST)
+    return {"format": DIGEST_FORMAT, "sha256": d["sha256"], "sm3": d["sm3"]}
+
+
+def table_rows(path: Path, columns: Sequence[str]) -> Iterator[list[str]]:
+    """Rows of an exported table, only ``columns``, in that order."""
+    with path.open(newline="", encoding="utf-8") as f:
+        r = csv.reader(f)
+        header = next(r, None)
+        if header is None:
+            return
+        try:
+            idx = [header.index(c) for c in columns]
+        except ValueError as e:
+            raise BadInput(f"{path.name}: a column the verifier needs is missing ({e})") from e
+        if idx == list(range(len(columns))) and len(header) == len(columns):
+            yield from r
+        else:
+            for row in r:
+                yield [row[i] for i in idx]
+
+
+def _read(directory: Path, table: str) -> Iterator[list[str]] | list[list[str]]:
+    path = directory / "tables" / f"{table}.csv"
+    if not path.exists():
+        raise BadInput(f"{directory}: no tables/{table}.csv — not a complete fundledger export")
+    rows = table_rows(path, proof.TABLES[table])
+    return rows if table == "posting" else list(rows)
+
+
+def _redo(directory: Path) -> Any:
+    def redo(eid: int) -> list[list[str]]:
+        key = str(eid)
+        return [r for r in table_rows(directory / "tables" / "posting.csv", proof.TABLES["posting"]) if r[1] == key]
+    return redo
+
+
+def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult] = ()) -> VerifyReport:
+    rep, _ = proof.run(lambda t: _read(directory, t), _redo(directory), catalogue, sink=sink)
+    return rep
+
+
+def check_files(directory: Path, filed: dict[str, Any] | None) -> CheckResult:
+    """The manifest against the filed digest, and every file against the manifest."""
+    findings: list[Finding] = []
+    mpath = directory / MANIFEST
+    if not mpath.exists():
+        raise BadInput(f"{directory}: no {MANIFEST} — not a fundledger export")
+    if filed is not None:
+        got = manifest_digest(directory)
+        for algo in ("sha256", "sm3"):
+            if filed.get(algo) and filed[algo] != got[algo]:
+                findings.append(Finding("export_files", f"{MANIFEST}: its {algo.upper()} is {got[algo]}, the filed "
+                                        f"digest says {filed[algo]}: the export is not the one filed",
+                                        account=MANIFEST))
+    try:
+        manifest = json.loads(mpath.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BadInput(f"{mpath}: not a manifest: {e}") from e
+    if manifest.get("format") != FORMAT:
+        raise BadInput(f"{mpath}: format {manifest.get('format')!r}, expected {FORMAT}")
+    listed: dict[str, dict[str, Any]] = manifest.get("files", {})
+    present = {str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file()} - {MANIFEST}
+    for name in sorted(present - listed.keys()):
+        findings.append(Finding("export_files", f"{name}: not in the manifest (added to the export)", account=name))
+    for name, want in sorted(listed.items()):
+        p = directory / name
+        if not p.exists():
+            findings.append(Finding("export_files", f"{name}: listed in the manifest but missing", account=name))
+            continue
+        got = file_digests(p)
+        bad = [a for a in ("bytes", "sha256", "sm3") if got[a] != want.get(a)]
+        if bad:
+            findings.append(Finding("export_files", f"{name}: {', '.join(a.upper() for a in bad)} differ from the "
+                                    f"manifest: the file was changed after the export", account=name))
+    return result("export_files", "every file of the export is the one its manifest lists (size, SHA-256, SM3)"
+                  + (", and the manifest is the one filed" if filed is not None else ""), len(listed), findings, 200)
+
+
+def _canonical_check(directory: Path) -> tuple[Any, Any]:
+    """canonical.csv must say what the rows say: compared entry by entry with the texts
+    rebuilt from the tables."""
+    path = directory / "canonical.csv"
+    findings: list[Finding] = []
+    stored: dict[int, tuple[str, str]] = {}
+    if path.exists():
+        with path.open(newline="", encoding="utf-8") as f:
+            r = csv.reader(f)
+            next(r, None)
+            for row in r:
+                stored[int(row[0])] = (row[1], row[2])
+    seen: set[int] = set()
+
+    def sink(eid: int, text: str, digest: bytes | None) -> None:
+        seen.add(eid)
+        s = stored.get(eid)
+        if s is None or s[1] != text or s[0] != (digest.hex() if digest else ""):
+            findings.append(Finding("export_canonical", "canonical.csv does not hold this entry's canonical text "
+                                    "and digest as its rows give them", entry_id=eid))
+
+    def done() -> CheckResult:
+        for eid in sorted(stored.keys() - seen):
+            findings.append(Finding("export_canonical", "canonical.csv lists an entry the tables do not have",
+                                    entry_id=eid))
+        return result("export_canonical", "canonical.csv is the canonical text and digest of every entry, rebuilt "
+                      "from the exported rows", len(stored), findings, 200)
+    return sink, done
+
+
+def verify_offline(directory: Path, digest_file: Path | None = None) -> VerifyReport:
+    """Verify an export with no database: files, then the independent verdict over them."""
+    if not directory.is_dir():
+        raise BadInput(f"{directory}: no such directory")
+    filed = None
+    if digest_file is not None:
+        try:
+            filed = json.loads(digest_file.read_text("utf-8"))
+        except FileNotFoundError as e:
+            raise BadInput(f"{digest_file}: no such file") from e
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise BadInput(f"{digest_file}: not a filed export digest: {e}") from e
+        if not isinstance(filed, dict) or not (filed.get("sha256") or filed.get("sm3")):
+            raise BadInput(f"{digest_file}: not a filed export digest (no sha256 or sm3)")
+    files = check_files(directory, filed)
+    cat = []
+    if (directory / "catalogue.json").exists():
+        n, diffs = fingerprint.differences(fingerprint.shipped(),
+                                           json.loads((directory / "catalogue.json").read_text("utf-8")))
+        cat.append(result("catalogue", "the exporting database's schema fl was the release's (catalogue.json "
+                          "against the shipped fingerprint)", n, diffs, 200))
+    sink, done = _canonical_check(directory)
+    try:
+        rep = run_proof(directory, sink)
+    except (ValueError, IndexError) as e:
+        raise BadInput(f"{directory}: a table of the export cannot be read: {e}") from e
+    head = json.loads((directory / "chain_head.json").read_text("utf-8")) if (directory / "chain_head.json").exists() \
+        else {}
+    return VerifyReport((files, *cat, done(), *rep.checks), {**rep.extra, "offline": True, "directory": str(directory),
+                                                       "chain_head": head})

@@ -1,0 +1,123 @@
+"""``fundledger audit export DIR``: the raw tables as plain files, verifiable offline.
+
+Read in the verifier's pinned snapshot (ledger.store.verify_independent.pin): every
+ordinary table of the schema fl, all columns, ordered by primary key, written by
+PostgreSQL's ``COPY … (FORMAT csv, HEADER)`` exactly as it prints the values. Then the
+export verifies itself offline (ledger.io.archive) — which writes ``canonical.csv`` on
+the way — and writes the chain head and the manifest. The layout and the filed digest
+are described in ledger.io.archive.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from ledger.core import proof
+from ledger.core.findings import VerifyReport
+from ledger.errors import BadInput
+from ledger.io import archive
+from ledger.store.db import Conn
+from ledger.store.verify import require_reader
+from ledger.store.verify_catalogue import fingerprint
+from ledger.store.verify_independent import pin
+
+_TABLES_SQL = """
+SELECT c.relname AS name,
+       ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
+              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS cols,
+       ARRAY(SELECT a.attname::text FROM pg_catalog.pg_constraint k
+               CROSS JOIN LATERAL pg_catalog.unnest(k.conkey) WITH ORDINALITY u(attnum, i)
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum
+              WHERE k.conrelid = c.oid AND k.contype = 'p' ORDER BY u.i) AS pk
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'fl' AND c.relkind = 'r'
+   AND (pg_catalog.has_table_privilege(c.oid, 'SELECT') OR c.relname = ANY (%(needed)s))
+ ORDER BY c.relname
+"""
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _copy_to(conn: Conn, query: str, path: Path) -> int:
+    rows = 0
+    with path.open("wb") as f, conn.cursor() as cur, \
+            cur.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, HEADER)") as cp:
+        for chunk in cp:
+            b = bytes(chunk)
+            rows += b.count(b"\n")
+            f.write(b)
+    return max(0, rows - 1)
+
+
+def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[str, Any]:
+    """Write the export; returns the manifest's summary and the filed digest."""
+    if directory.exists() and any(directory.iterdir()):
+        raise BadInput(f"{directory}: not empty; an export goes into a new directory")
+    (directory / "tables").mkdir(parents=True, exist_ok=True)
+    saved = conn.isolation_level, conn.read_only
+    pin(conn)
+    try:
+        require_reader(conn)
+        taken = conn.execute("SELECT pg_catalog.current_database() AS db, "
+                             "pg_catalog.to_char(pg_catalog.now(), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at"
+                             ).fetchone()
+        assert taken is not None
+        counts: dict[str, int] = {}
+        for t in conn.execute(_TABLES_SQL, {"needed": list(proof.TABLES)}).fetchall():
+            name = t["name"]
+            if name in proof.TABLES:
+                cols = [*proof.TABLES[name], *[c for c in t["cols"] if c not in proof.TABLES[name]]]
+                order = ", ".join(_ident(c.strip()) for c in proof.ORDER_BY[name].split(","))
+            else:
+                cols = list(t["cols"])
+                order = ", ".join(_ident(c) for c in (t["pk"] or cols[:1]))
+            q = f"SELECT {', '.join(_ident(c) for c in cols)} FROM fl.{_ident(name)} ORDER BY {order}"
+            counts[f"tables/{name}.csv"] = _copy_to(conn, q, directory / "tables" / f"{name}.csv")
+        catalogue = fingerprint(conn)
+    finally:
+        conn.rollback()
+        conn.isolation_level, conn.read_only = saved
+
+    (directory / "catalogue.json").write_text(json.dumps(catalogue, indent=1, sort_keys=True, ensure_ascii=False)
+                                              + "\n", "utf-8")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["entry_id", "sha256", "canonical"])
+    texts: list[tuple[int, str, str]] = []
+
+    def sink(eid: int, text: str, digest: bytes | None) -> None:
+        texts.append((eid, digest.hex() if digest else "", text))
+
+    rep: VerifyReport = archive.run_proof(directory, sink)
+    for row in sorted(texts):
+        w.writerow(row)
+    (directory / "canonical.csv").write_text(buf.getvalue(), "utf-8")
+    head_rows = list(archive.table_rows(directory / "tables" / "chain_head.csv", proof.TABLES["chain_head"]))
+    head = {"seq": int(head_rows[0][0]) if head_rows else None, "hash": head_rows[0][1][2:] if head_rows else None,
+            "verified": rep.ok}
+    (directory / "chain_head.json").write_text(json.dumps(head, indent=1) + "\n", "utf-8")
+    files = {}
+    for p in sorted(directory.rglob("*")):
+        if p.is_file() and p.name != archive.MANIFEST:
+            rel = str(p.relative_to(directory))
+            files[rel] = {**archive.file_digests(p), **({"rows": counts[rel]} if rel in counts else {})}
+    manifest = {"format": archive.FORMAT, "database": taken["db"], "taken_at": taken["at"],
+                "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "chain_head": head, "columns": {t: list(c) for t, c in proof.TABLES.items()},
+                "conventions": "PostgreSQL CSV, DateStyle ISO, TimeZone UTC, bytea hex; empty unquoted field = NULL",
+                "files": files}
+    (directory / archive.MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    filed = {**archive.manifest_digest(directory), "database": taken["db"], "taken_at": taken["at"],
+             "chain_head": head}
+    if digest_out is not None:
+        digest_out.write_text(json.dumps(filed, indent=1) + "\n", "utf-8")
+    return {"directory": str(directory), "files": len(files), "entries": rep.extra.get("entries"),
+            "postings": rep.extra.get("postings"), "verified": rep.ok, "digest": filed,
+            "findings": [f.as_json() for f in rep.findings]}

@@ -1,0 +1,195 @@
+"""Before the independent verifier trusts a row, it checks what the rows come from.
+
+A superuser can make the database lie to a reader without touching a single row of the
+journal: swap ``fl.entry`` for a view, add a row policy that hides rows from the
+auditor, a rule or trigger that rewrites what is read, redefine a function the seal or
+the API uses, put a schema with a shadowing ``sha256`` or ``=`` first in the auditor's
+``search_path`` (``ALTER ROLE … SET`` / ``ALTER DATABASE … SET``), or preload a library
+into the auditor's sessions. The verifier itself reads with qualified names and a
+pinned ``search_path`` and computes every digest in Python, so shadowing cannot change
+its arithmetic; this module makes each of those levers a *finding* naming the object:
+
+* ``catalogue``: the schema ``fl`` as the release ships it — every relation's kind and
+  row-security flags, every table's columns, every row policy, trigger, rule and view,
+  and every function (a SHA-256 of its source, language, volatility, security and
+  settings) — compared with the fingerprint shipped as data
+  (``ledger/data/fingerprints.json``, written from a fresh migration by
+  ``write_fingerprints``; tests/integration/test_auditor_proof.py keeps it current);
+  and no object created in ``pg_catalog`` after initdb (a shadowing operator or
+  function placed there).
+* ``settings``: per-role and per-database settings (``pg_db_role_setting``) that apply
+  to this session and could change what it reads, and any preloaded library.
+  Presentation settings the verifier pins itself (DateStyle, TimeZone, …) are not
+  findings: they cannot change the verdict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ledger.core.findings import CheckResult, Finding, result
+from ledger.core.fingerprint import FINGERPRINT_FILE, differences, shipped
+from ledger.store.db import Conn
+
+FIRST_NORMAL_OID = 16384       # objects below this were made by initdb
+
+# Settings that only change how values are presented or how fast a query runs: the
+# verifier pins the presentation ones in its session, the others cannot change a row.
+HARMLESS_SETTINGS = frozenset({
+    "datestyle", "timezone", "intervalstyle", "extra_float_digits", "bytea_output", "lc_messages", "lc_monetary",
+    "lc_numeric", "lc_time", "application_name", "statement_timeout", "lock_timeout",
+    "idle_in_transaction_session_timeout", "work_mem", "maintenance_work_mem", "temp_buffers", "jit",
+    "client_min_messages", "log_statement", "log_min_duration_statement", "random_page_cost", "effective_cache_size",
+    "default_statistics_target", "enable_nestloop", "enable_seqscan", "enable_indexscan", "enable_bitmapscan",
+    "enable_sort", "enable_hashjoin", "enable_mergejoin", "max_parallel_workers_per_gather", "geqo",
+    "plan_cache_mode", "timezone_abbreviations", "client_encoding", "deadlock_timeout", "track_functions",
+    "track_io_timing", "synchronous_commit", "temp_file_limit", "idle_session_timeout", "jit_above_cost",
+})
+SAFE_LIBRARIES = frozenset({"pg_stat_statements"})
+
+_RELATIONS = """
+SELECT c.relname AS name, c.relkind::text AS kind, c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'fl' AND c.relkind NOT IN ('i', 'I', 't')
+"""
+_COLUMNS = """
+SELECT c.relname AS rel, a.attnum AS num, a.attname AS col, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+       a.attnotnull AS notnull
+  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'fl' AND c.relkind = ANY (ARRAY['r', 'v', 'p', 'm', 'f']::"char"[]) AND a.attnum > 0
+   AND NOT a.attisdropped
+ ORDER BY 1, 2
+"""
+_POLICIES = """
+SELECT c.relname AS rel, p.polname AS name, p.polcmd::text AS cmd, p.polpermissive AS permissive,
+       pg_catalog.array_to_string(ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE r::regrole::text END
+                                          FROM pg_catalog.unnest(p.polroles) r ORDER BY 1), ',') AS roles,
+       pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS qual,
+       pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS with_check
+  FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'fl'
+"""
+_TRIGGERS = """
+SELECT c.relname AS rel, t.tgname AS name, t.tgtype AS type, t.tgenabled::text AS enabled,
+       t.tgfoid::regprocedure::text AS function, t.tgdeferrable AS deferrable, t.tginitdeferred AS deferred
+  FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'fl' AND NOT t.tgisinternal
+"""
+_RULES = """
+SELECT c.relname AS rel, r.rulename AS name, r.ev_type::text AS ev, r.ev_enabled::text AS enabled,
+       pg_catalog.pg_get_ruledef(r.oid) AS def
+  FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'fl'
+"""
+_FUNCTIONS = """
+SELECT p.oid::regprocedure::text AS sig, p.prosrc AS src, l.lanname AS lang, p.provolatile::text AS vol,
+       p.prosecdef AS secdef, pg_catalog.array_to_string(p.proconfig, ';') AS config,
+       p.prokind::text AS kind, pg_catalog.pg_get_function_result(p.oid) AS returns
+  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+  JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+ WHERE n.nspname = 'fl'
+"""
+_CATALOG_ADDITIONS = f"""
+SELECT 'function ' || p.oid::regprocedure::text AS what FROM pg_catalog.pg_proc p
+ WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.oid >= {FIRST_NORMAL_OID}
+UNION ALL
+SELECT 'operator ' || o.oid::regoperator::text FROM pg_catalog.pg_operator o
+ WHERE o.oprnamespace = 'pg_catalog'::regnamespace AND o.oid >= {FIRST_NORMAL_OID}
+UNION ALL
+SELECT 'relation ' || c.relname FROM pg_catalog.pg_class c
+ WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.oid >= {FIRST_NORMAL_OID}
+UNION ALL
+SELECT 'cast ' || c.castsource::regtype::text || ' -> ' || c.casttarget::regtype::text FROM pg_catalog.pg_cast c
+ WHERE c.oid >= {FIRST_NORMAL_OID}
+UNION ALL
+SELECT 'event trigger ' || e.evtname FROM pg_catalog.pg_event_trigger e
+"""
+_ROLE_SETTINGS = """
+SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE s.setrole::regrole::text END AS role,
+       CASE WHEN s.setdatabase = 0 THEN NULL ELSE d.datname END AS db, pg_catalog.unnest(s.setconfig) AS setting
+  FROM pg_catalog.pg_db_role_setting s LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
+ WHERE (s.setdatabase = 0 OR d.datname = pg_catalog.current_database())
+   AND (s.setrole = 0 OR pg_catalog.pg_has_role(session_user, s.setrole, 'MEMBER'))
+"""
+_LIBRARIES = """
+SELECT name, setting FROM pg_catalog.pg_settings
+ WHERE name = ANY (ARRAY['session_preload_libraries', 'local_preload_libraries', 'shared_preload_libraries'])
+"""
+
+
+def _h(*parts: Any) -> str:
+    return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+def fingerprint(conn: Conn) -> dict[str, dict[str, str]]:
+    """The schema ``fl`` as it is: one short digest per object, by kind and name."""
+    fp: dict[str, dict[str, str]] = {"relations": {}, "columns": {}, "policies": {}, "triggers": {}, "rules": {},
+                                     "functions": {}}
+    for r in conn.execute(_RELATIONS).fetchall():
+        fp["relations"][f"fl.{r['name']}"] = f"{r['kind']}{'+rls' if r['rls'] else ''}{'+force' if r['force_rls'] else ''}"
+    cols: dict[str, list[str]] = {}
+    for r in conn.execute(_COLUMNS).fetchall():
+        cols.setdefault(f"fl.{r['rel']}", []).append(f"{r['col']} {r['type']}{' not null' if r['notnull'] else ''}")
+    fp["columns"] = {k: ", ".join(v) for k, v in cols.items()}
+    for r in conn.execute(_POLICIES).fetchall():
+        fp["policies"][f"fl.{r['rel']}.{r['name']}"] = _h(r["cmd"], r["permissive"], r["roles"], r["qual"],
+                                                          r["with_check"])
+    for r in conn.execute(_TRIGGERS).fetchall():
+        fp["triggers"][f"fl.{r['rel']}.{r['name']}"] = _h(r["type"], r["enabled"], r["function"], r["deferrable"],
+                                                          r["deferred"])
+    for r in conn.execute(_RULES).fetchall():
+        fp["rules"][f"fl.{r['rel']}.{r['name']}"] = _h(r["ev"], r["enabled"], r["def"])
+    for r in conn.execute(_FUNCTIONS).fetchall():
+        fp["functions"][r["sig"]] = _h(r["src"], r["lang"], r["vol"], r["secdef"], r["config"], r["kind"],
+                                       r["returns"])
+    return fp
+
+
+def write_fingerprints(conn: Conn, path: Path | None = None) -> Path:
+    """Write the fingerprint of a freshly migrated database as the shipped one."""
+    target = path or Path(str(resources.files("ledger.data").joinpath(FINGERPRINT_FILE)))
+    target.write_text(json.dumps(fingerprint(conn), indent=1, sort_keys=True, ensure_ascii=False) + "\n", "utf-8")
+    return target
+
+
+def check_catalogue(conn: Conn, expected: dict[str, dict[str, str]] | None = None, cap: int = 200) -> CheckResult:
+    """Every difference between the schema ``fl`` and the shipped fingerprint, and every
+    object added to ``pg_catalog`` after initdb, as a finding naming the object."""
+    n, findings = differences(expected if expected is not None else shipped(), fingerprint(conn))
+    for r in conn.execute(_CATALOG_ADDITIONS).fetchall():
+        findings.append(Finding("catalogue", f"{r['what']} was created in pg_catalog after initdb: it would "
+                                "shadow or extend a built-in every query resolves", account=r["what"]))
+    return result("catalogue", "the schema fl (relation kinds, columns, row policies, triggers, rules, functions) is "
+                  "the release's, and nothing was added to pg_catalog", n, findings, cap)
+
+
+def check_settings(conn: Conn, cap: int = 200) -> CheckResult:
+    """Role and database settings that apply to this session and preloaded libraries."""
+    findings: list[Finding] = []
+    rows = conn.execute(_ROLE_SETTINGS).fetchall()
+    for r in rows:
+        key = str(r["setting"]).split("=", 1)[0].strip().lower()
+        if key in HARMLESS_SETTINGS:
+            continue
+        where = " ".join(x for x in (f"ALTER ROLE {r['role']}" if r["role"] else "",
+                                     f"IN DATABASE {r['db']}" if r["role"] and r["db"] else
+                                     (f"ALTER DATABASE {r['db']}" if r["db"] else "")) if x) or "ALTER ROLE ALL"
+        findings.append(Finding("settings", f"{where} SET {r['setting']}: a setting applied to this session that "
+                                "could change what it reads (the verifier overrides what it can, but the database "
+                                "was prepared to mislead a reader)", account=f"setting {key}"))
+    for r in conn.execute(_LIBRARIES).fetchall():
+        libs = [x.strip().strip('"') for x in str(r["setting"] or "").split(",") if x.strip()]
+        bad = [x for x in libs if x.rsplit("/", 1)[-1] not in SAFE_LIBRARIES]
+        if bad:
+            findings.append(Finding("settings", f"{r['name']} = {', '.join(bad)}: code loaded into the server that "
+                                    "can change any result a session reads", account=f"setting {r['name']}"))
+    return result("settings", "no role or database setting and no preloaded library that could change what the "
+                  "auditor's session reads", len(rows) + 3, findings, cap)

@@ -1,0 +1,119 @@
+"""The independent verdict, online: raw rows from a pinned session, judged in Python.
+
+The session is pinned before anything is read, whatever the role or the database were
+set up to do: ``search_path = pg_catalog`` (``pg_temp`` is never searched for the
+functions and operators the queries use, and every relation is qualified), DateStyle
+ISO, TimeZone UTC, IntervalStyle postgres, extra_float_digits 3, bytea_output hex —
+one REPEATABLE READ, READ ONLY snapshot. The queries only select columns (``COPY
+(SELECT cols FROM fl.t) TO STDOUT`` in CSV): no server function computes a digest, a
+sum or a comparison the verdict depends on. ledger.core.proof does all of that with
+hashlib and Python integers, the same code that verifies an export with no database
+(``verify --offline``).
+
+Before the rows are trusted the catalogue is checked (ledger.store.verify_catalogue):
+relation kinds, row policies, triggers, rules and function definitions against the
+fingerprint the release ships, role and database settings, preloaded libraries. A
+policy that hides rows from the auditor shows twice: as a policy the release does not
+have, and as fewer seals visible than the chain head counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import IsolationLevel
+
+from ledger.core import proof
+from ledger.core.findings import FINDINGS_CAP, VerifyReport
+from ledger.store.db import Conn
+from ledger.store.verify import require_reader
+from ledger.store.verify_catalogue import check_catalogue, check_settings
+
+# Set in the verifier's own transaction, before its first read: these win over any
+# ALTER ROLE / ALTER DATABASE setting.
+PINNED = (
+    ("search_path", "pg_catalog"),
+    ("DateStyle", "ISO, YMD"),
+    ("TimeZone", "UTC"),
+    ("IntervalStyle", "postgres"),
+    ("extra_float_digits", "3"),
+    ("bytea_output", "hex"),
+    ("standard_conforming_strings", "on"),
+    ("jit", "off"),
+    ("work_mem", "64MB"),
+)
+
+COPY_CHUNK_LINES = 50_000
+
+
+def pin(conn: Conn) -> None:
+    """Begin the verifier's snapshot (REPEATABLE READ, READ ONLY) with every setting
+    that decides how a value prints pinned, whatever the role or database set."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.rollback()
+    conn.isolation_level = IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+    for name, value in PINNED:
+        conn.execute("SELECT pg_catalog.set_config(%s, %s, true)", (name, value))
+
+
+def select_sql(table: str, where: str = "", order: bool = True) -> str:
+    cols = ", ".join(f"t.{c}" for c in proof.TABLES[table])
+    order_by = f" ORDER BY {', '.join('t.' + c.strip() for c in proof.ORDER_BY[table].split(','))}" if order else ""
+    return f"SELECT {cols} FROM fl.{table} t{where}{order_by}"
+
+
+def copy_rows(conn: Conn, query: str) -> Iterator[list[str]]:
+    """Rows of ``query`` as PostgreSQL prints them, through COPY … (FORMAT csv)."""
+    with conn.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as cp:
+        rest = b""
+        for chunk in cp:
+            data = rest + bytes(chunk)
+            cut = data.rfind(b"\n") + 1
+            rest = data[cut:]
+            if cut:
+                yield from csv.reader(data[:cut].decode("utf-8").splitlines(keepends=True))
+        if rest:
+            yield from csv.reader(rest.decode("utf-8").splitlines(keepends=True))
+
+
+def read_table(conn: Conn, table: str) -> list[list[str]] | Iterator[list[str]]:
+    if table == "posting":       # physical order: no sort of the largest table; see proof.Proof.redo
+        return copy_rows(conn, select_sql("posting", order=False))
+    return list(copy_rows(conn, select_sql(table)))
+
+
+def verify_independent(conn: Conn, *, cap: int = FINDINGS_CAP,
+                       fingerprint: dict[str, dict[str, str]] | None = None) -> VerifyReport:
+    """The verdict computed in Python from the raw rows of one pinned snapshot, after the
+    catalogue and settings checks. Never writes."""
+    saved = conn.isolation_level, conn.read_only
+    t0 = time.perf_counter()
+    timings: list[dict[str, Any]] = []
+
+    def step(name: str, since: float) -> float:
+        now = time.perf_counter()
+        timings.append({"step": name, "seconds": round(now - since, 3)})
+        return now
+
+    pin(conn)
+    try:
+        require_reader(conn)
+        t = time.perf_counter()
+        catalogue = (check_catalogue(conn, fingerprint, cap), check_settings(conn, cap))
+        t = step("catalogue", t)
+
+        def redo(eid: int) -> Sequence[list[str]]:
+            return list(copy_rows(conn, select_sql("posting", f" WHERE t.entry_id = {int(eid)}")))
+
+        rep, _ = proof.run(lambda table: read_table(conn, table), redo, catalogue, cap)
+        step("rows", t)
+    finally:
+        conn.rollback()
+        conn.isolation_level, conn.read_only = saved
+    extra = {**rep.extra, "independent": True, "seconds": round(time.perf_counter() - t0, 3), "timings": timings}
+    return VerifyReport(rep.checks, extra)
