@@ -129,6 +129,7 @@ class _Entry:
     xid: str
     postings: int = 0
     digest: bytes | None = None
+    done: bool = False           # its postings were seen (a later one means they were scattered)
 
 
 @dataclass
@@ -210,9 +211,9 @@ class Proof:
             if eid != cur:
                 if cur >= 0:
                     finished(cur, cur_e, legs, net)
-                if eid < cur:
-                    self._scattered(eid)
                 cur, cur_e, legs, net = eid, entries.get(eid), [], {}
+                if cur_e is not None and cur_e.done:
+                    self._scattered(eid)
                 if cur_e is None:
                     self.add("posting_copies", f"posting {pid}: its entry {eid} does not exist", eid)
             elif pid <= last_pid:
@@ -258,6 +259,7 @@ class Proof:
 
     def _finish_entry(self, eid: int, e: _Entry | None, legs: list[str], net: dict[str, list[int]]) -> None:
         if e is not None:
+            e.done = True
             self._digest_and_sums(eid, e, legs, net, checks=eid not in self.redo)
 
     def redo_entry(self, eid: int, rows: Sequence[Row]) -> None:
@@ -571,12 +573,13 @@ class Proof:
                          f"{sub_actor}", request_id=rid)
 
 
-def run(read: Callable[[str], Iterable[Row]], redo: Callable[[int], Sequence[Row]] | None = None,
+def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], Iterable[Row]] | None = None,
         catalogue: Sequence[CheckResult] = (), cap: int = FINDINGS_CAP,
         extra: Mapping[str, Any] | None = None,
         sink: Callable[[int, str, bytes | None], None] | None = None) -> tuple[VerifyReport, Proof]:
     """The whole verdict from ``read(table)`` (rows in TABLES order) and, for entries whose
-    postings arrived out of order, ``redo(entry_id)`` (its postings again)."""
+    postings arrived scattered or out of id order, ``redo(entry_ids)`` (their postings
+    again, ordered by entry and id)."""
     p = Proof(cap=cap, sink=sink)
     p.accounts(read("account"))
     p.entries_(read("entry"))
@@ -584,8 +587,11 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[int], Sequence[Row
     if p.redo:
         if redo is None:
             raise ValueError("postings out of entry order and no way to read them again")
+        by_entry: dict[int, list[Row]] = {}
+        for r in redo(sorted(p.redo)):
+            by_entry.setdefault(int(r[1]), []).append(r)
         for eid in sorted(p.redo):
-            p.redo_entry(eid, redo(eid))
+            p.redo_entry(eid, by_entry.get(eid, []))
         # Sums of redone entries were counted as they streamed; their digests now exist.
         p.redo = set()
     small = {k: read(k) for k in ("seal", "seal_queue", "voucher_counter", "chain_head", "account_day",

@@ -103,9 +103,10 @@ def _read(directory: Path, table: str) -> Iterator[list[str]] | list[list[str]]:
 
 
 def _redo(directory: Path) -> Any:
-    def redo(eid: int) -> list[list[str]]:
-        key = str(eid)
-        return [r for r in table_rows(directory / "tables" / "posting.csv", proof.TABLES["posting"]) if r[1] == key]
+    def redo(ids: Sequence[int]) -> list[list[str]]:
+        keys = {str(i) for i in ids}
+        rows = [r for r in table_rows(directory / "tables" / "posting.csv", proof.TABLES["posting"]) if r[1] in keys]
+        return sorted(rows, key=lambda r: (int(r[1]), int(r[0])))
     return redo
 
 

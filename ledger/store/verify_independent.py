@@ -20,6 +20,7 @@ have, and as fewer seals visible than the chain head counts.
 from __future__ import annotations
 
 import csv
+import io
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -68,17 +69,21 @@ def select_sql(table: str, where: str = "", order: bool = True) -> str:
 
 
 def copy_rows(conn: Conn, query: str) -> Iterator[list[str]]:
-    """Rows of ``query`` as PostgreSQL prints them, through COPY … (FORMAT csv)."""
+    """Rows of ``query`` as PostgreSQL prints them, through COPY … (FORMAT csv). One CSV
+    reader over the whole stream, fed whole lines (split on newlines only), so a quoted
+    value holding a newline is read as one field."""
     with conn.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as cp:
-        rest = b""
-        for chunk in cp:
-            data = rest + bytes(chunk)
-            cut = data.rfind(b"\n") + 1
-            rest = data[cut:]
-            if cut:
-                yield from csv.reader(data[:cut].decode("utf-8").splitlines(keepends=True))
-        if rest:
-            yield from csv.reader(rest.decode("utf-8").splitlines(keepends=True))
+        def lines() -> Iterator[str]:
+            rest = b""
+            for chunk in cp:
+                data = rest + bytes(chunk)
+                cut = data.rfind(b"\n") + 1
+                rest = data[cut:]
+                if cut:
+                    yield from io.StringIO(data[:cut].decode("utf-8"), newline="\n")
+            if rest:
+                yield rest.decode("utf-8")
+        yield from csv.reader(lines())
 
 
 def read_table(conn: Conn, table: str) -> list[list[str]] | Iterator[list[str]]:
@@ -107,8 +112,9 @@ def verify_independent(conn: Conn, *, cap: int = FINDINGS_CAP,
         catalogue = (check_catalogue(conn, fingerprint, cap), check_settings(conn, cap))
         t = step("catalogue", t)
 
-        def redo(eid: int) -> Sequence[list[str]]:
-            return list(copy_rows(conn, select_sql("posting", f" WHERE t.entry_id = {int(eid)}")))
+        def redo(ids: Sequence[int]) -> Iterator[list[str]]:
+            arr = "{" + ",".join(str(int(i)) for i in ids) + "}"
+            return copy_rows(conn, select_sql("posting", f" WHERE t.entry_id = ANY ('{arr}'::bigint[])"))
 
         rep, _ = proof.run(lambda table: read_table(conn, table), redo, catalogue, cap)
         step("rows", t)

@@ -48,10 +48,19 @@ def test_fingerprints_are_current(ledger_db):
 
 
 def test_clean_ledger_is_clean(ledger_db):
+    from tests.helpers import entry, leg, post
+
     ids = sample_ledger(ledger_db)
+    fin = ledger_db.connect("fin")
+    # Texts that CSV and the canonical text must carry exactly: newlines, quotes, commas,
+    # backslashes, a Unicode line separator.
+    odd = 'line one\nline "two", \\ three\u2028four\r\n'
+    post(fin, entry(odd[:20], "2023-02-04", "RES", leg("5001.outpatient", "230822", "D", "1.00"),
+                    leg("1004", "230822", "C", "1.00", "county_exp"), memo=odd))
+    fin.commit()
     rep = _verify(ledger_db)
     assert rep.ok, [f.as_json() for f in rep.findings]
-    assert rep.extra["entries"] == len(ids)
+    assert rep.extra["entries"] == len(ids) + 1
     assert rep.extra["postings"] > 2 * len(ids) - 1
 
 
