@@ -184,7 +184,8 @@ def export_cmd(
         console.print(_("exported {entries} entries, {postings} postings in {files} files to {dir}").format(
             entries=r["entries"], postings=r["postings"], files=r["files"], dir=r["directory"]))
         console.print(_("filed digest (keep it outside the database):"))
-        console.print(f"  SHA-256 {r['digest']['sha256']}\n  SM3     {r['digest']['sm3']}")
+        for algo in ("sha256", "sm3"):
+            console.print(f"  {algo.upper():8}{r['digest'][algo]}")
         if digest_out:
             console.print(_("written to {file}").format(file=digest_out))
         if not r["verified"]:
