@@ -58,3 +58,23 @@ docs: $(STAMP) $(MO)
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo-output
+
+# LibreOffice (headless) and the CJK font the print test (tests/acceptance/test_print.py)
+# converts every report workbook with: Debian's packages, installed only when missing.
+# As root (CI) apt-get installs them; otherwise sudo -n if it needs no password; else a
+# loud notice, and the test skips saying why (it fails instead as root or when CI is set).
+PRINT_PACKAGES := libreoffice-calc-nogui fonts-noto-cjk
+.PHONY: deps-print
+test: deps-print
+deps-print:
+	@if command -v soffice >/dev/null 2>&1 && fc-list ':family=Noto Sans CJK SC' 2>/dev/null | grep -q .; then \
+	  exit 0; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "deps-print: installing $(PRINT_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PRINT_PACKAGES); \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	  sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PRINT_PACKAGES); \
+	else \
+	  echo "*** deps-print: LibreOffice or Noto Sans CJK SC is missing and this user cannot install them;" >&2; \
+	  echo "*** run: sudo apt-get install $(PRINT_PACKAGES)   (the print test is skipped until then)" >&2; \
+	fi

@@ -348,8 +348,10 @@ def trial_balance(
     if csv or xlsx:
         from cli.exports import export_report
         from ledger.reports.builders import trial_balance_report
+        from ledger.store.reports import labels
 
-        export_report(trial_balance_report(rows, as_of=parse_date_opt(as_of, "as-of"), year=year), csv, xlsx, lang)
+        export_report(trial_balance_report(rows, as_of=parse_date_opt(as_of, "as-of"), year=year,
+                                           labels=read(labels), lang=lang), csv, xlsx, lang)
     if json_out:
         emit_json({"rows": rows_json(rows, TB_KEYS, TB_MONEY), "totals": rows_json([totals], TB_MONEY, TB_MONEY)[0]})
         return

@@ -7,16 +7,34 @@ than surfacing later as an unknown unit in a file import.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ledger.errors import BadInput
 
 UnitKind = Literal["city", "county"]
+
+#: The fund's clock: reports say when they were made in this zone, not the server's.
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+TIME_ZONE_ENV = "FUNDLEDGER_TIME_ZONE"
+
+
+def fund_time_zone(configured: str | None = None) -> ZoneInfo:
+    """The fund's time zone: ``FUNDLEDGER_TIME_ZONE`` if set, else ``configured`` (the region
+    file's ``[region] time_zone``), else Asia/Shanghai. An unknown name is refused."""
+    env = os.environ.get(TIME_ZONE_ENV, "").strip()
+    name = env or (configured or "").strip() or DEFAULT_TIME_ZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        where = TIME_ZONE_ENV if env else "the region file's time_zone"
+        raise BadInput(f"{where}: unknown time zone '{name}' (an IANA name like Asia/Shanghai)") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +71,7 @@ class Region:
     units: tuple[Unit, ...]
     books: tuple[Book, ...]
     settings: Settings = field(default_factory=Settings)
+    time_zone: str = DEFAULT_TIME_ZONE  # IANA name; reports are stamped in it
 
     def unit(self, code: str) -> Unit:
         for u in self.units:
@@ -116,8 +135,14 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
     )
     if not settings.months_red_below < settings.months_yellow_below < settings.months_excess_above:
         raise BadInput(f"{source}: month thresholds must rise: red < yellow < excess")
+    zone = str(r.get("time_zone", DEFAULT_TIME_ZONE)).strip()
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInput(f"{source}: [region] time_zone '{zone}' is not a time zone (an IANA name like Asia/Shanghai)") \
+            from None
     return Region(_text(r, "code", source), _text(r, "name_zh", source), _text(r, "name_en", source),
-                  tuple(units), tuple(books), settings)
+                  tuple(units), tuple(books), settings, zone)
 
 
 def load_region(path: Path | str | None = None) -> Region:

@@ -36,6 +36,7 @@ class Labels:
     books: Mapping[str, Row] = field(default_factory=dict)     # code -> name_zh, name_en, pooled_component
     holders: Mapping[str, Row] = field(default_factory=dict)   # code -> name_zh, name_en
     chart: Mapping[str, Row] = field(default_factory=dict)     # code -> name_zh, name_en, kind, parent
+    time_zone: str = ""                                         # the region file's; '' = the default
 
     def name(self, table: str, code: str, lang: str) -> str:
         rec = getattr(self, table).get(code)
@@ -48,8 +49,31 @@ class Labels:
         return sorted(set(codes), key=lambda c: (order.get(c, len(order)), c))
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now().astimezone().replace(microsecond=0)
+def now(labels: Labels | None = None) -> dt.datetime:
+    """This second in the fund's time zone (``FUNDLEDGER_TIME_ZONE``, else the region
+    file's ``time_zone``, else Asia/Shanghai): a report says when it was made as the
+    office's clock says it, not the server's UTC."""
+    from ledger.core.region import fund_time_zone
+
+    return dt.datetime.now(fund_time_zone(labels.time_zone if labels else None)).replace(microsecond=0)
+
+
+def account_label(labels: Labels, key: str, lang: str) -> str:
+    """An account as a person reads it: ``同江市 5001.pharmacy 个人账户基金`` for the key
+    ``EMP:5001.pharmacy:230881::personal`` (unit name, chart code, bank account, component);
+    the book is the section's. A key that does not parse comes back as it is."""
+    parts = key.split(":")
+    if len(parts) < 3:
+        return key
+    parts += [""] * (5 - len(parts))
+    _book, code, unit, holder, component = parts[:5]
+    words = [labels.name("units", unit, lang), code]
+    if holder:
+        words.append(labels.name("holders", holder, lang))
+    if component:
+        zh, en = COMPONENT_NAMES.get(component, (component, component))
+        words.append(zh if lang == "zh" else en)
+    return " ".join(words)
 
 
 def section_title(labels: Labels, book: str, component: str, extra: tuple[str, str] | None = None) -> tuple[str, str]:
@@ -77,7 +101,8 @@ def _year_period(as_of: dt.date | None, year: int | None) -> str:
 # --------------------------------------------------------------------------- trial balance
 
 TB_COLUMNS = (
-    Column("account", "账户", "Account"),
+    Column("account", "账户代码", "Account key", data_only=True),
+    Column("account_name", "账户", "Account"),
     Column("name_zh", "科目名称", "Name (zh)"),
     Column("name_en", "科目名称(英)", "Name (en)"),
     Column("opening", "期初余额(借-贷)", "Opening (Dr−Cr)", "money"),
@@ -89,9 +114,11 @@ _TB_MONEY = ("opening", "period_debits", "period_credits", "closing")
 
 
 def trial_balance_report(rows: Sequence[Row], *, as_of: dt.date | None = None, year: int | None = None,
-                         labels: Labels | None = None, generated_at: dt.datetime | None = None) -> Report:
+                         labels: Labels | None = None, generated_at: dt.datetime | None = None,
+                         lang: str = "zh") -> Report:
     """试算平衡表: one section per book, one row per account (balances debits − credits),
-    a totals row per book (debits = credits, closing sums to zero when the book balances)."""
+    a totals row per book (debits = credits, closing sums to zero when the book balances).
+    ``account`` is the account's key (for scripts), ``account_name`` its printed label."""
     labels = labels or Labels()
     by_book: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
@@ -100,10 +127,12 @@ def trial_balance_report(rows: Sequence[Row], *, as_of: dt.date | None = None, y
     for book in sorted(by_book, reverse=True):
         rs = by_book[book]
         zh, en = section_title(labels, book, "")
-        sections.append(Section(zh, en, tuple({c.key: r[c.key] for c in TB_COLUMNS} for r in rs),
+        sections.append(Section(zh, en, tuple({**{c.key: r[c.key] for c in TB_COLUMNS if c.key != "account_name"},
+                                               "account_name": account_label(labels, r["account"], lang)}
+                                              for r in rs),
                                 {k: sum(int(r[k]) for r in rs) for k in _TB_MONEY}))
     return Report("trial_balance", "试算平衡表", "Trial balance", labels.region, _year_period(as_of, year),
-                  generated_at or now(), TB_COLUMNS, tuple(sections))
+                  generated_at or now(labels), TB_COLUMNS, tuple(sections))
 
 
 # --------------------------------------------------------------------------- balance sheet
@@ -113,7 +142,8 @@ BS_COLUMNS = (
     Column("scope_name", "单位", "Unit"),
     Column("code", "项目", "Line"),
     Column("name", "名称", "Name"),
-    Column("holder", "账户", "Bank account"),
+    Column("holder", "账户代码", "Bank account code", data_only=True),
+    Column("holder_name", "账户", "Bank account"),
     Column("year_start", "年初数", "Start of year", "money"),
     Column("closing", "期末数", "End of period", "money"),
 )
@@ -162,7 +192,7 @@ def balance_sheet_report(rows: Sequence[Row], *, as_of: dt.date, labels: Labels,
     note = ("资产 = 负债 + 净资产：各单位均平衡 (assets = liabilities + net assets for every block)" if not failures
             else "不平衡 DOES NOT TIE: " + ", ".join(failures))
     return Report("balance_sheet", "资产负债表", "Balance sheet", labels.region,
-                  f"{dt.date(as_of.year, 1, 1)}..{as_of}", generated_at or now(), BS_COLUMNS, tuple(sections),
+                  f"{dt.date(as_of.year, 1, 1)}..{as_of}", generated_at or now(labels), BS_COLUMNS, tuple(sections),
                   (note,))
 
 
@@ -180,8 +210,8 @@ def _bs_block(rows: Sequence[Row], labels: Labels, lang: str) -> tuple[list[dict
         return "net_assets" if code == "unclosed_result" else str(labels.chart.get(code, {}).get("kind", "asset"))
 
     def line(code: str, holder: str, v: Sequence[int], name: str | None = None) -> dict[str, Any]:
-        return {"code": code, "name": name or labels.name("chart", code, lang),
-                "holder": labels.name("holders", holder, lang) if holder else None,
+        return {"code": code, "name": name or labels.name("chart", code, lang), "holder": holder or None,
+                "holder_name": labels.name("holders", holder, lang) if holder else None,
                 "year_start": v[0], "closing": v[1]}
 
     def total(code: str, *vals: Sequence[int]) -> dict[str, Any]:
@@ -261,7 +291,7 @@ def income_report(data: Mapping[str, Sequence[Row]], *, start: dt.date, end: dt.
         zh, en = section_title(labels, book, comp, extra)
         sections.append(Section(zh, en, tuple(rows)))
     return Report("income", "收支表", "Income and expenditure", labels.region, f"{start}..{end}",
-                  generated_at or now(), cols, tuple(sections))
+                  generated_at or now(labels), cols, tuple(sections))
 
 
 def _income_rows(movements: Sequence[Row], opening: int, period: str, keys: Sequence[str], labels: Labels,

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ledger.reports.builders import Labels, Row, _label, _normal, now, section_title
+from ledger.reports.builders import Labels, Row, _label, _normal, account_label, now, section_title
 from ledger.reports.model import Column, Report, Section
 
 # --------------------------------------------------------------------------- subledger
@@ -16,7 +16,8 @@ from ledger.reports.model import Column, Report, Section
 SUBLEDGER_COLUMNS = (
     Column("code", "科目编码", "Code"),
     Column("name", "科目名称", "Account"),
-    Column("holder", "银行账户", "Bank account"),
+    Column("holder", "银行账户代码", "Bank account code", data_only=True),
+    Column("holder_name", "银行账户", "Bank account"),
     Column("opening", "年初余额", "Start of year", "money"),
     Column("debits", "本年借方", "Debits", "money"),
     Column("credits", "本年贷方", "Credits", "money"),
@@ -46,7 +47,8 @@ def subledger_report(rows: Sequence[Row], *, unit: str, as_of: dt.date, labels: 
         for r in groups[(book, comp)]:
             opening, closing = int(r["opening"]), int(r["opening"]) + int(r["debits"]) - int(r["credits"])
             out.append({"code": r["chart_code"], "name": labels.name("chart", r["chart_code"], lang),
-                        "holder": labels.name("holders", r["holder"], lang) if r["holder"] else None,
+                        "holder": r["holder"] or None,
+                        "holder_name": labels.name("holders", r["holder"], lang) if r["holder"] else None,
                         "opening": _normal(r["kind"], opening), "debits": int(r["debits"]),
                         "credits": int(r["credits"]), "closing": _normal(r["kind"], closing)})
             if r["chart_code"] == "1003" and r["holder"] == "special":
@@ -61,7 +63,7 @@ def subledger_report(rows: Sequence[Row], *, unit: str, as_of: dt.date, labels: 
         zh, en = section_title(labels, book, comp, (f"{labels.name('units', unit, 'zh')} {unit}", unit))
         sections.append(Section(zh, en, tuple(out)))
     return Report("subledger", "单位明细分类账", "Unit subledger", labels.region,
-                  f"{dt.date(as_of.year, 1, 1)}..{as_of}", generated_at or now(), SUBLEDGER_COLUMNS,
+                  f"{dt.date(as_of.year, 1, 1)}..{as_of}", generated_at or now(labels), SUBLEDGER_COLUMNS,
                   tuple(sections))
 
 
@@ -113,7 +115,7 @@ def ledger_report(data: Mapping[str, Any], *, labels: Labels, lang: str = "zh",
                       tuple(rows), totals)
     side = "借" if kind in ("asset", "expenditure") else "贷"
     return Report("ledger", f"明细账 {acc['account']} {name}", f"Account ledger {acc['account']} {name}",
-                  labels.region, f"{data['date_from']}..{data['date_to']}", generated_at or now(), LEDGER_COLUMNS,
+                  labels.region, f"{data['date_from']}..{data['date_to']}", generated_at or now(labels), LEDGER_COLUMNS,
                   (section,), (f"余额方向 balance shown on the {side} ({'debit' if side == '借' else 'credit'}) side",))
 
 
@@ -123,7 +125,8 @@ VOUCHER_COLUMNS = (
     Column("voucher", "凭证号", "Voucher"),
     Column("entry_date", "日期", "Date", "date"),
     Column("memo", "摘要", "Memo"),
-    Column("account", "账户", "Account"),
+    Column("account", "账户代码", "Account key", data_only=True),
+    Column("account_name", "账户", "Account"),
     Column("name", "科目名称", "Account name"),
     Column("debit", "借方", "Debit", "money"),
     Column("credit", "贷方", "Credit", "money"),
@@ -142,11 +145,12 @@ def vouchers_report(rows: Sequence[Row], *, labels: Labels, lang: str = "zh", pe
     line so a filtered sheet still says which voucher a line belongs to. Totals: debits
     and credits of every voucher shown (equal when each voucher balances)."""
     out = [{"voucher": r["voucher"], "entry_date": r["entry_date"], "memo": r["posting_memo"] or r["memo"] or "",
-            "account": r["account"], "name": labels.name("chart", r["chart_code"], lang),
+            "account": r["account"], "account_name": account_label(labels, r["account"], lang),
+            "name": labels.name("chart", r["chart_code"], lang),
             "debit": int(r["amount"]) if r["side"] == "D" else None,
             "credit": int(r["amount"]) if r["side"] == "C" else None, "entry_id": int(r["entry_id"]),
             "kind": r["kind"], "created_by": r["created_by"], "reverses": r["reverses_voucher"],
             "reversed_by": r["reversed_by_voucher"]} for r in rows]
     totals = {"debit": sum(r["debit"] or 0 for r in out), "credit": sum(r["credit"] or 0 for r in out)}
-    return Report("vouchers", "记账凭证", "Vouchers", labels.region, period, generated_at or now(),
+    return Report("vouchers", "记账凭证", "Vouchers", labels.region, period, generated_at or now(labels),
                   VOUCHER_COLUMNS, (Section("记账凭证", "Vouchers", tuple(out), totals),))

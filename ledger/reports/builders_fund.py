@@ -109,7 +109,7 @@ def budget_execution_report(data: Mapping[str, Any], *, year: int, labels: Label
         sections.append(Section(zh, en, tuple(out)))
     notes = ("执行数不含年终结转 actual excludes the year-end close; 执行率 = 执行数 ÷ 预算数",)
     return Report("budget_execution", "预算执行情况表", "Budget execution", labels.region, str(year),
-                  generated_at or now(), BUDGET_COLUMNS, tuple(sections), notes)
+                  generated_at or now(labels), BUDGET_COLUMNS, tuple(sections), notes)
 
 
 def _budget_row(base: Mapping[str, Any], line: str, name: str, vals: Mapping[str, int]) -> dict[str, Any]:
@@ -141,18 +141,29 @@ REQUEST_COLUMNS = (
 )
 
 
+def _local_time(at: dt.datetime | None, labels: Labels) -> str | None:
+    """A timestamp as the office's clock shows it (the fund's time zone), ISO to the second."""
+    if at is None:
+        return None
+    from ledger.core.region import fund_time_zone
+
+    zone = fund_time_zone(labels.time_zone)
+    return (at.astimezone(zone) if at.tzinfo else at.replace(tzinfo=zone)).isoformat(timespec="seconds")
+
+
 def requests_report(rows: Sequence[Row], *, year: int, labels: Labels, generated_at: dt.datetime | None = None) -> Report:
     """The fund-request register (用款申请登记簿): one line per state change (a request
-    with no event yet shows one line without an action). ``at`` is ISO 8601 text."""
+    with no event yet shows one line without an action). ``at`` is ISO 8601 text in the
+    fund's time zone."""
     out = [{"request_id": int(r["request_id"]), "unit": r["unit"], "book": r["book"],
             "component": r["component"] or None, "quarter": int(r["quarter"]),
             "amount_requested": int(r["amount_requested"]),
             "amount_approved": None if r["amount_approved"] is None else int(r["amount_approved"]),
             "state": r["state"], "action": r["action"], "from_state": r["from_state"], "to_state": r["to_state"],
             "amount": None if r["amount"] is None else int(r["amount"]), "reason": r["reason"] or None,
-            "actor": r["actor"], "at": r["at"].isoformat(timespec="seconds") if r["at"] else None,
+            "actor": r["actor"], "at": _local_time(r["at"], labels),
             "entry_id": r["entry_id"]} for r in rows]
-    return Report("requests", "用款申请登记簿", "Fund requests", labels.region, str(year), generated_at or now(),
+    return Report("requests", "用款申请登记簿", "Fund requests", labels.region, str(year), generated_at or now(labels),
                   REQUEST_COLUMNS, (Section("用款申请", "Fund requests", tuple(out)),))
 
 
@@ -210,7 +221,7 @@ def registers_report(rows: Sequence[Row], *, as_of: dt.date, labels: Labels, lan
         out.append(row)
     money = ["amount", "cleared", "outstanding", *(k for k, _, _ in BUCKETS)]
     totals = {k: sum(int(r.get(k) or 0) for r in out) for k in money}
-    return Report("registers", "备查簿", "Memo registers", labels.region, f"..{as_of}", generated_at or now(),
+    return Report("registers", "备查簿", "Memo registers", labels.region, f"..{as_of}", generated_at or now(labels),
                   REGISTER_COLUMNS, (Section("备查簿", "Memo registers", tuple(out), totals),))
 
 
@@ -295,7 +306,7 @@ def monitor_report(rows: Sequence[MonitorRow], consolidated: Sequence[MonitorRow
                         "{red}, yellow below {yellow}, green up to {excess}, excess above"), lang).format(
         red=t.red_below, yellow=t.yellow_below, excess=t.excess_above)
     return Report("monitor", "基金运行风险监测", "Risk monitoring", labels.region, f"..{as_of}",
-                  generated_at or now(), MONITOR_COLUMNS, tuple(sections), (note,))
+                  generated_at or now(labels), MONITOR_COLUMNS, tuple(sections), (note,))
 
 
 # --------------------------------------------------------------------------- chart series

@@ -10,7 +10,10 @@ Each format has one job, and the choices below follow from it:
   (a thousands separator would turn the number into text, or split the field), one
   rectangular table, so notes are left out.
 * **XLSX** is for finance officers: both header languages, real numbers with ``#,##0.00``
-  formatting, red negatives, frozen headers, autofilter, fitted widths, a bold totals row.
+  formatting, red negatives, frozen headers, autofilter, fitted widths, a bold totals row —
+  and for printing as an office prints: A4 landscape, one page wide, the title and header
+  rows on every page, warning cells filled red/yellow/green, the signature block
+  (单位负责人 / 审核人 / 制表人, 日期) under each statement, a CJK font named.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -31,10 +34,14 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ledger.core.money import decimal_text, format_yuan
+from ledger.core.region import fund_time_zone
 from ledger.reports.model import TOTAL_LABEL, Column, Report, Section, check_lang
 
 __all__ = [
+    "FONT_NAME",
     "SHEET_NAME_MAX",
+    "SIGNATURE_FIELDS",
+    "WARNING_FILLS",
     "XLSX_MAX_EXACT_FEN",
     "dumps",
     "sheet_names",
@@ -97,7 +104,7 @@ def to_json_obj(report: Report, *, deterministic: bool = False) -> dict[str, Any
         "period": report.period,
     }
     if not deterministic:
-        obj["generated_at"] = report.generated_at.isoformat(timespec="seconds")
+        obj["generated_at"] = stamped(report.generated_at).isoformat(timespec="seconds")
     obj["columns"] = [c.key for c in cols]
     obj["sections"] = [
         {
@@ -124,6 +131,17 @@ def write_json(report: Report, path: PathLike, *, deterministic: bool = False) -
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         f.write(dumps(report, deterministic=deterministic))
         f.write("\n")
+
+
+def stamped(when: datetime) -> datetime:
+    """A report's time as the office reads it: a time stamped in UTC (or without a zone)
+    is shown in the fund's time zone (``ledger.core.region.fund_time_zone``); a time
+    already in a local zone is kept as given."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if when.utcoffset() == UTC.utcoffset(None):
+        return when.astimezone(fund_time_zone())
+    return when
 
 
 # --------------------------------------------------------------------------- CSV
@@ -241,8 +259,26 @@ def sheet_names(titles: Iterable[str]) -> list[str]:
     return out
 
 
-_BOLD = Font(bold=True)
-_TITLE_FONT = Font(bold=True, size=14)
+#: The font every cell names: Noto Sans CJK SC (Debian's fonts-noto-cjk), which
+#: LibreOffice finds on a Linux machine; Excel on Windows substitutes a CJK font of its own
+#: for a name it lacks, so the Chinese never falls back to boxes.
+FONT_NAME = "Noto Sans CJK SC"
+_PLAIN = Font(name=FONT_NAME, size=10)
+_BOLD = Font(name=FONT_NAME, size=10, bold=True)
+_TITLE_FONT = Font(name=FONT_NAME, bold=True, size=14)
+
+#: Warning cells (the monitor's 预警 colour): filled as an office's own sheets are.
+WARNING_COLUMNS = ("colour",)
+WARNING_FILLS = {
+    "red": PatternFill("solid", start_color="FFFFC7CE"),
+    "yellow": PatternFill("solid", start_color="FFFFEB9C"),
+    "green": PatternFill("solid", start_color="FFC6EFCE"),
+    "excess": PatternFill("solid", start_color="FFDDEBF7"),
+}
+
+#: The signature block under every statement: (zh, en) labels, a line to sign on each.
+SIGNATURE_FIELDS = (("单位负责人", "Head of unit"), ("审核人", "Reviewed by"), ("制表人", "Prepared by"),
+                    ("日期", "Date"))
 _HEADER_FILL = PatternFill("solid", start_color="FFD9E1F2")
 _HEADER_FILL_2 = PatternFill("solid", start_color="FFEDF1F9")
 _THIN = Side(style="thin", color="FF808080")
@@ -312,14 +348,60 @@ def _write_cell(ws: Worksheet, row: int, col_idx: int, col: Column, value: objec
     fmt = NUMBER_FORMATS.get(col.kind)
     if fmt is not None:
         cell.number_format = fmt
+    cell.font = _PLAIN
+    if col.key in WARNING_COLUMNS and isinstance(value, str) and value in WARNING_FILLS:
+        cell.fill = WARNING_FILLS[value]
+        cell.font = _BOLD
+
+
+def _signature_block(ws: Worksheet, row: int, ncols: int, lang: str) -> int:
+    """单位负责人 / 审核人 / 制表人 / 日期, each with a line to sign on, spread over the
+    table's width (so the block never widens the page); returns the row after it."""
+    fields = [f"{zh}（签章）：" if zh == "单位负责人" else f"{zh}：" for zh, _en in SIGNATURE_FIELDS]
+    if lang == "en":
+        fields = [f"{en} ({zh}):" for zh, en in SIGNATURE_FIELDS]
+    blanks = ["_" * 12] * 3 + (["____年__月__日"] if lang == "zh" else ["__________"])
+    texts = [f"{f} {b}" for f, b in zip(fields, blanks, strict=True)]
+    groups = min(len(texts), ncols)
+    per = [ncols // groups + (1 if i < ncols % groups else 0) for i in range(groups)]
+    if groups < len(texts):  # a narrow table: the fields share its cells
+        texts = [*texts[:groups - 1], "    ".join(texts[groups - 1:])]
+    col = 1
+    for text, width in zip(texts, per, strict=True):
+        cell = ws.cell(row=row, column=col, value=text)
+        cell.data_type = "s"
+        cell.font = _PLAIN
+        cell.alignment = Alignment(horizontal="left", vertical="bottom", shrink_to_fit=True)
+        if width > 1:
+            ws.merge_cells(start_row=row, start_column=col, end_row=row, end_column=col + width - 1)
+        col += width
+    ws.row_dimensions[row].height = 30  # room to sign
+    return row + 1
+
+
+def _page_setup(ws: Worksheet, ncols: int, last_row: int) -> None:
+    """A4 landscape, one page wide and as many pages long as it takes, the title and both
+    header rows repeated on every page, centred, page numbers in the footer."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # 0: as many pages down as needed
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top, ws.page_margins.bottom = 0.5, 0.6
+    ws.print_title_rows = f"1:{_HEADER_ROWS}"
+    ws.print_area = f"A1:{get_column_letter(ncols)}{last_row}"
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.oddFooter.center.font = FONT_NAME
 
 
 def _write_sheet(ws: Worksheet, report: Report, section: Section, lang: str) -> None:
     other = "en" if lang == "zh" else "zh"
-    cols = report.columns
+    cols = report.printed_columns
     ncols = len(cols)
     last_letter = get_column_letter(ncols)
-    stamp = report.generated_at.isoformat(timespec="seconds")
+    stamp = stamped(report.generated_at).isoformat(timespec="seconds")
 
     title = ws.cell(row=1, column=1, value=f"{report.title(lang)} — {section.title(lang)} — {report.region}")
     title.data_type = "s"
@@ -330,6 +412,7 @@ def _write_sheet(ws: Worksheet, report: Report, section: Section, lang: str) -> 
         else f"Period: {report.period}    Generated: {stamp}"
     )
     ws.cell(row=2, column=1, value=row2).data_type = "s"
+    ws.cell(row=2, column=1).font = _PLAIN
 
     for header_row, header_lang, fill in ((3, lang, _HEADER_FILL), (4, other, _HEADER_FILL_2)):
         for j, c in enumerate(cols, start=1):
@@ -337,11 +420,12 @@ def _write_sheet(ws: Worksheet, report: Report, section: Section, lang: str) -> 
             cell.data_type = "s"
             cell.font = _BOLD
             cell.fill = fill
-            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=False)
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
             if header_row == _HEADER_ROWS:
                 cell.border = _HEADER_BORDER
 
-    widths = [max(_display_width(c.zh), _display_width(c.en)) for c in cols]
+    # Headers wrap (at most ~2 lines), so a long English header does not widen its column.
+    widths = [max(min(_display_width(c.zh), 16), min(_display_width(c.en), 16)) for c in cols]
     r = _FIRST_DATA_ROW
     for i, data in enumerate(section.rows, start=1):
         for j, c in enumerate(cols, start=1):
@@ -364,8 +448,19 @@ def _write_sheet(ws: Worksheet, report: Report, section: Section, lang: str) -> 
     if report.notes:
         r += 1
         for note in report.notes:
-            ws.cell(row=r, column=1, value=note).data_type = "s"
+            cell = ws.cell(row=r, column=1, value=note)
+            cell.data_type = "s"
+            cell.font = _PLAIN
+            if ncols > 1:  # wrapped inside the table's width, never past the page's edge
+                ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=ncols)
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                total = sum(min(max(w + 2, _WIDTH_MIN), _WIDTH_MAX) for w in widths)
+                lines = max(1, -(-_display_width(note) // max(total, 1)))
+                ws.row_dimensions[r].height = 14 * lines
             r += 1
+
+    r += 1
+    last_row = _signature_block(ws, r, ncols, lang) - 1
 
     for j, w in enumerate(widths, start=1):
         # +2 for padding and the autofilter arrow; CJK text already counted double.
@@ -376,8 +471,7 @@ def _write_sheet(ws: Worksheet, report: Report, section: Section, lang: str) -> 
     # row, so sorting or filtering never moves 合计 into the data.
     ws.freeze_panes = f"A{_FIRST_DATA_ROW}"
     ws.auto_filter.ref = f"A{_HEADER_ROWS}:{last_letter}{max(last_data_row, _HEADER_ROWS)}"
-    ws.print_title_rows = f"1:{_HEADER_ROWS}"
-    ws.page_setup.orientation = "landscape"
+    _page_setup(ws, ncols, last_row)
 
 
 def write_xlsx(report: Report, path: PathLike, lang: str = "zh") -> None:
@@ -390,7 +484,16 @@ def write_xlsx(report: Report, path: PathLike, lang: str = "zh") -> None:
     * row 3: headers in ``lang``; row 4: headers in the other language. Both are always
       present because these files travel between the city bureau and county offices
       that read either; both are bold with a fill;
-    * row 5 on: data; then a bold totals row (``合计``/``Total``), then the notes.
+    * row 5 on: data; then a bold totals row (``合计``/``Total``), then the notes (wrapped
+      within the table's width), then the signature block: 单位负责人（签章） / 审核人 /
+      制表人 / 日期, each with a line to sign on, spread over the table's columns.
+
+    Printing: A4 landscape, fitted to one page wide (``fitToWidth=1``, ``fitToHeight=0``),
+    rows 1–4 repeated on every page (print titles), page numbers in the footer. Every cell
+    names ``FONT_NAME`` (Noto Sans CJK SC). The time in row 2 is in the fund's time zone
+    (``stamped``). Warning cells (the monitor's ``colour``) are filled red, yellow, green
+    (or blue for excess). Columns marked ``data_only`` (account keys, holder codes) are
+    left out: the sheet shows their label columns; JSON and CSV keep both.
 
     Money cells are real numbers, not text, so officers can sum and chart them. An XLSX
     number is an IEEE double, so "exact" means: the cell holds the double nearest the

@@ -51,12 +51,16 @@ def check_lang(lang: str) -> Lang:
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One column: a stable machine ``key`` (used in JSON), headers in both languages, a kind."""
+    """One column: a stable machine ``key`` (used in JSON), headers in both languages, a kind.
+
+    ``data_only`` marks a code kept for scripts (an account key, a holder code): it is in
+    JSON and CSV, while the printed form (XLSX) shows its label column instead."""
 
     key: str
     zh: str
     en: str
     kind: ColumnKind = "text"
+    data_only: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.key, str) or not self.key:
@@ -147,6 +151,11 @@ class Report:
 
     def title(self, lang: str) -> str:
         return self.title_zh if check_lang(lang) == "zh" else self.title_en
+
+    @property
+    def printed_columns(self) -> tuple[Column, ...]:
+        """The columns the printed form (XLSX) shows: ``data_only`` codes left out."""
+        return tuple(c for c in self.columns if not c.data_only)
 
 
 def _check_row(row: Mapping[str, object], columns: Mapping[str, Column], where: str) -> None:

@@ -100,7 +100,8 @@ def load_reference(conn: Conn, region: Region) -> None:
             [(b.code, b.name_zh, b.name_en, list(b.components), b.pooled_component) for b in region.books])
         s = region.settings
         settings = {
-            "region": {"code": region.code, "name_zh": region.name_zh, "name_en": region.name_en},
+            "region": {"code": region.code, "name_zh": region.name_zh, "name_en": region.name_en,
+                       "time_zone": region.time_zone},
             "preallocation_months": s.preallocation_months,
             "preallocation_basis": s.preallocation_basis,
             "months_red_below": str(s.months_red_below),

@@ -30,7 +30,8 @@ def labels(conn: Conn) -> Labels:
     holders = {r["code"]: r for r in conn.execute("SELECT code, name_zh, name_en FROM fl.holder").fetchall()}
     chart = {r["code"]: r for r in conn.execute(
         "SELECT code, name_zh, name_en, kind, parent FROM fl.chart ORDER BY code").fetchall()}
-    return Labels(region, units, books, holders, chart)
+    zone = str(reg["value"].get("time_zone") or "") if reg else ""
+    return Labels(region, units, books, holders, chart, zone)
 
 
 def thresholds(conn: Conn) -> Thresholds:

@@ -143,3 +143,16 @@ def test_five_thousand_bad_dates_say_five_thousand_and_list_the_first_200(ledger
     assert "refused, nothing written (5,000 problem(s))" in r.stderr
     assert r.stderr.count("'2023-02-30' is not a real date") == 200
     assert "… and 4,800 more not listed (the first 200 are above)" in r.stderr
+
+
+def test_the_trial_balance_workbook_names_units_not_account_keys(ledger_db, tmp_path):
+    from openpyxl import load_workbook
+
+    assert ledger_db.cli("collect", "import", str(gb18030_csv(tmp_path / "c.csv")), user="fin").exit_code == 0
+    r = ledger_db.cli("report", "trial-balance", "--year", "2023", "--xlsx", str(tmp_path / "tb.xlsx"), user="aud")
+    assert r.exit_code == 0, r
+    ws = load_workbook(tmp_path / "tb.xlsx")["城乡居民基本医疗保险基金"]
+    assert ws["A3"].value == "账户"
+    shown = {ws.cell(row=i, column=1).value for i in range(5, ws.max_row + 1)}
+    assert {"桦南县 1003 市财政专户", "桦南县 4001", "同江市 4101.county"} <= shown
+    assert not any(":" in str(v) for v in shown if v)   # no RES:1003:230822:special keys

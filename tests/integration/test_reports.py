@@ -97,8 +97,11 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
     }
     got = {}
     for r in rows_of(bs):
-        got.setdefault(r["scope"], []).append((r["code"], r["holder"], r["year_start"], r["closing"]))
+        got.setdefault(r["scope"], []).append((r["code"], r["holder_name"], r["year_start"], r["closing"]))
     assert got == expect
+    # holder is the bank account's stable code, beside its label (issue 18)
+    assert {(r["holder"], r["holder_name"]) for r in rows_of(bs) if r["holder"]} >= {
+        ("special", "市财政专户"), ("legacy_revenue", "原县级收入户")}
     wb = load_workbook(tmp_path / "bs.xlsx")
     ws = wb["城乡居民基本医疗保险基金"]
     assert ws["A1"].value.startswith("资产负债表") and "佳木斯市 230800" in ws["A1"].value
@@ -147,7 +150,9 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
     res = ledger_db.cli("--lang", "zh", "report", "subledger", "--unit", U22, "--as-of", "2023-12-31", "--book", "RES", "--json",
                         "--xlsx", str(tmp_path / "sub.xlsx"))
     assert res.exit_code == 0, res
-    sub = [(r["code"], r["holder"], r["opening"], r["debits"], r["credits"], r["closing"]) for r in rows_of(res.json())]
+    sub = [(r["code"], r["holder_name"], r["opening"], r["debits"], r["credits"], r["closing"])
+           for r in rows_of(res.json())]
+    assert {r["holder"] for r in rows_of(res.json())} >= {"special", "legacy_revenue", None}
     assert sub == [
         ("1002", "原县级收入户", "500000.00", "0.00", "0.00", "500000.00"),
         ("1003", "市财政专户", "0.00", "1200000.00", "300000.00", "900000.00"),

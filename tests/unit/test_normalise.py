@@ -99,3 +99,15 @@ def test_unknown_values_name_the_valid_ones() -> None:
     assert "2024年4月15日" in with_valid_values("date", "'x' is not a date (YYYY-MM-DD, like 2023-03-31)", VOCAB)
     same = "'2023-02-30' is not a real date"
     assert with_valid_values("date", same, VOCAB) == same
+
+
+def test_a_bank_statement_as_excel_saves_it_reads_like_the_plain_one(tmp_path: Path) -> None:
+    from ledger.store.reconcile import read_statement
+
+    plain = tmp_path / "plain.csv"
+    plain.write_text("date,amount,direction,reference,balance\n2023-03-01,1000000.00,in,BK-0301,1000000.00\n",
+                     encoding="utf-8")
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes("日期,金额,方向,流水号,余额,摘要\r\n2023/3/1,\"1,000,000.00\",收,BK-0301,1000000.00,拨款\r\n"
+                      .encode("gb18030"))
+    assert read_statement(excel) == read_statement(plain)
