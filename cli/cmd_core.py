@@ -346,12 +346,12 @@ def trial_balance(
     rows = read(lambda c: accounts.trial_balance(c, as_of=parse_date_opt(as_of, "as-of"), year=year, unit=unit, book=book))
     totals = {k: sum(r[k] for r in rows) for k in TB_MONEY}
     if csv or xlsx:
-        from cli.exports import export_report
+        from cli.exports import checked_lang, export_report
         from ledger.reports.builders import trial_balance_report
         from ledger.store.reports import labels
 
         export_report(trial_balance_report(rows, as_of=parse_date_opt(as_of, "as-of"), year=year,
-                                           labels=read(labels), lang=lang), csv, xlsx, lang)
+                                           labels=read(labels), lang=checked_lang(lang)), csv, xlsx, lang)
     if json_out:
         emit_json({"rows": rows_json(rows, TB_KEYS, TB_MONEY), "totals": rows_json([totals], TB_MONEY, TB_MONEY)[0]})
         return

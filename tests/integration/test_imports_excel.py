@@ -149,7 +149,8 @@ def test_the_trial_balance_workbook_names_units_not_account_keys(ledger_db, tmp_
     from openpyxl import load_workbook
 
     assert ledger_db.cli("collect", "import", str(gb18030_csv(tmp_path / "c.csv")), user="fin").exit_code == 0
-    r = ledger_db.cli("report", "trial-balance", "--year", "2023", "--xlsx", str(tmp_path / "tb.xlsx"), user="aud")
+    r = ledger_db.cli("report", "trial-balance", "--year", "2023", "--lang", "zh", "--xlsx", str(tmp_path / "tb.xlsx"),
+                      user="aud")
     assert r.exit_code == 0, r
     ws = load_workbook(tmp_path / "tb.xlsx")["城乡居民基本医疗保险基金"]
     assert ws["A3"].value == "账户"
