@@ -379,7 +379,7 @@ def _signature_block(ws: Worksheet, row: int, ncols: int, lang: str) -> int:
     return row + 1
 
 
-def _page_setup(ws: Worksheet, ncols: int, last_row: int) -> None:
+def _page_setup(ws: Worksheet, ncols: int, last_row: int, lang: str) -> None:
     """A4 landscape, one page wide and as many pages long as it takes, the title and both
     header rows repeated on every page, centred, page numbers in the footer."""
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
@@ -392,7 +392,7 @@ def _page_setup(ws: Worksheet, ncols: int, last_row: int) -> None:
     ws.page_margins.top, ws.page_margins.bottom = 0.5, 0.6
     ws.print_title_rows = f"1:{_HEADER_ROWS}"
     ws.print_area = f"A1:{get_column_letter(ncols)}{last_row}"
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页" if lang == "zh" else "Page &P of &N"
     ws.oddFooter.center.font = FONT_NAME
 
 
@@ -471,7 +471,7 @@ def _write_sheet(ws: Worksheet, report: Report, section: Section, lang: str) -> 
     # row, so sorting or filtering never moves 合计 into the data.
     ws.freeze_panes = f"A{_FIRST_DATA_ROW}"
     ws.auto_filter.ref = f"A{_HEADER_ROWS}:{last_letter}{max(last_data_row, _HEADER_ROWS)}"
-    _page_setup(ws, ncols, last_row)
+    _page_setup(ws, ncols, last_row, lang)
 
 
 def write_xlsx(report: Report, path: PathLike, lang: str = "zh") -> None:

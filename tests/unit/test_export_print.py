@@ -133,3 +133,11 @@ def test_event_times_in_reports_are_in_the_funds_time_zone(monkeypatch: pytest.M
     assert rep.sections[0].rows[0]["at"] == "2024-04-01T01:00:00+08:00"   # the next morning in Jiamusi
     rep = requests_report([row], year=2024, labels=Labels(time_zone="Asia/Urumqi"))
     assert rep.sections[0].rows[0]["at"] == "2024-03-31T23:00:00+06:00"
+
+
+def test_the_english_workbook_signs_and_numbers_its_pages_in_english(tmp_path: Path) -> None:
+    write_xlsx(report(), tmp_path / "en.xlsx", "en")
+    ws = openpyxl.load_workbook(tmp_path / "en.xlsx").active
+    assert ws.oddFooter.center.text == "Page &P of &N"
+    assert ws.cell(row=ws.max_row, column=1).value.startswith("Head of unit (单位负责人):")
+    assert openpyxl.load_workbook(tmp_path / "en.xlsx").active.page_setup.fitToWidth == 1
