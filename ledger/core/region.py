@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ledger.core.balance_rate import RateRanges
+from ledger.core.response import DEFAULT_PLANS, PlanStep, parse_plans
 from ledger.errors import BadInput
 
 UnitKind = Literal["city", "county"]
@@ -61,6 +63,11 @@ class Settings:
     months_red_below: Decimal = Decimal("3")
     months_yellow_below: Decimal = Decimal("6")
     months_excess_above: Decimal = Decimal("15")
+    # 当期结余率 ranges in per cent *(our reading)*, and the response plans (风险处置预案)
+    balance_rate_red_below: Decimal = Decimal("-5")
+    balance_rate_yellow_below: Decimal = Decimal("0")
+    balance_rate_excess_above: Decimal = Decimal("15")
+    response_plans: tuple[PlanStep, ...] = DEFAULT_PLANS
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +139,10 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
         months_red_below=_decimal(s, "months_red_below", Decimal("3")),
         months_yellow_below=_decimal(s, "months_yellow_below", Decimal("6")),
         months_excess_above=_decimal(s, "months_excess_above", Decimal("15")),
+        balance_rate_red_below=_decimal(s, "balance_rate_red_below", Decimal("-5")),
+        balance_rate_yellow_below=_decimal(s, "balance_rate_yellow_below", Decimal("0")),
+        balance_rate_excess_above=_decimal(s, "balance_rate_excess_above", Decimal("15")),
+        response_plans=parse_plans(doc.get("response_plans", []), source),
     )
     if not settings.months_red_below < settings.months_yellow_below < settings.months_excess_above:
         raise BadInput(f"{source}: month thresholds must rise: red < yellow < excess")
@@ -141,6 +152,8 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
     except (ZoneInfoNotFoundError, ValueError):
         raise BadInput(f"{source}: [region] time_zone '{zone}' is not a time zone (an IANA name like Asia/Shanghai)") \
             from None
+    RateRanges(settings.balance_rate_red_below, settings.balance_rate_yellow_below,
+               settings.balance_rate_excess_above)  # refuses ranges that do not rise
     return Region(_text(r, "code", source), _text(r, "name_zh", source), _text(r, "name_en", source),
                   tuple(units), tuple(books), settings, zone)
 

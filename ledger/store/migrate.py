@@ -17,6 +17,7 @@ from sqlalchemy.pool import NullPool
 
 from ledger.core.chart import CHART, HOLDERS
 from ledger.core.region import Region
+from ledger.core.response import plans_json
 from ledger.store.db import Conn
 
 _LOCK = 7_345_001  # advisory lock id: one migration at a time per database
@@ -107,6 +108,10 @@ def load_reference(conn: Conn, region: Region) -> None:
             "months_red_below": str(s.months_red_below),
             "months_yellow_below": str(s.months_yellow_below),
             "months_excess_above": str(s.months_excess_above),
+            "balance_rate_red_below": str(s.balance_rate_red_below),
+            "balance_rate_yellow_below": str(s.balance_rate_yellow_below),
+            "balance_rate_excess_above": str(s.balance_rate_excess_above),
+            "response_plans": plans_json(s.response_plans),
         }
         cur.executemany(
             "INSERT INTO fl.setting (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

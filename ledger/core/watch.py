@@ -1,0 +1,36 @@
+"""Both warning dimensions at every month end of a unit's history, for the response
+plans (``ledger.core.response.since``): months payable as the forecast's history path
+computes it (``ledger.core.forecast``) and the current-year balance rate
+(``ledger.core.balance_rate``) from the months of the same calendar year."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from ledger.core.balance_rate import RateRanges, balance_rate, overall, rate_colour
+from ledger.core.forecast import Assumptions, MonthFlows, forecast_unit, month_end
+from ledger.core.monitor import Colour, Thresholds
+
+
+def month_end_levels(unit: str, book: str, history: Sequence[MonthFlows], *, before: dt.date, t: Thresholds,
+                     r: RateRanges) -> list[tuple[dt.date, Colour]]:
+    """``(month end, the worse of the two colours)`` for each month that ends before
+    ``before``, oldest first; empty without such a month."""
+    months = [f for f in history if month_end(f.month) < before]
+    if not months:
+        return []
+    last = month_end(max(f.month for f in months))
+    path = forecast_unit(unit, book, months, origin=last, years=1, outstanding=0, assumptions=Assumptions(),
+                         thresholds=t).history
+    out: list[tuple[dt.date, Colour]] = []
+    revenue = spent = 0
+    year = None
+    for p in path:
+        if p.month.year != year:
+            year, revenue, spent = p.month.year, 0, 0
+        revenue += p.revenue
+        spent += p.expenditure
+        rate = balance_rate(revenue - spent, revenue)
+        out.append((month_end(p.month), overall(p.colour, rate_colour(rate, r, revenue - spent))))
+    return out

@@ -1,0 +1,55 @@
+"""What the monitor's second dimension and its response plans read and write: the
+balance-rate ranges and the response plans (region settings), the acknowledgements
+(``fl.monitor_ack``, sql/0015_watch.sql) and each unit's month ends, to find when its
+current warning started."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+from ledger.core.balance_rate import RateRanges
+from ledger.core.response import Ack, PlanStep, parse_plans
+from ledger.store.db import Conn
+
+
+def rate_ranges(conn: Conn) -> RateRanges:
+    """当期结余率 ranges from the region settings (defaults *(our reading)* otherwise)."""
+    rows = {r["key"]: r["value"] for r in conn.execute(
+        "SELECT key, value FROM fl.setting WHERE key IN ('balance_rate_red_below', 'balance_rate_yellow_below', "
+        "'balance_rate_excess_above')").fetchall()}
+    d = RateRanges()
+    return RateRanges(Decimal(str(rows.get("balance_rate_red_below", d.red_below))),
+                      Decimal(str(rows.get("balance_rate_yellow_below", d.yellow_below))),
+                      Decimal(str(rows.get("balance_rate_excess_above", d.excess_above))))
+
+
+def plans(conn: Conn) -> tuple[PlanStep, ...]:
+    """The response plans from the region settings (the defaults when none are stored)."""
+    row = conn.execute("SELECT value FROM fl.setting WHERE key = 'response_plans'").fetchone()
+    value = row["value"] if row else None
+    if isinstance(value, str):
+        value = json.loads(value)
+    return parse_plans(value or [], "settings")
+
+
+def acks(conn: Conn, *, as_of: dt.date, book: str | None = None, unit: str | None = None) -> list[Ack]:
+    """Acknowledgements made by ``as_of`` (row security: an officer sees their unit's)."""
+    rows = conn.execute(
+        """SELECT a.id, a.unit, a.book, a.level, a.since, a.acknowledged_on, a.acknowledged_by, a.decision
+             FROM fl.monitor_ack a
+            WHERE a.acknowledged_on <= %(as_of)s
+              AND (%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)
+            ORDER BY a.id""", {"as_of": as_of, "book": book, "unit": unit}).fetchall()
+    return [Ack(int(r["id"]), r["unit"], r["book"], r["level"], r["since"], r["acknowledged_on"],
+                r["acknowledged_by"], r["decision"]) for r in rows]
+
+
+def acknowledge(conn: Conn, *, unit: str, book: str, level: str, since: dt.date, on: dt.date,
+                decision: str) -> int:
+    """Record an acknowledgement (``fl.monitor_acknowledge``); returns its id."""
+    row = conn.execute("SELECT fl.monitor_acknowledge(%s, %s, %s, %s, %s, %s) AS id",
+                       (unit, book, level, since, on, decision)).fetchone()
+    assert row is not None
+    return int(row["id"])
