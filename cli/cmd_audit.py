@@ -21,6 +21,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, d
 audit_app = typer.Typer(help="Audit trail and chain digests (for auditors).", no_args_is_help=True)
 reconcile_app = typer.Typer(help="Bank reconciliation (银行对账): statements and the 余额调节表.", no_args_is_help=True)
 
+# Holder codes as the account keys print them (city_exp, county_exp); dashes are accepted too.
+ACCOUNT_HELP = "special | city_exp | county_exp:UNIT (the holder codes of the account keys)."
 EVENT_KEYS = ["at", "actor", "client_addr", "action", "detail", "reason", "entry_id", "voucher", "request_id", "amount"]
 LINE_KEYS = ["id", "date", "direction", "amount", "reference", "balance", "row_no", "match_group", "method"]
 BOOK_KEYS = ["posting_id", "entry_id", "voucher", "date", "side", "amount", "reference", "unit", "idempotency_key",
@@ -135,7 +137,8 @@ def trail(
     s = t["subject"]
     if s["type"] == "entry":
         console.print(_("[bold]entry {id}[/bold] voucher {voucher} {book} dated {date} {kind} {amount}  key {key}").format(
-            id=s["id"], voucher=s["voucher"] or _("(unsealed)"), book=s["book"], date=s["entry_date"], kind=s["kind"],
+            id=s["id"], voucher=s["voucher"] or _("(unsealed)"), book=s["book"], date=s["entry_date"],
+            kind=code_text(str(s["kind"])),
             amount=format_yuan(s["amount"]), key=s["idempotency_key"]))
     else:
         console.print(_("[bold]request R{id}[/bold] unit {unit} {book} {year}Q{quarter} requested {amount} state {state}")
@@ -218,7 +221,7 @@ def check_digest(
 def reconcile_import(
     statement: Annotated[Path, typer.Argument(help="Bank statement CSV/XLSX: date, amount, direction (in/out), "
                                               "reference[, balance].")],
-    account: Annotated[str, typer.Option("--account", help="special | city-exp | county-exp:UNIT")],
+    account: Annotated[str, typer.Option("--account", help=ACCOUNT_HELP)],
     book: Annotated[str, typer.Option("--book", help="Book (RES, EMP, …).")],
     window: Annotated[int | None, typer.Option("--window", help="Days a bank date may differ from the book date "
                                                "(default: setting reconcile.window_days, else 3).")] = None,
@@ -240,7 +243,7 @@ def reconcile_import(
 
 @reconcile_app.command("report")
 def reconcile_report(
-    account: Annotated[str, typer.Option("--account", help="special | city-exp | county-exp:UNIT")],
+    account: Annotated[str, typer.Option("--account", help=ACCOUNT_HELP)],
     book: Annotated[str, typer.Option("--book", help="Book (RES, EMP, …).")],
     as_of: Annotated[str, typer.Option("--as-of", help="Reconcile as of the end of this date (YYYY-MM-DD).")],
     json_out: JsonOpt = False,

@@ -227,7 +227,8 @@ def entry_show(
         emit_json(_entry_json(e))
         return
     console.print(_("[bold]entry {id}[/bold]  voucher {book}/{voucher}  date {date}  kind {kind}").format(
-        id=e["id"], book=e["book"], voucher=e["voucher"] or _("(unsealed)"), date=e["entry_date"], kind=e["kind"]))
+        id=e["id"], book=e["book"], voucher=e["voucher"] or _("(unsealed)"), date=e["entry_date"],
+        kind=code_text(str(e["kind"]))))
     console.print(_("key {key}  by {user} at {at}").format(key=e["idempotency_key"], user=e["created_by"],
                                                          at=f"{e['created_at']:%Y-%m-%d %H:%M:%S}"))
     if e["memo"]:
@@ -281,6 +282,7 @@ def journal_cmd(
     if json_out:
         emit_json(rows_json(rows, keys, ["amount"]))
     else:
+        rows = [dict(r, kind=code_text(str(r["kind"]))) for r in rows]
         table(_("journal"), [("voucher", _("voucher")), ("book", _("book")), ("entry_date", _("date")),
                              ("kind", _("kind")), ("amount", _("amount")), ("units", _("units")), ("memo", _("memo")),
                              ("created_by", _("by"))], rows, money=["amount"])

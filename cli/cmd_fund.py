@@ -439,7 +439,7 @@ def _shortfall_model(rows: list[dict[str, Any]], year: int, region: str) -> Any:
             Column("covered_by_surplus", "结余弥补", "Covered by surplus", "money"),
             Column("government_share", "政府分担", "Government share", "money"),
             Column("surplus_after", "分担后累计结余", "Surplus after", "money"))
-    notes = ["provisional: the year is not closed; figures computed from the books now"] \
+    notes = [_("provisional: the year is not closed; figures computed from the books now")] \
         if any(r.get("provisional") for r in rows) else []
     return Report("shortfall", f"{year}年度基金缺口分担表", f"Shortfall sharing {year}", region, str(year),
                   dt.datetime.now(dt.UTC), cols,

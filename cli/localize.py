@@ -95,7 +95,9 @@ def translate_tree(cmd: Any, lang: str) -> None:
 
 
 HELP_NAMES = ("-h", "--help")
+USAGE_PREFIX = N_("Usage: ")
 _folding = False
+_usage = "Usage: "
 
 
 def patch_typer(lang: str) -> None:
@@ -106,8 +108,29 @@ def patch_typer(lang: str) -> None:
 
     for attr, msgid in _TYPER_STRINGS.items():
         setattr(ru, attr, i18n.translate(msgid, lang))
+    global _usage
+    _usage = i18n.translate(USAGE_PREFIX, lang)
     if not _folding:
         from rich.text import Text
+        from typer._click.formatting import HelpFormatter
+
+        write_usage = HelpFormatter.write_usage
+
+        def usage(self: Any, prog: str, args: str = "", prefix: str | None = None) -> None:
+            write_usage(self, prog, args, _usage if prefix is None else prefix)
+
+        HelpFormatter.write_usage = usage  # type: ignore[method-assign]
+
+        format_error = ru.rich_format_error
+
+        def usage_error(e: Any) -> None:
+            from cli.errors import localise_usage
+
+            text = localise_usage(e.format_message())
+            e.format_message = lambda: text
+            format_error(e)
+
+        ru.rich_format_error = usage_error  # type: ignore[assignment]
 
         make = ru._make_rich_text
 

@@ -74,8 +74,10 @@ _register()
 
 def render_error(e: LedgerError) -> str:
     """One line (or a block, for a refused file) for a user: the rule code stays ASCII."""
+    from cli.errors import localise
+
     label = _("error")
-    return f"[red]{escape(label)}[/red] \\[{escape(e.rule)}]: {escape(i18n.translate(e.message))}"
+    return f"[red]{escape(label)}[/red] \\[{escape(e.rule)}]: {escape(localise(i18n.translate(e.message), e.rule))}"
 
 
 def run() -> None:

@@ -156,6 +156,12 @@ CODES: dict[str, str] = {
     "duplicate": N_("duplicate"), "recorded": N_("recorded"),
     # the consolidated row of a report (unit "all")
     "all": N_("all units"),
+    # journal entry kinds
+    "manual": N_("manual entry"), "opening": N_("opening balances"), "collections": N_("collections"),
+    "payments": N_("benefit payments"), "handover_transfer": N_("handover transfer"),
+    "preallocation": N_("pre-allocation"), "request_disburse": N_("disbursement"), "request_settle": N_("settlement"),
+    "interest": N_("interest"), "reversal": N_("reversal"), "register_clear": N_("register clearing"),
+    "year_close": N_("year-end close"), "government_payment": N_("government payment"),
     # db check items and backups
     "ok": N_("ok"), "warn": N_("warn"), "fail": N_("fail"), "unknown": N_("unknown"),
     "full": N_("full"), "incremental": N_("incremental"),

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.i18n import N_, translate
 from ledger.reports.model import Column, Report, Section
 
 Row = Mapping[str, Any]
@@ -189,8 +190,8 @@ def balance_sheet_report(rows: Sequence[Row], *, as_of: dt.date, labels: Labels,
             out.extend(dict(r, scope=scope, scope_name=scope_name) for r in block)
         zh, en = section_title(labels, book, comp)
         sections.append(Section(zh, en, tuple(out)))
-    note = ("资产 = 负债 + 净资产：各单位均平衡 (assets = liabilities + net assets for every block)" if not failures
-            else "不平衡 DOES NOT TIE: " + ", ".join(failures))
+    note = (translate(N_("assets = liabilities + net assets: ties for every block"), lang) if not failures
+            else translate(N_("DOES NOT TIE: {blocks}"), lang).format(blocks=", ".join(failures)))
     return Report("balance_sheet", "资产负债表", "Balance sheet", labels.region,
                   f"{dt.date(as_of.year, 1, 1)}..{as_of}", generated_at or now(labels), BS_COLUMNS, tuple(sections),
                   (note,))

@@ -107,7 +107,7 @@ def budget_execution_report(data: Mapping[str, Any], *, year: int, labels: Label
             out.append(row)
         zh, en = section_title(labels, book, "")
         sections.append(Section(zh, en, tuple(out)))
-    notes = ("执行数不含年终结转 actual excludes the year-end close; 执行率 = 执行数 ÷ 预算数",)
+    notes = (translate(N_("actual excludes the year-end close; execution % = actual ÷ budget"), lang),)
     return Report("budget_execution", "预算执行情况表", "Budget execution", labels.region, str(year),
                   generated_at or now(labels), BUDGET_COLUMNS, tuple(sections), notes)
 

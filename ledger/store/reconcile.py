@@ -76,14 +76,14 @@ class BankAccountSpec:
 
     @classmethod
     def parse(cls, text: str) -> BankAccountSpec:
-        """``special`` | ``city-exp`` | ``county-exp:230822`` (any holder code, dashes or underscores)."""
+        """``special`` | ``city_exp`` | ``county_exp:230822`` (any holder code; dashes accepted too)."""
         name, _, unit = text.strip().partition(":")
         if not name:
-            raise BadInput(f"--account '{text}': give special, city-exp or county-exp:UNIT")
+            raise BadInput(f"--account '{text}': give special, city_exp or county_exp:UNIT")
         return cls(name.replace("-", "_").lower(), unit.strip() or None)
 
     def label(self) -> str:
-        return self.holder.replace("_", "-") + (f":{self.unit}" if self.unit else "")
+        return self.holder + (f":{self.unit}" if self.unit else "")
 
 
 # ---- reading a statement ---------------------------------------------------------------------

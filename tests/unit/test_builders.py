@@ -62,6 +62,9 @@ def test_balance_sheet_blocks_and_tie():
     assert {x["scope"] for x in one.sections[0].rows} == {"230822"}
     broken = builders.balance_sheet_report(rows[:1], as_of=dt.date(2023, 12, 31), labels=LABELS, generated_at=AT)
     assert broken.notes[0].startswith("不平衡 DOES NOT TIE")
+    # --lang en: no Chinese in the footnote
+    en = builders.balance_sheet_report(rows, as_of=dt.date(2023, 12, 31), labels=LABELS, generated_at=AT, lang="en")
+    assert en.notes == ("assets = liabilities + net assets: ties for every block",)
 
 
 def test_income_parents_sum_children_and_fund_balance_rolls():
@@ -131,6 +134,8 @@ def test_budget_lines_match_most_specific_and_flag_deficits():
                                                    ("4101.city", "revenue", 1, 0, 999))],  # no budget line: left out
             "end": dt.date(2023, 12, 31)}
     r = builders_fund.budget_execution_report(data, year=2023, labels=LABELS, generated_at=AT)
+    en = builders_fund.budget_execution_report(data, year=2023, labels=LABELS, generated_at=AT, lang="en")
+    assert "执行" in r.notes[0] and not any("\u4e00" <= ch <= "\u9fff" for ch in en.notes[0])
     rows = {x["line"]: x for x in r.sections[0].rows}
     assert rows["5001"]["actual"] == 200 and rows["5001.inpatient"]["q2"] == 150
     assert rows["4001"]["executed_pct"] == Decimal("50.00") and rows["revenue_total"]["actual"] == 500
@@ -159,6 +164,9 @@ def test_monitor_rows_consolidate_from_sums():
     assert (c.unit, c.surplus, c.months_payable, c.planned_result) == ("all", 1800, Decimal("6.00"), 4)
     report = builders_fund.monitor_report(rows, cons, as_of=dt.date(2023, 12, 31), t=Thresholds(), labels=LABELS,
                                           generated_at=AT)
+    en = builders_fund.monitor_report(rows, cons, as_of=dt.date(2023, 12, 31), t=Thresholds(), labels=LABELS,
+                                      generated_at=AT, lang="en")
+    assert "可支付月数" in report.notes[0] and not any("\u4e00" <= ch <= "\u9fff" for ch in en.notes[0])
     assert [x["unit"] for x in report.sections[0].rows] == ["all", "230800", "230822"]
 
 

@@ -127,3 +127,54 @@ def test_cli_messages_go_through_the_catalogue():
             if WORD.search(text):
                 offenders.append(f"{path.name}:{node.lineno}: {text[:60]!r}")
     assert offenders == []
+
+
+# ---- refusals worded by PostgreSQL and the library, shown in Chinese ---------------------
+
+def test_every_refusal_pattern_round_trips():
+    from cli.errors import PATTERNS, USAGE, localise
+
+    for msgid in (*PATTERNS, *USAGE):
+        names = sorted(_fields(msgid))
+        english = msgid.format(**{n: f"<{n}{i}>" for i, n in enumerate(names)})
+        chinese = localise(english, "any", "zh")
+        assert chinese != english, msgid
+        assert all(f"<{n}{i}>" in chinese for i, n in enumerate(names) if n not in ("state", "action")), (msgid, chinese)
+
+
+def test_refusals_in_chinese():
+    from cli.errors import localise
+
+    assert (localise("o22 is an officer of unit 230822 and may not submit requests for unit 230881",
+                     "permission_denied", "zh") == "o22 是单位 230822 的经办员，不能为单位 230881 提交用款申请")
+    said = localise("request 2 is rejected; it cannot be approved (rejected is final; nothing more can happen to it)",
+                    "illegal_state", "zh")
+    assert said == "用款申请 2 状态为“已驳回”，不能变为“已批准”（“已驳回”是最终状态，不能再做任何处理）"
+    block = "a.csv: refused, nothing written (2 problem(s)):\n  a.csv: row 2, column amount: bad\n  a.csv: row 3: worse"
+    assert localise(block, "bad_file", "zh").splitlines() == [
+        "a.csv：整批拒绝，未写入任何数据（2 个问题）：", "  a.csv：第 2 行，amount 列：bad", "  a.csv：第 3 行：worse"]
+    row = ("a.csv: refused, nothing written (1 problem(s)):\n"
+           "  a.csv: row 2, column amount: '12,34.5' is not an amount in yuan with at most two decimals (like 1,234.56)")
+    assert localise(row, "bad_file", "zh").splitlines()[1] == (
+        "  a.csv：第 2 行，amount 列：“12,34.5”不是金额（元，最多两位小数，例如 1,234.56）")
+    assert localise("something new", "permission_denied", "zh") == "无权操作：something new"
+    assert localise("something new", "permission_denied", "en") == "something new"
+
+
+def test_the_command_line_in_either_language():
+    from tests.conftest import run_cli
+
+    zh = {"FUNDLEDGER_LANG": "", "LANG": "C.UTF-8", "LC_ALL": "", "LC_MESSAGES": "", "COLUMNS": "80"}
+    r = run_cli(["--help"], url=None, env=zh)
+    assert r.exit_code == 0 and "用法：fundledger" in r.stdout and "显示本帮助并退出" in r.stdout
+    assert "<bool>" not in r.stdout and "…" not in r.stdout
+    r = run_cli(["--lang", "en", "request", "submit", "--help"], url=None, env=zh)
+    assert "Usage: fundledger request submit" in r.stdout and "用法" not in r.stdout
+    r = run_cli(["reqest"], url=None, env=zh)
+    assert r.exit_code == 2 and "没有这个命令：reqest" in r.stderr
+    r = run_cli(["request", "list", "--year", "abc"], url=None, env=zh)
+    assert r.exit_code == 2 and "--year 的值无效：应为整数" in r.stderr
+    r = run_cli(["--version"], url=None, env=zh)
+    assert r.exit_code == 0 and r.stdout.startswith("fundledger ")
+    r = run_cli(["--lang", "fr", "--help"], url=None, env=zh)
+    assert r.exit_code == 1 and "--lang 须为 zh 或 en" in r.stderr
