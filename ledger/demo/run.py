@@ -20,6 +20,7 @@ from ledger.core.region import Region, load_region
 from ledger.demo import profile as P
 from ledger.demo.generate import Plan, build, write_csv
 from ledger.errors import AccountNotFound
+from ledger.i18n import _
 from ledger.store import accounts, admin, cycle, imports, journal, registers, requests, yearend
 from ledger.store.db import Target, connect, run_tx
 
@@ -123,7 +124,7 @@ class Demo:
             if name not in existing:
                 admin.add_user(owner, name, role, unit)
         owner.commit()
-        self.step("users and the Jiamusi region (7 units, books RES and EMP) are set up")
+        self.step(_("users and the Jiamusi region (7 units, books RES and EMP) are set up"))
 
     def handover(self, files: Path) -> None:
         y = self.year
@@ -137,20 +138,20 @@ class Demo:
         self.as_(REVIEWER, lambda c: journal.post(c, drafts))
         path = write_csv(files / f"openings-{y}.csv", "opening", self.plan.openings)
         self.as_(REVIEWER, lambda c: imports.import_file(c, "opening", path, on=self.d(1, 2)))
-        self.step("handover: audited balances and arrears of six counties recorded (基金清算)")
+        self.step(_("handover: audited balances and arrears of six counties recorded"))
         for u in self.region.units:
             if u.kind == "county":
                 self.as_(FINANCE, lambda c, unit=u.code: imports.handover_transfer(c, unit, self.d(1, 3)))
-        self.step("handover: every county's accumulated surplus moved up to the special account (上划)")
+        self.step(_("handover: every county's accumulated surplus moved up to the special account"))
         path = write_csv(files / f"budgets-{y}.csv", "budget", self.plan.budgets)
         self.as_(REVIEWER, lambda c: imports.import_file(c, "budget", path))
-        self.step("budgets approved for every unit and book (one county plans a deficit)")
+        self.step(_("budgets approved for every unit and book (one county plans a deficit)"))
         table = self.as_(REVIEWER, lambda c: cycle.preallocation_table(c, y, months=3, basis="budget"))
         done = self.as_(REVIEWER, lambda c: cycle.post_preallocation(c, y, self.d(1, 4), table))
         self.story.preallocated = sum(int(r["amount"]) for r in done if r.get("status") == "posted")
-        self.step("pre-allocation: three months of payable funds to each county (预拨)")
+        self.step(_("pre-allocation: three months of payable funds to each county"))
         self.clear_arrears("unpaid_claims", REVIEWER, self.d(1, 8), whole=True)
-        self.step("unpaid provider claims from before the handover settled")
+        self.step(_("unpaid provider claims from before the handover settled"))
 
     def clear_arrears(self, kind: str, user: str, on: dt.date, *, whole: bool, part: int = 1) -> None:
         items = self.as_(user, lambda c: registers.list_items(c, kind=kind, open_only=True))
@@ -182,10 +183,11 @@ class Demo:
             self.interest(m)
         if m < 12:
             self.as_(REVIEWER, lambda c: admin.close_period(c, self.d(m, 1), "monthly close 月结"))
-        self.step(f"{y}-{m:02d}: collections, payments to providers"
-                  + (", quarterly fund requests" if m in (1, 4, 7, 10) else "")
-                  + (", interest shared" if m in (3, 6, 9, 12) else "")
-                  + (", period closed" if m < 12 else ""))
+        done = [_("collections"), _("payments to providers")]
+        done += [_("quarterly fund requests")] if m in (1, 4, 7, 10) else []
+        done += [_("interest shared")] if m in (3, 6, 9, 12) else []
+        done += [_("period closed")] if m < 12 else []
+        self.step(_("{month}: {done}").format(month=f"{y}-{m:02d}", done=_(", ").join(done)))
 
     def quarter_requests(self, q: int) -> None:
         """Each unit asks for what the quarter's payments need beyond what it holds."""
@@ -240,7 +242,8 @@ class Demo:
 
     def close_year(self) -> None:
         self.as_(REVIEWER, lambda c: yearend.close_year(c, self.year, self.d(12, 31)))
-        self.step(f"year-end close {self.year}: revenue and expenditure closed to the fund balance, shortfalls shared")
+        self.step(_("year-end close {year}: revenue and expenditure closed to the fund balance, shortfalls shared")
+                  .format(year=self.year))
 
     def next_january(self) -> None:
         rows = self.as_(REVIEWER, lambda c: yearend.shortfall_report(c, self.year))
@@ -251,4 +254,4 @@ class Demo:
                 self.as_(FINANCE, lambda c, r=r, s=share, k=key: cycle.government_pay(
                     c, r["unit"], r["book"], s, dt.date(self.year + 1, 1, 20), k))
                 self.story.government_paid[f"{r['unit']}/{r['book']}"] = share
-        self.step(f"{self.year + 1}-01: local governments pay their shortfall shares (当地政府承担)")
+        self.step(_("{month}: local governments pay their shortfall shares").format(month=f"{self.year + 1}-01"))
