@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.context import console, emit_json, jsonable, parse_date_opt, read, rows_json, table, write
+from cli.outfiles import FORCE_HELP, check_target, safe_target
 from ledger.core.findings import VerifyReport
 from ledger.core.money import decimal_text, format_yuan
 from ledger.errors import BadInput
@@ -153,13 +154,17 @@ def trail(
 @audit_app.command("digest")
 def digest(
     out: Annotated[Path | None, typer.Option("--out", help="Write the digest here (file it outside the database).")] = None,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """The chain head recomputed from scratch: entry count, last seal, last voucher per book/year, SHA-256."""
+    if out is not None:
+        check_target(out, force=force, option="--out")
     d = read(audit.take_digest)
     text = json.dumps(d, ensure_ascii=False, indent=2) + "\n"
     if out is not None:
-        out.write_text(text, "utf-8")
+        with safe_target(out, force=force, option="--out") as tmp:
+            tmp.write_text(text, "utf-8")
     if json_out:
         emit_json(d)
     else:

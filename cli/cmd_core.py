@@ -27,6 +27,7 @@ from cli.context import (
 from ledger.core.entries import parse_entries
 from ledger.core.money import format_yuan
 from ledger.core.region import load_region
+from ledger.core.users import check_user_name
 from ledger.errors import BadInput
 from ledger.i18n import _, code_text, get_lang
 from ledger.store import accounts, admin, embedded, journal
@@ -133,7 +134,11 @@ def user_add(
                                                        "first line (- for standard input); never on the command line.")] = None,
 ) -> None:
     """Add a user. The first admin is created by the database owner; then admins add users.
-    With --password/--password-file the login gets a SCRAM-SHA-256 password (docs/security.md)."""
+    With --password/--password-file the login gets a SCRAM-SHA-256 password (docs/security.md).
+    The name is a new PostgreSQL login (lower-case letters, digits, '_', '.', '-'); an
+    existing role is taken only if fundledger made it for the same role in another
+    database of this server — never a group role (fl_*), postgres or a superuser."""
+    check_user_name(name)
     from cli.cmd_db import read_password
 
     pw = read_password(password_file, name, prompt=password)
@@ -342,6 +347,7 @@ def trial_balance(
     json_out: JsonOpt = False,
     csv: Annotated[Path | None, typer.Option("--csv", help="Also write CSV here.")] = None,
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write XLSX here.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite a file that exists (a symlink is never followed).")] = False,
     lang: Lang = None,
 ) -> None:
     """试算平衡表: opening, debits, credits and closing per account; totals must tie."""
@@ -353,7 +359,8 @@ def trial_balance(
         from ledger.store.reports import labels
 
         export_report(trial_balance_report(rows, as_of=parse_date_opt(as_of, "as-of"), year=year,
-                                           labels=read(labels), lang=checked_lang(lang)), csv, xlsx, lang)
+                                           labels=read(labels), lang=checked_lang(lang)), csv, xlsx, lang,
+                      force=force)
     if json_out:
         emit_json({"rows": rows_json(rows, TB_KEYS, TB_MONEY), "totals": rows_json([totals], TB_MONEY, TB_MONEY)[0]})
         return

@@ -11,6 +11,7 @@ import typer
 
 from cli.context import console, emit_json, parse_date_opt, read
 from cli.exports import checked_lang, export_report, render_report
+from cli.outfiles import FORCE_HELP, check_target, safe_target
 from ledger.core.money import decimal_text, format_yuan
 from ledger.core.monitor import exit_code_for
 from ledger.errors import BadInput
@@ -64,6 +65,7 @@ def monitor(
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write an Excel workbook here.")] = None,
     lang: Annotated[str | None, typer.Option("--lang", metavar="zh|en", help="zh or en (default: the language in "
                                              "force).")] = None,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ) -> None:
     """可支付月数: months payable, colour and warnings per unit and book and for the whole
     region. Exit code 0 when nothing is red, 3 when any row is red (for schedulers)."""
@@ -76,7 +78,7 @@ def monitor(
         return t, rows, cons, reports.labels(c)
     t, rows, cons, labels = read(work)
     report = builders_fund.monitor_report(rows, cons, as_of=day, t=t, labels=labels, lang=lang)
-    export_report(report, csv, xlsx, lang)
+    export_report(report, csv, xlsx, lang, force=force)
     if json_out:
         emit_json({"as_of": day.isoformat(),
                    "thresholds": {"red_below": str(t.red_below), "yellow_below": str(t.yellow_below),
@@ -100,10 +102,8 @@ def _period(year: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, 1, 1), min(dt.date(year, 12, 31), max(dt.date.today(), dt.date(year, 1, 1)))
 
 
-def _out_path(out: Path) -> Path:
-    if not out.parent.exists():
-        raise BadInput(_("--out {out}: folder {folder} does not exist").format(out=out, folder=out.parent))
-    return out
+def _out_path(out: Path, force: bool) -> Path:
+    return check_target(out, force=force, option="--out")
 
 
 @chart_app.command("monitor")
@@ -111,10 +111,11 @@ def chart_monitor(
     year: Annotated[int, typer.Option("--year", help="The year to draw, month by month.")],
     out: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
     book: Annotated[str, typer.Option("--book", help="RES or EMP (its pooled fund).")] = "RES",
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ) -> None:
     """Months payable per unit at each month end of the year, over the red/yellow/green/excess bands."""
     _start, end = _period(year)
-    path = _out_path(out)
+    path = _out_path(out, force)
 
     def work(c):  # type: ignore[no-untyped-def]
         labels = reports.labels(c)
@@ -125,7 +126,8 @@ def chart_monitor(
     title = f"{labels.region} {labels.name('books', book, 'zh')} {year}年 可支付月数"
     from ledger.reports import charts  # matplotlib: 0.3 s that no other command needs
 
-    charts.monitor_chart(series, (t.red_below, t.yellow_below, t.excess_above), title, path)
+    with safe_target(path, force=force, option="--out") as tmp:
+        charts.monitor_chart(series, (t.red_below, t.yellow_below, t.excess_above), title, tmp)
     console.print(_("wrote {file}").format(file=path))
 
 
@@ -134,10 +136,11 @@ def chart_balances(
     year: Annotated[int, typer.Option("--year", help="The year to draw, day by day.")],
     out: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
     book: Annotated[str, typer.Option("--book", help="RES or EMP.")] = "RES",
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ) -> None:
     """Each unit's share of the city finance special account (财政专户) over the year, in 万元."""
     _start, end = _period(year)
-    path = _out_path(out)
+    path = _out_path(out, force)
 
     def work(c):  # type: ignore[no-untyped-def]
         labels = reports.labels(c)
@@ -147,7 +150,8 @@ def chart_balances(
     title = f"{labels.region} {labels.name('books', book, 'zh')} {year}年 各单位财政专户份额"
     from ledger.reports import charts
 
-    charts.balances_chart(series, title, path)
+    with safe_target(path, force=force, option="--out") as tmp:
+        charts.balances_chart(series, title, tmp)
     console.print(_("wrote {file}").format(file=path))
 
 

@@ -17,6 +17,7 @@ import typer
 from cli.cmd_core import report_app
 from cli.context import err_console, parse_date_opt, read
 from cli.exports import checked_lang, show
+from cli.outfiles import FORCE_HELP
 from ledger.errors import BadInput
 from ledger.i18n import _
 from ledger.reports import builders, builders_detail, builders_fund
@@ -25,6 +26,7 @@ from ledger.store import reports, reports_budget, reports_ledger
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON (keys in docs/reports.md).")]
 CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Also write CSV (UTF-8 with BOM) here.")]
 XlsxOpt = Annotated[Path | None, typer.Option("--xlsx", help="Also write an Excel workbook here.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help=FORCE_HELP)]
 LangOpt = Annotated[str | None, typer.Option("--lang", metavar="zh|en", help="zh or en: headers and account names "
                                              "(default: the language in force).")]
 YearOpt = Annotated[int | None, typer.Option("--year", help="Fiscal year (default: the year of --as-of, or this year).")]
@@ -50,7 +52,7 @@ def _year_end(as_of: str | None, year: int | None) -> tuple[dt.date, dt.date]:
 
 @report_app.command("balance-sheet")
 def balance_sheet(as_of: AsOfOpt = None, year: YearOpt = None, unit: UnitOpt = None, book: BookOpt = None,
-                  json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = None) -> None:
+                  json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False, lang: LangOpt = None) -> None:
     """资产负债表: assets, liabilities and net assets per book, for the region and each unit.
 
     Net assets are the fund balance (3001) plus the revenue − expenditure not yet closed;
@@ -60,13 +62,13 @@ def balance_sheet(as_of: AsOfOpt = None, year: YearOpt = None, unit: UnitOpt = N
     report = read(lambda c: builders.balance_sheet_report(
         reports_ledger.balance_sheet(c, as_of=day, book=book, unit=unit), as_of=day, labels=reports.labels(c),
         lang=lang, unit=unit))
-    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang)
+    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
 
 
 @report_app.command("income")
 def income(year: YearOpt = None, as_of: AsOfOpt = None, unit: UnitOpt = None, book: BookOpt = None,
            period: Annotated[str, typer.Option("--period", help="Columns: month, quarter or year.")] = "quarter",
-           json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = None) -> None:
+           json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False, lang: LangOpt = None) -> None:
     """收支表: revenue and expenditure by account and sub-account, per month, quarter or year.
 
     Excludes the year-end close; ends with the fund balance: closing = opening + result +
@@ -78,13 +80,13 @@ def income(year: YearOpt = None, as_of: AsOfOpt = None, unit: UnitOpt = None, bo
     report = read(lambda c: builders.income_report(
         reports_ledger.income(c, start=start, end=end, book=book, unit=unit), start=start, end=end, period=period,
         labels=reports.labels(c), lang=lang, unit=unit))
-    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang)
+    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
 
 
 @report_app.command("subledger")
 def subledger(unit: Annotated[str, typer.Option("--unit", help="The unit (e.g. 230822).")],
               as_of: AsOfOpt = None, year: YearOpt = None, book: BookOpt = None,
-              json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = None) -> None:
+              json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False, lang: LangOpt = None) -> None:
     """One unit's accounts: special-account share, expenditure accounts, surplus, year result.
 
     Per book and component: every account of the unit (balances at the start of the year
@@ -95,7 +97,7 @@ def subledger(unit: Annotated[str, typer.Option("--unit", help="The unit (e.g. 2
     report = read(lambda c: builders_detail.subledger_report(
         reports_ledger.subledger(c, unit=unit, as_of=day, book=book), unit=unit, as_of=day,
         labels=reports.labels(c), lang=lang))
-    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang)
+    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
 
 
 @report_app.command("ledger")
@@ -103,7 +105,7 @@ def ledger(account: Annotated[str, typer.Argument(help="Account id or BOOK:CODE:
            date_from: Annotated[str | None, typer.Option("--from", help="First day (default 1 January).")] = None,
            date_to: Annotated[str | None, typer.Option("--to", help="Last day (default 31 December).")] = None,
            year: YearOpt = None, limit: LimitOpt = 1000, offset: OffsetOpt = 0,
-           json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = None) -> None:
+           json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False, lang: LangOpt = None) -> None:
     """明细账: every posting of one account with its running balance, after the balance brought forward."""
     lang = checked_lang(lang)
     to = parse_date_opt(date_to, "to")
@@ -115,7 +117,7 @@ def ledger(account: Annotated[str, typer.Argument(help="Account id or BOOK:CODE:
     report = read(lambda c: builders_detail.ledger_report(
         reports_ledger.account_ledger(c, account, date_from=frm, date_to=to, limit=limit, offset=offset),
         labels=reports.labels(c), lang=lang))
-    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang)
+    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
 
 
 @report_app.command("vouchers")
@@ -129,7 +131,7 @@ def vouchers(number_from: Annotated[int, typer.Option("--first", min=1, help="Fi
              year: Annotated[int | None, typer.Option("--year", help="Fiscal year (default: the latest).")] = None,
              limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many vouchers.")] = 200,
              offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many vouchers.")] = 0,
-             json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = None) -> None:
+             json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False, lang: LangOpt = None) -> None:
     """Printable vouchers (记账凭证): number, date, lines, who posted, reversal links.
 
     --first/--last are voucher numbers (--from/--to are dates everywhere else)."""
@@ -143,13 +145,13 @@ def vouchers(number_from: Annotated[int, typer.Option("--first", min=1, help="Fi
         reports_ledger.vouchers(c, year=year, book=book, number_from=number_from, number_to=number_to,
                                 limit=limit, offset=offset),
         labels=reports.labels(c), lang=lang, period=f"{year or ''} {number_from}..{number_to}".strip()))
-    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, hide=("entry_id", "kind"))
+    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force, hide=("entry_id", "kind"))
 
 
 @report_app.command("budget-execution")
 def budget_execution(year: Annotated[int, typer.Option("--year", help="Budget year.")],
                      as_of: AsOfOpt = None, unit: UnitOpt = None, book: BookOpt = None,
-                     json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None,
+                     json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False,
                      lang: LangOpt = None) -> None:
     """Budget vs actual per line and quarter: % executed, variance; flags planned deficits."""
     lang = checked_lang(lang)
@@ -157,19 +159,19 @@ def budget_execution(year: Annotated[int, typer.Option("--year", help="Budget ye
     report = read(lambda c: builders_fund.budget_execution_report(
         reports_budget.budget_execution(c, year=year, as_of=day, book=book, unit=unit), year=year,
         labels=reports.labels(c), lang=lang))
-    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang)
+    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
 
 
 @report_app.command("requests")
 def requests(year: Annotated[int, typer.Option("--year", help="Year of the requests.")],
              unit: UnitOpt = None, book: BookOpt = None, limit: LimitOpt = 1000, offset: OffsetOpt = 0,
-             json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = None) -> None:
+             json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False, lang: LangOpt = None) -> None:
     """The fund-request register: every state change of every request, who made it and why."""
     lang = checked_lang(lang)
     report = read(lambda c: builders_fund.requests_report(
         reports_budget.requests(c, year=year, book=book, unit=unit, limit=limit, offset=offset), year=year,
         labels=reports.labels(c)))
-    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang)
+    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
 
 
 @report_app.command("registers")
@@ -177,7 +179,7 @@ def registers(as_of: AsOfOpt = None,
               kind: Annotated[str | None, typer.Option("--kind", help="fiscal_arrears, employer_arrears, "
                                                        "unpaid_claims or government_share.")] = None,
               unit: UnitOpt = None, book: BookOpt = None, limit: LimitOpt = 1000, offset: OffsetOpt = 0,
-              json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, lang: LangOpt = None) -> None:
+              json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False, lang: LangOpt = None) -> None:
     """Memo registers (备查簿): arrears, unpaid claims, government shares, with ageing.
 
     Each item's amount, cleared and outstanding as of the day, and the outstanding amount
@@ -190,7 +192,7 @@ def registers(as_of: AsOfOpt = None,
     report = read(lambda c: builders_fund.registers_report(
         reports_budget.registers(c, as_of=day, kind=kind, book=book, unit=unit, limit=limit, offset=offset),
         as_of=day, labels=reports.labels(c), lang=lang))
-    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, hide=("kind",))
+    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force, hide=("kind",))
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.context import KEY_COLUMNS, Col, console, emit_json, print_table, read
+from cli.outfiles import check_target, safe_target
 from ledger.core.money import format_yuan
 from ledger.errors import BadInput
 from ledger.i18n import _, code_text, codes_text, get_lang
@@ -42,19 +43,26 @@ def _with_region(report: Report) -> Report:
     return dataclasses.replace(report, region=lab.region, sections=sections)
 
 
-def export_report(report: Report, csv_path: Path | None, xlsx_path: Path | None, lang: str | None = None) -> None:
-    """Write the report as CSV and/or XLSX (``ledger.reports.export``), headers in ``lang``."""
+def export_report(report: Report, csv_path: Path | None, xlsx_path: Path | None, lang: str | None = None,
+                  *, force: bool = False) -> None:
+    """Write the report as CSV and/or XLSX (``ledger.reports.export``), headers in ``lang``;
+    an existing file only with ``force``, never through a symlink (cli.outfiles)."""
     lang = checked_lang(lang)
     if csv_path is None and xlsx_path is None:
         return
+    for path, option in ((csv_path, "--csv"), (xlsx_path, "--xlsx")):
+        if path is not None:
+            check_target(path, force=force, option=option)
     from ledger.reports.export import write_csv, write_xlsx  # openpyxl: loaded only to write files
 
     report = _with_region(report)
     try:
         if csv_path is not None:
-            write_csv(report, csv_path, lang)
+            with safe_target(csv_path, force=force, option="--csv") as tmp:
+                write_csv(report, tmp, lang)
         if xlsx_path is not None:
-            write_xlsx(report, xlsx_path, lang)
+            with safe_target(xlsx_path, force=force, option="--xlsx") as tmp:
+                write_xlsx(report, tmp, lang)
     except OSError as e:
         raise BadInput(_("cannot write {file}: {error}").format(file=e.filename, error=e.strerror)) from e
 
@@ -104,9 +112,9 @@ def render_report(report: Report, lang: str | None = None, *, hide: tuple[str, .
 
 
 def show(report: Report, *, json_out: bool, csv_path: Path | None, xlsx_path: Path | None, lang: str | None,
-         hide: tuple[str, ...] = ()) -> None:
+         hide: tuple[str, ...] = (), force: bool = False) -> None:
     """What every report command does with its report: files if asked, then JSON or tables."""
-    export_report(report, csv_path, xlsx_path, lang)
+    export_report(report, csv_path, xlsx_path, lang, force=force)
     if json_out:
         from ledger.reports.export import to_json_obj
 

@@ -87,13 +87,21 @@ def _text(obj: Mapping[str, Any], key: str, where: str, *, required: bool = True
     return v.strip()
 
 
+#: The most one posting holds (the database's posting_amount_cap, sql/0009_policy.sql).
+MAX_POSTING_FEN = 10**15
+
+
 def _amount(v: object, where: str) -> int:
     if isinstance(v, bool) or not isinstance(v, str | int):
         raise BadInput(f"{where}: amount must be text in yuan like \"1234.56\" (got {type(v).__name__})")
     try:
-        return parse_fen(str(v), allow_zero=False)
+        fen = parse_fen(str(v), allow_zero=False)
     except BadAmount as e:
         raise BadInput(f"{where}: {e.message}", rule="amount_format") from e
+    if fen > MAX_POSTING_FEN:
+        raise BadInput(f"{where}: {v} is more than one posting may hold (10,000,000,000,000.00; "
+                       "the database refuses it too)", rule="posting_amount_cap")
+    return fen
 
 
 def parse_posting(obj: object, where: str) -> PostingDraft:

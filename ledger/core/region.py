@@ -68,6 +68,7 @@ class Settings:
     balance_rate_yellow_below: Decimal = Decimal("0")
     balance_rate_excess_above: Decimal = Decimal("15")
     response_plans: tuple[PlanStep, ...] = DEFAULT_PLANS
+    first_year: int = 2000   # the first handover year: no entry may be dated before it
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,13 @@ def _decimal(d: dict[str, Any], key: str, default: Decimal) -> Decimal:
         return Decimal(str(d[key]))
     except InvalidOperation as e:
         raise BadInput(f"settings: '{key}' must be a number") from e
+
+
+def _year(d: dict[str, Any], key: str, source: str) -> int:
+    v = d.get(key, 2000)
+    if not isinstance(v, int) or isinstance(v, bool) or not 1990 <= v <= 2100:
+        raise BadInput(f"{source}: settings '{key}' must be a year (1990-2100), got {v!r}")
+    return v
 
 
 def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
@@ -143,6 +151,7 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
         balance_rate_yellow_below=_decimal(s, "balance_rate_yellow_below", Decimal("0")),
         balance_rate_excess_above=_decimal(s, "balance_rate_excess_above", Decimal("15")),
         response_plans=parse_plans(doc.get("response_plans", []), source),
+        first_year=_year(s, "first_year", source),
     )
     if not settings.months_red_below < settings.months_yellow_below < settings.months_excess_above:
         raise BadInput(f"{source}: month thresholds must rise: red < yellow < excess")

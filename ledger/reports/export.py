@@ -201,9 +201,10 @@ _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 _SHEET_EDGES = re.compile(r"^[\s']+|[\s']+$")  # blanks and apostrophes at either end
 _SHEET_RESERVED = "history"  # Excel reserves "History" (any case) for change tracking
 
-#: Largest |fen| written to XLSX. Excel keeps 15 significant digits, so 9,999,999,999,999.99
-#: yuan is the last amount with fen precision; beyond it ``write_xlsx`` refuses rather than
-#: rounding a fen away. (Ten trillion yuan: never reached by a city fund.)
+#: Largest |fen| written to XLSX as a number. Excel keeps 15 significant digits, so
+#: 9,999,999,999,999.99 yuan is the last amount with fen precision; beyond it ``write_xlsx``
+#: writes the exact amount as text rather than rounding a fen away. (Ten trillion yuan:
+#: never reached by a city fund, but the ledger may hold totals up to 4×10^18 fen.)
 XLSX_MAX_EXACT_FEN = 10**15 - 1
 
 
@@ -311,10 +312,10 @@ def _xlsx_value(col: Column, value: object, where: str) -> object:
     if col.kind == "money" and value is not None:
         assert isinstance(value, int)
         if abs(value) > XLSX_MAX_EXACT_FEN:
-            raise ValueError(
-                f"{where}: {format_yuan(value)} has more than 15 significant digits; "
-                "Excel would round it, so it is not written"
-            )
+            # Excel would round it to 15 significant digits: written as exact text instead
+            # (``format_yuan``), right-aligned, so no fen is lost and no stored value makes
+            # the export fail.
+            return format_yuan(value)
         # The exact amount as a Decimal built from text (no float arithmetic of ours).
         # openpyxl stores numbers as "%.16g" of the nearest double; with at most 15
         # significant digits that double is the one nearest the exact amount, so Excel
@@ -341,10 +342,13 @@ def _shown(col: Column, value: object) -> str:
 
 
 def _write_cell(ws: Worksheet, row: int, col_idx: int, col: Column, value: object, where: str) -> None:
-    cell = ws.cell(row=row, column=col_idx, value=_xlsx_value(col, value, where))
-    if isinstance(value, str):
+    shown = _xlsx_value(col, value, where)
+    cell = ws.cell(row=row, column=col_idx, value=shown)
+    if isinstance(shown, str):
         # openpyxl turns any str starting with "=" into a formula; report text is data.
         cell.data_type = "s"
+        if col.kind == "money":
+            cell.alignment = Alignment(horizontal="right")
     fmt = NUMBER_FORMATS.get(col.kind)
     if fmt is not None:
         cell.number_format = fmt
@@ -500,8 +504,8 @@ def write_xlsx(report: Report, path: PathLike, lang: str = "zh") -> None:
     exact amount ``Decimal(decimal_text(fen))``; with at most 15 significant digits (Excel's
     own precision) that double displays as the amount and reads back to it —
     ``Decimal(repr(value)) == Decimal('1234567.89')`` and ``round(value * 100) == fen``.
-    Larger amounts (above ``XLSX_MAX_EXACT_FEN``) would lose fen, so they raise
-    ``ValueError`` instead of being rounded silently. Money shows as ``#,##0.00`` with negatives in
+    Larger amounts (above ``XLSX_MAX_EXACT_FEN``) would lose fen as numbers, so they are
+    written as exact text (``1,234,…,567.89``, right-aligned) instead of being rounded. Money shows as ``#,##0.00`` with negatives in
     red; months as ``0.00``; percent (points) as ``0.00"%"``; dates as ``yyyy-mm-dd``.
     Text cells are always stored as text (an ``=`` at the start never becomes a formula).
 

@@ -25,6 +25,7 @@ import psycopg
 from psycopg import errors as pgerr
 from psycopg.rows import dict_row
 
+from ledger.core.users import check_login_name
 from ledger.errors import DatabaseUnavailable, NotInitialised, UnknownUser
 from ledger.i18n import _
 from ledger.store import embedded
@@ -47,8 +48,9 @@ class Target:
 
     @classmethod
     def from_env(cls, user: str | None = None) -> Target:
+        name = user or os.environ.get("FUNDLEDGER_USER") or None
         return cls(os.environ.get("FUNDLEDGER_DATABASE_URL") or None,
-                   user or os.environ.get("FUNDLEDGER_USER") or None,
+                   check_login_name(name) if name is not None else None,
                    os.environ.get("FUNDLEDGER_HOME") or None)
 
     @property

