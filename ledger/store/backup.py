@@ -265,6 +265,11 @@ def restore(backup: Path, to: Path, *, until: dt.datetime | None = None, archive
     hba = to / "pg_hba.restore.conf"
     hba.write_text("local all all trust\n")
     pgtools.hand_over(to)
+    # A base backup copies the source server's socket lock file when its socket lived in
+    # the data directory; the PID it names may belong to another process by now, and the
+    # restored server would refuse to start. It is never the restored server's own.
+    for lock in to.glob(".s.PGSQL.*.lock"):
+        lock.unlink()
     server = pgtools.LocalServer(to, bdir, port=5432)
     result: dict[str, Any] = {"backup": b.label, "chain": [x.label for x in chain], "to": str(to),
                               "until": until.isoformat() if until else None, "archive": str(archive) if archive else None}
