@@ -188,7 +188,7 @@ def test_exports_refuse_an_existing_file_and_never_follow_a_symlink(ledger_db, t
     r = ledger_db.cli("report", "trial-balance", "--year", "2023", "--csv", str(out), user="rev")
     assert r.exit_code == 1 and "--force" in r.stderr and out.read_text("utf-8") == "keep me", r
     r = ledger_db.cli("report", "trial-balance", "--year", "2023", "--csv", str(out), "--force", user="rev")
-    assert r.exit_code == 0 and out.read_text("utf-8-sig").startswith("Account,"), r
+    assert r.exit_code == 0 and "Account" in out.read_text("utf-8-sig").splitlines()[0], r
     victim = tmp_path / "victim.txt"
     victim.write_text("precious", "utf-8")
     for opt, name in (("--xlsx", "link.xlsx"), ("--csv", "link.csv")):
