@@ -192,8 +192,8 @@ def export_cmd(
         console.print(_("exported {entries} entries, {postings} postings in {files} files to {dir}").format(
             entries=r["entries"], postings=r["postings"], files=r["files"], dir=r["directory"]))
         console.print(_("filed digest (keep it outside the database):"))
-        for algo in ("sha256", "sm3"):
-            console.print(f"  {algo.upper():8}{r['digest'][algo]}")
+        for algo, label in (("sha256", "SHA-256"), ("sm3", "SM3")):
+            console.print(f"  {label:8}{r['digest'][algo]}")
         if digest_out:
             console.print(_("written to {file}").format(file=digest_out))
         if not r["verified"]:

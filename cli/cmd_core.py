@@ -175,14 +175,33 @@ def user_list(json_out: JsonOpt = False) -> None:
 def close_period(
     month: Annotated[str, typer.Argument(help="YYYY-MM")],
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")] = "",
+    digest_dir: Annotated[Path | None, typer.Option("--digest-dir", help="File the period's digest here (a "
+                                                    "directory the auditor keeps, outside the database): "
+                                                    "period-YYYY-MM.json, for `audit check-digest`.")] = None,
 ) -> None:
-    """Close a month: postings dated in it are refused from now on (reviewer)."""
+    """Close a month: postings dated in it are refused from now on (reviewer).
+
+    The close is a chained event (its history records how far the journal's chain reached);
+    with --digest-dir the digest of the ledger at the close is filed and printed."""
     try:
         first = dt.date.fromisoformat(month + "-01")
     except ValueError as e:
         raise BadInput(_("'{month}' is not a month (YYYY-MM)").format(month=month)) from e
     closed = write(lambda c: admin.close_period(c, first, reason))
     console.print((_("period {month} closed") if closed else _("period {month} was already closed")).format(month=month))
+    if digest_dir is not None:
+        from ledger.io.archive import file_digests
+        from ledger.store import audit
+
+        d = read(audit.take_digest)
+        digest_dir.mkdir(parents=True, exist_ok=True)
+        out = digest_dir / f"period-{first:%Y-%m}.json"
+        out.write_text(json.dumps({**d, "period": f"{first:%Y-%m}"}, ensure_ascii=False, indent=2) + "\n", "utf-8")
+        fd = file_digests(out)
+        console.print(_("period digest filed in {file}: chain head {head} at seq {seq}").format(
+            file=out, head=d["head_hash"], seq=d["last_seq"]))
+        for algo, label in (("sha256", "SHA-256"), ("sm3", "SM3")):
+            console.print(f"  {label:8}{fd[algo]}")
 
 
 # ---- entries ---------------------------------------------------------------------

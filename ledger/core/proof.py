@@ -152,6 +152,10 @@ class Proof:
     day: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     bank_moves: list[tuple[str, str, int, int]] = field(default_factory=list)    # bank, xid, entry, delta
     redo: set[int] = field(default_factory=set)
+    memos: dict[int, dict[str, str]] = field(default_factory=dict)      # entry -> posting id -> memo
+    seq_of: dict[int, int] = field(default_factory=dict)
+    # month ('2023-01') -> how far the journal's chain reached when it was closed (history)
+    closes_sealed_by: dict[str, tuple[int, str]] = field(default_factory=dict)
     # Called with (entry id, canonical text, digest) for every entry (audit export).
     sink: Callable[[int, str, bytes | None], None] | None = None
 
@@ -225,6 +229,11 @@ class Proof:
                 self.add("posting_copies", f"posting {pid}: its account {aid} does not exist", eid)
                 p = f"?{aid}:"
             legs.append(p + side + ":" + amt + ":" + r[7])
+            if r[8]:
+                m = self.memos.get(eid)
+                if m is None:
+                    self.memos[eid] = m = {}
+                m[r[0]] = r[8]
             a = int(amt)
             v = net.get(aid)
             if v is None:
@@ -331,6 +340,7 @@ class Proof:
         t = {k: list(v) for k, v in tables.items()}
         self._check_entries_without_postings()
         seq_of = self._check_vouchers_and_chain(t["seal"], t["seal_queue"], t["voucher_counter"], t["chain_head"])
+        self.seq_of = seq_of
         self._check_accounts(t["account_day"], t["bank_account"])
         self._check_overdraft(seq_of)
         self._check_closed(t["closed_period"])
@@ -512,7 +522,15 @@ class Proof:
             return
         for eid, e in self.entries.items():
             c = closes.get(e.date[:7])
-            if c is not None and e.created_at > c[2] and _ts(e.created_at) > _ts(c[2]):
+            if c is None:
+                continue
+            bound, close_xid = self.closes_sealed_by.get(e.date[:7], (None, ""))
+            seq = self.seq_of.get(eid)
+            if bound is not None and seq is not None and seq > bound and e.xid != close_xid:
+                self.add("closed_periods", f"dated {e.date} but sealed at chain position {seq}, after {c[0][:7]} was "
+                         f"closed (the close recorded the chain at {bound}): written into a closed month, whatever "
+                         "its timestamps say", eid)
+            elif e.created_at > c[2] and _ts(e.created_at) > _ts(c[2]):
                 self.add("closed_periods", f"dated {e.date} but written at {e.created_at}, after {c[0][:7]} was "
                          f"closed by {c[1]} at {c[2]}", eid)
 
@@ -576,11 +594,12 @@ class Proof:
 def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], Iterable[Row]] | None = None,
         catalogue: Sequence[CheckResult] = (), cap: int = FINDINGS_CAP,
         extra: Mapping[str, Any] | None = None,
-        sink: Callable[[int, str, bytes | None], None] | None = None) -> tuple[VerifyReport, Proof]:
+        sink: Callable[[int, str, bytes | None], None] | None = None,
+        closes_sealed_by: Mapping[str, tuple[int, str]] | None = None) -> tuple[VerifyReport, Proof]:
     """The whole verdict from ``read(table)`` (rows in TABLES order) and, for entries whose
     postings arrived scattered or out of id order, ``redo(entry_ids)`` (their postings
     again, ordered by entry and id)."""
-    p = Proof(cap=cap, sink=sink)
+    p = Proof(cap=cap, sink=sink, closes_sealed_by=dict(closes_sealed_by or {}))
     p.accounts(read("account"))
     p.entries_(read("entry"))
     p.postings(read("posting"))

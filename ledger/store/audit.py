@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
@@ -190,6 +191,7 @@ def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str,
             last[:] = [r]
 
         chain = check_chain(scan_chain(conn), head, on_row=keep)
+        history = _history_head(conn)
     finally:
         conn.rollback()
         conn.isolation_level, conn.read_only = saved
@@ -215,7 +217,28 @@ def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str,
         "vouchers": [{"book": b, "fiscal_year": y, "last_voucher": n} for (b, y), n in sorted(vouchers.items())],
         "checkpoint_step": step,
         "checkpoints": checkpoints,
+        **({"history": history} if history is not None else {}),
     }
+
+
+def _history_head(conn: Conn, upto: int | None = None) -> dict[str, Any] | None:
+    """The chained history (fl.record_log) recomputed with hashlib up to ``upto`` (all
+    chained versions by default): {seq, hash}; None before migration 0010."""
+    from ledger.core.histories import GENESIS as H0
+    from ledger.store.verify_independent import read_histories
+
+    exists = conn.execute("SELECT pg_catalog.to_regclass('fl.record_log') IS NOT NULL AS ok").fetchone()
+    if not exists or exists["ok"] is not True:
+        return None
+    log, _, _ = read_histories(conn)
+    h, n = H0, 0
+    for r in sorted((r for r in log if r[1]), key=lambda r: int(r[1])):
+        if upto is not None and int(r[1]) > upto:
+            break
+        text = "|".join((r[1], r[2], r[3], r[6], r[4], r[5]))
+        h = hashlib.sha256(h + text.encode()).digest()
+        n = int(r[1])
+    return {"seq": n, "hash": h.hex()}
 
 
 def _load(digest: dict[str, Any]) -> tuple[int, bytes, dict[int, dict[str, Any]], dt.datetime, dict[tuple[str, int], int]]:
@@ -285,6 +308,8 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
         results = run_checks(conn, counts, cap=cap)
         head = conn.execute("SELECT seq, hash FROM fl.chain_head").fetchone()
         results.append(check_chain(scan_chain(conn), head, cap, on_row=feed))
+        history_now = (_history_head(conn, int(digest["history"]["seq"]))
+                       if isinstance(digest.get("history"), dict) else None)
     finally:
         conn.rollback()
         conn.isolation_level, conn.read_only = saved
@@ -299,6 +324,14 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
         now = state["vouchers"].get(key, 0)
         if now != n:
             add(f"{key[0]}/{key[1]}: the digest's last voucher was {n}; up to the digest's entries it is now {now}")
+    if isinstance(digest.get("history"), dict) and history_now is not None:
+        want = digest["history"]
+        if history_now["seq"] < int(want["seq"]):
+            add(f"the digest certified {want['seq']} versions of the chained history; only {history_now['seq']} "
+                "remain")
+        elif history_now["hash"] != want["hash"]:
+            add(f"the chained history up to version {want['seq']} differs from the digest: rows of users, requests, "
+                "budgets, registers, closes or imports were rewritten and the history re-chained after the digest")
     digest_result: CheckResult = result(
         "digest", f"the ledger extends the digest taken {digest.get('taken_at')} (seq {last_seq}, head "
         f"{head_hash.hex()[:16]}…) unchanged", state["seen"], findings, cap)

@@ -271,6 +271,9 @@ def snapshot(conn: Conn, *, same_as: str | None = None) -> None:
     conn.read_only = True
     if same_as is not None:
         conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(same_as)))
+    # Built-ins and operators resolve in pg_catalog only, whatever search_path the role or
+    # the database set (a shadowing schema ahead of pg_catalog would otherwise win).
+    conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)")
     conn.execute("SET LOCAL DateStyle = 'ISO, YMD'")
     conn.execute("SET LOCAL TimeZone = 'UTC'")
     conn.execute("SET LOCAL enable_nestloop = off")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 import psycopg
 from psycopg import IsolationLevel
 
-from ledger.core import proof
+from ledger.core import histories, proof
 from ledger.core.findings import FINDINGS_CAP, VerifyReport
 from ledger.store.db import Conn
 from ledger.store.verify import require_reader
@@ -92,6 +93,21 @@ def read_table(conn: Conn, table: str) -> list[list[str]] | Iterator[list[str]]:
     return list(copy_rows(conn, select_sql(table)))
 
 
+_TABLE_NAME = re.compile(r"^fl\.[a-z_][a-z0-9_]*$")
+
+
+def read_histories(conn: Conn) -> tuple[list[list[str]], list[list[str]], dict[str, list[str]]]:
+    """fl.record_log (in id order), fl.record_head and the hooked tables with their keys."""
+    cols = ", ".join(f"t.{c}" + ("::text" if c in ("row_key", "row_data") else "") for c in histories.RECORD_COLS)
+    log = list(copy_rows(conn, f"SELECT {cols} FROM fl.record_log t ORDER BY t.id"))
+    head = list(copy_rows(conn, "SELECT t.seq, t.hash FROM fl.record_head t"))
+    keys: dict[str, list[str]] = {}
+    for r in conn.execute("SELECT t.tbl, t.key_cols FROM fl.chained_table t ORDER BY t.tbl").fetchall():
+        if _TABLE_NAME.match(r["tbl"]):
+            keys[r["tbl"]] = list(r["key_cols"])
+    return log, head, keys
+
+
 def verify_independent(conn: Conn, *, cap: int = FINDINGS_CAP,
                        fingerprint: dict[str, dict[str, str]] | None = None) -> VerifyReport:
     """The verdict computed in Python from the raw rows of one pinned snapshot, after the
@@ -116,10 +132,19 @@ def verify_independent(conn: Conn, *, cap: int = FINDINGS_CAP,
             arr = "{" + ",".join(str(int(i)) for i in ids) + "}"
             return copy_rows(conn, select_sql("posting", f" WHERE t.entry_id = ANY ('{arr}'::bigint[])"))
 
-        rep, _ = proof.run(lambda table: read_table(conn, table), redo, catalogue, cap)
-        step("rows", t)
+        log, head, keys = read_histories(conn)
+        latest = histories.latest_versions(log)
+        rep, p = proof.run(lambda table: read_table(conn, table), redo, catalogue, cap,
+                           closes_sealed_by=histories.closes_sealed_by(latest))
+        t = step("rows", t)
+        current = {tbl: [r[0] for r in copy_rows(conn, f"SELECT pg_catalog.to_jsonb(t)::text FROM {tbl} t")]
+                   for tbl in keys if tbl != "fl.posting"}
+        hist_checks = (histories.check_chain(log, head, cap),
+                       histories.check_tables(latest, keys, current, p.memos, cap))
+        step("histories", t)
     finally:
         conn.rollback()
         conn.isolation_level, conn.read_only = saved
-    extra = {**rep.extra, "independent": True, "seconds": round(time.perf_counter() - t0, 3), "timings": timings}
+    rep = VerifyReport((*rep.checks, *hist_checks), rep.extra)
+    extra = {**rep.extra, "independent": True, "history_unchained": sum(1 for r in log if not r[1]), "seconds": round(time.perf_counter() - t0, 3), "timings": timings}
     return VerifyReport(rep.checks, extra)

@@ -244,3 +244,141 @@ def test_offline_round_trip(ledger_db, tmp_path):
     rep = archive.verify_offline(bad, filed)
     assert "manifest.json" in {f.account for f in rep.findings if f.check == "export_files"}
     assert not archive.verify_offline(bad).ok          # and the chain still names the entry
+
+
+def _workflow(ledger_db) -> dict[str, int]:
+    """The sample ledger plus a request (submitted, approved), a budget, a posting memo."""
+    from tests.helpers import entry, leg, post
+    from tests.integration._cycle import add_budget
+
+    ids = sample_ledger(ledger_db)
+    o22 = ledger_db.connect("o22")
+    ids["request"] = o22.execute("SELECT id FROM fl.request_submit('230822', 'RES', '', 2023, 2, 10000, 'Q2', "
+                                 "'rq-h15')").fetchone()["id"]
+    o22.commit()
+    rv = ledger_db.connect("rev")
+    rv.execute("SELECT fl.request_approve(%s, 8000)", (ids["request"],))
+    rv.commit()
+    add_budget(ledger_db.admin(), 2023, "230822", "RES", {"4001": "1000.00", "5001": "900.00"})
+    fin = ledger_db.connect("fin")
+    pay = leg("5001.inpatient", "230822", "D", "5.00")
+    pay["memo"] = "桦南县人民医院"
+    ids["memo"] = post(fin, entry("memo-1", "2023-02-05", "RES", pay,
+                                  leg("1004", "230822", "C", "5.00", "county_exp")))[0]["entry_id"]
+    fin.commit()
+    return ids
+
+
+def test_what_the_chain_did_not_cover_is_now_chained(ledger_db):
+    """Each change a DBA made unseen before (issue 15, point 2), all at once on one
+    ledger: the independent verdict names every one."""
+    ids = _workflow(ledger_db)
+    assert ledger_db.admin().execute("SELECT memo FROM fl.posting WHERE entry_id = %s AND memo IS NOT NULL",
+                                     (ids["memo"],)).fetchone(), "the posting memo must be stored"
+    assert _verify(ledger_db).ok
+    c = ledger_db.admin()
+    c.execute("SET session_replication_role = replica")
+    c.execute("UPDATE fl.posting SET memo = '某某诊所' WHERE entry_id = %s AND memo IS NOT NULL", (ids["memo"],))
+    c.execute("""UPDATE fl.entry SET source = '{"file": "elsewhere.csv"}' WHERE id = %s""", (ids["col-22-jan"],))
+    c.execute("UPDATE fl.entry SET reason = 'nothing' WHERE id = %s", (ids["rev-pay-81-1"],))
+    c.execute("UPDATE fl.entry SET created_at = created_at - interval '1 day' WHERE id = %s", (ids["pre-22"],))
+    c.execute("UPDATE fl.entry SET client_addr = '10.9.9.9' WHERE id = %s", (ids["pay-81-1"],))
+    c.execute("UPDATE fl.fund_request SET approved_by = 'rev2' WHERE id = %s", (ids["request"],))
+    ev = c.execute("SELECT id FROM fl.request_event WHERE request_id = %s AND action = 'approve'",
+                   (ids["request"],)).fetchone()["id"]
+    c.execute("UPDATE fl.request_event SET actor = 'rev2' WHERE id = %s", (ev,))
+    c.execute("UPDATE fl.app_user SET role = 'admin' WHERE name = 'aud'")
+    c.execute("UPDATE fl.budget_line SET amount = amount + 100 WHERE line = '5001'")
+    c.execute("SET session_replication_role = origin")
+    rep = _verify(ledger_db, "rev")
+    hist = [f for f in rep.findings if f.check == "histories"]
+    named = {f.entry_id for f in hist} | {f.request_id for f in hist}
+    assert {ids["memo"], ids["col-22-jan"], ids["rev-pay-81-1"], ids["pre-22"], ids["pay-81-1"],
+            ids["request"]} <= named, hist
+    accounts = " | ".join(f.account or "" for f in hist)
+    assert f"fl.request_event id={ev}" in accounts and "fl.app_user name=aud" in accounts
+    assert "fl.budget_line" in accounts
+    assert any("approved_by now" in f.message for f in hist)
+
+
+def test_the_history_cannot_be_rewritten_or_updated(ledger_db):
+    import psycopg
+
+    ids = _workflow(ledger_db)
+    c = ledger_db.admin()
+    with pytest.raises(psycopg.Error):
+        c.execute("UPDATE fl.record_log SET actor = 'x' WHERE id = 1")
+    with pytest.raises(psycopg.Error):
+        c.execute("DELETE FROM fl.record_log WHERE id = 1")
+    # With the triggers off, a rewritten version breaks its chain.
+    c.execute("SET session_replication_role = replica")
+    c.execute("UPDATE fl.app_user SET role = 'admin' WHERE name = 'aud'")
+    c.execute("""UPDATE fl.record_log SET row_data = jsonb_set(row_data, '{role}', '"admin"')
+                  WHERE tbl = 'fl.app_user' AND row_key->>'name' = 'aud'""")
+    c.execute("SET session_replication_role = origin")
+    rep = _verify(ledger_db, "rev")
+    assert "history_chain" in _failed(rep) and "histories" not in _failed(rep)
+    assert ids
+
+
+def test_a_backdated_entry_sealed_after_the_close_is_named_whatever_its_timestamps(ledger_db, tmp_path):
+    """Inserted into the closed January at the end of the chain, created_at forged to
+    before the close: the close's history says how far the chain reached."""
+    from tests.integration.test_tamper import backdated_insert
+
+    ids = sample_ledger(ledger_db)
+    c = ledger_db.admin()
+    c.execute("SET session_replication_role = replica")
+    forged = backdated_insert(c, ids)
+    c.execute("SET session_replication_role = origin")
+    rep = _verify(ledger_db)
+    closed = [f for f in rep.findings if f.check == "closed_periods"]
+    assert forged in {f.entry_id for f in closed}, closed
+    assert any("sealed at chain position" in f.message for f in closed)
+
+
+def test_period_digest_exposes_a_full_consistent_rechain(ledger_db, tmp_path):
+    """close period --digest-dir files the digest; a DBA then edits an entry and re-chains
+    every seal after it consistently (verify's chain holds again): check-digest names it."""
+    from tests.helpers import collect, post
+
+    ids = sample_ledger(ledger_db)
+    res = ledger_db.cli("close", "period", "2023-02", "--digest-dir", str(tmp_path), user="rev")
+    assert res.exit_code == 0, res
+    filed = tmp_path / "period-2023-02.json"
+    assert filed.exists() and "SM3" in res.stdout and "SHA-256" in res.stdout
+    fin = ledger_db.connect("fin")
+    post(fin, collect("later-1", "2023-03-02", "230822", "3.00"))
+    fin.commit()
+    assert ledger_db.cli("audit", "check-digest", str(filed), user="aud").exit_code == 0
+
+    c = ledger_db.admin()
+    c.execute("SET session_replication_role = replica")
+    c.execute("UPDATE fl.entry SET memo = 'rewritten' WHERE id = %s", (ids["pay-22-1"],))
+    _rechain(c, ids["pay-22-1"])
+    c.execute("SET session_replication_role = origin")
+    chain_only = _verify(ledger_db)
+    assert "hash_chain" not in _failed(chain_only)          # the re-chain is consistent
+    chk = ledger_db.cli("audit", "check-digest", str(filed), "--json", user="aud")
+    assert chk.exit_code == 1
+    dig = next(ch for ch in chk.json()["checks"] if ch["name"] == "digest")
+    assert not dig["ok"] and ids["pay-22-1"] in {f["entry_id"] for f in dig["findings"]}
+
+
+def _rechain(c, from_entry: int) -> None:
+    """Recompute every seal from ``from_entry`` on, as a forger with the triggers off would."""
+    import hashlib
+
+    from ledger.store import verify
+
+    c.execute("SET DateStyle = 'ISO, YMD'")
+    start = c.execute("SELECT seq FROM fl.seal WHERE entry_id = %s", (from_entry,)).fetchone()["seq"]
+    prev = bytes(c.execute("SELECT prev_hash FROM fl.seal WHERE seq = %s", (start,)).fetchone()["prev_hash"])
+    for s in c.execute("SELECT seq, entry_id, voucher_no FROM fl.seal WHERE seq >= %s ORDER BY seq", (start,)).fetchall():
+        d = bytes(c.execute(f"SELECT sha256(convert_to(canonical, 'UTF8')) AS d FROM ({verify.CANONICAL_SQL}) v "
+                            "WHERE entry_id = %s", (s["entry_id"],)).fetchone()["d"])
+        h = hashlib.sha256(prev + d + str(s["voucher_no"]).encode()).digest()
+        c.execute("UPDATE fl.seal SET content_digest = %s, prev_hash = %s, hash = %s WHERE seq = %s",
+                  (d, prev, h, s["seq"]))
+        prev = h
+    c.execute("UPDATE fl.chain_head SET hash = %s", (prev,))

@@ -33,6 +33,8 @@ DYNAMIC_SQL = {
     "_imp_repeats": "internal: format() of one of two constant WHERE clauses",
     "set_password": "ALTER ROLE format('%I', '%L') of a login fl._user_role checked is a plain fundledger user",
     "set_login": "ALTER ROLE format('%I') of a login fl._user_role checked, then LOGIN or NOLOGIN",
+    "_chain_table": "migrations only (no role may call it): CREATE TRIGGER / backfill of format('%I') of a table "
+                    "checked to be fl.<its own name>",
 }
 
 # Tables an application role may read without row security, and why.
@@ -47,6 +49,10 @@ NO_ROW_SECURITY = {
     "chain_head": "one hash and sequence number: no unit's figures",
     "alembic_version": "the schema revision",
     "operation_log": "privileged operations (passwords, logins, backups): read by auditor and admin, city-wide roles",
+    "record_log": "the chained history of rows an auditor relies on: read by auditor, reviewer and finance "
+                  "(city-wide roles who read every unit's rows anyway), never by officers",
+    "record_head": "one hash and sequence number: no unit's figures",
+    "chained_table": "the list of tables with a history and their key columns: no unit's figures",
 }
 
 APP_GROUPS = ("fl_officer", "fl_reviewer", "fl_finance", "fl_auditor", "fl_admin")
