@@ -1,13 +1,13 @@
 """proof: see sql/0010_proof.sql
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
