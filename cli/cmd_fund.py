@@ -26,7 +26,7 @@ from cli.context import (
 from cli.exports import checked_lang
 from ledger.core.money import decimal_text, format_yuan, parse_fen
 from ledger.errors import BadInput
-from ledger.i18n import _, code_text
+from ledger.i18n import N_, _, code_text
 from ledger.store import cycle, requests, yearend
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/officers-guide.md).")]
@@ -45,6 +45,9 @@ PREALLOC_MONEY = ["monthly_basis", "target", "held", "amount"]
 INTEREST_KEYS = ["unit", "component", "days", "balance_days", "average_daily_balance", "share"]
 INTEREST_MONEY = ["balance_days", "average_daily_balance", "share"]
 SHORTFALL_MONEY = yearend.SHORTFALL_KEYS[2:]
+RECONCILE_NOTE = N_("S counts government shares still owed to the fund (obligations register); the books (cash basis) "
+                  "do not: S on books = S − owed. A share received this year for an earlier year is revenue on the "
+                  "books but not in C (BRIEF §5).")
 
 
 def _date(text: str, name: str = "date") -> dt.date:
@@ -364,11 +367,16 @@ def interest_allocate(
 # ---- year-end close ------------------------------------------------------------------
 
 def _shortfall_table(rows: list[dict[str, Any]], title: str) -> None:
-    table(title, [("unit", _("unit")), ("book", _("book")), ("revenue", _("revenue")),
+    table(title, [("unit", _("unit")), ("book", _("book")), ("revenue_on_books", _("revenue on the books")),
+                  ("share_receipts", _("less government share received")), ("revenue", _("revenue")),
                   ("expenditure", _("expenditure")), ("current_balance", _("current balance")),
                   ("surplus_before", _("surplus before")), ("covered_by_surplus", _("covered by surplus")),
-                  ("government_share", _("government share")), ("surplus_after", _("surplus after"))],
+                  ("government_share", _("government share")), ("surplus_after", _("surplus after")),
+                  ("outstanding_after", _("of which owed by the government")),
+                  ("surplus_after_on_books", _("surplus after on the books"))],
           sorted(rows, key=lambda r: (r["unit"], r["book"])), money=SHORTFALL_MONEY)
+    if any(r.get("share_receipts") or r.get("outstanding_after") for r in rows):
+        console.print(_(RECONCILE_NOTE))
 
 
 @close_app.command("year")
@@ -438,9 +446,16 @@ def _shortfall_model(rows: list[dict[str, Any]], year: int, region: str) -> Any:
             Column("surplus_before", "年初累计结余", "Surplus before", "money"),
             Column("covered_by_surplus", "结余弥补", "Covered by surplus", "money"),
             Column("government_share", "政府分担", "Government share", "money"),
-            Column("surplus_after", "分担后累计结余", "Surplus after", "money"))
+            Column("surplus_after", "分担后累计结余", "Surplus after", "money"),
+            Column("revenue_on_books", "账面收入", "Revenue on the books", "money"),
+            Column("share_receipts", "收回以前年度政府分担", "Government share received for earlier years", "money"),
+            Column("surplus_before_on_books", "账面年初累计结余", "Surplus before on the books", "money"),
+            Column("outstanding_before", "年初政府应补未到位", "Government share owed at start", "money"),
+            Column("outstanding_after", "年末政府应补未到位", "Government share owed at end", "money"),
+            Column("surplus_after_on_books", "账面年末累计结余", "Surplus after on the books", "money"))
     notes = [_("provisional: the year is not closed; figures computed from the books now")] \
         if any(r.get("provisional") for r in rows) else []
+    notes.append(RECONCILE_NOTE)
     return Report("shortfall", f"{year}年度基金缺口分担表", f"Shortfall sharing {year}", region, str(year),
                   dt.datetime.now(dt.UTC), cols,
                   (Section("缺口分担", "Shortfall", tuple({k: r[k] for k in yearend.SHORTFALL_KEYS} for r in rows)),),

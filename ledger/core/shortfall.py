@@ -16,6 +16,25 @@ pays this year's gap, not history). The report shows every figure so an officer 
 recompute it by hand.
 
 For the employees' book the caller passes the pooled component (统筹基金) only.
+
+**Across years** (BRIEF §5, corrected 2026-12). The books are kept on the cash basis; the
+government's share of year Y lives in the obligations register from Y's close, and the
+rule's ``S`` counts it as owed to the fund: ``S after (Y) = S before (Y+1)`` exactly. Its
+receipt (in Y+1 or later, whole or in parts) is 4101 缺口补助 revenue of the year it
+arrives *on the books*, but it settles Y's item, so it is excluded from that year's
+``C`` — otherwise one payment would cover two years' gaps. Hence two readings, and the
+reconciling lines between them:
+
+* ``revenue = revenue_on_books − share_receipts`` (what ``C`` is computed from);
+* ``surplus_before = surplus_before_on_books + outstanding_before``;
+* ``outstanding_after = outstanding_before − share_receipts + government_share``;
+* ``surplus_after_on_books = surplus_after − outstanding_after`` (the cash surplus the
+  fund balance shows after the close).
+
+Worked example (BRIEF §5): S0 1,000; 2023 R 6,000, E 7,200 → C −1,200, covered 1,000,
+government 200, S after 0. The government pays 200 on 2024-01-20 (on the books: 2024
+revenue 6,200); 2024 R 6,000, E 7,800 → C −1,800 (not −1,600), S before 0 (on the books
+−200, owed 200), covered 0, government 1,800, S after 0 (on the books −1,800, owed 1,800).
 """
 
 from __future__ import annotations
@@ -40,6 +59,10 @@ class ShortfallInput:
     """A unit's year for one book: totals for the year and the surplus carried in.
 
     ``surplus_before`` may be negative (a unit that ended earlier years in deficit).
+    ``revenue`` and ``surplus_before`` are the rule's figures (across years);
+    ``share_receipts`` is government-share money received this year for earlier years
+    (already left out of ``revenue``) and ``outstanding_before`` the shares still owed at
+    the start of the year (already counted in ``surplus_before``).
     """
 
     unit: str
@@ -47,6 +70,8 @@ class ShortfallInput:
     revenue: int
     expenditure: int
     surplus_before: int
+    share_receipts: int = 0
+    outstanding_before: int = 0
 
     def __post_init__(self) -> None:
         for name in ("unit", "book"):
@@ -57,6 +82,11 @@ class ShortfallInput:
         _fen(f"{where} revenue", self.revenue, minimum=0)
         _fen(f"{where} expenditure", self.expenditure, minimum=0)
         _fen(f"{where} accumulated surplus", self.surplus_before)
+        _fen(f"{where} government-share receipts", self.share_receipts, minimum=0)
+        _fen(f"{where} government share outstanding", self.outstanding_before, minimum=0)
+        if self.share_receipts > self.outstanding_before:
+            raise BadInput(f"{where}: government-share receipts ({self.share_receipts} fen) exceed what was owed at "
+                           f"the start of the year ({self.outstanding_before} fen)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +102,12 @@ class ShortfallResult:
     covered_by_surplus: int
     government_share: int
     surplus_after: int
+    revenue_on_books: int = 0
+    share_receipts: int = 0
+    surplus_before_on_books: int = 0
+    outstanding_before: int = 0
+    outstanding_after: int = 0
+    surplus_after_on_books: int = 0
 
 
 def apply_shortfall_rule(i: ShortfallInput) -> ShortfallResult:
@@ -101,6 +137,13 @@ def apply_shortfall_rule(i: ShortfallInput) -> ShortfallResult:
         covered_by_surplus=covered,
         government_share=government,
         surplus_after=i.surplus_before + current + government,
+        revenue_on_books=i.revenue + i.share_receipts,
+        share_receipts=i.share_receipts,
+        surplus_before_on_books=i.surplus_before - i.outstanding_before,
+        outstanding_before=i.outstanding_before,
+        outstanding_after=i.outstanding_before - i.share_receipts + government,
+        surplus_after_on_books=i.surplus_before + current + government
+        - (i.outstanding_before - i.share_receipts + government),
     )
 
 

@@ -1,8 +1,11 @@
 """Year-end close (年终结转) with the shortfall rule (缺口分担), and the shortfall report.
 
 Per unit and book (employees: the pooled component 统筹基金) the figures come from
-``fl.year_figures`` — the year's revenue and expenditure without closing entries, and
-the accumulated surplus S carried in — and the rule from ``ledger.core.shortfall``.
+``fl.year_figures_v2`` — the year's revenue and expenditure without closing entries, and
+the accumulated surplus S carried in, read across years: government-share money
+received this year for an earlier year is left out of the year's revenue, and shares
+still owed count in S (BRIEF §5; the reconciling columns say by how much) — and the rule
+from ``ledger.core.shortfall``.
 ``fl.close_year`` re-checks the table against the books and the rule, posts the closing
 entries of every book (4xxx → 3001, 3001 → 5xxx, per component), records each
 government share in the register, stores the table in ``fl.year_close`` and closes the
@@ -21,7 +24,22 @@ from ledger.errors import BadInput, StateError
 from ledger.store.db import Conn
 
 SHORTFALL_KEYS = ["unit", "book", "revenue", "expenditure", "current_balance", "surplus_before",
-                  "covered_by_surplus", "government_share", "surplus_after"]
+                  "covered_by_surplus", "government_share", "surplus_after",
+                  "revenue_on_books", "share_receipts", "surplus_before_on_books", "outstanding_before",
+                  "outstanding_after", "surplus_after_on_books"]
+
+
+def _with_reconciliation(r: dict[str, Any]) -> dict[str, Any]:
+    """A row stored by a close before the rule across years (migration 0011) has no
+    reconciling columns: then the books and the rule read the same, nothing was owed."""
+    out = {k: r[k] for k in SHORTFALL_KEYS[:9]}
+    out["revenue_on_books"] = r.get("revenue_on_books", r["revenue"])
+    out["share_receipts"] = r.get("share_receipts", 0)
+    out["surplus_before_on_books"] = r.get("surplus_before_on_books", r["surplus_before"])
+    out["outstanding_before"] = r.get("outstanding_before", 0)
+    out["outstanding_after"] = r.get("outstanding_after", r["government_share"])
+    out["surplus_after_on_books"] = r.get("surplus_after_on_books", r["surplus_after"] - out["outstanding_after"])
+    return out
 
 
 def books(conn: Conn) -> list[str]:
@@ -30,9 +48,10 @@ def books(conn: Conn) -> list[str]:
 
 def live_table(conn: Conn, year: int, book: str) -> list[ShortfallResult]:
     """The shortfall table of ``book`` for ``year`` computed from the books now."""
-    rows = conn.execute("SELECT * FROM fl.year_figures(%s, %s)", (year, book)).fetchall()
+    rows = conn.execute("SELECT * FROM fl.year_figures_v2(%s, %s)", (year, book)).fetchall()
     return shortfall_table(ShortfallInput(r["unit"], r["book"], int(r["revenue"]), int(r["expenditure"]),
-                                          int(r["surplus_before"])) for r in rows)
+                                          int(r["surplus_before"]), share_receipts=int(r["share_receipts"]),
+                                          outstanding_before=int(r["outstanding_before"])) for r in rows)
 
 
 def closed_years(conn: Conn, year: int) -> dict[str, dict[str, Any]]:
@@ -52,7 +71,7 @@ def shortfall_report(conn: Conn, year: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for book in books(conn):
         if book in closed:
-            rows = [{k: r[k] for k in SHORTFALL_KEYS} for r in closed[book]["result"]["rows"]]
+            rows = [_with_reconciliation(r) for r in closed[book]["result"]["rows"]]
         else:
             rows = [dict(asdict(r), provisional=True) for r in live_table(conn, year, book)]
         out.extend(r for r in rows if mine is None or r["unit"] == mine)

@@ -30,6 +30,7 @@ import json
 import psycopg
 import pytest
 
+from ledger.core.money import decimal_text
 from tests.helpers import collect, entry, leg, pay_from_special, post
 from tests.integration._cycle import bal, fen
 
@@ -46,9 +47,25 @@ RES_2024 = [
      "surplus_before": "100000.00", "covered_by_surplus": "100000.00", "government_share": "150000.00",
      "surplus_after": "0.00"},
 ]
-EMP_2024 = [{"unit": "230822", "book": "EMP", "revenue": "100000.00", "expenditure": "140000.00",
+EMP_2024 = [{"unit": "230800", "book": "EMP", "revenue": "0.00", "expenditure": "0.00",
+             "current_balance": "0.00", "surplus_before": "50000.00", "covered_by_surplus": "0.00",
+             "government_share": "0.00", "surplus_after": "50000.00"},
+            {"unit": "230822", "book": "EMP", "revenue": "100000.00", "expenditure": "140000.00",
              "current_balance": "-40000.00", "surplus_before": "20000.00", "covered_by_surplus": "20000.00",
              "government_share": "20000.00", "surplus_after": "0.00"}]
+
+
+def _reconciled(r: dict) -> dict:
+    """A first year: nothing was owed or received before it, so the books and the rule
+    read the same except for the share the close itself records as owed."""
+    owed = fen(r["government_share"])
+    return dict(r, revenue_on_books=r["revenue"], share_receipts="0.00", surplus_before_on_books=r["surplus_before"],
+                outstanding_before="0.00", outstanding_after=r["government_share"],
+                surplus_after_on_books=decimal_text(fen(r["surplus_after"]) - owed))
+
+
+RES_2024 = [_reconciled(r) for r in RES_2024]
+EMP_2024 = [_reconciled(r) for r in EMP_2024]
 
 
 def _opening(key: str, unit: str, yuan: str, book: str = "RES", component: str = "") -> dict:
@@ -61,6 +78,9 @@ def _year(ledger_db) -> None:  # type: ignore[no-untyped-def]
     post(fin,
          _opening("o00", "230800", "200000.00"), _opening("o22", "230822", "500000.00"),
          _opening("o81", "230881", "100000.00"), _opening("oe22", "230822", "20000.00", "EMP", "pooled"),
+         # the city's pooled money in the EMP special account, which 230822's pooled fund
+         # draws on (units may draw on the pool; never on personal accounts)
+         _opening("oe00", "230800", "50000.00", "EMP", "pooled"),
          collect("c00", "2024-03-01", "230800", "800000.00"), collect("c22", "2024-03-01", "230822", "1000000.00"),
          collect("c81", "2024-03-01", "230881", "300000.00"),
          entry("s81", "2024-03-02", "RES", leg("1003", "230881", "D", "100000.00", "special"),
@@ -147,11 +167,15 @@ def test_year_close_shares_shortfalls_and_locks_the_year(ledger_db):
     assert bal(db, "RES", "4101.shortfall", "230881") == -fen("150000.00")
     assert bal(db, "RES", "1003", "230881", "special") == fen("0.00")   # 100k+400k−650k+150k
 
-    # 2025 so far (provisional): the payment is 2025 revenue and brings 230881 back to 0.
+    # 2025 so far (provisional): the payment is 2025 revenue on the books, but it settles
+    # 2024's share: it is not in 2025's C (BRIEF §5). S before 2025 = S after 2024 = 0.
     y25 = {r["unit"]: r for r in cli("report", "shortfall", "--year", "2025", "--json", user="rev").json()
            if r["book"] == "RES"}
-    assert (y25["230881"]["revenue"], y25["230881"]["surplus_before"], y25["230881"]["surplus_after"],
-            y25["230881"]["provisional"]) == ("150000.00", "-150000.00", "0.00", True)
+    assert (y25["230881"]["revenue_on_books"], y25["230881"]["share_receipts"], y25["230881"]["revenue"],
+            y25["230881"]["surplus_before_on_books"], y25["230881"]["outstanding_before"],
+            y25["230881"]["surplus_before"], y25["230881"]["current_balance"], y25["230881"]["surplus_after"],
+            y25["230881"]["outstanding_after"], y25["230881"]["provisional"]) == (
+        "150000.00", "150000.00", "0.00", "-150000.00", "150000.00", "0.00", "0.00", "0.00", "0.00", True)
 
     # Prior-year pre-allocation basis reads 2024's spending without the closing entries.
     prior = cli("preallocate", "--year", "2025", "--date", "2025-01-02", "--basis", "prior-year", "--dry-run",

@@ -26,6 +26,12 @@ def test_surplus_covers_part_government_the_rest() -> None:
         covered_by_surplus=500,
         government_share=300,
         surplus_after=0,
+        revenue_on_books=1_000,
+        share_receipts=0,
+        surplus_before_on_books=500,
+        outstanding_before=0,
+        outstanding_after=300,
+        surplus_after_on_books=-300,
     )
 
 
@@ -118,3 +124,24 @@ def test_shortfall_properties(revenue: int, expenditure: int, surplus: int) -> N
     else:
         expected_after = surplus
     assert r.surplus_after == expected_after
+
+
+def test_across_years_worked_example() -> None:
+    """BRIEF §5: S0 1,000; 2023 R 6,000 E 7,200 → C −1,200, covered 1,000, government 200,
+    S after 0 (on the books −200, owed 200). 200 paid 2024-01-20 (books: 2024 revenue
+    6,200); 2024 R 6,000 E 7,800 → C −1,800, S before 0, covered 0, government 1,800,
+    S after 0 (on the books −1,800, owed 1,800)."""
+    y1 = apply_shortfall_rule(ShortfallInput("A", "RES", 6_000, 7_200, 1_000))
+    assert (y1.current_balance, y1.covered_by_surplus, y1.government_share, y1.surplus_after,
+            y1.outstanding_after, y1.surplus_after_on_books) == (-1_200, 1_000, 200, 0, 200, -200)
+    y2 = apply_shortfall_rule(ShortfallInput("A", "RES", 6_200 - 200, 7_800, y1.surplus_after,
+                                             share_receipts=200, outstanding_before=y1.outstanding_after))
+    assert (y2.revenue_on_books, y2.current_balance, y2.surplus_before, y2.surplus_before_on_books) == (
+        6_200, -1_800, 0, -200)
+    assert (y2.covered_by_surplus, y2.government_share, y2.surplus_after, y2.outstanding_after,
+            y2.surplus_after_on_books) == (0, 1_800, 0, 1_800, -1_800)
+
+
+def test_receipts_beyond_what_was_owed_refused() -> None:
+    with pytest.raises(BadInput, match="exceed"):
+        ShortfallInput("A", "b", 0, 0, 0, share_receipts=5, outstanding_before=4)
