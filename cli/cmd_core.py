@@ -342,8 +342,9 @@ def balance_cmd(
     on_normal = r["balance"] if normal == "D" else -r["balance"]
     side = normal if on_normal >= 0 else ("C" if normal == "D" else "D")
     if json_out:
-        out = rows_json([r], ["id", "account", "name_zh", "name_en", "as_of", "debits", "credits", "balance"],
-                        ["debits", "credits", "balance"])[0]
+        out = rows_json([r], ["id", "account", "name_zh", "name_en", "as_of", "debits", "credits", "balance",
+                              "government_share_outstanding"],
+                        ["debits", "credits", "balance", "government_share_outstanding"])[0]
         out.update(normal_side=normal, side=side, amount=jsonable(abs(on_normal), True))
         emit_json(out)
     else:
@@ -355,6 +356,10 @@ def balance_cmd(
                                   side=side_text(side), amount=format_yuan(abs(on_normal)),
                                   debits=format_yuan(r["debits"]), credits=format_yuan(r["credits"]),
                                   normal=side_text(normal)))
+        if r["government_share_outstanding"]:
+            console.print(_("beside it: government shortfall shares owed to the fund {amount} (obligations register; "
+                            "not on the books, counted by the shortfall rule)").format(
+                amount=format_yuan(r["government_share_outstanding"])))
 
 
 @report_app.command("trial-balance")

@@ -53,7 +53,23 @@ def balance(conn: Conn, ref: str, as_of: dt.date | None = None) -> dict[str, Any
         assert r is not None
         acc.update(debits=r["debits"], credits=r["credits"], balance=r["debits"] - r["credits"])
     acc["as_of"] = as_of
+    acc["government_share_outstanding"] = government_share_beside(conn, acc, as_of)
     return acc
+
+
+def government_share_beside(conn: Conn, acc: dict[str, Any], as_of: dt.date | None) -> int | None:
+    """For a unit's fund balance (3001) of a book's pooled component: the government's
+    shortfall shares still owed to it at the end of ``as_of`` (now when ``None``), which the
+    books (cash basis) do not count and the shortfall rule does (BRIEF §5). ``None`` for
+    any other account."""
+    if acc["chart_code"] != "3001":
+        return None
+    r = conn.execute(
+        """SELECT coalesce(sum(s.outstanding), 0)::bigint AS owed, bool_or(b.pooled_component = %(comp)s) AS pooled
+             FROM fl.book b LEFT JOIN fl.government_shares(%(day)s, b.code) s ON s.unit = %(unit)s
+            WHERE b.code = %(book)s""",
+        {"comp": acc["component"], "day": as_of or dt.date.max, "unit": acc["unit"], "book": acc["book"]}).fetchone()
+    return int(r["owed"]) if r and r["pooled"] else None
 
 
 def trial_balance(conn: Conn, *, as_of: dt.date | None = None, year: int | None = None,
