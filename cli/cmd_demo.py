@@ -50,7 +50,7 @@ def build_reports(conn: Any, year: int) -> dict[str, Report]:
     end = dt.date(year, 12, 31)
     labels = reports.labels(conn)
     t = reports.thresholds(conn)
-    rows, cons = builders_fund.monitor_rows(store_monitor.figures(conn, as_of=end), t)
+    rows, cons = builders_fund.monitor_rows(store_monitor.figures(conn, as_of=end), t, as_of=end)
     region = labels.region
     return {
         "trial-balance": builders.trial_balance_report(accounts.trial_balance(conn, year=year), year=year,
@@ -94,7 +94,8 @@ def write_outputs(demo: Demo, out: Path) -> tuple[dict[str, Report], list[Path],
         for book in ("RES", "EMP"):
             out_series[book] = (
                 builders_fund.monitor_series(store_monitor.monthly(c, book=book, end=end), year=year, through=end,
-                                             labels=labels),
+                                             labels=labels,
+                                             first_days=store_monitor.first_days(c, book=book, end=end)),
                 builders_fund.balances_series(store_monitor.special_daily(c, book=book, end=end), year=year,
                                               end=end, labels=labels))
         return out_series, t, labels

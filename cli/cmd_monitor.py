@@ -23,17 +23,18 @@ from ledger.store import reports
 
 chart_app = typer.Typer(help="Charts as PNG files (matplotlib, Chinese unit names).", no_args_is_help=True)
 
-MONITOR_KEYS = ["unit", "book", "surplus", "trailing_12m_expenditure", "months_payable", "colour", "year_result",
-                "special_share", "planned_result", "warnings"]
+MONITOR_KEYS = ["unit", "book", "surplus", "trailing_12m_expenditure", "months_payable", "basis", "colour",
+                "year_result", "special_share", "planned_result", "outstanding_share", "overdue_share", "warnings"]
 
 
 def monitor_json(r: MonitorRow) -> dict[str, Any]:
     return {"unit": r.unit, "book": r.book, "surplus": decimal_text(r.surplus),
             "trailing_12m_expenditure": decimal_text(r.trailing_12m_expenditure),
             "months_payable": None if r.months_payable is None else format(r.months_payable, "f"),
-            "colour": r.colour.value, "year_result": decimal_text(r.year_result),
+            "basis": r.basis.value, "colour": r.colour.value, "year_result": decimal_text(r.year_result),
             "special_share": decimal_text(r.special_share),
             "planned_result": None if r.planned_result is None else decimal_text(r.planned_result),
+            "outstanding_share": decimal_text(r.outstanding_share), "overdue_share": decimal_text(r.overdue_share),
             "warnings": [{"code": str(w.code), "message": w.message} for w in r.warnings]}
 
 
@@ -74,7 +75,8 @@ def monitor(
 
     def work(c):  # type: ignore[no-untyped-def]
         t = reports.thresholds(c)
-        rows, cons = builders_fund.monitor_rows(store_monitor.figures(c, as_of=day, book=book, unit=unit), t)
+        rows, cons = builders_fund.monitor_rows(store_monitor.figures(c, as_of=day, book=book, unit=unit), t,
+                                                 as_of=day)
         return t, rows, cons, reports.labels(c)
     t, rows, cons, labels = read(work)
     report = builders_fund.monitor_report(rows, cons, as_of=day, t=t, labels=labels, lang=lang)
@@ -120,7 +122,8 @@ def chart_monitor(
     def work(c):  # type: ignore[no-untyped-def]
         labels = reports.labels(c)
         series = builders_fund.monitor_series(store_monitor.monthly(c, book=book, end=end), year=year,
-                                              through=end, labels=labels)
+                                              through=end, labels=labels,
+                                              first_days=store_monitor.first_days(c, book=book, end=end))
         return series, reports.thresholds(c), labels
     series, t, labels = read(work)
     title = f"{labels.region} {labels.name('books', book, 'zh')} {year}年 可支付月数"

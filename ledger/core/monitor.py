@@ -14,10 +14,12 @@ excess.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 
 from ledger.core.money import format_yuan
 from ledger.errors import BadInput
@@ -80,6 +82,52 @@ def months_payable(surplus_fen: int, trailing_12m_expenditure_fen: int) -> Decim
     return Decimal(f"{hundredths}E-2")
 
 
+class Basis(StrEnum):
+    """Which spending a months-payable figure divides by (said by the monitor, per figure)."""
+
+    last_12_months = "last_12_months"                # the 12 months ending on the day
+    daily_since_first_day = "daily_since_first_day"  # < 12 months in the ledger: daily average × 365 ÷ 12
+    mixed = "mixed"                                  # a consolidated row over units of both kinds
+
+
+def monthly_spending(spent_fen: int, first_day: dt.date | None, as_of: dt.date) -> tuple[Fraction, Basis]:
+    """Average monthly expenditure behind months payable (BRIEF §5), exactly.
+
+    With 12 months of the unit in the ledger (its first day is on or before the day
+    12 months before ``as_of``), ``spent`` is the last 12 months' expenditure and the
+    average is ``spent ÷ 12``. With less, ``spent`` is everything since the first day and
+    the average is the daily average × 365 ÷ 12 — never a short span's spending ÷ 12
+    (which in January overstates the months many times), nor whole months for part of one.
+    """
+    spent = _fen("expenditure", spent_fen)
+    if first_day is None or first_day <= _year_before(as_of):
+        return Fraction(spent, 12), Basis.last_12_months
+    days = (as_of - first_day).days + 1
+    if days <= 0:
+        return Fraction(0), Basis.daily_since_first_day
+    return Fraction(spent * 365, 12 * days), Basis.daily_since_first_day
+
+
+def _year_before(d: dt.date) -> dt.date:
+    """The day 12 months before ``d`` (28 February for 29 February); the trailing window is
+    the days after it."""
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:
+        return d.replace(year=d.year - 1, day=28)
+
+
+def months_payable_at(surplus_fen: int, monthly: Fraction) -> Decimal | None:
+    """可支付月数 = surplus ÷ average monthly expenditure, to 0.01 half-even, computed once
+    from exact fractions; ``None`` when nothing was spent."""
+    surplus = _fen("accumulated surplus", surplus_fen)
+    if monthly <= 0:
+        return None
+    exact = Fraction(surplus * 100) / monthly
+    hundredths = round(exact)          # Fraction.__round__ rounds half to even
+    return Decimal(f"{hundredths}E-2")
+
+
 def colour(months: Decimal | None, t: Thresholds, surplus_fen: int | None = None) -> Colour:
     """The colour for a months-payable figure.
 
@@ -112,6 +160,7 @@ class WarningCode(StrEnum):
     negative_share = "negative_share"
     running_deficit = "running_deficit"
     planned_deficit = "planned_deficit"
+    share_overdue = "share_overdue"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +192,7 @@ def warnings_for(
     special_share_fen: int,
     year_result_to_date_fen: int,
     planned_result_fen: int | None,
+    overdue_share_fen: int = 0,
 ) -> list[Warning]:
     """Every finding for one unit and book, in a fixed order (red/excess, share, deficits).
 
@@ -151,7 +201,9 @@ def warnings_for(
       i.e. it has drawn more from the city pool than it has put in;
     * ``running_deficit``: revenue minus expenditure for the year so far is negative;
     * ``planned_deficit``: the approved budget itself plans a deficit (``None`` when the
-      unit has no budget for the year, which is reported elsewhere).
+      unit has no budget for the year, which is reported elsewhere);
+    * ``share_overdue``: a government shortfall share is still unpaid past its due date
+      (by default the end of the first quarter after the year it covers).
     """
     share = _fen("special-account share", special_share_fen)
     to_date = _fen("year result to date", year_result_to_date_fen)
@@ -196,6 +248,16 @@ def warnings_for(
                 unit,
                 book,
                 f"{who}: the budget plans a deficit of {format_yuan(-planned_result_fen)} yuan",
+            )
+        )
+    if _fen("overdue government share", overdue_share_fen) > 0:
+        found.append(
+            Warning(
+                WarningCode.share_overdue,
+                unit,
+                book,
+                f"{who}: the local government owes {format_yuan(overdue_share_fen)} yuan of shortfall shares "
+                "past their due date",
             )
         )
     return found

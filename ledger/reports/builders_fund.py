@@ -10,9 +10,18 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
 from typing import Any
 
-from ledger.core.monitor import Colour, Thresholds, colour, months_payable, warnings_for
+from ledger.core.monitor import (
+    Basis,
+    Colour,
+    Thresholds,
+    colour,
+    monthly_spending,
+    months_payable_at,
+    warnings_for,
+)
 from ledger.core.monitor import Warning as RiskWarning
 from ledger.i18n import N_, translate
 from ledger.reports.builders import ALL_UNITS, Labels, Row, _label, now, section_title
@@ -240,34 +249,56 @@ class MonitorRow:
     special_share: int
     planned_result: int | None
     warnings: tuple[RiskWarning, ...]
+    basis: Basis = Basis.last_12_months
+    outstanding_share: int = 0
+    overdue_share: int = 0
 
 
-def monitor_row(unit: str, book: str, f: Row, t: Thresholds) -> MonitorRow:
-    months = months_payable(int(f["surplus"]), int(f["trailing_12m_expenditure"]))
+def _rate(f: Row, as_of: dt.date | None) -> tuple[Fraction, Basis]:
+    if as_of is None:
+        return Fraction(int(f["trailing_12m_expenditure"]), 12), Basis.last_12_months
+    return monthly_spending(int(f["trailing_12m_expenditure"]), f.get("first_day"), as_of)
+
+
+def monitor_row(unit: str, book: str, f: Row, t: Thresholds, rate: tuple[Fraction, Basis] | None = None,
+                as_of: dt.date | None = None) -> MonitorRow:
+    """Months payable on the cash surplus on the books (a government share still owed is
+    shown beside it, ``outstanding_share``, not counted), over the unit's average monthly
+    spending on the basis ``monthly_spending`` chooses."""
+    monthly, basis = rate if rate is not None else _rate(f, as_of)
+    months = months_payable_at(int(f["surplus"]), monthly)
     c = colour(months, t, int(f["surplus"]))
     planned = None if f["planned_result"] is None else int(f["planned_result"])
-    warns = warnings_for(unit, book, months, c, int(f["special_share"]), int(f["year_result"]), planned)
+    overdue = int(f.get("overdue_share") or 0)
+    warns = warnings_for(unit, book, months, c, int(f["special_share"]), int(f["year_result"]), planned, overdue)
     return MonitorRow(unit, book, int(f["surplus"]), int(f["trailing_12m_expenditure"]), months, c,
-                      int(f["year_result"]), int(f["special_share"]), planned, tuple(warns))
+                      int(f["year_result"]), int(f["special_share"]), planned, tuple(warns), basis,
+                      int(f.get("outstanding_share") or 0), overdue)
 
 
-_SUMMED = ("surplus", "trailing_12m_expenditure", "year_result", "special_share")
+_SUMMED = ("surplus", "trailing_12m_expenditure", "year_result", "special_share", "outstanding_share",
+           "overdue_share")
 
 
-def monitor_rows(figures: Sequence[Row], t: Thresholds) -> tuple[list[MonitorRow], list[MonitorRow]]:
+def monitor_rows(figures: Sequence[Row], t: Thresholds,
+                 as_of: dt.date | None = None) -> tuple[list[MonitorRow], list[MonitorRow]]:
     """(per unit and book, consolidated per book) from ``ledger.store.monitor.figures``.
     A consolidated row sums its units' figures (planned result: ``None`` only when no unit
-    has a budget) and computes months payable from the sums, not as an average."""
+    has a budget) and computes months payable from the sums — its monthly spending is the
+    sum of its units' averages, each on its own basis — not as an average of months."""
+    rates = [_rate(f, as_of) for f in figures]
     # Sorted by unit code within each book, the way officers look units up.
-    rows = sorted((monitor_row(f["unit"], f["book"], f, t) for f in figures),
+    rows = sorted((monitor_row(f["unit"], f["book"], f, t, r) for f, r in zip(figures, rates, strict=True)),
                   key=lambda r: ((r.book != "RES", r.book), r.unit))
     consolidated = []
     for book in sorted({f["book"] for f in figures}, key=lambda b: (b != "RES", b)):
-        fs = [f for f in figures if f["book"] == book]
-        planned = [int(f["planned_result"]) for f in fs if f["planned_result"] is not None]
-        total: dict[str, int | None] = {k: sum(int(f[k]) for f in fs) for k in _SUMMED}
+        fs = [(f, r) for f, r in zip(figures, rates, strict=True) if f["book"] == book]
+        planned = [int(f["planned_result"]) for f, _ in fs if f["planned_result"] is not None]
+        total: dict[str, int | None] = {k: sum(int(f.get(k) or 0) for f, _ in fs) for k in _SUMMED}
         total["planned_result"] = sum(planned) if planned else None
-        consolidated.append(monitor_row(ALL_UNITS, book, total, t))
+        bases = {r[1] for _, r in fs}
+        basis = bases.pop() if len(bases) == 1 else Basis.mixed
+        consolidated.append(monitor_row(ALL_UNITS, book, total, t, (sum((r[0] for _, r in fs), Fraction(0)), basis)))
     return rows, consolidated
 
 
@@ -277,7 +308,9 @@ MONITOR_COLUMNS = (
     Column("surplus", "累计结余", "Accumulated surplus", "money"),
     Column("trailing_12m_expenditure", "近12个月支出", "Expenditure, last 12 months", "money"),
     Column("months_payable", "可支付月数", "Months payable", "months"),
+    Column("basis", "测算口径", "Basis"),
     Column("colour", "预警", "Colour"),
+    Column("outstanding_share", "政府应补未到位", "Government share owed", "money"),
     Column("year_result", "本年收支结余", "Year result to date", "money"),
     Column("special_share", "财政专户份额", "Special-account share", "money"),
     Column("planned_result", "预算结余", "Planned result", "money"),
@@ -296,14 +329,18 @@ def monitor_report(rows: Sequence[MonitorRow], consolidated: Sequence[MonitorRow
                 else labels.name("units", r.unit, lang)
             out.append({"unit": r.unit, "unit_name": name, "surplus": r.surplus,
                         "trailing_12m_expenditure": r.trailing_12m_expenditure, "months_payable": r.months_payable,
-                        "colour": r.colour.value, "year_result": r.year_result, "special_share": r.special_share,
+                        "basis": r.basis.value, "colour": r.colour.value, "outstanding_share": r.outstanding_share,
+                        "year_result": r.year_result, "special_share": r.special_share,
                         "planned_result": r.planned_result,
                         "warnings": ", ".join(w.code for w in r.warnings) or None})
         pooled = str(labels.books.get(c.book, {}).get("pooled_component") or "")
         zh, en = section_title(labels, c.book, pooled)
         sections.append(Section(zh, en, tuple(out)))
-    note = translate(N_("months payable = accumulated surplus ÷ (expenditure of the last 12 months ÷ 12); red below "
-                        "{red}, yellow below {yellow}, green up to {excess}, excess above"), lang).format(
+    note = translate(N_("months payable = accumulated surplus on the books (cash; a government shortfall share "
+                        "still owed is shown beside it, not counted) ÷ average monthly expenditure: the last 12 "
+                        "months ÷ 12, or, with less than 12 months of a unit in the ledger, its daily expenditure "
+                        "since its first day × 365 ÷ 12 (basis); red below {red}, yellow below {yellow}, green up "
+                        "to {excess}, excess above"), lang).format(
         red=t.red_below, yellow=t.yellow_below, excess=t.excess_above)
     return Report("monitor", "基金运行风险监测", "Risk monitoring", labels.region, f"..{as_of}",
                   generated_at or now(labels), MONITOR_COLUMNS, tuple(sections), (note,))
@@ -316,10 +353,12 @@ def month_end(year: int, month: int) -> dt.date:
     return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
-def monitor_series(monthly: Sequence[Row], *, year: int, through: dt.date,
-                   labels: Labels) -> dict[str, list[tuple[dt.date, Decimal | None]]]:
+def monitor_series(monthly: Sequence[Row], *, year: int, through: dt.date, labels: Labels,
+                   first_days: Mapping[str, dt.date] | None = None) -> dict[str, list[tuple[dt.date, Decimal | None]]]:
     """Months payable at each month end of ``year`` up to ``through``, per unit (keyed by
-    its Chinese name), from ``ledger.store.monitor.monthly``."""
+    its Chinese name), from ``ledger.store.monitor.monthly``; with ``first_days`` (each
+    unit's first day in the book) a unit with less than 12 months in the ledger is
+    measured on its daily spending since then, as the monitor does."""
     last = 12 if through.year > year else through.month
     by_unit: dict[str, dict[dt.date, Row]] = defaultdict(dict)
     for r in monthly:
@@ -334,7 +373,9 @@ def monitor_series(monthly: Sequence[Row], *, year: int, through: dt.date,
             window_start = dt.date(year, 1, 1) if m == 12 else dt.date(year - 1, m + 1, 1)
             surplus = sum(int(r["net_assets"]) for k, r in months.items() if k <= first)
             spent = sum(int(r["expenditure"]) for k, r in months.items() if window_start <= k <= first)
-            points.append((month_end(year, m), months_payable(surplus, spent)))
+            end = month_end(year, m)
+            rate = monthly_spending(spent, (first_days or {}).get(unit), end)[0]
+            points.append((end, months_payable_at(surplus, rate)))
         out[labels.name("units", unit, "zh")] = points
     return out
 

@@ -25,8 +25,12 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
     ``surplus`` (net assets: 3001 plus revenue − expenditure not yet closed),
     ``trailing_12m_expenditure`` (5xxx debits − credits over the 12 months ending at
     ``as_of``), ``year_result`` (revenue − expenditure since 1 January), ``special_share``
-    (1003 on the special account) and ``planned_result`` (budget revenue − expenditure
-    lines for ``as_of``'s year, ``None`` without a budget)."""
+    (1003 on the special account), ``planned_result`` (budget revenue − expenditure
+    lines for ``as_of``'s year, ``None`` without a budget), ``first_day`` (the unit's
+    first day in the book, for the months-payable basis), ``outstanding_share`` (the
+    government's shortfall shares still owed to the fund: beside the surplus, not in
+    it — the surplus is cash on the books) and ``overdue_share`` (the part unpaid past its
+    due date: ``government_share_due_months`` after the end of its year, default 3)."""
     args = {"as_of": as_of, "ystart": dt.date(as_of.year, 1, 1), "year": as_of.year, "book": book, "unit": unit}
     rows = conn.execute(
         f"""WITH mv AS (
@@ -40,7 +44,20 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
               SELECT bc.book, bc.unit, bc.component,
                      sum(CASE bc.kind WHEN 'revenue' THEN bc.amount WHEN 'expenditure' THEN -bc.amount
                                       ELSE 0 END)::bigint AS planned_result
-                FROM fl.budget_current bc WHERE bc.year = %(year)s GROUP BY bc.book, bc.unit, bc.component)
+                FROM fl.budget_current bc WHERE bc.year = %(year)s GROUP BY bc.book, bc.unit, bc.component),
+            due AS (
+              SELECT coalesce((SELECT (st.value #>> '{{}}')::int FROM fl.setting st
+                                WHERE st.key = 'government_share_due_months'), 3) AS months),
+            shares AS (
+              SELECT s.book, s.unit, sum(s.outstanding)::bigint AS outstanding,
+                     coalesce(sum(s.outstanding) FILTER (
+                       WHERE (make_date(s.fiscal_year, 12, 31) + make_interval(months => (SELECT months FROM due)))::date
+                             < %(as_of)s), 0)::bigint AS overdue
+                FROM fl.government_shares(%(as_of)s) s GROUP BY s.book, s.unit),
+            firsts AS (
+              SELECT a.book, a.unit, min(d.day) AS first_day
+                FROM fl.account_day d JOIN fl.account a ON a.id = d.account_id
+               WHERE d.day <= %(as_of)s GROUP BY a.book, a.unit)
             SELECT a.book, a.unit,
                    coalesce(-sum(mv.balance) FILTER (WHERE c.kind IN ('net_assets', 'revenue', 'expenditure')),
                             0)::bigint AS surplus,
@@ -50,12 +67,17 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
                      AS year_result,
                    coalesce(sum(mv.balance) FILTER (WHERE a.chart_code = '1003' AND a.holder = 'special'),
                             0)::bigint AS special_share,
-                   min(pl.planned_result) AS planned_result
+                   min(pl.planned_result) AS planned_result,
+                   min(fd.first_day) AS first_day,
+                   coalesce(min(sh.outstanding), 0)::bigint AS outstanding_share,
+                   coalesce(min(sh.overdue), 0)::bigint AS overdue_share
               FROM mv JOIN fl.account a ON a.id = mv.account_id
               JOIN fl.chart c ON c.code = a.chart_code
               JOIN fl.book b ON b.code = a.book AND a.component = b.pooled_component
               JOIN fl.unit u ON u.code = a.unit
               LEFT JOIN planned pl ON pl.book = a.book AND pl.unit = a.unit AND pl.component = a.component
+              LEFT JOIN firsts fd ON fd.book = a.book AND fd.unit = a.unit
+              LEFT JOIN shares sh ON sh.book = a.book AND sh.unit = a.unit
              WHERE {_FILTER}
              GROUP BY a.book, a.unit, u.sort
              ORDER BY a.book DESC, u.sort, a.unit""", args).fetchall()
@@ -90,3 +112,10 @@ def special_daily(conn: Conn, *, book: str, end: dt.date) -> list[dict[str, Any]
              FROM fl.account_day d JOIN fl.account a ON a.id = d.account_id
             WHERE a.book = %(book)s AND a.chart_code = '1003' AND a.holder = 'special' AND d.day <= %(end)s
             GROUP BY a.unit, d.day ORDER BY a.unit, d.day""", {"book": book, "end": end}).fetchall()
+
+
+def first_days(conn: Conn, *, book: str, end: dt.date) -> dict[str, dt.date]:
+    """Each unit's first day in ``book`` up to ``end`` (the months-payable basis)."""
+    return {r["unit"]: r["first_day"] for r in conn.execute(
+        """SELECT a.unit, min(d.day) AS first_day FROM fl.account_day d JOIN fl.account a ON a.id = d.account_id
+            WHERE a.book = %(book)s AND d.day <= %(end)s GROUP BY a.unit""", {"book": book, "end": end}).fetchall()}

@@ -7,11 +7,16 @@ Added here (yuan): EMP 230822 collects 600,000 pooled and 100,000 personal on
 budget for 2023: revenue 4001 1,200,000 + 4101 200,000, expenditure 5001 1,500,000 —
 a planned deficit of 100,000.
 
-Months payable at 2023-12-31 (surplus × 12 ÷ last 12 months' expenditure):
-  RES 230822  1,580,000 × 12 / 120,000 = 158.00  excess
-  RES 230881   −130,000 × 12 / 530,000 =  −2.94  red   (share −130,000, deficit)
-  RES all     1,450,000 × 12 / 650,000 =  26.77  excess
-  EMP 230822    450,000 × 12 / 150,000 =  36.00  excess (pooled only)
+Months payable at 2023-12-31 = surplus ÷ average monthly expenditure. 230822 has been in
+the ledger since 2022-12-31 (its opening), a full 12 months: last 12 months ÷ 12. 230881
+arrived on 2023-01-15 (351 days to 2023-12-31) and 230822's EMP book on 2023-03-01 (306
+days): their daily spending since then × 365 ÷ 12.
+  RES 230822  1,580,000 / (120,000 ÷ 12 = 10,000)                   = 158.00  excess
+  RES 230881   −130,000 / (530,000 × 365 ÷ (12 × 351) = 45,928.77)  =  −2.83  red   (share −130,000, deficit)
+  RES all     1,450,000 / (10,000 + 45,928.77 = 55,928.77)           =  25.93  excess ("mixed" basis)
+  EMP 230822    450,000 / (150,000 × 365 ÷ (12 × 306) = 14,910.13)  =  30.18  excess (pooled only)
+At 2023-04-30 230822 has 121 days in the ledger: 1,580,000 / (120,000 × 365 ÷ (12 × 121) =
+30,165.29) = 52.38 (the old reading, 120,000 ÷ 12, said 158.00).
 """
 
 from __future__ import annotations
@@ -72,30 +77,34 @@ def test_monitor_budget_requests_registers(ledger_db, tmp_path):
     assert m["thresholds"] == {"red_below": "3", "yellow_below": "6", "excess_above": "15"}
 
     def flat(r):
-        return (r["unit"], r["book"], r["surplus"], r["trailing_12m_expenditure"], r["months_payable"], r["colour"],
-                r["year_result"], r["special_share"], r["planned_result"], [w["code"] for w in r["warnings"]])
+        return (r["unit"], r["book"], r["surplus"], r["trailing_12m_expenditure"], r["months_payable"], r["basis"],
+                r["colour"], r["year_result"], r["special_share"], r["planned_result"], r["outstanding_share"],
+                [w["code"] for w in r["warnings"]])
+    daily, trailing = "daily_since_first_day", "last_12_months"
     assert [flat(r) for r in m["rows"]] == [      # sorted by unit code within each book
-        (U22, "RES", "1580000.00", "120000.00", "158.00", "excess", "1080000.00", "900000.00", "-100000.00",
-         ["excess", "planned_deficit"]),
-        (U81, "RES", "-130000.00", "530000.00", "-2.94", "red", "-130000.00", "-130000.00", None,
+        (U22, "RES", "1580000.00", "120000.00", "158.00", trailing, "excess", "1080000.00", "900000.00", "-100000.00",
+         "0.00", ["excess", "planned_deficit"]),
+        (U81, "RES", "-130000.00", "530000.00", "-2.83", daily, "red", "-130000.00", "-130000.00", None, "0.00",
          ["red", "negative_share", "running_deficit"]),
-        (U22, "EMP", "450000.00", "150000.00", "36.00", "excess", "450000.00", "450000.00", None, ["excess"]),
+        (U22, "EMP", "450000.00", "150000.00", "30.18", daily, "excess", "450000.00", "450000.00", None, "0.00",
+         ["excess"]),
     ]
     assert [flat(r) for r in m["consolidated"]] == [
-        ("all", "RES", "1450000.00", "650000.00", "26.77", "excess", "950000.00", "770000.00", "-100000.00",
-         ["excess", "planned_deficit"]),
-        ("all", "EMP", "450000.00", "150000.00", "36.00", "excess", "450000.00", "450000.00", None, ["excess"]),
+        ("all", "RES", "1450000.00", "650000.00", "25.93", "mixed", "excess", "950000.00", "770000.00", "-100000.00",
+         "0.00", ["excess", "planned_deficit"]),
+        ("all", "EMP", "450000.00", "150000.00", "30.18", daily, "excess", "450000.00", "450000.00", None, "0.00",
+         ["excess"]),
     ]
     assert "share of the special account is -130,000.00 yuan" in m["rows"][1]["warnings"][1]["message"]
     ws = load_workbook(tmp_path / "m.xlsx")["城乡居民基本医疗保险基金"]
     assert ws["A1"].value.startswith("基金运行风险监测")
-    assert [c.value for c in ws[5]][:6] == ["all", "全市", 1450000, 650000, 26.77, "excess"]
+    assert [c.value for c in ws[5]][:7] == ["all", "全市", 1450000, 650000, 25.93, "mixed", "excess"]
     assert ws["E5"].number_format == "0.00" and ws["C5"].number_format.startswith("#,##0.00")
 
     # Half way through the year, without 230881's premium: no red, exit 0.
     ok = ledger_db.cli("monitor", "--as-of", "2023-04-30", "--unit", U22, "--book", "RES", "--json")
     assert ok.exit_code == 0, ok
-    assert [r["months_payable"] for r in ok.json()["rows"]] == ["158.00"]
+    assert [(r["months_payable"], r["basis"]) for r in ok.json()["rows"]] == [("52.38", "daily_since_first_day")]
     table = ledger_db.cli("monitor", "--as-of", "2023-12-31")
     assert table.exit_code == 3 and "share of the special account is -130,000.00" in table.stdout and "1,450,000.00" in table.stdout
     zh = ledger_db.cli("monitor", "--as-of", "2023-12-31", env={"FUNDLEDGER_LANG": "zh", "COLUMNS": "80"})
@@ -161,7 +170,8 @@ def test_monitor_series_months_at_month_end(ledger_db):
     golden(ledger_db)
     c = ledger_db.connect("aud")
     series = monitor_series(monitor.monthly(c, book="RES", end=dt.date(2023, 12, 31)), year=2023,
-                            through=dt.date(2023, 12, 31), labels=reports.labels(c))
+                            through=dt.date(2023, 12, 31), labels=reports.labels(c),
+                            first_days=monitor.first_days(c, book="RES", end=dt.date(2023, 12, 31)))
     assert list(series) == ["同江市", "桦南县"]
     for month in (1, 3, 5, 12):
         day = dict(series["同江市"])
