@@ -165,6 +165,11 @@ def test_small_city_year(ledger_db):
          "current_balance": "-240000.00", "surplus_before": "100000.00", "covered_by_surplus": "100000.00",
          "government_share": "140000.00", "surplus_after": "0.00"},
     ]
+    # The first year: nothing was owed or received before it; the books and the rule differ
+    # only by the share the close records as owed (S after on the books = S after − owed).
+    for e, on_books in zip(expected, ("300625.01", "180375.00", "-140000.00"), strict=True):
+        e.update(revenue_on_books=e["revenue"], share_receipts="0.00", surplus_before_on_books=e["surplus_before"],
+                 outstanding_before="0.00", outstanding_after=e["government_share"], surplus_after_on_books=on_books)
     assert run(ledger_db, "aud", "report", "shortfall", "--year", "2024", "--json").json() == expected
     assert provisional == [dict(e, provisional=True) for e in expected]   # the close changed no figure
     assert balance(ledger_db, "RES:3001:230800") == "-300625.01"
