@@ -68,9 +68,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, fl, pg_temp AS $$
 $$;
 
 -- ---------------------------------------------------------------------------
--- Year-end close: as in 0005, with the shortfall table checked against
--- fl.year_figures_v2 (the rule across years) and without a temp table (the closing
--- balances are read once into arrays).
+-- Year-end close: 0008's definition (no temp work table), with the shortfall table
+-- checked against fl.year_figures_v2 (the rule across years) and its reconciling columns.
 -- ---------------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION fl.close_year(p_year int, p_date date, p_results jsonb)
 RETURNS TABLE (book text, entries int, government_items int)
@@ -88,6 +87,13 @@ DECLARE
   ps      fl.new_posting[];
   n_e     int;
   n_g     int;
+  -- The balances to close, per book (was the temp table close_bal: see the header).
+  b_unit  text[];
+  b_chart text[];
+  b_comp  text[];
+  b_kind  text[];
+  b_amt   bigint[];
+  b_ord   int[];
 BEGIN
   IF p_date IS NULL OR p_date NOT BETWEEN v_start AND v_end THEN
     PERFORM fl.refuse('close_date', format('the close of %s must be dated within %s (normally %s), not %s',
@@ -115,6 +121,7 @@ BEGIN
     END IF;
 
     rows := coalesce(p_results -> bk.code, '[]'::jsonb);
+    -- (0011) The rule across years: fl.year_figures_v2 and its reconciling columns.
     SELECT coalesce(f.unit, x.unit) AS unit INTO bad
       FROM fl.year_figures_v2(p_year, bk.code) f
       FULL JOIN jsonb_to_recordset(rows) AS x(unit text, revenue bigint, expenditure bigint, current_balance bigint,
@@ -143,32 +150,36 @@ BEGIN
     -- Closing entries: per unit, one entry for revenue (Dr each 4xxx / Cr 3001) and one
     -- for expenditure (Dr 3001 / Cr each 5xxx), per component; dated p_date, closing the
     -- balances of the whole year.
-    WITH bal AS (
-      SELECT x.unit, x.chart_code, x.component, x.kind, x.amount,
-             dense_rank() OVER (ORDER BY x.unit, x.kind)::int AS ord
-        FROM (SELECT a.unit, a.chart_code, a.component, c.kind, sum(d.debits - d.credits)::bigint AS amount
-                FROM fl.account a JOIN fl.chart c ON c.code = a.chart_code JOIN fl.account_day d ON d.account_id = a.id
-               WHERE a.book = bk.code AND c.kind IN ('revenue', 'expenditure') AND d.day <= v_end
-               GROUP BY 1, 2, 3, 4 HAVING sum(d.debits - d.credits) <> 0) x),
-    ents AS (
-      SELECT array_agg(ROW(g.ord, bk.code, p_date,
-                           format('年终结转 year-end close %s: unit %s %s to 3001', p_year, g.unit, g.kind),
-                           'year_close', format('yearclose:%s:%s:%s:%s', p_year, bk.code, g.unit, g.kind),
-                           NULL, '', jsonb_build_object('year', p_year), NULL)::fl.new_entry ORDER BY g.ord) AS es
-        FROM (SELECT DISTINCT b.ord, b.unit, b.kind FROM bal b) g),
-    posts AS (
-      SELECT array_agg(ROW(l.ord, l.pos, bk.code, l.chart_code, l.unit, '', l.component, l.side, l.amount, NULL,
-                           NULL)::fl.new_posting ORDER BY l.ord, l.pos) AS ps
-        FROM (SELECT y.*, row_number() OVER (PARTITION BY y.ord ORDER BY y.o, y.chart_code, y.component)::int AS pos
-                FROM (SELECT b.ord, b.chart_code, b.unit, b.component,
-                             CASE WHEN b.amount > 0 THEN 'C' ELSE 'D' END AS side, abs(b.amount) AS amount,
-                             CASE b.kind WHEN 'revenue' THEN 0 ELSE 2 END AS o
-                        FROM bal b
-                      UNION ALL
-                      SELECT b.ord, '3001', b.unit, b.component,
-                             CASE WHEN sum(b.amount) > 0 THEN 'D' ELSE 'C' END, abs(sum(b.amount))::bigint, 1
-                        FROM bal b GROUP BY b.ord, b.unit, b.component HAVING sum(b.amount) <> 0) y) l)
-    SELECT ents.es, posts.ps INTO es, ps FROM ents, posts;
+    SELECT array_agg(x.unit ORDER BY x.unit, x.kind, x.chart_code, x.component),
+           array_agg(x.chart_code ORDER BY x.unit, x.kind, x.chart_code, x.component),
+           array_agg(x.component ORDER BY x.unit, x.kind, x.chart_code, x.component),
+           array_agg(x.kind ORDER BY x.unit, x.kind, x.chart_code, x.component),
+           array_agg(x.amount ORDER BY x.unit, x.kind, x.chart_code, x.component),
+           array_agg(x.ord ORDER BY x.unit, x.kind, x.chart_code, x.component)
+      INTO b_unit, b_chart, b_comp, b_kind, b_amt, b_ord
+      FROM (SELECT y.*, dense_rank() OVER (ORDER BY y.unit, y.kind)::int AS ord
+              FROM (SELECT a.unit, a.chart_code, a.component, c.kind, sum(d.debits - d.credits)::bigint AS amount
+                      FROM fl.account a JOIN fl.chart c ON c.code = a.chart_code JOIN fl.account_day d ON d.account_id = a.id
+                     WHERE a.book = bk.code AND c.kind IN ('revenue', 'expenditure') AND d.day <= v_end
+                     GROUP BY 1, 2, 3, 4 HAVING sum(d.debits - d.credits) <> 0) y) x;
+
+    SELECT array_agg(ROW(g.ord, bk.code, p_date,
+                         format('年终结转 year-end close %s: unit %s %s to 3001', p_year, g.unit, g.kind),
+                         'year_close', format('yearclose:%s:%s:%s:%s', p_year, bk.code, g.unit, g.kind),
+                         NULL, '', jsonb_build_object('year', p_year), NULL)::fl.new_entry ORDER BY g.ord)
+      INTO es FROM (SELECT DISTINCT ord, unit, kind FROM unnest(b_unit, b_chart, b_comp, b_kind, b_amt, b_ord) AS cb(unit, chart_code, component, kind, amount, ord)) g;
+    SELECT array_agg(ROW(l.ord, l.pos, bk.code, l.chart_code, l.unit, '', l.component, l.side, l.amount, NULL, NULL)::fl.new_posting
+                     ORDER BY l.ord, l.pos)
+      INTO ps
+      FROM (SELECT y.*, row_number() OVER (PARTITION BY y.ord ORDER BY y.o, y.chart_code, y.component)::int AS pos
+              FROM (SELECT b.ord, b.chart_code, b.unit, b.component,
+                           CASE WHEN b.amount > 0 THEN 'C' ELSE 'D' END AS side, abs(b.amount) AS amount,
+                           CASE b.kind WHEN 'revenue' THEN 0 ELSE 2 END AS o
+                      FROM unnest(b_unit, b_chart, b_comp, b_kind, b_amt, b_ord) AS b(unit, chart_code, component, kind, amount, ord)
+                    UNION ALL
+                    SELECT b.ord, '3001', b.unit, b.component,
+                           CASE WHEN sum(b.amount) > 0 THEN 'D' ELSE 'C' END, abs(sum(b.amount))::bigint, 1
+                      FROM unnest(b_unit, b_chart, b_comp, b_kind, b_amt, b_ord) AS b(unit, chart_code, component, kind, amount, ord) GROUP BY b.ord, b.unit, b.component HAVING sum(b.amount) <> 0) y) l;
     n_e := coalesce(cardinality(es), 0);
     IF n_e > 0 THEN
       PERFORM fl._post(es, ps);
