@@ -85,7 +85,7 @@ def _cell(col: Column, value: Any) -> str:
         return f"[{_COLOUR_STYLE[text]}]{code_text(text)}[/]"
     if col.key == "warnings":
         text = codes_text(text)
-    elif col.key in ("kind", "state", "status", "action") or (col.key == "unit" and text == "all"):
+    elif col.key in ("kind", "state", "status", "action", "basis") or (col.key == "unit" and text == "all"):
         text = code_text(text)
     return text.replace("[", "\\[")
 

@@ -138,7 +138,10 @@ CODES: dict[str, str] = {
     "red": N_("red"), "yellow": N_("yellow"), "green": N_("green"), "excess": N_("excess"),
     # monitor warnings
     "negative_share": N_("negative special-account share"), "running_deficit": N_("deficit so far this year"),
-    "planned_deficit": N_("budget plans a deficit"),
+    "planned_deficit": N_("budget plans a deficit"), "share_overdue": N_("government share overdue"),
+    # months-payable bases
+    "last_12_months": N_("last 12 months"), "daily_since_first_day": N_("daily since first day"),
+    "mixed": N_("mixed"),
     # memo-register kinds (备查簿)
     "fiscal_arrears": N_("fiscal arrears"), "employer_arrears": N_("employer arrears"),
     "unpaid_claims": N_("unpaid provider claims"), "government_share": N_("government shortfall share"),
