@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import shutil
 import time
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +26,7 @@ from cli.exports import render_report
 from ledger.core.money import format_yuan
 from ledger.core.monitor import Colour
 from ledger.demo import profile as P
-from ledger.demo.run import AUDITOR, TOTAL_STEPS, Demo, Story
+from ledger.demo.run import AUDITOR, Demo, Story, total_steps
 from ledger.i18n import _, get_lang
 from ledger.reports import builders, builders_fund
 from ledger.reports.model import Report
@@ -66,26 +67,11 @@ def build_reports(conn: Any, year: int) -> dict[str, Report]:
     }
 
 
-def write_outputs(demo: Demo, out: Path) -> tuple[dict[str, Report], list[Path], Any]:
-    """Reports (deterministic JSON + XLSX) and charts, read as the auditor."""
-    # openpyxl and matplotlib: loaded only by the commands that write or draw (0.45 s).
+def _charts(conn: Any, cdir: Path, year: int) -> list[Path]:
+    """The monitor and special-account charts of one year."""
     from ledger.reports import charts
-    from ledger.reports.export import to_json_obj, write_xlsx
 
-    rdir, cdir = out / "reports", out / "charts"
-    rdir.mkdir(parents=True, exist_ok=True)
-    cdir.mkdir(parents=True, exist_ok=True)
-    conn = demo.conn(AUDITOR)
-    year = demo.year
-    reps = run_tx(conn, lambda c: build_reports(c, year))
     written: list[Path] = []
-    for key, rep in reps.items():
-        j = rdir / f"{key}-{year}.json"
-        j.write_text(json.dumps(to_json_obj(rep, deterministic=True), ensure_ascii=False, indent=2) + "\n", "utf-8")
-        x = rdir / f"{key}-{year}.xlsx"
-        write_xlsx(rep, x)
-        written += [j, x]
-
     def series(c: Any) -> Any:
         end = dt.date(year, 12, 31)
         labels = reports.labels(c)
@@ -107,6 +93,35 @@ def write_outputs(demo: Demo, out: Path) -> tuple[dict[str, Report], list[Path],
                                             cdir / f"monitor-{book}-{year}.png"))
         written.append(charts.balances_chart(balances, f"{labels.region} {name} {year}年 各单位财政专户份额",
                                              cdir / f"balances-{book}-{year}.png"))
+    return written
+
+def write_outputs(demo: Demo, out: Path) -> tuple[dict[int, dict[str, Report]], list[Path], Any]:
+    """Every year's reports (deterministic JSON + XLSX) and charts, read as the auditor;
+    the forecast from the last year's end. Returns the reports by year."""
+    # openpyxl and matplotlib: loaded only by the commands that write or draw (0.45 s).
+    from ledger.reports.export import to_json_obj, write_xlsx
+
+    rdir, cdir = out / "reports", out / "charts"
+    rdir.mkdir(parents=True, exist_ok=True)
+    cdir.mkdir(parents=True, exist_ok=True)
+    conn = demo.conn(AUDITOR)
+    years = [demo.first_year + i for i in range(demo.years)]
+    by_year: dict[int, dict[str, Report]] = {}
+    for y in years:
+        by_year[y] = run_tx(conn, partial(build_reports, year=y))
+    written: list[Path] = []
+    for year, reps in by_year.items():
+        for key, rep in reps.items():
+            j = rdir / f"{key}-{year}.json"
+            j.write_text(json.dumps(to_json_obj(rep, deterministic=True), ensure_ascii=False, indent=2) + "\n",
+                         "utf-8")
+            x = rdir / f"{key}-{year}.xlsx"
+            write_xlsx(rep, x)
+            written += [j, x]
+    for year in years:
+        written += _charts(conn, cdir, year)
+    year = years[-1]
+
     # The forecast from the year end, three years on (docs/forecast.md): one chart per book.
     from cli.cmd_forecast import run_forecast
     from ledger.core.forecast import Assumptions
@@ -122,11 +137,54 @@ def write_outputs(demo: Demo, out: Path) -> tuple[dict[str, Report], list[Path],
             (t.red_below, t.yellow_below, t.excess_above), f"{labels.region} {name} 可支付月数预测（{origin} 起，三年）",
             cdir / f"forecast-{book}-{year}.png"))
     result = verify.verify(conn)  # takes its own read-only snapshot
-    return reps, written, result
+    return by_year, written, result
 
 
-def tell(story: Story, reps: dict[str, Report], names: dict[str, str], verified: Any) -> None:
-    """The year in a few sentences, every figure read back from the reports."""
+def tell(stories: list[Story], by_year: dict[int, dict[str, Report]], names: dict[str, str], verified: Any) -> None:
+    """Each year in a few sentences, every figure read back from the reports."""
+    lines = _first_year_lines(stories[0], by_year[stories[0].year], names)
+    for story in stories[1:]:
+        lines += _later_year_lines(story, by_year[story.year], names)
+    ok = ("[green]" + _("verify: every invariant holds") + "[/green]" if verified.ok
+          else "[red]" + _("verify found problems") + "[/red]")
+    lines.append("• " + _("{ok} ({entries} entries, {postings} postings).").format(
+        ok=ok, entries=f"{verified.extra.get('entries', 0):,}", postings=f"{verified.extra.get('postings', 0):,}"))
+    console.print(Panel("\n".join(lines), title=_("fundledger demo"), expand=False))
+
+
+def _shortfall_rows(reps: dict[str, Report]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(str(r["unit"]), str(r["book"])): dict(r) for s in reps["shortfall"].sections for r in s.rows}
+
+
+def _later_year_lines(story: Story, reps: dict[str, Report], names: dict[str, str]) -> list[str]:
+    """A later year: the refused second handover, the top-up, and the shortfall rule across years."""
+    year = story.year
+    gov = _shortfall_rows(reps).get((P.NEEDS_GOVERNMENT, "RES"), {})
+    lines = ["", "[bold]" + _("{year}: the next year, from the year before").format(year=year) + "[/bold]"]
+    if story.second_handover_refused:
+        lines.append("• " + _("A second handover of {unit} was refused: a handover happens once per county and "
+                              "book.").format(unit=names[P.COVERED_BY_SURPLUS]))
+    lines.append("• " + _("Pre-allocation topped the counties' expenditure accounts up to three months of budgeted "
+                          "spending from what they held: {amount}.").format(amount=_yuan_wan(story.preallocated)))
+    lines.append("• " + _("{collections} collection rows, {payments} provider payment lines, {n} quarterly fund "
+                          "requests.").format(collections=f"{story.collection_rows:,}",
+                                              payments=f"{story.payment_lines:,}", n=len(story.requests)))
+    if gov:
+        lines.append("• " + _("{unit}'s government paid the {prev} share of {paid} in January {year}: revenue of "
+                              "{year} on the books ({on_books}), but it settles {prev}'s item and is left out of "
+                              "{year}'s current balance.").format(
+            unit=names[P.NEEDS_GOVERNMENT], prev=year - 1, year=year, paid=_yuan_wan(int(gov["share_receipts"])),
+            on_books=_yuan_wan(int(gov["revenue_on_books"]))))
+        tail = (_("paid in January {next_year}.").format(next_year=year + 1) if story.government_paid
+                else _("still owed to the fund at the year end (shown beside its surplus).").format())
+        lines.append("• " + _("{year}: {unit} overspent again by {gap}; its surplus before was {before}, so its "
+                              "government's share is the whole gap, {share}: {tail}").format(
+            year=year, unit=names[P.NEEDS_GOVERNMENT], gap=_yuan_wan(-int(gov["current_balance"])),
+            before=_yuan_wan(int(gov["surplus_before"])), share=_yuan_wan(int(gov["government_share"])), tail=tail))
+    return lines
+
+
+def _first_year_lines(story: Story, reps: dict[str, Report], names: dict[str, str]) -> list[str]:
     year = story.year
     short = {(r["unit"], r["book"]): r for s in reps["shortfall"].sections for r in s.rows}
 
@@ -174,15 +232,12 @@ def tell(story: Story, reps: dict[str, Report], names: dict[str, str], verified:
             unit=names[P.NEEDS_GOVERNMENT], gap=_yuan_wan(-int(gov["current_balance"])),
             covered=_yuan_wan(int(gov["covered_by_surplus"])), share=_yuan_wan(int(gov["government_share"])),
             next_year=year + 1))
-    ok = ("[green]" + _("verify: every invariant holds") + "[/green]" if verified.ok
-          else "[red]" + _("verify found problems") + "[/red]")
-    lines.append("• " + _("{ok} ({entries} entries, {postings} postings).").format(
-        ok=ok, entries=f"{verified.extra.get('entries', 0):,}", postings=f"{verified.extra.get('postings', 0):,}"))
-    console.print(Panel("\n".join(lines), title=_("fundledger demo"), expand=False))
+    return lines
 
 
 def demo(
-    year: Annotated[int, typer.Option("--year", help="Fiscal year to simulate.")] = 2023,
+    year: Annotated[int, typer.Option("--year", help="The first fiscal year to simulate.")] = 2023,
+    years: Annotated[int, typer.Option("--years", min=1, max=5, help="How many years, one after the other.")] = 2,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same year.")] = 2023,
     scale: Annotated[int, typer.Option("--scale", min=1, help="Multiply provider payment lines (claim detail).")] = 1,
     home: Annotated[Path | None, typer.Option("--home", help="The demo's own database directory, made afresh (default: "
@@ -201,23 +256,28 @@ def demo(
     started = time.perf_counter()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as bar:
-        task = bar.add_task(_("posting {year}").format(year=year), total=TOTAL_STEPS + 1)
+        steps = total_steps(years)
+        task = bar.add_task(_("posting {year}").format(year=year), total=steps + 1)
         def progress(msg: str, n: int) -> None:
             bar.update(task, completed=n)
             bar.console.print(f"  {msg}")
 
-        d = Demo(home, out, year=year, seed=seed, scale=scale, progress=progress)
+        d = Demo(home, out, year=year, seed=seed, scale=scale, years=years, progress=progress)
         try:
-            story = d.run()
+            stories = d.run()
             bar.update(task, description=_("reports and charts"))
-            reps, written, verified = write_outputs(d, out)
-            bar.update(task, completed=TOTAL_STEPS + 1, description=_("done"))
+            by_year, written, verified = write_outputs(d, out)
+            bar.update(task, completed=steps + 1, description=_("done"))
         except BaseException:
             d.close()
             embedded.stop(home)
             raise
     names = {u.code: u.name_zh for u in d.region.units}
     d.close()
+    last = year + years - 1
+    reps = by_year[last]
+    for y in range(year, last):
+        render_report(by_year[y]["shortfall"])
     for key in ("trial-balance", "shortfall", "monitor", "budget-execution"):
         rep = reps[key]
         if key == "trial-balance":
@@ -232,7 +292,7 @@ def demo(
             console.print(_("(budget execution: the residents' book shown; every book is in the XLSX)"))
             rep = dataclasses.replace(rep, sections=rep.sections[:1])
         render_report(rep)
-    tell(story, reps, names, verified)
+    tell(stories, by_year, names, verified)
     reds = [r for s in reps["monitor"].sections for r in s.rows if r.get("colour") == Colour.red]
     elapsed = time.perf_counter() - started
     console.print(_("wrote {n} files under {out} (reports/*.json|xlsx, charts/*.png, files/*.csv) in {secs} s; "
@@ -243,7 +303,7 @@ def demo(
     else:
         embedded.stop(home)
         console.print(_("explore it: {cmd}  (then: {stop})").format(
-            cmd=f"FUNDLEDGER_HOME={home} fundledger --as {AUDITOR} report income --year {year}",
+            cmd=f"FUNDLEDGER_HOME={home} fundledger --as {AUDITOR} report income --year {last}",
             stop=f"FUNDLEDGER_HOME={home} fundledger db stop"))
     if not verified.ok:
         raise typer.Exit(1)

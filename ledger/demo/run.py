@@ -1,4 +1,10 @@
-"""Run a whole fiscal year of the demo city through the officers' own library calls.
+"""Run the demo city's fiscal years (two by default) through the officers' own library calls.
+
+The first year starts with the handover; each later year starts from the year before:
+a second handover of a county is refused (once per county and book), next year's
+budgets are imported, pre-allocation tops each county's expenditure account up to three
+months of budgeted spending from what it already holds, and the local governments pay
+the previous year's shortfall shares in January (the last year's shares stay owed).
 
 No back door: every step is the store function a command calls (file imports,
 handover, budgets, pre-allocation, fund requests, interest, registers, period and
@@ -19,7 +25,7 @@ from ledger.core.entries import EntryDraft, PostingDraft, account_key
 from ledger.core.region import Region, load_region
 from ledger.demo import profile as P
 from ledger.demo.generate import Plan, build, write_csv
-from ledger.errors import AccountNotFound
+from ledger.errors import AccountNotFound, LedgerError
 from ledger.i18n import _
 from ledger.store import accounts, admin, cycle, imports, journal, registers, requests, yearend
 from ledger.store.db import Target, connect, run_tx
@@ -32,8 +38,14 @@ REVIEWER2 = "rev_wang"
 FINANCE = "fin_zhao"         # 市财政局 city finance bureau
 AUDITOR = "aud_sun"
 
-# Steps in a year, for the progress bar: set-up, 12 months, close, next January.
+# Steps in a year, for the progress bar: set-up, 12 months, close, next January; a later
+# year: the refused second handover, budgets, pre-allocation, 12 months, close, January.
 TOTAL_STEPS = 6 + 12 + 2
+LATER_YEAR_STEPS = 3 + 12 + 2
+
+
+def total_steps(years: int) -> int:
+    return TOTAL_STEPS + (years - 1) * LATER_YEAR_STEPS
 
 
 def officer(unit: str) -> str:
@@ -54,20 +66,27 @@ class Story:
     payment_lines: int = 0
     collection_rows: int = 0
     government_paid: dict[str, int] = field(default_factory=dict)
+    second_handover_refused: str | None = None
 
 
 class Demo:
     def __init__(self, home: Path, out: Path, *, year: int = 2023, seed: int = 2023, scale: int = 1,
-                 progress: Progress | None = None) -> None:
+                 years: int = 2, progress: Progress | None = None) -> None:
         self.home = home
         self.out = out
+        self.first_year = year
         self.year = year
+        self.years = years
         self.seed = seed
         self.scale = scale
         self.progress = progress or (lambda _msg, _n: None)
         self.region: Region = load_region()
-        self.plan: Plan = build(year, seed, scale, {u.code: u.name_zh for u in self.region.units})
-        self.story = Story(year)
+        names = {u.code: u.name_zh for u in self.region.units}
+        # Each year its own plan (a different seed): the same units, new collections and payments.
+        self.plans: dict[int, Plan] = {year + i: build(year + i, seed + i, scale, names) for i in range(years)}
+        self.plan: Plan = self.plans[year]
+        self.stories = [Story(year + i) for i in range(years)]
+        self.story = self.stories[0]
         self._conns: dict[str | None, Any] = {}
         self._step = 0
 
@@ -101,17 +120,45 @@ class Demo:
         except AccountNotFound:
             return 0
 
-    # ---- the year -----------------------------------------------------------------
-    def run(self) -> Story:
+    # ---- the years ----------------------------------------------------------------
+    def run(self) -> list[Story]:
+        """Every year, one after the other; the stories, first year first."""
         files = self.out / "files"
         files.mkdir(parents=True, exist_ok=True)
         self.setup()
         self.handover(files)
-        for m in range(1, 13):
-            self.month(m, files)
-        self.close_year()
-        self.next_january()
-        return self.story
+        for i in range(self.years):
+            if i:
+                self.year = self.first_year + i
+                self.plan, self.story = self.plans[self.year], self.stories[i]
+                self.new_year(files)
+            for m in range(1, 13):
+                self.month(m, files)
+            self.close_year()
+            if i < self.years - 1 or self.years == 1:
+                self.next_january()   # the last of several years' shares stay owed at the end
+        return self.stories
+
+    def new_year(self, files: Path) -> None:
+        """A later year's start: no second handover, next year's budgets, pre-allocation topped up."""
+        y = self.year
+        again = [dict(r, reference=r["reference"] + "-AGAIN") for r in self.plans[self.first_year].openings
+                 if r["unit"] == P.COVERED_BY_SURPLUS and r["book"] == "RES" and r["item"] == "special_account"]
+        path = write_csv(files / f"openings-{y}-again.csv", "opening", again)
+        try:
+            self.as_(REVIEWER, lambda c: imports.import_file(c, "opening", path, on=self.d(1, 2)))
+        except LedgerError as e:
+            self.story.second_handover_refused = str(e)
+        else:
+            raise RuntimeError("a second handover of the same county and book was accepted")
+        self.step(f"{y}: a second handover of {P.COVERED_BY_SURPLUS} is refused (once per county and book)")
+        path = write_csv(files / f"budgets-{y}.csv", "budget", self.plan.budgets)
+        self.as_(REVIEWER, lambda c: imports.import_file(c, "budget", path))
+        self.step(f"{y}: budgets approved for every unit and book")
+        table = self.as_(REVIEWER, lambda c: cycle.preallocation_table(c, y, months=3, basis="budget"))
+        done = self.as_(REVIEWER, lambda c: cycle.post_preallocation(c, y, self.d(1, 4), table))
+        self.story.preallocated = sum(int(r["amount"]) for r in done if r.get("status") == "posted")
+        self.step(f"{y}: pre-allocation tops each county up to three months of budgeted spending (预拨)")
 
     def setup(self) -> None:
         owner = self.conn(None)

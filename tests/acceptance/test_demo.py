@@ -17,17 +17,16 @@ from ledger.store import embedded
 pytestmark = pytest.mark.db
 
 
-def _run(tmp: Path, seed: int) -> tuple[Demo, dict, object, object]:
+def _run(tmp: Path, seed: int) -> tuple[Demo, list, dict, object]:
     home, out = tmp / f"db{seed}", tmp / f"out{seed}"
-    d = Demo(home, out, year=2023, seed=seed, scale=1)
+    d = Demo(home, out, year=2023, seed=seed, scale=1, years=2)
     try:
-        story = d.run()
-        reps, written, verified = write_outputs(d, out)
-        assert out / "charts" / "forecast-RES-2023.png" in written and (out / "charts" / "forecast-EMP-2023.png").exists()
+        stories = d.run()
+        by_year, _written, verified = write_outputs(d, out)
     finally:
         d.close()
         embedded.stop(home, mode="immediate")
-    return d, story, reps, verified
+    return d, stories, by_year, verified
 
 
 def test_generator_is_deterministic_and_exact():
@@ -47,8 +46,9 @@ def test_generator_is_deterministic_and_exact():
 
 
 def test_demo_story_matches_reports_and_is_deterministic(tmp_path):
-    _d1, story, reps, verified = _run(tmp_path, 2023)
+    _d1, stories, by_year, verified = _run(tmp_path, 2023)
     assert verified.ok, [f for c in verified.checks for f in c.findings][:5]
+    story, reps = stories[0], by_year[2023]
     rows = {(r["unit"], r["book"]): r for s in reps["shortfall"].sections for r in s.rows}
     gov, cov = rows[(P.NEEDS_GOVERNMENT, "RES")], rows[(P.COVERED_BY_SURPLUS, "RES")]
     # 桦川县: a gap larger than its surplus; its government pays the rest.
@@ -70,11 +70,32 @@ def test_demo_story_matches_reports_and_is_deterministic(tmp_path):
     # Trial balance: every book's debits equal credits.
     for s in reps["trial-balance"].sections:
         assert s.totals["period_debits"] == s.totals["period_credits"]
+
+    # The second year (BRIEF §5 across years): 桦川县's government paid the 2023 share in
+    # January 2024 — 2024 revenue on the books, but not in 2024's C — and its 2024 gap is
+    # charged to its government in full (S before = S after 2023 = 0), still owed at the end.
+    later = stories[1]
+    assert later.second_handover_refused and "once per county and book" in later.second_handover_refused
+    assert later.government_paid == {} and later.preallocated > 0
+    rows24 = {(r["unit"], r["book"]): r for s in by_year[2024]["shortfall"].sections for r in s.rows}
+    g24 = rows24[(P.NEEDS_GOVERNMENT, "RES")]
+    assert g24["share_receipts"] == gov["government_share"]
+    assert g24["revenue"] == g24["revenue_on_books"] - g24["share_receipts"]
+    assert g24["surplus_before"] == gov["surplus_after"] == 0
+    assert g24["current_balance"] < 0 and g24["government_share"] == -g24["current_balance"]
+    assert g24["outstanding_after"] == g24["government_share"]
+    for key, r in rows24.items():                       # S after (2023) = S before (2024), every unit and book
+        assert r["surplus_before"] == rows[key]["surplus_after"], key
+    mon24 = {(s.title_en, r["unit"]): r for s in by_year[2024]["monitor"].sections for r in s.rows}
+    owed = [r["outstanding_share"] for k, r in mon24.items() if k[1] == P.NEEDS_GOVERNMENT]
+    assert sorted(owed) == [0, g24["government_share"]]  # RES: shown beside the surplus, not in it; EMP: none
+
     # Same seed, fresh database: byte-identical JSON reports.
     out1 = tmp_path / "out2023" / "reports"
     second = tmp_path / "second"
     second.mkdir()
     _run(second, 2023)
+    assert len(list(out1.glob("*-2024.json"))) >= 6
     for f in sorted(out1.glob("*.json")):
         assert (second / "out2023" / "reports" / f.name).read_bytes() == f.read_bytes(), f.name
-    assert json.loads((out1 / "shortfall-2023.json").read_text())["report"] == "shortfall"
+    assert json.loads((out1 / "shortfall-2024.json").read_text())["report"] == "shortfall"
