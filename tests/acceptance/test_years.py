@@ -161,3 +161,71 @@ def test_closes_in_year_order_and_never_reopened(ledger_db):
                          input=json.dumps([revenue("late", "2023-12-30", "230822", "1.00")]))
     assert late.exit_code == 1 and "closed" in late.stderr, late
     run(ledger_db, "rev", "close", "year", "2024", "--date", "2024-12-31")
+
+
+@pytest.mark.parametrize(("handover", "days", "want"), [
+    ("2023-01-03", (29, 179, 363), ("18.77", "14.41", "8.64")),
+    ("2023-01-20", (12, 162, 346), ("7.77", "13.04", "8.24")),
+])
+def test_months_payable_in_the_first_year(ledger_db, handover, days, want):
+    """可支付月数 in a unit's first year: its daily spending since its first day × 365 ÷ 12,
+    never a short span's spending ÷ 12. Unit 230822 (RES), in yuan.
+
+    Handover (its first day in the ledger): 1,200,000 into the special account (3001).
+    It pays 58,000 to providers on the last day of every month from January.
+
+    months = surplus ÷ (spent × 365 ÷ (12 × days)) = surplus × 12 × days ÷ (spent × 365):
+
+    ============  =========  =======  ==========================================  ==============
+    as of         surplus    spent    handover 3 January (days)                    20 January
+    ============  =========  =======  ==========================================  ==============
+    2023-01-31    1,142,000   58,000  × 12 × 29 ÷ (58,000 × 365)   = 18.77       (12 days) 7.77
+    2023-06-30      852,000  348,000  × 12 × 179 ÷ (348,000 × 365) = 14.41       (162)    13.04
+    2023-12-31      504,000  696,000  × 12 × 363 ÷ (696,000 × 365) =  8.64       (346)     8.24
+    ============  =========  =======  ==========================================  ==============
+
+    The old reading (spent ÷ 12) said 236.28 at the end of January: "excess" for a unit
+    with about eight months of money.
+    """
+    docs = [move("o22", handover, "230822", "1003", "3001", "1200000.00", dr_holder="special")]
+    for month in range(1, 13):
+        end = {2: 28, 4: 30, 6: 30, 9: 30, 11: 30}.get(month, 31)
+        docs.append(spending(f"p{month}", f"2023-{month:02d}-{end}", "230822", "58000.00"))
+    post(ledger_db, *docs)
+    for as_of, d, months in zip(("2023-01-31", "2023-06-30", "2023-12-31"), days, want, strict=True):
+        rows = run(ledger_db, "aud", "monitor", "--as-of", as_of, "--unit", "230822", "--book", "RES", "--json").json()
+        [r] = rows["rows"]
+        assert (r["months_payable"], r["basis"]) == (months, "daily_since_first_day"), (as_of, d, r)
+
+
+def emp(key: str, date: str, dr: str, cr: str, yuan: str, component: str, *, dr_holder: str | None = None,
+        cr_holder: str | None = None) -> dict:
+    doc = move(key, date, "230822", dr, cr, yuan, dr_holder=dr_holder, cr_holder=cr_holder)
+    doc["book"] = "EMP"
+    for p in doc["postings"]:
+        p["component"] = component
+    return doc
+
+
+def test_an_employees_payment_is_refused_when_its_component_holds_too_little(ledger_db):
+    """Components never pay for each other (BRIEF §4, 不得相互挤占). 230822's employees'
+    book, the city finance special account, in yuan:
+
+    * collections: pooled 100,000, personal 30,000 → the account holds 130,000;
+    * a personal pharmacy payment of 50,000: personal money would be −20,000 although the
+      account holds 130,000 → refused (personal claims are paid only from personal money);
+    * a pooled inpatient payment of 120,000: pooled money would be −20,000 in total, the
+      rest being personal-account money → refused;
+    * a personal payment of 30,000 and a pooled one of 100,000: exactly what each holds → posted.
+    """
+    post(ledger_db, emp("cp", "2024-03-01", "1003", "4001", "100000.00", "pooled", dr_holder="special"),
+         emp("cq", "2024-03-01", "1003", "4001", "30000.00", "personal", dr_holder="special"))
+    for key, code, yuan, comp, what in (("x1", "5001.pharmacy", "50000.00", "personal", "personal"),
+                                        ("x2", "5001.inpatient", "120000.00", "pooled", "pooled")):
+        r = ledger_db.cli("entry", "post", "-", user="fin",
+                          input=json.dumps([emp(key, "2024-04-01", code, "1003", yuan, comp, cr_holder="special")]))
+        assert r.exit_code == 1 and "components_separate" in r.stderr and what in r.stderr, r
+        assert "-20,000.00" in r.stderr, r
+    post(ledger_db, emp("ok1", "2024-04-02", "5001.pharmacy", "1003", "30000.00", "personal", cr_holder="special"),
+         emp("ok2", "2024-04-02", "5001.inpatient", "1003", "100000.00", "pooled", cr_holder="special"))
+    assert run(ledger_db, "aud", "balance", "EMP:1003:230822:special:pooled", "--json").json()["balance"] == "0.00"

@@ -149,6 +149,17 @@ def ledger_violations(conn: psycopg.Connection) -> list[str]:
                        WHERE s.book = v.book AND s.fiscal_year = v.fiscal_year) AS hi FROM fl.voucher_counter v"""):
         if r["last_no"] != (r["hi"] or 0):
             bad.append(f"voucher counter {r['book']}/{r['fiscal_year']} at {r['last_no']}, highest voucher {r['hi']}")
+    # Components never pay for each other (BRIEF §4): a unit's money of a non-pooled
+    # component (personal accounts) in any physical account, and the pooled money of
+    # all units in it, never below zero.
+    for r in rows("""SELECT a.bank_account_id AS bank, a.component,
+                            CASE WHEN a.component = b.pooled_component THEN NULL ELSE a.unit END AS unit,
+                            sum(a.balance) AS s
+                       FROM fl.account a JOIN fl.book b ON b.code = a.book
+                      WHERE a.bank_account_id IS NOT NULL AND a.component <> ''
+                      GROUP BY 1, 2, 3 HAVING sum(a.balance) < 0 LIMIT 20"""):
+        bad.append(f"bank account {r['bank']}: {r['component']} money of {r['unit'] or 'all units'} is {r['s']} "
+                   "(one component paid with another's money)")
     if _one(conn, "SELECT count(*) FROM fl.txn_gate"):
         bad.append("commit-time bookkeeping (fl.txn_gate) not empty at rest")
 
