@@ -96,7 +96,7 @@ def subledger(unit: Annotated[str, typer.Option("--unit", help="The unit (e.g. 2
     day = _as_of(as_of, year)
     report = read(lambda c: builders_detail.subledger_report(
         reports_ledger.subledger(c, unit=unit, as_of=day, book=book), unit=unit, as_of=day,
-        labels=reports.labels(c), lang=lang))
+        labels=reports.labels(c), lang=lang, owed=reports_ledger.government_owed(c, unit=unit, as_of=day)))
     show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
 
 

@@ -27,16 +27,22 @@ _SUB_LABELS = {
     "special_share": ("财政专户份额", "Share of the special account"),
     "surplus": ("累计结余(净资产)", "Accumulated surplus (net assets)"),
     "year_result": ("本年收支结余", "Current-year result"),
+    "government_share_outstanding": ("政府应补未到位(备查簿)", "Government share owed (register; not on the books)"),
 }
 
 
 def subledger_report(rows: Sequence[Row], *, unit: str, as_of: dt.date, labels: Labels, lang: str = "zh",
-                     generated_at: dt.datetime | None = None) -> Report:
+                     generated_at: dt.datetime | None = None,
+                     owed: Mapping[str, tuple[int, int]] | None = None) -> Report:
     """One unit's accounts per book and component (balances in normal direction; debits
     and credits of the year, the year-end close included), then three summary lines:
     ``special_share`` (1003 on the special account), ``surplus`` (3001 plus the result not
     yet closed: the unit's net assets, at the start of the year and now) and
-    ``year_result`` (revenue − expenditure of the year to date, without the close)."""
+    ``year_result`` (revenue − expenditure of the year to date, without the close); and,
+    for a book's pooled component when ``owed`` is given (book → (at the start of the year,
+    at ``as_of``); a book absent owes nothing), ``government_share_outstanding``: the government's shortfall shares
+    still owed to the fund, beside the surplus and not in it (the shortfall rule's S is
+    the two together, BRIEF §5)."""
     groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for r in rows:
         groups[(r["book"], r["component"])].append(r)
@@ -57,7 +63,12 @@ def subledger_report(rows: Sequence[Row], *, unit: str, as_of: dt.date, labels: 
                 surplus = [surplus[0] - opening, surplus[1] - closing]
             if r["kind"] in ("revenue", "expenditure"):
                 result += int(r["op_credits"]) - int(r["op_debits"])
-        for code, values in (("special_share", share), ("surplus", surplus), ("year_result", [None, result])):
+        lines: list[tuple[str, list[int | None]]] = [("special_share", list(share)), ("surplus", list(surplus)),
+                                                     ("year_result", [None, result])]
+        pooled = str(labels.books.get(book, {}).get("pooled_component") or "")
+        if owed is not None and comp == pooled:
+            lines.append(("government_share_outstanding", list(owed.get(book, (0, 0)))))
+        for code, values in lines:
             out.append({"code": code, "name": _label(_SUB_LABELS, code, lang), "opening": values[0],
                         "closing": values[1]})
         zh, en = section_title(labels, book, comp, (f"{labels.name('units', unit, 'zh')} {unit}", unit))

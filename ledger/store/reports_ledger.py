@@ -108,6 +108,21 @@ def subledger(conn: Conn, *, unit: str, as_of: dt.date,
         {"start": start, "end": as_of, "book": book, "unit": unit}).fetchall()
 
 
+def government_owed(conn: Conn, *, unit: str, as_of: dt.date) -> dict[str, tuple[int, int]]:
+    """Per book: the government's shortfall shares still owed to ``unit`` at the start of
+    ``as_of``'s year and at the end of ``as_of`` (fen), for the subledger's line beside the
+    surplus. Books with nothing ever owed are absent."""
+    start = dt.date(as_of.year, 1, 1) - dt.timedelta(days=1)
+    rows = conn.execute(
+        """SELECT g.book, coalesce(sum(g.outstanding) FILTER (WHERE d.k = 0), 0)::bigint AS opening,
+                  coalesce(sum(g.outstanding) FILTER (WHERE d.k = 1), 0)::bigint AS closing
+             FROM (VALUES (0, %(start)s::date), (1, %(end)s::date)) AS d(k, day)
+             CROSS JOIN LATERAL fl.government_shares(d.day) g
+            WHERE g.unit = %(unit)s
+            GROUP BY g.book""", {"start": start, "end": as_of, "unit": unit}).fetchall()
+    return {r["book"]: (int(r["opening"]), int(r["closing"])) for r in rows}
+
+
 def account_ledger(conn: Conn, ref: str, *, date_from: dt.date, date_to: dt.date,
                    limit: int = 1000, offset: int = 0) -> dict[str, Any]:
     """明细账 of one account: the balance before ``date_from`` (from account_day), then

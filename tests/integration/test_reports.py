@@ -164,6 +164,7 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
         ("special_share", None, "0.00", None, None, "900000.00"),
         ("surplus", None, "500000.00", None, None, "1580000.00"),
         ("year_result", None, None, None, None, "1080000.00"),
+        ("government_share_outstanding", None, "0.00", None, None, "0.00"),   # beside the surplus (BRIEF §5)
     ]
     ws = load_workbook(tmp_path / "sub.xlsx").active
     assert "230822" in ws.title and ws["G7"].value == 180000 and ws["G7"].number_format == "#,##0.00;[Red]-#,##0.00"

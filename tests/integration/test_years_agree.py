@@ -92,6 +92,8 @@ def test_reports_agree_at_any_date(two_years, day):
     surplus, owed = parse_fen(m["surplus"], allow_negative=True), parse_fen(m["outstanding_share"])
     assert parse_fen(line["closing"], allow_negative=True) == surplus               # the subledger: on the books
     assert parse_fen(bal["government_share_outstanding"]) == owed                   # balance: owed, beside
+    beside = [r for s in sub["sections"] for r in s["rows"] if r.get("code") == "government_share_outstanding"]
+    assert [parse_fen(r["closing"]) for r in beside] == [owed]                      # the subledger: owed, beside
     books, receipts, spent = _flows_to(day)
     [s] = short
     s_before = parse_fen(s["surplus_before"], allow_negative=True)
