@@ -40,7 +40,7 @@ from tests.helpers import collect, entry, leg, post
 
 pytestmark = pytest.mark.db
 
-FIRST_YEAR = 2023
+FIRST_YEAR = 2022                # with up to 6 years: 2022..2027, inside the ledger's date range
 COUNTIES = ["230822", "230826", "230828", "230881", "230882", "230883"]
 POOL = "230800"                      # the city proper: holds the pool's cash
 POOL_S0 = 10_000_000_000             # 100 million yuan, far above any random spending
