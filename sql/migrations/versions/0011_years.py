@@ -1,13 +1,13 @@
 """years: see sql/0011_years.sql
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
