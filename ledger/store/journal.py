@@ -50,8 +50,8 @@ def seal_queued(conn: Conn) -> int:
 
 
 _ENTRY_SQL = """
-SELECT e.id, e.book, e.entry_date, e.memo, e.kind, e.idempotency_key, e.reverses, e.reason, e.source,
-       e.created_by, e.created_at, host(e.client_addr) AS client_addr,
+SELECT e.id, e.book, e.entry_date, e.memo, e.kind, e.idempotency_key, e.reverses, e.reason,
+       fl.entry_source(e.id) AS source, e.created_by, e.created_at, host(e.client_addr) AS client_addr,
        s.fiscal_year, s.voucher_no, s.seq, encode(s.hash, 'hex') AS hash,
        (SELECT r.id FROM fl.entry r WHERE r.reverses = e.id) AS reversed_by
   FROM fl.entry e LEFT JOIN fl.seal s ON s.entry_id = e.id

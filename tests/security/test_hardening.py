@@ -7,7 +7,8 @@ own login, asserting the defended outcome (migration 0016):
   definer function cannot keep out of its own comparisons (a plpgsql parameter takes the
   call's collation);
 * A3: an admin recorded a "verified base backup" that `db check` trusts;
-* A10: the operations log's hash depended on the writer's TimeZone and DateStyle."""
+* A10: the operations log's hash depended on the writer's TimeZone and DateStyle;
+* A4: an officer read every unit's interest share from an entry it shares."""
 
 from __future__ import annotations
 
@@ -162,3 +163,31 @@ def test_the_operations_log_hash_ignores_the_writers_settings(ledger_db: LedgerD
                       "prev_hash, hash FROM fl.operation_log ORDER BY id DESC LIMIT 1").fetchone()
     text = "|".join(str(r[k]) for k in ("id", "at", "actor", "action", "subject", "reason", "detail"))
     assert hashlib.sha256(bytes(r["prev_hash"]) + text.encode()).digest() == bytes(r["hash"])
+
+
+def test_an_officer_reads_no_other_units_share_of_an_entry(ledger_db: LedgerDB) -> None:
+    """A4: interest for all units is one entry; each unit on it sees the entry, and its source
+    held every unit's share. Raw SQL and `entry show` alike give an officer its own share only."""
+    fin = ledger_db.connect("fin", autocommit=True)
+    shares = '[{"unit": "230822", "amount": 1111}, {"unit": "230881", "amount": 2222}, {"unit": "230800", "amount": 3333}]'
+    eid = fin.execute("SELECT entry_id FROM fl.allocate_interest('RES', '2023-03-21', 'atk-int', %s::jsonb)",
+                      (shares,)).fetchone()["entry_id"]
+    o22 = ledger_db.connect("o22", autocommit=True)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        o22.execute("SELECT source FROM fl.entry WHERE id = %s", (eid,))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        o22.execute("SELECT * FROM fl.entry WHERE id = %s", (eid,))
+    assert o22.execute("SELECT count(*) AS n FROM fl.entry WHERE id = %s", (eid,)).fetchone()["n"] == 1
+    mine = o22.execute("SELECT fl.entry_source(%s) AS s", (eid,)).fetchone()["s"]
+    assert mine == {"shares": [{"unit": "230822", "amount": 1111}]}
+    shown = ledger_db.cli("entry", "show", str(eid), "--json", user="o22")
+    assert shown.exit_code == 0, shown
+    assert "230881" not in shown.stdout and "22.22" not in shown.stdout and "11.11" in shown.stdout
+    # An entry the officer has no posting on: nothing at all.
+    ocity_only = fin.execute("SELECT entry_id FROM fl.allocate_interest('RES', '2023-03-22', 'atk-int2', %s::jsonb)",
+                             ('[{"unit": "230800", "amount": 4444}]',)).fetchone()["entry_id"]
+    assert o22.execute("SELECT fl.entry_source(%s) AS s", (ocity_only,)).fetchone()["s"] is None
+    # City roles read the whole value.
+    rev = ledger_db.connect("rev", autocommit=True)
+    assert len(rev.execute("SELECT fl.entry_source(%s) AS s", (eid,)).fetchone()["s"]["shares"]) == 3
+    assert len(rev.execute("SELECT source FROM fl.entry WHERE id = %s", (eid,)).fetchone()["source"]["shares"]) == 3

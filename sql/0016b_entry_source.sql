@@ -1,0 +1,40 @@
+-- 0016b: an officer reads nothing of another unit's figures through an entry it shares.
+--
+-- fl.entry's row policy shows an entry to every unit with a posting on it. Its postings are
+-- filtered, but the entry's own `source` is not: `fl.allocate_interest` posts all units' interest
+-- in one entry and keeps every unit's share there ({"shares": [{"unit": …, "amount": …}, …]}), so
+-- each county read every other county's interest (and so their relative daily balances). Officers
+-- lose SELECT on fl.entry.source (column privileges: every other column stays readable) and read
+-- it through fl.entry_source(id), which gives a unit-bound caller only the entries it may see, with
+-- every element of a list that names another unit taken out. City roles get the whole value.
+-- (A column added to fl.entry later is not readable by officers until granted: grant it here too.)
+
+CREATE FUNCTION fl.entry_source(p_entry bigint) RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp AS $$
+  SELECT CASE WHEN m.unit IS NULL OR pg_catalog.jsonb_typeof(e.source) IS DISTINCT FROM 'object' THEN e.source
+         ELSE (SELECT pg_catalog.jsonb_object_agg(k.key,
+                 CASE WHEN pg_catalog.jsonb_typeof(k.value) = 'array' THEN
+                        (SELECT coalesce(pg_catalog.jsonb_agg(x.value ORDER BY x.o), '[]'::jsonb)
+                           FROM pg_catalog.jsonb_array_elements(k.value) WITH ORDINALITY x(value, o)
+                          WHERE NOT (pg_catalog.jsonb_typeof(x.value) = 'object' AND x.value ? 'unit'
+                                     AND (x.value ->> 'unit') IS DISTINCT FROM m.unit))
+                      ELSE k.value END)
+                 FROM pg_catalog.jsonb_each(e.source) k
+                WHERE NOT (k.key = 'unit' AND (k.value #>> '{}') IS DISTINCT FROM m.unit)) END
+    FROM fl.entry e
+    CROSS JOIN (SELECT u.unit FROM fl.app_user u WHERE u.name = session_user) m
+   WHERE e.id = p_entry
+     AND (m.unit IS NULL OR EXISTS (SELECT 1 FROM fl.posting p WHERE p.entry_id = e.id AND p.unit = m.unit))
+$$;
+REVOKE ALL ON FUNCTION fl.entry_source(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fl.entry_source(bigint) TO fl_officer, fl_reviewer, fl_finance, fl_auditor;
+
+REVOKE SELECT ON fl.entry FROM fl_officer;
+DO $$
+DECLARE cols text;
+BEGIN
+  SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+    FROM pg_catalog.pg_attribute a
+   WHERE a.attrelid = 'fl.entry'::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'source';
+  EXECUTE pg_catalog.format('GRANT SELECT (%s) ON fl.entry TO fl_officer', cols);
+END $$;
