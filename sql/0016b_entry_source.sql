@@ -38,3 +38,37 @@ BEGIN
    WHERE a.attrelid = 'fl.entry'::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'source';
   EXECUTE pg_catalog.format('GRANT SELECT (%s) ON fl.entry TO fl_officer', cols);
 END $$;
+
+-- The stored year-end shortfall table is the one the books and the rule give, nothing more.
+-- fl.close_year checks the caller's table against fl.year_figures with a FULL JOIN on unit, so a
+-- unit listed twice matched twice and passed, and fields of the caller's own were kept: a
+-- reviewer stored 8 rows for 7 units with "note": "approved by the mayor" in the permanent
+-- record that reports and fl.year_closes show. One row per unit, the known fields only.
+CREATE FUNCTION fl.year_close_result_shape() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, fl, pg_temp AS $$
+DECLARE bad text;
+BEGIN
+  SELECT coalesce(r.value ->> 'unit', r.value::text) INTO bad
+    FROM pg_catalog.jsonb_array_elements(coalesce(NEW.result -> 'rows', '[]'::jsonb)) r
+   GROUP BY 1 HAVING count(*) > 1 LIMIT 1;
+  IF FOUND THEN
+    PERFORM fl.refuse('year_close_result', pg_catalog.format(
+      'the shortfall table for book %s lists unit %s more than once; nothing was closed', NEW.book, bad));
+  END IF;
+  SELECT CASE WHEN pg_catalog.jsonb_typeof(r.value) <> 'object' THEN r.value::text ELSE k.key END INTO bad
+    FROM pg_catalog.jsonb_array_elements(coalesce(NEW.result -> 'rows', '[]'::jsonb)) r
+    LEFT JOIN LATERAL pg_catalog.jsonb_object_keys(CASE WHEN pg_catalog.jsonb_typeof(r.value) = 'object'
+                                                        THEN r.value END) k(key) ON true
+   WHERE pg_catalog.jsonb_typeof(r.value) <> 'object'
+      OR k.key NOT IN ('unit', 'book', 'revenue', 'expenditure', 'current_balance', 'surplus_before',
+                       'covered_by_surplus', 'government_share', 'surplus_after')
+   LIMIT 1;
+  IF FOUND THEN
+    PERFORM fl.refuse('year_close_result', pg_catalog.format(
+      'the shortfall table for book %s holds %s, which is not one of its fields; nothing was closed', NEW.book, bad));
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER year_close_result_shape BEFORE INSERT ON fl.year_close
+  FOR EACH ROW EXECUTE FUNCTION fl.year_close_result_shape();
+REVOKE ALL ON FUNCTION fl.year_close_result_shape() FROM PUBLIC;
