@@ -12,13 +12,13 @@
 CREATE FUNCTION fl.entry_source(p_entry bigint) RETURNS jsonb
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp AS $$
   SELECT CASE WHEN m.unit IS NULL OR pg_catalog.jsonb_typeof(e.source) IS DISTINCT FROM 'object' THEN e.source
-         ELSE (SELECT pg_catalog.jsonb_object_agg(k.key,
+         ELSE (SELECT coalesce(pg_catalog.jsonb_object_agg(k.key,
                  CASE WHEN pg_catalog.jsonb_typeof(k.value) = 'array' THEN
                         (SELECT coalesce(pg_catalog.jsonb_agg(x.value ORDER BY x.o), '[]'::jsonb)
                            FROM pg_catalog.jsonb_array_elements(k.value) WITH ORDINALITY x(value, o)
                           WHERE NOT (pg_catalog.jsonb_typeof(x.value) = 'object' AND x.value ? 'unit'
                                      AND (x.value ->> 'unit') IS DISTINCT FROM m.unit))
-                      ELSE k.value END)
+                      ELSE k.value END), '{}'::jsonb)
                  FROM pg_catalog.jsonb_each(e.source) k
                 WHERE NOT (k.key = 'unit' AND (k.value #>> '{}') IS DISTINCT FROM m.unit)) END
     FROM fl.entry e
