@@ -30,7 +30,7 @@ def list_accounts(conn: Conn, *, book: str | None = None, unit: str | None = Non
 
 def find_account(conn: Conn, ref: str) -> dict[str, Any]:
     """An account by id or by key ``BOOK:CODE:UNIT[:HOLDER[:COMPONENT]]``."""
-    if ref.strip().isdigit():
+    if ref.strip().isascii() and ref.strip().isdigit():
         row = conn.execute(f"SELECT {_ACCOUNT_COLS} FROM fl.account a JOIN fl.chart c ON c.code = a.chart_code "
                            "WHERE a.id = %s", (int(ref),)).fetchone()
     else:

@@ -136,7 +136,7 @@ def trail_entry(conn: Conn, ref: str) -> dict[str, Any]:
 def parse_request_ref(text: str) -> int | None:
     """``R12`` / ``r12`` → 12; anything else → None (an entry reference)."""
     t = text.strip()
-    if len(t) > 1 and t[0] in "Rr" and t[1:].isdigit():
+    if len(t) > 1 and t[0] in "Rr" and t[1:].isascii() and t[1:].isdigit():
         return int(t[1:])
     return None
 

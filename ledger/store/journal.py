@@ -67,12 +67,12 @@ def get_entry(conn: Conn, ref: str | int) -> dict[str, Any]:
     has it) or by idempotency key, with its postings."""
     text = str(ref).strip()
     row = None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         row = conn.execute(_ENTRY_SQL + " WHERE e.id = %s", (int(text),)).fetchone()
     if row is None and "-" in text:
         book, _, v = text.rpartition("/")
         y, _, n = v.partition("-")
-        if y.isdigit() and n.isdigit():
+        if (y + n).isascii() and y.isdigit() and n.isdigit():
             rows = conn.execute(_ENTRY_SQL + " WHERE s.fiscal_year = %s AND s.voucher_no = %s"
                                 + (" AND s.book = %s" if book else ""),
                                 (int(y), int(n), book) if book else (int(y), int(n))).fetchall()

@@ -226,3 +226,10 @@ def test_the_stored_shortfall_table_is_the_books_one(paying: LedgerDB) -> None:
                 (psycopg.types.json.Jsonb(table("{}", False)),))
     rows = paying.admin().execute("SELECT result -> 'rows' AS r FROM fl.year_close WHERE book = 'RES'").fetchone()["r"]
     assert len(rows) == len({r["unit"] for r in rows}) > 0
+
+
+def test_non_ascii_digits_are_not_ids(ledger_db: LedgerDB) -> None:
+    """str.isdigit() is true for '²' and '٣': `entry show 155²` ended in a traceback (int())."""
+    for ref in ("155²", "2023-00000²", "٣"):
+        r = ledger_db.cli("entry", "show", ref, user="rev")
+        assert r.exit_code != 0 and "Traceback" not in r.stdout + r.stderr and "no entry" in r.stderr, r
