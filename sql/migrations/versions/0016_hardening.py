@@ -1,13 +1,13 @@
 """hardening: see sql/0016_hardening.sql and sql/0016_hardening_db.sql
 
 Revision ID: 0016
-Revises: 0008
+Revises: 0010
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0016"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
