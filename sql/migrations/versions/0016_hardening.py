@@ -7,7 +7,7 @@ Revises: 0010
 from sql.migrations.runner import run_sql_file
 
 revision = "0016"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
