@@ -61,7 +61,10 @@ BEGIN
                                                         THEN r.value END) k(key) ON true
    WHERE pg_catalog.jsonb_typeof(r.value) <> 'object'
       OR k.key NOT IN ('unit', 'book', 'revenue', 'expenditure', 'current_balance', 'surplus_before',
-                       'covered_by_surplus', 'government_share', 'surplus_after')
+                       'covered_by_surplus', 'government_share', 'surplus_after',
+                       -- 0011's reconciling columns (the rule across years)
+                       'revenue_on_books', 'share_receipts', 'surplus_before_on_books',
+                       'outstanding_before', 'outstanding_after', 'surplus_after_on_books')
    LIMIT 1;
   IF FOUND THEN
     PERFORM fl.refuse('year_close_result', pg_catalog.format(
