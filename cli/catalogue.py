@@ -1,7 +1,8 @@
 """Maintain the message catalogue (ledger/locale): ``python -m cli.catalogue update|compile|check``.
 
 * ``update`` (``make i18n``): extract every message — ``_("…")``/``N_("…")`` in ledger/ and
-  cli/ (Babel's Python extractor) and every help text of the command tree — into
+  cli/ (Babel's Python extractor), every help text of the command tree and every refusal
+  the SQL raises (``ledger.store.refusals``, its placeholders named in a comment) — into
   ``messages.pot``, then merge it into each language's ``.po`` (new messages arrive
   untranslated; translations are kept).
 * ``compile`` (the build, ``make``): ``.po`` → ``.mo``.
@@ -55,12 +56,22 @@ def _help_messages() -> Iterable[str]:
 
 def template() -> Catalog:
     """Every message the program can show, as a fresh template."""
+    from ledger.store.refusals import sql_messages
+
     cat = Catalog(domain=DOMAIN, project="fundledger", charset="utf-8")
     for msg, where, line in _code_messages():
         cat.add(msg, locations=[(where, line)])
     for msg in _help_messages():
         if msg not in cat:
             cat.add(msg, locations=[("(command help)", 0)])
+    for m in sql_messages():
+        have = cat.get(m.template)
+        if have is None:
+            cat.add(m.template, locations=[(f"sql/{m.file}", m.line)], auto_comments=[m.comment])
+        elif m.comment not in have.auto_comments and (f"sql/{m.file}", m.line) not in have.locations:
+            have.locations.append((f"sql/{m.file}", m.line))
+            if not have.auto_comments:
+                have.auto_comments.append(m.comment)
     return cat
 
 

@@ -2,9 +2,14 @@
 
 PostgreSQL functions and the domain library word their refusals in English (one stable
 text, also in logs and for scripts that read stderr). Here, before a refusal is shown,
-each line of its message that matches one of ``PATTERNS`` is replaced by its translation
-from the catalogue, the ``{placeholders}`` carrying the figures across; a line no pattern
-matches is shown as it is, after the rule's name in words (``RULES``).
+each line of its message that matches one of ``PATTERNS`` — or one of the SQL's own
+refusals, read from ``sql/*.sql`` (``ledger.store.refusals``: every ``fl.refuse`` and
+``RAISE``, its ``%s`` numbered ``{1}``, ``{2}`` …), those of the refusal's rule first — is
+replaced by its translation from the catalogue, the placeholders carrying the figures
+across (a value that is itself a code, a bank account's or a fund component's name is
+translated too). PostgreSQL's own refusals (a table's check, unique or foreign-key
+constraint; a missing privilege) have patterns of their own. A line nothing matches is
+shown as it is, after the rule's name in words (``RULES``, or "refused by the database").
 """
 
 from __future__ import annotations
@@ -73,6 +78,19 @@ PATTERNS: tuple[str, ...] = (
        "correct the row or give it a new reference"),
 )
 
+# PostgreSQL's own refusals (a table constraint, a privilege): the constraint names the rule.
+POSTGRES: tuple[str, ...] = (
+    N_('new row for relation "{table}" violates check constraint "{constraint}"'),
+    N_('duplicate key value violates unique constraint "{constraint}"'),
+    N_('insert or update on table "{table}" violates foreign key constraint "{constraint}"'),
+    N_('update or delete on table "{table}" violates foreign key constraint "{constraint}" on table "{other}"'),
+    N_('null value in column "{column}" of relation "{table}" violates not-null constraint'),
+    N_("permission denied for table {table}"),
+    N_("permission denied for function {name}"),
+    N_("permission denied for schema {name}"),
+    N_("permission denied for sequence {name}"),
+)
+
 # Click's own usage errors (Typer prints them in a panel).
 USAGE: tuple[str, ...] = (
     N_("Missing option '{option}'."),
@@ -108,27 +126,109 @@ RULES: dict[str, str] = {
 }
 
 
+REFUSED = N_("refused by the database")
+
+_PLACEHOLDER = re.compile(r"(\{(?:[a-z_]+|\d+)\})")
+
+
 def _regex(msgid: str) -> re.Pattern[str]:
-    parts = re.split(r"(\{[a-z_]+\})", msgid)
-    body = "".join(f"(?P<{p[1:-1]}>.+?)" if re.fullmatch(r"\{[a-z_]+\}", p) else re.escape(p) for p in parts)
+    """A message id as a pattern: ``{name}`` and ``{1}`` (group ``a1``) match any text."""
+    parts = _PLACEHOLDER.split(msgid)
+    body = "".join((f"(?P<a{p[1:-1]}>.+?)" if p[1:-1].isdigit() else f"(?P<{p[1:-1]}>.+?)")
+                   if _PLACEHOLDER.fullmatch(p) else re.escape(p.replace("{{", "{").replace("}}", "}"))
+                   for p in parts)
     return re.compile(body + r"\Z", re.S)
 
 
 @lru_cache(maxsize=1)
 def _compiled() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    return tuple((m, _regex(m)) for m in (*PATTERNS, *USAGE))
+    return tuple((m, _regex(m)) for m in (*PATTERNS, *POSTGRES, *USAGE))
 
 
-def _line(text: str, lang: str) -> str:
+@lru_cache(maxsize=1)
+def _sql() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
+    """(rule, template, pattern) of every refusal of the SQL, the most specific (most fixed
+    text) first, so that ``unknown unit '{1}'`` wins over ``unknown unit {1}``."""
+    from ledger.store.refusals import sql_messages
+
+    seen: dict[str, str] = {}
+    for m in sql_messages():
+        seen.setdefault(m.template, m.rule)
+    fixed = {t: len(_PLACEHOLDER.sub("", t)) for t in seen}
+    return tuple((rule, t, _regex(t)) for t, rule in sorted(seen.items(), key=lambda x: -fixed[x[0]]))
+
+
+_WORDS = {"pooled": N_("pooled fund"), "personal": N_("personal accounts"), "no date": N_("no date"),
+          "nothing": N_("nothing"), "none": N_("none"), "special account": N_("special account")}
+
+
+def _word(text: str, lang: str) -> str | None:
+    """An English name the SQL puts into a refusal (a bank account kind from the chart,
+    a fund component, "no date") in ``lang``; None if ``text`` is none of them."""
+    from ledger.core.chart import HOLDERS
+
+    low = text.lower()
+    for h in HOLDERS:
+        if h.name_en.lower() == low:
+            return h.name_zh if lang == "zh" else h.name_en
+    word = _WORDS.get(low)
+    return translate(word, lang) if word else None
+
+
+_BOOK_UNIT = re.compile(r"(?P<book>[A-Z]+), unit (?P<unit>\w+)\Z")
+_LIST = re.compile(r"\S+(?: or \S+)+\Z")
+
+
+def _value(text: str, lang: str, depth: int) -> str:
+    """One value of a refusal (``{1}``) in ``lang``: a sentence, a code, a name or a figure."""
+    if depth < 2 and " " in text:
+        out = _line(text, lang, depth + 1)
+        if out != text:
+            return out
+    word = _word(text, lang)
+    if word is not None:
+        return word
+    m = _BOOK_UNIT.match(text)
+    if m:
+        return translate(N_("{book}, unit {unit}"), lang).format(**m.groupdict())
+    if _LIST.match(text):
+        return translate(N_(" or "), lang).join(_value(x, lang, depth + 1) for x in text.split(" or "))
+    return code_text(text, lang)
+
+
+def _fill(msgid: str, m: re.Match[str], lang: str, depth: int) -> str:
+    values: dict[str, str] = {}
+    numbered: list[str] = [""]
+    for k, v in m.groupdict().items():
+        if k[0] == "a" and k[1:].isdigit():
+            numbered.append(_value(v, lang, depth))
+        elif k in ("reason", "why", "detail", "suggestion"):
+            values[k] = _line(v, lang, depth + 1)
+        elif k in ("state", "action", "kind"):
+            values[k] = code_text(v, lang)
+        elif k in ("account", "allowed"):
+            values[k] = _value(v, lang, depth)
+        else:
+            values[k] = v
+    return translate(msgid, lang).format(*numbered, **values)
+
+
+def _line(text: str, lang: str, depth: int = 0, rule: str = "") -> str:
     lead = text[: len(text) - len(text.lstrip())]
     body = text.strip()
     for msgid, rx in _compiled():
         m = rx.match(body)
         if m:
-            values = {k: _line(v, lang) if k in ("reason", "why", "detail", "suggestion")
-                      else code_text(v, lang) if k in ("state", "action", "kind") else v
-                      for k, v in m.groupdict().items()}
-            return lead + translate(msgid, lang).format(**values)
+            return lead + _fill(msgid, m, lang, depth)
+    sql = _sql()
+    for own in (True, False):
+        for r, msgid, rx in sql:
+            if (r == rule) == own:
+                m = rx.match(body)
+                if m:
+                    return lead + _fill(msgid, m, lang, depth)
+        if not rule:
+            break
     return text
 
 
@@ -137,10 +237,15 @@ def localise(message: str, rule: str, lang: str | None = None) -> str:
     lang = lang or get_lang()
     if lang == "en":
         return message
-    lines = [_line(x, lang) for x in message.split("\n")]
+    lines = [_line(x, lang, rule=rule) for x in message.split("\n")]
     out = "\n".join(lines)
-    if out == message and rule in RULES:
-        out = f"{translate(RULES[rule], lang)}：{message}"
+    if out == message:
+        from ledger.store.refusals import rules
+
+        if rule in RULES:
+            out = f"{translate(RULES[rule], lang)}：{message}"
+        elif rule in rules():
+            out = f"{translate(REFUSED, lang)}（{rule}）：{message}"
     return out
 
 

@@ -1,7 +1,10 @@
 """PostgreSQL refusals → typed ``LedgerError``s, by constraint name (STYLE §5).
 
 The SQL raises with ``CONSTRAINT = 'entry_balanced'`` (and so on) and a message for
-people; here we pick the exception class from the name and keep the message."""
+people; here we pick the exception class from the name and keep the message (the CLI
+shows it in the user's language: ``cli/errors.py``, ``ledger/store/refusals.py``). A
+failure with no rule of ours (a conflict with another writer, a timeout, a server out of
+room) is told by its SQLSTATE class (``_BY_SQLSTATE``), with what to do next."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from ledger.errors import (
     RuleViolation,
     StateError,
 )
-from ledger.i18n import _
+from ledger.i18n import N_, _
 
 _BY_CONSTRAINT: dict[str, type[LedgerError]] = {
     "permission_denied": PermissionDenied,
@@ -48,6 +51,38 @@ def _cap_message(name: str) -> str:
     }[name]
 
 
+# SQLSTATE (or its two-character class) → what happened and what to do, for failures that
+# carry no rule of ours. Looked up by the full code first, then by the class. A lost
+# connection (class 08, 57P01…) stays DatabaseUnavailable (exit 2: an outage, not a refusal).
+_BY_SQLSTATE: dict[str, tuple[str, str]] = {
+    "40001": ("write_conflict", N_("another user wrote the same records at the same moment; nothing was written: "
+                                   "run the command again")),
+    "40P01": ("write_conflict", N_("another user wrote the same records at the same moment; nothing was written: "
+                                   "run the command again")),
+    "55P03": ("busy", N_("the records are locked by another user's work just now; nothing was written: run the "
+                         "command again in a moment")),
+    "57014": ("timeout", N_("the database stopped the command because it took too long; nothing was written: run "
+                            "it again, and tell the operator if it keeps happening")),
+    "25006": ("read_only", N_("the database accepts no writes just now (a standby, or a restore in progress); "
+                              "nothing was written: ask the operator")),
+    "53": ("server_resources", N_("the database server is out of room (disk, memory or connections); nothing was "
+                                  "written: tell the operator")),
+    "58": ("server_fault", N_("the database server reported a fault of its own (disk or files); nothing was "
+                              "written: tell the operator")),
+    "XX": ("server_fault", N_("the database server reported an internal error; nothing was written: tell the "
+                              "operator, with this message")),
+}
+
+
+def _by_sqlstate(e: psycopg.Error, message: str) -> LedgerError | None:
+    code = e.sqlstate or ""
+    hit = _BY_SQLSTATE.get(code) or _BY_SQLSTATE.get(code[:2])
+    if hit is None:
+        return None
+    rule, text = hit
+    return LedgerError(_("{what} ({detail})").format(what=_(text), detail=message), rule=rule)
+
+
 def translate(e: psycopg.Error) -> LedgerError:
     diag = e.diag
     name = diag.constraint_name or ""
@@ -57,10 +92,13 @@ def translate(e: psycopg.Error) -> LedgerError:
         return NotInitialised(_("the database is not set up yet: run fundledger init first"))
     if isinstance(e, pgerr.InsufficientPrivilege) and not name:
         return PermissionDenied(f"PostgreSQL refused: {message}", rule="permission_denied")
+    if not name and (known := _by_sqlstate(e, message)) is not None:
+        return known
     if isinstance(e, psycopg.OperationalError) and not name:
-        return DatabaseUnavailable(f"the database connection failed: {message}")
+        return DatabaseUnavailable(_("the database connection failed: {detail}").format(detail=message))
     if isinstance(e, pgerr.UniqueViolation) and name == "entry_idempotency_key_key":
-        return IdempotencyConflict("that idempotency key is already in use", rule="idempotency_conflict")
+        return IdempotencyConflict(_("that idempotency key is already in use: the entry was written before "
+                                     "(nothing was written now)"), rule="idempotency_conflict")
     if name in _CAPS:
         return RuleViolation(_("refused: {what}; nothing was written").format(what=_cap_message(name)), rule=name)
     if isinstance(e, pgerr.NumericValueOutOfRange):
@@ -72,6 +110,6 @@ def translate(e: psycopg.Error) -> LedgerError:
         if isinstance(e, pgerr.InvalidDatetimeFormat | pgerr.DatetimeFieldOverflow | pgerr.InvalidTextRepresentation):
             return BadInput(message, rule="bad_input")
         if not name and not isinstance(e, pgerr.IntegrityError | pgerr.RaiseException):
-            return LedgerError(f"database error: {message}", rule="database_error")
+            return LedgerError(_("database error: {detail}").format(detail=message), rule="database_error")
         cls = RuleViolation
     return cls(message, rule=name or cls.rule)
