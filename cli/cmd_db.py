@@ -208,6 +208,137 @@ def restore_cmd(
         raise typer.Exit(1)
 
 
+# ---- the standby ----------------------------------------------------------------------------
+
+Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the operations log).")]
+StandbyName = Annotated[str, typer.Option("--name", help="The standby's name (its application_name).")]
+
+
+def _operator_url(url: str | None) -> str:
+    return url or State.target().conninfo(admin=True)
+
+
+def _print_result(out: dict[str, Any], json_out: bool, text: str) -> None:
+    if json_out:
+        emit_json(jsonable(out))
+    else:
+        console.print(text)
+
+
+@standby_app.command("create")
+def standby_create(
+    pgdata: Annotated[Path, typer.Argument(help="A NEW data directory for the standby.")],
+    name: StandbyName = "standby1",
+    primary: Annotated[str | None, typer.Option("--primary", help="The primary's operator URL (default: "
+                                                "FUNDLEDGER_DATABASE_URL, or the embedded server).")] = None,
+    sync: Annotated[bool, typer.Option("--sync/--async", help="List it in synchronous_standby_names (commits "
+                                       "wait for it).")] = True,
+    reason: Reason = "",
+    json_out: JsonOpt = False,
+) -> None:
+    """pg_basebackup -R with a replication slot; the primary then waits for it at each commit.
+    Start it with pg_ctl (or your service manager) on its own port."""
+    from ledger.store import standby
+
+    out = standby.create(_operator_url(primary), pgdata, name=name, sync=sync, reason=reason)
+    _print_result(out, json_out, _("standby {name} made in {pgdata} ({secs} s); start it with: pg_ctl -D {pgdata} "
+                                   "-o '-p PORT' start").format(name=out["name"], pgdata=out["pgdata"],
+                                                                secs=out["seconds"]))
+
+
+@standby_app.command("status")
+def standby_status(
+    url: Annotated[str | None, typer.Option("--url", help="The server to ask (default: the primary).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Primary or standby, timeline, attached standbys and commits waiting for one."""
+    from ledger.store import standby
+
+    with standby._connect(_operator_url(url)) as conn:
+        out = standby.status(conn)
+    if json_out:
+        emit_json(jsonable(out))
+        return
+    console.print(_("{role}, timeline {tli}, synchronous_standby_names = '{names}'").format(
+        role=_("primary") if out["role"] == "primary" else _("standby"), tli=out["timeline"], names=out["synchronous_standby_names"]))
+    for s in out.get("standbys", []):
+        console.print(f"  {s['application_name']}: {s['state']}/{s['sync_state']} {s['replay_lsn']}")
+    if out.get("commits_waiting"):
+        console.print("[yellow]" + _("{n} commit(s) waiting for the synchronous standby").format(
+            n=out["commits_waiting"]) + "[/yellow]")
+
+
+@standby_app.command("async")
+def standby_async(
+    reason: Reason,
+    url: Annotated[str | None, typer.Option("--url", help="The primary (default: FUNDLEDGER_DATABASE_URL).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run without the synchronous standby (it is lost): recorded, then in force. Until
+    then commits wait."""
+    from ledger.store import standby
+
+    with standby._connect(_operator_url(url)) as conn:
+        out = standby.set_async(conn, reason)
+    _print_result(out, json_out, _("now asynchronous ({n} waiting commit(s) released); recorded in the operations "
+                                   "log").format(n=out["commits_released"]))
+
+
+@standby_app.command("sync")
+def standby_sync(
+    name: StandbyName = "standby1",
+    reason: Reason = "",
+    url: Annotated[str | None, typer.Option("--url", help="The primary (default: FUNDLEDGER_DATABASE_URL).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Commits wait for this standby again."""
+    from ledger.store import standby
+
+    with standby._connect(_operator_url(url)) as conn:
+        out = standby.set_sync(conn, name, reason)
+    _print_result(out, json_out, _("synchronous_standby_names = {names}").format(
+        names=out["synchronous_standby_names"]))
+
+
+@standby_app.command("promote")
+def standby_promote(
+    standby_url: Annotated[str, typer.Option("--standby", help="The standby's operator URL.")],
+    reason: Reason,
+    old_primary: Annotated[str | None, typer.Option("--old-primary", help="The old primary's operator URL: made "
+                                                    "read-only and closed to the ledger if it answers.")] = None,
+    old_pgdata: Annotated[Path | None, typer.Option("--old-pgdata", help="The old primary's data directory (on "
+                                                    "this machine): stopped and left able to start only as a "
+                                                    "standby.")] = None,
+    old_primary_down: Annotated[bool, typer.Option("--old-primary-down", help="You know the old primary is "
+                                                   "powered off or cut off (no other fence possible).")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Fence the old primary, then promote the standby (operator)."""
+    from ledger.store import standby
+
+    out = standby.promote(standby_url, reason=reason, old_primary=old_primary, old_pgdata=old_pgdata,
+                          old_primary_down=old_primary_down)
+    _print_result(out, json_out, _("promoted: timeline {tli} (was {before}) in {secs} s; old primary fenced; "
+                                   "asynchronous until it rejoins").format(
+        tli=out["timeline"], before=out["timeline_before"], secs=out["seconds"]))
+
+
+@standby_app.command("rejoin")
+def standby_rejoin(
+    old_pgdata: Annotated[Path, typer.Argument(help="The fenced old primary's data directory.")],
+    primary: Annotated[str, typer.Option("--primary", help="The new primary's operator URL.")],
+    name: StandbyName = "standby1",
+    reason: Reason = "",
+    json_out: JsonOpt = False,
+) -> None:
+    """pg_rewind the old primary from the new one; it becomes the synchronous standby."""
+    from ledger.store import standby
+
+    out = standby.rejoin(old_pgdata, primary, name=name, reason=reason)
+    _print_result(out, json_out, _("{pgdata} rewound ({secs} s): start it; it streams as {name}").format(
+        pgdata=out["pgdata"], secs=out["seconds"], name=out["name"]))
+
+
 def register(app: typer.Typer) -> None:
     app.command("backup")(backup_cmd)
     app.command("restore")(restore_cmd)

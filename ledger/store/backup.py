@@ -66,6 +66,8 @@ def enable_archiving(conn: Conn, archive_dir: Path, *, timeout_s: int = 60) -> b
     major = int(conn.execute("SELECT current_setting('server_version_num')::int / 10000 AS v").fetchone()["v"])  # type: ignore[index]
     if major < 17:
         settings.pop("summarize_wal")
+        # Before 17 ALTER SYSTEM refuses a module's setting the session has not loaded.
+        conn.execute("LOAD 'basic_archive'")
     for k, v in settings.items():
         conn.execute(f"ALTER SYSTEM SET {k} = '{v}'")  # literals only; keys are ours
     conn.execute("SELECT pg_reload_conf()")

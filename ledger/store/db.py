@@ -6,7 +6,10 @@
   the private socket.
 
 PostgreSQL records ``session_user`` on every write, never a name the client types.
-Serialization failures and deadlocks are retried here, not shown to users.
+Serialization failures and deadlocks are retried here, not shown to users. A write
+whose commit outcome is unknown (the connection broke: the primary died, or was fenced
+during a failover) is sent again by ``Writer`` on a new connection with the same
+idempotency keys; the database answers ``duplicate`` for what had committed.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -26,7 +29,7 @@ from psycopg import errors as pgerr
 from psycopg.rows import dict_row
 
 from ledger.core.users import check_login_name
-from ledger.errors import DatabaseUnavailable, NotInitialised, UnknownUser
+from ledger.errors import DatabaseUnavailable, LedgerError, NotInitialised, UnknownUser
 from ledger.i18n import _
 from ledger.store import embedded
 from ledger.store.translate import translate
@@ -110,6 +113,54 @@ def run_tx(conn: Conn, work: Callable[[Conn], T], *, attempts: int = 8) -> T:
         except psycopg.Error as e:
             raise translate(e) from e
     raise AssertionError("unreachable")
+
+
+class Writer:
+    """Writes that survive a failover: ``run(work)`` runs ``work`` in one transaction
+    (``run_tx``) and, when the connection breaks before the answer arrives — so the
+    commit may or may not have happened — reconnects and runs the same ``work`` again,
+    for up to ``within`` seconds. ``work`` carries its idempotency keys, so what had
+    committed comes back ``duplicate`` and is never posted twice.
+
+    Give the target a URL listing both servers with ``target_session_attrs=read-write``
+    (docs/deployment.md): libpq then connects to whichever is the primary, and skips a
+    fenced old primary (read-only) or a standby still in recovery."""
+
+    def __init__(self, target: Target, *, within: float = 60.0) -> None:
+        self.target = target
+        self.within = within
+        self.conn: Conn | None = None
+        self.resent = 0          # writes sent again after an unknown outcome
+
+    def _retryable(self, e: LedgerError) -> bool:
+        if isinstance(e.__cause__, pgerr.ReadOnlySqlTransaction):
+            return True          # connected to a server that was fenced or demoted meanwhile
+        return isinstance(e, DatabaseUnavailable) and (self.conn is None or self.conn.closed or self.conn.broken)
+
+    def run(self, work: Callable[[Conn], T]) -> T:
+        deadline = time.monotonic() + self.within
+        delay = 0.05
+        unknown = False
+        while True:
+            try:
+                if self.conn is None or self.conn.closed:
+                    self.conn = connect(self.target)
+                if unknown:
+                    self.resent += 1
+                return run_tx(self.conn, work)
+            except LedgerError as e:
+                if not self._retryable(e) or time.monotonic() > deadline:
+                    raise
+                unknown = unknown or self.conn is not None
+                self.close()
+                time.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, 1.0)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            with suppress(psycopg.Error):
+                self.conn.close()
+        self.conn = None
 
 
 @contextmanager

@@ -22,8 +22,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
-from ledger.errors import BadInput
+from ledger.errors import BadInput, NotFound, PermissionDenied
+from ledger.i18n import _
 from ledger.store.db import Conn
 
 SCRAM_ITERATIONS = 4096  # PostgreSQL's default (scram_iterations)
@@ -61,12 +63,60 @@ def check_password_strength(password: str, name: str) -> None:
         raise BadInput("a password must not contain the user's name")
 
 
+def _owner_alters_roles(conn: Conn) -> tuple[bool, bool]:
+    """(can fl's definer functions alter login roles?, may this session do it itself?)
+
+    On PostgreSQL 16+ the schema owner administers the roles it created (CREATEROLE with
+    ADMIN). On 15 it has no CREATEROLE (there it could grant itself any role:
+    docs/security.md), so a DBA's session (superuser or CREATEROLE) alters the role
+    itself, and everyone may change their own password (PostgreSQL allows that)."""
+    r = conn.execute("""SELECT current_setting('server_version_num')::int >= 160000 AS v16,
+                               (SELECT r.rolsuper OR r.rolcreaterole FROM pg_catalog.pg_roles r
+                                 WHERE r.rolname = session_user) AS dba""").fetchone()
+    assert r is not None
+    return bool(r["v16"]), bool(r["dba"])
+
+
+def _check_user_role(conn: Conn, name: str) -> None:
+    """The rules of fl._user_role, read by the client (PostgreSQL 15 path)."""
+    r = conn.execute("""SELECT EXISTS (SELECT 1 FROM fl.user_login WHERE name = %s) AS known,
+                               EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = %s
+                                        AND (r.rolsuper OR r.rolcreaterole OR r.rolreplication OR r.rolbypassrls))
+                               AS privileged""", (name, name)).fetchone()
+    if r is None or not r["known"]:
+        raise NotFound(_("{name} is not a fundledger user").format(name=name))
+    if r["privileged"]:
+        raise PermissionDenied(_("{name} is a privileged role; manage it with PostgreSQL's own tools").format(
+            name=name))
+
+
 def set_password(conn: Conn, name: str, password: str) -> None:
-    conn.execute("SELECT fl.set_password(%s, %s)", (name, scram_verifier(password)))
+    verifier = scram_verifier(password)
+    v16, dba = _owner_alters_roles(conn)
+    if v16:
+        conn.execute("SELECT fl.set_password(%s, %s)", (name, verifier))
+        return
+    _check_user_role(conn, name)
+    self_ = conn.execute("SELECT session_user = %s AS me", (name,)).fetchone()
+    if not dba and not (self_ and self_["me"]):
+        raise PermissionDenied(_("on PostgreSQL 15 only the DBA sets another person's password (fundledger user "
+                                 "passwd NAME, run with the DBA's login); everyone may change their own"))
+    conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(name), sql.Literal(verifier)))
+    if dba:
+        log_operation(conn, "password", name, "", {"by": "dba"})
 
 
 def set_login(conn: Conn, name: str, enabled: bool, reason: str) -> None:
-    conn.execute("SELECT fl.set_login(%s, %s, %s)", (name, enabled, reason))
+    v16, dba = _owner_alters_roles(conn)
+    if v16:
+        conn.execute("SELECT fl.set_login(%s, %s, %s)", (name, enabled, reason))
+        return
+    _check_user_role(conn, name)
+    if not dba:
+        raise PermissionDenied(_("on PostgreSQL 15 only the DBA enables or disables logins (fundledger user "
+                                 "disable NAME, run with the DBA's login)"))
+    conn.execute(sql.SQL("ALTER ROLE {} {}").format(sql.Identifier(name), sql.SQL("LOGIN" if enabled else "NOLOGIN")))
+    log_operation(conn, "login_enabled" if enabled else "login_disabled", name, reason, {"by": "dba"})
 
 
 def log_operation(conn: Conn, action: str, subject: str | None, reason: str, detail: dict[str, Any]) -> int:

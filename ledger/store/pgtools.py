@@ -23,6 +23,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ledger.errors import DatabaseUnavailable, LedgerError
 
@@ -121,9 +122,19 @@ def run(bdir: Path, tool: str, args: list[str], *, timeout: float | None = 600, 
         raise ToolFailed(f"{tool} is not among PostgreSQL's programs in {bdir}")
     full_env = dict(os.environ, **(env or {}))
     full_env.setdefault("LC_ALL", "C")
+    user = service_user() if as_service else None
+    # The service user's own group, without root's: a directory that is root's group
+    # and o+x only (traversable()) is closed to a process whose group is still root.
+    who: dict[str, Any] = {"user": user, "group": user, "extra_groups": []} if user else {}
+    if user:
+        import pwd
+
+        # libpq in the server's processes (walreceiver, pg_rewind) looks in ~/.postgresql
+        # and ~/.pgpass: the service user's home, not root's (which it may not read).
+        full_env["HOME"] = pwd.getpwnam(user).pw_dir
     try:
         p = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=timeout, env=full_env,
-                           user=service_user() if as_service else None, cwd="/")
+                           cwd="/", **who)
     except subprocess.TimeoutExpired as e:
         raise ToolFailed(f"{tool} did not finish within {timeout:.0f} s") from e
     if check and p.returncode != 0:

@@ -29,7 +29,7 @@ from ledger.core.entries import parse_entries
 from ledger.core.money import decimal_text
 from ledger.errors import DatabaseUnavailable, LedgerError, RuleViolation
 from ledger.store import journal
-from ledger.store.db import Target, connect, run_tx
+from ledger.store.db import Target, Writer, connect, run_tx
 from tests.reliability.invariants import COUNTIES
 
 
@@ -82,6 +82,8 @@ def _stopped(args: argparse.Namespace) -> bool:
 
 
 def bank(args: argparse.Namespace) -> None:
+    if args.failover:
+        return bank_failover(args)
     rnd = random.Random(args.seed)
     log = Log(Path(args.log), args.fsync)
     deadline = time.monotonic() + args.seconds
@@ -117,6 +119,32 @@ def bank(args: argparse.Namespace) -> None:
         log.write({"t": "A", "batch": batch, "res": [[r.idempotency_key, r.status, r.entry_id] for r in res]})
         if args.pause:
             time.sleep(rnd.uniform(0, args.pause))
+
+
+def bank_failover(args: argparse.Namespace) -> None:
+    """The same workload through ``Writer``: a write whose outcome the failover left
+    unknown is sent again, with the same keys, to whichever server is primary now."""
+    rnd = random.Random(args.seed)
+    log = Log(Path(args.log), args.fsync)
+    deadline = time.monotonic() + args.seconds
+    writer = Writer(Target(url=args.url, user=args.user), within=args.failover)
+    b = 0
+    while b < args.ops and time.monotonic() < deadline and not _stopped(args):
+        b += 1
+        batch = f"{args.prefix}b{b}"
+        docs = [random_entry(rnd, f"{batch}e{i}") for i in range(rnd.randint(1, args.max_batch))]
+        log.write({"t": "S", "batch": batch, "docs": docs})
+        drafts = parse_entries(docs, batch)
+        try:
+            res = writer.run(lambda c, d=drafts: journal.post(c, d))
+        except RuleViolation as e:
+            log.write({"t": "R", "batch": batch, "rule": e.rule})
+            continue
+        log.write({"t": "A", "batch": batch, "ts": time.time(), "resent": writer.resent,
+                   "res": [[r.idempotency_key, r.status, r.entry_id] for r in res]})
+        if args.pause:
+            time.sleep(rnd.uniform(0, args.pause))
+    writer.close()
 
 
 def weak(args: argparse.Namespace) -> None:
@@ -223,6 +251,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--pause", type=float, default=0.0)
     p.add_argument("--fsync", action="store_true")
     p.add_argument("--survive", action="store_true", help="reconnect after connection loss (crash tests)")
+    p.add_argument("--failover", type=float, default=0.0,
+                   help="write through ledger.store.db.Writer, resending for up to this many seconds")
     p.add_argument("--stop-file")
     p.add_argument("--kind", choices=["ledger", "weak"], default="ledger")
     p.add_argument("--total", type=int, default=0)
