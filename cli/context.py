@@ -20,7 +20,7 @@ from ledger.core.money import decimal_text, format_yuan
 from ledger.errors import BadInput
 from ledger.i18n import _, code_text
 from ledger.store import journal
-from ledger.store.db import Conn, Target, connect, run_tx, translated
+from ledger.store.db import Conn, Target, Writer, connect, run_tx, translated
 
 T = TypeVar("T")
 
@@ -71,7 +71,28 @@ def db(*, admin: bool = False) -> Iterator[Conn]:
 
 def write(work: Callable[[Conn], T]) -> T:
     """Run one business action as one transaction (retried on conflicts), then seal
-    whatever commits queued meanwhile, so its entries carry voucher numbers on return."""
+    whatever commits queued meanwhile, so its entries carry voucher numbers on return.
+
+    With FUNDLEDGER_FAILOVER_SECONDS set (docs/deployment.md), a write whose commit
+    outcome a failover left unknown is sent again, with the same idempotency keys, to
+    whichever server is primary, for up to that many seconds (``Writer``)."""
+    import os
+
+    within = os.environ.get("FUNDLEDGER_FAILOVER_SECONDS", "").strip()
+    if within:
+        try:
+            seconds = float(within)
+        except ValueError as e:
+            raise BadInput(_("FUNDLEDGER_FAILOVER_SECONDS: '{value}' is not a number of seconds").format(
+                value=within)) from e
+        writer = Writer(State.target(), within=seconds)
+        try:
+            out = writer.run(work)
+            assert writer.conn is not None
+            journal.seal_queued(writer.conn)
+            return out
+        finally:
+            writer.close()
     with db() as conn:
         out = run_tx(conn, work)
         journal.seal_queued(conn)

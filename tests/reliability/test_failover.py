@@ -17,6 +17,7 @@ SCRAM passwords over TCP.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -33,6 +34,7 @@ from ledger.core.entries import parse_entries
 from ledger.store import journal, pgtools, standby
 from ledger.store.db import Target, Writer
 from tests.conftest import USERS, run_cli
+from tests.helpers import background
 from tests.reliability.cluster import (
     SUPER_PW,
     Node,
@@ -184,6 +186,16 @@ def test_sync_standby_lost_then_failover(tmp: Path, procs: Procs, figures: dict[
         assert acks_after(logs, time.time() - 1.0), "the writers are not writing"
         primary.kill9()
         t_kill = time.time()   # every process of the old primary is gone: later acks are the new one's
+        # an officer's CLI post sent meanwhile waits for the new primary (FUNDLEDGER_FAILOVER_SECONDS)
+        doc = tmp / f"during-{rnd}.json"
+        doc.write_text(json.dumps([{"date": "2023-03-01", "book": "RES", "idempotency_key": f"seed-cli-{rnd}",
+                                    "postings": [{"account": "1003", "unit": "230822", "holder": "special",
+                                                  "side": "D", "amount": "2.00"},
+                                                 {"account": "4001", "unit": "230822", "side": "C",
+                                                  "amount": "2.00"}]}]), "utf-8")
+        during, during_out = background(lambda d=doc: run_cli(
+            ["entry", "post", str(d), "--json"], url=both(a, b), user="o22",
+            env={"FUNDLEDGER_FAILOVER_SECONDS": "60"}))
         out = standby.promote(stby.url(), reason=f"primary lost (round {rnd + 1})", old_primary=primary.url(),
                               old_pgdata=primary.pgdata)
         assert out["timeline"] == rnd + 2   # the epoch: one more at every promotion
@@ -192,6 +204,9 @@ def test_sync_standby_lost_then_failover(tmp: Path, procs: Procs, figures: dict[
             assert time.monotonic() < end, "no write acknowledged on the new primary"
             time.sleep(0.05)
         first = acks_after(logs, t_kill)[0]
+        during.join(60)
+        r = during_out["result"]
+        assert r.exit_code == 0 and r.json()[0]["status"] == "posted", r
         # The fenced old primary, started again, is a standby: it refuses every write.
         primary.start()
         assert primary.in_recovery()
