@@ -254,7 +254,7 @@ def standby_status(
     """Primary or standby, timeline, attached standbys and commits waiting for one."""
     from ledger.store import standby
 
-    with standby._connect(_operator_url(url)) as conn:
+    with standby.connect_operator(_operator_url(url)) as conn:
         out = standby.status(conn)
     if json_out:
         emit_json(jsonable(out))
@@ -278,7 +278,7 @@ def standby_async(
     then commits wait."""
     from ledger.store import standby
 
-    with standby._connect(_operator_url(url)) as conn:
+    with standby.connect_operator(_operator_url(url)) as conn:
         out = standby.set_async(conn, reason)
     _print_result(out, json_out, _("now asynchronous ({n} waiting commit(s) released); recorded in the operations "
                                    "log").format(n=out["commits_released"]))
@@ -294,7 +294,7 @@ def standby_sync(
     """Commits wait for this standby again."""
     from ledger.store import standby
 
-    with standby._connect(_operator_url(url)) as conn:
+    with standby.connect_operator(_operator_url(url)) as conn:
         out = standby.set_sync(conn, name, reason)
     _print_result(out, json_out, _("synchronous_standby_names = {names}").format(
         names=out["synchronous_standby_names"]))

@@ -43,7 +43,8 @@ from ledger.store.db import Conn
 FENCE_FILE = "fundledger.fenced"
 
 
-def _connect(conninfo: str, *, timeout: int = 5) -> Conn:
+def connect_operator(conninfo: str, *, timeout: int = 5) -> Conn:
+    """An operator's connection (autocommit: ALTER SYSTEM, pg_promote), failing fast."""
     try:
         return psycopg.connect(conninfo, autocommit=True, row_factory=dict_row, connect_timeout=timeout,
                                application_name="fundledger-operator")
@@ -96,7 +97,7 @@ def create(primary: str, pgdata: Path, *, name: str = "standby1", sync: bool = T
     pgdata = pgdata.resolve()
     if pgdata.exists() and any(pgdata.iterdir()):
         raise StateError(f"{pgdata} is not empty: a standby is made only in a new data directory")
-    with _connect(primary) as conn:
+    with connect_operator(primary) as conn:
         info = conn.execute("""SELECT pg_is_in_recovery() AS standby, current_setting('wal_level') AS wal_level,
                                       current_setting('max_wal_senders')::int AS senders,
                                       current_setting('server_version_num')::int / 10000 AS major,
@@ -130,7 +131,7 @@ def create(primary: str, pgdata: Path, *, name: str = "standby1", sync: bool = T
     out: dict[str, Any] = {"name": name, "pgdata": str(pgdata), "slot": name, "sync": sync,
                            "seconds": round(time.monotonic() - started, 2)}
     if sync:
-        with _connect(primary) as conn:
+        with connect_operator(primary) as conn:
             out.update(set_sync(conn, name, reason or f"standby {name} created"))
     return out
 
@@ -188,7 +189,7 @@ def _fence_by_url(url: str, dbname: str) -> dict[str, Any]:
     """Make a reachable old primary refuse the ledger: read-only by default, the ledger's
     database closed to new connections, its sessions ended."""
     try:
-        conn = _connect(url, timeout=3)
+        conn = connect_operator(url, timeout=3)
     except DatabaseUnavailable as e:
         return {"reachable": False, "error": e.message[:300]}
     with conn:
@@ -230,7 +231,7 @@ def promote(standby: str, *, reason: str, old_primary: str | None = None, old_pg
     if not reason.strip():
         raise BadInput("a promotion needs --reason (it is kept in the operations log)")
     started = time.monotonic()
-    with _connect(standby) as conn:
+    with connect_operator(standby) as conn:
         if not conn.execute("SELECT pg_is_in_recovery() AS r").fetchone()["r"]:  # type: ignore[index]
             raise StateError("that server is not a standby (already promoted?)")
         tli_before = timeline(conn)
@@ -246,7 +247,7 @@ def promote(standby: str, *, reason: str, old_primary: str | None = None, old_pg
                          "--old-primary-down; promoting now could leave two primaries")
     if not fenced:
         fence["operator_says_down"] = True
-    with _connect(standby) as conn:
+    with connect_operator(standby) as conn:
         conn.execute("SELECT pg_promote(true, 120)")
         # A standby made with pg_basebackup copied the primary's synchronous_standby_names
         # (create() clears it; a hand-made standby may not have): no standby is attached
@@ -257,7 +258,7 @@ def promote(standby: str, *, reason: str, old_primary: str | None = None, old_pg
         conn.execute("SELECT pg_reload_conf()")
         tli = timeline(conn)
     seconds = round(time.monotonic() - started, 2)
-    with _connect(_with_db(standby, dbname)) as conn:
+    with connect_operator(_with_db(standby, dbname)) as conn:
         _log(conn, "fence", "old primary", reason, fence)
         _log(conn, "promote", "standby", reason, {"timeline_before": tli_before, "timeline": tli, "seconds": seconds})
         _log(conn, "standby_async", before["s"] if before else None,
@@ -284,7 +285,7 @@ def rejoin(old_pgdata: Path, primary: str, *, name: str = "standby1", sync: bool
     pgdata = old_pgdata.resolve()
     srv = pgtools.LocalServer.for_datadir(pgdata)
     srv.stop("fast")
-    with _connect(primary) as conn:
+    with connect_operator(primary) as conn:
         if conn.execute("SELECT pg_is_in_recovery() AS r").fetchone()["r"]:  # type: ignore[index]
             raise StateError("rejoin needs the new primary's URL (that server is a standby)")
         if not conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (name,)).fetchone():
@@ -311,7 +312,7 @@ def rejoin(old_pgdata: Path, primary: str, *, name: str = "standby1", sync: bool
         (pgdata / stale).unlink(missing_ok=True)
     pgtools.hand_over(pgdata)
     out: dict[str, Any] = {"pgdata": str(pgdata), "name": name, "seconds": round(time.monotonic() - started, 2)}
-    with _connect(primary) as conn:
+    with connect_operator(primary) as conn:
         _log(conn, "rejoin", name, reason or "old primary rewound and rejoined as standby", dict(out))
         if sync:
             out.update(set_sync(conn, name, reason or f"{name} rejoined"))
@@ -329,7 +330,7 @@ def _conninfo_text(url: str) -> str:
 def wait_streaming(primary: str, name: str, timeout: float = 60) -> None:
     """Until ``name`` streams from ``primary`` (and is synchronous if listed)."""
     end = time.monotonic() + timeout
-    with _connect(primary) as conn:
+    with connect_operator(primary) as conn:
         while True:
             r = conn.execute("SELECT state, sync_state FROM pg_stat_replication WHERE application_name = %s",
                              (name,)).fetchone()
