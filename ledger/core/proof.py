@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -56,16 +57,18 @@ TABLES: dict[str, tuple[str, ...]] = {
     "closed_period": ("month", "closed_by", "closed_at", "reason"),
     "fund_request": ("id", "state", "submitted_by", "approved_by"),
     "request_event": ("id", "request_id", "action", "from_state", "to_state", "actor", "at"),
+    "book": ("code", "pooled_component"),
 }
 # How each table is ordered when read (an export is written in the same order).
 ORDER_BY: dict[str, str] = {
     "account": "id", "bank_account": "id", "account_day": "account_id, day", "entry": "id",
     "posting": "entry_id, id", "seal": "seq", "seal_queue": "entry_id", "voucher_counter": "book, fiscal_year",
     "closed_period": "month", "fund_request": "id", "request_event": "request_id, at, id", "chain_head": "seq",
+    "book": "code",
 }
 
 CHECK_ORDER = ("entry_balanced", "posting_copies", "vouchers", "account_balances", "account_days", "bank_balances",
-               "no_overdraft", "closed_periods", "reversals", "requests", "hash_chain")
+               "no_overdraft", "components_separate", "closed_periods", "reversals", "requests", "hash_chain")
 DESCRIPTIONS = {
     "entry_balanced": "every entry has >= 2 postings and balances per (book, unit, component) — recomputed in Python",
     "posting_copies": "each posting's entry and account exist, its date is its entry's, its unit its account's, its "
@@ -77,6 +80,9 @@ DESCRIPTIONS = {
     "bank_balances": "each physical bank account's balance equals its ledger accounts' postings, 0 <= reserved <= it",
     "no_overdraft": "no physical bank account was ever below zero (running balance per committed transaction, in "
                     "seal order)",
+    "components_separate": "components never pay for each other: a unit's personal-account money in a physical "
+                           "account never below zero, the pooled money in a physical account never below zero in "
+                           "total (running balances per committed transaction, in seal order)",
     "closed_periods": "no entry was written into a month after that month was closed",
     "reversals": "each reversal reverses one earlier entry of its book alone and mirrors it exactly",
     "requests": "every fund request's history follows the workflow, ends in its state, approver is not submitter",
@@ -132,6 +138,27 @@ class _Entry:
     done: bool = False           # its postings were seen (a later one means they were scattered)
 
 
+# The grouped feed (online): one row per entry, the columns of
+# ledger.store.verify_independent.ENTRY_GROUPS_SQL.
+GROUP_COLS = ("entry_id", "postings", "legs", "keys", "amounts", "first_date", "last_date", "memos")
+
+
+@dataclass
+class Partial:
+    """What one range of grouped entry rows contributes (``Proof.grouped``): merged by
+    ``Proof.merge``. Entries whose rows are anything but ordinary go to ``slow``: their
+    postings are read again one by one and judged by ``Proof.postings``, the exact path
+    that names each posting at fault — so the grouped path never reports anything itself."""
+
+    digests: dict[int, tuple[bytes, int]] = field(default_factory=dict)     # entry -> (digest, postings)
+    memos: dict[int, dict[str, str]] = field(default_factory=dict)
+    day: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    bank_moves: list[tuple[str, str, int, int]] = field(default_factory=list)
+    comp_moves: list[tuple[str, str, int, int]] = field(default_factory=list)
+    slow: set[int] = field(default_factory=set)
+    postings: int = 0
+
+
 @dataclass
 class Proof:
     """The state of one independent verification, fed table by table.
@@ -151,6 +178,11 @@ class Proof:
     rev_legs: dict[int, Counter[tuple[str, str, str]]] = field(default_factory=dict)
     day: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     bank_moves: list[tuple[str, str, int, int]] = field(default_factory=list)    # bank, xid, entry, delta
+    # account -> what its component's money is judged by: "a<id>" (a unit's personal money,
+    # per account) or "p<bank>:<component>" (the pooled money in one physical account)
+    comp_of: dict[str, str] = field(default_factory=dict)
+    comp_moves: list[tuple[str, str, int, int]] = field(default_factory=list)    # key, xid, entry, delta
+    pooled: dict[str, str] = field(default_factory=dict)                     # book -> its pooled component
     redo: set[int] = field(default_factory=set)
     memos: dict[int, dict[str, str]] = field(default_factory=dict)      # entry -> posting id -> memo
     seq_of: dict[int, int] = field(default_factory=dict)
@@ -178,6 +210,10 @@ class Proof:
         return ":".join(x for x in (r[1], r[2], r[3], r[4], r[5]) if x)
 
     # ---- feeding -------------------------------------------------------------------------
+    def books(self, rows: Iterable[Row]) -> None:
+        """Each book's pooled component (the others are personal money, per unit)."""
+        self.pooled = {r[0]: r[1] for r in rows}
+
     def accounts(self, rows: Iterable[Row]) -> None:
         for r in rows:
             self.acct[r[0]] = r
@@ -185,6 +221,8 @@ class Proof:
             self.group[r[0]] = (r[3], r[5])
             if r[6]:
                 self.bank_of[r[0]] = r[6]
+                if r[5]:
+                    self.comp_of[r[0]] = (f"p{r[6]}:{r[5]}" if r[5] == self.pooled.get(r[1]) else f"a{r[0]}")
         self.counts["accounts"] = len(self.acct)
 
     def entries_(self, rows: Iterable[Row]) -> None:
@@ -247,6 +285,114 @@ class Proof:
         if cur >= 0:
             finished(cur, cur_e, legs, net)
         self.counts["postings"] += n
+
+    def grouped_ok(self) -> bool:
+        """The grouped path rebuilds the canonical text by replacing ``;<account id>:``
+        with the account's prefix: sound only when no prefix holds a ``;``."""
+        return self.sink is None and not any(";" in p for p in self.prefix.values())
+
+    def grouped(self, rows: Iterable[Row]) -> Partial:
+        """Judge entries from one row each (columns GROUP_COLS), without touching this
+        object (safe in several threads at once): the server only groups and concatenates
+        (each entry's legs in id order; the ``account|unit|side`` keys and the amounts in
+        key order); every digest, sum and comparison is made here, with hashlib and
+        Python integers. Per posting the Python work is a split and an ``int``: the
+        canonical text is the server's legs with each account id replaced by its prefix,
+        the sums are ``sum(map(int, …))`` over each key's run of amounts."""
+        out = Partial()
+        entries, acct, prefix, group, bank_of = self.entries, self.acct, self.prefix, self.group, self.bank_of
+        rev, slow, day, moves, digests = self.rev_related, out.slow, out.day, out.bank_moves, out.digests
+        comp_of = self.comp_of
+        n_all = 0
+        for r in rows:
+            eid, n = int(r[0]), int(r[1])
+            e = entries.get(eid)
+            legs = r[2]
+            # A line reference holding ';' or ',' shows as a count that does not add up.
+            if (e is None or eid in rev or n < 2 or r[5] != e.date or r[6] != e.date
+                    or legs.count(";") != n - 1):
+                slow.add(eid)
+                continue
+            keys = r[3].split(",")
+            amounts = r[4].split(",")
+            if len(keys) != n or len(amounts) != n:
+                slow.add(eid)
+                continue
+            net: dict[str, list[int]] = {}
+            i = 0
+            ok = True
+            for k, c in Counter(keys).items():
+                bar = k.find("|")
+                aid, side = k[:bar], k[-1]
+                a = acct.get(aid)
+                if a is None or k[-2] != "|" or k[bar + 1:-2] != a[3] or a[1] != e.book or side not in "DC":
+                    ok = False
+                    break
+                v = net.get(aid)
+                if v is None:
+                    net[aid] = v = [0, 0]
+                v[side == "C"] += sum(map(int, amounts[i:i + c]))
+                i += c
+            if not ok:
+                slow.add(eid)
+                continue
+            bal: dict[tuple[str, str], int] = {}
+            for aid, (d, c) in net.items():
+                g = group[aid]
+                bal[g] = bal.get(g, 0) + d - c
+            if any(bal.values()):
+                slow.add(eid)
+                continue
+            text = ";" + legs
+            banks: dict[str, int] = {}
+            comps: dict[str, int] = {}
+            for aid, (d, c) in net.items():
+                text = text.replace(";" + aid + ":", ";" + prefix[aid])
+                k2 = (aid, e.date)
+                dd = day.get(k2)
+                if dd is None:
+                    day[k2] = [d, c]
+                else:
+                    dd[0] += d
+                    dd[1] += c
+                b = bank_of.get(aid)
+                if b is not None:
+                    banks[b] = banks.get(b, 0) + d - c
+                    ck = comp_of.get(aid)
+                    if ck is not None:
+                        comps[ck] = comps.get(ck, 0) + d - c
+            for b, delta in banks.items():
+                moves.append((b, e.xid, eid, delta))
+            for ck, delta in comps.items():
+                out.comp_moves.append((ck, e.xid, eid, delta))
+            digests[eid] = (sha256((e.text + "#" + text[1:]).encode()), n)
+            n_all += n
+            if r[7]:
+                out.memos[eid] = {k: v for k, v in json.loads(r[7]).items() if v}
+        out.postings = n_all
+        return out
+
+    def merge(self, parts: Iterable[Partial]) -> set[int]:
+        """Fold the grouped ranges in; returns the entries to be read posting by posting
+        (``postings``, which counts their postings)."""
+        slow: set[int] = set()
+        for part in parts:
+            for eid, (digest, n) in part.digests.items():
+                e = self.entries[eid]
+                e.digest, e.postings, e.done = digest, n, True
+            self.memos.update(part.memos)
+            for k, (d, c) in part.day.items():
+                dd = self.day.get(k)
+                if dd is None:
+                    self.day[k] = [d, c]
+                else:
+                    dd[0] += d
+                    dd[1] += c
+            self.bank_moves.extend(part.bank_moves)
+            self.comp_moves.extend(part.comp_moves)
+            slow |= part.slow
+            self.counts["postings"] += part.postings
+        return slow
 
     def _copy_problem(self, pid: int, eid: int, e: _Entry, aid: str, pdate: str, punit: str) -> None:
         if pdate != e.date:
@@ -320,6 +466,7 @@ class Proof:
 
     def _sums(self, eid: int, e: _Entry, net: dict[str, list[int]]) -> None:
         banks: dict[str, int] = {}
+        comps: dict[str, int] = {}
         for aid, (d, c) in net.items():
             k = (aid, e.date)
             dd = self.day.get(k)
@@ -331,8 +478,13 @@ class Proof:
             bank = self.bank_of.get(aid)
             if bank is not None:
                 banks[bank] = banks.get(bank, 0) + d - c
+                ck = self.comp_of.get(aid)
+                if ck is not None:
+                    comps[ck] = comps.get(ck, 0) + d - c
         for bank, delta in banks.items():
             self.bank_moves.append((bank, e.xid, eid, delta))
+        for ck, delta in comps.items():
+            self.comp_moves.append((ck, e.xid, eid, delta))
 
     # ---- the small tables and the verdict ------------------------------------------------
     def finish(self, tables: Mapping[str, Iterable[Row]], catalogue: Sequence[CheckResult] = (),
@@ -343,6 +495,7 @@ class Proof:
         self.seq_of = seq_of
         self._check_accounts(t["account_day"], t["bank_account"])
         self._check_overdraft(seq_of)
+        self._check_components(seq_of)
         self._check_closed(t["closed_period"])
         self._check_reversals()
         self._check_requests(t["fund_request"], t["request_event"])
@@ -352,7 +505,8 @@ class Proof:
         checked = {"entry_balanced": self.counts["entries"], "posting_copies": self.counts["postings"],
                    "vouchers": self.counts["entries"], "account_balances": self.counts["accounts"],
                    "account_days": len(self.day), "bank_balances": len(t["bank_account"]),
-                   "no_overdraft": len(t["bank_account"]), "closed_periods": self.counts["entries"],
+                   "no_overdraft": len(t["bank_account"]), "components_separate": len(set(self.comp_of.values())),
+                   "closed_periods": self.counts["entries"],
                    "reversals": self.counts["reversals"], "requests": len(t["fund_request"]),
                    "hash_chain": len(t["seal"])}
         results = [result(n, DESCRIPTIONS[n], checked[n], self.findings[n], self.cap) for n in CHECK_ORDER]
@@ -516,6 +670,37 @@ class Proof:
                              "transaction", eid, account=f"bank #{bank}")
                     break
 
+    def _check_components(self, seq_of: dict[int, int]) -> None:
+        """Like ``_check_overdraft``, per component: each personal account, and the pooled
+        money of each physical account in total, never below zero after a transaction."""
+        top = max(seq_of.values(), default=0)
+        groups: dict[tuple[str, str], list[int]] = {}
+        for key, xid, eid, delta in self.comp_moves:
+            g = groups.setdefault((key, xid), [0, 1 << 62, eid])
+            g[0] += delta
+            order = seq_of.get(eid, top + eid)
+            if order < g[1]:
+                g[1], g[2] = order, eid
+        by_key: dict[str, list[tuple[int, int, int]]] = {}
+        for (key, _), (delta, order, eid) in groups.items():
+            by_key.setdefault(key, []).append((order, delta, eid))
+        for key, moves in sorted(by_key.items()):
+            running = 0
+            for _order, delta, eid in sorted(moves):
+                running += delta
+                if running < 0:
+                    if key.startswith("a"):
+                        r = self.acct[key[1:]]
+                        self.add("components_separate", f"unit {r[3]}'s {r[5]} money in bank account #{r[6]} fell to "
+                                 f"{_fen(running)} with this entry's transaction: it pays only from its own {r[5]} "
+                                 "money, never from another component's", eid, account=self.label(key[1:]))
+                    else:
+                        bank, comp = key[1:].split(":", 1)
+                        self.add("components_separate", f"the {comp} money in bank account #{bank} fell to "
+                                 f"{_fen(running)} in total with this entry's transaction: the {comp} fund may not "
+                                 "draw on other components' money", eid, account=f"bank #{bank}")
+                    break
+
     def _check_closed(self, closed: list[Row]) -> None:
         closes = {r[0][:7]: r for r in closed}
         if not closes:
@@ -595,14 +780,26 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
         catalogue: Sequence[CheckResult] = (), cap: int = FINDINGS_CAP,
         extra: Mapping[str, Any] | None = None,
         sink: Callable[[int, str, bytes | None], None] | None = None,
-        closes_sealed_by: Mapping[str, tuple[int, str]] | None = None) -> tuple[VerifyReport, Proof]:
+        closes_sealed_by: Mapping[str, tuple[int, str]] | None = None,
+        grouped: Callable[[Proof], Iterable[Partial]] | None = None) -> tuple[VerifyReport, Proof]:
     """The whole verdict from ``read(table)`` (rows in TABLES order) and, for entries whose
     postings arrived scattered or out of id order, ``redo(entry_ids)`` (their postings
-    again, ordered by entry and id)."""
+    again, ordered by entry and id).
+
+    ``grouped`` (online): instead of streaming every posting, the entries arrive one row
+    each (GROUP_COLS) in ranges it judges with ``Proof.grouped`` — in parallel sessions of
+    one snapshot; the entries that path leaves aside are read with ``redo`` and judged
+    posting by posting."""
     p = Proof(cap=cap, sink=sink, closes_sealed_by=dict(closes_sealed_by or {}))
+    p.books(read("book"))
     p.accounts(read("account"))
     p.entries_(read("entry"))
-    p.postings(read("posting"))
+    if grouped is not None and redo is not None and p.grouped_ok():
+        slow = p.merge(grouped(p))
+        if slow:
+            p.postings(redo(sorted(slow)))
+    else:
+        p.postings(read("posting"))
     if p.redo:
         if redo is None:
             raise ValueError("postings out of entry order and no way to read them again")

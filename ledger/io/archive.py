@@ -5,6 +5,12 @@
     DIR/tables/<table>.csv     every table of the schema fl, all columns, header row,
                                PostgreSQL's CSV (DateStyle ISO, TimeZone UTC, bytea hex;
                                an empty unquoted field is NULL), ordered by primary key
+    DIR/history/<table>.csv    each table hooked into the chained history (fl.chained_table):
+                               key, row — each row as jsonb text, keyed as the history keys
+                               it; compared with the latest version tables/record_log.csv
+                               recorded, whose chain is recomputed up to record_head.csv
+    DIR/links/<table>.csv      each self-chained table (the operations log, monitor
+                               acknowledgements): id, link text, prev_hash, hash
     DIR/canonical.csv          entry_id, sha256 (hex), canonical text: what each entry's
                                seal certifies, rebuilt in Python
     DIR/chain_head.json        the chain head as stored and as recomputed
@@ -28,7 +34,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ledger.core import fingerprint, proof
+from ledger.core import fingerprint, histories, proof
 from ledger.core.findings import CheckResult, Finding, VerifyReport, result
 from ledger.errors import BadInput
 
@@ -110,9 +116,44 @@ def _redo(directory: Path) -> Any:
     return redo
 
 
+def _csv(path: Path) -> Iterator[list[str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        r = csv.reader(f)
+        next(r, None)
+        yield from r
+
+
 def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult] = ()) -> VerifyReport:
-    rep, _ = proof.run(lambda t: _read(directory, t), _redo(directory), catalogue, sink=sink)
-    return rep
+    """The independent verdict over the exported tables, the chained histories with it
+    when the export has them (``history/``; exports before it had none)."""
+    log_path = directory / "tables" / "record_log.csv"
+    hist_dir = directory / "history"
+    if not log_path.exists() or not hist_dir.is_dir():
+        rep, _ = proof.run(lambda t: _read(directory, t), _redo(directory), catalogue, sink=sink)
+        return rep
+    log = list(table_rows(log_path, histories.RECORD_COLS))
+    head = list(table_rows(directory / "tables" / "record_head.csv", ("seq", "hash")))
+    latest = histories.latest_versions(log)
+    rep, p = proof.run(lambda t: _read(directory, t), _redo(directory), catalogue, sink=sink,
+                       closes_sealed_by=histories.closes_sealed_by(latest))
+    hooked = [r[0] for r in table_rows(directory / "tables" / "chained_table.csv", ("tbl",))]
+    keys: dict[str, Sequence[str]] = {t: () for t in hooked}
+    present = {f"fl.{q.stem}" for q in hist_dir.glob("*.csv")}
+    unreadable = [t for t in hooked if t != "fl.posting" and t not in present]
+    current = {t: _csv(hist_dir / f"{t[3:]}.csv") for t in hooked if t in present}
+    link_findings: list[Finding] = []
+    link_tables: list[str] = []
+    n = 0
+    links_dir = directory / "links"
+    for q in sorted(links_dir.glob("*.csv")) if links_dir.is_dir() else []:
+        rows = list(_csv(q))
+        n += len(rows)
+        link_tables.append(f"fl.{q.stem}")
+        link_findings += histories.check_links(f"fl.{q.stem}", rows, 200)
+    checks = (histories.check_chain(log, head, 200),
+              histories.check_tables(latest, keys, current, p.memos, 200, unreadable),
+              histories.links_result(n, link_findings, 200, link_tables))
+    return VerifyReport((*rep.checks, *checks), rep.extra)
 
 
 def check_files(directory: Path, filed: dict[str, Any] | None) -> CheckResult:

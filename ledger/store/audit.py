@@ -230,7 +230,7 @@ def _history_head(conn: Conn, upto: int | None = None) -> dict[str, Any] | None:
     exists = conn.execute("SELECT pg_catalog.to_regclass('fl.record_log') IS NOT NULL AS ok").fetchone()
     if not exists or exists["ok"] is not True:
         return None
-    log, _, _ = read_histories(conn)
+    log, _ = read_histories(conn)
     h, n = H0, 0
     for r in sorted((r for r in log if r[1]), key=lambda r: int(r[1])):
         if upto is not None and int(r[1]) > upto:

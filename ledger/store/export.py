@@ -21,6 +21,7 @@ from ledger.core import proof
 from ledger.core.findings import VerifyReport
 from ledger.errors import BadInput
 from ledger.io import archive
+from ledger.store import verify_records
 from ledger.store.db import Conn
 from ledger.store.verify import require_reader
 from ledger.store.verify_catalogue import fingerprint
@@ -80,6 +81,20 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
                 order = ", ".join(_ident(c) for c in (t["pk"] or cols[:1]))
             q = f"SELECT {', '.join(_ident(c) for c in cols)} FROM fl.{_ident(name)} ORDER BY {order}"
             counts[f"tables/{name}.csv"] = _copy_to(conn, q, directory / "tables" / f"{name}.csv")
+        # The chained histories' other side: each hooked table's rows as the history keys
+        # and prints them, and each self-chained table's links (ledger.io.archive).
+        keys, unreadable = verify_records.hooked(conn)
+        for table, kc in keys.items():
+            if table == "fl.posting" or table in unreadable:
+                continue
+            (directory / "history").mkdir(exist_ok=True)
+            q = f"SELECT x.key, x.row FROM ({verify_records.current_sql(table, kc).as_string(conn)}) x(key, row)"
+            counts[f"history/{table[3:]}.csv"] = _copy_to(conn, q, directory / "history" / f"{table[3:]}.csv")
+        for table in verify_records.readable_self_chained(conn)[0]:
+            (directory / "links").mkdir(exist_ok=True)
+            q = (f"SELECT x.id, x.link, x.prev_hash, x.hash FROM ({verify_records.links_sql(table).as_string(conn)}) "
+                 "x(id, link, prev_hash, hash)")
+            counts[f"links/{table[3:]}.csv"] = _copy_to(conn, q, directory / "links" / f"{table[3:]}.csv")
         catalogue = fingerprint(conn)
     finally:
         conn.rollback()

@@ -42,6 +42,7 @@ from psycopg.rows import dict_row
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
 from ledger.core.requests import TRANSITIONS
 from ledger.errors import PermissionDenied
+from ledger.store import verify_records
 from ledger.store.db import Conn
 from ledger.store.verify_chain import (
     CANONICAL_SQL,
@@ -258,7 +259,8 @@ def run_check(conn: Conn, check: Check, checked: int, cap: int = FINDINGS_CAP) -
 
 # Output order of the checks (and what --check accepts).
 ORDER: tuple[str, ...] = ("entry_balanced", "posting_copies", "vouchers", "account_balances", "account_days",
-                          "bank_balances", "no_overdraft", "closed_periods", "reversals", "requests", CHAIN_NAME)
+                          "bank_balances", "no_overdraft", "components_separate", "closed_periods", "reversals", "requests",
+                          *verify_records.NAMES, CHAIN_NAME)
 
 
 def snapshot(conn: Conn, *, same_as: str | None = None) -> None:
@@ -329,6 +331,10 @@ def run_checks(conn: Conn, counts: dict[str, Any], *, only: Sequence[str] | None
     for c in CHECKS:
         if not only or c.name in only:
             results[c.name] = timer.run(c.name, [c.name], partial(run_check, conn, c, int(counts[c.counts]), cap))
+    if not only or set(only) & set(verify_records.NAMES):
+        for r in timer.run("records", list(verify_records.NAMES), lambda: verify_records.first_pass(conn, cap)):
+            if not only or r.name in only:
+                results[r.name] = r
     return [results[n] for n in ORDER if n in results]
 
 

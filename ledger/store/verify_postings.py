@@ -158,6 +158,36 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
           LEFT JOIN fl.seal s ON s.entry_id = neg.entry_id JOIN fl.bank_account b ON b.id = neg.bank_id""",
         lambda r: f"the {r['holder']} account ({r['book']}{', unit ' + r['bank_unit'] if r['bank_unit'] else ''}) "
                   f"fell to {_fen(r['running'])} with this entry's transaction"),
+    PostingCheck(
+        "components_separate", "components never pay for each other: a unit's personal-account money in a "
+        "physical account never below zero, the pooled money in a physical account never below zero in total "
+        "(running balances per committed transaction, in seal order)", "bank_accounts", """
+        SELECT neg.account_id, CASE WHEN neg.account_id IS NULL THEN neg.bank_id END AS bank_id, neg.component,
+               neg.running, neg.entry_id, s.book, s.fiscal_year,
+               s.voucher_no, a.unit AS aunit,
+               concat_ws(':', a.book, a.chart_code, a.unit, nullif(a.holder, ''), nullif(a.component, '')) AS label,
+               b.holder, b.unit AS bank_unit FROM (
+          SELECT DISTINCT ON (account_id, bank_id, component) account_id, bank_id, component, ord, entry_id, running
+            FROM (
+            SELECT account_id, bank_id, component, ord, entry_id,
+                   sum(delta) OVER (PARTITION BY account_id, bank_id, component ORDER BY ord) AS running FROM (
+              SELECT CASE WHEN ga.component <> bk.pooled_component THEN ga.account_id END AS account_id,
+                     ga.bank_account_id AS bank_id, ga.component, ga.created_xid, min(ga.entry_id) AS entry_id,
+                     min(coalesce(s.seq, (SELECT coalesce(max(x.seq), 0) FROM fl.seal x) + ga.entry_id)) AS ord,
+                     sum(ga.dr - ga.cr) AS delta
+                FROM ga JOIN fl.book bk ON bk.code = ga.abook LEFT JOIN fl.seal s ON s.entry_id = ga.entry_id
+               WHERE ga.bank_account_id IS NOT NULL AND ga.component <> '' AND NOT ga.no_entry
+               GROUP BY 1, 2, 3, 4) t) r
+           WHERE running < 0 ORDER BY account_id, bank_id, component, ord) neg
+          LEFT JOIN fl.seal s ON s.entry_id = neg.entry_id LEFT JOIN fl.account a ON a.id = neg.account_id
+          JOIN fl.bank_account b ON b.id = neg.bank_id""",
+        lambda r: (f"unit {r['aunit']}'s {r['component']} money in the {r['holder']} account fell to "
+                   f"{_fen(r['running'])} with this entry's transaction: it pays only from its own {r['component']} "
+                   "money, never from another component's") if r["account_id"] is not None else
+                  (f"the {r['component']} money in the {r['holder']} account"
+                   f"{' (unit ' + r['bank_unit'] + ')' if r['bank_unit'] else ''} fell to {_fen(r['running'])} in "
+                   f"total with this entry's transaction: the {r['component']} fund may not draw on other "
+                   "components' money")),
 )
 
 NAMES = tuple(c.name for c in POSTING_CHECKS)

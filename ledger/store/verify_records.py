@@ -1,0 +1,239 @@
+"""The chained records beside the journal: what both verify passes read of them.
+
+Two kinds of chain keep what an auditor relies on outside the journal:
+
+* the **history** (sql/0010_proof.sql): every version of every row of every table hooked
+  with ``fl._chain_table`` (listed in ``fl.chained_table``), chained in ``fl.record_log``
+  up to ``fl.record_head``. Nothing here names those tables: a table hooked by a later
+  migration is checked as soon as it is hooked.
+* **self-chained tables**, whose trigger links each row to the one before it
+  (``hash = sha256(prev_hash || link text)``, the first ``prev_hash`` empty):
+  ``fl.operation_log`` (sql/0013) and ``fl.monitor_ack`` (sql/0015). Their link texts are
+  the triggers' own expressions, evaluated under the pinned settings the triggers pin
+  (DateStyle ISO, TimeZone UTC). Both are also hooked into the history (sql/0020), so a
+  removed last row — which a chain without a head cannot show — is a history finding.
+
+The in-database first pass recomputes both in SQL (``first_pass``); the independent
+verdict reads rows and link texts and recomputes every hash with hashlib
+(ledger.core.histories).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from psycopg import sql
+
+from ledger.core import histories
+from ledger.core.findings import CheckResult, Finding, result
+from ledger.store.db import Conn
+
+# table -> the link text its trigger hashes (the row as ``t``).
+SELF_CHAINED: dict[str, str] = {
+    "fl.operation_log": "pg_catalog.concat_ws('|', t.id, t.at, t.actor, t.action, t.subject, t.reason, "
+                        "t.detail::pg_catalog.text)",
+    "fl.monitor_ack": "pg_catalog.concat_ws('|', t.id, t.unit, t.book, t.level, t.since, t.acknowledged_on, "
+                      "t.acknowledged_by, pg_catalog.to_char(t.acknowledged_at AT TIME ZONE 'UTC', "
+                      "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), t.decision)",
+}
+
+_TABLE_NAME = re.compile(r"^fl\.[a-z_][a-z0-9_]*$")
+
+
+def _rel(table: str) -> sql.Composable:
+    return sql.SQL("fl.") + sql.Identifier(table[3:])
+
+
+def hooked(conn: Conn) -> tuple[dict[str, list[str]], list[str]]:
+    """The hooked tables with their key columns, and those of them this reader may not
+    read (the operations log is the operator's and the auditors' only)."""
+    keys: dict[str, list[str]] = {}
+    unreadable: list[str] = []
+    for r in conn.execute("""SELECT t.tbl, t.key_cols, c.oid IS NOT NULL AS present,
+                                    c.oid IS NOT NULL AND pg_catalog.has_table_privilege(c.oid, 'SELECT') AS readable
+                               FROM fl.chained_table t
+                               LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = 'fl'
+                               LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
+                                     AND c.relname = pg_catalog.substr(t.tbl, 4)
+                              ORDER BY t.tbl""").fetchall():
+        if _TABLE_NAME.match(r["tbl"]):
+            keys[r["tbl"]] = list(r["key_cols"])
+            if not r["readable"]:
+                unreadable.append(r["tbl"])
+    return keys, unreadable
+
+
+def current_sql(table: str, key_cols: list[str]) -> sql.Composed:
+    """Each row of a hooked table as (key, row) jsonb texts — the key built as the history
+    builds it, so an unchanged row's texts equal the recorded ones."""
+    return sql.SQL("SELECT (SELECT pg_catalog.jsonb_object_agg(k, s.d -> k) FROM pg_catalog.unnest({keys}::text[]) k)"
+                   "::pg_catalog.text, s.d::pg_catalog.text "
+                   "FROM (SELECT pg_catalog.to_jsonb(t) AS d FROM {rel} t) s").format(
+        keys=sql.Literal(key_cols), rel=_rel(table))
+
+
+def links_sql(table: str) -> sql.Composed:
+    """A self-chained table's rows in id order: id, link text, prev_hash, hash."""
+    return sql.SQL("SELECT t.id, {expr}, t.prev_hash, t.hash FROM {rel} t ORDER BY t.id").format(
+        expr=sql.SQL(SELF_CHAINED[table]), rel=_rel(table))
+
+
+def readable_self_chained(conn: Conn) -> tuple[list[str], list[str]]:
+    ok: list[str] = []
+    skipped: list[str] = []
+    for table in SELF_CHAINED:
+        r = conn.execute("SELECT pg_catalog.has_table_privilege(%s, 'SELECT') AS ok", (table,)).fetchone()
+        (ok if r and r["ok"] else skipped).append(table)
+    return ok, skipped
+
+
+# ---- the in-database first pass ---------------------------------------------------------
+
+_CHAIN_SQL = """
+SELECT l.id, l.seq, l.tbl, l.row_key::pg_catalog.text AS key, l.pos,
+       l.hash = pg_catalog.sha256(l.prev_hash || pg_catalog.convert_to(pg_catalog.concat_ws('|', l.seq, l.tbl, l.op,
+                l.actor, l.row_key::pg_catalog.text, l.row_data::pg_catalog.text), 'UTF8')) AS hash_ok,
+       l.prev_hash = coalesce(l.before, '\\x0000000000000000000000000000000000000000000000000000000000000000'
+                                         ::pg_catalog.bytea) AS follows
+  FROM (SELECT x.*, pg_catalog.lag(x.hash) OVER w AS before, pg_catalog.row_number() OVER w AS pos
+          FROM fl.record_log x WHERE x.seq IS NOT NULL WINDOW w AS (ORDER BY x.seq)) l
+ WHERE l.seq <> l.pos OR NOT (l.hash = pg_catalog.sha256(l.prev_hash || pg_catalog.convert_to(pg_catalog.concat_ws(
+         '|', l.seq, l.tbl, l.op, l.actor, l.row_key::pg_catalog.text, l.row_data::pg_catalog.text), 'UTF8')))
+    OR l.prev_hash IS DISTINCT FROM coalesce(l.before,
+         '\\x0000000000000000000000000000000000000000000000000000000000000000'::pg_catalog.bytea)
+ ORDER BY l.seq
+ LIMIT %(limit)s
+"""
+
+_HEAD_SQL = """
+SELECT h.seq AS head_seq, h.hash AS head_hash,
+       (SELECT pg_catalog.count(*) FROM fl.record_log x WHERE x.seq IS NOT NULL) AS chained,
+       (SELECT x.hash FROM fl.record_log x WHERE x.seq IS NOT NULL ORDER BY x.seq DESC LIMIT 1) AS last_hash
+  FROM fl.record_head h
+"""
+
+
+def _history_chain(conn: Conn, cap: int) -> CheckResult:
+    findings: list[Finding] = []
+    for r in conn.execute(_CHAIN_SQL, {"limit": cap + 1}).fetchall():
+        who: dict[str, Any] = {"account": f"fl.record_log id={r['id']} seq={r['seq']}"}
+        if r["seq"] != r["pos"]:
+            findings.append(Finding("history_chain", f"history version {r['seq']} where {r['pos']} was expected "
+                                    "(versions removed or renumbered)", **who))
+        if not r["follows"]:
+            findings.append(Finding("history_chain", f"history version {r['seq']} does not follow version "
+                                    f"{r['seq'] - 1} (versions removed, inserted or reordered)", **who))
+        if not r["hash_ok"]:
+            findings.append(Finding("history_chain", f"history version {r['seq']} ({r['tbl']} {r['key']}) does not "
+                                    "match its hash: the recorded row or its link was rewritten", **who))
+    heads = conn.execute(_HEAD_SQL).fetchall()
+    chained = int(heads[0]["chained"]) if heads else 0
+    if len(heads) != 1:
+        findings.append(Finding("history_chain", f"the history head has {len(heads)} rows; it must have one"))
+    else:
+        h = heads[0]
+        if h["head_seq"] != chained:
+            findings.append(Finding("history_chain", f"the history head counts {h['head_seq']} chained versions but "
+                                    f"{chained} are visible: versions were removed or are hidden from this reader"))
+        if bytes(h["head_hash"]) != (bytes(h["last_hash"]) if h["last_hash"] is not None else histories.GENESIS):
+            findings.append(Finding("history_chain", "the history head's hash is not the last version's"))
+    return result("history_chain", "the history (fl.record_log) is one SHA-256 chain in seq order ending at "
+                  "fl.record_head — recomputed in SQL", chained, findings, cap)
+
+
+_TABLE_DIFF_SQL = """
+WITH latest AS (SELECT DISTINCT ON (l.row_key) l.row_key, l.row_data FROM fl.record_log l
+                 WHERE l.tbl = {name} ORDER BY l.row_key, l.id DESC),
+cur AS ({current})
+SELECT coalesce(cur.key, latest.row_key::pg_catalog.text) AS key, cur.row AS now,
+       latest.row_data::pg_catalog.text AS was
+  FROM cur FULL JOIN latest ON latest.row_key = cur.key::pg_catalog.jsonb
+ WHERE cur.row IS NULL OR latest.row_key IS NULL
+    OR latest.row_data - ARRAY(SELECT k FROM pg_catalog.jsonb_object_keys(latest.row_data) k
+                                WHERE pg_catalog."left"(k, 1) = '_') <> cur.row::pg_catalog.jsonb
+ LIMIT {limit}
+"""
+
+
+def _histories(conn: Conn, cap: int) -> CheckResult:
+    keys, unreadable = hooked(conn)
+    findings: list[Finding] = []
+    n = 0
+    for table, kc in keys.items():
+        if table == "fl.posting" or table in unreadable:
+            continue
+        cur = sql.SQL("SELECT x.key, x.row FROM ({q}) x(key, row)").format(q=current_sql(table, kc))
+        q = sql.SQL(_TABLE_DIFF_SQL).format(name=sql.Literal(table), current=cur, limit=sql.Literal(cap + 1))
+        for r in conn.execute(q).fetchall():
+            f = histories.row_finding(table, r["key"], r["now"], r["was"])
+            if f is not None:
+                findings.append(f)
+        row = conn.execute(sql.SQL("SELECT pg_catalog.count(*) AS n FROM {rel}").format(rel=_rel(table))).fetchone()
+        n += int(row["n"]) if row else 0
+    skipped = ["fl.posting (posting memos: the independent verdict checks them)", *unreadable]
+    return result("histories", "every row of every hooked table (fl.chained_table) equals the latest version its "
+                  "history recorded — compared in SQL; not here: " + ", ".join(skipped), n, findings, cap)
+
+
+def _self_chained(conn: Conn, cap: int) -> CheckResult:
+    ok, skipped = readable_self_chained(conn)
+    findings: list[Finding] = []
+    n = 0
+    for table in ok:
+        q = sql.SQL("""
+          SELECT l.id, l.prev_hash IS DISTINCT FROM coalesce(l.before, '\\x'::pg_catalog.bytea) AS broken,
+                 l.hash IS DISTINCT FROM pg_catalog.sha256(l.prev_hash || pg_catalog.convert_to(l.link, 'UTF8'))
+                   AS rewritten
+            FROM (SELECT t.id, t.prev_hash, t.hash, {expr} AS link,
+                         pg_catalog.lag(t.hash) OVER (ORDER BY t.id) AS before FROM {rel} t) l
+           WHERE l.prev_hash IS DISTINCT FROM coalesce(l.before, '\\x'::pg_catalog.bytea)
+              OR l.hash IS DISTINCT FROM pg_catalog.sha256(l.prev_hash || pg_catalog.convert_to(l.link, 'UTF8'))
+           ORDER BY l.id LIMIT {limit}""").format(expr=sql.SQL(SELF_CHAINED[table]),
+                                                   rel=_rel(table), limit=sql.Literal(cap + 1))
+        for r in conn.execute(q).fetchall():
+            who: dict[str, Any] = {"account": f"{table} id={r['id']}"}
+            if r["broken"]:
+                findings.append(Finding("record_links", f"row {r['id']} does not follow the row before it (rows "
+                                        "removed, inserted or reordered)", **who))
+            if r["rewritten"]:
+                findings.append(Finding("record_links", f"row {r['id']} does not match its hash: it was rewritten",
+                                        **who))
+        row = conn.execute(sql.SQL("SELECT pg_catalog.count(*) AS n FROM {rel}").format(rel=_rel(table))).fetchone()
+        n += int(row["n"]) if row else 0
+    return result("record_links", "the tables that chain their own rows (" + ", ".join(ok) + "): every link "
+                  "recomputed in SQL" + (f"; not readable by this role, not checked: {', '.join(skipped)}"
+                                         if skipped else ""), n, findings, cap)
+
+
+NAMES = ("history_chain", "histories", "record_links")
+
+
+def first_pass(conn: Conn, cap: int) -> list[CheckResult]:
+    """The three record checks of the in-database pass, in the verify snapshot."""
+    return [_history_chain(conn, cap), _histories(conn, cap), _self_chained(conn, cap)]
+
+
+# ---- the independent verdict ------------------------------------------------------------
+
+def independent(conn: Conn, copy_rows: Any, latest: dict[str, dict[str, str]],
+                posting_memos: dict[int, dict[str, str]], cap: int) -> tuple[CheckResult, CheckResult]:
+    """``histories`` and ``record_links`` recomputed in Python from rows read with
+    ``copy_rows`` (the pinned session's COPY reader)."""
+    keys, unreadable = hooked(conn)
+
+    def rows(table: str) -> Iterator[list[str]]:
+        yield from copy_rows(conn, current_sql(table, keys[table]).as_string(conn))
+
+    current = {t: rows(t) for t in keys if t != "fl.posting" and t not in unreadable}
+    tables = histories.check_tables(latest, keys, current, posting_memos, cap, unreadable)
+    ok, skipped = readable_self_chained(conn)
+    findings: list[Finding] = []
+    n = 0
+    for table in ok:
+        got = list(copy_rows(conn, links_sql(table).as_string(conn)))
+        n += len(got)
+        findings += histories.check_links(table, got, cap)
+    links = histories.links_result(n, findings, cap, ok + [f"{t} (not readable by this role)" for t in skipped])
+    return tables, links

@@ -1,0 +1,209 @@
+"""The insider against the records beside the journal (issue 15) and the components rule
+(issue 16): a superuser with every trigger off rewrites a stored year-close result, an
+import line's reference or entry, an operations-log row or a monitor acknowledgement, or
+makes one component pay for another. Both passes of ``verify`` (the in-database first
+pass and the independent verdict) must fail and name the row, unit or account; an
+export must carry the histories so that ``verify --offline`` names them too."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from ledger.store import yearend
+from tests.integration.test_verify import sample_ledger
+
+pytestmark = pytest.mark.db
+
+DATA = __import__("pathlib").Path(__file__).parent / "data"
+
+
+def _verify(ledger_db) -> dict:
+    res = ledger_db.cli("verify", "--json", user="aud")
+    assert res.exit_code in (0, 1), res
+    return res.json()
+
+
+def _failed(checks: list[dict]) -> dict[str, list[dict]]:
+    return {c["name"]: c["findings"] for c in checks if not c["ok"]}
+
+
+def _both(doc: dict) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+    return _failed(doc["checks"]), _failed(doc["independent"]["checks"])
+
+
+def _accounts(findings: list[dict]) -> str:
+    return " | ".join(f["account"] or "" for f in findings)
+
+
+def _tamper(ledger_db, *statements: tuple[str, tuple]) -> None:
+    c = ledger_db.admin()
+    c.execute("SET session_replication_role = replica")   # every trigger off, the history's included
+    for q, args in statements:
+        c.execute(q, args)
+    c.execute("SET session_replication_role = origin")
+
+
+def test_a_stored_year_close_result_rewritten_is_named(ledger_db):
+    sample_ledger(ledger_db)
+    rev = ledger_db.connect("rev")
+    yearend.close_year(rev, 2023, dt.date(2023, 12, 31))
+    rev.commit()
+    doc = _verify(ledger_db)
+    assert doc["ok"] is True, _both(doc)
+    _tamper(ledger_db, ("""UPDATE fl.year_close SET result = jsonb_set(result, '{note}', '"rewritten"')
+                            WHERE year = 2023 AND book = 'RES'""", ()))
+    doc = _verify(ledger_db)
+    first, ind = _both(doc)
+    for failed in (first, ind):
+        assert "histories" in failed, failed
+        text = _accounts(failed["histories"])
+        assert "fl.year_close book=RES, year=2023" in text, text
+        assert any("result now" in f["message"] for f in failed["histories"])
+
+
+def test_import_line_reference_and_entry_rewritten_are_named(ledger_db):
+    r = ledger_db.cli("collect", "import", str(DATA / "collections.csv"), user="fin")
+    assert r.exit_code == 0, r
+    c = ledger_db.admin()
+    lines = c.execute("SELECT namespace, reference, entry_id FROM fl.import_line ORDER BY reference").fetchall()
+    assert len(lines) >= 2 and _verify(ledger_db)["ok"] is True
+    a, b = lines[0], lines[1]
+    _tamper(ledger_db,
+            ("UPDATE fl.import_line SET reference = 'FORGED-1' WHERE namespace = %s AND reference = %s",
+             (a["namespace"], a["reference"])),
+            ("UPDATE fl.import_line SET entry_id = %s WHERE namespace = %s AND reference = %s",
+             (a["entry_id"], b["namespace"], b["reference"])))
+    first, ind = _both(_verify(ledger_db))
+    for failed in (first, ind):
+        hist = failed["histories"]
+        text = _accounts(hist)
+        assert f"reference={a['reference']}" in text and "reference=FORGED-1" in text, text
+        changed = [f for f in hist if f"reference={b['reference']}" in (f["account"] or "")]
+        assert changed and "entry_id now" in changed[0]["message"], hist
+
+
+def _ack_and_operation(ledger_db) -> tuple[int, int]:
+    o22 = ledger_db.connect("o22")
+    ack = o22.execute("SELECT fl.monitor_acknowledge('230822', 'RES', 'red', '2023-01-01', '2023-01-31', "
+                      "'call the county bureau') AS id").fetchone()["id"]
+    o22.execute("SELECT fl.monitor_acknowledge('230822', 'RES', 'red', '2023-01-01', '2023-02-28', "
+                "'second decision')")
+    o22.commit()
+    c = ledger_db.admin()
+    for reason in ("nightly", "weekly"):
+        c.execute("""INSERT INTO fl.operation_log (action, subject, reason, detail, prev_hash, hash)
+                     VALUES ('backup', 'base', %s, '{"bytes": 1}', '\\x', '\\x')""", (reason,))
+    c.commit()
+    last = c.execute("SELECT max(id) AS id FROM fl.operation_log").fetchone()["id"]
+    return ack, last
+
+
+def test_self_chained_tables_rewritten_or_cut_are_named(ledger_db):
+    """A rewritten acknowledgement breaks its own link and its history; the operations
+    log's last row deleted leaves its own chain whole — the history names it."""
+    sample_ledger(ledger_db)
+    ack, last_op = _ack_and_operation(ledger_db)
+    doc = _verify(ledger_db)
+    assert doc["ok"] is True, _both(doc)
+    _tamper(ledger_db, ("UPDATE fl.monitor_ack SET decision = 'nothing to do' WHERE id = %s", (ack,)),
+            ("DELETE FROM fl.operation_log WHERE id = %s", (last_op,)))
+    first, ind = _both(_verify(ledger_db))
+    for failed in (first, ind):
+        assert f"fl.monitor_ack id={ack}" in _accounts(failed["record_links"]), failed.get("record_links")
+        text = _accounts(failed["histories"])
+        assert f"fl.monitor_ack id={ack}" in text and f"fl.operation_log id={last_op}" in text, text
+
+
+def test_a_later_hooked_table_is_checked_without_code_change(ledger_db):
+    """Any table hooked with fl._chain_table is judged by both passes."""
+    c = ledger_db.admin()
+    c.execute("CREATE TABLE fl.h15_probe (id int PRIMARY KEY, note text)")
+    c.execute("GRANT SELECT ON fl.h15_probe TO fl_auditor")
+    c.execute("SELECT fl._chain_table('fl.h15_probe', ARRAY['id'])")
+    c.execute("INSERT INTO fl.h15_probe VALUES (1, 'as written')")
+    c.commit()
+    _tamper(ledger_db, ("UPDATE fl.h15_probe SET note = 'rewritten' WHERE id = 1", ()))
+    first, ind = _both(_verify(ledger_db))
+    for failed in (first, ind):
+        assert "fl.h15_probe id=1" in _accounts(failed["histories"])
+
+
+def _emp_accounts(c) -> dict[str, int]:
+    out = {}
+    for name, code, holder, comp in (("special_personal", "1003", "special", "personal"),
+                                     ("special_pooled", "1003", "special", "pooled"),
+                                     ("pharmacy", "5001.pharmacy", "", "personal"),
+                                     ("inpatient", "5001.inpatient", "", "pooled")):
+        out[name] = c.execute("SELECT fl.account_for('EMP', %s, '230822', %s, %s) AS id",
+                              (code, holder, comp)).fetchone()["id"]
+    return out
+
+
+def _forge(c, key: str, debit: int, credit: int, fen: int) -> int:
+    e = c.execute("""INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash, created_by,
+                                          created_at, created_xid)
+                     VALUES ('EMP', '2023-02-10', 'forged', 'manual', %s, '\\x01', 'fin', now(), '1') RETURNING id""",
+                  (key,)).fetchone()["id"]
+    for acc, side in ((debit, "D"), (credit, "C")):
+        c.execute("""INSERT INTO fl.posting (entry_id, account_id, side, amount, entry_date, unit)
+                     VALUES (%s, %s, %s, %s, '2023-02-10', '230822')""", (e, acc, side, fen))
+    return e
+
+
+def test_components_paying_for_each_other_are_named(ledger_db):
+    """The employees' book: 230822's special account holds 300,000.00 of pooled money and
+    no personal money. Forged with the triggers off: a personal pharmacy payment of
+    1,000.00 (personal money −1,000.00) and a pooled payment of 400,000.00 (pooled money
+    −100,000.00 in total). Both passes name the unit's personal account and the physical
+    account."""
+    sample_ledger(ledger_db)
+    c = ledger_db.admin()
+    acc = _emp_accounts(c)
+    c.commit()
+    bank = c.execute("SELECT bank_account_id AS b FROM fl.account WHERE id = %s",
+                     (acc["special_personal"],)).fetchone()["b"]
+    assert bank is not None
+    c.execute("SET session_replication_role = replica")
+    personal = _forge(c, "forged-personal", acc["pharmacy"], acc["special_personal"], 100_000)
+    pooled = _forge(c, "forged-pooled", acc["inpatient"], acc["special_pooled"], 40_000_000)
+    c.execute("SET session_replication_role = origin")
+    first, ind = _both(_verify(ledger_db))
+    for failed in (first, ind):
+        comp = failed["components_separate"]
+        by_entry = {f["entry_id"]: f for f in comp}
+        assert personal in by_entry and pooled in by_entry, comp
+        assert "EMP:1003:230822:special:personal" in (by_entry[personal]["account"] or ""), comp
+        assert "230822" in by_entry[personal]["message"] and "personal" in by_entry[personal]["message"]
+        assert f"bank #{bank}" in (by_entry[pooled]["account"] or ""), comp
+        assert "-100,000.00" in by_entry[pooled]["message"] or "−100,000.00" in by_entry[pooled]["message"], comp
+
+
+def test_the_export_carries_the_histories_and_offline_names_them(ledger_db, tmp_path):
+    from ledger.io import archive
+
+    sample_ledger(ledger_db)
+    ack, _ = _ack_and_operation(ledger_db)
+    out = tmp_path / "export"
+    res = ledger_db.cli("audit", "export", str(out), "--json", user="aud")
+    assert res.exit_code == 0 and res.json()["verified"] is True, res
+    assert (out / "history" / "app_user.csv").exists() and (out / "links" / "monitor_ack.csv").exists()
+    rep = archive.verify_offline(out)
+    assert rep.ok, [f.as_json() for f in rep.findings]
+    names = {c.name for c in rep.checks}
+    assert {"history_chain", "histories", "record_links"} <= names
+
+    # A row rewritten in the export's own history file (and its manifest regenerated) is
+    # named; so is a rewritten link.
+    p = out / "history" / "monitor_ack.csv"
+    p.write_text(p.read_text("utf-8").replace("call the county bureau", "nothing to do"), "utf-8")
+    q = out / "links" / "monitor_ack.csv"
+    q.write_text(q.read_text("utf-8").replace("call the county bureau", "nothing to do"), "utf-8")
+    rep = archive.verify_offline(out)
+    failed = {c.name: c for c in rep.checks if not c.ok}
+    assert f"fl.monitor_ack id={ack}" in " ".join(f.account or "" for f in failed["histories"].findings)
+    assert f"fl.monitor_ack id={ack}" in " ".join(f.account or "" for f in failed["record_links"].findings)
+    assert "export_files" in failed
+    assert json.loads((out / "manifest.json").read_text())["files"]["history/monitor_ack.csv"]
