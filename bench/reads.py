@@ -116,24 +116,27 @@ def _timed(fn: Callable[[], Any], n: int) -> list[float]:
     return out
 
 
-def _verify_child(url: str, q: Any) -> None:
+def _verify_child(url: str, q: Any, independent: bool = False) -> None:
     from ledger.store.verify import verify
+    from ledger.store.verify_independent import verify_independent
 
     with psycopg.connect(url, row_factory=dict_row) as c:
         t0 = time.perf_counter()
-        rep = verify(c)       # verify times its own steps (the posting checks share one pass)
+        rep = verify_independent(c) if independent else verify(c)   # each times its own steps
         secs = time.perf_counter() - t0
     timings = {t["step"]: float(t["seconds"]) for t in rep.extra.get("timings", [])}
     q.put((secs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, rep.ok,
            int(rep.extra.get("postings", 0)), [f.message for f in rep.findings][:3], timings))
 
 
-def run_verify(url: str, *, timeout: float = 3600.0) -> tuple[Any, ...] | None:
+def run_verify(url: str, *, timeout: float = 3600.0, independent: bool = False) -> tuple[Any, ...] | None:
     """(seconds, peak RSS MB, ok, postings checked, first findings, seconds per step) of
-    verify in a child process; None if it did not finish within ``timeout`` seconds."""
+    verify — the in-database pass, or with ``independent`` the independent verdict
+    (ledger.store.verify_independent) — in a child process; None if it did not finish
+    within ``timeout`` seconds."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    p = ctx.Process(target=_verify_child, args=(url, q))
+    p = ctx.Process(target=_verify_child, args=(url, q, independent))
     p.start()
     try:
         return q.get(timeout=timeout)  # type: ignore[no-any-return]
@@ -227,39 +230,41 @@ def _year_end(env: Env, srv: Any, db: str, ds: str, load_rate: float) -> list[Re
 
 
 def _verify_results(env: Env, url: str, ds: str, total: int, vsmall: tuple[Any, ...] | None,
-                    budget: float) -> list[Result]:
+                    budget: float, independent: bool = False) -> list[Result]:
     """verify at full size: 3 runs when one takes under a minute, else one (said so);
     a run that does not finish within ``budget`` is reported as a miss with its bound."""
+    name = "5b. verify, independent verdict (Python)" if independent else "5. verify"
     runs: list[tuple[Any, ...]] = []
     for _ in range(1 if env.quick else 3):
-        v = run_verify(url, timeout=budget)
+        v = run_verify(url, timeout=budget, independent=independent)
         if v is None:
-            env.log(f"  verify at {total:,} postings did not finish within {budget:.0f} s")
+            env.log(f"  {name} at {total:,} postings did not finish within {budget:.0f} s")
             break
         runs.append(v)
-        env.log(f"  verify at {v[3]:,} postings: {v[0]:.2f} s, peak RSS {v[1]:.0f} MB, ok={v[2]}")
+        env.log(f"  {name} at {v[3]:,} postings: {v[0]:.2f} s, peak RSS {v[1]:.0f} MB, ok={v[2]}")
         if v[0] > 60:
             break
     per_check = ""
     src = runs[0] if runs else vsmall
     if src is not None and src[5]:
-        per_check = (f" Seconds per step at {src[3]:,} postings (verify --json timings; hash_chain runs in a "
-                     "second session beside the others): "
+        per_check = (f" Seconds per step at {src[3]:,} postings (verify --json timings" +
+                     ("; two sessions of one snapshot group the postings per entry): " if independent else
+                      "; hash_chain runs in a second session beside the others): ")
                      + ", ".join(f"{k} {v:.1f}" for k, v in sorted(src[5].items(), key=lambda kv: -kv[1])) + ".")
     ref = ([vsmall[3] / vsmall[0]] if vsmall is not None else [])
     ref_label = f"verify at {vsmall[3]:,} postings" if vsmall is not None else ""
     if not runs:
         bound = total / budget
-        return [Result("5. verify", ds + f" (did not finish within {budget:.0f} s)", "postings/s", [bound],
+        return [Result(name, ds + f" (did not finish within {budget:.0f} s)", "postings/s", [bound],
                        ref_label, ref, ">= 1,000,000", at_least(1_000_000),
                        note=f"at most {bound:,.0f} postings/s (an upper bound: the run was stopped).{per_check}")]
     bad = [v for v in runs if not v[2]]
-    out = [Result("5. verify", ds + ("" if len(runs) >= 3 or env.quick else f" ({len(runs)} run: > 60 s each)"),
+    out = [Result(name, ds + ("" if len(runs) >= 3 or env.quick else f" ({len(runs)} run: > 60 s each)"),
                   "postings/s", [v[3] / v[0] for v in runs], ref_label, ref, ">= 1,000,000", at_least(1_000_000),
                   note=(("FINDINGS: " + "; ".join(bad[0][4])) if bad else "the ledger verified clean") + "." + per_check)]
     if vsmall is not None:
         rss = sorted(v[1] for v in runs)[len(runs) // 2]
-        out.append(Result("5. verify memory flat", f"peak RSS at {total:,} vs {vsmall[3]:,} postings", "×",
+        out.append(Result(f"{name} memory flat", f"peak RSS at {total:,} vs {vsmall[3]:,} postings", "×",
                           [rss / vsmall[1]], target="<= 1.25", check=lambda m, _r: m <= 1.25,
                           note=f"peak RSS {vsmall[1]:.0f} MB → {rss:.0f} MB"))
     return out
@@ -279,6 +284,7 @@ def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
         t0 = time.perf_counter()
         verify_ok = _verify_available()
         vsmall: tuple[Any, ...] | None = None
+        ismall: tuple[Any, ...] | None = None
         small_postings = 0
         if verify_ok:
             loader.load_until(target // 10, deadline)
@@ -296,6 +302,12 @@ def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
                         f"ok={vsmall[2]}")
             else:
                 env.log(f"  verify at {small_postings:,} postings did not finish in {verify_budget:.0f} s")
+            tv = time.perf_counter()
+            ismall = run_verify(srv.url(db, "aud"), timeout=verify_budget, independent=True)
+            deadline += time.perf_counter() - tv
+            if ismall is not None:
+                env.log(f"  independent verdict at {ismall[3]:,} postings: {ismall[0]:.2f} s, peak RSS "
+                        f"{ismall[1]:.0f} MB, ok={ismall[2]}")
         loader.load_until(target, deadline)
         load_secs = loader.seconds
         with psycopg.connect(srv.url(db), autocommit=True) as c:
@@ -324,6 +336,7 @@ def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
 
         if verify_ok:
             results += _verify_results(env, srv.url(db, "aud"), ds, total, vsmall, verify_budget)
+            results += _verify_results(env, srv.url(db, "aud"), ds, total, ismall, verify_budget, independent=True)
         else:
             results.append(unavailable("5. verify", ds, "ledger/store/verify.py is not in the tree yet"))
         results += _year_end(env, srv, db, ds, loader.postings / load_secs)

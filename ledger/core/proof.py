@@ -18,7 +18,9 @@ The canonical text is the one the seal hashes (fl.seal_transaction, sql/0001)::
 Postings stream through once (the caller's order; postings of one entry normally arrive
 together and in id order — an entry whose postings do not is recomputed from its
 postings fetched again, ``Proof.redo``), so memory grows with entries and accounts,
-never with postings.
+never with postings. Online they arrive grouped instead, one row per entry
+(``Proof.grouped``, several ranges at once); an entry that is anything but ordinary is
+handed back and read posting by posting, so findings are always the exact path's.
 """
 
 from __future__ import annotations

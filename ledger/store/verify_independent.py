@@ -5,10 +5,16 @@ set up to do: ``search_path = pg_catalog`` (``pg_temp`` is never searched for th
 functions and operators the queries use, and every relation is qualified), DateStyle
 ISO, TimeZone UTC, IntervalStyle postgres, extra_float_digits 3, bytea_output hex —
 one REPEATABLE READ, READ ONLY snapshot. The queries only select columns (``COPY
-(SELECT cols FROM fl.t) TO STDOUT`` in CSV): no server function computes a digest, a
-sum or a comparison the verdict depends on. ledger.core.proof does all of that with
-hashlib and Python integers, the same code that verifies an export with no database
-(``verify --offline``).
+(SELECT cols FROM fl.t) TO STDOUT`` in CSV) — the postings grouped per entry by built-in
+aggregates that only concatenate (``ENTRY_GROUPS_SQL``), read by two sessions of one
+exported snapshot side by side: no server function computes a digest, a sum or a
+comparison the verdict depends on. ledger.core.proof does all of that with hashlib and
+Python integers, the same code that verifies an export with no database (``verify
+--offline``, which streams the postings one by one).
+
+Speed: per posting the server concatenates and Python splits and parses an integer; the
+digest is one ``sha256`` per entry and each sum one ``sum(map(int, …))`` per account and
+side. See docs/benchmarks.md (5b) for postings/s at scale.
 
 Before the rows are trusted the catalogue is checked (ledger.store.verify_catalogue):
 relation kinds, row policies, triggers, rules and function definitions against the
@@ -185,9 +191,10 @@ def read_histories(conn: Conn) -> tuple[list[list[str]], list[list[str]]]:
 
 
 def verify_independent(conn: Conn, *, cap: int = FINDINGS_CAP,
-                       fingerprint: dict[str, dict[str, str]] | None = None) -> VerifyReport:
+                       fingerprint: dict[str, dict[str, str]] | None = None, grouped: bool = True) -> VerifyReport:
     """The verdict computed in Python from the raw rows of one pinned snapshot, after the
-    catalogue and settings checks. Never writes."""
+    catalogue and settings checks. Never writes. ``grouped=False`` streams every posting
+    (the path ``verify --offline`` takes; the tests compare both)."""
     saved = conn.isolation_level, conn.read_only
     t0 = time.perf_counter()
     timings: list[dict[str, Any]] = []
@@ -212,7 +219,7 @@ def verify_independent(conn: Conn, *, cap: int = FINDINGS_CAP,
         latest = histories.latest_versions(log)
         reader = GroupedReader(conn)
         rep, p = proof.run(lambda table: read_table(conn, table), redo, catalogue, cap,
-                           closes_sealed_by=histories.closes_sealed_by(latest), grouped=reader)
+                           closes_sealed_by=histories.closes_sealed_by(latest), grouped=reader if grouped else None)
         t = step("rows", t)
         hist_checks = (histories.check_chain(log, head, cap),
                        *verify_records.independent(conn, copy_rows, latest, p.memos, cap))

@@ -43,6 +43,9 @@ def test_every_benchmark_runs_quick(pg_server: Server, template_db: str, tmp_pat
     verify = [r for r in results if r.benchmark == "5. verify"]
     if verify and verify[0].available:
         assert verify[0].note.startswith("the ledger verified clean")
+    independent = [r for r in results if r.benchmark == "5b. verify, independent verdict (Python)"]
+    assert independent and independent[0].samples and independent[0].samples[0] > 0
+    assert independent[0].note.startswith("the ledger verified clean"), independent[0].note
 
     text = out.read_text(encoding="utf-8")
     assert text.startswith("# Benchmarks")

@@ -186,7 +186,31 @@ def ledger_violations(conn: psycopg.Connection) -> list[str]:
     if head["seq"] != n or bytes(head["hash"]) != prev:
         bad.append(f"chain head at {head['seq']}, chain has {n} links")
     bad += negative_history(conn)
+    bad += component_history(conn)
     return bad
+
+
+def component_history(conn: psycopg.Connection) -> list[str]:
+    """Components never pay for each other at any moment, not only at rest: replayed
+    transaction by transaction in seal order, each unit's personal-account money in a
+    physical account, and the pooled money in it in total, never below zero."""
+    out = []
+    for r in conn.execute("""
+        WITH tx AS (
+          SELECT a.bank_account_id AS bank, a.component,
+                 CASE WHEN a.component = b.pooled_component THEN NULL ELSE a.unit END AS unit,
+                 e.created_xid AS xid, min(s.seq) AS seq,
+                 sum(CASE p.side WHEN 'D' THEN p.amount ELSE -p.amount END) AS delta
+            FROM fl.posting p JOIN fl.account a ON a.id = p.account_id JOIN fl.book b ON b.code = a.book
+            JOIN fl.entry e ON e.id = p.entry_id JOIN fl.seal s ON s.entry_id = e.id
+           WHERE a.bank_account_id IS NOT NULL AND a.component <> '' GROUP BY 1, 2, 3, 4)
+        SELECT bank, component, unit, seq, running FROM (
+          SELECT bank, component, unit, seq,
+                 sum(delta) OVER (PARTITION BY bank, component, unit ORDER BY seq) AS running FROM tx) h
+         WHERE running < 0 ORDER BY seq LIMIT 20"""):
+        out.append(f"bank account {r['bank']}: {r['component']} money of {r['unit'] or 'all units'} ran negative "
+                   f"({r['running']}) at seal {r['seq']} (one component paid with another's money)")
+    return out
 
 
 def negative_history(conn: psycopg.Connection) -> list[str]:
