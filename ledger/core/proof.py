@@ -31,6 +31,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import compress
 from typing import Any
 
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
@@ -293,48 +294,58 @@ class Proof:
         with the account's prefix: sound only when no prefix holds a ``;``."""
         return self.sink is None and not any(";" in p for p in self.prefix.values())
 
-    def grouped(self, rows: Iterable[Row]) -> Partial:
-        """Judge entries from one row each (columns GROUP_COLS), without touching this
-        object (safe in several threads at once): the server only groups and concatenates
-        (each entry's legs in id order; the ``account|unit|side`` keys and the amounts in
-        key order); every digest, sum and comparison is made here, with hashlib and
-        Python integers. Per posting the Python work is a split and an ``int``: the
-        canonical text is the server's legs with each account id replaced by its prefix,
-        the sums are ``sum(map(int, …))`` over each key's run of amounts."""
+    def grouped(self, rows: Iterable[Sequence[bytes | None]]) -> Partial:
+        """Judge entries from one row each (columns GROUP_COLS, as bytes; None is NULL),
+        without touching this object (safe in several threads at once): the server only
+        groups and concatenates (each entry's legs, ``account|unit|side`` keys and amounts,
+        all in posting id order); every digest, sum and comparison is made here, with
+        hashlib and Python integers. Per posting the Python work is a split and an ``int``:
+        the canonical text is the server's legs with each account id replaced by its
+        prefix (``bytes.replace``, once per account of the entry), each account-side sum
+        a ``sum(compress(…))`` over the amounts."""
         out = Partial()
-        entries, acct, prefix, group, bank_of = self.entries, self.acct, self.prefix, self.group, self.bank_of
+        entries, acct, group, bank_of = self.entries, self.acct, self.group, self.bank_of
         rev, slow, day, moves, digests = self.rev_related, out.slow, out.day, out.bank_moves, out.digests
         comp_of = self.comp_of
+        prefix = {k.encode(): v.encode() for k, v in self.prefix.items()}
         n_all = 0
         for r in rows:
-            eid, n = int(r[0]), int(r[1])
+            eid, n = int(r[0] or b"-1"), int(r[1] or b"0")
             e = entries.get(eid)
-            legs = r[2]
-            # A line reference holding ';' or ',' shows as a count that does not add up.
-            if (e is None or eid in rev or n < 2 or r[5] != e.date or r[6] != e.date
-                    or legs.count(";") != n - 1):
+            legs, keys_b, amounts_b, first, last = r[2], r[3], r[4], r[5], r[6]
+            # A line reference holding ';' (or a unit holding ',') shows as a count that
+            # does not add up: that entry is read posting by posting.
+            if (e is None or eid in rev or n < 2 or legs is None or keys_b is None or amounts_b is None
+                    or first is None or last is None or first.decode() != e.date or last != first
+                    or legs.count(b";") != n - 1):
                 slow.add(eid)
                 continue
-            keys = r[3].split(",")
-            amounts = r[4].split(",")
-            if len(keys) != n or len(amounts) != n:
+            keys = keys_b.split(b",")
+            ints = list(map(int, amounts_b.split(b",")))
+            if len(keys) != n or len(ints) != n:
                 slow.add(eid)
                 continue
             net: dict[str, list[int]] = {}
-            i = 0
+            distinct = list(dict.fromkeys(keys))
+            rest = sum(ints)
             ok = True
-            for k, c in Counter(keys).items():
+            for j, kb in enumerate(distinct):
+                k = kb.decode()
                 bar = k.find("|")
                 aid, side = k[:bar], k[-1]
                 a = acct.get(aid)
-                if a is None or k[-2] != "|" or k[bar + 1:-2] != a[3] or a[1] != e.book or side not in "DC":
+                if a is None or k[-2:-1] != "|" or k[bar + 1:-2] != a[3] or a[1] != e.book or side not in "DC":
                     ok = False
                     break
+                if j == len(distinct) - 1:
+                    total = rest
+                else:
+                    total = sum(compress(ints, map(kb.__eq__, keys)))
+                    rest -= total
                 v = net.get(aid)
                 if v is None:
                     net[aid] = v = [0, 0]
-                v[side == "C"] += sum(map(int, amounts[i:i + c]))
-                i += c
+                v[side == "C"] += total
             if not ok:
                 slow.add(eid)
                 continue
@@ -345,11 +356,12 @@ class Proof:
             if any(bal.values()):
                 slow.add(eid)
                 continue
-            text = ";" + legs
+            text = b";" + legs
             banks: dict[str, int] = {}
             comps: dict[str, int] = {}
             for aid, (d, c) in net.items():
-                text = text.replace(";" + aid + ":", ";" + prefix[aid])
+                ab = aid.encode()
+                text = text.replace(b";" + ab + b":", b";" + prefix[ab])
                 k2 = (aid, e.date)
                 dd = day.get(k2)
                 if dd is None:
@@ -367,7 +379,10 @@ class Proof:
                 moves.append((b, e.xid, eid, delta))
             for ck, delta in comps.items():
                 out.comp_moves.append((ck, e.xid, eid, delta))
-            digests[eid] = (sha256((e.text + "#" + text[1:]).encode()), n)
+            h = hashlib.sha256(e.text.encode())
+            h.update(b"#")
+            h.update(memoryview(text)[1:])
+            digests[eid] = (h.digest(), n)
             n_all += n
             if r[7]:
                 out.memos[eid] = {k: v for k, v in json.loads(r[7]).items() if v}
@@ -516,6 +531,7 @@ class Proof:
                    CheckResult(r.name, r.description, r.checked, r.findings, r.omitted + self.counts["omitted:" + r.name])
                    for r in results]
         ex = {"entries": self.counts["entries"], "postings": self.counts["postings"],
+              "entries_reread": self.counts["reread"],
               "queued": len(t["seal_queue"]), **(extra or {})}
         return VerifyReport((*catalogue, *results), ex)
 
@@ -798,6 +814,7 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
     p.entries_(read("entry"))
     if grouped is not None and redo is not None and p.grouped_ok():
         slow = p.merge(grouped(p))
+        p.counts["reread"] = len(slow)
         if slow:
             p.postings(redo(sorted(slow)))
     else:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -119,6 +120,38 @@ def copy_rows(conn: Conn, query: str) -> Iterator[list[str]]:
         yield from csv.reader(lines())
 
 
+_UNESCAPE = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v", b"\\": b"\\"}
+_ESCAPED = re.compile(rb"\\(.)")
+
+
+def _field(f: bytes) -> bytes | None:
+    """One field of COPY's text format: ``\\N`` is NULL; backslash escapes undone."""
+    if b"\\" not in f:
+        return f
+    if f == b"\\N":
+        return None
+    return _ESCAPED.sub(lambda m: _UNESCAPE.get(m.group(1), m.group(1)), f)
+
+
+def copy_text(conn: Conn, query: str) -> Iterator[list[bytes | None]]:
+    """Rows of ``query`` through COPY in its text format, as bytes: a raw newline only ever
+    ends a row (a newline inside a value is escaped), so rows are split with
+    ``bytes.split`` and fields with ``split(b"\\t")``, no parser per character."""
+    with conn.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT") as cp:
+        rest = b""
+        for chunk in cp:
+            data = rest + bytes(chunk)
+            lines = data.split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                if b"\\" in line:
+                    yield [_field(f) for f in line.split(b"\t")]
+                else:
+                    yield line.split(b"\t")  # type: ignore[misc]
+        if rest:
+            yield [_field(f) for f in rest.split(b"\t")]
+
+
 def read_table(conn: Conn, table: str) -> list[list[str]] | Iterator[list[str]]:
     if table == "posting":       # physical order: no sort of the largest table; see proof.Proof.redo
         return copy_rows(conn, select_sql("posting", order=False))
@@ -160,7 +193,7 @@ class GroupedReader:
                     r = next(ranges, None)
                 if r is None:
                     return
-                part = p.grouped(copy_rows(c, _range_sql(*r)))
+                part = p.grouped(copy_text(c, _range_sql(*r)))
                 with lock:
                     parts.append(part)
 

@@ -223,6 +223,7 @@ def test_the_export_carries_the_histories_and_offline_names_them(ledger_db, tmp_
 def test_grouped_reading_judges_as_streaming_does(ledger_db, case):
     """The postings read one row per entry (two sessions) or one by one: the same findings."""
     from ledger.store.verify_independent import verify_independent
+    from tests.helpers import entry, leg, post
     from tests.integration.test_tamper import CASES
 
     def posting_moved(c, ids):
@@ -231,6 +232,14 @@ def test_grouped_reading_judges_as_streaming_does(ledger_db, case):
         c.execute("UPDATE fl.posting SET entry_id = %s WHERE id = %s", (ids["o22-feb"], pid))
 
     ids = sample_ledger(ledger_db)
+    fin = ledger_db.connect("fin")
+    post(fin, entry("interleaved", "2023-02-06", "RES", leg("5001.outpatient", "230822", "D", "1.00"),
+                    leg("1004", "230822", "C", "3.00", "county_exp"), leg("5001.inpatient", "230822", "D", "2.00"),
+                    leg("5001.outpatient", "230822", "D", "4.00"), leg("1004", "230822", "C", "4.00", "county_exp")))
+    fin.commit()
+    if case == "change_amount":       # untouched: every entry judged from its grouped row but the
+        clean = verify_independent(ledger_db.connect("aud"))   # reversal and its original (2)
+        assert clean.ok and clean.extra["entries_reread"] == 2, [f.as_json() for f in clean.findings]
     tamper = posting_moved if case == "posting_moved" else CASES[case][0]
     c = ledger_db.admin()
     c.execute("SET session_replication_role = replica")
