@@ -54,19 +54,19 @@ def check_chain(log: Sequence[Sequence[str]], head: Sequence[Sequence[str]], cap
     prev = GENESIS
     for pos, r in enumerate(chained, 1):
         seq = int(r[1])
-        who: dict[str, Any] = {"account": f"fl.record_log id={r[0]} seq={seq}"}
+        stored_prev, stored = _unhex(r[8]), _unhex(r[9])
         if seq != pos:
             findings.append(Finding("history_chain", f"history version {seq} where {pos} was expected (versions "
-                                    "removed or renumbered)", **who))
-        text = "|".join((r[1], r[2], r[3], r[6], r[4], r[5]))
-        h = hashlib.sha256(_unhex(r[8]) + text.encode()).digest()
-        if _unhex(r[8]) != prev:
+                                    f"removed or renumbered)", account=f"fl.record_log id={r[0]} seq={seq}"))
+        if stored_prev != prev:
             findings.append(Finding("history_chain", f"history version {seq} does not follow version {seq - 1} "
-                                    "(versions removed, inserted or reordered)", **who))
-        if h != _unhex(r[9]):
+                                    "(versions removed, inserted or reordered)",
+                                    account=f"fl.record_log id={r[0]} seq={seq}"))
+        if hashlib.sha256(stored_prev + "|".join((r[1], r[2], r[3], r[6], r[4], r[5])).encode()).digest() != stored:
             findings.append(Finding("history_chain", f"history version {seq} ({r[2]} {r[4]}) does not match its hash: "
-                                    "the recorded row or its link was rewritten", **who))
-        prev = _unhex(r[9])
+                                    "the recorded row or its link was rewritten",
+                                    account=f"fl.record_log id={r[0]} seq={seq}"))
+        prev = stored
     if len(head) != 1:
         findings.append(Finding("history_chain", f"the history head has {len(head)} rows; it must have one"))
     else:
