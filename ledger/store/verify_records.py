@@ -65,13 +65,14 @@ def hooked(conn: Conn) -> tuple[dict[str, list[str]], list[str]]:
     return keys, unreadable
 
 
-def current_sql(table: str, key_cols: list[str]) -> sql.Composed:
+def current_sql(table: str, key_cols: list[str], as_text: bool = True) -> sql.Composed:
     """Each row of a hooked table as (key, row) jsonb texts — the key built as the history
-    builds it, so an unchanged row's texts equal the recorded ones."""
+    builds it, so an unchanged row's texts equal the recorded ones (``as_text=False``:
+    as jsonb, for the first pass's own comparison)."""
+    cast = sql.SQL("::pg_catalog.text" if as_text else "")
     return sql.SQL("SELECT (SELECT pg_catalog.jsonb_object_agg(k, s.d -> k) FROM pg_catalog.unnest({keys}::text[]) k)"
-                   "::pg_catalog.text, s.d::pg_catalog.text "
-                   "FROM (SELECT pg_catalog.to_jsonb(t) AS d FROM {rel} t) s").format(
-        keys=sql.Literal(key_cols), rel=_rel(table))
+                   "{cast}, s.d{cast} FROM (SELECT pg_catalog.to_jsonb(t) AS d FROM {rel} t) s").format(
+        keys=sql.Literal(key_cols), rel=_rel(table), cast=cast)
 
 
 def links_sql(table: str) -> sql.Composed:
@@ -92,18 +93,16 @@ def readable_self_chained(conn: Conn) -> tuple[list[str], list[str]]:
 # ---- the in-database first pass ---------------------------------------------------------
 
 _CHAIN_SQL = """
-SELECT l.id, l.seq, l.tbl, l.row_key::pg_catalog.text AS key, l.pos,
-       l.hash = pg_catalog.sha256(l.prev_hash || pg_catalog.convert_to(pg_catalog.concat_ws('|', l.seq, l.tbl, l.op,
-                l.actor, l.row_key::pg_catalog.text, l.row_data::pg_catalog.text), 'UTF8')) AS hash_ok,
-       l.prev_hash = coalesce(l.before, '\\x0000000000000000000000000000000000000000000000000000000000000000'
-                                         ::pg_catalog.bytea) AS follows
-  FROM (SELECT x.*, pg_catalog.lag(x.hash) OVER w AS before, pg_catalog.row_number() OVER w AS pos
-          FROM fl.record_log x WHERE x.seq IS NOT NULL WINDOW w AS (ORDER BY x.seq)) l
- WHERE l.seq <> l.pos OR NOT (l.hash = pg_catalog.sha256(l.prev_hash || pg_catalog.convert_to(pg_catalog.concat_ws(
-         '|', l.seq, l.tbl, l.op, l.actor, l.row_key::pg_catalog.text, l.row_data::pg_catalog.text), 'UTF8')))
-    OR l.prev_hash IS DISTINCT FROM coalesce(l.before,
-         '\\x0000000000000000000000000000000000000000000000000000000000000000'::pg_catalog.bytea)
- ORDER BY l.seq
+SELECT c.* FROM (
+  SELECT l.id, l.seq, l.tbl, l.row_key::pg_catalog.text AS key, l.pos,
+         l.hash = pg_catalog.sha256(l.prev_hash || pg_catalog.convert_to(pg_catalog.concat_ws('|', l.seq, l.tbl,
+                  l.op, l.actor, l.row_key::pg_catalog.text, l.row_data::pg_catalog.text), 'UTF8')) AS hash_ok,
+         l.prev_hash IS NOT DISTINCT FROM coalesce(l.before,
+           '\\x0000000000000000000000000000000000000000000000000000000000000000'::pg_catalog.bytea) AS follows
+    FROM (SELECT x.*, pg_catalog.lag(x.hash) OVER w AS before, pg_catalog.row_number() OVER w AS pos
+            FROM fl.record_log x WHERE x.seq IS NOT NULL WINDOW w AS (ORDER BY x.seq)) l) c
+ WHERE c.seq <> c.pos OR NOT c.hash_ok OR NOT c.follows
+ ORDER BY c.seq
  LIMIT %(limit)s
 """
 
@@ -146,13 +145,14 @@ def _history_chain(conn: Conn, cap: int) -> CheckResult:
 _TABLE_DIFF_SQL = """
 WITH latest AS (SELECT DISTINCT ON (l.row_key) l.row_key, l.row_data FROM fl.record_log l
                  WHERE l.tbl = {name} ORDER BY l.row_key, l.id DESC),
-cur AS ({current})
-SELECT coalesce(cur.key, latest.row_key::pg_catalog.text) AS key, cur.row AS now,
+cur AS MATERIALIZED ({current})
+SELECT coalesce(cur.key, latest.row_key)::pg_catalog.text AS key, cur.row::pg_catalog.text AS now,
        latest.row_data::pg_catalog.text AS was
-  FROM cur FULL JOIN latest ON latest.row_key = cur.key::pg_catalog.jsonb
+  FROM cur FULL JOIN latest ON latest.row_key = cur.key
  WHERE cur.row IS NULL OR latest.row_key IS NULL
-    OR latest.row_data - ARRAY(SELECT k FROM pg_catalog.jsonb_object_keys(latest.row_data) k
-                                WHERE pg_catalog."left"(k, 1) = '_') <> cur.row::pg_catalog.jsonb
+    OR CASE WHEN latest.row_data = cur.row THEN false     -- the common case: no key of the history's own
+            ELSE latest.row_data - ARRAY(SELECT k FROM pg_catalog.jsonb_object_keys(latest.row_data) k
+                                          WHERE pg_catalog."left"(k, 1) = '_') <> cur.row END
  LIMIT {limit}
 """
 
@@ -164,7 +164,7 @@ def _histories(conn: Conn, cap: int) -> CheckResult:
     for table, kc in keys.items():
         if table == "fl.posting" or table in unreadable:
             continue
-        cur = sql.SQL("SELECT x.key, x.row FROM ({q}) x(key, row)").format(q=current_sql(table, kc))
+        cur = sql.SQL("SELECT x.key, x.row FROM ({q}) x(key, row)").format(q=current_sql(table, kc, as_text=False))
         q = sql.SQL(_TABLE_DIFF_SQL).format(name=sql.Literal(table), current=cur, limit=sql.Literal(cap + 1))
         for r in conn.execute(q).fetchall():
             f = histories.row_finding(table, r["key"], r["now"], r["was"])
