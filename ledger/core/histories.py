@@ -48,36 +48,62 @@ def _short(v: Any) -> str:
     return t if len(t) <= 80 else t[:77] + "…"
 
 
-def check_chain(log: Sequence[Sequence[str]], head: Sequence[Sequence[str]], cap: int) -> CheckResult:
+def scan(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]],
+         cap: int) -> tuple[CheckResult, dict[str, dict[str, str]], int]:
+    """One pass over the history (columns RECORD_COLS, any order): its chain check, the
+    latest version of every row (``latest_versions``) and how many versions are not
+    chained yet. Each version's own hash is checked as it passes; only (seq, id,
+    prev_hash, hash) is kept for the links, so memory grows with the rows recorded (their
+    latest text), not with every version's text."""
     findings: list[Finding] = []
-    chained = sorted((r for r in log if r[1]), key=lambda r: int(r[1]))
-    prev = GENESIS
-    for pos, r in enumerate(chained, 1):
+    latest: dict[str, dict[str, tuple[int, str]]] = {}
+    links: list[tuple[int, str, bytes, bytes]] = []
+    unchained = 0
+    for r in log:
+        i = int(r[0])
+        t = latest.get(r[2])
+        if t is None:
+            latest[r[2]] = t = {}
+        was = t.get(r[4])
+        if was is None or i > was[0]:
+            t[r[4]] = (i, r[5])
+        if not r[1]:
+            unchained += 1
+            continue
         seq = int(r[1])
         stored_prev, stored = _unhex(r[8]), _unhex(r[9])
-        if seq != pos:
-            findings.append(Finding("history_chain", f"history version {seq} where {pos} was expected (versions "
-                                    f"removed or renumbered)", account=f"fl.record_log id={r[0]} seq={seq}"))
-        if stored_prev != prev:
-            findings.append(Finding("history_chain", f"history version {seq} does not follow version {seq - 1} "
-                                    "(versions removed, inserted or reordered)",
-                                    account=f"fl.record_log id={r[0]} seq={seq}"))
         if hashlib.sha256(stored_prev + "|".join((r[1], r[2], r[3], r[6], r[4], r[5])).encode()).digest() != stored:
             findings.append(Finding("history_chain", f"history version {seq} ({r[2]} {r[4]}) does not match its hash: "
                                     "the recorded row or its link was rewritten",
                                     account=f"fl.record_log id={r[0]} seq={seq}"))
+        links.append((seq, r[0], stored_prev, stored))
+    links.sort()
+    prev = GENESIS
+    for pos, (seq, rid, stored_prev, stored) in enumerate(links, 1):
+        if seq != pos:
+            findings.append(Finding("history_chain", f"history version {seq} where {pos} was expected (versions "
+                                    "removed or renumbered)", account=f"fl.record_log id={rid} seq={seq}"))
+        if stored_prev != prev:
+            findings.append(Finding("history_chain", f"history version {seq} does not follow version {seq - 1} "
+                                    "(versions removed, inserted or reordered)",
+                                    account=f"fl.record_log id={rid} seq={seq}"))
         prev = stored
     if len(head) != 1:
         findings.append(Finding("history_chain", f"the history head has {len(head)} rows; it must have one"))
     else:
         hseq, hhash = int(head[0][0]), _unhex(head[0][1])
-        if hseq != len(chained):
+        if hseq != len(links):
             findings.append(Finding("history_chain", f"the history head counts {hseq} chained versions but "
-                                    f"{len(chained)} are visible: versions were removed or are hidden from this reader"))
+                                    f"{len(links)} are visible: versions were removed or are hidden from this reader"))
         if hhash != prev:
             findings.append(Finding("history_chain", "the history head's hash is not the last version's"))
-    return result("history_chain", "the history of every row an auditor relies on (fl.record_log) is one SHA-256 "
-                  "chain, recomputed from its first version, ending at fl.record_head", len(chained), findings, cap)
+    chain = result("history_chain", "the history of every row an auditor relies on (fl.record_log) is one SHA-256 "
+                   "chain, recomputed from its first version, ending at fl.record_head", len(links), findings, cap)
+    return chain, {tbl: {k: v[1] for k, v in rows.items()} for tbl, rows in latest.items()}, unchained
+
+
+def check_chain(log: Sequence[Sequence[str]], head: Sequence[Sequence[str]], cap: int) -> CheckResult:
+    return scan(log, head, cap)[0]
 
 
 def latest_versions(log: Sequence[Sequence[str]]) -> dict[str, dict[str, str]]:

@@ -131,9 +131,8 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
     if not log_path.exists() or not hist_dir.is_dir():
         rep, _ = proof.run(lambda t: _read(directory, t), _redo(directory), catalogue, sink=sink)
         return rep
-    log = list(table_rows(log_path, histories.RECORD_COLS))
     head = list(table_rows(directory / "tables" / "record_head.csv", ("seq", "hash")))
-    latest = histories.latest_versions(log)
+    chain, latest, _ = histories.scan(table_rows(log_path, histories.RECORD_COLS), head, 200)
     rep, p = proof.run(lambda t: _read(directory, t), _redo(directory), catalogue, sink=sink,
                        closes_sealed_by=histories.closes_sealed_by(latest))
     hooked = [r[0] for r in table_rows(directory / "tables" / "chained_table.csv", ("tbl",))]
@@ -150,7 +149,7 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
         n += len(rows)
         link_tables.append(f"fl.{q.stem}")
         link_findings += histories.check_links(f"fl.{q.stem}", rows, 200)
-    checks = (histories.check_chain(log, head, 200),
+    checks = (chain,
               histories.check_tables(latest, keys, current, p.memos, 200, unreadable),
               histories.links_result(n, link_findings, 200, link_tables))
     return VerifyReport((*rep.checks, *checks), rep.extra)

@@ -215,12 +215,18 @@ class GroupedReader:
         return parts
 
 
+def stream_histories(conn: Conn) -> tuple[Iterator[list[str]], list[list[str]]]:
+    """fl.record_head, and fl.record_log in id order (streamed: read it before anything
+    else is read on this session)."""
+    head = list(copy_rows(conn, "SELECT t.seq, t.hash FROM fl.record_head t"))
+    cols = ", ".join(f"t.{c}" + ("::text" if c in ("row_key", "row_data") else "") for c in histories.RECORD_COLS)
+    return copy_rows(conn, f"SELECT {cols} FROM fl.record_log t ORDER BY t.id"), head
+
+
 def read_histories(conn: Conn) -> tuple[list[list[str]], list[list[str]]]:
     """fl.record_log (in id order) and fl.record_head."""
-    cols = ", ".join(f"t.{c}" + ("::text" if c in ("row_key", "row_data") else "") for c in histories.RECORD_COLS)
-    log = list(copy_rows(conn, f"SELECT {cols} FROM fl.record_log t ORDER BY t.id"))
-    head = list(copy_rows(conn, "SELECT t.seq, t.hash FROM fl.record_head t"))
-    return log, head
+    log, head = stream_histories(conn)
+    return list(log), head
 
 
 def verify_independent(conn: Conn, *, cap: int = FINDINGS_CAP,
@@ -248,19 +254,19 @@ def verify_independent(conn: Conn, *, cap: int = FINDINGS_CAP,
             arr = "{" + ",".join(str(int(i)) for i in ids) + "}"
             return copy_rows(conn, select_sql("posting", f" WHERE t.entry_id = ANY ('{arr}'::bigint[])"))
 
-        log, head = read_histories(conn)
-        latest = histories.latest_versions(log)
+        log, head = stream_histories(conn)
+        chain, latest, unchained = histories.scan(log, head, cap)
         reader = GroupedReader(conn)
         rep, p = proof.run(lambda table: read_table(conn, table), redo, catalogue, cap,
                            closes_sealed_by=histories.closes_sealed_by(latest), grouped=reader if grouped else None)
         t = step("rows", t)
-        hist_checks = (histories.check_chain(log, head, cap),
+        hist_checks = (chain,
                        *verify_records.independent(conn, copy_rows, latest, p.memos, cap))
         step("histories", t)
     finally:
         conn.rollback()
         conn.isolation_level, conn.read_only = saved
     rep = VerifyReport((*rep.checks, *hist_checks), rep.extra)
-    extra = {**rep.extra, "independent": True, "history_unchained": sum(1 for r in log if not r[1]), "seconds": round(time.perf_counter() - t0, 3), "timings": timings,
+    extra = {**rep.extra, "independent": True, "history_unchained": unchained, "seconds": round(time.perf_counter() - t0, 3), "timings": timings,
              "sessions": reader.sessions}
     return VerifyReport(rep.checks, extra)
