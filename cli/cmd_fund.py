@@ -348,7 +348,7 @@ def interest_allocate(
 
     def work(c):  # type: ignore[no-untyped-def]
         t = cycle.interest_table(c, book, fen, start, end)
-        return t, cycle.post_interest(c, book, on, key or f"interest:{book}:{on}", t)
+        return t, cycle.post_interest(c, book, on, key or f"interest:{book}:{on}", t, fen, start, end)
 
     rows, posted = write(work)
     if json_out:

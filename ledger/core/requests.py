@@ -20,6 +20,7 @@ message first.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -69,6 +70,40 @@ PAST_TENSE: MappingProxyType[Action, str] = MappingProxyType(
         Action.void: "voided",
     }
 )
+
+
+#: Separation of duties (sql/0018, trigger ``request_event_duties``): whoever took one of
+#: these earlier steps of a request may not take this step. The submitter never resolves,
+#: disburses or settles; the approver never disburses or settles; the disburser never settles.
+EXCLUDED_BY: MappingProxyType[Action, tuple[str, ...]] = MappingProxyType(
+    {
+        Action.approve: ("submit",),
+        Action.reject: ("submit",),
+        Action.void: ("submit",),
+        Action.disburse: ("submit", "approve"),
+        Action.settle: ("submit", "approve", "disburse"),
+    }
+)
+
+_DID: MappingProxyType[str, str] = MappingProxyType(
+    {"submit": "submitted", "approve": "approved", "disburse": "disbursed"})
+
+
+def check_duties(request_id: int, action: Action, actor: str, done: Iterable[tuple[str, str]]) -> None:
+    """Refuse ``actor`` taking ``action`` on a request whose earlier steps ``done`` — pairs of
+    (step, who took it) — include a step this one must not follow from the same person.
+
+    Names compare exactly, as PostgreSQL compares the roles the database records: ``rev``
+    approved request 3, so ``rev`` may not settle it; ``rev2`` may.
+    """
+    barred = EXCLUDED_BY.get(Action(action), ())
+    for step, who in done:
+        if who == actor and step in barred:
+            other = "finance officer" if action == Action.disburse else "reviewer"
+            raise PermissionDenied(
+                f"request {request_id}: {actor} {_DID[step]} it and cannot also {action.value} it "
+                f"(separation of duties); another {other} must"
+            )
 
 
 def _allowed_from(state: RequestState) -> list[Action]:

@@ -262,7 +262,7 @@ class Demo:
                     self.story.reduced = {**req, "approved": approved}
                 self.as_(REVIEWER, lambda c, r=req, a=approved: requests.approve(c, int(r["id"]), a))
                 self.as_(FINANCE, lambda c, r=req: requests.disburse(c, int(r["id"]), approve_day))
-                self.as_(REVIEWER, lambda c, r=req: requests.settle(c, int(r["id"]), approve_day))
+                self.as_(REVIEWER2, lambda c, r=req: requests.settle(c, int(r["id"]), approve_day))
                 self.story.requests.append({**req, "approved": approved or ask})
         if q == 3:
             # 抚远市 asks for an extra float on top of its approved request: rejected.
@@ -284,7 +284,8 @@ class Demo:
             start = self.d(m - 2, 1) if m > 3 else self.d(1, 1)
             on = self.d(m, 21)
             table = self.as_(FINANCE, lambda c, b=book, t=total, s=start, e=on: cycle.interest_table(c, b, t, s, e))
-            self.as_(FINANCE, lambda c, b=book, t=table, o=on: cycle.post_interest(c, b, o, f"demo-interest-{y}-{m:02d}-{b}", t))
+            self.as_(FINANCE, lambda c, b=book, t=table, o=on, n=total, s=start: cycle.post_interest(
+                c, b, o, f"demo-interest-{y}-{m:02d}-{b}", t, n, s, o))
             self.story.interest[book] = self.story.interest.get(book, 0) + total
 
     def close_year(self) -> None:

@@ -150,10 +150,14 @@ def interest_table(conn: Conn, book: str, total: int, start: dt.date, end: dt.da
              "days": days, "share": shares[k]} for k, w in weights.items()]
 
 
-def post_interest(conn: Conn, book: str, on: dt.date, key: str, table: list[dict[str, Any]]) -> dict[str, Any]:
+def post_interest(conn: Conn, book: str, on: dt.date, key: str, table: list[dict[str, Any]], total: int,
+                  start: dt.date, end: dt.date) -> dict[str, Any]:
+    """Post the shares of ``interest_table(conn, book, total, start, end)``. The database
+    recomputes them from the same books and refuses a table that differs (0018), so what is
+    posted is what the rule gives, not what a caller sent."""
     shares = [{"unit": r["unit"], "component": r["component"], "amount": r["share"]} for r in table if r["share"] > 0]
-    row = conn.execute("SELECT * FROM fl.allocate_interest(%s, %s, %s, %s::jsonb)",
-                       (book, on, key, json.dumps(shares))).fetchone()
+    row = conn.execute("SELECT * FROM fl.allocate_interest(%s, %s, %s, %s, %s, %s, %s::jsonb)",
+                       (book, on, key, total, start, end, json.dumps(shares))).fetchone()
     assert row is not None
     return dict(row)
 

@@ -17,6 +17,7 @@ from ledger.core.requests import (
     Justification,
     RequestState,
     check_approval,
+    check_duties,
     check_quarter,
     next_state,
 )
@@ -114,6 +115,11 @@ def submit(conn: Conn, *, unit: str, book: str, component: str, year: int, quart
 def _move(conn: Conn, request_id: int, action: Action) -> dict[str, Any]:
     req = get(conn, request_id)
     next_state(request_id, RequestState(req["state"]), action)
+    me = _me(conn)
+    if me["role"] == ("finance" if action == Action.disburse else "reviewer"):   # else the role is the refusal
+        done = [(r["action"], r["actor"]) for r in conn.execute(
+            "SELECT action, actor FROM fl.request_event WHERE request_id = %s ORDER BY id", (request_id,)).fetchall()]
+        check_duties(request_id, action, str(me["name"]), done)
     return req
 
 

@@ -26,6 +26,7 @@ from ledger.i18n import N_, _
 
 _BY_CONSTRAINT: dict[str, type[LedgerError]] = {
     "permission_denied": PermissionDenied,
+    "request_duties": PermissionDenied,
     "idempotency_conflict": IdempotencyConflict,
     "not_found": NotFound,
     "illegal_state": StateError,

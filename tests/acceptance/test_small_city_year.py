@@ -118,16 +118,16 @@ def test_small_city_year(ledger_db):
     run(ledger_db, "rev", "request", "reject", str(r3), "--reason", "pre-allocation covers Q1")
     run(ledger_db, "fin", "request", "disburse", str(r1), "--date", "2024-01-20")
     run(ledger_db, "fin", "request", "disburse", str(r2), "--date", "2024-03-15")
-    run(ledger_db, "rev", "request", "settle", str(r1), "--date", "2024-01-21")
-    run(ledger_db, "rev", "request", "settle", str(r2), "--date", "2024-03-16")
+    run(ledger_db, "rev2", "request", "settle", str(r1), "--date", "2024-01-21")
+    run(ledger_db, "rev2", "request", "settle", str(r2), "--date", "2024-03-16")
     r4, r5, r6 = submit("ocity", "230800", 2, "400000.00"), submit("o22", "230822", 2, "700000.00"), \
         submit("o81", "230881", 2, "440000.00")
     run(ledger_db, "rev", "request", "approve", str(r4))
     run(ledger_db, "rev2", "request", "approve", str(r5), "--amount", "650000.00")
     run(ledger_db, "rev", "request", "approve", str(r6))
-    for r in (r4, r5, r6):
+    for r in (r4, r5, r6):   # the reviewer who did not approve settles (separation of duties)
         run(ledger_db, "fin", "request", "disburse", str(r), "--date", "2024-04-10")
-        run(ledger_db, "rev", "request", "settle", str(r), "--date", "2024-04-11")
+        run(ledger_db, "rev" if r == r5 else "rev2", "request", "settle", str(r), "--date", "2024-04-11")
     listed = run(ledger_db, "aud", "request", "list", "--year", "2024", "--json").json()
     assert [(r["quarter"], r["unit"], r["amount_requested"], r["amount_approved"], r["state"]) for r in listed] == [
         (1, "230800", "300000.00", "300000.00", "settled"), (1, "230822", "150000.00", "150000.00", "settled"),

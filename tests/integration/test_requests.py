@@ -108,13 +108,16 @@ def test_request_lifecycle_through_the_cli(ledger_db):
     assert bal(db, "RES", "1004", "230822", "city_exp") == fen("500000.00")
     _refused(cli("request", "disburse", "1", "--date", "2024-01-15", user="fin"), "request 1 is disbursed; it cannot be disbursed again")
     _refused(cli("request", "settle", "1", "--date", "2024-01-16", user="fin"), "needs the reviewer role")
-    _ok(cli("request", "settle", "1", "--date", "2024-01-16", user="rev"))
-    _ok(cli("request", "settle", "2", "--date", "2024-01-21", user="rev"))
+    # Separation of duties: the approver (rev) does not settle what it approved; another reviewer does.
+    _refused(cli("request", "settle", "1", "--date", "2024-01-16", user="rev"), "permission_denied",
+             "rev approved it and cannot also settle it")
+    _ok(cli("request", "settle", "1", "--date", "2024-01-16", user="rev2"))
+    _ok(cli("request", "settle", "2", "--date", "2024-01-21", user="rev2"))
     assert bal(db, "RES", "1004", "230822", "county_exp") == fen("500000.00")
     assert bal(db, "RES", "1004", "230822", "city_exp") == 0
     assert bal(db, "RES", "1004", "230881", "county_exp") == fen("400000.00")
     assert bal(db, "RES", "1004", "230881", "city_exp") == 0
-    _refused(cli("request", "settle", "1", "--date", "2024-01-16", user="rev"),
+    _refused(cli("request", "settle", "1", "--date", "2024-01-16", user="rev2"),
              "request 1 is settled; it cannot be settled again (settled is final")
 
     # r4 rejected, once.
@@ -146,7 +149,7 @@ def test_request_lifecycle_through_the_cli(ledger_db):
     shown = _ok(cli("request", "show", "1", "--json", user="o22")).json()
     assert [(e["action"], e["from_state"], e["to_state"], e["amount"], e["actor"]) for e in shown["events"]] == [
         ("submit", None, "submitted", "600000.00", "o22"), ("approve", "submitted", "approved", "500000.00", "rev"),
-        ("disburse", "approved", "disbursed", "500000.00", "fin"), ("settle", "disbursed", "settled", "500000.00", "rev")]
+        ("disburse", "approved", "disbursed", "500000.00", "fin"), ("settle", "disbursed", "settled", "500000.00", "rev2")]
     assert shown["events"][2]["entry_id"] and shown["events"][3]["entry_id"]
     assert shown["justification"]["budget_for_quarter"] == "600000.00"
     text = _ok(cli("request", "show", "4", user="o22")).stdout
