@@ -15,6 +15,7 @@ from ledger.core.findings import VerifyReport
 from ledger.core.money import decimal_text, format_yuan
 from ledger.errors import BadInput
 from ledger.i18n import _, code_text, ngettext
+from ledger.io import infile
 from ledger.store import audit, reconcile, verify
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/auditors-guide.md).")]
@@ -208,7 +209,7 @@ def check_digest(
 ) -> None:
     """Prove the ledger still extends a filed digest unchanged (and run every verify check)."""
     try:
-        d = json.loads(file.read_text("utf-8"))
+        d = json.loads(infile.read_text(file))
     except FileNotFoundError as e:
         raise BadInput(_("{file}: no such file").format(file=file)) from e
     except (UnicodeDecodeError, json.JSONDecodeError) as e:

@@ -30,6 +30,7 @@ from ledger.core.region import load_region
 from ledger.core.users import check_user_name
 from ledger.errors import BadInput
 from ledger.i18n import _, code_text, get_lang
+from ledger.io import infile
 from ledger.store import accounts, admin, embedded, journal
 from ledger.store.db import Conn
 
@@ -132,6 +133,9 @@ def user_add(
     password: Annotated[bool, typer.Option("--password", help="Prompt for a password (server mode).")] = False,
     password_file: Annotated[Path | None, typer.Option("--password-file", help="Read the password from this file's "
                                                        "first line (- for standard input); never on the command line.")] = None,
+    connection_limit: Annotated[int | None, typer.Option("--connection-limit", min=1, max=100,
+                                                         help="Most sessions this login may hold at once "
+                                                              "(default 10; docs/security.md).")] = None,
 ) -> None:
     """Add a user. The first admin is created by the database owner; then admins add users.
     With --password/--password-file the login gets a SCRAM-SHA-256 password (docs/security.md).
@@ -144,7 +148,7 @@ def user_add(
     pw = read_password(password_file, name, prompt=password)
 
     def work(conn: Conn) -> None:
-        admin.add_user(conn, name, role, unit)
+        admin.add_user(conn, name, role, unit, connection_limit)
         if pw is not None:
             from ledger.store import deploy
 
@@ -214,7 +218,7 @@ def entry_post(
     """Post entries from JSON, all or nothing. Re-posting the same keys changes nothing."""
     name = "stdin" if file == "-" else file
     try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text("utf-8")
+        text = sys.stdin.read() if file == "-" else infile.read_text(file)
         doc = json.loads(text)
     except FileNotFoundError as e:
         raise BadInput(_("{file}: no such file").format(file=file)) from e

@@ -14,6 +14,7 @@ from cli.cmd_core import db_app, user_app
 from cli.context import State, console, db, emit_json, jsonable, rows_json, table, write
 from ledger.errors import BadInput
 from ledger.i18n import _, code_text
+from ledger.io import infile
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/deployment.md).")]
 PasswordFile = Annotated[Path | None, typer.Option(
@@ -31,7 +32,7 @@ def read_password(file: Path | None, name: str, *, prompt: bool) -> str | None:
 
     if file is not None:
         try:
-            text = sys.stdin.read() if str(file) == "-" else file.read_text("utf-8")
+            text = sys.stdin.read() if str(file) == "-" else infile.read_text(file)
         except FileNotFoundError as e:
             raise BadInput(_("{file}: no such file").format(file=file)) from e
         pw = text.splitlines()[0] if text.splitlines() else ""

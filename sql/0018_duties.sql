@@ -896,3 +896,76 @@ BEGIN
                           jsonb_build_object('budgets', out));
 END $function$;
 
+
+-- ---------------------------------------------------------------------------
+-- A8 / A11. Every fundledger login gets limits PostgreSQL holds whatever the session does:
+--   * CONNECTION LIMIT (default 10, or the setting login_connection_limit; `user add
+--     --connection-limit N`): one login cannot take the server's connections (max_connections
+--     is shared by every ledger and by the operator);
+--   * temp_file_limit 4GB (the login's own setting, in every database: a fundledger login is
+--     only that): a sort or hash that spills past it is cancelled.
+--     Only a superuser may set it, so the user cannot undo it (SET temp_file_limit is refused);
+--   * idle_in_transaction_session_timeout 5min: a default for a session left
+--     in an open transaction by accident. The user CAN override it (docs/security.md says what
+--     that does and does not protect).
+-- Applied by whoever may alter the login: fl_owner (ADMIN on the logins it created, CREATEROLE and
+-- SET on temp_file_limit: PostgreSQL 16+), or the migrating superuser / DBA. Where neither may, a
+-- WARNING names the statement for the DBA.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION fl._apply_login_limits(p_name text, p_connections int) RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, fl, pg_temp AS $$
+DECLARE
+  n     int := coalesce(p_connections,
+                        (SELECT (s.value #>> '{}')::int FROM fl.setting s WHERE s.key = 'login_connection_limit'), 10);
+  done  int := 0;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM fl.app_user u JOIN pg_catalog.pg_roles r ON r.rolname = u.name
+                  WHERE u.name = p_name AND NOT r.rolsuper) THEN
+    RETURN 0;                                       -- not a fundledger login (or a superuser's)
+  END IF;
+  BEGIN
+    EXECUTE format('ALTER ROLE %I CONNECTION LIMIT %s', p_name, n);
+    done := done + 1;
+  EXCEPTION WHEN insufficient_privilege THEN
+    RAISE WARNING 'fundledger: the DBA must run: ALTER ROLE % CONNECTION LIMIT %;', quote_ident(p_name), n;
+  END;
+  BEGIN
+    EXECUTE format('ALTER ROLE %I SET temp_file_limit = %L', p_name, '4GB');
+    done := done + 1;
+  EXCEPTION WHEN insufficient_privilege THEN
+    RAISE WARNING 'fundledger: a superuser must run: ALTER ROLE % SET temp_file_limit = ''4GB'';', quote_ident(p_name);
+  END;
+  BEGIN
+    EXECUTE format('ALTER ROLE %I SET idle_in_transaction_session_timeout = %L', p_name, '5min');
+    done := done + 1;
+  EXCEPTION WHEN insufficient_privilege THEN
+    NULL;   -- a default the user may change anyway: not worth the DBA's time
+  END;
+  RETURN done;
+END $$;
+REVOKE ALL ON FUNCTION fl._apply_login_limits(text, int) FROM PUBLIC;
+
+CREATE FUNCTION fl.app_user_limits() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, fl, pg_temp AS $$
+BEGIN
+  PERFORM fl._apply_login_limits(NEW.name, NULL);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER app_user_limits AFTER INSERT ON fl.app_user FOR EACH ROW EXECUTE FUNCTION fl.app_user_limits();
+REVOKE ALL ON FUNCTION fl.app_user_limits() FROM PUBLIC;
+
+-- An admin (or the operator) sets one login's connection limit: 1 to 100.
+CREATE FUNCTION fl.set_connection_limit(p_name text, p_limit int) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp AS $$
+BEGIN
+  IF NOT fl._is_operator() THEN
+    PERFORM fl.require_role(ARRAY['admin'], 'set connection limits');
+  END IF;
+  PERFORM fl._user_role(p_name);
+  IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 100 THEN
+    PERFORM fl.refuse('connection_limit', format('a connection limit is 1 to 100, not %s', coalesce(p_limit::text, 'nothing')));
+  END IF;
+  EXECUTE format('ALTER ROLE %I CONNECTION LIMIT %s', p_name, p_limit);
+END $$;
+REVOKE ALL ON FUNCTION fl.set_connection_limit(text, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fl.set_connection_limit(text, int) TO fl_admin;

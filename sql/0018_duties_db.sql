@@ -1,1 +1,53 @@
-SELECT 1;
+-- 0018, the part that needs the migrating login's rights (a superuser's, or the DBA's who owns the
+-- database and administers roles), not fl_owner's. Each step is done where that login may, and
+-- otherwise named in a WARNING for the DBA (docs/security.md lists them).
+--
+-- A8  Large objects: any login could fill the server's disk with lo_create / lo_from_bytea (or
+--     psql's \lo_import, which calls them) — objects outside every table, quota and row policy.
+--     EXECUTE on the functions that create one is revoked from PUBLIC in this database (function
+--     privileges are per database; the functions belong to the bootstrap superuser).
+--     temp_file_limit is superuser-only: fl_owner gets SET on it, to give each new login its limit.
+-- A11 Group roles never log in; every fundledger login, existing ones included, gets a connection
+--     limit and its limits (fl._apply_login_limits).
+DO $$
+DECLARE
+  me  pg_catalog.pg_roles;
+  u   record;
+  n   int;
+  pg16 boolean := pg_catalog.current_setting('server_version_num')::int >= 160000;
+BEGIN
+  SELECT * INTO me FROM pg_catalog.pg_roles WHERE rolname = current_user;
+  IF me.rolsuper THEN
+    REVOKE EXECUTE ON FUNCTION pg_catalog.lo_create(oid), pg_catalog.lo_creat(integer),
+      pg_catalog.lo_from_bytea(oid, bytea) FROM PUBLIC;
+    EXECUTE 'GRANT SET ON PARAMETER temp_file_limit TO fl_owner';
+    -- Advisory locks (ATTACK2 B5): any login held the migration's lock id in a session left open,
+    -- and `fundledger init` (an upgrade) waited forever. Only the owner's members (the DBA, who
+    -- migrates) take advisory locks in this database; the ledger's roles never need one.
+    FOR u IN SELECT p.oid::regprocedure AS f FROM pg_catalog.pg_proc p
+              WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname ~ '^pg_(try_)?advisory_' LOOP
+      EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', u.f);
+      EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO fl_owner', u.f);
+    END LOOP;
+  ELSE
+    RAISE WARNING 'fundledger: a superuser must run, in database %: REVOKE EXECUTE ON FUNCTION lo_create(oid), '
+                  'lo_creat(integer), lo_from_bytea(oid, bytea) FROM PUBLIC; GRANT SET ON PARAMETER temp_file_limit '
+                  'TO fl_owner; and REVOKE EXECUTE on every pg_advisory_* and pg_try_advisory_* function FROM PUBLIC, GRANT it TO fl_owner  (application roles must not create large objects or hold advisory locks)',
+                  quote_ident(pg_catalog.current_database());
+  END IF;
+  -- The groups and the owner are NOLOGIN (0002 and 0008 made them so; a DBA may have changed it).
+  FOR u IN SELECT r.rolname FROM pg_catalog.pg_roles r
+            WHERE r.rolname IN ('fl_owner', 'fl_officer', 'fl_reviewer', 'fl_finance', 'fl_auditor', 'fl_admin')
+              AND r.rolcanlogin LOOP
+    BEGIN
+      EXECUTE format('ALTER ROLE %I NOLOGIN', u.rolname);
+    EXCEPTION WHEN insufficient_privilege THEN
+      RAISE WARNING 'fundledger: the DBA must run: ALTER ROLE % NOLOGIN;  (a group role must not log in)',
+        quote_ident(u.rolname);
+    END;
+  END LOOP;
+  -- Existing logins get their limits (new ones get them from the app_user trigger).
+  FOR u IN SELECT a.name FROM fl.app_user a ORDER BY a.name LOOP
+    n := fl._apply_login_limits(u.name, NULL);
+  END LOOP;
+END $$;

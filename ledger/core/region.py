@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ledger.core.balance_rate import RateRanges
 from ledger.core.response import DEFAULT_PLANS, PlanStep, parse_plans
 from ledger.errors import BadInput
+from ledger.io import infile
 
 UnitKind = Literal["city", "county"]
 
@@ -174,7 +175,7 @@ def load_region(path: Path | str | None = None) -> Region:
         return parse_region(tomllib.loads(text), "jiamusi.toml")
     p = Path(path)
     try:
-        doc = tomllib.loads(p.read_text("utf-8"))
+        doc = tomllib.loads(infile.read_text(p))
     except FileNotFoundError as e:
         raise BadInput(f"{p}: no such region file") from e
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -37,6 +38,7 @@ from typing import Any
 from ledger.core import fingerprint, histories, proof
 from ledger.core.findings import CheckResult, Finding, VerifyReport, result
 from ledger.errors import BadInput
+from ledger.io.infile import open_regular, read_text
 
 FORMAT = "fundledger-export/1"
 MANIFEST = "manifest.json"
@@ -70,7 +72,7 @@ class Hasher:
 
 def file_digests(path: Path) -> dict[str, Any]:
     h = Hasher()
-    with path.open("rb") as f:
+    with open_regular(path) as f:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.digests()
@@ -84,7 +86,7 @@ def manifest_digest(directory: Path) -> dict[str, str]:
 
 def table_rows(path: Path, columns: Sequence[str]) -> Iterator[list[str]]:
     """Rows of an exported table, only ``columns``, in that order."""
-    with path.open(newline="", encoding="utf-8") as f:
+    with io.TextIOWrapper(open_regular(path), encoding="utf-8", newline="") as f:
         r = csv.reader(f)
         header = next(r, None)
         if header is None:
@@ -169,7 +171,7 @@ def check_files(directory: Path, filed: dict[str, Any] | None) -> CheckResult:
                                         f"digest says {filed[algo]}: the export is not the one filed",
                                         account=MANIFEST))
     try:
-        manifest = json.loads(mpath.read_text("utf-8"))
+        manifest = json.loads(read_text(mpath))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise BadInput(f"{mpath}: not a manifest: {e}") from e
     if manifest.get("format") != FORMAT:
@@ -199,7 +201,7 @@ def _canonical_check(directory: Path) -> tuple[Any, Any]:
     findings: list[Finding] = []
     stored: dict[int, tuple[str, str]] = {}
     if path.exists():
-        with path.open(newline="", encoding="utf-8") as f:
+        with io.TextIOWrapper(open_regular(path), encoding="utf-8", newline="") as f:
             r = csv.reader(f)
             next(r, None)
             for row in r:
@@ -229,7 +231,7 @@ def verify_offline(directory: Path, digest_file: Path | None = None) -> VerifyRe
     filed = None
     if digest_file is not None:
         try:
-            filed = json.loads(digest_file.read_text("utf-8"))
+            filed = json.loads(read_text(digest_file))
         except FileNotFoundError as e:
             raise BadInput(f"{digest_file}: no such file") from e
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -240,7 +242,7 @@ def verify_offline(directory: Path, digest_file: Path | None = None) -> VerifyRe
     cat = []
     if (directory / "catalogue.json").exists():
         n, diffs = fingerprint.differences(fingerprint.shipped(),
-                                           json.loads((directory / "catalogue.json").read_text("utf-8")))
+                                           json.loads(read_text(directory / "catalogue.json")))
         cat.append(result("catalogue", "the exporting database's schema fl was the release's (catalogue.json "
                           "against the shipped fingerprint)", n, diffs, 200))
     sink, done = _canonical_check(directory)
@@ -248,7 +250,7 @@ def verify_offline(directory: Path, digest_file: Path | None = None) -> VerifyRe
         rep = run_proof(directory, sink)
     except (ValueError, IndexError) as e:
         raise BadInput(f"{directory}: a table of the export cannot be read: {e}") from e
-    head = json.loads((directory / "chain_head.json").read_text("utf-8")) if (directory / "chain_head.json").exists() \
+    head = json.loads(read_text(directory / "chain_head.json")) if (directory / "chain_head.json").exists() \
         else {}
     return VerifyReport((files, *cat, done(), *rep.checks), {**rep.extra, "offline": True, "directory": str(directory),
                                                        "chain_head": head})

@@ -48,7 +48,9 @@ from types import TracebackType
 from typing import IO, Any, Literal
 
 from ledger.errors import BadFile, RowError
+from ledger.i18n import _
 from ledger.io.formats import FileFormat
+from ledger.io.infile import NotRegularFile, open_regular
 from ledger.io.normalise import Vocabulary, canonical_column, row_cleaner
 
 MAX_CELL_CHARS = 1000
@@ -157,9 +159,11 @@ class TableReader:
 
     def _open(self) -> None:
         try:
-            fh = self._fh = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+            fh = self._fh = open_regular(self.path)  # closed by close()
             sample = fh.read(SNIFF_BYTES)
             fh.seek(0)
+        except NotRegularFile as e:
+            raise self._refuse(_("{reason}; fundledger reads only regular files").format(reason=e.reason)) from None
         except FileNotFoundError:
             raise self._refuse("the file does not exist") from None
         except IsADirectoryError:

@@ -42,9 +42,17 @@ def bootstrap(owner_conninfo: str, region: Region,
         conn.commit()
 
 
-def add_user(conn: Conn, name: str, role: str, unit: str | None) -> None:
+def add_user(conn: Conn, name: str, role: str, unit: str | None, connections: int | None = None) -> None:
+    """Add a user; its login gets a connection limit (``connections``, default 10) and the
+    limits of sql/0018 — from fl_owner where it may alter logins (PostgreSQL 16+), else from
+    this session when it is a superuser's (bootstrap, the first admin on a server)."""
     _login_where_the_owner_cannot_create_it(conn, name)
     conn.execute("SELECT fl.add_user(%s, %s, %s)", (name, role, unit))
+    row = conn.execute("SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user").fetchone()
+    if row and row["rolsuper"]:
+        conn.execute("SELECT fl._apply_login_limits(%s, %s)", (name, connections))
+    elif connections is not None:
+        conn.execute("SELECT fl.set_connection_limit(%s, %s)", (name, connections))
 
 
 def _login_where_the_owner_cannot_create_it(conn: Conn, name: str) -> None:

@@ -37,6 +37,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ledger.errors import BadInput, DatabaseUnavailable, StateError
+from ledger.io import infile
 from ledger.store import pgtools
 from ledger.store.db import Conn, Target
 
@@ -324,8 +325,8 @@ def _first_start_checks(conn: Conn, digest: Path | None, until: dt.datetime | No
         docs = []
         for f in files:
             try:
-                d = json.loads(f.read_text("utf-8"))
-            except (OSError, json.JSONDecodeError):
+                d = json.loads(infile.read_text(f))
+            except (OSError, json.JSONDecodeError, infile.NotRegularFile):
                 continue
             if isinstance(d, dict) and d.get("format") == audit.DIGEST_FORMAT:
                 docs.append((d["taken_at"], str(f), d))

@@ -30,6 +30,7 @@ from psycopg import sql
 from ledger.errors import BadFile, LedgerError, RowError
 from ledger.io import plain
 from ledger.io.formats import FORMATS, FileFormat
+from ledger.io.infile import open_regular
 from ledger.io.normalise import Named, Vocabulary, with_valid_values
 from ledger.io.tables import MAX_CELL_CHARS, MAX_LINE_BYTES, open_table
 from ledger.store.db import RETRYABLE, Conn, translated
@@ -50,7 +51,7 @@ _COPY_BATCH = 20_000  # rows per COPY write: bounded client memory
 def file_sha256(path: Path | str) -> str:
     """SHA-256 of the file's bytes, read in blocks (recorded on fl.import_batch)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
@@ -143,7 +144,7 @@ def stage_plain(conn: Conn, path: Path | str, fmt: FileFormat, kind: str) -> str
         columns = reader.plain_columns  # canonical names; None: Excel's GBK, ignored columns, XLSX
         if columns is None:
             return None
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         head = fh.readline(MAX_LINE_BYTES)
         if not plain.header_ok(head):
             return None

@@ -32,6 +32,7 @@ from typing import Any
 from ledger.core.findings import voucher_label
 from ledger.core.money import parse_fen
 from ledger.errors import BadAmount, BadFile, BadInput, NotFound, RowError
+from ledger.io import infile
 from ledger.io.formats import STATEMENT
 from ledger.io.tables import open_table
 from ledger.store.db import Conn
@@ -262,7 +263,7 @@ def import_statement(conn: Conn, path: Path | str, lines: Sequence[StatementLine
                      spec: BankAccountSpec, book: str, window: int | None = None) -> dict[str, Any]:
     """Store a statement's new lines and match (one business action; the caller owns the transaction)."""
     p = Path(path)
-    sha = hashlib.sha256(p.read_bytes()).hexdigest()
+    sha = hashlib.sha256(infile.read_bytes(p)).hexdigest()
     doc = [{"row": x.row, "date": x.date.isoformat(), "direction": x.direction, "amount": x.amount,
             "reference": x.reference, "balance": x.balance} for x in lines]
     r = conn.execute("SELECT * FROM fl.import_statement(%s, %s, %s, %s, %s, %s::jsonb)",

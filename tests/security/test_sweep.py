@@ -33,6 +33,9 @@ DYNAMIC_SQL = {
     "_imp_repeats": "internal: format() of one of two constant WHERE clauses",
     "set_password": "ALTER ROLE format('%I', '%L') of a login fl._user_role checked is a plain fundledger user",
     "set_login": "ALTER ROLE format('%I') of a login fl._user_role checked, then LOGIN or NOLOGIN",
+    "set_connection_limit": "ALTER ROLE format('%I') of a login fl._user_role checked, CONNECTION LIMIT an int 1-100",
+    "_apply_login_limits": "internal (the app_user trigger, the migration, a superuser's user add): ALTER ROLE "
+                           "format('%I', '%L') of a name in fl.app_user that is no superuser, fixed settings",
     "_chain_table": "migrations only (no role may call it): CREATE TRIGGER / backfill of format('%I') of a table "
                     "checked to be fl.<its own name>",
 }

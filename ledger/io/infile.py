@@ -1,0 +1,84 @@
+"""Opening a file a person named, for reading: regular files only (issue 14, A8).
+
+A named pipe (FIFO) given as an import file made the CLI wait forever for a writer, a
+device (``/dev/zero``, ``/dev/urandom``) never ends, a folder or a socket is not a file,
+and a symbolic link may point anywhere the reader can read. Every command that reads a
+file the user named opens it here: without following a final symbolic link
+(``O_NOFOLLOW``), without waiting on a pipe (``O_NONBLOCK``, cleared again for a regular
+file), and refuses anything ``fstat`` does not call a regular file — checked on the open
+descriptor, so the name cannot be swapped between the check and the read."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+from typing import BinaryIO
+
+from ledger.errors import BadInput
+from ledger.i18n import _
+
+_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0)
+
+
+class NotRegularFile(BadInput):
+    """The path names something other than a regular file; ``reason`` says what."""
+
+    rule = "not_a_regular_file"
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(_("{path}: {reason}; fundledger reads only regular files (nothing was read)").format(
+            path=path, reason=reason))
+        self.reason = reason
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return _("a named pipe (FIFO), not a file")
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return _("a device, not a file")
+    if stat.S_ISDIR(mode):
+        return _("a folder, not a file")
+    if stat.S_ISSOCK(mode):
+        return _("a socket, not a file")
+    return _("not a regular file")
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """``path`` opened for binary reading if it is a regular file (not through a symbolic
+    link); ``NotRegularFile`` otherwise. ``FileNotFoundError``, ``PermissionError`` and other
+    ``OSError``s pass through for the caller's own wording."""
+    name = os.fspath(path)
+    try:
+        fd = os.open(name, _FLAGS)
+    except OSError as e:
+        if e.errno == errno.ELOOP and os.path.islink(name):
+            raise NotRegularFile(name, _("a symbolic link (give the file it points to)")) from None
+        if e.errno == errno.ENXIO:   # a socket, or a FIFO opened without a reader on some systems
+            raise NotRegularFile(name, _("not a regular file")) from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(name, _kind(mode))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bytes(path: str | os.PathLike[str]) -> bytes:
+    with open_regular(path) as fh:
+        return fh.read()
+
+
+def read_text(path: str | os.PathLike[str], encoding: str = "utf-8") -> str:
+    return read_bytes(path).decode(encoding)
+
+
+def check_regular(path: str | os.PathLike[str]) -> Path:
+    """Refuse a path that is not a regular file before a command starts on it."""
+    with open_regular(path):
+        return Path(path)
