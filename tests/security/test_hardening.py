@@ -168,10 +168,20 @@ def test_the_operations_log_hash_ignores_the_writers_settings(ledger_db: LedgerD
 def test_an_officer_reads_no_other_units_share_of_an_entry(ledger_db: LedgerDB) -> None:
     """A4: interest for all units is one entry; each unit on it sees the entry, and its source
     held every unit's share. Raw SQL and `entry show` alike give an officer its own share only."""
-    fin = ledger_db.connect("fin", autocommit=True)
-    shares = '[{"unit": "230822", "amount": 1111}, {"unit": "230881", "amount": 2222}, {"unit": "230800", "amount": 3333}]'
-    eid = fin.execute("SELECT entry_id FROM fl.allocate_interest('RES', '2023-03-21', 'atk-int', %s::jsonb)",
-                      (shares,)).fetchone()["entry_id"]
+    import datetime as dt
+
+    from ledger.store import cycle
+
+    data = Path(__file__).parent.parent / "integration" / "data"
+    fin = ledger_db.connect("fin")
+    assert imports.import_file(fin, "collections", data / "collections.csv")["rows_posted"] == 6
+    fin.commit()
+    fin.autocommit = True
+    start, end = dt.date(2023, 1, 1), dt.date(2023, 3, 20)
+    table = cycle.interest_table(fin, "RES", 666_666, start, end)
+    shares = {r["unit"]: r["share"] for r in table if r["share"] > 0}
+    assert set(shares) == {"230800", "230822", "230881"}
+    eid = cycle.post_interest(fin, "RES", dt.date(2023, 3, 21), "atk-int", table, 666_666, start, end)["entry_id"]
     o22 = ledger_db.connect("o22", autocommit=True)
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         o22.execute("SELECT source FROM fl.entry WHERE id = %s", (eid,))
@@ -179,14 +189,17 @@ def test_an_officer_reads_no_other_units_share_of_an_entry(ledger_db: LedgerDB) 
         o22.execute("SELECT * FROM fl.entry WHERE id = %s", (eid,))
     assert o22.execute("SELECT count(*) AS n FROM fl.entry WHERE id = %s", (eid,)).fetchone()["n"] == 1
     mine = o22.execute("SELECT fl.entry_source(%s) AS s", (eid,)).fetchone()["s"]
-    assert mine == {"shares": [{"unit": "230822", "amount": 1111}]}
+    assert mine["shares"] == [{"unit": "230822", "component": "", "amount": shares["230822"]}]
     shown = ledger_db.cli("entry", "show", str(eid), "--json", user="o22")
     assert shown.exit_code == 0, shown
-    assert "230881" not in shown.stdout and "22.22" not in shown.stdout and "11.11" in shown.stdout
-    # An entry the officer has no posting on: nothing at all.
-    ocity_only = fin.execute("SELECT entry_id FROM fl.allocate_interest('RES', '2023-03-22', 'atk-int2', %s::jsonb)",
-                             ('[{"unit": "230800", "amount": 4444}]',)).fetchone()["entry_id"]
-    assert o22.execute("SELECT fl.entry_source(%s) AS s", (ocity_only,)).fetchone()["s"] is None
+    other = shares["230881"]
+    assert "230881" not in shown.stdout and f"{other // 100}.{other % 100:02d}" not in shown.stdout
+    # An entry the officer has no posting on (only 230822 held money before 12 January): nothing at all.
+    early = cycle.interest_table(fin, "RES", 4444, start, dt.date(2023, 1, 12))
+    only22 = cycle.post_interest(fin, "RES", dt.date(2023, 3, 22), "atk-int2", early, 4444, start,
+                                 dt.date(2023, 1, 12))["entry_id"]
+    o81 = ledger_db.connect("o81", autocommit=True)
+    assert o81.execute("SELECT fl.entry_source(%s) AS s", (only22,)).fetchone()["s"] is None
     # City roles read the whole value.
     rev = ledger_db.connect("rev", autocommit=True)
     assert len(rev.execute("SELECT fl.entry_source(%s) AS s", (eid,)).fetchone()["s"]["shares"]) == 3
