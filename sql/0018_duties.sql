@@ -969,3 +969,58 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION fl.set_connection_limit(text, int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fl.set_connection_limit(text, int) TO fl_admin;
+
+-- ---------------------------------------------------------------------------
+-- ATTACK2 B4 (issue 14 item 6): a writer that leaves its transaction open keeps its ROW EXCLUSIVE
+-- lock on fl.closed_period; a month close then waited for it forever, and every later writer queued
+-- behind the close — one officer froze the ledger. The user may SET idle_in_transaction_session_timeout
+-- = 0, so the guard is server-side: the close waits at most 2 s at a time (it leaves the lock queue
+-- in between, so writers are never held longer), and ends the fundledger sessions that hold the lock
+-- while idle in a write transaction for more than 2 s: fl_guard.end_idle_holders, a definer function
+-- of the role fl_guard (NOLOGIN, member of pg_signal_backend and pg_read_all_stats; made by
+-- 0018_duties_db.sql where a superuser migrates), so fl_owner itself holds no predefined role's
+-- rights. Without it nothing is ended and the close is refused after 10 s instead of waiting forever.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION fl._lock_closed_period() RETURNS void
+LANGUAGE plpgsql SET lock_timeout = '2s' SET search_path = pg_catalog, fl, pg_temp AS $$
+DECLARE
+  tries int := 0;
+BEGIN
+  LOOP
+    BEGIN
+      LOCK TABLE fl.closed_period IN SHARE ROW EXCLUSIVE MODE;
+      RETURN;
+    EXCEPTION WHEN lock_not_available THEN
+      tries := tries + 1;
+      IF pg_catalog.to_regprocedure('fl_guard.end_idle_holders(integer[])') IS NOT NULL THEN
+        PERFORM fl_guard.end_idle_holders(ARRAY(
+          SELECT l.pid FROM pg_catalog.pg_locks l
+           WHERE l.locktype = 'relation' AND l.relation = 'fl.closed_period'::regclass AND l.granted
+             AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())));
+      END IF;
+      IF tries >= 5 THEN
+        PERFORM fl.refuse('lock_busy', 'the period cannot be closed now: other sessions are still writing to the '
+          'ledger (waited 10 s); nothing was closed — try again in a moment', 'lock_not_available');
+      END IF;
+    END;
+  END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION fl._lock_closed_period() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION fl.close_period(p_month date, p_reason text DEFAULT ''::text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'fl', 'pg_temp'
+AS $function$
+DECLARE u fl.app_user := fl.require_role(ARRAY['reviewer'], 'close periods');
+BEGIN
+  IF extract(day FROM p_month) <> 1 THEN
+    PERFORM fl.refuse('closed_period_month', 'a period is a month: give its first day');
+  END IF;
+  -- Serialise with writers: an entry in flight for this month either commits before
+  -- the close or is refused after it. A writer idle in its transaction is ended (0018).
+  PERFORM fl._lock_closed_period();
+  INSERT INTO fl.closed_period (month, reason) VALUES (p_month, coalesce(p_reason, '')) ON CONFLICT DO NOTHING;
+  RETURN FOUND;
+END $function$;

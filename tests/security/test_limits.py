@@ -132,3 +132,45 @@ def test_a_password_file_must_be_regular(ledger_db: LedgerDB, fifo: Path) -> Non
     r = ledger_db.cli("user", "add", "pw.fifo", "--role", "auditor", "--password-file", str(fifo), user="admin")
     _not_regular(r, "named pipe")
     assert ledger_db.admin().execute("SELECT count(*) AS n FROM fl.app_user WHERE name = 'pw.fifo'").fetchone()["n"] == 0
+
+
+# ---- locks held past a call (ATTACK2 B4) ------------------------------------------------------
+
+def test_an_idle_writer_does_not_stop_a_close(ledger_db: LedgerDB) -> None:
+    """An officer posts, turns its idle timeout off and waits with the transaction open: it holds
+    ROW EXCLUSIVE on fl.closed_period. The close ends that session (it was idle in a write
+    transaction past 2 s) instead of waiting forever with every later writer queued behind it."""
+    import time
+
+    o22 = ledger_db.connect("o22")
+    o22.execute("SET idle_in_transaction_session_timeout = 0")
+    o22.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps(
+        {"date": "2023-05-10", "book": "RES", "idempotency_key": "b4-idle", "postings": [
+            {"account": "5401", "unit": "230822", "side": "D", "amount": 100},
+            {"account": "2001", "unit": "230822", "side": "C", "amount": 100}]}),))
+    pid = o22.execute("SELECT pg_backend_pid() AS p").fetchone()["p"]
+    rev = ledger_db.connect("rev", autocommit=True)
+    t0 = time.monotonic()
+    assert rev.execute("SELECT fl.close_period('2023-04-01', 'month end') AS ok").fetchone()["ok"] is True
+    assert time.monotonic() - t0 < 12
+    admin = ledger_db.admin()
+    assert admin.execute("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()["n"] == 0
+    with pytest.raises(psycopg.OperationalError):
+        o22.execute("SELECT 1")
+    assert admin.execute("SELECT count(*) AS n FROM fl.entry WHERE idempotency_key = 'b4-idle'").fetchone()["n"] == 0
+    # A writer at work (not idle: a long statement) is waited for, never ended: the close commits after it.
+    fin = ledger_db.connect("fin")
+    fin.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps(
+        {"date": "2023-06-10", "book": "RES", "idempotency_key": "b4-busy", "postings": [
+            {"account": "5401", "unit": "230800", "side": "D", "amount": 100},
+            {"account": "2001", "unit": "230800", "side": "C", "amount": 100}]}),))
+
+    def work() -> None:
+        fin.execute("SELECT pg_sleep(3)")
+        fin.commit()
+    t = threading.Thread(target=work)
+    t.start()
+    time.sleep(0.3)
+    assert rev.execute("SELECT fl.close_period('2023-05-01', 'month end') AS ok").fetchone()["ok"] is True
+    t.join()
+    assert admin.execute("SELECT count(*) AS n FROM fl.entry WHERE idempotency_key = 'b4-busy'").fetchone()["n"] == 1
