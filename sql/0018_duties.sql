@@ -46,7 +46,6 @@ DECLARE
   acc_dr   bigint[];
   acc_cr   bigint[];
   acc_bank int[];
-  what   text;
 BEGIN
   -- Every posting belongs to an entry created in this very transaction (no appending
   -- to committed entries), to an existing account of the entry's book, and carries
@@ -120,24 +119,33 @@ BEGIN
              WHERE y.bank IS NOT NULL GROUP BY y.bank ORDER BY y.bank) x
      CROSS JOIN LATERAL (SELECT * FROM fl.bank_account b0 WHERE b0.id = x.bank FOR UPDATE) b
   LOOP
-    IF r.balance + r.delta < 0 OR r.balance + r.delta < r.reserved OR r.balance + r.delta > 4000000000000000000 THEN
-      what := format('the %s (%s%s)', (SELECT h.name_en FROM fl.holder h WHERE h.code = r.holder), r.book,
-                     coalesce(', unit ' || r.unit, ''));
-      IF r.balance + r.delta > 4000000000000000000 THEN
-        PERFORM fl.refuse('bank_totals_cap', format(
-          '%s would hold more than 4×10^18 fen, the most the ledger keeps; nothing was written', what));
-      ELSIF NOT fl._reads_unit(r.unit) THEN
-        PERFORM fl.refuse(CASE WHEN r.balance + r.delta < 0 THEN 'no_overdraft' ELSE 'reserved_within_balance' END,
-          format('%s cannot pay out %s: it does not hold that much beyond what approved fund requests reserved '
-                 '(its figures are the city''s); nothing was written', what, fl.fmt_fen(-r.delta)));
-      ELSIF r.balance + r.delta < 0 THEN
-        PERFORM fl.refuse('no_overdraft', format('%s would be overdrawn: it holds %s, the payment needs %s',
-          what, fl.fmt_fen(r.balance), fl.fmt_fen(-r.delta)));
-      ELSE
-        PERFORM fl.refuse('reserved_within_balance', format(
-          '%s holds %s, of which %s is reserved for approved fund requests; %s more cannot be paid out',
-          what, fl.fmt_fen(r.balance), fl.fmt_fen(r.reserved), fl.fmt_fen(-r.delta)));
+    IF r.balance + r.delta > 4000000000000000000 THEN
+      PERFORM fl.refuse('bank_totals_cap', format(
+        'the %s (%s%s) would hold more than 4×10^18 fen, the most the ledger keeps; nothing was written',
+        (SELECT h.name_en FROM fl.holder h WHERE h.code = r.holder), r.book, coalesce(', unit ' || r.unit, '')));
+    ELSIF r.balance + r.delta < 0 THEN
+      IF fl._reads_unit(r.unit) THEN
+        PERFORM fl.refuse('no_overdraft', format(
+          'the %s (%s%s) would be overdrawn: it holds %s, the payment needs %s',
+          (SELECT h.name_en FROM fl.holder h WHERE h.code = r.holder), r.book,
+          coalesce(', unit ' || r.unit, ''), fl.fmt_fen(r.balance), fl.fmt_fen(-r.delta)));
       END IF;
+      PERFORM fl.refuse('no_overdraft', format(
+        'the %s (%s%s) cannot pay out %s: it does not hold that much (its figures are the city''s); nothing was written',
+        (SELECT h.name_en FROM fl.holder h WHERE h.code = r.holder), r.book, coalesce(', unit ' || r.unit, ''),
+        fl.fmt_fen(-r.delta)));
+    ELSIF r.balance + r.delta < r.reserved THEN
+      IF fl._reads_unit(r.unit) THEN
+        PERFORM fl.refuse('reserved_within_balance', format(
+          'the %s (%s%s) holds %s, of which %s is reserved for approved fund requests; %s more cannot be paid out',
+          (SELECT h.name_en FROM fl.holder h WHERE h.code = r.holder), r.book,
+          coalesce(', unit ' || r.unit, ''), fl.fmt_fen(r.balance), fl.fmt_fen(r.reserved), fl.fmt_fen(-r.delta)));
+      END IF;
+      PERFORM fl.refuse('reserved_within_balance', format(
+        'the %s (%s%s) cannot pay out %s: it does not hold that much beyond what approved fund requests reserved '
+        '(its figures are the city''s); nothing was written',
+        (SELECT h.name_en FROM fl.holder h WHERE h.code = r.holder), r.book, coalesce(', unit ' || r.unit, ''),
+        fl.fmt_fen(-r.delta)));
     END IF;
     IF r.delta <> 0 THEN
       banks := banks || r.id;
