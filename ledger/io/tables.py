@@ -37,6 +37,7 @@ from __future__ import annotations
 import codecs
 import csv
 import math
+import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
@@ -163,6 +164,8 @@ class TableReader:
             sample = fh.read(SNIFF_BYTES)
             fh.seek(0)
         except NotRegularFile as e:
+            if os.path.isdir(self.path):
+                raise self._refuse("this is a folder, not a file") from None
             raise self._refuse(_("{reason}; fundledger reads only regular files").format(reason=e.reason)) from None
         except FileNotFoundError:
             raise self._refuse("the file does not exist") from None

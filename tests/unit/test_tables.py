@@ -284,7 +284,7 @@ def test_unreadable_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     def locked(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")  # chmod 000 means nothing to root, so fake it
 
-    monkeypatch.setattr("ledger.io.tables.open", locked, raising=False)
+    monkeypatch.setattr("ledger.io.tables.open_regular", locked)
     err = refusal(path)
     assert (err.errors[0].row, err.errors[0].reason) == (0, "the file cannot be read (permission denied)")
 
