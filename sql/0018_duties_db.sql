@@ -20,7 +20,15 @@ BEGIN
   IF me.rolsuper THEN
     REVOKE EXECUTE ON FUNCTION pg_catalog.lo_create(oid), pg_catalog.lo_creat(integer),
       pg_catalog.lo_from_bytea(oid, bytea) FROM PUBLIC;
-    EXECUTE 'GRANT SET ON PARAMETER temp_file_limit TO fl_owner';
+    -- (Roles and parameter grants are the cluster's, shared by every database: another database's
+    -- migration may make the same grant at the same moment — "tuple concurrently updated" — and
+    -- then it is made.)
+    IF NOT pg_catalog.has_parameter_privilege('fl_owner', 'temp_file_limit', 'SET') THEN
+      BEGIN
+        EXECUTE 'GRANT SET ON PARAMETER temp_file_limit TO fl_owner';
+      EXCEPTION WHEN internal_error OR unique_violation THEN NULL;
+      END;
+    END IF;
     -- ATTACK2 B4: the close ends fundledger sessions idle in a transaction that hold its lock. What
     -- ends them is one definer function of its own role, fl_guard (no login, no other rights), so
     -- fl_owner gets EXECUTE on that function, not the predefined roles' rights.
@@ -31,7 +39,13 @@ BEGIN
         NULL;   -- another database's migration made it a moment ago (roles are the cluster's)
       END;
     END IF;
-    GRANT pg_signal_backend, pg_read_all_stats TO fl_guard;
+    IF NOT (pg_catalog.pg_has_role('fl_guard', 'pg_signal_backend', 'MEMBER')
+            AND pg_catalog.pg_has_role('fl_guard', 'pg_read_all_stats', 'MEMBER')) THEN
+      BEGIN
+        GRANT pg_signal_backend, pg_read_all_stats TO fl_guard;
+      EXCEPTION WHEN internal_error OR unique_violation THEN NULL;
+      END;
+    END IF;
     CREATE SCHEMA IF NOT EXISTS fl_guard AUTHORIZATION fl_guard;
     REVOKE ALL ON SCHEMA fl_guard FROM PUBLIC;
     GRANT USAGE ON SCHEMA fl_guard TO fl_owner;
@@ -85,7 +99,8 @@ BEGIN
               AND r.rolcanlogin LOOP
     BEGIN
       EXECUTE format('ALTER ROLE %I NOLOGIN', u.rolname);
-    EXCEPTION WHEN insufficient_privilege THEN
+    EXCEPTION WHEN internal_error THEN NULL;
+    WHEN insufficient_privilege THEN
       RAISE WARNING 'fundledger: the DBA must run: ALTER ROLE % NOLOGIN;  (a group role must not log in)',
         quote_ident(u.rolname);
     END;
