@@ -1,13 +1,13 @@
 """duties, disclosure, limits: see sql/0018_duties.sql and sql/0018_duties_db.sql
 
 Revision ID: 0018
-Revises: 0016b
+Revises: 0020
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0018"
-down_revision = "0016b"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
