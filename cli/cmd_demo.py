@@ -22,12 +22,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cli.cmd_fund import _shortfall_model
 from cli.context import console
-from cli.exports import render_report
+from cli.exports import checked_lang, render_report
 from ledger.core.money import format_yuan
 from ledger.core.monitor import Colour
 from ledger.demo import profile as P
 from ledger.demo.run import AUDITOR, Demo, Story, total_steps
-from ledger.i18n import _, get_lang
+from ledger.i18n import _, get_lang, set_lang
 from ledger.reports import builders, builders_fund
 from ledger.reports.model import Report
 from ledger.store import accounts, embedded, reports, reports_budget, reports_ledger, verify, yearend
@@ -46,8 +46,10 @@ def _fen(v: object) -> int:
     return v if isinstance(v, int) else 0
 
 
-def build_reports(conn: Any, year: int) -> dict[str, Report]:
-    """The year's key reports, as report values (the same builders the report commands use)."""
+def build_reports(conn: Any, year: int, lang: str | None = None) -> dict[str, Report]:
+    """The year's key reports, as report values (the same builders the report commands
+    use), in ``lang`` (default: the language in force)."""
+    lang = lang or get_lang()
     end = dt.date(year, 12, 31)
     labels = reports.labels(conn)
     t = reports.thresholds(conn)
@@ -55,22 +57,25 @@ def build_reports(conn: Any, year: int) -> dict[str, Report]:
     region = labels.region
     return {
         "trial-balance": builders.trial_balance_report(accounts.trial_balance(conn, year=year), year=year,
-                                                       labels=labels),
+                                                       labels=labels, lang=lang),
         "balance-sheet": builders.balance_sheet_report(reports_ledger.balance_sheet(conn, as_of=end),
-                                                       as_of=end, labels=labels),
+                                                       as_of=end, labels=labels, lang=lang),
         "income": builders.income_report(reports_ledger.income(conn, start=dt.date(year, 1, 1), end=end),
-                                         start=dt.date(year, 1, 1), end=end, period="quarter", labels=labels),
+                                         start=dt.date(year, 1, 1), end=end, period="quarter", labels=labels,
+                                         lang=lang),
         "budget-execution": builders_fund.budget_execution_report(
-            reports_budget.budget_execution(conn, year=year, as_of=end), year=year, labels=labels),
+            reports_budget.budget_execution(conn, year=year, as_of=end), year=year, labels=labels, lang=lang),
         "shortfall": _shortfall_model(yearend.shortfall_report(conn, year), year, region),
-        "monitor": builders_fund.monitor_report(rows, cons, as_of=end, t=t, labels=labels),
+        "monitor": builders_fund.monitor_report(rows, cons, as_of=end, t=t, labels=labels, lang=lang),
     }
 
 
 def _charts(conn: Any, cdir: Path, year: int) -> list[Path]:
     """The monitor and special-account charts of one year."""
+    from cli.cmd_monitor import balances_title, monitor_title
     from ledger.reports import charts
 
+    lang = get_lang()
     written: list[Path] = []
     def series(c: Any) -> Any:
         end = dt.date(year, 12, 31)
@@ -81,17 +86,15 @@ def _charts(conn: Any, cdir: Path, year: int) -> list[Path]:
             out_series[book] = (
                 builders_fund.monitor_series(store_monitor.monthly(c, book=book, end=end), year=year, through=end,
                                              labels=labels,
-                                             first_days=store_monitor.first_days(c, book=book, end=end)),
+                                             first_days=store_monitor.first_days(c, book=book, end=end), lang=lang),
                 builders_fund.balances_series(store_monitor.special_daily(c, book=book, end=end), year=year,
-                                              end=end, labels=labels))
+                                              end=end, labels=labels, lang=lang))
         return out_series, t, labels
     data, t, labels = run_tx(conn, series)
     for book, (months, balances) in data.items():
-        name = labels.name("books", book, "zh")
         written.append(charts.monitor_chart(months, (t.red_below, t.yellow_below, t.excess_above),
-                                            f"{labels.region} {name} {year}年 可支付月数",
-                                            cdir / f"monitor-{book}-{year}.png"))
-        written.append(charts.balances_chart(balances, f"{labels.region} {name} {year}年 各单位财政专户份额",
+                                            monitor_title(labels, book, year), cdir / f"monitor-{book}-{year}.png"))
+        written.append(charts.balances_chart(balances, balances_title(labels, book, year),
                                              cdir / f"balances-{book}-{year}.png"))
     return written
 
@@ -116,14 +119,14 @@ def write_outputs(demo: Demo, out: Path) -> tuple[dict[int, dict[str, Report]], 
             j.write_text(json.dumps(to_json_obj(rep, deterministic=True), ensure_ascii=False, indent=2) + "\n",
                          "utf-8")
             x = rdir / f"{key}-{year}.xlsx"
-            write_xlsx(rep, x)
+            write_xlsx(rep, x, get_lang())
             written += [j, x]
     for year in years:
         written += _charts(conn, cdir, year)
     year = years[-1]
 
     # The forecast from the year end, three years on (docs/forecast.md): one chart per book.
-    from cli.cmd_forecast import run_forecast
+    from cli.cmd_forecast import forecast_title, run_forecast
     from ledger.core.forecast import Assumptions
     from ledger.reports import forecast_chart
 
@@ -131,10 +134,9 @@ def write_outputs(demo: Demo, out: Path) -> tuple[dict[int, dict[str, Report]], 
     fcs, t, labels = run_tx(conn, lambda c: run_forecast(c, origin=origin, years=3, book=None, unit=None,
                                                           a=Assumptions()))
     for book in ("RES", "EMP"):
-        name = labels.name("books", book, "zh")
         written.append(forecast_chart.forecast_chart(
-            {labels.name("units", f.unit, "zh"): f for f in fcs if f.book == book},
-            (t.red_below, t.yellow_below, t.excess_above), f"{labels.region} {name} 可支付月数预测（{origin} 起，三年）",
+            {labels.name("units", f.unit, get_lang()): f for f in fcs if f.book == book},
+            (t.red_below, t.yellow_below, t.excess_above), forecast_title(labels, book, origin, 3),
             cdir / f"forecast-{book}-{year}.png"))
     result = verify.verify(conn)  # takes its own read-only snapshot
     return by_year, written, result
@@ -244,8 +246,11 @@ def demo(
                                               "OUT/db; never FUNDLEDGER_HOME, which holds your real ledger).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for files, reports and charts.")] = Path("demo-output"),
     keep_running: Annotated[bool, typer.Option("--keep-running", help="Leave the embedded server running.")] = False,
+    lang: Annotated[str | None, typer.Option("--lang", metavar="zh|en", help="Language of the story, the reports "
+                                             "and the charts: zh or en (default: the language in force).")] = None,
 ) -> None:
     """A whole fiscal year of a Jiamusi-sized pooled fund on a fresh embedded database, then its reports."""
+    set_lang(checked_lang(lang))
     home = (home or out / "db").resolve()
     out = out.resolve()
     embedded.stop(home)
@@ -272,7 +277,7 @@ def demo(
             d.close()
             embedded.stop(home)
             raise
-    names = {u.code: u.name_zh for u in d.region.units}
+    names = {u.code: u.name_en if get_lang() == "en" else u.name_zh for u in d.region.units}
     d.close()
     last = year + years - 1
     reps = by_year[last]

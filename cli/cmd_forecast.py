@@ -16,7 +16,7 @@ from ledger.core.forecast import Assumptions, PathMonth, UnitForecast, forecast_
 from ledger.core.money import decimal_text
 from ledger.core.monitor import Thresholds
 from ledger.errors import BadInput
-from ledger.i18n import _, code_text
+from ledger.i18n import _, code_text, get_lang
 from ledger.reports.builders import Labels
 from ledger.store import forecast as store_forecast
 from ledger.store import reports
@@ -141,9 +141,9 @@ def forecast(
         from ledger.reports import forecast_chart  # matplotlib only when asked
 
         chart_book = book or "RES"
-        title = f"{labels.region} {labels.name('books', chart_book, 'zh')} 可支付月数预测（{origin} 起）"
+        title = forecast_title(labels, chart_book, origin)
         forecast_chart.forecast_chart(
-            {labels.name("units", f.unit, "zh"): f for f in results if f.book == chart_book},
+            {labels.name("units", f.unit, get_lang()): f for f in results if f.book == chart_book},
             (t.red_below, t.yellow_below, t.excess_above), title, chart)
     if json_out:
         emit_json({"as_of": day.isoformat(), "origin": origin.isoformat(), "years": years,
@@ -187,6 +187,13 @@ def _render(results: list[UnitForecast], labels: Labels, origin: dt.date) -> Non
            ("surplus_after", _("Surplus after"))],
           year_rows, money=["current_balance", "surplus_before", "covered_by_surplus", "government_share",
                             "surplus_after"])
+
+
+def forecast_title(labels: Any, book: str, origin: dt.date, years: int | None = None) -> str:
+    """The forecast chart's title in the language in force."""
+    head = _("{region} {book}: months payable forecast from {origin}").format(
+        region=labels.region, book=labels.name("books", book, get_lang()), origin=origin)
+    return head if years is None else head + _(" ({years} years)").format(years=years)
 
 
 def register(app: typer.Typer) -> None:

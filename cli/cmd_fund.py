@@ -26,7 +26,7 @@ from cli.context import (
 from cli.exports import checked_lang
 from ledger.core.money import decimal_text, format_yuan, parse_fen
 from ledger.errors import BadInput
-from ledger.i18n import N_, _, code_text
+from ledger.i18n import N_, _, code_text, get_lang
 from ledger.store import cycle, requests, yearend
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/officers-guide.md).")]
@@ -455,7 +455,7 @@ def _shortfall_model(rows: list[dict[str, Any]], year: int, region: str) -> Any:
             Column("surplus_after_on_books", "账面年末累计结余", "Surplus after on the books", "money"))
     notes = [_("provisional: the year is not closed; figures computed from the books now")] \
         if any(r.get("provisional") for r in rows) else []
-    notes.append(RECONCILE_NOTE)
+    notes.append(_(RECONCILE_NOTE))
     return Report("shortfall", f"{year}年度基金缺口分担表", f"Shortfall sharing {year}", region, str(year),
                   dt.datetime.now(dt.UTC), cols,
                   (Section("缺口分担", "Shortfall", tuple({k: r[k] for k in yearend.SHORTFALL_KEYS} for r in rows)),),
@@ -475,7 +475,8 @@ def report_shortfall(
     government's share and S after (from the close; live and provisional before it)."""
     def work(c):  # type: ignore[no-untyped-def]
         s = cycle.settings(c).get("region") or {}
-        return yearend.shortfall_report(c, year), f"{s.get('name_zh', '')} {s.get('code', '')}".strip()
+        name = s.get("name_en" if get_lang() == "en" else "name_zh") or s.get("name_zh", "")
+        return yearend.shortfall_report(c, year), f"{name} {s.get('code', '')}".strip()
 
     rows, region = read(work)
     lang = checked_lang(lang)

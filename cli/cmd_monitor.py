@@ -15,7 +15,7 @@ from cli.outfiles import FORCE_HELP, check_target, safe_target
 from ledger.core.money import decimal_text, format_yuan
 from ledger.core.monitor import exit_code_for
 from ledger.errors import BadInput
-from ledger.i18n import _, code_text
+from ledger.i18n import _, code_text, get_lang
 from ledger.reports import builders_fund
 from ledger.reports.builders_fund import MonitorRow
 from ledger.store import monitor as store_monitor
@@ -108,6 +108,17 @@ def _out_path(out: Path, force: bool) -> Path:
     return check_target(out, force=force, option="--out")
 
 
+def monitor_title(labels: Any, book: str, year: int) -> str:
+    """``佳木斯市 230800 城乡居民 2024年 可支付月数`` in the language in force."""
+    return _("{region} {book} {year}: months payable").format(region=labels.region,
+                                                               book=labels.name("books", book, get_lang()), year=year)
+
+
+def balances_title(labels: Any, book: str, year: int) -> str:
+    return _("{region} {book} {year}: each unit's share of the special account").format(
+        region=labels.region, book=labels.name("books", book, get_lang()), year=year)
+
+
 @chart_app.command("monitor")
 def chart_monitor(
     year: Annotated[int, typer.Option("--year", help="The year to draw, month by month.")],
@@ -123,10 +134,11 @@ def chart_monitor(
         labels = reports.labels(c)
         series = builders_fund.monitor_series(store_monitor.monthly(c, book=book, end=end), year=year,
                                               through=end, labels=labels,
-                                              first_days=store_monitor.first_days(c, book=book, end=end))
+                                              first_days=store_monitor.first_days(c, book=book, end=end),
+                                              lang=get_lang())
         return series, reports.thresholds(c), labels
     series, t, labels = read(work)
-    title = f"{labels.region} {labels.name('books', book, 'zh')} {year}年 可支付月数"
+    title = monitor_title(labels, book, year)
     from ledger.reports import charts  # matplotlib: 0.3 s that no other command needs
 
     with safe_target(path, force=force, option="--out") as tmp:
@@ -148,9 +160,9 @@ def chart_balances(
     def work(c):  # type: ignore[no-untyped-def]
         labels = reports.labels(c)
         return builders_fund.balances_series(store_monitor.special_daily(c, book=book, end=end), year=year, end=end,
-                                             labels=labels), labels
+                                             labels=labels, lang=get_lang()), labels
     series, labels = read(work)
-    title = f"{labels.region} {labels.name('books', book, 'zh')} {year}年 各单位财政专户份额"
+    title = balances_title(labels, book, year)
     from ledger.reports import charts
 
     with safe_target(path, force=force, option="--out") as tmp:

@@ -151,14 +151,16 @@ class Demo:
             self.story.second_handover_refused = str(e)
         else:
             raise RuntimeError("a second handover of the same county and book was accepted")
-        self.step(f"{y}: a second handover of {P.COVERED_BY_SURPLUS} is refused (once per county and book)")
+        self.step(_("{year}: a second handover of {unit} is refused (once per county and book)")
+                  .format(year=y, unit=P.COVERED_BY_SURPLUS))
         path = write_csv(files / f"budgets-{y}.csv", "budget", self.plan.budgets)
         self.as_(REVIEWER, lambda c: imports.import_file(c, "budget", path))
-        self.step(f"{y}: budgets approved for every unit and book")
+        self.step(_("{year}: budgets approved for every unit and book").format(year=y))
         table = self.as_(REVIEWER, lambda c: cycle.preallocation_table(c, y, months=3, basis="budget"))
         done = self.as_(REVIEWER, lambda c: cycle.post_preallocation(c, y, self.d(1, 4), table))
         self.story.preallocated = sum(int(r["amount"]) for r in done if r.get("status") == "posted")
-        self.step(f"{y}: pre-allocation tops each county up to three months of budgeted spending (预拨)")
+        self.step(_("{year}: pre-allocation tops each county up to three months of budgeted spending")
+                  .format(year=y))
 
     def setup(self) -> None:
         owner = self.conn(None)

@@ -104,8 +104,8 @@ def _year_period(as_of: dt.date | None, year: int | None) -> str:
 TB_COLUMNS = (
     Column("account", "账户代码", "Account key", data_only=True),
     Column("account_name", "账户", "Account"),
-    Column("name_zh", "科目名称", "Name (zh)"),
-    Column("name_en", "科目名称(英)", "Name (en)"),
+    Column("name_zh", "科目名称", "Name (zh)", only="zh"),
+    Column("name_en", "科目名称(英)", "Name (en)", only="en"),
     Column("opening", "期初余额(借-贷)", "Opening (Dr−Cr)", "money"),
     Column("period_debits", "本期借方", "Debits", "money"),
     Column("period_credits", "本期贷方", "Credits", "money"),

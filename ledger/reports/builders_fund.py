@@ -354,9 +354,10 @@ def month_end(year: int, month: int) -> dt.date:
 
 
 def monitor_series(monthly: Sequence[Row], *, year: int, through: dt.date, labels: Labels,
-                   first_days: Mapping[str, dt.date] | None = None) -> dict[str, list[tuple[dt.date, Decimal | None]]]:
+                   first_days: Mapping[str, dt.date] | None = None,
+                   lang: str = "zh") -> dict[str, list[tuple[dt.date, Decimal | None]]]:
     """Months payable at each month end of ``year`` up to ``through``, per unit (keyed by
-    its Chinese name), from ``ledger.store.monitor.monthly``; with ``first_days`` (each
+    its name in ``lang``), from ``ledger.store.monitor.monthly``; with ``first_days`` (each
     unit's first day in the book) a unit with less than 12 months in the ledger is
     measured on its daily spending since then, as the monitor does."""
     last = 12 if through.year > year else through.month
@@ -376,12 +377,12 @@ def monitor_series(monthly: Sequence[Row], *, year: int, through: dt.date, label
             end = month_end(year, m)
             rate = monthly_spending(spent, (first_days or {}).get(unit), end)[0]
             points.append((end, months_payable_at(surplus, rate)))
-        out[labels.name("units", unit, "zh")] = points
+        out[labels.name("units", unit, lang)] = points
     return out
 
 
 def balances_series(daily: Sequence[Row], *, year: int, end: dt.date,
-                    labels: Labels) -> dict[str, list[tuple[dt.date, int]]]:
+                    labels: Labels, lang: str = "zh") -> dict[str, list[tuple[dt.date, int]]]:
     """Each unit's share of the special account (fen) from 1 January of ``year``: the
     balance brought forward, then the balance after every day with a movement, and a last
     point at ``end``; from ``ledger.store.monitor.special_daily``."""
@@ -400,5 +401,5 @@ def balances_series(daily: Sequence[Row], *, year: int, end: dt.date,
                 points.append((r["day"], balance))
         if points[-1][0] < end:
             points.append((end, balance))
-        out[labels.name("units", unit, "zh")] = points
+        out[labels.name("units", unit, lang)] = points
     return out

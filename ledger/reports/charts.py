@@ -13,6 +13,10 @@ element instead of being set in rcParams, for the same reason.
 Chinese text needs a font with CJK glyphs: ``cjk_font`` loads Noto Sans CJK SC from the
 ``mplfonts`` wheel, which is installed with fundledger, so the charts look the same on a
 bare server as on a desktop. Values are converted to float only here, at the pixel edge.
+
+Every label (axes, bands, legend, months, "no data") comes from the message catalogue in
+the language in force (``ledger.i18n``): a chart drawn with ``--lang en`` has no Chinese
+label, one drawn in Chinese no English one. Titles and unit names are the caller's.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from matplotlib.font_manager import FontProperties, fontManager
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, Locator, MaxNLocator
+
+from ledger.i18n import N_, _
 
 __all__ = [
     "DPI",
@@ -133,9 +139,29 @@ def _sized(font: FontProperties, size: float) -> FontProperties:
     return f
 
 
+MONTHS = (N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun"), N_("Jul"), N_("Aug"), N_("Sep"),
+          N_("Oct"), N_("Nov"), N_("Dec"))
+
+
+def month_text(d: date) -> str:
+    """``Jan 2024`` / ``2024年1月``: a month with its year."""
+    return _("{month} {year}").format(month=_(MONTHS[d.month - 1]), year=d.year)
+
+
 def _month_label(x: float, _pos: int | None = None) -> str:
     d = _num2date(x)
-    return f"{d.year}年1月" if d.month == 1 else f"{d.month}月"
+    return month_text(d) if d.month == 1 else _(MONTHS[d.month - 1])
+
+
+def band_labels(red: Decimal, yellow: Decimal, excess: Decimal) -> tuple[str, str, str, str]:
+    """The legend of the four colour bands, in the language in force."""
+    return (_("red: below {n} months").format(n=_plain(red)),
+            _("yellow: {low}–{high} months").format(low=_plain(red), high=_plain(yellow)),
+            _("green: {low}–{high} months").format(low=_plain(yellow), high=_plain(excess)),
+            _("excess: above {n} months").format(n=_plain(excess)))
+
+
+MONTHS_PAYABLE_AXIS = N_("months payable (months)")
 
 
 def _date_axis(ax: Axes, all_dates: Sequence[date], font: FontProperties, *, at_points: bool) -> None:
@@ -155,9 +181,7 @@ def _date_axis(ax: Axes, all_dates: Sequence[date], font: FontProperties, *, at_
     ax.xaxis.set_major_formatter(FuncFormatter(_month_label))
     pad = 15 if first == last else 4
     ax.set_xlim(_date2num(first) - pad, _date2num(last) + pad)
-    ax.set_xlabel(
-        f"{first.year}年{first.month}月 – {last.year}年{last.month}月", fontproperties=_sized(font, 10)
-    )
+    ax.set_xlabel(f"{month_text(first)} – {month_text(last)}", fontproperties=_sized(font, 10))
 
 
 def _finish(fig: Figure, ax: Axes, font: FontProperties, title: str, handles: list[Artist]) -> Figure:
@@ -175,7 +199,7 @@ def save_png(fig: Figure, out: Path) -> Path:
 
 
 def _no_data(ax: Axes, font: FontProperties) -> None:
-    ax.text(0.5, 0.5, "无数据 / no data", ha="center", va="center", transform=ax.transAxes,
+    ax.text(0.5, 0.5, _("no data"), ha="center", va="center", transform=ax.transAxes,
             fontproperties=_sized(font, 14), color="#666666")  # fmt: skip
     ax.set_xticks([])
 
@@ -235,11 +259,12 @@ def monitor_figure(
     bottom_d = max(min(zero, min(values, default=zero) * margin), -excess / 2)
     top, bottom = float(top_d), float(bottom_d)
 
+    words = band_labels(red, yellow, excess)
     band_edges = (
-        (bottom, float(red), _BAND_RED, f"红色：低于 {_plain(red)} 个月"),
-        (float(red), float(yellow), _BAND_YELLOW, f"黄色：{_plain(red)}–{_plain(yellow)} 个月"),
-        (float(yellow), float(excess), _BAND_GREEN, f"绿色：{_plain(yellow)}–{_plain(excess)} 个月"),
-        (float(excess), top, _BAND_EXCESS, f"结余过多：超过 {_plain(excess)} 个月"),
+        (bottom, float(red), _BAND_RED, words[0]),
+        (float(red), float(yellow), _BAND_YELLOW, words[1]),
+        (float(yellow), float(excess), _BAND_GREEN, words[2]),
+        (float(excess), top, _BAND_EXCESS, words[3]),
     )
     bands: list[Artist] = []
     for lo, hi, colour, label in band_edges:
@@ -258,7 +283,7 @@ def monitor_figure(
 
     ax.set_ylim(bottom, top)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 2, 3, 5, 10], integer=True))
-    ax.set_ylabel("可支付月数（月）", fontproperties=_sized(font, 11))
+    ax.set_ylabel(_(MONTHS_PAYABLE_AXIS), fontproperties=_sized(font, 11))
     if all_dates:
         _date_axis(ax, all_dates, font, at_points=True)
     else:
@@ -320,7 +345,7 @@ def balances_figure(series: Mapping[str, Sequence[tuple[date, int]]], title: str
     ``TypeError`` if a balance is not an ``int`` number of fen.
     """
     for unit, points in series.items():
-        for _, fen in points:
+        for _day, fen in points:
             if isinstance(fen, bool) or not isinstance(fen, int):
                 raise TypeError(f"{unit}: balances must be int fen, got {fen!r}")
     font = cjk_font()
@@ -342,9 +367,9 @@ def balances_figure(series: Mapping[str, Sequence[tuple[date, int]]], title: str
     ax.axhspan(lo, 0, color=_NEGATIVE_FILL, linewidth=0, zorder=0)
     ax.axhline(0, color="black", linewidth=1, zorder=2)
     handles.append(
-        Patch(facecolor=_NEGATIVE_FILL, edgecolor="#bbbbbb", linewidth=0.5, label="份额为负（占用统筹资金）")
+        Patch(facecolor=_NEGATIVE_FILL, edgecolor="#bbbbbb", linewidth=0.5, label=_("negative share (drawing on the pool)"))
     )
-    handles.append(Line2D([], [], color="black", linewidth=1, label="零线"))
+    handles.append(Line2D([], [], color="black", linewidth=1, label=_("zero line")))
 
     ax.set_ylim(lo, hi)
     decimals = 0 if hi - lo >= 50 else 1 if hi - lo >= 5 else 2
@@ -354,7 +379,7 @@ def balances_figure(series: Mapping[str, Sequence[tuple[date, int]]], title: str
         return "0" if float(text.replace(",", "")) == 0 else text.replace("-", _MINUS)
 
     ax.yaxis.set_major_formatter(FuncFormatter(wan_label))
-    ax.set_ylabel("财政专户份额（万元）", fontproperties=_sized(font, 11))
+    ax.set_ylabel(_("share of the special account (10k yuan)"), fontproperties=_sized(font, 11))
     if all_dates:
         _date_axis(ax, all_dates, font, at_points=False)
     else:

@@ -9,7 +9,9 @@ Each format has one job, and the choices below follow from it:
   guesses the ANSI code page and shows 佳木斯 as mojibake), amounts as plain ``1234.56``
   (a thousands separator would turn the number into text, or split the field), one
   rectangular table, so notes are left out.
-* **XLSX** is for finance officers: both header languages, real numbers with ``#,##0.00``
+* **XLSX** is for finance officers: every label in the workbook's language (the message
+  catalogue: a Chinese workbook has no English header, an English one no Chinese label),
+  real numbers with ``#,##0.00``
   formatting, red negatives, frozen headers, autofilter, fitted widths, a bold totals row —
   and for printing as an office prints: A4 landscape, one page wide, the title and header
   rows on every page, warning cells filled red/yellow/green, the signature block
@@ -35,6 +37,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ledger.core.money import decimal_text, format_yuan
 from ledger.core.region import fund_time_zone
+from ledger.i18n import N_, code_text, translate
 from ledger.reports.model import TOTAL_LABEL, Column, Report, Section, check_lang
 
 __all__ = [
@@ -147,7 +150,7 @@ def stamped(when: datetime) -> datetime:
 # --------------------------------------------------------------------------- CSV
 
 #: Header of the leading column that says which section a CSV row belongs to.
-SECTION_HEADER = {"zh": "分表", "en": "section"}
+SECTION_HEADER = N_("section")
 
 # A text cell starting with one of these is run as a formula by Excel and friends
 # ("CSV injection"); OWASP's advice is to prefix a single quote. Only text columns are
@@ -183,7 +186,7 @@ def write_csv(report: Report, path: PathLike, lang: str = "zh") -> None:
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
         header = [c.header(lang) for c in cols]
-        w.writerow([SECTION_HEADER[lang], *header] if with_section else header)
+        w.writerow([translate(SECTION_HEADER, lang), *header] if with_section else header)
         for s in report.sections:
             lead = [s.title(lang)] if with_section else []
             for row in s.rows:
@@ -277,11 +280,11 @@ WARNING_FILLS = {
     "excess": PatternFill("solid", start_color="FFDDEBF7"),
 }
 
-#: The signature block under every statement: (zh, en) labels, a line to sign on each.
-SIGNATURE_FIELDS = (("单位负责人", "Head of unit"), ("审核人", "Reviewed by"), ("制表人", "Prepared by"),
-                    ("日期", "Date"))
+#: The signature block under every statement (单位负责人（签章） / 审核人 / 制表人 / 日期 in
+#: Chinese, from the catalogue), a line to sign on each.
+SIGNATURE_FIELDS = (N_("Head of unit (signature and seal):"), N_("Reviewed by:"), N_("Prepared by:"), N_("Date:"))
+DATE_BLANK = N_("____-__-__")
 _HEADER_FILL = PatternFill("solid", start_color="FFD9E1F2")
-_HEADER_FILL_2 = PatternFill("solid", start_color="FFEDF1F9")
 _THIN = Side(style="thin", color="FF808080")
 _TOTAL_BORDER = Border(top=_THIN, bottom=Side(style="double", color="FF808080"))
 _HEADER_BORDER = Border(bottom=_THIN)
@@ -298,7 +301,7 @@ NUMBER_FORMATS = {
     "date": "yyyy-mm-dd",
 }
 
-_HEADER_ROWS = 4  # title, period, header in lang, header in the other language
+_HEADER_ROWS = 3  # title, period, headers
 _FIRST_DATA_ROW = _HEADER_ROWS + 1
 _WIDTH_MIN, _WIDTH_MAX = 8, 60
 
@@ -324,10 +327,12 @@ def _xlsx_value(col: Column, value: object, where: str) -> object:
     return value
 
 
-def _shown(col: Column, value: object) -> str:
+def _shown(col: Column, value: object, lang: str = "zh") -> str:
     """Roughly what Excel displays, to size the column."""
     if value is None:
         return ""
+    if col.key in WARNING_COLUMNS and isinstance(value, str):
+        return code_text(value, lang)
     if col.kind == "money":
         assert isinstance(value, int)
         return format_yuan(value)
@@ -341,8 +346,11 @@ def _shown(col: Column, value: object) -> str:
     return str(value)
 
 
-def _write_cell(ws: Worksheet, row: int, col_idx: int, col: Column, value: object, where: str) -> None:
+def _write_cell(ws: Worksheet, row: int, col_idx: int, col: Column, value: object, where: str,
+                lang: str = "zh") -> None:
     shown = _xlsx_value(col, value, where)
+    if col.key in WARNING_COLUMNS and isinstance(value, str):
+        shown = code_text(value, lang)   # 红/黄/绿/结余过多 for people; the fill says it too
     cell = ws.cell(row=row, column=col_idx, value=shown)
     if isinstance(shown, str):
         # openpyxl turns any str starting with "=" into a formula; report text is data.
@@ -361,10 +369,8 @@ def _write_cell(ws: Worksheet, row: int, col_idx: int, col: Column, value: objec
 def _signature_block(ws: Worksheet, row: int, ncols: int, lang: str) -> int:
     """单位负责人 / 审核人 / 制表人 / 日期, each with a line to sign on, spread over the
     table's width (so the block never widens the page); returns the row after it."""
-    fields = [f"{zh}（签章）：" if zh == "单位负责人" else f"{zh}：" for zh, _en in SIGNATURE_FIELDS]
-    if lang == "en":
-        fields = [f"{en} ({zh}):" for zh, en in SIGNATURE_FIELDS]
-    blanks = ["_" * 12] * 3 + (["____年__月__日"] if lang == "zh" else ["__________"])
+    fields = [translate(f, lang) for f in SIGNATURE_FIELDS]
+    blanks = ["_" * 12] * 3 + [translate(DATE_BLANK, lang)]
     texts = [f"{f} {b}" for f, b in zip(fields, blanks, strict=True)]
     groups = min(len(texts), ncols)
     per = [ncols // groups + (1 if i < ncols % groups else 0) for i in range(groups)]
@@ -384,7 +390,7 @@ def _signature_block(ws: Worksheet, row: int, ncols: int, lang: str) -> int:
 
 
 def _page_setup(ws: Worksheet, ncols: int, last_row: int, lang: str) -> None:
-    """A4 landscape, one page wide and as many pages long as it takes, the title and both
+    """A4 landscape, one page wide and as many pages long as it takes, the title and the
     header rows repeated on every page, centred, page numbers in the footer."""
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "landscape"
@@ -396,13 +402,12 @@ def _page_setup(ws: Worksheet, ncols: int, last_row: int, lang: str) -> None:
     ws.page_margins.top, ws.page_margins.bottom = 0.5, 0.6
     ws.print_title_rows = f"1:{_HEADER_ROWS}"
     ws.print_area = f"A1:{get_column_letter(ncols)}{last_row}"
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页" if lang == "zh" else "Page &P of &N"
+    ws.oddFooter.center.text = translate(N_("Page &P of &N"), lang)
     ws.oddFooter.center.font = FONT_NAME
 
 
 def _write_sheet(ws: Worksheet, report: Report, section: Section, lang: str) -> None:
-    other = "en" if lang == "zh" else "zh"
-    cols = report.printed_columns
+    cols = report.printed_in(lang)
     ncols = len(cols)
     last_letter = get_column_letter(ncols)
     stamp = stamped(report.generated_at).isoformat(timespec="seconds")
@@ -410,43 +415,37 @@ def _write_sheet(ws: Worksheet, report: Report, section: Section, lang: str) -> 
     title = ws.cell(row=1, column=1, value=f"{report.title(lang)} — {section.title(lang)} — {report.region}")
     title.data_type = "s"
     title.font = _TITLE_FONT
-    row2 = (
-        f"期间：{report.period}    生成时间：{stamp}"
-        if lang == "zh"
-        else f"Period: {report.period}    Generated: {stamp}"
-    )
+    row2 = translate(N_("Period: {period}    Generated: {stamp}"), lang).format(period=report.period, stamp=stamp)
     ws.cell(row=2, column=1, value=row2).data_type = "s"
     ws.cell(row=2, column=1).font = _PLAIN
 
-    for header_row, header_lang, fill in ((3, lang, _HEADER_FILL), (4, other, _HEADER_FILL_2)):
-        for j, c in enumerate(cols, start=1):
-            cell = ws.cell(row=header_row, column=j, value=c.header(header_lang))
-            cell.data_type = "s"
-            cell.font = _BOLD
-            cell.fill = fill
-            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-            if header_row == _HEADER_ROWS:
-                cell.border = _HEADER_BORDER
+    for j, c in enumerate(cols, start=1):
+        cell = ws.cell(row=_HEADER_ROWS, column=j, value=c.header(lang))
+        cell.data_type = "s"
+        cell.font = _BOLD
+        cell.fill = _HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.border = _HEADER_BORDER
 
     # Headers wrap (at most ~2 lines), so a long English header does not widen its column.
-    widths = [max(min(_display_width(c.zh), 16), min(_display_width(c.en), 16)) for c in cols]
+    widths = [min(_display_width(c.header(lang)), 16) for c in cols]
     r = _FIRST_DATA_ROW
     for i, data in enumerate(section.rows, start=1):
         for j, c in enumerate(cols, start=1):
             value = data.get(c.key)
-            _write_cell(ws, r, j, c, value, f"section {section.title_en!r}, row {i}")
-            widths[j - 1] = max(widths[j - 1], _display_width(_shown(c, value)))
+            _write_cell(ws, r, j, c, value, f"section {section.title_en!r}, row {i}", lang)
+            widths[j - 1] = max(widths[j - 1], _display_width(_shown(c, value, lang)))
         r += 1
     last_data_row = r - 1
 
     if section.totals is not None:
         for j, c in enumerate(cols, start=1):
             value = TOTAL_LABEL[lang] if j == 1 else section.totals.get(c.key)
-            _write_cell(ws, r, j, c, value, f"section {section.title_en!r}, totals")
+            _write_cell(ws, r, j, c, value, f"section {section.title_en!r}, totals", lang)
             cell = ws.cell(row=r, column=j)
             cell.font = _BOLD
             cell.border = _TOTAL_BORDER
-            widths[j - 1] = max(widths[j - 1], _display_width(_shown(c, value)))
+            widths[j - 1] = max(widths[j - 1], _display_width(_shown(c, value, lang)))
         r += 1
 
     if report.notes:
@@ -470,7 +469,7 @@ def _write_sheet(ws: Worksheet, report: Report, section: Section, lang: str) -> 
         # +2 for padding and the autofilter arrow; CJK text already counted double.
         ws.column_dimensions[get_column_letter(j)].width = min(max(w + 2, _WIDTH_MIN), _WIDTH_MAX)
 
-    # Frozen below the two header rows, so headers stay visible while scrolling. The
+    # Frozen below the header row, so headers stay visible while scrolling. The
     # autofilter sits on the header row right above the data and stops before the totals
     # row, so sorting or filtering never moves 合计 into the data.
     ws.freeze_panes = f"A{_FIRST_DATA_ROW}"
@@ -485,15 +484,15 @@ def write_xlsx(report: Report, path: PathLike, lang: str = "zh") -> None:
 
     * row 1: report title — section title — region (bold, larger);
     * row 2: period and generation time;
-    * row 3: headers in ``lang``; row 4: headers in the other language. Both are always
-      present because these files travel between the city bureau and county offices
-      that read either; both are bold with a fill;
-    * row 5 on: data; then a bold totals row (``合计``/``Total``), then the notes (wrapped
+    * row 3: headers in ``lang``, bold with a fill (one language per workbook: every
+      label, the totals row, the signature block and the footer come from the catalogue
+      in ``lang``; the monitor's colour codes are shown as words, 红/黄/绿/结余过多);
+    * row 4 on: data; then a bold totals row (``合计``/``Total``), then the notes (wrapped
       within the table's width), then the signature block: 单位负责人（签章） / 审核人 /
       制表人 / 日期, each with a line to sign on, spread over the table's columns.
 
     Printing: A4 landscape, fitted to one page wide (``fitToWidth=1``, ``fitToHeight=0``),
-    rows 1–4 repeated on every page (print titles), page numbers in the footer. Every cell
+    rows 1–3 repeated on every page (print titles), page numbers in the footer. Every cell
     names ``FONT_NAME`` (Noto Sans CJK SC). The time in row 2 is in the fund's time zone
     (``stamped``). Warning cells (the monitor's ``colour``) are filled red, yellow, green
     (or blue for excess). Columns marked ``data_only`` (account keys, holder codes) are
@@ -509,7 +508,7 @@ def write_xlsx(report: Report, path: PathLike, lang: str = "zh") -> None:
     red; months as ``0.00``; percent (points) as ``0.00"%"``; dates as ``yyyy-mm-dd``.
     Text cells are always stored as text (an ``=`` at the start never becomes a formula).
 
-    Panes are frozen below the headers, the autofilter covers the header row 4 and the data
+    Panes are frozen below the headers, the autofilter covers the header row 3 and the data
     (not the totals row), and column widths are fitted to the longest header or shown value
     with CJK characters counted double (Excel measures width in Latin digits), capped at 60.
     Sheet names come from ``sheet_names`` applied to the section titles in ``lang``. A

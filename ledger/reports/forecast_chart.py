@@ -18,8 +18,9 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from ledger.core.forecast import UnitForecast, month_end
+from ledger.i18n import _
 from ledger.reports import charts
-from ledger.reports.charts import _date2num, _date_axis, _finish, _new_axes, _no_data, _plain, _sized
+from ledger.reports.charts import _date2num, _date_axis, _finish, _new_axes, _no_data, _sized
 
 HISTORY_MONTHS = 24
 
@@ -46,11 +47,12 @@ def forecast_figure(forecasts: Mapping[str, UnitForecast], thresholds: tuple[Dec
     bottom_d = max(min(zero, min(values, default=zero) * Decimal("1.08")), -excess / 2)
     top, bottom = float(top_d), float(bottom_d)
     handles: list[Artist] = []
+    words = charts.band_labels(red, yellow, excess)
     for lo, hi, colour, label in (
-        (bottom, float(red), charts._BAND_RED, f"红色：低于 {_plain(red)} 个月"),
-        (float(red), float(yellow), charts._BAND_YELLOW, f"黄色：{_plain(red)}–{_plain(yellow)} 个月"),
-        (float(yellow), float(excess), charts._BAND_GREEN, f"绿色：{_plain(yellow)}–{_plain(excess)} 个月"),
-        (float(excess), top, charts._BAND_EXCESS, f"结余过多：超过 {_plain(excess)} 个月"),
+        (bottom, float(red), charts._BAND_RED, words[0]),
+        (float(red), float(yellow), charts._BAND_YELLOW, words[1]),
+        (float(yellow), float(excess), charts._BAND_GREEN, words[2]),
+        (float(excess), top, charts._BAND_EXCESS, words[3]),
     ):
         ax.axhspan(lo, hi, color=colour, linewidth=0, zorder=0)
         handles.append(Patch(facecolor=colour, edgecolor="#bbbbbb", linewidth=0.5, label=label))
@@ -74,11 +76,11 @@ def forecast_figure(forecasts: Mapping[str, UnitForecast], thresholds: tuple[Dec
         origin = forecasts[name].origin
     if origin is not None:
         ax.axvline(_date2num(origin), color="#333333", linewidth=1, linestyle=":", zorder=2)
-    handles.append(Line2D([], [], color="#555555", linewidth=2, label="实际 history"))
-    handles.append(Line2D([], [], color="#555555", linewidth=2, linestyle="--", label="预测 forecast"))
+    handles.append(Line2D([], [], color="#555555", linewidth=2, label=_("actual (history)")))
+    handles.append(Line2D([], [], color="#555555", linewidth=2, linestyle="--", label=_("forecast")))
     ax.set_ylim(bottom, top)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 2, 3, 5, 10], integer=True))
-    ax.set_ylabel("可支付月数（月）", fontproperties=_sized(font, 11))
+    ax.set_ylabel(_(charts.MONTHS_PAYABLE_AXIS), fontproperties=_sized(font, 11))
     if all_dates:
         _date_axis(ax, all_dates, font, at_points=True)
     else:

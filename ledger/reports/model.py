@@ -30,14 +30,17 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal, get_args
 
+from ledger.i18n import N_, translate
+
 ColumnKind = Literal["text", "money", "int", "date", "months", "percent"]
 Lang = Literal["zh", "en"]
 
 COLUMN_KINDS: frozenset[str] = frozenset(get_args(ColumnKind))
 LANGS: frozenset[str] = frozenset(get_args(Lang))
 
-#: What a totals row is called; its label goes into the first column (which must be ``text``).
-TOTAL_LABEL: Mapping[str, str] = MappingProxyType({"zh": "合计", "en": "Total"})
+#: What a totals row is called (合计/Total, from the catalogue); its label goes into the first
+#: column (which must be ``text``).
+TOTAL_LABEL: Mapping[str, str] = MappingProxyType({lang: translate(N_("Total"), lang) for lang in ("zh", "en")})
 
 
 def check_lang(lang: str) -> Lang:
@@ -54,13 +57,16 @@ class Column:
     """One column: a stable machine ``key`` (used in JSON), headers in both languages, a kind.
 
     ``data_only`` marks a code kept for scripts (an account key, a holder code): it is in
-    JSON and CSV, while the printed form (XLSX) shows its label column instead."""
+    JSON and CSV, while the printed form (XLSX) shows its label column instead. ``only``
+    names the one language whose printed form shows the column (the Chinese name of an
+    account in a Chinese workbook, the English one in an English workbook)."""
 
     key: str
     zh: str
     en: str
     kind: ColumnKind = "text"
     data_only: bool = False
+    only: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.key, str) or not self.key:
@@ -156,6 +162,11 @@ class Report:
     def printed_columns(self) -> tuple[Column, ...]:
         """The columns the printed form (XLSX) shows: ``data_only`` codes left out."""
         return tuple(c for c in self.columns if not c.data_only)
+
+    def printed_in(self, lang: str) -> tuple[Column, ...]:
+        """The columns a workbook in ``lang`` shows: no ``data_only`` code, no column of
+        the other language only."""
+        return tuple(c for c in self.printed_columns if c.only in (None, check_lang(lang)))
 
 
 def _check_row(row: Mapping[str, object], columns: Mapping[str, Column], where: str) -> None:

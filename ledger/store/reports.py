@@ -15,14 +15,17 @@ import datetime as dt
 from decimal import Decimal
 
 from ledger.core.monitor import Thresholds
+from ledger.i18n import get_lang
 from ledger.reports.builders import Labels
 from ledger.store.db import Conn
 
 
 def labels(conn: Conn) -> Labels:
-    """Region name, units (in region order), books, holders and chart, to label rows."""
+    """Region name (in the language in force: 佳木斯市 230800 / Jiamusi 230800), units (in
+    region order), books, holders and chart, to label rows."""
     reg = conn.execute("SELECT value FROM fl.setting WHERE key = 'region'").fetchone()
-    region = f"{reg['value']['name_zh']} {reg['value']['code']}" if reg else ""
+    name = "name_en" if get_lang() == "en" else "name_zh"
+    region = f"{reg['value'].get(name) or reg['value']['name_zh']} {reg['value']['code']}" if reg else ""
     units = {r["code"]: r for r in conn.execute(
         "SELECT code, name_zh, name_en, kind FROM fl.unit ORDER BY sort, code").fetchall()}
     books = {r["code"]: r for r in conn.execute(

@@ -1,28 +1,39 @@
 """The demo's story must be true of its own reports, verify must pass, and the same
-seed must give byte-identical JSON reports."""
+seed must give byte-identical JSON reports. Its workbooks are in one language each: an
+English one holds no Chinese label, a Chinese one no English header (codes aside)."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from cli.cmd_demo import write_outputs
 from ledger.demo import profile as P
 from ledger.demo.generate import build
 from ledger.demo.run import Demo
+from ledger.i18n import get_lang, set_lang
 from ledger.store import embedded
 
 pytestmark = pytest.mark.db
 
 
-def _run(tmp: Path, seed: int) -> tuple[Demo, list, dict, object]:
+def _run(tmp: Path, seed: int, *, english: bool = False) -> tuple[Demo, list, dict, object]:
     home, out = tmp / f"db{seed}", tmp / f"out{seed}"
     d = Demo(home, out, year=2023, seed=seed, scale=1, years=2)
     try:
         stories = d.run()
         by_year, _written, verified = write_outputs(d, out)
+        if english:   # the same ledger's reports and charts as `fundledger --lang en demo` writes them
+            was = get_lang()
+            set_lang("en")
+            try:
+                write_outputs(d, tmp / f"out{seed}-en")
+            finally:
+                set_lang(was)
     finally:
         d.close()
         embedded.stop(home, mode="immediate")
@@ -45,8 +56,44 @@ def test_generator_is_deterministic_and_exact():
     assert sum(len(r) for r in big.payments.values()) > 2.5 * sum(len(r) for r in a.payments.values())
 
 
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+# Codes a Chinese workbook may show: book codes, the debit/credit sides, account codes.
+CODES = {"RES", "EMP", "Dr", "Cr"}
+
+
+def _sheets(path: Path):  # type: ignore[no-untyped-def]
+    return openpyxl.load_workbook(path).worksheets
+
+
+def _labels(ws) -> list[str]:  # type: ignore[no-untyped-def]
+    """What a workbook says besides its figures and names: the title and period rows, the
+    header row, the totals label, the notes and signature block, the footer."""
+    texts = [str(c.value) for row in ws.iter_rows(min_row=1, max_row=3) for c in row if isinstance(c.value, str)]
+    below = [row for row in ws.iter_rows(min_row=4) if isinstance(row[0].value, str)]
+    texts += [str(row[0].value) for row in below if not any(isinstance(c.value, int | float) for c in row[1:])
+              or row[0].value in ("合计", "Total")]
+    return [*texts, ws.oddFooter.center.text or ""]
+
+
+def check_languages(zh_dir: Path, en_dir: Path) -> None:
+    books = sorted(zh_dir.glob("*.xlsx"))
+    assert len(books) >= 12 and {p.name for p in books} == {p.name for p in en_dir.glob("*.xlsx")}
+    for path in books:
+        for ws in _sheets(path):
+            for text in _labels(ws):
+                words = set(re.findall(r"[A-Za-z]{2,}", re.sub(r"\b\d{4}\.\w+|\+\d\d:\d\d", "", text))) - CODES
+                assert not words, (path.name, ws.title, text, words)
+        for ws in _sheets(en_dir / path.name):
+            for row in ws.iter_rows():
+                for c in row:
+                    assert not (isinstance(c.value, str) and CJK.search(c.value)), (path.name, ws.title, c.coordinate,
+                                                                                    c.value)
+            assert not CJK.search(ws.oddFooter.center.text or "") and not CJK.search(ws.title)
+
+
 def test_demo_story_matches_reports_and_is_deterministic(tmp_path):
-    _d1, stories, by_year, verified = _run(tmp_path, 2023)
+    _d1, stories, by_year, verified = _run(tmp_path, 2023, english=True)
+    check_languages(tmp_path / "out2023" / "reports", tmp_path / "out2023-en" / "reports")
     assert verified.ok, [f for c in verified.checks for f in c.findings][:5]
     story, reps = stories[0], by_year[2023]
     rows = {(r["unit"], r["book"]): r for s in reps["shortfall"].sections for r in s.rows}

@@ -182,3 +182,42 @@ def test_charts_leave_no_global_matplotlib_state(tmp_path: Path) -> None:
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
+
+
+def _chart_texts(fig) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every text a reader sees on a figure: title, axis labels, ticks, legend, notes."""
+    fig.canvas.draw()
+    out = [t.get_text() for t in fig.legends[0].get_texts()] if fig.legends else []
+    for ax in fig.axes:
+        out += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), *(t.get_text() for t in ax.texts),
+                *(t.get_text() for t in (*ax.get_xticklabels(), *ax.get_yticklabels()))]
+    return [t for t in out if t]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_label_is_in_the_charts_language(lang: str) -> None:
+    """A chart drawn in English has no Chinese label; one drawn in Chinese no English word
+    (issue 17: XLSX and PNG labels from the catalogue). Unit names and titles are the caller's."""
+    from ledger.i18n import get_lang, set_lang
+    from ledger.reports.forecast_chart import forecast_figure
+
+    cjk = __import__("re").compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+    latin = __import__("re").compile(r"[A-Za-z]{2,}")
+    names = ["Jiamusi city proper", "Huanan", "Tongjiang"] if lang == "en" else ["佳木斯市本级", "桦南县", "同江市"]
+    was = get_lang()
+    set_lang(lang)
+    try:
+        months = dict(zip(names, months_series().values(), strict=True))
+        balances = dict(zip(names, balance_series().values(), strict=True))
+        figures = [monitor_figure(months, THRESHOLDS, ""), balances_figure(balances, ""),
+                   monitor_figure({}, THRESHOLDS, ""), forecast_figure({}, THRESHOLDS, "")]
+        texts = [t for fig in figures for t in _chart_texts(fig) if t not in names]
+    finally:
+        set_lang(was)
+    assert len(texts) > 40
+    if lang == "en":
+        assert [t for t in texts if cjk.search(t)] == [], texts
+        assert "Jan 2024" in texts and "months payable (months)" in texts
+    else:
+        assert [t for t in texts if latin.search(t)] == [], texts
+        assert "2024年1月" in texts and "实际" in texts and "无数据" in texts

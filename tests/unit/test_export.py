@@ -314,13 +314,10 @@ def test_xlsx_layout_zh(tmp_path: Path) -> None:
     assert ws["A1"].font.b
     assert ws["A2"].value == "期间：2024    生成时间：2025-01-05T09:30:00+08:00"
     assert [c.value for c in ws[3]] == ["单位", "收入", "当期结余", "可支付月数", "执行率", "截至", "凭证数"]
-    assert [c.value for c in ws[4]] == [
-        "Unit", "Revenue", "Current balance", "Months payable", "Execution rate", "As of", "Vouchers",
-    ]  # fmt: skip
-    for cell in (*ws[3], *ws[4]):
+    for cell in ws[3]:
         assert cell.font.b and cell.fill.fill_type == "solid"
 
-    first = ws[5]
+    first = ws[4]
     assert first[0].value == "佳木斯市本级"
     assert money_fen(first[1].value) == 123456789
     assert Decimal(str(first[1].value)) == Decimal("1234567.89")
@@ -331,19 +328,19 @@ def test_xlsx_layout_zh(tmp_path: Path) -> None:
     assert first[5].value == datetime(2024, 12, 31) and first[5].number_format == "yyyy-mm-dd"
     assert first[6].value == 1234 and first[6].number_format == "#,##0"
 
-    second = ws[6]
+    second = ws[5]
     assert money_fen(second[1].value) == 5 and money_fen(second[2].value) == 0
     assert second[3].value is None, "None months is a blank cell, not 0"
 
-    totals = ws[7]
+    totals = ws[6]
     assert totals[0].value == "合计"
     assert money_fen(totals[1].value) == 123456794
     assert all(c.font.b for c in totals)
     assert totals[1].number_format == MONEY_FORMAT
 
-    assert ws["A9"].value == "可支付月数按统筹基金计算（本地口径）"
-    assert ws.freeze_panes == "A5"
-    assert ws.auto_filter.ref == "A4:G6", "filter covers headers and data, never the totals row"
+    assert ws["A8"].value == "可支付月数按统筹基金计算（本地口径）"
+    assert ws.freeze_panes == "A4"
+    assert ws.auto_filter.ref == "A3:G5", "filter covers headers and data, never the totals row"
     # 佳木斯市本级 is 6 CJK characters = 12 Latin widths, plus padding.
     assert ws.column_dimensions["A"].width == 14
     assert ws.column_dimensions["B"].width == len("1,234,567.89") + 2
@@ -357,10 +354,9 @@ def test_xlsx_english_first_and_section_without_totals(tmp_path: Path) -> None:
     ws = wb["Employees' fund"]
     assert ws["A1"].value == "Fund monitoring — Employees' fund — 佳木斯市 230800"
     assert ws["A2"].value == "Period: 2024    Generated: 2025-01-05T09:30:00+08:00"
-    assert ws["A3"].value == "Unit" and ws["A4"].value == "单位"
-    assert ws["A5"].value == "同江市" and money_fen(ws["B5"].value) == 100
-    assert ws["A6"].value is None and ws["A7"].value == "可支付月数按统筹基金计算（本地口径）"
-    assert ws.auto_filter.ref == "A4:G5"
+    assert ws["A3"].value == "Unit" and ws["A4"].value == "同江市" and money_fen(ws["B4"].value) == 100
+    assert ws["A5"].value is None and ws["A6"].value == "可支付月数按统筹基金计算（本地口径）"
+    assert ws.auto_filter.ref == "A3:G4"
 
 
 def test_xlsx_text_is_never_a_formula_and_huge_money_is_exact_text(tmp_path: Path) -> None:
@@ -368,13 +364,13 @@ def test_xlsx_text_is_never_a_formula_and_huge_money_is_exact_text(tmp_path: Pat
     write_xlsx(make_report(Section("x", "x", ({"unit": "=1+1"},))), path)
     ws = openpyxl.load_workbook(path).active
     assert ws is not None
-    cell = ws["A5"]
+    cell = ws["A4"]
     assert (cell.value, cell.data_type) == ("=1+1", "s")
     for fen in (XLSX_MAX_EXACT_FEN + 1, -(2**63), 2**63 - 1):
         write_xlsx(make_report(Section("x", "x", ({"revenue": fen},))), path)
         ws = openpyxl.load_workbook(path).active
         assert ws is not None
-        cell = ws["B5"]
+        cell = ws["B4"]
         assert cell.data_type == "s" and cell.value == format_yuan(fen)
 
 
@@ -384,7 +380,7 @@ def test_xlsx_report_without_sections_still_has_a_sheet(tmp_path: Path) -> None:
     write_xlsx(report, path)
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["空报表"]
-    assert wb.active is not None and wb.active.auto_filter.ref == "A4:G4"
+    assert wb.active is not None and wb.active.auto_filter.ref == "A3:G3"
 
 
 # --------------------------------------------------------------------------- sheet names
@@ -460,6 +456,6 @@ def test_random_amounts_round_trip_exactly_through_csv_and_xlsx(
     write_xlsx(report, folder / "m.xlsx")
     ws = openpyxl.load_workbook(folder / "m.xlsx").active
     assert ws is not None
-    rows = ws.iter_rows(min_row=5, max_row=4 + len(fens), values_only=True)  # the signature block follows
+    rows = ws.iter_rows(min_row=4, max_row=3 + len(fens), values_only=True)  # the signature block follows
     back = [money_fen(row[1]) for row in rows]
     assert back == fens

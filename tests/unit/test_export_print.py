@@ -13,6 +13,7 @@ import pytest
 
 from ledger.core.region import DEFAULT_TIME_ZONE, fund_time_zone, parse_region
 from ledger.errors import BadInput
+from ledger.i18n import code_text
 from ledger.reports.builders import Labels, account_label, now, trial_balance_report
 from ledger.reports.export import FONT_NAME, WARNING_FILLS, to_json_obj, write_csv, write_xlsx
 from ledger.reports.model import Column, Report, Section
@@ -45,14 +46,14 @@ def test_a4_landscape_one_page_wide_with_print_titles(sheet) -> None:
     ps = sheet.page_setup
     assert (ps.paperSize, ps.orientation, ps.fitToWidth, ps.fitToHeight) == (9, "landscape", 1, 0)
     assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
-    assert sheet.print_title_rows == "$1:$4"
+    assert sheet.print_title_rows == "$1:$3"
     assert str(sheet.print_area).endswith(f"$A$1:$C${sheet.max_row}")
 
 
 def test_codes_are_left_to_json_and_csv(sheet, tmp_path: Path) -> None:
     assert [c.value for c in sheet[3]][:3] == ["单位", "预警", "金额"]
     assert sheet.max_column == 3
-    assert sheet["A9"].value == "合计"   # the label goes into the first printed column
+    assert sheet["A8"].value == "合计"   # the label goes into the first printed column
     write_csv(report(), tmp_path / "r.csv")
     with open(tmp_path / "r.csv", encoding="utf-8-sig", newline="") as f:
         head, first = list(csv.reader(f))[:2]
@@ -70,9 +71,10 @@ def test_signature_block_under_the_statement_within_its_width(sheet) -> None:
 
 
 def test_warning_cells_are_filled_and_every_cell_names_the_cjk_font(sheet) -> None:
-    fills = {sheet.cell(row=r, column=2).value: sheet.cell(row=r, column=2).fill.fgColor.rgb for r in range(5, 9)}
-    assert fills == {k: v.fgColor.rgb for k, v in WARNING_FILLS.items()}
-    assert fills["red"] == "FFFFC7CE" and fills["green"] == "FFC6EFCE"
+    fills = {sheet.cell(row=r, column=2).value: sheet.cell(row=r, column=2).fill.fgColor.rgb for r in range(4, 8)}
+    # the colour codes are shown as words (红/黄/绿/结余过多), filled as the code says
+    assert fills == {code_text(k, "zh"): v.fgColor.rgb for k, v in WARNING_FILLS.items()}
+    assert fills["红"] == "FFFFC7CE" and fills["绿"] == "FFC6EFCE"
     fonts = {c.font.name for row in sheet.iter_rows() for c in row if c.value is not None}
     assert fonts == {FONT_NAME}
 
@@ -139,5 +141,7 @@ def test_the_english_workbook_signs_and_numbers_its_pages_in_english(tmp_path: P
     write_xlsx(report(), tmp_path / "en.xlsx", "en")
     ws = openpyxl.load_workbook(tmp_path / "en.xlsx").active
     assert ws.oddFooter.center.text == "Page &P of &N"
-    assert ws.cell(row=ws.max_row, column=1).value.startswith("Head of unit (单位负责人):")
+    assert ws.cell(row=ws.max_row, column=1).value.startswith("Head of unit (signature and seal):")
+    assert ws.cell(row=ws.max_row - 0, column=3).value.startswith("Prepared by:")
+    assert ws["B4"].value == "red" and ws["B4"].fill.fgColor.rgb == "FFFFC7CE"
     assert openpyxl.load_workbook(tmp_path / "en.xlsx").active.page_setup.fitToWidth == 1
