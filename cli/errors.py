@@ -176,6 +176,8 @@ def _word(text: str, lang: str) -> str | None:
 
 
 _BOOK_UNIT = re.compile(r"(?P<book>[A-Z]+), unit (?P<unit>\w+)\Z")
+# A part of a value the SQL builds with a format of its own (0005's closed books).
+_CLOSED = re.compile(r"(?P<book>[A-Z]+) \(closed on (?P<date>\d{4}-\d\d-\d\d) by (?P<user>[^()]+?)\)")
 _LIST = re.compile(r"\S+(?: or \S+)+\Z")
 
 
@@ -188,6 +190,9 @@ def _value(text: str, lang: str, depth: int) -> str:
     word = _word(text, lang)
     if word is not None:
         return word
+    if _CLOSED.search(text):
+        return _CLOSED.sub(lambda c: translate(N_("{book} (closed on {date} by {user})"), lang).format(**c.groupdict()),
+                           text)
     m = _BOOK_UNIT.match(text)
     if m:
         return translate(N_("{book}, unit {unit}"), lang).format(**m.groupdict())
@@ -206,7 +211,7 @@ def _fill(msgid: str, m: re.Match[str], lang: str, depth: int) -> str:
             values[k] = _line(v, lang, depth + 1)
         elif k in ("state", "action", "kind"):
             values[k] = code_text(v, lang)
-        elif k in ("account", "allowed"):
+        elif k in ("account", "allowed", "book"):
             values[k] = _value(v, lang, depth)
         else:
             values[k] = v
