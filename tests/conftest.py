@@ -178,7 +178,9 @@ def run_cli(args: list[str], *, url: str | None, user: str | None = None, input:
 
     from cli import context
     from cli.main import run
+    from ledger import i18n
 
+    saved_lang = i18n.get_lang()   # the run sets the language in force: a later test should not inherit it
     full = (["--as", user] if user else []) + args
     out, err = io.StringIO(), io.StringIO()
     # The suite's assertions read English messages on a wide terminal; tests of the Chinese
@@ -205,6 +207,7 @@ def run_cli(args: list[str], *, url: str | None, user: str | None = None, input:
     finally:
         sys.argv, sys.stdin = saved_argv, saved_stdin
         context.console.file, context.err_console.file = saved_consoles
+        i18n.set_lang(saved_lang)
         for k, v in saved_env.items():
             if v is None:
                 os.environ.pop(k, None)

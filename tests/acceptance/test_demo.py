@@ -24,17 +24,16 @@ pytestmark = pytest.mark.db
 def _run(tmp: Path, seed: int, *, english: bool = False) -> tuple[Demo, list, dict, object]:
     home, out = tmp / f"db{seed}", tmp / f"out{seed}"
     d = Demo(home, out, year=2023, seed=seed, scale=1, years=2)
+    was = get_lang()
     try:
+        set_lang("zh")
         stories = d.run()
         by_year, _written, verified = write_outputs(d, out)
         if english:   # the same ledger's reports and charts as `fundledger --lang en demo` writes them
-            was = get_lang()
             set_lang("en")
-            try:
-                write_outputs(d, tmp / f"out{seed}-en")
-            finally:
-                set_lang(was)
+            write_outputs(d, tmp / f"out{seed}-en")
     finally:
+        set_lang(was)
         d.close()
         embedded.stop(home, mode="immediate")
     return d, stories, by_year, verified

@@ -56,7 +56,7 @@ def test_balance_sheet_blocks_and_tie():
                        ("all", "liabilities_total", "0.50"), ("all", "3001", "1.00"),
                        ("all", "unclosed_result", "5.30"), ("all", "net_assets_total", "6.30"),
                        ("all", "liabilities_and_net_assets", "6.80"), ("230800", "1003", "-0.20")]
-    assert "ties" in r.notes[0]
+    assert r.notes[0] == "资产 = 负债 + 净资产：各单位均平衡"   # Chinese only: no English in a Chinese report
     one = builders.balance_sheet_report(rows[:5], as_of=dt.date(2023, 12, 31), labels=LABELS, unit="230822",
                                         generated_at=AT)
     assert {x["scope"] for x in one.sections[0].rows} == {"230822"}

@@ -48,6 +48,18 @@ def balance_series() -> dict[str, list[tuple[date, int]]]:
     }
 
 
+@pytest.fixture(autouse=True)
+def chinese() -> Iterator[None]:
+    """Charts label in the language in force: these tests read Chinese labels (another
+    test in the same worker may have left English in force)."""
+    from ledger.i18n import get_lang, set_lang
+
+    was = get_lang()
+    set_lang("zh")
+    yield
+    set_lang(was)
+
+
 @pytest.fixture
 def no_cjk_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Pretend mplfonts is not installed (and restore the real font afterwards)."""
