@@ -76,7 +76,7 @@ def test_readme_quick_start_runs_as_written(tmp_path, monkeypatch):
         # Refusals a new officer meets, raised by the database, read in Chinese with what to do next.
         for args, rule, words in ((("--as", "zhang", "close", "year", "--year", "2025", "--date", "2025-12-31"),
                                    "year_close_order", "请先结 2024 年的账"),
-                                  (("--as", "zhang", "request", "settle", "1", "--date", "2024-03-17"),
+                                  (("--as", "li", "request", "settle", "1", "--date", "2024-03-17"),
                                    "illegal_state", "已结算"),
                                   (("--as", "zhao", "handover", "transfer", "--unit", "230822", "--date",
                                     "2024-01-03"), "illegal_state", "handover open")):
