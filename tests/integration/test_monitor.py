@@ -98,8 +98,9 @@ def test_monitor_budget_requests_registers(ledger_db, tmp_path):
     assert "share of the special account is -130,000.00 yuan" in m["rows"][1]["warnings"][1]["message"]
     ws = load_workbook(tmp_path / "m.xlsx")["城乡居民基本医疗保险基金"]
     assert ws["A1"].value.startswith("基金运行风险监测")
-    assert [c.value for c in ws[5]][:7] == ["all", "全市", 1450000, 650000, 25.93, "mixed", "excess"]
-    assert ws["E5"].number_format == "0.00" and ws["C5"].number_format.startswith("#,##0.00")
+    # one header row (row 3), data from row 4; the colour in words, the basis a code
+    assert [c.value for c in ws[4]][:7] == ["all", "全市", 1450000, 650000, 25.93, "mixed", "结余过多"]
+    assert ws["E4"].number_format == "0.00" and ws["C4"].number_format.startswith("#,##0.00")
 
     # Half way through the year, without 230881's premium: no red, exit 0.
     ok = ledger_db.cli("monitor", "--as-of", "2023-04-30", "--unit", U22, "--book", "RES", "--json")
@@ -126,7 +127,7 @@ def test_monitor_budget_requests_registers(ledger_db, tmp_path):
     ]
     ws = load_workbook(tmp_path / "b.xlsx").active
     assert [c.value for c in ws[3]][:6] == ["单位编码", "单位", "基金", "预算科目", "名称", "预算数"]
-    assert ws["L5"].value == 83.33 and ws["L5"].number_format == '0.00"%"' and ws["F5"].value == 1200000
+    assert ws["L4"].value == 83.33 and ws["L4"].number_format == '0.00"%"' and ws["F4"].value == 1200000
 
     # ---- fund requests: every state change and who made it
     res = ledger_db.cli("--lang", "zh", "report", "requests", "--year", "2023", "--json")
