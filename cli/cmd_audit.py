@@ -9,7 +9,18 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.context import console, emit_json, jsonable, parse_date_opt, read, rows_json, table, write
+from cli.context import (
+    Markup,
+    console,
+    emit_json,
+    jsonable,
+    parse_date_opt,
+    plain,
+    read,
+    rows_json,
+    table,
+    write,
+)
 from cli.outfiles import FORCE_HELP, check_target, safe_target
 from ledger.core.findings import VerifyReport
 from ledger.core.money import decimal_text, format_yuan
@@ -40,7 +51,7 @@ def _render_report(rep: VerifyReport, json_out: bool, title: str) -> None:
     else:
         table(title, [("name", _("check")), ("status", _("status")), ("checked", _("checked")),
                       ("n", _("findings"))],
-              [{"name": c.name, "status": _("ok") if c.ok else "[red]" + _("FAIL") + "[/red]", "checked": c.checked,
+              [{"name": c.name, "status": _("ok") if c.ok else Markup("[red]" + _("FAIL") + "[/red]"), "checked": c.checked,
                 "n": len(c.findings) + c.omitted} for c in rep.checks])
         if rep.findings:
             table(_("findings"), [("check", _("check")), ("subject", _("concerns")), ("message", _("what is wrong"))],
@@ -60,7 +71,7 @@ def _render_report(rep: VerifyReport, json_out: bool, title: str) -> None:
 def _render_independent(rep: VerifyReport) -> None:
     table(_("independent verdict (computed in Python from raw rows)"),
           [("name", _("check")), ("status", _("status")), ("checked", _("checked")), ("n", _("findings"))],
-          [{"name": c.name, "status": _("ok") if c.ok else "[red]" + _("FAIL") + "[/red]", "checked": c.checked,
+          [{"name": c.name, "status": _("ok") if c.ok else Markup("[red]" + _("FAIL") + "[/red]"), "checked": c.checked,
             "n": len(c.findings) + c.omitted} for c in rep.checks])
     if rep.findings:
         table(_("independent findings"), [("check", _("check")), ("subject", _("concerns")),
@@ -141,7 +152,7 @@ def trail(
         console.print(_("[bold]entry {id}[/bold] voucher {voucher} {book} dated {date} {kind} {amount}  key {key}").format(
             id=s["id"], voucher=s["voucher"] or _("(unsealed)"), book=s["book"], date=s["entry_date"],
             kind=code_text(str(s["kind"])),
-            amount=format_yuan(s["amount"]), key=s["idempotency_key"]))
+            amount=format_yuan(s["amount"]), key=plain(s["idempotency_key"])))
     else:
         console.print(_("[bold]request R{id}[/bold] unit {unit} {book} {year}Q{quarter} requested {amount} state {state}")
                       .format(id=s["id"], unit=s["unit"], book=s["book"], year=s["year"], quarter=s["quarter"],
@@ -186,7 +197,12 @@ def export_cmd(
     SM3 of each file), verifiable with `fundledger verify --offline DIR` and no database (会计档案)."""
     from ledger.store import export
 
-    r = read(lambda c: export.export(c, directory, digest_out))
+    if digest_out is not None:      # a filed digest is never replaced, never written through a link
+        check_target(digest_out, force=False, option="--digest-out")
+    r = read(lambda c: export.export(c, directory, None))
+    if digest_out is not None:
+        with safe_target(digest_out, force=False, option="--digest-out") as tmp:
+            tmp.write_text(json.dumps(r["digest"], indent=1) + "\n", "utf-8")
     if json_out:
         emit_json(r)
     else:

@@ -17,6 +17,7 @@ from cli.context import (
     emit_json,
     jsonable,
     parse_date_opt,
+    plain,
     read,
     rows_json,
     side_text,
@@ -24,6 +25,7 @@ from cli.context import (
     table,
     write,
 )
+from cli.outfiles import check_target, safe_target
 from ledger.core.entries import parse_entries
 from ledger.core.money import format_yuan
 from ledger.core.region import load_region
@@ -191,16 +193,32 @@ def close_period(
         first = dt.date.fromisoformat(month + "-01")
     except ValueError as e:
         raise BadInput(_("'{month}' is not a month (YYYY-MM)").format(month=month)) from e
+    out = None
+    if digest_dir is not None:
+        # A filed period digest is evidence: never replaced (a digest taken later would certify
+        # whatever was done to the ledger since the close), never written through a link.
+        if digest_dir.is_symlink() or (digest_dir.exists() and not digest_dir.is_dir()):
+            raise BadInput(_("--digest-dir {path}: not a folder (a symbolic link is not followed)").format(
+                path=digest_dir), rule="output_file")
+        out = digest_dir / f"period-{first:%Y-%m}.json"
+        if out.exists() and not out.is_symlink():
+            raise BadInput(_("--digest-dir {path}: a period's digest is filed once, at its close; it is kept as it "
+                             "is").format(path=out), rule="output_file")
+        if digest_dir.is_dir():
+            check_target(out, force=False, option="--digest-dir")
     closed = write(lambda c: admin.close_period(c, first, reason))
     console.print((_("period {month} closed") if closed else _("period {month} was already closed")).format(month=month))
-    if digest_dir is not None:
+    if out is not None and not closed:
+        console.print(_("no period digest filed: {month} was closed earlier, and a digest taken now would not be the "
+                        "ledger at its close (take one with: fundledger audit digest --out FILE)").format(month=month))
+    elif out is not None:
         from ledger.io.archive import file_digests
         from ledger.store import audit
 
         d = read(audit.take_digest)
-        digest_dir.mkdir(parents=True, exist_ok=True)
-        out = digest_dir / f"period-{first:%Y-%m}.json"
-        out.write_text(json.dumps({**d, "period": f"{first:%Y-%m}"}, ensure_ascii=False, indent=2) + "\n", "utf-8")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with safe_target(out, force=False, option="--digest-dir") as tmp:
+            tmp.write_text(json.dumps({**d, "period": f"{first:%Y-%m}"}, ensure_ascii=False, indent=2) + "\n", "utf-8")
         fd = file_digests(out)
         console.print(_("period digest filed in {file}: chain head {head} at seq {seq}").format(
             file=out, head=d["head_hash"], seq=d["last_seq"]))
@@ -257,12 +275,12 @@ def entry_show(
     console.print(_("[bold]entry {id}[/bold]  voucher {book}/{voucher}  date {date}  kind {kind}").format(
         id=e["id"], book=e["book"], voucher=e["voucher"] or _("(unsealed)"), date=e["entry_date"],
         kind=code_text(str(e["kind"]))))
-    console.print(_("key {key}  by {user} at {at}").format(key=e["idempotency_key"], user=e["created_by"],
+    console.print(_("key {key}  by {user} at {at}").format(key=plain(e["idempotency_key"]), user=e["created_by"],
                                                          at=f"{e['created_at']:%Y-%m-%d %H:%M:%S}"))
     if e["memo"]:
-        console.print(_("memo: {memo}").format(memo=e["memo"]))
+        console.print(_("memo: {memo}").format(memo=plain(e["memo"])))
     if e["reverses"]:
-        console.print(_("[red]reverses entry {id}[/red]: {reason}").format(id=e["reverses"], reason=e["reason"]))
+        console.print(_("[red]reverses entry {id}[/red]: {reason}").format(id=e["reverses"], reason=plain(e["reason"])))
     if e["reversed_by"]:
         console.print(_("[red]reversed by entry {id}[/red]").format(id=e["reversed_by"]))
     rows = [dict(p, name=_name(p, lang), debit=p["amount"] if p["side"] == "D" else None,

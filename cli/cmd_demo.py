@@ -27,6 +27,7 @@ from ledger.core.money import format_yuan
 from ledger.core.monitor import Colour
 from ledger.demo import profile as P
 from ledger.demo.run import AUDITOR, Demo, Story, total_steps
+from ledger.errors import BadInput
 from ledger.i18n import _, get_lang, set_lang
 from ledger.reports import builders, builders_fund
 from ledger.reports.model import Report
@@ -251,6 +252,11 @@ def demo(
 ) -> None:
     """A whole fiscal year of a Jiamusi-sized pooled fund on a fresh embedded database, then its reports."""
     set_lang(checked_lang(lang))
+    if dt.date(year + years - 1, 12, 31) >= dt.date.today():
+        # Each simulated month is closed, and a period closes only once it has ended (sql/0019).
+        raise BadInput(_("the demo posts and closes whole past years: its last year ({last}) has not ended; "
+                         "choose --year {most} or earlier").format(last=year + years - 1,
+                                                                  most=dt.date.today().year - years))
     home = (home or out / "db").resolve()
     out = out.resolve()
     embedded.stop(home)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from cli.context import console
+from cli.outfiles import safe_target
 from ledger.errors import BadInput
 from ledger.i18n import _
 
@@ -31,7 +32,9 @@ def example(
     src = resources.files("ledger.data").joinpath("examples")
     for name, command in FILES.items():
         target = folder / name
-        target.write_bytes(src.joinpath(name).read_bytes())
+        # Replaces an earlier sample file, never writes through a link (cli.outfiles).
+        with safe_target(target, force=True, option="example") as tmp:
+            tmp.write_bytes(src.joinpath(name).read_bytes())
         console.print(_("wrote {file} (for: fundledger {command})").format(file=target, command=command))
 
 

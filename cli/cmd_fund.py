@@ -17,6 +17,7 @@ from cli.context import (
     err_console,
     jsonable,
     parse_date_opt,
+    plain,
     read,
     rows_json,
     status_text,
@@ -139,7 +140,7 @@ def _print_request(r: dict[str, Any]) -> None:
         id=r["id"], state=code_text(r["state"]), unit=r["unit"], book=r["book"], comp=comp, year=r["year"],
         quarter=r["quarter"], amount=format_yuan(r["amount_requested"]), approved=approved))
     if r["note"]:
-        console.print(_("note: {note}").format(note=r["note"]))
+        console.print(_("note: {note}").format(note=plain(r["note"])))
 
 
 def _print_justification(j: dict[str, Any], title: str | None = None) -> None:

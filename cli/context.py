@@ -14,7 +14,9 @@ from typing import Any, TypeVar
 
 from rich.cells import cell_len
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ledger.core.money import decimal_text, format_yuan
 from ledger.errors import BadInput
@@ -24,9 +26,49 @@ from ledger.store.db import Conn, Target, Writer, connect, run_tx, translated
 
 T = TypeVar("T")
 
+# Characters that drive a terminal rather than show something: C0 controls but tab and
+# newline (ESC starts colour, cursor-movement, title and hyperlink sequences; CR returns to
+# the start of the line, so what follows overwrites it), DEL, C1 controls, and the
+# bidirectional overrides and isolates (U+202E shows "0.01" as "10.0").
+_DRIVES_TERMINAL = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}
+_DRIVES_TERMINAL |= {0x7F: 0x2421, **{c: 0xFFFD for c in range(0x80, 0xA0)},
+                     **{c: 0xFFFD for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}}
+
+
+def shown(text: str) -> str:
+    """``text`` as it may reach a terminal: each character that would drive the terminal
+    replaced by one visible stand-in (ESC → ␛, CR → ␍, U+202E → �), one for one."""
+    return text.translate(_DRIVES_TERMINAL)
+
+
+class Markup(str):
+    """Rich markup the program wrote itself (a status in red), for ``table``: every other
+    string in a table cell is data and is shown literally."""
+
+
+class SafeConsole(Console):
+    """A Console that never passes a terminal-driving character of the text it renders
+    (ledger data: notes, memos, file names, references an officer wrote) to the
+    terminal. Rich's own styling is applied after this, so colours still work; markup in
+    data is escaped where the data is placed (``table``, ``plain``)."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        out = super().render_str(text, **kwargs)
+        clean = shown(out.plain)
+        if clean != out.plain:
+            out.plain = clean   # one character for one: the styles' spans stay where they were
+        return out
+
+
+def plain(value: Any) -> str:
+    """A data value placed into a message with markup: shown literally (no markup of its
+    own, no terminal-driving characters)."""
+    return escape(shown(str(value)))
+
+
 # The terminal's width; COLUMNS when set (also when piped); 80 when piped without it.
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = SafeConsole(highlight=False)
+err_console = SafeConsole(stderr=True, highlight=False)
 
 
 def configure_width(environ: Mapping[str, str] | None = None) -> None:
@@ -232,7 +274,11 @@ def table(title: str | None, columns: Sequence[tuple[str, str]], rows: Sequence[
             return v.strftime("%Y-%m-%d %H:%M:%S")
         if isinstance(v, dt.date):
             return v.isoformat()
-        return str(v).replace("[", "\\[") if isinstance(v, str) and "[/" not in v else str(v)
+        if isinstance(v, Markup):
+            return str(v)
+        # Data, shown as it is: its own "[…]" is text, not markup; a newline inside a cell
+        # would pass for another line of the table.
+        return plain(str(v).replace("\r\n", "\n").replace("\n", "\u2424"))
 
     cols = [Col(label, right=k in m, whole=k in m or k in KEY_COLUMNS) for k, label in columns]
     body = [[cell(k, r.get(k)) for k, _l in columns] for r in rows]

@@ -49,6 +49,8 @@ PATTERNS: tuple[str, ...] = (
        "{needed} more cannot be paid out"),
     N_("{date} falls in the closed period {period}; choose an open date"),
     N_("year {year} is already closed for book {book}; a year is closed once"),
+    N_("period {period} has not ended (today is {date} in {zone}): a month is closed after its last day, a year "
+       "after 31 December"),
     N_("{file}: refused, nothing written: {reason}"),
     N_("{file}: refused, nothing written ({count} problem(s)):"),
     N_("{file}: row {row}, column {column}: {reason}"),
@@ -117,6 +119,7 @@ RULES: dict[str, str] = {
     "no_overdraft": N_("not enough money in the account"),
     "reserved_within_balance": N_("money reserved for approved requests"),
     "period_closed": N_("period closed"),
+    "period_not_ended": N_("period not ended"),
     "entry_balanced": N_("debits and credits differ"),
     "idempotency_conflict": N_("already used"),
     "not_found": N_("not found"),

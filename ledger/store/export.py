@@ -14,8 +14,9 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ledger.core import proof
 from ledger.core.findings import VerifyReport
@@ -46,9 +47,24 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _create(path: Path) -> BinaryIO:
+    """A new file of the export: never one that exists, never through a symbolic link
+    (someone who can write in the export's folder planted it)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as e:
+        raise BadInput(f"{path}: cannot create it ({e.strerror}); an export is written into a new directory") from e
+    return os.fdopen(fd, "wb")
+
+
+def _write_new(path: Path, text: str) -> None:
+    with _create(path) as f:
+        f.write(text.encode("utf-8"))
+
+
 def _copy_to(conn: Conn, query: str, path: Path) -> int:
     rows = 0
-    with path.open("wb") as f, conn.cursor() as cur, \
+    with _create(path) as f, conn.cursor() as cur, \
             cur.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, HEADER)") as cp:
         for chunk in cp:
             b = bytes(chunk)
@@ -59,6 +75,8 @@ def _copy_to(conn: Conn, query: str, path: Path) -> int:
 
 def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[str, Any]:
     """Write the export; returns the manifest's summary and the filed digest."""
+    if directory.is_symlink() or (directory / "tables").is_symlink():
+        raise BadInput(f"{directory}: a symbolic link; an export goes into a new directory")
     if directory.exists() and any(directory.iterdir()):
         raise BadInput(f"{directory}: not empty; an export goes into a new directory")
     (directory / "tables").mkdir(parents=True, exist_ok=True)
@@ -100,8 +118,8 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
         conn.rollback()
         conn.isolation_level, conn.read_only = saved
 
-    (directory / "catalogue.json").write_text(json.dumps(catalogue, indent=1, sort_keys=True, ensure_ascii=False)
-                                              + "\n", "utf-8")
+    _write_new(directory / "catalogue.json", json.dumps(catalogue, indent=1, sort_keys=True, ensure_ascii=False)
+               + "\n")
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["entry_id", "sha256", "canonical"])
@@ -113,11 +131,11 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
     rep: VerifyReport = archive.run_proof(directory, sink)
     for row in sorted(texts):
         w.writerow(row)
-    (directory / "canonical.csv").write_text(buf.getvalue(), "utf-8")
+    _write_new(directory / "canonical.csv", buf.getvalue())
     head_rows = list(archive.table_rows(directory / "tables" / "chain_head.csv", proof.TABLES["chain_head"]))
     head = {"seq": int(head_rows[0][0]) if head_rows else None, "hash": head_rows[0][1][2:] if head_rows else None,
             "verified": rep.ok}
-    (directory / "chain_head.json").write_text(json.dumps(head, indent=1) + "\n", "utf-8")
+    _write_new(directory / "chain_head.json", json.dumps(head, indent=1) + "\n")
     files = {}
     for p in sorted(directory.rglob("*")):
         if p.is_file() and p.name != archive.MANIFEST:
@@ -128,11 +146,11 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
                 "chain_head": head, "columns": {t: list(c) for t, c in proof.TABLES.items()},
                 "conventions": "PostgreSQL CSV, DateStyle ISO, TimeZone UTC, bytea hex; empty unquoted field = NULL",
                 "files": files}
-    (directory / archive.MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    _write_new(directory / archive.MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
     filed = {**archive.manifest_digest(directory), "database": taken["db"], "taken_at": taken["at"],
              "chain_head": head}
     if digest_out is not None:
-        digest_out.write_text(json.dumps(filed, indent=1) + "\n", "utf-8")
+        _write_new(digest_out, json.dumps(filed, indent=1) + "\n")
     return {"directory": str(directory), "files": len(files), "entries": rep.extra.get("entries"),
             "postings": rep.extra.get("postings"), "verified": rep.ok, "digest": filed,
             "findings": [f.as_json() for f in rep.findings]}

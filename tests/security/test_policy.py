@@ -177,10 +177,13 @@ def test_user_add_refuses_group_roles_postgres_superusers_and_foreign_roles(ledg
     assert owner.execute("SELECT count(*) AS n FROM fl.app_user").fetchone()["n"] == users
     # No officer became a reviewer through a registered group role.
     assert owner.execute("SELECT pg_has_role('o22', 'fl_reviewer', 'USAGE') AS x").fetchone()["x"] is False
-    # A role fundledger made for the same role in another database may be taken over.
+    # A role fundledger made for the same role in another database: an admin may not take it
+    # over (it would then set that ledger's user's password, sql/0019); the operator may.
     owner.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'twin_rev') THEN "
                   "CREATE ROLE twin_rev LOGIN; GRANT fl_reviewer TO twin_rev; END IF; END $$")
-    adm.execute("SELECT fl.add_user('twin_rev', 'reviewer', NULL)")
+    e = _refused(adm, "SELECT fl.add_user('twin_rev', 'reviewer', NULL)")
+    assert e.diag.constraint_name == "user_role_taken", e
+    owner.execute("SELECT fl.add_user('twin_rev', 'reviewer', NULL)")
     assert owner.execute("SELECT role FROM fl.app_user WHERE name = 'twin_rev'").fetchone()["role"] == "reviewer"
 
 
