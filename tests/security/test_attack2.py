@@ -165,3 +165,19 @@ def test_export_digest_and_sample_files_never_follow_a_link(ledger_db, tmp_path)
     r = ledger_db.cli("example", str(data))
     assert r.exit_code == 1 and "symbolic link" in r.stderr and "Traceback" not in r.stderr, r
     assert victim.read_text("utf-8") == "precious"
+
+
+# ---- B16: a file argument that is not a regular file -------------------------------------
+
+def test_a_folder_fifo_or_device_given_as_a_file_is_refused_in_words(ledger_db, tmp_path):
+    import os
+
+    fifo = tmp_path / "planted.csv"
+    os.mkfifo(fifo)
+    for who, args in (("fin", ["entry", "post", str(tmp_path)]), ("fin", ["entry", "post", str(fifo)]),
+                      ("fin", ["entry", "post", "/dev/zero"]), ("o22", ["pay", "import", str(fifo)]),
+                      ("aud", ["audit", "check-digest", str(tmp_path)]), ("aud", ["audit", "check-digest", str(fifo)]),
+                      (None, ["verify", "--offline", str(tmp_path), "--digest", str(tmp_path)])):
+        r = ledger_db.cli(*args, user=who)   # a FIFO without a writer would block a plain open() for ever
+        assert r.exit_code == 1 and "Traceback" not in r.stderr, (args, r)
+        assert "folder" in r.stderr or "not a regular file" in r.stderr, (args, r)
