@@ -107,3 +107,61 @@ BEGIN
   END IF;
   INSERT INTO fl.app_user (name, role, unit) VALUES (p_name, p_role, p_unit);
 END $function$;
+
+-- 3. An officer reads no other unit's data in an entry's source, whatever its shape (B13).
+--    0016b dropped the top-level "unit" key and the elements of top-level lists that name
+--    another unit; a city role's manual entry on several units with a source such as
+--    [{"unit": "230881", …}] (a top-level list was returned whole), {"split": {"230881": …}} or
+--    {"rows": [{"x": {"unit": "230881"}}]} reached every unit's officer as written. Now, at any
+--    depth: an object naming another unit ("unit": …) is left out, and so is a key that is
+--    another unit's code.
+CREATE FUNCTION fl._source_for_unit(p jsonb, p_unit text) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, fl, pg_temp AS $$
+DECLARE
+  out  jsonb;
+  k    text;
+  v    jsonb;
+  x    jsonb;
+  gone boolean := false;
+BEGIN
+  CASE pg_catalog.jsonb_typeof(p)
+  WHEN 'object' THEN
+    IF p ? 'unit' AND (p ->> 'unit') IS DISTINCT FROM p_unit THEN
+      RETURN NULL;
+    END IF;
+    out := '{}'::jsonb;
+    FOR k, v IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(p) e LOOP
+      IF k IS DISTINCT FROM p_unit AND EXISTS (SELECT 1 FROM fl.unit u WHERE u.code = k) THEN
+        gone := true;
+        CONTINUE;
+      END IF;
+      x := fl._source_for_unit(v, p_unit);
+      IF x IS NULL THEN
+        gone := true;
+      ELSE
+        out := out || pg_catalog.jsonb_build_object(k, x);
+      END IF;
+    END LOOP;
+    -- An object left empty by what was taken out goes too (its place would tell of it).
+    RETURN CASE WHEN gone AND out = '{}'::jsonb THEN NULL ELSE out END;
+  WHEN 'array' THEN
+    SELECT coalesce(pg_catalog.jsonb_agg(z.y ORDER BY z.o), '[]'::jsonb) INTO out
+      FROM (SELECT fl._source_for_unit(a.e, p_unit) AS y, a.o
+              FROM pg_catalog.jsonb_array_elements(p) WITH ORDINALITY a(e, o)) z
+     WHERE z.y IS NOT NULL;
+    RETURN out;
+  ELSE
+    RETURN p;
+  END CASE;
+END $$;
+REVOKE ALL ON FUNCTION fl._source_for_unit(jsonb, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION fl.entry_source(p_entry bigint) RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp AS $$
+  SELECT CASE WHEN m.unit IS NULL OR e.source IS NULL THEN e.source
+              ELSE coalesce(fl._source_for_unit(e.source, m.unit), '{}'::jsonb) END
+    FROM fl.entry e
+    CROSS JOIN (SELECT u.unit FROM fl.app_user u WHERE u.name = session_user) m
+   WHERE e.id = p_entry
+     AND (m.unit IS NULL OR EXISTS (SELECT 1 FROM fl.posting p WHERE p.entry_id = e.id AND p.unit = m.unit))
+$$;

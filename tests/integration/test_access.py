@@ -194,13 +194,13 @@ def test_every_forbidden_action_is_refused(ledger_db, tmp_path):
         # never read by the definer (which would run that function as the schema owner).
         c = conns["o22"]
         c.execute("CREATE FUNCTION pg_temp.evil() RETURNS text LANGUAGE sql AS "
-                  "$$ INSERT INTO fl.closed_period (month, reason) VALUES ('2031-01-01', 'pwned') RETURNING 'x' $$")
+                  "$$ INSERT INTO fl.closed_period (month, reason) VALUES ('2001-01-01', 'pwned') RETURNING 'x' $$")
         c.execute("CREATE TEMP VIEW fl_stage_payments AS SELECT 2 AS row_no, pg_temp.evil() AS date, "
                   "'230822'::text AS unit, 'RES'::text AS book, 'H'::text AS provider, 'inpatient'::text AS category, "
                   "'1.00'::text AS amount, 'E1'::text AS reference, ''::text AS component, ''::text AS paid_from")
         t.sql(c, "o22", "import through a view that runs the caller's code",
               "SELECT fl.import_payments('f', 'x')")
-        assert admin.execute("SELECT count(*) AS n FROM fl.closed_period WHERE month = '2031-01-01'"
+        assert admin.execute("SELECT count(*) AS n FROM fl.closed_period WHERE month = '2001-01-01'"
                              ).fetchone()["n"] == 0
 
     # ---- the same through the CLI ------------------------------------------------------------

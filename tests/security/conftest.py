@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import LedgerDB
 
-MARKER_MONTH = "2031-01-01"
+MARKER_MONTH = "2001-01-01"   # a month long past: the owner may close it (0019 refuses months not ended)
 
 # The payload. Each step in its own block, so one refusal does not hide another success.
 PAYLOAD = """

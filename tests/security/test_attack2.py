@@ -181,3 +181,31 @@ def test_a_folder_fifo_or_device_given_as_a_file_is_refused_in_words(ledger_db, 
         r = ledger_db.cli(*args, user=who)   # a FIFO without a writer would block a plain open() for ever
         assert r.exit_code == 1 and "Traceback" not in r.stderr, (args, r)
         assert "folder" in r.stderr or "not a regular file" in r.stderr, (args, r)
+
+
+# ---- B13: an entry's source shows an officer nothing of another unit, whatever its shape --
+
+@pytest.mark.parametrize("source, mine", [
+    ([{"unit": "230881", "note": "secret"}, {"unit": "230822", "note": "ours"}], [{"unit": "230822", "note": "ours"}]),
+    ({"split": {"230881": 5, "230822": 3}}, {"split": {"230822": 3}}),
+    ({"rows": [{"x": {"unit": "230881", "amount": 7}}, {"x": {"unit": "230822", "amount": 1}}]},
+     {"rows": [{"x": {"unit": "230822", "amount": 1}}]}),
+    ({"unit": "230881", "total": 99}, {}),
+    ({"shares": [{"unit": "230822", "amount": 1}, {"unit": "230881", "amount": 2}], "year": 2023},
+     {"shares": [{"unit": "230822", "amount": 1}], "year": 2023}),
+])
+def test_an_entrys_source_names_no_other_unit_for_an_officer(ledger_db, source, mine):
+    fin = ledger_db.connect("fin", autocommit=True)
+    legs = [{"account": a, "unit": u, "side": s, "amount": 1}
+            for u in ("230822", "230881") for a, s in (("5401", "D"), ("2001", "C"))]
+    key = f"src-{uuid.uuid4().hex[:8]}"
+    doc = {"date": "2023-03-22", "book": "RES", "memo": "two units", "kind": "manual", "idempotency_key": key,
+           "source": source,
+           "postings": legs}
+    eid = fin.execute("SELECT entry_id FROM fl.post_entries(%s::jsonb)", (json.dumps(doc),)).fetchone()["entry_id"]
+    o22 = ledger_db.connect("o22", autocommit=True)
+    assert o22.execute("SELECT fl.entry_source(%s) AS s", (eid,)).fetchone()["s"] == mine
+    shown = ledger_db.cli("entry", "show", str(eid), "--json", user="o22")
+    assert shown.exit_code == 0 and "230881" not in shown.stdout, shown
+    # City roles read it whole.
+    assert fin.execute("SELECT fl.entry_source(%s) AS s", (eid,)).fetchone()["s"] == source

@@ -90,7 +90,7 @@ def test_the_payload_works_when_it_runs_as_the_owner(ledger_db: LedgerDB, guard:
     assert admin.execute("SELECT pg_temp.pwn() AS ok").fetchone()["ok"]
     row = admin.execute("SELECT role FROM fl.app_user WHERE name = session_user").fetchone()
     assert row["role"] == "admin"
-    marker = admin.execute("SELECT count(*) AS n FROM fl.closed_period WHERE month = '2031-01-01'").fetchone()
+    marker = admin.execute("SELECT count(*) AS n FROM fl.closed_period WHERE month = '2001-01-01'").fetchone()
     assert marker["n"] == 1
     admin.rollback()
     guard.assert_defended("o22")
