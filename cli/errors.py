@@ -49,8 +49,6 @@ PATTERNS: tuple[str, ...] = (
        "{needed} more cannot be paid out"),
     N_("{date} falls in the closed period {period}; choose an open date"),
     N_("year {year} is already closed for book {book}; a year is closed once"),
-    N_("period {period} has not ended (today is {date} in {zone}): a month is closed after its last day, a year "
-       "after 31 December"),
     N_("{file}: refused, nothing written: {reason}"),
     N_("{file}: refused, nothing written ({count} problem(s)):"),
     N_("{file}: row {row}, column {column}: {reason}"),
