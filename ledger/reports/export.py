@@ -311,7 +311,19 @@ def _display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
+# Characters an XLSX cell cannot hold (XML 1.0 forbids C0 controls but tab, newline and CR):
+# openpyxl raises on them, so one such character in a memo an officer wrote made every
+# workbook holding it fail. Each is written as its visible stand-in (␛ for ESC), one for one.
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xlsx_text(text: str) -> str:
+    return _XLSX_ILLEGAL.sub(lambda m: chr(0x2400 + ord(m.group())), text)
+
+
 def _xlsx_value(col: Column, value: object, where: str) -> object:
+    if isinstance(value, str):
+        return _xlsx_text(value)
     if col.kind == "money" and value is not None:
         assert isinstance(value, int)
         if abs(value) > XLSX_MAX_EXACT_FEN:
@@ -412,7 +424,7 @@ def _write_sheet(ws: Worksheet, report: Report, section: Section, lang: str) -> 
     last_letter = get_column_letter(ncols)
     stamp = stamped(report.generated_at).isoformat(timespec="seconds")
 
-    title = ws.cell(row=1, column=1, value=f"{report.title(lang)} — {section.title(lang)} — {report.region}")
+    title = ws.cell(row=1, column=1, value=_xlsx_text(f"{report.title(lang)} — {section.title(lang)} — {report.region}"))
     title.data_type = "s"
     title.font = _TITLE_FONT
     row2 = translate(N_("Period: {period}    Generated: {stamp}"), lang).format(period=report.period, stamp=stamp)
@@ -451,7 +463,7 @@ def _write_sheet(ws: Worksheet, report: Report, section: Section, lang: str) -> 
     if report.notes:
         r += 1
         for note in report.notes:
-            cell = ws.cell(row=r, column=1, value=note)
+            cell = ws.cell(row=r, column=1, value=_xlsx_text(note))
             cell.data_type = "s"
             cell.font = _PLAIN
             if ncols > 1:  # wrapped inside the table's width, never past the page's edge

@@ -209,3 +209,18 @@ def test_an_entrys_source_names_no_other_unit_for_an_officer(ledger_db, source, 
     assert shown.exit_code == 0 and "230881" not in shown.stdout, shown
     # City roles read it whole.
     assert fin.execute("SELECT fl.entry_source(%s) AS s", (eid,)).fetchone()["s"] == source
+
+
+def test_a_control_character_an_officer_wrote_does_not_stop_the_workbooks(ledger_db, tmp_path):
+    """B19: openpyxl refuses C0 controls in a cell; one ESC in a note made the requests
+    register (and the vouchers, for a memo) end in a traceback for every reviewer."""
+    from openpyxl import load_workbook
+
+    o22 = ledger_db.connect("o22", autocommit=True)
+    o22.execute("SELECT id FROM fl.request_submit('230822', 'RES', '', 2023, 3, 100, %s, 'ctl-1')",
+                ("q3 \x1b[31mred\x07 x",))
+    out = tmp_path / "requests.xlsx"
+    r = ledger_db.cli("report", "requests", "--year", "2023", "--xlsx", str(out), user="rev")
+    assert r.exit_code == 0 and "Traceback" not in r.stderr, r
+    cells = [str(c.value) for row in load_workbook(out).active.iter_rows() for c in row if c.value is not None]
+    assert any("q3 \u241b[31mred\u2407 x" in c for c in cells), cells
