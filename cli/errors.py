@@ -59,13 +59,7 @@ PATTERNS: tuple[str, ...] = (
     N_("unit {unit} owes no government share in book {book}"),
     N_("{entry} was already reversed by {other}"),
     N_("a reversal needs a reason"),
-    N_("{file}: no such file"),
-    N_("{file}: this is a folder, not a file"),
-    N_("{file}: not a regular file (a device, pipe or socket); give a file"),
-    N_("{file}: cannot be read (permission denied)"),
     # reasons a row of a file is refused (shown after "file: row N, column C:")
-    N_("this is a folder, not a file"),
-    N_("not a regular file (a device, pipe or socket); give a file"),
     N_("'{value}' is not an amount in yuan with at most two decimals (like 1,234.56)"),
     N_("'{value}' has more than two decimals; amounts are yuan with at most two decimals (like 1,234.56)"),
     N_("'{value}' is negative; amounts must be positive"),
