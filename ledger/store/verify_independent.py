@@ -25,9 +25,12 @@ have, and as fewer seals visible than the chain head counts.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
+import multiprocessing
+import os
 import re
 import threading
 import time
@@ -37,6 +40,7 @@ from typing import Any
 
 import psycopg
 from psycopg import IsolationLevel, sql
+from psycopg.rows import dict_row
 
 from ledger.core import histories, proof
 from ledger.core.findings import FINDINGS_CAP, VerifyReport
@@ -162,7 +166,7 @@ def entry_ranges(ids: Sequence[int], parts: int) -> list[tuple[int | None, int |
     """``parts`` ranges [lo, hi) of entry ids covering every id there is, the first and last
     open (a posting whose entry is gone still falls in one)."""
     ids = sorted(ids)
-    cuts = sorted({ids[len(ids) * k // parts] for k in range(1, parts)}) if len(ids) >= parts else []
+    cuts = sorted({ids[len(ids) * k // parts] for k in range(1, parts)}) if ids else []
     bounds: list[int | None] = [None, *cuts, None]
     return list(itertools.pairwise(bounds))
 
@@ -176,21 +180,32 @@ def _range_sql(lo: int | None, hi: int | None) -> str:
 class GroupedReader:
     """Reads the grouped postings in ranges, from this session and (when the server takes
     one more) a second session of the same login on the same exported snapshot: two
-    backends group while Python judges what has arrived."""
+    backends group while Python judges. Where the OS can fork, the second session lives
+    in a forked child that judges its ranges itself and sends back what they contribute
+    (``proof.Partial``): the judging, which holds the GIL, then runs on two cores too.
+    Elsewhere, or when the child cannot connect, a thread or this session does it."""
 
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, fork: bool = True) -> None:
         self.conn = conn
         self.sessions = 1
+        self.fork = fork and hasattr(os, "fork")
+        self.processes = 1
 
     def __call__(self, p: proof.Proof) -> list[proof.Partial]:
-        ranges = iter(entry_ranges(list(p.entries), GROUP_RANGES))
+        ranges = entry_ranges(list(p.entries), GROUP_RANGES)
+        if self.fork and len(ranges) > 1:
+            return self._forked(p, ranges)
+        return self._threaded(p, ranges)
+
+    def _threaded(self, p: proof.Proof, ranges: list[tuple[int | None, int | None]]) -> list[proof.Partial]:
+        todo = iter(ranges)
         lock = threading.Lock()
         parts: list[proof.Partial] = []
 
         def work(c: Conn) -> None:
             while True:
                 with lock:
-                    r = next(ranges, None)
+                    r = next(todo, None)
                 if r is None:
                     return
                 part = p.grouped(copy_text(c, _range_sql(*r)))
@@ -214,6 +229,54 @@ class GroupedReader:
                 peer.close()
         return parts
 
+    def _forked(self, p: proof.Proof, ranges: list[tuple[int | None, int | None]]) -> list[proof.Partial]:
+        row = self.conn.execute("SELECT pg_catalog.pg_export_snapshot() AS id").fetchone()
+        assert row is not None
+        snapshot = row["id"]
+        params = {o.keyword.decode(): o.val.decode() for o in self.conn.pgconn.info if o.val is not None}
+        mine, theirs = ranges[0::2], ranges[1::2]
+        r_end, w_end = multiprocessing.Pipe(duplex=False)
+        pid = os.fork()
+        if pid == 0:                                  # the child: its own session, never the parent's
+            r_end.close()
+            try:
+                c = psycopg.connect(psycopg.conninfo.make_conninfo(**params), row_factory=dict_row)
+                pin(c, snapshot)
+                for i, rg in enumerate(theirs):
+                    w_end.send((i, p.grouped(copy_text(c, _range_sql(*rg)))))
+                w_end.send(None)
+            except BaseException as e:     # reported: the parent judges what is left
+                with contextlib.suppress(BaseException):
+                    w_end.send(("error", repr(e)))
+            finally:
+                os._exit(0)                           # no finalizer may touch the parent's connection
+        w_end.close()
+        got: dict[int, proof.Partial] = {}
+        failed: list[str] = []
+
+        def receive() -> None:
+            with contextlib.suppress(EOFError):
+                while (msg := r_end.recv()) is not None:
+                    if msg[0] == "error":
+                        failed.append(msg[1])
+                        return
+                    got[msg[0]] = msg[1]
+
+        try:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                waiter = pool.submit(receive)
+                parts = [p.grouped(copy_text(self.conn, _range_sql(*rg))) for rg in mine]
+                waiter.result()
+        finally:
+            r_end.close()
+            os.waitpid(pid, 0)
+        if failed or len(got) < len(theirs):
+            parts += [p.grouped(copy_text(self.conn, _range_sql(*rg)))
+                      for i, rg in enumerate(theirs) if i not in got]
+        else:
+            self.sessions, self.processes = 2, 2
+        return parts + [got[i] for i in sorted(got)]
+
 
 def stream_histories(conn: Conn) -> tuple[Iterator[list[str]], list[list[str]]]:
     """fl.record_head, and fl.record_log in id order (streamed: read it before anything
@@ -230,10 +293,12 @@ def read_histories(conn: Conn) -> tuple[list[list[str]], list[list[str]]]:
 
 
 def verify_independent(conn: Conn, *, cap: int = FINDINGS_CAP,
-                       fingerprint: dict[str, dict[str, str]] | None = None, grouped: bool = True) -> VerifyReport:
+                       fingerprint: dict[str, dict[str, str]] | None = None, grouped: bool = True,
+                       fork: bool = True) -> VerifyReport:
     """The verdict computed in Python from the raw rows of one pinned snapshot, after the
     catalogue and settings checks. Never writes. ``grouped=False`` streams every posting
-    (the path ``verify --offline`` takes; the tests compare both)."""
+    (the path ``verify --offline`` takes; the tests compare both); ``fork=False`` judges
+    the second session's ranges in a thread instead of a forked child."""
     saved = conn.isolation_level, conn.read_only
     t0 = time.perf_counter()
     timings: list[dict[str, Any]] = []
@@ -256,7 +321,7 @@ def verify_independent(conn: Conn, *, cap: int = FINDINGS_CAP,
 
         log, head = stream_histories(conn)
         chain, latest, unchained = histories.scan(log, head, cap)
-        reader = GroupedReader(conn)
+        reader = GroupedReader(conn, fork=fork)
         rep, p = proof.run(lambda table: read_table(conn, table), redo, catalogue, cap,
                            closes_sealed_by=histories.closes_sealed_by(latest), grouped=reader if grouped else None)
         t = step("rows", t)
@@ -268,5 +333,5 @@ def verify_independent(conn: Conn, *, cap: int = FINDINGS_CAP,
         conn.isolation_level, conn.read_only = saved
     rep = VerifyReport((*rep.checks, *hist_checks), rep.extra)
     extra = {**rep.extra, "independent": True, "history_unchained": unchained, "seconds": round(time.perf_counter() - t0, 3), "timings": timings,
-             "sessions": reader.sessions}
+             "sessions": reader.sessions, "processes": reader.processes}
     return VerifyReport(rep.checks, extra)

@@ -247,7 +247,9 @@ def test_grouped_reading_judges_as_streaming_does(ledger_db, case):
     c.execute("SET session_replication_role = origin")
     c.commit()
     aud = ledger_db.connect("aud")
-    got = [verify_independent(aud, grouped=g) for g in (True, False)]
-    assert got[0].extra["sessions"] == 2
-    a, b = ({(f.check, f.entry_id, f.account, f.message) for f in r.findings} for r in got)
-    assert a == b and a, (a ^ b)
+    got = [verify_independent(aud, grouped=True), verify_independent(aud, grouped=False),
+           verify_independent(aud, grouped=True, fork=False)]
+    assert got[0].extra["sessions"] == 2 and got[0].extra["processes"] == 2      # a forked child judged half
+    assert got[2].extra["sessions"] == 2 and got[2].extra["processes"] == 1      # a thread did
+    a, b, c = ({(f.check, f.entry_id, f.account, f.message) for f in r.findings} for r in got)
+    assert a == b == c and a, (a ^ b, b ^ c)
