@@ -34,6 +34,7 @@ import os
 import re
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -236,7 +237,11 @@ class GroupedReader:
         params = {o.keyword.decode(): o.val.decode() for o in self.conn.pgconn.info if o.val is not None}
         mine, theirs = ranges[0::2], ranges[1::2]
         r_end, w_end = multiprocessing.Pipe(duplex=False)
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # 3.12+ warns on fork with other threads alive: the child takes no lock the
+            # parent's threads could hold (it only connects, reads and pickles).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:                                  # the child: its own session, never the parent's
             r_end.close()
             try:
