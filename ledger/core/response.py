@@ -112,6 +112,8 @@ class Ack:
     acknowledged_on: dt.date
     acknowledged_by: str
     decision: str
+    recorded_at: dt.datetime | None = None   # when the database recorded it (acknowledged_on is the day
+                                             # the decision was taken, as its maker said)
 
 
 @dataclass(frozen=True, slots=True)

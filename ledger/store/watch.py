@@ -37,19 +37,22 @@ def plans(conn: Conn) -> tuple[PlanStep, ...]:
 def acks(conn: Conn, *, as_of: dt.date, book: str | None = None, unit: str | None = None) -> list[Ack]:
     """Acknowledgements made by ``as_of`` (row security: an officer sees their unit's)."""
     rows = conn.execute(
-        """SELECT a.id, a.unit, a.book, a.level, a.since, a.acknowledged_on, a.acknowledged_by, a.decision
+        """SELECT a.id, a.unit, a.book, a.level, a.since, a.acknowledged_on, a.acknowledged_by, a.decision,
+                  a.acknowledged_at
              FROM fl.monitor_ack a
             WHERE a.acknowledged_on <= %(as_of)s
               AND (%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)
             ORDER BY a.id""", {"as_of": as_of, "book": book, "unit": unit}).fetchall()
     return [Ack(int(r["id"]), r["unit"], r["book"], r["level"], r["since"], r["acknowledged_on"],
-                r["acknowledged_by"], r["decision"]) for r in rows]
+                r["acknowledged_by"], r["decision"], r["acknowledged_at"]) for r in rows]
 
 
 def acknowledge(conn: Conn, *, unit: str, book: str, level: str, since: dt.date, on: dt.date,
-                decision: str) -> int:
-    """Record an acknowledgement (``fl.monitor_acknowledge``); returns its id."""
-    row = conn.execute("SELECT fl.monitor_acknowledge(%s, %s, %s, %s, %s, %s) AS id",
-                       (unit, book, level, since, on, decision)).fetchone()
+                decision: str, key: str) -> tuple[int, str]:
+    """Record an acknowledgement (``fl.monitor_acknowledge``, sql/0022_watch_record.sql):
+    ``(id, "recorded")``, or ``(id, "duplicate")`` when ``key`` already recorded the same
+    acknowledgement. The database decides who may (a red: the city bureau or finance)."""
+    row = conn.execute("SELECT a.id, a.status FROM fl.monitor_acknowledge(%s, %s, %s, %s, %s, %s, %s) a",
+                       (unit, book, level, since, on, decision, key)).fetchone()
     assert row is not None
-    return int(row["id"])
+    return int(row["id"]), str(row["status"])
