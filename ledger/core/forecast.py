@@ -31,7 +31,10 @@ origin's surplus plus revenue − expenditure each month, plus the government's 
 of a shortfall share when it is assumed to arrive (``government_lag_months`` after the
 year end it belongs to; a share outstanding at the origin that many months after the
 origin). Months payable and its colour are those of ``ledger.core.monitor`` applied at
-each month end to the trailing 12 months of history and forecast. Year ends apply
+each month end, on the monitor's basis (issue 16): the trailing 12 months of history
+and forecast, or, while the unit has been in the ledger for less than 12 months, its
+daily spending since its first day × 365 ÷ 12 — at the origin the forecast prints the
+monitor's figure for that day. Year ends apply
 ``ledger.core.shortfall`` with the across-years reading of BRIEF §5: shortfall receipts
 are never revenue for ``C``, and ``S before`` counts the share still owed.
 """
@@ -46,7 +49,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from ledger.core.monitor import Colour, Thresholds, colour, months_payable
+from ledger.core.monitor import Colour, Thresholds, colour, months_payable_at, monthly_spending, year_before
 from ledger.core.shortfall import ShortfallInput, apply_shortfall_rule
 from ledger.errors import BadInput
 
@@ -291,25 +294,33 @@ def _filled(history: Sequence[MonthFlows], origin: dt.date) -> list[MonthFlows]:
     return out
 
 
-def _months(surplus: int, spent: Sequence[int]) -> Decimal | None:
-    """Months payable at a month end from the spending of the last (up to) 12 months: the
-    monitor's rule with 12 months, the average month of a shorter history otherwise."""
-    window = list(spent[-12:])
-    n = len(window)
-    return months_payable(surplus * n, sum(window) * 12) if n < 12 else months_payable(surplus, sum(window))
+def _months(surplus: int, spent: Sequence[int], end: dt.date, first_day: dt.date) -> Decimal | None:
+    """Months payable at the month end ``end`` on the monitor's basis (issue 16,
+    ``ledger.core.monitor.monthly_spending``): with the unit in the ledger for 12 months
+    (its ``first_day`` on or before ``year_before(end)``) the last 12 months' spending ÷ 12;
+    with less, its daily spending since its first day × 365 ÷ 12 — so at a month end the
+    forecast and ``fundledger monitor --as-of`` that day print the same figure. ``spent``
+    is every month's spending from the first history month through ``end``'s month."""
+    full = first_day <= year_before(end)
+    monthly, _basis = monthly_spending(sum(spent[-12:]) if full else sum(spent), first_day, end)
+    return months_payable_at(surplus, monthly)
 
 
 def forecast_unit(unit: str, book: str, history: Sequence[MonthFlows], *, origin: dt.date, years: int,
-                  outstanding: int, assumptions: Assumptions, thresholds: Thresholds) -> UnitForecast:
+                  outstanding: int, assumptions: Assumptions, thresholds: Thresholds,
+                  first_day: dt.date | None = None) -> UnitForecast:
     """Forecast one unit and book from ``history`` (months up to the origin month end) for
     the rest of the origin's year, if any, and the following years, ``years`` calendar
-    years in all; ``outstanding`` is the government share still owed at the origin."""
+    years in all; ``outstanding`` is the government share still owed at the origin;
+    ``first_day`` is the unit's first day in the book (the monitor's months-payable basis;
+    the first history month's first day when not given)."""
     if origin != month_end(origin):
         raise BadInput(f"the forecast origin must be a month end, got {origin}")
     if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= 10:
         raise BadInput(f"--years must be 1 to 10, got {years}")
     a = assumptions
     hist = _filled(history, origin)
+    first = first_day if first_day is not None and first_day <= month_end(hist[0].month) else hist[0].month
     last = origin.month
     series = {name: [getattr(f, name) for f in hist] for name in SERIES}
     models = {
@@ -330,7 +341,7 @@ def forecast_unit(unit: str, book: str, history: Sequence[MonthFlows], *, origin
     for f in hist:
         surplus += f.surplus_change
         spent.append(f.expenditure)
-        mp = _months(surplus, spent)
+        mp = _months(surplus, spent, month_end(f.month), first)
         hist_path.append(PathMonth(f.month, f.contributions, f.subsidies, f.other_revenue, f.expenditure,
                                    f.shortfall_receipts, surplus, 0, mp, colour(mp, thresholds, surplus), False))
     start = hist_path[-1]
@@ -370,7 +381,7 @@ def forecast_unit(unit: str, book: str, history: Sequence[MonthFlows], *, origin
                 arrivals[when] = arrivals.get(when, 0) + r.government_share
                 owed += r.government_share
             s_before, year_rev, year_exp, year_n = r.surplus_after, 0, 0, 0
-        mp = _months(surplus, spent)
+        mp = _months(surplus, spent, month_end(m), first)
         c = colour(mp, thresholds, surplus)
         path.append(PathMonth(m, vals["contributions"], vals["subsidies"], vals["other_revenue"],
                               vals["expenditure"], received, surplus, owed, mp, c))

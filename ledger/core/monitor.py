@@ -14,6 +14,7 @@ excess.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -108,13 +109,24 @@ def monthly_spending(spent_fen: int, first_day: dt.date | None, as_of: dt.date) 
     return Fraction(spent * 365, 12 * days), Basis.daily_since_first_day
 
 
-def _year_before(d: dt.date) -> dt.date:
-    """The day 12 months before ``d`` (28 February for 29 February); the trailing window is
-    the days after it."""
+def year_before(d: dt.date) -> dt.date:
+    """The day 12 months before ``d``; "the last 12 months" are the days after it.
+
+    A month end maps to the month end (2025-02-28 → 2024-02-29, 2024-02-29 → 2023-02-28),
+    so at a month end the window is twelve whole calendar months: the same window the
+    charts and the forecast, which work in months, use — otherwise on 28 February after a
+    leap year the monitor would count 29 February twice over (366 days) and disagree with
+    them. Any other day maps to the same day (29 February to 28 February)."""
+    last = calendar.monthrange(d.year, d.month)[1]
+    if d.day == last:
+        return dt.date(d.year - 1, d.month, calendar.monthrange(d.year - 1, d.month)[1])
     try:
         return d.replace(year=d.year - 1)
     except ValueError:
         return d.replace(year=d.year - 1, day=28)
+
+
+_year_before = year_before
 
 
 def months_payable_at(surplus_fen: int, monthly: Fraction) -> Decimal | None:

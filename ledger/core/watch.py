@@ -14,7 +14,7 @@ from ledger.core.monitor import Colour, Thresholds
 
 
 def month_end_levels(unit: str, book: str, history: Sequence[MonthFlows], *, before: dt.date, t: Thresholds,
-                     r: RateRanges) -> list[tuple[dt.date, Colour]]:
+                     r: RateRanges, first_day: dt.date | None = None) -> list[tuple[dt.date, Colour]]:
     """``(month end, the worse of the two colours)`` for each month that ends before
     ``before``, oldest first; empty without such a month."""
     months = [f for f in history if month_end(f.month) < before]
@@ -22,7 +22,7 @@ def month_end_levels(unit: str, book: str, history: Sequence[MonthFlows], *, bef
         return []
     last = month_end(max(f.month for f in months))
     path = forecast_unit(unit, book, months, origin=last, years=1, outstanding=0, assumptions=Assumptions(),
-                         thresholds=t).history
+                         thresholds=t, first_day=first_day).history
     out: list[tuple[dt.date, Colour]] = []
     revenue = spent = 0
     year = None

@@ -71,3 +71,15 @@ def government_outstanding(conn: Conn, *, origin: dt.date, book: str | None = No
              GROUP BY a.unit, a.book""",
         {"origin": origin, "book": book, "unit": unit}).fetchall()
     return {(r["unit"], r["book"]): int(r["outstanding"]) for r in rows}
+
+
+def first_days(conn: Conn, *, origin: dt.date, book: str | None = None,
+               unit: str | None = None) -> dict[tuple[str, str], dt.date]:
+    """Each unit's first day in each book up to ``origin`` (any component, as
+    ``ledger.store.monitor.figures`` reads it): the months-payable basis."""
+    rows = conn.execute(
+        f"""SELECT a.unit, a.book, min(d.day) AS first_day
+              FROM fl.account_day d JOIN fl.account a ON a.id = d.account_id
+             WHERE d.day <= %(origin)s AND {_FILTER}
+             GROUP BY a.unit, a.book""", {"origin": origin, "book": book, "unit": unit}).fetchall()
+    return {(r["unit"], r["book"]): r["first_day"] for r in rows}

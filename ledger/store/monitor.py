@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ledger.core.monitor import year_before
 from ledger.store.db import Conn
 
 _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)"
@@ -24,20 +25,20 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
     """Per (book, unit) of the pooled component, as of the end of ``as_of`` (fen):
     ``surplus`` (net assets: 3001 plus revenue − expenditure not yet closed),
     ``trailing_12m_expenditure`` (5xxx debits − credits over the 12 months ending at
-    ``as_of``), ``year_result`` (revenue − expenditure since 1 January), ``special_share``
+    ``as_of``: the days after ``ledger.core.monitor.year_before``), ``year_result`` (revenue − expenditure since 1 January), ``special_share``
     (1003 on the special account), ``planned_result`` (budget revenue − expenditure
     lines for ``as_of``'s year, ``None`` without a budget), ``first_day`` (the unit's
     first day in the book, for the months-payable basis), ``outstanding_share`` (the
     government's shortfall shares still owed to the fund: beside the surplus, not in
     it — the surplus is cash on the books) and ``overdue_share`` (the part unpaid past its
     due date: ``government_share_due_months`` after the end of its year, default 3)."""
-    args = {"as_of": as_of, "ystart": dt.date(as_of.year, 1, 1), "year": as_of.year, "book": book, "unit": unit}
+    args = {"as_of": as_of, "after": year_before(as_of), "ystart": dt.date(as_of.year, 1, 1), "year": as_of.year, "book": book, "unit": unit}
     rows = conn.execute(
         f"""WITH mv AS (
               SELECT d.account_id,
                      sum(d.debits - d.credits) AS balance,
                      sum(d.debits - d.credits)
-                       FILTER (WHERE d.day > (%(as_of)s::date - interval '12 months')::date) AS last12,
+                       FILTER (WHERE d.day > %(after)s) AS last12,
                      sum(d.debits - d.credits) FILTER (WHERE d.day >= %(ystart)s) AS ytd
                 FROM fl.operating_day d WHERE d.day <= %(as_of)s GROUP BY d.account_id),
             planned AS (

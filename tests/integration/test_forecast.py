@@ -108,3 +108,43 @@ def test_forecast_small_ledger_by_hand(ledger_db, tmp_path):
     assert res.exit_code != 0 and "no history" in res.stderr, res
     res = ledger_db.cli("forecast", "--as-of", "2023-12-31", "--damping", "2", user="aud")
     assert res.exit_code != 0 and "damping" in res.stderr, res
+
+
+def test_monitor_and_forecast_agree_on_months_payable_at_the_as_of_day(ledger_db):
+    """At a month end the forecast starts from the monitor's figure (issue 16's basis).
+
+    230822 (RES) from 2023-01-05: contributions 30,000, then 1,000 paid on the 15th of
+    every month to 2025-03 — in the ledger 12 months and more: the last 12 months ÷ 12.
+    230881 (RES) from 2024-02-10: contributions 7,000, 500 paid on 2024-02-29 and on the
+    20th of every month from 2024-03 to 2025-03.
+      2024-06-30  230822: 30,000 − 18 × 1,000 = 12,000 ÷ (12,000 ÷ 12) = 12.00 green.
+                  230881: less than 12 months: 2,500 spent in 142 days (2024-02-10 …
+                  06-30), 2,500 × 365 ÷ (12 × 142) = 535.50 a month; 4,500 ÷ 535.50 = 8.40 green.
+      2025-02-28  230881: the 12 months after 2024-02-29 (the month end a year before, so
+                  March 2024 … February 2025, not 29 February as well): 6,000;
+                  surplus 7,000 − 500 − 12 × 500 = 500; 500 × 12 ÷ 6,000 = 1.00 red (with 29
+                  February counted too, 6,500, it would be 0.92).
+    Each as-of day: `monitor --as-of D` and `forecast --as-of D` print the same months
+    payable and colour for every unit."""
+    c = ledger_db.connect("fin")
+    docs = [collect("a22", "2023-01-05", U, "30000.00"), collect("a81", "2024-02-10", "230881", "7000.00"),
+            pay_from_special("b81-leap", "2024-02-29", "230881", "500.00")]
+    for k in range(27):
+        y, m = 2023 + k // 12, k % 12 + 1
+        docs.append(pay_from_special(f"b22-{y}{m:02d}", f"{y}-{m:02d}-15", U, "1000.00"))
+        if (y, m) >= (2024, 3):
+            docs.append(pay_from_special(f"b81-{y}{m:02d}", f"{y}-{m:02d}-20", "230881", "500.00"))
+    post(c, *docs)
+    c.commit()
+    want = {"2024-06-30": {U: ("12.00", "green"), "230881": ("8.40", "green")},
+            "2025-02-28": {"230881": ("1.00", "red")}}
+    for day in ("2023-06-30", "2024-01-31", "2024-02-29", "2024-06-30", "2025-01-31", "2025-02-28", "2025-03-31"):
+        mon = ledger_db.cli("monitor", "--as-of", day, "--book", "RES", "--json", user="aud")
+        assert mon.exit_code in (0, 3), mon
+        fc = ledger_db.cli("forecast", "--as-of", day, "--years", "1", "--book", "RES", "--json", user="aud")
+        assert fc.exit_code == 0, fc
+        monitored = {r["unit"]: (r["months_payable"], r["colour"]) for r in mon.json()["rows"]}
+        forecast = {f["unit"]: (f["origin"]["months_payable"], f["origin"]["colour"]) for f in fc.json()["units"]}
+        assert monitored == forecast, day
+        for unit, figures in want.get(day, {}).items():
+            assert monitored[unit] == figures, (day, unit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 import pytest
@@ -212,3 +213,16 @@ def test_exit_code() -> None:
     assert exit_code_for([Colour.green, Colour.yellow, Colour.excess]) == 0
     assert exit_code_for([Colour.green, Colour.red]) == 3
     assert exit_code_for(iter([Colour.red])) == 3
+
+
+def test_the_last_12_months_at_a_month_end_are_twelve_whole_months():
+    """``year_before``: a month end maps to the month end a year before, so the window on
+    28 February after a leap year starts on 1 March (not on 29 February); other days map
+    to the same day (29 February to 28 February)."""
+    from ledger.core.monitor import year_before
+
+    d = dt.date
+    assert year_before(d(2025, 2, 28)) == d(2024, 2, 29)
+    assert year_before(d(2024, 2, 29)) == d(2023, 2, 28)
+    assert year_before(d(2024, 2, 28)) == d(2023, 2, 28)
+    assert year_before(d(2025, 6, 30)) == d(2024, 6, 30) and year_before(d(2025, 6, 15)) == d(2024, 6, 15)
