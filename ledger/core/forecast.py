@@ -49,7 +49,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from ledger.core.monitor import Colour, Thresholds, colour, months_payable_at, monthly_spending, year_before
+from ledger.core.monitor import Colour, Thresholds, colour, monthly_spending, months_payable_at, year_before
 from ledger.core.shortfall import ShortfallInput, apply_shortfall_rule
 from ledger.errors import BadInput
 
