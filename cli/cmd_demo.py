@@ -53,8 +53,9 @@ def build_reports(conn: Any, year: int, lang: str | None = None) -> dict[str, Re
     lang = lang or get_lang()
     end = dt.date(year, 12, 31)
     labels = reports.labels(conn)
-    t = reports.thresholds(conn)
-    rows, cons = builders_fund.monitor_rows(store_monitor.figures(conn, as_of=end), t, as_of=end)
+    from cli.cmd_monitor import monitor_view
+
+    t, rr, rows, cons, _labels = monitor_view(conn, end)
     region = labels.region
     return {
         "trial-balance": builders.trial_balance_report(accounts.trial_balance(conn, year=year), year=year,
@@ -67,7 +68,7 @@ def build_reports(conn: Any, year: int, lang: str | None = None) -> dict[str, Re
         "budget-execution": builders_fund.budget_execution_report(
             reports_budget.budget_execution(conn, year=year, as_of=end), year=year, labels=labels, lang=lang),
         "shortfall": _shortfall_model(yearend.shortfall_report(conn, year), year, region),
-        "monitor": builders_fund.monitor_report(rows, cons, as_of=end, t=t, labels=labels, lang=lang),
+        "monitor": builders_fund.monitor_report(rows, cons, as_of=end, t=t, labels=labels, lang=lang, ranges=rr),
     }
 
 

@@ -81,7 +81,7 @@ def _cell(col: Column, value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     text = str(value)
-    if col.key == "colour" and text in _COLOUR_STYLE:
+    if col.key in ("colour", "balance_rate_colour", "level") and text in _COLOUR_STYLE:
         return f"[{_COLOUR_STYLE[text]}]{code_text(text)}[/]"
     if col.key == "warnings":
         text = codes_text(text)

@@ -139,6 +139,8 @@ CODES: dict[str, str] = {
     # monitor warnings
     "negative_share": N_("negative special-account share"), "running_deficit": N_("deficit so far this year"),
     "planned_deficit": N_("budget plans a deficit"), "share_overdue": N_("government share overdue"),
+    "balance_rate_red": N_("current-year balance rate red"),
+    "red_unacknowledged": N_("red warning not acknowledged in time"),
     # months-payable bases
     "last_12_months": N_("last 12 months"), "daily_since_first_day": N_("daily since first day"),
     "mixed": N_("mixed"),

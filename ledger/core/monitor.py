@@ -173,6 +173,8 @@ class WarningCode(StrEnum):
     running_deficit = "running_deficit"
     planned_deficit = "planned_deficit"
     share_overdue = "share_overdue"
+    balance_rate_red = "balance_rate_red"        # the current-year dimension is red (ledger.core.balance_rate)
+    red_unacknowledged = "red_unacknowledged"    # a red past its plan's first due date, unacknowledged
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from ledger.core.balance_rate import RateRanges, balance_rate, overall, rate_colour
 from ledger.core.forecast import Assumptions, MonthFlows, forecast_unit, month_end
 from ledger.core.monitor import Colour, Thresholds
+from ledger.core.response import Ack, PlanStep, Response, level_of, response, since
 
 
 def month_end_levels(unit: str, book: str, history: Sequence[MonthFlows], *, before: dt.date, t: Thresholds,
@@ -34,3 +35,19 @@ def month_end_levels(unit: str, book: str, history: Sequence[MonthFlows], *, bef
         rate = balance_rate(revenue - spent, revenue)
         out.append((month_end(p.month), overall(p.colour, rate_colour(rate, r, revenue - spent))))
     return out
+
+
+def unit_response(unit: str, book: str, level: Colour, history: Sequence[MonthFlows], *, as_of: dt.date,
+                  t: Thresholds, r: RateRanges, plans: Sequence[PlanStep], acks: Sequence[Ack],
+                  first_day: dt.date | None = None) -> Response | None:
+    """What the response plan asks of one unit and book whose level on ``as_of`` is
+    ``level``: ``None`` for green and excess; otherwise the plan's steps due from the
+    start of the current warning (the first month end of the unbroken run at this level
+    or worse before ``as_of``, or ``as_of`` itself), the acknowledgement answering it and
+    whether a red is overdue."""
+    lv = level_of(level)
+    if lv is None:
+        return None
+    points = [*month_end_levels(unit, book, history, before=as_of, t=t, r=r, first_day=first_day), (as_of, level)]
+    mine = [a for a in acks if a.unit == unit and a.book == book]
+    return response(lv, since(points, lv), as_of, plans, mine)

@@ -8,21 +8,24 @@ import calendar
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
 
+from ledger.core.balance_rate import RateRanges, balance_rate, overall, rate_colour
 from ledger.core.monitor import (
     Basis,
     Colour,
     Thresholds,
+    WarningCode,
     colour,
     monthly_spending,
     months_payable_at,
     warnings_for,
 )
 from ledger.core.monitor import Warning as RiskWarning
+from ledger.core.response import Response
 from ledger.i18n import N_, translate
 from ledger.reports.builders import ALL_UNITS, Labels, Row, _label, now, section_title
 from ledger.reports.model import Column, Report, Section
@@ -252,6 +255,14 @@ class MonitorRow:
     basis: Basis = Basis.last_12_months
     outstanding_share: int = 0
     overdue_share: int = 0
+    # The second dimension (当期结余率, ledger.core.balance_rate): revenue since 1 January
+    # without shortfall receipts, that revenue − expenditure, the rate and its colour.
+    year_revenue: int = 0
+    current_balance: int = 0
+    balance_rate: Decimal | None = None
+    balance_rate_colour: Colour = Colour.green
+    level: Colour = Colour.green          # the worse of the two colours: what the response plan follows
+    response: Response | None = None      # the plan's steps for a yellow or red unit (not the consolidated rows)
 
 
 def _rate(f: Row, as_of: dt.date | None) -> tuple[Fraction, Basis]:
@@ -261,34 +272,44 @@ def _rate(f: Row, as_of: dt.date | None) -> tuple[Fraction, Basis]:
 
 
 def monitor_row(unit: str, book: str, f: Row, t: Thresholds, rate: tuple[Fraction, Basis] | None = None,
-                as_of: dt.date | None = None) -> MonitorRow:
+                as_of: dt.date | None = None, r: RateRanges | None = None) -> MonitorRow:
     """Months payable on the cash surplus on the books (a government share still owed is
     shown beside it, ``outstanding_share``, not counted), over the unit's average monthly
-    spending on the basis ``monthly_spending`` chooses."""
+    spending on the basis ``monthly_spending`` chooses; and the current-year balance rate
+    (``year_revenue`` and ``current_balance`` of the figures; a row without them is read
+    as having no revenue and the year result as its balance)."""
     monthly, basis = rate if rate is not None else _rate(f, as_of)
     months = months_payable_at(int(f["surplus"]), monthly)
     c = colour(months, t, int(f["surplus"]))
     planned = None if f["planned_result"] is None else int(f["planned_result"])
     overdue = int(f.get("overdue_share") or 0)
     warns = warnings_for(unit, book, months, c, int(f["special_share"]), int(f["year_result"]), planned, overdue)
+    revenue = int(f.get("year_revenue") or 0)
+    balance = int(f["current_balance"]) if f.get("current_balance") is not None else int(f["year_result"])
+    brate = balance_rate(balance, revenue)
+    rc = rate_colour(brate, r or RateRanges(), balance)
+    if rc == Colour.red:
+        text = "no revenue yet" if brate is None else f"{brate} %"
+        warns.append(RiskWarning(WarningCode.balance_rate_red, unit, book,
+                                 f"{unit} {book}: current-year balance rate {text}, red"))
     return MonitorRow(unit, book, int(f["surplus"]), int(f["trailing_12m_expenditure"]), months, c,
                       int(f["year_result"]), int(f["special_share"]), planned, tuple(warns), basis,
-                      int(f.get("outstanding_share") or 0), overdue)
+                      int(f.get("outstanding_share") or 0), overdue, revenue, balance, brate, rc, overall(c, rc))
 
 
 _SUMMED = ("surplus", "trailing_12m_expenditure", "year_result", "special_share", "outstanding_share",
-           "overdue_share")
+           "overdue_share", "year_revenue", "current_balance")
 
 
-def monitor_rows(figures: Sequence[Row], t: Thresholds,
-                 as_of: dt.date | None = None) -> tuple[list[MonitorRow], list[MonitorRow]]:
+def monitor_rows(figures: Sequence[Row], t: Thresholds, as_of: dt.date | None = None,
+                 r: RateRanges | None = None) -> tuple[list[MonitorRow], list[MonitorRow]]:
     """(per unit and book, consolidated per book) from ``ledger.store.monitor.figures``.
     A consolidated row sums its units' figures (planned result: ``None`` only when no unit
     has a budget) and computes months payable from the sums — its monthly spending is the
     sum of its units' averages, each on its own basis — not as an average of months."""
     rates = [_rate(f, as_of) for f in figures]
     # Sorted by unit code within each book, the way officers look units up.
-    rows = sorted((monitor_row(f["unit"], f["book"], f, t, r) for f, r in zip(figures, rates, strict=True)),
+    rows = sorted((monitor_row(f["unit"], f["book"], f, t, rt, r=r) for f, rt in zip(figures, rates, strict=True)),
                   key=lambda r: ((r.book != "RES", r.book), r.unit))
     consolidated = []
     for book in sorted({f["book"] for f in figures}, key=lambda b: (b != "RES", b)):
@@ -298,8 +319,22 @@ def monitor_rows(figures: Sequence[Row], t: Thresholds,
         total["planned_result"] = sum(planned) if planned else None
         bases = {r[1] for _, r in fs}
         basis = bases.pop() if len(bases) == 1 else Basis.mixed
-        consolidated.append(monitor_row(ALL_UNITS, book, total, t, (sum((r[0] for _, r in fs), Fraction(0)), basis)))
+        consolidated.append(monitor_row(ALL_UNITS, book, total, t, (sum((x[0] for _, x in fs), Fraction(0)), basis),
+                                        r=r))
     return rows, consolidated
+
+
+def with_response(row: MonitorRow, resp: Response | None) -> MonitorRow:
+    """The row with its response plan; a red overdue without acknowledgement becomes the
+    warning ``red_unacknowledged``."""
+    if resp is None:
+        return row
+    warns = row.warnings
+    if resp.overdue:
+        due = resp.steps[0].due if resp.steps else resp.since
+        warns = (*warns, RiskWarning(WarningCode.red_unacknowledged, row.unit, row.book,
+                                     f"{row.unit} {row.book}: red since {resp.since}, not acknowledged by {due}"))
+    return replace(row, warnings=warns, response=resp)
 
 
 MONITOR_COLUMNS = (
@@ -310,6 +345,10 @@ MONITOR_COLUMNS = (
     Column("months_payable", "可支付月数", "Months payable", "months"),
     Column("basis", "测算口径", "Basis"),
     Column("colour", "预警", "Colour"),
+    Column("year_revenue", "本年收入", "Revenue this year", "money"),
+    Column("balance_rate", "当期结余率", "Current-year balance rate", "percent"),
+    Column("balance_rate_colour", "结余率预警", "Balance-rate colour"),
+    Column("level", "预警级别", "Level"),
     Column("outstanding_share", "政府应补未到位", "Government share owed", "money"),
     Column("year_result", "本年收支结余", "Year result to date", "money"),
     Column("special_share", "财政专户份额", "Special-account share", "money"),
@@ -319,7 +358,8 @@ MONITOR_COLUMNS = (
 
 
 def monitor_report(rows: Sequence[MonitorRow], consolidated: Sequence[MonitorRow], *, as_of: dt.date,
-                   t: Thresholds, labels: Labels, lang: str = "zh", generated_at: dt.datetime | None = None) -> Report:
+                   t: Thresholds, labels: Labels, lang: str = "zh", generated_at: dt.datetime | None = None,
+                   ranges: RateRanges | None = None) -> Report:
     """One section per book: the consolidated row (unit ``all``) first, then each unit."""
     sections = []
     for c in consolidated:
@@ -329,7 +369,9 @@ def monitor_report(rows: Sequence[MonitorRow], consolidated: Sequence[MonitorRow
                 else labels.name("units", r.unit, lang)
             out.append({"unit": r.unit, "unit_name": name, "surplus": r.surplus,
                         "trailing_12m_expenditure": r.trailing_12m_expenditure, "months_payable": r.months_payable,
-                        "basis": r.basis.value, "colour": r.colour.value, "outstanding_share": r.outstanding_share,
+                        "basis": r.basis.value, "colour": r.colour.value, "year_revenue": r.year_revenue,
+                        "balance_rate": r.balance_rate, "balance_rate_colour": r.balance_rate_colour.value,
+                        "level": r.level.value, "outstanding_share": r.outstanding_share,
                         "year_result": r.year_result, "special_share": r.special_share,
                         "planned_result": r.planned_result,
                         "warnings": ", ".join(w.code for w in r.warnings) or None})
@@ -342,8 +384,14 @@ def monitor_report(rows: Sequence[MonitorRow], consolidated: Sequence[MonitorRow
                         "since its first day × 365 ÷ 12 (basis); red below {red}, yellow below {yellow}, green up "
                         "to {excess}, excess above"), lang).format(
         red=t.red_below, yellow=t.yellow_below, excess=t.excess_above)
+    rr = ranges or RateRanges()
+    rate_note = translate(N_("current-year balance rate (当期结余率) = (revenue − expenditure since 1 January) ÷ revenue "
+                             "since 1 January × 100, a government's shortfall payment not counted as revenue; red "
+                             "below {red} %, yellow below {yellow} %, green up to {excess} %, excess above; the level "
+                             "is the worse of the two colours"), lang).format(
+        red=rr.red_below, yellow=rr.yellow_below, excess=rr.excess_above)
     return Report("monitor", "基金运行风险监测", "Risk monitoring", labels.region, f"..{as_of}",
-                  generated_at or now(labels), MONITOR_COLUMNS, tuple(sections), (note,))
+                  generated_at or now(labels), MONITOR_COLUMNS, tuple(sections), (note, rate_note))
 
 
 # --------------------------------------------------------------------------- chart series

@@ -25,14 +25,18 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
     """Per (book, unit) of the pooled component, as of the end of ``as_of`` (fen):
     ``surplus`` (net assets: 3001 plus revenue − expenditure not yet closed),
     ``trailing_12m_expenditure`` (5xxx debits − credits over the 12 months ending at
-    ``as_of``: the days after ``ledger.core.monitor.year_before``), ``year_result`` (revenue − expenditure since 1 January), ``special_share``
-    (1003 on the special account), ``planned_result`` (budget revenue − expenditure
-    lines for ``as_of``'s year, ``None`` without a budget), ``first_day`` (the unit's
+    ``as_of``: the days after ``ledger.core.monitor.year_before``), ``year_result``
+    (revenue − expenditure since 1 January), ``year_revenue`` and ``current_balance``
+    (revenue, and revenue − expenditure, since 1 January without the government's
+    shortfall payments 4101.shortfall, which settle an earlier year: the balance rate),
+    ``special_share`` (1003 on the special account), ``planned_result`` (budget revenue
+    − expenditure lines for ``as_of``'s year, ``None`` without a budget), ``first_day`` (the unit's
     first day in the book, for the months-payable basis), ``outstanding_share`` (the
     government's shortfall shares still owed to the fund: beside the surplus, not in
     it — the surplus is cash on the books) and ``overdue_share`` (the part unpaid past its
     due date: ``government_share_due_months`` after the end of its year, default 3)."""
-    args = {"as_of": as_of, "after": year_before(as_of), "ystart": dt.date(as_of.year, 1, 1), "year": as_of.year, "book": book, "unit": unit}
+    args = {"as_of": as_of, "after": year_before(as_of), "ystart": dt.date(as_of.year, 1, 1), "year": as_of.year,
+            "book": book, "unit": unit}
     rows = conn.execute(
         f"""WITH mv AS (
               SELECT d.account_id,
@@ -66,6 +70,11 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
                      AS trailing_12m_expenditure,
                    coalesce(-sum(mv.ytd) FILTER (WHERE c.kind IN ('revenue', 'expenditure')), 0)::bigint
                      AS year_result,
+                   coalesce(-sum(mv.ytd) FILTER (WHERE c.kind = 'revenue' AND a.chart_code <> '4101.shortfall'),
+                            0)::bigint AS year_revenue,
+                   coalesce(-sum(mv.ytd) FILTER (WHERE c.kind IN ('revenue', 'expenditure')
+                                                   AND a.chart_code <> '4101.shortfall'), 0)::bigint
+                     AS current_balance,
                    coalesce(sum(mv.balance) FILTER (WHERE a.chart_code = '1003' AND a.holder = 'special'),
                             0)::bigint AS special_share,
                    min(pl.planned_result) AS planned_result,

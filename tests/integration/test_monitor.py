@@ -17,6 +17,12 @@ days): their daily spending since then × 365 ÷ 12.
   EMP 230822    450,000 / (150,000 × 365 ÷ (12 × 306) = 14,910.13)  =  30.18  excess (pooled only)
 At 2023-04-30 230822 has 121 days in the ledger: 1,580,000 / (120,000 × 365 ÷ (12 × 121) =
 30,165.29) = 52.38 (the old reading, 120,000 ÷ 12, said 158.00).
+
+Current-year balance rate at 2023-12-31 = (revenue − expenditure since 1 January) ÷ revenue:
+  RES 230822  (1,200,000 − 120,000) ÷ 1,200,000 =  90.00 %  excess
+  RES 230881  (400,000 − 530,000) ÷ 400,000     = −32.50 %  red    (10,000 keyed twice, reversed)
+  EMP 230822  (600,000 − 150,000) ÷ 600,000     =  75.00 %  excess (pooled only)
+  RES all     950,000 ÷ 1,600,000 = 59.375 → 59.38 %  excess (half-even)
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import pytest
 from matplotlib import image as mpimg
 from openpyxl import load_workbook
 
-from tests.helpers import entry, leg, post
+from tests.helpers import collect, entry, leg, pay_from_special, post
 from tests.integration.test_reports import U22, U81, golden, rows_of
 
 pytestmark = pytest.mark.db
@@ -85,7 +91,7 @@ def test_monitor_budget_requests_registers(ledger_db, tmp_path):
         (U22, "RES", "1580000.00", "120000.00", "158.00", trailing, "excess", "1080000.00", "900000.00", "-100000.00",
          "0.00", ["excess", "planned_deficit"]),
         (U81, "RES", "-130000.00", "530000.00", "-2.83", daily, "red", "-130000.00", "-130000.00", None, "0.00",
-         ["red", "negative_share", "running_deficit"]),
+         ["red", "negative_share", "running_deficit", "balance_rate_red", "red_unacknowledged"]),
         (U22, "EMP", "450000.00", "150000.00", "30.18", daily, "excess", "450000.00", "450000.00", None, "0.00",
          ["excess"]),
     ]
@@ -96,6 +102,20 @@ def test_monitor_budget_requests_registers(ledger_db, tmp_path):
          ["excess"]),
     ]
     assert "share of the special account is -130,000.00 yuan" in m["rows"][1]["warnings"][1]["message"]
+    # The second dimension: revenue since 1 January without shortfall receipts, its balance, the rate.
+    assert [(r["unit"], r["book"], r["year_revenue"], r["current_balance"], r["balance_rate"], r["balance_rate_colour"],
+             r["level"]) for r in m["rows"] + m["consolidated"]] == [
+        (U22, "RES", "1200000.00", "1080000.00", "90.00", "excess", "excess"),
+        (U81, "RES", "400000.00", "-130000.00", "-32.50", "red", "red"),
+        (U22, "EMP", "600000.00", "450000.00", "75.00", "excess", "excess"),
+        ("all", "RES", "1600000.00", "950000.00", "59.38", "excess", "excess"),
+        ("all", "EMP", "600000.00", "450000.00", "75.00", "excess", "excess")]
+    # 230881 went red at the end of May (530,000 spent against 400,000): the red plan's
+    # first step was due 7 days later, nobody acknowledged — flagged.
+    resp = m["rows"][1]["response"]
+    assert (resp["level"], resp["since"], resp["overdue"], resp["acknowledgement"]) == ("red", "2023-05-31", True, None)
+    assert [(s["step"], s["days"], s["due"]) for s in resp["steps"]] == [(1, 7, "2023-06-07"), (2, 30, "2023-06-30")]
+    assert m["rows"][0]["response"] is None and m["consolidated"][0]["response"] is None
     ws = load_workbook(tmp_path / "m.xlsx")["城乡居民基本医疗保险基金"]
     assert ws["A1"].value.startswith("基金运行风险监测")
     # one header row (row 3), data from row 4; the colour in words, the basis a code
@@ -180,3 +200,102 @@ def test_monitor_series_months_at_month_end(ledger_db):
         rows = ledger_db.cli("monitor", "--as-of", end.isoformat(), "--unit", U81, "--book", "RES", "--json").json()
         want = rows["rows"][0]["months_payable"] if rows["rows"] else None
         assert (None if day[end] is None else format(day[end], "f")) == want
+
+
+def test_two_dimensions_response_plans_and_acknowledgements_by_hand(ledger_db):
+    """Both warning dimensions, the response plan and `monitor ack` on a small ledger.
+
+    230881 同江市 (RES), yuan: 2023-01-05 contributions 120,000, then 9,000 paid on the
+    15th of every month of 2023 (surplus at the end of 2023: 12,000); 2024-01-05
+    contributions 100,000 (a smaller year), then 10,000 paid on the 15th of every month.
+    In the ledger since 2023-01-05, so at every 2024 month end: the last 12 months ÷ 12.
+
+    | month end  | surplus | last 12 months          | months payable      | balance rate            | level  |
+    |------------|---------|-------------------------|---------------------|-------------------------|--------|
+    | 2024-05-31 | 62,000  | 7×9,000+5×10,000=113,000 | 62,000×12÷113,000=6.58 green | 50,000÷100,000=50.00 % excess | excess |
+    | 2024-06-30 | 52,000  | 114,000                 | 5.47 yellow         | 40.00 % excess          | yellow |
+    | 2024-07-31 | 42,000  | 115,000                 | 4.38 yellow         | 30.00 % excess          | yellow |
+    | 2024-08-31 | 32,000  | 116,000                 | 3.31 yellow         | 20.00 % excess          | yellow |
+    | 2024-09-30 | 22,000  | 117,000                 | 2.26 red            | 10.00 % green           | red    |
+    | 2024-10-31 | 12,000  | 118,000                 | 1.22 red            | 0.00 % green (0 is green) | red  |
+    | 2024-11-30 |  2,000  | 119,000                 | 0.20 red            | −10.00 % red            | red    |
+
+    * 2024-07-31: yellow since 2024-06-30 (May was excess); the yellow plan's steps are
+      due 30 and 60 days later: 2024-07-30, 2024-08-29. The unit's own officer may
+      acknowledge a yellow, and does. A yellow is never "overdue".
+    * 2024-10-31: red since 2024-09-30 (August was yellow); steps due 2024-10-07 and
+      2024-10-30. The yellow acknowledgement does not answer a red: red_unacknowledged.
+      The officer may not acknowledge the red (the database refuses), nor acknowledge it as
+      yellow (the command: the unit is red). The city bureau does, on 2024-11-02 — late.
+    * 2024-11-30: both dimensions red, the same warning (red since 2024-09-30), answered by
+      the acknowledgement of 2024-11-02: no longer flagged, marked late.
+    """
+    from rich.cells import cell_len
+
+    c = ledger_db.connect("fin")
+    docs = [collect("w23", "2023-01-05", U81, "120000.00"), collect("w24", "2024-01-05", U81, "100000.00")]
+    docs += [pay_from_special(f"wp23-{m}", f"2023-{m:02d}-15", U81, "9000.00") for m in range(1, 13)]
+    docs += [pay_from_special(f"wp24-{m}", f"2024-{m:02d}-15", U81, "10000.00") for m in range(1, 12)]
+    post(c, *docs)
+    c.commit()
+
+    def row(day, user="rev"):
+        res = ledger_db.cli("monitor", "--as-of", day, "--unit", U81, "--book", "RES", "--json", user=user)
+        assert res.exit_code in (0, 3), res
+        [r] = res.json()["rows"]
+        return res.exit_code, r
+
+    want = {"2024-05-31": ("6.58", "green", "50.00", "excess", "excess"),
+            "2024-06-30": ("5.47", "yellow", "40.00", "excess", "yellow"),
+            "2024-07-31": ("4.38", "yellow", "30.00", "excess", "yellow"),
+            "2024-08-31": ("3.31", "yellow", "20.00", "excess", "yellow"),
+            "2024-09-30": ("2.26", "red", "10.00", "green", "red"),
+            "2024-10-31": ("1.22", "red", "0.00", "green", "red"),
+            "2024-11-30": ("0.20", "red", "-10.00", "red", "red")}
+    for day, figures in want.items():
+        code, r = row(day)
+        assert (r["months_payable"], r["colour"], r["balance_rate"], r["balance_rate_colour"], r["level"]) == figures
+        assert code == (3 if figures[-1] == "red" else 0), day
+
+    code, r = row("2024-07-31")
+    resp = r["response"]
+    assert (resp["level"], resp["since"], resp["overdue"]) == ("yellow", "2024-06-30", False)
+    assert [(s["due"], s["notify"]) for s in resp["steps"]] == [("2024-07-30", "市医保局基金科; 县(市)医保局"),
+                                                                 ("2024-08-29", "市医保局分管局长")]
+    ok = ledger_db.cli("monitor", "ack", U81, "--level", "yellow", "--on", "2024-07-31",
+                       "--decision", "加强费用审核, 核对预算执行", "--json", user="o81")
+    assert ok.exit_code == 0, ok
+    assert ok.json()["status"] == "recorded" and ok.json()["since"] == "2024-06-30"
+    code, r = row("2024-07-31", user="o81")
+    assert r["response"]["acknowledgement"]["acknowledged_by"] == "o81"
+
+    code, r = row("2024-10-31")
+    resp = r["response"]
+    assert (resp["level"], resp["since"], resp["overdue"], resp["acknowledgement"]) == ("red", "2024-09-30", True, None)
+    assert [s["due"] for s in resp["steps"]] == ["2024-10-07", "2024-10-30"]
+    assert "red_unacknowledged" in [w["code"] for w in r["warnings"]]
+    refused = ledger_db.cli("monitor", "ack", U81, "--level", "red", "--on", "2024-11-01", "--decision", "知道了",
+                            user="o81")
+    assert refused.exit_code == 1 and "city bureau" in refused.stderr, refused
+    refused = ledger_db.cli("monitor", "ack", U81, "--level", "yellow", "--on", "2024-11-01", "--decision", "知道了",
+                            user="o81")
+    assert refused.exit_code == 1 and "not yellow" in refused.stderr, refused
+    args = ("monitor", "ack", U81, "--level", "red", "--on", "2024-11-02", "--decision",
+            "已通知县政府, 复核用款申请, 测算缺口")
+    first, again = ledger_db.cli(*args, "--json", user="rev"), ledger_db.cli(*args, "--json", user="rev")
+    assert (first.json()["status"], again.json()["status"]) == ("recorded", "duplicate"), (first, again)
+    assert first.json()["id"] == again.json()["id"] and first.json()["since"] == "2024-09-30"
+
+    code, r = row("2024-11-30")
+    resp = r["response"]
+    assert (resp["since"], resp["overdue"]) == ("2024-09-30", False) and code == 3
+    a = resp["acknowledgement"]
+    assert (a["acknowledged_by"], a["acknowledged_on"], a["late"]) == ("rev", "2024-11-02", True)
+    assert "red_unacknowledged" not in [w["code"] for w in r["warnings"]]
+
+    # Chinese at 80 columns: every line fits, nothing cut, the plan and the acknowledgement shown.
+    zh = ledger_db.cli("monitor", "--as-of", "2024-10-31", "--unit", U81, user="rev",
+                       env={"FUNDLEDGER_LANG": "zh", "COLUMNS": "80"})
+    assert zh.exit_code == 3 and "…" not in zh.stdout
+    assert max(cell_len(line) for line in zh.stdout.splitlines()) <= 80
+    assert "当期结余率" in zh.stdout and "2024-10-07" in zh.stdout and "市财政局社保科" in zh.stdout

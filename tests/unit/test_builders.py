@@ -159,7 +159,8 @@ def test_monitor_rows_consolidate_from_sums():
     rows, cons = builders_fund.monitor_rows(f, Thresholds())
     assert [(r.months_payable, r.colour.value) for r in rows] == [(Decimal("3.00"), "yellow"),
                                                                  (Decimal("7.50"), "green")]
-    assert [w.code for w in rows[0].warnings] == ["negative_share", "running_deficit"]
+    # No revenue in the year yet and money already out: the balance rate is red too.
+    assert [w.code for w in rows[0].warnings] == ["negative_share", "running_deficit", "balance_rate_red"]
     (c,) = cons
     assert (c.unit, c.surplus, c.months_payable, c.planned_result) == ("all", 1800, Decimal("6.00"), 4)
     report = builders_fund.monitor_report(rows, cons, as_of=dt.date(2023, 12, 31), t=Thresholds(), labels=LABELS,
