@@ -193,9 +193,12 @@ def test_months_payable_in_the_first_year(ledger_db, handover, days, want):
         docs.append(spending(f"p{month}", f"2023-{month:02d}-{end}", "230822", "58000.00"))
     post(ledger_db, *docs)
     for as_of, d, months in zip(("2023-01-31", "2023-06-30", "2023-12-31"), days, want, strict=True):
-        rows = run(ledger_db, "aud", "monitor", "--as-of", as_of, "--unit", "230822", "--book", "RES", "--json").json()
-        [r] = rows["rows"]
+        res = ledger_db.cli("monitor", "--as-of", as_of, "--unit", "230822", "--book", "RES", "--json", user="aud")
+        [r] = res.json()["rows"]
         assert (r["months_payable"], r["basis"]) == (months, "daily_since_first_day"), (as_of, d, r)
+        # No revenue all year and money going out: the current-year dimension is red (exit 3),
+        # whatever months payable says.
+        assert (r["balance_rate"], r["balance_rate_colour"], r["level"], res.exit_code) == (None, "red", "red", 3)
 
 
 def emp(key: str, date: str, dr: str, cr: str, yuan: str, component: str, *, dr_holder: str | None = None,
