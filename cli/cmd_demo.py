@@ -305,7 +305,10 @@ def demo(
             rep = dataclasses.replace(rep, sections=rep.sections[:1])
         render_report(rep)
     tell(stories, by_year, names, verified)
-    reds = [r for s in reps["monitor"].sections for r in s.rows if r.get("colour") == Colour.red]
+    reds = [r for s in reps["monitor"].sections for r in s.rows if r.get("level") == Colour.red]
+    charts = [p for p in written if p.name.startswith("forecast-")]
+    console.print(_("forecast from {origin}, three years on (docs/forecast.md): {charts}").format(
+        origin=f"{last}-12-31", charts=", ".join(str(p.relative_to(out)) for p in charts)))
     elapsed = time.perf_counter() - started
     console.print(_("wrote {n} files under {out} (reports/*.json|xlsx, charts/*.png, files/*.csv) in {secs} s; "
                     "{reds} red warning(s).").format(n=len(written), out=out, secs=f"{elapsed:.1f}", reds=len(reds)))

@@ -28,7 +28,7 @@ def _run(tmp: Path, seed: int, *, english: bool = False) -> tuple[Demo, list, di
     try:
         set_lang("zh")
         stories = d.run()
-        by_year, _written, verified = write_outputs(d, out)
+        by_year, written, verified = write_outputs(d, out)
         if english:   # the same ledger's reports and charts as `fundledger --lang en demo` writes them
             set_lang("en")
             write_outputs(d, tmp / f"out{seed}-en")
@@ -36,6 +36,12 @@ def _run(tmp: Path, seed: int, *, english: bool = False) -> tuple[Demo, list, di
         set_lang(was)
         d.close()
         embedded.stop(home, mode="immediate")
+    # `make demo` draws the forecast from the last year end, one chart per book (issue 21).
+    from matplotlib import image as mpimg
+
+    charts = sorted(p.name for p in written if p.name.startswith("forecast-"))
+    assert charts == ["forecast-EMP-2024.png", "forecast-RES-2024.png"], charts
+    assert mpimg.imread(out / "charts" / charts[1]).shape[:2] == (900, 1600)
     return d, stories, by_year, verified
 
 
