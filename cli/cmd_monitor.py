@@ -127,8 +127,9 @@ def _response_lines(r: MonitorRow, labels: Labels) -> list[str]:
     lines = [f"[{style}]" + _("Response plan {unit} {name} {book}: {level} since {since}").format(
         unit=r.unit, name=name, book=r.book, level=code_text(resp.level), since=resp.since) + f"[/{style}]"]
     for i, d in enumerate(resp.steps, 1):
-        lines.append("  " + _("{n}. by {due}: tell {notify}; {review}").format(
-            n=i, due=d.due, notify=d.step.notify, review=d.step.review).replace("[", "\\["))
+        lines.append("  " + _("{n}. by {due}: tell {notify}").format(n=i, due=d.due, notify=d.step.notify)
+                     .replace("[", "\\["))
+        lines.append("     " + d.step.review.replace("[", "\\["))
     a = resp.ack
     if a is not None:
         lines.append("  " + _("acknowledged {on} by {who}: {decision}").format(

@@ -222,7 +222,18 @@ def print_table(title: str | None, cols: Sequence[Col], rows: Sequence[Sequence[
     if totals is not None:
         t.add_section()
         t.add_row(*(f"[bold]{x}[/bold]" if x else "" for x in totals))
+    if _cropped(t):
+        _print_records(title, cols, rows, totals, total_label)
+        return
     console.print(t)
+
+
+def _cropped(t: Table) -> bool:
+    """Whether rich would cut the table at the terminal's right edge: long headers over
+    narrow folding columns can need more than the widths estimated above (a forecast at
+    120 columns lost its last column), and a cut table hides figures."""
+    lines = console.render_lines(t, console.options, pad=False)
+    return bool(lines) and not "".join(seg.text for seg in lines[-1]).rstrip().endswith("┘")
 
 
 TEXT_MIN = 10  # cells: five Chinese characters

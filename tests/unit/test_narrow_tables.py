@@ -72,3 +72,18 @@ def test_a_narrow_table_stays_a_table(width):
                                                      rows, money=["amount"]))
     assert "┃ 编码" in out and "1,234,567.89" in out and "…" not in out
     assert all(f"│ {c} │ {n}" in out for c, n in UNITS)
+
+
+def test_a_table_rich_would_crop_becomes_records():
+    """The forecast's summary at 120 columns: long headers over short folding cells need
+    more than the estimated widths, and rich cut the last column off; now it is records."""
+    cols = [("unit", "Unit"), ("name", "Unit name"), ("book", "Book"), ("surplus", "Accumulated surplus"),
+            ("months", "Months payable"), ("colour", "Colour"), ("first_yellow", "First yellow"),
+            ("first_red", "First red"), ("end_surplus", "Surplus at the end"),
+            ("end_months", "Months payable at the end"), ("end_colour", "Colour at the end")]
+    rows = [{"unit": c, "name": n, "book": "RES", "surplus": 75_034_861, "months": "34.73", "colour": "excess",
+             "first_yellow": "—", "first_red": "2026-12", "end_surplus": 225_104_583, "end_months": "108.05",
+             "end_colour": "red"} for c, n in UNITS]
+    out = render(120, "en", lambda: context.table("Fund forecast", cols, rows, money=["surplus", "end_surplus"]))
+    assert max(cell_len(line) for line in out.splitlines()) <= 120, out
+    assert out.count("Colour at the end") == len(UNITS) and out.count("2,251,045.83") == len(UNITS), out
