@@ -1,15 +1,12 @@
--- fundledger migration 0022: the monitor's acknowledgements join the record's history, each
--- one written once (idempotency key), and a red warning is acknowledged by the city.
+-- fundledger migration 0022: each monitor acknowledgement written once (idempotency key),
+-- and a red warning acknowledged by the city.
 --
--- 1. fl.monitor_ack (0015) had its own hash chain, which `verify` never read: a DBA who
---    disabled the triggers could rewrite a decision or delete an acknowledgement unseen.
---    It is now hooked into fl.record_log like every table an auditor relies on
---    (fl._chain_table, sql/0010_proof.sql): the rows there now are backfilled, every later
---    insert is recorded, and the independent verifier compares the table with its history.
--- 2. An idempotency key: a retried `monitor ack` (a lost reply, a rerun script) returns the
+-- 1. An idempotency key: a retried `monitor ack` (a lost reply, a rerun script) returns the
 --    acknowledgement already recorded instead of recording the decision twice; the same key
---    with different content is refused. Rows from before this migration have none.
--- 3. Who may acknowledge, by role (the response plan's own reading): a yellow warning — the
+--    with different content is refused. Rows from before this migration have none. (The
+--    table is in the record's history since 0020, so `verify` names a rewritten or deleted
+--    acknowledgement; the new column is recorded with the rest of each row.)
+-- 2. Who may acknowledge, by role (the response plan's own reading): a yellow warning — the
 --    unit's own officer, the city bureau (reviewer) or city finance; a red one — only the
 --    city bureau or city finance, whom the red plan's first step tells. A county officer
 --    acknowledging their own county's red would silence the flag that asks the city to act.
@@ -77,5 +74,3 @@ END $$;
 REVOKE ALL ON FUNCTION fl.monitor_acknowledge(text, text, text, date, date, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fl.monitor_acknowledge(text, text, text, date, date, text, text)
   TO fl_officer, fl_reviewer, fl_finance;
-
-SELECT fl._chain_table('fl.monitor_ack', ARRAY['id']);

@@ -1,13 +1,13 @@
 """watch record: see sql/0022_watch_record.sql
 
 Revision ID: 0022
-Revises: 0016b
+Revises: 0020
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0022"
-down_revision = "0016b"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
