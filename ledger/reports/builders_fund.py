@@ -385,7 +385,7 @@ def monitor_report(rows: Sequence[MonitorRow], consolidated: Sequence[MonitorRow
                         "to {excess}, excess above"), lang).format(
         red=t.red_below, yellow=t.yellow_below, excess=t.excess_above)
     rr = ranges or RateRanges()
-    rate_note = translate(N_("current-year balance rate (当期结余率) = (revenue − expenditure since 1 January) ÷ revenue "
+    rate_note = translate(N_("current-year balance rate = (revenue − expenditure since 1 January) ÷ revenue "
                              "since 1 January × 100, a government's shortfall payment not counted as revenue; red "
                              "below {red} %, yellow below {yellow} %, green up to {excess} %, excess above; the level "
                              "is the worse of the two colours"), lang).format(

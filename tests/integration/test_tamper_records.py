@@ -86,12 +86,12 @@ def test_import_line_reference_and_entry_rewritten_are_named(ledger_db):
 
 
 def _ack_and_operation(ledger_db) -> tuple[int, int]:
-    o22 = ledger_db.connect("o22")
-    ack = o22.execute("SELECT fl.monitor_acknowledge('230822', 'RES', 'red', '2023-01-01', '2023-01-31', "
-                      "'call the county bureau') AS id").fetchone()["id"]
-    o22.execute("SELECT fl.monitor_acknowledge('230822', 'RES', 'red', '2023-01-01', '2023-02-28', "
-                "'second decision')")
-    o22.commit()
+    rev = ledger_db.connect("rev")   # a red is acknowledged by the city (0022), with an idempotency key
+    ack = rev.execute("SELECT a.id FROM fl.monitor_acknowledge('230822', 'RES', 'red', '2023-01-01', '2023-01-31', "
+                      "'call the county bureau', 'ack-1') a").fetchone()["id"]
+    rev.execute("SELECT fl.monitor_acknowledge('230822', 'RES', 'red', '2023-01-01', '2023-02-28', "
+                "'second decision', 'ack-2')")
+    rev.commit()
     c = ledger_db.admin()
     for reason in ("nightly", "weekly"):
         c.execute("""INSERT INTO fl.operation_log (action, subject, reason, detail, prev_hash, hash)
