@@ -38,7 +38,8 @@ _BY_CONSTRAINT: dict[str, type[LedgerError]] = {
 
 # The caps of sql/0009_policy.sql, raised by the table constraints themselves (whose own
 # message names only the relation): the words a person needs instead.
-_CAPS = ("posting_amount_cap", "account_totals_cap", "account_day_totals_cap", "bank_totals_cap")
+_CAPS = ("posting_amount_cap", "account_totals_cap", "account_day_totals_cap", "bank_totals_cap",
+         "request_amount_cap")
 
 
 def _cap_message(name: str) -> str:
@@ -49,6 +50,7 @@ def _cap_message(name: str) -> str:
                                     "ledger keeps"),
         "bank_totals_cap": _("a bank account's balance or reservations would pass 4×10^18 fen, the most the "
                              "ledger keeps"),
+        "request_amount_cap": _("a fund request is for at most 10,000,000,000,000.00 (10^15 fen)"),
     }[name]
 
 

@@ -233,3 +233,18 @@ def test_the_embedded_server_slows_failed_logins(pg_server, tmp_path):
             libs = c.execute("SHOW shared_preload_libraries").fetchone()[0]
             delay = c.execute("SHOW auth_delay.milliseconds").fetchone()[0]
         assert "auth_delay" in libs and delay == "500ms"
+
+
+def test_a_fund_request_is_capped_like_a_posting(ledger_db):
+    """ATTACK2 B12: 9×10^18 fen was accepted as a request (and listed)."""
+    o81 = ledger_db.connect("o81", autocommit=True)
+    for fen in (CAP + 1, 9 * 10**18):
+        e = _refused(o81, "SELECT * FROM fl.request_submit('230881', 'RES', '', 2024, 4, %s, 'big', %s)",
+                     (fen, f"big-{fen}"))
+        assert e.diag.constraint_name == "request_amount_cap", e
+    r = ledger_db.cli("request", "submit", "--unit", "230881", "--book", "RES", "--year", "2024", "--quarter", "4",
+                      "--amount", "10000000000000.01", user="o81")
+    assert r.exit_code == 1 and "Traceback" not in r.stderr and "10^15" in r.stderr, r
+    assert ledger_db.admin().execute("SELECT count(*) AS n FROM fl.fund_request").fetchone()["n"] == 0
+    assert o81.execute("SELECT * FROM fl.request_submit('230881', 'RES', '', 2024, 4, %s, 'at cap', 'cap')",
+                       (CAP,)).fetchone()["status"] == "submitted"
