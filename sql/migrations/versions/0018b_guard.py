@@ -1,4 +1,4 @@
-"""caps and guards: see sql/0018b_guard.sql
+"""caps and guards: see sql/0018b_guard.sql and sql/0018b_guard_db.sql
 
 Revision ID: 0018b
 Revises: 0018
@@ -14,6 +14,7 @@ depends_on = None
 
 def upgrade() -> None:
     run_sql_file("0018b_guard.sql")
+    run_sql_file("0018b_guard_db.sql", as_owner=False)   # fl_guard's function: a superuser's
 
 
 def downgrade() -> None:
