@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -29,7 +30,7 @@ from psycopg import errors as pgerr
 from psycopg.rows import dict_row
 
 from ledger.core.users import check_login_name
-from ledger.errors import DatabaseUnavailable, LedgerError, NotInitialised, UnknownUser
+from ledger.errors import DatabaseUnavailable, LedgerError, NotInitialised, StateError, UnknownUser
 from ledger.i18n import _
 from ledger.store import embedded
 from ledger.store.translate import translate
@@ -126,11 +127,35 @@ class Writer:
     (docs/deployment.md): libpq then connects to whichever is the primary, and skips a
     fenced old primary (read-only) or a standby still in recovery."""
 
-    def __init__(self, target: Target, *, within: float = 60.0) -> None:
+    def __init__(self, target: Target, *, within: float = 60.0, epochs: Path | None = None) -> None:
         self.target = target
         self.within = within
         self.conn: Conn | None = None
         self.resent = 0          # writes sent again after an unknown outcome
+        self.epochs = epochs if epochs is not None else epoch_file()
+
+    def _check_epoch(self, conn: Conn) -> None:
+        """Refuse a primary on an older timeline than one this client has written to:
+        an old primary that came back unfenced (PostgreSQL starts a new timeline at every
+        promotion). The highest timeline seen per cluster is kept in ``self.epochs``."""
+        try:
+            r = conn.execute(_EPOCH_SQL).fetchone()
+        except psycopg.Error:
+            conn.rollback()      # not visible to this login: the server-side fences still hold
+            return
+        conn.rollback()
+        if r is None or r["tli"] is None:
+            return
+        key, tli = str(r["sysid"]), int(r["tli"])
+        seen = _read_epochs(self.epochs)
+        if tli < seen.get(key, 0):
+            self.close()
+            raise StalePrimary(_("this server is on timeline {tli}, but this ledger was already written on timeline "
+                                 "{seen}: it is an old primary that was not fenced. Stop it and call the operator "
+                                 "(fundledger db standby rejoin); nothing was written").format(
+                tli=tli, seen=seen[key]))
+        if tli > seen.get(key, 0):
+            _write_epoch(self.epochs, key, tli)
 
     def _retryable(self, e: LedgerError) -> bool:
         if isinstance(e.__cause__, pgerr.ReadOnlySqlTransaction):
@@ -145,6 +170,7 @@ class Writer:
             try:
                 if self.conn is None or self.conn.closed:
                     self.conn = connect(self.target)
+                    self._check_epoch(self.conn)
                 if unknown:
                     self.resent += 1
                 return run_tx(self.conn, work)
@@ -161,6 +187,48 @@ class Writer:
             with suppress(psycopg.Error):
                 self.conn.close()
         self.conn = None
+
+
+class StalePrimary(StateError):
+    """A writable server on an older timeline than the ledger has reached."""
+
+    rule = "stale_primary"
+
+
+_EPOCH_SQL = """SELECT (SELECT system_identifier FROM pg_catalog.pg_control_system()) AS sysid,
+                       CASE WHEN pg_catalog.pg_is_in_recovery() THEN NULL
+                            ELSE ('x' || substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8))
+                                 ::bit(32)::int END AS tli"""
+
+
+def epoch_file() -> Path:
+    """Where this client keeps the highest timeline it has written on, per cluster."""
+    import platformdirs
+
+    home = os.environ.get("FUNDLEDGER_STATE_DIR")
+    return Path(home or platformdirs.user_state_dir("fundledger")) / "epochs.json"
+
+
+def _read_epochs(path: Path) -> dict[str, int]:
+    import json
+
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): int(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _write_epoch(path: Path, key: str, tli: int) -> None:
+    import json
+
+    with suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = _read_epochs(path)
+        data[key] = max(tli, data.get(key, 0))
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data), "utf-8")
+        tmp.replace(path)
 
 
 @contextmanager

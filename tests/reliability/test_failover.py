@@ -32,7 +32,7 @@ import pytest
 
 from ledger.core.entries import parse_entries
 from ledger.store import journal, pgtools, standby
-from ledger.store.db import Target, Writer
+from ledger.store.db import StalePrimary, Target, Writer
 from tests.conftest import USERS, run_cli
 from tests.helpers import background
 from tests.reliability.cluster import (
@@ -57,6 +57,7 @@ def tmp() -> Iterator[Path]:
     p = Path(tempfile.mkdtemp(prefix="fl-fo-"))
     saved = os.environ.get("PGPASSFILE")
     os.environ["PGPASSFILE"] = str(p / "pgpass")
+    os.environ["FUNDLEDGER_STATE_DIR"] = str(p)   # the writers' epochs (highest timeline written on)
     write_passfile(p / "pgpass", [("postgres", SUPER_PW)] + [(u, password_of(u)) for u, _r, _n in USERS])
     try:
         yield p
@@ -64,6 +65,7 @@ def tmp() -> Iterator[Path]:
         for d in p.iterdir():
             if (d / "PG_VERSION").exists():
                 pgtools.LocalServer.for_datadir(d, socket_dir=p / f"sock-{d.name}").stop("immediate")
+        os.environ.pop("FUNDLEDGER_STATE_DIR", None)
         if saved is None:
             os.environ.pop("PGPASSFILE", None)
         else:
@@ -127,11 +129,26 @@ def test_sync_standby_lost_then_failover(tmp: Path, procs: Procs, figures: dict[
         rep = c.execute("SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby1'").fetchone()
         assert rep is not None and rep["sync_state"] == "sync"
     wait_replayed(a, b)
-    for args in (["verify"], ["report", "trial-balance", "--json"], ["journal", "--json"],
-                 ["report", "balance-sheet", "--json"], ["report", "income", "--json"], ["report", "vouchers", "--json"],
-                 ["monitor", "--json"], ["account", "list", "--json"],
-                 ["audit", "trail", "1", "--json"], ["entry", "show", "1", "--json"], ["audit", "digest", "--out", str(tmp / "digest.json")],
-                 ["db", "log", "--json"]):
+    # every read command the auditor and the offices use, on the hot standby
+    assert cli(a, "audit", "digest", "--out", str(tmp / "filed.json"), user="aud").exit_code == 0
+    wait_replayed(a, b)
+    reads = (["verify"], ["verify", "--fast", "--json"], ["report", "trial-balance", "--json"], ["journal", "--json"],
+             ["report", "balance-sheet", "--json"], ["report", "income", "--year", "2023", "--json"],
+             ["report", "vouchers", "--json"], ["report", "ledger", "RES:1003:230822:special", "--json"],
+             ["report", "registers", "--json"], ["report", "requests", "--year", "2023", "--json"],
+             ["report", "shortfall", "--year", "2023", "--json"], ["report", "budget-execution", "--year", "2023",
+                                                                   "--json"],
+             ["report", "trial-balance", "--xlsx", str(tmp / "tb.xlsx")], ["monitor", "--json"],
+             ["chart", "monitor", "--year", "2023", "--out", str(tmp / "m.png")], ["forecast", "--json"],
+             ["account", "list", "--json"], ["unit", "list", "--json"], ["user", "list", "--json"],
+             ["request", "list", "--json"], ["register", "list", "--json"], ["budget", "show", "--year", "2023",
+                                                                             "--json"],
+             ["reconcile", "report", "--account", "special", "--book", "RES", "--as-of", "2023-12-31", "--json"],
+             ["audit", "trail", "1", "--json"], ["entry", "show", "1", "--json"],
+             ["audit", "check-digest", str(tmp / "filed.json")], ["audit", "digest", "--out", str(tmp / "d.json")],
+             ["audit", "export", str(tmp / "export")], ["verify", "--offline", str(tmp / "export")],
+             ["db", "log", "--json"])
+    for args in reads:
         rr = cli(b, *args, user="aud")
         assert rr.exit_code == 0, (args, rr)
     st = cli(b, "db", "standby", "status", "--url", b.url(), "--json")
@@ -212,6 +229,16 @@ def test_sync_standby_lost_then_failover(tmp: Path, procs: Procs, figures: dict[
         assert primary.in_recovery()
         with primary.connect("fin") as c, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             seed_ledger(c, 10_000)
+        primary.stop()
+        # An operator's mistake: the fence removed by hand. The old primary is writable again,
+        # on the old timeline; a client that has written on the new one refuses it (the epoch).
+        (primary.pgdata / "standby.signal").unlink()
+        primary.start()
+        assert not primary.in_recovery()
+        stale = Writer(Target(url=primary.url(), user="fin"), within=5)
+        with pytest.raises(StalePrimary, match="old primary"):
+            stale.run(lambda c: journal.post(c, drafts))
+        stale.close()
         primary.stop()
         rej = standby.rejoin(primary.pgdata, stby.url(), name="standby1", reason="rewound after failover")
         assert rej["synchronous_standby_names"] == 'FIRST 1 ("standby1")'
