@@ -330,12 +330,14 @@ def standby_rejoin(
     primary: Annotated[str, typer.Option("--primary", help="The new primary's operator URL.")],
     name: StandbyName = "standby1",
     reason: Reason = "",
+    archive: Annotated[Path | None, typer.Option("--archive", help="The WAL archive, for WAL the old primary has "
+                                                 "already recycled.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """pg_rewind the old primary from the new one; it becomes the synchronous standby."""
     from ledger.store import standby
 
-    out = standby.rejoin(old_pgdata, primary, name=name, reason=reason)
+    out = standby.rejoin(old_pgdata, primary, name=name, reason=reason, archive=archive)
     _print_result(out, json_out, _("{pgdata} rewound ({secs} s): start it; it streams as {name}").format(
         pgdata=out["pgdata"], secs=out["seconds"], name=out["name"]))
 

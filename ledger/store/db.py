@@ -133,6 +133,21 @@ class Writer:
         self.conn: Conn | None = None
         self.resent = 0          # writes sent again after an unknown outcome
         self.epochs = epochs if epochs is not None else epoch_file()
+        self.stale: set[tuple[str, str]] = set()   # (host, port) of old primaries found writable
+
+    def _connect(self) -> Conn:
+        """The target, without the hosts found to be stale primaries (when others remain)."""
+        if not self.stale:
+            return connect(self.target)
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        d = conninfo_to_dict(self.target.conninfo())
+        hosts = str(d.get("host") or "").split(",")
+        ports = str(d.get("port") or "").split(",")
+        ports = ports * len(hosts) if len(ports) == 1 else ports
+        keep = [(h, p) for h, p in zip(hosts, ports, strict=False) if (h, p) not in self.stale]
+        d["host"], d["port"] = ",".join(h for h, _p in keep), ",".join(p for _h, p in keep)
+        return connect(Target(url=make_conninfo(**{k: str(v) for k, v in d.items() if v is not None})))
 
     def _check_epoch(self, conn: Conn) -> None:
         """Refuse a primary on an older timeline than one this client has written to:
@@ -149,6 +164,7 @@ class Writer:
         key, tli = str(r["sysid"]), int(r["tli"])
         seen = _read_epochs(self.epochs)
         if tli < seen.get(key, 0):
+            self.stale.add((str(conn.info.host), str(conn.info.port)))
             self.close()
             raise StalePrimary(_("this server is on timeline {tli}, but this ledger was already written on timeline "
                                  "{seen}: it is an old primary that was not fenced. Stop it and call the operator "
@@ -169,11 +185,15 @@ class Writer:
         while True:
             try:
                 if self.conn is None or self.conn.closed:
-                    self.conn = connect(self.target)
+                    self.conn = self._connect()
                     self._check_epoch(self.conn)
                 if unknown:
                     self.resent += 1
                 return run_tx(self.conn, work)
+            except StalePrimary:
+                if not self._others_left() or time.monotonic() > deadline:
+                    raise
+                continue         # the URL's other hosts: the real primary is among them
             except LedgerError as e:
                 if not self._retryable(e) or time.monotonic() > deadline:
                     raise
@@ -181,6 +201,12 @@ class Writer:
                 self.close()
                 time.sleep(delay * random.uniform(0.5, 1.5))
                 delay = min(delay * 2, 1.0)
+
+    def _others_left(self) -> bool:
+        from psycopg.conninfo import conninfo_to_dict
+
+        hosts = str(conninfo_to_dict(self.target.conninfo()).get("host") or "").split(",")
+        return len(hosts) > len(self.stale)
 
     def close(self) -> None:
         if self.conn is not None:

@@ -279,8 +279,10 @@ def _with_db(url: str, dbname: str) -> str:
 # ---- rejoin ---------------------------------------------------------------------------------
 
 def rejoin(old_pgdata: Path, primary: str, *, name: str = "standby1", sync: bool = True,
-           reason: str = "") -> dict[str, Any]:
-    """``pg_rewind`` the fenced old primary from the new ``primary`` and make it its standby."""
+           reason: str = "", archive: Path | None = None) -> dict[str, Any]:
+    """``pg_rewind`` the fenced old primary from the new ``primary`` and make it its standby.
+    With ``archive`` (the WAL archive) pg_rewind fetches WAL the old primary has already
+    recycled (``--restore-target-wal``)."""
     name = check_name(name)
     pgdata = old_pgdata.resolve()
     srv = pgtools.LocalServer.for_datadir(pgdata)
@@ -293,11 +295,19 @@ def rejoin(old_pgdata: Path, primary: str, *, name: str = "standby1", sync: bool
     # pg_rewind first finishes crash recovery in single-user mode, which refuses standby mode.
     (pgdata / "standby.signal").unlink(missing_ok=True)
     started = time.monotonic()
+    args = ["--target-pgdata", str(pgdata), "--source-server", primary, "-R"]
+    if archive is not None:
+        pgtools.append_conf(pgdata, [f"restore_command = 'cp \"{archive.resolve()}/%f\" \"%p\"'"],
+                            "postgresql.auto.conf")
+        args.append("--restore-target-wal")
     try:
-        pgtools.run(srv.bdir, "pg_rewind", ["--target-pgdata", str(pgdata), "--source-server", primary, "-R"],
-                    timeout=None)
-    except Exception:
+        pgtools.run(srv.bdir, "pg_rewind", args, timeout=None)
+    except pgtools.ToolFailed as e:
         (pgdata / "standby.signal").write_text("")   # still fenced
+        if "could not find previous WAL record" in e.message or "could not open file" in e.message:
+            raise StateError(f"{e.message}\npg_rewind needs WAL the old primary no longer holds: give --archive "
+                             "(the WAL archive), or rebuild it as a new standby (move the directory aside, "
+                             "fundledger db standby create)") from e
         raise
     sep = "&" if "?" in primary else "?"
     source = f"{primary}{sep}application_name={name}" if "://" in primary else f"{primary} application_name={name}"
