@@ -1,13 +1,13 @@
 """caps and guards: see sql/0018b_guard.sql and sql/0018b_guard_db.sql
 
 Revision ID: 0018b
-Revises: 0018
+Revises: 0022
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0018b"
-down_revision = "0018"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
