@@ -43,6 +43,7 @@ db_app = typer.Typer(help="The embedded PostgreSQL (ignored when FUNDLEDGER_DATA
 user_app = typer.Typer(help="Users and their roles (officer, reviewer, finance, auditor, admin).", no_args_is_help=True)
 entry_app = typer.Typer(help="Post, show and reverse journal entries (记账凭证).", no_args_is_help=True)
 account_app = typer.Typer(help="Ledger accounts (book, code, unit, holder, component).", no_args_is_help=True)
+opening_app = typer.Typer(help="The city proper's audited opening balance (期初余额).", no_args_is_help=True)
 close_app = typer.Typer(help="Close periods (结账): no posting may be dated in a closed month.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports: --json, --csv FILE, --xlsx FILE.", no_args_is_help=True)
 
@@ -228,32 +229,99 @@ def close_period(
 
 # ---- entries ---------------------------------------------------------------------
 
+def _read_entries(file: str) -> tuple[str, object]:
+    name = "stdin" if file == "-" else file
+    try:
+        text = sys.stdin.read() if file == "-" else infile.read_text(file)
+        return name, json.loads(text)
+    except FileNotFoundError as e:
+        raise BadInput(_("{file}: no such file").format(file=file)) from e
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BadInput(_("{file}: not valid UTF-8 JSON: {error}").format(file=name, error=e)) from e
+
+
+def _show_posted(results: list[journal.PostResult], books: list[str], json_out: bool) -> None:
+    """What a post did, entry by entry: posted (voucher) or held for a second person."""
+    posted = [r.entry_id for r in results if r.entry_id is not None]
+    vouchers = read(lambda c: {i: journal.get_entry(c, i)["voucher"] for i in posted}) if posted else {}
+    out = [{"idempotency_key": r.idempotency_key, "entry_id": r.entry_id, "book": b,
+            "voucher": vouchers.get(r.entry_id) if r.entry_id is not None else None, "status": r.status,
+            "held_id": r.held_id} for r, b in zip(results, books, strict=True)]
+    if json_out:
+        emit_json(out)
+        return
+    for o in out:
+        if o["status"] == "held":
+            console.print(_("held  as held entry {held}  key {key}: it moves real money, so a second person "
+                            "confirms it: fundledger entry confirm {held} (another user), or rejects it: "
+                            "fundledger entry reject {held} --reason ...").format(held=o["held_id"],
+                                                                                key=o["idempotency_key"]))
+        else:
+            console.print(_("{status}  entry {entry}  voucher {book}/{voucher}  key {key}").format(
+                status=status_text(str(o["status"])), entry=o["entry_id"], book=o["book"], voucher=o["voucher"],
+                key=o["idempotency_key"]))
+
+
 @entry_app.command("post")
 def entry_post(
     file: Annotated[str, typer.Argument(help="JSON file with one entry or a list, or - for standard input.")],
     json_out: JsonOpt = False,
 ) -> None:
-    """Post entries from JSON, all or nothing. Re-posting the same keys changes nothing."""
-    name = "stdin" if file == "-" else file
-    try:
-        text = sys.stdin.read() if file == "-" else infile.read_text(file)
-        doc = json.loads(text)
-    except FileNotFoundError as e:
-        raise BadInput(_("{file}: no such file").format(file=file)) from e
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise BadInput(_("{file}: not valid UTF-8 JSON: {error}").format(file=name, error=e)) from e
+    """Post entries from JSON, all or nothing. Re-posting the same keys changes nothing.
+
+    An entry that moves real money (1001-1005 or an account with a holder) is held until a
+    different user confirms it (entry confirm); the others post at once."""
+    name, doc = _read_entries(file)
     drafts = parse_entries(doc, name)
     results = write(lambda c: journal.post(c, drafts))
-    vouchers = read(lambda c: {r.entry_id: journal.get_entry(c, r.entry_id)["voucher"] for r in results})
-    out = [{"idempotency_key": r.idempotency_key, "entry_id": r.entry_id, "book": d.book,
-            "voucher": vouchers.get(r.entry_id), "status": r.status} for r, d in zip(results, drafts, strict=True)]
+    _show_posted(results, [d.book for d in drafts], json_out)
+
+
+@entry_app.command("held")
+def entry_held(
+    all_: Annotated[bool, typer.Option("--all", help="Also confirmed and rejected ones.")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 200,
+    json_out: JsonOpt = False,
+) -> None:
+    """Held entries waiting for a second person (maker-checker), oldest first."""
+    rows = read(lambda c: journal.held(c, state=None if all_ else "held", limit=limit))
     if json_out:
-        emit_json(out)
+        emit_json(rows_json(rows, journal.HELD_KEYS, ["amount"]))
+        return
+    shown = [dict(r, kind=code_text(str(r["kind"])), state=code_text(str(r["state"])),
+                  units=",".join(r["units"] or [])) for r in rows]
+    table(_("held entries"), [("id", _("held")), ("kind", _("kind")), ("book", _("book")),
+                              ("entry_date", _("date")), ("amount", _("amount")), ("units", _("units")),
+                              ("made_by", _("by")), ("state", _("state")), ("memo", _("memo"))],
+          shown, money=["amount"])
+    if not rows:
+        console.print(_("no held entries"))
+
+
+@entry_app.command("confirm")
+def entry_confirm(
+    ids: Annotated[list[int], typer.Argument(help="Held entry id(s) (see entry held).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Confirm held entries as the second person: each is posted now and gets its voucher."""
+    results = write(lambda c: [journal.confirm(c, i) for i in ids])
+    books = read(lambda c: [journal.get_entry(c, r.entry_id)["book"] for r in results])
+    _show_posted(results, books, json_out)
+
+
+@entry_app.command("reject")
+def entry_reject(
+    held_id: Annotated[int, typer.Argument(help="Held entry id (see entry held).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept, chained, shown to the maker).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Reject a held entry with a reason: it never posts; the rejection is kept."""
+    r = write(lambda c: journal.reject(c, held_id, reason))
+    if json_out:
+        emit_json({k: jsonable(r.get(k)) for k in ("id", "state", "decided_by", "decision_reason")})
     else:
-        for o in out:
-            console.print(_("{status}  entry {entry}  voucher {book}/{voucher}  key {key}").format(
-                status=status_text(str(o["status"])), entry=o["entry_id"], book=o["book"], voucher=o["voucher"],
-                key=o["idempotency_key"]))
+        console.print(_("held entry {id} rejected by {user}: {reason}").format(
+            id=r["id"], user=r["decided_by"], reason=r["decision_reason"]))
 
 
 def _entry_json(e: dict[str, Any]) -> dict[str, Any]:
@@ -305,9 +373,28 @@ def entry_reverse(
         return journal.reverse(c, e["id"], reason, on, key or f"reverse-{e['id']}")
     r = write(work)
     if json_out:
-        emit_json({"entry_id": r.entry_id, "status": r.status, "idempotency_key": r.idempotency_key})
+        emit_json({"entry_id": r.entry_id, "status": r.status, "idempotency_key": r.idempotency_key,
+                   "held_id": r.held_id})
+    elif r.status == "held":
+        console.print(_("held  as held entry {held}: the entry moved real money, so a second person confirms "
+                        "the reversal: fundledger entry confirm {held} (another user)").format(held=r.held_id))
     else:
         console.print(_("{status}: reversal entry {id}").format(status=status_text(r.status), id=r.entry_id))
+
+
+# ---- the city proper's opening balance -------------------------------------------------
+
+@opening_app.command("post")
+def opening_post(
+    file: Annotated[str, typer.Argument(help="JSON file with the opening entry (or a list), or - for stdin.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """The city proper's audited opening balance (期初余额), posted by a reviewer and held until
+    finance or a second reviewer confirms it (entry confirm). Counties: handover open."""
+    name, doc = _read_entries(file)
+    drafts = parse_entries(doc, name)
+    results = write(lambda c: journal.post_opening(c, drafts))
+    _show_posted(results, [d.book for d in drafts], json_out)
 
 
 def journal_cmd(
@@ -445,6 +532,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
     app.add_typer(user_app, name="user")
     app.add_typer(entry_app, name="entry")
+    app.add_typer(opening_app, name="opening")
     app.command("journal")(journal_cmd)
     app.add_typer(account_app, name="account")
     app.command("balance")(balance_cmd)

@@ -354,7 +354,7 @@ def interest_allocate(
     rows, posted = write(work)
     if json_out:
         emit_json({"book": book, "from": start.isoformat(), "to": end.isoformat(), "amount": decimal_text(fen),
-                   "entry_id": posted["entry_id"], "status": posted["status"],
+                   "entry_id": posted["entry_id"], "status": posted["status"], "held_id": posted["held_id"],
                    "shares": rows_json(rows, INTEREST_KEYS, INTEREST_MONEY)})
         return
     table(_("interest {amount} on the {book} special account, {start} … {end}").format(
@@ -362,7 +362,13 @@ def interest_allocate(
           [("unit", _("unit")), ("component", _("comp")), ("balance_days", _("sum of daily balances")),
            ("average_daily_balance", _("average daily balance")), ("share", _("share"))],
           rows, money=INTEREST_MONEY, totals={"unit": _("Total"), "share": sum(r["share"] for r in rows)})
-    console.print(_("{status}: entry {entry}").format(status=status_text(posted["status"]), entry=posted["entry_id"]))
+    if posted["status"] == "held":
+        console.print(_("held  as held entry {held}: interest moves money into every unit's special-account share, "
+                        "so a second person (a reviewer or another finance user) confirms it: fundledger entry "
+                        "confirm {held}").format(held=posted["held_id"]))
+    else:
+        console.print(_("{status}: entry {entry}").format(status=status_text(posted["status"]),
+                                                         entry=posted["entry_id"]))
 
 
 # ---- year-end close ------------------------------------------------------------------

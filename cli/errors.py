@@ -124,6 +124,15 @@ RULES: dict[str, str] = {
     "bad_input": N_("input not understood"),
     "bad_file": N_("file refused"),
     "amount_format": N_("amount not understood"),
+    "workflow_kind": N_("kind set only by its own command"),
+    "key_namespace": N_("key of another operation"),
+    "manual_policy": N_("not allowed by hand"),
+    "maker_checker": N_("a second person confirms"),
+    "held_decided": N_("held entry already decided"),
+    "held_rejected": N_("held entry rejected"),
+    "opening_once": N_("opening balance already recorded"),
+    "opening_city_only": N_("opening balance of the city proper only"),
+    "pending_rejected_reason": N_("a rejection needs a reason"),
 }
 
 

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import dict_row
 
 from ledger.core.money import parse_fen
 
@@ -32,9 +34,37 @@ def pay_from_special(key: str, date: str, unit: str, yuan: str, book: str = "RES
     return entry(key, date, book, leg("5001.inpatient", unit, "D", yuan), leg("1003", unit, "C", yuan, "special"))
 
 
-def post(conn: psycopg.Connection, *docs: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = conn.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps(list(docs)),)).fetchall()
-    return [dict(r) for r in rows]
+def checker_for(user: str | None) -> str:
+    """A second person for ``user``'s held entries (maker-checker): a reviewer other than it."""
+    return "rev2" if user == "rev" else "rev"
+
+
+def confirm(conn: psycopg.Connection, held_ids: list[int], checker: str | None = None) -> list[dict[str, Any]]:
+    """Confirm held entries as a second person, over that person's own login. The maker's
+    transaction commits first (a held entry is visible to another session only then)."""
+    if not held_ids:
+        return []
+    if not conn.autocommit:
+        conn.commit()
+    params = conninfo_to_dict(conn.info.dsn)
+    params["user"] = checker or checker_for(conn.info.user)
+    with psycopg.connect(conninfo=make_conninfo(**params), row_factory=dict_row) as c:   # type: ignore[arg-type]
+        out = [dict(c.execute("SELECT entry_id, status FROM fl.confirm_entry(%s)", (h,)).fetchone() or {})
+               for h in held_ids]
+        c.commit()
+    return out
+
+
+def post(conn: psycopg.Connection, *docs: dict[str, Any], checker: str | None = None) -> list[dict[str, Any]]:
+    """Post entries as ``conn``'s user; entries held for a second person (they move real
+    money) are confirmed by ``checker`` (default: a reviewer other than the maker), so the
+    result reads as before: status 'posted' (or 'duplicate') with the entry's id."""
+    rows = [dict(r) for r in conn.execute("SELECT * FROM fl.post_entries(%s::jsonb)",
+                                          (json.dumps(list(docs)),)).fetchall()]
+    held = [r for r in rows if r["status"] == "held"]
+    for r, c in zip(held, confirm(conn, [int(r["held_id"]) for r in held], checker), strict=True):
+        r["entry_id"], r["status"] = c["entry_id"], c["status"]
+    return rows
 
 
 def d(text: str) -> dt.date:

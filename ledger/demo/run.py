@@ -183,8 +183,10 @@ class Demo:
             drafts.append(EntryDraft(self.d(1, 2), book, f"demo-open-{y}-{P.CITY}-{book}-{comp or 'all'}", (
                 PostingDraft("1003", P.CITY, "D", amount, holder="special", component=comp),
                 PostingDraft("3001", P.CITY, "C", amount, component=comp)),
-                memo="市本级期初累计结余 opening accumulated surplus of the city unit", kind="opening"))
-        self.as_(REVIEWER, lambda c: journal.post(c, drafts))
+                memo="市本级期初累计结余 opening accumulated surplus of the city unit"))
+        # The bureau records it (opening post); city finance, a second person, confirms it.
+        held = self.as_(REVIEWER, lambda c: journal.post_opening(c, drafts))
+        self.as_(FINANCE, lambda c: [journal.confirm(c, int(r.held_id)) for r in held if r.status == "held"])
         path = write_csv(files / f"openings-{y}.csv", "opening", self.plan.openings)
         self.as_(REVIEWER, lambda c: imports.import_file(c, "opening", path, on=self.d(1, 2)))
         self.step(_("handover: audited balances and arrears of six counties recorded"))
@@ -286,8 +288,10 @@ class Demo:
             start = self.d(m - 2, 1) if m > 3 else self.d(1, 1)
             on = self.d(m, 21)
             table = self.as_(FINANCE, lambda c, b=book, t=total, s=start, e=on: cycle.interest_table(c, b, t, s, e))
-            self.as_(FINANCE, lambda c, b=book, t=table, o=on, n=total, s=start: cycle.post_interest(
+            done = self.as_(FINANCE, lambda c, b=book, t=table, o=on, n=total, s=start: cycle.post_interest(
                 c, b, o, f"demo-interest-{y}-{m:02d}-{b}", t, n, s, o))
+            if done["status"] == "held":   # finance allocates, the bureau confirms (a second person)
+                self.as_(REVIEWER, lambda c, h=done["held_id"]: journal.confirm(c, int(h)))
             self.story.interest[book] = self.story.interest.get(book, 0) + total
 
     def close_year(self) -> None:

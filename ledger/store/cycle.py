@@ -176,5 +176,6 @@ def government_owed(conn: Conn, unit: str, book: str) -> list[dict[str, Any]]:
 def government_pay(conn: Conn, unit: str, book: str, amount: int, on: dt.date, key: str) -> list[dict[str, Any]]:
     """Record the local government's payment: clears the open items oldest first (each via
     ``fl.clear_register``: Dr 1003 special / Cr 4101.shortfall). Over-payment is refused."""
+    key = key if key.startswith("govpay:") else f"govpay:{key}"   # the namespace of its entries (sql/0017)
     return [dict(r) for r in conn.execute("SELECT * FROM fl.government_pay(%s, %s, %s, %s, %s)",
                                           (unit, book, amount, on, key)).fetchall()]

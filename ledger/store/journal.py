@@ -17,25 +17,80 @@ from ledger.store.db import Conn, run_tx
 @dataclass(frozen=True, slots=True)
 class PostResult:
     idempotency_key: str
-    entry_id: int
-    status: str   # 'posted' | 'duplicate'
+    entry_id: int | None   # None while held
+    status: str            # 'posted' | 'duplicate' | 'held'
+    held_id: int | None = None   # the held entry (fl.pending_entry) when status is 'held'
 
 
 def post(conn: Conn, drafts: Sequence[EntryDraft]) -> list[PostResult]:
     """Post entries atomically (all or none). Duplicates (same key, same content) return
-    the original entry; a key reused with different content raises IdempotencyConflict."""
+    the original entry; a key reused with different content raises IdempotencyConflict.
+    An entry that moves real money is held until another user confirms it (``confirm``):
+    its result has status 'held' and ``held_id``."""
     docs = [d.as_doc() for d in drafts]
-    rows = conn.execute("SELECT ord, entry_id, status FROM fl.post_entries(%s::jsonb)",
+    rows = conn.execute("SELECT ord, entry_id, status, held_id FROM fl.post_entries(%s::jsonb)",
                         (json.dumps(docs, ensure_ascii=False),)).fetchall()
-    return [PostResult(drafts[r["ord"] - 1].idempotency_key, r["entry_id"], r["status"]) for r in rows]
+    return [PostResult(drafts[r["ord"] - 1].idempotency_key, r["entry_id"], r["status"], r["held_id"]) for r in rows]
+
+
+def post_opening(conn: Conn, drafts: Sequence[EntryDraft]) -> list[PostResult]:
+    """The city proper's audited opening balance (kind opening), held until finance or a
+    second reviewer confirms it (sql/0017_maker_checker.sql, fl.post_opening)."""
+    docs = [{k: v for k, v in d.as_doc().items() if k != "kind"} for d in drafts]
+    rows = conn.execute("SELECT ord, entry_id, status, held_id FROM fl.post_opening(%s::jsonb)",
+                        (json.dumps(docs, ensure_ascii=False),)).fetchall()
+    return [PostResult(drafts[r["ord"] - 1].idempotency_key, r["entry_id"], r["status"], r["held_id"]) for r in rows]
 
 
 def reverse(conn: Conn, entry_id: int, reason: str, on: dt.date | None, key: str) -> PostResult:
-    """红字冲销: post the mirror image of ``entry_id`` pointing back at it."""
-    r = conn.execute("SELECT ord, entry_id, status FROM fl.reverse_entry(%s, %s, %s, %s)",
+    """红字冲销: post the mirror image of ``entry_id`` pointing back at it (held for a
+    second person when the entry moved real money)."""
+    r = conn.execute("SELECT ord, entry_id, status, held_id FROM fl.reverse_entry(%s, %s, %s, %s)",
                      (entry_id, reason, on, key)).fetchone()
     assert r is not None
-    return PostResult(key, r["entry_id"], r["status"])
+    return PostResult(key, r["entry_id"], r["status"], r["held_id"])
+
+
+HELD_KEYS = ["id", "kind", "book", "entry_date", "memo", "idempotency_key", "reverses", "units", "amount",
+             "made_by", "made_at", "state", "decided_by", "decided_at", "decision_reason", "entry_id"]
+
+
+def held(conn: Conn, *, state: str | None = "held", limit: int = 200) -> list[dict[str, Any]]:
+    """Held entries (maker-checker) the caller may see, oldest first; ``state`` None: all."""
+    return conn.execute(
+        """SELECT pe.id, pe.kind, pe.book, pe.entry_date, pe.memo, pe.idempotency_key, pe.reverses, pe.units,
+                  (SELECT coalesce(sum(pp.amount), 0) FROM fl.pending_posting pp
+                    WHERE pp.pending_id = pe.id AND pp.side = 'D')::bigint AS amount,
+                  pe.made_by, pe.made_at, pe.state, pe.decided_by, pe.decided_at, pe.decision_reason, pe.entry_id
+             FROM fl.pending_entry pe
+            WHERE %(state)s::text IS NULL OR pe.state = %(state)s
+            ORDER BY pe.id LIMIT %(limit)s""", {"state": state, "limit": limit}).fetchall()
+
+
+def held_postings(conn: Conn, held_id: int) -> list[dict[str, Any]]:
+    """The postings of one held entry (an officer sees its own unit's only)."""
+    rows = conn.execute(
+        """SELECT pp.pos, a.book, a.chart_code, a.unit, a.holder, a.component, pp.side, pp.amount, pp.line_ref
+             FROM fl.pending_posting pp JOIN fl.account a ON a.id = pp.account_id
+            WHERE pp.pending_id = %s ORDER BY pp.pos""", (held_id,)).fetchall()
+    return [dict(p, account=account_key(p["book"], p["chart_code"], p["unit"], p["holder"], p["component"]))
+            for p in rows]
+
+
+def confirm(conn: Conn, held_id: int) -> PostResult:
+    """Confirm a held entry as a second person: it is posted (voucher, key) now."""
+    r = conn.execute("SELECT entry_id, status FROM fl.confirm_entry(%s)", (held_id,)).fetchone()
+    assert r is not None
+    key = conn.execute("SELECT idempotency_key FROM fl.pending_entry WHERE id = %s", (held_id,)).fetchone()
+    return PostResult(str(key["idempotency_key"]) if key else "", r["entry_id"], r["status"], held_id)
+
+
+def reject(conn: Conn, held_id: int, reason: str) -> dict[str, Any]:
+    """Reject a held entry with a reason (kept, chained); it never posts."""
+    r = conn.execute("SELECT id, state, decided_by, decision_reason FROM fl.reject_entry(%s, %s)",
+                     (held_id, reason)).fetchone()
+    assert r is not None
+    return dict(r)
 
 
 def seal_queued(conn: Conn) -> int:
@@ -79,7 +134,11 @@ def get_entry(conn: Conn, ref: str | int) -> dict[str, Any]:
             if len(rows) == 1:
                 row = rows[0]
     if row is None:
-        row = conn.execute(_ENTRY_SQL + " WHERE e.idempotency_key = %s", (text,)).fetchone()
+        # A key as its writer gave it: manual and reversal keys are filed under the writer's name.
+        row = conn.execute(_ENTRY_SQL + """ WHERE e.idempotency_key IN (%s, 'manual:' || session_user || ':' || %s,
+                                                                   'reversal:' || session_user || ':' || %s)
+                                          ORDER BY e.idempotency_key = %s DESC LIMIT 1""",
+                           (text, text, text, text)).fetchone()
     if row is None:
         raise NotFound(f"no entry '{text}' (give an id, a voucher like RES/2023-000001, or an idempotency key)")
     postings = conn.execute(

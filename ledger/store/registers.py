@@ -35,6 +35,9 @@ def list_items(conn: Conn, *, kind: str | None = None, unit: str | None = None,
 def clear(conn: Conn, item: int, amount: int, on: dt.date, key: str | None = None) -> dict[str, Any]:
     """Money arrived (or was paid): post the entry for ``item`` and reduce what is owed.
     Returns item_id, entry_id, status ('posted' | 'duplicate'), cleared, outstanding."""
+    # A caller's key is filed under register-clear: (the namespace of clearing entries, sql/0017).
+    if key and not key.startswith(("register-clear:", "govpay:")):
+        key = f"register-clear:{key}"
     row = conn.execute("SELECT * FROM fl.clear_register(%s, %s, %s, %s)", (item, amount, on, key)).fetchone()
     assert row is not None
     return dict(row)

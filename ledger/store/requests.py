@@ -150,15 +150,24 @@ def void(conn: Conn, request_id: int, reason: str) -> dict[str, Any]:
     return get(conn, request_id)
 
 
+def _key(request_id: int, step: str, key: str | None) -> str | None:
+    """A caller's key filed in the request's own namespace (request:<id>:…): the database
+    refuses an entry of a request whose key lies elsewhere (sql/0017_maker_checker.sql)."""
+    if not key:
+        return None
+    ns = f"request:{request_id}:"
+    return key if key.startswith(ns) else f"{ns}{step}:{key}"
+
+
 def disburse(conn: Conn, request_id: int, on: dt.date, key: str | None = None) -> dict[str, Any]:
     _move(conn, request_id, Action.disburse)
-    conn.execute("SELECT id FROM fl.request_disburse(%s, %s, %s)", (request_id, on, key))
+    conn.execute("SELECT id FROM fl.request_disburse(%s, %s, %s)", (request_id, on, _key(request_id, "disburse", key)))
     return get(conn, request_id)
 
 
 def settle(conn: Conn, request_id: int, on: dt.date, key: str | None = None) -> dict[str, Any]:
     _move(conn, request_id, Action.settle)
-    conn.execute("SELECT id FROM fl.request_settle(%s, %s, %s)", (request_id, on, key))
+    conn.execute("SELECT id FROM fl.request_settle(%s, %s, %s)", (request_id, on, _key(request_id, "settle", key)))
     return get(conn, request_id)
 
 

@@ -34,6 +34,16 @@ _BY_CONSTRAINT: dict[str, type[LedgerError]] = {
     "bad_role": BadInput,
     "user_name": BadInput,
     "entry_date_range": BadInput,
+    # sql/0017_maker_checker.sql
+    "workflow_kind": PermissionDenied,
+    "key_namespace": PermissionDenied,
+    "manual_policy": PermissionDenied,
+    "maker_checker": PermissionDenied,
+    "held_decided": StateError,
+    "held_rejected": StateError,
+    "opening_once": StateError,
+    "opening_city_only": BadInput,
+    "pending_rejected_reason": BadInput,
 }
 
 # The caps of sql/0009_policy.sql, raised by the table constraints themselves (whose own
