@@ -46,6 +46,7 @@ class Spec:
     run: str                 # distinguishes idempotency keys between runs
     seconds: float
     date: str = "2023-06-15"
+    checker_url: str | None = None   # 'post': the second person who confirms each held entry
 
 
 def _statement(spec: Spec, client: int) -> tuple[str, Any]:
@@ -77,9 +78,19 @@ def _client(spec: Spec, client: int, ready: Any, go: Any, start_at: Any, out: An
     lat: list[float] = []
     retries = errors = 0
     first_error = ""
+    checker = (psycopg.connect(spec.checker_url, autocommit=True, prepare_threshold=1)
+                if spec.mode == "post" and spec.checker_url else None)
+
+    def call(conn: psycopg.Connection, n: int) -> None:
+        rows = conn.execute(sql, params(n)).fetchall()
+        # A real-money entry is held (sql/0017 maker-checker): the second person confirms it.
+        held = [r[3] for r in rows if len(r) > 3 and r[2] == "held"]
+        if held and checker is not None:
+            checker.execute("SELECT * FROM fl.confirm_entry(%s)", (held[0],)).fetchall()
+
     with psycopg.connect(spec.url, autocommit=True, prepare_threshold=1) as conn:
         try:
-            conn.execute(sql, params(-1))      # warm: prepare, plan caches, account rows
+            call(conn, -1)                     # warm: prepare, plan caches, account rows
         except psycopg.Error as e:             # said to the parent, which raises it
             ready.put(f"client {client}: its first call failed: {str(e).splitlines()[0]}")
             return
@@ -93,7 +104,7 @@ def _client(spec: Spec, client: int, ready: Any, go: Any, start_at: Any, out: An
             t0 = time.perf_counter()
             while True:
                 try:
-                    conn.execute(sql, params(n)).fetchall()
+                    call(conn, n)
                     break
                 except RETRYABLE:
                     retries += 1
@@ -107,6 +118,8 @@ def _client(spec: Spec, client: int, ready: Any, go: Any, start_at: Any, out: An
                 break
         finished = time.time()
         cpu1 = backend_cpu(pid)
+    if checker is not None:
+        checker.close()
     cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
     out.put({"lat": lat, "retries": retries, "errors": errors, "first_error": first_error, "finished": finished,
              "cpu": cpu})

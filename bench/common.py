@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
 # The standard cast (tests/conftest.py USERS): name, role, unit.
@@ -229,9 +230,26 @@ def ledger_db(srv: Server, *, profile: bool = True, template: str | None = None)
 
 # ---- helpers -----------------------------------------------------------------------
 
+def confirm_held(conn: psycopg.Connection, held: Sequence[int], checker: str = "rev") -> None:
+    """Confirm held entries (maker-checker, sql/0017) as ``checker`` over its own login; the
+    maker's transaction commits first (a held entry is visible to others only then)."""
+    if not held:
+        return
+    conn.commit()
+    params = conninfo_to_dict(conn.info.dsn)
+    params["user"] = checker
+    with psycopg.connect(make_conninfo(**params)) as c:  # type: ignore[arg-type]
+        c.execute("SELECT count(*) FROM fl.confirm_entries(%s)", (list(held),))
+        c.commit()
+
+
 def post(conn: psycopg.Connection, docs: Sequence[dict[str, Any]] | dict[str, Any]) -> list[Any]:
-    return conn.execute("SELECT * FROM fl.post_entries(%s::jsonb)",
+    """Post, then confirm what was held (real money) as a second person."""
+    rows = conn.execute("SELECT * FROM fl.post_entries(%s::jsonb)",
                         (json.dumps(docs, ensure_ascii=False),)).fetchall()
+    confirm_held(conn, [r["held_id"] if isinstance(r, dict) else r[3] for r in rows
+                        if (r["status"] if isinstance(r, dict) else r[2]) == "held"])
+    return rows
 
 
 def fund(conn: psycopg.Connection, need: dict[str, int], *, date: str, book: str = "RES", tag: str = "fund",

@@ -37,6 +37,7 @@ from bench.common import (
     at_least,
     at_most,
     clone,
+    confirm_held,
     drop,
     expenditure_holder,
     function_profile,
@@ -100,7 +101,9 @@ class Loader:
         with psycopg.connect(self.url) as c:
             while self.done < self.calls and self.postings < total and time.time() < deadline:
                 docs = self._batch(self.done)
-                c.execute("SELECT count(*) FROM fl.post_entries(%s::jsonb)", (json.dumps(docs),))
+                held = [r[3] for r in c.execute("SELECT * FROM fl.post_entries(%s::jsonb)",
+                                                 (json.dumps(docs),)).fetchall() if r[2] == "held"]
+                confirm_held(c, held)   # settlements move real money: a second person confirms
                 c.commit()
                 self.done += 1
                 self.postings += sum(len(d["postings"]) for d in docs)

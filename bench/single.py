@@ -48,12 +48,13 @@ def _measure(env: Env, srv, db: str, pattern: str, n_clients: int, runs: int, se
         with psycopg.connect(srv.url(db), autocommit=True) as c:
             if c.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'bench_floor'").fetchone() is None:
                 # One warm-up product call first: it opens the accounts the floor copies.
-                clients.run(clients.Spec(srv.url(db, "fin"), "post", pattern, f"{tag}{n_clients}warm", 0.05),
+                clients.run(clients.Spec(srv.url(db, "fin"), "post", pattern, f"{tag}{n_clients}warm", 0.05,
+                                          checker_url=srv.url(db, "rev")),
                             n_clients)
                 c.execute(clients.FLOOR_SQL)
     for r in range(runs):
-        ours.append(clients.run(clients.Spec(srv.url(db, "fin"), "post", pattern, f"{tag}{n_clients}r{r}", seconds),
-                                n_clients))
+        ours.append(clients.run(clients.Spec(srv.url(db, "fin"), "post", pattern, f"{tag}{n_clients}r{r}", seconds,
+                                             checker_url=srv.url(db, "rev")), n_clients))
         ref.append(clients.run(clients.Spec(srv.url(db, "fin"), "simple", pattern, "", seconds), n_clients))
         if no_triggers is not None:
             no_triggers.append(clients.run(clients.Spec(srv.url(db, "fin"), "floor", pattern, f"{tag}r{r}", seconds),
@@ -78,7 +79,7 @@ def _profiled(env: Env, srv, db: str, pattern: str, n: int, tag: str) -> dict:  
     """One extra 2-second product run with tracking on: where its time goes."""
     _tracking(srv, db, True)
     reset_profile(srv, db)
-    clients.run(clients.Spec(srv.url(db, "fin"), "post", pattern, f"{tag}{n}prof", 2.0), n)
+    clients.run(clients.Spec(srv.url(db, "fin"), "post", pattern, f"{tag}{n}prof", 2.0, checker_url=srv.url(db, "rev")), n)
     prof = function_profile(srv, db)
     _tracking(srv, db, False)
     return prof

@@ -160,7 +160,7 @@ CODES: dict[str, str] = {
     "nothing to post": N_("nothing to post"), "created": N_("created"), "unchanged": N_("unchanged"),
     "duplicate": N_("duplicate"), "recorded": N_("recorded"),
     # held entries (maker-checker); "rejected" is a request state too
-    "held": N_("held"), "confirmed": N_("confirmed"),
+    "held": N_("awaiting confirmation"), "confirmed": N_("confirmed"),
     # the consolidated row of a report (unit "all")
     "all": N_("all units"),
     # journal entry kinds

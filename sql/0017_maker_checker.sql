@@ -443,6 +443,17 @@ BEGIN
   RETURN QUERY SELECT eid, 'posted'::text;
 END $$;
 
+-- Several at once, in the order given (a batch of a day's receipts; all or none).
+CREATE FUNCTION fl.confirm_entries(p_ids bigint[]) RETURNS TABLE (held_id bigint, entry_id bigint, status text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp AS $$
+#variable_conflict use_column
+DECLARE i bigint;
+BEGIN
+  FOREACH i IN ARRAY coalesce(p_ids, '{}') LOOP
+    RETURN QUERY SELECT i, c.entry_id, c.status FROM fl.confirm_entry(i) c;
+  END LOOP;
+END $$;
+
 CREATE FUNCTION fl.reject_entry(p_id bigint, p_reason text) RETURNS fl.pending_entry
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp AS $$
 DECLARE
@@ -773,9 +784,11 @@ REVOKE ALL ON FUNCTION fl._kind_command(text), fl._key_in_namespace(text, text, 
   fl._hold(fl.app_user, text, fl.new_entry[], fl.new_posting[]), fl._decider(fl.pending_entry, text),
   fl._pending_for(bigint, text), fl.pending_entry_guard(), fl.sees_unit_all(text[]), fl.manual_policy(),
   fl.post_entries(jsonb), fl.reverse_entry(bigint, text, date, text), fl.allocate_interest(text, date, text, jsonb),
-  fl.confirm_entry(bigint), fl.reject_entry(bigint, text), fl.post_opening(jsonb) FROM PUBLIC;
+  fl.confirm_entry(bigint), fl.confirm_entries(bigint[]), fl.reject_entry(bigint, text), fl.post_opening(jsonb)
+  FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fl.post_entries(jsonb), fl.reverse_entry(bigint, text, date, text),
-  fl.allocate_interest(text, date, text, jsonb), fl.confirm_entry(bigint), fl.reject_entry(bigint, text),
+  fl.allocate_interest(text, date, text, jsonb), fl.confirm_entry(bigint), fl.confirm_entries(bigint[]),
+  fl.reject_entry(bigint, text),
   fl.post_opening(jsonb), fl.manual_policy(), fl.sees_unit_all(text[])
   TO fl_officer, fl_reviewer, fl_finance, fl_auditor, fl_admin;
 

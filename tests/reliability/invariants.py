@@ -40,6 +40,31 @@ def seed_ledger(conn: psycopg.Connection, fen: int) -> int:
     return 2 * len(COUNTIES)
 
 
+def journal_key(stored: str) -> str:
+    """The key a worker sent, from the key the journal holds: manual keys are filed under
+    their writer's name (manual:<user>:<key>, sql/0017_maker_checker.sql)."""
+    return stored.split(":", 2)[2] if stored.startswith("manual:") and stored.count(":") >= 2 else stored
+
+
+def post_confirmed(conn: psycopg.Connection, checker: psycopg.Connection, drafts: Any) -> list[Any]:
+    """Post as ``conn``'s user, then confirm what was held (real money) as ``checker``'s, each
+    step one transaction through the library (``run_tx``): the maker-checker path every
+    real-money manual entry takes. Results as ``journal.post`` gave them before holding
+    existed: 'posted' or 'duplicate' with the entry's id. A rule refusing the confirmation
+    (an overdraft) raises as the post would have."""
+    from ledger.store import journal
+    from ledger.store.db import run_tx
+
+    res = run_tx(conn, lambda c: journal.post(c, drafts))
+    held = [r for r in res if r.status == "held"]
+    if not held:
+        return res
+    done = run_tx(checker, lambda c: [journal.confirm(c, int(r.held_id)) for r in held])
+    by_held = {r.held_id: d for r, d in zip(held, done, strict=True)}
+    return [journal.PostResult(r.idempotency_key, by_held[r.held_id].entry_id, by_held[r.held_id].status, r.held_id)
+            if r.status == "held" else r for r in res]
+
+
 def read_log(path: Path) -> list[dict[str, Any]]:
     lines = path.read_text("utf-8").split("\n") if path.exists() else []
     out = []
@@ -239,9 +264,9 @@ def log_violations(conn: psycopg.Connection, s: LogSummary) -> list[str]:
     postings: dict[str, int] = {}
     for r in conn.execute("""SELECT e.idempotency_key AS k, e.id, (SELECT count(*) FROM fl.posting p WHERE p.entry_id = e.id) AS n
                                FROM fl.entry e"""):
-        present[r["k"]] = r["id"]
-        postings[r["k"]] = r["n"]
-    counts = Counter(r["k"] for r in conn.execute("SELECT idempotency_key AS k FROM fl.entry"))
+        present[journal_key(r["k"])] = r["id"]
+        postings[journal_key(r["k"])] = r["n"]
+    counts = Counter(journal_key(r["k"]) for r in conn.execute("SELECT idempotency_key AS k FROM fl.entry"))
     bad += [f"key {k} present {n} times" for k, n in counts.items() if n > 1][:20]
     for key, (_status, entry_id) in s.acked.items():
         if key not in present:
@@ -264,15 +289,14 @@ def log_violations(conn: psycopg.Connection, s: LogSummary) -> list[str]:
     return bad[:100]
 
 
-def resubmit_all(conn: psycopg.Connection, s: LogSummary) -> tuple[list[str], dict[str, int]]:
-    """Send every logged batch again with the same keys. Acknowledged batches must come
-    back all 'duplicate'; the others may post once (all 'posted'), be duplicates (the
-    answer was lost), or be refused by a rule. Re-sending what the first pass posted
-    must come back all 'duplicate'."""
+def resubmit_all(conn: psycopg.Connection, s: LogSummary, checker: psycopg.Connection) -> tuple[list[str], dict[str, int]]:
+    """Send every logged batch again with the same keys (post, then confirm as ``checker``).
+    Acknowledged batches must come back all 'duplicate'; the others may post once (all
+    'posted': a hold left unconfirmed by the crash is confirmed now), be duplicates (the
+    answer was lost), or be refused by a rule. Re-sending what the first pass posted must
+    come back all 'duplicate'."""
     from ledger.core.entries import parse_entries
     from ledger.errors import RuleViolation
-    from ledger.store import journal
-    from ledger.store.db import run_tx
 
     bad: list[str] = []
     n = Counter[str]()
@@ -284,7 +308,7 @@ def resubmit_all(conn: psycopg.Connection, s: LogSummary) -> tuple[list[str], di
                 continue   # the second pass re-sends what the first one posted
             drafts = parse_entries(docs, b)
             try:
-                res = run_tx(conn, lambda c, d=drafts: journal.post(c, d))  # type: ignore[misc]
+                res = post_confirmed(conn, checker, drafts)
             except RuleViolation as e:
                 n[f"pass{_pass}_refused"] += 1
                 if b in s.acked_batches or b in present:

@@ -45,13 +45,13 @@ def _after(srv: CrashServer, logs: list[Path]) -> tuple[list[str], dict[str, Any
     with srv.connect() as admin:
         before = ledger_violations(admin) + log_violations(admin, s)
         n_before = admin.execute("SELECT count(*) AS n FROM fl.entry").fetchone()["n"]
-    with srv.connect("fin", autocommit=False) as fin:
-        again, counts = resubmit_all(fin, s)
+    with srv.connect("fin", autocommit=False) as fin, srv.connect("rev", autocommit=False) as rev:
+        again, counts = resubmit_all(fin, s, rev)
     with srv.connect() as admin:
         after = ledger_violations(admin)
         n_after = admin.execute("SELECT count(*) AS n FROM fl.entry").fetchone()["n"]
         lost = [k for k in s.acked if admin.execute("SELECT 1 FROM fl.entry WHERE idempotency_key = %s",
-                                                    (k,)).fetchone() is None]
+                                                    (f"manual:fin:{k}",)).fetchone() is None]
     posted_on_resubmit = n_after - n_before
     figs = {**s.counts(), "entries_before_resubmit": n_before, "entries_after_resubmit": n_after,
             "posted_by_resubmission": posted_on_resubmit, "resubmission": counts,

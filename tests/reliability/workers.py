@@ -1,6 +1,7 @@
 """Worker processes for the reliability tests: ``python tests/reliability/workers.py MODE ...``.
 
-* ``bank``   post random transfers through the library (``journal.post`` in ``run_tx``),
+* ``bank``   post random transfers through the library (``journal.post`` in ``run_tx``, then
+             ``journal.confirm`` as a second person: every entry moves real money),
              logging each batch before sending and after the answer (invariants.py);
              with ``--survive`` it reconnects after connection loss (crash tests).
 * ``weak``   the same kind of workload on ``public.weak_account``, done badly on purpose:
@@ -30,7 +31,7 @@ from ledger.core.money import decimal_text
 from ledger.errors import DatabaseUnavailable, LedgerError, RuleViolation
 from ledger.store import journal
 from ledger.store.db import Target, Writer, connect, run_tx
-from tests.reliability.invariants import COUNTIES
+from tests.reliability.invariants import COUNTIES, post_confirmed
 
 
 class Log:
@@ -67,10 +68,10 @@ def random_entry(rnd: random.Random, key: str) -> dict[str, Any]:
     return {"date": day.isoformat(), "book": "RES", "memo": kind, "idempotency_key": key, "postings": legs}
 
 
-def _connect(args: argparse.Namespace, survive_until: float) -> Any:
+def _connect(args: argparse.Namespace, survive_until: float, user: str | None = None) -> Any:
     while True:
         try:
-            return connect(Target(url=args.url, user=args.user))
+            return connect(Target(url=args.url, user=user or args.user))
         except DatabaseUnavailable:
             if not args.survive or time.monotonic() > survive_until or _stopped(args):
                 raise
@@ -88,6 +89,9 @@ def bank(args: argparse.Namespace) -> None:
     log = Log(Path(args.log), args.fsync)
     deadline = time.monotonic() + args.seconds
     conn = _connect(args, deadline + 60)
+    # Every entry moves real money, so each is held and confirmed by a second person over
+    # that person's own login (sql/0017_maker_checker.sql): post, then confirm.
+    checker = _connect(args, deadline + 60, args.checker)
     b = 0
     while b < args.ops and time.monotonic() < deadline and not _stopped(args):
         b += 1
@@ -96,7 +100,7 @@ def bank(args: argparse.Namespace) -> None:
         log.write({"t": "S", "batch": batch, "docs": docs})
         drafts = parse_entries(docs, batch)
         try:
-            res = run_tx(conn, lambda c, d=drafts: journal.post(c, d))
+            res = post_confirmed(conn, checker, drafts)
         except RuleViolation as e:
             log.write({"t": "R", "batch": batch, "rule": e.rule})
             continue
@@ -105,7 +109,9 @@ def bank(args: argparse.Namespace) -> None:
             if not args.survive:
                 raise
             conn.close()
+            checker.close()
             conn = _connect(args, deadline + 60)
+            checker = _connect(args, deadline + 60, args.checker)
             continue
         except LedgerError as e:
             # A lost connection can surface as another error class; survive it in crash
@@ -114,7 +120,9 @@ def bank(args: argparse.Namespace) -> None:
             if not args.survive:
                 raise
             conn.close()
+            checker.close()
             conn = _connect(args, deadline + 60)
+            checker = _connect(args, deadline + 60, args.checker)
             continue
         log.write({"t": "A", "batch": batch, "res": [[r.idempotency_key, r.status, r.entry_id] for r in res]})
         if args.pause:
@@ -128,6 +136,7 @@ def bank_failover(args: argparse.Namespace) -> None:
     log = Log(Path(args.log), args.fsync)
     deadline = time.monotonic() + args.seconds
     writer = Writer(Target(url=args.url, user=args.user), within=args.failover)
+    checker = Writer(Target(url=args.url, user=args.checker), within=args.failover)   # the second person
     b = 0
     while b < args.ops and time.monotonic() < deadline and not _stopped(args):
         b += 1
@@ -137,14 +146,21 @@ def bank_failover(args: argparse.Namespace) -> None:
         drafts = parse_entries(docs, batch)
         try:
             res = writer.run(lambda c, d=drafts: journal.post(c, d))
+            held = [r for r in res if r.status == "held"]
+            if held:   # every entry moves real money: a second person confirms (sql/0017)
+                done = checker.run(lambda c, h=held: [journal.confirm(c, int(r.held_id)) for r in h])
+                by_held = {r.held_id: x for r, x in zip(held, done, strict=True)}
+                res = [journal.PostResult(r.idempotency_key, by_held[r.held_id].entry_id, by_held[r.held_id].status,
+                                          r.held_id) if r.status == "held" else r for r in res]
         except RuleViolation as e:
             log.write({"t": "R", "batch": batch, "rule": e.rule})
             continue
-        log.write({"t": "A", "batch": batch, "ts": time.time(), "resent": writer.resent,
+        log.write({"t": "A", "batch": batch, "ts": time.time(), "resent": writer.resent + checker.resent,
                    "res": [[r.idempotency_key, r.status, r.entry_id] for r in res]})
         if args.pause:
             time.sleep(rnd.uniform(0, args.pause))
     writer.close()
+    checker.close()
 
 
 def weak(args: argparse.Namespace) -> None:
@@ -242,6 +258,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("mode", choices=["bank", "weak", "reader"])
     p.add_argument("--url", required=True)
     p.add_argument("--user")
+    p.add_argument("--checker", default="rev", help="the second person who confirms held entries")
     p.add_argument("--log", required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--prefix", default="w")
