@@ -94,16 +94,25 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, fl, pg_temp AS $$
 $$;
 
 -- The entry's stamp (who, when, from where) and, for every new entry, its key's namespace:
--- one row trigger that already runs for every entry.
+-- one row trigger that already runs for every entry. An entry confirmed from a held one
+-- (fl.confirm_entry: source.held names it, and that held entry, still undecided, has this
+-- very key) was made by the held entry's maker: created_by is the maker (制单), the
+-- confirmer is in source.confirmed_by and fl.pending_entry.decided_by (复核). No caller can
+-- point source.held at another user's held entry: its key lies in that user's namespace.
 CREATE OR REPLACE FUNCTION fl.entry_stamp() RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, fl, pg_temp AS $$
+DECLARE maker text;
 BEGIN
   IF NOT coalesce(fl._key_in_namespace(NEW.kind, NEW.idempotency_key, NEW.source), false) THEN
     PERFORM fl.refuse('key_namespace', format(
       'idempotency key %s is not in the namespace of %s entries (%s…); a key of another operation cannot be taken',
       NEW.idempotency_key, NEW.kind, fl._key_namespace(NEW.kind)), 'insufficient_privilege');
   END IF;
-  NEW.created_by  := session_user;
+  IF jsonb_typeof(NEW.source) = 'object' AND (NEW.source ->> 'held') ~ '^[0-9]{1,18}$' THEN
+    SELECT pe.made_by INTO maker FROM fl.pending_entry pe
+     WHERE pe.id = (NEW.source ->> 'held')::bigint AND pe.idempotency_key = NEW.idempotency_key AND pe.state = 'held';
+  END IF;
+  NEW.created_by  := coalesce(maker, session_user);
   NEW.created_at  := now();
   NEW.client_addr := inet_client_addr();
   NEW.created_xid := pg_current_xact_id();
@@ -294,16 +303,20 @@ BEGIN
       END IF;
     END IF;
     IF (SELECT count(*) FROM unnest(p_postings) p WHERE p.ord = e.ord) < 2 THEN
-      PERFORM fl.refuse('entry_balanced', format('%s: an entry needs at least two postings', e.idempotency_key));
+      PERFORM fl.refuse('entry_min_postings', format('%s has %s posting(s); an entry needs at least two',
+        e.idempotency_key, (SELECT count(*) FROM unnest(p_postings) p WHERE p.ord = e.ord)));
     END IF;
     SELECT p.unit, coalesce(p.component, '') AS component,
-           sum(CASE p.side WHEN 'D' THEN p.amount ELSE -p.amount END) AS diff INTO bad
+           coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0) AS dr,
+           coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0) AS cr INTO bad
       FROM unnest(p_postings) p WHERE p.ord = e.ord
-     GROUP BY 1, 2 HAVING sum(CASE p.side WHEN 'D' THEN p.amount ELSE -p.amount END) <> 0 LIMIT 1;
+     GROUP BY 1, 2
+    HAVING coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0) <> coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0)
+     ORDER BY 1, 2 LIMIT 1;
     IF FOUND THEN
-      PERFORM fl.refuse('entry_balanced', format(
-        '%s does not balance for unit %s%s: debits exceed credits by %s', e.idempotency_key, bad.unit,
-        CASE WHEN bad.component <> '' THEN ' (' || bad.component || ')' ELSE '' END, fl.fmt_fen(bad.diff)));
+      PERFORM fl.refuse('entry_balanced', format('%s: debits %s ≠ credits %s for unit %s, book %s%s',
+        e.idempotency_key, fl.fmt_fen(bad.dr), fl.fmt_fen(bad.cr), bad.unit, e.book,
+        CASE WHEN bad.component <> '' THEN ', component ' || bad.component ELSE '' END));
     END IF;
 
     -- The accounts, resolved as fl._post resolves them (the default holder where the chart
@@ -433,7 +446,8 @@ BEGIN
   END IF;
   SELECT x.entry_id INTO eid FROM fl._post(
     ARRAY[ROW(1, p.book, p.entry_date, p.memo, p.kind, p.idempotency_key, p.reverses, p.reason,
-              coalesce(p.source, '{}'::jsonb) || jsonb_build_object('held', p.id, 'made_by', p.made_by),
+              coalesce(p.source, '{}'::jsonb) || jsonb_build_object('held', p.id, 'made_by', p.made_by,
+                                                                     'confirmed_by', u.name),
               p.content_hash)::fl.new_entry],
     (SELECT array_agg(ROW(1, pp.pos, a.book, a.chart_code, a.unit, a.holder, a.component, pp.side, pp.amount,
                           pp.line_ref, pp.memo)::fl.new_posting ORDER BY pp.pos)

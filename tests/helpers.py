@@ -67,6 +67,19 @@ def post(conn: psycopg.Connection, *docs: dict[str, Any], checker: str | None = 
     return rows
 
 
+def confirmed(conn: psycopg.Connection, sql: str, params: object = None, checker: str | None = None) -> dict[str, Any]:
+    """Call a write that may hold its entry (fl.reverse_entry, fl.allocate_interest,
+    fl.post_opening: one row with entry_id, status, held_id) and, if it did, confirm it as
+    ``checker``; the row then reads 'posted' with the entry's id. A refused confirmation
+    (an overdraft) raises as the write itself used to; the entry stays held, and calling
+    again with the same key holds nothing new."""
+    row = dict(conn.execute(sql, params).fetchone() or {})
+    if row.get("status") == "held":
+        c = confirm(conn, [int(row["held_id"])], checker)[0]
+        row["entry_id"], row["status"] = c["entry_id"], c["status"]
+    return row
+
+
 def d(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 

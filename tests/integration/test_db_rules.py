@@ -9,14 +9,15 @@ import psycopg
 import pytest
 from psycopg import errors as pgerr
 
-from tests.helpers import collect, entry, leg, pay_from_special, post
+from tests.helpers import collect, confirmed, entry, leg, pay_from_special, post
 
 pytestmark = pytest.mark.db
 
 
 def _raw_entry(c: psycopg.Connection, key: str, date: str = "2023-03-01", book: str = "RES") -> int:
     r = c.execute("""INSERT INTO fl.entry (book, entry_date, idempotency_key, content_hash, created_by, created_at, created_xid)
-                     VALUES (%s, %s, %s, '\\x00', 'someone-else', now(), '1') RETURNING id""", (book, date, key)).fetchone()
+                     VALUES (%s, %s, %s, '\\x00', 'someone-else', now(), '1') RETURNING id""",
+                  (book, date, f"manual:owner:{key}")).fetchone()   # a manual key lies in manual:<user>: (0017)
     return r["id"]
 
 
@@ -191,7 +192,7 @@ def test_idempotency_same_content_returns_original_different_content_refused(led
 def test_reversal_mirrors_and_happens_once(ledger_db):
     c = ledger_db.connect("fin", autocommit=True)
     e = post(c, collect("k", "2023-01-10", "230822", "100.00"))[0]["entry_id"]
-    r = c.execute("SELECT * FROM fl.reverse_entry(%s, 'wrong unit', '2023-01-11', 'rev-k')", (e,)).fetchone()
+    r = confirmed(c, "SELECT * FROM fl.reverse_entry(%s, 'wrong unit', '2023-01-11', 'rev-k')", (e,))
     assert r["status"] == "posted"
     with pytest.raises(pgerr.UniqueViolation) as ei:
         c.execute("SELECT * FROM fl.reverse_entry(%s, 'again', '2023-01-12', 'rev-k2')", (e,))
@@ -202,7 +203,7 @@ def test_reversal_mirrors_and_happens_once(ledger_db):
     raw = ledger_db.connect()
     x = post(ledger_db.connect("fin", autocommit=True), collect("k2", "2023-01-10", "230822", "50.00"))[0]["entry_id"]
     eid = raw.execute("""INSERT INTO fl.entry (book, entry_date, idempotency_key, content_hash, reverses, created_by, created_at, created_xid)
-                         VALUES ('RES', '2023-01-12', 'raw-rev', '\\x00', %s, 'x', now(), '1') RETURNING id""", (x,)).fetchone()["id"]
+                         VALUES ('RES', '2023-01-12', 'manual:owner:raw-rev', '\\x00', %s, 'x', now(), '1') RETURNING id""", (x,)).fetchone()["id"]
     _raw_posting(raw, eid, _account(raw, "RES", "4001", "230822"), "D", 4000, "2023-01-12", "230822")
     _raw_posting(raw, eid, _account(raw, "RES", "1003", "230822", "special"), "C", 4000, "2023-01-12", "230822")
     with pytest.raises(pgerr.CheckViolation) as ei2:

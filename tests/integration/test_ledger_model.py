@@ -16,6 +16,7 @@ from psycopg import errors as pgerr
 from psycopg.rows import dict_row
 
 from tests.conftest import LedgerDB
+from tests.helpers import confirmed, post
 
 pytestmark = pytest.mark.db
 
@@ -44,10 +45,10 @@ def doc_for(pairs, date="2023-03-15", key=None):
 
 def seed(conn):
     """Money in the special account so that payments can happen."""
-    conn.execute("SELECT * FROM fl.post_entries(%s)", (json.dumps({
+    post(conn, {
         "date": "2023-01-02", "book": "RES", "idempotency_key": f"seed-{uuid.uuid4().hex}",
         "postings": [{"account": "1003", "unit": u, "holder": "special", "side": "D", "amount": 100_000_000}
-                     for u in UNITS] + [{"account": "4001", "unit": u, "side": "C", "amount": 100_000_000} for u in UNITS]}),))
+                     for u in UNITS] + [{"account": "4001", "unit": u, "side": "C", "amount": 100_000_000} for u in UNITS]})
 
 
 def check_invariants(admin: psycopg.Connection) -> None:
@@ -86,7 +87,7 @@ def test_random_entries_keep_the_books_whole(ledger_db, batch):
     before = ledger_db.cached().execute("SELECT count(*) AS n FROM fl.entry").fetchone()["n"]
     docs = [doc_for(p) for p in batch]
     try:
-        fin.execute("SELECT * FROM fl.post_entries(%s)", (json.dumps(docs),))
+        post(fin, *docs)    # held (real money) and confirmed by a second person
         posted = len(docs)
     except pgerr.CheckViolation as e:
         assert e.diag.constraint_name in ("no_overdraft", "reserved_within_balance")
@@ -148,7 +149,7 @@ class LedgerMachine(RuleBasedStateMachine):
         legs = [(p["unit"], p["account"], p["holder"], p["side"], p["amount"]) for p in doc["postings"]]
         expect_ok = month not in self.closed and not self._would_overdraw(legs)
         try:
-            r = self.fin.execute("SELECT * FROM fl.post_entries(%s)", (json.dumps(doc),)).fetchone()
+            r = post(self.fin, doc)[0]
         except pgerr.CheckViolation as e:
             assert not expect_ok, f"refused unexpectedly: {e}"
             assert e.diag.constraint_name in ("no_overdraft", "period_closed")
@@ -165,8 +166,8 @@ class LedgerMachine(RuleBasedStateMachine):
         legs = self.entries[eid]
         expect_ok = not self._would_overdraw(legs, sign=-1) and 6 not in self.closed
         try:
-            self.rev.execute("SELECT * FROM fl.reverse_entry(%s, 'model says so', '2023-06-30', %s)",
-                             (eid, f"rev-{eid}"))
+            confirmed(self.rev, "SELECT * FROM fl.reverse_entry(%s, 'model says so', '2023-06-30', %s)",
+                      (eid, f"rev-{eid}"))
         except pgerr.CheckViolation as e:
             assert not expect_ok, f"reversal refused unexpectedly: {e}"
             return

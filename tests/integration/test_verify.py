@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.store import verify
-from tests.helpers import collect, entry, leg, pay_from_special, post
+from tests.helpers import collect, confirmed, entry, leg, pay_from_special, post
 
 pytestmark = pytest.mark.db
 
@@ -29,8 +29,8 @@ def sample_ledger(ledger_db) -> dict[str, int]:
                 pay_from_special("pay-81-1", "2023-01-21", "230881", "777.77"))
     fin.commit()
     ids.update({"pre-22": rows[0]["entry_id"], "pay-22-1": rows[1]["entry_id"], "pay-81-1": rows[2]["entry_id"]})
-    r = fin.execute("SELECT entry_id FROM fl.reverse_entry(%s, %s, %s, %s)",
-                    (ids["pay-81-1"], "wrong provider", "2023-01-25", "rev-pay-81-1")).fetchone()
+    r = confirmed(fin, "SELECT * FROM fl.reverse_entry(%s, %s, %s, %s)",
+                  (ids["pay-81-1"], "wrong provider", "2023-01-25", "rev-pay-81-1"))
     fin.commit()
     ids["rev-pay-81-1"] = r["entry_id"]
     rev = ledger_db.connect("rev")

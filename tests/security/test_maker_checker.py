@@ -249,9 +249,10 @@ def test_maker_checker_cannot_be_walked_around(funded: LedgerDB) -> None:
                                   "WHERE id = ANY (%s) ORDER BY id", ([by_fin, by_o22, by_rev],)).fetchall()
     assert [(h["state"], h["made_by"], h["decided_by"]) for h in held] == [
         ("confirmed", "fin", "rev"), ("confirmed", "o22", "o22b"), ("rejected", "rev", "rev2")]
-    # The posted entry names its maker; the held records are in the chained history.
+    # The posted entry names its maker (制单) and its checker (复核); the held records are in
+    # the chained history.
     e = funded.admin().execute("SELECT created_by, source FROM fl.entry WHERE id = %s", (first["entry_id"],)).fetchone()
-    assert (e["created_by"], e["source"]["made_by"], e["source"]["held"]) == ("rev", "fin", by_fin)
+    assert (e["created_by"], e["source"]["confirmed_by"], e["source"]["held"]) == ("fin", "rev", by_fin)
     assert _count(funded, "SELECT count(*) AS n FROM fl.record_log WHERE tbl = 'fl.pending_entry' "
                           "AND row_key = jsonb_build_object('id', %s::bigint)", (by_rev,)) == 2
 
