@@ -140,6 +140,15 @@ def get_entry(conn: Conn, ref: str | int) -> dict[str, Any]:
                                           ORDER BY e.idempotency_key = %s DESC LIMIT 1""",
                            (text, text, text, text)).fetchone()
     if row is None:
+        # Another writer's manual or reversal key, as that writer gave it (one match only).
+        rows = conn.execute(_ENTRY_SQL + """ WHERE e.idempotency_key ~ '^(manual|reversal):[^:]+:'
+                                              AND regexp_replace(e.idempotency_key, '^(manual|reversal):[^:]+:', '') = %s
+                                            LIMIT 2""", (text,)).fetchall()
+        if len(rows) > 1:
+            raise NotFound(f"several writers used the key '{text}': give the entry's id, its voucher or the "
+                           "full key (manual:<user>:<key>)")
+        row = rows[0] if rows else None
+    if row is None:
         raise NotFound(f"no entry '{text}' (give an id, a voucher like RES/2023-000001, or an idempotency key)")
     postings = conn.execute(
         """SELECT p.id, a.book, a.chart_code, a.unit, a.holder, a.component, p.side, p.amount, p.line_ref, p.memo,

@@ -66,6 +66,7 @@ from pathlib import Path
 import pytest
 
 from ledger.core.money import parse_fen
+from tests.helpers import cli_confirm
 
 pytestmark = pytest.mark.db
 
@@ -145,8 +146,10 @@ def test_small_city_year(ledger_db):
         assert balance(ledger_db, key) == "0.00", key
 
     # 7. interest
-    shares = run(ledger_db, "fin", "interest", "allocate", "--amount", "1000.01", "--from", "2024-06-01",
-                 "--date", "2024-06-30", "--book", "RES", "--json").json()["shares"]
+    allocated = run(ledger_db, "fin", "interest", "allocate", "--amount", "1000.01", "--from", "2024-06-01",
+                    "--date", "2024-06-30", "--book", "RES", "--json").json()
+    assert cli_confirm(ledger_db, allocated)["status"] == "posted"     # a second person confirms (0017)
+    shares = allocated["shares"]
     assert [(s["unit"], s["balance_days"], s["share"]) for s in shares] == [
         ("230800", "9000000.00", "625.01"), ("230822", "5400000.00", "375.00"), ("230881", "-4200000.00", "0.00")]
 

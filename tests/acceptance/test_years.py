@@ -23,7 +23,11 @@ def run(ledger_db, user: str, *args: str, input: str | None = None):  # type: ig
 
 
 def post(ledger_db, *entries: dict) -> None:  # type: ignore[no-untyped-def]
-    run(ledger_db, "fin", "entry", "post", "-", input=json.dumps(list(entries)))
+    """Finance posts; what moves real money is held and the bureau confirms it (复核)."""
+    out = run(ledger_db, "fin", "entry", "post", "-", "--json", input=json.dumps(list(entries))).json()
+    held = [str(o["held_id"]) for o in out if o["status"] == "held"]
+    if held:
+        run(ledger_db, "rev", "entry", "confirm", *held)
 
 
 def move(key: str, date: str, unit: str, dr: str, cr: str, yuan: str, *, dr_holder: str | None = None,
@@ -225,8 +229,9 @@ def test_an_employees_payment_is_refused_when_its_component_holds_too_little(led
          emp("cq", "2024-03-01", "1003", "4001", "30000.00", "personal", dr_holder="special"))
     for key, code, yuan, comp, what in (("x1", "5001.pharmacy", "50000.00", "personal", "personal"),
                                         ("x2", "5001.inpatient", "120000.00", "pooled", "pooled")):
-        r = ledger_db.cli("entry", "post", "-", user="fin",
-                          input=json.dumps([emp(key, "2024-04-01", code, "1003", yuan, comp, cr_holder="special")]))
+        held = run(ledger_db, "fin", "entry", "post", "-", "--json",
+                   input=json.dumps([emp(key, "2024-04-01", code, "1003", yuan, comp, cr_holder="special")])).json()
+        r = ledger_db.cli("entry", "confirm", str(held[0]["held_id"]), user="rev")   # refused when it would post
         assert r.exit_code == 1 and "components_separate" in r.stderr and what in r.stderr, r
         assert "-20,000.00" in r.stderr, r
     post(ledger_db, emp("ok1", "2024-04-02", "5001.pharmacy", "1003", "30000.00", "personal", cr_holder="special"),

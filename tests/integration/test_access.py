@@ -147,8 +147,9 @@ def test_every_forbidden_action_is_refused(ledger_db, tmp_path):
     for q in ("SELECT * FROM fl.posting WHERE unit <> '230822'",
               "SELECT * FROM fl.account WHERE unit <> '230822'",
               "SELECT e.id, e.memo FROM fl.entry e WHERE NOT EXISTS (SELECT 1 FROM fl.posting p WHERE p.entry_id = e.id)",
-              "SELECT id, memo FROM fl.entry WHERE idempotency_key IN ('col-81-jan', 'pay-81-1', 'rev-pay-81-1')",
-              "SELECT s.*, e.id, e.memo FROM fl.seal s JOIN fl.entry e ON e.id = s.entry_id WHERE e.idempotency_key = 'col-81-jan'",
+              "SELECT id, memo FROM fl.entry WHERE idempotency_key IN ('manual:fin:col-81-jan', 'manual:fin:pay-81-1', "
+              "'reversal:fin:rev-pay-81-1')",
+              "SELECT s.*, e.id, e.memo FROM fl.seal s JOIN fl.entry e ON e.id = s.entry_id WHERE e.idempotency_key = 'manual:fin:col-81-jan'",
               "SELECT * FROM fl.account_day d WHERE d.account_id IN (SELECT id FROM fl.account WHERE unit = '230881')",
               "SELECT * FROM fl.bank_account WHERE unit IS DISTINCT FROM '230822'",
               "SELECT * FROM fl.fund_request WHERE unit <> '230822'",

@@ -218,7 +218,7 @@ def test_writer_identity_is_the_login_not_what_the_client_says(ledger_db):
     owner = ledger_db.connect()
     _raw_entry(owner, "raw-claims-someone-else")  # claims created_by='someone-else'
     owner.rollback()
-    row = ledger_db.admin().execute("SELECT created_by FROM fl.entry WHERE idempotency_key = 'k'").fetchone()
+    row = ledger_db.admin().execute("SELECT created_by FROM fl.entry WHERE idempotency_key = 'manual:fin:k'").fetchone()
     assert row["created_by"] == "fin"
     c = ledger_db.connect()
     e = _raw_entry(c, "stamped")

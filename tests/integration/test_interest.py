@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import collect, pay_from_special, post
+from tests.helpers import cli_confirm, collect, pay_from_special, post
 from tests.integration._cycle import bal, fen
 
 pytestmark = pytest.mark.db
@@ -49,7 +49,8 @@ def test_interest_shared_by_daily_balances(ledger_db):
                       "--book", "RES", "--json", user="fin")
     assert r.exit_code == 0, r
     out = r.json()
-    assert out["status"] == "posted"
+    assert out["status"] == "held"       # finance allocates, a second person confirms (0017)
+    assert cli_confirm(ledger_db, out)["status"] == "posted"
     assert [(s["unit"], s["balance_days"], s["average_daily_balance"], s["share"]) for s in out["shares"]] == [
         ("230800", "-1800.00", "-180.00", "0.00"), ("230822", "12500.00", "1250.00", "41.81"),
         ("230826", "1400.00", "140.00", "4.68"), ("230881", "16000.00", "1600.00", "53.51")]
@@ -71,6 +72,7 @@ def test_interest_shared_by_daily_balances(ledger_db):
     tie = ledger_db.cli("interest", "allocate", "--amount", "0.02", "--date", "2024-01-31", "--book", "EMP",
                         "--json", user="fin")
     assert tie.exit_code == 0, tie
+    cli_confirm(ledger_db, tie.json())
     assert [(s["unit"], s["component"], s["share"]) for s in tie.json()["shares"]] == [
         ("230822", "personal", "0.01"), ("230822", "pooled", "0.01"), ("230881", "pooled", "0.00")]
     assert bal(admin, "EMP", "4201", "230822", "", "personal") == -1

@@ -61,7 +61,7 @@ def fund_cycle_rows(ledger_db) -> None:
                                                    ("approve", "submitted", "approved", 4000000, "budget", "rev")):
         a.execute("""INSERT INTO fl.request_event (request_id, action, from_state, to_state, amount, reason, actor)
                      VALUES (%s, %s, %s, %s, %s, %s, %s)""", (rid, action, frm, to, amount, reason, actor))
-    entry_id = a.execute("SELECT id FROM fl.entry WHERE idempotency_key = 'col-22'").fetchone()["id"]
+    entry_id = a.execute("SELECT id FROM fl.entry WHERE idempotency_key = 'manual:fin:col-22'").fetchone()["id"]
     for ref, kind, fen, opened in (("fa-1", "fiscal_arrears", 3_000_000, "2023-10-01"),
                                    ("ea-1", "employer_arrears", 1_000_000, "2023-05-01"),
                                    ("uc-1", "unpaid_claims", 500_000, "2022-06-30")):

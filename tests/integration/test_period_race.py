@@ -10,14 +10,14 @@ import time
 import pytest
 from psycopg import errors as pgerr
 
-from tests.helpers import collect, post
+from tests.helpers import post, reclass
 
 pytestmark = pytest.mark.db
 
 
 def test_close_waits_for_entries_in_flight_and_refuses_later_ones(ledger_db):
     fin = ledger_db.connect("fin")
-    post(fin, collect("in-flight", "2023-03-15", "230822", "10.00"))   # not committed yet
+    post(fin, reclass("in-flight", "2023-03-15", "230822", "10.00"))   # not committed yet
     rev = ledger_db.connect("rev", autocommit=True)
     done = threading.Event()
 
@@ -33,7 +33,7 @@ def test_close_waits_for_entries_in_flight_and_refuses_later_ones(ledger_db):
     t.join(timeout=10)
     assert done.is_set()
     with pytest.raises(pgerr.CheckViolation) as ei:
-        post(fin, collect("after-close", "2023-03-16", "230822", "10.00"))
+        post(fin, reclass("after-close", "2023-03-16", "230822", "10.00"))
     assert ei.value.diag.constraint_name == "period_closed"
     fin.rollback()
     admin = ledger_db.admin()

@@ -15,7 +15,7 @@ import pytest
 from ledger.errors import PermissionDenied
 from ledger.store import journal, verify
 from ledger.store.db import run_tx, translated
-from tests.helpers import background, collect, post
+from tests.helpers import background, collect, post, reclass
 
 pytestmark = pytest.mark.db
 
@@ -34,7 +34,7 @@ def _queue_one(ledger_db: Any, key: str) -> tuple[psycopg.Connection, int]:
     queued. Returns the holder (still holding) and the queued entry's id."""
     holder = ledger_db.connect()
     holder.execute("SELECT seq FROM fl.chain_head FOR UPDATE")
-    rows = _post_in_thread(ledger_db.connect("fin"), collect(key, "2023-03-15", "230822", "10.00"))
+    rows = _post_in_thread(ledger_db.connect("fin"), reclass(key, "2023-03-15", "230822", "10.00"))
     return holder, rows[0]["entry_id"]
 
 
@@ -126,7 +126,7 @@ def test_a_write_command_returns_its_voucher_even_when_its_commit_was_queued(led
     holder = ledger_db.connect()
     holder.execute("SELECT seq FROM fl.chain_head FOR UPDATE")
     f = tmp_path / "entry.json"
-    f.write_text(json.dumps(collect("cli-busy", "2023-03-15", "230822", "10.00")), "utf-8")
+    f.write_text(json.dumps(reclass("cli-busy", "2023-03-15", "230822", "10.00")), "utf-8")
     t, out = background(lambda: ledger_db.cli("entry", "post", str(f), "--json", user="fin"))
     admin = ledger_db.admin()
     deadline = time.monotonic() + 15
@@ -149,8 +149,8 @@ def test_a_write_command_returns_its_voucher_even_when_its_commit_was_queued(led
     ("audit", "trail", "while-busy"),
     ("report", "vouchers", "--book", "RES", "--year", "2023"),
     ("report", "vouchers", "--book", "RES", "--year", "2023", "--json"),
-    ("report", "ledger", "RES:1003:230822:special", "--year", "2023"),
-    ("report", "ledger", "RES:1003:230822:special", "--year", "2023", "--json"),
+    ("report", "ledger", "RES:5401:230822", "--year", "2023"),
+    ("report", "ledger", "RES:5401:230822", "--year", "2023", "--json"),
     ("report", "subledger", "--unit", "230822", "--year", "2023", "--json"),
     ("audit", "digest", "--json"),
 ])

@@ -6,13 +6,14 @@ exactly; nothing else in the database changes."""
 from __future__ import annotations
 
 import itertools
-import json
 import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
+
+from tests.helpers import cli_post
 
 pytestmark = pytest.mark.db
 
@@ -44,24 +45,22 @@ def test_hostile_text_round_trips_through_entries(ledger_db, memo, key, ref):
            "postings": [{"account": "1003", "unit": "230822", "holder": "special", "side": "debit", "amount": "1.00",
                          "line_ref": ref, "memo": memo},
                         {"account": "4001", "unit": "230822", "side": "credit", "amount": "1.00"}]}
-    res = ledger_db.cli("entry", "post", "-", "--json", input=json.dumps(doc, ensure_ascii=False), user="fin")
-    assert res.exit_code == 0, res
-    eid = res.json()[0]["entry_id"]
+    eid = cli_post(ledger_db, "fin", [doc])[0]["entry_id"]
     shown = ledger_db.cli("entry", "show", str(eid), "--json", user="aud").json()
     # Documents are trimmed at the edges when parsed (ledger.core.entries); inside, byte for byte.
     assert shown["memo"] == memo.strip()
-    assert shown["idempotency_key"] == k.strip()
+    assert shown["idempotency_key"] == "manual:fin:" + k.strip()     # filed under its writer (0017)
     assert shown["postings"][0]["line_ref"] == ref.strip()
     assert shown["postings"][0]["memo"] == memo.strip()
     row = admin.execute("SELECT memo, idempotency_key FROM fl.entry WHERE id = %s", (eid,)).fetchone()
-    assert (row["memo"], row["idempotency_key"]) == (memo.strip(), k.strip())
+    assert (row["memo"], row["idempotency_key"]) == (memo.strip(), "manual:fin:" + k.strip())
     assert admin.execute("SELECT count(*) AS n FROM fl.entry").fetchone()["n"] == n_before + 1
     assert _schema(admin) == before
     # The same key by the trail command (a key is also a way to name an entry).
     trail = ledger_db.cli("audit", "trail", k.strip(), "--json", user="aud")
     if not k.strip().isdigit() and not (k.strip()[:1] in "Rr" and k.strip()[1:].isdigit()):
         assert trail.exit_code == 0, trail
-        assert trail.json()["subject"]["idempotency_key"] == k.strip()
+        assert trail.json()["subject"]["idempotency_key"] == "manual:fin:" + k.strip()
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

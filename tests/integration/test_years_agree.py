@@ -17,13 +17,13 @@ R 250,000 E 330,000 (share 80,000, never paid); 2025 revenue 10,000 in March. At
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ledger.core.money import parse_fen
+from tests.helpers import cli_post
 
 pytestmark = pytest.mark.db
 
@@ -45,7 +45,7 @@ def _ok(r):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def two_years(ledger_db):  # type: ignore[no-untyped-def]
     def post(*docs: dict) -> None:
-        _ok(ledger_db.cli("entry", "post", "-", user="fin", input=json.dumps(list(docs))))
+        cli_post(ledger_db, "fin", list(docs))
 
     post(_move("o26", "2022-12-31", "1003", "3001", "50000.00", dr_holder="special"),
          _move("o00", "2022-12-31", "1003", "3001", "1000000.00", unit="230800", dr_holder="special"),
