@@ -392,6 +392,9 @@ def opening_post(
     """The city proper's audited opening balance (期初余额), posted by a reviewer and held until
     finance or a second reviewer confirms it (entry confirm). Counties: handover open."""
     name, doc = _read_entries(file)
+    for d in doc if isinstance(doc, list) else [doc]:
+        if isinstance(d, dict):   # one opening per book: its key defaults to opening-city:<book>:audited
+            d.setdefault("idempotency_key", "audited")
     drafts = parse_entries(doc, name)
     results = write(lambda c: journal.post_opening(c, drafts))
     _show_posted(results, [d.book for d in drafts], json_out)
