@@ -90,7 +90,8 @@ SELECT (SELECT count(*) FROM fl.entry) AS entries,
        (SELECT count(*) FROM fl.seal_queue) AS queued,
        (SELECT count(*) FROM fl.entry WHERE reverses IS NOT NULL) AS reversals,
        (SELECT count(*) FROM fl.fund_request) AS requests,
-       (SELECT count(*) FROM fl.request_event) AS request_events
+       (SELECT count(*) FROM fl.request_event) AS request_events,
+       (SELECT count(*) FROM fl.pending_entry) AS held
 """
 
 CHECKS: tuple[Check, ...] = (
@@ -174,6 +175,35 @@ CHECKS: tuple[Check, ...] = (
           SELECT e.id AS entry_id, e.reverses, s.book, s.fiscal_year, s.voucher_no
             FROM bad JOIN fl.entry e ON e.id = bad.rid LEFT JOIN fl.seal s ON s.entry_id = e.id""",
               lambda r: f"does not exactly mirror entry {r['reverses']}, which it claims to reverse"),
+    )),
+    Check("held_entries", "maker-checker (sql/0017): every confirmed held entry is in the journal with its key, "
+          "kind and content, confirmed by someone other than its maker; every entry confirmed from a held one has "
+          "that record; no manual entry or reversal filed under a writer's name moved real money without one",
+          "held", (
+        Query("""
+          SELECT pe.id, pe.made_by, pe.decided_by, pe.kind, e.id AS entry_id, s.book, s.fiscal_year, s.voucher_no,
+                 e.id IS NULL AS missing
+            FROM fl.pending_entry pe LEFT JOIN fl.entry e ON e.id = pe.entry_id LEFT JOIN fl.seal s ON s.entry_id = e.id
+           WHERE pe.state = 'confirmed'
+             AND (e.id IS NULL OR e.idempotency_key <> pe.idempotency_key OR e.kind <> pe.kind
+                  OR e.content_hash <> pe.content_hash OR pe.decided_by = pe.made_by)""",
+              lambda r: f"held entry {r['id']} ({r['kind']} by {r['made_by']}) was confirmed by {r['decided_by']} "
+                        + ("but its entry is missing" if r["missing"] else
+                           "who made it" if r["made_by"] == r["decided_by"] else
+                           "but the journal's entry differs from what was held")),
+        Query("""
+          SELECT e.id AS entry_id, e.kind, e.idempotency_key, e.created_by, s.book, s.fiscal_year, s.voucher_no
+            FROM fl.entry e LEFT JOIN fl.seal s ON s.entry_id = e.id
+           WHERE (e.idempotency_key LIKE 'manual:%' OR e.idempotency_key LIKE 'reversal:%'
+                  OR e.idempotency_key LIKE 'opening-city:%' OR jsonb_typeof(e.source) = 'object' AND e.source ? 'held')
+             AND NOT EXISTS (SELECT 1 FROM fl.pending_entry pe WHERE pe.entry_id = e.id AND pe.state = 'confirmed')
+             AND (e.source ? 'held' OR e.kind = 'opening' OR EXISTS (
+                   SELECT 1 FROM fl.posting p JOIN fl.account a ON a.id = p.account_id
+                    WHERE p.entry_id = e.id
+                      AND (split_part(a.chart_code, '.', 1) IN ('1001', '1002', '1003', '1004', '1005')
+                           OR a.holder <> '')))""",
+              lambda r: f"{r['kind']} entry {r['idempotency_key']} by {r['created_by']} moved real money without "
+                        "a second person's confirmation (no confirmed held entry)"),
     )),
     Check("requests", "every fund request's history follows the request workflow (ledger.core.requests), ends in "
           "its current state, and its approver is not its submitter", "requests", (
@@ -259,8 +289,8 @@ def run_check(conn: Conn, check: Check, checked: int, cap: int = FINDINGS_CAP) -
 
 # Output order of the checks (and what --check accepts).
 ORDER: tuple[str, ...] = ("entry_balanced", "posting_copies", "vouchers", "account_balances", "account_days",
-                          "bank_balances", "no_overdraft", "components_separate", "closed_periods", "reversals", "requests",
-                          *verify_records.NAMES, CHAIN_NAME)
+                          "bank_balances", "no_overdraft", "components_separate", "closed_periods", "reversals",
+                          "held_entries", "requests", *verify_records.NAMES, CHAIN_NAME)
 
 
 def snapshot(conn: Conn, *, same_as: str | None = None) -> None:

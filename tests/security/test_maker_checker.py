@@ -324,3 +324,23 @@ def test_cli_says_what_happens_next(funded: LedgerDB, tmp_path) -> None:  # type
     bad = funded.cli("--lang", "en", "entry", "post", str(f), user="rev")
     assert bad.exit_code != 0 and "fundledger preallocate" in bad.stderr
 
+
+
+def test_verify_checks_the_second_person(funded: LedgerDB) -> None:
+    """`verify` accepts held entries confirmed by another person and names an entry that
+    moved real money under a manual key without one (written around the API by the owner)."""
+    ok = funded.cli("verify", "--check", "held_entries", "--json", user="aud")
+    assert ok.exit_code == 0, ok.stdout + ok.stderr
+    owner = funded.connect()
+    eid = owner.execute("""INSERT INTO fl.entry (book, entry_date, idempotency_key, content_hash, created_by, created_at,
+                                                 created_xid)
+                           VALUES ('RES', '2023-03-01', 'manual:o22:alone', '\\x00', 'o22', now(), '1')
+                           RETURNING id""").fetchone()["id"]
+    for code, holder, side in (("1003", "special", "D"), ("4001", "", "C")):
+        acc = owner.execute("SELECT fl.account_for('RES', %s, '230822', %s, '') AS id", (code, holder)).fetchone()["id"]
+        owner.execute("INSERT INTO fl.posting (entry_id, account_id, side, amount, entry_date, unit) "
+                      "VALUES (%s, %s, %s, 100, '2023-03-01', '230822')", (eid, acc, side))
+    owner.commit()
+    bad = funded.cli("verify", "--check", "held_entries", "--json", user="aud")
+    assert bad.exit_code != 0
+    assert "without a second person" in bad.stdout, bad.stdout
