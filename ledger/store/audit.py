@@ -84,6 +84,15 @@ def trail_entry(conn: Conn, ref: str) -> dict[str, Any]:
                      + (f": {b['memo']}" if b["memo"] else ""),
                      client_addr=b["client_addr"], reason=b["reason"], entry_id=b["id"], voucher=b["voucher"],
                      amount=b["amount"])]
+    for h in conn.execute("""SELECT pe.id, pe.made_by, pe.made_at, pe.decided_by, pe.decided_at
+                               FROM fl.pending_entry pe WHERE pe.entry_id = %s""", (e["id"],)).fetchall():
+        # Maker-checker (sql/0017): held by its maker, posted when a second person confirmed it.
+        events.append(_event(h["made_at"], h["made_by"], "hold",
+                             f"held as held entry {h['id']} until a second person confirms it",
+                             entry_id=b["id"], voucher=b["voucher"], amount=b["amount"]))
+        events.append(_event(h["decided_at"], h["decided_by"], "confirm",
+                             f"held entry {h['id']} confirmed: posted", entry_id=b["id"], voucher=b["voucher"],
+                             amount=b["amount"]))
     if b["sealed_at"] is not None:
         events.append(_event(b["sealed_at"], b["created_by"], "seal",
                              f"voucher {b['voucher']}, chain position {b['seq']}", entry_id=b["id"],
