@@ -77,7 +77,7 @@ def post_batch(url: str, prefix: str, n: int) -> list[str]:
     with psycopg.connect(url, autocommit=True, row_factory=dict_row) as c:
         for i in range(n):
             k = f"{prefix}-{i}"
-            post(c, collect(k, "2023-01-05", "230822", f"{100 + i}.00"))
+            post(c, collect(k, "2023-01-05", "230822", f"{100 + i}.00"), checker="fin")   # finance confirms
             out.append(k)
         c.execute("SELECT fl.seal_pending()")
     return out
