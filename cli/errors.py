@@ -58,19 +58,6 @@ PATTERNS: tuple[str, ...] = (
     N_("register item {id} ({kind} of unit {unit}, {book}) is already fully cleared"),
     N_("unit {unit} owes no government share in book {book}"),
     N_("{entry} was already reversed by {other}"),
-    # held entries, kinds and keys (sql/0017_maker_checker.sql)
-    N_("{user} is an officer and may not move money out of {account} by hand (entry {entry}, posting {posting}): "
-       "money leaves the special account, the city expenditure account and the treasury only through fund requests "
-       "(fundledger request submit) or an entry posted by the city bureau or city finance"),
-    N_("{user} made held entry {id} and may not confirm it: a second person confirms (fundledger entry confirm "
-       "{again}, as another user)"),
-    N_("entry {entry}: kind '{kind}' is set only by the command that performs it ({command}); an entry posted by "
-       "hand is always manual: leave kind out"),
-    N_("no held entry {id} (see fundledger entry held)"),
-    N_("held entry {id} was already confirmed by {user} as {entry}"),
-    N_("held entry {id} was rejected by {user} ({reason}); it cannot be confirmed: post it again under a new key"),
-    N_("idempotency key {key} is not in the namespace of {kind} entries ({namespace}…); a key of another operation "
-       "cannot be taken"),
     N_("a reversal needs a reason"),
     # reasons a row of a file is refused (shown after "file: row N, column C:")
     N_("'{value}' is not an amount in yuan with at most two decimals (like 1,234.56)"),
