@@ -79,7 +79,14 @@ def _kill9(srv: CrashServer, procs: Procs, tmp: Path, figures: dict[str, Any], k
         procs.kill(alive[w])                 # SIGKILL
         inc[w] += 1
         alive[w] = _writer(srv, procs, tmp, w, inc[w], seed)
+    # Let the survivors acknowledge more batches than there were kills (each batch is a post and
+    # a second person's confirmation now, two commits: on a loaded machine half a second was
+    # sometimes not enough for one).
+    end = time.monotonic() + 30
     time.sleep(0.5)
+    while summarize([tmp / f"w{w}.log" for w in range(workers)]).counts()["batches_acked"] <= kills \
+            and time.monotonic() < end:
+        time.sleep(0.2)
     (tmp / "stop").touch()
     for p in alive.values():
         err = procs.wait(p)
