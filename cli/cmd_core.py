@@ -305,7 +305,8 @@ def entry_confirm(
 ) -> None:
     """Confirm held entries as the second person: each is posted now and gets its voucher."""
     results = write(lambda c: [journal.confirm(c, i) for i in ids])
-    books = read(lambda c: [journal.get_entry(c, r.entry_id)["book"] for r in results])
+    books = read(lambda c: [journal.get_entry(c, r.entry_id)["book"] if r.entry_id is not None else ""
+                            for r in results])
     _show_posted(results, books, json_out)
 
 
