@@ -19,7 +19,9 @@ pytestmark = pytest.mark.db
 # them for every row). Each must stay inlinable: LANGUAGE sql, not a definer, no SET.
 INLINED = {"fmt_fen", "imp_days_in_month", "imp_date", "imp_date_problem", "imp_amount_num", "imp_fen",
            "imp_fen_of", "imp_amount_problem", "imp_component_problem", "imp_component_ok",
-           "imp_reference_problem", "_imp_row_problems"}
+           "imp_reference_problem", "_imp_row_problems",
+           # 0017: per entry in fl.post_entries and the entry stamp
+           "_kind_command", "_key_in_namespace", "_key_namespace", "_real_money"}
 
 # Every fl function that runs dynamic SQL, and why that SQL is built from a list.
 DYNAMIC_SQL = {
