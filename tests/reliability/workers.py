@@ -30,7 +30,7 @@ from ledger.core.entries import parse_entries
 from ledger.core.money import decimal_text
 from ledger.errors import DatabaseUnavailable, LedgerError, RuleViolation
 from ledger.store import journal
-from ledger.store.db import Target, Writer, connect, run_tx
+from ledger.store.db import Target, Writer, connect
 from tests.reliability.invariants import COUNTIES, post_confirmed
 
 
