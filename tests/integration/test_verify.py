@@ -125,12 +125,13 @@ def test_audit_trail_of_an_entry_and_a_request(ledger_db):
     doc = t.json()
     assert doc["subject"]["type"] == "entry" and doc["subject"]["reversed_by"] == ids["rev-pay-81-1"]
     actions = [e["action"] for e in doc["events"]]
-    assert actions[:2] == ["post", "seal"] and "reversed" in actions
+    # held by its maker, posted when a second person confirmed it (sql/0017), then sealed
+    assert actions[:4] == ["hold", "post", "confirm", "seal"] and "reversed" in actions
     rev = next(e for e in doc["events"] if e["action"] == "reversed")
     assert (rev["actor"], rev["reason"], rev["entry_id"]) == ("fin", "wrong provider", ids["rev-pay-81-1"])
-    assert set(doc["events"][0]) == {"at", "actor", "client_addr", "action", "detail", "reason", "entry_id",
+    assert set(doc["events"][1]) == {"at", "actor", "client_addr", "action", "detail", "reason", "entry_id",
                                      "voucher", "request_id", "amount"}
-    assert doc["events"][0]["amount"] == "777.77"
+    assert doc["events"][1]["amount"] == "777.77"
     by_key = ledger_db.cli("audit", "trail", "rev-pay-81-1", "--json", user="aud").json()
     assert any(e["action"] == "reverses" and e["entry_id"] == ids["pay-81-1"] for e in by_key["events"])
     text = ledger_db.cli("audit", "trail", "RES/2023-000005", user="aud")
