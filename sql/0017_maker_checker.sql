@@ -620,39 +620,90 @@ END $$;
 
 -- ---------------------------------------------------------------------------
 -- 6. Special-account interest: finance allocates, a second person confirms (attack A6: one
---    finance user alone moved interest between units).
+--    finance user alone moved interest between units). 0018's form (the shares the rule gives,
+--    checked in SQL), with the entry held instead of posted.
 -- ---------------------------------------------------------------------------
-DROP FUNCTION fl.allocate_interest(text, date, text, jsonb);
-CREATE FUNCTION fl.allocate_interest(p_book text, p_date date, p_key text, p_shares jsonb)
+DROP FUNCTION fl.allocate_interest(text, date, text, bigint, date, date, jsonb);
+CREATE FUNCTION fl.allocate_interest(p_book text, p_date date, p_key text, p_total bigint, p_start date, p_end date,
+                                     p_shares jsonb)
 RETURNS TABLE (entry_id bigint, status text, held_id bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
   u   fl.app_user := fl.require_role(ARRAY['finance'], 'allocate special-account interest');
   bad record;
+  n   int;
   k   text;
 BEGIN
   IF jsonb_typeof(p_shares) IS DISTINCT FROM 'array' OR jsonb_array_length(p_shares) = 0 THEN
     PERFORM fl.refuse('bad_document', 'expected a non-empty list of interest shares');
   END IF;
-  SELECT x->>'unit' AS unit, (x->>'amount')::bigint AS amount INTO bad
-    FROM jsonb_array_elements(p_shares) x WHERE (x->>'amount')::bigint IS NULL OR (x->>'amount')::bigint <= 0 LIMIT 1;
+  IF NOT EXISTS (SELECT 1 FROM fl.book b WHERE b.code = p_book) THEN
+    PERFORM fl.refuse('account_book', format('unknown book ''%s''', p_book), 'foreign_key_violation');
+  END IF;
+  IF p_total IS NULL OR p_total <= 0 THEN
+    PERFORM fl.refuse('posting_amount_positive', 'the interest to share must be a positive number of fen');
+  END IF;
+  IF p_start IS NULL OR p_end IS NULL OR p_date IS NULL OR p_start > p_end OR p_end > p_date THEN
+    PERFORM fl.refuse('interest_period', format(
+      'the interest period %s … %s must be a range of days ending on or before the entry date %s',
+      coalesce(p_start::text, '?'), coalesce(p_end::text, '?'), coalesce(p_date::text, '?')));
+  END IF;
+  SELECT x->>'unit' AS unit, x->>'amount' AS amount INTO bad
+    FROM jsonb_array_elements(p_shares) x
+   WHERE jsonb_typeof(x) <> 'object' OR jsonb_typeof(x->'amount') IS DISTINCT FROM 'number'
+      OR (x->>'amount')::numeric <> trunc((x->>'amount')::numeric) OR (x->>'amount')::numeric <= 0
+   LIMIT 1;
   IF FOUND THEN
-    PERFORM fl.refuse('posting_amount_positive', format('interest share of unit %s must be positive', bad.unit));
+    PERFORM fl.refuse('posting_amount_positive', format('interest share of unit %s must be a positive number of fen',
+                                                        coalesce(bad.unit, '?')));
+  END IF;
+  IF (SELECT sum((x->>'amount')::numeric) FROM jsonb_array_elements(p_shares) x) <> p_total THEN
+    PERFORM fl.refuse('interest_shares', format(
+      'the interest shares add up to %s, not to the %s the bank paid; nothing was posted',
+      fl.fmt_fen((SELECT sum((x->>'amount')::numeric) FROM jsonb_array_elements(p_shares) x)), fl.fmt_fen(p_total)));
+  END IF;
+  SELECT count(*) INTO n FROM fl.interest_shares(p_book, p_total, p_start, p_end) s WHERE s.share > 0;
+  IF n = 0 THEN
+    PERFORM fl.refuse('interest_shares', format(
+      'no unit held a positive balance in the %s special account over %s … %s; there is nobody to credit interest to',
+      p_book, p_start, p_end));
+  END IF;
+  SELECT coalesce(s.unit, g.unit) AS unit, coalesce(s.component, g.component, '') AS component,
+         s.share AS rule, g.amount AS given INTO bad
+    FROM (SELECT * FROM fl.interest_shares(p_book, p_total, p_start, p_end) s0 WHERE s0.share > 0) s
+    FULL JOIN (SELECT x->>'unit' AS unit, coalesce(x->>'component', '') AS component,
+                      sum((x->>'amount')::numeric) AS amount, count(*) AS n
+                 FROM jsonb_array_elements(p_shares) x GROUP BY 1, 2) g
+      ON g.unit = s.unit AND g.component = s.component
+   WHERE s.share IS DISTINCT FROM g.amount OR g.n > 1
+   ORDER BY 1, 2 LIMIT 1;
+  IF FOUND THEN
+    PERFORM fl.refuse('interest_shares', format(
+      'the interest share of unit %s%s is %s, but the rule (average daily balance %s … %s, largest remainder) '
+      'gives %s; nothing was posted (recompute the table: fundledger interest allocate)',
+      bad.unit, CASE WHEN bad.component <> '' THEN ' ' || bad.component ELSE '' END,
+      coalesce(fl.fmt_fen(bad.given), 'missing'), p_start, p_end, coalesce(fl.fmt_fen(bad.rule), 'nothing')));
   END IF;
   IF coalesce(p_key, '') = '' THEN
     PERFORM fl.refuse('idempotency_key', 'an interest allocation needs an idempotency key');
   END IF;
   k := CASE WHEN p_key LIKE 'interest:%' THEN p_key ELSE 'interest:' || p_key END;
-  RETURN QUERY SELECT h.entry_id, h.status, h.held_id FROM fl._hold(u, 'interest',
+  -- Held for a second person (0017): finance allocates, the bureau or another finance user confirms.
+  RETURN QUERY SELECT x.entry_id, x.status, x.held_id FROM fl._hold(u, 'interest',
     ARRAY[ROW(1, p_book, p_date, format('专户利息 special-account interest %s, %s', p_book, p_date),
-              'interest', k, NULL, '', jsonb_build_object('shares', p_shares), NULL)::fl.new_entry],
+              'interest', k, NULL, '',
+              jsonb_build_object('shares', p_shares, 'from', p_start, 'to', p_end), NULL)::fl.new_entry],
     (SELECT array_agg(ROW(1, (2 * s.i - 2 + l.pos)::int, p_book, CASE l.pos WHEN 1 THEN '1003' ELSE '4201' END,
                           s.x->>'unit', CASE l.pos WHEN 1 THEN 'special' ELSE '' END,
                           coalesce(s.x->>'component', ''), CASE l.pos WHEN 1 THEN 'D' ELSE 'C' END,
                           (s.x->>'amount')::bigint, NULL, NULL)::fl.new_posting ORDER BY s.i, l.pos)
-       FROM jsonb_array_elements(p_shares) WITH ORDINALITY AS s(x, i) CROSS JOIN (VALUES (1), (2)) AS l(pos))) h;
+       FROM jsonb_array_elements(p_shares) WITH ORDINALITY AS s(x, i) CROSS JOIN (VALUES (1), (2)) AS l(pos))) x;
 END $$;
+REVOKE ALL ON FUNCTION fl.allocate_interest(text, date, text, bigint, date, date, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fl.allocate_interest(text, date, text, bigint, date, date, jsonb)
+  TO fl_officer, fl_reviewer, fl_finance, fl_auditor, fl_admin;
+
 
 -- ---------------------------------------------------------------------------
 -- 7. The city proper's audited opening balance (期初): a reviewer posts, finance or a second
@@ -805,11 +856,11 @@ REVOKE ALL ON FUNCTION fl._kind_command(text), fl._key_in_namespace(text, text, 
   fl._real_money(text, text), fl._manual_policy(fl.app_user, fl.new_posting[]),
   fl._hold(fl.app_user, text, fl.new_entry[], fl.new_posting[]), fl._decider(fl.pending_entry, text),
   fl._pending_for(bigint, text), fl.pending_entry_guard(), fl.sees_unit_all(text[]), fl.manual_policy(),
-  fl.post_entries(jsonb), fl.reverse_entry(bigint, text, date, text), fl.allocate_interest(text, date, text, jsonb),
+  fl.post_entries(jsonb), fl.reverse_entry(bigint, text, date, text),
   fl.confirm_entry(bigint), fl.confirm_entries(bigint[]), fl.reject_entry(bigint, text), fl.post_opening(jsonb)
   FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fl.post_entries(jsonb), fl.reverse_entry(bigint, text, date, text),
-  fl.allocate_interest(text, date, text, jsonb), fl.confirm_entry(bigint), fl.confirm_entries(bigint[]),
+  fl.confirm_entry(bigint), fl.confirm_entries(bigint[]),
   fl.reject_entry(bigint, text),
   fl.post_opening(jsonb), fl.manual_policy(), fl.sees_unit_all(text[])
   TO fl_officer, fl_reviewer, fl_finance, fl_auditor, fl_admin;

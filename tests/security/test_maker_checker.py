@@ -61,6 +61,13 @@ def _money_in(unit: str, yuan: str = "100.00") -> tuple[dict[str, Any], ...]:
     return leg("1003", unit, "D", yuan, "special"), leg("4001", unit, "C", yuan)
 
 
+def _rule_shares(conn: psycopg.Connection, total: int) -> str:
+    """The shares the interest rule gives for Q1 2023 (0018 refuses any other table)."""
+    return json.dumps([{"unit": r["unit"], "component": r["component"], "amount": int(r["share"])}
+                       for r in conn.execute("SELECT * FROM fl.interest_shares('RES', %s, '2023-01-01', '2023-03-31')",
+                                             (total,)).fetchall() if r["share"] > 0])
+
+
 def _count(db: LedgerDB, sql: str, params: object = None) -> int:
     return int(db.admin().execute(sql, params).fetchone()["n"])
 
@@ -111,8 +118,8 @@ def test_no_manual_entry_takes_a_system_key(funded: LedgerDB) -> None:
                                         (rows[0]["entry_id"],)).fetchone()["idempotency_key"]
         assert stored == f"manual:o22:{k}"
     # A system function given another operation's key files it in its own namespace.
-    fin.execute("SELECT * FROM fl.allocate_interest('RES', '2023-03-31', 'prealloc:2023:230822:RES', %s::jsonb)",
-                (json.dumps([{"unit": "230822", "amount": 1}]),))
+    fin.execute("SELECT * FROM fl.allocate_interest('RES', '2023-03-31', 'prealloc:2023:230822:RES', 800, "
+                "'2023-01-01', '2023-03-31', %s::jsonb)", (_rule_shares(fin, 800),))
     assert funded.admin().execute("SELECT idempotency_key FROM fl.pending_entry WHERE kind = 'interest'").fetchone()[
         "idempotency_key"] == "interest:prealloc:2023:230822:RES"
     # Every system key is still free.
@@ -272,9 +279,8 @@ def test_reversal_and_interest_need_a_second_person(funded: LedgerDB) -> None:
     assert fin.execute("SELECT * FROM fl.confirm_entry(%s)", (r["held_id"],)).fetchone()["status"] == "posted"
     assert funded.admin().execute("SELECT kind FROM fl.entry WHERE reverses = %s", (target,)).fetchone()["kind"] == "reversal"
 
-    shares = json.dumps([{"unit": "230881", "amount": 500}, {"unit": "230800", "amount": 300}])
-    i = fin.execute("SELECT * FROM fl.allocate_interest('RES', '2023-03-31', 'interest:RES:2023-03-31', %s::jsonb)",
-                    (shares,)).fetchone()
+    i = fin.execute("SELECT * FROM fl.allocate_interest('RES', '2023-03-31', 'interest:RES:2023-03-31', 800, "
+                    "'2023-01-01', '2023-03-31', %s::jsonb)", (_rule_shares(fin, 800),)).fetchone()
     assert i["status"] == "held"
     m.attempt(fin, "finance confirms its own interest allocation", "SELECT * FROM fl.confirm_entry(%s)", (i["held_id"],))
     o81 = funded.connect("o81", autocommit=True)
