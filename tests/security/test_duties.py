@@ -19,7 +19,7 @@ import pytest
 from ledger.core.money import format_yuan
 from ledger.store import cycle, imports
 from tests.conftest import LedgerDB
-from tests.helpers import entry, leg
+from tests.helpers import confirm, entry, leg
 
 pytestmark = pytest.mark.db
 
@@ -73,7 +73,9 @@ def test_an_overdraft_refusal_shows_an_officer_no_pooled_figures(funded: LedgerD
                     leg("1003", "230822", "C", yuan, "special"))
         e = _refused(o22, "SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps(doc),))
         text = " ".join(filter(None, (e.diag.message_primary, e.diag.message_detail, e.diag.message_hint)))
-        assert e.diag.constraint_name in ("no_overdraft", "reserved_within_balance", "permission_denied"), e
+        # (0017: an officer never moves money out of the special account by hand: manual_policy first)
+        assert e.diag.constraint_name in ("no_overdraft", "reserved_within_balance", "permission_denied",
+                                          "manual_policy"), e
         for secret in (balance, reserved, balance - reserved):
             assert not {f for f in _figures(secret) if f in text}, (secret, text)
         r = funded.cli("entry", "post", "-", user="o22", input=json.dumps(
@@ -86,7 +88,10 @@ def test_an_overdraft_refusal_shows_an_officer_no_pooled_figures(funded: LedgerD
     fin = funded.connect("fin", autocommit=True)
     yuan = f"{(SPECIAL + 100) // 100}.{(SPECIAL + 100) % 100:02d}"
     doc = entry("a5-fin", "2023-02-01", "RES", leg("5401", "230800", "D", yuan), leg("1003", "230800", "C", yuan, "special"))
-    e = _refused(fin, "SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps(doc),))
+    # (0017: it is held; the overdraft refusal comes when the second person confirms it)
+    held = fin.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps(doc),)).fetchone()
+    assert held["status"] == "held"
+    e = _refused(rev, "SELECT * FROM fl.confirm_entry(%s)", (held["held_id"],))
     assert e.diag.constraint_name == "no_overdraft" and format_yuan(balance) in e.diag.message_primary, e
 
 
@@ -161,7 +166,9 @@ def test_interest_shares_are_recomputed_by_the_database(funded: LedgerDB) -> Non
         assert e.diag.constraint_name == "interest_period", e
     assert admin.execute("SELECT count(*) AS n FROM fl.entry WHERE kind = 'interest'").fetchone()["n"] == entries
     # The rule's table posts, through the library and through the CLI.
-    assert cycle.post_interest(fin, "RES", on, "int-ok", table, total, start, end)["status"] == "posted"
+    held = cycle.post_interest(fin, "RES", on, "int-ok", table, total, start, end)
+    assert held["status"] == "held"                                   # a second person confirms (0017)
+    assert confirm(fin, [held["held_id"]])[0]["status"] == "posted"
     r = funded.cli("interest", "allocate", "--amount", "99.99", "--date", "2023-03-22", "--book", "RES",
                    "--json", user="fin")
     assert r.exit_code == 0 and sum(int(s["share"].replace(".", "")) for s in r.json()["shares"]) == 9999, r

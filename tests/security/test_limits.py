@@ -157,7 +157,7 @@ def test_an_idle_writer_does_not_stop_a_close(ledger_db: LedgerDB) -> None:
     assert admin.execute("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()["n"] == 0
     with pytest.raises(psycopg.OperationalError):
         o22.execute("SELECT 1")
-    assert admin.execute("SELECT count(*) AS n FROM fl.entry WHERE idempotency_key = 'b4-idle'").fetchone()["n"] == 0
+    assert admin.execute("SELECT count(*) AS n FROM fl.entry WHERE idempotency_key = 'manual:o22:b4-idle'").fetchone()["n"] == 0
     # A writer at work (not idle: a long statement) is waited for, never ended: the close commits after it.
     fin = ledger_db.connect("fin")
     fin.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps(
@@ -173,7 +173,7 @@ def test_an_idle_writer_does_not_stop_a_close(ledger_db: LedgerDB) -> None:
     time.sleep(0.3)
     assert rev.execute("SELECT fl.close_period('2023-05-01', 'month end') AS ok").fetchone()["ok"] is True
     t.join()
-    assert admin.execute("SELECT count(*) AS n FROM fl.entry WHERE idempotency_key = 'b4-busy'").fetchone()["n"] == 1
+    assert admin.execute("SELECT count(*) AS n FROM fl.entry WHERE idempotency_key = 'manual:fin:b4-busy'").fetchone()["n"] == 1
 
 
 def test_an_idle_writer_does_not_hold_the_pooled_account(ledger_db: LedgerDB) -> None:
