@@ -210,7 +210,12 @@ CREATE INDEX pending_entry_held ON fl.pending_entry (id) WHERE state = 'held';
 CREATE TABLE fl.pending_posting (
   pending_id bigint NOT NULL REFERENCES fl.pending_entry (id),
   pos        int    NOT NULL,
-  account_id int    NOT NULL REFERENCES fl.account (id),
+  -- No foreign key to fl.account: its check takes FOR KEY SHARE on the account rows, which
+  -- conflicts with the FOR UPDATE that fl.posting_inserted takes on them, and a hold and a
+  -- confirmation of entries on the same accounts in opposite order deadlocked (reliability
+  -- kill -9 run). Accounts are never deleted (fl.account_identity_fixed, no DELETE privilege);
+  -- fl._hold resolves the id itself and verify's held_entries check reads it back.
+  account_id int    NOT NULL,
   unit       text   NOT NULL,
   side       char(1) NOT NULL CHECK (side IN ('D', 'C')),
   amount     bigint NOT NULL CHECK (amount > 0 AND amount <= 1000000000000000),
