@@ -1,13 +1,13 @@
 """maker checker: see sql/0017_maker_checker.sql
 
 Revision ID: 0017
-Revises: 0019
+Revises: 0018b
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0017"
-down_revision = "0019"
+down_revision = "0018b"
 branch_labels = None
 depends_on = None
 
