@@ -174,38 +174,3 @@ def test_an_idle_writer_does_not_stop_a_close(ledger_db: LedgerDB) -> None:
     assert rev.execute("SELECT fl.close_period('2023-05-01', 'month end') AS ok").fetchone()["ok"] is True
     t.join()
     assert admin.execute("SELECT count(*) AS n FROM fl.entry WHERE idempotency_key = 'manual:fin:b4-busy'").fetchone()["n"] == 1
-
-
-def test_an_idle_writer_does_not_hold_the_pooled_account(ledger_db: LedgerDB) -> None:
-    """ATTACK2 B4, the rows: an officer's collection locks the pooled special account's row, and
-    the session then waits with its transaction open and its idle timeout off. Finance's
-    collection for another unit needs the same row: the idle session is ended after 2 s instead
-    of every writer of the pool waiting for it forever."""
-    import time
-
-    from ledger.store import imports
-
-    def stage(conn: psycopg.Connection, row: str) -> dict:
-        conn.execute("SELECT fl.import_stage('collections')")
-        with conn.cursor().copy("COPY pg_temp.fl_stage_collections (date, unit, book, source, amount, reference) "
-                                "FROM STDIN (FORMAT csv)") as cp:
-            cp.write(row + "\n")
-        return conn.execute("SELECT fl.import_collections('x.csv', '') AS r").fetchone()["r"]
-
-    fin = ledger_db.connect("fin")      # the accounts exist (a ledger in use)
-    assert imports.import_file(fin, "collections", Path(__file__).parent.parent / "integration" / "data"
-                               / "collections.csv")["rows_posted"] == 6
-    fin.commit()
-    o22 = ledger_db.connect("o22")
-    o22.execute("SET idle_in_transaction_session_timeout = 0")
-    assert stage(o22, "2023-05-10,230822,RES,contribution,10.00,B4-ROW-1")["rows_posted"] == 1
-    pid = o22.execute("SELECT pg_backend_pid() AS p").fetchone()["p"]
-    fin.execute("SET lock_timeout = '20s'")       # a regression fails here instead of hanging
-    t0 = time.monotonic()
-    assert stage(fin, "2023-05-11,230881,RES,contribution,20.00,B4-ROW-2")["rows_posted"] == 1
-    fin.commit()
-    assert time.monotonic() - t0 < 15
-    admin = ledger_db.admin()
-    assert admin.execute("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()["n"] == 0
-    refs = {r["reference"] for r in admin.execute("SELECT reference FROM fl.import_line WHERE reference LIKE 'B4-ROW-%'")}
-    assert refs == {"B4-ROW-2"}

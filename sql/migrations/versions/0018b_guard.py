@@ -1,4 +1,4 @@
-"""caps and guards: see sql/0018b_guard.sql and sql/0018b_guard_db.sql
+"""caps and guards: see sql/0018b_guard.sql
 
 Revision ID: 0018b
 Revises: 0022
@@ -14,7 +14,6 @@ depends_on = None
 
 def upgrade() -> None:
     run_sql_file("0018b_guard.sql")
-    run_sql_file("0018b_guard_db.sql", as_owner=False)   # fl_guard's function: a superuser's
 
 
 def downgrade() -> None:
