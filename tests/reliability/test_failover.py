@@ -238,7 +238,7 @@ def test_sync_standby_lost_then_failover(tmp: Path, procs: Procs, figures: dict[
             primary.start()
             assert not primary.in_recovery()
             stale = Writer(Target(url=primary.url(), user="fin"), within=5)
-            with pytest.raises(StalePrimary, match="old primary|旧主库"):
+            with pytest.raises(StalePrimary, match=r"old primary|旧主库"):
                 stale.run(lambda c: journal.post(c, drafts))
             stale.close()
             primary.stop()
