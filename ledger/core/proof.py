@@ -29,7 +29,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import compress
 from typing import Any
@@ -667,33 +667,15 @@ class Proof:
             elif res < 0 or res > act:
                 self.add("bank_balances", f"reserved {_fen(res)} is outside 0..{_fen(act)} (the balance)", account=name)
 
-    def _check_overdraft(self, seq_of: dict[int, int]) -> None:
+    @staticmethod
+    def _first_negative(moves: list[tuple[str, str, int, int]],
+                        seq_of: dict[int, int]) -> Iterator[tuple[str, int, int]]:
+        """(key, running balance, entry) where each key's running balance first goes below
+        zero, one transaction at a time in seal order (a transaction is placed by its earliest
+        sealed entry; unsealed ones after every sealed one)."""
         top = max(seq_of.values(), default=0)
         groups: dict[tuple[str, str], list[int]] = {}
-        for bank, xid, eid, delta in self.bank_moves:
-            g = groups.setdefault((bank, xid), [0, 1 << 62, eid])
-            g[0] += delta
-            order = seq_of.get(eid, top + eid)
-            if order < g[1]:
-                g[1], g[2] = order, eid
-        by_bank: dict[str, list[tuple[int, int, int]]] = {}
-        for (bank, _), (delta, order, eid) in groups.items():
-            by_bank.setdefault(bank, []).append((order, delta, eid))
-        for bank, moves in sorted(by_bank.items()):
-            running = 0
-            for _order, delta, eid in sorted(moves):
-                running += delta
-                if running < 0:
-                    self.add("no_overdraft", f"bank account #{bank} fell to {_fen(running)} with this entry's "
-                             "transaction", eid, account=f"bank #{bank}")
-                    break
-
-    def _check_components(self, seq_of: dict[int, int]) -> None:
-        """Like ``_check_overdraft``, per component: each personal account, and the pooled
-        money of each physical account in total, never below zero after a transaction."""
-        top = max(seq_of.values(), default=0)
-        groups: dict[tuple[str, str], list[int]] = {}
-        for key, xid, eid, delta in self.comp_moves:
+        for key, xid, eid, delta in moves:
             g = groups.setdefault((key, xid), [0, 1 << 62, eid])
             g[0] += delta
             order = seq_of.get(eid, top + eid)
@@ -702,22 +684,33 @@ class Proof:
         by_key: dict[str, list[tuple[int, int, int]]] = {}
         for (key, _), (delta, order, eid) in groups.items():
             by_key.setdefault(key, []).append((order, delta, eid))
-        for key, moves in sorted(by_key.items()):
+        for key, ordered in sorted(by_key.items()):
             running = 0
-            for _order, delta, eid in sorted(moves):
+            for _order, delta, eid in sorted(ordered):
                 running += delta
                 if running < 0:
-                    if key.startswith("a"):
-                        r = self.acct[key[1:]]
-                        self.add("components_separate", f"unit {r[3]}'s {r[5]} money in bank account #{r[6]} fell to "
-                                 f"{_fen(running)} with this entry's transaction: it pays only from its own {r[5]} "
-                                 "money, never from another component's", eid, account=self.label(key[1:]))
-                    else:
-                        bank, comp = key[1:].split(":", 1)
-                        self.add("components_separate", f"the {comp} money in bank account #{bank} fell to "
-                                 f"{_fen(running)} in total with this entry's transaction: the {comp} fund may not "
-                                 "draw on other components' money", eid, account=f"bank #{bank}")
+                    yield key, running, eid
                     break
+
+    def _check_overdraft(self, seq_of: dict[int, int]) -> None:
+        for bank, running, eid in self._first_negative(self.bank_moves, seq_of):
+            self.add("no_overdraft", f"bank account #{bank} fell to {_fen(running)} with this entry's "
+                     "transaction", eid, account=f"bank #{bank}")
+
+    def _check_components(self, seq_of: dict[int, int]) -> None:
+        """Like ``_check_overdraft``, per component: each personal account, and the pooled
+        money of each physical account in total, never below zero after a transaction."""
+        for key, running, eid in self._first_negative(self.comp_moves, seq_of):
+            if key.startswith("a"):
+                r = self.acct[key[1:]]
+                self.add("components_separate", f"unit {r[3]}'s {r[5]} money in bank account #{r[6]} fell to "
+                         f"{_fen(running)} with this entry's transaction: it pays only from its own {r[5]} "
+                         "money, never from another component's", eid, account=self.label(key[1:]))
+            else:
+                bank, comp = key[1:].split(":", 1)
+                self.add("components_separate", f"the {comp} money in bank account #{bank} fell to "
+                         f"{_fen(running)} in total with this entry's transaction: the {comp} fund may not "
+                         "draw on other components' money", eid, account=f"bank #{bank}")
 
     def _check_closed(self, closed: list[Row]) -> None:
         closes = {r[0][:7]: r for r in closed}
