@@ -1,6 +1,7 @@
-"""Run the benchmarks and append a dated section to docs/benchmarks.md.
+"""Run the benchmarks, keep the run in bench/history/ and re-render docs/benchmarks.md.
 
-    python -m bench.run [--quick] [--only NAME] [--scale N] [--out FILE] [--json FILE]
+    python -m bench.run [--quick] [--only NAME] [--scale N] [--history DIR] [--page FILE]
+                        [--out FILE] [--json FILE]
 
 NAME: import, single (single entries and contention), reads (reads at scale and
 verify), demo. ``--quick`` runs every benchmark at tiny sizes (the smoke test);
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import page, report
 from bench.common import Env, Result, machine, server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +43,11 @@ def main(argv: list[str] | None = None, *, admin_url: str | None = None,
     ap.add_argument("--quick", action="store_true", help="tiny sizes, no timing claims (the smoke test)")
     ap.add_argument("--only", choices=BENCHMARKS, action="append", help="run only this benchmark (repeatable)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply dataset sizes (default 1)")
-    ap.add_argument("--out", type=Path, default=None,
-                    help="append the results here (default docs/benchmarks.md; with --quick, nowhere)")
+    ap.add_argument("--history", type=Path, default=None,
+                    help="keep the run here as JSON (default bench/history; with --quick, nowhere)")
+    ap.add_argument("--page", type=Path, default=None,
+                    help="re-render this page from the history (default docs/benchmarks.md with the default history)")
+    ap.add_argument("--out", type=Path, default=None, help="also append the run as a Markdown section here")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     ap.add_argument("--no-profile", action="store_true", help="skip pg_stat_user_functions profiling")
     a = ap.parse_args(argv)
@@ -51,7 +55,8 @@ def main(argv: list[str] | None = None, *, admin_url: str | None = None,
         # `kill PID` unwinds like Ctrl-C, so every benchmark's finally stops its server.
         signal.signal(signal.SIGTERM, _terminate)
         signal.signal(signal.SIGINT, _terminate)
-    out = a.out if a.out is not None else (None if a.quick else ROOT / "docs" / "benchmarks.md")
+    history = a.history if a.history is not None else (None if a.quick else page.HISTORY)
+    page_path = a.page if a.page is not None else (page.PAGE if history == page.HISTORY else None)
 
     started = time.perf_counter()
     env = Env(quick=a.quick, scale=a.scale, admin_url=admin_url, template=template, profile=not a.no_profile,
@@ -75,16 +80,23 @@ def main(argv: list[str] | None = None, *, admin_url: str | None = None,
             pass
     loads.append(os.getloadavg()[0])
     settings = env.settings
-    text = report.section(results, machine=machine(), settings=settings,
-                          args=" ".join(argv if argv is not None else sys.argv[1:]), profiles=profiles, loads=loads,
-                          elapsed=time.perf_counter() - started)
+    args = " ".join(argv if argv is not None else sys.argv[1:])
+    elapsed = time.perf_counter() - started
+    text = report.section(results, machine=machine(), settings=settings, args=args, profiles=profiles, loads=loads,
+                          elapsed=elapsed)
     print(text)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if not out.exists():
-            out.write_text(_PREAMBLE, encoding="utf-8")
-        with open(out, "a", encoding="utf-8") as f:
-            f.write("\n" + text)
+    if a.out is not None:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        with open(a.out, "a", encoding="utf-8") as f:
+            f.write(("" if a.out.exists() and a.out.stat().st_size else "# Benchmarks\n") + "\n" + text)
+    if history is not None:
+        rec = report.record(results, machine=machine(), settings=settings, args=args, profiles=profiles,
+                            loads=loads, elapsed=elapsed)
+        history.mkdir(parents=True, exist_ok=True)
+        (history / f"{rec['run']}.json").write_text(json.dumps(rec, ensure_ascii=False, indent=1) + "\n",
+                                                   encoding="utf-8")
+        if page_path is not None:
+            print(f"wrote {history / (rec['run'] + '.json')} and {page.write(page_path, history)}")
     if a.json:
         a.json.write_text(json.dumps([r.as_json() for r in results], ensure_ascii=False, indent=1), encoding="utf-8")
     if failed and not a.quick:
@@ -94,19 +106,6 @@ def main(argv: list[str] | None = None, *, admin_url: str | None = None,
 
 def _terminate(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
-
-
-_PREAMBLE = """# Benchmarks
-
-Produced by `make bench` (`python -m bench.run`; code in `bench/`). Every benchmark
-runs on its own embedded PostgreSQL in a temporary directory, with every invariant of
-the ledger on (balance per entry, unit and component; no overdraft; closed periods;
-idempotency; gapless voucher numbers; the hash chain). Each figure is the median of at
-least three runs, shown with its min and max and beside a reference measured in the
-same run on the same server: a plain `COPY` for imports, the simplest hand-made
-transfer function for single entries. Sections are appended, newest last; figures
-that miss their target are listed with the cause and the next step.
-"""
 
 
 if __name__ == "__main__":

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import run
+from bench import page, run
 from tests.conftest import Server
 
 
 def test_every_benchmark_runs_quick(pg_server: Server, template_db: str, tmp_path: Path) -> None:
-    out = tmp_path / "benchmarks.md"
-    results = run.main(["--quick", "--no-profile", "--out", str(out), "--json", str(tmp_path / "b.json")],
+    out = tmp_path / "section.md"
+    history, page_path = tmp_path / "history", tmp_path / "benchmarks.md"
+    results = run.main(["--quick", "--no-profile", "--out", str(out), "--json", str(tmp_path / "b.json"),
+                        "--history", str(history), "--page", str(page_path)],
                        admin_url=pg_server.admin_url, template=template_db)
 
     names = {r.benchmark for r in results}
@@ -52,3 +54,9 @@ def test_every_benchmark_runs_quick(pg_server: Server, template_db: str, tmp_pat
     assert "| benchmark | dataset | median | min | max | reference (same run) | ratio | target | met? |" in text
     assert "PostgreSQL " in text and "synchronous_commit=on" in text
     assert (tmp_path / "b.json").exists()
+    # The run is kept as data and the page is rendered from it: every row, with its reference.
+    [kept] = page.load_runs(history)
+    assert [r["benchmark"] for r in kept["results"]] == [r.benchmark for r in results]
+    rendered = page_path.read_text(encoding="utf-8")
+    assert f"(../bench/history/{kept['file']})" in rendered
+    assert "| 2. single entry | 1 client(s)" in rendered and "simple_transfer(): " in rendered
