@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from cli.context import (
     State,
@@ -84,6 +85,10 @@ def init(
         console.print(_("schema at revision {rev} (was {before}); region {name} {code}: {units} units, books {books}")
                       .format(rev=result["schema"], before=result["schema_before"] or _("empty"), name=reg.name_zh,
                               code=reg.code, units=result["units"], books=", ".join(result["books"])))
+        for what in result["schema_drift"]:
+            console.print("[yellow]" + _("warning: the schema differs from this release's (changed outside "
+                                         "fundledger's migrations; `verify` checks the catalogue in full): {what}")
+                          .format(what=escape(what)) + "[/yellow]")
 
 
 @db_app.command("status")

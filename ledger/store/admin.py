@@ -18,12 +18,12 @@ def init(admin_conninfo: str, conn: Conn, region: Region) -> dict[str, Any]:
     """Create or upgrade the schema, then load the region; safe to repeat."""
     from ledger.store import migrate  # alembic and SQLAlchemy: 0.2 s that no other command needs
 
-    before, after = migrate.upgrade(admin_conninfo)
+    before, after, differs = migrate.upgrade(admin_conninfo)
     with conn.transaction():
         migrate.load_reference(conn, region)
         migrate.owner_administers_users(conn)
     return {"schema_before": before, "schema": after, "region": region.code, "units": len(region.units),
-            "books": [b.code for b in region.books]}
+            "books": [b.code for b in region.books], "schema_drift": differs}
 
 
 def bootstrap(owner_conninfo: str, region: Region,

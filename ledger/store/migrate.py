@@ -18,6 +18,7 @@ from sqlalchemy.pool import NullPool
 from ledger.core.chart import CHART, HOLDERS
 from ledger.core.region import Region
 from ledger.core.response import plans_json
+from ledger.store import schema_models
 from ledger.store.db import Conn
 
 _LOCK = 7_345_001  # advisory lock id: one migration at a time per database
@@ -33,8 +34,9 @@ def head_revision() -> str:
     return str(ScriptDirectory.from_config(_config()).get_current_head())
 
 
-def upgrade(conninfo: str, target: str = "head") -> tuple[str | None, str]:
-    """Upgrade to ``target`` (default head); return (revision before, revision after)."""
+def upgrade(conninfo: str, target: str = "head") -> tuple[str | None, str, list[str]]:
+    """Upgrade to ``target`` (default head); return (revision before, revision after, and
+    at head how the schema differs from this release's models: schema_models.drift)."""
     engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(conninfo), poolclass=NullPool)
     with engine.connect() as sa_conn:
         raw = sa_conn.connection.driver_connection
@@ -48,10 +50,11 @@ def upgrade(conninfo: str, target: str = "head") -> tuple[str | None, str]:
             command.upgrade(cfg, target)
             sa_conn.commit()
             after = MigrationContext.configure(sa_conn, opts={"version_table_schema": "fl"}).get_current_revision()
+            differs = schema_models.drift(sa_conn) if target == "head" else []
         finally:
             raw.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))  # type: ignore[union-attr]
     engine.dispose()
-    return before, str(after)
+    return before, str(after), differs
 
 
 def owner_administers_users(conn: Conn) -> None:

@@ -55,12 +55,12 @@ def empty_db(pg_server):
 
 
 def test_init_upgrades_an_older_schema_and_keeps_its_data(empty_db):
-    assert migrate.upgrade(empty_db, "0003") == (None, "0003")
+    assert migrate.upgrade(empty_db, "0003") == (None, "0003", [])
     with psycopg.connect(empty_db, row_factory=dict_row) as c:
         c.execute("INSERT INTO fl.unit (code, name_zh, name_en, kind) VALUES ('230800', '市本级', 'City', 'city')")
-    before, after = migrate.upgrade(empty_db)
-    assert (before, after) == ("0003", migrate.head_revision())
-    assert migrate.upgrade(empty_db) == (after, after)          # idempotent
+    before, after, drift = migrate.upgrade(empty_db)
+    assert (before, after, drift) == ("0003", migrate.head_revision(), [])
+    assert migrate.upgrade(empty_db) == (after, after, [])      # idempotent
     with psycopg.connect(empty_db, row_factory=dict_row) as c:
         assert c.execute("SELECT count(*) AS n FROM fl.unit").fetchone()["n"] == 1
         assert c.execute("SELECT to_regclass('fl.bank_statement') IS NOT NULL AS ok").fetchone()["ok"]
