@@ -126,6 +126,9 @@ def test_upgrade_reaches_head_and_keeps_every_figure(upgraded: Upgraded) -> None
     before = dict(upgraded.before)
     before.pop("revision")
     assert after == before
+    # The upgraded schema is the one a fresh init builds: its tables and columns match the
+    # release's models (ledger/store/schema_models.py), or init would have warned.
+    assert "数据库结构与本版本不一致" not in upgraded.init_output, upgraded.init_output
 
 
 def test_upgraded_ledger_verifies(upgraded: Upgraded) -> None:
