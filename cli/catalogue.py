@@ -49,7 +49,9 @@ def _help_messages() -> Iterable[str]:
     from typer.main import get_command
 
     from cli.localize import help_texts
-    from cli.main import app
+    from cli.main import full_app
+
+    app = full_app()
 
     yield from help_texts(get_command(app))
 

@@ -11,7 +11,9 @@ from typing import Any
 
 import typer._click.core as click_core
 
-from cli.main import app
+from cli.main import full_app
+
+app = full_app()
 
 HEADER = """# Command reference
 

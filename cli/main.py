@@ -54,22 +54,64 @@ def root(
     State.user = as_user
 
 
-def _register() -> None:
-    from cli import cmd_core
+# Which modules make each top-level command (cmd_core makes the groups other modules fill:
+# `report`, `db`). A command imports only its own modules, so `balance` does not pay for
+# the demo, the reports or the auditor's tools; listing every command (`--help`, an
+# unknown name) imports all. tests/unit/test_cli_lazy.py checks this table against the
+# command tree that all modules build.
+MODULES = ("cmd_core", "cmd_imports", "cmd_fund", "cmd_reports", "cmd_audit", "cmd_demo", "cmd_db", "cmd_example",
+           "cmd_forecast")
+COMMANDS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("init", "unit", "entry", "opening", "journal", "account", "balance"), ("cmd_core",)),
+    "user": ("cmd_core", "cmd_db"),
+    "db": ("cmd_core", "cmd_db"),
+    "close": ("cmd_core", "cmd_fund"),
+    "report": ("cmd_core", "cmd_reports", "cmd_fund"),
+    "monitor": ("cmd_core", "cmd_reports"),
+    "chart": ("cmd_core", "cmd_reports"),
+    **dict.fromkeys(("handover", "register", "collect", "pay", "budget"), ("cmd_core", "cmd_imports")),
+    **dict.fromkeys(("preallocate", "request", "interest", "government"), ("cmd_core", "cmd_fund")),
+    **dict.fromkeys(("verify", "audit", "reconcile"), ("cmd_core", "cmd_audit")),
+    "backup": ("cmd_core", "cmd_db"),
+    "restore": ("cmd_core", "cmd_db"),
+    "demo": ("cmd_core", "cmd_demo"),
+    "example": ("cmd_core", "cmd_example"),
+    "forecast": ("cmd_core", "cmd_forecast"),
+}
+_registered: set[str] = set()
 
-    cmd_core.register(app)
-    for name in ("cmd_imports", "cmd_fund", "cmd_reports", "cmd_audit", "cmd_demo", "cmd_db", "cmd_example",
-                 "cmd_forecast"):
-        try:
-            mod = __import__(f"cli.{name}", fromlist=["register"])
-        except ModuleNotFoundError as e:
-            if e.name != f"cli.{name}":
-                raise
+
+def register(modules: tuple[str, ...] = MODULES) -> typer.Typer:
+    """Add these command modules to ``app`` (each once per process) and return it."""
+    for name in modules:
+        if name in _registered:
             continue
-        mod.register(app)
+        _registered.add(name)
+        __import__(f"cli.{name}", fromlist=["register"]).register(app)
+    return app
 
 
-_register()
+def full_app() -> typer.Typer:
+    """The whole command tree (docs, the catalogue, tests)."""
+    return register(MODULES)
+
+
+_GLOBAL_WITH_VALUE = ("--as", "--lang")
+
+
+def invoked(argv: list[str]) -> str | None:
+    """The top-level command named on the command line (after the global options)."""
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in _GLOBAL_WITH_VALUE:
+            i += 2
+            continue
+        if a.startswith("-"):
+            i += 1
+            continue
+        return a
+    return None
 
 
 def render_error(e: LedgerError) -> str:
@@ -95,6 +137,7 @@ def run() -> None:
         sys.exit(1)
     i18n.set_lang(lang)
     try:
+        register(COMMANDS.get(invoked(sys.argv[1:]) or "", MODULES))
         build(app, lang)(prog_name="fundledger")
     except LedgerError as e:
         err_console.print(render_error(e), soft_wrap=True)

@@ -322,7 +322,9 @@ def test_identities_on_random_workloads(ledger_db, ops):
 
 
 def _report_commands() -> list[list[str]]:
-    import cli.main  # noqa: F401  (registers every command module)
+    from cli.main import full_app
+
+    full_app()  # registers every command module
     from cli.cmd_core import report_app
     from cli.cmd_monitor import chart_app
 

@@ -1,0 +1,70 @@
+"""A command imports only the modules that make it (cli/main.py ``COMMANDS``).
+
+The table is checked against the tree that all modules build: every top-level command
+is in it, and building only its modules gives exactly the command's full subtree (its
+subcommands and their options). A read command must not import the demo, the reports,
+the auditor's tools or SQLAlchemy: they cost start-up time it does not need."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import defaultdict
+
+from cli import main
+
+_TREE = """
+import json, sys
+from typer.main import get_command
+import cli.main as m
+names = json.loads(sys.argv[1])
+m.register(tuple(json.loads(sys.argv[2])) if len(sys.argv) > 2 else m.MODULES)
+root = get_command(m.app)
+
+def walk(cmd, path):
+    yield "/".join(path) + " " + ",".join(sorted(o for p in cmd.params for o in p.opts))
+    for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+        yield from walk(sub, path + [name])
+
+out = {n: sorted(walk(root.commands[n], [n])) if n in root.commands else None for n in names}
+print(json.dumps({"top": sorted(root.commands), "trees": out}))
+"""
+
+
+def _tree(names: list[str], modules: tuple[str, ...] | None = None) -> dict[str, object]:
+    args = [sys.executable, "-c", _TREE, json.dumps(names)] + ([json.dumps(modules)] if modules else [])
+    r = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)  # type: ignore[no-any-return]
+
+
+def test_the_table_names_every_command_and_only_its_modules_build_it() -> None:
+    full = _tree(sorted(main.COMMANDS))
+    assert full["top"] == sorted(main.COMMANDS), "cli/main.py COMMANDS must list every top-level command"
+    by_modules: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for name, modules in main.COMMANDS.items():
+        by_modules[modules].append(name)
+    for modules, names in by_modules.items():
+        part = _tree(names, modules)
+        for name in names:
+            assert part["trees"][name] == full["trees"][name], (name, modules)  # type: ignore[index]
+
+
+def _modules_loaded(*argv: str) -> list[str]:
+    code = ("import sys; sys.argv = ['fundledger', *sys.argv[1:]]\n"
+            "from cli.main import run\n"
+            "try:\n    run()\nexcept SystemExit:\n    pass\n"
+            "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    return r.stderr.split()
+
+
+def test_a_read_command_loads_only_what_it_needs() -> None:
+    loaded = set(_modules_loaded("--lang", "en", "balance", "--help"))
+    assert "cli.cmd_core" in loaded
+    for heavy in ("cli.cmd_demo", "cli.cmd_reports", "cli.cmd_audit", "cli.cmd_forecast", "ledger.demo",
+                  "sqlalchemy", "sqlmodel", "openpyxl"):
+        assert heavy not in loaded, heavy
+    # Listing the commands builds them all.
+    assert {"cli.cmd_demo", "cli.cmd_audit"} <= set(_modules_loaded("--help"))
