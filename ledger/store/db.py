@@ -94,10 +94,17 @@ def connect(target: Target, *, admin: bool = False, autocommit: bool = False) ->
 
 
 RETRYABLE = (pgerr.SerializationFailure, pgerr.DeadlockDetected, pgerr.LockNotAvailable)
+# A unique index that made this transaction wait for another writer's, and refused once
+# that one committed the same key (a request, an import's reference, a budget version, a
+# reversal): run again, the function sees the committed row and gives the idempotent
+# answer. Tried at most RACE_ATTEMPTS times: a violation that repeats is no race.
+RACES = (pgerr.UniqueViolation,)
+RACE_ATTEMPTS = 3
 
 
 def run_tx(conn: Conn, work: Callable[[Conn], T], *, attempts: int = 8) -> T:
-    """Run ``work`` in one transaction, retrying on serialization failure or deadlock.
+    """Run ``work`` in one transaction, retrying on serialization failure or deadlock, and
+    on a unique violation (another writer committed the same key meanwhile: ``RACES``).
 
     ``work`` must be safe to repeat (every write carries an idempotency key). Database
     refusals are translated into ``LedgerError`` subclasses by constraint name."""
@@ -111,9 +118,21 @@ def run_tx(conn: Conn, work: Callable[[Conn], T], *, attempts: int = 8) -> T:
                 raise
             time.sleep(delay * random.uniform(0.5, 1.5))
             delay = min(delay * 2, 0.5)
+        except RACES as e:
+            if attempt >= min(attempts, RACE_ATTEMPTS) or _is_refusal(e):
+                raise translate(e) from e
+            time.sleep(delay * random.uniform(0.5, 1.5))
         except psycopg.Error as e:
             raise translate(e) from e
     raise AssertionError("unreachable")
+
+
+def _is_refusal(e: psycopg.Error) -> bool:
+    """A refusal of our SQL raised with SQLSTATE 23505 (``fl.refuse('idempotency_conflict',
+    …, 'unique_violation')``: a key already used for other content) — final, not a race."""
+    from ledger.store.refusals import rules
+
+    return (e.diag.constraint_name or "") in rules()
 
 
 class Writer:

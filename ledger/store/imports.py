@@ -33,7 +33,7 @@ from ledger.io.formats import FORMATS, FileFormat
 from ledger.io.infile import open_regular
 from ledger.io.normalise import Named, Vocabulary, with_valid_values
 from ledger.io.tables import MAX_CELL_CHARS, MAX_LINE_BYTES, open_table
-from ledger.store.db import RETRYABLE, Conn, translated
+from ledger.store.db import RACES, RETRYABLE, Conn, translated
 from ledger.store.translate import translate
 
 # kind -> (format name in ledger.io.formats, SQL function)
@@ -213,8 +213,8 @@ def import_file(conn: Conn, kind: str, path: Path | str, *, on: dt.date | None =
         args: list[Any] = [file, sha] + ([on] if kind == "opening" else [])
         try:
             row = conn.execute(f"SELECT {fn}(%s, %s{extra}) AS r", args).fetchone()
-        except RETRYABLE:
-            raise
+        except (*RETRYABLE, *RACES):
+            raise                # run_tx runs the import again
         except psycopg.Error as e:
             raise _in_file(file, translate(e)) from e
         assert row is not None
@@ -239,7 +239,10 @@ def import_file(conn: Conn, kind: str, path: Path | str, *, on: dt.date | None =
 
 
 def _in_file(file: str, err: LedgerError) -> LedgerError:
-    """A refusal raised while posting (no_overdraft, period_closed …) names the file."""
+    """A refusal raised while posting (no_overdraft, period_closed …) names the file
+    (unless it names it already: an import's key conflict says file and row itself)."""
+    if err.message.startswith(f"{file}, row ") or err.message.startswith(f"{file}: "):
+        return err
     out = type(err)(f"{file}: refused, nothing written: {err.message}", rule=err.rule)
     return out
 
