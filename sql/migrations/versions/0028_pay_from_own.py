@@ -1,13 +1,13 @@
 """pay from own account: see sql/0028_pay_from_own.sql
 
 Revision ID: 0028
-Revises: 0017
+Revises: 0026
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0028"
-down_revision = "0017"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
