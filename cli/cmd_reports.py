@@ -20,8 +20,8 @@ from cli.exports import checked_lang, show
 from cli.outfiles import FORCE_HELP
 from ledger.errors import BadInput
 from ledger.i18n import _
-from ledger.reports import builders, builders_detail, builders_fund
-from ledger.store import reports, reports_budget, reports_ledger
+from ledger.reports import builders, builders_detail, builders_fund, builders_funding
+from ledger.store import funding, reports, reports_budget, reports_ledger
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON (keys in docs/reports.md).")]
 CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Also write CSV (UTF-8 with BOM) here.")]
@@ -159,6 +159,23 @@ def budget_execution(year: Annotated[int, typer.Option("--year", help="Budget ye
     report = read(lambda c: builders_fund.budget_execution_report(
         reports_budget.budget_execution(c, year=year, as_of=day, book=book, unit=unit), year=year,
         labels=reports.labels(c), lang=lang))
+    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
+
+
+@report_app.command("funding")
+def funding_standards(year: Annotated[int, typer.Option("--year", help="Fiscal year.")],
+                      unit: UnitOpt = None, book: BookOpt = None,
+                      json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False,
+                      lang: LangOpt = None) -> None:
+    """筹资标准: subsidy and contributions received per insured against the year's standard.
+
+    Per unit: fiscal subsidy (4101 without the shortfall share) and individual contributions
+    (4001) received in the year, per insured, against the standard of the region file, and
+    the subsidy : individual ratio against its limit (2 : 1); flags below_standard,
+    ratio_out_of_range, no_headcount."""
+    lang = checked_lang(lang)
+    report = read(lambda c: builders_funding.funding_report(
+        funding.funding(c, year, book=book, unit=unit), year=year, labels=reports.labels(c), lang=lang))
     show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
 
 

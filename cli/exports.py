@@ -16,7 +16,7 @@ from ledger.errors import BadInput
 from ledger.i18n import _, code_text, codes_text, get_lang
 from ledger.reports.model import TOTAL_LABEL, Column, Report, check_lang
 
-_RIGHT = {"money", "int", "months", "percent"}
+_RIGHT = {"money", "int", "months", "percent", "ratio"}
 _COLOUR_STYLE = {"red": "bold red", "yellow": "yellow", "green": "green", "excess": "blue"}
 
 
@@ -75,9 +75,9 @@ def _cell(col: Column, value: Any) -> str:
         return f"[red]{text}[/red]" if value < 0 else text
     if col.kind == "int":
         return f"{value:,}" if col.key not in ("entry_id", "request_id", "reverses", "reversed_by") else str(value)
-    if col.kind in ("months", "percent"):
+    if col.kind in ("months", "percent", "ratio"):
         assert isinstance(value, Decimal)
-        return f"{value:.2f}" + ("%" if col.kind == "percent" else "")
+        return f"{value:.2f}" + {"percent": "%", "ratio": " : 1"}.get(col.kind, "")
     if isinstance(value, dt.date):
         return value.isoformat()
     text = str(value)

@@ -60,7 +60,7 @@ def root(
 # unknown name) imports all. tests/unit/test_cli_lazy.py checks this table against the
 # command tree that all modules build.
 MODULES = ("cmd_core", "cmd_imports", "cmd_fund", "cmd_reports", "cmd_audit", "cmd_demo", "cmd_db", "cmd_example",
-           "cmd_forecast")
+           "cmd_forecast", "cmd_funding")
 COMMANDS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("init", "unit", "entry", "opening", "journal", "account", "balance"), ("cmd_core",)),
     "user": ("cmd_core", "cmd_db"),
@@ -77,6 +77,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "demo": ("cmd_core", "cmd_demo"),
     "example": ("cmd_core", "cmd_example"),
     "forecast": ("cmd_core", "cmd_forecast"),
+    "insured": ("cmd_core", "cmd_funding"),
 }
 _registered: set[str] = set()
 

@@ -172,6 +172,11 @@ CODES: dict[str, str] = {
     # db check items and backups
     "ok": N_("ok"), "warn": N_("warn"), "fail": N_("fail"), "unknown": N_("unknown"),
     "full": N_("full"), "incremental": N_("incremental"),
+    # funding standards (筹资标准) and headcount imports
+    "no_headcount": N_("no headcount"), "subsidy_below_standard": N_("subsidy below standard"),
+    "individual_below_standard": N_("individual contribution below standard"),
+    "total_below_standard": N_("funding below standard"), "ratio_out_of_range": N_("subsidy : individual out of range"),
+    "corrected": N_("corrected"),
     # unit kinds
     "city": N_("city"), "county": N_("county"),
     # sides

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ledger.core.balance_rate import RateRanges
+from ledger.core.funding import DEFAULT_STANDARDS, FundingStandard, parse_standards
 from ledger.core.response import DEFAULT_PLANS, PlanStep, parse_plans
 from ledger.errors import BadInput
 from ledger.io import infile
@@ -70,6 +71,8 @@ class Settings:
     balance_rate_excess_above: Decimal = Decimal("15")
     response_plans: tuple[PlanStep, ...] = DEFAULT_PLANS
     first_year: int = 2000   # the first handover year: no entry may be dated before it
+    # 筹资标准 per year and book (ledger/core/funding.py)
+    funding_standards: tuple[FundingStandard, ...] = DEFAULT_STANDARDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,7 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
         balance_rate_excess_above=_decimal(s, "balance_rate_excess_above", Decimal("15")),
         response_plans=parse_plans(doc.get("response_plans", []), source),
         first_year=_year(s, "first_year", source),
+        funding_standards=parse_standards(doc.get("funding_standards", []), source),
     )
     if not settings.months_red_below < settings.months_yellow_below < settings.months_excess_above:
         raise BadInput(f"{source}: month thresholds must rise: red < yellow < excess")
@@ -162,6 +166,11 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
     except (ZoneInfoNotFoundError, ValueError):
         raise BadInput(f"{source}: [region] time_zone '{zone}' is not a time zone (an IANA name like Asia/Shanghai)") \
             from None
+    book_codes = {b.code for b in books}
+    for st in settings.funding_standards:
+        if st.book not in book_codes and doc.get("funding_standards"):
+            raise BadInput(f"{source}: funding_standards {st.year}: unknown book '{st.book}' "
+                           f"(known: {', '.join(sorted(book_codes))})")
     RateRanges(settings.balance_rate_red_below, settings.balance_rate_yellow_below,
                settings.balance_rate_excess_above)  # refuses ranges that do not rise
     return Region(_text(r, "code", source), _text(r, "name_zh", source), _text(r, "name_en", source),

@@ -56,6 +56,8 @@ PAYMENTS = FileFormat(
 )
 # 预算: annual budget lines.
 BUDGET = FileFormat("budget", ("year", "unit", "book", "line", "amount"), ("component",))
+# 参保人数: insured headcounts per year, unit and book (a changed figure needs a reason).
+INSURED = FileFormat("insured headcounts", ("year", "unit", "book", "insured"), ("reason",))
 # 银行对账单: bank statement lines.
 STATEMENT = FileFormat("bank statement", ("date", "amount", "direction", "reference"), ("balance",))
 
@@ -64,5 +66,6 @@ FORMATS: dict[str, FileFormat] = {
     "collections": COLLECTIONS,
     "payments": PAYMENTS,
     "budget": BUDGET,
+    "insured": INSURED,
     "statement": STATEMENT,
 }

@@ -295,6 +295,7 @@ NUMBER_FORMATS = {
     "money": "#,##0.00;[Red]-#,##0.00",
     "int": "#,##0",
     "months": "0.00",
+    "ratio": '0.00" : 1"',
     # Percent values are percentage points (87.5 means 87.5 %), so the sign is a literal
     # and Excel does not multiply by 100.
     "percent": '0.00"%"',
@@ -350,9 +351,9 @@ def _shown(col: Column, value: object, lang: str = "zh") -> str:
         return format_yuan(value)
     if col.kind == "int":
         return f"{value:,}"
-    if col.kind in ("months", "percent"):
+    if col.kind in ("months", "percent", "ratio"):
         assert isinstance(value, Decimal)
-        return f"{value:.2f}" + ("%" if col.kind == "percent" else "")
+        return f"{value:.2f}" + {"percent": "%", "ratio": " : 1"}.get(col.kind, "")
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

@@ -15,6 +15,7 @@ int        ``int``                     a count (vouchers, requests, ...)
 date       ``datetime.date``           a day (a ``datetime`` is refused: say which day)
 months     ``Decimal``                 months payable (可支付月数), e.g. ``Decimal('4.25')``
 percent    ``Decimal``                 percentage *points*: ``Decimal('87.5')`` is 87.5 %
+ratio      ``Decimal``                 a ratio ``x : 1``: ``Decimal('1.74')`` is 1.74 : 1 (subsidy : individual)
 =========  ==========================  =====================================================
 
 The model checks these types when the report is built, so a float that slipped into a money
@@ -32,7 +33,7 @@ from typing import Literal, get_args
 
 from ledger.i18n import N_, translate
 
-ColumnKind = Literal["text", "money", "int", "date", "months", "percent"]
+ColumnKind = Literal["text", "money", "int", "date", "months", "percent", "ratio"]
 Lang = Literal["zh", "en"]
 
 COLUMN_KINDS: frozenset[str] = frozenset(get_args(ColumnKind))
@@ -187,7 +188,7 @@ def _check_cell(col: Column, value: object, where: str) -> None:
         ok = isinstance(value, str)
     elif kind == "date":
         ok = isinstance(value, date) and not isinstance(value, datetime)
-    else:  # months, percent
+    else:  # months, percent, ratio
         ok = isinstance(value, Decimal) and value.is_finite()
     if not ok:
         expected = {
@@ -197,5 +198,6 @@ def _check_cell(col: Column, value: object, where: str) -> None:
             "date": "datetime.date",
             "months": "a finite Decimal",
             "percent": "a finite Decimal",
+            "ratio": "a finite Decimal",
         }[kind]
         raise TypeError(f"{where}, column {col.key!r} ({kind}): expected {expected}, got {value!r}")

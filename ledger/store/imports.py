@@ -42,6 +42,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "collections": ("collections", "fl.import_collections"),
     "opening": ("opening", "fl.import_opening"),
     "budget": ("budget", "fl.import_budget"),
+    "insured": ("insured", "fl.import_insured"),
 }
 
 _NEEDS_ESCAPE = re.compile(r"[\\\n\r]")  # and a tab inside a cell (found by counting)

@@ -16,6 +16,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from ledger.core.chart import CHART, HOLDERS
+from ledger.core.funding import standards_json
 from ledger.core.region import Region
 from ledger.core.response import plans_json
 from ledger.store import schema_models
@@ -116,6 +117,7 @@ def load_reference(conn: Conn, region: Region) -> None:
             "balance_rate_excess_above": str(s.balance_rate_excess_above),
             "response_plans": plans_json(s.response_plans),
             "first_year": s.first_year,
+            "funding_standards": standards_json(s.funding_standards),
         }
         cur.executemany(
             "INSERT INTO fl.setting (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

@@ -168,3 +168,34 @@ def test_upgrade_gives_every_object_to_the_non_superuser_owner(upgraded: Upgrade
         assert owners == [("fl_owner", False, False)]
         assert c.execute("""SELECT count(*) FROM pg_proc p JOIN pg_roles o ON o.oid = p.proowner
                              WHERE p.prosecdef AND o.rolsuper AND p.pronamespace = 'fl'::regnamespace""").fetchone()[0] == 0
+
+
+def test_upgrade_0025_funding_standards(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0025: the headcount table arrives empty and chained (verify covers it from the first
+    row), the region's funding standards are stored by init, and the old year's receipts
+    read against them: the report's subsidy for a unit is its 4101 credits less debits
+    without 4101.shortfall and the close, read here straight from the postings."""
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM fl.insured_count").fetchone()[0] == 0
+        assert c.execute("SELECT count(*) FROM fl.chained_table WHERE tbl = 'fl.insured_count'").fetchone()[0] == 1
+        stds = c.execute("SELECT value FROM fl.setting WHERE key = 'funding_standards'").fetchone()[0]
+        assert {"year": 2022, "book": "RES", "per_insured": "960.00", "subsidy_min": "610.00",
+                "individual": "350.00", "ratio_max": "2"} in stds
+        year, unit, subsidy = c.execute("""
+            SELECT extract(year FROM e.entry_date)::int, a.unit,
+                   sum(CASE p.side WHEN 'C' THEN p.amount ELSE -p.amount END)::bigint
+              FROM fl.posting p JOIN fl.entry e ON e.id = p.entry_id JOIN fl.account a ON a.id = p.account_id
+             WHERE a.book = 'RES' AND split_part(a.chart_code, '.', 1) = '4101' AND a.chart_code <> '4101.shortfall'
+               AND e.kind <> 'year_close'
+             GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 1""").fetchone()
+    f = tmp_path / "insured.csv"
+    f.write_text(f"year,unit,book,insured\n{year},{unit},RES,100000\n", encoding="utf-8")
+    res = upgraded.cli("insured", "import", str(f), user="rev_zhang")
+    assert res.returncode == 0, res.stderr
+    res = upgraded.cli("report", "funding", "--year", str(year), "--unit", unit, "--json", user=AUDITOR)
+    assert res.returncode == 0, res.stderr
+    (row,) = json.loads(res.stdout)["sections"][0]["rows"]
+    assert row["insured"] == 100000
+    assert row["subsidy"] == f"{subsidy // 100}.{subsidy % 100:02d}"
+    res = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert res.returncode == 0 and json.loads(res.stdout)["ok"] is True, res.stdout[-2000:]

@@ -1,0 +1,81 @@
+"""The funding-standard report (筹资标准执行情况) as a ``Report`` value (pure): per unit,
+book and year, the fiscal subsidy and individual contributions received, per insured
+person, against the year's standard, and the subsidy : individual ratio against its
+limit, with flags. The rule is ``ledger.core.funding``; headers come from the catalogue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from ledger.core.funding import FundingLine, funding_line
+from ledger.i18n import N_, both, translate
+from ledger.reports.builders import Labels, now, section_title
+from ledger.reports.model import Column, Report, Section
+
+
+def _col(key: str, message: str, kind: Any = "text") -> Column:
+    zh, en = both(message)
+    return Column(key, zh, en, kind)
+
+
+FUNDING_COLUMNS = (
+    _col("unit", N_("Unit")),
+    _col("unit_name", N_("Unit name")),
+    _col("insured", N_("Insured"), "int"),
+    _col("subsidy", N_("Fiscal subsidy received"), "money"),
+    _col("individual", N_("Individual contributions received"), "money"),
+    _col("total", N_("Total received"), "money"),
+    _col("subsidy_per_insured", N_("Subsidy per insured"), "money"),
+    _col("individual_per_insured", N_("Individual per insured"), "money"),
+    _col("total_per_insured", N_("Total per insured"), "money"),
+    _col("subsidy_standard", N_("Subsidy standard (at least)"), "money"),
+    _col("individual_standard", N_("Individual standard"), "money"),
+    _col("total_standard", N_("Funding standard per insured"), "money"),
+    _col("ratio", N_("Subsidy : individual"), "ratio"),
+    _col("ratio_max", N_("Ratio limit"), "ratio"),
+    _col("warnings", N_("Flags")),
+)
+
+
+def _row(line: FundingLine, name: str | None) -> dict[str, Any]:
+    s = line.standard
+    return {"unit": line.unit, "unit_name": name, "insured": line.insured, "subsidy": line.subsidy,
+            "individual": line.individual, "total": line.total, "subsidy_per_insured": line.subsidy_per_insured,
+            "individual_per_insured": line.individual_per_insured, "total_per_insured": line.total_per_insured,
+            "subsidy_standard": s.subsidy_min if s else None, "individual_standard": s.individual if s else None,
+            "total_standard": s.per_insured if s else None, "ratio": line.ratio,
+            "ratio_max": s.ratio_max.quantize(Decimal("0.01")) if s else None, "warnings": ", ".join(line.flags) or None}
+
+
+def funding_report(lines: Sequence[FundingLine], *, year: int, labels: Labels, lang: str = "zh",
+                   generated_at: dt.datetime | None = None) -> Report:
+    """One section per book; a row per unit and a totals row for the region, checked by the
+    same rule over the summed figures (only when every unit has a headcount: a total
+    headcount with a unit missing would understate what each person received)."""
+    sections = []
+    for book in sorted({ln.book for ln in lines}, key=lambda b: (b != "RES", b)):
+        rows = [ln for ln in lines if ln.book == book]
+        order = {u: i for i, u in enumerate(labels.unit_order(ln.unit for ln in rows))}
+        rows.sort(key=lambda ln: order[ln.unit])
+        out = [_row(ln, labels.name("units", ln.unit, lang)) for ln in rows]
+        counted = [ln.insured for ln in rows if ln.insured]
+        whole = len(counted) == len(rows) and rows
+        total = funding_line("all", book, year, sum(counted) if whole else None, sum(ln.subsidy for ln in rows),
+                             sum(ln.individual for ln in rows), rows[0].standard)
+        totals = _row(total, None)
+        totals["unit"] = None
+        if not whole:
+            totals["insured"] = None
+        zh, en = section_title(labels, book, "")
+        sections.append(Section(zh, en, tuple(out), totals))
+    notes = [translate(N_("received on the cash basis in the year: fiscal subsidy = 4101 without the shortfall "
+                          "share (4101.shortfall), individual = 4001; per insured = received ÷ insured, to the fen; "
+                          "flags compare the exact totals with standard × insured"), lang)]
+    if not any(ln.standard for ln in lines):
+        notes.append(translate(N_("no funding standard is configured for this year (region file, "
+                                  "[[funding_standards]])"), lang))
+    return Report("funding", "筹资标准执行情况表", "Funding standards", labels.region, str(year),
+                  generated_at or now(labels), FUNDING_COLUMNS, tuple(sections), tuple(notes))
