@@ -64,8 +64,7 @@ DECLARE
   r     record;
 BEGIN
   IF p_stage IS NOT NULL THEN
-    IF NOT p_stage = ANY (ARRAY['fl_stage_payments', 'fl_stage_collections', 'fl_stage_opening', 'fl_stage_budget',
-                                'fl_stage_insured']) THEN
+    IF NOT p_stage = ANY (ARRAY['fl_stage_payments', 'fl_stage_collections', 'fl_stage_opening', 'fl_stage_budget', 'fl_stage_insured']) THEN
       PERFORM fl.refuse('bad_document', format('no such stage %s', p_stage));
     END IF;
     names := names || p_stage;

@@ -135,8 +135,9 @@ def test_no_definer_function_takes_a_relation_or_uses_a_temp_object_it_did_not_c
         if created and not re.search(r"\bfl\._imp_(open|clear)\s*\(", src):
             bad.append(f"{f['sig']}: creates temp objects without clearing the names first (fl._imp_open / _imp_clear)")
     assert bad == []
-    # The guard's own list: the four stages and the work names, nothing the caller names.
-    assert "p_stage = ANY (ARRAY['fl_stage_payments', 'fl_stage_collections', 'fl_stage_opening', 'fl_stage_budget'])" \
+    # The guard's own list: the five stages and the work names, nothing the caller names.
+    assert ("p_stage = ANY (ARRAY['fl_stage_payments', 'fl_stage_collections', 'fl_stage_opening', 'fl_stage_budget', "
+            "'fl_stage_insured'])") \
         in fns["_imp_clear"]["prosrc"]
 
 

@@ -192,7 +192,8 @@ def test_value_errors_are_structurally_fine(name: str) -> None:
 
 
 def test_formats_are_as_specified() -> None:
-    assert set(FORMATS) == {"opening", "collections", "payments", "budget", "statement"}
+    assert set(FORMATS) == {"opening", "collections", "payments", "budget", "insured", "statement"}
+    assert FORMATS["insured"].columns == ("year", "unit", "book", "insured", "reason")
     assert FORMATS["payments"].columns == (
         *("date", "unit", "book", "provider", "category", "amount", "reference"),
         *("component", "paid_from"),
