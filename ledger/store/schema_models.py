@@ -265,6 +265,25 @@ class ImportLine(SQLModel, table=True):
     row_no: int = Field(sa_column=Column("row_no", Integer, nullable=False))
 
 
+class InsuredCount(SQLModel, table=True):
+    """参保人数 per year, unit and book; each correction a new version (sql/0025_funding.sql)."""
+
+    __tablename__ = "insured_count"
+    __table_args__ = {"schema": "fl"}
+
+    id: int = Field(sa_column=Column("id", BigInteger, primary_key=True, nullable=False))
+    year: int = Field(sa_column=Column("year", Integer, nullable=False))
+    unit: str = Field(sa_column=Column("unit", Text, nullable=False))
+    book: str = Field(sa_column=Column("book", Text, nullable=False))
+    version: int = Field(sa_column=Column("version", Integer, nullable=False))
+    insured: int = Field(sa_column=Column("insured", BigInteger, nullable=False))
+    reason: str = Field(sa_column=Column("reason", Text, nullable=False))
+    batch_id: int = Field(sa_column=Column("batch_id", BigInteger, nullable=False))
+    row_no: int = Field(sa_column=Column("row_no", Integer, nullable=False))
+    recorded_by: str = Field(sa_column=Column("recorded_by", Text, nullable=False))
+    recorded_at: datetime = Field(sa_column=Column("recorded_at", TIMESTAMP(timezone=True), nullable=False))
+
+
 class MonitorAck(SQLModel, table=True):
     __tablename__ = "monitor_ack"
     __table_args__ = {"schema": "fl"}
