@@ -27,7 +27,7 @@ from cli.context import (
 from cli.exports import checked_lang
 from ledger.core.money import decimal_text, format_yuan, parse_fen
 from ledger.errors import BadInput
-from ledger.i18n import N_, _, code_text, get_lang
+from ledger.i18n import N_, _, both, code_text, get_lang
 from ledger.store import cycle, requests, yearend
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/officers-guide.md).")]
@@ -447,25 +447,25 @@ def government_pay(
 def _shortfall_model(rows: list[dict[str, Any]], year: int, region: str) -> Any:
     from ledger.reports.model import Column, Report, Section
 
-    cols = (Column("unit", "单位", "Unit"), Column("book", "账套", "Book"),
-            Column("revenue", "收入", "Revenue", "money"), Column("expenditure", "支出", "Expenditure", "money"),
-            Column("current_balance", "当期结余", "Current balance", "money"),
-            Column("surplus_before", "年初累计结余", "Surplus before", "money"),
-            Column("covered_by_surplus", "结余弥补", "Covered by surplus", "money"),
-            Column("government_share", "政府分担", "Government share", "money"),
-            Column("surplus_after", "分担后累计结余", "Surplus after", "money"),
-            Column("revenue_on_books", "账面收入", "Revenue on the books", "money"),
-            Column("share_receipts", "收回以前年度政府分担", "Government share received for earlier years", "money"),
-            Column("surplus_before_on_books", "账面年初累计结余", "Surplus before on the books", "money"),
-            Column("outstanding_before", "年初政府应补未到位", "Government share owed at start", "money"),
-            Column("outstanding_after", "年末政府应补未到位", "Government share owed at end", "money"),
-            Column("surplus_after_on_books", "账面年末累计结余", "Surplus after on the books", "money"))
+    cols = (Column("unit", N_("Unit")), Column("book", N_("Book")),
+            Column("revenue", N_("Revenue"), "money"), Column("expenditure", N_("Expenditure"), "money"),
+            Column("current_balance", N_("Current balance"), "money"),
+            Column("surplus_before", N_("Surplus before"), "money"),
+            Column("covered_by_surplus", N_("Covered by surplus"), "money"),
+            Column("government_share", N_("Government share"), "money"),
+            Column("surplus_after", N_("Surplus after"), "money"),
+            Column("revenue_on_books", N_("Revenue on the books"), "money"),
+            Column("share_receipts", N_("Government share received for earlier years"), "money"),
+            Column("surplus_before_on_books", N_("Surplus before on the books"), "money"),
+            Column("outstanding_before", N_("Government share owed at start"), "money"),
+            Column("outstanding_after", N_("Government share owed at end"), "money"),
+            Column("surplus_after_on_books", N_("Surplus after on the books"), "money"))
     notes = [_("provisional: the year is not closed; figures computed from the books now")] \
         if any(r.get("provisional") for r in rows) else []
     notes.append(_(RECONCILE_NOTE))
-    return Report("shortfall", f"{year}年度基金缺口分担表", f"Shortfall sharing {year}", region, str(year),
+    return Report("shortfall", *both(N_("Shortfall sharing {year}"), year=year), region, str(year),
                   dt.datetime.now(dt.UTC), cols,
-                  (Section("缺口分担", "Shortfall", tuple({k: r[k] for k in yearend.SHORTFALL_KEYS} for r in rows)),),
+                  (Section(*both(N_("Shortfall sharing")), tuple({k: r[k] for k in yearend.SHORTFALL_KEYS} for r in rows)),),
                   tuple(notes))
 
 

@@ -127,9 +127,25 @@ def N_(message: str) -> str:
     return message
 
 
-def both(message: str) -> tuple[str, str]:
-    """(zh, en) of one message: for report models that carry both languages."""
-    return translate(message, "zh"), translate(message, "en")
+def both(message: str, **fields: object) -> tuple[str, str]:
+    """(zh, en) of one message, for report models that carry both languages (a report's
+    JSON gives its title in both). ``fields`` fill the message's ``{placeholders}``; a
+    field given as a ``(zh, en)`` pair (a unit's or an account's names) is filled with
+    the name of each language."""
+
+    def one(lang: str, i: int) -> str:
+        text = translate(message, lang)
+        if not fields:
+            return text
+        return text.format(**{k: v[i] if isinstance(v, tuple) else v for k, v in fields.items()})
+
+    return one("zh", 0), one("en", 1)
+
+
+#: Month and quarter names (report columns, chart ticks), from the catalogue.
+MONTHS = (N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun"), N_("Jul"), N_("Aug"), N_("Sep"),
+          N_("Oct"), N_("Nov"), N_("Dec"))
+QUARTERS = (N_("Q1"), N_("Q2"), N_("Q3"), N_("Q4"))
 
 
 # Codes that stay ASCII in JSON and files for scripts, shown to people in words.

@@ -19,12 +19,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.i18n import N_, translate
+from ledger.i18n import MONTHS, N_, QUARTERS, both, translate
 from ledger.reports.model import Column, Report, Section
 
 Row = Mapping[str, Any]
 
-COMPONENT_NAMES = {"pooled": ("统筹基金", "pooled fund"), "personal": ("个人账户基金", "personal accounts")}
+#: A book's components as people read them (the employees' book has two funds).
+COMPONENT_NAMES = {"pooled": N_("pooled fund"), "personal": N_("personal-account fund")}
 ALL_UNITS = "all"
 
 
@@ -72,16 +73,22 @@ def account_label(labels: Labels, key: str, lang: str) -> str:
     if holder:
         words.append(labels.name("holders", holder, lang))
     if component:
-        zh, en = COMPONENT_NAMES.get(component, (component, component))
-        words.append(zh if lang == "zh" else en)
+        words.append(component_name(component, lang))
     return " ".join(words)
 
 
+def component_name(component: str, lang: str) -> str:
+    """``pooled`` → 统筹基金 / pooled fund; an unknown component as it is."""
+    msg = COMPONENT_NAMES.get(component)
+    return translate(msg, lang) if msg else component
+
+
 def section_title(labels: Labels, book: str, component: str, extra: tuple[str, str] | None = None) -> tuple[str, str]:
+    """(zh, en) title of a book's section: the book's Chinese name (its code in English,
+    as scripts key on it), the component's name from the catalogue, then ``extra``."""
     zh, en = labels.name("books", book, "zh"), book
     if component:
-        czh, cen = COMPONENT_NAMES.get(component, (component, component))
-        zh, en = f"{zh} {czh}", f"{en} {cen}"
+        zh, en = f"{zh} {component_name(component, 'zh')}", f"{en} {component_name(component, 'en')}"
     if extra:
         zh, en = f"{zh} {extra[0]}", f"{en} {extra[1]}"
     return zh, en
@@ -102,14 +109,14 @@ def _year_period(as_of: dt.date | None, year: int | None) -> str:
 # --------------------------------------------------------------------------- trial balance
 
 TB_COLUMNS = (
-    Column("account", "账户代码", "Account key", data_only=True),
-    Column("account_name", "账户", "Account"),
-    Column("name_zh", "科目名称", "Name (zh)", only="zh"),
-    Column("name_en", "科目名称(英)", "Name (en)", only="en"),
-    Column("opening", "期初余额(借-贷)", "Opening (Dr−Cr)", "money"),
-    Column("period_debits", "本期借方", "Debits", "money"),
-    Column("period_credits", "本期贷方", "Credits", "money"),
-    Column("closing", "期末余额(借-贷)", "Closing (Dr−Cr)", "money"),
+    Column("account", N_("Account key"), data_only=True),
+    Column("account_name", N_("Account")),
+    Column("name_zh", N_("Name (zh)"), only="zh"),
+    Column("name_en", N_("Name (en)"), only="en"),
+    Column("opening", N_("Opening (Dr−Cr)"), "money"),
+    Column("period_debits", N_("Debits"), "money"),
+    Column("period_credits", N_("Credits"), "money"),
+    Column("closing", N_("Closing (Dr−Cr)"), "money"),
 )
 _TB_MONEY = ("opening", "period_debits", "period_credits", "closing")
 
@@ -132,35 +139,35 @@ def trial_balance_report(rows: Sequence[Row], *, as_of: dt.date | None = None, y
                                                "account_name": account_label(labels, r["account"], lang)}
                                               for r in rs),
                                 {k: sum(int(r[k]) for r in rs) for k in _TB_MONEY}))
-    return Report("trial_balance", "试算平衡表", "Trial balance", labels.region, _year_period(as_of, year),
+    return Report("trial_balance", *both(N_("Trial balance")), labels.region, _year_period(as_of, year),
                   generated_at or now(labels), TB_COLUMNS, tuple(sections))
 
 
 # --------------------------------------------------------------------------- balance sheet
 
 BS_COLUMNS = (
-    Column("scope", "范围", "Scope"),
-    Column("scope_name", "单位", "Unit"),
-    Column("code", "项目", "Line"),
-    Column("name", "名称", "Name"),
-    Column("holder", "账户代码", "Bank account code", data_only=True),
-    Column("holder_name", "账户", "Bank account"),
-    Column("year_start", "年初数", "Start of year", "money"),
-    Column("closing", "期末数", "End of period", "money"),
+    Column("scope", N_("Scope")),
+    Column("scope_name", N_("Unit name")),
+    Column("code", N_("Line")),
+    Column("name", N_("Name")),
+    Column("holder", N_("Bank account code"), data_only=True),
+    Column("holder_name", N_("Bank account")),
+    Column("year_start", N_("Start of year"), "money"),
+    Column("closing", N_("End of period"), "money"),
 )
 
 _BS_LABELS = {
-    "assets_total": ("资产合计", "Total assets"),
-    "liabilities_total": ("负债合计", "Total liabilities"),
-    "unclosed_result": ("本年收支结余(未结转)", "Result not yet closed"),
-    "net_assets_total": ("净资产合计", "Total net assets"),
-    "liabilities_and_net_assets": ("负债和净资产合计", "Total liabilities and net assets"),
+    "assets_total": N_("Total assets"),
+    "liabilities_total": N_("Total liabilities"),
+    "unclosed_result": N_("Result not yet closed"),
+    "net_assets_total": N_("Total net assets"),
+    "liabilities_and_net_assets": N_("Total liabilities and net assets"),
 }
 
 
-def _label(labels: Mapping[str, tuple[str, str]], key: str, lang: str) -> str:
-    zh, en = labels[key]
-    return zh if lang == "zh" else en
+def _label(labels: Mapping[str, str], key: str, lang: str) -> str:
+    """A summary line's name (``assets_total`` → 资产合计) from the catalogue."""
+    return translate(labels[key], lang)
 
 
 def balance_sheet_report(rows: Sequence[Row], *, as_of: dt.date, labels: Labels, lang: str = "zh",
@@ -182,7 +189,7 @@ def balance_sheet_report(rows: Sequence[Row], *, as_of: dt.date, labels: Labels,
         out: list[dict[str, Any]] = []
         for scope in scopes:
             mine = [r for r in rs if scope in (ALL_UNITS, r["unit"])]
-            scope_name = ("全市合并" if lang == "zh" else "Consolidated") if scope == ALL_UNITS \
+            scope_name = translate(N_("Consolidated"), lang) if scope == ALL_UNITS \
                 else labels.name("units", scope, lang)
             block, ok = _bs_block(mine, labels, lang)
             if not ok:
@@ -192,7 +199,7 @@ def balance_sheet_report(rows: Sequence[Row], *, as_of: dt.date, labels: Labels,
         sections.append(Section(zh, en, tuple(out)))
     note = (translate(N_("assets = liabilities + net assets: ties for every block"), lang) if not failures
             else translate(N_("DOES NOT TIE: {blocks}"), lang).format(blocks=", ".join(failures)))
-    return Report("balance_sheet", "资产负债表", "Balance sheet", labels.region,
+    return Report("balance_sheet", *both(N_("Balance sheet")), labels.region,
                   f"{dt.date(as_of.year, 1, 1)}..{as_of}", generated_at or now(labels), BS_COLUMNS, tuple(sections),
                   (note,))
 
@@ -237,23 +244,23 @@ def _bs_block(rows: Sequence[Row], labels: Labels, lang: str) -> tuple[list[dict
 # --------------------------------------------------------------------------- income
 
 _INCOME_LABELS = {
-    "revenue_total": ("收入合计", "Total revenue"),
-    "expenditure_total": ("支出合计", "Total expenditure"),
-    "result": ("本期收支结余", "Result (revenue − expenditure)"),
-    "opening_fund_balance": ("期初基金结余", "Fund balance at start"),
-    "other_movements": ("其他基金变动", "Other fund-balance movements"),
-    "closing_fund_balance": ("期末基金结余", "Fund balance at end"),
+    "revenue_total": N_("Total revenue"),
+    "expenditure_total": N_("Total expenditure"),
+    "result": N_("Result of the period (revenue − expenditure)"),
+    "opening_fund_balance": N_("Fund balance at start"),
+    "other_movements": N_("Other fund-balance movements"),
+    "closing_fund_balance": N_("Fund balance at end"),
 }
 
 
-def period_keys(period: str, start: dt.date, end: dt.date) -> list[tuple[str, str, str]]:
-    """(key, zh header, en header) of the period columns between ``start`` and ``end``."""
+def period_keys(period: str, start: dt.date, end: dt.date) -> list[tuple[str, str]]:
+    """(key, header message id) of the period columns between ``start`` and ``end``."""
     months = [(start.year, m) for m in range(start.month, end.month + 1)] if start.year == end.year else []
     if period == "month":
-        return [(f"m{m:02d}", f"{m}月", dt.date(y, m, 1).strftime("%b")) for y, m in months]
+        return [(f"m{m:02d}", MONTHS[m - 1]) for _, m in months]
     if period == "quarter":
         qs = sorted({(m - 1) // 3 + 1 for _, m in months})
-        return [(f"q{q}", f"第{q}季度", f"Q{q}") for q in qs]
+        return [(f"q{q}", QUARTERS[q - 1]) for q in qs]
     if period == "year":
         return []
     raise ValueError(f"period must be month, quarter or year, got {period!r}")
@@ -276,9 +283,9 @@ def income_report(data: Mapping[str, Sequence[Row]], *, start: dt.date, end: dt.
     ``closing_fund_balance = opening_fund_balance + result + other_movements`` in every
     period column and in ``total``."""
     pkeys = period_keys(period, start, end)
-    cols = (Column("code", "科目编码", "Code"), Column("name", "科目名称", "Account"),
-            *(Column(k, zh, en, "money") for k, zh, en in pkeys), Column("total", "合计", "Total", "money"))
-    keys = [k for k, _, _ in pkeys]
+    cols = (Column("code", N_("Code")), Column("name", N_("Account name")),
+            *(Column(k, label, "money") for k, label in pkeys), Column("total", N_("Total"), "money"))
+    keys = [k for k, _ in pkeys]
     groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for r in data["movements"]:
         groups[(r["book"], r["component"])].append(r)
@@ -291,7 +298,7 @@ def income_report(data: Mapping[str, Sequence[Row]], *, start: dt.date, end: dt.
         extra = None if unit is None else (labels.name("units", unit, "zh"), unit)
         zh, en = section_title(labels, book, comp, extra)
         sections.append(Section(zh, en, tuple(rows)))
-    return Report("income", "收支表", "Income and expenditure", labels.region, f"{start}..{end}",
+    return Report("income", *both(N_("Income and expenditure")), labels.region, f"{start}..{end}",
                   generated_at or now(labels), cols, tuple(sections))
 
 

@@ -8,26 +8,27 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ledger.i18n import N_, both, translate
 from ledger.reports.builders import Labels, Row, _label, _normal, account_label, now, section_title
 from ledger.reports.model import Column, Report, Section
 
 # --------------------------------------------------------------------------- subledger
 
 SUBLEDGER_COLUMNS = (
-    Column("code", "科目编码", "Code"),
-    Column("name", "科目名称", "Account"),
-    Column("holder", "银行账户代码", "Bank account code", data_only=True),
-    Column("holder_name", "银行账户", "Bank account"),
-    Column("opening", "年初余额", "Start of year", "money"),
-    Column("debits", "本年借方", "Debits", "money"),
-    Column("credits", "本年贷方", "Credits", "money"),
-    Column("closing", "期末余额", "Balance", "money"),
+    Column("code", N_("Code")),
+    Column("name", N_("Account name")),
+    Column("holder", N_("Bank account code"), data_only=True),
+    Column("holder_name", N_("Bank account")),
+    Column("opening", N_("Balance at start of year"), "money"),
+    Column("debits", N_("Debits this year"), "money"),
+    Column("credits", N_("Credits this year"), "money"),
+    Column("closing", N_("Closing balance"), "money"),
 )
 _SUB_LABELS = {
-    "special_share": ("财政专户份额", "Share of the special account"),
-    "surplus": ("累计结余(净资产)", "Accumulated surplus (net assets)"),
-    "year_result": ("本年收支结余", "Current-year result"),
-    "government_share_outstanding": ("政府应补未到位(备查簿)", "Government share owed (register; not on the books)"),
+    "special_share": N_("Share of the special account"),
+    "surplus": N_("Accumulated surplus (net assets)"),
+    "year_result": N_("Current-year result"),
+    "government_share_outstanding": N_("Government share owed (register; not on the books)"),
 }
 
 
@@ -73,7 +74,7 @@ def subledger_report(rows: Sequence[Row], *, unit: str, as_of: dt.date, labels: 
                         "closing": values[1]})
         zh, en = section_title(labels, book, comp, (f"{labels.name('units', unit, 'zh')} {unit}", unit))
         sections.append(Section(zh, en, tuple(out)))
-    return Report("subledger", "单位明细分类账", "Unit subledger", labels.region,
+    return Report("subledger", *both(N_("Unit subledger")), labels.region,
                   f"{dt.date(as_of.year, 1, 1)}..{as_of}", generated_at or now(labels), SUBLEDGER_COLUMNS,
                   tuple(sections))
 
@@ -81,16 +82,16 @@ def subledger_report(rows: Sequence[Row], *, unit: str, as_of: dt.date, labels: 
 # --------------------------------------------------------------------------- account ledger
 
 LEDGER_COLUMNS = (
-    Column("voucher", "凭证号", "Voucher"),
-    Column("entry_date", "日期", "Date", "date"),
-    Column("memo", "摘要", "Memo"),
-    Column("debit", "借方", "Debit", "money"),
-    Column("credit", "贷方", "Credit", "money"),
-    Column("balance", "余额", "Balance", "money"),
-    Column("entry_id", "分录", "Entry", "int"),
-    Column("reverses", "冲销分录", "Reverses entry", "int"),
-    Column("reversed_by", "被冲销于", "Reversed by entry", "int"),
-    Column("created_by", "记账人", "Posted by"),
+    Column("voucher", N_("Voucher")),
+    Column("entry_date", N_("Date"), "date"),
+    Column("memo", N_("Memo")),
+    Column("debit", N_("Debit"), "money"),
+    Column("credit", N_("Credit"), "money"),
+    Column("balance", N_("Balance"), "money"),
+    Column("entry_id", N_("Entry"), "int"),
+    Column("reverses", N_("Reverses entry"), "int"),
+    Column("reversed_by", N_("Reversed by entry"), "int"),
+    Column("created_by", N_("Posted by")),
 )
 
 
@@ -107,7 +108,7 @@ def ledger_report(data: Mapping[str, Any], *, labels: Labels, lang: str = "zh",
     if data["rows"]:
         r0 = data["rows"][0]
         carried = int(r0["balance"]) - (int(r0["amount"]) if r0["side"] == "D" else -int(r0["amount"]))
-    first = {"entry_date": data["date_from"], "memo": "期初余额" if lang == "zh" else "Balance brought forward",
+    first = {"entry_date": data["date_from"], "memo": translate(N_("Balance brought forward"), lang),
              "balance": _normal(kind, carried)}
     rows: list[dict[str, Any]] = [first]
     for r in data["rows"]:
@@ -119,33 +120,33 @@ def ledger_report(data: Mapping[str, Any], *, labels: Labels, lang: str = "zh",
                      "reverses": r["reverses"], "reversed_by": r["reversed_by"], "created_by": r["created_by"]})
     totals = {"debit": sum(r.get("debit") or 0 for r in rows), "credit": sum(r.get("credit") or 0 for r in rows),
               "balance": rows[-1]["balance"]}
-    name = acc["name_zh"] if lang == "zh" else acc["name_en"]
-    holder = f" {labels.name('holders', acc['holder'], 'zh')}" if acc["holder"] else ""
-    holder_en = f" {acc['holder']}" if acc["holder"] else ""
-    section = Section(f"{acc['account']} {acc['name_zh']}{holder}", f"{acc['account']} {acc['name_en']}{holder_en}",
+    names = (str(acc["name_zh"]), str(acc["name_en"]))
+    holder = tuple(f" {labels.name('holders', acc['holder'], lang)}" if acc["holder"] else "" for lang in ("zh", "en"))
+    section = Section(f"{acc['account']} {names[0]}{holder[0]}", f"{acc['account']} {names[1]}{holder[1]}",
                       tuple(rows), totals)
-    side = "借" if kind in ("asset", "expenditure") else "贷"
-    return Report("ledger", f"明细账 {acc['account']} {name}", f"Account ledger {acc['account']} {name}",
+    side = N_("balance shown on the debit side") if kind in ("asset", "expenditure") \
+        else N_("balance shown on the credit side")
+    return Report("ledger", *both(N_("Account ledger {account} {name}"), account=acc["account"], name=names),
                   labels.region, f"{data['date_from']}..{data['date_to']}", generated_at or now(labels), LEDGER_COLUMNS,
-                  (section,), (f"余额方向 balance shown on the {side} ({'debit' if side == '借' else 'credit'}) side",))
+                  (section,), (translate(side, lang),))
 
 
 # --------------------------------------------------------------------------- vouchers
 
 VOUCHER_COLUMNS = (
-    Column("voucher", "凭证号", "Voucher"),
-    Column("entry_date", "日期", "Date", "date"),
-    Column("memo", "摘要", "Memo"),
-    Column("account", "账户代码", "Account key", data_only=True),
-    Column("account_name", "账户", "Account"),
-    Column("name", "科目名称", "Account name"),
-    Column("debit", "借方", "Debit", "money"),
-    Column("credit", "贷方", "Credit", "money"),
-    Column("entry_id", "分录", "Entry", "int"),
-    Column("kind", "类型", "Kind"),
-    Column("created_by", "记账人", "Posted by"),
-    Column("reverses", "冲销凭证", "Reverses"),
-    Column("reversed_by", "被冲销于", "Reversed by"),
+    Column("voucher", N_("Voucher")),
+    Column("entry_date", N_("Date"), "date"),
+    Column("memo", N_("Memo")),
+    Column("account", N_("Account key"), data_only=True),
+    Column("account_name", N_("Account")),
+    Column("name", N_("Account name")),
+    Column("debit", N_("Debit"), "money"),
+    Column("credit", N_("Credit"), "money"),
+    Column("entry_id", N_("Entry"), "int"),
+    Column("kind", N_("Kind")),
+    Column("created_by", N_("Posted by")),
+    Column("reverses", N_("Reverses")),
+    Column("reversed_by", N_("Reversed by")),
 )
 
 
@@ -163,5 +164,5 @@ def vouchers_report(rows: Sequence[Row], *, labels: Labels, lang: str = "zh", pe
             "kind": r["kind"], "created_by": r["created_by"], "reverses": r["reverses_voucher"],
             "reversed_by": r["reversed_by_voucher"]} for r in rows]
     totals = {"debit": sum(r["debit"] or 0 for r in out), "credit": sum(r["credit"] or 0 for r in out)}
-    return Report("vouchers", "记账凭证", "Vouchers", labels.region, period, generated_at or now(labels),
-                  VOUCHER_COLUMNS, (Section("记账凭证", "Vouchers", tuple(out), totals),))
+    return Report("vouchers", *both(N_("Vouchers")), labels.region, period, generated_at or now(labels),
+                  VOUCHER_COLUMNS, (Section(*both(N_("Vouchers")), tuple(out), totals),))

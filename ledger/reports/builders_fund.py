@@ -26,32 +26,32 @@ from ledger.core.monitor import (
 )
 from ledger.core.monitor import Warning as RiskWarning
 from ledger.core.response import Response
-from ledger.i18n import N_, translate
+from ledger.i18n import N_, both, code_text, translate
 from ledger.reports.builders import ALL_UNITS, Labels, Row, _label, now, section_title
 from ledger.reports.model import Column, Report, Section
 
 # --------------------------------------------------------------------------- budget execution
 
 BUDGET_COLUMNS = (
-    Column("unit", "单位编码", "Unit"),
-    Column("unit_name", "单位", "Unit name"),
-    Column("component", "基金", "Component"),
-    Column("line", "预算科目", "Line"),
-    Column("name", "名称", "Name"),
-    Column("budget", "预算数", "Budget", "money"),
-    Column("q1", "一季度", "Q1", "money"),
-    Column("q2", "二季度", "Q2", "money"),
-    Column("q3", "三季度", "Q3", "money"),
-    Column("q4", "四季度", "Q4", "money"),
-    Column("actual", "执行数", "Actual", "money"),
-    Column("executed_pct", "执行率%", "Executed %", "percent"),
-    Column("variance", "差额(执行-预算)", "Variance (actual − budget)", "money"),
-    Column("flag", "提示", "Flag"),
+    Column("unit", N_("Unit")),
+    Column("unit_name", N_("Unit name")),
+    Column("component", N_("Component")),
+    Column("line", N_("Budget line")),
+    Column("name", N_("Name")),
+    Column("budget", N_("Budget"), "money"),
+    Column("q1", N_("Q1"), "money"),
+    Column("q2", N_("Q2"), "money"),
+    Column("q3", N_("Q3"), "money"),
+    Column("q4", N_("Q4"), "money"),
+    Column("actual", N_("Actual"), "money"),
+    Column("executed_pct", N_("Executed %"), "percent"),
+    Column("variance", N_("Variance (actual − budget)"), "money"),
+    Column("flag", N_("Flag")),
 )
 _BUDGET_LABELS = {
-    "revenue_total": ("收入合计", "Total revenue"),
-    "expenditure_total": ("支出合计", "Total expenditure"),
-    "result": ("收支结余", "Result (revenue − expenditure)"),
+    "revenue_total": N_("Total revenue"),
+    "expenditure_total": N_("Total expenditure"),
+    "result": N_("Result (revenue − expenditure)"),
 }
 _QUARTERS = ("q1", "q2", "q3", "q4")
 
@@ -120,7 +120,7 @@ def budget_execution_report(data: Mapping[str, Any], *, year: int, labels: Label
         zh, en = section_title(labels, book, "")
         sections.append(Section(zh, en, tuple(out)))
     notes = (translate(N_("actual excludes the year-end close; execution % = actual ÷ budget"), lang),)
-    return Report("budget_execution", "预算执行情况表", "Budget execution", labels.region, str(year),
+    return Report("budget_execution", *both(N_("Budget execution")), labels.region, str(year),
                   generated_at or now(labels), BUDGET_COLUMNS, tuple(sections), notes)
 
 
@@ -134,22 +134,22 @@ def _budget_row(base: Mapping[str, Any], line: str, name: str, vals: Mapping[str
 # --------------------------------------------------------------------------- requests
 
 REQUEST_COLUMNS = (
-    Column("request_id", "申请号", "Request", "int"),
-    Column("unit", "单位", "Unit"),
-    Column("book", "账套", "Book"),
-    Column("component", "基金", "Component"),
-    Column("quarter", "季度", "Quarter", "int"),
-    Column("amount_requested", "申请金额", "Requested", "money"),
-    Column("amount_approved", "核准金额", "Approved", "money"),
-    Column("state", "当前状态", "State"),
-    Column("action", "操作", "Action"),
-    Column("from_state", "原状态", "From"),
-    Column("to_state", "新状态", "To"),
-    Column("amount", "金额", "Amount", "money"),
-    Column("reason", "理由", "Reason"),
-    Column("actor", "操作人", "By"),
-    Column("at", "时间", "At"),
-    Column("entry_id", "分录", "Entry", "int"),
+    Column("request_id", N_("Request"), "int"),
+    Column("unit", N_("Unit")),
+    Column("book", N_("Book")),
+    Column("component", N_("Component")),
+    Column("quarter", N_("Quarter"), "int"),
+    Column("amount_requested", N_("Requested"), "money"),
+    Column("amount_approved", N_("Approved"), "money"),
+    Column("state", N_("State")),
+    Column("action", N_("Action")),
+    Column("from_state", N_("From")),
+    Column("to_state", N_("To")),
+    Column("amount", N_("Amount"), "money"),
+    Column("reason", N_("Reason")),
+    Column("actor", N_("By")),
+    Column("at", N_("At")),
+    Column("entry_id", N_("Entry"), "int"),
 )
 
 
@@ -175,35 +175,31 @@ def requests_report(rows: Sequence[Row], *, year: int, labels: Labels, generated
             "amount": None if r["amount"] is None else int(r["amount"]), "reason": r["reason"] or None,
             "actor": r["actor"], "at": _local_time(r["at"], labels),
             "entry_id": r["entry_id"]} for r in rows]
-    return Report("requests", "用款申请登记簿", "Fund requests", labels.region, str(year), generated_at or now(labels),
-                  REQUEST_COLUMNS, (Section("用款申请", "Fund requests", tuple(out)),))
+    return Report("requests", *both(N_("Fund request register")), labels.region, str(year),
+                  generated_at or now(labels), REQUEST_COLUMNS, (Section(*both(N_("Fund requests")), tuple(out)),))
 
 
 # --------------------------------------------------------------------------- registers
 
-REGISTER_KINDS = {
-    "fiscal_arrears": ("财政欠缴", "Fiscal arrears"),
-    "employer_arrears": ("用人单位欠缴", "Employer arrears"),
-    "unpaid_claims": ("欠付定点医药机构费用", "Unpaid provider claims"),
-    "government_share": ("政府应承担缺口", "Government shortfall share"),
-}
+#: The memo registers' kinds; their names are the codes' words (``ledger.i18n.CODES``).
+REGISTER_KINDS = ("fiscal_arrears", "employer_arrears", "unpaid_claims", "government_share")
 BUCKETS = (("b0_90", 0, 90), ("b91_180", 91, 180), ("b181_365", 181, 365), ("over_365", 366, None))
 REGISTER_COLUMNS = (
-    Column("kind_name", "备查簿", "Register"),
-    Column("kind", "类别", "Kind"),
-    Column("unit", "单位", "Unit"),
-    Column("book", "账套", "Book"),
-    Column("reference", "编号", "Reference"),
-    Column("opened_on", "登记日期", "Opened", "date"),
-    Column("amount", "金额", "Amount", "money"),
-    Column("cleared", "已清理", "Cleared", "money"),
-    Column("outstanding", "未清理", "Outstanding", "money"),
-    Column("age_days", "账龄(天)", "Age (days)", "int"),
-    Column("b0_90", "0-90天", "0–90 days", "money"),
-    Column("b91_180", "91-180天", "91–180 days", "money"),
-    Column("b181_365", "181-365天", "181–365 days", "money"),
-    Column("over_365", "365天以上", "Over 365 days", "money"),
-    Column("note", "备注", "Note"),
+    Column("kind_name", N_("Register")),
+    Column("kind", N_("Kind")),
+    Column("unit", N_("Unit")),
+    Column("book", N_("Book")),
+    Column("reference", N_("Reference")),
+    Column("opened_on", N_("Opened"), "date"),
+    Column("amount", N_("Amount"), "money"),
+    Column("cleared", N_("Cleared"), "money"),
+    Column("outstanding", N_("Outstanding"), "money"),
+    Column("age_days", N_("Age (days)"), "int"),
+    Column("b0_90", N_("0–90 days"), "money"),
+    Column("b91_180", N_("91–180 days"), "money"),
+    Column("b181_365", N_("181–365 days"), "money"),
+    Column("over_365", N_("Over 365 days"), "money"),
+    Column("note", N_("Note")),
 )
 
 
@@ -224,7 +220,7 @@ def registers_report(rows: Sequence[Row], *, as_of: dt.date, labels: Labels, lan
         outstanding = int(r["amount"]) - int(r["cleared"])
         age = (as_of - r["opened_on"]).days
         row: dict[str, Any] = {
-            "kind_name": _label(REGISTER_KINDS, r["kind"], lang) if r["kind"] in REGISTER_KINDS else r["kind"],
+            "kind_name": code_text(r["kind"], lang),
             "kind": r["kind"], "unit": r["unit"], "book": r["book"], "reference": r["reference"],
             "opened_on": r["opened_on"], "amount": int(r["amount"]), "cleared": int(r["cleared"]),
             "outstanding": outstanding, "age_days": age, "note": r["note"] or None}
@@ -233,8 +229,8 @@ def registers_report(rows: Sequence[Row], *, as_of: dt.date, labels: Labels, lan
         out.append(row)
     money = ["amount", "cleared", "outstanding", *(k for k, _, _ in BUCKETS)]
     totals = {k: sum(int(r.get(k) or 0) for r in out) for k in money}
-    return Report("registers", "备查簿", "Memo registers", labels.region, f"..{as_of}", generated_at or now(labels),
-                  REGISTER_COLUMNS, (Section("备查簿", "Memo registers", tuple(out), totals),))
+    return Report("registers", *both(N_("Memo registers")), labels.region, f"..{as_of}",
+                  generated_at or now(labels), REGISTER_COLUMNS, (Section(*both(N_("Memo registers")), tuple(out), totals),))
 
 
 # --------------------------------------------------------------------------- monitor
@@ -338,22 +334,22 @@ def with_response(row: MonitorRow, resp: Response | None) -> MonitorRow:
 
 
 MONITOR_COLUMNS = (
-    Column("unit", "单位编码", "Unit"),
-    Column("unit_name", "单位", "Unit name"),
-    Column("surplus", "累计结余", "Accumulated surplus", "money"),
-    Column("trailing_12m_expenditure", "近12个月支出", "Expenditure, last 12 months", "money"),
-    Column("months_payable", "可支付月数", "Months payable", "months"),
-    Column("basis", "测算口径", "Basis"),
-    Column("colour", "预警", "Colour"),
-    Column("year_revenue", "本年收入", "Revenue this year", "money"),
-    Column("balance_rate", "当期结余率", "Current-year balance rate", "percent"),
-    Column("balance_rate_colour", "结余率预警", "Balance-rate colour"),
-    Column("level", "预警级别", "Level"),
-    Column("outstanding_share", "政府应补未到位", "Government share owed", "money"),
-    Column("year_result", "本年收支结余", "Year result to date", "money"),
-    Column("special_share", "财政专户份额", "Special-account share", "money"),
-    Column("planned_result", "预算结余", "Planned result", "money"),
-    Column("warnings", "提示", "Warnings"),
+    Column("unit", N_("Unit")),
+    Column("unit_name", N_("Unit name")),
+    Column("surplus", N_("Accumulated surplus"), "money"),
+    Column("trailing_12m_expenditure", N_("Expenditure, last 12 months"), "money"),
+    Column("months_payable", N_("Months payable"), "months"),
+    Column("basis", N_("Basis")),
+    Column("colour", N_("Colour")),
+    Column("year_revenue", N_("Revenue this year"), "money"),
+    Column("balance_rate", N_("Current-year balance rate"), "percent"),
+    Column("balance_rate_colour", N_("Balance-rate colour")),
+    Column("level", N_("Level")),
+    Column("outstanding_share", N_("Government share owed"), "money"),
+    Column("year_result", N_("Year result to date"), "money"),
+    Column("special_share", N_("Special-account share"), "money"),
+    Column("planned_result", N_("Planned result"), "money"),
+    Column("warnings", N_("Warnings")),
 )
 
 
@@ -365,7 +361,7 @@ def monitor_report(rows: Sequence[MonitorRow], consolidated: Sequence[MonitorRow
     for c in consolidated:
         out = []
         for r in [c, *(r for r in rows if r.book == c.book)]:
-            name = ("全市" if lang == "zh" else "Whole region") if r.unit == ALL_UNITS \
+            name = translate(N_("Whole region"), lang) if r.unit == ALL_UNITS \
                 else labels.name("units", r.unit, lang)
             out.append({"unit": r.unit, "unit_name": name, "surplus": r.surplus,
                         "trailing_12m_expenditure": r.trailing_12m_expenditure, "months_payable": r.months_payable,
@@ -390,7 +386,7 @@ def monitor_report(rows: Sequence[MonitorRow], consolidated: Sequence[MonitorRow
                              "below {red} %, yellow below {yellow} %, green up to {excess} %, excess above; the level "
                              "is the worse of the two colours"), lang).format(
         red=rr.red_below, yellow=rr.yellow_below, excess=rr.excess_above)
-    return Report("monitor", "基金运行风险监测", "Risk monitoring", labels.region, f"..{as_of}",
+    return Report("monitor", *both(N_("Risk monitoring")), labels.region, f"..{as_of}",
                   generated_at or now(labels), MONITOR_COLUMNS, tuple(sections), (note, rate_note))
 
 

@@ -43,7 +43,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, Locator, MaxNLocator
 
-from ledger.i18n import N_, _
+from ledger.i18n import MONTHS, N_, _
 
 __all__ = [
     "DPI",
@@ -139,8 +139,6 @@ def _sized(font: FontProperties, size: float) -> FontProperties:
     return f
 
 
-MONTHS = (N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun"), N_("Jul"), N_("Aug"), N_("Sep"),
-          N_("Oct"), N_("Nov"), N_("Dec"))
 
 
 def month_text(d: date) -> str:

@@ -55,16 +55,17 @@ def check_lang(lang: str) -> Lang:
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One column: a stable machine ``key`` (used in JSON), headers in both languages, a kind.
+    """One column: a stable machine ``key`` (used in JSON), its header, a kind.
 
-    ``data_only`` marks a code kept for scripts (an account key, a holder code): it is in
+    ``label`` is the header as a message id of the catalogue (English, marked ``N_("…")``):
+    it is translated where the report is shown, so a header has one spelling in the code
+    and its Chinese lives in the ``.po`` file with every other text. ``data_only`` marks a code kept for scripts (an account key, a holder code): it is in
     JSON and CSV, while the printed form (XLSX) shows its label column instead. ``only``
     names the one language whose printed form shows the column (the Chinese name of an
     account in a Chinese workbook, the English one in an English workbook)."""
 
     key: str
-    zh: str
-    en: str
+    label: str
     kind: ColumnKind = "text"
     data_only: bool = False
     only: str | None = None
@@ -78,13 +79,17 @@ class Column:
             )
 
     def header(self, lang: str) -> str:
-        """The header in ``lang`` (``'zh'`` or ``'en'``)."""
-        return self.zh if check_lang(lang) == "zh" else self.en
+        """The header in ``lang`` (``'zh'`` or ``'en'``), from the catalogue."""
+        return translate(self.label, check_lang(lang))
 
 
 @dataclass(frozen=True, slots=True)
 class Section:
     """One table of a report (one sheet in XLSX), e.g. one per book (账套).
+
+    The title is carried in both languages because the JSON form gives both (``title``,
+    ``title_zh``); builders make it from the catalogue (``ledger.i18n.both``) and the
+    region's names (a book, a unit), never from hand-written pairs.
 
     ``rows`` map column keys to cell values; a missing key is a blank cell. ``totals`` is
     the optional totals row (合计): it must leave the first column empty, because every
@@ -152,7 +157,7 @@ class Report:
                     )
                 if s.totals.get(first.key) is not None:
                     raise ValueError(
-                        f"{where}: totals must leave column {first.key!r} empty; renderers write 合计/Total there"
+                        f"{where}: totals must leave column {first.key!r} empty; renderers write the totals label there"
                     )
                 _check_row(s.totals, by_key, f"{where}, totals")
 

@@ -105,7 +105,7 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
     wb = load_workbook(tmp_path / "bs.xlsx")
     ws = wb["城乡居民基本医疗保险基金"]
     assert ws["A1"].value.startswith("资产负债表") and "佳木斯市 230800" in ws["A1"].value
-    assert [c.value for c in ws[3]] == ["范围", "单位", "项目", "名称", "账户", "年初数", "期末数"]
+    assert [c.value for c in ws[3]] == ["范围", "单位", "项目", "名称", "银行账户", "年初数", "期末数"]
     # one header row, in the workbook's language: data from row 4
     assert ws["C4"].value == "1002" and ws["G5"].value == 770000 and ws["G5"].number_format.startswith("#,##0.00")
     assert ws.freeze_panes == "A4"
@@ -136,7 +136,7 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
     assert [r["code"] for r in rows_of(inc)][:4] == ["4001", "4101", "4101.central", "revenue_total"]
     ws = load_workbook(tmp_path / "inc.xlsx").active
     assert ws["A1"].value.startswith("Income and expenditure")
-    assert [c.value for c in ws[3]] == ["Code", "Account", "Q1", "Q2", "Q3", "Q4", "Total"]
+    assert [c.value for c in ws[3]] == ["Code", "Account name", "Q1", "Q2", "Q3", "Q4", "Total"]
     assert [c.value for c in ws[4]] == ["4001", "Contribution revenue", 1400000, 0, 0, 0, 1400000]   # no Chinese header
 
     month = ledger_db.cli("--lang", "zh", "report", "income", "--year", "2023", "--period", "month", "--unit", U81, "--json")

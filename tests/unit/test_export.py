@@ -32,13 +32,13 @@ CST = timezone(timedelta(hours=8))
 GENERATED = datetime(2025, 1, 5, 9, 30, tzinfo=CST)
 
 COLUMNS = (
-    Column("unit", "单位", "Unit"),
-    Column("revenue", "收入", "Revenue", "money"),
-    Column("balance", "当期结余", "Current balance", "money"),
-    Column("months", "可支付月数", "Months payable", "months"),
-    Column("rate", "执行率", "Execution rate", "percent"),
-    Column("as_of", "截至", "As of", "date"),
-    Column("vouchers", "凭证数", "Vouchers", "int"),
+    Column("unit", "Unit name"),
+    Column("revenue", "Revenue", "money"),
+    Column("balance", "Current balance", "money"),
+    Column("months", "Months payable", "months"),
+    Column("rate", "Executed %", "percent"),
+    Column("as_of", "Opened", "date"),
+    Column("vouchers", "Age (days)", "int"),
 )
 
 RESIDENTS = Section(
@@ -83,7 +83,7 @@ def make_report(*sections: Section, generated_at: datetime = GENERATED) -> Repor
 
 
 def test_column_header_by_language() -> None:
-    c = Column("revenue", "收入", "Revenue", "money")
+    c = Column("revenue", "Revenue", "money")
     assert (c.header("zh"), c.header("en")) == ("收入", "Revenue")
     with pytest.raises(ValueError, match="lang"):
         c.header("fr")
@@ -110,14 +110,14 @@ def test_model_refuses_unknown_keys_duplicate_columns_and_labelled_totals() -> N
     with pytest.raises(ValueError, match="not columns"):
         make_report(Section("x", "x", ({"nope": 1},)))
     with pytest.raises(ValueError, match="duplicate column keys"):
-        Report("k", "t", "t", "r", "p", GENERATED, (Column("a", "a", "a"), Column("a", "b", "b")), ())
+        Report("k", "t", "t", "r", "p", GENERATED, (Column("a", "a"), Column("a", "b")), ())
     with pytest.raises(ValueError, match="leave column 'unit' empty"):
         make_report(Section("x", "x", (), totals={"unit": "合计"}))
-    money_first = (Column("amount", "金额", "Amount", "money"),)
+    money_first = (Column("amount", "Amount", "money"),)
     with pytest.raises(ValueError, match="first column of kind 'text'"):
         Report("k", "t", "t", "r", "p", GENERATED, money_first, (Section("x", "x", (), {"amount": 1}),))
     with pytest.raises(ValueError, match="unknown kind"):
-        Column("a", "a", "a", "float")  # type: ignore[arg-type]
+        Column("a", "a", "float")  # type: ignore[arg-type]
 
 
 def test_rows_are_read_only_copies() -> None:
@@ -243,7 +243,7 @@ def test_csv_several_sections_zh(tmp_path: Path) -> None:
     assert raw.startswith(b"\xef\xbb\xbf"), "Excel needs the BOM to read UTF-8 Chinese"
     assert b"\r\n" in raw
     assert read_csv(path) == [
-        ["分表", "单位", "收入", "当期结余", "可支付月数", "执行率", "截至", "凭证数"],
+        ["分表", "单位", "收入", "当期结余", "可支付月数", "执行率%", "登记日期", "账龄(天)"],
         [
             "城乡居民基本医疗保险基金",
             "佳木斯市本级",
@@ -265,13 +265,13 @@ def test_csv_single_section_en_has_no_section_column(tmp_path: Path) -> None:
     write_csv(make_report(RESIDENTS), path, lang="en")
     rows = read_csv(path)
     assert rows[0] == [
-        "Unit",
+        "Unit name",
         "Revenue",
         "Current balance",
         "Months payable",
-        "Execution rate",
-        "As of",
-        "Vouchers",
+        "Executed %",
+        "Opened",
+        "Age (days)",
     ]
     assert rows[-1][:3] == ["Total", "1234567.94", "-45678.90"]
     assert len(rows) == 4
@@ -313,7 +313,7 @@ def test_xlsx_layout_zh(tmp_path: Path) -> None:
     assert ws["A1"].value == "基金运行监测 — 城乡居民基本医疗保险基金 — 佳木斯市 230800"
     assert ws["A1"].font.b
     assert ws["A2"].value == "期间：2024    生成时间：2025-01-05T09:30:00+08:00"
-    assert [c.value for c in ws[3]] == ["单位", "收入", "当期结余", "可支付月数", "执行率", "截至", "凭证数"]
+    assert [c.value for c in ws[3]] == ["单位", "收入", "当期结余", "可支付月数", "执行率%", "登记日期", "账龄(天)"]
     for cell in ws[3]:
         assert cell.font.b and cell.fill.fill_type == "solid"
 
@@ -354,7 +354,7 @@ def test_xlsx_english_first_and_section_without_totals(tmp_path: Path) -> None:
     ws = wb["Employees' fund"]
     assert ws["A1"].value == "Fund monitoring — Employees' fund — 佳木斯市 230800"
     assert ws["A2"].value == "Period: 2024    Generated: 2025-01-05T09:30:00+08:00"
-    assert ws["A3"].value == "Unit" and ws["A4"].value == "同江市" and money_fen(ws["B4"].value) == 100
+    assert ws["A3"].value == "Unit name" and ws["A4"].value == "同江市" and money_fen(ws["B4"].value) == 100
     assert ws["A5"].value is None and ws["A6"].value == "可支付月数按统筹基金计算（本地口径）"
     assert ws.auto_filter.ref == "A3:G4"
 
@@ -431,7 +431,7 @@ def test_any_titles_give_valid_unique_sheet_names(titles: list[str]) -> None:
 # --------------------------------------------------------------------------- exact money round trips
 
 amounts = st.integers(min_value=-XLSX_MAX_EXACT_FEN, max_value=XLSX_MAX_EXACT_FEN)
-MONEY_ONLY = (Column("unit", "单位", "Unit"), Column("amount", "金额", "Amount", "money"))
+MONEY_ONLY = (Column("unit", "Unit name"), Column("amount", "Amount", "money"))
 
 
 def money_report(fens: list[int]) -> Report:

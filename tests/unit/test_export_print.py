@@ -20,10 +20,10 @@ from ledger.reports.model import Column, Report, Section
 
 GENERATED = datetime(2025, 1, 5, 1, 30, tzinfo=UTC)   # 09:30 in Jiamusi
 COLS = (
-    Column("account", "账户代码", "Account key", data_only=True),
-    Column("unit_name", "单位", "Unit"),
-    Column("colour", "预警", "Colour"),
-    Column("amount", "金额", "Amount", "money"),
+    Column("account", "Account key", data_only=True),
+    Column("unit_name", "Unit name"),
+    Column("colour", "Colour"),
+    Column("amount", "Amount", "money"),
 )
 ROWS = ({"account": "RES:1003:230822:special", "unit_name": "桦南县", "colour": "red", "amount": 100},
         {"account": "RES:1003:230881:special", "unit_name": "同江市", "colour": "yellow", "amount": 200},

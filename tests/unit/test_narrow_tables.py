@@ -19,15 +19,15 @@ UNITS = [("230800", "市本级"), ("230822", "桦南县"), ("230826", "桦川县
 
 
 def monitor_like() -> Report:
-    cols = (Column("unit", "单位编码", "Unit"), Column("unit_name", "单位", "Unit name"),
-            Column("surplus", "累计结余", "Accumulated surplus", "money"),
-            Column("trailing_12m_expenditure", "近12个月支出", "Expenditure, last 12 months", "money"),
-            Column("months_payable", "可支付月数", "Months payable", "months"),
-            Column("colour", "预警", "Colour"),
-            Column("year_result", "本年收支结余", "Year result to date", "money"),
-            Column("special_share", "财政专户份额", "Special-account share", "money"),
-            Column("planned_result", "预算结余", "Planned result", "money"),
-            Column("warnings", "提示", "Warnings"))
+    cols = (Column("unit", "Unit"), Column("unit_name", "Unit name"),
+            Column("surplus", "Accumulated surplus", "money"),
+            Column("trailing_12m_expenditure", "Expenditure, last 12 months", "money"),
+            Column("months_payable", "Months payable", "months"),
+            Column("colour", "Colour"),
+            Column("year_result", "Year result to date", "money"),
+            Column("special_share", "Special-account share", "money"),
+            Column("planned_result", "Planned result", "money"),
+            Column("warnings", "Warnings"))
     rows = tuple({"unit": code, "unit_name": name, "surplus": 752_480_412_345 + i, "trailing_12m_expenditure": -9_876_543_21,
                   "months_payable": Decimal("12.34"), "colour": ("red", "yellow", "green", "excess", "red")[i],
                   "year_result": -123_456_789_00, "special_share": 5_000_000_00, "planned_result": None,
