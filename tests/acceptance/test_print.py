@@ -143,7 +143,7 @@ def test_one_page_wide_a4_landscape_headers_on_every_page_and_signed(
 def test_the_shortfall_key_columns_are_on_page_one(printed: dict[str, tuple[Report, Any]]) -> None:
     _report, pdf = printed["shortfall"]
     first = _text(pdf.pages[0])
-    for zh in ("结余弥补", "政府分担", "年末累计结余"):   # covered by surplus, government share, surplus after
+    for zh in ("结余弥补", "政府分担", "分担后累计结余"):   # covered by surplus, government share, surplus after
         assert zh in first
 
 
