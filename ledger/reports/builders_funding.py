@@ -15,28 +15,22 @@ from ledger.i18n import N_, both, translate
 from ledger.reports.builders import Labels, now, section_title
 from ledger.reports.model import Column, Report, Section
 
-
-def _col(key: str, message: str, kind: Any = "text") -> Column:
-    zh, en = both(message)
-    return Column(key, zh, en, kind)
-
-
 FUNDING_COLUMNS = (
-    _col("unit", N_("Unit")),
-    _col("unit_name", N_("Unit name")),
-    _col("insured", N_("Insured"), "int"),
-    _col("subsidy", N_("Fiscal subsidy received"), "money"),
-    _col("individual", N_("Individual contributions received"), "money"),
-    _col("total", N_("Total received"), "money"),
-    _col("subsidy_per_insured", N_("Subsidy per insured"), "money"),
-    _col("individual_per_insured", N_("Individual per insured"), "money"),
-    _col("total_per_insured", N_("Total per insured"), "money"),
-    _col("subsidy_standard", N_("Subsidy standard (at least)"), "money"),
-    _col("individual_standard", N_("Individual standard"), "money"),
-    _col("total_standard", N_("Funding standard per insured"), "money"),
-    _col("ratio", N_("Subsidy : individual"), "ratio"),
-    _col("ratio_max", N_("Ratio limit"), "ratio"),
-    _col("warnings", N_("Flags")),
+    Column("unit", N_("Unit")),
+    Column("unit_name", N_("Unit name")),
+    Column("insured", N_("Insured"), "int"),
+    Column("subsidy", N_("Fiscal subsidy received"), "money"),
+    Column("individual", N_("Individual contributions received"), "money"),
+    Column("total", N_("Total received"), "money"),
+    Column("subsidy_per_insured", N_("Subsidy per insured"), "money"),
+    Column("individual_per_insured", N_("Individual per insured"), "money"),
+    Column("total_per_insured", N_("Total per insured"), "money"),
+    Column("subsidy_standard", N_("Subsidy standard (at least)"), "money"),
+    Column("individual_standard", N_("Individual standard"), "money"),
+    Column("total_standard", N_("Funding standard per insured"), "money"),
+    Column("ratio", N_("Subsidy : individual"), "ratio"),
+    Column("ratio_max", N_("Ratio limit"), "ratio"),
+    Column("warnings", N_("Flags")),
 )
 
 
@@ -77,5 +71,5 @@ def funding_report(lines: Sequence[FundingLine], *, year: int, labels: Labels, l
     if not any(ln.standard for ln in lines):
         notes.append(translate(N_("no funding standard is configured for this year (region file, "
                                   "[[funding_standards]])"), lang))
-    return Report("funding", "筹资标准执行情况表", "Funding standards", labels.region, str(year),
+    return Report("funding", *both(N_("Funding standards")), labels.region, str(year),
                   generated_at or now(labels), FUNDING_COLUMNS, tuple(sections), tuple(notes))
