@@ -40,8 +40,8 @@ interest_app = typer.Typer(help="Special-account interest (专户利息) shared 
                            no_args_is_help=True)
 government_app = typer.Typer(help="The local government's shortfall share (缺口分担): payments.", no_args_is_help=True)
 
-PREALLOC_KEYS = ["unit", "book", "component", "monthly_basis", "months", "target", "held", "amount", "status",
-                 "entry_id"]
+PREALLOC_KEYS = ["unit", "book", "component", "monthly_basis", "months", "target", "target_basis", "held", "amount",
+                 "status", "entry_id"]
 PREALLOC_MONEY = ["monthly_basis", "target", "held", "amount"]
 INTEREST_KEYS = ["unit", "component", "days", "balance_days", "average_daily_balance", "share"]
 INTEREST_MONEY = ["balance_days", "average_daily_balance", "share"]
@@ -101,6 +101,10 @@ def preallocate_cmd(
                   ("held", _("held")), ("amount", _("amount")), ("status", _("status")), ("entry_id", _("entry"))],
           shown, money=PREALLOC_MONEY,
           totals={"unit": _("Total"), "amount": sum(r["amount"] for r in rows if r["status"] in ("posted", "to post"))})
+    from_plan = sorted({r["unit"] for r in rows if r.get("target_basis") == "plan"})
+    if from_plan:
+        console.print(_("target = the annual plan's expenditure for these months (年度收支计划), not months × basis, "
+                        "for: {units}").format(units=", ".join(from_plan)))
     if not any(r["monthly_basis"] for r in rows):
         hint = (_("nothing to pre-allocate: no budget for {year} has been imported (fundledger budget import FILE), "
                   "or use --basis prior-year") if b == "budget"
@@ -124,7 +128,8 @@ def _request_json(r: dict[str, Any], *, detail: bool = False) -> dict[str, Any]:
         out["events"] = rows_json(r.get("events", []), requests.EVENT_KEYS, ["amount"])
         j = r.get("justification") or {}
         out["justification"] = {k: decimal_text(int(j[k])) if k in j else None for k in requests.JUSTIFICATION_KEYS}
-        out["justification"].update(budget_version=j.get("budget_version"), as_of=j.get("as_of"))
+        out["justification"].update(budget_version=j.get("budget_version"), as_of=j.get("as_of"),
+                                    quarter_basis=j.get("quarter_basis", "annual_div_4"))
         out["warnings"] = list(r.get("warnings", []))
         if "status" in r:
             out["status"] = r["status"]
@@ -144,7 +149,9 @@ def _print_request(r: dict[str, Any]) -> None:
 
 
 def _print_justification(j: dict[str, Any], title: str | None = None) -> None:
-    labels = [("budget_for_quarter", _("budget for the quarter (annual ÷ 4)")),
+    quarter_label = (_("budget for the quarter (annual plan)") if j.get("quarter_basis") == "plan"
+                     else _("budget for the quarter (annual ÷ 4)"))
+    labels = [("budget_for_quarter", quarter_label),
               ("annual_budget_expenditure", _("annual budgeted expenditure")),
               ("spent_to_date", _("spent to date this year")),
               ("held_county_exp", _("held: county expenditure account")),

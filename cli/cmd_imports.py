@@ -1,4 +1,4 @@
-"""Import commands (handover, collections, payments, budgets) and the memo registers.
+"""Import commands (handover, collections, payments) and the memo registers; budgets are in cmd_budget.
 
 File formats, rules and JSON keys: docs/imports.md."""
 
@@ -14,7 +14,6 @@ from cli.context import (
     console,
     emit_json,
     err_console,
-    jsonable,
     parse_date_opt,
     read,
     rows_json,
@@ -25,7 +24,6 @@ from cli.context import (
 from ledger.core.money import format_yuan, parse_fen
 from ledger.errors import BadAmount, BadInput
 from ledger.i18n import _, code_text
-from ledger.store import budget as budget_store
 from ledger.store import imports, registers
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/imports.md).")]
@@ -37,7 +35,6 @@ register_app = typer.Typer(help="Memo registers (备查簿): arrears, unpaid cla
 collect_app = typer.Typer(help="Collections and subsidies into the special account (征缴收入, 财政补贴).",
                           no_args_is_help=True)
 pay_app = typer.Typer(help="Benefit payments to designated providers (待遇支出).", no_args_is_help=True)
-budget_app = typer.Typer(help="Annual budgets per unit and book (预算).", no_args_is_help=True)
 
 BATCH_KEYS = ["batch_id", "kind", "file", "rows_total", "rows_posted", "rows_skipped", "entries", "notices"]
 TRANSFER_KEYS = ["book", "component", "entry_id", "status", "amount", "idempotency_key"]
@@ -63,23 +60,18 @@ def _summary(r: dict[str, Any], file: Path) -> str:
         file=file, rows=r["rows_posted"], entries=r["entries"], skipped=r["rows_skipped"], batch=r["batch_id"])
 
 
-def _budget_json(b: dict[str, Any]) -> dict[str, Any]:
-    rev, exp = int(b["revenue"]), int(b["expenditure"])
-    return {"year": b["year"], "unit": b["unit"], "book": b["book"], "version": b["version"], "status": b["status"],
-            "revenue": jsonable(rev, True), "expenditure": jsonable(exp, True), "balance": jsonable(rev - exp, True),
-            "deficit": b["deficit"]}
+def print_notices(r: dict[str, Any]) -> None:
+    for notice in r.get("notices") or []:
+        err_console.print(_("notice: {notice}").format(notice=notice), markup=False)
 
 
 def _run_import(kind: str, file: Path, json_out: bool, on: dt.date | None = None) -> dict[str, Any]:
     r = write(lambda c: imports.import_file(c, kind, file, on=on))
-    for notice in r.get("notices") or []:
-        err_console.print(_("notice: {notice}").format(notice=notice), markup=False)
+    print_notices(r)
     if json_out:
         out = {k: r.get(k) for k in BATCH_KEYS}
         if kind == "opening":
             out["register_items"] = r.get("register_items", 0)
-        if kind == "budget":
-            out["budgets"] = [_budget_json(b) for b in r.get("budgets") or []]
         emit_json(out)
     return r
 
@@ -192,55 +184,8 @@ def pay_import(file: FileArg, json_out: JsonOpt = False) -> None:
         console.print(_summary(r, file))
 
 
-# ---- budgets --------------------------------------------------------------------------
-
-@budget_app.command("import")
-def budget_import(file: FileArg, json_out: JsonOpt = False) -> None:
-    """Import budgets (one per year, unit and book); changed lines make a new version. Reviewer."""
-    r = _run_import("budget", file, json_out)
-    if json_out:
-        return
-    for b in r.get("budgets") or []:
-        flag = "  [red]" + _("DEFICIT planned") + "[/red]" if b["deficit"] else ""
-        console.print(_("{status}: budget {year} {unit} {book} v{version}: revenue {revenue}, expenditure "
-                        "{expenditure}").format(
-            status=status_text(b["status"]), year=b["year"], unit=b["unit"], book=b["book"], version=b["version"],
-            revenue=format_yuan(int(b["revenue"])), expenditure=format_yuan(int(b["expenditure"]))) + flag)
-
-
-@budget_app.command("show")
-def budget_show(
-    year: Annotated[int, typer.Option("--year", help="Budget year.")],
-    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")] = None,
-    book: Annotated[str | None, typer.Option("--book", help="Only this book (RES or EMP).")] = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """The budgets in force for a year, with their lines and the deficit flag."""
-    rows = read(lambda c: budget_store.show(c, year, unit=unit, book=book))
-    if json_out:
-        out = rows_json(rows, budget_store.BUDGET_KEYS[:-1], budget_store.BUDGET_MONEY)
-        for o, r in zip(out, rows, strict=True):
-            o["lines"] = rows_json(r["lines"], budget_store.LINE_KEYS, ["amount"])
-        emit_json(out)
-        return
-    if not rows:
-        console.print(_("no budget for {year} (import one with: fundledger budget import FILE)").format(year=year))
-    for r in rows:
-        flag = "  [red]" + _("DEFICIT planned") + "[/red]" if r["deficit"] else ""
-        lines = [dict(ln, kind=code_text(ln["kind"])) for ln in r["lines"]]
-        table(_("budget {year} {unit} {book} v{version}").format(year=r["year"], unit=r["unit"], book=r["book"],
-                                                                version=r["version"]) + flag,
-              [("component", _("comp")), ("line", _("line")), ("name_zh", _("name")), ("kind", _("kind")),
-               ("amount", _("amount"))],
-              lines, money=["amount"])
-        console.print(_("revenue {revenue}  expenditure {expenditure}  balance {balance}").format(
-            revenue=format_yuan(r["revenue"]), expenditure=format_yuan(r["expenditure"]),
-            balance=format_yuan(r["balance"])))
-
-
 def register(app: typer.Typer) -> None:
     app.add_typer(handover_app, name="handover")
     app.add_typer(register_app, name="register")
     app.add_typer(collect_app, name="collect")
     app.add_typer(pay_app, name="pay")
-    app.add_typer(budget_app, name="budget")

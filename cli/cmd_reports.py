@@ -20,7 +20,8 @@ from cli.exports import checked_lang, show
 from cli.outfiles import FORCE_HELP
 from ledger.errors import BadInput
 from ledger.i18n import _
-from ledger.reports import builders, builders_detail, builders_fund, builders_funding
+from ledger.reports import builders, builders_budget, builders_detail, builders_fund, builders_funding
+from ledger.store import budget as budget_store
 from ledger.store import funding, reports, reports_budget, reports_ledger
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON (keys in docs/reports.md).")]
@@ -217,3 +218,21 @@ def register(app: typer.Typer) -> None:
     from cli import cmd_monitor
 
     cmd_monitor.register(app)
+
+
+@report_app.command("city-budget")
+def city_budget(year: Annotated[int, typer.Option("--year", help="Budget year.")],
+                as_of: AsOfOpt = None, book: BookOpt = None,
+                json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False,
+                lang: LangOpt = None) -> None:
+    """全市基金预算执行: every budget line with the city total, then each unit; actual, %
+    executed, variance; the 略有结余 checks on each result line."""
+    lang = checked_lang(lang)
+    day = parse_date_opt(as_of, "as-of")
+
+    def work(c):  # type: ignore[no-untyped-def]
+        checks = [budget_store.check_json(x) for cb in budget_store.city(c, year, book=book) for x in cb.checks]
+        return builders_budget.city_budget_report(
+            reports_budget.budget_execution(c, year=year, as_of=day, book=book), year=year,
+            labels=reports.labels(c), checks=checks, lang=lang)
+    show(read(work), json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)

@@ -59,8 +59,8 @@ def root(
 # the demo, the reports or the auditor's tools; listing every command (`--help`, an
 # unknown name) imports all. tests/unit/test_cli_lazy.py checks this table against the
 # command tree that all modules build.
-MODULES = ("cmd_core", "cmd_imports", "cmd_fund", "cmd_reports", "cmd_audit", "cmd_demo", "cmd_db", "cmd_example",
-           "cmd_forecast", "cmd_funding")
+MODULES = ("cmd_core", "cmd_imports", "cmd_budget", "cmd_fund", "cmd_reports", "cmd_audit", "cmd_demo", "cmd_db",
+           "cmd_example", "cmd_forecast", "cmd_funding")
 COMMANDS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("init", "unit", "entry", "opening", "journal", "account", "balance"), ("cmd_core",)),
     "user": ("cmd_core", "cmd_db"),
@@ -69,7 +69,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "report": ("cmd_core", "cmd_reports", "cmd_fund"),
     "monitor": ("cmd_core", "cmd_reports"),
     "chart": ("cmd_core", "cmd_reports"),
-    **dict.fromkeys(("handover", "register", "collect", "pay", "budget"), ("cmd_core", "cmd_imports")),
+    **dict.fromkeys(("handover", "register", "collect", "pay"), ("cmd_core", "cmd_imports")),
+    "budget": ("cmd_core", "cmd_budget"),
     **dict.fromkeys(("preallocate", "request", "interest", "government"), ("cmd_core", "cmd_fund")),
     **dict.fromkeys(("verify", "audit", "reconcile"), ("cmd_core", "cmd_audit")),
     "backup": ("cmd_core", "cmd_db"),

@@ -156,6 +156,10 @@ CODES: dict[str, str] = {
     "negative_share": N_("negative special-account share"), "running_deficit": N_("deficit so far this year"),
     "planned_deficit": N_("budget plans a deficit"), "share_overdue": N_("government share overdue"),
     "balance_rate_red": N_("current-year balance rate red"),
+    # budget checks (略有结余) and the quarter's basis of a request justification
+    "surplus_above_range": N_("planned surplus above the 略有结余 range"),
+    "surplus_below_range": N_("planned surplus below the 略有结余 range"),
+    "plan": N_("annual plan"), "annual_div_4": N_("annual budget ÷ 4"), "adjusted": N_("adjusted"),
     "red_unacknowledged": N_("red warning not acknowledged in time"),
     # months-payable bases
     "last_12_months": N_("last 12 months"), "daily_since_first_day": N_("daily since first day"),

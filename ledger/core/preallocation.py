@@ -83,6 +83,9 @@ class PreallocationInput:
     component: str
     monthly_basis: int
     held: int
+    # The annual plan's (年度收支计划) expenditure for the months pre-allocated, where a plan
+    # exists: the target is then what the plan says those months cost, not months × basis.
+    planned: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("unit", "book"):
@@ -93,6 +96,8 @@ class PreallocationInput:
             raise BadInput("pre-allocation: component must be text (empty when the book has none)")
         _fen(f"{self.unit}/{self.book} monthly basis", self.monthly_basis, minimum=0)
         _fen(f"{self.unit}/{self.book} balance held", self.held)
+        if self.planned is not None:
+            _fen(f"{self.unit}/{self.book} planned expenditure", self.planned, minimum=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +134,7 @@ def preallocate(
             where = "/".join(k for k in key if k)
             raise BadInput(f"pre-allocation: {where} appears more than once")
         seen.add(key)
-        target = n * i.monthly_basis
+        target = n * i.monthly_basis if i.planned is None else i.planned
         lines.append(
             PreallocationLine(
                 unit=i.unit,

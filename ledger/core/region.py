@@ -73,6 +73,9 @@ class Settings:
     first_year: int = 2000   # the first handover year: no entry may be dated before it
     # 筹资标准 per year and book (ledger/core/funding.py)
     funding_standards: tuple[FundingStandard, ...] = DEFAULT_STANDARDS
+    # 略有结余: a budget's planned surplus as per cent of planned revenue *(our reading)*
+    budget_surplus_min_pct: Decimal = Decimal("0")
+    budget_surplus_max_pct: Decimal = Decimal("5")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +160,12 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
         response_plans=parse_plans(doc.get("response_plans", []), source),
         first_year=_year(s, "first_year", source),
         funding_standards=parse_standards(doc.get("funding_standards", []), source),
+        budget_surplus_min_pct=_decimal(s, "budget_surplus_min_pct", Decimal("0")),
+        budget_surplus_max_pct=_decimal(s, "budget_surplus_max_pct", Decimal("5")),
     )
+    if not Decimal("0") <= settings.budget_surplus_min_pct <= settings.budget_surplus_max_pct <= Decimal("100"):
+        raise BadInput(f"{source}: settings budget_surplus_min_pct ≤ budget_surplus_max_pct, both 0–100 (per cent "
+                       f"of revenue)")
     if not settings.months_red_below < settings.months_yellow_below < settings.months_excess_above:
         raise BadInput(f"{source}: month thresholds must rise: red < yellow < excess")
     zone = str(r.get("time_zone", DEFAULT_TIME_ZONE)).strip()

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from ledger.core.budget import planned_months
 from ledger.core.interest import allocate_interest, daily_balance_weights
 from ledger.core.preallocation import (
     PreallocationInput,
@@ -22,6 +23,7 @@ from ledger.core.preallocation import (
     preallocate,
 )
 from ledger.errors import BadInput, NotFound
+from ledger.store import budget_plan
 from ledger.store.db import Conn
 
 
@@ -80,7 +82,10 @@ def preallocation_table(conn: Conn, year: int, *, months: int, basis: str) -> li
     held = {(r["unit"], r["book"], r["component"]): int(r["balance"]) for r in conn.execute(
         """SELECT a.unit, a.book, a.component, a.balance FROM fl.account a
             WHERE a.chart_code = '1004' AND a.holder = 'county_exp'""").fetchall()}
-    lines = preallocate([PreallocationInput(u, b, c, basis_fen, held.get((u, b, c), 0))
+    # With the budget basis, a county's annual plan (年度收支计划) sets the target where one exists.
+    plans = budget_plan.expenditure_periods(conn, year) if basis == "budget" else {}
+    planned = {k: planned_months(g, periods, months) for k, (g, periods) in plans.items() if k in bases}
+    lines = preallocate([PreallocationInput(u, b, c, basis_fen, held.get((u, b, c), 0), planned.get((u, b, c)))
                          for (u, b, c), basis_fen in bases.items()], months)
     keys = [prealloc_key(year, ln.unit, ln.book, ln.component) for ln in lines]
     done = {r["idempotency_key"]: r["id"] for r in conn.execute(
@@ -90,6 +95,7 @@ def preallocation_table(conn: Conn, year: int, *, months: int, basis: str) -> li
         status = "already posted" if key in done else ("to post" if ln.amount > 0 else "nothing to post")
         out.append({"unit": ln.unit, "book": ln.book, "component": ln.component, "monthly_basis": ln.monthly_basis,
                     "months": ln.months, "target": ln.target, "held": ln.held, "amount": ln.amount,
+                    "target_basis": "plan" if (ln.unit, ln.book, ln.component) in planned else basis,
                     "status": status, "entry_id": done.get(key), "idempotency_key": key})
     return out
 

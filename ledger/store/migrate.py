@@ -118,6 +118,8 @@ def load_reference(conn: Conn, region: Region) -> None:
             "response_plans": plans_json(s.response_plans),
             "first_year": s.first_year,
             "funding_standards": standards_json(s.funding_standards),
+            "budget_surplus_min_pct": str(s.budget_surplus_min_pct),
+            "budget_surplus_max_pct": str(s.budget_surplus_max_pct),
         }
         cur.executemany(
             "INSERT INTO fl.setting (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

@@ -57,9 +57,11 @@ def get(conn: Conn, request_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-def justification(conn: Conn, unit: str, book: str, component: str, year: int) -> dict[str, Any]:
-    """The live justification figures (fl.request_justification), all fen."""
-    row = conn.execute("SELECT fl.request_justification(%s, %s, %s, %s) AS j", (unit, book, component, year)).fetchone()
+def justification(conn: Conn, unit: str, book: str, component: str, year: int, quarter: int) -> dict[str, Any]:
+    """The live justification figures (fl.request_justification), all fen: the quarter's
+    budget from the annual plan where one exists (``quarter_basis`` plan), else annual ÷ 4."""
+    row = conn.execute("SELECT fl.request_justification(%s, %s, %s, %s, %s) AS j",
+                       (unit, book, component, year, quarter)).fetchone()
     assert row is not None
     return dict(row["j"])
 
@@ -84,7 +86,7 @@ def special_account(conn: Conn, book: str) -> tuple[int, int] | None:
 def preview_warnings(conn: Conn, req: dict[str, Any], amount: int | None = None) -> list[str]:
     """What an approver would be told now: over the annual budget, or more than the special
     account has free (check_approval with the live figures; refusals become warnings)."""
-    j = justification(conn, req["unit"], req["book"], req["component"], req["year"])
+    j = justification(conn, req["unit"], req["book"], req["component"], req["year"], req["quarter"])
     granted = amount or int(req["amount_requested"])
     # An officer cannot see the pooled special account: that check is left to the approver.
     balance, reserved = special_account(conn, req["book"]) or (granted, 0)
@@ -129,7 +131,7 @@ def approve(conn: Conn, request_id: int, amount: int | None = None) -> dict[str,
     req = _move(conn, request_id, Action.approve)
     granted = amount if amount is not None else int(req["amount_requested"])
     balance, reserved = special_account(conn, req["book"]) or (granted, 0)
-    j = justification(conn, req["unit"], req["book"], req["component"], req["year"])
+    j = justification(conn, req["unit"], req["book"], req["component"], req["year"], req["quarter"])
     warnings = check_approval(request_id, req["submitted_by"], _me(conn)["name"], int(req["amount_requested"]),
                               granted, balance, reserved, _as_justification(j))
     conn.execute("SELECT id FROM fl.request_approve(%s, %s)", (request_id, granted))

@@ -142,6 +142,45 @@ class BudgetLine(SQLModel, table=True):
     amount: int = Field(sa_column=Column("amount", BigInteger, nullable=False))
 
 
+class BudgetAdjustment(SQLModel, table=True):
+    __tablename__ = "budget_adjustment"
+    __table_args__ = {"schema": "fl"}
+
+    budget_id: int = Field(sa_column=Column("budget_id", BigInteger, primary_key=True, nullable=False))
+    reason: str = Field(sa_column=Column("reason", Text, nullable=False))
+    changes: Any = Field(sa_column=Column("changes", JSONB, nullable=False))
+    idempotency_key: str = Field(sa_column=Column("idempotency_key", Text, nullable=False))
+    adjusted_by: str = Field(sa_column=Column("adjusted_by", Text, nullable=False))
+    adjusted_at: datetime = Field(sa_column=Column("adjusted_at", TIMESTAMP(timezone=True), nullable=False))
+
+
+class BudgetPlan(SQLModel, table=True):
+    __tablename__ = "budget_plan"
+    __table_args__ = {"schema": "fl"}
+
+    id: int = Field(sa_column=Column("id", BigInteger, primary_key=True, nullable=False))
+    year: int = Field(sa_column=Column("year", Integer, nullable=False))
+    unit: str = Field(sa_column=Column("unit", Text, nullable=False))
+    book: str = Field(sa_column=Column("book", Text, nullable=False))
+    version: int = Field(sa_column=Column("version", Integer, nullable=False))
+    granularity: str = Field(sa_column=Column("granularity", Text, nullable=False))
+    content_hash: bytes = Field(sa_column=Column("content_hash", BYTEA, nullable=False))
+    imported_by: str = Field(sa_column=Column("imported_by", Text, nullable=False))
+    imported_at: datetime = Field(sa_column=Column("imported_at", TIMESTAMP(timezone=True), nullable=False))
+
+
+class BudgetPlanLine(SQLModel, table=True):
+    __tablename__ = "budget_plan_line"
+    __table_args__ = {"schema": "fl"}
+
+    plan_id: int = Field(sa_column=Column("plan_id", BigInteger, primary_key=True, nullable=False))
+    granularity: str = Field(sa_column=Column("granularity", Text, nullable=False))
+    component: str = Field(sa_column=Column("component", Text, primary_key=True, nullable=False))
+    kind: str = Field(sa_column=Column("kind", Text, primary_key=True, nullable=False))
+    period: int = Field(sa_column=Column("period", Integer, primary_key=True, nullable=False))
+    amount: int = Field(sa_column=Column("amount", BigInteger, nullable=False))
+
+
 class ChainHead(SQLModel, table=True):
     __tablename__ = "chain_head"
     __table_args__ = {"schema": "fl"}

@@ -240,12 +240,26 @@ def test_same_budget_twice_at_once_is_one_version(ledger_db: LedgerDB) -> None:
     assert _n(ledger_db, "SELECT count(*) AS n FROM fl.budget WHERE version > 1") == 0
 
 
+def _import_budget_with_reason(path: Path, reason: str) -> Work:
+    """`budget import --reason`: the import, then the reason for any version after the first
+    it made (0024: an adjustment needs one), in one transaction."""
+    from ledger.store import budget as budget_store
+
+    def work(c: Any) -> Any:
+        r = imports.import_file(c, "budget", path)
+        budget_store.import_reason(c, reason)
+        return r
+    return work
+
+
 def test_two_budget_versions_at_once_are_versions_one_and_two(ledger_db: LedgerDB) -> None:
     out = _race(ledger_db, "rev", _import("budget", DATA / "budget.csv"),
-                "rev2", _import("budget", DATA / "budget_v2.csv"))
+                "rev2", _import_budget_with_reason(DATA / "budget_v2.csv", "追加住院支出"))
     assert out.get("error") is None, repr(out.get("error"))
     assert "created" in {b["status"] for b in out["result"]["budgets"]}
     assert _n(ledger_db, "SELECT count(*) AS n FROM fl.budget WHERE version = 2") >= 1
+    assert _n(ledger_db, """SELECT count(*) AS n FROM fl.budget b JOIN fl.budget_adjustment a ON a.budget_id = b.id
+                             WHERE b.version = 2 AND a.reason = '追加住院支出' AND a.adjusted_by = 'rev2'""") >= 1
 
 
 def test_an_imports_key_conflict_names_file_row_and_what_to_do(ledger_db: LedgerDB) -> None:

@@ -146,7 +146,13 @@ def test_budget_versions_and_deficit_flag(ledger_db, tmp_path):
     assert {b["status"] for b in same.json()["budgets"]} == {"unchanged"}
     assert count(ledger_db, "fl.budget") == 2
 
-    v2 = ledger_db.cli("budget", "import", str(DATA / "budget_v2.csv"), "--json", user="rev")
+    # A changed budget is an adjustment (预算调整): refused without a reason, nothing written.
+    bare = ledger_db.cli("budget", "import", str(DATA / "budget_v2.csv"), "--json", user="rev")
+    assert bare.exit_code == 1 and "reason" in bare.stderr, bare
+    assert count(ledger_db, "fl.budget") == 2
+    v2 = ledger_db.cli("budget", "import", str(DATA / "budget_v2.csv"), "--reason", "县政府追加住院支出",
+                       "--json", user="rev")
+    assert v2.exit_code == 0, v2
     assert {(b["unit"], b["version"], b["status"], b["deficit"]) for b in v2.json()["budgets"]} == {
         ("230822", 2, "created", True), ("230881", 1, "unchanged", True)}
     assert count(ledger_db, "fl.budget") == 3

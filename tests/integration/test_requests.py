@@ -41,7 +41,8 @@ def test_request_lifecycle_through_the_cli(ledger_db):
     assert r1["justification"] | {"budget_version": None, "as_of": None} == {
         "budget_for_quarter": "600000.00", "annual_budget_expenditure": "2400000.00", "spent_to_date": "0.00",
         "held_county_exp": "0.00", "held_city_exp": "0.00", "held_special": "1000000.00",
-        "balances_held": "1000000.00", "approved_this_year": "0.00", "budget_version": None, "as_of": None}
+        "balances_held": "1000000.00", "approved_this_year": "0.00", "budget_version": None, "as_of": None,
+        "quarter_basis": "annual_div_4"}   # no annual plan (0024): the annual budget ÷ 4
     again = _ok(cli("request", "submit", "--unit", "230822", "--book", "RES", "--year", "2024", "--quarter", "1",
                     "--amount", "600000.00", "--note", "Q1 benefits", "--key", "k1", "--json", user="o22")).json()
     assert (again["id"], again["status"]) == (1, "duplicate")

@@ -199,3 +199,20 @@ def test_upgrade_0025_funding_standards(upgraded: Upgraded, tmp_path: Path) -> N
     assert row["subsidy"] == f"{subsidy // 100}.{subsidy % 100:02d}"
     res = upgraded.cli("verify", "--json", user=AUDITOR)
     assert res.returncode == 0 and json.loads(res.stdout)["ok"] is True, res.stdout[-2000:]
+
+
+def test_0024_every_later_budget_version_has_its_adjustment(upgraded: Upgraded) -> None:
+    """0024: a budget version after the first is an adjustment (预算调整) with a reason. The
+    old release's versions had none asked for: each gets one adjustment row saying so, with
+    the login and time of its import, and the three new tables are in the record's history."""
+    with upgraded.connect() as c:
+        missing = c.execute("""SELECT count(*) FROM fl.budget b WHERE b.version > 1
+                                 AND NOT EXISTS (SELECT 1 FROM fl.budget_adjustment a WHERE a.budget_id = b.id)
+                            """).fetchone()[0]
+        assert missing == 0
+        rows = c.execute("""SELECT a.reason, a.adjusted_by = b.imported_by, a.adjusted_at = b.imported_at
+                              FROM fl.budget_adjustment a JOIN fl.budget b ON b.id = a.budget_id""").fetchall()
+        assert all(r[0].startswith("imported before migration 0024") and r[1] and r[2] for r in rows)
+        assert c.execute("SELECT count(*) FROM fl.budget WHERE version > 1").fetchone()[0] == len(rows)
+        chained = {r[0] for r in c.execute("SELECT tbl FROM fl.chained_table").fetchall()}
+        assert {"fl.budget_adjustment", "fl.budget_plan", "fl.budget_plan_line"} <= chained

@@ -25,7 +25,7 @@ def test_an_officer_reads_only_its_own_units_budget(ledger_db: LedgerDB) -> None
     assert units(rev) == {"230822", "230881"}
     assert units(o22) == {"230822"}
     # The justification of a fund request reads the budget too.
-    q = "SELECT fl.request_justification('230881', 'RES', '', 2023) -> 'annual_budget_expenditure' AS b"
+    q = "SELECT fl.request_justification('230881', 'RES', '', 2023, 1) -> 'annual_budget_expenditure' AS b"
     assert int(rev.execute(q).fetchone()["b"]) > 0
     assert int(o22.execute(q).fetchone()["b"]) == 0
     # The report of another unit shows none of its budget.
