@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ledger.core.budget import CITY
-from ledger.i18n import N_, translate
+from ledger.i18n import N_, both, translate
 from ledger.reports.builders import ALL_UNITS, Labels
 from ledger.reports.builders_fund import _QUARTERS, BUDGET_COLUMNS, budget_execution_report, percent
 from ledger.reports.model import Report, Section
@@ -56,7 +56,7 @@ def city_budget_report(data: Mapping[str, Any], *, year: int, labels: Labels, ch
                  else dict(r) for r in sec.rows]
         sections.append(Section(sec.title_zh, sec.title_en, tuple(top + units)))
     notes = (*per_unit.notes,
-             translate(N_("the first block of each book is the city total (全市合计); flags: the 略有结余 checks "
-                          "of the budget in force"), lang))
-    return Report("city_budget", "全市基金预算执行情况表", "City-wide budget execution", labels.region, str(year),
+             translate(N_("the first block of each book is the city total; flags: the checks of the budget in force "
+                          "(planned deficit, planned surplus outside the range of a small surplus)"), lang))
+    return Report("city_budget", *both(N_("City-wide budget execution")), labels.region, str(year),
                   per_unit.generated_at, BUDGET_COLUMNS, tuple(sections), notes)

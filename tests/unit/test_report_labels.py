@@ -115,7 +115,18 @@ def _shortfall(lang: str) -> Report:
         i18n.set_lang(before)
 
 
+def _city_budget(lang: str) -> Report:
+    from ledger.reports import builders_budget
+
+    data = {"budget": [{"unit": "230822", "book": "RES", "component": "", "line": "5001", "kind": "expenditure",
+                        "amount": 100, "version": 1}], "actual": []}
+    checks = [{"scope": "city", "book": "RES", "code": "planned_deficit"}]
+    return builders_budget.city_budget_report(data, year=2023, labels=LABELS, checks=checks, generated_at=AT,
+                                              lang=lang)
+
+
 REPORTS: dict[str, Callable[[str], Report]] = {
+    "city_budget": _city_budget,
     "trial_balance": _trial_balance, "balance_sheet": _balance_sheet,
     "income_month": lambda lang: _income(lang, "month"), "income_quarter": lambda lang: _income(lang, "quarter"),
     "subledger": _subledger, "ledger": _ledger, "vouchers": _vouchers, "budget_execution": _budget,
