@@ -225,11 +225,9 @@ def check_digest(
 ) -> None:
     """Prove the ledger still extends a filed digest unchanged (and run every verify check)."""
     try:
-        d = json.loads(infile.read_text(file))
+        d = infile.read_json(file)
     except FileNotFoundError as e:
-        raise BadInput(_("{file}: no such file").format(file=file)) from e
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise BadInput(_("{file}: not a JSON digest: {error}").format(file=file, error=e)) from e
+        raise BadInput(_("{file}: no such file").format(file=infile.shown_name(file))) from e
     if not isinstance(d, dict):
         raise BadInput(_("{file}: not a JSON digest").format(file=file))
     rep = read(lambda c: audit.check_digest(c, d))

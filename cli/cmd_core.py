@@ -235,13 +235,12 @@ def close_period(
 # ---- entries ---------------------------------------------------------------------
 
 def _read_entries(file: str) -> tuple[str, object]:
-    name = "stdin" if file == "-" else file
+    name = "stdin" if file == "-" else infile.shown_name(file)
     try:
-        text = sys.stdin.read() if file == "-" else infile.read_text(file)
-        return name, json.loads(text)
+        return name, infile.parse_json(sys.stdin.read(), name) if file == "-" else infile.read_json(file)
     except FileNotFoundError as e:
-        raise BadInput(_("{file}: no such file").format(file=file)) from e
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BadInput(_("{file}: no such file").format(file=name)) from e
+    except UnicodeDecodeError as e:
         raise BadInput(_("{file}: not valid UTF-8 JSON: {error}").format(file=name, error=e)) from e
 
 

@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from cli.context import State, err_console
 from ledger import i18n
-from ledger.errors import LedgerError
+from ledger.errors import BadInput, LedgerError
 from ledger.i18n import _
 
 app = typer.Typer(
@@ -116,6 +116,23 @@ def invoked(argv: list[str]) -> str | None:
     return None
 
 
+def _check_arguments(argv: list[str]) -> None:
+    """An argument that is not UTF-8 (a note typed in a GBK terminal) is refused before
+    anything runs — unless it names a file that exists: a Windows-made file name keeps
+    its GBK bytes, and the file can still be read (ledger.io.infile.shown_name)."""
+    import os
+
+    for a in argv:
+        try:
+            a.encode("utf-8")
+        except UnicodeEncodeError:
+            if os.path.exists(a):
+                continue
+            shown = os.fsencode(a).decode("utf-8", "backslashreplace")
+            raise BadInput(_("the argument {arg} is not UTF-8 text (was it typed in another encoding?); "
+                             "nothing was done. Set the terminal to UTF-8 and type it again").format(arg=shown)) from None
+
+
 def render_error(e: LedgerError) -> str:
     """One line (or a block, for a refused file) for a user: the rule code stays ASCII."""
     from cli.errors import localise
@@ -139,11 +156,20 @@ def run() -> None:
         sys.exit(1)
     i18n.set_lang(lang)
     try:
+        _check_arguments(sys.argv[1:])
         register(COMMANDS.get(invoked(sys.argv[1:]) or "", MODULES))
         build(app, lang)(prog_name="fundledger")
     except LedgerError as e:
         err_console.print(render_error(e), soft_wrap=True)
         sys.exit(e.exit_code)
+    except (UnicodeError, RecursionError) as e:
+        # Text no database can store, or a document nested past any reader's depth, that a
+        # check upstream did not name: still a message, never a traceback; the transaction
+        # it happened in was rolled back.
+        bad = BadInput(_("the input holds text that is not valid Unicode, or nests too deeply ({what}); "
+                         "nothing was written. Give UTF-8 text and files").format(what=type(e).__name__))
+        err_console.print(render_error(bad), soft_wrap=True)
+        sys.exit(bad.exit_code)
     except KeyboardInterrupt:
         err_console.print(_("interrupted: nothing half-written remains (each action is one transaction)"))
         sys.exit(130)

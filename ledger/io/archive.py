@@ -29,7 +29,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -38,7 +37,7 @@ from typing import Any
 from ledger.core import fingerprint, histories, proof
 from ledger.core.findings import CheckResult, Finding, VerifyReport, result
 from ledger.errors import BadInput
-from ledger.io.infile import open_regular, read_text
+from ledger.io.infile import open_regular, parse_json, read_text, shown_name
 
 FORMAT = "fundledger-export/1"
 MANIFEST = "manifest.json"
@@ -171,9 +170,11 @@ def check_files(directory: Path, filed: dict[str, Any] | None) -> CheckResult:
                                         f"digest says {filed[algo]}: the export is not the one filed",
                                         account=MANIFEST))
     try:
-        manifest = json.loads(read_text(mpath))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        manifest = parse_json(read_text(mpath), str(mpath))
+    except UnicodeDecodeError as e:
         raise BadInput(f"{mpath}: not a manifest: {e}") from e
+    if not isinstance(manifest, dict):
+        raise BadInput(f"{mpath}: not a manifest")
     if manifest.get("format") != FORMAT:
         raise BadInput(f"{mpath}: format {manifest.get('format')!r}, expected {FORMAT}")
     listed: dict[str, dict[str, Any]] = manifest.get("files", {})
@@ -228,21 +229,24 @@ def verify_offline(directory: Path, digest_file: Path | None = None) -> VerifyRe
     """Verify an export with no database: files, then the independent verdict over them."""
     if not directory.is_dir():
         raise BadInput(f"{directory}: no such directory")
-    filed = None
+    filed: dict[str, Any] | None = None
     if digest_file is not None:
         try:
-            filed = json.loads(read_text(digest_file))
+            given = parse_json(read_text(digest_file), shown_name(digest_file))
         except FileNotFoundError as e:
-            raise BadInput(f"{digest_file}: no such file") from e
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise BadInput(f"{shown_name(digest_file)}: no such file") from e
+        except UnicodeDecodeError as e:
             raise BadInput(f"{digest_file}: not a filed export digest: {e}") from e
-        if not isinstance(filed, dict) or not (filed.get("sha256") or filed.get("sm3")):
+        if not isinstance(given, dict) or not (given.get("sha256") or given.get("sm3")):
             raise BadInput(f"{digest_file}: not a filed export digest (no sha256 or sm3)")
+        filed = given
     files = check_files(directory, filed)
     cat = []
     if (directory / "catalogue.json").exists():
-        n, diffs = fingerprint.differences(fingerprint.shipped(),
-                                           json.loads(read_text(directory / "catalogue.json")))
+        exported = parse_json(read_text(directory / "catalogue.json"), "catalogue.json")
+        if not isinstance(exported, dict):
+            raise BadInput(f"{directory / 'catalogue.json'}: not a catalogue fingerprint")
+        n, diffs = fingerprint.differences(fingerprint.shipped(), exported)
         cat.append(result("catalogue", "the exporting database's schema fl was the release's (catalogue.json "
                           "against the shipped fingerprint)", n, diffs, 200))
     sink, done = _canonical_check(directory)
@@ -250,7 +254,7 @@ def verify_offline(directory: Path, digest_file: Path | None = None) -> VerifyRe
         rep = run_proof(directory, sink)
     except (ValueError, IndexError) as e:
         raise BadInput(f"{directory}: a table of the export cannot be read: {e}") from e
-    head = json.loads(read_text(directory / "chain_head.json")) if (directory / "chain_head.json").exists() \
-        else {}
+    head = (parse_json(read_text(directory / "chain_head.json"), "chain_head.json")
+            if (directory / "chain_head.json").exists() else {})
     return VerifyReport((files, *cat, done(), *rep.checks), {**rep.extra, "offline": True, "directory": str(directory),
                                                        "chain_head": head})

@@ -82,3 +82,74 @@ def check_regular(path: str | os.PathLike[str]) -> Path:
     """Refuse a path that is not a regular file before a command starts on it."""
     with open_regular(path):
         return Path(path)
+
+
+# JSON a person hands in (entries to post, a filed digest, an export's manifest) nests a
+# level or three deep; Python's decoder recurses per level and dies with RecursionError
+# near a thousand, so a file of ``[[[[…`` must be refused here, by depth, with a message.
+MAX_JSON_DEPTH = 64
+
+
+def _depth_ok(text: str, limit: int) -> bool:
+    depth, in_str, esc = 0, False, False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif ch in "]}":
+            depth -= 1
+    return True
+
+
+def parse_json(text: str, name: str) -> object:
+    """``text`` (named ``name`` in messages) as JSON, refused with ``BadInput`` when it is
+    not JSON, nests deeper than ``MAX_JSON_DEPTH``, or holds a string that is not Unicode
+    text (a lone surrogate such as ``"\\ud800"``: valid JSON, but no database stores it)."""
+    import json
+
+    if not _depth_ok(text, MAX_JSON_DEPTH):
+        raise BadInput(_("{file}: nests deeper than {n} levels; fundledger's JSON files are a few levels deep "
+                         "(nothing was read)").format(file=name, n=MAX_JSON_DEPTH))
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BadInput(_("{file}: not valid JSON: {error}").format(file=name, error=e)) from e
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise BadInput(_("{file}: holds a string that is not Unicode text (a lone surrogate escape such as "
+                         "\\ud800); fix the file (nothing was read)").format(file=name)) from e
+    return value
+
+
+def read_json(path: str | os.PathLike[str]) -> object:
+    """A JSON file a person named (regular files only), as ``parse_json`` reads it."""
+    name = shown_name(path)
+    try:
+        text = read_text(path)
+    except UnicodeDecodeError as e:
+        raise BadInput(_("{file}: not UTF-8 text: {error}").format(file=name, error=e)) from e
+    return parse_json(text, name)
+
+
+def shown_name(path: str | os.PathLike[str]) -> str:
+    """A file name as a person can read it and a database can store it. A name that is
+    not UTF-8 on disk — a Windows-made ``桦南县付款.csv`` copied over keeps its GBK bytes —
+    is decoded as GB18030 (which GBK is part of); anything else shows its bytes escaped."""
+    raw = os.fsencode(path)
+    for enc in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "backslashreplace")

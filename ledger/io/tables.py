@@ -51,7 +51,7 @@ from typing import IO, Any, Literal
 from ledger.errors import BadFile, RowError
 from ledger.i18n import _
 from ledger.io.formats import FileFormat
-from ledger.io.infile import NotRegularFile, open_regular
+from ledger.io.infile import NotRegularFile, open_regular, shown_name
 from ledger.io.normalise import Vocabulary, canonical_column, row_cleaner
 
 MAX_CELL_CHARS = 1000
@@ -105,7 +105,7 @@ class TableReader:
 
     def __init__(self, path: Path | str, fmt: FileFormat, vocab: Vocabulary | None = None) -> None:
         self.path = Path(path)
-        self.name = str(self.path.absolute())  # the full path is named in every error
+        self.name = shown_name(self.path.absolute())  # the full path is named in every error (readable, storable)
         self.fmt = fmt
         self.kind: Kind = "csv"
         self.header: tuple[str, ...] = ()  # canonical names (or the file's, trimmed and lower-cased) in file order
