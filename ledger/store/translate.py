@@ -64,6 +64,30 @@ def _cap_message(name: str) -> str:
     }[name]
 
 
+# The size caps of sql/0029_text_caps.sql: which text, and how long it may be.
+_SIZES: dict[str, tuple[str, int]] = {
+    "entry_memo_size": (N_("an entry's memo"), 8000),
+    "entry_reason_size": (N_("an entry's reason"), 2000),
+    "entry_source_size": (N_("an entry's source document (as JSON text)"), 32000),
+    "posting_memo_size": (N_("a posting's memo (a payment's provider)"), 2000),
+    "posting_line_ref_size": (N_("a posting's line reference"), 200),
+    "pending_entry_memo_size": (N_("an entry's memo"), 8000),
+    "pending_entry_reason_size": (N_("an entry's reason"), 2000),
+    "pending_entry_decision_reason_size": (N_("the reason for a decision"), 2000),
+    "pending_entry_source_size": (N_("an entry's source document (as JSON text)"), 32000),
+    "pending_posting_memo_size": (N_("a posting's memo (a payment's provider)"), 2000),
+    "pending_posting_line_ref_size": (N_("a posting's line reference"), 200),
+    "fund_request_note_size": (N_("a fund request's note"), 2000),
+    "request_event_reason_size": (N_("the reason given for a request's step"), 2000),
+    "closed_period_reason_size": (N_("the reason for closing a period"), 2000),
+    "register_item_note_size": (N_("a register item's note"), 2000),
+    "register_item_reference_size": (N_("a register item's reference"), 200),
+    "operation_log_reason_size": (N_("the reason given for an operation"), 2000),
+    "import_batch_file_name_size": (N_("the file's name (with its folder)"), 4500),
+    "bank_statement_file_name_size": (N_("the file's name (with its folder)"), 4500),
+}
+
+
 # SQLSTATE (or its two-character class) → what happened and what to do, for failures that
 # carry no rule of ours. Looked up by the full code first, then by the class. A lost
 # connection (class 08, 57P01…) stays DatabaseUnavailable (exit 2: an outage, not a refusal).
@@ -112,6 +136,13 @@ def translate(e: psycopg.Error) -> LedgerError:
     if isinstance(e, pgerr.UniqueViolation) and name == "entry_idempotency_key_key":
         return IdempotencyConflict(_("that idempotency key is already in use: the entry was written before "
                                      "(nothing was written now)"), rule="idempotency_conflict")
+    if name in _SIZES:
+        what, n = _SIZES[name]
+        return BadInput(_("refused: {what} is longer than {n:,} characters; nothing was written — shorten it")
+                        .format(what=_(what), n=n), rule="text_too_long")
+    if name == "import_batch_file_sha256_form":
+        return BadInput(_("refused: a file's SHA-256 digest is 64 hexadecimal digits; nothing was written"),
+                        rule="bad_input")
     if name in _CAPS:
         return RuleViolation(_("refused: {what}; nothing was written").format(what=_cap_message(name)), rule=name)
     if isinstance(e, pgerr.NumericValueOutOfRange):

@@ -122,6 +122,9 @@ def copy_rows(conn: Conn, query: str) -> Iterator[list[str]]:
                     yield from io.StringIO(data[:cut].decode("utf-8"), newline="\n")
             if rest:
                 yield rest.decode("utf-8")
+        # A value may be as long as PostgreSQL stores it: csv's default cap (131,072 characters)
+        # made one long memo end every later verify with a traceback (ATTACK3 R10).
+        csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
         yield from csv.reader(lines())
 
 

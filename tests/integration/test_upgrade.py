@@ -216,3 +216,16 @@ def test_0024_every_later_budget_version_has_its_adjustment(upgraded: Upgraded) 
         assert c.execute("SELECT count(*) FROM fl.budget WHERE version > 1").fetchone()[0] == len(rows)
         chained = {r[0] for r in c.execute("SELECT tbl FROM fl.chained_table").fetchall()}
         assert {"fl.budget_adjustment", "fl.budget_plan", "fl.budget_plan_line"} <= chained
+
+
+def test_upgraded_ledger_caps_what_people_type(upgraded: Upgraded) -> None:
+    """0029: the old rows stay as written (the caps are NOT VALID), every new one is held
+    to them: a memo past 8,000 characters is refused in the upgraded ledger."""
+    with upgraded.connect() as c:
+        caps = c.execute("""SELECT count(*) FILTER (WHERE NOT convalidated) AS not_valid, count(*) AS n
+                              FROM pg_constraint WHERE connamespace = 'fl'::regnamespace
+                               AND conname LIKE '%\\_size'""").fetchone()
+        assert caps == (19, 19)
+        with pytest.raises(psycopg.errors.CheckViolation, match="closed_period_reason_size"):
+            c.execute("INSERT INTO fl.closed_period (month, closed_by, reason) VALUES ('1999-01-01', 'x', "
+                      "repeat('x', 2001))")

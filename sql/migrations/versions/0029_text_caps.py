@@ -1,0 +1,20 @@
+"""text caps: see sql/0029_text_caps.sql
+
+Revision ID: 0029
+Revises: 0028
+"""
+
+from sql.migrations.runner import run_sql_file
+
+revision = "0029"
+down_revision = "0028"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    run_sql_file("0029_text_caps.sql")
+
+
+def downgrade() -> None:
+    raise NotImplementedError("fundledger migrations are forward-only")
