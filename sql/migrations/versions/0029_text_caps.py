@@ -1,13 +1,13 @@
 """text caps: see sql/0029_text_caps.sql
 
 Revision ID: 0029
-Revises: 0028
+Revises: 0025
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0029"
-down_revision = "0028"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
