@@ -1,13 +1,13 @@
 """text caps: see sql/0029_text_caps.sql
 
 Revision ID: 0029
-Revises: 0025
+Revises: 0024
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0029"
-down_revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
