@@ -100,6 +100,11 @@ RETRYABLE = (pgerr.SerializationFailure, pgerr.DeadlockDetected, pgerr.LockNotAv
 # answer. Tried at most RACE_ATTEMPTS times: a violation that repeats is no race.
 RACES = (pgerr.UniqueViolation,)
 RACE_ATTEMPTS = 3
+# Every API function waits at most 5 s for a lock another session holds (lock_timeout, 0027).
+# Past it, the session that holds the rows may be stuck in an open transaction (an officer who
+# imported a collection and stayed): fl.end_stuck_writers() ends such sessions, then the write
+# runs again — at most LOCK_ATTEMPTS times, then the "locked, run it again" refusal.
+LOCK_ATTEMPTS = 4
 
 
 def run_tx(conn: Conn, work: Callable[[Conn], T], *, attempts: int = 8) -> T:
@@ -113,6 +118,10 @@ def run_tx(conn: Conn, work: Callable[[Conn], T], *, attempts: int = 8) -> T:
         try:
             with conn.transaction():
                 return work(conn)
+        except pgerr.LockNotAvailable as e:
+            if attempt >= min(attempts, LOCK_ATTEMPTS) or _is_refusal(e):
+                raise translate(e) from e
+            _end_stuck_writers(conn)
         except RETRYABLE:
             if attempt == attempts:
                 raise
@@ -125,6 +134,16 @@ def run_tx(conn: Conn, work: Callable[[Conn], T], *, attempts: int = 8) -> T:
         except psycopg.Error as e:
             raise translate(e) from e
     raise AssertionError("unreachable")
+
+
+def _end_stuck_writers(conn: Conn) -> None:
+    """Ask the database to end fundledger sessions stuck in a write transaction (its own
+    rules decide which: sql/0027_confinement.sql); nothing if the schema has no guard."""
+    try:
+        with conn.transaction():
+            conn.execute("SELECT fl.end_stuck_writers()")
+    except psycopg.Error:
+        pass
 
 
 def _is_refusal(e: psycopg.Error) -> bool:

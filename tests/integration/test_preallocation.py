@@ -19,6 +19,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from ledger.store import imports
 from tests.helpers import collect, entry, leg, pay_from_special, post
 from tests.integration._cycle import add_budget, bal, fen
 
@@ -95,7 +96,7 @@ def test_preallocation_tops_up_counties(ledger_db):
         ("230881", "10000.01", "30000.03", "250000.02", "0.00")]
 
 
-def test_database_refuses_bad_preallocations(ledger_db):
+def test_database_refuses_bad_preallocations(ledger_db, tmp_path):
     fin = ledger_db.connect("fin")
     post(fin, collect("c00", "2023-12-15", "230800", "900000.00"), collect("c22", "2023-12-15", "230822", "900.00"))
     fin.commit()
@@ -111,5 +112,13 @@ def test_database_refuses_bad_preallocations(ledger_db):
     refused(rev, "preallocation_county_only", 2024, "2024-01-02", '[{"unit": "230800", "book": "RES", "amount": 100}]')
     refused(rev, "preallocation_date", 2024, "2023-12-31", '[{"unit": "230822", "book": "RES", "amount": 100}]')
     refused(rev, "posting_amount_positive", 2024, "2024-01-02", '[{"unit": "230822", "book": "RES", "amount": 0}]')
+    # The amount is the policy's: at most twelve months of the county's basis beyond what it holds
+    # (no budget for 2024 and nothing spent in 2023: nothing at all).
+    refused(rev, "preallocation_cap", 2024, "2024-01-02", '[{"unit": "230822", "book": "RES", "amount": 100}]')
+    budget = tmp_path / "budget_2024.csv"
+    budget.write_text("year,unit,book,line,amount,component\n2024,230822,RES,5001,\"12,000,000.00\",\n", "utf-8")
+    imports.import_file(rev, "budget", budget)
+    rev.commit()
+    refused(rev, "preallocation_cap", 2024, "2024-01-02", '[{"unit": "230822", "book": "RES", "amount": 1200000001}]')
     # The special account cannot be overdrawn by a pre-allocation either.
     refused(rev, "no_overdraft", 2024, "2024-01-02", '[{"unit": "230822", "book": "RES", "amount": 90090001}]')

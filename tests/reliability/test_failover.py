@@ -206,7 +206,7 @@ def test_sync_standby_lost_then_failover(tmp: Path, procs: Procs, figures: dict[
         # an officer's CLI post sent meanwhile waits for the new primary (FUNDLEDGER_FAILOVER_SECONDS)
         doc = tmp / f"during-{rnd}.json"
         doc.write_text(json.dumps([{"date": "2023-03-01", "book": "RES", "idempotency_key": f"seed-cli-{rnd}",
-                                    "postings": [{"account": "5401", "unit": "230822", "side": "D", "amount": "2.00"},
+                                    "postings": [{"account": "1101", "unit": "230822", "side": "D", "amount": "2.00"},
                                                  {"account": "2001", "unit": "230822", "side": "C",
                                                   "amount": "2.00"}]}]), "utf-8")
         during, during_out = background(lambda d=doc: run_cli(

@@ -63,6 +63,7 @@ def funded(ledger_db: LedgerDB) -> LedgerDB:
     fin, rev = ledger_db.connect("fin"), ledger_db.connect("rev")
     assert imports.import_file(fin, "collections", DATA / "collections.csv")["rows_posted"] == 6
     fin.commit()
+    imports.import_file(rev, "budget", DATA / "budget.csv")    # the pre-allocation's basis (0027)
     rev.execute("SELECT * FROM fl.preallocate(2023, '2023-01-11', %s::jsonb)",
                 ('[{"unit": "230822", "book": "RES", "component": "", "amount": 50000000}]',))
     rev.commit()

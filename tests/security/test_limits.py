@@ -146,7 +146,7 @@ def test_an_idle_writer_does_not_stop_a_close(ledger_db: LedgerDB) -> None:
     o22.execute("SET idle_in_transaction_session_timeout = 0")
     o22.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps(
         {"date": "2023-05-10", "book": "RES", "idempotency_key": "b4-idle", "postings": [
-            {"account": "5401", "unit": "230822", "side": "D", "amount": 100},
+            {"account": "1101", "unit": "230822", "side": "D", "amount": 100},
             {"account": "2001", "unit": "230822", "side": "C", "amount": 100}]}),))
     pid = o22.execute("SELECT pg_backend_pid() AS p").fetchone()["p"]
     rev = ledger_db.connect("rev", autocommit=True)

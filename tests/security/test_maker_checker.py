@@ -126,6 +126,13 @@ def test_no_manual_entry_takes_a_system_key(funded: LedgerDB) -> None:
     assert _count(funded, "SELECT count(*) AS n FROM fl.entry WHERE idempotency_key = ANY (%s)", (SYSTEM_KEYS,)) == 0
     # And the pre-allocation posts rather than reporting "already posted".
     rev = funded.connect("rev", autocommit=True)
+    from pathlib import Path
+
+    from ledger.store import imports
+
+    rev_tx = funded.connect("rev")
+    imports.import_file(rev_tx, "budget", Path(__file__).parent.parent / "integration" / "data" / "budget.csv")
+    rev_tx.commit()
     out = rev.execute("SELECT * FROM fl.preallocate(2023, '2023-01-04', %s::jsonb)",
                       (json.dumps([{"unit": "230822", "book": "RES", "amount": 100}]),)).fetchall()
     assert [r["status"] for r in out] == ["posted"]

@@ -34,6 +34,8 @@ DYNAMIC_SQL = {
     "_imp_entries": "internal: wraps its importer's query (built with format('%L')) with format('%L') of the kind",
     "_imp_repeats": "internal: format() of one of two constant WHERE clauses",
     "set_password": "ALTER ROLE format('%I', '%L') of a login fl._user_role checked is a plain fundledger user",
+    "app_user_connect": "GRANT CONNECT ON DATABASE format('%I') of current_database() to the login fl.app_user "
+                        "just listed (0027, B1b)",
     "set_login": "ALTER ROLE format('%I') of a login fl._user_role checked, then LOGIN or NOLOGIN",
     "set_connection_limit": "ALTER ROLE format('%I') of a login fl._user_role checked, CONNECTION LIMIT an int 1-100",
     "_apply_login_limits": "internal (the app_user trigger, the migration, a superuser's user add): ALTER ROLE "

@@ -1,0 +1,205 @@
+"""The third attack's write-side findings (/work/coord/ATTACK3.md), as the attacker did them,
+through each role's own login (sql/0027_confinement.sql):
+
+* R4 — one officer took ¥300 M off its unit's benefit expenditure with a made-up
+  counter-entry: an officer's manual entry on revenue, expenditure or fund balance is held for
+  a second person;
+* R5 — a county officer paid out of the pooled city expenditure account by `pay import
+  paid_from=city`: refused, with the row named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.conftest import LedgerDB
+from tests.helpers import collect, entry, leg, post
+
+pytestmark = pytest.mark.db
+
+
+
+def _n(db: LedgerDB, sql: str, *params: Any) -> int:
+    return int(db.admin().execute(sql, params).fetchone()["n"])
+
+
+def _refused(conn: psycopg.Connection, sql: str, params: object = None) -> psycopg.Error:
+    with pytest.raises(psycopg.Error) as e:
+        conn.execute(sql, params)
+    return e.value
+
+
+def _doc(key: str, memo: str = "", line_ref: str | None = None, posting_memo: str | None = None,
+         unit: str = "230822") -> str:
+    return json.dumps([{"date": "2023-03-01", "book": "RES", "idempotency_key": key, "memo": memo, "postings": [
+        {"account": "1101", "unit": unit, "side": "D", "amount": 100, "line_ref": line_ref, "memo": posting_memo},
+        {"account": "2001", "unit": unit, "side": "C", "amount": 100}]}])
+
+
+# ---- R4: an officer's entry on the year-end rule's inputs is held ------------------------
+
+@pytest.mark.parametrize("debit, credit", [
+    ("2001", "5001.inpatient"),        # the attack: expenditure taken off
+    ("4001", "2001"),                  # revenue taken off
+    ("2001", "4001"),                  # revenue added
+    ("3001", "2001"),                  # fund balance moved
+    ("5401", "2001"),                  # other expenditure added
+])
+def test_an_officers_entry_on_revenue_expenditure_or_fund_balance_is_held(ledger_db: LedgerDB, debit: str,
+                                                                             credit: str) -> None:
+    o22 = ledger_db.connect("o22", autocommit=True)
+    doc = entry(f"r4-{debit}-{credit}", "2024-01-20", "RES", leg(debit, "230822", "D", "300000000.00"),
+                leg(credit, "230822", "C", "300000000.00"), memo="reclass")
+    row = o22.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps([doc]),)).fetchone()
+    assert row["status"] == "held" and row["entry_id"] is None, row
+    assert _n(ledger_db, "SELECT count(*) AS n FROM fl.entry") == 0
+    # The officer cannot confirm it itself; a second person can.
+    e = _refused(o22, "SELECT * FROM fl.confirm_entry(%s)", (row["held_id"],))
+    assert e.diag.constraint_name == "maker_checker", e
+    rev = ledger_db.connect("rev", autocommit=True)
+    assert rev.execute("SELECT * FROM fl.confirm_entry(%s)", (row["held_id"],)).fetchone()["status"] == "posted"
+
+
+def test_an_officers_entry_on_other_accounts_and_the_bureaus_post_at_once(ledger_db: LedgerDB) -> None:
+    o22 = ledger_db.connect("o22", autocommit=True)
+    row = o22.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (_doc("r4-plain"),)).fetchone()
+    assert row["status"] == "posted", row
+    rev = ledger_db.connect("rev", autocommit=True)
+    doc = entry("r4-rev", "2024-01-20", "RES", leg("2001", "230822", "D", "1.00"),
+                leg("5001.inpatient", "230822", "C", "1.00"))
+    assert rev.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps([doc]),)).fetchone()["status"] == "posted"
+
+
+# ---- R5: a county officer pays only from its county expenditure account -----------------
+
+PAY_HEADER = "date,unit,book,provider,category,amount,reference,component,paid_from\n"
+
+
+def test_a_county_officer_cannot_pay_from_the_city_expenditure_account(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    fin = ledger_db.connect("fin", autocommit=True)
+    post(fin, collect("seed-city", "2024-01-02", "230800", "5000000.00"))
+    post(fin, entry("fund-city", "2024-01-05", "RES", leg("1004", "230800", "D", "5000000.00", "city_exp"),
+                    leg("1003", "230800", "C", "5000000.00", "special")))
+    before = _n(ledger_db, "SELECT count(*) AS n FROM fl.entry")
+    f = tmp_path / "pay.csv"
+    f.write_text(PAY_HEADER + "2024-01-21,230822,RES,桦南县某诊所,inpatient,3000000.00,RED-PAY-1,,city\n", "utf-8")
+    r = ledger_db.cli("pay", "import", str(f), user="o22")
+    assert r.exit_code == 1, r
+    assert "row 2" in r.stderr and "paid_from county" in r.stderr, r.stderr
+    assert _n(ledger_db, "SELECT count(*) AS n FROM fl.entry") == before
+    # The same row through the database function, and every spelling of the column.
+    for paid in ("city", "CITY", " city"):
+        f.write_text(PAY_HEADER + f"2024-01-21,230822,RES,x,inpatient,1.00,RED-PAY-2,,{paid}\n", "utf-8")
+        assert ledger_db.cli("pay", "import", str(f), user="o22").exit_code == 1
+    assert _n(ledger_db, "SELECT count(*) AS n FROM fl.entry") == before
+    # The city proper's officer pays from the city account; the bureau imports city-paid claims.
+    f.write_text(PAY_HEADER + "2024-01-21,230800,RES,市医院,inpatient,1000.00,CITY-PAY-1,,city\n", "utf-8")
+    ok = ledger_db.cli("pay", "import", str(f), user="ocity")
+    assert ok.exit_code == 0, ok
+    f.write_text(PAY_HEADER + "2024-01-21,230822,RES,x,inpatient,1000.00,CITY-PAY-2,,city\n", "utf-8")
+    assert ledger_db.cli("pay", "import", str(f), user="rev").exit_code == 0
+
+
+# ---- ATTACK2 B7: the admin holds no role power of its own --------------------------------
+
+@pytest.mark.parametrize("statement", [
+    "SET ROLE fl_owner", "SET ROLE rev", "ALTER ROLE rev PASSWORD 'Takeover-Pw-2026!'", "ALTER ROLE rev LOGIN",
+    "CREATE ROLE b7_probe LOGIN", "GRANT fl_reviewer TO admin", "GRANT fl_admin TO o22", "DROP ROLE o22",
+])
+def test_the_admin_cannot_become_or_change_another_login_by_itself(ledger_db: LedgerDB, statement: str) -> None:
+    """On PostgreSQL 16+ a CREATEROLE role administers the roles it created: no fundledger login
+    has CREATEROLE; only fl_owner (no login) does, and the admin cannot become it."""
+    adm = ledger_db.connect("admin", autocommit=True)
+    assert isinstance(_refused(adm, statement), psycopg.errors.InsufficientPrivilege)
+    logins = ledger_db.admin().execute(
+        "SELECT r.rolname FROM pg_roles r JOIN fl.app_user u ON u.name = r.rolname "
+        "WHERE r.rolcreaterole OR r.rolsuper OR r.rolcreatedb OR r.rolbypassrls").fetchall()
+    assert logins == []
+
+
+# ---- R7: the pre-allocation's amount is the policy's, not the caller's -------------------
+
+def test_a_reviewer_cannot_preallocate_more_than_the_policy_allows(ledger_db: LedgerDB) -> None:
+    from ledger.store import imports
+
+    data = Path(__file__).parent.parent / "integration" / "data"
+    fin = ledger_db.connect("fin")
+    imports.import_file(fin, "collections", data / "collections.csv")
+    fin.commit()
+    rev = ledger_db.connect("rev", autocommit=True)
+    call = "SELECT * FROM fl.preallocate(2023, '2023-01-05', %s::jsonb)"
+    # No budget in force and nothing spent last year: nothing may be pre-allocated.
+    e = _refused(rev, call, (json.dumps([{"unit": "230822", "book": "RES", "amount": 50000000000}]),))
+    assert e.diag.constraint_name == "preallocation_cap", e
+    # With the budget (¥3,200,000 of expenditure: ¥266,666.67 a month) at most twelve months of it.
+    rev_tx = ledger_db.connect("rev")
+    imports.import_file(rev_tx, "budget", data / "budget.csv")
+    rev_tx.commit()
+    e = _refused(rev, call, (json.dumps([{"unit": "230822", "book": "RES", "amount": 320000005}]),))
+    assert e.diag.constraint_name == "preallocation_cap" and "266,666.67" in str(e), e
+    assert _n(ledger_db, "SELECT count(*) AS n FROM fl.entry WHERE kind = 'preallocation'") == 0
+    ok = rev.execute(call, (json.dumps([{"unit": "230822", "book": "RES", "amount": 80000001}]),)).fetchall()
+    assert [r["status"] for r in ok] == ["posted"]
+
+
+# ---- R18: a caller's source cannot carry the keys the ledger writes ----------------------
+
+@pytest.mark.parametrize("source", [{"held": True}, {"made_by": "o81", "confirmed_by": "rev"}, {"request": 4},
+                                    {"import_batch": 1, "file": "official.xlsx", "row": 2}])
+def test_a_manual_entrys_source_cannot_forge_the_ledgers_own_keys(ledger_db: LedgerDB, source: dict[str, Any]) -> None:
+    o22 = ledger_db.connect("o22", autocommit=True)
+    doc = json.loads(_doc("src-forged"))
+    doc[0]["source"] = source
+    e = _refused(o22, "SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps(doc),))
+    assert e.diag.constraint_name == "source_reserved", e
+    assert _n(ledger_db, "SELECT count(*) AS n FROM fl.entry") == 0
+    doc[0]["source"] = {"note": "phone call of 3 March", "ticket": 17}
+    assert o22.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps(doc),)).fetchone()["status"] == "posted"
+
+
+# ---- R17: the acknowledgements' chain does not depend on the writer's DateStyle ----------
+
+def test_an_acknowledgement_under_another_datestyle_chains_as_the_verifier_reads_it(ledger_db: LedgerDB) -> None:
+    rev = ledger_db.connect("rev", autocommit=True)
+    rev.execute("SET DateStyle = 'German'")
+    rev.execute("SELECT fl.monitor_acknowledge('230822', 'RES', 'red', '2023-01-01', '2023-01-31', '已约谈', 'ack-ds')")
+    su = ledger_db.admin()
+    su.execute("SET DateStyle = 'ISO, YMD'")
+    ok = su.execute("""SELECT a.hash = sha256(a.prev_hash || convert_to(concat_ws('|', a.id, a.unit, a.book, a.level,
+                         a.since, a.acknowledged_on, a.acknowledged_by,
+                         to_char(a.acknowledged_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), a.decision),
+                         'UTF8')) AS same FROM fl.monitor_ack a""").fetchall()
+    assert ok == [{"same": True}]
+
+
+# ---- R11: a writer asleep in its transaction does not block the month close --------------
+
+def test_a_writer_asleep_in_its_transaction_does_not_block_the_close(ledger_db: LedgerDB) -> None:
+    import threading
+    import time
+
+    o22 = ledger_db.connect("o22")
+    o22.execute("SET statement_timeout = 0")
+    o22.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (_doc("asleep"),))
+    pid = int(o22.execute("SELECT pg_backend_pid() AS p").fetchone()["p"])
+    out: dict[str, BaseException] = {}
+
+    def sleep() -> None:
+        try:
+            o22.execute("SELECT pg_sleep(120)")
+        except BaseException as e:       # ended by the guard
+            out["error"] = e
+    t = threading.Thread(target=sleep)
+    t.start()
+    rev = ledger_db.connect("rev", autocommit=True)
+    t0 = time.monotonic()
+    assert rev.execute("SELECT fl.close_period('2023-02-01', 'month end') AS ok").fetchone()["ok"] is True
+    assert time.monotonic() - t0 < 30
+    t.join(10)
+    assert isinstance(out.get("error"), psycopg.OperationalError), out
+    assert ledger_db.admin().execute("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = %s", (pid,)
+                                     ).fetchone()["n"] == 0
