@@ -74,8 +74,6 @@ PATTERNS: tuple[str, ...] = (
     N_("unknown book '{book}'"),
     N_("{user} is an officer of unit {unit} and may not import rows of unit {other}"),
     N_("the reference is longer than 150 characters"),
-    N_("{user} is an officer of county {unit} and pays only from its county expenditure account (paid_from county); "
-       "claims paid from the city expenditure account are imported by the city bureau"),
     N_("reference '{ref}' was already imported (batch {batch}, {file}, row {row}) with different content: conflict; "
        "correct the row or give it a new reference"),
 )

@@ -4,8 +4,9 @@ through each role's own login (sql/0027_confinement.sql):
 * R4 — one officer took ¥300 M off its unit's benefit expenditure with a made-up
   counter-entry: an officer's manual entry on revenue, expenditure or fund balance is held for
   a second person;
-* R5 — a county officer paid out of the pooled city expenditure account by `pay import
-  paid_from=city`: refused, with the row named."""
+* R7 — one reviewer moved ¥500 M from the pool with `fl.preallocate`: capped by the policy;
+* R11, R17, R18 — a sleeping writer, a DateStyle, a forged source (see each test).
+(R5 is migration 0028's: tests/security/test_attack3_imports.py.)"""
 
 from __future__ import annotations
 
@@ -72,36 +73,6 @@ def test_an_officers_entry_on_other_accounts_and_the_bureaus_post_at_once(ledger
     doc = entry("r4-rev", "2024-01-20", "RES", leg("2001", "230822", "D", "1.00"),
                 leg("5001.inpatient", "230822", "C", "1.00"))
     assert rev.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps([doc]),)).fetchone()["status"] == "posted"
-
-
-# ---- R5: a county officer pays only from its county expenditure account -----------------
-
-PAY_HEADER = "date,unit,book,provider,category,amount,reference,component,paid_from\n"
-
-
-def test_a_county_officer_cannot_pay_from_the_city_expenditure_account(ledger_db: LedgerDB, tmp_path: Path) -> None:
-    fin = ledger_db.connect("fin", autocommit=True)
-    post(fin, collect("seed-city", "2024-01-02", "230800", "5000000.00"))
-    post(fin, entry("fund-city", "2024-01-05", "RES", leg("1004", "230800", "D", "5000000.00", "city_exp"),
-                    leg("1003", "230800", "C", "5000000.00", "special")))
-    before = _n(ledger_db, "SELECT count(*) AS n FROM fl.entry")
-    f = tmp_path / "pay.csv"
-    f.write_text(PAY_HEADER + "2024-01-21,230822,RES,桦南县某诊所,inpatient,3000000.00,RED-PAY-1,,city\n", "utf-8")
-    r = ledger_db.cli("pay", "import", str(f), user="o22")
-    assert r.exit_code == 1, r
-    assert "row 2" in r.stderr and "paid_from county" in r.stderr, r.stderr
-    assert _n(ledger_db, "SELECT count(*) AS n FROM fl.entry") == before
-    # The same row through the database function, and every spelling of the column.
-    for paid in ("city", "CITY", " city"):
-        f.write_text(PAY_HEADER + f"2024-01-21,230822,RES,x,inpatient,1.00,RED-PAY-2,,{paid}\n", "utf-8")
-        assert ledger_db.cli("pay", "import", str(f), user="o22").exit_code == 1
-    assert _n(ledger_db, "SELECT count(*) AS n FROM fl.entry") == before
-    # The city proper's officer pays from the city account; the bureau imports city-paid claims.
-    f.write_text(PAY_HEADER + "2024-01-21,230800,RES,市医院,inpatient,1000.00,CITY-PAY-1,,city\n", "utf-8")
-    ok = ledger_db.cli("pay", "import", str(f), user="ocity")
-    assert ok.exit_code == 0, ok
-    f.write_text(PAY_HEADER + "2024-01-21,230822,RES,x,inpatient,1000.00,CITY-PAY-2,,city\n", "utf-8")
-    assert ledger_db.cli("pay", "import", str(f), user="rev").exit_code == 0
 
 
 # ---- ATTACK2 B7: the admin holds no role power of its own --------------------------------
