@@ -1,13 +1,13 @@
 """confinement after ATTACK3 and ATTACK2 B4/B1b: see sql/0027_confinement.sql and sql/0027_confinement_db.sql
 
 Revision ID: 0027
-Revises: 0024
+Revises: 0029
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0027"
-down_revision = "0024"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
