@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from tests.conftest import LedgerDB
-from tests.helpers import entry, leg, post
+from tests.helpers import entry, leg
 
 pytestmark = pytest.mark.db
 
