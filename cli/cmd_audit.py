@@ -32,7 +32,7 @@ from ledger.store import audit, reconcile, verify
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/auditors-guide.md).")]
 
 audit_app = typer.Typer(help="Audit trail and chain digests (for auditors).", no_args_is_help=True)
-reconcile_app = typer.Typer(help="Bank reconciliation (银行对账): statements and the 余额调节表.", no_args_is_help=True)
+reconcile_app = typer.Typer(help="Bank reconciliation: statements and the reconciliation statement.", no_args_is_help=True)
 
 # Holder codes as the account keys print them (city_exp, county_exp); dashes are accepted too.
 ACCOUNT_HELP = "special | city_exp | county_exp:UNIT (the holder codes of the account keys)."
@@ -51,11 +51,11 @@ def _render_report(rep: VerifyReport, json_out: bool, title: str) -> None:
     else:
         table(title, [("name", _("check")), ("status", _("status")), ("checked", _("checked")),
                       ("n", _("findings"))],
-              [{"name": c.name, "status": _("ok") if c.ok else Markup("[red]" + _("FAIL") + "[/red]"), "checked": c.checked,
+              [{"name": code_text(c.name), "status": _("ok") if c.ok else Markup("[red]" + _("FAIL") + "[/red]"), "checked": c.checked,
                 "n": len(c.findings) + c.omitted} for c in rep.checks])
         if rep.findings:
             table(_("findings"), [("check", _("check")), ("subject", _("concerns")), ("message", _("what is wrong"))],
-                  [{"check": f.check, "subject": f.subject(), "message": f.message} for f in rep.findings])
+                  [{"check": code_text(f.check), "subject": f.subject(), "message": f.message} for f in rep.findings])
         queued = int(rep.extra.get("queued", 0))
         if queued:
             console.print(ngettext("{n} entry committed but not yet sealed (queued while another commit held the "
@@ -71,12 +71,12 @@ def _render_report(rep: VerifyReport, json_out: bool, title: str) -> None:
 def _render_independent(rep: VerifyReport) -> None:
     table(_("independent verdict (computed in Python from raw rows)"),
           [("name", _("check")), ("status", _("status")), ("checked", _("checked")), ("n", _("findings"))],
-          [{"name": c.name, "status": _("ok") if c.ok else Markup("[red]" + _("FAIL") + "[/red]"), "checked": c.checked,
+          [{"name": code_text(c.name), "status": _("ok") if c.ok else Markup("[red]" + _("FAIL") + "[/red]"), "checked": c.checked,
             "n": len(c.findings) + c.omitted} for c in rep.checks])
     if rep.findings:
         table(_("independent findings"), [("check", _("check")), ("subject", _("concerns")),
                                           ("message", _("what is wrong"))],
-              [{"check": f.check, "subject": f.subject(), "message": f.message} for f in rep.findings])
+              [{"check": code_text(f.check), "subject": f.subject(), "message": f.message} for f in rep.findings])
     console.print(_("the independent verdict holds") if rep.ok else
                   "[red]" + _("independent verdict: {n} finding(s)").format(n=len(rep.findings)) + "[/red]")
 
@@ -194,7 +194,7 @@ def export_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Export the raw tables, canonical texts and chain head as plain files (CSV + manifest.json with SHA-256 and
-    SM3 of each file), verifiable with `fundledger verify --offline DIR` and no database (会计档案)."""
+    SM3 of each file), verifiable with `fundledger verify --offline DIR` and no database (the accounting archive)."""
     from ledger.store import export
 
     if digest_out is not None:      # a filed digest is never replaced, never written through a link
@@ -268,7 +268,7 @@ def reconcile_report(
     as_of: Annotated[str, typer.Option("--as-of", help="Reconcile as of the end of this date (YYYY-MM-DD).")],
     json_out: JsonOpt = False,
 ) -> None:
-    """Matched items, unmatched on each side and the 余额调节表 (bank balance reconciled to book balance)."""
+    """Matched items, unmatched on each side and the reconciliation statement (bank balance reconciled to book balance)."""
     spec = reconcile.BankAccountSpec.parse(account)
     d = parse_date_opt(as_of, "as-of")
     assert d is not None

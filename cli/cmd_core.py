@@ -42,10 +42,10 @@ Lang = Annotated[str | None, typer.Option("--lang", metavar="zh|en", help="Accou
 
 db_app = typer.Typer(help="The embedded PostgreSQL (ignored when FUNDLEDGER_DATABASE_URL is set).", no_args_is_help=True)
 user_app = typer.Typer(help="Users and their roles (officer, reviewer, finance, auditor, admin).", no_args_is_help=True)
-entry_app = typer.Typer(help="Post, show and reverse journal entries (记账凭证).", no_args_is_help=True)
+entry_app = typer.Typer(help="Post, show and reverse journal entries.", no_args_is_help=True)
 account_app = typer.Typer(help="Ledger accounts (book, code, unit, holder, component).", no_args_is_help=True)
-opening_app = typer.Typer(help="The city proper's audited opening balance (期初余额).", no_args_is_help=True)
-close_app = typer.Typer(help="Close periods (结账): no posting may be dated in a closed month.", no_args_is_help=True)
+opening_app = typer.Typer(help="The city proper's audited opening balance.", no_args_is_help=True)
+close_app = typer.Typer(help="Close periods: no posting may be dated in a closed month.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports: --json, --csv FILE, --xlsx FILE.", no_args_is_help=True)
 
 ENTRY_KEYS = ["id", "voucher", "book", "entry_date", "memo", "kind", "idempotency_key", "reverses", "reversed_by",
@@ -83,7 +83,8 @@ def init(
         emit_json(result)
     else:
         console.print(_("schema at revision {rev} (was {before}); region {name} {code}: {units} units, books {books}")
-                      .format(rev=result["schema"], before=result["schema_before"] or _("empty"), name=reg.name_zh,
+                      .format(rev=result["schema"], before=result["schema_before"] or _("empty"),
+                              name=reg.name_en if get_lang() == "en" else reg.name_zh,
                               code=reg.code, units=result["units"], books=", ".join(result["books"])))
         for what in result["schema_drift"]:
             console.print("[yellow]" + _("warning: the schema differs from this release's (changed outside "
@@ -370,7 +371,7 @@ def entry_reverse(
     key: Annotated[str | None, typer.Option("--key", help="Idempotency key (default: reverse-<entry id>).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """红字冲销: post the mirror image of an entry, pointing back at it."""
+    """Reverse: post the mirror image of an entry, pointing back at it."""
     on = parse_date_opt(date, "date")
 
     def work(c):  # type: ignore[no-untyped-def]
@@ -394,7 +395,7 @@ def opening_post(
     file: Annotated[str, typer.Argument(help="JSON file with the opening entry (or a list), or - for stdin.")],
     json_out: JsonOpt = False,
 ) -> None:
-    """The city proper's audited opening balance (期初余额), posted by a reviewer and held until
+    """The city proper's audited opening balance, posted by a reviewer and held until
     finance or a second reviewer confirms it (entry confirm). Counties: handover open."""
     name, doc = _read_entries(file)
     for d in doc if isinstance(doc, list) else [doc]:
@@ -414,7 +415,7 @@ def journal_cmd(
     offset: Annotated[int, typer.Option("--offset", help="Skip this many entries first.")] = 0,
     json_out: JsonOpt = False,
 ) -> None:
-    """The journal (序时账): entries in date and voucher order."""
+    """The journal: entries in date and voucher order."""
     rows = read(lambda c: journal.journal(c, date_from=parse_date_opt(date_from, "from"),
                                           date_to=parse_date_opt(date_to, "to"), unit=unit, book=book,
                                           limit=limit, offset=offset))
@@ -491,7 +492,7 @@ def trial_balance(
     force: Annotated[bool, typer.Option("--force", help="Overwrite a file that exists (a symlink is never followed).")] = False,
     lang: Lang = None,
 ) -> None:
-    """试算平衡表: opening, debits, credits and closing per account; totals must tie."""
+    """Trial balance: opening, debits, credits and closing per account; totals must tie."""
     rows = read(lambda c: accounts.trial_balance(c, as_of=parse_date_opt(as_of, "as-of"), year=year, unit=unit, book=book))
     totals = {k: sum(r[k] for r in rows) for k in TB_MONEY}
     if csv or xlsx:
@@ -514,7 +515,7 @@ def trial_balance(
           rows, money=TB_MONEY, totals=totals)
 
 
-unit_app = typer.Typer(help="The region's units (统筹区单位): codes and names.", no_args_is_help=True)
+unit_app = typer.Typer(help="The region's units: codes and names.", no_args_is_help=True)
 
 
 @unit_app.command("list")

@@ -169,7 +169,8 @@ def backup_cmd(
 
 def restore_cmd(
     backup_dir: Annotated[Path, typer.Argument(help="A backup (REPO/<label>) or a repository (its newest backup).")],
-    to: Annotated[Path, typer.Option("--to", help="A NEW data directory (must not exist or be empty).")],
+    into: Annotated[Path | None, typer.Option("--into", help="A NEW data directory (must not exist or be "
+                                              "empty).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Recover to this time (ISO 8601 with zone); default: "
                                               "the end of the archived WAL.")] = None,
     archive: Annotated[Path | None, typer.Option("--archive", help="The WAL archive (default: the one recorded "
@@ -177,9 +178,17 @@ def restore_cmd(
     digest: Annotated[Path | None, typer.Option("--digest", help="A filed digest, or a directory of them: the last "
                                                 "filed before the recovery point is checked.")] = None,
     json_out: JsonOpt = False,
+    old_to: Annotated[Path | None, typer.Option("--to", hidden=True,
+                                                help="Old name of --into (--from/--to are dates).")] = None,
 ) -> None:
     """Restore into a new data directory, replay the archive (to --until), and on first start verify the ledger."""
     from ledger.store import backup
+
+    if into is not None and old_to is not None and into != old_to:
+        raise BadInput(_("--into and --to name different directories; give only --into"))
+    to = into or old_to
+    if to is None:
+        raise BadInput(_("--into is required: the new data directory to restore into"))
 
     when = None
     if until is not None:

@@ -119,7 +119,7 @@ def forecast(
                                                "forecast) per unit as a PNG here (--book, default RES).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON (keys in docs/reports.md).")] = False,
 ) -> None:
-    """基金运行预测: monthly revenue and spending per unit and book projected from the ledger's
+    """Forecast: monthly revenue and spending per unit and book projected from the ledger's
     history (seasonal profile × damped robust trend, docs/forecast.md), the months-payable
     path, the first month each unit turns yellow and red, and the expected government
     shortfall share at each year end."""

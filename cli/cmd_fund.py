@@ -24,21 +24,22 @@ from cli.context import (
     table,
     write,
 )
-from cli.exports import checked_lang
+from cli.exports import checked_lang, export_report
+from cli.outfiles import FORCE_HELP
 from ledger.core.money import decimal_text, format_yuan, parse_fen
 from ledger.errors import BadInput
-from ledger.i18n import N_, _, both, code_text, get_lang
+from ledger.i18n import N_, _, both, code_text, get_lang, translate
 from ledger.store import cycle, requests, yearend
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/officers-guide.md).")]
 DateOpt = Annotated[str, typer.Option("--date", help="Date of the entry (YYYY-MM-DD).")]
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key: the same key never posts twice.")]
 
-request_app = typer.Typer(help="Quarterly fund requests (按季提报用款申请): submit → approve → disburse → settle.",
+request_app = typer.Typer(help="Quarterly fund requests: submit → approve → disburse → settle.",
                           no_args_is_help=True)
-interest_app = typer.Typer(help="Special-account interest (专户利息) shared by average daily balance.",
+interest_app = typer.Typer(help="Special-account interest shared by average daily balance.",
                            no_args_is_help=True)
-government_app = typer.Typer(help="The local government's shortfall share (缺口分担): payments.", no_args_is_help=True)
+government_app = typer.Typer(help="The local government's shortfall share: payments.", no_args_is_help=True)
 
 PREALLOC_KEYS = ["unit", "book", "component", "monthly_basis", "months", "target", "target_basis", "held", "amount",
                  "status", "entry_id"]
@@ -78,7 +79,7 @@ def preallocate_cmd(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the table; write nothing.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """预拨: top each county's expenditure account up to months × monthly basis (reviewer)."""
+    """Pre-allocation: top each county's expenditure account up to months × monthly basis (reviewer)."""
     on = _date(date)
 
     def work(c):  # type: ignore[no-untyped-def]
@@ -253,7 +254,7 @@ def request_disburse(
     key: KeyOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """拨付: special account → city expenditure account (finance)."""
+    """Disburse: special account → city expenditure account (finance)."""
     on = _date(date)
     r = write(lambda c: requests.disburse(c, request_id, on, key))
     if json_out:
@@ -271,7 +272,7 @@ def request_settle(
     key: KeyOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """分级结算: city expenditure account → county expenditure account (reviewer).
+    """Settle: city expenditure account → county expenditure account (reviewer).
     For the city unit itself settling only records the step (no entry)."""
     on = _date(date)
     r = write(lambda c: requests.settle(c, request_id, on, key))
@@ -288,7 +289,7 @@ def request_settle(
 @request_app.command("list")
 def request_list(
     year: Annotated[int | None, typer.Option("--year", help="Fiscal year.")] = None,
-    quarter: Annotated[int | None, typer.Option("--quarter", help="1–4.")] = None,
+    quarter: Annotated[int | None, typer.Option("--quarter", help="Quarter, 1–4.")] = None,
     unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")] = None,
     state: Annotated[str | None, typer.Option("--state", help="submitted, approved, rejected, disbursed, "
                                               "settled or voided.")] = None,
@@ -299,7 +300,7 @@ def request_list(
     if json_out:
         emit_json(rows_json(rows, requests.REQUEST_KEYS, requests.REQUEST_MONEY))
         return
-    shown = [dict(r, state=code_text(r["state"]), period=f"{r['year']} Q{r['quarter']}") for r in rows]
+    shown = [dict(r, state=code_text(r["state"]), period=_("{year} Q{quarter}").format(year=r["year"], quarter=r["quarter"])) for r in rows]
     table(_("fund requests"), [("id", _("id")), ("unit", _("unit")), ("book", _("book")),
                                ("component", _("comp")), ("period", _("quarter")),
                                ("amount_requested", _("requested")), ("amount_approved", _("approved")),
@@ -380,14 +381,29 @@ def interest_allocate(
 
 # ---- year-end close ------------------------------------------------------------------
 
+#: The shortfall's columns: one word per figure on screen (close year, report shortfall) and in
+#: the files (--csv, --xlsx).
+SHORTFALL_COLUMNS = {
+    "unit": N_("Unit"), "book": N_("Book"), "revenue": N_("Revenue"), "expenditure": N_("Expenditure"),
+    "current_balance": N_("Current balance"), "surplus_before": N_("Surplus before"),
+    "covered_by_surplus": N_("Covered by surplus"), "government_share": N_("Government share"),
+    "surplus_after": N_("Surplus after"), "revenue_on_books": N_("Revenue on the books"),
+    "share_receipts": N_("Government share received for earlier years"),
+    "surplus_before_on_books": N_("Surplus before on the books"),
+    "outstanding_before": N_("Government share owed at start"), "outstanding_after": N_("Government share owed at end"),
+    "surplus_after_on_books": N_("Surplus after on the books"),
+}
+# On screen two figures are read as steps of the sum: revenue on the books less receipts, and
+# the part of S after still owed.
+_SCREEN_WORDING = {"share_receipts": N_("less government share received"),
+                   "outstanding_after": N_("of which owed by the government")}
+_SCREEN_ORDER = ("unit", "book", "revenue_on_books", "share_receipts", "revenue", "expenditure", "current_balance",
+                 "surplus_before", "covered_by_surplus", "government_share", "surplus_after", "outstanding_after",
+                 "surplus_after_on_books")
+
+
 def _shortfall_table(rows: list[dict[str, Any]], title: str) -> None:
-    table(title, [("unit", _("unit")), ("book", _("book")), ("revenue_on_books", _("revenue on the books")),
-                  ("share_receipts", _("less government share received")), ("revenue", _("revenue")),
-                  ("expenditure", _("expenditure")), ("current_balance", _("current balance")),
-                  ("surplus_before", _("surplus before")), ("covered_by_surplus", _("covered by surplus")),
-                  ("government_share", _("government share")), ("surplus_after", _("surplus after")),
-                  ("outstanding_after", _("of which owed by the government")),
-                  ("surplus_after_on_books", _("surplus after on the books"))],
+    table(title, [(k, _(_SCREEN_WORDING.get(k, SHORTFALL_COLUMNS[k]))) for k in _SCREEN_ORDER],
           sorted(rows, key=lambda r: (r["unit"], r["book"])), money=SHORTFALL_MONEY)
     if any(r.get("share_receipts") or r.get("outstanding_after") for r in rows):
         console.print(_(RECONCILE_NOTE))
@@ -401,7 +417,7 @@ def close_year(
                                                    help="Old form of --year (close year 2024).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """年终结转: close revenue and expenditure to 3001 for every book, share each unit's
+    """Year-end close: close revenue and expenditure to 3001 for every book, share each unit's
     shortfall (surplus first, then the local government), lock the year (reviewer; once)."""
     if old_year is not None:
         if year is not None and year != old_year:
@@ -451,25 +467,16 @@ def government_pay(
 
 # ---- report shortfall ----------------------------------------------------------------
 
-def _shortfall_model(rows: list[dict[str, Any]], year: int, region: str) -> Any:
+def _shortfall_model(rows: list[dict[str, Any]], year: int, region: str, lang: str | None = None) -> Any:
+    """The shortfall as a report (the files): headers and notes in ``lang`` (default: the
+    language in force)."""
     from ledger.reports.model import Column, Report, Section
 
-    cols = (Column("unit", N_("Unit")), Column("book", N_("Book")),
-            Column("revenue", N_("Revenue"), "money"), Column("expenditure", N_("Expenditure"), "money"),
-            Column("current_balance", N_("Current balance"), "money"),
-            Column("surplus_before", N_("Surplus before"), "money"),
-            Column("covered_by_surplus", N_("Covered by surplus"), "money"),
-            Column("government_share", N_("Government share"), "money"),
-            Column("surplus_after", N_("Surplus after"), "money"),
-            Column("revenue_on_books", N_("Revenue on the books"), "money"),
-            Column("share_receipts", N_("Government share received for earlier years"), "money"),
-            Column("surplus_before_on_books", N_("Surplus before on the books"), "money"),
-            Column("outstanding_before", N_("Government share owed at start"), "money"),
-            Column("outstanding_after", N_("Government share owed at end"), "money"),
-            Column("surplus_after_on_books", N_("Surplus after on the books"), "money"))
-    notes = [_("provisional: the year is not closed; figures computed from the books now")] \
+    cols = tuple(Column(k, SHORTFALL_COLUMNS[k], "text" if k in ("unit", "book") else "money")
+                 for k in yearend.SHORTFALL_KEYS)
+    notes = [translate(N_("provisional: the year is not closed; figures computed from the books now"), lang)] \
         if any(r.get("provisional") for r in rows) else []
-    notes.append(_(RECONCILE_NOTE))
+    notes.append(translate(RECONCILE_NOTE, lang))
     return Report("shortfall", *both(N_("Shortfall sharing {year}"), year=year), region, str(year),
                   dt.datetime.now(dt.UTC), cols,
                   (Section(*both(N_("Shortfall sharing")), tuple({k: r[k] for k in yearend.SHORTFALL_KEYS} for r in rows)),),
@@ -480,12 +487,13 @@ def _shortfall_model(rows: list[dict[str, Any]], year: int, region: str) -> Any:
 def report_shortfall(
     year: Annotated[int, typer.Option("--year", help="Fiscal year.")],
     json_out: JsonOpt = False,
-    csv: Annotated[Path | None, typer.Option("--csv", help="Also write CSV here.")] = None,
-    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write XLSX here.")] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Also write CSV (UTF-8 with BOM) here.")] = None,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write an Excel workbook here.")] = None,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
     lang: Annotated[str | None, typer.Option("--lang", metavar="zh|en", help="zh or en (default: the language in "
                                              "force).")] = None,
 ) -> None:
-    """缺口分担: per unit and book revenue, expenditure, C, S before, covered by S, the
+    """Shortfall sharing: per unit and book revenue, expenditure, C, S before, covered by S, the
     government's share and S after (from the close; live and provisional before it)."""
     def work(c):  # type: ignore[no-untyped-def]
         s = cycle.settings(c).get("region") or {}
@@ -494,14 +502,8 @@ def report_shortfall(
 
     rows, region = read(work)
     lang = checked_lang(lang)
-    if csv or xlsx:
-        from ledger.reports.export import write_csv, write_xlsx
-
-        model = _shortfall_model(rows, year, region)
-        if csv:
-            write_csv(model, csv, lang)
-        if xlsx:
-            write_xlsx(model, xlsx, lang)
+    # Files as every report writes them: an existing file only with --force, never through a symlink.
+    export_report(_shortfall_model(rows, year, region, lang), csv, xlsx, lang, force=force)
     if json_out:
         out = rows_json(rows, yearend.SHORTFALL_KEYS, SHORTFALL_MONEY)
         for o, r in zip(out, rows, strict=True):

@@ -29,12 +29,12 @@ from ledger.store import imports, registers
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/imports.md).")]
 FileArg = Annotated[Path, typer.Argument(help="CSV (UTF-8 or Excel's GBK) or XLSX file; columns in docs/imports.md.")]
 
-handover_app = typer.Typer(help="Handover of a county's fund to the city (基金清算, 上划).", no_args_is_help=True)
-register_app = typer.Typer(help="Memo registers (备查簿): arrears, unpaid claims, government shares.",
+handover_app = typer.Typer(help="Handover of a county's fund to the city.", no_args_is_help=True)
+register_app = typer.Typer(help="Memo registers: arrears, unpaid claims, government shares.",
                            no_args_is_help=True)
-collect_app = typer.Typer(help="Collections and subsidies into the special account (征缴收入, 财政补贴).",
+collect_app = typer.Typer(help="Collections and subsidies into the special account.",
                           no_args_is_help=True)
-pay_app = typer.Typer(help="Benefit payments to designated providers (待遇支出).", no_args_is_help=True)
+pay_app = typer.Typer(help="Benefit payments to designated providers.", no_args_is_help=True)
 
 BATCH_KEYS = ["batch_id", "kind", "file", "rows_total", "rows_posted", "rows_skipped", "entries", "notices"]
 TRANSFER_KEYS = ["book", "component", "entry_id", "status", "amount", "idempotency_key"]
@@ -102,7 +102,7 @@ def handover_transfer(
     date: Annotated[str, typer.Option("--date", help="Date of the transfer (YYYY-MM-DD).")],
     json_out: JsonOpt = False,
 ) -> None:
-    """上划: move ALL of a county's legacy deposits up to the special account, one entry
+    """Transfer up: move ALL of a county's legacy deposits up to the special account, one entry
     per book and component. Finance."""
     rows = write(lambda c: imports.handover_transfer(c, unit, _required_date(date)))
     if json_out:

@@ -154,9 +154,9 @@ def monitor(
                                              "force).")] = None,
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ) -> None:
-    """可支付月数 and 当期结余率: months payable and the current-year balance rate per unit and
+    """Risk monitoring: months payable and the current-year balance rate per unit and
     book and for the whole region, each coloured against its range, the warnings, and for
-    each yellow or red unit its response plan (风险处置预案) with due dates and the
+    each yellow or red unit its response plan with due dates and the
     acknowledgement on record (monitor ack records one). Exit code 0 when nothing is
     red, 3 when any row's level is red (for schedulers)."""
     if ctx.invoked_subcommand is not None:
@@ -293,7 +293,7 @@ def chart_balances(
     book: Annotated[str, typer.Option("--book", help="RES or EMP.")] = "RES",
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ) -> None:
-    """Each unit's share of the city finance special account (财政专户) over the year, in 万元."""
+    """Each unit's share of the city finance special account over the year, in 10,000 yuan."""
     _start, end = _period(year)
     path = _out_path(out, force)
 

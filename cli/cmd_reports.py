@@ -54,7 +54,7 @@ def _year_end(as_of: str | None, year: int | None) -> tuple[dt.date, dt.date]:
 @report_app.command("balance-sheet")
 def balance_sheet(as_of: AsOfOpt = None, year: YearOpt = None, unit: UnitOpt = None, book: BookOpt = None,
                   json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False, lang: LangOpt = None) -> None:
-    """资产负债表: assets, liabilities and net assets per book, for the region and each unit.
+    """Balance sheet: assets, liabilities and net assets per book, for the region and each unit.
 
     Net assets are the fund balance (3001) plus the revenue − expenditure not yet closed;
     assets = liabilities + net assets ties in every block (stated in the notes)."""
@@ -70,7 +70,7 @@ def balance_sheet(as_of: AsOfOpt = None, year: YearOpt = None, unit: UnitOpt = N
 def income(year: YearOpt = None, as_of: AsOfOpt = None, unit: UnitOpt = None, book: BookOpt = None,
            period: Annotated[str, typer.Option("--period", help="Columns: month, quarter or year.")] = "quarter",
            json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False, lang: LangOpt = None) -> None:
-    """收支表: revenue and expenditure by account and sub-account, per month, quarter or year.
+    """Income and expenditure: revenue and expenditure by account and sub-account, per month, quarter or year.
 
     Excludes the year-end close; ends with the fund balance: closing = opening + result +
     other fund-balance movements."""
@@ -107,7 +107,7 @@ def ledger(account: Annotated[str, typer.Argument(help="Account id or BOOK:CODE:
            date_to: Annotated[str | None, typer.Option("--to", help="Last day (default 31 December).")] = None,
            year: YearOpt = None, limit: LimitOpt = 1000, offset: OffsetOpt = 0,
            json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False, lang: LangOpt = None) -> None:
-    """明细账: every posting of one account with its running balance, after the balance brought forward."""
+    """Account ledger: every posting of one account with its running balance, after the balance brought forward."""
     lang = checked_lang(lang)
     to = parse_date_opt(date_to, "to")
     frm = parse_date_opt(date_from, "from")
@@ -133,7 +133,7 @@ def vouchers(number_from: Annotated[int, typer.Option("--first", min=1, help="Fi
              limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many vouchers.")] = 200,
              offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many vouchers.")] = 0,
              json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False, lang: LangOpt = None) -> None:
-    """Printable vouchers (记账凭证): number, date, lines, who posted, reversal links.
+    """Printable vouchers: number, date, lines, who posted, reversal links.
 
     --first/--last are voucher numbers (--from/--to are dates everywhere else)."""
     lang = checked_lang(lang)
@@ -198,7 +198,7 @@ def registers(as_of: AsOfOpt = None,
                                                        "unpaid_claims or government_share.")] = None,
               unit: UnitOpt = None, book: BookOpt = None, limit: LimitOpt = 1000, offset: OffsetOpt = 0,
               json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False, lang: LangOpt = None) -> None:
-    """Memo registers (备查簿): arrears, unpaid claims, government shares, with ageing.
+    """Memo registers: arrears, unpaid claims, government shares, with ageing.
 
     Each item's amount, cleared and outstanding as of the day, and the outstanding amount
     in its ageing column (0–90, 91–180, 181–365, over 365 days)."""

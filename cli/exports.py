@@ -83,9 +83,11 @@ def _cell(col: Column, value: Any) -> str:
     text = str(value)
     if col.key in ("colour", "balance_rate_colour", "level") and text in _COLOUR_STYLE:
         return f"[{_COLOUR_STYLE[text]}]{code_text(text)}[/]"
+    if col.key == "unit" and text == "all":
+        return ""   # the consolidated row: its name column says 全市 / Whole region
     if col.key == "warnings":
         text = codes_text(text)
-    elif col.key in ("kind", "state", "status", "action", "basis") or (col.key == "unit" and text == "all"):
+    elif col.key in ("kind", "state", "status", "action", "basis"):
         text = code_text(text)
     return text.replace("[", "\\[")
 

@@ -19,7 +19,7 @@ from ledger.i18n import _
 
 app = typer.Typer(
     name="fundledger",
-    help="A double-entry ledger for a city's pooled medical-insurance fund (医保基金市级统筹, 统收统支).",
+    help="A double-entry ledger for a city's pooled medical-insurance fund.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -201,6 +201,17 @@ CODES: dict[str, str] = {
     "city": N_("city"), "county": N_("county"),
     # sides
     "Dr": N_("Dr"), "Cr": N_("Cr"),
+    # verify's checks (the names stay in --json)
+    "entry_balanced": N_("entries balance"), "posting_copies": N_("posting copies agree"),
+    "vouchers": N_("vouchers numbered without gaps"), "account_balances": N_("account balances agree"),
+    "account_days": N_("daily balances agree"), "bank_balances": N_("bank account balances agree"),
+    "no_overdraft": N_("no bank account overdrawn"), "components_separate": N_("fund components kept apart"),
+    "closed_periods": N_("closed periods untouched"), "reversals": N_("reversals point back"),
+    "held_entries": N_("held entries"), "requests": N_("fund requests agree with their history"),
+    "history_chain": N_("history chain"), "histories": N_("record histories agree"),
+    "record_links": N_("record links"), "hash_chain": N_("hash chain"), "catalogue": N_("database schema"),
+    "settings": N_("database settings"), "export_files": N_("export files"),
+    "export_canonical": N_("canonical texts"), "digest": N_("digest"),
     # roles
     "officer": N_("officer"), "reviewer": N_("reviewer"), "finance": N_("finance"), "auditor": N_("auditor"),
     "admin": N_("admin"),

@@ -133,7 +133,7 @@ def test_backup_then_point_in_time_restore(home: Path, tmp_path: Path) -> None:
     shutil.rmtree(pgdata)
 
     to_t = tmp_path / "restored-T" / "pgdata"
-    r = cli("restore", str(repo), "--to", str(to_t), "--until", t.isoformat(), "--digest", str(digests), "--json")
+    r = cli("restore", str(repo), "--into", str(to_t), "--until", t.isoformat(), "--digest", str(digests), "--json")
     assert r.exit_code == 0, r
     res = r.json()
     assert res["verify_ok"] is True and res["digest_ok"] is True and res["digest_later_entries"] == 0
@@ -151,7 +151,7 @@ def test_backup_then_point_in_time_restore(home: Path, tmp_path: Path) -> None:
     assert again.exit_code != 0 and "not empty" in again.stderr
 
     to_end = tmp_path / "restored-end" / "pgdata"
-    res = ok("restore", str(repo), "--to", str(to_end), "--json").json()
+    res = ok("restore", str(repo), "--into", str(to_end), "--json").json()
     assert res["verify_ok"] is True
     srv = pgtools.LocalServer(to_end, pgtools.wheel_bindir(), port=5432)
     srv.start()

@@ -44,6 +44,9 @@ def test_officer_unit_reason_balance_and_hints(ledger_db):
     _ok(cli("request", "reject", str(r["id"]), "--reason", "covered by pre-allocation", user="rev"))
     listed = _ok(cli("request", "list", "--year", "2024", user="o22"))
     assert "covered by pre-allocation" in listed.stdout and "rejected" in listed.stdout
+    zh_list = _ok(cli("request", "list", "--year", "2024", user="o22", env={"FUNDLEDGER_LANG": "zh", "COLUMNS": "80"}))
+    assert "covered by pre-allocation" in zh_list.stdout and "已驳回" in zh_list.stdout
+    assert "2024年第1季度" in zh_list.stdout and "Q1" not in zh_list.stdout   # the quarter in words, not Q1
 
     # A balance on the account's normal side: revenue (credit-normal) reads Cr, not a negative figure.
     b = _ok(cli("balance", "RES:4001:230822", "--json", user="aud")).json()
@@ -77,3 +80,21 @@ def test_year_and_date_options(ledger_db):
     assert done["year"] == 2024
     old = cli("close", "year", "2025", "--date", "2025-12-31", user="rev")
     assert old.exit_code == 0 and "close year --year 2025" in old.stderr, old
+
+
+def test_the_shortfall_says_one_word_per_figure_and_keeps_files_safe(ledger_db, tmp_path):
+    """Screen and files use the same words (分担后累计结余, 累计结余弥补); --csv/--xlsx
+    write as every report does: an existing file only with --force."""
+    cli = ledger_db.cli
+    fin = ledger_db.connect("fin")
+    post(fin, collect("c22", "2024-01-10", "230822", "1000.00"))
+    fin.commit()
+    zh = {"FUNDLEDGER_LANG": "zh", "COLUMNS": "80"}
+    target = tmp_path / "shortfall.csv"
+    target.write_text("keep", "utf-8")
+    refused = cli("report", "shortfall", "--year", "2024", "--csv", str(target), user="aud", env=zh)
+    assert refused.exit_code == 1 and target.read_text("utf-8") == "keep", refused
+    screen = _ok(cli("report", "shortfall", "--year", "2024", "--csv", str(target), "--force", user="aud", env=zh))
+    header = target.read_text("utf-8-sig").splitlines()[0].split(",")
+    for word in ("分担后累计结余", "累计结余弥补", "年初累计结余", "政府分担"):
+        assert word in header and word in screen.stdout, word

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from cli.docgen import commands, plain_help, render
@@ -37,3 +38,26 @@ def test_core_commands_of_the_issues_exist():
               "entry reverse", "journal", "account list", "balance", "report trial-balance", "close period",
               "demo"]:
         assert c in have, c
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _texts(lang: str) -> list[tuple[str, str]]:
+    """(where, text) of every command's and every visible option's help in ``lang``."""
+    out = []
+    for p, cmd, _ in commands(lang):
+        where = " ".join(["fundledger", *p])
+        out.append((where, cmd.help or ""))
+        out.extend((f"{where} {prm.name}", prm.help or "") for prm in cmd.params
+                   if not getattr(prm, "hidden", False) and getattr(prm, "help", None))
+    return out
+
+
+def test_english_help_has_no_chinese_and_chinese_help_no_english_sentence():
+    """Issue 17: `--lang en` shows no Chinese (no glosses like "(记账凭证)" in the English
+    text: the Chinese is the zh translation), and every Chinese help text is translated."""
+    chinese_in_en = [(w, t[:50]) for w, t in _texts("en") if CJK.search(t)]
+    assert chinese_in_en == []
+    english_in_zh = [(w, t[:50]) for w, t in _texts("zh") if t and not CJK.search(t)]
+    assert english_in_zh == []

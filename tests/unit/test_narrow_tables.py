@@ -87,3 +87,21 @@ def test_a_table_rich_would_crop_becomes_records():
     out = render(120, "en", lambda: context.table("Fund forecast", cols, rows, money=["surplus", "end_surplus"]))
     assert max(cell_len(line) for line in out.splitlines()) <= 120, out
     assert out.count("Colour at the end") == len(UNITS) and out.count("2,251,045.83") == len(UNITS), out
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_the_consolidated_row_is_named_once(width):
+    """The monitor's row for the whole region (unit code ``all``) reads 全市, not 全市 全市."""
+    from ledger.core.monitor import Thresholds
+    from ledger.reports import builders_fund
+    from tests.unit.test_builders import AT, LABELS
+
+    f = [{"book": "RES", "unit": "230822", "surplus": 300, "trailing_12m_expenditure": 1200, "year_result": 5,
+          "special_share": 1, "planned_result": None}]
+    rows, cons = builders_fund.monitor_rows(f, Thresholds())
+    for lang, name in (("zh", "全市"), ("en", "Whole region")):
+        rep = builders_fund.monitor_report(rows, cons, as_of=dt.date(2023, 12, 31), t=Thresholds(), labels=LABELS,
+                                           generated_at=AT, lang=lang)
+        out = render(width, lang, lambda rep=rep, lang=lang: render_report(rep, lang))
+        assert out.count(name) == 1, out
+        assert "all units" not in out and "全市 全市" not in out
