@@ -32,7 +32,7 @@ from ledger.core.money import format_yuan
 from ledger.core.region import load_region
 from ledger.core.users import check_user_name
 from ledger.errors import BadInput
-from ledger.i18n import _, code_text, get_lang
+from ledger.i18n import N_, _, code_text, get_lang
 from ledger.io import infile
 from ledger.store import accounts, admin, embedded, journal
 from ledger.store.db import Conn
@@ -105,8 +105,17 @@ def db_status(json_out: JsonOpt = False) -> None:
     if json_out:
         emit_json(info)
     else:
+        words = {True: _("yes"), False: _("no"), None: "", "server": _("a PostgreSQL server"),
+                 "embedded": _("embedded PostgreSQL")}
         for k, v in info.items():
-            console.print(f"{k:>10}: {v}")
+            shown = words[v] if isinstance(v, bool) or v is None or v in ("server", "embedded") else v
+            console.print(f"{_(DB_STATUS_LABELS[k])}: {shown}")
+
+
+#: ``db status`` for people (the --json keys stay).
+DB_STATUS_LABELS = {"mode": N_("database"), "url": N_("URL"), "pgdata": N_("data directory"),
+                    "running": N_("running"), "pid": N_("process id"), "socket_dir": N_("socket directory"),
+                    "version": N_("PostgreSQL version")}
 
 
 @db_app.command("start")
@@ -181,7 +190,8 @@ def user_list(json_out: JsonOpt = False) -> None:
         emit_json(rows_json(rows, keys))
     else:
         table(_("users"), [("name", _("name")), ("role", _("role")), ("unit", _("unit")),
-                           ("created_at", _("created at")), ("created_by", _("created by"))], rows)
+                           ("created_at", _("created at")), ("created_by", _("created by"))],
+              [dict(r, role=code_text(r["role"])) for r in rows])
 
 
 @close_app.command("period")

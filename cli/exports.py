@@ -13,7 +13,8 @@ from cli.context import KEY_COLUMNS, Col, console, emit_json, print_table, read
 from cli.outfiles import check_target, safe_target
 from ledger.core.money import format_yuan
 from ledger.errors import BadInput
-from ledger.i18n import _, code_text, codes_text, get_lang
+from ledger.i18n import _, code_text, get_lang
+from ledger.reports.labels import person_text
 from ledger.reports.model import TOTAL_LABEL, Column, Report, check_lang
 
 _RIGHT = {"money", "int", "months", "percent", "ratio"}
@@ -83,13 +84,7 @@ def _cell(col: Column, value: Any) -> str:
     text = str(value)
     if col.key in ("colour", "balance_rate_colour", "level") and text in _COLOUR_STYLE:
         return f"[{_COLOUR_STYLE[text]}]{code_text(text)}[/]"
-    if col.key == "unit" and text == "all":
-        return ""   # the consolidated row: its name column says 全市 / Whole region
-    if col.key == "warnings":
-        text = codes_text(text)
-    elif col.key in ("kind", "state", "status", "action", "basis"):
-        text = code_text(text)
-    return text.replace("[", "\\[")
+    return person_text(col.key, text).replace("[", "\\[")
 
 
 def render_report(report: Report, lang: str | None = None, *, hide: tuple[str, ...] = ()) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 LANGS = ("zh", "en")
@@ -224,7 +224,11 @@ def code_text(code: str, lang: str | None = None) -> str:
     return translate(msg, lang) if msg else code
 
 
+def join_words(words: Iterable[str], lang: str | None = None, sep: str = ", ") -> str:
+    """A list as each language writes one: 甲、乙 / a, b."""
+    return ("、" if (lang or _current) == "zh" else sep).join(words)
+
+
 def codes_text(codes: str, lang: str | None = None, sep: str = ", ") -> str:
     """``"negative_share, running_deficit"`` → each code in words."""
-    return (("、" if (lang or _current) == "zh" else sep)
-            .join(code_text(c.strip(), lang) for c in codes.split(",") if c.strip()))
+    return join_words((code_text(c.strip(), lang) for c in codes.split(",") if c.strip()), lang, sep)

@@ -19,14 +19,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.i18n import MONTHS, N_, QUARTERS, both, translate
+from ledger.i18n import MONTHS, N_, QUARTERS, both, join_words, translate
+from ledger.reports import labels as labels_
 from ledger.reports.model import Column, Report, Section
 
 Row = Mapping[str, Any]
 
 #: A book's components as people read them (the employees' book has two funds).
 COMPONENT_NAMES = {"pooled": N_("pooled fund"), "personal": N_("personal-account fund")}
-ALL_UNITS = "all"
+ALL_UNITS = labels_.ALL_UNITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,18 +157,10 @@ BS_COLUMNS = (
     Column("closing", N_("End of period"), "money"),
 )
 
-_BS_LABELS = {
-    "assets_total": N_("Total assets"),
-    "liabilities_total": N_("Total liabilities"),
-    "unclosed_result": N_("Result not yet closed"),
-    "net_assets_total": N_("Total net assets"),
-    "liabilities_and_net_assets": N_("Total liabilities and net assets"),
-}
+_BS_LABELS = labels_.BALANCE_SHEET
 
 
-def _label(labels: Mapping[str, str], key: str, lang: str) -> str:
-    """A summary line's name (``assets_total`` → 资产合计) from the catalogue."""
-    return translate(labels[key], lang)
+_label = labels_.label
 
 
 def balance_sheet_report(rows: Sequence[Row], *, as_of: dt.date, labels: Labels, lang: str = "zh",
@@ -193,12 +186,12 @@ def balance_sheet_report(rows: Sequence[Row], *, as_of: dt.date, labels: Labels,
                 else labels.name("units", scope, lang)
             block, ok = _bs_block(mine, labels, lang)
             if not ok:
-                failures.append(f"{book} {comp} {scope}".strip())
+                failures.append(" ".join(w for w in (book, component_name(comp, lang) if comp else "", scope_name) if w))
             out.extend(dict(r, scope=scope, scope_name=scope_name) for r in block)
         zh, en = section_title(labels, book, comp)
         sections.append(Section(zh, en, tuple(out)))
     note = (translate(N_("assets = liabilities + net assets: ties for every block"), lang) if not failures
-            else translate(N_("DOES NOT TIE: {blocks}"), lang).format(blocks=", ".join(failures)))
+            else translate(N_("DOES NOT TIE: {blocks}"), lang).format(blocks=join_words(failures, lang)))
     return Report("balance_sheet", *both(N_("Balance sheet")), labels.region,
                   f"{dt.date(as_of.year, 1, 1)}..{as_of}", generated_at or now(labels), BS_COLUMNS, tuple(sections),
                   (note,))
@@ -243,14 +236,7 @@ def _bs_block(rows: Sequence[Row], labels: Labels, lang: str) -> tuple[list[dict
 
 # --------------------------------------------------------------------------- income
 
-_INCOME_LABELS = {
-    "revenue_total": N_("Total revenue"),
-    "expenditure_total": N_("Total expenditure"),
-    "result": N_("Result of the period (revenue − expenditure)"),
-    "opening_fund_balance": N_("Fund balance at start"),
-    "other_movements": N_("Other fund-balance movements"),
-    "closing_fund_balance": N_("Fund balance at end"),
-}
+_INCOME_LABELS = labels_.INCOME
 
 
 def period_keys(period: str, start: dt.date, end: dt.date) -> list[tuple[str, str]]:

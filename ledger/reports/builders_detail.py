@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ledger.i18n import N_, both, translate
+from ledger.reports import labels as labels_
 from ledger.reports.builders import Labels, Row, _label, _normal, account_label, now, section_title
 from ledger.reports.model import Column, Report, Section
 
@@ -24,12 +25,7 @@ SUBLEDGER_COLUMNS = (
     Column("credits", N_("Credits this year"), "money"),
     Column("closing", N_("Closing balance"), "money"),
 )
-_SUB_LABELS = {
-    "special_share": N_("Share of the special account"),
-    "surplus": N_("Accumulated surplus (net assets)"),
-    "year_result": N_("Current-year result"),
-    "government_share_outstanding": N_("Government share owed (register; not on the books)"),
-}
+_SUB_LABELS = labels_.SUBLEDGER
 
 
 def subledger_report(rows: Sequence[Row], *, unit: str, as_of: dt.date, labels: Labels, lang: str = "zh",

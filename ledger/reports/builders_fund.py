@@ -27,6 +27,7 @@ from ledger.core.monitor import (
 from ledger.core.monitor import Warning as RiskWarning
 from ledger.core.response import Response
 from ledger.i18n import N_, both, code_text, translate
+from ledger.reports import labels as labels_
 from ledger.reports.builders import ALL_UNITS, Labels, Row, _label, now, section_title
 from ledger.reports.model import Column, Report, Section
 
@@ -48,11 +49,7 @@ BUDGET_COLUMNS = (
     Column("variance", N_("Variance (actual − budget)"), "money"),
     Column("flag", N_("Flag")),
 )
-_BUDGET_LABELS = {
-    "revenue_total": N_("Total revenue"),
-    "expenditure_total": N_("Total expenditure"),
-    "result": N_("Result (revenue − expenditure)"),
-}
+_BUDGET_LABELS = labels_.BUDGET
 _QUARTERS = ("q1", "q2", "q3", "q4")
 
 

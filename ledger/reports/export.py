@@ -37,7 +37,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ledger.core.money import decimal_text, format_yuan
 from ledger.core.region import fund_time_zone
-from ledger.i18n import N_, code_text, translate
+from ledger.i18n import N_, translate
+from ledger.reports.labels import person_text
 from ledger.reports.model import TOTAL_LABEL, Column, Report, Section, check_lang
 
 __all__ = [
@@ -272,7 +273,7 @@ _BOLD = Font(name=FONT_NAME, size=10, bold=True)
 _TITLE_FONT = Font(name=FONT_NAME, bold=True, size=14)
 
 #: Warning cells (the monitor's 预警 colour): filled as an office's own sheets are.
-WARNING_COLUMNS = ("colour",)
+WARNING_COLUMNS = ("colour", "balance_rate_colour", "level")
 WARNING_FILLS = {
     "red": PatternFill("solid", start_color="FFFFC7CE"),
     "yellow": PatternFill("solid", start_color="FFFFEB9C"),
@@ -344,8 +345,8 @@ def _shown(col: Column, value: object, lang: str = "zh") -> str:
     """Roughly what Excel displays, to size the column."""
     if value is None:
         return ""
-    if col.key in WARNING_COLUMNS and isinstance(value, str):
-        return code_text(value, lang)
+    if isinstance(value, str):
+        return person_text(col.key, value, lang)
     if col.kind == "money":
         assert isinstance(value, int)
         return format_yuan(value)
@@ -362,8 +363,8 @@ def _shown(col: Column, value: object, lang: str = "zh") -> str:
 def _write_cell(ws: Worksheet, row: int, col_idx: int, col: Column, value: object, where: str,
                 lang: str = "zh") -> None:
     shown = _xlsx_value(col, value, where)
-    if col.key in WARNING_COLUMNS and isinstance(value, str):
-        shown = code_text(value, lang)   # 红/黄/绿/结余过多 for people; the fill says it too
+    if isinstance(value, str):
+        shown = person_text(col.key, value, lang)   # 红/黄/绿/结余过多, states, kinds in words; codes stay in CSV
     cell = ws.cell(row=row, column=col_idx, value=shown)
     if isinstance(shown, str):
         # openpyxl turns any str starting with "=" into a formula; report text is data.

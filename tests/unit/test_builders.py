@@ -61,7 +61,7 @@ def test_balance_sheet_blocks_and_tie():
                                         generated_at=AT)
     assert {x["scope"] for x in one.sections[0].rows} == {"230822"}
     broken = builders.balance_sheet_report(rows[:1], as_of=dt.date(2023, 12, 31), labels=LABELS, generated_at=AT)
-    assert broken.notes[0].startswith("不平衡 DOES NOT TIE")
+    assert broken.notes[0] == "不平衡：RES 全市合并、RES 桦南县"   # in words, no English in a Chinese report
     # --lang en: no Chinese in the footnote
     en = builders.balance_sheet_report(rows, as_of=dt.date(2023, 12, 31), labels=LABELS, generated_at=AT, lang="en")
     assert en.notes == ("assets = liabilities + net assets: ties for every block",)

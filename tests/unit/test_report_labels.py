@@ -194,3 +194,30 @@ def test_every_column_label_is_a_catalogue_message() -> None:
                     and isinstance(node.args[1], ast.Constant)):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+def _codes_shown(texts: list[str]) -> list[str]:
+    from ledger.i18n import CODES
+    from ledger.reports.labels import SUMMARY_CODES
+
+    codes = (set(CODES) | SUMMARY_CODES) - {"Dr", "Cr"}
+    return sorted({w for t in texts for w in re.findall(r"(?<![.\w])[A-Za-z_]+(?![.\w])", t) if w in codes})
+
+
+@pytest.mark.parametrize("name", sorted(REPORTS))
+def test_a_chinese_workbook_and_screen_show_no_code(name: str, tmp_path: Path) -> None:
+    """Colours, warnings, states, kinds and summary-line codes are words (or left out) in
+    the XLSX and on the terminal; the JSON and CSV keep the codes for scripts."""
+    from openpyxl import load_workbook
+
+    from cli.exports import render_report
+    from ledger.reports.export import write_xlsx
+    from tests.unit.test_narrow_tables import render
+
+    report = REPORTS[name]("zh")
+    write_xlsx(report, tmp_path / "r.xlsx", "zh")
+    cells = [str(c.value) for ws in load_workbook(tmp_path / "r.xlsx").worksheets for row in ws.iter_rows()
+             for c in row if isinstance(c.value, str)]
+    assert _codes_shown(cells) == [], name
+    screen = render(200, "zh", lambda: render_report(report, "zh"))
+    assert _codes_shown([screen]) == [], name
