@@ -395,8 +395,8 @@ SHORTFALL_COLUMNS = {
 }
 # On screen two figures are read as steps of the sum: revenue on the books less receipts, and
 # the part of S after still owed.
-_SCREEN_WORDING = {"share_receipts": N_("less government share received"),
-                   "outstanding_after": N_("of which owed by the government")}
+_SCREEN_WORDING = {"share_receipts": N_("Less: government share received"),
+                   "outstanding_after": N_("Of which owed by the government")}
 _SCREEN_ORDER = ("unit", "book", "revenue_on_books", "share_receipts", "revenue", "expenditure", "current_balance",
                  "surplus_before", "covered_by_surplus", "government_share", "surplus_after", "outstanding_after",
                  "surplus_after_on_books")
