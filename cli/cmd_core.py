@@ -109,7 +109,7 @@ def db_status(json_out: JsonOpt = False) -> None:
                  "embedded": _("embedded PostgreSQL")}
         for k, v in info.items():
             shown = words[v] if isinstance(v, bool) or v is None or v in ("server", "embedded") else v
-            console.print(f"{_(DB_STATUS_LABELS[k])}: {shown}")
+            console.print(_("{label}: {value}").format(label=_(DB_STATUS_LABELS[k]), value=shown))
 
 
 #: ``db status`` for people (the --json keys stay).
@@ -305,7 +305,7 @@ def entry_held(
         return
     shown = [dict(r, kind=code_text(str(r["kind"])), state=code_text(str(r["state"])),
                   units=",".join(r["units"] or [])) for r in rows]
-    table(_("held entries"), [("id", _("held")), ("kind", _("kind")), ("book", _("book")),
+    table(_("held entries"), [("id", _("held entry")), ("kind", _("kind")), ("book", _("book")),
                               ("entry_date", _("date")), ("amount", _("amount")), ("units", _("units")),
                               ("made_by", _("by")), ("state", _("state")), ("memo", _("memo"))],
           shown, money=["amount"])
