@@ -17,7 +17,7 @@ from ledger.store import funding, imports
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/imports.md).")]
 FileArg = Annotated[Path, typer.Argument(help="CSV (UTF-8 or Excel's GBK) or XLSX file; columns in docs/imports.md.")]
 
-insured_app = typer.Typer(help="Insured headcounts per unit, book and year (参保人数).", no_args_is_help=True)
+insured_app = typer.Typer(help="Insured headcounts per unit, book and year.", no_args_is_help=True)
 
 IMPORT_KEYS = ["batch_id", "kind", "file", "rows_total", "rows_posted", "rows_skipped", "notices"]
 HEADCOUNT_RESULT_KEYS = ["year", "unit", "book", "insured", "version", "previous", "status"]

@@ -168,7 +168,7 @@ def funding_standards(year: Annotated[int, typer.Option("--year", help="Fiscal y
                       unit: UnitOpt = None, book: BookOpt = None,
                       json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False,
                       lang: LangOpt = None) -> None:
-    """筹资标准: subsidy and contributions received per insured against the year's standard.
+    """Funding standards: subsidy and contributions received per insured against the year's standard.
 
     Per unit: fiscal subsidy (4101 without the shortfall share) and individual contributions
     (4001) received in the year, per insured, against the standard of the region file, and
