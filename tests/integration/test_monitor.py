@@ -118,8 +118,9 @@ def test_monitor_budget_requests_registers(ledger_db, tmp_path):
     assert m["rows"][0]["response"] is None and m["consolidated"][0]["response"] is None
     ws = load_workbook(tmp_path / "m.xlsx")["城乡居民基本医疗保险基金"]
     assert ws["A1"].value.startswith("基金运行风险监测")
-    # one header row (row 3), data from row 4; the colour in words, the basis a code
-    assert [c.value for c in ws[4]][:7] == ["all", "全市", 1450000, 650000, 25.93, "mixed", "结余过多"]
+    # one header row (row 3), data from row 4; the colour and the basis in words, the whole region's
+    # code ("all", in the JSON) left out beside its name
+    assert [c.value for c in ws[4]][:7] == [None, "全市", 1450000, 650000, 25.93, "混合口径", "结余过多"]
     assert ws["E4"].number_format == "0.00" and ws["C4"].number_format.startswith("#,##0.00")
 
     # Half way through the year, without 230881's premium: no red, exit 0.
