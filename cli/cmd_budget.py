@@ -1,4 +1,4 @@
-"""Budget commands (预算): import, show (with the 略有结余 checks), adjust (预算调整) and
+"""Budget commands (预算): import, show (with the small-surplus checks), adjust (预算调整) and
 history, the city-wide budget (全市基金预算) and the annual plan (年度收支计划).
 
 File formats and JSON keys: docs/imports.md and docs/reports.md."""
@@ -25,9 +25,9 @@ YearOpt = Annotated[int, typer.Option("--year", help="Budget year.")]
 UnitOpt = Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")]
 BookOpt = Annotated[str | None, typer.Option("--book", help="Only this book (RES or EMP).")]
 
-budget_app = typer.Typer(help="Annual budgets per unit and book (预算), adjustments and the city-wide budget.",
+budget_app = typer.Typer(help="Annual budgets per unit and book, adjustments and the city-wide budget.",
                          no_args_is_help=True)
-plan_app = typer.Typer(help="The annual plan by quarter or month (年度收支计划).", no_args_is_help=True)
+plan_app = typer.Typer(help="The annual plan by quarter or month.", no_args_is_help=True)
 
 
 # ---- checks (以收定支、收支平衡、略有结余) -------------------------------------------------
@@ -40,11 +40,11 @@ def check_text(c: dict[str, Any]) -> str:
                "rate": c["rate"], "min": c["min_pct"], "max": c["max_pct"]}
     if c["code"] == "planned_deficit":
         return _("{who} {book}: the budget plans a deficit of {amount} (expenditure {expenditure} above revenue "
-                 "{revenue}); 以收定支 asks for none").format(**figures)
+                 "{revenue}); spending within revenue asks for none").format(**figures)
     if c["code"] == "surplus_above_range":
-        return _("{who} {book}: the planned surplus {amount} is {rate} % of revenue, above the 略有结余 range "
+        return _("{who} {book}: the planned surplus {amount} is {rate} % of revenue, above the small-surplus range "
                  "{min}–{max} %").format(**figures)
-    return _("{who} {book}: the planned surplus {amount} is {rate} % of revenue, below the 略有结余 range "
+    return _("{who} {book}: the planned surplus {amount} is {rate} % of revenue, below the small-surplus range "
              "{min}–{max} %").format(**figures)
 
 
@@ -63,11 +63,11 @@ def checks_json(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def budget_import(
     file: FileArg,
     reason: Annotated[str | None, typer.Option("--reason", help="Why the budget in force changes (required when the "
-                                               "file changes one: an adjustment, 预算调整).")] = None,
+                                               "file changes one: an adjustment).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Import budgets (one per year, unit and book); changed lines make a new version, which
-    needs --reason. Checks each: planned deficit, 略有结余 range. Reviewer."""
+    needs --reason. Checks each: planned deficit, small-surplus range. Reviewer."""
     def work(c):  # type: ignore[no-untyped-def]
         r = imports.import_file(c, "budget", file)
         budget_store.import_reason(c, reason)
@@ -103,7 +103,7 @@ def budget_import(
 @budget_app.command("show")
 def budget_show(year: YearOpt, unit: UnitOpt = None, book: BookOpt = None, json_out: JsonOpt = False) -> None:
     """The budgets in force for a year (current version), with their lines, the deficit flag
-    and the checks (planned deficit, 略有结余 range) for each unit and the city total."""
+    and the checks (planned deficit, small-surplus range) for each unit and the city total."""
     rows, city = read(lambda c: (budget_store.show(c, year, unit=unit, book=book),
                                  budget_store.city(c, year, book=book) if unit is None else []))
     if json_out:
@@ -163,7 +163,7 @@ def budget_adjust(
     component: Annotated[str, typer.Option("--component", help="pooled or personal (employees' book).")] = "",
     json_out: JsonOpt = False,
 ) -> None:
-    """预算调整: a new version of the budget in force with some lines changed; the old
+    """Budget adjustment: a new version of the budget in force with some lines changed; the old
     versions are kept. Reviewer."""
     lines = _set_lines(set_, component)
 
@@ -220,7 +220,7 @@ def budget_history(
 
 @budget_app.command("city")
 def budget_city(year: YearOpt, book: BookOpt = None, json_out: JsonOpt = False) -> None:
-    """全市基金预算: the units' budgets consolidated, every line with the city total, and the
+    """City-wide budget: the units' budgets consolidated, every line with the city total, and the
     checks for each unit and the city. Execution: report city-budget."""
     books, names = read(lambda c: (budget_store.city(c, year, book=book),
                                    {k: v.get("name_zh", k) for k, v in reports.labels(c).chart.items()}))
@@ -243,7 +243,7 @@ def budget_city(year: YearOpt, book: BookOpt = None, json_out: JsonOpt = False) 
     for cb in books:
         rows = [{"component": ln.component, "line": ln.line, "name": names.get(ln.line, ln.line),
                  "units": sum(1 for v in ln.by_unit.values() if v), "city": ln.total} for ln in cb.lines]
-        table(_("city-wide budget {year} {book} (全市基金预算)").format(year=year, book=cb.book),
+        table(_("city-wide budget {year} {book}").format(year=year, book=cb.book),
               [("component", _("comp")), ("line", _("line")), ("name", _("name")), ("units", _("units")),
                ("city", _("city total"))], rows, money=["city"])
         per_unit = [{"unit": u, "revenue": cb.revenue[u], "expenditure": cb.expenditure[u],

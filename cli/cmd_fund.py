@@ -104,7 +104,7 @@ def preallocate_cmd(
           totals={"unit": _("Total"), "amount": sum(r["amount"] for r in rows if r["status"] in ("posted", "to post"))})
     from_plan = sorted({r["unit"] for r in rows if r.get("target_basis") == "plan"})
     if from_plan:
-        console.print(_("target = the annual plan's expenditure for these months (年度收支计划), not months × basis, "
+        console.print(_("target = the annual plan's expenditure for these months, not months × basis, "
                         "for: {units}").format(units=", ".join(from_plan)))
     if not any(r["monthly_basis"] for r in rows):
         hint = (_("nothing to pre-allocate: no budget for {year} has been imported (fundledger budget import FILE), "

@@ -225,8 +225,8 @@ def city_budget(year: Annotated[int, typer.Option("--year", help="Budget year.")
                 as_of: AsOfOpt = None, book: BookOpt = None,
                 json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False,
                 lang: LangOpt = None) -> None:
-    """全市基金预算执行: every budget line with the city total, then each unit; actual, %
-    executed, variance; the 略有结余 checks on each result line."""
+    """City-wide budget execution: every budget line with the city total, then each unit; actual, %
+    executed, variance; the small-surplus checks on each result line."""
     lang = checked_lang(lang)
     day = parse_date_opt(as_of, "as-of")
 

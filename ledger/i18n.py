@@ -157,8 +157,8 @@ CODES: dict[str, str] = {
     "planned_deficit": N_("budget plans a deficit"), "share_overdue": N_("government share overdue"),
     "balance_rate_red": N_("current-year balance rate red"),
     # budget checks (略有结余) and the quarter's basis of a request justification
-    "surplus_above_range": N_("planned surplus above the 略有结余 range"),
-    "surplus_below_range": N_("planned surplus below the 略有结余 range"),
+    "surplus_above_range": N_("planned surplus above the small-surplus range"),
+    "surplus_below_range": N_("planned surplus below the small-surplus range"),
     "plan": N_("annual plan"), "annual_div_4": N_("annual budget ÷ 4"), "adjusted": N_("adjusted"),
     "red_unacknowledged": N_("red warning not acknowledged in time"),
     # months-payable bases

@@ -39,7 +39,7 @@ class SurplusRange:
 
     def __post_init__(self) -> None:
         if not (Decimal("0") <= self.min_pct <= self.max_pct <= Decimal("100")):
-            raise BadInput(f"the 略有结余 range must satisfy 0 ≤ min ≤ max ≤ 100 (per cent of revenue), "
+            raise BadInput(f"the small-surplus range must satisfy 0 ≤ min ≤ max ≤ 100 (per cent of revenue), "
                            f"got {self.min_pct}–{self.max_pct}")
 
 

@@ -3,7 +3,7 @@
 Built on the per-unit budget execution (``builders_fund.budget_execution_report``): each
 book's section starts with the city block — every budget line summed over the units, with
 its actual, % executed and variance — then each unit's block as in that report. The result
-lines carry the 略有结余 checks (``ledger.core.budget``) of the unit or the city."""
+lines carry the small-surplus checks (``ledger.core.budget``) of the unit or the city."""
 
 from __future__ import annotations
 

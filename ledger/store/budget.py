@@ -1,7 +1,7 @@
 """Budgets (预算, 以收定支、收支平衡、略有结余): one per (year, unit, book), versioned.
 Imported with ``fl.import_budget`` (via ``ledger.store.imports``); adjusted with
 ``fl.budget_adjust`` (sql/0024_budget.sql: every version after the first carries who, when
-and why); read here, with the 略有结余 checks of ``ledger.core.budget``."""
+and why); read here, with the small-surplus checks of ``ledger.core.budget``."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ CHANGE_KEYS = ["component", "line", "before", "after"]
 
 
 def surplus_range(conn: Conn) -> SurplusRange:
-    """略有结余 range from the region settings (default 0–5 % of revenue, our reading)."""
+    """small-surplus range from the region settings (default 0–5 % of revenue, our reading)."""
     rows = {r["key"]: r["value"] for r in conn.execute(
         "SELECT key, value FROM fl.setting WHERE key IN ('budget_surplus_min_pct', 'budget_surplus_max_pct')"
     ).fetchall()}
@@ -55,7 +55,7 @@ def check_json(c: BudgetCheck) -> dict[str, Any]:
 
 def show(conn: Conn, year: int, *, unit: str | None = None, book: str | None = None) -> list[dict[str, Any]]:
     """The budgets in force (latest version) for ``year``, with their lines, totals, the
-    deficit flag (expenditure above revenue in any component) and the 略有结余 checks
+    deficit flag (expenditure above revenue in any component) and the small-surplus checks
     (``checks``: ledger.core.budget) on the unit's total."""
     heads = conn.execute(
         """SELECT b.id, b.year, b.unit, b.book, b.version, b.imported_by, b.imported_at,
@@ -114,7 +114,7 @@ def history(conn: Conn, year: int, unit: str, book: str) -> list[dict[str, Any]]
 
 def adjust(conn: Conn, year: int, unit: str, book: str, lines: list[dict[str, Any]], reason: str,
            key: str) -> dict[str, Any]:
-    """预算调整: a new version of the budget in force with ``lines`` ([{component, line,
+    """Budget adjustment: a new version of the budget in force with ``lines`` ([{component, line,
     amount fen}]; 0 removes a line) set. Returns budget_id, version, status (adjusted or
     duplicate for a key already used with the same content)."""
     row = conn.execute("SELECT * FROM fl.budget_adjust(%s, %s, %s, %s::jsonb, %s, %s)",
@@ -132,7 +132,7 @@ def import_reason(conn: Conn, reason: str | None) -> int:
 
 
 def city(conn: Conn, year: int, *, book: str | None = None) -> list[CityBudget]:
-    """全市基金预算: the units' budgets in force consolidated per book (ledger.core.budget)."""
+    """City-wide budget: the units' budgets in force consolidated per book (ledger.core.budget)."""
     heads = show(conn, year, book=book)
     budgets = [UnitBudget(h["unit"], h["book"], int(h["version"]), _as_lines(h["lines"])) for h in heads]
     return consolidate(budgets, surplus_range(conn))
