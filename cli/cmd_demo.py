@@ -29,10 +29,12 @@ from ledger.demo import profile as P
 from ledger.demo.run import AUDITOR, Demo, Story, total_steps
 from ledger.errors import BadInput
 from ledger.i18n import _, get_lang, set_lang
-from ledger.reports import builders, builders_fund
+from ledger.reports import builders, builders_budget, builders_fund
 from ledger.reports.model import Report
 from ledger.store import accounts, embedded, reports, reports_budget, reports_ledger, verify, yearend
+from ledger.store import budget as budget_store
 from ledger.store import monitor as store_monitor
+from ledger.store import performance as performance_store
 from ledger.store.db import run_tx
 
 
@@ -67,9 +69,36 @@ def build_reports(conn: Any, year: int, lang: str | None = None) -> dict[str, Re
                                          lang=lang),
         "budget-execution": builders_fund.budget_execution_report(
             reports_budget.budget_execution(conn, year=year, as_of=end), year=year, labels=labels, lang=lang),
+        "city-budget": builders_budget.city_budget_report(
+            reports_budget.budget_execution(conn, year=year, as_of=end), year=year, labels=labels, lang=lang,
+            checks=[budget_store.check_json(c) for cb in budget_store.city(conn, year) for c in cb.checks]),
+        "performance": builders_budget.performance_report(performance_store.reviews(conn, year), year=year,
+                                                          labels=labels, lang=lang),
         "shortfall": _shortfall_model(yearend.shortfall_report(conn, year), year, region),
         "monitor": builders_fund.monitor_report(rows, cons, as_of=end, t=t, labels=labels, lang=lang, ranges=rr),
     }
+
+
+def _one_review(rep: Report) -> None:
+    """The performance review on screen: the residents' book's ranking (each unit's total)
+    and the indicators of its last-ranked unit, with the figures behind each score."""
+    from cli.context import table
+
+    first = rep.sections[0]
+    totals = [r for r in first.rows if r.get("indicator") == "total"]
+    if not totals:
+        return
+    last = totals[-1]
+    console.print(f"[bold]{rep.title(get_lang())}[/bold]  {rep.region}  {rep.period}")
+    table(first.title(get_lang()), [("rank", _("rank")), ("unit", _("unit")), ("unit_name", _("name")),
+                                    ("score", _("score"))], [dict(r, score=str(r["score"])) for r in totals])
+    detail = [{"name": r["name"], "value": f"{r['months']}" if r.get("months") is not None
+               else (f"{r['value']} %" if r.get("value") is not None else "—"),
+               "evidence": r["evidence"], "score": str(r["score"])}
+              for r in first.rows if r.get("unit") == last["unit"] and r.get("indicator") != "total"]
+    table(_("performance review {unit} {name}: {score} points, rank {rank}").format(
+        unit=last["unit"], name=last["unit_name"], score=last["score"], rank=last["rank"]),
+        [("name", _("indicator")), ("value", _("value")), ("evidence", _("figures")), ("score", _("score"))], detail)
 
 
 def _charts(conn: Any, cdir: Path, year: int) -> list[Path]:
@@ -290,7 +319,7 @@ def demo(
     reps = by_year[last]
     for y in range(year, last):
         render_report(by_year[y]["shortfall"])
-    for key in ("trial-balance", "shortfall", "monitor", "budget-execution"):
+    for key in ("trial-balance", "shortfall", "monitor", "budget-execution", "city-budget", "performance"):
         rep = reps[key]
         if key == "trial-balance":
             console.print("[bold]" + _("{title} — totals per book").format(title=rep.title(get_lang())) + "[/bold]")
@@ -303,6 +332,15 @@ def demo(
         if key == "budget-execution":
             console.print(_("(budget execution: the residents' book shown; every book is in the XLSX)"))
             rep = dataclasses.replace(rep, sections=rep.sections[:1])
+        if key == "city-budget":
+            console.print(_("(the city-wide budget: the city total of the residents' book shown; each unit is in "
+                            "the XLSX)"))
+            first = rep.sections[0]
+            rep = dataclasses.replace(rep, sections=(dataclasses.replace(
+                first, rows=tuple(r for r in first.rows if r.get("unit") == "all")),))
+        if key == "performance":
+            _one_review(rep)
+            continue
         render_report(rep)
     tell(stories, by_year, names, verified)
     reds = [r for s in reps["monitor"].sections for r in s.rows if r.get("level") == Colour.red]

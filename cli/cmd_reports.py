@@ -23,6 +23,7 @@ from ledger.i18n import _
 from ledger.reports import builders, builders_budget, builders_detail, builders_fund, builders_funding
 from ledger.store import budget as budget_store
 from ledger.store import funding, reports, reports_budget, reports_ledger
+from ledger.store import performance as performance_store
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON (keys in docs/reports.md).")]
 CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Also write CSV (UTF-8 with BOM) here.")]
@@ -236,3 +237,16 @@ def city_budget(year: Annotated[int, typer.Option("--year", help="Budget year.")
             reports_budget.budget_execution(c, year=year, as_of=day, book=book), year=year,
             labels=reports.labels(c), checks=checks, lang=lang)
     show(read(work), json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
+
+
+@report_app.command("performance")
+def performance(year: Annotated[int, typer.Option("--year", help="The year reviewed.")],
+                unit: UnitOpt = None, book: BookOpt = None,
+                json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False,
+                lang: LangOpt = None) -> None:
+    """预算绩效考核: each unit's year scored on seven indicators (weights: region setting
+    performance_weights) and ranked per book, with the figures behind every score."""
+    lang = checked_lang(lang)
+    report = read(lambda c: builders_budget.performance_report(
+        performance_store.reviews(c, year, book=book, unit=unit), year=year, labels=reports.labels(c), lang=lang))
+    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force, hide=("indicator",))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ledger.core.balance_rate import RateRanges
 from ledger.core.funding import DEFAULT_STANDARDS, FundingStandard, parse_standards
+from ledger.core.performance import DEFAULT_WEIGHTS, check_weights
 from ledger.core.response import DEFAULT_PLANS, PlanStep, parse_plans
 from ledger.errors import BadInput
 from ledger.io import infile
@@ -76,6 +78,8 @@ class Settings:
     # 略有结余: a budget's planned surplus as per cent of planned revenue *(our reading)*
     budget_surplus_min_pct: Decimal = Decimal("0")
     budget_surplus_max_pct: Decimal = Decimal("5")
+    # 预算绩效考核 indicator weights (ledger.core.performance; defaults our reading)
+    performance_weights: Mapping[str, Decimal] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,15 @@ def _year(d: dict[str, Any], key: str, source: str) -> int:
     if not isinstance(v, int) or isinstance(v, bool) or not 1990 <= v <= 2100:
         raise BadInput(f"{source}: settings '{key}' must be a year (1990-2100), got {v!r}")
     return v
+
+
+def _weights(v: object, source: str) -> dict[str, Decimal]:
+    if not isinstance(v, dict):
+        raise BadInput(f"{source}: settings performance_weights must be a table (indicator = weight)")
+    try:
+        return check_weights(v)
+    except BadInput as e:
+        raise BadInput(f"{source}: settings {e.message}") from e
 
 
 def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
@@ -162,6 +175,7 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
         funding_standards=parse_standards(doc.get("funding_standards", []), source),
         budget_surplus_min_pct=_decimal(s, "budget_surplus_min_pct", Decimal("0")),
         budget_surplus_max_pct=_decimal(s, "budget_surplus_max_pct", Decimal("5")),
+        performance_weights=_weights(s.get("performance_weights", {}), source),
     )
     if not Decimal("0") <= settings.budget_surplus_min_pct <= settings.budget_surplus_max_pct <= Decimal("100"):
         raise BadInput(f"{source}: settings budget_surplus_min_pct ≤ budget_surplus_max_pct, both 0–100 (per cent "

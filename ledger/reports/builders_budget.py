@@ -1,4 +1,5 @@
-"""The city-wide budget's execution (全市基金预算执行情况) as a ``Report`` value (pure).
+"""The city-wide budget's execution (全市基金预算执行情况) and the budget performance review
+(预算绩效考核) as ``Report`` values (pure).
 
 Built on the per-unit budget execution (``builders_fund.budget_execution_report``): each
 book's section starts with the city block — every budget line summed over the units, with
@@ -9,13 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from ledger.core.budget import CITY
+from ledger.core.money import format_yuan
+from ledger.core.performance import Review, Score
 from ledger.i18n import N_, both, translate
-from ledger.reports.builders import ALL_UNITS, Labels
+from ledger.reports.builders import ALL_UNITS, Labels, now, section_title
 from ledger.reports.builders_fund import _QUARTERS, BUDGET_COLUMNS, budget_execution_report, percent
-from ledger.reports.model import Report, Section
+from ledger.reports.model import Column, Report, Section
 
 _SUMS = ("budget", *_QUARTERS, "actual")
 _ORDER = {"revenue": 0, "revenue_total": 1, "expenditure": 2, "expenditure_total": 3, "result": 4}
@@ -60,3 +64,71 @@ def city_budget_report(data: Mapping[str, Any], *, year: int, labels: Labels, ch
                           "(planned deficit, planned surplus outside the range of a small surplus)"), lang))
     return Report("city_budget", *both(N_("City-wide budget execution")), labels.region, str(year),
                   per_unit.generated_at, BUDGET_COLUMNS, tuple(sections), notes)
+
+
+# --------------------------------------------------------------------------- performance review
+
+PERFORMANCE_COLUMNS = (
+    Column("rank", N_("Rank"), "int"),
+    Column("unit", N_("Unit"), "text"),
+    Column("unit_name", N_("Unit name")),
+    Column("indicator", N_("Indicator code"), data_only=True),
+    Column("name", N_("Indicator")),
+    Column("value", N_("Value %"), "percent"),
+    Column("months", N_("Months"), "months"),
+    Column("evidence", N_("Figures behind the score")),
+    # Weights and scores are points (0–100), not per cent: the plain-decimal kind ("months",
+    # 0.00) prints them without a % sign.
+    Column("weight", N_("Weight"), "months"),
+    Column("score", N_("Score"), "months"),
+)
+_INDICATOR_NAMES = {
+    "revenue_execution": N_("Revenue budget executed"),
+    "expenditure_execution": N_("Expenditure budget executed"),
+    "collection_completion": N_("Contributions collected against budget"),
+    "balance_rate": N_("Current-year balance rate"),
+    "months_payable": N_("Months payable (target 6 or more)"),
+    "requests_vs_spending": N_("Requests approved against spending"),
+    "government_share": N_("Government shares against spending"),
+    "total": N_("Total score"),
+}
+
+
+def _evidence(s: Score) -> str:
+    e = s.evidence
+    y = format_yuan
+    if s.indicator in ("revenue_execution", "expenditure_execution", "collection_completion"):
+        return f"{y(int(e['actual'] or 0))} ÷ {y(int(e['budget'] or 0))}"
+    if s.indicator == "balance_rate":
+        return (f"({y(int(e['revenue'] or 0))} − {y(int(e['expenditure'] or 0))}) ÷ {y(int(e['revenue'] or 0))}; "
+                f"{e['min_pct']}–{e['max_pct']} %")
+    if s.indicator == "months_payable":
+        return f"{e['months_payable']} ÷ {e['target']}"
+    if s.indicator == "requests_vs_spending":
+        return f"{y(int(e['approved'] or 0))} ÷ {y(int(e['expenditure'] or 0))}"
+    return f"{y(int(e['incurred'] or 0))} ÷ {y(int(e['expenditure'] or 0))}"
+
+
+def performance_report(reviews: Sequence[Review], *, year: int, labels: Labels, lang: str = "zh",
+                       generated_at: dt.datetime | None = None) -> Report:
+    """预算绩效考核: per book, each unit in rank order, one row per indicator (value, the
+    figures it comes from, weight, score) and its total; ``reviews`` from
+    ``ledger.core.performance.ranked``."""
+    sections = []
+    for book in sorted({r.book for r in reviews}, key=lambda b: (b != "RES", b)):
+        rows: list[dict[str, Any]] = []
+        for r in (x for x in reviews if x.book == book):
+            base = {"rank": r.rank, "unit": r.unit, "unit_name": labels.name("units", r.unit, lang)}
+            for s in r.scores:
+                months = s.indicator == "months_payable"
+                rows.append({**base, "indicator": s.indicator, "name": translate(_INDICATOR_NAMES[s.indicator], lang),
+                             "value": None if months else s.value, "months": s.value if months else None,
+                             "evidence": _evidence(s), "weight": s.weight, "score": s.score})
+            rows.append({**base, "indicator": "total", "name": translate(_INDICATOR_NAMES["total"], lang),
+                         "weight": sum((s.weight for s in r.scores), Decimal(0)), "score": r.total})
+        zh, en = section_title(labels, book, "")
+        sections.append(Section(zh, en, tuple(rows)))
+    notes = (translate(N_("scores 0–100 per indicator, weighted (region setting performance_weights); the rules and "
+                          "defaults are our reading: docs/region.md"), lang),)
+    return Report("performance", *both(N_("Budget performance review")), labels.region, str(year),
+                  generated_at or now(labels), PERFORMANCE_COLUMNS, tuple(sections), notes)

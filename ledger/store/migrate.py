@@ -120,6 +120,7 @@ def load_reference(conn: Conn, region: Region) -> None:
             "funding_standards": standards_json(s.funding_standards),
             "budget_surplus_min_pct": str(s.budget_surplus_min_pct),
             "budget_surplus_max_pct": str(s.budget_surplus_max_pct),
+            "performance_weights": {k: str(v) for k, v in s.performance_weights.items()},
         }
         cur.executemany(
             "INSERT INTO fl.setting (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

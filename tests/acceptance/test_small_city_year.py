@@ -57,6 +57,21 @@ Three units of Jiamusi (佳木斯), residents' book RES: 230800 市本级 (the c
 
 9. The government of 同江市 pays 140,000 on 2025-01-15: its special share −140,000 → 0,
    the register item is cleared; paying 0.01 more is refused.
+
+11. The performance review of 2024 (预算绩效考核, default weights 15/15/15/15/15/10/15 out
+    of 100; each value rounded to 0.01 first, the score computed from it). 桦南县 230822:
+    revenue executed   900,375.00 ÷   900,000.00 = 100.04 %  → 100 − 2 × 0.04   = 99.92
+    expenditure        1,100,000.00 ÷ 1,200,000.00 = 91.67 %  → 100 − 2 × 8.33   = 83.34
+    contributions 4001   500,000.00 ÷   500,000.00 = 100.00 % → 100
+    balance rate (900,375 − 1,100,000) ÷ 900,375 = −22.17 %  → 100 − 10 × 22.17 < 0 → 0
+    months payable 180,375.00 ÷ (1,100,000.00 ÷ 12) = 1.97    → 1.97 ÷ 6 × 100   = 32.83
+    requests approved (150,000 + 650,000) ÷ 1,100,000 = 72.73 % ≤ 100          → 100
+    government shares 0 ÷ 1,100,000 = 0.00 %                                  → 100
+    total (15 × 99.92 + 15 × 83.34 + 15 × 100 + 15 × 0 + 15 × 32.83 + 10 × 100 + 15 × 100)
+          ÷ 100 = 7,241.35 ÷ 100 = 72.41 (72.4135).
+    The others, the same way: 230800 75.74 (months payable since its first day, 15 January:
+    300,625.01 ÷ (700,000 × 365 ÷ (12 × 352)) = 4.97), 230881 48.00 (a negative surplus:
+    0 months; government share 140,000 ÷ 560,000 = 25 % → 0). Ranked: 230800, 230822, 230881.
 """
 
 from __future__ import annotations
@@ -205,3 +220,17 @@ def test_small_city_year(ledger_db):
     v = ledger_db.cli("verify", "--json", user="aud")
     assert v.exit_code == 0, v
     assert v.json()["ok"] is True and all(c["ok"] for c in v.json()["checks"])
+
+    # 11. the performance review of 2024
+    perf = run(ledger_db, "aud", "report", "performance", "--year", "2024", "--json").json()
+    rows = perf["sections"][0]["rows"]
+    mine = {r["indicator"]: (r["value"], r["months"], r["score"]) for r in rows if r["unit"] == "230822"}
+    assert mine == {
+        "revenue_execution": ("100.04", None, "99.92"), "expenditure_execution": ("91.67", None, "83.34"),
+        "collection_completion": ("100.00", None, "100.00"), "balance_rate": ("-22.17", None, "0.00"),
+        "months_payable": (None, "1.97", "32.83"), "requests_vs_spending": ("72.73", None, "100.00"),
+        "government_share": ("0.00", None, "100.00"), "total": (None, None, "72.41")}
+    totals = [(r["rank"], r["unit"], r["score"]) for r in rows if r["indicator"] == "total"]
+    assert totals == [(1, "230800", "75.74"), (2, "230822", "72.41"), (3, "230881", "48.00")]
+    evidence = {r["indicator"]: r["evidence"] for r in rows if r["unit"] == "230822"}
+    assert evidence["expenditure_execution"] == "1,100,000.00 ÷ 1,200,000.00"

@@ -90,3 +90,27 @@ def test_plan_reader_lists_every_problem_by_row_and_column() -> None:
     assert sorted((e.row, e.column) for e in errors) == [
         (3, "period"), (4, "amount"), (4, "book"), (4, "kind"), (4, "period"), (4, "unit"), (4, "year"),
         (5, "period"), (6, "component")]
+
+
+def test_performance_scores_clip_and_weights_refuse_nonsense() -> None:
+    from ledger.core.performance import DEFAULT_WEIGHTS, UnitYear, check_weights, ranked, review
+
+    # Spent 150 % of its budget: 100 − 2 × 50 = 0 (clipped, not −0); no revenue: the
+    # balance rate does not exist and scores 0; nothing owed by the government: 100.
+    u = UnitYear("A", "RES", 100, 100, 0, 0, 150, 0, None, 0, 0)
+    r = review(u, DEFAULT_WEIGHTS, RNG)
+    by = {s.indicator: (s.value, s.score) for s in r.scores}
+    assert by["expenditure_execution"] == (Decimal("150.00"), Decimal("0.00"))
+    assert by["balance_rate"] == (None, Decimal(0)) and by["government_share"][1] == Decimal("100.00")
+    assert by["requests_vs_spending"] == (Decimal("0.00"), Decimal("100.00"))
+    # total = (15×0 [rev 0 %] + 15×0 + 15×0 [no 4001 budget] + 15×0 + 15×0 + 10×100 + 15×100) ÷ 100 = 25.00
+    assert r.total == Decimal("25.00")
+    # Only the requests weight: the total is that one score.
+    assert review(u, check_weights({k: 0 for k in DEFAULT_WEIGHTS} | {"requests_vs_spending": 1}),
+                  RNG).total == Decimal("100.00")
+    for bad in ({"nonsense": 1}, {"balance_rate": -1}, {k: 0 for k in DEFAULT_WEIGHTS}, {"balance_rate": "x"}):
+        with pytest.raises(BadInput):
+            check_weights(bad)
+    a, b = review(u, DEFAULT_WEIGHTS, RNG), review(UnitYear("B", "RES", 100, 100, 0, 0, 150, 0, None, 0, 0),
+                                                  DEFAULT_WEIGHTS, RNG)
+    assert [(x.unit, x.rank) for x in ranked([b, a])] == [("A", 1), ("B", 1)]      # a tie shares its rank

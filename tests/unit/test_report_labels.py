@@ -125,8 +125,20 @@ def _city_budget(lang: str) -> Report:
                                               lang=lang)
 
 
+def _performance(lang: str) -> Report:
+    from decimal import Decimal
+
+    from ledger.core.budget import SurplusRange
+    from ledger.core.performance import DEFAULT_WEIGHTS, UnitYear, ranked, review
+    from ledger.reports import builders_budget
+
+    u = UnitYear("230822", "RES", 100, 100, 50, 90, 95, 50, Decimal("2.5"), 80, 0)
+    return builders_budget.performance_report(ranked([review(u, DEFAULT_WEIGHTS, SurplusRange())]), year=2023,
+                                              labels=LABELS, generated_at=AT, lang=lang)
+
+
 REPORTS: dict[str, Callable[[str], Report]] = {
-    "city_budget": _city_budget,
+    "city_budget": _city_budget, "performance": _performance,
     "trial_balance": _trial_balance, "balance_sheet": _balance_sheet,
     "income_month": lambda lang: _income(lang, "month"), "income_quarter": lambda lang: _income(lang, "quarter"),
     "subledger": _subledger, "ledger": _ledger, "vouchers": _vouchers, "budget_execution": _budget,
