@@ -20,11 +20,11 @@ balance_rate 当期结余率         (revenue − expenditure) ÷ revenue × 100
                                                                          100 − 5 × (value − max)
 months_payable 可支付月数       the monitor's months payable at 31 Dec     min(value ÷ 6, 1) × 100 (target ≥ 6)
 requests_vs_spending 申请/支出  approved requests ÷ actual expenditure     100 − max(0, value − 100)
-government_share 政府分担       shares incurred ÷ actual expenditure × 100  100 − 10 × value
+government_shares 政府分担       shares incurred ÷ actual expenditure × 100  100 − 10 × value
 ============================  =========================================  ===========================================
 
 A value that does not exist (no budget line, no revenue, nothing spent) scores 0, except
-``requests_vs_spending`` and ``government_share`` with nothing spent, which score 100 when
+``requests_vs_spending`` and ``government_shares`` with nothing spent, which score 100 when
 nothing was requested or incurred either. Amounts are ``int`` fen.
 """
 
@@ -38,11 +38,11 @@ from ledger.core.budget import SurplusRange
 from ledger.errors import BadInput
 
 INDICATORS = ("revenue_execution", "expenditure_execution", "collection_completion", "balance_rate",
-              "months_payable", "requests_vs_spending", "government_share")
+              "months_payable", "requests_vs_spending", "government_shares")
 DEFAULT_WEIGHTS: Mapping[str, Decimal] = {
     "revenue_execution": Decimal(15), "expenditure_execution": Decimal(15), "collection_completion": Decimal(15),
     "balance_rate": Decimal(15), "months_payable": Decimal(15), "requests_vs_spending": Decimal(10),
-    "government_share": Decimal(15)}
+    "government_shares": Decimal(15)}
 MONTHS_TARGET = Decimal(6)
 _CENT = Decimal("0.01")
 _HUNDRED = Decimal(100)
@@ -153,10 +153,10 @@ def review(u: UnitYear, weights: Mapping[str, Decimal], rng: SurplusRange) -> Re
               (_clip(_HUNDRED) if u.approved_requests == 0 else Decimal(0)) if nothing_spent
               else _clip(_HUNDRED - max(Decimal(0), req - _HUNDRED)) if req is not None else Decimal(0),
               weights["requests_vs_spending"], {"approved": u.approved_requests, "expenditure": u.expenditure}),
-        Score("government_share", gov,
+        Score("government_shares", gov,
               (_clip(_HUNDRED) if u.government_share == 0 else Decimal(0)) if nothing_spent
               else _clip(_HUNDRED - 10 * gov) if gov is not None else Decimal(0),
-              weights["government_share"], {"incurred": u.government_share, "expenditure": u.expenditure}),
+              weights["government_shares"], {"incurred": u.government_share, "expenditure": u.expenditure}),
     )
     total_w = sum((s.weight for s in scores), Decimal(0))
     total = _q(sum((s.weight * s.score for s in scores), Decimal(0)) / total_w)

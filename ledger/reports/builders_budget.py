@@ -89,7 +89,7 @@ _INDICATOR_NAMES = {
     "balance_rate": N_("Current-year balance rate"),
     "months_payable": N_("Months payable (target 6 or more)"),
     "requests_vs_spending": N_("Requests approved against spending"),
-    "government_share": N_("Government shares against spending"),
+    "government_shares": N_("Government shares against spending"),
     "total": N_("Total score"),
 }
 

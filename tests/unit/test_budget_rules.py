@@ -101,7 +101,7 @@ def test_performance_scores_clip_and_weights_refuse_nonsense() -> None:
     r = review(u, DEFAULT_WEIGHTS, RNG)
     by = {s.indicator: (s.value, s.score) for s in r.scores}
     assert by["expenditure_execution"] == (Decimal("150.00"), Decimal("0.00"))
-    assert by["balance_rate"] == (None, Decimal(0)) and by["government_share"][1] == Decimal("100.00")
+    assert by["balance_rate"] == (None, Decimal(0)) and by["government_shares"][1] == Decimal("100.00")
     assert by["requests_vs_spending"] == (Decimal("0.00"), Decimal("100.00"))
     # total = (15×0 [rev 0 %] + 15×0 + 15×0 [no 4001 budget] + 15×0 + 15×0 + 10×100 + 15×100) ÷ 100 = 25.00
     assert r.total == Decimal("25.00")
