@@ -175,19 +175,19 @@ def test_small_city_year(ledger_db):
     expected = [
         {"unit": "230800", "book": "RES", "revenue": "1000625.01", "expenditure": "700000.00",
          "current_balance": "300625.01", "surplus_before": "0.00", "covered_by_surplus": "0.00",
-         "government_shares": "0.00", "surplus_after": "300625.01"},
+         "government_share": "0.00", "surplus_after": "300625.01"},
         {"unit": "230822", "book": "RES", "revenue": "900375.00", "expenditure": "1100000.00",
          "current_balance": "-199625.00", "surplus_before": "380000.00", "covered_by_surplus": "199625.00",
-         "government_shares": "0.00", "surplus_after": "180375.00"},
+         "government_share": "0.00", "surplus_after": "180375.00"},
         {"unit": "230881", "book": "RES", "revenue": "320000.00", "expenditure": "560000.00",
          "current_balance": "-240000.00", "surplus_before": "100000.00", "covered_by_surplus": "100000.00",
-         "government_shares": "140000.00", "surplus_after": "0.00"},
+         "government_share": "140000.00", "surplus_after": "0.00"},
     ]
     # The first year: nothing was owed or received before it; the books and the rule differ
     # only by the share the close records as owed (S after on the books = S after − owed).
     for e, on_books in zip(expected, ("300625.01", "180375.00", "-140000.00"), strict=True):
         e.update(revenue_on_books=e["revenue"], share_receipts="0.00", surplus_before_on_books=e["surplus_before"],
-                 outstanding_before="0.00", outstanding_after=e["government_shares"], surplus_after_on_books=on_books)
+                 outstanding_before="0.00", outstanding_after=e["government_share"], surplus_after_on_books=on_books)
     assert run(ledger_db, "aud", "report", "shortfall", "--year", "2024", "--json").json() == expected
     assert provisional == [dict(e, provisional=True) for e in expected]   # the close changed no figure
     assert balance(ledger_db, "RES:3001:230800") == "-300625.01"
@@ -203,7 +203,7 @@ def test_small_city_year(ledger_db):
     assert twice.exit_code == 1 and "already closed" in twice.stderr
 
     # 9. the government pays next January
-    gov = run(ledger_db, "fin", "register", "list", "--kind", "government_shares", "--json").json()
+    gov = run(ledger_db, "fin", "register", "list", "--kind", "government_share", "--json").json()
     assert [(i["unit"], i["amount"], i["outstanding"]) for i in gov] == [("230881", "140000.00", "140000.00")]
     run(ledger_db, "fin", "government", "pay", "--unit", "230881", "--book", "RES", "--amount", "140000.00",
         "--date", "2025-01-15")
