@@ -17,6 +17,7 @@ from cli.context import (
     parse_date_opt,
     plain,
     read,
+    read_pinned,
     rows_json,
     table,
     write,
@@ -111,12 +112,12 @@ def verify_cmd(
         raise BadInput(_("unknown check(s) {unknown}; known: {known}").format(
             unknown=", ".join(unknown), known=", ".join(verify.check_names())))
     if check or fast:
-        _render_report(read(lambda c: verify.verify(c, only=check or None)), json_out, _("verify"))
+        _render_report(read_pinned(lambda c: verify.verify(c, only=check or None)), json_out, _("verify"))
         return
     from ledger.store.verify_independent import verify_independent
 
-    first = read(lambda c: verify.verify(c))
-    ind = read(verify_independent)
+    first = read_pinned(lambda c: verify.verify(c))
+    ind = read_pinned(verify_independent)
     ok = first.ok and ind.ok
     if json_out:
         emit_json({**first.as_json(), "ok": ok, "first_pass_ok": first.ok, "independent": ind.as_json()})
@@ -172,7 +173,7 @@ def digest(
     """The chain head recomputed from scratch: entry count, last seal, last voucher per book/year, SHA-256."""
     if out is not None:
         check_target(out, force=force, option="--out")
-    d = read(audit.take_digest)
+    d = read_pinned(audit.take_digest)
     text = json.dumps(d, ensure_ascii=False, indent=2) + "\n"
     if out is not None:
         with safe_target(out, force=force, option="--out") as tmp:
@@ -199,7 +200,7 @@ def export_cmd(
 
     if digest_out is not None:      # a filed digest is never replaced, never written through a link
         check_target(digest_out, force=False, option="--digest-out")
-    r = read(lambda c: export.export(c, directory, None))
+    r = read_pinned(lambda c: export.export(c, directory, None))
     if digest_out is not None:
         with safe_target(digest_out, force=False, option="--digest-out") as tmp:
             tmp.write_text(json.dumps(r["digest"], indent=1) + "\n", "utf-8")
@@ -230,7 +231,7 @@ def check_digest(
         raise BadInput(_("{file}: no such file").format(file=infile.shown_name(file))) from e
     if not isinstance(d, dict):
         raise BadInput(_("{file}: not a JSON digest").format(file=file))
-    rep = read(lambda c: audit.check_digest(c, d))
+    rep = read_pinned(lambda c: audit.check_digest(c, d))
     if not json_out and rep.ok:
         console.print(_("the ledger extends the digest of {at} unchanged ({n} entries since)").format(
             at=d.get("taken_at"), n=rep.extra["later_entries"]))

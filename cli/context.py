@@ -102,8 +102,8 @@ class State:
 
 
 @contextmanager
-def db(*, admin: bool = False) -> Iterator[Conn]:
-    conn = connect(State.target(), admin=admin)
+def db(*, admin: bool = False, options: str | None = None) -> Iterator[Conn]:
+    conn = connect(State.target(), admin=admin, options=options)
     try:
         with translated():
             yield conn
@@ -143,6 +143,15 @@ def write(work: Callable[[Conn], T]) -> T:
 
 def read(work: Callable[[Conn], T]) -> T:
     with db() as conn:
+        return work(conn)
+
+
+def read_pinned(work: Callable[[Conn], T]) -> T:
+    """``read`` for the verifiers: the session starts with the settings it cannot do
+    without (ledger.store.verify_session.STARTUP), whatever the role or database set."""
+    from ledger.store.verify_session import STARTUP
+
+    with db(options=STARTUP) as conn:
         return work(conn)
 
 

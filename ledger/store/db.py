@@ -76,10 +76,13 @@ class Target:
         return urlunsplit(parts._replace(netloc=f"{quote(self.user, safe='')}@{host}"))
 
 
-def connect(target: Target, *, admin: bool = False, autocommit: bool = False) -> Conn:
+def connect(target: Target, *, admin: bool = False, autocommit: bool = False, options: str | None = None) -> Conn:
+    """``options``: server settings for the session's startup packet (``-c name=value``),
+    which win over any ``ALTER ROLE`` / ``ALTER DATABASE`` setting from its first statement."""
+    extra = {"options": options} if options else {}
     try:
         conn = psycopg.connect(target.conninfo(admin=admin), autocommit=autocommit, row_factory=dict_row,
-                               application_name="fundledger")
+                               application_name="fundledger", **extra)
     except psycopg.OperationalError as e:
         text = str(e).strip()
         role = re.search(r'role "([^"]+)" does not exist', text)

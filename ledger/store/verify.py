@@ -42,7 +42,7 @@ from psycopg.rows import dict_row
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
 from ledger.core.requests import TRANSITIONS
 from ledger.errors import PermissionDenied
-from ledger.store import verify_records
+from ledger.store import verify_records, verify_session
 from ledger.store.db import Conn
 from ledger.store.verify_chain import (
     CANONICAL_SQL,
@@ -60,9 +60,6 @@ from ledger.store.verify_postings import POSTING_CHECKS, posting_findings
 __all__ = ["CANONICAL_SQL", "GENESIS", "ChainRow", "check_chain", "check_names", "link", "scan_chain", "verify"]
 
 T = TypeVar("T")
-
-# Work memory for verify's own statements (the grouped postings are hashed, not sorted).
-VERIFY_WORK_MEM = "64MB"
 
 
 @dataclass(frozen=True)
@@ -303,18 +300,13 @@ def snapshot(conn: Conn, *, same_as: str | None = None) -> None:
     conn.read_only = True
     if same_as is not None:
         conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(same_as)))
-    # Built-ins and operators resolve in pg_catalog only, whatever search_path the role or
-    # the database set (a shadowing schema ahead of pg_catalog would otherwise win).
-    conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)")
-    conn.execute("SET LOCAL DateStyle = 'ISO, YMD'")
-    conn.execute("SET LOCAL TimeZone = 'UTC'")
+    # Every setting a reading depends on, pinned whatever the role or the database set
+    # (ledger.store.verify_session): built-ins and operators resolve in pg_catalog only,
+    # values print as they were hashed, no timeout cuts the pass short. JIT is off: before
+    # PostgreSQL 18 a disabled plan node adds 1e10 to the plan's cost, which put every
+    # verify statement far above the JIT thresholds (~3 s per statement on 15).
+    verify_session.pin(conn)
     conn.execute("SET LOCAL enable_nestloop = off")
-    # Before PostgreSQL 18 a disabled plan node adds 1e10 to the plan's cost, which puts
-    # every verify statement far above the JIT thresholds: on 15 JIT compilation took
-    # ~3 s per statement even for a ledger of a dozen entries. Verify's statements are
-    # scans and aggregates that JIT barely helps.
-    conn.execute("SET LOCAL jit = off")
-    conn.execute(f"SET LOCAL work_mem = '{VERIFY_WORK_MEM}'")
 
 
 def require_reader(conn: Conn) -> None:

@@ -48,6 +48,10 @@ HARMLESS_SETTINGS = frozenset({
     "enable_sort", "enable_hashjoin", "enable_mergejoin", "max_parallel_workers_per_gather", "geqo",
     "plan_cache_mode", "timezone_abbreviations", "client_encoding", "deadlock_timeout", "track_functions",
     "track_io_timing", "synchronous_commit", "temp_file_limit", "idle_session_timeout", "jit_above_cost",
+    # the verifier sets these itself and reads them back (ledger.store.verify_session)
+    "standard_conforming_strings", "backslash_quote", "transform_null_equals", "quote_all_identifiers",
+    "array_nulls", "xmloption", "synchronize_seqscans", "gin_fuzzy_search_limit",
+    "default_transaction_isolation", "default_transaction_read_only", "default_transaction_deferrable",
 })
 SAFE_LIBRARIES = frozenset({"pg_stat_statements"})
 

@@ -3,8 +3,9 @@
 The session is pinned before anything is read, whatever the role or the database were
 set up to do: ``search_path = pg_catalog`` (``pg_temp`` is never searched for the
 functions and operators the queries use, and every relation is qualified), DateStyle
-ISO, TimeZone UTC, IntervalStyle postgres, extra_float_digits 3, bytea_output hex —
-one REPEATABLE READ, READ ONLY snapshot. The queries only select columns (``COPY
+ISO, TimeZone UTC, IntervalStyle postgres, extra_float_digits 3, bytea_output hex,
+client_encoding UTF8, no timeouts, and the rest of ledger.store.verify_session.PINNED,
+each read back before a row is — one REPEATABLE READ, READ ONLY snapshot. The queries only select columns (``COPY
 (SELECT cols FROM fl.t) TO STDOUT`` in CSV) — the postings grouped per entry by built-in
 aggregates that only concatenate (``ENTRY_GROUPS_SQL``), read by two sessions of one
 exported snapshot side by side: no server function computes a digest, a sum or a
@@ -45,24 +46,10 @@ from psycopg.rows import dict_row
 
 from ledger.core import histories, proof
 from ledger.core.findings import FINDINGS_CAP, VerifyReport
-from ledger.store import verify_records
+from ledger.store import verify_records, verify_session
 from ledger.store.db import Conn
 from ledger.store.verify import _second_session, require_reader
 from ledger.store.verify_catalogue import check_catalogue, check_settings
-
-# Set in the verifier's own transaction, before its first read: these win over any
-# ALTER ROLE / ALTER DATABASE setting.
-PINNED = (
-    ("search_path", "pg_catalog"),
-    ("DateStyle", "ISO, YMD"),
-    ("TimeZone", "UTC"),
-    ("IntervalStyle", "postgres"),
-    ("extra_float_digits", "3"),
-    ("bytea_output", "hex"),
-    ("standard_conforming_strings", "on"),
-    ("jit", "off"),
-    ("work_mem", "64MB"),
-)
 
 COPY_CHUNK_LINES = 50_000
 
@@ -97,8 +84,7 @@ def pin(conn: Conn, snapshot: str | None = None) -> None:
     conn.read_only = True
     if snapshot is not None:
         conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
-    for name, value in PINNED:
-        conn.execute("SELECT pg_catalog.set_config(%s, %s, true)", (name, value))
+    verify_session.pin(conn)
 
 
 def select_sql(table: str, where: str = "", order: bool = True) -> str:

@@ -1,0 +1,78 @@
+"""The auditor's verifier under a hostile server (issue 15, red team B14): a superuser
+prepares the auditor's sessions with role or database settings; verify must give the
+same verdict, name the trap where it is one, and never crash or misread."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.store import verify_session
+from tests.integration.test_verify import sample_ledger
+
+pytestmark = pytest.mark.db
+
+# Settings that only change how values print or how long a statement may run: the
+# verifier pins each of them, so the verdict is the same as without.
+PINNED_AWAY = [
+    "client_encoding = 'LATIN1'", "client_encoding = 'SQL_ASCII'", "DateStyle = 'SQL, DMY'",
+    "TimeZone = 'Pacific/Chatham'", "extra_float_digits = -15", "bytea_output = 'escape'",
+    "IntervalStyle = 'iso_8601'", "default_transaction_read_only = off", "statement_timeout = 1",
+    "lock_timeout = 1", "default_transaction_isolation = 'serializable'", "standard_conforming_strings = off",
+    "default_transaction_deferrable = on", "transform_null_equals = on", "quote_all_identifiers = on",
+]
+
+
+def _checks(out: dict) -> dict[str, dict]:
+    return {c["name"]: c for c in out["checks"] + out["independent"]["checks"]}
+
+
+@pytest.mark.parametrize("where", ["ROLE aud", "DATABASE"])
+def test_settings_on_the_auditors_role_or_database_do_not_change_the_verdict(ledger_db, where):
+    ids = sample_ledger(ledger_db)
+    c = ledger_db.admin()
+    target = f'DATABASE "{ledger_db.name}"' if where == "DATABASE" else where
+    for s in PINNED_AWAY:
+        c.execute(f"ALTER {target} SET {s}")
+    try:
+        clean = ledger_db.cli("verify", "--json", user="aud")
+        c.execute("SET session_replication_role = replica")
+        c.execute("UPDATE fl.posting SET amount = amount + 1 WHERE entry_id = %s", (ids["pay-22-1"],))
+        c.execute("SET session_replication_role = origin")
+        tampered = ledger_db.cli("verify", "--json", user="aud")
+    finally:
+        c.execute(f"ALTER {target} RESET ALL")
+    assert clean.exit_code == 0 and "Traceback" not in clean.stderr, clean
+    assert clean.json()["ok"] is True
+    assert tampered.exit_code == 1, tampered
+    out = tampered.json()
+    assert ids["pay-22-1"] in {f["entry_id"] for f in _checks(out)["hash_chain"]["findings"]}
+    assert out["independent"]["ok"] is False and _checks(out)["settings"]["ok"] is True
+
+
+@pytest.mark.parametrize("setting", ["search_path = public, pg_catalog", "role = 'rev'"])
+def test_a_trap_in_the_auditors_settings_is_named(ledger_db, setting):
+    sample_ledger(ledger_db)
+    c = ledger_db.admin()
+    c.execute("GRANT rev TO aud")
+    c.execute(f"ALTER ROLE aud SET {setting}")
+    try:
+        r = ledger_db.cli("verify", "--json", user="aud")
+    finally:
+        c.execute("ALTER ROLE aud RESET ALL")
+        c.execute("REVOKE rev FROM aud")
+    assert r.exit_code == 1 and "Traceback" not in r.stderr, r
+    checks = _checks(r.json())
+    name = setting.split()[0]
+    assert [f["account"] for f in checks["settings"]["findings"]] == [f"setting {name}"]
+    assert all(c["ok"] for n, c in checks.items() if n != "settings"), r
+
+
+def test_a_setting_the_server_keeps_is_a_refusal_not_a_verdict(ledger_db):
+    """The verifier reads every pinned setting back: one that did not take (here set
+    again after the pin) is refused by name."""
+    conn = ledger_db.connect("aud")
+    conn.read_only = True
+    verify_session.pin(conn)
+    conn.execute("SET LOCAL bytea_output = 'escape'")
+    with pytest.raises(verify_session.SessionNotPinned, match="bytea_output"):
+        verify_session.check(conn)
