@@ -86,8 +86,8 @@ def verify_cmd(
     check: Annotated[list[str] | None, typer.Option("--check", help="Run only this check of the in-database "
                                                     "first pass (repeatable): " + ", ".join(verify.check_names())
                                                     + ". Implies --fast.")] = None,
-    fast: Annotated[bool, typer.Option("--fast", help="Only the in-database first pass (set-based SQL); not the "
-                                       "independent verdict.")] = False,
+    fast: Annotated[bool, typer.Option("--fast", help="Only the in-database first pass (set-based SQL run by the "
+                                       "audited server): a quick look, not a verdict.")] = False,
     offline: Annotated[Path | None, typer.Option("--offline", help="Verify an export written by `fundledger audit "
                                                  "export DIR`, with no database at all.")] = None,
     digest: Annotated[Path | None, typer.Option("--digest", help="With --offline: the filed export digest "
@@ -112,7 +112,16 @@ def verify_cmd(
         raise BadInput(_("unknown check(s) {unknown}; known: {known}").format(
             unknown=", ".join(unknown), known=", ".join(verify.check_names())))
     if check or fast:
-        _render_report(read_pinned(lambda c: verify.verify(c, only=check or None)), json_out, _("verify"))
+        rep = read_pinned(lambda c: verify.verify(c, only=check or None))
+        if json_out:        # stable keys: a first pass says so, and carries no independent verdict
+            emit_json({**rep.as_json(), "first_pass_only": True, "independent": None})
+            if not rep.ok:
+                raise typer.Exit(1)
+            return
+        console.print(_("first pass only: set-based SQL computed by the database being audited, which a "
+                        "superuser can make lie (a replaced built-in); not a verdict — run fundledger verify "
+                        "without --fast for the independent one"))
+        _render_report(rep, False, _("verify (in-database first pass)"))
         return
     from ledger.store.verify_independent import verify_independent
 
@@ -120,7 +129,8 @@ def verify_cmd(
     ind = read_pinned(verify_independent)
     ok = first.ok and ind.ok
     if json_out:
-        emit_json({**first.as_json(), "ok": ok, "first_pass_ok": first.ok, "independent": ind.as_json()})
+        emit_json({**first.as_json(), "ok": ok, "first_pass_ok": first.ok, "first_pass_only": False,
+                   "independent": ind.as_json()})
         if not ok:
             raise typer.Exit(1)
         return

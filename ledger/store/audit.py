@@ -20,17 +20,8 @@ from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyRepor
 from ledger.errors import BadInput, NotFound, RuleViolation
 from ledger.store import journal
 from ledger.store.db import Conn
-from ledger.store.verify import (
-    COUNTS_SQL,
-    GENESIS,
-    ChainRow,
-    check_chain,
-    link,
-    require_reader,
-    run_checks,
-    scan_chain,
-    snapshot,
-)
+from ledger.store.verify import GENESIS, ChainRow, check_chain, link
+from ledger.store.verify_independent import chain_head, chain_rows, independent_run
 
 DIGEST_FORMAT = "fundledger-digest/1"
 MAX_CHECKPOINTS = 1000
@@ -175,22 +166,21 @@ def trail_request(conn: Conn, request_id: int) -> dict[str, Any]:
 # ---- digests -------------------------------------------------------------------------------
 
 def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str, Any]:
-    """The chain head recomputed from the raw rows. Refused if the chain does not verify:
-    a digest of a broken chain would certify the damage."""
-    saved = conn.isolation_level, conn.read_only
-    snapshot(conn)
-    try:
-        require_reader(conn)
-        meta = conn.execute("""SELECT current_database() AS database, session_user AS taken_by,
-                                      clock_timestamp() AS taken_at,
-                                      (SELECT count(*) FROM fl.seal) AS seals,
-                                      (SELECT count(*) FROM fl.entry) AS entries""").fetchone()
-        head = conn.execute("SELECT seq, hash FROM fl.chain_head").fetchone()
+    """The chain head recomputed from the raw rows with hashlib, in the verifier's pinned
+    session (no digest the server computes is trusted: a superuser can replace a built-in
+    in place). Refused if the chain does not verify: a digest of a broken chain would
+    certify the damage."""
+    checkpoints: list[dict[str, Any]] = []
+    vouchers: dict[tuple[str, int], int] = {}
+    last: list[ChainRow] = []
+
+    def collect(c: Conn, p: Any) -> tuple[dict[str, Any], CheckResult, dict[str, Any] | None]:
+        meta = c.execute("""SELECT pg_catalog.current_database() AS database, pg_catalog.session_user() AS taken_by,
+                                   pg_catalog.clock_timestamp() AS taken_at""").fetchone()
         assert meta is not None
-        step = max(1, -(-int(meta["seals"]) // max_checkpoints))
-        checkpoints: list[dict[str, Any]] = []
-        vouchers: dict[tuple[str, int], int] = {}
-        last: list[ChainRow] = []
+        seals = int(p.counts["seals"])
+        step = max(1, -(-seals // max_checkpoints))
+        meta = {**meta, "entries": len(p.entries), "step": step}
 
         def keep(r: ChainRow) -> None:
             vouchers[(r.book, r.fiscal_year)] = max(vouchers.get((r.book, r.fiscal_year), 0), r.voucher_no)
@@ -199,11 +189,12 @@ def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str,
                                     "hash": r.scratch_hash.hex()})
             last[:] = [r]
 
-        chain = check_chain(scan_chain(conn), head, on_row=keep)
-        history = _history_head(conn)
-    finally:
-        conn.rollback()
-        conn.isolation_level, conn.read_only = saved
+        return meta, check_chain(chain_rows(c, p), chain_head(c), on_row=keep), _history_head(c)
+
+    _rep, got = independent_run(conn, then=collect)
+    assert got is not None
+    meta, chain, history = got
+    step = meta["step"]
     if not chain.ok:
         first = chain.findings[0] if chain.findings else None
         raise RuleViolation("the hash chain does not verify, so no digest was taken"
@@ -308,20 +299,14 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
                     f"from the digest: entries there were altered, reordered or re-sealed", r)
         state["window"], state["suspects"] = [r], []
 
-    saved = conn.isolation_level, conn.read_only
-    snapshot(conn)
-    try:
-        require_reader(conn)
-        counts = conn.execute(COUNTS_SQL).fetchone()
-        assert counts is not None
-        results = run_checks(conn, counts, cap=cap)
-        head = conn.execute("SELECT seq, hash FROM fl.chain_head").fetchone()
-        results.append(check_chain(scan_chain(conn), head, cap, on_row=feed))
-        history_now = (_history_head(conn, int(digest["history"]["seq"]))
-                       if isinstance(digest.get("history"), dict) else None)
-    finally:
-        conn.rollback()
-        conn.isolation_level, conn.read_only = saved
+    def compare(c: Conn, p: Any) -> dict[str, Any] | None:
+        for r in chain_rows(c, p):          # digests from hashlib (the verdict's), never the server's
+            feed(r)
+        return (_history_head(c, int(digest["history"]["seq"])) if isinstance(digest.get("history"), dict)
+                else None)
+
+    rep, history_now = independent_run(conn, cap=cap, then=compare)
+    results = list(rep.checks)
 
     if state["seen"] < last_seq:
         at: ChainRow | None = state["at"]
@@ -344,6 +329,6 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
     digest_result: CheckResult = result(
         "digest", f"the ledger extends the digest taken {digest.get('taken_at')} (seq {last_seq}, head "
         f"{head_hash.hex()[:16]}…) unchanged", state["seen"], findings, cap)
-    extra = {"entries": int(counts["entries"]), "postings": int(counts["postings"]),
+    extra = {"entries": int(rep.extra["entries"]), "postings": int(rep.extra["postings"]),
              "digest_seq": last_seq, "later_entries": state["later"]}
     return VerifyReport((digest_result, *results), extra)

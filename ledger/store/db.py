@@ -27,6 +27,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors as pgerr
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
 from ledger.core.users import check_login_name
@@ -79,10 +80,11 @@ class Target:
 def connect(target: Target, *, admin: bool = False, autocommit: bool = False, options: str | None = None) -> Conn:
     """``options``: server settings for the session's startup packet (``-c name=value``),
     which win over any ``ALTER ROLE`` / ``ALTER DATABASE`` setting from its first statement."""
-    extra = {"options": options} if options else {}
+    info = target.conninfo(admin=admin)
+    if options:
+        info = make_conninfo(info, options=options)
     try:
-        conn = psycopg.connect(target.conninfo(admin=admin), autocommit=autocommit, row_factory=dict_row,
-                               application_name="fundledger", **extra)
+        conn = psycopg.connect(info, autocommit=autocommit, row_factory=dict_row, application_name="fundledger")
     except psycopg.OperationalError as e:
         text = str(e).strip()
         role = re.search(r'role "([^"]+)" does not exist', text)

@@ -116,6 +116,107 @@ SELECT 'cast ' || c.castsource::regtype::text || ' -> ' || c.casttarget::regtype
 UNION ALL
 SELECT 'event trigger ' || e.evtname FROM pg_catalog.pg_event_trigger e
 """
+# The built-ins the verifiers, the seal and the chain triggers call, with the C symbol
+# each is shipped with (the same in PostgreSQL 15 to 18): an in-place replacement that
+# keeps the oid and the language (``UPDATE pg_proc SET prosrc = 'int8ne'`` for int8eq) is
+# still a different symbol. Aggregates are ``aggregate_dummy``; their state functions are
+# pg_aggregate rows, judged by ``_BUILTIN_ROWS_CHANGED``.
+BUILTINS: dict[str, str] = {
+    "\"left\"(text,integer)": "text_left", "array_to_string(anyarray,text)": "array_to_text",
+    "boolout(boolean)": "boolout", "byteacat(bytea,bytea)": "byteacat", "byteaeq(bytea,bytea)": "byteaeq",
+    "byteane(bytea,bytea)": "byteane", "byteaout(bytea)": "byteaout", "clock_timestamp()": "clock_timestamp",
+    "concat(\"any\")": "text_concat", "concat_ws(text,\"any\")": "text_concat_ws",
+    "convert_from(bytea,name)": "pg_convert_from", "convert_to(text,name)": "pg_convert_to",
+    "count(\"any\")": "aggregate_dummy", "count()": "aggregate_dummy", "current_setting(text)": "show_config_by_name",
+    "date_eq(date,date)": "date_eq", "date_out(date)": "date_out", "encode(bytea,text)": "binary_encode",
+    "format_type(oid,integer)": "format_type", "has_table_privilege(oid,text)": "has_table_privilege_id",
+    "has_table_privilege(text,text)": "has_table_privilege_name", "int2out(smallint)": "int2out",
+    "int4eq(integer,integer)": "int4eq", "int4out(integer)": "int4out", "int8(integer)": "int48",
+    "int8eq(bigint,bigint)": "int8eq", "int8ge(bigint,bigint)": "int8ge", "int8gt(bigint,bigint)": "int8gt",
+    "int8lt(bigint,bigint)": "int8lt", "int8ne(bigint,bigint)": "int8ne", "int8out(bigint)": "int8out",
+    "json_object_agg(\"any\",\"any\")": "aggregate_dummy", "jsonb_build_object(\"any\")": "jsonb_build_object",
+    "jsonb_delete(jsonb,text[])": "jsonb_delete_array", "jsonb_eq(jsonb,jsonb)": "jsonb_eq",
+    "jsonb_exists(jsonb,text)": "jsonb_exists", "jsonb_ne(jsonb,jsonb)": "jsonb_ne",
+    "jsonb_object_agg(\"any\",\"any\")": "aggregate_dummy", "jsonb_object_field(jsonb,text)": "jsonb_object_field",
+    "jsonb_object_field_text(jsonb,text)": "jsonb_object_field_text", "jsonb_object_keys(jsonb)": "jsonb_object_keys",
+    "jsonb_out(jsonb)": "jsonb_out", "jsonb_typeof(jsonb)": "jsonb_typeof", "lag(anyelement)": "window_lag",
+    "lpad(text,integer,text)": "lpad", "max(date)": "aggregate_dummy", "md5(text)": "md5_text",
+    "min(date)": "aggregate_dummy", "now()": "now", "numeric_out(numeric)": "numeric_out",
+    "pg_current_xact_id()": "pg_current_xact_id", "pg_export_snapshot()": "pg_export_snapshot",
+    "pg_get_expr(pg_node_tree,oid)": "pg_get_expr", "pg_get_ruledef(oid)": "pg_get_ruledef",
+    "pg_has_role(name,oid,text)": "pg_has_role_name_id", "row_number()": "window_row_number",
+    "set_config(text,text,boolean)": "set_config_by_name", "sha256(bytea)": "sha256_bytea",
+    "split_part(text,text,integer)": "split_part", "string_agg(text,text)": "aggregate_dummy",
+    "strpos(text,text)": "textpos", "substr(text,integer)": "text_substr_no_len", "sum(bigint)": "aggregate_dummy",
+    "textcat(text,text)": "textcat", "texteq(text,text)": "texteq", "textin(cstring)": "textin",
+    "textne(text,text)": "textne", "textout(text)": "textout",
+    "timestamptz_gt(timestamp with time zone,timestamp with time zone)": "timestamp_gt",
+    "timestamptz_lt(timestamp with time zone,timestamp with time zone)": "timestamp_lt",
+    "timestamptz_out(timestamp with time zone)": "timestamptz_out",
+    "timezone(text,timestamp with time zone)": "timestamptz_zone",
+    "to_char(timestamp with time zone,text)": "timestamptz_to_char", "to_jsonb(anyelement)": "to_jsonb",
+    "unnest(anyarray)": "array_unnest",
+}
+
+# The transaction that loaded plpgsql is initdb's last change to a database's catalogues
+# (initdb: bootstrap, system functions, views, collations, information_schema, plpgsql,
+# then VACUUM FREEZE, which keeps xmin). A catalogue row of a built-in (oid below
+# FIRST_NORMAL_OID) written by a later transaction was changed after initdb: by
+# CREATE OR REPLACE FUNCTION, ALTER FUNCTION, ALTER OPERATOR, or a superuser's UPDATE of
+# the catalogue itself. (After 2^32 transactions xids wrap and a change could look old:
+# the shipped symbols above still catch a swapped built-in the proof relies on.)
+_INITDB_XID = "(SELECT e.xmin::text::bigint FROM pg_catalog.pg_extension e WHERE e.extname = 'plpgsql')"
+
+# Functions of pg_catalog made by initdb that are not as shipped: changed after initdb into
+# something no built-in is (another language, SECURITY DEFINER, its own settings, another
+# owner than the bootstrap superuser, a C function outside $libdir), or one the proof
+# relies on whose symbol differs. A revoked EXECUTE (migration 0018) changes only the ACL.
+_BUILTIN_FUNCTIONS = f"""
+SELECT 'function pg_catalog.' || p.oid::regprocedure::text AS what, p.oid::regprocedure::text AS sig,
+       l.lanname AS lang, p.prosrc AS src, p.probin AS bin, p.prosecdef AS secdef,
+       pg_catalog.array_to_string(p.proconfig, ';') AS config, p.proowner <> 10 AS owner_changed,
+       p.xmin::text::bigint > {_INITDB_XID} AS changed
+  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+ WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.oid < {FIRST_NORMAL_OID}
+   AND (p.xmin::text::bigint > {_INITDB_XID} OR p.prosecdef OR p.proconfig IS NOT NULL OR p.proowner <> 10
+        OR p.oid::regprocedure::text = ANY (%(relied)s::text[]))
+"""
+
+# The other catalogues that decide what a built-in does: an operator's function, a cast,
+# a type's output function (what COPY prints), an aggregate's state function, a
+# collation, an encoding conversion, an index method's operators, a language.
+_BUILTIN_ROWS_CHANGED = f"""
+SELECT 'operator pg_catalog.' || o.oid::regoperator::text AS what FROM pg_catalog.pg_operator o
+ WHERE o.oid < {FIRST_NORMAL_OID} AND o.xmin::text::bigint > {_INITDB_XID}
+UNION ALL
+SELECT 'cast ' || c.castsource::regtype::text || ' -> ' || c.casttarget::regtype::text FROM pg_catalog.pg_cast c
+ WHERE c.oid < {FIRST_NORMAL_OID} AND c.xmin::text::bigint > {_INITDB_XID}
+UNION ALL
+SELECT 'type pg_catalog.' || t.oid::regtype::text FROM pg_catalog.pg_type t
+ WHERE t.oid < {FIRST_NORMAL_OID} AND t.xmin::text::bigint > {_INITDB_XID}
+UNION ALL
+SELECT 'aggregate pg_catalog.' || a.aggfnoid::regprocedure::text FROM pg_catalog.pg_aggregate a
+ WHERE a.aggfnoid < {FIRST_NORMAL_OID} AND a.xmin::text::bigint > {_INITDB_XID}
+UNION ALL
+SELECT 'collation ' || c.collname FROM pg_catalog.pg_collation c
+ WHERE c.oid < {FIRST_NORMAL_OID} AND c.xmin::text::bigint > {_INITDB_XID}
+UNION ALL
+SELECT 'conversion ' || c.conname FROM pg_catalog.pg_conversion c
+ WHERE c.oid < {FIRST_NORMAL_OID} AND c.xmin::text::bigint > {_INITDB_XID}
+UNION ALL
+SELECT 'language ' || l.lanname FROM pg_catalog.pg_language l
+ WHERE l.oid < {FIRST_NORMAL_OID} AND l.xmin::text::bigint > {_INITDB_XID}
+UNION ALL
+SELECT 'operator class ' || c.opcname FROM pg_catalog.pg_opclass c
+ WHERE c.oid < {FIRST_NORMAL_OID} AND c.xmin::text::bigint > {_INITDB_XID}
+UNION ALL
+SELECT 'operator family member ' || a.amopopr::regoperator::text FROM pg_catalog.pg_amop a
+ WHERE a.oid < {FIRST_NORMAL_OID} AND a.xmin::text::bigint > {_INITDB_XID}
+UNION ALL
+SELECT 'support function ' || a.amproc::regprocedure::text FROM pg_catalog.pg_amproc a
+ WHERE a.oid < {FIRST_NORMAL_OID} AND a.xmin::text::bigint > {_INITDB_XID}
+"""
+
 _ROLE_SETTINGS = """
 SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE s.setrole::regrole::text END AS role,
        CASE WHEN s.setdatabase = 0 THEN NULL ELSE d.datname END AS db, pg_catalog.unnest(s.setconfig) AS setting
@@ -171,8 +272,54 @@ def check_catalogue(conn: Conn, expected: dict[str, dict[str, str]] | None = Non
     for r in conn.execute(_CATALOG_ADDITIONS).fetchall():
         findings.append(Finding("catalogue", f"{r['what']} was created in pg_catalog after initdb: it would "
                                 "shadow or extend a built-in every query resolves", account=r["what"]))
+    b, builtin = check_builtins(conn)
     return result("catalogue", "the schema fl (relation kinds, columns, row policies, triggers, rules, functions) is "
-                  "the release's, and nothing was added to pg_catalog", n, findings, cap)
+                  "the release's, nothing was added to pg_catalog, and the built-ins are initdb's (functions as "
+                  "shipped, no operator, cast, type, aggregate, collation or conversion changed after initdb)",
+                  n + b, findings + builtin, cap)
+
+
+def _builtin_problem(r: dict[str, Any]) -> str | None:
+    """What is wrong with one pg_catalog function made by initdb, or None."""
+    problems = []
+    want = BUILTINS.get(r["sig"])
+    if r["changed"] and r["lang"] not in ("internal", "c"):
+        problems.append(f"replaced after initdb by a LANGUAGE {r['lang']} function")
+    if want is not None and (r["lang"] != "internal" or r["src"] != want):
+        problems.append(f"runs {r['lang']} code {str(r['src'])[:40]!r}, the built-in is internal {want!r}")
+    if r["lang"] == "c" and not str(r["bin"] or "").startswith("$libdir/"):
+        problems.append(f"loads its code from {r['bin']}, outside the server's library directory")
+    if r["secdef"]:
+        problems.append("made SECURITY DEFINER")
+    if r["config"]:
+        problems.append(f"given its own settings ({r['config']})")
+    if r["owner_changed"]:
+        problems.append("owned by another role than the bootstrap superuser")
+    return "; ".join(dict.fromkeys(problems)) or None
+
+
+def check_builtins(conn: Conn) -> tuple[int, list[Finding]]:
+    """The built-ins every query resolves, as initdb made them: (objects checked, findings).
+    A superuser can replace one in place (``CREATE OR REPLACE FUNCTION
+    pg_catalog.sha256(bytea)`` keeps its oid, so it is no addition) and every digest
+    computed in the database then lies; the verdict computes with hashlib, and this names
+    the replaced object."""
+    findings: list[Finding] = []
+    rows = conn.execute(_BUILTIN_FUNCTIONS, {"relied": list(BUILTINS)}).fetchall()
+    seen = set()
+    for r in rows:
+        seen.add(r["sig"])
+        problem = _builtin_problem(r)
+        if problem:
+            findings.append(Finding("catalogue", f"{r['what']}: {problem} — every query that calls it can be told "
+                                    "anything", account=r["what"]))
+    for sig in sorted(set(BUILTINS) - seen):
+        findings.append(Finding("catalogue", f"function pg_catalog.{sig} is missing: the verifier relies on it",
+                                account=f"function pg_catalog.{sig}"))
+    for r in conn.execute(_BUILTIN_ROWS_CHANGED).fetchall():
+        findings.append(Finding("catalogue", f"{r['what']} was changed after initdb (its catalogue row was rewritten): "
+                                "it decides what a built-in computes or prints", account=r["what"]))
+    return len(BUILTINS), findings
 
 
 def check_settings(conn: Conn, cap: int = 200) -> CheckResult:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import io
 import itertools
 import multiprocessing
@@ -36,9 +37,9 @@ import re
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import IsolationLevel, sql
@@ -50,6 +51,9 @@ from ledger.store import verify_records, verify_session
 from ledger.store.db import Conn
 from ledger.store.verify import _second_session, require_reader
 from ledger.store.verify_catalogue import check_catalogue, check_settings
+from ledger.store.verify_chain import ChainRow
+
+T = TypeVar("T")
 
 COPY_CHUNK_LINES = 50_000
 
@@ -293,6 +297,37 @@ def verify_independent(conn: Conn, *, cap: int = FINDINGS_CAP,
     catalogue and settings checks. Never writes. ``grouped=False`` streams every posting
     (the path ``verify --offline`` takes; the tests compare both); ``fork=False`` judges
     the second session's ranges in a thread instead of a forked child."""
+    return independent_run(conn, cap=cap, fingerprint=fingerprint, grouped=grouped, fork=fork)[0]
+
+
+def chain_rows(conn: Conn, p: proof.Proof) -> Iterator[ChainRow]:
+    """Every seal in chain order, each with the digest the verdict computed for its entry
+    (hashlib, ``p``) and the chain recomputed from the first seal: what ``audit digest``
+    files and ``check-digest`` compares, with no digest computed by the server."""
+    h = proof.GENESIS
+    for s in copy_rows(conn, select_sql("seal")):
+        eid, vno = int(s[1]), int(s[4])
+        e = p.entries.get(eid)
+        digest = e.digest if e is not None else None
+        h = proof.link(h, digest if digest is not None else b"", vno)
+        yield ChainRow(int(s[0]), eid, s[2], int(s[3]), vno, proof.unhex(s[5]), proof.unhex(s[6]),
+                       proof.unhex(s[7]), digest, h, e is not None,
+                       dt.datetime.fromisoformat(e.created_at) if e is not None else None,
+                       dt.datetime.fromisoformat(s[8]))
+
+
+def chain_head(conn: Conn) -> dict[str, Any] | None:
+    """fl.chain_head as {seq, hash}, read in the pinned session."""
+    rows = list(copy_rows(conn, select_sql("chain_head")))
+    return {"seq": int(rows[0][0]), "hash": proof.unhex(rows[0][1])} if len(rows) == 1 else None
+
+
+def independent_run(conn: Conn, *, cap: int = FINDINGS_CAP, fingerprint: dict[str, dict[str, str]] | None = None,
+                    grouped: bool = True, fork: bool = True,
+                    then: Callable[[Conn, proof.Proof], T] | None = None) -> tuple[VerifyReport, T | None]:
+    """``verify_independent``, and ``then(conn, proof)`` run in the same snapshot once the
+    verdict is in (``audit digest`` / ``check-digest`` read the chain there)."""
+    after: T | None = None
     saved = conn.isolation_level, conn.read_only
     t0 = time.perf_counter()
     timings: list[dict[str, Any]] = []
@@ -322,10 +357,12 @@ def verify_independent(conn: Conn, *, cap: int = FINDINGS_CAP,
         hist_checks = (chain,
                        *verify_records.independent(conn, copy_rows, latest, p.memos, cap))
         step("histories", t)
+        if then is not None:
+            after = then(conn, p)
     finally:
         conn.rollback()
         conn.isolation_level, conn.read_only = saved
     rep = VerifyReport((*rep.checks, *hist_checks), rep.extra)
     extra = {**rep.extra, "independent": True, "history_unchained": unchained, "seconds": round(time.perf_counter() - t0, 3), "timings": timings,
              "sessions": reader.sessions, "processes": reader.processes}
-    return VerifyReport(rep.checks, extra)
+    return VerifyReport(rep.checks, extra), after
