@@ -20,12 +20,28 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.core.findings import CheckResult, Finding, result
 
 RECORD_COLS = ("id", "seq", "tbl", "op", "row_key", "row_data", "actor", "at", "prev_hash", "hash")
+# Each version's own seal (sql/0023): the inserting transaction and
+# sha256(id|tbl|op|actor|key|row|vxid), written by the history's BEFORE INSERT trigger.
+SEAL_COLS = ("vxid", "vseal")
 GENESIS = bytes(32)
+
+# The hooked tables whose rows the release ever changes, and the columns it changes
+# (the UPDATEs of sql/: a request's workflow, an import batch's counts, a held entry's
+# decision, a register item's cleared amount). Every other hooked table is append-only:
+# any UPDATE version of its rows — a DBA's plain UPDATE, recorded by the history but
+# never made by fundledger — is a finding, and so is a change to any other column here.
+MUTABLE: dict[str, frozenset[str]] = {
+    "fl.fund_request": frozenset({"state", "amount_approved", "approved_by", "disburse_entry", "settle_entry"}),
+    "fl.import_batch": frozenset({"rows_posted", "rows_skipped", "entries"}),
+    "fl.pending_entry": frozenset({"state", "decided_by", "decided_at", "entry_id", "decision_reason"}),
+    "fl.register_item": frozenset({"cleared"}),
+}
 
 
 def _unhex(text: str) -> bytes:
@@ -48,14 +64,58 @@ def _short(v: Any) -> str:
     return t if len(t) <= 80 else t[:77] + "…"
 
 
+@dataclass
+class Scan:
+    """What one pass over the history found: the chain check, the latest version of every
+    row, how many versions wait to be chained, and the versions that record a change
+    fundledger never makes (``changes``, judged with the tables in ``check_tables``)."""
+
+    chain: CheckResult
+    latest: dict[str, dict[str, str]]
+    unchained: int
+    changes: list[Finding] = field(default_factory=list)
+
+
 def scan(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]],
          cap: int) -> tuple[CheckResult, dict[str, dict[str, str]], int]:
-    """One pass over the history (columns RECORD_COLS, any order): its chain check, the
-    latest version of every row (``latest_versions``) and how many versions are not
-    chained yet. Each version's own hash is checked as it passes; only (seq, id,
-    prev_hash, hash) is kept for the links, so memory grows with the rows recorded (their
-    latest text), not with every version's text."""
+    s = scan_full(log, head, cap)
+    return s.chain, s.latest, s.unchained
+
+
+def own_seal(r: Sequence[str]) -> bytes:
+    """A version's own seal as the history's trigger computes it (sql/0023): columns
+    RECORD_COLS + SEAL_COLS."""
+    return hashlib.sha256("|".join((r[0], r[2], r[3], r[6], r[4], r[5], r[10])).encode()).digest()
+
+
+def _change(table: str, key: str, op: str, actor: str, at: str, before: str, after: str) -> Finding | None:
+    """An UPDATE version beside the version before it: a finding unless the release
+    changes those columns of that table (``MUTABLE``)."""
+    was, now = _own(before), _own(after)
+    if not isinstance(was, dict) or not isinstance(now, dict):
+        return None
+    fields = sorted(f for f in was.keys() | now.keys() if was.get(f) != now.get(f))
+    allowed = MUTABLE.get(table, frozenset())
+    bad = [f for f in fields if f not in allowed]
+    if not bad:
+        return None
+    what = "; ".join(f"{f} {_short(was.get(f))} → {_short(now.get(f))}" for f in bad[:4])
+    rule = ("its table is append-only: fundledger never changes a row of it" if table not in MUTABLE else
+            f"fundledger changes only {', '.join(sorted(allowed))} of it")
+    return Finding("histories", f"changed after it was written ({op} by {actor} at {at}): {what} — {rule}",
+                   **_subject(table, json.loads(key)))
+
+
+def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: int) -> Scan:
+    """One pass over the history (columns RECORD_COLS, optionally + SEAL_COLS; in id
+    order): its chain check, the latest version of every row (``latest_versions``), how
+    many versions are not chained yet, and every UPDATE version that changed what the
+    release never changes (beside the version before it). Each version's own hash — and
+    its own seal, when read — is checked as it passes; only (seq, id, prev_hash, hash) is
+    kept for the links, so memory grows with the rows recorded (their latest text), not
+    with every version's text."""
     findings: list[Finding] = []
+    changes: list[Finding] = []
     latest: dict[str, dict[str, tuple[int, str]]] = {}
     links: list[tuple[int, str, bytes, bytes]] = []
     unchained = 0
@@ -67,6 +127,16 @@ def scan(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]],
         was = t.get(r[4])
         if was is None or i > was[0]:
             t[r[4]] = (i, r[5])
+            if r[3] == "UPDATE" and was is not None and was[1] != r[5] and len(changes) <= cap * 4:
+                f = _change(r[2], r[4], r[3], r[6], r[7], was[1], r[5])
+                if f is not None:
+                    changes.append(f)
+        if len(r) > 11 and (not r[11] or _unhex(r[11]) != own_seal(r)):
+            where = f"fl.record_log id={r[0]}" + (f" seq={r[1]}" if r[1] else "")
+            findings.append(Finding("history_chain", f"history version {r[0]} ({r[2]} {r[4]}) " + (
+                "has no seal of its own: it was inserted with the history's triggers off"
+                if not r[11] else "does not match its own seal: the version or its seal was rewritten")
+                + ("" if r[1] else "; it is never chained"), account=where))
         if not r[1]:
             unchained += 1
             continue
@@ -98,8 +168,9 @@ def scan(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]],
         if hhash != prev:
             findings.append(Finding("history_chain", "the history head's hash is not the last version's"))
     chain = result("history_chain", "the history of every row an auditor relies on (fl.record_log) is one SHA-256 "
-                   "chain, recomputed from its first version, ending at fl.record_head", len(links), findings, cap)
-    return chain, {tbl: {k: v[1] for k, v in rows.items()} for tbl, rows in latest.items()}, unchained
+                   "chain, recomputed from its first version, ending at fl.record_head; every version sealed by the "
+                   "trigger that wrote it", len(links), findings, cap)
+    return Scan(chain, {tbl: {k: v[1] for k, v in rows.items()} for tbl, rows in latest.items()}, unchained, changes)
 
 
 def check_chain(log: Sequence[Sequence[str]], head: Sequence[Sequence[str]], cap: int) -> CheckResult:
@@ -165,11 +236,12 @@ def row_finding(table: str, key: str, now: str | None, was: str | None) -> Findi
 def check_tables(latest: Mapping[str, Mapping[str, str]], keys: Mapping[str, Sequence[str]],
                  current: Mapping[str, Iterable[Sequence[str]]],
                  posting_memos: Mapping[int, Mapping[str, str]] | None, cap: int,
-                 unreadable: Sequence[str] = ()) -> CheckResult:
+                 unreadable: Sequence[str] = (), changes: Sequence[Finding] = ()) -> CheckResult:
     """Each hooked table — its rows as (key, row) jsonb texts — against its latest
     recorded versions. ``unreadable``: hooked tables this reader may not read (named in
-    the description, not judged)."""
-    findings: list[Finding] = []
+    the description, not judged). ``changes``: the versions ``scan_full`` found recording
+    a change the release never makes."""
+    findings: list[Finding] = list(changes)
     n = 0
     for table in sorted(set(keys) - set(unreadable)):
         hist: dict[str, str] = dict(latest.get(table, {}))
@@ -208,7 +280,8 @@ def check_tables(latest: Mapping[str, Mapping[str, str]], keys: Mapping[str, Seq
             if f is not None:
                 findings.append(f)
     return result("histories", "every row of every table an auditor relies on equals the latest version its "
-                  "chained history recorded (every table hooked with fl._chain_table: users, roles, requests and "
+                  "chained history recorded, and no version records a change fundledger never makes (an UPDATE of an "
+                  "append-only row, or of a column the release does not change) (every table hooked with fl._chain_table: users, roles, requests and "
                   "their events, budgets, registers, closes, year-close results, import lines, the operations log, "
                   "monitor acknowledgements, entries' source/reason/created_at/client address, posting memos)"
                   + (f"; not readable by this role, not checked: {', '.join(sorted(unreadable))}" if unreadable

@@ -133,7 +133,11 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
         rep, _ = proof.run(lambda t: _read(directory, t), _redo(directory), catalogue, sink=sink)
         return rep
     head = list(table_rows(directory / "tables" / "record_head.csv", ("seq", "hash")))
-    chain, latest, _ = histories.scan(table_rows(log_path, histories.RECORD_COLS), head, 200)
+    with io.TextIOWrapper(open_regular(log_path), encoding="utf-8", newline="") as f:
+        header = next(csv.reader(f), [])
+    cols = histories.RECORD_COLS + (histories.SEAL_COLS if set(histories.SEAL_COLS) <= set(header) else ())
+    hist = histories.scan_full(table_rows(log_path, cols), head, 200)
+    chain, latest = hist.chain, hist.latest
     rep, p = proof.run(lambda t: _read(directory, t), _redo(directory), catalogue, sink=sink,
                        closes_sealed_by=histories.closes_sealed_by(latest))
     hooked = [r[0] for r in table_rows(directory / "tables" / "chained_table.csv", ("tbl",))]
@@ -151,7 +155,7 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
         link_tables.append(f"fl.{q.stem}")
         link_findings += histories.check_links(f"fl.{q.stem}", rows, 200)
     checks = (chain,
-              histories.check_tables(latest, keys, current, p.memos, 200, unreadable),
+              histories.check_tables(latest, keys, current, p.memos, 200, unreadable, hist.changes),
               histories.links_result(n, link_findings, 200, link_tables))
     return VerifyReport((*rep.checks, *checks), rep.extra)
 

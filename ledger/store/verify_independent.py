@@ -278,9 +278,14 @@ class GroupedReader:
 
 def stream_histories(conn: Conn) -> tuple[Iterator[list[str]], list[list[str]]]:
     """fl.record_head, and fl.record_log in id order (streamed: read it before anything
-    else is read on this session)."""
+    else is read on this session), with each version's own seal where the schema has it
+    (sql/0023)."""
     head = list(copy_rows(conn, "SELECT t.seq, t.hash FROM fl.record_head t"))
-    cols = ", ".join(f"t.{c}" + ("::text" if c in ("row_key", "row_data") else "") for c in histories.RECORD_COLS)
+    sealed = conn.execute("""SELECT pg_catalog.count(*) = 2 AS ok FROM pg_catalog.pg_attribute a
+                              WHERE a.attrelid = 'fl.record_log'::pg_catalog.regclass AND NOT a.attisdropped
+                                AND a.attname = ANY (%s::text[])""", (list(histories.SEAL_COLS),)).fetchone()
+    names = histories.RECORD_COLS + (histories.SEAL_COLS if sealed and sealed["ok"] else ())
+    cols = ", ".join(f"t.{c}" + ("::text" if c in ("row_key", "row_data", "vxid") else "") for c in names)
     return copy_rows(conn, f"SELECT {cols} FROM fl.record_log t ORDER BY t.id"), head
 
 
@@ -349,13 +354,14 @@ def independent_run(conn: Conn, *, cap: int = FINDINGS_CAP, fingerprint: dict[st
             return copy_rows(conn, select_sql("posting", f" WHERE t.entry_id = ANY ('{arr}'::bigint[])"))
 
         log, head = stream_histories(conn)
-        chain, latest, unchained = histories.scan(log, head, cap)
+        hist = histories.scan_full(log, head, cap)
+        chain, latest, unchained = hist.chain, hist.latest, hist.unchained
         reader = GroupedReader(conn, fork=fork)
         rep, p = proof.run(lambda table: read_table(conn, table), redo, catalogue, cap,
                            closes_sealed_by=histories.closes_sealed_by(latest), grouped=reader if grouped else None)
         t = step("rows", t)
         hist_checks = (chain,
-                       *verify_records.independent(conn, copy_rows, latest, p.memos, cap))
+                       *verify_records.independent(conn, copy_rows, latest, p.memos, cap, hist.changes))
         step("histories", t)
         if then is not None:
             after = then(conn, p)

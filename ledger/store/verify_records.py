@@ -21,7 +21,7 @@ verdict reads rows and link texts and recomputes every hash with hashlib
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from psycopg import sql
@@ -218,7 +218,8 @@ def first_pass(conn: Conn, cap: int) -> list[CheckResult]:
 # ---- the independent verdict ------------------------------------------------------------
 
 def independent(conn: Conn, copy_rows: Any, latest: dict[str, dict[str, str]],
-                posting_memos: dict[int, dict[str, str]], cap: int) -> tuple[CheckResult, CheckResult]:
+                posting_memos: dict[int, dict[str, str]], cap: int,
+                changes: Sequence[Finding] = ()) -> tuple[CheckResult, CheckResult]:
     """``histories`` and ``record_links`` recomputed in Python from rows read with
     ``copy_rows`` (the pinned session's COPY reader)."""
     keys, unreadable = hooked(conn)
@@ -227,7 +228,7 @@ def independent(conn: Conn, copy_rows: Any, latest: dict[str, dict[str, str]],
         yield from copy_rows(conn, current_sql(table, keys[table]).as_string(conn))
 
     current = {t: rows(t) for t in keys if t != "fl.posting" and t not in unreadable}
-    tables = histories.check_tables(latest, keys, current, posting_memos, cap, unreadable)
+    tables = histories.check_tables(latest, keys, current, posting_memos, cap, unreadable, changes)
     ok, skipped = readable_self_chained(conn)
     findings: list[Finding] = []
     n = 0
