@@ -449,6 +449,8 @@ class RecordLog(SQLModel, table=True):
     at: datetime = Field(sa_column=Column("at", TIMESTAMP(timezone=True), nullable=False))
     prev_hash: bytes | None = Field(sa_column=Column("prev_hash", BYTEA, nullable=True))
     hash: bytes | None = Field(sa_column=Column("hash", BYTEA, nullable=True))
+    vxid: int | None = Field(sa_column=Column("vxid", Xid8(), nullable=True))
+    vseal: bytes | None = Field(sa_column=Column("vseal", BYTEA, nullable=True))
 
 
 class RegisterClearing(SQLModel, table=True):
