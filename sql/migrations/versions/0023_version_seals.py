@@ -1,13 +1,13 @@
 """version seals: see sql/0023_version_seals.sql
 
 Revision ID: 0023
-Revises: 0028
+Revises: 0025
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0023"
-down_revision = "0028"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
