@@ -53,7 +53,9 @@ HARMLESS_SETTINGS = frozenset({
     "array_nulls", "xmloption", "synchronize_seqscans", "gin_fuzzy_search_limit",
     "default_transaction_isolation", "default_transaction_read_only", "default_transaction_deferrable",
 })
-SAFE_LIBRARIES = frozenset({"pg_stat_statements"})
+# Contrib modules that cannot change a result a session reads: statistics, and the
+# failed-login delay fundledger's own embedded server preloads (ledger/store/embedded.py).
+SAFE_LIBRARIES = frozenset({"pg_stat_statements", "auth_delay"})
 
 _RELATIONS = """
 SELECT c.relname AS name, c.relkind::text AS kind, c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls
