@@ -4,8 +4,8 @@
                         [--out FILE] [--json FILE]
 
 NAME: import, single (single entries and contention), reads (reads at scale and
-verify), demo. ``--quick`` runs every benchmark at tiny sizes (the smoke test);
-``--scale`` multiplies the dataset sizes (1 = the issue's sizes).
+verify), demo, startup (a read command's wall time on a warm server). ``--quick`` runs
+every benchmark at tiny sizes (the smoke test); ``--scale`` multiplies the dataset sizes (1 = the issue's sizes).
 """
 
 from __future__ import annotations
@@ -26,13 +26,14 @@ from bench import page, report
 from bench.common import Env, Result, machine, server
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("import", "single", "reads", "demo")
+BENCHMARKS = ("import", "single", "reads", "demo", "startup")
 
 
 def _module(name: str) -> Callable[[Env, dict[str, Any]], list[Result]]:
-    from bench import demo, imports, reads, single
+    from bench import demo, imports, reads, single, startup
 
-    return {"import": imports.run, "single": single.run, "reads": reads.run, "demo": demo.run}[name]
+    return {"import": imports.run, "single": single.run, "reads": reads.run, "demo": demo.run,
+            "startup": startup.run}[name]
 
 
 def main(argv: list[str] | None = None, *, admin_url: str | None = None,

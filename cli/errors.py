@@ -107,6 +107,7 @@ USAGE: tuple[str, ...] = (
     N_("Invalid value for {option}: {detail}"),
     N_("Value {value} is not a valid {kind}."),
     N_("'{value}' is not a valid integer."),
+    N_("'{value}' is not a valid int."),
     N_("'{value}' is not a valid float."),
     N_("Option '{option}' requires an argument."),
 )

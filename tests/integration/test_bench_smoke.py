@@ -23,7 +23,8 @@ def test_every_benchmark_runs_quick(pg_server: Server, template_db: str, tmp_pat
     names = {r.benchmark for r in results}
     # Nothing crashed: a failed benchmark reports itself with a note starting "the benchmark failed".
     assert not [r.note for r in results if r.note.startswith("the benchmark failed")]
-    for prefix in ("1.", "2. single entry", "3. contention", "4. trial balance", "4. balance of one account", "6. demo"):
+    for prefix in ("1.", "2. single entry", "3. contention", "4. trial balance", "4. balance of one account", "6. demo",
+                   "7. read command: balance", "7. read command: monitor"):
         assert any(n.startswith(prefix) for n in names), (prefix, sorted(names))
     assert any(n.startswith("5. verify") for n in names)
 
@@ -36,6 +37,8 @@ def test_every_benchmark_runs_quick(pg_server: Server, template_db: str, tmp_pat
     assert floor.samples and floor.ref_samples and " errors: " not in floor.note
     bare = next(r for r in results if r.benchmark == "1. reference: bare indexed INSERT of the rows")
     assert bare.samples and bare.samples[0] > 0
+    startup = [r for r in results if r.benchmark.startswith("7. read command")]
+    assert all(r.samples and r.ref_samples and "process CPU" in r.note for r in startup), startup
     hot = next(r for r in results if r.benchmark.startswith("3. contention"))
     assert "errors surfaced: 0" in hot.note and hot.met is True
 

@@ -173,7 +173,7 @@ def test_the_command_line_in_either_language():
     r = run_cli(["reqest"], url=None, env=zh)
     assert r.exit_code == 2 and "没有这个命令：reqest" in r.stderr
     r = run_cli(["request", "list", "--year", "abc"], url=None, env=zh)
-    assert r.exit_code == 2 and "--year 的值无效：应为整数" in r.stderr
+    assert r.exit_code == 2 and "--year 的值无效：“abc”不是有效的整数" in r.stderr
     r = run_cli(["--version"], url=None, env=zh)
     assert r.exit_code == 0 and r.stdout.startswith("fundledger ")
     r = run_cli(["--lang", "fr", "--help"], url=None, env=zh)
