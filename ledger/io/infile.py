@@ -122,7 +122,7 @@ def parse_json(text: str, name: str) -> object:
                          "(nothing was read)").format(file=name, n=MAX_JSON_DEPTH))
     try:
         value = json.loads(text)
-    except json.JSONDecodeError as e:
+    except ValueError as e:   # JSONDecodeError, and an integer past Python's 4,300-digit limit
         raise BadInput(_("{file}: not valid JSON: {error}").format(file=name, error=e)) from e
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")

@@ -49,6 +49,7 @@ def test_an_argument_in_another_encoding_is_refused_by_name(ledger_db: LedgerDB)
     ('[{"date": "2023-02-01", "book": "RES", "idempotency_key": "S-1", "memo": "\\ud800", "postings": []}]',
      "not Unicode text"),
     ("[" * 100_000 + "]" * 100_000, "nests deeper than 64 levels"),
+    ('[{"date": "2023-02-01", "amount": ' + "9" * 5000 + "}]", "not valid JSON"),   # ATTACK4 Q3
 ])
 def test_entries_that_no_database_can_store_are_refused(ledger_db: LedgerDB, tmp_path: Path, doc: str,
                                                         says: str) -> None:
