@@ -244,8 +244,8 @@ def performance(year: Annotated[int, typer.Option("--year", help="The year revie
                 unit: UnitOpt = None, book: BookOpt = None,
                 json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False,
                 lang: LangOpt = None) -> None:
-    """预算绩效考核: each unit's year scored on seven indicators (weights: region setting
-    performance_weights) and ranked per book, with the figures behind every score."""
+    """Budget performance review: each unit's year scored on seven indicators (weights: region
+    setting performance_weights) and ranked per book, with the figures behind every score."""
     lang = checked_lang(lang)
     report = read(lambda c: builders_budget.performance_report(
         performance_store.reviews(c, year, book=book, unit=unit), year=year, labels=reports.labels(c), lang=lang))

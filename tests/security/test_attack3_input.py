@@ -81,7 +81,7 @@ def test_a_digest_nested_a_hundred_thousand_deep_is_refused(ledger_db: LedgerDB,
 def _entry(memo: str, amount: object = "0.01") -> list[dict[str, object]]:
     """A document as the CLI reads it (amount in yuan) or as fl.post_entries takes it (fen)."""
     return [{"date": "2023-02-01", "book": "RES", "idempotency_key": "BIGMEMO-1", "memo": memo,
-             "postings": [{"account": "5401", "unit": "230822", "side": "D", "amount": amount},
+             "postings": [{"account": "1101", "unit": "230822", "side": "D", "amount": amount},
                           {"account": "2001", "unit": "230822", "side": "C", "amount": amount}]}]
 
 
