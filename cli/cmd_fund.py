@@ -392,10 +392,13 @@ SHORTFALL_COLUMNS = {
     "surplus_before_on_books": N_("Surplus before on the books"),
     "outstanding_before": N_("Government share owed at start"), "outstanding_after": N_("Government share owed at end"),
     "surplus_after_on_books": N_("Surplus after on the books"),
+    "adjustment_receipts": N_("Adjustment fund for the year"),
+    "covered_by_adjustment_fund": N_("Covered by adjustment fund"),
 }
 # On screen two figures are read as steps of the sum: revenue on the books less receipts, and
 # the part of S after still owed.
 _SCREEN_WORDING = {"share_receipts": N_("Less: government share received"),
+                   "adjustment_receipts": N_("Less: adjustment fund for the year"),
                    "outstanding_after": N_("Of which owed by the government")}
 _SCREEN_ORDER = ("unit", "book", "revenue_on_books", "share_receipts", "revenue", "expenditure", "current_balance",
                  "surplus_before", "covered_by_surplus", "government_share", "surplus_after", "outstanding_after",
@@ -403,7 +406,12 @@ _SCREEN_ORDER = ("unit", "book", "revenue_on_books", "share_receipts", "revenue"
 
 
 def _shortfall_table(rows: list[dict[str, Any]], title: str) -> None:
-    table(title, [(k, _(_SCREEN_WORDING.get(k, SHORTFALL_COLUMNS[k]))) for k in _SCREEN_ORDER],
+    # The adjustment fund's two columns only where the region put the fund in the order and it gave.
+    order = [k for k in _SCREEN_ORDER]
+    if any(r.get("adjustment_receipts") for r in rows):
+        order.insert(order.index("revenue"), "adjustment_receipts")
+        order.insert(order.index("government_share"), "covered_by_adjustment_fund")
+    table(title, [(k, _(_SCREEN_WORDING.get(k, SHORTFALL_COLUMNS[k]))) for k in order],
           sorted(rows, key=lambda r: (r["unit"], r["book"])), money=SHORTFALL_MONEY)
     if any(r.get("share_receipts") or r.get("outstanding_after") for r in rows):
         console.print(_(RECONCILE_NOTE))

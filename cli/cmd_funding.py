@@ -1,23 +1,42 @@
-"""Funding standards (筹资标准): insured headcounts per unit, book and year.
+"""Funding standards (筹资标准): insured headcounts per unit, book and year; and the
+provincial adjustment fund (调剂金): remittances and allocations.
 
 The report itself is ``fundledger report funding`` (cli/cmd_reports.py); file format and
 JSON keys: docs/imports.md, docs/reports.md."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from cli.context import console, emit_json, err_console, read, rows_json, status_text, table, write
+from cli.context import (
+    console,
+    emit_json,
+    err_console,
+    parse_date_opt,
+    read,
+    rows_json,
+    status_text,
+    table,
+    write,
+)
+from ledger.core.money import format_yuan, parse_fen
+from ledger.errors import BadAmount, BadInput
 from ledger.i18n import _
-from ledger.store import funding, imports
+from ledger.store import adjfund, funding, imports
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/imports.md).")]
 FileArg = Annotated[Path, typer.Argument(help="CSV (UTF-8 or Excel's GBK) or XLSX file; columns in docs/imports.md.")]
 
 insured_app = typer.Typer(help="Insured headcounts per unit, book and year.", no_args_is_help=True)
+adjfund_app = typer.Typer(help="The provincial adjustment fund: remittances and allocations.",
+                          no_args_is_help=True)
+YearOpt = Annotated[int, typer.Option("--year", help="The fiscal year the money is for.")]
+DateOpt = Annotated[str, typer.Option("--date", help="The day the money moves (YYYY-MM-DD).")]
+BookOpt = Annotated[str, typer.Option("--book", help="The book (RES or EMP).")]
 
 IMPORT_KEYS = ["batch_id", "kind", "file", "rows_total", "rows_posted", "rows_skipped", "notices"]
 HEADCOUNT_RESULT_KEYS = ["year", "unit", "book", "insured", "version", "previous", "status"]
@@ -64,5 +83,55 @@ def insured_show(
           [dict(r, insured=f"{int(r['insured']):,}") for r in rows])
 
 
+def _date(text: str) -> dt.date:
+    d = parse_date_opt(text, "date")
+    assert d is not None
+    return d
+
+
+@adjfund_app.command("remit")
+def adjfund_remit(year: YearOpt, date: DateOpt, book: BookOpt = "RES", json_out: JsonOpt = False) -> None:
+    """Remit each unit's share for the year to the provincial adjustment fund (the region's rate of its contributions, or
+    its fixed amount): Dr 5301 / Cr 1003. City finance; held until the city bureau or
+    another finance user confirms (fundledger entry confirm)."""
+    rows = write(lambda c: adjfund.remit(c, year=year, book=book.upper(), on=_date(date)))
+    if json_out:
+        emit_json(rows_json(rows, adjfund.REMIT_KEYS, ["amount"]))
+        return
+    for r in rows:
+        console.print(_("{status}: remittance {year} {unit} {amount} (held entry {held})").format(
+            status=status_text(r["status"]), year=year, unit=r["unit"], amount=format_yuan(int(r["amount"])),
+            held=r["held_id"]))
+
+
+@adjfund_app.command("allocate")
+def adjfund_allocate(
+    year: YearOpt, date: DateOpt,
+    amount: Annotated[str, typer.Option("--amount", help="Yuan the province paid for the year.")],
+    book: BookOpt = "RES",
+    key: Annotated[str | None, typer.Option("--key", help="Idempotency key (default: year, book, date, amount).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Record an allocation the province paid for a year, shared among the units by the
+    region's rule (Dr 1003 / Cr 4401). In the year: it covers the gap after the surplus and
+    before the government; after the year's close: it settles that year's government share
+    in the government's place. City finance."""
+    try:
+        fen = parse_fen(amount, allow_zero=False)
+    except BadAmount as e:
+        raise BadInput(_("--amount: {error}").format(error=e.message)) from e
+    on = _date(date)
+    k = key or f"{year}:{book.upper()}:{on}:{fen}"
+    rows = write(lambda c: adjfund.allocate(c, year=year, book=book.upper(), amount=fen, on=on, key=k))
+    if json_out:
+        emit_json(rows_json(rows, adjfund.ALLOCATE_KEYS, ["amount"]))
+        return
+    for r in rows:
+        console.print(_("{status}: allocation for {year} to {unit}: {amount} (settles {settles}, entry {entry})").format(
+            status=status_text(r["status"]), year=year, unit=r["unit"], amount=format_yuan(int(r["amount"])),
+            settles=r["settles"], entry=r["entry_id"]))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(insured_app, name="insured")
+    app.add_typer(adjfund_app, name="adjfund")

@@ -79,6 +79,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "example": ("cmd_core", "cmd_example"),
     "forecast": ("cmd_core", "cmd_forecast"),
     "insured": ("cmd_core", "cmd_funding"),
+    "adjfund": ("cmd_core", "cmd_funding"),
 }
 _registered: set[str] = set()
 

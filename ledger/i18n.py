@@ -189,6 +189,7 @@ CODES: dict[str, str] = {
     "preallocation": N_("pre-allocation"), "request_disburse": N_("disbursement"), "request_settle": N_("settlement"),
     "interest": N_("interest"), "reversal": N_("reversal"), "register_clear": N_("register clearing"),
     "year_close": N_("year-end close"), "government_payment": N_("government payment"),
+    "adjfund_remit": N_("remittance to the adjustment fund"), "adjfund_alloc": N_("adjustment-fund allocation"),
     # db check items and backups
     "ok": N_("ok"), "warn": N_("warn"), "fail": N_("fail"), "unknown": N_("unknown"),
     "full": N_("full"), "incremental": N_("incremental"),

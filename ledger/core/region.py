@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ledger.core.adjustment import AdjustmentFund, parse_adjustment_fund
 from ledger.core.balance_rate import RateRanges
 from ledger.core.funding import DEFAULT_STANDARDS, FundingStandard, parse_standards
 from ledger.core.performance import DEFAULT_WEIGHTS, check_weights
@@ -80,6 +81,8 @@ class Settings:
     budget_surplus_max_pct: Decimal = Decimal("5")
     # 预算绩效考核 indicator weights (ledger.core.performance; defaults our reading)
     performance_weights: Mapping[str, Decimal] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    # 调剂金 (ledger/core/adjustment.py): none by default
+    adjustment_fund: AdjustmentFund = field(default_factory=AdjustmentFund)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +179,7 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
         budget_surplus_min_pct=_decimal(s, "budget_surplus_min_pct", Decimal("0")),
         budget_surplus_max_pct=_decimal(s, "budget_surplus_max_pct", Decimal("5")),
         performance_weights=_weights(s.get("performance_weights", {}), source),
+        adjustment_fund=parse_adjustment_fund(doc.get("adjustment_fund"), {u.code for u in units}, source),
     )
     if not Decimal("0") <= settings.budget_surplus_min_pct <= settings.budget_surplus_max_pct <= Decimal("100"):
         raise BadInput(f"{source}: settings budget_surplus_min_pct ≤ budget_surplus_max_pct, both 0–100 (per cent "

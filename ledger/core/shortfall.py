@@ -31,6 +31,17 @@ reconciling lines between them:
 * ``surplus_after_on_books = surplus_after − outstanding_after`` (the cash surplus the
   fund balance shows after the close).
 
+**The adjustment fund (调剂金) in the order** (财社〔2017〕144号 art. 38; a region setting, off for
+Jiamusi): ``adjustment_receipts`` is what the province allocated *for this year* and paid in
+this year (4401, set aside from ``revenue``: otherwise it would cover the gap before the
+surplus). After the surplus it covers ``min(G − covered, adjustment_receipts)``; the
+government's share is the rest. An allocation the gap did not need stays in the fund
+(``surplus_after`` counts all of it). An allocation for the year paid after its close
+settles the year's government share in the government's place: it is a share receipt of
+the year it arrives, like the government's own late payment. Then
+``revenue_on_books = revenue + share_receipts + adjustment_receipts`` and
+``surplus_after = S + C + adjustment_receipts + government``.
+
 Worked example (BRIEF §5): S0 1,000; 2023 R 6,000, E 7,200 → C −1,200, covered 1,000,
 government 200, S after 0. The government pays 200 on 2024-01-20 (on the books: 2024
 revenue 6,200); 2024 R 6,000, E 7,800 → C −1,800 (not −1,600), S before 0 (on the books
@@ -72,6 +83,7 @@ class ShortfallInput:
     surplus_before: int
     share_receipts: int = 0
     outstanding_before: int = 0
+    adjustment_receipts: int = 0
 
     def __post_init__(self) -> None:
         for name in ("unit", "book"):
@@ -84,6 +96,7 @@ class ShortfallInput:
         _fen(f"{where} accumulated surplus", self.surplus_before)
         _fen(f"{where} government-share receipts", self.share_receipts, minimum=0)
         _fen(f"{where} government share outstanding", self.outstanding_before, minimum=0)
+        _fen(f"{where} adjustment-fund allocation", self.adjustment_receipts, minimum=0)
         if self.share_receipts > self.outstanding_before:
             raise BadInput(f"{where}: government-share receipts ({self.share_receipts} fen) exceed what was owed at "
                            f"the start of the year ({self.outstanding_before} fen)")
@@ -108,6 +121,8 @@ class ShortfallResult:
     outstanding_before: int = 0
     outstanding_after: int = 0
     surplus_after_on_books: int = 0
+    adjustment_receipts: int = 0
+    covered_by_adjustment_fund: int = 0
 
 
 def apply_shortfall_rule(i: ShortfallInput) -> ShortfallResult:
@@ -122,11 +137,14 @@ def apply_shortfall_rule(i: ShortfallInput) -> ShortfallResult:
     current = i.revenue - i.expenditure
     if current >= 0:
         covered = 0
+        by_fund = 0
         government = 0
     else:
         gap = -current
         covered = min(gap, max(i.surplus_before, 0))
-        government = gap - covered
+        by_fund = min(gap - covered, i.adjustment_receipts)
+        government = gap - covered - by_fund
+    after = i.surplus_before + current + i.adjustment_receipts + government
     return ShortfallResult(
         unit=i.unit,
         book=i.book,
@@ -136,14 +154,15 @@ def apply_shortfall_rule(i: ShortfallInput) -> ShortfallResult:
         surplus_before=i.surplus_before,
         covered_by_surplus=covered,
         government_share=government,
-        surplus_after=i.surplus_before + current + government,
-        revenue_on_books=i.revenue + i.share_receipts,
+        surplus_after=after,
+        revenue_on_books=i.revenue + i.share_receipts + i.adjustment_receipts,
         share_receipts=i.share_receipts,
         surplus_before_on_books=i.surplus_before - i.outstanding_before,
         outstanding_before=i.outstanding_before,
         outstanding_after=i.outstanding_before - i.share_receipts + government,
-        surplus_after_on_books=i.surplus_before + current + government
-        - (i.outstanding_before - i.share_receipts + government),
+        surplus_after_on_books=after - (i.outstanding_before - i.share_receipts + government),
+        adjustment_receipts=i.adjustment_receipts,
+        covered_by_adjustment_fund=by_fund,
     )
 
 

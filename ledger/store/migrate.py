@@ -15,6 +15,7 @@ from psycopg import sql
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
+from ledger.core.adjustment import adjustment_fund_json
 from ledger.core.chart import CHART, HOLDERS
 from ledger.core.funding import standards_json
 from ledger.core.region import Region
@@ -121,6 +122,7 @@ def load_reference(conn: Conn, region: Region) -> None:
             "budget_surplus_min_pct": str(s.budget_surplus_min_pct),
             "budget_surplus_max_pct": str(s.budget_surplus_max_pct),
             "performance_weights": {k: str(v) for k, v in s.performance_weights.items()},
+            "adjustment_fund": adjustment_fund_json(s.adjustment_fund),
         }
         cur.executemany(
             "INSERT INTO fl.setting (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

@@ -26,7 +26,7 @@ from ledger.store.db import Conn
 SHORTFALL_KEYS = ["unit", "book", "revenue", "expenditure", "current_balance", "surplus_before",
                   "covered_by_surplus", "government_share", "surplus_after",
                   "revenue_on_books", "share_receipts", "surplus_before_on_books", "outstanding_before",
-                  "outstanding_after", "surplus_after_on_books"]
+                  "outstanding_after", "surplus_after_on_books", "adjustment_receipts", "covered_by_adjustment_fund"]
 
 
 def _with_reconciliation(r: dict[str, Any]) -> dict[str, Any]:
@@ -39,6 +39,9 @@ def _with_reconciliation(r: dict[str, Any]) -> dict[str, Any]:
     out["outstanding_before"] = r.get("outstanding_before", 0)
     out["outstanding_after"] = r.get("outstanding_after", r["government_share"])
     out["surplus_after_on_books"] = r.get("surplus_after_on_books", r["surplus_after"] - out["outstanding_after"])
+    # (0025b) closes before the adjustment fund had none
+    out["adjustment_receipts"] = r.get("adjustment_receipts", 0)
+    out["covered_by_adjustment_fund"] = r.get("covered_by_adjustment_fund", 0)
     return out
 
 
@@ -48,10 +51,11 @@ def books(conn: Conn) -> list[str]:
 
 def live_table(conn: Conn, year: int, book: str) -> list[ShortfallResult]:
     """The shortfall table of ``book`` for ``year`` computed from the books now."""
-    rows = conn.execute("SELECT * FROM fl.year_figures_v2(%s, %s)", (year, book)).fetchall()
+    rows = conn.execute("SELECT * FROM fl.year_figures_v3(%s, %s)", (year, book)).fetchall()
     return shortfall_table(ShortfallInput(r["unit"], r["book"], int(r["revenue"]), int(r["expenditure"]),
                                           int(r["surplus_before"]), share_receipts=int(r["share_receipts"]),
-                                          outstanding_before=int(r["outstanding_before"])) for r in rows)
+                                          outstanding_before=int(r["outstanding_before"]),
+                                          adjustment_receipts=int(r["adjustment_receipts"])) for r in rows)
 
 
 def closed_years(conn: Conn, year: int) -> dict[str, dict[str, Any]]:

@@ -239,3 +239,20 @@ def test_upgrade_seals_every_history_version(upgraded: Upgraded) -> None:
             "SELECT count(*), count(vseal), count(*) FILTER (WHERE vseal = fl._record_vseal(id, tbl, op, actor, "
             "row_key, row_data, vxid)) FROM fl.record_log").fetchone()
     assert n > 0 and sealed == n and right == n
+def test_upgrade_0025b_adjustment_fund(upgraded: Upgraded) -> None:
+    """0025b: the old closes read back with the adjustment fund's two columns at 0 (they
+    had no fund), the region setting says the fund is off (Jiamusi), and every old entry's
+    kind is one the widened kind check allows."""
+    with upgraded.connect() as c:
+        year = c.execute("SELECT min(year) FROM fl.year_close").fetchone()[0]
+        fund = c.execute("SELECT value FROM fl.setting WHERE key = 'adjustment_fund'").fetchone()[0]
+        check = c.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'entry_kind_known' "
+                          "AND conrelid = 'fl.entry'::regclass").fetchone()[0]
+        kinds = [r[0] for r in c.execute("SELECT DISTINCT kind FROM fl.entry").fetchall()]
+    assert fund["in_order"] is False
+    assert "'adjfund_alloc'" in check and all(f"'{k}'" in check for k in kinds), (check, kinds)
+    res = upgraded.cli("report", "shortfall", "--year", str(year), "--json", user=AUDITOR)
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert rows and all(r["adjustment_receipts"] == "0.00" and r["covered_by_adjustment_fund"] == "0.00"
+                        for r in rows)

@@ -9,7 +9,13 @@ model's, S after (Y) = S before (Y+1), and at every step the shares outstanding 
 register equal the model's.
 
 The model is BRIEF §5 written out in a few lines (``Model.close``), independent of
-``ledger.core.shortfall``. A mutant model that counts a government payment received in
+``ledger.core.shortfall``. A second run puts the provincial adjustment fund (调剂金) in the
+order (财社〔2017〕144号 art. 38; issue 22): before a close the province may pay an
+allocation for the year, which the ledger shares among the units by their gap after their
+surplus (largest remainder, ties by unit code — the model shares it too) and which covers
+after the surplus and before the government; after a close it may pay an allocation for
+the year just closed, which settles that year's government shares in the government's
+place and is never revenue of the year it arrives. A mutant model that counts a government payment received in
 the year as that year's revenue (the bug of issue 16) runs beside it and must disagree
 with the ledger whenever such a payment was made; a fixed example (the brief's worked
 example) checks that it does.
@@ -18,8 +24,10 @@ example) checks that it does.
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 import uuid
 from dataclasses import dataclass, field
+from importlib import resources
 
 import psycopg
 import pytest
@@ -34,7 +42,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from ledger.store import cycle, yearend
+from ledger.core.region import parse_region
+from ledger.store import adjfund, cycle, migrate, yearend
 from tests.conftest import LedgerDB
 from tests.helpers import collect, entry, leg, post
 
@@ -60,6 +69,8 @@ class Line:
     covered: int
     government: int
     surplus_after: int
+    alloc: int = 0          # allocated for the year by the adjustment fund, received in it
+    fund: int = 0           # of the gap, covered by the adjustment fund
 
 
 @dataclass
@@ -70,6 +81,21 @@ class Model:
     owed: dict[str, list[list[int]]] = field(default_factory=dict)      # unit → [[year, open], …] oldest first
     received: dict[str, int] = field(default_factory=dict)              # this year's receipts per unit
     count_receipts: bool = False
+    alloc: dict[str, int] = field(default_factory=dict)                 # this year's allocations per unit
+
+    def pay_item(self, unit: str, year: int, amount: int) -> None:
+        """A late allocation for ``year``: it settles that year's item (not the oldest)."""
+        self.received[unit] = self.received.get(unit, 0) + amount
+        item = next(i for i in self.owed.get(unit, []) if i[0] == year)
+        assert amount <= item[1]
+        item[1] -= amount
+
+    def owed_for(self, unit: str, year: int) -> int:
+        return sum(i[1] for i in self.owed.get(unit, []) if i[0] == year)
+
+    def gap_after_surplus(self, unit: str, revenue: int, spent: int) -> int:
+        gap = max(spent - revenue, 0)
+        return max(gap - min(gap, max(self.surplus[unit], 0)) - self.alloc.get(unit, 0), 0)
 
     def pay(self, unit: str, amount: int) -> None:
         self.received[unit] = self.received.get(unit, 0) + amount
@@ -90,14 +116,26 @@ class Model:
             s = self.surplus[unit]
             gap = max(-current, 0)
             covered = min(gap, max(s, 0))
-            government = gap - covered
-            after = s + current + government
-            out[unit] = Line(revenue, spent, receipts, current, s, covered, government, after)
+            fund = min(gap - covered, self.alloc.get(unit, 0))
+            government = gap - covered - fund
+            after = s + current + self.alloc.get(unit, 0) + government
+            out[unit] = Line(revenue, spent, receipts, current, s, covered, government, after,
+                             self.alloc.get(unit, 0), fund)
             self.surplus[unit] = after
             if government:
                 self.owed.setdefault(unit, []).append([year, government])
         self.received = {}
+        self.alloc = {}
         return out
+
+
+def shares(total: int, caps: dict[str, int]) -> dict[str, int]:
+    """Largest remainder by weight (the caps), ties by unit code: the model's own few lines."""
+    whole = sum(caps.values())
+    out = {u: total * c // whole for u, c in caps.items()}
+    for u in sorted(caps, key=lambda u: (-(total * caps[u] % whole), u))[:total - sum(out.values())]:
+        out[u] += 1
+    return out
 
 
 def _flows_entries(year: int, unit: str, revenue: int, spent: int) -> list[dict]:
@@ -144,10 +182,19 @@ class Ledger:
         self.keys += 1
         cycle.government_pay(self.fin, unit, "RES", amount, on, f"gp:{self.keys}")
 
-    def close(self, year: int, flows: dict[str, tuple[int, int]]) -> dict[str, dict]:
+    def post_flows(self, year: int, flows: dict[str, tuple[int, int]]) -> None:
         docs = [d for u, (r, e) in flows.items() for d in _flows_entries(year, u, r, e)]
         if docs:
             post(self.fin, *docs)
+
+    def allocate(self, year: int, amount: int, on: dt.date) -> dict[str, int]:
+        self.keys += 1
+        rows = adjfund.allocate(self.fin, year=year, book="RES", amount=amount, on=on, key=f"m{self.keys}")
+        return {r["unit"]: int(r["amount"]) for r in rows}
+
+    def close(self, year: int, flows: dict[str, tuple[int, int]], *, posted: bool = False) -> dict[str, dict]:
+        if not posted:
+            self.post_flows(year, flows)
         yearend.close_year(self.rev, year, dt.date(year, 12, 31))
         rows = {r["unit"]: r for r in yearend.shortfall_report(self.aud, year) if r["book"] == "RES"}
         # a unit that never had money or flows has no accounts, hence no row: all zero
@@ -160,18 +207,30 @@ class Ledger:
         return {r["unit"]: int(r["o"]) for r in rows if r["o"]}
 
 
+def _fund_in_order(db: LedgerDB) -> None:
+    """Jiamusi's region with [adjustment_fund] in_order = true, loaded as init loads it."""
+    doc = tomllib.loads(resources.files("ledger.data").joinpath("jiamusi.toml").read_text("utf-8"))
+    doc["adjustment_fund"] = {"in_order": True, "allocation_rule": "gap"}
+    with db.connect(None) as c:
+        migrate.load_reference(c, parse_region(doc, "model.toml"))
+        c.commit()
+
+
 def _agrees(row: dict, line: Line) -> bool:
     return (row["revenue"], row["expenditure"], row["current_balance"], row["surplus_before"],
-            row["covered_by_surplus"], row["government_share"], row["surplus_after"]) == (
+            row["covered_by_surplus"], row["government_share"], row["surplus_after"],
+            row.get("adjustment_receipts", 0), row.get("covered_by_adjustment_fund", 0)) == (
         line.revenue, line.expenditure, line.current, line.surplus_before, line.covered, line.government,
-        line.surplus_after)
+        line.surplus_after, line.alloc, line.fund)
 
 
-def _machine(server, template: str):  # type: ignore[no-untyped-def]
+def _machine(server, template: str, fund: bool = False):  # type: ignore[no-untyped-def]
     class Years(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
             self.db = _fresh_db(server, template)
+            if fund:
+                _fund_in_order(self.db)
             self.ledger = Ledger(self.db)
             self.year = FIRST_YEAR
             self.last_after: dict[str, int] = {}
@@ -204,6 +263,23 @@ def _machine(server, template: str):  # type: ignore[no-untyped-def]
             self.model.pay(unit, amount)
             self.mutant.pay(unit, amount)
 
+        @precondition(lambda self: fund and hasattr(self, "model") and self.year > FIRST_YEAR
+                      and self.year < FIRST_YEAR + self.years)
+        @rule(data=st.data())
+        def late_allocation(self, data: st.DataObject) -> None:
+            """The province pays for the year just closed: it settles that year's shares."""
+            year = self.year - 1
+            caps = {u: self.model.owed_for(u, year) for u in self.units if self.model.owed_for(u, year)}
+            if not caps:
+                return
+            amount = data.draw(st.integers(1, sum(caps.values())), label="late allocation")
+            got = self.ledger.allocate(year, amount, dt.date(self.year, data.draw(st.integers(1, 12), label="m"), 10))
+            want = {u: a for u, a in shares(amount, caps).items() if a}
+            assert got == want, (year, amount, caps, got, want)
+            for u, a in want.items():
+                self.model.pay_item(u, year, a)
+                self.mutant.pay_item(u, year, a)
+
         @precondition(lambda self: hasattr(self, "model") and self.year < FIRST_YEAR + self.years)
         @rule(data=st.data())
         def close_year(self, data: st.DataObject) -> None:
@@ -211,14 +287,26 @@ def _machine(server, template: str):  # type: ignore[no-untyped-def]
                                                   data.draw(st.integers(0, MAX_FLOW), label=f"E {u}"))
                      for u in self.units}
             receipts = dict(self.model.received)
-            got = self.ledger.close(self.year, flows)
+            self.ledger.post_flows(self.year, flows)
+            if fund:
+                # an allocation for the year before its close: shares by gap after surplus
+                caps = {u: self.model.gap_after_surplus(u, *flows[u]) for u in self.units}
+                caps = {u: c for u, c in caps.items() if c}
+                if caps and data.draw(st.booleans(), label="allocate in the year"):
+                    amount = data.draw(st.integers(1, sum(caps.values())), label="allocation")
+                    got_a = self.ledger.allocate(self.year, amount, dt.date(self.year, 11, 20))
+                    want_a = {u: a for u, a in shares(amount, caps).items() if a}
+                    assert got_a == want_a, (self.year, amount, caps, got_a, want_a)
+                    for m in (self.model, self.mutant):
+                        m.alloc = dict(want_a)
+            got = self.ledger.close(self.year, flows, posted=True)
             want = self.model.close(self.year, flows)
             guess = self.mutant.close(self.year, flows)
             for u in self.units:
                 row, line = got[u], want[u]
                 assert _agrees(row, line), (self.year, u, row, line)
                 assert row["share_receipts"] == receipts.get(u, 0), (self.year, u, row)
-                assert row["revenue_on_books"] == line.revenue + line.receipts
+                assert row["revenue_on_books"] == line.revenue + line.receipts + line.alloc
                 if u in self.last_after:                            # S after (Y−1) = S before (Y), exactly
                     assert row["surplus_before"] == self.last_after[u]
                 self.last_after[u] = row["surplus_after"]
@@ -259,15 +347,19 @@ def _machine(server, template: str):  # type: ignore[no-untyped-def]
     return Years
 
 
-def _run(server, template: str, examples: int, steps: int) -> None:  # type: ignore[no-untyped-def]
+def _run(server, template: str, examples: int, steps: int, fund: bool = False) -> None:  # type: ignore[no-untyped-def]
     run_state_machine_as_test(
-        _machine(server, template),
+        _machine(server, template, fund),
         settings=settings(max_examples=examples, phases=[Phase.explicit, Phase.reuse, Phase.generate], stateful_step_count=steps, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
 
 
 def test_years_follow_the_model(pg_server, template_db) -> None:  # type: ignore[no-untyped-def]
     _run(pg_server, template_db, examples=5, steps=14)
+
+
+def test_years_with_the_adjustment_fund_follow_the_model(pg_server, template_db) -> None:  # type: ignore[no-untyped-def]
+    _run(pg_server, template_db, examples=4, steps=12, fund=True)
 
 
 @pytest.mark.slow
