@@ -61,7 +61,8 @@ def _reconciled(r: dict) -> dict:
     owed = fen(r["government_share"])
     return dict(r, revenue_on_books=r["revenue"], share_receipts="0.00", surplus_before_on_books=r["surplus_before"],
                 outstanding_before="0.00", outstanding_after=r["government_share"],
-                surplus_after_on_books=decimal_text(fen(r["surplus_after"]) - owed))
+                surplus_after_on_books=decimal_text(fen(r["surplus_after"]) - owed),
+                adjustment_receipts="0.00", covered_by_adjustment_fund="0.00")
 
 
 RES_2024 = [_reconciled(r) for r in RES_2024]
