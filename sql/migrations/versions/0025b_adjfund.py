@@ -1,13 +1,13 @@
 """the provincial adjustment fund: see sql/0025b_adjfund.sql
 
 Revision ID: 0025b
-Revises: 0025
+Revises: 0024
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0025b"
-down_revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
