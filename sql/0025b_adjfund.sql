@@ -570,3 +570,19 @@ REVOKE ALL ON FUNCTION fl._adjfund(), fl.year_figures_v3(int, text), fl._shares(
 GRANT EXECUTE ON FUNCTION fl.year_figures_v3(int, text) TO fl_officer, fl_reviewer, fl_finance, fl_auditor, fl_admin;
 GRANT EXECUTE ON FUNCTION fl.adjfund_remit(int, text, date), fl.adjfund_allocate(int, text, bigint, date, text)
   TO fl_officer, fl_reviewer, fl_finance, fl_auditor, fl_admin;
+
+-- 0027's waiters rule for the functions above (a CREATE OR REPLACE drops a function's SET
+-- clauses: fl.close_year's lock_timeout with it): every writing API function runs with
+-- lock_timeout = 5s unless it sets its own.
+DO $$
+DECLARE f regprocedure;
+BEGIN
+  FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+            WHERE p.pronamespace = 'fl'::regnamespace AND p.prosecdef AND p.provolatile = 'v'
+              AND NOT coalesce(pg_catalog.array_to_string(p.proconfig, ',') LIKE '%lock_timeout=%', false)
+              AND EXISTS (SELECT 1 FROM pg_catalog.unnest(ARRAY['fl_officer', 'fl_reviewer', 'fl_finance', 'fl_admin']) g
+                           WHERE pg_catalog.has_function_privilege(g, p.oid, 'EXECUTE'))
+            ORDER BY 1 LOOP
+    EXECUTE pg_catalog.format('ALTER FUNCTION %s SET lock_timeout = %L', f, '5s');
+  END LOOP;
+END $$;
