@@ -1,13 +1,13 @@
 """the provincial adjustment fund: see sql/0025b_adjfund.sql
 
 Revision ID: 0025b
-Revises: 0029
+Revises: 0027
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0025b"
-down_revision = "0029"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
