@@ -91,8 +91,8 @@ def _date(text: str) -> dt.date:
 
 @adjfund_app.command("remit")
 def adjfund_remit(year: YearOpt, date: DateOpt, book: BookOpt = "RES", json_out: JsonOpt = False) -> None:
-    """Remit each unit's share for the year to the provincial adjustment fund (the region's rate of its contributions, or
-    its fixed amount): Dr 5301 / Cr 1003. City finance; held until the city bureau or
+    """Remit each unit's share for the year to the provincial adjustment fund (the
+    region's rate of its contributions, or its fixed amount): Dr 5301 / Cr 1003. City finance; held until the city bureau or
     another finance user confirms (fundledger entry confirm)."""
     rows = write(lambda c: adjfund.remit(c, year=year, book=book.upper(), on=_date(date)))
     if json_out:
