@@ -1,13 +1,13 @@
 """the provincial adjustment fund: see sql/0025b_adjfund.sql
 
 Revision ID: 0025b
-Revises: 0027
+Revises: 0023
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0025b"
-down_revision = "0027"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
