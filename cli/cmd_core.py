@@ -30,6 +30,7 @@ from cli.outfiles import check_target, safe_target
 from ledger.core.entries import parse_entries
 from ledger.core.money import format_yuan
 from ledger.core.region import load_region
+from ledger.core.shapes import as_row, to_json
 from ledger.core.users import check_user_name
 from ledger.errors import BadInput
 from ledger.i18n import N_, _, code_text, get_lang
@@ -48,18 +49,10 @@ opening_app = typer.Typer(help="The city proper's audited opening balance.", no_
 close_app = typer.Typer(help="Close periods: no posting may be dated in a closed month.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports: --json, --csv FILE, --xlsx FILE.", no_args_is_help=True)
 
-ENTRY_KEYS = ["id", "voucher", "book", "entry_date", "memo", "kind", "idempotency_key", "reverses", "reversed_by",
-              "reason", "created_by", "created_at", "client_addr", "hash", "postings"]
-POSTING_KEYS = ["account", "chart_code", "unit", "holder", "component", "side", "amount", "line_ref", "memo"]
-ACCOUNT_KEYS = ["id", "account", "book", "chart_code", "name_zh", "name_en", "unit", "holder", "component", "kind",
-                "debits", "credits", "balance"]
-TB_KEYS = ["account", "book", "chart_code", "name_zh", "name_en", "unit", "holder", "component",
-           "opening", "period_debits", "period_credits", "closing"]
-TB_MONEY = ["opening", "period_debits", "period_credits", "closing"]
 
-
-def _name(r: dict[str, Any], lang: str | None) -> str:
-    return str(r["name_en"] if (lang or get_lang()) == "en" else r["name_zh"])
+def _name(r: Any, lang: str | None) -> str:
+    """A shape's name (``name_zh``/``name_en``) in ``lang`` or the language in force."""
+    return str(r.name_en if (lang or get_lang()) == "en" else r.name_zh)
 
 
 # ---- init & db -----------------------------------------------------------------
@@ -258,7 +251,7 @@ def _read_entries(file: str) -> tuple[str, object]:
 def _show_posted(results: list[journal.PostResult], books: list[str], json_out: bool) -> None:
     """What a post did, entry by entry: posted (voucher) or held for a second person."""
     posted = [r.entry_id for r in results if r.entry_id is not None]
-    vouchers = read(lambda c: {i: journal.get_entry(c, i)["voucher"] for i in posted}) if posted else {}
+    vouchers = read(lambda c: {i: journal.get_entry(c, i).voucher for i in posted}) if posted else {}
     out = [{"idempotency_key": r.idempotency_key, "entry_id": r.entry_id, "book": b,
             "voucher": vouchers.get(r.entry_id) if r.entry_id is not None else None, "status": r.status,
             "held_id": r.held_id} for r, b in zip(results, books, strict=True)]
@@ -301,10 +294,10 @@ def entry_held(
     """Held entries waiting for a second person (maker-checker), oldest first."""
     rows = read(lambda c: journal.held(c, state=None if all_ else "held", limit=limit))
     if json_out:
-        emit_json(rows_json(rows, journal.HELD_KEYS, ["amount"]))
+        emit_json([to_json(r) for r in rows])
         return
-    shown = [dict(r, kind=code_text(str(r["kind"])), state=code_text(str(r["state"])),
-                  units=",".join(r["units"] or [])) for r in rows]
+    shown = [dict(as_row(r), kind=code_text(r.kind), state=code_text(r.state), units=",".join(r.units or []))
+             for r in rows]
     table(_("held entries"), [("id", _("held entry")), ("kind", _("kind")), ("book", _("book")),
                               ("entry_date", _("date")), ("amount", _("amount")), ("units", _("units")),
                               ("made_by", _("by")), ("state", _("state")), ("memo", _("memo"))],
@@ -320,7 +313,7 @@ def entry_confirm(
 ) -> None:
     """Confirm held entries as the second person: each is posted now and gets its voucher."""
     results = write(lambda c: [journal.confirm(c, i) for i in ids])
-    books = read(lambda c: [journal.get_entry(c, r.entry_id)["book"] if r.entry_id is not None else ""
+    books = read(lambda c: [journal.get_entry(c, r.entry_id).book if r.entry_id is not None else ""
                             for r in results])
     _show_posted(results, books, json_out)
 
@@ -334,16 +327,10 @@ def entry_reject(
     """Reject a held entry with a reason: it never posts; the rejection is kept."""
     r = write(lambda c: journal.reject(c, held_id, reason))
     if json_out:
-        emit_json({k: jsonable(r.get(k)) for k in ("id", "state", "decided_by", "decision_reason")})
+        emit_json(to_json(r))
     else:
         console.print(_("held entry {id} rejected by {user}: {reason}").format(
-            id=r["id"], user=r["decided_by"], reason=r["decision_reason"]))
-
-
-def _entry_json(e: dict[str, Any]) -> dict[str, Any]:
-    out = {k: jsonable(e.get(k)) for k in ENTRY_KEYS if k != "postings"}
-    out["postings"] = rows_json(e["postings"], POSTING_KEYS, ["amount"])
-    return out
+            id=r.id, user=r.decided_by, reason=r.decision_reason))
 
 
 @entry_app.command("show")
@@ -354,21 +341,20 @@ def entry_show(
     """Show one entry with its postings, who posted it and its reversal links."""
     e = read(lambda c: journal.get_entry(c, ref))
     if json_out:
-        emit_json(_entry_json(e))
+        emit_json(to_json(e))
         return
     console.print(_("[bold]entry {id}[/bold]  voucher {book}/{voucher}  date {date}  kind {kind}").format(
-        id=e["id"], book=e["book"], voucher=e["voucher"] or _("(unsealed)"), date=e["entry_date"],
-        kind=code_text(str(e["kind"]))))
-    console.print(_("key {key}  by {user} at {at}").format(key=plain(e["idempotency_key"]), user=e["created_by"],
-                                                         at=f"{e['created_at']:%Y-%m-%d %H:%M:%S}"))
-    if e["memo"]:
-        console.print(_("memo: {memo}").format(memo=plain(e["memo"])))
-    if e["reverses"]:
-        console.print(_("[red]reverses entry {id}[/red]: {reason}").format(id=e["reverses"], reason=plain(e["reason"])))
-    if e["reversed_by"]:
-        console.print(_("[red]reversed by entry {id}[/red]").format(id=e["reversed_by"]))
-    rows = [dict(p, name=_name(p, lang), debit=p["amount"] if p["side"] == "D" else None,
-                 credit=p["amount"] if p["side"] == "C" else None) for p in e["postings"]]
+        id=e.id, book=e.book, voucher=e.voucher or _("(unsealed)"), date=e.entry_date, kind=code_text(e.kind)))
+    console.print(_("key {key}  by {user} at {at}").format(key=plain(e.idempotency_key), user=e.created_by,
+                                                         at=f"{e.created_at:%Y-%m-%d %H:%M:%S}"))
+    if e.memo:
+        console.print(_("memo: {memo}").format(memo=plain(e.memo)))
+    if e.reverses:
+        console.print(_("[red]reverses entry {id}[/red]: {reason}").format(id=e.reverses, reason=plain(e.reason)))
+    if e.reversed_by:
+        console.print(_("[red]reversed by entry {id}[/red]").format(id=e.reversed_by))
+    rows = [dict(as_row(p), name=_name(p, lang), debit=p.amount if p.side == "D" else None,
+                 credit=p.amount if p.side == "C" else None) for p in e.postings]
     table(None, [("account", _("account")), ("name", _("name")), ("debit", _("debit")), ("credit", _("credit")),
                  ("line_ref", _("ref"))], rows, money=["debit", "credit"])
 
@@ -386,7 +372,7 @@ def entry_reverse(
 
     def work(c):  # type: ignore[no-untyped-def]
         e = journal.get_entry(c, ref)
-        return journal.reverse(c, e["id"], reason, on, key or f"reverse-{e['id']}")
+        return journal.reverse(c, e.id, reason, on, key or f"reverse-{e.id}")
     r = write(work)
     if json_out:
         emit_json({"entry_id": r.entry_id, "status": r.status, "idempotency_key": r.idempotency_key,
@@ -429,15 +415,13 @@ def journal_cmd(
     rows = read(lambda c: journal.journal(c, date_from=parse_date_opt(date_from, "from"),
                                           date_to=parse_date_opt(date_to, "to"), unit=unit, book=book,
                                           limit=limit, offset=offset))
-    keys = ["id", "voucher", "book", "entry_date", "kind", "amount", "units", "memo", "idempotency_key",
-            "reverses", "created_by"]
     if json_out:
-        emit_json(rows_json(rows, keys, ["amount"]))
+        emit_json([to_json(r) for r in rows])
     else:
-        rows = [dict(r, kind=code_text(str(r["kind"]))) for r in rows]
         table(_("journal"), [("voucher", _("voucher")), ("book", _("book")), ("entry_date", _("date")),
                              ("kind", _("kind")), ("amount", _("amount")), ("units", _("units")), ("memo", _("memo")),
-                             ("created_by", _("by"))], rows, money=["amount"])
+                             ("created_by", _("by"))], [dict(as_row(r), kind=code_text(r.kind)) for r in rows],
+              money=["amount"])
 
 
 @account_app.command("list")
@@ -449,13 +433,11 @@ def account_list(
     """Every ledger account with its maintained balance (debits − credits)."""
     rows = read(lambda c: accounts.list_accounts(c, book=book, unit=unit))
     if json_out:
-        emit_json(rows_json(rows, ACCOUNT_KEYS, ["debits", "credits", "balance"]))
+        emit_json([to_json(r) for r in rows])
     else:
-        for r in rows:
-            r["name"] = _name(r, lang)
         table(_("accounts"), [("id", _("id")), ("account", _("account")), ("name", _("name")),
                               ("debits", _("debits")), ("credits", _("credits")), ("balance", _("balance"))],
-              rows, money=["debits", "credits", "balance"])
+              [dict(as_row(r), name=_name(r, lang)) for r in rows], money=["debits", "credits", "balance"])
 
 
 def balance_cmd(
@@ -466,28 +448,21 @@ def balance_cmd(
     """One account's balance, now or as of a past date."""
     r = read(lambda c: accounts.balance(c, account, parse_date_opt(as_of, "as-of")))
     # Shown on the account's normal side: a fund (credit-normal) in deficit reads "Dr", not a positive figure.
-    normal = r.get("normal_side") or "D"
-    on_normal = r["balance"] if normal == "D" else -r["balance"]
-    side = normal if on_normal >= 0 else ("C" if normal == "D" else "D")
     if json_out:
-        out = rows_json([r], ["id", "account", "name_zh", "name_en", "as_of", "debits", "credits", "balance",
-                              "government_share_outstanding"],
-                        ["debits", "credits", "balance", "government_share_outstanding"])[0]
-        out.update(normal_side=normal, side=side, amount=jsonable(abs(on_normal), True))
-        emit_json(out)
+        emit_json(to_json(r))
     else:
         text = _("{account} {name}: {side} {amount} (debits {debits}, credits {credits}; normal side {normal})")
-        if r["as_of"]:
+        if r.as_of:
             text = _("{account} {name} as of {as_of}: {side} {amount} (debits {debits}, credits {credits}; "
                      "normal side {normal})")
-        console.print(text.format(account=r["account"], name=_name(r, None), as_of=r["as_of"],
-                                  side=side_text(side), amount=format_yuan(abs(on_normal)),
-                                  debits=format_yuan(r["debits"]), credits=format_yuan(r["credits"]),
-                                  normal=side_text(normal)))
-        if r["government_share_outstanding"]:
+        console.print(text.format(account=r.account, name=_name(r, None), as_of=r.as_of,
+                                  side=side_text(r.side), amount=format_yuan(r.amount),
+                                  debits=format_yuan(r.debits), credits=format_yuan(r.credits),
+                                  normal=side_text(r.normal_side)))
+        if r.government_share_outstanding:
             console.print(_("beside it: government shortfall shares owed to the fund {amount} (obligations register; "
                             "not on the books, counted by the shortfall rule)").format(
-                amount=format_yuan(r["government_share_outstanding"])))
+                amount=format_yuan(r.government_share_outstanding)))
 
 
 @report_app.command("trial-balance")
@@ -504,7 +479,7 @@ def trial_balance(
 ) -> None:
     """Trial balance: opening, debits, credits and closing per account; totals must tie."""
     rows = read(lambda c: accounts.trial_balance(c, as_of=parse_date_opt(as_of, "as-of"), year=year, unit=unit, book=book))
-    totals = {k: sum(r[k] for r in rows) for k in TB_MONEY}
+    totals: dict[str, Any] = {k: sum(getattr(r, k) for r in rows) for k in accounts.TB_MONEY}
     if csv or xlsx:
         from cli.exports import checked_lang, export_report
         from ledger.reports.builders import trial_balance_report
@@ -514,15 +489,13 @@ def trial_balance(
                                            labels=read(labels), lang=checked_lang(lang)), csv, xlsx, lang,
                       force=force)
     if json_out:
-        emit_json({"rows": rows_json(rows, TB_KEYS, TB_MONEY), "totals": rows_json([totals], TB_MONEY, TB_MONEY)[0]})
+        emit_json({"rows": [to_json(r) for r in rows], "totals": {k: jsonable(v, True) for k, v in totals.items()}})
         return
-    for r in rows:
-        r["name"] = _name(r, lang)
     totals["account"] = _("Total")
     table(_("trial balance"), [("account", _("account")), ("name", _("name")), ("opening", _("opening")),
                                ("period_debits", _("debits")), ("period_credits", _("credits")),
                                ("closing", _("closing"))],
-          rows, money=TB_MONEY, totals=totals)
+          [dict(as_row(r), name=_name(r, lang)) for r in rows], money=accounts.TB_MONEY, totals=totals)
 
 
 unit_app = typer.Typer(help="The region's units: codes and names.", no_args_is_help=True)

@@ -17,11 +17,14 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.i18n import MONTHS, N_, QUARTERS, both, join_words, translate
 from ledger.reports import labels as labels_
 from ledger.reports.model import Column, Report, Section
+
+if TYPE_CHECKING:
+    from ledger.store.accounts import TrialBalanceLine
 
 Row = Mapping[str, Any]
 
@@ -122,24 +125,25 @@ TB_COLUMNS = (
 _TB_MONEY = ("opening", "period_debits", "period_credits", "closing")
 
 
-def trial_balance_report(rows: Sequence[Row], *, as_of: dt.date | None = None, year: int | None = None,
+def trial_balance_report(rows: Sequence[TrialBalanceLine], *, as_of: dt.date | None = None, year: int | None = None,
                          labels: Labels | None = None, generated_at: dt.datetime | None = None,
                          lang: str = "zh") -> Report:
     """试算平衡表: one section per book, one row per account (balances debits − credits),
     a totals row per book (debits = credits, closing sums to zero when the book balances).
     ``account`` is the account's key (for scripts), ``account_name`` its printed label."""
     labels = labels or Labels()
-    by_book: dict[str, list[Row]] = defaultdict(list)
+    by_book: dict[str, list[TrialBalanceLine]] = defaultdict(list)
     for r in rows:
-        by_book[r["book"]].append(r)
+        by_book[r.book].append(r)
     sections = []
     for book in sorted(by_book, reverse=True):
         rs = by_book[book]
         zh, en = section_title(labels, book, "")
-        sections.append(Section(zh, en, tuple({**{c.key: r[c.key] for c in TB_COLUMNS if c.key != "account_name"},
-                                               "account_name": account_label(labels, r["account"], lang)}
+        sections.append(Section(zh, en, tuple({**{c.key: getattr(r, c.key) for c in TB_COLUMNS
+                                                  if c.key != "account_name"},
+                                               "account_name": account_label(labels, r.account, lang)}
                                               for r in rs),
-                                {k: sum(int(r[k]) for r in rs) for k in _TB_MONEY}))
+                                {k: sum(int(getattr(r, k)) for r in rs) for k in _TB_MONEY}))
     return Report("trial_balance", *both(N_("Trial balance")), labels.region, _year_period(as_of, year),
                   generated_at or now(labels), TB_COLUMNS, tuple(sections))
 

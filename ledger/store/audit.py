@@ -68,7 +68,7 @@ def _request_events(conn: Conn, request_id: int) -> list[dict[str, Any]]:
 def trail_entry(conn: Conn, ref: str) -> dict[str, Any]:
     """Everything recorded about one entry (id, voucher RES/2023-000001, or idempotency key)."""
     e = journal.get_entry(conn, ref)
-    b = _brief(conn, e["id"])
+    b = _brief(conn, e.id)
     assert b is not None
     events = [_event(b["created_at"], b["created_by"], "post",
                      f"{b['kind']} entry dated {b['entry_date']}, key {b['idempotency_key']}"
@@ -76,7 +76,7 @@ def trail_entry(conn: Conn, ref: str) -> dict[str, Any]:
                      client_addr=b["client_addr"], reason=b["reason"], entry_id=b["id"], voucher=b["voucher"],
                      amount=b["amount"])]
     for h in conn.execute("""SELECT pe.id, pe.made_by, pe.made_at, pe.decided_by, pe.decided_at
-                               FROM fl.pending_entry pe WHERE pe.entry_id = %s""", (e["id"],)).fetchall():
+                               FROM fl.pending_entry pe WHERE pe.entry_id = %s""", (e.id,)).fetchall():
         # Maker-checker (sql/0017): held by its maker, posted when a second person confirmed it.
         events.append(_event(h["made_at"], h["made_by"], "hold",
                              f"held as held entry {h['id']} until a second person confirms it",
@@ -95,8 +95,8 @@ def trail_entry(conn: Conn, ref: str) -> dict[str, Any]:
                                  f"红字冲销 of entry {o['id']} ({o['voucher']}) posted by {o['created_by']} "
                                  f"at {o['created_at']:%Y-%m-%d %H:%M:%S}", client_addr=b["client_addr"],
                                  reason=b["reason"], entry_id=o["id"], voucher=o["voucher"], amount=o["amount"]))
-    if e["reversed_by"]:
-        r = _brief(conn, e["reversed_by"])
+    if e.reversed_by:
+        r = _brief(conn, e.reversed_by)
         if r is not None:
             events.append(_event(r["created_at"], r["created_by"], "reversed",
                                  f"reversed by entry {r['id']} ({r['voucher']}) dated {r['entry_date']}",
@@ -106,30 +106,30 @@ def trail_entry(conn: Conn, ref: str) -> dict[str, Any]:
             SELECT DISTINCT r.id FROM fl.fund_request r
              WHERE r.disburse_entry = %(e)s OR r.settle_entry = %(e)s
                 OR EXISTS (SELECT 1 FROM fl.request_event x WHERE x.request_id = r.id AND x.entry_id = %(e)s)""",
-                            {"e": e["id"]}).fetchall():
+                            {"e": e.id}).fetchall():
         events += [dict(ev, action=f"request R{req['id']}: {ev['action']}") for ev in _request_events(conn, req["id"])]
     for r in conn.execute("""
             SELECT l.namespace, l.reference, l.row_no, b.kind, b.file_name, b.imported_by, b.imported_at
               FROM fl.import_line l JOIN fl.import_batch b ON b.id = l.batch_id WHERE l.entry_id = %s
-             ORDER BY l.row_no LIMIT 50""", (e["id"],)).fetchall():
+             ORDER BY l.row_no LIMIT 50""", (e.id,)).fetchall():
         events.append(_event(r["imported_at"], r["imported_by"], "import",
                              f"{r['kind']} file {r['file_name']}, row {r['row_no']}, reference {r['reference']}",
-                             entry_id=e["id"], voucher=b["voucher"]))
+                             entry_id=e.id, voucher=b["voucher"]))
     for r in conn.execute("""
             SELECT m.match_group, m.method, m.matched_by, m.matched_at, l.reference, l.line_date
               FROM fl.recon_match m JOIN fl.posting p ON p.id = m.posting_id
               LEFT JOIN fl.recon_match ml ON ml.match_group = m.match_group AND ml.statement_line_id IS NOT NULL
               LEFT JOIN fl.statement_line l ON l.id = ml.statement_line_id
-             WHERE p.entry_id = %s ORDER BY m.matched_at, l.id""", (e["id"],)).fetchall():
+             WHERE p.entry_id = %s ORDER BY m.matched_at, l.id""", (e.id,)).fetchall():
         events.append(_event(r["matched_at"], r["matched_by"], "reconcile",
                              f"matched ({r['method']}) to bank line {r['reference']} of {r['line_date']}",
-                             entry_id=e["id"], voucher=b["voucher"]))
+                             entry_id=e.id, voucher=b["voucher"]))
     events.sort(key=lambda x: (x["at"] is None, x["at"] or dt.datetime.min.replace(tzinfo=dt.UTC)))
     subject = {"type": "entry", "id": b["id"], "voucher": b["voucher"], "book": b["book"],
                "entry_date": b["entry_date"], "kind": b["kind"], "memo": b["memo"],
                "idempotency_key": b["idempotency_key"], "amount": b["amount"], "created_by": b["created_by"],
                "created_at": b["created_at"], "client_addr": b["client_addr"], "reverses": b["reverses"],
-               "reversed_by": e["reversed_by"]}
+               "reversed_by": e.reversed_by}
     return {"subject": subject, "events": events}
 
 

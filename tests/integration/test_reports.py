@@ -286,9 +286,9 @@ def test_identities_on_random_workloads(ledger_db, ops):
     # trial balance: debits = credits, closing sums to zero, per book
     tb = accounts.trial_balance(c, year=2023)
     for book in ("RES", "EMP"):
-        rs = [r for r in tb if r["book"] == book]
-        assert sum(r["period_debits"] for r in rs) == sum(r["period_credits"] for r in rs)
-        assert sum(r["closing"] for r in rs) == 0
+        rs = [r for r in tb if r.book == book]
+        assert sum(r.period_debits for r in rs) == sum(r.period_credits for r in rs)
+        assert sum(r.closing for r in rs) == 0
 
     # balance sheet: assets = liabilities + net assets in every block
     bs = builders.balance_sheet_report(reports_ledger.balance_sheet(c, as_of=end), as_of=end, labels=labels)

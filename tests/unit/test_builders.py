@@ -13,6 +13,7 @@ from ledger.core.monitor import Thresholds
 from ledger.reports import builders, builders_detail, builders_fund
 from ledger.reports.builders import Labels
 from ledger.reports.export import to_json_obj
+from ledger.store.accounts import TrialBalanceLine
 
 CHART = {
     "1003": {"name_zh": "财政专户存款", "name_en": "Special account deposit", "kind": "asset", "parent": None},
@@ -94,10 +95,9 @@ def test_income_parents_sum_children_and_fund_balance_rolls():
 
 
 def test_trial_balance_report_totals_per_book():
-    rows = [{"account": "RES:1003:230822:special", "book": "RES", "name_zh": "财政专户存款", "name_en": "x",
-             "opening": 0, "period_debits": 500, "period_credits": 0, "closing": 500},
-            {"account": "RES:4001:230822", "book": "RES", "name_zh": "社会保险费收入", "name_en": "y",
-             "opening": 0, "period_debits": 0, "period_credits": 500, "closing": -500}]
+    rows = [TrialBalanceLine("RES:1003:230822:special", "RES", "1003", "财政专户存款", "x", "230822", "special", "",
+                             0, 500, 0, 500),
+            TrialBalanceLine("RES:4001:230822", "RES", "4001", "社会保险费收入", "y", "230822", "", "", 0, 0, 500, -500)]
     r = builders.trial_balance_report(rows, year=2023, generated_at=AT)
     assert r.period == "2023" and dict(r.sections[0].totals) == {"opening": 0, "period_debits": 500,
                                                                  "period_credits": 500, "closing": 0}

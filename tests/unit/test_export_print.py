@@ -17,6 +17,7 @@ from ledger.i18n import code_text
 from ledger.reports.builders import Labels, account_label, now, trial_balance_report
 from ledger.reports.export import FONT_NAME, WARNING_FILLS, to_json_obj, write_csv, write_xlsx
 from ledger.reports.model import Column, Report, Section
+from ledger.store.accounts import TrialBalanceLine
 
 GENERATED = datetime(2025, 1, 5, 1, 30, tzinfo=UTC)   # 09:30 in Jiamusi
 COLS = (
@@ -115,8 +116,8 @@ def test_accounts_print_with_unit_names_not_keys() -> None:
     assert account_label(LABELS, "EMP:5001.pharmacy:230881::personal", "zh") == "同江市 5001.pharmacy 个人账户基金"
     assert account_label(LABELS, "RES:1003:230881:special", "en") == "Tongjiang 1003 Special account"
     assert account_label(LABELS, "#42", "zh") == "#42"
-    row = {"account": "EMP:5001.pharmacy:230881::personal", "book": "EMP", "name_zh": "药店", "name_en": "Pharmacy",
-           "opening": 0, "period_debits": 5, "period_credits": 0, "closing": 5}
+    row = TrialBalanceLine("EMP:5001.pharmacy:230881::personal", "EMP", "5001.pharmacy", "药店", "Pharmacy", "230881",
+                           "", "personal", 0, 5, 0, 5)
     tb = trial_balance_report([row], year=2024, labels=LABELS)
     assert tb.sections[0].rows[0]["account_name"] == "同江市 5001.pharmacy 个人账户基金"
     assert next(c.key for c in tb.printed_columns) == "account_name"
