@@ -10,10 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.cmd_imports import BATCH_KEYS, FileArg, print_notices
+from cli.cmd_imports import FileArg, print_notices
 from cli.context import console, emit_json, jsonable, read, rows_json, status_text, table, write
 from ledger.core.budget import CITY
 from ledger.core.money import format_yuan, parse_fen
+from ledger.core.shapes import to_json
 from ledger.errors import BadAmount, BadInput
 from ledger.i18n import _, code_text
 from ledger.reports.export import stamped
@@ -70,19 +71,20 @@ def budget_import(
     needs --reason. Checks each: planned deficit, small-surplus range. Reviewer."""
     def work(c):  # type: ignore[no-untyped-def]
         r = imports.import_file(c, "budget", file)
+        assert isinstance(r, imports.BudgetImport)
         budget_store.import_reason(c, reason)
-        years = sorted({int(b["year"]) for b in r.get("budgets") or []})
+        years = sorted({int(b["year"]) for b in r.budgets})
         shown = [b for y in years for b in budget_store.show(c, y)]
-        keys = {(b["year"], b["unit"], b["book"]) for b in r.get("budgets") or []}
+        keys = {(b["year"], b["unit"], b["book"]) for b in r.budgets}
         return r, [b for b in shown if (b["year"], b["unit"], b["book"]) in keys]
 
     r, now = write(work)
     print_notices(r)
     checks = {(b["year"], b["unit"], b["book"]): b["checks"] for b in now}
     if json_out:
-        out = {k: r.get(k) for k in BATCH_KEYS}
+        out = to_json(r)
         out["budgets"] = []
-        for b in r.get("budgets") or []:
+        for b in r.budgets:
             rev, exp = int(b["revenue"]), int(b["expenditure"])
             out["budgets"].append({
                 "year": b["year"], "unit": b["unit"], "book": b["book"], "version": b["version"],
@@ -91,7 +93,7 @@ def budget_import(
                 "checks": checks_json(checks.get((b["year"], b["unit"], b["book"]), []))})
         emit_json(out)
         return
-    for b in r.get("budgets") or []:
+    for b in r.budgets:
         flag = "  [red]" + _("DEFICIT planned") + "[/red]" if b["deficit"] else ""
         console.print(_("{status}: budget {year} {unit} {book} v{version}: revenue {revenue}, expenditure "
                         "{expenditure}").format(

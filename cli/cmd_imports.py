@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -16,12 +16,12 @@ from cli.context import (
     err_console,
     parse_date_opt,
     read,
-    rows_json,
     status_text,
     table,
     write,
 )
 from ledger.core.money import format_yuan, parse_fen
+from ledger.core.shapes import as_row, to_json
 from ledger.errors import BadAmount, BadInput
 from ledger.i18n import _, code_text
 from ledger.store import imports, registers
@@ -36,9 +36,6 @@ collect_app = typer.Typer(help="Collections and subsidies into the special accou
                           no_args_is_help=True)
 pay_app = typer.Typer(help="Benefit payments to designated providers.", no_args_is_help=True)
 
-BATCH_KEYS = ["batch_id", "kind", "file", "rows_total", "rows_posted", "rows_skipped", "entries", "notices"]
-TRANSFER_KEYS = ["book", "component", "entry_id", "status", "amount", "idempotency_key"]
-CLEAR_KEYS = ["item_id", "entry_id", "status", "cleared", "outstanding"]
 
 
 def _required_date(text: str, name: str = "date") -> dt.date:
@@ -54,24 +51,22 @@ def _amount(text: str) -> int:
         raise BadInput(_("--amount: {error}").format(error=e.message)) from e
 
 
-def _summary(r: dict[str, Any], file: Path) -> str:
+def _summary(r: imports.ImportResult, file: Path) -> str:
     """The file as the user typed it (the batch records its full path)."""
     return _("{file}: posted {rows} rows in {entries} entries, skipped {skipped} already posted (batch {batch})").format(
-        file=file, rows=r["rows_posted"], entries=r["entries"], skipped=r["rows_skipped"], batch=r["batch_id"])
+        file=file, rows=r.rows_posted, entries=r.entries, skipped=r.rows_skipped, batch=r.batch_id)
 
 
-def print_notices(r: dict[str, Any]) -> None:
-    for notice in r.get("notices") or []:
+def print_notices(r: imports.ImportResult) -> None:
+    for notice in r.notices:
         err_console.print(_("notice: {notice}").format(notice=notice), markup=False)
 
 
-def _run_import(kind: str, file: Path, json_out: bool, on: dt.date | None = None) -> dict[str, Any]:
+def _run_import(kind: str, file: Path, json_out: bool, on: dt.date | None = None) -> imports.ImportResult:
     r = write(lambda c: imports.import_file(c, kind, file, on=on))
     print_notices(r)
     if json_out:
-        out = {k: r.get(k) for k in BATCH_KEYS}
-        if kind == "opening":
-            out["register_items"] = r.get("register_items", 0)
+        emit_json(to_json(r))
         emit_json(out)
     return r
 
@@ -88,12 +83,12 @@ def handover_open(
     items (fiscal arrears, employer arrears, unpaid claims). Reviewer."""
     r = _run_import("opening", file, json_out, _required_date(date))
     if not json_out:
-        items = int(r.get("register_items", 0))
+        items = r.register_items if isinstance(r, imports.OpeningImport) else 0
         # Register items are memo records, not postings: count them apart from the posted rows.
         console.print(_("{file}: posted {rows} rows in {entries} entries and recorded {items} register item(s) "
                         "(memo only, no entry); skipped {skipped} already posted (batch {batch})").format(
-            file=file, rows=int(r["rows_posted"]) - items, entries=r["entries"], items=items,
-            skipped=r["rows_skipped"], batch=r["batch_id"]))
+            file=file, rows=r.rows_posted - items, entries=r.entries, items=items, skipped=r.rows_skipped,
+            batch=r.batch_id))
 
 
 @handover_app.command("transfer")
@@ -106,14 +101,14 @@ def handover_transfer(
     per book and component. Finance."""
     rows = write(lambda c: imports.handover_transfer(c, unit, _required_date(date)))
     if json_out:
-        emit_json(rows_json(rows, TRANSFER_KEYS, ["amount"]))
+        emit_json([to_json(r) for r in rows])
         return
     for r in rows:
-        comp = f" {r['component']}" if r["component"] else ""
+        comp = f" {r.component}" if r.component else ""
         console.print(_("{status}: {book}{comp} unit {unit}: {amount} moved to the special account "
                         "(entry {entry}, key {key})").format(
-            status=status_text(r["status"]), book=r["book"], comp=comp, unit=unit, amount=format_yuan(r["amount"]),
-            entry=r["entry_id"], key=r["idempotency_key"]))
+            status=status_text(r.status), book=r.book, comp=comp, unit=unit, amount=format_yuan(r.amount),
+            entry=r.entry_id, key=r.idempotency_key))
 
 
 # ---- registers ------------------------------------------------------------------------
@@ -133,10 +128,10 @@ def register_list(
     rows = read(lambda c: registers.list_items(c, kind=kind, unit=unit, open_only=open_only,
                                                as_of=parse_date_opt(as_of, "as-of")))
     if json_out:
-        emit_json(rows_json(rows, registers.ITEM_KEYS, registers.ITEM_MONEY))
+        emit_json([to_json(r) for r in rows])
         return
-    totals = {"id": _("Total"), **{k: sum(r[k] for r in rows) for k in registers.ITEM_MONEY}}
-    shown = [dict(r, kind=code_text(r["kind"])) for r in rows]
+    totals = {"id": _("Total"), **{k: sum(getattr(r, k) for r in rows) for k in registers.ITEM_MONEY}}
+    shown = [dict(as_row(r), kind=code_text(r.kind)) for r in rows]
     table(_("memo registers"), [("id", _("item")), ("kind", _("kind")), ("unit", _("unit")), ("book", _("book")),
                                 ("component", _("comp")), ("amount", _("amount")), ("cleared", _("cleared")),
                                 ("outstanding", _("outstanding")), ("opened_on", _("opened")),
@@ -157,11 +152,11 @@ def register_clear(
     fen = _amount(amount)
     r = write(lambda c: registers.clear(c, item, fen, _required_date(date), key))
     if json_out:
-        emit_json(rows_json([r], CLEAR_KEYS, ["cleared", "outstanding"])[0])
+        emit_json(to_json(r))
     else:
         console.print(_("{status}: item {item} cleared {amount} (entry {entry}); outstanding {outstanding}").format(
-            status=status_text(r["status"]), item=item, amount=format_yuan(fen), entry=r["entry_id"],
-            outstanding=format_yuan(r["outstanding"])))
+            status=status_text(r.status), item=item, amount=format_yuan(fen), entry=r.entry_id,
+            outstanding=format_yuan(r.outstanding)))
 
 
 # ---- collections, payments ------------------------------------------------------------

@@ -116,7 +116,7 @@ class Demo:
 
     def balance(self, user: str, key: str) -> int:
         try:
-            return int(self.as_(user, lambda c: accounts.find_account(c, key))["balance"])
+            return self.as_(user, lambda c: accounts.find_account(c, key)).balance
         except AccountNotFound:
             return 0
 
@@ -207,12 +207,12 @@ class Demo:
     def clear_arrears(self, kind: str, user: str, on: dt.date, *, whole: bool, part: int = 1) -> None:
         items = self.as_(user, lambda c: registers.list_items(c, kind=kind, open_only=True))
         for it in items:
-            amount = int(it["outstanding"]) if whole else int(it["amount"]) * part // 2 - int(it["cleared"])
+            amount = it.outstanding if whole else it.amount * part // 2 - it.cleared
             if amount <= 0:
                 continue
-            key = f"demo-clear-{it['id']}-{on.isoformat()}"
-            self.as_(user, lambda c, i=it, a=amount, k=key: registers.clear(c, int(i["id"]), a, on, k))
-            self.story.cleared.append({"kind": kind, "unit": it["unit"], "amount": amount, "date": on})
+            key = f"demo-clear-{it.id}-{on.isoformat()}"
+            self.as_(user, lambda c, i=it.id, a=amount, k=key: registers.clear(c, i, a, on, k))
+            self.story.cleared.append({"kind": kind, "unit": it.unit, "amount": amount, "date": on})
 
     def month(self, m: int, files: Path) -> None:
         y = self.year

@@ -21,12 +21,14 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from ledger.core.shapes import Fen, field_names
 from ledger.errors import BadFile, LedgerError, RowError
 from ledger.io import plain
 from ledger.io.formats import FORMATS, FileFormat
@@ -34,6 +36,7 @@ from ledger.io.infile import open_regular
 from ledger.io.normalise import Named, Vocabulary, with_valid_values
 from ledger.io.tables import MAX_CELL_CHARS, MAX_LINE_BYTES, open_table
 from ledger.store.db import RACES, RETRYABLE, Conn, translated
+from ledger.store.rows import fetch_all
 from ledger.store.translate import translate
 
 # kind -> (format name in ledger.io.formats, SQL function)
@@ -187,16 +190,51 @@ def refusal(file: str, result: dict[str, Any], vocab: Vocabulary | None = None) 
     return err
 
 
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What one import did (the batch's summary, from the SQL function's document)."""
+
+    batch_id: int
+    kind: str
+    file: str
+    rows_total: int
+    rows_posted: int
+    rows_skipped: int       # already posted by an earlier run (same keys, same content)
+    entries: int
+    notices: list[str]      # what was read differently from the plain format (GBK, ignored columns)
+
+    @classmethod
+    def of(cls, kind: str, doc: dict[str, Any], notices: list[str]) -> ImportResult:
+        """The shape for ``kind`` from the import function's JSON document; a key the
+        document lacks raises (KeyError names it) rather than printing null."""
+        shape: type[ImportResult] = {"opening": OpeningImport, "budget": BudgetImport}.get(kind, ImportResult)
+        values: dict[str, Any] = {k: notices if k == "notices" else doc[k] for k in field_names(shape)}
+        return shape(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningImport(ImportResult):
+    """A county's opening balances: also the memo-register items recorded (no entry)."""
+
+    register_items: int
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetImport(ImportResult):
+    """A budget file: also the budgets it loaded, one document per (year, unit, book)
+    as ``fl.import_budget`` returns them (the budget's own shape is ledger/store/budget.py's)."""
+
+    budgets: list[dict[str, Any]]
+
+
 class _Refused(Exception):
     """The fast path's file has problems: undo it and let the precise path report them."""
 
 
-def import_file(conn: Conn, kind: str, path: Path | str, *, on: dt.date | None = None) -> dict[str, Any]:
+def import_file(conn: Conn, kind: str, path: Path | str, *, on: dt.date | None = None) -> ImportResult:
     """Import one file of ``kind`` (payments, collections, opening, budget) in the
-    caller's transaction. Returns the batch summary: batch_id, kind, file, rows_total,
-    rows_posted, rows_skipped, entries (+ register_items for openings, budgets for budgets)
-    and notices (what was read differently from the plain format: Excel's GBK, ignored
-    columns; a list of sentences for the officer).
+    caller's transaction. Returns the batch summary (``ImportResult``; an
+    ``OpeningImport`` or a ``BudgetImport`` for those kinds).
 
     A plain CSV file is first tried on the fast path (its bytes straight into COPY);
     if PostgreSQL finds any problem in it, that attempt is rolled back (a savepoint) and
@@ -229,14 +267,14 @@ def import_file(conn: Conn, kind: str, path: Path | str, *, on: dt.date | None =
                 result = call(staged)
                 if "errors" in result:
                     raise _Refused
-                return {**result, "notices": notices}
+                return ImportResult.of(kind, result, notices)
     except _Refused:
         pass
     file = stage(conn, path, fmt, kind, vocab=vocab, notices=notices)
     result = call(file)
     if "errors" in result:
         raise refusal(file, result, vocab)
-    return {**result, "notices": notices}
+    return ImportResult.of(kind, result, notices)
 
 
 def _in_file(file: str, err: LedgerError) -> LedgerError:
@@ -248,16 +286,21 @@ def _in_file(file: str, err: LedgerError) -> LedgerError:
     return out
 
 
-def handover_transfer(conn: Conn, unit: str, on: dt.date) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """One entry of a handover transfer (上划): a book and component's legacy deposits moved."""
+
+    book: str
+    component: str
+    entry_id: int | None
+    status: str             # posted | duplicate | held
+    amount: Fen
+    idempotency_key: str
+
+
+def handover_transfer(conn: Conn, unit: str, on: dt.date) -> list[Transfer]:
     """上划: move all of a county's legacy deposits up to the special account, one entry
-    per (book, component). Rows: book, component, entry_id, status, amount, idempotency_key."""
-    return conn.execute("SELECT * FROM fl.handover_transfer(%s, %s)", (unit, on)).fetchall()
+    per (book, component)."""
+    return fetch_all(conn, Transfer, "SELECT book, component, entry_id, status, amount, idempotency_key "
+                     "FROM fl.handover_transfer(%s, %s)", (unit, on))
 
-
-def batches(conn: Conn, *, kind: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """Recent import batches, newest first."""
-    return conn.execute(
-        """SELECT id, kind, file_name, file_sha256, rows_total, rows_posted, rows_skipped, entries,
-                  imported_by, imported_at
-             FROM fl.import_batch WHERE (%(k)s::text IS NULL OR kind = %(k)s) ORDER BY id DESC LIMIT %(n)s""",
-        {"k": kind, "n": limit}).fetchall()

@@ -6,22 +6,42 @@ local-government shortfall shares, tracked until the money moves. Items are crea
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass
 
+from ledger.core.shapes import Fen
 from ledger.store.db import Conn
+from ledger.store.rows import fetch_all, fetch_one
 
 KINDS = ("fiscal_arrears", "employer_arrears", "unpaid_claims", "government_share")
 
-ITEM_KEYS = ["id", "kind", "unit", "book", "component", "amount", "cleared", "outstanding", "opened_on",
-             "fiscal_year", "reference", "note", "age_days"]
-ITEM_MONEY = ["amount", "cleared", "outstanding"]
+
+@dataclass(frozen=True, slots=True)
+class RegisterItem:
+    """One memo-register item (备查簿): what is owed, what has cleared, how old it is."""
+
+    id: int
+    kind: str               # one of KINDS
+    unit: str
+    book: str
+    component: str
+    amount: Fen
+    cleared: Fen
+    outstanding: Fen        # amount − cleared
+    opened_on: dt.date
+    fiscal_year: int | None
+    reference: str          # the item's idempotency key
+    note: str
+    age_days: int           # days since opened_on, as of the day asked
+
+
+ITEM_MONEY = ("amount", "cleared", "outstanding")
 
 
 def list_items(conn: Conn, *, kind: str | None = None, unit: str | None = None,
-               open_only: bool = False, as_of: dt.date | None = None) -> list[dict[str, Any]]:
+               open_only: bool = False, as_of: dt.date | None = None) -> list[RegisterItem]:
     """Register items (officers see their own unit's: row security), oldest first, with
     what is outstanding and the age in days as of ``as_of`` (default today)."""
-    return conn.execute(
+    return fetch_all(conn, RegisterItem,
         """SELECT i.id, i.kind, i.unit, i.book, i.component, i.amount, i.cleared, i.amount - i.cleared AS outstanding,
                   i.opened_on, i.fiscal_year, i.reference, i.note,
                   (coalesce(%(as_of)s::date, current_date) - i.opened_on) AS age_days
@@ -29,15 +49,26 @@ def list_items(conn: Conn, *, kind: str | None = None, unit: str | None = None,
             WHERE (%(kind)s::text IS NULL OR i.kind = %(kind)s) AND (%(unit)s::text IS NULL OR i.unit = %(unit)s)
               AND (NOT %(open)s OR i.cleared < i.amount)
             ORDER BY i.opened_on, i.id""",
-        {"kind": kind, "unit": unit, "open": open_only, "as_of": as_of}).fetchall()
+        {"kind": kind, "unit": unit, "open": open_only, "as_of": as_of})
 
 
-def clear(conn: Conn, item: int, amount: int, on: dt.date, key: str | None = None) -> dict[str, Any]:
-    """Money arrived (or was paid): post the entry for ``item`` and reduce what is owed.
-    Returns item_id, entry_id, status ('posted' | 'duplicate'), cleared, outstanding."""
+@dataclass(frozen=True, slots=True)
+class Clearing:
+    """What ``register clear`` did: the entry posted for the item and what is left."""
+
+    item_id: int
+    entry_id: int | None
+    status: str             # posted | duplicate
+    cleared: Fen
+    outstanding: Fen
+
+
+def clear(conn: Conn, item: int, amount: int, on: dt.date, key: str | None = None) -> Clearing:
+    """Money arrived (or was paid): post the entry for ``item`` and reduce what is owed."""
     # A caller's key is filed under register-clear: (the namespace of clearing entries, sql/0017).
     if key and not key.startswith(("register-clear:", "govpay:")):
         key = f"register-clear:{key}"
-    row = conn.execute("SELECT * FROM fl.clear_register(%s, %s, %s, %s)", (item, amount, on, key)).fetchone()
+    row = fetch_one(conn, Clearing, "SELECT item_id, entry_id, status, cleared, outstanding "
+                    "FROM fl.clear_register(%s, %s, %s, %s)", (item, amount, on, key))
     assert row is not None
-    return dict(row)
+    return row

@@ -14,6 +14,7 @@ import datetime as dt
 from typing import Any
 
 from ledger.core.entries import account_key
+from ledger.core.shapes import as_row
 from ledger.errors import BadInput, NotFound
 from ledger.store.accounts import find_account
 from ledger.store.db import Conn
@@ -131,7 +132,7 @@ def account_ledger(conn: Conn, ref: str, *, date_from: dt.date, date_to: dt.date
     acc = find_account(conn, ref)
     r = conn.execute("""SELECT coalesce(sum(debits - credits), 0)::bigint AS opening
                           FROM fl.account_day WHERE account_id = %s AND day < %s""",
-                     (acc["id"], date_from)).fetchone()
+                     (acc.id, date_from)).fetchone()
     assert r is not None
     rows = conn.execute(
         """WITH p AS (
@@ -147,9 +148,9 @@ def account_ledger(conn: Conn, ref: str, *, date_from: dt.date, date_to: dt.date
                   s.fiscal_year, s.voucher_no, (SELECT r.id FROM fl.entry r WHERE r.reverses = e.id) AS reversed_by
              FROM p JOIN fl.entry e ON e.id = p.entry_id LEFT JOIN fl.seal s ON s.entry_id = e.id
             ORDER BY p.entry_date, p.id""",
-        {"acc": acc["id"], "from": date_from, "to": date_to, "limit": limit, "offset": offset,
+        {"acc": acc.id, "from": date_from, "to": date_to, "limit": limit, "offset": offset,
          "opening": r["opening"]}).fetchall()
-    return {"account": acc, "opening": r["opening"], "date_from": date_from, "date_to": date_to, "rows": rows}
+    return {"account": as_row(acc), "opening": r["opening"], "date_from": date_from, "date_to": date_to, "rows": rows}
 
 
 def vouchers(conn: Conn, *, year: int | None, book: str | None, number_from: int,

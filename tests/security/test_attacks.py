@@ -61,7 +61,7 @@ def funded(ledger_db: LedgerDB) -> LedgerDB:
     """230822's collections imported (¥800,000 into the special account) and ¥500,000
     pre-allocated to its county expenditure account, from which its payments are made."""
     fin, rev = ledger_db.connect("fin"), ledger_db.connect("rev")
-    assert imports.import_file(fin, "collections", DATA / "collections.csv")["rows_posted"] == 6
+    assert imports.import_file(fin, "collections", DATA / "collections.csv").rows_posted == 6
     fin.commit()
     imports.import_file(rev, "budget", DATA / "budget.csv")    # the pre-allocation's basis (0027)
     rev.execute("SELECT * FROM fl.preallocate(2023, '2023-01-11', %s::jsonb)",
@@ -119,7 +119,7 @@ def test_a_planted_name_is_never_used(funded: LedgerDB, guard: Guard, tmp_path: 
     # Without a planted object, a session imports the file.
     o22 = attacker(funded, "o22")
     o22.autocommit = False
-    assert imports.import_file(o22, "payments", f)["rows_posted"] == 1
+    assert imports.import_file(o22, "payments", f).rows_posted == 1
     o22.commit()
     guard.assert_defended("o22")
 
@@ -151,14 +151,14 @@ def _everything(db: LedgerDB, who: psycopg.Connection, fin: psycopg.Connection, 
     """The definer operations, each through a login whose session the attacker prepared."""
     f = tmp / "p.csv"
     f.write_text("date,unit,book,provider,category,amount,reference\n2023-02-03,230822,RES,H,inpatient,10.00,SH-1\n")
-    assert imports.import_file(who, "payments", f)["rows_posted"] == 1
+    assert imports.import_file(who, "payments", f).rows_posted == 1
     who.commit()
     c = tmp / "c.csv"
     c.write_text("date,unit,book,source,amount,reference\n2023-03-01,230822,RES,contribution,1.00,SH-C-1\n")
-    assert imports.import_file(fin, "collections", c)["rows_posted"] == 1
+    assert imports.import_file(fin, "collections", c).rows_posted == 1
     fin.commit()
-    assert imports.import_file(rev, "budget", DATA / "budget.csv")["budgets"]
-    assert imports.import_file(rev, "opening", DATA / "opening.csv", on=dt.date(2023, 1, 1))["rows_posted"] == 9
+    assert imports.import_file(rev, "budget", DATA / "budget.csv").budgets
+    assert imports.import_file(rev, "opening", DATA / "opening.csv", on=dt.date(2023, 1, 1)).rows_posted == 9
     rev.commit()
     assert fin.execute("SELECT count(*) AS n FROM fl.handover_transfer('230822', '2023-01-05')").fetchone()["n"] == 3
     fin.commit()

@@ -31,7 +31,7 @@ SPECIAL = 165_000_000   # RES special account after collections.csv: 500,000 + 3
 def funded(ledger_db: LedgerDB) -> LedgerDB:
     """collections.csv imported by finance: every RES unit has money in the pooled special account."""
     fin = ledger_db.connect("fin")
-    assert imports.import_file(fin, "collections", DATA / "collections.csv")["rows_posted"] == 6
+    assert imports.import_file(fin, "collections", DATA / "collections.csv").rows_posted == 6
     fin.commit()
     return ledger_db
 
@@ -112,7 +112,7 @@ def test_an_import_conflict_names_no_other_officers_batch(funded: LedgerDB, tmp_
     o81.rollback()
     text = json.dumps(out, ensure_ascii=False)
     assert "REF-A5" in text and "conflict" in text, text
-    assert "huanan-secret-plan" not in text and f"batch {batch['batch_id']}" not in text, text
+    assert "huanan-secret-plan" not in text and f"batch {batch.batch_id}" not in text, text
     # The officer who imported it reads its own batch named.
     o22.execute("SELECT fl.import_stage('collections')")
     with o22.cursor().copy("COPY pg_temp.fl_stage_collections (date, unit, book, source, amount, reference) "

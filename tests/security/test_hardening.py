@@ -42,7 +42,7 @@ def paying(ledger_db: LedgerDB) -> LedgerDB:
     """230822 has money in its county expenditure account (collections, then a pre-allocation)."""
     data = Path(__file__).parent.parent / "integration" / "data"
     fin, rev = ledger_db.connect("fin"), ledger_db.connect("rev")
-    assert imports.import_file(fin, "collections", data / "collections.csv")["rows_posted"] == 6
+    assert imports.import_file(fin, "collections", data / "collections.csv").rows_posted == 6
     fin.commit()
     imports.import_file(rev, "budget", data / "budget.csv")    # the pre-allocation's basis (0027)
     rev.execute("SELECT * FROM fl.preallocate(2023, '2023-01-11', %s::jsonb)",
@@ -176,7 +176,7 @@ def test_an_officer_reads_no_other_units_share_of_an_entry(ledger_db: LedgerDB) 
 
     data = Path(__file__).parent.parent / "integration" / "data"
     fin = ledger_db.connect("fin")
-    assert imports.import_file(fin, "collections", data / "collections.csv")["rows_posted"] == 6
+    assert imports.import_file(fin, "collections", data / "collections.csv").rows_posted == 6
     fin.commit()
     fin.autocommit = True
     start, end = dt.date(2023, 1, 1), dt.date(2023, 3, 20)
