@@ -15,16 +15,12 @@ from cli.context import console, emit_json, parse_date_opt, read, table
 from ledger.core.forecast import Assumptions, PathMonth, UnitForecast, forecast_unit, origin_for
 from ledger.core.money import decimal_text
 from ledger.core.monitor import Thresholds
+from ledger.core.shapes import to_json
 from ledger.errors import BadInput
 from ledger.i18n import _, code_text, get_lang
 from ledger.reports.builders import Labels
 from ledger.store import forecast as store_forecast
 from ledger.store import reports
-
-PATH_KEYS = ["month", "revenue", "contributions", "subsidies", "other_revenue", "expenditure", "government_received",
-             "surplus", "government_outstanding", "months_payable", "colour"]
-YEAR_KEYS = ["year", "revenue", "expenditure", "current_balance", "surplus_before", "covered_by_surplus",
-             "government_share", "surplus_after", "months_forecast"]
 
 
 def _percent(text: str | None, name: str) -> Decimal | None:
@@ -73,8 +69,7 @@ def unit_json(f: UnitForecast) -> dict[str, Any]:
                          "years_of_history": m.years}
                   for name, m in f.models.items()},
         "path": [path_json(p) for p in f.path],
-        "years": [{"year": y.year, **{k: decimal_text(getattr(y, k)) for k in YEAR_KEYS[1:-1]},
-                   "months_forecast": y.months_forecast} for y in f.years],
+        "years": [to_json(y) for y in f.years],
         "notes": list(f.notes),
     }
 

@@ -31,10 +31,6 @@ from ledger.store.db import Conn
 
 chart_app = typer.Typer(help="Charts as PNG files (matplotlib, Chinese unit names).", no_args_is_help=True)
 
-MONITOR_KEYS = ["unit", "book", "surplus", "trailing_12m_expenditure", "months_payable", "basis", "colour",
-                "year_revenue", "current_balance", "balance_rate", "balance_rate_colour", "level",
-                "year_result", "special_share", "planned_result", "outstanding_share", "overdue_share", "warnings",
-                "response"]
 
 monitor_app = typer.Typer(invoke_without_command=True)   # help: the callback's docstring
 

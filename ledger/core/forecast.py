@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from ledger.core.monitor import Colour, Thresholds, colour, monthly_spending, months_payable_at, year_before
+from ledger.core.shapes import Fen
 from ledger.core.shortfall import ShortfallInput, apply_shortfall_rule
 from ledger.errors import BadInput
 
@@ -246,14 +247,14 @@ class YearEnd:
     """The shortfall rule (缺口分担) applied to a forecast year (history months included)."""
 
     year: int
-    revenue: int
-    expenditure: int
-    current_balance: int
-    surplus_before: int
-    covered_by_surplus: int
-    government_share: int
-    surplus_after: int
-    months_forecast: int
+    revenue: Fen
+    expenditure: Fen
+    current_balance: Fen
+    surplus_before: Fen
+    covered_by_surplus: Fen
+    government_share: Fen
+    surplus_after: Fen
+    months_forecast: int          # how many of its months are forecast (the rest history)
 
 
 @dataclass(frozen=True, slots=True)

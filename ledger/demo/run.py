@@ -116,7 +116,7 @@ class Demo:
 
     def balance(self, user: str, key: str) -> int:
         try:
-            return self.as_(user, lambda c: accounts.find_account(c, key)).balance
+            return int(self.as_(user, lambda c: accounts.find_account(c, key)).balance)
         except AccountNotFound:
             return 0
 

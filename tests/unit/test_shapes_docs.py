@@ -1,0 +1,97 @@
+"""The JSON keys the documentation promises are the fields of the shapes the commands
+print (``ledger.core.shapes``): a field renamed, added or moved in a shape, or a key
+list edited in a guide, fails here until the two agree again. No database needed."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from ledger.core.forecast import YearEnd
+from ledger.core.shapes import Fen, as_row, field_names, money_fields, to_json
+from ledger.store.accounts import AccountBalance, AccountLine, TrialBalanceLine
+from ledger.store.imports import ImportResult, OpeningImport, Transfer
+from ledger.store.journal import Entry, HeldEntry, JournalLine, PostingLine, Rejection
+from ledger.store.registers import Clearing, RegisterItem
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+# (document, the words just before the key list, the shape whose fields it lists)
+KEY_LISTS = [
+    ("reports.md", "row keys ", TrialBalanceLine),
+    ("reports.md", "`entry show --json`: ", Entry),
+    ("reports.md", "each posting ", PostingLine),
+    ("reports.md", "`journal --json`: a list of ", JournalLine),
+    ("reports.md", "`entry reject --json`: ", Rejection),
+    ("reports.md", "`account list --json`: a list of ", AccountLine),
+    ("reports.md", "`balance --json`: ", AccountBalance),
+    ("officers-guide.md", "`entry held --json` lists ", HeldEntry),
+    ("imports.md", "`budget import` `--json`:", ImportResult),
+    ("imports.md", "`handover transfer --json`: a list of ", Transfer),
+    ("imports.md", "`register list --json`: a list of ", RegisterItem),
+    ("imports.md", "`register clear --json`: ", Clearing),
+]
+
+
+def documented_keys(doc: str, anchor: str) -> list[str]:
+    """The first backquoted, comma-separated list after ``anchor`` in ``doc``, without
+    the parenthesised remarks inside it (``status ("posted" | "duplicate")``)."""
+    text = (DOCS / doc).read_text("utf-8")
+    assert anchor in text, f"{doc} no longer says {anchor!r}"
+    rest = text[text.index(anchor) + len(anchor):]
+    span = next(m.group(1) for m in re.finditer(r"`([^`]*)`", rest) if "," in m.group(1))
+    span = re.sub(r"\([^)]*\)", "", span)
+    return [k.strip() for k in span.split(",") if k.strip()]
+
+
+@pytest.mark.parametrize(("doc", "anchor", "shape"), KEY_LISTS,
+                         ids=[f"{d}:{s.__name__}" for d, _a, s in KEY_LISTS])
+def test_documented_keys_are_the_shapes_fields(doc: str, anchor: str, shape: type) -> None:
+    assert documented_keys(doc, anchor) == list(field_names(shape))
+
+
+def test_an_opening_import_adds_only_its_register_items() -> None:
+    text = (DOCS / "imports.md").read_text("utf-8")
+    added = re.search(r"`handover open` adds `(\w+)`", text)
+    assert added is not None
+    assert list(field_names(OpeningImport)) == [*field_names(ImportResult), added.group(1)]
+
+
+def test_forecast_years_example_has_the_year_end_fields() -> None:
+    text = (DOCS / "reports.md").read_text("utf-8")
+    m = re.search(r'"years": \[(\{[^}]*\})', text)
+    assert m is not None
+    assert list(json.loads(m.group(1))) == list(field_names(YearEnd))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Sample:
+    id: int
+    amount: Fen
+    owed: Fen | None
+    count: int
+    on: dt.date
+    at: dt.datetime
+    raw: bytes
+    tags: list[str]
+    lines: tuple[PostingLine, ...] = ()
+
+
+def test_money_is_known_from_the_type_alone() -> None:
+    assert money_fields(_Sample) == {"amount", "owed"}
+    line = PostingLine("RES:1003:230822:special", "1003", "230822", "special", "", "D", 150050, None, None,
+                       "财政专户存款", "Special account deposit")
+    s = _Sample(7, -5, None, 3, dt.date(2024, 1, 2), dt.datetime(2024, 1, 2, 3, 4, 5), b"\x01\xff", ["a"], (line,))
+    assert to_json(s) == {"id": 7, "amount": "-0.05", "owed": None, "count": 3, "on": "2024-01-02",
+                          "at": "2024-01-02T03:04:05", "raw": "01ff", "tags": ["a"],
+                          "lines": [{"account": "RES:1003:230822:special", "chart_code": "1003", "unit": "230822",
+                                     "holder": "special", "component": "", "side": "D", "amount": "1500.50",
+                                     "line_ref": None, "memo": None, "name_zh": "财政专户存款",
+                                     "name_en": "Special account deposit"}]}
+    # The table renderer gets the values themselves, in field order.
+    assert list(as_row(s)) == list(field_names(_Sample)) and as_row(s)["amount"] == -5
