@@ -169,8 +169,8 @@ def test_same_collections_file_twice_at_once_posts_once(ledger_db: LedgerDB) -> 
     path = DATA / "collections.csv"
     out = _race(ledger_db, "fin", _import("collections", path), "fin", _import("collections", path))
     assert out.get("error") is None
-    assert out["first"]["rows_posted"] > 0 and out["result"]["rows_posted"] == 0
-    assert out["result"]["rows_skipped"] == out["first"]["rows_posted"]
+    assert out["first"].rows_posted > 0 and out["result"].rows_posted == 0
+    assert out["result"].rows_skipped == out["first"].rows_posted
 
 
 def test_collections_row_changed_at_once_names_file_row_and_reference(ledger_db: LedgerDB, tmp_path: Path) -> None:
@@ -205,7 +205,7 @@ def test_same_payments_file_twice_at_once_posts_once(ledger_db: LedgerDB) -> Non
     path = DATA / "payments.csv"
     out = _race(ledger_db, "rev", _import("payments", path), "rev", _import("payments", path))
     assert out.get("error") is None
-    assert out["first"]["rows_posted"] > 0 and out["result"]["rows_posted"] == 0
+    assert out["first"].rows_posted > 0 and out["result"].rows_posted == 0
 
 
 def test_payments_row_changed_at_once_names_file_row_and_reference(ledger_db: LedgerDB, tmp_path: Path) -> None:
@@ -228,15 +228,15 @@ def test_same_opening_file_twice_at_once_registers_once(ledger_db: LedgerDB) -> 
     on = dt.date(2023, 1, 1)
     out = _race(ledger_db, "rev", _import("opening", path, on=on), "rev", _import("opening", path, on=on))
     assert out.get("error") is None, repr(out.get("error"))
-    assert out["result"]["rows_posted"] == 0
-    assert _n(ledger_db, "SELECT count(*) AS n FROM fl.register_item") == out["first"]["register_items"]
+    assert out["result"].rows_posted == 0
+    assert _n(ledger_db, "SELECT count(*) AS n FROM fl.register_item") == out["first"].register_items
 
 
 def test_same_budget_twice_at_once_is_one_version(ledger_db: LedgerDB) -> None:
     path = DATA / "budget.csv"
     out = _race(ledger_db, "rev", _import("budget", path), "rev", _import("budget", path))
     assert out.get("error") is None, repr(out.get("error"))
-    assert {b["status"] for b in out["result"]["budgets"]} == {"unchanged"}
+    assert {b["status"] for b in out["result"].budgets} == {"unchanged"}
     assert _n(ledger_db, "SELECT count(*) AS n FROM fl.budget WHERE version > 1") == 0
 
 
@@ -256,7 +256,7 @@ def test_two_budget_versions_at_once_are_versions_one_and_two(ledger_db: LedgerD
     out = _race(ledger_db, "rev", _import("budget", DATA / "budget.csv"),
                 "rev2", _import_budget_with_reason(DATA / "budget_v2.csv", "追加住院支出"))
     assert out.get("error") is None, repr(out.get("error"))
-    assert "created" in {b["status"] for b in out["result"]["budgets"]}
+    assert "created" in {b["status"] for b in out["result"].budgets}
     assert _n(ledger_db, "SELECT count(*) AS n FROM fl.budget WHERE version = 2") >= 1
     assert _n(ledger_db, """SELECT count(*) AS n FROM fl.budget b JOIN fl.budget_adjustment a ON a.budget_id = b.id
                              WHERE b.version = 2 AND a.reason = '追加住院支出' AND a.adjusted_by = 'rev2'""") >= 1
