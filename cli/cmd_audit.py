@@ -13,18 +13,17 @@ from cli.context import (
     Markup,
     console,
     emit_json,
-    jsonable,
     parse_date_opt,
     plain,
     read,
     read_pinned,
-    rows_json,
     table,
     write,
 )
 from cli.outfiles import FORCE_HELP, check_target, safe_target
 from ledger.core.findings import VerifyReport
-from ledger.core.money import decimal_text, format_yuan
+from ledger.core.money import format_yuan
+from ledger.core.shapes import as_row, to_json
 from ledger.errors import BadInput
 from ledger.i18n import _, code_text, ngettext
 from ledger.io import infile
@@ -37,13 +36,6 @@ reconcile_app = typer.Typer(help="Bank reconciliation: statements and the reconc
 
 # Holder codes as the account keys print them (city_exp, county_exp); dashes are accepted too.
 ACCOUNT_HELP = "special | city_exp | county_exp:UNIT (the holder codes of the account keys)."
-EVENT_KEYS = ["at", "actor", "client_addr", "action", "detail", "reason", "entry_id", "voucher", "request_id", "amount"]
-LINE_KEYS = ["id", "date", "direction", "amount", "reference", "balance", "row_no", "match_group", "method"]
-BOOK_KEYS = ["posting_id", "entry_id", "voucher", "date", "side", "amount", "reference", "unit", "idempotency_key",
-             "match_group", "method"]
-RECON_MONEY = ["bank_balance", "book_receipts_not_in_bank", "book_payments_not_in_bank", "adjusted_bank_balance",
-               "book_balance", "bank_receipts_not_in_book", "bank_payments_not_in_book", "adjusted_book_balance",
-               "difference"]
 
 
 def _render_report(rep: VerifyReport, json_out: bool, title: str) -> None:
@@ -153,24 +145,21 @@ def trail(
         raise BadInput(_("give an entry (id, voucher or key) or a request (R<id> or --request ID)"))
     rid = request if request is not None else audit.parse_request_ref(ref or "")
     t = read(lambda c: audit.trail_request(c, rid) if rid is not None else audit.trail_entry(c, ref or ""))
-    money = ["amount", "amount_requested", "amount_approved"]
     if json_out:
-        emit_json({"subject": {k: jsonable(v, k in money) for k, v in t["subject"].items()},
-                   "events": rows_json(t["events"], EVENT_KEYS, ["amount"])})
+        emit_json(to_json(t))
         return
-    s = t["subject"]
-    if s["type"] == "entry":
+    s = t.subject
+    if isinstance(s, audit.EntrySubject):
         console.print(_("[bold]entry {id}[/bold] voucher {voucher} {book} dated {date} {kind} {amount}  key {key}").format(
-            id=s["id"], voucher=s["voucher"] or _("(unsealed)"), book=s["book"], date=s["entry_date"],
-            kind=code_text(str(s["kind"])),
-            amount=format_yuan(s["amount"]), key=plain(s["idempotency_key"])))
+            id=s.id, voucher=s.voucher or _("(unsealed)"), book=s.book, date=s.entry_date, kind=code_text(s.kind),
+            amount=format_yuan(s.amount), key=plain(s.idempotency_key)))
     else:
         console.print(_("[bold]request R{id}[/bold] unit {unit} {book} {year}Q{quarter} requested {amount} state {state}")
-                      .format(id=s["id"], unit=s["unit"], book=s["book"], year=s["year"], quarter=s["quarter"],
-                              amount=format_yuan(s["amount_requested"]), state=code_text(s["state"])))
+                      .format(id=s.id, unit=s.unit, book=s.book, year=s.year, quarter=s.quarter,
+                              amount=format_yuan(s.amount_requested), state=code_text(s.state)))
     table(_("audit trail"), [("at", _("when")), ("actor", _("who")), ("client_addr", _("from")),
                              ("action", _("action")), ("detail", _("detail")), ("reason", _("reason")),
-                             ("amount", _("amount"))], t["events"],
+                             ("amount", _("amount"))], [as_row(e) for e in t.events],
           money=["amount"])
 
 
@@ -263,13 +252,13 @@ def reconcile_import(
     lines = reconcile.read_statement(statement)
     r = write(lambda c: reconcile.import_statement(c, statement, lines, spec, book, window))
     if json_out:
-        emit_json(jsonable(r))
+        emit_json(to_json(r))
     else:
         console.print(_("{file}: {total} lines, {new} new, {known} already known; matched {matched} line(s) to "
                         "{postings} posting(s) in {groups} group(s); {unmatched} bank line(s) unmatched").format(
-            file=r["file"], total=r["lines_total"], new=r["lines_new"], known=r["lines_known"],
-            matched=r["lines_matched"], postings=r["postings_matched"], groups=r["groups_matched"],
-            unmatched=r["lines_unmatched"]))
+            file=r.file, total=r.lines_total, new=r.lines_new, known=r.lines_known,
+            matched=r.lines_matched, postings=r.postings_matched, groups=r.groups_matched,
+            unmatched=r.lines_unmatched))
 
 
 @reconcile_app.command("report")
@@ -284,42 +273,34 @@ def reconcile_report(
     d = parse_date_opt(as_of, "as-of")
     assert d is not None
     r = read(lambda c: reconcile.report(c, spec, book, d))
-    rec = r["reconciliation"]
+    rec = r.reconciliation
     if json_out:
-        emit_json({
-            "account": r["account"], "book": r["book"], "bank_account_id": r["bank_account_id"],
-            "as_of": d.isoformat(),
-            "matched": [{"group": g["group"], "method": g["method"],
-                         "lines": rows_json(g["lines"], LINE_KEYS, ["amount", "balance"]),
-                         "postings": rows_json(g["postings"], BOOK_KEYS, ["amount"])} for g in r["matched"]],
-            "unmatched_bank": rows_json(r["unmatched_bank"], LINE_KEYS, ["amount", "balance"]),
-            "unmatched_book": rows_json(r["unmatched_book"], BOOK_KEYS, ["amount"]),
-            "reconciliation": {k: decimal_text(v) if k in RECON_MONEY else v for k, v in rec.items()},
-        })
+        emit_json(to_json(r))
         return
     console.print(_("[bold]{account} {book} as of {date}[/bold]: {n} matched group(s)").format(
-        account=r["account"], book=r["book"], date=d, n=len(r["matched"])))
+        account=r.account, book=r.book, date=d, n=len(r.matched)))
     table(_("unmatched on the bank side"), [("date", _("date")), ("direction", _("in/out")),
                                             ("amount", _("amount")), ("reference", _("reference"))],
-          r["unmatched_bank"], money=["amount"])
+          [as_row(x) for x in r.unmatched_bank], money=["amount"])
     table(_("unmatched on the book side"), [("date", _("date")), ("voucher", _("voucher")), ("side", _("D/C")),
                                             ("amount", _("amount")), ("reference", _("reference")),
-                                            ("unit", _("unit"))], r["unmatched_book"], money=["amount"])
+                                            ("unit", _("unit"))], [as_row(x) for x in r.unmatched_book],
+          money=["amount"])
     rows: list[dict[str, Any]] = [
-        {"a": _("bank statement balance"), "x": rec["bank_balance"], "b": _("book balance"),
-         "y": rec["book_balance"]},
-        {"a": _("add: received in the books, not yet by the bank"), "x": rec["book_receipts_not_in_bank"],
-         "b": _("add: received by the bank, not yet in the books"), "y": rec["bank_receipts_not_in_book"]},
-        {"a": _("less: paid in the books, not yet by the bank"), "x": rec["book_payments_not_in_bank"],
-         "b": _("less: paid by the bank, not yet in the books"), "y": rec["bank_payments_not_in_book"]},
-        {"a": _("adjusted balance"), "x": rec["adjusted_bank_balance"], "b": _("adjusted balance"),
-         "y": rec["adjusted_book_balance"]},
+        {"a": _("bank statement balance"), "x": rec.bank_balance, "b": _("book balance"),
+         "y": rec.book_balance},
+        {"a": _("add: received in the books, not yet by the bank"), "x": rec.book_receipts_not_in_bank,
+         "b": _("add: received by the bank, not yet in the books"), "y": rec.bank_receipts_not_in_book},
+        {"a": _("less: paid in the books, not yet by the bank"), "x": rec.book_payments_not_in_bank,
+         "b": _("less: paid by the bank, not yet in the books"), "y": rec.bank_payments_not_in_book},
+        {"a": _("adjusted balance"), "x": rec.adjusted_bank_balance, "b": _("adjusted balance"),
+         "y": rec.adjusted_book_balance},
     ]
     table(_("bank reconciliation"), [("a", _("bank side")), ("x", _("amount")), ("b", _("book side")),
                                      ("y", _("amount"))],
           rows, money=["x", "y"])
-    console.print(_("reconciled: the adjusted balances agree") if rec["reconciled"] else
-                  "[red]" + _("not reconciled: difference {amount}").format(amount=format_yuan(rec["difference"]))
+    console.print(_("reconciled: the adjusted balances agree") if rec.reconciled else
+                  "[red]" + _("not reconciled: difference {amount}").format(amount=format_yuan(rec.difference))
                   + "[/red]")
 
 

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
+from ledger.core.shapes import Fen
 from ledger.errors import BadInput, NotFound, RuleViolation
 from ledger.store import journal
 from ledger.store.db import Conn
+from ledger.store.rows import fetch_one
 from ledger.store.verify import GENESIS, ChainRow, check_chain, link
 from ledger.store.verify_independent import chain_head, chain_rows, independent_run
 
@@ -29,11 +32,74 @@ MAX_CHECKPOINTS = 1000
 
 # ---- audit trail -------------------------------------------------------------------------
 
-def _event(at: Any, actor: str | None, action: str, detail: str = "", *, client_addr: str | None = None,
-           reason: str = "", entry_id: int | None = None, voucher: str | None = None,
-           amount: int | None = None, request_id: int | None = None) -> dict[str, Any]:
-    return {"at": at, "actor": actor, "client_addr": client_addr, "action": action, "detail": detail,
-            "reason": reason, "entry_id": entry_id, "voucher": voucher, "amount": amount, "request_id": request_id}
+@dataclass(frozen=True, slots=True)
+class TrailEvent:
+    """One thing that happened to an entry or a request: who, when, from where, why."""
+
+    at: dt.datetime | None
+    actor: str | None
+    client_addr: str | None     # as PostgreSQL saw the connection
+    action: str                 # post, hold, confirm, seal, reverses, reversed, import, reconcile, request …
+    detail: str
+    reason: str | None
+    entry_id: int | None
+    voucher: str | None         # RES/2023-000005
+    request_id: int | None
+    amount: Fen | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntrySubject:
+    """The entry an audit trail is about."""
+
+    type: str                   # "entry"
+    id: int
+    voucher: str | None
+    book: str
+    entry_date: dt.date
+    kind: str
+    memo: str
+    idempotency_key: str
+    amount: Fen
+    created_by: str
+    created_at: dt.datetime
+    client_addr: str | None
+    reverses: int | None
+    reversed_by: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSubject:
+    """The fund request an audit trail is about."""
+
+    id: int
+    unit: str
+    book: str
+    component: str
+    year: int
+    quarter: int
+    amount_requested: Fen
+    amount_approved: Fen | None
+    state: str
+    note: str | None
+    submitted_by: str
+    submitted_at: dt.datetime
+    approved_by: str | None
+    disburse_entry: int | None
+    settle_entry: int | None
+    type: str = "request"
+
+
+@dataclass(frozen=True, slots=True)
+class Trail:
+    subject: EntrySubject | RequestSubject
+    events: list[TrailEvent]
+
+
+def _event(at: dt.datetime | None, actor: str | None, action: str, detail: str = "", *,
+           client_addr: str | None = None, reason: str | None = "", entry_id: int | None = None,
+           voucher: str | None = None, amount: int | None = None, request_id: int | None = None) -> TrailEvent:
+    return TrailEvent(at, actor, client_addr, action, detail, reason, entry_id, voucher, request_id, amount)
 
 
 _ENTRY_BRIEF = """
@@ -52,7 +118,7 @@ def _brief(conn: Conn, entry_id: int) -> dict[str, Any] | None:
     return r
 
 
-def _request_events(conn: Conn, request_id: int) -> list[dict[str, Any]]:
+def _request_events(conn: Conn, request_id: int) -> list[TrailEvent]:
     rows = conn.execute("""
         SELECT re.id, re.action, re.from_state, re.to_state, re.amount, re.reason, re.entry_id, re.actor, re.at,
                host(re.client_addr) AS client_addr, s.book, s.fiscal_year, s.voucher_no
@@ -65,7 +131,7 @@ def _request_events(conn: Conn, request_id: int) -> list[dict[str, Any]]:
             for r in rows]
 
 
-def trail_entry(conn: Conn, ref: str) -> dict[str, Any]:
+def trail_entry(conn: Conn, ref: str) -> Trail:
     """Everything recorded about one entry (id, voucher RES/2023-000001, or idempotency key)."""
     e = journal.get_entry(conn, ref)
     b = _brief(conn, e.id)
@@ -107,7 +173,7 @@ def trail_entry(conn: Conn, ref: str) -> dict[str, Any]:
              WHERE r.disburse_entry = %(e)s OR r.settle_entry = %(e)s
                 OR EXISTS (SELECT 1 FROM fl.request_event x WHERE x.request_id = r.id AND x.entry_id = %(e)s)""",
                             {"e": e.id}).fetchall():
-        events += [dict(ev, action=f"request R{req['id']}: {ev['action']}") for ev in _request_events(conn, req["id"])]
+        events += [replace(ev, action=f"request R{req['id']}: {ev.action}") for ev in _request_events(conn, req["id"])]
     for r in conn.execute("""
             SELECT l.namespace, l.reference, l.row_no, b.kind, b.file_name, b.imported_by, b.imported_at
               FROM fl.import_line l JOIN fl.import_batch b ON b.id = l.batch_id WHERE l.entry_id = %s
@@ -124,13 +190,11 @@ def trail_entry(conn: Conn, ref: str) -> dict[str, Any]:
         events.append(_event(r["matched_at"], r["matched_by"], "reconcile",
                              f"matched ({r['method']}) to bank line {r['reference']} of {r['line_date']}",
                              entry_id=e.id, voucher=b["voucher"]))
-    events.sort(key=lambda x: (x["at"] is None, x["at"] or dt.datetime.min.replace(tzinfo=dt.UTC)))
-    subject = {"type": "entry", "id": b["id"], "voucher": b["voucher"], "book": b["book"],
-               "entry_date": b["entry_date"], "kind": b["kind"], "memo": b["memo"],
-               "idempotency_key": b["idempotency_key"], "amount": b["amount"], "created_by": b["created_by"],
-               "created_at": b["created_at"], "client_addr": b["client_addr"], "reverses": b["reverses"],
-               "reversed_by": e.reversed_by}
-    return {"subject": subject, "events": events}
+    events.sort(key=lambda x: (x.at is None, x.at or dt.datetime.min.replace(tzinfo=dt.UTC)))
+    subject = EntrySubject("entry", b["id"], b["voucher"], b["book"], b["entry_date"], b["kind"], b["memo"],
+                           b["idempotency_key"], b["amount"], b["created_by"], b["created_at"], b["client_addr"],
+                           b["reverses"], e.reversed_by)
+    return Trail(subject, events)
 
 
 def parse_request_ref(text: str) -> int | None:
@@ -141,14 +205,15 @@ def parse_request_ref(text: str) -> int | None:
     return None
 
 
-def trail_request(conn: Conn, request_id: int) -> dict[str, Any]:
-    r = conn.execute("""SELECT id, unit, book, component, year, quarter, amount_requested, amount_approved, state,
-                               note, submitted_by, submitted_at, approved_by, disburse_entry, settle_entry
-                          FROM fl.fund_request WHERE id = %s""", (request_id,)).fetchone()
+def trail_request(conn: Conn, request_id: int) -> Trail:
+    r = fetch_one(conn, RequestSubject,
+                  """SELECT id, unit, book, component, year, quarter, amount_requested, amount_approved, state,
+                            note, submitted_by, submitted_at, approved_by, disburse_entry, settle_entry
+                       FROM fl.fund_request WHERE id = %s""", (request_id,))
     if r is None:
         raise NotFound(f"no fund request R{request_id} (or it belongs to a unit you cannot see)")
     events = _request_events(conn, request_id)
-    for eid in (r["disburse_entry"], r["settle_entry"]):
+    for eid in (r.disburse_entry, r.settle_entry):
         if eid is None:
             continue
         rev = conn.execute("SELECT id FROM fl.entry WHERE reverses = %s", (eid,)).fetchone()
@@ -159,8 +224,8 @@ def trail_request(conn: Conn, request_id: int) -> dict[str, Any]:
                                  f"entry {eid} of this request reversed by entry {x['id']} ({x['voucher']})",
                                  client_addr=x["client_addr"], reason=x["reason"], entry_id=x["id"],
                                  voucher=x["voucher"], amount=x["amount"], request_id=request_id))
-    events.sort(key=lambda x: x["at"])
-    return {"subject": dict(r, type="request"), "events": events}
+    events.sort(key=lambda x: (x.at is None, x.at or dt.datetime.min.replace(tzinfo=dt.UTC)))
+    return Trail(r, events)
 
 
 # ---- digests -------------------------------------------------------------------------------

@@ -31,11 +31,13 @@ from typing import Any
 
 from ledger.core.findings import voucher_label
 from ledger.core.money import parse_fen
+from ledger.core.shapes import Fen
 from ledger.errors import BadAmount, BadFile, BadInput, NotFound, RowError
 from ledger.io import infile
 from ledger.io.formats import STATEMENT
 from ledger.io.tables import open_table
 from ledger.store.db import Conn
+from ledger.store.rows import shape_of
 
 DEFAULT_WINDOW_DAYS = 3
 _DIRECTIONS = {"in": "in", "out": "out", "收": "in", "收入": "in", "支": "out", "支出": "out", "付": "out"}
@@ -259,8 +261,28 @@ def match_account(conn: Conn, bank_id: int, window: int) -> list[MatchGroup]:
     return groups
 
 
+@dataclass(frozen=True, slots=True)
+class StatementImport:
+    """What ``reconcile import`` stored and matched."""
+
+    statement_id: int
+    bank_account_id: int
+    account: str                # the bank account as given (special, county_exp:230822)
+    book: str
+    file: str
+    file_sha256: str
+    lines_total: int
+    lines_new: int
+    lines_known: int            # already stored by an earlier import
+    window_days: int
+    groups_matched: int
+    lines_matched: int
+    postings_matched: int
+    lines_unmatched: int        # on the account, after this match
+
+
 def import_statement(conn: Conn, path: Path | str, lines: Sequence[StatementLine],
-                     spec: BankAccountSpec, book: str, window: int | None = None) -> dict[str, Any]:
+                     spec: BankAccountSpec, book: str, window: int | None = None) -> StatementImport:
     """Store a statement's new lines and match (one business action; the caller owns the transaction)."""
     p = Path(path)
     sha = hashlib.sha256(infile.read_bytes(p)).hexdigest()
@@ -274,14 +296,83 @@ def import_statement(conn: Conn, path: Path | str, lines: Sequence[StatementLine
     left = conn.execute("""SELECT count(*) AS n FROM fl.statement_line l WHERE l.bank_account_id = %s
                              AND NOT EXISTS (SELECT 1 FROM fl.recon_match m WHERE m.statement_line_id = l.id)""",
                         (r["bank_account_id"],)).fetchone()
-    return {"statement_id": r["statement_id"], "bank_account_id": r["bank_account_id"], "account": spec.label(),
-            "book": book, "file": p.name, "file_sha256": sha, "lines_total": r["lines_total"],
-            "lines_new": r["lines_new"], "lines_known": r["lines_total"] - r["lines_new"], "window_days": w,
-            "groups_matched": len(groups), "lines_matched": sum(len(g.lines) for g in groups),
-            "postings_matched": sum(len(g.postings) for g in groups), "lines_unmatched": left["n"] if left else 0}
+    return StatementImport(r["statement_id"], r["bank_account_id"], spec.label(), book, p.name, sha, r["lines_total"],
+                           r["lines_new"], r["lines_total"] - r["lines_new"], w, len(groups),
+                           sum(len(g.lines) for g in groups), sum(len(g.postings) for g in groups),
+                           left["n"] if left else 0)
 
 
-def report(conn: Conn, spec: BankAccountSpec, book: str, as_of: dt.date) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class BankItem:
+    """A bank statement line as the reconciliation shows it."""
+
+    id: int
+    date: dt.date
+    direction: str              # in | out
+    amount: Fen
+    reference: str
+    balance: Fen | None         # the statement's running balance, where it gives one
+    row_no: int
+    match_group: int | None
+    method: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BookItem:
+    """A posting to the bank account's ledger accounts as the reconciliation shows it."""
+
+    posting_id: int
+    entry_id: int
+    voucher: str | None         # RES/2023-000005
+    date: dt.date
+    side: str                   # D | C
+    amount: Fen
+    reference: str | None       # the posting's line_ref
+    unit: str
+    idempotency_key: str
+    match_group: int | None
+    method: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedGroup:
+    group: int
+    method: str
+    lines: list[BankItem]
+    postings: list[BookItem]
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """余额调节表: bank balance + book items not in the bank = book balance + bank items not
+    in the books."""
+
+    bank_balance: Fen
+    bank_balance_source: str    # statement | computed | statement+computed
+    book_receipts_not_in_bank: Fen
+    book_payments_not_in_bank: Fen
+    adjusted_bank_balance: Fen
+    book_balance: Fen
+    bank_receipts_not_in_book: Fen
+    bank_payments_not_in_book: Fen
+    adjusted_book_balance: Fen
+    difference: Fen
+    reconciled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileReport:
+    account: str
+    book: str
+    bank_account_id: int
+    as_of: dt.date
+    matched: list[MatchedGroup]
+    unmatched_bank: list[BankItem]
+    unmatched_book: list[BookItem]
+    reconciliation: Reconciliation
+
+
+def report(conn: Conn, spec: BankAccountSpec, book: str, as_of: dt.date) -> ReconcileReport:
     """Matched groups, unmatched items and the 余额调节表 as of the end of ``as_of``."""
     b = bank_account(conn, spec, book)
     bid = b["id"]
@@ -312,7 +403,6 @@ def report(conn: Conn, spec: BankAccountSpec, book: str, as_of: dt.date) -> dict
     book_balance = int(bal["v"]) if bal else 0
     for x in book_items:
         x["voucher"] = voucher_label(x["book"], x["fiscal_year"], x["voucher_no"])
-        x["amount"] = int(x["amount"])
 
     # Bank balance: the statement's own running balance where it gives one, carried forward.
     bank_balance, source = 0, "computed"
@@ -324,34 +414,23 @@ def report(conn: Conn, spec: BankAccountSpec, book: str, as_of: dt.date) -> dict
             bank_balance += signed
             source = "computed" if source == "computed" else "statement+computed"
 
-    groups: dict[int, dict[str, Any]] = {}
+    groups: dict[int, MatchedGroup] = {}
     for ln in lines:
         if ln["matched"]:
-            groups.setdefault(ln["match_group"], {"group": ln["match_group"], "method": ln["method"],
-                                                  "lines": [], "postings": []})["lines"].append(ln)
+            groups.setdefault(ln["match_group"], MatchedGroup(ln["match_group"], ln["method"], [], [])).lines.append(
+                shape_of(BankItem, ln))
     for x in book_items:
         if x["matched"]:
-            groups.setdefault(x["match_group"], {"group": x["match_group"], "method": x["method"],
-                                                 "lines": [], "postings": []})["postings"].append(x)
-    un_bank = [ln for ln in lines if not ln["matched"]]
-    un_book = [x for x in book_items if not x["matched"]]
-    book_in = sum(x["amount"] for x in un_book if x["side"] == "D")
-    book_out = sum(x["amount"] for x in un_book if x["side"] == "C")
-    bank_in = sum(ln["amount"] for ln in un_bank if ln["direction"] == "in")
-    bank_out = sum(ln["amount"] for ln in un_bank if ln["direction"] == "out")
+            groups.setdefault(x["match_group"], MatchedGroup(x["match_group"], x["method"], [], [])).postings.append(
+                shape_of(BookItem, x))
+    un_bank = [shape_of(BankItem, ln) for ln in lines if not ln["matched"]]
+    un_book = [shape_of(BookItem, x) for x in book_items if not x["matched"]]
+    book_in = sum(x.amount for x in un_book if x.side == "D")
+    book_out = sum(x.amount for x in un_book if x.side == "C")
+    bank_in = sum(ln.amount for ln in un_bank if ln.direction == "in")
+    bank_out = sum(ln.amount for ln in un_bank if ln.direction == "out")
     adj_bank = bank_balance + book_in - book_out
     adj_book = book_balance + bank_in - bank_out
-    return {
-        "account": spec.label(), "book": book, "bank_account_id": bid, "as_of": as_of,
-        "matched": [groups[k] for k in sorted(groups)],
-        "unmatched_bank": un_bank, "unmatched_book": un_book,
-        "reconciliation": {
-            "bank_balance": bank_balance, "bank_balance_source": source,
-            "book_receipts_not_in_bank": book_in, "book_payments_not_in_bank": book_out,
-            "adjusted_bank_balance": adj_bank,
-            "book_balance": book_balance,
-            "bank_receipts_not_in_book": bank_in, "bank_payments_not_in_book": bank_out,
-            "adjusted_book_balance": adj_book,
-            "difference": adj_bank - adj_book, "reconciled": adj_bank == adj_book,
-        },
-    }
+    return ReconcileReport(spec.label(), book, bid, as_of, [groups[k] for k in sorted(groups)], un_bank, un_book,
+                           Reconciliation(bank_balance, source, book_in, book_out, adj_bank, book_balance, bank_in,
+                                          bank_out, adj_book, adj_bank - adj_book, adj_bank == adj_book))

@@ -7,10 +7,12 @@ first read, instead of printing a JSON key that silently went missing."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from psycopg.rows import class_row
 
+from ledger.core.shapes import field_names
 from ledger.store.db import Conn
 
 S = TypeVar("S")
@@ -34,3 +36,10 @@ def account_key_sql(alias: str) -> str:
     its ``account`` as a column; tests/integration/test_shapes.py checks the two agree)."""
     return (f"regexp_replace(concat_ws(':', {alias}.book, {alias}.chart_code, {alias}.unit, {alias}.holder, "
             f"{alias}.component), ':+$', '')")
+
+
+def shape_of(shape: type[S], row: Mapping[str, Any]) -> S:
+    """A ``shape`` from a row that also carries columns the shape does not print (a flag
+    a query adds to sort rows into groups): each field taken by name, a missing one
+    raising KeyError, the rest left behind."""
+    return shape(**{k: row[k] for k in field_names(shape)})

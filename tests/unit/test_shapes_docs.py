@@ -15,8 +15,17 @@ import pytest
 from ledger.core.forecast import YearEnd
 from ledger.core.shapes import Fen, as_row, field_names, money_fields, to_json
 from ledger.store.accounts import AccountBalance, AccountLine, TrialBalanceLine
+from ledger.store.audit import EntrySubject, RequestSubject, TrailEvent
 from ledger.store.imports import ImportResult, OpeningImport, Transfer
 from ledger.store.journal import Entry, HeldEntry, JournalLine, PostingLine, Rejection
+from ledger.store.reconcile import (
+    BankItem,
+    BookItem,
+    MatchedGroup,
+    ReconcileReport,
+    Reconciliation,
+    StatementImport,
+)
 from ledger.store.registers import Clearing, RegisterItem
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -53,6 +62,41 @@ def documented_keys(doc: str, anchor: str) -> list[str]:
                          ids=[f"{d}:{s.__name__}" for d, _a, s in KEY_LISTS])
 def test_documented_keys_are_the_shapes_fields(doc: str, anchor: str, shape: type) -> None:
     assert documented_keys(doc, anchor) == list(field_names(shape))
+
+
+# Key lists written word by word (`a`, `b` or "a", "b"): (document, where the list starts,
+# where it ends (regular expressions), the shape). Parenthesised remarks and nested lists
+# are left out of the list they sit in.
+WORD_LISTS = [
+    ("auditors-guide.md", r"`--json` keys: ", r"`reconcile import --json`", ReconcileReport),
+    ("auditors-guide.md", r"`matched` \(", r"\)", MatchedGroup),
+    ("auditors-guide.md", r"`unmatched_bank` \(", r"\)", BankItem),
+    ("auditors-guide.md", r"`unmatched_book`\s*\(", r"\)", BookItem),
+    ("auditors-guide.md", r"`reconciliation` \(", r"\)\.", Reconciliation),
+    ("auditors-guide.md", r"`reconcile import --json`: ", r"\n\n", StatementImport),
+    ("auditors-guide.md", r'"events": \[\{', r"\}", TrailEvent),
+    ("auditors-guide.md", r"Subject keys for an entry: ", r"; for a request", EntrySubject),
+    ("auditors-guide.md", r"; for a request:", r"\n\n", RequestSubject),
+]
+
+
+def documented_words(doc: str, start: str, end: str) -> list[str]:
+    text = (DOCS / doc).read_text("utf-8")
+    m = re.search(start, text)
+    assert m is not None, f"{doc} no longer says {start!r}"
+    rest = text[m.end():]
+    e = re.search(end, rest)
+    assert e is not None
+    span = rest[:e.start()]
+    while re.search(r"\([^()]*\)", span):
+        span = re.sub(r"\([^()]*\)", "", span)
+    return re.findall(r'[`"](\w+)[`"]', span)
+
+
+@pytest.mark.parametrize(("doc", "start", "end", "shape"), WORD_LISTS,
+                         ids=[f"{d}:{s.__name__}" for d, _a, _e, s in WORD_LISTS])
+def test_documented_words_are_the_shapes_fields(doc: str, start: str, end: str, shape: type) -> None:
+    assert documented_words(doc, start, end) == list(field_names(shape))
 
 
 def test_an_opening_import_adds_only_its_register_items() -> None:
