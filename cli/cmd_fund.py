@@ -27,6 +27,7 @@ from cli.context import (
 from cli.exports import checked_lang, export_report
 from cli.outfiles import FORCE_HELP
 from ledger.core.money import decimal_text, format_yuan, parse_fen
+from ledger.core.shapes import as_row, to_json
 from ledger.errors import BadInput
 from ledger.i18n import N_, _, both, code_text, get_lang, translate
 from ledger.store import cycle, requests, yearend
@@ -41,10 +42,7 @@ interest_app = typer.Typer(help="Special-account interest shared by average dail
                            no_args_is_help=True)
 government_app = typer.Typer(help="The local government's shortfall share: payments.", no_args_is_help=True)
 
-PREALLOC_KEYS = ["unit", "book", "component", "monthly_basis", "months", "target", "target_basis", "held", "amount",
-                 "status", "entry_id"]
-PREALLOC_MONEY = ["monthly_basis", "target", "held", "amount"]
-INTEREST_KEYS = ["unit", "component", "days", "balance_days", "average_daily_balance", "share"]
+PREALLOC_MONEY = ["monthly_basis", "target", "held", "amount"]      # the table's money columns
 INTEREST_MONEY = ["balance_days", "average_daily_balance", "share"]
 SHORTFALL_MONEY = yearend.SHORTFALL_KEYS[2:]
 RECONCILE_NOTE = N_("S counts government shares still owed to the fund (obligations register); the books (cash basis) "
@@ -91,22 +89,22 @@ def preallocate_cmd(
 
     m, b, rows = read(work) if dry_run else write(work)
     if json_out:
-        emit_json(rows_json(rows, PREALLOC_KEYS, PREALLOC_MONEY))
+        emit_json([to_json(r) for r in rows])
         return
     title = (_("pre-allocation {year}: {months} months, basis {basis} — dry run, nothing written") if dry_run
              else _("pre-allocation {year}: {months} months, basis {basis}")).format(
         year=year, months=m, basis=code_text(b))
-    shown = [dict(r, status=status_text(r["status"])) for r in rows]
+    shown = [dict(as_row(r), status=status_text(r.status)) for r in rows]
     table(title, [("unit", _("unit")), ("book", _("book")), ("component", _("comp")),
                   ("monthly_basis", _("monthly basis")), ("months", _("months")), ("target", _("target")),
                   ("held", _("held")), ("amount", _("amount")), ("status", _("status")), ("entry_id", _("entry"))],
           shown, money=PREALLOC_MONEY,
-          totals={"unit": _("Total"), "amount": sum(r["amount"] for r in rows if r["status"] in ("posted", "to post"))})
-    from_plan = sorted({r["unit"] for r in rows if r.get("target_basis") == "plan"})
+          totals={"unit": _("Total"), "amount": sum(r.amount for r in rows if r.status in ("posted", "to post"))})
+    from_plan = sorted({r.unit for r in rows if r.target_basis == "plan"})
     if from_plan:
         console.print(_("target = the annual plan's expenditure for these months, not months × basis, "
                         "for: {units}").format(units=", ".join(from_plan)))
-    if not any(r["monthly_basis"] for r in rows):
+    if not any(r.monthly_basis for r in rows):
         hint = (_("nothing to pre-allocate: no budget for {year} has been imported (fundledger budget import FILE), "
                   "or use --basis prior-year") if b == "budget"
                 else _("nothing to pre-allocate: no spending in {prior} to base it on (try --basis budget)"))
@@ -362,21 +360,20 @@ def interest_allocate(
     rows, posted = write(work)
     if json_out:
         emit_json({"book": book, "from": start.isoformat(), "to": end.isoformat(), "amount": decimal_text(fen),
-                   "entry_id": posted["entry_id"], "status": posted["status"], "held_id": posted["held_id"],
-                   "shares": rows_json(rows, INTEREST_KEYS, INTEREST_MONEY)})
+                   "entry_id": posted.entry_id, "status": posted.status, "held_id": posted.held_id,
+                   "shares": [to_json(r) for r in rows]})
         return
     table(_("interest {amount} on the {book} special account, {start} … {end}").format(
               amount=format_yuan(fen), book=book, start=start, end=end),
           [("unit", _("unit")), ("component", _("comp")), ("balance_days", _("sum of daily balances")),
            ("average_daily_balance", _("average daily balance")), ("share", _("share"))],
-          rows, money=INTEREST_MONEY, totals={"unit": _("Total"), "share": sum(r["share"] for r in rows)})
-    if posted["status"] == "held":
+          [as_row(r) for r in rows], money=INTEREST_MONEY, totals={"unit": _("Total"), "share": sum(r.share for r in rows)})
+    if posted.status == "held":
         console.print(_("held  as held entry {held}: interest moves money into every unit's special-account share, "
                         "so a second person (a reviewer or another finance user) confirms it: fundledger entry "
-                        "confirm {held}").format(held=posted["held_id"]))
+                        "confirm {held}").format(held=posted.held_id))
     else:
-        console.print(_("{status}: entry {entry}").format(status=status_text(posted["status"]),
-                                                         entry=posted["entry_id"]))
+        console.print(_("{status}: entry {entry}").format(status=status_text(posted.status), entry=posted.entry_id))
 
 
 # ---- year-end close ------------------------------------------------------------------
@@ -465,12 +462,12 @@ def government_pay(
     on = _date(date)
     rows = write(lambda c: cycle.government_pay(c, unit, book, fen, on, key or f"govpay:{unit}:{book}:{on}:{fen}"))
     if json_out:
-        emit_json(rows_json(rows, ["item_id", "fiscal_year", "amount", "entry_id", "status"], ["amount"]))
+        emit_json([to_json(r) for r in rows])
         return
     for r in rows:
         console.print(_("{status}: {amount} against the {year} government share (register item {item}, entry {entry})")
-                      .format(status=status_text(r["status"]), amount=format_yuan(r["amount"]), year=r["fiscal_year"],
-                              item=r["item_id"], entry=r["entry_id"]))
+                      .format(status=status_text(r.status), amount=format_yuan(r.amount), year=r.fiscal_year,
+                              item=r.item_id, entry=r.entry_id))
 
 
 # ---- report shortfall ----------------------------------------------------------------

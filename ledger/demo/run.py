@@ -158,7 +158,7 @@ class Demo:
         self.step(_("{year}: budgets approved for every unit and book").format(year=y))
         table = self.as_(REVIEWER, lambda c: cycle.preallocation_table(c, y, months=3, basis="budget"))
         done = self.as_(REVIEWER, lambda c: cycle.post_preallocation(c, y, self.d(1, 4), table))
-        self.story.preallocated = sum(int(r["amount"]) for r in done if r.get("status") == "posted")
+        self.story.preallocated = sum(r.amount for r in done if r.status == "posted")
         self.step(_("{year}: pre-allocation tops each county up to three months of budgeted spending")
                   .format(year=y))
 
@@ -199,7 +199,7 @@ class Demo:
         self.step(_("budgets approved for every unit and book (one county plans a deficit)"))
         table = self.as_(REVIEWER, lambda c: cycle.preallocation_table(c, y, months=3, basis="budget"))
         done = self.as_(REVIEWER, lambda c: cycle.post_preallocation(c, y, self.d(1, 4), table))
-        self.story.preallocated = sum(int(r["amount"]) for r in done if r.get("status") == "posted")
+        self.story.preallocated = sum(r.amount for r in done if r.status == "posted")
         self.step(_("pre-allocation: three months of payable funds to each county"))
         self.clear_arrears("unpaid_claims", REVIEWER, self.d(1, 8), whole=True)
         self.step(_("unpaid provider claims from before the handover settled"))
@@ -290,8 +290,8 @@ class Demo:
             table = self.as_(FINANCE, lambda c, b=book, t=total, s=start, e=on: cycle.interest_table(c, b, t, s, e))
             done = self.as_(FINANCE, lambda c, b=book, t=table, o=on, n=total, s=start: cycle.post_interest(
                 c, b, o, f"demo-interest-{y}-{m:02d}-{b}", t, n, s, o))
-            if done["status"] == "held":   # finance allocates, the bureau confirms (a second person)
-                self.as_(REVIEWER, lambda c, h=done["held_id"]: journal.confirm(c, int(h)))
+            if done.status == "held":   # finance allocates, the bureau confirms (a second person)
+                self.as_(REVIEWER, lambda c, h=done.held_id: journal.confirm(c, int(h)))
             self.story.interest[book] = self.story.interest.get(book, 0) + total
 
     def close_year(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ledger.core.budget import planned_months
@@ -22,9 +23,11 @@ from ledger.core.preallocation import (
     monthly_basis_from_prior_year,
     preallocate,
 )
+from ledger.core.shapes import Fen
 from ledger.errors import BadInput, NotFound
 from ledger.store import budget_plan
 from ledger.store.db import Conn
+from ledger.store.rows import fetch_all, fetch_one
 
 
 def settings(conn: Conn) -> dict[str, Any]:
@@ -32,11 +35,10 @@ def settings(conn: Conn) -> dict[str, Any]:
     return {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM fl.setting").fetchall()}
 
 
-def _book(conn: Conn, book: str) -> dict[str, Any]:
-    row = conn.execute("SELECT code, components, pooled_component FROM fl.book WHERE code = %s", (book,)).fetchone()
-    if row is None:
+def _book(conn: Conn, book: str) -> None:
+    """Refuse an unknown book by name (before an empty result says less)."""
+    if conn.execute("SELECT 1 FROM fl.book WHERE code = %s", (book,)).fetchone() is None:
         raise NotFound(f"unknown book '{book}'")
-    return dict(row)
 
 
 # ---- pre-allocation (预拨) ------------------------------------------------------------
@@ -72,7 +74,24 @@ def _monthly_bases(conn: Conn, year: int, basis: str) -> dict[tuple[str, str, st
     return out
 
 
-def preallocation_table(conn: Conn, year: int, *, months: int, basis: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class PreallocationLine:
+    """One county (unit, book, component) of the 预拨 table."""
+
+    unit: str
+    book: str
+    component: str
+    monthly_basis: Fen          # budgeted (or last year's) spending ÷ 12
+    months: int
+    target: Fen                 # months × monthly basis, or the annual plan's for those months
+    target_basis: str           # plan (the annual plan set the target), else the basis: budget | prior-year
+    held: Fen                   # the county expenditure account's balance now
+    amount: Fen                 # max(0, target − held)
+    status: str                 # to post | nothing to post | already posted | posted
+    entry_id: int | None
+
+
+def preallocation_table(conn: Conn, year: int, *, months: int, basis: str) -> list[PreallocationLine]:
     """The 预拨 table: per county (unit, book, component) monthly basis, months, target,
     held (the county expenditure account's balance now) and amount = max(0, target − held).
 
@@ -90,21 +109,19 @@ def preallocation_table(conn: Conn, year: int, *, months: int, basis: str) -> li
     keys = [prealloc_key(year, ln.unit, ln.book, ln.component) for ln in lines]
     done = {r["idempotency_key"]: r["id"] for r in conn.execute(
         "SELECT id, idempotency_key FROM fl.entry WHERE idempotency_key = ANY(%s)", (keys,)).fetchall()}
-    out = []
-    for ln, key in zip(lines, keys, strict=True):
-        status = "already posted" if key in done else ("to post" if ln.amount > 0 else "nothing to post")
-        out.append({"unit": ln.unit, "book": ln.book, "component": ln.component, "monthly_basis": ln.monthly_basis,
-                    "months": ln.months, "target": ln.target, "held": ln.held, "amount": ln.amount,
-                    "target_basis": "plan" if (ln.unit, ln.book, ln.component) in planned else basis,
-                    "status": status, "entry_id": done.get(key), "idempotency_key": key})
-    return out
+    return [PreallocationLine(ln.unit, ln.book, ln.component, ln.monthly_basis, ln.months, ln.target,
+                              "plan" if (ln.unit, ln.book, ln.component) in planned else basis, ln.held, ln.amount,
+                              "already posted" if key in done else ("to post" if ln.amount > 0 else "nothing to post"),
+                              done.get(key))
+            for ln, key in zip(lines, keys, strict=True)]
 
 
-def post_preallocation(conn: Conn, year: int, on: dt.date, table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def post_preallocation(conn: Conn, year: int, on: dt.date,
+                       table: list[PreallocationLine]) -> list[PreallocationLine]:
     """Post the lines of ``table`` that are ``to post`` through ``fl.preallocate`` (one call);
     returns the table with ``status`` ``posted`` / ``already posted`` and entry ids."""
-    todo = [{"unit": r["unit"], "book": r["book"], "component": r["component"], "amount": r["amount"]}
-            for r in table if r["status"] == "to post"]
+    todo = [{"unit": r.unit, "book": r.book, "component": r.component, "amount": r.amount}
+            for r in table if r.status == "to post"]
     results: dict[str, dict[str, Any]] = {}
     if todo:
         for r in conn.execute("SELECT * FROM fl.preallocate(%s, %s, %s::jsonb)",
@@ -112,10 +129,10 @@ def post_preallocation(conn: Conn, year: int, on: dt.date, table: list[dict[str,
             results[r["idempotency_key"]] = r
     out = []
     for row in table:
-        res = results.get(row["idempotency_key"])
+        res = results.get(prealloc_key(year, row.unit, row.book, row.component))
         if res is not None:
-            row = dict(row, entry_id=res["entry_id"],
-                       status="posted" if res["status"] == "posted" else "already posted")
+            row = replace(row, entry_id=res["entry_id"],
+                          status="posted" if res["status"] == "posted" else "already posted")
         out.append(row)
     return out
 
@@ -126,7 +143,19 @@ def _share_key(unit: str, component: str) -> str:
     return f"{unit}/{component}" if component else unit
 
 
-def interest_table(conn: Conn, book: str, total: int, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class InterestShare:
+    """One (unit, component)'s share of the special account's interest."""
+
+    unit: str
+    component: str
+    days: int
+    balance_days: Fen           # the sum of its end-of-day balances over the period (积数)
+    average_daily_balance: Fen  # balance_days ÷ days, rounded half up
+    share: Fen
+
+
+def interest_table(conn: Conn, book: str, total: int, start: dt.date, end: dt.date) -> list[InterestShare]:
     """Each (unit, component)'s share of ``total`` fen of interest on the book's special
     account, by the sum of its end-of-day balances (积数) over ``[start, end]`` — the
     average daily balance times the days. Largest remainder, ties by unit code
@@ -151,37 +180,49 @@ def interest_table(conn: Conn, book: str, total: int, start: dt.date, end: dt.da
     shares = allocate_interest(total, weights)
     days = (end - start).days + 1
     by_key = {_share_key(u, c): (u, c) for u, c in names.values()}
-    return [{"unit": by_key[k][0], "component": by_key[k][1], "balance_days": w,
-             "average_daily_balance": (2 * w + days) // (2 * days) if w >= 0 else -((-2 * w + days) // (2 * days)),
-             "days": days, "share": shares[k]} for k, w in weights.items()]
+    return [InterestShare(by_key[k][0], by_key[k][1], days, w,
+                          (2 * w + days) // (2 * days) if w >= 0 else -((-2 * w + days) // (2 * days)), shares[k])
+            for k, w in weights.items()]
 
 
-def post_interest(conn: Conn, book: str, on: dt.date, key: str, table: list[dict[str, Any]], total: int,
-                  start: dt.date, end: dt.date) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """What a posting function did: the entry, or the held entry waiting for a second person."""
+
+    entry_id: int | None
+    status: str                 # posted | duplicate | held
+    held_id: int | None
+
+
+def post_interest(conn: Conn, book: str, on: dt.date, key: str, table: list[InterestShare], total: int,
+                  start: dt.date, end: dt.date) -> Posted:
     """Post the shares of ``interest_table(conn, book, total, start, end)``. The database
     recomputes them from the same books and refuses a table that differs (0018), so what is
     posted is what the rule gives, not what a caller sent."""
-    shares = [{"unit": r["unit"], "component": r["component"], "amount": r["share"]} for r in table if r["share"] > 0]
-    row = conn.execute("SELECT * FROM fl.allocate_interest(%s, %s, %s, %s, %s, %s, %s::jsonb)",
-                       (book, on, key, total, start, end, json.dumps(shares))).fetchone()
+    shares = [{"unit": r.unit, "component": r.component, "amount": r.share} for r in table if r.share > 0]
+    row = fetch_one(conn, Posted, "SELECT entry_id, status, held_id "
+                    "FROM fl.allocate_interest(%s, %s, %s, %s, %s, %s, %s::jsonb)",
+                    (book, on, key, total, start, end, json.dumps(shares)))
     assert row is not None
-    return dict(row)
+    return row
 
 
 # ---- the government's shortfall share (缺口补助) ---------------------------------------
 
-def government_owed(conn: Conn, unit: str, book: str) -> list[dict[str, Any]]:
-    """Open government_share register items of a unit and book, oldest first."""
-    return conn.execute(
-        """SELECT id, fiscal_year, amount, cleared, amount - cleared AS open, opened_on, reference
-             FROM fl.register_item
-            WHERE kind = 'government_share' AND unit = %s AND book = %s AND cleared < amount
-            ORDER BY opened_on, id""", (unit, book)).fetchall()
+@dataclass(frozen=True, slots=True)
+class GovernmentPayment:
+    """One register item a government payment cleared (oldest first)."""
+
+    item_id: int
+    fiscal_year: int
+    amount: Fen
+    entry_id: int | None
+    status: str                 # posted | duplicate
 
 
-def government_pay(conn: Conn, unit: str, book: str, amount: int, on: dt.date, key: str) -> list[dict[str, Any]]:
+def government_pay(conn: Conn, unit: str, book: str, amount: int, on: dt.date, key: str) -> list[GovernmentPayment]:
     """Record the local government's payment: clears the open items oldest first (each via
     ``fl.clear_register``: Dr 1003 special / Cr 4101.shortfall). Over-payment is refused."""
     key = key if key.startswith("govpay:") else f"govpay:{key}"   # the namespace of its entries (sql/0017)
-    return [dict(r) for r in conn.execute("SELECT * FROM fl.government_pay(%s, %s, %s, %s, %s)",
-                                          (unit, book, amount, on, key)).fetchall()]
+    return fetch_all(conn, GovernmentPayment, "SELECT item_id, fiscal_year, amount, entry_id, status "
+                     "FROM fl.government_pay(%s, %s, %s, %s, %s)", (unit, book, amount, on, key))

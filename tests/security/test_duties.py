@@ -125,8 +125,8 @@ def test_an_import_conflict_names_no_other_officers_batch(funded: LedgerDB, tmp_
 
 # ---- A6: interest shares are the rule's --------------------------------------------------
 
-def _shares(table: list[dict]) -> list[dict]:
-    return [{"unit": r["unit"], "component": r["component"], "amount": r["share"]} for r in table if r["share"] > 0]
+def _shares(table: list[cycle.InterestShare]) -> list[dict]:
+    return [{"unit": r.unit, "component": r.component, "amount": r.share} for r in table if r.share > 0]
 
 
 def test_interest_shares_are_recomputed_by_the_database(funded: LedgerDB) -> None:
@@ -140,7 +140,7 @@ def test_interest_shares_are_recomputed_by_the_database(funded: LedgerDB) -> Non
     rows = fin.execute("SELECT unit, component, weight, share FROM fl.interest_shares('RES', %s, %s, %s)",
                        (total, start, end)).fetchall()
     assert {(r["unit"], r["component"]): (int(r["weight"]), r["share"]) for r in rows} == {
-        (t["unit"], t["component"]): (t["balance_days"], t["share"]) for t in table}
+        (t.unit, t.component): (t.balance_days, t.share) for t in table}
 
     admin = funded.admin()
     entries = admin.execute("SELECT count(*) AS n FROM fl.entry WHERE kind = 'interest'").fetchone()["n"]
@@ -167,8 +167,8 @@ def test_interest_shares_are_recomputed_by_the_database(funded: LedgerDB) -> Non
     assert admin.execute("SELECT count(*) AS n FROM fl.entry WHERE kind = 'interest'").fetchone()["n"] == entries
     # The rule's table posts, through the library and through the CLI.
     held = cycle.post_interest(fin, "RES", on, "int-ok", table, total, start, end)
-    assert held["status"] == "held"                                   # a second person confirms (0017)
-    assert confirm(fin, [held["held_id"]])[0]["status"] == "posted"
+    assert held.status == "held"                                      # a second person confirms (0017)
+    assert confirm(fin, [held.held_id])[0]["status"] == "posted"
     r = funded.cli("interest", "allocate", "--amount", "99.99", "--date", "2023-03-22", "--book", "RES",
                    "--json", user="fin")
     assert r.exit_code == 0 and sum(int(s["share"].replace(".", "")) for s in r.json()["shares"]) == 9999, r

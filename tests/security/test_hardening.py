@@ -181,10 +181,10 @@ def test_an_officer_reads_no_other_units_share_of_an_entry(ledger_db: LedgerDB) 
     fin.autocommit = True
     start, end = dt.date(2023, 1, 1), dt.date(2023, 3, 20)
     table = cycle.interest_table(fin, "RES", 666_666, start, end)
-    shares = {r["unit"]: r["share"] for r in table if r["share"] > 0}
+    shares = {r.unit: r.share for r in table if r.share > 0}
     assert set(shares) == {"230800", "230822", "230881"}
     held = cycle.post_interest(fin, "RES", dt.date(2023, 3, 21), "atk-int", table, 666_666, start, end)
-    eid = confirm(fin, [held["held_id"]])[0]["entry_id"]     # a second person confirms (0017)
+    eid = confirm(fin, [held.held_id])[0]["entry_id"]        # a second person confirms (0017)
     o22 = ledger_db.connect("o22", autocommit=True)
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         o22.execute("SELECT source FROM fl.entry WHERE id = %s", (eid,))
@@ -201,7 +201,7 @@ def test_an_officer_reads_no_other_units_share_of_an_entry(ledger_db: LedgerDB) 
     early = cycle.interest_table(fin, "RES", 4444, start, dt.date(2023, 1, 12))
     held22 = cycle.post_interest(fin, "RES", dt.date(2023, 3, 22), "atk-int2", early, 4444, start,
                                  dt.date(2023, 1, 12))
-    only22 = confirm(fin, [held22["held_id"]])[0]["entry_id"]
+    only22 = confirm(fin, [held22.held_id])[0]["entry_id"]
     o81 = ledger_db.connect("o81", autocommit=True)
     assert o81.execute("SELECT fl.entry_source(%s) AS s", (only22,)).fetchone()["s"] is None
     # City roles read the whole value.
