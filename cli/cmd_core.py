@@ -178,13 +178,12 @@ def user_add(
 def user_list(json_out: JsonOpt = False) -> None:
     """List users and roles."""
     rows = read(admin.list_users)
-    keys = ["name", "role", "unit", "created_at", "created_by"]
     if json_out:
-        emit_json(rows_json(rows, keys))
+        emit_json([to_json(r) for r in rows])
     else:
         table(_("users"), [("name", _("name")), ("role", _("role")), ("unit", _("unit")),
                            ("created_at", _("created at")), ("created_by", _("created by"))],
-              [dict(r, role=code_text(r["role"])) for r in rows])
+              [dict(as_row(r), role=code_text(r.role)) for r in rows])
 
 
 @close_app.command("period")

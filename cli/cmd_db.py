@@ -11,7 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from cli.cmd_core import db_app, user_app
-from cli.context import State, console, db, emit_json, jsonable, rows_json, table, write
+from cli.context import State, console, db, emit_json, jsonable, table, write
+from ledger.core.shapes import as_row, to_json
 from ledger.errors import BadInput
 from ledger.i18n import _, code_text
 from ledger.io import infile
@@ -132,13 +133,12 @@ def db_log(limit: Annotated[int, typer.Option("--limit", help="At most this many
 
     with db(admin=State.user is None) as conn:
         rows = deploy.operations(conn, limit)
-    keys = ["id", "at", "actor", "client_addr", "action", "subject", "reason", "detail"]
     if json_out:
-        emit_json(rows_json(rows, keys))
+        emit_json([to_json(r) for r in rows])
     else:
         table(_("operations"), [("id", _("id")), ("at", _("when")), ("actor", _("who")),
                                 ("client_addr", _("from")), ("action", _("action")), ("subject", _("subject")),
-                                ("reason", _("reason"))], rows)
+                                ("reason", _("reason"))], [as_row(r) for r in rows])
 
 
 # ---- backup & restore ---------------------------------------------------------------------

@@ -165,7 +165,7 @@ class Demo:
     def setup(self) -> None:
         owner = self.conn(None)
         admin.init(self.target().conninfo(admin=True), owner, self.region)
-        existing = {r["name"] for r in admin.list_users(owner)}
+        existing = {r.name for r in admin.list_users(owner)}
         users: list[tuple[str, str, str | None]] = [(ADMIN, "admin", None), (REVIEWER, "reviewer", None), (REVIEWER2, "reviewer", None),
                  (FINANCE, "finance", None), (AUDITOR, "auditor", None)]
         users += [(officer(u.code), "officer", u.code) for u in self.region.units]

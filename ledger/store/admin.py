@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -12,6 +13,7 @@ from psycopg.rows import dict_row
 
 from ledger.core.region import Region
 from ledger.store.db import Conn
+from ledger.store.rows import fetch_all
 
 
 def init(admin_conninfo: str, conn: Conn, region: Region) -> dict[str, Any]:
@@ -71,8 +73,19 @@ def _login_where_the_owner_cannot_create_it(conn: Conn, name: str) -> None:
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
 
 
-def list_users(conn: Conn) -> list[dict[str, Any]]:
-    return conn.execute("SELECT name, role, unit, created_at, created_by FROM fl.app_user ORDER BY name").fetchall()
+@dataclass(frozen=True, slots=True)
+class UserLine:
+    """A user of the ledger (``user list``)."""
+
+    name: str
+    role: str                   # officer | reviewer | finance | auditor | admin
+    unit: str | None            # an officer's unit
+    created_at: dt.datetime
+    created_by: str
+
+
+def list_users(conn: Conn) -> list[UserLine]:
+    return fetch_all(conn, UserLine, "SELECT name, role, unit, created_at, created_by FROM fl.app_user ORDER BY name")
 
 
 def close_period(conn: Conn, month: dt.date, reason: str = "") -> bool:

@@ -27,6 +27,7 @@ from psycopg import sql
 from ledger.errors import BadInput, NotFound, PermissionDenied
 from ledger.i18n import _
 from ledger.store.db import Conn
+from ledger.store.rows import fetch_all
 
 SCRAM_ITERATIONS = 4096  # PostgreSQL's default (scram_iterations)
 BACKUP_MAX_AGE = dt.timedelta(hours=26)  # nightly backups, with slack
@@ -126,9 +127,24 @@ def log_operation(conn: Conn, action: str, subject: str | None, reason: str, det
     return int(r["id"])
 
 
-def operations(conn: Conn, limit: int = 100) -> list[dict[str, Any]]:
-    return conn.execute("""SELECT id, at, actor, host(client_addr) AS client_addr, action, subject, reason, detail
-                             FROM fl.operation_log ORDER BY id DESC LIMIT %s""", (limit,)).fetchall()
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One entry of the operations log (``db log``), newest first."""
+
+    id: int
+    at: dt.datetime
+    actor: str
+    client_addr: str | None
+    action: str                 # password, login_enabled, backup, standby_sync, promote, fence …
+    subject: str | None
+    reason: str
+    detail: dict[str, Any]      # the operation's own document (what was backed up, which standby …)
+
+
+def operations(conn: Conn, limit: int = 100) -> list[Operation]:
+    return fetch_all(conn, Operation,
+                     """SELECT id, at, actor, host(client_addr) AS client_addr, action, subject, reason, detail
+                          FROM fl.operation_log ORDER BY id DESC LIMIT %s""", (limit,))
 
 
 # ---- db check -----------------------------------------------------------------------------
