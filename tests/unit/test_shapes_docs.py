@@ -16,6 +16,7 @@ from ledger.core.forecast import YearEnd
 from ledger.core.shapes import Fen, as_row, field_names, money_fields, to_json
 from ledger.store.accounts import AccountBalance, AccountLine, TrialBalanceLine
 from ledger.store.audit import EntrySubject, RequestSubject, TrailEvent
+from ledger.store.cycle import GovernmentPayment, InterestShare, PreallocationLine
 from ledger.store.imports import ImportResult, OpeningImport, Transfer
 from ledger.store.journal import Entry, HeldEntry, JournalLine, PostingLine, Rejection
 from ledger.store.reconcile import (
@@ -40,6 +41,9 @@ KEY_LISTS = [
     ("reports.md", "`account list --json`: a list of ", AccountLine),
     ("reports.md", "`balance --json`: ", AccountBalance),
     ("officers-guide.md", "`entry held --json` lists ", HeldEntry),
+    ("officers-guide.md", "`preallocate --json` | list of ", PreallocationLine),
+    ("officers-guide.md", "shares` (list of ", InterestShare),
+    ("officers-guide.md", "`government pay --json` | list of ", GovernmentPayment),
     ("imports.md", "`budget import` `--json`:", ImportResult),
     ("imports.md", "`handover transfer --json`: a list of ", Transfer),
     ("imports.md", "`register list --json`: a list of ", RegisterItem),
