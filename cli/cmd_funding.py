@@ -46,12 +46,13 @@ HEADCOUNT_RESULT_KEYS = ["year", "unit", "book", "insured", "version", "previous
 def insured_import(file: FileArg, json_out: JsonOpt = False) -> None:
     """Import headcounts (year, unit, book, insured[, reason]); a changed figure is a
     correction: a new version, which needs a reason. City bureau (reviewer)."""
-    r: dict[str, Any] = write(lambda c: imports.import_file(c, "insured", file))
-    for notice in r.get("notices") or []:
+    r = write(lambda c: imports.import_file(c, "insured", file))
+    assert isinstance(r, imports.InsuredImport)
+    for notice in r.notices:
         err_console.print(_("notice: {notice}").format(notice=notice), markup=False)
-    counts = r.get("headcounts") or []
+    counts = r.headcounts
     if json_out:
-        out = {k: r.get(k) for k in IMPORT_KEYS}
+        out: dict[str, Any] = {k: getattr(r, k) for k in IMPORT_KEYS}
         out["headcounts"] = rows_json(counts, HEADCOUNT_RESULT_KEYS)
         emit_json(out)
         return

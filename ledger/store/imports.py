@@ -207,7 +207,8 @@ class ImportResult:
     def of(cls, kind: str, doc: dict[str, Any], notices: list[str]) -> ImportResult:
         """The shape for ``kind`` from the import function's JSON document; a key the
         document lacks raises (KeyError names it) rather than printing null."""
-        shape: type[ImportResult] = {"opening": OpeningImport, "budget": BudgetImport}.get(kind, ImportResult)
+        shape: type[ImportResult] = {"opening": OpeningImport, "budget": BudgetImport,
+                                     "insured": InsuredImport}.get(kind, ImportResult)
         values: dict[str, Any] = {k: notices if k == "notices" else doc[k] for k in field_names(shape)}
         return shape(**values)
 
@@ -225,6 +226,14 @@ class BudgetImport(ImportResult):
     as ``fl.import_budget`` returns them (the budget's own shape is ledger/store/budget.py's)."""
 
     budgets: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class InsuredImport(ImportResult):
+    """An insured-headcounts file: also each (year, unit, book)'s headcount as recorded
+    (``fl.import_insured``'s documents; cli/cmd_funding.py prints them)."""
+
+    headcounts: list[dict[str, Any]]
 
 
 class _Refused(Exception):
