@@ -30,7 +30,7 @@ from cli.outfiles import check_target, safe_target
 from ledger.core.entries import parse_entries
 from ledger.core.money import format_yuan
 from ledger.core.region import load_region
-from ledger.core.shapes import as_row, to_json
+from ledger.core.shapes import as_row, money_keys, to_json
 from ledger.core.users import check_user_name
 from ledger.errors import BadInput
 from ledger.i18n import N_, _, code_text, get_lang
@@ -478,7 +478,7 @@ def trial_balance(
 ) -> None:
     """Trial balance: opening, debits, credits and closing per account; totals must tie."""
     rows = read(lambda c: accounts.trial_balance(c, as_of=parse_date_opt(as_of, "as-of"), year=year, unit=unit, book=book))
-    totals: dict[str, Any] = {k: sum(getattr(r, k) for r in rows) for k in accounts.TB_MONEY}
+    totals: dict[str, Any] = {k: sum(getattr(r, k) for r in rows) for k in money_keys(accounts.TrialBalanceLine)}
     if csv or xlsx:
         from cli.exports import checked_lang, export_report
         from ledger.reports.builders import trial_balance_report
@@ -494,7 +494,7 @@ def trial_balance(
     table(_("trial balance"), [("account", _("account")), ("name", _("name")), ("opening", _("opening")),
                                ("period_debits", _("debits")), ("period_credits", _("credits")),
                                ("closing", _("closing"))],
-          [dict(as_row(r), name=_name(r, lang)) for r in rows], money=accounts.TB_MONEY, totals=totals)
+          [dict(as_row(r), name=_name(r, lang)) for r in rows], money=money_keys(accounts.TrialBalanceLine), totals=totals)
 
 
 unit_app = typer.Typer(help="The region's units: codes and names.", no_args_is_help=True)

@@ -27,7 +27,7 @@ from cli.context import (
 from cli.exports import checked_lang, export_report
 from cli.outfiles import FORCE_HELP
 from ledger.core.money import decimal_text, format_yuan, parse_fen
-from ledger.core.shapes import as_row, to_json
+from ledger.core.shapes import as_row, money_keys, to_json
 from ledger.errors import BadInput
 from ledger.i18n import N_, _, both, code_text, get_lang, translate
 from ledger.store import cycle, requests, yearend
@@ -42,8 +42,6 @@ interest_app = typer.Typer(help="Special-account interest shared by average dail
                            no_args_is_help=True)
 government_app = typer.Typer(help="The local government's shortfall share: payments.", no_args_is_help=True)
 
-PREALLOC_MONEY = ["monthly_basis", "target", "held", "amount"]      # the table's money columns
-INTEREST_MONEY = ["balance_days", "average_daily_balance", "share"]
 SHORTFALL_MONEY = yearend.SHORTFALL_KEYS[2:]
 RECONCILE_NOTE = N_("S counts government shares still owed to the fund (obligations register); the books (cash basis) "
                   "do not: S on books = S − owed. A share received this year for an earlier year is revenue on the "
@@ -98,7 +96,7 @@ def preallocate_cmd(
     table(title, [("unit", _("unit")), ("book", _("book")), ("component", _("comp")),
                   ("monthly_basis", _("monthly basis")), ("months", _("months")), ("target", _("target")),
                   ("held", _("held")), ("amount", _("amount")), ("status", _("status")), ("entry_id", _("entry"))],
-          shown, money=PREALLOC_MONEY,
+          shown, money=money_keys(cycle.PreallocationLine),
           totals={"unit": _("Total"), "amount": sum(r.amount for r in rows if r.status in ("posted", "to post"))})
     from_plan = sorted({r.unit for r in rows if r.target_basis == "plan"})
     if from_plan:
@@ -367,7 +365,7 @@ def interest_allocate(
               amount=format_yuan(fen), book=book, start=start, end=end),
           [("unit", _("unit")), ("component", _("comp")), ("balance_days", _("sum of daily balances")),
            ("average_daily_balance", _("average daily balance")), ("share", _("share"))],
-          [as_row(r) for r in rows], money=INTEREST_MONEY, totals={"unit": _("Total"), "share": sum(r.share for r in rows)})
+          [as_row(r) for r in rows], money=money_keys(cycle.InterestShare), totals={"unit": _("Total"), "share": sum(r.share for r in rows)})
     if posted.status == "held":
         console.print(_("held  as held entry {held}: interest moves money into every unit's special-account share, "
                         "so a second person (a reviewer or another finance user) confirms it: fundledger entry "

@@ -21,7 +21,7 @@ from cli.context import (
     write,
 )
 from ledger.core.money import format_yuan, parse_fen
-from ledger.core.shapes import as_row, to_json
+from ledger.core.shapes import as_row, money_keys, to_json
 from ledger.errors import BadAmount, BadInput
 from ledger.i18n import _, code_text
 from ledger.store import imports, registers
@@ -67,7 +67,6 @@ def _run_import(kind: str, file: Path, json_out: bool, on: dt.date | None = None
     print_notices(r)
     if json_out:
         emit_json(to_json(r))
-        emit_json(out)
     return r
 
 
@@ -130,13 +129,13 @@ def register_list(
     if json_out:
         emit_json([to_json(r) for r in rows])
         return
-    totals = {"id": _("Total"), **{k: sum(getattr(r, k) for r in rows) for k in registers.ITEM_MONEY}}
+    totals = {"id": _("Total"), **{k: sum(getattr(r, k) for r in rows) for k in money_keys(registers.RegisterItem)}}
     shown = [dict(as_row(r), kind=code_text(r.kind)) for r in rows]
     table(_("memo registers"), [("id", _("item")), ("kind", _("kind")), ("unit", _("unit")), ("book", _("book")),
                                 ("component", _("comp")), ("amount", _("amount")), ("cleared", _("cleared")),
                                 ("outstanding", _("outstanding")), ("opened_on", _("opened")),
                                 ("age_days", _("days")), ("reference", _("reference"))],
-          shown, money=registers.ITEM_MONEY, totals=totals)
+          shown, money=money_keys(registers.RegisterItem), totals=totals)
 
 
 @register_app.command("clear")

@@ -69,6 +69,13 @@ def field_names(cls: type) -> tuple[str, ...]:
     return got
 
 
+def money_keys(cls: type) -> tuple[str, ...]:
+    """The money fields of a shape in field order (the columns a table right-aligns and
+    totals, in the order its JSON prints them)."""
+    money = money_fields(cls)
+    return tuple(k for k in field_names(cls) if k in money)
+
+
 def json_value(v: Any, money: bool = False) -> Any:
     """One value as JSON: amounts (``money``) as decimal text, dates ISO, bytes hex,
     Decimal as text, nested shapes by their own fields, mappings and lists element-wise.

@@ -143,9 +143,6 @@ class TrialBalanceLine:
     closing: Fen            # opening + debits − credits
 
 
-TB_MONEY = ("opening", "period_debits", "period_credits", "closing")
-
-
 def trial_balance(conn: Conn, *, as_of: dt.date | None = None, year: int | None = None,
                   unit: str | None = None, book: str | None = None) -> list[TrialBalanceLine]:
     """试算平衡表: per account, opening balance at the start of the year, the year's

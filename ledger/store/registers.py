@@ -34,9 +34,6 @@ class RegisterItem:
     age_days: int           # days since opened_on, as of the day asked
 
 
-ITEM_MONEY = ("amount", "cleared", "outstanding")
-
-
 def list_items(conn: Conn, *, kind: str | None = None, unit: str | None = None,
                open_only: bool = False, as_of: dt.date | None = None) -> list[RegisterItem]:
     """Register items (officers see their own unit's: row security), oldest first, with
