@@ -20,6 +20,7 @@ import pytest
 from ledger.core.monitor import Thresholds
 from ledger.reports import builders, builders_detail, builders_fund
 from ledger.reports.model import Report
+from ledger.store.accounts import TrialBalanceLine
 from tests.unit.test_builders import AT, LABELS, bs_row
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,9 +28,8 @@ CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
 def _trial_balance(lang: str) -> Report:
-    rows = [{"account": "RES:1003:230822:special", "book": "RES", "name_zh": "财政专户存款",
-             "name_en": "Special account deposit", "opening": 0, "period_debits": 500, "period_credits": 0,
-             "closing": 500}]
+    rows = [TrialBalanceLine("RES:1003:230822:special", "RES", "1003", "财政专户存款", "Special account deposit",
+                             "230822", "special", "", 0, 500, 0, 500)]
     return builders.trial_balance_report(rows, year=2023, labels=LABELS, generated_at=AT, lang=lang)
 
 
