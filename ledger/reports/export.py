@@ -362,9 +362,8 @@ def _shown(col: Column, value: object, lang: str = "zh") -> str:
 
 def _write_cell(ws: Worksheet, row: int, col_idx: int, col: Column, value: object, where: str,
                 lang: str = "zh") -> None:
-    shown = _xlsx_value(col, value, where)
-    if isinstance(value, str):
-        shown = person_text(col.key, value, lang)   # 红/黄/绿/结余过多, states, kinds in words; codes stay in CSV
+    # 红/黄/绿/结余过多, states, kinds in words (codes stay in CSV); then made fit for a cell.
+    shown = _xlsx_value(col, person_text(col.key, value, lang) if isinstance(value, str) else value, where)
     cell = ws.cell(row=row, column=col_idx, value=shown)
     if isinstance(shown, str):
         # openpyxl turns any str starting with "=" into a formula; report text is data.

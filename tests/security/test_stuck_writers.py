@@ -62,7 +62,7 @@ def test_a_stuck_officer_does_not_stall_the_other_offices(ledger_db: LedgerDB, t
     t0 = time.monotonic()
     out = run_tx(fin, lambda c: imports.import_file(c, "collections", _file(tmp_path, "other.csv", "230881", "OK-81")))
     took = time.monotonic() - t0
-    assert out["rows_posted"] == 1
+    assert out.rows_posted == 1
     assert took < 40, took
     assert not _alive(ledger_db, pid), "the stuck officer still holds the pooled row"
     with pytest.raises(psycopg.OperationalError):
