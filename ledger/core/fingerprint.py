@@ -29,6 +29,20 @@ def shipped() -> Fingerprint:
     return data
 
 
+def hooked_tables(fp: Fingerprint | None = None) -> frozenset[str]:
+    """The tables this release hooks into the chained history: those with a history
+    trigger (``<table>_record_insert``) in its fingerprint. The verifier compares every
+    one of them, whatever ``fl.chained_table``'s rows — data a superuser can delete —
+    now say (ATTACK3 R1)."""
+    triggers = (fp if fp is not None else shipped()).get("triggers", {})
+    out = set()
+    for name in triggers:
+        table, _, trigger = name.rpartition(".")
+        if trigger == f"{table.rpartition('.')[2]}_record_insert":
+            out.add(table)
+    return frozenset(out)
+
+
 def _describe(kind: str, name: str, want: str | None, got: str | None) -> str:
     what = f"{KINDS[kind]} {name}"
     if got is None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,12 +236,23 @@ def row_finding(table: str, key: str, now: str | None, was: str | None) -> Findi
 def check_tables(latest: Mapping[str, Mapping[str, str]], keys: Mapping[str, Sequence[str]],
                  current: Mapping[str, Iterable[Sequence[str]]],
                  posting_memos: Mapping[int, Mapping[str, str]] | None, cap: int,
-                 unreadable: Sequence[str] = (), changes: Sequence[Finding] = ()) -> CheckResult:
+                 unreadable: Sequence[str] = (), changes: Sequence[Finding] = (),
+                 release: Collection[str] = ()) -> CheckResult:
     """Each hooked table — its rows as (key, row) jsonb texts — against its latest
     recorded versions. ``unreadable``: hooked tables this reader may not read (named in
     the description, not judged). ``changes``: the versions ``scan_full`` found recording
-    a change the release never makes."""
+    a change the release never makes. ``release``: the tables the release hooks
+    (fingerprint.hooked_tables): one missing from the hooked list, or a table with
+    recorded versions that is not hooked any more, is a finding — unhooking a table
+    must not take it out of the comparison unseen (ATTACK3 R1)."""
     findings: list[Finding] = list(changes)
+    for table in sorted(set(release) - set(keys)):
+        findings.append(Finding("histories", "the release hooks this table into the chained history, but "
+                                "fl.chained_table no longer lists it: its rows were not compared with their "
+                                "history (someone unhooked it)", account=table))
+    for table in sorted(set(latest) - set(keys) - set(release)):
+        findings.append(Finding("histories", f"{len(latest[table])} recorded version(s) of a table that is not "
+                                "hooked any more: its rows were not compared with their history", account=table))
     n = 0
     for table in sorted(set(keys) - set(unreadable)):
         hist: dict[str, str] = dict(latest.get(table, {}))

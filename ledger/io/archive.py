@@ -155,7 +155,8 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
         link_tables.append(f"fl.{q.stem}")
         link_findings += histories.check_links(f"fl.{q.stem}", rows, 200)
     checks = (chain,
-              histories.check_tables(latest, keys, current, p.memos, 200, unreadable, hist.changes),
+              histories.check_tables(latest, keys, current, p.memos, 200, unreadable, hist.changes,
+                                     release=fingerprint.hooked_tables()),
               histories.links_result(n, link_findings, 200, link_tables))
     return VerifyReport((*rep.checks, *checks), rep.extra)
 
