@@ -49,22 +49,26 @@ def test_settings_on_the_auditors_role_or_database_do_not_change_the_verdict(led
     assert out["independent"]["ok"] is False and _checks(out)["settings"]["ok"] is True
 
 
-@pytest.mark.parametrize("setting", ["search_path = public, pg_catalog", "role = 'rev'"])
-def test_a_trap_in_the_auditors_settings_is_named(ledger_db, setting):
+def test_a_trap_in_the_auditors_settings_is_named(ledger_db):
+    """Both traps in one test, each set on the auditor in this database only: roles are
+    cluster-wide, and on a shared server two workers changing one role raced."""
     sample_ledger(ledger_db)
     c = ledger_db.admin()
     c.execute("GRANT rev TO aud")
-    c.execute(f"ALTER ROLE aud SET {setting}")
     try:
-        r = ledger_db.cli("verify", "--json", user="aud")
+        for setting in ("search_path = public, pg_catalog", "role = 'rev'"):
+            c.execute(f'ALTER ROLE aud IN DATABASE "{ledger_db.name}" SET {setting}')
+            try:
+                r = ledger_db.cli("verify", "--json", user="aud")
+            finally:
+                c.execute(f'ALTER ROLE aud IN DATABASE "{ledger_db.name}" RESET ALL')
+            assert r.exit_code == 1 and "Traceback" not in r.stderr, (setting, r)
+            checks = _checks(r.json())
+            name = setting.split()[0]
+            assert [f["account"] for f in checks["settings"]["findings"]] == [f"setting {name}"], setting
+            assert all(c["ok"] for n, c in checks.items() if n != "settings"), (setting, r)
     finally:
-        c.execute("ALTER ROLE aud RESET ALL")
         c.execute("REVOKE rev FROM aud")
-    assert r.exit_code == 1 and "Traceback" not in r.stderr, r
-    checks = _checks(r.json())
-    name = setting.split()[0]
-    assert [f["account"] for f in checks["settings"]["findings"]] == [f"setting {name}"]
-    assert all(c["ok"] for n, c in checks.items() if n != "settings"), r
 
 
 def test_a_setting_the_server_keeps_is_a_refusal_not_a_verdict(ledger_db):
