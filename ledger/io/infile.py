@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from pathlib import Path
 from typing import BinaryIO
@@ -90,23 +91,21 @@ def check_regular(path: str | os.PathLike[str]) -> Path:
 MAX_JSON_DEPTH = 64
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
 def _depth_ok(text: str, limit: int) -> bool:
-    depth, in_str, esc = 0, False, False
-    for ch in text:
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "[{":
+    """No bracket nests past ``limit`` (strings skipped: a bracket inside one is text).
+    The regular expressions do the scanning; Python sees only the brackets."""
+    depth = 0
+    for m in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
+        if m.group() in "[{":
             depth += 1
             if depth > limit:
                 return False
-        elif ch in "]}":
+        else:
             depth -= 1
     return True
 
@@ -125,7 +124,8 @@ def parse_json(text: str, name: str) -> object:
     except ValueError as e:   # JSONDecodeError, and an integer past Python's 4,300-digit limit
         raise BadInput(_("{file}: not valid JSON: {error}").format(file=name, error=e)) from e
     try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        if _SURROGATE_ESCAPE.search(text):   # only an escape can make one: check the decoded value then
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as e:
         raise BadInput(_("{file}: holds a string that is not Unicode text (a lone surrogate escape such as "
                          "\\ud800); fix the file (nothing was read)").format(file=name)) from e
