@@ -15,6 +15,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 import uuid
@@ -330,6 +331,29 @@ def machine() -> dict[str, str]:
                 break
     return {"cores": str(os.cpu_count()), "memory": mem, "cpu": cpu,
             "os": f"{platform.system()} {platform.release()}", "python": platform.python_version()}
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One child process: its wall time, its own resource usage (``os.wait4``: CPU, peak
+    RSS), its exit code and what it printed (stdout and stderr together)."""
+
+    seconds: float
+    usage: Any
+    exit_code: int
+    output: str
+
+
+def measured(cmd: Sequence[str], env: dict[str, str]) -> Measured:
+    """Run ``cmd`` to its end, timed, its output in a file (a pipe could fill and stall it)."""
+    with tempfile.TemporaryFile() as out:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(list(cmd), stdout=out, stderr=subprocess.STDOUT, env=env)
+        _, status, usage = os.wait4(p.pid, 0)
+        seconds = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)   # reaped here: Popen must not wait again
+        out.seek(0)
+        return Measured(seconds, usage, p.returncode, out.read().decode(errors="replace"))
 
 
 class Timer:

@@ -12,10 +12,9 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from bench.common import Env, Result, at_most, unavailable
+from bench.common import Env, Result, at_most, measured, unavailable
 from bench.imports import fundledger_cmd
 
 
@@ -41,20 +40,13 @@ def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
                 return [unavailable(name, "default scale", "skipped in --quick (the command exists)")]
             e = {k: v for k, v in os.environ.items() if k not in ("FUNDLEDGER_DATABASE_URL", "FUNDLEDGER_USER")}
             e["FUNDLEDGER_HOME"] = str(home)
-            t0 = time.perf_counter()
-            with tempfile.TemporaryFile() as out:
-                p = subprocess.Popen([*fundledger_cmd(), "demo", "--out", str(home / "out")], stdout=out,
-                                     stderr=subprocess.STDOUT, env=e)
-                _, status, usage = os.wait4(p.pid, 0)
-                s = time.perf_counter() - t0
-                out.seek(0)
-                text = out.read().decode(errors="replace")
-            if os.waitstatus_to_exitcode(status) != 0:
-                return [Result(name, "default scale", "s", [], note=f"the demo failed: {text[-800:]}",
+            m = measured([*fundledger_cmd(), "demo", "--out", str(home / "out")], e)
+            if m.exit_code != 0:
+                return [Result(name, "default scale", "s", [], note=f"the demo failed: {m.output[-800:]}",
                                available=False)]
-            secs.append(s)
-            peak.append(usage.ru_maxrss / 1024)
-            env.log(f"  demo: {s:.1f} s, peak RSS {peak[-1]:.0f} MB")
+            secs.append(m.seconds)
+            peak.append(m.usage.ru_maxrss / 1024)
+            env.log(f"  demo: {m.seconds:.1f} s, peak RSS {peak[-1]:.0f} MB")
         finally:
             embedded.stop(home, mode="fast")
             shutil.rmtree(home, ignore_errors=True)

@@ -29,6 +29,7 @@ from bench.common import (
     function_profile,
     fund,
     ledger_db,
+    measured,
     reset_profile,
     server,
     unavailable,
@@ -57,18 +58,10 @@ def run_import(url: str, path: Path, user: str = "rev") -> tuple[float, int, str
     """(seconds, peak RSS in KiB, output) of one `fundledger pay import` process."""
     env = {**os.environ, "FUNDLEDGER_DATABASE_URL": url}
     env.pop("FUNDLEDGER_USER", None)
-    with tempfile.TemporaryFile() as out:
-        t0 = time.perf_counter()
-        p = subprocess.Popen([*fundledger_cmd(), "--as", user, "pay", "import", str(path)],
-                             stdout=out, stderr=subprocess.STDOUT, env=env)
-        _, status, usage = os.wait4(p.pid, 0)
-        seconds = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        text = out.read().decode(errors="replace")
-    if p.returncode != 0:
-        raise RuntimeError(f"pay import of {path.name} failed (exit {p.returncode}): {text[-1500:]}")
-    return seconds, usage.ru_maxrss, text
+    m = measured([*fundledger_cmd(), "--as", user, "pay", "import", str(path)], env)
+    if m.exit_code != 0:
+        raise RuntimeError(f"pay import of {path.name} failed (exit {m.exit_code}): {m.output[-1500:]}")
+    return m.seconds, m.usage.ru_maxrss, m.output
 
 
 def run_copy(url: str, path: Path) -> float:

@@ -12,14 +12,11 @@ The reference is ``python -c pass`` measured the same way: the interpreter's own
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import tempfile
-import time
 
 import psycopg
 
-from bench.common import UNITS, Env, Result, at_most, fund, ledger_db, server
+from bench.common import UNITS, Env, Result, at_most, fund, ledger_db, measured, server
 from bench.imports import fundledger_cmd
 
 COMMANDS = {
@@ -30,16 +27,10 @@ COMMANDS = {
 
 def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(wall s, CPU s) of one run; a failed run is an error, not a fast figure."""
-    with tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
-        _, status, usage = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)   # reaped here: Popen must not wait again
-        if p.returncode != 0:
-            err.seek(0)
-            raise RuntimeError(f"{' '.join(cmd)} failed: {err.read().decode(errors='replace')[-500:]}")
-    return wall, usage.ru_utime + usage.ru_stime
+    m = measured(cmd, env)
+    if m.exit_code != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {m.output[-500:]}")
+    return m.seconds, m.usage.ru_utime + m.usage.ru_stime
 
 
 def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
