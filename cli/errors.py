@@ -212,14 +212,14 @@ def _value(text: str, lang: str, depth: int) -> str:
     return code_text(text, lang)
 
 
-def _fill(msgid: str, m: re.Match[str], lang: str, depth: int) -> str:
+def _fill(msgid: str, m: re.Match[str], lang: str, depth: int, rule: str = "") -> str:
     values: dict[str, str] = {}
     numbered: list[str] = [""]
     for k, v in m.groupdict().items():
         if k[0] == "a" and k[1:].isdigit():
             numbered.append(_value(v, lang, depth))
         elif k in ("reason", "why", "detail", "suggestion"):
-            values[k] = _line(v, lang, depth + 1)
+            values[k] = _line(v, lang, depth + 1, rule)   # a wrapped refusal of the SQL keeps its rule
         elif k in ("state", "action", "kind"):
             values[k] = code_text(v, lang)
         elif k in ("account", "allowed", "book"):
@@ -235,7 +235,7 @@ def _line(text: str, lang: str, depth: int = 0, rule: str = "") -> str:
     for msgid, rx in _compiled():
         m = rx.match(body)
         if m:
-            return lead + _fill(msgid, m, lang, depth)
+            return lead + _fill(msgid, m, lang, depth, rule)
     sql = _sql()
     for own in (True, False):
         for r, msgid, rx in sql:

@@ -34,6 +34,7 @@ _BY_CONSTRAINT: dict[str, type[LedgerError]] = {
     "bad_role": BadInput,
     "user_name": BadInput,
     "entry_date_range": BadInput,
+    "cash_date_future": BadInput,
     # sql/0017_maker_checker.sql
     "workflow_kind": PermissionDenied,
     "key_namespace": PermissionDenied,
@@ -85,6 +86,15 @@ _SIZES: dict[str, tuple[str, int]] = {
     "operation_log_reason_size": (N_("the reason given for an operation"), 2000),
     "import_batch_file_name_size": (N_("the file's name (with its folder)"), 4500),
     "bank_statement_file_name_size": (N_("the file's name (with its folder)"), 4500),
+    "operation_log_subject_size": (N_("the subject of an operation"), 4500),
+    "operation_log_detail_size": (N_("the details of an operation (as JSON text)"), 32000),
+}
+
+# A caller's JSON value nests at most 64 levels where it is stored (0031, ATTACK4 Q2).
+_DEPTHS: dict[str, str] = {
+    "entry_source_depth": N_("an entry's source document"),
+    "pending_entry_source_depth": N_("an entry's source document"),
+    "operation_log_detail_depth": N_("the details of an operation"),
 }
 
 
@@ -140,7 +150,10 @@ def translate(e: psycopg.Error) -> LedgerError:
         what, n = _SIZES[name]
         return BadInput(_("refused: {what} is longer than {n:,} characters; nothing was written — shorten it")
                         .format(what=_(what), n=n), rule="text_too_long")
-    if name == "import_batch_file_sha256_form":
+    if name in _DEPTHS:
+        return BadInput(_("refused: {what} nests deeper than 64 levels; nothing was written — flatten it")
+                        .format(what=_(_DEPTHS[name])), rule="json_too_deep")
+    if name in ("import_batch_file_sha256_form", "bank_statement_file_sha256_form"):
         return BadInput(_("refused: a file's SHA-256 digest is 64 hexadecimal digits; nothing was written"),
                         rule="bad_input")
     if name in _CAPS:

@@ -225,10 +225,31 @@ def test_upgraded_ledger_caps_what_people_type(upgraded: Upgraded) -> None:
         caps = c.execute("""SELECT count(*) FILTER (WHERE NOT convalidated) AS not_valid, count(*) AS n
                               FROM pg_constraint WHERE connamespace = 'fl'::regnamespace
                                AND conname LIKE '%\\_size'""").fetchone()
-        assert caps == (19, 19)
+        assert caps == (13, 13)   # 0031: eight moved to the updated tables' triggers, two added
         with pytest.raises(psycopg.errors.CheckViolation, match="closed_period_reason_size"):
             c.execute("INSERT INTO fl.closed_period (month, closed_by, reason) VALUES ('1999-01-01', 'x', "
                       "repeat('x', 2001))")
+
+
+def test_0031_bounds_bind_new_rows_and_cash_dates(upgraded: Upgraded) -> None:
+    """0031: the caps of the four tables whose rows are updated are triggers that let an
+    old value stand (the old demo's requests and batches keep theirs); the statement digest,
+    the operations log and the nesting caps are NOT VALID checks; a real-money posting
+    dated after the region's today is refused in the upgraded ledger."""
+    with upgraded.connect() as c:
+        trg = {r[0] for r in c.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE '%\\_caps' "
+                                        "OR tgname LIKE '%cash\\_date'").fetchall()}
+        assert trg == {"pending_entry_caps", "fund_request_caps", "register_item_caps", "import_batch_caps",
+                       "posting_cash_date", "pending_posting_cash_date"}
+        checks = {r[0]: r[1] for r in c.execute(
+            "SELECT conname, convalidated FROM pg_constraint WHERE connamespace = 'fl'::regnamespace AND conname IN "
+            "('bank_statement_file_sha256_form', 'operation_log_detail_depth', 'entry_source_depth')").fetchall()}
+        assert checks == dict.fromkeys(("bank_statement_file_sha256_form", "operation_log_detail_depth",
+                                        "entry_source_depth"), False)
+        n = c.execute("SELECT count(*) FROM fl.fund_request").fetchone()[0]
+        with c.transaction(force_rollback=True):
+            assert n > 0 and c.execute("UPDATE fl.fund_request SET note = note").rowcount == n
+        assert c.execute("SELECT fl._cash_date_limit() = (now() AT TIME ZONE 'Asia/Shanghai')::date").fetchone()[0]
 
 
 def test_upgrade_seals_every_history_version(upgraded: Upgraded) -> None:
