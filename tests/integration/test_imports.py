@@ -281,7 +281,7 @@ def test_payment_row_changed_after_import_is_a_conflict_and_a_rerun_posts_nothin
     lines = ledger_db.admin().execute(
         """SELECT l.reference, p.amount FROM fl.import_line l
              JOIN fl.posting p ON p.entry_id = l.entry_id AND p.line_ref = l.reference
-            WHERE l.namespace = 'payments' ORDER BY l.reference""").fetchall()
+            WHERE l.namespace LIKE 'payments:%' ORDER BY l.reference""").fetchall()
     assert [(x["reference"], x["amount"]) for x in lines] == [("X-1", 10000), ("X-2", 2050), ("X-3", 100)]
 
 
@@ -320,7 +320,7 @@ def test_payments_reference_used_twice(ledger_db, tmp_path):
     assert "dup.csv: row 4, column reference: reference 'D1' is used again (first on row 2)" in text
     assert "(1 problem(s))" in text
     assert count(ledger_db, "fl.entry") == entries
-    assert count(ledger_db, "fl.import_line WHERE namespace = 'payments'") == 0
+    assert count(ledger_db, "fl.import_line WHERE namespace LIKE 'payments:%'") == 0
     assert count(ledger_db, "fl.import_batch WHERE kind = 'payments'") == 0
 
     ok = write_csv(tmp_path / "ok.csv", header, "2023-02-03,230822,RES,医院,inpatient,1.00,D1")
@@ -331,4 +331,4 @@ def test_payments_reference_used_twice(ledger_db, tmp_path):
     r = ledger_db.cli("pay", "import", str(again), user="rev")
     assert r.exit_code == 1, r
     assert "again.csv: row 3, column reference: reference 'D1' is used again (first on row 2)" in " ".join(r.stderr.split())
-    assert count(ledger_db, "fl.import_line WHERE namespace = 'payments'") == 1
+    assert count(ledger_db, "fl.import_line WHERE namespace LIKE 'payments:%'") == 1

@@ -272,7 +272,7 @@ def test_an_imports_key_conflict_names_file_row_and_what_to_do(ledger_db: Ledger
     imports.import_file(fin, "collections", DATA / "collections.csv")
     fin.commit()
     su = ledger_db.admin()
-    entry = ("ROW(1, 'RES', '2023-01-15', 'x', 'collections', 'collections:HN-C-002', NULL, NULL, "
+    entry = ("ROW(1, 'RES', '2023-01-15', 'x', 'collections', 'collections:230822:HN-C-002', NULL, NULL, "
              "%s::jsonb, NULL)::fl.new_entry")
     postings = ("ARRAY[ROW(1, 1, 'RES', '1003', '230822', 'special', '', 'D', 1, NULL, NULL)::fl.new_posting, "
                 "ROW(1, 2, 'RES', '4101.central', '230822', '', '', 'C', 1, NULL, NULL)::fl.new_posting]")
@@ -280,9 +280,9 @@ def test_an_imports_key_conflict_names_file_row_and_what_to_do(ledger_db: Ledger
         su.execute(f"SELECT * FROM fl._post(ARRAY[{entry}], {postings})", ('{"file": "again.csv", "row": 3}',))
     assert one.value.diag.constraint_name == "idempotency_conflict"
     text = one.value.diag.message_primary or ""
-    assert text.startswith("again.csv, row 3: key collections:HN-C-002 was already used by "), text
+    assert text.startswith("again.csv, row 3: key collections:230822:HN-C-002 was already used by "), text
     assert text.endswith("correct the row or give it a new reference"), text
     with pytest.raises(psycopg.errors.UniqueViolation) as many:
         su.execute(f"SELECT * FROM fl._post(ARRAY[{entry}], {postings})", ('{"file": "again.csv", "rows": 9}',))
     assert (many.value.diag.message_primary or "").startswith(
-        "again.csv: the rows of key collections:HN-C-002 were already posted as ")
+        "again.csv: the rows of key collections:230822:HN-C-002 were already posted as ")

@@ -252,6 +252,25 @@ def test_0031_bounds_bind_new_rows_and_cash_dates(upgraded: Upgraded) -> None:
         assert c.execute("SELECT fl._cash_date_limit() = (now() AT TIME ZONE 'Asia/Shanghai')::date").fetchone()[0]
 
 
+def test_0035_the_old_references_are_filed_under_their_units(upgraded: Upgraded) -> None:
+    """0035: every register row the old release wrote (one namespace per kind for the
+    city) has its copy in its unit's namespace, so an old file imported again is
+    recognised row by row; a request's key is unique per unit."""
+    with upgraded.connect() as c:
+        old, copies, right = c.execute("""
+            SELECT count(*) FILTER (WHERE l.namespace IN ('collections', 'payments', 'opening')),
+                   count(*) FILTER (WHERE l.namespace LIKE '%:%'),
+                   count(*) FILTER (WHERE l.namespace LIKE '%:%' AND EXISTS (
+                     SELECT 1 FROM fl.import_line o WHERE o.namespace = split_part(l.namespace, ':', 1)
+                        AND o.reference = l.reference AND o.content_hash = l.content_hash
+                        AND o.entry_id IS NOT DISTINCT FROM l.entry_id AND o.batch_id = l.batch_id)
+                     AND (l.entry_id IS NULL OR split_part(l.namespace, ':', 2) =
+                          (SELECT p.unit FROM fl.posting p WHERE p.entry_id = l.entry_id LIMIT 1)))
+              FROM fl.import_line l""").fetchone()
+        assert old > 0 and copies == old == right, (old, copies, right)
+        assert c.execute("SELECT count(*) FROM pg_constraint WHERE conname = 'fund_request_unit_key'").fetchone()[0] == 1
+
+
 def test_upgrade_seals_every_history_version(upgraded: Upgraded) -> None:
     """0023: the versions the previous release wrote are sealed by the migration (their
     own seal recomputes), so none looks forged; the history's chain is unchanged."""
