@@ -35,6 +35,7 @@ _BY_CONSTRAINT: dict[str, type[LedgerError]] = {
     "user_name": BadInput,
     "entry_date_range": BadInput,
     "cash_date_future": BadInput,
+    "import_stage_full": BadInput,
     # sql/0017_maker_checker.sql
     "workflow_kind": PermissionDenied,
     "key_namespace": PermissionDenied,
@@ -153,6 +154,9 @@ def translate(e: psycopg.Error) -> LedgerError:
     if name in _DEPTHS:
         return BadInput(_("refused: {what} nests deeper than 64 levels; nothing was written — flatten it")
                         .format(what=_(_DEPTHS[name])), rule="json_too_deep")
+    if name == "fl_stage_row_size":
+        return BadInput(_("refused: a row of the file holds more than 16,000 bytes (its cells together); nothing "
+                          "was imported — check the file"), rule="text_too_long")
     if name in ("import_batch_file_sha256_form", "bank_statement_file_sha256_form"):
         return BadInput(_("refused: a file's SHA-256 digest is 64 hexadecimal digits; nothing was written"),
                         rule="bad_input")

@@ -271,6 +271,18 @@ def test_0035_the_old_references_are_filed_under_their_units(upgraded: Upgraded)
         assert c.execute("SELECT count(*) FROM pg_constraint WHERE conname = 'fund_request_unit_key'").fetchone()[0] == 1
 
 
+def test_0037_the_import_stage_is_bounded(upgraded: Upgraded) -> None:
+    """0037: the stage an import is given carries its row cap and its size guard, and the
+    import's check of the stage lets that one trigger through."""
+    with upgraded.connect() as c:
+        stage = c.execute("SELECT pg_get_functiondef('fl.import_stage(text)'::regprocedure)").fetchone()[0]
+        opening = c.execute("SELECT pg_get_functiondef('fl._imp_open(text)'::regprocedure)").fetchone()[0]
+        assert "fl_stage_row_size" in stage and "fl._stage_guard()" in stage and "fl_stage_guard" in opening
+        owner = c.execute("SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE oid = 'fl._stage_guard()'::regprocedure"
+                          ).fetchone()[0]
+        assert owner == "fl_owner"
+
+
 def test_upgrade_seals_every_history_version(upgraded: Upgraded) -> None:
     """0023: the versions the previous release wrote are sealed by the migration (their
     own seal recomputes), so none looks forged; the history's chain is unchanged."""
