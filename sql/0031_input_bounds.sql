@@ -36,8 +36,10 @@
 -- Strings are removed, then every innermost pair of brackets, once per level: a value
 -- nests within p_max levels when p_max rounds leave nothing. A value past 1 MB of text
 -- is the size caps' business (NULL: a CHECK lets it through to them).
+-- (standard_conforming_strings pinned: the patterns' backslashes must not depend on the caller's
+-- session, which may turn it off.)
 CREATE FUNCTION fl._json_depth_within(p jsonb, p_max int) RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, fl, pg_temp AS $$
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, fl, pg_temp SET standard_conforming_strings = on AS $$
 DECLARE
   t text;
   i int := 0;

@@ -17,7 +17,7 @@
 -- (it refuses a stage with any other).
 
 CREATE FUNCTION fl._stage_guard() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, fl, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, fl, pg_temp SET standard_conforming_strings = on AS $$
 DECLARE
   mb   int := coalesce((SELECT least(greatest((s.value #>> '{}')::int, 1), 65536) FROM fl.setting s
                          WHERE s.key = 'import_stage_max_mb' AND (s.value #>> '{}') ~ '^[0-9]{1,5}$'), 1024);
