@@ -96,30 +96,34 @@ def test_an_overdraft_refusal_shows_an_officer_no_pooled_figures(funded: LedgerD
 
 
 def test_an_import_conflict_names_no_other_officers_batch(funded: LedgerDB, tmp_path: Path) -> None:
-    o22, o81 = funded.connect("o22"), funded.connect("o81")
+    o22 = funded.connect("o22")
     mine = tmp_path / "huanan-secret-plan.csv"
     mine.write_text("date,unit,book,source,amount,reference\n2023-02-01,230822,RES,contribution,10.00,REF-A5\n", "utf-8")
     batch = imports.import_file(o22, "collections", mine)
     o22.commit()
-    theirs = tmp_path / "tongjiang.csv"
-    theirs.write_text("date,unit,book,source,amount,reference\n2023-02-02,230881,RES,contribution,20.00,REF-A5\n",
-                      "utf-8")
-    o81.execute("SELECT fl.import_stage('collections')")
-    with o81.cursor().copy("COPY pg_temp.fl_stage_collections (date, unit, book, source, amount, reference) "
-                           "FROM STDIN (FORMAT csv)") as cp:
-        cp.write("2023-02-02,230881,RES,contribution,20.00,REF-A5\n")
-    out = o81.execute("SELECT fl.import_collections('tongjiang.csv', '') AS r").fetchone()["r"]
-    o81.rollback()
-    text = json.dumps(out, ensure_ascii=False)
+
+    def stage_and_import(conn: psycopg.Connection, row: str) -> str:
+        conn.execute("SELECT fl.import_stage('collections')")
+        with conn.cursor().copy("COPY pg_temp.fl_stage_collections (date, unit, book, source, amount, reference) "
+                                "FROM STDIN (FORMAT csv)") as cp:
+            cp.write(row + "\n")
+        out = conn.execute("SELECT fl.import_collections('other.csv', '') AS r").fetchone()["r"]
+        conn.rollback()
+        return json.dumps(out, ensure_ascii=False)
+
+    # Another county's officer: its own unit's reference, never a conflict (0035, ATTACK3 R6).
+    text = stage_and_import(funded.connect("o81"), "2023-02-02,230881,RES,contribution,20.00,REF-A5")
+    assert '"rows_posted": 1' in text and "conflict" not in text, text
+    # A second officer of the same unit: a conflict that names no other officer's batch or file.
+    admin = funded.admin()
+    if admin.execute("SELECT current_setting('server_version_num')::int AS v").fetchone()["v"] < 160000:
+        admin.execute("DO $$ BEGIN CREATE ROLE o22b LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    admin.execute("SELECT fl.add_user('o22b', 'officer', '230822')")
+    text = stage_and_import(funded.connect("o22b"), "2023-02-02,230822,RES,contribution,20.00,REF-A5")
     assert "REF-A5" in text and "conflict" in text, text
     assert "huanan-secret-plan" not in text and f"batch {batch.batch_id}" not in text, text
     # The officer who imported it reads its own batch named.
-    o22.execute("SELECT fl.import_stage('collections')")
-    with o22.cursor().copy("COPY pg_temp.fl_stage_collections (date, unit, book, source, amount, reference) "
-                           "FROM STDIN (FORMAT csv)") as cp:
-        cp.write("2023-02-03,230822,RES,contribution,30.00,REF-A5\n")
-    again = json.dumps(o22.execute("SELECT fl.import_collections('x.csv', '') AS r").fetchone()["r"])
-    o22.rollback()
+    again = stage_and_import(o22, "2023-02-03,230822,RES,contribution,30.00,REF-A5")
     assert "huanan-secret-plan" in again, again
 
 
