@@ -35,13 +35,21 @@ def backend_cpu(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(pids: list[int]) -> float | None:
+    """CPU seconds of the given backends together; None when any is not local."""
+    cpus = [backend_cpu(p) for p in pids]
+    return None if any(c is None for c in cpus) else sum(c for c in cpus if c is not None)
+
+
 AMOUNT = 100  # fen per transfer: 1.00 yuan
 
 
 @dataclass
 class Spec:
     url: str                 # as the posting user
-    mode: str                # 'post' | 'simple' | 'floor'
+    mode: str                # 'post' | 'direct' | 'peer' | 'simple' | 'floor'
     pattern: str             # 'spread' (own accounts per client) | 'hot' (all out of the special account)
     run: str                 # distinguishes idempotency keys between runs
     seconds: float
@@ -56,11 +64,16 @@ def _statement(spec: Spec, client: int) -> tuple[str, Any]:
         src = 0 if spec.pattern == "hot" else 1 + client
         dst = 100 + client
         return "SELECT public.simple_transfer(%s, %s, %s)", lambda _n: (src, dst, AMOUNT)
+    if spec.mode == "peer":    # bench_peer: client c moves from its account 2c+1 to 2c+2
+        return ("SELECT bench_peer.create_transfer(%s, %s, %s)",
+                lambda _n: (2 * client + 1, 2 * client + 2, AMOUNT))
     if spec.mode == "floor":   # the spread pattern's entry: Dr 5001.outpatient / Cr 1004
         return ("SELECT bench_floor.post(%s, %s, %s, %s, %s, %s)",
                 lambda n: (f"floor-{spec.run}-{client}-{n}", spec.date, unit, "1004", expenditure_holder(unit),
                            AMOUNT))
-    if spec.pattern == "hot":
+    if spec.mode == "direct":   # no real money: posted at once, no second person
+        credit = {"account": "2001", "unit": unit, "side": "C", "amount": AMOUNT}
+    elif spec.pattern == "hot":
         credit = {"account": "1003", "unit": unit, "holder": "special", "side": "C", "amount": AMOUNT}
     else:
         credit = {"account": "1004", "unit": unit, "holder": expenditure_holder(unit), "side": "C", "amount": AMOUNT}
@@ -80,6 +93,8 @@ def _client(spec: Spec, client: int, ready: Any, go: Any, start_at: Any, out: An
     first_error = ""
     checker = (psycopg.connect(spec.checker_url, autocommit=True, prepare_threshold=1)
                 if spec.mode == "post" and spec.checker_url else None)
+    # The checker's backend posts the held entry: its CPU is the entry's too.
+    pids = [checker.info.backend_pid] if checker is not None else []
 
     def call(conn: psycopg.Connection, n: int) -> None:
         rows = conn.execute(sql, params(n)).fetchall()
@@ -94,10 +109,10 @@ def _client(spec: Spec, client: int, ready: Any, go: Any, start_at: Any, out: An
         except psycopg.Error as e:             # said to the parent, which raises it
             ready.put(f"client {client}: its first call failed: {str(e).splitlines()[0]}")
             return
-        pid = conn.info.backend_pid
+        pids.append(conn.info.backend_pid)
         ready.put(client)
         go.wait()
-        cpu0 = backend_cpu(pid)
+        cpu0 = _cpu(pids)
         t_end = start_at.value + spec.seconds
         n = 0
         while True:
@@ -117,7 +132,7 @@ def _client(spec: Spec, client: int, ready: Any, go: Any, start_at: Any, out: An
             if time.time() >= t_end:
                 break
         finished = time.time()
-        cpu1 = backend_cpu(pid)
+        cpu1 = _cpu(pids)
     if checker is not None:
         checker.close()
     cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
@@ -136,6 +151,8 @@ class Outcome:
     errors: int
     first_error: str
     server_cpu_us: float | None = None   # server backend CPU per call, µs (local servers only)
+    wal_bytes: float | None = None       # WAL per call (bench.single measures it around the run)
+    wal_records: float | None = None
 
     @property
     def rate(self) -> float:
@@ -261,3 +278,115 @@ BEGIN
 END $$;
 GRANT EXECUTE ON FUNCTION bench_floor.post(text, date, text, text, text, bigint) TO fin;
 """
+
+# The lean peer: a balance-checked two-account transfer on plain tables, the design of
+# pgledger (github.com/pgr0ss/pgledger), written here from its description: an accounts
+# table carrying each account's balance and version, one row per transfer, one entry row
+# per account touched (with the balance before and after), and one function that locks
+# both accounts in id order, refuses a balance its account does not allow (no overdraft)
+# and writes the transfer and its two entries. Foreign keys as the peer has them. No
+# idempotency key, no voucher numbers, no hash chain, no day totals, no periods, no row
+# security: what a user who picks the leanest PostgreSQL ledger gets.
+PEER_SQL = """
+CREATE SCHEMA bench_peer;
+GRANT USAGE ON SCHEMA bench_peer TO PUBLIC;
+CREATE TABLE bench_peer.accounts (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name text NOT NULL,
+  currency text NOT NULL,
+  balance numeric NOT NULL DEFAULT 0,
+  version bigint NOT NULL DEFAULT 0,
+  allow_negative_balance boolean NOT NULL DEFAULT true,
+  allow_positive_balance boolean NOT NULL DEFAULT true,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE bench_peer.transfers (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  from_account_id bigint NOT NULL REFERENCES bench_peer.accounts (id),
+  to_account_id bigint NOT NULL REFERENCES bench_peer.accounts (id),
+  amount numeric NOT NULL CHECK (amount > 0),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  event_at timestamptz NOT NULL DEFAULT now(),
+  metadata jsonb);
+CREATE INDEX ON bench_peer.transfers (from_account_id);
+CREATE INDEX ON bench_peer.transfers (to_account_id);
+CREATE TABLE bench_peer.entries (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  account_id bigint NOT NULL REFERENCES bench_peer.accounts (id),
+  transfer_id bigint NOT NULL REFERENCES bench_peer.transfers (id),
+  amount numeric NOT NULL,
+  account_previous_balance numeric NOT NULL,
+  account_current_balance numeric NOT NULL,
+  account_version bigint NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX ON bench_peer.entries (account_id);
+CREATE INDEX ON bench_peer.entries (transfer_id);
+-- Accounts 2c+1 (funded, may not go negative) and 2c+2 for clients c = 0..49.
+INSERT INTO bench_peer.accounts (name, currency, balance, allow_negative_balance)
+SELECT 'bench-' || g, 'CNY', CASE WHEN g % 2 = 1 THEN 1000000000000 ELSE 0 END, g % 2 = 0
+  FROM generate_series(1, 100) g;
+CREATE FUNCTION bench_peer.create_transfer(p_from bigint, p_to bigint, p_amount numeric) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+  a_from bench_peer.accounts;
+  a_to   bench_peer.accounts;
+  tid    bigint;
+BEGIN
+  IF p_from = p_to THEN RAISE EXCEPTION 'cannot transfer to the same account'; END IF;
+  IF p_amount <= 0 THEN RAISE EXCEPTION 'amount must be positive'; END IF;
+  PERFORM 1 FROM bench_peer.accounts WHERE id IN (p_from, p_to) ORDER BY id FOR UPDATE;
+  UPDATE bench_peer.accounts SET balance = balance - p_amount, version = version + 1, updated_at = now()
+   WHERE id = p_from RETURNING * INTO a_from;
+  UPDATE bench_peer.accounts SET balance = balance + p_amount, version = version + 1, updated_at = now()
+   WHERE id = p_to RETURNING * INTO a_to;
+  IF a_from.id IS NULL OR a_to.id IS NULL THEN RAISE EXCEPTION 'account not found'; END IF;
+  IF a_from.currency <> a_to.currency THEN RAISE EXCEPTION 'currencies differ'; END IF;
+  IF NOT a_from.allow_negative_balance AND a_from.balance < 0 THEN
+    RAISE EXCEPTION 'account % cannot go negative', p_from;
+  END IF;
+  IF NOT a_to.allow_positive_balance AND a_to.balance > 0 THEN
+    RAISE EXCEPTION 'account % cannot go positive', p_to;
+  END IF;
+  INSERT INTO bench_peer.transfers (from_account_id, to_account_id, amount) VALUES (p_from, p_to, p_amount)
+  RETURNING id INTO tid;
+  INSERT INTO bench_peer.entries (account_id, transfer_id, amount, account_previous_balance,
+                                  account_current_balance, account_version)
+  VALUES (p_from, tid, -p_amount, a_from.balance + p_amount, a_from.balance, a_from.version),
+         (p_to, tid, p_amount, a_to.balance - p_amount, a_to.balance, a_to.version);
+  RETURN tid;
+END $$;
+GRANT ALL ON ALL TABLES IN SCHEMA bench_peer TO fin;
+GRANT EXECUTE ON FUNCTION bench_peer.create_transfer(bigint, bigint, numeric) TO fin;
+"""
+
+
+@dataclass
+class Wal:
+    """The server's WAL position and counters (pg_stat_wal) at one moment."""
+
+    lsn: str
+    records: int
+    fpi: int
+    bytes: int
+
+
+def wal_mark(admin_url: str) -> Wal:
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        row = c.execute("SELECT pg_current_wal_lsn()::text, wal_records, wal_fpi, wal_bytes::bigint "
+                        "FROM pg_stat_wal").fetchone()
+    assert row is not None
+    return Wal(row[0], int(row[1]), int(row[2]), int(row[3]))
+
+
+def wal_per_call(admin_url: str, before: Wal, calls: int) -> tuple[float, float, float]:
+    """(bytes, records, full-page images) of WAL per call since ``before``: bytes from
+    the LSN difference (exact, the whole server's), records and images from pg_stat_wal
+    (backends report theirs when they exit, so the clients are gone by now; a short
+    wait lets the last exits land)."""
+    time.sleep(0.6)
+    after = wal_mark(admin_url)
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        diff = c.execute("SELECT pg_wal_lsn_diff(%s, %s)::bigint", (after.lsn, before.lsn)).fetchone()
+    assert diff is not None
+    n = max(calls, 1)
+    return int(diff[0]) / n, (after.records - before.records) / n, (after.fpi - before.fpi) / n

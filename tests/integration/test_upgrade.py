@@ -308,3 +308,23 @@ def test_upgrade_0025b_adjustment_fund(upgraded: Upgraded) -> None:
     rows = json.loads(res.stdout)
     assert rows and all(r["adjustment_receipts"] == "0.00" and r["covered_by_adjustment_fund"] == "0.00"
                         for r in rows)
+
+
+def test_upgrade_0034_chains_history_versions_as_they_are_written(upgraded: Upgraded) -> None:
+    """0034: a write in the upgraded ledger records its history versions already chained
+    (no version is updated afterwards), continuing the chain the old release wrote."""
+    with upgraded.connect() as c:
+        head = c.execute("SELECT seq FROM fl.record_head").fetchone()[0]
+        before = c.execute("SELECT n_tup_upd FROM pg_stat_user_tables WHERE relid = 'fl.record_log'::regclass"
+                           ).fetchone()[0]
+    with upgraded.connect() as c:
+        c.execute("SELECT fl.add_user('later_auditor', 'auditor', NULL)")   # fl.app_user is hooked
+        c.execute("SELECT pg_stat_force_next_flush()")
+    with upgraded.connect() as c:
+        after = c.execute("SELECT n_tup_upd FROM pg_stat_user_tables WHERE relid = 'fl.record_log'::regclass"
+                          ).fetchone()[0]
+        rows = c.execute("SELECT seq, prev_hash, hash FROM fl.record_log WHERE seq > %s ORDER BY seq", (head,)
+                         ).fetchall()
+        unchained = c.execute("SELECT count(*) FROM fl.record_log WHERE seq IS NULL").fetchone()[0]
+    assert rows and unchained == 0
+    assert after == before, "0034 writes versions chained: none is updated to link it"
