@@ -77,7 +77,12 @@ BEGIN
     SELECT c.key_cols INTO keys FROM fl.chained_table c WHERE c.tbl = t;
   END IF;
 
-  SELECT rh.seq, rh.hash INTO hn, hh FROM fl.record_head rh WHERE rh.id FOR UPDATE SKIP LOCKED;
+  -- (A head this transaction already moved is its own until it ends: taking it again
+  -- would write one more row lock to the WAL for nothing.)
+  SELECT rh.seq, rh.hash INTO hn, hh FROM fl.record_head rh WHERE rh.id AND rh.xmin = pg_current_xact_id()::xid;
+  IF NOT FOUND THEN
+    SELECT rh.seq, rh.hash INTO hn, hh FROM fl.record_head rh WHERE rh.id FOR UPDATE SKIP LOCKED;
+  END IF;
   IF NOT FOUND THEN
     -- The head is taken: unchained, for the next writer to chain.
     IF t = 'fl.posting' THEN
@@ -100,36 +105,69 @@ BEGIN
   IF EXISTS (SELECT 1 FROM fl.record_log l WHERE l.seq IS NULL) AND fl._record_chain() > 0 THEN
     SELECT rh.seq, rh.hash INTO hn, hh FROM fl.record_head rh WHERE rh.id;
   END IF;
-  IF t = 'fl.posting' THEN
-    OPEN cur FOR
-      SELECT jsonb_build_object('entry_id', n.entry_id),
-             jsonb_build_object('entry_id', n.entry_id,
-                                'memos', coalesce(jsonb_object_agg(n.id::text, n.memo) FILTER (WHERE n.memo IS NOT NULL),
-                                                  '{}'::jsonb))
-        FROM new_rows n GROUP BY n.entry_id ORDER BY n.entry_id;
-  ELSE
-    OPEN cur FOR
-      SELECT y.k, y.d
+  IF (SELECT count(*) FROM new_rows) <= 5000 THEN
+    -- A few versions (one entry's): gathered, linked and written in one statement.
+    IF t = 'fl.posting' THEN
+      SELECT array_agg(x.k ORDER BY x.e), array_agg(x.d ORDER BY x.e) INTO ks, ds
+        FROM (SELECT n.entry_id AS e, jsonb_build_object('entry_id', n.entry_id) AS k,
+                     jsonb_build_object('entry_id', n.entry_id,
+                                        'memos', coalesce(jsonb_object_agg(n.id::text, n.memo)
+                                                            FILTER (WHERE n.memo IS NOT NULL), '{}'::jsonb)) AS d
+                FROM new_rows n GROUP BY n.entry_id) x;
+    ELSE
+      SELECT array_agg(y.k ORDER BY y.k::text), array_agg(y.d ORDER BY y.k::text) INTO ks, ds
         FROM (SELECT (SELECT jsonb_object_agg(kc, x.d -> kc) FROM unnest(keys) kc) AS k, x.d || extra AS d
-                FROM (SELECT to_jsonb(n) AS d FROM new_rows n) x) y
-       ORDER BY y.k::text;
-  END IF;
-  LOOP
-    FETCH cur INTO rk, rd;
-    EXIT WHEN NOT FOUND;
-    i := i + 1;
-    ks[i] := rk;
-    ds[i] := rd;
-    IF i = 5000 THEN
-      SELECT p.n, p.h INTO hn, hh FROM fl._record_put(t, TG_OP, ks, ds, hn, hh) p;
-      ks := '{}'; ds := '{}'; i := 0;
+                FROM (SELECT to_jsonb(n) AS d FROM new_rows n) x) y;
     END IF;
-  END LOOP;
-  CLOSE cur;
-  IF i > 0 THEN
-    SELECT p.n, p.h INTO hn, hh FROM fl._record_put(t, TG_OP, ks, ds, hn, hh) p;
+    IF ks IS NOT NULL THEN
+      SELECT p.n, p.h INTO hn, hh FROM fl._record_put(t, TG_OP, ks, ds, hn, hh) p;
+    END IF;
+  ELSE
+    -- A million import lines: read in order and written in chunks of 5,000, so the
+    -- server holds one chunk at a time.
+    IF t = 'fl.posting' THEN
+      OPEN cur FOR
+        SELECT jsonb_build_object('entry_id', n.entry_id),
+               jsonb_build_object('entry_id', n.entry_id,
+                                  'memos', coalesce(jsonb_object_agg(n.id::text, n.memo) FILTER (WHERE n.memo IS NOT NULL),
+                                                    '{}'::jsonb))
+          FROM new_rows n GROUP BY n.entry_id ORDER BY n.entry_id;
+    ELSE
+      OPEN cur FOR
+        SELECT y.k, y.d
+          FROM (SELECT (SELECT jsonb_object_agg(kc, x.d -> kc) FROM unnest(keys) kc) AS k, x.d || extra AS d
+                  FROM (SELECT to_jsonb(n) AS d FROM new_rows n) x) y
+         ORDER BY y.k::text;
+    END IF;
+    LOOP
+      FETCH cur INTO rk, rd;
+      EXIT WHEN NOT FOUND;
+      i := i + 1;
+      ks[i] := rk;
+      ds[i] := rd;
+      IF i = 5000 THEN
+        SELECT p.n, p.h INTO hn, hh FROM fl._record_put(t, TG_OP, ks, ds, hn, hh) p;
+        ks := '{}'; ds := '{}'; i := 0;
+      END IF;
+    END LOOP;
+    CLOSE cur;
+    IF i > 0 THEN
+      SELECT p.n, p.h INTO hn, hh FROM fl._record_put(t, TG_OP, ks, ds, hn, hh) p;
+    END IF;
   END IF;
   UPDATE fl.record_head SET seq = hn, hash = hh WHERE id AND seq <> hn;
   RETURN NULL;
 END $$;
 REVOKE ALL ON FUNCTION fl._record_rows() FROM PUBLIC;
+
+-- The version's seal (sql/0023), computed in place: the same expression as
+-- fl._record_vseal, without a call into a SQL function with its own settings per version.
+CREATE OR REPLACE FUNCTION fl.record_log_seal() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, fl, pg_temp AS $$
+BEGIN
+  NEW.vxid := pg_current_xact_id();
+  NEW.vseal := sha256(convert_to(concat_ws('|', NEW.id, NEW.tbl, NEW.op, NEW.actor, NEW.row_key::text,
+                                           NEW.row_data::text, NEW.vxid::text), 'UTF8'));
+  RETURN NEW;
+END $$;
+REVOKE ALL ON FUNCTION fl.record_log_seal() FROM PUBLIC;
