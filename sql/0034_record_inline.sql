@@ -18,6 +18,10 @@
 -- still sealed by its BEFORE INSERT trigger (sql/0023), so verify and the independent
 -- verdict judge them exactly as before. Only the schema owner may insert into the
 -- history (as before); the actor written is session_user, the column's default.
+--
+-- The versions of one statement keep the order in which the statement wrote its rows (as
+-- sql/0010's did: its ORDER BY 3::text sorted by a constant); sorting a million import
+-- lines' keys by their text took ~30 % of the import backend's perf samples when tried.
 
 CREATE OR REPLACE FUNCTION fl._record_put(p_tbl text, p_op text, p_keys jsonb[], p_rows jsonb[],
                                           INOUT n bigint, INOUT h bytea)
@@ -115,7 +119,7 @@ BEGIN
                                                             FILTER (WHERE n.memo IS NOT NULL), '{}'::jsonb)) AS d
                 FROM new_rows n GROUP BY n.entry_id) x;
     ELSE
-      SELECT array_agg(y.k ORDER BY y.k::text), array_agg(y.d ORDER BY y.k::text) INTO ks, ds
+      SELECT array_agg(y.k), array_agg(y.d) INTO ks, ds
         FROM (SELECT (SELECT jsonb_object_agg(kc, x.d -> kc) FROM unnest(keys) kc) AS k, x.d || extra AS d
                 FROM (SELECT to_jsonb(n) AS d FROM new_rows n) x) y;
     END IF;
@@ -136,8 +140,7 @@ BEGIN
       OPEN cur FOR
         SELECT y.k, y.d
           FROM (SELECT (SELECT jsonb_object_agg(kc, x.d -> kc) FROM unnest(keys) kc) AS k, x.d || extra AS d
-                  FROM (SELECT to_jsonb(n) AS d FROM new_rows n) x) y
-         ORDER BY y.k::text;
+                  FROM (SELECT to_jsonb(n) AS d FROM new_rows n) x) y;
     END IF;
     LOOP
       FETCH cur INTO rk, rd;
