@@ -250,3 +250,25 @@ def performance(year: Annotated[int, typer.Option("--year", help="The year revie
     report = read(lambda c: builders_budget.performance_report(
         performance_store.reviews(c, year, book=book, unit=unit), year=year, labels=reports.labels(c), lang=lang))
     show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force, hide=("indicator",))
+
+
+@report_app.command("final-accounts")
+def final_accounts(year: Annotated[int, typer.Option("--year", help="The closed year.")],
+                   unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822); "
+                                                            "default: the city, consolidated.")] = None,
+                   book: BookOpt = None,
+                   json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False,
+                   lang: LangOpt = None) -> None:
+    """Year-end final accounts (决算) of a closed year: per fund, the balance sheet, the income and
+    expenditure statement and its schedule (财会〔2017〕28号), for one unit or the city consolidated.
+
+    Refused for a year not yet closed (close it first: close year). The XLSX prints each
+    statement on one page wide, portrait, with the signature block."""
+    from ledger.reports import builders_final
+    from ledger.store import reports_final
+
+    lang = checked_lang(lang)
+    report = read(lambda c: builders_final.final_accounts_report(
+        reports_final.figures(c, year, unit=unit, book=book), labels=reports.labels(c), unit=unit, lang=lang))
+    show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force,
+         hide=("statement", "code"))

@@ -94,10 +94,10 @@ def render_report(report: Report, lang: str | None = None, *, hide: tuple[str, .
     becomes one record per row (``cli.context.print_table``)."""
     lang = checked_lang(lang)
     cols = [c for c in report.columns if c.key not in hide]
-    specs = [Col(c.header(lang), right=c.kind in _RIGHT,
-                 whole=c.kind in _RIGHT or c.kind == "date" or c.key in KEY_COLUMNS) for c in cols]
     console.print(f"[bold]{report.title(lang)}[/bold]  {report.region}  {report.period}")
     for s in report.sections:
+        specs = [Col(s.header(c, lang), right=c.kind in _RIGHT,
+                     whole=c.kind in _RIGHT or c.kind == "date" or c.key in KEY_COLUMNS) for c in cols]
         rows = [[_cell(c, row.get(c.key)) for c in cols] for row in s.rows]
         totals = None
         if s.totals is not None:

@@ -379,11 +379,13 @@ def _write_cell(ws: Worksheet, row: int, col_idx: int, col: Column, value: objec
         cell.font = _BOLD
 
 
-def _signature_block(ws: Worksheet, row: int, ncols: int, lang: str) -> int:
-    """单位负责人 / 审核人 / 制表人 / 日期, each with a line to sign on, spread over the
-    table's width (so the block never widens the page); returns the row after it."""
-    fields = [translate(f, lang) for f in SIGNATURE_FIELDS]
-    blanks = ["_" * 12] * 3 + [translate(DATE_BLANK, lang)]
+def _signature_block(ws: Worksheet, row: int, ncols: int, lang: str,
+                     signatures: Sequence[str] = SIGNATURE_FIELDS) -> int:
+    """单位负责人 / 审核人 / 制表人 / 日期 (or the report's own fields, the date last),
+    each with a line to sign on, spread over the table's width (so the block never widens
+    the page); returns the row after it."""
+    fields = [translate(f, lang) for f in signatures]
+    blanks = ["_" * 12] * (len(fields) - 1) + [translate(DATE_BLANK, lang)]
     texts = [f"{f} {b}" for f, b in zip(fields, blanks, strict=True)]
     groups = min(len(texts), ncols)
     per = [ncols // groups + (1 if i < ncols % groups else 0) for i in range(groups)]
@@ -402,11 +404,11 @@ def _signature_block(ws: Worksheet, row: int, ncols: int, lang: str) -> int:
     return row + 1
 
 
-def _page_setup(ws: Worksheet, ncols: int, last_row: int, lang: str) -> None:
-    """A4 landscape, one page wide and as many pages long as it takes, the title and the
+def _page_setup(ws: Worksheet, ncols: int, last_row: int, lang: str, orientation: str = "landscape") -> None:
+    """A4 landscape (or the report's orientation), one page wide and as many pages long as it takes, the title and the
     header rows repeated on every page, centred, page numbers in the footer."""
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape"
+    ws.page_setup.orientation = orientation
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0  # 0: as many pages down as needed
     ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -433,7 +435,7 @@ def _write_sheet(ws: Worksheet, report: Report, section: Section, lang: str) -> 
     ws.cell(row=2, column=1).font = _PLAIN
 
     for j, c in enumerate(cols, start=1):
-        cell = ws.cell(row=_HEADER_ROWS, column=j, value=c.header(lang))
+        cell = ws.cell(row=_HEADER_ROWS, column=j, value=section.header(c, lang))
         cell.data_type = "s"
         cell.font = _BOLD
         cell.fill = _HEADER_FILL
@@ -441,7 +443,7 @@ def _write_sheet(ws: Worksheet, report: Report, section: Section, lang: str) -> 
         cell.border = _HEADER_BORDER
 
     # Headers wrap (at most ~2 lines), so a long English header does not widen its column.
-    widths = [min(_display_width(c.header(lang)), 16) for c in cols]
+    widths = [min(_display_width(section.header(c, lang)), 16) for c in cols]
     r = _FIRST_DATA_ROW
     for i, data in enumerate(section.rows, start=1):
         for j, c in enumerate(cols, start=1):
@@ -476,7 +478,7 @@ def _write_sheet(ws: Worksheet, report: Report, section: Section, lang: str) -> 
             r += 1
 
     r += 1
-    last_row = _signature_block(ws, r, ncols, lang) - 1
+    last_row = _signature_block(ws, r, ncols, lang, report.signatures or SIGNATURE_FIELDS) - 1
 
     for j, w in enumerate(widths, start=1):
         # +2 for padding and the autofilter arrow; CJK text already counted double.
@@ -487,7 +489,7 @@ def _write_sheet(ws: Worksheet, report: Report, section: Section, lang: str) -> 
     # row, so sorting or filtering never moves 合计 into the data.
     ws.freeze_panes = f"A{_FIRST_DATA_ROW}"
     ws.auto_filter.ref = f"A{_HEADER_ROWS}:{last_letter}{max(last_data_row, _HEADER_ROWS)}"
-    _page_setup(ws, ncols, last_row, lang)
+    _page_setup(ws, ncols, last_row, lang, report.orientation)
 
 
 def write_xlsx(report: Report, path: PathLike, lang: str = "zh") -> None:

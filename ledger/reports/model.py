@@ -101,14 +101,24 @@ class Section:
     title_en: str
     rows: tuple[Mapping[str, object], ...]
     totals: Mapping[str, object] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rows", tuple(MappingProxyType(dict(r)) for r in self.rows))
         if self.totals is not None:
             object.__setattr__(self, "totals", MappingProxyType(dict(self.totals)))
+        object.__setattr__(self, "headers", MappingProxyType(dict(self.headers)))
 
     def title(self, lang: str) -> str:
         return self.title_zh if check_lang(lang) == "zh" else self.title_en
+
+    def header(self, col: Column, lang: str) -> str:
+        """``col``'s header on this section's sheet or table: the section's own wording
+        where it gives one (``headers``: column key → message id; a balance sheet's 年初数
+        where the income statement beside it says 上年数 in the same column), else the
+        column's."""
+        msg = self.headers.get(col.key)
+        return col.header(lang) if msg is None else translate(msg, check_lang(lang))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +141,18 @@ class Report:
     columns: tuple[Column, ...]
     sections: tuple[Section, ...]
     notes: tuple[str, ...] = field(default=())
+    #: The signature block's fields (message ids) under each printed statement; empty: the
+    #: default (``ledger.reports.export.SIGNATURE_FIELDS``).
+    signatures: tuple[str, ...] = field(default=())
+    #: How the printed form is laid out: ``landscape`` (the default) or ``portrait`` (a
+    #: narrow statement, as the final accounts).
+    orientation: Literal["landscape", "portrait"] = "landscape"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", tuple(self.columns))
+        object.__setattr__(self, "signatures", tuple(self.signatures))
+        if self.orientation not in ("landscape", "portrait"):
+            raise ValueError(f"report {self.key!r}: orientation must be landscape or portrait")
         object.__setattr__(self, "sections", tuple(self.sections))
         object.__setattr__(self, "notes", tuple(self.notes))
         if not isinstance(self.generated_at, datetime):

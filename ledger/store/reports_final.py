@@ -1,0 +1,53 @@
+"""Figures of the year-end final accounts (决算, ``ledger.reports.builders_final``): the
+balance sheet's balances at 31 December, the income of the year and of the year before,
+the government's shortfall shares owed at both ends of the year; for a closed year only.
+Read from the same functions as ``report balance-sheet`` and ``report income``, so the
+statements agree with those reports by construction (tests/integration/test_final_accounts.py
+checks it). The caller owns the transaction; nothing here writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ledger.errors import BadInput, StateError
+from ledger.i18n import _
+from ledger.reports.builders_final import FinalFigures
+from ledger.store import reports_ledger, yearend
+from ledger.store.db import Conn
+
+
+def figures(conn: Conn, year: int, *, unit: str | None = None, book: str | None = None) -> FinalFigures:
+    """The final accounts' figures of ``year`` for ``unit`` (None: every unit, for the
+    city). Refused for a year not closed, and for the city by an officer (who sees only
+    their own unit's figures)."""
+    closed = yearend.closed_years(conn, year)
+    if not closed:
+        raise StateError(_("year {year} is not closed: the final accounts (决算) are of a closed year; close it "
+                           "first with `fundledger close year --year {year} --date {year}-12-31`").format(year=year),
+                         rule="year_not_closed")
+    if unit is None:
+        mine = conn.execute("SELECT fl.my_unit() AS u").fetchone()
+        if mine and mine["u"]:
+            raise BadInput(_("the city's final accounts consolidate every unit; an officer sees only their own: "
+                             "add --unit {unit}").format(unit=mine["u"]))
+    elif not conn.execute("SELECT 1 FROM fl.unit WHERE code = %s", (unit,)).fetchone():
+        raise BadInput(_("unknown unit '{unit}'").format(unit=unit))
+    end = dt.date(year, 12, 31)
+    start = dt.date(year, 1, 1)
+    prior = (dt.date(year - 1, 1, 1), dt.date(year - 1, 12, 31))
+    owed_rows = conn.execute(
+        """SELECT g.book, coalesce(sum(g.outstanding) FILTER (WHERE d.k = 0), 0)::bigint AS opening,
+                  coalesce(sum(g.outstanding) FILTER (WHERE d.k = 1), 0)::bigint AS closing
+             FROM (VALUES (0, %(start)s::date), (1, %(end)s::date)) AS d(k, day)
+             CROSS JOIN LATERAL fl.government_shares(d.day) g
+            WHERE (%(unit)s::text IS NULL OR g.unit = %(unit)s)
+            GROUP BY g.book""", {"start": start - dt.timedelta(days=1), "end": end, "unit": unit}).fetchall()
+    first = min(closed.values(), key=lambda c: c["closed_on"])
+    return FinalFigures(
+        year=year,
+        balances=reports_ledger.balance_sheet(conn, as_of=end, book=book, unit=unit),
+        income=reports_ledger.income(conn, start=start, end=end, book=book, unit=unit),
+        prior=reports_ledger.income(conn, start=prior[0], end=prior[1], book=book, unit=unit),
+        owed={r["book"]: (int(r["opening"]), int(r["closing"])) for r in owed_rows
+              if book is None or r["book"] == book},
+        closed_on=first["closed_on"], closed_by=str(first["closed_by"]))
