@@ -29,9 +29,18 @@ from ledger.demo import profile as P
 from ledger.demo.run import AUDITOR, Demo, Story, total_steps
 from ledger.errors import BadInput
 from ledger.i18n import _, get_lang, set_lang
-from ledger.reports import builders, builders_budget, builders_fund
+from ledger.reports import builders, builders_budget, builders_final, builders_fund
 from ledger.reports.model import Report
-from ledger.store import accounts, embedded, reports, reports_budget, reports_ledger, verify, yearend
+from ledger.store import (
+    accounts,
+    embedded,
+    reports,
+    reports_budget,
+    reports_final,
+    reports_ledger,
+    verify,
+    yearend,
+)
 from ledger.store import budget as budget_store
 from ledger.store import monitor as store_monitor
 from ledger.store import performance as performance_store
@@ -76,6 +85,9 @@ def build_reports(conn: Any, year: int, lang: str | None = None) -> dict[str, Re
                                                           labels=labels, lang=lang),
         "shortfall": _shortfall_model(yearend.shortfall_report(conn, year), year, region),
         "monitor": builders_fund.monitor_report(rows, cons, as_of=end, t=t, labels=labels, lang=lang, ranges=rr),
+        **({"final-accounts": builders_final.final_accounts_report(
+            reports_final.figures(conn, year), labels=labels, unit=None, lang=lang)}
+           if yearend.closed_years(conn, year) else {}),
     }
 
 

@@ -259,8 +259,9 @@ def final_accounts(year: Annotated[int, typer.Option("--year", help="The closed 
                    book: BookOpt = None,
                    json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False,
                    lang: LangOpt = None) -> None:
-    """Year-end final accounts (决算) of a closed year: per fund, the balance sheet, the income and
-    expenditure statement and its schedule (财会〔2017〕28号), for one unit or the city consolidated.
+    """Year-end final accounts of a closed year: per fund, the balance sheet, the income and
+    expenditure statement and its schedule (the fund accounting rules of 2017), for one unit or the
+    city consolidated.
 
     Refused for a year not yet closed (close it first: close year). The XLSX prints each
     statement on one page wide, portrait, with the signature block."""

@@ -82,7 +82,12 @@ INTERNAL_PAIRS = (("5302", "4401"), ("5301", "4402"))
 _UNCLOSED = "unclosed_result"
 _OWED = "government_share_outstanding"
 _BS = labels_.BALANCE_SHEET
-_INC = labels_.INCOME
+#: The income statement's summary lines in the words of the yearly statement (本年收支结余,
+#: 年初/年末基金结余), where ``report income`` speaks of any period (本期, 期初, 期末).
+_INC = {**labels_.INCOME,
+        "result": N_("Balance of the year (revenue − expenditure)"),
+        "opening_fund_balance": N_("Fund balance at the start of the year"),
+        "closing_fund_balance": N_("Fund balance at the end of the year")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +204,7 @@ def _income(this: Mapping[str, int], before: Mapping[str, int], openings: tuple[
     add("opening_fund_balance", *openings, labels_.label(_INC, "opening_fund_balance", lang))
     if any(other):
         add("other_movements", *other, labels_.label(_INC, "other_movements", lang))
-    add("closing_fund_balance", *(openings[i] + result[i] + other[i] for i in (0, 1)),
+    add("closing_fund_balance", openings[0] + result[0] + other[0], openings[1] + result[1] + other[1],
         labels_.label(_INC, "closing_fund_balance", lang))
     return out
 
@@ -235,7 +240,7 @@ def final_accounts_report(f: FinalFigures, *, labels: Labels, unit: str | None, 
     both ends), and, for the city, what was eliminated."""
     sections: list[Section] = []
     failures: list[str] = []
-    eliminated: dict[tuple[str, str], int] = defaultdict(int)
+    eliminated: dict[tuple[str, str, str], int] = defaultdict(int)
     for fund in _fund_keys(f):
         book, comp = fund
         rows = [r for r in f.balances if (r["book"], r["component"]) == fund]
@@ -254,7 +259,10 @@ def final_accounts_report(f: FinalFigures, *, labels: Labels, unit: str | None, 
         sch = _schedule(this, before, labels, lang)
         net = next(x for x in bs if x.code == "net_assets_total")
         ends = {x.code: x for x in inc}
-        if (ends["opening_fund_balance"].current, ends["closing_fund_balance"].current) != (net.previous, net.current):
+        both_sides = {x.code: x for x in bs if x.code in ("assets_total", "liabilities_and_net_assets")}
+        if (ends["opening_fund_balance"].current, ends["closing_fund_balance"].current) != (net.previous, net.current) \
+                or (both_sides["assets_total"].previous, both_sides["assets_total"].current) != \
+                (both_sides["liabilities_and_net_assets"].previous, both_sides["liabilities_and_net_assets"].current):
             failures.append(" ".join(section_title(labels, book, comp)[0 if lang == "zh" else 1].split()))
         for statement, lines in (("balance_sheet", bs), ("income", inc), ("schedule", sch)):
             zh, en = section_title(labels, book, comp, both(STATEMENT_NAMES[statement]))
@@ -264,8 +272,9 @@ def final_accounts_report(f: FinalFigures, *, labels: Labels, unit: str | None, 
     if f.closed_on is not None:
         notes.append(translate(N_("year {year} closed on {on} by {by}"), lang).format(
             year=f.year, on=f.closed_on, by=f.closed_by))
-    notes.append(translate(N_("every fund ties: the income statement's fund balance at the start and at the end of "
-                              "the year is the balance sheet's net assets"), lang) if not failures
+    notes.append(translate(N_("every fund ties: assets = liabilities + net assets, and the income statement's fund "
+                              "balance at the start and at the end of the year is the balance sheet's net assets"),
+                           lang) if not failures
                  else translate(N_("DOES NOT TIE: {blocks}"), lang).format(blocks=", ".join(failures)))
     if unit is None:
         notes.append(translate(N_("city: the units' statements consolidated; each unit's share of a pooled bank "

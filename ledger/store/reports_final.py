@@ -22,7 +22,7 @@ def figures(conn: Conn, year: int, *, unit: str | None = None, book: str | None 
     their own unit's figures)."""
     closed = yearend.closed_years(conn, year)
     if not closed:
-        raise StateError(_("year {year} is not closed: the final accounts (决算) are of a closed year; close it "
+        raise StateError(_("year {year} is not closed: the final accounts are of a closed year; close it "
                            "first with `fundledger close year --year {year} --date {year}-12-31`").format(year=year),
                          rule="year_not_closed")
     if unit is None:

@@ -147,6 +147,26 @@ def test_the_shortfall_key_columns_are_on_page_one(printed: dict[str, tuple[Repo
         assert zh in first
 
 
+def test_the_final_accounts_print_portrait_one_page_wide_and_signed(
+        printed: dict[str, tuple[Report, Any]]) -> None:
+    """决算: every statement on A4 portrait, one page wide (项目, 行次 and both amount
+    columns of its own wording on every page), signed by 单位负责人, 财务负责人, 复核, 制表."""
+    report, pdf = printed["final-accounts"]
+    assert report.orientation == "portrait"
+    pages = [_text(p) for p in pdf.pages]
+    assert len(pages) >= len(report.sections)
+    for n, (page, text) in enumerate(zip(pdf.pages, pages, strict=True), start=1):
+        size = (round(float(page.mediabox.width)), round(float(page.mediabox.height)))
+        assert size == tuple(round(x) for x in reversed(A4_LANDSCAPE)), (n, size)
+        assert "项目" in text and "行次" in text, n
+        assert ("年初数" in text and "年末数" in text) or ("上年数" in text and "本年数" in text), n
+    every = "".join(pages)
+    for field in report.signatures:
+        label = re.sub(r"\s+", "", translate(field, "zh"))
+        assert every.count(label) == len(report.sections), label
+    assert "财务负责人" in every
+
+
 def test_the_monitor_takes_one_page_per_book(printed: dict[str, tuple[Report, Any]]) -> None:
     report, pdf = printed["monitor"]
     assert len(pdf.pages) == len(report.sections)

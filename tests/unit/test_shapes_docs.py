@@ -14,6 +14,7 @@ import pytest
 
 from ledger.core.forecast import YearEnd
 from ledger.core.shapes import Fen, as_row, field_names, money_fields, to_json
+from ledger.reports.builders_final import FinalLine
 from ledger.store.accounts import AccountBalance, AccountLine, TrialBalanceLine
 from ledger.store.audit import EntrySubject, RequestSubject, TrailEvent
 from ledger.store.cycle import GovernmentPayment, InterestShare, PreallocationLine
@@ -44,6 +45,7 @@ KEY_LISTS = [
     ("officers-guide.md", "`preallocate --json` | list of ", PreallocationLine),
     ("officers-guide.md", "shares` (list of ", InterestShare),
     ("officers-guide.md", "`government pay --json` | list of ", GovernmentPayment),
+    ("reports.md", "Final accounts rows have the keys ", FinalLine),
     ("imports.md", "`budget import` `--json`:", ImportResult),
     ("imports.md", "`handover transfer --json`: a list of ", Transfer),
     ("imports.md", "`register list --json`: a list of ", RegisterItem),
