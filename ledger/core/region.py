@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ledger.core.adjustment import AdjustmentFund, parse_adjustment_fund
 from ledger.core.balance_rate import RateRanges
+from ledger.core.chart import CHART_BY_CODE
 from ledger.core.funding import DEFAULT_STANDARDS, FundingStandard, parse_standards
 from ledger.core.performance import DEFAULT_WEIGHTS, check_weights
 from ledger.core.response import DEFAULT_PLANS, PlanStep, parse_plans
@@ -61,6 +62,28 @@ class Book:
     pooled_component: str = ""
 
 
+#: Flows between levels inside the city that the city's final accounts (决算) eliminate
+#: *(our reading)*: (expenditure of the giving level, revenue of the receiving level) —
+#: 补助下级支出 5302 against 上级补助收入 4401, 上解上级支出 5301 against 下级上解收入 4402.
+DEFAULT_ELIMINATIONS: tuple[tuple[str, str], ...] = (("5302", "4401"), ("5301", "4402"))
+
+
+def parse_eliminations(v: object, source: str) -> tuple[tuple[str, str], ...]:
+    """``final_accounts_eliminate``: a list of [expenditure code, revenue code] pairs of
+    top-level chart accounts (an empty list: nothing is eliminated)."""
+    out: list[tuple[str, str]] = []
+    for pair in v if isinstance(v, list) else [v]:
+        codes = [str(c) for c in pair] if isinstance(pair, list) and all(isinstance(c, str) for c in pair) else []
+        if [getattr(CHART_BY_CODE.get(c), "kind", None) for c in codes] == ["expenditure", "revenue"] \
+                and all("." not in c for c in codes):
+            out.append((codes[0], codes[1]))
+        else:
+            raise BadInput(f"{source}: settings final_accounts_eliminate must be a list of "
+                           f"[expenditure code, revenue code] pairs of the chart (e.g. [\"5302\", \"4401\"]), "
+                           f"got {pair!r}")
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     preallocation_months: int = 3
@@ -83,6 +106,8 @@ class Settings:
     performance_weights: Mapping[str, Decimal] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     # 调剂金 (ledger/core/adjustment.py): none by default
     adjustment_fund: AdjustmentFund = field(default_factory=AdjustmentFund)
+    # 决算: the flows between levels the city's consolidated statements eliminate (our reading)
+    final_accounts_eliminate: tuple[tuple[str, str], ...] = DEFAULT_ELIMINATIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +205,8 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
         budget_surplus_max_pct=_decimal(s, "budget_surplus_max_pct", Decimal("5")),
         performance_weights=_weights(s.get("performance_weights", {}), source),
         adjustment_fund=parse_adjustment_fund(doc.get("adjustment_fund"), {u.code for u in units}, source),
+        final_accounts_eliminate=parse_eliminations(
+            s.get("final_accounts_eliminate", [list(p) for p in DEFAULT_ELIMINATIONS]), source),
     )
     if not Decimal("0") <= settings.budget_surplus_min_pct <= settings.budget_surplus_max_pct <= Decimal("100"):
         raise BadInput(f"{source}: settings budget_surplus_min_pct ≤ budget_surplus_max_pct, both 0–100 (per cent "

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.core.money import format_yuan
+from ledger.core.region import DEFAULT_ELIMINATIONS
 from ledger.core.shapes import Fen, field_names, money_fields
 from ledger.i18n import N_, both, translate
 from ledger.reports import labels as labels_
@@ -76,9 +77,6 @@ _HEADERS = {"balance_sheet": {"previous": N_("Start of year"), "current": N_("En
 SIGNATURES = (N_("Head of unit (signature and seal):"), N_("Head of finance:"), N_("Checked by:"),
               N_("Prepared by:"), N_("Date:"))
 
-#: Flows between levels inside the city, eliminated in its consolidated statements:
-#: (expenditure of the giving level, revenue of the receiving level).
-INTERNAL_PAIRS = (("5302", "4401"), ("5301", "4402"))
 _UNCLOSED = "unclosed_result"
 _OWED = "government_share_outstanding"
 _BS = labels_.BALANCE_SHEET
@@ -102,6 +100,7 @@ class FinalFigures:
     owed: Mapping[str, tuple[int, int]]      # book -> government shares owed (start, end of the year)
     closed_on: dt.date | None = None
     closed_by: str = ""
+    eliminate: tuple[tuple[str, str], ...] = DEFAULT_ELIMINATIONS   # the region's final_accounts_eliminate
 
 
 def _top(code: str) -> str:
@@ -129,11 +128,12 @@ def _flows(data: Mapping[str, Sequence[Row]], fund: tuple[str, str]) -> tuple[di
     return out, opening
 
 
-def eliminate(flows: dict[str, int]) -> dict[tuple[str, str], int]:
-    """Take the internal pairs out of one year's flows (in place); returns what went,
-    per pair (nothing when a side is missing)."""
+def eliminate(flows: dict[str, int], pairs: Iterable[tuple[str, str]] = DEFAULT_ELIMINATIONS,
+              ) -> dict[tuple[str, str], int]:
+    """Take the internal pairs (expenditure code, revenue code) out of one year's flows,
+    in place, each by the smaller of its two amounts; returns what went, per pair."""
     done = {}
-    for spent, received in INTERNAL_PAIRS:
+    for spent, received in pairs:
         amount = max(0, min(flows.get(spent, 0), flows.get(received, 0)))
         if amount:
             flows[spent] -= amount
@@ -251,7 +251,7 @@ def final_accounts_report(f: FinalFigures, *, labels: Labels, unit: str | None, 
         before, prior_opening = _flows(f.prior, fund)
         if unit is None:
             for year_flows in (this, before):
-                for pair, amount in eliminate(year_flows).items():
+                for pair, amount in eliminate(year_flows, f.eliminate).items():
                     if year_flows is this:
                         eliminated[(book, *pair)] += amount
         with_pending = bool(labels.books.get(book, {}).get("components"))
@@ -279,8 +279,9 @@ def final_accounts_report(f: FinalFigures, *, labels: Labels, unit: str | None, 
     if unit is None:
         notes.append(translate(N_("city: the units' statements consolidated; each unit's share of a pooled bank "
                                   "account nets into that account's balance; flows between levels inside the city "
-                                  "eliminated (5302 against 4401, 5301 against 4402; our reading): {done}"),
-                               lang).format(done=", ".join(
+                                  "eliminated ({pairs}; region setting final_accounts_eliminate, our reading): "
+                                  "{done}"), lang).format(
+                                      pairs=", ".join(f"{a}/{b}" for a, b in f.eliminate) or "—", done=", ".join(
                                    f"{b} {s}/{r} {format_yuan(amount)}" for (b, s, r), amount in sorted(eliminated.items()))
                                    or translate(N_("none"), lang)))
     if any(any(v) for v in f.owed.values()):

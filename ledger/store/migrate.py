@@ -123,6 +123,7 @@ def load_reference(conn: Conn, region: Region) -> None:
             "budget_surplus_max_pct": str(s.budget_surplus_max_pct),
             "performance_weights": {k: str(v) for k, v in s.performance_weights.items()},
             "adjustment_fund": adjustment_fund_json(s.adjustment_fund),
+            "final_accounts_eliminate": [list(p) for p in s.final_accounts_eliminate],
         }
         cur.executemany(
             "INSERT INTO fl.setting (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ledger.core.region import DEFAULT_ELIMINATIONS, parse_eliminations
 from ledger.errors import BadInput, StateError
 from ledger.i18n import _
 from ledger.reports.builders_final import FinalFigures
@@ -43,6 +44,8 @@ def figures(conn: Conn, year: int, *, unit: str | None = None, book: str | None 
             WHERE (%(unit)s::text IS NULL OR g.unit = %(unit)s)
             GROUP BY g.book""", {"start": start - dt.timedelta(days=1), "end": end, "unit": unit}).fetchall()
     first = min(closed.values(), key=lambda c: c["closed_on"])
+    setting = conn.execute("SELECT value FROM fl.setting WHERE key = 'final_accounts_eliminate'").fetchone()
+    pairs = (parse_eliminations(setting["value"], "settings") if setting is not None else DEFAULT_ELIMINATIONS)
     return FinalFigures(
         year=year,
         balances=reports_ledger.balance_sheet(conn, as_of=end, book=book, unit=unit),
@@ -50,4 +53,4 @@ def figures(conn: Conn, year: int, *, unit: str | None = None, book: str | None 
         prior=reports_ledger.income(conn, start=prior[0], end=prior[1], book=book, unit=unit),
         owed={r["book"]: (int(r["opening"]), int(r["closing"])) for r in owed_rows
               if book is None or r["book"] == book},
-        closed_on=first["closed_on"], closed_by=str(first["closed_by"]))
+        closed_on=first["closed_on"], closed_by=str(first["closed_by"]), eliminate=pairs)

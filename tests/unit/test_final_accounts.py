@@ -7,7 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 from ledger.core.chart import CHART
+from ledger.core.region import parse_eliminations
+from ledger.errors import BadInput
 from ledger.reports.builders import Labels
 from ledger.reports.builders_final import SIGNATURES, FinalFigures, final_accounts_report
 from ledger.reports.export import to_json_obj
@@ -21,6 +25,10 @@ LABELS = Labels(
            "EMP": {"name_zh": "职工基本医疗保险基金", "name_en": "Employees", "components": ["pooled", "personal"],
                    "pooled_component": "pooled"}},
     chart={a.code: {"name_zh": a.name_zh, "name_en": a.name_en, "kind": a.kind, "parent": a.parent} for a in CHART})
+def parse_region_eliminations(v: object) -> tuple[tuple[str, str], ...]:
+    return parse_eliminations(v, "region")
+
+
 AT = dt.datetime(2025, 1, 5, 9, 0, tzinfo=dt.UTC)
 KIND = {a.code: a.kind for a in CHART}
 
@@ -74,6 +82,20 @@ def test_the_city_eliminates_flows_between_its_levels() -> None:
     inc = by_code(alone, "income")
     assert (inc["4401"][1], inc["5301"][1], inc["result"][1]) == (150, 30, 420)
     assert alone.title_en == "Final accounts 2024: Huanan 230822"
+
+    # The region may eliminate nothing (final_accounts_eliminate = []): the city's flows stay gross.
+    gross = final_accounts_report(FinalFigures(2024, balances, income, {"movements": [], "opening": []}, {},
+                                               eliminate=()), labels=LABELS, unit=None, generated_at=AT)
+    inc = by_code(gross, "income")
+    assert (inc["5302"][1], inc["4401"][1], inc["revenue_total"][1], inc["result"][1]) == (100, 150, 1180, 350)
+
+
+def test_the_region_names_what_is_eliminated() -> None:
+    assert parse_region_eliminations([["5302", "4401"]]) == (("5302", "4401"),)
+    assert parse_region_eliminations([]) == ()
+    for bad in ([["4401", "5302"]], [["5302"]], "5302", [["5001.inpatient", "4401"]], [["9999", "4401"]]):
+        with pytest.raises(BadInput, match="final_accounts_eliminate"):
+            parse_region_eliminations(bad)
 
 
 def test_the_employees_two_funds_and_the_share_owed() -> None:
