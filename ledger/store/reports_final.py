@@ -26,13 +26,15 @@ def figures(conn: Conn, year: int, *, unit: str | None = None, book: str | None 
         raise StateError(_("year {year} is not closed: the final accounts are of a closed year; close it "
                            "first with `fundledger close year --year {year} --date {year}-12-31`").format(year=year),
                          rule="year_not_closed")
-    if unit is None:
-        mine = conn.execute("SELECT fl.my_unit() AS u").fetchone()
-        if mine and mine["u"]:
-            raise BadInput(_("the city's final accounts consolidate every unit; an officer sees only their own: "
-                             "add --unit {unit}").format(unit=mine["u"]))
-    elif not conn.execute("SELECT 1 FROM fl.unit WHERE code = %s", (unit,)).fetchone():
+    mine = conn.execute("SELECT fl.my_unit() AS u").fetchone()
+    own = mine["u"] if mine else None
+    if unit is None and own:
+        raise BadInput(_("the city's final accounts consolidate every unit; an officer sees only their own: "
+                         "add --unit {unit}").format(unit=own))
+    if unit is not None and not conn.execute("SELECT 1 FROM fl.unit WHERE code = %s", (unit,)).fetchone():
         raise BadInput(_("unknown unit '{unit}'").format(unit=unit))
+    if unit is not None and own and unit != own:
+        raise BadInput(_("an officer sees only their own unit's final accounts: --unit {unit}").format(unit=own))
     end = dt.date(year, 12, 31)
     start = dt.date(year, 1, 1)
     prior = (dt.date(year - 1, 1, 1), dt.date(year - 1, 12, 31))

@@ -223,6 +223,8 @@ def test_the_city_and_the_agreement_with_the_other_reports(ledger_db) -> None:
     refused = ledger_db.cli("report", "final-accounts", "--year", "2024", user="o22")
     assert refused.exit_code != 0 and "--unit 230822" in refused.stderr, refused
     own = run(ledger_db, "o22", "report", "final-accounts", "--year", "2024", "--unit", "230822", "--json").json()
+    other = ledger_db.cli("report", "final-accounts", "--year", "2024", "--unit", "230881", user="o22")
+    assert other.exit_code != 0 and "--unit 230822" in other.stderr, other
     assert lines(own, "balance_sheet")["3001"][2] == "343000.00"
 
     # Agreement with the balance sheet, the income statement and the trial balance.

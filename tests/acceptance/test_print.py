@@ -167,6 +167,32 @@ def test_the_final_accounts_print_portrait_one_page_wide_and_signed(
     assert "财务负责人" in every
 
 
+def test_the_final_accounts_agree_with_the_balance_sheet_and_income_reports(
+        printed: dict[str, tuple[Report, Any]]) -> None:
+    """A year of the demo (both books, the employees' two funds): the city's final accounts
+    carry the balance sheet report's consolidated totals and the income report's fund
+    balances, fund by fund."""
+    final, _pdf = printed["final-accounts"]
+    sheet, _p = printed["balance-sheet"]
+    income, _q = printed["income"]
+    statements = {(s.title_en, s.rows[0]["statement"]): {r["code"]: r for r in s.rows} for s in final.sections}
+    checked = 0
+    for s in sheet.sections:
+        fa = statements[(f"{s.title_en} Balance sheet", "balance_sheet")]
+        block = {r["code"]: r for r in s.rows if r["scope"] == "all" and r["holder"] is None}
+        for code in ("assets_total", "liabilities_total", "net_assets_total", "liabilities_and_net_assets"):
+            assert (fa[code]["previous"], fa[code]["current"]) == (block[code]["year_start"], block[code]["closing"])
+            checked += 1
+    for s in income.sections:
+        fa = statements[(f"{s.title_en} Income and expenditure statement", "income")]
+        rows = {r["code"]: r for r in s.rows}
+        for code in ("revenue_total", "expenditure_total", "result", "opening_fund_balance", "closing_fund_balance"):
+            assert fa[code]["current"] == rows[code]["total"], (s.title_en, code)
+            checked += 1
+    assert checked >= 3 * 9                                      # RES, EMP pooled, EMP personal
+    assert not any("DOES NOT TIE" in n or "不平" in n for n in final.notes)
+
+
 def test_the_monitor_takes_one_page_per_book(printed: dict[str, tuple[Report, Any]]) -> None:
     report, pdf = printed["monitor"]
     assert len(pdf.pages) == len(report.sections)
