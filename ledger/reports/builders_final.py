@@ -99,7 +99,6 @@ class FinalFigures:
     prior: Mapping[str, Sequence[Row]]       # … of the year before
     owed: Mapping[str, tuple[int, int]]      # book -> government shares owed (start, end of the year)
     closed_on: dt.date | None = None
-    closed_by: str = ""
     eliminate: tuple[tuple[str, str], ...] = DEFAULT_ELIMINATIONS   # the region's final_accounts_eliminate
 
 
@@ -235,7 +234,7 @@ def final_accounts_report(f: FinalFigures, *, labels: Labels, unit: str | None, 
                           generated_at: dt.datetime | None = None) -> Report:
     """决算: for each fund the balance sheet, the income and expenditure statement and its
     schedule (one section each, in that order); ``unit`` None is the city, consolidated.
-    The notes say when and by whom the year was closed, whether every fund's statements
+    The notes say when the year was closed, whether every fund's statements
     tie (the income statement's closing fund balance is the balance sheet's net assets, at
     both ends), and, for the city, what was eliminated."""
     sections: list[Section] = []
@@ -270,8 +269,7 @@ def final_accounts_report(f: FinalFigures, *, labels: Labels, unit: str | None, 
                                     headers=_HEADERS[statement]))
     notes = []
     if f.closed_on is not None:
-        notes.append(translate(N_("year {year} closed on {on} by {by}"), lang).format(
-            year=f.year, on=f.closed_on, by=f.closed_by))
+        notes.append(translate(N_("year {year} closed on {on}"), lang).format(year=f.year, on=f.closed_on))
     notes.append(translate(N_("every fund ties: assets = liabilities + net assets, and the income statement's fund "
                               "balance at the start and at the end of the year is the balance sheet's net assets"),
                            lang) if not failures
@@ -279,8 +277,7 @@ def final_accounts_report(f: FinalFigures, *, labels: Labels, unit: str | None, 
     if unit is None:
         notes.append(translate(N_("city: the units' statements consolidated; each unit's share of a pooled bank "
                                   "account nets into that account's balance; flows between levels inside the city "
-                                  "eliminated ({pairs}; region setting final_accounts_eliminate, our reading): "
-                                  "{done}"), lang).format(
+                                  "eliminated ({pairs}; a region setting, our reading): {done}"), lang).format(
                                       pairs=", ".join(f"{a}/{b}" for a, b in f.eliminate) or "—", done=", ".join(
                                    f"{b} {s}/{r} {format_yuan(amount)}" for (b, s, r), amount in sorted(eliminated.items()))
                                    or translate(N_("none"), lang)))

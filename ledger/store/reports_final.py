@@ -55,4 +55,4 @@ def figures(conn: Conn, year: int, *, unit: str | None = None, book: str | None 
         prior=reports_ledger.income(conn, start=prior[0], end=prior[1], book=book, unit=unit),
         owed={r["book"]: (int(r["opening"]), int(r["closing"])) for r in owed_rows
               if book is None or r["book"] == book},
-        closed_on=first["closed_on"], closed_by=str(first["closed_by"]), eliminate=pairs)
+        closed_on=first["closed_on"], eliminate=pairs)
