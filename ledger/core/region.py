@@ -97,6 +97,10 @@ class Settings:
     balance_rate_excess_above: Decimal = Decimal("15")
     response_plans: tuple[PlanStep, ...] = DEFAULT_PLANS
     first_year: int = 2000   # the first handover year: no entry may be dated before it
+    # days past the region's today a real-money entry may be dated (0031, ATTACK3 R20)
+    cash_date_allowance_days: int = 0
+    # megabytes one session's import stages may hold together (0037, ATTACK3 R3)
+    import_stage_max_mb: int = 1024
     # 筹资标准 per year and book (ledger/core/funding.py)
     funding_standards: tuple[FundingStandard, ...] = DEFAULT_STANDARDS
     # 略有结余: a budget's planned surplus as per cent of planned revenue *(our reading)*
@@ -150,6 +154,13 @@ def _year(d: dict[str, Any], key: str, source: str) -> int:
     return v
 
 
+def _bounded(d: dict[str, Any], key: str, default: int, low: int, high: int, source: str) -> int:
+    v = d.get(key, default)
+    if not isinstance(v, int) or isinstance(v, bool) or not low <= v <= high:
+        raise BadInput(f"{source}: settings '{key}' must be a whole number from {low} to {high}, got {v!r}")
+    return v
+
+
 def _weights(v: object, source: str) -> dict[str, Decimal]:
     if not isinstance(v, dict):
         raise BadInput(f"{source}: settings performance_weights must be a table (indicator = weight)")
@@ -200,6 +211,8 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
         balance_rate_excess_above=_decimal(s, "balance_rate_excess_above", Decimal("15")),
         response_plans=parse_plans(doc.get("response_plans", []), source),
         first_year=_year(s, "first_year", source),
+        cash_date_allowance_days=_bounded(s, "cash_date_allowance_days", 0, 0, 366, source),
+        import_stage_max_mb=_bounded(s, "import_stage_max_mb", 1024, 1, 65536, source),
         funding_standards=parse_standards(doc.get("funding_standards", []), source),
         budget_surplus_min_pct=_decimal(s, "budget_surplus_min_pct", Decimal("0")),
         budget_surplus_max_pct=_decimal(s, "budget_surplus_max_pct", Decimal("5")),

@@ -118,6 +118,8 @@ def load_reference(conn: Conn, region: Region) -> None:
             "balance_rate_excess_above": str(s.balance_rate_excess_above),
             "response_plans": plans_json(s.response_plans),
             "first_year": s.first_year,
+            "cash_date_allowance_days": s.cash_date_allowance_days,
+            "import_stage_max_mb": s.import_stage_max_mb,
             "funding_standards": standards_json(s.funding_standards),
             "budget_surplus_min_pct": str(s.budget_surplus_min_pct),
             "budget_surplus_max_pct": str(s.budget_surplus_max_pct),

@@ -218,9 +218,27 @@ def test_real_money_today_and_accruals_next_year_still_post(ledger_db: LedgerDB)
     nxt = dt.date(today.year + 1, 12, 31)
     assert _post(rev, reclass("ACCRUAL-1", nxt.isoformat(), "230822", "1.00"))[0]["status"] == "posted"
     # The allowance: a region that books the bank's value date two days ahead says so.
-    ledger_db.admin().execute("INSERT INTO fl.setting (key, value) VALUES ('cash_date_allowance_days', '2')")
+    ledger_db.admin().execute("UPDATE fl.setting SET value = '2' WHERE key = 'cash_date_allowance_days'")
     held = _post(rev, _cash_doc("AHEAD-2", today + dt.timedelta(days=2)))[0]
     assert confirm(rev, [held["held_id"]], "fin")[0]["status"] == "posted"
     e = _refused(rev, "SELECT * FROM fl.post_entries(%s::jsonb)",
                  (json.dumps([_cash_doc("AHEAD-3", today + dt.timedelta(days=3))]),))
     assert e.diag.constraint_name == "cash_date_future"
+
+
+def test_the_allowance_and_the_stage_limit_are_region_settings(ledger_db: LedgerDB) -> None:
+    import tomllib
+    from importlib import resources
+
+    from ledger.core.region import parse_region
+    from ledger.errors import BadInput
+
+    got = {r["key"]: r["value"] for r in ledger_db.admin().execute(
+        "SELECT key, value FROM fl.setting WHERE key IN ('cash_date_allowance_days', 'import_stage_max_mb')")}
+    assert got == {"cash_date_allowance_days": 0, "import_stage_max_mb": 1024}
+    doc = tomllib.loads(resources.files("ledger.data").joinpath("jiamusi.toml").read_text("utf-8"))
+    for key, bad in (("cash_date_allowance_days", 400), ("cash_date_allowance_days", -1), ("import_stage_max_mb", 0)):
+        with pytest.raises(BadInput, match=key):
+            parse_region({**doc, "settings": {**doc["settings"], key: bad}})
+    assert parse_region({**doc, "settings": {**doc["settings"], "cash_date_allowance_days": 2}}
+                        ).settings.cash_date_allowance_days == 2
