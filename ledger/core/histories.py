@@ -30,6 +30,10 @@ RECORD_COLS = ("id", "seq", "tbl", "op", "row_key", "row_data", "actor", "at", "
 # sha256(id|tbl|op|actor|key|row|vxid), written by the history's BEFORE INSERT trigger.
 SEAL_COLS = ("vxid", "vseal")
 GENESIS = bytes(32)
+# Tables whose rows' first versions are placed in the history's order (``Scan.first``):
+# an entry written into a month by the transaction that closed it is told from one
+# written after the close by where the history recorded each (ATTACK3 R9).
+ORDERED = ("fl.entry", "fl.closed_period")
 
 # The hooked tables whose rows the release ever changes, and the columns it changes
 # (the UPDATEs of sql/: a request's workflow, an import batch's counts, a held entry's
@@ -74,6 +78,8 @@ class Scan:
     latest: dict[str, dict[str, str]]
     unchained: int
     changes: list[Finding] = field(default_factory=list)
+    # table (ORDERED) -> key -> (chain position or None, history id) of the row's first version
+    first: dict[str, dict[str, tuple[int | None, int]]] = field(default_factory=dict)
 
 
 def scan(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]],
@@ -88,13 +94,23 @@ def own_seal(r: Sequence[str]) -> bytes:
     return hashlib.sha256("|".join((r[0], r[2], r[3], r[6], r[4], r[5], r[10])).encode()).digest()
 
 
-def _change(table: str, key: str, op: str, actor: str, at: str, before: str, after: str) -> Finding | None:
-    """An UPDATE version beside the version before it: a finding unless the release
-    changes those columns of that table (``MUTABLE``)."""
+def judge_change(table: str, key: str, op: str, actor: str, at: str, before: str, after: str) -> Finding | None:
+    """A later version of a row beside the version before it. An UPDATE version is a
+    finding unless the release changes those columns of that table (``MUTABLE``). Any
+    other later version (a second INSERT or BACKFILL of the same key) is a finding
+    whatever it holds (ATTACK3 R8): the release inserts a row once, so a row inserted
+    again is a row deleted and re-inserted, or a version forged into the history — and
+    the verdict would otherwise take it as the row's latest word."""
     was, now = _own(before), _own(after)
     if not isinstance(was, dict) or not isinstance(now, dict):
         return None
     fields = sorted(f for f in was.keys() | now.keys() if was.get(f) != now.get(f))
+    if op != "UPDATE":
+        what = "; ".join(f"{f} {_short(was.get(f))} → {_short(now.get(f))}" for f in fields[:4])
+        return Finding("histories", f"recorded as inserted again ({op} by {actor} at {at}"
+                       + (f": {what}" if what else ", the same values") + ") — the release inserts a row once: it "
+                       "was deleted and re-inserted, or this version was forged into the history",
+                       **_subject(table, json.loads(key)))
     allowed = MUTABLE.get(table, frozenset())
     bad = [f for f in fields if f not in allowed]
     if not bad:
@@ -118,6 +134,7 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
     changes: list[Finding] = []
     latest: dict[str, dict[str, tuple[int, str]]] = {}
     links: list[tuple[int, str, bytes, bytes]] = []
+    order: dict[str, dict[str, tuple[int | None, int]]] = {t: {} for t in ORDERED}
     unchained = 0
     for r in log:
         i = int(r[0])
@@ -127,10 +144,12 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
         was = t.get(r[4])
         if was is None or i > was[0]:
             t[r[4]] = (i, r[5])
-            if r[3] == "UPDATE" and was is not None and was[1] != r[5] and len(changes) <= cap * 4:
-                f = _change(r[2], r[4], r[3], r[6], r[7], was[1], r[5])
+            if was is not None and (was[1] != r[5] or r[3] != "UPDATE") and len(changes) <= cap * 4:
+                f = judge_change(r[2], r[4], r[3], r[6], r[7], was[1], r[5])
                 if f is not None:
                     changes.append(f)
+            if was is None and r[2] in ORDERED:
+                order[r[2]][r[4]] = (int(r[1]) if r[1] else None, i)
         if len(r) > 11 and (not r[11] or _unhex(r[11]) != own_seal(r)):
             where = f"fl.record_log id={r[0]}" + (f" seq={r[1]}" if r[1] else "")
             findings.append(Finding("history_chain", f"history version {r[0]} ({r[2]} {r[4]}) " + (
@@ -170,7 +189,8 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
     chain = result("history_chain", "the history of every row an auditor relies on (fl.record_log) is one SHA-256 "
                    "chain, recomputed from its first version, ending at fl.record_head; every version sealed by the "
                    "trigger that wrote it", len(links), findings, cap)
-    return Scan(chain, {tbl: {k: v[1] for k, v in rows.items()} for tbl, rows in latest.items()}, unchained, changes)
+    return Scan(chain, {tbl: {k: v[1] for k, v in rows.items()} for tbl, rows in latest.items()}, unchained, changes,
+                order)
 
 
 def check_chain(log: Sequence[Sequence[str]], head: Sequence[Sequence[str]], cap: int) -> CheckResult:
@@ -198,15 +218,37 @@ def latest_versions(log: Sequence[Sequence[str]]) -> dict[str, dict[str, str]]:
     return out
 
 
-def closes_sealed_by(latest: Mapping[str, Mapping[str, str]]) -> dict[str, tuple[int, str]]:
+Position = tuple[int | None, int]          # (chain position or None if not chained yet, history id)
+
+
+def closes_sealed_by(latest: Mapping[str, Mapping[str, str]],
+                     first: Mapping[str, Mapping[str, Position]] | None = None) -> dict[str, tuple[int, str, Position | None]]:
     """Month ('2023-01') -> (how far the journal's chain reached when it was closed, the
-    closing transaction's id)."""
-    out: dict[str, tuple[int, str]] = {}
-    for text in latest.get("fl.closed_period", {}).values():
+    closing transaction's id, where the history recorded the close: ``Scan.first``)."""
+    out: dict[str, tuple[int, str, Position | None]] = {}
+    where = (first or {}).get("fl.closed_period", {})
+    for key, text in latest.get("fl.closed_period", {}).items():
         row = json.loads(text)
         if isinstance(row, dict) and row.get("_sealed_by") is not None and row.get("month"):
-            out[str(row["month"])[:7]] = (int(row["_sealed_by"]), str(row.get("_xid") or ""))
+            out[str(row["month"])[:7]] = (int(row["_sealed_by"]), str(row.get("_xid") or ""), where.get(key))
     return out
+
+
+def recorded_before(a: Position | None, b: Position | None) -> bool:
+    """Did the history record version ``a`` before version ``b``? By chain position when
+    both are chained (an unsealed or hand-made version is chained, if ever, after every
+    version already there), else by the history's own ids (one transaction's versions
+    are numbered in the order it wrote them)."""
+    if a is None or b is None:
+        return False
+    if a[0] is not None and b[0] is not None:
+        return a[0] < b[0]
+    return a[1] < b[1]
+
+
+def entry_key(eid: int) -> str:
+    """An entry's key in the history, as PostgreSQL prints the jsonb."""
+    return f'{{"id": {int(eid)}}}'
 
 
 def _own(text: str) -> Any:

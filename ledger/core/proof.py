@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from itertools import compress
 from typing import Any
 
+from ledger.core import histories
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
 from ledger.core.money import format_yuan
 from ledger.core.requests import TRANSITIONS
@@ -189,8 +190,11 @@ class Proof:
     redo: set[int] = field(default_factory=set)
     memos: dict[int, dict[str, str]] = field(default_factory=dict)      # entry -> posting id -> memo
     seq_of: dict[int, int] = field(default_factory=dict)
-    # month ('2023-01') -> how far the journal's chain reached when it was closed (history)
-    closes_sealed_by: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # month ('2023-01') -> how far the journal's chain reached when it was closed, the
+    # closing transaction, where the history recorded the close (histories.closes_sealed_by)
+    closes_sealed_by: dict[str, tuple[int, str, Any]] = field(default_factory=dict)
+    # the history's key of an entry -> where the history recorded its first version
+    entry_versions: Mapping[str, Any] = field(default_factory=dict)
     # Called with (entry id, canonical text, digest) for every entry (audit export).
     sink: Callable[[int, str, bytes | None], None] | None = None
 
@@ -720,15 +724,32 @@ class Proof:
             c = closes.get(e.date[:7])
             if c is None:
                 continue
-            bound, close_xid = self.closes_sealed_by.get(e.date[:7], (None, ""))
+            bound, close_xid, close_at = self.closes_sealed_by.get(e.date[:7], (None, "", None))
             seq = self.seq_of.get(eid)
-            if bound is not None and seq is not None and seq > bound and e.xid != close_xid:
+            if bound is not None and seq is not None and seq > bound and not self._written_by_close(eid, e,
+                                                                                                     close_xid,
+                                                                                                     close_at):
                 self.add("closed_periods", f"dated {e.date} but sealed at chain position {seq}, after {c[0][:7]} was "
                          f"closed (the close recorded the chain at {bound}): written into a closed month, whatever "
                          "its timestamps say", eid)
             elif e.created_at > c[2] and _ts(e.created_at) > _ts(c[2]):
                 self.add("closed_periods", f"dated {e.date} but written at {e.created_at}, after {c[0][:7]} was "
                          f"closed by {c[1]} at {c[2]}", eid)
+
+    def _written_by_close(self, eid: int, e: _Entry, close_xid: str, close_at: Any) -> bool:
+        """An entry sealed after its month's close is allowed only when the closing
+        transaction wrote it (a year close posts its closing entries, then closes the
+        months). Its ``created_xid`` alone says so, but that is a column a DBA can set to
+        the close's (ATTACK3 R9); the chained history cannot be made to agree: the entry's
+        first version must be recorded before the close's, as the closing transaction
+        writes them — a back-dated entry inserted later is recorded after it, whatever its
+        columns say, unless the history itself is rewritten (and then a digest filed
+        before the rewrite exposes it)."""
+        if e.xid != close_xid:
+            return False
+        if close_at is None:                     # a history without positions (an old export)
+            return not self.entry_versions
+        return histories.recorded_before(self.entry_versions.get(histories.entry_key(eid)), close_at)
 
     def _check_reversals(self) -> None:
         times = Counter(e.reverses for e in self.entries.values() if e.reverses is not None)
@@ -791,8 +812,9 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
         catalogue: Sequence[CheckResult] = (), cap: int = FINDINGS_CAP,
         extra: Mapping[str, Any] | None = None,
         sink: Callable[[int, str, bytes | None], None] | None = None,
-        closes_sealed_by: Mapping[str, tuple[int, str]] | None = None,
-        grouped: Callable[[Proof], Iterable[Partial]] | None = None) -> tuple[VerifyReport, Proof]:
+        closes_sealed_by: Mapping[str, tuple[int, str, Any]] | None = None,
+        grouped: Callable[[Proof], Iterable[Partial]] | None = None,
+        entry_versions: Mapping[str, Any] | None = None) -> tuple[VerifyReport, Proof]:
     """The whole verdict from ``read(table)`` (rows in TABLES order) and, for entries whose
     postings arrived scattered or out of id order, ``redo(entry_ids)`` (their postings
     again, ordered by entry and id).
@@ -801,7 +823,7 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
     each (GROUP_COLS) in ranges it judges with ``Proof.grouped`` — in parallel sessions of
     one snapshot; the entries that path leaves aside are read with ``redo`` and judged
     posting by posting."""
-    p = Proof(cap=cap, sink=sink, closes_sealed_by=dict(closes_sealed_by or {}))
+    p = Proof(cap=cap, sink=sink, closes_sealed_by=dict(closes_sealed_by or {}), entry_versions=entry_versions or {})
     p.books(read("book"))
     p.accounts(read("account"))
     p.entries_(read("entry"))

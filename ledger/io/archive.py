@@ -139,7 +139,8 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
     hist = histories.scan_full(table_rows(log_path, cols), head, 200)
     chain, latest = hist.chain, hist.latest
     rep, p = proof.run(lambda t: _read(directory, t), _redo(directory), catalogue, sink=sink,
-                       closes_sealed_by=histories.closes_sealed_by(latest))
+                       closes_sealed_by=histories.closes_sealed_by(latest, hist.first),
+                       entry_versions=hist.first.get("fl.entry"))
     hooked = [r[0] for r in table_rows(directory / "tables" / "chained_table.csv", ("tbl",))]
     keys: dict[str, Sequence[str]] = {t: () for t in hooked}
     present = {f"fl.{q.stem}" for q in hist_dir.glob("*.csv")}

@@ -358,7 +358,8 @@ def independent_run(conn: Conn, *, cap: int = FINDINGS_CAP, fingerprint: dict[st
         chain, latest, unchained = hist.chain, hist.latest, hist.unchained
         reader = GroupedReader(conn, fork=fork)
         rep, p = proof.run(lambda table: read_table(conn, table), redo, catalogue, cap,
-                           closes_sealed_by=histories.closes_sealed_by(latest), grouped=reader if grouped else None)
+                           closes_sealed_by=histories.closes_sealed_by(latest, hist.first),
+                           grouped=reader if grouped else None, entry_versions=hist.first.get("fl.entry"))
         t = step("rows", t)
         hist_checks = (chain,
                        *verify_records.independent(conn, copy_rows, latest, p.memos, cap, hist.changes))

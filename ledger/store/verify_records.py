@@ -114,8 +114,61 @@ SELECT h.seq AS head_seq, h.hash AS head_hash,
 """
 
 
-def _history_chain(conn: Conn, cap: int) -> CheckResult:
+# Versions whose own seal (sql/0023) is missing or does not recompute: inserted with the
+# history's triggers off, or rewritten. Computed by the server being audited: a first look.
+_SEALS_SQL = """
+SELECT l.id, l.seq, l.tbl, l.row_key::pg_catalog.text AS key, l.vseal IS NULL AS unsealed
+  FROM fl.record_log l
+ WHERE l.vseal IS NULL OR l.vseal <> pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.concat_ws('|', l.id, l.tbl,
+         l.op, l.actor, l.row_key::pg_catalog.text, l.row_data::pg_catalog.text, l.vxid::pg_catalog.text), 'UTF8'))
+ ORDER BY l.id
+ LIMIT %(limit)s
+"""
+
+# Every later version of a row beside the version before it, where the two differ or the
+# later one is not an UPDATE (a row inserted again, ATTACK3 R8): histories._change judges
+# each. Only keys with more than one version are sorted.
+_CHANGES_SQL = """
+WITH multi AS (SELECT l.tbl, l.row_key FROM fl.record_log l GROUP BY l.tbl, l.row_key HAVING pg_catalog.count(*) > 1),
+v AS (SELECT l.id, l.tbl, l.op, l.actor, l.at, l.row_key, l.row_data,
+             pg_catalog.lag(l.row_data) OVER (PARTITION BY l.tbl, l.row_key ORDER BY l.id) AS before
+        FROM fl.record_log l JOIN multi m ON m.tbl = l.tbl AND m.row_key = l.row_key)
+SELECT v.tbl, v.row_key::pg_catalog.text AS key, v.op, v.actor, v.at::pg_catalog.text AS at,
+       v.before::pg_catalog.text AS before, v.row_data::pg_catalog.text AS after
+  FROM v
+ WHERE v.before IS NOT NULL AND (v.op <> 'UPDATE' OR v.before <> v.row_data)
+ ORDER BY v.id
+"""
+
+
+def _version_problems(conn: Conn, cap: int) -> list[Finding]:
+    """The version seals and the later versions, as the independent verdict judges them
+    (histories.scan_full), from rows the server selects."""
     findings: list[Finding] = []
+    for r in conn.execute(_SEALS_SQL, {"limit": cap + 1}).fetchall():
+        findings.append(Finding("history_chain", f"history version {r['id']} ({r['tbl']} {r['key']}) " + (
+            "has no seal of its own: it was inserted with the history's triggers off" if r["unsealed"] else
+            "does not match its own seal: the version or its seal was rewritten")
+            + ("" if r["seq"] is not None else "; it is never chained"),
+            account=f"fl.record_log id={r['id']}" + (f" seq={r['seq']}" if r["seq"] is not None else "")))
+    return findings
+
+
+def version_changes(conn: Conn, cap: int) -> list[Finding]:
+    out: list[Finding] = []
+    with conn.cursor() as cur:
+        cur.execute(_CHANGES_SQL)
+        for r in cur:
+            f = histories.judge_change(r["tbl"], r["key"], r["op"], r["actor"], r["at"], r["before"], r["after"])
+            if f is not None:
+                out.append(f)
+                if len(out) > cap:
+                    break
+    return out
+
+
+def _history_chain(conn: Conn, cap: int) -> CheckResult:
+    findings: list[Finding] = _version_problems(conn, cap)
     for r in conn.execute(_CHAIN_SQL, {"limit": cap + 1}).fetchall():
         who: dict[str, Any] = {"account": f"fl.record_log id={r['id']} seq={r['seq']}"}
         if r["seq"] != r["pos"]:
@@ -139,7 +192,8 @@ def _history_chain(conn: Conn, cap: int) -> CheckResult:
         if bytes(h["head_hash"]) != (bytes(h["last_hash"]) if h["last_hash"] is not None else histories.GENESIS):
             findings.append(Finding("history_chain", "the history head's hash is not the last version's"))
     return result("history_chain", "the history (fl.record_log) is one SHA-256 chain in seq order ending at "
-                  "fl.record_head — recomputed in SQL", chained, findings, cap)
+                  "fl.record_head, and every version carries the seal its own trigger computed — recomputed in SQL",
+                  chained, findings, cap)
 
 
 _TABLE_DIFF_SQL = """
@@ -159,7 +213,7 @@ SELECT coalesce(cur.key, latest.row_key)::pg_catalog.text AS key, cur.row::pg_ca
 
 def _histories(conn: Conn, cap: int) -> CheckResult:
     keys, unreadable = hooked(conn)
-    findings: list[Finding] = []
+    findings: list[Finding] = version_changes(conn, cap)
     n = 0
     for table, kc in keys.items():
         if table == "fl.posting" or table in unreadable:
@@ -174,7 +228,9 @@ def _histories(conn: Conn, cap: int) -> CheckResult:
         n += int(row["n"]) if row else 0
     skipped = ["fl.posting (posting memos: the independent verdict checks them)", *unreadable]
     return result("histories", "every row of every hooked table (fl.chained_table) equals the latest version its "
-                  "history recorded — compared in SQL; not here: " + ", ".join(skipped), n, findings, cap)
+                  "history recorded, and no later version records a change the release never makes (an UPDATE of an "
+                  "append-only row or of a column the release does not change, a row inserted again) — compared in "
+                  "SQL; not here: " + ", ".join(skipped), n, findings, cap)
 
 
 def _self_chained(conn: Conn, cap: int) -> CheckResult:

@@ -42,3 +42,77 @@ def test_an_unhooked_rewritten_table_is_still_judged(ledger_db: LedgerDB, tmp_pa
     off = ledger_db.cli("verify", "--offline", str(export), "--json")
     assert off.exit_code == 1
     assert any(f.get("account") == "fl.app_user" for f in _histories(off.json())), off.stdout[-2000:]
+
+
+def _checks(report: dict, name: str) -> list[dict]:  # type: ignore[type-arg]
+    checks = (report.get("independent") or report)["checks"]
+    return [f for c in checks if c["name"] == name for f in c["findings"]]
+
+
+def test_a_second_insert_version_of_an_append_only_row_is_named(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """ATTACK3 R8: the DBA deletes a user's row with the triggers off and inserts it again,
+    as an admin, with them on: the history records a second INSERT version, chained and
+    sealed by its own trigger, and the row equals it. A row is inserted once: the second
+    INSERT is named — by the independent verdict, offline, and by the first pass."""
+    admin = ledger_db.admin()
+    admin.execute("CREATE TEMP TABLE r8 AS SELECT * FROM fl.app_user WHERE name = 'o22'")
+    admin.execute("UPDATE r8 SET role = 'admin', unit = NULL")
+    admin.execute("SET session_replication_role = replica")
+    admin.execute("DELETE FROM fl.app_user WHERE name = 'o22'")
+    admin.execute("SET session_replication_role = origin")
+    admin.execute("INSERT INTO fl.app_user SELECT * FROM r8")
+    admin.commit()
+    versions = admin.execute("SELECT op, seq IS NOT NULL AS chained FROM fl.record_log WHERE tbl = 'fl.app_user' "
+                             "AND row_key ->> 'name' = 'o22' ORDER BY id").fetchall()
+    assert [v["op"] for v in versions][-1] == "INSERT" and len(versions) >= 2 and versions[-1]["chained"]
+
+    r = ledger_db.cli("verify", "--json", user="aud")
+    assert r.exit_code == 1, r.stdout[-2000:]
+    named = {f.get("account"): f["message"] for f in _checks(r.json(), "histories")}
+    assert "fl.app_user name=o22" in named, named
+    assert "inserted again" in named["fl.app_user name=o22"] and "role" in named["fl.app_user name=o22"]
+
+    fast = ledger_db.cli("verify", "--fast", "--json", user="aud")
+    assert fast.exit_code == 1, fast.stdout[-2000:]
+    assert any(f.get("account") == "fl.app_user name=o22" and "inserted again" in f["message"]
+               for f in _checks(fast.json(), "histories")), fast.stdout[-3000:]
+
+    export = tmp_path / "export"
+    ledger_db.cli("audit", "export", str(export), user="aud")
+    assert (export / "manifest.json").exists()
+    off = ledger_db.cli("verify", "--offline", str(export), "--json")
+    assert off.exit_code == 1
+    assert any(f.get("account") == "fl.app_user name=o22" and "inserted again" in f["message"]
+               for f in _histories(off.json())), off.stdout[-2000:]
+
+
+def test_a_backdated_entry_with_the_closing_transactions_xid_is_still_named(ledger_db: LedgerDB,
+                                                                           tmp_path: Path) -> None:
+    """ATTACK3 R9: the exemption for a year close's own entries was keyed on the entry's
+    created_xid, a column the DBA sets: a back-dated entry given the close's transaction
+    id passed. The history places the close and each entry; an entry recorded after the
+    close is named, whatever its columns say — online, offline and in the first pass."""
+    from tests.integration.test_tamper import backdated_insert
+    from tests.integration.test_verify import sample_ledger
+
+    ids = sample_ledger(ledger_db)
+    c = ledger_db.admin()
+    xid = c.execute("SELECT l.row_data ->> '_xid' AS x FROM fl.record_log l WHERE l.tbl = 'fl.closed_period' "
+                    "AND l.row_key ->> 'month' = '2023-01-01' ORDER BY l.id LIMIT 1").fetchone()["x"]
+    assert xid
+    c.execute("SET session_replication_role = replica")
+    forged = backdated_insert(c, ids, stamp_now=True)
+    c.execute("UPDATE fl.entry SET created_xid = %s::xid8, created_at = '2023-01-05 10:00+00' WHERE id = %s",
+              (xid, forged))
+    c.execute("SET session_replication_role = origin")
+    c.commit()
+    for args in (("verify", "--json"),):
+        r = ledger_db.cli(*args, user="aud")
+        assert r.exit_code == 1
+        closed = _checks(r.json(), "closed_periods")
+        assert any(f.get("entry_id") == forged and "chain position" in f["message"] for f in closed), closed
+    export = tmp_path / "export"
+    ledger_db.cli("audit", "export", str(export), user="aud")
+    assert (export / "manifest.json").exists()
+    off = ledger_db.cli("verify", "--offline", str(export), "--json")
+    assert any(f.get("entry_id") == forged for f in _checks(off.json(), "closed_periods")), off.stdout[-2000:]
