@@ -17,7 +17,8 @@ FINGERPRINT_FILE = "fingerprints.json"
 Fingerprint = dict[str, dict[str, str]]
 
 KINDS = {"relations": "relation", "columns": "columns of", "policies": "row policy", "triggers": "trigger",
-         "rules": "rule", "functions": "function"}
+         "rules": "rule", "functions": "function", "constraints": "constraint", "acls": "privileges on",
+         "roles": "role"}
 _RELKIND = {"r": "an ordinary table", "v": "a view", "m": "a materialized view", "p": "a partitioned table",
             "f": "a foreign table", "S": "a sequence", "c": "a composite type"}
 
@@ -55,6 +56,8 @@ def _describe(kind: str, name: str, want: str | None, got: str | None) -> str:
                 f"release has {_RELKIND.get(want[0], want[0])}{' with row security' if '+rls' in want else ''}")
     if kind == "columns":
         return f"{what} differ from the release: now ({got}), shipped ({want})"
+    if kind in ("acls", "roles"):
+        return f"{what} differ from the release: now {got}; shipped {want}"
     return f"{what} differs from the release (its definition was changed)"
 
 

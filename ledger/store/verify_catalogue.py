@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,7 @@ SELECT c.relname AS rel, a.attnum AS num, a.attname AS col, pg_catalog.format_ty
 """
 _POLICIES = """
 SELECT c.relname AS rel, p.polname AS name, p.polcmd::text AS cmd, p.polpermissive AS permissive,
-       pg_catalog.array_to_string(ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE r::regrole::text END
+       pg_catalog.array_to_string(ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE r::pg_catalog.regrole::text END
                                           FROM pg_catalog.unnest(p.polroles) r ORDER BY 1), ',') AS roles,
        pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS qual,
        pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS with_check
@@ -103,6 +104,65 @@ SELECT p.oid::regprocedure::text AS sig, p.prosrc AS src, l.lanname AS lang, p.p
   JOIN pg_catalog.pg_language l ON l.oid = p.prolang
  WHERE n.nspname = 'fl'
 """
+# Constraints (NOT NULL is in the columns; PostgreSQL 18 also lists it here).
+_CONSTRAINTS = """
+SELECT c.relname AS rel, k.conname AS name, k.contype::text AS type, pg_catalog.pg_get_constraintdef(k.oid) AS def,
+       k.convalidated AS valid, k.condeferrable AS deferrable, k.condeferred AS deferred
+  FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'fl' AND k.contype <> 'n'
+"""
+# Who may do what to the schema fl, each relation (and its columns) and each function:
+# the ACLs as aclitems (grantee=privileges/grantor), roles named as the release names
+# them (``_role``).
+_ACLS = """
+SELECT 'schema fl' AS obj, n.nspacl::text[] AS acl, NULL::text[] AS cols, n.nspowner::pg_catalog.regrole::text AS owner
+  FROM pg_catalog.pg_namespace n WHERE n.nspname = 'fl'
+UNION ALL
+SELECT 'fl.' || c.relname, c.relacl::text[],
+       ARRAY(SELECT a.attname || ':' || a.attacl::text FROM pg_catalog.pg_attribute a
+              WHERE a.attrelid = c.oid AND a.attacl IS NOT NULL AND NOT a.attisdropped ORDER BY a.attnum),
+       c.relowner::pg_catalog.regrole::text
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'fl' AND c.relkind NOT IN ('i', 'I', 't', 'c')
+UNION ALL
+SELECT p.oid::regprocedure::text, p.proacl::text[], NULL, p.proowner::pg_catalog.regrole::text
+  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname = 'fl'
+"""
+# The ledger's own roles: the owner of the schema fl, and the groups the release creates
+# (cluster-wide, the same names on every install). Logins — people, and the login that
+# migrates — differ per install: they are judged by rule (``check_logins``), not by the
+# fingerprint.
+GROUPS = ("fl_officer", "fl_reviewer", "fl_finance", "fl_auditor", "fl_admin", "fl_guard")
+_ROLES = """
+SELECT r.oid, r.rolname AS name, r.rolsuper AS super, r.rolcreatedb AS createdb, r.rolcanlogin AS login,
+       r.rolreplication AS replication, r.rolbypassrls AS bypassrls, r.rolcreaterole AS createrole,
+       r.oid = (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'fl') AS owner,
+       ARRAY(SELECT g.rolname || CASE WHEN m.admin_option THEN ' (admin)' ELSE '' END
+               FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+              WHERE m.member = r.oid
+                AND NOT (g.rolcanlogin AND m.admin_option AND r.oid = (SELECT n.nspowner FROM pg_catalog.pg_namespace n
+                                                                       WHERE n.nspname = 'fl'))
+              ORDER BY 1) AS member_of
+  FROM pg_catalog.pg_roles r
+ WHERE r.rolname = ANY (%(groups)s::text[])
+    OR r.oid = (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'fl')
+"""
+# Each login of the ledger (a fl.app_user) with what it may do beyond its group: role
+# attributes, the owner's rights. (Groups are cluster-wide: a login of another ledger
+# database on the same server may be a member of them too, so members are not judged.)
+_LOGINS = """
+WITH owner AS (SELECT n.nspowner AS oid FROM pg_catalog.pg_namespace n WHERE n.nspname = 'fl')
+SELECT r.rolname AS name, r.rolsuper AS super, r.rolcreatedb AS createdb,
+       r.rolreplication AS replication, r.rolbypassrls AS bypassrls, r.rolcreaterole AS createrole,
+       pg_catalog.pg_has_role(r.oid, (SELECT o.oid FROM owner o), 'USAGE') AS owner_rights,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m WHERE m.member = r.oid
+                 AND m.roleid = (SELECT o.oid FROM owner o)) AS in_owner
+  FROM pg_catalog.pg_roles r JOIN fl.app_user u ON u.name = r.rolname
+ WHERE r.oid <> (SELECT o.oid FROM owner o)
+"""
+
 _CATALOG_ADDITIONS = f"""
 SELECT 'function ' || p.oid::regprocedure::text AS what FROM pg_catalog.pg_proc p
  WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.oid >= {FIRST_NORMAL_OID}
@@ -220,7 +280,7 @@ SELECT 'support function ' || a.amproc::regprocedure::text FROM pg_catalog.pg_am
 """
 
 _ROLE_SETTINGS = """
-SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE s.setrole::regrole::text END AS role,
+SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE s.setrole::pg_catalog.regrole::text END AS role,
        CASE WHEN s.setdatabase = 0 THEN NULL ELSE d.datname END AS db, pg_catalog.unnest(s.setconfig) AS setting
   FROM pg_catalog.pg_db_role_setting s LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
  WHERE (s.setdatabase = 0 OR d.datname = pg_catalog.current_database())
@@ -236,10 +296,54 @@ def _h(*parts: Any) -> str:
     return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:32]
 
 
+def _role(name: str, owner: str) -> str:
+    """A role as the release names it: the schema's owner is ``fl_owner`` whatever it is
+    called on this install; the groups keep their names; PUBLIC is ``public``; any other
+    role keeps its own name — a grant to it is not the release's."""
+    name = name.strip('"')
+    if name == owner:
+        return "fl_owner"
+    return name or "public"
+
+
+def _acl(items: Sequence[str] | None, owner: str) -> str:
+    """An ACL with its roles named as the release names them, in a stable order; NULL (the
+    built-in default) as ``default``."""
+    if items is None:
+        return "default"
+    out = []
+    for item in items:
+        grantee, _, rest = item.partition("=")
+        privs, _, grantor = rest.partition("/")
+        out.append(f"{_role(grantee, owner)}={privs}/{_role(grantor, owner)}")
+    return ",".join(sorted(out))
+
+
+def _roles(conn: Conn) -> dict[str, str]:
+    """The owner and each group: its attributes and what it is a member of. The owner
+    administers the logins (fl.add_user, of every ledger database on the server): those
+    memberships (the admin option on a login) are the install's own and left out; any
+    other is listed by name."""
+    out: dict[str, str] = {}
+    rows = conn.execute(_ROLES, {"groups": list(GROUPS)}).fetchall()
+    owner = next((r["name"] for r in rows if r["owner"]), "")
+    for r in rows:
+        attrs = [a for a in ("super", "createdb", "login", "replication", "bypassrls") if r[a]]
+        if r["createrole"] and not r["owner"]:   # the owner has CREATEROLE on PostgreSQL 16+ only
+            attrs.append("createrole")
+        member_of = []
+        for m in r["member_of"]:
+            name, admin = m.removesuffix(" (admin)"), m.endswith(" (admin)")
+            member_of.append(_role(name, owner) + (" (admin)" if admin else ""))
+        out["fl_owner" if r["owner"] else r["name"]] = (f"attributes: {' '.join(attrs) or 'none'}; member of: "
+                                                         f"{', '.join(sorted(member_of)) or 'nothing'}")
+    return out
+
+
 def fingerprint(conn: Conn) -> dict[str, dict[str, str]]:
     """The schema ``fl`` as it is: one short digest per object, by kind and name."""
     fp: dict[str, dict[str, str]] = {"relations": {}, "columns": {}, "policies": {}, "triggers": {}, "rules": {},
-                                     "functions": {}}
+                                     "functions": {}, "constraints": {}, "acls": {}, "roles": {}}
     for r in conn.execute(_RELATIONS).fetchall():
         fp["relations"][f"fl.{r['name']}"] = f"{r['kind']}{'+rls' if r['rls'] else ''}{'+force' if r['force_rls'] else ''}"
     cols: dict[str, list[str]] = {}
@@ -257,6 +361,19 @@ def fingerprint(conn: Conn) -> dict[str, dict[str, str]]:
     for r in conn.execute(_FUNCTIONS).fetchall():
         fp["functions"][r["sig"]] = _h(r["src"], r["lang"], r["vol"], r["secdef"], r["config"], r["kind"],
                                        r["returns"])
+    for r in conn.execute(_CONSTRAINTS).fetchall():
+        fp["constraints"][f"fl.{r['rel']}.{r['name']}"] = _h(r["type"], r["def"], r["valid"], r["deferrable"],
+                                                             r["deferred"])
+    owner_row = conn.execute("SELECT n.nspowner::pg_catalog.regrole::text AS o FROM pg_catalog.pg_namespace n "
+                             "WHERE n.nspname = 'fl'").fetchone()
+    owner = str(owner_row["o"]).strip('"') if owner_row else ""
+    for r in conn.execute(_ACLS).fetchall():
+        acl = f"owner {_role(r['owner'], owner)}; {_acl(r['acl'], owner)}"
+        for col in r["cols"] or ():
+            name, _, items = col.partition(":")
+            acl += f"; column {name}: {_acl(items.strip('{}').split(','), owner)}"
+        fp["acls"][r["obj"]] = acl
+    fp["roles"] = _roles(conn)
     return fp
 
 
@@ -275,10 +392,33 @@ def check_catalogue(conn: Conn, expected: dict[str, dict[str, str]] | None = Non
         findings.append(Finding("catalogue", f"{r['what']} was created in pg_catalog after initdb: it would "
                                 "shadow or extend a built-in every query resolves", account=r["what"]))
     b, builtin = check_builtins(conn)
-    return result("catalogue", "the schema fl (relation kinds, columns, row policies, triggers, rules, functions) is "
-                  "the release's, nothing was added to pg_catalog, and the built-ins are initdb's (functions as "
-                  "shipped, no operator, cast, type, aggregate, collation or conversion changed after initdb)",
-                  n + b, findings + builtin, cap)
+    m, logins = check_logins(conn)
+    return result("catalogue", "the schema fl (relation kinds, columns, constraints, row policies, triggers, rules, "
+                  "functions, and who may use each: privileges, the ledger's roles and their memberships) is the "
+                  "release's, no login of the ledger has more than its group, nothing was added to pg_catalog, and "
+                  "the built-ins are initdb's (functions as shipped, no operator, cast, type, aggregate, collation or "
+                  "conversion changed after initdb)", n + b + m, findings + builtin + logins, cap)
+
+
+def check_logins(conn: Conn) -> tuple[int, list[Finding]]:
+    """Each login of the ledger (a fl.app_user) against what the release gives it: no role
+    attribute beyond LOGIN, no way to the owner's rights. Logins differ per install, so they are judged by
+    this rule, not by the shipped fingerprint: (logins checked, findings)."""
+    findings: list[Finding] = []
+    rows = conn.execute(_LOGINS).fetchall()
+    for r in rows:
+        who = f"role {r['name']}"
+        problems = [f"has {a.upper()}" for a in ("super", "bypassrls", "replication", "createrole", "createdb")
+                    if r[a]]
+        if r["super"]:
+            problems[0] = "is a SUPERUSER"
+        if r["in_owner"] or (r["owner_rights"] and not r["super"]):
+            problems.append("is a member of the schema's owner (fl_owner): it may change any table, trigger or "
+                            "function of the ledger")
+        if problems:
+            findings.append(Finding("catalogue", f"{who}: {'; '.join(problems)} — more than the release gives a "
+                                    "login of the ledger", account=who))
+    return len(rows), findings
 
 
 def _builtin_problem(r: dict[str, Any]) -> str | None:

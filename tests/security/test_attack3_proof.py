@@ -116,3 +116,47 @@ def test_a_backdated_entry_with_the_closing_transactions_xid_is_still_named(ledg
     assert (export / "manifest.json").exists()
     off = ledger_db.cli("verify", "--offline", str(export), "--json")
     assert any(f.get("entry_id") == forged for f in _checks(off.json(), "closed_periods")), off.stdout[-2000:]
+
+
+def test_constraints_privileges_and_roles_are_part_of_the_catalogue(ledger_db: LedgerDB) -> None:
+    """ATTACK3 R14: the fingerprint compared relations, columns, policies, triggers, rules
+    and functions — not constraints, privileges, role memberships or role attributes. A
+    dropped CHECK, a GRANT to a role of the DBA's, a login made a member of the owner,
+    BYPASSRLS on a group and SUPERUSER on a login: each is a catalogue finding naming the
+    object. (Roles are cluster-wide: every change is undone at the end.)"""
+    from ledger.store.verify_independent import verify_independent
+
+    def named() -> dict[str, str]:
+        c = ledger_db.connect("aud")
+        try:
+            rep = verify_independent(c)
+        finally:
+            c.close()
+        return {f.account or "": f.message for f in rep.findings if f.check == "catalogue"}
+
+    assert named() == {}
+    admin = ledger_db.admin()
+    admin.execute("ALTER TABLE fl.posting DROP CONSTRAINT posting_amount_cap")
+    admin.execute("CREATE ROLE r14_mallory NOLOGIN")
+    try:
+        admin.execute("GRANT SELECT ON fl.entry TO r14_mallory")
+        admin.execute("GRANT EXECUTE ON FUNCTION fl.refuse(text, text, text) TO r14_mallory")
+        admin.execute("REVOKE o22 FROM fl_owner")      # the owner administers the login: no cycle allowed
+        admin.execute("GRANT fl_owner TO o22")
+        admin.execute("ALTER ROLE fl_auditor BYPASSRLS")
+        admin.execute("ALTER ROLE rev SUPERUSER")
+        got = named()
+    finally:
+        admin.execute("ALTER ROLE rev NOSUPERUSER")
+        admin.execute("ALTER ROLE fl_auditor NOBYPASSRLS")
+        admin.execute("REVOKE fl_owner FROM o22")
+        admin.execute("GRANT o22 TO fl_owner WITH ADMIN TRUE, INHERIT FALSE, SET FALSE")
+        admin.execute("REVOKE ALL ON fl.entry FROM r14_mallory")
+        admin.execute("REVOKE ALL ON FUNCTION fl.refuse(text, text, text) FROM r14_mallory")
+        admin.execute("DROP ROLE r14_mallory")
+    assert "missing" in got.get("fl.posting.posting_amount_cap", ""), got
+    assert "r14_mallory" in got.get("fl.entry", ""), got
+    assert "r14_mallory" in got.get("fl.refuse(text,text,text)", ""), got
+    assert "fl_owner" in got.get("role o22", ""), got
+    assert "bypassrls" in got.get("fl_auditor", ""), got
+    assert "SUPERUSER" in got.get("role rev", ""), got
