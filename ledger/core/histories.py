@@ -275,6 +275,37 @@ def row_finding(table: str, key: str, now: str | None, was: str | None) -> Findi
         f"{f} now {_short(row.get(f))}, recorded {_short(rec.get(f))}" for f in fields[:4]), **subject)
 
 
+# A held line as 0032 records it, beside the columns 0017 recorded per line.
+HELD_LINE = ("pos", "account_id", "unit", "side", "amount", "line_ref", "memo")
+
+
+def held_line_finding(key: str, text: str, hist: Mapping[str, str], parsed: dict[str, Any]) -> Finding | None:
+    """A held line's version from before 0032 (key {pending_id, pos}) beside its held
+    entry's version since (key {pending_id}, the lines as arrays): the migration recorded
+    each held entry's lines as they then were, so a line changed behind its history before
+    it still differs here. ``parsed``: the held entries' lines already parsed, by key."""
+    k = json.loads(key)
+    entry_key = f'{{"pending_id": {int(k["pending_id"])}}}'
+    if entry_key not in hist:
+        return row_finding("fl.pending_posting", key, None, text)
+    if entry_key not in parsed:
+        row = json.loads(hist[entry_key])
+        parsed[entry_key] = {int(x[0]): dict(zip(HELD_LINE, x, strict=False)) for x in row.get("lines") or []}
+    now = parsed[entry_key].get(int(k["pos"]))
+    was = {f: v for f, v in _own(text).items() if f in HELD_LINE}
+    if now == was:
+        return None
+    subject = _subject("fl.pending_posting", k)
+    if now is None:
+        return Finding("histories", "a held line recorded in the history is missing from its held entry's lines",
+                       **subject)
+    fields = sorted(f for f in HELD_LINE if now.get(f) != was.get(f))
+    return Finding("histories", "a held line differs from its own history (changed behind it before 0032 recorded "
+                   "its held entry's lines): " + "; ".join(f"{f} {_short(now.get(f))} in the held entry's lines, "
+                                                          f"{_short(was.get(f))} in the line's history"
+                                                          for f in fields[:4]), **subject)
+
+
 def check_tables(latest: Mapping[str, Mapping[str, str]], keys: Mapping[str, Sequence[str]],
                  current: Mapping[str, Iterable[Sequence[str]]],
                  posting_memos: Mapping[int, Mapping[str, str]] | None, cap: int,
@@ -328,8 +359,10 @@ def check_tables(latest: Mapping[str, Mapping[str, str]], keys: Mapping[str, Seq
                 f = row_finding(table, k, text, was_text)
                 if f is not None:
                     findings.append(f)
+        lines: dict[str, Any] = {}
         for k in sorted(hist.keys() - seen):
-            f = row_finding(table, k, None, hist[k])
+            f = (held_line_finding(k, hist[k], hist, lines) if table == "fl.pending_posting" and '"pos"' in k
+                 else row_finding(table, k, None, hist[k]))
             if f is not None:
                 findings.append(f)
     return result("histories", "every row of every table an auditor relies on equals the latest version its "

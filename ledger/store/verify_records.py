@@ -65,11 +65,23 @@ def hooked(conn: Conn) -> tuple[dict[str, list[str]], list[str]]:
     return keys, unreadable
 
 
+# fl.pending_posting as the history records it since 0032: one row per held entry, its
+# lines as arrays in pos order (sql/0032_held_lines_history.sql, the same expression).
+HELD_LINES_SQL = """SELECT pg_catalog.jsonb_build_object('pending_id', p.pending_id){cast},
+       pg_catalog.jsonb_build_object('pending_id', p.pending_id,
+         'lines', pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(p.pos, p.account_id, p.unit, p.side, p.amount,
+                                                                   p.line_ref, p.memo) ORDER BY p.pos)){cast}
+  FROM fl.pending_posting p GROUP BY p.pending_id"""
+
+
 def current_sql(table: str, key_cols: list[str], as_text: bool = True) -> sql.Composed:
     """Each row of a hooked table as (key, row) jsonb texts — the key built as the history
     builds it, so an unchanged row's texts equal the recorded ones (``as_text=False``:
-    as jsonb, for the first pass's own comparison)."""
+    as jsonb, for the first pass's own comparison). A held entry's lines are one row per
+    held entry (``HELD_LINES_SQL``), once the history keys them so (0032)."""
     cast = sql.SQL("::pg_catalog.text" if as_text else "")
+    if table == "fl.pending_posting" and list(key_cols) == ["pending_id"]:
+        return sql.SQL(HELD_LINES_SQL).format(cast=cast)
     return sql.SQL("SELECT (SELECT pg_catalog.jsonb_object_agg(k, s.d -> k) FROM pg_catalog.unnest({keys}::text[]) k)"
                    "{cast}, s.d{cast} FROM (SELECT pg_catalog.to_jsonb(t) AS d FROM {rel} t) s").format(
         keys=sql.Literal(key_cols), rel=_rel(table), cast=cast)
@@ -198,7 +210,7 @@ def _history_chain(conn: Conn, cap: int) -> CheckResult:
 
 _TABLE_DIFF_SQL = """
 WITH latest AS (SELECT DISTINCT ON (l.row_key) l.row_key, l.row_data FROM fl.record_log l
-                 WHERE l.tbl = {name} ORDER BY l.row_key, l.id DESC),
+                 WHERE l.tbl = {name} AND {keyed} ORDER BY l.row_key, l.id DESC),
 cur AS MATERIALIZED ({current})
 SELECT coalesce(cur.key, latest.row_key)::pg_catalog.text AS key, cur.row::pg_catalog.text AS now,
        latest.row_data::pg_catalog.text AS was
@@ -219,14 +231,20 @@ def _histories(conn: Conn, cap: int) -> CheckResult:
         if table == "fl.posting" or table in unreadable:
             continue
         cur = sql.SQL("SELECT x.key, x.row FROM ({q}) x(key, row)").format(q=current_sql(table, kc, as_text=False))
-        q = sql.SQL(_TABLE_DIFF_SQL).format(name=sql.Literal(table), current=cur, limit=sql.Literal(cap + 1))
+        # the per-line versions of held entries from before 0032 are judged by the independent verdict
+        keyed = sql.SQL("NOT l.row_key OPERATOR(pg_catalog.?) 'pos'" if table == "fl.pending_posting" and
+                        kc == ["pending_id"] else "true")
+        q = sql.SQL(_TABLE_DIFF_SQL).format(name=sql.Literal(table), current=cur, limit=sql.Literal(cap + 1),
+                                            keyed=keyed)
         for r in conn.execute(q).fetchall():
             f = histories.row_finding(table, r["key"], r["now"], r["was"])
             if f is not None:
                 findings.append(f)
         row = conn.execute(sql.SQL("SELECT pg_catalog.count(*) AS n FROM {rel}").format(rel=_rel(table))).fetchone()
         n += int(row["n"]) if row else 0
-    skipped = ["fl.posting (posting memos: the independent verdict checks them)", *unreadable]
+    skipped = ["fl.posting (posting memos: the independent verdict checks them)",
+               "fl.pending_posting's per-line versions from before 0032 (the independent verdict checks them)",
+               *unreadable]
     return result("histories", "every row of every hooked table (fl.chained_table) equals the latest version its "
                   "history recorded, and no later version records a change the release never makes (an UPDATE of an "
                   "append-only row or of a column the release does not change, a row inserted again) — compared in "
