@@ -328,3 +328,26 @@ def test_upgrade_0034_chains_history_versions_as_they_are_written(upgraded: Upgr
         unchained = c.execute("SELECT count(*) FROM fl.record_log WHERE seq IS NULL").fetchone()[0]
     assert rows and unchained == 0
     assert after == before, "0034 writes versions chained: none is updated to link it"
+
+
+def test_upgrade_0032_records_a_held_entry_as_one_version(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0032: the history keys fl.pending_posting by held entry; an entry held in the
+    upgraded ledger writes one history version with all its lines (not one per line), and
+    the ledger still verifies."""
+    from tests.helpers import collect
+
+    with upgraded.connect() as c:
+        keys = c.execute("SELECT key_cols FROM fl.chained_table WHERE tbl = 'fl.pending_posting'").fetchone()[0]
+        mark = c.execute("SELECT max(id) FROM fl.record_log").fetchone()[0]
+    assert keys == ["pending_id"]
+    doc = tmp_path / "held.json"
+    doc.write_text(json.dumps([collect("upgrade-0032", "2025-01-10", "230822", "9.00")]), "utf-8")
+    res = upgraded.cli("entry", "post", str(doc), "--json", user="fin_zhao")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert json.loads(res.stdout)[0]["status"] == "held", res.stdout
+    with upgraded.connect() as c:
+        versions = c.execute("SELECT row_key, row_data FROM fl.record_log WHERE tbl = 'fl.pending_posting' "
+                             "AND id > %s", (mark,)).fetchall()
+    assert len(versions) == 1 and list(versions[0][0]) == ["pending_id"] and len(versions[0][1]["lines"]) == 2
+    ok = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert ok.returncode == 0, ok.stdout[-3000:]
