@@ -88,6 +88,16 @@ def scan(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]],
     return s.chain, s.latest, s.unchained
 
 
+def _merged_memos(before: str, after: str) -> str:
+    """An entry's postings written by two statements: each version records the memos of
+    its own postings, so the entry's memos are both versions' together."""
+    was, now = json.loads(before), json.loads(after)
+    if not isinstance(was, dict) or not isinstance(now, dict):
+        return after
+    memos = {**(was.get("memos") or {}), **(now.get("memos") or {})}
+    return json.dumps({**now, "memos": memos}, ensure_ascii=False)
+
+
 def own_seal(r: Sequence[str]) -> bytes:
     """A version's own seal as the history's trigger computes it (sql/0023): columns
     RECORD_COLS + SEAL_COLS."""
@@ -104,6 +114,15 @@ def judge_change(table: str, key: str, op: str, actor: str, at: str, before: str
     was, now = _own(before), _own(after)
     if not isinstance(was, dict) or not isinstance(now, dict):
         return None
+    if table == "fl.posting" and op != "UPDATE":
+        # An entry's postings may be written by more than one statement (each records the
+        # memos of its own postings); what is never written twice is one posting.
+        again = sorted(set(was.get("memos") or {}) & set(now.get("memos") or {}), key=int)
+        if not again:
+            return None
+        return Finding("histories", f"posting(s) {', '.join(again[:5])} recorded as inserted again ({op} by {actor} "
+                       f"at {at}) — a posting is inserted once: it was deleted and re-inserted, or this version was "
+                       "forged into the history", **_subject(table, json.loads(key)))
     fields = sorted(f for f in was.keys() | now.keys() if was.get(f) != now.get(f))
     if op != "UPDATE":
         what = "; ".join(f"{f} {_short(was.get(f))} → {_short(now.get(f))}" for f in fields[:4])
@@ -143,7 +162,7 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
             latest[r[2]] = t = {}
         was = t.get(r[4])
         if was is None or i > was[0]:
-            t[r[4]] = (i, r[5])
+            t[r[4]] = (i, r[5] if was is None or r[2] != "fl.posting" else _merged_memos(was[1], r[5]))
             if was is not None and (was[1] != r[5] or r[3] != "UPDATE") and len(changes) <= cap * 4:
                 f = judge_change(r[2], r[4], r[3], r[6], r[7], was[1], r[5])
                 if f is not None:
