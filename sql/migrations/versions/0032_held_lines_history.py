@@ -1,13 +1,13 @@
 """held lines history: see sql/0032_held_lines_history.sql
 
 Revision ID: 0032
-Revises: 0025b
+Revises: 0037
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0032"
-down_revision = "0025b"
+down_revision = "0037"
 branch_labels = None
 depends_on = None
 
