@@ -1,13 +1,13 @@
 """held lines history: see sql/0032_held_lines_history.sql
 
 Revision ID: 0032
-Revises: 0037
+Revises: 0034
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0032"
-down_revision = "0037"
+down_revision = "0034"
 branch_labels = None
 depends_on = None
 
