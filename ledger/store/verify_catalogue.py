@@ -315,6 +315,7 @@ def _acl(items: Sequence[str] | None, owner: str) -> str:
     for item in items:
         grantee, _, rest = item.partition("=")
         privs, _, grantor = rest.partition("/")
+        privs = privs.replace("m", "")      # MAINTAIN: PostgreSQL 17+ gives it to owners (VACUUM, ANALYZE, …)
         out.append(f"{_role(grantee, owner)}={privs}/{_role(grantor, owner)}")
     return ",".join(sorted(out))
 
