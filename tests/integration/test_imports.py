@@ -103,13 +103,20 @@ def test_collections_then_payments_post_once_and_growing_file_posts_only_new_row
 
     same = ledger_db.cli("pay", "import", str(DATA / "payments.csv"), "--json", user="rev")
     assert same.exit_code == 0 and same.json()["rows_posted"] == 0 and same.json()["rows_skipped"] == 7
+    # The county's row paid from the city account pays out of the county's own share of it
+    # (money disbursed for it, not yet settled: 0030): without one it is refused.
+    refused = ledger_db.cli("pay", "import", str(DATA / "payments_more.csv"), user="rev")
+    assert refused.exit_code == 1 and "[pooled_share]" in refused.stderr, refused
+    post(ledger_db.connect("fin"), entry("in-transit-hn", "2023-02-01", "RES",
+                                         leg("1004", "230822", "D", "500.00", "city_exp"),
+                                         leg("1003", "230822", "C", "500.00", "special")))
     grown = ledger_db.cli("pay", "import", str(DATA / "payments_more.csv"), "--json", user="rev")
     assert grown.exit_code == 0, grown
     assert {k: grown.json()[k] for k in ("rows_total", "rows_posted", "rows_skipped", "entries")} == \
         {"rows_total": 9, "rows_posted": 2, "rows_skipped": 7, "entries": 2}
     assert balance(ledger_db, "RES", "5001.chronic", "230822") == fen("300.00")   # paid_from city
-    assert balance(ledger_db, "RES", "1004", "230822", "city_exp") == -fen("300.00")  # the county's share of the pool
-    assert count(ledger_db, "fl.entry") == before + 7
+    assert balance(ledger_db, "RES", "1004", "230822", "city_exp") == fen("200.00")   # the county's share of it
+    assert count(ledger_db, "fl.entry") == before + 8
     assert count(ledger_db, "fl.import_line") == 6 + 9
     batches = ledger_db.admin().execute(
         "SELECT kind, rows_total, rows_posted, rows_skipped, entries, imported_by FROM fl.import_batch ORDER BY id").fetchall()
@@ -216,12 +223,23 @@ def test_officer_imports_only_own_unit(ledger_db, tmp_path):
     assert r.exit_code == 1 and "[permission_denied]" in r.stderr
 
 
-def test_payments_need_money_in_the_expenditure_account(ledger_db):
+def test_payments_need_money_in_the_expenditure_account(ledger_db, tmp_path):
     r = ledger_db.cli("pay", "import", str(DATA / "payments.csv"), user="rev")
     assert r.exit_code == 1
-    assert "[no_overdraft]" in r.stderr
+    # The city proper's row paid from the city account: refused before anything is written
+    # (its share of the pooled account holds nothing; 0030).
+    assert "[pooled_share]" in r.stderr
     text = " ".join(r.stderr.split())
     assert "payments.csv: refused, nothing written" in text
+    assert "unit 230800's share of the City fund expenditure account (RES) holds 0.00" in text
+    assert count(ledger_db, "fl.entry") == 0 and count(ledger_db, "fl.import_line") == 0
+    # The county's own expenditure account: overdrawn.
+    county = write_csv(tmp_path / "county.csv", "date,unit,book,provider,category,amount,reference,component,paid_from",
+                       "2023-02-03,230822,RES,桦南县人民医院,inpatient,12000.00,HN-P-001,,")
+    r = ledger_db.cli("pay", "import", str(county), user="rev")
+    assert r.exit_code == 1 and "[no_overdraft]" in r.stderr, r
+    text = " ".join(r.stderr.split())
+    assert "county.csv: refused, nothing written" in text
     assert "expenditure account" in text and "would be overdrawn" in text
     assert count(ledger_db, "fl.entry") == 0 and count(ledger_db, "fl.import_line") == 0
 

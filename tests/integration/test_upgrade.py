@@ -351,3 +351,18 @@ def test_upgrade_0032_records_a_held_entry_as_one_version(upgraded: Upgraded, tm
     assert len(versions) == 1 and list(versions[0][0]) == ["pending_id"] and len(versions[0][1]["lines"]) == 2
     ok = upgraded.cli("verify", "--json", user=AUDITOR)
     assert ok.returncode == 0, ok.stdout[-3000:]
+
+
+def test_upgrade_0030_pooled_shares(upgraded: Upgraded) -> None:
+    """0030: the pooled accounts' shares are guarded from the upgrade on (a deferred trigger on
+    fl.account for the city expenditure account and the treasury; old rows are not rewritten),
+    and every writing API function waits on a lock at most 5 s again (0028's payment import had
+    lost its lock_timeout)."""
+    with upgraded.connect() as c:
+        trg = c.execute("""SELECT t.tgdeferrable, t.tginitdeferred, pg_get_triggerdef(t.oid) FROM pg_trigger t
+                            WHERE t.tgrelid = 'fl.account'::regclass AND t.tgname = 'account_pooled_share'""").fetchone()
+        assert trg is not None and trg[0] and trg[1], trg
+        assert "'city_exp'" in trg[2] and "'treasury'" in trg[2]
+        cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl.import_payments(text,text)'::regprocedure"
+                        ).fetchone()[0]
+        assert "lock_timeout=5s" in cfg, cfg

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import LedgerDB
+from tests.helpers import entry, leg, post
 from tests.integration.test_imports import DATA, balance, count, fund_expenditure_accounts, write_csv
 
 pytestmark = pytest.mark.db
@@ -54,11 +55,16 @@ def test_a_county_officer_cannot_pay_out_of_the_city_expenditure_account(ledger_
 
 def test_the_city_bureau_and_the_city_officer_still_pay_from_the_city_account(ledger_db: LedgerDB, tmp_path) -> None:
     _funded(ledger_db)
+    # The bureau pays a county's claims from the city account out of that county's share of it
+    # (what city finance disbursed for it and was not settled yet; 0030, ATTACK4 Q1).
+    post(ledger_db.connect("fin"), entry("in-transit-hn", "2023-02-01", "RES",
+                                         leg("1004", "230822", "D", "500.00", "city_exp"),
+                                         leg("1003", "230822", "C", "500.00", "special")))
     f = write_csv(tmp_path / "pay.csv", HEADER,
                   "2023-02-10,230822,RES,佳木斯市中心医院,inpatient,300.00,CITY-FOR-HN-1,,city")
     r = ledger_db.cli("pay", "import", str(f), user="rev")
     assert r.exit_code == 0, r
-    assert balance(ledger_db, "RES", "1004", "230822", "city_exp") == -30000
+    assert balance(ledger_db, "RES", "1004", "230822", "city_exp") == 20000
     own = write_csv(tmp_path / "city.csv", HEADER, "2023-02-10,230800,RES,佳木斯市中心医院,inpatient,200.00,CITY-1,,")
     r = ledger_db.cli("pay", "import", str(own), user="ocity")
     assert r.exit_code == 0, r
