@@ -259,8 +259,9 @@ def _show_posted(results: list[journal.PostResult], books: list[str], json_out: 
         return
     for o in out:
         if o["status"] == "held":
-            console.print(_("held  as held entry {held}  key {key}: it moves real money, so a second person "
-                            "confirms it: fundledger entry confirm {held} (another user), or rejects it: "
+            console.print(_("held  as held entry {held}  key {key}: it moves real money or the year's figures "
+                            "(3xxx-5xxx), so a second person confirms it: fundledger entry confirm {held} "
+                            "(another user), or rejects it: "
                             "fundledger entry reject {held} --reason ...").format(held=o["held_id"],
                                                                                 key=o["idempotency_key"]))
         else:
@@ -276,8 +277,9 @@ def entry_post(
 ) -> None:
     """Post entries from JSON, all or nothing. Re-posting the same keys changes nothing.
 
-    An entry that moves real money (1001-1005 or an account with a holder) is held until a
-    different user confirms it (entry confirm); the others post at once."""
+    An entry that moves real money (1001-1005 or an account with a holder) or touches revenue,
+    expenditure or fund balance (3xxx-5xxx) is held until a different user confirms it (entry
+    confirm); the others post at once."""
     name, doc = _read_entries(file)
     drafts = parse_entries(doc, name)
     results = write(lambda c: journal.post(c, drafts))
@@ -377,8 +379,9 @@ def entry_reverse(
         emit_json({"entry_id": r.entry_id, "status": r.status, "idempotency_key": r.idempotency_key,
                    "held_id": r.held_id})
     elif r.status == "held":
-        console.print(_("held  as held entry {held}: the entry moved real money, so a second person confirms "
-                        "the reversal: fundledger entry confirm {held} (another user)").format(held=r.held_id))
+        console.print(_("held  as held entry {held}: the entry moved real money or the year's figures, or a "
+                        "command made it, so a second person confirms the reversal: fundledger entry confirm {held} "
+                        "(another user)").format(held=r.held_id))
     else:
         console.print(_("{status}: reversal entry {id}").format(status=status_text(r.status), id=r.entry_id))
 

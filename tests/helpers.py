@@ -31,10 +31,10 @@ def collect(key: str, date: str, unit: str, yuan: str, book: str = "RES", compon
 
 
 def reclass(key: str, date: str, unit: str, yuan: str, book: str = "RES") -> dict[str, Any]:
-    """Dr 5401 other expenditure / Cr 2001 temporary receipt: no bank account moves, so the
-    entry posts at once (not held for a second person) in the caller's own transaction, as
-    the race tests need."""
-    return entry(key, date, book, leg("5401", unit, "D", yuan), leg("2001", unit, "C", yuan))
+    """Dr 1101 temporary payment / Cr 2001 temporary receipt: no bank account moves and no
+    figure of the year-end rule (3xxx-5xxx, held for a second person since 0036), so the
+    entry posts at once in the caller's own transaction, as the race tests need."""
+    return entry(key, date, book, leg("1101", unit, "D", yuan), leg("2001", unit, "C", yuan))
 
 
 def pay_from_special(key: str, date: str, unit: str, yuan: str, book: str = "RES") -> dict[str, Any]:

@@ -149,8 +149,8 @@ def test_a_write_command_returns_its_voucher_even_when_its_commit_was_queued(led
     ("audit", "trail", "while-busy"),
     ("report", "vouchers", "--book", "RES", "--year", "2023"),
     ("report", "vouchers", "--book", "RES", "--year", "2023", "--json"),
-    ("report", "ledger", "RES:5401:230822", "--year", "2023"),
-    ("report", "ledger", "RES:5401:230822", "--year", "2023", "--json"),
+    ("report", "ledger", "RES:1101:230822", "--year", "2023"),
+    ("report", "ledger", "RES:1101:230822", "--year", "2023", "--json"),
     ("report", "subledger", "--unit", "230822", "--year", "2023", "--json"),
     ("audit", "digest", "--json"),
 ])

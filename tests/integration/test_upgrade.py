@@ -366,3 +366,16 @@ def test_upgrade_0030_pooled_shares(upgraded: Upgraded) -> None:
         cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl.import_payments(text,text)'::regprocedure"
                         ).fetchone()[0]
         assert "lock_timeout=5s" in cfg, cfg
+
+
+def test_upgrade_0036_second_person(upgraded: Upgraded) -> None:
+    """0036: in the upgraded ledger a city user's manual entry on 3xxx-5xxx is held for a
+    second person (the old entries stay as they were posted), and the policy says so."""
+    with upgraded.connect() as c:
+        rules = [r[0] for r in c.execute("SELECT rule FROM fl.manual_policy()").fetchall()]
+        assert any("3xxx-5xxx" in r and "whoever makes it" in r for r in rules), rules
+        src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.post_entries(jsonb)'::regprocedure").fetchone()[0]
+        assert "OR left(p.x->>'account', 1) IN ('3', '4', '5')" in src
+        rev = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.reverse_entry(bigint,text,date,text)'::regprocedure"
+                        ).fetchone()[0]
+        assert "o.kind <> 'manual'" in rev

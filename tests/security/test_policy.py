@@ -20,8 +20,8 @@ TOTAL_CAP = 4 * 10**18  # fen per running total (account_totals_cap)
 
 
 def _fen_doc(key: str, date: str, fen: int, n: int = 1, unit: str = "230800") -> dict:
-    """Dr 5401 / Cr 2001 of ``unit`` (no bank account moves), ``n`` postings of ``fen`` each side."""
-    legs = [{"account": "5401", "unit": unit, "side": "D", "amount": fen} for _ in range(n)]
+    """Dr 1101 / Cr 2001 of ``unit`` (no bank account moves), ``n`` postings of ``fen`` each side."""
+    legs = [{"account": "1101", "unit": unit, "side": "D", "amount": fen} for _ in range(n)]
     legs += [{"account": "2001", "unit": unit, "side": "C", "amount": fen} for _ in range(n)]
     return {"date": date, "book": "RES", "idempotency_key": key, "postings": legs}
 
@@ -35,16 +35,16 @@ def _entries(ledger_db) -> int:
 
 
 def _near_cap(ledger_db, fen: int) -> None:
-    """Give the city unit's 5401 and 2001 accounts (and their day rows) a history summing to
+    """Give the city unit's 1101 and 2001 accounts (and their day rows) a history summing to
     ``fen``, as the owner: what years of postings would have left."""
     ledger_db.admin().execute("""
-        WITH a AS (SELECT id, chart_code FROM fl.account WHERE unit = '230800' AND chart_code IN ('5401', '2001')),
-        d AS (UPDATE fl.account_day x SET debits = CASE a.chart_code WHEN '5401' THEN %(f)s ELSE 0 END,
+        WITH a AS (SELECT id, chart_code FROM fl.account WHERE unit = '230800' AND chart_code IN ('1101', '2001')),
+        d AS (UPDATE fl.account_day x SET debits = CASE a.chart_code WHEN '1101' THEN %(f)s ELSE 0 END,
                                           credits = CASE a.chart_code WHEN '2001' THEN %(f)s ELSE 0 END
                 FROM a WHERE x.account_id = a.id)
-        UPDATE fl.account x SET debits = CASE a.chart_code WHEN '5401' THEN %(f)s ELSE 0 END,
+        UPDATE fl.account x SET debits = CASE a.chart_code WHEN '1101' THEN %(f)s ELSE 0 END,
                                 credits = CASE a.chart_code WHEN '2001' THEN %(f)s ELSE 0 END,
-                                balance = CASE a.chart_code WHEN '5401' THEN %(f)s ELSE -%(f)s END
+                                balance = CASE a.chart_code WHEN '1101' THEN %(f)s ELSE -%(f)s END
           FROM a WHERE x.id = a.id""", {"f": fen})
 
 
@@ -77,7 +77,7 @@ def test_amounts_are_capped_and_totals_cannot_overflow(ledger_db):
     assert e.diag.constraint_name in ("account_totals_cap", "account_day_totals_cap"), e
     r = ledger_db.cli("entry", "post", "-", user="fin", input=json.dumps(
         {**_fen_doc("over-cli", "2023-03-02", 1), "postings": [
-            {"account": "5401", "unit": "230800", "side": "debit", "amount": "10000000000000.00"},
+            {"account": "1101", "unit": "230800", "side": "debit", "amount": "10000000000000.00"},
             {"account": "2001", "unit": "230800", "side": "credit", "amount": "10000000000000.00"}]}))
     assert r.exit_code == 1 and "Traceback" not in r.stderr and "4×10^18" in r.stderr, r
     assert _entries(ledger_db) == before + 1
@@ -111,7 +111,7 @@ def test_every_renderer_shows_the_largest_values_the_ledger_holds(ledger_db, tmp
         r = ledger_db.cli(*args, user="rev")
         assert r.exit_code == 0 and "Traceback" not in r.stderr, (args, r)
     rows = ledger_db.cli("report", "trial-balance", "--year", "2023", "--json", user="rev").json()["rows"]
-    assert {r["chart_code"]: r["closing"] for r in rows if r["unit"] == "230800"}["5401"] == f"{total // 100}.{total % 100:02d}"
+    assert {r["chart_code"]: r["closing"] for r in rows if r["unit"] == "230800"}["1101"] == f"{total // 100}.{total % 100:02d}"
     import openpyxl
 
     ws = openpyxl.load_workbook(tmp_path / "tb.xlsx").active
@@ -132,7 +132,7 @@ def test_entry_dates_are_bounded_by_the_handover_year_and_next_year(ledger_db, t
         e = _refused(fin, "SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps(_fen_doc(f"d{day}", day, 100)),))
         assert e.diag.constraint_name == "entry_date_range", (day, e)
         f = tmp_path / f"{day}.json"
-        doc = entry(f"cli-{day}", day, "RES", leg("5401", "230800", "D", "1.00"), leg("2001", "230800", "C", "1.00"))
+        doc = entry(f"cli-{day}", day, "RES", leg("1101", "230800", "D", "1.00"), leg("2001", "230800", "C", "1.00"))
         f.write_text(json.dumps({**doc, "postings": [dict(p, side={"D": "debit", "C": "credit"}[p["side"]],
                                                           amount="1.00") for p in doc["postings"]]}), "utf-8")
         r = ledger_db.cli("entry", "post", str(f), user="fin")
