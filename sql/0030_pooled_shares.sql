@@ -50,7 +50,7 @@ BEGIN
     'has not settled yet); nothing was written',
     a.unit, a.holder_name, a.book, CASE WHEN a.component <> '' THEN ', ' || a.component ELSE '' END,
     CASE WHEN fl._reads_unit(a.unit) THEN fl.fmt_fen(a.balance) ELSE 'negative' END,
-    coalesce(fl.entry_label(bad.id), 'this transaction'), coalesce(bad.kind, 'manual')), 'insufficient_privilege');
+    coalesce(fl.entry_label(bad.id), 'this transaction'), coalesce(bad.kind, 'manual')), 'check_violation');
   RETURN NULL;
 END $$;
 REVOKE ALL ON FUNCTION fl.pooled_share_guard() FROM PUBLIC;
@@ -237,7 +237,7 @@ BEGIN
       'total %s: a unit pays out of a pooled account only the money it holds there, the rest is other units'' money '
       '(for a county: what city finance disbursed for it and the bureau has not settled yet); nothing was imported',
       pool.unit, pool.book, CASE WHEN pool.comp <> '' THEN ', ' || pool.comp ELSE '' END, fl.fmt_fen(pool.held),
-      fl.fmt_fen(pool.total)), 'insufficient_privilege');
+      fl.fmt_fen(pool.total)), 'check_violation');
   END IF;
 
   -- 4. Batch, accounts, entries and the register, in a block that a reference used twice

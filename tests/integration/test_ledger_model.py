@@ -90,11 +90,11 @@ def test_random_entries_keep_the_books_whole(ledger_db, batch):
         post(fin, *docs)    # held (real money) and confirmed by a second person
         posted = len(docs)
     except pgerr.CheckViolation as e:
-        assert e.diag.constraint_name in ("no_overdraft", "reserved_within_balance")
-        # The maker's batch is all or nothing; what moves real money was held and its confirmation
-        # (a second transaction) refused: only the entries that moved no bank account posted.
+        assert e.diag.constraint_name in ("no_overdraft", "reserved_within_balance", "pooled_share")
+        # The maker's batch is all or nothing; what moves real money or touches 3xxx-5xxx was held
+        # and its confirmation (a second transaction) refused: only the other entries posted.
         posted = sum(not any(p["holder"] or p["account"][:4] in ("1001", "1002", "1003", "1004", "1005")
-                             for p in d["postings"]) for d in docs)
+                             or p["account"][0] in "345" for p in d["postings"]) for d in docs)
     after = ledger_db.cached().execute("SELECT count(*) AS n FROM fl.entry").fetchone()["n"]
     assert after == before + posted  # all or nothing
     check_invariants(ledger_db.cached())
@@ -144,7 +144,13 @@ class LedgerMachine(RuleBasedStateMachine):
         for _unit, _code, holder, side, amount in legs:
             if holder:
                 bank[holder] = bank.get(holder, 0) + sign * (amount if side == "D" else -amount)
-        return any(v < 0 for v in bank.values())
+        # A unit's share of the pooled city expenditure account never goes below zero (0030).
+        shares = {k: v for k, v in self.balances.items() if k[2] == "city_exp"}
+        for unit, code, holder, side, amount in legs:
+            if holder == "city_exp":
+                key = (unit, code, holder)
+                shares[key] = shares.get(key, 0) + sign * (amount if side == "D" else -amount)
+        return any(v < 0 for v in bank.values()) or any(v < 0 for v in shares.values())
 
     @rule(pairs=legs_strategy(), month=st.integers(min_value=1, max_value=6))
     def post(self, pairs, month):
@@ -155,7 +161,7 @@ class LedgerMachine(RuleBasedStateMachine):
             r = post(self.fin, doc)[0]
         except pgerr.CheckViolation as e:
             assert not expect_ok, f"refused unexpectedly: {e}"
-            assert e.diag.constraint_name in ("no_overdraft", "period_closed")
+            assert e.diag.constraint_name in ("no_overdraft", "period_closed", "pooled_share")
             return
         assert expect_ok, "the database accepted what the model refuses"
         self.entries[r["entry_id"]] = legs
