@@ -1,13 +1,13 @@
 """pooled shares: see sql/0030_pooled_shares.sql
 
 Revision ID: 0030
-Revises: 0034
+Revises: 0032
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0030"
-down_revision = "0034"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 
