@@ -24,8 +24,11 @@
 -- province held for a second person), by a city user's manual entry or reversal held for a
 -- second person, never by an officer (0017's manual policy) or an import; docs/security.md.
 -- ---------------------------------------------------------------------------
+-- A definer function: a deferred trigger runs at commit as the committing user, outside the
+-- definer function that posted (on a server, an application role may not call fl.refuse, and
+-- row security would hide other units' rows from it). It reads only fl's own tables.
 CREATE FUNCTION fl.pooled_share_guard() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, fl, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp AS $$
 DECLARE
   a   record;
   bad record;
