@@ -251,16 +251,15 @@ def _first_year_lines(story: Story, reps: dict[str, Report], names: dict[str, st
         .format(n=len(story.requests)),
     ]
     if story.reduced:
-        r = story.reduced
+        r, approved = story.reduced
         lines.append("• " + _("{unit} asked for {asked} in Q2; the city bureau approved {approved} (what its payments "
-                              "needed).").format(unit=names.get(r["unit"], r["unit"]),
-                                                  asked=_yuan_wan(int(r["amount_requested"])),
-                                                  approved=_yuan_wan(int(r["approved"]))))
+                              "needed).").format(unit=names.get(r.unit, r.unit), asked=_yuan_wan(r.amount_requested),
+                                                  approved=_yuan_wan(approved)))
     if story.rejected:
-        r = story.rejected
+        rej = story.rejected
         lines.append("• " + _("{unit}'s extra Q3 request of {asked} was rejected: its approved request already "
-                              "covered the quarter.").format(unit=names.get(r["unit"], r["unit"]),
-                                                             asked=_yuan_wan(int(r["amount_requested"]))))
+                              "covered the quarter.").format(unit=names.get(rej.unit, rej.unit),
+                                                             asked=_yuan_wan(rej.amount_requested)))
     if story.interest:
         lines.append("• " + _("Special-account interest was shared by average daily balance: {shares}.").format(
             shares=", ".join(f"{b} {_yuan_wan(v)}" for b, v in story.interest.items())))

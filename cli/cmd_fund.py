@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,11 +16,9 @@ from cli.context import (
     console,
     emit_json,
     err_console,
-    jsonable,
     parse_date_opt,
     plain,
     read,
-    rows_json,
     status_text,
     table,
     write,
@@ -27,7 +26,7 @@ from cli.context import (
 from cli.exports import checked_lang, export_report
 from cli.outfiles import FORCE_HELP
 from ledger.core.money import decimal_text, format_yuan, parse_fen
-from ledger.core.shapes import as_row, money_keys, to_json
+from ledger.core.shapes import as_row, field_names, money_fields, money_keys, to_json
 from ledger.errors import BadInput
 from ledger.i18n import N_, _, both, code_text, get_lang, translate
 from ledger.store import cycle, requests, yearend
@@ -42,7 +41,6 @@ interest_app = typer.Typer(help="Special-account interest shared by average dail
                            no_args_is_help=True)
 government_app = typer.Typer(help="The local government's shortfall share: payments.", no_args_is_help=True)
 
-SHORTFALL_MONEY = yearend.SHORTFALL_KEYS[2:]
 RECONCILE_NOTE = N_("S counts government shares still owed to the fund (obligations register); the books (cash basis) "
                   "do not: S on books = S − owed. A share received this year for an earlier year is revenue on the "
                   "books but not in C (BRIEF §5).")
@@ -112,41 +110,27 @@ def preallocate_cmd(
 def _own_unit(c: Any) -> str:
     """An officer's unit, from their login; anyone else must say which unit."""
     me = requests.whoami(c)
-    if me["role"] == "officer" and me["unit"]:
-        return str(me["unit"])
+    if me.role == "officer" and me.unit:
+        return me.unit
     raise BadInput(_("--unit is required (only an officer's unit comes from their login)"))
 
 
 # ---- requests (用款申请) ----------------------------------------------------------------
 
-def _request_json(r: dict[str, Any], *, detail: bool = False) -> dict[str, Any]:
-    out = rows_json([r], requests.REQUEST_KEYS, requests.REQUEST_MONEY)[0]
-    if detail:
-        out["events"] = rows_json(r.get("events", []), requests.EVENT_KEYS, ["amount"])
-        j = r.get("justification") or {}
-        out["justification"] = {k: decimal_text(int(j[k])) if k in j else None for k in requests.JUSTIFICATION_KEYS}
-        out["justification"].update(budget_version=j.get("budget_version"), as_of=j.get("as_of"),
-                                    quarter_basis=j.get("quarter_basis", "annual_div_4"))
-        out["warnings"] = list(r.get("warnings", []))
-        if "status" in r:
-            out["status"] = r["status"]
-    return out
-
-
-def _print_request(r: dict[str, Any]) -> None:
-    comp = f" ({r['component']})" if r["component"] else ""
-    approved = _(", approved {amount} by {user}").format(amount=format_yuan(r["amount_approved"]),
-                                                        user=r["approved_by"]) if r["amount_approved"] else ""
+def _print_request(r: requests.FundRequest) -> None:
+    comp = f" ({r.component})" if r.component else ""
+    approved = _(", approved {amount} by {user}").format(amount=format_yuan(r.amount_approved or 0),
+                                                        user=r.approved_by) if r.amount_approved else ""
     console.print(_("[bold]request {id}[/bold]  {state}  unit {unit} {book}{comp} {year} Q{quarter}: "
                     "requested {amount}{approved}").format(
-        id=r["id"], state=code_text(r["state"]), unit=r["unit"], book=r["book"], comp=comp, year=r["year"],
-        quarter=r["quarter"], amount=format_yuan(r["amount_requested"]), approved=approved))
-    if r["note"]:
-        console.print(_("note: {note}").format(note=plain(r["note"])))
+        id=r.id, state=code_text(r.state), unit=r.unit, book=r.book, comp=comp, year=r.year,
+        quarter=r.quarter, amount=format_yuan(r.amount_requested), approved=approved))
+    if r.note:
+        console.print(_("note: {note}").format(note=plain(r.note)))
 
 
-def _print_justification(j: dict[str, Any], title: str | None = None) -> None:
-    quarter_label = (_("budget for the quarter (annual plan)") if j.get("quarter_basis") == "plan"
+def _print_justification(j: requests.RequestJustification, title: str | None = None) -> None:
+    quarter_label = (_("budget for the quarter (annual plan)") if j.quarter_basis == "plan"
                      else _("budget for the quarter (annual ÷ 4)"))
     labels = [("budget_for_quarter", quarter_label),
               ("annual_budget_expenditure", _("annual budgeted expenditure")),
@@ -156,9 +140,10 @@ def _print_justification(j: dict[str, Any], title: str | None = None) -> None:
               ("held_special", _("held: share of the special account")),
               ("balances_held", _("balances held, total")),
               ("approved_this_year", _("approved so far this year"))]
-    table(_("{title} (figures as of {as_of})").format(title=title or _("justification"), as_of=j.get("as_of")),
+    table(_("{title} (figures as of {as_of})").format(title=title or _("justification"), as_of=j.as_of),
           [("item", _("item")), ("amount", _("amount"))],
-          [{"item": label, "amount": int(j[k])} for k, label in labels if k in j], money=["amount"])
+          [{"item": label, "amount": getattr(j, k)} for k, label in labels if getattr(j, k) is not None],
+          money=["amount"])
 
 
 @request_app.command("submit")
@@ -188,12 +173,12 @@ def request_submit(
                                amount=fen, note=note, key=key or f"request-{uuid.uuid4().hex[:12]}")
     r = write(work)
     if json_out:
-        emit_json(_request_json(r, detail=True))
+        emit_json(to_json(r))
         return
-    console.print(_("request {id} {status}").format(id=r["id"], status=status_text(r["status"])))
+    console.print(_("request {id} {status}").format(id=r.id, status=status_text(r.status)))
     _print_request(r)
-    _print_justification(r["justification"])
-    _warn(r["warnings"])
+    _print_justification(r.justification)
+    _warn(list(r.warnings))
 
 
 @request_app.command("approve")
@@ -206,12 +191,12 @@ def request_approve(
     fen = _amount(amount) if amount is not None else None
     r = write(lambda c: requests.approve(c, request_id, fen))
     if json_out:
-        emit_json(dict(_request_json(r), warnings=r["warnings"]))
+        emit_json(to_json(r))
         return
     console.print(_("request {id} approved: {approved} of {requested} requested, reserved on the {book} special "
-                    "account").format(id=r["id"], approved=format_yuan(r["amount_approved"]),
-                                      requested=format_yuan(r["amount_requested"]), book=r["book"]))
-    _warn(r["warnings"])
+                    "account").format(id=r.id, approved=format_yuan(r.amount_approved or 0),
+                                      requested=format_yuan(r.amount_requested), book=r.book))
+    _warn(list(r.warnings))
 
 
 @request_app.command("reject")
@@ -223,9 +208,9 @@ def request_reject(
     """Reject a submitted request with a reason (reviewer, never the submitter)."""
     r = write(lambda c: requests.reject(c, request_id, reason))
     if json_out:
-        emit_json(_request_json(r))
+        emit_json(to_json(r))
     else:
-        console.print(_("request {id} rejected: {reason}").format(id=r["id"], reason=reason))
+        console.print(_("request {id} rejected: {reason}").format(id=r.id, reason=reason))
 
 
 @request_app.command("void")
@@ -237,10 +222,10 @@ def request_void(
     """Void an approved request before disbursement; releases its reservation (reviewer)."""
     r = write(lambda c: requests.void(c, request_id, reason))
     if json_out:
-        emit_json(_request_json(r))
+        emit_json(to_json(r))
     else:
         console.print(_("request {id} voided; {amount} released: {reason}").format(
-            id=r["id"], amount=format_yuan(r["amount_approved"]), reason=reason))
+            id=r.id, amount=format_yuan(r.amount_approved or 0), reason=reason))
 
 
 @request_app.command("disburse")
@@ -254,11 +239,10 @@ def request_disburse(
     on = _date(date)
     r = write(lambda c: requests.disburse(c, request_id, on, key))
     if json_out:
-        emit_json(dict(_request_json(r), entry_id=r["disburse_entry"]))
+        emit_json(to_json(r))
     else:
         console.print(_("request {id} disbursed: {amount} from the special account to the city expenditure account "
-                        "(entry {entry})").format(id=r["id"], amount=format_yuan(r["amount_approved"]),
-                                                  entry=r["disburse_entry"]))
+                        "(entry {entry})").format(id=r.id, amount=format_yuan(r.amount_approved or 0), entry=r.entry_id))
 
 
 @request_app.command("settle")
@@ -273,13 +257,13 @@ def request_settle(
     on = _date(date)
     r = write(lambda c: requests.settle(c, request_id, on, key))
     if json_out:
-        emit_json(dict(_request_json(r), entry_id=r["settle_entry"]))
-    elif r["settle_entry"]:
+        emit_json(to_json(r))
+    elif r.entry_id:
         console.print(_("request {id} settled: {amount} to unit {unit}'s expenditure account (entry {entry})").format(
-            id=r["id"], amount=format_yuan(r["amount_approved"]), unit=r["unit"], entry=r["settle_entry"]))
+            id=r.id, amount=format_yuan(r.amount_approved or 0), unit=r.unit, entry=r.entry_id))
     else:
         console.print(_("request {id} settled (the city's own money stays in the city expenditure account)")
-                      .format(id=r["id"]))
+                      .format(id=r.id))
 
 
 @request_app.command("list")
@@ -294,15 +278,16 @@ def request_list(
     """Fund requests (officers see their own unit's)."""
     rows = read(lambda c: requests.list_requests(c, year=year, quarter=quarter, unit=unit, state=state))
     if json_out:
-        emit_json(rows_json(rows, requests.REQUEST_KEYS, requests.REQUEST_MONEY))
+        emit_json([to_json(r) for r in rows])
         return
-    shown = [dict(r, state=code_text(r["state"]), period=_("{year} Q{quarter}").format(year=r["year"], quarter=r["quarter"])) for r in rows]
+    shown = [dict(as_row(r), state=code_text(r.state), period=_("{year} Q{quarter}").format(year=r.year, quarter=r.quarter))
+             for r in rows]
     table(_("fund requests"), [("id", _("id")), ("unit", _("unit")), ("book", _("book")),
                                ("component", _("comp")), ("period", _("quarter")),
                                ("amount_requested", _("requested")), ("amount_approved", _("approved")),
                                ("state", _("state")), ("submitted_by", _("by")), ("approved_by", _("approver")),
                                ("reason", _("reason")), ("note", _("note"))],
-          shown, money=requests.REQUEST_MONEY)
+          shown, money=money_keys(requests.RequestLine))
 
 
 @request_app.command("show")
@@ -313,17 +298,17 @@ def request_show(
     """One request: its justification and every step (who, when, why)."""
     r = read(lambda c: requests.show(c, request_id))
     if json_out:
-        emit_json(_request_json(r, detail=True))
+        emit_json(to_json(r))
         return
     _print_request(r)
-    _print_justification(r["justification"], _("justification filed with the request"))
-    events = [dict(e, action=code_text(e["action"]), from_state=code_text(e["from_state"] or ""),
-                   to_state=code_text(e["to_state"] or "")) for e in r["events"]]
+    _print_justification(r.justification, _("justification filed with the request"))
+    events = [dict(as_row(e), action=code_text(e.action), from_state=code_text(e.from_state or ""),
+                   to_state=code_text(e.to_state or "")) for e in r.events]
     table(_("history"), [("at", _("when")), ("action", _("action")), ("from_state", _("from")),
                          ("to_state", _("to")), ("amount", _("amount")), ("actor", _("who")), ("reason", _("why")),
                          ("entry_id", _("entry"))],
-          events, money=["amount"])
-    _warn(r["warnings"])
+          events, money=money_keys(requests.RequestEvent))
+    _warn(list(r.warnings))
 
 
 # ---- interest ------------------------------------------------------------------------
@@ -400,15 +385,15 @@ _SCREEN_ORDER = ("unit", "book", "revenue_on_books", "share_receipts", "revenue"
                  "surplus_after_on_books")
 
 
-def _shortfall_table(rows: list[dict[str, Any]], title: str) -> None:
+def _shortfall_table(rows: Sequence[yearend.ShortfallLine], title: str) -> None:
     # The adjustment fund's two columns only where the region put the fund in the order and it gave.
     order = [k for k in _SCREEN_ORDER]
-    if any(r.get("adjustment_receipts") for r in rows):
+    if any(r.adjustment_receipts for r in rows):
         order.insert(order.index("revenue"), "adjustment_receipts")
         order.insert(order.index("government_share"), "covered_by_adjustment_fund")
     table(title, [(k, _(_SCREEN_WORDING.get(k, SHORTFALL_COLUMNS[k]))) for k in order],
-          sorted(rows, key=lambda r: (r["unit"], r["book"])), money=SHORTFALL_MONEY)
-    if any(r.get("share_receipts") or r.get("outstanding_after") for r in rows):
+          [as_row(r) for r in sorted(rows, key=lambda r: (r.unit, r.book))], money=money_keys(yearend.ShortfallLine))
+    if any(r.share_receipts or r.outstanding_after for r in rows):
         console.print(_(RECONCILE_NOTE))
 
 
@@ -433,13 +418,12 @@ def close_year(
     on = _date(date)
     res = write(lambda c: yearend.close_year(c, year, on))
     if json_out:
-        emit_json({"year": year, "closed_on": on.isoformat(), "books": jsonable(res["books"]),
-                   "rows": rows_json(res["rows"], yearend.SHORTFALL_KEYS, SHORTFALL_MONEY)})
+        emit_json(to_json(res))
         return
-    for b in res["books"]:
+    for b in res.books:
         console.print(_("book {book}: {entries} closing entries, {items} government share(s) recorded").format(
-            book=b["book"], entries=b["entries"], items=b["government_items"]))
-    _shortfall_table(res["rows"], _("shortfall sharing {year}").format(year=year))
+            book=b.book, entries=b.entries, items=b.government_items))
+    _shortfall_table(res.rows, _("shortfall sharing {year}").format(year=year))
     console.print(_("year {year} closed on {on}: every month of {year} is now closed").format(year=year, on=on))
 
 
@@ -470,19 +454,20 @@ def government_pay(
 
 # ---- report shortfall ----------------------------------------------------------------
 
-def _shortfall_model(rows: list[dict[str, Any]], year: int, region: str, lang: str | None = None) -> Any:
+def _shortfall_model(rows: Sequence[yearend.ShortfallLine], year: int, region: str, lang: str | None = None) -> Any:
     """The shortfall as a report (the files): headers and notes in ``lang`` (default: the
     language in force)."""
     from ledger.reports.model import Column, Report, Section
 
-    cols = tuple(Column(k, SHORTFALL_COLUMNS[k], "text" if k in ("unit", "book") else "money")
-                 for k in yearend.SHORTFALL_KEYS)
+    money = money_fields(yearend.ShortfallLine)
+    cols = tuple(Column(k, SHORTFALL_COLUMNS[k], "money" if k in money else "text")
+                 for k in field_names(yearend.ShortfallLine))
     notes = [translate(N_("provisional: the year is not closed; figures computed from the books now"), lang)] \
-        if any(r.get("provisional") for r in rows) else []
+        if any(isinstance(r, yearend.ProvisionalLine) for r in rows) else []
     notes.append(translate(RECONCILE_NOTE, lang))
     return Report("shortfall", *both(N_("Shortfall sharing {year}"), year=year), region, str(year),
                   dt.datetime.now(dt.UTC), cols,
-                  (Section(*both(N_("Shortfall sharing")), tuple({k: r[k] for k in yearend.SHORTFALL_KEYS} for r in rows)),),
+                  (Section(*both(N_("Shortfall sharing")), tuple({k: getattr(r, k) for k in field_names(yearend.ShortfallLine)} for r in rows)),),
                   tuple(notes))
 
 
@@ -508,13 +493,9 @@ def report_shortfall(
     # Files as every report writes them: an existing file only with --force, never through a symlink.
     export_report(_shortfall_model(rows, year, region, lang), csv, xlsx, lang, force=force)
     if json_out:
-        out = rows_json(rows, yearend.SHORTFALL_KEYS, SHORTFALL_MONEY)
-        for o, r in zip(out, rows, strict=True):
-            if r.get("provisional"):
-                o["provisional"] = True
-        emit_json(out)
+        emit_json([to_json(r) for r in rows])
         return
-    provisional = any(r.get("provisional") for r in rows)
+    provisional = any(isinstance(r, yearend.ProvisionalLine) for r in rows)
     _shortfall_table(rows, (_("shortfall sharing {year} (provisional: not closed)") if provisional
                             else _("shortfall sharing {year}")).format(year=year))
 

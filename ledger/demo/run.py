@@ -29,6 +29,7 @@ from ledger.errors import AccountNotFound, LedgerError
 from ledger.i18n import _
 from ledger.store import accounts, admin, cycle, imports, journal, registers, requests, yearend
 from ledger.store.db import Target, connect, run_tx
+from ledger.store.requests import FundRequest
 
 Progress = Callable[[str, int], None]   # (what happened, steps done so far)
 
@@ -57,9 +58,9 @@ class Story:
     """What happened, for the closing narrative (figures in fen)."""
 
     year: int
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    reduced: dict[str, Any] | None = None
-    rejected: dict[str, Any] | None = None
+    requests: list[FundRequest] = field(default_factory=list)      # approved, disbursed and settled
+    reduced: tuple[FundRequest, int] | None = None                  # a request and the less approved
+    rejected: FundRequest | None = None
     interest: dict[str, int] = field(default_factory=dict)
     cleared: list[dict[str, Any]] = field(default_factory=list)
     preallocated: int = 0
@@ -263,18 +264,18 @@ class Demo:
                 approved = None
                 if padded:
                     approved = -(-need // 1_000_000) * 1_000_000
-                    self.story.reduced = {**req, "approved": approved}
-                self.as_(REVIEWER, lambda c, r=req, a=approved: requests.approve(c, int(r["id"]), a))
-                self.as_(FINANCE, lambda c, r=req: requests.disburse(c, int(r["id"]), approve_day))
-                self.as_(REVIEWER2, lambda c, r=req: requests.settle(c, int(r["id"]), approve_day))
-                self.story.requests.append({**req, "approved": approved or ask})
+                    self.story.reduced = (req, approved)
+                self.as_(REVIEWER, lambda c, r=req, a=approved: requests.approve(c, r.id, a))
+                self.as_(FINANCE, lambda c, r=req: requests.disburse(c, r.id, approve_day))
+                self.as_(REVIEWER2, lambda c, r=req: requests.settle(c, r.id, approve_day))
+                self.story.requests.append(req)
         if q == 3:
             # 抚远市 asks for an extra float on top of its approved request: rejected.
             extra = self.as_(officer("230883"), lambda c: requests.submit(
                 c, unit="230883", book="RES", component="", year=y, quarter=q, amount=30_000_000_00,
                 note="补充周转金 extra float for the quarter", key=f"demo-req-{y}Q{q}-230883-RES-extra"))
             self.as_(REVIEWER2, lambda c: requests.reject(
-                c, int(extra["id"]), "this quarter's request is approved and covers its payments 本季用款已批复"))
+                c, extra.id, "this quarter's request is approved and covers its payments 本季用款已批复"))
             self.story.rejected = extra
 
     def interest(self, m: int) -> None:
@@ -302,10 +303,10 @@ class Demo:
     def next_january(self) -> None:
         rows = self.as_(REVIEWER, lambda c: yearend.shortfall_report(c, self.year))
         for r in rows:
-            share = int(r["government_share"])
+            share = r.government_share
             if share > 0:
-                key = f"demo-gov-{self.year}-{r['unit']}-{r['book']}"
+                key = f"demo-gov-{self.year}-{r.unit}-{r.book}"
                 self.as_(FINANCE, lambda c, r=r, s=share, k=key: cycle.government_pay(
-                    c, r["unit"], r["book"], s, dt.date(self.year + 1, 1, 20), k))
-                self.story.government_paid[f"{r['unit']}/{r['book']}"] = share
+                    c, r.unit, r.book, s, dt.date(self.year + 1, 1, 20), k))
+                self.story.government_paid[f"{r.unit}/{r.book}"] = share
         self.step(_("{month}: local governments pay their shortfall shares").format(month=f"{self.year + 1}-01"))

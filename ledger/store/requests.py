@@ -10,6 +10,8 @@ so raw SQL cannot get round them. The caller owns the transaction.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ledger.core.requests import (
@@ -21,132 +23,247 @@ from ledger.core.requests import (
     check_quarter,
     next_state,
 )
+from ledger.core.shapes import Fen
 from ledger.errors import LedgerError, NotFound, PermissionDenied
 from ledger.store.db import Conn
+from ledger.store.rows import fetch_all, fetch_one
 
-REQUEST_KEYS = ["id", "unit", "book", "component", "year", "quarter", "amount_requested", "amount_approved",
-                "state", "submitted_by", "submitted_at", "approved_by", "note"]
-REQUEST_MONEY = ["amount_requested", "amount_approved"]
-EVENT_KEYS = ["action", "from_state", "to_state", "amount", "reason", "actor", "at", "entry_id"]
-JUSTIFICATION_KEYS = ["budget_for_quarter", "annual_budget_expenditure", "spent_to_date", "held_county_exp",
-                      "held_city_exp", "held_special", "balances_held", "approved_this_year"]
+
+@dataclass(frozen=True, slots=True)
+class AppUser:
+    """The acting user (fl.app_user of ``session_user``)."""
+
+    name: str
+    role: str
+    unit: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FundRequest:
+    """A fund request (fl.fund_request): what ``request reject/void --json`` print, and the
+    first keys of every other request command's JSON."""
+
+    id: int
+    unit: str
+    book: str
+    component: str
+    year: int
+    quarter: int
+    amount_requested: Fen
+    amount_approved: Fen | None
+    state: str
+    submitted_by: str
+    submitted_at: dt.datetime
+    approved_by: str | None
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLine(FundRequest):
+    """A line of ``request list``: the request and the reason of its rejection or voiding."""
+
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEvent:
+    """One step of a request's history (fl.request_event)."""
+
+    action: str
+    from_state: str | None
+    to_state: str
+    amount: Fen | None
+    reason: str
+    actor: str
+    at: dt.datetime
+    entry_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestJustification:
+    """The figures a request was filed with (the ``justification`` jsonb of
+    fl.request_justification, all fen). A figure a request filed before it existed lacks
+    is ``None``; ``quarter_basis`` is ``plan`` (the annual plan's quarter) or
+    ``annual_div_4``; ``as_of`` the day the figures were taken (ISO)."""
+
+    budget_for_quarter: Fen | None
+    annual_budget_expenditure: Fen | None
+    spent_to_date: Fen | None
+    held_county_exp: Fen | None
+    held_city_exp: Fen | None
+    held_special: Fen | None
+    balances_held: Fen | None
+    approved_this_year: Fen | None
+    budget_version: int | None
+    as_of: str | None
+    quarter_basis: str
+
+    @classmethod
+    def of(cls, j: Mapping[str, Any]) -> RequestJustification:
+        """From the stored jsonb (free-form by age: read key by key, absent → None)."""
+        def fen(k: str) -> int | None:
+            v = j.get(k)
+            return None if v is None else int(v)
+        return cls(fen("budget_for_quarter"), fen("annual_budget_expenditure"), fen("spent_to_date"),
+                   fen("held_county_exp"), fen("held_city_exp"), fen("held_special"), fen("balances_held"),
+                   fen("approved_this_year"), j.get("budget_version"), j.get("as_of"),
+                   j.get("quarter_basis", "annual_div_4"))
+
+    def rules(self) -> Justification:
+        """The figures ledger.core.requests checks an approval against."""
+        return Justification(budget_for_quarter=self.budget_for_quarter or 0,
+                             annual_budget_expenditure=self.annual_budget_expenditure or 0,
+                             spent_to_date=self.spent_to_date or 0, balances_held=self.balances_held or 0,
+                             approved_this_year=self.approved_this_year or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestShown(FundRequest):
+    """``request show --json``: the request, its history, the justification it was filed
+    with and what an approver would be warned of now (only while it is submitted)."""
+
+    events: tuple[RequestEvent, ...]
+    justification: RequestJustification
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSubmitted(RequestShown):
+    """``request submit --json``: as shown, and whether this call filed it."""
+
+    status: str                 # submitted | duplicate
+
+
+@dataclass(frozen=True, slots=True)
+class RequestApproved(FundRequest):
+    """``request approve --json``: the request and the approver's warnings."""
+
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMoved(FundRequest):
+    """``request disburse/settle --json``: the request and the entry the step posted
+    (``None`` when settling the city's own request, which posts nothing)."""
+
+    entry_id: int | None
+
 
 _COLS = """r.id, r.unit, r.book, r.component, r.year, r.quarter, r.amount_requested, r.amount_approved, r.state,
-           r.submitted_by, r.submitted_at, r.approved_by, r.note, r.justification, r.idempotency_key,
-           r.disburse_entry, r.settle_entry"""
+           r.submitted_by, r.submitted_at, r.approved_by, r.note"""
 
 
-def _me(conn: Conn) -> dict[str, Any]:
-    row = conn.execute("SELECT name, role, unit FROM fl.app_user WHERE name = session_user").fetchone()
-    if row is None:
+def _me(conn: Conn) -> AppUser:
+    me = fetch_one(conn, AppUser, "SELECT name, role, unit FROM fl.app_user WHERE name = session_user")
+    if me is None:
         raise PermissionDenied("you are not a fundledger user; an admin adds users with `fundledger user add`")
-    return dict(row)
+    return me
 
 
-def whoami(conn: Conn) -> dict[str, Any]:
+def whoami(conn: Conn) -> AppUser:
     """The acting user's name, role and unit (an officer's unit comes from their login)."""
     return _me(conn)
 
 
-def get(conn: Conn, request_id: int) -> dict[str, Any]:
-    row = conn.execute(f"SELECT {_COLS} FROM fl.fund_request r WHERE r.id = %s", (request_id,)).fetchone()
-    if row is None:
+def get(conn: Conn, request_id: int) -> FundRequest:
+    req = fetch_one(conn, FundRequest, f"SELECT {_COLS} FROM fl.fund_request r WHERE r.id = %s", (request_id,))
+    if req is None:
         me = _me(conn)
-        hint = f" (an officer sees only unit {me['unit']}'s requests)" if me["role"] == "officer" else ""
+        hint = f" (an officer sees only unit {me.unit}'s requests)" if me.role == "officer" else ""
         raise NotFound(f"no fund request {request_id}{hint}")
-    return dict(row)
+    return req
 
 
-def justification(conn: Conn, unit: str, book: str, component: str, year: int, quarter: int) -> dict[str, Any]:
+def _column(conn: Conn, request_id: int, column: str) -> Any:
+    """One more column of a request already read (its stored justification, an entry id)."""
+    row = conn.execute(f"SELECT {column} AS v FROM fl.fund_request WHERE id = %s", (request_id,)).fetchone()
+    assert row is not None
+    return row["v"]
+
+
+def justification(conn: Conn, unit: str, book: str, component: str, year: int, quarter: int) -> RequestJustification:
     """The live justification figures (fl.request_justification), all fen: the quarter's
     budget from the annual plan where one exists (``quarter_basis`` plan), else annual ÷ 4."""
     row = conn.execute("SELECT fl.request_justification(%s, %s, %s, %s, %s) AS j",
                        (unit, book, component, year, quarter)).fetchone()
     assert row is not None
-    return dict(row["j"])
-
-
-def _as_justification(j: dict[str, Any]) -> Justification:
-    return Justification(budget_for_quarter=int(j["budget_for_quarter"]),
-                         annual_budget_expenditure=int(j["annual_budget_expenditure"]),
-                         spent_to_date=int(j["spent_to_date"]), balances_held=int(j["balances_held"]),
-                         approved_this_year=int(j["approved_this_year"]))
+    return RequestJustification.of(row["j"])
 
 
 def special_account(conn: Conn, book: str) -> tuple[int, int] | None:
     """(balance, reserved) of the book's physical special account; None when the caller
     cannot see it (an officer: the pooled account belongs to no one unit)."""
-    if _me(conn)["role"] == "officer":
+    if _me(conn).role == "officer":
         return None
     row = conn.execute("""SELECT balance, reserved FROM fl.bank_account
                            WHERE book = %s AND holder = 'special' AND unit IS NULL""", (book,)).fetchone()
     return (int(row["balance"]), int(row["reserved"])) if row else (0, 0)
 
 
-def preview_warnings(conn: Conn, req: dict[str, Any], amount: int | None = None) -> list[str]:
+def preview_warnings(conn: Conn, req: FundRequest, amount: int | None = None) -> tuple[str, ...]:
     """What an approver would be told now: over the annual budget, or more than the special
     account has free (check_approval with the live figures; refusals become warnings)."""
-    j = justification(conn, req["unit"], req["book"], req["component"], req["year"], req["quarter"])
-    granted = amount or int(req["amount_requested"])
+    j = justification(conn, req.unit, req.book, req.component, req.year, req.quarter)
+    granted = amount or req.amount_requested
     # An officer cannot see the pooled special account: that check is left to the approver.
-    balance, reserved = special_account(conn, req["book"]) or (granted, 0)
+    balance, reserved = special_account(conn, req.book) or (granted, 0)
     try:
-        return check_approval(req["id"], req["submitted_by"], "(approver)", int(req["amount_requested"]),
-                              granted, balance, reserved, _as_justification(j))
+        return tuple(check_approval(req.id, req.submitted_by, "(approver)", req.amount_requested,
+                                    granted, balance, reserved, j.rules()))
     except LedgerError as e:
-        return [e.message]
+        return (e.message,)
 
 
 def submit(conn: Conn, *, unit: str, book: str, component: str, year: int, quarter: int,
-           amount: int, note: str, key: str) -> dict[str, Any]:
-    """File a request; returns it with ``status`` (submitted | duplicate) and ``warnings``."""
+           amount: int, note: str, key: str) -> RequestSubmitted:
+    """File a request; returns it as shown, with ``status`` (submitted | duplicate)."""
     check_quarter(year, quarter)
     me = _me(conn)
-    if me["role"] == "officer" and me["unit"] != unit:
-        raise PermissionDenied(f"{me['name']} is an officer of unit {me['unit']} and may not submit requests "
+    if me.role == "officer" and me.unit != unit:
+        raise PermissionDenied(f"{me.name} is an officer of unit {me.unit} and may not submit requests "
                                f"for unit {unit}")
     row = conn.execute("SELECT * FROM fl.request_submit(%s, %s, %s, %s, %s, %s, %s, %s)",
                        (unit, book, component, year, quarter, amount, note, key)).fetchone()
     assert row is not None
-    req = get(conn, row["id"])
-    req["status"] = row["status"]
-    req["warnings"] = preview_warnings(conn, req)
-    return req
+    shown = show(conn, int(row["id"]))
+    return RequestSubmitted(**{f: getattr(shown, f) for f in _SHOWN_FIELDS}, status=row["status"])
 
 
-def _move(conn: Conn, request_id: int, action: Action) -> dict[str, Any]:
+def _move(conn: Conn, request_id: int, action: Action) -> FundRequest:
     req = get(conn, request_id)
-    next_state(request_id, RequestState(req["state"]), action)
+    next_state(request_id, RequestState(req.state), action)
     me = _me(conn)
-    if me["role"] == ("finance" if action == Action.disburse else "reviewer"):   # else the role is the refusal
+    if me.role == ("finance" if action == Action.disburse else "reviewer"):   # else the role is the refusal
         done = [(r["action"], r["actor"]) for r in conn.execute(
             "SELECT action, actor FROM fl.request_event WHERE request_id = %s ORDER BY id", (request_id,)).fetchall()]
-        check_duties(request_id, action, str(me["name"]), done)
+        check_duties(request_id, action, me.name, done)
     return req
 
 
-def approve(conn: Conn, request_id: int, amount: int | None = None) -> dict[str, Any]:
+def _fields(req: FundRequest) -> dict[str, Any]:
+    return {f: getattr(req, f) for f in _REQUEST_FIELDS}
+
+
+def approve(conn: Conn, request_id: int, amount: int | None = None) -> RequestApproved:
     """Approve (possibly less); reserves the amount on the special account. Returns the
     request with ``warnings`` (e.g. approvals beyond the annual budgeted expenditure)."""
     req = _move(conn, request_id, Action.approve)
-    granted = amount if amount is not None else int(req["amount_requested"])
-    balance, reserved = special_account(conn, req["book"]) or (granted, 0)
-    j = justification(conn, req["unit"], req["book"], req["component"], req["year"], req["quarter"])
-    warnings = check_approval(request_id, req["submitted_by"], _me(conn)["name"], int(req["amount_requested"]),
-                              granted, balance, reserved, _as_justification(j))
+    granted = amount if amount is not None else req.amount_requested
+    balance, reserved = special_account(conn, req.book) or (granted, 0)
+    j = justification(conn, req.unit, req.book, req.component, req.year, req.quarter)
+    warnings = check_approval(request_id, req.submitted_by, _me(conn).name, req.amount_requested,
+                              granted, balance, reserved, j.rules())
     conn.execute("SELECT id FROM fl.request_approve(%s, %s)", (request_id, granted))
-    out = get(conn, request_id)
-    out["warnings"] = warnings
-    return out
+    return RequestApproved(**_fields(get(conn, request_id)), warnings=tuple(warnings))
 
 
-def reject(conn: Conn, request_id: int, reason: str) -> dict[str, Any]:
+def reject(conn: Conn, request_id: int, reason: str) -> FundRequest:
     _move(conn, request_id, Action.reject)
     conn.execute("SELECT id FROM fl.request_reject(%s, %s)", (request_id, reason))
     return get(conn, request_id)
 
 
-def void(conn: Conn, request_id: int, reason: str) -> dict[str, Any]:
+def void(conn: Conn, request_id: int, reason: str) -> FundRequest:
     _move(conn, request_id, Action.void)
     conn.execute("SELECT id FROM fl.request_void(%s, %s)", (request_id, reason))
     return get(conn, request_id)
@@ -161,27 +278,27 @@ def _key(request_id: int, step: str, key: str | None) -> str | None:
     return key if key.startswith(ns) else f"{ns}{step}:{key}"
 
 
-def disburse(conn: Conn, request_id: int, on: dt.date, key: str | None = None) -> dict[str, Any]:
+def disburse(conn: Conn, request_id: int, on: dt.date, key: str | None = None) -> RequestMoved:
     _move(conn, request_id, Action.disburse)
     conn.execute("SELECT id FROM fl.request_disburse(%s, %s, %s)", (request_id, on, _key(request_id, "disburse", key)))
-    return get(conn, request_id)
+    return RequestMoved(**_fields(get(conn, request_id)), entry_id=_column(conn, request_id, "disburse_entry"))
 
 
-def settle(conn: Conn, request_id: int, on: dt.date, key: str | None = None) -> dict[str, Any]:
+def settle(conn: Conn, request_id: int, on: dt.date, key: str | None = None) -> RequestMoved:
     _move(conn, request_id, Action.settle)
     conn.execute("SELECT id FROM fl.request_settle(%s, %s, %s)", (request_id, on, _key(request_id, "settle", key)))
-    return get(conn, request_id)
+    return RequestMoved(**_fields(get(conn, request_id)), entry_id=_column(conn, request_id, "settle_entry"))
 
 
 def list_requests(conn: Conn, *, year: int | None = None, quarter: int | None = None,
-                  unit: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
+                  unit: str | None = None, state: str | None = None) -> list[RequestLine]:
     """Requests, newest year and quarter first; officers see only their own unit."""
     me = _me(conn)
-    if me["role"] == "officer" and unit is not None and unit != me["unit"]:
-        raise PermissionDenied(f"{me['name']} is an officer of unit {me['unit']} and may not read unit {unit}'s requests")
+    if me.role == "officer" and unit is not None and unit != me.unit:
+        raise PermissionDenied(f"{me.name} is an officer of unit {me.unit} and may not read unit {unit}'s requests")
     if state is not None and state not in RequestState.__members__:
         raise NotFound(f"unknown state '{state}' (one of {', '.join(RequestState.__members__)})")
-    rows = conn.execute(
+    return fetch_all(conn, RequestLine,
         f"""SELECT {_COLS},
                    (SELECT e.reason FROM fl.request_event e WHERE e.request_id = r.id
                        AND e.to_state IN ('rejected', 'voided') ORDER BY e.id DESC LIMIT 1) AS reason
@@ -189,15 +306,19 @@ def list_requests(conn: Conn, *, year: int | None = None, quarter: int | None = 
              WHERE (%(y)s::int IS NULL OR r.year = %(y)s) AND (%(q)s::int IS NULL OR r.quarter = %(q)s)
                AND (%(u)s::text IS NULL OR r.unit = %(u)s) AND (%(s)s::text IS NULL OR r.state = %(s)s)
              ORDER BY r.year, r.quarter, r.unit, r.id""",
-        {"y": year, "q": quarter, "u": unit, "s": state}).fetchall()
-    return [dict(r) for r in rows]
+        {"y": year, "q": quarter, "u": unit, "s": state})
 
 
-def show(conn: Conn, request_id: int) -> dict[str, Any]:
+def show(conn: Conn, request_id: int) -> RequestShown:
     """One request with its history (who, when, why) and the justification it was filed with."""
     req = get(conn, request_id)
-    req["events"] = [dict(e) for e in conn.execute(
-        """SELECT action, from_state, to_state, amount, reason, actor, at, entry_id
-             FROM fl.request_event WHERE request_id = %s ORDER BY id""", (request_id,)).fetchall()]
-    req["warnings"] = preview_warnings(conn, req) if req["state"] == "submitted" else []
-    return req
+    events = fetch_all(conn, RequestEvent, """SELECT action, from_state, to_state, amount, reason, actor, at, entry_id
+                                                FROM fl.request_event WHERE request_id = %s ORDER BY id""",
+                       (request_id,))
+    return RequestShown(**_fields(req), events=tuple(events),
+                        justification=RequestJustification.of(_column(conn, request_id, "justification") or {}),
+                        warnings=preview_warnings(conn, req) if req.state == "submitted" else ())
+
+
+_REQUEST_FIELDS = tuple(f for f in FundRequest.__dataclass_fields__)
+_SHOWN_FIELDS = tuple(f for f in RequestShown.__dataclass_fields__)

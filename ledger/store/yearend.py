@@ -16,33 +16,106 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from ledger.core.shapes import Fen
 from ledger.core.shortfall import ShortfallInput, ShortfallResult, shortfall_table
 from ledger.errors import BadInput, StateError
 from ledger.store.db import Conn
-
-SHORTFALL_KEYS = ["unit", "book", "revenue", "expenditure", "current_balance", "surplus_before",
-                  "covered_by_surplus", "government_share", "surplus_after",
-                  "revenue_on_books", "share_receipts", "surplus_before_on_books", "outstanding_before",
-                  "outstanding_after", "surplus_after_on_books", "adjustment_receipts", "covered_by_adjustment_fund"]
+from ledger.store.rows import fetch_all
 
 
-def _with_reconciliation(r: dict[str, Any]) -> dict[str, Any]:
-    """A row stored by a close before the rule across years (migration 0011) has no
-    reconciling columns: then the books and the rule read the same, nothing was owed."""
-    out = {k: r[k] for k in SHORTFALL_KEYS[:9]}
-    out["revenue_on_books"] = r.get("revenue_on_books", r["revenue"])
-    out["share_receipts"] = r.get("share_receipts", 0)
-    out["surplus_before_on_books"] = r.get("surplus_before_on_books", r["surplus_before"])
-    out["outstanding_before"] = r.get("outstanding_before", 0)
-    out["outstanding_after"] = r.get("outstanding_after", r["government_share"])
-    out["surplus_after_on_books"] = r.get("surplus_after_on_books", r["surplus_after"] - out["outstanding_after"])
-    # (0025b) closes before the adjustment fund had none
-    out["adjustment_receipts"] = r.get("adjustment_receipts", 0)
-    out["covered_by_adjustment_fund"] = r.get("covered_by_adjustment_fund", 0)
-    return out
+@dataclass(frozen=True, slots=True)
+class ShortfallLine:
+    """One unit and book of the 缺口分担 table (docs/reports.md explains the reconciling
+    fields after ``surplus_after``): a row of ``report shortfall`` for a closed year, and
+    of ``close year --json``'s ``rows``."""
+
+    unit: str
+    book: str
+    revenue: Fen
+    expenditure: Fen
+    current_balance: Fen
+    surplus_before: Fen
+    covered_by_surplus: Fen
+    government_share: Fen
+    surplus_after: Fen
+    revenue_on_books: Fen
+    share_receipts: Fen
+    surplus_before_on_books: Fen
+    outstanding_before: Fen
+    outstanding_after: Fen
+    surplus_after_on_books: Fen
+    adjustment_receipts: Fen
+    covered_by_adjustment_fund: Fen
+
+    @classmethod
+    def of(cls, r: ShortfallResult) -> ShortfallLine:
+        return cls(**asdict(r))
+
+    @classmethod
+    def stored(cls, r: Mapping[str, Any]) -> ShortfallLine:
+        """A row of the table ``fl.year_close`` stored (jsonb). One stored by a close before
+        the rule across years (migration 0011) has no reconciling fields: then the books and
+        the rule read the same, nothing was owed; one before the adjustment fund (0025b) had
+        none of it."""
+        outstanding_after = int(r.get("outstanding_after", r["government_share"]))
+        return cls(r["unit"], r["book"], int(r["revenue"]), int(r["expenditure"]), int(r["current_balance"]),
+                   int(r["surplus_before"]), int(r["covered_by_surplus"]), int(r["government_share"]),
+                   int(r["surplus_after"]),
+                   revenue_on_books=int(r.get("revenue_on_books", r["revenue"])),
+                   share_receipts=int(r.get("share_receipts", 0)),
+                   surplus_before_on_books=int(r.get("surplus_before_on_books", r["surplus_before"])),
+                   outstanding_before=int(r.get("outstanding_before", 0)),
+                   outstanding_after=outstanding_after,
+                   surplus_after_on_books=int(r.get("surplus_after_on_books", int(r["surplus_after"]) - outstanding_after)),
+                   adjustment_receipts=int(r.get("adjustment_receipts", 0)),
+                   covered_by_adjustment_fund=int(r.get("covered_by_adjustment_fund", 0)))
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionalLine(ShortfallLine):
+    """A line of a year not yet closed: computed from the books now, so ``provisional``
+    (the one key a closed year's line does not have)."""
+
+    provisional: bool = True
+
+    @classmethod
+    def of(cls, r: ShortfallResult) -> ProvisionalLine:
+        return cls(**asdict(r))
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedBook:
+    """What the close did in one book (fl.close_year's row)."""
+
+    book: str
+    entries: int                # closing entries posted
+    government_items: int       # government shares recorded in the register
+
+
+@dataclass(frozen=True, slots=True)
+class YearClose:
+    """``close year --json``."""
+
+    year: int
+    closed_on: dt.date
+    books: tuple[ClosedBook, ...]
+    rows: tuple[ShortfallLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedYear:
+    """A book's stored close (fl.year_closes). ``result`` is the jsonb the close stored,
+    ``{"rows": [...]}`` in the shape of its day (``ShortfallLine.stored`` reads it)."""
+
+    book: str
+    closed_on: dt.date
+    closed_by: str
+    closed_at: dt.datetime
+    result: dict[str, Any]
 
 
 def books(conn: Conn) -> list[str]:
@@ -58,44 +131,39 @@ def live_table(conn: Conn, year: int, book: str) -> list[ShortfallResult]:
                                           adjustment_receipts=int(r["adjustment_receipts"])) for r in rows)
 
 
-def closed_years(conn: Conn, year: int) -> dict[str, dict[str, Any]]:
+def closed_years(conn: Conn, year: int) -> dict[str, ClosedYear]:
     """The books closed for ``year`` with the shortfall table stored at the close (an
     officer gets its own unit's rows of it: fl.year_closes)."""
-    return {r["book"]: dict(r) for r in conn.execute(
-        "SELECT book, closed_on, closed_by, closed_at, result FROM fl.year_closes(%s)", (year,)).fetchall()}
+    return {c.book: c for c in fetch_all(
+        conn, ClosedYear, "SELECT book, closed_on, closed_by, closed_at, result FROM fl.year_closes(%s)", (year,))}
 
 
-def shortfall_report(conn: Conn, year: int) -> list[dict[str, Any]]:
+def shortfall_report(conn: Conn, year: int) -> list[ShortfallLine]:
     """Rows of the 缺口分担 report for every book: from ``fl.year_close`` when the year is
-    closed (the table as computed at the close), otherwise computed live and marked
-    ``provisional``. Officers get their own unit only."""
+    closed (the table as computed at the close), otherwise computed live
+    (``ProvisionalLine``). Officers get their own unit only."""
     closed = closed_years(conn, year)
     visible = conn.execute("SELECT fl.my_unit() AS u").fetchone()
     mine = visible["u"] if visible else None
-    out: list[dict[str, Any]] = []
+    out: list[ShortfallLine] = []
     for book in books(conn):
-        if book in closed:
-            rows = [_with_reconciliation(r) for r in closed[book]["result"]["rows"]]
-        else:
-            rows = [dict(asdict(r), provisional=True) for r in live_table(conn, year, book)]
-        out.extend(r for r in rows if mine is None or r["unit"] == mine)
-    out.sort(key=lambda r: (r["book"], r["unit"]))
+        rows = ([ShortfallLine.stored(r) for r in closed[book].result["rows"]] if book in closed
+                else [ProvisionalLine.of(r) for r in live_table(conn, year, book)])
+        out.extend(r for r in rows if mine is None or r.unit == mine)
+    out.sort(key=lambda r: (r.book, r.unit))
     return out
 
 
-def close_year(conn: Conn, year: int, on: dt.date) -> dict[str, Any]:
-    """Close ``year`` for every book on ``on``; refused if already closed.
-
-    Returns ``{"year", "closed_on", "books": [{book, entries, government_items}], "rows": [...]}``."""
+def close_year(conn: Conn, year: int, on: dt.date) -> YearClose:
+    """Close ``year`` for every book on ``on``; refused if already closed."""
     if on.year != year:
         raise BadInput(f"the close of {year} must be dated within {year} (normally {year}-12-31), not {on}")
     closed = closed_years(conn, year)
     if closed:
-        which = ", ".join(f"{b} (closed on {c['closed_on']} by {c['closed_by']})" for b, c in sorted(closed.items()))
+        which = ", ".join(f"{b} (closed on {c.closed_on} by {c.closed_by})" for b, c in sorted(closed.items()))
         raise StateError(f"year {year} is already closed for book {which}; a year is closed once", rule="year_closed")
     results = {book: live_table(conn, year, book) for book in books(conn)}
     payload = {book: [asdict(r) for r in rows] for book, rows in results.items()}
-    summary = [dict(r) for r in conn.execute("SELECT * FROM fl.close_year(%s, %s, %s::jsonb)",
-                                             (year, on, json.dumps(payload))).fetchall()]
-    return {"year": year, "closed_on": on, "books": summary,
-            "rows": [asdict(r) for rows in results.values() for r in rows]}
+    summary = fetch_all(conn, ClosedBook, "SELECT * FROM fl.close_year(%s, %s, %s::jsonb)",
+                        (year, on, json.dumps(payload)))
+    return YearClose(year, on, tuple(summary), tuple(ShortfallLine.of(r) for rows in results.values() for r in rows))

@@ -43,6 +43,10 @@ def test_request_lifecycle_through_the_cli(ledger_db):
         "held_county_exp": "0.00", "held_city_exp": "0.00", "held_special": "1000000.00",
         "balances_held": "1000000.00", "approved_this_year": "0.00", "budget_version": None, "as_of": None,
         "quarter_basis": "annual_div_4"}   # no annual plan (0024): the annual budget ÷ 4
+    # The shown request's keys (RequestSubmitted), the history included (it was empty before issue 23).
+    assert list(r1)[13:] == ["events", "justification", "warnings", "status"]
+    assert [(e["action"], e["to_state"], e["amount"], e["actor"]) for e in r1["events"]] == [
+        ("submit", "submitted", "600000.00", "o22")]
     again = _ok(cli("request", "submit", "--unit", "230822", "--book", "RES", "--year", "2024", "--quarter", "1",
                     "--amount", "600000.00", "--note", "Q1 benefits", "--key", "k1", "--json", user="o22")).json()
     assert (again["id"], again["status"]) == (1, "duplicate")
@@ -138,9 +142,10 @@ def test_request_lifecycle_through_the_cli(ledger_db):
     mine = _ok(cli("request", "list", "--json", user="o22")).json()
     assert [r["id"] for r in mine] == [1, 4, 5]
     assert list(mine[0]) == ["id", "unit", "book", "component", "year", "quarter", "amount_requested",
-                             "amount_approved", "state", "submitted_by", "submitted_at", "approved_by", "note"]
-    assert [(r["state"], r["amount_approved"]) for r in mine] == [("settled", "500000.00"), ("rejected", None),
-                                                                  ("approved", "50000.00")]
+                             "amount_approved", "state", "submitted_by", "submitted_at", "approved_by", "note",
+                             "reason"]
+    assert [(r["state"], r["amount_approved"], r["reason"]) for r in mine] == [
+        ("settled", "500000.00", None), ("rejected", None, "Q1 money not yet spent"), ("approved", "50000.00", None)]
     allq1 = _ok(cli("request", "list", "--year", "2024", "--quarter", "1", "--json", user="aud")).json()
     assert [(r["id"], r["unit"], r["state"]) for r in allq1] == [(1, "230822", "settled"), (2, "230881", "settled")]
     assert [r["id"] for r in _ok(cli("request", "list", "--state", "voided", "--json", user="rev")).json()] == [3]

@@ -43,6 +43,7 @@ from hypothesis.stateful import (
 )
 
 from ledger.core.region import parse_region
+from ledger.core.shapes import as_row, money_keys
 from ledger.store import adjfund, cycle, migrate, yearend
 from tests.conftest import LedgerDB
 from tests.helpers import collect, entry, leg, post
@@ -196,9 +197,9 @@ class Ledger:
         if not posted:
             self.post_flows(year, flows)
         yearend.close_year(self.rev, year, dt.date(year, 12, 31))
-        rows = {r["unit"]: r for r in yearend.shortfall_report(self.aud, year) if r["book"] == "RES"}
+        rows = {r.unit: as_row(r) for r in yearend.shortfall_report(self.aud, year) if r.book == "RES"}
         # a unit that never had money or flows has no accounts, hence no row: all zero
-        zero = dict.fromkeys(yearend.SHORTFALL_KEYS[2:], 0)
+        zero = dict.fromkeys(money_keys(yearend.ShortfallLine), 0)
         return {u: rows.get(u, dict(zero, unit=u, book="RES")) for u in {*flows, *rows}}
 
     def outstanding(self, on: dt.date) -> dict[str, int]:
@@ -324,10 +325,10 @@ def _machine(server, template: str, fund: bool = False):  # type: ignore[no-unty
         @rule()
         def reread_last_close(self) -> None:
             """The report of a closed year reads back what the close stored: S after = the model's S."""
-            rows = {r["unit"]: r for r in yearend.shortfall_report(self.ledger.aud, self.year - 1) if r["book"] == "RES"}
+            rows = {r.unit: r for r in yearend.shortfall_report(self.ledger.aud, self.year - 1) if r.book == "RES"}
             for u, r in rows.items():
-                assert r["surplus_after"] == self.model.surplus[u]
-                assert r["surplus_after_on_books"] == self.model.surplus[u] - r["outstanding_after"]
+                assert r.surplus_after == self.model.surplus[u]
+                assert r.surplus_after_on_books == self.model.surplus[u] - r.outstanding_after
 
         @invariant()
         def outstanding_shares_match(self) -> None:

@@ -43,7 +43,7 @@ def test_close_year_ignores_a_planted_close_bal(ledger_db: LedgerDB, guard: Guar
     rev = attacker(ledger_db, "rev")
     plant(rev)
     done = yearend.close_year(rev, 2024, dt.date(2024, 12, 31))
-    assert {b["book"]: b["entries"] for b in done["books"]} == {"EMP": 2, "RES": 6}
+    assert {b.book: b.entries for b in done.books} == {"EMP": 2, "RES": 6}
     guard.assert_defended("rev")
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from ledger.core.monitor import Thresholds
+from ledger.core.shapes import money_keys
 from ledger.reports import builders, builders_detail, builders_fund
 from ledger.reports.model import Report
 from ledger.store.accounts import TrialBalanceLine
@@ -109,8 +110,8 @@ def _shortfall(lang: str) -> Report:
     before = i18n.get_lang()
     i18n.set_lang(lang)
     try:
-        return _shortfall_model([dict.fromkeys(yearend.SHORTFALL_KEYS, 0) | {"unit": "230822", "book": "RES"}],
-                                2023, LABELS.region)
+        zero = dict.fromkeys(money_keys(yearend.ShortfallLine), 0)
+        return _shortfall_model([yearend.ShortfallLine(unit="230822", book="RES", **zero)], 2023, LABELS.region)
     finally:
         i18n.set_lang(before)
 

@@ -29,6 +29,17 @@ from ledger.store.reconcile import (
     StatementImport,
 )
 from ledger.store.registers import Clearing, RegisterItem
+from ledger.store.requests import (
+    FundRequest,
+    RequestApproved,
+    RequestEvent,
+    RequestJustification,
+    RequestLine,
+    RequestMoved,
+    RequestShown,
+    RequestSubmitted,
+)
+from ledger.store.yearend import ClosedBook, ProvisionalLine, ShortfallLine, YearClose
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -50,6 +61,13 @@ KEY_LISTS = [
     ("imports.md", "`handover transfer --json`: a list of ", Transfer),
     ("imports.md", "`register list --json`: a list of ", RegisterItem),
     ("imports.md", "`register clear --json`: ", Clearing),
+    ("officers-guide.md", "`request reject --json`, `request void --json` | ", FundRequest),
+    ("officers-guide.md", "`events` (list of ", RequestEvent),
+    ("officers-guide.md", "`justification` (", RequestJustification),
+    ("officers-guide.md", "`close year --json` | ", YearClose),
+    ("officers-guide.md", "`books` a list of ", ClosedBook),
+    ("officers-guide.md", "`report shortfall --json` | list of ", ShortfallLine),
+    ("reports.md", "JSON rows have the\nkeys ", ShortfallLine),
 ]
 
 
@@ -110,6 +128,26 @@ def test_an_opening_import_adds_only_its_register_items() -> None:
     added = re.search(r"`handover open` adds `(\w+)`", text)
     assert added is not None
     assert list(field_names(OpeningImport)) == [*field_names(ImportResult), added.group(1)]
+
+
+# A shape that extends another: (document, the words before the keys it adds, where they
+# end, the shape, the shape it extends).
+ADDED_KEYS = [
+    ("officers-guide.md", r"`request list --json` \| list of the request keys plus ", r" \(", RequestLine, FundRequest),
+    ("officers-guide.md", r"`request submit --json` \| the request keys plus ", r"; submit adds", RequestShown,
+     FundRequest),
+    ("officers-guide.md", r"; submit adds ", r" \(", RequestSubmitted, RequestShown),
+    ("officers-guide.md", r"`request approve --json` \| the request keys plus ", r";", RequestApproved, FundRequest),
+    ("officers-guide.md", r"`settle`: the request keys plus ", r" \|", RequestMoved, FundRequest),
+    ("officers-guide.md", r"covered_by_adjustment_fund`, plus ", r": true", ProvisionalLine, ShortfallLine),
+]
+
+
+@pytest.mark.parametrize(("doc", "start", "end", "shape", "base"), ADDED_KEYS,
+                         ids=[f"{d}:{s.__name__}" for d, _a, _e, s, _b in ADDED_KEYS])
+def test_documented_added_keys_extend_the_base_shape(doc: str, start: str, end: str, shape: type, base: type) -> None:
+    assert issubclass(shape, base)
+    assert [*field_names(base), *documented_words(doc, start, end)] == list(field_names(shape))
 
 
 def test_forecast_years_example_has_the_year_end_fields() -> None:
