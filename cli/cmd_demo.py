@@ -80,7 +80,7 @@ def build_reports(conn: Any, year: int, lang: str | None = None) -> dict[str, Re
             reports_budget.budget_execution(conn, year=year, as_of=end), year=year, labels=labels, lang=lang),
         "city-budget": builders_budget.city_budget_report(
             reports_budget.budget_execution(conn, year=year, as_of=end), year=year, labels=labels, lang=lang,
-            checks=[budget_store.check_json(c) for cb in budget_store.city(conn, year) for c in cb.checks]),
+            checks=[c for cb in budget_store.city(conn, year) for c in cb.checks]),
         "performance": builders_budget.performance_report(performance_store.reviews(conn, year), year=year,
                                                           labels=labels, lang=lang),
         "shortfall": _shortfall_model(yearend.shortfall_report(conn, year), year, region),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -18,12 +18,12 @@ from cli.context import (
     err_console,
     parse_date_opt,
     read,
-    rows_json,
     status_text,
     table,
     write,
 )
 from ledger.core.money import format_yuan, parse_fen
+from ledger.core.shapes import as_row, to_json
 from ledger.errors import BadAmount, BadInput
 from ledger.i18n import _
 from ledger.store import adjfund, funding, imports
@@ -38,10 +38,6 @@ YearOpt = Annotated[int, typer.Option("--year", help="The fiscal year the money 
 DateOpt = Annotated[str, typer.Option("--date", help="The day the money moves (YYYY-MM-DD).")]
 BookOpt = Annotated[str, typer.Option("--book", help="The book (RES or EMP).")]
 
-IMPORT_KEYS = ["batch_id", "kind", "file", "rows_total", "rows_posted", "rows_skipped", "notices"]
-HEADCOUNT_RESULT_KEYS = ["year", "unit", "book", "insured", "version", "previous", "status"]
-
-
 @insured_app.command("import")
 def insured_import(file: FileArg, json_out: JsonOpt = False) -> None:
     """Import headcounts (year, unit, book, insured[, reason]); a changed figure is a
@@ -50,16 +46,13 @@ def insured_import(file: FileArg, json_out: JsonOpt = False) -> None:
     assert isinstance(r, imports.InsuredImport)
     for notice in r.notices:
         err_console.print(_("notice: {notice}").format(notice=notice), markup=False)
-    counts = r.headcounts
     if json_out:
-        out: dict[str, Any] = {k: getattr(r, k) for k in IMPORT_KEYS}
-        out["headcounts"] = rows_json(counts, HEADCOUNT_RESULT_KEYS)
-        emit_json(out)
+        emit_json(to_json(r))
         return
-    for h in counts:
+    for h in r.headcounts:
         console.print(_("{status}: {year} {unit} {book}: {insured} insured (version {version})").format(
-            status=status_text(h["status"]), year=h["year"], unit=h["unit"], book=h["book"],
-            insured=f"{int(h['insured']):,}", version=h["version"]))
+            status=status_text(h.status), year=h.year, unit=h.unit, book=h.book, insured=f"{h.insured:,}",
+            version=h.version))
 
 
 @insured_app.command("show")
@@ -73,7 +66,7 @@ def insured_show(
     """The headcounts of a year in force (latest version), or their whole history."""
     rows = read(lambda c: funding.headcounts(c, year, history=history, unit=unit, book=book))
     if json_out:
-        emit_json(rows_json(rows, funding.HEADCOUNT_KEYS))
+        emit_json([to_json(r) for r in rows])
         return
     if not rows:
         console.print(_("no headcount for {year} (import one with: fundledger insured import FILE)").format(year=year))
@@ -81,7 +74,7 @@ def insured_show(
     table(_("insured {year}").format(year=year),
           [("book", _("book")), ("unit", _("unit")), ("version", _("version")), ("insured", _("insured")),
            ("reason", _("reason")), ("recorded_by", _("by"))],
-          [dict(r, insured=f"{int(r['insured']):,}") for r in rows])
+          [dict(as_row(r), insured=f"{r.insured:,}") for r in rows])
 
 
 def _date(text: str) -> dt.date:
@@ -97,12 +90,11 @@ def adjfund_remit(year: YearOpt, date: DateOpt, book: BookOpt = "RES", json_out:
     another finance user confirms (fundledger entry confirm)."""
     rows = write(lambda c: adjfund.remit(c, year=year, book=book.upper(), on=_date(date)))
     if json_out:
-        emit_json(rows_json(rows, adjfund.REMIT_KEYS, ["amount"]))
+        emit_json([to_json(r) for r in rows])
         return
     for r in rows:
         console.print(_("{status}: remittance {year} {unit} {amount} (held entry {held})").format(
-            status=status_text(r["status"]), year=year, unit=r["unit"], amount=format_yuan(int(r["amount"])),
-            held=r["held_id"]))
+            status=status_text(r.status), year=year, unit=r.unit, amount=format_yuan(r.amount), held=r.held_id))
 
 
 @adjfund_app.command("allocate")
@@ -123,14 +115,14 @@ def adjfund_allocate(
         raise BadInput(_("--amount: {error}").format(error=e.message)) from e
     on = _date(date)
     k = key or f"{year}:{book.upper()}:{on}:{fen}"
-    rows = write(lambda c: adjfund.allocate(c, year=year, book=book.upper(), amount=fen, on=on, key=k))
+    allocated = write(lambda c: adjfund.allocate(c, year=year, book=book.upper(), amount=fen, on=on, key=k))
     if json_out:
-        emit_json(rows_json(rows, adjfund.ALLOCATE_KEYS, ["amount"]))
+        emit_json([to_json(a) for a in allocated])
         return
-    for r in rows:
+    for a in allocated:
         console.print(_("{status}: allocation for {year} to {unit}: {amount} (settles {settles}, entry {entry})").format(
-            status=status_text(r["status"]), year=year, unit=r["unit"], amount=format_yuan(int(r["amount"])),
-            settles=r["settles"], entry=r["entry_id"]))
+            status=status_text(a.status), year=year, unit=a.unit, amount=format_yuan(a.amount), settles=a.settles,
+            entry=a.entry_id))
 
 
 def register(app: typer.Typer) -> None:

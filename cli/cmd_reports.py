@@ -232,7 +232,7 @@ def city_budget(year: Annotated[int, typer.Option("--year", help="Budget year.")
     day = parse_date_opt(as_of, "as-of")
 
     def work(c):  # type: ignore[no-untyped-def]
-        checks = [budget_store.check_json(x) for cb in budget_store.city(c, year, book=book) for x in cb.checks]
+        checks = [x for cb in budget_store.city(c, year, book=book) for x in cb.checks]
         return builders_budget.city_budget_report(
             reports_budget.budget_execution(c, year=year, as_of=day, book=book), year=year,
             labels=reports.labels(c), checks=checks, lang=lang)

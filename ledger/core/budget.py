@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
+from ledger.core.shapes import Fen
 from ledger.errors import BadInput
 
 CheckCode = Literal["planned_deficit", "surplus_above_range", "surplus_below_range"]
@@ -50,9 +51,9 @@ class BudgetCheck:
     scope: str          # a unit code, or CITY
     book: str
     code: CheckCode
-    revenue: int
-    expenditure: int
-    balance: int
+    revenue: Fen
+    expenditure: Fen
+    balance: Fen
     rate: Decimal | None   # balance ÷ revenue × 100, to 0.01; None without revenue
     min_pct: Decimal
     max_pct: Decimal
@@ -100,8 +101,8 @@ class LineChange:
 
     component: str
     line: str
-    before: int
-    after: int
+    before: Fen
+    after: Fen
 
 
 def changed_lines(before: Iterable[BudgetLine], after: Iterable[BudgetLine]) -> list[LineChange]:

@@ -40,10 +40,15 @@ Fen = Annotated[int, MONEY]
 
 
 def _is_money(hint: Any) -> bool:
-    if typing.get_origin(hint) is Annotated:
+    """``Fen``, ``Fen | None``, or a mapping of amounts (``dict[str, Fen]``: a figure per
+    unit, printed with the mapping's keys)."""
+    origin = typing.get_origin(hint)
+    if origin is Annotated:
         return any(m is MONEY for m in hint.__metadata__)
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+    if origin in (typing.Union, types.UnionType):
         return any(_is_money(a) for a in typing.get_args(hint))
+    if origin in (dict, Mapping):
+        return _is_money(typing.get_args(hint)[-1])
     return False
 
 
@@ -93,7 +98,7 @@ def json_value(v: Any, money: bool = False) -> Any:
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         return to_json(v)
     if isinstance(v, Mapping):
-        return {k: json_value(x) for k, x in v.items()}
+        return {k: json_value(x, money) for k, x in v.items()}
     if isinstance(v, list | tuple):
         return [json_value(x) for x in v]
     return v

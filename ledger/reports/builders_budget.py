@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ledger.core.budget import CITY
+from ledger.core.budget import CITY, BudgetCheck
 from ledger.core.money import format_yuan
 from ledger.core.performance import Review, Score
 from ledger.i18n import N_, both, translate
@@ -25,15 +25,14 @@ _SUMS = ("budget", *_QUARTERS, "actual")
 _ORDER = {"revenue": 0, "revenue_total": 1, "expenditure": 2, "expenditure_total": 3, "result": 4}
 
 
-def city_budget_report(data: Mapping[str, Any], *, year: int, labels: Labels, checks: Sequence[Mapping[str, Any]],
+def city_budget_report(data: Mapping[str, Any], *, year: int, labels: Labels, checks: Sequence[BudgetCheck],
                        lang: str = "zh", generated_at: dt.datetime | None = None) -> Report:
-    """``data`` as ``reports_budget.budget_execution`` returns it (every unit); ``checks`` as
-    ``ledger.store.budget.check_json`` gives them (scope is a unit code or ``city``)."""
+    """``data`` as ``reports_budget.budget_execution`` returns it (every unit); ``checks``
+    the consolidation's (ledger.core.budget: scope is a unit code or ``city``)."""
     per_unit = budget_execution_report(data, year=year, labels=labels, lang=lang, generated_at=generated_at)
     flags: dict[tuple[str, str], list[str]] = {}
     for c in checks:
-        flags.setdefault((str(c["book"]), ALL_UNITS if c["scope"] == CITY else str(c["scope"])), []).append(
-            str(c["code"]))
+        flags.setdefault((c.book, ALL_UNITS if c.scope == CITY else c.scope), []).append(c.code)
     books = [b for b in sorted({b["book"] for b in data["budget"]}, key=lambda b: (b != "RES", b))]
     city_name = translate(N_("city total"), lang)
     sections = []

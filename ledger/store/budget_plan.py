@@ -4,24 +4,78 @@ request justification instead of the annual budget ÷ 12 or ÷ 4 where one exist
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ledger.core.plan import COLUMNS, OPTIONAL, read_plan
+from ledger.core.shapes import Fen
 from ledger.errors import BadFile, RowError
 from ledger.io.formats import FileFormat
 from ledger.io.tables import open_table
 from ledger.store.db import Conn
 from ledger.store.imports import vocabulary
+from ledger.store.rows import fetch_all
 
 PLAN = FileFormat("annual plan", COLUMNS, OPTIONAL)
-PLAN_KEYS = ["year", "unit", "book", "version", "granularity", "imported_by", "imported_at", "lines"]
-PLAN_LINE_KEYS = ["component", "kind", "period", "amount"]
-RESULT_KEYS = ["year", "unit", "book", "version", "status"]
 
 
-def import_plan(conn: Conn, path: Path | str) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class PlanImported:
+    """What ``budget plan import`` did to one (year, unit, book)."""
+
+    year: int
+    unit: str
+    book: str
+    version: int
+    status: str                 # created | unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLine:
+    component: str
+    kind: str                   # revenue | expenditure
+    period: int                 # quarter 1–4 or month 1–12 (the plan's granularity)
+    amount: Fen
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInForce:
+    """An annual plan in force (its latest version): ``budget plan show --json``."""
+
+    year: int
+    unit: str
+    book: str
+    version: int
+    granularity: str            # quarter | month
+    imported_by: str
+    imported_at: dt.datetime
+    lines: tuple[PlanLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    id: int
+    year: int
+    unit: str
+    book: str
+    version: int
+    granularity: str
+    imported_by: str
+    imported_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    plan_id: int
+    component: str
+    kind: str
+    period: int
+    amount: int
+
+
+def import_plan(conn: Conn, path: Path | str) -> list[PlanImported]:
     """Read, check (every problem listed, nothing written) and store a plan file; per
     (year, unit, book) ``created`` (a new version) or ``unchanged``."""
     books = {r["code"]: tuple(r["components"]) for r in conn.execute("SELECT code, components FROM fl.book").fetchall()}
@@ -33,25 +87,26 @@ def import_plan(conn: Conn, path: Path | str) -> list[dict[str, Any]]:
         raise BadFile(name, errors)
     if not rows:
         raise BadFile(name, [RowError(name, 0, "", "the file has no rows")])
-    return conn.execute("SELECT * FROM fl.plan_import(%s::jsonb)",
-                        (json.dumps([r.as_json() for r in rows]),)).fetchall()
+    return fetch_all(conn, PlanImported, "SELECT * FROM fl.plan_import(%s::jsonb)",
+                     (json.dumps([r.as_json() for r in rows]),))
 
 
-def show(conn: Conn, year: int, *, unit: str | None = None, book: str | None = None) -> list[dict[str, Any]]:
+def show(conn: Conn, year: int, *, unit: str | None = None, book: str | None = None) -> list[PlanInForce]:
     """The plans in force for ``year`` with their lines (component, kind, period, amount)."""
-    heads = conn.execute(
+    heads = fetch_all(conn, _Head,
         """SELECT p.id, p.year, p.unit, p.book, p.version, p.granularity, p.imported_by, p.imported_at
              FROM fl.budget_plan p
             WHERE p.year = %(y)s AND (%(u)s::text IS NULL OR p.unit = %(u)s) AND (%(b)s::text IS NULL OR p.book = %(b)s)
               AND p.version = (SELECT max(p2.version) FROM fl.budget_plan p2
                                 WHERE p2.year = p.year AND p2.unit = p.unit AND p2.book = p.book)
-            ORDER BY p.unit, p.book""", {"y": year, "u": unit, "b": book}).fetchall()
-    lines: dict[int, list[dict[str, Any]]] = {}
-    for r in conn.execute("""SELECT plan_id, component, kind, period, amount FROM fl.budget_plan_line
-                              WHERE plan_id = ANY(%s) ORDER BY component, kind DESC, period""",
-                          ([h["id"] for h in heads],)).fetchall():
-        lines.setdefault(r["plan_id"], []).append(r)
-    return [dict(h, lines=lines.get(h["id"], [])) for h in heads]
+            ORDER BY p.unit, p.book""", {"y": year, "u": unit, "b": book})
+    lines: dict[int, list[PlanLine]] = {}
+    for r in fetch_all(conn, _Line, """SELECT plan_id, component, kind, period, amount FROM fl.budget_plan_line
+                                        WHERE plan_id = ANY(%s) ORDER BY component, kind DESC, period""",
+                       ([h.id for h in heads],)):
+        lines.setdefault(r.plan_id, []).append(PlanLine(r.component, r.kind, r.period, r.amount))
+    return [PlanInForce(h.year, h.unit, h.book, h.version, h.granularity, h.imported_by, h.imported_at,
+                        tuple(lines.get(h.id, []))) for h in heads]
 
 
 def expenditure_periods(conn: Conn, year: int) -> dict[tuple[str, str, str], tuple[str, dict[int, int]]]:

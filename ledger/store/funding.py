@@ -12,13 +12,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from dataclasses import dataclass
 
 from ledger.core.funding import FundingLine, FundingStandard, funding_line, parse_standards
 from ledger.store.db import Conn
+from ledger.store.rows import fetch_all
 
-HEADCOUNT_KEYS = ["year", "unit", "book", "version", "insured", "reason", "recorded_by", "recorded_at", "batch_id",
-                  "row_no"]
+
+@dataclass(frozen=True, slots=True)
+class Headcount:
+    """One version of a unit's insured headcount for a year and book (fl.insured_count):
+    ``insured show --json``."""
+
+    year: int
+    unit: str
+    book: str
+    version: int
+    insured: int
+    reason: str                 # why a correction (version > 1) changed it
+    recorded_by: str
+    recorded_at: dt.datetime
+    batch_id: int
+    row_no: int
 
 
 def standards(conn: Conn) -> tuple[FundingStandard, ...]:
@@ -31,10 +46,10 @@ def standards(conn: Conn) -> tuple[FundingStandard, ...]:
 
 
 def headcounts(conn: Conn, year: int, *, history: bool = False, unit: str | None = None,
-               book: str | None = None) -> list[dict[str, Any]]:
+               book: str | None = None) -> list[Headcount]:
     """The headcounts of ``year`` in force (latest version per unit and book), or every
     version with ``history``."""
-    return conn.execute(
+    return fetch_all(conn, Headcount,
         """SELECT i.year, i.unit, i.book, i.version, i.insured, i.reason, i.recorded_by, i.recorded_at,
                   i.batch_id, i.row_no
              FROM fl.insured_count i
@@ -42,7 +57,7 @@ def headcounts(conn: Conn, year: int, *, history: bool = False, unit: str | None
               AND (%(h)s OR i.version = (SELECT max(i2.version) FROM fl.insured_count i2
                                           WHERE i2.year = i.year AND i2.unit = i.unit AND i2.book = i.book))
             ORDER BY i.book, i.unit, i.version""",
-        {"y": year, "u": unit, "b": book, "h": history}).fetchall()
+        {"y": year, "u": unit, "b": book, "h": history})
 
 
 def received(conn: Conn, year: int, book: str) -> dict[str, tuple[int, int]]:
@@ -66,7 +81,7 @@ def funding(conn: Conn, year: int, *, book: str | None = None, unit: str | None 
     units = [r["code"] for r in conn.execute("SELECT code FROM fl.unit ORDER BY sort, code").fetchall()
              if (own is None or r["code"] == own) and (unit is None or r["code"] == unit)]
     stds = standards(conn)
-    counts = {(r["book"], r["unit"]): int(r["insured"]) for r in headcounts(conn, year)}
+    counts = {(r.book, r.unit): r.insured for r in headcounts(conn, year)}
     books = sorted({s.book for s in stds if s.year == year} | {b for b, _ in counts})
     books = [b for b in books if book is None or b == book]
     known = {r["code"] for r in conn.execute("SELECT code FROM fl.book").fetchall()}

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from ledger.core.budget import BudgetCheck
 from ledger.core.shapes import Fen, field_names
 from ledger.errors import BadFile, LedgerError, RowError
 from ledger.io import plain
@@ -210,6 +211,11 @@ class ImportResult:
         shape: type[ImportResult] = {"opening": OpeningImport, "budget": BudgetImport,
                                      "insured": InsuredImport}.get(kind, ImportResult)
         values: dict[str, Any] = {k: notices if k == "notices" else doc[k] for k in field_names(shape)}
+        if shape is BudgetImport:
+            values["budgets"] = tuple(ImportedBudget.of(d) for d in values["budgets"])
+        elif shape is InsuredImport:
+            values["headcounts"] = tuple(ImportedHeadcount(**{k: d[k] for k in field_names(ImportedHeadcount)})
+                                         for d in values["headcounts"])
         return shape(**values)
 
 
@@ -221,19 +227,55 @@ class OpeningImport(ImportResult):
 
 
 @dataclass(frozen=True, slots=True)
-class BudgetImport(ImportResult):
-    """A budget file: also the budgets it loaded, one document per (year, unit, book)
-    as ``fl.import_budget`` returns them (the budget's own shape is ledger/store/budget.py's)."""
+class ImportedBudget:
+    """One (year, unit, book) a budget file loaded (``fl.import_budget``'s document, and
+    the balance). ``checks`` (ledger.core.budget's small-surplus findings) are empty here:
+    ``budget import`` fills them from the budget in force after the import."""
 
-    budgets: list[dict[str, Any]]
+    year: int
+    unit: str
+    book: str
+    version: int
+    status: str                 # created | unchanged
+    revenue: Fen
+    expenditure: Fen
+    balance: Fen
+    deficit: bool
+    checks: tuple[BudgetCheck, ...] = ()
+
+    @classmethod
+    def of(cls, d: Mapping[str, Any]) -> ImportedBudget:
+        rev, exp = int(d["revenue"]), int(d["expenditure"])
+        return cls(int(d["year"]), d["unit"], d["book"], int(d["version"]), d["status"], rev, exp, rev - exp,
+                   bool(d["deficit"]))
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetImport(ImportResult):
+    """A budget file: also the budgets it loaded, one per (year, unit, book) (the budget
+    in force's own shape is ledger/store/budget.py's ``BudgetInForce``)."""
+
+    budgets: tuple[ImportedBudget, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedHeadcount:
+    """One (year, unit, book)'s headcount as an import recorded it (``fl.import_insured``)."""
+
+    year: int
+    unit: str
+    book: str
+    insured: int
+    version: int
+    previous: int | None        # the figure a correction replaced
+    status: str                 # created | unchanged | corrected
 
 
 @dataclass(frozen=True, slots=True)
 class InsuredImport(ImportResult):
-    """An insured-headcounts file: also each (year, unit, book)'s headcount as recorded
-    (``fl.import_insured``'s documents; cli/cmd_funding.py prints them)."""
+    """An insured-headcounts file: also each (year, unit, book)'s headcount as recorded."""
 
-    headcounts: list[dict[str, Any]]
+    headcounts: tuple[ImportedHeadcount, ...]
 
 
 class _Refused(Exception):

@@ -34,7 +34,7 @@ def unit_years(conn: Conn, year: int, *, book: str | None = None, unit: str | No
     months payable at 31 December, approved requests and government shares incurred."""
     end = dt.date(year, 12, 31)
     budgets = budget_store.show(conn, year, book=book, unit=unit)
-    books = sorted({b["book"] for b in budgets})
+    books = sorted({b.book for b in budgets})
     actual: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     months: dict[tuple[str, str], Decimal | None] = {}
     for bk in books:
@@ -60,11 +60,11 @@ def unit_years(conn: Conn, year: int, *, book: str | None = None, unit: str | No
             WHERE kind = 'government_share' AND fiscal_year = %s GROUP BY 1, 2""", (year,)).fetchall()}
     out = []
     for b in budgets:
-        key = (b["unit"], b["book"])
+        key = (b.unit, b.book)
         a = actual.get(key, {})
         out.append(UnitYear(
-            b["unit"], b["book"], int(b["revenue"]), int(b["expenditure"]),
-            sum(int(ln["amount"]) for ln in b["lines"] if _is(ln["line"], "4001")),
+            b.unit, b.book, b.revenue, b.expenditure,
+            sum(ln.amount for ln in b.lines if _is(ln.line, "4001")),
             int(a.get("revenue", 0)), int(a.get("expenditure", 0)), int(a.get("collection", 0)),
             months.get(key), approved.get(key, 0), shares.get(key, 0)))
     return out

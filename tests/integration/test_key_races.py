@@ -236,7 +236,7 @@ def test_same_budget_twice_at_once_is_one_version(ledger_db: LedgerDB) -> None:
     path = DATA / "budget.csv"
     out = _race(ledger_db, "rev", _import("budget", path), "rev", _import("budget", path))
     assert out.get("error") is None, repr(out.get("error"))
-    assert {b["status"] for b in out["result"].budgets} == {"unchanged"}
+    assert {b.status for b in out["result"].budgets} == {"unchanged"}
     assert _n(ledger_db, "SELECT count(*) AS n FROM fl.budget WHERE version > 1") == 0
 
 
@@ -256,7 +256,7 @@ def test_two_budget_versions_at_once_are_versions_one_and_two(ledger_db: LedgerD
     out = _race(ledger_db, "rev", _import("budget", DATA / "budget.csv"),
                 "rev2", _import_budget_with_reason(DATA / "budget_v2.csv", "追加住院支出"))
     assert out.get("error") is None, repr(out.get("error"))
-    assert "created" in {b["status"] for b in out["result"].budgets}
+    assert "created" in {b.status for b in out["result"].budgets}
     assert _n(ledger_db, "SELECT count(*) AS n FROM fl.budget WHERE version = 2") >= 1
     assert _n(ledger_db, """SELECT count(*) AS n FROM fl.budget b JOIN fl.budget_adjustment a ON a.budget_id = b.id
                              WHERE b.version = 2 AND a.reason = '追加住院支出' AND a.adjusted_by = 'rev2'""") >= 1

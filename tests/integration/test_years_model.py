@@ -191,7 +191,7 @@ class Ledger:
     def allocate(self, year: int, amount: int, on: dt.date) -> dict[str, int]:
         self.keys += 1
         rows = adjfund.allocate(self.fin, year=year, book="RES", amount=amount, on=on, key=f"m{self.keys}")
-        return {r["unit"]: int(r["amount"]) for r in rows}
+        return {r.unit: r.amount for r in rows}
 
     def close(self, year: int, flows: dict[str, tuple[int, int]], *, posted: bool = False) -> dict[str, dict]:
         if not posted:

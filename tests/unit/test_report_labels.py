@@ -13,10 +13,12 @@ import ast
 import datetime as dt
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from ledger.core.budget import BudgetCheck
 from ledger.core.monitor import Thresholds
 from ledger.core.shapes import money_keys
 from ledger.reports import builders, builders_detail, builders_fund
@@ -121,7 +123,7 @@ def _city_budget(lang: str) -> Report:
 
     data = {"budget": [{"unit": "230822", "book": "RES", "component": "", "line": "5001", "kind": "expenditure",
                         "amount": 100, "version": 1}], "actual": []}
-    checks = [{"scope": "city", "book": "RES", "code": "planned_deficit"}]
+    checks = [BudgetCheck("city", "RES", "planned_deficit", 0, 100, -100, None, Decimal(0), Decimal(5))]
     return builders_budget.city_budget_report(data, year=2023, labels=LABELS, checks=checks, generated_at=AT,
                                               lang=lang)
 

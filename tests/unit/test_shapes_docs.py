@@ -12,13 +12,35 @@ from pathlib import Path
 
 import pytest
 
+from ledger.core.budget import BudgetCheck, LineChange
 from ledger.core.forecast import YearEnd
 from ledger.core.shapes import Fen, as_row, field_names, money_fields, to_json
 from ledger.reports.builders_final import FinalLine
 from ledger.store.accounts import AccountBalance, AccountLine, TrialBalanceLine
+from ledger.store.adjfund import Allocation, Remittance
 from ledger.store.audit import EntrySubject, RequestSubject, TrailEvent
+from ledger.store.budget import (
+    BudgetAdjusted,
+    BudgetInForce,
+    BudgetTotals,
+    BudgetVersion,
+    CityBudgetBook,
+    CityBudgetLine,
+    CityBudgetYear,
+    NamedBudgetLine,
+)
+from ledger.store.budget_plan import PlanImported, PlanInForce, PlanLine
 from ledger.store.cycle import GovernmentPayment, InterestShare, PreallocationLine
-from ledger.store.imports import ImportResult, OpeningImport, Transfer
+from ledger.store.funding import Headcount
+from ledger.store.imports import (
+    BudgetImport,
+    ImportedBudget,
+    ImportedHeadcount,
+    ImportResult,
+    InsuredImport,
+    OpeningImport,
+    Transfer,
+)
 from ledger.store.journal import Entry, HeldEntry, JournalLine, PostingLine, Rejection
 from ledger.store.reconcile import (
     BankItem,
@@ -68,6 +90,24 @@ KEY_LISTS = [
     ("officers-guide.md", "`books` a list of ", ClosedBook),
     ("officers-guide.md", "`report shortfall --json` | list of ", ShortfallLine),
     ("reports.md", "JSON rows have the\nkeys ", ShortfallLine),
+    ("officers-guide.md", "`adjfund remit --json` | list of ", Remittance),
+    ("officers-guide.md", "`adjfund allocate --json` | list of ", Allocation),
+    ("imports.md", "`insured import --json`: ", InsuredImport),
+    ("imports.md", "`headcounts` a list of ", ImportedHeadcount),
+    ("imports.md", "`insured show --json`: a list of ", Headcount),
+    ("imports.md", "`budget import` adds `budgets`: a list of", ImportedBudget),
+    ("imports.md", "`budget show --json`: a list of ", BudgetInForce),
+    ("imports.md", "each budget line ", NamedBudgetLine),
+    ("imports.md", "`budget adjust --json`: ", BudgetAdjusted),
+    ("imports.md", "`budget history --json`: a list (oldest first) of ", BudgetVersion),
+    ("imports.md", "the `changes` a list of", LineChange),
+    ("imports.md", "`budget city --json`: ", CityBudgetYear),
+    ("imports.md", "each city book ", CityBudgetBook),
+    ("imports.md", "`lines` a list of ", CityBudgetLine),
+    ("imports.md", "where totals are ", BudgetTotals),
+    ("imports.md", "`budget plan import --json`: a list of ", PlanImported),
+    ("imports.md", "`budget plan show --json`: a list of ", PlanInForce),
+    ("imports.md", "each plan line", PlanLine),
 ]
 
 
@@ -101,6 +141,7 @@ WORD_LISTS = [
     ("auditors-guide.md", r'"events": \[\{', r"\}", TrailEvent),
     ("auditors-guide.md", r"Subject keys for an entry: ", r"; for a request", EntrySubject),
     ("auditors-guide.md", r"; for a request:", r"\n\n", RequestSubject),
+    ("imports.md", r"each check ", r"\. The city", BudgetCheck),
 ]
 
 
@@ -128,6 +169,9 @@ def test_an_opening_import_adds_only_its_register_items() -> None:
     added = re.search(r"`handover open` adds `(\w+)`", text)
     assert added is not None
     assert list(field_names(OpeningImport)) == [*field_names(ImportResult), added.group(1)]
+    added = re.search(r"`budget import` adds `(\w+)`", text)
+    assert added is not None
+    assert list(field_names(BudgetImport)) == [*field_names(ImportResult), added.group(1)]
 
 
 # A shape that extends another: (document, the words before the keys it adds, where they
