@@ -227,3 +227,16 @@ def test_money_is_known_from_the_type_alone() -> None:
                                      "name_en": "Special account deposit"}]}
     # The table renderer gets the values themselves, in field order.
     assert list(as_row(s)) == list(field_names(_Sample)) and as_row(s)["amount"] == -5
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _PerUnit:
+    units: tuple[str, ...]
+    by_unit: dict[str, Fen]
+    counts: dict[str, int]
+
+
+def test_a_mapping_of_amounts_prints_them_as_money() -> None:
+    assert money_fields(_PerUnit) == {"by_unit"}
+    assert to_json(_PerUnit(("230822",), {"230822": 150050, "230881": -5}, {"230822": 3})) == {
+        "units": ["230822"], "by_unit": {"230822": "1500.50", "230881": "-0.05"}, "counts": {"230822": 3}}
