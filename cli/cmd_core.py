@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +21,6 @@ from cli.context import (
     parse_date_opt,
     plain,
     read,
-    rows_json,
     side_text,
     status_text,
     table,
@@ -481,7 +481,7 @@ def trial_balance(
 ) -> None:
     """Trial balance: opening, debits, credits and closing per account; totals must tie."""
     rows = read(lambda c: accounts.trial_balance(c, as_of=parse_date_opt(as_of, "as-of"), year=year, unit=unit, book=book))
-    totals: dict[str, Any] = {k: sum(getattr(r, k) for r in rows) for k in money_keys(accounts.TrialBalanceLine)}
+    totals: dict[str, int | str] = {k: sum(getattr(r, k) for r in rows) for k in money_keys(accounts.TrialBalanceLine)}
     if csv or xlsx:
         from cli.exports import checked_lang, export_report
         from ledger.reports.builders import trial_balance_report
@@ -503,18 +503,27 @@ def trial_balance(
 unit_app = typer.Typer(help="The region's units: codes and names.", no_args_is_help=True)
 
 
+@dataclass(frozen=True, slots=True)
+class UnitLine:
+    """A unit of the region: ``unit list --json``."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    kind: str                   # city | county
+
+
 @unit_app.command("list")
 def unit_list(json_out: JsonOpt = False) -> None:
     """Every unit of the region: code, name (Chinese and English) and kind (city or county)."""
     from ledger.store.reports import labels
 
     lab = read(labels)
-    rows = [{"code": code, "name_zh": u["name_zh"], "name_en": u["name_en"], "kind": u["kind"]}
-            for code, u in sorted(lab.units.items())]
+    rows = [UnitLine(code, u["name_zh"], u["name_en"], u["kind"]) for code, u in sorted(lab.units.items())]
     if json_out:
-        emit_json(rows_json(rows, ["code", "name_zh", "name_en", "kind"]))
+        emit_json([to_json(r) for r in rows])
         return
-    shown = [dict(r, name=r["name_en"] if get_lang() == "en" else r["name_zh"], kind=code_text(r["kind"]))
+    shown = [dict(as_row(r), name=r.name_en if get_lang() == "en" else r.name_zh, kind=code_text(r.kind))
              for r in rows]
     table(_("units of {region}").format(region=lab.region), [("code", _("code")), ("name", _("name")),
                                                              ("kind", _("kind"))], shown)

@@ -188,12 +188,6 @@ def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
 
 
-def rows_json(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], money: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """Project rows onto documented keys; money keys become two-place decimal strings."""
-    m = set(money)
-    return [{k: jsonable(r.get(k), k in m) for k in keys} for r in rows]
-
-
 # Columns whose cells must never be cut or folded: codes and identifiers.
 KEY_COLUMNS = frozenset({"unit", "account", "id", "voucher", "book", "code", "item", "request_id", "entry_id",
                          "colour", "quarter", "year", "side", "component"})

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ledger.core.shapes import money_keys
 from ledger.i18n import MONTHS, N_, QUARTERS, both, join_words, translate
 from ledger.reports import labels as labels_
 from ledger.reports.model import Column, Report, Section
@@ -122,7 +123,6 @@ TB_COLUMNS = (
     Column("period_credits", N_("Credits"), "money"),
     Column("closing", N_("Closing (Dr−Cr)"), "money"),
 )
-_TB_MONEY = ("opening", "period_debits", "period_credits", "closing")
 
 
 def trial_balance_report(rows: Sequence[TrialBalanceLine], *, as_of: dt.date | None = None, year: int | None = None,
@@ -143,7 +143,7 @@ def trial_balance_report(rows: Sequence[TrialBalanceLine], *, as_of: dt.date | N
                                                   if c.key != "account_name"},
                                                "account_name": account_label(labels, r.account, lang)}
                                               for r in rs),
-                                {k: sum(int(getattr(r, k)) for r in rs) for k in _TB_MONEY}))
+                                {k: sum(int(getattr(r, k)) for r in rs) for k in money_keys(type(rs[0]))}))
     return Report("trial_balance", *both(N_("Trial balance")), labels.region, _year_period(as_of, year),
                   generated_at or now(labels), TB_COLUMNS, tuple(sections))
 

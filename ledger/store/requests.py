@@ -23,7 +23,7 @@ from ledger.core.requests import (
     check_quarter,
     next_state,
 )
-from ledger.core.shapes import Fen
+from ledger.core.shapes import Fen, as_row
 from ledger.errors import LedgerError, NotFound, PermissionDenied
 from ledger.store.db import Conn
 from ledger.store.rows import fetch_all, fetch_one
@@ -225,8 +225,7 @@ def submit(conn: Conn, *, unit: str, book: str, component: str, year: int, quart
     row = conn.execute("SELECT * FROM fl.request_submit(%s, %s, %s, %s, %s, %s, %s, %s)",
                        (unit, book, component, year, quarter, amount, note, key)).fetchone()
     assert row is not None
-    shown = show(conn, int(row["id"]))
-    return RequestSubmitted(**{f: getattr(shown, f) for f in _SHOWN_FIELDS}, status=row["status"])
+    return RequestSubmitted(**as_row(show(conn, int(row["id"]))), status=row["status"])
 
 
 def _move(conn: Conn, request_id: int, action: Action) -> FundRequest:
@@ -240,10 +239,6 @@ def _move(conn: Conn, request_id: int, action: Action) -> FundRequest:
     return req
 
 
-def _fields(req: FundRequest) -> dict[str, Any]:
-    return {f: getattr(req, f) for f in _REQUEST_FIELDS}
-
-
 def approve(conn: Conn, request_id: int, amount: int | None = None) -> RequestApproved:
     """Approve (possibly less); reserves the amount on the special account. Returns the
     request with ``warnings`` (e.g. approvals beyond the annual budgeted expenditure)."""
@@ -254,7 +249,7 @@ def approve(conn: Conn, request_id: int, amount: int | None = None) -> RequestAp
     warnings = check_approval(request_id, req.submitted_by, _me(conn).name, req.amount_requested,
                               granted, balance, reserved, j.rules())
     conn.execute("SELECT id FROM fl.request_approve(%s, %s)", (request_id, granted))
-    return RequestApproved(**_fields(get(conn, request_id)), warnings=tuple(warnings))
+    return RequestApproved(**as_row(get(conn, request_id)), warnings=tuple(warnings))
 
 
 def reject(conn: Conn, request_id: int, reason: str) -> FundRequest:
@@ -281,13 +276,13 @@ def _key(request_id: int, step: str, key: str | None) -> str | None:
 def disburse(conn: Conn, request_id: int, on: dt.date, key: str | None = None) -> RequestMoved:
     _move(conn, request_id, Action.disburse)
     conn.execute("SELECT id FROM fl.request_disburse(%s, %s, %s)", (request_id, on, _key(request_id, "disburse", key)))
-    return RequestMoved(**_fields(get(conn, request_id)), entry_id=_column(conn, request_id, "disburse_entry"))
+    return RequestMoved(**as_row(get(conn, request_id)), entry_id=_column(conn, request_id, "disburse_entry"))
 
 
 def settle(conn: Conn, request_id: int, on: dt.date, key: str | None = None) -> RequestMoved:
     _move(conn, request_id, Action.settle)
     conn.execute("SELECT id FROM fl.request_settle(%s, %s, %s)", (request_id, on, _key(request_id, "settle", key)))
-    return RequestMoved(**_fields(get(conn, request_id)), entry_id=_column(conn, request_id, "settle_entry"))
+    return RequestMoved(**as_row(get(conn, request_id)), entry_id=_column(conn, request_id, "settle_entry"))
 
 
 def list_requests(conn: Conn, *, year: int | None = None, quarter: int | None = None,
@@ -315,10 +310,7 @@ def show(conn: Conn, request_id: int) -> RequestShown:
     events = fetch_all(conn, RequestEvent, """SELECT action, from_state, to_state, amount, reason, actor, at, entry_id
                                                 FROM fl.request_event WHERE request_id = %s ORDER BY id""",
                        (request_id,))
-    return RequestShown(**_fields(req), events=tuple(events),
+    return RequestShown(**as_row(req), events=tuple(events),
                         justification=RequestJustification.of(_column(conn, request_id, "justification") or {}),
                         warnings=preview_warnings(conn, req) if req.state == "submitted" else ())
 
-
-_REQUEST_FIELDS = tuple(f for f in FundRequest.__dataclass_fields__)
-_SHOWN_FIELDS = tuple(f for f in RequestShown.__dataclass_fields__)
