@@ -115,8 +115,8 @@ def test_demo_story_matches_reports_and_is_deterministic(tmp_path):
     others = [r for k, r in rows.items() if k not in {(P.NEEDS_GOVERNMENT, "RES"), (P.COVERED_BY_SURPLUS, "RES")}]
     assert others and all(r["current_balance"] >= 0 and r["government_share"] == 0 for r in others)
     # One reduced approval, one rejection, and the monitor flags 桦川县 red at year end.
-    assert story.reduced and story.reduced["approved"] < story.reduced["amount_requested"]
-    assert story.rejected and story.rejected["unit"] == "230883"
+    assert story.reduced and story.reduced[1] < story.reduced[0].amount_requested
+    assert story.rejected and story.rejected.unit == "230883"
     mon = {(s.title_en, r["unit"]): r for s in reps["monitor"].sections for r in s.rows}
     assert any(k[1] == P.NEEDS_GOVERNMENT and str(r["colour"]) == "red" for k, r in mon.items())
     # Trial balance: every book's debits equal credits.
