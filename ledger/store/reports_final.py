@@ -45,7 +45,7 @@ def figures(conn: Conn, year: int, *, unit: str | None = None, book: str | None 
              CROSS JOIN LATERAL fl.government_shares(d.day) g
             WHERE (%(unit)s::text IS NULL OR g.unit = %(unit)s)
             GROUP BY g.book""", {"start": start - dt.timedelta(days=1), "end": end, "unit": unit}).fetchall()
-    first = min(closed.values(), key=lambda c: c["closed_on"])
+    first = min(closed.values(), key=lambda c: c.closed_on)
     setting = conn.execute("SELECT value FROM fl.setting WHERE key = 'final_accounts_eliminate'").fetchone()
     pairs = (parse_eliminations(setting["value"], "settings") if setting is not None else DEFAULT_ELIMINATIONS)
     return FinalFigures(
@@ -55,4 +55,4 @@ def figures(conn: Conn, year: int, *, unit: str | None = None, book: str | None 
         prior=reports_ledger.income(conn, start=prior[0], end=prior[1], book=book, unit=unit),
         owed={r["book"]: (int(r["opening"]), int(r["closing"])) for r in owed_rows
               if book is None or r["book"] == book},
-        closed_on=first["closed_on"], eliminate=pairs)
+        closed_on=first.closed_on, eliminate=pairs)
