@@ -379,3 +379,13 @@ def test_upgrade_0036_second_person(upgraded: Upgraded) -> None:
         rev = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.reverse_entry(bigint,text,date,text)'::regprocedure"
                         ).fetchone()[0]
         assert "o.kind <> 'manual'" in rev
+
+
+def test_upgrade_0042_deferred_guards(upgraded: Upgraded) -> None:
+    """0042: in the upgraded ledger every deferred guard runs as the owner (it fires at commit,
+    as the committing login, outside every definer function)."""
+    with upgraded.connect() as c:
+        rows = c.execute("""SELECT p.proname, p.prosecdef FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+                             WHERE t.tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'fl'::regnamespace)
+                               AND t.tgdeferrable AND NOT t.tgisinternal""").fetchall()
+        assert ("component_guard", True) in rows and all(r[1] for r in rows), rows
