@@ -167,8 +167,9 @@ def build() -> dict[str, bytes]:
         "values/unknown_book.csv": _collections(
             VALUE_BASE, "2023-01-06,230882,XYZ,contribution,1.00,ZS-2"
         ),
+        # References are the unit's own (0035): the repeat is within one unit.
         "values/duplicate_reference.csv": _collections(
-            VALUE_BASE, "2023-01-06,230882,RES,contribution,1.00,ZS-2023-0001同江"
+            VALUE_BASE, "2023-01-06,230881,RES,contribution,1.00,ZS-2023-0001同江"
         ),
         "values/blank_amount.csv": _collections(
             VALUE_BASE, "2023-01-06,230882,RES,contribution,,ZS-2"

@@ -39,7 +39,7 @@ def big_payments(path: Path, rows: int, seed: int) -> int:
 def _state(admin: Any, seed: int) -> dict[str, int]:
     return admin.execute("""
         SELECT count(*) AS postings, count(DISTINCT line_ref) AS refs, coalesce(sum(amount), 0) AS total,
-               (SELECT count(*) FROM fl.import_line WHERE namespace = 'payments' AND reference LIKE %s) AS lines
+               (SELECT count(*) FROM fl.import_line WHERE namespace LIKE 'payments:%%' AND reference LIKE %s) AS lines  -- the unit's own (0035)
           FROM fl.posting WHERE line_ref LIKE %s AND side = 'D'""", (f"PAY-{seed}-%",) * 2).fetchone()
 
 
