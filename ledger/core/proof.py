@@ -59,7 +59,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "seal_queue": ("entry_id", "book", "fiscal_year", "content_digest"),
     "voucher_counter": ("book", "fiscal_year", "last_no"),
     "closed_period": ("month", "closed_by", "closed_at", "reason"),
-    "fund_request": ("id", "state", "submitted_by", "approved_by"),
+    "fund_request": ("id", "state", "submitted_by", "approved_by", "book", "amount_approved"),
     "request_event": ("id", "request_id", "action", "from_state", "to_state", "actor", "at"),
     "book": ("code", "pooled_component"),
 }
@@ -81,7 +81,9 @@ DESCRIPTIONS = {
                 "in sealing order, counters equal the last number, the chain head counts every seal",
     "account_balances": "fl.account debits, credits and balance equal the sums of its postings",
     "account_days": "fl.account_day equals the daily sums of postings",
-    "bank_balances": "each physical bank account's balance equals its ledger accounts' postings, 0 <= reserved <= it",
+    "bank_balances": "each physical bank account's balance equals its ledger accounts' postings, its reserved the "
+                     "approved, not yet disbursed fund requests of its book (special account; 0 elsewhere), "
+                     "0 <= reserved <= it",
     "no_overdraft": "no physical bank account was ever below zero (running balance per committed transaction, in "
                     "seal order)",
     "components_separate": "components never pay for each other: a unit's personal-account money in a physical "
@@ -514,7 +516,7 @@ class Proof:
         self._check_entries_without_postings()
         seq_of = self._check_vouchers_and_chain(t["seal"], t["seal_queue"], t["voucher_counter"], t["chain_head"])
         self.seq_of = seq_of
-        self._check_accounts(t["account_day"], t["bank_account"])
+        self._check_accounts(t["account_day"], t["bank_account"], t["fund_request"])
         self._check_overdraft(seq_of)
         self._check_components(seq_of)
         self._check_closed(t["closed_period"])
@@ -635,7 +637,7 @@ class Proof:
                 self.add("hash_chain", "the chain head has a hash but there are no seals")
         return seq_of
 
-    def _check_accounts(self, days: list[Row], banks: list[Row]) -> None:
+    def _check_accounts(self, days: list[Row], banks: list[Row], requests: list[Row]) -> None:
         tot: dict[str, list[int]] = {}
         for (aid, _), (d, c) in self.day.items():
             v = tot.setdefault(aid, [0, 0])
@@ -662,6 +664,10 @@ class Proof:
             b = self.bank_of.get(aid)
             if b is not None:
                 actual[b] = actual.get(b, 0) + d - c
+        approved: dict[str, int] = {}
+        for q in requests:
+            if q[1] == "approved":
+                approved[q[4]] = approved.get(q[4], 0) + (int(q[5]) if q[5] else 0)
         for r in banks:
             name = f"bank #{r[0]} {r[2]}" + (f":{r[3]}" if r[3] else "")
             bal, res, act = int(r[4]), int(r[5]), actual.get(r[0], 0)
@@ -670,6 +676,11 @@ class Proof:
                          account=name)
             elif res < 0 or res > act:
                 self.add("bank_balances", f"reserved {_fen(res)} is outside 0..{_fen(act)} (the balance)", account=name)
+            elif res != (want := approved.get(r[1], 0) if r[2] == "special" and not r[3] else 0):
+                # What the special account's reserved must be: the approved requests not
+                # yet disbursed (approve adds, void and disburse release; ATTACK5 S8).
+                self.add("bank_balances", f"reserved {_fen(res)} but the approved, not yet disbursed fund requests "
+                         f"of book {r[1]} sum to {_fen(want)}", account=name)
 
     @staticmethod
     def _first_negative(moves: list[tuple[str, str, int, int]],

@@ -132,15 +132,23 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
                   f"postings say {_fen(r['dr'])}, {_fen(r['cr'])}"),
     PostingCheck(
         "bank_balances", "each physical bank account's balance equals the sum of its ledger accounts' postings, "
-        "and 0 <= reserved <= that balance", "bank_accounts", """
-        SELECT b.id AS bank_id, b.book, b.holder, b.unit, b.balance, b.reserved, coalesce(t.s, 0) AS actual
+        "its reserved amount the approved, not yet disbursed fund requests of its book (the special account; "
+        "0 elsewhere), and 0 <= reserved <= that balance", "bank_accounts", """
+        SELECT b.id AS bank_id, b.book, b.holder, b.unit, b.balance, b.reserved, coalesce(t.s, 0) AS actual,
+               CASE WHEN b.holder = 'special' AND b.unit IS NULL THEN coalesce(q.s, 0) ELSE 0 END AS approved
           FROM fl.bank_account b
           LEFT JOIN (SELECT bank_account_id, sum(dr - cr) AS s FROM ga
                       WHERE bank_account_id IS NOT NULL GROUP BY 1) t ON t.bank_account_id = b.id
-         WHERE b.balance <> coalesce(t.s, 0) OR b.reserved < 0 OR b.reserved > coalesce(t.s, 0)""",
+          LEFT JOIN (SELECT book, sum(amount_approved) AS s FROM fl.fund_request
+                      WHERE state = 'approved' GROUP BY 1) q ON q.book = b.book
+         WHERE b.balance <> coalesce(t.s, 0) OR b.reserved < 0 OR b.reserved > coalesce(t.s, 0)
+            OR b.reserved <> CASE WHEN b.holder = 'special' AND b.unit IS NULL THEN coalesce(q.s, 0) ELSE 0 END""",
         lambda r: (f"maintained balance {_fen(r['balance'])} but postings sum to {_fen(r['actual'])}"
                    if r["balance"] != r["actual"] else
-                   f"reserved {_fen(r['reserved'])} is outside 0..{_fen(r['actual'])} (the balance)")),
+                   f"reserved {_fen(r['reserved'])} is outside 0..{_fen(r['actual'])} (the balance)"
+                   if r["reserved"] < 0 or r["reserved"] > r["actual"] else
+                   f"reserved {_fen(r['reserved'])} but the approved, not yet disbursed fund requests of book "
+                   f"{r['book']} sum to {_fen(r['approved'])}")),
     PostingCheck(
         "no_overdraft", "no physical bank account was ever below zero (running balance after each committed "
         "transaction, in seal order; entries queued for sealing after every sealed one)", "bank_accounts", """

@@ -6,7 +6,8 @@ the accumulated surplus S carried in, read across years: government-share money
 received this year for an earlier year is left out of the year's revenue, and shares
 still owed count in S (BRIEF §5; the reconciling columns say by how much) — and the rule
 from ``ledger.core.shortfall``.
-``fl.close_year`` re-checks the table against the books and the rule, posts the closing
+``close_year`` takes ``fl.close_year``'s locks before it computes the table (one
+transaction), so no writer commits in between; ``fl.close_year`` re-checks the table against the books and the rule, posts the closing
 entries of every book (4xxx → 3001, 3001 → 5xxx, per component), records each
 government share in the register, stores the table in ``fl.year_close`` and closes the
 twelve months. Periods are closed for the whole ledger, so every book closes together.
@@ -158,6 +159,10 @@ def close_year(conn: Conn, year: int, on: dt.date) -> YearClose:
     """Close ``year`` for every book on ``on``; refused if already closed."""
     if on.year != year:
         raise BadInput(f"the close of {year} must be dated within {year} (normally {year}-12-31), not {on}")
+    # fl.close_year's locks first (0040): writers cannot commit postings until this
+    # transaction ends, so the table computed next is the one fl.close_year checks against
+    # (a writer committing between the two no longer makes the close refuse: ATTACK5 S10).
+    conn.execute("SELECT fl.close_year_lock(%s)", (year,))
     closed = closed_years(conn, year)
     if closed:
         which = ", ".join(f"{b} (closed on {c.closed_on} by {c.closed_by})" for b, c in sorted(closed.items()))

@@ -283,6 +283,17 @@ def test_0037_the_import_stage_is_bounded(upgraded: Upgraded) -> None:
         assert owner == "fl_owner"
 
 
+def test_0040_the_close_takes_its_locks_before_its_table(upgraded: Upgraded) -> None:
+    """0040: fl.close_year_lock exists, refuses all but a reviewer, and takes fl.close_year's locks."""
+    with upgraded.connect() as c:
+        body = c.execute("SELECT pg_get_functiondef('fl.close_year_lock(int)'::regprocedure)").fetchone()[0]
+        grantees = {r[0] for r in c.execute(
+            "SELECT grantee::regrole::text FROM pg_proc, aclexplode(proacl) "
+            "WHERE oid = 'fl.close_year_lock(int)'::regprocedure AND privilege_type = 'EXECUTE'").fetchall()}
+    assert "LOCK TABLE fl.closed_period IN SHARE ROW EXCLUSIVE MODE" in body and "'reviewer'" in body
+    assert "fl_reviewer" in grantees and "-" not in grantees, grantees
+
+
 def test_upgrade_seals_every_history_version(upgraded: Upgraded) -> None:
     """0023: the versions the previous release wrote are sealed by the migration (their
     own seal recomputes), so none looks forged; the history's chain is unchanged."""
