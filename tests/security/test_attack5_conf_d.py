@@ -80,7 +80,7 @@ def test_an_import_committed_while_the_close_computes_does_not_make_it_refuse(
     res = yearend.close_year(rev, 2023, dt.date(2023, 12, 31))
     rev.commit()
     threads[0].join(30)
-    assert res["books"] and any(r["unit"] == "230822" for r in res["rows"])
+    assert res.books and any(r.unit == "230822" for r in res.rows)
     assert outcome["import"] != "committed", outcome
     assert "closed" in str(outcome["import"]), outcome
     admin = funded.admin()
