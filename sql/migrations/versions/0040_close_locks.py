@@ -1,13 +1,13 @@
 """close locks: see sql/0040_close_locks.sql
 
 Revision ID: 0040
-Revises: 0036
+Revises: 0042
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0040"
-down_revision = "0036"
+down_revision = "0042"
 branch_labels = None
 depends_on = None
 
