@@ -102,7 +102,7 @@ def monitor_view(c: Conn, day: dt.date, *, book: str | None = None, unit: str | 
     warned = [r for r in rows if level_of(r.level) is not None]
     if warned:
         hist = store_forecast.history(c, origin=day, book=book, unit=unit)
-        firsts = {(f["unit"], f["book"]): f["first_day"] for f in figs}
+        firsts = {(f.unit, f.book): f.first_day for f in figs}
         plans, acks = store_watch.plans(c), store_watch.acks(c, as_of=day, book=book, unit=unit)
         out = {}
         for r in warned:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.core.balance_rate import RateRanges, balance_rate, overall, rate_colour
 from ledger.core.monitor import (
@@ -30,6 +30,9 @@ from ledger.i18n import N_, both, code_text, translate
 from ledger.reports import labels as labels_
 from ledger.reports.builders import ALL_UNITS, Labels, Row, _label, now, section_title
 from ledger.reports.model import Column, Report, Section
+
+if TYPE_CHECKING:
+    from ledger.store.monitor import MonitorFigures, MonthFigures, SpecialDay
 
 # --------------------------------------------------------------------------- budget execution
 
@@ -258,43 +261,35 @@ class MonitorRow:
     response: Response | None = None      # the plan's steps for a yellow or red unit (not the consolidated rows)
 
 
-def _rate(f: Row, as_of: dt.date | None) -> tuple[Fraction, Basis]:
+def _rate(f: MonitorFigures, as_of: dt.date | None) -> tuple[Fraction, Basis]:
     if as_of is None:
-        return Fraction(int(f["trailing_12m_expenditure"]), 12), Basis.last_12_months
-    return monthly_spending(int(f["trailing_12m_expenditure"]), f.get("first_day"), as_of)
+        return Fraction(f.trailing_12m_expenditure, 12), Basis.last_12_months
+    return monthly_spending(f.trailing_12m_expenditure, f.first_day, as_of)
 
 
-def monitor_row(unit: str, book: str, f: Row, t: Thresholds, rate: tuple[Fraction, Basis] | None = None,
+def monitor_row(unit: str, book: str, f: MonitorFigures, t: Thresholds, rate: tuple[Fraction, Basis] | None = None,
                 as_of: dt.date | None = None, r: RateRanges | None = None) -> MonitorRow:
     """Months payable on the cash surplus on the books (a government share still owed is
     shown beside it, ``outstanding_share``, not counted), over the unit's average monthly
     spending on the basis ``monthly_spending`` chooses; and the current-year balance rate
-    (``year_revenue`` and ``current_balance`` of the figures; a row without them is read
-    as having no revenue and the year result as its balance)."""
+    (``year_revenue`` and ``current_balance`` of the figures)."""
     monthly, basis = rate if rate is not None else _rate(f, as_of)
-    months = months_payable_at(int(f["surplus"]), monthly)
-    c = colour(months, t, int(f["surplus"]))
-    planned = None if f["planned_result"] is None else int(f["planned_result"])
-    overdue = int(f.get("overdue_share") or 0)
-    warns = warnings_for(unit, book, months, c, int(f["special_share"]), int(f["year_result"]), planned, overdue)
-    revenue = int(f.get("year_revenue") or 0)
-    balance = int(f["current_balance"]) if f.get("current_balance") is not None else int(f["year_result"])
-    brate = balance_rate(balance, revenue)
-    rc = rate_colour(brate, r or RateRanges(), balance)
+    months = months_payable_at(f.surplus, monthly)
+    c = colour(months, t, f.surplus)
+    warns = warnings_for(unit, book, months, c, f.special_share, f.year_result, f.planned_result, f.overdue_share)
+    brate = balance_rate(f.current_balance, f.year_revenue)
+    rc = rate_colour(brate, r or RateRanges(), f.current_balance)
     if rc == Colour.red:
         text = "no revenue yet" if brate is None else f"{brate} %"
         warns.append(RiskWarning(WarningCode.balance_rate_red, unit, book,
                                  f"{unit} {book}: current-year balance rate {text}, red"))
-    return MonitorRow(unit, book, int(f["surplus"]), int(f["trailing_12m_expenditure"]), months, c,
-                      int(f["year_result"]), int(f["special_share"]), planned, tuple(warns), basis,
-                      int(f.get("outstanding_share") or 0), overdue, revenue, balance, brate, rc, overall(c, rc))
+    return MonitorRow(unit, book, f.surplus, f.trailing_12m_expenditure, months, c,
+                      f.year_result, f.special_share, f.planned_result, tuple(warns), basis,
+                      f.outstanding_share, f.overdue_share, f.year_revenue, f.current_balance, brate, rc,
+                      overall(c, rc))
 
 
-_SUMMED = ("surplus", "trailing_12m_expenditure", "year_result", "special_share", "outstanding_share",
-           "overdue_share", "year_revenue", "current_balance")
-
-
-def monitor_rows(figures: Sequence[Row], t: Thresholds, as_of: dt.date | None = None,
+def monitor_rows(figures: Sequence[MonitorFigures], t: Thresholds, as_of: dt.date | None = None,
                  r: RateRanges | None = None) -> tuple[list[MonitorRow], list[MonitorRow]]:
     """(per unit and book, consolidated per book) from ``ledger.store.monitor.figures``.
     A consolidated row sums its units' figures (planned result: ``None`` only when no unit
@@ -302,14 +297,21 @@ def monitor_rows(figures: Sequence[Row], t: Thresholds, as_of: dt.date | None = 
     sum of its units' averages, each on its own basis — not as an average of months."""
     rates = [_rate(f, as_of) for f in figures]
     # Sorted by unit code within each book, the way officers look units up.
-    rows = sorted((monitor_row(f["unit"], f["book"], f, t, rt, r=r) for f, rt in zip(figures, rates, strict=True)),
+    rows = sorted((monitor_row(f.unit, f.book, f, t, rt, r=r) for f, rt in zip(figures, rates, strict=True)),
                   key=lambda r: ((r.book != "RES", r.book), r.unit))
     consolidated = []
-    for book in sorted({f["book"] for f in figures}, key=lambda b: (b != "RES", b)):
-        fs = [(f, r) for f, r in zip(figures, rates, strict=True) if f["book"] == book]
-        planned = [int(f["planned_result"]) for f, _ in fs if f["planned_result"] is not None]
-        total: dict[str, int | None] = {k: sum(int(f.get(k) or 0) for f, _ in fs) for k in _SUMMED}
-        total["planned_result"] = sum(planned) if planned else None
+    for book in sorted({f.book for f in figures}, key=lambda b: (b != "RES", b)):
+        fs = [(f, r) for f, r in zip(figures, rates, strict=True) if f.book == book]
+        planned = [f.planned_result for f, _ in fs if f.planned_result is not None]
+        total = replace(
+            fs[0][0], unit=ALL_UNITS, first_day=None, planned_result=sum(planned) if planned else None,
+            surplus=sum(f.surplus for f, _ in fs),
+            trailing_12m_expenditure=sum(f.trailing_12m_expenditure for f, _ in fs),
+            year_result=sum(f.year_result for f, _ in fs), year_revenue=sum(f.year_revenue for f, _ in fs),
+            current_balance=sum(f.current_balance for f, _ in fs),
+            special_share=sum(f.special_share for f, _ in fs),
+            outstanding_share=sum(f.outstanding_share for f, _ in fs),
+            overdue_share=sum(f.overdue_share for f, _ in fs))
         bases = {r[1] for _, r in fs}
         basis = bases.pop() if len(bases) == 1 else Basis.mixed
         consolidated.append(monitor_row(ALL_UNITS, book, total, t, (sum((x[0] for _, x in fs), Fraction(0)), basis),
@@ -394,7 +396,7 @@ def month_end(year: int, month: int) -> dt.date:
     return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
-def monitor_series(monthly: Sequence[Row], *, year: int, through: dt.date, labels: Labels,
+def monitor_series(monthly: Sequence[MonthFigures], *, year: int, through: dt.date, labels: Labels,
                    first_days: Mapping[str, dt.date] | None = None,
                    lang: str = "zh") -> dict[str, list[tuple[dt.date, Decimal | None]]]:
     """Months payable at each month end of ``year`` up to ``through``, per unit (keyed by
@@ -402,9 +404,9 @@ def monitor_series(monthly: Sequence[Row], *, year: int, through: dt.date, label
     unit's first day in the book) a unit with less than 12 months in the ledger is
     measured on its daily spending since then, as the monitor does."""
     last = 12 if through.year > year else through.month
-    by_unit: dict[str, dict[dt.date, Row]] = defaultdict(dict)
+    by_unit: dict[str, dict[dt.date, MonthFigures]] = defaultdict(dict)
     for r in monthly:
-        by_unit[r["unit"]][r["month"]] = r
+        by_unit[r.unit][r.month] = r
     out: dict[str, list[tuple[dt.date, Decimal | None]]] = {}
     for unit in labels.unit_order(by_unit):
         months = by_unit[unit]
@@ -413,8 +415,8 @@ def monitor_series(monthly: Sequence[Row], *, year: int, through: dt.date, label
             first = dt.date(year, m, 1)
             # the 12 months ending with month m (as ``figures``: days after the same day a year before)
             window_start = dt.date(year, 1, 1) if m == 12 else dt.date(year - 1, m + 1, 1)
-            surplus = sum(int(r["net_assets"]) for k, r in months.items() if k <= first)
-            spent = sum(int(r["expenditure"]) for k, r in months.items() if window_start <= k <= first)
+            surplus = sum(r.net_assets for k, r in months.items() if k <= first)
+            spent = sum(r.expenditure for k, r in months.items() if window_start <= k <= first)
             end = month_end(year, m)
             rate = monthly_spending(spent, (first_days or {}).get(unit), end)[0]
             points.append((end, months_payable_at(surplus, rate)))
@@ -422,24 +424,24 @@ def monitor_series(monthly: Sequence[Row], *, year: int, through: dt.date, label
     return out
 
 
-def balances_series(daily: Sequence[Row], *, year: int, end: dt.date,
+def balances_series(daily: Sequence[SpecialDay], *, year: int, end: dt.date,
                     labels: Labels, lang: str = "zh") -> dict[str, list[tuple[dt.date, int]]]:
     """Each unit's share of the special account (fen) from 1 January of ``year``: the
     balance brought forward, then the balance after every day with a movement, and a last
     point at ``end``; from ``ledger.store.monitor.special_daily``."""
     start = dt.date(year, 1, 1)
-    by_unit: dict[str, list[Row]] = defaultdict(list)
+    by_unit: dict[str, list[SpecialDay]] = defaultdict(list)
     for r in daily:
-        by_unit[r["unit"]].append(r)
+        by_unit[r.unit].append(r)
     out: dict[str, list[tuple[dt.date, int]]] = {}
     for unit in labels.unit_order(by_unit):
-        rs = sorted(by_unit[unit], key=lambda r: r["day"])
-        balance = sum(int(r["change"]) for r in rs if r["day"] < start)
+        rs = sorted(by_unit[unit], key=lambda r: r.day)
+        balance = sum(r.change for r in rs if r.day < start)
         points = [(start, balance)]
         for r in rs:
-            if start <= r["day"] <= end:
-                balance += int(r["change"])
-                points.append((r["day"], balance))
+            if start <= r.day <= end:
+                balance += r.change
+                points.append((r.day, balance))
         if points[-1][0] < end:
             points.append((end, balance))
         out[labels.name("units", unit, lang)] = points

@@ -12,16 +12,57 @@ transfers between 4xxx/5xxx and 3001 would otherwise wipe out a year's expenditu
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass
 
 from ledger.core.monitor import year_before
+from ledger.core.shapes import Fen
 from ledger.store.db import Conn
+from ledger.store.rows import fetch_all
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorFigures:
+    """One unit and book of the pooled component as of a day (``figures`` says what each
+    field is); ``ledger.reports.builders_fund.monitor_rows`` turns it into a ``MonitorRow``."""
+
+    book: str
+    unit: str
+    surplus: Fen
+    trailing_12m_expenditure: Fen
+    year_result: Fen
+    year_revenue: Fen
+    current_balance: Fen
+    special_share: Fen
+    planned_result: Fen | None      # None: no budget for the year
+    first_day: dt.date | None
+    outstanding_share: Fen
+    overdue_share: Fen
+
+
+@dataclass(frozen=True, slots=True)
+class MonthFigures:
+    """One unit and month (its first day) of ``monthly``."""
+
+    unit: str
+    month: dt.date
+    net_assets: Fen
+    expenditure: Fen
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialDay:
+    """One unit and day of ``special_daily``: the change of its special-account share."""
+
+    unit: str
+    day: dt.date
+    change: Fen
+
 
 _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)"
 
 
 def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
-            unit: str | None = None) -> list[dict[str, Any]]:
+            unit: str | None = None) -> list[MonitorFigures]:
     """Per (book, unit) of the pooled component, as of the end of ``as_of`` (fen):
     ``surplus`` (net assets: 3001 plus revenue − expenditure not yet closed),
     ``trailing_12m_expenditure`` (5xxx debits − credits over the 12 months ending at
@@ -37,7 +78,8 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
     due date: ``government_share_due_months`` after the end of its year, default 3)."""
     args = {"as_of": as_of, "after": year_before(as_of), "ystart": dt.date(as_of.year, 1, 1), "year": as_of.year,
             "book": book, "unit": unit}
-    rows = conn.execute(
+    return fetch_all(
+        conn, MonitorFigures,
         f"""WITH mv AS (
               SELECT d.account_id,
                      sum(d.debits - d.credits) AS balance,
@@ -90,16 +132,16 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
               LEFT JOIN shares sh ON sh.book = a.book AND sh.unit = a.unit
              WHERE {_FILTER}
              GROUP BY a.book, a.unit, u.sort
-             ORDER BY a.book DESC, u.sort, a.unit""", args).fetchall()
-    return rows
+             ORDER BY a.book DESC, u.sort, a.unit""", args)
 
 
-def monthly(conn: Conn, *, book: str, end: dt.date) -> list[dict[str, Any]]:
+def monthly(conn: Conn, *, book: str, end: dt.date) -> list[MonthFigures]:
     """Per unit and month up to ``end``, of the pooled component of ``book``: the change
     in net assets (``net_assets``, credits − debits) and the expenditure (``expenditure``,
     debits − credits), both without the year-end close. Cumulating gives the surplus at
     each month end; a 12-month window gives the trailing expenditure."""
-    return conn.execute(
+    return fetch_all(
+        conn, MonthFigures,
         """WITH mv AS (
              SELECT d.account_id, date_trunc('month', d.day)::date AS month, sum(d.debits - d.credits) AS net
                FROM fl.operating_day d WHERE d.day <= %(end)s
@@ -111,17 +153,18 @@ def monthly(conn: Conn, *, book: str, end: dt.date) -> list[dict[str, Any]]:
              FROM mv JOIN fl.account a ON a.id = mv.account_id JOIN fl.chart c ON c.code = a.chart_code
              JOIN fl.book b ON b.code = a.book AND a.component = b.pooled_component
             WHERE a.book = %(book)s
-            GROUP BY a.unit, mv.month ORDER BY a.unit, mv.month""", {"book": book, "end": end}).fetchall()
+            GROUP BY a.unit, mv.month ORDER BY a.unit, mv.month""", {"book": book, "end": end})
 
 
-def special_daily(conn: Conn, *, book: str, end: dt.date) -> list[dict[str, Any]]:
+def special_daily(conn: Conn, *, book: str, end: dt.date) -> list[SpecialDay]:
     """Per unit and day up to ``end``: the change of its share of the special account
     (1003 special, every component of ``book``), debits − credits."""
-    return conn.execute(
+    return fetch_all(
+        conn, SpecialDay,
         """SELECT a.unit, d.day, sum(d.debits - d.credits)::bigint AS change
              FROM fl.account_day d JOIN fl.account a ON a.id = d.account_id
             WHERE a.book = %(book)s AND a.chart_code = '1003' AND a.holder = 'special' AND d.day <= %(end)s
-            GROUP BY a.unit, d.day ORDER BY a.unit, d.day""", {"book": book, "end": end}).fetchall()
+            GROUP BY a.unit, d.day ORDER BY a.unit, d.day""", {"book": book, "end": end})
 
 
 def first_days(conn: Conn, *, book: str, end: dt.date) -> dict[str, dt.date]:

@@ -49,9 +49,8 @@ def unit_years(conn: Conn, year: int, *, book: str | None = None, unit: str | No
             elif f["kind"] == "expenditure":
                 a["expenditure"] += net
         for m in monitor.figures(conn, as_of=end, book=bk, unit=unit):
-            monthly, _basis = monthly_spending(max(int(m["trailing_12m_expenditure"]), 0), m["first_day"], end)
-            months[(m["unit"], bk)] = months_payable_at(int(m["surplus"]), monthly) if int(m["surplus"]) >= 0 \
-                else Decimal(0)
+            monthly, _basis = monthly_spending(max(m.trailing_12m_expenditure, 0), m.first_day, end)
+            months[(m.unit, bk)] = months_payable_at(m.surplus, monthly) if m.surplus >= 0 else Decimal(0)
     approved = {(r["unit"], r["book"]): int(r["s"]) for r in conn.execute(
         """SELECT unit, book, sum(amount_approved)::bigint AS s FROM fl.fund_request
             WHERE year = %s AND state IN ('approved', 'disbursed', 'settled') GROUP BY 1, 2""", (year,)).fetchall()}

@@ -151,11 +151,22 @@ def test_percent_exact(part, whole):
         assert abs(p * whole - Decimal(part) * 100) <= abs(Decimal(whole)) / 200
 
 
+def figures(book: str, unit: str, surplus: int, trailing_12m_expenditure: int, year_result: int, special_share: int,
+            planned_result: int | None, **more):
+    """A ``MonitorFigures`` row as ``ledger.store.monitor.figures`` reads it: no revenue in
+    the year and the year's result as its balance, nothing owed, unless ``more`` says so."""
+    from ledger.store.monitor import MonitorFigures
+
+    return MonitorFigures(**{"book": book, "unit": unit, "surplus": surplus,
+                             "trailing_12m_expenditure": trailing_12m_expenditure, "year_result": year_result,
+                             "year_revenue": 0, "current_balance": year_result, "special_share": special_share,
+                             "planned_result": planned_result, "first_day": None, "outstanding_share": 0,
+                             "overdue_share": 0, **more})
+
+
 def test_monitor_rows_consolidate_from_sums():
-    f = [{"book": "RES", "unit": "230800", "surplus": 300, "trailing_12m_expenditure": 1200, "year_result": -5,
-          "special_share": -1, "planned_result": None},
-         {"book": "RES", "unit": "230822", "surplus": 1500, "trailing_12m_expenditure": 2400, "year_result": 10,
-          "special_share": 7, "planned_result": 4}]
+    f = [figures("RES", "230800", 300, 1200, -5, -1, None),
+         figures("RES", "230822", 1500, 2400, 10, 7, 4, year_revenue=40, outstanding_share=3, overdue_share=2)]
     rows, cons = builders_fund.monitor_rows(f, Thresholds())
     assert [(r.months_payable, r.colour.value) for r in rows] == [(Decimal("3.00"), "yellow"),
                                                                  (Decimal("7.50"), "green")]
@@ -163,6 +174,10 @@ def test_monitor_rows_consolidate_from_sums():
     assert [w.code for w in rows[0].warnings] == ["negative_share", "running_deficit", "balance_rate_red"]
     (c,) = cons
     assert (c.unit, c.surplus, c.months_payable, c.planned_result) == ("all", 1800, Decimal("6.00"), 4)
+    # Every figure of the consolidated row is its units' sum.
+    assert (c.trailing_12m_expenditure, c.year_result, c.special_share, c.year_revenue, c.current_balance,
+            c.outstanding_share, c.overdue_share) == (3600, 5, 6, 40, 5, 3, 2)
+    assert c.balance_rate == Decimal("12.50")
     report = builders_fund.monitor_report(rows, cons, as_of=dt.date(2023, 12, 31), t=Thresholds(), labels=LABELS,
                                           generated_at=AT)
     en = builders_fund.monitor_report(rows, cons, as_of=dt.date(2023, 12, 31), t=Thresholds(), labels=LABELS,
@@ -172,8 +187,10 @@ def test_monitor_rows_consolidate_from_sums():
 
 
 def test_monitor_series_uses_a_rolling_twelve_month_window():
-    monthly = [{"unit": "230822", "month": dt.date(2022, 12, 1), "net_assets": 1200, "expenditure": 1200},
-               {"unit": "230822", "month": dt.date(2023, 1, 1), "net_assets": 0, "expenditure": 0}]
+    from ledger.store.monitor import MonthFigures
+
+    monthly = [MonthFigures("230822", dt.date(2022, 12, 1), 1200, 1200),
+               MonthFigures("230822", dt.date(2023, 1, 1), 0, 0)]
     s = builders_fund.monitor_series(monthly, year=2023, through=dt.date(2023, 12, 31), labels=LABELS)
     points = s["桦南县"]
     assert len(points) == 12 and points[0] == (dt.date(2023, 1, 31), Decimal("12.00"))
@@ -181,7 +198,8 @@ def test_monitor_series_uses_a_rolling_twelve_month_window():
 
 
 def test_balances_series_steps_from_the_brought_forward_balance():
-    daily = [{"unit": "230822", "day": dt.date(2022, 5, 1), "change": 100},
-             {"unit": "230822", "day": dt.date(2023, 2, 1), "change": -300}]
+    from ledger.store.monitor import SpecialDay
+
+    daily = [SpecialDay("230822", dt.date(2022, 5, 1), 100), SpecialDay("230822", dt.date(2023, 2, 1), -300)]
     s = builders_fund.balances_series(daily, year=2023, end=dt.date(2023, 12, 31), labels=LABELS)
     assert s == {"桦南县": [(dt.date(2023, 1, 1), 100), (dt.date(2023, 2, 1), -200), (dt.date(2023, 12, 31), -200)]}

@@ -94,10 +94,9 @@ def test_the_consolidated_row_is_named_once(width):
     """The monitor's row for the whole region (unit code ``all``) reads 全市, not 全市 全市."""
     from ledger.core.monitor import Thresholds
     from ledger.reports import builders_fund
-    from tests.unit.test_builders import AT, LABELS
+    from tests.unit.test_builders import AT, LABELS, figures
 
-    f = [{"book": "RES", "unit": "230822", "surplus": 300, "trailing_12m_expenditure": 1200, "year_result": 5,
-          "special_share": 1, "planned_result": None}]
+    f = [figures("RES", "230822", 300, 1200, 5, 1, None)]
     rows, cons = builders_fund.monitor_rows(f, Thresholds())
     for lang, name in (("zh", "全市"), ("en", "Whole region")):
         rep = builders_fund.monitor_report(rows, cons, as_of=dt.date(2023, 12, 31), t=Thresholds(), labels=LABELS,

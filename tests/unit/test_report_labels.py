@@ -24,7 +24,7 @@ from ledger.core.shapes import money_keys
 from ledger.reports import builders, builders_detail, builders_fund
 from ledger.reports.model import Report
 from ledger.store.accounts import TrialBalanceLine
-from tests.unit.test_builders import AT, LABELS, bs_row
+from tests.unit.test_builders import AT, LABELS, bs_row, figures
 
 ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
@@ -97,8 +97,7 @@ def _registers(lang: str) -> Report:
 
 
 def _monitor(lang: str) -> Report:
-    f = [{"book": "RES", "unit": "230822", "surplus": 300, "trailing_12m_expenditure": 1200, "year_result": -5,
-          "special_share": -1, "planned_result": None}]
+    f = [figures("RES", "230822", 300, 1200, -5, -1, None)]
     rows, cons = builders_fund.monitor_rows(f, Thresholds())
     return builders_fund.monitor_report(rows, cons, as_of=dt.date(2023, 12, 31), t=Thresholds(), labels=LABELS,
                                         generated_at=AT, lang=lang)
