@@ -294,6 +294,15 @@ def test_0040_the_close_takes_its_locks_before_its_table(upgraded: Upgraded) -> 
     assert "fl_reviewer" in grantees and "-" not in grantees, grantees
 
 
+def test_0041_ack_keys_are_unique_per_unit(upgraded: Upgraded) -> None:
+    """0041: the old acknowledgements keep their keys; a key is unique per unit."""
+    with upgraded.connect() as c:
+        cons = c.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'monitor_ack_key' "
+                         "AND conrelid = 'fl.monitor_ack'::regclass").fetchone()[0]
+    assert cons == "UNIQUE (unit, idempotency_key)", cons
+    assert upgraded.cli("verify", user=AUDITOR).returncode == 0
+
+
 def test_upgrade_seals_every_history_version(upgraded: Upgraded) -> None:
     """0023: the versions the previous release wrote are sealed by the migration (their
     own seal recomputes), so none looks forged; the history's chain is unchanged."""

@@ -213,3 +213,38 @@ def test_reservations_through_the_workflow_verify_clean(funded: LedgerDB, tmp_pa
     assert funded.cli("audit", "export", str(export), user="aud").exit_code == 0
     off = funded.cli("verify", "--offline", str(export), "--json")
     assert off.exit_code == 0, _failing(off)
+
+
+# ---- S9: acknowledgement keys per unit ---------------------------------------------------------
+
+ACK = "SELECT * FROM fl.monitor_acknowledge(%s, 'RES', 'yellow', '2023-11-01', '2023-12-05', %s, %s)"
+
+
+def test_an_officer_can_neither_squat_nor_probe_another_units_ack_keys(ledger_db: LedgerDB) -> None:
+    o22, o81 = ledger_db.connect("o22", autocommit=True), ledger_db.connect("o81", autocommit=True)
+    victim_key = "ack:230881:RES:yellow:2023-11-01:2023-12-05:noted"
+    # The squat: o22 files its own unit's acknowledgement under 230881's key...
+    assert o22.execute(ACK, ("230822", "squat", victim_key)).fetchone()["status"] == "recorded"
+    # ...and 230881's officer, acknowledging its own warning with that key, is not refused.
+    mine = o81.execute(ACK, ("230881", "noted", victim_key)).fetchone()
+    assert mine["status"] == "recorded", mine
+    # The probe: asking under the other unit (to learn whether a key exists) is refused first.
+    with pytest.raises(psycopg.Error) as e:
+        o22.execute(ACK, ("230881", "probe", victim_key))
+    assert e.value.diag.constraint_name == "unit_scope", e.value
+    assert "already used" not in str(e.value) and "acknowledgement " not in str(e.value), e.value
+
+
+def test_ack_keys_stay_idempotent_within_a_unit_and_the_chain_holds(ledger_db: LedgerDB) -> None:
+    o81 = ledger_db.connect("o81", autocommit=True)
+    first = o81.execute(ACK, ("230881", "noted", "k-ack-1")).fetchone()
+    assert first["status"] == "recorded"
+    again = o81.execute(ACK, ("230881", "noted", "k-ack-1")).fetchone()
+    assert (again["id"], again["status"]) == (first["id"], "duplicate")
+    with pytest.raises(psycopg.Error) as e:
+        o81.execute(ACK, ("230881", "something else", "k-ack-1"))
+    assert e.value.diag.constraint_name == "idempotency_conflict", e.value
+    rev = ledger_db.connect("rev", autocommit=True)   # the bureau, same key, another unit: its own key space
+    assert rev.execute(ACK, ("230822", "noted", "k-ack-1")).fetchone()["status"] == "recorded"
+    v = ledger_db.cli("verify", "--json", user="aud")
+    assert v.exit_code == 0, _failing(v)
