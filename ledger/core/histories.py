@@ -45,6 +45,14 @@ MUTABLE: dict[str, frozenset[str]] = {
     "fl.import_batch": frozenset({"rows_posted", "rows_skipped", "entries"}),
     "fl.pending_entry": frozenset({"state", "decided_by", "decided_at", "entry_id", "decision_reason"}),
     "fl.register_item": frozenset({"cleared"}),
+    # Reference data (sql/0038): a region reload renames, reorders units and sets the
+    # region's settings; a code's classification, a holder's pooling, a unit's kind and a
+    # book's components never change (its guard refuses it).
+    "fl.book": frozenset({"name_zh", "name_en"}),
+    "fl.chart": frozenset({"name_zh", "name_en"}),
+    "fl.holder": frozenset({"name_zh", "name_en"}),
+    "fl.setting": frozenset({"value"}),
+    "fl.unit": frozenset({"name_zh", "name_en", "sort"}),
 }
 
 
@@ -388,7 +396,8 @@ def check_tables(latest: Mapping[str, Mapping[str, str]], keys: Mapping[str, Seq
                   "chained history recorded, and no version records a change fundledger never makes (an UPDATE of an "
                   "append-only row, or of a column the release does not change) (every table hooked with fl._chain_table: users, roles, requests and "
                   "their events, budgets, registers, closes, year-close results, import lines, the operations log, "
-                  "monitor acknowledgements, entries' source/reason/created_at/client address, posting memos)"
+                  "monitor acknowledgements, entries' source/reason/created_at/client address, posting memos, and "
+                  "the reference data every figure reads: chart, holders, units, books, region settings)"
                   + (f"; not readable by this role, not checked: {', '.join(sorted(unreadable))}" if unreadable
                      else ""), n, findings, cap)
 

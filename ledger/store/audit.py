@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -286,9 +287,22 @@ def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str,
     }
 
 
-def _history_head(conn: Conn, upto: int | None = None) -> dict[str, Any] | None:
+# The reference data every figure depends on (sql/0038) and the columns of it that may
+# change without changing a figure (a setting's value is not one of them).
+REFERENCE_FREE: dict[str, frozenset[str]] = {
+    "fl.chart": frozenset({"name_zh", "name_en"}), "fl.holder": frozenset({"name_zh", "name_en"}),
+    "fl.book": frozenset({"name_zh", "name_en"}), "fl.unit": frozenset({"name_zh", "name_en", "sort"}),
+    "fl.setting": frozenset(),
+}
+
+
+def _history_head(conn: Conn, upto: int | None = None,
+                  changes: list[str] | None = None) -> dict[str, Any] | None:
     """The chained history (fl.record_log) recomputed with hashlib up to ``upto`` (all
-    chained versions by default): {seq, hash}; None before migration 0010."""
+    chained versions by default): {seq, hash}; None before migration 0010. With
+    ``changes``, appends there each change to the reference data (REFERENCE_FREE) recorded
+    after ``upto``: a version of a row that differs from the row's version before it in
+    more than its names."""
     from ledger.core.histories import GENESIS as H0
     from ledger.store.verify_independent import read_histories
 
@@ -296,6 +310,8 @@ def _history_head(conn: Conn, upto: int | None = None) -> dict[str, Any] | None:
     if not exists or exists["ok"] is not True:
         return None
     log, _ = read_histories(conn)
+    if changes is not None and upto is not None:
+        changes.extend(_reference_changes(log, upto))
     h, n = H0, 0
     for r in sorted((r for r in log if r[1]), key=lambda r: int(r[1])):
         if upto is not None and int(r[1]) > upto:
@@ -304,6 +320,36 @@ def _history_head(conn: Conn, upto: int | None = None) -> dict[str, Any] | None:
         h = hashlib.sha256(h + text.encode()).digest()
         n = int(r[1])
     return {"seq": n, "hash": h.hex()}
+
+
+def _reference_changes(log: list[list[str]], upto: int) -> list[str]:
+    """Changes of the reference data after history version ``upto``, worded for a finding.
+    Versions are taken in id order (the order they were written); an unchained one counts
+    as after."""
+    last: dict[tuple[str, str], dict[str, Any]] = {}
+    out: list[str] = []
+    for r in log:
+        tbl = r[2]
+        free = REFERENCE_FREE.get(tbl)
+        if free is None:
+            continue
+        key, row = r[4], json.loads(r[5])
+        shown = {k: v for k, v in row.items() if k not in free}
+        before = last.get((tbl, key))
+        last[(tbl, key)] = shown
+        after = not r[1] or int(r[1]) > upto
+        if not after or r[3] == "BACKFILL":
+            continue
+        if before is None:
+            continue     # a new code or setting: refers to nothing the digest certified
+        diff = sorted(k for k in set(before) | set(shown) if before.get(k) != shown.get(k))
+        if diff:
+            was = ", ".join(f"{k} {json.dumps(before.get(k), ensure_ascii=False)}" for k in diff)
+            now = ", ".join(f"{k} {json.dumps(shown.get(k), ensure_ascii=False)}" for k in diff)
+            label = "/".join(str(v) for v in json.loads(key).values())
+            out.append(f"{tbl} {label}: changed after the digest (history version {r[1] or 'unchained'}, by {r[6]} at "
+                       f"{r[7]}): {was} → {now}; every report and the year-end rule read it")
+    return out
 
 
 def _load(digest: dict[str, Any]) -> tuple[int, bytes, dict[int, dict[str, Any]], dt.datetime, dict[tuple[str, int], int]]:
@@ -364,10 +410,12 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
                     f"from the digest: entries there were altered, reordered or re-sealed", r)
         state["window"], state["suspects"] = [r], []
 
+    reference: list[str] = []
+
     def compare(c: Conn, p: Any) -> dict[str, Any] | None:
         for r in chain_rows(c, p):          # digests from hashlib (the verdict's), never the server's
             feed(r)
-        return (_history_head(c, int(digest["history"]["seq"])) if isinstance(digest.get("history"), dict)
+        return (_history_head(c, int(digest["history"]["seq"]), reference) if isinstance(digest.get("history"), dict)
                 else None)
 
     rep, history_now = independent_run(conn, cap=cap, then=compare)
@@ -391,6 +439,8 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
         elif history_now["hash"] != want["hash"]:
             add(f"the chained history up to version {want['seq']} differs from the digest: rows of users, requests, "
                 "budgets, registers, closes or imports were rewritten and the history re-chained after the digest")
+    for message in reference:
+        add(message)
     digest_result: CheckResult = result(
         "digest", f"the ledger extends the digest taken {digest.get('taken_at')} (seq {last_seq}, head "
         f"{head_hash.hex()[:16]}…) unchanged", state["seen"], findings, cap)

@@ -83,26 +83,34 @@ def owner_administers_users(conn: Conn) -> None:
 def load_reference(conn: Conn, region: Region) -> None:
     """Upsert the region's units, books and settings and the national chart.
 
-    Units and books are never deleted (postings refer to them); names may change."""
+    Units and books are never deleted (postings refer to them); names may change. Rows
+    are rewritten only where something changed: each change is a version in the chained
+    history (sql/0038), whose guard refuses a changed classification (a unit's kind, a
+    code's kind or side) with a typed refusal."""
     with conn.cursor() as cur:
         cur.executemany(
             """INSERT INTO fl.chart (code, parent, name_zh, name_en, identifier, kind, normal_side)
                VALUES (%s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en""",
+               ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en
+               WHERE (fl.chart.name_zh, fl.chart.name_en) IS DISTINCT FROM (EXCLUDED.name_zh, EXCLUDED.name_en)""",
             [(a.code, a.parent, a.name_zh, a.name_en, a.identifier, a.kind, a.normal_side) for a in CHART])
         cur.executemany(
             """INSERT INTO fl.holder (code, chart_code, name_zh, name_en, pooled, counties_only)
                VALUES (%s, %s, %s, %s, %s, %s)
-               ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en""",
+               ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en
+               WHERE (fl.holder.name_zh, fl.holder.name_en) IS DISTINCT FROM (EXCLUDED.name_zh, EXCLUDED.name_en)""",
             [(h.code, h.chart_code, h.name_zh, h.name_en, h.pooled, h.counties_only) for h in HOLDERS])
         cur.executemany(
             """INSERT INTO fl.unit (code, name_zh, name_en, kind, sort) VALUES (%s, %s, %s, %s, %s)
                ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en,
-                                                kind = EXCLUDED.kind, sort = EXCLUDED.sort""",
+                                                kind = EXCLUDED.kind, sort = EXCLUDED.sort
+               WHERE (fl.unit.name_zh, fl.unit.name_en, fl.unit.kind, fl.unit.sort)
+                     IS DISTINCT FROM (EXCLUDED.name_zh, EXCLUDED.name_en, EXCLUDED.kind, EXCLUDED.sort)""",
             [(u.code, u.name_zh, u.name_en, u.kind, i) for i, u in enumerate(region.units)])
         cur.executemany(
             """INSERT INTO fl.book (code, name_zh, name_en, components, pooled_component) VALUES (%s, %s, %s, %s, %s)
-               ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en""",
+               ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en
+               WHERE (fl.book.name_zh, fl.book.name_en) IS DISTINCT FROM (EXCLUDED.name_zh, EXCLUDED.name_en)""",
             [(b.code, b.name_zh, b.name_en, list(b.components), b.pooled_component) for b in region.books])
         s = region.settings
         settings = {
@@ -128,5 +136,6 @@ def load_reference(conn: Conn, region: Region) -> None:
             "final_accounts_eliminate": [list(p) for p in s.final_accounts_eliminate],
         }
         cur.executemany(
-            "INSERT INTO fl.setting (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            "INSERT INTO fl.setting (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value "
+            "WHERE fl.setting.value IS DISTINCT FROM EXCLUDED.value",
             [(k, json.dumps(v, ensure_ascii=False)) for k, v in settings.items()])

@@ -409,3 +409,20 @@ def test_upgrade_0042_deferred_guards(upgraded: Upgraded) -> None:
                              WHERE t.tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'fl'::regnamespace)
                                AND t.tgdeferrable AND NOT t.tgisinternal""").fetchall()
         assert ("component_guard", True) in rows and all(r[1] for r in rows), rows
+
+
+def test_0038_the_reference_data_is_chained_and_guarded(upgraded: Upgraded) -> None:
+    """0038: every row the old release's chart, holders, units, books and settings had is
+    in the chained history (backfilled, so the upgraded ledger verifies — test above), and
+    a classification can no longer be changed in place."""
+    tables = ("fl.book", "fl.chart", "fl.holder", "fl.setting", "fl.unit")
+    with upgraded.connect() as c:
+        hooked = {r[0] for r in c.execute("SELECT tbl FROM fl.chained_table").fetchall()}
+        assert set(tables) <= hooked
+        for t in tables:
+            rows = c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            versions = c.execute("SELECT count(DISTINCT row_key) FROM fl.record_log WHERE tbl = %s AND seq IS NOT NULL",
+                                 (t,)).fetchone()[0]
+            assert rows > 0 and versions == rows, (t, rows, versions)
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation):
+            c.execute("UPDATE fl.chart SET kind = 'liability', normal_side = 'C' WHERE code = '5101'")

@@ -1,0 +1,150 @@
+"""The reference data every figure depends on, against the DBA (ATTACK5 S3, issue 15).
+
+One ``UPDATE fl.chart SET kind = 'liability'`` moved ¥93 M of expenditure out of the
+income statement while ``verify`` and ``audit check-digest`` (against a digest filed
+before) said the books were whole. The chart, holders, units, books and region settings
+are now chained (sql/0038) and guarded: a plain UPDATE of a classification is refused, a
+change made with the triggers off is a finding of the independent verdict (histories),
+and a change the history recorded after a digest is named by check-digest."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import psycopg
+import pytest
+
+from ledger.core.region import load_region
+from ledger.store import migrate
+from tests.integration.test_verify import sample_ledger
+
+pytestmark = pytest.mark.db
+
+# (table, subject the verdict names, the tampering UPDATE)
+TAMPERS = {
+    "chart_kind": ("fl.chart", "fl.chart code=5101",
+                   "UPDATE fl.chart SET kind = 'liability', normal_side = 'C' WHERE code = '5101'"),
+    "unit_kind": ("fl.unit", "fl.unit code=230822", "UPDATE fl.unit SET kind = 'city' WHERE code = '230822'"),
+    "holder_pooled": ("fl.holder", "fl.holder code=county_exp",
+                      "UPDATE fl.holder SET pooled = true, counties_only = false WHERE code = 'county_exp'"),
+    "setting_value": ("fl.setting", "fl.setting key=budget_surplus_min_pct",
+                      "UPDATE fl.setting SET value = '\"-50\"' WHERE key = 'budget_surplus_min_pct'"),
+}
+
+
+def _digest(ledger_db, tmp_path):
+    sample_ledger(ledger_db)
+    filed = tmp_path / "filed.json"
+    took = ledger_db.cli("audit", "digest", "--out", str(filed), user="aud")
+    assert took.exit_code == 0, took
+    assert ledger_db.cli("audit", "check-digest", str(filed), user="aud").exit_code == 0
+    return filed
+
+
+def _findings(doc, check: str) -> list[dict]:
+    """The findings of ``check``, in the report or in its independent verdict."""
+    checks = [*doc["checks"], *(doc.get("independent") or {}).get("checks", [])]
+    return [f for ch in checks if ch["name"] == check for f in ch["findings"]]
+
+
+@pytest.mark.parametrize("case", [c for c in TAMPERS if c != "setting_value"])
+def test_a_plain_update_of_a_classification_is_refused(ledger_db, case):
+    _, _, update = TAMPERS[case]
+    with pytest.raises(psycopg.errors.IntegrityConstraintViolation) as e:
+        ledger_db.admin().execute(update)
+    assert e.value.diag.constraint_name == "reference_fixed"
+    assert "year-end rule" in str(e.value)
+
+
+@pytest.mark.parametrize("table", ["fl.chart", "fl.unit", "fl.holder", "fl.book", "fl.setting"])
+def test_reference_data_is_never_removed(ledger_db, table):
+    c = ledger_db.admin()
+    for stmt in (f"DELETE FROM {table}", f"TRUNCATE {table} CASCADE"):
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation) as e:
+            c.execute(stmt)
+        assert e.value.diag.constraint_name == "reference_fixed"
+
+
+@pytest.mark.parametrize("case", list(TAMPERS))
+def test_a_change_with_the_triggers_off_is_named_by_verify_and_check_digest(ledger_db, tmp_path, case):
+    """session_replication_role = replica: no guard, no history version. The row no longer
+    equals its latest version: the independent verdict names it, and check-digest (which
+    runs every verify check on the same snapshot) fails."""
+    _, subject, update = TAMPERS[case]
+    filed = _digest(ledger_db, tmp_path)
+    c = ledger_db.admin()
+    c.execute("SET session_replication_role = replica")
+    c.execute(update)
+    c.execute("SET session_replication_role = origin")
+
+    res = ledger_db.cli("verify", "--json", user="aud")
+    assert res.exit_code == 1, res
+    named = {f["account"]: f["message"] for f in _findings(res.json(), "histories")}
+    assert subject in named, named
+
+    chk = ledger_db.cli("audit", "check-digest", str(filed), "--json", user="aud")
+    assert chk.exit_code == 1, chk
+    assert subject in {f["account"] for f in _findings(chk.json(), "histories")}
+
+
+@pytest.mark.parametrize("case", list(TAMPERS))
+def test_a_change_the_history_recorded_is_named_by_check_digest(ledger_db, tmp_path, case):
+    """The guard switched off for the UPDATE and on again (the catalogue is the release's
+    again), the history's triggers on: the change is a version of the row. A
+    classification change is an UPDATE fundledger never makes (verify names it); a
+    setting's value is what a region reload changes, so verify cannot tell it from one —
+    but check-digest names every change made after the digest it is given."""
+    table, subject, update = TAMPERS[case]
+    filed = _digest(ledger_db, tmp_path)
+    c = ledger_db.admin()
+    name = table[3:]
+    c.execute(f'ALTER TABLE {table} DISABLE TRIGGER "{name}_reference_guard"')
+    c.execute(update)
+    c.execute(f'ALTER TABLE {table} ENABLE TRIGGER "{name}_reference_guard"')
+
+    res = ledger_db.cli("verify", "--json", user="aud")
+    if case != "setting_value":
+        assert res.exit_code == 1, res
+        named = {f["account"]: f["message"] for f in _findings(res.json(), "histories")}
+        assert "fundledger changes only name_en, name_zh" in named[subject], named
+
+    chk = ledger_db.cli("audit", "check-digest", str(filed), "--json", user="aud")
+    assert chk.exit_code == 1, chk
+    dig = _findings(chk.json(), "digest")
+    key = subject.split("=", 1)[1]
+    assert any(f"{table} {key}: changed after the digest" in f["message"] for f in dig), dig
+
+
+def test_a_legitimate_region_reload_still_verifies(ledger_db, tmp_path):
+    """Reloading the region file: unchanged rows are not rewritten (no new versions); a
+    renamed unit and a changed setting are versions the history records, and verify holds."""
+    filed = _digest(ledger_db, tmp_path)
+    c = ledger_db.admin()
+    count = "SELECT count(*) AS n FROM fl.record_log WHERE tbl IN ('fl.chart','fl.unit','fl.book','fl.holder','fl.setting')"
+    before = c.execute(count).fetchone()["n"]
+    region = load_region()
+    migrate.load_reference(c, region)
+    assert c.execute(count).fetchone()["n"] == before
+
+    units = tuple(dataclasses.replace(u, name_en=u.name_en + " (renamed)") if u.code == "230822" else u
+                  for u in region.units)
+    settings = dataclasses.replace(region.settings, preallocation_months=region.settings.preallocation_months + 1)
+    migrate.load_reference(c, dataclasses.replace(region, units=units, settings=settings))
+    assert c.execute(count).fetchone()["n"] == before + 2
+
+    res = ledger_db.cli("verify", "--json", user="aud")
+    assert res.exit_code == 0, res
+    # A renamed unit is no finding of check-digest; a changed setting is (file a new digest
+    # after a reload that changes the region's settings).
+    chk = ledger_db.cli("audit", "check-digest", str(filed), "--json", user="aud")
+    dig = [f["message"] for f in _findings(chk.json(), "digest")]
+    assert [m for m in dig if "fl.setting preallocation_months" in m], dig
+    assert not [m for m in dig if "fl.unit" in m], dig
+
+
+def test_a_region_reload_cannot_change_a_units_kind(ledger_db):
+    region = load_region()
+    units = tuple(dataclasses.replace(u, kind="city") if u.code == "230822" else u for u in region.units)
+    with pytest.raises(psycopg.errors.IntegrityConstraintViolation) as e:
+        migrate.load_reference(ledger_db.admin(), dataclasses.replace(region, units=units))
+    assert e.value.diag.constraint_name == "reference_fixed" and "kind" in str(e.value)
