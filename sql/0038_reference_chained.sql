@@ -17,8 +17,8 @@
 --   * fl.reference_guard refuses a DELETE or TRUNCATE of any of them, and an UPDATE that
 --     changes more than a row's names (unit: and its display order; setting: its value).
 --     A code's classification never changes: a new classification is a new code. Region
---     settings are legitimately changed by reloading the region file (`admin region
---     load`/`init`): each change is a version in the history (who, when, the value), and
+--     settings are legitimately changed by reloading the region file (`fundledger init
+--     --region FILE`): each change is a version in the history (who, when, the value), and
 --     `audit check-digest` names every change of a classification or setting made after
 --     the digest it is given (ledger/store/audit.py).
 -- fl.account needs none of this: each posting's leg in the sealed canonical text carries

@@ -148,3 +148,22 @@ def test_a_region_reload_cannot_change_a_units_kind(ledger_db):
     with pytest.raises(psycopg.errors.IntegrityConstraintViolation) as e:
         migrate.load_reference(ledger_db.admin(), dataclasses.replace(region, units=units))
     assert e.value.diag.constraint_name == "reference_fixed" and "kind" in str(e.value)
+
+
+def test_the_export_carries_the_reference_data_and_verify_offline_names_a_change(ledger_db, tmp_path):
+    """The archive: the reference tables' rows and histories are exported like every
+    hooked table's; a classification changed with the triggers off is named with no
+    database at all."""
+    from ledger.io import archive
+
+    sample_ledger(ledger_db)
+    c = ledger_db.admin()
+    c.execute("SET session_replication_role = replica")
+    c.execute(TAMPERS["chart_kind"][2])
+    c.execute("SET session_replication_role = origin")
+    out = tmp_path / "export"
+    ledger_db.cli("audit", "export", str(out), user="aud")
+    assert (out / "history" / "chart.csv").exists() and (out / "history" / "setting.csv").exists()
+    rep = archive.verify_offline(out)
+    assert not rep.ok
+    assert "fl.chart code=5101" in {f.account for f in rep.findings if f.check == "histories"}
