@@ -1,13 +1,13 @@
 """reference chained: see sql/0038_reference_chained.sql
 
 Revision ID: 0038
-Revises: 0034
+Revises: 0032
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0038"
-down_revision = "0034"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 
