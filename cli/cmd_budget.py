@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from cli.cmd_imports import FileArg, print_notices
-from cli.context import console, emit_json, read, status_text, table, write
+from cli.context import check_year, console, emit_json, read, status_text, table, write
 from ledger.core.budget import CITY, BudgetCheck
 from ledger.core.money import format_yuan, parse_fen
 from ledger.core.shapes import as_row, money_keys, to_json
@@ -24,7 +24,7 @@ from ledger.store import budget as budget_store
 from ledger.store import budget_plan, imports, reports
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/reports.md).")]
-YearOpt = Annotated[int, typer.Option("--year", help="Budget year.")]
+YearOpt = Annotated[int, typer.Option("--year", callback=check_year, help="Budget year.")]
 UnitOpt = Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")]
 BookOpt = Annotated[str | None, typer.Option("--book", help="Only this book (RES or EMP).")]
 

@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from cli.context import (
     State,
+    check_year,
     console,
     db,
     emit_json,
@@ -470,7 +471,7 @@ def balance_cmd(
 @report_app.command("trial-balance")
 def trial_balance(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Figures at the end of this day (YYYY-MM-DD).")] = None,
-    year: Annotated[int | None, typer.Option("--year", help="Fiscal year.")] = None,
+    year: Annotated[int | None, typer.Option("--year", callback=check_year, help="Fiscal year.")] = None,
     unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")] = None,
     book: Annotated[str | None, typer.Option("--book", help="Only this book (RES or EMP).")] = None,
     json_out: JsonOpt = False,

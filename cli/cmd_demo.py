@@ -21,7 +21,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.cmd_fund import _shortfall_model
-from cli.context import console
+from cli.context import check_year, console
 from cli.exports import checked_lang, render_report
 from ledger.core.money import format_yuan
 from ledger.core.monitor import Colour
@@ -280,7 +280,7 @@ def _first_year_lines(story: Story, reps: dict[str, Report], names: dict[str, st
 
 
 def demo(
-    year: Annotated[int, typer.Option("--year", help="The first fiscal year to simulate.")] = 2023,
+    year: Annotated[int, typer.Option("--year", callback=check_year, help="The first fiscal year to simulate.")] = 2023,
     years: Annotated[int, typer.Option("--years", min=1, max=5, help="How many years, one after the other.")] = 2,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same year.")] = 2023,
     scale: Annotated[int, typer.Option("--scale", min=1, help="Multiply provider payment lines (claim detail).")] = 1,

@@ -13,6 +13,7 @@ import typer
 
 from cli.cmd_core import close_app, report_app
 from cli.context import (
+    check_year,
     console,
     emit_json,
     err_console,
@@ -65,7 +66,7 @@ def _warn(warnings: list[str]) -> None:
 # ---- pre-allocation (预拨) --------------------------------------------------------------
 
 def preallocate_cmd(
-    year: Annotated[int, typer.Option("--year", help="The year being pre-allocated.")],
+    year: Annotated[int, typer.Option("--year", callback=check_year, help="The year being pre-allocated.")],
     date: DateOpt,
     months: Annotated[int | None, typer.Option("--months", help="Months of payable funds (setting preallocation_months, 3).")] = None,
     basis: Annotated[str | None, typer.Option("--basis", help="budget (approved expenditure ÷ 12) or prior-year "
@@ -151,7 +152,7 @@ def request_submit(
     unit: Annotated[str | None, typer.Option("--unit", help="The unit asking (default for an officer: their own "
                                              "unit, from their login).")] = None,
     book: Annotated[str, typer.Option("--book", help="RES or EMP.")] = "RES",
-    year: Annotated[int | None, typer.Option("--year", help="Fiscal year (default: this year).")] = None,
+    year: Annotated[int | None, typer.Option("--year", callback=check_year, help="Fiscal year (default: this year).")] = None,
     quarter: Annotated[int | None, typer.Option("--quarter", help="1–4 (default: this quarter).")] = None,
     amount: Annotated[str | None, typer.Option("--amount", help="Yuan, e.g. 600000.00.")] = None,
     component: Annotated[str, typer.Option("--component", help="pooled or personal (employees' book).")] = "",
@@ -268,7 +269,7 @@ def request_settle(
 
 @request_app.command("list")
 def request_list(
-    year: Annotated[int | None, typer.Option("--year", help="Fiscal year.")] = None,
+    year: Annotated[int | None, typer.Option("--year", callback=check_year, help="Fiscal year.")] = None,
     quarter: Annotated[int | None, typer.Option("--quarter", help="Quarter, 1–4.")] = None,
     unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")] = None,
     state: Annotated[str | None, typer.Option("--state", help="submitted, approved, rejected, disbursed, "
@@ -400,8 +401,8 @@ def _shortfall_table(rows: Sequence[yearend.ShortfallLine], title: str) -> None:
 @close_app.command("year")
 def close_year(
     date: DateOpt,
-    year: Annotated[int | None, typer.Option("--year", help="The year to close (YYYY).")] = None,
-    old_year: Annotated[int | None, typer.Argument(hidden=True, metavar="[YEAR]",
+    year: Annotated[int | None, typer.Option("--year", callback=check_year, help="The year to close (YYYY).")] = None,
+    old_year: Annotated[int | None, typer.Argument(hidden=True, metavar="[YEAR]", callback=check_year,
                                                    help="Old form of --year (close year 2024).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -473,7 +474,7 @@ def _shortfall_model(rows: Sequence[yearend.ShortfallLine], year: int, region: s
 
 @report_app.command("shortfall")
 def report_shortfall(
-    year: Annotated[int, typer.Option("--year", help="Fiscal year.")],
+    year: Annotated[int, typer.Option("--year", callback=check_year, help="Fiscal year.")],
     json_out: JsonOpt = False,
     csv: Annotated[Path | None, typer.Option("--csv", help="Also write CSV (UTF-8 with BOM) here.")] = None,
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write an Excel workbook here.")] = None,

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from cli.context import (
+    check_year,
     console,
     emit_json,
     err_console,
@@ -34,7 +35,7 @@ FileArg = Annotated[Path, typer.Argument(help="CSV (UTF-8 or Excel's GBK) or XLS
 insured_app = typer.Typer(help="Insured headcounts per unit, book and year.", no_args_is_help=True)
 adjfund_app = typer.Typer(help="The provincial adjustment fund: remittances and allocations.",
                           no_args_is_help=True)
-YearOpt = Annotated[int, typer.Option("--year", help="The fiscal year the money is for.")]
+YearOpt = Annotated[int, typer.Option("--year", callback=check_year, help="The fiscal year the money is for.")]
 DateOpt = Annotated[str, typer.Option("--date", help="The day the money moves (YYYY-MM-DD).")]
 BookOpt = Annotated[str, typer.Option("--book", help="The book (RES or EMP).")]
 
@@ -57,7 +58,7 @@ def insured_import(file: FileArg, json_out: JsonOpt = False) -> None:
 
 @insured_app.command("show")
 def insured_show(
-    year: Annotated[int, typer.Option("--year", help="The year.")],
+    year: Annotated[int, typer.Option("--year", callback=check_year, help="The year.")],
     unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")] = None,
     book: Annotated[str | None, typer.Option("--book", help="Only this book (RES or EMP).")] = None,
     history: Annotated[bool, typer.Option("--history", help="Every version, with the reasons for corrections.")] = False,

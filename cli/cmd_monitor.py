@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.context import console, emit_json, parse_date_opt, read, write
+from cli.context import check_year, console, emit_json, parse_date_opt, read, write
 from cli.exports import checked_lang, export_report, render_report
 from cli.outfiles import FORCE_HELP, check_target, safe_target
 from ledger.core.balance_rate import RateRanges
@@ -257,7 +257,7 @@ def balances_title(labels: Any, book: str, year: int) -> str:
 
 @chart_app.command("monitor")
 def chart_monitor(
-    year: Annotated[int, typer.Option("--year", help="The year to draw, month by month.")],
+    year: Annotated[int, typer.Option("--year", callback=check_year, help="The year to draw, month by month.")],
     out: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
     book: Annotated[str, typer.Option("--book", help="RES or EMP (its pooled fund).")] = "RES",
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
@@ -284,7 +284,7 @@ def chart_monitor(
 
 @chart_app.command("balances")
 def chart_balances(
-    year: Annotated[int, typer.Option("--year", help="The year to draw, day by day.")],
+    year: Annotated[int, typer.Option("--year", callback=check_year, help="The year to draw, day by day.")],
     out: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
     book: Annotated[str, typer.Option("--book", help="RES or EMP.")] = "RES",
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from cli.cmd_core import report_app
-from cli.context import err_console, parse_date_opt, read
+from cli.context import check_year, err_console, parse_date_opt, read
 from cli.exports import checked_lang, show
 from cli.outfiles import FORCE_HELP
 from ledger.errors import BadInput
@@ -31,7 +31,7 @@ XlsxOpt = Annotated[Path | None, typer.Option("--xlsx", help="Also write an Exce
 ForceOpt = Annotated[bool, typer.Option("--force", help=FORCE_HELP)]
 LangOpt = Annotated[str | None, typer.Option("--lang", metavar="zh|en", help="zh or en: headers and account names "
                                              "(default: the language in force).")]
-YearOpt = Annotated[int | None, typer.Option("--year", help="Fiscal year (default: the year of --as-of, or this year).")]
+YearOpt = Annotated[int | None, typer.Option("--year", callback=check_year, help="Fiscal year (default: the year of --as-of, or this year).")]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Figures at the end of this day (YYYY-MM-DD).")]
 UnitOpt = Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")]
 BookOpt = Annotated[str | None, typer.Option("--book", help="Only this book (RES or EMP).")]
@@ -130,7 +130,7 @@ def vouchers(number_from: Annotated[int, typer.Option("--first", min=1, help="Fi
              old_to: Annotated[int | None, typer.Option("--to", min=1, hidden=True,
                                                         help="Old name of --last.")] = None,
              book: BookOpt = None,
-             year: Annotated[int | None, typer.Option("--year", help="Fiscal year (default: the latest).")] = None,
+             year: Annotated[int | None, typer.Option("--year", callback=check_year, help="Fiscal year (default: the latest).")] = None,
              limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many vouchers.")] = 200,
              offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many vouchers.")] = 0,
              json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False, lang: LangOpt = None) -> None:
@@ -151,7 +151,7 @@ def vouchers(number_from: Annotated[int, typer.Option("--first", min=1, help="Fi
 
 
 @report_app.command("budget-execution")
-def budget_execution(year: Annotated[int, typer.Option("--year", help="Budget year.")],
+def budget_execution(year: Annotated[int, typer.Option("--year", callback=check_year, help="Budget year.")],
                      as_of: AsOfOpt = None, unit: UnitOpt = None, book: BookOpt = None,
                      json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False,
                      lang: LangOpt = None) -> None:
@@ -165,7 +165,7 @@ def budget_execution(year: Annotated[int, typer.Option("--year", help="Budget ye
 
 
 @report_app.command("funding")
-def funding_standards(year: Annotated[int, typer.Option("--year", help="Fiscal year.")],
+def funding_standards(year: Annotated[int, typer.Option("--year", callback=check_year, help="Fiscal year.")],
                       unit: UnitOpt = None, book: BookOpt = None,
                       json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False,
                       lang: LangOpt = None) -> None:
@@ -182,7 +182,7 @@ def funding_standards(year: Annotated[int, typer.Option("--year", help="Fiscal y
 
 
 @report_app.command("requests")
-def requests(year: Annotated[int, typer.Option("--year", help="Year of the requests.")],
+def requests(year: Annotated[int, typer.Option("--year", callback=check_year, help="Year of the requests.")],
              unit: UnitOpt = None, book: BookOpt = None, limit: LimitOpt = 1000, offset: OffsetOpt = 0,
              json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False, lang: LangOpt = None) -> None:
     """The fund-request register: every state change of every request, who made it and why."""
@@ -222,7 +222,7 @@ def register(app: typer.Typer) -> None:
 
 
 @report_app.command("city-budget")
-def city_budget(year: Annotated[int, typer.Option("--year", help="Budget year.")],
+def city_budget(year: Annotated[int, typer.Option("--year", callback=check_year, help="Budget year.")],
                 as_of: AsOfOpt = None, book: BookOpt = None,
                 json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False,
                 lang: LangOpt = None) -> None:
@@ -240,7 +240,7 @@ def city_budget(year: Annotated[int, typer.Option("--year", help="Budget year.")
 
 
 @report_app.command("performance")
-def performance(year: Annotated[int, typer.Option("--year", help="The year reviewed.")],
+def performance(year: Annotated[int, typer.Option("--year", callback=check_year, help="The year reviewed.")],
                 unit: UnitOpt = None, book: BookOpt = None,
                 json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False,
                 lang: LangOpt = None) -> None:
@@ -253,7 +253,7 @@ def performance(year: Annotated[int, typer.Option("--year", help="The year revie
 
 
 @report_app.command("final-accounts")
-def final_accounts(year: Annotated[int, typer.Option("--year", help="The closed year.")],
+def final_accounts(year: Annotated[int, typer.Option("--year", callback=check_year, help="The closed year.")],
                    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822); "
                                                             "default: the city, consolidated.")] = None,
                    book: BookOpt = None,

@@ -157,6 +157,18 @@ def read_pinned(work: Callable[[Conn], T]) -> T:
 
 # ---- values -------------------------------------------------------------------
 
+def check_year(value: int | None) -> int | None:
+    """Every command's ``--year`` (the option's callback): a year from 2000 to 2100, as
+    ``request submit`` takes (ledger.core.requests), or ``bad_input`` — never a traceback
+    from a date that cannot be built, nor a report of year -5."""
+    from ledger.core.requests import MAX_YEAR, MIN_YEAR
+
+    if value is not None and (isinstance(value, bool) or not MIN_YEAR <= value <= MAX_YEAR):
+        raise BadInput(_("--year {year} is out of range: give a year from {lo} to {hi}").format(
+            year=value, lo=MIN_YEAR, hi=MAX_YEAR))
+    return value
+
+
 def parse_date_opt(text: str | None, name: str) -> dt.date | None:
     if text is None:
         return None
