@@ -206,16 +206,24 @@ def test_every_bad_row_is_listed_and_nothing_is_written(ledger_db, tmp_path):
 
 
 def test_officer_imports_only_own_unit(ledger_db, tmp_path):
-    r = ledger_db.cli("collect", "import", str(DATA / "collections.csv"), user="o22")
+    # Collections are finance's (or the bureau's) record of the special account (0039, ATTACK5 S1):
+    # an officer's file is refused whole, its own unit's rows too.
+    r = ledger_db.cli("--lang", "en", "collect", "import", str(DATA / "collections.csv"), user="o22")
     assert r.exit_code == 1
-    assert "[permission_denied]" in r.stderr
-    text = " ".join(r.stderr.split())
-    assert "collections.csv: row 6, column unit: o22 is an officer of unit 230822 and may not import rows of unit 230881" in text
-    assert "row 7, column unit" in text and "row 2," not in text
+    assert "[permission_denied]" in r.stderr and "import collections and subsidies" in r.stderr, r.stderr
     assert count(ledger_db, "fl.entry") == 0
+    # Payments: its own unit's rows only.
+    pay = write_csv(tmp_path / "pay.csv", "date,unit,book,provider,category,amount,reference,component,paid_from",
+                    "2023-01-10,230822,RES,x,inpatient,1.00,HN-OWN-1,,county",
+                    "2023-01-10,230881,RES,x,inpatient,1.00,TJ-1,,county")
+    r = ledger_db.cli("--lang", "en", "pay", "import", str(pay), user="o22")
+    assert r.exit_code == 1 and "[permission_denied]" in r.stderr
+    text = " ".join(r.stderr.split())
+    assert "pay.csv: row 3, column unit: o22 is an officer of unit 230822 and may not import rows of unit 230881" in text
+    assert "row 2," not in text
     own = write_csv(tmp_path / "own.csv", "date,unit,book,source,amount,reference",
                     "2023-01-10,230822,RES,contribution,100.00,HN-OWN-1")
-    r = ledger_db.cli("collect", "import", str(own), user="o22")
+    r = ledger_db.cli("collect", "import", str(own), user="fin")
     assert r.exit_code == 0, r
     assert balance(ledger_db, "RES", "4001", "230822") == -fen("100.00")
     # Auditors write nothing.

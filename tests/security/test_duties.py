@@ -19,7 +19,8 @@ import pytest
 from ledger.core.money import format_yuan
 from ledger.store import cycle, imports
 from tests.conftest import LedgerDB
-from tests.helpers import confirm, entry, leg
+from tests.helpers import confirm, entry, leg, post
+from tests.integration.test_imports import fund_expenditure_accounts
 
 pytestmark = pytest.mark.db
 
@@ -96,34 +97,40 @@ def test_an_overdraft_refusal_shows_an_officer_no_pooled_figures(funded: LedgerD
 
 
 def test_an_import_conflict_names_no_other_officers_batch(funded: LedgerDB, tmp_path: Path) -> None:
+    # (Payments: since 0039 an officer imports no collections, ATTACK5 S1.)
+    fund_expenditure_accounts(funded)
+    post(funded.connect("fin"), entry("fund-tj-res", "2023-02-01", "RES",
+                                      leg("1004", "230881", "D", "100.00", "county_exp"),
+                                      leg("1003", "230881", "C", "100.00", "special")))
     o22 = funded.connect("o22")
     mine = tmp_path / "huanan-secret-plan.csv"
-    mine.write_text("date,unit,book,source,amount,reference\n2023-02-01,230822,RES,contribution,10.00,REF-A5\n", "utf-8")
-    batch = imports.import_file(o22, "collections", mine)
+    mine.write_text("date,unit,book,provider,category,amount,reference,component,paid_from\n"
+                    "2023-02-01,230822,RES,x,inpatient,10.00,REF-A5,,county\n", "utf-8")
+    batch = imports.import_file(o22, "payments", mine)
     o22.commit()
 
     def stage_and_import(conn: psycopg.Connection, row: str) -> str:
-        conn.execute("SELECT fl.import_stage('collections')")
-        with conn.cursor().copy("COPY pg_temp.fl_stage_collections (date, unit, book, source, amount, reference) "
-                                "FROM STDIN (FORMAT csv)") as cp:
+        conn.execute("SELECT fl.import_stage('payments')")
+        with conn.cursor().copy("COPY pg_temp.fl_stage_payments (date, unit, book, provider, category, amount, "
+                                "reference, component, paid_from) FROM STDIN (FORMAT csv)") as cp:
             cp.write(row + "\n")
-        out = conn.execute("SELECT fl.import_collections('other.csv', '') AS r").fetchone()["r"]
+        out = conn.execute("SELECT fl.import_payments('other.csv', '') AS r").fetchone()["r"]
         conn.rollback()
         return json.dumps(out, ensure_ascii=False)
 
     # Another county's officer: its own unit's reference, never a conflict (0035, ATTACK3 R6).
-    text = stage_and_import(funded.connect("o81"), "2023-02-02,230881,RES,contribution,20.00,REF-A5")
+    text = stage_and_import(funded.connect("o81"), '2023-02-02,230881,RES,x,inpatient,20.00,REF-A5,"",county')
     assert '"rows_posted": 1' in text and "conflict" not in text, text
     # A second officer of the same unit: a conflict that names no other officer's batch or file.
     admin = funded.admin()
     if admin.execute("SELECT current_setting('server_version_num')::int AS v").fetchone()["v"] < 160000:
         admin.execute("DO $$ BEGIN CREATE ROLE o22b LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
     admin.execute("SELECT fl.add_user('o22b', 'officer', '230822')")
-    text = stage_and_import(funded.connect("o22b"), "2023-02-02,230822,RES,contribution,20.00,REF-A5")
+    text = stage_and_import(funded.connect("o22b"), '2023-02-02,230822,RES,x,inpatient,20.00,REF-A5,"",county')
     assert "REF-A5" in text and "conflict" in text, text
     assert "huanan-secret-plan" not in text and f"batch {batch.batch_id}" not in text, text
     # The officer who imported it reads its own batch named.
-    again = stage_and_import(o22, "2023-02-03,230822,RES,contribution,30.00,REF-A5")
+    again = stage_and_import(o22, '2023-02-03,230822,RES,x,inpatient,30.00,REF-A5,"",county')
     assert "huanan-secret-plan" in again, again
 
 

@@ -40,39 +40,41 @@ def test_an_officer_cannot_squat_another_countys_references(ledger_db: LedgerDB,
     squat_c = write_csv(tmp_path / "squat-c.csv", COLL, "2023-02-10,230881,RES,contribution,0.01,HN-NEXT-1,",
                         "2023-02-10,230881,RES,contribution,0.01,HN-NEXT-2,")
     squat_p = write_csv(tmp_path / "squat-p.csv", PAY, "2023-02-10,230881,RES,x,inpatient,0.01,HN-CLAIM-1,,county")
-    assert ledger_db.cli("collect", "import", str(squat_c), user="o81").exit_code == 0
+    # (Since 0039 an officer imports no collections at all: ATTACK5 S1.)
+    assert ledger_db.cli("collect", "import", str(squat_c), user="o81").exit_code == 1
     assert ledger_db.cli("pay", "import", str(squat_p), user="o81").exit_code == 0
     # 桦南县's own files go through whole: nothing is "already imported by another import".
     own_c = write_csv(tmp_path / "hn-c.csv", COLL, "2023-02-11,230822,RES,contribution,100.00,HN-NEXT-1,",
                       "2023-02-11,230822,RES,contribution,200.00,HN-NEXT-2,")
     own_p = write_csv(tmp_path / "hn-p.csv", PAY, "2023-02-11,230822,RES,某医院,inpatient,50.00,HN-CLAIM-1,,county")
     before = balance(ledger_db, "RES", "1003", "230822", "special")
-    r = ledger_db.cli("collect", "import", str(own_c), "--json", user="o22")
+    r = ledger_db.cli("collect", "import", str(own_c), "--json", user="fin")
     assert r.exit_code == 0 and r.json()["rows_posted"] == 2, r
     r = ledger_db.cli("pay", "import", str(own_p), "--json", user="o22")
     assert r.exit_code == 0 and r.json()["rows_posted"] == 1, r
     assert balance(ledger_db, "RES", "1003", "230822", "special") == before + 30000
     # By hand, through the stage: the same answer.
     c = ledger_db.connect("o81")
-    c.execute("SELECT fl.import_stage('collections')")
-    c.execute("INSERT INTO pg_temp.fl_stage_collections (row_no, date, unit, book, source, amount, reference, component)"
-              " VALUES (2, '2023-02-12', '230881', 'RES', 'contribution', '0.02', 'HN-LATER-1', '')")
-    assert c.execute("SELECT fl.import_collections('by-hand.csv', NULL) AS r").fetchone()["r"]["rows_posted"] == 1
+    c.execute("SELECT fl.import_stage('payments')")
+    c.execute("INSERT INTO pg_temp.fl_stage_payments (row_no, date, unit, book, provider, category, amount, reference,"
+              " component, paid_from) VALUES (2, '2023-02-12', '230881', 'RES', 'x', 'inpatient', '0.02', 'HN-LATER-1',"
+              " '', 'county')")
+    assert c.execute("SELECT fl.import_payments('by-hand.csv', NULL) AS r").fetchone()["r"]["rows_posted"] == 1
     c.commit()
-    r = ledger_db.cli("collect", "import", str(write_csv(tmp_path / "hn2.csv", COLL,
-                      "2023-02-12,230822,RES,contribution,1.00,HN-LATER-1,")), "--json", user="o22")
+    r = ledger_db.cli("pay", "import", str(write_csv(tmp_path / "hn2.csv", PAY,
+                      "2023-02-12,230822,RES,某医院,inpatient,1.00,HN-LATER-1,,county")), "--json", user="o22")
     assert r.exit_code == 0 and r.json()["rows_posted"] == 1, r
 
 
 def test_an_officer_learns_nothing_of_another_countys_references(ledger_db: LedgerDB, tmp_path: Path) -> None:
     _funded(ledger_db)
-    hn = write_csv(tmp_path / "hn.csv", COLL, "2023-02-11,230822,RES,contribution,100.00,HN-SECRET-1,")
-    assert ledger_db.cli("collect", "import", str(hn), user="o22").exit_code == 0
+    hn = write_csv(tmp_path / "hn.csv", PAY, "2023-02-11,230822,RES,某医院,inpatient,100.00,HN-SECRET-1,,county")
+    assert ledger_db.cli("pay", "import", str(hn), user="o22").exit_code == 0
     # 同江市's officer probes the reference with other content: the answer is the one a
     # fresh reference gets (posted), never "already imported … conflict".
-    probe = write_csv(tmp_path / "probe.csv", COLL, "2023-02-11,230881,RES,contribution,0.01,HN-SECRET-1,",
-                      "2023-02-11,230881,RES,contribution,0.01,NEVER-USED-1,")
-    r = ledger_db.cli("collect", "import", str(probe), "--json", user="o81")
+    probe = write_csv(tmp_path / "probe.csv", PAY, "2023-02-11,230881,RES,x,inpatient,0.01,HN-SECRET-1,,county",
+                      "2023-02-11,230881,RES,x,inpatient,0.01,NEVER-USED-1,,county")
+    r = ledger_db.cli("pay", "import", str(probe), "--json", user="o81")
     assert r.exit_code == 0, r
     out = r.json()
     assert out["rows_posted"] == 2 and out["rows_skipped"] == 0, out
@@ -82,20 +84,20 @@ def test_an_officer_learns_nothing_of_another_countys_references(ledger_db: Ledg
 def test_within_a_unit_a_reference_is_still_imported_once(ledger_db: LedgerDB, tmp_path: Path) -> None:
     _funded(ledger_db)
     f = write_csv(tmp_path / "c.csv", COLL, "2023-02-11,230822,RES,contribution,100.00,HN-ONCE-1,")
-    assert ledger_db.cli("collect", "import", str(f), user="o22").exit_code == 0
+    assert ledger_db.cli("collect", "import", str(f), user="fin").exit_code == 0
     entries = count(ledger_db, "fl.entry")
     # A re-run: skipped, nothing new.
-    r = ledger_db.cli("collect", "import", str(f), "--json", user="o22")
+    r = ledger_db.cli("collect", "import", str(f), "--json", user="fin")
     assert r.exit_code == 0 and r.json()["rows_posted"] == 0 and r.json()["rows_skipped"] == 1, r
     assert count(ledger_db, "fl.entry") == entries
     # The same reference with other content in the same unit: a conflict, by row.
     g = write_csv(tmp_path / "g.csv", COLL, "2023-02-11,230822,RES,contribution,999.00,HN-ONCE-1,")
-    r = ledger_db.cli("--lang", "en", "collect", "import", str(g), user="o22")
+    r = ledger_db.cli("--lang", "en", "collect", "import", str(g), user="fin")
     assert r.exit_code == 1 and "HN-ONCE-1" in r.stderr and "conflict" in r.stderr, r
     # Twice in one file within a unit: refused; in two units of a reviewer's file: two rows.
     t = write_csv(tmp_path / "t.csv", COLL, "2023-02-11,230822,RES,contribution,1.00,HN-TWICE,",
                   "2023-02-11,230822,RES,contribution,2.00,HN-TWICE,")
-    r = ledger_db.cli("--lang", "en", "collect", "import", str(t), user="o22")
+    r = ledger_db.cli("--lang", "en", "collect", "import", str(t), user="fin")
     assert r.exit_code == 1 and "is used again (first on row 2)" in " ".join(r.stderr.split()), r
     two = write_csv(tmp_path / "two.csv", COLL, "2023-02-11,230822,RES,contribution,1.00,SHARED-1,",
                     "2023-02-11,230881,RES,contribution,2.00,SHARED-1,")

@@ -1,6 +1,7 @@
 """ATTACK2 B4, the rows: a login that keeps its transaction open after a call keeps the rows
-that call locked. An officer who imported a collection (it locks the pooled special account's
-bank row, which every collection and payout needs) and stays — with its own timeouts switched
+that call locked. A city login that imported a collection (it locks the pooled special account's
+bank row, which every collection and payout needs; since 0039 officers import no collections,
+so the stuck writer here is the second reviewer) and stays — with its own timeouts switched
 off — must not stall the other offices; a writer that seals early and stays must not hang every
 command after its commit; and the guard must never end a writer at work or a reader
 (sql/0027_confinement.sql)."""
@@ -33,9 +34,9 @@ def _file(tmp: Path, name: str, unit: str, ref: str) -> Path:
 
 
 def _stuck_officer(db: LedgerDB, tmp: Path) -> tuple[psycopg.Connection, int]:
-    """o22 imports a collection (its bank row is the pooled special account's), switches off
+    """rev2 imports a collection (its bank row is the pooled special account's), switches off
     every timeout it may, and stays in the transaction."""
-    o22 = db.connect("o22", autocommit=True)
+    o22 = db.connect("rev2", autocommit=True)
     limits = ["idle_in_transaction_session_timeout", "lock_timeout", "statement_timeout"]
     if int(o22.execute("SHOW server_version_num").fetchone()["server_version_num"]) >= 170000:
         limits.append("transaction_timeout")
