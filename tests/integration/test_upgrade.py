@@ -426,3 +426,28 @@ def test_0038_the_reference_data_is_chained_and_guarded(upgraded: Upgraded) -> N
             assert rows > 0 and versions == rows, (t, rows, versions)
         with pytest.raises(psycopg.errors.IntegrityConstraintViolation):
             c.execute("UPDATE fl.chart SET kind = 'liability', normal_side = 'C' WHERE code = '5101'")
+
+
+def test_0039_collections_are_finances_and_nothing_is_dated_before_a_closed_year(upgraded: Upgraded,
+                                                                                 tmp_path: Path) -> None:
+    """0039 (ATTACK5 S1, S4): in the upgraded ledger an officer's collection file is refused
+    whole, and finance's row dated in a year before the last closed one is refused by date;
+    the same file dated after the closed years posts."""
+    with upgraded.connect() as c:
+        last = c.execute("SELECT max(year) FROM fl.year_close").fetchone()[0]
+        officer, unit = c.execute("SELECT name, unit FROM fl.app_user WHERE role = 'officer' AND unit IS NOT NULL "
+                                  "ORDER BY name LIMIT 1").fetchone()
+        fin = c.execute("SELECT name FROM fl.app_user WHERE role = 'finance' ORDER BY name LIMIT 1").fetchone()[0]
+        first = c.execute("SELECT (value #>> '{}')::int FROM fl.setting WHERE key = 'first_year'").fetchone()[0]
+    assert last is not None and last - 1 >= first, (last, first)
+    head = "date,unit,book,source,amount,reference,component\n"
+    mine = tmp_path / "mine.csv"
+    mine.write_text(head + f"{last + 1}-01-05,{unit},RES,subsidy_county,900000000.00,UPG-39-1,\n", "utf-8")
+    r = upgraded.cli("--lang", "en", "collect", "import", str(mine), user=officer)
+    assert r.returncode == 1 and "[permission_denied]" in r.stderr, r
+    old = tmp_path / "old.csv"
+    old.write_text(head + f"{last - 1}-06-01,{unit},RES,other,0.01,UPG-39-2,\n", "utf-8")
+    r = upgraded.cli("--lang", "en", "collect", "import", str(old), user=fin)
+    assert r.returncode == 1 and "[entry_date_range]" in r.stderr and f"closed year {last}" in r.stderr, r
+    r = upgraded.cli("--lang", "en", "collect", "import", str(mine), user=fin)
+    assert r.returncode == 0, r

@@ -27,7 +27,7 @@ def _commands() -> Iterator[tuple[list[str], Any, Any]]:
             if "--year" in getattr(p, "opts", ()):
                 yield path, cmd, p
         for name, sub in sorted(getattr(cmd, "commands", {}).items()):
-            yield from walk(sub, path + [name])
+            yield from walk(sub, [*path, name])
 
     yield from walk(get_command(main.full_app()), [])
 
