@@ -53,7 +53,8 @@ def test_an_import_committed_while_the_close_computes_does_not_make_it_refuse(
     """The race made deterministic: right after the close computed its table, the officer's
     import runs in another session. It now waits for the close (and is then refused: the
     months are closed); before, it committed and the close refused."""
-    o22 = funded.connect("o22")
+    # (0039: officers import no collections since ATTACK5 S1; the race is any writer's, here the second reviewer's)
+    o22 = funded.connect("rev2")
     rev = funded.connect("rev")
     real = yearend.live_table
     outcome: dict[str, Any] = {}
@@ -91,7 +92,8 @@ def test_the_close_succeeds_while_an_officer_keeps_importing(funded: LedgerDB, t
     """The attack as run: an officer commits 1-fen imports in a loop (own transactions) while
     the reviewer closes; the close goes through at the first attempt, and its table is the
     books' (verify holds afterwards). The imports before the close are in its figures."""
-    o22 = funded.connect("o22")
+    # (0039: officers import no collections since ATTACK5 S1; the race is any writer's, here the second reviewer's)
+    o22 = funded.connect("rev2")
     stop = threading.Event()
     counts = {"ok": 0, "refused": 0}
 
