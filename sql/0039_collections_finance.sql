@@ -337,3 +337,7 @@ BEGIN
     FROM generate_series(v_start, make_date(p_year, 12, 1), interval '1 month') AS m
   ON CONFLICT (month) DO NOTHING;
 END $function$;
+
+-- 0040's fl.close_year_lock waits on the close's two tables without a bound of its own; every
+-- writing API function bounds its lock waits (0027, test_stuck_writers' sweep).
+ALTER FUNCTION fl.close_year_lock(int) SET lock_timeout = '5s';

@@ -54,7 +54,7 @@ def test_every_year_option_is_the_shared_check() -> None:
 def test_every_command_refuses_a_year_out_of_range_as_bad_input(value: str) -> None:
     seen = 0
     for path, cmd, _ in _commands():
-        with pytest.raises(BadInput, match=r"--year .* is out of range: give a year from 2000 to 2100"):
+        with pytest.raises(BadInput, match=r"--year \S+ .*2000.*2100"):
             # --year first: the parser checks it before any other option (a missing one included)
             cmd.main(["--year", value], prog_name=" ".join(path), standalone_mode=False)
         seen += 1
