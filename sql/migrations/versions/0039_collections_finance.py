@@ -1,13 +1,13 @@
 """collections finance: see sql/0039_collections_finance.sql
 
 Revision ID: 0039
-Revises: 0040
+Revises: 0038
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0039"
-down_revision = "0040"
+down_revision = "0038"
 branch_labels = None
 depends_on = None
 
