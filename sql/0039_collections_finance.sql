@@ -338,6 +338,18 @@ BEGIN
   ON CONFLICT (month) DO NOTHING;
 END $function$;
 
--- 0040's fl.close_year_lock waits on the close's two tables without a bound of its own; every
--- writing API function bounds its lock waits (0027, test_stuck_writers' sweep).
-ALTER FUNCTION fl.close_year_lock(int) SET lock_timeout = '5s';
+-- Waiters never hang (0027's rule, run again): every writing API function redefined or added
+-- since without its own bound (0040's fl.close_year_lock, 0041's fl.monitor_acknowledge) gets
+-- lock_timeout 5 s (test_stuck_writers' sweep).
+DO $$
+DECLARE f regprocedure;
+BEGIN
+  FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+            WHERE p.pronamespace = 'fl'::regnamespace AND p.prosecdef AND p.provolatile = 'v'
+              AND NOT coalesce(pg_catalog.array_to_string(p.proconfig, ',') LIKE '%lock_timeout=%', false)
+              AND EXISTS (SELECT 1 FROM pg_catalog.unnest(ARRAY['fl_officer', 'fl_reviewer', 'fl_finance', 'fl_admin']) g
+                           WHERE pg_catalog.has_function_privilege(g, p.oid, 'EXECUTE'))
+            ORDER BY 1 LOOP
+    EXECUTE pg_catalog.format('ALTER FUNCTION %s SET lock_timeout = %L', f, '5s');
+  END LOOP;
+END $$;
