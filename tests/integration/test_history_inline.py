@@ -16,7 +16,7 @@ pytestmark = pytest.mark.db
 
 
 def _doc(key: str, amount: int = 100, memo: str | None = None) -> dict:
-    debit = {"account": "5001.outpatient", "unit": "230822", "side": "D", "amount": amount}
+    debit = {"account": "1101", "unit": "230822", "side": "D", "amount": amount}
     if memo is not None:
         debit["memo"] = memo
     return {"date": "2023-03-01", "book": "RES", "idempotency_key": key,

@@ -40,9 +40,9 @@ CREATE CONSTRAINT TRIGGER fltest_slow_commit AFTER INSERT ON fl.txn_gate
 
 def _docs(tag: str, n: int = 5) -> list[dict[str, Any]]:
     """Entry documents as `fundledger entry post` reads them (amounts in yuan text). No bank
-    account moves (Dr 5401 / Cr 2001), so each posts at once rather than being held for a
+    account moves (Dr 1101 / Cr 2001: no 3xxx–5xxx either, 0036), so each posts at once rather than being held for a
     second person: the write under test is the post itself."""
-    legs = [{"account": "5401", "unit": "230881", "side": "D", "amount": "10.00"},
+    legs = [{"account": "1101", "unit": "230881", "side": "D", "amount": "10.00"},
             {"account": "2001", "unit": "230881", "side": "C", "amount": "10.00"}]
     return [{"date": "2023-03-01", "book": "RES", "idempotency_key": f"{tag}-{i}", "postings": legs} for i in range(n)]
 

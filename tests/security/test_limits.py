@@ -162,7 +162,7 @@ def test_an_idle_writer_does_not_stop_a_close(ledger_db: LedgerDB) -> None:
     fin = ledger_db.connect("fin")
     fin.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps(
         {"date": "2023-06-10", "book": "RES", "idempotency_key": "b4-busy", "postings": [
-            {"account": "5401", "unit": "230800", "side": "D", "amount": 100},
+            {"account": "1101", "unit": "230800", "side": "D", "amount": 100},
             {"account": "2001", "unit": "230800", "side": "C", "amount": 100}]}),))
 
     def work() -> None:
