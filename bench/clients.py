@@ -71,13 +71,16 @@ def _statement(spec: Spec, client: int) -> tuple[str, Any]:
         return ("SELECT bench_floor.post(%s, %s, %s, %s, %s, %s)",
                 lambda n: (f"floor-{spec.run}-{client}-{n}", spec.date, unit, "1004", expenditure_holder(unit),
                            AMOUNT))
-    if spec.mode == "direct":   # no real money: posted at once, no second person
+    if spec.mode == "direct":   # no real money, no 3xxx-5xxx: posted at once, no second person
         credit = {"account": "2001", "unit": unit, "side": "C", "amount": AMOUNT}
     elif spec.pattern == "hot":
         credit = {"account": "1003", "unit": unit, "holder": "special", "side": "C", "amount": AMOUNT}
     else:
         credit = {"account": "1004", "unit": unit, "holder": expenditure_holder(unit), "side": "C", "amount": AMOUNT}
-    debit = {"account": "5001.outpatient", "unit": unit, "side": "D", "amount": AMOUNT}
+    # An accrual on 3xxx-5xxx is held for a second person whoever makes it (0036): the direct
+    # entry is a temporary payment (Dr 1101 / Cr 2001), which posts at once.
+    debit = {"account": "1101" if spec.mode == "direct" else "5001.outpatient", "unit": unit, "side": "D",
+             "amount": AMOUNT}
 
     def params(n: int) -> tuple[str]:
         return (json.dumps({"date": spec.date, "book": "RES", "memo": "bench",
@@ -100,6 +103,8 @@ def _client(spec: Spec, client: int, ready: Any, go: Any, start_at: Any, out: An
         rows = conn.execute(sql, params(n)).fetchall()
         # A real-money entry is held (sql/0017 maker-checker): the second person confirms it.
         held = [r[3] for r in rows if len(r) > 3 and r[2] == "held"]
+        if held and spec.mode == "direct":     # it would measure a hold, not a post
+            raise RuntimeError(f"the direct entry was held (held entry {held[0]}): it must post at once")
         if held and checker is not None:
             checker.execute("SELECT * FROM fl.confirm_entry(%s)", (held[0],)).fetchall()
 
