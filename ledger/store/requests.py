@@ -200,16 +200,21 @@ def special_account(conn: Conn, book: str) -> tuple[int, int] | None:
     return (int(row["balance"]), int(row["reserved"])) if row else (0, 0)
 
 
+def _approval_checks(conn: Conn, req: FundRequest, granted: int, approver: str) -> list[str]:
+    """check_approval with the live figures: the request's justification and what the
+    special account has free. An officer cannot see the pooled special account: that check
+    is left to the approver."""
+    balance, reserved = special_account(conn, req.book) or (granted, 0)
+    j = justification(conn, req.unit, req.book, req.component, req.year, req.quarter)
+    return check_approval(req.id, req.submitted_by, approver, req.amount_requested,
+                          granted, balance, reserved, j.rules())
+
+
 def preview_warnings(conn: Conn, req: FundRequest, amount: int | None = None) -> tuple[str, ...]:
     """What an approver would be told now: over the annual budget, or more than the special
-    account has free (check_approval with the live figures; refusals become warnings)."""
-    j = justification(conn, req.unit, req.book, req.component, req.year, req.quarter)
-    granted = amount or req.amount_requested
-    # An officer cannot see the pooled special account: that check is left to the approver.
-    balance, reserved = special_account(conn, req.book) or (granted, 0)
+    account has free (refusals become warnings)."""
     try:
-        return tuple(check_approval(req.id, req.submitted_by, "(approver)", req.amount_requested,
-                                    granted, balance, reserved, j.rules()))
+        return tuple(_approval_checks(conn, req, amount or req.amount_requested, "(approver)"))
     except LedgerError as e:
         return (e.message,)
 
@@ -244,10 +249,7 @@ def approve(conn: Conn, request_id: int, amount: int | None = None) -> RequestAp
     request with ``warnings`` (e.g. approvals beyond the annual budgeted expenditure)."""
     req = _move(conn, request_id, Action.approve)
     granted = amount if amount is not None else req.amount_requested
-    balance, reserved = special_account(conn, req.book) or (granted, 0)
-    j = justification(conn, req.unit, req.book, req.component, req.year, req.quarter)
-    warnings = check_approval(request_id, req.submitted_by, _me(conn).name, req.amount_requested,
-                              granted, balance, reserved, j.rules())
+    warnings = _approval_checks(conn, req, granted, _me(conn).name)
     conn.execute("SELECT id FROM fl.request_approve(%s, %s)", (request_id, granted))
     return RequestApproved(**as_row(get(conn, request_id)), warnings=tuple(warnings))
 
