@@ -411,6 +411,27 @@ def test_upgrade_0042_deferred_guards(upgraded: Upgraded) -> None:
         assert ("component_guard", True) in rows and all(r[1] for r in rows), rows
 
 
+def test_upgrade_0044_busy_holders(upgraded: Upgraded) -> None:
+    """0044: in the upgraded ledger a statement that writes a contended row leaves its mark (its
+    start, after its transaction's), and the guard judges a writer computing past its call."""
+    with upgraded.connect() as c:
+        trg = {r[0] for r in c.execute("""SELECT t.tgname FROM pg_trigger t
+                                          WHERE t.tgfoid = 'fl.contended_written()'::regprocedure""").fetchall()}
+        assert trg == {"account_contended", "bank_account_contended", "voucher_counter_contended",
+                       "chain_head_contended"}, trg
+        c.execute("BEGIN")
+        c.execute("SELECT 1")
+        c.execute("UPDATE fl.chain_head SET seq = seq")
+        mark = c.execute("""SELECT (l.classid::bigint - 1179404375) * 2147483648 + l.objid::bigint FROM pg_locks l
+                             WHERE l.pid = pg_backend_pid() AND l.locktype = 'advisory' AND l.objsubid = 2""").fetchone()
+        assert mark is not None and mark[0] > 0
+        c.execute("ROLLBACK")
+        why = c.execute("""SELECT fl_guard.stuck_reason('active', NULL, 'SELECT count(*) FROM generate_series(1, 1e10)',
+                                  now() - interval '60 s', now() - interval '3 s', now() - interval '3 s', 1000000, now(),
+                                  interval '10 s', interval '2 s', 1024)""").fetchone()[0]
+        assert why == "holding the rows past its call"
+
+
 def test_0038_the_reference_data_is_chained_and_guarded(upgraded: Upgraded) -> None:
     """0038: every row the old release's chart, holders, units, books and settings had is
     in the chained history (backfilled, so the upgraded ledger verifies — test above), and
