@@ -7,6 +7,11 @@ with the ledger in its cache. Each command runs ten times (three in ``--quick``)
 one warm-up; the figure is the median wall time, with the process's own CPU (user +
 system, from ``wait4``) beside it: on a shared machine the CPU is the steadier figure.
 The reference is ``python -c pass`` measured the same way: the interpreter's own floor.
+
+The commands run with ``PYTHONDONTWRITEBYTECODE`` removed from their environment, so the
+warm-up writes the checkout's ``.pyc`` files as ``pip install`` does for a user's install:
+with it set (as some shells and CI set it), every run compiled fundledger's own modules
+again, 100–140 ms that no installed copy pays.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
     with server(env) as srv, ledger_db(srv, profile=False, template=env.template) as db:
         with psycopg.connect(srv.url(db, "fin")) as c:
             fund(c, dict.fromkeys(UNITS, 100_000_00), date="2023-01-10", tag="startup")
-        base = {k: v for k, v in os.environ.items() if k not in ("FUNDLEDGER_USER",)}
+        base = {k: v for k, v in os.environ.items() if k not in ("FUNDLEDGER_USER", "PYTHONDONTWRITEBYTECODE")}
         floor = [_timed([sys.executable, "-c", "pass"], base) for _ in range(runs)]
         ref = [w * 1000 for w, _ in floor]
         for name, (args, user) in COMMANDS.items():

@@ -30,7 +30,6 @@ from cli.context import (
 from cli.outfiles import check_target, safe_target
 from ledger.core.entries import parse_entries
 from ledger.core.money import format_yuan
-from ledger.core.region import load_region
 from ledger.core.shapes import as_row, money_keys, to_json
 from ledger.core.users import check_user_name
 from ledger.errors import BadInput
@@ -65,6 +64,8 @@ def init(
     json_out: JsonOpt = False,
 ) -> None:
     """Create or upgrade the database and load the chart of accounts and the region."""
+    from ledger.core.region import load_region  # tomllib and the region's tables: init's alone
+
     reg = load_region(region)
     target = State.target()
     with db(admin=True) as conn:

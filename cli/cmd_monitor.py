@@ -1,5 +1,5 @@
 """``fundledger monitor`` (可支付月数 and warnings; exit 3 when any row is red) and
-``fundledger chart monitor|balances`` (PNG charts). Registered by cli/cmd_reports.py."""
+``fundledger chart monitor|balances`` (PNG charts). Registered by cli/main.py (``COMMANDS``)."""
 
 from __future__ import annotations
 

@@ -215,10 +215,9 @@ def registers(as_of: AsOfOpt = None,
 
 
 def register(app: typer.Typer) -> None:
-    """``report_app`` is already on the root app (cmd_core); add ``monitor`` and ``chart``."""
-    from cli import cmd_monitor
-
-    cmd_monitor.register(app)
+    """Nothing to add: ``report_app`` is already on the root app (cmd_core) and this
+    module's commands are on it; ``monitor`` and ``chart`` are cmd_monitor's own (a
+    monitor run does not import every report's builders)."""
 
 
 @report_app.command("city-budget")

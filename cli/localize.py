@@ -11,6 +11,7 @@ run commands in either language (the tests do).
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -102,46 +103,98 @@ _usage = "Usage: "
 
 def patch_typer(lang: str) -> None:
     """Typer's own strings in ``lang``, and help text that folds instead of being cut
-    with '…' (Chinese has no spaces to wrap at)."""
-    global _folding
-    import typer.rich_utils as ru
-
-    for attr, msgid in _TYPER_STRINGS.items():
-        setattr(ru, attr, i18n.translate(msgid, lang))
-    global _usage
+    with '…' (Chinese has no spaces to wrap at). ``typer.rich_utils`` (rich's Markdown,
+    markdown-it, pygments: ~70 ms) is imported by Typer only to show help or a usage
+    error; it is patched now if it is loaded, else the moment it is imported."""
+    global _usage, _lang
     _usage = i18n.translate(USAGE_PREFIX, lang)
-    if not _folding:
-        from rich.text import Text
-        from typer._click.formatting import HelpFormatter
+    _lang = lang
+    _patch_usage()
+    ru = sys.modules.get(_RICH_UTILS)
+    if ru is not None:
+        _patch_rich_utils(ru)
+    elif not any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _PatchOnImport())
 
-        write_usage = HelpFormatter.write_usage
 
-        def usage(self: Any, prog: str, args: str = "", prefix: str | None = None) -> None:
-            write_usage(self, prog, args, _usage if prefix is None else prefix)
+_RICH_UTILS = "typer.rich_utils"
+_lang = "zh"
+_usage_patched = False
 
-        HelpFormatter.write_usage = usage  # type: ignore[method-assign]
 
-        format_error = ru.rich_format_error
+def _patch_usage() -> None:
+    """Click's usage line starts with ``_usage`` (the prefix in the current language)."""
+    global _usage_patched
+    if _usage_patched:
+        return
+    from typer._click.formatting import HelpFormatter
 
-        def usage_error(e: Any) -> None:
-            from cli.errors import localise_usage
+    write_usage = HelpFormatter.write_usage
 
-            text = localise_usage(e.format_message())
-            e.format_message = lambda: text
-            format_error(e)
+    def usage(self: Any, prog: str, args: str = "", prefix: str | None = None) -> None:
+        write_usage(self, prog, args, _usage if prefix is None else prefix)
 
-        ru.rich_format_error = usage_error  # type: ignore[assignment]
+    HelpFormatter.write_usage = usage  # type: ignore[method-assign]
+    _usage_patched = True
 
-        make = ru._make_rich_text
 
-        def folding(*args: Any, **kwargs: Any) -> Any:
-            out = make(*args, **kwargs)
-            if isinstance(out, Text):
-                out.overflow = "fold"
-            return out
+def _patch_rich_utils(ru: Any) -> None:
+    """Typer's strings in the current language; its error panel localised and its help
+    text folding (once per process: the wrappers read the language when they run)."""
+    global _folding
+    for attr, msgid in _TYPER_STRINGS.items():
+        setattr(ru, attr, i18n.translate(msgid, _lang))
+    if _folding:
+        return
+    from rich.text import Text
 
-        ru._make_rich_text = folding
-        _folding = True
+    format_error = ru.rich_format_error
+
+    def usage_error(e: Any) -> None:
+        from cli.errors import localise_usage
+
+        text = localise_usage(e.format_message())
+        e.format_message = lambda: text
+        format_error(e)
+
+    ru.rich_format_error = usage_error
+
+    make = ru._make_rich_text
+
+    def folding(*args: Any, **kwargs: Any) -> Any:
+        out = make(*args, **kwargs)
+        if isinstance(out, Text):
+            out.overflow = "fold"
+        return out
+
+    ru._make_rich_text = folding
+    _folding = True
+
+
+class _PatchOnImport:
+    """A meta path finder that lets ``typer.rich_utils`` load as usual, then patches it
+    (``_patch_rich_utils``) before the importer sees it."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != _RICH_UTILS:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader: Any = spec.loader
+        exec_module = loader.exec_module
+
+        def exec_and_patch(module: Any) -> None:
+            exec_module(module)
+            _patch_rich_utils(module)
+
+        loader.exec_module = exec_and_patch
+        return spec
 
 
 def build(app: Any, lang: str) -> Any:

@@ -59,16 +59,16 @@ def root(
 # the demo, the reports or the auditor's tools; listing every command (`--help`, an
 # unknown name) imports all. tests/unit/test_cli_lazy.py checks this table against the
 # command tree that all modules build.
-MODULES = ("cmd_core", "cmd_imports", "cmd_budget", "cmd_fund", "cmd_reports", "cmd_audit", "cmd_demo", "cmd_db",
-           "cmd_example", "cmd_forecast", "cmd_funding")
+MODULES = ("cmd_core", "cmd_imports", "cmd_budget", "cmd_fund", "cmd_reports", "cmd_monitor", "cmd_audit",
+           "cmd_demo", "cmd_db", "cmd_example", "cmd_forecast", "cmd_funding")
 COMMANDS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("init", "unit", "entry", "opening", "journal", "account", "balance"), ("cmd_core",)),
     "user": ("cmd_core", "cmd_db"),
     "db": ("cmd_core", "cmd_db"),
     "close": ("cmd_core", "cmd_fund"),
     "report": ("cmd_core", "cmd_reports", "cmd_fund"),
-    "monitor": ("cmd_core", "cmd_reports"),
-    "chart": ("cmd_core", "cmd_reports"),
+    "monitor": ("cmd_core", "cmd_monitor"),
+    "chart": ("cmd_core", "cmd_monitor"),
     **dict.fromkeys(("handover", "register", "collect", "pay"), ("cmd_core", "cmd_imports")),
     "budget": ("cmd_core", "cmd_budget"),
     **dict.fromkeys(("preallocate", "request", "interest", "government"), ("cmd_core", "cmd_fund")),

@@ -7,7 +7,6 @@ than surfacing later as an unknown unit in a file import.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,27 +22,13 @@ from ledger.core.chart import CHART_BY_CODE
 from ledger.core.funding import DEFAULT_STANDARDS, FundingStandard, parse_standards
 from ledger.core.performance import DEFAULT_WEIGHTS, check_weights
 from ledger.core.response import DEFAULT_PLANS, PlanStep, parse_plans
+from ledger.core.timezone import DEFAULT_TIME_ZONE
+from ledger.core.timezone import TIME_ZONE_ENV as TIME_ZONE_ENV  # re-exported: the clock's old home
+from ledger.core.timezone import fund_time_zone as fund_time_zone
 from ledger.errors import BadInput
 from ledger.io import infile
 
 UnitKind = Literal["city", "county"]
-
-#: The fund's clock: reports say when they were made in this zone, not the server's.
-DEFAULT_TIME_ZONE = "Asia/Shanghai"
-TIME_ZONE_ENV = "FUNDLEDGER_TIME_ZONE"
-
-
-def fund_time_zone(configured: str | None = None) -> ZoneInfo:
-    """The fund's time zone: ``FUNDLEDGER_TIME_ZONE`` if set, else ``configured`` (the region
-    file's ``[region] time_zone``), else Asia/Shanghai. An unknown name is refused."""
-    env = os.environ.get(TIME_ZONE_ENV, "").strip()
-    name = env or (configured or "").strip() or DEFAULT_TIME_ZONE
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        where = TIME_ZONE_ENV if env else "the region file's time_zone"
-        raise BadInput(f"{where}: unknown time zone '{name}' (an IANA name like Asia/Shanghai)") from None
-
 
 @dataclass(frozen=True, slots=True)
 class Unit:

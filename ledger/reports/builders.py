@@ -60,7 +60,7 @@ def now(labels: Labels | None = None) -> dt.datetime:
     """This second in the fund's time zone (``FUNDLEDGER_TIME_ZONE``, else the region
     file's ``time_zone``, else Asia/Shanghai): a report says when it was made as the
     office's clock says it, not the server's UTC."""
-    from ledger.core.region import fund_time_zone
+    from ledger.core.timezone import fund_time_zone
 
     return dt.datetime.now(fund_time_zone(labels.time_zone if labels else None)).replace(microsecond=0)
 

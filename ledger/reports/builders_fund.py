@@ -157,7 +157,7 @@ def _local_time(at: dt.datetime | None, labels: Labels) -> str | None:
     """A timestamp as the office's clock shows it (the fund's time zone), ISO to the second."""
     if at is None:
         return None
-    from ledger.core.region import fund_time_zone
+    from ledger.core.timezone import fund_time_zone
 
     zone = fund_time_zone(labels.time_zone)
     return (at.astimezone(zone) if at.tzinfo else at.replace(tzinfo=zone)).isoformat(timespec="seconds")

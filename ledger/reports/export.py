@@ -36,7 +36,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ledger.core.money import decimal_text, format_yuan
-from ledger.core.region import fund_time_zone
+from ledger.core.timezone import fund_time_zone
 from ledger.i18n import N_, translate
 from ledger.reports.labels import person_text
 from ledger.reports.model import TOTAL_LABEL, Column, Report, Section, check_lang
@@ -139,7 +139,7 @@ def write_json(report: Report, path: PathLike, *, deterministic: bool = False) -
 
 def stamped(when: datetime) -> datetime:
     """A report's time as the office reads it: a time stamped in UTC (or without a zone)
-    is shown in the fund's time zone (``ledger.core.region.fund_time_zone``); a time
+    is shown in the fund's time zone (``ledger.core.timezone.fund_time_zone``); a time
     already in a local zone is kept as given."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from ledger.core.region import Region
 from ledger.store.db import Conn
 from ledger.store.rows import fetch_all
+
+if TYPE_CHECKING:   # the region module (tomllib, its tables) is init's alone: not for every command
+    from ledger.core.region import Region
 
 
 def init(admin_conninfo: str, conn: Conn, region: Region) -> dict[str, Any]:

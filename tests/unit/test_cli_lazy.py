@@ -68,3 +68,46 @@ def test_a_read_command_loads_only_what_it_needs() -> None:
         assert heavy not in loaded, heavy
     # Listing the commands builds them all.
     assert {"cli.cmd_demo", "cli.cmd_audit"} <= set(_modules_loaded("--help"))
+
+
+def _modules_loaded_env(env: dict[str, str], *argv: str) -> list[str]:
+    import os
+
+    code = ("import sys; sys.argv = ['fundledger', *sys.argv[1:]]\n"
+            "from cli.main import run\n"
+            "try:\n    run()\nexcept SystemExit:\n    pass\n"
+            "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, **env})
+    return r.stderr.split()
+
+
+def test_a_read_command_run_skips_the_help_renderer_the_region_and_the_report_builders() -> None:
+    # Issue 24: `balance --json` and `monitor --json` within 300 ms; these cost 20-70 ms each
+    # and neither command needs them (help and usage errors load Typer's renderer on demand).
+    nowhere = {"FUNDLEDGER_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    for argv, absent in ((("balance", "RES:1003:230800:special", "--json"), ("cli.cmd_monitor",)),
+                         (("monitor", "--json"), ("cli.cmd_reports", "ledger.reports.builders_budget"))):
+        loaded = set(_modules_loaded_env(nowhere, "--lang", "en", *argv))
+        assert "psycopg" in loaded, argv   # it did get as far as connecting
+        for heavy in ("typer.rich_utils", "markdown_it", "ledger.core.region", "tomllib", "ledger.io.tables",
+                      "sqlalchemy", "openpyxl", "matplotlib", *absent):
+            assert heavy not in loaded, (argv, heavy)
+
+
+def test_typer_strings_are_translated_when_its_renderer_loads_late() -> None:
+    code = ("import sys\n"
+            "from cli.main import app, register\n"
+            "from cli.localize import build\n"
+            "register(('cmd_core',))\n"
+            "build(app, 'zh')\n"
+            "assert 'typer.rich_utils' not in sys.modules\n"
+            "import typer.rich_utils as ru\n"
+            "print(ru.OPTIONS_PANEL_TITLE, ru.ARGUMENTS_PANEL_TITLE, ru.rich_format_error.__name__)\n"
+            "build(app, 'en')\n"
+            "print(ru.OPTIONS_PANEL_TITLE)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    zh, en = r.stdout.splitlines()
+    assert zh.split()[:2] != ["Options", "Arguments"] and zh.split()[2] == "usage_error", zh
+    assert en == "Options"
