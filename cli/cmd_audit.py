@@ -11,6 +11,8 @@ import typer
 
 from cli.context import (
     Markup,
+    bounded,
+    check_id,
     console,
     emit_json,
     parse_date_opt,
@@ -137,7 +139,7 @@ def verify_cmd(
 def trail(
     ref: Annotated[str | None, typer.Argument(help="Entry id, voucher (RES/2023-000001), idempotency key, "
                                               "or R<id> for a fund request.")] = None,
-    request: Annotated[int | None, typer.Option("--request", help="A fund request id.")] = None,
+    request: Annotated[int | None, typer.Option("--request", callback=check_id, help="A fund request id.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Who did what, when, from where and why: an entry or a fund request, with reversals and approvals."""
@@ -243,7 +245,7 @@ def reconcile_import(
                                               "reference[, balance].")],
     account: Annotated[str, typer.Option("--account", help=ACCOUNT_HELP)],
     book: Annotated[str, typer.Option("--book", help="Book (RES, EMP, …).")],
-    window: Annotated[int | None, typer.Option("--window", help="Days a bank date may differ from the book date "
+    window: Annotated[int | None, typer.Option("--window", callback=bounded(0, 366), help="Days a bank date may differ from the book date "
                                                "(default: setting reconcile.window_days, else 3).")] = None,
     json_out: JsonOpt = False,
 ) -> None:

@@ -13,7 +13,10 @@ import typer
 from rich.markup import escape
 
 from cli.context import (
+    BIGINT_MAX,
     State,
+    bounded,
+    check_id,
     check_year,
     console,
     db,
@@ -146,9 +149,9 @@ def user_add(
     password: Annotated[bool, typer.Option("--password", help="Prompt for a password (server mode).")] = False,
     password_file: Annotated[Path | None, typer.Option("--password-file", help="Read the password from this file's "
                                                        "first line (- for standard input); never on the command line.")] = None,
-    connection_limit: Annotated[int | None, typer.Option("--connection-limit", min=1, max=100,
+    connection_limit: Annotated[int | None, typer.Option("--connection-limit", callback=bounded(1, 100),
                                                          help="Most sessions this login may hold at once "
-                                                              "(default 10; docs/security.md).")] = None,
+                                                              "(1 to 100, default 10; docs/security.md).")] = None,
 ) -> None:
     """Add a user. The first admin is created by the database owner; then admins add users.
     With --password/--password-file the login gets a SCRAM-SHA-256 password (docs/security.md).
@@ -204,6 +207,11 @@ def close_period(
         first = dt.date.fromisoformat(month + "-01")
     except ValueError as e:
         raise BadInput(_("'{month}' is not a month (YYYY-MM)").format(month=month)) from e
+    from ledger.core.requests import MAX_YEAR, MIN_YEAR
+
+    if not MIN_YEAR <= first.year <= MAX_YEAR:
+        raise BadInput(_("'{month}' is out of range: give a month from {lo}-01 to {hi}-12").format(
+            month=month, lo=MIN_YEAR, hi=MAX_YEAR))
     out = None
     if digest_dir is not None:
         # A filed period digest is evidence: never replaced (a digest taken later would certify
@@ -291,7 +299,7 @@ def entry_post(
 @entry_app.command("held")
 def entry_held(
     all_: Annotated[bool, typer.Option("--all", help="Also confirmed and rejected ones.")] = False,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 200,
+    limit: Annotated[int, typer.Option("--limit", callback=bounded(1, 1_000_000), help="At most this many.")] = 200,
     json_out: JsonOpt = False,
 ) -> None:
     """Held entries waiting for a second person (maker-checker), oldest first."""
@@ -311,7 +319,7 @@ def entry_held(
 
 @entry_app.command("confirm")
 def entry_confirm(
-    ids: Annotated[list[int], typer.Argument(help="Held entry id(s) (see entry held).")],
+    ids: Annotated[list[int], typer.Argument(callback=check_id, help="Held entry id(s) (see entry held).")],
     json_out: JsonOpt = False,
 ) -> None:
     """Confirm held entries as the second person: each is posted now and gets its voucher."""
@@ -323,7 +331,7 @@ def entry_confirm(
 
 @entry_app.command("reject")
 def entry_reject(
-    held_id: Annotated[int, typer.Argument(help="Held entry id (see entry held).")],
+    held_id: Annotated[int, typer.Argument(callback=check_id, help="Held entry id (see entry held).")],
     reason: Annotated[str, typer.Option("--reason", help="Why (kept, chained, shown to the maker).")],
     json_out: JsonOpt = False,
 ) -> None:
@@ -411,8 +419,8 @@ def journal_cmd(
     date_to: Annotated[str | None, typer.Option("--to", help="Last date.")] = None,
     unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")] = None,
     book: Annotated[str | None, typer.Option("--book", help="Only this book (RES or EMP).")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many entries.")] = 200,
-    offset: Annotated[int, typer.Option("--offset", help="Skip this many entries first.")] = 0,
+    limit: Annotated[int, typer.Option("--limit", callback=bounded(1, 1_000_000), help="At most this many entries.")] = 200,
+    offset: Annotated[int, typer.Option("--offset", callback=bounded(0, BIGINT_MAX), help="Skip this many entries first.")] = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """The journal: entries in date and voucher order."""

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.cmd_core import db_app, user_app
-from cli.context import State, console, db, emit_json, jsonable, table, write
+from cli.context import State, bounded, console, db, emit_json, jsonable, table, write
 from ledger.core.shapes import as_row, to_json
 from ledger.errors import BadInput
 from ledger.i18n import _, code_text
@@ -126,7 +126,7 @@ def db_check(
 
 
 @db_app.command("log")
-def db_log(limit: Annotated[int, typer.Option("--limit", help="At most this many operations.")] = 100,
+def db_log(limit: Annotated[int, typer.Option("--limit", callback=bounded(1, 1_000_000), help="At most this many operations.")] = 100,
            json_out: JsonOpt = False) -> None:
     """The operations log: passwords set, logins disabled, backups, standby decisions, promotions."""
     from ledger.store import deploy
@@ -147,7 +147,7 @@ def backup_cmd(
     repo: Annotated[Path, typer.Argument(help="The backup repository (a directory; one sub-directory per backup).")],
     incremental: Annotated[bool | None, typer.Option("--incremental/--full", help="Default: incremental when the "
                                                       "server summarises WAL and a previous backup exists.")] = None,
-    keep: Annotated[int, typer.Option("--keep", help="Full backups kept (with their incrementals); the WAL "
+    keep: Annotated[int, typer.Option("--keep", callback=bounded(1, 1000), help="Full backups kept (with their incrementals); the WAL "
                                       "archive is trimmed to the oldest kept.")] = 7,
     archive: Annotated[Path | None, typer.Option("--archive", help="The WAL archive to trim (default: the "
                                                  "server's basic_archive directory).")] = None,

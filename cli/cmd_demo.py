@@ -21,7 +21,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.cmd_fund import _shortfall_model
-from cli.context import check_year, console
+from cli.context import bounded, check_year, console
 from cli.exports import checked_lang, render_report
 from ledger.core.money import format_yuan
 from ledger.core.monitor import Colour
@@ -281,9 +281,9 @@ def _first_year_lines(story: Story, reps: dict[str, Report], names: dict[str, st
 
 def demo(
     year: Annotated[int, typer.Option("--year", callback=check_year, help="The first fiscal year to simulate.")] = 2023,
-    years: Annotated[int, typer.Option("--years", min=1, max=5, help="How many years, one after the other.")] = 2,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same year.")] = 2023,
-    scale: Annotated[int, typer.Option("--scale", min=1, help="Multiply provider payment lines (claim detail).")] = 1,
+    years: Annotated[int, typer.Option("--years", callback=bounded(1, 5), help="How many years, one after the other (1 to 5).")] = 2,
+    seed: Annotated[int, typer.Option("--seed", callback=bounded(0, 2**32 - 1), help="Random seed: the same seed gives the same year.")] = 2023,
+    scale: Annotated[int, typer.Option("--scale", callback=bounded(1, 1000), help="Multiply provider payment lines (claim detail).")] = 1,
     home: Annotated[Path | None, typer.Option("--home", help="The demo's own database directory, made afresh (default: "
                                               "OUT/db; never FUNDLEDGER_HOME, which holds your real ledger).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for files, reports and charts.")] = Path("demo-output"),

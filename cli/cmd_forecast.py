@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.context import console, emit_json, parse_date_opt, read, table
+from cli.context import bounded, console, emit_json, parse_date_opt, read, table
 from ledger.core.forecast import Assumptions, PathMonth, UnitForecast, forecast_unit, origin_for
 from ledger.core.money import decimal_text
 from ledger.core.monitor import Thresholds
@@ -93,7 +93,7 @@ def forecast(
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Forecast from the end of this day's month if it is a month end, else the previous "
         "month end (default today).")] = None,
-    years: Annotated[int, typer.Option("--years", help="Calendar years to forecast (the rest of the "
+    years: Annotated[int, typer.Option("--years", callback=bounded(1, 10), help="Calendar years to forecast (the rest of the "
                                        "origin's year counts as the first).")] = 3,
     unit: Annotated[str | None, typer.Option("--unit", help="Only this unit.")] = None,
     book: Annotated[str | None, typer.Option("--book", help="Only this book (RES or EMP).")] = None,
@@ -108,7 +108,7 @@ def forecast(
         "month, e.g. -15 for an announced cut (default 0).")] = None,
     damping: Annotated[str, typer.Option("--damping", help="Trend damping φ from 0 to 1 (default 0.8).")] = "0.8",
     government_lag: Annotated[int, typer.Option(
-        "--government-lag", help="Months after a year end when the government pays its shortfall share "
+        "--government-lag", callback=bounded(1, 36), help="Months after a year end when the government pays its shortfall share "
         "(default 1: in January).")] = 1,
     chart: Annotated[Path | None, typer.Option("--chart", help="Also draw months payable (history and "
                                                "forecast) per unit as a PNG here (--book, default RES).")] = None,

@@ -13,6 +13,8 @@ import typer
 
 from cli.cmd_core import close_app, report_app
 from cli.context import (
+    bounded,
+    check_id,
     check_year,
     console,
     emit_json,
@@ -68,7 +70,7 @@ def _warn(warnings: list[str]) -> None:
 def preallocate_cmd(
     year: Annotated[int, typer.Option("--year", callback=check_year, help="The year being pre-allocated.")],
     date: DateOpt,
-    months: Annotated[int | None, typer.Option("--months", help="Months of payable funds (setting preallocation_months, 3).")] = None,
+    months: Annotated[int | None, typer.Option("--months", callback=bounded(1, 12), help="Months of payable funds (setting preallocation_months, 3).")] = None,
     basis: Annotated[str | None, typer.Option("--basis", help="budget (approved expenditure ÷ 12) or prior-year "
                                               "(last year's spending ÷ 12); setting preallocation_basis.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the table; write nothing.")] = False,
@@ -153,7 +155,7 @@ def request_submit(
                                              "unit, from their login).")] = None,
     book: Annotated[str, typer.Option("--book", help="RES or EMP.")] = "RES",
     year: Annotated[int | None, typer.Option("--year", callback=check_year, help="Fiscal year (default: this year).")] = None,
-    quarter: Annotated[int | None, typer.Option("--quarter", help="1–4 (default: this quarter).")] = None,
+    quarter: Annotated[int | None, typer.Option("--quarter", callback=bounded(1, 4), help="1–4 (default: this quarter).")] = None,
     amount: Annotated[str | None, typer.Option("--amount", help="Yuan, e.g. 600000.00.")] = None,
     component: Annotated[str, typer.Option("--component", help="pooled or personal (employees' book).")] = "",
     note: Annotated[str, typer.Option("--note", help="What the money is for.")] = "",
@@ -184,7 +186,7 @@ def request_submit(
 
 @request_app.command("approve")
 def request_approve(
-    request_id: Annotated[int, typer.Argument(metavar="ID", help="The request's id (request list).")],
+    request_id: Annotated[int, typer.Argument(metavar="ID", callback=check_id, help="The request's id (request list).")],
     amount: Annotated[str | None, typer.Option("--amount", help="Approve less than requested.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -202,7 +204,7 @@ def request_approve(
 
 @request_app.command("reject")
 def request_reject(
-    request_id: Annotated[int, typer.Argument(metavar="ID", help="The request's id (request list).")],
+    request_id: Annotated[int, typer.Argument(metavar="ID", callback=check_id, help="The request's id (request list).")],
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the request's history).")],
     json_out: JsonOpt = False,
 ) -> None:
@@ -216,7 +218,7 @@ def request_reject(
 
 @request_app.command("void")
 def request_void(
-    request_id: Annotated[int, typer.Argument(metavar="ID", help="The request's id (request list).")],
+    request_id: Annotated[int, typer.Argument(metavar="ID", callback=check_id, help="The request's id (request list).")],
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the request's history).")],
     json_out: JsonOpt = False,
 ) -> None:
@@ -231,7 +233,7 @@ def request_void(
 
 @request_app.command("disburse")
 def request_disburse(
-    request_id: Annotated[int, typer.Argument(metavar="ID", help="The request's id (request list).")],
+    request_id: Annotated[int, typer.Argument(metavar="ID", callback=check_id, help="The request's id (request list).")],
     date: DateOpt,
     key: KeyOpt = None,
     json_out: JsonOpt = False,
@@ -248,7 +250,7 @@ def request_disburse(
 
 @request_app.command("settle")
 def request_settle(
-    request_id: Annotated[int, typer.Argument(metavar="ID", help="The request's id (request list).")],
+    request_id: Annotated[int, typer.Argument(metavar="ID", callback=check_id, help="The request's id (request list).")],
     date: DateOpt,
     key: KeyOpt = None,
     json_out: JsonOpt = False,
@@ -270,7 +272,7 @@ def request_settle(
 @request_app.command("list")
 def request_list(
     year: Annotated[int | None, typer.Option("--year", callback=check_year, help="Fiscal year.")] = None,
-    quarter: Annotated[int | None, typer.Option("--quarter", help="Quarter, 1–4.")] = None,
+    quarter: Annotated[int | None, typer.Option("--quarter", callback=bounded(1, 4), help="Quarter, 1–4.")] = None,
     unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")] = None,
     state: Annotated[str | None, typer.Option("--state", help="submitted, approved, rejected, disbursed, "
                                               "settled or voided.")] = None,
@@ -293,7 +295,7 @@ def request_list(
 
 @request_app.command("show")
 def request_show(
-    request_id: Annotated[int, typer.Argument(metavar="ID", help="The request's id (request list).")],
+    request_id: Annotated[int, typer.Argument(metavar="ID", callback=check_id, help="The request's id (request list).")],
     json_out: JsonOpt = False,
 ) -> None:
     """One request: its justification and every step (who, when, why)."""

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from cli.context import (
+    check_id,
     console,
     emit_json,
     err_console,
@@ -140,7 +141,7 @@ def register_list(
 
 @register_app.command("clear")
 def register_clear(
-    item: Annotated[int, typer.Argument(help="Register item id (register list).")],
+    item: Annotated[int, typer.Argument(callback=check_id, help="Register item id (register list).")],
     amount: Annotated[str, typer.Option("--amount", help="Amount received or paid, in yuan.")],
     date: Annotated[str, typer.Option("--date", help="Date the money moved (YYYY-MM-DD).")],
     key: Annotated[str | None, typer.Option("--key", help="Idempotency key (default register-clear:<item>:<n>); "

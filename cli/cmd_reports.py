@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from cli.cmd_core import report_app
-from cli.context import check_year, err_console, parse_date_opt, read
+from cli.context import BIGINT_MAX, bounded, check_year, err_console, parse_date_opt, read
 from cli.exports import checked_lang, show
 from cli.outfiles import FORCE_HELP
 from ledger.errors import BadInput
@@ -35,8 +35,8 @@ YearOpt = Annotated[int | None, typer.Option("--year", callback=check_year, help
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Figures at the end of this day (YYYY-MM-DD).")]
 UnitOpt = Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")]
 BookOpt = Annotated[str | None, typer.Option("--book", help="Only this book (RES or EMP).")]
-LimitOpt = Annotated[int, typer.Option("--limit", min=1, help="At most this many lines.")]
-OffsetOpt = Annotated[int, typer.Option("--offset", min=0, help="Skip this many lines first.")]
+LimitOpt = Annotated[int, typer.Option("--limit", callback=bounded(1, 1_000_000), help="At most this many lines.")]
+OffsetOpt = Annotated[int, typer.Option("--offset", callback=bounded(0, BIGINT_MAX), help="Skip this many lines first.")]
 
 
 def _as_of(as_of: str | None, year: int | None) -> dt.date:
@@ -123,16 +123,16 @@ def ledger(account: Annotated[str, typer.Argument(help="Account id or BOOK:CODE:
 
 
 @report_app.command("vouchers")
-def vouchers(number_from: Annotated[int, typer.Option("--first", min=1, help="First voucher number.")] = 1,
-             number_to: Annotated[int, typer.Option("--last", min=1, help="Last voucher number.")] = 999_999_999,
-             old_from: Annotated[int | None, typer.Option("--from", min=1, hidden=True,
+def vouchers(number_from: Annotated[int, typer.Option("--first", callback=bounded(1, 2**31 - 1), help="First voucher number.")] = 1,
+             number_to: Annotated[int, typer.Option("--last", callback=bounded(1, 2**31 - 1), help="Last voucher number.")] = 999_999_999,
+             old_from: Annotated[int | None, typer.Option("--from", callback=bounded(1, 2**31 - 1), hidden=True,
                                                           help="Old name of --first.")] = None,
-             old_to: Annotated[int | None, typer.Option("--to", min=1, hidden=True,
+             old_to: Annotated[int | None, typer.Option("--to", callback=bounded(1, 2**31 - 1), hidden=True,
                                                         help="Old name of --last.")] = None,
              book: BookOpt = None,
              year: Annotated[int | None, typer.Option("--year", callback=check_year, help="Fiscal year (default: the latest).")] = None,
-             limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many vouchers.")] = 200,
-             offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many vouchers.")] = 0,
+             limit: Annotated[int, typer.Option("--limit", callback=bounded(1, 1_000_000), help="At most this many vouchers.")] = 200,
+             offset: Annotated[int, typer.Option("--offset", callback=bounded(0, BIGINT_MAX), help="Skip this many vouchers.")] = 0,
              json_out: JsonOpt = False, csv: CsvOpt = None, xlsx: XlsxOpt = None, force: ForceOpt = False, lang: LangOpt = None) -> None:
     """Printable vouchers: number, date, lines, who posted, reversal links.
 
