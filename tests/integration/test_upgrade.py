@@ -432,6 +432,23 @@ def test_upgrade_0044_busy_holders(upgraded: Upgraded) -> None:
         assert why == "holding the rows past its call"
 
 
+def test_upgrade_0047_session_guard(upgraded: Upgraded) -> None:
+    """0047: in the upgraded ledger no API call is made under another user's name (SET SESSION
+    AUTHORIZATION by the superuser) nor with the triggers off (session_replication_role)."""
+    with upgraded.connect() as c:
+        c.execute(f"SET SESSION AUTHORIZATION {ADMIN}")
+        with pytest.raises(psycopg.Error) as e:
+            c.execute("SELECT fl.caller()")
+        assert e.value.diag.constraint_name == "session_impersonated"
+        c.execute("RESET SESSION AUTHORIZATION")
+        c.execute("SET session_replication_role = replica")
+        with pytest.raises(psycopg.Error) as e:
+            c.execute("SELECT fl.caller()")
+        assert e.value.diag.constraint_name == "session_replica"
+    with upgraded.connect(ADMIN) as c:
+        assert c.execute("SELECT (fl.caller()).name").fetchone()[0] == ADMIN
+
+
 def test_0038_the_reference_data_is_chained_and_guarded(upgraded: Upgraded) -> None:
     """0038: every row the old release's chart, holders, units, books and settings had is
     in the chained history (backfilled, so the upgraded ledger verifies — test above), and
