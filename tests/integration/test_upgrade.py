@@ -401,6 +401,32 @@ def test_upgrade_0036_second_person(upgraded: Upgraded) -> None:
         assert "o.kind <> 'manual'" in rev
 
 
+def test_upgrade_0049_the_stage_counter_is_the_owners(upgraded: Upgraded) -> None:
+    """0049 (ATTACK6 T1): in the upgraded ledger an officer's stage gives it no sequence to
+    advance, and a statement that tries to outrun the count is still measured."""
+    with upgraded.connect() as c:
+        officer = c.execute("SELECT name FROM fl.app_user WHERE role = 'officer' AND unit IS NOT NULL "
+                            "ORDER BY name LIMIT 1").fetchone()[0]
+        c.execute("INSERT INTO fl.setting (key, value) VALUES ('import_stage_max_mb', '1'::jsonb) "
+                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        c.commit()
+    try:
+        with upgraded.connect(officer) as o:
+            o.execute("SELECT fl.import_stage('payments')")
+            usable = o.execute("SELECT count(*) FROM (SELECT oid FROM pg_class WHERE relkind = 'S' AND relnamespace "
+                               "= pg_my_temp_schema() OFFSET 0) c WHERE has_sequence_privilege(c.oid, 'USAGE')"
+                               ).fetchone()[0]
+            assert usable == 0
+            with pytest.raises(psycopg.Error) as e:
+                o.execute("INSERT INTO pg_temp.fl_stage_payments (provider) "
+                          "SELECT repeat('x', 1000) || g FROM generate_series(1, 30000) g")
+            assert e.value.diag.constraint_name == "import_stage_full", e.value
+    finally:
+        with upgraded.connect() as c:
+            c.execute("UPDATE fl.setting SET value = '1024'::jsonb WHERE key = 'import_stage_max_mb'")
+            c.commit()
+
+
 def test_upgrade_0042_deferred_guards(upgraded: Upgraded) -> None:
     """0042: in the upgraded ledger every deferred guard runs as the owner (it fires at commit,
     as the committing login, outside every definer function)."""

@@ -39,16 +39,42 @@ def test_one_statement_cannot_fill_the_disk_through_a_stage(ledger_db: LedgerDB)
         c.execute("INSERT INTO pg_temp.fl_stage_collections (date, reference) VALUES ('x', repeat('r', 16001))")
     assert e.value.diag.constraint_name == "fl_stage_row_size"
     c.rollback()
-    # The counter is the owner's: the caller cannot rewind it, nor add a trigger of its own.
+    # The counter is the owner's: the caller cannot write it, advance it, rewind it, nor
+    # add a trigger of its own (ATTACK6 T1: with USAGE on 0037's counter, a nextval of the
+    # caller's per row kept the trigger from ever firing).
     c.execute("SELECT fl.import_stage('payments')")
-    for q in ("SELECT setval('pg_temp.fl_stage_payments_rows', 1)",
-              "ALTER SEQUENCE pg_temp.fl_stage_payments_rows RESTART",
+    seq = c.execute("SELECT pg_get_serial_sequence('pg_temp.fl_stage_payments', 'fl_tick') AS s").fetchone()["s"]
+    assert seq is not None
+    for q in (f"SELECT nextval('{seq}')",
+              f"SELECT setval('{seq}', 1)",
+              f"ALTER SEQUENCE {seq} RESTART",
+              "INSERT INTO pg_temp.fl_stage_payments (date, fl_tick) OVERRIDING SYSTEM VALUE VALUES ('x', 1)",
+              "UPDATE pg_temp.fl_stage_payments SET fl_tick = 1",
+              "COPY pg_temp.fl_stage_payments FROM STDIN",
               "DROP TRIGGER fl_stage_guard ON pg_temp.fl_stage_payments",
               "ALTER TABLE pg_temp.fl_stage_payments DISABLE TRIGGER fl_stage_guard",
               "ALTER TABLE pg_temp.fl_stage_payments DROP CONSTRAINT fl_stage_row_size"):
         with pytest.raises(psycopg.Error) as e, c.transaction():
             c.execute(q)
-        assert e.value.sqlstate == "42501", (q, e.value)
+        # refused for want of the privilege (an identity's GENERATED ALWAYS answers first for UPDATE)
+        assert e.value.sqlstate in ("42501", "428C9"), (q, e.value)
+    c.rollback()
+
+
+def test_the_caller_cannot_skip_the_count_by_advancing_a_counter(ledger_db: LedgerDB) -> None:
+    """ATTACK6 T1, as the officer did it: every nextval it may call, once per row in the
+    SELECT list, beside 60,000 rows of 1 KB — still refused at the 10,000th row."""
+    _limit_mb(ledger_db, 1)
+    c = ledger_db.connect("o22")
+    c.execute("SELECT fl.import_stage('payments')")
+    seqs = [r["s"] for r in c.execute(
+        "SELECT c.oid::regclass::text AS s FROM (SELECT oid FROM pg_class WHERE relkind = 'S' "
+        "AND relnamespace = pg_my_temp_schema() OFFSET 0) c WHERE has_sequence_privilege(c.oid, 'USAGE')").fetchall()]
+    assert seqs == [], f"the caller may advance {seqs}"
+    with pytest.raises(psycopg.Error) as e:
+        c.execute("INSERT INTO pg_temp.fl_stage_payments (provider) "
+                  "SELECT repeat('x', 1000) || g FROM generate_series(1, 60000) g")
+    assert e.value.diag.constraint_name == "import_stage_full", e.value
     c.rollback()
 
 

@@ -1,0 +1,20 @@
+"""stage tick: see sql/0049_stage_tick.sql
+
+Revision ID: 0049
+Revises: 0044
+"""
+
+from sql.migrations.runner import run_sql_file
+
+revision = "0049"
+down_revision = "0044"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    run_sql_file("0049_stage_tick.sql")
+
+
+def downgrade() -> None:
+    raise NotImplementedError("fundledger migrations are forward-only")
