@@ -1,13 +1,13 @@
 """stage tick: see sql/0049_stage_tick.sql
 
 Revision ID: 0049
-Revises: 0044
+Revises: 0047
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0049"
-down_revision = "0044"
+down_revision = "0047"
 branch_labels = None
 depends_on = None
 
