@@ -411,7 +411,7 @@ def test_upgrade_0049_the_stage_counter_is_the_owners(upgraded: Upgraded) -> Non
                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         c.commit()
     try:
-        with upgraded.connect(officer) as o:
+        with upgraded.connect(officer) as o, o.transaction():   # the stage is dropped at commit
             o.execute("SELECT fl.import_stage('payments')")
             usable = o.execute("SELECT count(*) FROM (SELECT oid FROM pg_class WHERE relkind = 'S' AND relnamespace "
                                "= pg_my_temp_schema() OFFSET 0) c WHERE has_sequence_privilege(c.oid, 'USAGE')"
