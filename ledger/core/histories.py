@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,6 +119,15 @@ def judge_change(table: str, key: str, op: str, actor: str, at: str, before: str
     whatever it holds (ATTACK3 R8): the release inserts a row once, so a row inserted
     again is a row deleted and re-inserted, or a version forged into the history — and
     the verdict would otherwise take it as the row's latest word."""
+    if op == "UPDATE" and table in MUTABLE:
+        # The common case (a request's workflow, a held entry's decision: one per held
+        # entry): only the columns the release changes differ. Decided on the parsed rows
+        # with no copies; anything else is judged in full below.
+        b, a = json.loads(before), json.loads(after)
+        allowed = MUTABLE[table]
+        if isinstance(b, dict) and isinstance(a, dict) and all(
+                b.get(f) == a.get(f) for f in b.keys() | a.keys() if f not in allowed and not f.startswith("_")):
+            return None
     was, now = _own(before), _own(after)
     if not isinstance(was, dict) or not isinstance(now, dict):
         return None
@@ -344,7 +353,29 @@ def check_tables(latest: Mapping[str, Mapping[str, str]], keys: Mapping[str, Seq
     a change the release never makes. ``release``: the tables the release hooks
     (fingerprint.hooked_tables): one missing from the hooked list, or a table with
     recorded versions that is not hooked any more, is a finding — unhooking a table
-    must not take it out of the comparison unseen (ATTACK3 R1)."""
+    must not take it out of the comparison unseen (ATTACK3 R1).
+
+    The same comparison in two parts (``table_findings``, then ``memo_findings`` once
+    the postings are read): the online verdict runs the first while a second session
+    still reads the postings."""
+    n, findings = table_findings(latest, keys, current, cap, unreadable, changes, release)
+    if posting_memos is not None and "fl.posting" in keys and "fl.posting" not in unreadable:
+        m, more = memo_findings(latest.get("fl.posting", {}), posting_memos)
+        n, findings = n + m, findings + more
+    return tables_result(n, findings, cap, unreadable)
+
+
+def table_findings(latest: Mapping[str, Mapping[str, str]], keys: Mapping[str, Sequence[str]],
+                   current: Mapping[str, Iterable[Sequence[str]]], cap: int,
+                   unreadable: Sequence[str] = (), changes: Sequence[Finding] = (),
+                   release: Collection[str] = (), later: Collection[str] = ()) -> tuple[int, list[Finding]]:
+    """(rows compared, findings) of ``check_tables`` for every hooked table but
+    ``fl.posting`` (its memos: ``memo_findings``) and those in ``later`` (compared by
+    digest once another session has read them: ``digest_findings``). A row is compared
+    as text first (an
+    unchanged row prints as its recorded version does); only a row whose text differs
+    is parsed (``row_finding``), so a text that prints differently but holds the same
+    values is no finding."""
     findings: list[Finding] = list(changes)
     for table in sorted(set(release) - set(keys)):
         findings.append(Finding("histories", "the release hooks this table into the chained history, but "
@@ -354,29 +385,8 @@ def check_tables(latest: Mapping[str, Mapping[str, str]], keys: Mapping[str, Seq
         findings.append(Finding("histories", f"{len(latest[table])} recorded version(s) of a table that is not "
                                 "hooked any more: its rows were not compared with their history", account=table))
     n = 0
-    for table in sorted(set(keys) - set(unreadable)):
-        hist: dict[str, str] = dict(latest.get(table, {}))
-        if table == "fl.posting":
-            if posting_memos is None:
-                continue
-            n += len(hist)
-            with_memos = {f'{{"entry_id": {int(e)}}}': dict(m) for e, m in posting_memos.items()}
-            for k in sorted(with_memos.keys() | hist.keys()):
-                now = with_memos.get(k, {})
-                rec_text = hist.get(k)
-                if not now and rec_text is not None and rec_text.startswith('{"memos": {}, '):
-                    continue                      # no memo then, none now: the common case, unparsed
-                rec = json.loads(rec_text) if rec_text is not None else {}
-                was: dict[str, Any] = {p: m for p, m in (rec.get("memos") or {}).items() if m not in ("", None)}
-                if now != was:
-                    eid = json.loads(k)["entry_id"]
-                    changed = sorted(set(now) ^ set(was) | {p for p in set(now) & set(was) if now[p] != was[p]},
-                                     key=int)
-                    findings.append(Finding("histories", "posting memo(s) differ from their history (posting "
-                                            + ", ".join(f"{p}: now {_short(now.get(p))}, recorded {_short(was.get(p))}"
-                                                        for p in changed[:3]) + ")",
-                                            **_subject(table, {"entry_id": eid})))
-            continue
+    for table in sorted(set(keys) - set(unreadable) - {"fl.posting"} - set(later)):
+        hist: Mapping[str, str] = latest.get(table, {})
         seen: set[str] = set()
         for k, text in current.get(table, ()):
             seen.add(k)
@@ -392,6 +402,56 @@ def check_tables(latest: Mapping[str, Mapping[str, str]], keys: Mapping[str, Seq
                  else row_finding(table, k, None, hist[k]))
             if f is not None:
                 findings.append(f)
+    return n, findings
+
+
+def digest_findings(table: str, hist: Mapping[str, str], digests: Mapping[str, bytes],
+                    fetch: Callable[[list[str]], Mapping[str, str]]) -> tuple[int, list[Finding]]:
+    """(rows compared, findings) of one hooked table whose rows arrived as the SHA-256 of
+    their texts (key -> digest; another session read them while this one scanned the
+    history): each against the digest of its latest recorded version (hashlib, here).
+    Only the rows that differ are read again as text (``fetch``) to be named with the
+    fields that differ, exactly as ``table_findings`` names them."""
+    findings: list[Finding] = []
+    differ = sorted(k for k, d in digests.items()
+                    if (was := hist.get(k)) is None or hashlib.sha256(was.encode()).digest() != d)
+    texts = fetch(differ) if differ else {}
+    for k in differ:
+        f = row_finding(table, k, texts.get(k), hist.get(k))
+        if f is not None:
+            findings.append(f)
+    lines: dict[str, Any] = {}
+    for k in sorted(hist.keys() - digests.keys()):
+        f = (held_line_finding(k, hist[k], hist, lines) if table == "fl.pending_posting" and '"pos"' in k
+             else row_finding(table, k, None, hist[k]))
+        if f is not None:
+            findings.append(f)
+    return len(digests), findings
+
+
+def memo_findings(hist: Mapping[str, str], posting_memos: Mapping[int, Mapping[str, str]]) -> tuple[int, list[Finding]]:
+    """(entries compared, findings): each entry's posting memos (read with its postings)
+    against the memos its history recorded (one version per entry)."""
+    findings: list[Finding] = []
+    with_memos = {f'{{"entry_id": {int(e)}}}': dict(m) for e, m in posting_memos.items()}
+    for k in sorted(with_memos.keys() | hist.keys()):
+        now = with_memos.get(k, {})
+        rec_text = hist.get(k)
+        if not now and rec_text is not None and rec_text.startswith('{"memos": {}, '):
+            continue                      # no memo then, none now: the common case, unparsed
+        rec = json.loads(rec_text) if rec_text is not None else {}
+        was: dict[str, Any] = {p: m for p, m in (rec.get("memos") or {}).items() if m not in ("", None)}
+        if now != was:
+            eid = json.loads(k)["entry_id"]
+            changed = sorted(set(now) ^ set(was) | {p for p in set(now) & set(was) if now[p] != was[p]}, key=int)
+            findings.append(Finding("histories", "posting memo(s) differ from their history (posting "
+                                    + ", ".join(f"{p}: now {_short(now.get(p))}, recorded {_short(was.get(p))}"
+                                                for p in changed[:3]) + ")",
+                                    **_subject("fl.posting", {"entry_id": eid})))
+    return len(hist), findings
+
+
+def tables_result(n: int, findings: Sequence[Finding], cap: int, unreadable: Sequence[str] = ()) -> CheckResult:
     return result("histories", "every row of every table an auditor relies on equals the latest version its "
                   "chained history recorded, and no version records a change fundledger never makes (an UPDATE of an "
                   "append-only row, or of a column the release does not change) (every table hooked with fl._chain_table: users, roles, requests and "
@@ -399,7 +459,7 @@ def check_tables(latest: Mapping[str, Mapping[str, str]], keys: Mapping[str, Seq
                   "monitor acknowledgements, entries' source/reason/created_at/client address, posting memos, and "
                   "the reference data every figure reads: chart, holders, units, books, region settings)"
                   + (f"; not readable by this role, not checked: {', '.join(sorted(unreadable))}" if unreadable
-                     else ""), n, findings, cap)
+                     else ""), n, list(findings), cap)
 
 
 # The tables that chain their own rows, one chain each (hash = sha256(prev_hash || link

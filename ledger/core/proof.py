@@ -824,8 +824,9 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
         extra: Mapping[str, Any] | None = None,
         sink: Callable[[int, str, bytes | None], None] | None = None,
         closes_sealed_by: Mapping[str, tuple[int, str, Any]] | None = None,
-        grouped: Callable[[Proof], Iterable[Partial]] | None = None,
-        entry_versions: Mapping[str, Any] | None = None) -> tuple[VerifyReport, Proof]:
+        grouped: Callable[[Proof, Callable[[], None]], Iterable[Partial]] | None = None,
+        entry_versions: Mapping[str, Any] | None = None,
+        first: Callable[[Proof], None] | None = None) -> tuple[VerifyReport, Proof]:
     """The whole verdict from ``read(table)`` (rows in TABLES order) and, for entries whose
     postings arrived scattered or out of id order, ``redo(entry_ids)`` (their postings
     again, ordered by entry and id).
@@ -833,17 +834,32 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
     ``grouped`` (online): instead of streaming every posting, the entries arrive one row
     each (GROUP_COLS) in ranges it judges with ``Proof.grouped`` — in parallel sessions of
     one snapshot; the entries that path leaves aside are read with ``redo`` and judged
-    posting by posting."""
+    posting by posting.
+
+    ``first(p)`` (online: the chained histories) runs once, after the entries are read and
+    before the verdict is finished: ``grouped`` is handed it to run while its other
+    session reads postings; it may set ``p.closes_sealed_by`` and ``p.entry_versions``."""
     p = Proof(cap=cap, sink=sink, closes_sealed_by=dict(closes_sealed_by or {}), entry_versions=entry_versions or {})
+    ran = False
+
+    def first_once() -> None:
+        nonlocal ran
+        if not ran:
+            ran = True
+            if first is not None:
+                first(p)
+
     p.books(read("book"))
     p.accounts(read("account"))
     p.entries_(read("entry"))
     if grouped is not None and redo is not None and p.grouped_ok():
-        slow = p.merge(grouped(p))
+        slow = p.merge(grouped(p, first_once))
+        first_once()
         p.counts["reread"] = len(slow)
         if slow:
             p.postings(redo(sorted(slow)))
     else:
+        first_once()
         p.postings(read("posting"))
     if p.redo:
         if redo is None:

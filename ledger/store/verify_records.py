@@ -20,6 +20,9 @@ verdict reads rows and link texts and recomputes every hash with hashlib
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -74,13 +77,32 @@ HELD_LINES_SQL = """SELECT pg_catalog.jsonb_build_object('pending_id', p.pending
   FROM fl.pending_posting p GROUP BY p.pending_id"""
 
 
+# The same rows as HELD_LINES_SQL's, as text, built by concatenation: the text jsonb
+# prints for that value (keys by length, ", " and ": " separators, each string through
+# to_json, whose escaping is jsonb's), at about a third of the server's time of building
+# each line's jsonb and printing it (1.2 s against 3.2 s per million held lines). Only
+# the texts are compared: should one ever print differently, that row's texts are parsed
+# and compared as JSON values (histories.row_finding), so a spelling is never a finding.
+HELD_LINES_TEXT_SQL = """SELECT '{"pending_id": ' || p.pending_id || '}',
+       '{"lines": [' || pg_catalog.string_agg(pg_catalog.concat('[', p.pos, ', ', p.account_id, ', ',
+           coalesce(pg_catalog.to_json(p.unit)::pg_catalog.text, 'null'), ', ',
+           coalesce(pg_catalog.to_json(p.side)::pg_catalog.text, 'null'), ', ', coalesce(p.amount::pg_catalog.text, 'null'), ', ',
+           coalesce(pg_catalog.to_json(p.line_ref)::pg_catalog.text, 'null'), ', ',
+           coalesce(pg_catalog.to_json(p.memo)::pg_catalog.text, 'null'), ']'), ', ' ORDER BY p.pos)
+       || '], "pending_id": ' || p.pending_id || '}'
+  FROM fl.pending_posting p GROUP BY p.pending_id"""
+
+
 def current_sql(table: str, key_cols: list[str], as_text: bool = True) -> sql.Composed:
     """Each row of a hooked table as (key, row) jsonb texts — the key built as the history
     builds it, so an unchanged row's texts equal the recorded ones (``as_text=False``:
     as jsonb, for the first pass's own comparison). A held entry's lines are one row per
-    held entry (``HELD_LINES_SQL``), once the history keys them so (0032)."""
+    held entry (``HELD_LINES_SQL``; as text ``HELD_LINES_TEXT_SQL``), once the history
+    keys them so (0032)."""
     cast = sql.SQL("::pg_catalog.text" if as_text else "")
     if table == "fl.pending_posting" and list(key_cols) == ["pending_id"]:
+        if as_text:            # no placeholders: its braces are JSON's
+            return sql.Composed([sql.SQL(HELD_LINES_TEXT_SQL)])
         return sql.SQL(HELD_LINES_SQL).format(cast=cast)
     return sql.SQL("SELECT (SELECT pg_catalog.jsonb_object_agg(k, s.d -> k) FROM pg_catalog.unnest({keys}::text[]) k)"
                    "{cast}, s.d{cast} FROM (SELECT pg_catalog.to_jsonb(t) AS d FROM {rel} t) s").format(
@@ -296,20 +318,92 @@ def independent(conn: Conn, copy_rows: Any, latest: dict[str, dict[str, str]],
                 changes: Sequence[Finding] = ()) -> tuple[CheckResult, CheckResult]:
     """``histories`` and ``record_links`` recomputed in Python from rows read with
     ``copy_rows`` (the pinned session's COPY reader)."""
+    part = independent_tables(conn, copy_rows, latest, cap, changes)
+    return part.finish(conn, copy_rows, latest, posting_memos, cap), part.links
+
+
+HELD = "fl.pending_posting"
+
+
+def by_digest(keys: dict[str, list[str]], unreadable: Sequence[str]) -> list[str]:
+    """The hooked tables whose rows the online verdict compares by digest: every readable
+    one but ``fl.posting`` (its memos come with the postings)."""
+    return sorted(t for t in keys if t != "fl.posting" and t not in unreadable)
+
+
+def row_digests(conn: Conn, copy_rows: Any, table: str, key_cols: list[str]) -> dict[str, bytes]:
+    """A hooked table's rows as ``current_sql`` prints them (for the held lines, one row
+    per held entry: as much text as the postings themselves), reduced to key -> SHA-256
+    of the row's text (hashlib, here): read by whichever session is free while the other
+    scans the history, and sent back as 32 bytes per row (histories.digest_findings
+    compares)."""
+    return {r[0]: hashlib.sha256(r[1].encode()).digest()
+            for r in copy_rows(conn, current_sql(table, key_cols).as_string(conn))}
+
+
+def row_texts(conn: Conn, copy_rows: Any, table: str, key_cols: list[str], wanted: Sequence[str]) -> dict[str, str]:
+    """The rows ``wanted`` (history keys) of a hooked table read again as text, to be
+    named (only rows whose digest differed: a tampered table, not a clean one)."""
+    if table == HELD and key_cols == ["pending_id"]:
+        ids = "{" + ",".join(str(int(json.loads(k)["pending_id"])) for k in wanted) + "}"
+        q = HELD_LINES_TEXT_SQL.replace(" GROUP BY",
+                                        f" WHERE p.pending_id = ANY ('{ids}'::pg_catalog.int8[]) GROUP BY")
+    else:
+        q = current_sql(table, key_cols).as_string(conn)
+    want = set(wanted)
+    return {r[0]: r[1] for r in copy_rows(conn, q) if r[0] in want}
+
+
+class TablesPart:
+    """``histories`` without the posting memos (compared once the postings are read) and
+    the tables compared by digest (once a session has read them), both in ``finish``;
+    and ``record_links``: what the online verdict judges on one session while another
+    reads the postings."""
+
+    def __init__(self, n: int, findings: list[Finding], unreadable: list[str], posting_hooked: bool,
+                 keys: dict[str, list[str]], later: list[str], links: CheckResult) -> None:
+        self.n, self.findings, self.unreadable, self.links = n, findings, unreadable, links
+        self.posting_hooked, self.keys, self.later = posting_hooked, keys, later
+
+    def finish(self, conn: Conn, copy_rows: Any, latest: dict[str, dict[str, str]],
+               posting_memos: dict[int, dict[str, str]], cap: int,
+               digests: dict[str, dict[str, bytes]] | None = None) -> CheckResult:
+        """``digests``: table -> its rows' digests as another session read them (a table
+        missing: read now, on ``conn``)."""
+        n, findings = self.n, list(self.findings)
+        got = digests or {}
+        for table in self.later:
+            kc = self.keys[table]
+            d = got[table] if table in got else row_digests(conn, copy_rows, table, kc)
+            m, more = histories.digest_findings(table, latest.get(table, {}), d,
+                                                functools.partial(row_texts, conn, copy_rows, table, kc))
+            n, findings = n + m, findings + more
+        if self.posting_hooked:
+            m, more = histories.memo_findings(latest.get("fl.posting", {}), posting_memos)
+            n, findings = n + m, findings + more
+        return histories.tables_result(n, findings, cap, self.unreadable)
+
+
+def independent_tables(conn: Conn, copy_rows: Any, latest: dict[str, dict[str, str]], cap: int,
+                       changes: Sequence[Finding] = (), later: Sequence[str] = ()) -> TablesPart:
+    """Every hooked table but the postings' memos and the tables in ``later`` against its
+    history, and the self-chained tables' links, on ``conn``."""
     keys, unreadable = hooked(conn)
+    later = [t for t in later if t in keys and t not in unreadable]
 
     def rows(table: str) -> Iterator[list[str]]:
         yield from copy_rows(conn, current_sql(table, keys[table]).as_string(conn))
 
-    current = {t: rows(t) for t in keys if t != "fl.posting" and t not in unreadable}
-    tables = histories.check_tables(latest, keys, current, posting_memos, cap, unreadable, changes,
-                                    release=fingerprint.hooked_tables())
+    current = {t: rows(t) for t in keys if t != "fl.posting" and t not in unreadable and t not in later}
+    n, findings = histories.table_findings(latest, keys, current, cap, unreadable, changes,
+                                           release=fingerprint.hooked_tables(), later=later)
     ok, skipped = readable_self_chained(conn)
-    findings: list[Finding] = []
-    n = 0
+    links: list[Finding] = []
+    m = 0
     for table in ok:
         got = list(copy_rows(conn, links_sql(table).as_string(conn)))
-        n += len(got)
-        findings += histories.check_links(table, got, cap)
-    links = histories.links_result(n, findings, cap, ok + [f"{t} (not readable by this role)" for t in skipped])
-    return tables, links
+        m += len(got)
+        links += histories.check_links(table, got, cap)
+    return TablesPart(n, findings, unreadable, "fl.posting" in keys and "fl.posting" not in unreadable,
+                      keys, later,
+                      histories.links_result(m, links, cap, ok + [f"{t} (not readable by this role)" for t in skipped]))

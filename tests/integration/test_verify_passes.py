@@ -144,3 +144,23 @@ def test_verify_runs_without_jit(ledger_db):
     verify.snapshot(c)
     assert c.execute("SELECT current_setting('jit') AS v").fetchone()["v"] == "off"
     c.rollback()
+
+
+def test_the_verdicts_reader_gives_back_every_value_as_printed(ledger_db):
+    """The independent verdict reads COPY's text format by splitting on newlines and tabs:
+    a value holding a tab, a newline, a backslash, ``\\N`` as text, a bytea (printed
+    ``\\x…``), JSON with escaped quotes, Chinese text or an empty string comes back as
+    PostgreSQL printed it, and NULL as the empty string (as the CSV reader gave it)."""
+    from ledger.store.verify_independent import copy_rows, pin
+
+    values = ["a\tb", "line\nbreak\r", "back\\slash", "\\N", "", "征缴收入", "x\\\\ny", "\b\f\v"]
+    c = ledger_db.connect("aud")
+    pin(c)
+    lits = ", ".join("(" + str(i) + ", " + "'" + v.replace("'", "''") + "'::text)" for i, v in enumerate(values))
+    got = list(copy_rows(c, f"SELECT v.i, v.t, NULL::text, '\\x00ff'::bytea, pg_catalog.to_jsonb(v.t)::text "
+                            f"FROM (VALUES {lits}) v(i, t) ORDER BY v.i"))
+    c.rollback()
+    import json
+
+    assert [r[1] for r in got] == values
+    assert all(r[2] == "" and r[3] == "\\x00ff" and json.loads(r[4]) == v for r, v in zip(got, values, strict=True))
