@@ -171,8 +171,14 @@ def copy_text(conn: Conn, query: str) -> Iterator[list[bytes | None]]:
 
 
 def read_table(conn: Conn, table: str) -> list[list[str]] | Iterator[list[str]]:
-    if table == "posting":       # physical order: no sort of the largest table; see proof.Proof.redo
+    """A table's rows for proof.run: the postings (physical order: no sort of the largest
+    table; see proof.Proof.redo) and the entries streamed — each is consumed at once, and
+    a whole-table list of either would grow with the ledger; the small tables listed
+    (proof.run reads them together before judging them)."""
+    if table == "posting":
         return copy_rows(conn, select_sql("posting", order=False))
+    if table == "entry":
+        return copy_rows(conn, select_sql("entry"))
     return list(copy_rows(conn, select_sql(table)))
 
 
