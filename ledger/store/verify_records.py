@@ -104,9 +104,11 @@ def current_sql(table: str, key_cols: list[str], as_text: bool = True) -> sql.Co
         if as_text:            # no placeholders: its braces are JSON's
             return sql.Composed([sql.SQL(HELD_LINES_TEXT_SQL)])
         return sql.SQL(HELD_LINES_SQL).format(cast=cast)
+    skip = histories.VOLATILE.get(table, ())
     return sql.SQL("SELECT (SELECT pg_catalog.jsonb_object_agg(k, s.d -> k) FROM pg_catalog.unnest({keys}::text[]) k)"
-                   "{cast}, s.d{cast} FROM (SELECT pg_catalog.to_jsonb(t) AS d FROM {rel} t) s").format(
-        keys=sql.Literal(key_cols), rel=_rel(table), cast=cast)
+                   "{cast}, s.d{cast} FROM (SELECT pg_catalog.to_jsonb(t){minus} AS d FROM {rel} t) s").format(
+        keys=sql.Literal(key_cols), rel=_rel(table), cast=cast,
+        minus=sql.SQL(" OPERATOR(pg_catalog.-) {}::text[]").format(sql.Literal(list(skip))) if skip else sql.SQL(""))
 
 
 def links_sql(table: str) -> sql.Composed:
@@ -240,7 +242,8 @@ SELECT coalesce(cur.key, latest.row_key)::pg_catalog.text AS key, cur.row::pg_ca
  WHERE cur.row IS NULL OR latest.row_key IS NULL
     OR CASE WHEN latest.row_data = cur.row THEN false     -- the common case: no key of the history's own
             ELSE latest.row_data - ARRAY(SELECT k FROM pg_catalog.jsonb_object_keys(latest.row_data) k
-                                          WHERE pg_catalog."left"(k, 1) = '_') <> cur.row END
+                                          WHERE pg_catalog."left"(k, 1) = '_' OR k = ANY ({volatile}::text[]))
+                 <> cur.row END
  LIMIT {limit}
 """
 
@@ -257,7 +260,7 @@ def _histories(conn: Conn, cap: int) -> CheckResult:
         keyed = sql.SQL("NOT l.row_key OPERATOR(pg_catalog.?) 'pos'" if table == "fl.pending_posting" and
                         kc == ["pending_id"] else "true")
         q = sql.SQL(_TABLE_DIFF_SQL).format(name=sql.Literal(table), current=cur, limit=sql.Literal(cap + 1),
-                                            keyed=keyed)
+                                            keyed=keyed, volatile=sql.Literal(list(histories.VOLATILE.get(table, ()))))
         for r in conn.execute(q).fetchall():
             f = histories.row_finding(table, r["key"], r["now"], r["was"])
             if f is not None:
@@ -327,8 +330,10 @@ HELD = "fl.pending_posting"
 
 def by_digest(keys: dict[str, list[str]], unreadable: Sequence[str]) -> list[str]:
     """The hooked tables whose rows the online verdict compares by digest: every readable
-    one but ``fl.posting`` (its memos come with the postings)."""
-    return sorted(t for t in keys if t != "fl.posting" and t not in unreadable)
+    one but ``fl.posting`` (its memos come with the postings) and those with columns the
+    history does not follow (``histories.VOLATILE``: their texts differ by design, and
+    are compared as values)."""
+    return sorted(t for t in keys if t != "fl.posting" and t not in unreadable and t not in histories.VOLATILE)
 
 
 def row_digests(conn: Conn, copy_rows: Any, table: str, key_cols: list[str]) -> dict[str, bytes]:

@@ -492,6 +492,23 @@ def test_0038_the_reference_data_is_chained_and_guarded(upgraded: Upgraded) -> N
             c.execute("UPDATE fl.chart SET kind = 'liability', normal_side = 'C' WHERE code = '5101'")
 
 
+def test_0045_bank_accounts_are_chained_and_their_identity_guarded(upgraded: Upgraded) -> None:
+    """0045: every bank account the old release had is in the chained history (backfilled,
+    once: its balance updates write no versions, so the upgraded ledger verifies — test
+    above), and which unit or holder a bank account is can no longer be changed in place."""
+    with upgraded.connect() as c:
+        hooked = {r[0] for r in c.execute("SELECT tbl FROM fl.chained_table").fetchall()}
+        assert "fl.bank_account" in hooked
+        rows = c.execute("SELECT count(*) FROM fl.bank_account").fetchone()[0]
+        versions = c.execute("SELECT count(*), count(DISTINCT row_key) FROM fl.record_log "
+                             "WHERE tbl = 'fl.bank_account' AND seq IS NOT NULL").fetchone()
+        assert rows > 0 and versions == (rows, rows), (rows, versions)
+        assert c.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'bank_account_record_update'"
+                         ).fetchone()[0] == 0
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation):
+            c.execute("UPDATE fl.bank_account SET holder = 'special' WHERE holder <> 'special'")
+
+
 def test_0039_collections_are_finances_and_nothing_is_dated_before_a_closed_year(upgraded: Upgraded,
                                                                                  tmp_path: Path) -> None:
     """0039 (ATTACK5 S1, S4): in the upgraded ledger an officer's collection file is refused

@@ -167,3 +167,63 @@ def test_the_export_carries_the_reference_data_and_verify_offline_names_a_change
     rep = archive.verify_offline(out)
     assert not rep.ok
     assert "fl.chart code=5101" in {f.account for f in rep.findings if f.check == "histories"}
+
+
+_MOVABLE_BANK = """SELECT b.id, u.code FROM fl.bank_account b CROSS JOIN fl.unit u
+                    WHERE b.unit IS NOT NULL AND u.code <> b.unit
+                      AND NOT EXISTS (SELECT 1 FROM fl.bank_account x
+                                       WHERE x.book = b.book AND x.holder = b.holder AND x.unit = u.code)
+                    ORDER BY b.id, u.code LIMIT 1"""
+
+
+def test_a_bank_accounts_identity_is_refused_with_the_triggers_on(ledger_db):
+    """sql/0045: which physical account a row is (book, holder, unit) never changes; its
+    balance still moves with every posting (sample_ledger posts through it)."""
+    sample_ledger(ledger_db)
+    c = ledger_db.admin()
+    bank, unit = c.execute(_MOVABLE_BANK).fetchone().values()
+    with pytest.raises(psycopg.errors.IntegrityConstraintViolation) as e:
+        c.execute("UPDATE fl.bank_account SET unit = %s WHERE id = %s", (unit, bank))
+    assert e.value.diag.constraint_name == "reference_fixed" and f"bank_account {bank}: unit" in str(e.value)
+    c.rollback()
+    moved = c.execute("SELECT count(*) AS n FROM fl.bank_account WHERE balance <> 0").fetchone()["n"]
+    assert moved > 0
+    hooked = {r["tbl"] for r in c.execute("SELECT tbl FROM fl.chained_table").fetchall()}
+    assert "fl.bank_account" in hooked
+    # no version per posting's balance update: only the backfill / insert of each row
+    versions = c.execute("SELECT count(*) AS n, count(DISTINCT row_key) AS k FROM fl.record_log "
+                         "WHERE tbl = 'fl.bank_account'").fetchone()
+    assert versions["n"] == versions["k"] > 0, versions
+
+
+def test_a_bank_account_moved_with_the_triggers_off_is_named_online_and_offline(ledger_db, tmp_path):
+    """A DBA moves a physical bank account to another unit with the triggers off: both
+    passes of verify name the row (its identity differs from its recorded version; its
+    balance, which the history does not follow, is no finding), and so does verify
+    --offline on the export."""
+    from ledger.io import archive
+
+    sample_ledger(ledger_db)
+    c = ledger_db.admin()
+    bank, unit = c.execute(_MOVABLE_BANK).fetchone().values()
+    c.execute("SET session_replication_role = replica")
+    c.execute("UPDATE fl.bank_account SET unit = %s WHERE id = %s", (unit, bank))
+    c.execute("SET session_replication_role = origin")
+    c.commit()
+    subject = f"fl.bank_account id={bank}"
+
+    res = ledger_db.cli("verify", "--json", user="aud")
+    assert res.exit_code == 1, res
+    doc = res.json()
+    first = [f for ch in doc["checks"] if ch["name"] == "histories" for f in ch["findings"]]
+    indep = [f for ch in (doc.get("independent") or {}).get("checks", []) if ch["name"] == "histories"
+             for f in ch["findings"]]
+    assert [f for f in first if f["account"] == subject], first
+    named = [f["message"] for f in indep if f["account"] == subject]
+    assert named and "unit" in named[0] and "balance" not in named[0], indep
+    assert not [f for f in first + indep if f["account"].startswith("fl.bank_account") and f["account"] != subject]
+
+    out = tmp_path / "export"
+    ledger_db.cli("audit", "export", str(out), user="aud")
+    rep = archive.verify_offline(out)
+    assert subject in {f.account for f in rep.findings if f.check == "histories"}
