@@ -150,15 +150,22 @@ SELECT r.oid, r.rolname AS name, r.rolsuper AS super, r.rolcreatedb AS createdb,
     OR r.oid = (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'fl')
 """
 # Each login of the ledger (a fl.app_user) with what it may do beyond its group: role
-# attributes, the owner's rights. (Groups are cluster-wide: a login of another ledger
-# database on the same server may be a member of them too, so members are not judged.)
+# attributes, the owner's rights, and the roles it is a member of beside the owner (its
+# own group only: fl.add_user grants 'fl_' || role and nothing else, and refuses a login
+# that is a member of anything else, fl._role_unfit). (Groups are cluster-wide: a login of
+# another ledger database on the same server may be a member of them too, so a group's
+# members that are not this ledger's logins are not judged.)
 _LOGINS = """
 WITH owner AS (SELECT n.nspowner AS oid FROM pg_catalog.pg_namespace n WHERE n.nspname = 'fl')
 SELECT r.rolname AS name, r.rolsuper AS super, r.rolcreatedb AS createdb,
        r.rolreplication AS replication, r.rolbypassrls AS bypassrls, r.rolcreaterole AS createrole,
        pg_catalog.pg_has_role(r.oid, (SELECT o.oid FROM owner o), 'USAGE') AS owner_rights,
        EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m WHERE m.member = r.oid
-                 AND m.roleid = (SELECT o.oid FROM owner o)) AS in_owner
+                 AND m.roleid = (SELECT o.oid FROM owner o)) AS in_owner,
+       u.role AS app_role,
+       ARRAY(SELECT g.rolname::pg_catalog.text FROM pg_catalog.pg_auth_members m
+               JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+              WHERE m.member = r.oid AND g.oid <> (SELECT o.oid FROM owner o) ORDER BY 1) AS member_of
   FROM pg_catalog.pg_roles r JOIN fl.app_user u ON u.name = r.rolname
  WHERE r.oid <> (SELECT o.oid FROM owner o)
 """
@@ -403,7 +410,8 @@ def check_catalogue(conn: Conn, expected: dict[str, dict[str, str]] | None = Non
 
 def check_logins(conn: Conn) -> tuple[int, list[Finding]]:
     """Each login of the ledger (a fl.app_user) against what the release gives it: no role
-    attribute beyond LOGIN, no way to the owner's rights. Logins differ per install, so they are judged by
+    attribute beyond LOGIN, no way to the owner's rights, a member of its role's group
+    and of nothing else (ATTACK3 R14: pg_auth_members against the registry). Logins differ per install, so they are judged by
     this rule, not by the shipped fingerprint: (logins checked, findings)."""
     findings: list[Finding] = []
     rows = conn.execute(_LOGINS).fetchall()
@@ -416,9 +424,18 @@ def check_logins(conn: Conn) -> tuple[int, list[Finding]]:
         if r["in_owner"] or (r["owner_rights"] and not r["super"]):
             problems.append("is a member of the schema's owner (fl_owner): it may change any table, trigger or "
                             "function of the ledger")
+        group = f"fl_{r['app_role']}"
+        others = [g for g in r["member_of"] if g != group]
+        if others:
+            problems.append(f"is a member of {', '.join(others)} beside {group}, the group of its role in "
+                            f"fl.app_user ({r['app_role']}): it may do what those roles may")
         if problems:
             findings.append(Finding("catalogue", f"{who}: {'; '.join(problems)} — more than the release gives a "
                                     "login of the ledger", account=who))
+        if group not in r["member_of"]:
+            findings.append(Finding("catalogue", f"{who}: fl.app_user registers it as {r['app_role']}, but it is not "
+                                    f"a member of {group}: the server's roles and the ledger's registry disagree "
+                                    "(a membership revoked or changed outside fundledger)", account=who))
     return len(rows), findings
 
 

@@ -139,7 +139,7 @@ def test_constraints_privileges_and_roles_are_part_of_the_catalogue(ledger_db: L
     admin.execute("ALTER TABLE fl.posting DROP CONSTRAINT posting_amount_cap")
     admin.execute("DROP ROLE IF EXISTS r14_mallory")      # a run stopped halfway on a shared server
     admin.execute("CREATE ROLE r14_mallory NOLOGIN")
-    administers, v16 = 0, True
+    administers, v16, revoked = 0, True, False
     try:
         admin.execute("GRANT SELECT ON fl.entry TO r14_mallory")
         admin.execute("GRANT EXECUTE ON FUNCTION fl.refuse(text, text, text) TO r14_mallory")
@@ -152,8 +152,18 @@ def test_constraints_privileges_and_roles_are_part_of_the_catalogue(ledger_db: L
         admin.execute("GRANT fl_owner TO o22")
         admin.execute("ALTER ROLE fl_auditor BYPASSRLS")
         admin.execute("ALTER ROLE rev SUPERUSER")
+        admin.execute("GRANT fl_admin TO fin")              # finance made an admin too, outside fundledger
+        admin.execute("GRANT pg_read_all_data TO fin")
+        grantor = admin.execute("SELECT m.grantor::regrole::text AS g FROM pg_auth_members m WHERE "
+                                "m.member = 'admin'::regrole AND m.roleid = 'fl_admin'::regrole").fetchone()["g"]
+        admin.execute(f"REVOKE fl_admin FROM admin GRANTED BY {grantor}")   # the registry says admin, the server no
+        revoked = True                                                      # longer
         got = named()
     finally:
+        if revoked:
+            admin.execute(f"GRANT fl_admin TO admin GRANTED BY {grantor}")
+        admin.execute("REVOKE pg_read_all_data FROM fin")
+        admin.execute("REVOKE fl_admin FROM fin")
         admin.execute("ALTER ROLE rev NOSUPERUSER")
         admin.execute("ALTER ROLE fl_auditor NOBYPASSRLS")
         admin.execute("REVOKE fl_owner FROM o22")
@@ -169,3 +179,6 @@ def test_constraints_privileges_and_roles_are_part_of_the_catalogue(ledger_db: L
     assert "fl_owner" in got.get("role o22", ""), got
     assert "bypassrls" in got.get("fl_auditor", ""), got
     assert "SUPERUSER" in got.get("role rev", ""), got
+    fin = got.get("role fin", "")
+    assert "fl_admin, pg_read_all_data beside fl_finance" in fin, got
+    assert "not a member of fl_admin" in got.get("role admin", ""), got
