@@ -86,6 +86,10 @@ def verify_cmd(
                                                  "export DIR`, with no database at all.")] = None,
     digest: Annotated[Path | None, typer.Option("--digest", help="With --offline: the filed export digest "
                                                 "(SHA-256 and SM3) the export must match.")] = None,
+    region: Annotated[Path | None, typer.Option("--region", help="The region file the auditor keeps (the one the "
+                                                "ledger was initialised or last reloaded with): the ledger's "
+                                                "settings, units, books, chart and holders must equal it (check "
+                                                "'region').")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Recompute every invariant from the raw rows; exit 0 only when all hold (1 with findings).
@@ -94,7 +98,15 @@ def verify_cmd(
     independent verdict — the catalogue checked against the release's fingerprints, and every
     digest, the chain, balances, vouchers, periods and requests recomputed in Python from raw
     rows read in a pinned session. Exit 0 only when both hold. ``--offline DIR`` runs the
-    independent verdict over an export, with no database."""
+    independent verdict over an export, with no database. ``--region FILE`` adds the check
+    ``region`` to the independent verdict: the reference data against the auditor's file."""
+    if region is not None and (offline is not None or check or fast):
+        raise BadInput(_("--region is a check of the full verify: give it without --offline, --check or --fast"))
+    reference = None
+    if region is not None:
+        from ledger.core.region import load_region
+
+        reference = load_region(region)
     if offline is not None:
         from ledger.io import archive
 
@@ -121,6 +133,11 @@ def verify_cmd(
 
     first = read_pinned(lambda c: verify.verify(c))
     ind = read_pinned(verify_independent)
+    if reference is not None and region is not None:
+        from ledger.store.verify_region import verify_region
+
+        reg = read_pinned(lambda c: verify_region(c, reference, region))
+        ind = VerifyReport((*ind.checks, reg), ind.extra)
     ok = first.ok and ind.ok
     if json_out:
         emit_json({**first.as_json(), "ok": ok, "first_pass_ok": first.ok, "first_pass_only": False,

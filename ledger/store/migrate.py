@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from typing import Any
 
 import psycopg
 from alembic import command
@@ -80,6 +81,34 @@ def owner_administers_users(conn: Conn) -> None:
             sql.Identifier(r["name"])))
 
 
+def region_settings(region: Region) -> dict[str, Any]:
+    """fl.setting as a region file makes it (key -> JSON value): what ``load_reference``
+    writes, and what ``verify --region FILE`` compares the ledger's settings with."""
+    s = region.settings
+    return {
+        "region": {"code": region.code, "name_zh": region.name_zh, "name_en": region.name_en,
+                   "time_zone": region.time_zone},
+        "preallocation_months": s.preallocation_months,
+        "preallocation_basis": s.preallocation_basis,
+        "months_red_below": str(s.months_red_below),
+        "months_yellow_below": str(s.months_yellow_below),
+        "months_excess_above": str(s.months_excess_above),
+        "balance_rate_red_below": str(s.balance_rate_red_below),
+        "balance_rate_yellow_below": str(s.balance_rate_yellow_below),
+        "balance_rate_excess_above": str(s.balance_rate_excess_above),
+        "response_plans": plans_json(s.response_plans),
+        "first_year": s.first_year,
+        "cash_date_allowance_days": s.cash_date_allowance_days,
+        "import_stage_max_mb": s.import_stage_max_mb,
+        "funding_standards": standards_json(s.funding_standards),
+        "budget_surplus_min_pct": str(s.budget_surplus_min_pct),
+        "budget_surplus_max_pct": str(s.budget_surplus_max_pct),
+        "performance_weights": {k: str(v) for k, v in s.performance_weights.items()},
+        "adjustment_fund": adjustment_fund_json(s.adjustment_fund),
+        "final_accounts_eliminate": [list(p) for p in s.final_accounts_eliminate],
+    }
+
+
 def load_reference(conn: Conn, region: Region) -> None:
     """Upsert the region's units, books and settings and the national chart.
 
@@ -112,29 +141,7 @@ def load_reference(conn: Conn, region: Region) -> None:
                ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en
                WHERE (fl.book.name_zh, fl.book.name_en) IS DISTINCT FROM (EXCLUDED.name_zh, EXCLUDED.name_en)""",
             [(b.code, b.name_zh, b.name_en, list(b.components), b.pooled_component) for b in region.books])
-        s = region.settings
-        settings = {
-            "region": {"code": region.code, "name_zh": region.name_zh, "name_en": region.name_en,
-                       "time_zone": region.time_zone},
-            "preallocation_months": s.preallocation_months,
-            "preallocation_basis": s.preallocation_basis,
-            "months_red_below": str(s.months_red_below),
-            "months_yellow_below": str(s.months_yellow_below),
-            "months_excess_above": str(s.months_excess_above),
-            "balance_rate_red_below": str(s.balance_rate_red_below),
-            "balance_rate_yellow_below": str(s.balance_rate_yellow_below),
-            "balance_rate_excess_above": str(s.balance_rate_excess_above),
-            "response_plans": plans_json(s.response_plans),
-            "first_year": s.first_year,
-            "cash_date_allowance_days": s.cash_date_allowance_days,
-            "import_stage_max_mb": s.import_stage_max_mb,
-            "funding_standards": standards_json(s.funding_standards),
-            "budget_surplus_min_pct": str(s.budget_surplus_min_pct),
-            "budget_surplus_max_pct": str(s.budget_surplus_max_pct),
-            "performance_weights": {k: str(v) for k, v in s.performance_weights.items()},
-            "adjustment_fund": adjustment_fund_json(s.adjustment_fund),
-            "final_accounts_eliminate": [list(p) for p in s.final_accounts_eliminate],
-        }
+        settings = region_settings(region)
         cur.executemany(
             "INSERT INTO fl.setting (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value "
             "WHERE fl.setting.value IS DISTINCT FROM EXCLUDED.value",

@@ -227,3 +227,29 @@ def test_a_bank_account_moved_with_the_triggers_off_is_named_online_and_offline(
     ledger_db.cli("audit", "export", str(out), user="aud")
     rep = archive.verify_offline(out)
     assert subject in {f.account for f in rep.findings if f.check == "histories"}
+
+
+def test_verify_region_names_a_setting_changed_with_the_triggers_on(ledger_db, tmp_path):
+    """A setting changed by the DBA with every trigger on is a version the history
+    records, as a region reload's would be: verify alone cannot tell it from one. Given
+    the region file the auditor keeps, verify --region names it (and nothing on a ledger
+    that matches the file); a wrong file is named too."""
+    from importlib import resources
+
+    sample_ledger(ledger_db)
+    region = tmp_path / "jiamusi.toml"
+    region.write_text(resources.files("ledger.data").joinpath("jiamusi.toml").read_text("utf-8"), "utf-8")
+    clean = ledger_db.cli("verify", "--region", str(region), "--json", user="aud")
+    assert clean.exit_code == 0, clean
+    assert "region" in {c["name"] for c in clean.json()["independent"]["checks"]}
+
+    ledger_db.admin().execute(TAMPERS["setting_value"][2])    # triggers on: the history records it
+    assert ledger_db.cli("verify", "--json", user="aud").exit_code == 0      # a version like a reload's
+    res = ledger_db.cli("verify", "--region", str(region), "--json", user="aud")
+    assert res.exit_code == 1, res
+    named = {f["account"]: f["message"] for f in _findings(res.json(), "region")}
+    assert "-50" in named.get("fl.setting key=budget_surplus_min_pct", ""), named
+    assert len(named) == 1, named
+
+    bad = ledger_db.cli("verify", "--region", str(region), "--fast", user="aud")
+    assert bad.exit_code == 1 and "[bad_input]" in bad.stderr and "--region" in bad.stderr, bad
