@@ -97,6 +97,12 @@ class Scan:
     changes: list[Finding] = field(default_factory=list)
     # table (ORDERED) -> key -> (chain position or None, history id) of the row's first version
     first: dict[str, dict[str, tuple[int | None, int]]] = field(default_factory=dict)
+    # The tables scanned by digest (``scan_full``'s ``digested``): key -> (history id,
+    # SHA-256 of the latest version's text), in place of the text in ``latest``.
+    digested: dict[str, dict[str, tuple[int, bytes]]] = field(default_factory=dict)
+    # Later versions of digested rows, to be judged once the version before each is read
+    # again by its id (``judge_deferred``): (table, key, op, actor, at, id before, text after).
+    deferred: list[tuple[str, str, str, str, str, int, str]] = field(default_factory=list)
 
 
 def scan(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]],
@@ -167,34 +173,75 @@ def judge_change(table: str, key: str, op: str, actor: str, at: str, before: str
                    **_subject(table, json.loads(key)))
 
 
-def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: int) -> Scan:
+# The hooked tables whose latest versions the online verdict keeps as digests: one row per
+# entry (or held entry), never updated by the release, the held lines as long as the
+# postings themselves — their texts were most of the verdict's memory (ledger.store.
+# verify_independent passes them to ``scan_full``).
+DIGESTED = ("fl.entry", "fl.pending_posting")
+
+
+def judge_deferred(scan: Scan, fetch: Callable[[list[int]], Mapping[int, str]], cap: int) -> None:
+    """Judge ``scan.deferred`` (later versions of digested rows: rare, a DBA's doing) with
+    the versions before them read again by id (``fetch``), into ``scan.changes``."""
+    if not scan.deferred:
+        return
+    texts = fetch(sorted({d[5] for d in scan.deferred}))
+    for table, key, op, actor, at, before, after in scan.deferred:
+        if len(scan.changes) > cap * 4:
+            break
+        f = judge_change(table, key, op, actor, at, texts.get(before, "{}"), after)
+        if f is not None:
+            scan.changes.append(f)
+    scan.deferred = []
+
+
+def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: int,
+              digested: Collection[str] = ()) -> Scan:
     """One pass over the history (columns RECORD_COLS, optionally + SEAL_COLS; in id
     order): its chain check, the latest version of every row (``latest_versions``), how
     many versions are not chained yet, and every UPDATE version that changed what the
     release never changes (beside the version before it). Each version's own hash — and
     its own seal, when read — is checked as it passes; only (seq, id, prev_hash, hash) is
     kept for the links, so memory grows with the rows recorded (their latest text), not
-    with every version's text."""
+    with every version's text. The rows of the ``digested`` tables (but a held line's
+    versions from before 0032, keyed by ``pos``) are kept as their latest version's id and
+    digest (``Scan.digested``), and a later version of one is judged after the scan
+    (``Scan.deferred``, ``judge_deferred``)."""
     findings: list[Finding] = []
     changes: list[Finding] = []
     latest: dict[str, dict[str, tuple[int, str]]] = {}
+    dig: dict[str, dict[str, tuple[int, bytes]]] = {}
+    deferred: list[tuple[str, str, str, str, str, int, str]] = []
     links: list[tuple[int, str, bytes, bytes]] = []
     order: dict[str, dict[str, tuple[int | None, int]]] = {t: {} for t in ORDERED}
     unchained = 0
     for r in log:
         i = int(r[0])
-        t = latest.get(r[2])
-        if t is None:
-            latest[r[2]] = t = {}
-        was = t.get(r[4])
-        if was is None or i > was[0]:
-            t[r[4]] = (i, r[5] if was is None or r[2] != "fl.posting" else _merged_memos(was[1], r[5]))
-            if was is not None and (was[1] != r[5] or r[3] != "UPDATE") and len(changes) <= cap * 4:
-                f = judge_change(r[2], r[4], r[3], r[6], r[7], was[1], r[5])
-                if f is not None:
-                    changes.append(f)
-            if was is None and r[2] in ORDERED:
-                order[r[2]][r[4]] = (int(r[1]) if r[1] else None, i)
+        if r[2] in digested and '"pos"' not in r[4]:
+            d = dig.get(r[2])
+            if d is None:
+                dig[r[2]] = d = {}
+            had = d.get(r[4])
+            if had is None or i > had[0]:
+                h = hashlib.sha256(r[5].encode()).digest()
+                d[r[4]] = (i, h)
+                if had is not None and (had[1] != h or r[3] != "UPDATE") and len(deferred) <= cap * 4:
+                    deferred.append((r[2], r[4], r[3], r[6], r[7], had[0], r[5]))
+                if had is None and r[2] in ORDERED:
+                    order[r[2]][r[4]] = (int(r[1]) if r[1] else None, i)
+        else:
+            t = latest.get(r[2])
+            if t is None:
+                latest[r[2]] = t = {}
+            was = t.get(r[4])
+            if was is None or i > was[0]:
+                t[r[4]] = (i, r[5] if was is None or r[2] != "fl.posting" else _merged_memos(was[1], r[5]))
+                if was is not None and (was[1] != r[5] or r[3] != "UPDATE") and len(changes) <= cap * 4:
+                    f = judge_change(r[2], r[4], r[3], r[6], r[7], was[1], r[5])
+                    if f is not None:
+                        changes.append(f)
+                if was is None and r[2] in ORDERED:
+                    order[r[2]][r[4]] = (int(r[1]) if r[1] else None, i)
         if len(r) > 11 and (not r[11] or _unhex(r[11]) != own_seal(r)):
             where = f"fl.record_log id={r[0]}" + (f" seq={r[1]}" if r[1] else "")
             findings.append(Finding("history_chain", f"history version {r[0]} ({r[2]} {r[4]}) " + (
@@ -235,7 +282,7 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
                    "chain, recomputed from its first version, ending at fl.record_head; every version sealed by the "
                    "trigger that wrote it", len(links), findings, cap)
     return Scan(chain, {tbl: {k: v[1] for k, v in rows.items()} for tbl, rows in latest.items()}, unchained, changes,
-                order)
+                order, dig, deferred)
 
 
 def check_chain(log: Sequence[Sequence[str]], head: Sequence[Sequence[str]], cap: int) -> CheckResult:
@@ -417,24 +464,39 @@ def table_findings(latest: Mapping[str, Mapping[str, str]], keys: Mapping[str, S
 
 
 def digest_findings(table: str, hist: Mapping[str, str], digests: Mapping[str, bytes],
-                    fetch: Callable[[list[str]], Mapping[str, str]]) -> tuple[int, list[Finding]]:
+                    fetch: Callable[[list[str]], Mapping[str, str]],
+                    recorded: Mapping[str, tuple[int, bytes]] | None = None,
+                    fetch_recorded: Callable[[list[int]], Mapping[int, str]] | None = None) -> tuple[int, list[Finding]]:
     """(rows compared, findings) of one hooked table whose rows arrived as the SHA-256 of
     their texts (key -> digest; another session read them while this one scanned the
-    history): each against the digest of its latest recorded version (hashlib, here).
-    Only the rows that differ are read again as text (``fetch``) to be named with the
-    fields that differ, exactly as ``table_findings`` names them."""
+    history): each against the digest of its latest recorded version — from ``recorded``
+    (key -> (history id, digest), ``Scan.digested``) or of its text in ``hist`` (hashlib,
+    here). Only the rows that differ are read again as text (``fetch``; their recorded
+    versions by id, ``fetch_recorded``) to be named with the fields that differ, exactly
+    as ``table_findings`` names them."""
     findings: list[Finding] = []
+    rec = recorded or {}
     differ = sorted(k for k, d in digests.items()
-                    if (was := hist.get(k)) is None or hashlib.sha256(was.encode()).digest() != d)
-    texts = fetch(differ) if differ else {}
+                    if ((r := rec.get(k)) is not None and r[1] != d)
+                    or (r is None and ((was := hist.get(k)) is None or hashlib.sha256(was.encode()).digest() != d)))
+    missing = sorted((hist.keys() | rec.keys()) - digests.keys())
+    need = set(differ) | set(missing)
+    for k in missing:                     # a held line from before 0032 is judged beside its held entry
+        if table == "fl.pending_posting" and '"pos"' in k:
+            need.add(f'{{"pending_id": {int(json.loads(k)["pending_id"])}}}')
+    ids = {rec[k][0]: k for k in need if k in rec}
+    texts = fetch_recorded(sorted(ids)) if ids and fetch_recorded is not None else {}
+    resolved: dict[str, str] = {k: v for k, v in hist.items() if k in need or '"pos"' in k}
+    resolved.update({k: texts.get(i, "{}") for i, k in ids.items()})
+    current = fetch(differ) if differ else {}
     for k in differ:
-        f = row_finding(table, k, texts.get(k), hist.get(k))
+        f = row_finding(table, k, current.get(k), resolved.get(k))
         if f is not None:
             findings.append(f)
     lines: dict[str, Any] = {}
-    for k in sorted(hist.keys() - digests.keys()):
-        f = (held_line_finding(k, hist[k], hist, lines) if table == "fl.pending_posting" and '"pos"' in k
-             else row_finding(table, k, None, hist[k]))
+    for k in missing:
+        f = (held_line_finding(k, resolved[k], resolved, lines) if table == "fl.pending_posting" and '"pos"' in k
+             else row_finding(table, k, None, resolved[k]))
         if f is not None:
             findings.append(f)
     return len(digests), findings

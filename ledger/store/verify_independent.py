@@ -435,7 +435,8 @@ def independent_run(conn: Conn, *, cap: int = FINDINGS_CAP, fingerprint: dict[st
             the history scanned and chained, every hooked table compared with it."""
             t1 = time.perf_counter()
             log, head = stream_histories(conn)
-            hist = histories.scan_full(log, head, cap)
+            hist = histories.scan_full(log, head, cap, digested=[t for t in histories.DIGESTED if t in later])
+            histories.judge_deferred(hist, functools.partial(verify_records.versions, conn, copy_rows), cap)
             q.closes_sealed_by = histories.closes_sealed_by(hist.latest, hist.first)
             q.entry_versions = hist.first.get("fl.entry") or {}
             got["hist"] = hist
@@ -448,8 +449,8 @@ def independent_run(conn: Conn, *, cap: int = FINDINGS_CAP, fingerprint: dict[st
         t = step("rows", t)
         hist, tables = got["hist"], got["tables"]
         unchained = hist.unchained
-        hist_checks = (hist.chain, tables.finish(conn, copy_rows, hist.latest, p.memos, cap, reader.results),
-                       tables.links)
+        hist_checks = (hist.chain, tables.finish(conn, copy_rows, hist.latest, p.memos, cap, reader.results,
+                                                 hist.digested), tables.links)
         step("posting memos", t)
         if then is not None:
             after = then(conn, p)

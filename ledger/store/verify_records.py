@@ -359,6 +359,16 @@ def row_texts(conn: Conn, copy_rows: Any, table: str, key_cols: list[str], wante
     return {r[0]: r[1] for r in copy_rows(conn, q) if r[0] in want}
 
 
+def versions(conn: Conn, copy_rows: Any, ids: Sequence[int]) -> dict[int, str]:
+    """History versions read again by id: their recorded rows as text (the few a digest
+    comparison found different, or that a later version must be judged beside)."""
+    if not ids:
+        return {}
+    arr = "{" + ",".join(str(int(i)) for i in ids) + "}"
+    return {int(r[0]): r[1] for r in copy_rows(conn, "SELECT t.id, t.row_data::pg_catalog.text FROM fl.record_log t "
+                                                     f"WHERE t.id = ANY ('{arr}'::pg_catalog.int8[])")}
+
+
 class TablesPart:
     """``histories`` without the posting memos (compared once the postings are read) and
     the tables compared by digest (once a session has read them), both in ``finish``;
@@ -372,16 +382,20 @@ class TablesPart:
 
     def finish(self, conn: Conn, copy_rows: Any, latest: dict[str, dict[str, str]],
                posting_memos: dict[int, dict[str, str]], cap: int,
-               digests: dict[str, dict[str, bytes]] | None = None) -> CheckResult:
+               digests: dict[str, dict[str, bytes]] | None = None,
+               recorded: dict[str, dict[str, tuple[int, bytes]]] | None = None) -> CheckResult:
         """``digests``: table -> its rows' digests as another session read them (a table
-        missing: read now, on ``conn``)."""
+        missing: read now, on ``conn``); ``recorded``: the latest versions the history scan
+        kept as digests (``histories.Scan.digested``)."""
         n, findings = self.n, list(self.findings)
         got = digests or {}
         for table in self.later:
             kc = self.keys[table]
             d = got[table] if table in got else row_digests(conn, copy_rows, table, kc)
             m, more = histories.digest_findings(table, latest.get(table, {}), d,
-                                                functools.partial(row_texts, conn, copy_rows, table, kc))
+                                                functools.partial(row_texts, conn, copy_rows, table, kc),
+                                                (recorded or {}).get(table),
+                                                functools.partial(versions, conn, copy_rows))
             n, findings = n + m, findings + more
         if self.posting_hooked:
             m, more = histories.memo_findings(latest.get("fl.posting", {}), posting_memos)

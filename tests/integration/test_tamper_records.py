@@ -253,3 +253,32 @@ def test_grouped_reading_judges_as_streaming_does(ledger_db, case):
     assert got[2].extra["sessions"] == 2 and got[2].extra["processes"] == 1      # a thread did
     a, b, c = ({(f.check, f.entry_id, f.account, f.message) for f in r.findings} for r in got)
     assert a == b == c and a, (a ^ b, b ^ c)
+
+
+def test_a_later_version_of_a_row_kept_by_digest_is_judged_and_named(ledger_db):
+    """The verdict keeps the latest versions of entries and held lines as digests (memory);
+    a later version of one — here an entry's reason changed with its append-only guard
+    off and the history's triggers on, so the history records the UPDATE — is judged beside
+    the version before it, read again by id: named with the field, as for any other table.
+    And a held entry's lines changed with the triggers off are named by their digest."""
+    from ledger.store.verify_independent import verify_independent
+
+    ids = sample_ledger(ledger_db)
+    eid = ids["pay-22-1"]
+    c = ledger_db.admin()
+    c.execute("ALTER TABLE fl.entry DISABLE TRIGGER entry_append_only")
+    c.execute("UPDATE fl.entry SET reason = 'forged after the fact' WHERE id = %s", (eid,))
+    c.execute("ALTER TABLE fl.entry ENABLE TRIGGER entry_append_only")
+    held = c.execute("SELECT min(pending_id) AS p FROM fl.pending_posting").fetchone()["p"]
+    assert held is not None          # sample_ledger's expenditure is held for a second person (0036)
+    if held is not None:
+        c.execute("SET session_replication_role = replica")
+        c.execute("UPDATE fl.pending_posting SET memo = 'rewritten' WHERE pending_id = %s AND pos = 1", (held,))
+        c.execute("SET session_replication_role = origin")
+    c.commit()
+    rep = verify_independent(ledger_db.connect("aud"))
+    got = {f.account: f.message for f in rep.findings if f.check == "histories"}
+    assert "forged after the fact" in got.get(f"fl.entry id={eid}", ""), got
+    assert "changed after it was written" in got[f"fl.entry id={eid}"], got
+    if held is not None:
+        assert "rewritten" in got.get(f"fl.pending_posting pending_id={held}", ""), got
