@@ -66,7 +66,11 @@ def test_a_trap_in_the_auditors_settings_is_named(ledger_db):
             checks = _checks(r.json())
             name = setting.split()[0]
             assert [f["account"] for f in checks["settings"]["findings"]] == [f"setting {name}"], setting
-            assert all(c["ok"] for n, c in checks.items() if n != "settings"), (setting, r)
+            # The trap's means is itself named: the auditor's login made a member of rev
+            # (pg_auth_members against fl.app_user, ATTACK3 R14).
+            assert [(f["account"], "member of rev" in f["message"]) for f in checks["catalogue"]["findings"]] \
+                == [("role aud", True)], setting
+            assert all(c["ok"] for n, c in checks.items() if n not in ("settings", "catalogue")), (setting, r)
     finally:
         c.execute("REVOKE rev FROM aud")
 
