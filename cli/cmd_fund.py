@@ -76,7 +76,8 @@ def preallocate_cmd(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the table; write nothing.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Pre-allocation: top each county's expenditure account up to months × monthly basis (reviewer)."""
+    """Pre-allocation: top each county's expenditure account up to months × monthly basis (reviewer);
+    held until city finance confirms it (entry confirm)."""
     on = _date(date)
 
     def work(c):  # type: ignore[no-untyped-def]
@@ -96,9 +97,16 @@ def preallocate_cmd(
     shown = [dict(as_row(r), status=status_text(r.status)) for r in rows]
     table(title, [("unit", _("unit")), ("book", _("book")), ("component", _("comp")),
                   ("monthly_basis", _("monthly basis")), ("months", _("months")), ("target", _("target")),
-                  ("held", _("held")), ("amount", _("amount")), ("status", _("status")), ("entry_id", _("entry"))],
+                  ("held", _("held")), ("amount", _("amount")), ("status", _("status")), ("entry_id", _("entry")),
+                  ("held_id", _("held entry"))],
           shown, money=money_keys(cycle.PreallocationLine),
-          totals={"unit": _("Total"), "amount": sum(r.amount for r in rows if r.status in ("posted", "to post"))})
+          totals={"unit": _("Total"), "amount": sum(r.amount for r in rows if r.status in ("held", "to post"))})
+    waiting = [str(r.held_id) for r in rows if r.status == "held" and r.held_id is not None]
+    if waiting:
+        # 0046: the bureau holds it; city finance, whose special account pays it, confirms.
+        console.print(_("held for city finance: a pre-allocation (预拨) is a transfer out of the special account, so a "
+                        "finance user confirms it and only then does it post: fundledger --as FINANCE entry confirm "
+                        "{ids} (or fundledger entry reject ID --reason ...)").format(ids=" ".join(waiting)))
     from_plan = sorted({r.unit for r in rows if r.target_basis == "plan"})
     if from_plan:
         console.print(_("target = the annual plan's expenditure for these months, not months × basis, "

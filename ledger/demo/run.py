@@ -158,7 +158,9 @@ class Demo:
         self.as_(REVIEWER, lambda c: imports.import_file(c, "budget", path))
         self.step(_("{year}: budgets approved for every unit and book").format(year=y))
         table = self.as_(REVIEWER, lambda c: cycle.preallocation_table(c, y, months=3, basis="budget"))
-        done = self.as_(REVIEWER, lambda c: cycle.post_preallocation(c, y, self.d(1, 4), table))
+        held = self.as_(REVIEWER, lambda c: cycle.post_preallocation(c, y, self.d(1, 4), table))
+        # The bureau holds it; city finance, whose special account pays it, confirms (0046).
+        done = self.as_(FINANCE, lambda c: cycle.confirm_preallocation(c, held))
         self.story.preallocated = sum(r.amount for r in done if r.status == "posted")
         self.step(_("{year}: pre-allocation tops each county up to three months of budgeted spending")
                   .format(year=y))
@@ -199,7 +201,9 @@ class Demo:
         self.as_(REVIEWER, lambda c: imports.import_file(c, "budget", path))
         self.step(_("budgets approved for every unit and book (one county plans a deficit)"))
         table = self.as_(REVIEWER, lambda c: cycle.preallocation_table(c, y, months=3, basis="budget"))
-        done = self.as_(REVIEWER, lambda c: cycle.post_preallocation(c, y, self.d(1, 4), table))
+        held = self.as_(REVIEWER, lambda c: cycle.post_preallocation(c, y, self.d(1, 4), table))
+        # The bureau holds it; city finance, whose special account pays it, confirms (0046).
+        done = self.as_(FINANCE, lambda c: cycle.confirm_preallocation(c, held))
         self.story.preallocated = sum(r.amount for r in done if r.status == "posted")
         self.step(_("pre-allocation: three months of payable funds to each county"))
         self.clear_arrears("unpaid_claims", REVIEWER, self.d(1, 8), whole=True)

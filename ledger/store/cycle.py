@@ -87,8 +87,9 @@ class PreallocationLine:
     target_basis: str           # plan (the annual plan set the target), else the basis: budget | prior-year
     held: Fen                   # the county expenditure account's balance now
     amount: Fen                 # max(0, target − held)
-    status: str                 # to post | nothing to post | already posted | posted
+    status: str                 # to post | nothing to post | held | already posted
     entry_id: int | None
+    held_id: int | None = None  # the held entry awaiting city finance's confirmation (0046)
 
 
 def preallocation_table(conn: Conn, year: int, *, months: int, basis: str) -> list[PreallocationLine]:
@@ -96,7 +97,8 @@ def preallocation_table(conn: Conn, year: int, *, months: int, basis: str) -> li
     held (the county expenditure account's balance now) and amount = max(0, target − held).
 
     ``status`` says what posting would do: ``to post``, ``nothing to post`` (already holds
-    the target) or ``already posted`` (this year's pre-allocation exists; ``entry_id``)."""
+    the target), ``held`` (this year's pre-allocation awaits city finance's confirmation;
+    ``held_id``) or ``already posted`` (this year's pre-allocation exists; ``entry_id``)."""
     bases = _monthly_bases(conn, year, basis)
     held = {(r["unit"], r["book"], r["component"]): int(r["balance"]) for r in conn.execute(
         """SELECT a.unit, a.book, a.component, a.balance FROM fl.account a
@@ -109,32 +111,63 @@ def preallocation_table(conn: Conn, year: int, *, months: int, basis: str) -> li
     keys = [prealloc_key(year, ln.unit, ln.book, ln.component) for ln in lines]
     done = {r["idempotency_key"]: r["id"] for r in conn.execute(
         "SELECT id, idempotency_key FROM fl.entry WHERE idempotency_key = ANY(%s)", (keys,)).fetchall()}
+    # Since 0046 a line is held for finance first (after a rejection under prealloc:…#n).
+    waiting: dict[str, int] = {}
+    for r in conn.execute(
+            """SELECT split_part(idempotency_key, '#', 1) AS k, id, state, entry_id FROM fl.pending_entry
+                WHERE kind = 'preallocation' AND state <> 'rejected' AND split_part(idempotency_key, '#', 1) = ANY(%s)
+                ORDER BY id""", (keys,)).fetchall():
+        if r["state"] == "confirmed":
+            done.setdefault(r["k"], r["entry_id"])
+        else:
+            waiting.setdefault(r["k"], r["id"])
+
+    def status(key: str, amount: int) -> str:
+        if key in done:
+            return "already posted"
+        if key in waiting:
+            return "held"
+        return "to post" if amount > 0 else "nothing to post"
+
     return [PreallocationLine(ln.unit, ln.book, ln.component, ln.monthly_basis, ln.months, ln.target,
                               "plan" if (ln.unit, ln.book, ln.component) in planned else basis, ln.held, ln.amount,
-                              "already posted" if key in done else ("to post" if ln.amount > 0 else "nothing to post"),
-                              done.get(key))
+                              status(key, ln.amount), done.get(key), None if key in done else waiting.get(key))
             for ln, key in zip(lines, keys, strict=True)]
 
 
 def post_preallocation(conn: Conn, year: int, on: dt.date,
                        table: list[PreallocationLine]) -> list[PreallocationLine]:
-    """Post the lines of ``table`` that are ``to post`` through ``fl.preallocate`` (one call);
-    returns the table with ``status`` ``posted`` / ``already posted`` and entry ids."""
+    """Hold the lines of ``table`` that are ``to post`` through ``fl.preallocate`` (one call)
+    for city finance's confirmation (预拨 is a transfer out of the finance bureau's special
+    account: finance executes it, ``confirm_preallocation``); returns the table with
+    ``status`` ``held`` (``held_id``) / ``already posted`` (``entry_id``)."""
     todo = [{"unit": r.unit, "book": r.book, "component": r.component, "amount": r.amount}
             for r in table if r.status == "to post"]
     results: dict[str, dict[str, Any]] = {}
     if todo:
         for r in conn.execute("SELECT * FROM fl.preallocate(%s, %s, %s::jsonb)",
                               (year, on, json.dumps(todo))).fetchall():
-            results[r["idempotency_key"]] = r
+            results[r["idempotency_key"].split("#", 1)[0]] = r
     out = []
     for row in table:
         res = results.get(prealloc_key(year, row.unit, row.book, row.component))
         if res is not None:
-            row = replace(row, entry_id=res["entry_id"],
-                          status="posted" if res["status"] == "posted" else "already posted")
+            row = replace(row, entry_id=res["entry_id"], held_id=None if res["status"] == "duplicate" else res["held_id"],
+                          status="already posted" if res["status"] == "duplicate" else "held")
         out.append(row)
     return out
+
+
+def confirm_preallocation(conn: Conn, table: list[PreallocationLine]) -> list[PreallocationLine]:
+    """City finance confirms the held lines of ``table`` (``fl.confirm_entries``, all or
+    none): each posts Dr 1004 county expenditure / Cr 1003 special. Returns the table with
+    ``status`` ``posted`` and entry ids for those lines."""
+    ids = [r.held_id for r in table if r.status == "held" and r.held_id is not None]
+    if not ids:
+        return table
+    posted = {int(r["held_id"]): int(r["entry_id"]) for r in conn.execute(
+        "SELECT held_id, entry_id, status FROM fl.confirm_entries(%s)", (ids,)).fetchall()}
+    return [replace(r, status="posted", entry_id=posted[r.held_id]) if r.held_id in posted else r for r in table]
 
 
 # ---- special-account interest (专户利息) ----------------------------------------------

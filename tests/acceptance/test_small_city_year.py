@@ -116,8 +116,10 @@ def test_small_city_year(ledger_db):
     # 4. pre-allocation
     pre = run(ledger_db, "rev", "preallocate", "--year", "2024", "--date", "2024-01-05", "--json").json()
     assert [(p["unit"], p["monthly_basis"], p["target"], p["held"], p["amount"], p["status"]) for p in pre] == [
-        ("230822", "100000.00", "300000.00", "0.00", "300000.00", "posted"),
-        ("230881", "40000.00", "120000.00", "0.00", "120000.00", "posted")]
+        ("230822", "100000.00", "300000.00", "0.00", "300000.00", "held"),
+        ("230881", "40000.00", "120000.00", "0.00", "120000.00", "held")]
+    # City finance executes it (0046): a transfer out of its special account.
+    run(ledger_db, "fin", "entry", "confirm", *[str(p["held_id"]) for p in pre])
     assert balance(ledger_db, "RES:1003:230881:special") == "280000.00"      # 100,000 + 300,000 − 120,000
 
     # 5. requests, two quarters

@@ -67,11 +67,26 @@ def test_preallocation_tops_up_counties(ledger_db):
     assert refused.exit_code == 1 and "needs the reviewer role" in refused.stderr, refused
     assert entries() == before
 
+    # Held for city finance (0046): nothing moves until a finance user confirms.
     done = ledger_db.cli("preallocate", "--year", "2024", "--date", "2024-01-02", "--json", user="rev")
     assert done.exit_code == 0, done
     assert [(r["unit"], r["book"], r["component"], r["status"]) for r in done.json()] == [
-        ("230822", "EMP", "personal", "posted"), ("230822", "EMP", "pooled", "posted"), ("230822", "RES", "", "posted"),
-        ("230826", "RES", "", "nothing to post"), ("230881", "RES", "", "posted")]
+        ("230822", "EMP", "personal", "held"), ("230822", "EMP", "pooled", "held"), ("230822", "RES", "", "held"),
+        ("230826", "RES", "", "nothing to post"), ("230881", "RES", "", "held")]
+    held = [r["held_id"] for r in done.json() if r["status"] == "held"]
+    assert len(held) == 4 and all(held)
+    assert entries() == before and bal(admin, "RES", "1004", "230822", "county_exp") == fen("30000.00")
+    text = ledger_db.cli("preallocate", "--year", "2024", "--date", "2024-01-02", user="rev")
+    assert f"fundledger --as FINANCE entry confirm {' '.join(map(str, held))}" in text.stdout, text
+    # Running it again while held holds nothing more; the held entries are named again.
+    again = ledger_db.cli("preallocate", "--year", "2024", "--date", "2024-01-03", "--months", "4", "--json", user="rev")
+    assert [(r["status"], r["held_id"]) for r in again.json()] == [("held", h) for h in held[:3]] + [
+        ("nothing to post", None), ("held", held[3])]
+    # A second reviewer may not confirm it: finance executes the transfer out of its special account.
+    no = ledger_db.cli("entry", "confirm", str(held[0]), user="rev2")
+    assert no.exit_code == 1 and "a finance user confirms it" in no.stderr, no
+    ok = ledger_db.cli("entry", "confirm", *map(str, held), user="fin")
+    assert ok.exit_code == 0, ok
     assert entries() == before + 4
     assert bal(admin, "RES", "1004", "230822", "county_exp") == fen("330000.00")
     assert bal(admin, "RES", "1003", "230822", "special") == fen("1670000.00")     # 2,000,000 − 30,000 − 300,000
@@ -80,8 +95,9 @@ def test_preallocation_tops_up_counties(ledger_db):
     assert bal(admin, "RES", "1004", "230826", "county_exp") == fen("80000.00")
     assert bal(admin, "RES", "1004", "230881", "county_exp") == fen("250000.02")
     assert bal(admin, "RES", "1004", "230800", "city_exp") == 0
-    key = admin.execute("SELECT kind FROM fl.entry WHERE idempotency_key = 'prealloc:2024:230822:EMP:pooled'").fetchone()
-    assert key["kind"] == "preallocation"
+    key = admin.execute("SELECT kind, created_by, source->>'confirmed_by' AS conf FROM fl.entry "
+                        "WHERE idempotency_key = 'prealloc:2024:230822:EMP:pooled'").fetchone()
+    assert (key["kind"], key["created_by"], key["conf"]) == ("preallocation", "rev", "fin")
 
     # Idempotent per (year, unit, book, component): running again (even with more months) posts nothing.
     again = ledger_db.cli("preallocate", "--year", "2024", "--date", "2024-01-03", "--months", "4", "--json", user="rev")
@@ -120,5 +136,22 @@ def test_database_refuses_bad_preallocations(ledger_db, tmp_path):
     imports.import_file(rev, "budget", budget)
     rev.commit()
     refused(rev, "preallocation_cap", 2024, "2024-01-02", '[{"unit": "230822", "book": "RES", "amount": 1200000001}]')
-    # The special account cannot be overdrawn by a pre-allocation either.
-    refused(rev, "no_overdraft", 2024, "2024-01-02", '[{"unit": "230822", "book": "RES", "amount": 90090001}]')
+    # The special account cannot be overdrawn by a pre-allocation either: held within the cap, it is
+    # refused when finance confirms it (the transfer is made then), and nothing moves.
+    held = rev.execute("SELECT * FROM fl.preallocate(2024, '2024-01-02', %s::jsonb)",
+                       ('[{"unit": "230822", "book": "RES", "amount": 90090001}]',)).fetchone()
+    rev.commit()
+    assert held["status"] == "held" and held["entry_id"] is None
+    fin = ledger_db.connect("fin")
+    with pytest.raises(psycopg.Error) as e:
+        fin.execute("SELECT * FROM fl.confirm_entry(%s)", (held["held_id"],))
+    assert e.value.diag.constraint_name == "no_overdraft", e.value
+    fin.rollback()
+    # Finance rejects it (with a reason, kept); the bureau holds a smaller one again, under the next key.
+    fin.execute("SELECT * FROM fl.reject_entry(%s, 'more than the special account holds')", (held["held_id"],))
+    fin.commit()
+    again = rev.execute("SELECT * FROM fl.preallocate(2024, '2024-01-02', %s::jsonb)",
+                        ('[{"unit": "230822", "book": "RES", "amount": 100000}]',)).fetchone()
+    rev.commit()
+    assert (again["status"], again["idempotency_key"]) == ("held", "prealloc:2024:230822:RES#1")
+    assert fin.execute("SELECT status FROM fl.confirm_entry(%s)", (again["held_id"],)).fetchone()["status"] == "posted"

@@ -115,7 +115,45 @@ def test_a_reviewer_cannot_preallocate_more_than_the_policy_allows(ledger_db: Le
     assert e.diag.constraint_name == "preallocation_cap" and "266,666.67" in str(e), e
     assert _n(ledger_db, "SELECT count(*) AS n FROM fl.entry WHERE kind = 'preallocation'") == 0
     ok = rev.execute(call, (json.dumps([{"unit": "230822", "book": "RES", "amount": 80000001}]),)).fetchall()
-    assert [r["status"] for r in ok] == ["posted"]
+    assert [r["status"] for r in ok] == ["held"]      # within the cap, for city finance to confirm (0046)
+
+
+def test_a_preallocation_moves_nothing_until_city_finance_confirms_it(ledger_db: LedgerDB) -> None:
+    """R7, the rest (0046): within the cap a pre-allocation was one reviewer's act, and the cap was
+    measured against a budget the same reviewer imports. Now the line is held; no reviewer (its
+    maker or another), no officer confirms it — city finance does, who imports no budget — and
+    the held line records what its cap was measured against."""
+    from ledger.store import imports
+
+    data = Path(__file__).parent.parent / "integration" / "data"
+    fin = ledger_db.connect("fin")
+    imports.import_file(fin, "collections", data / "collections.csv")
+    fin.commit()
+    rev_tx = ledger_db.connect("rev")
+    imports.import_file(rev_tx, "budget", data / "budget.csv")
+    rev_tx.commit()
+    rev = ledger_db.connect("rev", autocommit=True)
+    out = rev.execute("SELECT * FROM fl.preallocate(2023, '2023-01-05', %s::jsonb)",
+                      (json.dumps([{"unit": "230822", "book": "RES", "amount": 80000001}]),)).fetchone()
+    assert out["status"] == "held" and out["entry_id"] is None
+    hid = out["held_id"]
+    assert _n(ledger_db, "SELECT count(*) AS n FROM fl.entry WHERE kind = 'preallocation'") == 0
+    cap = ledger_db.admin().execute("SELECT source->'cap' AS c FROM fl.pending_entry WHERE id = %s", (hid,)).fetchone()["c"]
+    assert cap["budget_imported_by"] == "rev" and cap["budget_expenditure"] == 320000000, cap
+    for who, rule in [("rev", "maker_checker"), ("rev2", "permission_denied"), ("o22", "permission_denied")]:
+        e = _refused(ledger_db.connect(who, autocommit=True), "SELECT * FROM fl.confirm_entry(%s)", (hid,))
+        assert e.diag.constraint_name == rule, (who, e)
+    e = _refused(ledger_db.connect("rev2", autocommit=True), "SELECT * FROM fl.confirm_entries(%s)", ([hid],))
+    assert "a finance user confirms it" in str(e), e
+    done = ledger_db.connect("fin", autocommit=True).execute("SELECT * FROM fl.confirm_entry(%s)", (hid,)).fetchone()
+    assert done["status"] == "posted"
+    e_row = ledger_db.admin().execute("SELECT kind, created_by, source->>'confirmed_by' AS c FROM fl.entry WHERE id = %s",
+                                      (done["entry_id"],)).fetchone()
+    assert (e_row["kind"], e_row["created_by"], e_row["c"]) == ("preallocation", "rev", "fin")
+    # Run again: nothing more is held or posted (the year's pre-allocation exists).
+    again = rev.execute("SELECT * FROM fl.preallocate(2023, '2023-01-06', %s::jsonb)",
+                        (json.dumps([{"unit": "230822", "book": "RES", "amount": 100}]),)).fetchone()
+    assert (again["status"], again["entry_id"]) == ("duplicate", done["entry_id"])
 
 
 # ---- R18: a caller's source cannot carry the keys the ledger writes ----------------------

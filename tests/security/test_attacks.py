@@ -64,9 +64,11 @@ def funded(ledger_db: LedgerDB) -> LedgerDB:
     assert imports.import_file(fin, "collections", DATA / "collections.csv").rows_posted == 6
     fin.commit()
     imports.import_file(rev, "budget", DATA / "budget.csv")    # the pre-allocation's basis (0027)
-    rev.execute("SELECT * FROM fl.preallocate(2023, '2023-01-11', %s::jsonb)",
-                ('[{"unit": "230822", "book": "RES", "component": "", "amount": 50000000}]',))
+    held = rev.execute("SELECT * FROM fl.preallocate(2023, '2023-01-11', %s::jsonb)",
+                       ('[{"unit": "230822", "book": "RES", "component": "", "amount": 50000000}]',)).fetchone()
     rev.commit()
+    fin.execute("SELECT * FROM fl.confirm_entry(%s)", (held["held_id"],))    # finance executes it (0046)
+    fin.commit()
     return ledger_db
 
 
