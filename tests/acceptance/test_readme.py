@@ -24,7 +24,8 @@ AMOUNT = re.compile(r"-?\d{1,3}(?:,\d{3})*\.\d{2}")
 # Words an officer types or reads as names: book codes, user names, commands and file names.
 NAMES = {"RES", "EMP", "zhang", "zhao", "hn", "aud", "admin", "li", "fundledger", "handover", "open", "budget",
          "import", "collect", "pay", "data", "csv", "xlsx", "tmp", "home", "Q1", "request", "list", "show", "reason",
-         "date", "user", "add", "role", "unit", "init", "db", "start", "stop", "status", "as"}
+         "date", "user", "add", "role", "unit", "init", "db", "start", "stop", "status", "as",
+         "entry", "confirm", "reject"}
 
 
 def quick_start() -> list[str]:

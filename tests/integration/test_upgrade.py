@@ -475,6 +475,27 @@ def test_upgrade_0047_session_guard(upgraded: Upgraded) -> None:
         assert c.execute("SELECT (fl.caller()).name").fetchone()[0] == ADMIN
 
 
+def test_upgrade_0046_preallocation_held_for_finance(upgraded: Upgraded) -> None:
+    """0046: in the upgraded ledger the old release's pre-allocations stay posted (and a new run
+    finds them: nothing is held again), a new pre-allocation is held, and only finance confirms."""
+    with upgraded.connect() as c:
+        posted = c.execute("SELECT count(*) FROM fl.entry WHERE kind = 'preallocation'").fetchone()[0]
+        assert posted > 0
+        assert c.execute("SELECT pg_get_function_result('fl.preallocate(integer,date,jsonb)'::regprocedure)"
+                         ).fetchone()[0].endswith("held_id bigint)")
+        dec = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl._decider(fl.pending_entry,text)'::regprocedure"
+                        ).fetchone()[0]
+        assert "p.kind = 'preallocation' AND u.role <> 'finance'" in dec
+        assert "'preallocation'" in c.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                                               "WHERE conname = 'pending_entry_kind_check'").fetchone()[0]
+        year, unit, book, comp = c.execute("SELECT extract(year FROM e.entry_date)::int, p.unit, e.book, a.component FROM fl.entry e "
+                                           "JOIN fl.posting p ON p.entry_id = e.id JOIN fl.account a ON a.id = p.account_id "
+                                           "WHERE e.kind = 'preallocation' ORDER BY e.id LIMIT 1").fetchone()
+        state = c.execute("SELECT entry_id, held_id FROM fl._prealloc_state(%s, %s::jsonb)",
+                          (year, json.dumps([{"unit": unit, "book": book, "component": comp, "amount": 1}]))).fetchone()
+        assert state[0] is not None and state[1] is None
+
+
 def test_0038_the_reference_data_is_chained_and_guarded(upgraded: Upgraded) -> None:
     """0038: every row the old release's chart, holders, units, books and settings had is
     in the chained history (backfilled, so the upgraded ledger verifies — test above), and
