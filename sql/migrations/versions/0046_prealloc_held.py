@@ -1,13 +1,13 @@
 """pre-allocations held for finance (ATTACK3 R7): see sql/0046_prealloc_held.sql
 
 Revision ID: 0046
-Revises: 0047
+Revises: 0045
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0046"
-down_revision = "0047"
+down_revision = "0045"
 branch_labels = None
 depends_on = None
 
