@@ -37,7 +37,7 @@ def quick_start() -> list[str]:
 def english_words(text: str, tmp: Path) -> set[str]:
     text = text.replace(str(tmp), "")
     # files, account keys, idempotency keys, hashes, a refusal's rule code ("错误 [period_closed]")
-    text = re.sub(r"\S+\.(csv|xlsx)|[A-Z]{3}:\S+|[a-z-]+:\d{6}\S*|\b[0-9a-f]{16,}\b|\[[a-z_]+\]", "", text)
+    text = re.sub(r"\S+\.(csv|xlsx)|[A-Z]{3}:\S+|[a-z-]+:\d{4,6}\S*|\b[0-9a-f]{16,}\b|\[[a-z_]+\]", "", text)
     return {w for w in re.findall(r"[A-Za-z_]{2,}", text) if w not in NAMES}
 
 
