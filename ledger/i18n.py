@@ -210,7 +210,7 @@ CODES: dict[str, str] = {
     "closed_periods": N_("closed periods untouched"), "reversals": N_("reversals point back"),
     "held_entries": N_("held entries"), "requests": N_("fund requests agree with their history"),
     "history_chain": N_("history chain"), "histories": N_("record histories agree"),
-    "record_links": N_("record links"), "hash_chain": N_("hash chain"), "catalogue": N_("database schema"),
+    "record_links": N_("record links"), "actors": N_("who did what"), "hash_chain": N_("hash chain"), "catalogue": N_("database schema"),
     "settings": N_("database settings"), "export_files": N_("export files"),
     "export_canonical": N_("canonical texts"), "digest": N_("digest"),
     # roles

@@ -46,7 +46,7 @@ from psycopg.rows import dict_row
 
 from ledger.core import histories, proof
 from ledger.core.findings import FINDINGS_CAP, VerifyReport
-from ledger.store import verify_records, verify_session
+from ledger.store import verify_actors, verify_records, verify_session
 from ledger.store.db import Conn
 from ledger.store.verify import _second_session, require_reader
 from ledger.store.verify_catalogue import check_catalogue, check_settings
@@ -450,7 +450,8 @@ def independent_run(conn: Conn, *, cap: int = FINDINGS_CAP, fingerprint: dict[st
         hist, tables = got["hist"], got["tables"]
         unchained = hist.unchained
         hist_checks = (hist.chain, tables.finish(conn, copy_rows, hist.latest, p.memos, cap, reader.results,
-                                                 hist.digested), tables.links)
+                                                 hist.digested), tables.links,
+                       verify_actors.check(conn, copy_rows, hist.latest, cap))
         step("posting memos", t)
         if then is not None:
             after = then(conn, p)

@@ -1,0 +1,331 @@
+"""Who did what, and the columns fundledger changes, judged from the chained history (ATTACK6 T2, T8).
+
+``histories`` proves that every row equals the latest version its history recorded and that
+no version changed a column the release never changes. It cannot tell *whose* change it
+was: a superuser's plain ``UPDATE fl.fund_request SET approved_by = …`` (triggers on) is
+recorded faithfully — as an UPDATE by ``postgres`` of a column the release does change —
+and both the row and its history then agree. This check closes that:
+
+* **who**: each row's own "who" column (``request_event.actor``, ``pending_entry.made_by``,
+  ``closed_period.closed_by``, …) equals the actor of the history version that inserted it
+  (the login that wrote it: ``session_user``, which since 0047 cannot be switched); a
+  decision's ``decided_by`` equals the actor of the version that recorded the decision.
+* **registered, with the role**: every version of a workflow table (requests and their
+  events, held entries, register clearings, period and year closes) was written by a
+  registered fundledger user whose role may take that action — not by the DBA's own login.
+* **mutable columns re-derived from their evidence** (``histories.MUTABLE``):
+  ``fund_request.approved_by``/``amount_approved`` from its approve event,
+  ``disburse_entry``/``settle_entry`` from the disburse/settle event (and that entry's kind
+  and source), ``register_item.cleared`` from the sum of its clearings,
+  ``pending_entry`` state/decided_by/entry_id from the confirmed entry's source, a manual
+  held entry's maker from its key's namespace.
+
+Every input is a chained, sealed history version (the chain check proves them) or the
+latest version of a row (the histories check proves it equals the table): no value the
+server computes is taken on trust.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ledger.core.findings import CheckResult, Finding, result
+
+# The table -> its "who" column, set by the writer's session_user when the row is inserted.
+WHO: dict[str, str] = {
+    "fl.request_event": "actor",
+    "fl.fund_request": "submitted_by",
+    "fl.pending_entry": "made_by",
+    "fl.closed_period": "closed_by",
+    "fl.year_close": "closed_by",
+    "fl.register_item": "created_by",
+    "fl.register_clearing": "created_by",
+    "fl.import_batch": "imported_by",
+    "fl.budget": "imported_by",
+    "fl.budget_adjustment": "adjusted_by",
+    "fl.budget_plan": "imported_by",
+    "fl.bank_statement": "imported_by",
+    "fl.recon_match": "matched_by",
+    "fl.insured_count": "recorded_by",
+    "fl.monitor_ack": "acknowledged_by",
+    "fl.operation_log": "actor",
+    "fl.app_user": "created_by",
+}
+
+# The workflow tables: only a registered user writes them, through the API. A version by any
+# other login (the DBA's own, ``postgres``) is a change no fundledger command made. (Tables
+# the operator or a migration legitimately writes — users at bootstrap, reference data,
+# budgets a migration re-recorded — are judged only when a registered user wrote them.)
+WORKFLOW = ("fl.request_event", "fl.fund_request", "fl.pending_entry", "fl.register_clearing", "fl.register_item",
+            "fl.closed_period", "fl.year_close")
+
+# The roles that may take each action (the require_role of the function that takes it).
+EVENT_ROLES: dict[str, frozenset[str]] = {
+    "submit": frozenset({"officer", "reviewer"}),
+    "approve": frozenset({"reviewer"}), "reject": frozenset({"reviewer"}), "void": frozenset({"reviewer"}),
+    "settle": frozenset({"reviewer"}), "disburse": frozenset({"finance"}),
+}
+STATE_ROLES: dict[str, frozenset[str]] = {        # a request's UPDATE, by the state it moved to
+    "approved": EVENT_ROLES["approve"], "rejected": EVENT_ROLES["reject"], "voided": EVENT_ROLES["void"],
+    "settled": EVENT_ROLES["settle"], "disbursed": EVENT_ROLES["disburse"],
+}
+TABLE_ROLES: dict[str, frozenset[str]] = {        # an INSERT into these, by anyone else, is a finding
+    "fl.closed_period": frozenset({"reviewer"}),
+    "fl.year_close": frozenset({"reviewer"}),
+    "fl.register_clearing": frozenset({"reviewer", "finance"}),
+}
+DECIDER_ROLES = frozenset({"officer", "reviewer", "finance"})
+
+# The history's own columns (histories.RECORD_COLS): id, seq, tbl, op, row_key, row_data, actor, at.
+_ID, _TBL, _OP, _KEY, _ROW, _ACTOR, _AT = 0, 2, 3, 4, 5, 6, 7
+
+
+def watched() -> list[str]:
+    """The tables whose every version this check reads."""
+    return sorted(set(WHO) | set(WORKFLOW))
+
+
+def _load(text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    v = json.loads(text)
+    return v if isinstance(v, dict) else {}
+
+
+def _int(v: Any) -> int | None:
+    try:
+        return None if v is None else int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+class _Judge:
+    def __init__(self, users: Mapping[str, str], cap: int) -> None:
+        self.users = users
+        self.cap = cap
+        self.findings: list[Finding] = []
+
+    def add(self, table: str, key: Mapping[str, Any], message: str) -> None:
+        if len(self.findings) > self.cap * 4:
+            return
+        subject = f"{table} " + ", ".join(f"{k}={v}" for k, v in key.items())
+        extra: dict[str, Any] = {}
+        if table == "fl.fund_request" and "id" in key:
+            extra["request_id"] = _int(key["id"])
+        self.findings.append(Finding("actors", message, account=subject, **extra))
+
+    def role_of(self, who: str | None) -> str | None:
+        return self.users.get(who) if who is not None else None
+
+    def registered(self, table: str, key: Mapping[str, Any], v: Sequence[str], roles: frozenset[str] | None,
+                   what: str) -> None:
+        """A workflow version written by a registered user with one of ``roles``."""
+        actor = v[_ACTOR]
+        role = self.role_of(actor)
+        if role is None:
+            self.add(table, key, f"{what} was written by {actor} ({v[_OP]} at {v[_AT]}, history version {v[_ID]}), "
+                     "who is not a fundledger user: no fundledger command wrote it (the database administrator's "
+                     "own login, or a login that was never registered)")
+        elif roles is not None and role not in roles:
+            self.add(table, key, f"{what} was written by {actor} (role {role}; history version {v[_ID]}), but that "
+                     f"action needs the {' or '.join(sorted(roles))} role")
+
+
+def referenced_entries(latest: Mapping[str, Mapping[str, str]]) -> set[int]:
+    """The entries the judged rows name (disbursements, settlements, clearings, confirmed
+    held entries): their kind and source are read for the comparison."""
+    ids: set[int] = set()
+    for table, cols in (("fl.fund_request", ("disburse_entry", "settle_entry")), ("fl.request_event", ("entry_id",)),
+                        ("fl.register_clearing", ("entry_id",)), ("fl.pending_entry", ("entry_id",))):
+        for text in latest.get(table, {}).values():
+            row = _load(text)
+            ids.update(i for i in (_int(row.get(c)) for c in cols) if i is not None)
+    return ids
+
+
+Entries = Mapping[int, Mapping[str, Any]]
+
+
+def check(versions: Iterable[Sequence[str]], latest: Mapping[str, Mapping[str, str]], cap: int,
+          entries: Entries | None = None) -> CheckResult:
+    """The ``actors`` check over ``versions`` (rows of fl.record_log in id order, columns
+    histories.RECORD_COLS; other tables' versions are skipped), ``latest`` (the latest
+    version of every row, ``histories.Scan.latest``) and ``entries`` (id -> {kind, source} of
+    the entries ``referenced_entries`` names, read from fl.entry — which the histories check
+    proves equal to its history; None: taken from ``latest``)."""
+    users: dict[str, str] = {}
+    for text in latest.get("fl.app_user", {}).values():
+        row = _load(text)
+        if row.get("name") is not None:
+            users[str(row["name"])] = str(row.get("role"))
+    j = _Judge(users, cap)
+    tables = set(watched())
+    inserted: dict[tuple[str, str], Sequence[str]] = {}        # the version that inserted each row
+    decisions: dict[str, Sequence[str]] = {}                 # held entry key -> the version that decided it
+    n = 0
+    for v in versions:
+        table = v[_TBL]
+        if table not in tables:
+            continue
+        n += 1
+        op = v[_OP]
+        if op == "BACKFILL":
+            continue                              # recorded by a migration from rows written before the history
+        key = _load(v[_KEY])
+        row = _load(v[_ROW])
+        if op == "INSERT":
+            inserted.setdefault((table, v[_KEY]), v)
+            who = WHO.get(table)
+            if who is not None and row.get(who) != v[_ACTOR] and (table in WORKFLOW or v[_ACTOR] in users):
+                j.add(table, key, f"{who} says {row.get(who)!s} but the row was inserted by {v[_ACTOR]} (history "
+                      f"version {v[_ID]} at {v[_AT]}): the name was not the writer's own (a column default or "
+                      "the row rewritten)")
+        if table not in WORKFLOW:
+            continue
+        if table == "fl.request_event":
+            act = str(row.get("action"))
+            j.registered(table, key, v, EVENT_ROLES.get(act), f"the request's {act} event")
+        elif table == "fl.fund_request":
+            if op == "INSERT":
+                j.registered(table, key, v, EVENT_ROLES["submit"], "the request")
+            else:
+                j.registered(table, key, v, STATE_ROLES.get(str(row.get("state"))),
+                             f"its change to {row.get('state')}")
+        elif table == "fl.pending_entry":
+            if op == "INSERT":
+                j.registered(table, key, v, None, "the held entry")
+            else:
+                j.registered(table, key, v, DECIDER_ROLES, f"its decision ({row.get('state')})")
+                decisions[v[_KEY]] = v
+                if row.get("decided_by") != v[_ACTOR]:
+                    j.add(table, key, f"decided_by says {row.get('decided_by')} but the decision ({row.get('state')}) "
+                          f"was recorded by {v[_ACTOR]} (history version {v[_ID]} at {v[_AT]})")
+        elif table == "fl.register_item":
+            j.registered(table, key, v, TABLE_ROLES["fl.register_clearing"] if op == "UPDATE" else None,
+                         "its cleared amount" if op == "UPDATE" else "the register item")
+        else:
+            j.registered(table, key, v, TABLE_ROLES.get(table), "the row")
+    _requests(j, latest, entries)
+    _held(j, latest, decisions, entries)
+    _registers(j, latest, entries)
+    return result("actors", "who did what: every row's own who-column (request events, requests, held entries, "
+                  "closes, register items and clearings, imports, budgets, users …) equals the login of the history "
+                  "version that wrote it; every version of a workflow table was written by a registered user with "
+                  "the role its action needs; the columns fundledger changes re-derived from their evidence "
+                  "(approver and amount from the approve event, disbursement and settlement entries from their "
+                  "events, a register item's cleared amount from its clearings, a held entry's decision from the "
+                  "entry it posted)", n, j.findings, cap)
+
+
+def _entry(latest: Mapping[str, Mapping[str, str]], eid: Any, entries: Entries | None = None) -> dict[str, Any] | None:
+    i = _int(eid)
+    if i is None:
+        return None
+    if entries is not None:
+        e = entries.get(i)
+        return dict(e) if e is not None else None
+    text = latest.get("fl.entry", {}).get(f'{{"id": {i}}}')
+    return _load(text) if text is not None else None
+
+
+def _requests(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entries | None) -> None:
+    events: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for text in latest.get("fl.request_event", {}).values():
+        ev = _load(text)
+        rid = _int(ev.get("request_id"))
+        if rid is not None:
+            events[rid].append(ev)
+    for text in latest.get("fl.fund_request", {}).values():
+        r = _load(text)
+        rid = _int(r.get("id"))
+        if rid is None:
+            continue
+        key = {"id": rid}
+        evs = sorted(events.get(rid, []), key=lambda e: _int(e.get("id")) or 0)
+        last = {str(e.get("action")): e for e in evs}
+        ap = last.get("approve")
+        want_by = ap.get("actor") if ap else None
+        want_amt = _int(ap.get("amount")) if ap else None
+        if r.get("approved_by") != want_by:
+            j.add("fl.fund_request", key, f"approved_by says {r.get('approved_by')} but "
+                  + (f"the approve event (event {ap.get('id')}) was {want_by}'s" if ap else "no approve event exists"))
+        if _int(r.get("amount_approved")) != want_amt and (ap is not None or r.get("amount_approved") is not None):
+            j.add("fl.fund_request", key, f"amount_approved says {r.get('amount_approved')} but "
+                  + (f"the approve event (event {ap.get('id')}) approved {want_amt}" if ap
+                     else "no approve event exists"))
+        for action, col, kind in (("disburse", "disburse_entry", "request_disburse"),
+                                  ("settle", "settle_entry", "request_settle")):
+            step = last.get(action)
+            want = _int(step.get("entry_id")) if step else None
+            got = _int(r.get(col))
+            if got != want:
+                j.add("fl.fund_request", key, f"{col} says {got} but " + (
+                    f"the {action} event (event {step.get('id')}) posted entry {want}" if step
+                    else f"no {action} event exists"))
+            if got is None:
+                continue
+            e = _entry(latest, got, entries)
+            if e is None:
+                j.add("fl.fund_request", key, f"{col} {got} names no entry")
+            elif e.get("kind") != kind or _int((e.get("source") or {}).get("request")) != rid:
+                j.add("fl.fund_request", key, f"{col} {got} is a {e.get('kind')} entry of "
+                      f"{(e.get('source') or {}).get('request')!s}, not this request's {kind}")
+
+
+def _held(j: _Judge, latest: Mapping[str, Mapping[str, str]], decisions: Mapping[str, Sequence[str]],
+          entries: Entries | None) -> None:
+    for key_text, text in latest.get("fl.pending_entry", {}).items():
+        p = _load(text)
+        key = {"id": p.get("id")}
+        state, by, eid, maker = p.get("state"), p.get("decided_by"), p.get("entry_id"), p.get("made_by")
+        k = str(p.get("idempotency_key") or "")
+        if k.startswith("manual:") and k.split(":", 2)[1] != maker:
+            j.add("fl.pending_entry", key, f"made_by says {maker} but its key {k} was filed in "
+                  f"{k.split(':', 2)[1]}'s namespace (the maker's own)")
+        if state == "held":
+            if by is not None or eid is not None or p.get("decided_at") is not None:
+                j.add("fl.pending_entry", key, f"held, yet it names a decision (decided_by {by}, entry {eid})")
+            continue
+        if by is None:
+            j.add("fl.pending_entry", key, f"{state} but it names no one who decided it")
+        elif by == maker:
+            j.add("fl.pending_entry", key, f"{state} by {by}, who made it: a second person decides")
+        if key_text not in decisions and by is not None:
+            j.add("fl.pending_entry", key, f"{state} by {by}, but its history records no decision")
+        if state == "confirmed":
+            e = _entry(latest, eid, entries)
+            src = (e or {}).get("source") or {}
+            if e is None:
+                j.add("fl.pending_entry", key, f"confirmed as entry {eid}, which does not exist")
+            elif (_int(src.get("held")) != _int(p.get("id")) or src.get("confirmed_by") != by
+                  or src.get("made_by") != maker):
+                j.add("fl.pending_entry", key, f"confirmed as entry {eid} by {by} (made by {maker}), but that entry "
+                      f"records held entry {src.get('held')} made by {src.get('made_by')} and confirmed by "
+                      f"{src.get('confirmed_by')}")
+        elif state == "rejected" and eid is not None:
+            j.add("fl.pending_entry", key, f"rejected, yet it names entry {eid}")
+
+
+def _registers(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entries | None) -> None:
+    cleared: dict[int, int] = defaultdict(int)
+    for text in latest.get("fl.register_clearing", {}).values():
+        c = _load(text)
+        item = _int(c.get("item_id"))
+        if item is None:
+            continue
+        cleared[item] += _int(c.get("amount")) or 0
+        e = _entry(latest, c.get("entry_id"), entries)
+        if e is None or e.get("kind") != "register_clear":
+            j.add("fl.register_clearing", {"id": c.get("id")}, f"clears item {item} by entry {c.get('entry_id')}, "
+                  + ("which does not exist" if e is None else f"a {e.get('kind')} entry, not a register clearing"))
+    for text in latest.get("fl.register_item", {}).values():
+        it = _load(text)
+        iid = _int(it.get("id"))
+        if iid is None:
+            continue
+        if (_int(it.get("cleared")) or 0) != cleared.get(iid, 0):
+            j.add("fl.register_item", {"id": iid}, f"cleared says {it.get('cleared')} but its clearings sum to "
+                  f"{cleared.get(iid, 0)}")

@@ -1,0 +1,45 @@
+"""The ``actors`` check of the independent verdict, online: the history versions of the
+tables it judges (ledger.core.actors), read in the verdict's pinned snapshot.
+
+Only those tables' versions are read (the history's index on (tbl, row_key) finds them), so
+the cost grows with requests, held entries, closes and imports — not with entries or
+postings. Their integrity is the ``history_chain`` check's: each version read here is one
+that check recomputed (same snapshot)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from ledger.core import actors, histories
+from ledger.core.findings import CheckResult
+from ledger.store.db import Conn
+
+CopyRows = Callable[[Conn, str], Iterator[list[str]]]
+
+
+def versions_sql() -> str:
+    cols = ", ".join(f"t.{c}" + ("::pg_catalog.text" if c in ("row_key", "row_data") else "")
+                     for c in histories.RECORD_COLS)
+    tables = "{" + ",".join(actors.watched()) + "}"
+    return (f"SELECT {cols} FROM fl.record_log t WHERE t.tbl OPERATOR(pg_catalog.=) ANY ('{tables}'::pg_catalog.text[])"
+            " ORDER BY t.id")
+
+
+def entries(conn: Conn, copy_rows: CopyRows, ids: set[int]) -> dict[int, dict[str, Any]]:
+    """id -> {kind, source} of the entries the judged rows name (by primary key)."""
+    if not ids:
+        return {}
+    arr = "{" + ",".join(str(int(i)) for i in sorted(ids)) + "}"
+    out: dict[int, dict[str, Any]] = {}
+    for r in copy_rows(conn, f"SELECT t.id, t.kind, t.source::pg_catalog.text FROM fl.entry t "
+                             f"WHERE t.id OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[])"):
+        src = json.loads(r[2]) if r[2] else None
+        out[int(r[0])] = {"kind": r[1], "source": src if isinstance(src, dict) else {}}
+    return out
+
+
+def check(conn: Conn, copy_rows: CopyRows, latest: Mapping[str, Mapping[str, str]], cap: int) -> CheckResult:
+    named = entries(conn, copy_rows, actors.referenced_entries(latest))
+    return actors.check(copy_rows(conn, versions_sql()), latest, cap, named)
