@@ -496,6 +496,19 @@ def test_upgrade_0046_preallocation_held_for_finance(upgraded: Upgraded) -> None
         assert state[0] is not None and state[1] is None
 
 
+def test_upgrade_0048_who_is_the_writers(upgraded: Upgraded) -> None:
+    """0048: in the upgraded ledger every who/when column is stamped by its table's first
+    BEFORE INSERT trigger, and the history's actor by the version's seal."""
+    with upgraded.connect() as c:
+        rows = c.execute("""SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                             WHERE t.tgfoid = 'fl._stamp_who()'::regprocedure AND t.tgenabled = 'O'""").fetchall()
+        names = {r[0]: r[1] for r in rows}
+        assert {"pending_entry", "request_event", "closed_period", "fund_request", "app_user"} <= set(names), names
+        assert all(n == f"{t}_0who" for t, n in names.items())
+        src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.record_log_seal()'::regprocedure").fetchone()[0]
+        assert "NEW.actor := session_user" in src
+
+
 def test_0038_the_reference_data_is_chained_and_guarded(upgraded: Upgraded) -> None:
     """0038: every row the old release's chart, holders, units, books and settings had is
     in the chained history (backfilled, so the upgraded ledger verifies — test above), and
