@@ -152,7 +152,7 @@ def test_a_forged_approval_is_named(copy: LedgerDB) -> None:
                   "WHERE id = 2",
                   "UPDATE fl.bank_account SET reserved = reserved + 150000 WHERE holder = 'special' AND book = 'RES'")
     ev = [x for x in f if x["account"].startswith("fl.request_event")]
-    # (Since 0048 the event's actor is the writer's own: the forged name never reaches the row.)
+    assert any("actor says rev but the row was inserted by postgres" in x["message"] for x in ev), f
     assert any("approve event was written by postgres" in x["message"] for x in ev), f
     _says(f, "fl.fund_request id=2", "its change to approved was written by postgres")
     _says(f, "fl.fund_request id=2", "approved_by says rev but the approve event")
