@@ -17,8 +17,10 @@
 -- too (balances, seals, histories, closed periods, overdraft and pooled-share guards).
 -- fl.caller() refuses unless session_replication_role is 'origin'.
 --
--- Cost: the backend status lookup copies the server's backend status table once (~10-25 µs
--- on the 2-core bench machine, measured with pgbench beside plain fl.caller()); the copy is
+-- Cost: the backend status lookup copies the server's backend status table once per call
+-- (server-side, 4,000 one-call transactions in a procedure, on the shared 2-core machine at
+-- load 11: fl.caller() 43 → 113-138 µs, i.e. ~70-95 µs more, ~5 % of a 1.6 ms single entry;
+-- pg_stat_activity's row for the backend cost ~140 µs more than this); the copy is
 -- cleared again at once (pg_stat_clear_snapshot) so that a later read of pg_stat_activity in
 -- the same transaction — the stuck-writer guards after a lock wait (0018, 0027) — sees the
 -- server as it is then, not as it was at the call.
