@@ -1,13 +1,13 @@
 """who stamped: see sql/0048_who_stamped.sql
 
 Revision ID: 0048
-Revises: 0045
+Revises: 0046
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0048"
-down_revision = "0045"
+down_revision = "0046"
 branch_labels = None
 depends_on = None
 
