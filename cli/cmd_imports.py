@@ -148,11 +148,19 @@ def register_clear(
                                             "give one to make a re-run safe.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Money arrived or was paid: post the real entry and reduce the item's outstanding amount."""
+    """Money arrived or was paid: post the real entry and reduce the item's outstanding amount.
+    Unpaid provider claims (paid out of the county's bank account) are held until city finance
+    or a second reviewer confirms them (entry confirm)."""
     fen = _amount(amount)
     r = write(lambda c: registers.clear(c, item, fen, _required_date(date), key))
     if json_out:
         emit_json(to_json(r))
+    elif r.status == "held":
+        console.print(_("held: item {item} clearing {amount} as held entry {held}: it pays money out of the county's "
+                        "expenditure account, so city finance or a second reviewer confirms it: fundledger entry "
+                        "confirm {held} (another user), or rejects it: fundledger entry reject {held} --reason ...; "
+                        "outstanding {outstanding} until then").format(
+            item=item, amount=format_yuan(fen), held=r.held_id, outstanding=format_yuan(r.outstanding)))
     else:
         console.print(_("{status}: item {item} cleared {amount} (entry {entry}); outstanding {outstanding}").format(
             status=status_text(r.status), item=item, amount=format_yuan(fen), entry=r.entry_id,

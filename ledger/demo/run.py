@@ -216,7 +216,10 @@ class Demo:
             if amount <= 0:
                 continue
             key = f"demo-clear-{it.id}-{on.isoformat()}"
-            self.as_(user, lambda c, i=it.id, a=amount, k=key: registers.clear(c, i, a, on, k))
+            r = self.as_(user, lambda c, i=it.id, a=amount, k=key: registers.clear(c, i, a, on, k))
+            if r.status == "held" and r.held_id is not None:
+                # Unpaid claims leave the county's bank account: city finance confirms (0051).
+                self.as_(FINANCE, lambda c, h=r.held_id: journal.confirm(c, h))
             self.story.cleared.append({"kind": kind, "unit": it.unit, "amount": amount, "date": on})
 
     def month(self, m: int, files: Path) -> None:

@@ -1,7 +1,8 @@
 """Memo registers (备查簿): fiscal arrears, employer arrears, unpaid provider claims and
 local-government shortfall shares, tracked until the money moves. Items are created by
 ``handover open`` (and the year-end close); clearing one posts the real entry through
-``fl.clear_register`` (sql/0004_imports.sql)."""
+``fl.clear_register`` (sql/0004_imports.sql) — or, for unpaid provider claims (money out of
+a county's expenditure account), holds it for city finance or a second reviewer (sql/0051)."""
 
 from __future__ import annotations
 
@@ -51,21 +52,25 @@ def list_items(conn: Conn, *, kind: str | None = None, unit: str | None = None,
 
 @dataclass(frozen=True, slots=True)
 class Clearing:
-    """What ``register clear`` did: the entry posted for the item and what is left."""
+    """What ``register clear`` did: the entry posted (or held) for the item and what is left."""
 
     item_id: int
     entry_id: int | None
-    status: str             # posted | duplicate
+    status: str             # posted | held | duplicate
     cleared: Fen
     outstanding: Fen
+    held_id: int | None = None  # an unpaid-claims clearing awaiting its second person (0051)
 
 
 def clear(conn: Conn, item: int, amount: int, on: dt.date, key: str | None = None) -> Clearing:
-    """Money arrived (or was paid): post the entry for ``item`` and reduce what is owed."""
+    """Money arrived (or was paid): post the entry for ``item`` and reduce what is owed.
+    An unpaid-claims clearing is held instead (``status`` ``held``, ``held_id``): it pays money
+    out of a county's bank account, so it posts and reduces the item only when city finance or
+    a second reviewer confirms it (``journal.confirm``; ATTACK6 T17)."""
     # A caller's key is filed under register-clear: (the namespace of clearing entries, sql/0017).
     if key and not key.startswith(("register-clear:", "govpay:")):
         key = f"register-clear:{key}"
-    row = fetch_one(conn, Clearing, "SELECT item_id, entry_id, status, cleared, outstanding "
+    row = fetch_one(conn, Clearing, "SELECT item_id, entry_id, status, cleared, outstanding, held_id "
                     "FROM fl.clear_register(%s, %s, %s, %s)", (item, amount, on, key))
     assert row is not None
     return row

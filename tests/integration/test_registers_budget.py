@@ -120,14 +120,22 @@ def test_register_clear_posts_the_entry_and_reduces_outstanding(ledger_db):
     claims = str(reg["HN-REG-3"]["id"])
     assert ledger_db.cli("register", "clear", claims, "--amount", "1000", "--date", "2023-03-05",
                          user="fin").exit_code == 1           # provider claims are paid by the bureau
-    broke = ledger_db.cli("register", "clear", claims, "--amount", "1000", "--date", "2023-03-05", user="rev")
+    # Paying the claims takes money out of the county's bank account: held for city finance or a
+    # second reviewer (0051, ATTACK6 T17); the item is reduced only when that person confirms.
+    held = ledger_db.cli("register", "clear", claims, "--amount", "1000", "--date", "2023-03-05", "--json", user="rev")
+    assert held.exit_code == 0, held
+    assert (held.json()["status"], held.json()["entry_id"], held.json()["outstanding"]) == ("held", None, "120000.00")
+    hid = str(held.json()["held_id"])
+    broke = ledger_db.cli("entry", "confirm", hid, user="fin")
     assert broke.exit_code == 1 and "[no_overdraft]" in broke.stderr   # the county must hold the money
     fin = ledger_db.connect("fin")
     post(fin, entry("prealloc", "2023-03-04", "RES", leg("1004", "230822", "D", "50000.00", "county_exp"),
                     leg("1003", "230822", "C", "50000.00", "special")))
     fin.commit()
-    r = ledger_db.cli("register", "clear", claims, "--amount", "1000", "--date", "2023-03-05", "--json", user="rev")
-    assert r.exit_code == 0 and r.json()["outstanding"] == "119000.00"
+    r = ledger_db.cli("entry", "confirm", hid, "--json", user="fin")
+    assert r.exit_code == 0 and r.json()[0]["status"] == "posted", r
+    r = ledger_db.cli("register", "list", "--kind", "unpaid_claims", "--json", user="aud")
+    assert r.json()[0]["outstanding"] == "119000.00"
     assert balance(ledger_db, "RES", "5001.other", "230822") == fen("1000.00")
     assert balance(ledger_db, "RES", "1004", "230822", "county_exp") == fen("49000.00")
     assert count(ledger_db, "fl.register_clearing") == 4
