@@ -80,12 +80,15 @@ BEGIN
     FROM fl.pending_entry pe JOIN fl.pending_posting pp ON pp.pending_id = pe.id AND pp.side = 'D'
    WHERE pe.kind = 'register_clear' AND pe.state = 'held' AND pe.source ->> 'register_item' = p_item::text
      AND pe.idempotency_key <> key;
-  IF p_amount > it.amount - it.cleared - pend THEN
+  IF p_amount > it.amount - it.cleared - pend AND pend > 0 THEN
     PERFORM fl.refuse('register_not_overcleared', format(
-      'register item %s (%s of unit %s) has %s outstanding%s; clearing %s would clear more than is owed',
-      it.id, it.kind, it.unit, fl.fmt_fen(it.amount - it.cleared),
-      CASE WHEN pend > 0 THEN format(', of which %s is held for confirmation', fl.fmt_fen(pend)) ELSE '' END,
-      fl.fmt_fen(p_amount)));
+      'register item %s (%s of unit %s) has %s outstanding, of which %s is held for confirmation; clearing %s '
+      'would clear more than is owed (fundledger entry held)',
+      it.id, it.kind, it.unit, fl.fmt_fen(it.amount - it.cleared), fl.fmt_fen(pend), fl.fmt_fen(p_amount)));
+  ELSIF p_amount > it.amount - it.cleared THEN
+    PERFORM fl.refuse('register_not_overcleared', format(
+      'register item %s (%s of unit %s) has %s outstanding; clearing %s would clear more than is owed',
+      it.id, it.kind, it.unit, fl.fmt_fen(it.amount - it.cleared), fl.fmt_fen(p_amount)));
   END IF;
 
   comp := CASE WHEN (SELECT cardinality(b.components) FROM fl.book b WHERE b.code = it.book) = 0 THEN ''

@@ -509,6 +509,30 @@ def test_upgrade_0048_who_is_the_writers(upgraded: Upgraded) -> None:
         assert "NEW.actor := session_user" in src
 
 
+def test_upgrade_0051_unpaid_claims_clearings_held(upgraded: Upgraded) -> None:
+    """0051: the old release's unpaid-claims clearings stay posted, each item's cleared amount still
+    equals its clearing rows; a new clearing of unpaid claims is held (the function returns the
+    held id, the held kind is known, the confirmation writes the clearing), and the policy says so."""
+    with upgraded.connect() as c:
+        old = c.execute("""SELECT count(*), count(*) FILTER (WHERE i.cleared = (SELECT sum(r.amount) FROM fl.register_clearing r
+                                                                                 WHERE r.item_id = i.id))
+                             FROM fl.register_item i WHERE i.kind = 'unpaid_claims' AND i.cleared > 0""").fetchone()
+        assert old[0] > 0 and old[0] == old[1], old
+        assert c.execute("SELECT count(*) FROM fl.entry e JOIN fl.register_clearing r ON r.entry_id = e.id "
+                         "WHERE e.kind = 'register_clear' AND e.source->>'held' IS NULL").fetchone()[0] >= old[0]
+        assert c.execute("SELECT pg_get_function_result('fl.clear_register(bigint,bigint,date,text)'::regprocedure)"
+                         ).fetchone()[0].endswith("held_id bigint)")
+        src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.clear_register(bigint,bigint,date,text)'::regprocedure"
+                        ).fetchone()[0]
+        assert "fl._hold(me, 'register_clear'" in src
+        assert "INSERT INTO fl.register_clearing" in c.execute(
+            "SELECT prosrc FROM pg_proc WHERE oid = 'fl.confirm_entry(bigint)'::regprocedure").fetchone()[0]
+        assert "'register_clear'" in c.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                                               "WHERE conname = 'pending_entry_kind_check'").fetchone()[0]
+        rules = " ".join(r[0] for r in c.execute("SELECT rule FROM fl.manual_policy()").fetchall())
+        assert "clearing of unpaid provider claims" in rules
+
+
 def test_0038_the_reference_data_is_chained_and_guarded(upgraded: Upgraded) -> None:
     """0038: every row the old release's chart, holders, units, books and settings had is
     in the chained history (backfilled, so the upgraded ledger verifies — test above), and
