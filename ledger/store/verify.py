@@ -286,7 +286,7 @@ def run_check(conn: Conn, check: Check, checked: int, cap: int = FINDINGS_CAP) -
 
 # Output order of the checks (and what --check accepts).
 ORDER: tuple[str, ...] = ("entry_balanced", "posting_copies", "vouchers", "account_balances", "account_days",
-                          "bank_balances", "no_overdraft", "components_separate", "closed_periods", "reversals",
+                          "bank_balances", "no_overdraft", "day_balances", "components_separate", "closed_periods", "reversals",
                           "held_entries", "requests", *verify_records.NAMES, CHAIN_NAME)
 
 

@@ -167,6 +167,31 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
         lambda r: f"the {r['holder']} account ({r['book']}{', unit ' + r['bank_unit'] if r['bank_unit'] else ''}) "
                   f"fell to {_fen(r['running'])} with this entry's transaction"),
     PostingCheck(
+        "day_balances", "no physical bank account, and no unit's share of a pooled account whose share may not go "
+        "negative (1004 city_exp, 1005), ends any day below zero: the running balance by entry date, as every as-of "
+        "report reads it (0043)", "bank_accounts", """
+        SELECT x.bank_id, x.account_id, x.day, x.running, b.holder, b.book, b.unit AS bank_unit, a.unit AS aunit,
+               concat_ws(':', a.book, a.chart_code, a.unit, nullif(a.holder, ''), nullif(a.component, '')) AS label
+          FROM (SELECT DISTINCT ON (bank_id, account_id) bank_id, account_id, day, running
+                  FROM (SELECT bank_id, account_id, day,
+                               sum(delta) OVER (PARTITION BY bank_id, account_id ORDER BY day) AS running
+                          FROM (SELECT ga.bank_account_id AS bank_id, NULL::int AS account_id, ga.entry_date AS day,
+                                       sum(ga.dr - ga.cr) AS delta
+                                  FROM ga WHERE ga.bank_account_id IS NOT NULL AND NOT ga.no_account
+                                 GROUP BY ga.bank_account_id, ga.entry_date
+                                UNION ALL
+                                SELECT NULL::int, ga.account_id, ga.entry_date, sum(ga.dr - ga.cr)
+                                  FROM ga JOIN fl.account pa ON pa.id = ga.account_id
+                                 WHERE pa.holder IN ('city_exp', 'treasury')
+                                 GROUP BY ga.account_id, ga.entry_date) t) r
+                 WHERE running < 0 ORDER BY bank_id, account_id, day) x
+          LEFT JOIN fl.bank_account b ON b.id = x.bank_id LEFT JOIN fl.account a ON a.id = x.account_id""",
+        lambda r: (f"the {r['holder']} account ({r['book']}{', unit ' + r['bank_unit'] if r['bank_unit'] else ''}) "
+                   f"ended {r['day']} at {_fen(r['running'])} (running balance by entry date): a payment is dated "
+                   "before the money it paid with reached the account") if r["account_id"] is None else
+                  (f"unit {r['aunit']}'s share of {r['label']} ended {r['day']} at {_fen(r['running'])} (running "
+                   "balance by entry date): on that day the unit paid with other units' money")),
+    PostingCheck(
         "components_separate", "components never pay for each other: a unit's personal-account money in a "
         "physical account never below zero, the pooled money in a physical account never below zero in total "
         "(running balances per committed transaction, in seal order)", "bank_accounts", """
