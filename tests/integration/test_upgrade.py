@@ -590,3 +590,46 @@ def test_0039_collections_are_finances_and_nothing_is_dated_before_a_closed_year
     assert r.returncode == 1 and "[entry_date_range]" in r.stderr and f"closed year {last}" in r.stderr, r
     r = upgraded.cli("--lang", "en", "collect", "import", str(mine), user=fin)
     assert r.returncode == 0, r
+
+
+def test_0043_references_by_side_day_balances_and_ack_start(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0043 (ATTACK5 S7, S11, S9): every payment reference the old release's bureau imported
+    has its copy in its unit's bureau namespace, so the old file imported again by the bureau
+    posts nothing; verify's day_balances holds on the old ledger; a payment dated before the
+    money reached a county's account is refused; an acknowledgement's start must be a month end."""
+    with upgraded.connect() as c:
+        shared, copies = c.execute("""
+            SELECT count(*) FILTER (WHERE l.namespace ~ '^payments:[^:]+$' AND NOT EXISTS (
+                     SELECT 1 FROM fl.import_batch b JOIN fl.app_user u ON u.name = b.imported_by
+                      WHERE b.id = l.batch_id AND u.role = 'officer')),
+                   count(*) FILTER (WHERE l.namespace LIKE 'payments:%:bureau' AND EXISTS (
+                     SELECT 1 FROM fl.import_line o WHERE o.namespace || ':bureau' = l.namespace
+                        AND o.reference = l.reference AND o.content_hash = l.content_hash
+                        AND o.entry_id IS NOT DISTINCT FROM l.entry_id))
+              FROM fl.import_line l""").fetchone()
+        assert shared > 0 and copies == shared, (shared, copies)
+        reviewer = c.execute("SELECT name FROM fl.app_user WHERE role = 'reviewer' ORDER BY name LIMIT 1").fetchone()[0]
+        rows = c.execute("""
+            SELECT e.entry_date, a.unit, a.book, l.reference, p.memo, p.amount, a.chart_code
+              FROM fl.import_line l JOIN fl.entry e ON e.id = l.entry_id
+              JOIN fl.posting p ON p.entry_id = e.id AND p.line_ref = l.reference AND p.side = 'D'
+              JOIN fl.account a ON a.id = p.account_id
+             WHERE l.namespace LIKE 'payments:%:bureau' AND a.component = '' AND a.book = 'RES'
+             ORDER BY l.reference LIMIT 1""").fetchall()
+        first = c.execute("""SELECT a.unit, min(d.day) FROM fl.account a JOIN fl.account_day d ON d.account_id = a.id
+                              WHERE a.holder = 'county_exp' AND a.book = 'RES' AND a.component = ''
+                              GROUP BY a.unit ORDER BY a.unit LIMIT 1""").fetchone()
+    assert rows, "the old demo imported payments"
+    v = upgraded.cli("--lang", "en", "verify", "--check", "day_balances", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]
+    unit, since = first
+    early = tmp_path / "early.csv"
+    early.write_text("date,unit,book,provider,category,amount,reference,component,paid_from\n"
+                     f"{since.year - 1}-12-30,{unit},RES,x,inpatient,0.01,UPG-43-1,,county\n", "utf-8")
+    r = upgraded.cli("--lang", "en", "pay", "import", str(early), user=reviewer)
+    assert r.returncode == 1 and ("[no_overdraft]" in r.stderr or "[entry_date_range]" in r.stderr), r
+    with upgraded.connect() as c:
+        body = c.execute("SELECT pg_get_functiondef('fl.monitor_acknowledge(text,text,text,date,date,text,text)'"
+                         "::regprocedure)").fetchone()[0]
+        trig = c.execute("SELECT pg_get_functiondef('fl.posting_inserted()'::regprocedure)").fetchone()[0]
+    assert "ack_since" in body and "0043, ATTACK5 S11" in trig
