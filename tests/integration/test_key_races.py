@@ -22,7 +22,7 @@ from ledger.errors import BadFile, IdempotencyConflict, LedgerError
 from ledger.store import imports
 from ledger.store.db import run_tx
 from tests.conftest import LedgerDB
-from tests.helpers import background, collect, post, reclass
+from tests.helpers import background, collect, post, reclass, with_figures
 
 pytestmark = pytest.mark.db
 
@@ -135,17 +135,19 @@ def test_two_reversals_of_one_entry_at_once_reverse_it_once(ledger_db: LedgerDB)
 
 
 def _ack(decision: str) -> Work:
-    return lambda c: dict(c.execute("SELECT * FROM fl.monitor_acknowledge('230822', 'RES', 'red', '2023-01-01', "
+    return lambda c: dict(c.execute("SELECT * FROM fl.monitor_acknowledge('230822', 'RES', 'red', '2023-01-31', "
                                     "'2023-01-31', %s, 'ack-race')", (decision,)).fetchone())
 
 
 def test_acknowledgement_same_key_at_once(ledger_db: LedgerDB) -> None:
+    with_figures(ledger_db, "230822")
     out = _race(ledger_db, "rev", _ack("raise the county's share"), "rev", _ack("raise the county's share"))
     assert out.get("error") is None and out["result"] == {"id": out["first"]["id"], "status": "duplicate"}
     assert _n(ledger_db, "SELECT count(*) AS n FROM fl.monitor_ack") == 1
 
 
 def test_acknowledgement_same_key_other_decision_at_once(ledger_db: LedgerDB) -> None:
+    with_figures(ledger_db, "230822")
     out = _race(ledger_db, "rev", _ack("raise the county's share"), "rev", _ack("wait a month"))
     assert isinstance(out.get("error"), IdempotencyConflict) and "ack-race" in str(out["error"])
     assert _n(ledger_db, "SELECT count(*) AS n FROM fl.monitor_ack") == 1

@@ -86,10 +86,11 @@ def test_import_line_reference_and_entry_rewritten_are_named(ledger_db):
 
 
 def _ack_and_operation(ledger_db) -> tuple[int, int]:
+    # (after sample_ledger: 230822 has figures from 2023-01-10, before the warning's start)
     rev = ledger_db.connect("rev")   # a red is acknowledged by the city (0022), with an idempotency key
-    ack = rev.execute("SELECT a.id FROM fl.monitor_acknowledge('230822', 'RES', 'red', '2023-01-01', '2023-01-31', "
+    ack = rev.execute("SELECT a.id FROM fl.monitor_acknowledge('230822', 'RES', 'red', '2023-01-31', '2023-01-31', "
                       "'call the county bureau', 'ack-1') a").fetchone()["id"]
-    rev.execute("SELECT fl.monitor_acknowledge('230822', 'RES', 'red', '2023-01-01', '2023-02-28', "
+    rev.execute("SELECT fl.monitor_acknowledge('230822', 'RES', 'red', '2023-01-31', '2023-02-28', "
                 "'second decision', 'ack-2')")
     rev.commit()
     c = ledger_db.admin()

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from ledger.store import watch
+from tests.helpers import with_figures
 
 pytestmark = pytest.mark.db
 D = dt.date
@@ -25,6 +26,7 @@ def ack(conn, unit, level="red", since=SINCE, on=ON, decision="已通知县政�
 
 
 def test_acknowledgements_are_scoped_append_only_and_chained(ledger_db):
+    with_figures(ledger_db, "230822", "230881")
     rev, o22 = ledger_db.connect("rev"), ledger_db.connect("o22")
     first = ack(rev, "230881")
     rev.commit()
@@ -87,6 +89,7 @@ def test_acknowledgements_are_in_the_record_history_and_verify_names_a_changed_o
     acknowledgement: the independent verdict names both rows of fl.monitor_ack."""
     from ledger.store.verify_independent import verify_independent
 
+    with_figures(ledger_db, "230822", "230881")
     rev = ledger_db.connect("rev")
     first, second = ack(rev, "230881"), ack(rev, "230822", level="yellow", decision="加强费用审核")
     rev.commit()

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from tests.conftest import LedgerDB
-from tests.helpers import entry, leg
+from tests.helpers import entry, leg, with_figures
 
 pytestmark = pytest.mark.db
 
@@ -103,7 +103,7 @@ def test_a_reviewer_cannot_preallocate_more_than_the_policy_allows(ledger_db: Le
     imports.import_file(fin, "collections", data / "collections.csv")
     fin.commit()
     rev = ledger_db.connect("rev", autocommit=True)
-    call = "SELECT * FROM fl.preallocate(2023, '2023-01-05', %s::jsonb)"
+    call = "SELECT * FROM fl.preallocate(2023, '2023-01-31', %s::jsonb)"
     # No budget in force and nothing spent last year: nothing may be pre-allocated.
     e = _refused(rev, call, (json.dumps([{"unit": "230822", "book": "RES", "amount": 50000000000}]),))
     assert e.diag.constraint_name == "preallocation_cap", e
@@ -174,9 +174,10 @@ def test_a_manual_entrys_source_cannot_forge_the_ledgers_own_keys(ledger_db: Led
 # ---- R17: the acknowledgements' chain does not depend on the writer's DateStyle ----------
 
 def test_an_acknowledgement_under_another_datestyle_chains_as_the_verifier_reads_it(ledger_db: LedgerDB) -> None:
+    with_figures(ledger_db, "230822")
     rev = ledger_db.connect("rev", autocommit=True)
     rev.execute("SET DateStyle = 'German'")
-    rev.execute("SELECT fl.monitor_acknowledge('230822', 'RES', 'red', '2023-01-01', '2023-01-31', '已约谈', 'ack-ds')")
+    rev.execute("SELECT fl.monitor_acknowledge('230822', 'RES', 'red', '2023-01-31', '2023-01-31', '已约谈', 'ack-ds')")
     su = ledger_db.admin()
     su.execute("SET DateStyle = 'ISO, YMD'")
     ok = su.execute("""SELECT a.hash = sha256(a.prev_hash || convert_to(concat_ws('|', a.id, a.unit, a.book, a.level,

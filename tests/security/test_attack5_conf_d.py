@@ -20,6 +20,7 @@ import pytest
 
 from ledger.store import imports, yearend
 from tests.conftest import LedgerDB
+from tests.helpers import with_figures
 
 pytestmark = pytest.mark.db
 
@@ -219,10 +220,11 @@ def test_reservations_through_the_workflow_verify_clean(funded: LedgerDB, tmp_pa
 
 # ---- S9: acknowledgement keys per unit ---------------------------------------------------------
 
-ACK = "SELECT * FROM fl.monitor_acknowledge(%s, 'RES', 'yellow', '2023-11-01', '2023-12-05', %s, %s)"
+ACK = "SELECT * FROM fl.monitor_acknowledge(%s, 'RES', 'yellow', '2023-11-30', '2023-12-05', %s, %s)"
 
 
 def test_an_officer_can_neither_squat_nor_probe_another_units_ack_keys(ledger_db: LedgerDB) -> None:
+    with_figures(ledger_db, "230822", "230881")
     o22, o81 = ledger_db.connect("o22", autocommit=True), ledger_db.connect("o81", autocommit=True)
     victim_key = "ack:230881:RES:yellow:2023-11-01:2023-12-05:noted"
     # The squat: o22 files its own unit's acknowledgement under 230881's key...
@@ -238,6 +240,7 @@ def test_an_officer_can_neither_squat_nor_probe_another_units_ack_keys(ledger_db
 
 
 def test_ack_keys_stay_idempotent_within_a_unit_and_the_chain_holds(ledger_db: LedgerDB) -> None:
+    with_figures(ledger_db, "230822", "230881")
     o81 = ledger_db.connect("o81", autocommit=True)
     first = o81.execute(ACK, ("230881", "noted", "k-ack-1")).fetchone()
     assert first["status"] == "recorded"

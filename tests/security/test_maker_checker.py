@@ -133,7 +133,7 @@ def test_no_manual_entry_takes_a_system_key(funded: LedgerDB) -> None:
     rev_tx = funded.connect("rev")
     imports.import_file(rev_tx, "budget", Path(__file__).parent.parent / "integration" / "data" / "budget.csv")
     rev_tx.commit()
-    out = rev.execute("SELECT * FROM fl.preallocate(2023, '2023-01-04', %s::jsonb)",
+    out = rev.execute("SELECT * FROM fl.preallocate(2023, '2023-01-05', %s::jsonb)",
                       (json.dumps([{"unit": "230822", "book": "RES", "amount": 100}]),)).fetchall()
     assert [r["status"] for r in out] == ["held"]     # for city finance's confirmation (0046)
     assert m.succeeded == []
