@@ -331,6 +331,33 @@ END $function$;
 -- write path of an entry dated today).
 CREATE INDEX account_bank ON fl.account (bank_account_id) WHERE bank_account_id IS NOT NULL;
 
+CREATE TYPE fl.day_move AS (day date, moved bigint);
+
+-- The first day from p_from on whose end-of-day balance of the accounts p_ids (one ledger
+-- account, or every account of one physical bank account) is below zero after the statement
+-- and lower than before it (p_mine: the statement's own movement per day), with that balance;
+-- no row when there is none. The balance at the end of day t is the accounts' balance now less
+-- what moved after t (fl.account_day already holds the statement's rows), so only the days
+-- from p_from on are read.
+CREATE FUNCTION fl._day_low(p_ids int[], p_from date, p_mine fl.day_move[])
+RETURNS TABLE (day date, balance bigint)
+LANGUAGE sql STABLE SET search_path = pg_catalog, fl, pg_temp AS $$
+  SELECT q.day, q.run::bigint
+    FROM (SELECT m.day,
+                 tot.bal - coalesce(sum(m.moved) OVER (ORDER BY m.day DESC ROWS BETWEEN UNBOUNDED PRECEDING
+                                                                              AND 1 PRECEDING), 0) AS run,
+                 before.s + coalesce(sum(m.mine) OVER (ORDER BY m.day ROWS UNBOUNDED PRECEDING), 0) AS mine
+            FROM (SELECT coalesce(d.day, s.day) AS day, coalesce(d.moved, 0) AS moved, coalesce(s.moved, 0) AS mine
+                    FROM (SELECT d0.day, sum(d0.debits - d0.credits) AS moved FROM fl.account_day d0
+                           WHERE d0.account_id = ANY (p_ids) AND d0.day >= p_from GROUP BY d0.day) d
+                    FULL JOIN (SELECT x.day, x.moved FROM unnest(p_mine) x WHERE x.day >= p_from) s ON s.day = d.day) m
+           CROSS JOIN (SELECT coalesce(sum(a.balance), 0) AS bal FROM fl.account a WHERE a.id = ANY (p_ids)) tot
+           CROSS JOIN (SELECT coalesce(sum(x.moved), 0) AS s FROM unnest(p_mine) x WHERE x.day < p_from) before) q
+   WHERE q.run < 0 AND q.mine < 0
+   ORDER BY q.day LIMIT 1
+$$;
+REVOKE ALL ON FUNCTION fl._day_low(int[], date, fl.day_move[]) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION fl.posting_inserted()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -464,58 +491,37 @@ BEGIN
   -- account (a payment dated before the unit's first money arrived) could still leave its
   -- balance at the end of some earlier day below zero. Checked only for a credit on a physical
   -- bank account (1001-1005, an account with a holder) or a pooled share (1004 city_exp, 1005)
-  -- dated before that account's last day: an entry dated today probes one index and stops.
-  -- A day already below zero before this statement (data written before 0043) refuses only a
-  -- statement that takes it lower.
+  -- dated before that account's last day: an entry dated on or after it probes the day rows'
+  -- primary key and stops. fl._day_low says which day-end, if any, this statement takes below
+  -- zero (a day already below zero before it, data written before 0043, refuses only a
+  -- statement that takes it lower).
   IF EXISTS (SELECT 1 FROM unnest(acc_bank, acc_cr) AS y(bank, cr) WHERE y.bank IS NOT NULL AND y.cr > 0) THEN
     FOR cr IN
-      SELECT c.bank, c.account_id, min(c.first_cr) AS first_cr
-        FROM (SELECT y.bank, NULL::int AS account_id, f.first_cr
+      SELECT x.bank, x.share, x.ids, x.first_cr
+        FROM (SELECT y.bank, false AS share, NULL::int[] AS ids, min(f.first_cr) AS first_cr
                 FROM unnest(acc_ids, acc_bank, acc_cr) AS y(id, bank, cr)
                 CROSS JOIN LATERAL (SELECT min(np.entry_date) AS first_cr FROM new_postings np
                                      WHERE np.account_id = y.id AND np.side = 'C') f
                WHERE y.bank IS NOT NULL AND y.cr > 0
+               GROUP BY y.bank
               UNION ALL
-              SELECT NULL::int, y.id, f.first_cr
+              SELECT y.bank, true, ARRAY[y.id], f.first_cr
                 FROM unnest(acc_ids, acc_bank, acc_cr) AS y(id, bank, cr)
                 JOIN fl.account a ON a.id = y.id AND a.holder IN ('city_exp', 'treasury')
                 CROSS JOIN LATERAL (SELECT min(np.entry_date) AS first_cr FROM new_postings np
                                      WHERE np.account_id = y.id AND np.side = 'C') f
-               WHERE y.bank IS NOT NULL AND y.cr > 0) c
-       GROUP BY c.bank, c.account_id
-       ORDER BY c.bank, c.account_id
+               WHERE y.bank IS NOT NULL AND y.cr > 0) x
+       ORDER BY x.bank, x.share, x.ids
     LOOP
-      CONTINUE WHEN NOT EXISTS (
-        SELECT 1 FROM fl.account a JOIN fl.account_day d ON d.account_id = a.id AND d.day > cr.first_cr
-         WHERE (cr.bank IS NOT NULL AND a.bank_account_id = cr.bank) OR a.id = cr.account_id);
-      -- The balance at the end of each day from first_cr on: the balance now less what
-      -- moved after that day; this statement's own movement up to that day beside it.
-      SELECT q.day, q.run_after, q.mine INTO neg
-        FROM (SELECT m.day,
-                     tot.bal - coalesce(sum(m.moved) OVER (ORDER BY m.day DESC ROWS BETWEEN UNBOUNDED PRECEDING
-                                                                                  AND 1 PRECEDING), 0) AS run_after,
-                     coalesce(sum(m.mine) OVER (ORDER BY m.day ROWS UNBOUNDED PRECEDING), 0) + st.before AS mine
-                FROM (SELECT coalesce(d.day, s.day) AS day, coalesce(d.moved, 0) AS moved, coalesce(s.mine, 0) AS mine
-                        FROM (SELECT d0.day, sum(d0.debits - d0.credits) AS moved
-                                FROM fl.account a JOIN fl.account_day d0 ON d0.account_id = a.id AND d0.day >= cr.first_cr
-                               WHERE (cr.bank IS NOT NULL AND a.bank_account_id = cr.bank) OR a.id = cr.account_id
-                               GROUP BY d0.day) d
-                        FULL JOIN (SELECT np.entry_date AS day,
-                                          sum(CASE np.side WHEN 'D' THEN np.amount ELSE -np.amount END) AS mine
-                                     FROM new_postings np JOIN fl.account a ON a.id = np.account_id
-                                    WHERE np.entry_date >= cr.first_cr
-                                      AND ((cr.bank IS NOT NULL AND a.bank_account_id = cr.bank) OR a.id = cr.account_id)
-                                    GROUP BY np.entry_date) s ON s.day = d.day) m
-               CROSS JOIN (SELECT coalesce(sum(a.balance), 0) AS bal FROM fl.account a
-                            WHERE (cr.bank IS NOT NULL AND a.bank_account_id = cr.bank) OR a.id = cr.account_id) tot
-               CROSS JOIN (SELECT coalesce(sum(CASE np.side WHEN 'D' THEN np.amount ELSE -np.amount END), 0) AS before
-                             FROM new_postings np JOIN fl.account a ON a.id = np.account_id
-                            WHERE np.entry_date < cr.first_cr
-                              AND ((cr.bank IS NOT NULL AND a.bank_account_id = cr.bank) OR a.id = cr.account_id)) st) q
-       WHERE q.run_after < 0 AND q.mine < 0
-       ORDER BY q.day LIMIT 1;
-      CONTINUE WHEN NOT FOUND;
-      IF cr.bank IS NOT NULL THEN
+      IF NOT cr.share THEN
+        cr.ids := ARRAY(SELECT a.id FROM fl.account a WHERE a.bank_account_id = cr.bank ORDER BY a.id);
+      END IF;
+      CONTINUE WHEN NOT EXISTS (SELECT 1 FROM fl.account_day d WHERE d.account_id = ANY (cr.ids) AND d.day > cr.first_cr);
+      SELECT * INTO neg FROM fl._day_low(cr.ids, cr.first_cr,
+        ARRAY(SELECT ROW(np.entry_date, sum(CASE np.side WHEN 'D' THEN np.amount ELSE -np.amount END)::bigint)::fl.day_move
+                FROM new_postings np WHERE np.account_id = ANY (cr.ids) GROUP BY np.entry_date));
+      CONTINUE WHEN neg.day IS NULL;
+      IF NOT cr.share THEN
         SELECT b.book, b.unit, h.name_en AS holder_name INTO r
           FROM fl.bank_account b JOIN fl.holder h ON h.code = b.holder WHERE b.id = cr.bank;
         IF fl._reads_unit(r.unit) THEN
@@ -523,7 +529,7 @@ BEGIN
             'the %s (%s%s) would be overdrawn on %s: it would hold %s at the end of that day, because a payment out '
             'of it is dated %s, before money that reached it later; date the payment on or after the day the '
             'account held the money, or record the money''s arrival first; nothing was written',
-            r.holder_name, r.book, coalesce(', unit ' || r.unit, ''), neg.day, fl.fmt_fen(neg.run_after), cr.first_cr));
+            r.holder_name, r.book, coalesce(', unit ' || r.unit, ''), neg.day, fl.fmt_fen(neg.balance), cr.first_cr));
         END IF;
         PERFORM fl.refuse('no_overdraft', format(
           'the %s (%s%s) would be overdrawn on %s by a payment dated %s, before money that reached it later (its '
@@ -531,13 +537,13 @@ BEGIN
           r.holder_name, r.book, coalesce(', unit ' || r.unit, ''), neg.day, cr.first_cr));
       END IF;
       SELECT a.book, a.unit, a.component, h.name_en AS holder_name INTO r
-        FROM fl.account a JOIN fl.holder h ON h.code = a.holder WHERE a.id = cr.account_id;
+        FROM fl.account a JOIN fl.holder h ON h.code = a.holder WHERE a.id = cr.ids[1];
       PERFORM fl.refuse('pooled_share', format(
         'unit %s''s share of the %s (%s%s) would be %s at the end of %s, because a payment out of it is dated %s, '
         'before the money that reached that share later: on those days the unit would have paid with other units'' '
         'money; date the payment on or after the day its share held the money; nothing was written',
         r.unit, r.holder_name, r.book, CASE WHEN r.component <> '' THEN ', ' || r.component ELSE '' END,
-        CASE WHEN fl._reads_unit(r.unit) THEN fl.fmt_fen(neg.run_after) ELSE 'negative' END, neg.day, cr.first_cr),
+        CASE WHEN fl._reads_unit(r.unit) THEN fl.fmt_fen(neg.balance) ELSE 'negative' END, neg.day, cr.first_cr),
         'check_violation');
     END LOOP;
   END IF;
