@@ -72,7 +72,7 @@ ORDER_BY: dict[str, str] = {
 }
 
 CHECK_ORDER = ("entry_balanced", "posting_copies", "vouchers", "account_balances", "account_days", "bank_balances",
-               "no_overdraft", "components_separate", "closed_periods", "reversals", "requests", "hash_chain")
+               "no_overdraft", "day_balances", "components_separate", "closed_periods", "reversals", "requests", "hash_chain")
 DESCRIPTIONS = {
     "entry_balanced": "every entry has >= 2 postings and balances per (book, unit, component) — recomputed in Python",
     "posting_copies": "each posting's entry and account exist, its date is its entry's, its unit its account's, its "
@@ -86,6 +86,9 @@ DESCRIPTIONS = {
                      "0 <= reserved <= it",
     "no_overdraft": "no physical bank account was ever below zero (running balance per committed transaction, in "
                     "seal order)",
+    "day_balances": "no physical bank account, and no unit's share of the city expenditure account or the "
+                    "treasury (1004 city_exp, 1005), ends any day below zero (running balance by entry date) — "
+                    "recomputed in Python from the postings",
     "components_separate": "components never pay for each other: a unit's personal-account money in a physical "
                            "account never below zero, the pooled money in a physical account never below zero in "
                            "total (running balances per committed transaction, in seal order)",
@@ -518,6 +521,7 @@ class Proof:
         self.seq_of = seq_of
         self._check_accounts(t["account_day"], t["bank_account"], t["fund_request"])
         self._check_overdraft(seq_of)
+        self._check_day_balances()
         self._check_components(seq_of)
         self._check_closed(t["closed_period"])
         self._check_reversals()
@@ -528,7 +532,8 @@ class Proof:
         checked = {"entry_balanced": self.counts["entries"], "posting_copies": self.counts["postings"],
                    "vouchers": self.counts["entries"], "account_balances": self.counts["accounts"],
                    "account_days": len(self.day), "bank_balances": len(t["bank_account"]),
-                   "no_overdraft": len(t["bank_account"]), "components_separate": len(set(self.comp_of.values())),
+                   "no_overdraft": len(t["bank_account"]), "day_balances": len(t["bank_account"]),
+                   "components_separate": len(set(self.comp_of.values())),
                    "closed_periods": self.counts["entries"],
                    "reversals": self.counts["reversals"], "requests": len(t["fund_request"]),
                    "hash_chain": len(t["seal"])}
@@ -711,6 +716,36 @@ class Proof:
         for bank, running, eid in self._first_negative(self.bank_moves, seq_of):
             self.add("no_overdraft", f"bank account #{bank} fell to {_fen(running)} with this entry's "
                      "transaction", eid, account=f"bank #{bank}")
+
+    def _check_day_balances(self) -> None:
+        """Each physical bank account (its ledger accounts together) and each unit's share of
+        a pooled account whose share may not go negative (holder city_exp or treasury), at the
+        end of each day by entry date, from the postings' daily sums (0043, ATTACK5 S11): the
+        first day below zero is named."""
+        moves: dict[str, dict[str, int]] = {}
+        for (aid, day), (d, c) in self.day.items():
+            bank = self.bank_of.get(aid)
+            if bank is not None:
+                per = moves.setdefault("b" + bank, {})
+                per[day] = per.get(day, 0) + d - c
+            r = self.acct.get(aid)
+            if r is not None and r[4] in ("city_exp", "treasury"):
+                per = moves.setdefault("a" + aid, {})
+                per[day] = per.get(day, 0) + d - c
+        for key in sorted(moves):
+            running = 0
+            for day in sorted(moves[key]):
+                running += moves[key][day]
+                if running < 0:
+                    if key.startswith("b"):
+                        self.add("day_balances", f"bank account #{key[1:]} ended {day} at {_fen(running)} (running "
+                                 "balance by entry date): a payment is dated before the money it paid with reached "
+                                 "the account", account=f"bank #{key[1:]}")
+                    else:
+                        self.add("day_balances", f"unit {self.acct[key[1:]][3]}'s share of {self.label(key[1:])} "
+                                 f"ended {day} at {_fen(running)} (running balance by entry date): on that day the "
+                                 "unit paid with other units' money", account=self.label(key[1:]))
+                    break
 
     def _check_components(self, seq_of: dict[int, int]) -> None:
         """Like ``_check_overdraft``, per component: each personal account, and the pooled

@@ -184,7 +184,7 @@ def test_a_units_share_of_the_city_account_holds_at_every_days_end(funded: Ledge
 
 def test_verify_names_the_account_and_the_day(funded: LedgerDB, tmp_path: Path) -> None:
     """Written around the triggers (a DBA moving a payment's date back): verify's day_balances
-    names the county account and the day it ended below zero."""
+    names the county account and the day it ended below zero, in both passes."""
     ok = write_csv(tmp_path / "ok.csv", HEADER, "2024-02-12,230822,RES,x,inpatient,100.00,S11-3,,county")
     assert _import(funded, "o22", ok)[0] == 0
     clean = funded.cli("verify", "--json", "--check", "day_balances", user="aud")
@@ -205,6 +205,11 @@ def test_verify_names_the_account_and_the_day(funded: LedgerDB, tmp_path: Path) 
     assert v.exit_code == 1, v.stdout[-2000:]
     found = [f for c in v.json()["checks"] if c["name"] == "day_balances" for f in c["findings"]]
     assert found and "county_exp account (RES, unit 230822) ended 2024-01-20 at -100.00" in found[0]["message"], found
+    # The independent pass recomputes it in Python from the postings (ledger.core.proof).
+    full = funded.cli("verify", "--json", user="aud")
+    assert full.exit_code == 1
+    ind = [f for c in full.json()["independent"]["checks"] if c["name"] == "day_balances" for f in c["findings"]]
+    assert ind and "ended 2024-01-20 at -100.00" in ind[0]["message"], ind
 
 
 # ---- S9, in part: the acknowledgement's start ---------------------------------------------------
