@@ -30,8 +30,8 @@ def test_preallocation_tops_up_counties(ledger_db):
     admin = ledger_db.admin()
     fin = ledger_db.connect("fin")
     post(fin,
-         collect("c22", "2023-12-15", "230822", "2000000.00"), collect("c81", "2023-12-15", "230881", "500000.00"),
-         collect("c26", "2023-12-15", "230826", "200000.00"), collect("c00", "2023-12-15", "230800", "900000.00"),
+         collect("c22", "2023-06-15", "230822", "2000000.00"), collect("c81", "2023-06-15", "230881", "500000.00"),
+         collect("c26", "2023-06-15", "230826", "200000.00"), collect("c00", "2023-06-15", "230800", "900000.00"),
          collect("c22p", "2023-12-15", "230822", "500000.00", book="EMP", component="pooled"),
          collect("c22q", "2023-12-15", "230822", "100000.00", book="EMP", component="personal"),
          entry("held22", "2023-12-20", "RES", leg("1004", "230822", "D", "30000.00", "county_exp"),
