@@ -511,12 +511,17 @@ BEGIN
                 CROSS JOIN LATERAL (SELECT min(np.entry_date) AS first_cr FROM new_postings np
                                      WHERE np.account_id = y.id AND np.side = 'C') f
                WHERE y.bank IS NOT NULL AND y.cr > 0) x
+       -- (the gate, in the same statement: a day row after the credit's date)
+       WHERE EXISTS (SELECT 1 FROM fl.account_day d
+                      WHERE d.account_id = ANY (CASE WHEN x.share THEN x.ids
+                                                     ELSE ARRAY(SELECT a.id FROM fl.account a
+                                                                 WHERE a.bank_account_id = x.bank) END)
+                        AND d.day > x.first_cr)
        ORDER BY x.bank, x.share, x.ids
     LOOP
       IF NOT cr.share THEN
         cr.ids := ARRAY(SELECT a.id FROM fl.account a WHERE a.bank_account_id = cr.bank ORDER BY a.id);
       END IF;
-      CONTINUE WHEN NOT EXISTS (SELECT 1 FROM fl.account_day d WHERE d.account_id = ANY (cr.ids) AND d.day > cr.first_cr);
       SELECT * INTO neg FROM fl._day_low(cr.ids, cr.first_cr,
         ARRAY(SELECT ROW(np.entry_date, sum(CASE np.side WHEN 'D' THEN np.amount ELSE -np.amount END)::bigint)::fl.day_move
                 FROM new_postings np WHERE np.account_id = ANY (cr.ids) GROUP BY np.entry_date));
