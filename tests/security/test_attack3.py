@@ -133,7 +133,7 @@ def test_a_preallocation_moves_nothing_until_city_finance_confirms_it(ledger_db:
     imports.import_file(rev_tx, "budget", data / "budget.csv")
     rev_tx.commit()
     rev = ledger_db.connect("rev", autocommit=True)
-    out = rev.execute("SELECT * FROM fl.preallocate(2023, '2023-01-05', %s::jsonb)",
+    out = rev.execute("SELECT * FROM fl.preallocate(2023, '2023-01-31', %s::jsonb)",
                       (json.dumps([{"unit": "230822", "book": "RES", "amount": 80000001}]),)).fetchone()
     assert out["status"] == "held" and out["entry_id"] is None
     hid = out["held_id"]
@@ -151,7 +151,7 @@ def test_a_preallocation_moves_nothing_until_city_finance_confirms_it(ledger_db:
                                       (done["entry_id"],)).fetchone()
     assert (e_row["kind"], e_row["created_by"], e_row["c"]) == ("preallocation", "rev", "fin")
     # Run again: nothing more is held or posted (the year's pre-allocation exists).
-    again = rev.execute("SELECT * FROM fl.preallocate(2023, '2023-01-06', %s::jsonb)",
+    again = rev.execute("SELECT * FROM fl.preallocate(2023, '2023-02-01', %s::jsonb)",
                         (json.dumps([{"unit": "230822", "book": "RES", "amount": 100}]),)).fetchone()
     assert (again["status"], again["entry_id"]) == ("duplicate", done["entry_id"])
 
