@@ -274,6 +274,11 @@ def _show_posted(results: list[journal.PostResult], books: list[str], json_out: 
                             "(another user), or rejects it: "
                             "fundledger entry reject {held} --reason ...").format(held=o["held_id"],
                                                                                 key=o["idempotency_key"]))
+        elif o["voucher"] is None:
+            # Queued (the chain head was held at its commit): numbered when the queue is sealed.
+            console.print(_("{status}  entry #{entry}  (queued: its voucher number is given when the journal's "
+                            "queue is sealed)  key {key}").format(
+                status=status_text(str(o["status"])), entry=o["entry_id"], key=o["idempotency_key"]))
         else:
             console.print(_("{status}  entry {entry}  voucher {book}/{voucher}  key {key}").format(
                 status=status_text(str(o["status"])), entry=o["entry_id"], book=o["book"], voucher=o["voucher"],

@@ -16,7 +16,6 @@ twelve months. Periods are closed for the whole ledger, so every book closes tog
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -159,16 +158,27 @@ def close_year(conn: Conn, year: int, on: dt.date) -> YearClose:
     """Close ``year`` for every book on ``on``; refused if already closed."""
     if on.year != year:
         raise BadInput(f"the close of {year} must be dated within {year} (normally {year}-12-31), not {on}")
-    # fl.close_year's locks first (0040): writers cannot commit postings until this
-    # transaction ends, so the table computed next is the one fl.close_year checks against
-    # (a writer committing between the two no longer makes the close refuse: ATTACK5 S10).
-    conn.execute("SELECT fl.close_year_lock(%s)", (year,))
     closed = closed_years(conn, year)
     if closed:
         which = ", ".join(f"{b} (closed on {c.closed_on} by {c.closed_by})" for b, c in sorted(closed.items()))
         raise StateError(f"year {year} is already closed for book {which}; a year is closed once", rule="year_closed")
-    results = {book: live_table(conn, year, book) for book in books(conn)}
-    payload = {book: [asdict(r) for r in rows] for book, rows in results.items()}
-    summary = fetch_all(conn, ClosedBook, "SELECT * FROM fl.close_year(%s, %s, %s::jsonb)",
-                        (year, on, json.dumps(payload)))
-    return YearClose(year, on, tuple(summary), tuple(ShortfallLine.of(r) for rows in results.values() for r in rows))
+    # The database computes the table under the close's own locks, in the one call that closes
+    # (0050, ATTACK6 T6): no writer commits a posting between the table and the close (ATTACK5
+    # S10), and no call leaves a lock behind (0040's fl.close_year_lock did, in the caller's
+    # transaction). The rule is then applied here again to what was stored: a table the rule
+    # does not give is refused, and the close rolled back with this transaction.
+    summary = fetch_all(conn, ClosedBook, "SELECT * FROM fl.close_year(%s, %s::date)", (year, on))
+    stored = closed_years(conn, year)
+    rows: list[ShortfallLine] = []
+    for book in books(conn):
+        kept = list(stored[book].result["rows"]) if book in stored else []
+        inputs = [ShortfallInput(r["unit"], r["book"], int(r["revenue"]), int(r["expenditure"]),
+                                 int(r["surplus_before"]), share_receipts=int(r["share_receipts"]),
+                                 outstanding_before=int(r["outstanding_before"]),
+                                 adjustment_receipts=int(r["adjustment_receipts"])) for r in kept]
+        derived = [ShortfallLine.of(r) for r in shortfall_table(inputs)]
+        if derived != sorted((ShortfallLine.stored(r) for r in kept), key=lambda x: (x.unit, x.book)):
+            raise StateError(f"the shortfall table the database computed for book {book} is not the rule's; "
+                             "nothing was closed", rule="year_close_result")
+        rows.extend(derived)
+    return YearClose(year, on, tuple(summary), tuple(rows))

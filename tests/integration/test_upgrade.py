@@ -284,15 +284,28 @@ def test_0037_the_import_stage_is_bounded(upgraded: Upgraded) -> None:
         assert owner == "fl_owner"
 
 
-def test_0040_the_close_takes_its_locks_before_its_table(upgraded: Upgraded) -> None:
-    """0040: fl.close_year_lock exists, refuses all but a reviewer, and takes fl.close_year's locks."""
+def test_0040_0050_the_close_computes_its_table_under_its_own_locks(upgraded: Upgraded) -> None:
+    """0040 took the close's locks before its table in fl.close_year_lock; 0050 (ATTACK6 T6) drops
+    that lock-only call (a reviewer idle after it froze every writer) for fl.close_year(year, date),
+    which takes the locks and computes the table in one call; the guard also ends an idle holder
+    of a table lock with no xid; post_entries is bounded per call and holds 1201/2101."""
     with upgraded.connect() as c:
-        body = c.execute("SELECT pg_get_functiondef('fl.close_year_lock(int)'::regprocedure)").fetchone()[0]
+        assert c.execute("SELECT to_regprocedure('fl.close_year_lock(int)')").fetchone()[0] is None
+        body = c.execute("SELECT pg_get_functiondef('fl.close_year(int,date)'::regprocedure)").fetchone()[0]
         grantees = {r[0] for r in c.execute(
             "SELECT grantee::regrole::text FROM pg_proc, aclexplode(proacl) "
-            "WHERE oid = 'fl.close_year_lock(int)'::regprocedure AND privilege_type = 'EXECUTE'").fetchall()}
-    assert "LOCK TABLE fl.closed_period IN SHARE ROW EXCLUSIVE MODE" in body and "'reviewer'" in body
+            "WHERE oid = 'fl.close_year(int,date)'::regprocedure AND privilege_type = 'EXECUTE'").fetchall()}
+        guard = c.execute("SELECT pg_get_functiondef('fl_guard.end_stuck_writers(interval,interval)'::regprocedure)"
+                          ).fetchone()[0]
+        post = c.execute("SELECT pg_get_functiondef('fl.post_entries(jsonb)'::regprocedure)").fetchone()[0]
+        held = c.execute("SELECT fl._held_by_hand('1201', ''), fl._held_by_hand('2101', ''), "
+                         "fl._held_by_hand('1101', ''), fl._held_by_hand('2001', '')").fetchone()
+    assert "LOCK TABLE fl.closed_period IN SHARE ROW EXCLUSIVE MODE" in body and "year_figures_v3" in body
+    assert "'reviewer'" in body
     assert "fl_reviewer" in grantees and "-" not in grantees, grantees
+    assert "'AccessShareLock', 'RowShareLock', 'RowExclusiveLock'" in guard
+    assert "post_call_size" in post and "held_open_cap" in post and "_held_by_hand" in post
+    assert tuple(held) == (True, True, False, False)
 
 
 def test_0041_ack_keys_are_unique_per_unit(upgraded: Upgraded) -> None:

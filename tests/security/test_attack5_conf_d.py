@@ -2,7 +2,8 @@
 
 * S10 — an officer committing 1-fen collection imports while the reviewer's ``close year``
   ran made every close refuse (year_close_result): the table was computed before the
-  close's locks were taken. ``close_year`` now takes them first (fl.close_year_lock, 0040).
+  close's locks were taken. ``close_year`` now takes them first (fl.close_year_lock, 0040;
+  since 0050 the close computes its table itself under its locks, in one call: ATTACK6 T6).
 * S8 — a DBA set ``fl.bank_account.reserved`` (freezing the pool, or releasing what approved
   requests hold) and both verify passes, the offline verdict and check-digest said all
   holds: both passes now recompute it from the approved, not yet disbursed requests."""
@@ -51,13 +52,14 @@ def _one_fen(conn: psycopg.Connection, tmp: Path, ref: str) -> None:
 
 def test_an_import_committed_while_the_close_computes_does_not_make_it_refuse(
         funded: LedgerDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The race made deterministic: right after the close computed its table, the officer's
-    import runs in another session. It now waits for the close (and is then refused: the
-    months are closed); before, it committed and the close refused."""
+    """The race made deterministic: while the close's transaction is still open (its table
+    computed and stored by fl.close_year), the officer's import runs in another session. It
+    waits for the close (and is then refused: the months are closed); before 0040 it
+    committed and the close refused."""
     # (0039: officers import no collections since ATTACK5 S1; the race is any writer's, here the second reviewer's)
     o22 = funded.connect("rev2")
     rev = funded.connect("rev")
-    real = yearend.live_table
+    real = yearend.closed_years
     outcome: dict[str, Any] = {}
 
     def attack() -> None:
@@ -68,17 +70,18 @@ def test_an_import_committed_while_the_close_computes_does_not_make_it_refuse(
             outcome["import"] = getattr(getattr(e, "diag", None), "constraint_name", None) or str(e)
 
     threads: list[threading.Thread] = []
+    calls: list[int] = []
 
-    def live_then_import(conn: Any, year: int, book: str) -> Any:
-        rows = real(conn, year, book)
-        if not threads:
+    def closed_then_import(conn: Any, year: int) -> Any:
+        calls.append(year)
+        if len(calls) == 2 and not threads:      # the second read: after fl.close_year, before the commit
             t = threading.Thread(target=attack)
             threads.append(t)
             t.start()
             t.join(1.0)   # committed within a second unless it waits for the close's locks
-        return rows
+        return real(conn, year)
 
-    monkeypatch.setattr(yearend, "live_table", live_then_import)
+    monkeypatch.setattr(yearend, "closed_years", closed_then_import)
     res = yearend.close_year(rev, 2023, dt.date(2023, 12, 31))
     rev.commit()
     threads[0].join(30)
