@@ -206,6 +206,64 @@ def _hba(conn: Conn, socket_only: bool) -> Item:
     return _item("pg_hba", not bad, value, hint)
 
 
+def _hba_admits(rows: list[dict[str, Any]], db: str, user: str, groups: set[str]) -> bool:
+    """Whether pg_hba.conf lets ``user`` (a member of ``groups``) into database ``db`` by some
+    connection type: the first line that matches decides, and only ``reject`` keeps it out.
+    Addresses are not compared (a line for any address may match some client)."""
+    for kind in ("local", "host"):
+        for r in rows:
+            if r["error"] or (r["type"] == "local") != (kind == "local"):
+                continue
+            dbs = set(r["database"] or [])
+            if not (dbs & {"all", db} or ("sameuser" in dbs and db == user)
+                    or ("samerole" in dbs and db in groups)):
+                continue
+            us = set(r["user_name"] or [])
+            if not ("all" in us or user in us or any(u.startswith("+") and u[1:] in groups for u in us)):
+                continue
+            if r["auth_method"] != "reject":
+                return True
+            break
+    return False
+
+
+def _other_databases(conn: Conn) -> Item:
+    """(ATTACK6 T1 addendum) PostgreSQL grants CONNECT and TEMPORARY on every database to PUBLIC
+    by default: a ledger login could connect to ``postgres`` or ``template1`` and fill the disk
+    with temporary tables there, past the ledger's own TEMP revocation and stage bound."""
+    dbname = conn.execute("SELECT current_database() AS d").fetchone()["d"]  # type: ignore[index]
+    rows = conn.execute("""
+        SELECT d.datname AS db, u.name AS login,
+               array(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                      JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = u.name) AS groups
+          FROM pg_database d CROSS JOIN fl.app_user u
+         WHERE d.datname <> current_database() AND d.datallowconn
+           AND EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = u.name AND r.rolcanlogin)
+           AND has_database_privilege(u.name, d.oid, 'CONNECT')
+         ORDER BY 1, 2""").fetchall()
+    if not rows:
+        return Item("other_databases", "ok", f"no fundledger login may connect to a database other than {dbname}")
+    try:
+        hba = conn.execute("""SELECT line_number, type, database, user_name, auth_method, error
+                                FROM pg_hba_file_rules ORDER BY line_number""").fetchall()
+    except psycopg.Error:
+        conn.rollback()
+        hba = None
+    open_ = sorted({r["db"] for r in rows if hba is None or _hba_admits(hba, r["db"], r["login"], set(r["groups"]))})
+    hint = ("; ".join(f"REVOKE CONNECT, TEMPORARY ON DATABASE {d} FROM PUBLIC" for d in open_)
+            + f" (as a superuser; grant CONNECT back only to the roles that need it), or let fundledger's logins "
+              f"into {dbname} only in pg_hba.conf: a ledger login can otherwise fill the disk with temporary tables "
+              "in another database")
+    if not open_:
+        return Item("other_databases", "ok",
+                    f"fundledger logins hold CONNECT on {', '.join(sorted({r['db'] for r in rows}))}, "
+                    "but pg_hba.conf rejects them there")
+    if hba is None:
+        return Item("other_databases", "warn", f"fundledger logins hold CONNECT on {', '.join(open_)} "
+                    "(pg_hba_file_rules not visible to this login: run db check as a superuser)", hint)
+    return Item("other_databases", "fail", f"fundledger logins can connect to {', '.join(open_)}", hint)
+
+
 def check(conn: Conn, *, now: dt.datetime | None = None, backup_max_age: dt.timedelta = BACKUP_MAX_AGE) -> list[Item]:
     """Every item, in the order an operator would fix them."""
     conn.autocommit = True
@@ -236,6 +294,7 @@ def check(conn: Conn, *, now: dt.datetime | None = None, backup_max_age: dt.time
                            "set ssl = on with ssl_cert_file/ssl_key_file, use hostssl lines in pg_hba.conf and "
                            "sslmode=verify-full on clients"))
     items.append(_hba(conn, socket_only))
+    items.append(_other_databases(conn))
     items.append(_item("wal_level", s["wal_level"] in ("replica", "logical"), s["wal_level"],
                        "set wal_level = replica: minimal WAL allows neither a standby nor point-in-time recovery"))
     items.append(_archiving(conn, s, in_recovery))

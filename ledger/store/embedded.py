@@ -165,3 +165,8 @@ def _ensure_database(admin_uri: str) -> None:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone() is None:
             with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                 conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+        # The cluster is fundledger's own: its maintenance databases take no ledger login
+        # (PostgreSQL grants CONNECT and TEMPORARY on them to PUBLIC; a login could fill the
+        # disk with temporary tables there: ATTACK6 T1 addendum, `db check` other_databases).
+        for db in ("postgres", "template1"):
+            conn.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{db}" FROM PUBLIC')

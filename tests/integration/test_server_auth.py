@@ -263,9 +263,23 @@ def test_db_check_on_the_safe_server(tls: dict[str, Any]) -> None:
         time.sleep(0.5)
         assert c.execute("SELECT ssl FROM pg_stat_replication r JOIN pg_stat_ssl s ON s.pid = r.pid"
                          ).fetchone() == (True,)   # the standby streams over TLS too
+    # (ATTACK6 T1 addendum) PUBLIC's default CONNECT on postgres/template1 lets a ledger login in
+    # ("hostssl all all" above): the check fails and names the REVOKE; the officer really connects.
+    with psycopg.connect(f"postgresql://o22@127.0.0.1:{node.port}/postgres", connect_timeout=10) as c:
+        c.execute("CREATE TEMP TABLE fill AS SELECT repeat('x', 100) FROM generate_series(1, 10)")
+    open_ = run_cli(["db", "check", "--json"], url=url)
+    other = {i["name"]: i for i in open_.json()["items"]}["other_databases"]
+    assert open_.exit_code == 1 and other["status"] == "fail" and "postgres" in other["value"], other
+    assert "REVOKE CONNECT, TEMPORARY ON DATABASE postgres FROM PUBLIC" in other["hint"], other
+    with psycopg.connect(url, autocommit=True) as c:
+        for db in ("postgres", "template1"):
+            c.execute(f"REVOKE CONNECT, TEMPORARY ON DATABASE {db} FROM PUBLIC")
+    with pytest.raises(psycopg.OperationalError, match="permission denied"):
+        psycopg.connect(f"postgresql://o22@127.0.0.1:{node.port}/postgres", connect_timeout=10).close()
     ok = run_cli(["db", "check", "--json"], url=url)
     by = {i["name"]: i for i in ok.json()["items"]}
     assert ok.exit_code == 0, by
+    assert by["other_databases"]["status"] == "ok", by
     assert all(i["status"] in ("ok", "warn") for i in by.values()), by
     assert by["ssl"]["status"] == "ok" and by["pg_hba"]["status"] == "ok" and by["sync_standby"]["status"] == "ok"
     # ... and fails on fsync = off
