@@ -271,8 +271,11 @@ def test_db_check_on_the_safe_server(tls: dict[str, Any]) -> None:
     other = {i["name"]: i for i in open_.json()["items"]}["other_databases"]
     assert open_.exit_code == 1 and other["status"] == "fail" and "postgres" in other["value"], other
     assert "REVOKE CONNECT, TEMPORARY ON DATABASE postgres FROM PUBLIC" in other["hint"], other
+    # fl_matrix (a clone of the ledger: CREATE DATABASE … TEMPLATE gives PostgreSQL's default ACL
+    # again) is named too.
+    assert "fl_matrix" in other["value"], other
     with psycopg.connect(url, autocommit=True) as c:
-        for db in ("postgres", "template1"):
+        for db in ("postgres", "template1", "fl_matrix"):
             c.execute(f"REVOKE CONNECT, TEMPORARY ON DATABASE {db} FROM PUBLIC")
     with pytest.raises(psycopg.OperationalError, match="permission denied"):
         psycopg.connect(f"postgresql://o22@127.0.0.1:{node.port}/postgres", connect_timeout=10).close()
