@@ -6,16 +6,17 @@
 -- then stayed idle in that transaction (its idle timeout set to 0) stopped every posting writer
 -- of the ledger, and the stuck-writer guard did not see it (LOCK TABLE assigns no xid). Rule: no
 -- API leaves a lock behind after its call returns. The close now computes its table itself,
--- under its own locks, in one call: fl.close_year(year, date) takes the locks, computes the
--- shortfall table from fl.year_figures_v3 by the rule (BRIEF §5, the across-years rule with
--- the adjustment fund: the same the three-argument fl.close_year checks a table against) and
--- closes with it. No writer commits a posting between the table and the close (0040's reason
--- for the lock); the lock-only function is gone. The guard (0050_db) also ends an idle holder
--- of any lock stronger than ROW EXCLUSIVE on a table of fl, with or without an xid.
+-- under its own locks, in one call: fl.close_year_from_books(year, date) takes the locks,
+-- computes the shortfall table from fl.year_figures_v3 by the rule (BRIEF §5, the across-years
+-- rule with the adjustment fund: the same the three-argument fl.close_year checks a table
+-- against) and closes with it (its own name: the sweep reads functions by name, no overloads).
+-- No writer commits a posting between the table and the close (0040's reason for the lock);
+-- the lock-only function is gone. The guard (0050_db) also ends an idle holder of any lock
+-- stronger than ROW EXCLUSIVE on a table of fl, with or without an xid.
 -- ---------------------------------------------------------------------------
 DROP FUNCTION fl.close_year_lock(int);
 
-CREATE FUNCTION fl.close_year(p_year int, p_date date)
+CREATE FUNCTION fl.close_year_from_books(p_year int, p_date date)
 RETURNS TABLE (book text, entries integer, government_items integer)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp SET lock_timeout = '5s' AS $$
 #variable_conflict use_column
@@ -49,9 +50,9 @@ BEGIN
     ) t;
   RETURN QUERY SELECT x.book, x.entries, x.government_items FROM fl.close_year(p_year, p_date, res) x;
 END $$;
-REVOKE ALL ON FUNCTION fl.close_year(int, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION fl.close_year_from_books(int, date) FROM PUBLIC;
 -- Every role may call it (as the three-argument close): fl.require_role refuses the others by name.
-GRANT EXECUTE ON FUNCTION fl.close_year(int, date) TO fl_officer, fl_reviewer, fl_finance, fl_auditor, fl_admin;
+GRANT EXECUTE ON FUNCTION fl.close_year_from_books(int, date) TO fl_officer, fl_reviewer, fl_finance, fl_auditor, fl_admin;
 
 -- ---------------------------------------------------------------------------
 -- T7: an officer posted entries of 10^15 fen on 1201 (bond investment) / 2101 (borrowing) at

@@ -167,7 +167,7 @@ def close_year(conn: Conn, year: int, on: dt.date) -> YearClose:
     # S10), and no call leaves a lock behind (0040's fl.close_year_lock did, in the caller's
     # transaction). The rule is then applied here again to what was stored: a table the rule
     # does not give is refused, and the close rolled back with this transaction.
-    summary = fetch_all(conn, ClosedBook, "SELECT * FROM fl.close_year(%s, %s::date)", (year, on))
+    summary = fetch_all(conn, ClosedBook, "SELECT * FROM fl.close_year_from_books(%s, %s::date)", (year, on))
     stored = closed_years(conn, year)
     rows: list[ShortfallLine] = []
     for book in books(conn):

@@ -286,15 +286,15 @@ def test_0037_the_import_stage_is_bounded(upgraded: Upgraded) -> None:
 
 def test_0040_0050_the_close_computes_its_table_under_its_own_locks(upgraded: Upgraded) -> None:
     """0040 took the close's locks before its table in fl.close_year_lock; 0050 (ATTACK6 T6) drops
-    that lock-only call (a reviewer idle after it froze every writer) for fl.close_year(year, date),
+    that lock-only call (a reviewer idle after it froze every writer) for fl.close_year_from_books(year, date),
     which takes the locks and computes the table in one call; the guard also ends an idle holder
     of a table lock with no xid; post_entries is bounded per call and holds 1201/2101."""
     with upgraded.connect() as c:
         assert c.execute("SELECT to_regprocedure('fl.close_year_lock(int)')").fetchone()[0] is None
-        body = c.execute("SELECT pg_get_functiondef('fl.close_year(int,date)'::regprocedure)").fetchone()[0]
+        body = c.execute("SELECT pg_get_functiondef('fl.close_year_from_books(int,date)'::regprocedure)").fetchone()[0]
         grantees = {r[0] for r in c.execute(
             "SELECT grantee::regrole::text FROM pg_proc, aclexplode(proacl) "
-            "WHERE oid = 'fl.close_year(int,date)'::regprocedure AND privilege_type = 'EXECUTE'").fetchall()}
+            "WHERE oid = 'fl.close_year_from_books(int,date)'::regprocedure AND privilege_type = 'EXECUTE'").fetchall()}
         guard = c.execute("SELECT pg_get_functiondef('fl_guard.end_stuck_writers(interval,interval)'::regprocedure)"
                           ).fetchone()[0]
         post = c.execute("SELECT pg_get_functiondef('fl.post_entries(jsonb)'::regprocedure)").fetchone()[0]

@@ -70,7 +70,7 @@ def test_the_close_computes_the_rules_table_in_one_call(ledger_db: LedgerDB) -> 
     assert res.books
     stored = yearend.closed_years(rev, 2023)
     assert set(stored) == {b.book for b in res.books}
-    e = _refused(rev, "SELECT * FROM fl.close_year(2023, '2023-12-31'::date)")
+    e = _refused(rev, "SELECT * FROM fl.close_year_from_books(2023, '2023-12-31'::date)")
     assert e.diag.constraint_name == "year_closed", e
 
 

@@ -153,6 +153,7 @@ LIBRARY_CALLS = [
     "SELECT ord, entry_id, status, held_id FROM fl.post_entries($1::jsonb)",
     "SELECT * FROM fl.preallocate($1, $2, $3::jsonb)",
     "SELECT * FROM fl.close_year($1, $2, $3::jsonb)",
+    "SELECT * FROM fl.close_year_from_books($1, $2::date)",
     "SELECT a.id, a.status FROM fl.monitor_acknowledge($1, $2, $3, $4, $5, $6, $7) a",
     "SELECT fl.seal_pending() AS n",
 ]
