@@ -409,7 +409,11 @@ def test_upgrade_0036_second_person(upgraded: Upgraded) -> None:
         rules = [r[0] for r in c.execute("SELECT rule FROM fl.manual_policy()").fetchall()]
         assert any("3xxx-5xxx" in r and "whoever makes it" in r for r in rules), rules
         src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.post_entries(jsonb)'::regprocedure").fetchone()[0]
-        assert "OR left(p.x->>'account', 1) IN ('3', '4', '5')" in src
+        # (0050 moved the rule into fl._held_by_hand, which post_entries and reverse_entry apply.)
+        rule = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl._held_by_hand(text,text)'::regprocedure"
+                         ).fetchone()[0]
+        assert "fl._held_by_hand(p.x->>'account', p.x->>'holder')" in src
+        assert "left(p_chart, 1) IN ('3', '4', '5')" in rule
         rev = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.reverse_entry(bigint,text,date,text)'::regprocedure"
                         ).fetchone()[0]
         assert "o.kind <> 'manual'" in rev
