@@ -90,11 +90,18 @@ def test_a_version_forged_while_unchained_is_never_chained(ledger_db):
     assert still == 1, "the forged version stays unchained for verify to name"
 
 
-def test_a_statement_of_many_versions_is_chained_in_chunks(ledger_db):
-    fin = ledger_db.connect("fin", autocommit=True)
-    docs = [_doc(f"many-{i}", 1 + i % 7) for i in range(5_003)]   # two chunks of 5,000 and one more
-    rows = fin.execute("SELECT * FROM fl.post_entries(%s)", (json.dumps(docs),)).fetchall()
-    assert len(rows) == 5_003
+def test_a_statement_of_many_versions_is_chained_in_chunks(ledger_db, tmp_path):
+    # Two chunks of 5,000 and one more, written by one statement: a collection import's (one
+    # entry per line). A post_entries call takes at most 1,000 entries since 0050 (ATTACK6 T16).
+    from ledger.store import imports
+
+    fin = ledger_db.connect("fin")
+    f = tmp_path / "many.csv"
+    f.write_text("date,unit,book,source,amount,reference,component\n"
+                 + "".join(f"2023-03-01,230822,RES,contribution,{1 + i % 7}.00,MANY-{i},\n" for i in range(5_003)),
+                 "utf-8")
+    assert imports.import_file(fin, "collections", f).rows_posted == 5_003
+    fin.commit()
     admin = ledger_db.admin()
     n = admin.execute("SELECT count(*) AS n FROM fl.record_log WHERE tbl = 'fl.entry' AND op = 'INSERT'"
                       ).fetchone()["n"]
