@@ -66,7 +66,7 @@ GRANT EXECUTE ON FUNCTION fl.close_year_from_books(int, date) TO fl_officer, fl_
 -- 20,000 postings, 8 MB: the CLI sends a file per call, the bench's largest is 100 entries of
 -- 100 postings), fl._hold is set-based (each check one pass over the postings, grouped by
 -- entry), and a maker has at most 2,000 held entries open.
--- post_entries and reverse_entry are 0036's, manual_policy 0036's with two rows more, each but
+-- post_entries and reverse_entry are 0036's, manual_policy 0051's with two rows more, each but
 -- for the lines marked 0050.
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION fl._held_by_hand(p_chart text, p_holder text) RETURNS boolean
@@ -262,14 +262,24 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, fl, pg_temp AS $$
     ('officer', 'never credits (moves money out of) the special account 1003, the city expenditure account '
                 '(1004 city_exp) or the treasury account 1005'),
     ('officer', 'confirms or rejects only another officer''s held entry of its own unit'),
-    ('reviewer', 'posts by hand for any unit; confirms any held entry it did not make'),
+    ('reviewer', 'posts by hand for any unit; confirms any held entry it did not make, but a pre-allocation'),
     ('reviewer', 'posts the city proper''s audited opening balance (opening post); reverses entries'),
+    ('reviewer', 'pre-allocates (held until a finance user confirms it); clears unpaid provider claims (held until '
+                 'city finance or a second reviewer confirms it)'),
     ('finance', 'posts by hand for any unit; confirms any held entry it did not make; reverses entries'),
+    ('finance', 'clears fiscal arrears, employer arrears and local-government shares (money arriving in the special '
+                'account) at once, like a collection import'),
     ('auditor', 'posts nothing'),
     ('admin', 'posts nothing'),
     ('any', 'an entry posted by hand is always kind manual; its key is filed under manual:<user>:'),
-    ('any', 'a manual entry, reversal, interest allocation or opening balance that moves real money '
-            '(1001-1005 or an account with a holder) is held until a different user confirms it'),
+    ('any', 'a manual entry, reversal, interest allocation or city opening balance (opening post) that moves real '
+            'money (1001-1005 or an account with a holder) is held until a different user confirms it'),
+    ('any', 'a clearing of unpaid provider claims (register clear: Dr 5001.other / Cr 1004 county expenditure account, '
+            'money out of a county''s bank account) is held until city finance or a second reviewer confirms it; '
+            'the clearing counts against the item only when confirmed'),
+    ('any', 'a county''s audited opening balances (handover open) are not held: they post on the reviewer''s word'),
+    ('any', 'a pre-allocation (preallocate: Dr 1004 county expenditure / Cr 1003 special) is held until a finance user '
+            'confirms it'),
     ('any', 'a manual entry on bond investment (1201) or borrowing (2101) is held until a different user '
             'confirms it, whoever makes it: buying bonds and borrowing move money; only temporary payments and '
             'receipts (1101/2001) post at once'),
