@@ -1,13 +1,13 @@
 """call bounds (ATTACK6 T6, T16, T7): see sql/0050_call_bounds.sql and sql/0050_call_bounds_db.sql
 
 Revision ID: 0050
-Revises: 0051
+Revises: 0043
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0050"
-down_revision = "0051"
+down_revision = "0043"
 branch_labels = None
 depends_on = None
 
