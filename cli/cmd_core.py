@@ -292,9 +292,10 @@ def entry_post(
 ) -> None:
     """Post entries from JSON, all or nothing. Re-posting the same keys changes nothing.
 
-    An entry that moves real money (1001-1005 or an account with a holder) or touches revenue,
-    expenditure or fund balance (3xxx-5xxx) is held until a different user confirms it (entry
-    confirm); the others post at once."""
+    An entry that moves real money (1001-1005 or an account with a holder), bonds or borrowing
+    (1201, 2101), or touches revenue, expenditure or fund balance (3xxx-5xxx) is held until a
+    different user confirms it (entry confirm); the others (1101/2001) post at once. One file
+    holds at most 1,000 entries."""
     name, doc = _read_entries(file)
     drafts = parse_entries(doc, name)
     results = write(lambda c: journal.post(c, drafts))
