@@ -17,8 +17,8 @@ FINGERPRINT_FILE = "fingerprints.json"
 Fingerprint = dict[str, dict[str, str]]
 
 KINDS = {"relations": "relation", "columns": "columns of", "policies": "row policy", "triggers": "trigger",
-         "rules": "rule", "functions": "function", "constraints": "constraint", "acls": "privileges on",
-         "roles": "role"}
+         "rules": "rule", "functions": "function", "constraints": "constraint", "indexes": "index",
+         "sequences": "sequence", "objects": "", "acls": "privileges on", "roles": "role"}
 _RELKIND = {"r": "an ordinary table", "v": "a view", "m": "a materialized view", "p": "a partitioned table",
             "f": "a foreign table", "S": "a sequence", "c": "a composite type"}
 
@@ -44,20 +44,35 @@ def hooked_tables(fp: Fingerprint | None = None) -> frozenset[str]:
     return frozenset(out)
 
 
+def _relation(desc: str) -> str:
+    """A relation's fingerprint (``r+rls+unlogged``…) in words."""
+    kind, *flags = desc.split("+")
+    words = {"rls": "with row security", "force": "forced on its owner", "unlogged": "UNLOGGED (emptied by a crash, "
+             "never sent to a standby)"}
+    return " ".join([_RELKIND.get(kind, kind), *(words.get(f, f.replace("=", " ", 1)) for f in flags)])
+
+
+def _columns(got: str, want: str) -> tuple[str, str]:
+    """Only the columns that differ (a column's text may itself hold ', ': the pieces
+    both sides share cancel out)."""
+    g, w = got.split(", "), want.split(", ")
+    return ", ".join(x for x in g if x not in w) or got, ", ".join(x for x in w if x not in g) or want
+
+
 def _describe(kind: str, name: str, want: str | None, got: str | None) -> str:
-    what = f"{KINDS[kind]} {name}"
+    what = f"{KINDS[kind]} {name}".strip()
     if got is None:
         return f"{what} is missing (the release has it)"
     if want is None:
         return (f"{what} is not part of the release: it was added (it could change what a reader sees or what a "
                 "write does)")
     if kind == "relations":
-        return (f"{name} is {_RELKIND.get(got[0], got[0])}{' with row security' if '+rls' in got else ''}; the "
-                f"release has {_RELKIND.get(want[0], want[0])}{' with row security' if '+rls' in want else ''}")
+        return f"{name} is {_relation(got)}; the release has {_relation(want)}"
     if kind == "columns":
-        return f"{what} differ from the release: now ({got}), shipped ({want})"
-    if kind in ("acls", "roles"):
-        return f"{what} differ from the release: now {got}; shipped {want}"
+        now, shipped_ = _columns(got, want)
+        return f"{what} differ from the release: now ({now}), shipped ({shipped_})"
+    if kind in ("acls", "roles", "sequences"):
+        return f"{what} differ{'s' if kind == 'sequences' else ''} from the release: now {got}; shipped {want}"
     return f"{what} differs from the release (its definition was changed)"
 
 

@@ -72,7 +72,8 @@ ORDER_BY: dict[str, str] = {
 }
 
 CHECK_ORDER = ("entry_balanced", "posting_copies", "vouchers", "account_balances", "account_days", "bank_balances",
-               "no_overdraft", "day_balances", "components_separate", "closed_periods", "reversals", "requests", "hash_chain")
+               "no_overdraft", "day_balances", "components_separate", "pooled_shares", "closed_periods", "reversals",
+               "requests", "hash_chain")
 DESCRIPTIONS = {
     "entry_balanced": "every entry has >= 2 postings and balances per (book, unit, component) — recomputed in Python",
     "posting_copies": "each posting's entry and account exist, its date is its entry's, its unit its account's, its "
@@ -92,6 +93,9 @@ DESCRIPTIONS = {
     "components_separate": "components never pay for each other: a unit's personal-account money in a physical "
                            "account never below zero, the pooled money in a physical account never below zero in "
                            "total (running balances per committed transaction, in seal order)",
+    "pooled_shares": "a unit's share of the pooled city expenditure account (1004 city_exp) and of the treasury "
+                     "account (1005) never below zero: it pays out only the money it holds there (migration 0030; "
+                     "running balance per account, per committed transaction, in seal order)",
     "closed_periods": "no entry was written into a month after that month was closed",
     "reversals": "each reversal reverses one earlier entry of its book alone and mirrors it exactly",
     "requests": "every fund request's history follows the workflow, ends in its state, approver is not submitter",
@@ -147,6 +151,10 @@ class _Entry:
     done: bool = False           # its postings were seen (a later one means they were scattered)
 
 
+# The holders of the pooled accounts in which each unit's share is its own money (0030).
+SHARE_HOLDERS = frozenset({"city_exp", "treasury"})
+
+
 # The grouped feed (online): one row per entry, the columns of
 # ledger.store.verify_independent.ENTRY_GROUPS_SQL.
 GROUP_COLS = ("entry_id", "postings", "legs", "keys", "amounts", "first_date", "last_date", "memos")
@@ -164,6 +172,7 @@ class Partial:
     day: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     bank_moves: list[tuple[str, str, int, int]] = field(default_factory=list)
     comp_moves: list[tuple[str, str, int, int]] = field(default_factory=list)
+    share_moves: list[tuple[str, str, int, int]] = field(default_factory=list)
     slow: set[int] = field(default_factory=set)
     postings: int = 0
 
@@ -192,6 +201,10 @@ class Proof:
     comp_of: dict[str, str] = field(default_factory=dict)
     comp_moves: list[tuple[str, str, int, int]] = field(default_factory=list)    # key, xid, entry, delta
     pooled: dict[str, str] = field(default_factory=dict)                     # book -> its pooled component
+    # the accounts that are one unit's share of a pooled account whose share may never go
+    # below zero (0030: holders city_exp and treasury), and their moves
+    shares: set[str] = field(default_factory=set)
+    share_moves: list[tuple[str, str, int, int]] = field(default_factory=list)   # account, xid, entry, delta
     redo: set[int] = field(default_factory=set)
     memos: dict[int, dict[str, str]] = field(default_factory=dict)      # entry -> posting id -> memo
     seq_of: dict[int, int] = field(default_factory=dict)
@@ -231,6 +244,8 @@ class Proof:
             self.acct[r[0]] = r
             self.prefix[r[0]] = account_prefix(r)
             self.group[r[0]] = (r[3], r[5])
+            if r[4] in SHARE_HOLDERS:
+                self.shares.add(r[0])
             if r[6]:
                 self.bank_of[r[0]] = r[6]
                 if r[5]:
@@ -315,7 +330,7 @@ class Proof:
         out = Partial()
         entries, acct, group, bank_of = self.entries, self.acct, self.group, self.bank_of
         rev, slow, day, moves, digests = self.rev_related, out.slow, out.day, out.bank_moves, out.digests
-        comp_of = self.comp_of
+        comp_of, shares, share_moves = self.comp_of, self.shares, out.share_moves
         prefix = {k.encode(): v.encode() for k, v in self.prefix.items()}
         n_all = 0
         for r in rows:
@@ -384,6 +399,8 @@ class Proof:
                     ck = comp_of.get(aid)
                     if ck is not None:
                         comps[ck] = comps.get(ck, 0) + d - c
+                if aid in shares:
+                    share_moves.append((aid, e.xid, eid, d - c))
             for b, delta in banks.items():
                 moves.append((b, e.xid, eid, delta))
             for ck, delta in comps.items():
@@ -416,6 +433,7 @@ class Proof:
                     dd[1] += c
             self.bank_moves.extend(part.bank_moves)
             self.comp_moves.extend(part.comp_moves)
+            self.share_moves.extend(part.share_moves)
             slow |= part.slow
             self.counts["postings"] += part.postings
         return slow
@@ -507,6 +525,8 @@ class Proof:
                 ck = self.comp_of.get(aid)
                 if ck is not None:
                     comps[ck] = comps.get(ck, 0) + d - c
+            if aid in self.shares:
+                self.share_moves.append((aid, e.xid, eid, d - c))
         for bank, delta in banks.items():
             self.bank_moves.append((bank, e.xid, eid, delta))
         for ck, delta in comps.items():
@@ -523,6 +543,7 @@ class Proof:
         self._check_overdraft(seq_of)
         self._check_day_balances()
         self._check_components(seq_of)
+        self._check_pooled_shares(seq_of)
         self._check_closed(t["closed_period"])
         self._check_reversals()
         self._check_requests(t["fund_request"], t["request_event"])
@@ -533,7 +554,7 @@ class Proof:
                    "vouchers": self.counts["entries"], "account_balances": self.counts["accounts"],
                    "account_days": len(self.day), "bank_balances": len(t["bank_account"]),
                    "no_overdraft": len(t["bank_account"]), "day_balances": len(t["bank_account"]),
-                   "components_separate": len(set(self.comp_of.values())),
+                   "components_separate": len(set(self.comp_of.values())), "pooled_shares": len(self.shares),
                    "closed_periods": self.counts["entries"],
                    "reversals": self.counts["reversals"], "requests": len(t["fund_request"]),
                    "hash_chain": len(t["seal"])}
@@ -761,6 +782,19 @@ class Proof:
                 self.add("components_separate", f"the {comp} money in bank account #{bank} fell to "
                          f"{_fen(running)} in total with this entry's transaction: the {comp} fund may not "
                          "draw on other components' money", eid, account=f"bank #{bank}")
+
+    def _check_pooled_shares(self, seq_of: dict[int, int]) -> None:
+        """Migration 0030's rule, re-derived (ATTACK6 T11: the trigger that enforces it can
+        be re-created with ``WHEN (false)``): each unit's share of the pooled city
+        expenditure account and of the treasury account, never below zero after a
+        transaction, in seal order. The first transaction that takes one below zero is
+        named, with the unit and the account."""
+        for aid, running, eid in self._first_negative(self.share_moves, seq_of):
+            r = self.acct[aid]
+            self.add("pooled_shares", f"unit {r[3]}'s share of the pooled {r[4]} account {r[2]} ({r[1]}"
+                     f"{', ' + r[5] if r[5] else ''}) fell to {_fen(running)} with this entry's transaction: a unit "
+                     "pays out of a pooled account only the money it holds there, the rest is other units' money",
+                     eid, account=self.label(aid))
 
     def _check_closed(self, closed: list[Row]) -> None:
         closes = {r[0][:7]: r for r in closed}

@@ -9,16 +9,29 @@ into the auditor's sessions. The verifier itself reads with qualified names and 
 pinned ``search_path`` and computes every digest in Python, so shadowing cannot change
 its arithmetic; this module makes each of those levers a *finding* naming the object:
 
-* ``catalogue``: the schema ``fl`` as the release ships it — every relation's kind and
-  row-security flags, every table's columns, every row policy, trigger, rule and view,
-  and every function (a SHA-256 of its source, language, volatility, security and
-  settings) — compared with the fingerprint shipped as data
-  (``ledger/data/fingerprints.json``, written from a fresh migration by
-  ``write_fingerprints``; tests/integration/test_auditor_proof.py keeps it current);
-  and no object created in ``pg_catalog`` after initdb (a shadowing operator or
-  function placed there).
+* ``catalogue``: the schema ``fl`` as the release ships it — every relation's kind,
+  row-security flags, persistence and view options; every column of every table, view
+  and composite type with its DEFAULT, generated expression, identity and collation
+  (every "who" and "when" of the ledger is filled by a DEFAULT); every row policy, rule
+  and view; every trigger whole (``pg_get_triggerdef``: WHEN, UPDATE OF, arguments,
+  deferral) and whether it fires; every function whole (``pg_get_functiondef``: body,
+  argument DEFAULTs, STRICT, LEAKPROOF, COST, ROWS, PARALLEL, SUPPORT, SET, security,
+  and the same attributes again from pg_proc); every constraint, index
+  (``pg_get_indexdef``) and sequence; every other object of the schema (types, domains,
+  operators, casts, collations, operator classes, text search, extensions, default
+  privileges); privileges and the ledger's roles — compared with the fingerprint shipped
+  as data (``ledger/data/fingerprints.json``, written from a fresh migration by
+  ``write_fingerprints``; tests/integration/test_auditor_proof.py keeps it current; the
+  same on PostgreSQL 15 and 18); and no object created in ``pg_catalog`` after initdb (a
+  shadowing operator or function placed there). The definitions are printed by
+  pg_catalog's C built-ins (pg_get_*def), each checked by ``check_builtins`` like every
+  built-in the verifier calls: replacing one takes a superuser's CREATE OR REPLACE in
+  pg_catalog or an UPDATE of pg_proc, and both are named.
 * ``settings``: per-role and per-database settings (``pg_db_role_setting``) that apply
-  to this session and could change what it reads, and any preloaded library.
+  to this session and could change what it reads, or to any login or group of the
+  ledger, ALL or the database and could change what its writes do
+  (``session_replication_role = replica`` on an officer switches every trigger off for
+  its writes), and any preloaded library.
   Presentation settings the verifier pins itself (DateStyle, TimeZone, …) are not
   findings: they cannot change the verdict.
 """
@@ -58,17 +71,35 @@ HARMLESS_SETTINGS = frozenset({
 # failed-login delay fundledger's own embedded server preloads (ledger/store/embedded.py).
 SAFE_LIBRARIES = frozenset({"pg_stat_statements", "auth_delay"})
 
+# Each relation: its kind, row security, persistence (an UNLOGGED table is emptied by a
+# crash and never reaches a standby), a table access method other than heap, and a
+# view's options (security_invoker reads with the caller's rights, security_barrier,
+# check_option).
 _RELATIONS = """
-SELECT c.relname AS name, c.relkind::text AS kind, c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls
+SELECT c.relname AS name, c.relkind::text AS kind, c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls,
+       c.relpersistence::text AS persistence,
+       (SELECT a.amname FROM pg_catalog.pg_am a WHERE a.oid = c.relam) AS am,
+       CASE WHEN c.relkind = ANY (ARRAY['v', 'm']::"char"[])
+            THEN pg_catalog.array_to_string(ARRAY(SELECT o FROM pg_catalog.unnest(c.reloptions) o ORDER BY 1), ',')
+       END AS options
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'fl' AND c.relkind NOT IN ('i', 'I', 't')
 """
+# Every column of every table, view and composite type (the API's fl.new_entry …): its
+# type, NOT NULL, and what fills it when a write does not name it — the DEFAULT (every
+# "who" and "when" of the ledger is one: made_by, actor, closed_at …; ATTACK6 T8), a
+# generated expression, identity — and a collation other than its type's.
 _COLUMNS = """
 SELECT c.relname AS rel, a.attnum AS num, a.attname AS col, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
-       a.attnotnull AS notnull
+       a.attnotnull AS notnull, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS def, a.attgenerated::text AS generated,
+       a.attidentity::text AS identity,
+       CASE WHEN a.attcollation <> t.typcollation
+            THEN (SELECT k.collname FROM pg_catalog.pg_collation k WHERE k.oid = a.attcollation) END AS collation
   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = 'fl' AND c.relkind = ANY (ARRAY['r', 'v', 'p', 'm', 'f']::"char"[]) AND a.attnum > 0
+  JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+  LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+ WHERE n.nspname = 'fl' AND c.relkind = ANY (ARRAY['r', 'v', 'p', 'm', 'f', 'c']::"char"[]) AND a.attnum > 0
    AND NOT a.attisdropped
  ORDER BY 1, 2
 """
@@ -82,9 +113,12 @@ SELECT c.relname AS rel, p.polname AS name, p.polcmd::text AS cmd, p.polpermissi
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'fl'
 """
+# A trigger whole (pg_get_triggerdef: events, UPDATE OF columns, WHEN condition, arguments,
+# the constraint's other relation, deferral; ATTACK6 T11) and whether it fires.
 _TRIGGERS = """
 SELECT c.relname AS rel, t.tgname AS name, t.tgtype AS type, t.tgenabled::text AS enabled,
-       t.tgfoid::regprocedure::text AS function, t.tgdeferrable AS deferrable, t.tginitdeferred AS deferred
+       t.tgfoid::regprocedure::text AS function, t.tgdeferrable AS deferrable, t.tginitdeferred AS deferred,
+       pg_catalog.pg_get_triggerdef(t.oid) AS def
   FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'fl' AND NOT t.tgisinternal
@@ -96,13 +130,115 @@ SELECT c.relname AS rel, r.rulename AS name, r.ev_type::text AS ev, r.ev_enabled
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'fl'
 """
+# A function whole: pg_get_functiondef (body, language, arguments with their DEFAULTs,
+# result, volatility, STRICT, SECURITY DEFINER, LEAKPROOF, PARALLEL, COST, ROWS, SUPPORT,
+# SET) — ``ALTER FUNCTION fl._real_money(text,text) STRICT`` switched maker-checker off
+# (ATTACK6 T10) — and each of those attributes again from pg_proc, so that nothing the
+# definition's printing might leave out goes unseen; an aggregate (no definition to print)
+# by its pg_aggregate row.
 _FUNCTIONS = """
 SELECT p.oid::regprocedure::text AS sig, p.prosrc AS src, l.lanname AS lang, p.provolatile::text AS vol,
        p.prosecdef AS secdef, pg_catalog.array_to_string(p.proconfig, ';') AS config,
-       p.prokind::text AS kind, pg_catalog.pg_get_function_result(p.oid) AS returns
+       p.prokind::text AS kind, pg_catalog.pg_get_function_result(p.oid) AS returns,
+       pg_catalog.concat_ws('|', p.proisstrict, p.proleakproof, p.procost, p.prorows, p.proparallel, p.proretset,
+                            p.prosupport::regproc::text, p.probin, pg_catalog.pg_get_function_arguments(p.oid),
+                            p.provariadic::regtype::text) AS attrs,
+       CASE WHEN p.prokind <> 'a' THEN pg_catalog.pg_get_functiondef(p.oid) END AS def,
+       (SELECT pg_catalog.concat_ws('|', g.aggkind, g.aggnumdirectargs, g.aggtransfn::regproc::text,
+                                    g.aggfinalfn::regproc::text, g.aggcombinefn::regproc::text,
+                                    g.aggserialfn::regproc::text, g.aggdeserialfn::regproc::text,
+                                    g.aggmtransfn::regproc::text, g.aggminvtransfn::regproc::text,
+                                    g.aggmfinalfn::regproc::text, g.aggfinalextra, g.aggmfinalextra,
+                                    g.aggfinalmodify, g.aggmfinalmodify, g.aggsortop::regoperator::text,
+                                    g.aggtranstype::regtype::text, g.aggmtranstype::regtype::text, g.agginitval,
+                                    g.aggminitval)
+          FROM pg_catalog.pg_aggregate g WHERE g.aggfnoid = p.oid) AS agg
   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
   JOIN pg_catalog.pg_language l ON l.oid = p.prolang
  WHERE n.nspname = 'fl'
+"""
+# Every index of the schema (pg_get_indexdef: columns, expressions, uniqueness, the partial
+# index's WHERE): an added unique partial index refuses chosen writes (ATTACK6 T15).
+_INDEXES = """
+SELECT c.relname AS name, pg_catalog.pg_get_indexdef(c.oid) AS def, i.indisunique AS uniq,
+       i.indimmediate AS immediate, i.indisvalid AS valid, i.indisexclusion AS exclusion
+  FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'fl'
+"""
+# Every sequence's options (a sequence that CYCLEs or steps back hands out an id twice).
+_SEQUENCES = """
+SELECT c.relname AS name, s.seqtypid::regtype::text AS type, s.seqstart AS start, s.seqincrement AS inc,
+       s.seqmax AS max, s.seqmin AS min, s.seqcache AS cache, s.seqcycle AS cycle
+  FROM pg_catalog.pg_sequence s JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'fl'
+"""
+# Every other object that lives in the schema fl or touches its types: types and domains
+# (with their constraints), operators, casts, collations, operator classes and families,
+# conversions, text-search objects, extensions, and the schema's default privileges
+# (what a table created later would be granted). A function of fl is in _FUNCTIONS; an
+# operator over a built-in function is not, and ``CREATE OPERATOR fl.===`` is a candidate
+# wherever pg_catalog has no exact match (ATTACK6 T15).
+_OBJECTS = """
+WITH fl AS (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = 'fl')
+SELECT 'type ' || t.oid::regtype::text AS name,
+       pg_catalog.concat_ws('|', t.typtype, t.typbasetype::regtype::text, t.typnotnull, t.typdefault,
+                            t.typinput::regproc::text, t.typoutput::regproc::text, t.typreceive::regproc::text,
+                            t.typsend::regproc::text, t.typcollation,
+                            ARRAY(SELECT k.conname || ' ' || pg_catalog.pg_get_constraintdef(k.oid)
+                                    FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid ORDER BY 1)::text) AS def
+  FROM pg_catalog.pg_type t
+ WHERE t.typnamespace = (SELECT oid FROM fl) AND t.typtype <> 'c' AND NOT (t.typcategory = 'A' AND t.typelem <> 0)
+UNION ALL
+SELECT 'operator ' || o.oid::regoperator::text,
+       pg_catalog.concat_ws('|', o.oprcode::regproc::text, o.oprrest::regproc::text, o.oprjoin::regproc::text,
+                            o.oprcom::regoperator::text, o.oprnegate::regoperator::text, o.oprcanmerge,
+                            o.oprcanhash, o.oprresult::regtype::text)
+  FROM pg_catalog.pg_operator o WHERE o.oprnamespace = (SELECT oid FROM fl)
+UNION ALL
+SELECT 'cast ' || c.castsource::regtype::text || ' -> ' || c.casttarget::regtype::text,
+       pg_catalog.concat_ws('|', c.castfunc::regprocedure::text, c.castcontext, c.castmethod)
+  FROM pg_catalog.pg_cast c
+  LEFT JOIN pg_catalog.pg_type s ON s.oid = c.castsource LEFT JOIN pg_catalog.pg_type d ON d.oid = c.casttarget
+  LEFT JOIN pg_catalog.pg_proc f ON f.oid = c.castfunc
+ WHERE (SELECT oid FROM fl) IN (s.typnamespace, d.typnamespace, f.pronamespace)
+UNION ALL
+SELECT 'collation ' || k.collname, pg_catalog.concat_ws('|', k.collprovider, k.collisdeterministic, k.collcollate,
+                                                        k.collctype)
+  FROM pg_catalog.pg_collation k WHERE k.collnamespace = (SELECT oid FROM fl)
+UNION ALL
+SELECT 'operator class ' || c.opcname, c.opcmethod::text FROM pg_catalog.pg_opclass c
+ WHERE c.opcnamespace = (SELECT oid FROM fl)
+UNION ALL
+SELECT 'operator family ' || f.opfname, f.opfmethod::text FROM pg_catalog.pg_opfamily f
+ WHERE f.opfnamespace = (SELECT oid FROM fl)
+UNION ALL
+SELECT 'conversion ' || c.conname, c.conproc::regproc::text FROM pg_catalog.pg_conversion c
+ WHERE c.connamespace = (SELECT oid FROM fl)
+UNION ALL
+SELECT 'text search configuration ' || c.cfgname, '' FROM pg_catalog.pg_ts_config c
+ WHERE c.cfgnamespace = (SELECT oid FROM fl)
+UNION ALL
+SELECT 'text search dictionary ' || d.dictname, '' FROM pg_catalog.pg_ts_dict d
+ WHERE d.dictnamespace = (SELECT oid FROM fl)
+UNION ALL
+SELECT 'text search parser ' || p.prsname, '' FROM pg_catalog.pg_ts_parser p
+ WHERE p.prsnamespace = (SELECT oid FROM fl)
+UNION ALL
+SELECT 'text search template ' || t.tmplname, '' FROM pg_catalog.pg_ts_template t
+ WHERE t.tmplnamespace = (SELECT oid FROM fl)
+UNION ALL
+SELECT 'extension ' || e.extname, e.extversion FROM pg_catalog.pg_extension e
+ WHERE e.extnamespace = (SELECT oid FROM fl)
+"""
+# Default privileges (ALTER DEFAULT PRIVILEGES) for the schema fl or every schema of this
+# database: what a table or function created later would be granted.
+_DEFAULT_ACLS = """
+SELECT d.defaclobjtype::text AS type, d.defaclrole::pg_catalog.regrole::text AS role, d.defaclacl::text[] AS acl,
+       d.defaclnamespace <> 0 AS in_fl
+  FROM pg_catalog.pg_default_acl d
+ WHERE d.defaclnamespace IN (0, (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = 'fl'))
 """
 # Constraints (NOT NULL is in the columns; PostgreSQL 18 also lists it here).
 _CONSTRAINTS = """
@@ -213,6 +349,10 @@ BUILTINS: dict[str, str] = {
     "min(date)": "aggregate_dummy", "now()": "now", "numeric_out(numeric)": "numeric_out",
     "pg_current_xact_id()": "pg_current_xact_id", "pg_export_snapshot()": "pg_export_snapshot",
     "pg_get_expr(pg_node_tree,oid)": "pg_get_expr", "pg_get_ruledef(oid)": "pg_get_ruledef",
+    "pg_get_constraintdef(oid)": "pg_get_constraintdef", "pg_get_functiondef(oid)": "pg_get_functiondef",
+    "pg_get_function_arguments(oid)": "pg_get_function_arguments",
+    "pg_get_function_result(oid)": "pg_get_function_result", "pg_get_indexdef(oid)": "pg_get_indexdef",
+    "pg_get_triggerdef(oid)": "pg_get_triggerdef",
     "pg_has_role(name,oid,text)": "pg_has_role_name_id", "row_number()": "window_row_number",
     "set_config(text,text,boolean)": "set_config_by_name", "sha256(bytea)": "sha256_bytea",
     "split_part(text,text,integer)": "split_part", "string_agg(text,text)": "aggregate_dummy",
@@ -286,13 +426,37 @@ SELECT 'support function ' || a.amproc::regprocedure::text FROM pg_catalog.pg_am
  WHERE a.oid < {FIRST_NORMAL_OID} AND a.xmin::text::bigint > {_INITDB_XID}
 """
 
+# The per-role and per-database settings (pg_db_role_setting) of this database or of every
+# database, for: this session (ALL, the database, the auditor's own role and the roles it
+# is a member of), every login of the ledger (fl.app_user), the ledger's groups and the
+# schema's owner. A setting a superuser places on a writer's login applies to that login's
+# sessions, its writes through the definer functions included: ``ALTER ROLE <officer> IN
+# DATABASE … SET session_replication_role = replica`` switched every trigger off for that
+# officer's imports (ATTACK6 T12).
 _ROLE_SETTINGS = """
 SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE s.setrole::pg_catalog.regrole::text END AS role,
-       CASE WHEN s.setdatabase = 0 THEN NULL ELSE d.datname END AS db, pg_catalog.unnest(s.setconfig) AS setting
+       CASE WHEN s.setdatabase = 0 THEN NULL ELSE d.datname END AS db, pg_catalog.unnest(s.setconfig) AS setting,
+       (s.setrole = 0 OR pg_catalog.pg_has_role(session_user, s.setrole, 'MEMBER')) AS mine
   FROM pg_catalog.pg_db_role_setting s LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
  WHERE (s.setdatabase = 0 OR d.datname = pg_catalog.current_database())
-   AND (s.setrole = 0 OR pg_catalog.pg_has_role(session_user, s.setrole, 'MEMBER'))
+   AND (s.setrole = 0 OR pg_catalog.pg_has_role(session_user, s.setrole, 'MEMBER')
+        OR s.setrole IN (SELECT r.oid FROM pg_catalog.pg_roles r
+                          WHERE r.rolname IN (SELECT u.name FROM fl.app_user u) OR r.rolname = ANY (%(groups)s::text[])
+                             OR r.oid = (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'fl')))
 """
+# What a setting does to a ledger login's writes, where it is worse than "could mislead".
+_WRITE_EFFECT = {
+    "session_replication_role": "no ordinary trigger fires in its sessions: balances, seals, the chained history, the "
+                                "closed-period, overdraft, pooled-share and append-only guards are all skipped for its "
+                                "writes",
+    "search_path": "names its sessions resolve without a schema are looked up where the setting says",
+    "default_table_access_method": "tables it creates use another access method",
+    "role": "its sessions act as another role",
+    "session_authorization": "its sessions act as another user",
+    "session_preload_libraries": "code is loaded into each of its sessions",
+    "local_preload_libraries": "code is loaded into each of its sessions",
+    "row_security": "row security is treated differently in its sessions",
+}
 _LIBRARIES = """
 SELECT name, setting FROM pg_catalog.pg_settings
  WHERE name = ANY (ARRAY['session_preload_libraries', 'local_preload_libraries', 'shared_preload_libraries'])
@@ -349,32 +513,63 @@ def _roles(conn: Conn) -> dict[str, str]:
 
 
 def fingerprint(conn: Conn) -> dict[str, dict[str, str]]:
-    """The schema ``fl`` as it is: one short digest per object, by kind and name."""
-    fp: dict[str, dict[str, str]] = {"relations": {}, "columns": {}, "policies": {}, "triggers": {}, "rules": {},
-                                     "functions": {}, "constraints": {}, "acls": {}, "roles": {}}
+    """The schema ``fl`` as it is: one short digest or description per object, by kind
+    and name. Definitions are printed by the catalogue's own built-ins (pg_get_*def,
+    checked by ``check_builtins``) under ``search_path = pg_catalog`` so that every name
+    of fl prints qualified, whatever the session had."""
+    with conn.transaction():
+        conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true), "
+                     "pg_catalog.set_config('quote_all_identifiers', 'off', true)")
+        return _fingerprint(conn)
+
+
+def _fingerprint(conn: Conn) -> dict[str, dict[str, str]]:
+    fp: dict[str, dict[str, str]] = {k: {} for k in ("relations", "columns", "policies", "triggers", "rules",
+                                                      "functions", "constraints", "indexes", "sequences", "objects",
+                                                      "acls", "roles")}
     for r in conn.execute(_RELATIONS).fetchall():
-        fp["relations"][f"fl.{r['name']}"] = f"{r['kind']}{'+rls' if r['rls'] else ''}{'+force' if r['force_rls'] else ''}"
+        fp["relations"][f"fl.{r['name']}"] = (f"{r['kind']}{'+rls' if r['rls'] else ''}"
+                                              f"{'+force' if r['force_rls'] else ''}"
+                                              f"{'+unlogged' if r['persistence'] == 'u' else ''}"
+                                              f"{'+am=' + r['am'] if r['am'] and r['am'] != 'heap' else ''}"
+                                              f"{'+options=' + r['options'] if r['options'] else ''}")
     cols: dict[str, list[str]] = {}
     for r in conn.execute(_COLUMNS).fetchall():
-        cols.setdefault(f"fl.{r['rel']}", []).append(f"{r['col']} {r['type']}{' not null' if r['notnull'] else ''}")
+        cols.setdefault(f"fl.{r['rel']}", []).append(
+            f"{r['col']} {r['type']}{' not null' if r['notnull'] else ''}"
+            f"{' collate ' + r['collation'] if r['collation'] else ''}"
+            f"{(' generated always as ' if r['generated'] else ' default ') + r['def'] if r['def'] else ''}"
+            f"{' identity ' + r['identity'] if r['identity'] else ''}")
     fp["columns"] = {k: ", ".join(v) for k, v in cols.items()}
     for r in conn.execute(_POLICIES).fetchall():
         fp["policies"][f"fl.{r['rel']}.{r['name']}"] = _h(r["cmd"], r["permissive"], r["roles"], r["qual"],
                                                           r["with_check"])
     for r in conn.execute(_TRIGGERS).fetchall():
         fp["triggers"][f"fl.{r['rel']}.{r['name']}"] = _h(r["type"], r["enabled"], r["function"], r["deferrable"],
-                                                          r["deferred"])
+                                                          r["deferred"], r["def"])
     for r in conn.execute(_RULES).fetchall():
         fp["rules"][f"fl.{r['rel']}.{r['name']}"] = _h(r["ev"], r["enabled"], r["def"])
     for r in conn.execute(_FUNCTIONS).fetchall():
         fp["functions"][r["sig"]] = _h(r["src"], r["lang"], r["vol"], r["secdef"], r["config"], r["kind"],
-                                       r["returns"])
+                                       r["returns"], r["attrs"], r["def"], r["agg"])
     for r in conn.execute(_CONSTRAINTS).fetchall():
         fp["constraints"][f"fl.{r['rel']}.{r['name']}"] = _h(r["type"], r["def"], r["valid"], r["deferrable"],
                                                              r["deferred"])
+    for r in conn.execute(_INDEXES).fetchall():
+        fp["indexes"][f"fl.{r['name']}"] = _h(r["def"], r["uniq"], r["immediate"], r["valid"], r["exclusion"])
+    for r in conn.execute(_SEQUENCES).fetchall():
+        fp["sequences"][f"fl.{r['name']}"] = (f"{r['type']} start {r['start']} increment {r['inc']} "
+                                              f"min {r['min']} max {r['max']} cache {r['cache']}"
+                                              f"{' cycle' if r['cycle'] else ''}")
+    for r in conn.execute(_OBJECTS).fetchall():
+        fp["objects"][r["name"]] = _h(r["def"])
     owner_row = conn.execute("SELECT n.nspowner::pg_catalog.regrole::text AS o FROM pg_catalog.pg_namespace n "
                              "WHERE n.nspname = 'fl'").fetchone()
     owner = str(owner_row["o"]).strip('"') if owner_row else ""
+    for r in conn.execute(_DEFAULT_ACLS).fetchall():
+        where = "schema fl" if r["in_fl"] else "every schema"
+        fp["objects"][f"default privileges ({r['type']}) of {_role(r['role'], owner)} in {where}"] = \
+            _acl(r["acl"], owner)
     for r in conn.execute(_ACLS).fetchall():
         acl = f"owner {_role(r['owner'], owner)}; {_acl(r['acl'], owner)}"
         for col in r["cols"] or ():
@@ -401,8 +596,9 @@ def check_catalogue(conn: Conn, expected: dict[str, dict[str, str]] | None = Non
                                 "shadow or extend a built-in every query resolves", account=r["what"]))
     b, builtin = check_builtins(conn)
     m, logins = check_logins(conn)
-    return result("catalogue", "the schema fl (relation kinds, columns, constraints, row policies, triggers, rules, "
-                  "functions, and who may use each: privileges, the ledger's roles and their memberships) is the "
+    return result("catalogue", "the schema fl (relation kinds, columns with their defaults, constraints, indexes, "
+                  "sequences, row policies, triggers, rules, functions whole, every other object in it, and who may "
+                  "use each: privileges, the ledger's roles and their memberships) is the "
                   "release's, no login of the ledger has more than its group, nothing was added to pg_catalog, and "
                   "the built-ins are initdb's (functions as shipped, no operator, cast, type, aggregate, collation or "
                   "conversion changed after initdb)", n + b + m, findings + builtin + logins, cap)
@@ -483,9 +679,10 @@ def check_builtins(conn: Conn) -> tuple[int, list[Finding]]:
 
 
 def check_settings(conn: Conn, cap: int = 200) -> CheckResult:
-    """Role and database settings that apply to this session and preloaded libraries."""
+    """Role and database settings of this session, of every login and group of the
+    ledger, of ALL and of the database; and preloaded libraries."""
     findings: list[Finding] = []
-    rows = conn.execute(_ROLE_SETTINGS).fetchall()
+    rows = conn.execute(_ROLE_SETTINGS, {"groups": list(GROUPS)}).fetchall()
     for r in rows:
         key = str(r["setting"]).split("=", 1)[0].strip().lower()
         if key in HARMLESS_SETTINGS:
@@ -493,14 +690,24 @@ def check_settings(conn: Conn, cap: int = 200) -> CheckResult:
         where = " ".join(x for x in (f"ALTER ROLE {r['role']}" if r["role"] else "",
                                      f"IN DATABASE {r['db']}" if r["role"] and r["db"] else
                                      (f"ALTER DATABASE {r['db']}" if r["db"] else "")) if x) or "ALTER ROLE ALL"
-        findings.append(Finding("settings", f"{where} SET {r['setting']}: a setting applied to this session that "
-                                "could change what it reads (the verifier overrides what it can, but the database "
-                                "was prepared to mislead a reader)", account=f"setting {key}"))
+        effect = _WRITE_EFFECT.get(key)
+        if r["mine"]:
+            why = ("a setting applied to this session that could change what it reads (the verifier overrides what "
+                   "it can, but the database was prepared to mislead a reader)")
+            if effect and (r["role"] is None or r["db"] is None):
+                why += f"; it applies to the ledger's other sessions too: {effect}"
+            account = f"setting {key}"
+        else:
+            why = (f"applies to every session of {r['role']}, its writes through the ledger's functions included"
+                   + (f": {effect}" if effect else ": it may change what those writes do"))
+            account = f"setting {key} of {r['role']}"
+        findings.append(Finding("settings", f"{where} SET {r['setting']}: {why}", account=account))
     for r in conn.execute(_LIBRARIES).fetchall():
         libs = [x.strip().strip('"') for x in str(r["setting"] or "").split(",") if x.strip()]
         bad = [x for x in libs if x.rsplit("/", 1)[-1] not in SAFE_LIBRARIES]
         if bad:
             findings.append(Finding("settings", f"{r['name']} = {', '.join(bad)}: code loaded into the server that "
                                     "can change any result a session reads", account=f"setting {r['name']}"))
-    return result("settings", "no role or database setting and no preloaded library that could change what the "
-                  "auditor's session reads", len(rows) + 3, findings, cap)
+    return result("settings", "no setting of ALL, of the database, of the auditor's role or of any login or group "
+                  "of the ledger (session_replication_role, search_path, …), and no preloaded library, that could "
+                  "change what a session reads or what a write does", len(rows) + 3, findings, cap)
