@@ -85,11 +85,19 @@ def verify_cmd(
     offline: Annotated[Path | None, typer.Option("--offline", help="Verify an export written by `fundledger audit "
                                                  "export DIR`, with no database at all.")] = None,
     digest: Annotated[Path | None, typer.Option("--digest", help="With --offline: the filed export digest "
+<<<<<<< HEAD
                                                 "(SHA-256 and SM3) the export must match.")] = None,
     region: Annotated[Path | None, typer.Option("--region", help="The region file the auditor keeps (the one the "
                                                 "ledger was initialised or last reloaded with): the ledger's "
                                                 "settings, units, books, chart and holders must equal it (check "
                                                 "'region').")] = None,
+=======
+                                                "(SHA-256 and SM3) the export must match. Without it the archive is "
+                                                "not authenticated, and that is a finding.")] = None,
+    no_digest: Annotated[bool, typer.Option("--no-digest", help="With --offline: check the archive's internal "
+                                            "consistency only, knowing it is not authenticated (no filed "
+                                            "digest).")] = False,
+>>>>>>> 0b350f5 (verify --offline on a hostile archive (ATTACK6 T13): the manifest is schema-checked before use, names outside the export's layout (absolute, ..) are refused before any file is opened, a damaged file is bad_input never a traceback; without --digest the verdict is 'not authenticated' (a finding, exit 1) unless --no-digest asks for the internal check knowingly. Tests that verified exports without a digest say --no-digest.)
     json_out: JsonOpt = False,
 ) -> None:
     """Recompute every invariant from the raw rows; exit 0 only when all hold (1 with findings).
@@ -97,6 +105,7 @@ def verify_cmd(
     Two passes on the same data: the in-database first pass (fast set-based SQL), then the
     independent verdict — the catalogue checked against the release's fingerprints, and every
     digest, the chain, balances, vouchers, periods and requests recomputed in Python from raw
+<<<<<<< HEAD
     rows read in a pinned session. Exit 0 only when both hold. ``--offline DIR`` runs the
     independent verdict over an export, with no database. ``--region FILE`` adds the check
     ``region`` to the independent verdict: the reference data against the auditor's file."""
@@ -107,12 +116,24 @@ def verify_cmd(
         from ledger.core.region import load_region
 
         reference = load_region(region)
+=======
+    rows read in a pinned session. Exit 0 only when both hold. ``--offline DIR --digest FILE``
+    runs the independent verdict over an export, with no database, against the digest filed
+    when it was exported (without one the archive is not authenticated: a finding, unless
+    ``--no-digest`` asks for its internal consistency only)."""
+>>>>>>> 0b350f5 (verify --offline on a hostile archive (ATTACK6 T13): the manifest is schema-checked before use, names outside the export's layout (absolute, ..) are refused before any file is opened, a damaged file is bad_input never a traceback; without --digest the verdict is 'not authenticated' (a finding, exit 1) unless --no-digest asks for the internal check knowingly. Tests that verified exports without a digest say --no-digest.)
     if offline is not None:
         from ledger.io import archive
 
-        rep_off = archive.verify_offline(offline, digest)
+        rep_off = archive.verify_offline(offline, digest, no_digest=no_digest)
+        if not json_out and not rep_off.extra.get("authenticated"):
+            console.print("[yellow]" + _("not authenticated: no filed digest was given, so this verdict shows only "
+                                         "that the archive agrees with itself, not that it is the one exported") +
+                          "[/yellow]")
         _render_report(rep_off, json_out, "verify --offline")
         return
+    if no_digest or digest is not None:
+        raise BadInput(_("--digest and --no-digest go with --offline DIR"))
     unknown = sorted(set(check or ()) - set(verify.check_names()))
     if unknown:
         raise BadInput(_("unknown check(s) {unknown}; known: {known}").format(

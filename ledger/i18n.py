@@ -207,7 +207,7 @@ CODES: dict[str, str] = {
     "vouchers": N_("vouchers numbered without gaps"), "account_balances": N_("account balances agree"),
     "account_days": N_("daily balances agree"), "bank_balances": N_("bank account balances agree"),
     "no_overdraft": N_("no bank account overdrawn"), "day_balances": N_("no bank account below zero at any day's end"),
-    "components_separate": N_("fund components kept apart"),
+    "components_separate": N_("fund components kept apart"), "pooled_shares": N_("pooled shares never below zero"),
     "closed_periods": N_("closed periods untouched"), "reversals": N_("reversals point back"),
     "held_entries": N_("held entries"), "requests": N_("fund requests agree with their history"),
     "history_chain": N_("history chain"), "histories": N_("record histories agree"),

@@ -19,9 +19,17 @@
 
 The *filed digest* is the SHA-256 and the SM3 of ``manifest.json``: kept outside the
 database and outside the export (``--digest-out``), it pins every byte of every file.
-``verify --offline DIR [--digest FILE]`` checks the manifest against the filed digest,
+``verify --offline DIR --digest FILE`` checks the manifest against the filed digest,
 every file against the manifest, then runs the same independent verifier
 (ledger.core.proof) over the files.
+
+An archive is input like any other, possibly hostile (ATTACK6 T13): the manifest is
+checked against its schema (types) before it is used, every file it names must be one of
+the layout above inside the directory (no absolute name, no ``..``), any unreadable part
+is a ``bad_input`` refusal, never a traceback. Without a filed digest an archive proves
+only that it agrees with itself — a consistent rewrite, or a fresh export of a tampered
+database, agrees with itself too — so the verdict then says it is *not authenticated*
+and is a finding, unless the auditor asks for exactly that with ``--no-digest``.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from typing import Any
 from ledger.core import fingerprint, histories, proof
 from ledger.core.findings import CheckResult, Finding, VerifyReport, result
 from ledger.errors import BadInput
+from ledger.i18n import _
 from ledger.io.infile import open_regular, parse_json, read_text, shown_name
 
 FORMAT = "fundledger-export/1"
@@ -162,12 +171,86 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
     return VerifyReport((*rep.checks, *checks), rep.extra)
 
 
-def check_files(directory: Path, filed: dict[str, Any] | None) -> CheckResult:
-    """The manifest against the filed digest, and every file against the manifest."""
+_HEX64 = frozenset("0123456789abcdef")
+# Where a file of an export may be: these at the top, CSV files in these folders.
+_TOP_FILES = frozenset({"canonical.csv", "chain_head.json", "catalogue.json"})
+_FOLDERS = frozenset({"tables", "history", "links"})
+
+
+def _bad_manifest(path: Path, what: str) -> BadInput:
+    return BadInput(_("{file}: not a fundledger export manifest: {what}; export the ledger again with "
+                      "fundledger audit export, or ask whoever gave you the archive for the original").format(
+                          file=path, what=what))
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_hex64(v: Any) -> bool:
+    return isinstance(v, str) and len(v) == 64 and set(v) <= _HEX64
+
+
+def safe_name(name: str) -> bool:
+    """A file name of the export's layout: ``canonical.csv`` … at the top, or
+    ``tables|history|links/<name>.csv`` — relative, no ``..``, no other folder."""
+    parts = name.split("/")
+    if "\\" in name or "\x00" in name or name.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        return False
+    if len(parts) == 1:
+        return name in _TOP_FILES
+    return (len(parts) == 2 and parts[0] in _FOLDERS and parts[1].endswith(".csv")
+            and not parts[1].startswith("."))
+
+
+def validate_manifest(path: Path, manifest: Any) -> dict[str, dict[str, Any]]:
+    """The manifest's schema (types, names) checked before anything in it is used: its
+    ``files`` as {name: {bytes, sha256, sm3[, rows]}}; a refusal names what is wrong."""
+    if not isinstance(manifest, dict):
+        raise _bad_manifest(path, "not a JSON object")
+    if manifest.get("format") != FORMAT:
+        raise _bad_manifest(path, f"format {manifest.get('format')!r}, expected {FORMAT}")
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        raise _bad_manifest(path, "'files' is not an object of file name -> digests")
+    for name, want in files.items():
+        if not safe_name(name):
+            raise _bad_manifest(path, f"file {name!r} is outside the export's layout (an absolute name, '..', or a "
+                                "folder other than tables/, history/, links/)")
+        if (not isinstance(want, dict) or not _is_int(want.get("bytes")) or want["bytes"] < 0
+                or not _is_hex64(want.get("sha256")) or not _is_hex64(want.get("sm3"))
+                or ("rows" in want and not _is_int(want["rows"]))):
+            raise _bad_manifest(path, f"file {name!r}: its entry is not {{bytes: integer, sha256: 64 hex digits, "
+                                "sm3: 64 hex digits, rows: integer}}")
+    columns = manifest.get("columns")
+    if columns is not None and not (isinstance(columns, dict) and all(
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(c, str) for c in v)
+            for k, v in columns.items())):
+        raise _bad_manifest(path, "'columns' is not an object of table -> list of column names")
+    head = manifest.get("chain_head")
+    if head is not None and not (isinstance(head, dict) and (head.get("seq") is None or _is_int(head["seq"]))
+                                 and (head.get("hash") is None or isinstance(head["hash"], str))):
+        raise _bad_manifest(path, "'chain_head' is not {seq: integer, hash: text}")
+    for key in ("database", "taken_at", "exported_at", "conventions"):
+        if key in manifest and not isinstance(manifest[key], str | None):
+            raise _bad_manifest(path, f"{key!r} is not text")
+    return files
+
+
+def check_files(directory: Path, filed: dict[str, Any] | None, authenticated: bool = True) -> CheckResult:
+    """The manifest against the filed digest, and every file against the manifest.
+    ``filed`` None: with ``authenticated`` (the default) that is itself a finding — the
+    archive is not authenticated; ``--no-digest`` passes False to check the files only."""
     findings: list[Finding] = []
     mpath = directory / MANIFEST
     if not mpath.exists():
         raise BadInput(f"{directory}: no {MANIFEST} — not a fundledger export")
+    if filed is None and authenticated:
+        findings.append(Finding("export_files", f"{MANIFEST}: no filed digest was given, so nothing shows this is the "
+                                "archive that was exported: a consistent rewrite, or a fresh export of a tampered "
+                                "database, agrees with itself too. Not authenticated: verify it with --digest FILE "
+                                "(the digest filed at export), or with --no-digest to check its internal consistency "
+                                "only", account=MANIFEST))
     if filed is not None:
         got = manifest_digest(directory)
         for algo in ("sha256", "sm3"):
@@ -179,12 +262,8 @@ def check_files(directory: Path, filed: dict[str, Any] | None) -> CheckResult:
         manifest = parse_json(read_text(mpath), str(mpath))
     except UnicodeDecodeError as e:
         raise BadInput(f"{mpath}: not a manifest: {e}") from e
-    if not isinstance(manifest, dict):
-        raise BadInput(f"{mpath}: not a manifest")
-    if manifest.get("format") != FORMAT:
-        raise BadInput(f"{mpath}: format {manifest.get('format')!r}, expected {FORMAT}")
-    listed: dict[str, dict[str, Any]] = manifest.get("files", {})
-    present = {str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file()} - {MANIFEST}
+    listed = validate_manifest(mpath, manifest)
+    present = {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()} - {MANIFEST}
     for name in sorted(present - listed.keys()):
         findings.append(Finding("export_files", f"{name}: not in the manifest (added to the export)", account=name))
     for name, want in sorted(listed.items()):
@@ -197,8 +276,18 @@ def check_files(directory: Path, filed: dict[str, Any] | None) -> CheckResult:
         if bad:
             findings.append(Finding("export_files", f"{name}: {', '.join(a.upper() for a in bad)} differ from the "
                                     f"manifest: the file was changed after the export", account=name))
+    head = manifest.get("chain_head") if isinstance(manifest, dict) else None     # validated above
+    if head is not None and (directory / "chain_head.json").is_file() and "chain_head.json" in listed:
+        stored = parse_json(read_text(directory / "chain_head.json"), "chain_head.json")
+        if not isinstance(stored, dict) or (stored.get("seq"), stored.get("hash")) != (head.get("seq"),
+                                                                                       head.get("hash")):
+            findings.append(Finding("export_files", f"{MANIFEST}: its chain head is not the one chain_head.json "
+                                    "holds", account="chain_head.json"))
     return result("export_files", "every file of the export is the one its manifest lists (size, SHA-256, SM3)"
-                  + (", and the manifest is the one filed" if filed is not None else ""), len(listed), findings, 200)
+                  + (", and the manifest is the one filed" if filed is not None else
+                     ("; NOT authenticated: no filed digest was given" if authenticated else
+                      "; not authenticated (--no-digest: the auditor checked its internal consistency only)")),
+                  len(listed), findings, 200)
 
 
 def _canonical_check(directory: Path) -> tuple[Any, Any]:
@@ -231,8 +320,24 @@ def _canonical_check(directory: Path) -> tuple[Any, Any]:
     return sink, done
 
 
-def verify_offline(directory: Path, digest_file: Path | None = None) -> VerifyReport:
-    """Verify an export with no database: files, then the independent verdict over them."""
+def _catalogue_json(path: Path) -> dict[str, dict[str, str]]:
+    """An exported catalogue fingerprint, its shape checked ({kind: {name: text}})."""
+    exported = parse_json(read_text(path), "catalogue.json")
+    if not (isinstance(exported, dict) and all(
+            isinstance(k, str) and isinstance(v, dict) and all(isinstance(n, str) and isinstance(d, str)
+                                                               for n, d in v.items())
+            for k, v in exported.items())):
+        raise _bad_manifest(path, "not a catalogue fingerprint ({kind: {object: text}})")
+    return exported
+
+
+def verify_offline(directory: Path, digest_file: Path | None = None, *, no_digest: bool = False) -> VerifyReport:
+    """Verify an export with no database: files, then the independent verdict over them.
+    Without ``digest_file`` the verdict is not authenticated, and says so as a finding
+    unless ``no_digest`` (the auditor asked for the internal check only)."""
+    if digest_file is not None and no_digest:
+        raise BadInput(_("--digest and --no-digest contradict each other: give the filed digest, or --no-digest to "
+                         "check the archive's internal consistency only"))
     if not directory.is_dir():
         raise BadInput(f"{directory}: no such directory")
     filed: dict[str, Any] | None = None
@@ -243,24 +348,29 @@ def verify_offline(directory: Path, digest_file: Path | None = None) -> VerifyRe
             raise BadInput(f"{shown_name(digest_file)}: no such file") from e
         except UnicodeDecodeError as e:
             raise BadInput(f"{digest_file}: not a filed export digest: {e}") from e
-        if not isinstance(given, dict) or not (given.get("sha256") or given.get("sm3")):
+        if (not isinstance(given, dict) or not (given.get("sha256") or given.get("sm3"))
+                or any(given.get(a) is not None and not _is_hex64(given[a]) for a in ("sha256", "sm3"))):
             raise BadInput(f"{digest_file}: not a filed export digest (no sha256 or sm3)")
         filed = given
-    files = check_files(directory, filed)
+    try:
+        return _verify_offline(directory, filed, not no_digest)
+    except (ValueError, IndexError, KeyError, TypeError, AttributeError, csv.Error, OSError) as e:
+        # ValueError covers UnicodeDecodeError; an archive is input: never a traceback
+        raise BadInput(_("{dir}: the archive cannot be read: {error}; it is damaged or not a fundledger export "
+                         "(nothing was concluded from it)").format(dir=directory, error=e)) from e
+
+
+def _verify_offline(directory: Path, filed: dict[str, Any] | None, authenticated: bool) -> VerifyReport:
+    files = check_files(directory, filed, authenticated)
     cat = []
     if (directory / "catalogue.json").exists():
-        exported = parse_json(read_text(directory / "catalogue.json"), "catalogue.json")
-        if not isinstance(exported, dict):
-            raise BadInput(f"{directory / 'catalogue.json'}: not a catalogue fingerprint")
+        exported = _catalogue_json(directory / "catalogue.json")
         n, diffs = fingerprint.differences(fingerprint.shipped(), exported)
         cat.append(result("catalogue", "the exporting database's schema fl was the release's (catalogue.json "
                           "against the shipped fingerprint)", n, diffs, 200))
     sink, done = _canonical_check(directory)
-    try:
-        rep = run_proof(directory, sink)
-    except (ValueError, IndexError) as e:
-        raise BadInput(f"{directory}: a table of the export cannot be read: {e}") from e
+    rep = run_proof(directory, sink)
     head = (parse_json(read_text(directory / "chain_head.json"), "chain_head.json")
             if (directory / "chain_head.json").exists() else {})
     return VerifyReport((files, *cat, done(), *rep.checks), {**rep.extra, "offline": True, "directory": str(directory),
-                                                       "chain_head": head})
+                                                       "chain_head": head, "authenticated": filed is not None})

@@ -200,7 +200,7 @@ def test_the_export_carries_the_histories_and_offline_names_them(ledger_db, tmp_
     res = ledger_db.cli("audit", "export", str(out), "--json", user="aud")
     assert res.exit_code == 0 and res.json()["verified"] is True, res
     assert (out / "history" / "app_user.csv").exists() and (out / "links" / "monitor_ack.csv").exists()
-    rep = archive.verify_offline(out)
+    rep = archive.verify_offline(out, no_digest=True)
     assert rep.ok, [f.as_json() for f in rep.findings]
     names = {c.name for c in rep.checks}
     assert {"history_chain", "histories", "record_links"} <= names
@@ -211,7 +211,7 @@ def test_the_export_carries_the_histories_and_offline_names_them(ledger_db, tmp_
     p.write_text(p.read_text("utf-8").replace("call the county bureau", "nothing to do"), "utf-8")
     q = out / "links" / "monitor_ack.csv"
     q.write_text(q.read_text("utf-8").replace("call the county bureau", "nothing to do"), "utf-8")
-    rep = archive.verify_offline(out)
+    rep = archive.verify_offline(out, no_digest=True)
     failed = {c.name: c for c in rep.checks if not c.ok}
     assert f"fl.monitor_ack id={ack}" in " ".join(f.account or "" for f in failed["histories"].findings)
     assert f"fl.monitor_ack id={ack}" in " ".join(f.account or "" for f in failed["record_links"].findings)
