@@ -85,19 +85,15 @@ def verify_cmd(
     offline: Annotated[Path | None, typer.Option("--offline", help="Verify an export written by `fundledger audit "
                                                  "export DIR`, with no database at all.")] = None,
     digest: Annotated[Path | None, typer.Option("--digest", help="With --offline: the filed export digest "
-<<<<<<< HEAD
-                                                "(SHA-256 and SM3) the export must match.")] = None,
-    region: Annotated[Path | None, typer.Option("--region", help="The region file the auditor keeps (the one the "
-                                                "ledger was initialised or last reloaded with): the ledger's "
-                                                "settings, units, books, chart and holders must equal it (check "
-                                                "'region').")] = None,
-=======
                                                 "(SHA-256 and SM3) the export must match. Without it the archive is "
                                                 "not authenticated, and that is a finding.")] = None,
     no_digest: Annotated[bool, typer.Option("--no-digest", help="With --offline: check the archive's internal "
                                             "consistency only, knowing it is not authenticated (no filed "
                                             "digest).")] = False,
->>>>>>> 0b350f5 (verify --offline on a hostile archive (ATTACK6 T13): the manifest is schema-checked before use, names outside the export's layout (absolute, ..) are refused before any file is opened, a damaged file is bad_input never a traceback; without --digest the verdict is 'not authenticated' (a finding, exit 1) unless --no-digest asks for the internal check knowingly. Tests that verified exports without a digest say --no-digest.)
+    region: Annotated[Path | None, typer.Option("--region", help="The region file the auditor keeps (the one the "
+                                                "ledger was initialised or last reloaded with): the ledger's "
+                                                "settings, units, books, chart and holders must equal it (check "
+                                                "'region').")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Recompute every invariant from the raw rows; exit 0 only when all hold (1 with findings).
@@ -105,9 +101,10 @@ def verify_cmd(
     Two passes on the same data: the in-database first pass (fast set-based SQL), then the
     independent verdict — the catalogue checked against the release's fingerprints, and every
     digest, the chain, balances, vouchers, periods and requests recomputed in Python from raw
-<<<<<<< HEAD
-    rows read in a pinned session. Exit 0 only when both hold. ``--offline DIR`` runs the
-    independent verdict over an export, with no database. ``--region FILE`` adds the check
+    rows read in a pinned session. Exit 0 only when both hold. ``--offline DIR --digest FILE``
+    runs the independent verdict over an export, with no database, against the digest filed
+    when it was exported (without one the archive is not authenticated: a finding, unless
+    ``--no-digest`` asks for its internal consistency only). ``--region FILE`` adds the check
     ``region`` to the independent verdict: the reference data against the auditor's file."""
     if region is not None and (offline is not None or check or fast):
         raise BadInput(_("--region is a check of the full verify: give it without --offline, --check or --fast"))
@@ -116,12 +113,6 @@ def verify_cmd(
         from ledger.core.region import load_region
 
         reference = load_region(region)
-=======
-    rows read in a pinned session. Exit 0 only when both hold. ``--offline DIR --digest FILE``
-    runs the independent verdict over an export, with no database, against the digest filed
-    when it was exported (without one the archive is not authenticated: a finding, unless
-    ``--no-digest`` asks for its internal consistency only)."""
->>>>>>> 0b350f5 (verify --offline on a hostile archive (ATTACK6 T13): the manifest is schema-checked before use, names outside the export's layout (absolute, ..) are refused before any file is opened, a damaged file is bad_input never a traceback; without --digest the verdict is 'not authenticated' (a finding, exit 1) unless --no-digest asks for the internal check knowingly. Tests that verified exports without a digest say --no-digest.)
     if offline is not None:
         from ledger.io import archive
 
