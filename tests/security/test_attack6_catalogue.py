@@ -217,7 +217,8 @@ def test_a_pooled_share_below_zero_is_named_when_its_guard_is_neutered(ledger_db
     assert r.exit_code == 1, r
     ind = r.json()["independent"]
     failed = {c["name"]: c["findings"] for c in ind["checks"] if not c["ok"]}
-    assert set(failed) == {"catalogue", "pooled_shares"}, failed
+    # (day_balances, the day-end view of the same rule, names the day too)
+    assert {"catalogue", "pooled_shares"} <= set(failed) and "no_overdraft" not in failed, failed
     [f] = failed["pooled_shares"]
     assert f["entry_id"] == bad and "230800" in f["message"] and "-5,000.00" in f["message"], f
     assert "230800" in f["account"] and "1004" in f["account"], f
