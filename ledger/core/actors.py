@@ -220,6 +220,19 @@ def check(versions: Iterable[Sequence[str]], latest: Mapping[str, Mapping[str, s
                   "entry it posted)", n, j.findings, cap)
 
 
+def entry_source(src: Any) -> dict[str, Any]:
+    """An entry's source as the object it carries. A held entry whose maker sent
+    ``"source": null`` was confirmed, before 0054, into the array ``[null, {"held": …,
+    "made_by": …, "confirmed_by": …}]`` (JSON null ``||`` an object): that array is read as
+    its object, so the maker and the checker are found; anything else that is not an
+    object carries no evidence."""
+    if isinstance(src, dict):
+        return src
+    if isinstance(src, list) and src and isinstance(src[-1], dict) and all(x is None for x in src[:-1]):
+        return dict(src[-1])
+    return {}
+
+
 def _entry(latest: Mapping[str, Mapping[str, str]], eid: Any, entries: Entries | None = None) -> dict[str, Any] | None:
     i = _int(eid)
     if i is None:
@@ -228,7 +241,10 @@ def _entry(latest: Mapping[str, Mapping[str, str]], eid: Any, entries: Entries |
         e = entries.get(i)
         return dict(e) if e is not None else None
     text = latest.get("fl.entry", {}).get(f'{{"id": {i}}}')
-    return _load(text) if text is not None else None
+    if text is None:
+        return None
+    e = _load(text)
+    return e | {"source": entry_source(e.get("source"))}
 
 
 def _requests(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entries | None) -> None:

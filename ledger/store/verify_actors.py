@@ -35,8 +35,7 @@ def entries(conn: Conn, copy_rows: CopyRows, ids: set[int]) -> dict[int, dict[st
     out: dict[int, dict[str, Any]] = {}
     for r in copy_rows(conn, f"SELECT t.id, t.kind, t.source::pg_catalog.text FROM fl.entry t "
                              f"WHERE t.id OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[])"):
-        src = json.loads(r[2]) if r[2] else None
-        out[int(r[0])] = {"kind": r[1], "source": src if isinstance(src, dict) else {}}
+        out[int(r[0])] = {"kind": r[1], "source": actors.entry_source(json.loads(r[2]) if r[2] else None)}
     return out
 
 

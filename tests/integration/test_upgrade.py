@@ -445,6 +445,18 @@ def test_upgrade_0049_the_stage_counter_is_the_owners(upgraded: Upgraded) -> Non
             c.commit()
 
 
+def test_upgrade_0054_a_held_source_null_is_stored_as_none(upgraded: Upgraded) -> None:
+    """0054: in the upgraded ledger a held entry whose maker sent "source": null is held with
+    no source (the trigger runs on every insert into fl.pending_entry), so its confirmation's
+    evidence is an object the verdict reads; the upgraded ledger verifies (above) with the
+    array form earlier confirmations left read as its object."""
+    with upgraded.connect() as c:
+        row = c.execute("SELECT t.tgenabled, pg_get_functiondef(t.tgfoid) FROM pg_trigger t "
+                        "WHERE t.tgname = 'pending_entry_source_null' AND t.tgrelid = 'fl.pending_entry'::regclass"
+                        ).fetchone()
+        assert row is not None and row[0] == "O" and "jsonb_typeof(NEW.source) = 'null'" in row[1], row
+
+
 def test_upgrade_0042_deferred_guards(upgraded: Upgraded) -> None:
     """0042: in the upgraded ledger every deferred guard runs as the owner (it fires at commit,
     as the committing login, outside every definer function)."""

@@ -200,3 +200,30 @@ def test_who_and_when_are_the_writers_whatever_the_default(copy: LedgerDB) -> No
     actors = {r["actor"] for r in su.execute("SELECT DISTINCT actor FROM fl.record_log WHERE id > %s",
                                              (mark,)).fetchall()}
     assert actors == {"rev"}, actors
+
+
+def test_a_held_entry_made_with_source_null_confirms_into_evidence_the_verdict_reads(copy: LedgerDB) -> None:
+    """The CLI sends ``"source": null`` for an entry without evidence; before 0054 the
+    confirmation stored [null, {held, made_by, confirmed_by}] and the actors check named
+    every such confirmation (a plain fin-makes, rev-confirms through the CLI)."""
+    doc = json.loads(_money_out("cli-null", "10.00"))
+    doc["source"] = None
+    r = copy.cli("entry", "post", "-", "--json", user="fin", input=json.dumps([doc]))
+    assert r.exit_code == 0, r
+    [out] = r.json()
+    assert out["status"] == "held", out
+    assert copy.cli("entry", "confirm", str(out["held_id"]), user="rev").exit_code == 0
+    src = copy.admin().execute("SELECT e.source FROM fl.entry e JOIN fl.pending_entry p ON p.entry_id = e.id "
+                               "WHERE p.id = %s", (out["held_id"],)).fetchone()["source"]
+    assert src == {"held": out["held_id"], "made_by": "fin", "confirmed_by": "rev"}, src
+    v = _verify(copy)
+    assert v["ok"] is True and _actors(v) == [], _actors(v)
+
+
+def test_the_array_an_earlier_confirmation_left_is_read_as_its_object() -> None:
+    from ledger.core.actors import entry_source
+
+    ev = {"held": 3, "made_by": "fin", "confirmed_by": "rev"}
+    assert entry_source([None, ev]) == ev
+    assert entry_source(ev) == ev
+    assert entry_source([1, ev]) == {} and entry_source("x") == {} and entry_source(None) == {}
