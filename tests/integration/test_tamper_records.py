@@ -250,7 +250,10 @@ def test_grouped_reading_judges_as_streaming_does(ledger_db, case):
     aud = ledger_db.connect("aud")
     got = [verify_independent(aud, grouped=True), verify_independent(aud, grouped=False),
            verify_independent(aud, grouped=True, fork=False)]
-    assert got[0].extra["sessions"] == 2 and got[0].extra["processes"] == 2      # a forked child judged half
+    # The forked child judges the jobs it takes from the shared counter: on a loaded machine
+    # the parent may take them all before the child has connected (then one session is
+    # reported, truthfully). Either way the findings below must be the same.
+    assert (got[0].extra["sessions"], got[0].extra["processes"]) in ((2, 2), (1, 1)), got[0].extra
     assert got[2].extra["sessions"] == 2 and got[2].extra["processes"] == 1      # a thread did
     a, b, c = ({(f.check, f.entry_id, f.account, f.message) for f in r.findings} for r in got)
     assert a == b == c and a, (a ^ b, b ^ c)
