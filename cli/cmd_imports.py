@@ -84,11 +84,17 @@ def handover_open(
     r = _run_import("opening", file, json_out, _required_date(date))
     if not json_out:
         items = r.register_items if isinstance(r, imports.OpeningImport) else 0
-        # Register items are memo records, not postings: count them apart from the posted rows.
-        console.print(_("{file}: posted {rows} rows in {entries} entries and recorded {items} register item(s) "
-                        "(memo only, no entry); skipped {skipped} already posted (batch {batch})").format(
-            file=file, rows=r.rows_posted - items, entries=r.entries, items=items, skipped=r.rows_skipped,
-            batch=r.batch_id))
+        held = r.held if isinstance(r, imports.OpeningImport) else []
+        # Register items are memo records, not postings: count them apart from the held rows.
+        console.print(_("{file}: held {rows} rows on legacy bank accounts and recorded {items} register item(s) "
+                        "(memo only, no entry); skipped {skipped} already imported (batch {batch})").format(
+            file=file, rows=len(held), items=items, skipped=r.rows_skipped, batch=r.batch_id))
+        if held:
+            ids = " ".join(str(i) for i in held)
+            # (0052, ATTACK6 T9) An opening on a bank account moves real money: a second person confirms.
+            console.print(_("held entries {ids}: city finance or a second reviewer confirms them: fundledger entry "
+                            "confirm {ids} (another user), or rejects one: fundledger entry reject ID --reason ...")
+                          .format(ids=ids))
 
 
 @handover_app.command("transfer")

@@ -138,3 +138,14 @@ def with_figures(db: Any, *units: str, date: str = "2023-01-05") -> None:
     fin = db.connect("fin")
     post(fin, *(collect(f"figures-{u}", date, u, "1000.00") for u in units))
     fin.commit()
+
+
+def confirm_openings(ledger_db: Any, checker: str = "fin") -> list[int]:
+    """Since 0052 (ATTACK6 T9) a county's opening rows on legacy bank accounts are held: confirm
+    every held opening as ``checker`` (city finance by default), as the guides do; returns the
+    held ids confirmed."""
+    ids = [int(r["id"]) for r in ledger_db.admin().execute(
+        "SELECT id FROM fl.pending_entry WHERE kind = 'opening' AND state = 'held' ORDER BY id").fetchall()]
+    if ids:
+        ledger_db.connect(checker, autocommit=True).execute("SELECT * FROM fl.confirm_entries(%s)", (ids,)).fetchall()
+    return ids

@@ -191,7 +191,9 @@ class Demo:
         held = self.as_(REVIEWER, lambda c: journal.post_opening(c, drafts))
         self.as_(FINANCE, lambda c: [journal.confirm(c, int(r.held_id)) for r in held if r.status == "held"])
         path = write_csv(files / f"openings-{y}.csv", "opening", self.plan.openings)
-        self.as_(REVIEWER, lambda c: imports.import_file(c, "opening", path, on=self.d(1, 2)))
+        opened = self.as_(REVIEWER, lambda c: imports.import_file(c, "opening", path, on=self.d(1, 2)))
+        # The counties' balances on their legacy bank accounts: city finance confirms (0052).
+        self.as_(FINANCE, lambda c: [journal.confirm(c, h) for h in getattr(opened, "held", [])])
         self.step(_("handover: audited balances and arrears of six counties recorded"))
         for u in self.region.units:
             if u.kind == "county":

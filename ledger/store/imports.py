@@ -233,9 +233,12 @@ class ImportResult:
 
 @dataclass(frozen=True, slots=True)
 class OpeningImport(ImportResult):
-    """A county's opening balances: also the memo-register items recorded (no entry)."""
+    """A county's opening balances: also the memo-register items recorded (no entry), and
+    the held entries of the rows on legacy bank accounts, for city finance or a second
+    reviewer to confirm (0052, ATTACK6 T9)."""
 
     register_items: int
+    held: list[int]
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,7 +81,7 @@ from pathlib import Path
 import pytest
 
 from ledger.core.money import parse_fen
-from tests.helpers import cli_confirm
+from tests.helpers import cli_confirm, confirm_openings
 
 pytestmark = pytest.mark.db
 
@@ -101,6 +101,7 @@ def balance(ledger_db, key: str) -> str:  # type: ignore[no-untyped-def]
 def test_small_city_year(ledger_db):
     # 1. handover
     run(ledger_db, "rev", "handover", "open", str(DATA / "opening_2023.csv"), "--date", "2023-12-31")
+    assert confirm_openings(ledger_db) == [1, 2, 3, 4, 5]   # city finance confirms the legacy balances (0052)
     for unit in ("230822", "230881"):
         run(ledger_db, "fin", "handover", "transfer", "--unit", unit, "--date", "2024-01-02")
     assert balance(ledger_db, "RES:1003:230822:special") == "380000.00"

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from tests.conftest import LedgerDB
-from tests.helpers import collect, entry, leg, post
+from tests.helpers import collect, confirm_openings, entry, leg, post
 from tests.integration.test_imports import DATA
 
 pytestmark = pytest.mark.db
@@ -50,6 +50,7 @@ def built(pg_server, template_db) -> Iterator[str]:  # type: ignore[no-untyped-d
     db = LedgerDB(pg_server, name)
     try:
         assert db.cli("handover", "open", str(DATA / "opening.csv"), "--date", "2023-01-01", user="rev").exit_code == 0
+        confirm_openings(db)
         fin = db.connect("fin", autocommit=True)
         post(fin, collect("seed-22", "2023-01-05", "230822", "100000.00"))
         item = db.admin().execute("SELECT id FROM fl.register_item WHERE kind = 'fiscal_arrears' ORDER BY id"

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from tests.conftest import LedgerDB
-from tests.helpers import entry, leg, post
+from tests.helpers import confirm_openings, entry, leg, post
 
 DATA = Path(__file__).parent.parent / "integration" / "data"
 
@@ -36,6 +36,7 @@ def _county_with_claims(ledger_db: LedgerDB) -> int:
     claims item's id."""
     r = ledger_db.cli("handover", "open", str(DATA / "opening.csv"), "--date", "2023-01-01", user="rev")
     assert r.exit_code == 0, r
+    confirm_openings(ledger_db)
     fin = ledger_db.connect("fin", autocommit=True)
     fiscal = _one(ledger_db, "SELECT id FROM fl.register_item WHERE reference = 'HN-REG-1'")["id"]
     got = fin.execute("SELECT * FROM fl.clear_register(%s, 20000000, '2023-03-01', NULL)", (fiscal,)).fetchone()
@@ -139,3 +140,32 @@ def test_the_cli_names_the_held_clearing_and_who_confirms_it(ledger_db: LedgerDB
     assert f.exit_code == 0 and f.json()["status"] == "posted" and f.json()["held_id"] is None, f
     pol = _one(ledger_db, "SELECT string_agg(rule, ' | ') AS r FROM fl.manual_policy()")["r"]
     assert "clearing of unpaid provider claims" in pol and "handover open" in pol
+
+
+def test_one_reviewer_cannot_put_a_countys_opening_balance_on_a_bank_account_alone(ledger_db: LedgerDB,
+                                                                                     tmp_path: Path) -> None:
+    """T9: `handover open` of ¥900,000,000 on 230881's special account is held (0052): nothing is
+    on the legacy account, `handover transfer` has nothing to move, the maker cannot confirm;
+    finance's confirmation posts it."""
+    f = tmp_path / "op2.csv"
+    f.write_text("unit,book,item,amount,reference,note\n230881,RES,special_account,900000000.00,HO-230881-X,\n",
+                 encoding="utf-8")
+    r = ledger_db.cli("handover", "open", str(f), "--date", "2023-01-01", "--json", user="rev")
+    assert r.exit_code == 0, r
+    held = r.json()["held"]
+    assert len(held) == 1 and r.json()["entries"] == 0
+    assert _one(ledger_db, "SELECT count(*) AS n FROM fl.entry WHERE kind = 'opening'")["n"] == 0
+    moved = ledger_db.cli("handover", "transfer", "--unit", "230881", "--date", "2023-01-02", user="fin")
+    assert moved.exit_code == 1
+    e = _refused(ledger_db.connect("rev", autocommit=True), "SELECT * FROM fl.confirm_entry(%s)", (held[0],))
+    assert e.diag.constraint_name == "maker_checker", e
+    e = _refused(ledger_db.connect("o81", autocommit=True), "SELECT * FROM fl.confirm_entry(%s)", (held[0],))
+    assert e.diag.constraint_name in ("permission_denied", "not_found"), e
+    again = ledger_db.cli("handover", "open", str(f), "--date", "2023-01-01", "--json", user="rev")
+    assert again.exit_code == 0 and again.json()["held"] == [], again
+    done = ledger_db.connect("fin", autocommit=True).execute("SELECT * FROM fl.confirm_entry(%s)", (held[0],)).fetchone()
+    assert done is not None and done["status"] == "posted"
+    row = _one(ledger_db, "SELECT kind, idempotency_key, created_by, source->>'confirmed_by' AS c FROM fl.entry "
+                          "WHERE id = %s", (done["entry_id"],))
+    assert (row["kind"], row["idempotency_key"], row["created_by"], row["c"]) == (
+        "opening", "opening:230881:HO-230881-X", "rev", "fin")

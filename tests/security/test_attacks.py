@@ -160,8 +160,10 @@ def _everything(db: LedgerDB, who: psycopg.Connection, fin: psycopg.Connection, 
     assert imports.import_file(fin, "collections", c).rows_posted == 1
     fin.commit()
     assert imports.import_file(rev, "budget", DATA / "budget.csv").budgets
-    assert imports.import_file(rev, "opening", DATA / "opening.csv", on=dt.date(2023, 1, 1)).rows_posted == 9
+    opened = imports.import_file(rev, "opening", DATA / "opening.csv", on=dt.date(2023, 1, 1))
+    assert isinstance(opened, imports.OpeningImport) and opened.rows_posted == 9
     rev.commit()
+    fin.execute("SELECT * FROM fl.confirm_entries(%s)", (opened.held,)).fetchall()   # held for finance (0052)
     assert fin.execute("SELECT count(*) AS n FROM fl.handover_transfer('230822', '2023-01-05')").fetchone()["n"] == 3
     fin.commit()
     yearend.close_year(rev, 2023, dt.date(2023, 12, 31))

@@ -13,6 +13,7 @@ import pytest
 
 from ledger.store import yearend
 from tests.conftest import LedgerDB
+from tests.helpers import confirm_openings
 from tests.security.conftest import Guard, attacker
 
 pytestmark = pytest.mark.db
@@ -50,6 +51,7 @@ def test_close_year_ignores_a_planted_close_bal(ledger_db: LedgerDB, guard: Guar
 def test_handover_transfer_ignores_a_planted_work_table(ledger_db: LedgerDB, guard: Guard) -> None:
     r = ledger_db.cli("handover", "open", str(DATA / "opening.csv"), "--date", "2023-01-01", user="rev")
     assert r.exit_code == 0, r
+    confirm_openings(ledger_db)
     fin = attacker(ledger_db, "fin")
     plant(fin)
     moved = fin.execute("SELECT * FROM fl.handover_transfer('230822', '2023-01-05')").fetchall()
