@@ -210,7 +210,11 @@ BEGIN
   END IF;
   SELECT x.entry_id INTO eid FROM fl._post(
     ARRAY[ROW(1, p.book, p.entry_date, p.memo, p.kind, p.idempotency_key, p.reverses, p.reason,
-              coalesce(p.source, '{}'::jsonb) || jsonb_build_object('held', p.id, 'made_by', p.made_by,
+              -- a held entry's source may be the JSON null (a document's "source": null): an object
+              -- is kept, anything else gives way (null || {…} made the array [null, {…}], and the
+              -- entry lost its held/made_by/confirmed_by for every reader)
+              CASE WHEN jsonb_typeof(p.source) = 'object' THEN p.source ELSE '{}'::jsonb END
+              || jsonb_build_object('held', p.id, 'made_by', p.made_by,
                                                                      'confirmed_by', u.name),
               p.content_hash)::fl.new_entry],
     (SELECT array_agg(ROW(1, pp.pos, a.book, a.chart_code, a.unit, a.holder, a.component, pp.side, pp.amount,
@@ -225,3 +229,40 @@ BEGIN
   END IF;
   RETURN QUERY SELECT eid, 'posted'::text;
 END $$;
+
+-- The policy in words (0051's, with a county's opening held).
+CREATE OR REPLACE FUNCTION fl.manual_policy() RETURNS TABLE (role text, rule text)
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, fl, pg_temp AS $$
+  VALUES
+    ('officer', 'posts by hand only for its own unit'),
+    ('officer', 'never credits (moves money out of) the special account 1003, the city expenditure account '
+                '(1004 city_exp) or the treasury account 1005'),
+    ('officer', 'confirms or rejects only another officer''s held entry of its own unit'),
+    ('reviewer', 'posts by hand for any unit; confirms any held entry it did not make, but a pre-allocation'),
+    ('reviewer', 'posts the city proper''s audited opening balance (opening post) and the counties'' (handover open), '
+                 'both held; reverses entries'),
+    ('reviewer', 'pre-allocates (held until a finance user confirms it); clears unpaid provider claims (held until '
+                 'city finance or a second reviewer confirms it)'),
+    ('finance', 'posts by hand for any unit; confirms any held entry it did not make; reverses entries'),
+    ('finance', 'clears fiscal arrears, employer arrears and local-government shares (money arriving in the special '
+                'account) at once, like a collection import'),
+    ('auditor', 'posts nothing'),
+    ('admin', 'posts nothing'),
+    ('any', 'an entry posted by hand is always kind manual; its key is filed under manual:<user>:'),
+    ('any', 'a manual entry, reversal, interest allocation or opening balance (the city proper''s opening post, a '
+            'county''s handover open) that moves real money (1001-1005 or an account with a holder) is held until a '
+            'different user confirms it; a county''s opening row is confirmed by city finance or a second reviewer, '
+            'and refused once that county''s book was transferred up'),
+    ('any', 'the memo-register items of a county''s opening file (arrears, unpaid claims) are recorded at once: they '
+            'move no money, and each payout from unpaid claims is held (below)'),
+    ('any', 'a clearing of unpaid provider claims (register clear: Dr 5001.other / Cr 1004 county expenditure account, '
+            'money out of a county''s bank account) is held until city finance or a second reviewer confirms it; '
+            'the clearing counts against the item only when confirmed'),
+    ('any', 'a pre-allocation (preallocate: Dr 1004 county expenditure / Cr 1003 special) is held until a finance user '
+            'confirms it'),
+    ('any', 'a manual entry on revenue, expenditure or fund balance (3xxx-5xxx, the year-end rule''s inputs), '
+            'and a reversal of a workflow entry (a year-end close, an import, a pre-allocation, a request''s '
+            'step) or of an entry on 3xxx-5xxx, is held until a different user confirms it, whoever makes it'),
+    ('any', 'a unit''s share of the city expenditure account (1004 city_exp) and of the treasury (1005) never '
+            'goes below zero, whoever posts')
+$$;

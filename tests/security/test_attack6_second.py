@@ -139,7 +139,7 @@ def test_the_cli_names_the_held_clearing_and_who_confirms_it(ledger_db: LedgerDB
     f = ledger_db.cli("register", "clear", str(fiscal), "--amount", "1000", "--date", "2023-03-05", "--json", user="fin")
     assert f.exit_code == 0 and f.json()["status"] == "posted" and f.json()["held_id"] is None, f
     pol = _one(ledger_db, "SELECT string_agg(rule, ' | ') AS r FROM fl.manual_policy()")["r"]
-    assert "clearing of unpaid provider claims" in pol and "handover open" in pol
+    assert "clearing of unpaid provider claims" in pol and "county's handover open" in pol
 
 
 def test_one_reviewer_cannot_put_a_countys_opening_balance_on_a_bank_account_alone(ledger_db: LedgerDB,
