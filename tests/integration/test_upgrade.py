@@ -563,6 +563,22 @@ def test_upgrade_0051_unpaid_claims_clearings_held(upgraded: Upgraded) -> None:
         assert "clearing of unpaid provider claims" in rules
 
 
+def test_upgrade_0052_county_openings_held(upgraded: Upgraded) -> None:
+    """0052: the old release's county openings stay posted; a new one is held (fl.import_opening
+    holds through fl._hold), the handover-once rule finds a held row's unit, and the policy says
+    a county's opening is held."""
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM fl.entry WHERE kind = 'opening' AND idempotency_key LIKE 'opening:%'"
+                         ).fetchone()[0] > 0
+        src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.import_opening(text,text,date)'::regprocedure"
+                        ).fetchone()[0]
+        assert "fl._hold(u, 'opening'" in src and "fl._imp_post(" not in src
+        assert "pe.kind = 'opening'" in c.execute(
+            "SELECT prosrc FROM pg_proc WHERE oid = 'fl.handover_once()'::regprocedure").fetchone()[0]
+        rules = " ".join(r[0] for r in c.execute("SELECT rule FROM fl.manual_policy()").fetchall())
+        assert "a county's handover open" in rules
+
+
 def test_0038_the_reference_data_is_chained_and_guarded(upgraded: Upgraded) -> None:
     """0038: every row the old release's chart, holders, units, books and settings had is
     in the chained history (backfilled, so the upgraded ledger verifies — test above), and
