@@ -230,7 +230,7 @@ BEGIN
   RETURN QUERY SELECT eid, 'posted'::text;
 END $$;
 
--- The policy in words (0051's, with a county's opening held).
+-- The policy in words (0050's, with a county's opening held).
 CREATE OR REPLACE FUNCTION fl.manual_policy() RETURNS TABLE (role text, rule text)
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, fl, pg_temp AS $$
   VALUES
@@ -253,13 +253,18 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, fl, pg_temp AS $$
             'county''s handover open) that moves real money (1001-1005 or an account with a holder) is held until a '
             'different user confirms it; a county''s opening row is confirmed by city finance or a second reviewer, '
             'and refused once that county''s book was transferred up'),
-    ('any', 'the memo-register items of a county''s opening file (arrears, unpaid claims) are recorded at once: they '
-            'move no money, and each payout from unpaid claims is held (below)'),
     ('any', 'a clearing of unpaid provider claims (register clear: Dr 5001.other / Cr 1004 county expenditure account, '
             'money out of a county''s bank account) is held until city finance or a second reviewer confirms it; '
             'the clearing counts against the item only when confirmed'),
+    ('any', 'the memo-register items of a county''s opening file (arrears, unpaid claims) are recorded at once: they '
+            'move no money, and each payout from unpaid claims is held'),
     ('any', 'a pre-allocation (preallocate: Dr 1004 county expenditure / Cr 1003 special) is held until a finance user '
             'confirms it'),
+    ('any', 'a manual entry on bond investment (1201) or borrowing (2101) is held until a different user '
+            'confirms it, whoever makes it: buying bonds and borrowing move money; only temporary payments and '
+            'receipts (1101/2001) post at once'),
+    ('any', 'one call posts at most 1000 entries, 20000 postings and 8 MB; a user has at most 2000 held entries '
+            'waiting for a second person'),
     ('any', 'a manual entry on revenue, expenditure or fund balance (3xxx-5xxx, the year-end rule''s inputs), '
             'and a reversal of a workflow entry (a year-end close, an import, a pre-allocation, a request''s '
             'step) or of an entry on 3xxx-5xxx, is held until a different user confirms it, whoever makes it'),
