@@ -163,7 +163,7 @@ def _everything(db: LedgerDB, who: psycopg.Connection, fin: psycopg.Connection, 
     opened = imports.import_file(rev, "opening", DATA / "opening.csv", on=dt.date(2023, 1, 1))
     assert isinstance(opened, imports.OpeningImport) and opened.rows_posted == 9
     rev.commit()
-    fin.execute("SELECT * FROM fl.confirm_entries(%s)", (opened.held,)).fetchall()   # held for finance (0052)
+    fin.execute("SELECT count(*) FROM fl.confirm_entries(%s)", (opened.held,))   # held for finance (0052)
     assert fin.execute("SELECT count(*) AS n FROM fl.handover_transfer('230822', '2023-01-05')").fetchone()["n"] == 3
     fin.commit()
     yearend.close_year(rev, 2023, dt.date(2023, 12, 31))

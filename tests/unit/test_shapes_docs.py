@@ -166,9 +166,9 @@ def test_documented_words_are_the_shapes_fields(doc: str, start: str, end: str, 
 
 def test_an_opening_import_adds_only_its_register_items() -> None:
     text = (DOCS / "imports.md").read_text("utf-8")
-    added = re.search(r"`handover open` adds `(\w+)`", text)
+    added = re.search(r"`handover open` adds `(\w+)` \(count\) and `(\w+)`", text)
     assert added is not None
-    assert list(field_names(OpeningImport)) == [*field_names(ImportResult), added.group(1)]
+    assert list(field_names(OpeningImport)) == [*field_names(ImportResult), added.group(1), added.group(2)]
     added = re.search(r"`budget import` adds `(\w+)`", text)
     assert added is not None
     assert list(field_names(BudgetImport)) == [*field_names(ImportResult), added.group(1)]
