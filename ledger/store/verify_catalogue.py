@@ -67,6 +67,10 @@ HARMLESS_SETTINGS = frozenset({
     "array_nulls", "xmloption", "synchronize_seqscans", "gin_fuzzy_search_limit",
     "default_transaction_isolation", "default_transaction_read_only", "default_transaction_deferrable",
 })
+# Settings harmless on a writer's login (not on a session the verifier reads with): every
+# function of the ledger pins its own search_path, and application roles create no object
+# a path could find first — a user may set its own path (tests/security/test_attacks.py).
+WRITER_HARMLESS_SETTINGS = frozenset({"search_path"})
 # Contrib modules that cannot change a result a session reads: statistics, and the
 # failed-login delay fundledger's own embedded server preloads (ledger/store/embedded.py).
 SAFE_LIBRARIES = frozenset({"pg_stat_statements", "auth_delay"})
@@ -685,7 +689,7 @@ def check_settings(conn: Conn, cap: int = 200) -> CheckResult:
     rows = conn.execute(_ROLE_SETTINGS, {"groups": list(GROUPS)}).fetchall()
     for r in rows:
         key = str(r["setting"]).split("=", 1)[0].strip().lower()
-        if key in HARMLESS_SETTINGS:
+        if key in HARMLESS_SETTINGS or (key in WRITER_HARMLESS_SETTINGS and not r["mine"]):
             continue
         where = " ".join(x for x in (f"ALTER ROLE {r['role']}" if r["role"] else "",
                                      f"IN DATABASE {r['db']}" if r["role"] and r["db"] else

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from psycopg.rows import class_row
+
 from ledger.core.shapes import Fen
 from ledger.core.shortfall import ShortfallInput, ShortfallResult, shortfall_table
 from ledger.errors import BadInput, StateError
@@ -134,8 +136,13 @@ def live_table(conn: Conn, year: int, book: str) -> list[ShortfallResult]:
 def closed_years(conn: Conn, year: int) -> dict[str, ClosedYear]:
     """The books closed for ``year`` with the shortfall table stored at the close (an
     officer gets its own unit's rows of it: fl.year_closes)."""
-    return {c.book: c for c in fetch_all(
-        conn, ClosedYear, "SELECT book, closed_on, closed_by, closed_at, result FROM fl.year_closes(%s)", (year,))}
+    # Binary results: the close reads this table back inside its own transaction (0050), on
+    # whatever session the caller hands in — a DateStyle of the caller's ('German, DMY')
+    # would make the text form of closed_at unreadable (psycopg parses ISO timestamps only).
+    with conn.cursor(row_factory=class_row(ClosedYear), binary=True) as cur:
+        rows = cur.execute("SELECT book, closed_on, closed_by, closed_at, result FROM fl.year_closes(%s)",
+                           (year,)).fetchall()
+    return {c.book: c for c in rows}
 
 
 def shortfall_report(conn: Conn, year: int) -> list[ShortfallLine]:
