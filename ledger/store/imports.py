@@ -105,22 +105,13 @@ def _create_stage(conn: Conn, kind: str) -> sql.Identifier:
     """The stage of ``kind``, made by the owner (``fl.import_stage``): ``row_no``
     (spreadsheet row; numbered by the server from 2 when the client does not send it),
     then one text column per format column ('' when absent), then the owner's row counter
-    ``fl_tick``, which the caller may not write (0049)."""
+    ``fl_tick``, which the caller may not write (0049): copies name their columns, as the
+    reader yields them (``fmt.columns``)."""
     _room_for_temp_tables(conn)
     with translated():
         row = conn.execute("SELECT fl.import_stage(%s) AS stage", (kind,)).fetchone()
     assert row is not None
     return sql.Identifier(str(row["stage"]))
-
-
-def _stage_columns(conn: Conn, ident: sql.Identifier) -> sql.Composable:
-    """The columns a caller copies into (``row_no`` and the data columns, in order): COPY
-    without a list needs INSERT on every column, and ``fl_tick`` is the owner's."""
-    names = [r["attname"] for r in conn.execute(
-        "SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = %s::pg_catalog.regclass "
-        "AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'fl_tick' ORDER BY a.attnum",
-        ("pg_temp." + ident.as_string(conn),)).fetchall()]
-    return sql.SQL(", ").join(map(sql.Identifier, names))
 
 
 def stage(conn: Conn, path: Path | str, fmt: FileFormat, kind: str, *,
@@ -137,7 +128,7 @@ def stage(conn: Conn, path: Path | str, fmt: FileFormat, kind: str, *,
         if notices is not None:
             notices.extend(reader.notices)
         with conn.cursor().copy(sql.SQL("COPY pg_temp.{} ({}) FROM STDIN").format(
-                ident, _stage_columns(conn, ident))) as cp:
+                ident, sql.SQL(", ").join(map(sql.Identifier, ("row_no", *fmt.columns))))) as cp:
             buf: list[str] = []
             for line in _copy_lines(reader.rows()):
                 buf.append(line)
