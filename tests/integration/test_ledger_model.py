@@ -116,7 +116,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.rev = self.db.connect("rev", autocommit=True)
         self.admin = psycopg.connect(self.db.url(), autocommit=True, row_factory=dict_row)
         self.balances: dict[tuple, int] = {}
-        self.entries: dict[int, list[tuple]] = {}
+        self.moves: list[tuple[str, tuple, int]] = []    # (date, account key, delta) of every posted leg
+        self.entries: dict[int, tuple[list[tuple], str]] = {}
         self.reversed: set[int] = set()
         self.closed: set[int] = set()      # closed months of 2023
         self.vouchers = 0
@@ -130,33 +131,37 @@ class LedgerMachine(RuleBasedStateMachine):
     def _bank(self, unit: str, holder: str | None) -> str | None:
         return holder
 
-    def _apply(self, legs, sign=1):
+    def _apply(self, legs, day, sign=1):
         for unit, code, holder, side, amount in legs:
-            delta = amount if side == "D" else -amount
+            delta = sign * (amount if side == "D" else -amount)
             key = (unit, code, holder)
-            self.balances[key] = self.balances.get(key, 0) + sign * delta
+            self.balances[key] = self.balances.get(key, 0) + delta
+            self.moves.append((day, key, delta))
 
-    def _would_overdraw(self, legs, sign=1):
-        bank: dict[str, int] = {}
-        for (_unit, _code, holder), bal in self.balances.items():
-            if holder:
-                bank[holder] = bank.get(holder, 0) + bal
-        for _unit, _code, holder, side, amount in legs:
-            if holder:
-                bank[holder] = bank.get(holder, 0) + sign * (amount if side == "D" else -amount)
-        # A unit's share of the pooled city expenditure account never goes below zero (0030).
-        shares = {k: v for k, v in self.balances.items() if k[2] == "city_exp"}
-        for unit, code, holder, side, amount in legs:
-            if holder == "city_exp":
-                key = (unit, code, holder)
-                shares[key] = shares.get(key, 0) + sign * (amount if side == "D" else -amount)
-        return any(v < 0 for v in bank.values()) or any(v < 0 for v in shares.values())
+    def _would_overdraw(self, legs, day, sign=1):
+        """A bank account's total, or a unit's share of the pooled city expenditure account
+        (0030), below zero at the end of any day (0043: a payment dated before the money
+        that reached the account later is refused too)."""
+        moves = self.moves + [(day, (u, c, h), sign * (a if sd == "D" else -a)) for u, c, h, sd, a in legs]
+        runs: dict[object, dict[str, int]] = {}
+        for d, (unit, code, holder), delta in moves:
+            groups = ([holder] if holder else []) + ([(unit, code, holder)] if holder == "city_exp" else [])
+            for g in groups:
+                runs.setdefault(g, {})
+                runs[g][d] = runs[g].get(d, 0) + delta
+        for days in runs.values():
+            total = 0
+            for d in sorted(days):
+                total += days[d]
+                if total < 0:
+                    return True
+        return False
 
     @rule(pairs=legs_strategy(), month=st.integers(min_value=1, max_value=6))
     def post(self, pairs, month):
         doc = doc_for(pairs, date=f"2023-{month:02d}-10")
         legs = [(p["unit"], p["account"], p["holder"], p["side"], p["amount"]) for p in doc["postings"]]
-        expect_ok = month not in self.closed and not self._would_overdraw(legs)
+        expect_ok = month not in self.closed and not self._would_overdraw(legs, doc["date"])
         try:
             r = post(self.fin, doc)[0]
         except pgerr.CheckViolation as e:
@@ -164,16 +169,16 @@ class LedgerMachine(RuleBasedStateMachine):
             assert e.diag.constraint_name in ("no_overdraft", "period_closed", "pooled_share")
             return
         assert expect_ok, "the database accepted what the model refuses"
-        self.entries[r["entry_id"]] = legs
-        self._apply(legs)
+        self.entries[r["entry_id"]] = (legs, doc["date"])
+        self._apply(legs, doc["date"])
         self.vouchers += 1
 
     @precondition(lambda self: any(e not in self.reversed for e in self.entries))
     @rule(data=st.data())
     def reverse(self, data):
         eid = data.draw(st.sampled_from(sorted(e for e in self.entries if e not in self.reversed)))
-        legs = self.entries[eid]
-        expect_ok = not self._would_overdraw(legs, sign=-1) and 6 not in self.closed
+        legs, _ = self.entries[eid]
+        expect_ok = not self._would_overdraw(legs, "2023-06-30", sign=-1) and 6 not in self.closed
         try:
             confirmed(self.rev, "SELECT * FROM fl.reverse_entry(%s, 'model says so', '2023-06-30', %s)",
                       (eid, f"rev-{eid}"))
@@ -182,7 +187,7 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         assert expect_ok
         self.reversed.add(eid)
-        self._apply(legs, sign=-1)
+        self._apply(legs, "2023-06-30", sign=-1)
         self.vouchers += 1
 
     @rule(month=st.integers(min_value=1, max_value=5))
