@@ -37,13 +37,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ledger.core import fingerprint, histories, proof
-from ledger.core.findings import CheckResult, Finding, VerifyReport, result
+from ledger.core import actors, fingerprint, histories, proof
+from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result
 from ledger.errors import BadInput
 from ledger.i18n import _
 from ledger.io.infile import open_regular, parse_json, read_text, shown_name
@@ -167,8 +168,26 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
     checks = (chain,
               histories.check_tables(latest, keys, current, p.memos, 200, unreadable, hist.changes,
                                      release=fingerprint.hooked_tables()),
-              histories.links_result(n, link_findings, 200, link_tables))
+              histories.links_result(n, link_findings, 200, link_tables),
+              actors_check(directory, log_path, latest))
     return VerifyReport((*rep.checks, *checks), rep.extra)
+
+
+def actors_check(directory: Path, log_path: Path, latest: Any, cap: int = FINDINGS_CAP) -> CheckResult:
+    """The online verdict's ``actors`` check (ledger.core.actors, pure) over the export: the
+    history versions from tables/record_log.csv (every column of every version, so who wrote
+    each one), the latest versions the chain check just recomputed, and the kind and source
+    of the entries the judged rows name from tables/entry.csv — the same inputs the online
+    check reads (ledger.store.verify_actors) in its snapshot, so an export's offline verdict
+    names what the database's online verdict names. Same cap as online (FINDINGS_CAP)."""
+    ids = actors.referenced_entries(latest)
+    named: dict[int, dict[str, Any]] = {}
+    if ids:
+        for r in table_rows(directory / "tables" / "entry.csv", ("id", "kind", "source")):
+            i = int(r[0])
+            if i in ids:
+                named[i] = {"kind": r[1], "source": actors.entry_source(json.loads(r[2]) if r[2] else None)}
+    return actors.check(table_rows(log_path, histories.RECORD_COLS), latest, cap, named)
 
 
 _HEX64 = frozenset("0123456789abcdef")
