@@ -67,6 +67,12 @@ HARMLESS_SETTINGS = frozenset({
     "array_nulls", "xmloption", "synchronize_seqscans", "gin_fuzzy_search_limit",
     "default_transaction_isolation", "default_transaction_read_only", "default_transaction_deferrable",
 })
+# DateStyle, TimeZone, IntervalStyle and extra_float_digits are harmless on a writer's login
+# too, with evidence (docs/security.md, "A writer's DateStyle, TimeZone …"): since 0056 no
+# function reads the session's current_date or casts a document's date under the caller's
+# DateStyle, no stored value is an interval or a float, and every hashed text is written
+# under pinned settings (tests/security/test_attack7_gaps.py proves the stored rows and the
+# verdict the same under 'German, DMY' and a far time zone).
 # Settings harmless on a writer's login (not on a session the verifier reads with): every
 # function of the ledger pins its own search_path, and application roles create no object
 # a path could find first — a user may set its own path (tests/security/test_attacks.py).

@@ -579,6 +579,25 @@ def test_upgrade_0052_county_openings_held(upgraded: Upgraded) -> None:
         assert "a county's handover open" in rules
 
 
+def test_upgrade_0056_the_writers_clock_and_datestyle_play_no_part(upgraded: Upgraded) -> None:
+    """0056: in the upgraded ledger no function that fills or bounds a date reads the session's
+    current_date (the region's today instead), and the document functions read dates under
+    'ISO, YMD' whatever the caller's DateStyle."""
+    with upgraded.connect() as c:
+        for f in ("fl.reverse_entry(bigint,text,date,text)", "fl.request_disburse(bigint,date,text)",
+                  "fl.request_settle(bigint,date,text)", "fl.entry_inserted()",
+                  "fl._hold(fl.app_user,text,fl.new_entry[],fl.new_posting[])",
+                  "fl.monitor_acknowledge(text,text,text,date,date,text,text)",
+                  "fl.request_justification(text,text,text,integer,integer)"):
+            src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = %s::regprocedure", (f,)).fetchone()[0]
+            assert "current_date" not in src.lower() and "fl._region_today()" in src, f
+        for f in ("fl.post_entries(jsonb)", "fl.post_opening(jsonb)",
+                  "fl.import_statement(text,text,text,text,text,jsonb)"):
+            cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = %s::regprocedure", (f,)).fetchone()[0]
+            assert "DateStyle=ISO, YMD" in cfg and any(x.startswith("search_path=") for x in cfg), (f, cfg)
+        assert c.execute("SELECT fl._region_today() = (now() AT TIME ZONE 'Asia/Shanghai')::date").fetchone()[0]
+
+
 def test_0038_the_reference_data_is_chained_and_guarded(upgraded: Upgraded) -> None:
     """0038: every row the old release's chart, holders, units, books and settings had is
     in the chained history (backfilled, so the upgraded ledger verifies — test above), and

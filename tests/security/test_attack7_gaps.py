@@ -110,3 +110,155 @@ def test_a_changed_byte_of_the_history_in_the_export_is_named(copy: LedgerDB, tm
     rep = archive.verify_offline(bad, no_digest=True)
     assert any(f.check == "actors" and "rev2" in f.message for f in rep.findings), \
         [(f.check, f.message) for f in rep.findings]
+
+
+# ---- 3. a writer's DateStyle / TimeZone / IntervalStyle / extra_float_digits ------------------
+
+def _far_zone() -> str:
+    """A time zone whose date differs from the region's (Asia/Shanghai) right now: UTC-12 is
+    behind it until 20:00 in Shanghai, UTC+14 ahead of it from 18:00 — one always is."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    now = dt.datetime.now(dt.UTC)
+    here = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    return next(z for z in ("Etc/GMT+12", "Pacific/Kiritimati") if now.astimezone(ZoneInfo(z)).date() != here)
+
+
+def _region_days() -> set[str]:
+    """Today in Asia/Shanghai (and, for a test that runs across midnight, a moment later)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    return {dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()}
+
+
+WRITERS = ("fin", "rev", "rev2", "o22")
+_VOLATILE = ("created_at", "created_xid", "made_at", "decided_at", "submitted_at", "at", "client_addr",
+             "sealed_at", "closed_at", "imported_at", "updated_at", "cleared_at")
+
+
+def _writes(db: LedgerDB) -> dict[str, int]:
+    """The same writes in every ledger: a manual entry (ISO date) held and confirmed, a
+    reversal with no date given, a request approved, then disbursed and settled with no date
+    given. Only ids are read back in the writers' sessions (their DateStyle is theirs)."""
+    from tests.security.test_actors import _money_out
+
+    fin, rev, rev2 = (db.connect(u, autocommit=True) for u in ("fin", "rev", "rev2"))
+    held = rev.execute("SELECT held_id FROM fl.post_entries(%s::jsonb)", (_money_out("tz-1", "12.34"),)).fetchone()
+    posted = fin.execute("SELECT entry_id FROM fl.confirm_entry(%s)", (held["held_id"],)).fetchone()["entry_id"]
+    r = rev.execute("SELECT held_id FROM fl.reverse_entry(%s, 'tz test', NULL, 'tz-rev')", (posted,)).fetchone()
+    reversal = fin.execute("SELECT entry_id FROM fl.confirm_entry(%s)", (r["held_id"],)).fetchone()["entry_id"]
+    rev.execute("SELECT id FROM fl.request_approve(2, NULL)")
+    fin.execute("SELECT id FROM fl.request_disburse(2, NULL, NULL)")
+    rev2.execute("SELECT id FROM fl.request_settle(2, NULL, NULL)")
+    return {"posted": posted, "reversal": reversal}
+
+
+def _stored(db: LedgerDB) -> dict[str, list[tuple[object, ...]]]:
+    """What the ledger stores, read by the superuser with default settings; the instants a
+    write was made at (which differ between two runs) left out."""
+    su = db.admin()
+
+    def rows(q: str) -> list[tuple[object, ...]]:
+        return [tuple(r.values()) for r in su.execute(q).fetchall()]
+
+    strip = " - ".join(f"'{k}'" for k in _VOLATILE)
+    return {
+        "entry": rows("SELECT id, book, entry_date::text, idempotency_key, reverses, kind, memo, created_by, "
+                      "content_hash, reason, source::text FROM fl.entry ORDER BY id"),
+        "posting": rows("SELECT id, entry_id, account_id, side, amount, entry_date::text, unit, line_ref, memo "
+                        "FROM fl.posting ORDER BY id"),
+        "seal": rows("SELECT seq, entry_id, fiscal_year, voucher_no, content_digest, hash FROM fl.seal ORDER BY seq"),
+        "request": rows("SELECT id, state, approved_by, amount_approved, disburse_entry, settle_entry "
+                        "FROM fl.fund_request ORDER BY id"),
+        "held": rows("SELECT id, state, made_by, decided_by, entry_id, entry_date::text FROM fl.pending_entry "
+                     "ORDER BY id"),
+        "history": rows(f"SELECT id, tbl, op, actor, row_key::text, (row_data - {strip})::text FROM fl.record_log "
+                        "ORDER BY id"),
+    }
+
+
+def _settings_findings(db: LedgerDB) -> tuple[bool, list[str]]:
+    c = db.connect("aud")
+    try:
+        rep = verify_independent(c)
+    finally:
+        c.close()
+    return rep.ok, [f.message for ch in rep.checks if ch.name == "settings" for f in ch.findings] + \
+        [f"{ch.name}: {f.message}" for ch in rep.checks if not ch.ok for f in ch.findings[:3]]
+
+
+def test_a_writers_datestyle_and_timezone_change_nothing_stored_nor_the_verdict(
+        pg_server, built: str, copy: LedgerDB) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """Two copies of one ledger; in one every writer's login has DateStyle 'German, DMY', a
+    time zone whose date is not the region's, IntervalStyle sql_standard and
+    extra_float_digits -15 (ALTER ROLE … IN DATABASE: what a DBA would do). The same writes —
+    among them a reversal, a disbursement and a settlement whose date the writer left to
+    the ledger — store the same rows (dates, digests, seals, history) as under ISO/UTC, dated
+    today in the region; both verdicts pass and the settings check names nothing."""
+    import uuid
+
+    import psycopg
+
+    zone = _far_zone()
+    other = f"fl_tz_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{other}" TEMPLATE "{built}" STRATEGY FILE_COPY')
+    plain = LedgerDB(pg_server, other)
+    try:
+        su = copy.admin()
+        for w in WRITERS:
+            for k, v in (("DateStyle", "German, DMY"), ("TimeZone", zone), ("IntervalStyle", "sql_standard"),
+                         ("extra_float_digits", "-15")):
+                su.execute(f'ALTER ROLE {w} IN DATABASE "{copy.name}" SET {k} = \'{v}\'')
+        for w in WRITERS:
+            for k, v in (("DateStyle", "ISO, MDY"), ("TimeZone", "UTC")):
+                su.execute(f'ALTER ROLE {w} IN DATABASE "{other}" SET {k} = \'{v}\'')
+        hostile = copy.connect("fin")
+        assert hostile.execute("SHOW DateStyle").fetchone()["DateStyle"] == "German, DMY"
+        assert hostile.execute("SHOW TimeZone").fetchone()["TimeZone"] == zone
+        hostile.close()
+        days = _region_days()
+        got, want = _writes(copy), _writes(plain)
+        days |= _region_days()
+        assert got == want
+        a, b = _stored(copy), _stored(plain)
+        for table in a:
+            assert a[table] == b[table], (table, [x for x in a[table] if x not in b[table]][:3],
+                                          [x for x in b[table] if x not in a[table]][:3])
+        dated = {r["entry_date"].isoformat() for r in su.execute(
+            "SELECT entry_date FROM fl.entry WHERE id = %s OR id IN (SELECT disburse_entry FROM fl.fund_request "
+            "WHERE id = 2) OR id IN (SELECT settle_entry FROM fl.fund_request WHERE id = 2)",
+            (got["reversal"],)).fetchall()}
+        assert dated and dated <= days, (dated, days, zone)
+        for db in (copy, plain):
+            ok, found = _settings_findings(db)
+            assert ok and found == [], found
+    finally:
+        plain.close()
+        with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{other}" WITH (FORCE)')
+            for w in WRITERS:
+                c.execute(f'ALTER ROLE {w} IN DATABASE "{copy.name}" RESET ALL')
+
+
+@pytest.mark.parametrize("style", ["German, DMY", "ISO, MDY", "SQL, DMY"])
+def test_a_document_date_reads_the_same_under_any_datestyle(copy: LedgerDB, style: str) -> None:  # noqa: F811
+    """An ISO date is the same day under every DateStyle; a day-month order the caller's
+    session would decide ('03/04/2023': 4 March under MDY, 3 April under DMY) is refused,
+    never guessed (0056: the document functions read dates under 'ISO, YMD')."""
+    import psycopg
+
+    from tests.security.test_actors import _money_out
+
+    rev = copy.connect("rev", autocommit=True)
+    rev.execute(f"SET DateStyle = '{style}'")
+    doc = json.loads(_money_out(f"ds-{style[:3]}", "1.00"))
+    rev.execute("SELECT held_id FROM fl.post_entries(%s::jsonb)", (json.dumps([doc]),))
+    day = copy.admin().execute("SELECT entry_date::text AS d FROM fl.pending_entry WHERE idempotency_key = %s",
+                               (f"manual:rev:ds-{style[:3]}",)).fetchone()
+    assert day is not None and day["d"] == "2023-03-10"
+    doc["date"], doc["idempotency_key"] = "03/04/2023", f"ds2-{style[:3]}"
+    with pytest.raises(psycopg.errors.DatetimeFieldOverflow):
+        rev.execute("SELECT held_id FROM fl.post_entries(%s::jsonb)", (json.dumps([doc]),))
