@@ -23,6 +23,7 @@ from cli.context import (
     write,
 )
 from cli.outfiles import FORCE_HELP, check_target, safe_target
+from ledger.core import since_digest
 from ledger.core.findings import VerifyReport
 from ledger.core.money import format_yuan
 from ledger.core.shapes import as_row, to_json
@@ -262,10 +263,34 @@ def check_digest(
     if not isinstance(d, dict):
         raise BadInput(_("{file}: not a JSON digest").format(file=file))
     rep = read_pinned(lambda c: audit.check_digest(c, d))
+    if not json_out:
+        _render_changes(rep.extra.get("changed_since_digest"))
     if not json_out and rep.ok:
         console.print(_("the ledger extends the digest of {at} unchanged ({n} entries since)").format(
             at=d.get("taken_at"), n=rep.extra["later_entries"]))
     _render_report(rep, json_out, _("check-digest"))
+
+
+def _render_changes(changes: list[dict[str, Any]] | None) -> None:
+    """The records changed since the digest in a column fundledger changes, each with what
+    explains it (a history version by a registered user) or why nothing does (a finding)."""
+    if changes is None:
+        console.print(_("this digest was filed without the history's head: the changes since it of approvers, "
+                        "amounts, decisions and clearings cannot be listed; file a new digest (audit digest --out)"))
+        return
+    if not changes:
+        console.print(_("no record that existed at the digest has changed since in a column fundledger changes "
+                        "(approver, approved amount, disbursement or settlement entry, held decision, cleared "
+                        "amount)"))
+        return
+    table(_("changed since the digest"),
+          [("record", _("record")), ("change", _("change")), ("explained", _("explained")),
+           ("reason", _("by what"))],
+          [{"record": f"{c['table']} " + ", ".join(f"{k}={v}" for k, v in c["record"].items()),
+            "change": "; ".join(f"{k}: {since_digest.shown(v['before'])} → {since_digest.shown(v['after'])}"
+                                for k, v in c["columns"].items()),
+            "explained": _("yes") if c["explained"] else Markup("[red]" + _("no") + "[/red]"),
+            "reason": c["reason"]} for c in changes])
 
 
 @reconcile_app.command("import")

@@ -214,6 +214,7 @@ CODES: dict[str, str] = {
     "record_links": N_("record links"), "actors": N_("who did what"), "hash_chain": N_("hash chain"), "catalogue": N_("database schema"),
     "settings": N_("database settings"), "export_files": N_("export files"),
     "export_canonical": N_("canonical texts"), "digest": N_("digest"),
+    "since_digest": N_("changed since the digest"),
     # roles
     "officer": N_("officer"), "reviewer": N_("reviewer"), "finance": N_("finance"), "auditor": N_("auditor"),
     "admin": N_("admin"),

@@ -18,10 +18,11 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ledger.core import since_digest
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
 from ledger.core.shapes import Fen
 from ledger.errors import BadInput, NotFound, RuleViolation
-from ledger.store import journal
+from ledger.store import journal, verify_records
 from ledger.store.db import Conn
 from ledger.store.rows import fetch_one
 from ledger.store.verify import GENESIS, ChainRow, check_chain, link
@@ -297,19 +298,18 @@ REFERENCE_FREE: dict[str, frozenset[str]] = {
 
 
 def _history_head(conn: Conn, upto: int | None = None,
-                  changes: list[str] | None = None) -> dict[str, Any] | None:
+                  changes: list[str] | None = None, log: list[list[str]] | None = None) -> dict[str, Any] | None:
     """The chained history (fl.record_log) recomputed with hashlib up to ``upto`` (all
     chained versions by default): {seq, hash}; None before migration 0010. With
     ``changes``, appends there each change to the reference data (REFERENCE_FREE) recorded
     after ``upto``: a version of a row that differs from the row's version before it in
-    more than its names."""
+    more than its names. ``log``: the history already read (``_read_log``)."""
     from ledger.core.histories import GENESIS as H0
-    from ledger.store.verify_independent import read_histories
 
-    exists = conn.execute("SELECT pg_catalog.to_regclass('fl.record_log') IS NOT NULL AS ok").fetchone()
-    if not exists or exists["ok"] is not True:
+    if log is None:
+        log = _read_log(conn)
+    if log is None:
         return None
-    log, _ = read_histories(conn)
     if changes is not None and upto is not None:
         changes.extend(_reference_changes(log, upto))
     h, n = H0, 0
@@ -320,6 +320,35 @@ def _history_head(conn: Conn, upto: int | None = None,
         h = hashlib.sha256(h + text.encode()).digest()
         n = int(r[1])
     return {"seq": n, "hash": h.hex()}
+
+
+def _read_log(conn: Conn) -> list[list[str]] | None:
+    """fl.record_log in id order, read in the pinned session; None before migration 0010."""
+    from ledger.store.verify_independent import read_histories
+
+    exists = conn.execute("SELECT pg_catalog.to_regclass('fl.record_log') IS NOT NULL AS ok").fetchone()
+    if not exists or exists["ok"] is not True:
+        return None
+    return read_histories(conn)[0]
+
+
+def _since(conn: Conn, log: list[list[str]], upto: int) -> since_digest.SinceDigest:
+    """The tracked records' changes after history version ``upto`` (ledger.core.since_digest),
+    with each tracked table's rows now read in the same pinned snapshot, keyed and printed as
+    the history keys and prints them."""
+    from ledger.store.verify_independent import copy_rows
+
+    keys, unreadable = verify_records.hooked(conn)
+    current: dict[str, dict[str, str]] = {}
+    for table in since_digest.TRACKED:
+        if table in keys and table not in unreadable:
+            q = verify_records.current_sql(table, keys[table]).as_string(conn)
+            current[table] = {r[0]: r[1] for r in copy_rows(conn, q)}
+    latest: dict[str, str] = {}
+    for r in log:
+        if r[2] == "fl.app_user":
+            latest[r[4]] = r[5]
+    return since_digest.changes_since(log, upto, current, since_digest.users_of(latest.values()))
 
 
 def _reference_changes(log: list[list[str]], upto: int) -> list[str]:
@@ -411,15 +440,24 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
         state["window"], state["suspects"] = [r], []
 
     reference: list[str] = []
+    since: list[since_digest.SinceDigest] = []
 
     def compare(c: Conn, p: Any) -> dict[str, Any] | None:
         for r in chain_rows(c, p):          # digests from hashlib (the verdict's), never the server's
             feed(r)
-        return (_history_head(c, int(digest["history"]["seq"]), reference) if isinstance(digest.get("history"), dict)
-                else None)
+        if not isinstance(digest.get("history"), dict):
+            return None
+        log = _read_log(c)
+        if log is None:
+            return None
+        upto = int(digest["history"]["seq"])
+        since.append(_since(c, log, upto))
+        return _history_head(c, upto, reference, log)
 
     rep, history_now = independent_run(conn, cap=cap, then=compare)
     results = list(rep.checks)
+    if since:
+        results.append(since_digest.check(since[0], cap))
 
     if state["seen"] < last_seq:
         at: ChainRow | None = state["at"]
@@ -445,5 +483,8 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
         "digest", f"the ledger extends the digest taken {digest.get('taken_at')} (seq {last_seq}, head "
         f"{head_hash.hex()[:16]}…) unchanged", state["seen"], findings, cap)
     extra = {"entries": int(rep.extra["entries"]), "postings": int(rep.extra["postings"]),
-             "digest_seq": last_seq, "later_entries": state["later"]}
+             "digest_seq": last_seq, "later_entries": state["later"],
+             # Every change of a column fundledger changes since the digest, explained or not
+             # (None: a digest filed without the history's head, before 0010's digests).
+             "changed_since_digest": [c.as_json() for c in since[0].changes] if since else None}
     return VerifyReport((digest_result, *results), extra)

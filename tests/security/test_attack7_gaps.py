@@ -262,3 +262,77 @@ def test_a_document_date_reads_the_same_under_any_datestyle(copy: LedgerDB, styl
     doc["date"], doc["idempotency_key"] = "03/04/2023", f"ds2-{style[:3]}"
     with pytest.raises(psycopg.errors.DatetimeFieldOverflow):
         rev.execute("SELECT held_id FROM fl.post_entries(%s::jsonb)", (json.dumps([doc]),))
+
+
+# ---- 2. check-digest lists the changes of mutable columns since the digest -----------------------
+
+def _digest(db: LedgerDB, tmp: Path) -> Path:
+    out = tmp / "digest.json"
+    r = db.cli("audit", "digest", "--out", str(out), user="aud")
+    assert r.exit_code == 0, r
+    return out
+
+
+def _check_digest(db: LedgerDB, digest: Path) -> tuple[int, dict]:  # type: ignore[type-arg]
+    r = db.cli("audit", "check-digest", str(digest), "--json", user="aud")
+    assert r.exit_code in (0, 1), r
+    return r.exit_code, r.json()
+
+
+def _changes(doc: dict, label: str) -> list[dict]:  # type: ignore[type-arg]
+    return [c for c in doc["changed_since_digest"]
+            if f"{c['table']} " + ", ".join(f"{k}={v}" for k, v in c["record"].items()) == label]
+
+
+def test_legitimate_changes_since_the_digest_are_listed_and_explained(copy: LedgerDB, tmp_path: Path) -> None:  # noqa: F811
+    """After the digest the reviewer approves request 2 and finance confirms the held entry
+    still held: check-digest lists both records, each column before and after, explained by
+    the history version its user wrote; nothing is a finding."""
+    digest = _digest(copy, tmp_path)
+    code, doc = _check_digest(copy, digest)
+    assert code == 0 and doc["changed_since_digest"] == [], doc["changed_since_digest"]
+    held = copy.admin().execute("SELECT id FROM fl.pending_entry WHERE state = 'held' ORDER BY id").fetchone()["id"]
+    copy.connect("rev", autocommit=True).execute("SELECT id FROM fl.request_approve(2, NULL)")
+    copy.connect("fin", autocommit=True).execute("SELECT entry_id FROM fl.confirm_entry(%s)", (held,))
+    code, doc = _check_digest(copy, digest)
+    assert code == 0, [c for c in doc["checks"] if not c["ok"]]
+    [req] = _changes(doc, "fl.fund_request id=2")
+    assert req["explained"] is True and req["by"] == "rev" and req["role"] == "reviewer"
+    assert req["columns"]["approved_by"] == {"before": None, "after": "rev"}
+    assert req["columns"]["amount_approved"] == {"before": None, "after": 150000}
+    assert req["columns"]["state"] == {"before": "submitted", "after": "approved"}
+    assert isinstance(req["history_version"], int) and req["history_version"] > 0
+    [dec] = _changes(doc, f"fl.pending_entry id={held}")
+    assert dec["explained"] is True and dec["by"] == "fin" and dec["columns"]["state"]["after"] == "confirmed"
+    assert set(req) == {"table", "record", "columns", "explained", "reason", "history_version", "history_id", "by",
+                        "role", "at"}
+    since = [c for c in doc["checks"] if c["name"] == "since_digest"]
+    assert since and since[0]["ok"] and since[0]["checked"] > 5
+    text = copy.cli("audit", "check-digest", str(digest), user="aud")
+    assert text.exit_code == 0 and "fl.fund_request id=2" in text.stdout and "approved_by" in text.stdout, text
+
+
+def test_a_tampered_mutable_column_since_the_digest_is_a_finding(copy: LedgerDB, tmp_path: Path) -> None:  # noqa: F811
+    """After the digest the superuser rewrites request 1's approver (triggers on: recorded, as
+    postgres's) and a register item's cleared amount with the triggers off (recorded by no
+    version): check-digest lists both, neither explained, each a since_digest finding."""
+    digest = _digest(copy, tmp_path)
+    item = copy.admin().execute("SELECT id FROM fl.register_item WHERE kind = 'fiscal_arrears' ORDER BY id"
+                                ).fetchone()["id"]
+    su = copy.admin()
+    su.execute("UPDATE fl.fund_request SET approved_by = 'rev2' WHERE id = 1")
+    with su.transaction():
+        su.execute("SET LOCAL session_replication_role = replica")
+        su.execute("UPDATE fl.register_item SET cleared = amount WHERE id = %s", (item,))
+    code, doc = _check_digest(copy, digest)
+    assert code == 1
+    [req] = _changes(doc, "fl.fund_request id=1")
+    assert req["explained"] is False and req["by"] == "postgres"
+    assert req["columns"] == {"approved_by": {"before": "rev", "after": "rev2"}}
+    [it] = _changes(doc, f"fl.register_item id={item}")
+    assert it["explained"] is False and it["history_version"] is None and "no history version" in it["reason"]
+    found = {f["account"]: f["message"] for c in doc["checks"] if c["name"] == "since_digest" for f in c["findings"]}
+    assert "not a fundledger user" in found["fl.fund_request id=1"]
+    assert "cleared" in found[f"fl.register_item id={item}"], found
+    text = copy.cli("audit", "check-digest", str(digest), user="aud")
+    assert text.exit_code == 1 and "rev2" in text.stdout
