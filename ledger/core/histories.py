@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,6 +122,42 @@ def _merged_memos(before: str, after: str) -> str:
     return json.dumps({**now, "memos": memos}, ensure_ascii=False)
 
 
+# An entry's one version since 0055 (sql/0055_entry_version.sql): the entry's row and its
+# postings' memos by posting id under the history's own key "_m", which jsonb prints first
+# (the shortest key): {"_m": {"<posting id>": "<memo>", ...}, <the row's own keys>}. The
+# memos hold only digit keys and strings, whose quotes jsonb escapes, so the object ends
+# at the first "}, " this pattern reaches.
+_ENTRY_MEMOS = re.compile(r'\{"_m": (\{(?:"\d+": "(?:[^"\\]|\\.)*"(?:, "\d+": "(?:[^"\\]|\\.)*")*)?\}), ')
+ENTRY_MEMOS_KEY = "_m"
+
+
+def memo_version(eid: int, memos: str) -> tuple[str, str]:
+    """The (key, text) of an entry's postings' memos as fl.posting's versions print them
+    (jsonb_build_object('entry_id', e, 'memos', m)): what ``memo_findings`` compares."""
+    return f'{{"entry_id": {int(eid)}}}', f'{{"memos": {memos}, "entry_id": {int(eid)}}}'
+
+
+def split_entry_version(key: str, text: str) -> tuple[str, tuple[str, str] | None]:
+    """An fl.entry version's text as (the entry's row as fl.entry prints it, the postings'
+    memos as an fl.posting version (key, text) or None): an entry's one version since
+    0055 carries both. Split as text, so the row compares with fl.entry's row (and its
+    digest) as a version from before 0055 does; should a version not print as the
+    pattern expects, it is parsed (its row then compares as values: ``_own`` leaves the
+    history's keys out)."""
+    if not text.startswith('{"_m": '):
+        return text, None
+    m = _ENTRY_MEMOS.match(text)
+    try:
+        eid = int(json.loads(key)["id"])
+    except (ValueError, KeyError, TypeError):
+        return text, None
+    if m is not None:
+        return "{" + text[m.end():], memo_version(eid, m.group(1))
+    row = json.loads(text)
+    memos = row.get(ENTRY_MEMOS_KEY) if isinstance(row, dict) else None
+    return text, memo_version(eid, json.dumps(memos if isinstance(memos, dict) else {}, ensure_ascii=False))
+
+
 def own_seal(r: Sequence[str]) -> bytes:
     """A version's own seal as the history's trigger computes it (sql/0023): columns
     RECORD_COLS + SEAL_COLS."""
@@ -215,33 +252,39 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
     links: list[tuple[int, str, bytes, bytes]] = []
     order: dict[str, dict[str, tuple[int | None, int]]] = {t: {} for t in ORDERED}
     unchained = 0
+    def keep(i: int, r: Sequence[str], table: str, key: str, text: str) -> None:
+        t = latest.get(table)
+        if t is None:
+            latest[table] = t = {}
+        was = t.get(key)
+        if was is None or i > was[0]:
+            t[key] = (i, text if was is None or table != "fl.posting" else _merged_memos(was[1], text))
+            if was is not None and (was[1] != text or r[3] != "UPDATE") and len(changes) <= cap * 4:
+                f = judge_change(table, key, r[3], r[6], r[7], was[1], text)
+                if f is not None:
+                    changes.append(f)
+            if was is None and table in ORDERED:
+                order[table][key] = (int(r[1]) if r[1] else None, i)
+
     for r in log:
         i = int(r[0])
+        text, memos = split_entry_version(r[4], r[5]) if r[2] == "fl.entry" else (r[5], None)
         if r[2] in digested and '"pos"' not in r[4]:
             d = dig.get(r[2])
             if d is None:
                 dig[r[2]] = d = {}
             had = d.get(r[4])
             if had is None or i > had[0]:
-                h = hashlib.sha256(r[5].encode()).digest()
+                h = hashlib.sha256(text.encode()).digest()
                 d[r[4]] = (i, h)
                 if had is not None and (had[1] != h or r[3] != "UPDATE") and len(deferred) <= cap * 4:
-                    deferred.append((r[2], r[4], r[3], r[6], r[7], had[0], r[5]))
+                    deferred.append((r[2], r[4], r[3], r[6], r[7], had[0], text))
                 if had is None and r[2] in ORDERED:
                     order[r[2]][r[4]] = (int(r[1]) if r[1] else None, i)
         else:
-            t = latest.get(r[2])
-            if t is None:
-                latest[r[2]] = t = {}
-            was = t.get(r[4])
-            if was is None or i > was[0]:
-                t[r[4]] = (i, r[5] if was is None or r[2] != "fl.posting" else _merged_memos(was[1], r[5]))
-                if was is not None and (was[1] != r[5] or r[3] != "UPDATE") and len(changes) <= cap * 4:
-                    f = judge_change(r[2], r[4], r[3], r[6], r[7], was[1], r[5])
-                    if f is not None:
-                        changes.append(f)
-                if was is None and r[2] in ORDERED:
-                    order[r[2]][r[4]] = (int(r[1]) if r[1] else None, i)
+            keep(i, r, r[2], r[4], text)
+        if memos is not None:             # an entry's one version (0055): its postings' memos
+            keep(i, r, "fl.posting", memos[0], memos[1])
         if len(r) > 11 and (not r[11] or _unhex(r[11]) != own_seal(r)):
             where = f"fl.record_log id={r[0]}" + (f" seq={r[1]}" if r[1] else "")
             findings.append(Finding("history_chain", f"history version {r[0]} ({r[2]} {r[4]}) " + (
@@ -306,7 +349,10 @@ def latest_versions(log: Sequence[Sequence[str]]) -> dict[str, dict[str, str]]:
         t = out.get(r[2])
         if t is None:
             out[r[2]] = t = {}
-        t[r[4]] = r[5]
+        text, memos = split_entry_version(r[4], r[5]) if r[2] == "fl.entry" else (r[5], None)
+        t[r[4]] = text
+        if memos is not None:
+            out.setdefault("fl.posting", {})[memos[0]] = memos[1]
     return out
 
 
