@@ -387,6 +387,33 @@ def test_upgrade_0032_records_a_held_entry_as_one_version(upgraded: Upgraded, tm
     assert ok.returncode == 0, ok.stdout[-3000:]
 
 
+def test_upgrade_0055_one_history_version_per_entry(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0055: an entry posted in the upgraded ledger writes one history version (its row and
+    its postings' memos, key "_m"), where the old release's entries have two (fl.entry and
+    fl.posting); both kinds are read by verify, which finds the ledger whole."""
+    with upgraded.connect() as c:
+        old = c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.posting'").fetchone()[0]
+        mark = c.execute("SELECT max(id) FROM fl.record_log").fetchone()[0]
+    assert old > 0, "the old release recorded its entries' memos as versions of their own"
+    doc = tmp_path / "direct.json"
+    doc.write_text(json.dumps([{"date": "2025-01-10", "book": "RES", "idempotency_key": "upgrade-0055",
+                                "memo": "temporary payment",
+                                "postings": [{"account": "1101", "unit": "230822", "side": "D", "amount": 900,
+                                              "memo": "advance to clinic 7"},
+                                             {"account": "2001", "unit": "230822", "side": "C", "amount": 900}]}]),
+                   "utf-8")
+    res = upgraded.cli("entry", "post", str(doc), "--json", user="fin_zhao")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert json.loads(res.stdout)[0]["status"] == "posted", res.stdout
+    with upgraded.connect() as c:
+        versions = c.execute("SELECT tbl, row_data FROM fl.record_log WHERE id > %s AND tbl IN ('fl.entry', "
+                             "'fl.posting')", (mark,)).fetchall()
+    assert [v[0] for v in versions] == ["fl.entry"], versions
+    assert list(versions[0][1]["_m"].values()) == ["advance to clinic 7"]
+    ok = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert ok.returncode == 0, ok.stdout[-3000:]
+
+
 def test_upgrade_0030_pooled_shares(upgraded: Upgraded) -> None:
     """0030: the pooled accounts' shares are guarded from the upgrade on (a deferred trigger on
     fl.account for the city expenditure account and the treasury; old rows are not rewritten),
