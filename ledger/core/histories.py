@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,6 +156,62 @@ def split_entry_version(key: str, text: str) -> tuple[str, tuple[str, str] | Non
     row = json.loads(text)
     memos = row.get(ENTRY_MEMOS_KEY) if isinstance(row, dict) else None
     return text, memo_version(eid, json.dumps(memos if isinstance(memos, dict) else {}, ensure_ascii=False))
+
+
+# Import lines since 0057 (sql/0057_import_batch_digest.sql): one version per batch, key
+# {"batch_id"}, row {"batch_id", "lines", "digest"} — SHA-256 over the SHA-256 of each
+# line's text (to_jsonb) in line order (row_no, namespace, reference byte-wise). The
+# lines are read in that order (ledger.store.verify_records.current_sql) and each
+# batch's row recomputed here (``with_batches``); a line with a version of its own (from
+# before 0057) is still compared with it, a line without one is covered by its batch's.
+LINES = "fl.import_line"
+_LINE_HEAD = re.compile(r'\{"row_no": -?\d+, "batch_id": (\d+), ')
+
+
+def batch_key(batch: int) -> str:
+    """An import batch's key in the history, as PostgreSQL prints the jsonb."""
+    return f'{{"batch_id": {int(batch)}}}'
+
+
+def is_batch_key(key: str) -> bool:
+    return key.startswith('{"batch_id": ')
+
+
+def batch_text(batch: int, lines: int, digest: str) -> str:
+    """An import batch's version text as jsonb prints it (shortest keys first)."""
+    return f'{{"lines": {int(lines)}, "digest": "{digest}", "batch_id": {int(batch)}}}'
+
+
+def with_batches(rows: Iterable[Sequence[str]]) -> Iterator[tuple[str, str]]:
+    """fl.import_line's rows (key, to_jsonb text) in line order, batch by batch: each row,
+    and after a batch's last line the batch's own row (``batch_key``, ``batch_text``) with
+    its digest recomputed with hashlib. Streamed: one batch's running hash at a time."""
+    cur: int | None = None
+    outer = hashlib.sha256()
+    n = 0
+    for r in rows:
+        key, text = r[0], r[1]
+        m = _LINE_HEAD.match(text)
+        if m is not None:
+            b = int(m.group(1))
+        else:
+            row = json.loads(text)
+            b = int(row.get("batch_id") or 0) if isinstance(row, dict) else 0
+        if b != cur:
+            if cur is not None:
+                yield batch_key(cur), batch_text(cur, n, outer.hexdigest())
+            cur, outer, n = b, hashlib.sha256(), 0
+        outer.update(hashlib.sha256(text.encode()).digest())
+        n += 1
+        yield key, text
+    if cur is not None:
+        yield batch_key(cur), batch_text(cur, n, outer.hexdigest())
+
+
+def covered(table: str, key: str, recorded: Mapping[str, Any], also: Mapping[str, Any] | None = None) -> bool:
+    """A row compared through another row's version, not its own: an import line with no
+    version of its own (since 0057), covered by its batch's digest."""
+    return table == LINES and not is_batch_key(key) and key not in recorded and (also is None or key not in also)
 
 
 def own_seal(r: Sequence[str]) -> bytes:
@@ -401,6 +457,8 @@ def row_finding(table: str, key: str, now: str | None, was: str | None) -> Findi
     """A row of a hooked table (jsonb text, None: gone) beside its latest recorded version
     (None: none): what differs, named by table and key; None when they agree."""
     subject = _subject(table, json.loads(key))
+    if table == LINES and is_batch_key(key):
+        return _batch_finding(now, was, subject)
     if was is None:
         return Finding("histories", "this row has no history: it was written with the history's triggers off (or "
                        "its key was changed)", **subject)
@@ -413,6 +471,24 @@ def row_finding(table: str, key: str, now: str | None, was: str | None) -> Findi
     fields = sorted(f for f in row.keys() | rec.keys() if row.get(f) != rec.get(f))
     return Finding("histories", "changed behind its history: " + "; ".join(
         f"{f} now {_short(row.get(f))}, recorded {_short(rec.get(f))}" for f in fields[:4]), **subject)
+
+
+def _batch_finding(now: str | None, was: str | None, subject: dict[str, Any]) -> Finding | None:
+    """An import batch's lines (their count and digest, recomputed) beside the version the
+    history recorded when they were written (0057)."""
+    if was is None:
+        return Finding("histories", "import lines of this batch have no history: they were written with the "
+                       "history's triggers off (or moved here from another batch)", **subject)
+    if now is None:
+        return Finding("histories", "the history recorded import lines of this batch, and none is left in the "
+                       "table (deleted, or moved to another batch)", **subject)
+    n, r = _own(now, LINES), _own(was, LINES)
+    if n == r:
+        return None
+    return Finding("histories", f"the batch's import lines differ from the digest its history recorded when they "
+                   f"were written: {n.get('lines')} line(s) now, {r.get('lines')} recorded — a line was rewritten, "
+                   "removed, added or moved behind the history (a line's reference, entry, hash or row number)",
+                   **subject)
 
 
 # A held line as 0032 records it, beside the columns 0017 recorded per line.
@@ -492,9 +568,12 @@ def table_findings(latest: Mapping[str, Mapping[str, str]], keys: Mapping[str, S
     for table in sorted(set(keys) - set(unreadable) - {"fl.posting"} - set(later)):
         hist: Mapping[str, str] = latest.get(table, {})
         seen: set[str] = set()
-        for k, text in current.get(table, ()):
+        rows: Iterable[Sequence[str]] = current.get(table, ())
+        for k, text in (with_batches(rows) if table == LINES else rows):
             seen.add(k)
             n += 1
+            if covered(table, k, hist):
+                continue
             was_text = hist.get(k)
             if was_text != text:
                 f = row_finding(table, k, text, was_text)
@@ -523,8 +602,10 @@ def digest_findings(table: str, hist: Mapping[str, str], digests: Mapping[str, b
     findings: list[Finding] = []
     rec = recorded or {}
     differ = sorted(k for k, d in digests.items()
-                    if ((r := rec.get(k)) is not None and r[1] != d)
-                    or (r is None and ((was := hist.get(k)) is None or hashlib.sha256(was.encode()).digest() != d)))
+                    if not covered(table, k, hist, rec)
+                    and (((r := rec.get(k)) is not None and r[1] != d)
+                         or (r is None and ((was := hist.get(k)) is None
+                                            or hashlib.sha256(was.encode()).digest() != d))))
     missing = sorted((hist.keys() | rec.keys()) - digests.keys())
     need = set(differ) | set(missing)
     for k in missing:                     # a held line from before 0032 is judged beside its held entry

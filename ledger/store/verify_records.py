@@ -93,6 +93,22 @@ HELD_LINES_TEXT_SQL = """SELECT '{"pending_id": ' || p.pending_id || '}',
   FROM fl.pending_posting p GROUP BY p.pending_id"""
 
 
+# Import lines in the order their batch's digest takes them (sql/0057): batch, row number,
+# then namespace and reference byte-wise.
+LINE_ORDER = 't.batch_id, t.row_no, t.namespace COLLATE pg_catalog."C", t.reference COLLATE pg_catalog."C"'
+
+# Each import batch's row as the history records it since 0057, computed by the server
+# (the first pass's own comparison; the independent verdict recomputes it with hashlib).
+BATCHES_SQL = """SELECT pg_catalog.jsonb_build_object('batch_id', x.batch_id) AS key,
+       pg_catalog.jsonb_build_object('batch_id', x.batch_id, 'lines', pg_catalog.count(*),
+         'digest', pg_catalog.encode(pg_catalog.sha256(pg_catalog.string_agg(x.h, ''::pg_catalog.bytea
+           ORDER BY x.row_no, x.namespace COLLATE pg_catalog."C", x.reference COLLATE pg_catalog."C")), 'hex')) AS row
+  FROM (SELECT t.batch_id, t.row_no, t.namespace, t.reference,
+               pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.to_jsonb(t)::pg_catalog.text, 'UTF8')) AS h
+          FROM fl.import_line t) x
+ GROUP BY x.batch_id"""
+
+
 def current_sql(table: str, key_cols: list[str], as_text: bool = True) -> sql.Composed:
     """Each row of a hooked table as (key, row) jsonb texts — the key built as the history
     builds it, so an unchanged row's texts equal the recorded ones (``as_text=False``:
@@ -104,6 +120,12 @@ def current_sql(table: str, key_cols: list[str], as_text: bool = True) -> sql.Co
         if as_text:            # no placeholders: its braces are JSON's
             return sql.Composed([sql.SQL(HELD_LINES_TEXT_SQL)])
         return sql.SQL(HELD_LINES_SQL).format(cast=cast)
+    if table == histories.LINES:
+        # (0057) In line order, batch by batch: each batch's digest is recomputed from them
+        # (histories.with_batches).
+        return sql.SQL("SELECT (SELECT pg_catalog.jsonb_object_agg(k, s.d -> k) FROM pg_catalog.unnest({keys}::text[]) k)"
+                       "{cast}, s.d{cast} FROM fl.import_line t CROSS JOIN LATERAL (SELECT pg_catalog.to_jsonb(t) AS d) s"
+                       " ORDER BY " + LINE_ORDER).format(keys=sql.Literal(key_cols), cast=cast)
     skip = histories.VOLATILE.get(table, ())
     return sql.SQL("SELECT (SELECT pg_catalog.jsonb_object_agg(k, s.d -> k) FROM pg_catalog.unnest({keys}::text[]) k)"
                    "{cast}, s.d{cast} FROM (SELECT pg_catalog.to_jsonb(t){minus} AS d FROM {rel} t) s").format(
@@ -248,6 +270,19 @@ SELECT coalesce(cur.key, latest.row_key)::pg_catalog.text AS key, cur.row::pg_ca
 """
 
 
+# (0057) The import lines' versions from before 0057, one per line, each beside its line
+# (a line without one is compared through its batch's).
+_LINE_DIFF_SQL = """
+WITH latest AS (SELECT DISTINCT ON (l.row_key) l.row_key, l.row_data FROM fl.record_log l
+                 WHERE l.tbl = 'fl.import_line' AND NOT l.row_key OPERATOR(pg_catalog.?) 'batch_id'
+                 ORDER BY l.row_key, l.id DESC)
+SELECT latest.row_key::pg_catalog.text AS key, cur.row::pg_catalog.text AS now, latest.row_data::pg_catalog.text AS was
+  FROM latest LEFT JOIN ({current}) cur(key, row) ON cur.key = latest.row_key
+ WHERE cur.row IS DISTINCT FROM latest.row_data
+ LIMIT {limit}
+"""
+
+
 def _histories(conn: Conn, cap: int) -> CheckResult:
     keys, unreadable = hooked(conn)
     findings: list[Finding] = version_changes(conn, cap)
@@ -256,9 +291,18 @@ def _histories(conn: Conn, cap: int) -> CheckResult:
         if table == "fl.posting" or table in unreadable:
             continue
         cur = sql.SQL("SELECT x.key, x.row FROM ({q}) x(key, row)").format(q=current_sql(table, kc, as_text=False))
+        if table == histories.LINES:
+            q = sql.SQL(_LINE_DIFF_SQL).format(current=current_sql(table, kc, as_text=False),
+                                               limit=sql.Literal(cap + 1))
+            for r in conn.execute(q).fetchall():
+                f = histories.row_finding(table, r["key"], r["now"], r["was"])
+                if f is not None:
+                    findings.append(f)
+            cur = sql.Composed([sql.SQL(BATCHES_SQL)])
         # the per-line versions of held entries from before 0032 are judged by the independent verdict
         keyed = sql.SQL("NOT l.row_key OPERATOR(pg_catalog.?) 'pos'" if table == "fl.pending_posting" and
-                        kc == ["pending_id"] else "true")
+                        kc == ["pending_id"] else
+                        "l.row_key OPERATOR(pg_catalog.?) 'batch_id'" if table == histories.LINES else "true")
         q = sql.SQL(_TABLE_DIFF_SQL).format(name=sql.Literal(table), current=cur, limit=sql.Literal(cap + 1),
                                             keyed=keyed, volatile=sql.Literal(list(histories.VOLATILE.get(table, ()))))
         for r in conn.execute(q).fetchall():
@@ -342,8 +386,9 @@ def row_digests(conn: Conn, copy_rows: Any, table: str, key_cols: list[str]) -> 
     of the row's text (hashlib, here): read by whichever session is free while the other
     scans the history, and sent back as 32 bytes per row (histories.digest_findings
     compares)."""
+    rows = copy_rows(conn, current_sql(table, key_cols).as_string(conn))
     return {r[0]: hashlib.sha256(r[1].encode()).digest()
-            for r in copy_rows(conn, current_sql(table, key_cols).as_string(conn))}
+            for r in (histories.with_batches(rows) if table == histories.LINES else rows)}
 
 
 def row_texts(conn: Conn, copy_rows: Any, table: str, key_cols: list[str], wanted: Sequence[str]) -> dict[str, str]:
@@ -356,7 +401,8 @@ def row_texts(conn: Conn, copy_rows: Any, table: str, key_cols: list[str], wante
     else:
         q = current_sql(table, key_cols).as_string(conn)
     want = set(wanted)
-    return {r[0]: r[1] for r in copy_rows(conn, q) if r[0] in want}
+    rows = copy_rows(conn, q)
+    return {r[0]: r[1] for r in (histories.with_batches(rows) if table == histories.LINES else rows) if r[0] in want}
 
 
 def versions(conn: Conn, copy_rows: Any, ids: Sequence[int]) -> dict[int, str]:

@@ -414,6 +414,32 @@ def test_upgrade_0055_one_history_version_per_entry(upgraded: Upgraded, tmp_path
     assert ok.returncode == 0, ok.stdout[-3000:]
 
 
+def test_upgrade_0057_one_history_version_per_import_batch(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0057: every batch the old release imported gets one version (BACKFILL, its lines'
+    digest) beside its lines' own old versions, which stay and are still judged line by
+    line; a batch imported in the upgraded ledger writes one version, none per line; the
+    ledger verifies."""
+    with upgraded.connect() as c:
+        batches = c.execute("SELECT count(DISTINCT batch_id) FROM fl.import_line").fetchone()[0]
+        backfilled = c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.import_line' AND op = 'BACKFILL' "
+                               "AND row_key ? 'batch_id' AND seq IS NOT NULL").fetchone()[0]
+        per_line = c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.import_line' "
+                             "AND row_key ? 'reference'").fetchone()[0]
+        mark = c.execute("SELECT max(id) FROM fl.record_log").fetchone()[0]
+    assert batches > 0 and backfilled == batches and per_line > 0, (batches, backfilled, per_line)
+    f = tmp_path / "later.csv"
+    f.write_text("date,unit,book,source,amount,reference,component\n"
+                 + "".join(f"2025-01-15,230822,RES,contribution,{i}.00,UPG-57-{i},\n" for i in range(1, 4)), "utf-8")
+    r = upgraded.cli("collect", "import", str(f), user="fin_zhao")
+    assert r.returncode == 0, r.stdout + r.stderr
+    with upgraded.connect() as c:
+        got = c.execute("SELECT row_key, row_data FROM fl.record_log WHERE tbl = 'fl.import_line' AND id > %s",
+                        (mark,)).fetchall()
+    assert len(got) == 1 and list(got[0][0]) == ["batch_id"] and got[0][1]["lines"] == 3, got
+    ok = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert ok.returncode == 0, ok.stdout[-3000:]
+
+
 def test_upgrade_0030_pooled_shares(upgraded: Upgraded) -> None:
     """0030: the pooled accounts' shares are guarded from the upgrade on (a deferred trigger on
     fl.account for the city expenditure account and the treasury; old rows are not rewritten),
