@@ -1,13 +1,13 @@
 """entry version: see sql/0055_entry_version.sql
 
 Revision ID: 0055
-Revises: 0052
+Revises: 0056
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0055"
-down_revision = "0052"
+down_revision = "0056"
 branch_labels = None
 depends_on = None
 
