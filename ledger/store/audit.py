@@ -107,8 +107,8 @@ def _event(at: dt.datetime | None, actor: str | None, action: str, detail: str =
 _ENTRY_BRIEF = """
 SELECT e.id, e.book, e.entry_date, e.kind, e.memo, e.reason, e.reverses, e.idempotency_key, e.created_by,
        e.created_at, host(e.client_addr) AS client_addr, s.fiscal_year, s.voucher_no, s.sealed_at, s.seq,
-       (SELECT sum(p.amount) FROM fl.posting p WHERE p.entry_id = e.id AND p.side = 'D') AS amount
-  FROM fl.entry e LEFT JOIN fl.seal s ON s.entry_id = e.id WHERE e.id = %s
+       (SELECT sum(p.amount) FROM ONLY fl.posting p WHERE p.entry_id = e.id AND p.side = 'D') AS amount
+  FROM ONLY fl.entry e LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id WHERE e.id = %s
 """
 
 
@@ -124,7 +124,7 @@ def _request_events(conn: Conn, request_id: int) -> list[TrailEvent]:
     rows = conn.execute("""
         SELECT re.id, re.action, re.from_state, re.to_state, re.amount, re.reason, re.entry_id, re.actor, re.at,
                host(re.client_addr) AS client_addr, s.book, s.fiscal_year, s.voucher_no
-          FROM fl.request_event re LEFT JOIN fl.seal s ON s.entry_id = re.entry_id
+          FROM ONLY fl.request_event re LEFT JOIN ONLY fl.seal s ON s.entry_id = re.entry_id
          WHERE re.request_id = %s ORDER BY re.at, re.id""", (request_id,)).fetchall()
     return [_event(r["at"], r["actor"], r["action"], f"{r['from_state'] or '—'} → {r['to_state']}",
                    client_addr=r["client_addr"], reason=r["reason"], entry_id=r["entry_id"],
@@ -144,7 +144,7 @@ def trail_entry(conn: Conn, ref: str) -> Trail:
                      client_addr=b["client_addr"], reason=b["reason"], entry_id=b["id"], voucher=b["voucher"],
                      amount=b["amount"])]
     for h in conn.execute("""SELECT pe.id, pe.made_by, pe.made_at, pe.decided_by, pe.decided_at
-                               FROM fl.pending_entry pe WHERE pe.entry_id = %s""", (e.id,)).fetchall():
+                               FROM ONLY fl.pending_entry pe WHERE pe.entry_id = %s""", (e.id,)).fetchall():
         # Maker-checker (sql/0017): held by its maker, posted when a second person confirmed it.
         events.append(_event(h["made_at"], h["made_by"], "hold",
                              f"held as held entry {h['id']} until a second person confirms it",
@@ -171,23 +171,23 @@ def trail_entry(conn: Conn, ref: str) -> Trail:
                                  client_addr=r["client_addr"], reason=r["reason"], entry_id=r["id"],
                                  voucher=r["voucher"], amount=r["amount"]))
     for req in conn.execute("""
-            SELECT DISTINCT r.id FROM fl.fund_request r
+            SELECT DISTINCT r.id FROM ONLY fl.fund_request r
              WHERE r.disburse_entry = %(e)s OR r.settle_entry = %(e)s
-                OR EXISTS (SELECT 1 FROM fl.request_event x WHERE x.request_id = r.id AND x.entry_id = %(e)s)""",
+                OR EXISTS (SELECT 1 FROM ONLY fl.request_event x WHERE x.request_id = r.id AND x.entry_id = %(e)s)""",
                             {"e": e.id}).fetchall():
         events += [replace(ev, action=f"request R{req['id']}: {ev.action}") for ev in _request_events(conn, req["id"])]
     for r in conn.execute("""
             SELECT l.namespace, l.reference, l.row_no, b.kind, b.file_name, b.imported_by, b.imported_at
-              FROM fl.import_line l JOIN fl.import_batch b ON b.id = l.batch_id WHERE l.entry_id = %s
+              FROM ONLY fl.import_line l JOIN ONLY fl.import_batch b ON b.id = l.batch_id WHERE l.entry_id = %s
              ORDER BY l.row_no LIMIT 50""", (e.id,)).fetchall():
         events.append(_event(r["imported_at"], r["imported_by"], "import",
                              f"{r['kind']} file {r['file_name']}, row {r['row_no']}, reference {r['reference']}",
                              entry_id=e.id, voucher=b["voucher"]))
     for r in conn.execute("""
             SELECT m.match_group, m.method, m.matched_by, m.matched_at, l.reference, l.line_date
-              FROM fl.recon_match m JOIN fl.posting p ON p.id = m.posting_id
-              LEFT JOIN fl.recon_match ml ON ml.match_group = m.match_group AND ml.statement_line_id IS NOT NULL
-              LEFT JOIN fl.statement_line l ON l.id = ml.statement_line_id
+              FROM ONLY fl.recon_match m JOIN ONLY fl.posting p ON p.id = m.posting_id
+              LEFT JOIN ONLY fl.recon_match ml ON ml.match_group = m.match_group AND ml.statement_line_id IS NOT NULL
+              LEFT JOIN ONLY fl.statement_line l ON l.id = ml.statement_line_id
              WHERE p.entry_id = %s ORDER BY m.matched_at, l.id""", (e.id,)).fetchall():
         events.append(_event(r["matched_at"], r["matched_by"], "reconcile",
                              f"matched ({r['method']}) to bank line {r['reference']} of {r['line_date']}",
@@ -211,14 +211,14 @@ def trail_request(conn: Conn, request_id: int) -> Trail:
     r = fetch_one(conn, RequestSubject,
                   """SELECT id, unit, book, component, year, quarter, amount_requested, amount_approved, state,
                             note, submitted_by, submitted_at, approved_by, disburse_entry, settle_entry
-                       FROM fl.fund_request WHERE id = %s""", (request_id,))
+                       FROM ONLY fl.fund_request WHERE id = %s""", (request_id,))
     if r is None:
         raise NotFound(f"no fund request R{request_id} (or it belongs to a unit you cannot see)")
     events = _request_events(conn, request_id)
     for eid in (r.disburse_entry, r.settle_entry):
         if eid is None:
             continue
-        rev = conn.execute("SELECT id FROM fl.entry WHERE reverses = %s", (eid,)).fetchone()
+        rev = conn.execute("SELECT id FROM ONLY fl.entry WHERE reverses = %s", (eid,)).fetchone()
         if rev is not None:
             x = _brief(conn, rev["id"])
             assert x is not None

@@ -97,7 +97,7 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
             else:
                 cols = list(t["cols"])
                 order = ", ".join(_ident(c) for c in (t["pk"] or cols[:1]))
-            q = f"SELECT {', '.join(_ident(c) for c in cols)} FROM fl.{_ident(name)} ORDER BY {order}"
+            q = f"SELECT {', '.join(_ident(c) for c in cols)} FROM ONLY fl.{_ident(name)} ORDER BY {order}"
             counts[f"tables/{name}.csv"] = _copy_to(conn, q, directory / "tables" / f"{name}.csv")
         # The chained histories' other side: each hooked table's rows as the history keys
         # and prints them, and each self-chained table's links (ledger.io.archive).

@@ -79,16 +79,16 @@ class Check:
 _VOUCHER = "s.book || '/' || s.fiscal_year || '-' || lpad(s.voucher_no::text, 6, '0')"
 
 COUNTS_SQL = """
-SELECT (SELECT count(*) FROM fl.entry) AS entries,
-       (SELECT count(*) FROM fl.account) AS accounts,
-       (SELECT count(*) FROM fl.account_day) AS account_days,
-       (SELECT count(*) FROM fl.bank_account) AS bank_accounts,
-       (SELECT count(*) FROM fl.seal) AS seals,
-       (SELECT count(*) FROM fl.seal_queue) AS queued,
-       (SELECT count(*) FROM fl.entry WHERE reverses IS NOT NULL) AS reversals,
-       (SELECT count(*) FROM fl.fund_request) AS requests,
-       (SELECT count(*) FROM fl.request_event) AS request_events,
-       (SELECT count(*) FROM fl.pending_entry) AS held
+SELECT (SELECT count(*) FROM ONLY fl.entry) AS entries,
+       (SELECT count(*) FROM ONLY fl.account) AS accounts,
+       (SELECT count(*) FROM ONLY fl.account_day) AS account_days,
+       (SELECT count(*) FROM ONLY fl.bank_account) AS bank_accounts,
+       (SELECT count(*) FROM ONLY fl.seal) AS seals,
+       (SELECT count(*) FROM ONLY fl.seal_queue) AS queued,
+       (SELECT count(*) FROM ONLY fl.entry WHERE reverses IS NOT NULL) AS reversals,
+       (SELECT count(*) FROM ONLY fl.fund_request) AS requests,
+       (SELECT count(*) FROM ONLY fl.request_event) AS request_events,
+       (SELECT count(*) FROM ONLY fl.pending_entry) AS held
 """
 
 CHECKS: tuple[Check, ...] = (
@@ -99,12 +99,12 @@ CHECKS: tuple[Check, ...] = (
         Query(f"""
           WITH s AS (SELECT s.*, row_number() OVER (ORDER BY s.seq) AS pos,
                             row_number() OVER (PARTITION BY s.book, s.fiscal_year ORDER BY s.seq) AS vpos
-                       FROM fl.seal s)
+                       FROM ONLY fl.seal s)
           SELECT coalesce(s.entry_id, e.id) AS entry_id, s.entry_id IS NULL AS unsealed, e.id IS NULL AS orphan,
                  q.entry_id IS NOT NULL AS queued, s.seq, s.pos, s.voucher_no, s.vpos, s.book, s.fiscal_year,
                  e.book AS ebook, extract(year FROM e.entry_date)::int AS eyear, {_VOUCHER} AS label
-            FROM s FULL JOIN fl.entry e ON e.id = s.entry_id
-            LEFT JOIN fl.seal_queue q ON q.entry_id = coalesce(s.entry_id, e.id)
+            FROM s FULL JOIN ONLY fl.entry e ON e.id = s.entry_id
+            LEFT JOIN ONLY fl.seal_queue q ON q.entry_id = coalesce(s.entry_id, e.id)
            WHERE (s.entry_id IS NULL) = (q.entry_id IS NULL) OR e.id IS NULL OR s.seq <> s.pos
               OR s.voucher_no <> s.vpos OR s.book <> e.book OR s.fiscal_year <> extract(year FROM e.entry_date)""",
               lambda r: ("the entry has no seal (no voucher number, not in the hash chain) and is not queued for "
@@ -119,8 +119,8 @@ CHECKS: tuple[Check, ...] = (
         Query("""
           SELECT coalesce(vc.book, x.book) AS book, coalesce(vc.fiscal_year, x.fiscal_year) AS fiscal_year,
                  vc.last_no, x.n
-            FROM fl.voucher_counter vc
-            FULL JOIN (SELECT book, fiscal_year, max(voucher_no) AS n FROM fl.seal GROUP BY 1, 2) x
+            FROM ONLY fl.voucher_counter vc
+            FULL JOIN (SELECT book, fiscal_year, max(voucher_no) AS n FROM ONLY fl.seal GROUP BY 1, 2) x
               ON x.book = vc.book AND x.fiscal_year = vc.fiscal_year
            WHERE vc.last_no IS DISTINCT FROM x.n""",
               lambda r: f"voucher counter of {r['book']}/{r['fiscal_year']} says {r['last_no']}, "
@@ -136,8 +136,8 @@ CHECKS: tuple[Check, ...] = (
         Query("""
           SELECT e.id AS entry_id, e.entry_date, e.created_at, c.month, c.closed_at, c.closed_by,
                  s.book, s.fiscal_year, s.voucher_no
-            FROM fl.entry e JOIN fl.closed_period c ON c.month = date_trunc('month', e.entry_date)::date
-            LEFT JOIN fl.seal s ON s.entry_id = e.id
+            FROM ONLY fl.entry e JOIN ONLY fl.closed_period c ON c.month = date_trunc('month', e.entry_date)::date
+            LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
            WHERE e.created_at > c.closed_at""",
               lambda r: f"dated {r['entry_date']} but written at {r['created_at']:%Y-%m-%d %H:%M:%S}, after "
                         f"{r['month']:%Y-%m} was closed by {r['closed_by']} at {r['closed_at']:%Y-%m-%d %H:%M:%S}"),
@@ -146,31 +146,31 @@ CHECKS: tuple[Check, ...] = (
           "exactly (same accounts and amounts, sides swapped)", "reversals", (
         Query("""
           SELECT e.id AS entry_id, e.reverses, o.id IS NULL AS missing, o.book AS obook, e.book AS ebook,
-                 (SELECT count(*) FROM fl.entry x WHERE x.reverses = e.reverses) AS times,
+                 (SELECT count(*) FROM ONLY fl.entry x WHERE x.reverses = e.reverses) AS times,
                  s.book, s.fiscal_year, s.voucher_no
-            FROM fl.entry e LEFT JOIN fl.entry o ON o.id = e.reverses LEFT JOIN fl.seal s ON s.entry_id = e.id
+            FROM ONLY fl.entry e LEFT JOIN ONLY fl.entry o ON o.id = e.reverses LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
            WHERE e.reverses IS NOT NULL
              AND (o.id IS NULL OR o.book <> e.book OR e.reverses >= e.id
-                  OR (SELECT count(*) FROM fl.entry x WHERE x.reverses = e.reverses) > 1)""",
+                  OR (SELECT count(*) FROM ONLY fl.entry x WHERE x.reverses = e.reverses) > 1)""",
               lambda r: f"reverses entry {r['reverses']}, which does not exist" if r["missing"] else
                         f"entry {r['reverses']} is reversed {r['times']} times" if r["times"] > 1 else
                         f"reverses entry {r['reverses']} of book {r['obook']} from book {r['ebook']}"
                         if r["obook"] != r["ebook"] else f"reverses a later entry ({r['reverses']})"),
         Query("""
-          WITH r AS (SELECT id, reverses FROM fl.entry WHERE reverses IS NOT NULL),
+          WITH r AS (SELECT id, reverses FROM ONLY fl.entry WHERE reverses IS NOT NULL),
           o AS (SELECT r.id AS rid, p.account_id, CASE p.side WHEN 'D' THEN 'C' ELSE 'D' END AS side, p.amount,
                        count(*) AS n
-                  FROM r CROSS JOIN LATERAL (SELECT * FROM fl.posting x WHERE x.entry_id = r.reverses OFFSET 0) p
+                  FROM r CROSS JOIN LATERAL (SELECT * FROM ONLY fl.posting x WHERE x.entry_id = r.reverses OFFSET 0) p
                  GROUP BY 1, 2, 3, 4),
           m AS (SELECT r.id AS rid, p.account_id, p.side::text AS side, p.amount, count(*) AS n
-                  FROM r CROSS JOIN LATERAL (SELECT * FROM fl.posting x WHERE x.entry_id = r.id OFFSET 0) p
+                  FROM r CROSS JOIN LATERAL (SELECT * FROM ONLY fl.posting x WHERE x.entry_id = r.id OFFSET 0) p
                  GROUP BY 1, 2, 3, 4),
           bad AS (SELECT DISTINCT coalesce(o.rid, m.rid) AS rid
                     FROM o FULL JOIN m ON m.rid = o.rid AND m.account_id = o.account_id AND m.side = o.side
                                       AND m.amount = o.amount
                    WHERE o.n IS DISTINCT FROM m.n)
           SELECT e.id AS entry_id, e.reverses, s.book, s.fiscal_year, s.voucher_no
-            FROM bad JOIN fl.entry e ON e.id = bad.rid LEFT JOIN fl.seal s ON s.entry_id = e.id""",
+            FROM bad JOIN ONLY fl.entry e ON e.id = bad.rid LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id""",
               lambda r: f"does not exactly mirror entry {r['reverses']}, which it claims to reverse"),
     )),
     Check("held_entries", "maker-checker (sql/0017): every confirmed held entry is in the journal with its key, "
@@ -180,7 +180,7 @@ CHECKS: tuple[Check, ...] = (
         Query("""
           SELECT pe.id, pe.made_by, pe.decided_by, pe.kind, e.id AS entry_id, s.book, s.fiscal_year, s.voucher_no,
                  e.id IS NULL AS missing
-            FROM fl.pending_entry pe LEFT JOIN fl.entry e ON e.id = pe.entry_id LEFT JOIN fl.seal s ON s.entry_id = e.id
+            FROM ONLY fl.pending_entry pe LEFT JOIN ONLY fl.entry e ON e.id = pe.entry_id LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
            WHERE pe.state = 'confirmed'
              AND (e.id IS NULL OR e.idempotency_key <> pe.idempotency_key OR e.kind <> pe.kind
                   OR e.content_hash <> pe.content_hash OR pe.decided_by = pe.made_by)""",
@@ -190,12 +190,12 @@ CHECKS: tuple[Check, ...] = (
                            "but the journal's entry differs from what was held")),
         Query("""
           SELECT e.id AS entry_id, e.kind, e.idempotency_key, e.created_by, s.book, s.fiscal_year, s.voucher_no
-            FROM fl.entry e LEFT JOIN fl.seal s ON s.entry_id = e.id
+            FROM ONLY fl.entry e LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
            WHERE (e.idempotency_key LIKE 'manual:%' OR e.idempotency_key LIKE 'reversal:%'
                   OR e.idempotency_key LIKE 'opening-city:%' OR jsonb_typeof(e.source) = 'object' AND e.source ? 'held')
-             AND NOT EXISTS (SELECT 1 FROM fl.pending_entry pe WHERE pe.entry_id = e.id AND pe.state = 'confirmed')
+             AND NOT EXISTS (SELECT 1 FROM ONLY fl.pending_entry pe WHERE pe.entry_id = e.id AND pe.state = 'confirmed')
              AND (e.source ? 'held' OR e.kind = 'opening' OR EXISTS (
-                   SELECT 1 FROM fl.posting p JOIN fl.account a ON a.id = p.account_id
+                   SELECT 1 FROM ONLY fl.posting p JOIN ONLY fl.account a ON a.id = p.account_id
                     WHERE p.entry_id = e.id
                       AND (split_part(a.chart_code, '.', 1) IN ('1001', '1002', '1003', '1004', '1005')
                            OR a.holder <> '')))""",
@@ -209,7 +209,7 @@ CHECKS: tuple[Check, ...] = (
                        AS t(from_state, action, to_state)),
           ev AS (SELECT re.id, re.request_id, re.action, re.from_state, re.to_state, re.actor,
                         lag(re.to_state) OVER w AS prev_to
-                   FROM fl.request_event re WINDOW w AS (PARTITION BY re.request_id ORDER BY re.at, re.id))
+                   FROM ONLY fl.request_event re WINDOW w AS (PARTITION BY re.request_id ORDER BY re.at, re.id))
           SELECT ev.* FROM ev
             LEFT JOIN t ON t.from_state IS NOT DISTINCT FROM ev.from_state AND t.action = ev.action
                        AND t.to_state = ev.to_state
@@ -220,15 +220,15 @@ CHECKS: tuple[Check, ...] = (
                            f"starts from {r['from_state'] or 'nothing'} but the request was "
                            f"{r['prev_to'] or 'not yet submitted'}")),
         Query("""
-          WITH last AS (SELECT DISTINCT ON (request_id) request_id, to_state FROM fl.request_event
+          WITH last AS (SELECT DISTINCT ON (request_id) request_id, to_state FROM ONLY fl.request_event
                          ORDER BY request_id, at DESC, id DESC),
-          sub AS (SELECT DISTINCT ON (request_id) request_id, actor FROM fl.request_event WHERE action = 'submit'
+          sub AS (SELECT DISTINCT ON (request_id) request_id, actor FROM ONLY fl.request_event WHERE action = 'submit'
                    ORDER BY request_id, at, id),
-          appr AS (SELECT request_id, string_agg(DISTINCT actor, ',') AS actors FROM fl.request_event
+          appr AS (SELECT request_id, string_agg(DISTINCT actor, ',') AS actors FROM ONLY fl.request_event
                     WHERE action = 'approve' GROUP BY request_id)
           SELECT r.id AS request_id, r.state, last.to_state AS last_state, r.submitted_by, r.approved_by,
                  sub.actor AS sub_actor, appr.actors AS approvers
-            FROM fl.fund_request r LEFT JOIN last ON last.request_id = r.id
+            FROM ONLY fl.fund_request r LEFT JOIN last ON last.request_id = r.id
             LEFT JOIN sub ON sub.request_id = r.id LEFT JOIN appr ON appr.request_id = r.id
            WHERE last.to_state IS DISTINCT FROM r.state
               OR r.approved_by = r.submitted_by
@@ -305,13 +305,13 @@ def snapshot(conn: Conn, *, same_as: str | None = None) -> None:
     # values print as they were hashed, no timeout cuts the pass short. JIT is off: before
     # PostgreSQL 18 a disabled plan node adds 1e10 to the plan's cost, which put every
     # verify statement far above the JIT thresholds (~3 s per statement on 15).
-    verify_session.pin(conn)
+    verify_session.pin(conn, snapshot_imported=same_as is not None)
     conn.execute("SET LOCAL enable_nestloop = off")
 
 
 def require_reader(conn: Conn) -> None:
     """Verify reads every unit's rows: an officer (row security) would see a partial ledger."""
-    r = conn.execute("""SELECT u.role FROM fl.app_user u WHERE u.name = session_user""").fetchone()
+    r = conn.execute("""SELECT u.role FROM ONLY fl.app_user u WHERE u.name = session_user""").fetchone()
     if r is not None and r["role"] in ("officer", "admin"):
         raise PermissionDenied(f"verify reads every unit's books, which the {r['role']} role cannot see: "
                                "run it as an auditor (or a reviewer or finance user)")
@@ -331,7 +331,7 @@ class Timer:
 
 
 def _count_postings(conn: Conn) -> int:
-    row = conn.execute("SELECT count(*) AS n FROM fl.posting").fetchone()
+    row = conn.execute("SELECT count(*) AS n FROM ONLY fl.posting").fetchone()
     return int(row["n"]) if row else 0
 
 
@@ -387,7 +387,7 @@ def verify(conn: Conn, *, only: Sequence[str] | None = None, cap: int = FINDINGS
     snapshot(conn)
     try:
         require_reader(conn)
-        head = conn.execute("SELECT seq, hash FROM fl.chain_head").fetchone()
+        head = conn.execute("SELECT seq, hash FROM ONLY fl.chain_head").fetchone()
         counts = timer.run("counts", [], lambda: conn.execute(COUNTS_SQL).fetchone())
         assert counts is not None
         job = ChainJob(conn, head, int(counts["seals"]), cap) if want_chain else None

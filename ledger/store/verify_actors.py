@@ -23,7 +23,7 @@ def versions_sql() -> str:
     cols = ", ".join(f"t.{c}" + ("::pg_catalog.text" if c in ("row_key", "row_data") else "")
                      for c in histories.RECORD_COLS)
     tables = "{" + ",".join(actors.watched()) + "}"
-    return (f"SELECT {cols} FROM fl.record_log t WHERE t.tbl OPERATOR(pg_catalog.=) ANY ('{tables}'::pg_catalog.text[])"
+    return (f"SELECT {cols} FROM ONLY fl.record_log t WHERE t.tbl OPERATOR(pg_catalog.=) ANY ('{tables}'::pg_catalog.text[])"
             " ORDER BY t.id")
 
 
@@ -33,7 +33,7 @@ def entries(conn: Conn, copy_rows: CopyRows, ids: set[int]) -> dict[int, dict[st
         return {}
     arr = "{" + ",".join(str(int(i)) for i in sorted(ids)) + "}"
     out: dict[int, dict[str, Any]] = {}
-    for r in copy_rows(conn, f"SELECT t.id, t.kind, t.source::pg_catalog.text FROM fl.entry t "
+    for r in copy_rows(conn, f"SELECT t.id, t.kind, t.source::pg_catalog.text FROM ONLY fl.entry t "
                              f"WHERE t.id OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[])"):
         out[int(r[0])] = {"kind": r[1], "source": actors.entry_source(json.loads(r[2]) if r[2] else None)}
     return out

@@ -312,9 +312,21 @@ SELECT r.rolname AS name, r.rolsuper AS super, r.rolcreatedb AS createdb,
        ARRAY(SELECT g.rolname::pg_catalog.text FROM pg_catalog.pg_auth_members m
                JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
               WHERE m.member = r.oid AND g.oid <> (SELECT o.oid FROM owner o) ORDER BY 1) AS member_of
-  FROM pg_catalog.pg_roles r JOIN fl.app_user u ON u.name = r.rolname
+  FROM pg_catalog.pg_roles r JOIN ONLY fl.app_user u ON u.name = r.rolname
  WHERE r.oid <> (SELECT o.oid FROM owner o)
 """
+
+# Inheritance into or out of the ledger's tables (ATTACK7 U2): a child table, in any
+# schema, whose rows a reader of the parent without ONLY would read as the parent's.
+_INHERITANCE = """
+SELECT 'relation ' || c.oid::pg_catalog.regclass::pg_catalog.text AS child,
+       p.oid::pg_catalog.regclass::pg_catalog.text AS parent
+  FROM pg_catalog.pg_inherits i
+  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+  JOIN pg_catalog.pg_class p ON p.oid OPERATOR(pg_catalog.=) i.inhparent
+ WHERE p.relnamespace OPERATOR(pg_catalog.=) 'fl'::pg_catalog.regnamespace
+    OR c.relnamespace OPERATOR(pg_catalog.=) 'fl'::pg_catalog.regnamespace
+ ORDER BY 1, 2"""
 
 _CATALOG_ADDITIONS = f"""
 SELECT 'function ' || p.oid::regprocedure::text AS what FROM pg_catalog.pg_proc p
@@ -451,7 +463,7 @@ SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE s.setrole::pg_catalog.regrole::tex
  WHERE (s.setdatabase = 0 OR d.datname = pg_catalog.current_database())
    AND (s.setrole = 0 OR pg_catalog.pg_has_role(session_user, s.setrole, 'MEMBER')
         OR s.setrole IN (SELECT r.oid FROM pg_catalog.pg_roles r
-                          WHERE r.rolname IN (SELECT u.name FROM fl.app_user u) OR r.rolname = ANY (%(groups)s::text[])
+                          WHERE r.rolname IN (SELECT u.name FROM ONLY fl.app_user u) OR r.rolname = ANY (%(groups)s::text[])
                              OR r.oid = (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'fl')))
 """
 # What a setting does to a ledger login's writes, where it is worse than "could mislead".
@@ -604,6 +616,10 @@ def check_catalogue(conn: Conn, expected: dict[str, dict[str, str]] | None = Non
     for r in conn.execute(_CATALOG_ADDITIONS).fetchall():
         findings.append(Finding("catalogue", f"{r['what']} was created in pg_catalog after initdb: it would "
                                 "shadow or extend a built-in every query resolves", account=r["what"]))
+    for r in conn.execute(_INHERITANCE).fetchall():
+        findings.append(Finding("catalogue", f"{r['child']} inherits from {r['parent']}: a reader of the parent "
+                                "that does not say ONLY reads the child's rows as the ledger's (the release has no "
+                                "inheritance)", account=r["child"]))
     b, builtin = check_builtins(conn)
     m, logins = check_logins(conn)
     return result("catalogue", "the schema fl (relation kinds, columns with their defaults, constraints, indexes, "

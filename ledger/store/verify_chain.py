@@ -48,10 +48,10 @@ CHAIN_DESCRIPTION = ("the SHA-256 chain recomputed from the first entry: every e
 _LEGS_SQL = """
 SELECT p.entry_id,
        string_agg(((SELECT jsonb_object_agg(a.id::text, concat_ws(':', a.book, a.chart_code, a.unit, a.holder,
-                                                                   a.component) || ':') FROM fl.account a)
+                                                                   a.component) || ':') FROM ONLY fl.account a)
                    ->> p.account_id::text) || p.side || ':' || p.amount || ':' || coalesce(p.line_ref, ''),
                   ';' ORDER BY p.id) AS legs
-  FROM fl.posting p
+  FROM ONLY fl.posting p
  GROUP BY p.entry_id
 """
 
@@ -61,7 +61,7 @@ _ENTRY_TEXT = ("concat_ws('|', e.id, e.book, e.entry_date, e.idempotency_key, co
 # The canonical text of every entry, set-based: exactly what fl.entry_canonical(id) returns.
 CANONICAL_SQL = f"""
 SELECT e.id AS entry_id, {_ENTRY_TEXT} || '#' || pc.legs AS canonical
-  FROM fl.entry e
+  FROM ONLY fl.entry e
   LEFT JOIN ({_LEGS_SQL}) pc ON pc.entry_id = e.id
 """
 
@@ -69,13 +69,13 @@ SELECT e.id AS entry_id, {_ENTRY_TEXT} || '#' || pc.legs AS canonical
 # one's digest recomputed from its rows with the same legs as the chain check, beside the
 # digest its commit stored; only mismatches come back. The queue is short: its entries
 # and postings are fetched by key (= ANY), never by a scan of the journal.
-_QUEUED_IDS = "ANY (ARRAY(SELECT entry_id FROM fl.seal_queue))"
+_QUEUED_IDS = "ANY (ARRAY(SELECT entry_id FROM ONLY fl.seal_queue))"
 _QUEUED_LEGS_SQL = _LEGS_SQL.replace(" GROUP BY", f" WHERE p.entry_id = {_QUEUED_IDS}\n GROUP BY")
 QUEUED_SQL = f"""
 SELECT q.entry_id, q.book AS qbook, q.fiscal_year AS qyear, e.id IS NOT NULL AS has_entry, e.book,
        extract(year FROM e.entry_date)::int AS year
-  FROM fl.seal_queue q
-  LEFT JOIN (SELECT * FROM fl.entry WHERE id = {_QUEUED_IDS}) e ON e.id = q.entry_id
+  FROM ONLY fl.seal_queue q
+  LEFT JOIN (SELECT * FROM ONLY fl.entry WHERE id = {_QUEUED_IDS}) e ON e.id = q.entry_id
   LEFT JOIN ({_QUEUED_LEGS_SQL}) pc ON pc.entry_id = q.entry_id
  WHERE e.id IS NULL OR q.book <> e.book OR q.fiscal_year <> extract(year FROM e.entry_date)
     OR sha256(convert_to({_ENTRY_TEXT} || '#' || pc.legs, 'UTF8')) IS DISTINCT FROM q.content_digest
@@ -88,8 +88,8 @@ SELECT * FROM (
 SELECT s.seq, s.entry_id, s.book, s.fiscal_year, s.voucher_no, s.content_digest, s.prev_hash, s.hash,
        s.sealed_at, e.created_at, e.id IS NOT NULL AS has_entry,
        sha256(convert_to({_ENTRY_TEXT} || '#' || pc.legs, 'UTF8')) AS digest
-  FROM fl.seal s
-  LEFT JOIN fl.entry e ON e.id = s.entry_id
+  FROM ONLY fl.seal s
+  LEFT JOIN ONLY fl.entry e ON e.id = s.entry_id
   LEFT JOIN ({_LEGS_SQL}) pc ON pc.entry_id = s.entry_id
 OFFSET 0) links
 """
@@ -111,8 +111,8 @@ SELECT * FROM (
          sha256(convert_to({_ENTRY_TEXT} || '#' || pc.legs, 'UTF8')) AS digest
     FROM (SELECT s.*, lag(s.hash, 1, '\\x{GENESIS.hex()}'::bytea) OVER w AS prev_stored,
                  lag(s.sealed_at) OVER w AS prev_sealed_at
-            FROM fl.seal s WINDOW w AS (ORDER BY s.seq)) s
-    LEFT JOIN fl.entry e ON e.id = s.entry_id
+            FROM ONLY fl.seal s WINDOW w AS (ORDER BY s.seq)) s
+    LEFT JOIN ONLY fl.entry e ON e.id = s.entry_id
     LEFT JOIN ({_RANGE_LEGS_SQL}) pc
       ON pc.entry_id = s.entry_id
    WHERE s.entry_id >= %(lo)s AND s.entry_id < %(hi)s
@@ -126,7 +126,7 @@ SELECT * FROM (
 """
 
 _LAST_SEAL_SQL = """
-SELECT seq, entry_id, book, fiscal_year, voucher_no, hash FROM fl.seal ORDER BY seq DESC LIMIT 1
+SELECT seq, entry_id, book, fiscal_year, voucher_no, hash FROM ONLY fl.seal ORDER BY seq DESC LIMIT 1
 """
 
 
@@ -246,7 +246,7 @@ class ChainJob:
     def __init__(self, conn: Conn, head: dict[str, Any] | None, seals: int, cap: int = FINDINGS_CAP,
                  parts: int = CHAIN_PARTS) -> None:
         self.head, self.seals, self.cap = head, seals, cap
-        row = conn.execute("SELECT min(entry_id) AS lo, max(entry_id) AS hi FROM fl.seal").fetchone()
+        row = conn.execute("SELECT min(entry_id) AS lo, max(entry_id) AS hi FROM ONLY fl.seal").fetchone()
         lo, hi = (int(row["lo"]), int(row["hi"]) + 1) if row and row["lo"] is not None else (0, 0)
         step = max(1, -(-(hi - lo) // parts))
         self._ranges = iter([(a, min(a + step, hi)) for a in range(lo, hi, step)])

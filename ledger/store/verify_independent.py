@@ -6,7 +6,7 @@ functions and operators the queries use, and every relation is qualified), DateS
 ISO, TimeZone UTC, IntervalStyle postgres, extra_float_digits 3, bytea_output hex,
 client_encoding UTF8, no timeouts, and the rest of ledger.store.verify_session.PINNED,
 each read back before a row is — one REPEATABLE READ, READ ONLY snapshot. The queries only select columns (``COPY
-(SELECT cols FROM fl.t) TO STDOUT`` in CSV) — the postings grouped per entry by built-in
+(SELECT cols FROM ONLY fl.t) TO STDOUT`` in CSV) — the postings grouped per entry by built-in
 aggregates that only concatenate (``ENTRY_GROUPS_SQL``), read by two sessions of one
 exported snapshot side by side: no server function computes a digest, a sum or a
 comparison the verdict depends on. ledger.core.proof does all of that with hashlib and
@@ -70,7 +70,7 @@ SELECT p.entry_id, pg_catalog.count(*),
        pg_catalog.string_agg(p.amount::pg_catalog.text, ',' ORDER BY p.id),
        pg_catalog.min(p.entry_date), pg_catalog.max(p.entry_date),
        pg_catalog.json_object_agg(p.id, p.memo) FILTER (WHERE p.memo <> '')
-  FROM fl.posting p
+  FROM ONLY fl.posting p
  WHERE {where}
  GROUP BY p.entry_id"""
 # Ranges per session: enough that two sessions finish together.
@@ -87,13 +87,13 @@ def pin(conn: Conn, snapshot: str | None = None) -> None:
     conn.read_only = True
     if snapshot is not None:
         conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
-    verify_session.pin(conn)
+    verify_session.pin(conn, snapshot_imported=snapshot is not None)
 
 
 def select_sql(table: str, where: str = "", order: bool = True) -> str:
     cols = ", ".join(f"t.{c}" for c in proof.TABLES[table])
     order_by = f" ORDER BY {', '.join('t.' + c.strip() for c in proof.ORDER_BY[table].split(','))}" if order else ""
-    return f"SELECT {cols} FROM fl.{table} t{where}{order_by}"
+    return f"SELECT {cols} FROM ONLY fl.{table} t{where}{order_by}"
 
 
 def copy_rows(conn: Conn, query: str) -> Iterator[list[str]]:
@@ -350,13 +350,13 @@ def stream_histories(conn: Conn) -> tuple[Iterator[list[str]], list[list[str]]]:
     """fl.record_head, and fl.record_log in id order (streamed: read it before anything
     else is read on this session), with each version's own seal where the schema has it
     (sql/0023)."""
-    head = list(copy_rows(conn, "SELECT t.seq, t.hash FROM fl.record_head t"))
+    head = list(copy_rows(conn, "SELECT t.seq, t.hash FROM ONLY fl.record_head t"))
     sealed = conn.execute("""SELECT pg_catalog.count(*) = 2 AS ok FROM pg_catalog.pg_attribute a
                               WHERE a.attrelid = 'fl.record_log'::pg_catalog.regclass AND NOT a.attisdropped
                                 AND a.attname = ANY (%s::text[])""", (list(histories.SEAL_COLS),)).fetchone()
     names = histories.RECORD_COLS + (histories.SEAL_COLS if sealed and sealed["ok"] else ())
     cols = ", ".join(f"t.{c}" + ("::text" if c in ("row_key", "row_data", "vxid") else "") for c in names)
-    return copy_rows(conn, f"SELECT {cols} FROM fl.record_log t ORDER BY t.id"), head
+    return copy_rows(conn, f"SELECT {cols} FROM ONLY fl.record_log t ORDER BY t.id"), head
 
 
 def read_histories(conn: Conn) -> tuple[list[list[str]], list[list[str]]]:

@@ -48,12 +48,12 @@ g AS MATERIALIZED (
   SELECT p.entry_id, p.account_id, p.entry_date, p.unit, count(*) AS n,
          coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0) AS dr,
          coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0) AS cr
-    FROM fl.posting p
+    FROM ONLY fl.posting p
    GROUP BY p.entry_id, p.account_id, p.entry_date, p.unit),
 ga AS MATERIALIZED (
   SELECT g.*, e.id IS NULL AS no_entry, a.id IS NULL AS no_account, e.book AS ebook, e.entry_date AS edate,
          e.created_xid, a.book AS abook, a.unit AS aunit, a.component, a.bank_account_id
-    FROM g LEFT JOIN fl.entry e ON e.id = g.entry_id LEFT JOIN fl.account a ON a.id = g.account_id)
+    FROM g LEFT JOIN ONLY fl.entry e ON e.id = g.entry_id LEFT JOIN ONLY fl.account a ON a.id = g.account_id)
 """
 
 # The posting-level detail of posting_copies, for the entries whose groups failed it.
@@ -61,8 +61,8 @@ _COPIES_DETAIL_SQL = """
 SELECT p.id AS posting_id, p.entry_id, e.id IS NULL AS no_entry, a.id IS NULL AS no_account,
        p.entry_date AS pdate, e.entry_date AS edate, p.unit AS punit, a.unit AS aunit,
        a.book AS abook, e.book AS ebook, s.book, s.fiscal_year, s.voucher_no
-  FROM fl.posting p LEFT JOIN fl.entry e ON e.id = p.entry_id
-  LEFT JOIN fl.account a ON a.id = p.account_id LEFT JOIN fl.seal s ON s.entry_id = p.entry_id
+  FROM ONLY fl.posting p LEFT JOIN ONLY fl.entry e ON e.id = p.entry_id
+  LEFT JOIN ONLY fl.account a ON a.id = p.account_id LEFT JOIN ONLY fl.seal s ON s.entry_id = p.entry_id
  WHERE p.entry_id = ANY(%(entries)s)
    AND (e.id IS NULL OR a.id IS NULL OR p.entry_date <> e.entry_date OR p.unit <> a.unit OR a.book <> e.book)
  ORDER BY p.id
@@ -86,15 +86,15 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
         "entry_balanced", "every entry has >= 2 postings and balances per (book, unit, component)", "entries", f"""
         SELECT e.id AS entry_id, coalesce(c.n, 0) AS n, NULL::bigint AS dr, NULL::bigint AS cr, NULL AS ebook,
                NULL AS unit, NULL AS component, {_SEAL_COLS}
-          FROM fl.entry e LEFT JOIN (SELECT entry_id, sum(n) AS n FROM ga GROUP BY entry_id) c ON c.entry_id = e.id
-          LEFT JOIN fl.seal s ON s.entry_id = e.id
+          FROM ONLY fl.entry e LEFT JOIN (SELECT entry_id, sum(n) AS n FROM ga GROUP BY entry_id) c ON c.entry_id = e.id
+          LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
          WHERE coalesce(c.n, 0) < 2
         UNION ALL
         SELECT l.entry_id, NULL, l.dr, l.cr, l.ebook, l.unit, l.component, {_SEAL_COLS} FROM (
           SELECT entry_id, ebook, aunit AS unit, component, sum(dr) AS dr, sum(cr) AS cr
             FROM ga WHERE NOT no_entry AND NOT no_account
            GROUP BY entry_id, ebook, aunit, component) l
-          LEFT JOIN fl.seal s ON s.entry_id = l.entry_id
+          LEFT JOIN ONLY fl.seal s ON s.entry_id = l.entry_id
          WHERE l.dr <> l.cr""",
         lambda r: f"has {r['n']} posting(s); an entry needs at least two" if r["n"] is not None else
                   f"debits {_fen(r['dr'])} ≠ credits {_fen(r['cr'])} for book {r['ebook']}, unit {r['unit']}"
@@ -110,7 +110,7 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
         SELECT coalesce(a.id, t.account_id) AS account_id, a.id IS NULL AS missing,
                a.debits, a.credits, a.balance, coalesce(t.dr, 0) AS dr, coalesce(t.cr, 0) AS cr,
                concat_ws(':', a.book, a.chart_code, a.unit, nullif(a.holder, ''), nullif(a.component, '')) AS label
-          FROM fl.account a
+          FROM ONLY fl.account a
           FULL JOIN (SELECT account_id, sum(dr) AS dr, sum(cr) AS cr FROM g GROUP BY account_id) t
             ON t.account_id = a.id
          WHERE a.id IS NULL OR a.debits <> coalesce(t.dr, 0) OR a.credits <> coalesce(t.cr, 0)
@@ -124,7 +124,7 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
         SELECT coalesce(d.account_id, t.account_id) AS account_id, coalesce(d.day, t.entry_date) AS day,
                coalesce(d.debits, 0) AS debits, coalesce(d.credits, 0) AS credits,
                coalesce(t.dr, 0) AS dr, coalesce(t.cr, 0) AS cr
-          FROM fl.account_day d
+          FROM ONLY fl.account_day d
           FULL JOIN (SELECT account_id, entry_date, sum(dr) AS dr, sum(cr) AS cr FROM g GROUP BY account_id, entry_date) t
             ON t.account_id = d.account_id AND t.entry_date = d.day
          WHERE coalesce(d.debits, 0) <> coalesce(t.dr, 0) OR coalesce(d.credits, 0) <> coalesce(t.cr, 0)""",
@@ -136,10 +136,10 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
         "0 elsewhere), and 0 <= reserved <= that balance", "bank_accounts", """
         SELECT b.id AS bank_id, b.book, b.holder, b.unit, b.balance, b.reserved, coalesce(t.s, 0) AS actual,
                CASE WHEN b.holder = 'special' AND b.unit IS NULL THEN coalesce(q.s, 0) ELSE 0 END AS approved
-          FROM fl.bank_account b
+          FROM ONLY fl.bank_account b
           LEFT JOIN (SELECT bank_account_id, sum(dr - cr) AS s FROM ga
                       WHERE bank_account_id IS NOT NULL GROUP BY 1) t ON t.bank_account_id = b.id
-          LEFT JOIN (SELECT book, sum(amount_approved) AS s FROM fl.fund_request
+          LEFT JOIN (SELECT book, sum(amount_approved) AS s FROM ONLY fl.fund_request
                       WHERE state = 'approved' GROUP BY 1) q ON q.book = b.book
          WHERE b.balance <> coalesce(t.s, 0) OR b.reserved < 0 OR b.reserved > coalesce(t.s, 0)
             OR b.reserved <> CASE WHEN b.holder = 'special' AND b.unit IS NULL THEN coalesce(q.s, 0) ELSE 0 END""",
@@ -157,13 +157,13 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
           SELECT DISTINCT ON (bank_id) bank_id, ord, entry_id, running FROM (
             SELECT bank_id, ord, entry_id, sum(delta) OVER (PARTITION BY bank_id ORDER BY ord) AS running FROM (
               SELECT ga.bank_account_id AS bank_id, ga.created_xid, min(ga.entry_id) AS entry_id,
-                     min(coalesce(s.seq, (SELECT coalesce(max(x.seq), 0) FROM fl.seal x) + ga.entry_id)) AS ord,
+                     min(coalesce(s.seq, (SELECT coalesce(max(x.seq), 0) FROM ONLY fl.seal x) + ga.entry_id)) AS ord,
                      sum(ga.dr - ga.cr) AS delta
-                FROM ga LEFT JOIN fl.seal s ON s.entry_id = ga.entry_id
+                FROM ga LEFT JOIN ONLY fl.seal s ON s.entry_id = ga.entry_id
                WHERE ga.bank_account_id IS NOT NULL AND NOT ga.no_entry
                GROUP BY ga.bank_account_id, ga.created_xid) t) r
            WHERE running < 0 ORDER BY bank_id, ord) neg
-          LEFT JOIN fl.seal s ON s.entry_id = neg.entry_id JOIN fl.bank_account b ON b.id = neg.bank_id""",
+          LEFT JOIN ONLY fl.seal s ON s.entry_id = neg.entry_id JOIN ONLY fl.bank_account b ON b.id = neg.bank_id""",
         lambda r: f"the {r['holder']} account ({r['book']}{', unit ' + r['bank_unit'] if r['bank_unit'] else ''}) "
                   f"fell to {_fen(r['running'])} with this entry's transaction"),
     PostingCheck(
@@ -181,11 +181,11 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
                                  GROUP BY ga.bank_account_id, ga.entry_date
                                 UNION ALL
                                 SELECT NULL::int, ga.account_id, ga.entry_date, sum(ga.dr - ga.cr)
-                                  FROM ga JOIN fl.account pa ON pa.id = ga.account_id
+                                  FROM ga JOIN ONLY fl.account pa ON pa.id = ga.account_id
                                  WHERE pa.holder IN ('city_exp', 'treasury')
                                  GROUP BY ga.account_id, ga.entry_date) t) r
                  WHERE running < 0 ORDER BY bank_id, account_id, day) x
-          LEFT JOIN fl.bank_account b ON b.id = x.bank_id LEFT JOIN fl.account a ON a.id = x.account_id""",
+          LEFT JOIN ONLY fl.bank_account b ON b.id = x.bank_id LEFT JOIN ONLY fl.account a ON a.id = x.account_id""",
         lambda r: (f"the {r['holder']} account ({r['book']}{', unit ' + r['bank_unit'] if r['bank_unit'] else ''}) "
                    f"ended {r['day']} at {_fen(r['running'])} (running balance by entry date): a payment is dated "
                    "before the money it paid with reached the account") if r["account_id"] is None else
@@ -206,14 +206,14 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
                    sum(delta) OVER (PARTITION BY account_id, bank_id, component ORDER BY ord) AS running FROM (
               SELECT CASE WHEN ga.component <> bk.pooled_component THEN ga.account_id END AS account_id,
                      ga.bank_account_id AS bank_id, ga.component, ga.created_xid, min(ga.entry_id) AS entry_id,
-                     min(coalesce(s.seq, (SELECT coalesce(max(x.seq), 0) FROM fl.seal x) + ga.entry_id)) AS ord,
+                     min(coalesce(s.seq, (SELECT coalesce(max(x.seq), 0) FROM ONLY fl.seal x) + ga.entry_id)) AS ord,
                      sum(ga.dr - ga.cr) AS delta
-                FROM ga JOIN fl.book bk ON bk.code = ga.abook LEFT JOIN fl.seal s ON s.entry_id = ga.entry_id
+                FROM ga JOIN ONLY fl.book bk ON bk.code = ga.abook LEFT JOIN ONLY fl.seal s ON s.entry_id = ga.entry_id
                WHERE ga.bank_account_id IS NOT NULL AND ga.component <> '' AND NOT ga.no_entry
                GROUP BY 1, 2, 3, 4) t) r
            WHERE running < 0 ORDER BY account_id, bank_id, component, ord) neg
-          LEFT JOIN fl.seal s ON s.entry_id = neg.entry_id LEFT JOIN fl.account a ON a.id = neg.account_id
-          JOIN fl.bank_account b ON b.id = neg.bank_id""",
+          LEFT JOIN ONLY fl.seal s ON s.entry_id = neg.entry_id LEFT JOIN ONLY fl.account a ON a.id = neg.account_id
+          JOIN ONLY fl.bank_account b ON b.id = neg.bank_id""",
         lambda r: (f"unit {r['aunit']}'s {r['component']} money in the {r['holder']} account fell to "
                    f"{_fen(r['running'])} with this entry's transaction: it pays only from its own {r['component']} "
                    "money, never from another component's") if r["account_id"] is not None else

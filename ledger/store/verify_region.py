@@ -72,18 +72,18 @@ def check_region(conn: Conn, region: Region, path: Path | str,
     findings: list[Finding] = []
     source = f"the region file {Path(path).name}"
     rows = {r[0]: {"value": json.loads(r[1])}
-            for r in copy_rows(conn, "SELECT t.key, t.value::pg_catalog.text FROM fl.setting t")}
+            for r in copy_rows(conn, "SELECT t.key, t.value::pg_catalog.text FROM ONLY fl.setting t")}
     n = _compare("fl.setting", "key", {k: {"value": v} for k, v in region_settings(region).items()}, rows, source,
                  findings)
     units = {r[0]: {"name_zh": r[1], "name_en": r[2], "kind": r[3], "sort": int(r[4])}
-             for r in copy_rows(conn, "SELECT t.code, t.name_zh, t.name_en, t.kind, t.sort FROM fl.unit t")}
+             for r in copy_rows(conn, "SELECT t.code, t.name_zh, t.name_en, t.kind, t.sort FROM ONLY fl.unit t")}
     n += _compare("fl.unit", "code", {u.code: {"name_zh": u.name_zh, "name_en": u.name_en, "kind": u.kind, "sort": i}
                                       for i, u in enumerate(region.units)}, units, source, findings)
     books = {r[0]: {"name_zh": r[1], "name_en": r[2], "components": json.loads(r[3] or "[]"),
                     "pooled_component": r[4]}
              for r in copy_rows(conn, "SELECT t.code, t.name_zh, t.name_en, "
                                       "pg_catalog.array_to_json(t.components)::pg_catalog.text, t.pooled_component "
-                                      "FROM fl.book t")}
+                                      "FROM ONLY fl.book t")}
     n += _compare("fl.book", "code", {b.code: {"name_zh": b.name_zh, "name_en": b.name_en,
                                                "components": list(b.components),
                                                "pooled_component": b.pooled_component} for b in region.books},
@@ -92,7 +92,7 @@ def check_region(conn: Conn, region: Region, path: Path | str,
     chart = {r[0]: {"parent": r[1] or None, "name_zh": r[2], "name_en": r[3], "identifier": r[4], "kind": r[5],
                     "normal_side": r[6]}
              for r in copy_rows(conn, "SELECT t.code, t.parent, t.name_zh, t.name_en, t.identifier, t.kind, "
-                                      "t.normal_side FROM fl.chart t")}
+                                      "t.normal_side FROM ONLY fl.chart t")}
     n += _compare("fl.chart", "code", {a.code: {"parent": a.parent or None, "name_zh": a.name_zh,
                                                 "name_en": a.name_en, "identifier": a.identifier, "kind": a.kind,
                                                 "normal_side": a.normal_side} for a in CHART},
@@ -100,7 +100,7 @@ def check_region(conn: Conn, region: Region, path: Path | str,
     holders = {r[0]: {"chart_code": r[1], "name_zh": r[2], "name_en": r[3], "pooled": _bool(r[4]),
                       "counties_only": _bool(r[5])}
                for r in copy_rows(conn, "SELECT t.code, t.chart_code, t.name_zh, t.name_en, t.pooled, "
-                                        "t.counties_only FROM fl.holder t")}
+                                        "t.counties_only FROM ONLY fl.holder t")}
     n += _compare("fl.holder", "code", {h.code: {"chart_code": h.chart_code, "name_zh": h.name_zh,
                                                  "name_en": h.name_en, "pooled": h.pooled,
                                                  "counties_only": h.counties_only} for h in HOLDERS},

@@ -21,6 +21,12 @@ finding (ledger.store.verify_catalogue.check_settings).
 
 from __future__ import annotations
 
+import functools
+
+import psycopg
+from psycopg import sql
+
+from ledger.core.fingerprint import shipped
 from ledger.errors import LedgerError
 from ledger.i18n import _
 from ledger.store.db import Conn
@@ -69,9 +75,68 @@ class SessionNotPinned(LedgerError):
     rule = "verifier_session"
 
 
-def pin(conn: Conn) -> None:
-    """Set every pinned setting for the current transaction (the caller opened it) and
-    check the server took each one."""
+# How long a verifier waits for its locks (below) before it says who holds them.
+LOCK_WAIT = "60s"
+
+
+class RelationsBusy(LedgerError):
+    """Another session holds (or waits for) an exclusive lock on a ledger table."""
+
+    rule = "verifier_locks"
+
+
+@functools.cache
+def relations() -> tuple[str, ...]:
+    """Every table and view of the release's ``fl`` schema (kinds r and v of the shipped
+    fingerprint: names the release chose, not names the database reports)."""
+    return tuple(sorted(name for name, kind in shipped()["relations"].items() if kind[:1] in ("r", "v")))
+
+
+# Which of the release's relations this session may read (``has_table_privilege``), asked
+# in a transaction of its own before the verifier's: LOCK needs a privilege on each.
+_READABLE = """
+SELECT n FROM pg_catalog.unnest(%s::pg_catalog.text[]) n
+ WHERE pg_catalog.to_regclass(n) IS NOT NULL AND pg_catalog.has_table_privilege(n, 'SELECT')"""
+
+
+def lock_relations(conn: Conn) -> None:
+    """ACCESS SHARE on every ledger table and view this session may read, taken *before*
+    the snapshot (ATTACK7 U2). A verifier reads the catalogue from its snapshot, but
+    PostgreSQL plans the verifier's own queries with the latest catalogue: a row policy, a
+    rule, a renamed or swapped table committed after the snapshot would shape every read
+    while the catalogue check saw none of it. Every such change needs a lock that
+    conflicts with ACCESS SHARE, so with the locks held from before the snapshot, a change
+    committed earlier is in the snapshot and one attempted later waits until the verifier
+    has finished. (A new inheritance child needs only a weaker lock on its parent: the
+    verifiers read with ``ONLY``.) LOCK takes no snapshot, so it is the transaction's
+    first statement; the relations come from the shipped fingerprint (names the release
+    chose), those the session may not read are left out (it reads none of them; a missing
+    one is the catalogue check's finding)."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise RuntimeError("lock_relations must open the verifier's transaction")
+    names = [str(r["n"] if isinstance(r, dict) else r[0]) for r in conn.execute(_READABLE, (list(relations()),))]
+    conn.rollback()
+    if not names:
+        return
+    conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_WAIT)))
+    targets = sql.SQL(", ").join(sql.SQL("ONLY {}").format(sql.Identifier(*n.split(".", 1))) for n in names)
+    try:
+        conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(targets))
+    except psycopg.errors.LockNotAvailable as e:
+        conn.rollback()
+        raise RelationsBusy(_("another session holds an exclusive lock on a ledger table, or is waiting for one, "
+                              "and has for {wait}: a migration, a maintenance command or a superuser's session. "
+                              "Nothing was judged; run verify again when it has finished (pg_locks shows who holds "
+                              "it)").format(wait=LOCK_WAIT)) from e
+
+
+def pin(conn: Conn, *, snapshot_imported: bool = False) -> None:
+    """Lock every ledger relation (``lock_relations``: the transaction is opened here), then
+    set every pinned setting for it and check the server took each one. A second session
+    that imported an exported snapshot (``snapshot_imported``) skips the locks: its
+    exporter holds them for as long as either reads."""
+    if not snapshot_imported:
+        lock_relations(conn)
     for name, value, _want in PINNED:
         conn.execute("SELECT pg_catalog.set_config(%s, %s, true)", (name, value))
     check(conn)
