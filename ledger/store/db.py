@@ -27,7 +27,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors as pgerr
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
 from ledger.core.users import check_login_name
@@ -77,12 +77,25 @@ class Target:
         return urlunsplit(parts._replace(netloc=f"{quote(self.user, safe='')}@{host}"))
 
 
+# Every user's session resolves names in pg_catalog alone (then its own temporary objects):
+# fundledger qualifies every name of its own schema, and a search_path that the server,
+# the database or a role was given (``ALTER SYSTEM SET search_path = shadow, pg_catalog``)
+# would otherwise let a superuser's ``shadow.sum(bigint)`` answer every report (ATTACK7
+# U14). Sent in the startup packet, it wins over every such setting from the first
+# statement on. (The admin's connection, which runs migrations, is the DBA's own.)
+SESSION_OPTIONS = "-c search_path=pg_catalog,pg_temp"
+
+
 def connect(target: Target, *, admin: bool = False, autocommit: bool = False, options: str | None = None) -> Conn:
     """``options``: server settings for the session's startup packet (``-c name=value``),
-    which win over any ``ALTER ROLE`` / ``ALTER DATABASE`` setting from its first statement."""
+    which win over any ``ALTER ROLE`` / ``ALTER DATABASE`` / ``ALTER SYSTEM`` setting from
+    its first statement; a user's session always pins its ``search_path``
+    (``SESSION_OPTIONS``)."""
     info = target.conninfo(admin=admin)
-    if options:
-        info = make_conninfo(info, options=options)
+    given = str(conninfo_to_dict(info).get("options") or "")
+    pinned = " ".join(o for o in (given, "" if admin else SESSION_OPTIONS, options or "") if o)
+    if pinned:
+        info = make_conninfo(info, options=pinned)
     try:
         conn = psycopg.connect(info, autocommit=autocommit, row_factory=dict_row, application_name="fundledger")
     except psycopg.OperationalError as e:

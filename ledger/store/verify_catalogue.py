@@ -374,8 +374,8 @@ BUILTINS: dict[str, str] = {
     "pg_get_constraintdef(oid)": "pg_get_constraintdef", "pg_get_functiondef(oid)": "pg_get_functiondef",
     "pg_get_function_arguments(oid)": "pg_get_function_arguments",
     "pg_get_function_result(oid)": "pg_get_function_result", "pg_get_indexdef(oid)": "pg_get_indexdef",
-    "pg_get_triggerdef(oid)": "pg_get_triggerdef",
-    "pg_has_role(name,oid,text)": "pg_has_role_name_id", "row_number()": "window_row_number",
+    "pg_get_triggerdef(oid)": "pg_get_triggerdef", "pg_get_viewdef(oid)": "pg_get_viewdef",
+    "pg_has_role(name,oid,text)": "pg_has_role_name_id", "pg_has_role(name,text)": "pg_has_role_name", "row_number()": "window_row_number",
     "set_config(text,text,boolean)": "set_config_by_name", "sha256(bytea)": "sha256_bytea",
     "split_part(text,text,integer)": "split_part", "string_agg(text,text)": "aggregate_dummy",
     "strpos(text,text)": "textpos", "substr(text,integer)": "text_substr_no_len", "sum(bigint)": "aggregate_dummy",
@@ -479,10 +479,59 @@ _WRITE_EFFECT = {
     "local_preload_libraries": "code is loaded into each of its sessions",
     "row_security": "row security is treated differently in its sessions",
 }
+# Through current_setting, a function whose code the built-ins check vouches for, not the
+# view pg_settings, which a superuser can replace in place (ATTACK7 U8).
+# Two of them are readable only with pg_read_all_settings (0059 grants it to the groups
+# that verify): without it the value is NULL here, and that is a finding — an unreadable
+# input never reads as an empty one (ATTACK7 U13: pg_settings simply left the rows out).
 _LIBRARIES = """
-SELECT name, setting FROM pg_catalog.pg_settings
- WHERE name = ANY (ARRAY['session_preload_libraries', 'local_preload_libraries', 'shared_preload_libraries'])
+SELECT n AS name,
+       CASE WHEN n OPERATOR(pg_catalog.=) 'local_preload_libraries'
+              OR pg_catalog.pg_has_role('pg_read_all_settings', 'USAGE')
+            THEN pg_catalog.current_setting(n) END AS setting
+  FROM pg_catalog.unnest(ARRAY['session_preload_libraries', 'local_preload_libraries',
+                               'shared_preload_libraries']::pg_catalog.text[]) n
 """
+
+# The system views the verifier reads, with the definition PostgreSQL ships (the same text
+# from 15 to 18, printed by pg_get_viewdef under the pinned settings; whitespace aside).
+# A superuser with allow_system_table_mods can CREATE OR REPLACE one in place — same oid,
+# so no addition, and no catalogue row the built-ins check reads — and have it hide a
+# login's BYPASSRLS (ATTACK7 U8). Role attributes are only readable through pg_roles
+# (pg_authid is the superuser's alone), so its definition is checked; settings are read
+# with current_setting instead of pg_settings.
+SYSTEM_VIEWS: dict[str, str] = {
+    "pg_roles": "SELECT pg_authid.rolname, pg_authid.rolsuper, pg_authid.rolinherit, pg_authid.rolcreaterole, "
+                "pg_authid.rolcreatedb, pg_authid.rolcanlogin, pg_authid.rolreplication, pg_authid.rolconnlimit, "
+                "'********'::text AS rolpassword, pg_authid.rolvaliduntil, pg_authid.rolbypassrls, "
+                "s.setconfig AS rolconfig, pg_authid.oid FROM (pg_authid LEFT JOIN pg_db_role_setting s ON "
+                "(((pg_authid.oid = s.setrole) AND (s.setdatabase = (0)::oid))));",
+}
+_SYSTEM_VIEWS = """
+SELECT v.n AS name, c.relkind AS kind, pg_catalog.pg_get_viewdef(c.oid) AS def
+  FROM pg_catalog.unnest(%(views)s::pg_catalog.text[]) v(n)
+  LEFT JOIN pg_catalog.pg_class c ON c.relname OPERATOR(pg_catalog.=) v.n
+       AND c.relnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace
+"""
+
+
+def _one_line(text: str | None) -> str:
+    return " ".join(str(text or "").split())
+
+
+def check_system_views(conn: Conn) -> tuple[int, list[Finding]]:
+    """Each system view the verifier reads against the definition PostgreSQL ships."""
+    findings: list[Finding] = []
+    for r in conn.execute(_SYSTEM_VIEWS, {"views": list(SYSTEM_VIEWS)}).fetchall():
+        what = f"view pg_catalog.{r['name']}"
+        if r["kind"] != "v":
+            findings.append(Finding("catalogue", f"{what} is missing or no longer a view: the verifier reads role "
+                                    "attributes through it", account=what))
+        elif _one_line(r["def"]) != SYSTEM_VIEWS[str(r["name"])]:
+            findings.append(Finding("catalogue", f"{what} was rewritten in place: it now reads "
+                                    f"{_one_line(r['def'])[:160]!r}… — whatever it says about a login (SUPERUSER, "
+                                    "BYPASSRLS, …) can be a lie", account=what))
+    return len(SYSTEM_VIEWS), findings
 
 
 def _h(*parts: Any) -> str:
@@ -701,7 +750,8 @@ def check_builtins(conn: Conn) -> tuple[int, list[Finding]]:
     for r in conn.execute(_BUILTIN_ROWS_CHANGED).fetchall():
         findings.append(Finding("catalogue", f"{r['what']} was changed after initdb (its catalogue row was rewritten): "
                                 "it decides what a built-in computes or prints", account=r["what"]))
-    return len(BUILTINS), findings
+    v, views = check_system_views(conn)
+    return len(BUILTINS) + v, findings + views
 
 
 def check_settings(conn: Conn, cap: int = 200) -> CheckResult:
@@ -729,6 +779,14 @@ def check_settings(conn: Conn, cap: int = 200) -> CheckResult:
             account = f"setting {key} of {r['role']}"
         findings.append(Finding("settings", f"{where} SET {r['setting']}: {why}", account=account))
     for r in conn.execute(_LIBRARIES).fetchall():
+        if r["setting"] is None:
+            findings.append(Finding("settings", f"{r['name']} cannot be read by this login (it needs "
+                                    "pg_read_all_settings, which migration 0059 grants to the auditor's, reviewers' "
+                                    "and finance's groups when a superuser migrates): code preloaded into every "
+                                    "session, the verifier's included, would go unseen. Have the DBA run GRANT "
+                                    "pg_read_all_settings TO fl_auditor, fl_reviewer, fl_finance",
+                                    account=f"setting {r['name']}"))
+            continue
         libs = [x.strip().strip('"') for x in str(r["setting"] or "").split(",") if x.strip()]
         bad = [x for x in libs if x.rsplit("/", 1)[-1] not in SAFE_LIBRARIES]
         if bad:

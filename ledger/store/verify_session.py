@@ -31,7 +31,8 @@ from ledger.errors import LedgerError
 from ledger.i18n import _
 from ledger.store.db import Conn
 
-# name, value to set, value SHOW must then give (pg_settings.setting, lower case).
+# name, value to set, value SHOW must then give (current_setting, lower case: read through
+# the function, not the view pg_settings a superuser can replace in place, ATTACK7 U8).
 PINNED: tuple[tuple[str, str, str], ...] = (
     ("client_encoding", "UTF8", "utf8"),
     ("search_path", "pg_catalog", "pg_catalog"),
@@ -53,7 +54,7 @@ PINNED: tuple[tuple[str, str, str], ...] = (
     ("idle_in_transaction_session_timeout", "0", "0"),
     ("role", "none", "none"),
     ("jit", "off", "off"),
-    ("work_mem", "64MB", "65536"),
+    ("work_mem", "64MB", "64mb"),
 )
 
 # Sent in the startup packet of the verifiers' connections (libpq ``options``): a role's
@@ -63,9 +64,10 @@ STARTUP = ("-c client_encoding=UTF8 -c statement_timeout=0 -c lock_timeout=0 "
            "-c idle_in_transaction_session_timeout=0 -c standard_conforming_strings=on")
 
 _READ_BACK = """
-SELECT s.name, s.setting, pg_catalog.current_user() = pg_catalog.session_user() AS own_rights,
+SELECT n AS name, pg_catalog.current_setting(n) AS setting,
+       pg_catalog.current_user() OPERATOR(pg_catalog.=) pg_catalog.session_user() AS own_rights,
        pg_catalog.current_setting('transaction_read_only') AS read_only
-  FROM pg_catalog.pg_settings s WHERE s.name = ANY (%s::text[])
+  FROM pg_catalog.unnest(%s::pg_catalog.text[]) n
 """
 
 
@@ -150,7 +152,7 @@ def check(conn: Conn) -> None:
     got = {str(r["name"]).lower(): str(r["setting"]).lower() for r in rows}
     for name, expected in want.items():
         value = got.get(name)
-        if name == "role":            # pg_settings shows 'none' after SET ROLE NONE
+        if name == "role":            # 'none' after SET ROLE NONE
             continue
         if value is not None and value.replace(" ", "") != expected.replace(" ", ""):
             raise SessionNotPinned(_("the verifier could not pin the setting {name} (the server keeps it at "

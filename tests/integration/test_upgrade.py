@@ -751,3 +751,14 @@ def test_0043_references_by_side_day_balances_and_ack_start(upgraded: Upgraded, 
                          "::regprocedure)").fetchone()[0]
         trig = c.execute("SELECT pg_get_functiondef('fl.posting_inserted()'::regprocedure)").fetchone()[0]
     assert "ack_since" in body and "0043, ATTACK5 S11" in trig
+
+
+def test_upgrade_0059_the_verifiers_groups_read_every_setting(upgraded: Upgraded) -> None:
+    """0059 (ATTACK7 U13): in the upgraded ledger the groups that verify may read the
+    preloaded libraries, so the settings check sees them (the verdict above read them)."""
+    with upgraded.connect() as c:
+        for g in ("fl_auditor", "fl_reviewer", "fl_finance"):
+            assert c.execute("SELECT pg_has_role(%s, 'pg_read_all_settings', 'MEMBER')", (g,)).fetchone()[0], g
+        assert not c.execute("SELECT pg_has_role('fl_officer', 'pg_read_all_settings', 'MEMBER')").fetchone()[0]
+    with upgraded.connect(AUDITOR) as c:
+        assert c.execute("SELECT current_setting('shared_preload_libraries')").fetchone() is not None
