@@ -1,4 +1,4 @@
-"""reader settings (ATTACK7 U13): see sql/0059_reader_settings_db.sql
+"""reader settings (ATTACK7 U13): see sql/0059_reader_settings_db.sql and sql/0059_reader_settings.sql
 
 Revision ID: 0059
 Revises: 0056
@@ -13,6 +13,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    run_sql_file("0059_reader_settings.sql")
     # A grant of a predefined role: the migrating login's rights, not fl_owner's.
     run_sql_file("0059_reader_settings_db.sql", as_owner=False)
 
