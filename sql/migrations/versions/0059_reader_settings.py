@@ -1,13 +1,13 @@
 """reader settings (ATTACK7 U13): see sql/0059_reader_settings_db.sql and sql/0059_reader_settings.sql
 
 Revision ID: 0059
-Revises: 0056
+Revises: 0057
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0059"
-down_revision = "0056"
+down_revision = "0057"
 branch_labels = None
 depends_on = None
 
