@@ -6,8 +6,26 @@ provider's claim-level settlement: 99 debits to a 5001 sub-account, one credit t
 unit's expenditure account), one transaction per batch, dated over two years (2022 and
 2023), plus monthly collections so revenue lines exist. Every invariant runs on every
 batch. (Entries of ~100 postings load fastest: see docs/benchmarks.md for the shape
-study.) The load stops at the target size or when its time budget runs out — the size
-actually reached is what the table reports.
+study.) Settlements move real money, so each is held by the maker and confirmed by a
+second person: the product's ``fl.confirm_entries`` posts them one ``fl.confirm_entry``
+(one ``fl._post`` statement, its triggers, one seal gate) at a time, 3–7k postings/s on
+this machine — 10M postings would take half an hour or more.
+
+So the product's loader writes the ledger's first part (``REAL_LOAD_SECONDS``; its rate
+is the *load* row), and the rest is written by the bench's bulk path (``Loader.load_bulk_until``):
+the same batches held by the maker through ``fl.post_entries``, then confirmed by the
+reviewer's login through a bench-only SECURITY DEFINER helper (``BULK_CONFIRM_SQL``,
+created by the superuser in its own schema and dropped again) that does what
+``fl.confirm_entry`` does — ``fl._post`` with the held entry and its lines, the held
+entry marked confirmed by the session's user — for 1,000 held entries in one statement.
+Every row is written by the product's own functions and triggers: the entries and
+postings, the seals and the chain (``fl.seal_transaction`` at commit), the history's
+versions and their chain, the day and account totals. What differs from confirming one
+at a time: one transaction and one seal gate per 1,000 entries (one ``created_xid``,
+vouchers still one per entry in id order), and the history's versions of entries,
+postings and held entries in table order within it. Both verdicts judge the ledger
+whole; the table says how it was built. The load stops at the target size or when its
+time budget runs out — the size actually reached is what the table reports.
 
 Reads (each timed 5× after a warm-up, as the auditor): the trial balance for 2023, one
 account's balance as of a past date, the income statement for 2023, the monitor figures
@@ -28,6 +46,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
 from bench.common import (
@@ -53,6 +72,39 @@ START = dt.date(2022, 1, 1)
 DAYS = 730
 PER_ENTRY = 100
 PER_CALL = 100          # entries per batch (transaction)
+REAL_LOAD_SECONDS = 60.0    # the product's loader writes the first part, for its own figure
+BULK_SLAB = 10              # batches held, then confirmed in one statement (≤ 2,000 open held per maker)
+BULK_CALL_POSTINGS = 20_000     # postings per fl.post_entries call: the most one call takes
+
+# The bench's bulk confirmation: what fl.confirm_entry does, for many held entries in one
+# fl._post statement (see the module docstring). Created by the superuser, owned by it,
+# executed by the reviewer's login (session_user is who confirms, as in confirm_entry),
+# dropped when the load is done.
+BULK_SCHEMA = "flbench"
+BULK_CONFIRM_SQL = f"""
+CREATE SCHEMA IF NOT EXISTS {BULK_SCHEMA};
+CREATE OR REPLACE FUNCTION {BULK_SCHEMA}.confirm_all(p_ids bigint[]) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp AS $f$
+DECLARE n bigint;
+BEGIN
+  WITH h AS (SELECT p.*, k.ord::int AS ord FROM unnest(p_ids) WITH ORDINALITY AS k(id, ord)
+               JOIN fl.pending_entry p ON p.id = k.id AND p.state = 'held'),
+       x AS (SELECT r.ord, r.entry_id FROM fl._post(
+         (SELECT array_agg(ROW(h.ord, h.book, h.entry_date, h.memo, h.kind, h.idempotency_key, h.reverses, h.reason,
+                  CASE WHEN jsonb_typeof(h.source) = 'object' THEN h.source ELSE '{{}}'::jsonb END
+                  || jsonb_build_object('held', h.id, 'made_by', h.made_by, 'confirmed_by', session_user::text),
+                  h.content_hash)::fl.new_entry ORDER BY h.ord) FROM h),
+         (SELECT array_agg(ROW(h.ord, pp.pos, a.book, a.chart_code, a.unit, a.holder, a.component, pp.side,
+                  pp.amount, pp.line_ref, pp.memo)::fl.new_posting ORDER BY h.ord, pp.pos)
+            FROM h JOIN fl.pending_posting pp ON pp.pending_id = h.id JOIN fl.account a ON a.id = pp.account_id)) r)
+  UPDATE fl.pending_entry pe SET state = 'confirmed', decided_by = session_user, decided_at = now(),
+         entry_id = x.entry_id
+    FROM x JOIN h ON h.ord = x.ord WHERE pe.id = h.id;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $f$;
+GRANT USAGE ON SCHEMA {BULK_SCHEMA} TO PUBLIC;
+"""
 
 
 class Loader:
@@ -65,6 +117,8 @@ class Loader:
         self.done = 0
         self.postings = 0
         self.seconds = 0.0
+        self.bulk_postings = 0      # of which written by the bench's bulk path
+        self.bulk_seconds = 0.0
         self.months: set[tuple[int, int]] = set()
         self.rng = random.Random(11)
 
@@ -107,6 +161,62 @@ class Loader:
                 c.commit()
                 self.done += 1
                 self.postings += sum(len(d["postings"]) for d in docs)
+
+    @staticmethod
+    def _hold(c: psycopg.Connection[Any], docs: list[dict[str, Any]]) -> list[int]:
+        """The maker holds ``docs`` (one ``fl.post_entries`` call, committed); their held ids."""
+        held = [r[3] for r in c.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps(docs),)).fetchall()
+                if r[2] == "held"]
+        c.commit()
+        return held
+
+    def load_bulk_until(self, owner_url: str, total: int, deadline: float) -> None:
+        """The bench's bulk path (module docstring): ``BULK_SLAB`` batches held through
+        ``fl.post_entries`` as the maker, then confirmed in one statement as the reviewer;
+        the helper exists only while this runs (``owner_url``: the superuser on the ledger
+        database)."""
+        t0 = time.perf_counter()
+        before = self.postings
+        params = conninfo_to_dict(self.url)
+        params["user"] = "rev"
+        with psycopg.connect(owner_url, autocommit=True) as su:
+            su.execute(BULK_CONFIRM_SQL)
+        try:
+            # Commits without waiting for their WAL flush (a session setting any login may
+            # make: it changes no row, only when the client hears back).
+            params["options"] = "-c synchronous_commit=off"
+            maker = conninfo_to_dict(self.url)
+            maker["options"] = params["options"]
+            maker_url = make_conninfo(**maker)  # type: ignore[arg-type]
+            rev_url = make_conninfo(**params)  # type: ignore[arg-type]
+            with psycopg.connect(maker_url) as c, psycopg.connect(rev_url) as rev:
+                while self.done < self.calls and self.postings < total and time.time() < deadline:
+                    held: list[int] = []
+                    n = 0
+                    docs: list[dict[str, Any]] = []
+                    for _ in range(BULK_SLAB):
+                        if self.done >= self.calls or self.postings + n >= total:
+                            break
+                        batch = self._batch(self.done)
+                        size = sum(len(d["postings"]) for d in batch)
+                        if docs and sum(len(d["postings"]) for d in docs) + size > BULK_CALL_POSTINGS:
+                            held += self._hold(c, docs)
+                            docs = []
+                        docs += batch
+                        self.done += 1
+                        n += size
+                    if docs:
+                        held += self._hold(c, docs)
+                    rev.execute(f"SELECT {BULK_SCHEMA}.confirm_all(%s)", (held,))
+                    rev.commit()
+                    self.postings += n
+        finally:
+            with psycopg.connect(owner_url, autocommit=True) as su:
+                su.execute(f"DROP SCHEMA IF EXISTS {BULK_SCHEMA} CASCADE")
+            secs = time.perf_counter() - t0
+            self.seconds += secs
+            self.bulk_seconds += secs
+            self.bulk_postings += self.postings - before
 
 
 def _timed(fn: Callable[[], Any], n: int) -> list[float]:
@@ -275,9 +385,14 @@ def _verify_results(env: Env, url: str, ds: str, total: int, vsmall: tuple[Any, 
 
 def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
     target = 2_000 if env.quick else env.size(10_000_000, 0)
-    budget = 60.0 if env.quick else 600.0 * max(1.0, env.scale)
+    # The load's budget: the bulk path writes ~20,000 postings/s on two idle cores (10M in
+    # ~8 minutes); a machine shared with other jobs gets a third of that, so 30 minutes.
+    budget = 60.0 if env.quick else 1800.0 * max(1.0, env.scale)
     reps = 2 if env.quick else 5
     verify_budget = 120.0 if env.quick else 300.0
+    # At full size a run of either verdict may take minutes on a shared machine: one run
+    # (``_verify_results``), bounded by this.
+    full_verify_budget = 120.0 if env.quick else 900.0
     results: list[Result] = []
     with server(env) as srv, ledger_db(srv, profile=env.profile, template=env.template) as db:
         with psycopg.connect(srv.url(db, "fin")) as c:
@@ -285,14 +400,19 @@ def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
         loader = Loader(srv.url(db, "fin"), target, *((10, 20) if env.quick else (PER_ENTRY, PER_CALL)))
         deadline = time.time() + budget
         t0 = time.perf_counter()
+        # The product's loader first, for its own figure (the load row), then the bench's
+        # bulk path to the target (module docstring).
+        loader.load_until(max(1, target // 20), min(deadline, time.time() + REAL_LOAD_SECONDS * max(1.0, env.scale)))
+        real_postings, real_secs = loader.postings, loader.seconds
         verify_ok = _verify_available()
         vsmall: tuple[Any, ...] | None = None
         ismall: tuple[Any, ...] | None = None
         small_postings = 0
         if verify_ok:
-            loader.load_until(target // 10, deadline)
+            loader.load_bulk_until(srv.url(db), target // 10, deadline)
             small_postings = loader.postings
-            env.log(f"  loaded {loader.postings:,} postings in {time.perf_counter() - t0:.0f} s")
+            env.log(f"  loaded {loader.postings:,} postings in {time.perf_counter() - t0:.0f} s "
+                    f"({real_postings:,} by fl.post_entries + fl.confirm_entries, the rest by the bulk path)")
             if env.profile:
                 reset_profile(srv, db)
             tv = time.perf_counter()
@@ -311,18 +431,29 @@ def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
             if ismall is not None:
                 env.log(f"  independent verdict at {ismall[3]:,} postings: {ismall[0]:.2f} s, peak RSS "
                         f"{ismall[1]:.0f} MB, ok={ismall[2]}")
-        loader.load_until(target, deadline)
+        loader.load_bulk_until(srv.url(db), target, deadline)
         load_secs = loader.seconds
         with psycopg.connect(srv.url(db), autocommit=True) as c:
             c.execute("VACUUM ANALYZE")
             total = int(c.execute("SELECT count(*) FROM fl.posting").fetchone()[0])  # type: ignore[index]
             size = c.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0]  # type: ignore[index]
         short = "" if loader.postings >= target else f" (target {target:,} not reached in the {budget:.0f} s budget)"
+        built = (f"; built: {real_postings:,} by fl.post_entries + fl.confirm_entries, "
+                 f"{loader.bulk_postings:,} by the bench's bulk path")
         ds = f"{total:,} postings{short}"
-        env.log(f"  loaded {total:,} postings ({size}) in {load_secs:.0f} s{short}")
+        env.log(f"  loaded {total:,} postings ({size}) in {load_secs:.0f} s{short}{built}")
+        real_rate = real_postings / real_secs if real_secs else 0.0
         results.append(Result(f"4. load (fl.post_entries, {loader.per_call} × {loader.per_entry}-posting entries per batch)",
-                              ds, "postings/s",
-                              [loader.postings / load_secs], note=f"database size {size}; single run"))
+                              f"first {real_postings:,} postings", "postings/s", [real_rate],
+                              note=f"held by the maker, confirmed by fl.confirm_entries as a second person; the "
+                                   f"ledger's first {real_secs:.0f} s of load; single run"))
+        if loader.bulk_postings:
+            results.append(Result("4. load, the bench's bulk path (held by fl.post_entries, 1,000 confirmed per "
+                                  "fl._post statement)", ds, "postings/s",
+                                  [loader.bulk_postings / loader.bulk_seconds],
+                                  note=f"database size {size}{built}: not a product path (bench/reads.py, "
+                                       "BULK_CONFIRM_SQL); single run"))
+        ds += f" (built: {real_postings:,} by the product's loader, the rest by the bench's bulk path)"
 
         if env.profile:
             reset_profile(srv, db)
@@ -338,9 +469,9 @@ def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
             profiles["4. reads"] = function_profile(srv, db)
 
         if verify_ok:
-            results += _verify_results(env, srv.url(db, "aud"), ds, total, vsmall, verify_budget)
-            results += _verify_results(env, srv.url(db, "aud"), ds, total, ismall, verify_budget, independent=True)
+            results += _verify_results(env, srv.url(db, "aud"), ds, total, vsmall, full_verify_budget)
+            results += _verify_results(env, srv.url(db, "aud"), ds, total, ismall, full_verify_budget, independent=True)
         else:
             results.append(unavailable("5. verify", ds, "ledger/store/verify.py is not in the tree yet"))
-        results += _year_end(env, srv, db, ds, loader.postings / load_secs)
+        results += _year_end(env, srv, db, ds, real_rate or loader.postings / load_secs)
     return results
