@@ -71,13 +71,18 @@ def test_an_untouched_export_passes_the_actors_check_offline(copy: LedgerDB, tmp
 def test_the_offline_verdict_of_a_tampered_ledger_names_what_the_online_verdict_names(
         copy: LedgerDB, tmp_path: Path, tamper: str) -> None:  # noqa: F811
     """The superuser's UPDATE (triggers on: recorded as postgres's): the online verdict's
-    actors findings, and the offline verdict's of an export taken afterwards, are the same."""
+    findings, and the offline verdict's of an export taken afterwards, are the same — check by
+    check (all but the settings of the server, which offline has none of, and the export's
+    own files)."""
     copy.admin().execute(tamper)
     online = _online(copy)
     assert online["actors"], online
     out, filed = _export(copy, tmp_path, "tampered")
     offline = _offline(out, filed)
-    assert offline["actors"] == online["actors"]
+    assert set(online) - set(offline) == {"settings"}
+    assert set(offline) - set(online) == {"export_files", "export_canonical"}
+    for name in set(online) & set(offline):
+        assert offline[name] == online[name], name
     assert offline["export_files"] == set()          # the export is the one filed: the ledger is what is wrong
 
 
@@ -336,3 +341,24 @@ def test_a_tampered_mutable_column_since_the_digest_is_a_finding(copy: LedgerDB,
     assert "cleared" in found[f"fl.register_item id={item}"], found
     text = copy.cli("audit", "check-digest", str(digest), user="aud")
     assert text.exit_code == 1 and "rev2" in text.stdout
+
+
+def test_a_period_digest_lists_the_changes_since_the_close(copy: LedgerDB, tmp_path: Path) -> None:  # noqa: F811
+    """The digest a period close files (close period --digest-dir) is read the same way: after
+    the close the reviewer approves request 2 (explained), and the superuser lowers request 1's
+    approved amount (not explained: postgres wrote it)."""
+    r = copy.cli("close", "period", "2023-01", "--digest-dir", str(tmp_path), user="rev")
+    assert r.exit_code == 0, r
+    digest = tmp_path / "period-2023-01.json"
+    assert digest.exists()
+    copy.connect("rev", autocommit=True).execute("SELECT id FROM fl.request_approve(2, NULL)")
+    copy.admin().execute("UPDATE fl.fund_request SET amount_approved = 100000 WHERE id = 1")
+    code, doc = _check_digest(copy, digest)
+    assert code == 1
+    [req] = _changes(doc, "fl.fund_request id=2")
+    assert req["explained"] is True and req["by"] == "rev"
+    [bad] = _changes(doc, "fl.fund_request id=1")
+    assert bad["explained"] is False and bad["by"] == "postgres"
+    assert bad["columns"] == {"amount_approved": {"before": 150000, "after": 100000}}, bad
+    assert [f["account"] for c in doc["checks"] if c["name"] == "since_digest" for f in c["findings"]] == \
+        ["fl.fund_request id=1"]
