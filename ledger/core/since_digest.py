@@ -90,7 +90,8 @@ def changes_since(log: Iterable[Sequence[str]], upto: int, current: Mapping[str,
     """The changes after history version ``upto`` (the digest's) of every tracked record that
     existed then. ``log``: fl.record_log in id order (histories.RECORD_COLS, then vxid and
     vseal); ``current``: each tracked table's rows now, key text -> row text (as the history
-    keys and prints them); ``users``: registered user -> role (their latest versions)."""
+    keys and prints them; a table missing here is one the reader may not read, judged by its
+    versions alone); ``users``: registered user -> role (their latest versions)."""
     at_digest: dict[tuple[str, str], dict[str, Any]] = {}
     later: dict[tuple[str, str], list[Sequence[str]]] = {}
     for v in log:
@@ -124,7 +125,9 @@ def changes_since(log: Iterable[Sequence[str]], upto: int, current: Mapping[str,
             else:
                 out.changes.append(Change(table, record, diff, True, f"{where}, by {v[_ACTOR]} ({role})",
                                           seq, int(v[_ID]), v[_ACTOR], role, v[_AT]))
-        row = current.get(table, {}).get(key)
+        if table not in current:
+            continue                      # a table this reader may not read: its versions alone are judged
+        row = current[table].get(key)
         if row is None:
             out.changes.append(Change(table, record, {}, False, "the record existed at the digest and is gone "
                                       "from its table (a row of the ledger is never deleted)"))
