@@ -285,6 +285,8 @@ SELECT coalesce(cur.key, latest.row_key)::pg_catalog.text AS key, cur.row::pg_ca
   FROM cur FULL JOIN latest ON latest.row_key = cur.key
  WHERE cur.row IS NULL OR latest.row_key IS NULL
     OR CASE WHEN latest.row_data = cur.row THEN false     -- the common case: no key of the history's own
+            -- an entry's version since 0055: its row and its postings' memos (key "_m")
+            WHEN latest.row_data OPERATOR(pg_catalog.-) '_m'::pg_catalog.text = cur.row THEN false
             ELSE latest.row_data - ARRAY(SELECT k FROM pg_catalog.jsonb_object_keys(latest.row_data) k
                                           WHERE pg_catalog."left"(k, 1) = '_' OR k = ANY ({volatile}::text[]))
                  <> cur.row END
