@@ -187,10 +187,26 @@ def collect_import(file: FileArg, json_out: JsonOpt = False) -> None:
 @pay_app.command("import")
 def pay_import(file: FileArg, json_out: JsonOpt = False) -> None:
     """Import benefit payments (Dr 5001.<category>|5101 / Cr 1004 county or city expenditure
-    account). All or nothing; rows already imported are skipped."""
+    account). All or nothing; rows already imported are skipped. A reviewer's rows paid from a
+    county's expenditure account are held until city finance or a second reviewer confirms them."""
     r = _run_import("payments", file, json_out)
-    if not json_out:
+    if json_out:
+        return
+    held = r.held if isinstance(r, imports.PaymentsImport) else []
+    if not held:
         console.print(_summary(r, file))
+        return
+    rows_held = r.rows_held if isinstance(r, imports.PaymentsImport) else 0
+    console.print(_("{file}: posted {rows} rows in {entries} entries, held {held_rows} rows paid from a county's "
+                    "expenditure account in {held_entries} held entries, skipped {skipped} already imported "
+                    "(batch {batch})").format(
+        file=file, rows=r.rows_posted - rows_held, entries=r.entries, held_rows=rows_held, held_entries=len(held),
+        skipped=r.rows_skipped, batch=r.batch_id))
+    ids = " ".join(str(i) for i in held)
+    # (0060, ATTACK7 U11) Money out of a county's bank account on the bureau's word: a second person confirms.
+    console.print(_("held entries {ids}: money out of a county's bank account is paid at once only by the county's "
+                    "officer; city finance or a second reviewer confirms them: fundledger entry confirm {ids} "
+                    "(another user), or rejects one: fundledger entry reject ID --reason ...").format(ids=ids))
 
 
 def register(app: typer.Typer) -> None:

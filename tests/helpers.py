@@ -149,3 +149,14 @@ def confirm_openings(ledger_db: Any, checker: str = "fin") -> list[int]:
     if ids:
         ledger_db.connect(checker, autocommit=True).execute("SELECT * FROM fl.confirm_entries(%s)", (ids,)).fetchall()
     return ids
+
+
+def confirm_payments(ledger_db: Any, checker: str = "fin") -> list[int]:
+    """Since 0060 (ATTACK7 U11) the city bureau's payment rows paid from a county's expenditure
+    account are held: confirm every held payments entry as ``checker`` (city finance by
+    default), as the guides do; returns the held ids confirmed."""
+    ids = [int(r["id"]) for r in ledger_db.admin().execute(
+        "SELECT id FROM fl.pending_entry WHERE kind = 'payments' AND state = 'held' ORDER BY id").fetchall()]
+    if ids:
+        ledger_db.connect(checker, autocommit=True).execute("SELECT * FROM fl.confirm_entries(%s)", (ids,)).fetchall()
+    return ids

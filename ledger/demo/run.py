@@ -238,7 +238,10 @@ class Demo:
         if m == 9:
             self.clear_arrears("employer_arrears", FINANCE, self.d(9, 12), whole=True)
         pay = write_csv(files / f"payments-{y}-{m:02d}.csv", "payments", self.plan.payments[m])
-        self.as_(REVIEWER, lambda c: imports.import_file(c, "payments", pay))
+        paid = self.as_(REVIEWER, lambda c: imports.import_file(c, "payments", pay))
+        # (0060, ATTACK7 U11) The bureau's rows paid from a county's expenditure account are held:
+        # city finance confirms them (the county's own officer would have posted them at once).
+        self.as_(FINANCE, lambda c: [journal.confirm(c, h) for h in getattr(paid, "held", [])])
         self.story.payment_lines += len(self.plan.payments[m])
         if m in (3, 6, 9, 12):
             self.interest(m)

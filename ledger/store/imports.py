@@ -212,7 +212,7 @@ class ImportResult:
         """The shape for ``kind`` from the import function's JSON document; a key the
         document lacks raises (KeyError names it) rather than printing null."""
         shape: type[ImportResult] = {"opening": OpeningImport, "budget": BudgetImport,
-                                     "insured": InsuredImport}.get(kind, ImportResult)
+                                     "insured": InsuredImport, "payments": PaymentsImport}.get(kind, ImportResult)
         values: dict[str, Any] = {k: notices if k == "notices" else doc[k] for k in field_names(shape)}
         if shape is BudgetImport:
             values["budgets"] = tuple(ImportedBudget.of(d) for d in values["budgets"])
@@ -230,6 +230,17 @@ class OpeningImport(ImportResult):
 
     register_items: int
     held: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentsImport(ImportResult):
+    """Benefit payments: the held entries of the city bureau's rows paid from a county's
+    expenditure account (money out of the county's bank account), for city finance or a
+    second reviewer to confirm (0060, ATTACK7 U11); ``rows_held`` of ``rows_posted`` are in
+    them (registered, not yet on the books). A county officer's own rows are never held."""
+
+    held: list[int]
+    rows_held: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ledger.core.money import parse_fen
-from tests.helpers import entry, leg, post
+from tests.helpers import confirm_payments, entry, leg, post
 
 pytestmark = pytest.mark.db
 
@@ -80,7 +80,11 @@ def test_collections_then_payments_post_once_and_growing_file_posts_only_new_row
     before = count(ledger_db, "fl.entry")
     r = ledger_db.cli("pay", "import", str(DATA / "payments.csv"), user="rev")
     assert r.exit_code == 0, r
-    assert "posted 7 rows in 5 entries, skipped 0 already posted" in r.stdout
+    # (0060, ATTACK7 U11) The bureau's rows paid from the county's account are held for finance.
+    assert "posted 1 rows in 1 entries, held 6 rows paid from a county's expenditure account in 4 held entries" \
+        in r.stdout.replace("\n", " "), r.stdout
+    assert count(ledger_db, "fl.entry") == before + 1
+    assert len(confirm_payments(ledger_db)) == 4
     assert count(ledger_db, "fl.entry") == before + 5
     assert balance(ledger_db, "RES", "5001.inpatient", "230822") == fen("12000.00")
     assert balance(ledger_db, "RES", "5001.outpatient", "230822") == fen("800.50")
@@ -112,8 +116,9 @@ def test_collections_then_payments_post_once_and_growing_file_posts_only_new_row
                                          leg("1003", "230822", "C", "500.00", "special")))
     grown = ledger_db.cli("pay", "import", str(DATA / "payments_more.csv"), "--json", user="rev")
     assert grown.exit_code == 0, grown
-    assert {k: grown.json()[k] for k in ("rows_total", "rows_posted", "rows_skipped", "entries")} == \
-        {"rows_total": 9, "rows_posted": 2, "rows_skipped": 7, "entries": 2}
+    assert {k: grown.json()[k] for k in ("rows_total", "rows_posted", "rows_skipped", "entries", "rows_held")} == \
+        {"rows_total": 9, "rows_posted": 2, "rows_skipped": 7, "entries": 1, "rows_held": 1}
+    assert len(grown.json()["held"]) == 1 and len(confirm_payments(ledger_db)) == 1
     assert balance(ledger_db, "RES", "5001.chronic", "230822") == fen("300.00")   # paid_from city
     assert balance(ledger_db, "RES", "1004", "230822", "city_exp") == fen("200.00")   # the county's share of it
     assert count(ledger_db, "fl.entry") == before + 8
@@ -244,7 +249,8 @@ def test_payments_need_money_in_the_expenditure_account(ledger_db, tmp_path):
     # The county's own expenditure account: overdrawn.
     county = write_csv(tmp_path / "county.csv", "date,unit,book,provider,category,amount,reference,component,paid_from",
                        "2023-02-03,230822,RES,桦南县人民医院,inpatient,12000.00,HN-P-001,,")
-    r = ledger_db.cli("pay", "import", str(county), user="rev")
+    # (0060) The county's own officer pays from it at once (the bureau's row would be held).
+    r = ledger_db.cli("pay", "import", str(county), user="o22")
     assert r.exit_code == 1 and "[no_overdraft]" in r.stderr, r
     text = " ".join(r.stderr.split())
     assert "county.csv: refused, nothing written" in text
@@ -282,7 +288,7 @@ def test_xlsx_import_equals_csv(ledger_db, tmp_path):
 
 
 def test_payment_row_changed_after_import_is_a_conflict_and_a_rerun_posts_nothing_twice(ledger_db, tmp_path):
-    """The register keeps one row per imported payment line: a rerun of a grown file
+    """(0060: the county's own officer imports, so its rows post at once.) The register keeps one row per imported payment line: a rerun of a grown file
     posts only the new rows, a row whose content changed (here its amount, then its
     provider) is refused naming where it was first imported, and nothing is written."""
     assert ledger_db.cli("collect", "import", str(DATA / "collections.csv"), user="fin").exit_code == 0
@@ -290,15 +296,15 @@ def test_payment_row_changed_after_import_is_a_conflict_and_a_rerun_posts_nothin
     header = "date,unit,book,provider,category,amount,reference,component,paid_from"
     rows = ["2023-02-03,230822,RES,医院甲,inpatient,100.00,X-1,,", "2023-02-03,230822,RES,医院乙,outpatient,20.50,X-2,,"]
     first = write_csv(tmp_path / "first.csv", header, *rows)
-    r = ledger_db.cli("pay", "import", str(first), "--json", user="rev")
+    r = ledger_db.cli("pay", "import", str(first), "--json", user="o22")
     assert r.exit_code == 0 and (r.json()["rows_posted"], r.json()["entries"]) == (2, 1), r
     grown = write_csv(tmp_path / "grown.csv", header, *rows, "2023-02-03,230822,RES,医院乙,outpatient,1.00,X-3,,")
-    r = ledger_db.cli("pay", "import", str(grown), "--json", user="rev")
+    r = ledger_db.cli("pay", "import", str(grown), "--json", user="o22")
     assert r.exit_code == 0 and (r.json()["rows_posted"], r.json()["rows_skipped"]) == (1, 2), r
     entries, postings = count(ledger_db, "fl.entry"), count(ledger_db, "fl.posting")
     for changed in ("2023-02-03,230822,RES,医院甲,inpatient,100.01,X-1,,", "2023-02-03,230822,RES,医院丙,inpatient,100.00,X-1,,"):
         f = write_csv(tmp_path / "changed.csv", header, changed, "2023-02-03,230822,RES,医院乙,outpatient,5.00,X-4,,")
-        r = ledger_db.cli("pay", "import", str(f), user="rev")
+        r = ledger_db.cli("pay", "import", str(f), user="o22")
         assert r.exit_code == 1 and "[idempotency_conflict]" in r.stderr, r
         text = " ".join(r.stderr.split())
         assert "changed.csv: row 2, column reference: reference 'X-1' was already imported" in text
@@ -340,7 +346,7 @@ def test_payments_reference_used_twice(ledger_db, tmp_path):
                   "2023-02-03,230822,RES,医院,inpatient,1.00,D1",
                   "2023-02-03,230822,RES,医院,inpatient,2.00,D2",
                   "2023-02-04,230822,RES,药店,pharmacy,3.00,D1")
-    r = ledger_db.cli("pay", "import", str(p), user="rev")
+    r = ledger_db.cli("pay", "import", str(p), user="o22")
     assert r.exit_code == 1, r
     text = " ".join(r.stderr.split())
     assert "dup.csv: row 4, column reference: reference 'D1' is used again (first on row 2)" in text
@@ -350,11 +356,11 @@ def test_payments_reference_used_twice(ledger_db, tmp_path):
     assert count(ledger_db, "fl.import_batch WHERE kind = 'payments'") == 0
 
     ok = write_csv(tmp_path / "ok.csv", header, "2023-02-03,230822,RES,医院,inpatient,1.00,D1")
-    assert ledger_db.cli("pay", "import", str(ok), user="rev").exit_code == 0
+    assert ledger_db.cli("pay", "import", str(ok), user="o22").exit_code == 0
     again = write_csv(tmp_path / "again.csv", header,
                       "2023-02-03,230822,RES,医院,inpatient,1.00,D1",
                       "2023-02-03,230822,RES,医院,inpatient,1.00,D1")
-    r = ledger_db.cli("pay", "import", str(again), user="rev")
+    r = ledger_db.cli("pay", "import", str(again), user="o22")
     assert r.exit_code == 1, r
     assert "again.csv: row 3, column reference: reference 'D1' is used again (first on row 2)" in " ".join(r.stderr.split())
     assert count(ledger_db, "fl.import_line WHERE namespace LIKE 'payments:%'") == 1

@@ -651,6 +651,36 @@ def test_upgrade_0056_the_writers_clock_and_datestyle_play_no_part(upgraded: Upg
         assert c.execute("SELECT fl._region_today() = (now() AT TIME ZONE 'Asia/Shanghai')::date").fetchone()[0]
 
 
+def test_upgrade_0060_money_out_of_a_county_account_is_its_officers_or_held(upgraded: Upgraded,
+                                                                         tmp_path: Path) -> None:
+    """0060 (ATTACK7 U11): the old release's bureau payments paid from county accounts stay
+    posted; the rule is a trigger on fl.posting; the bureau's new payment import from a county
+    account is held (kind 'payments'), confirmed by finance; the policy says so."""
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM fl.entry e JOIN fl.import_batch b ON b.id = (e.source->>'import_batch')::bigint "
+                         "WHERE e.kind = 'payments' AND e.idempotency_key LIKE '%:county:bureau:%'").fetchone()[0] > 0
+        assert c.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'fl.posting'::regclass "
+                         "AND tgname = 'posting_own_bank_credit'").fetchone()[0] == 1
+        assert "'payments'" in c.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                                         "WHERE conname = 'pending_entry_kind_check'").fetchone()[0]
+        rules = " ".join(r[0] for r in c.execute("SELECT rule FROM fl.manual_policy()").fetchall())
+        assert "money out of a county's own bank account" in rules
+        unit, bal = c.execute("SELECT unit, balance FROM fl.account WHERE holder = 'county_exp' AND book = 'RES' "
+                              "AND component = '' AND balance > 100 ORDER BY unit LIMIT 1").fetchone()
+        reviewer = c.execute("SELECT name FROM fl.app_user WHERE role = 'reviewer' ORDER BY name LIMIT 1").fetchone()[0]
+        day = c.execute("SELECT max(day) FROM fl.account_day").fetchone()[0]
+    f = tmp_path / "u11.csv"
+    f.write_text("date,unit,book,provider,category,amount,reference,component,paid_from\n"
+                 f"{day},{unit},RES,x,inpatient,0.01,UPG-60-1,,county\n", "utf-8")
+    r = upgraded.cli("--lang", "en", "pay", "import", str(f), "--json", user=reviewer)
+    assert r.returncode == 0, r
+    held = json.loads(r.stdout)["held"]
+    assert len(held) == 1
+    with upgraded.connect() as c:
+        assert c.execute("SELECT balance FROM fl.account WHERE holder = 'county_exp' AND book = 'RES' "
+                         "AND component = '' AND unit = %s", (unit,)).fetchone()[0] == bal
+
+
 def test_0038_the_reference_data_is_chained_and_guarded(upgraded: Upgraded) -> None:
     """0038: every row the old release's chart, holders, units, books and settings had is
     in the chained history (backfilled, so the upgraded ledger verifies — test above), and
@@ -744,8 +774,10 @@ def test_0043_references_by_side_day_balances_and_ack_start(upgraded: Upgraded, 
     early = tmp_path / "early.csv"
     early.write_text("date,unit,book,provider,category,amount,reference,component,paid_from\n"
                      f"{since.year - 1}-12-30,{unit},RES,x,inpatient,0.01,UPG-43-1,,county\n", "utf-8")
-    r = upgraded.cli("--lang", "en", "pay", "import", str(early), user=reviewer)
+    # (0060) The county's own officer pays from its account at once (the bureau's row is held).
+    r = upgraded.cli("--lang", "en", "pay", "import", str(early), user=f"officer_{unit}")
     assert r.returncode == 1 and ("[no_overdraft]" in r.stderr or "[entry_date_range]" in r.stderr), r
+    assert reviewer
     with upgraded.connect() as c:
         body = c.execute("SELECT pg_get_functiondef('fl.monitor_acknowledge(text,text,text,date,date,text,text)'"
                          "::regprocedure)").fetchone()[0]
