@@ -307,8 +307,11 @@ def _held(j: _Judge, latest: Mapping[str, Mapping[str, str]], decisions: Mapping
             continue
         if by is None:
             j.add("fl.pending_entry", key, f"{state} but it names no one who decided it")
-        elif by == maker:
-            j.add("fl.pending_entry", key, f"{state} by {by}, who made it: a second person decides")
+        elif by == maker and state != "rejected":
+            # (ATTACK7 U12) The database's rule (fl._decider, CHECK pending_second_person): a
+            # second person confirms; a maker may withdraw (reject) its own entry while it is
+            # held, which posts nothing — office practice, not a finding.
+            j.add("fl.pending_entry", key, f"{state} by {by}, who made it: a second person confirms")
         if key_text not in decisions and by is not None:
             j.add("fl.pending_entry", key, f"{state} by {by}, but its history records no decision")
         if state == "confirmed":

@@ -68,8 +68,9 @@ def test_a_source_nested_thousands_deep_is_refused_where_it_is_stored(ledger_db:
         e = _refused(o22, "SELECT * FROM fl.post_entries(%s::jsonb)", (_with_source(doc, _deep(65)),))
         assert e.diag.constraint_name == rule, e
     assert count(ledger_db, "fl.entry") + count(ledger_db, "fl.pending_entry") == before
-    # The operations log's detail (an admin's note through fl.log_operation).
-    adm = ledger_db.connect("admin", autocommit=True)
+    # The operations log's detail (the operator's record through fl.log_operation; since 0061
+    # an admin records nothing by hand).
+    adm = ledger_db.admin()
     e = _refused(adm, "SELECT fl.log_operation('rejoin', 'x', '', %s::jsonb)", (_deep(100),))
     assert e.diag.constraint_name == "operation_log_detail_depth"
 
@@ -103,7 +104,7 @@ def test_a_statement_digest_is_64_hex_digits(ledger_db: LedgerDB) -> None:
 
 
 def test_the_operations_log_caps_its_subject_and_detail(ledger_db: LedgerDB) -> None:
-    adm = ledger_db.connect("admin", autocommit=True)
+    adm = ledger_db.admin()   # the operator (0061: an admin records no operation by hand)
     e = _refused(adm, "SELECT fl.log_operation('rejoin', repeat('s', 4501), '', '{}')")
     assert e.diag.constraint_name == "operation_log_subject_size"
     e = _refused(adm, "SELECT fl.log_operation('rejoin', 's', '', jsonb_build_object('x', repeat('d', 32001)))")
