@@ -681,6 +681,23 @@ def test_upgrade_0060_money_out_of_a_county_account_is_its_officers_or_held(upgr
                          "AND component = '' AND unit = %s", (unit,)).fetchone()[0] == bal
 
 
+def test_upgrade_0061_0062_operations_by_their_performers_and_documents_parsed_once(upgraded: Upgraded) -> None:
+    """0061 (ATTACK7 U9): the old release's operations log is kept; an admin records no operation
+    by hand, set_password writes its own through fl._log_operation. 0062 (U10): post_entries and
+    post_opening read each document once (MATERIALIZED CTEs) with their sorts in memory."""
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM fl.operation_log").fetchone()[0] >= 0
+        assert "fl._log_operation('password'" in c.execute(
+            "SELECT prosrc FROM pg_proc WHERE oid = 'fl.set_password(text,text)'::regprocedure").fetchone()[0]
+        assert "insufficient_privilege" in c.execute(
+            "SELECT prosrc FROM pg_proc WHERE oid = 'fl.log_operation(text,text,text,jsonb)'::regprocedure").fetchone()[0]
+        assert not c.execute("SELECT has_function_privilege('fl_admin', 'fl._log_operation(text,text,text,jsonb)', "
+                             "'EXECUTE')").fetchone()[0]
+        for f in ("fl.post_entries(jsonb)", "fl.post_opening(jsonb)"):
+            src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc WHERE oid = %s::regprocedure", (f,)).fetchone()
+            assert "p AS MATERIALIZED" in src and "work_mem=32MB" in cfg, f
+
+
 def test_0038_the_reference_data_is_chained_and_guarded(upgraded: Upgraded) -> None:
     """0038: every row the old release's chart, holders, units, books and settings had is
     in the chained history (backfilled, so the upgraded ledger verifies — test above), and

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +216,65 @@ def test_u9_the_function_that_performs_an_operation_records_it(ledger_db: Ledger
     rows = [(r["action"], r["actor"], r["subject"]) for r in ops.execute(
         "SELECT action, actor, subject FROM fl.operation_log ORDER BY id").fetchall()]
     assert rows[0] == ("password", "admin", "rev") and rows[1][0] == "rejoin", rows
+
+
+# ---- U10: a call at 0050's bounds costs linear work, not GBs of temp files ---------------------
+
+def _temp_bytes(db: LedgerDB) -> int:
+    adm = db.admin()
+    adm.execute("SELECT pg_stat_clear_snapshot()")
+    row = adm.execute("SELECT temp_bytes FROM pg_stat_database WHERE datname = current_database()").fetchone()
+    assert row is not None
+    return int(row["temp_bytes"])
+
+
+def _flush_stats(db: LedgerDB) -> None:
+    """pg_stat_database is updated when a backend reports (at most every second, and at exit)."""
+    time.sleep(1.2)
+
+
+@pytest.mark.parametrize("shape", ["one_entry_20000_postings_8mb", "1000_entries_of_20_postings", "one_entry_big_memos"])
+def test_u10_post_entries_at_the_bounds_writes_no_temp_files(ledger_db: LedgerDB, shape: str) -> None:
+    """The reproduction's shapes at 0050's bounds (20,000 postings, 1,000 entries, 8 MB) through
+    an officer's own login: held (real money), and the temp files written stay under 64 MB
+    (before 0062: 1.7 GB for 2,000 postings of a 0.8 MB entry, past the 4 GB limit for 5,000).
+    A budget on bytes, not seconds."""
+    def pair(memo: str) -> list[dict[str, Any]]:
+        return [{"account": "5001.other", "unit": "230822", "side": "D", "amount": 1, "memo": memo},
+                {"account": "1004", "unit": "230822", "holder": "county_exp", "side": "C", "amount": 1, "memo": memo}]
+    if shape == "one_entry_20000_postings_8mb":
+        docs = [{"date": "2024-03-26", "book": "RES", "idempotency_key": "U10-A", "memo": "m",
+                 "postings": [p for _ in range(10000) for p in pair("x" * 300)]}]
+    elif shape == "1000_entries_of_20_postings":
+        docs = [{"date": "2024-03-26", "book": "RES", "idempotency_key": f"U10-B-{i}", "memo": "m" * 300,
+                 "postings": [p for _ in range(10) for p in pair("y" * 250)]} for i in range(1000)]
+    else:
+        docs = [{"date": "2024-03-26", "book": "RES", "idempotency_key": "U10-C", "memo": "m",
+                 "postings": [p for _ in range(2500) for p in pair("z" * 1500)]}]
+    text = json.dumps(docs)
+    assert len(text) < 8_388_608
+    o22 = ledger_db.connect("o22", autocommit=True)
+    _flush_stats(ledger_db)
+    before = _temp_bytes(ledger_db)
+    rows = o22.execute("SELECT status FROM fl.post_entries(%s::jsonb)", (text,)).fetchall()
+    assert {r["status"] for r in rows} == {"held"} and len(rows) == len(docs)
+    o22.close()
+    _flush_stats(ledger_db)
+    assert _temp_bytes(ledger_db) - before < 64 * 1024 * 1024
+
+
+def test_u10_post_opening_reads_its_document_once(ledger_db: LedgerDB) -> None:
+    """fl.post_opening read its document the same way: a 4,000-posting opening (the reviewer's)
+    writes no temp files either."""
+    legs = [p for _ in range(2000) for p in (
+        {"account": "1101", "unit": "230800", "side": "D", "amount": 1, "memo": "q" * 300},
+        {"account": "3001", "unit": "230800", "side": "C", "amount": 1, "memo": "q" * 300})]
+    rev = ledger_db.connect("rev", autocommit=True)
+    _flush_stats(ledger_db)
+    before = _temp_bytes(ledger_db)
+    rows = rev.execute("SELECT status FROM fl.post_opening(%s::jsonb)",
+                       (json.dumps([{"date": "2023-01-01", "book": "RES", "postings": legs}]),)).fetchall()
+    assert len(rows) == 1
+    rev.close()
+    _flush_stats(ledger_db)
+    assert _temp_bytes(ledger_db) - before < 64 * 1024 * 1024
