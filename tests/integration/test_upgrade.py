@@ -465,7 +465,7 @@ def test_upgrade_0036_second_person(upgraded: Upgraded) -> None:
         # (0050 moved the rule into fl._held_by_hand, which post_entries and reverse_entry apply.)
         rule = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl._held_by_hand(text,text)'::regprocedure"
                          ).fetchone()[0]
-        assert "fl._held_by_hand(p.x->>'account', p.x->>'holder')" in src
+        assert "fl._held_by_hand(p.account, p.holder)" in src   # 0062 reads the document once
         assert "left(p_chart, 1) IN ('3', '4', '5')" in rule
         rev = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.reverse_entry(bigint,text,date,text)'::regprocedure"
                         ).fetchone()[0]
@@ -657,8 +657,10 @@ def test_upgrade_0060_money_out_of_a_county_account_is_its_officers_or_held(upgr
     posted; the rule is a trigger on fl.posting; the bureau's new payment import from a county
     account is held (kind 'payments'), confirmed by finance; the policy says so."""
     with upgraded.connect() as c:
-        assert c.execute("SELECT count(*) FROM fl.entry e JOIN fl.import_batch b ON b.id = (e.source->>'import_batch')::bigint "
-                         "WHERE e.kind = 'payments' AND e.idempotency_key LIKE '%:county:bureau:%'").fetchone()[0] > 0
+        assert c.execute("SELECT count(*) FROM fl.entry e JOIN fl.posting p ON p.entry_id = e.id AND p.side = 'C' "
+                         "JOIN fl.account a ON a.id = p.account_id AND a.holder = 'county_exp' "
+                         "JOIN fl.app_user u ON u.name = e.created_by AND u.role = 'reviewer' "
+                         "WHERE e.kind = 'payments'").fetchone()[0] > 0
         assert c.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'fl.posting'::regclass "
                          "AND tgname = 'posting_own_bank_credit'").fetchone()[0] == 1
         assert "'payments'" in c.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
