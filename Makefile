@@ -33,12 +33,17 @@ demo: $(STAMP) $(MO)
 test: $(STAMP) $(MO)
 	$(BIN)/python -m pytest -q -m "not slow" -n 2 $(PYTEST_ARGS)
 
-# The integration and security suites once more against a real server (CI does this when 127.0.0.1:5432 answers).
-# The upgrade test builds its own embedded database with the previous release: `make test` ran it.
+# Once more against a real server (CI does this when 127.0.0.1:5432 answers, after `make test`
+# ran every test on the embedded PostgreSQL 18): the tests marked `server`, whose outcome can
+# depend on the server — its version, settings, the roles and databases of a shared cluster,
+# real concurrency: all of tests/security and the integration modules that say so (rule and
+# list: pytest_collection_modifyitems in tests/conftest.py; docs/architecture.md#tests).
+# Tests with servers of their own (upgrade, backup, TLS, benchmarks) or ledger arithmetic
+# that is the same on any server are not run twice. Roles are cluster-wide: on a shared
+# server a `cluster_roles` test runs alone (tests/conftest.py, _cluster_guard).
 test-server: $(STAMP) $(MO)
 	FUNDLEDGER_TEST_DATABASE_URL=$${FUNDLEDGER_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
-	  $(BIN)/python -m pytest -q -m "not slow" -n 2 tests/integration tests/security \
-	  --ignore=tests/integration/test_upgrade.py $(PYTEST_ARGS)
+	  $(BIN)/python -m pytest -q -m "server and not slow" -n 2 tests/integration tests/security $(PYTEST_ARGS)
 
 lint: $(STAMP) $(MO)
 	$(BIN)/ruff check ledger cli sql tests bench

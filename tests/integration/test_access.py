@@ -15,7 +15,7 @@ import pytest
 from tests.helpers import collect, entry, leg, post
 from tests.integration.test_verify import sample_ledger
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.server]
 
 ROLES = ["o22", "rev", "fin", "aud", "admin"]
 TABLES = ["entry", "posting", "seal", "account", "account_day", "bank_account", "closed_period", "app_user",

@@ -15,10 +15,11 @@ import pytest
 
 from ledger.store import verify_catalogue
 from ledger.store.verify_independent import verify_independent
+from tests.conftest import role_settings_restored
 from tests.integration.test_tamper import CASES
 from tests.integration.test_verify import sample_ledger
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.server]
 
 
 def _verify(ledger_db, user: str = "aud"):
@@ -90,6 +91,7 @@ def _shadow_sha256(c) -> None:
                                ELSE pg_catalog.sha256(b) END $$""")
 
 
+@pytest.mark.cluster_roles
 def test_search_path_on_the_role_and_database_cannot_hide_a_change(ledger_db):
     ids = sample_ledger(ledger_db)
     c = ledger_db.admin()
@@ -97,16 +99,15 @@ def test_search_path_on_the_role_and_database_cannot_hide_a_change(ledger_db):
     c.execute("UPDATE fl.entry SET memo = 'nothing to see here' WHERE id = %s", (ids["o22-feb"],))
     c.execute("SET session_replication_role = origin")
     _shadow_sha256(c)
-    c.execute("ALTER ROLE aud SET search_path = shadow, pg_catalog, fl")
-    c.execute(f'ALTER DATABASE "{ledger_db.name}" SET search_path = shadow, pg_catalog, fl')
-    try:
+    with role_settings_restored(c, "aud"):
+        c.execute("ALTER ROLE aud SET search_path = shadow, pg_catalog, fl")
+        c.execute(f'ALTER DATABASE "{ledger_db.name}" SET search_path = shadow, pg_catalog, fl')
         rep = _verify(ledger_db)
         assert ids["o22-feb"] in {f.entry_id for f in rep.findings if f.check == "hash_chain"}
         assert "setting search_path" in _named(rep)
-    finally:
-        c.execute("ALTER ROLE aud RESET ALL")
 
 
+@pytest.mark.cluster_roles
 def test_presentation_settings_do_not_change_the_verdict(ledger_db):
     """No setting of the auditor's role or the database changes the verdict: the clean
     ledger stays clean and the tampered one names the same entries."""
@@ -116,18 +117,18 @@ def test_presentation_settings_do_not_change_the_verdict(ledger_db):
     c = ledger_db.admin()
     settings = {"DateStyle": "German, DMY", "TimeZone": "Asia/Kathmandu", "IntervalStyle": "sql_standard",
                 "extra_float_digits": "-15", "bytea_output": "escape", "lc_numeric": "C", "work_mem": "64kB"}
-    try:
-        for k, v in settings.items():
-            c.execute(f"ALTER ROLE aud SET {k} = '{v}'")
-            c.execute(f'ALTER DATABASE "{ledger_db.name}" SET {k} = \'{v}\'')
-        assert _verify(ledger_db).ok
-        c.execute("SET session_replication_role = replica")
-        c.execute("UPDATE fl.posting SET amount = amount + 1 WHERE entry_id = %s", (ids["pay-22-1"],))
-        c.execute("SET session_replication_role = origin")
-        with_settings = _verify(ledger_db)
-    finally:
-        c.execute("ALTER ROLE aud RESET ALL")
-        c.execute(f'ALTER DATABASE "{ledger_db.name}" RESET ALL')
+    with role_settings_restored(c, "aud"):
+        try:
+            for k, v in settings.items():
+                c.execute(f"ALTER ROLE aud SET {k} = '{v}'")
+                c.execute(f'ALTER DATABASE "{ledger_db.name}" SET {k} = \'{v}\'')
+            assert _verify(ledger_db).ok
+            c.execute("SET session_replication_role = replica")
+            c.execute("UPDATE fl.posting SET amount = amount + 1 WHERE entry_id = %s", (ids["pay-22-1"],))
+            c.execute("SET session_replication_role = origin")
+            with_settings = _verify(ledger_db)
+        finally:
+            c.execute(f'ALTER DATABASE "{ledger_db.name}" RESET ALL')
     without = _verify(ledger_db)
     assert [f.as_json() for f in with_settings.findings] == [f.as_json() for f in without.findings]
     assert ids["pay-22-1"] in {f.entry_id for f in without.findings}
@@ -163,17 +164,16 @@ def test_a_hiding_row_policy_is_named(ledger_db):
     assert any("chain head counts" in f.message for f in rep.findings)
 
 
+@pytest.mark.cluster_roles
 def test_operator_and_function_shadowing_in_pg_catalog_is_named(ledger_db):
     sample_ledger(ledger_db)
     c = ledger_db.admin()
     c.execute("""CREATE FUNCTION pg_catalog.fl_always(bigint, bigint) RETURNS boolean LANGUAGE sql IMMUTABLE
                  AS 'SELECT true'""")
     c.execute("CREATE OPERATOR public.= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = pg_catalog.fl_always)")
-    c.execute("ALTER ROLE aud SET search_path = public, pg_catalog")
-    try:
+    with role_settings_restored(c, "aud"):
+        c.execute("ALTER ROLE aud SET search_path = public, pg_catalog")
         rep = _verify(ledger_db)
-    finally:
-        c.execute("ALTER ROLE aud RESET ALL")
     assert "function fl_always(bigint,bigint)" in _named(rep)
     assert "setting search_path" in _named(rep)
 
@@ -188,15 +188,14 @@ def test_a_replaced_function_and_a_disabled_trigger_are_named(ledger_db):
     assert {"fl.refuse_change()", "fl.posting.posting_append_only"} <= _named(rep)
 
 
+@pytest.mark.cluster_roles
 def test_preload_libraries_are_named(ledger_db):
     sample_ledger(ledger_db)
     c = ledger_db.admin()
     # A library that exists in every installation: what matters is that a session loads code.
-    c.execute("ALTER ROLE aud SET session_preload_libraries = 'auto_explain'")
-    try:
+    with role_settings_restored(c, "aud"):
+        c.execute("ALTER ROLE aud SET session_preload_libraries = 'auto_explain'")
         rep = _verify(ledger_db)
-    finally:
-        c.execute("ALTER ROLE aud RESET ALL")
     assert {"setting session_preload_libraries"} <= _named(rep), _named(rep)
 
 

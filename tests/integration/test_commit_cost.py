@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.server]
 
 JOURNAL = ("entry", "posting", "seal", "account", "account_day", "bank_account", "import_line")
 

@@ -11,7 +11,7 @@ from psycopg import errors as pgerr
 
 from tests.helpers import collect, confirmed, entry, leg, pay_from_special, post
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.server]
 
 
 def _raw_entry(c: psycopg.Connection, key: str, date: str = "2023-03-01", book: str = "RES") -> int:

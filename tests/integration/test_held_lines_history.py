@@ -20,7 +20,7 @@ from alembic.script import ScriptDirectory
 
 from tests.conftest import USERS, LedgerDB
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.server]
 
 
 @pytest.fixture
@@ -58,6 +58,9 @@ def _verify(db: LedgerDB):  # type: ignore[no-untyped-def]
         c.close()
 
 
+# The standard users are registered at the schema before 0032: the limits of their logins,
+# which the whole cluster shares, are applied as that schema applies them.
+@pytest.mark.cluster_roles
 def test_held_lines_recorded_per_line_before_0032_are_judged_after_it(before_0032: LedgerDB) -> None:
     from ledger.store import migrate
     from tests.helpers import collect, post

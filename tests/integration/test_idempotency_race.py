@@ -14,7 +14,7 @@ from ledger.errors import IdempotencyConflict
 from ledger.store.db import run_tx
 from tests.helpers import background, post, reclass
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.server]
 
 
 def _race(ledger_db: Any, second_doc: dict[str, Any]) -> tuple[list[dict[str, Any]], Any, BaseException | None]:

@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 
 from ledger.store import migrate
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.server]
 
 OTHER_CITY = """
 [region]

@@ -24,7 +24,7 @@ from ledger.store.db import run_tx
 from tests.conftest import LedgerDB
 from tests.helpers import background, collect, post, reclass, with_figures
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.server]
 
 DATA = Path(__file__).parent / "data"
 Work = Callable[[Any], Any]

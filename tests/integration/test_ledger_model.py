@@ -15,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from psycopg import errors as pgerr
 from psycopg.rows import dict_row
 
-from tests.conftest import LedgerDB
+from tests.conftest import CLONE, LedgerDB
 from tests.helpers import confirmed, post
 
 pytestmark = pytest.mark.db
@@ -110,7 +110,7 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         name = f"fl_sm_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(self.server.admin_url, autocommit=True) as c:
-            c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}" STRATEGY FILE_COPY')
+            c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}" {CLONE}')
         self.db = LedgerDB(self.server, name)
         self.fin = self.db.connect("fin", autocommit=True)
         self.rev = self.db.connect("rev", autocommit=True)

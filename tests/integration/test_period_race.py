@@ -12,7 +12,7 @@ from psycopg import errors as pgerr
 
 from tests.helpers import post, reclass
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.server]
 
 
 def test_close_waits_for_entries_in_flight_and_refuses_later_ones(ledger_db):

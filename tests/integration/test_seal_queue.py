@@ -17,7 +17,7 @@ from ledger.store import journal, verify
 from ledger.store.db import run_tx, translated
 from tests.helpers import background, collect, post, reclass
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.server]
 
 
 def _post_in_thread(conn: psycopg.Connection, doc: dict[str, Any], timeout: float = 15.0) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from psycopg import sql
 
 from tests.helpers import cli_post
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.server]
 
 PAYLOADS = ["'); DROP TABLE fl.entry; --", "O'Brien", "\\", "\\'", "'; SELECT pg_sleep(10); --", '" OR "1"="1',
             "$$; DROP SCHEMA fl CASCADE; $$", "%s %(x)s {0}", "门诊'\";--", "；＇“”", "\\x00", "E'\\n'"]

@@ -13,7 +13,7 @@ import pytest
 from ledger.store import verify
 from tests.integration.test_verify import sample_ledger
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.server]
 
 
 def _posting(c, entry_id: int, nth: int = 0) -> int:

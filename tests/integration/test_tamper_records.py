@@ -15,7 +15,7 @@ import pytest
 from ledger.store import yearend
 from tests.integration.test_verify import sample_ledger
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.server]
 
 DATA = __import__("pathlib").Path(__file__).parent / "data"
 

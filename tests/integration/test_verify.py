@@ -7,7 +7,7 @@ import pytest
 from ledger.store import verify
 from tests.helpers import collect, confirmed, entry, leg, pay_from_special, post
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.server]
 
 
 def sample_ledger(ledger_db) -> dict[str, int]:

@@ -10,7 +10,7 @@ from ledger.store.verify_postings import POSTING_CHECKS
 from tests.helpers import collect, post
 from tests.integration.test_verify import sample_ledger
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.server]
 
 
 def _tampered(ledger_db, sql: str, *args) -> dict:

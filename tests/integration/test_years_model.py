@@ -45,7 +45,7 @@ from hypothesis.stateful import (
 from ledger.core.region import parse_region
 from ledger.core.shapes import as_row, money_keys
 from ledger.store import adjfund, cycle, migrate, yearend
-from tests.conftest import LedgerDB
+from tests.conftest import CLONE, LedgerDB
 from tests.helpers import collect, entry, leg, post
 
 pytestmark = pytest.mark.db
@@ -157,7 +157,7 @@ def _yuan(fen: int) -> str:
 def _fresh_db(server, template: str) -> LedgerDB:  # type: ignore[no-untyped-def]
     name = f"fl_m_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server.admin_url, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" {CLONE}')
     return LedgerDB(server, name)
 
 

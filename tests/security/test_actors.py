@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from tests.conftest import LedgerDB
+from tests.conftest import CLONE, LedgerDB
 from tests.helpers import collect, confirm_openings, entry, leg, post
 from tests.integration.test_imports import DATA
 
@@ -46,7 +46,7 @@ def built(pg_server, template_db) -> Iterator[str]:  # type: ignore[no-untyped-d
     """The workflow ledger, once per module: a template the tampers copy."""
     name = f"fl_act_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" STRATEGY FILE_COPY')
+        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" {CLONE}')
     db = LedgerDB(pg_server, name)
     try:
         assert db.cli("handover", "open", str(DATA / "opening.csv"), "--date", "2023-01-01", user="rev").exit_code == 0
@@ -82,7 +82,7 @@ def built(pg_server, template_db) -> Iterator[str]:  # type: ignore[no-untyped-d
 def copy(pg_server, built: str) -> Iterator[LedgerDB]:  # type: ignore[no-untyped-def]
     name = f"fl_actc_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{built}" STRATEGY FILE_COPY')
+        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{built}" {CLONE}')
     db = LedgerDB(pg_server, name)
     yield db
     db.close()

@@ -25,7 +25,7 @@ from psycopg.rows import dict_row
 
 from ledger.store import imports
 from ledger.store.db import run_tx
-from tests.conftest import LedgerDB, Server
+from tests.conftest import CLONE, LedgerDB, Server
 from tests.helpers import reclass
 
 pytestmark = pytest.mark.db
@@ -126,7 +126,7 @@ def judge(pg_server: Server, template_db: str) -> Iterator[Any]:
     default the current statement; None: no such statement)."""
     name = f"fl_judge_{uuid.uuid4().hex[:10]}"   # its own clone: a session on the template blocks cloning it
     with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" STRATEGY FILE_COPY')
+        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" {CLONE}')
     adm = psycopg.connect(pg_server.url(name), autocommit=True, row_factory=dict_row)
     now = dt.datetime(2026, 1, 5, 10, 0, 0, tzinfo=dt.UTC)
 

@@ -4,9 +4,12 @@ same verdict, name the trap where it is one, and never crash or misread."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from ledger.store import verify_session
+from tests.conftest import role_settings_restored
 from tests.integration.test_verify import sample_ledger
 
 pytestmark = pytest.mark.db
@@ -26,21 +29,26 @@ def _checks(out: dict) -> dict[str, dict]:
     return {c["name"]: c for c in out["checks"] + out["independent"]["checks"]}
 
 
-@pytest.mark.parametrize("where", ["ROLE aud", "DATABASE"])
+# ALTER ROLE aud SET holds in every database of the cluster (statement_timeout = 1 for
+# every worker's auditor on a shared server): that case runs alone and puts aud's own
+# settings back.
+@pytest.mark.parametrize("where", [pytest.param("ROLE aud", marks=pytest.mark.cluster_roles), "DATABASE"])
 def test_settings_on_the_auditors_role_or_database_do_not_change_the_verdict(ledger_db, where):
     ids = sample_ledger(ledger_db)
     c = ledger_db.admin()
     target = f'DATABASE "{ledger_db.name}"' if where == "DATABASE" else where
-    for s in PINNED_AWAY:
-        c.execute(f"ALTER {target} SET {s}")
-    try:
-        clean = ledger_db.cli("verify", "--json", user="aud")
-        c.execute("SET session_replication_role = replica")
-        c.execute("UPDATE fl.posting SET amount = amount + 1 WHERE entry_id = %s", (ids["pay-22-1"],))
-        c.execute("SET session_replication_role = origin")
-        tampered = ledger_db.cli("verify", "--json", user="aud")
-    finally:
-        c.execute(f"ALTER {target} RESET ALL")
+    with role_settings_restored(c, "aud") if where == "ROLE aud" else contextlib.nullcontext():
+        for s in PINNED_AWAY:
+            c.execute(f"ALTER {target} SET {s}")
+        try:
+            clean = ledger_db.cli("verify", "--json", user="aud")
+            c.execute("SET session_replication_role = replica")
+            c.execute("UPDATE fl.posting SET amount = amount + 1 WHERE entry_id = %s", (ids["pay-22-1"],))
+            c.execute("SET session_replication_role = origin")
+            tampered = ledger_db.cli("verify", "--json", user="aud")
+        finally:
+            if where == "DATABASE":
+                c.execute(f"ALTER {target} RESET ALL")
     assert clean.exit_code == 0 and "Traceback" not in clean.stderr, clean
     assert clean.json()["ok"] is True
     assert tampered.exit_code == 1, tampered
@@ -49,6 +57,7 @@ def test_settings_on_the_auditors_role_or_database_do_not_change_the_verdict(led
     assert out["independent"]["ok"] is False and _checks(out)["settings"]["ok"] is True
 
 
+@pytest.mark.cluster_roles    # GRANT rev TO aud: a membership the whole cluster shares, for a moment
 def test_a_trap_in_the_auditors_settings_is_named(ledger_db):
     """Both traps in one test, each set on the auditor in this database only: roles are
     cluster-wide, and on a shared server two workers changing one role raced."""
