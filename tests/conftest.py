@@ -242,7 +242,7 @@ UNION ALL
 SELECT 'ALTER SYSTEM ' || name, coalesce(setting, ''), '' FROM pg_catalog.pg_file_settings
  WHERE sourcefile LIKE '%%postgresql.auto.conf'
 UNION ALL
-SELECT 'configuration reloaded', pg_catalog.pg_conf_load_time()::text, ''
+SELECT 'configuration', 'reloaded', pg_catalog.pg_conf_load_time()::text
 ORDER BY 1, 2, 3
 """
 

@@ -64,7 +64,7 @@ def test_the_shipped_definitions_are_this_servers(ledger_db: LedgerDB) -> None:
     assert not [k for k in got if k.startswith("view pg_catalog")], got
 
 
-@pytest.mark.skipif(bool(os.environ.get("FUNDLEDGER_TEST_DATABASE_URL")), reason=_SHARED)
+@pytest.mark.cluster_roles     # o22 BYPASSRLS for a moment: every worker's o22 (tests/conftest.py)
 @pytest.mark.parametrize("lever", ["bypassrls", "hidden_row"])
 def test_a_rewritten_pg_roles_is_named(ledger_db: LedgerDB, lever: str) -> None:
     """U8 as the red team did it (BYPASSRLS masked for one login), and its variant: the
@@ -119,6 +119,7 @@ def test_a_rewritten_pg_settings_changes_nothing_the_verifier_reads(ledger_db: L
         admin.execute("RESET allow_system_table_mods")
 
 
+@pytest.mark.cluster_roles     # fl_auditor loses pg_read_all_settings for a moment
 def test_the_auditor_reads_the_preloaded_libraries(ledger_db: LedgerDB) -> None:
     """U13: pg_settings left superuser-only settings out for the auditor, and the check saw
     no library. The auditor's group may read them now (0059); a login that may not gets a
@@ -133,8 +134,6 @@ def test_the_auditor_reads_the_preloaded_libraries(ledger_db: LedgerDB) -> None:
         assert res.ok, [f.message for f in res.findings]
     finally:
         aud.close()
-    if os.environ.get("FUNDLEDGER_TEST_DATABASE_URL"):
-        return      # roles are the shared server's: the revocation is tried on the embedded one only
     admin = ledger_db.admin()
     admin.execute("REVOKE pg_read_all_settings FROM fl_auditor")
     try:
@@ -151,7 +150,10 @@ def test_the_auditor_reads_the_preloaded_libraries(ledger_db: LedgerDB) -> None:
         admin.execute("GRANT pg_read_all_settings TO fl_auditor")
 
 
+# ALTER SYSTEM persists in the server's postgresql.auto.conf: a run stopped halfway would leave
+# the machine's shared server poisoned for everyone, so this one stays on the embedded server.
 @pytest.mark.skipif(bool(os.environ.get("FUNDLEDGER_TEST_DATABASE_URL")), reason=_SHARED)
+@pytest.mark.cluster_roles
 def test_a_server_wide_search_path_changes_no_report(ledger_db: LedgerDB) -> None:
     """U14: ALTER SYSTEM SET search_path put a shadow schema with its own sum(bigint) before
     pg_catalog, and every report of every office showed its figures. Every user's session
