@@ -7,10 +7,9 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from cli.context import (
     BIGINT_MAX,
@@ -21,6 +20,7 @@ from cli.context import (
     console,
     db,
     emit_json,
+    escape,
     jsonable,
     parse_date_opt,
     plain,
@@ -38,8 +38,13 @@ from ledger.core.users import check_user_name
 from ledger.errors import BadInput
 from ledger.i18n import N_, _, code_text, get_lang
 from ledger.io import infile
-from ledger.store import accounts, admin, embedded, journal
+from ledger.store import accounts, admin, embedded
 from ledger.store.db import Conn
+
+# ledger.store.journal (the write path: 0.03 G instructions to import) is imported by the
+# commands that post or list entries, inside them: `balance` does not load it (issue 24).
+if TYPE_CHECKING:
+    from ledger.store.journal import PostResult
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/cli.md).")]
 Lang = Annotated[str | None, typer.Option("--lang", metavar="zh|en", help="Account names in zh or en (default: the language in force).")]
@@ -257,9 +262,10 @@ def _read_entries(file: str) -> tuple[str, object]:
         raise BadInput(_("{file}: not valid UTF-8 JSON: {error}").format(file=name, error=e)) from e
 
 
-def _show_posted(results: list[journal.PostResult], books: list[str], json_out: bool) -> None:
+def _show_posted(results: list[PostResult], books: list[str], json_out: bool) -> None:
     """What a post did, entry by entry: posted (voucher) or held for a second person."""
     posted = [r.entry_id for r in results if r.entry_id is not None]
+    from ledger.store import journal
     vouchers = read(lambda c: {i: journal.get_entry(c, i).voucher for i in posted}) if posted else {}
     out = [{"idempotency_key": r.idempotency_key, "entry_id": r.entry_id, "book": b,
             "voucher": vouchers.get(r.entry_id) if r.entry_id is not None else None, "status": r.status,
@@ -298,6 +304,7 @@ def entry_post(
     holds at most 1,000 entries."""
     name, doc = _read_entries(file)
     drafts = parse_entries(doc, name)
+    from ledger.store import journal
     results = write(lambda c: journal.post(c, drafts))
     _show_posted(results, [d.book for d in drafts], json_out)
 
@@ -309,6 +316,7 @@ def entry_held(
     json_out: JsonOpt = False,
 ) -> None:
     """Held entries waiting for a second person (maker-checker), oldest first."""
+    from ledger.store import journal
     rows = read(lambda c: journal.held(c, state=None if all_ else "held", limit=limit))
     if json_out:
         emit_json([to_json(r) for r in rows])
@@ -329,6 +337,7 @@ def entry_confirm(
     json_out: JsonOpt = False,
 ) -> None:
     """Confirm held entries as the second person: each is posted now and gets its voucher."""
+    from ledger.store import journal
     results = write(lambda c: [journal.confirm(c, i) for i in ids])
     books = read(lambda c: [journal.get_entry(c, r.entry_id).book if r.entry_id is not None else ""
                             for r in results])
@@ -342,6 +351,7 @@ def entry_reject(
     json_out: JsonOpt = False,
 ) -> None:
     """Reject a held entry with a reason: it never posts; the rejection is kept."""
+    from ledger.store import journal
     r = write(lambda c: journal.reject(c, held_id, reason))
     if json_out:
         emit_json(to_json(r))
@@ -356,6 +366,7 @@ def entry_show(
     json_out: JsonOpt = False, lang: Lang = None,
 ) -> None:
     """Show one entry with its postings, who posted it and its reversal links."""
+    from ledger.store import journal
     e = read(lambda c: journal.get_entry(c, ref))
     if json_out:
         emit_json(to_json(e))
@@ -388,6 +399,7 @@ def entry_reverse(
     on = parse_date_opt(date, "date")
 
     def work(c):  # type: ignore[no-untyped-def]
+        from ledger.store import journal
         e = journal.get_entry(c, ref)
         return journal.reverse(c, e.id, reason, on, key or f"reverse-{e.id}")
     r = write(work)
@@ -416,6 +428,7 @@ def opening_post(
         if isinstance(d, dict):   # one opening per book: its key defaults to opening-city:<book>:audited
             d.setdefault("idempotency_key", "audited")
     drafts = parse_entries(doc, name)
+    from ledger.store import journal
     results = write(lambda c: journal.post_opening(c, drafts))
     _show_posted(results, [d.book for d in drafts], json_out)
 
@@ -430,6 +443,7 @@ def journal_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """The journal: entries in date and voucher order."""
+    from ledger.store import journal
     rows = read(lambda c: journal.journal(c, date_from=parse_date_opt(date_from, "from"),
                                           date_to=parse_date_opt(date_to, "to"), unit=unit, book=book,
                                           limit=limit, offset=offset))

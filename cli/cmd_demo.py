@@ -307,7 +307,7 @@ def demo(
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=False) as bar:
+                  console=console.real(), transient=False) as bar:
         steps = total_steps(years)
         task = bar.add_task(_("posting {year}").format(year=year), total=steps + 1)
         def progress(msg: str, n: int) -> None:

@@ -17,13 +17,11 @@ from ledger.core.balance_rate import RateRanges
 from ledger.core.money import decimal_text, format_yuan
 from ledger.core.monitor import Thresholds, exit_code_for
 from ledger.core.response import Response, level_of
-from ledger.core.watch import unit_response
 from ledger.errors import BadInput
 from ledger.i18n import _, code_text, get_lang
 from ledger.reports import builders_fund
 from ledger.reports.builders import Labels
 from ledger.reports.builders_fund import MonitorRow
-from ledger.store import forecast as store_forecast
 from ledger.store import monitor as store_monitor
 from ledger.store import reports
 from ledger.store import watch as store_watch
@@ -101,6 +99,10 @@ def monitor_view(c: Conn, day: dt.date, *, book: str | None = None, unit: str | 
     rows, cons = builders_fund.monitor_rows(figs, t, as_of=day, r=rr)
     warned = [r for r in rows if level_of(r.level) is not None]
     if warned:
+        # The forecast behind a response plan is loaded only when a unit is yellow or red.
+        from ledger.core.watch import unit_response
+        from ledger.store import forecast as store_forecast
+
         hist = store_forecast.history(c, origin=day, book=book, unit=unit)
         firsts = {(f.unit, f.book): f.first_day for f in figs}
         plans, acks = store_watch.plans(c), store_watch.acks(c, as_of=day, book=book, unit=unit)

@@ -10,20 +10,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from rich.cells import cell_len
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
-from typer import CallbackParam
+from typer import CallbackParam  # evaluated by Typer: the callbacks' annotations
 
 from ledger.core.money import decimal_text, format_yuan
 from ledger.errors import BadInput
 from ledger.i18n import _, code_text
-from ledger.store import journal
 from ledger.store.db import Conn, Target, Writer, connect, run_tx, translated
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 T = TypeVar("T")
 
@@ -47,18 +45,27 @@ class Markup(str):
     string in a table cell is data and is shown literally."""
 
 
-class SafeConsole(Console):
+def _safe_console(**kwargs: Any) -> Console:
     """A Console that never passes a terminal-driving character of the text it renders
     (ledger data: notes, memos, file names, references an officer wrote) to the
     terminal. Rich's own styling is applied after this, so colours still work; markup in
-    data is escaped where the data is placed (``table``, ``plain``)."""
+    data is escaped where the data is placed (``table``, ``plain``).
 
-    def render_str(self, text: str, **kwargs: Any) -> Text:
-        out = super().render_str(text, **kwargs)
-        clean = shown(out.plain)
-        if clean != out.plain:
-            out.plain = clean   # one character for one: the styles' spans stay where they were
-        return out
+    Defined when the first console is made: rich (~0.1 G instructions, a quarter of a
+    read command's own start-up) is imported only by a run that prints through it, not
+    by ``balance --json`` (issue 24)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    class SafeConsole(Console):
+        def render_str(self, text: str, **kw: Any) -> Text:
+            out = super().render_str(text, **kw)
+            clean = shown(out.plain)
+            if clean != out.plain:
+                out.plain = clean   # one character for one: the styles' spans stay where they were
+            return out
+
+    return SafeConsole(**kwargs)
 
 
 def plain(value: Any) -> str:
@@ -67,9 +74,51 @@ def plain(value: Any) -> str:
     return escape(shown(str(value)))
 
 
+def escape(text: str) -> str:
+    """Rich's markup escape, importing rich only when a message with markup is made."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+class LazyConsole:
+    """A rich Console made on first use, with the arguments and width it would have had
+    if made at import: every attribute (``print``, ``file``, ``width``, …) is the real
+    console's. ``real()`` hands the console itself to rich (a progress bar)."""
+
+    __slots__ = ("_kwargs", "_made", "_width")
+
+    def __init__(self, **kwargs: Any) -> None:
+        object.__setattr__(self, "_kwargs", kwargs)
+        object.__setattr__(self, "_made", None)
+        object.__setattr__(self, "_width", ())    # () = never configured
+
+    def real(self) -> Console:
+        made: Console | None = self._made
+        if made is None:
+            made = _safe_console(**self._kwargs)
+            if self._width != ():
+                made.width = self._width
+            object.__setattr__(self, "_made", made)
+        return made
+
+    def configure_width(self, width: int | None) -> None:
+        """``width`` now if the console exists, else when it is made."""
+        if self._made is not None:
+            self._made.width = width  # None: the terminal's, or 80 when piped
+        else:
+            object.__setattr__(self, "_width", width)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.real(), name, value)
+
+
 # The terminal's width; COLUMNS when set (also when piped); 80 when piped without it.
-console = SafeConsole(highlight=False)
-err_console = SafeConsole(stderr=True, highlight=False)
+console = LazyConsole(highlight=False)
+err_console = LazyConsole(stderr=True, highlight=False)
 
 
 def configure_width(environ: Mapping[str, str] | None = None) -> None:
@@ -79,7 +128,7 @@ def configure_width(environ: Mapping[str, str] | None = None) -> None:
     cols = (environ if environ is not None else os.environ).get("COLUMNS", "")
     width = int(cols) if cols.isdigit() and int(cols) > 0 else None
     for c in (console, err_console):
-        c.width = width  # type: ignore[assignment]  # None: the terminal's, or 80 when piped
+        c.configure_width(width)
 
 
 def status_text(code: str) -> str:
@@ -120,6 +169,8 @@ def write(work: Callable[[Conn], T]) -> T:
     outcome a failover left unknown is sent again, with the same idempotency keys, to
     whichever server is primary, for up to that many seconds (``Writer``)."""
     import os
+
+    from ledger.store import journal  # a write's module: a read command does not load it
 
     within = os.environ.get("FUNDLEDGER_FAILOVER_SECONDS", "").strip()
     if within:
@@ -272,6 +323,8 @@ def print_table(title: str | None, cols: Sequence[Col], rows: Sequence[Sequence[
     if need > console.width:
         _print_records(title, cols, rows, totals, total_label)
         return
+    from rich.table import Table
+
     t = Table(title=title, header_style="bold", title_justify="left")
     for c, w in zip(cols, widths, strict=True):
         t.add_column(c.label, justify="right" if c.right else "left", no_wrap=c.whole, overflow="fold",
@@ -299,6 +352,7 @@ TEXT_MIN = 10  # cells: five Chinese characters
 
 
 def _width(markup: str) -> int:
+    from rich.cells import cell_len
     from rich.text import Text
 
     return max((cell_len(line) for line in Text.from_markup(markup).plain.splitlines()), default=0)
@@ -306,6 +360,8 @@ def _width(markup: str) -> int:
 
 def _print_records(title: str | None, cols: Sequence[Col], rows: Sequence[Sequence[str]],
                    totals: Sequence[str] | None, total_label: str | None) -> None:
+    from rich.table import Table
+
     if title:
         console.print(f"[bold]{title}[/bold]")
     # Each record is headed by what identifies the row: its first column, and the second when it is text

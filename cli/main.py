@@ -10,9 +10,8 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from cli.context import State, err_console
+from cli.context import State, err_console, escape
 from ledger import i18n
 from ledger.errors import BadInput, LedgerError
 from ledger.i18n import _
@@ -103,18 +102,36 @@ _GLOBAL_WITH_VALUE = ("--as", "--lang")
 
 
 def invoked(argv: list[str]) -> str | None:
-    """The top-level command named on the command line (after the global options)."""
+    """The top-level command named on the command line (after the global options);
+    None when the root's own help comes first (``fundledger --help balance`` lists every
+    command, as ``fundledger --help`` does)."""
     i = 0
     while i < len(argv):
         a = argv[i]
         if a in _GLOBAL_WITH_VALUE:
             i += 2
             continue
+        if a in ("-h", "--help"):
+            return None
         if a.startswith("-"):
             i += 1
             continue
         return a
     return None
+
+
+def tree_for(name: str | None) -> typer.Typer:
+    """``app``, or for a known command a copy of it that holds only that command: Typer
+    builds a click command for every function it holds (signatures, annotations, option
+    objects), and a run uses one. The root (``--as``, ``--lang``, ``--version``) stays."""
+    if name not in COMMANDS:
+        return app
+    import copy
+
+    one = copy.copy(app)
+    one.registered_commands = [c for c in app.registered_commands if c.name == name]
+    one.registered_groups = [g for g in app.registered_groups if g.name == name]
+    return one if one.registered_commands or one.registered_groups else app
 
 
 def _check_arguments(argv: list[str]) -> None:
@@ -158,8 +175,9 @@ def run() -> None:
     i18n.set_lang(lang)
     try:
         _check_arguments(sys.argv[1:])
-        register(COMMANDS.get(invoked(sys.argv[1:]) or "", MODULES))
-        build(app, lang)(prog_name="fundledger")
+        name = invoked(sys.argv[1:])
+        register(COMMANDS.get(name or "", MODULES))
+        build(tree_for(name), lang)(prog_name="fundledger")
     except LedgerError as e:
         err_console.print(render_error(e), soft_wrap=True)
         sys.exit(e.exit_code)

@@ -111,3 +111,64 @@ def test_typer_strings_are_translated_when_its_renderer_loads_late() -> None:
     zh, en = r.stdout.splitlines()
     assert zh.split()[:2] != ["Options", "Arguments"] and zh.split()[2] == "usage_error", zh
     assert en == "Options"
+
+
+_ONE = """
+import json, sys
+from typer.main import get_command
+import cli.main as m
+m.register(m.MODULES)
+
+def walk(cmd, path):
+    yield "/".join(path) + " " + ",".join(sorted(o for p in cmd.params for o in p.opts))
+    for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+        yield from walk(sub, path + [name])
+
+full = get_command(m.app)
+out = {}
+for n in sorted(m.COMMANDS):
+    one = get_command(m.tree_for(n))
+    out[n] = {"top": sorted(one.commands), "root": sorted(walk(one, []))[0],
+              "same": sorted(walk(one.commands[n], [n])) == sorted(walk(full.commands[n], [n]))}
+print(json.dumps({"root": sorted(walk(full, []))[0], "one": out, "unknown": m.tree_for("nosuch") is m.app}))
+"""
+
+
+def test_a_run_builds_only_the_command_it_names_with_the_root_options() -> None:
+    # Issue 24: Typer builds a click command (signature, annotations, options) for every
+    # function it holds; `balance` builds `balance`, with its whole subtree and the root's
+    # --as/--lang/--version, exactly as the full tree has them.
+    r = subprocess.run([sys.executable, "-c", _ONE], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    for name, one in got["one"].items():
+        assert one == {"top": [name], "root": got["root"], "same": True}, name
+    assert got["unknown"]   # an unknown name gets the full tree (click's "No such command", suggestions)
+    assert main.invoked(["--help", "balance"]) is None and main.invoked(["--as", "fin", "balance"]) == "balance"
+
+
+def test_the_root_help_before_a_command_lists_every_command() -> None:
+    # `fundledger --help balance` is the root's help: every command, as `fundledger --help`.
+    assert {"cli.cmd_demo", "cli.cmd_audit"} <= set(_modules_loaded("--help", "balance"))
+
+
+def test_a_json_read_loads_neither_rich_nor_the_write_path() -> None:
+    # Issue 24: rich (the consoles, tables, markup) is imported when something is printed
+    # through it, and ledger.store.journal by the commands that post; `balance --json`
+    # and `monitor --json` print JSON only. Up to the command's call (no database here).
+    code = ("import sys\n"
+            "import cli.main as m\n"
+            "from cli.localize import build\n"
+            "for name in ('balance', 'monitor'):\n"
+            "    m.register(m.COMMANDS[name])\n"
+            "    build(m.tree_for(name), 'zh')\n"
+            "print(sorted(k for k in sys.modules if k == 'rich' or k.startswith(('rich.', 'ledger.store.journal', "
+            "'ledger.core.forecast'))))\n"
+            "from cli import context\n"
+            "context.configure_width({'COLUMNS': '33'})\n"
+            "print(context.console.width, context.err_console.width, type(context.console.real()).__name__)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    loaded, widths = r.stdout.splitlines()
+    assert loaded == "[]"
+    assert widths == "33 33 SafeConsole"   # made on first use, with the width configured before
