@@ -38,11 +38,12 @@ from ledger.core.users import check_user_name
 from ledger.errors import BadInput
 from ledger.i18n import N_, _, code_text, get_lang
 from ledger.io import infile
-from ledger.store import accounts, admin, embedded
+from ledger.store import accounts, admin
 from ledger.store.db import Conn
 
-# ledger.store.journal (the write path: 0.03 G instructions to import) is imported by the
-# commands that post or list entries, inside them: `balance` does not load it (issue 24).
+# ledger.store.journal (the write path: 0.03 G instructions to import) and ledger.store.embedded
+# (platformdirs) are imported by the commands that use them, inside them: `balance` loads
+# neither (issue 24).
 if TYPE_CHECKING:
     from ledger.store.journal import PostResult
 
@@ -102,6 +103,8 @@ def db_status(json_out: JsonOpt = False) -> None:
     if not t.embedded:
         info: dict[str, Any] = {"mode": "server", "url": t.url}
     else:
+        from ledger.store import embedded
+
         st = embedded.status(Path(t.home) if t.home else None)
         info = {"mode": "embedded", "pgdata": str(st.pgdata), "running": st.running, "pid": st.pid,
                 "socket_dir": str(st.socket_dir) if st.socket_dir else None, "version": st.version}
@@ -124,6 +127,8 @@ DB_STATUS_LABELS = {"mode": N_("database"), "url": N_("URL"), "pgdata": N_("data
 @db_app.command("start")
 def db_start() -> None:
     """Start the embedded server (initialising it on first use)."""
+    from ledger.store import embedded
+
     t = State.target()
     st = embedded.start(Path(t.home) if t.home else None)
     console.print(_("running (pid {pid}) on {pgdata}").format(pid=st.pid, pgdata=st.pgdata))
@@ -132,6 +137,8 @@ def db_start() -> None:
 @db_app.command("stop")
 def db_stop() -> None:
     """Stop the embedded server."""
+    from ledger.store import embedded
+
     t = State.target()
     was = embedded.stop(Path(t.home) if t.home else None)
     console.print(_("stopped") if was else _("not running"))

@@ -33,7 +33,6 @@ from psycopg.rows import dict_row
 from ledger.core.users import check_login_name
 from ledger.errors import DatabaseUnavailable, LedgerError, NotInitialised, StateError, UnknownUser
 from ledger.i18n import _
-from ledger.store import embedded
 from ledger.store.translate import translate
 
 T = TypeVar("T")
@@ -66,6 +65,8 @@ class Target:
         """libpq URL. ``admin`` connects as the migrating owner (superuser when embedded)."""
         if self.url is None:
             from pathlib import Path
+
+            from ledger.store import embedded  # (platformdirs) only when no server URL is set
 
             embedded.start(Path(self.home) if self.home else None)
             user = embedded.SUPERUSER if admin or not self.user else self.user

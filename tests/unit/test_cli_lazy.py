@@ -154,7 +154,8 @@ def test_the_root_help_before_a_command_lists_every_command() -> None:
 
 def test_a_json_read_loads_neither_rich_nor_the_write_path() -> None:
     # Issue 24: rich (the consoles, tables, markup) is imported when something is printed
-    # through it, and ledger.store.journal by the commands that post; `balance --json`
+    # through it, ledger.store.journal by the commands that post, the embedded server's
+    # module when no server URL is set; `balance --json`
     # and `monitor --json` print JSON only. Up to the command's call (no database here).
     code = ("import sys\n"
             "import cli.main as m\n"
@@ -162,8 +163,8 @@ def test_a_json_read_loads_neither_rich_nor_the_write_path() -> None:
             "for name in ('balance', 'monitor'):\n"
             "    m.register(m.COMMANDS[name])\n"
             "    build(m.tree_for(name), 'zh')\n"
-            "print(sorted(k for k in sys.modules if k == 'rich' or k.startswith(('rich.', 'ledger.store.journal', "
-            "'ledger.core.forecast'))))\n"
+            "print(sorted(k for k in sys.modules if k in ('rich', 'platformdirs') or k.startswith(('rich.', "
+            "'ledger.store.journal', 'ledger.store.embedded', 'ledger.core.forecast'))))\n"
             "from cli import context\n"
             "context.configure_width({'COLUMNS': '33'})\n"
             "print(context.console.width, context.err_console.width, type(context.console.real()).__name__)\n")
