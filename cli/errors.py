@@ -129,6 +129,7 @@ RULES: dict[str, str] = {
     "key_namespace": N_("key of another operation"),
     "manual_policy": N_("not allowed by hand"),
     "maker_checker": N_("a second person confirms"),
+    "city_confirms": N_("the city confirms its own figures"),
     "held_decided": N_("held entry already decided"),
     "held_rejected": N_("held entry rejected"),
     "opening_once": N_("opening balance already recorded"),

@@ -46,6 +46,8 @@ _BY_CONSTRAINT: dict[str, type[LedgerError]] = {
     "opening_once": StateError,
     "opening_city_only": BadInput,
     "pending_rejected_reason": BadInput,
+    # sql/0058_city_confirms.sql
+    "city_confirms": PermissionDenied,
 }
 
 # The caps of sql/0009_policy.sql, raised by the table constraints themselves (whose own

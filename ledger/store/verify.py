@@ -175,7 +175,9 @@ CHECKS: tuple[Check, ...] = (
     )),
     Check("held_entries", "maker-checker (sql/0017): every confirmed held entry is in the journal with its key, "
           "kind and content, confirmed by someone other than its maker; every entry confirmed from a held one has "
-          "that record; no manual entry or reversal filed under a writer's name moved real money without one",
+          "that record; no manual entry or reversal filed under a writer's name moved real money without one; "
+          "an officer's held entry on the city's figures (1003 special, 1004 city_exp, 1005, 3xxx, 4xxx) was "
+          "confirmed by a reviewer or finance user (0058)",
           "held", (
         Query("""
           SELECT pe.id, pe.made_by, pe.decided_by, pe.kind, e.id AS entry_id, s.book, s.fiscal_year, s.voucher_no,
@@ -201,6 +203,26 @@ CHECKS: tuple[Check, ...] = (
                            OR a.holder <> '')))""",
               lambda r: f"{r['kind']} entry {r['idempotency_key']} by {r['created_by']} moved real money without "
                         "a second person's confirmation (no confirmed held entry)"),
+        # (0058, ATTACK7 U5) An officer's held entry on the city's figures — its bank accounts
+        # (holders special, city_exp, treasury: 1003/1004/1005, either side), revenue 4xxx, fund
+        # balance 3xxx — is confirmed by the city bureau or city finance, never by an officer.
+        # The rule written out here, not through fl._city_figure: the database's own function
+        # is what this pass checks.
+        Query("""
+          SELECT pe.id, pe.kind, pe.made_by, pe.decided_by, coalesce(du.role, 'no user') AS decider_role,
+                 pe.entry_id, s.book, s.fiscal_year, s.voucher_no
+            FROM fl.pending_entry pe
+            LEFT JOIN fl.app_user du ON du.name = pe.decided_by
+            LEFT JOIN fl.seal s ON s.entry_id = pe.entry_id
+           WHERE pe.state = 'confirmed' AND pe.maker_role = 'officer'
+             AND coalesce(du.role, '') NOT IN ('reviewer', 'finance')
+             AND EXISTS (SELECT 1 FROM fl.pending_posting pp JOIN fl.account a ON a.id = pp.account_id
+                          WHERE pp.pending_id = pe.id
+                            AND (a.holder IN ('special', 'city_exp', 'treasury')
+                                 OR left(a.chart_code, 1) IN ('3', '4')))""",
+              lambda r: f"held entry {r['id']} ({r['kind']} by officer {r['made_by']}) is on the city's bank "
+                        "accounts or its revenue or fund balance and was confirmed by "
+                        f"{r['decided_by']} ({r['decider_role']}), not by the city bureau or city finance"),
     )),
     Check("requests", "every fund request's history follows the request workflow (ledger.core.requests), ends in "
           "its current state, and its approver is not its submitter", "requests", (

@@ -813,3 +813,29 @@ def test_upgrade_0059_the_verifiers_groups_read_every_setting(upgraded: Upgraded
         assert not c.execute("SELECT pg_has_role('fl_officer', 'pg_read_all_settings', 'MEMBER')").fetchone()[0]
     with upgraded.connect(AUDITOR) as c:
         assert c.execute("SELECT current_setting('shared_preload_libraries')").fetchone() is not None
+
+
+def test_upgrade_0058_city_confirms_and_marked_locks(upgraded: Upgraded) -> None:
+    """0058 (ATTACK7 U5, U7): in the upgraded ledger an officer's held entry on the city's
+    figures is confirmed by the city only (fl._decider, and the posting trigger that refuses
+    such a manual entry in an officer's session), the old release's entries are untouched and
+    verify (above) still holds; record_matches locks no bank account, and every function that
+    locks a contended row or stops writers with a table lock takes 0044's mark."""
+    with upgraded.connect() as c:
+        assert "city_confirms" in c.execute("SELECT prosrc FROM pg_proc WHERE oid = "
+                                            "'fl._decider(fl.pending_entry,text)'::regprocedure").fetchone()[0]
+        row = c.execute("SELECT t.tgenabled FROM pg_trigger t WHERE t.tgname = 'posting_city_figures' "
+                        "AND t.tgrelid = 'fl.posting'::regclass").fetchone()
+        assert row is not None and row[0] == "O"
+        assert c.execute("SELECT fl._city_figure('1003', 'special'), fl._city_figure('4101.county', ''), "
+                         "fl._city_figure('1004', 'county_exp'), fl._city_figure('5001.inpatient', '')"
+                         ).fetchone() == (True, True, False, False)
+        src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.record_matches(integer,jsonb)'::regprocedure"
+                        ).fetchone()[0]
+        assert "fl.bank_account WHERE id = p_bank FOR UPDATE" not in src
+        for f in ("fl._special_account(text)", "fl.posting_inserted()", "fl._lock_closed_period()",
+                  "fl.seal_pending()", "fl.seal_transaction()", "fl.contended_written()"):
+            assert "fl._contended_mark()" in c.execute("SELECT prosrc FROM pg_proc WHERE oid = %s::regprocedure",
+                                                       (f,)).fetchone()[0], f
+        rules = " ".join(r[0] for r in c.execute("SELECT rule FROM fl.manual_policy()").fetchall())
+        assert "never confirms one on the city's figures" in rules

@@ -251,14 +251,17 @@ def test_maker_checker_cannot_be_walked_around(funded: LedgerDB) -> None:
     assert (replay["entry_id"], replay["status"]) == (first["entry_id"], "duplicate")
     m.attempt(conns["rev2"], "reject a confirmed entry", "SELECT * FROM fl.reject_entry(%s, 'late')", (by_fin,))
 
-    # Allowed: another officer of the same unit confirms an officer's entry.
+    # Another officer of the same unit may not confirm it either: money into the city's special
+    # account and revenue are the city's figures (0058, ATTACK7 U5); city finance does.
     admin = funded.admin()
     if admin.execute("SELECT current_setting('server_version_num')::int AS v").fetchone()["v"] < 160000:
         # PostgreSQL 15: the ledger's owner cannot create roles; the DBA makes the login first (0009).
         admin.execute("DO $$ BEGIN CREATE ROLE o22b LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
     admin.execute("SELECT fl.add_user('o22b', 'officer', '230822')")
     o22b = funded.connect("o22b", autocommit=True)
-    assert o22b.execute(confirm, (by_o22,)).fetchone()["status"] == "posted"
+    e = m.attempt(o22b, "another officer of the unit confirms its entry on the special account", confirm, (by_o22,))
+    assert e is not None and e.diag.constraint_name == "city_confirms", e
+    assert conns["fin"].execute(confirm, (by_o22,)).fetchone()["status"] == "posted"
 
     assert m.succeeded == []
     assert len(m.tried) >= 20
@@ -266,7 +269,7 @@ def test_maker_checker_cannot_be_walked_around(funded: LedgerDB) -> None:
     held = funded.admin().execute("SELECT id, state, made_by, decided_by, decision_reason FROM fl.pending_entry "
                                   "WHERE id = ANY (%s) ORDER BY id", ([by_fin, by_o22, by_rev],)).fetchall()
     assert [(h["state"], h["made_by"], h["decided_by"]) for h in held] == [
-        ("confirmed", "fin", "rev"), ("confirmed", "o22", "o22b"), ("rejected", "rev", "rev2")]
+        ("confirmed", "fin", "rev"), ("confirmed", "o22", "fin"), ("rejected", "rev", "rev2")]
     # The posted entry names its maker (制单) and its checker (复核); the held records are in
     # the chained history.
     e = funded.admin().execute("SELECT created_by, source FROM fl.entry WHERE id = %s", (first["entry_id"],)).fetchone()
