@@ -248,10 +248,9 @@ MARK = "fl._contended_mark()"
 
 
 def _statements(body: str) -> list[str]:
-    """A function body's statements, comments and string literals blanked (a lock named in a
-    message is not a lock)."""
-    text = re.sub(r"--[^\n]*", " ", body)
-    text = re.sub(r"'(?:[^']|'')*'", "''", text)
+    """A function body's statements, comments and string literals blanked in one left-to-right
+    pass (a lock named in a message is not a lock; '--as' inside a literal is no comment)."""
+    text = re.sub(r"'(?:[^']|'')*'|--[^\n]*", lambda m: "''" if m.group().startswith("'") else " ", body)
     return [s.strip() for s in text.split(";")]
 
 
