@@ -98,7 +98,7 @@ CREATE TRIGGER posting_city_figures AFTER INSERT ON fl.posting REFERENCING NEW T
 
 -- ---------------------------------------------------------------------------
 -- The functions below are their definitions as migrated (pg_get_functiondef of a database at
--- 0057, this migration's parent), each changed only where the comment "(0058" says.
+-- 0059, this migration's parent), each changed only where the comment "(0058" says.
 -- ---------------------------------------------------------------------------
 
 -- fl._special_account(text): marked
