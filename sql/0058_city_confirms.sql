@@ -98,7 +98,7 @@ CREATE TRIGGER posting_city_figures AFTER INSERT ON fl.posting REFERENCING NEW T
 
 -- ---------------------------------------------------------------------------
 -- The functions below are their definitions as migrated (pg_get_functiondef of a database at
--- 0059, this migration's parent), each changed only where the comment "(0058" says.
+-- 0062, this migration's parent), each changed only where the comment "(0058" says.
 -- ---------------------------------------------------------------------------
 
 -- fl._special_account(text): marked
@@ -983,5 +983,11 @@ AS $function$
             'and a reversal of a workflow entry (a year-end close, an import, a pre-allocation, a request''s '
             'step) or of an entry on 3xxx-5xxx, is held until a different user confirms it, whoever makes it'),
     ('any', 'a unit''s share of the city expenditure account (1004 city_exp) and of the treasury (1005) never '
-            'goes below zero, whoever posts')
+            'goes below zero, whoever posts'),
+    ('any', 'money out of a county''s own bank account (a credit on 1004 county expenditure or a legacy account) '
+            'posts at once only for that county''s officer (its own claims: pay import, paid from county) or as '
+            'finance''s transfer up of the legacy accounts; anyone else''s such entry (the city bureau''s payment '
+            'import paid from county, a clearing of unpaid claims, a manual entry, a reversal) is held until a '
+            'different user confirms it (city finance or a second reviewer for a city role''s entry), whatever '
+            'command or statement writes it')
 $function$;
