@@ -47,6 +47,7 @@ from typing import Any
 
 from ledger.core.findings import CheckResult, Finding, result
 from ledger.core.fingerprint import FINGERPRINT_FILE, differences, shipped
+from ledger.store import verify_builtins
 from ledger.store.db import Conn
 
 FIRST_NORMAL_OID = 16384       # objects below this were made by initdb
@@ -751,7 +752,8 @@ def check_builtins(conn: Conn) -> tuple[int, list[Finding]]:
         findings.append(Finding("catalogue", f"{r['what']} was changed after initdb (its catalogue row was rewritten): "
                                 "it decides what a built-in computes or prints", account=r["what"]))
     v, views = check_system_views(conn)
-    return len(BUILTINS) + v, findings + views
+    c, content, _known = verify_builtins.check(conn)
+    return len(BUILTINS) + v + c, findings + views + content
 
 
 def check_settings(conn: Conn, cap: int = 200) -> CheckResult:

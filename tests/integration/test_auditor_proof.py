@@ -48,6 +48,25 @@ def test_fingerprints_are_current(ledger_db):
                          "purpose, rerun this test with FUNDLEDGER_WRITE_FINGERPRINTS=1 and commit the file")
 
 
+def test_builtin_digests_are_this_servers(ledger_db):
+    """The genbki rows of this server's major version are what the release ships
+    (ledger/data/builtins/pg<major>.json, ATTACK7 U1b). FUNDLEDGER_WRITE_BUILTINS=1 writes
+    them from this (freshly migrated) database: run it once per major version, on the
+    embedded server (18) and on the CI server (15)."""
+    from ledger.store import verify_builtins, verify_independent
+
+    c = ledger_db.connect("aud")
+    verify_independent.pin(c)
+    if os.environ.get("FUNDLEDGER_WRITE_BUILTINS"):
+        verify_builtins.write(c)
+    want = verify_builtins.shipped(verify_builtins.major(c))
+    if want is None:
+        pytest.skip(f"no built-in digests shipped for PostgreSQL {verify_builtins.major(c)}: the xmin rule judges")
+    n, findings, known = verify_builtins.check(c)
+    c.rollback()
+    assert known and n > 5000 and findings == [], [f.message for f in findings][:5]
+
+
 def test_clean_ledger_is_clean(ledger_db):
     from tests.helpers import entry, leg, post
 

@@ -188,3 +188,35 @@ def test_a_server_wide_search_path_changes_no_report(ledger_db: LedgerDB) -> Non
         admin.execute("ALTER SYSTEM RESET search_path")
         admin.execute("SELECT pg_reload_conf()")
         admin.execute("DROP SCHEMA u14 CASCADE")
+
+
+def test_u1b_a_rewritten_cast_is_named_whatever_the_anchor_says(ledger_db: LedgerDB) -> None:
+    """U1b: the "after initdb" anchor (pg_extension's plpgsql row) rewritten after a
+    built-in row was: the xmin rule saw nothing older than the anchor. The content rule
+    names the row. (Catalogue rows are per database: only this test's database changes.)"""
+    admin = ledger_db.admin()
+    admin.execute("SET allow_system_table_mods = on")
+    admin.execute("UPDATE pg_cast SET castcontext = 'i' WHERE castsource = 'bigint'::regtype "
+                  "AND casttarget = 'integer'::regtype")
+    admin.execute("UPDATE pg_extension SET extversion = extversion WHERE extname = 'plpgsql'")
+    got = _catalogue(ledger_db)
+    assert any(k.startswith("pg_cast row") and "rewritten" in m for k, m in got.items()), got
+
+
+def test_u1b_addendum_string_agg_pointed_at_a_sql_function_is_named(ledger_db: LedgerDB) -> None:
+    """The addendum: string_agg(text, text)'s transition function pointed at a SQL function
+    of the superuser's (which turned a cut amount back into the sealed one), the anchor
+    bumped after. Named twice over: a built-in calling a function made after initdb, and a
+    pg_aggregate row that is not PostgreSQL's."""
+    admin = ledger_db.admin()
+    admin.execute("CREATE FUNCTION public.u1_sfunc(acc text, val text, delim text) RETURNS text LANGUAGE sql "
+                  "IMMUTABLE AS $$ SELECT CASE WHEN acc IS NULL THEN val ELSE acc || delim || val END $$")
+    admin.execute("SET allow_system_table_mods = on")
+    admin.execute("UPDATE pg_aggregate SET aggtransfn = 'public.u1_sfunc'::regproc, aggfinalfn = 0, aggcombinefn = 0, "
+                  "aggserialfn = 0, aggdeserialfn = 0, aggtranstype = 'text'::regtype, aggtransspace = 0 "
+                  "WHERE aggfnoid = 'pg_catalog.string_agg(text,text)'::regprocedure")
+    admin.execute("UPDATE pg_extension SET extversion = extversion WHERE extname = 'plpgsql'")
+    got = _catalogue(ledger_db)
+    key = "aggregate pg_catalog.string_agg(text,text)"
+    assert key in got, got
+    assert "made after initdb" in got[key] or "rewritten" in got[key], got[key]
