@@ -43,7 +43,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ledger.core import actors, fingerprint, histories, proof
+from ledger.core import actors, fingerprint, histories, proof, rules
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result
 from ledger.errors import BadInput
 from ledger.i18n import _
@@ -139,16 +139,21 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
     when the export has them (``history/``; exports before it had none)."""
     log_path = directory / "tables" / "record_log.csv"
     hist_dir = directory / "history"
+    api_rules = rules_start(directory)
+
+    def read(t: str) -> Any:
+        return _read(directory, t) if api_rules is None else rules.tee(api_rules, lambda x: _read(directory, x))(t)
+
     if not log_path.exists() or not hist_dir.is_dir():
-        rep, _ = proof.run(lambda t: _read(directory, t), _redo(directory), catalogue, sink=sink)
-        return rep
+        rep, _ = proof.run(read, _redo(directory), catalogue, sink=sink)
+        return VerifyReport((*rep.checks, *rules_finish(directory, api_rules)), rep.extra)
     head = list(table_rows(directory / "tables" / "record_head.csv", ("seq", "hash")))
     with io.TextIOWrapper(open_regular(log_path), encoding="utf-8", newline="") as f:
         header = next(csv.reader(f), [])
     cols = histories.RECORD_COLS + (histories.SEAL_COLS if set(histories.SEAL_COLS) <= set(header) else ())
     hist = histories.scan_full(table_rows(log_path, cols), head, 200)
     chain, latest = hist.chain, hist.latest
-    rep, p = proof.run(lambda t: _read(directory, t), _redo(directory), catalogue, sink=sink,
+    rep, p = proof.run(read, _redo(directory), catalogue, sink=sink,
                        closes_sealed_by=histories.closes_sealed_by(latest, hist.first),
                        entry_versions=hist.first.get("fl.entry"))
     hooked = [r[0] for r in table_rows(directory / "tables" / "chained_table.csv", ("tbl",))]
@@ -170,7 +175,30 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
                                      release=fingerprint.hooked_tables()),
               histories.links_result(n, link_findings, 200, link_tables),
               actors_check(directory, log_path, latest))
-    return VerifyReport((*rep.checks, *checks), rep.extra)
+    return VerifyReport((*rep.checks, *checks, *rules_finish(directory, api_rules)), rep.extra)
+
+
+def rules_start(directory: Path) -> rules.Rules | None:
+    """The API's rules re-derived over the export (ledger.core.rules: the same code as
+    online), from the small tables it reads; None for an export written before they were
+    all exported (every table of fl is, so only a truncated or very old archive)."""
+    small: dict[str, list[list[str]]] = {}
+    for t, cols in rules.TABLES.items():
+        path = directory / "tables" / f"{t}.csv"
+        if not path.exists():
+            return None
+        small[t] = list(table_rows(path, cols))
+    return rules.Rules(small)
+
+
+def rules_finish(directory: Path, api_rules: rules.Rules | None) -> list[CheckResult]:
+    """The postings of the entries the rules want (one more pass over posting.csv, skipping
+    the rest), then the rules' checks."""
+    if api_rules is None:
+        return []
+    if api_rules.wanted():
+        api_rules.postings(table_rows(directory / "tables" / "posting.csv", proof.TABLES["posting"]))
+    return api_rules.finish()
 
 
 def actors_check(directory: Path, log_path: Path, latest: Any, cap: int = FINDINGS_CAP) -> CheckResult:

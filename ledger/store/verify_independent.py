@@ -44,9 +44,9 @@ import psycopg
 from psycopg import IsolationLevel, sql
 from psycopg.rows import dict_row
 
-from ledger.core import histories, proof
+from ledger.core import histories, proof, rules
 from ledger.core.findings import FINDINGS_CAP, VerifyReport
-from ledger.store import verify_actors, verify_records, verify_session
+from ledger.store import verify_actors, verify_records, verify_rules, verify_session
 from ledger.store.db import Conn
 from ledger.store.verify import _second_session, require_reader
 from ledger.store.verify_catalogue import check_catalogue, check_settings
@@ -444,14 +444,16 @@ def independent_run(conn: Conn, *, cap: int = FINDINGS_CAP, fingerprint: dict[st
                                                               later=later)
             step("histories (beside the postings)", t1)
 
-        rep, p = proof.run(lambda table: read_table(conn, table), redo, catalogue, cap,
+        api_rules = verify_rules.start(conn, copy_rows, cap)     # the API's rules (ATTACK7 U1a, U3)
+        rep, p = proof.run(rules.tee(api_rules, lambda table: read_table(conn, table)), redo, catalogue, cap,
                            grouped=reader if grouped else None, first=first)
         t = step("rows", t)
         hist, tables = got["hist"], got["tables"]
         unchained = hist.unchained
         hist_checks = (hist.chain, tables.finish(conn, copy_rows, hist.latest, p.memos, cap, reader.results,
                                                  hist.digested), tables.links,
-                       verify_actors.check(conn, copy_rows, hist.latest, cap))
+                       verify_actors.check(conn, copy_rows, hist.latest, cap),
+                       *verify_rules.finish(conn, copy_rows, api_rules))
         step("posting memos", t)
         if then is not None:
             after = then(conn, p)

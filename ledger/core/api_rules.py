@@ -1,0 +1,163 @@
+"""Every rule the API enforces, and the independent check that re-derives it (ATTACK7 U1a, U3).
+
+A rule held only by a SQL function or trigger body can be suspended by a superuser for one
+call and restored byte for byte; the fingerprint then sees nothing. The auditor is
+protected only where the independent verdict (Python, raw rows) asks the rows whether the
+rule held. This table says, for every refusal the SQL can raise (``fl.refuse('rule', …)``,
+read from sql/*.sql by ledger.store.refusals) and for every check of the in-database first
+pass (``verify.CHECKS`` and the others of ``verify.ORDER``), which independent check is its
+twin — so that ``tests/unit/test_api_rules.py`` fails when a new rule or a new first-pass
+check has none:
+
+* ``rederived``: the twin checks recompute the rule from rows and histories in Python;
+* ``constraint``: a table constraint (CHECK, UNIQUE, FOREIGN KEY) holds it, not a function
+  body: the catalogue check names it while it is dropped or altered, and putting it back
+  validates every row (``catalogue``);
+* ``input``: it refuses the shape or size of a call, a login's own session or an
+  administrator's own action; a refused call writes nothing, and what an allowed one
+  writes is judged by the other rules (``twins`` empty);
+* ``gap``: rows can break it and no independent check re-derives it yet. Listed, with
+  what is left, in docs/auditors-guide.md; the test holds the list (``GAPS``) so that
+  nothing joins it silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledger.core import proof, rules
+
+
+@dataclass(frozen=True)
+class ApiRule:
+    code: str                     # fl.refuse's rule, or a first-pass check's name
+    how: str                      # rederived | constraint | input | gap
+    twins: tuple[str, ...]        # the independent checks that re-derive it
+    what: str = ""
+
+
+# The independent verdict's checks (online and offline): catalogue and settings, the proof's,
+# the histories', who did what, and the API rules re-derived (ledger.core.rules).
+INDEPENDENT: tuple[str, ...] = ("catalogue", "settings", *proof.CHECK_ORDER, "history_chain", "histories",
+                                "record_links", "actors", *rules.CHECKS)
+
+
+def _r(code: str, twins: str, what: str = "") -> ApiRule:
+    return ApiRule(code, "rederived", tuple(twins.split()), what)
+
+
+def _c(code: str, what: str = "") -> ApiRule:
+    return ApiRule(code, "constraint", ("catalogue",), what)
+
+
+def _i(code: str, what: str = "") -> ApiRule:
+    return ApiRule(code, "input", (), what)
+
+
+def _g(code: str, what: str) -> ApiRule:
+    return ApiRule(code, "gap", (), what)
+
+
+RULES: tuple[ApiRule, ...] = (
+    # ---- the journal --------------------------------------------------------------------
+    _r("entry_balanced", "entry_balanced", "every entry balances per book, unit and component"),
+    _r("entry_min_postings", "entry_balanced", "an entry has at least two postings"),
+    _r("posting_account", "posting_copies"), _r("posting_entry", "posting_copies"),
+    _r("posting_book", "posting_copies"), _r("posting_copy", "posting_copies"),
+    _c("posting_side", "CHECK posting_side"), _c("posting_amount_positive", "CHECK posting_amount_positive"),
+    _c("posting_amount_cap", "CHECK posting_amount_cap"), _c("bank_totals_cap", "CHECK bank_totals_cap"),
+    _r("append_only", "hash_chain histories history_chain", "the journal, the history and held entries never change"),
+    _r("reversed_once", "reversals"), _r("reversal_mirrors", "reversals"),
+    _r("period_closed", "closed_periods"),
+    _r("entry_date_range", "entry_dates", "first year .. next year; nothing before the last closed year"),
+    _r("cash_date_future", "entry_dates", "real money is not dated after the region's today"),
+    _r("key_namespace", "key_namespaces"),
+    _r("workflow_kind", "key_namespaces officer_confinement",
+       "an entry posted by hand is manual; each workflow kind is written by its own command under its namespace"),
+    _r("source_reserved", "maker_checker actors", "held/made_by/confirmed_by/request in a source are the ledger's"),
+    _r("idempotency_conflict", "key_namespaces", "one key, one document (UNIQUE keys; namespaces per kind)"),
+    _i("idempotency_key"), _i("idempotency_race"), _i("entry_date"), _i("bad_document"), _i("post_call_size"),
+    _i("not_found"), _i("reversal_reason"), _i("reason_required"),
+    # ---- money never below zero ----------------------------------------------------------
+    _r("no_overdraft", "no_overdraft day_balances bank_balances"),
+    _r("components_separate", "components_separate"), _r("pooled_share", "pooled_shares day_balances"),
+    _r("reserved_within_balance", "bank_balances"),
+    # ---- maker-checker (0017, 0036, 0046, 0051, 0052) -------------------------------------
+    _r("maker_checker", "maker_checker actors", "a held entry is confirmed by a second person"),
+    _r("held_decided", "actors", "a held entry is decided once"),
+    _r("manual_policy", "officer_confinement", "an officer never credits 1003, 1004 city_exp, 1005 by hand"),
+    _r("permission_denied", "officer_confinement maker_checker actors",
+       "roles: own unit only for officers, who confirms what, who writes which kind"),
+    _i("held_rejected", "a rejected key is not reused"), _i("held_open_cap", "open held entries per user"),
+    _i("pending_rejected_reason"), _i("pending_entry_memo_size"), _i("pending_entry_reason_size"),
+    _i("pending_entry_source_size"), _i("pending_entry_source_depth"), _i("pending_entry_decision_reason_size"),
+    # ---- fund requests (0005, 0018) -------------------------------------------------------
+    _r("approver_is_not_submitter", "requests request_duties"),
+    _r("request_duties", "request_duties actors", "submitter, approver, disburser, settler are different people"),
+    _r("illegal_state", "requests", "the request workflow's legal moves"),
+    _r("special_account_available", "bank_balances", "approved requests reserve the special account"),
+    _c("approval_amount", "CHECK fund_request_check"), _i("request_reason"), _c("request_period"),
+    _i("fund_request_note_size"),
+    # ---- openings, handover, pre-allocation, interest, registers, adjustment fund ---------
+    _r("opening_once", "once_only"), _r("handover_once", "once_only"),
+    _g("opening_city_only", "the city proper's opening post names only city units: not re-derived (the opening's "
+       "maker-checker and once-only rules are)"),
+    _g("preallocation_cap", "at most twelve months of the county's basis beyond its expenditure account: not "
+       "re-derived (every pre-allocation is held for city finance, which maker_checker re-derives)"),
+    _g("preallocation_county_only", "pre-allocations go to counties only: not re-derived"),
+    _g("preallocation_date", "a pre-allocation is dated in its year: not re-derived"),
+    _g("interest_shares", "interest shares add up to what the bank paid: not re-derived (interest is held for a "
+       "second person, which maker_checker re-derives)"),
+    _g("interest_period", "an interest period ends on or before the entry date: not re-derived"),
+    _r("register_not_overcleared", "actors", "a register item's cleared amount is the sum of its clearings"),
+    _g("register_overpaid", "a government payment is at most what it owes: not re-derived"),
+    _g("adjfund_cap", "an adjustment-fund allocation covers at most the gaps: not re-derived"),
+    _g("adjfund_date", "adjustment-fund dates: not re-derived"), _i("adjfund_setting"),
+    _i("register_item_note_size"), _i("register_item_reference_size"),
+    # ---- closes ---------------------------------------------------------------------------
+    _g("period_not_ended", "a month is closed after its last day: not re-derived"),
+    _c("year_closed", "PRIMARY KEY (year, book) of fl.year_close"),
+    _g("year_close_order", "a year is closed after the year before: not re-derived"),
+    _g("year_close_result", "the close's shortfall table matches the books and the rule: not re-derived"),
+    _g("close_date", "a close is dated in its window: not re-derived"), _c("closed_period_month"),
+    _i("lock_busy"), _i("read_committed"),
+    # ---- accounts and reference data -----------------------------------------------------
+    _c("account_book", "FOREIGN KEY"), _c("account_unit", "FOREIGN KEY"), _c("account_chart", "FOREIGN KEY"),
+    _g("account_component", "a book's component on every posting: not re-derived"),
+    _g("account_holder", "a bank account's holder: not re-derived"),
+    _g("account_leaf", "postings only on leaf accounts: not re-derived"),
+    _r("reference_fixed", "histories", "reference data is never removed or reclassified"),
+    # ---- imports, statements, budgets, monitoring -------------------------------------------
+    _c("import_line_batch_id_fkey"), _c("import_line_entry_id_fkey"), _i("import_stage_full"),
+    _i("import_batch_file_name_size"), _i("import_batch_file_sha256_form"),
+    _g("recon_match", "a match pairs a line and a posting of the same bank account: not re-derived"),
+    _g("budget_year_closed", "a closed year's budget is final: not re-derived"),
+    _i("budget_adjustment_reason"), _i("budget_adjustment_lines"), _i("plan_granularity"), _i("plan_rows"),
+    _g("ack_role", "a red warning is acknowledged by the bureau or finance: not re-derived"),
+    _g("unit_scope", "an officer acknowledges its own unit's warnings: not re-derived"),
+    _g("ack_date", "acknowledgement dates: not re-derived"), _g("ack_since", "a warning's start: not re-derived"),
+    _i("ack_level"), _i("ack_decision"),
+    # ---- users and sessions ---------------------------------------------------------------
+    _r("session_impersonated", "actors settings", "the writer's login is who a row names"),
+    _r("session_replica", "settings catalogue", "no session switches the ledger's triggers off"),
+    _i("user_exists"), _i("user_name"), _i("user_privileged"), _i("user_role_taken"), _i("user_unknown"),
+    _c("officer_has_unit", "CHECK officer_has_unit"), _i("bad_role"), _i("not_yourself"), _i("connection_limit"),
+    _i("scram_only"),
+)
+
+# The first pass's checks (ledger.store.verify.ORDER) and their independent twins.
+FIRST_PASS: dict[str, tuple[str, ...]] = {
+    "entry_balanced": ("entry_balanced",), "posting_copies": ("posting_copies",), "vouchers": ("vouchers",),
+    "account_balances": ("account_balances",), "account_days": ("account_days",),
+    "bank_balances": ("bank_balances",), "no_overdraft": ("no_overdraft",), "day_balances": ("day_balances",),
+    "components_separate": ("components_separate",), "closed_periods": ("closed_periods",),
+    "reversals": ("reversals",), "held_entries": ("maker_checker", "actors"),
+    "requests": ("requests", "request_duties"), "history_chain": ("history_chain",), "histories": ("histories",),
+    "record_links": ("record_links",), "hash_chain": ("hash_chain",),
+}
+
+GAPS = frozenset(r.code for r in RULES if r.how == "gap")
+
+
+def by_code() -> dict[str, ApiRule]:
+    return {r.code: r for r in RULES}

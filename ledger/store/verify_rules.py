@@ -1,0 +1,46 @@
+"""The API's rules re-derived (ledger.core.rules), online: the rows they need, read in the
+independent verdict's pinned snapshot with the same COPY reading as every other row.
+
+Three reads, all plain column selections (no server function computes anything the
+checks depend on):
+
+* ``small``: the held entries, users, request events, year closes, settings and units
+  (``rules.TABLES``), before the proof starts;
+* the accounts and the entries the proof streams anyway, seen as they pass (``rules.tee``);
+* afterwards, the postings of the few entries ``Rules.wanted`` names (manual entries,
+  reversals, openings, entries dated after their writing day), by entry id — as the
+  proof's own ``redo`` reads an entry's postings again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from ledger.core import proof, rules
+from ledger.core.findings import FINDINGS_CAP, CheckResult
+from ledger.store.db import Conn
+
+CopyRows = Callable[[Conn, str], Iterator[list[str]]]
+CHUNK = 20_000
+
+
+def small_sql(table: str) -> str:
+    cols = ", ".join(f"t.{c}" + ("::pg_catalog.text" if c in ("units", "value") else "") for c in rules.TABLES[table])
+    order = ", ".join(f"t.{c.strip()}" for c in rules.ORDER_BY[table].split(","))
+    return f"SELECT {cols} FROM fl.{table} t ORDER BY {order}"
+
+
+def start(conn: Conn, copy_rows: CopyRows, cap: int = FINDINGS_CAP) -> rules.Rules:
+    """The rules' state, with the small tables read in this snapshot."""
+    return rules.Rules({t: list(copy_rows(conn, small_sql(t))) for t in rules.TABLES}, cap)
+
+
+def finish(conn: Conn, copy_rows: CopyRows, r: rules.Rules) -> list[CheckResult]:
+    """The postings of the entries the rules want, by id (in chunks), then the verdict."""
+    ids = sorted(r.wanted())
+    cols = ", ".join(f"t.{c}" for c in proof.TABLES["posting"])
+    for i in range(0, len(ids), CHUNK):
+        arr = "{" + ",".join(str(int(x)) for x in ids[i:i + CHUNK]) + "}"
+        r.postings(copy_rows(conn, f"SELECT {cols} FROM fl.posting t WHERE t.entry_id OPERATOR(pg_catalog.=) "
+                                   f"ANY ('{arr}'::pg_catalog.int8[]) ORDER BY t.entry_id, t.id"))
+    return r.finish()
