@@ -377,11 +377,13 @@ class Rules:
         if e.kind == "reversal" and e.reverses is not None and self.kinds.get(e.reverses, "manual") != "manual":
             return f"a reversal of a {self.kinds.get(e.reverses)} entry (a workflow's) is"
         if e.kind in ("manual", "reversal"):
-            for _book, chart, _unit, holder, _comp, _side, _pu in self._touches(eid):
-                if held_by_hand(chart, holder):
-                    what = ("real money" if real_money(chart, holder) else "revenue, expenditure or fund balance"
-                            if chart[:1] in "345" else "bonds or borrowing")
-                    return f"a {e.kind} entry on {chart}{' ' + holder if holder else ''} ({what}) is"
+            touched = [(c, h) for _b, c, _u, h, _c, _s, _p in self._touches(eid) if held_by_hand(c, h)]
+            touched.sort(key=lambda t: not real_money(*t))          # real money named first
+            if touched:
+                chart, holder = touched[0]
+                what = ("real money" if real_money(chart, holder) else "revenue, expenditure or fund balance"
+                        if chart[:1] in "345" else "bonds or borrowing")
+                return f"a {e.kind} entry on {chart}{' ' + holder if holder else ''} ({what}) is"
         return None
 
     def _maker_checker(self, eid: int, e: _E) -> None:
