@@ -213,6 +213,10 @@ CODES: dict[str, str] = {
     "history_chain": N_("history chain"), "histories": N_("record histories agree"),
     "record_links": N_("record links"), "actors": N_("who did what"), "hash_chain": N_("hash chain"), "catalogue": N_("database schema"),
     "settings": N_("database settings"), "export_files": N_("export files"),
+    # the API's rules re-derived in Python (ledger.core.rules)
+    "maker_checker": N_("second person on held entries"), "request_duties": N_("request duties kept apart"),
+    "officer_confinement": N_("officers kept to their own unit"), "key_namespaces": N_("keys in their namespaces"),
+    "entry_dates": N_("entry dates within range"), "once_only": N_("openings and handovers once only"),
     "export_canonical": N_("canonical texts"), "digest": N_("digest"),
     "since_digest": N_("changed since the digest"),
     # roles
