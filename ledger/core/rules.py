@@ -25,7 +25,9 @@ The checks (each a ``CheckResult`` of the independent verdict):
   clearing of unpaid claims) came from a confirmed held entry with the same key and kind,
   made by its writer and confirmed by another registered user whose role may confirm it
   (a pre-allocation: finance; a reversal, interest, opening, remittance, clearing: the
-  bureau or finance; an officer: only another officer's held entry of its own unit).
+  bureau or finance; an officer: only another officer's held entry of its own unit, and
+  never a manual entry on a city figure — 1003 special, 1004 city_exp, 1005 treasury,
+  3xxx, 4xxx: 0058, ATTACK7 U5).
 * ``request_duties`` — separation of duties (0018 A7): a request's approver, rejecter or
   voider did not submit it; its disburser neither submitted nor approved it; its settler
   neither submitted, approved nor disbursed it.
@@ -136,6 +138,13 @@ def city_held(chart: str, holder: str) -> bool:
     account (1004 city_exp) and the treasury 1005 — an officer never credits them by hand."""
     top = chart.split(".", 1)[0]
     return top in ("1003", "1005") or (top == "1004" and holder in ("", "city_exp"))
+
+
+def city_figure(chart: str, holder: str) -> bool:
+    """A city figure (0058, ATTACK7 U5): the pooled accounts the city holds (1003 special,
+    1004 city_exp, 1005 treasury; either side) and fund balance or revenue (3xxx, 4xxx) —
+    an officer's manual entry on one is confirmed by the city (reviewer or finance)."""
+    return holder in ("special", "city_exp", "treasury") or chart[:1] in ("3", "4")
 
 
 def _json(text: str) -> Any:
@@ -353,6 +362,7 @@ class Rules:
         for eid, e in sorted(self.kept.items()):
             self._maker_checker(eid, e)
             self._officer_entry(eid, e)
+            self._city_figures(eid, e)
             if eid in self.late:
                 self._cash_date(eid, e)
         self._requests()
@@ -418,6 +428,21 @@ class Rules:
                     self.add("maker_checker", f"held entry {pid} by {made_by} ({maker_role}) for unit(s) "
                              f"{', '.join(units)} was confirmed by {decided_by}, an officer of unit {mine}: an officer "
                              "confirms only another officer's held entry of its own unit (permission_denied)", eid)
+
+    def _city_figures(self, eid: int, e: _E) -> None:
+        """U5: an officer's manual entry on a city figure was confirmed by the city, never
+        written in an officer's session (its own or a colleague's of the same county)."""
+        if e.kind != "manual" or self.role(e.writer) != "officer":
+            return
+        for _book, chart, _unit, holder, _comp, _side, _pu in self._touches(eid):
+            if city_figure(chart, holder):
+                self.add("maker_checker", f"manual entry {e.key} by {e.created_by} on {chart}"
+                         f"{' ' + holder if holder else ''} (a city figure) was "
+                         + (f"confirmed by {e.writer}, an officer" if e.writer != e.created_by else
+                            "written by an officer")
+                         + ": the city bureau or city finance confirms an officer's entry on the city's accounts, "
+                         "fund balance or revenue (0058, permission_denied)", eid)
+                return
 
     def _officer_entry(self, eid: int, e: _E) -> None:
         if self.role(e.created_by) != "officer":

@@ -210,3 +210,34 @@ def test_the_city_propers_opening_recorded_twice(funded: LedgerDB) -> None:
     found = verdict(funded)
     named(found, "once_only", entry_id=second, words=f"entry {first} already recorded it")
     assert not any(f["entry_id"] == first for f in found.get("once_only", []))
+
+
+# ---- U5's twin: an officer's manual entry on a city figure is confirmed by the city (0058) ----------
+
+@contextlib.contextmanager
+def body_off(admin: psycopg.Connection, function: str, body: str) -> Iterator[None]:
+    """``function``'s whole body replaced by ``body`` for the block when the function exists
+    (the rule it holds may not be in this release yet), then restored exactly."""
+    exists = admin.execute("SELECT pg_catalog.to_regprocedure(%s) IS NOT NULL AS x", (function,)).fetchone()["x"]
+    if not exists:
+        yield
+        return
+    saved = admin.execute("SELECT pg_catalog.pg_get_functiondef(%s::regprocedure) AS d", (function,)).fetchone()["d"]
+    rest = saved.split("AS $function$", 1)[1]
+    with suspended(admin, function, rest, "$function$" + body + "$function$\n"):
+        yield
+
+
+def test_u5_two_officers_of_one_county_put_revenue_on_the_special_account(funded: LedgerDB) -> None:
+    admin = funded.admin()
+    r = funded.cli("user", "add", "o22b", "--role", "officer", "--unit", "230822", user="admin")
+    assert r.exit_code == 0, r
+    o22, o22b = funded.connect("o22", autocommit=True), funded.connect("o22b", autocommit=True)
+    held = _post(o22, entry("rt7-u5", "2023-03-20", "RES", leg("1003", "230822", "D", "9000.00", "special"),
+                            leg("4101.county", "230822", "C", "9000.00"), memo="county subsidy received"))
+    assert held["status"] == "held"
+    with body_off(admin, "fl._city_figure(text,text)", "\n  SELECT false\n"):
+        done = o22b.execute("SELECT * FROM fl.confirm_entry(%s)", (held["held_id"],)).fetchone()
+    assert done["status"] == "posted"
+    f = named(verdict(funded), "maker_checker", entry_id=int(done["entry_id"]), words="a city figure")
+    assert "confirmed by o22b, an officer" in str(f["message"])
