@@ -116,7 +116,7 @@ def test_u1a_an_officer_confirms_the_bureaus_held_entry(funded: LedgerDB) -> Non
 
 # ---- U3: request duties ----------------------------------------------------------------------
 
-def test_u3_the_approver_settles_what_it_approved(funded: LedgerDB) -> None:
+def test_u3_the_approver_settles_what_it_approved(funded: LedgerDB, tmp_path: Path) -> None:
     admin = funded.admin()
     o22, rev, fin = (funded.connect(u, autocommit=True) for u in ("o22", "rev", "fin"))
     rid = int(o22.execute("SELECT id FROM fl.request_submit('230822', 'RES', '', 2023, 1, 1000000, 'q1', 'rt7-u3')"
@@ -129,6 +129,14 @@ def test_u3_the_approver_settles_what_it_approved(funded: LedgerDB) -> None:
     assert (row["approved_by"], row["state"]) == ("rev", "settled")
     f = named(verdict(funded), "request_duties", request_id=rid, words="settle")
     assert "by rev, who approved it" in str(f["message"])
+    # The auditor's archive says the same with no database (verify --offline: the same code).
+    out, filed = tmp_path / "export", tmp_path / "filed.json"
+    r = funded.cli("audit", "export", str(out), "--digest-out", str(filed), user="aud")
+    assert r.exit_code == 0, r
+    r = funded.cli("verify", "--offline", str(out), "--digest", str(filed), "--json")
+    assert r.exit_code == 1, r
+    offline = [c for c in r.json()["checks"] if c["name"] == "request_duties"][0]["findings"]
+    assert [x["message"] for x in offline] == [f["message"]] and offline[0]["request_id"] == rid
 
 
 # ---- officer confinement (0039, 0043) -----------------------------------------------------------
