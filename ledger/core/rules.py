@@ -181,6 +181,35 @@ def _array(text: str) -> list[str]:
     return [x.strip('"') for x in inner.split(",") if x] if inner else []
 
 
+# The tables whose rows written before the chained history (sql/0010) are told apart: their
+# history begins with a BACKFILL version, recorded by the migration, before any INSERT.
+LEGACY_TABLES = ("fl.entry", "fl.request_event")
+
+
+def legacy_ids(versions: Iterable[Row]) -> dict[str, set[int]]:
+    """The ids of entries and request events written before the chained history existed,
+    from history versions (id, tbl, op, row_key) in id order: the rows of a table's
+    BACKFILL versions recorded before its first INSERT version. Those rows were written
+    under an older release's rules (keys before their namespaces, interest and openings
+    before they were held …) and only the rules of their time bound them: the checks here
+    judge every row written since. A BACKFILL version appended later (a forger extending
+    the chain) comes after the table's first INSERT and makes nothing legacy."""
+    out: dict[str, set[int]] = {t: set() for t in LEGACY_TABLES}
+    inserted: set[str] = set()
+    for v in versions:
+        tbl, op = v[1], v[2]
+        if tbl not in out or tbl in inserted:
+            continue
+        if op == "INSERT":
+            inserted.add(tbl)
+        elif op == "BACKFILL":
+            key = _json(v[3])
+            rid = _int(key.get("id")) if isinstance(key, dict) else None
+            if rid is not None:
+                out[tbl].add(rid)
+    return out
+
+
 @dataclass
 class _E:
     """What the rules keep of an entry they judge after the stream (ids they want)."""
@@ -203,6 +232,7 @@ class Rules:
 
     small: Mapping[str, Sequence[Row]]
     cap: int = FINDINGS_CAP
+    legacy: Mapping[str, set[int]] = field(default_factory=dict)      # legacy_ids
     findings: dict[str, list[Finding]] = field(default_factory=lambda: {n: [] for n in CHECKS})
     checked: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHECKS, 0))
     acct: dict[str, tuple[str, str, str, str, str]] = field(default_factory=dict)   # id -> book, chart, unit, holder, comp
@@ -214,6 +244,8 @@ class Rules:
     late: set[int] = field(default_factory=set)            # dated after the day they were written
 
     def __post_init__(self) -> None:
+        self.old_entries = self.legacy.get("fl.entry", set())
+        self.old_events = {str(i) for i in self.legacy.get("fl.request_event", set())}
         self.users = {r[0]: (r[1], r[2]) for r in self.small.get("app_user", ())}
         self.unit_kind = {r[0]: r[1] for r in self.small.get("unit", ())}
         settings = {r[0]: _json(r[1]) for r in self.small.get("setting", ())}
@@ -279,6 +311,10 @@ class Rules:
             self.reversed_by.setdefault(rev, eid)
         src = _source(src_text) if src_text else {}
         writer = str(src.get("confirmed_by")) if src.get("held") is not None and src.get("confirmed_by") else created_by
+        if eid in self.old_entries:
+            if kind in ("opening", "handover_transfer"):          # still what later openings are judged by
+                self.kept[eid] = _E(kind, key, book, date, created_by, created_at, writer, rev, src)
+            return
         self._namespace(eid, kind, key, created_by, src)
         self._dates(eid, book, date, kind, rev, created_at)
         self._officer_session(eid, kind, key, writer, created_by)
@@ -360,6 +396,8 @@ class Rules:
     # ---- the rules judged at the end ----------------------------------------------------
     def finish(self) -> list[CheckResult]:
         for eid, e in sorted(self.kept.items()):
+            if eid in self.old_entries:
+                continue
             self._maker_checker(eid, e)
             self._officer_entry(eid, e)
             self._city_figures(eid, e)
@@ -475,8 +513,11 @@ class Rules:
         done: dict[str, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
         for ev in sorted(self.small.get("request_event", ()), key=lambda r: int(r[0])):
             eid, rid, action, actor = ev[0], ev[1], ev[2], ev[3]
-            self.checked["request_duties"] += 1
             steps = done[rid]
+            if eid in self.old_events:             # written before the history (and 0018): recorded, not judged
+                steps[action].append((eid, actor))
+                continue
+            self.checked["request_duties"] += 1
             for earlier in REQUEST_DUTIES.get(action, ()):
                 took = [i for i, who in steps[earlier] if who == actor]
                 if took:
@@ -501,7 +542,8 @@ class Rules:
         alive: dict[tuple[str, str, str], int] = {}
         for eid in openings:
             e = self.kept[eid]
-            self.checked["once_only"] += 1
+            old = eid in self.old_entries
+            self.checked["once_only"] += not old
             units = {(t[0], t[2], t[4]) for t in self._touches(eid)}
             if e.key.startswith("opening-city:"):
                 for book, unit, comp in sorted(units):
@@ -509,7 +551,7 @@ class Rules:
                         continue
                     prior = alive.get((book, unit, comp))
                     undone = self.reversed_by.get(prior) if prior is not None else None
-                    if prior is not None and (undone is None or undone > eid):
+                    if prior is not None and (undone is None or undone > eid) and not old:
                         self.add("once_only", f"the city proper's opening balance of book {book}"
                                  f"{' (' + comp + ')' if comp else ''} recorded again: entry {prior} already "
                                  "recorded it and was not reversed (opening_once)", eid)
@@ -517,7 +559,7 @@ class Rules:
             elif e.key.startswith("opening:"):
                 for book, unit, _comp in sorted(units):
                     h = handed.get((unit, book))
-                    if h is not None and h < eid:
+                    if h is not None and h < eid and not old:
                         self.add("once_only", f"an opening balance of unit {unit}, book {book}, recorded after its "
                                  f"handover transfer (entry {h}): a handover happens once per county and book "
                                  "(handover_once)", eid)

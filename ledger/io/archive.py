@@ -188,7 +188,9 @@ def rules_start(directory: Path) -> rules.Rules | None:
         if not path.exists():
             return None
         small[t] = list(table_rows(path, cols))
-    return rules.Rules(small)
+    log = directory / "tables" / "record_log.csv"
+    legacy = rules.legacy_ids(table_rows(log, ("id", "tbl", "op", "row_key"))) if log.exists() else {}
+    return rules.Rules(small, legacy=legacy)
 
 
 def rules_finish(directory: Path, api_rules: rules.Rules | None) -> list[CheckResult]:

@@ -30,9 +30,24 @@ def small_sql(table: str) -> str:
     return f"SELECT {cols} FROM fl.{table} t ORDER BY {order}"
 
 
+def legacy_sql() -> str:
+    """The history versions ``rules.legacy_ids`` needs: each table's BACKFILL versions and
+    its first INSERT version (by the history's own id index), in id order."""
+    cols = "t.id, t.tbl, t.op, t.row_key::pg_catalog.text"
+    parts = []
+    for tbl in rules.LEGACY_TABLES:
+        where = f"t.tbl OPERATOR(pg_catalog.=) '{tbl}'"
+        parts.append(f"(SELECT {cols} FROM fl.record_log t WHERE {where} AND t.op OPERATOR(pg_catalog.=) 'BACKFILL')")
+        parts.append(f"(SELECT {cols} FROM fl.record_log t WHERE {where} AND t.op OPERATOR(pg_catalog.=) 'INSERT' "
+                     "ORDER BY t.id LIMIT 1)")
+    return "SELECT * FROM (" + " UNION ALL ".join(parts) + ") v ORDER BY 1"
+
+
 def start(conn: Conn, copy_rows: CopyRows, cap: int = FINDINGS_CAP) -> rules.Rules:
-    """The rules' state, with the small tables read in this snapshot."""
-    return rules.Rules({t: list(copy_rows(conn, small_sql(t))) for t in rules.TABLES}, cap)
+    """The rules' state, with the small tables and the rows written before the chained
+    history (``rules.legacy_ids``) read in this snapshot."""
+    legacy = rules.legacy_ids(copy_rows(conn, legacy_sql()))
+    return rules.Rules({t: list(copy_rows(conn, small_sql(t))) for t in rules.TABLES}, cap, legacy)
 
 
 def finish(conn: Conn, copy_rows: CopyRows, r: rules.Rules) -> list[CheckResult]:

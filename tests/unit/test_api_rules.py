@@ -126,3 +126,18 @@ def test_officer_confinement_namespaces_and_dates() -> None:
     assert any("not filed under manual:o22:" in m for m in found["key_namespaces"])
     dates = " | ".join(found["entry_dates"])
     assert "closed year 2023" in dates and "before the region's first year 2021" in dates
+
+
+def test_rows_written_before_the_history_are_legacy_and_a_late_backfill_is_not() -> None:
+    versions = [["1", "fl.entry", "BACKFILL", '{"id": 1}'], ["2", "fl.request_event", "BACKFILL", '{"id": 4}'],
+                ["3", "fl.entry", "INSERT", '{"id": 2}'],
+                ["9", "fl.entry", "BACKFILL", '{"id": 7}']]        # appended by a forger after the first INSERT
+    legacy = rules.legacy_ids(versions)
+    assert legacy == {"fl.entry": {1}, "fl.request_event": {4}}
+    old, new = _entry(1, "demo-interest-1", "interest", "fin"), _entry(7, "demo-interest-7", "interest", "fin")
+    r = rules.Rules(SMALL, legacy=legacy)
+    list(r.accounts(ACCOUNTS))
+    list(r.entries([old, new]))
+    found = {c.name: c.findings for c in r.finish()}
+    assert {f.entry_id for f in found["key_namespaces"]} == {7}
+    assert {f.entry_id for f in found["maker_checker"]} == {7}
