@@ -135,7 +135,7 @@ def test_u3_the_approver_settles_what_it_approved(funded: LedgerDB, tmp_path: Pa
     assert r.exit_code == 0, r
     r = funded.cli("verify", "--offline", str(out), "--digest", str(filed), "--json")
     assert r.exit_code == 1, r
-    offline = [c for c in r.json()["checks"] if c["name"] == "request_duties"][0]["findings"]
+    offline = next(c for c in r.json()["checks"] if c["name"] == "request_duties")["findings"]
     assert [x["message"] for x in offline] == [f["message"]] and offline[0]["request_id"] == rid
 
 
