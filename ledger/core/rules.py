@@ -120,6 +120,7 @@ REQUEST_DUTIES: dict[str, tuple[str, ...]] = {
     "disburse": ("submit", "approve"), "settle": ("submit", "approve", "disburse"),
 }
 _DONE = {"submit": "submitted", "approve": "approved", "disburse": "disbursed"}
+_SOURCE_KINDS = frozenset({"request_disburse", "request_settle", "register_clear"})
 
 
 def real_money(chart: str, holder: str) -> bool:
@@ -244,6 +245,7 @@ class Rules:
     late: set[int] = field(default_factory=set)            # dated after the day they were written
 
     def __post_init__(self) -> None:
+        self._seen: dict[str, tuple[dt.datetime, dt.date, str] | None] = {}
         self.old_entries = self.legacy.get("fl.entry", set())
         self.old_events = {str(i) for i in self.legacy.get("fl.request_event", set())}
         self.users = {r[0]: (r[1], r[2]) for r in self.small.get("app_user", ())}
@@ -309,7 +311,9 @@ class Rules:
         self.years[eid] = int(date[:4])
         if rev is not None:
             self.reversed_by.setdefault(rev, eid)
-        src = _source(src_text) if src_text else {}
+        # The source is parsed only where a rule reads it (a held entry's maker and checker,
+        # a request's id, a clearing's kind): most entries are imports that carry file and row.
+        src = (_source(src_text) if src_text and ('"held"' in src_text or kind in _SOURCE_KINDS) else {})
         writer = str(src.get("confirmed_by")) if src.get("held") is not None and src.get("confirmed_by") else created_by
         if eid in self.old_entries:
             if kind in ("opening", "handover_transfer"):          # still what later openings are judged by
@@ -360,21 +364,36 @@ class Rules:
                 self.add("key_namespaces", f"key {key} of a {kind} entry does not name its request "
                          f"({src.get('request')!s}): expected {want}…", eid)
 
+    def _when(self, created_at: str) -> tuple[dt.datetime, dt.date, str] | None:
+        """(the moment, the region's day, the last date real money may carry) of a write
+        time — cached: every entry of one transaction has the same ``created_at``."""
+        w = self._seen.get(created_at)
+        if w is None and created_at not in self._seen:
+            at = _ts(created_at)
+            if at is not None:
+                local = at.astimezone(self.tz).date()
+                w = (at, local, (local + self.allowance).isoformat())
+            self._seen[created_at] = w
+        return w
+
     def _dates(self, eid: int, book: str, date: str, kind: str, rev: int | None, created_at: str) -> None:
         self.checked["entry_dates"] += 1
         year = int(date[:4])
-        at = _ts(created_at)
         if year < self.first_year:
             self.add("entry_dates", f"dated {date}, before the region's first year {self.first_year} (entry_date_range)",
                      eid)
-        if at is not None:
-            local = at.astimezone(self.tz).date()
+        w = self._when(created_at)
+        if w is not None:
+            at, local, cash_limit = w
             if year > local.year + 1:
                 self.add("entry_dates", f"dated {date} but written on {local} (region time): the ledger takes dates up "
                          f"to the end of {local.year + 1} (entry_date_range)", eid)
-            if dt.date.fromisoformat(date) > local + self.allowance:
+            if date > cash_limit:             # ISO dates compare as text
                 self.late.add(eid)            # judged once its postings say whether it moved real money
-            closed = [y for t, y in self.closes.get(book, ()) if t < at]
+            closes = self.closes.get(book)
+            if not closes or year >= max(y for _t, y in closes):
+                return
+            closed = [y for t, y in closes if t < at]
             if closed and year < max(closed):
                 same_year = kind == "reversal" and rev is not None and self.years.get(rev) == year
                 if not same_year:
