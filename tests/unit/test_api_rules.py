@@ -141,3 +141,17 @@ def test_rows_written_before_the_history_are_legacy_and_a_late_backfill_is_not()
     found = {c.name: c.findings for c in r.finish()}
     assert {f.entry_id for f in found["key_namespaces"]} == {7}
     assert {f.entry_id for f in found["maker_checker"]} == {7}
+
+
+def test_a_county_opening_after_its_handover_transfer() -> None:
+    ho = _entry(5, "handover-transfer:230822:RES:-", "handover_transfer", "rev")
+    before = _entry(3, "opening:230822:HN-1", "opening", "rev", source='{"held": 1, "made_by": "rev", '
+                    '"confirmed_by": "fin"}')
+    after = _entry(9, "opening:230822:HN-2", "opening", "rev", source='{"held": 2, "made_by": "rev", '
+                   '"confirmed_by": "fin"}')
+    held = [[str(i), "opening", "RES", k, "", "{230822}", "rev", "reviewer", "", "confirmed", "fin", str(e)]
+            for i, k, e in ((1, "opening:230822:HN-1", 3), (2, "opening:230822:HN-2", 9))]
+    found = _judge([before, ho, after], _legs(3, ("1", "D"), ("4", "C")) + _legs(9, ("1", "D"), ("4", "C")),
+                   pending_entry=held)
+    assert found["maker_checker"] == []
+    assert len(found["once_only"]) == 1 and "after its handover transfer (entry 5)" in found["once_only"][0]
