@@ -27,7 +27,7 @@ CHUNK = 20_000
 def small_sql(table: str) -> str:
     cols = ", ".join(f"t.{c}" + ("::pg_catalog.text" if c in ("units", "value") else "") for c in rules.TABLES[table])
     order = ", ".join(f"t.{c.strip()}" for c in rules.ORDER_BY[table].split(","))
-    return f"SELECT {cols} FROM fl.{table} t ORDER BY {order}"
+    return f"SELECT {cols} FROM ONLY fl.{table} t ORDER BY {order}"
 
 
 def legacy_sql() -> str:
@@ -37,8 +37,8 @@ def legacy_sql() -> str:
     parts = []
     for tbl in rules.LEGACY_TABLES:
         where = f"t.tbl OPERATOR(pg_catalog.=) '{tbl}'"
-        parts.append(f"(SELECT {cols} FROM fl.record_log t WHERE {where} AND t.op OPERATOR(pg_catalog.=) 'BACKFILL')")
-        parts.append(f"(SELECT {cols} FROM fl.record_log t WHERE {where} AND t.op OPERATOR(pg_catalog.=) 'INSERT' "
+        parts.append(f"(SELECT {cols} FROM ONLY fl.record_log t WHERE {where} AND t.op OPERATOR(pg_catalog.=) 'BACKFILL')")
+        parts.append(f"(SELECT {cols} FROM ONLY fl.record_log t WHERE {where} AND t.op OPERATOR(pg_catalog.=) 'INSERT' "
                      "ORDER BY t.id LIMIT 1)")
     return "SELECT * FROM (" + " UNION ALL ".join(parts) + ") v ORDER BY 1"
 
@@ -56,6 +56,6 @@ def finish(conn: Conn, copy_rows: CopyRows, r: rules.Rules) -> list[CheckResult]
     cols = ", ".join(f"t.{c}" for c in proof.TABLES["posting"])
     for i in range(0, len(ids), CHUNK):
         arr = "{" + ",".join(str(int(x)) for x in ids[i:i + CHUNK]) + "}"
-        r.postings(copy_rows(conn, f"SELECT {cols} FROM fl.posting t WHERE t.entry_id OPERATOR(pg_catalog.=) "
+        r.postings(copy_rows(conn, f"SELECT {cols} FROM ONLY fl.posting t WHERE t.entry_id OPERATOR(pg_catalog.=) "
                                    f"ANY ('{arr}'::pg_catalog.int8[]) ORDER BY t.entry_id, t.id"))
     return r.finish()
