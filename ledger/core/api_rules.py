@@ -85,6 +85,9 @@ RULES: tuple[ApiRule, ...] = (
     # ---- maker-checker (0017, 0036, 0046, 0051, 0052) -------------------------------------
     _r("maker_checker", "maker_checker actors", "a held entry is confirmed by a second person"),
     _r("held_decided", "actors", "a held entry is decided once"),
+    _r("city_confirms", "maker_checker", "an officer's manual entry on a city figure is confirmed by the city (0058)"),
+    _g("own_bank_credit", "money out of a unit's bank account by anyone but that unit's officer is held (0060): not "
+       "re-derived beyond maker_checker's manual entries and reversals"),
     _r("manual_policy", "officer_confinement", "an officer never credits 1003, 1004 city_exp, 1005 by hand"),
     _r("permission_denied", "officer_confinement maker_checker actors",
        "roles: own unit only for officers, who confirms what, who writes which kind"),
