@@ -166,8 +166,8 @@ def test_an_officer_moves_money_out_of_the_special_account_by_hand(funded: Ledge
 
 def test_an_officer_files_a_key_in_a_reviewers_namespace(funded: LedgerDB) -> None:
     admin, o22 = funded.admin(), funded.connect("o22", autocommit=True)
-    with suspended(admin, "fl.post_entries(jsonb)", "WHEN left(d.doc->>'idempotency_key', length(ns)) = ns THEN",
-                   "WHEN d.doc->>'idempotency_key' LIKE 'manual:%' THEN"):
+    with suspended(admin, "fl.post_entries(jsonb)", "WHEN left(d.key, length(ns)) = ns THEN",
+                   "WHEN d.key LIKE 'manual:%' THEN"):
         r = _post(o22, reclass("manual:rev:planted", "2023-02-20", "230822", "10.00"))
     assert r["status"] == "posted"
     key = admin.execute("SELECT idempotency_key AS k FROM fl.entry WHERE id = %s", (r["entry_id"],)).fetchone()["k"]
@@ -232,7 +232,7 @@ def body_off(admin: psycopg.Connection, function: str, body: str) -> Iterator[No
         return
     saved = admin.execute("SELECT pg_catalog.pg_get_functiondef(%s::regprocedure) AS d", (function,)).fetchone()["d"]
     rest = saved.split("AS $function$", 1)[1]
-    with suspended(admin, function, rest, "$function$" + body + "$function$\n"):
+    with suspended(admin, function, rest, body + "$function$\n"):
         yield
 
 
