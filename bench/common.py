@@ -254,9 +254,10 @@ def post(conn: psycopg.Connection, docs: Sequence[dict[str, Any]] | dict[str, An
 
 
 def fund(conn: psycopg.Connection, need: dict[str, int], *, date: str, book: str = "RES", tag: str = "fund",
-         move: bool = True) -> None:
+         move: bool = True, holder: str | None = None) -> None:
     """Collections into the special account, then (``move``) a move into each unit's
-    expenditure account, so the payments to come never overdraw it (connection: finance user)."""
+    expenditure account (``holder``: another, e.g. every unit's share of ``city_exp``), so
+    the payments to come never overdraw it (connection: finance user)."""
     docs = []
     for unit, fen in sorted(need.items()):
         if fen <= 0:
@@ -267,7 +268,7 @@ def fund(conn: psycopg.Connection, need: dict[str, int], *, date: str, book: str
         if not move:
             continue
         docs.append({"date": date, "book": book, "idempotency_key": f"{tag}-move-{unit}", "memo": "bench funding",
-                     "postings": [{"account": "1004", "unit": unit, "holder": expenditure_holder(unit), "side": "D",
+                     "postings": [{"account": "1004", "unit": unit, "holder": holder or expenditure_holder(unit), "side": "D",
                                    "amount": fen},
                                   {"account": "1003", "unit": unit, "holder": "special", "side": "C", "amount": fen}]})
     if docs:

@@ -41,8 +41,12 @@ class Generated:
         return sum(self.per_unit.values())
 
 
-def payments(path: Path, lines: int, *, seed: int = 7, year: int = 2023, prefix: str = "PAY") -> Generated:
-    """Write ``lines`` payment rows to ``path`` (CSV, UTF-8); return per-unit totals."""
+def payments(path: Path, lines: int, *, seed: int = 7, year: int = 2023, prefix: str = "PAY",
+             paid_from: str | None = None) -> Generated:
+    """Write ``lines`` payment rows to ``path`` (CSV, UTF-8); return per-unit totals.
+    ``paid_from``: a paid_from column with this value on every row (``city``: the bureau
+    pays from the city expenditure account, which posts at once; since 0060 a bureau's
+    payment out of a county's own account is held for a second person)."""
     rng = random.Random(seed)
     cats = list(CATEGORIES)
     cat_w = [CATEGORIES[c][0] for c in cats]
@@ -50,7 +54,8 @@ def payments(path: Path, lines: int, *, seed: int = 7, year: int = 2023, prefix:
     days = dt.date(year, 12, 31).toordinal() - start + 1
     per_unit = dict.fromkeys(UNITS, 0)
     with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write(HEADER)
+        f.write(HEADER if paid_from is None else HEADER.rstrip("\n") + ",paid_from\n")
+        tail = "" if paid_from is None else f",{paid_from}"
         buf: list[str] = []
         for i in range(lines):
             unit = rng.choices(UNITS, UNIT_WEIGHTS)[0]
@@ -61,7 +66,7 @@ def payments(path: Path, lines: int, *, seed: int = 7, year: int = 2023, prefix:
             day = dt.date.fromordinal(start + (i * days) // lines)     # a year, in date order
             provider = f"定点医药机构{unit[-2:]}-{rng.randrange(1, 120):03d}"
             buf.append(f"{day.isoformat()},{unit},RES,{provider},{cat},{fen // 100}.{fen % 100:02d},"
-                       f"{prefix}-{unit}-{i:09d}\n")
+                       f"{prefix}-{unit}-{i:09d}{tail}\n")
             if len(buf) >= 10_000:
                 f.writelines(buf)
                 buf.clear()
