@@ -93,7 +93,9 @@ def connect(target: Target, *, admin: bool = False, autocommit: bool = False, op
     its first statement; a user's session always pins its ``search_path``
     (``SESSION_OPTIONS``)."""
     info = target.conninfo(admin=admin)
-    given = str(conninfo_to_dict(info).get("options") or "")
+    # What the URL or PGOPTIONS already asked for stays (an explicit ``options`` would
+    # otherwise replace PGOPTIONS, as libpq lets a parameter win over its variable).
+    given = str(conninfo_to_dict(info).get("options") or os.environ.get("PGOPTIONS", ""))
     pinned = " ".join(o for o in (given, "" if admin else SESSION_OPTIONS, options or "") if o)
     if pinned:
         info = make_conninfo(info, options=pinned)

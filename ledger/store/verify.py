@@ -211,12 +211,12 @@ CHECKS: tuple[Check, ...] = (
         Query("""
           SELECT pe.id, pe.kind, pe.made_by, pe.decided_by, coalesce(du.role, 'no user') AS decider_role,
                  pe.entry_id, s.book, s.fiscal_year, s.voucher_no
-            FROM fl.pending_entry pe
-            LEFT JOIN fl.app_user du ON du.name = pe.decided_by
-            LEFT JOIN fl.seal s ON s.entry_id = pe.entry_id
+            FROM ONLY fl.pending_entry pe
+            LEFT JOIN ONLY fl.app_user du ON du.name = pe.decided_by
+            LEFT JOIN ONLY fl.seal s ON s.entry_id = pe.entry_id
            WHERE pe.state = 'confirmed' AND pe.maker_role = 'officer'
              AND coalesce(du.role, '') NOT IN ('reviewer', 'finance')
-             AND EXISTS (SELECT 1 FROM fl.pending_posting pp JOIN fl.account a ON a.id = pp.account_id
+             AND EXISTS (SELECT 1 FROM ONLY fl.pending_posting pp JOIN ONLY fl.account a ON a.id = pp.account_id
                           WHERE pp.pending_id = pe.id
                             AND (a.holder IN ('special', 'city_exp', 'treasury')
                                  OR left(a.chart_code, 1) IN ('3', '4')))""",
@@ -406,8 +406,9 @@ def verify(conn: Conn, *, only: Sequence[str] | None = None, cap: int = FINDINGS
     t0 = time.perf_counter()
     want_chain = not only or CHAIN_NAME in only
     peer = _second_session(conn) if want_chain and (not only or set(only) - {CHAIN_NAME}) else None
-    snapshot(conn)
     try:
+        require_reader(conn)     # before any lock: an officer hears why, not "permission denied"
+        snapshot(conn)
         require_reader(conn)
         head = conn.execute("SELECT seq, hash FROM ONLY fl.chain_head").fetchone()
         counts = timer.run("counts", [], lambda: conn.execute(COUNTS_SQL).fetchone())

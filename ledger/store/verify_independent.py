@@ -412,6 +412,7 @@ def independent_run(conn: Conn, *, cap: int = FINDINGS_CAP, fingerprint: dict[st
         timings.append({"step": name, "seconds": round(now - since, 3)})
         return now
 
+    require_reader(conn)         # before any lock: an officer hears why, not "permission denied"
     pin(conn)
     reader = GroupedReader(conn, fork=fork)
     try:

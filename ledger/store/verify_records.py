@@ -107,7 +107,7 @@ BATCHES_SQL = """SELECT pg_catalog.jsonb_build_object('batch_id', x.batch_id) AS
            ORDER BY x.row_no, x.namespace COLLATE pg_catalog."C", x.reference COLLATE pg_catalog."C")), 'hex')) AS row
   FROM (SELECT t.batch_id, t.row_no, t.namespace, t.reference,
                pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.to_jsonb(t)::pg_catalog.text, 'UTF8')) AS h
-          FROM fl.import_line t) x
+          FROM ONLY fl.import_line t) x
  GROUP BY x.batch_id"""
 
 
@@ -127,7 +127,7 @@ HELD_LINES_DIGEST_SQL = """SELECT '{"pending_id": ' || p.pending_id || '}',
                                                                           p.memo)::pg_catalog.text, ', ')
        || '], "pending_id": ' || p.pending_id || '}'
   FROM (SELECT q.pending_id, q.pos, q.account_id, q.unit, q.side, q.amount, q.line_ref, q.memo
-          FROM fl.pending_posting q ORDER BY q.pending_id, q.pos) p
+          FROM ONLY fl.pending_posting q ORDER BY q.pending_id, q.pos) p
  GROUP BY p.pending_id"""
 
 
@@ -146,7 +146,7 @@ def current_sql(table: str, key_cols: list[str], as_text: bool = True) -> sql.Co
         # (0057) In line order, batch by batch: each batch's digest is recomputed from them
         # (histories.with_batches).
         return sql.SQL("SELECT (SELECT pg_catalog.jsonb_object_agg(k, s.d -> k) FROM pg_catalog.unnest({keys}::text[]) k)"
-                       "{cast}, s.d{cast} FROM fl.import_line t CROSS JOIN LATERAL (SELECT pg_catalog.to_jsonb(t) AS d) s"
+                       "{cast}, s.d{cast} FROM ONLY fl.import_line t CROSS JOIN LATERAL (SELECT pg_catalog.to_jsonb(t) AS d) s"
                        " ORDER BY " + LINE_ORDER).format(keys=sql.Literal(key_cols), cast=cast)
     skip = histories.VOLATILE.get(table, ())
     return sql.SQL("SELECT (SELECT pg_catalog.jsonb_object_agg(k, s.d -> k) FROM pg_catalog.unnest({keys}::text[]) k)"
@@ -297,7 +297,7 @@ SELECT coalesce(cur.key, latest.row_key)::pg_catalog.text AS key, cur.row::pg_ca
 # (0057) The import lines' versions from before 0057, one per line, each beside its line
 # (a line without one is compared through its batch's).
 _LINE_DIFF_SQL = """
-WITH latest AS (SELECT DISTINCT ON (l.row_key) l.row_key, l.row_data FROM fl.record_log l
+WITH latest AS (SELECT DISTINCT ON (l.row_key) l.row_key, l.row_data FROM ONLY fl.record_log l
                  WHERE l.tbl = 'fl.import_line' AND NOT l.row_key OPERATOR(pg_catalog.?) 'batch_id'
                  ORDER BY l.row_key, l.id DESC)
 SELECT latest.row_key::pg_catalog.text AS key, cur.row::pg_catalog.text AS now, latest.row_data::pg_catalog.text AS was

@@ -130,6 +130,15 @@ def lock_relations(conn: Conn) -> None:
                               "and has for {wait}: a migration, a maintenance command or a superuser's session. "
                               "Nothing was judged; run verify again when it has finished (pg_locks shows who holds "
                               "it)").format(wait=LOCK_WAIT)) from e
+    # ATTACK8 V6: SELECT revoked for the instant of the question above, then granted back,
+    # left a table unlocked that the verifier then read. Asked again with the locks held:
+    # any difference is a refusal, never a verdict.
+    again = [str(r["n"] if isinstance(r, dict) else r[0]) for r in conn.execute(_READABLE, (list(relations()),))]
+    if sorted(again) != sorted(names):
+        conn.rollback()
+        raise RelationsBusy(_("the tables this login may read changed while the verifier took its locks ({tables}): "
+                              "someone granted or revoked privileges at that moment. Nothing was judged; run "
+                              "verify again").format(tables=", ".join(sorted(set(again) ^ set(names)))))
 
 
 def pin(conn: Conn, *, snapshot_imported: bool = False) -> None:

@@ -131,7 +131,7 @@ def test_a_policy_committed_before_the_locks_are_all_taken_is_in_the_snapshot(le
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             waiting = admin.execute("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                    "AND query LIKE 'LOCK TABLE%%'").fetchone()["n"]
+                                    "AND usename = 'aud'").fetchone()["n"]
             if waiting:
                 break
             time.sleep(0.1)
@@ -162,3 +162,52 @@ def test_a_held_exclusive_lock_is_a_clear_refusal_after_the_wait(ledger_db: Ledg
         assert "500ms" in str(e.value) and "pg_locks" in str(e.value)
     finally:
         holder.rollback()
+
+
+def test_every_verifier_query_reads_with_only() -> None:
+    """ATTACK8 V3: queries added after the fix read fl.import_line, fl.pending_posting and
+    fl.record_log without ONLY, and a child attached mid-read hid a deleted claim. A sweep
+    over every verifier module: no FROM/JOIN of a ledger table without ONLY."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "ledger" / "store"
+    files = [*sorted(root.glob("verify*.py")), root / "export.py", root / "audit.py"]
+    bare = re.compile(r"\b(?:FROM|JOIN)\s+fl\.(?:\{[^}]+\}|\w+)(?!\w|\s*\(|\{)")
+    found = [f"{p.name}: {m.group(0)}" for p in files for m in bare.finditer(p.read_text())]
+    assert found == [], found
+
+
+def test_privileges_changed_between_the_question_and_the_locks_are_a_refusal(ledger_db: LedgerDB) -> None:
+    """ATTACK8 V6: the verifier asks which tables it may read, then locks those. SELECT on
+    fl.posting revoked for the instant of the question and granted back right after left
+    fl.posting unlocked (then swapped by RENAME after the snapshot). Asked again under the
+    locks, the difference is a refusal."""
+    from ledger.store import verify_session
+
+    admin = ledger_db.admin()
+    admin.execute("REVOKE SELECT ON fl.posting FROM fl_auditor")
+    aud = ledger_db.connect("aud")
+
+    class Timed:
+        """The auditor's connection, with the superuser's grant slipped in after the question."""
+
+        def __init__(self) -> None:
+            self.granted = False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(aud, name)
+
+        def rollback(self) -> None:
+            aud.rollback()
+            if not self.granted:
+                self.granted = True
+                admin.execute("GRANT SELECT ON fl.posting TO fl_auditor")
+
+    try:
+        with pytest.raises(RelationsBusy) as e:
+            verify_session.lock_relations(Timed())  # type: ignore[arg-type]
+        assert "fl.posting" in str(e.value)
+    finally:
+        aud.close()
+        admin.execute("GRANT SELECT ON fl.posting TO fl_auditor")
