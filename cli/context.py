@@ -109,11 +109,33 @@ class LazyConsole:
         else:
             object.__setattr__(self, "_width", width)
 
+    # Every read, write and delete of an attribute is the real console's, so the proxy
+    # behaves as the console under any tool that patches it: pytest's monkeypatch reads
+    # ``__dict__`` (the real console's, through __getattr__: the slots leave the proxy none),
+    # sets the attribute and, to undo, deletes it again. Without __delattr__ that delete
+    # failed and left the patched ``print`` on the console for every later run in the process.
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real(), name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self.real(), name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self.real(), name)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(dir(self.real())) | {"real", "configure_width"})
+
+    # Special methods are looked up on the class, never through __getattr__: each of
+    # Console's own (``with console:`` buffers output, repr names it) is forwarded here.
+    def __repr__(self) -> str:
+        return repr(self.real())
+
+    def __enter__(self) -> Console:
+        return self.real().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.real().__exit__(*exc)
 
 
 # The terminal's width; COLUMNS when set (also when piped); 80 when piped without it.
