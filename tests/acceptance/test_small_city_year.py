@@ -30,7 +30,8 @@ Three units of Jiamusi (佳木斯), residents' book RES: 230800 市本级 (the c
    r6 230881 Q2 440,000 approved, disbursed 04-10, settled 04-11
    The fiscal arrears of 230881 arrive 2024-05-10: register clear → +20,000 revenue (4101.county).
 
-6. Payments (payments_2024.csv): expenditure
+6. Payments (payments_2024.csv, reviewer; the rows paid from a county's account are held and
+   city finance confirms them, 0060): expenditure
    230800: 250,000 + 350,000 + 100,000 = 700,000 (from the city expenditure account: 300,000 + 400,000 → 0)
    230822: 200,000 + 150,000 + 500,000 + 120,000 + 130,000 = 1,100,000
            (county account: 300,000 + 150,000 + 650,000 = 1,100,000 → 0)
@@ -158,7 +159,10 @@ def test_small_city_year(ledger_db):
     run(ledger_db, "fin", "register", "clear", str(item["id"]), "--amount", "20000.00", "--date", "2024-05-10")
 
     # 6. payments
-    run(ledger_db, "rev", "pay", "import", str(DATA / "payments_2024.csv"))
+    paid = run(ledger_db, "rev", "pay", "import", str(DATA / "payments_2024.csv"), "--json").json()
+    # The bureau's rows paid from a county's account are held; city finance confirms them (0060).
+    assert paid["held"] and paid["rows_held"] > 0, paid
+    run(ledger_db, "fin", "entry", "confirm", *[str(h) for h in paid["held"]])
     for key in ("RES:1004:230800:city_exp", "RES:1004:230822:county_exp", "RES:1004:230881:county_exp",
                 "RES:1004:230822:city_exp", "RES:1004:230881:city_exp"):
         assert balance(ledger_db, key) == "0.00", key

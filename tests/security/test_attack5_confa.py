@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from tests.conftest import LedgerDB
-from tests.helpers import collect, entry, leg, post
+from tests.helpers import collect, confirm_payments, entry, leg, post
 from tests.integration.test_imports import balance, count, write_csv
 
 pytestmark = pytest.mark.db
@@ -101,6 +101,7 @@ def test_an_officers_row_under_a_bureau_reference_is_that_row(funded: LedgerDB, 
     bureau = write_csv(tmp_path / "bureau.csv", HEADER,
                        "2024-02-12,230822,RES,佳木斯市中心医院,inpatient,1000.00,BUR-S7-2,,county")
     assert _import(funded, "rev", bureau)[0] == 0
+    assert confirm_payments(funded)     # paid from the county's account: held, finance confirms (0060)
     other = write_csv(tmp_path / "other.csv", HEADER, "2024-02-12,230822,RES,x,other,0.01,BUR-S7-2,,county")
     entries = count(funded, "fl.entry")
     code, out = _import(funded, "o22", other)

@@ -13,11 +13,13 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from tests.conftest import LedgerDB
 from tests.helpers import collect, entry, leg, post
@@ -208,14 +210,21 @@ def test_u9_an_admin_cannot_write_an_operator_event_by_hand(ledger_db: LedgerDB,
 
 def test_u9_the_function_that_performs_an_operation_records_it(ledger_db: LedgerDB) -> None:
     """A password reset and a login change are recorded by the functions that make them, under
-    the admin's name; the operator (the owner's seat) still records its own operations."""
-    adm = ledger_db.connect("admin", autocommit=True)
-    adm.execute("SELECT fl.set_password('rev', 'SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy')")
+    the admin's name; the operator (the owner's seat) still records its own operations.
+    The password is set on a reviewer's login of the test's own (roles are cluster-wide: a
+    shared one's password would change for every worker's ledger on a shared server)."""
     ops = ledger_db.admin()
-    assert ops.execute("SELECT fl.log_operation('rejoin', 'standby-2', '', '{}') AS id").fetchone()["id"] > 0
-    rows = [(r["action"], r["actor"], r["subject"]) for r in ops.execute(
-        "SELECT action, actor, subject FROM fl.operation_log ORDER BY id").fetchall()]
-    assert rows[0] == ("password", "admin", "rev") and rows[1][0] == "rejoin", rows
+    own = f"rev_{uuid.uuid4().hex[:8]}"
+    try:
+        ops.execute("SELECT fl.add_user(%s, 'reviewer', NULL)", (own,))    # creates the login
+        adm = ledger_db.connect("admin", autocommit=True)
+        adm.execute("SELECT fl.set_password(%s, 'SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy')", (own,))
+        assert ops.execute("SELECT fl.log_operation('rejoin', 'standby-2', '', '{}') AS id").fetchone()["id"] > 0
+        rows = [(r["action"], r["actor"], r["subject"]) for r in ops.execute(
+            "SELECT action, actor, subject FROM fl.operation_log ORDER BY id").fetchall()]
+        assert rows[0] == ("password", "admin", own) and rows[1][0] == "rejoin", rows
+    finally:   # leave no role behind on the cluster
+        ops.execute(sql.SQL("DROP OWNED BY {0}; DROP ROLE IF EXISTS {0}").format(sql.Identifier(own)))
 
 
 # ---- U10: a call at 0050's bounds costs linear work, not GBs of temp files ---------------------
