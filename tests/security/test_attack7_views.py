@@ -220,3 +220,21 @@ def test_u1b_addendum_string_agg_pointed_at_a_sql_function_is_named(ledger_db: L
     key = "aggregate pg_catalog.string_agg(text,text)"
     assert key in got, got
     assert "made after initdb" in got[key] or "rewritten" in got[key], got[key]
+
+
+def test_v9_an_operator_placed_among_initdbs_objects_is_named(ledger_db: LedgerDB) -> None:
+    """ATTACK8 V9: objects given oids between genbki's range (< 12,000, checked by content)
+    and the first normal oid (16,384, where the additions check began) looked like
+    initdb's. PostgreSQL puts only five C functions in pg_catalog there; an operator or a
+    function of anyone else's is named. (Catalogue rows are this test database's own.)"""
+    admin = ledger_db.admin()
+    admin.execute("CREATE FUNCTION public.v9_cat(text, bigint) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT $1'")
+    admin.execute("CREATE OPERATOR public.|| (LEFTARG = text, RIGHTARG = bigint, FUNCTION = public.v9_cat)")
+    admin.execute("SET allow_system_table_mods = on")
+    oid = admin.execute("SELECT max(oid)::int + 1 AS o FROM pg_operator WHERE oid < 16384").fetchone()["o"]
+    oid = max(oid, 12000)
+    admin.execute("UPDATE pg_operator SET oid = %s, oprnamespace = 'pg_catalog'::regnamespace "
+                  "WHERE oprcode = 'public.v9_cat'::regproc", (oid,))
+    got = _catalogue(ledger_db)
+    key = next((k for k in got if k.startswith("operator pg_catalog.||(text,bigint)")), None)
+    assert key is not None and "sits among the objects initdb makes" in got[key], got
