@@ -792,10 +792,23 @@ def check_settings(conn: Conn, cap: int = 200) -> CheckResult:
                                     account=f"setting {r['name']}"))
             continue
         libs = [x.strip().strip('"') for x in str(r["setting"] or "").split(",") if x.strip()]
-        bad = [x for x in libs if x.rsplit("/", 1)[-1] not in SAFE_LIBRARIES]
+        # By name, and only from the server's own library directory (ATTACK8 V7: a path, or
+        # dynamic_library_path pointing elsewhere, made "auth_delay" any file).
+        bad = [x for x in libs if x.rsplit("/", 1)[-1] not in SAFE_LIBRARIES
+               or ("/" in x and not x.startswith("$libdir/"))]
         if bad:
             findings.append(Finding("settings", f"{r['name']} = {', '.join(bad)}: code loaded into the server that "
                                     "can change any result a session reads", account=f"setting {r['name']}"))
+    path = conn.execute("SELECT CASE WHEN pg_catalog.pg_has_role('pg_read_all_settings', 'USAGE') THEN "
+                        "pg_catalog.current_setting('dynamic_library_path') END AS p").fetchone()
+    if path is not None and path["p"] is None:
+        findings.append(Finding("settings", "dynamic_library_path cannot be read by this login (it needs "
+                                "pg_read_all_settings, which migration 0059 grants to the groups that verify)",
+                                account="setting dynamic_library_path"))
+    elif path is not None and str(path["p"]).strip() not in ("$libdir", ""):
+        findings.append(Finding("settings", f"dynamic_library_path = {path['p']}: a library named like a harmless one "
+                                "may be loaded from another directory than the server's own",
+                                account="setting dynamic_library_path"))
     return result("settings", "no setting of ALL, of the database, of the auditor's role or of any login or group "
                   "of the ledger (session_replication_role, search_path, …), and no preloaded library, that could "
                   "change what a session reads or what a write does", len(rows) + 3, findings, cap)

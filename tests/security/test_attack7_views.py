@@ -144,8 +144,9 @@ def test_the_auditor_reads_the_preloaded_libraries(ledger_db: LedgerDB) -> None:
         finally:
             aud.close()
         blind = sorted(f.account or "" for f in res.findings)
-        assert blind == ["setting session_preload_libraries", "setting shared_preload_libraries"], blind
-        assert "cannot be read" in res.findings[0].message
+        assert blind == ["setting dynamic_library_path", "setting session_preload_libraries",
+                         "setting shared_preload_libraries"], blind
+        assert all("cannot be read" in f.message for f in res.findings)
     finally:
         admin.execute("GRANT pg_read_all_settings TO fl_auditor")
 
@@ -238,3 +239,28 @@ def test_v9_an_operator_placed_among_initdbs_objects_is_named(ledger_db: LedgerD
     got = _catalogue(ledger_db)
     key = next((k for k in got if k.startswith("operator pg_catalog.||(text,bigint)")), None)
     assert key is not None and "sits among the objects initdb makes" in got[key], got
+
+
+@pytest.mark.cluster_roles
+@pytest.mark.skipif(bool(os.environ.get("FUNDLEDGER_TEST_DATABASE_URL")), reason=_SHARED)
+def test_v7_a_library_path_elsewhere_is_named(ledger_db: LedgerDB) -> None:
+    """ATTACK8 V7: the preload check judged a library by its name, and dynamic_library_path
+    (never read) made "auth_delay" any file the superuser wrote. The path is a finding."""
+    from ledger.store.verify_catalogue import check_settings
+    from ledger.store.verify_independent import pin
+
+    admin = ledger_db.admin()
+    admin.execute("ALTER SYSTEM SET dynamic_library_path = '/tmp/v7:$libdir'")
+    admin.execute("SELECT pg_reload_conf()")
+    try:
+        time.sleep(0.5)
+        aud = ledger_db.connect("aud")
+        try:
+            pin(aud)
+            res = check_settings(aud)
+        finally:
+            aud.close()
+        assert "setting dynamic_library_path" in {f.account for f in res.findings}, [f.message for f in res.findings]
+    finally:
+        admin.execute("ALTER SYSTEM RESET dynamic_library_path")
+        admin.execute("SELECT pg_reload_conf()")
