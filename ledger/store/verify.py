@@ -407,6 +407,8 @@ def verify(conn: Conn, *, only: Sequence[str] | None = None, cap: int = FINDINGS
     want_chain = not only or CHAIN_NAME in only
     peer = _second_session(conn) if want_chain and (not only or set(only) - {CHAIN_NAME}) else None
     try:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.rollback()      # a caller's failed or open transaction is not the verifier's
         require_reader(conn)     # before any lock: an officer hears why, not "permission denied"
         snapshot(conn)
         require_reader(conn)

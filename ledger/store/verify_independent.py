@@ -412,6 +412,8 @@ def independent_run(conn: Conn, *, cap: int = FINDINGS_CAP, fingerprint: dict[st
         timings.append({"step": name, "seconds": round(now - since, 3)})
         return now
 
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.rollback()          # a caller's failed or open transaction is not the verifier's
     require_reader(conn)         # before any lock: an officer hears why, not "permission denied"
     pin(conn)
     reader = GroupedReader(conn, fork=fork)
