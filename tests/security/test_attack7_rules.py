@@ -238,14 +238,14 @@ def body_off(admin: psycopg.Connection, function: str, body: str) -> Iterator[No
 
 def test_u5_two_officers_of_one_county_put_revenue_on_the_special_account(funded: LedgerDB) -> None:
     admin = funded.admin()
-    r = funded.cli("user", "add", "o22b", "--role", "officer", "--unit", "230822", user="admin")
+    r = funded.cli("user", "add", "o22u5", "--role", "officer", "--unit", "230822", user="admin")
     assert r.exit_code == 0, r
-    o22, o22b = funded.connect("o22", autocommit=True), funded.connect("o22b", autocommit=True)
+    o22, o22u5 = funded.connect("o22", autocommit=True), funded.connect("o22u5", autocommit=True)
     held = _post(o22, entry("rt7-u5", "2023-03-20", "RES", leg("1003", "230822", "D", "9000.00", "special"),
                             leg("4101.county", "230822", "C", "9000.00"), memo="county subsidy received"))
     assert held["status"] == "held"
     with body_off(admin, "fl._city_figure(text,text)", "\n  SELECT false\n"):
-        done = o22b.execute("SELECT * FROM fl.confirm_entry(%s)", (held["held_id"],)).fetchone()
+        done = o22u5.execute("SELECT * FROM fl.confirm_entry(%s)", (held["held_id"],)).fetchone()
     assert done["status"] == "posted"
     f = named(verdict(funded), "maker_checker", entry_id=int(done["entry_id"]), words="a city figure")
-    assert "confirmed by o22b, an officer" in str(f["message"])
+    assert "confirmed by o22u5, an officer" in str(f["message"])
