@@ -214,6 +214,9 @@ def test_u9_the_function_that_performs_an_operation_records_it(ledger_db: Ledger
     The password is set on a reviewer's login of the test's own (roles are cluster-wide: a
     shared one's password would change for every worker's ledger on a shared server)."""
     ops = ledger_db.admin()
+    if ops.execute("SELECT current_setting('server_version_num')::int AS v").fetchone()["v"] < 160000:
+        pytest.skip("on PostgreSQL 15 a login's password is the DBA's to set (the owner has no CREATEROLE, 0009); "
+                    "the admin's refusal of every kind is tested above on both servers")
     own = f"rev_{uuid.uuid4().hex[:8]}"
     try:
         ops.execute("SELECT fl.add_user(%s, 'reviewer', NULL)", (own,))    # creates the login
