@@ -49,8 +49,7 @@ from ledger.core.findings import CheckResult, Finding, result
 from ledger.core.fingerprint import FINGERPRINT_FILE, differences, shipped
 from ledger.store import verify_builtins
 from ledger.store.db import Conn
-
-FIRST_NORMAL_OID = 16384       # objects below this were made by initdb
+from ledger.store.verify_builtins import FIRST_NORMAL_OID  # objects below it were made by initdb
 
 # Settings that only change how values are presented or how fast a query runs: the
 # verifier pins the presentation ones in its session, the others cannot change a row.

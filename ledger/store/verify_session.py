@@ -101,6 +101,10 @@ SELECT n FROM pg_catalog.unnest(%s::pg_catalog.text[]) n
  WHERE pg_catalog.to_regclass(n) IS NOT NULL AND pg_catalog.has_table_privilege(n, 'SELECT')"""
 
 
+def _readable(conn: Conn) -> list[str]:
+    return [str(r["n"] if isinstance(r, dict) else r[0]) for r in conn.execute(_READABLE, (list(relations()),))]
+
+
 def lock_relations(conn: Conn) -> None:
     """ACCESS SHARE on every ledger table and view this session may read, taken *before*
     the snapshot (ATTACK7 U2). A verifier reads the catalogue from its snapshot, but
@@ -116,7 +120,7 @@ def lock_relations(conn: Conn) -> None:
     one is the catalogue check's finding)."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise RuntimeError("lock_relations must open the verifier's transaction")
-    names = [str(r["n"] if isinstance(r, dict) else r[0]) for r in conn.execute(_READABLE, (list(relations()),))]
+    names = _readable(conn)
     conn.rollback()
     if not names:
         return
@@ -133,7 +137,7 @@ def lock_relations(conn: Conn) -> None:
     # ATTACK8 V6: SELECT revoked for the instant of the question above, then granted back,
     # left a table unlocked that the verifier then read. Asked again with the locks held:
     # any difference is a refusal, never a verdict.
-    again = [str(r["n"] if isinstance(r, dict) else r[0]) for r in conn.execute(_READABLE, (list(relations()),))]
+    again = _readable(conn)
     if sorted(again) != sorted(names):
         conn.rollback()
         raise RelationsBusy(_("the tables this login may read changed while the verifier took its locks ({tables}): "
