@@ -28,7 +28,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 from psycopg import errors as pgerr
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from ledger.core.users import check_login_name
 from ledger.errors import DatabaseUnavailable, LedgerError, NotInitialised, StateError, UnknownUser
@@ -96,11 +96,13 @@ def connect(target: Target, *, admin: bool = False, autocommit: bool = False, op
     # What the URL or PGOPTIONS already asked for stays (an explicit ``options`` would
     # otherwise replace PGOPTIONS, as libpq lets a parameter win over its variable).
     given = str(conninfo_to_dict(info).get("options") or os.environ.get("PGOPTIONS", ""))
-    pinned = " ".join(o for o in (given, "" if admin else SESSION_OPTIONS, options or "") if o)
+    ours = " ".join(o for o in ("" if admin else SESSION_OPTIONS, options or "") if o)
+    pinned = " ".join(o for o in (given, ours) if o)
     if pinned:
         info = make_conninfo(info, options=pinned)
     try:
-        conn = psycopg.connect(info, autocommit=autocommit, row_factory=dict_row, application_name="fundledger")
+        # Opened in autocommit so that the read-back below opens no transaction.
+        conn = psycopg.connect(info, autocommit=True, row_factory=dict_row, application_name="fundledger")
     except psycopg.OperationalError as e:
         text = str(e).strip()
         role = re.search(r'role "([^"]+)" does not exist', text)
@@ -111,7 +113,79 @@ def connect(target: Target, *, admin: bool = False, autocommit: bool = False, op
         if re.search(r'database "[^"]+" does not exist', text):
             raise NotInitialised(_("the database does not exist yet: run fundledger init first")) from e
         raise DatabaseUnavailable(_("cannot connect to PostgreSQL: {error}").format(error=text)) from e
+    try:
+        check_pinned(conn, startup_settings(ours))
+    except psycopg.Error as e:
+        conn.close()
+        raise DatabaseUnavailable(_("cannot connect to PostgreSQL: {error}").format(error=str(e).strip())) from e
+    except BaseException:
+        conn.close()
+        raise
+    conn.autocommit = autocommit
     return conn
+
+
+class SessionSettingsChanged(LedgerError):
+    """A setting this session pinned in its startup packet no longer holds once the session
+    has started (a superuser's ``ON login`` event trigger, a preloaded library)."""
+
+    rule = "session_settings"
+
+
+_OPTION = re.compile(r"-c\s*([A-Za-z_][A-Za-z0-9_.]*)=(\S*)")
+
+
+def startup_settings(options: str) -> dict[str, str]:
+    """The settings ``-c name=value`` of a startup packet's options, by lower-case name (the
+    last one wins, as the server takes them). Only the options fundledger itself adds are
+    read back (``connect``): what PGOPTIONS or the URL asked for is the caller's own."""
+    return {m.group(1).lower(): m.group(2) for m in _OPTION.finditer(options)}
+
+
+def _same(got: str, want: str) -> bool:
+    """The value the server reports against the one sent: the server prints a list with
+    ", " and some values in its own case (``UTF8``, ``on``); an unquoted name in
+    ``search_path`` is folded to lower case by the server too."""
+    return got.replace(" ", "").lower() == want.replace(" ", "").lower()
+
+
+_READ_PINNED = "SELECT n AS name, pg_catalog.current_setting(n) AS setting FROM pg_catalog.unnest(%s::pg_catalog.text[]) n"
+
+
+def check_pinned(conn: Conn, want: dict[str, str]) -> None:
+    """Every setting the startup packet pinned still holds once the session has started
+    (ATTACK8 V1). On PostgreSQL 17+ a superuser's ``ON login`` event trigger runs after the
+    startup packet's settings were applied and can set them again — ``search_path`` back to
+    a schema with its own ``sum(bigint)`` — for every session of every login; a library in
+    ``session_preload_libraries`` can do the same on any version. The settings the server
+    reports to the client at start-up (ParameterStatus: ``search_path`` since PostgreSQL
+    18, ``TimeZone``, ``DateStyle``, ``client_encoding`` …) are compared without a round
+    trip; the others are read with one query (``current_setting``, a built-in the
+    catalogue check vouches for). A difference is a refusal naming the setting and the
+    value seen: nothing is read or written under it."""
+    if not want:
+        return
+    got: dict[str, str] = {}
+    ask: list[str] = []
+    for name in want:
+        reported = conn.info.parameter_status(name)
+        if reported is None:
+            ask.append(name)
+        else:
+            got[name] = reported
+    if ask:
+        with conn.cursor(row_factory=tuple_row) as cur:
+            for name, setting in cur.execute(_READ_PINNED, (ask,)).fetchall():
+                got[str(name)] = str(setting)
+    for name, value in want.items():
+        seen = got.get(name)
+        if seen is None or not _same(seen, value):
+            raise SessionSettingsChanged(_(
+                "the server changed the setting {name} after this session started: fundledger set it to "
+                "{wanted}, the server now has {seen}. Something on the server (an event trigger ON login, a "
+                "preloaded library) rewrites sessions; nothing was read or written. Tell the database "
+                "administrator (DBA) to remove it, then run the command again").format(
+                name=name, wanted=value, seen=seen if seen is not None else "?"))
 
 
 RETRYABLE = (pgerr.SerializationFailure, pgerr.DeadlockDetected, pgerr.LockNotAvailable)
