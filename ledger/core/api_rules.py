@@ -132,6 +132,7 @@ RULES: tuple[ApiRule, ...] = (
     _r("reference_fixed", "histories", "reference data is never removed or reclassified"),
     # ---- imports, statements, budgets, monitoring -------------------------------------------
     _c("import_line_batch_id_fkey"), _c("import_line_entry_id_fkey"), _i("import_stage_full"),
+    _c("bank_account_exists", "the foreign keys to fl.bank_account, checked by a trigger that locks nothing (0063)"),
     _i("import_batch_file_name_size"), _i("import_batch_file_sha256_form"),
     _g("recon_match", "a match pairs a line and a posting of the same bank account: not re-derived"),
     _g("budget_year_closed", "a closed year's budget is final: not re-derived"),

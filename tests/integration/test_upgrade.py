@@ -839,3 +839,30 @@ def test_upgrade_0058_city_confirms_and_marked_locks(upgraded: Upgraded) -> None
                                                        (f,)).fetchone()[0], f
         rules = " ".join(r[0] for r in c.execute("SELECT rule FROM fl.manual_policy()").fetchall())
         assert "never confirms one on the city's figures" in rules
+
+
+def test_upgrade_0063_claims_of_a_rejected_bureau_payment_and_no_lock_through_a_foreign_key(
+        upgraded: Upgraded) -> None:
+    """0063 (ATTACK8 V2, V4): in the upgraded ledger the county's payment import leaves out the
+    references of rejected held bureau payments (fl._claims_released); no foreign key leads to
+    fl.bank_account (a foreign key check locks the row it references), each of the four is a
+    statement trigger that refuses a missing bank account and locks nothing, and the old
+    release's rows all name bank accounts that exist (verify, above, still holds)."""
+    with upgraded.connect() as c:
+        src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.import_payments(text,text)'::regprocedure"
+                        ).fetchone()[0]
+        assert "fl._claims_released(" in src
+        assert c.execute("SELECT count(*) FROM pg_constraint WHERE contype = 'f' "
+                         "AND confrelid = 'fl.bank_account'::regclass").fetchone()[0] == 0
+        triggers = c.execute("SELECT t.tgrelid::regclass::text, t.tgenabled FROM pg_trigger t "
+                             "WHERE t.tgname LIKE '%bank_account_exists' ORDER BY 1").fetchall()
+        assert triggers == [("fl.account", "O"), ("fl.bank_statement", "O"), ("fl.recon_match", "O"),
+                            ("fl.statement_line", "O")], triggers
+        for table, col in (("fl.account", "bank_account_id"), ("fl.bank_statement", "bank_account_id"),
+                           ("fl.statement_line", "bank_account_id"), ("fl.recon_match", "bank_account_id")):
+            assert c.execute(f"SELECT count(*) FROM {table} t WHERE t.{col} IS NOT NULL AND NOT EXISTS "
+                             f"(SELECT 1 FROM fl.bank_account b WHERE b.id = t.{col})").fetchone()[0] == 0, table
+        with pytest.raises(psycopg.Error) as e:
+            c.execute("INSERT INTO fl.bank_statement (bank_account_id, file_name, file_sha256, lines_total) "
+                      "VALUES (987654321, 'x.csv', repeat('a', 64), 0)")
+        assert e.value.diag.constraint_name == "bank_account_exists"
