@@ -130,6 +130,7 @@ RULES: dict[str, str] = {
     "manual_policy": N_("not allowed by hand"),
     "maker_checker": N_("a second person confirms"),
     "city_confirms": N_("the city confirms its own figures"),
+    "withdrawal_cap": N_("too many withdrawals in 24 hours"),
     "held_decided": N_("held entry already decided"),
     "held_rejected": N_("held entry rejected"),
     "opening_once": N_("opening balance already recorded"),

@@ -85,13 +85,15 @@ RULES: tuple[ApiRule, ...] = (
     # ---- maker-checker (0017, 0036, 0046, 0051, 0052) -------------------------------------
     _r("maker_checker", "maker_checker actors", "a held entry is confirmed by a second person"),
     _r("held_decided", "actors", "a held entry is decided once"),
-    _r("city_confirms", "maker_checker", "an officer's manual entry on a city figure is confirmed by the city (0058)"),
+    _r("city_confirms", "maker_checker", "an officer's manual entry on a city figure (0058), and money into any bank "
+       "or cash account by hand (0064), is confirmed by the city"),
     _g("own_bank_credit", "money out of a unit's bank account by anyone but that unit's officer is held (0060): not "
        "re-derived beyond maker_checker's manual entries and reversals"),
     _r("manual_policy", "officer_confinement", "an officer never credits 1003, 1004 city_exp, 1005 by hand"),
     _r("permission_denied", "officer_confinement maker_checker actors",
        "roles: own unit only for officers, who confirms what, who writes which kind"),
     _i("held_rejected", "a rejected key is not reused"), _i("held_open_cap", "open held entries per user"),
+    _i("withdrawal_cap", "withdrawals (and an officer's rejections) per user and 24 hours (0064)"),
     _i("pending_rejected_reason"), _i("pending_entry_memo_size"), _i("pending_entry_reason_size"),
     _i("pending_entry_source_size"), _i("pending_entry_source_depth"), _i("pending_entry_decision_reason_size"),
     # ---- fund requests (0005, 0018) -------------------------------------------------------

@@ -27,7 +27,9 @@ The checks (each a ``CheckResult`` of the independent verdict):
   (a pre-allocation: finance; a reversal, interest, opening, remittance, clearing: the
   bureau or finance; an officer: only another officer's held entry of its own unit, and
   never a manual entry on a city figure — 1003 special, 1004 city_exp, 1005 treasury,
-  3xxx, 4xxx: 0058, ATTACK7 U5).
+  3xxx, 4xxx: 0058, ATTACK7 U5); a manual entry that put money into any bank or cash
+  account (a debit on 1001-1005 or an account with a holder, the county's own included) was
+  written by a reviewer or finance user (0064, ATTACK8 V5).
 * ``request_duties`` — separation of duties (0018 A7): a request's approver, rejecter or
   voider did not submit it; its disburser neither submitted nor approved it; its settler
   neither submitted, approved nor disbursed it.
@@ -79,7 +81,8 @@ DESCRIPTIONS: dict[str, str] = {
                      "money or touch 3xxx-5xxx, 1201/2101; reversals of workflow entries; interest, openings, "
                      "pre-allocations, remittances, clearings of unpaid claims) came from a confirmed held entry "
                      "with its key and kind, made by its writer, confirmed by another registered user whose role may "
-                     "confirm it — re-derived in Python from the entries, their postings and the held entries",
+                     "confirm it (money into a bank or cash account by hand: the bureau or finance) — re-derived in "
+                     "Python from the entries, their postings and the held entries",
     "request_duties": "separation of duties on every fund request, from its events: the approver (or rejecter, "
                       "voider) did not submit it, the disburser neither submitted nor approved it, the settler "
                       "neither submitted, approved nor disbursed it",
@@ -146,6 +149,13 @@ def city_figure(chart: str, holder: str) -> bool:
     1004 city_exp, 1005 treasury; either side) and fund balance or revenue (3xxx, 4xxx) —
     an officer's manual entry on one is confirmed by the city (reviewer or finance)."""
     return holder in ("special", "city_exp", "treasury") or chart[:1] in ("3", "4")
+
+
+def money_in(chart: str, holder: str, side: str) -> bool:
+    """fl._money_in (0064, ATTACK8 V5): a debit on a bank or cash account (1001-1005, or any
+    account with a holder — a county's own expenditure and legacy accounts included). Written
+    by hand, it is confirmed by the city bureau or city finance, whoever holds the account."""
+    return side == "D" and real_money(chart, holder)
 
 
 def _json(text: str) -> Any:
@@ -488,8 +498,25 @@ class Rules:
 
     def _city_figures(self, eid: int, e: _E) -> None:
         """U5: an officer's manual entry on a city figure was confirmed by the city, never
-        written in an officer's session (its own or a colleague's of the same county)."""
-        if e.kind != "manual" or self.role(e.writer) != "officer":
+        written in an officer's session (its own or a colleague's of the same county).
+        V5 (0064): money into any bank or cash account by hand (a manual entry's debit on one)
+        was written in a session of the city bureau or city finance — the confirmer's — whoever
+        made it and whoever holds the account. (A reversal's confirmer is judged by
+        ``CONFIRMERS``: the bureau or finance, always.)"""
+        if e.kind != "manual":
+            return
+        if self.role(e.writer) not in ("reviewer", "finance"):
+            for _book, chart, _unit, holder, _comp, side, _pu in self._touches(eid):
+                if money_in(chart, holder, side):
+                    role = self.role(e.writer)
+                    self.add("maker_checker", f"manual entry {e.key} by {e.created_by} put money into {chart}"
+                             f"{' ' + holder if holder else ''} (a debit on a bank or cash account) and was "
+                             + (f"confirmed by {e.writer}, " if e.writer != e.created_by else "written by ")
+                             + (f"an {role}" if role in ("officer", "auditor", "admin") else "not a fundledger user")
+                             + ": money into a bank account by hand is confirmed by the city bureau or city finance, "
+                             "whoever holds the account (0064, city_confirms)", eid)
+                    break
+        if self.role(e.writer) != "officer":
             return
         for _book, chart, _unit, holder, _comp, _side, _pu in self._touches(eid):
             if city_figure(chart, holder):

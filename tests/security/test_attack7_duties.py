@@ -190,12 +190,14 @@ def test_u5_variants_the_bureaus_own_entries_reversals_openings_interest(county:
 
 
 def _without_decider_rule(db: LedgerDB) -> Callable[[], None]:
-    """As the superuser (ATTACK7 U3's way): fl._decider without 0058's rule for a moment; returns
-    the function that puts the migrated definition back exactly."""
+    """As the superuser (ATTACK7 U3's way): fl._decider without 0058's rule (and 0064's, ATTACK8 V5:
+    money into a bank account, which the special account is too) for a moment; returns the function
+    that puts the migrated definition back exactly."""
     admin = db.admin()
     migrated = admin.execute("SELECT pg_get_functiondef('fl._decider'::regproc) AS d").fetchone()["d"]  # type: ignore[index]
-    stripped, n = re.subn(r"  -- \(0058, ATTACK7 U5\).*?\n  END IF;\n", "", migrated, count=1, flags=re.S)
-    assert n == 1 and "city_confirms" not in stripped
+    stripped, n = re.subn(r"  -- \((?:0058, ATTACK7 U5|0064, ATTACK8 V5)\).*?\n  END IF;\n", "", migrated,
+                          flags=re.S)
+    assert n == 2 and "city_confirms" not in stripped
     admin.execute(stripped)
     return lambda: admin.execute(migrated)
 
