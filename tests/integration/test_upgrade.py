@@ -866,3 +866,46 @@ def test_upgrade_0063_claims_of_a_rejected_bureau_payment_and_no_lock_through_a_
             c.execute("INSERT INTO fl.bank_statement (bank_account_id, file_name, file_sha256, lines_total) "
                       "VALUES (987654321, 'x.csv', repeat('a', 64), 0)")
         assert e.value.diag.constraint_name == "bank_account_exists"
+
+
+def test_upgrade_0064_money_into_a_bank_account_is_the_citys_and_withdrawals_are_bounded(upgraded: Upgraded,
+                                                                                          tmp_path: Path) -> None:
+    """0064 (ATTACK8 V5, V8): in the upgraded ledger an officer's held entry that puts money into
+    the county's own expenditure account is refused to a second officer of the county and
+    confirmed by the bureau; the journal's trigger and verify's pass carry the rule; the old
+    release's entries are untouched (verify above); withdrawals are capped by a trigger."""
+    with upgraded.connect() as c:
+        assert "fl._money_in" in c.execute("SELECT prosrc FROM pg_proc WHERE oid = "
+                                           "'fl._decider(fl.pending_entry,text)'::regprocedure").fetchone()[0]
+        assert "fl._money_in" in c.execute("SELECT prosrc FROM pg_proc WHERE oid = "
+                                           "'fl.posting_city_figures()'::regprocedure").fetchone()[0]
+        assert c.execute("SELECT fl._money_in('1004', 'county_exp', 'D'), fl._money_in('1001', '', 'D'), "
+                         "fl._money_in('1004', 'county_exp', 'C'), fl._money_in('5001.inpatient', '', 'D')"
+                         ).fetchone() == (True, True, False, False)
+        row = c.execute("SELECT t.tgenabled FROM pg_trigger t WHERE t.tgname = 'pending_entry_withdrawal_cap' "
+                        "AND t.tgrelid = 'fl.pending_entry'::regclass").fetchone()
+        assert row is not None and row[0] == "O"
+        rules = " ".join(r[0] for r in c.execute("SELECT rule FROM fl.manual_policy()").fetchall())
+        assert "puts money into a bank or cash account" in rules and "at most 2000 held entries in 24 hours" in rules
+        officer, unit = c.execute("SELECT name, unit FROM fl.app_user u WHERE role = 'officer' AND EXISTS "
+                                  "(SELECT 1 FROM fl.unit x WHERE x.code = u.unit AND x.kind = 'county') "
+                                  "ORDER BY name LIMIT 1").fetchone()
+        reviewer = c.execute("SELECT name FROM fl.app_user WHERE role = 'reviewer' ORDER BY name LIMIT 1").fetchone()[0]
+        day = c.execute("SELECT max(day) FROM fl.account_day").fetchone()[0]
+    r = upgraded.cli("user", "add", "o_upg64", "--role", "officer", "--unit", unit, user=ADMIN)
+    assert r.returncode == 0, r
+    f = tmp_path / "v5.json"
+    f.write_text(json.dumps([{"date": str(day), "book": "RES", "idempotency_key": "UPG-64", "memo": "refund",
+                              "postings": [{"account": "1004", "unit": unit, "holder": "county_exp", "side": "debit",
+                                            "amount": "1.00"},
+                                           {"account": "5001.inpatient", "unit": unit, "side": "credit",
+                                            "amount": "1.00"}]}]), "utf-8")
+    r = upgraded.cli("entry", "post", str(f), "--json", user=officer)
+    assert r.returncode == 0, r
+    with upgraded.connect() as c:
+        hid = c.execute("SELECT id FROM fl.pending_entry WHERE idempotency_key = %s",
+                        (f"manual:{officer}:UPG-64",)).fetchone()[0]
+    r = upgraded.cli("--lang", "en", "entry", "confirm", str(hid), user="o_upg64")
+    assert r.returncode == 1 and "[city_confirms]" in r.stderr, r
+    r = upgraded.cli("entry", "confirm", str(hid), user=reviewer)
+    assert r.returncode == 0, r
