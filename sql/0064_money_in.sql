@@ -118,7 +118,7 @@ CREATE TRIGGER pending_entry_withdrawal_cap BEFORE UPDATE ON fl.pending_entry FO
 
 -- ---------------------------------------------------------------------------
 -- The functions below are their definitions as migrated (pg_get_functiondef of a database at
--- 0058, this migration's parent), each changed only where the comment "(0064" says.
+-- 0063, this migration's parent), each changed only where the comment "(0064" says.
 -- ---------------------------------------------------------------------------
 
 -- fl._decider: (0064) money into a bank account is the city's to confirm
