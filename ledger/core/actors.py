@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from ledger.core.findings import CheckResult, Finding, result
@@ -163,8 +163,9 @@ def check(versions: Iterable[Sequence[str]], latest: Mapping[str, Mapping[str, s
             users[str(row["name"])] = str(row.get("role"))
     j = _Judge(users, cap)
     tables = set(watched())
-    inserted: dict[tuple[str, str], Sequence[str]] = {}        # the version that inserted each row
-    decisions: dict[str, Sequence[str]] = {}                 # held entry key -> the version that decided it
+    # The held entries whose history records a decision (keys only: what ``_held`` asks;
+    # no version's text is kept, so the check's memory does not grow with the versions).
+    decisions: set[str] = set()
     n = 0
     for v in versions:
         table = v[_TBL]
@@ -177,7 +178,6 @@ def check(versions: Iterable[Sequence[str]], latest: Mapping[str, Mapping[str, s
         key = _load(v[_KEY])
         row = _load(v[_ROW])
         if op == "INSERT":
-            inserted.setdefault((table, v[_KEY]), v)
             who = WHO.get(table)
             if who is not None and row.get(who) != v[_ACTOR] and (table in WORKFLOW or v[_ACTOR] in users):
                 j.add(table, key, f"{who} says {row.get(who)!s} but the row was inserted by {v[_ACTOR]} (history "
@@ -199,7 +199,7 @@ def check(versions: Iterable[Sequence[str]], latest: Mapping[str, Mapping[str, s
                 j.registered(table, key, v, None, "the held entry")
             else:
                 j.registered(table, key, v, DECIDER_ROLES, f"its decision ({row.get('state')})")
-                decisions[v[_KEY]] = v
+                decisions.add(v[_KEY])
                 if row.get("decided_by") != v[_ACTOR]:
                     j.add(table, key, f"decided_by says {row.get('decided_by')} but the decision ({row.get('state')}) "
                           f"was recorded by {v[_ACTOR]} (history version {v[_ID]} at {v[_AT]})")
@@ -291,7 +291,7 @@ def _requests(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entri
                       f"{(e.get('source') or {}).get('request')!s}, not this request's {kind}")
 
 
-def _held(j: _Judge, latest: Mapping[str, Mapping[str, str]], decisions: Mapping[str, Sequence[str]],
+def _held(j: _Judge, latest: Mapping[str, Mapping[str, str]], decisions: Collection[str],
           entries: Entries | None) -> None:
     for key_text, text in latest.get("fl.pending_entry", {}).items():
         p = _load(text)

@@ -66,6 +66,14 @@ VOLATILE: dict[str, tuple[str, ...]] = {
 }
 
 
+def _loads(text: str) -> Any:
+    """A version's text parsed; None if it is not JSON (a forged text: judged as a change)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
 def _unhex(text: str) -> bytes:
     return bytes.fromhex(text[2:] if text.startswith("\\x") else text)
 
@@ -267,10 +275,42 @@ def judge_change(table: str, key: str, op: str, actor: str, at: str, before: str
 
 
 # The hooked tables whose latest versions the online verdict keeps as digests: one row per
-# entry (or held entry), never updated by the release, the held lines as long as the
-# postings themselves — their texts were most of the verdict's memory (ledger.store.
-# verify_independent passes them to ``scan_full``).
-DIGESTED = ("fl.entry", "fl.pending_posting")
+# entry (or held entry), the held lines as long as the postings themselves — their texts
+# were most of the verdict's memory (ledger.store.verify_independent passes them to
+# ``scan_full``). A held entry is updated once, by its decision: that UPDATE is judged as
+# it passes by a digest of the columns the release never changes (``stable_digest``).
+DIGESTED = ("fl.entry", "fl.pending_posting", "fl.pending_entry")
+
+# Of a digested table's latest versions, the columns the verdict's other checks still read
+# (ledger.core.actors: a held entry's decision, maker and key): ``Scan.latest`` holds each
+# latest version as a JSON text of these columns only (``project``), not the whole row.
+PROJECTED: dict[str, tuple[str, ...]] = {
+    "fl.pending_entry": ("id", "state", "decided_by", "decided_at", "entry_id", "made_by", "idempotency_key"),
+}
+
+
+def project(table: str, row: Any, text: str) -> str:
+    """A latest version as ``PROJECTED`` keeps it: its columns ``PROJECTED[table]`` (those it
+    has) as a JSON object; a version that is not an object is kept whole (it is named by
+    the table comparison, and read as an empty row by the checks that parse it)."""
+    if not isinstance(row, dict):
+        return text
+    return json.dumps({c: row[c] for c in PROJECTED[table] if c in row}, ensure_ascii=False)
+
+
+def stable_digest(table: str, row: Any) -> bytes | None:
+    """SHA-256 of a version's columns that the release never changes (``MUTABLE``) but the
+    history's own keys ('_'), printed by ``repr`` in key order (a parsed JSON value — str,
+    int, float, bool, None, list, dict — prints one way, and two that print alike are
+    equal); None for a row that is not an object. Two versions of a row with equal stable
+    digests hold equal values in every column an UPDATE may not touch — exactly when
+    ``judge_change`` finds nothing in an UPDATE — so such an UPDATE needs neither version's
+    text; any other later version is judged in full (``Scan.deferred``)."""
+    if not isinstance(row, dict):
+        return None
+    allowed = MUTABLE.get(table, frozenset())
+    keep = sorted((f, v) for f, v in row.items() if f not in allowed and not f.startswith("_"))
+    return hashlib.sha256(repr(keep).encode()).digest()
 
 
 def judge_deferred(scan: Scan, fetch: Callable[[list[int]], Mapping[int, str]], cap: int) -> None:
@@ -286,6 +326,58 @@ def judge_deferred(scan: Scan, fetch: Callable[[list[int]], Mapping[int, str]], 
         if f is not None:
             scan.changes.append(f)
     scan.deferred = []
+
+
+class _Links:
+    """The history's links checked in seq order as the versions stream past in id order.
+
+    A chained version whose seq is the next one is judged at once (it follows the version
+    before it, and seq equals its position), then any that waited for it. One whose seq
+    is further on waits (``ahead``: a version chained after a later id — a writer found
+    the head taken — waits only until the gap closes). At the end, what still waits (a
+    version removed or renumbered leaves a gap nothing closes) and any version whose seq
+    was already passed (two versions with one seq) are judged in seq order from where
+    the chain stopped, as one sorted list would judge them: positions run on, each seq
+    compared with its position and each link with the one before."""
+
+    def __init__(self) -> None:
+        self.next = 1                    # the seq (and position) judged next
+        self.prev = GENESIS              # the last judged version's hash
+        self.count = 0
+        self.ahead: dict[int, tuple[str, bytes, bytes]] = {}
+        self.late: list[tuple[int, str, bytes, bytes]] = []
+
+    def add(self, seq: int, rid: str, stored_prev: bytes, stored: bytes, findings: list[Finding]) -> None:
+        self.count += 1
+        if seq == self.next:
+            self._judge(self.next, seq, rid, stored_prev, stored, findings)
+            ahead = self.ahead
+            while ahead and self.next in ahead:
+                r, p, h = ahead.pop(self.next)
+                self._judge(self.next, self.next, r, p, h, findings)
+        elif seq > self.next and seq not in self.ahead:
+            self.ahead[seq] = (rid, stored_prev, stored)
+        else:
+            self.late.append((seq, rid, stored_prev, stored))
+
+    def _judge(self, pos: int, seq: int, rid: str, stored_prev: bytes, stored: bytes, findings: list[Finding]) -> None:
+        if seq != pos:
+            findings.append(Finding("history_chain", f"history version {seq} where {pos} was expected (versions "
+                                    "removed or renumbered)", account=f"fl.record_log id={rid} seq={seq}"))
+        if stored_prev != self.prev:
+            findings.append(Finding("history_chain", f"history version {seq} does not follow version {seq - 1} "
+                                    "(versions removed, inserted or reordered)",
+                                    account=f"fl.record_log id={rid} seq={seq}"))
+        self.prev = stored
+        self.next = pos + 1
+
+    def finish(self, findings: list[Finding]) -> bytes:
+        """Judge what still waits; the last version's hash (what the head must hold)."""
+        rest = sorted([(seq, *v) for seq, v in self.ahead.items()] + self.late)
+        self.ahead, self.late = {}, []
+        for seq, rid, stored_prev, stored in rest:
+            self._judge(self.next, seq, rid, stored_prev, stored, findings)
+        return self.prev
 
 
 def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: int,
@@ -305,7 +397,13 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
     latest: dict[str, dict[str, tuple[int, str]]] = {}
     dig: dict[str, dict[str, tuple[int, bytes]]] = {}
     deferred: list[tuple[str, str, str, str, str, int, str]] = []
-    links: list[tuple[int, str, bytes, bytes]] = []
+    proj: dict[str, dict[str, str]] = {}            # PROJECTED tables' latest versions (``project``)
+    stable: dict[str, dict[str, bytes | None]] = {}  # digested MUTABLE tables' ``stable_digest``s
+    was_st: bytes | None = None
+    # The links are checked as they pass (``_Links``): in seq order, whatever order the ids
+    # put them in; only a version that comes before its turn waits, so memory does not grow
+    # with the history.
+    links = _Links()
     order: dict[str, dict[str, tuple[int | None, int]]] = {t: {} for t in ORDERED}
     unchained = 0
     def keep(i: int, r: Sequence[str], table: str, key: str, text: str) -> None:
@@ -333,7 +431,17 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
             if had is None or i > had[0]:
                 h = hashlib.sha256(text.encode()).digest()
                 d[r[4]] = (i, h)
-                if had is not None and (had[1] != h or r[3] != "UPDATE") and len(deferred) <= cap * 4:
+                st: bytes | None = None
+                if r[2] in PROJECTED or r[2] in MUTABLE:
+                    row = _loads(text)
+                    if r[2] in PROJECTED:
+                        proj.setdefault(r[2], {})[r[4]] = project(r[2], row, text)
+                    if r[2] in MUTABLE:
+                        st = stable_digest(r[2], row)
+                        was_st = stable.get(r[2], {}).get(r[4])
+                        stable.setdefault(r[2], {})[r[4]] = st
+                if had is not None and (had[1] != h or r[3] != "UPDATE") and len(deferred) <= cap * 4 and not (
+                        r[3] == "UPDATE" and st is not None and st == was_st):
                     deferred.append((r[2], r[4], r[3], r[6], r[7], had[0], text))
                 if had is None and r[2] in ORDERED:
                     order[r[2]][r[4]] = (int(r[1]) if r[1] else None, i)
@@ -356,32 +464,22 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
             findings.append(Finding("history_chain", f"history version {seq} ({r[2]} {r[4]}) does not match its hash: "
                                     "the recorded row or its link was rewritten",
                                     account=f"fl.record_log id={r[0]} seq={seq}"))
-        links.append((seq, r[0], stored_prev, stored))
-    links.sort()
-    prev = GENESIS
-    for pos, (seq, rid, stored_prev, stored) in enumerate(links, 1):
-        if seq != pos:
-            findings.append(Finding("history_chain", f"history version {seq} where {pos} was expected (versions "
-                                    "removed or renumbered)", account=f"fl.record_log id={rid} seq={seq}"))
-        if stored_prev != prev:
-            findings.append(Finding("history_chain", f"history version {seq} does not follow version {seq - 1} "
-                                    "(versions removed, inserted or reordered)",
-                                    account=f"fl.record_log id={rid} seq={seq}"))
-        prev = stored
+        links.add(seq, r[0], stored_prev, stored, findings)
+    prev = links.finish(findings)
     if len(head) != 1:
         findings.append(Finding("history_chain", f"the history head has {len(head)} rows; it must have one"))
     else:
         hseq, hhash = int(head[0][0]), _unhex(head[0][1])
-        if hseq != len(links):
+        if hseq != links.count:
             findings.append(Finding("history_chain", f"the history head counts {hseq} chained versions but "
-                                    f"{len(links)} are visible: versions were removed or are hidden from this reader"))
+                                    f"{links.count} are visible: versions were removed or are hidden from this reader"))
         if hhash != prev:
             findings.append(Finding("history_chain", "the history head's hash is not the last version's"))
     chain = result("history_chain", "the history of every row an auditor relies on (fl.record_log) is one SHA-256 "
                    "chain, recomputed from its first version, ending at fl.record_head; every version sealed by the "
-                   "trigger that wrote it", len(links), findings, cap)
-    return Scan(chain, {tbl: {k: v[1] for k, v in rows.items()} for tbl, rows in latest.items()}, unchained, changes,
-                order, dig, deferred)
+                   "trigger that wrote it", links.count, findings, cap)
+    return Scan(chain, {**{tbl: {k: v[1] for k, v in rows.items()} for tbl, rows in latest.items()}, **proj},
+                unchained, changes, order, dig, deferred)
 
 
 def check_chain(log: Sequence[Sequence[str]], head: Sequence[Sequence[str]], cap: int) -> CheckResult:

@@ -251,7 +251,10 @@ class Rules:
     kinds: dict[int, str] = field(default_factory=dict)
     years: dict[int, int] = field(default_factory=dict)
     reversed_by: dict[int, int] = field(default_factory=dict)
-    legs: dict[int, list[tuple[str, str, str]]] = field(default_factory=lambda: defaultdict(list))  # entry -> acct, side, unit
+    # entry -> its distinct (account, side, posting unit), in the order each first occurs
+    # (posting id order): every rule reads only which accounts an entry touched on which
+    # side, and names the first that breaks it — never a posting's amount or its repeats.
+    legs: dict[int, dict[tuple[str, str, str], None]] = field(default_factory=lambda: defaultdict(dict))
     late: set[int] = field(default_factory=set)            # dated after the day they were written
 
     def __post_init__(self) -> None:
@@ -345,12 +348,29 @@ class Rules:
         return {eid for eid, e in self.kept.items() if e.kind in ("manual", "reversal", "opening")} | self.late
 
     def postings(self, rows: Iterable[Row]) -> None:
-        """proof.TABLES["posting"] rows of the entries ``wanted`` names (others are skipped)."""
+        """proof.TABLES["posting"] rows of the entries ``wanted`` names (others are skipped),
+        in (entry, id) order; each entry keeps its distinct legs only (``legs``), so what
+        is kept grows with the entries and accounts, not with the postings."""
         want = self.wanted()
+        legs = self.legs
         for r in rows:
             eid = int(r[1])
             if eid in want:
-                self.legs[eid].append((r[2], r[3], r[6]))
+                legs[eid][(r[2], r[3], r[6])] = None
+
+    def distinct_legs(self, rows: Iterable[Row]) -> None:
+        """The same as ``postings``, from rows that are already one per distinct leg:
+        (first posting id, entry id, account id, side, posting unit), in (entry, first
+        posting id) order — the online reading (ledger.store.verify_rules), where the server
+        groups each entry's postings so that an entry of a hundred postings on two accounts
+        prints two rows, not a hundred. The order is each leg's first posting's, so the
+        first leg a rule names is the one ``postings`` would name."""
+        want = self.wanted()
+        legs = self.legs
+        for r in rows:
+            eid = int(r[1])
+            if eid in want:
+                legs[eid][(r[2], r[3], r[4])] = None
 
     # ---- the per-entry rules ----------------------------------------------------------
     def _namespace(self, eid: int, kind: str, key: str, created_by: str, src: Mapping[str, Any]) -> None:

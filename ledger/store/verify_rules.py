@@ -7,16 +7,20 @@ checks depend on):
 * ``small``: the held entries, users, request events, year closes, settings and units
   (``rules.TABLES``), before the proof starts;
 * the accounts and the entries the proof streams anyway, seen as they pass (``rules.tee``);
-* afterwards, the postings of the few entries ``Rules.wanted`` names (manual entries,
-  reversals, openings, entries dated after their writing day), by entry id — as the
-  proof's own ``redo`` reads an entry's postings again.
+* afterwards, the postings of the entries ``Rules.wanted`` names (manual entries,
+  reversals, openings, entries dated after their writing day), by entry id — one row per
+  distinct (entry, account, side, unit) with the first posting's id (``LEGS_SQL``): the
+  rules read which accounts an entry touched on which side, never an amount, so the
+  server groups and prints a settlement of a hundred claim lines on two accounts as two
+  rows (a hash aggregate with ``min``, built-ins the catalogue check fingerprints like
+  the ``string_agg`` of the proof's grouped reading), not a hundred.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ledger.core import proof, rules
+from ledger.core import rules
 from ledger.core.findings import FINDINGS_CAP, CheckResult
 from ledger.store.db import Conn
 
@@ -50,12 +54,17 @@ def start(conn: Conn, copy_rows: CopyRows, cap: int = FINDINGS_CAP) -> rules.Rul
     return rules.Rules({t: list(copy_rows(conn, small_sql(t))) for t in rules.TABLES}, cap, legacy)
 
 
+# The distinct legs of the wanted entries (``rules.Rules.distinct_legs``): (first posting id,
+# entry, account, side, posting unit), in (entry, first posting id) order.
+LEGS_SQL = """SELECT pg_catalog.min(t.id), t.entry_id, t.account_id, t.side, t.unit FROM ONLY fl.posting t
+ WHERE t.entry_id OPERATOR(pg_catalog.=) ANY ('{ids}'::pg_catalog.int8[])
+ GROUP BY t.entry_id, t.account_id, t.side, t.unit ORDER BY 2, 1"""
+
+
 def finish(conn: Conn, copy_rows: CopyRows, r: rules.Rules) -> list[CheckResult]:
-    """The postings of the entries the rules want, by id (in chunks), then the verdict."""
+    """The distinct legs of the entries the rules want, by id (in chunks), then the verdict."""
     ids = sorted(r.wanted())
-    cols = ", ".join(f"t.{c}" for c in proof.TABLES["posting"])
     for i in range(0, len(ids), CHUNK):
         arr = "{" + ",".join(str(int(x)) for x in ids[i:i + CHUNK]) + "}"
-        r.postings(copy_rows(conn, f"SELECT {cols} FROM ONLY fl.posting t WHERE t.entry_id OPERATOR(pg_catalog.=) "
-                                   f"ANY ('{arr}'::pg_catalog.int8[]) ORDER BY t.entry_id, t.id"))
+        r.distinct_legs(copy_rows(conn, LEGS_SQL.format(ids=arr)))
     return r.finish()

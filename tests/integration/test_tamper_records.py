@@ -287,3 +287,31 @@ def test_a_later_version_of_a_row_kept_by_digest_is_judged_and_named(ledger_db):
     assert "changed after it was written" in got[f"fl.entry id={eid}"], got
     if held is not None:
         assert "rewritten" in got.get(f"fl.pending_posting pending_id={held}", ""), got
+
+
+def test_a_held_entrys_decision_passes_and_a_forged_update_of_it_is_named(ledger_db):
+    """The verdict keeps a held entry's latest version as a digest and the columns the
+    actors check reads (memory): its decision — an UPDATE of the columns the release
+    changes — is no finding, but an UPDATE of another column recorded by the history (the
+    guard off, the history's triggers on) is named with the field, by every reading."""
+    from ledger.store.verify_independent import verify_independent
+
+    sample_ledger(ledger_db)
+    c = ledger_db.admin()
+    row = c.execute("SELECT min(id) AS id FROM fl.pending_entry WHERE state = 'confirmed'").fetchone()
+    assert row["id"] is not None          # sample_ledger's expenditure was held and confirmed (0036)
+    pid = row["id"]
+    clean = verify_independent(ledger_db.connect("aud"))
+    assert clean.ok, [f.as_json() for f in clean.findings]
+    c.execute("ALTER TABLE fl.pending_entry DISABLE TRIGGER pending_entry_guard")
+    c.execute("UPDATE fl.pending_entry SET memo = 'forged after the decision' WHERE id = %s", (pid,))
+    c.execute("ALTER TABLE fl.pending_entry ENABLE TRIGGER pending_entry_guard")
+    c.commit()
+    aud = ledger_db.connect("aud")
+    got = [verify_independent(aud), verify_independent(aud, grouped=False, fork=False)]
+    named = [{f.account: f.message for f in r.findings if f.check == "histories"} for r in got]
+    for n in named:
+        msg = n.get(f"fl.pending_entry id={pid}", "")
+        assert "changed after it was written" in msg and "forged after the decision" in msg, n
+    a, b = ({(f.check, f.account, f.message) for f in r.findings} for r in got)
+    assert a == b, a ^ b

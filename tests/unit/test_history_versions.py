@@ -45,3 +45,67 @@ def test_an_update_of_a_mutable_column_is_not_a_finding() -> None:
         _v(2, "fl.fund_request", "UPDATE", '{"id": 1}', '{"id": 1, "state": "approved"}'),
     ], [["2", "\\x00"]], 10)
     assert s.changes == []
+
+
+def _held(i: int, op: str, **cols: object) -> list[str]:
+    import json
+
+    row = {"id": 5, "kind": "manual", "state": "held", "made_by": "fin", "entry_id": None, "decided_by": None,
+           "decided_at": None, "idempotency_key": "manual:fin:k1", **cols}
+    return _v(i, "fl.pending_entry", op, '{"id": 5}', json.dumps(row, ensure_ascii=False))
+
+
+def test_a_held_entry_kept_by_digest_judges_its_decision_as_the_full_texts_do() -> None:
+    """The online verdict keeps a held entry's latest version as a digest and a projection
+    of the columns the actors check reads (memory); its decision (an UPDATE of the columns
+    the release changes) is passed by the stable digest, and an UPDATE of any other column
+    is judged beside the version before it exactly as the scan of the full texts judges it."""
+    decided = {"state": "confirmed", "decided_by": "rev", "entry_id": 9, "decided_at": "2026-12-06"}
+    clean = [_held(1, "INSERT"), _held(2, "UPDATE", **decided)]
+    forged = [*clean, _held(3, "UPDATE", **decided, made_by="rev", kind="opening")]
+    for log in (clean, forged):
+        full = histories.scan_full(log, [[str(len(log)), "\\x00"]], 10)
+        dig = histories.scan_full(log, [[str(len(log)), "\\x00"]], 10, digested=["fl.pending_entry"])
+        assert not dig.changes or log is forged
+        texts = {int(r[0]): r[5] for r in log}
+        histories.judge_deferred(dig, lambda ids, t=texts: {i: t[i] for i in ids}, 10)
+        assert [(f.account, f.message) for f in dig.changes] == [(f.account, f.message) for f in full.changes]
+        assert dig.digested["fl.pending_entry"]['{"id": 5}'][0] == len(log)
+        import json
+
+        kept = json.loads(dig.latest["fl.pending_entry"]['{"id": 5}'])
+        assert kept == {k: v for k, v in json.loads(log[-1][5]).items() if k in histories.PROJECTED["fl.pending_entry"]}
+    assert len(full.changes) == 1 and "made_by" in full.changes[0].message and "kind" in full.changes[0].message
+
+
+def _link(i: int, seq: int, prev: bytes) -> tuple[list[str], bytes]:
+    import hashlib
+
+    r = [str(i), str(seq), "fl.unit", "INSERT", f'{{"code": "{i}"}}', f'{{"code": "{i}"}}',
+         "dba", "2026-12-06 04:00:00+00", "\\x" + prev.hex(), ""]
+    h = hashlib.sha256(prev + "|".join((r[1], r[2], r[3], r[6], r[4], r[5])).encode()).digest()
+    r[9] = "\\x" + h.hex()
+    return r, h
+
+
+def test_the_history_chain_is_checked_streaming_whatever_order_the_ids_give_the_seqs() -> None:
+    """The links are judged in seq order as the versions pass in id order (nothing kept per
+    version): a version chained after a later id is judged once its turn comes, and a
+    removed version is named as one sorted list names it."""
+    prev = histories.GENESIS
+    chain = []
+    for seq in range(1, 7):
+        r, prev = _link(seq, seq, prev)
+        chain.append(r)
+    head = [["6", "\\x" + prev.hex()]]
+    swapped = [chain[0], chain[2], chain[1], chain[4], chain[3], chain[5]]     # seq 3 at a lower id than 2
+    s = histories.scan_full(swapped, head, 10)
+    assert s.chain.ok and s.chain.checked == 6, [f.message for f in s.chain.findings]
+    gone = [r for r in chain if r[1] != "3"]
+    s = histories.scan_full(gone, [["5", head[0][1]]], 10)
+    msgs = [f.message for f in s.chain.findings]
+    assert "history version 4 where 3 was expected (versions removed or renumbered)" in msgs, msgs
+    assert "history version 4 does not follow version 3 (versions removed, inserted or reordered)" in msgs, msgs
+    twice = [*chain, chain[2]]
+    s = histories.scan_full(twice, head, 10)
+    assert not s.chain.ok and s.chain.checked == 7
