@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -172,6 +173,12 @@ def _source(text: str) -> dict[str, Any]:
     return v if isinstance(v, dict) else {}
 
 
+def _compact(src: dict[str, Any]) -> dict[str, Any]:
+    """A parsed source as kept for every entry a rule judges later (``_E``): its keys and
+    short text values interned — a held entry's maker and checker recur on every entry."""
+    return {sys.intern(k): sys.intern(v) if isinstance(v, str) and len(v) <= 64 else v for k, v in src.items()}
+
+
 def _int(v: Any) -> int | None:
     try:
         return None if v is None or v == "" else int(v)
@@ -254,7 +261,7 @@ class Rules:
     # entry -> its distinct (account, side, posting unit), in the order each first occurs
     # (posting id order): every rule reads only which accounts an entry touched on which
     # side, and names the first that breaks it — never a posting's amount or its repeats.
-    legs: dict[int, dict[tuple[str, str, str], None]] = field(default_factory=lambda: defaultdict(dict))
+    legs: dict[int, tuple[tuple[str, str, str], ...]] = field(default_factory=dict)
     late: set[int] = field(default_factory=set)            # dated after the day they were written
 
     def __post_init__(self) -> None:
@@ -281,11 +288,18 @@ class Rules:
                 self.closes[r[1]].append((at, int(r[0])))
         for v in self.closes.values():
             v.sort()
-        self.held_of: dict[int, list[Row]] = defaultdict(list)     # entry id -> confirmed held entries naming it
+        # entry id -> confirmed held entries naming it. The held entries are one per entry on
+        # a maker-checker ledger: only the confirmed ones are kept, each as a tuple with its
+        # few-valued columns (kind, book, units, maker, role, unit, state, checker) interned,
+        # and the rows as read are let go.
+        self.held_of: dict[int, list[Row]] = defaultdict(list)
+        intern = sys.intern
         for p in self.small.get("pending_entry", ()):
             eid = _int(p[11])
             if p[9] == "confirmed" and eid is not None:
-                self.held_of[eid].append(p)
+                self.held_of[eid].append(tuple(intern(x) if 0 < i < 11 and i not in (3, 4) else x
+                                               for i, x in enumerate(p)))
+        self.small = {k: v for k, v in self.small.items() if k != "pending_entry"}
 
     # ---- helpers ---------------------------------------------------------------------
     def add(self, check: str, message: str, entry_id: int | None = None, *, request_id: int | None = None,
@@ -326,7 +340,7 @@ class Rules:
             self.reversed_by.setdefault(rev, eid)
         # The source is parsed only where a rule reads it (a held entry's maker and checker,
         # a request's id, a clearing's kind): most entries are imports that carry file and row.
-        src = (_source(src_text) if src_text and ('"held"' in src_text or kind in _SOURCE_KINDS) else {})
+        src = (_compact(_source(src_text)) if src_text and ('"held"' in src_text or kind in _SOURCE_KINDS) else {})
         writer = str(src.get("confirmed_by")) if src.get("held") is not None and src.get("confirmed_by") else created_by
         if eid in self.old_entries:
             if kind in ("opening", "handover_transfer"):          # still what later openings are judged by
@@ -352,11 +366,7 @@ class Rules:
         in (entry, id) order; each entry keeps its distinct legs only (``legs``), so what
         is kept grows with the entries and accounts, not with the postings."""
         want = self.wanted()
-        legs = self.legs
-        for r in rows:
-            eid = int(r[1])
-            if eid in want:
-                legs[eid][(r[2], r[3], r[6])] = None
+        self._add_legs((int(r[1]), (r[2], r[3], r[6])) for r in rows if int(r[1]) in want)
 
     def distinct_legs(self, rows: Iterable[Row]) -> None:
         """The same as ``postings``, from rows that are already one per distinct leg:
@@ -366,11 +376,26 @@ class Rules:
         prints two rows, not a hundred. The order is each leg's first posting's, so the
         first leg a rule names is the one ``postings`` would name."""
         want = self.wanted()
-        legs = self.legs
-        for r in rows:
-            eid = int(r[1])
-            if eid in want:
-                legs[eid][(r[2], r[3], r[4])] = None
+        self._add_legs((int(r[1]), (r[2], r[3], r[4])) for r in rows if int(r[1]) in want)
+
+    def _add_legs(self, legs: Iterable[tuple[int, tuple[str, str, str]]]) -> None:
+        """Each entry's distinct legs in first-seen order, kept as one tuple per entry (its
+        strings interned: a few accounts and units recur across every entry); an entry
+        whose legs arrive in more than one run is merged, first-seen order kept."""
+        intern = sys.intern
+        cur, seen = -1, dict[tuple[str, str, str], None]()
+
+        def flush() -> None:
+            if cur >= 0:
+                had = self.legs.get(cur, ())
+                self.legs[cur] = tuple(dict.fromkeys((*had, *seen))) if had else tuple(seen)
+
+        for eid, (aid, side, unit) in legs:
+            if eid != cur:
+                flush()
+                cur, seen = eid, {}
+            seen[(intern(aid), intern(side), intern(unit))] = None
+        flush()
 
     # ---- the per-entry rules ----------------------------------------------------------
     def _namespace(self, eid: int, kind: str, key: str, created_by: str, src: Mapping[str, Any]) -> None:

@@ -9,6 +9,7 @@ that check recomputed (same snapshot)."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -35,7 +36,11 @@ def entries(conn: Conn, copy_rows: CopyRows, ids: set[int]) -> dict[int, dict[st
     out: dict[int, dict[str, Any]] = {}
     for r in copy_rows(conn, f"SELECT t.id, t.kind, t.source::pg_catalog.text FROM ONLY fl.entry t "
                              f"WHERE t.id OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[])"):
-        out[int(r[0])] = {"kind": r[1], "source": actors.entry_source(json.loads(r[2]) if r[2] else None)}
+        src = actors.entry_source(json.loads(r[2]) if r[2] else None)
+        # Kept for every confirmed held entry until the check runs: the kind and the
+        # source's keys and short values interned (a maker and a checker recur everywhere).
+        out[int(r[0])] = {"kind": sys.intern(r[1]), "source": {
+            sys.intern(k): sys.intern(v) if isinstance(v, str) and len(v) <= 64 else v for k, v in src.items()}}
     return out
 
 
