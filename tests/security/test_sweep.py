@@ -21,7 +21,9 @@ INLINED = {"fmt_fen", "imp_days_in_month", "imp_date", "imp_date_problem", "imp_
            "imp_fen_of", "imp_amount_problem", "imp_component_problem", "imp_component_ok",
            "imp_reference_problem", "_imp_row_problems",
            # 0017: per entry in fl.post_entries and the entry stamp
-           "_kind_command", "_key_in_namespace", "_key_namespace", "_real_money"}
+           "_kind_command", "_key_in_namespace", "_key_namespace", "_real_money",
+           # 0066: an import line's text, per line in the batch digest (fl._record_import_lines)
+           "_import_line_text"}
 
 # Every fl function that runs dynamic SQL, and why that SQL is built from a list.
 DYNAMIC_SQL = {
