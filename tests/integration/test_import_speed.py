@@ -1,7 +1,7 @@
 """What 0066 changed in a payments import (sql/0066_import_speed.sql, issue 24), held to
 the behaviour an auditor relies on: the batch digest is still the one the verifiers
 recompute from ``to_jsonb`` (the line's text is now printed by concatenation), each
-entry still gets its history version (now one, as ``fl.post_entries`` writes), the
+entry still gets its history versions (its row with its credit, its debits' memos), the
 register is still consulted wherever it holds a unit's references, and the categories
 resolved per group name the same problems."""
 
@@ -64,12 +64,12 @@ def test_the_line_text_is_what_to_jsonb_prints(ledger_db):
     assert row["a"] == row["b"], row
 
 
-def test_a_payments_import_records_its_batch_and_one_version_per_entry(ledger_db, tmp_path):
+def test_a_payments_import_records_its_batch_and_its_entries(ledger_db, tmp_path):
     """A bureau's payments from the city expenditure account post at once: the batch's
     digest is the verifiers' (hashlib over each line's to_jsonb text, in line order),
-    each entry has one history version (its row and its debits' memos, table fl.entry)
-    and no version of its postings apart, its credit is its first posting, and the ledger
-    verifies."""
+    each entry has its versions (its row, written with its credit, then its debits'
+    memos: two statements, as 0055 records them), its credit is its first posting,
+    categories are read case-insensitively, and the ledger verifies."""
     _fund_city(ledger_db)
     rows = [("2023-02-03", "230800", "RES", f"医院 {i}", cat, f"{10 + i}.25", ref, "", "city")
             for i, (ref, cat) in enumerate(zip(AWKWARD, ["inpatient", "Outpatient", "CHRONIC", "pharmacy",
@@ -92,10 +92,11 @@ def test_a_payments_import_records_its_batch_and_one_version_per_entry(ledger_db
         versions = admin.execute(
             "SELECT tbl, row_data FROM fl.record_log WHERE (tbl = 'fl.entry' AND row_key = jsonb_build_object('id', %s::bigint))"
             " OR (tbl = 'fl.posting' AND row_key = jsonb_build_object('entry_id', %s::bigint))", (eid, eid)).fetchall()
-        assert [v["tbl"] for v in versions] == ["fl.entry"], versions
+        assert sorted(v["tbl"] for v in versions) == ["fl.entry", "fl.posting"], versions
         memos = admin.execute("SELECT id::text AS id, memo FROM fl.posting WHERE entry_id = %s AND memo IS NOT NULL",
                               (eid,)).fetchall()
-        assert versions[0]["row_data"]["_m"] == {m["id"]: m["memo"] for m in memos} and memos
+        recorded = next(v["row_data"]["memos"] for v in versions if v["tbl"] == "fl.posting")
+        assert recorded == {m["id"]: m["memo"] for m in memos} and memos
         first = admin.execute("SELECT side FROM fl.posting WHERE entry_id = %s ORDER BY id LIMIT 1", (eid,)).fetchone()
         assert first["side"] == "C"
     cats = admin.execute("SELECT a.chart_code, p.line_ref FROM fl.posting p JOIN fl.account a ON a.id = p.account_id "

@@ -909,3 +909,44 @@ def test_upgrade_0064_money_into_a_bank_account_is_the_citys_and_withdrawals_are
     assert r.returncode == 1 and "[city_confirms]" in r.stderr, r
     r = upgraded.cli("entry", "confirm", str(hid), user=reviewer)
     assert r.returncode == 0, r
+
+
+def test_upgrade_0066_a_payments_import_does_less_that_is_not_a_check(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0066 (issue 24): in the upgraded ledger the import lines' history is its own trigger
+    function, whose line text is the one to_jsonb prints (the old release's lines printed
+    both ways agree); a payments import (categories in any case, a reference JSON must
+    escape) records its batch with the digest hashlib recomputes from to_jsonb, and
+    verify finds the ledger whole."""
+    import hashlib
+
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'fl.import_line'::regclass "
+                         "AND tgfoid = 'fl._record_import_lines()'::regprocedure").fetchone()[0] == 2
+        n, same = c.execute(
+            "SELECT count(*), count(*) FILTER (WHERE to_jsonb(l)::text = fl._import_line_text(l.row_no, l.batch_id, "
+            "l.entry_id, l.namespace, l.reference, l.content_hash)) FROM fl.import_line l").fetchone()
+        assert n > 0 and same == n, (n, same)
+        cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl.import_payments(text,text)'::regprocedure"
+                        ).fetchone()[0]
+        assert "enable_mergejoin=off" in cfg, cfg
+        unit = c.execute("SELECT unit FROM fl.account WHERE holder = 'city_exp' AND book = 'RES' AND component = '' "
+                         "AND balance > 100 ORDER BY unit LIMIT 1").fetchone()[0]
+        reviewer = c.execute("SELECT name FROM fl.app_user WHERE role = 'reviewer' ORDER BY name LIMIT 1").fetchone()[0]
+        day = c.execute("SELECT max(day) FROM fl.account_day").fetchone()[0]
+        mark = c.execute("SELECT max(id) FROM fl.record_log").fetchone()[0]
+    f = tmp_path / "i24.csv"
+    f.write_text("date,unit,book,provider,category,amount,reference,component,paid_from\n"
+                 f"{day},{unit},RES,\"医院, 东\",Inpatient,0.01,UPG-66-1,,city\n"
+                 f"{day},{unit},RES,x,outpatient,0.02,\"UPG-66-\"\"2\"\"\",,city\n", "utf-8")
+    r = upgraded.cli("--lang", "en", "pay", "import", str(f), "--json", user=reviewer)
+    assert r.returncode == 0, r
+    assert json.loads(r.stdout)["rows_posted"] == 2 and json.loads(r.stdout)["rows_held"] == 0, r.stdout
+    with upgraded.connect() as c:
+        got = c.execute("SELECT row_data FROM fl.record_log WHERE id > %s AND tbl = 'fl.import_line'", (mark,)).fetchall()
+        assert len(got) == 1 and got[0][0]["lines"] == 2, got
+        lines = c.execute("SELECT to_jsonb(l)::text FROM fl.import_line l WHERE l.batch_id = %s ORDER BY l.row_no",
+                          (got[0][0]["batch_id"],)).fetchall()
+    assert got[0][0]["digest"] == hashlib.sha256(b"".join(hashlib.sha256(t[0].encode()).digest() for t in lines)).hexdigest()
+    assert 'UPG-66-\\"2\\"' in lines[1][0]
+    ok = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert ok.returncode == 0, ok.stdout[-3000:]
