@@ -17,7 +17,7 @@
 --     change without it.
 --   * fl.import_line_entry_exists read the statement's lines twice (entries, then
 --     batches): one pass now, the same refusals.
---   * fl.import_payments:
+--   * fl.import_payments (from its latest definition, 0063's):
 --       - work_mem 256 MB (was 64): at 1M lines its sorts (the register's key order,
 --         the batch digest's line order, the entries' groups) ran on disk; they fit now.
 --         A bound per sort like any work_mem: a larger file spills, it does not grow;
@@ -135,6 +135,16 @@ BEGIN
       FROM fl.import_line l
      WHERE w.valid AND w.reg_h IS NULL AND l.namespace = 'payments:' || w.unit || ns_other
        AND l.reference = w.reference AND (u.role = 'officer' OR l.content_hash = w.h);
+  END IF;
+  -- (0063, ATTACK8 V2) A claim the bureau imported paid from the county's account, whose held
+  -- entry was then rejected (or withdrawn by its maker), was never paid: its reference stays in
+  -- the bureau's register (history, and the bureau's own re-run of its file skips it, as the
+  -- rejected key may not be held again), but it no longer stands for the county's officer,
+  -- whose own import of the claim posts it (fl._claims_released).
+  IF u.role = 'officer' AND EXISTS (SELECT 1 FROM pg_temp.fl_imp_work w WHERE w.reg_other) THEN
+    UPDATE pg_temp.fl_imp_work w SET reg_h = NULL, reg_other = false
+      FROM fl._claims_released((SELECT array_agg(DISTINCT w0.unit) FROM pg_temp.fl_imp_work w0 WHERE w0.reg_other)) r
+     WHERE w.reg_other AND r.unit = w.unit AND r.reference = w.reference;
   END IF;
 
   bad := EXISTS (SELECT 1 FROM pg_temp.fl_imp_work w WHERE NOT w.valid);

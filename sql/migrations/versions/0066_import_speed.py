@@ -1,13 +1,13 @@
 """import speed: see sql/0066_import_speed.sql
 
 Revision ID: 0066
-Revises: 0058
+Revises: 0064
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0066"
-down_revision = "0058"
+down_revision = "0064"
 branch_labels = None
 depends_on = None
 
