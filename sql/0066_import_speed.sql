@@ -409,9 +409,6 @@ DECLARE
   ds    jsonb[];
   again bigint[];
 BEGIN
-  IF TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME <> t THEN
-    RAISE EXCEPTION 'fl._record_import_lines records fl.import_line only';
-  END IF;
   SELECT array_agg(b) INTO again
     FROM (SELECT DISTINCT n.batch_id AS b FROM new_rows n) d(b)
    WHERE TG_OP <> 'INSERT'
