@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,8 +15,7 @@ from cli.exports import checked_lang, export_report, render_report
 from cli.outfiles import FORCE_HELP, check_target, safe_target
 from ledger.core.balance_rate import RateRanges
 from ledger.core.money import decimal_text, format_yuan
-from ledger.core.monitor import Thresholds, exit_code_for
-from ledger.core.response import Response, level_of
+from ledger.core.monitor import Thresholds, exit_code_for, level_of
 from ledger.errors import BadInput
 from ledger.i18n import _, code_text, get_lang
 from ledger.reports import builders_fund
@@ -26,6 +25,9 @@ from ledger.store import monitor as store_monitor
 from ledger.store import reports
 from ledger.store import watch as store_watch
 from ledger.store.db import Conn
+
+if TYPE_CHECKING:
+    from ledger.core.response import Response
 
 chart_app = typer.Typer(help="Charts as PNG files (matplotlib, Chinese unit names).", no_args_is_help=True)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,6 +43,8 @@ def check_target(path: Path, *, force: bool, option: str) -> Path:
 def safe_target(path: Path, *, force: bool, option: str) -> Iterator[Path]:
     """Yield a fresh temporary path to write; on success it becomes ``path``."""
     check_target(path, force=force, option=option)
+    import secrets  # (hmac, random, base64) only when a file is written
+
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)

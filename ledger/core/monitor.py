@@ -33,6 +33,13 @@ class Colour(StrEnum):
     excess = "excess"
 
 
+def level_of(colour: Colour) -> str | None:
+    """``"red"`` / ``"yellow"`` for those colours, ``None`` for green and excess: the
+    levels a response plan answers (``ledger.core.response``). Here, beside the colours,
+    so the monitor can ask it without loading the response plans' module."""
+    return colour.value if colour in (Colour.red, Colour.yellow) else None
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """Colour boundaries in months. Red ``< red_below ≤`` yellow ``< yellow_below ≤`` green

@@ -81,11 +81,6 @@ def plans_json(steps: Sequence[PlanStep]) -> list[dict[str, Any]]:
     return [{"level": s.level, "notify": s.notify, "review": s.review, "days": s.days} for s in steps]
 
 
-def level_of(colour: Colour) -> str | None:
-    """``"red"`` / ``"yellow"`` for those colours, ``None`` for green and excess."""
-    return colour.value if colour in (Colour.red, Colour.yellow) else None
-
-
 def since(points: Sequence[tuple[dt.date, Colour]], level: str) -> dt.date:
     """The start of the current warning: ``points`` are (day, colour) oldest first, the
     last being the monitored day itself, at ``level`` or worse."""

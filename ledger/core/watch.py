@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from ledger.core.balance_rate import RateRanges, balance_rate, overall, rate_colour
 from ledger.core.forecast import Assumptions, MonthFlows, forecast_unit, month_end
-from ledger.core.monitor import Colour, Thresholds
-from ledger.core.response import Ack, PlanStep, Response, level_of, response, since
+from ledger.core.monitor import Colour, Thresholds, level_of
+from ledger.core.response import Ack, PlanStep, Response, response, since
 
 
 def month_end_levels(unit: str, book: str, history: Sequence[MonthFlows], *, before: dt.date, t: Thresholds,

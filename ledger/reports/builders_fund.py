@@ -25,13 +25,13 @@ from ledger.core.monitor import (
     warnings_for,
 )
 from ledger.core.monitor import Warning as RiskWarning
-from ledger.core.response import Response
 from ledger.i18n import N_, both, code_text, translate
 from ledger.reports import labels as labels_
 from ledger.reports.builders import ALL_UNITS, Labels, Row, _label, now, section_title
 from ledger.reports.model import Column, Report, Section
 
 if TYPE_CHECKING:
+    from ledger.core.response import Response
     from ledger.store.monitor import MonitorFigures, MonthFigures, SpecialDay
 
 # --------------------------------------------------------------------------- budget execution

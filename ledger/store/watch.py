@@ -8,10 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from ledger.core.balance_rate import RateRanges
-from ledger.core.response import Ack, PlanStep, parse_plans
 from ledger.store.db import Conn
+
+if TYPE_CHECKING:
+    from ledger.core.response import Ack, PlanStep
 
 
 def rate_ranges(conn: Conn) -> RateRanges:
@@ -31,6 +34,8 @@ def plans(conn: Conn) -> tuple[PlanStep, ...]:
     value = row["value"] if row else None
     if isinstance(value, str):
         value = json.loads(value)
+    from ledger.core.response import parse_plans  # the plans' module: only for a yellow or red unit
+
     return parse_plans(value or [], "settings")
 
 
@@ -43,6 +48,8 @@ def acks(conn: Conn, *, as_of: dt.date, book: str | None = None, unit: str | Non
             WHERE a.acknowledged_on <= %(as_of)s
               AND (%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)
             ORDER BY a.id""", {"as_of": as_of, "book": book, "unit": unit}).fetchall()
+    from ledger.core.response import Ack
+
     return [Ack(int(r["id"]), r["unit"], r["book"], r["level"], r["since"], r["acknowledged_on"],
                 r["acknowledged_by"], r["decision"], r["acknowledged_at"]) for r in rows]
 
