@@ -87,8 +87,8 @@ RULES: tuple[ApiRule, ...] = (
     _r("held_decided", "actors", "a held entry is decided once"),
     _r("city_confirms", "maker_checker", "an officer's manual entry on a city figure (0058), and money into any bank "
        "or cash account by hand (0064), is confirmed by the city"),
-    _g("own_bank_credit", "money out of a unit's bank account by anyone but that unit's officer is held (0060): not "
-       "re-derived beyond maker_checker's manual entries and reversals"),
+    _r("own_bank_credit", "maker_checker", "money out of a unit's own bank account (a holder not pooled) at once only "
+       "by that unit's officer; anyone else's is held and confirmed by a second person (0060)"),
     _r("manual_policy", "officer_confinement", "an officer never credits 1003, 1004 city_exp, 1005 by hand"),
     _r("permission_denied", "officer_confinement maker_checker actors",
        "roles: own unit only for officers, who confirms what, who writes which kind"),
@@ -105,39 +105,38 @@ RULES: tuple[ApiRule, ...] = (
     _i("fund_request_note_size"),
     # ---- openings, handover, pre-allocation, interest, registers, adjustment fund ---------
     _r("opening_once", "once_only"), _r("handover_once", "once_only"),
-    _g("opening_city_only", "the city proper's opening post names only city units: not re-derived (the opening's "
-       "maker-checker and once-only rules are)"),
-    _g("preallocation_cap", "at most twelve months of the county's basis beyond its expenditure account: not "
-       "re-derived (every pre-allocation is held for city finance, which maker_checker re-derives)"),
-    _g("preallocation_county_only", "pre-allocations go to counties only: not re-derived"),
-    _g("preallocation_date", "a pre-allocation is dated in its year: not re-derived"),
+    _r("opening_city_only", "workflows", "the city proper's opening posts for city units only"),
+    _r("preallocation_cap", "workflows", "at most twelve months of the basis the held line recorded (budget in force or last year's spending) beyond the county's expenditure account; the basis itself is the one recorded, not recomputed from the budget and last year's books"),
+    _r("preallocation_county_only", "workflows", "pre-allocations go to counties only"),
+    _r("preallocation_date", "workflows", "a pre-allocation is dated in its year"),
     _g("interest_shares", "interest shares add up to what the bank paid: not re-derived (interest is held for a "
        "second person, which maker_checker re-derives)"),
-    _g("interest_period", "an interest period ends on or before the entry date: not re-derived"),
+    _r("interest_period", "workflows", "an interest period ends on or before the entry date"),
     _r("register_not_overcleared", "actors", "a register item's cleared amount is the sum of its clearings"),
     _g("register_overpaid", "a government payment is at most what it owes: not re-derived"),
     _g("adjfund_cap", "an adjustment-fund allocation covers at most the gaps: not re-derived"),
     _g("adjfund_date", "adjustment-fund dates: not re-derived"), _i("adjfund_setting"),
     _i("register_item_note_size"), _i("register_item_reference_size"),
     # ---- closes ---------------------------------------------------------------------------
-    _g("period_not_ended", "a month is closed after its last day: not re-derived"),
+    _r("period_not_ended", "workflows", "a month is closed after its last day (region time)"),
     _c("year_closed", "PRIMARY KEY (year, book) of fl.year_close"),
-    _g("year_close_order", "a year is closed after the year before: not re-derived"),
+    _r("year_close_order", "workflows", "years close in order; none skipped that had benefit collections "
+       "or payments"),
     _g("year_close_result", "the close's shortfall table matches the books and the rule: not re-derived"),
-    _g("close_date", "a close is dated in its window: not re-derived"), _c("closed_period_month"),
+    _r("close_date", "workflows", "a close is dated in its year"), _c("closed_period_month"),
     _i("lock_busy"), _i("read_committed"),
     # ---- accounts and reference data -----------------------------------------------------
     _c("account_book", "FOREIGN KEY"), _c("account_unit", "FOREIGN KEY"), _c("account_chart", "FOREIGN KEY"),
-    _g("account_component", "a book's component on every posting: not re-derived"),
-    _g("account_holder", "a bank account's holder: not re-derived"),
-    _g("account_leaf", "postings only on leaf accounts: not re-derived"),
+    _r("account_component", "account_rules", "a book's component on every account"),
+    _r("account_holder", "account_rules", "a bank account's holder, allowed for its code and unit"),
+    _r("account_leaf", "account_rules", "accounts only on leaf codes"),
     _r("reference_fixed", "histories", "reference data is never removed or reclassified"),
     # ---- imports, statements, budgets, monitoring -------------------------------------------
     _c("import_line_batch_id_fkey"), _c("import_line_entry_id_fkey"), _i("import_stage_full"),
     _c("bank_account_exists", "the foreign keys to fl.bank_account, checked by a trigger that locks nothing (0063)"),
     _i("import_batch_file_name_size"), _i("import_batch_file_sha256_form"),
-    _g("recon_match", "a match pairs a line and a posting of the same bank account: not re-derived"),
-    _g("budget_year_closed", "a closed year's budget is final: not re-derived"),
+    _r("recon_match", "workflows", "a match pairs lines and postings of one bank account that agree in amount"),
+    _r("budget_year_closed", "workflows", "a closed year's budget is not adjusted after its close"),
     _i("budget_adjustment_reason"), _i("budget_adjustment_lines"), _i("plan_granularity"), _i("plan_rows"),
     _g("ack_role", "a red warning is acknowledged by the bureau or finance: not re-derived"),
     _g("unit_scope", "an officer acknowledges its own unit's warnings: not re-derived"),

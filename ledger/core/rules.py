@@ -45,6 +45,17 @@ The checks (each a ``CheckResult`` of the independent verdict):
 * ``once_only`` — the city proper's opening balance of a book and component is recorded
   once (a second only after the first was reversed); no county opening is recorded for a
   book after that county's handover transfer of it.
+* ``claims_once`` — a benefit claim (a payment import line's reference, per unit) is paid
+  once (0043, 0063): the county's own import never pays a claim the city bureau's import
+  had already taken (posted, or held and not rejected), and the bureau's import never pays
+  again, with the same content, a claim the county had paid. Read from the import lines of
+  the payment namespaces (``CLAIM_COLS``, in the register's (namespace, reference) order:
+  one unit's lines at a time are held) and the lines of the rejected held payments.
+* ``maker_checker`` also holds 0060's rule (``own_bank_credit``): a credit on a unit's own
+  bank account (a holder that is not pooled: 1004 county_exp, the legacy accounts) is
+  written in a session of an officer of that unit, or confirmed from a held entry by a
+  person other than its maker, or is finance's handover of a legacy account — read from
+  the postings on those few accounts (``Rules.own_accounts``).
 """
 
 from __future__ import annotations
@@ -65,24 +76,43 @@ Row = Sequence[str]
 # The small tables read for the rules (columns in this order, online and offline).
 TABLES: dict[str, tuple[str, ...]] = {
     "pending_entry": ("id", "kind", "book", "idempotency_key", "reverses", "units", "made_by", "maker_role",
-                      "maker_unit", "state", "decided_by", "entry_id"),
+                      "maker_unit", "state", "decided_by", "entry_id", "source"),
     "app_user": ("name", "role", "unit"),
     "request_event": ("id", "request_id", "action", "actor", "at"),
-    "year_close": ("year", "book", "closed_at"),
+    "year_close": ("year", "book", "closed_at", "closed_on"),
+    "closed_period": ("month", "closed_by", "closed_at"),
     "setting": ("key", "value"),
     "unit": ("code", "kind"),
+    "holder": ("code", "pooled", "chart_code", "counties_only"),
+    "chart": ("code", "parent"),
+    "book": ("code", "components"),
+    "budget": ("id", "year", "unit", "book", "version", "imported_by", "imported_at"),
+    "recon_match": ("id", "bank_account_id", "match_group", "method", "statement_line_id", "posting_id",
+                    "matched_by"),
+    "statement_line": ("id", "bank_account_id", "direction", "amount"),
 }
 ORDER_BY: dict[str, str] = {"pending_entry": "id", "app_user": "name", "request_event": "id",
-                            "year_close": "book, year", "setting": "key", "unit": "code"}
+                            "year_close": "book, year", "setting": "key", "unit": "code", "holder": "code",
+                            "closed_period": "month", "chart": "code", "book": "code", "budget": "id",
+                            "recon_match": "id", "statement_line": "id"}
+# Columns cast to text when read online (arrays, jsonb: printed as the export prints them).
+TEXT_COLS = frozenset({"units", "value", "source", "components"})
+
+# The import register's lines the claims rule reads (fl.import_line, payment namespaces only),
+# in the register's own order (namespace, reference): the export's order too.
+CLAIM_COLS: tuple[str, ...] = ("namespace", "reference", "content_hash", "entry_id", "batch_id")
+# The lines of the rejected held payments (fl.pending_posting): the claims they released.
+HELD_LINE_COLS: tuple[str, ...] = ("pending_id", "unit", "side", "line_ref")
 
 CHECKS: tuple[str, ...] = ("maker_checker", "request_duties", "officer_confinement", "key_namespaces", "entry_dates",
-                           "once_only")
+                           "once_only", "claims_once", "workflows", "account_rules")
 DESCRIPTIONS: dict[str, str] = {
     "maker_checker": "every entry the API holds for a second person (manual entries and reversals that move real "
                      "money or touch 3xxx-5xxx, 1201/2101; reversals of workflow entries; interest, openings, "
                      "pre-allocations, remittances, clearings of unpaid claims) came from a confirmed held entry "
                      "with its key and kind, made by its writer, confirmed by another registered user whose role may "
-                     "confirm it (money into a bank or cash account by hand: the bureau or finance) — re-derived in "
+                     "confirm it (money into a bank or cash account by hand: the bureau or finance); money out of a "
+                     "unit's own bank account (county_exp, legacy) at once only by that unit's officer — re-derived in "
                      "Python from the entries, their postings and the held entries",
     "request_duties": "separation of duties on every fund request, from its events: the approver (or rejecter, "
                       "voider) did not submit it, the disburser neither submitted nor approved it, the settler "
@@ -96,6 +126,20 @@ DESCRIPTIONS: dict[str, str] = {
                    "its original's year), none moving real money dated after the region's day it was written",
     "once_only": "the city proper's opening balance of a book and component recorded once (again only after a "
                  "reversal); no county opening of a book after that county's handover transfer of it",
+    "claims_once": "every benefit claim (a payment line's reference, per unit) paid once: the county's own import "
+                   "never pays a claim the city bureau's import had taken (posted, or held and not rejected), the "
+                   "bureau's never pays again with the same content a claim the county had paid — re-derived from "
+                   "the import register's lines and the rejected held payments",
+    "workflows": "the workflows' own rules, from their entries and records: the city proper's opening names only "
+                 "city units; a pre-allocation goes to a county, is dated in its year and is at most twelve months "
+                 "of the basis it recorded beyond what the county's account held; an interest period ends on or "
+                 "before its entry; a month is closed after its last "
+                 "day; a year's close is dated in the year, after the year before (in order, none skipped that "
+                 "had benefit flows); no budget of a closed year adjusted after its close; each reconciliation "
+                 "match pairs bank lines and postings of one bank account that agree in amount",
+    "account_rules": "every account is opened as the chart says: on a leaf code, with its book's component (or none "
+                     "when the book has none), with a holder exactly when its code has holders and one allowed for "
+                     "its code and unit",
 }
 
 # The namespace of each kind's keys (fl._key_in_namespace, re-derived): prefixes.
@@ -125,6 +169,10 @@ REQUEST_DUTIES: dict[str, tuple[str, ...]] = {
 }
 _DONE = {"submit": "submitted", "approve": "approved", "disburse": "disbursed"}
 _SOURCE_KINDS = frozenset({"request_disburse", "request_settle", "register_clear"})
+# The entries whose postings the rules read (besides those dated after their writing day),
+# and those of them whose debit total a rule compares (a pre-allocation's amount, interest).
+WANTED_KINDS = frozenset({"manual", "reversal", "opening", "preallocation"})
+AMOUNT_KINDS = frozenset({"preallocation"})
 
 
 def real_money(chart: str, holder: str) -> bool:
@@ -191,6 +239,19 @@ def _ts(text: str) -> dt.datetime | None:
         return dt.datetime.fromisoformat(text) if text else None
     except ValueError:
         return None
+
+
+def _date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None
+
+
+def _fen(v: int) -> str:
+    """Fen as yuan with thousands separators (as the SQL's fl.fmt_fen prints them)."""
+    sign = "-" if v < 0 else ""
+    return f"{sign}{abs(v) // 100:,}.{abs(v) % 100:02d}"
 
 
 def _array(text: str) -> list[str]:
@@ -263,6 +324,12 @@ class Rules:
     # side, and names the first that breaks it — never a posting's amount or its repeats.
     legs: dict[int, tuple[tuple[str, str, str], ...]] = field(default_factory=dict)
     late: set[int] = field(default_factory=set)            # dated after the day they were written
+    makers: dict[int, str] = field(default_factory=dict)   # entry -> created_by, for the entries not kept
+    credits: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))  # entry -> own accounts credited
+    debits: dict[int, int] = field(default_factory=lambda: defaultdict(int))   # AMOUNT_KINDS entry -> its debits
+    flows: set[tuple[str, int]] = field(default_factory=set)   # (book, year) with benefit collections or payments
+    bank_of: dict[str, str] = field(default_factory=dict)       # account id -> its bank account id
+    matched: dict[str, tuple[str, str, int]] = field(default_factory=dict)   # matched posting -> account, side, fen
 
     def __post_init__(self) -> None:
         self._seen: dict[str, tuple[dt.datetime, dt.date, str] | None] = {}
@@ -291,15 +358,21 @@ class Rules:
         # entry id -> confirmed held entries naming it. The held entries are one per entry on
         # a maker-checker ledger: only the confirmed ones are kept, each as a tuple with its
         # few-valued columns (kind, book, units, maker, role, unit, state, checker) interned,
-        # and the rows as read are let go.
+        # and the rows as read are let go (the rejected held payments: their id and batch).
         self.held_of: dict[int, list[Row]] = defaultdict(list)
+        self.rejected_payments: dict[int, str] = {}                   # held payments id -> its import batch
         intern = sys.intern
         for p in self.small.get("pending_entry", ()):
             eid = _int(p[11])
             if p[9] == "confirmed" and eid is not None:
                 self.held_of[eid].append(tuple(intern(x) if 0 < i < 11 and i not in (3, 4) else x
                                                for i, x in enumerate(p)))
+            if p[1] == "payments" and p[9] == "rejected":
+                self.rejected_payments[int(p[0])] = str(_source(p[12] if len(p) > 12 else "").get("import_batch", ""))
         self.small = {k: v for k, v in self.small.items() if k != "pending_entry"}
+        # Holders whose accounts are a unit's own bank account (0060: not pooled).
+        self.own_holders = {r[0] for r in self.small.get("holder", ()) if r[1] in ("f", "false")}
+        self.released: set[tuple[str, str, str]] = set()             # (unit, reference, batch) nobody paid
 
     # ---- helpers ---------------------------------------------------------------------
     def add(self, check: str, message: str, entry_id: int | None = None, *, request_id: int | None = None,
@@ -321,6 +394,8 @@ class Rules:
         """proof.TABLES["account"] rows, passed through."""
         for r in rows:
             self.acct[r[0]] = (r[1], r[2], r[3], r[4], r[5])
+            if r[6]:
+                self.bank_of[r[0]] = r[6]
             yield r
 
     def entries(self, rows: Iterable[Row]) -> Iterator[Row]:
@@ -336,6 +411,8 @@ class Rules:
         rev = _int(r[4])
         self.kinds[eid] = kind
         self.years[eid] = int(date[:4])
+        if kind in ("collections", "payments"):
+            self.flows.add((book, int(date[:4])))
         if rev is not None:
             self.reversed_by.setdefault(rev, eid)
         # The source is parsed only where a rule reads it (a held entry's maker and checker,
@@ -353,13 +430,15 @@ class Rules:
                  or eid in self.late)
         if needs or src.get("held") is not None or eid in self.held_of:
             self.kept[eid] = _E(kind, key, book, date, created_by, created_at, writer, rev, src)
+        else:
+            self.makers[eid] = sys.intern(created_by)     # who wrote it, should it credit a unit's own account
 
     def wanted(self) -> set[int]:
         """The entries whose postings the rules read: manual entries and reversals (what they
         touched decides whether they were held; an officer's, its units and credits),
         openings (their unit), entries dated after their writing day (whether they moved
         real money). An officer's payments are judged by their key's unit, not re-read."""
-        return {eid for eid, e in self.kept.items() if e.kind in ("manual", "reversal", "opening")} | self.late
+        return {eid for eid, e in self.kept.items() if e.kind in WANTED_KINDS} | self.late
 
     def postings(self, rows: Iterable[Row]) -> None:
         """proof.TABLES["posting"] rows of the entries ``wanted`` names (others are skipped),
@@ -396,6 +475,126 @@ class Rules:
                 cur, seen = eid, {}
             seen[(intern(aid), intern(side), intern(unit))] = None
         flush()
+
+    def own_accounts(self) -> set[str]:
+        """The ids of the accounts that are a unit's own bank account (a holder not pooled:
+        1004 county_exp, the legacy accounts): their credits are 0060's to judge. A few per
+        county and book — their postings are read by account (online: the index on it)."""
+        return {aid for aid, a in self.acct.items() if a[3] in self.own_holders}
+
+    def own_credits(self, rows: Iterable[Row]) -> None:
+        """proof.TABLES["posting"] rows on ``own_accounts`` (others are skipped): the credits."""
+        own = self.own_accounts()
+        for r in rows:
+            if r[3] == "C" and r[2] in own:
+                lst = self.credits[int(r[1])]
+                if r[2] not in lst:
+                    lst.append(r[2])
+
+    def matched_ids(self) -> set[str]:
+        """The postings a reconciliation match names (their account and amount are judged)."""
+        return {r[5] for r in self.small.get("recon_match", ()) if r[5]}
+
+    def matched_postings(self, rows: Iterable[Row]) -> None:
+        """proof.TABLES["posting"] rows named by ``matched_ids`` (others are skipped)."""
+        ids = self.matched_ids()
+        for r in rows:
+            if r[0] in ids:
+                self.matched[r[0]] = (r[2], r[3], int(r[4]))
+
+    def amount_ids(self) -> set[int]:
+        """The entries whose debit total a rule compares (``AMOUNT_KINDS``: pre-allocations)."""
+        return {eid for eid, e in self.kept.items() if e.kind in AMOUNT_KINDS}
+
+    def amount_postings(self, rows: Iterable[Row]) -> None:
+        """proof.TABLES["posting"] rows of ``amount_ids`` (others are skipped): their debits."""
+        ids = self.amount_ids()
+        for r in rows:
+            eid = int(r[1])
+            if eid in ids and r[3] == "D":
+                self.debits[eid] += int(r[4])
+
+    def every_posting(self, rows: Iterable[Row]) -> None:
+        """``postings``, ``own_credits``, ``matched_postings`` and ``amount_postings`` in one
+        pass over every posting (an export's, in (entry, id) order)."""
+        want, own, ids, amounts = self.wanted(), self.own_accounts(), self.matched_ids(), self.amount_ids()
+
+        def legs() -> Iterator[tuple[int, tuple[str, str, str]]]:
+            for r in rows:
+                if ids and r[0] in ids:
+                    self.matched[r[0]] = (r[2], r[3], int(r[4]))
+                if r[2] in own and r[3] == "C":
+                    lst = self.credits[int(r[1])]
+                    if r[2] not in lst:
+                        lst.append(r[2])
+                eid = int(r[1])
+                if eid in want:
+                    if eid in amounts and r[3] == "D":
+                        self.debits[eid] += int(r[4])
+                    yield eid, (r[2], r[3], r[6])
+
+        self._add_legs(legs())
+
+    def held_lines(self, rows: Iterable[Row]) -> None:
+        """``HELD_LINE_COLS`` rows of held entries (those of ``rejected_payments`` are kept):
+        the claims a rejected held payment leaves to the county (0063: each debit line's
+        reference, registered under the bureau's namespace by that held entry's batch)."""
+        for r in rows:
+            batch = self.rejected_payments.get(_int(r[0]) or 0)
+            if batch is not None and r[2] == "D" and r[3]:
+                self.released.add((r[1], r[3], batch))
+
+    def claims(self, rows: Iterable[Row]) -> None:
+        """``CLAIM_COLS`` rows of fl.import_line in (namespace, reference) order — a unit's
+        own namespace ``payments:U`` and the bureau's ``payments:U:bureau`` are neighbours
+        there, so only one unit's claims are held at a time. Judged as they pass."""
+        unit: str | None = None
+        county: dict[str, tuple[str, str, str]] = {}
+        bureau: dict[str, tuple[str, str, str]] = {}
+        for ns, ref, h, eid, batch in rows:
+            if not ns.startswith("payments:"):
+                continue
+            parts = ns.split(":")
+            if len(parts) == 3 and parts[2] == "bureau":
+                side = "bureau"
+            elif len(parts) == 2:
+                side = "county"
+            else:
+                continue
+            if parts[1] != unit:
+                unit, county, bureau = parts[1], {}, {}
+            self.checked["claims_once"] += 1
+            c: tuple[str, str, str] | None
+            b: tuple[str, str, str] | None
+            if side == "bureau":
+                if not eid and (unit, ref, batch) in self.released:
+                    continue                      # its held payment was rejected: nobody paid it (0063)
+                bureau[ref] = (h, eid, batch)
+                c, b = county.get(ref), bureau[ref]
+            else:
+                if not eid:
+                    continue
+                county[ref] = (h, eid, batch)
+                c, b = county[ref], bureau.get(ref)
+            if c is not None and b is not None:
+                self._paid_twice(unit, ref, c, b)
+
+    def _paid_twice(self, unit: str, ref: str, c: tuple[str, str, str], b: tuple[str, str, str]) -> None:
+        """The county's line ``c`` and the bureau's standing line ``b`` of one claim."""
+        (ch, ceid, cb), (bh, beid, bb) = c, b
+        if beid == ceid or _int(cb) is None or _int(bb) is None:
+            return                       # one payment (0043's upgrade filed the bureau's old lines twice)
+        paid = f"entry {beid}" if beid else "its held payment, not rejected"
+        if int(bb) < int(cb):
+            self.add("claims_once", f"claim {ref} of unit {unit} paid by the county's own import (batch {cb}, entry "
+                     f"{ceid}) after the city bureau's import had taken it (batch {bb}, {paid}): a claim is paid once — "
+                     "the county's import skips the bureau's claims unless the bureau's held payment was rejected "
+                     "(0043, 0063)", _int(ceid))
+        elif int(bb) > int(cb) and bh == ch:
+            self.add("claims_once", f"claim {ref} of unit {unit} paid again by the city bureau's import (batch {bb}, "
+                     f"{paid}) with the content the county's own import had paid it with (batch {cb}, entry {ceid}): "
+                     "a claim is paid once — the bureau's import skips the county's claims it repeats (0043)",
+                     _int(beid))
 
     # ---- the per-entry rules ----------------------------------------------------------
     def _namespace(self, eid: int, kind: str, key: str, created_by: str, src: Mapping[str, Any]) -> None:
@@ -477,6 +676,12 @@ class Rules:
             self._city_figures(eid, e)
             if eid in self.late:
                 self._cash_date(eid, e)
+        self._own_bank_credits()
+        self._workflows()
+        self._closes()
+        self._budgets()
+        self._matches()
+        self._accounts()
         self._requests()
         self._once()
         return [result(n, DESCRIPTIONS[n], self.checked[n], self.findings[n], self.cap) for n in CHECKS]
@@ -572,6 +777,207 @@ class Rules:
                          + ": the city bureau or city finance confirms an officer's entry on the city's accounts, "
                          "fund balance or revenue (0058, permission_denied)", eid)
                 return
+
+    def _workflows(self) -> None:
+        """The rules of the workflows that write held entries (their maker and checker are
+        ``maker_checker``'s): opening_city_only, preallocation_county_only / _date / _cap,
+        interest_period."""
+        for eid, e in sorted(self.kept.items()):
+            if eid in self.old_entries:
+                continue
+            if e.kind == "opening" and e.key.startswith("opening-city:"):
+                self.checked["workflows"] += 1
+                for book, chart, unit, _h, _c, _side, punit in self._touches(eid):
+                    for u in {unit, punit or unit}:
+                        if self.unit_kind.get(u) != "city":
+                            self.add("workflows", f"the city proper's opening {e.key} posts for unit {u} ({book} "
+                                     f"{chart}), not the city proper: a county's opening balances come from its "
+                                     "handover audit (opening_city_only)", eid)
+                            break
+                    else:
+                        continue
+                    break
+            elif e.kind == "preallocation":
+                self._preallocation(eid, e)
+            elif e.kind == "interest":
+                self._interest(eid, e)
+
+    def _preallocation(self, eid: int, e: _E) -> None:
+        self.checked["workflows"] += 1
+        parts = e.key.split(":")
+        year = _int(parts[1]) if len(parts) > 2 else None
+        rec = _int(e.source.get("year"))
+        for y in {year, rec}:
+            if y is not None and str(y) != e.date[:4]:
+                self.add("workflows", f"pre-allocation {e.key} for {y} dated {e.date}: a pre-allocation is dated in "
+                         "its year (preallocation_date)", eid)
+                break
+        units = {parts[2]} if len(parts) > 2 else set()
+        units |= {(p or u) for _b, chart, u, _h, _c, side, p in self._touches(eid) if side == "D"}
+        for u in sorted(units):
+            if self.unit_kind.get(u) != "county":
+                self.add("workflows", f"pre-allocation {e.key} goes to unit {u}, not a county: pre-allocation (预拨) "
+                         "goes to county units only (preallocation_county_only)", eid)
+                break
+        cap = e.source.get("cap")
+        if isinstance(cap, dict) and eid in self.debits:
+            budget = _int(cap.get("budget_expenditure")) or 0
+            prior = max(_int(cap.get("prior_year_expenditure")) or 0, 0)
+            held = _int(cap.get("county_account_held")) or 0
+            basis = max((2 * budget + 12) // 24 if budget >= 0 else 0, (2 * prior + 12) // 24)
+            limit = max(12 * basis - held, 0)
+            if self.debits[eid] > limit:
+                self.add("workflows", f"pre-allocation {e.key} moved {_fen(self.debits[eid])}: more than twelve "
+                         f"months of the monthly basis it recorded ({_fen(basis)}, from a budget of {_fen(budget)} "
+                         f"or last year's spending of {_fen(prior)}) beyond the {_fen(held)} the county's "
+                         f"expenditure account held, at most {_fen(limit)} (preallocation_cap)", eid)
+
+    def _interest(self, eid: int, e: _E) -> None:
+        self.checked["workflows"] += 1
+        start, end = str(e.source.get("from") or ""), str(e.source.get("to") or "")
+        if (start or end) and not (start and end and start <= end <= e.date):
+            self.add("workflows", f"interest {e.key} for the period {start or '?'} … {end or '?'} dated {e.date}: "
+                     "an interest period is a range of days ending on or before the entry date (interest_period)", eid)
+
+    def _closes(self) -> None:
+        """period_not_ended, close_date, year_close_order — from fl.closed_period and fl.year_close."""
+        for r in self.small.get("closed_period", ()):
+            self.checked["workflows"] += 1
+            month, at = r[0], _ts(r[2])
+            m = _date(month)
+            if m is None or at is None:
+                continue
+            ends = (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            local = at.astimezone(self.tz).date()
+            if ends > local:
+                self.add("workflows", f"period {month[:7]} closed by {r[1]} at {r[2]}, on {local} in the region: a "
+                         "month is closed after its last day (period_not_ended)")
+        by_book: dict[str, list[tuple[dt.datetime, int, str]]] = defaultdict(list)
+        for r in self.small.get("year_close", ()):
+            year, at, on = _int(r[0]), _ts(r[2]), r[3] if len(r) > 3 else ""
+            if year is None or at is None:
+                continue
+            self.checked["workflows"] += 1
+            by_book[r[1]].append((at, year, on))
+            if on and on[:4] != str(year):
+                self.add("workflows", f"the close of {year} for book {r[1]} is dated {on}: a close is dated within "
+                         f"its year (close_date)")
+        for book, closes in sorted(by_book.items()):
+            closes.sort()
+            done: set[int] = set()
+            last = None
+            for at, year, _on in closes:
+                if last is not None and year <= last:
+                    self.add("workflows", f"book {book}: year {year} closed at {at.isoformat()}, after year {last}: "
+                             "years close in order (year_close_order)")
+                skipped = [y for y in range(self.first_year, year) if y not in done and (book, y) in self.flows]
+                if skipped:
+                    self.add("workflows", f"book {book}: year {year} closed at {at.isoformat()} while {skipped[-1]}, "
+                             "which has benefit collections or payments, was not closed: a year is closed after the "
+                             "year before (year_close_order)")
+                done.add(year)
+                last = year if last is None else max(last, year)
+
+    def _budgets(self) -> None:
+        """budget_year_closed: no budget version after the first of a year made after the
+        year's close of its book (its budget is what the final accounts compare against)."""
+        closed = {(r[0], r[1]): _ts(r[2]) for r in self.small.get("year_close", ())}
+        for r in self.small.get("budget", ()):
+            self.checked["workflows"] += 1
+            at, when = closed.get((r[1], r[3])), _ts(r[6])
+            if (_int(r[4]) or 0) > 1 and at is not None and when is not None and when > at:
+                self.add("workflows", f"budget {r[0]} ({r[1]}, unit {r[2]}, book {r[3]}) version {r[4]} made by {r[5]} "
+                         f"at {r[6]}, after the year's close at {at.isoformat()}: a closed year's budget is final "
+                         "(budget_year_closed)")
+
+    def _matches(self) -> None:
+        """recon_match (fl.record_matches): each match group pairs at least one statement line
+        and one posting, all of the match's bank account, the lines' money (in - out) equal to
+        the postings' (debits - credits)."""
+        lines = {r[0]: r for r in self.small.get("statement_line", ())}
+        groups: dict[str, list[Row]] = defaultdict(list)
+        for r in self.small.get("recon_match", ()):
+            groups[r[2]].append(r)
+        for g, items in sorted(groups.items(), key=lambda x: _int(x[0]) or 0):
+            self.checked["workflows"] += 1
+            bank, by = items[0][1], items[0][6]
+            money, n_lines, n_posts, wrong = 0, 0, 0, []
+            for it in items:
+                if it[1] != bank:
+                    wrong.append(f"item {it[0]} of bank account {it[1]}")
+                if it[4]:
+                    n_lines += 1
+                    ln = lines.get(it[4])
+                    if ln is None or ln[1] != bank:
+                        wrong.append(f"statement line {it[4]}" + (f" of bank account {ln[1]}" if ln else ""))
+                    elif (_int(ln[3]) or 0) > 0:
+                        money += int(ln[3]) if ln[2] == "in" else -int(ln[3])
+                if it[5]:
+                    n_posts += 1
+                    p = self.matched.get(it[5])
+                    if p is None or self.bank_of.get(p[0]) != bank:
+                        wrong.append(f"posting {it[5]}" + (f" on account {p[0]}" if p else ""))
+                    else:
+                        money -= p[2] if p[1] == "D" else -p[2]
+            what = f"reconciliation match group {g} of bank account {bank} (by {by})"
+            if wrong:
+                self.add("workflows", f"{what} names {', '.join(wrong[:3])}: not on that bank account (recon_match)")
+            elif not n_lines or not n_posts or money:
+                self.add("workflows", f"{what}: {n_lines} bank line(s) and {n_posts} posting(s) that differ by "
+                         f"{_fen(money)}: a match pairs lines and postings that agree in amount (recon_match)")
+
+    def _accounts(self) -> None:
+        """account_leaf, account_component, account_holder (fl.account_for) over every account."""
+        parents = {r[1] for r in self.small.get("chart", ()) if r[1]}
+        comps = {r[0]: _array(r[1]) for r in self.small.get("book", ())}
+        holders: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+        for r in self.small.get("holder", ()):
+            if len(r) > 3:
+                holders[r[2]].append((r[0], r[3] in ("t", "true")))
+        for aid, (book, chart, unit, holder, comp) in sorted(self.acct.items(), key=lambda a: _int(a[0]) or 0):
+            self.checked["account_rules"] += 1
+            what = f"account {aid} ({book} {chart} unit {unit}{' ' + holder if holder else ''}{' ' + comp if comp else ''})"
+            if chart in parents:
+                self.add("account_rules", f"{what}: code {chart} has sub-accounts; postings go on a leaf code "
+                         "(account_leaf)", account=aid)
+            allowed_c = comps.get(book)
+            if allowed_c is not None and (comp not in allowed_c if allowed_c else comp != ""):
+                self.add("account_rules", f"{what}: book {book} takes the component"
+                         f"{' ' + ' or '.join(allowed_c) if allowed_c else ' none'}, not {comp or 'none'} "
+                         "(account_component)", account=aid)
+            allowed_h = [h for h, counties in holders.get(chart, ()) if not counties or
+                         self.unit_kind.get(unit) == "county"]
+            if (holder != "") != bool(allowed_h) or (holder and holder not in allowed_h):
+                self.add("account_rules", f"{what}: holder {holder or 'none'} where code {chart} for this unit takes "
+                         f"{', '.join(sorted(allowed_h)) or 'none'} (account_holder)", account=aid)
+
+    def _own_bank_credits(self) -> None:
+        """0060 (ATTACK7 U11): money out of a unit's own bank account (a credit on an account
+        whose holder is not pooled) posts at once only in a session of an officer of that unit;
+        anyone else's such entry was held and confirmed by a person other than its maker; or it
+        is the handover of a legacy account (its whole balance to the special account)."""
+        for eid in sorted(self.credits):
+            if eid in self.old_entries:
+                continue
+            e = self.kept.get(eid)
+            kind = e.kind if e is not None else self.kinds.get(eid, "")
+            writer = e.writer if e is not None else self.makers.get(eid, "")
+            for aid in self.credits[eid]:
+                _book, chart, unit, holder, _comp = self.acct[aid]
+                self.checked["maker_checker"] += 1
+                if self.role(writer) == "officer" and self.unit_of(writer) == unit:
+                    continue
+                if kind == "handover_transfer" and holder.startswith("legacy_"):
+                    continue
+                if any(p[10] and p[10] != p[6] for p in self.held_of.get(eid, ())):
+                    continue
+                role = self.role(writer)
+                self.add("maker_checker", f"{kind} entry {eid} moved money out of unit {unit}'s own bank account "
+                         f"({chart} {holder}) at once, written by {writer or 'no one'} "
+                         f"({role or 'not a fundledger user'}): only an officer of unit {unit} does that at once; "
+                         "anyone else's such entry is held until a second person confirms it (own_bank_credit, 0060)",
+                         eid)
+                break
 
     def _officer_entry(self, eid: int, e: _E) -> None:
         if self.role(e.created_by) != "officer":

@@ -198,12 +198,18 @@ def rules_start(directory: Path) -> rules.Rules | None:
 
 
 def rules_finish(directory: Path, api_rules: rules.Rules | None) -> list[CheckResult]:
-    """The postings of the entries the rules want (one more pass over posting.csv, skipping
-    the rest), then the rules' checks."""
+    """The postings of the entries the rules want and those on a unit's own bank accounts
+    (one more pass over posting.csv, skipping the rest), the rejected held payments' lines,
+    the payment import lines, then the rules' checks."""
     if api_rules is None:
         return []
-    if api_rules.wanted():
-        api_rules.postings(table_rows(directory / "tables" / "posting.csv", proof.TABLES["posting"]))
+    if api_rules.wanted() or api_rules.own_accounts() or api_rules.matched_ids():
+        api_rules.every_posting(table_rows(directory / "tables" / "posting.csv", proof.TABLES["posting"]))
+    tables = directory / "tables"
+    if api_rules.rejected_payments and (tables / "pending_posting.csv").exists():
+        api_rules.held_lines(table_rows(tables / "pending_posting.csv", rules.HELD_LINE_COLS))
+    if (tables / "import_line.csv").exists():       # in the register's order, as the export wrote it
+        api_rules.claims(table_rows(tables / "import_line.csv", rules.CLAIM_COLS))
     return api_rules.finish()
 
 

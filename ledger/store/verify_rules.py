@@ -14,13 +14,18 @@ checks depend on):
   server groups and prints a settlement of a hundred claim lines on two accounts as two
   rows (a hash aggregate with ``min``, built-ins the catalogue check fingerprints like
   the ``string_agg`` of the proof's grouped reading), not a hundred.
+* the postings on the few accounts that are a unit's own bank account (``Rules.own_accounts``),
+  by account id; those of the pre-allocations (``Rules.amount_ids``), by entry id; the
+  postings a reconciliation match names, by id; the lines of the rejected held payments, by
+  held entry id; and the payment namespaces' import lines in the register's (namespace,
+  reference) order (``rules.CLAIM_COLS``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ledger.core import rules
+from ledger.core import proof, rules
 from ledger.core.findings import FINDINGS_CAP, CheckResult
 from ledger.store.db import Conn
 
@@ -29,7 +34,7 @@ CHUNK = 20_000
 
 
 def small_sql(table: str) -> str:
-    cols = ", ".join(f"t.{c}" + ("::pg_catalog.text" if c in ("units", "value") else "") for c in rules.TABLES[table])
+    cols = ", ".join(f"t.{c}" + ("::pg_catalog.text" if c in rules.TEXT_COLS else "") for c in rules.TABLES[table])
     order = ", ".join(f"t.{c.strip()}" for c in rules.ORDER_BY[table].split(","))
     return f"SELECT {cols} FROM ONLY fl.{table} t ORDER BY {order}"
 
@@ -67,4 +72,28 @@ def finish(conn: Conn, copy_rows: CopyRows, r: rules.Rules) -> list[CheckResult]
     for i in range(0, len(ids), CHUNK):
         arr = "{" + ",".join(str(int(x)) for x in ids[i:i + CHUNK]) + "}"
         r.distinct_legs(copy_rows(conn, LEGS_SQL.format(ids=arr)))
+    cols = ", ".join(f"t.{c}" for c in proof.TABLES["posting"])
+    amounts = sorted(r.amount_ids())
+    for i in range(0, len(amounts), CHUNK):
+        arr = "{" + ",".join(map(str, amounts[i:i + CHUNK])) + "}"
+        r.amount_postings(copy_rows(conn, f"SELECT {cols} FROM ONLY fl.posting t WHERE t.entry_id "
+                                          f"OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[]) ORDER BY t.entry_id, t.id"))
+    own = sorted(int(a) for a in r.own_accounts())
+    if own:
+        arr = "{" + ",".join(map(str, own)) + "}"
+        r.own_credits(copy_rows(conn, f"SELECT {cols} FROM ONLY fl.posting t WHERE t.account_id OPERATOR(pg_catalog.=) "
+                                      f"ANY ('{arr}'::pg_catalog.int8[]) ORDER BY t.entry_id, t.id"))
+    matched = sorted(int(x) for x in r.matched_ids())
+    for i in range(0, len(matched), CHUNK):
+        arr = "{" + ",".join(map(str, matched[i:i + CHUNK])) + "}"
+        r.matched_postings(copy_rows(conn, f"SELECT {cols} FROM ONLY fl.posting t WHERE t.id OPERATOR(pg_catalog.=) "
+                                           f"ANY ('{arr}'::pg_catalog.int8[]) ORDER BY t.id"))
+    if r.rejected_payments:
+        arr = "{" + ",".join(map(str, sorted(r.rejected_payments))) + "}"
+        hcols = ", ".join(f"t.{c}" for c in rules.HELD_LINE_COLS)
+        r.held_lines(copy_rows(conn, f"SELECT {hcols} FROM ONLY fl.pending_posting t WHERE t.pending_id "
+                                     f"OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[]) ORDER BY t.pending_id, t.pos"))
+    lcols = ", ".join(f"t.{c}" for c in rules.CLAIM_COLS)
+    r.claims(copy_rows(conn, f"SELECT {lcols} FROM ONLY fl.import_line t WHERE pg_catalog.starts_with(t.namespace, "
+                             "'payments:') ORDER BY t.namespace, t.reference"))
     return r.finish()
