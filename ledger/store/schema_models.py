@@ -552,15 +552,6 @@ class StatementLine(SQLModel, table=True):
     balance: int | None = Field(sa_column=Column("balance", BigInteger, nullable=True))
 
 
-class TxnGate(SQLModel, table=True):
-    __tablename__ = "txn_gate"
-    __table_args__ = {"schema": "fl"}
-
-    xid: int = Field(sa_column=Column("xid", Xid8(), nullable=False))
-    first_entry: int = Field(sa_column=Column("first_entry", BigInteger, primary_key=True, nullable=False))
-    ids: list[int] = Field(sa_column=Column("ids", ARRAY(BigInteger), nullable=False))
-
-
 class Unit(SQLModel, table=True):
     __tablename__ = "unit"
     __table_args__ = {"schema": "fl"}

@@ -948,5 +948,48 @@ def test_upgrade_0066_a_payments_import_does_less_that_is_not_a_check(upgraded: 
                           (got[0][0]["batch_id"],)).fetchall()
     assert got[0][0]["digest"] == hashlib.sha256(b"".join(hashlib.sha256(t[0].encode()).digest() for t in lines)).hexdigest()
     assert 'UPG-66-\\"2\\"' in lines[1][0]
+
+
+def test_upgrade_0065_the_entry_is_its_own_commit_hook(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0065 (issue 24): in the upgraded ledger the gate table is gone, the seal fires from each
+    entry's own deferred event, and an entry that reverses nothing has no reversal index entry.
+    Two entries posted in one call after the upgrade are sealed at their commit, in id order,
+    with the next voucher numbers and chain links; verify finds the ledger whole."""
+    with upgraded.connect() as c:
+        assert c.execute("SELECT to_regclass('fl.txn_gate')").fetchone()[0] is None
+        trg = c.execute("""SELECT t.tgdeferrable, t.tginitdeferred, t.tgtype & 1 = 1 FROM pg_trigger t
+                            WHERE t.tgrelid = 'fl.entry'::regclass AND t.tgname = 'seal_transaction'
+                              AND t.tgfoid = 'fl.seal_transaction()'::regprocedure""").fetchone()
+        assert trg == (True, True, True), trg    # deferred, initially deferred, FOR EACH ROW
+        idx = c.execute("""SELECT i.indisunique, pg_get_expr(i.indpred, i.indrelid) FROM pg_index i
+                            WHERE i.indexrelid = 'fl.entry_reverses_key'::regclass""").fetchone()
+        assert idx == (True, "(reverses IS NOT NULL)"), idx
+        assert "txn_gate" not in c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.entry_inserted()'::regprocedure"
+                                           ).fetchone()[0]
+        seq0 = c.execute("SELECT seq FROM fl.chain_head").fetchone()[0]
+    legs = [{"account": "1101", "unit": "230822", "side": "D", "amount": 700},
+            {"account": "2001", "unit": "230822", "side": "C", "amount": 700}]
+    doc = tmp_path / "two.json"
+    doc.write_text(json.dumps([{"date": "2025-01-11", "book": "RES", "idempotency_key": f"upgrade-0065-{i}",
+                                "postings": legs} for i in range(2)]), "utf-8")
+    res = upgraded.cli("entry", "post", str(doc), "--json", user="fin_zhao")
+    assert res.returncode == 0, res.stdout + res.stderr
+    ids = sorted(o["entry_id"] for o in json.loads(res.stdout))
+    assert len(ids) == 2 and all(o["status"] == "posted" for o in json.loads(res.stdout)), res.stdout
+    with upgraded.connect() as c:
+        seals = c.execute("SELECT entry_id, seq FROM fl.seal WHERE entry_id = ANY (%s) ORDER BY seq", (ids,)).fetchall()
+        assert [s[0] for s in seals] == ids and [s[1] for s in seals] == [seq0 + 1, seq0 + 2], (seals, seq0)
+        assert c.execute("SELECT count(*) FROM fl.seal_queue").fetchone()[0] == 0
+    with upgraded.connect() as c:   # the owner, past every API: a second reversal of one entry
+        c.execute("BEGIN")
+        try:
+            with pytest.raises(psycopg.errors.UniqueViolation, match="entry_reverses_key"):
+                for k in ("a", "b"):
+                    c.execute("""INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash,
+                                                       reverses, reason)
+                                 SELECT book, '2025-01-12', memo, 'reversal', %s, content_hash, id, 'upgrade 0065'
+                                   FROM fl.entry WHERE id = %s""", (f"upgrade-0065-rev-{k}", ids[0]))
+        finally:
+            c.execute("ROLLBACK")
     ok = upgraded.cli("verify", "--json", user=AUDITOR)
     assert ok.returncode == 0, ok.stdout[-3000:]

@@ -33,7 +33,7 @@ BEGIN
 END $$;
 CREATE TRIGGER fltest_slow_post AFTER INSERT ON fl.posting
   FOR EACH STATEMENT EXECUTE FUNCTION public.fltest_pause('slow_post');
-CREATE CONSTRAINT TRIGGER fltest_slow_commit AFTER INSERT ON fl.txn_gate
+CREATE CONSTRAINT TRIGGER fltest_slow_commit AFTER INSERT ON fl.entry
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.fltest_pause('slow_commit');
 """
 
