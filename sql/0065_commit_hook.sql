@@ -27,8 +27,8 @@
 --    head in one statement in fl.seal_transaction, not through fl._seal's four; several
 --    entries, or a queue to seal first, go through fl._seal as before.
 --
--- The functions below are their latest migrated definitions (fl.seal_transaction from 0058,
--- fl.entry_inserted from 0039, fl._seal from 0001), each changed only where "(0065)" says.
+-- The functions below are their definitions as migrated (pg_get_functiondef of a database at
+-- 0058, this migration's parent), each changed only where "(0065)" says.
 
 -- fl.entry_inserted(): no gate row
 CREATE OR REPLACE FUNCTION fl.entry_inserted()
@@ -40,7 +40,7 @@ AS $function$
 DECLARE
   bad   record;
   first int := coalesce((SELECT (s.value #>> '{}')::int FROM fl.setting s WHERE s.key = 'first_year'), 2000);
-  last  int := extract(year FROM current_date)::int + 1;
+  last  int := extract(year FROM fl._region_today())::int + 1;
 BEGIN
   -- Writers hold ROW EXCLUSIVE on fl.closed_period until they commit (they never block
   -- each other); closing a month takes SHARE ROW EXCLUSIVE, so a close waits for the
@@ -95,10 +95,12 @@ BEGIN
 END $function$;
 
 -- fl._seal(...): no gate row to delete
-CREATE OR REPLACE FUNCTION fl._seal(p_gate bigint, p_seq bigint, p_hash bytea, p_ids bigint[], p_books text[], p_years int[],
-                         p_digests bytea[]) RETURNS int LANGUAGE plpgsql
--- Generic plans: re-planning every statement on every call cost more than running it.
-SET plan_cache_mode = force_generic_plan AS $$
+CREATE OR REPLACE FUNCTION fl._seal(p_gate bigint, p_seq bigint, p_hash bytea, p_ids bigint[], p_books text[], p_years integer[], p_digests bytea[])
+ RETURNS integer
+ LANGUAGE plpgsql
+ SET plan_cache_mode TO 'force_generic_plan'
+ SET search_path TO 'pg_catalog', 'fl', 'pg_temp'
+AS $function$
 DECLARE
   q_ids   bigint[];
   q_books text[];
@@ -163,7 +165,8 @@ BEGIN
     DELETE FROM fl.seal_queue WHERE entry_id = ANY (q_ids);
   END IF;
   RETURN cardinality(p_ids);
-END $$;
+END $function$;
+
 
 -- fl.seal_transaction(): the entry's own deferred event
 CREATE OR REPLACE FUNCTION fl.seal_transaction()

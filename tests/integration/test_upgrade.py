@@ -988,7 +988,7 @@ def test_upgrade_0065_the_entry_is_its_own_commit_hook(upgraded: Upgraded, tmp_p
                     c.execute("""INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash,
                                                        reverses, reason)
                                  SELECT book, '2025-01-12', memo, 'reversal', %s, content_hash, id, 'upgrade 0065'
-                                   FROM fl.entry WHERE id = %s""", (f"upgrade-0065-rev-{k}", ids[0]))
+                                   FROM fl.entry WHERE id = %s""", (f"reversal:postgres:upgrade-0065-{k}", ids[0]))
         finally:
             c.execute("ROLLBACK")
     ok = upgraded.cli("verify", "--json", user=AUDITOR)
