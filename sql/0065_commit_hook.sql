@@ -28,7 +28,7 @@
 --    entries, or a queue to seal first, go through fl._seal as before.
 --
 -- The functions below are their definitions as migrated (pg_get_functiondef of a database at
--- 0058, this migration's parent), each changed only where "(0065)" says.
+-- 0058; 0063, 0064 and 0066 leave them as they were), each changed only where "(0065)" says.
 
 -- fl.entry_inserted(): no gate row
 CREATE OR REPLACE FUNCTION fl.entry_inserted()
