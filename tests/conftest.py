@@ -22,8 +22,10 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -98,6 +100,7 @@ def pg_server() -> Iterator[Server]:
     home = Path(tempfile.mkdtemp(prefix=f"fl-test-{_worker()}-"))
     st = embedded.start(home)
     assert st.socket_dir is not None
+    _no_fsync(st.pgdata, f"postgresql://postgres@/postgres?host={st.socket_dir}")
 
     def stop() -> None:
         embedded.stop(home, mode="immediate")
@@ -109,6 +112,30 @@ def pg_server() -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+# A test cluster is thrown away when the session ends and no test crashes it (the crash
+# and failover tests of tests/reliability run clusters of their own, fsync on): its writes
+# need not reach the disk. With fsync on, every test database's copy and drop waited for
+# the disk — on the 2-core CI machine the larger part of a short test (docs/architecture.md#tests).
+# Only fsync: synchronous_commit and full_page_writes keep their defaults, so every
+# commit still takes the path it takes in production, and what a test reads of the
+# server's settings (db check, the benchmarks' header) is unchanged but for this line.
+TEST_CLUSTER_CONF = "fsync = off   # tests/conftest.py: a throw-away test cluster\n"
+
+
+def _no_fsync(pgdata: Path, admin_url: str) -> None:
+    """The embedded test cluster without fsync (``TEST_CLUSTER_CONF``), in force at once."""
+    conf = pgdata / "postgresql.conf"
+    text = conf.read_text()
+    if TEST_CLUSTER_CONF not in text:
+        conf.write_text(text + ("" if text.endswith("\n") else "\n") + TEST_CLUSTER_CONF)
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        c.execute("SELECT pg_catalog.pg_reload_conf()")
+        for _ in range(100):        # the postmaster rereads the file on SIGHUP, asynchronously
+            if c.execute("SHOW fsync").fetchone()[0] == "off":
+                break
+            time.sleep(0.02)
 
 
 def _shared_server() -> bool:
@@ -191,9 +218,12 @@ class LedgerDB:
 # copies through shared buffers and the WAL; FILE_COPY copies the files but checkpoints
 # before and after, and DROP DATABASE of such a copy checkpoints again: on a server with
 # fsync on that cost 1.1 s to create and 0.4 s to drop a 12 MB ledger (PostgreSQL 15 at
-# 127.0.0.1, 2026-12-06) against 0.3 s and 0.05 s, and 0.3 s against 0.2 s on the
-# embedded server.
-CLONE = "STRATEGY WAL_LOG"
+# 127.0.0.1, 2026-12-06) against 0.3 s and 0.05 s. The embedded test cluster runs without
+# fsync (``_no_fsync``), where the checkpoints cost next to nothing and the file copy is
+# the cheaper: 0.03 CPU-s to create and drop against 0.10 with WAL_LOG, which writes the
+# whole 11 MB copy to the WAL (0.25 CPU-s and 3 s of a loaded machine's disk with fsync
+# on; 2026-12-06, PostgreSQL 18).
+CLONE = "STRATEGY WAL_LOG" if os.environ.get("FUNDLEDGER_TEST_DATABASE_URL") else "STRATEGY FILE_COPY"
 
 
 def clone_database(admin_url: str, name: str, template: str) -> None:
@@ -202,17 +232,76 @@ def clone_database(admin_url: str, name: str, template: str) -> None:
         c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" {CLONE}')
 
 
+def drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Clones:
+    """One worker's test databases: while a test runs, a thread of the worker's own drops
+    the last test's copy and makes the next one, so a test waits for neither. A copy and
+    a drop cost 0.35 s of waiting for the disk on a server with fsync on (``CLONE``) —
+    a third of a short test's time in ``make test-server`` — and the test meanwhile waits
+    for its server, seldom for the worker's CPU.
+
+    The copy made ahead is the template as it is while the previous test runs: the
+    template is never written after its bootstrap. A test that holds a connection to the
+    template (test_schema_drift, test_ledgers_apart, test_hardening) makes that copy fail
+    after PostgreSQL's 5 s wait; the next test then copies in the foreground, as before."""
+
+    def __init__(self, admin_url: str, template: str) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.admin_url, self.template = admin_url, template
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fl-clones")
+        self._next: Future[str] | None = None
+
+    def _copy(self) -> str:
+        name = f"fl_t_{uuid.uuid4().hex[:12]}"
+        clone_database(self.admin_url, name, self.template)
+        return name
+
+    def take(self) -> str:
+        """A fresh copy of the template, for one test; the next is started at once."""
+        ahead, self._next = self._next, None
+        name = None
+        if ahead is not None:
+            with contextlib.suppress(psycopg.Error):
+                name = ahead.result()
+        if name is None:
+            name = self._copy()
+        self._next = self._thread.submit(self._copy)
+        return name
+
+    def drop(self, name: str) -> None:
+        """Drop a test's copy (after the test: its connections are closed or forced)."""
+        self._thread.submit(drop_database, self.admin_url, name)
+
+    def close(self) -> None:
+        """Drop the copy made for a test that never came; wait for every drop."""
+        if self._next is not None:
+            with contextlib.suppress(psycopg.Error):
+                self.drop(self._next.result())
+        self._thread.shutdown(wait=True)
+
+
+@pytest.fixture(scope="session")
+def _clones(pg_server: Server, template_db: str) -> Iterator[Clones]:
+    clones = Clones(pg_server.admin_url, template_db)
+    try:
+        yield clones
+    finally:
+        clones.close()      # before template_db's teardown drops the template
+
+
 @pytest.fixture
-def ledger_db(pg_server: Server, template_db: str) -> Iterator[LedgerDB]:
-    name = f"fl_t_{uuid.uuid4().hex[:12]}"
-    clone_database(pg_server.admin_url, name, template_db)
-    db = LedgerDB(pg_server, name)
+def ledger_db(pg_server: Server, _clones: Clones) -> Iterator[LedgerDB]:
+    db = LedgerDB(pg_server, _clones.take())
     try:
         yield db
     finally:
         db.close()
-        with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _clones.drop(db.name)
 
 
 # ---- roles shared by the whole cluster -------------------------------------------------
