@@ -4,6 +4,17 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# xdist hands out tests one by one, but a module whose fixture builds something costly once
+# (the old release's demo and its upgrade, the printed reports, the TLS server) marks
+# itself xdist_group so that it runs on one worker, once a run, not once a worker.
+XDIST := -n 2 --dist loadgroup
+
+# This machine's environment (CI's too) sets PYTHONDONTWRITEBYTECODE: no process would
+# keep the bytecode it compiles, so every Python process of a run (two workers, each CLI
+# subprocess) compiled ledger/ and cli/ from source again, and each worker rewrote every
+# test module's asserts again: collecting the suite cost 9 CPU-s a worker, 3.4 with the
+# bytecode kept. Our targets keep it (__pycache__/ is ignored by git).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test test-server lint bench reliability docs clean i18n catalogue
 
@@ -18,7 +29,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-$(MO): $(PO) $(STAMP)
+# One recipe makes every .mo (grouped target, &:): under make -j a plain rule would run it once per file, at once.
+$(MO) &: $(PO) $(STAMP)
 	$(BIN)/python -m cli.catalogue compile
 
 catalogue: $(MO)
@@ -31,7 +43,7 @@ demo: $(STAMP) $(MO)
 	$(BIN)/fundledger demo --out demo-output
 
 test: $(STAMP) $(MO)
-	$(BIN)/python -m pytest -q -m "not slow" -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
 # Once more against a real server (CI does this when 127.0.0.1:5432 answers, after `make test`
 # ran every test on the embedded PostgreSQL 18): the tests marked `server`, whose outcome can
@@ -43,7 +55,7 @@ test: $(STAMP) $(MO)
 # server a `cluster_roles` test runs alone (tests/conftest.py, _cluster_guard).
 test-server: $(STAMP) $(MO)
 	FUNDLEDGER_TEST_DATABASE_URL=$${FUNDLEDGER_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
-	  $(BIN)/python -m pytest -q -m "server and not slow" -n 2 tests/integration tests/security $(PYTEST_ARGS)
+	  $(BIN)/python -m pytest -q -m "server and not slow" $(XDIST) tests/integration tests/security $(PYTEST_ARGS)
 
 lint: $(STAMP) $(MO)
 	$(BIN)/ruff check ledger cli sql tests bench
