@@ -4,10 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
-# xdist hands out tests one by one, but a module whose fixture builds something costly once
-# (the old release's demo and its upgrade, the printed reports, the TLS server) marks
-# itself xdist_group so that it runs on one worker, once a run, not once a worker.
-XDIST := -n 2 --dist loadgroup
+# Two xdist workers; a module whose fixture builds something costly once (the old release's
+# demo and its upgrade, the printed reports, the TLS server) runs on one of them, once a
+# run, not once a worker (ONE_WORKER, tests/conftest.py).
+XDIST := -n 2
 
 # This machine's environment (CI's too) sets PYTHONDONTWRITEBYTECODE: no process would
 # keep the bytecode it compiles, so every Python process of a run (two workers, each CLI

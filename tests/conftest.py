@@ -63,6 +63,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.server)
 
 
+# Modules whose module-scoped fixture builds something costly once: xdist hands out tests
+# one by one, so each worker that ran one of their tests built it again. Their tests all go
+# to one worker (``pytest_xdist_make_scheduler``). xdist's own ``--dist loadgroup`` with
+# ``xdist_group`` marks does not group under pytest 9.2 (xdist 3.8 renames the item's
+# ``_nodeid``, which pytest no longer reads).
+ONE_WORKER = frozenset({
+    "tests/integration/test_upgrade.py",      # upgraded: the old release's demo, then init (~10 CPU-s + a server)
+    "tests/acceptance/test_print.py",         # printed: a demo year, then LibreOffice (~10 CPU-s + a server)
+    "tests/integration/test_server_auth.py",  # tls: a PostgreSQL 15 cluster with TLS and SCRAM
+    "tests/security/test_busy_holders.py",    # judge: a database of its own
+    "tests/security/test_actors.py",          # built: the workflow ledger
+})
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """xdist's ``load`` (what ``-n`` implies), but ``ONE_WORKER``'s modules each as one unit.
+    Every other test is a unit of its own, handed out as a worker frees up; the largest
+    units go first (xdist's loadscope order), so a grouped module never starts last."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerModules(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if path in ONE_WORKER else nodeid
+
+    return OneWorkerModules(config, log)  # type: ignore[arg-type]
+
+
 def _with_db(url: str, dbname: str, user: str | None = None) -> str:
     parts = urlsplit(url)
     netloc = parts.netloc

@@ -33,7 +33,7 @@ from ledger.reports.model import Report
 from ledger.store import embedded, reports, reports_budget, reports_ledger
 from ledger.store.db import run_tx
 
-pytestmark = [pytest.mark.db, pytest.mark.xdist_group("print")]   # one demo and one LibreOffice run (printed) per run
+pytestmark = pytest.mark.db
 
 A4_LANDSCAPE = (841.89, 595.28)  # points
 YEAR = 2023

@@ -43,7 +43,7 @@ from tests.reliability.cluster import (
     write_passfile,
 )
 
-pytestmark = [pytest.mark.db, pytest.mark.xdist_group("server_auth")]   # one TLS server (tls) per run
+pytestmark = pytest.mark.db
 
 PG15 = Path("/usr/lib/postgresql/15/bin")
 HBA = """# fundledger test: TLS only, SCRAM passwords, one auditor by certificate

@@ -33,10 +33,6 @@ PREVIOUS_REVISION = "0007"
 AUDITOR = "aud_sun"  # the previous demo's auditor
 ADMIN = "admin_li"
 
-# Every test of the module on one xdist worker (make test: --dist loadgroup), so the old
-# demo and its upgrade (``upgraded``, a module fixture) run once a run, not once a worker.
-pytestmark = pytest.mark.xdist_group("upgrade")
-
 
 @dataclass(frozen=True)
 class Upgraded:

@@ -23,7 +23,7 @@ from tests.conftest import CLONE, LedgerDB
 from tests.helpers import collect, confirm_openings, entry, leg, post
 from tests.integration.test_imports import DATA
 
-pytestmark = [pytest.mark.db, pytest.mark.xdist_group("actors")]   # one workflow ledger (built) per run
+pytestmark = pytest.mark.db
 
 
 def _money_out(key: str, yuan: str = "1000.00") -> str:

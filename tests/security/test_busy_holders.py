@@ -28,7 +28,7 @@ from ledger.store.db import run_tx
 from tests.conftest import CLONE, LedgerDB, Server
 from tests.helpers import reclass
 
-pytestmark = [pytest.mark.db, pytest.mark.xdist_group("busy_holders")]   # one judge database per run
+pytestmark = pytest.mark.db
 
 HEADER = "date,unit,book,source,amount,reference,component\n"
 LIMITS = ["idle_in_transaction_session_timeout", "lock_timeout", "statement_timeout"]
