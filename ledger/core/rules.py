@@ -289,6 +289,98 @@ def legacy_ids(versions: Iterable[Row]) -> dict[str, set[int]]:
     return out
 
 
+# The duty rules that bind only the entries written after their migration took effect
+# (sql/0068: fl.rule_point, chained): a rule's name -> the revision that brought it. A rule
+# with no recorded point judges every entry (the strictest reading).
+RULE_POINTS: dict[str, str] = {
+    "city_figures": "0058",     # an officer's manual entry on the city's figures: the city confirms
+    "money_in": "0064",         # money into a bank or cash account by hand: the city confirms
+}
+RULE_POINT_TABLE = "fl.rule_point"
+
+
+def _entry_key(text: str) -> int | None:
+    """An fl.entry version's key ``{"id": N}`` without a JSON parse (one per entry)."""
+    try:
+        return int(text[text.index(":") + 1:text.rindex("}")])
+    except ValueError:
+        key = _json(text)
+        return _int(key.get("id")) if isinstance(key, dict) else None
+
+
+@dataclass
+class RulePoints:
+    """Where each rule of ``RULE_POINTS`` took effect, read from the chained history
+    (versions (id, tbl, op, row_key, row_data) in id order: every ``fl.rule_point`` version
+    and the ``fl.entry`` versions — all of them offline, the two either side of each point
+    online), never from the table a DBA may rewrite. A point binds the entries with an id
+    above its ``after_entry``; it is judged against where the history recorded it: an entry
+    above the point recorded before it, or a point naming an entry recorded after it, is a
+    moved point (its migration takes a SHARE lock on fl.entry, so the honest point is the
+    greatest entry recorded before it). A rule with more than one version was recorded
+    again (the first removed with the triggers off): judged from its lowest point."""
+
+    points: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._versions: dict[str, list[tuple[int, str, int | None, int]]] = defaultdict(list)
+        self._max_entry = 0
+        self._after: dict[tuple[str, int], int | None] = {}
+
+    @staticmethod
+    def after_of(text: str) -> int | None:
+        """A point version's ``after_entry`` (None if its text holds none)."""
+        data = _json(text)
+        return _int(data.get("after_entry")) if isinstance(data, dict) else None
+
+    def feed(self, v: Row) -> None:
+        tbl = v[1]
+        if tbl == "fl.entry":
+            eid = _entry_key(v[3])
+            if eid is None:
+                return
+            self._max_entry = max(self._max_entry, eid)
+            for k, low in self._after.items():
+                if low is None or eid < low:
+                    self._after[k] = eid
+        elif tbl == RULE_POINT_TABLE:
+            key = _json(v[3])
+            rule = str(key.get("rule")) if isinstance(key, dict) else "?"
+            after = self.after_of(v[4])
+            vid = _int(v[0]) or 0
+            self._versions[rule].append((vid, v[2], after, self._max_entry))
+            self._after[(rule, vid)] = None
+
+    def watch(self, versions: Iterable[Row]) -> Iterator[Row]:
+        """The versions passed through, each fed on the way (one pass over an export's log)."""
+        for v in versions:
+            self.feed(v)
+            yield v
+
+    def finish(self) -> RulePoints:
+        for rule, vs in sorted(self._versions.items()):
+            if rule not in RULE_POINTS:
+                continue
+            afters = [a for _vid, _op, a, _m in vs]
+            if len(vs) > 1 or any(op != "INSERT" for _vid, op, _a, _m in vs) or None in afters:
+                self.problems.append(f"rule point {rule} has {len(vs)} version(s) in the history "
+                                     f"({', '.join(op for _v, op, _a, _m in vs)}): a rule's point is recorded once, "
+                                     "by its migration, and never changes (0068, rule_point)")
+            known = [a for a in afters if a is not None]
+            self.points[rule] = min(known) if known and None not in afters else 0
+            for vid, _op, after, before in vs:
+                low = self._after.get((rule, vid))
+                if after and (before < after or (low is not None and low <= after)):
+                    self.problems.append(
+                        f"rule point {rule} (from {RULE_POINTS[rule]}) says it took effect after entry {after}, but "
+                        + (f"the history recorded entry {low} (above it) before the point"
+                           if low is not None and low <= after else
+                           f"the greatest entry the history recorded before the point is {before}")
+                        + ": the point was moved to spare entries written under the rule (0068, rule_point)")
+        return self
+
+
 @dataclass
 class _E:
     """What the rules keep of an entry they judge after the stream (ids they want)."""
@@ -312,6 +404,7 @@ class Rules:
     small: Mapping[str, Sequence[Row]]
     cap: int = FINDINGS_CAP
     legacy: Mapping[str, set[int]] = field(default_factory=dict)      # legacy_ids
+    points: RulePoints = field(default_factory=RulePoints)            # RulePoints.finish()
     findings: dict[str, list[Finding]] = field(default_factory=lambda: {n: [] for n in CHECKS})
     checked: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHECKS, 0))
     acct: dict[str, tuple[str, str, str, str, str]] = field(default_factory=dict)   # id -> book, chart, unit, holder, comp
@@ -380,6 +473,10 @@ class Rules:
         lst = self.findings[check]
         if len(lst) <= self.cap * 4:
             lst.append(Finding(check, message, entry_id=entry_id, request_id=request_id, account=account))
+
+    def point(self, rule: str) -> int:
+        """The greatest entry id a rule does not bind (``RulePoints``; 0: every entry)."""
+        return self.points.points.get(rule, 0)
 
     def role(self, who: str | None) -> str | None:
         u = self.users.get(who or "")
@@ -682,6 +779,8 @@ class Rules:
         self._budgets()
         self._matches()
         self._accounts()
+        for problem in self.points.problems:
+            self.add("maker_checker", problem, account=RULE_POINT_TABLE)
         self._requests()
         self._once()
         return [result(n, DESCRIPTIONS[n], self.checked[n], self.findings[n], self.cap) for n in CHECKS]
@@ -755,7 +854,8 @@ class Rules:
         ``CONFIRMERS``: the bureau or finance, always.)"""
         if e.kind != "manual":
             return
-        if self.role(e.writer) not in ("reviewer", "finance"):
+        # (0068, ATTACK9 W6) each rule binds the entries written after it took effect
+        if self.role(e.writer) not in ("reviewer", "finance") and eid > self.point("money_in"):
             for _book, chart, _unit, holder, _comp, side, _pu in self._touches(eid):
                 if money_in(chart, holder, side):
                     role = self.role(e.writer)
@@ -766,7 +866,7 @@ class Rules:
                              + ": money into a bank account by hand is confirmed by the city bureau or city finance, "
                              "whoever holds the account (0064, city_confirms)", eid)
                     break
-        if self.role(e.writer) != "officer":
+        if self.role(e.writer) != "officer" or eid <= self.point("city_figures"):
             return
         for _book, chart, _unit, holder, _comp, _side, _pu in self._touches(eid):
             if city_figure(chart, holder):

@@ -193,8 +193,10 @@ def rules_start(directory: Path) -> rules.Rules | None:
             return None
         small[t] = list(table_rows(path, cols))
     log = directory / "tables" / "record_log.csv"
-    legacy = rules.legacy_ids(table_rows(log, ("id", "tbl", "op", "row_key"))) if log.exists() else {}
-    return rules.Rules(small, legacy=legacy)
+    points = rules.RulePoints()
+    legacy = (rules.legacy_ids(points.watch(table_rows(log, ("id", "tbl", "op", "row_key", "row_data"))))
+              if log.exists() else {})
+    return rules.Rules(small, legacy=legacy, points=points.finish())
 
 
 def rules_finish(directory: Path, api_rules: rules.Rules | None) -> list[CheckResult]:

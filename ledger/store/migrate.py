@@ -48,6 +48,11 @@ def upgrade(conninfo: str, target: str = "head") -> tuple[str | None, str, list[
             sa_conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS fl")
             sa_conn.commit()
             before = MigrationContext.configure(sa_conn, opts={"version_table_schema": "fl"}).get_current_revision()
+            # The revision this run starts from: a migration that records when a duty rule
+            # took effect (fl._rule_takes_effect, sql/0068) tells a rule already in force
+            # before this run from one it brings now.
+            sa_conn.exec_driver_sql("SELECT pg_catalog.set_config('fundledger.upgrade_from', %(v)s, false)",
+                                    {"v": before or ""})
             cfg = _config()
             cfg.attributes["connection"] = sa_conn
             command.upgrade(cfg, target)

@@ -426,6 +426,18 @@ class ReconMatch(SQLModel, table=True):
     matched_at: datetime = Field(sa_column=Column("matched_at", TIMESTAMP(timezone=True), nullable=False))
 
 
+class RulePoint(SQLModel, table=True):
+    """Where a duty rule took effect (sql/0068): entries above after_entry are bound by it."""
+
+    __tablename__ = "rule_point"
+    __table_args__ = {"schema": "fl"}
+
+    rule: str = Field(sa_column=Column("rule", Text, primary_key=True, nullable=False))
+    revision: str = Field(sa_column=Column("revision", Text, nullable=False))
+    after_entry: int = Field(sa_column=Column("after_entry", BigInteger, nullable=False))
+    recorded_at: datetime = Field(sa_column=Column("recorded_at", TIMESTAMP(timezone=True), nullable=False))
+
+
 class RecordHead(SQLModel, table=True):
     __tablename__ = "record_head"
     __table_args__ = {"schema": "fl"}

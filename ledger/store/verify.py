@@ -178,7 +178,7 @@ CHECKS: tuple[Check, ...] = (
           "that record; no manual entry or reversal filed under a writer's name moved real money without one; "
           "an officer's held entry on the city's figures (1003 special, 1004 city_exp, 1005, 3xxx, 4xxx) or putting "
           "money into any bank or cash account (a debit on 1001-1005 or an account with a holder) was confirmed by a "
-          "reviewer or finance user (0058, 0064)",
+          "reviewer or finance user (0058, 0064) — each rule for the entries written after it took effect (0068)",
           "held", (
         Query("""
           SELECT pe.id, pe.made_by, pe.decided_by, pe.kind, e.id AS entry_id, s.book, s.fiscal_year, s.voucher_no,
@@ -219,12 +219,18 @@ CHECKS: tuple[Check, ...] = (
              AND coalesce(du.role, '') NOT IN ('reviewer', 'finance')
              AND EXISTS (SELECT 1 FROM ONLY fl.pending_posting pp JOIN ONLY fl.account a ON a.id = pp.account_id
                           WHERE pp.pending_id = pe.id
-                            AND (a.holder IN ('special', 'city_exp', 'treasury')
-                                 OR left(a.chart_code, 1) IN ('3', '4')
+                            -- (0068, ATTACK9 W6) each rule judges the entries written after it
+                            -- took effect (fl.rule_point; a rule with no point: every entry)
+                            AND ((a.holder IN ('special', 'city_exp', 'treasury')
+                                  OR left(a.chart_code, 1) IN ('3', '4'))
+                                 AND pe.entry_id > coalesce((SELECT r.after_entry FROM ONLY fl.rule_point r
+                                                              WHERE r.rule = 'city_figures'), 0)
                                  -- (0064, ATTACK8 V5) money into any bank or cash account
                                  OR pp.side = 'D' AND (split_part(a.chart_code, '.', 1)
                                                          IN ('1001', '1002', '1003', '1004', '1005')
-                                                       OR a.holder <> '')))""",
+                                                       OR a.holder <> '')
+                                    AND pe.entry_id > coalesce((SELECT r.after_entry FROM ONLY fl.rule_point r
+                                                                 WHERE r.rule = 'money_in'), 0)))""",
               lambda r: f"held entry {r['id']} ({r['kind']} by officer {r['made_by']}) is on the city's bank "
                         "accounts or its revenue or fund balance, or puts money into a bank or cash account, and "
                         f"was confirmed by {r['decided_by']} ({r['decider_role']}), not by the city bureau or city "

@@ -52,11 +52,50 @@ def legacy_sql() -> str:
     return "SELECT * FROM (" + " UNION ALL ".join(parts) + ") v ORDER BY 1"
 
 
+_VERSION_COLS = "t.id, t.tbl, t.op, t.row_key::pg_catalog.text, t.row_data::pg_catalog.text"
+
+
+def rule_point_sql() -> str:
+    """Every version of fl.rule_point (by the history's key index), in id order."""
+    return (f"SELECT {_VERSION_COLS} FROM ONLY fl.record_log t WHERE t.tbl OPERATOR(pg_catalog.=) "
+            f"'{rules.RULE_POINT_TABLE}' ORDER BY t.id")
+
+
+def entry_either_side_sql(after_entry: int) -> str:
+    """The history versions of entry ``after_entry`` and of the next entry above it (the
+    history's key index: jsonb keys {"id": N} order by N), whose places
+    ``rules.RulePoints`` judges a point by."""
+    n = int(after_entry)
+    where = "t.tbl OPERATOR(pg_catalog.=) 'fl.entry'"
+    key = f"'{{\"id\": {n}}}'::pg_catalog.jsonb"
+    return (f"SELECT * FROM ((SELECT {_VERSION_COLS} FROM ONLY fl.record_log t WHERE {where} "
+            f"AND t.row_key OPERATOR(pg_catalog.=) {key} ORDER BY t.id LIMIT 1) UNION ALL "
+            f"(SELECT {_VERSION_COLS} FROM ONLY fl.record_log t WHERE {where} "
+            f"AND t.row_key OPERATOR(pg_catalog.>) {key} ORDER BY t.row_key, t.id LIMIT 1)) v")
+
+
+def rule_points(conn: Conn, copy_rows: CopyRows) -> rules.RulePoints:
+    """Where each duty rule took effect (sql/0068), from the chained history: the points'
+    versions and, for each, the entries recorded either side of it."""
+    points = list(copy_rows(conn, rule_point_sql()))
+    around: list[list[str]] = []
+    for v in points:
+        after = rules.RulePoints.after_of(v[4])
+        if after:
+            around += copy_rows(conn, entry_either_side_sql(after))
+    found = rules.RulePoints()
+    for v in sorted({int(x[0]): x for x in points + around}.values(), key=lambda x: int(x[0])):
+        found.feed(v)
+    return found.finish()
+
+
 def start(conn: Conn, copy_rows: CopyRows, cap: int = FINDINGS_CAP) -> rules.Rules:
-    """The rules' state, with the small tables and the rows written before the chained
-    history (``rules.legacy_ids``) read in this snapshot."""
+    """The rules' state, with the small tables, the rows written before the chained
+    history (``rules.legacy_ids``) and where each duty rule took effect
+    (``rules.RulePoints``) read in this snapshot."""
     legacy = rules.legacy_ids(copy_rows(conn, legacy_sql()))
-    return rules.Rules({t: list(copy_rows(conn, small_sql(t))) for t in rules.TABLES}, cap, legacy)
+    return rules.Rules({t: list(copy_rows(conn, small_sql(t))) for t in rules.TABLES}, cap, legacy,
+                       points=rule_points(conn, copy_rows))
 
 
 # The distinct legs of the wanted entries (``rules.Rules.distinct_legs``): (first posting id,

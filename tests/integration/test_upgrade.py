@@ -993,3 +993,19 @@ def test_upgrade_0065_the_entry_is_its_own_commit_hook(upgraded: Upgraded, tmp_p
             c.execute("ROLLBACK")
     ok = upgraded.cli("verify", "--json", user=AUDITOR)
     assert ok.returncode == 0, ok.stdout[-3000:]
+
+
+def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) -> None:
+    """0068 (ATTACK9 W6): the duty rules the upgrade brings (0058's city figures, 0064's money in)
+    bind the entries written after it: their points are the old release's last entry, each
+    recorded once in the chained history, and never changed."""
+    with upgraded.connect() as c:
+        points = dict(c.execute("SELECT rule, after_entry FROM fl.rule_point").fetchall())
+        assert set(points) == {"city_figures", "money_in"} and len(set(points.values())) == 1, points
+        point = points["money_in"]
+        assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
+            == upgraded.before["entries"]
+        assert c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.rule_point' AND op = 'INSERT'"
+                         ).fetchone()[0] == 2
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation):
+            c.execute("UPDATE fl.rule_point SET after_entry = after_entry + 1")
