@@ -57,6 +57,8 @@ NO_ROW_SECURITY = {
     "voucher_counter": "the last voucher number per book and year: no unit's figures",
     "chain_head": "one hash and sequence number: no unit's figures",
     "alembic_version": "the schema revision",
+    "rule_point": "where each duty rule took effect (0068): the entry id a migration recorded, the same for every "
+                  "unit; read by auditor, reviewer and finance, never by officers",
     "operation_log": "privileged operations (passwords, logins, backups): read by auditor and admin, city-wide roles",
     "record_log": "the chained history of rows an auditor relies on: read by auditor, reviewer and finance "
                   "(city-wide roles who read every unit's rows anyway), never by officers",
