@@ -1009,3 +1009,14 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
                          ).fetchone()[0] == 2
         with pytest.raises(psycopg.errors.IntegrityConstraintViolation):
             c.execute("UPDATE fl.rule_point SET after_entry = after_entry + 1")
+
+
+def test_upgrade_0069_an_insert_into_a_contended_table_is_marked(upgraded: Upgraded) -> None:
+    """0069 (ATTACK9 W4): in the upgraded ledger every statement that inserts an account, a bank
+    account, an account's day row or a statement line marks its transaction for the busy-holder
+    guard, as an update of them does."""
+    with upgraded.connect() as c:
+        rows = c.execute("SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                         "WHERE t.tgfoid = 'fl.contended_written()'::regprocedure AND (t.tgtype & 4) <> 0 "
+                         "AND t.tgenabled = 'O' ORDER BY 1").fetchall()
+    assert {"account", "bank_account", "account_day", "statement_line"} <= {r[0] for r in rows}, rows

@@ -18,6 +18,7 @@ component — is held hostage the same way.)
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -66,3 +67,37 @@ def test_w4_an_officers_open_account_insert_blocks_the_citys_collection_for_ever
                                   "AND datname = current_database()")
         t.join(20)
     assert r.exit_code == 0, (round(took, 1), r.stderr[-600:])
+
+
+# Tables an INSERT … ON CONFLICT of the release may target without marking the insert itself,
+# and why no other writer can be left waiting unseen on their keys.
+UNMARKED_CONFLICT_TARGETS = {
+    "closed_period": "its writers take fl.closed_period's table lock first (fl._lock_closed_period, 0058: marked), "
+                     "so no second inserter reaches the key while the first holds it",
+    "entry": "an entry's key is in its writer's own namespace (0035, 0043): only the same caller inserts it; "
+             "and fl._post writes the entry's postings in the same call, which update fl.account (marked, 0044)",
+}
+
+
+def test_w4_every_insert_on_a_shared_key_is_marked_for_the_busy_holder_guard(ledger_db: LedgerDB) -> None:
+    """(0069) The class: every INSERT … ON CONFLICT in a migrated function body targets a table
+    whose inserts mark the statement for fl_guard.end_stuck_writers (an AFTER INSERT trigger
+    running fl.contended_written), or one named above with its reason."""
+    admin = ledger_db.admin()
+    bodies = admin.execute("SELECT p.oid::regprocedure::text AS sig, p.prosrc FROM pg_proc p "
+                           "WHERE p.pronamespace = 'fl'::regnamespace").fetchall()
+    targets: dict[str, set[str]] = {}
+    for b in bodies:
+        for stmt in re.findall(r"INSERT\s+INTO\s+(?:fl\.)?(\w+)[^;]*?ON\s+CONFLICT", b["prosrc"], re.I | re.S):
+            targets.setdefault(stmt.lower(), set()).add(b["sig"])
+    assert {"account", "bank_account"} <= set(targets), targets
+    marked = {r["tbl"] for r in admin.execute(
+        "SELECT c.relname AS tbl FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "WHERE c.relnamespace = 'fl'::regnamespace AND t.tgfoid = 'fl.contended_written()'::regprocedure "
+        "AND t.tgenabled = 'O' AND (t.tgtype & 4) <> 0 AND (t.tgtype & 1) = 0").fetchall()}
+    unmarked = {t: sorted(fns) for t, fns in targets.items() if t not in marked and t not in UNMARKED_CONFLICT_TARGETS}
+    assert unmarked == {}, unmarked
+    for t in UNMARKED_CONFLICT_TARGETS:
+        for sig in targets.get(t, ()):
+            src = next(b["prosrc"] for b in bodies if b["sig"] == sig)
+            assert t != "closed_period" or "_lock_closed_period" in src or "_contended_mark" in src, (t, sig)
