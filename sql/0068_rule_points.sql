@@ -52,6 +52,7 @@ DECLARE
                          (SELECT v.version_num FROM fl.alembic_version v LIMIT 1), '');
   point bigint;
 BEGIN
+  PERFORM fl._contended_mark();          -- (0058's rule: a table lock that stops writers is marked)
   LOCK TABLE fl.entry IN SHARE MODE;
   point := CASE WHEN was ~ '^[0-9]{4}$' AND was >= p_revision THEN 0
                 ELSE coalesce((SELECT max(e.id) FROM ONLY fl.entry e), 0) END;
