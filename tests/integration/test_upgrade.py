@@ -1020,3 +1020,14 @@ def test_upgrade_0069_an_insert_into_a_contended_table_is_marked(upgraded: Upgra
                          "WHERE t.tgfoid = 'fl.contended_written()'::regprocedure AND (t.tgtype & 4) <> 0 "
                          "AND t.tgenabled = 'O' ORDER BY 1").fetchall()
     assert {"account", "bank_account", "account_day", "statement_line"} <= {r[0] for r in rows}, rows
+
+
+def test_upgrade_0070_a_claim_the_county_paid_is_a_conflict_for_the_bureau(upgraded: Upgraded) -> None:
+    """0070 (ATTACK9 W5): the upgraded import of payments keeps 0066's speed settings and 0063's
+    release of rejected bureau claims, and refuses the bureau's county-paid row for a claim the
+    county already paid with other content."""
+    with upgraded.connect() as c:
+        src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc "
+                             "WHERE oid = 'fl.import_payments(text,text)'::regprocedure").fetchone()
+    assert "already paid by the county''s own import" in src and "_claims_released" in src, src[:200]
+    assert "enable_mergejoin=off" in cfg, cfg

@@ -24,7 +24,7 @@ from tests.security.test_attack7_rules import suspended, verdict
 pytestmark = pytest.mark.db
 
 PAY = "date,unit,book,provider,category,amount,reference,component,paid_from"
-LOOKUP = "  IF EXISTS (SELECT 1 FROM (SELECT DISTINCT w.unit FROM pg_temp.fl_imp_work w WHERE w.valid) x"
+LOOKUP = "  IF EXISTS (SELECT 1 FROM (SELECT DISTINCT g.unit FROM pg_temp.fl_imp_grp g WHERE g.ok) x"  # 0066's text
 
 
 def _paid(db: LedgerDB, ref: str) -> list[tuple[str, str]]:
@@ -75,3 +75,32 @@ def test_w5_a_claim_the_county_paid_is_paid_again_by_the_bureau_with_other_conte
     if len(paid) > 1:
         found = verdict(ledger_db)
         assert any("W5-A" in str(f["message"]) for fs in found.values() for f in fs), (paid, found)
+
+
+def test_w5_the_bureaus_county_paid_row_for_a_claim_the_county_paid_is_a_conflict_naming_its_entry(
+        ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """(0070) The bureau's row paid from the county's account, for a claim the county's officer
+    paid from that account with other content, is refused and names the county's entry; once
+    that entry is reversed, the bureau's file imports (held for a second person, 0060)."""
+    fin = ledger_db.connect("fin", autocommit=True)
+    post(fin, collect("w5c-col", "2024-03-01", "230881", "1000000.00"),
+         entry("w5c-top", "2024-03-02", "RES", leg("1004", "230881", "D", "1000000.00", "county_exp"),
+               leg("1003", "230881", "C", "1000000.00", "special")))
+    own = tmp_path / "own.csv"
+    own.write_text(f"{PAY}\n2024-03-27,230881,RES,某某医院,inpatient,800.00,W5-C,,county\n", "utf-8")
+    assert ledger_db.cli("pay", "import", str(own), user="o81").exit_code == 0
+    county = ledger_db.admin().execute("SELECT entry_id FROM fl.import_line WHERE reference = 'W5-C'").fetchone()
+    bureau = tmp_path / "bureau.csv"
+    bureau.write_text(f"{PAY}\n2024-03-27,230881,RES,某某医院,inpatient,780.00,W5-C,,county\n", "utf-8")
+    r = ledger_db.cli("--lang", "en", "pay", "import", str(bureau), user="rev")
+    text = " ".join(r.stderr.split())
+    assert r.exit_code == 1 and "[idempotency_conflict]" in text and "already paid by the county's own import" in text, r
+    assert "have that entry reversed first" in text and "payments:" in text, text
+    assert _paid(ledger_db, "W5-C") == [("payments", "o81")]
+    rev = ledger_db.cli("entry", "reverse", str(county["entry_id"]), "--reason", "paid by the bureau", "--json",
+                       user="fin")
+    assert rev.exit_code == 0, rev
+    assert rev.json()["status"] == "held", rev.stdout            # a workflow entry's reversal: a second person
+    assert ledger_db.cli("entry", "confirm", str(rev.json()["held_id"]), user="rev2").exit_code == 0
+    again = ledger_db.cli("pay", "import", str(bureau), "--json", user="rev")
+    assert again.exit_code == 0 and len(again.json()["held"]) == 1, again
