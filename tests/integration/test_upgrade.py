@@ -527,7 +527,10 @@ def test_upgrade_0044_busy_holders(upgraded: Upgraded) -> None:
         trg = {r[0] for r in c.execute("""SELECT t.tgname FROM pg_trigger t
                                           WHERE t.tgfoid = 'fl.contended_written()'::regprocedure""").fetchall()}
         assert trg == {"account_contended", "bank_account_contended", "voucher_counter_contended",
-                       "chain_head_contended"}, trg
+                       "chain_head_contended",
+                       # 0069 (ATTACK9 W4): inserts are marked too
+                       "account_contended_insert", "bank_account_contended_insert", "account_day_contended_insert",
+                       "statement_line_contended_insert"}, trg
         c.execute("BEGIN")
         c.execute("SELECT 1")
         c.execute("UPDATE fl.chain_head SET seq = seq")
