@@ -138,9 +138,11 @@ RULES: tuple[ApiRule, ...] = (
     _r("recon_match", "workflows", "a match pairs lines and postings of one bank account that agree in amount"),
     _r("budget_year_closed", "workflows", "a closed year's budget is not adjusted after its close"),
     _i("budget_adjustment_reason"), _i("budget_adjustment_lines"), _i("plan_granularity"), _i("plan_rows"),
-    _g("ack_role", "a red warning is acknowledged by the bureau or finance: not re-derived"),
-    _g("unit_scope", "an officer acknowledges its own unit's warnings: not re-derived"),
-    _g("ack_date", "acknowledgement dates: not re-derived"), _g("ack_since", "a warning's start: not re-derived"),
+    _r("ack_role", "workflows", "a warning is acknowledged by the unit's officer or the city; a red one by the city only"),
+    _r("unit_scope", "workflows", "an officer acknowledges its own unit's warnings"),
+    _r("ack_date", "workflows", "an acknowledgement is not dated after the region's day it was recorded"),
+    _r("ack_since", "workflows", "a warning's start is a month end or the acknowledgement day (not re-derived: that "
+       "the unit had figures by then)"),
     _i("ack_level"), _i("ack_decision"),
     # ---- users and sessions ---------------------------------------------------------------
     _r("session_impersonated", "actors settings", "the writer's login is who a row names"),

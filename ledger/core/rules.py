@@ -90,11 +90,12 @@ TABLES: dict[str, tuple[str, ...]] = {
     "recon_match": ("id", "bank_account_id", "match_group", "method", "statement_line_id", "posting_id",
                     "matched_by"),
     "statement_line": ("id", "bank_account_id", "direction", "amount"),
+    "monitor_ack": ("id", "unit", "book", "level", "since", "acknowledged_on", "acknowledged_by", "acknowledged_at"),
 }
 ORDER_BY: dict[str, str] = {"pending_entry": "id", "app_user": "name", "request_event": "id",
                             "year_close": "book, year", "setting": "key", "unit": "code", "holder": "code",
                             "closed_period": "month", "chart": "code", "book": "code", "budget": "id",
-                            "recon_match": "id", "statement_line": "id"}
+                            "recon_match": "id", "statement_line": "id", "monitor_ack": "id"}
 # Columns cast to text when read online (arrays, jsonb: printed as the export prints them).
 TEXT_COLS = frozenset({"units", "value", "source", "components"})
 
@@ -136,7 +137,9 @@ DESCRIPTIONS: dict[str, str] = {
                  "before its entry; a month is closed after its last "
                  "day; a year's close is dated in the year, after the year before (in order, none skipped that "
                  "had benefit flows); no budget of a closed year adjusted after its close; each reconciliation "
-                 "match pairs bank lines and postings of one bank account that agree in amount",
+                 "match pairs bank lines and postings of one bank account that agree in amount; a monitoring "
+                 "warning is acknowledged by its own unit's officer or the city (a red one by the city only), on "
+                 "a day not before its start nor after the day it was recorded, its start a month end or that day",
     "account_rules": "every account is opened as the chart says: on a leaf code, with its book's component (or none "
                      "when the book has none), with a holder exactly when its code has holders and one allowed for "
                      "its code and unit",
@@ -778,6 +781,7 @@ class Rules:
         self._closes()
         self._budgets()
         self._matches()
+        self._acks()
         self._accounts()
         for problem in self.points.problems:
             self.add("maker_checker", problem, account=RULE_POINT_TABLE)
@@ -1025,6 +1029,33 @@ class Rules:
             elif not n_lines or not n_posts or money:
                 self.add("workflows", f"{what}: {n_lines} bank line(s) and {n_posts} posting(s) that differ by "
                          f"{_fen(money)}: a match pairs lines and postings that agree in amount (recon_match)")
+
+    def _acks(self) -> None:
+        """unit_scope, ack_role, ack_date, ack_since (fl.monitor_acknowledge) over every
+        acknowledgement: its writer (``acknowledged_by``, the session's login) by role now."""
+        for r in self.small.get("monitor_ack", ()):
+            self.checked["workflows"] += 1
+            aid, unit, level, since, on, by, at = r[0], r[1], r[3], r[4], r[5], r[6], _ts(r[7])
+            what = f"acknowledgement {aid} of unit {unit}'s {level} warning (book {r[2]}) by {by}"
+            role = self.role(by)
+            if role not in ("officer", "reviewer", "finance"):
+                self.add("workflows", f"{what}, {role or 'not a fundledger user'}: a warning is acknowledged by the "
+                         "unit's officer, the city bureau or city finance (ack_role)")
+            elif role == "officer" and self.unit_of(by) != unit:
+                self.add("workflows", f"{what}, an officer of unit {self.unit_of(by)}: an officer acknowledges its "
+                         "own unit's warnings only (unit_scope)")
+            elif role == "officer" and level == "red":
+                self.add("workflows", f"{what}, the unit's own officer: a red warning is acknowledged by the city "
+                         "bureau or city finance (ack_role)")
+            d_since, d_on = _date(since), _date(on)
+            if d_since is None or d_on is None:
+                continue
+            if at is not None and d_on > at.astimezone(self.tz).date():     # the region's day (0056)
+                self.add("workflows", f"{what} is for {on}, after the day it was recorded ({r[7]}): an "
+                         "acknowledgement is not dated in the future (ack_date)")
+            if d_since != d_on and (d_since + dt.timedelta(days=1)).day != 1:
+                self.add("workflows", f"{what}: the warning's start {since} is neither a month end nor the "
+                         f"acknowledgement day {on} (ack_since)")
 
     def _accounts(self) -> None:
         """account_leaf, account_component, account_holder (fl.account_for) over every account."""

@@ -291,3 +291,47 @@ def test_a_match_of_a_bank_line_and_a_posting_that_disagree(funded: LedgerDB, tm
     f = named(verdict(funded), "workflows", words="recon_match")
     assert f"of bank account {bank} (by rev): 1 bank line(s) and 1 posting(s) that differ by" in str(f["message"])
     assert [x["message"] for x in offline(funded, tmp_path, "workflows")] == [f["message"]]
+
+
+def test_an_account_with_a_holder_its_code_does_not_have(funded: LedgerDB, tmp_path: Path) -> None:
+    admin, rev = funded.admin(), funded.connect("rev", autocommit=True)
+    with suspended(admin, ACCOUNT_FOR, "IF p_holder <> '' THEN\n      PERFORM fl.refuse('account_holder'",
+                   "IF false THEN\n      PERFORM fl.refuse('account_holder'"):
+        r = post(rev, entry("rt15-holder", "2023-02-20", "RES", leg("1101", "230822", "D", "10.00", "special"),
+                            leg("2001", "230822", "C", "10.00")), checker="fin")[0]
+    assert r["status"] == "posted"
+    f = named(verdict(funded), "account_rules", words="account_holder")
+    assert "holder special where code 1101 for this unit takes none" in str(f["message"])
+    assert f["message"] in [x["message"] for x in offline(funded, tmp_path, "account_rules")]
+
+
+# ---- monitoring acknowledgements (fl.monitor_acknowledge) ------------------------------------------
+
+ACK = "fl.monitor_acknowledge(text,text,text,date,date,text,text)"
+
+
+def _ack(conn: object, unit: str, level: str, since: str, on: str, key: str) -> None:
+    row = conn.execute("SELECT * FROM fl.monitor_acknowledge(%s, 'RES', %s, %s, %s, 'watched', %s)",  # type: ignore[attr-defined]
+                       (unit, level, since, on, key)).fetchone()
+    assert row["status"] == "recorded", row
+
+
+@pytest.mark.parametrize("case", ["unit_scope", "ack_role", "ack_since", "ack_date"])
+def test_an_acknowledgement_against_its_rule(funded: LedgerDB, tmp_path: Path, case: str) -> None:
+    admin = funded.admin()
+    later = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    old, new, who, args = {
+        "unit_scope": ("IF u.role = 'officer' AND u.unit IS DISTINCT FROM p_unit THEN", "IF false THEN", "o22",
+                       ("230881", "yellow", "2023-12-31", "2023-12-31")),
+        "ack_role": ("IF u.role = 'officer' AND p_level = 'red' THEN", "IF false THEN", "o22",
+                     ("230822", "red", "2023-12-31", "2023-12-31")),
+        "ack_since": ("IF p_since <> p_on AND p_since <> (date_trunc", "IF false AND p_since <> (date_trunc", "rev",
+                      ("230822", "yellow", "2023-12-15", "2023-12-31")),
+        "ack_date": ("OR p_since > p_on OR p_on > fl._region_today() THEN", "OR p_since > p_on THEN", "rev",
+                     ("230822", "yellow", later, later)),
+    }[case]
+    with suspended(admin, ACK, old, new):
+        _ack(funded.connect(who, autocommit=True), *args, key=f"rt15-{case}")
+    f = named(verdict(funded), "workflows", words=f"({case})")
+    assert f"by {who}" in str(f["message"])
+    assert [x["message"] for x in offline(funded, tmp_path, "workflows")] == [f["message"]]
