@@ -37,6 +37,25 @@ def head_revision() -> str:
     return str(ScriptDirectory.from_config(_config()).get_current_head())
 
 
+def applied_prefix(before: str | None, script: ScriptDirectory | None = None) -> str:
+    """The greatest revision number n such that every revision numbered n or less is applied
+    at ``before`` (its ancestors and itself), '' for none. fl._rule_takes_effect (sql/0068)
+    treats a rule whose revision is at or below it as already in force. The chain is not in
+    number order (0058 follows 0062, 0065 follows 0066; a migration landing later takes a
+    number below its parent's), so ``before``'s own number would call a rule applied that its
+    database never ran (a database at 0062 has not run 0058)."""
+    if not before:
+        return ""
+    sd = script or ScriptDirectory.from_config(_config())
+    applied = {r.revision for r in sd.iterate_revisions(before, "base")}
+    out = ""
+    for rev in sorted(r.revision for r in sd.walk_revisions()):
+        if rev not in applied:
+            break
+        out = rev
+    return out
+
+
 def upgrade(conninfo: str, target: str = "head") -> tuple[str | None, str, list[str]]:
     """Upgrade to ``target`` (default head); return (revision before, revision after, and
     at head how the schema differs from this release's models: schema_models.drift)."""
@@ -52,7 +71,7 @@ def upgrade(conninfo: str, target: str = "head") -> tuple[str | None, str, list[
             # took effect (fl._rule_takes_effect, sql/0068) tells a rule already in force
             # before this run from one it brings now.
             sa_conn.exec_driver_sql("SELECT pg_catalog.set_config('fundledger.upgrade_from', %(v)s, false)",
-                                    {"v": before or ""})
+                                    {"v": applied_prefix(before)})
             cfg = _config()
             cfg.attributes["connection"] = sa_conn
             command.upgrade(cfg, target)

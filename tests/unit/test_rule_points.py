@@ -44,3 +44,15 @@ def test_a_point_recorded_twice_is_named_and_the_lowest_binds() -> None:
 def test_no_point_judges_every_entry() -> None:
     r = rules.Rules({}, points=_judge(_entry(1, 1)))
     assert r.point("money_in") == 0 and r.point("city_figures") == 0
+
+
+def test_a_rule_is_in_force_before_an_upgrade_only_if_its_migration_ran() -> None:
+    """migrate.applied_prefix: the chain is not in number order (0058 follows 0062, 0065 follows
+    0066), so a database at 0062 has not run 0058's rule and one at 0066 has not run 0065."""
+    from ledger.store.migrate import applied_prefix
+
+    assert applied_prefix(None) == ""
+    assert applied_prefix("0007") == "0007"
+    assert applied_prefix("0062") < "0058" <= applied_prefix("0058")
+    assert "0064" <= applied_prefix("0066") < "0065"
+    assert applied_prefix("0063") < "0064" <= applied_prefix("0064")
