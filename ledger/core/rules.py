@@ -198,9 +198,11 @@ def city_held(chart: str, holder: str) -> bool:
 
 def city_figure(chart: str, holder: str) -> bool:
     """A city figure (0058, ATTACK7 U5): the pooled accounts the city holds (1003 special,
-    1004 city_exp, 1005 treasury; either side) and fund balance or revenue (3xxx, 4xxx) —
-    an officer's manual entry on one is confirmed by the city (reviewer or finance)."""
-    return holder in ("special", "city_exp", "treasury") or chart[:1] in ("3", "4")
+    1004 city_exp, 1005 treasury; either side) and fund balance, revenue and (0067, ATTACK9
+    W2) expenditure (3xxx-5xxx, either side: what the year-end shortfall rule reads, so two
+    officers of one county cannot move their county's deficit) — an officer's manual entry
+    on one is confirmed by the city (reviewer or finance)."""
+    return holder in ("special", "city_exp", "treasury") or chart[:1] in ("3", "4", "5")
 
 
 def money_in(chart: str, holder: str, side: str) -> bool:
@@ -879,7 +881,7 @@ class Rules:
                          + (f"confirmed by {e.writer}, an officer" if e.writer != e.created_by else
                             "written by an officer")
                          + ": the city bureau or city finance confirms an officer's entry on the city's accounts, "
-                         "fund balance or revenue (0058, permission_denied)", eid)
+                         "fund balance, revenue or expenditure (0058, 0067, city_confirms)", eid)
                 return
 
     def _workflows(self) -> None:

@@ -831,8 +831,8 @@ def test_upgrade_0058_city_confirms_and_marked_locks(upgraded: Upgraded) -> None
                         "AND t.tgrelid = 'fl.posting'::regclass").fetchone()
         assert row is not None and row[0] == "O"
         assert c.execute("SELECT fl._city_figure('1003', 'special'), fl._city_figure('4101.county', ''), "
-                         "fl._city_figure('1004', 'county_exp'), fl._city_figure('5001.inpatient', '')"
-                         ).fetchone() == (True, True, False, False)
+                         "fl._city_figure('1004', 'county_exp'), fl._city_figure('1101', '')"
+                         ).fetchone() == (True, True, False, False)      # (5xxx too since 0067: below)
         src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.record_matches(integer,jsonb)'::regprocedure"
                         ).fetchone()[0]
         assert "fl.bank_account WHERE id = p_bank FOR UPDATE" not in src
@@ -1034,3 +1034,41 @@ def test_upgrade_0070_a_claim_the_county_paid_is_a_conflict_for_the_bureau(upgra
                              "WHERE oid = 'fl.import_payments(text,text)'::regprocedure").fetchone()
     assert "already paid by the county''s own import" in src and "_claims_released" in src, src[:200]
     assert "enable_mergejoin=off" in cfg, cfg
+
+
+def test_upgrade_0067_expenditure_by_hand_is_the_citys_and_bank_references_are_checked(upgraded: Upgraded,
+                                                                                       tmp_path: Path) -> None:
+    """0067 (ATTACK9 W2): in the upgraded ledger expenditure (5xxx) is a city figure: an officer's
+    held credit on 5001 against a temporary payment is refused to a second officer of its county
+    and confirmed by the bureau. (ATTACK9 W1) The old release's bank statements, lines, matches
+    and accounts all name their bank accounts (verify's bank_refs, first pass and independent)."""
+    with upgraded.connect() as c:
+        assert c.execute("SELECT fl._city_figure('5001.inpatient', ''), fl._city_figure('5401', ''), "
+                         "fl._city_figure('1101', ''), fl._city_figure('2001', '')").fetchone() == (True, True, False,
+                                                                                                     False)
+        rules = " ".join(r[0] for r in c.execute("SELECT rule FROM fl.manual_policy()").fetchall())
+        assert "expenditure 5xxx" in rules
+        officer, unit = c.execute("SELECT name, unit FROM fl.app_user u WHERE role = 'officer' AND EXISTS "
+                                  "(SELECT 1 FROM fl.unit x WHERE x.code = u.unit AND x.kind = 'county') "
+                                  "ORDER BY name LIMIT 1").fetchone()
+        reviewer = c.execute("SELECT name FROM fl.app_user WHERE role = 'reviewer' ORDER BY name LIMIT 1").fetchone()[0]
+        day = c.execute("SELECT max(day) FROM fl.account_day").fetchone()[0]
+    r = upgraded.cli("user", "add", "o_upg67", "--role", "officer", "--unit", unit, user=ADMIN)
+    assert r.returncode == 0, r
+    f = tmp_path / "w2.json"
+    f.write_text(json.dumps([{"date": str(day), "book": "RES", "idempotency_key": "UPG-67", "memo": "refund due",
+                              "postings": [{"account": "1101", "unit": unit, "side": "debit", "amount": "1.00"},
+                                           {"account": "5001.inpatient", "unit": unit, "side": "credit",
+                                            "amount": "1.00"}]}]), "utf-8")
+    r = upgraded.cli("entry", "post", str(f), "--json", user=officer)
+    assert r.returncode == 0, r
+    with upgraded.connect() as c:
+        hid = c.execute("SELECT id FROM fl.pending_entry WHERE idempotency_key = %s",
+                        (f"manual:{officer}:UPG-67",)).fetchone()[0]
+    r = upgraded.cli("--lang", "en", "entry", "confirm", str(hid), user="o_upg67")
+    assert r.returncode == 1 and "[city_confirms]" in r.stderr and "expenditure 5xxx" in r.stderr, r
+    r = upgraded.cli("entry", "confirm", str(hid), user=reviewer)
+    assert r.returncode == 0, r
+    v = upgraded.cli("--lang", "en", "verify", "--check", "bank_refs", "--json", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]
+    assert [c["name"] for c in json.loads(v.stdout)["checks"]] == ["bank_refs"]

@@ -142,17 +142,24 @@ def test_u5_every_city_figure_is_confirmed_by_the_city(county: LedgerDB, what: s
     assert out is not None and out["status"] == "posted"
 
 
-def test_u5_the_countys_own_figures_stay_the_countys(county: LedgerDB) -> None:
-    """A benefit paid from the county's own expenditure account (Dr 5001 / Cr 1004 county_exp), and
-    its expenditure reclassified: the second officer of the county still confirms them."""
+def test_u5_the_countys_expenditure_by_hand_is_the_citys_since_0067(county: LedgerDB) -> None:
+    """A benefit paid by hand from the county's own expenditure account (Dr 5001 / Cr 1004
+    county_exp), and its expenditure reclassified: both change what the year-end shortfall rule
+    reads (ATTACK9 W2), so since 0067 the second officer of the county is refused and the city
+    bureau confirms; the second officer may still reject."""
     o22 = county.connect("o22", autocommit=True)
     o22b = county.connect("o22b", autocommit=True)
+    rev = county.connect("rev", autocommit=True)
     for key, legs in [("pay", (leg("5001.inpatient", "230822", "D", "300.00"),
                                leg("1004", "230822", "C", "300.00", "county_exp"))),
                       ("recl", (leg("5001.outpatient", "230822", "D", "100.00"),
                                 leg("5001.inpatient", "230822", "C", "100.00")))]:
         hid = _hold(o22, key, *legs)
-        assert o22b.execute(CONFIRM, (hid,)).fetchone()["status"] == "posted", key  # type: ignore[index]
+        e = _refused(o22b, CONFIRM, (hid,))
+        assert e.diag.constraint_name == "city_confirms" and f"entry confirm {hid}" in str(e), (key, e)
+        assert rev.execute(CONFIRM, (hid,)).fetchone()["status"] == "posted", key  # type: ignore[index]
+    hid = _hold(o22, "withdrawn", leg("5001.outpatient", "230822", "D", "1.00"), leg("5001.inpatient", "230822", "C", "1.00"))
+    assert o22b.execute("SELECT state FROM fl.reject_entry(%s, 'no')", (hid,)).fetchone()["state"] == "rejected"  # type: ignore[index]
 
 
 def test_u5_variants_the_bureaus_own_entries_reversals_openings_interest(county: LedgerDB) -> None:

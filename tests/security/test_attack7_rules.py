@@ -104,10 +104,10 @@ def test_u1a_one_reviewer_takes_special_account_money_alone(funded: LedgerDB) ->
 def test_u1a_an_officer_confirms_the_bureaus_held_entry(funded: LedgerDB) -> None:
     admin = funded.admin()
     rev, o22 = funded.connect("rev", autocommit=True), funded.connect("o22", autocommit=True)
-    # (Expenditure reclassified against a temporary payment: held, and no money into a bank
-    # account, which since 0064 no officer confirms whoever made it.)
-    held = _post(rev, entry("rt7-cross", "2023-02-20", "RES", leg("5001.inpatient", "230822", "D", "10.00"),
-                            leg("1101", "230822", "C", "10.00")))
+    # (Bonds bought against borrowing: held whoever makes it, no money into a bank account, which
+    # since 0064 no officer confirms, and no expenditure, which since 0067 neither.)
+    held = _post(rev, entry("rt7-cross", "2023-02-20", "RES", leg("1201", "230822", "D", "10.00"),
+                            leg("2101", "230822", "C", "10.00")))
     assert held["status"] == "held"        # for unit 230822 only: its officer sees it (row security)
     with suspended(admin, "fl._decider(fl.pending_entry,text)", "IF u.role = 'officer' AND (",
                    "IF false AND ("):

@@ -139,14 +139,17 @@ def test_v5_money_into_any_bank_or_cash_account_is_the_citys_to_confirm(county: 
     assert out is not None and out["status"] == "posted"
 
 
-def test_v5_the_county_still_pays_from_its_own_account(county: LedgerDB) -> None:
-    """Money *out* of the county's account (its claims, Dr 5001 / Cr 1004 county_exp) and a
-    reclassification of its expenditure stay the county's: the second officer confirms them, and
-    rejects (a rejection moves no money)."""
+def test_v5_the_countys_payments_by_hand_are_the_citys_to_confirm_since_0067(county: LedgerDB) -> None:
+    """Money *out* of the county's account by hand (Dr 5001 / Cr 1004 county_exp) touches its
+    expenditure, which the year-end shortfall rule reads: since 0067 (ATTACK9 W2) the second
+    officer no longer confirms it, the bureau does. The second officer still rejects (a rejection
+    moves no money). The county's own payments import posts at once (test_attack9_deficit)."""
     o22, o22b = county.connect("o22", autocommit=True), county.connect("o22b", autocommit=True)
     pay = _hold(o22, "pay", leg("5001.inpatient", "230822", "D", "300.00"),
                 leg("1004", "230822", "C", "300.00", "county_exp"))
-    assert o22b.execute(CONFIRM, (pay,)).fetchone()["status"] == "posted"  # type: ignore[index]
+    e = _refused(o22b, CONFIRM, (pay,))
+    assert e.diag.constraint_name == "city_confirms" and f"--as REVIEWER entry confirm {pay}" in str(e), e
+    assert county.connect("rev", autocommit=True).execute(CONFIRM, (pay,)).fetchone()["status"] == "posted"  # type: ignore[index]
     fake = _hold(o22, "fake", *FAKE_IN)
     assert o22b.execute("SELECT state FROM fl.reject_entry(%s, 'not ours')", (fake,)).fetchone()["state"] == "rejected"  # type: ignore[index]
 
@@ -158,7 +161,7 @@ def test_v5_reversal_of_a_payment_is_money_in(county: LedgerDB) -> None:
     o22, o22b = county.connect("o22", autocommit=True), county.connect("o22b", autocommit=True)
     pay = _hold(o22, "pay", leg("5001.inpatient", "230822", "D", "300.00"),
                 leg("1004", "230822", "C", "300.00", "county_exp"))
-    eid = int(o22b.execute(CONFIRM, (pay,)).fetchone()["entry_id"])  # type: ignore[index]
+    eid = int(county.connect("rev", autocommit=True).execute(CONFIRM, (pay,)).fetchone()["entry_id"])  # type: ignore[index]
     mirror = _hold(o22, "undo-pay", leg("1004", "230822", "D", "300.00", "county_exp"),
                    leg("5001.inpatient", "230822", "C", "300.00"))
     assert _refused(o22b, CONFIRM, (mirror,)).diag.constraint_name == "city_confirms"
@@ -193,7 +196,7 @@ def test_v5_the_journal_refuses_it_in_an_officers_session_whatever_path(county: 
     confirmation (and its batch form) still writes nothing — the posting trigger refuses, in an
     officer's session, any posting that debits a bank or cash account. The officer cannot write
     the journal itself either."""
-    hid = _hold(county.connect("o22", autocommit=True), "trg", *FAKE_IN)
+    hid = _hold(county.connect("o22", autocommit=True), "trg", *MONEY_IN["against a temporary receipt (2001)"])
     o22b = county.connect("o22b", autocommit=True)
     before, bank = int(_one(county, "SELECT count(*) FROM fl.entry")), _county_exp(county)
     with _without_decider_rule(county):
@@ -213,7 +216,8 @@ def test_v5_verify_names_money_in_by_hand_without_the_city(county: LedgerDB) -> 
     confirmation and the journal's trigger ask, answers false) and puts it back byte for byte: the
     independent verdict (ledger.core.rules: maker_checker) and the in-database pass
     (held_entries) still name the entry and its officer confirmer."""
-    hid = _hold(county.connect("o22", autocommit=True), "forced", *FAKE_IN)
+    # (against a temporary receipt: no expenditure, which 0067 makes the city's figure as well)
+    hid = _hold(county.connect("o22", autocommit=True), "forced", *MONEY_IN["against a temporary receipt (2001)"])
     assert verdict(county) == {}
     with body_off(county.admin(), "fl._money_in(text,text,text)", "\n  SELECT false\n"):
         done = county.connect("o22b", autocommit=True).execute(CONFIRM, (hid,)).fetchone()
