@@ -211,7 +211,8 @@ CODES: dict[str, str] = {
     "closed_periods": N_("closed periods untouched"), "reversals": N_("reversals point back"),
     "held_entries": N_("held entries"), "requests": N_("fund requests agree with their history"),
     "history_chain": N_("history chain"), "histories": N_("record histories agree"),
-    "record_links": N_("record links"), "actors": N_("who did what"), "hash_chain": N_("hash chain"), "catalogue": N_("database schema"),
+    "record_links": N_("record links"), "actors": N_("who did what"),
+    "bank_refs": N_("bank account references"), "hash_chain": N_("hash chain"), "catalogue": N_("database schema"),
     "settings": N_("database settings"), "export_files": N_("export files"),
     # the API's rules re-derived in Python (ledger.core.rules)
     "maker_checker": N_("second person on held entries"), "request_duties": N_("request duties kept apart"),

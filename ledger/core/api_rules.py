@@ -39,7 +39,7 @@ class ApiRule:
 # The independent verdict's checks (online and offline): catalogue and settings, the proof's,
 # the histories', who did what, and the API rules re-derived (ledger.core.rules).
 INDEPENDENT: tuple[str, ...] = ("catalogue", "settings", *proof.CHECK_ORDER, "history_chain", "histories",
-                                "record_links", "actors", *rules.CHECKS)
+                                "record_links", "actors", "bank_refs", *rules.CHECKS)
 
 
 def _r(code: str, twins: str, what: str = "") -> ApiRule:
@@ -85,8 +85,9 @@ RULES: tuple[ApiRule, ...] = (
     # ---- maker-checker (0017, 0036, 0046, 0051, 0052) -------------------------------------
     _r("maker_checker", "maker_checker actors", "a held entry is confirmed by a second person"),
     _r("held_decided", "actors", "a held entry is decided once"),
-    _r("city_confirms", "maker_checker", "an officer's manual entry on a city figure (0058), and money into any bank "
-       "or cash account by hand (0064), is confirmed by the city"),
+    _r("city_confirms", "maker_checker", "an officer's manual entry on a city figure (0058: 1003 special, 1004 "
+       "city_exp, 1005; 3xxx, 4xxx and, 0067, expenditure 5xxx), and money into any bank or cash account by hand "
+       "(0064), is confirmed by the city"),
     _r("own_bank_credit", "maker_checker", "money out of a unit's own bank account (a holder not pooled) at once only "
        "by that unit's officer; anyone else's is held and confirmed by a second person (0060)"),
     _r("manual_policy", "officer_confinement", "an officer never credits 1003, 1004 city_exp, 1005 by hand"),
@@ -133,7 +134,9 @@ RULES: tuple[ApiRule, ...] = (
     _r("reference_fixed", "histories", "reference data is never removed or reclassified"),
     # ---- imports, statements, budgets, monitoring -------------------------------------------
     _c("import_line_batch_id_fkey"), _c("import_line_entry_id_fkey"), _i("import_stage_full"),
-    _c("bank_account_exists", "the foreign keys to fl.bank_account, checked by a trigger that locks nothing (0063)"),
+    _r("bank_account_exists", "bank_refs", "the foreign keys to fl.bank_account, checked by a trigger that locks "
+       "nothing (0063): every bank_account_id names a bank account, a line's is its statement's, an account's is "
+       "its (book, holder, unit)'s (ATTACK9 W1)"),
     _i("import_batch_file_name_size"), _i("import_batch_file_sha256_form"),
     _r("recon_match", "workflows", "a match pairs lines and postings of one bank account that agree in amount"),
     _r("budget_year_closed", "workflows", "a closed year's budget is not adjusted after its close"),
@@ -158,7 +161,7 @@ FIRST_PASS: dict[str, tuple[str, ...]] = {
     "account_balances": ("account_balances",), "account_days": ("account_days",),
     "bank_balances": ("bank_balances",), "no_overdraft": ("no_overdraft",), "day_balances": ("day_balances",),
     "components_separate": ("components_separate",), "closed_periods": ("closed_periods",),
-    "reversals": ("reversals",), "held_entries": ("maker_checker", "actors"),
+    "reversals": ("reversals",), "held_entries": ("maker_checker", "actors"), "bank_refs": ("bank_refs",),
     "requests": ("requests", "request_duties"), "history_chain": ("history_chain",), "histories": ("histories",),
     "record_links": ("record_links",), "hash_chain": ("hash_chain",),
 }

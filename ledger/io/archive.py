@@ -47,7 +47,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ledger.core import actors, fingerprint, histories, proof, rules
+from ledger.core import actors, bank_refs, fingerprint, histories, proof, rules
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result
 from ledger.errors import BadInput
 from ledger.i18n import _
@@ -178,7 +178,8 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
               histories.check_tables(latest, keys, current, p.memos, 200, unreadable, hist.changes,
                                      release=fingerprint.hooked_tables()),
               histories.links_result(n, link_findings, 200, link_tables),
-              actors_check(directory, log_path, latest))
+              actors_check(directory, log_path, latest),
+              bank_refs.check(latest, p.acct.values(), 200))
     return VerifyReport((*rep.checks, *checks, *rules_finish(directory, api_rules)), rep.extra)
 
 

@@ -39,6 +39,7 @@ from psycopg import IsolationLevel, sql
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
+from ledger.core import bank_refs
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
 from ledger.core.requests import TRANSITIONS
 from ledger.errors import PermissionDenied
@@ -176,8 +177,8 @@ CHECKS: tuple[Check, ...] = (
     Check("held_entries", "maker-checker (sql/0017): every confirmed held entry is in the journal with its key, "
           "kind and content, confirmed by someone other than its maker; every entry confirmed from a held one has "
           "that record; no manual entry or reversal filed under a writer's name moved real money without one; "
-          "an officer's held entry on the city's figures (1003 special, 1004 city_exp, 1005, 3xxx, 4xxx) or putting "
-          "money into any bank or cash account (a debit on 1001-1005 or an account with a holder) was confirmed by a "
+          "an officer's held entry on the city's figures (1003 special, 1004 city_exp, 1005, 3xxx, 4xxx, 5xxx: 0067) or "
+          "putting money into any bank or cash account (a debit on 1001-1005 or an account with a holder) was confirmed by a "
           "reviewer or finance user (0058, 0064) — each rule for the entries written after it took effect (0068)",
           "held", (
         Query("""
@@ -205,8 +206,9 @@ CHECKS: tuple[Check, ...] = (
               lambda r: f"{r['kind']} entry {r['idempotency_key']} by {r['created_by']} moved real money without "
                         "a second person's confirmation (no confirmed held entry)"),
         # (0058, ATTACK7 U5) An officer's held entry on the city's figures — its bank accounts
-        # (holders special, city_exp, treasury: 1003/1004/1005, either side), revenue 4xxx, fund
-        # balance 3xxx — is confirmed by the city bureau or city finance, never by an officer.
+        # (holders special, city_exp, treasury: 1003/1004/1005, either side), fund balance 3xxx,
+        # revenue 4xxx and (0067, ATTACK9 W2) expenditure 5xxx — is confirmed by the city bureau
+        # or city finance, never by an officer.
         # The rule written out here, not through fl._city_figure: the database's own function
         # is what this pass checks.
         Query("""
@@ -222,7 +224,7 @@ CHECKS: tuple[Check, ...] = (
                             -- (0068, ATTACK9 W6) each rule judges the entries written after it
                             -- took effect (fl.rule_point; a rule with no point: every entry)
                             AND ((a.holder IN ('special', 'city_exp', 'treasury')
-                                  OR left(a.chart_code, 1) IN ('3', '4'))
+                                  OR left(a.chart_code, 1) IN ('3', '4', '5'))  -- 5xxx: 0067, ATTACK9 W2
                                  AND pe.entry_id > coalesce((SELECT r.after_entry FROM ONLY fl.rule_point r
                                                               WHERE r.rule = 'city_figures'), 0)
                                  -- (0064, ATTACK8 V5) money into any bank or cash account
@@ -232,9 +234,52 @@ CHECKS: tuple[Check, ...] = (
                                     AND pe.entry_id > coalesce((SELECT r.after_entry FROM ONLY fl.rule_point r
                                                                  WHERE r.rule = 'money_in'), 0)))""",
               lambda r: f"held entry {r['id']} ({r['kind']} by officer {r['made_by']}) is on the city's bank "
-                        "accounts or its revenue or fund balance, or puts money into a bank or cash account, and "
+                        "accounts or fund balance, revenue or expenditure, or puts money into a bank or cash account, and "
                         f"was confirmed by {r['decided_by']} ({r['decider_role']}), not by the city bureau or city "
                         "finance"),
+    )),
+    # (ATTACK9 W1) 0063 checks bank_account_id by a statement trigger, not a foreign key: a
+    # trigger off for one statement validates nothing afterwards. The rows are asked here (and
+    # in Python by the independent verdict's bank_refs).
+    Check("bank_refs", bank_refs.DESCRIPTION, "accounts", (
+        Query("""
+          SELECT x.what, x.id, x.bank, x.other,
+                 EXISTS (SELECT 1 FROM ONLY fl.bank_account b WHERE b.id = x.bank) AS known FROM (
+            SELECT 'statement' AS what, t.id, t.bank_account_id AS bank, t.bank_account_id AS other
+              FROM ONLY fl.bank_statement t
+             WHERE NOT EXISTS (SELECT 1 FROM ONLY fl.bank_account b WHERE b.id = t.bank_account_id)
+            UNION ALL
+            SELECT 'line', t.id, t.bank_account_id, st.bank_account_id
+              FROM ONLY fl.statement_line t LEFT JOIN ONLY fl.bank_statement st ON st.id = t.statement_id
+             WHERE NOT EXISTS (SELECT 1 FROM ONLY fl.bank_account b WHERE b.id = t.bank_account_id)
+                OR st.bank_account_id IS DISTINCT FROM t.bank_account_id
+            UNION ALL
+            SELECT 'match', t.id, t.bank_account_id, l.bank_account_id
+              FROM ONLY fl.recon_match t LEFT JOIN ONLY fl.statement_line l ON l.id = t.statement_line_id
+             WHERE NOT EXISTS (SELECT 1 FROM ONLY fl.bank_account b WHERE b.id = t.bank_account_id)
+                OR t.statement_line_id IS NOT NULL AND l.bank_account_id IS DISTINCT FROM t.bank_account_id) x""",
+              lambda r: {"statement": "bank statement", "line": "statement line", "match": "reconciliation match"}[
+                            r["what"]] + f" {r['id']} is on bank account {r['bank']}, "
+                        + ("which does not exist" if not r["known"] else
+                           f"but its {'statement' if r['what'] == 'line' else 'statement line'} "
+                           + (f"is on bank account {r['other']}" if r["other"] is not None else "does not exist"))),
+        Query("""
+          SELECT a.id AS account_id, a.bank_account_id AS bank, b.id IS NULL AS missing,
+                 concat_ws(':', a.book, a.chart_code, a.unit, nullif(a.holder, ''), nullif(a.component, '')) AS label,
+                 b.book AS bbook, b.holder AS bholder, b.unit AS bunit
+            FROM ONLY fl.account a
+            LEFT JOIN ONLY fl.bank_account b ON b.id = a.bank_account_id
+            LEFT JOIN ONLY fl.holder h ON h.code = a.holder
+           WHERE (a.bank_account_id IS NULL) <> (a.holder = '')
+              OR a.bank_account_id IS NOT NULL AND (b.id IS NULL OR b.book <> a.book OR b.holder <> a.holder
+                   OR b.unit IS DISTINCT FROM CASE WHEN h.pooled THEN NULL ELSE a.unit END)""",
+              lambda r: f"account {r['label']} " + (
+                  "has a holder but no bank account" if r["bank"] is None else
+                  f"is on bank account {r['bank']}, which does not exist: its money is on no physical bank account"
+                  if r["missing"] else
+                  f"is on bank account {r['bank']} ({r['bbook']} {r['bholder']}"
+                  + (f":{r['bunit']}" if r["bunit"] else "") + "), not the bank account of its book, holder and "
+                  "unit")),
     )),
     Check("requests", "every fund request's history follows the request workflow (ledger.core.requests), ends in "
           "its current state, and its approver is not its submitter", "requests", (
@@ -321,7 +366,7 @@ def run_check(conn: Conn, check: Check, checked: int, cap: int = FINDINGS_CAP) -
 # Output order of the checks (and what --check accepts).
 ORDER: tuple[str, ...] = ("entry_balanced", "posting_copies", "vouchers", "account_balances", "account_days",
                           "bank_balances", "no_overdraft", "day_balances", "components_separate", "closed_periods", "reversals",
-                          "held_entries", "requests", *verify_records.NAMES, CHAIN_NAME)
+                          "held_entries", "bank_refs", "requests", *verify_records.NAMES, CHAIN_NAME)
 
 
 def snapshot(conn: Conn, *, same_as: str | None = None) -> None:

@@ -44,7 +44,7 @@ import psycopg
 from psycopg import IsolationLevel, sql
 from psycopg.rows import dict_row
 
-from ledger.core import histories, proof, rules
+from ledger.core import bank_refs, histories, proof, rules
 from ledger.core.findings import FINDINGS_CAP, VerifyReport
 from ledger.store import verify_actors, verify_records, verify_rules, verify_session
 from ledger.store.db import Conn
@@ -456,6 +456,7 @@ def independent_run(conn: Conn, *, cap: int = FINDINGS_CAP, fingerprint: dict[st
         hist_checks = (hist.chain, tables.finish(conn, copy_rows, hist.latest, p.memos, cap, reader.results,
                                                  hist.digested), tables.links,
                        verify_actors.check(conn, copy_rows, hist.latest, cap),
+                       bank_refs.check(hist.latest, p.acct.values(), cap),       # ATTACK9 W1
                        *verify_rules.finish(conn, copy_rows, api_rules))
         step("posting memos", t)
         if then is not None:
