@@ -20,7 +20,7 @@
 -- before: it is not a manual entry. Every manual entry on 3xxx-5xxx was already held (0039);
 -- an officer's correction of expenditure is now confirmed by the city instead of a colleague.
 --
--- The functions below are their definitions as migrated at 0065 (this migration's parent; 0064 last defined them), each
+-- The functions below are their definitions as migrated at 0070 (this migration's parent; 0064 last defined them), each
 -- changed only in the city figure's words (and the manual policy's line for officers).
 
 CREATE OR REPLACE FUNCTION fl._city_figure(p_chart text, p_holder text) RETURNS boolean
