@@ -85,7 +85,8 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
                      sum(d.debits - d.credits) AS balance,
                      sum(d.debits - d.credits)
                        FILTER (WHERE d.day > %(after)s) AS last12,
-                     sum(d.debits - d.credits) FILTER (WHERE d.day >= %(ystart)s) AS ytd
+                     sum(d.debits - d.credits) FILTER (WHERE d.day >= %(ystart)s) AS ytd,
+                     min(d.day) AS first_day
                 FROM fl.operating_day d WHERE d.day <= %(as_of)s GROUP BY d.account_id),
             planned AS (
               SELECT bc.book, bc.unit, bc.component,
@@ -101,10 +102,12 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
                        WHERE (make_date(s.fiscal_year, 12, 31) + make_interval(months => (SELECT months FROM due)))::date
                              < %(as_of)s), 0)::bigint AS overdue
                 FROM fl.government_shares(%(as_of)s) s GROUP BY s.book, s.unit),
+            -- The unit's first day in the book over all its accounts, from mv: operating_day
+            -- has a row for every account_day row (the close is a LEFT JOIN), so this is
+            -- account_day's first day without a second pass over it.
             firsts AS (
-              SELECT a.book, a.unit, min(d.day) AS first_day
-                FROM fl.account_day d JOIN fl.account a ON a.id = d.account_id
-               WHERE d.day <= %(as_of)s GROUP BY a.book, a.unit)
+              SELECT a.book, a.unit, min(mv.first_day) AS first_day
+                FROM mv JOIN fl.account a ON a.id = mv.account_id GROUP BY a.book, a.unit)
             SELECT a.book, a.unit,
                    coalesce(-sum(mv.balance) FILTER (WHERE c.kind IN ('net_assets', 'revenue', 'expenditure')),
                             0)::bigint AS surplus,
