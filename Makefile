@@ -21,7 +21,8 @@ unexport PYTHONDONTWRITEBYTECODE
 # The message catalogue, compiled at build time (pip install runs setup.py's build_py
 # too); `make i18n` extracts new messages into the .pot and each .po.
 PO := $(wildcard ledger/locale/*/LC_MESSAGES/*.po)
-MO := $(PO:.po=.mo)
+# Each .mo with its parsed form beside it (ledger.i18n.write_parsed: what start-up loads).
+MO := $(PO:.po=.mo) $(PO:.po=.mo.marshal)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)

@@ -5,7 +5,8 @@
   the SQL raises (``ledger.store.refusals``, its placeholders named in a comment) — into
   ``messages.pot``, then merge it into each language's ``.po`` (new messages arrive
   untranslated; translations are kept).
-* ``compile`` (the build, ``make``): ``.po`` → ``.mo``.
+* ``compile`` (the build, ``make``): ``.po`` → ``.mo``, and beside each its parsed form
+  (``ledger.i18n.write_parsed``: what start-up loads instead of parsing the .mo).
 * ``check``: exit 1 listing every message without a Chinese translation (the test does the same).
 """
 
@@ -20,7 +21,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from ledger.i18n import DOMAIN, LANGS, LOCALE_DIR
+from ledger.i18n import DOMAIN, LANGS, LOCALE_DIR, write_parsed
 
 ROOT = LOCALE_DIR.parents[1]
 SOURCES = ("ledger", "cli")
@@ -106,7 +107,7 @@ def compile_all() -> list[Path]:
         cat = _read(lang)
         with mo_path(lang).open("wb") as f:
             write_mo(f, cat)
-        out.append(mo_path(lang))
+        out += [mo_path(lang), write_parsed(mo_path(lang))]
     return out
 
 

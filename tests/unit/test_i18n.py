@@ -178,3 +178,60 @@ def test_the_command_line_in_either_language():
     assert r.exit_code == 0 and r.stdout.startswith("fundledger ")
     r = run_cli(["--lang", "fr", "--help"], url=None, env=zh)
     assert r.exit_code == 1 and "--lang 须为 zh 或 en" in r.stderr
+
+
+def _parse(mo: Path):  # type: ignore[no-untyped-def]
+    import gettext
+    import io
+
+    return gettext.GNUTranslations(io.BytesIO(mo.read_bytes()))
+
+
+@pytest.mark.parametrize("lang", i18n.LANGS)
+def test_the_parsed_form_is_what_gettext_parses(lang, monkeypatch, tmp_path):
+    """The build writes each .mo's parsed form beside it (``write_parsed``), and start-up
+    loads that instead of parsing the .mo — the same catalogue, headers and plural rule,
+    without gettext's parser running at all."""
+    import gettext
+    import shutil
+
+    mo = tmp_path / "fundledger.mo"
+    shutil.copyfile(catalogue.mo_path(lang), mo)
+    i18n.write_parsed(mo)
+    want = _parse(mo)
+
+    def no_parse(self, fp):  # type: ignore[no-untyped-def]
+        raise AssertionError("parsed the .mo although its parsed form is current")
+
+    monkeypatch.setattr(gettext.GNUTranslations, "_parse", no_parse)
+    got = i18n._from_mo(mo)
+    assert got._catalog == want._catalog
+    assert (got._info, got._charset) == (want._info, want._charset)
+    assert [got.plural(n) for n in range(4)] == [want.plural(n) for n in range(4)]
+    assert [got.ngettext("a", "b", n) for n in range(3)] == [want.ngettext("a", "b", n) for n in range(3)]
+
+
+def _compile(mo: Path, translations: dict[str, str]) -> None:
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    cat = Catalog(locale="zh", domain=i18n.DOMAIN, charset="utf-8")
+    for k, v in translations.items():
+        cat.add(k, v)
+    with mo.open("wb") as f:
+        write_mo(f, cat)
+
+
+def test_a_stale_parsed_form_is_ignored(tmp_path):
+    """A .mo compiled again without its parsed form (msgfmt, a hand-run babel, a copy) is
+    parsed, never answered from the old form: the form names the bytes it was made from."""
+    mo = tmp_path / "fundledger.mo"
+    _compile(mo, {"total": "合计"})
+    i18n.write_parsed(mo)
+    assert i18n._from_mo(mo).gettext("total") == "合计"
+    _compile(mo, {"total": "总计"})                       # same length in bytes, other text
+    assert i18n._from_mo(mo).gettext("total") == "总计"
+    i18n.parsed_path(mo).write_bytes(b"not a parsed form")
+    assert i18n._from_mo(mo).gettext("total") == "总计"
+    i18n.parsed_path(mo).unlink()
+    assert i18n._from_mo(mo).gettext("total") == "总计"
