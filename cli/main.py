@@ -121,10 +121,14 @@ def invoked(argv: list[str]) -> str | None:
     return None
 
 
-def tree_for(name: str | None) -> typer.Typer:
+def tree_for(name: str | None, argv: list[str] | None = None) -> typer.Typer:
     """``app``, or for a known command a copy of it that holds only that command: Typer
     builds a click command for every function it holds (signatures, annotations, option
-    objects), and a run uses one. The root (``--as``, ``--lang``, ``--version``) stays."""
+    objects), and a run uses one. The root (``--as``, ``--lang``, ``--version``) stays.
+
+    A group that runs its own callback (``monitor``) is built without its subcommands
+    (``ack``) when nothing after its name on the command line ``argv`` could name one:
+    every word there is an option (``monitor --json``), none asks for help."""
     if name not in COMMANDS:
         return app
     import copy
@@ -132,6 +136,18 @@ def tree_for(name: str | None) -> typer.Typer:
     one = copy.copy(app)
     one.registered_commands = [c for c in app.registered_commands if c.name == name]
     one.registered_groups = [g for g in app.registered_groups if g.name == name]
+    if argv is not None and len(one.registered_groups) == 1:
+        group = one.registered_groups[0]
+        sub = group.typer_instance
+        rest = argv[argv.index(name) + 1:] if name in argv else None
+        if (sub is not None and rest is not None and sub.registered_callback is not None
+                and sub.info.invoke_without_command is True
+                and all(a.startswith("-") and a not in ("-h", "--help", "--") for a in rest)):
+            alone = copy.copy(sub)
+            alone.registered_commands, alone.registered_groups = [], []
+            group = copy.copy(group)
+            group.typer_instance = alone
+            one.registered_groups = [group]
     return one if one.registered_commands or one.registered_groups else app
 
 
@@ -178,7 +194,7 @@ def run() -> None:
         _check_arguments(sys.argv[1:])
         name = invoked(sys.argv[1:])
         register(COMMANDS.get(name or "", MODULES))
-        build(tree_for(name), lang)(prog_name="fundledger")
+        build(tree_for(name, sys.argv[1:]), lang)(prog_name="fundledger")
     except LedgerError as e:
         err_console.print(render_error(e), soft_wrap=True)
         sys.exit(e.exit_code)

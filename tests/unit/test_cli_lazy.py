@@ -173,3 +173,29 @@ def test_a_json_read_loads_neither_rich_nor_the_write_path() -> None:
     loaded, widths = r.stdout.splitlines()
     assert loaded == "[]"
     assert widths == "33 33 SafeConsole"   # made on first use, with the width configured before
+
+
+def test_the_monitor_alone_builds_without_ack() -> None:
+    """``monitor --json`` runs the group's callback only, so the tree it builds leaves
+    ``ack`` out (Typer would build its click command for nothing); anything that could
+    name ``ack`` or asks for help keeps it."""
+    from typer.main import get_command
+
+    main.register(main.COMMANDS["monitor"])
+
+    def subcommands(*argv: str) -> list[str]:
+        tree = get_command(main.tree_for(main.invoked(list(argv)), list(argv)))
+        return sorted(tree.commands["monitor"].commands)  # type: ignore[attr-defined]
+
+    assert subcommands("monitor", "--json") == []
+    assert subcommands("--lang", "en", "monitor", "--json", "--force") == []
+    for argv in (("monitor", "ack", "230800"), ("monitor", "--help"), ("monitor", "-h"), ("monitor", "--book", "ack"),
+                 ("monitor", "--unit", "230800", "--json"), ("monitor", "--", "ack"), ("--as", "monitor", "monitor")):
+        assert subcommands(*argv) == ["ack"], argv
+
+
+def test_monitor_help_still_lists_ack() -> None:
+    r = subprocess.run([sys.executable, "-m", "cli.main", "--lang", "en", "monitor", "--help"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "ack" in r.stdout
