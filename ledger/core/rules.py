@@ -205,6 +205,15 @@ def city_figure(chart: str, holder: str) -> bool:
     return holder in ("special", "city_exp", "treasury") or chart[:1] in ("3", "4", "5")
 
 
+def city_figure_rule(chart: str, holder: str) -> str:
+    """Which rule point binds a city figure (``RULE_POINTS``): expenditure 5xxx became one in
+    0067 ('city_expenditure'), the rest in 0058 ('city_figures') — so a second officer's
+    confirmation of an officer's manual 5xxx entry, allowed before 0067, is not a finding."""
+    if holder in ("special", "city_exp", "treasury") or chart[:1] in ("3", "4"):
+        return "city_figures"
+    return "city_expenditure"
+
+
 def money_in(chart: str, holder: str, side: str) -> bool:
     """fl._money_in (0064, ATTACK8 V5): a debit on a bank or cash account (1001-1005, or any
     account with a holder — a county's own expenditure and legacy accounts included). Written
@@ -300,6 +309,7 @@ def legacy_ids(versions: Iterable[Row]) -> dict[str, set[int]]:
 RULE_POINTS: dict[str, str] = {
     "city_figures": "0058",     # an officer's manual entry on the city's figures: the city confirms
     "money_in": "0064",         # money into a bank or cash account by hand: the city confirms
+    "city_expenditure": "0067",  # ... and on expenditure 5xxx (recorded by 0072: ATTACK9 W2 after W6)
 }
 RULE_POINT_TABLE = "fl.rule_point"
 
@@ -872,10 +882,11 @@ class Rules:
                              + ": money into a bank account by hand is confirmed by the city bureau or city finance, "
                              "whoever holds the account (0064, city_confirms)", eid)
                     break
-        if self.role(e.writer) != "officer" or eid <= self.point("city_figures"):
+        if self.role(e.writer) != "officer":
             return
         for _book, chart, _unit, holder, _comp, _side, _pu in self._touches(eid):
-            if city_figure(chart, holder):
+            # each city figure binds from its own rule's point (0058; 5xxx: 0067, recorded by 0072)
+            if city_figure(chart, holder) and eid > self.point(city_figure_rule(chart, holder)):
                 self.add("maker_checker", f"manual entry {e.key} by {e.created_by} on {chart}"
                          f"{' ' + holder if holder else ''} (a city figure) was "
                          + (f"confirmed by {e.writer}, an officer" if e.writer != e.created_by else

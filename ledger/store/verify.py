@@ -224,9 +224,13 @@ CHECKS: tuple[Check, ...] = (
                             -- (0068, ATTACK9 W6) each rule judges the entries written after it
                             -- took effect (fl.rule_point; a rule with no point: every entry)
                             AND ((a.holder IN ('special', 'city_exp', 'treasury')
-                                  OR left(a.chart_code, 1) IN ('3', '4', '5'))  -- 5xxx: 0067, ATTACK9 W2
+                                  OR left(a.chart_code, 1) IN ('3', '4'))
                                  AND pe.entry_id > coalesce((SELECT r.after_entry FROM ONLY fl.rule_point r
                                                               WHERE r.rule = 'city_figures'), 0)
+                                 -- 5xxx: 0067 (ATTACK9 W2), its own point (recorded by 0072)
+                                 OR left(a.chart_code, 1) = '5'
+                                    AND pe.entry_id > coalesce((SELECT r.after_entry FROM ONLY fl.rule_point r
+                                                                 WHERE r.rule = 'city_expenditure'), 0)
                                  -- (0064, ATTACK8 V5) money into any bank or cash account
                                  OR pp.side = 'D' AND (split_part(a.chart_code, '.', 1)
                                                          IN ('1001', '1002', '1003', '1004', '1005')

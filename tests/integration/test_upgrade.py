@@ -1004,12 +1004,13 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
     recorded once in the chained history, and never changed."""
     with upgraded.connect() as c:
         points = dict(c.execute("SELECT rule, after_entry FROM fl.rule_point").fetchall())
-        assert set(points) == {"city_figures", "money_in"} and len(set(points.values())) == 1, points
+        assert set(points) == {"city_figures", "money_in", "city_expenditure"} \
+            and len(set(points.values())) == 1, points                   # (city_expenditure: 0072)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
         assert c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.rule_point' AND op = 'INSERT'"
-                         ).fetchone()[0] == 2
+                         ).fetchone()[0] == 3
         with pytest.raises(psycopg.errors.IntegrityConstraintViolation):
             c.execute("UPDATE fl.rule_point SET after_entry = after_entry + 1")
 
@@ -1072,3 +1073,17 @@ def test_upgrade_0067_expenditure_by_hand_is_the_citys_and_bank_references_are_c
     v = upgraded.cli("--lang", "en", "verify", "--check", "bank_refs", "--json", user=AUDITOR)
     assert v.returncode == 0, v.stdout[-2000:]
     assert [c["name"] for c in json.loads(v.stdout)["checks"]] == ["bank_refs"]
+
+
+def test_upgrade_0072_expenditure_binds_from_its_own_point(upgraded: Upgraded) -> None:
+    """0072 (ATTACK9 W2 after W6): expenditure 5xxx (0067) has its own rule point, recorded once
+    in the chained history as of this upgrade (the old release had neither 0058 nor 0067)."""
+    with upgraded.connect() as c:
+        row = c.execute("SELECT revision, after_entry FROM fl.rule_point WHERE rule = 'city_expenditure'").fetchone()
+        assert row is not None and row[0] == "0067", row
+        assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (row[1],)).fetchone()[0] \
+            == upgraded.before["entries"]
+        assert c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.rule_point' AND op = 'INSERT' "
+                         "AND row_key->>'rule' = 'city_expenditure'").fetchone()[0] == 1
+    ok = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert ok.returncode == 0, ok.stdout[-3000:]
