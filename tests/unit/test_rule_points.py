@@ -61,8 +61,7 @@ def test_a_rule_is_in_force_before_an_upgrade_only_if_its_migration_ran() -> Non
 def test_expenditure_binds_from_its_own_point() -> None:
     """(0072) 5xxx became a city figure in 0067: judged from 'city_expenditure', the city's bank
     accounts, 3xxx and 4xxx from 0058's 'city_figures'; every rule named has its revision."""
-    from ledger.core import rules as r
-
+    r = rules
     assert r.city_figure_rule("5001.inpatient", "") == "city_expenditure"
     assert [r.city_figure_rule(c, h) for c, h in (("3001", ""), ("4101", ""), ("1004", "city_exp"),
                                                    ("1003", "special"))] == ["city_figures"] * 4
