@@ -1087,3 +1087,18 @@ def test_upgrade_0072_expenditure_binds_from_its_own_point(upgraded: Upgraded) -
                          "AND row_key->>'rule' = 'city_expenditure'").fetchone()[0] == 1
     ok = upgraded.cli("verify", "--json", user=AUDITOR)
     assert ok.returncode == 0, ok.stdout[-3000:]
+
+
+def test_upgrade_0073_manual_entries_are_bounded_per_region_day(upgraded: Upgraded) -> None:
+    """0073 (ATTACK9 W7): the upgraded fl.post_entries keeps 0062's single parse and bounds a
+    user's manual entries per region day through one counter row (fl.manual_day), never by
+    counting the journal; no application role may read or write the counter."""
+    with upgraded.connect() as c:
+        src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc "
+                             "WHERE oid = 'fl.post_entries(jsonb)'::regprocedure").fetchone()
+        assert "manual_daily_cap" in src and "p AS MATERIALIZED" in src and "work_mem=32MB" in cfg
+        assert "INSERT INTO fl.manual_day" in src and "fl._region_today()" in src
+        assert c.execute("SELECT reloptions FROM pg_class WHERE oid = 'fl.manual_day'::regclass").fetchone()[0] \
+            == ["fillfactor=50"]
+        assert c.execute("SELECT count(*) FROM information_schema.role_table_grants WHERE table_schema = 'fl' "
+                         "AND table_name = 'manual_day' AND grantee LIKE 'fl\\_%'").fetchone()[0] == 0

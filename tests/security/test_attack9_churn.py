@@ -11,6 +11,7 @@ and day the way withdrawal_cap bounds withdrawals.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -44,3 +45,25 @@ def test_w7_one_officer_appends_net_zero_entries_without_bound(ledger_db: Ledger
         "JOIN fl.account a ON a.id = p.account_id WHERE a.chart_code = '1101' AND a.unit = '230822'").fetchone()
     assert (net is not None and net["n"] == 0) or refused is not None
     assert refused is not None, f"{CALLS * 1000} net-zero entries posted by one officer in one go, nothing refused"
+
+
+def test_w7_the_cap_says_what_to_do_in_chinese_first(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """(0073) Past 2,000 manual entries in a region day an officer's call is refused whole, in
+    Chinese first, saying when to post again (tomorrow) and who can; its earlier entries stand,
+    and the refused call's entries are not counted."""
+    o22 = ledger_db.connect("o22", autocommit=True)
+    for n in range(2):
+        o22.execute("SELECT status FROM fl.post_entries(%s::jsonb)", (_batch(n, n % 2 == 1),)).fetchall()
+    count = "SELECT count(*) AS n FROM fl.entry WHERE created_by = 'o22'"
+    assert ledger_db.admin().execute(count).fetchone()["n"] == 2000
+    assert ledger_db.admin().execute("SELECT n FROM fl.manual_day WHERE user_name = 'o22'").fetchone()["n"] == 2000
+    f = tmp_path / "one.json"
+    f.write_text(json.dumps([{"date": "2024-03-20", "book": "RES", "idempotency_key": "w7-one", "postings": [
+        {"account": "1101", "unit": "230822", "side": "debit", "amount": "1.00"},
+        {"account": "2001", "unit": "230822", "side": "credit", "amount": "1.00"}]}]), "utf-8")
+    r = ledger_db.cli("--lang", "zh", "entry", "post", str(f), user="o22")
+    text = " ".join(r.stderr.split())
+    assert r.exit_code == 1 and "[manual_daily_cap]" in text and "手工分录" in text and "市财政" in text and "明天" in text, r
+    assert "Traceback" not in r.stderr
+    assert ledger_db.admin().execute(count).fetchone()["n"] == 2000
+    assert ledger_db.admin().execute("SELECT n FROM fl.manual_day WHERE user_name = 'o22'").fetchone()["n"] == 2000

@@ -76,6 +76,8 @@ UNMARKED_CONFLICT_TARGETS = {
                      "so no second inserter reaches the key while the first holds it",
     "entry": "an entry's key is in its writer's own namespace (0035, 0043): only the same caller inserts it; "
              "and fl._post writes the entry's postings in the same call, which update fl.account (marked, 0044)",
+    "manual_day": "one counter row per user and region day (0073): its key is the caller's own name, so only the "
+                  "same user's other calls can wait on it, never another user's",
 }
 
 
