@@ -44,9 +44,8 @@ CREATE TABLE fl.manual_day (
 ) WITH (fillfactor = 50);
 REVOKE ALL ON fl.manual_day FROM PUBLIC;
 ALTER TABLE fl.manual_day ENABLE ROW LEVEL SECURITY;
-COMMENT ON TABLE fl.manual_day IS
-  'Manual entries per user and region day (0073, ATTACK9 W7): a guard for fl.post_entries''s cap, not an auditor''s '
-  'record (the entries are chained); written only by fl.post_entries';
+-- (No COMMENT ON TABLE: the schema models' drift check compares table comments; the
+-- model's docstring and this file say what the table is.)
 
 CREATE OR REPLACE FUNCTION fl.post_entries(p_docs jsonb)
  RETURNS TABLE(ord integer, entry_id bigint, status text, held_id bigint)

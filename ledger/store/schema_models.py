@@ -438,6 +438,18 @@ class RulePoint(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=Column("recorded_at", TIMESTAMP(timezone=True), nullable=False))
 
 
+class ManualDay(SQLModel, table=True):
+    """A user's manual entries in one region day (sql/0073): the guard behind manual_daily_cap,
+    not an auditor's record (the entries themselves are chained)."""
+
+    __tablename__ = "manual_day"
+    __table_args__ = {"schema": "fl"}
+
+    user_name: str = Field(sa_column=Column("user_name", Text, primary_key=True, nullable=False))
+    day: date = Field(sa_column=Column("day", Date, primary_key=True, nullable=False))
+    n: int = Field(sa_column=Column("n", Integer, nullable=False))
+
+
 class RecordHead(SQLModel, table=True):
     __tablename__ = "record_head"
     __table_args__ = {"schema": "fl"}
