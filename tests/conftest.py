@@ -222,6 +222,14 @@ class LedgerDB:
         self._conns.append(c)
         return c
 
+    def next_region_day(self, user: str) -> None:
+        """Start ``user``'s next region day for the manual-entry cap (0073, ATTACK9 W7): tests of
+        other caps need more than a day's 2,000 manual entries from one officer. The counter is a
+        guard, not an auditor's record (the entries themselves are chained and stay)."""
+        adm = self.admin()
+        adm.execute("DELETE FROM fl.manual_day WHERE user_name = %s", (user,))
+        adm.commit()
+
     def admin(self) -> psycopg.Connection:
         return self.connect(None, autocommit=True)
 

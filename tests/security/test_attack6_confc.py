@@ -199,6 +199,7 @@ def test_a_thousand_held_entries_with_wide_memos_are_held_in_one_call(ledger_db:
                         ([r["held_id"] for r in rows],)).fetchone()
     assert (lines["n"], lines["e"], lines["lo"], lines["hi"]) == (2000, 1000, 1, 2)  # type: ignore[index]
     changed = dict(docs[0], memo="other")
+    ledger_db.next_region_day("o22")   # the re-sent 1000 counted too: 2,000 manual entries a day (0073)
     e = _refused(o22, POST, (json.dumps([changed]),))
     assert e.diag.constraint_name == "idempotency_conflict", e
 
@@ -209,6 +210,7 @@ def test_open_held_entries_per_maker_are_capped(ledger_db: LedgerDB) -> None:
     for n in range(2):
         o22.execute(POST, (json.dumps([_held(f"cap-{n}-{i}") for i in range(1000)]),))
         o22.commit()
+    ledger_db.next_region_day("o22")   # 2,000 manual entries are a day's (0073); the open cap is not
     e = _refused(o22, POST, (json.dumps([_held("cap-one-more")]),))
     assert e.diag.constraint_name == "held_open_cap" and "entry held" in str(e), e
     # A direct entry still posts; the cap is the maker's (another officer holds on).

@@ -256,6 +256,7 @@ def test_v8_withdrawals_are_bounded_and_the_maker_is_never_stuck(county: LedgerD
     for rnd in range(2):
         _reject_all(o22, _hold_many(o22, f"junk{rnd}", 1000))
     assert int(_one(county, "SELECT count(*) FROM fl.pending_entry WHERE made_by = 'o22' AND state = 'rejected'")) == 2000
+    county.next_region_day("o22")   # 2,000 manual entries are a day's (0073); withdrawals count 24 hours
     (last,) = _hold_many(o22, "junk2", 1)
     e = _refused(o22, REJECT, (last,))
     assert e.diag.constraint_name == "withdrawal_cap", e
@@ -282,6 +283,7 @@ def test_v8_two_officers_rejecting_for_each_other_are_bounded_too(county: Ledger
     o22, o22b = county.connect("o22", autocommit=True), county.connect("o22b", autocommit=True)
     for rnd in range(2):
         _reject_all(o22b, _hold_many(o22, f"pair{rnd}", 1000))
+    county.next_region_day("o22")   # 2,000 manual entries are a day's (0073); rejections count 24 hours
     (last,) = _hold_many(o22, "pair2", 1)
     assert _refused(o22b, REJECT, (last,)).diag.constraint_name == "withdrawal_cap"
     assert o22.execute(REJECT, (last,)).fetchone()["state"] == "rejected"  # type: ignore[index]
