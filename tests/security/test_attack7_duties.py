@@ -40,7 +40,8 @@ def _officer(db: LedgerDB, name: str, unit: str) -> psycopg.Connection:
     admin = db.admin()
     if admin.execute("SELECT current_setting('server_version_num')::int AS v").fetchone()["v"] < 160000:  # type: ignore[index]
         # PostgreSQL 15: the ledger's owner cannot create roles; the DBA makes the login first (0009).
-        admin.execute(f"DO $$ BEGIN CREATE ROLE {name} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        # Two workers adding the same login at once race in pg_authid: unique_violation, not duplicate_object.
+        admin.execute(f"DO $$ BEGIN CREATE ROLE {name} LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$")
     admin.execute("SELECT fl.add_user(%s, 'officer', %s)", (name, unit))
     return db.connect(name, autocommit=True)
 
