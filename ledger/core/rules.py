@@ -196,22 +196,23 @@ def city_held(chart: str, holder: str) -> bool:
     return top in ("1003", "1005") or (top == "1004" and holder in ("", "city_exp"))
 
 
+_CITY_HOLDERS = ("special", "city_exp", "treasury")
+
+
 def city_figure(chart: str, holder: str) -> bool:
     """A city figure (0058, ATTACK7 U5): the pooled accounts the city holds (1003 special,
     1004 city_exp, 1005 treasury; either side) and fund balance, revenue and (0067, ATTACK9
     W2) expenditure (3xxx-5xxx, either side: what the year-end shortfall rule reads, so two
     officers of one county cannot move their county's deficit) — an officer's manual entry
     on one is confirmed by the city (reviewer or finance)."""
-    return holder in ("special", "city_exp", "treasury") or chart[:1] in ("3", "4", "5")
+    return holder in _CITY_HOLDERS or chart[:1] in ("3", "4", "5")
 
 
 def city_figure_rule(chart: str, holder: str) -> str:
     """Which rule point binds a city figure (``RULE_POINTS``): expenditure 5xxx became one in
     0067 ('city_expenditure'), the rest in 0058 ('city_figures') — so a second officer's
     confirmation of an officer's manual 5xxx entry, allowed before 0067, is not a finding."""
-    if holder in ("special", "city_exp", "treasury") or chart[:1] in ("3", "4"):
-        return "city_figures"
-    return "city_expenditure"
+    return "city_expenditure" if chart[:1] == "5" and holder not in _CITY_HOLDERS else "city_figures"
 
 
 def money_in(chart: str, holder: str, side: str) -> bool:
