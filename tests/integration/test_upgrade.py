@@ -1103,3 +1103,18 @@ def test_upgrade_0073_manual_entries_are_bounded_per_region_day(upgraded: Upgrad
         assert c.execute("SELECT count(*) FROM pg_roles r, unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p "
                          "WHERE r.rolname IN ('fl_officer', 'fl_reviewer', 'fl_finance', 'fl_auditor', 'fl_admin') "
                          "AND has_table_privilege(r.oid, 'fl.manual_day', p)").fetchone()[0] == 0
+
+
+def test_upgrade_0074_a_late_allocation_shares_what_is_still_owed_now(upgraded: Upgraded) -> None:
+    """0074: the upgraded fl.adjfund_allocate takes a closed year's caps from each register
+    item less everything cleared from it (whatever the clearing's date), locking the items
+    first, not from fl.government_shares as of the allocation's date; it keeps 0027's
+    lock_timeout and 0025b's grants."""
+    with upgraded.connect() as c:
+        src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc WHERE oid = "
+                             "'fl.adjfund_allocate(int, text, bigint, date, text)'::regprocedure").fetchone()
+        assert "(i.amount - i.cleared)::bigint AS owed" in src and "fl.government_shares" not in src
+        assert "ORDER BY i.id FOR UPDATE" in src and "still owed now" in src
+        assert "lock_timeout=5s" in cfg and "search_path=pg_catalog, fl, pg_temp" in cfg, cfg
+        assert c.execute("SELECT has_function_privilege('fl_finance', "
+                         "'fl.adjfund_allocate(int, text, bigint, date, text)', 'EXECUTE')").fetchone()[0]

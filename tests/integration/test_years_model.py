@@ -394,3 +394,55 @@ def test_the_mutant_that_counts_a_late_payment_as_revenue_is_caught(pg_server, t
         assert not _agrees(got["230822"], wrong)
     finally:
         _drop_db(db)
+
+
+def test_a_late_allocation_recorded_after_a_later_dated_payment_shares_what_is_still_owed(  # type: ignore[no-untyped-def]
+        pg_server, template_db) -> None:
+    """The case the fund run drew (0074): unit 230828's government paid its 2023 share on
+    2024-03-10, and finance then recorded the province's allocation for 2023 dated
+    2024-01-10. The item is owed once: the allocation is shared by what each government
+    still owes now (after every clearing, whatever its date), exactly as the model shares
+    it; a unit paid in full gets nothing, no register item is cleared past its amount, and
+    an allocation above what is still owed is a typed refusal (adjfund_cap) naming it."""
+    db = _fresh_db(pg_server, template_db)
+    try:
+        _fund_in_order(db)
+        ledger = Ledger(db)
+        s0 = {"230822": 0, "230828": 0, "230881": 0, POOL: POOL_S0}
+        ledger.open(s0)
+        model = Model(dict(s0))
+        flows = {"230822": (1_000_00, 1_500_00), "230828": (2_000_00, 3_000_00), "230881": (0, 400_00),
+                 POOL: (0, 0)}
+        got = ledger.close(2023, flows)
+        want = model.close(2023, flows)
+        assert all(_agrees(got[u], want[u]) for u in flows)
+        # 230828's whole share (1,000.00) and 100.00 of 230881's, dated in March, recorded first
+        ledger.pay("230828", 1_000_00, dt.date(2024, 3, 10))
+        model.pay("230828", 1_000_00)
+        ledger.pay("230881", 100_00, dt.date(2024, 3, 10))
+        model.pay("230881", 100_00)
+        caps = {u: model.owed_for(u, 2023) for u in flows if model.owed_for(u, 2023)}
+        assert caps == {"230822": 500_00, "230881": 300_00}
+        # more than is still owed now (800.00), though 1,800.00 was owed on 2024-01-10
+        with pytest.raises(psycopg.errors.CheckViolation) as refused:
+            ledger.allocate(2023, 800_01, dt.date(2024, 1, 10))
+        assert refused.value.diag.constraint_name == "adjfund_cap", refused.value
+        assert "still owed now (800.00" in str(refused.value), refused.value
+        got_a = ledger.allocate(2023, 700_01, dt.date(2024, 1, 10))
+        want_a = {u: a for u, a in shares(700_01, caps).items() if a}
+        assert got_a == want_a and "230828" not in got_a, (got_a, want_a)
+        for u, a in want_a.items():
+            model.pay_item(u, 2023, a)
+        assert ledger.outstanding(dt.date(2024, 12, 31)) == {u: model.outstanding(u) for u in flows
+                                                             if model.outstanding(u)}
+        # as of any date the register stays within each item: between the two dates, the
+        # allocation's clearings alone; 230828 still owes its share until its March payment
+        assert ledger.outstanding(dt.date(2024, 2, 1)) == {"230822": 500_00 - want_a["230822"],
+                                                           "230828": 1_000_00,
+                                                           "230881": 400_00 - want_a["230881"]}
+        flows = {u: (0, 0) for u in flows}
+        got = ledger.close(2024, flows)
+        want = model.close(2024, flows)
+        assert all(_agrees(got[u], want[u]) for u in flows)
+    finally:
+        _drop_db(db)
