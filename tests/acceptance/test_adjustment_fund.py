@@ -111,7 +111,8 @@ def test_two_years_with_the_fund_in_the_order_and_a_late_allocation(ledger_db):
     assert [(p["fiscal_year"], p["amount"]) for p in paid] == [(2023, "200.00")]
     # nothing of 2023 is owed any more: a further allocation for 2023 has no gap to cover
     more = ledger_db.cli("adjfund", "allocate", "--year", "2023", "--amount", "1.00", "--date", "2024-03-02", user="fin")
-    assert more.exit_code != 0 and "more than the gaps it covers" in more.stderr, more
+    assert more.exit_code != 0 and "[adjfund_cap]" in more.stderr, more
+    assert "more than the government shares of 2023 still owed now (0.00" in more.stderr, more
 
     post(ledger_db, move("r24", "2024-03-01", "230822", "1003", "4001", "6000.00", dr_holder="special"),
          move("e24", "2024-09-30", "230822", "5001.inpatient", "1003", "6500.00", cr_holder="special"))
