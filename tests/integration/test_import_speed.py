@@ -137,3 +137,50 @@ def test_an_unknown_category_is_named_with_its_row(ledger_db, tmp_path):
     assert "row 3" in r.stderr and "unknown category 'surgery'" in r.stderr and "row 4" in r.stderr, r.stderr
     assert "row 2," not in r.stderr
     assert int(ledger_db.admin().execute("SELECT count(*) AS n FROM fl.import_line").fetchone()["n"]) == 0
+
+
+def _digest(admin, batch: int) -> str:
+    """The batch digest as the verifiers recompute it: hashlib over each line's to_jsonb
+    text, in line order (row_no, then namespace and reference byte-wise)."""
+    lines = admin.execute("SELECT to_jsonb(l)::text AS t FROM fl.import_line l WHERE batch_id = %s "
+                          "ORDER BY row_no, namespace COLLATE \"C\", reference COLLATE \"C\"", (batch,)).fetchall()
+    return hashlib.sha256(b"".join(hashlib.sha256(x["t"].encode()).digest() for x in lines)).hexdigest()
+
+
+def test_lines_out_of_key_order_keep_the_verifiers_digest(ledger_db, tmp_path):
+    """(0075) The register is written in the file's order, not sorted by key: a file whose
+    references run backwards and whose units interleave still records the digest the
+    verifiers recompute in line order, and the ledger verifies."""
+    _fund_city(ledger_db, "230800")
+    _fund_city(ledger_db, "230822", "1000.00")
+    rows = [("2023-02-03", ("230800", "230822")[i % 2], "RES", f"医院 {i}", "inpatient", "1.00", f"Z-{9 - i}-{ref}",
+             "", "city") for i, ref in enumerate(["b", "a", "中", "B", "0", "~", "a", "é"])]
+    r = ledger_db.cli("pay", "import", str(_csv(tmp_path / "z.csv", rows)), "--json", user="rev")
+    assert r.exit_code == 0 and r.json()["rows_posted"] == 8, r
+    admin = ledger_db.admin()
+    batch = int(admin.execute("SELECT max(batch_id) AS b FROM fl.import_line").fetchone()["b"])
+    got = admin.execute("SELECT row_data FROM fl.record_log WHERE tbl = 'fl.import_line' "
+                        "AND row_key = jsonb_build_object('batch_id', %s::bigint)", (batch,)).fetchall()
+    assert [g["row_data"] for g in got] == [{"batch_id": batch, "lines": 8, "digest": _digest(admin, batch)}]
+    v = _verify(ledger_db)
+    assert v["ok"] is True, _both(v)
+
+
+def test_a_batch_recorded_before_is_digested_from_all_its_lines(ledger_db, tmp_path):
+    """(0075) Only a statement's own new batches are digested from its rows alone: a line
+    added by raw SQL to a batch already recorded gets a version digesting all the batch's
+    lines, the register read as before."""
+    _fund_city(ledger_db)
+    rows = [("2023-02-03", "230800", "RES", "医院", "inpatient", "2.00", f"A-{i}", "", "city") for i in range(3)]
+    assert ledger_db.cli("pay", "import", str(_csv(tmp_path / "a.csv", rows)), user="rev").exit_code == 0
+    admin = ledger_db.admin()
+    line = admin.execute("SELECT * FROM fl.import_line WHERE reference = 'A-0'").fetchone()
+    admin.execute("INSERT INTO fl.import_line (namespace, reference, content_hash, entry_id, batch_id, row_no) "
+                  "VALUES (%s, 'A-late', %s, %s, %s, 99)",
+                  (line["namespace"], line["content_hash"], line["entry_id"], line["batch_id"]))
+    admin.commit()
+    got = admin.execute("SELECT row_data FROM fl.record_log WHERE tbl = 'fl.import_line' "
+                        "AND row_key = jsonb_build_object('batch_id', %s::bigint) ORDER BY id",
+                        (line["batch_id"],)).fetchall()
+    assert [g["row_data"]["lines"] for g in got] == [3, 4], got
+    assert got[-1]["row_data"]["digest"] == _digest(admin, line["batch_id"])

@@ -1118,3 +1118,37 @@ def test_upgrade_0074_a_late_allocation_shares_what_is_still_owed_now(upgraded: 
         assert "lock_timeout=5s" in cfg and "search_path=pg_catalog, fl, pg_temp" in cfg, cfg
         assert c.execute("SELECT has_function_privilege('fl_finance', "
                          "'fl.adjfund_allocate(int, text, bigint, date, text)', 'EXECUTE')").fetchone()[0]
+
+
+def test_upgrade_0075_a_payments_import_sorts_less_and_reads_no_register(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0075 (issue 24): the upgraded import writes the register in the file's order (no sort by
+    key) and keeps 0066's settings and 0070's conflict; the import lines' history reads the
+    register only for a batch recorded before. A bureau import after the upgrade, references
+    out of key order, records the digest hashlib recomputes in line order."""
+    import hashlib
+
+    with upgraded.connect() as c:
+        src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc "
+                             "WHERE oid = 'fl.import_payments(text,text)'::regprocedure").fetchone()
+        assert 'ORDER BY m.unit COLLATE "C", w.reference COLLATE "C"' not in src and "(0075)" in src
+        assert "already paid by the county''s own import" in src and "_claims_released" in src
+        assert "enable_mergejoin=off" in cfg and "work_mem=256MB" in cfg, cfg
+        rec = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl._record_import_lines()'::regprocedure").fetchone()[0]
+        assert "IF again IS NULL THEN" in rec and "WHERE l.batch_id = ANY (again)" in rec
+        unit = c.execute("SELECT unit FROM fl.account WHERE holder = 'city_exp' AND book = 'RES' AND component = '' "
+                         "AND balance > 100 ORDER BY unit LIMIT 1").fetchone()[0]
+        reviewer = c.execute("SELECT name FROM fl.app_user WHERE role = 'reviewer' ORDER BY name LIMIT 1").fetchone()[0]
+        day = c.execute("SELECT max(day) FROM fl.account_day").fetchone()[0]
+        mark = c.execute("SELECT max(id) FROM fl.record_log").fetchone()[0]
+    f = tmp_path / "i75.csv"
+    f.write_text("date,unit,book,provider,category,amount,reference,component,paid_from\n"
+                 + "".join(f"{day},{unit},RES,p,inpatient,0.01,UPG-75-{9 - i},,city\n" for i in range(3)), "utf-8")
+    r = upgraded.cli("--lang", "en", "pay", "import", str(f), "--json", user=reviewer)
+    assert r.returncode == 0 and json.loads(r.stdout)["rows_posted"] == 3, r
+    with upgraded.connect() as c:
+        got = c.execute("SELECT row_data FROM fl.record_log WHERE id > %s AND tbl = 'fl.import_line'", (mark,)).fetchall()
+        assert len(got) == 1 and got[0][0]["lines"] == 3, got
+        lines = c.execute("SELECT to_jsonb(l)::text FROM fl.import_line l WHERE l.batch_id = %s ORDER BY l.row_no",
+                          (got[0][0]["batch_id"],)).fetchall()
+    assert got[0][0]["digest"] == hashlib.sha256(b"".join(hashlib.sha256(t[0].encode()).digest() for t in lines)).hexdigest()
+
