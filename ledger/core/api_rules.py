@@ -115,16 +115,22 @@ RULES: tuple[ApiRule, ...] = (
        "second person, which maker_checker re-derives)"),
     _r("interest_period", "workflows", "an interest period ends on or before the entry date"),
     _r("register_not_overcleared", "actors", "a register item's cleared amount is the sum of its clearings"),
-    _g("register_overpaid", "a government payment is at most what it owes: not re-derived"),
-    _g("adjfund_cap", "an adjustment-fund allocation covers at most the gaps: not re-derived"),
-    _g("adjfund_date", "adjustment-fund dates: not re-derived"), _i("adjfund_setting"),
+    _r("register_overpaid", "workflows", "a government share is settled at most once, each clearing exactly the "
+       "money its entry received for the item (ledger.core.fund_rules)"),
+    _g("adjfund_cap", "an adjustment-fund allocation covers at most the gaps: after the close, re-derived (each share "
+       "settles its own year's item of the unit it pays, never beyond it: workflows, register_overpaid); in the year, "
+       "the gap at the allocation's moment is not"),
+    _r("adjfund_date", "workflows", "an allocation for a year is dated in it before its close, or after it, written "
+       "after the close; a remittance is dated in its year (ledger.core.fund_rules)"), _i("adjfund_setting"),
     _i("register_item_note_size"), _i("register_item_reference_size"),
     # ---- closes ---------------------------------------------------------------------------
     _r("period_not_ended", "workflows", "a month is closed after its last day (region time)"),
     _c("year_closed", "PRIMARY KEY (year, book) of fl.year_close"),
     _r("year_close_order", "workflows", "years close in order; none skipped that had benefit collections "
        "or payments"),
-    _g("year_close_result", "the close's shortfall table matches the books and the rule: not re-derived"),
+    _r("year_close_result", "workflows", "the close's shortfall table matches the books (daily movements less the "
+       "close's own entries, the register, the allocations) and the rule, one register item per government share "
+       "(ledger.core.fund_rules)"),
     _r("close_date", "workflows", "a close is dated in its year"), _c("closed_period_month"),
     _i("lock_busy"), _i("read_committed"),
     # ---- accounts and reference data -----------------------------------------------------

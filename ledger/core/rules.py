@@ -69,6 +69,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ledger.core import fund_rules
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
 
 Row = Sequence[str]
@@ -79,13 +80,13 @@ TABLES: dict[str, tuple[str, ...]] = {
                       "maker_unit", "state", "decided_by", "entry_id", "source"),
     "app_user": ("name", "role", "unit"),
     "request_event": ("id", "request_id", "action", "actor", "at"),
-    "year_close": ("year", "book", "closed_at", "closed_on"),
+    "year_close": ("year", "book", "closed_at", "closed_on", "result"),
     "closed_period": ("month", "closed_by", "closed_at"),
     "setting": ("key", "value"),
     "unit": ("code", "kind"),
     "holder": ("code", "pooled", "chart_code", "counties_only"),
-    "chart": ("code", "parent"),
-    "book": ("code", "components"),
+    "chart": ("code", "parent", "kind"),
+    "book": ("code", "components", "pooled_component"),
     "budget": ("id", "year", "unit", "book", "version", "imported_by", "imported_at"),
     "recon_match": ("id", "bank_account_id", "match_group", "method", "statement_line_id", "posting_id",
                     "matched_by"),
@@ -97,7 +98,7 @@ ORDER_BY: dict[str, str] = {"pending_entry": "id", "app_user": "name", "request_
                             "closed_period": "month", "chart": "code", "book": "code", "budget": "id",
                             "recon_match": "id", "statement_line": "id", "monitor_ack": "id"}
 # Columns cast to text when read online (arrays, jsonb: printed as the export prints them).
-TEXT_COLS = frozenset({"units", "value", "source", "components"})
+TEXT_COLS = frozenset({"units", "value", "source", "components", "result"})
 
 # The import register's lines the claims rule reads (fl.import_line, payment namespaces only),
 # in the register's own order (namespace, reference): the export's order too.
@@ -139,7 +140,13 @@ DESCRIPTIONS: dict[str, str] = {
                  "had benefit flows); no budget of a closed year adjusted after its close; each reconciliation "
                  "match pairs bank lines and postings of one bank account that agree in amount; a monitoring "
                  "warning is acknowledged by its own unit's officer or the city (a red one by the city only), on "
-                 "a day not before its start nor after the day it was recorded, its start a month end or that day",
+                 "a day not before its start nor after the day it was recorded, its start a month end or that day; "
+                 "each year's close keeps the shortfall table the books and the rule give (surplus, then the "
+                 "adjustment fund, then the government) and one register item per government share; a "
+                 "government share is settled at most once, each clearing exactly the money its entry received "
+                 "for the item; an adjustment-fund allocation for a year is dated in it before its close, or after "
+                 "it, written after the close, settling that year's share of the unit it pays; a remittance is "
+                 "dated in its year",
     "account_rules": "every account is opened as the chart says: on a leaf code, with its book's component (or none "
                      "when the book has none), with a holder exactly when its code has holders and one allowed for "
                      "its code and unit",
@@ -171,7 +178,7 @@ REQUEST_DUTIES: dict[str, tuple[str, ...]] = {
     "disburse": ("submit", "approve"), "settle": ("submit", "approve", "disburse"),
 }
 _DONE = {"submit": "submitted", "approve": "approved", "disburse": "disbursed"}
-_SOURCE_KINDS = frozenset({"request_disburse", "request_settle", "register_clear"})
+_SOURCE_KINDS = frozenset({"request_disburse", "request_settle", "register_clear", "adjfund_alloc", "adjfund_remit"})
 # The entries whose postings the rules read (besides those dated after their writing day),
 # and those of them whose debit total a rule compares (a pre-allocation's amount, interest).
 WANTED_KINDS = frozenset({"manual", "reversal", "opening", "preallocation"})
@@ -439,6 +446,8 @@ class Rules:
     flows: set[tuple[str, int]] = field(default_factory=set)   # (book, year) with benefit collections or payments
     bank_of: dict[str, str] = field(default_factory=dict)       # account id -> its bank account id
     matched: dict[str, tuple[str, str, int]] = field(default_factory=dict)   # matched posting -> account, side, fen
+    fund: fund_rules.FundRows = field(default_factory=fund_rules.FundRows)   # the fund's rules' rows
+    sum_ids: set[int] = field(default_factory=set)         # entries whose amounts per account fund_rules reads
 
     def __post_init__(self) -> None:
         self._seen: dict[str, tuple[dt.datetime, dt.date, str] | None] = {}
@@ -482,6 +491,11 @@ class Rules:
         # Holders whose accounts are a unit's own bank account (0060: not pooled).
         self.own_holders = {r[0] for r in self.small.get("holder", ()) if r[1] in ("f", "false")}
         self.released: set[tuple[str, str, str]] = set()             # (unit, reference, batch) nobody paid
+        f = self.fund
+        f.acct, f.kinds, f.legacy = self.acct, self.kinds, frozenset(self.old_entries)
+        f.pooled = {r[0]: r[2] for r in self.small.get("book", ()) if len(r) > 2}
+        f.chart_kind = {r[0]: r[2] for r in self.small.get("chart", ()) if len(r) > 2}
+        f.closes = list(self.small.get("year_close", ()))
 
     # ---- helpers ---------------------------------------------------------------------
     def add(self, check: str, message: str, entry_id: int | None = None, *, request_id: int | None = None,
@@ -511,6 +525,28 @@ class Rules:
                 self.bank_of[r[0]] = r[6]
             yield r
 
+    def account_days(self, rows: Iterable[Row]) -> Iterator[Row]:
+        """proof.TABLES["account_day"] rows, passed through: each account's net movement per
+        year (the proof holds the rows to its postings: ``account_days``)."""
+        for r in rows:
+            self.fund.day(r[0], r[1], r[2], r[3])
+            yield r
+
+    def registers(self, items: Iterable[Row], clearings: Iterable[Row]) -> None:
+        """The government-share register: ``fund_rules.ITEM_COLS`` rows of fl.register_item
+        (others are skipped) and ``CLEARING_COLS`` rows of fl.register_clearing (those of
+        other items are skipped)."""
+        self.fund.items = [r for r in items if r[1] == "government_share"]
+        ids = {r[0] for r in self.fund.items}
+        self.fund.clearings = [r for r in clearings if r[1] in ids]
+
+    def sum_postings(self, rows: Iterable[Row]) -> None:
+        """Postings of ``sum_ids`` as (entry, account, side, amount) — one posting each, or
+        the server's sum per (entry, account, side); others are skipped."""
+        for eid, aid, side, amount in rows:
+            if int(eid) in self.sum_ids:
+                self.fund.posting(int(eid), aid, side, int(amount))
+
     def entries(self, rows: Iterable[Row]) -> Iterator[Row]:
         """proof.TABLES["entry"] rows, passed through, judged as they pass: the rules that
         need only the entry now, the others kept for ``finish``."""
@@ -531,6 +567,8 @@ class Rules:
         # The source is parsed only where a rule reads it (a held entry's maker and checker,
         # a request's id, a clearing's kind): most entries are imports that carry file and row.
         src = (_compact(_source(src_text)) if src_text and ('"held"' in src_text or kind in _SOURCE_KINDS) else {})
+        if kind in ("year_close", "adjfund_alloc", "adjfund_remit", "register_clear"):
+            self._fund_entry(eid, kind, book, date, key, src, created_at)
         writer = str(src.get("confirmed_by")) if src.get("held") is not None and src.get("confirmed_by") else created_by
         if eid in self.old_entries:
             if kind in ("opening", "handover_transfer"):          # still what later openings are judged by
@@ -545,6 +583,19 @@ class Rules:
             self.kept[eid] = _E(kind, key, book, date, created_by, created_at, writer, rev, src)
         else:
             self.makers[eid] = sys.intern(created_by)     # who wrote it, should it credit a unit's own account
+
+    def _fund_entry(self, eid: int, kind: str, book: str, date: str, key: str, src: dict[str, Any],
+                    created_at: str) -> None:
+        """The entries fund_rules reads: the closes' (their amounts: the year's figures leave
+        them out), the allocations and remittances (dates; an allocation's 4401 credits) and
+        the register clearings (a government share's: their amounts)."""
+        if kind == "year_close":
+            self.fund.closing[eid] = (book, int(date[:4]))
+            self.sum_ids.add(eid)
+            return
+        self.fund.entries[eid] = fund_rules.Entry(kind, book, date, key, src, _ts(created_at))
+        if kind == "adjfund_alloc" or (kind == "register_clear" and src.get("kind") == "government_share"):
+            self.sum_ids.add(eid)
 
     def wanted(self) -> set[int]:
         """The entries whose postings the rules read: manual entries and reversals (what they
@@ -641,6 +692,8 @@ class Rules:
                     if r[2] not in lst:
                         lst.append(r[2])
                 eid = int(r[1])
+                if eid in self.sum_ids:
+                    self.fund.posting(eid, r[2], r[3], int(r[4]))
                 if eid in want:
                     if eid in amounts and r[3] == "D":
                         self.debits[eid] += int(r[4])
@@ -800,7 +853,16 @@ class Rules:
             self.add("maker_checker", problem, account=RULE_POINT_TABLE)
         self._requests()
         self._once()
+        self._fund()
         return [result(n, DESCRIPTIONS[n], self.checked[n], self.findings[n], self.cap) for n in CHECKS]
+
+    def _fund(self) -> None:
+        """year_close_result, register_overpaid, adjfund_cap (late), adjfund_date
+        (ledger.core.fund_rules): every close, government-share item and allocation."""
+        f = self.fund
+        self.checked["workflows"] += len(f.closes) + len(f.items) + len(f.entries)
+        for message, eid in fund_rules.findings(f):
+            self.add("workflows", message, eid)
 
     def _touches(self, eid: int) -> list[tuple[str, str, str, str, str, str, str]]:
         """(book, chart, unit, holder, component, side, posting unit) of each posting read."""
@@ -1217,5 +1279,7 @@ def tee(r: Rules, read: Callable[[str], Any]) -> Callable[[str], Any]:
             return list(r.accounts(rows))
         if table == "entry":
             return r.entries(rows)
+        if table == "account_day":
+            return list(r.account_days(rows))
         return rows
     return wrapped

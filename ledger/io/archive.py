@@ -47,7 +47,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ledger.core import actors, bank_refs, fingerprint, histories, proof, rules
+from ledger.core import actors, bank_refs, fingerprint, fund_rules, histories, proof, rules
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result
 from ledger.errors import BadInput
 from ledger.i18n import _
@@ -206,11 +206,14 @@ def rules_finish(directory: Path, api_rules: rules.Rules | None) -> list[CheckRe
     the payment import lines, then the rules' checks."""
     if api_rules is None:
         return []
-    if api_rules.wanted() or api_rules.own_accounts() or api_rules.matched_ids():
+    if api_rules.wanted() or api_rules.own_accounts() or api_rules.matched_ids() or api_rules.sum_ids:
         api_rules.every_posting(table_rows(directory / "tables" / "posting.csv", proof.TABLES["posting"]))
     tables = directory / "tables"
     if api_rules.rejected_payments and (tables / "pending_posting.csv").exists():
         api_rules.held_lines(table_rows(tables / "pending_posting.csv", rules.HELD_LINE_COLS))
+    if (tables / "register_item.csv").exists() and (tables / "register_clearing.csv").exists():
+        api_rules.registers(table_rows(tables / "register_item.csv", fund_rules.ITEM_COLS),
+                            table_rows(tables / "register_clearing.csv", fund_rules.CLEARING_COLS))
     if (tables / "import_line.csv").exists():       # in the register's order, as the export wrote it
         api_rules.claims(table_rows(tables / "import_line.csv", rules.CLAIM_COLS))
     return api_rules.finish()

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ledger.core import proof, rules
+from ledger.core import fund_rules, proof, rules
 from ledger.core.findings import FINDINGS_CAP, CheckResult
 from ledger.store.db import Conn
 
@@ -105,6 +105,26 @@ LEGS_SQL = """SELECT pg_catalog.min(t.id), t.entry_id, t.account_id, t.side, t.u
  GROUP BY t.entry_id, t.account_id, t.side, t.unit ORDER BY 2, 1"""
 
 
+# The amounts of the entries fund_rules reads (the closes', the allocations', the government
+# shares' clearings), one row per (entry, account, side): a close of a hundred accounts is a
+# hundred rows, a payment two.
+SUMS_SQL = """SELECT t.entry_id, t.account_id, t.side, pg_catalog.sum(t.amount) FROM ONLY fl.posting t
+ WHERE t.entry_id OPERATOR(pg_catalog.=) ANY ('{ids}'::pg_catalog.int8[])
+ GROUP BY t.entry_id, t.account_id, t.side ORDER BY 1, 2, 3"""
+
+
+def registers_sql() -> tuple[str, str]:
+    """The government-share register items and their clearings (fund_rules.ITEM_COLS,
+    CLEARING_COLS), by id: plain selections, the items by their kind."""
+    icols = ", ".join(f"t.{c}" for c in fund_rules.ITEM_COLS)
+    ccols = ", ".join(f"t.{c}" for c in fund_rules.CLEARING_COLS)
+    gov = "i.kind OPERATOR(pg_catalog.=) 'government_share'"
+    return (f"SELECT {icols} FROM ONLY fl.register_item t WHERE t.kind OPERATOR(pg_catalog.=) 'government_share' "
+            "ORDER BY t.id",
+            f"SELECT {ccols} FROM ONLY fl.register_clearing t WHERE t.item_id OPERATOR(pg_catalog.=) ANY "
+            f"(ARRAY(SELECT i.id FROM ONLY fl.register_item i WHERE {gov})) ORDER BY t.id")
+
+
 def finish(conn: Conn, copy_rows: CopyRows, r: rules.Rules) -> list[CheckResult]:
     """The distinct legs of the entries the rules want, by id (in chunks), then the verdict."""
     ids = sorted(r.wanted())
@@ -132,6 +152,12 @@ def finish(conn: Conn, copy_rows: CopyRows, r: rules.Rules) -> list[CheckResult]
         hcols = ", ".join(f"t.{c}" for c in rules.HELD_LINE_COLS)
         r.held_lines(copy_rows(conn, f"SELECT {hcols} FROM ONLY fl.pending_posting t WHERE t.pending_id "
                                      f"OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[]) ORDER BY t.pending_id, t.pos"))
+    sums = sorted(r.sum_ids)
+    for i in range(0, len(sums), CHUNK):
+        arr = "{" + ",".join(map(str, sums[i:i + CHUNK])) + "}"
+        r.sum_postings(copy_rows(conn, SUMS_SQL.format(ids=arr)))
+    items_sql, clearings_sql = registers_sql()
+    r.registers(copy_rows(conn, items_sql), copy_rows(conn, clearings_sql))
     lcols = ", ".join(f"t.{c}" for c in rules.CLAIM_COLS)
     r.claims(copy_rows(conn, f"SELECT {lcols} FROM ONLY fl.import_line t WHERE pg_catalog.starts_with(t.namespace, "
                              "'payments:') ORDER BY t.namespace, t.reference"))

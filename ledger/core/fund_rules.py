@@ -1,0 +1,398 @@
+"""The fund's own rules re-derived from raw rows (issue 15): the year-end close's shortfall
+table, the government-share register and the adjustment fund's dates.
+
+Four rules the API holds only in SQL function bodies (``fl.close_year``,
+``fl.government_pay``, ``fl.adjfund_allocate``, ``fl.adjfund_remit``) and that a superuser
+could switch off for one call leaving rows that look like any others. Here each is asked of
+the rows themselves, in Python, with no value a server function computed:
+
+* ``year_close_result`` — every close's stored shortfall table (``fl.year_close.result``)
+  equals the books and the rule. The books: each unit's revenue and expenditure of the year
+  and its fund balance carried in, from the daily movements (``fl.account_day``, which the
+  proof recomputes from the postings) less the close's own entries; the government-share
+  money received in the year and the shares still owed at its start, from the register's
+  items and clearings; the adjustment-fund allocations for the year paid in it, from their
+  entries. The rule: BRIEF §5 across years, the fund between surplus and government
+  (``ledger.core.shortfall`` is the same rule, held to these equations by its tests). And
+  each government share of the table is one register item of that amount, and no other
+  item claims the year.
+* ``register_overpaid`` — a government-share item is never settled beyond what it owed
+  (its clearings, in the order written, never exceed it), and every clearing is exactly the
+  money its entry received for that item (a ``register_clear`` entry naming the item, its
+  debits equal to the clearing); a payment entry for an item with no clearing is money
+  taken as a government share that settled nothing.
+* ``adjfund_cap`` (its late part) — an allocation that arrived after its year's close
+  settles that year's item of the unit it credits, never another year's.
+* ``adjfund_date`` — an allocation for year Y paid before Y's close is dated in Y, written
+  before the close; one paid after settles Y's shares, is dated after Y and written after
+  the close; a remittance for Y is dated in Y.
+
+Findings are plain (message, entry id) pairs for ``ledger.core.rules`` (check
+``workflows``) to report; a rule's code ends each message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Row = Sequence[str]
+
+# fl.register_item and fl.register_clearing columns read (government shares only).
+ITEM_COLS: tuple[str, ...] = ("id", "kind", "unit", "book", "amount", "opened_on", "fiscal_year", "reference")
+CLEARING_COLS: tuple[str, ...] = ("id", "item_id", "amount", "cleared_on", "entry_id", "idempotency_key")
+
+# The stored table's columns the across-years rule (0011, 0025b) writes, and the books' figures
+# each of the close's inputs must equal.
+_INPUTS = ("revenue", "expenditure", "surplus_before", "revenue_on_books", "share_receipts",
+           "surplus_before_on_books", "outstanding_before", "adjustment_receipts")
+
+
+def _fen(v: int) -> str:
+    sign = "-" if v < 0 else ""
+    return f"{sign}{abs(v) // 100:,}.{abs(v) % 100:02d}"
+
+
+def _int(v: Any) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    try:
+        return None if v is None or v == "" else int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What these rules read of an entry: its kind, book, date, key, source and write time."""
+
+    kind: str
+    book: str
+    date: str
+    key: str
+    source: Mapping[str, Any]
+    created_at: dt.datetime | None
+
+
+@dataclass
+class FundRows:
+    """The rows the rules read, gathered as the verdict streams its tables."""
+
+    pooled: dict[str, str] = field(default_factory=dict)                 # book -> pooled component
+    chart_kind: dict[str, str] = field(default_factory=dict)             # chart code -> kind
+    acct: Mapping[str, tuple[str, str, str, str, str]] = field(default_factory=dict)  # id -> book, chart, unit, …
+    year_net: dict[str, dict[int, int]] = field(default_factory=dict)   # account -> year -> D−C of its days
+    closing: dict[int, tuple[str, int]] = field(default_factory=dict)    # year_close entry -> (book, year)
+    sums: dict[int, dict[str, list[int]]] = field(default_factory=dict)  # entry -> account -> [debits, credits]
+    entries: dict[int, Entry] = field(default_factory=dict)              # the allocations, remittances, clearings
+    kinds: Mapping[int, str] = field(default_factory=dict)               # every entry's kind
+    items: list[Row] = field(default_factory=list)                       # ITEM_COLS, government shares
+    clearings: list[Row] = field(default_factory=list)                   # CLEARING_COLS of those items
+    closes: list[Row] = field(default_factory=list)                      # year, book, closed_at, closed_on, result
+    legacy: frozenset[int] = frozenset()                                 # entries before the chained history
+
+    def day(self, aid: str, day: str, debits: str, credits: str) -> None:
+        """One fl.account_day row: its net movement added to its account's year."""
+        years = self.year_net.setdefault(aid, {})
+        y = int(day[:4])
+        years[y] = years.get(y, 0) + int(debits) - int(credits)
+
+    def posting(self, eid: int, aid: str, side: str, amount: int) -> None:
+        """A posting (or a grouped sum) of an entry whose amounts the rules read."""
+        v = self.sums.setdefault(eid, {}).setdefault(aid, [0, 0])
+        v[0 if side == "D" else 1] += amount
+
+
+def _ts(text: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _close_times(closes: Sequence[Row]) -> dict[tuple[str, int], dt.datetime]:
+    out: dict[tuple[str, int], dt.datetime] = {}
+    for r in closes:
+        y, at = _int(r[0]), _ts(r[2])
+        if y is not None and at is not None:
+            out[(r[1], y)] = at
+    return out
+
+
+# ---- year_close_result ---------------------------------------------------------------------
+
+def _figures(rows: FundRows, book: str, year: int) -> dict[str, dict[str, int]]:
+    """fl.year_figures_v3(year, book) re-derived: each unit's figures of the year (fen)."""
+    comp = rows.pooled.get(book, "")
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    closing: dict[str, int] = defaultdict(int)          # account -> D−C of the year's closing entries
+    for eid, (b, y) in rows.closing.items():
+        if b == book and y == year:
+            for aid, (d, c) in rows.sums.get(eid, {}).items():
+                closing[aid] += d - c
+    out: dict[str, dict[str, int]] = {}
+
+    def fig(unit: str) -> dict[str, int]:
+        return out.setdefault(unit, dict.fromkeys(("revenue_on_books", "expenditure", "carried", "fund", "receipts",
+                                                   "owed", "alloc"), 0))
+
+    mine = {aid: a for aid, a in rows.acct.items() if a[0] == book and a[4] == comp}
+    for aid, (_b, chart, unit, _h, _c) in mine.items():
+        f = fig(unit)
+        years = rows.year_net.get(aid, {})
+        net = years.get(year, 0) - closing.get(aid, 0)
+        kind = rows.chart_kind.get(chart)
+        if kind == "revenue":
+            f["revenue_on_books"] -= net
+        elif kind == "expenditure":
+            f["expenditure"] += net
+        if chart == "3001":
+            f["fund"] -= net
+            f["carried"] -= sum(v for y, v in years.items() if y < year)
+    items = {r[0]: r for r in rows.items if r[3] == book}
+    paid_before: dict[str, int] = defaultdict(int)
+    for cl in rows.clearings:
+        it = items.get(cl[1])
+        if it is None or it[2] not in out:
+            continue
+        on = dt.date.fromisoformat(cl[3][:10])
+        if start <= on <= end:
+            out[it[2]]["receipts"] += int(cl[2])
+        elif on < start:
+            paid_before[cl[1]] += int(cl[2])
+    for iid, it in items.items():
+        if it[2] in out and dt.date.fromisoformat(it[5][:10]) < start:
+            out[it[2]]["owed"] += int(it[4]) - paid_before.get(iid, 0)
+    for eid, e in rows.entries.items():
+        if (e.kind == "adjfund_alloc" and e.book == book and e.date[:4] == str(year)
+                and str(e.source.get("year")) == str(year)):
+            for aid, (d, c) in rows.sums.get(eid, {}).items():
+                a = rows.acct.get(aid)
+                if a is not None and a[1] == "4401" and a[2] in out:
+                    out[a[2]]["alloc"] += c - d
+    return {u: {"revenue": f["revenue_on_books"] - f["receipts"] - f["alloc"], "expenditure": f["expenditure"],
+                "surplus_before": f["carried"] + f["fund"] + f["owed"], "revenue_on_books": f["revenue_on_books"],
+                "share_receipts": f["receipts"], "surplus_before_on_books": f["carried"] + f["fund"],
+                "outstanding_before": f["owed"], "adjustment_receipts": f["alloc"]} for u, f in out.items()}
+
+
+def rule_columns(x: Mapping[str, int]) -> dict[str, int]:
+    """The close's outputs from its inputs — the equations fl.close_year checks (0025b), BRIEF §5
+    across years with the adjustment fund (ledger.core.shortfall.apply_shortfall_rule is the
+    same rule; it refuses inputs these accept, such as a negative revenue, so it is not
+    called on a stored table)."""
+    current = x["revenue"] - x["expenditure"]
+    gap = max(-current, 0)
+    covered = min(gap, max(x["surplus_before"], 0))
+    fund = min(gap - covered, x["adjustment_receipts"])
+    government = gap - covered - fund
+    after = x["surplus_before"] + current + x["adjustment_receipts"] + government
+    owed_after = x["outstanding_before"] - x["share_receipts"] + government
+    return {"current_balance": current, "covered_by_surplus": covered, "covered_by_adjustment_fund": fund,
+            "government_share": government, "surplus_after": after, "outstanding_after": owed_after,
+            "surplus_after_on_books": after - owed_after}
+
+
+def _stored(result: str) -> tuple[str, list[dict[str, Any]]] | None:
+    try:
+        doc = json.loads(result) if result else None
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
+        return None
+    return str(doc.get("rule") or ""), [r for r in doc["rows"] if isinstance(r, dict)]
+
+
+def year_close_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
+    """year_close_result over every close (its register items with it)."""
+    shares: dict[tuple[str, int, str], list[Row]] = defaultdict(list)
+    for it in rows.items:
+        y = _int(it[6])
+        if y is not None:
+            shares[(it[3], y, it[2])].append(it)
+    for r in sorted(rows.closes, key=lambda r: (r[1], _int(r[0]) or 0)):
+        year, book = _int(r[0]), r[1]
+        if year is None:
+            continue
+        what = f"the close of {year} for book {book}"
+        got = _stored(r[4] if len(r) > 4 else "")
+        if got is None:
+            yield f"{what} keeps no shortfall table (year_close_result)", None
+            continue
+        rule, table = got
+        across = rule.startswith("across_years")
+        books = _figures(rows, book, year)
+        seen: set[str] = set()
+        for x in sorted(table, key=lambda x: str(x.get("unit"))):
+            unit = str(x.get("unit"))
+            seen.add(unit)
+            f = books.get(unit)
+            if f is None:
+                yield f"{what}: its table has a line for unit {unit}, which has no account in the book (year_close_result)", None
+                continue
+            vals = {k: _int(x.get(k)) for k in x}
+            if not across:            # before 0011: one year's rule on the books' figures
+                want = {"revenue": f["revenue_on_books"], "expenditure": f["expenditure"],
+                        "surplus_before": f["surplus_before_on_books"]}
+            else:
+                want = {k: f[k] for k in _INPUTS}
+                vals.setdefault("adjustment_receipts", 0)
+                if vals["adjustment_receipts"] is None:
+                    vals["adjustment_receipts"] = 0
+            wrong = [k for k in want if vals.get(k) != want[k]]
+            if wrong:
+                k = wrong[0]
+                yield (f"{what}: unit {unit}'s {k} is {_show(vals.get(k))} in the stored table; the books give "
+                       f"{_fen(want[k])} — the table does not match the books (year_close_result)"), None
+                continue
+            inputs = {k: vals.get(k) or 0 for k in _INPUTS}
+            if not across:
+                inputs.update(adjustment_receipts=0, share_receipts=0, outstanding_before=0)
+            ruled = rule_columns(inputs)
+            outs = [k for k in ruled if (across or k in ("current_balance", "covered_by_surplus", "government_share",
+                                                         "surplus_after"))
+                    and not (k == "covered_by_adjustment_fund" and x.get(k) is None and ruled[k] == 0)]
+            bad = [k for k in outs if vals.get(k) != ruled[k]]
+            if bad:
+                k = bad[0]
+                yield (f"{what}: unit {unit}'s {k} is {_show(vals.get(k))}; the rule gives {_fen(ruled[k])} from the "
+                       f"table's own figures (revenue {_fen(inputs['revenue'])}, expenditure "
+                       f"{_fen(inputs['expenditure'])}, surplus before {_fen(inputs['surplus_before'])}) — surplus, "
+                       "then the adjustment fund, then the government (year_close_result)"), None
+                continue
+            gov = ruled["government_share"]
+            got_items = shares.pop((book, year, unit), [])
+            amounts = sorted(int(i[4]) for i in got_items)
+            if amounts != ([gov] if gov > 0 else []):
+                yield (f"{what}: unit {unit}'s government share is {_fen(gov)}; the register holds "
+                       + (", ".join(f"item {i[0]} of {_fen(int(i[4]))}" for i in got_items) or "no item")
+                       + " for it — the close opens one item of the share (year_close_result)"), None
+        for (b, y, unit), its in sorted(shares.items()):
+            if (b, y) == (book, year) and unit not in seen:
+                yield (f"{what}: register item(s) {', '.join(i[0] for i in its)} claim a government share of {year} "
+                       f"for unit {unit}, which has no line in the table (year_close_result)"), None
+        for done in [s for s in shares if s[:2] == (book, year)]:
+            del shares[done]
+        for unit, f in sorted(books.items()):
+            if unit not in seen and any(f.values()):
+                yield (f"{what}: its table has no line for unit {unit}, whose figures are not all zero (revenue "
+                       f"{_fen(f['revenue'])}, expenditure {_fen(f['expenditure'])}, surplus before "
+                       f"{_fen(f['surplus_before'])}) (year_close_result)"), None
+    closed = {(r[1], _int(r[0])) for r in rows.closes}
+    for (book, year, unit), its in sorted(shares.items()):
+        if (book, year) not in closed:
+            for it in its:
+                yield (f"government-share register item {it[0]} ({it[7]}) claims {year} for unit {unit}, book {book}, "
+                       "but that year has no close for the book (year_close_result)"), None
+
+
+def _show(v: int | None) -> str:
+    return "missing" if v is None else _fen(v)
+
+
+# ---- register_overpaid, adjfund_cap (late) ---------------------------------------------------------
+
+def register_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
+    """register_overpaid (and an allocation's late share settling its own year: adjfund_cap)."""
+    items = {r[0]: r for r in rows.items}
+    by_item: dict[str, list[Row]] = defaultdict(list)
+    named: dict[str, list[Row]] = defaultdict(list)
+    for c in sorted(rows.clearings, key=lambda c: _int(c[0]) or 0):
+        by_item[c[1]].append(c)
+        named[c[4]].append(c)
+    for iid, cs in sorted(by_item.items(), key=lambda x: _int(x[0]) or 0):
+        it = items.get(iid)
+        if it is None:
+            continue
+        owed, total = int(it[4]), 0
+        for c in cs:
+            total += int(c[2])
+            if total > owed:
+                yield (f"register item {iid} ({it[7]}) owed {_fen(owed)}; clearing {c[0]} ({c[5]}, {c[3]}) takes its "
+                       f"clearings to {_fen(total)}: a government share is settled at most once "
+                       "(register_overpaid)"), _int(c[4])
+                break
+    for eid_text, cs in sorted(named.items(), key=lambda x: _int(x[0]) or 0):
+        eid = _int(eid_text)
+        if eid is None or eid in rows.legacy:
+            continue
+        e = rows.entries.get(eid)
+        it = items.get(cs[0][1])
+        ref = f"register item {cs[0][1]}" + (f" ({it[7]})" if it else "")
+        if e is None or e.kind != "register_clear":
+            kind = e.kind if e else rows.kinds.get(eid, "no such entry")
+            yield (f"clearing {cs[0][0]} of {ref} names entry {eid}, which is not a register clearing ({kind}): the "
+                   "money it records was not received for the item (register_overpaid)"), eid
+            continue
+        if str(e.source.get("register_item")) != cs[0][1] or len(cs) > 1:
+            yield (f"entry {eid} ({e.key}) names register item {e.source.get('register_item')}, but clearing(s) "
+                   f"{', '.join(c[0] for c in cs)} of {ref} name it: one clearing, of the item its entry names "
+                   "(register_overpaid)"), eid
+            continue
+        debits = sum(d for d, _c in rows.sums.get(eid, {}).values())
+        if debits != int(cs[0][2]):
+            yield (f"entry {eid} ({e.key}) received {_fen(debits)} for {ref}, but its clearing {cs[0][0]} records "
+                   f"{_fen(int(cs[0][2]))}: a payment is at most what is owed, all of it settling the item "
+                   "(register_overpaid)"), eid
+            continue
+        if e.key.startswith("adjfund-late:") and it is not None:
+            units = {rows.acct[a][2] for a in rows.sums.get(eid, {}) if a in rows.acct}
+            if str(e.source.get("year")) != it[6] or units != {it[2]}:
+                yield (f"adjustment-fund allocation {e.key} for {e.source.get('year')} credits unit(s) "
+                       f"{', '.join(sorted(units))} and settles {ref}, of {it[6]} for unit {it[2]}: a late allocation "
+                       "settles its own year's share of the unit it pays (adjfund_cap)"), eid
+    for eid, e in sorted(rows.entries.items()):
+        if (e.kind == "register_clear" and e.source.get("kind") == "government_share" and str(eid) not in named
+                and eid not in rows.legacy):
+            debits = sum(d for d, _c in rows.sums.get(eid, {}).values())
+            yield (f"entry {eid} ({e.key}) received {_fen(debits)} as a government share for register item "
+                   f"{e.source.get('register_item')}, and no clearing records it: money beyond what the register "
+                   "says was settled (register_overpaid)"), eid
+
+
+# ---- adjfund_date -------------------------------------------------------------------------------
+
+def adjfund_date_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
+    """adjfund_date over the allocations (in the year and late) and the remittances."""
+    closed = _close_times(rows.closes)
+    for eid, e in sorted(rows.entries.items()):
+        if eid in rows.legacy:
+            continue
+        late = e.kind == "register_clear" and e.key.startswith("adjfund-late:")
+        if e.kind not in ("adjfund_alloc", "adjfund_remit") and not late:
+            continue
+        year = _int(e.source.get("year"))
+        if year is None:
+            yield f"{e.kind} entry {e.key} names no year it is for (adjfund_date)", eid
+            continue
+        at = closed.get((e.book, year))
+        what = f"{'remittance' if e.kind == 'adjfund_remit' else 'adjustment-fund allocation'} {e.key} for {year}"
+        if e.kind == "adjfund_remit" and e.date[:4] != str(year):
+            yield f"{what} dated {e.date}: a remittance for a year is dated in it (adjfund_date)", eid
+        elif e.kind == "adjfund_alloc" and e.date[:4] != str(year):
+            yield (f"{what} dated {e.date}, before its year's close: an allocation for a year paid before its close "
+                   "is dated in the year (adjfund_date)"), eid
+        elif e.kind == "adjfund_alloc" and at is not None and e.created_at is not None and e.created_at > at:
+            yield (f"{what} written at {e.created_at.isoformat()}, after {year}'s close of book {e.book} "
+                   f"({at.isoformat()}), as the year's own revenue: after the close an allocation settles the year's "
+                   "government shares (adjfund_date)"), eid
+        elif late and e.date <= f"{year}-12-31":
+            yield (f"{what} dated {e.date}, settling {year}'s government share: an allocation paid after the close is "
+                   f"dated after {year} (adjfund_date)"), eid
+        elif late and (at is None or (e.created_at is not None and e.created_at < at)):
+            yield (f"{what} settles {year}'s government share, written "
+                   + (f"before {year}'s close of book {e.book}" if at else f"while {year} is not closed for book {e.book}")
+                   + f": the share exists once the year is closed; close year {year} first (adjfund_date)"), eid
+
+
+def findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
+    """Every finding of the fund's rules, close by close, item by item, entry by entry."""
+    yield from year_close_findings(rows)
+    yield from register_findings(rows)
+    yield from adjfund_date_findings(rows)

@@ -1,0 +1,168 @@
+"""Issue 15: the year-end close, the government-share register and the adjustment fund's
+dates, re-derived by the independent verdict (ledger.core.fund_rules, check ``workflows``).
+
+Each attack switches one SQL rule off for one call as a superuser (``CREATE OR REPLACE``, the
+call, the exact definition again: the catalogue sees nothing afterwards), writes the rows the
+rule forbids through the ordinary user's call, and asserts that the verdict names the close,
+the item or the entry — online and from an export with no database, word for word. The
+honest ledger (closes with the fund in the order, allocations in the year and after the
+close, the government's payment) passes both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from ledger.core import api_rules
+from ledger.core.region import parse_region
+from ledger.core.shortfall import ShortfallInput, apply_shortfall_rule
+from ledger.store import adjfund, cycle, migrate, yearend
+from tests.conftest import LedgerDB
+from tests.helpers import entry, leg, post
+from tests.security.test_attack7_rules import named, suspended, verdict
+from tests.security.test_rules_rederived import offline
+
+pytestmark = pytest.mark.db
+
+CLOSE = "fl.close_year(integer,date,jsonb)"
+ALLOCATE = "fl.adjfund_allocate(integer,text,bigint,date,text)"
+
+
+def _fund(db: LedgerDB) -> None:
+    """Jiamusi with the adjustment fund in the shortfall order (shares by gap); 2023: 230822
+    collects 1,000 and spends 1,600 (gap 600), 230881 spends 200 (gap 200); the city proper
+    holds the pool's cash."""
+    doc = tomllib.loads(resources.files("ledger.data").joinpath("jiamusi.toml").read_text("utf-8"))
+    doc["adjustment_fund"] = {"in_order": True, "remit_rate": "0.02", "allocation_rule": "gap"}
+    with db.connect(None) as c:
+        migrate.load_reference(c, parse_region(doc, "attack.toml"))
+        c.commit()
+    post(db.cached("fin"),
+         entry("o00", "2022-12-31", "RES", leg("1003", "230800", "D", "100000.00", "special"),
+               leg("3001", "230800", "C", "100000.00")),
+         entry("c22", "2023-02-01", "RES", leg("1003", "230822", "D", "1000.00", "special"),
+               leg("4001", "230822", "C", "1000.00")),
+         entry("e22", "2023-04-30", "RES", leg("5001.inpatient", "230822", "D", "1600.00"),
+               leg("1003", "230822", "C", "1600.00", "special")),
+         entry("e81", "2023-04-30", "RES", leg("5001.inpatient", "230881", "D", "200.00"),
+               leg("1003", "230881", "C", "200.00", "special")))
+
+
+def _honest(db: LedgerDB) -> None:
+    """400 allocated for 2023 in 2023 (300 / 100), the close (government 300 / 100), 100 more
+    for 2023 in 2024 (75 / 25 of what is owed), 230822's government pays 100, 2024 closed."""
+    fin, rev = db.cached("fin"), db.cached("rev")
+    assert {a.unit: a.amount for a in adjfund.allocate(fin, year=2023, book="RES", amount=40000,
+                                                       on=dt.date(2023, 5, 1), key="in23")} == {
+        "230822": 30000, "230881": 10000}
+    yearend.close_year(rev, 2023, dt.date(2023, 12, 31))
+    assert {a.unit: a.amount for a in adjfund.allocate(fin, year=2023, book="RES", amount=10000,
+                                                       on=dt.date(2024, 2, 10), key="late23")} == {
+        "230822": 7500, "230881": 2500}
+    cycle.government_pay(fin, "230822", "RES", 10000, dt.date(2024, 3, 1), "gp1")
+
+
+def test_the_fund_rules_are_twins_of_the_api_rules() -> None:
+    table = api_rules.by_code()
+    for code in ("year_close_result", "register_overpaid", "adjfund_date"):
+        assert table[code].how == "rederived" and table[code].twins == ("workflows",), table[code]
+
+
+def test_an_honest_ledger_with_the_fund_passes(ledger_db: LedgerDB) -> None:
+    _fund(ledger_db)
+    _honest(ledger_db)
+    yearend.close_year(ledger_db.cached("rev"), 2024, dt.date(2024, 12, 31))
+    assert verdict(ledger_db) == {}
+
+
+def _forged(db: LedgerDB, year: int, unit: str, more_revenue: int) -> dict[str, list[dict[str, object]]]:
+    """The honest table of ``year`` with ``unit``'s revenue raised: the rule applied to the
+    raised figure, so the table is consistent with itself and not with the books."""
+    rows = []
+    for r in yearend.live_table(db.cached("rev"), year, "RES"):
+        if r.unit == unit:
+            r = apply_shortfall_rule(ShortfallInput(
+                r.unit, r.book, r.revenue + more_revenue, r.expenditure, r.surplus_before, r.share_receipts,
+                r.outstanding_before, r.adjustment_receipts))
+        rows.append({k: v for k, v in dataclasses.asdict(r).items() if k != "book"})
+    return {"RES": rows}
+
+
+def test_a_close_whose_table_does_not_match_the_books(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """With the table check of fl.close_year off for one call, the bureau closes 2023 with
+    230822's revenue raised by 250: its government share falls from 300 to 50 (the county's
+    government is let off 250). The verdict names the close and the unit."""
+    _fund(ledger_db)
+    fin, rev, admin = ledger_db.cached("fin"), ledger_db.connect("rev", autocommit=True), ledger_db.admin()
+    adjfund.allocate(fin, year=2023, book="RES", amount=40000, on=dt.date(2023, 5, 1), key="in23")
+    forged = _forged(ledger_db, 2023, "230822", 25000)
+    assert next(r for r in forged["RES"] if r["unit"] == "230822")["government_share"] == 5000
+    with suspended(admin, CLOSE, "    IF FOUND THEN\n      PERFORM fl.refuse('year_close_result'",
+                   "    IF false THEN\n      PERFORM fl.refuse('year_close_result'"):
+        rev.execute("SELECT * FROM fl.close_year(2023, '2023-12-31', %s::jsonb)", (json.dumps(forged),)).fetchall()
+    f = named(verdict(ledger_db), "workflows", words="year_close_result")
+    assert "the close of 2023 for book RES: unit 230822's revenue is 1,250.00" in str(f["message"])
+    assert "the books give 1,000.00" in str(f["message"])
+    assert [x["message"] for x in offline(ledger_db, tmp_path, "workflows")] == [f["message"]]
+
+
+def test_a_close_whose_government_share_breaks_the_rule(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """The figures are the books', but 230881's government share is 0 and its surplus after
+    −100 (the gap charged to its surplus, not its government): the rule is named."""
+    _fund(ledger_db)
+    rev, admin = ledger_db.connect("rev", autocommit=True), ledger_db.admin()
+    table = _forged(ledger_db, 2023, "230822", 0)
+    line = next(r for r in table["RES"] if r["unit"] == "230881")
+    assert line["government_share"] == 20000
+    line.update(government_share=0, surplus_after=line["surplus_after"] - 20000,
+                outstanding_after=line["outstanding_after"] - 20000)
+    with suspended(admin, CLOSE, "    IF FOUND THEN\n      PERFORM fl.refuse('year_close_result'",
+                   "    IF false THEN\n      PERFORM fl.refuse('year_close_result'"):
+        rev.execute("SELECT * FROM fl.close_year(2023, '2023-12-31', %s::jsonb)", (json.dumps(table),)).fetchall()
+    f = named(verdict(ledger_db), "workflows", words="unit 230881's")
+    assert "government_share is 0.00; the rule gives 200.00" in str(f["message"]), f
+    assert [x["message"] for x in offline(ledger_db, tmp_path, "workflows")] == [f["message"]]
+
+
+def test_a_government_payment_beyond_what_its_clearing_records(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """With fl.clear_register's posting switched to three times the amount for one call, the
+    government's payment of 100 on 230822's 2023 share takes 300 into the special account as
+    government-share revenue while the register records 100 settled: the entry is named."""
+    _fund(ledger_db)
+    _honest(ledger_db)
+    assert verdict(ledger_db) == {}
+    admin = ledger_db.admin()
+    old = ("ps := ARRAY[ROW(1, 1, it.book, dr_code, it.unit, dr_holder, comp, 'D', p_amount, it.reference, NULL)"
+           "::fl.new_posting,\n              ROW(1, 2, it.book, cr_code, it.unit, cr_holder, comp, 'C', p_amount, ")
+    new = ("ps := ARRAY[ROW(1, 1, it.book, dr_code, it.unit, dr_holder, comp, 'D', 3 * p_amount, it.reference, NULL)"
+           "::fl.new_posting,\n              ROW(1, 2, it.book, cr_code, it.unit, cr_holder, comp, 'C', 3 * p_amount, ")
+    with suspended(admin, "fl.clear_register(bigint,bigint,date,text)", old, new):
+        paid = cycle.government_pay(ledger_db.cached("fin"), "230822", "RES", 5000, dt.date(2024, 4, 1), "gp2")
+    eid = paid[0].entry_id
+    f = named(verdict(ledger_db), "workflows", entry_id=eid, words="register_overpaid")
+    assert "received 150.00 for register item" in str(f["message"]) and "records 50.00" in str(f["message"])
+    assert [x["message"] for x in offline(ledger_db, tmp_path, "workflows")] == [f["message"]]
+
+
+def test_an_allocation_dated_after_its_year_before_the_close(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """With the date check of fl.adjfund_allocate off for one call, an allocation for 2023 is
+    dated 2024-01-15 while 2023 is still open: it is 2024 money counted as 2023's revenue for
+    the rule. The verdict names the entries."""
+    _fund(ledger_db)
+    admin = ledger_db.admin()
+    with suspended(admin, ALLOCATE, "IF NOT closed AND p_date > make_date(p_year, 12, 31) THEN", "IF false THEN"):
+        got = adjfund.allocate(ledger_db.cached("fin"), year=2023, book="RES", amount=40000,
+                               on=dt.date(2024, 1, 15), key="early")
+    found = verdict(ledger_db)
+    for a in got:
+        f = named(found, "workflows", entry_id=a.entry_id, words="adjfund_date")
+        assert f"adjfund-alloc:early:{a.unit} for 2023 dated 2024-01-15" in str(f["message"])
+    assert sorted(x["message"] for x in offline(ledger_db, tmp_path, "workflows")) == sorted(
+        x["message"] for x in found["workflows"])
