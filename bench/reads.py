@@ -111,8 +111,10 @@ GRANT USAGE ON SCHEMA {BULK_SCHEMA} TO PUBLIC;
 class Loader:
     """Appends settlement batches until the ledger holds ``target`` postings."""
 
-    def __init__(self, url: str, target_total: int, per_entry: int = PER_ENTRY, per_call: int = PER_CALL) -> None:
+    def __init__(self, url: str, target_total: int, per_entry: int = PER_ENTRY, per_call: int = PER_CALL,
+                 owner_url: str | None = None) -> None:
         self.url = url
+        self.owner_url = owner_url   # the superuser, to start the maker's region day afresh (_new_day)
         self.per_entry, self.per_call = per_entry, per_call
         self.calls = max(1, target_total // (per_entry * per_call))
         self.done = 0
@@ -145,6 +147,18 @@ class Loader:
                          "memo": "结算 settlement", "postings": ps})
         return docs
 
+    def _new_day(self) -> None:
+        """Start the maker's region day afresh for the daily caps on manual writing (0073:
+        entries; 0078: postings, 100,000 a day for finance): the load writes millions of
+        postings through one login, far past a day's, and the caps are a policy guard against
+        one person's flood, not what this bench measures (each call still writes the counter
+        row). The counter is a guard, not an auditor's record."""
+        if self.owner_url is None:
+            return
+        with psycopg.connect(self.owner_url, autocommit=True) as su:
+            if su.execute("SELECT to_regclass('fl.manual_day')").fetchone() != (None,):
+                su.execute("DELETE FROM fl.manual_day")
+
     def load_until(self, total: int, deadline: float) -> None:
         t0 = time.perf_counter()
         try:
@@ -156,6 +170,7 @@ class Loader:
         with psycopg.connect(self.url) as c:
             while self.done < self.calls and self.postings < total and time.time() < deadline:
                 docs = self._batch(self.done)
+                self._new_day()
                 held = [r[3] for r in c.execute("SELECT * FROM fl.post_entries(%s::jsonb)",
                                                  (json.dumps(docs),)).fetchall() if r[2] == "held"]
                 confirm_held(c, held)   # settlements move real money: a second person confirms
@@ -163,9 +178,9 @@ class Loader:
                 self.done += 1
                 self.postings += sum(len(d["postings"]) for d in docs)
 
-    @staticmethod
-    def _hold(c: psycopg.Connection[Any], docs: list[dict[str, Any]]) -> list[int]:
+    def _hold(self, c: psycopg.Connection[Any], docs: list[dict[str, Any]]) -> list[int]:
         """The maker holds ``docs`` (one ``fl.post_entries`` call, committed); their held ids."""
+        self._new_day()
         held = [r[3] for r in c.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps(docs),)).fetchall()
                 if r[2] == "held"]
         c.commit()
@@ -399,7 +414,8 @@ def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
     with server(env) as srv, ledger_db(srv, profile=env.profile, template=env.template) as db:
         with psycopg.connect(srv.url(db, "fin")) as c:
             fund(c, dict.fromkeys(UNITS, 10**14), date="2022-01-01")
-        loader = Loader(srv.url(db, "fin"), target, *((10, 20) if env.quick else (PER_ENTRY, PER_CALL)))
+        loader = Loader(srv.url(db, "fin"), target, *((10, 20) if env.quick else (PER_ENTRY, PER_CALL)),
+                        owner_url=srv.url(db))
         deadline = time.time() + budget
         t0 = time.perf_counter()
         # The product's loader first, for its own figure (the load row), then the bench's

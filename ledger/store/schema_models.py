@@ -439,8 +439,8 @@ class RulePoint(SQLModel, table=True):
 
 
 class ManualDay(SQLModel, table=True):
-    """A user's manual entries in one region day (sql/0073): the guard behind manual_daily_cap,
-    not an auditor's record (the entries themselves are chained)."""
+    """A user's manual entries and their postings in one region day (sql/0073, 0078): the guard
+    behind manual_daily_cap, not an auditor's record (the entries themselves are chained)."""
 
     __tablename__ = "manual_day"
     __table_args__ = {"schema": "fl"}
@@ -448,6 +448,7 @@ class ManualDay(SQLModel, table=True):
     user_name: str = Field(sa_column=Column("user_name", Text, primary_key=True, nullable=False))
     day: date = Field(sa_column=Column("day", Date, primary_key=True, nullable=False))
     n: int = Field(sa_column=Column("n", Integer, nullable=False))
+    postings: int = Field(sa_column=Column("postings", BigInteger, nullable=False))
 
 
 class RecordHead(SQLModel, table=True):

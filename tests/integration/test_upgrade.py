@@ -1152,3 +1152,16 @@ def test_upgrade_0075_a_payments_import_sorts_less_and_reads_no_register(upgrade
                           (got[0][0]["batch_id"],)).fetchall()
     assert got[0][0]["digest"] == hashlib.sha256(b"".join(hashlib.sha256(t[0].encode()).digest() for t in lines)).hexdigest()
 
+def test_upgrade_0078_the_daily_cap_counts_postings(upgraded: Upgraded) -> None:
+    """0078 (ATTACK10 X2): the upgraded fl.manual_day counts the day's postings as well as its
+    entries (rows from before count 0), and fl.post_entries caps both through that one row,
+    keeping 0073's counter statement, 0062's single parse and its settings."""
+    with upgraded.connect() as c:
+        src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc "
+                             "WHERE oid = 'fl.post_entries(jsonb)'::regprocedure").fetchone()
+        assert "postings = m.postings + EXCLUDED.postings" in src and "pn > pcap" in src and "n > cap" in src
+        assert "p AS MATERIALIZED" in src and "work_mem=32MB" in cfg and "lock_timeout=5s" in cfg
+        assert c.execute("SELECT format_type(atttypid, atttypmod), attnotnull, pg_get_expr(d.adbin, d.adrelid) "
+                         "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+                         "WHERE a.attrelid = 'fl.manual_day'::regclass AND a.attname = 'postings'").fetchone() \
+            == ("bigint", True, "0")
