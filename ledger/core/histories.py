@@ -33,8 +33,10 @@ SEAL_COLS = ("vxid", "vseal")
 GENESIS = bytes(32)
 # Tables whose rows' first versions are placed in the history's order (``Scan.first``):
 # an entry written into a month by the transaction that closed it is told from one
-# written after the close by where the history recorded each (ATTACK3 R9).
-ORDERED = ("fl.entry", "fl.closed_period")
+# written after the close by where the history recorded each (ATTACK3 R9); an entry
+# written after a duty rule took effect, by where the history recorded the rule's point
+# (fl.rule_point: ledger.core.rule_binding, ATTACK10 X1).
+ORDERED = ("fl.entry", "fl.closed_period", "fl.rule_point")
 
 # The hooked tables whose rows the release ever changes, and the columns it changes
 # (the UPDATEs of sql/: a request's workflow, an import batch's counts, a held entry's

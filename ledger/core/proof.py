@@ -265,7 +265,7 @@ class Proof:
 
     def postings(self, rows: Iterable[Row]) -> None:
         """Stream every posting (columns as TABLES["posting"])."""
-        cur = -1
+        cur: int | None = None            # (not -1: an entry id may be 0 or below — ATTACK10 X1, a finding elsewhere)
         cur_e: _Entry | None = None
         legs: list[str] = []
         net: dict[str, list[int]] = {}
@@ -278,7 +278,7 @@ class Proof:
             pid = int(r[0])
             eid = int(r[1])
             if eid != cur:
-                if cur >= 0:
+                if cur is not None:
                     finished(cur, cur_e, legs, net)
                 cur, cur_e, legs, net = eid, entries.get(eid), [], {}
                 if cur_e is not None and cur_e.done:
@@ -309,7 +309,7 @@ class Proof:
                 v[1] += a
             if cur_e is not None and (r[5] != cur_e.date or (aid in group and r[6] != group[aid][0])):
                 self._copy_problem(pid, eid, cur_e, aid, r[5], r[6])
-        if cur >= 0:
+        if cur is not None:
             finished(cur, cur_e, legs, net)
         self.counts["postings"] += n
 

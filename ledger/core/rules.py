@@ -71,6 +71,7 @@ from zoneinfo import ZoneInfo
 
 from ledger.core import fund_rules
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
+from ledger.core.rule_binding import Binding
 
 Row = Sequence[str]
 
@@ -448,6 +449,8 @@ class Rules:
     matched: dict[str, tuple[str, str, int]] = field(default_factory=dict)   # matched posting -> account, side, fen
     fund: fund_rules.FundRows = field(default_factory=fund_rules.FundRows)   # the fund's rules' rows
     sum_ids: set[int] = field(default_factory=set)         # entries whose amounts per account fund_rules reads
+    # where the history recorded each entry and rule point (``placed``; ATTACK10 X1)
+    binding: Binding = field(default_factory=Binding)
 
     def __post_init__(self) -> None:
         self._seen: dict[str, tuple[dt.datetime, dt.date, str] | None] = {}
@@ -508,6 +511,16 @@ class Rules:
         """The greatest entry id a rule does not bind (``RulePoints``; 0: every entry)."""
         return self.points.points.get(rule, 0)
 
+    def placed(self, first: Mapping[str, Mapping[str, Any]] | None) -> None:
+        """Where the history recorded each entry and rule point (``histories.Scan.first``),
+        read before ``finish``: a rule binds by that order, not by ids alone (X1)."""
+        self.binding = Binding(first)
+
+    def bound(self, rule: str, eid: int) -> bool:
+        """Does ``rule`` bind entry ``eid``: an id above its point, or (ATTACK10 X1: the id is
+        the DBA's to choose) an entry the history recorded after the point."""
+        return eid > self.point(rule) or self.binding.recorded_after(rule, eid)
+
     def role(self, who: str | None) -> str | None:
         u = self.users.get(who or "")
         return u[0] if u else None
@@ -556,6 +569,8 @@ class Rules:
 
     def _entry(self, r: Row) -> None:
         eid = int(r[0])
+        if eid <= 0:
+            self._id_not_positive(eid, r[3], r[7])
         book, date, key, kind, created_by, src_text, created_at = r[1], r[2], r[3], r[5], r[7], r[10], r[11]
         rev = _int(r[4])
         self.kinds[eid] = kind
@@ -626,10 +641,11 @@ class Rules:
         strings interned: a few accounts and units recur across every entry); an entry
         whose legs arrive in more than one run is merged, first-seen order kept."""
         intern = sys.intern
-        cur, seen = -1, dict[tuple[str, str, str], None]()
+        cur: int | None = None             # (not -1: an entry id may be 0 or below, X1 — a finding, not a misread)
+        seen = dict[tuple[str, str, str], None]()
 
         def flush() -> None:
-            if cur >= 0:
+            if cur is not None:
                 had = self.legs.get(cur, ())
                 self.legs[cur] = tuple(dict.fromkeys((*had, *seen))) if had else tuple(seen)
 
@@ -851,6 +867,7 @@ class Rules:
         self._accounts()
         for problem in self.points.problems:
             self.add("maker_checker", problem, account=RULE_POINT_TABLE)
+        self._moved_ids()
         self._requests()
         self._once()
         self._fund()
@@ -934,7 +951,7 @@ class Rules:
         if e.kind != "manual":
             return
         # (0068, ATTACK9 W6) each rule binds the entries written after it took effect
-        if self.role(e.writer) not in ("reviewer", "finance") and eid > self.point("money_in"):
+        if self.role(e.writer) not in ("reviewer", "finance") and self.bound("money_in", eid):
             for _book, chart, _unit, holder, _comp, side, _pu in self._touches(eid):
                 if money_in(chart, holder, side):
                     role = self.role(e.writer)
@@ -949,7 +966,7 @@ class Rules:
             return
         for _book, chart, _unit, holder, _comp, _side, _pu in self._touches(eid):
             # each city figure binds from its own rule's point (0058; 5xxx: 0067, recorded by 0072)
-            if city_figure(chart, holder) and eid > self.point(city_figure_rule(chart, holder)):
+            if city_figure(chart, holder) and self.bound(city_figure_rule(chart, holder), eid):
                 self.add("maker_checker", f"manual entry {e.key} by {e.created_by} on {chart}"
                          f"{' ' + holder if holder else ''} (a city figure) was "
                          + (f"confirmed by {e.writer}, an officer" if e.writer != e.created_by else
@@ -957,6 +974,25 @@ class Rules:
                          + ": the city bureau or city finance confirms an officer's entry on the city's accounts, "
                          "fund balance, revenue or expenditure (0058, 0067, city_confirms)", eid)
                 return
+
+    def _id_not_positive(self, eid: int, key: str, created_by: str) -> None:
+        """ATTACK10 X1: the identity counts from 1 (CHECK entry_id_positive, 0077); an id
+        at or below 0 was chosen by whoever restarted the sequence or wrote the row."""
+        self.add("maker_checker", f"entry {key} by {created_by} has id {eid}: the journal's ids count from 1 — an id "
+                 "at or below 0 was chosen by whoever restarted the identity or wrote the row, and the duty rules' "
+                 "points (0068) are ids: such an entry is judged by where the history recorded it "
+                 "(entry_id_positive)", eid)
+
+    def _moved_ids(self) -> None:
+        """ATTACK10 X1: an entry the history recorded after a rule took effect whose id is
+        not above the rule's point (``Binding.moved``)."""
+        after = {rule: self.point(rule) for rule in RULE_POINTS}
+        for eid, rule, a in self.binding.moved(after):
+            self.checked["maker_checker"] += 1
+            self.add("maker_checker", f"entry {eid} was recorded in the history after rule {rule} took effect "
+                     f"({RULE_POINTS[rule]}: every entry above {a}), but its id is not above {a}: the id was chosen "
+                     "(the identity restarted, or written by hand) — it is judged by where the history recorded it "
+                     "(entry_id_moved, 0068)", eid)
 
     def _workflows(self) -> None:
         """The rules of the workflows that write held entries (their maker and checker are

@@ -180,6 +180,8 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
               histories.links_result(n, link_findings, 200, link_tables),
               actors_check(directory, log_path, latest),
               bank_refs.check(latest, p.acct.values(), 200))
+    if api_rules is not None:
+        api_rules.placed(hist.first)        # the duty rules bind by the history's order (ATTACK10 X1)
     return VerifyReport((*rep.checks, *checks, *rules_finish(directory, api_rules)), rep.extra)
 
 

@@ -92,6 +92,18 @@ SELECT (SELECT count(*) FROM ONLY fl.entry) AS entries,
        (SELECT count(*) FROM ONLY fl.pending_entry) AS held
 """
 
+def _bound(rule: str) -> str:
+    """(ATTACK10 X1) SQL: the held entry ``pe``'s journal entry is bound by ``rule`` — its id
+    above the rule's point (0068), or its first history version after the point's own
+    version, or no version at all (written with the history's triggers off). The id alone is
+    the DBA's to choose (a restarted identity); the history's order is not."""
+    return f"""(pe.entry_id > coalesce((SELECT r.after_entry FROM ONLY fl.rule_point r WHERE r.rule = '{rule}'), 0)
+                     OR coalesce((SELECT min(l.id) FROM ONLY fl.record_log l WHERE l.tbl = 'fl.entry'
+                                     AND l.row_key = jsonb_build_object('id', pe.entry_id)), 9223372036854775807)
+                        > coalesce((SELECT min(l.id) FROM ONLY fl.record_log l WHERE l.tbl = 'fl.rule_point'
+                                       AND l.row_key = jsonb_build_object('rule', '{rule}')), 0))"""
+
+
 CHECKS: tuple[Check, ...] = (
     Check("vouchers", "one seal per entry, or one queue row for an entry that committed while another commit "
           "held the chain head, its digest equal to its content; seals numbered 1..n without gaps in sealing "
@@ -222,25 +234,45 @@ CHECKS: tuple[Check, ...] = (
              AND EXISTS (SELECT 1 FROM ONLY fl.pending_posting pp JOIN ONLY fl.account a ON a.id = pp.account_id
                           WHERE pp.pending_id = pe.id
                             -- (0068, ATTACK9 W6) each rule judges the entries written after it
-                            -- took effect (fl.rule_point; a rule with no point: every entry)
+                            -- took effect (fl.rule_point; a rule with no point: every entry) —
+                            -- (ATTACK10 X1) by the history's order, not by the id alone
                             AND ((a.holder IN ('special', 'city_exp', 'treasury')
                                   OR left(a.chart_code, 1) IN ('3', '4'))
-                                 AND pe.entry_id > coalesce((SELECT r.after_entry FROM ONLY fl.rule_point r
-                                                              WHERE r.rule = 'city_figures'), 0)
+                                 AND """ + _bound("city_figures") + """
                                  -- 5xxx: 0067 (ATTACK9 W2), its own point (recorded by 0072)
-                                 OR left(a.chart_code, 1) = '5'
-                                    AND pe.entry_id > coalesce((SELECT r.after_entry FROM ONLY fl.rule_point r
-                                                                 WHERE r.rule = 'city_expenditure'), 0)
+                                 OR left(a.chart_code, 1) = '5' AND """ + _bound("city_expenditure") + """
                                  -- (0064, ATTACK8 V5) money into any bank or cash account
                                  OR pp.side = 'D' AND (split_part(a.chart_code, '.', 1)
                                                          IN ('1001', '1002', '1003', '1004', '1005')
                                                        OR a.holder <> '')
-                                    AND pe.entry_id > coalesce((SELECT r.after_entry FROM ONLY fl.rule_point r
-                                                                 WHERE r.rule = 'money_in'), 0)))""",
+                                    AND """ + _bound("money_in") + """))""",
               lambda r: f"held entry {r['id']} ({r['kind']} by officer {r['made_by']}) is on the city's bank "
                         "accounts or fund balance, revenue or expenditure, or puts money into a bank or cash account, and "
                         f"was confirmed by {r['decided_by']} ({r['decider_role']}), not by the city bureau or city "
                         "finance"),
+        # (ATTACK10 X1) The ids the rule points are compared with are the identity's, from 1
+        # up: an id at or below 0, or one at or below a point given to an entry the history
+        # recorded after that point, was chosen (the sequence restarted, or written by hand).
+        Query("""
+          SELECT e.id AS entry_id, e.kind, e.idempotency_key, NULL::text AS rule, NULL::bigint AS after_entry,
+                 s.book, s.fiscal_year, s.voucher_no
+            FROM ONLY fl.entry e LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
+           WHERE e.id <= 0
+          UNION ALL
+          SELECT e.id, e.kind, e.idempotency_key, r.rule, r.after_entry, s.book, s.fiscal_year, s.voucher_no
+            FROM ONLY fl.rule_point r
+            JOIN LATERAL (SELECT min(l.id) AS id FROM ONLY fl.record_log l
+                           WHERE l.tbl = 'fl.rule_point' AND l.row_key = jsonb_build_object('rule', r.rule)) pl ON true
+            JOIN ONLY fl.record_log el ON el.id > pl.id AND el.tbl = 'fl.entry' AND el.op = 'INSERT'
+            JOIN ONLY fl.entry e ON e.id = (el.row_key->>'id')::bigint
+            LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
+           WHERE r.after_entry > 0 AND e.id > 0 AND e.id <= r.after_entry""",
+              lambda r: f"{r['kind']} entry {r['idempotency_key']} has id {r['entry_id']}: "
+                        + ("the journal's ids count from 1 — an id at or below 0 was chosen (the identity restarted "
+                           "or the row written by hand)" if r["rule"] is None else
+                           f"the history recorded it after rule {r['rule']} took effect (every entry above "
+                           f"{r['after_entry']}), so its id was chosen (the identity restarted or the row written by "
+                           "hand)")),
     )),
     # (ATTACK9 W1) 0063 checks bank_account_id by a statement trigger, not a foreign key: a
     # trigger off for one statement validates nothing afterwards. The rows are asked here (and

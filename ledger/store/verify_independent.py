@@ -452,6 +452,7 @@ def independent_run(conn: Conn, *, cap: int = FINDINGS_CAP, fingerprint: dict[st
                            grouped=reader if grouped else None, first=first)
         t = step("rows", t)
         hist, tables = got["hist"], got["tables"]
+        api_rules.placed(hist.first)        # the duty rules bind by the history's order (ATTACK10 X1)
         unchained = hist.unchained
         hist_checks = (hist.chain, tables.finish(conn, copy_rows, hist.latest, p.memos, cap, reader.results,
                                                  hist.digested), tables.links,

@@ -1165,3 +1165,13 @@ def test_upgrade_0078_the_daily_cap_counts_postings(upgraded: Upgraded) -> None:
                          "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
                          "WHERE a.attrelid = 'fl.manual_day'::regclass AND a.attname = 'postings'").fetchone() \
             == ("bigint", True, "0")
+
+
+def test_upgrade_0077_entry_ids_are_positive(upgraded: Upgraded) -> None:
+    """0077 (ATTACK10 X1): the upgraded fl.entry has CHECK entry_id_positive (id > 0), validated
+    (an honest journal's ids all count from 1)."""
+    with upgraded.connect() as c:
+        row = c.execute("SELECT pg_get_constraintdef(k.oid), k.convalidated FROM pg_constraint k "
+                        "WHERE k.conrelid = 'fl.entry'::regclass AND k.conname = 'entry_id_positive'").fetchone()
+        assert row == ("CHECK ((id > 0))", True), row
+        assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= 0").fetchone()[0] == 0
