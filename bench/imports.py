@@ -14,12 +14,14 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import psycopg
 
 from bench import gen
+from bench.clients import backend_cpu
 from bench.common import (
     Env,
     Result,
@@ -54,14 +56,57 @@ def pay_import_available() -> bool:
     return r.returncode == 0
 
 
-def run_import(url: str, path: Path, user: str = "rev") -> tuple[float, int, str]:
-    """(seconds, peak RSS in KiB, output) of one `fundledger pay import` process."""
+class BackendCPU:
+    """The CPU seconds (user + system, /proc) of the backends ``user`` opens on ``url``'s
+    database while it runs: a thread finds them in pg_stat_activity and reads each one's
+    /proc entry every 50 ms until it ends (the last reading is at most 50 ms before its
+    exit). On a machine shared with other work this is the import's cost, where its wall
+    time is mostly waiting for a core. ``seconds`` is None when the server is not local."""
+
+    def __init__(self, url: str, user: str) -> None:
+        self.url, self.user = url, user
+        self.last: dict[int, float | None] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> BackendCPU:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _watch(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as c:
+            while not self._stop.is_set():
+                for (pid,) in c.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                        "AND usename = %s AND pid <> pg_backend_pid()", (self.user,)).fetchall():
+                    self.last.setdefault(int(pid), None)
+                for pid in self.last:
+                    cpu = backend_cpu(pid)
+                    if cpu is not None:
+                        self.last[pid] = cpu
+                time.sleep(0.05)
+
+    @property
+    def seconds(self) -> float | None:
+        if not self.last or any(v is None for v in self.last.values()):
+            return None
+        return sum(v for v in self.last.values() if v is not None)
+
+
+def run_import(url: str, path: Path, user: str = "rev") -> tuple[float, int, str, float | None]:
+    """(seconds, peak RSS in KiB, output, backend CPU seconds or None) of one `fundledger pay
+    import` process."""
     env = {**os.environ, "FUNDLEDGER_DATABASE_URL": url}
     env.pop("FUNDLEDGER_USER", None)
-    m = measured([*fundledger_cmd(), "--as", user, "pay", "import", str(path)], env)
+    with BackendCPU(url, user) as cpu:
+        m = measured([*fundledger_cmd(), "--as", user, "pay", "import", str(path)], env)
+        time.sleep(0.1)   # the backend's last reading: it exits just after the process
     if m.exit_code != 0:
         raise RuntimeError(f"pay import of {path.name} failed (exit {m.exit_code}): {m.output[-1500:]}")
-    return m.seconds, m.usage.ru_maxrss, m.output
+    return m.seconds, m.usage.ru_maxrss, m.output, cpu.seconds
 
 
 def run_copy(url: str, path: Path) -> float:
@@ -123,7 +168,8 @@ def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
             server_split: dict[int, tuple[float, float]] = {}
             for n in sizes:
                 g = files[n]
-                m: dict[str, list[float]] = {"secs": [], "rss": [], "postings": [], "copy": [], "bare": []}
+                m: dict[str, list[float]] = {"secs": [], "rss": [], "postings": [], "copy": [], "bare": [],
+                                             "cpu": []}
                 for r in range(runs):
                     db = clone(srv, funded)
                     try:
@@ -132,7 +178,9 @@ def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
                             if env.profile and n == sizes[-1] and r == 0:
                                 reset_profile(srv, db)
                             before = _count_postings(url)
-                            secs, rss, _ = run_import(url, g.path)
+                            secs, rss, _, cpu = run_import(url, g.path)
+                            if cpu is not None:
+                                m["cpu"].append(cpu)
                             postings = _count_postings(url) - before
                             if env.profile and n == sizes[-1] and r == 0:
                                 prof = function_profile(srv, db)
@@ -177,6 +225,12 @@ def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
                     note="the COPYed rows INSERTed into a copy of fl.posting with its three indexes and CHECK "
                          "constraints, no trigger and no check: writing the postings alone, before any rule runs "
                          "(bench/imports.py run_bare_insert)"))
+            if m["cpu"]:
+                results.append(Result(
+                    "1. bulk import: backend CPU per 1M lines", ds, "s", [c / n * 1_000_000 for c in m["cpu"]],
+                    note="user+system CPU of the import's server backend (its COPY, the import function, the "
+                         "commit's seal) from /proc, scaled to 1,000,000 lines: one backend does the import, so on "
+                         "a quiet machine its wall time is about this; on a shared one compare this, not the rates"))
             results.append(Result("6. import growth: time", ds, "s", m["secs"], "plain COPY", m["copy"]))
             results.append(Result("6. import growth: peak RSS", ds, "MB", m["rss"]))
         if available and len(sizes) >= 2:
