@@ -74,6 +74,10 @@ PATTERNS: tuple[str, ...] = (
     N_("unknown book '{book}'"),
     N_("{user} is an officer of unit {unit} and may not import rows of unit {other}"),
     N_("the reference is longer than 150 characters"),
+    N_("the worksheet names row {row}, past Excel's last row (1048576): Excel does not make such a file; "
+       "copy the table into a new workbook in Excel and save that"),
+    N_("the worksheet names column {column}, past Excel's last column (16384, XFD): Excel does not make such a "
+       "file; copy the table into a new workbook in Excel and save that"),
     N_("reference '{ref}' was already imported (batch {batch}, {file}, row {row}) with different content: conflict; "
        "correct the row or give it a new reference"),
 )

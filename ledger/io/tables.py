@@ -42,7 +42,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from itertools import islice
+from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
@@ -66,11 +66,21 @@ _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old binary Office (.xls)
 _XLSX_SUFFIXES = (".xlsx", ".xlsm")
 _XLSX_BATCH = 256
+EXCEL_ROWS = 1_048_576  # a worksheet's last row and column (Excel 2007 and later): a file past
+EXCEL_COLUMNS = 16_384  # them was not made by Excel, and padding up to it costs time, not data
 
 SAVE_AS_UTF8 = "save it as UTF-8 (CSV UTF-8) and try again"
 NOT_UTF8_GBK = f"the file is not UTF-8 (it looks like GBK/GB18030); {SAVE_AS_UTF8}"
 BINARY = "the file holds binary data (NUL bytes), not a CSV"
 EMPTY = "the file is empty"
+ROW_PAST_EXCEL = (
+    "the worksheet names row {row}, past Excel's last row (1048576): Excel does not make such a file; "
+    "copy the table into a new workbook in Excel and save that"
+)
+COLUMN_PAST_EXCEL = (
+    "the worksheet names column {column}, past Excel's last column (16384, XFD): Excel does not make such a "
+    "file; copy the table into a new workbook in Excel and save that"
+)
 
 Kind = Literal["csv", "xlsx"]
 Cells = tuple[str, ...]
@@ -80,9 +90,10 @@ _Plan = tuple[int, "Callable[[list[str]], Cells] | None", bool]  # width, reorde
 class _Fatal(Exception):
     """Reading cannot go on (line too long, damaged workbook): report on the current row and stop."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, row: int = 0) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.row = row  # 0: the exact row is unknown
 
 
 def open_table(path: Path | str, fmt: FileFormat, vocab: Vocabulary | None = None) -> TableReader:
@@ -423,7 +434,7 @@ class TableReader:
             sheet = sheets[0]
             if hasattr(sheet, "reset_dimensions"):
                 sheet.reset_dimensions()  # never trust <dimension>: rows end at their last cell
-            source = sheet.iter_rows()
+            source = _stored_rows(sheet) if hasattr(sheet, "_get_source") else _numbered(sheet.iter_rows())
         except BadFile:
             raise
         except Exception as e:  # openpyxl raises many types for a damaged file; all mean the same
@@ -435,6 +446,8 @@ class TableReader:
                     warnings.simplefilter("ignore")
                     try:
                         batch = list(islice(source, _XLSX_BATCH))
+                    except _Fatal:
+                        raise
                     except Exception as e:
                         raise _Fatal(damaged.format(_describe(e))) from None
                 if not batch:
@@ -448,10 +461,15 @@ class TableReader:
 
         row = 0
         try:
-            first = next(rows, None)
+            numbered = next(rows, None)
             row = 1
-            if first is None:
+            if numbered is None:
                 raise self._refuse(EMPTY)
+            # Row 1 is the header; a workbook whose first stored row is further down has a
+            # blank row 1 (that row is then read again below, as the first row of data).
+            first = numbered[1] if numbered[0] == 1 else ()
+            if numbered[0] != 1:
+                rows = chain([numbered], rows)
             header = []
             for pos, cell in enumerate(first):
                 text, problem = _cell_text(cell)
@@ -461,7 +479,7 @@ class TableReader:
             while header and not header[-1]:
                 header.pop()
             if not header:
-                if any(any(_cell_text(c)[0] for c in r) for r in rows):
+                if any(any(_cell_text(c)[0] for c in r) for _, r in rows):
                     raise self._refuse(
                         f"row 1 is blank: the first row must name the columns ({self.fmt.describe()})", 1
                     )
@@ -470,7 +488,7 @@ class TableReader:
 
             width, pick, pad = self._take_plan()
             names = [n if n in self.fmt.columns else column_letter(i) for i, n in enumerate(self.header)]
-            for row, cells in enumerate(rows, start=2):
+            for row, cells in rows:
                 texts: list[str] = []
                 problem = ""
                 for pos, cell in enumerate(cells):
@@ -496,7 +514,7 @@ class TableReader:
                 cells = pick(texts) if pick else tuple(texts)
                 yield row, clean(cells) if clean else cells
         except _Fatal as e:
-            raise errors.fatal(0, e.reason) from None  # batched reading: the exact row is unknown
+            raise errors.fatal(e.row, e.reason) from None  # batched reading: the row, where known
         if errors:
             raise errors.refusal()
 
@@ -619,3 +637,41 @@ def _reason(e: BaseException) -> str:
 def _describe(e: BaseException) -> str:
     text = str(e).strip().splitlines()[0][:120] if str(e).strip() else ""
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _numbered(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """Rows as ``(row number, cells)`` from a reader that pads every row (a writable sheet)."""
+    for n, cells in enumerate(rows, start=1):
+        if n > EXCEL_ROWS:
+            raise _Fatal(_past_the_sheet(n, 0), n)
+        yield n, cells
+
+
+def _stored_rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """The rows a read-only worksheet stores, as ``(Excel's row number, cells)``.
+
+    openpyxl's own ``iter_rows`` yields an empty row for every row number a ``<row r="N">``
+    skips, and pads a row's cells up to its last column: a 5 KB workbook naming row
+    1,000,000,000,000 (or column 10⁹) keeps the reader busy for days before anything is
+    refused (ATTACK10 X8). Here gaps are skipped, not walked (an empty row is read as
+    nothing anyway), and a row or column past Excel's last is refused when it is met. The
+    parser and the row builder are openpyxl's own (``WorkSheetParser``, ``_get_row``), the
+    ones ``iter_rows`` uses."""
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    book = sheet.parent
+    with sheet._get_source() as src:
+        parser = WorkSheetParser(src, sheet._shared_strings, data_only=book.data_only, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        for n, cells in parser.parse():
+            last = max((c["column"] for c in cells), default=0)
+            if n > EXCEL_ROWS or last > EXCEL_COLUMNS:
+                raise _Fatal(_past_the_sheet(n, last), n)
+            if cells:
+                yield n, sheet._get_row(cells, 1, last)
+
+
+def _past_the_sheet(row: int, column: int) -> str:
+    if row > EXCEL_ROWS:
+        return ROW_PAST_EXCEL.format(row=row)
+    return COLUMN_PAST_EXCEL.format(column=column)
