@@ -18,6 +18,7 @@ import re
 from functools import lru_cache
 
 from ledger.i18n import N_, code_text, get_lang, translate
+from ledger.io.formats import NUMBER_REFERENCE, SCIENTIFIC_REFERENCE
 
 PATTERNS: tuple[str, ...] = (
     # who may do what
@@ -78,6 +79,8 @@ PATTERNS: tuple[str, ...] = (
        "copy the table into a new workbook in Excel and save that"),
     N_("the worksheet names column {column}, past Excel's last column (16384, XFD): Excel does not make such a "
        "file; copy the table into a new workbook in Excel and save that"),
+    SCIENTIFIC_REFERENCE,   # the reader's (ATTACK10 X5), extracted from ledger.io.formats
+    NUMBER_REFERENCE,
     N_("reference '{ref}' was already imported (batch {batch}, {file}, row {row}) with different content: conflict; "
        "correct the row or give it a new reference"),
 )

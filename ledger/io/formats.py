@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ledger.i18n import N_
+
 
 @dataclass(frozen=True)
 class FileFormat:
@@ -69,3 +71,14 @@ FORMATS: dict[str, FileFormat] = {
     "insured": INSURED,
     "statement": STATEMENT,
 }
+
+
+# (ATTACK10 X5) What a reference column may not hold, for every kind that has one (the reader,
+# ledger.io.tables, refuses it): a number as Excel changes it. Here, not in the reader, so that
+# the CLI's refusal patterns (cli.errors) name them without importing the reader.
+SCIENTIFIC_REFERENCE = N_("'{value}' is a long number as Excel writes it in scientific form (it keeps 15 significant "
+                          "digits: the rest of the number is lost); set the reference column's format to Text (文本) "
+                          "before pasting the numbers, then save the file again")
+NUMBER_REFERENCE = N_("'{value}' is a number cell Excel cannot hold exactly (more than 15 digits, or a fraction): the "
+                      "reference may be another's; set the reference column's format to Text (文本) before pasting "
+                      "the numbers, then save the file again")

@@ -38,6 +38,7 @@ import codecs
 import csv
 import math
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
@@ -50,7 +51,7 @@ from typing import IO, Any, Literal
 
 from ledger.errors import BadFile, RowError
 from ledger.i18n import _
-from ledger.io.formats import FileFormat
+from ledger.io.formats import NUMBER_REFERENCE, SCIENTIFIC_REFERENCE, FileFormat
 from ledger.io.infile import NotRegularFile, open_regular, shown_name
 from ledger.io.normalise import Vocabulary, canonical_column, row_cleaner
 
@@ -69,6 +70,13 @@ _XLSX_BATCH = 256
 EXCEL_ROWS = 1_048_576  # a worksheet's last row and column (Excel 2007 and later): a file past
 EXCEL_COLUMNS = 16_384  # them was not made by Excel, and padding up to it costs time, not data
 
+# (ATTACK10 X5) Claim numbers are 16-20 digits; Excel keeps 15 significant digits of a number
+# and, in a General column, writes a long one in scientific form (``2.02403E+16`` in a CSV) or
+# stores it rounded (an XLSX number cell): two claims then share a reference, and the second is
+# skipped as already paid. Such a reference is refused where the file is read, whatever the kind.
+EXCEL_SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?[eE][+-][0-9]+")  # Excel always writes the sign
+PG_EXCEL_SCIENTIFIC = f"^{EXCEL_SCIENTIFIC.pattern}$"  # the same, for the plain CSV path's scan in SQL
+EXCEL_DIGITS = 15
 SAVE_AS_UTF8 = "save it as UTF-8 (CSV UTF-8) and try again"
 NOT_UTF8_GBK = f"the file is not UTF-8 (it looks like GBK/GB18030); {SAVE_AS_UTF8}"
 BINARY = "the file holds binary data (NUL bytes), not a CSV"
@@ -378,6 +386,7 @@ class TableReader:
         errors = _Problems(file)
         bad_row = errors.add
         columns = self.fmt.columns
+        ref = columns.index("reference") if "reference" in columns else -1
 
         row = 1
         row_start = consumed
@@ -403,6 +412,9 @@ class TableReader:
                     if pad:
                         rec.append("")
                     cells = tuple(map(strip, pick(rec) if pick else rec))
+                    if ref >= 0 and (excel := excel_reference_problem(cells[ref])):
+                        bad_row(row, "reference", excel)
+                        continue
                     if any(cells):
                         yield row, clean(cells) if clean else cells
                 break
@@ -488,11 +500,14 @@ class TableReader:
 
             width, pick, pad = self._take_plan()
             names = [n if n in self.fmt.columns else column_letter(i) for i, n in enumerate(self.header)]
+            ref = names.index("reference") if "reference" in names else -1
             for row, cells in rows:
                 texts: list[str] = []
                 problem = ""
                 for pos, cell in enumerate(cells):
                     text, problem = _cell_text(cell)
+                    if pos == ref and not problem:
+                        problem = excel_reference_problem(text, cell.value)
                     if problem:
                         bad_row(row, names[pos] if pos < width else column_letter(pos), problem)
                         break
@@ -571,6 +586,21 @@ def _cell_text(cell: Any) -> tuple[str, str]:
     if isinstance(value, date):
         return value.isoformat(), ""
     return str(value).strip(), ""  # a time or duration: the value check refuses it
+
+
+def excel_reference_problem(text: str, value: Any = None) -> str:
+    """Why a reference cell is refused as a number Excel has changed, or ``''`` (ATTACK10 X5):
+    text in Excel's scientific form (a CSV saved from a General column), or an XLSX number cell
+    (``value``) of more than 15 digits or with a fraction, which Excel cannot hold exactly.
+    Cheap for an ordinary reference: one character test before the pattern."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+            return NUMBER_REFERENCE.format(value=text)
+        if abs(value) >= 10**EXCEL_DIGITS:
+            return NUMBER_REFERENCE.format(value=text)
+    if ("E" in text or "e" in text) and EXCEL_SCIENTIFIC.fullmatch(text):
+        return SCIENTIFIC_REFERENCE.format(value=text)
+    return ""
 
 
 def float_text(value: float) -> str:
