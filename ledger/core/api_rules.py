@@ -112,8 +112,9 @@ RULES: tuple[ApiRule, ...] = (
     _r("preallocation_cap", "workflows", "at most twelve months of the basis the held line recorded (budget in force or last year's spending) beyond the county's expenditure account; the basis itself is the one recorded, not recomputed from the budget and last year's books"),
     _r("preallocation_county_only", "workflows", "pre-allocations go to counties only"),
     _r("preallocation_date", "workflows", "a pre-allocation is dated in its year"),
-    _g("interest_shares", "interest shares add up to what the bank paid: not re-derived (interest is held for a "
-       "second person, which maker_checker re-derives)"),
+    _r("interest_shares", "workflows", "each unit's interest share is the rule's over the total and weights its hold "
+       "recorded (0079), and those weights are the end-of-day balances the hold saw (ledger.core.fund_rules; not "
+       "recomputed when another entry dated in the period was written after the hold)"),
     _r("interest_period", "workflows", "an interest period ends on or before the entry date"),
     _r("register_not_overcleared", "actors", "a register item's cleared amount is the sum of its clearings"),
     _r("register_overpaid", "workflows", "a government share is settled at most once, each clearing exactly the "

@@ -95,13 +95,29 @@ class FundRows:
     items: list[Row] = field(default_factory=list)                       # ITEM_COLS, government shares
     clearings: list[Row] = field(default_factory=list)                   # CLEARING_COLS of those items
     closes: list[Row] = field(default_factory=list)                      # year, book, closed_at, closed_on, result
+    special_days: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # 1003 special -> (day, D−C)
+    written: dict[tuple[str, str], str] = field(default_factory=dict)    # (book, date) -> last write (not interest)
+    held_at: dict[int, str] = field(default_factory=dict)                # interest entry -> its hold's made_at
+    unjudged: int = 0                                                    # interest entries left unjudged
     legacy: frozenset[int] = frozenset()                                 # entries before the chained history
 
     def day(self, aid: str, day: str, debits: str, credits: str) -> None:
         """One fl.account_day row: its net movement added to its account's year."""
         years = self.year_net.setdefault(aid, {})
-        y = int(day[:4])
-        years[y] = years.get(y, 0) + int(debits) - int(credits)
+        y, net = int(day[:4]), int(debits) - int(credits)
+        years[y] = years.get(y, 0) + net
+        a = self.acct.get(aid)
+        if a is not None and a[1] == "1003" and a[3] == "special":
+            self.special_days.setdefault(aid, []).append((day[:10], net))
+
+    def wrote(self, book: str, date: str, kind: str, created_at: str) -> None:
+        """An entry of ``book`` dated ``date`` written at ``created_at`` (UTC as PostgreSQL prints
+        it: such texts compare as their moments do): the last write of each book and date but
+        interest's, for ``interest_findings``."""
+        if kind != "interest":
+            k = (book, date[:10])
+            if created_at > self.written.get(k, ""):
+                self.written[k] = created_at
 
     def posting(self, eid: int, aid: str, side: str, amount: int) -> None:
         """A posting (or a grouped sum) of an entry whose amounts the rules read."""
@@ -391,8 +407,123 @@ def adjfund_date_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
                    + f": the share exists once the year is closed; close year {year} first (adjfund_date)"), eid
 
 
+# ---- interest_shares -----------------------------------------------------------------------------
+
+# How long before an interest allocation's hold another write may have begun and still not been
+# visible to it (a transaction's created_at is its start): such a write leaves it unjudged.
+WRITE_SLACK = dt.timedelta(minutes=5)
+
+
+def _day(v: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(v)[:10]) if v else None
+    except ValueError:
+        return None
+
+
+def _counted(day: str, start: dt.date, end: dt.date) -> int:
+    """How many end-of-day balances of [start, end] a movement on ``day`` is in."""
+    d = dt.date.fromisoformat(day)
+    return 0 if d > end else (end - max(d, start)).days + 1
+
+
+def _recorded(source: Mapping[str, Any]) -> tuple[int, dict[str, int]] | None:
+    """The total and weights an allocation's hold recorded (0079), or None (before 0079)."""
+    total, weights = _int(source.get("total")), source.get("weights")
+    if total is None or not isinstance(weights, dict):
+        return None
+    out = {str(k): _int(v) for k, v in weights.items()}
+    return (total, {k: v for k, v in out.items() if v is not None}) if None not in out.values() else None
+
+
+def _shares(total: int, weights: Mapping[str, int]) -> dict[str, int]:
+    """The rule's shares (ledger.core.interest), the units with none left out; {} when no
+    weight is positive (nobody to credit)."""
+    from ledger.core.interest import allocate_interest
+    from ledger.errors import BadInput
+
+    try:
+        return {k: v for k, v in allocate_interest(total, weights).items() if v} if weights else {}
+    except BadInput:
+        return {}
+
+
+def interest_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
+    """interest_shares: each interest allocation credits each unit (and component) of the
+    book's special account the share the rule gives — the interest, shared by the sums of
+    end-of-day balances (积数) over its period, largest remainder, ties by unit[/component]
+    (ledger.core.interest, fl.interest_shares). Judged against the total and weights its hold
+    recorded (0079) — the credits add up to the total, each is the rule's share — and the
+    weights against the daily movements as the hold saw them (less the interest entries
+    written since). Another entry of the book dated on or before the period's end and written
+    after the hold (or up to ``WRITE_SLACK`` before it: a transaction begun before the hold may
+    have committed after it) changes what the movements say: then the weights are not
+    recomputed (counted in ``unjudged``), and an allocation with none recorded is not judged."""
+    special = {aid: a for aid, a in rows.acct.items() if a[1] == "1003" and a[3] == "special"}
+    for eid, e in sorted(rows.entries.items()):
+        if e.kind != "interest" or eid in rows.legacy:
+            continue
+        start, end, held = _day(e.source.get("from")), _day(e.source.get("to")), _ts(rows.held_at.get(eid, ""))
+        if start is None or end is None or held is None or end < start:
+            continue                        # interest_period and maker_checker judge these
+        mine = {aid: a for aid, a in special.items() if a[0] == e.book}
+        key = {aid: a[2] + (f"/{a[4]}" if a[4] else "") for aid, a in mine.items()}
+        got: dict[str, int] = {}
+        for aid, (d, _c) in rows.sums.get(eid, {}).items():
+            if aid in mine:
+                got[key[aid]] = got.get(key[aid], 0) + d
+        what = f"interest {e.key} ({_fen(sum(got.values()))} over {start} … {end})"
+        recorded = _recorded(e.source)
+        if recorded is not None:
+            total, weights = recorded
+            if total != sum(got.values()):
+                yield (f"{what}: its hold recorded {_fen(total)} of interest to share; the entry credits "
+                       f"{_fen(sum(got.values()))} (interest_shares)"), eid
+                continue
+            bad = _differs(got, _shares(total, weights))
+            if bad:
+                yield f"{what} {bad} over the weights its hold recorded (interest_shares)", eid
+                continue
+        last, since = end.isoformat(), held - WRITE_SLACK
+        if any(b == e.book and d <= last and (_ts(at) or since) > since for (b, d), at in rows.written.items()):
+            rows.unjudged += 1
+            continue
+        books: dict[str, int] = {}
+        for aid in mine:
+            w = sum(net * _counted(day, start, end) for day, net in rows.special_days.get(aid, ()))
+            books[key[aid]] = books.get(key[aid], 0) + w
+        for jid, j in rows.entries.items():         # interest written since the hold saw nothing of it
+            if j.kind == "interest" and j.created_at is not None and j.created_at > held and j.date <= last:
+                for aid, (d, c) in rows.sums.get(jid, {}).items():
+                    if aid in mine:
+                        books[key[aid]] -= (d - c) * _counted(j.date[:10], start, end)
+        positive = {k: w for k, w in books.items() if w > 0}
+        if recorded is not None:
+            if positive != recorded[1]:
+                k = sorted(k for k in positive.keys() | recorded[1].keys()
+                           if positive.get(k) != recorded[1].get(k))[0]
+                yield (f"{what}: its hold recorded a weight of {recorded[1].get(k, 0):,} for {k}; the end-of-day "
+                       f"balances it saw sum to {positive.get(k, 0):,} (interest_shares)"), eid
+            continue
+        bad = _differs(got, _shares(sum(got.values()), books))
+        if bad:
+            yield f"{what} {bad} over the end-of-day balances (interest_shares)", eid
+
+
+def _differs(got: Mapping[str, int], want: Mapping[str, int]) -> str:
+    """How the credits ``got`` first differ from the rule's shares ``want`` ('' if they do not)."""
+    if not want:
+        return "credits interest, but no unit held a positive balance: there is nobody to credit it to"
+    for k in sorted(want.keys() | got.keys()):
+        if want.get(k, 0) != got.get(k, 0):
+            return (f"credits {k} {_fen(got.get(k, 0))}; the rule (average daily balance, largest remainder) gives "
+                    f"{_fen(want.get(k, 0))}")
+    return ""
+
+
 def findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
     """Every finding of the fund's rules, close by close, item by item, entry by entry."""
     yield from year_close_findings(rows)
     yield from register_findings(rows)
     yield from adjfund_date_findings(rows)
+    yield from interest_findings(rows)

@@ -78,7 +78,7 @@ Row = Sequence[str]
 # The small tables read for the rules (columns in this order, online and offline).
 TABLES: dict[str, tuple[str, ...]] = {
     "pending_entry": ("id", "kind", "book", "idempotency_key", "reverses", "units", "made_by", "maker_role",
-                      "maker_unit", "state", "decided_by", "entry_id", "source"),
+                      "maker_unit", "state", "decided_by", "entry_id", "source", "made_at"),
     "app_user": ("name", "role", "unit"),
     "request_event": ("id", "request_id", "action", "actor", "at"),
     "year_close": ("year", "book", "closed_at", "closed_on", "result"),
@@ -179,7 +179,8 @@ REQUEST_DUTIES: dict[str, tuple[str, ...]] = {
     "disburse": ("submit", "approve"), "settle": ("submit", "approve", "disburse"),
 }
 _DONE = {"submit": "submitted", "approve": "approved", "disburse": "disbursed"}
-_SOURCE_KINDS = frozenset({"request_disburse", "request_settle", "register_clear", "adjfund_alloc", "adjfund_remit"})
+_SOURCE_KINDS = frozenset({"request_disburse", "request_settle", "register_clear", "adjfund_alloc", "adjfund_remit",
+                           "interest"})
 # The entries whose postings the rules read (besides those dated after their writing day),
 # and those of them whose debit total a rule compares (a pre-allocation's amount, interest).
 WANTED_KINDS = frozenset({"manual", "reversal", "opening", "preallocation"})
@@ -499,6 +500,10 @@ class Rules:
         f.pooled = {r[0]: r[2] for r in self.small.get("book", ()) if len(r) > 2}
         f.chart_kind = {r[0]: r[2] for r in self.small.get("chart", ()) if len(r) > 2}
         f.closes = list(self.small.get("year_close", ()))
+        for eid, held in self.held_of.items():
+            for p in held:
+                if p[1] == "interest" and len(p) > 13 and p[13]:
+                    f.held_at[eid] = min(f.held_at.get(eid, p[13]), p[13])
 
     # ---- helpers ---------------------------------------------------------------------
     def add(self, check: str, message: str, entry_id: int | None = None, *, request_id: int | None = None,
@@ -582,7 +587,8 @@ class Rules:
         # The source is parsed only where a rule reads it (a held entry's maker and checker,
         # a request's id, a clearing's kind): most entries are imports that carry file and row.
         src = (_compact(_source(src_text)) if src_text and ('"held"' in src_text or kind in _SOURCE_KINDS) else {})
-        if kind in ("year_close", "adjfund_alloc", "adjfund_remit", "register_clear"):
+        self.fund.wrote(book, date, kind, created_at)
+        if kind in ("year_close", "adjfund_alloc", "adjfund_remit", "register_clear", "interest"):
             self._fund_entry(eid, kind, book, date, key, src, created_at)
         writer = str(src.get("confirmed_by")) if src.get("held") is not None and src.get("confirmed_by") else created_by
         if eid in self.old_entries:
@@ -609,7 +615,7 @@ class Rules:
             self.sum_ids.add(eid)
             return
         self.fund.entries[eid] = fund_rules.Entry(kind, book, date, key, src, _ts(created_at))
-        if kind == "adjfund_alloc" or (kind == "register_clear" and src.get("kind") == "government_share"):
+        if kind in ("adjfund_alloc", "interest") or (kind == "register_clear" and src.get("kind") == "government_share"):
             self.sum_ids.add(eid)
 
     def wanted(self) -> set[int]:

@@ -1175,3 +1175,20 @@ def test_upgrade_0077_entry_ids_are_positive(upgraded: Upgraded) -> None:
                         "WHERE k.conrelid = 'fl.entry'::regclass AND k.conname = 'entry_id_positive'").fetchone()
         assert row == ("CHECK ((id > 0))", True), row
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= 0").fetchone()[0] == 0
+
+
+def test_upgrade_0079_an_interest_allocation_records_its_weights(upgraded: Upgraded) -> None:
+    """0079 (issue 15): the upgraded fl.allocate_interest records the total and the weights its
+    shares come from in the held entry's source (the verdict re-derives interest_shares from
+    them), keeps 0027's lock_timeout and 0017's grants; the old demo's interest entry, with
+    none recorded, still verifies."""
+    with upgraded.connect() as c:
+        sig = "'fl.allocate_interest(text, date, text, bigint, date, date, jsonb)'::regprocedure"
+        src, cfg = c.execute(f"SELECT prosrc, proconfig FROM pg_proc WHERE oid = {sig}").fetchone()
+        assert "'total', p_total" in src and "'weights', (SELECT jsonb_object_agg(" in src
+        assert "lock_timeout=5s" in cfg and "search_path=pg_catalog, fl, pg_temp" in cfg, cfg
+        assert c.execute(f"SELECT has_function_privilege('fl_finance', {sig}, 'EXECUTE')").fetchone()[0]
+        assert c.execute("SELECT count(*) FROM fl.entry WHERE kind = 'interest' AND source ? 'weights'"
+                         ).fetchone()[0] == 0
+    ok = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert ok.returncode == 0, ok.stdout[-3000:]

@@ -18,16 +18,20 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from ledger.core import api_rules
+from ledger.core import api_rules, fund_rules
+from ledger.core.interest import allocate_interest
 from ledger.core.region import parse_region
 from ledger.core.shortfall import ShortfallInput, apply_shortfall_rule
 from ledger.store import adjfund, cycle, migrate, yearend
 from tests.conftest import LedgerDB
-from tests.helpers import entry, leg, post
-from tests.security.test_attack7_rules import named, suspended, verdict
+from tests.helpers import confirm, entry, leg, post
+from tests.security.test_attack7_rules import funded, named, suspended, verdict
 from tests.security.test_rules_rederived import offline
+
+__all__ = ["funded"]        # the fixture, imported for the tests below
 
 pytestmark = pytest.mark.db
 
@@ -71,7 +75,7 @@ def _honest(db: LedgerDB) -> None:
 
 def test_the_fund_rules_are_twins_of_the_api_rules() -> None:
     table = api_rules.by_code()
-    for code in ("year_close_result", "register_overpaid", "adjfund_date"):
+    for code in ("year_close_result", "register_overpaid", "adjfund_date", "interest_shares"):
         assert table[code].how == "rederived" and table[code].twins == ("workflows",), table[code]
 
 
@@ -166,3 +170,78 @@ def test_an_allocation_dated_after_its_year_before_the_close(ledger_db: LedgerDB
         assert f"adjfund-alloc:early:{a.unit} for 2023 dated 2024-01-15" in str(f["message"])
     assert sorted(x["message"] for x in offline(ledger_db, tmp_path, "workflows")) == sorted(
         x["message"] for x in found["workflows"])
+
+
+def _weights(fin: psycopg.Connection, start: dt.date, end: dt.date) -> dict[str, int]:
+    return {r["unit"] + (f"/{r['component']}" if r["component"] else ""): int(r["weight"]) for r in fin.execute(
+        "SELECT unit, component, weight FROM fl.interest_shares('RES', 100000, %s, %s) WHERE weight > 0",
+        (start, end)).fetchall()}
+
+
+def _interest(fin: psycopg.Connection, start: dt.date, end: dt.date, key: str,
+              shares: dict[str, int] | None = None) -> int:
+    """An interest allocation of 1,000.00 dated on its period's last day, held by finance and
+    confirmed by the bureau: the rule's shares, or ``shares``; its entry id."""
+    table = shares or allocate_interest(100000, _weights(fin, start, end))
+    doc = [{"unit": k.split("/")[0], "component": k.partition("/")[2], "amount": v} for k, v in table.items() if v]
+    held = fin.execute("SELECT * FROM fl.allocate_interest('RES', %s, %s, 100000, %s, %s, %s::jsonb)",
+                       (end, key, start, end, json.dumps(doc))).fetchone()
+    assert held is not None
+    done = confirm(fin, [int(held["held_id"])], "rev")[0]
+    assert done["status"] == "posted", done
+    return int(done["entry_id"])
+
+
+SHARE_CHECK = ("WHERE s.share IS DISTINCT FROM g.amount OR g.n > 1",
+               "WHERE false AND (s.share IS DISTINCT FROM g.amount OR g.n > 1)")
+INTEREST = "fl.allocate_interest(text,date,text,bigint,date,date,jsonb)"
+Q1, Q2 = (dt.date(2023, 1, 1), dt.date(2023, 3, 31)), (dt.date(2023, 4, 1), dt.date(2023, 6, 30))
+
+
+def test_interest_shared_against_the_rule(funded: LedgerDB, tmp_path: Path) -> None:
+    """An honest quarter's interest (dated on its period's last day: its own credit is in that
+    day's balance afterwards, not in what its hold saw) passes; with the share check of
+    fl.allocate_interest off for one call, the next quarter's moves 300.00 from the largest
+    share to the smallest: judged over the weights its hold recorded (0079), the verdict names
+    the entry and one of the two units."""
+    admin, fin = funded.admin(), funded.connect("fin", autocommit=True)
+    _interest(fin, *Q1, "rt15-q1")
+    assert verdict(funded) == {}
+    table = allocate_interest(100000, _weights(fin, *Q2))
+    big, small = max(table, key=lambda k: table[k]), min((k for k in table if table[k]), key=lambda k: table[k])
+    table[big] -= 30000
+    table[small] += 30000
+    with suspended(admin, INTEREST, *SHARE_CHECK):
+        eid = _interest(fin, *Q2, "rt15-q2", table)
+    f = named(verdict(funded), "workflows", entry_id=eid, words="over the weights its hold recorded (interest_shares)")
+    assert any(f"credits {k} {_yuan(table[k])}" in str(f["message"]) for k in (big, small)), f
+    assert "2023-04-01 … 2023-06-30" in str(f["message"])
+    assert [x["message"] for x in offline(funded, tmp_path, "workflows")] == [f["message"]]
+
+
+def test_interest_whose_recorded_weights_are_not_the_balances(funded: LedgerDB, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the share check off and the weights it records doubled for one unit, the shares
+    agree with what the hold recorded; the daily movements do not. (No other write follows the
+    holds here, so the verdict may recompute the weights at once: WRITE_SLACK 0.)"""
+    monkeypatch.setattr(fund_rules, "WRITE_SLACK", dt.timedelta(0))
+    admin, fin = funded.admin(), funded.connect("fin", autocommit=True)
+    _interest(fin, *Q1, "rt15-q1")
+    assert verdict(funded) == {}               # judged against the balances too, and honest
+    weights = _weights(fin, *Q2)
+    first = sorted(weights)[0]
+    forged = {k: w * (2 if k == first else 1) for k, w in weights.items()}
+    unit, _, comp = first.partition("/")
+    with suspended(admin, INTEREST, *SHARE_CHECK), \
+         suspended(admin, INTEREST, "s.weight ORDER BY s.unit, s.component)",
+                   f"s.weight * CASE WHEN (s.unit, s.component) = ('{unit}', '{comp}') THEN 2 ELSE 1 END "
+                   "ORDER BY s.unit, s.component)"):
+        eid = _interest(fin, *Q2, "rt15-q2", allocate_interest(100000, forged))
+    f = named(verdict(funded), "workflows", entry_id=eid, words="interest_shares")
+    assert f"recorded a weight of {forged[first]:,} for {first}" in str(f["message"]), f
+    assert f"sum to {weights[first]:,}" in str(f["message"]), f
+    assert [x["message"] for x in offline(funded, tmp_path, "workflows")] == [f["message"]]
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100:,}.{fen % 100:02d}"
