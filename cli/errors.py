@@ -75,6 +75,9 @@ PATTERNS: tuple[str, ...] = (
     N_("unknown book '{book}'"),
     N_("{user} is an officer of unit {unit} and may not import rows of unit {other}"),
     N_("the reference is longer than 150 characters"),
+    N_("the verdict could not judge the ledger's rows ({error}): the database holds a value no fundledger "
+       "command writes (a number past any float, a field of the wrong type, a document nested too deeply), "
+       "so the books are not proven whole; find the row with the auditors' guide's raw queries and report it"),
     N_("the worksheet names row {row}, past Excel's last row (1048576): Excel does not make such a file; "
        "copy the table into a new workbook in Excel and save that"),
     N_("the worksheet names column {column}, past Excel's last column (16384, XFD): Excel does not make such a "

@@ -98,7 +98,7 @@ def _load(text: str | None) -> dict[str, Any]:
 def _int(v: Any) -> int | None:
     try:
         return None if v is None else int(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, ArithmeticError):  # ArithmeticError: int(inf) from a huge JSON number (ATTACK10 X14)
         return None
 
 

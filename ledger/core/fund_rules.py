@@ -64,7 +64,7 @@ def _int(v: Any) -> int | None:
         return v
     try:
         return None if v is None or v == "" else int(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, ArithmeticError):  # ArithmeticError: int(inf) from a huge JSON number (ATTACK10 X14)
         return None
 
 

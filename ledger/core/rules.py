@@ -254,7 +254,7 @@ def _compact(src: dict[str, Any]) -> dict[str, Any]:
 def _int(v: Any) -> int | None:
     try:
         return None if v is None or v == "" else int(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, ArithmeticError):  # ArithmeticError: int(inf) from a huge JSON number (ATTACK10 X14)
         return None
 
 

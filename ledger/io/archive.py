@@ -425,7 +425,8 @@ def verify_offline(directory: Path, digest_file: Path | None = None, *, no_diges
             _private_copy(directory, copy)
             rep = _verify_offline(copy, filed, not no_digest)
         return VerifyReport(rep.checks, {**rep.extra, "directory": str(directory)})
-    except (ValueError, IndexError, KeyError, TypeError, AttributeError, csv.Error, OSError) as e:
+    except (ValueError, IndexError, KeyError, TypeError, AttributeError, ArithmeticError, RecursionError, csv.Error,
+            OSError) as e:
         # ValueError covers UnicodeDecodeError; an archive is input: never a traceback
         raise BadInput(_("{dir}: the archive cannot be read: {error}; it is damaged or not a fundledger export "
                          "(nothing was concluded from it)").format(dir=directory, error=e)) from e

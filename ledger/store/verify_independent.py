@@ -45,7 +45,8 @@ from psycopg import IsolationLevel, sql
 from psycopg.rows import dict_row
 
 from ledger.core import bank_refs, histories, proof, rules
-from ledger.core.findings import FINDINGS_CAP, VerifyReport
+from ledger.core.findings import FINDINGS_CAP, Finding, VerifyReport, result
+from ledger.errors import StateError
 from ledger.store import verify_actors, verify_records, verify_rules, verify_session
 from ledger.store.db import Conn
 from ledger.store.verify import _second_session, require_reader
@@ -402,7 +403,6 @@ def independent_run(conn: Conn, *, cap: int = FINDINGS_CAP, fingerprint: dict[st
                     then: Callable[[Conn, proof.Proof], T] | None = None) -> tuple[VerifyReport, T | None]:
     """``verify_independent``, and ``then(conn, proof)`` run in the same snapshot once the
     verdict is in (``audit digest`` / ``check-digest`` read the chain there)."""
-    after: T | None = None
     saved = conn.isolation_level, conn.read_only
     t0 = time.perf_counter()
     timings: list[dict[str, Any]] = []
@@ -417,6 +417,37 @@ def independent_run(conn: Conn, *, cap: int = FINDINGS_CAP, fingerprint: dict[st
     require_reader(conn)         # before any lock: an officer hears why, not "permission denied"
     pin(conn)
     reader = GroupedReader(conn, fork=fork)
+    try:
+        return _judged(conn, reader, cap, fingerprint, grouped, then, step, t0, timings, saved)
+    except UNJUDGEABLE as e:
+        # A value no fundledger writes (a number past any float, a key of the wrong type, a
+        # document nested past the parser's depth) stopped a check: the verdict is "not
+        # whole", named, never a traceback and never silence (ATTACK10 X14). A digest is
+        # not filed or compared on such a ledger.
+        conn.rollback()
+        conn.isolation_level, conn.read_only = saved
+        if then is not None:
+            raise StateError(UNJUDGED.format(error=_what(e))) from None
+        bad = result("readable", "every row the verdict reads is one fundledger could have written", 0,
+                     [Finding("readable", UNJUDGED.format(error=_what(e)))], cap)
+        return VerifyReport((bad,), {"independent": True, "seconds": round(time.perf_counter() - t0, 3)}), None
+
+
+UNJUDGEABLE = (ArithmeticError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
+UNJUDGED = ("the verdict could not judge the ledger's rows ({error}): the database holds a value no fundledger "
+            "command writes (a number past any float, a field of the wrong type, a document nested too deeply), "
+            "so the books are not proven whole; find the row with the auditors' guide's raw queries and report it")
+
+
+def _what(e: BaseException) -> str:
+    text = str(e)
+    return f"{type(e).__name__}: {text[:200]}" if text else type(e).__name__
+
+
+def _judged(conn: Conn, reader: GroupedReader, cap: int, fingerprint: dict[str, dict[str, str]] | None,
+            grouped: bool, then: Callable[[Conn, proof.Proof], T] | None, step: Callable[[str, float], float],
+            t0: float, timings: list[dict[str, Any]], saved: tuple[Any, Any]) -> tuple[VerifyReport, T | None]:
+    after: T | None = None
     try:
         require_reader(conn)
         keys, unreadable = verify_records.hooked(conn)
