@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LedgerDB
-from tests.security.test_attack8_bank import CONFIRM, MONEY_IN, _hold, county  # noqa: F401,F811  (fixture)
+from tests.security.test_attack8_bank import CONFIRM, MONEY_IN, _hold, county  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.db
 
@@ -43,7 +43,7 @@ def test_x14_a_huge_number_in_a_read_row_is_a_finding_not_a_crash(county: Ledger
     assert r.exit_code == 1 and "Traceback" not in r.stderr, r
 
 
-def _huge_source(county: LedgerDB) -> int:
+def _huge_source(county: LedgerDB) -> int:  # noqa: F811
     hid = _hold(county.connect("o22", autocommit=True), "x14b", *MONEY_IN["against a temporary receipt (2001)"])
     done = county.connect("rev", autocommit=True).execute(CONFIRM, (hid,)).fetchone()
     assert done is not None
@@ -71,7 +71,7 @@ def test_x14_the_verdict_names_the_changed_entry_and_json_says_not_whole(county:
 
 
 def test_x14_an_unjudgeable_value_anywhere_is_a_readable_finding_not_a_crash(
-        county: LedgerDB, monkeypatch: pytest.MonkeyPatch) -> None:
+        county: LedgerDB, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     """The class: whatever check meets a value it cannot judge (here a rule that raises
     OverflowError, as int(float('inf')) does), the verdict says "not whole" with a `readable`
     finding, and an audit digest is refused rather than filed over it."""
@@ -94,7 +94,7 @@ def test_x14_an_unjudgeable_value_anywhere_is_a_readable_finding_not_a_crash(
 
 
 def test_x14_offline_an_archive_with_the_huge_number_is_refused_not_a_crash(
-        county: LedgerDB, tmp_path: Path) -> None:
+        county: LedgerDB, tmp_path: Path) -> None:  # noqa: F811
     _huge_source(county)
     e = county.cli("audit", "export", str(tmp_path / "x"), user="aud")
     assert "Traceback" not in e.stderr, e
