@@ -170,7 +170,7 @@ FIRST_PASS: dict[str, tuple[str, ...]] = {
     "account_balances": ("account_balances",), "account_days": ("account_days",),
     "bank_balances": ("bank_balances",), "no_overdraft": ("no_overdraft",), "day_balances": ("day_balances",),
     "components_separate": ("components_separate",), "closed_periods": ("closed_periods",),
-    "reversals": ("reversals",), "held_entries": ("maker_checker", "actors"), "bank_refs": ("bank_refs",),
+    "reversals": ("reversals",), "held_entries": ("maker_checker", "actors", "workflows"), "bank_refs": ("bank_refs",),
     "requests": ("requests", "request_duties"), "history_chain": ("history_chain",), "histories": ("histories",),
     "record_links": ("record_links",), "hash_chain": ("hash_chain",),
 }

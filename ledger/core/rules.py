@@ -69,7 +69,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ledger.core import fund_rules
+from ledger.core import fund_rules, workflow_shapes
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
 from ledger.core.rule_binding import Binding
 
@@ -93,11 +93,13 @@ TABLES: dict[str, tuple[str, ...]] = {
                     "matched_by"),
     "statement_line": ("id", "bank_account_id", "direction", "amount"),
     "monitor_ack": ("id", "unit", "book", "level", "since", "acknowledged_on", "acknowledged_by", "acknowledged_at"),
+    "import_batch": ("id", "kind", "imported_by"),
 }
 ORDER_BY: dict[str, str] = {"pending_entry": "id", "app_user": "name", "request_event": "id",
                             "year_close": "book, year", "setting": "key", "unit": "code", "holder": "code",
                             "closed_period": "month", "chart": "code", "book": "code", "budget": "id",
-                            "recon_match": "id", "statement_line": "id", "monitor_ack": "id"}
+                            "recon_match": "id", "statement_line": "id", "monitor_ack": "id",
+                            "import_batch": "id"}
 # Columns cast to text when read online (arrays, jsonb: printed as the export prints them).
 TEXT_COLS = frozenset({"units", "value", "source", "components", "result"})
 
@@ -147,7 +149,10 @@ DESCRIPTIONS: dict[str, str] = {
                  "government share is settled at most once, each clearing exactly the money its entry received "
                  "for the item; an adjustment-fund allocation for a year is dated in it before its close, or after "
                  "it, written after the close, settling that year's share of the unit it pays; a remittance is "
-                 "dated in its year",
+                 "dated in its year; "
+                 "every payments and collections entry is what its import writes (payments: Dr 5001.<category>/5101, "
+                 "Cr 1004 county_exp — city_exp only in the bureau's session — for its key's unit, one register line "
+                 "per claim line, filed by its maker's payments batch; collections: Dr 1003 special, Cr 4001/4101/4501)",
     "account_rules": "every account is opened as the chart says: on a leaf code, with its book's component (or none "
                      "when the book has none), with a holder exactly when its code has holders and one allowed for "
                      "its code and unit",
@@ -452,6 +457,12 @@ class Rules:
     sum_ids: set[int] = field(default_factory=set)         # entries whose amounts per account fund_rules reads
     # where the history recorded each entry and rule point (``placed``; ATTACK10 X1)
     binding: Binding = field(default_factory=Binding)
+    # (ATTACK10 X7) the entries of the kinds an import writes, judged by their shape
+    # (``workflow_shapes``): entry -> (kind, key, maker, confirmed from a held entry, import batch)
+    shaped: dict[int, tuple[str, str, str, bool, str]] = field(default_factory=dict)
+    debit_lines: dict[int, list[int]] = field(default_factory=dict)   # payments -> [debits, with a reference]
+    filed: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))   # (entry, namespace) -> lines
+    unfiled: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))  # (namespace, batch) -> lines
 
     def __post_init__(self) -> None:
         self._seen: dict[str, tuple[dt.datetime, dt.date, str] | None] = {}
@@ -598,6 +609,8 @@ class Rules:
         self._namespace(eid, kind, key, created_by, src)
         self._dates(eid, book, date, kind, rev, created_at)
         self._officer_session(eid, kind, key, writer, created_by)
+        if kind in workflow_shapes.SHAPED_KINDS:
+            self._shaped_entry(eid, kind, key, created_by, src_text)
         needs = (kind in ("manual", "reversal", "register_clear", "handover_transfer") or kind in ALWAYS_HELD
                  or eid in self.late)
         if needs or src.get("held") is not None or eid in self.held_of:
@@ -622,15 +635,24 @@ class Rules:
         """The entries whose postings the rules read: manual entries and reversals (what they
         touched decides whether they were held; an officer's, its units and credits),
         openings (their unit), entries dated after their writing day (whether they moved
-        real money). An officer's payments are judged by their key's unit, not re-read."""
-        return {eid for eid, e in self.kept.items() if e.kind in WANTED_KINDS} | self.late
+        real money), and (ATTACK10 X7) the entries the imports write, judged by their shape."""
+        return {eid for eid, e in self.kept.items() if e.kind in WANTED_KINDS} | self.late | set(self.shaped)
 
     def postings(self, rows: Iterable[Row]) -> None:
         """proof.TABLES["posting"] rows of the entries ``wanted`` names (others are skipped),
         in (entry, id) order; each entry keeps its distinct legs only (``legs``), so what
         is kept grows with the entries and accounts, not with the postings."""
-        want = self.wanted()
-        self._add_legs((int(r[1]), (r[2], r[3], r[6])) for r in rows if int(r[1]) in want)
+        want, shaped = self.wanted(), self.shaped
+
+        def legs() -> Iterator[tuple[int, tuple[str, str, str]]]:
+            for r in rows:
+                eid = int(r[1])
+                if eid in want:
+                    if eid in shaped and r[3] == "D":
+                        self._debit_lines(eid, 1, 1 if r[7] else 0)
+                    yield eid, (r[2], r[3], r[6])
+
+        self._add_legs(legs())
 
     def distinct_legs(self, rows: Iterable[Row]) -> None:
         """The same as ``postings``, from rows that are already one per distinct leg:
@@ -638,9 +660,27 @@ class Rules:
         posting id) order — the online reading (ledger.store.verify_rules), where the server
         groups each entry's postings so that an entry of a hundred postings on two accounts
         prints two rows, not a hundred. The order is each leg's first posting's, so the
-        first leg a rule names is the one ``postings`` would name."""
-        want = self.wanted()
-        self._add_legs((int(r[1]), (r[2], r[3], r[4])) for r in rows if int(r[1]) in want)
+        first leg a rule names is the one ``postings`` would name. Two more columns, when
+        there (``LEGS_SQL``): the leg's postings and how many carry a reference (X7: a
+        payments entry's claim lines, counted, not re-read)."""
+        want, shaped = self.wanted(), self.shaped
+
+        def legs() -> Iterator[tuple[int, tuple[str, str, str]]]:
+            for r in rows:
+                eid = int(r[1])
+                if eid in want:
+                    if len(r) > 6 and eid in shaped and r[3] == "D":
+                        self._debit_lines(eid, int(r[5]), int(r[6]))
+                    yield eid, (r[2], r[3], r[4])
+
+        self._add_legs(legs())
+
+    def _debit_lines(self, eid: int, n: int, with_ref: int) -> None:
+        c = self.debit_lines.get(eid)
+        if c is None:
+            self.debit_lines[eid] = c = [0, 0]
+        c[0] += n
+        c[1] += with_ref
 
     def _add_legs(self, legs: Iterable[tuple[int, tuple[str, str, str]]]) -> None:
         """Each entry's distinct legs in first-seen order, kept as one tuple per entry (its
@@ -704,6 +744,7 @@ class Rules:
         """``postings``, ``own_credits``, ``matched_postings`` and ``amount_postings`` in one
         pass over every posting (an export's, in (entry, id) order)."""
         want, own, ids, amounts = self.wanted(), self.own_accounts(), self.matched_ids(), self.amount_ids()
+        shaped = self.shaped
 
         def legs() -> Iterator[tuple[int, tuple[str, str, str]]]:
             for r in rows:
@@ -719,6 +760,8 @@ class Rules:
                 if eid in want:
                     if eid in amounts and r[3] == "D":
                         self.debits[eid] += int(r[4])
+                    if eid in shaped and r[3] == "D":
+                        self._debit_lines(eid, 1, 1 if r[7] else 0)
                     yield eid, (r[2], r[3], r[6])
 
         self._add_legs(legs())
@@ -739,9 +782,14 @@ class Rules:
         unit: str | None = None
         county: dict[str, tuple[str, str, str]] = {}
         bureau: dict[str, tuple[str, str, str]] = {}
+        filed, unfiled = self.filed, self.unfiled
         for ns, ref, h, eid, batch in rows:
             if not ns.startswith("payments:"):
                 continue
+            if eid:                                   # (X7) what the register files for each entry
+                filed[(int(eid), ns)] += 1
+            else:
+                unfiled[(ns, batch)] += 1
             parts = ns.split(":")
             if len(parts) == 3 and parts[2] == "bureau":
                 side = "bureau"
@@ -866,6 +914,7 @@ class Rules:
                 self._cash_date(eid, e)
         self._own_bank_credits()
         self._workflows()
+        self._shapes()
         self._closes()
         self._budgets()
         self._matches()
@@ -999,6 +1048,65 @@ class Rules:
                      f"({RULE_POINTS[rule]}: every entry above {a}), but its id is not above {a}: the id was chosen "
                      "(the identity restarted, or written by hand) — it is judged by where the history recorded it "
                      "(entry_id_moved, 0068)", eid)
+
+    def _shaped_entry(self, eid: int, kind: str, key: str, maker: str, src_text: str) -> None:
+        """(ATTACK10 X7) An entry of a kind an import writes, kept to be judged by its shape
+        (``_shapes``): its key, maker, whether it was confirmed from a held entry, its batch."""
+        src = _source(src_text) if kind == "payments" and src_text else {}
+        self.shaped[eid] = (sys.intern(kind), key, sys.intern(maker), src.get("held") is not None,
+                            str(src.get("import_batch", "")))
+
+    def _shapes(self) -> None:
+        """(ATTACK10 X7) Every payments and collections entry is what its import writes
+        (``workflow_shapes``): its legs by side and account, for its key's unit; a payments
+        entry's claim lines filed in the register by a payments batch of its maker."""
+        batches = {r[0]: (r[1], r[2]) for r in self.small.get("import_batch", ())}
+        for eid, (kind, key, maker, held, batch) in sorted(self.shaped.items()):
+            self.checked["workflows"] += 1
+            what = f"{kind} entry {key} by {maker}"
+            unit, paid_from, _bureau = workflow_shapes.payment_key(key) if kind == "payments" else ("", "", False)
+            officer = self.role(self.shaped_writer(eid, maker)) == "officer"
+            units: set[str] = set()
+            for _book, chart, aunit, holder, _comp, side, punit in self._touches(eid):
+                why = (workflow_shapes.payment_leg(side, chart, holder, paid_from, officer) if kind == "payments"
+                       else workflow_shapes.collection_leg(side, chart, holder))
+                units |= {aunit, punit or aunit}
+                if why is not None:
+                    self.add("workflows", f"{what} {'debits' if side == 'D' else 'credits'} {chart}"
+                             f"{' ' + holder if holder else ''}: {why} (workflow_shape)", eid)
+                    break
+            else:
+                if kind == "payments" and units - {unit}:
+                    self.add("workflows", f"{what} posts for unit(s) {', '.join(sorted(units - {unit}))}: a payments "
+                             f"entry posts for its key's unit {unit} only (workflow_shape)", eid)
+                elif kind == "collections" and len(units) > 1:
+                    self.add("workflows", f"{what} posts for units {', '.join(sorted(units))}: a collections entry is "
+                             "one unit's (workflow_shape)", eid)
+            if kind == "payments":
+                self._payment_register(eid, what, unit, maker, held, batch, batches)
+
+    def shaped_writer(self, eid: int, maker: str) -> str:
+        """Whose session wrote a shaped entry: its confirmer's when it was held."""
+        e = self.kept.get(eid)
+        return e.writer if e is not None else maker
+
+    def _payment_register(self, eid: int, what: str, unit: str, maker: str, held: bool, batch: str,
+                          batches: Mapping[str, tuple[str, str]]) -> None:
+        """(X7) A payments entry's claim lines are the register's: its batch is a payments
+        import by its maker, and the register files one reference per debit line for it."""
+        b = batches.get(batch)
+        if b is None or b[0] != "payments" or b[1] != maker:
+            self.add("workflows", f"{what} names import batch {batch or 'none'}"
+                     + (f" ({b[0]} by {b[1]})" if b is not None else ", which does not exist")
+                     + ": a payments entry is written by its maker's payments import (workflow_shape)", eid)
+            return
+        n, n_ref = self.debit_lines.get(eid, [0, 0])
+        own = f"payments:{unit}"
+        filed = max(self.filed.get((eid, own), 0), self.filed.get((eid, own + ":bureau"), 0))
+        why = workflow_shapes.register_problem(n, n_ref, filed, self.unfiled.get((own + ":bureau", batch), 0)
+                                               if held else None)
+        if why is not None:
+            self.add("workflows", f"{what} (batch {batch}): {why} (workflow_shape)", eid)
 
     def _workflows(self) -> None:
         """The rules of the workflows that write held entries (their maker and checker are

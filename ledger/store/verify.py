@@ -92,6 +92,34 @@ SELECT (SELECT count(*) FROM ONLY fl.entry) AS entries,
        (SELECT count(*) FROM ONLY fl.pending_entry) AS held
 """
 
+# (ATTACK10 X7) The legs of the entries the imports write that are not what the import writes:
+# one row per distinct (entry, account, side) of a payments or collections entry.
+SHAPES_SQL = """
+          SELECT e.id AS entry_id, e.kind, e.idempotency_key, e.created_by, a.chart_code, a.holder, g.side,
+                 a.unit AS aunit, s.book, s.fiscal_year, s.voucher_no
+            FROM (SELECT p.entry_id, p.account_id, p.side::text AS side FROM ONLY fl.posting p
+                   WHERE p.entry_id IN (SELECT x.id FROM ONLY fl.entry x WHERE x.kind IN ('payments', 'collections'))
+                   GROUP BY 1, 2, 3) g
+            JOIN ONLY fl.entry e ON e.id = g.entry_id
+            JOIN ONLY fl.account a ON a.id = g.account_id
+            LEFT JOIN ONLY fl.app_user u
+                   ON u.name = coalesce(CASE WHEN jsonb_typeof(e.source) = 'object' AND e.source ? 'held'
+                                             THEN e.source->>'confirmed_by' END, e.created_by)
+            LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
+           WHERE CASE e.kind
+                   WHEN 'payments' THEN NOT coalesce(a.unit = split_part(e.idempotency_key, ':', 3) AND (
+                        g.side = 'D' AND a.holder = '' AND (a.chart_code LIKE '5001.%' OR a.chart_code = '5101')
+                        OR g.side = 'C' AND a.chart_code = '1004'
+                           AND a.holder = CASE split_part(e.idempotency_key, ':', 6) WHEN 'county' THEN 'county_exp'
+                                               WHEN 'city' THEN 'city_exp' ELSE a.holder END
+                           AND (a.holder = 'county_exp'
+                                OR a.holder = 'city_exp' AND u.role IS DISTINCT FROM 'officer')), false)
+                   ELSE NOT (g.side = 'D' AND a.chart_code = '1003' AND a.holder = 'special'
+                             OR g.side = 'C' AND a.holder = ''
+                                AND (a.chart_code IN ('4001', '4501') OR a.chart_code LIKE '4101.%'))
+                 END"""
+
+
 def _bound(rule: str) -> str:
     """(ATTACK10 X1) SQL: the held entry ``pe``'s journal entry is bound by ``rule`` — its id
     above the rule's point (0068), or its first history version after the point's own
@@ -191,7 +219,9 @@ CHECKS: tuple[Check, ...] = (
           "that record; no manual entry or reversal filed under a writer's name moved real money without one; "
           "an officer's held entry on the city's figures (1003 special, 1004 city_exp, 1005, 3xxx, 4xxx, 5xxx: 0067) or "
           "putting money into any bank or cash account (a debit on 1001-1005 or an account with a holder) was confirmed by a "
-          "reviewer or finance user (0058, 0064) — each rule for the entries written after it took effect (0068)",
+          "reviewer or finance user (0058, 0064) — each rule for the entries written after it took effect (0068, by "
+          "the history's order: ATTACK10 X1); every payments and collections entry is what its import writes, a "
+          "payments entry with its register lines and batch (ATTACK10 X7)",
           "held", (
         Query("""
           SELECT pe.id, pe.made_by, pe.decided_by, pe.kind, e.id AS entry_id, s.book, s.fiscal_year, s.voucher_no,
@@ -273,6 +303,37 @@ CHECKS: tuple[Check, ...] = (
                            f"the history recorded it after rule {r['rule']} took effect (every entry above "
                            f"{r['after_entry']}), so its id was chosen (the identity restarted or the row written by "
                            "hand)")),
+        # (ATTACK10 X7) An entry of a kind an import writes is what that import writes — its
+        # legs by side and account for its key's unit (payments: Dr 5001.<category>/5101, Cr 1004
+        # county_exp, or city_exp outside an officer's session; collections: Dr 1003 special, Cr
+        # revenue) — read per distinct (entry, account, side), not per posting again.
+        Query(SHAPES_SQL,
+              lambda r: f"{r['kind']} entry {r['idempotency_key']} by {r['created_by']} "
+                        f"{'debits' if r['side'] == 'D' else 'credits'} {r['chart_code']}"
+                        + (f" {r['holder']}" if r["holder"] else "") + f" of unit {r['aunit']}: not what its "
+                        + ("payments import writes (Dr 5001.<category> or 5101, Cr 1004 county_exp — city_exp only "
+                           "in the city bureau's session — for the key's unit)" if r["kind"] == "payments" else
+                           "collections import writes (Dr 1003 special, Cr 4001, 4101.<level> or 4501)")),
+        Query("""
+          SELECT e.id AS entry_id, e.idempotency_key, e.created_by, e.source->>'import_batch' AS batch,
+                 b.kind AS bkind, b.imported_by, s.book, s.fiscal_year, s.voucher_no
+            FROM ONLY fl.entry e
+            LEFT JOIN ONLY fl.import_batch b ON b.id::text = e.source->>'import_batch'
+            LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
+           WHERE e.kind = 'payments' AND jsonb_typeof(e.source) = 'object'
+             AND (b.id IS NULL OR b.kind <> 'payments' OR b.imported_by <> e.created_by
+                  OR NOT e.source ? 'held' AND NOT EXISTS (SELECT 1 FROM ONLY fl.import_line l WHERE l.entry_id = e.id))
+          UNION ALL
+          SELECT e.id, e.idempotency_key, e.created_by, NULL, NULL, NULL, s.book, s.fiscal_year, s.voucher_no
+            FROM ONLY fl.entry e LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
+           WHERE e.kind = 'payments' AND jsonb_typeof(e.source) IS DISTINCT FROM 'object'""",
+              lambda r: f"payments entry {r['idempotency_key']} by {r['created_by']} "
+                        + ("names no import batch" if r["batch"] is None else
+                           f"names import batch {r['batch']}, which does not exist" if r["bkind"] is None else
+                           f"names import batch {r['batch']} ({r['bkind']} by {r['imported_by']})"
+                           if r["bkind"] != "payments" or r["imported_by"] != r["created_by"] else
+                           "is named by no line of the import register")
+                        + ": a payments entry is its maker's payments import, its claims filed in the register"),
     )),
     # (ATTACK9 W1) 0063 checks bank_account_id by a statement trigger, not a foreign key: a
     # trigger off for one statement validates nothing afterwards. The rows are asked here (and

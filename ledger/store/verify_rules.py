@@ -99,8 +99,10 @@ def start(conn: Conn, copy_rows: CopyRows, cap: int = FINDINGS_CAP) -> rules.Rul
 
 
 # The distinct legs of the wanted entries (``rules.Rules.distinct_legs``): (first posting id,
-# entry, account, side, posting unit), in (entry, first posting id) order.
-LEGS_SQL = """SELECT pg_catalog.min(t.id), t.entry_id, t.account_id, t.side, t.unit FROM ONLY fl.posting t
+# entry, account, side, posting unit, its postings, those with a reference), in (entry, first
+# posting id) order — the counts are what a payments entry's claim lines are judged by (X7).
+LEGS_SQL = """SELECT pg_catalog.min(t.id), t.entry_id, t.account_id, t.side, t.unit, pg_catalog.count(*),
+ pg_catalog.count(t.line_ref) FROM ONLY fl.posting t
  WHERE t.entry_id OPERATOR(pg_catalog.=) ANY ('{ids}'::pg_catalog.int8[])
  GROUP BY t.entry_id, t.account_id, t.side, t.unit ORDER BY 2, 1"""
 
