@@ -55,6 +55,15 @@ class Spec:
     seconds: float
     date: str = "2023-06-15"
     checker_url: str | None = None   # 'post': the second person who confirms each held entry
+    # 'post' and 'direct': client c posts as users[c % len(users)] (a login of the same role, its
+    # name in place of url's user) instead of url's own; empty: every client is url's user.
+    users: tuple[str, ...] = ()
+
+
+def _as_user(url: str, user: str) -> str:
+    """``url`` with another login: the part before '@' names the user (bench URLs carry no password)."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{user}@{rest.split('@', 1)[-1]}"
 
 
 def _statement(spec: Spec, client: int) -> tuple[str, Any]:
@@ -108,7 +117,8 @@ def _client(spec: Spec, client: int, ready: Any, go: Any, start_at: Any, out: An
         if held and checker is not None:
             checker.execute("SELECT * FROM fl.confirm_entry(%s)", (held[0],)).fetchall()
 
-    with psycopg.connect(spec.url, autocommit=True, prepare_threshold=1) as conn:
+    url = _as_user(spec.url, spec.users[client % len(spec.users)]) if spec.users else spec.url
+    with psycopg.connect(url, autocommit=True, prepare_threshold=1) as conn:
         try:
             call(conn, -1)                     # warm: prepare, plan caches, account rows
         except psycopg.Error as e:             # said to the parent, which raises it

@@ -837,9 +837,10 @@ def test_upgrade_0058_city_confirms_and_marked_locks(upgraded: Upgraded) -> None
                         ).fetchone()[0]
         assert "fl.bank_account WHERE id = p_bank FOR UPDATE" not in src
         for f in ("fl._special_account(text)", "fl.posting_inserted()", "fl._lock_closed_period()",
-                  "fl.seal_pending()", "fl.seal_transaction()", "fl.contended_written()"):
+                  "fl.seal_pending()", "fl.seal_transaction()"):
             assert "fl._contended_mark()" in c.execute("SELECT prosrc FROM pg_proc WHERE oid = %s::regprocedure",
                                                        (f,)).fetchone()[0], f
+        # (fl.contended_written takes the same mark itself since 0076: test_upgrade_0076 below.)
         rules = " ".join(r[0] for r in c.execute("SELECT rule FROM fl.manual_policy()").fetchall())
         assert "never confirms one on the city's figures" in rules
 
@@ -1190,5 +1191,40 @@ def test_upgrade_0079_an_interest_allocation_records_its_weights(upgraded: Upgra
         assert c.execute(f"SELECT has_function_privilege('fl_finance', {sig}, 'EXECUTE')").fetchone()[0]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE kind = 'interest' AND source ? 'weights'"
                          ).fetchone()[0] == 0
+
+def test_upgrade_0076_a_single_entrys_version_in_one_statement(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0076 (issue 24): an entry posted alone in the upgraded ledger writes its one history
+    version through fl._record_rows' one-statement path, chained to the head exactly as
+    fl._record_put chains (seq, prev_hash, sha256 over seq|tbl|op|actor|key|row), and verify finds
+    the ledger whole; fl.contended_written takes 0044's mark itself, with the same key."""
+    with upgraded.connect() as c:
+        src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl._record_rows()'::regprocedure").fetchone()[0]
+        assert "FOR UPDATE SKIP LOCKED" in src and "UPDATE fl.record_head SET seq = hn + 1" in src
+        cw = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.contended_written()'::regprocedure").fetchone()[0]
+        mark = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl._contended_mark()'::regprocedure").fetchone()[0]
+        lock = "pg_catalog.pg_advisory_xact_lock_shared((1179404375 + us / 2147483648)::int, (us % 2147483648)::int)"
+        assert lock in cw and lock in mark and "fl._contended_mark()" not in cw
+        last = c.execute("SELECT max(id) FROM fl.record_log").fetchone()[0]
+    doc = tmp_path / "single.json"
+    doc.write_text(json.dumps([{"date": "2025-01-11", "book": "RES", "idempotency_key": "upgrade-0076",
+                                "memo": "temporary payment",
+                                "postings": [{"account": "1101", "unit": "230822", "side": "D", "amount": 700,
+                                              "memo": "advance to clinic 9"},
+                                             {"account": "2001", "unit": "230822", "side": "C", "amount": 700}]}]),
+                   "utf-8")
+    res = upgraded.cli("entry", "post", str(doc), "--json", user="fin_zhao")
+    assert res.returncode == 0, res.stdout + res.stderr
+    eid = json.loads(res.stdout)[0]["entry_id"]
+    with upgraded.connect() as c:
+        rows = c.execute(
+            "SELECT l.tbl, l.row_key, l.row_data -> '_m', l.actor, l.seq = p.seq + 1, l.prev_hash = p.hash, "
+            "l.hash = sha256(p.hash || convert_to(concat_ws('|', l.seq, l.tbl, l.op, l.actor, l.row_key::text, "
+            "l.row_data::text), 'UTF8')), (SELECT rh.seq = l.seq AND rh.hash = l.hash FROM fl.record_head rh) "
+            "FROM fl.record_log l JOIN fl.record_log p ON p.seq = l.seq - 1 "
+            "WHERE l.id > %s AND l.tbl IN ('fl.entry', 'fl.posting')", (last,)).fetchall()
+    assert len(rows) == 1, rows
+    tbl, key, memos, actor, next_seq, linked, hashed, head = rows[0]
+    assert (tbl, key, list(memos.values()), actor) == ("fl.entry", {"id": eid}, ["advance to clinic 9"], "fin_zhao")
+    assert next_seq and linked and hashed and head
     ok = upgraded.cli("verify", "--json", user=AUDITOR)
     assert ok.returncode == 0, ok.stdout[-3000:]
