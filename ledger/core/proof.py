@@ -28,6 +28,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -137,18 +139,296 @@ def _fen(v: int) -> str:
     return format_yuan(v)
 
 
-@dataclass
+class _Codes:
+    """Few-valued texts (books, dates, transaction ids and times) as small integers: each
+    distinct text is kept once, each entry keeps its code in an ``array``."""
+
+    __slots__ = ("code", "texts")
+
+    def __init__(self) -> None:
+        self.code: dict[str, int] = {}
+        self.texts: list[str] = []
+
+    def __call__(self, text: str) -> int:
+        c = self.code.get(text)
+        if c is None:
+            c = self.code[text] = len(self.texts)
+            self.texts.append(text)
+        return c
+
+
 class _Entry:
-    text: str
-    book: str
-    date: str
-    year: int
-    reverses: int | None
-    created_at: str
-    xid: str
-    postings: int = 0
-    digest: bytes | None = None
-    done: bool = False           # its postings were seen (a later one means they were scattered)
+    """One entry of ``_Entries``, read and written in place (a view of its columns)."""
+
+    __slots__ = ("_i", "_s")
+
+    def __init__(self, store: _Entries, i: int) -> None:
+        self._s, self._i = store, i
+
+    @property
+    def text(self) -> str:
+        return self.text_bytes.decode()
+
+    @property
+    def text_bytes(self) -> bytes:
+        s, i = self._s, self._i
+        return bytes(s.blob[s.ends[i - 1] if i else 0:s.ends[i]])
+
+    @property
+    def book(self) -> str:
+        return self._s.books.texts[self._s.book[self._i]]
+
+    @property
+    def date(self) -> str:
+        return self._s.dates.texts[self._s.date[self._i]]
+
+    @property
+    def year(self) -> int:
+        return self._s.years[self._s.date[self._i]]
+
+    @property
+    def reverses(self) -> int | None:
+        return self._s.reverses.get(self._s.ids[self._i])
+
+    @property
+    def created_at(self) -> str:
+        return self._s.times.texts[self._s.created[self._i]]
+
+    @property
+    def xid(self) -> str:
+        return self._s.xids.texts[self._s.xid[self._i]]
+
+    @property
+    def postings(self) -> int:
+        return self._s.postings[self._i]
+
+    @postings.setter
+    def postings(self, n: int) -> None:
+        self._s.postings[self._i] = n
+
+    @property
+    def digest(self) -> bytes | None:
+        s, i = self._s, self._i
+        return bytes(s.digests[32 * i:32 * i + 32]) if s.flags[i] & 1 else None
+
+    @digest.setter
+    def digest(self, d: bytes | None) -> None:
+        s, i = self._s, self._i
+        if d is None:
+            s.flags[i] &= ~1
+        else:
+            s.digests[32 * i:32 * i + 32] = d
+            s.flags[i] |= 1
+
+    @property
+    def done(self) -> bool:
+        return bool(self._s.flags[self._i] & 2)
+
+    @done.setter
+    def done(self, v: bool) -> None:
+        if v:
+            self._s.flags[self._i] |= 2
+        else:
+            self._s.flags[self._i] &= ~2
+
+
+class _Entries:
+    """Every entry the verdict judges, as columns — its id, the entry part of its canonical
+    text (UTF-8, in one buffer), book, date, time and transaction written (as ``_Codes``),
+    postings counted, digest and flags — instead of one object per entry: about 150 bytes
+    an entry where a dictionary of objects took ~700 (docs/benchmarks.md, 5b: the verdict's
+    memory). Ids ascend (an entry table read out of id order is sorted once it is read; a
+    repeated id keeps its last row, as a dictionary did); ``get`` and ``items`` give
+    ``_Entry`` views that read and write the columns in place."""
+
+    def __init__(self) -> None:
+        self.ids = array("q")
+        self.blob = bytearray()
+        self.ends = array("q")
+        self.books, self.dates, self.times, self.xids = _Codes(), _Codes(), _Codes(), _Codes()
+        self.years: list[int] = []              # per date code
+        self.book, self.date, self.created, self.xid = array("l"), array("l"), array("l"), array("l")
+        self.postings = array("l")
+        self.digests = bytearray()
+        self.flags = bytearray()                # 1: has a digest, 2: its postings were seen
+        self.reverses: dict[int, int] = {}
+
+    def append(self, eid: int, text: str, book: str, date: str, year: int, rev: int | None, created_at: str,
+               xid: str) -> None:
+        self.ids.append(eid)
+        self.blob += text.encode()
+        self.ends.append(len(self.blob))
+        self.book.append(self.books(book))
+        d = self.dates(date)
+        if d == len(self.years):
+            self.years.append(year)
+        self.date.append(d)
+        self.created.append(self.times(created_at))
+        self.xid.append(self.xids(xid))
+        if rev is not None:
+            self.reverses[eid] = rev
+        else:
+            self.reverses.pop(eid, None)
+
+    def seal(self) -> None:
+        """Once every row is in: sorted by id (a repeated id keeps its last row), and the
+        per-entry columns sized."""
+        ids = self.ids
+        if any(ids[k] >= ids[k + 1] for k in range(len(ids) - 1)):
+            last = {eid: k for k, eid in enumerate(ids)}
+            order = [last[eid] for eid in sorted(last)]
+            starts = [self.ends[k - 1] if k else 0 for k in range(len(ids))]
+            blob, ends = bytearray(), array("q")
+            for k in order:
+                blob += self.blob[starts[k]:self.ends[k]]
+                ends.append(len(blob))
+            self.blob, self.ends = blob, ends
+            self.ids = array("q", (ids[k] for k in order))
+            for name in ("book", "date", "created", "xid"):
+                col = getattr(self, name)
+                setattr(self, name, array("l", (col[k] for k in order)))
+        n = len(self.ids)
+        self.postings = array("l", [0]) * n
+        self.digests = bytearray(32 * n)
+        self.flags = bytearray(n)
+
+    def index(self, eid: int) -> int | None:
+        ids = self.ids
+        k = bisect_left(ids, eid)
+        return k if k < len(ids) and ids[k] == eid else None
+
+    def get(self, eid: int, default: None = None) -> _Entry | None:
+        k = self.index(eid)
+        return None if k is None else _Entry(self, k)
+
+    def __getitem__(self, eid: int) -> _Entry:
+        e = self.get(eid)
+        if e is None:
+            raise KeyError(eid)
+        return e
+
+    def __contains__(self, eid: object) -> bool:
+        return isinstance(eid, int) and self.index(eid) is not None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.ids)
+
+    def items(self) -> Iterator[tuple[int, _Entry]]:
+        for k, eid in enumerate(self.ids):
+            yield eid, _Entry(self, k)
+
+    def values(self) -> Iterator[_Entry]:
+        for k in range(len(self.ids)):
+            yield _Entry(self, k)
+
+
+class _Moves:
+    """Money moves (key, transaction id, entry, delta) — a bank account's, a component's or
+    a unit's share's per entry, judged in seal order at the end (``Proof._first_negative``)
+    — as four ``array`` columns with the keys and transaction ids coded (``_Codes``): ~30
+    bytes a move where a tuple took ~150. Iterates as the tuples; pickles compactly (a
+    forked child's ``Partial``)."""
+
+    __slots__ = ("delta", "eid", "k", "keys", "x", "xids")
+
+    def __init__(self) -> None:
+        self.keys, self.xids = _Codes(), _Codes()
+        self.k, self.x, self.eid, self.delta = array("l"), array("l"), array("q"), array("q")
+
+    def append(self, move: tuple[str, str, int, int]) -> None:
+        key, xid, eid, delta = move
+        self.k.append(self.keys(key))
+        self.x.append(self.xids(xid))
+        self.eid.append(eid)
+        self.delta.append(delta)
+
+    def extend(self, moves: Iterable[tuple[str, str, int, int]]) -> None:
+        for m in moves:
+            self.append(m)
+
+    def __iter__(self) -> Iterator[tuple[str, str, int, int]]:
+        keys, xids = self.keys.texts, self.xids.texts
+        for k, x, e, d in zip(self.k, self.x, self.eid, self.delta, strict=True):
+            yield keys[k], xids[x], e, d
+
+    def __len__(self) -> int:
+        return len(self.eid)
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self.keys.texts, self.xids.texts, self.k, self.x, self.eid, self.delta)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        keys, xids, self.k, self.x, self.eid, self.delta = state
+        self.keys, self.xids = _Codes(), _Codes()
+        for t in keys:
+            self.keys(t)
+        for t in xids:
+            self.xids(t)
+
+
+NOSEQ = -(1 << 63)
+
+
+class _SealOf:
+    """Each entry's seal as the chain check read it (the last, should an entry have two):
+    its seq and its voucher's book, year and number, in columns by the entry's place in
+    ``_Entries``; the seals of entries that do not exist in a dictionary (rare: a deleted
+    entry's). ``get``, ``in`` and ``top`` answer as the dictionary entry -> seq did."""
+
+    def __init__(self, entries: _Entries) -> None:
+        n = len(entries)
+        self.entries = entries
+        self.seq = array("q", [NOSEQ]) * n
+        self.vno = array("q", [0]) * n
+        self.by = array("l", [-1]) * n
+        self.bys: list[tuple[str, int]] = []
+        self.by_code: dict[tuple[str, int], int] = {}
+        self.other: dict[int, tuple[int, str | None]] = {}      # entry (none such) -> seq, voucher
+        self._top: int | None = None
+
+    def set(self, eid: int, seq: int, book: str, year: int, vno: int) -> None:
+        self._top = None
+        k = self.entries.index(eid)
+        if k is None:
+            self.other[eid] = (seq, voucher_label(book, year, vno))
+            return
+        c = self.by_code.get((book, year))
+        if c is None:
+            c = self.by_code[(book, year)] = len(self.bys)
+            self.bys.append((book, year))
+        self.seq[k], self.vno[k], self.by[k] = seq, vno, c
+
+    def get(self, eid: int, default: int | None = None) -> int | None:
+        k = self.entries.index(eid)
+        if k is None:
+            o = self.other.get(eid)
+            return default if o is None else o[0]
+        v = self.seq[k]
+        return default if v == NOSEQ else v
+
+    def __contains__(self, eid: int) -> bool:
+        return self.get(eid) is not None
+
+    def top(self) -> int:
+        """The greatest seq (0 when nothing is sealed)."""
+        if self._top is None:
+            known = [v for v in self.seq if v != NOSEQ]
+            self._top = max([*known, *(o[0] for o in self.other.values())], default=0)
+        return self._top
+
+    def label(self, eid: int) -> str | None:
+        """The entry's voucher (``RES/2023-000005``), None when it has no seal."""
+        k = self.entries.index(eid)
+        if k is None:
+            o = self.other.get(eid)
+            return None if o is None else o[1]
+        if self.seq[k] == NOSEQ:
+            return None
+        book, year = self.bys[self.by[k]]
+        return voucher_label(book, year, self.vno[k])
 
 
 # The holders of the pooled accounts in which each unit's share is its own money (0030).
@@ -167,12 +447,15 @@ class Partial:
     postings are read again one by one and judged by ``Proof.postings``, the exact path
     that names each posting at fault — so the grouped path never reports anything itself."""
 
-    digests: dict[int, tuple[bytes, int]] = field(default_factory=dict)     # entry -> (digest, postings)
+    # each judged entry: its id, digest (32 bytes each, in one buffer) and postings counted
+    ids: array[int] = field(default_factory=lambda: array("q"))
+    digests: bytearray = field(default_factory=bytearray)
+    counts: array[int] = field(default_factory=lambda: array("l"))
     memos: dict[int, dict[str, str]] = field(default_factory=dict)
     day: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    bank_moves: list[tuple[str, str, int, int]] = field(default_factory=list)
-    comp_moves: list[tuple[str, str, int, int]] = field(default_factory=list)
-    share_moves: list[tuple[str, str, int, int]] = field(default_factory=list)
+    bank_moves: _Moves = field(default_factory=_Moves)
+    comp_moves: _Moves = field(default_factory=_Moves)
+    share_moves: _Moves = field(default_factory=_Moves)
     slow: set[int] = field(default_factory=set)
     postings: int = 0
 
@@ -191,23 +474,23 @@ class Proof:
     acct: dict[str, Row] = field(default_factory=dict)
     group: dict[str, tuple[str, str]] = field(default_factory=dict)     # account -> (unit, component)
     bank_of: dict[str, str] = field(default_factory=dict)
-    entries: dict[int, _Entry] = field(default_factory=dict)
+    entries: _Entries = field(default_factory=_Entries)
     rev_related: set[int] = field(default_factory=set)
     rev_legs: dict[int, Counter[tuple[str, str, str]]] = field(default_factory=dict)
     day: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    bank_moves: list[tuple[str, str, int, int]] = field(default_factory=list)    # bank, xid, entry, delta
+    bank_moves: _Moves = field(default_factory=_Moves)    # bank, xid, entry, delta
     # account -> what its component's money is judged by: "a<id>" (a unit's personal money,
     # per account) or "p<bank>:<component>" (the pooled money in one physical account)
     comp_of: dict[str, str] = field(default_factory=dict)
-    comp_moves: list[tuple[str, str, int, int]] = field(default_factory=list)    # key, xid, entry, delta
+    comp_moves: _Moves = field(default_factory=_Moves)    # key, xid, entry, delta
     pooled: dict[str, str] = field(default_factory=dict)                     # book -> its pooled component
     # the accounts that are one unit's share of a pooled account whose share may never go
     # below zero (0030: holders city_exp and treasury), and their moves
     shares: set[str] = field(default_factory=set)
-    share_moves: list[tuple[str, str, int, int]] = field(default_factory=list)   # account, xid, entry, delta
+    share_moves: _Moves = field(default_factory=_Moves)   # account, xid, entry, delta
     redo: set[int] = field(default_factory=set)
     memos: dict[int, dict[str, str]] = field(default_factory=dict)      # entry -> posting id -> memo
-    seq_of: dict[int, int] = field(default_factory=dict)
+    seq_of: _SealOf = field(default_factory=lambda: _SealOf(_Entries()))
     # month ('2023-01') -> how far the journal's chain reached when it was closed, the
     # closing transaction, where the history recorded the close (histories.closes_sealed_by)
     closes_sealed_by: dict[str, tuple[int, str, Any]] = field(default_factory=dict)
@@ -223,10 +506,8 @@ class Proof:
         if len(lst) > self.cap * 4:
             self.counts["omitted:" + check] += 1
             return
-        lst.append(Finding(check, message, entry_id=entry_id, request_id=request_id, account=account,
-                           voucher=self._voucher.get(entry_id) if entry_id is not None else None))
-
-    _voucher: dict[int, str] = field(default_factory=dict)
+        # Its voucher is filled in by ``finish``, once the seals are read.
+        lst.append(Finding(check, message, entry_id=entry_id, request_id=request_id, account=account))
 
     def label(self, account_id: str) -> str:
         r = self.acct.get(account_id)
@@ -256,12 +537,13 @@ class Proof:
         for r in rows:
             eid = int(r[0])
             rev = int(r[4]) if r[4] else None
-            self.entries[eid] = _Entry(entry_text(r), r[1], r[2], int(r[2][:4]), rev, r[11], r[13])
+            self.entries.append(eid, entry_text(r), r[1], r[2], int(r[2][:4]), rev, r[11], r[13])
             if rev is not None:
                 self.rev_related.add(eid)
                 self.rev_related.add(rev)
+        self.entries.seal()
         self.counts["entries"] = len(self.entries)
-        self.counts["reversals"] = sum(1 for e in self.entries.values() if e.reverses is not None)
+        self.counts["reversals"] = len(self.entries.reverses)
 
     def postings(self, rows: Iterable[Row]) -> None:
         """Stream every posting (columns as TABLES["posting"])."""
@@ -329,7 +611,7 @@ class Proof:
         a ``sum(compress(…))`` over the amounts."""
         out = Partial()
         entries, acct, group, bank_of = self.entries, self.acct, self.group, self.bank_of
-        rev, slow, day, moves, digests = self.rev_related, out.slow, out.day, out.bank_moves, out.digests
+        rev, slow, day, moves = self.rev_related, out.slow, out.day, out.bank_moves
         comp_of, shares, share_moves = self.comp_of, self.shares, out.share_moves
         prefix = {k.encode(): v.encode() for k, v in self.prefix.items()}
         n_all = 0
@@ -405,10 +687,12 @@ class Proof:
                 moves.append((b, e.xid, eid, delta))
             for ck, delta in comps.items():
                 out.comp_moves.append((ck, e.xid, eid, delta))
-            h = hashlib.sha256(e.text.encode())
+            h = hashlib.sha256(e.text_bytes)
             h.update(b"#")
             h.update(memoryview(text)[1:])
-            digests[eid] = (h.digest(), n)
+            out.ids.append(eid)
+            out.digests += h.digest()
+            out.counts.append(n)
             n_all += n
             if r[7]:
                 out.memos[eid] = {k: v for k, v in json.loads(r[7]).items() if v}
@@ -420,9 +704,9 @@ class Proof:
         (``postings``, which counts their postings)."""
         slow: set[int] = set()
         for part in parts:
-            for eid, (digest, n) in part.digests.items():
+            for j, (eid, n) in enumerate(zip(part.ids, part.counts, strict=True)):
                 e = self.entries[eid]
-                e.digest, e.postings, e.done = digest, n, True
+                e.digest, e.postings, e.done = bytes(part.digests[32 * j:32 * j + 32]), n, True
             self.memos.update(part.memos)
             for k, (d, c) in part.day.items():
                 dd = self.day.get(k)
@@ -535,9 +819,11 @@ class Proof:
     # ---- the small tables and the verdict ------------------------------------------------
     def finish(self, tables: Mapping[str, Iterable[Row]], catalogue: Sequence[CheckResult] = (),
                extra: Mapping[str, Any] | None = None) -> VerifyReport:
-        t = {k: list(v) for k, v in tables.items()}
+        # The seals stream (one pass, the chain in seq order): the other tables are small.
+        t = {k: list(v) for k, v in tables.items() if k != "seal"}
         self._check_entries_without_postings()
-        seq_of = self._check_vouchers_and_chain(t["seal"], t["seal_queue"], t["voucher_counter"], t["chain_head"])
+        seq_of, sealed = self._check_vouchers_and_chain(tables["seal"], t["seal_queue"], t["voucher_counter"],
+                                                        t["chain_head"])
         self.seq_of = seq_of
         self._check_accounts(t["account_day"], t["bank_account"], t["fund_request"])
         self._check_overdraft(seq_of)
@@ -548,8 +834,8 @@ class Proof:
         self._check_reversals()
         self._check_requests(t["fund_request"], t["request_event"])
         for name, lst in self.findings.items():
-            self.findings[name] = [f if f.voucher or f.entry_id is None else
-                                   replace(f, voucher=self._voucher.get(f.entry_id) or None) for f in lst]
+            self.findings[name] = [f if f.entry_id is None else replace(f, voucher=seq_of.label(f.entry_id) or None)
+                                   for f in lst]
         checked = {"entry_balanced": self.counts["entries"], "posting_copies": self.counts["postings"],
                    "vouchers": self.counts["entries"], "account_balances": self.counts["accounts"],
                    "account_days": len(self.day), "bank_balances": len(t["bank_account"]),
@@ -557,7 +843,7 @@ class Proof:
                    "components_separate": len(set(self.comp_of.values())), "pooled_shares": len(self.shares),
                    "closed_periods": self.counts["entries"],
                    "reversals": self.counts["reversals"], "requests": len(t["fund_request"]),
-                   "hash_chain": len(t["seal"])}
+                   "hash_chain": sealed}
         results = [result(n, DESCRIPTIONS[n], checked[n], self.findings[n], self.cap) for n in CHECK_ORDER]
         results = [r if not self.counts["omitted:" + r.name] else
                    CheckResult(r.name, r.description, r.checked, r.findings, r.omitted + self.counts["omitted:" + r.name])
@@ -572,19 +858,26 @@ class Proof:
             if e.postings == 0 and e.digest is None and eid not in self.redo:
                 self.add("entry_balanced", "has 0 posting(s); an entry needs at least two", eid)
 
-    def _check_vouchers_and_chain(self, seals: list[Row], queue: list[Row], counters: list[Row],
-                                  head: list[Row]) -> dict[int, int]:
-        seq_of: dict[int, int] = {}
-        for s in seals:
-            self._voucher[int(s[1])] = voucher_label(s[2], int(s[3]), int(s[4])) or ""
+    def _check_vouchers_and_chain(self, seals: Iterable[Row], queue: list[Row], counters: list[Row],
+                                  head: list[Row]) -> tuple[_SealOf, int]:
+        """The seals in chain order, streamed (each judged as it passes, nothing kept of it
+        but its entry's seq and voucher, ``_SealOf``): the vouchers, the chain recomputed,
+        the queue, the counters and the head. Returns the seals found and how many."""
+        seq_of = _SealOf(self.entries)
         queued = {int(q[0]): q for q in queue}
         prev = GENESIS
         prev_at: str | None = None
         last: dict[tuple[str, str], int] = {}
+        mx: dict[tuple[str, str], int] = {}
         h = GENESIS
-        for pos, s in enumerate(seals, 1):
+        pos = 0
+        tail: Row | None = None
+        for s in seals:
+            pos += 1
+            tail = s
             seq, eid, book, year, vno = int(s[0]), int(s[1]), s[2], s[3], int(s[4])
-            seq_of[eid] = seq
+            seq_of.set(eid, seq, book, int(year), vno)
+            mx[(book, year)] = max(mx.get((book, year), 0), vno)
             e = self.entries.get(eid)
             if seq != pos:
                 self.add("vouchers", f"seal sequence {seq} where {pos} was expected (a seal is missing or was "
@@ -625,7 +918,7 @@ class Proof:
                          "inserted out of order", eid)
             h = link(h, digest if digest is not None else b"", vno)
             prev, prev_at = stored_hash, s[8]
-        self.counts["seals"] = len(seals)
+        self.counts["seals"] = pos
         self.scratch_head = h
         for eid in self.entries:
             if eid not in seq_of and eid not in queued:
@@ -642,10 +935,6 @@ class Proof:
                 self.add("vouchers", "changed since it was queued for sealing: its content no longer matches the "
                          "digest computed at its commit", eid)
         got = {(c[0], c[1]): int(c[2]) for c in counters}
-        mx: dict[tuple[str, str], int] = {}
-        for s in seals:
-            k = (s[2], s[3])
-            mx[k] = max(mx.get(k, 0), int(s[4]))
         for k in sorted(set(got) | set(mx)):
             if got.get(k) != mx.get(k):
                 self.add("vouchers", f"voucher counter of {k[0]}/{k[1]} says {got.get(k)}, the last sealed voucher "
@@ -654,14 +943,14 @@ class Proof:
             self.add("hash_chain", f"the chain head has {len(head)} rows; it must have exactly one")
         else:
             hseq, hhash = int(head[0][0]), unhex(head[0][1])
-            if hseq != len(seals):
-                self.add("hash_chain", f"the chain head counts {hseq} sealed entries but {len(seals)} seals are "
+            if hseq != pos:
+                self.add("hash_chain", f"the chain head counts {hseq} sealed entries but {pos} seals are "
                          "visible: seals were removed, or rows are hidden from this reader (row security)")
-            if seals and hhash != unhex(seals[-1][7]):
-                self.add("hash_chain", f"the chain head's hash is not the last seal's (seq {seals[-1][0]})")
-            if not seals and hhash != GENESIS:
+            if tail is not None and hhash != unhex(tail[7]):
+                self.add("hash_chain", f"the chain head's hash is not the last seal's (seq {tail[0]})")
+            if tail is None and hhash != GENESIS:
                 self.add("hash_chain", "the chain head has a hash but there are no seals")
-        return seq_of
+        return seq_of, pos
 
     def _check_accounts(self, days: list[Row], banks: list[Row], requests: list[Row]) -> None:
         tot: dict[str, list[int]] = {}
@@ -709,17 +998,19 @@ class Proof:
                          f"of book {r[1]} sum to {_fen(want)}", account=name)
 
     @staticmethod
-    def _first_negative(moves: list[tuple[str, str, int, int]],
-                        seq_of: dict[int, int]) -> Iterator[tuple[str, int, int]]:
+    def _first_negative(moves: Iterable[tuple[str, str, int, int]],
+                        seq_of: _SealOf) -> Iterator[tuple[str, int, int]]:
         """(key, running balance, entry) where each key's running balance first goes below
         zero, one transaction at a time in seal order (a transaction is placed by its earliest
         sealed entry; unsealed ones after every sealed one)."""
-        top = max(seq_of.values(), default=0)
+        top = seq_of.top()
         groups: dict[tuple[str, str], list[int]] = {}
         for key, xid, eid, delta in moves:
             g = groups.setdefault((key, xid), [0, 1 << 62, eid])
             g[0] += delta
-            order = seq_of.get(eid, top + eid)
+            order = seq_of.get(eid)
+            if order is None:
+                order = top + eid
             if order < g[1]:
                 g[1], g[2] = order, eid
         by_key: dict[str, list[tuple[int, int, int]]] = {}
@@ -733,7 +1024,7 @@ class Proof:
                     yield key, running, eid
                     break
 
-    def _check_overdraft(self, seq_of: dict[int, int]) -> None:
+    def _check_overdraft(self, seq_of: _SealOf) -> None:
         for bank, running, eid in self._first_negative(self.bank_moves, seq_of):
             self.add("no_overdraft", f"bank account #{bank} fell to {_fen(running)} with this entry's "
                      "transaction", eid, account=f"bank #{bank}")
@@ -768,7 +1059,7 @@ class Proof:
                                  "unit paid with other units' money", account=self.label(key[1:]))
                     break
 
-    def _check_components(self, seq_of: dict[int, int]) -> None:
+    def _check_components(self, seq_of: _SealOf) -> None:
         """Like ``_check_overdraft``, per component: each personal account, and the pooled
         money of each physical account in total, never below zero after a transaction."""
         for key, running, eid in self._first_negative(self.comp_moves, seq_of):
@@ -783,7 +1074,7 @@ class Proof:
                          f"{_fen(running)} in total with this entry's transaction: the {comp} fund may not "
                          "draw on other components' money", eid, account=f"bank #{bank}")
 
-    def _check_pooled_shares(self, seq_of: dict[int, int]) -> None:
+    def _check_pooled_shares(self, seq_of: _SealOf) -> None:
         """Migration 0030's rule, re-derived (ATTACK6 T11: the trigger that enforces it can
         be re-created with ``WHEN (false)``): each unit's share of the pooled city
         expenditure account and of the treasury account, never below zero after a

@@ -120,7 +120,7 @@ def _read(directory: Path, table: str) -> Iterator[list[str]] | list[list[str]]:
     if not path.exists():
         raise BadInput(f"{directory}: no tables/{table}.csv — not a complete fundledger export")
     rows = table_rows(path, proof.TABLES[table])
-    return rows if table == "posting" else list(rows)
+    return rows if table in ("posting", "seal", "entry") else list(rows)
 
 
 def _redo(directory: Path) -> Any:

@@ -173,13 +173,15 @@ def copy_text(conn: Conn, query: str) -> Iterator[list[bytes | None]]:
 
 def read_table(conn: Conn, table: str) -> list[list[str]] | Iterator[list[str]]:
     """A table's rows for proof.run: the postings (physical order: no sort of the largest
-    table; see proof.Proof.redo) and the entries streamed — each is consumed at once, and
+    table; see proof.Proof.redo), the entries and the seals streamed — each is consumed at once, and
     a whole-table list of either would grow with the ledger; the small tables listed
     (proof.run reads them together before judging them)."""
     if table == "posting":
         return copy_rows(conn, select_sql("posting", order=False))
-    if table == "entry":
-        return copy_rows(conn, select_sql("entry"))
+    if table in ("entry", "seal"):
+        # The seals too (one per entry): proof.Proof.finish reads them last, in one pass,
+        # once the other small tables are listed (one COPY at a time on this session).
+        return copy_rows(conn, select_sql(table))
     return list(copy_rows(conn, select_sql(table)))
 
 
