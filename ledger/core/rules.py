@@ -411,9 +411,17 @@ class RulePoints:
         return self
 
 
-@dataclass
+# The keys of an entry's source the rules read after the stream (``_E.source``): the rest
+# (a held entry's maker and checker, judged as the entry passes) is not kept.
+_E_SOURCE_KEYS = ("kind", "year", "cap", "from", "to")
+_NO_SOURCE: dict[str, Any] = {}       # shared by every kept entry whose source has none of them; never written
+
+
+@dataclass(slots=True)
 class _E:
-    """What the rules keep of an entry they judge after the stream (ids they want)."""
+    """What the rules keep of an entry they judge after the stream (ids they want): one
+    per held entry on a maker-checker ledger, so its few-valued texts are interned and
+    its source holds only ``_E_SOURCE_KEYS``."""
 
     kind: str
     key: str
@@ -498,8 +506,9 @@ class Rules:
         for p in self.small.get("pending_entry", ()):
             eid = _int(p[11])
             if p[9] == "confirmed" and eid is not None:
+                # Columns 0-10 (the entry id is the key; the source is not read from here).
                 self.held_of[eid].append(tuple(intern(x) if 0 < i < 11 and i not in (3, 4) else x
-                                               for i, x in enumerate(p)))
+                                               for i, x in enumerate(p[:11])))
             if p[1] == "payments" and p[9] == "rejected":
                 self.rejected_payments[int(p[0])] = str(_source(p[12] if len(p) > 12 else "").get("import_batch", ""))
         self.small = {k: v for k, v in self.small.items() if k != "pending_entry"}
@@ -587,7 +596,9 @@ class Rules:
         eid = int(r[0])
         if eid <= 0:
             self._id_not_positive(eid, r[3], r[7])
-        book, date, key, kind, created_by, src_text, created_at = r[1], r[2], r[3], r[5], r[7], r[10], r[11]
+        intern = sys.intern
+        book, date, key, kind, created_by, src_text, created_at = (intern(r[1]), intern(r[2]), r[3], intern(r[5]),
+                                                                    intern(r[7]), r[10], intern(r[11]))
         rev = _int(r[4])
         self.kinds[eid] = kind
         self.years[eid] = int(date[:4])
@@ -601,10 +612,12 @@ class Rules:
         self.fund.wrote(book, date, kind, created_at)
         if kind in ("year_close", "adjfund_alloc", "adjfund_remit", "register_clear", "interest"):
             self._fund_entry(eid, kind, book, date, key, src, created_at)
-        writer = str(src.get("confirmed_by")) if src.get("held") is not None and src.get("confirmed_by") else created_by
+        writer = intern(str(src.get("confirmed_by")) if src.get("held") is not None and src.get("confirmed_by")
+                        else created_by)
+        kept_src = {k: src[k] for k in _E_SOURCE_KEYS if k in src} or _NO_SOURCE
         if eid in self.old_entries:
             if kind in ("opening", "handover_transfer"):          # still what later openings are judged by
-                self.kept[eid] = _E(kind, key, book, date, created_by, created_at, writer, rev, src)
+                self.kept[eid] = _E(kind, key, book, date, created_by, created_at, writer, rev, kept_src)
             return
         self._namespace(eid, kind, key, created_by, src)
         self._dates(eid, book, date, kind, rev, created_at)
@@ -614,7 +627,7 @@ class Rules:
         needs = (kind in ("manual", "reversal", "register_clear", "handover_transfer") or kind in ALWAYS_HELD
                  or eid in self.late)
         if needs or src.get("held") is not None or eid in self.held_of:
-            self.kept[eid] = _E(kind, key, book, date, created_by, created_at, writer, rev, src)
+            self.kept[eid] = _E(kind, key, book, date, created_by, created_at, writer, rev, kept_src)
         else:
             self.makers[eid] = sys.intern(created_by)     # who wrote it, should it credit a unit's own account
 
