@@ -1,0 +1,118 @@
+"""The proof's per-entry state as columns (ledger.core.proof: ``_Entries``, ``_Moves``,
+``_SealOf``) and its seals streamed: the verdict must be what it was with one object per
+entry and the seals listed — whatever order the entry rows arrive in, with a repeated id
+(its last row counts), with the seals given as a one-pass iterator, and findings still
+naming the entry and its voucher."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterable
+
+from ledger.core import proof
+
+ACCOUNTS = [["1", "RES", "1003", "U1", "special", "pooled", "", "2100", "2100", "0"],
+            ["2", "RES", "4001", "U1", "", "pooled", "", "-2100", "0", "2100"]]
+DAYS = [["1", "2023-01-05", "2100", "0"], ["2", "2023-01-05", "0", "2100"]]
+
+
+def _entry(eid: int, book: str = "RES", memo: str = "m") -> list[str]:
+    return [str(eid), book, "2023-01-05", f"k{eid}", "", "manual", memo, "fin", "\\x" + "ab" * 32, "", "{}",
+            "2023-01-05 10:00:00+00", "", str(100 + eid)]
+
+
+def _postings(eid: int, amount: int) -> list[list[str]]:
+    return [[str(2 * eid - 1), str(eid), "1", "D", str(amount), "2023-01-05", "U1", "", ""],
+            [str(2 * eid), str(eid), "2", "C", str(amount), "2023-01-05", "U1", "", ""]]
+
+
+def _tables(entries: list[list[str]], seals: list[list[str]]) -> dict[str, list[list[str]]]:
+    posts = [*_postings(1, 500), *_postings(2, 700), *_postings(3, 900)]
+    return {"book": [["RES", "pooled"]], "account": ACCOUNTS, "entry": entries, "posting": posts, "seal": seals,
+            "seal_queue": [], "voucher_counter": [["RES", "2023", str(len(seals))]],
+            "chain_head": [[str(len(seals)), seals[-1][7] if seals else "\\x" + "00" * 32]],
+            "account_day": DAYS, "bank_account": [], "closed_period": [], "fund_request": [], "request_event": []}
+
+
+def _run(tables: dict[str, list[list[str]]], once: bool = False) -> tuple[proof.VerifyReport, proof.Proof]:
+    def read(t: str) -> Iterable[list[str]]:
+        rows = tables[t]
+        return iter(list(rows)) if once and t in ("seal", "entry") else rows
+    return proof.run(read)
+
+
+def _seals(texts: dict[int, bytes], order: list[int]) -> list[list[str]]:
+    out, prev = [], proof.GENESIS
+    for seq, eid in enumerate(order, 1):
+        digest = proof.sha256(texts[eid])
+        h = proof.link(prev, digest, seq)
+        out.append([str(seq), str(eid), "RES", "2023", str(seq), "\\x" + digest.hex(), "\\x" + prev.hex(),
+                    "\\x" + h.hex(), "2023-01-05 10:00:01+00"])
+        prev = h
+    return out
+
+
+def _texts() -> dict[int, bytes]:
+    got: dict[int, bytes] = {}
+    proof.run(lambda t: _tables([_entry(1), _entry(2), _entry(3)], [])[t],
+              sink=lambda eid, text, _d: got.__setitem__(eid, text.encode()))
+    return got
+
+
+def _verdict(rep: proof.VerifyReport) -> list[tuple[str, int, list[tuple[str, int | None, str | None]]]]:
+    return [(c.name, c.checked, [(f.message, f.entry_id, f.voucher) for f in c.findings]) for c in rep.checks]
+
+
+def test_a_clean_ledger_verifies_with_its_seals_streamed_once() -> None:
+    seals = _seals(_texts(), [1, 2, 3])
+    rep, p = _run(_tables([_entry(1), _entry(2), _entry(3)], seals), once=True)
+    assert rep.ok, [f.message for f in rep.findings]
+    assert p.counts["seals"] == 3 and len(p.entries) == 3
+
+
+def test_the_verdict_does_not_depend_on_the_order_the_entry_rows_arrive_in() -> None:
+    texts = _texts()
+    seals = _seals(texts, [1, 2, 3])
+    seals[1][5] = "\\x" + "00" * 32          # entry 2's sealed digest forged
+    in_order, _ = _run(_tables([_entry(1), _entry(2), _entry(3)], seals))
+    # Out of order, and entry 1 given twice: its last row counts (as a dictionary kept it).
+    shuffled, p = _run(_tables([_entry(3), _entry(1, book="XXX"), _entry(2), _entry(1)], seals), once=True)
+    assert _verdict(shuffled) == _verdict(in_order)
+    assert list(p.entries) == [1, 2, 3] and p.entries[1].book == "RES"
+    named = [f for f in in_order.findings if f.check == "hash_chain"]
+    assert named and {f.entry_id for f in named} == {2}
+    assert {f.voucher for f in named} == {"RES/2023-000002"}
+
+
+def test_an_entry_with_no_seal_is_named_without_a_voucher() -> None:
+    seals = _seals(_texts(), [1, 2])
+    rep, _ = _run(_tables([_entry(1), _entry(2), _entry(3)], seals), once=True)
+    unsealed = [f for f in rep.findings if "has no seal" in f.message]
+    assert [(f.entry_id, f.voucher) for f in unsealed] == [(3, None)]
+
+
+def test_money_moves_keep_their_order_and_values_through_a_fork() -> None:
+    m = proof._Moves()
+    moves = [("b1", "x9", 5, -300), ("b2", "x9", 6, 10**15), ("b1", "x10", 7, 42)]
+    m.extend(moves)
+    back = pickle.loads(pickle.dumps(m))
+    assert list(back) == moves == list(m) and len(back) == 3
+    back.append(("b3", "x9", 8, 1))
+    assert list(back)[-1] == ("b3", "x9", 8, 1)
+
+
+def test_entry_views_read_and_write_their_columns() -> None:
+    es = proof._Entries()
+    for eid in (9, 4, 7):
+        es.append(eid, f"{eid}|RES|2023-02-01|k||manual|结算|fin|00", "RES", "2023-02-01", 2023, None,
+                  "2023-02-01 00:00:00+00", "77")
+    es.seal()
+    assert list(es) == [4, 7, 9] and 5 not in es and es.get(5) is None
+    e = es[7]
+    assert e.text.startswith("7|RES") and "结算" in e.text and e.year == 2023 and e.digest is None and not e.done
+    e.digest, e.postings, e.done = b"\x01" * 32, 3, True
+    again = es[7]
+    assert again.digest == b"\x01" * 32 and again.postings == 3 and again.done
+    assert es[4].digest is None and es[9].postings == 0
+
+
