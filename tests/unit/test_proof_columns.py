@@ -10,6 +10,7 @@ import pickle
 from collections.abc import Iterable
 
 from ledger.core import proof
+from ledger.core.findings import VerifyReport
 
 ACCOUNTS = [["1", "RES", "1003", "U1", "special", "pooled", "", "2100", "2100", "0"],
             ["2", "RES", "4001", "U1", "", "pooled", "", "-2100", "0", "2100"]]
@@ -34,7 +35,7 @@ def _tables(entries: list[list[str]], seals: list[list[str]]) -> dict[str, list[
             "account_day": DAYS, "bank_account": [], "closed_period": [], "fund_request": [], "request_event": []}
 
 
-def _run(tables: dict[str, list[list[str]]], once: bool = False) -> tuple[proof.VerifyReport, proof.Proof]:
+def _run(tables: dict[str, list[list[str]]], once: bool = False) -> tuple[VerifyReport, proof.Proof]:
     def read(t: str) -> Iterable[list[str]]:
         rows = tables[t]
         return iter(list(rows)) if once and t in ("seal", "entry") else rows
@@ -59,7 +60,7 @@ def _texts() -> dict[int, bytes]:
     return got
 
 
-def _verdict(rep: proof.VerifyReport) -> list[tuple[str, int, list[tuple[str, int | None, str | None]]]]:
+def _verdict(rep: VerifyReport) -> list[tuple[str, int, list[tuple[str, int | None, str | None]]]]:
     return [(c.name, c.checked, [(f.message, f.entry_id, f.voucher) for f in c.findings]) for c in rep.checks]
 
 
