@@ -96,6 +96,39 @@ def _short(v: Any) -> str:
     return t if len(t) <= 80 else t[:77] + "…"
 
 
+class Versions(Mapping[str, tuple[int, bytes]]):
+    """A digested table's latest versions (``Scan.digested``): key -> (history id, SHA-256
+    of the version's text), each kept as one ``bytes`` — the digest, the id in 8 bytes, then
+    the version's ``stable_digest`` when it has one — rather than a tuple, an int and one
+    or two digests apiece: the held entries and held lines are one key per entry."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self) -> None:
+        self.raw: dict[str, bytes] = {}
+
+    def put(self, key: str, vid: int, digest: bytes, stable: bytes | None) -> None:
+        self.raw[key] = digest + vid.to_bytes(8, "big", signed=True) + (stable or b"")
+
+    def stable(self, key: str) -> bytes | None:
+        """The latest version's ``stable_digest`` (None: none kept, or no such key)."""
+        v = self.raw.get(key)
+        return (v[40:] or None) if v is not None else None
+
+    def __getitem__(self, key: str) -> tuple[int, bytes]:
+        v = self.raw[key]
+        return int.from_bytes(v[32:40], "big", signed=True), v[:32]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+
 @dataclass
 class Scan:
     """What one pass over the history found: the chain check, the latest version of every
@@ -110,7 +143,7 @@ class Scan:
     first: dict[str, dict[str, tuple[int | None, int]]] = field(default_factory=dict)
     # The tables scanned by digest (``scan_full``'s ``digested``): key -> (history id,
     # SHA-256 of the latest version's text), in place of the text in ``latest``.
-    digested: dict[str, dict[str, tuple[int, bytes]]] = field(default_factory=dict)
+    digested: dict[str, Versions] = field(default_factory=dict)
     # Later versions of digested rows, to be judged once the version before each is read
     # again by its id (``judge_deferred``): (table, key, op, actor, at, id before, text after).
     deferred: list[tuple[str, str, str, str, str, int, str]] = field(default_factory=list)
@@ -397,10 +430,9 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
     findings: list[Finding] = []
     changes: list[Finding] = []
     latest: dict[str, dict[str, tuple[int, str]]] = {}
-    dig: dict[str, dict[str, tuple[int, bytes]]] = {}
+    dig: dict[str, Versions] = {}
     deferred: list[tuple[str, str, str, str, str, int, str]] = []
     proj: dict[str, dict[str, str]] = {}            # PROJECTED tables' latest versions (``project``)
-    stable: dict[str, dict[str, bytes | None]] = {}  # digested MUTABLE tables' ``stable_digest``s
     was_st: bytes | None = None
     # The links are checked as they pass (``_Links``): in seq order, whatever order the ids
     # put them in; only a version that comes before its turn waits, so memory does not grow
@@ -428,11 +460,10 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
         if r[2] in digested and '"pos"' not in r[4]:
             d = dig.get(r[2])
             if d is None:
-                dig[r[2]] = d = {}
+                dig[r[2]] = d = Versions()
             had = d.get(r[4])
             if had is None or i > had[0]:
                 h = hashlib.sha256(text.encode()).digest()
-                d[r[4]] = (i, h)
                 st: bytes | None = None
                 if r[2] in PROJECTED or r[2] in MUTABLE:
                     row = _loads(text)
@@ -440,8 +471,8 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
                         proj.setdefault(r[2], {})[r[4]] = project(r[2], row, text)
                     if r[2] in MUTABLE:
                         st = stable_digest(r[2], row)
-                        was_st = stable.get(r[2], {}).get(r[4])
-                        stable.setdefault(r[2], {})[r[4]] = st
+                        was_st = d.stable(r[4])
+                d.put(r[4], i, h, st if r[2] in MUTABLE else None)
                 if had is not None and (had[1] != h or r[3] != "UPDATE") and len(deferred) <= cap * 4 and not (
                         r[3] == "UPDATE" and st is not None and st == was_st):
                     deferred.append((r[2], r[4], r[3], r[6], r[7], had[0], text))

@@ -344,9 +344,11 @@ class GroupedReader:
         return {**got, **mine}
 
 
-def _digests_of(c: Conn, *, table: str, key_cols: list[str]) -> dict[str, bytes]:
-    """A side job of ``GroupedReader``: one hooked table's rows by digest, on session ``c``."""
-    return verify_records.row_digests(c, copy_rows, table, key_cols)
+def _digests_of(c: Conn, *, table: str, key_cols: list[str]) -> verify_records.RowsDigest:
+    """A side job of ``GroupedReader``: one hooked table's rows reduced to one digest
+    (``verify_records.RowsDigest``), on session ``c``: 40 bytes sent back, not a digest per
+    row; only a table that differs from its history is read again (``TablesPart.finish``)."""
+    return verify_records.rows_digest(c, copy_rows, table, key_cols)
 
 
 def stream_histories(conn: Conn) -> tuple[Iterator[list[str]], list[list[str]]]:

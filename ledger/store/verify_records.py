@@ -24,7 +24,8 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import sql
@@ -417,6 +418,45 @@ def row_digests(conn: Conn, copy_rows: Any, table: str, key_cols: list[str]) -> 
             for r in (histories.with_batches(rows) if table == histories.LINES else rows)}
 
 
+@dataclass(frozen=True)
+class RowsDigest:
+    """A hooked table's rows reduced to one digest (``rows_digest``): how many, and the
+    SHA-256 of their (key, row digest) pairs in key order. What a side session sends back
+    instead of a digest per row (the held entries and held lines are one row per entry):
+    equal to the history's latest versions' own (``matches``) means no row differs and none
+    is missing; anything else and the rows are read again, one digest each, to be named."""
+
+    count: int
+    digest: bytes
+
+
+def pairs_digest(pairs: Iterable[tuple[str, bytes]]) -> bytes:
+    """SHA-256 of (key, digest) pairs in key order, each key length-prefixed."""
+    h = hashlib.sha256()
+    for k, d in sorted(pairs):
+        kb = k.encode()
+        h.update(len(kb).to_bytes(8, "big"))
+        h.update(kb)
+        h.update(d)
+    return h.digest()
+
+
+def rows_digest(conn: Conn, copy_rows: Any, table: str, key_cols: list[str]) -> RowsDigest:
+    """``row_digests`` reduced to a ``RowsDigest`` (on the session that reads them)."""
+    d = row_digests(conn, copy_rows, table, key_cols)
+    return RowsDigest(len(d), pairs_digest(d.items()))
+
+
+def matches(got: RowsDigest, latest: Mapping[str, str], recorded: Mapping[str, tuple[int, bytes]] | None) -> bool:
+    """The rows equal the history's latest versions kept as digests, key for key, and the
+    history kept no version of the table as text that those do not cover: then
+    ``histories.digest_findings`` would find nothing (every row's digest equals its
+    recorded one, none is missing)."""
+    if recorded is None or got.count != len(recorded) or any(k not in recorded for k in latest):
+        return False
+    return pairs_digest((k, recorded[k][1]) for k in recorded) == got.digest
+
+
 def row_texts(conn: Conn, copy_rows: Any, table: str, key_cols: list[str], wanted: Sequence[str]) -> dict[str, str]:
     """The rows ``wanted`` (history keys) of a hooked table read again as text, to be
     named (only rows whose digest differed: a tampered table, not a clean one)."""
@@ -454,16 +494,24 @@ class TablesPart:
 
     def finish(self, conn: Conn, copy_rows: Any, latest: dict[str, dict[str, str]],
                posting_memos: dict[int, dict[str, str]], cap: int,
-               digests: dict[str, dict[str, bytes]] | None = None,
-               recorded: dict[str, dict[str, tuple[int, bytes]]] | None = None) -> CheckResult:
-        """``digests``: table -> its rows' digests as another session read them (a table
-        missing: read now, on ``conn``); ``recorded``: the latest versions the history scan
+               digests: Mapping[str, dict[str, bytes] | RowsDigest] | None = None,
+               recorded: Mapping[str, Mapping[str, tuple[int, bytes]]] | None = None) -> CheckResult:
+        """``digests``: table -> its rows' digests as another session read them, or their
+        ``RowsDigest`` (a table missing, or a ``RowsDigest`` that does not match: read now,
+        on ``conn``); ``recorded``: the latest versions the history scan
         kept as digests (``histories.Scan.digested``)."""
         n, findings = self.n, list(self.findings)
         got = digests or {}
         for table in self.later:
             kc = self.keys[table]
-            d = got[table] if table in got else row_digests(conn, copy_rows, table, kc)
+            d = got.get(table)
+            if isinstance(d, RowsDigest):
+                if matches(d, latest.get(table, {}), (recorded or {}).get(table)):
+                    n += d.count
+                    continue
+                d = None                  # something differs: read again, a digest per row, to name it
+            if d is None:
+                d = row_digests(conn, copy_rows, table, kc)
             m, more = histories.digest_findings(table, latest.get(table, {}), d,
                                                 functools.partial(row_texts, conn, copy_rows, table, kc),
                                                 (recorded or {}).get(table),

@@ -109,3 +109,24 @@ def test_the_history_chain_is_checked_streaming_whatever_order_the_ids_give_the_
     twice = [*chain, chain[2]]
     s = histories.scan_full(twice, head, 10)
     assert not s.chain.ok and s.chain.checked == 7
+
+
+def test_a_side_sessions_rows_digest_matches_only_rows_equal_to_their_recorded_versions() -> None:
+    """The held entries and held lines come back from the side session as one digest
+    (verify_records.RowsDigest): it passes only when every row equals its recorded
+    latest version and none is missing or extra; anything else is read again and named."""
+    from ledger.store import verify_records as vr
+
+    v = histories.Versions()
+    rows = {'{"id": 1}': b"\x01" * 32, '{"id": 2}': b"\x02" * 32}
+    for i, (k, d) in enumerate(rows.items(), 1):
+        v.put(k, i, d, None)
+    same = vr.RowsDigest(2, vr.pairs_digest(rows.items()))
+    assert vr.matches(same, {}, v)
+    assert v['{"id": 2}'] == (2, b"\x02" * 32) and v.stable('{"id": 2}') is None
+    changed = vr.RowsDigest(2, vr.pairs_digest({**rows, '{"id": 2}': b"\x03" * 32}.items()))
+    gone = vr.RowsDigest(1, vr.pairs_digest(list(rows.items())[:1]))
+    extra = vr.RowsDigest(3, vr.pairs_digest({**rows, '{"id": 3}': b"\x03" * 32}.items()))
+    assert not vr.matches(changed, {}, v) and not vr.matches(gone, {}, v) and not vr.matches(extra, {}, v)
+    assert not vr.matches(same, {'{"pending_id": 1, "pos": 1}': "{}"}, v)   # a version kept as text
+    assert not vr.matches(same, {}, None)
