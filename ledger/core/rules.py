@@ -474,6 +474,7 @@ class Rules:
 
     def __post_init__(self) -> None:
         self._seen: dict[str, tuple[dt.datetime, dt.date, str] | None] = {}
+        self._shared_legs: dict[Any, Any] = {}          # ``_add_legs``: one object per distinct leg and shape
         self.old_entries = self.legacy.get("fl.entry", set())
         self.old_events = {str(i) for i in self.legacy.get("fl.request_event", set())}
         self.users = {r[0]: (r[1], r[2]) for r in self.small.get("app_user", ())}
@@ -703,16 +704,22 @@ class Rules:
         cur: int | None = None             # (not -1: an entry id may be 0 or below, X1 — a finding, not a misread)
         seen = dict[tuple[str, str, str], None]()
 
+        # Entries of one shape (a unit's settlements of one category: the same two accounts,
+        # sides and unit) share one tuple of legs, and every leg is one tuple wherever it recurs.
+        shared: dict[Any, Any] = self._shared_legs
+
         def flush() -> None:
             if cur is not None:
                 had = self.legs.get(cur, ())
-                self.legs[cur] = tuple(dict.fromkeys((*had, *seen))) if had else tuple(seen)
+                got = tuple(dict.fromkeys((*had, *seen))) if had else tuple(seen)
+                self.legs[cur] = shared.setdefault(got, got)
 
         for eid, (aid, side, unit) in legs:
             if eid != cur:
                 flush()
                 cur, seen = eid, {}
-            seen[(intern(aid), intern(side), intern(unit))] = None
+            leg = (intern(aid), intern(side), intern(unit))
+            seen[shared.setdefault(leg, leg)] = None
         flush()
 
     def own_accounts(self) -> set[str]:
@@ -728,7 +735,7 @@ class Rules:
             if r[3] == "C" and r[2] in own:
                 lst = self.credits[int(r[1])]
                 if r[2] not in lst:
-                    lst.append(r[2])
+                    lst.append(sys.intern(r[2]))      # a few accounts, credited by many entries
 
     def matched_ids(self) -> set[str]:
         """The postings a reconciliation match names (their account and amount are judged)."""
@@ -766,7 +773,7 @@ class Rules:
                 if r[2] in own and r[3] == "C":
                     lst = self.credits[int(r[1])]
                     if r[2] not in lst:
-                        lst.append(r[2])
+                        lst.append(sys.intern(r[2]))
                 eid = int(r[1])
                 if eid in self.sum_ids:
                     self.fund.posting(eid, r[2], r[3], int(r[4]))
