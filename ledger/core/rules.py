@@ -503,6 +503,9 @@ class Rules:
         # and the rows as read are let go (the rejected held payments: their id and batch).
         self.held_of: dict[int, list[Row]] = defaultdict(list)
         self.rejected_payments: dict[int, str] = {}                   # held payments id -> its import batch
+        self.held_pay_from: dict[tuple[str, str], set[str]] = defaultdict(set)   # (batch, unit) -> paid from
+        # (a bureau's batch holds one payment per unit, book, component and account paid from)
+        self.pay_from: dict[int, str] = {}                            # payments entry -> paid from (its key)
         intern = sys.intern
         for p in self.small.get("pending_entry", ()):
             eid = _int(p[11])
@@ -512,6 +515,13 @@ class Rules:
                                                for i, x in enumerate(p[:11])))
             if p[1] == "payments" and p[9] == "rejected":
                 self.rejected_payments[int(p[0])] = str(_source(p[12] if len(p) > 12 else "").get("import_batch", ""))
+            elif p[1] == "payments" and p[9] != "rejected":
+                # A bureau payment held (or confirmed: its register lines keep no entry id):
+                # its batch and unit, paid from (ATTACK10 X3).
+                k = p[3].split(":")
+                if len(k) > 5:
+                    batch = str(_source(p[12] if len(p) > 12 else "").get("import_batch", ""))
+                    self.held_pay_from[(batch, k[2])].add(sys.intern(k[5]))
         self.small = {k: v for k, v in self.small.items() if k != "pending_entry"}
         # Holders whose accounts are a unit's own bank account (0060: not pooled).
         self.own_holders = {r[0] for r in self.small.get("holder", ()) if r[1] in ("f", "false")}
@@ -605,6 +615,10 @@ class Rules:
         self.years[eid] = int(date[:4])
         if kind in ("collections", "payments"):
             self.flows.add((book, int(date[:4])))
+            if kind == "payments":
+                k = key.split(":")       # payments:date:unit:book:component:paid_from:…
+                if len(k) > 5:
+                    self.pay_from[eid] = sys.intern(k[5])
         if rev is not None:
             self.reversed_by.setdefault(rev, eid)
         # The source is parsed only where a rule reads it (a held entry's maker and checker,
@@ -851,6 +865,26 @@ class Rules:
                      f"{paid}) with the content the county's own import had paid it with (batch {cb}, entry {ceid}): "
                      "a claim is paid once — the bureau's import skips the county's claims it repeats (0043)",
                      _int(beid))
+        elif int(bb) > int(cb) and self._from_county(unit, beid, bb) and _int(ceid) not in self.reversed_by:
+            self.add("claims_once", f"claim {ref} of unit {unit} paid again by the city bureau's import (batch {bb}, "
+                     f"{paid}) from the county's expenditure account, with other content than the county's own "
+                     f"import had paid it with (batch {cb}, entry {ceid}, not reversed): a claim is paid once from a "
+                     "county's account — the bureau's row is a conflict until the county's entry is reversed (0070)",
+                     _int(beid))
+
+    def _from_county(self, unit: str, beid: str, batch: str) -> bool:
+        """Is the bureau's line paid from the county's expenditure account: its entry's key says
+        so (``payments:…:county:…``), or — a held line, whose register row keeps no entry id
+        even once confirmed — a held payment (not rejected) of its batch and unit does.
+        A line paid from the city's account keeps 0043 S7's rule (it stands against an
+        officer's earlier row)."""
+        eid = _int(beid)
+        if eid is not None:
+            return self.pay_from.get(eid) == "county"
+        # A batch that pays one unit's claims from both accounts is judged as paying from the
+        # county's (its lines are not re-read here): rare, and a second payment out of the
+        # county's account is the reading that cannot hide one.
+        return "county" in self.held_pay_from.get((batch, unit), ())
 
     # ---- the per-entry rules ----------------------------------------------------------
     def _namespace(self, eid: int, kind: str, key: str, created_by: str, src: Mapping[str, Any]) -> None:
