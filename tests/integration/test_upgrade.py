@@ -1228,3 +1228,15 @@ def test_upgrade_0076_a_single_entrys_version_in_one_statement(upgraded: Upgrade
     assert next_seq and linked and hashed and head
     ok = upgraded.cli("verify", "--json", user=AUDITOR)
     assert ok.returncode == 0, ok.stdout[-3000:]
+
+
+def test_upgrade_0083_the_seal_names_a_prepared_holder(upgraded: Upgraded) -> None:
+    """0083 (ATTACK10 X6): the upgraded fl.seal_pending, when it cannot take the chain head,
+    names a prepared transaction holding it (chain_head_prepared), and keeps 0058's guard call,
+    lock_timeout and search_path."""
+    with upgraded.connect() as c:
+        src, cfg, definer = c.execute("SELECT prosrc, proconfig, prosecdef FROM pg_proc "
+                                      "WHERE oid = 'fl.seal_pending()'::regprocedure").fetchone()
+        assert "chain_head_prepared" in src and "pg_catalog.pg_prepared_xacts" in src
+        assert "PERFORM fl.end_stuck_writers();" in src and "fl._contended_mark()" in src
+        assert definer and "lock_timeout=2s" in cfg and "search_path=pg_catalog, fl, pg_temp" in cfg, cfg
