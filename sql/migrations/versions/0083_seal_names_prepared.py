@@ -1,13 +1,13 @@
 """fl.seal_pending names a prepared transaction that holds the chain head (ATTACK10 X6): see sql/0083_seal_names_prepared.sql
 
 Revision ID: 0083
-Revises: 0079
+Revises: 0076
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0083"
-down_revision = "0079"
+down_revision = "0076"
 branch_labels = None
 depends_on = None
 
