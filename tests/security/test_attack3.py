@@ -82,12 +82,12 @@ def test_an_entry_on_other_accounts_posts_at_once_whoever_makes_it(ledger_db: Le
     "SET ROLE fl_owner", "SET ROLE rev", "ALTER ROLE rev PASSWORD 'Takeover-Pw-2026!'", "ALTER ROLE rev LOGIN",
     "CREATE ROLE b7_probe LOGIN", "GRANT fl_reviewer TO admin", "GRANT fl_admin TO o22", "DROP ROLE o22",
 ])
-def test_the_admin_cannot_become_or_change_another_login_by_itself(ledger_db: LedgerDB, statement: str) -> None:
+def test_the_admin_cannot_become_or_change_another_login_by_itself(refusals_db: LedgerDB, statement: str) -> None:
     """On PostgreSQL 16+ a CREATEROLE role administers the roles it created: no fundledger login
     has CREATEROLE; only fl_owner (no login) does, and the admin cannot become it."""
-    adm = ledger_db.connect("admin", autocommit=True)
+    adm = refusals_db.connect("admin", autocommit=True)
     assert isinstance(_refused(adm, statement), psycopg.errors.InsufficientPrivilege)
-    logins = ledger_db.admin().execute(
+    logins = refusals_db.admin().execute(
         "SELECT r.rolname FROM pg_roles r JOIN fl.app_user u ON u.name = r.rolname "
         "WHERE r.rolcreaterole OR r.rolsuper OR r.rolcreatedb OR r.rolbypassrls").fetchall()
     assert logins == []

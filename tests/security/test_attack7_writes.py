@@ -199,13 +199,13 @@ def test_u12_every_allowed_decision_on_a_held_entry_leaves_verify_whole(ledger_d
 
 @pytest.mark.parametrize("action", ["password", "login_enabled", "login_disabled", "promote", "fence",
                                     "standby_async", "standby_sync", "rejoin", "backup", "restore"])
-def test_u9_an_admin_cannot_write_an_operator_event_by_hand(ledger_db: LedgerDB, action: str) -> None:
-    adm = ledger_db.connect("admin", autocommit=True)
+def test_u9_an_admin_cannot_write_an_operator_event_by_hand(refusals_db: LedgerDB, action: str) -> None:
+    adm = refusals_db.connect("admin", autocommit=True)
     e = _refused(adm, "SELECT fl.log_operation(%s, 'rev', 'drill', '{}')", (action,))
     assert isinstance(e, psycopg.errors.InsufficientPrivilege), e
     e = _refused(adm, "SELECT fl._log_operation(%s, 'rev', 'drill', '{}')", (action,))
     assert isinstance(e, psycopg.errors.InsufficientPrivilege), e
-    assert ledger_db.admin().execute("SELECT count(*) AS n FROM fl.operation_log").fetchone()["n"] == 0
+    assert refusals_db.admin().execute("SELECT count(*) AS n FROM fl.operation_log").fetchone()["n"] == 0
 
 
 def test_u9_the_function_that_performs_an_operation_records_it(ledger_db: LedgerDB) -> None:

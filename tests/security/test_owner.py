@@ -69,10 +69,10 @@ def test_the_owner_owns_everything_in_fl(ledger_db: LedgerDB) -> None:
     "GRANT {superuser} TO fl_owner",
     "ALTER ROLE {superuser} PASSWORD 'x'",
 ])
-def test_the_owner_cannot_raise_itself(ledger_db: LedgerDB, attempt: str) -> None:
+def test_the_owner_cannot_raise_itself(refusals_db: LedgerDB, attempt: str) -> None:
     """What code running as fl_owner (an escaped definer function) could try. Each in its
     own transaction, as fl_owner, and each must be refused by PostgreSQL."""
-    admin = ledger_db.connect(None)
+    admin = refusals_db.connect(None)
     superuser = admin.execute("SELECT rolname FROM pg_roles WHERE rolsuper ORDER BY oid LIMIT 1").fetchone()["rolname"]
     attempt = attempt.format(superuser=f'"{superuser}"')
     admin.execute("SET ROLE fl_owner")

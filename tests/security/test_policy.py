@@ -144,12 +144,12 @@ def test_entry_dates_are_bounded_by_the_handover_year_and_next_year(ledger_db, t
 # ---- users -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["a b", "Zhang", "x;drop", "o'22", "", "1x", "名字"])
-def test_a_bad_user_name_is_a_message_not_a_traceback(ledger_db, name):
-    r = ledger_db.cli("user", "add", name, "--role", "reviewer", user="admin")
+def test_a_bad_user_name_is_a_message_not_a_traceback(refusals_db, name):
+    r = refusals_db.cli("user", "add", name, "--role", "reviewer", user="admin")
     assert r.exit_code == 1 and "Traceback" not in r.stderr and "user_name" in r.stderr, r
-    e = _refused(ledger_db.connect("admin", autocommit=True), "SELECT fl.add_user(%s, 'reviewer', NULL)", (name,))
+    e = _refused(refusals_db.connect("admin", autocommit=True), "SELECT fl.add_user(%s, 'reviewer', NULL)", (name,))
     assert e.diag.constraint_name == "user_name"
-    r = ledger_db.cli("journal", user=name) if name else None
+    r = refusals_db.cli("journal", user=name) if name else None
     if r is not None:
         assert r.exit_code != 0 and "Traceback" not in r.stderr, r
 
