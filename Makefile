@@ -46,17 +46,20 @@ demo: $(STAMP) $(MO)
 test: $(STAMP) $(MO)
 	$(BIN)/python -m pytest -q -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
-# Once more against a real server (CI does this when 127.0.0.1:5432 answers, after `make test`
-# ran every test on the embedded PostgreSQL 18): the tests marked `server`, whose outcome can
+# Once more against a real server (CI does this when 127.0.0.1:5432 answers, beside `make test`,
+# which runs every test on the embedded PostgreSQL 18): the tests marked `server`, whose outcome can
 # depend on the server — its version, settings, the roles and databases of a shared cluster,
 # real concurrency: all of tests/security and the integration modules that say so (rule and
 # list: pytest_collection_modifyitems in tests/conftest.py; docs/architecture.md#tests).
 # Tests with servers of their own (upgrade, backup, TLS, benchmarks) or ledger arithmetic
 # that is the same on any server are not run twice. Roles are cluster-wide: on a shared
 # server a `cluster_roles` test runs alone (tests/conftest.py, _cluster_guard).
+# It waits for the server's disk more than for our CPU (.ci/run), and keeps its own pytest
+# cache (last failures): the two sessions do not write one file.
 test-server: $(STAMP) $(MO)
 	FUNDLEDGER_TEST_DATABASE_URL=$${FUNDLEDGER_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
-	  $(BIN)/python -m pytest -q -m "server and not slow" $(XDIST) tests/integration tests/security $(PYTEST_ARGS)
+	  $(BIN)/python -m pytest -q -m "server and not slow" $(XDIST) -o cache_dir=.pytest_cache/server \
+	  tests/integration tests/security $(PYTEST_ARGS)
 
 lint: $(STAMP) $(MO)
 	$(BIN)/ruff check ledger cli sql tests bench
