@@ -378,7 +378,8 @@ def refusals_db(pg_server: Server, _module_copy: str) -> Iterator[LedgerDB]:
     """One copy of the template for a module's tests that each only try what must be
     refused and check that nothing changed (a parametrized list of statements a role may
     not run): a refused statement writes nothing, so each case finds the copy as the last
-    left it, and a case that was wrongly allowed fails itself. The copy is what such a
+    left it, and a case that was wrongly allowed fails itself. What a case sets up first
+    is the same for every case and idempotent (one entry under one key). The copy is what such a
     test costs most (``CLONE``: a whole ledger copied through the WAL on a shared server,
     for a test of one statement). Each test's connections are closed after it (a login's
     connection limit is 10). A test that writes, or whose outcome depends on what another
