@@ -114,7 +114,7 @@ def _not_regular(r, what: str) -> None:  # type: ignore[no-untyped-def]
     (["entry", "post", "{f}"], "fin"),
     (["audit", "check-digest", "{f}"], "aud"),
 ])
-def test_input_files_must_be_regular(ledger_db: LedgerDB, fifo: Path, tmp_path: Path, args: list[str],
+def test_input_files_must_be_regular(refusals_db: LedgerDB, fifo: Path, tmp_path: Path, args: list[str],
                                      user: str) -> None:
     good = tmp_path / "real.json"
     good.write_text(json.dumps({}), "utf-8")
@@ -124,7 +124,7 @@ def test_input_files_must_be_regular(ledger_db: LedgerDB, fifo: Path, tmp_path: 
     folder.mkdir()
     for target, what in ((fifo, "named pipe"), (Path("/dev/zero"), "device"), (folder, "folder"),
                          (link, "symbolic link")):
-        r = ledger_db.cli(*[a.replace("{f}", str(target)) for a in args], user=user)
+        r = refusals_db.cli(*[a.replace("{f}", str(target)) for a in args], user=user)
         _not_regular(r, what)
 
 

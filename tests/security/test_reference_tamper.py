@@ -48,17 +48,17 @@ def _findings(doc, check: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("case", [c for c in TAMPERS if c != "setting_value"])
-def test_a_plain_update_of_a_classification_is_refused(ledger_db, case):
+def test_a_plain_update_of_a_classification_is_refused(refusals_db, case):
     _, _, update = TAMPERS[case]
     with pytest.raises(psycopg.errors.IntegrityConstraintViolation) as e:
-        ledger_db.admin().execute(update)
+        refusals_db.admin().execute(update)
     assert e.value.diag.constraint_name == "reference_fixed"
     assert "year-end rule" in str(e.value)
 
 
 @pytest.mark.parametrize("table", ["fl.chart", "fl.unit", "fl.holder", "fl.book", "fl.setting"])
-def test_reference_data_is_never_removed(ledger_db, table):
-    c = ledger_db.admin()
+def test_reference_data_is_never_removed(refusals_db, table):
+    c = refusals_db.admin()
     for stmt in (f"DELETE FROM {table}", f"TRUNCATE {table} CASCADE"):
         with pytest.raises(psycopg.errors.IntegrityConstraintViolation) as e:
             c.execute(stmt)
