@@ -84,7 +84,14 @@ class Binding:
             return
         top = max(a for _r, _p, a in marks)
         first = min((at for _r, at, _a in marks), key=lambda p: (p[0] is None, p[0] or 0, p[1]))
+        # Keys above every point are passed over on their text: without a sign, a longer key, or
+        # one as long that sorts after it, is a greater id (jsonb prints no leading zeros).
+        top_key = histories.entry_key(top)
+        longest = len(top_key)
         for key, pos in self.entries.items():
+            n = len(key)
+            if (n > longest or (n == longest and key > top_key)) and "-" not in key:
+                continue
             if not histories.recorded_before(first, pos):
                 continue                     # recorded before every point: the id is not judged
             eid = entry_id_of(key)

@@ -55,3 +55,10 @@ def test_legs_of_entries_with_ids_below_1_are_kept_apart() -> None:
     r = rules.Rules({})
     r._add_legs([(-7, ("1", "D", "")), (-7, ("2", "C", "")), (0, ("1", "C", "")), (3, ("2", "D", ""))])
     assert r.legs == {-7: (("1", "D", ""), ("2", "C", "")), 0: (("1", "C", ""),), 3: (("2", "D", ""),)}
+
+
+def test_keys_above_every_point_are_passed_over_on_their_text_only() -> None:
+    """Ids shorter than the point's, as long and smaller, or signed are judged; longer ones and
+    as long and greater are above it (jsonb prints no leading zeros)."""
+    b = rule_binding.Binding(_first({1: 1, 99: 2, 10: 6, 98: 7, 100: 8, 150: 9, 99999: 10, -5: 11}, point_at=5))
+    assert sorted(e for e, _r, _a in b.moved({"money_in": 99})) == [-5, 10, 98]
