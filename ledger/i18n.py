@@ -269,7 +269,7 @@ CODES: dict[str, str] = {
     "officer_confinement": N_("officers kept to their own unit"), "key_namespaces": N_("keys in their namespaces"),
     "entry_dates": N_("entry dates within range"), "once_only": N_("openings and handovers once only"),
     "claims_once": N_("claims paid once"), "workflows": N_("workflow rules kept"),
-    "account_rules": N_("accounts opened as the chart says"),
+    "account_rules": N_("accounts opened as the chart says"), "entry_writers": N_("entries written by their users"),
     "export_canonical": N_("canonical texts"), "digest": N_("digest"),
     "since_digest": N_("changed since the digest"),
     # roles

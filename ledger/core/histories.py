@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,6 +148,9 @@ class Scan:
     # Later versions of digested rows, to be judged once the version before each is read
     # again by its id (``judge_deferred``): (table, key, op, actor, at, id before, text after).
     deferred: list[tuple[str, str, str, str, str, int, str]] = field(default_factory=list)
+    # login -> the entries whose fl.entry INSERT version it wrote (ATTACK10 X10: who wrote each
+    # entry, judged by ledger.core.entry_writers). Few logins, so a few arrays of ids.
+    entry_writers: dict[str, array[int]] = field(default_factory=dict)
 
 
 def scan(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]],
@@ -439,7 +443,18 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
     # with the history.
     links = _Links()
     order: dict[str, dict[str, tuple[int | None, int]]] = {t: {} for t in ORDERED}
+    writers: dict[str, array[int]] = {}
     unchained = 0
+
+    def wrote(r: Sequence[str], key: str) -> None:
+        if r[3] == "INSERT":
+            eid = _entry_id(key)
+            if eid is not None:
+                w = writers.get(r[6])
+                if w is None:
+                    writers[r[6]] = w = array("q")
+                w.append(eid)
+
     def keep(i: int, r: Sequence[str], table: str, key: str, text: str) -> None:
         t = latest.get(table)
         if t is None:
@@ -453,6 +468,8 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
                     changes.append(f)
             if was is None and table in ORDERED:
                 order[table][key] = (int(r[1]) if r[1] else None, i)
+                if table == "fl.entry":
+                    wrote(r, key)
 
     for r in log:
         i = int(r[0])
@@ -478,6 +495,8 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
                     deferred.append((r[2], r[4], r[3], r[6], r[7], had[0], text))
                 if had is None and r[2] in ORDERED:
                     order[r[2]][r[4]] = (int(r[1]) if r[1] else None, i)
+                    if r[2] == "fl.entry":
+                        wrote(r, r[4])
         else:
             keep(i, r, r[2], r[4], text)
         if memos is not None:             # an entry's one version (0055): its postings' memos
@@ -512,7 +531,7 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
                    "chain, recomputed from its first version, ending at fl.record_head; every version sealed by the "
                    "trigger that wrote it", links.count, findings, cap)
     return Scan(chain, {**{tbl: {k: v[1] for k, v in rows.items()} for tbl, rows in latest.items()}, **proj},
-                unchained, changes, order, dig, deferred)
+                unchained, changes, order, dig, deferred, writers)
 
 
 def check_chain(log: Sequence[Sequence[str]], head: Sequence[Sequence[str]], cap: int) -> CheckResult:
@@ -569,6 +588,14 @@ def recorded_before(a: Position | None, b: Position | None) -> bool:
     if a[0] is not None and b[0] is not None:
         return a[0] < b[0]
     return a[1] < b[1]
+
+
+def _entry_id(key: str) -> int | None:
+    """An fl.entry history key ``{"id": N}`` as N (None if it is not one)."""
+    try:
+        return int(key[key.index(":") + 1:key.rindex("}")])
+    except ValueError:
+        return None
 
 
 def entry_key(eid: int) -> str:

@@ -39,7 +39,7 @@ from psycopg import IsolationLevel, sql
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
-from ledger.core import bank_refs
+from ledger.core import bank_refs, entry_writers
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
 from ledger.core.requests import TRANSITIONS
 from ledger.errors import PermissionDenied
@@ -335,6 +335,38 @@ CHECKS: tuple[Check, ...] = (
                            "is named by no line of the import register")
                         + ": a payments entry is its maker's payments import, its claims filed in the register"),
     )),
+    # (ATTACK10 X10) Who wrote each entry: its maker (created_by) and the login of its history
+    # INSERT version are registered users, and the maker's role is one its kind's function
+    # requires (ledger.core.entry_writers.KIND_ROLES, written out here: the database's own
+    # functions are what this pass checks). Entries recorded before the history (BACKFILL)
+    # are not judged.
+    Check("entry_writers", entry_writers.DESCRIPTION, "entries", (
+        Query("""
+          WITH kr(kind, roles) AS (SELECT * FROM unnest(%(kr_kind)s::text[], %(kr_roles)s::text[]))
+          SELECT e.id AS entry_id, e.kind, e.idempotency_key, e.created_by, u.role, kr.roles,
+                 s.book, s.fiscal_year, s.voucher_no
+            FROM ONLY fl.entry e LEFT JOIN ONLY fl.app_user u ON u.name = e.created_by
+            LEFT JOIN kr ON kr.kind = e.kind LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
+           WHERE (u.name IS NULL OR NOT u.role = ANY (string_to_array(kr.roles, ',')))
+             -- a scalar subquery (probed for these few rows by the (tbl, row_key) index), not a
+             -- semi-join over the whole history
+             AND coalesce((SELECT true FROM ONLY fl.record_log l WHERE l.tbl = 'fl.entry' AND l.op = 'INSERT'
+                             AND l.row_key = jsonb_build_object('id', e.id) LIMIT 1), false)""",
+              lambda r: f"{r['kind']} entry {r['idempotency_key']} was made by {r['created_by']}, "
+                        + ("who is not a fundledger user: no fundledger command wrote it (the database "
+                           "administrator's own login calling the ledger's internal writer)" if r["role"] is None else
+                           f"role {r['role']}, but {r['kind']} entries are written by the "
+                           f"{' or '.join((r['roles'] or '').split(','))} role")),
+        Query("""
+          SELECT e.id AS entry_id, e.kind, e.idempotency_key, l.actor, l.id AS version, s.book, s.fiscal_year,
+                 s.voucher_no
+            FROM ONLY fl.record_log l JOIN ONLY fl.entry e ON e.id = (l.row_key->>'id')::bigint
+            LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
+           WHERE l.tbl = 'fl.entry' AND l.op = 'INSERT'
+             AND NOT EXISTS (SELECT 1 FROM ONLY fl.app_user u WHERE u.name = l.actor)""",
+              lambda r: f"{r['kind']} entry {r['idempotency_key']} was inserted by {r['actor']} (history version "
+                        f"{r['version']}), who is not a fundledger user: no fundledger command wrote it"),
+    )),
     # (ATTACK9 W1) 0063 checks bank_account_id by a statement trigger, not a foreign key: a
     # trigger off for one statement validates nothing afterwards. The rows are asked here (and
     # in Python by the independent verdict's bank_refs).
@@ -430,6 +462,12 @@ def _request_problems(r: dict[str, Any]) -> list[str]:
     return out
 
 
+def _kind_roles() -> dict[str, list[str]]:
+    """entry_writers.KIND_ROLES as two parallel arrays (kind, roles joined by commas)."""
+    kinds = sorted(entry_writers.KIND_ROLES)
+    return {"kr_kind": kinds, "kr_roles": [",".join(sorted(entry_writers.KIND_ROLES[k])) for k in kinds]}
+
+
 def _transition_arrays() -> dict[str, list[str | None]]:
     rows: list[tuple[str | None, str, str]] = [(None, "submit", "submitted")]
     rows += [(str(s), str(a), str(t)) for (s, a), t in TRANSITIONS.items()]
@@ -451,10 +489,10 @@ def _finding(check: str, row: dict[str, Any], message: str) -> Finding:
 
 def run_check(conn: Conn, check: Check, checked: int, cap: int = FINDINGS_CAP) -> CheckResult:
     findings: list[Finding] = []
-    params = _transition_arrays()
+    params: dict[str, Any] = {**_transition_arrays(), **_kind_roles()}
     for q in check.queries:
         sql = f"SELECT * FROM ({q.sql}) f LIMIT {cap + 1}"
-        rows = conn.execute(sql, params if "%(t_from)s" in q.sql else None).fetchall()
+        rows = conn.execute(sql, params if "%(" in q.sql else None).fetchall()
         findings += [_finding(check.name, r, q.message(r)) for r in rows]
     return result(check.name, check.description, checked, findings, cap)
 
@@ -463,7 +501,7 @@ def run_check(conn: Conn, check: Check, checked: int, cap: int = FINDINGS_CAP) -
 # Output order of the checks (and what --check accepts).
 ORDER: tuple[str, ...] = ("entry_balanced", "posting_copies", "vouchers", "account_balances", "account_days",
                           "bank_balances", "no_overdraft", "day_balances", "components_separate", "closed_periods", "reversals",
-                          "held_entries", "bank_refs", "requests", *verify_records.NAMES, CHAIN_NAME)
+                          "held_entries", "entry_writers", "bank_refs", "requests", *verify_records.NAMES, CHAIN_NAME)
 
 
 def snapshot(conn: Conn, *, same_as: str | None = None) -> None:

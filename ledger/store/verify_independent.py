@@ -488,6 +488,7 @@ def _judged(conn: Conn, reader: GroupedReader, cap: int, fingerprint: dict[str, 
         t = step("rows", t)
         hist, tables = got["hist"], got["tables"]
         api_rules.placed(hist.first)        # the duty rules bind by the history's order (ATTACK10 X1)
+        api_rules.written(hist.entry_writers)   # who inserted each entry (ATTACK10 X10)
         unchained = hist.unchained
         hist_checks = (hist.chain, tables.finish(conn, copy_rows, hist.latest, p.memos, cap, reader.results,
                                                  hist.digested), tables.links,
