@@ -32,6 +32,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
+from ledger.core import clearings
 from ledger.core.findings import CheckResult, Finding, result
 
 # The table -> its "who" column, set by the writer's session_user when the row is inserted.
@@ -336,10 +337,17 @@ def _registers(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entr
         if item is None:
             continue
         cleared[item] += _int(c.get("amount")) or 0
+        if clearings.is_undoing(c):
+            continue                              # judged by ledger.core.clearings below (ATTACK10 X12)
         e = _entry(latest, c.get("entry_id"), entries)
         if e is None or e.get("kind") != "register_clear":
             j.add("fl.register_clearing", {"id": c.get("id")}, f"clears item {item} by entry {c.get('entry_id')}, "
                   + ("which does not exist" if e is None else f"a {e.get('kind')} entry, not a register clearing"))
+    # (ATTACK10 X12) a clearing lives while its entry does: reversed, a row undoes it (0081)
+    rows = [_load(t) for t in latest.get("fl.register_clearing", {}).values()]
+    for cid, message in clearings.findings(rows, lambda eid: _entry(latest, eid, entries),
+                                           _reversals(latest, entries)):
+        j.add("fl.register_clearing", {"id": cid}, message)
     for text in latest.get("fl.register_item", {}).values():
         it = _load(text)
         iid = _int(it.get("id"))
@@ -348,3 +356,17 @@ def _registers(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entr
         if (_int(it.get("cleared")) or 0) != cleared.get(iid, 0):
             j.add("fl.register_item", {"id": iid}, f"cleared says {it.get('cleared')} but its clearings sum to "
                   f"{cleared.get(iid, 0)}")
+
+
+def _reversals(latest: Mapping[str, Mapping[str, str]], entries: Entries | None) -> dict[int, int]:
+    """entry -> the entry reversing it: among ``entries`` (which hold the reversals of the
+    entries the clearings name), or every entry's latest version when none were read."""
+    if entries is not None:
+        return clearings.reversed_by(entries.items())
+    pairs = []
+    for text in latest.get("fl.entry", {}).values():
+        if '"reverses": null' not in text:
+            e = _load(text)
+            if _int(e.get("id")) is not None:
+                pairs.append((int(e["id"]), e))
+    return clearings.reversed_by(pairs)

@@ -40,6 +40,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.core.clearings import UNCLEAR
+
 Row = Sequence[str]
 
 # fl.register_item and fl.register_clearing columns read (government shares only).
@@ -338,6 +340,8 @@ def register_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
         eid = _int(eid_text)
         if eid is None or eid in rows.legacy:
             continue
+        if all(c[5].startswith(UNCLEAR) for c in cs):
+            continue            # rows undoing a reversed clearing: ledger.core.clearings (actors) judges them
         e = rows.entries.get(eid)
         it = items.get(cs[0][1])
         ref = f"register item {cs[0][1]}" + (f" ({it[7]})" if it else "")

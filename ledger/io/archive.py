@@ -182,6 +182,7 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
               bank_refs.check(latest, p.acct.values(), 200))
     if api_rules is not None:
         api_rules.placed(hist.first)        # the duty rules bind by the history's order (ATTACK10 X1)
+        api_rules.written(hist.entry_writers)   # who inserted each entry (ATTACK10 X10)
     return VerifyReport((*rep.checks, *checks, *rules_finish(directory, api_rules)), rep.extra)
 
 
@@ -231,10 +232,12 @@ def actors_check(directory: Path, log_path: Path, latest: Any, cap: int = FINDIN
     ids = actors.referenced_entries(latest)
     named: dict[int, dict[str, Any]] = {}
     if ids:
-        for r in table_rows(directory / "tables" / "entry.csv", ("id", "kind", "source")):
+        for r in table_rows(directory / "tables" / "entry.csv", ("id", "kind", "source", "reverses")):
             i = int(r[0])
-            if i in ids:
-                named[i] = {"kind": r[1], "source": actors.entry_source(json.loads(r[2]) if r[2] else None)}
+            rev = int(r[3]) if r[3] else None
+            if i in ids or rev in ids:                  # and the entries reversing them (ATTACK10 X12)
+                named[i] = {"kind": r[1], "reverses": rev,
+                            "source": actors.entry_source(json.loads(r[2]) if r[2] else None)}
     return actors.check(table_rows(log_path, histories.RECORD_COLS), latest, cap, named)
 
 
