@@ -70,6 +70,7 @@ RULES: tuple[ApiRule, ...] = (
     _r("reversed_once", "reversals"), _r("reversal_mirrors", "reversals"),
     _r("period_closed", "closed_periods"),
     _r("entry_date_range", "entry_dates", "first year .. next year; nothing before the last closed year"),
+    _r("reversal_year_closed", "entry_dates", "a year_close entry is never reversed (0082, ATTACK10 X13)"),
     _r("cash_date_future", "entry_dates", "real money is not dated after the region's today"),
     _r("key_namespace", "key_namespaces"),
     _r("workflow_kind", "key_namespaces officer_confinement",
@@ -172,7 +173,8 @@ FIRST_PASS: dict[str, tuple[str, ...]] = {
     "account_balances": ("account_balances",), "account_days": ("account_days",),
     "bank_balances": ("bank_balances",), "no_overdraft": ("no_overdraft",), "day_balances": ("day_balances",),
     "components_separate": ("components_separate",), "closed_periods": ("closed_periods",),
-    "reversals": ("reversals",), "held_entries": ("maker_checker", "actors", "workflows"), "bank_refs": ("bank_refs",),
+    "reversals": ("reversals",), "held_entries": ("maker_checker", "actors", "workflows"),
+    "entry_writers": ("entry_writers",), "bank_refs": ("bank_refs",),
     "requests": ("requests", "request_duties"), "history_chain": ("history_chain",), "histories": ("histories",),
     "record_links": ("record_links",), "hash_chain": ("hash_chain",),
 }

@@ -69,7 +69,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ledger.core import fund_rules, workflow_shapes
+from ledger.core import entry_writers, fund_rules, workflow_shapes, year_bound
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
 from ledger.core.rule_binding import Binding
 
@@ -110,8 +110,9 @@ CLAIM_COLS: tuple[str, ...] = ("namespace", "reference", "content_hash", "entry_
 HELD_LINE_COLS: tuple[str, ...] = ("pending_id", "unit", "side", "line_ref")
 
 CHECKS: tuple[str, ...] = ("maker_checker", "request_duties", "officer_confinement", "key_namespaces", "entry_dates",
-                           "once_only", "claims_once", "workflows", "account_rules")
+                           "once_only", "claims_once", "workflows", "account_rules", entry_writers.CHECK)
 DESCRIPTIONS: dict[str, str] = {
+    entry_writers.CHECK: entry_writers.DESCRIPTION,
     "maker_checker": "every entry the API holds for a second person (manual entries and reversals that move real "
                      "money or touch 3xxx-5xxx, 1201/2101; reversals of workflow entries; interest, openings, "
                      "pre-allocations, remittances, clearings of unpaid claims) came from a confirmed held entry "
@@ -478,6 +479,7 @@ class Rules:
         self.old_entries = self.legacy.get("fl.entry", set())
         self.old_events = {str(i) for i in self.legacy.get("fl.request_event", set())}
         self.users = {r[0]: (r[1], r[2]) for r in self.small.get("app_user", ())}
+        self.writers = entry_writers.Writers({n: u[0] for n, u in self.users.items()}, self.add)   # ATTACK10 X10
         self.unit_kind = {r[0]: r[1] for r in self.small.get("unit", ())}
         settings = {r[0]: _json(r[1]) for r in self.small.get("setting", ())}
         self.first_year = _int(settings.get("first_year")) or 2000
@@ -551,6 +553,15 @@ class Rules:
         """Where the history recorded each entry and rule point (``histories.Scan.first``),
         read before ``finish``: a rule binds by that order, not by ids alone (X1)."""
         self.binding = Binding(first)
+
+    def written(self, by_actor: Mapping[str, Iterable[int]] | None) -> None:
+        """Who inserted each entry by the history (``histories.Scan.entry_writers``), read
+        before ``finish`` (ATTACK10 X10, ledger.core.entry_writers)."""
+        self.writers.history(by_actor)
+
+    def _writer_of(self, eid: int) -> str | None:
+        e = self.kept.get(eid)
+        return e.writer if e is not None else self.makers.get(eid)
 
     def bound(self, rule: str, eid: int) -> bool:
         """Does ``rule`` bind entry ``eid``: an id above its point, or (ATTACK10 X1: the id is
@@ -634,6 +645,7 @@ class Rules:
             if kind in ("opening", "handover_transfer"):          # still what later openings are judged by
                 self.kept[eid] = _E(kind, key, book, date, created_by, created_at, writer, rev, kept_src)
             return
+        self.writers.entry(eid, kind, key, created_by)
         self._namespace(eid, kind, key, created_by, src)
         self._dates(eid, book, date, kind, rev, created_at)
         self._officer_session(eid, kind, key, writer, created_by)
@@ -980,6 +992,11 @@ class Rules:
         self._requests()
         self._once()
         self._fund()
+        self.writers.finish(self._writer_of, self.old_entries)
+        for rev, message in year_bound.reversal_findings(self.kinds, self.years, self.reversed_by,
+                                                         self.old_entries):   # ATTACK10 X13
+            self.add("entry_dates", message, rev)
+        self.checked[entry_writers.CHECK] = self.writers.checked
         return [result(n, DESCRIPTIONS[n], self.checked[n], self.findings[n], self.cap) for n in CHECKS]
 
     def _fund(self) -> None:

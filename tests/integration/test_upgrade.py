@@ -1240,3 +1240,29 @@ def test_upgrade_0083_the_seal_names_a_prepared_holder(upgraded: Upgraded) -> No
         assert "chain_head_prepared" in src and "pg_catalog.pg_prepared_xacts" in src
         assert "PERFORM fl.end_stuck_writers();" in src and "fl._contended_mark()" in src
         assert definer and "lock_timeout=2s" in cfg and "search_path=pg_catalog, fl, pg_temp" in cfg, cfg
+def test_upgrade_0081_a_reversal_undoes_its_clearings(upgraded: Upgraded) -> None:
+    """0081 (ATTACK10 X12): the upgraded fl.entry has the row trigger that undoes a reversed
+    entry's register clearings (for reversals only), and a clearing's amount may be negative
+    (a row undoing one) but never 0."""
+    with upgraded.connect() as c:
+        row = c.execute("SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t "
+                        "WHERE t.tgrelid = 'fl.entry'::regclass AND t.tgname = 'entry_reversal_unclears'").fetchone()
+        assert row is not None and "WHEN ((new.reverses IS NOT NULL))" in row[0] and "AFTER INSERT" in row[0], row
+        assert "'register-unclear:'" in c.execute(
+            "SELECT prosrc FROM pg_proc WHERE oid = 'fl.reversal_unclears()'::regprocedure").fetchone()[0]
+        assert c.execute("SELECT pg_get_constraintdef(k.oid) FROM pg_constraint k WHERE k.conrelid = "
+                         "'fl.register_clearing'::regclass AND k.conname = 'register_clearing_amount_check'"
+                         ).fetchone() == ("CHECK ((amount <> 0))",)
+
+
+def test_upgrade_0082_a_year_close_is_not_reversed(upgraded: Upgraded) -> None:
+    """0082 (ATTACK10 X13): the upgraded fl.reverse_entry refuses a year_close entry's reversal, and a
+    row trigger on fl.entry (reversals only) refuses one on every other path."""
+    with upgraded.connect() as c:
+        assert "fl.reversal_allowed_of(o)" in c.execute(
+            "SELECT prosrc FROM pg_proc WHERE oid = 'fl.reverse_entry(bigint,text,date,text)'::regprocedure").fetchone()[0]
+        assert "'reversal_year_closed'" in c.execute(
+            "SELECT prosrc FROM pg_proc WHERE oid = 'fl.reversal_allowed_of(fl.entry)'::regprocedure").fetchone()[0]
+        row = c.execute("SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t "
+                        "WHERE t.tgrelid = 'fl.entry'::regclass AND t.tgname = 'entry_reversal_allowed'").fetchone()
+        assert row is not None and "BEFORE INSERT" in row[0] and "WHEN ((new.reverses IS NOT NULL))" in row[0], row
