@@ -88,7 +88,7 @@ BEGIN
       'a reversal of %s is already held (held entry %s): confirm or reject that one', fl.entry_label(p_entry), prior),
       'unique_violation');
   END IF;
-  es := ARRAY[ROW(1, o.book, coalesce(p_date, current_date),
+  es := ARRAY[ROW(1, o.book, coalesce(p_date, fl._region_today()),
                   '红字冲销 reversal of ' || fl.entry_label(p_entry) || ': ' || p_reason,
                   'reversal', k, p_entry, p_reason, jsonb_build_object('reverses', p_entry), NULL)::fl.new_entry];
   SELECT array_agg(ROW(1, p.rn, a.book, a.chart_code, a.unit, a.holder, a.component,
