@@ -1,13 +1,13 @@
 """a reversed register clearing puts what it cleared back on the register (ATTACK10 X12): see sql/0081_reversed_clearings.sql
 
 Revision ID: 0081
-Revises: 0077
+Revises: 0076
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0081"
-down_revision = "0077"
+down_revision = "0076"
 branch_labels = None
 depends_on = None
 
