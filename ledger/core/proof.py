@@ -37,6 +37,7 @@ from itertools import compress
 from typing import Any
 
 from ledger.core import histories
+from ledger.core import queued as queued_check
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
 from ledger.core.money import format_yuan
 from ledger.core.requests import TRANSITIONS
@@ -491,6 +492,10 @@ class Proof:
     redo: set[int] = field(default_factory=set)
     memos: dict[int, dict[str, str]] = field(default_factory=dict)      # entry -> posting id -> memo
     seq_of: _SealOf = field(default_factory=lambda: _SealOf(_Entries()))
+    # fl.seal and fl.seal_queue as read (``finish``), for ledger.core.queued
+    queue_rows: list[Row] = field(default_factory=list)
+    # set by ``first`` (the histories): fed each seal of an entry recorded as queued (ATTACK10 X9)
+    queued_judge: queued_check.Judge | None = None
     # month ('2023-01') -> how far the journal's chain reached when it was closed, the
     # closing transaction, where the history recorded the close (histories.closes_sealed_by)
     closes_sealed_by: dict[str, tuple[int, str, Any]] = field(default_factory=dict)
@@ -825,6 +830,7 @@ class Proof:
         seq_of, sealed = self._check_vouchers_and_chain(tables["seal"], t["seal_queue"], t["voucher_counter"],
                                                         t["chain_head"])
         self.seq_of = seq_of
+        self.queue_rows = t["seal_queue"]        # for the queued entries' check (ledger.core.queued)
         self._check_accounts(t["account_day"], t["bank_account"], t["fund_request"])
         self._check_overdraft(seq_of)
         self._check_day_balances()
@@ -865,6 +871,8 @@ class Proof:
         the queue, the counters and the head. Returns the seals found and how many."""
         seq_of = _SealOf(self.entries)
         queued = {int(q[0]): q for q in queue}
+        judge = self.queued_judge
+        judged: Mapping[int, Any] = judge.rec if judge is not None else {}
         prev = GENESIS
         prev_at: str | None = None
         last: dict[tuple[str, str], int] = {}
@@ -877,6 +885,8 @@ class Proof:
             tail = s
             seq, eid, book, year, vno = int(s[0]), int(s[1]), s[2], s[3], int(s[4])
             seq_of.set(eid, seq, book, int(year), vno)
+            if eid in judged and judge is not None:
+                judge.seal(s)           # a seal of an entry the history recorded as queued (ATTACK10 X9)
             mx[(book, year)] = max(mx.get((book, year), 0), vno)
             e = self.entries.get(eid)
             if seq != pos:

@@ -44,7 +44,7 @@ import psycopg
 from psycopg import IsolationLevel, sql
 from psycopg.rows import dict_row
 
-from ledger.core import bank_refs, histories, proof, rules
+from ledger.core import bank_refs, histories, proof, queued, rules
 from ledger.core.findings import FINDINGS_CAP, Finding, VerifyReport, result
 from ledger.errors import StateError
 from ledger.store import verify_actors, verify_records, verify_rules, verify_session
@@ -477,6 +477,7 @@ def _judged(conn: Conn, reader: GroupedReader, cap: int, fingerprint: dict[str, 
             histories.judge_deferred(hist, functools.partial(verify_records.versions, conn, copy_rows), cap)
             q.closes_sealed_by = histories.closes_sealed_by(hist.latest, hist.first)
             q.entry_versions = hist.first.get("fl.entry") or {}
+            q.queued_judge = queued.Judge(hist.latest)     # fed the seals as the proof streams them (X9)
             got["hist"] = hist
             got["tables"] = verify_records.independent_tables(conn, copy_rows, hist.latest, cap, hist.changes,
                                                               later=later)
@@ -490,8 +491,9 @@ def _judged(conn: Conn, reader: GroupedReader, cap: int, fingerprint: dict[str, 
         api_rules.placed(hist.first)        # the duty rules bind by the history's order (ATTACK10 X1)
         api_rules.written(hist.entry_writers)   # who inserted each entry (ATTACK10 X10)
         unchained = hist.unchained
-        hist_checks = (hist.chain, tables.finish(conn, copy_rows, hist.latest, p.memos, cap, reader.results,
-                                                 hist.digested), tables.links,
+        hist_checks = (hist.chain, queued.merged(tables.finish(conn, copy_rows, hist.latest, p.memos, cap,
+                                                               reader.results, hist.digested),
+                                                 p.queued_judge, p.queue_rows, cap), tables.links,
                        verify_actors.check(conn, copy_rows, hist.latest, cap),
                        bank_refs.check(hist.latest, p.acct.values(), cap),       # ATTACK9 W1
                        *verify_rules.finish(conn, copy_rows, api_rules))

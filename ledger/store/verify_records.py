@@ -30,7 +30,7 @@ from typing import Any
 
 from psycopg import sql
 
-from ledger.core import fingerprint, histories
+from ledger.core import fingerprint, histories, queued
 from ledger.core.findings import CheckResult, Finding, result
 from ledger.store.db import Conn
 
@@ -336,13 +336,62 @@ def _histories(conn: Conn, cap: int) -> CheckResult:
                 findings.append(f)
         row = conn.execute(sql.SQL("SELECT pg_catalog.count(*) AS n FROM {rel}").format(rel=_rel(table))).fetchone()
         n += int(row["n"]) if row else 0
+    m, more = _queued(conn, cap)
+    findings += more
+    n += m
     skipped = ["fl.posting (posting memos: the independent verdict checks them)",
                "fl.pending_posting's per-line versions from before 0032 (the independent verdict checks them)",
                *unreadable]
     return result("histories", "every row of every hooked table (fl.chained_table) equals the latest version its "
                   "history recorded, and no later version records a change the release never makes (an UPDATE of an "
                   "append-only row or of a column the release does not change, a row inserted again) — compared in "
-                  "SQL; not here: " + ", ".join(skipped), n, findings, cap)
+                  "SQL; not here: " + ", ".join(skipped) + queued.DESCRIPTION, n, findings, cap)
+
+
+# The queued entries' versions (0080) beside their seals and queue rows (ledger.core.queued,
+# ATTACK10 X9): by the history's (tbl, row_key) index, so the few versions of the queue only.
+_QUEUED_SQL = """
+WITH v AS (SELECT DISTINCT ON (l.row_key) (l.row_data OPERATOR(pg_catalog.->>) 'entry_id')::pg_catalog.int8 AS entry_id,
+                  l.row_data OPERATOR(pg_catalog.->>) 'digest' AS was,
+                  (l.row_data OPERATOR(pg_catalog.->>) 'queued_at')::pg_catalog.timestamptz AS queued_at
+             FROM ONLY fl.record_log l WHERE l.tbl = 'fl.seal_queue' ORDER BY l.row_key, l.id DESC)
+SELECT v.entry_id, v.was, pg_catalog.encode(s.content_digest, 'hex') AS sealed,
+       pg_catalog.encode(q.content_digest, 'hex') AS queued,
+       pg_catalog.floor(pg_catalog.date_part('epoch', s.sealed_at OPERATOR(pg_catalog.-) v.queued_at) / 60)::pg_catalog.int8
+         AS waited, true AS recorded
+  FROM v LEFT JOIN ONLY fl.seal s ON s.entry_id = v.entry_id LEFT JOIN ONLY fl.seal_queue q ON q.entry_id = v.entry_id
+ WHERE (s.entry_id IS NULL AND q.entry_id IS NULL)
+    OR s.content_digest IS DISTINCT FROM pg_catalog.decode(v.was, 'hex') AND s.entry_id IS NOT NULL
+    OR q.content_digest IS DISTINCT FROM pg_catalog.decode(v.was, 'hex') AND q.entry_id IS NOT NULL
+    OR s.sealed_at OPERATOR(pg_catalog.-) v.queued_at OPERATOR(pg_catalog.>) %(bound)s
+UNION ALL
+SELECT q.entry_id, NULL, NULL, pg_catalog.encode(q.content_digest, 'hex'), NULL, false
+  FROM ONLY fl.seal_queue q
+ WHERE NOT EXISTS (SELECT 1 FROM ONLY fl.record_log l WHERE l.tbl = 'fl.seal_queue'
+                      AND l.row_key OPERATOR(pg_catalog.=) pg_catalog.jsonb_build_object('entry_id', q.entry_id))
+ ORDER BY 1 LIMIT %(limit)s
+"""
+
+
+def _queued(conn: Conn, cap: int) -> tuple[int, list[Finding]]:
+    """The first pass's twin of ledger.core.queued: (queued versions judged, findings)."""
+    out: list[Finding] = []
+    for r in conn.execute(_QUEUED_SQL, {"bound": queued.HELD_BOUND, "limit": cap + 1}).fetchall():
+        eid = int(r["entry_id"])
+        if not r["recorded"]:
+            out.append(queued.unrecorded(eid))
+            continue
+        if r["sealed"] is None and r["queued"] is None:
+            out.append(queued.vanished(eid))
+        if r["sealed"] is not None and r["sealed"] != r["was"]:
+            out.append(queued.sealed_other(eid, r["was"], r["sealed"]))
+        if r["queued"] is not None and r["queued"] != r["was"]:
+            out.append(queued.queued_other(eid, r["was"], r["queued"]))
+        if r["waited"] is not None and r["waited"] * 60 > queued.HELD_BOUND.total_seconds():
+            out.append(queued.held(eid, int(r["waited"])))
+    row = conn.execute("SELECT pg_catalog.count(*) AS n FROM ONLY fl.record_log l WHERE l.tbl = 'fl.seal_queue'"
+                       ).fetchone()
+    return (int(row["n"]) if row else 0), out
 
 
 def _self_chained(conn: Conn, cap: int) -> CheckResult:
