@@ -28,7 +28,10 @@ from ledger.store.rows import fetch_one
 from ledger.store.verify import GENESIS, ChainRow, check_chain, link
 from ledger.store.verify_independent import chain_head, chain_rows, independent_run
 
-DIGEST_FORMAT = "fundledger-digest/1"
+# /2 (ATTACK10 X11): the digest also records the entries queued for sealing when it was
+# taken, with their content digests; /1 digests (without) are still checked as before.
+DIGEST_FORMAT = "fundledger-digest/2"
+DIGEST_FORMATS = ("fundledger-digest/1", DIGEST_FORMAT)
 MAX_CHECKPOINTS = 1000
 
 
@@ -256,6 +259,7 @@ def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str,
                                     "hash": r.scratch_hash.hex()})
             last[:] = [r]
 
+        meta["queued"] = _queued_now(p)
         return meta, check_chain(chain_rows(c, p), chain_head(c), on_row=keep), _history_head(c)
 
     _rep, got = independent_run(conn, then=collect)
@@ -284,8 +288,46 @@ def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str,
         "vouchers": [{"book": b, "fiscal_year": y, "last_voucher": n} for (b, y), n in sorted(vouchers.items())],
         "checkpoint_step": step,
         "checkpoints": checkpoints,
+        "queued": [{"entry_id": eid, "digest": d.hex()} for eid, d in sorted(meta["queued"].items())],
         **({"history": history} if history is not None else {}),
     }
+
+
+def _queued_now(p: Any) -> dict[int, bytes]:
+    """The entries queued for sealing in the verdict's snapshot, entry id -> content digest:
+    recomputed from the rows with hashlib (the proof's), the queue's own only for an entry
+    the proof could not recompute (the verdict names that)."""
+    out: dict[int, bytes] = {}
+    for q in p.queue_rows:
+        e = p.entries.get(int(q[0]))
+        out[int(q[0])] = e.digest if e is not None and e.digest is not None else bytes.fromhex(q[3].removeprefix("\\x"))
+    return out
+
+
+def _queued_of(digest: dict[str, Any]) -> dict[int, bytes]:
+    """The entries a /2 digest recorded as queued (none in a /1 digest)."""
+    try:
+        return {int(q["entry_id"]): bytes.fromhex(q["digest"]) for q in digest.get("queued") or ()}
+    except (KeyError, TypeError, ValueError) as e:
+        raise BadInput(f"the digest file is damaged or incomplete: {e}") from e
+
+
+def _queued_findings(want: dict[int, bytes], sealed: dict[int, bytes | None], now: dict[int, bytes]) -> list[str]:
+    """The entries the digest recorded as queued, judged (ATTACK10 X11, X9): each must since
+    be sealed (``sealed``: entry id -> recomputed content digest of its seal after the
+    digest's last) or still be queued (``now``) with exactly the content the digest
+    recorded. An honest queued entry sealed later is no finding; a rewritten one is named."""
+    out: list[str] = []
+    for eid, d in sorted(want.items()):
+        got = sealed[eid] if eid in sealed else now.get(eid)
+        if eid not in sealed and eid not in now:
+            out.append(f"entry #{eid} was queued for sealing when the digest was taken; it is neither sealed since nor "
+                       "queued now: removed")
+        elif got != d:
+            out.append(f"entry #{eid} was queued for sealing when the digest was taken with content digest "
+                       f"{d.hex()[:16]}…; its content is now {got.hex()[:16] if got else 'gone'}…: rewritten while it "
+                       f"waited for its seal" + (" and sealed so" if eid in sealed else ""))
+    return out
 
 
 # The reference data every figure depends on (sql/0038) and the columns of it that may
@@ -383,8 +425,9 @@ def _reference_changes(log: list[list[str]], upto: int) -> list[str]:
 
 def _load(digest: dict[str, Any]) -> tuple[int, bytes, dict[int, dict[str, Any]], dt.datetime, dict[tuple[str, int], int]]:
     try:
-        if digest.get("format") != DIGEST_FORMAT:
-            raise BadInput(f"not a fundledger digest (format {digest.get('format')!r}, expected {DIGEST_FORMAT})")
+        if digest.get("format") not in DIGEST_FORMATS:
+            raise BadInput(f"not a fundledger digest (format {digest.get('format')!r}, expected one of "
+                           f"{', '.join(DIGEST_FORMATS)})")
         last_seq = int(digest["last_seq"])
         head = bytes.fromhex(digest["head_hash"])
         cps = {int(c["seq"]): dict(c, hash=bytes.fromhex(c["hash"])) for c in digest["checkpoints"]}
@@ -398,6 +441,9 @@ def _load(digest: dict[str, Any]) -> tuple[int, bytes, dict[int, dict[str, Any]]
 def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) -> VerifyReport:
     """Does the ledger still extend ``digest``? Plus every verify check, on one snapshot."""
     last_seq, head_hash, cps, taken_at, vouchers = _load(digest)
+    queued_then = _queued_of(digest)
+    sealed_later: dict[int, bytes | None] = {}
+    queued_now: dict[int, bytes] = {}
     findings: list[Finding] = []
     state: dict[str, Any] = {"window": [], "suspects": [], "prev": GENESIS, "diverged": False, "seen": 0, "later": 0, "vouchers": {}, "at": None}
 
@@ -407,6 +453,9 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
     def feed(r: ChainRow) -> None:
         if r.seq > last_seq:
             state["later"] += 1
+            if r.entry_id in queued_then:       # queued when the digest was taken: judged by its content
+                sealed_later[r.entry_id] = r.digest
+                return
             if r.created_at is not None and r.created_at < taken_at:
                 add(f"not in the digest but created at {r.created_at:%Y-%m-%d %H:%M:%S}, before the digest was taken "
                     f"({taken_at:%Y-%m-%d %H:%M:%S}): inserted after the fact, back-dated", r)
@@ -445,6 +494,7 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
     def compare(c: Conn, p: Any) -> dict[str, Any] | None:
         for r in chain_rows(c, p):          # digests from hashlib (the verdict's), never the server's
             feed(r)
+        queued_now.update(_queued_now(p))
         if not isinstance(digest.get("history"), dict):
             return None
         log = _read_log(c)
@@ -478,6 +528,8 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
             add(f"the chained history up to version {want['seq']} differs from the digest: rows of users, requests, "
                 "budgets, registers, closes or imports were rewritten and the history re-chained after the digest")
     for message in reference:
+        add(message)
+    for message in _queued_findings(queued_then, sealed_later, queued_now):
         add(message)
     digest_result: CheckResult = result(
         "digest", f"the ledger extends the digest taken {digest.get('taken_at')} (seq {last_seq}, head "

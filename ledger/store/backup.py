@@ -328,7 +328,7 @@ def _first_start_checks(conn: Conn, digest: Path | None, until: dt.datetime | No
                 d = json.loads(infile.read_text(f))
             except (OSError, json.JSONDecodeError, infile.NotRegularFile):
                 continue
-            if isinstance(d, dict) and d.get("format") == audit.DIGEST_FORMAT:
+            if isinstance(d, dict) and d.get("format") in audit.DIGEST_FORMATS:
                 docs.append((d["taken_at"], str(f), d))
         if not docs:
             raise BadInput(f"{digest}: no fundledger digest found")

@@ -1266,3 +1266,18 @@ def test_upgrade_0082_a_year_close_is_not_reversed(upgraded: Upgraded) -> None:
         row = c.execute("SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t "
                         "WHERE t.tgrelid = 'fl.entry'::regclass AND t.tgname = 'entry_reversal_allowed'").fetchone()
         assert row is not None and "BEFORE INSERT" in row[0] and "WHEN ((new.reverses IS NOT NULL))" in row[0], row
+
+
+
+
+def test_upgrade_0080_a_queued_entrys_digest_is_recorded(upgraded: Upgraded) -> None:
+    """0080 (ATTACK10 X9): the upgraded fl.seal_queue records each queued entry's digest in the
+    chained history (statement trigger seal_queue_recorded running fl._record_queued), and every
+    row still queued at the upgrade has its version."""
+    with upgraded.connect() as c:
+        row = c.execute("SELECT t.tgenabled, p.proname, p.prosecdef FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+                        "WHERE t.tgrelid = 'fl.seal_queue'::regclass AND t.tgname = 'seal_queue_recorded'").fetchone()
+        assert row == ("O", "_record_queued", True), row
+        assert c.execute("SELECT count(*) FROM fl.seal_queue q WHERE NOT EXISTS (SELECT 1 FROM fl.record_log l "
+                         "WHERE l.tbl = 'fl.seal_queue' AND l.row_key = jsonb_build_object('entry_id', q.entry_id))"
+                         ).fetchone()[0] == 0
