@@ -145,7 +145,11 @@ RULES: tuple[ApiRule, ...] = (
     _r("account_leaf", "account_rules", "accounts only on leaf codes"),
     _r("reference_fixed", "histories", "reference data is never removed or reclassified"),
     # ---- imports, statements, budgets, monitoring -------------------------------------------
-    _c("import_line_batch_id_fkey"), _c("import_line_entry_id_fkey"), _i("import_stage_full"),
+    _r("import_line_batch_id_fkey", "import_refs", "a register line's batch exists and is of its kind (a trigger, "
+       "not a foreign key: ATTACK10 X4)"),
+    _r("import_line_entry_id_fkey", "import_refs", "a register line's entry exists and is of its kind (a trigger, "
+       "not a foreign key: ATTACK10 X4)"),
+    _i("import_stage_full"),
     _r("bank_account_exists", "bank_refs", "the foreign keys to fl.bank_account, checked by a trigger that locks "
        "nothing (0063): every bank_account_id names a bank account, a line's is its statement's, an account's is "
        "its (book, holder, unit)'s (ATTACK9 W1)"),

@@ -110,7 +110,8 @@ CLAIM_COLS: tuple[str, ...] = ("namespace", "reference", "content_hash", "entry_
 HELD_LINE_COLS: tuple[str, ...] = ("pending_id", "unit", "side", "line_ref")
 
 CHECKS: tuple[str, ...] = ("maker_checker", "request_duties", "officer_confinement", "key_namespaces", "entry_dates",
-                           "once_only", "claims_once", "workflows", "account_rules", entry_writers.CHECK)
+                           "once_only", "claims_once", "import_refs", "workflows", "account_rules",
+                           entry_writers.CHECK)
 DESCRIPTIONS: dict[str, str] = {
     entry_writers.CHECK: entry_writers.DESCRIPTION,
     "maker_checker": "every entry the API holds for a second person (manual entries and reversals that move real "
@@ -136,6 +137,9 @@ DESCRIPTIONS: dict[str, str] = {
                    "never pays a claim the city bureau's import had taken (posted, or held and not rejected), the "
                    "bureau's never pays again with the same content a claim the county had paid — re-derived from "
                    "the import register's lines and the rejected held payments",
+    "import_refs": "every import register line (fl.import_line: the references an import filed) names an import "
+                   "batch that exists and is of its namespace's kind, and, when it names an entry, an entry that "
+                   "exists and is of that kind (0004 checks both by a trigger, not a foreign key)",
     "workflows": "the workflows' own rules, from their entries and records: the city proper's opening names only "
                  "city units; a pre-allocation goes to a county, is dated in its year and is at most twelve months "
                  "of the basis it recorded beyond what the county's account held; an interest period ends on or "
@@ -481,6 +485,7 @@ class Rules:
         self.users = {r[0]: (r[1], r[2]) for r in self.small.get("app_user", ())}
         self.writers = entry_writers.Writers({n: u[0] for n, u in self.users.items()}, self.add)   # ATTACK10 X10
         self.unit_kind = {r[0]: r[1] for r in self.small.get("unit", ())}
+        self.batch_kind = {r[0]: sys.intern(r[1]) for r in self.small.get("import_batch", ())}
         settings = {r[0]: _json(r[1]) for r in self.small.get("setting", ())}
         self.first_year = _int(settings.get("first_year")) or 2000
         region = settings.get("region")
@@ -830,6 +835,7 @@ class Rules:
         bureau: dict[str, tuple[str, str, str]] = {}
         filed, unfiled = self.filed, self.unfiled
         for ns, ref, h, eid, batch in rows:
+            self._import_ref(ns, ref, eid, batch)
             if not ns.startswith("payments:"):
                 continue
             if eid:                                   # (X7) what the register files for each entry
@@ -883,6 +889,28 @@ class Rules:
                      f"import had paid it with (batch {cb}, entry {ceid}, not reversed): a claim is paid once from a "
                      "county's account — the bureau's row is a conflict until the county's entry is reversed (0070)",
                      _int(beid))
+
+    def _import_ref(self, ns: str, ref: str, eid: str, batch: str) -> None:
+        """A register line's batch and entry exist and are of its namespace's kind (ATTACK10 X4:
+        0004's foreign keys are a trigger; one switched off for one INSERT filed a line naming
+        neither, and the county's real import of that claim was skipped as paid)."""
+        self.checked["import_refs"] += 1
+        kind = ns.split(":", 1)[0]
+        line = f"register line {ns} {ref!r}"
+        bk = self.batch_kind.get(batch)
+        if bk is None:
+            self.add("import_refs", f"{line} names import batch {batch}, which does not exist: a line no import "
+                     "filed (the register's link to its batch is checked by a trigger, not a foreign key)", _int(eid))
+        elif bk != kind:
+            self.add("import_refs", f"{line} names import batch {batch}, a {bk} import, not a {kind} one", _int(eid))
+        if eid:
+            e = _int(eid)
+            ek = self.kinds.get(e) if e is not None else None
+            if ek is None:
+                self.add("import_refs", f"{line} names entry {eid}, which does not exist: the reference is taken "
+                         "(a later import skips it as already done) with nothing posted for it", e)
+            elif ek != kind:
+                self.add("import_refs", f"{line} names entry {eid}, a {ek} entry, not a {kind} entry", e)
 
     def _from_county(self, unit: str, beid: str, batch: str) -> bool:
         """Is the bureau's line paid from the county's expenditure account: its entry's key says

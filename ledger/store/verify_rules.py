@@ -161,6 +161,5 @@ def finish(conn: Conn, copy_rows: CopyRows, r: rules.Rules) -> list[CheckResult]
     items_sql, clearings_sql = registers_sql()
     r.registers(copy_rows(conn, items_sql), copy_rows(conn, clearings_sql))
     lcols = ", ".join(f"t.{c}" for c in rules.CLAIM_COLS)
-    r.claims(copy_rows(conn, f"SELECT {lcols} FROM ONLY fl.import_line t WHERE pg_catalog.starts_with(t.namespace, "
-                             "'payments:') ORDER BY t.namespace, t.reference"))
+    r.claims(copy_rows(conn, f"SELECT {lcols} FROM ONLY fl.import_line t ORDER BY t.namespace, t.reference"))
     return r.finish()
