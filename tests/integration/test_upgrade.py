@@ -1281,3 +1281,18 @@ def test_upgrade_0080_a_queued_entrys_digest_is_recorded(upgraded: Upgraded) -> 
         assert c.execute("SELECT count(*) FROM fl.seal_queue q WHERE NOT EXISTS (SELECT 1 FROM fl.record_log l "
                          "WHERE l.tbl = 'fl.seal_queue' AND l.row_key = jsonb_build_object('entry_id', q.entry_id))"
                          ).fetchone()[0] == 0
+
+def test_upgrade_0086_fl_entry_has_no_empty_history_trigger_and_stays_hooked(upgraded: Upgraded) -> None:
+    """0086 (issue 24): the upgraded fl.entry has no entry_record_insert (its body was RETURN NULL
+    since 0055) and keeps entry_record_update; the verifier still names fl.entry hooked (through
+    fl.posting, whose statement writes an entry's version), and verify finds the ledger whole."""
+    from ledger.core import fingerprint
+
+    with upgraded.connect() as c:
+        names = {r[0] for r in c.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'fl.entry'::regclass "
+                                         "AND NOT tgisinternal").fetchall()}
+        assert "entry_record_insert" not in names and "entry_record_update" in names, names
+        assert c.execute("SELECT to_regprocedure('fl._record_entry_with_postings()')").fetchone()[0] is None
+    assert {"fl.entry", "fl.posting"} <= fingerprint.hooked_tables()
+    ok = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert ok.returncode == 0, ok.stdout[-3000:]
