@@ -418,7 +418,7 @@ class RulePoints:
 
 # The keys of an entry's source the rules read after the stream (``_E.source``): the rest
 # (a held entry's maker and checker, judged as the entry passes) is not kept.
-_E_SOURCE_KEYS = ("kind", "year", "cap", "from", "to")
+_E_SOURCE_KEYS = ("kind", "year", "cap", "from", "to", "register_item", "total", "weights")
 _NO_SOURCE: dict[str, Any] = {}       # shared by every kept entry whose source has none of them; never written
 
 
@@ -514,12 +514,15 @@ class Rules:
         # (a bureau's batch holds one payment per unit, book, component and account paid from)
         self.pay_from: dict[int, str] = {}                            # payments entry -> paid from (its key)
         intern = sys.intern
+        held_at: dict[int, str] = {}          # an interest entry -> when its hold was made (fund_rules)
         for p in self.small.get("pending_entry", ()):
             eid = _int(p[11])
             if p[9] == "confirmed" and eid is not None:
                 # Columns 0-10 (the entry id is the key; the source is not read from here).
                 self.held_of[eid].append(tuple(intern(x) if 0 < i < 11 and i not in (3, 4) else x
                                                for i, x in enumerate(p[:11])))
+                if p[1] == "interest" and len(p) > 13 and p[13]:
+                    held_at[eid] = min(held_at.get(eid, p[13]), p[13])
             if p[1] == "payments" and p[9] == "rejected":
                 self.rejected_payments[int(p[0])] = str(_source(p[12] if len(p) > 12 else "").get("import_batch", ""))
             elif p[1] == "payments" and p[9] != "rejected":
@@ -538,10 +541,7 @@ class Rules:
         f.pooled = {r[0]: r[2] for r in self.small.get("book", ()) if len(r) > 2}
         f.chart_kind = {r[0]: r[2] for r in self.small.get("chart", ()) if len(r) > 2}
         f.closes = list(self.small.get("year_close", ()))
-        for eid, held in self.held_of.items():
-            for p in held:
-                if p[1] == "interest" and len(p) > 13 and p[13]:
-                    f.held_at[eid] = min(f.held_at.get(eid, p[13]), p[13])
+        f.held_at.update(held_at)      # (read from the rows: held_of keeps columns 0-10 only)
 
     # ---- helpers ---------------------------------------------------------------------
     def add(self, check: str, message: str, entry_id: int | None = None, *, request_id: int | None = None,
