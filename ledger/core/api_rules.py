@@ -122,9 +122,10 @@ RULES: tuple[ApiRule, ...] = (
     _r("register_not_overcleared", "actors", "a register item's cleared amount is the sum of its clearings"),
     _r("register_overpaid", "workflows", "a government share is settled at most once, each clearing exactly the "
        "money its entry received for the item (ledger.core.fund_rules)"),
-    _g("adjfund_cap", "an adjustment-fund allocation covers at most the gaps: after the close, re-derived (each share "
-       "settles its own year's item of the unit it pays, never beyond it: workflows, register_overpaid); in the year, "
-       "the gap at the allocation's moment is not"),
+    _r("adjfund_cap", "workflows", "an allocation in its year: its shares are the rule's over the weights it recorded "
+       "and none above the unit's recorded gap (0084), those gaps the books' at its moment (not recomputed when another "
+       "entry dated in the year was written after it); after the close each share settles its own year's item of the "
+       "unit it pays, never beyond it (ledger.core.fund_rules)"),
     _r("adjfund_date", "workflows", "an allocation for a year is dated in it before its close, or after it, written "
        "after the close; a remittance is dated in its year (ledger.core.fund_rules)"), _i("adjfund_setting"),
     _i("register_item_note_size"), _i("register_item_reference_size"),

@@ -99,6 +99,7 @@ class FundRows:
     closes: list[Row] = field(default_factory=list)                      # year, book, closed_at, closed_on, result
     special_days: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # 1003 special -> (day, D−C)
     written: dict[tuple[str, str], str] = field(default_factory=dict)    # (book, date) -> last write (not interest)
+    written_cap: dict[tuple[str, str], str] = field(default_factory=dict)  # … not a close's nor an allocation's
     held_at: dict[int, str] = field(default_factory=dict)                # interest entry -> its hold's made_at
     unjudged: int = 0                                                    # interest entries left unjudged
     legacy: frozenset[int] = frozenset()                                 # entries before the chained history
@@ -116,10 +117,11 @@ class FundRows:
         """An entry of ``book`` dated ``date`` written at ``created_at`` (UTC as PostgreSQL prints
         it: such texts compare as their moments do): the last write of each book and date but
         interest's, for ``interest_findings``."""
-        if kind != "interest":
-            k = (book, date[:10])
-            if created_at > self.written.get(k, ""):
-                self.written[k] = created_at
+        k = (book, date[:10])
+        if kind != "interest" and created_at > self.written.get(k, ""):
+            self.written[k] = created_at
+        if kind not in ("year_close", "adjfund_alloc") and created_at > self.written_cap.get(k, ""):
+            self.written_cap[k] = created_at
 
     def posting(self, eid: int, aid: str, side: str, amount: int) -> None:
         """A posting (or a grouped sum) of an entry whose amounts the rules read."""
@@ -323,7 +325,8 @@ def register_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
     named: dict[str, list[Row]] = defaultdict(list)
     for c in sorted(rows.clearings, key=lambda c: _int(c[0]) or 0):
         by_item[c[1]].append(c)
-        named[c[4]].append(c)
+        if (_int(c[2]) or 0) > 0:           # a negative row (0081) undoes one: ``actors`` judges it
+            named[c[4]].append(c)
     for iid, cs in sorted(by_item.items(), key=lambda x: _int(x[0]) or 0):
         it = items.get(iid)
         if it is None:
@@ -525,9 +528,97 @@ def _differs(got: Mapping[str, int], want: Mapping[str, int]) -> str:
     return ""
 
 
+# ---- adjfund_cap (in the year) ----------------------------------------------------------------------
+
+def _credits_4401(rows: FundRows, eid: int) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for aid, (d, c) in rows.sums.get(eid, {}).items():
+        a = rows.acct.get(aid)
+        if a is not None and a[1] == "4401":
+            out[a[2]] = out.get(a[2], 0) + c - d
+    return out
+
+
+def _ints(v: Any) -> dict[str, int] | None:
+    if not isinstance(v, dict):
+        return None
+    out = {str(k): _int(x) for k, x in v.items()}
+    return {k: x for k, x in out.items() if x is not None} if None not in out.values() else None
+
+
+def adjfund_cap_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
+    """adjfund_cap in the year: each allocation paid before its year's close (one entry per
+    unit's share, under one key) against the caps and weights it recorded (0084) — its shares
+    add up to it, are the rule's over the weights (largest remainder, ties by unit code), none
+    above its unit's cap — and the recorded caps against the books at its moment: each unit's
+    gap after its surplus (the year's figures, as ``year_close_result`` reads them) less what
+    the fund gave it for the year before. The books say what they said then unless another
+    entry of the book dated in the year was written after the allocation (or up to
+    ``WRITE_SLACK`` before it): then the caps are not recomputed (counted in ``unjudged``).
+    Allocations recorded before 0084 carry no caps and are not judged here."""
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for eid, e in rows.entries.items():
+        if e.kind == "adjfund_alloc" and eid not in rows.legacy and "caps" in e.source:
+            groups[(e.book, e.key.rsplit(":", 1)[0])].append(eid)
+    for (book, gkey), ids in sorted(groups.items()):
+        ids.sort()
+        e0 = rows.entries[ids[0]]
+        year, amount = _int(e0.source.get("year")), _int(e0.source.get("allocation"))
+        caps, weights = _ints(e0.source.get("caps")), _ints(e0.source.get("weights"))
+        what = f"adjustment-fund allocation {gkey} for {year}"
+        if year is None or amount is None or caps is None or weights is None:
+            yield f"{what} records no readable caps and weights (adjfund_cap)", ids[0]
+            continue
+        got: dict[str, int] = {}
+        for eid in ids:
+            for u, v in _credits_4401(rows, eid).items():
+                got[u] = got.get(u, 0) + v
+        what = f"{what} ({_fen(amount)})"
+        if sum(got.values()) != amount:
+            yield f"{what}: its shares add up to {_fen(sum(got.values()))} (adjfund_cap)", ids[0]
+            continue
+        bad = next((u for u in sorted(got) if got[u] > caps.get(u, 0)), None)
+        if bad is not None:
+            yield (f"{what} gives unit {bad} {_fen(got[bad])}, more than the gap it recorded for it "
+                   f"({_fen(caps.get(bad, 0))}) (adjfund_cap)"), ids[0]
+            continue
+        want = _shares(amount, {u: w for u, w in weights.items() if w > 0})
+        diff = next((u for u in sorted(want.keys() | got.keys()) if want.get(u, 0) != got.get(u, 0)), None)
+        if diff is not None:
+            yield (f"{what} gives unit {diff} {_fen(got.get(diff, 0))}; the rule over the weights it recorded "
+                   f"gives {_fen(want.get(diff, 0))} (adjfund_cap)"), ids[0]
+            continue
+        at = e0.created_at
+        if at is None:
+            continue
+        since = at - WRITE_SLACK
+        first, last = f"{year}-01-01", f"{year}-12-31"
+        if any(b == book and first <= d <= last and (_ts(w) or since) > since
+               for (b, d), w in rows.written_cap.items()):
+            rows.unjudged += 1
+            continue
+        before: dict[str, int] = {}
+        for jid, j in rows.entries.items():
+            if (j.kind == "adjfund_alloc" and j.book == book and str(j.source.get("year")) == str(year)
+                    and j.date[:4] == str(year) and j.created_at is not None and j.created_at < at):
+                for u, v in _credits_4401(rows, jid).items():
+                    before[u] = before.get(u, 0) + v
+        books = _figures(rows, book, year)
+        for u in sorted(caps):
+            f = books.get(u, {"revenue": 0, "expenditure": 0, "surplus_before": 0})
+            gap = max(f["expenditure"] - f["revenue"], 0)
+            cap = max(gap - min(gap, max(f["surplus_before"], 0)) - before.get(u, 0), 0)
+            if caps[u] != cap:
+                yield (f"{what} recorded a gap of {_fen(caps[u])} for unit {u}; the books at its moment give "
+                       f"{_fen(cap)} (expenditure {_fen(f['expenditure'])}, revenue {_fen(f['revenue'])}, surplus "
+                       f"before {_fen(f['surplus_before'])}, given before {_fen(before.get(u, 0))}) (adjfund_cap)"), ids[0]
+                break
+
+
 def findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
     """Every finding of the fund's rules, close by close, item by item, entry by entry."""
     yield from year_close_findings(rows)
     yield from register_findings(rows)
     yield from adjfund_date_findings(rows)
     yield from interest_findings(rows)
+    yield from adjfund_cap_findings(rows)

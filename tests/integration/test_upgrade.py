@@ -1296,3 +1296,16 @@ def test_upgrade_0086_fl_entry_has_no_empty_history_trigger_and_stays_hooked(upg
     assert {"fl.entry", "fl.posting"} <= fingerprint.hooked_tables()
     ok = upgraded.cli("verify", "--json", user=AUDITOR)
     assert ok.returncode == 0, ok.stdout[-3000:]
+
+
+def test_upgrade_0084_an_allocation_in_its_year_records_its_caps(upgraded: Upgraded) -> None:
+    """0084 (issue 15): the upgraded fl.adjfund_allocate records each in-year allocation's caps and
+    weights in its entries' source (the verdict re-derives adjfund_cap from them), keeping 0074's
+    caps, its lock_timeout and 0025b's grants."""
+    with upgraded.connect() as c:
+        sig = "'fl.adjfund_allocate(int, text, bigint, date, text)'::regprocedure"
+        src, cfg = c.execute(f"SELECT prosrc, proconfig FROM pg_proc WHERE oid = {sig}").fetchone()
+        assert "'caps', (SELECT jsonb_object_agg(c.unit, c.cap ORDER BY c.unit)" in src and "'weights'," in src
+        assert "(i.amount - i.cleared)::bigint AS owed" in src                     # 0074's, kept
+        assert "lock_timeout=5s" in cfg and "search_path=pg_catalog, fl, pg_temp" in cfg, cfg
+        assert c.execute(f"SELECT has_function_privilege('fl_finance', {sig}, 'EXECUTE')").fetchone()[0]

@@ -27,7 +27,7 @@ from ledger.core.region import parse_region
 from ledger.core.shortfall import ShortfallInput, apply_shortfall_rule
 from ledger.store import adjfund, cycle, migrate, yearend
 from tests.conftest import LedgerDB
-from tests.helpers import confirm, entry, leg, post
+from tests.helpers import confirm, confirmed, entry, leg, post
 from tests.security.test_attack7_rules import funded, named, suspended, verdict
 from tests.security.test_rules_rederived import offline
 
@@ -75,13 +75,20 @@ def _honest(db: LedgerDB) -> None:
 
 def test_the_fund_rules_are_twins_of_the_api_rules() -> None:
     table = api_rules.by_code()
-    for code in ("year_close_result", "register_overpaid", "adjfund_date", "interest_shares"):
+    for code in ("year_close_result", "register_overpaid", "adjfund_date", "interest_shares", "adjfund_cap"):
         assert table[code].how == "rederived" and table[code].twins == ("workflows",), table[code]
 
 
 def test_an_honest_ledger_with_the_fund_passes(ledger_db: LedgerDB) -> None:
+    """…and the government's payment reversed (0081: its clearing undone by a negative row
+    naming the reversal) before 2024 is closed: the share is owed again, nothing is named."""
     _fund(ledger_db)
     _honest(ledger_db)
+    fin = ledger_db.cached("fin")
+    paid = fin.execute("SELECT entry_id FROM fl.register_clearing WHERE idempotency_key LIKE 'gp1:%'").fetchone()
+    done = confirmed(fin, "SELECT * FROM fl.reverse_entry(%s, 'returned by the bank', '2024-03-05', 'rev-gp1')",
+                     (paid["entry_id"],))
+    assert done["status"] == "posted", done
     yearend.close_year(ledger_db.cached("rev"), 2024, dt.date(2024, 12, 31))
     assert verdict(ledger_db) == {}
 
@@ -245,3 +252,42 @@ def test_interest_whose_recorded_weights_are_not_the_balances(funded: LedgerDB, 
 
 def _yuan(fen: int) -> str:
     return f"{fen // 100:,}.{fen % 100:02d}"
+
+
+CAP_CHECKS = (("  IF p_amount > (SELECT coalesce(sum(w.cap), 0)", "  IF false AND p_amount > (SELECT coalesce(sum(w.cap), 0)"),
+              ("WHERE w.share > w.cap ORDER BY w.unit LIMIT 1;", "WHERE false ORDER BY w.unit LIMIT 1;"))
+
+
+def test_an_allocation_in_the_year_beyond_the_gaps(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """With both cap checks of fl.adjfund_allocate off for one call, 1,000 is allocated for 2023
+    against gaps of 600 and 200: 750 / 250, each above its unit's gap (the county's revenue for
+    the rule set aside beyond what it lacked). The verdict names the allocation and the unit."""
+    _fund(ledger_db)
+    admin = ledger_db.admin()
+    with suspended(admin, ALLOCATE, *CAP_CHECKS[0]), suspended(admin, ALLOCATE, *CAP_CHECKS[1]):
+        got = adjfund.allocate(ledger_db.cached("fin"), year=2023, book="RES", amount=100000,
+                               on=dt.date(2023, 5, 1), key="over")
+    assert {a.unit: a.amount for a in got} == {"230822": 75000, "230881": 25000}
+    f = named(verdict(ledger_db), "workflows", entry_id=min(a.entry_id for a in got), words="adjfund_cap")
+    assert "adjfund-alloc:over for 2023 (1,000.00) gives unit 230822 750.00, more than the gap it recorded for it " \
+           "(600.00)" in str(f["message"]), f
+    assert [x["message"] for x in offline(ledger_db, tmp_path, "workflows")] == [f["message"]]
+
+
+def test_an_allocation_whose_recorded_gaps_are_not_the_books(ledger_db: LedgerDB, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """An honest allocation passes, judged against the books too (no write follows it here:
+    WRITE_SLACK 0); then, with the caps it records doubled for one call, a second one agrees
+    with what it recorded and not with the books: the verdict names it and the unit."""
+    monkeypatch.setattr(fund_rules, "WRITE_SLACK", dt.timedelta(0))
+    _fund(ledger_db)
+    admin, fin = ledger_db.admin(), ledger_db.cached("fin")
+    adjfund.allocate(fin, year=2023, book="RES", amount=40000, on=dt.date(2023, 5, 1), key="in23")
+    assert verdict(ledger_db) == {}
+    with suspended(admin, ALLOCATE, "jsonb_object_agg(c.unit, c.cap ORDER BY c.unit)",
+                   "jsonb_object_agg(c.unit, c.cap * 2 ORDER BY c.unit)"):
+        got = adjfund.allocate(fin, year=2023, book="RES", amount=20000, on=dt.date(2023, 6, 1), key="again")
+    assert {a.unit: a.amount for a in got} == {"230822": 15000, "230881": 5000}
+    f = named(verdict(ledger_db), "workflows", entry_id=min(a.entry_id for a in got), words="adjfund_cap")
+    assert "recorded a gap of 600.00 for unit 230822; the books at its moment give 300.00" in str(f["message"]), f
+    assert [x["message"] for x in offline(ledger_db, tmp_path, "workflows")] == [f["message"]]
