@@ -85,7 +85,7 @@ def test_an_honest_ledger_with_the_fund_passes(ledger_db: LedgerDB) -> None:
     _fund(ledger_db)
     _honest(ledger_db)
     fin = ledger_db.cached("fin")
-    paid = fin.execute("SELECT entry_id FROM fl.register_clearing WHERE idempotency_key LIKE 'gp1:%'").fetchone()
+    paid = fin.execute("SELECT entry_id FROM fl.register_clearing WHERE idempotency_key LIKE '%gp1:%'").fetchone()
     done = confirmed(fin, "SELECT * FROM fl.reverse_entry(%s, 'returned by the bank', '2024-03-05', 'rev-gp1')",
                      (paid["entry_id"],))
     assert done["status"] == "posted", done
