@@ -100,6 +100,10 @@ RULES: tuple[ApiRule, ...] = (
        "their postings: 20000 an officer, 100000 the city (0078)"),
     _i("chain_head_prepared", "fl.seal_pending names a prepared transaction holding the chain head (0083); "
        "db check fails while max_prepared_transactions > 0"),
+    _i("ack_daily_cap", "monitoring acknowledgements per user and region day: 200 an officer, 1000 the city (0085)"),
+    _i("request_daily_cap", "fund requests submitted per user and region day: 200 an officer, 1000 the city (0085)"),
+    _i("statement_daily_cap", "bank statements per user and region day: 200 an officer, 1000 the city; their new "
+       "lines: 50000 an officer, 500000 the city (0085)"),
     _i("pending_rejected_reason"), _i("pending_entry_memo_size"), _i("pending_entry_reason_size"),
     _i("pending_entry_source_size"), _i("pending_entry_source_depth"), _i("pending_entry_decision_reason_size"),
     # ---- fund requests (0005, 0018) -------------------------------------------------------

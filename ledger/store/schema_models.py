@@ -439,8 +439,10 @@ class RulePoint(SQLModel, table=True):
 
 
 class ManualDay(SQLModel, table=True):
-    """A user's manual entries and their postings in one region day (sql/0073, 0078): the guard
-    behind manual_daily_cap, not an auditor's record (the entries themselves are chained)."""
+    """A user's manual entries and their postings, monitoring acknowledgements, fund requests and
+    bank statements (and their new lines) in one region day (sql/0073, 0078, 0085): the guard
+    behind manual_daily_cap, ack_daily_cap, request_daily_cap and statement_daily_cap, not an
+    auditor's record (the rows themselves are chained)."""
 
     __tablename__ = "manual_day"
     __table_args__ = {"schema": "fl"}
@@ -449,6 +451,10 @@ class ManualDay(SQLModel, table=True):
     day: date = Field(sa_column=Column("day", Date, primary_key=True, nullable=False))
     n: int = Field(sa_column=Column("n", Integer, nullable=False))
     postings: int = Field(sa_column=Column("postings", BigInteger, nullable=False))
+    acks: int = Field(sa_column=Column("acks", Integer, nullable=False))
+    requests: int = Field(sa_column=Column("requests", Integer, nullable=False))
+    statements: int = Field(sa_column=Column("statements", Integer, nullable=False))
+    statement_lines: int = Field(sa_column=Column("statement_lines", BigInteger, nullable=False))
 
 
 class RecordHead(SQLModel, table=True):

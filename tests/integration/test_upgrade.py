@@ -1309,3 +1309,32 @@ def test_upgrade_0084_an_allocation_in_its_year_records_its_caps(upgraded: Upgra
         assert "(i.amount - i.cleared)::bigint AS owed" in src                     # 0074's, kept
         assert "lock_timeout=5s" in cfg and "search_path=pg_catalog, fl, pg_temp" in cfg, cfg
         assert c.execute(f"SELECT has_function_privilege('fl_finance', {sig}, 'EXECUTE')").fetchone()[0]
+
+
+def test_upgrade_0085_acknowledgements_and_requests_are_bounded_per_region_day(upgraded: Upgraded) -> None:
+    """0085 (ATTACK10 X15): the upgraded fl.manual_day counts a user's acknowledgements, fund
+    requests and bank statements (and their new lines) of the region day (rows from before count
+    0); fl.monitor_acknowledge, fl.request_submit and fl.import_statement cap them through that
+    one row, keep their settings and grants, and the acknowledgement day's bound is still the
+    region's (0056), never the session's current_date."""
+    with upgraded.connect() as c:
+        for col, typ in (("acks", "integer"), ("requests", "integer"), ("statements", "integer"),
+                         ("statement_lines", "bigint")):
+            assert c.execute("SELECT format_type(atttypid, atttypmod), attnotnull, pg_get_expr(d.adbin, d.adrelid) "
+                             "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid "
+                             "AND d.adnum = a.attnum WHERE a.attrelid = 'fl.manual_day'::regclass "
+                             "AND a.attname = %s", (col,)).fetchone() == (typ, True, "0"), col
+        for sig, code, role in (("fl.monitor_acknowledge(text,text,text,date,date,text,text)", "ack_daily_cap",
+                                 "fl_officer"),
+                                ("fl.request_submit(text,text,text,integer,integer,bigint,text,text)",
+                                 "request_daily_cap", "fl_officer"),
+                                ("fl.import_statement(text,text,text,text,text,jsonb)", "statement_daily_cap",
+                                 "fl_officer")):
+            src, cfg, definer = c.execute("SELECT prosrc, proconfig, prosecdef FROM pg_proc WHERE oid = %s::regprocedure",
+                                          (sig,)).fetchone()
+            assert code in src and "INSERT INTO fl.manual_day" in src and "fl._region_today()" in src, sig
+            assert not sig.startswith("fl.import_statement") or "DateStyle=ISO, YMD" in cfg, cfg
+            assert "current_date" not in src.lower() and definer, sig
+            assert "lock_timeout=5s" in cfg and "search_path=pg_catalog, fl, pg_temp" in cfg, cfg
+            assert c.execute("SELECT has_function_privilege(%s, %s::regprocedure, 'EXECUTE')", (role, sig)
+                             ).fetchone()[0], sig
