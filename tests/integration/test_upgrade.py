@@ -1338,3 +1338,18 @@ def test_upgrade_0085_acknowledgements_and_requests_are_bounded_per_region_day(u
             assert "lock_timeout=5s" in cfg and "search_path=pg_catalog, fl, pg_temp" in cfg, cfg
             assert c.execute("SELECT has_function_privilege(%s, %s::regprocedure, 'EXECUTE')", (role, sig)
                              ).fetchone()[0], sig
+
+
+def test_upgrade_0087_every_writer_has_its_lock_timeout_back(upgraded: Upgraded) -> None:
+    """0087: after the upgrade no SECURITY DEFINER function an application role may call waits on
+    a lock without end — fl.reverse_entry, which 0082 redefined without it, has 5 s again."""
+    with upgraded.connect() as c:
+        cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl.reverse_entry(bigint,text,date,text)'"
+                        "::regprocedure").fetchone()[0]
+        assert "lock_timeout=5s" in cfg, cfg
+        left = c.execute(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'fl'::regnamespace AND p.prosecdef "
+            "AND p.provolatile = 'v' AND NOT coalesce(array_to_string(p.proconfig, ',') LIKE '%%lock_timeout=%%', false) "
+            "AND EXISTS (SELECT 1 FROM unnest(ARRAY['fl_officer','fl_reviewer','fl_finance','fl_admin']) g "
+            "WHERE has_function_privilege(g, p.oid, 'EXECUTE'))").fetchall()
+        assert left == [], left
