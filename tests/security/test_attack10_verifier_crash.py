@@ -26,16 +26,7 @@ BIG = "15" + "0" * 400 + ".5"
 
 
 def test_x14_a_huge_number_in_a_read_row_is_a_finding_not_a_crash(county: LedgerDB) -> None:  # noqa: F811
-    hid = _hold(county.connect("o22", autocommit=True), "x14", *MONEY_IN["against a temporary receipt (2001)"])
-    done = county.connect("rev", autocommit=True).execute(CONFIRM, (hid,)).fetchone()
-    assert done is not None
-    admin = county.admin()
-    admin.execute("ALTER TABLE fl.entry DISABLE TRIGGER USER")
-    try:
-        admin.execute(f"UPDATE fl.entry SET source = jsonb_set(source, '{{held}}', '{BIG}'::jsonb) WHERE id = %s",
-                      (done["entry_id"],))
-    finally:
-        admin.execute("ALTER TABLE fl.entry ENABLE TRIGGER USER")
+    _huge_source(county)
     try:
         r = county.cli("verify", user="aud")
     except Exception as e:        # what reaches a user's terminal as a traceback
