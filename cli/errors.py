@@ -18,7 +18,7 @@ import re
 from functools import lru_cache
 
 from ledger.i18n import N_, code_text, get_lang, translate
-from ledger.io.formats import NUMBER_REFERENCE, SCIENTIFIC_REFERENCE
+from ledger.io.formats import DATE_CELL, LOGICAL_CELL, NUMBER_CELL, NUMBER_REFERENCE, SCIENTIFIC_REFERENCE
 
 PATTERNS: tuple[str, ...] = (
     # who may do what
@@ -84,6 +84,9 @@ PATTERNS: tuple[str, ...] = (
        "file; copy the table into a new workbook in Excel and save that"),
     SCIENTIFIC_REFERENCE,   # the reader's (ATTACK10 X5), extracted from ledger.io.formats
     NUMBER_REFERENCE,
+    NUMBER_CELL,            # (ATTACK11 Y6) a reference or provider cell that is not text
+    DATE_CELL,
+    LOGICAL_CELL,
     N_("reference '{ref}' was already imported (batch {batch}, {file}, row {row}) with different content: conflict; "
        "correct the row or give it a new reference"),
 )

@@ -73,12 +73,34 @@ FORMATS: dict[str, FileFormat] = {
 }
 
 
-# (ATTACK10 X5) What a reference column may not hold, for every kind that has one (the reader,
-# ledger.io.tables, refuses it): a number as Excel changes it. Here, not in the reader, so that
-# the CLI's refusal patterns (cli.errors) name them without importing the reader.
+# (ATTACK10 X5, ATTACK11 Y6) What a reference column may not hold, for every kind that has one (the
+# reader, ledger.io.tables, refuses it): a number as Excel changes it, and in an XLSX any cell that is
+# not text. Here, not in the reader, so that the CLI's refusal patterns (cli.errors) name them without
+# importing the reader.
 SCIENTIFIC_REFERENCE = N_("'{value}' is a long number as Excel writes it in scientific form (it keeps 15 significant "
                           "digits: the rest of the number is lost); set the reference column's format to Text (文本) "
                           "before pasting the numbers, then save the file again")
-NUMBER_REFERENCE = N_("'{value}' is a number cell Excel cannot hold exactly (more than 15 digits, or a fraction): the "
-                      "reference may be another's; set the reference column's format to Text (文本) before pasting "
-                      "the numbers, then save the file again")
+NUMBER_REFERENCE = N_("'{value}' (worksheet '{sheet}') is a number cell Excel cannot hold exactly (more than 15 "
+                      "digits, or a fraction): the reference may be another's; set the column's format to Text "
+                      "(文本) and type or paste the references again (a number already in a cell stays a number), "
+                      "then save the file again")
+
+# (ATTACK11 Y6) The columns of an XLSX that name something by free text nothing else checks: a
+# reference (业务编号, 凭证号, 流水号: what the duplicate check compares) and a payment's provider
+# (定点医药机构: who was paid). They are text; a number, date or logical cell in them is refused,
+# whatever its size: Excel drops a number's leading zeros (``0012345678`` opened and saved again is
+# ``12345678``, a reference never imported, so the claim is paid a second time) and takes
+# ``2024-03-01`` or ``3-1`` for a date. Columns checked against a closed list (unit, book, budget
+# line, the enumerations) and the genuinely numeric ones (amount, balance, year, insured) may hold
+# number cells: a changed code there is refused as unknown, never taken as another's.
+TEXT_COLUMNS = ("reference", "provider")
+NUMBER_CELL = N_("'{value}' (worksheet '{sheet}') is a number cell, not text: Excel drops a number's leading zeros "
+                 "(0012345678 becomes 12345678): the value may then be another's, or a reference never imported whose "
+                 "claim is paid twice; set the "
+                 "column's format to Text (文本) and type or paste the values again (a number already in a cell "
+                 "stays a number), then save the file again")
+DATE_CELL = N_("'{value}' (worksheet '{sheet}') is a date or time cell, not text: Excel took the value for a date; "
+               "set the column's format to Text (文本) and type or paste the values again (a date already in a "
+               "cell stays a date), then save the file again")
+LOGICAL_CELL = N_("'{value}' (worksheet '{sheet}') is a logical (TRUE/FALSE) cell, not text; set the column's "
+                  "format to Text (文本) and type or paste the values again, then save the file again")

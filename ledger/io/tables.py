@@ -41,7 +41,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import chain, islice
 from operator import itemgetter
@@ -51,7 +51,15 @@ from typing import IO, Any, Literal
 
 from ledger.errors import BadFile, RowError
 from ledger.i18n import _
-from ledger.io.formats import NUMBER_REFERENCE, SCIENTIFIC_REFERENCE, FileFormat
+from ledger.io.formats import (
+    DATE_CELL,
+    LOGICAL_CELL,
+    NUMBER_CELL,
+    NUMBER_REFERENCE,
+    SCIENTIFIC_REFERENCE,
+    TEXT_COLUMNS,
+    FileFormat,
+)
 from ledger.io.infile import NotRegularFile, open_regular, shown_name
 from ledger.io.normalise import Vocabulary, canonical_column, row_cleaner
 
@@ -500,14 +508,19 @@ class TableReader:
 
             width, pick, pad = self._take_plan()
             names = [n if n in self.fmt.columns else column_letter(i) for i, n in enumerate(self.header)]
+            # (ATTACK11 Y6) a reference or provider column holds text cells only
+            text_only = frozenset(i for i, n in enumerate(names) if n in TEXT_COLUMNS)
             ref = names.index("reference") if "reference" in names else -1
+            title = str(getattr(sheet, "title", "") or "")
             for row, cells in rows:
                 texts: list[str] = []
                 problem = ""
                 for pos, cell in enumerate(cells):
                     text, problem = _cell_text(cell)
-                    if pos == ref and not problem:
-                        problem = excel_reference_problem(text, cell.value)
+                    if pos in text_only and not problem:
+                        problem = text_cell_problem(text, cell.value, title)
+                        if pos == ref and not problem:
+                            problem = excel_reference_problem(text)
                     if problem:
                         bad_row(row, names[pos] if pos < width else column_letter(pos), problem)
                         break
@@ -588,16 +601,30 @@ def _cell_text(cell: Any) -> tuple[str, str]:
     return str(value).strip(), ""  # a time or duration: the value check refuses it
 
 
-def excel_reference_problem(text: str, value: Any = None) -> str:
-    """Why a reference cell is refused as a number Excel has changed, or ``''`` (ATTACK10 X5):
-    text in Excel's scientific form (a CSV saved from a General column), or an XLSX number cell
-    (``value``) of more than 15 digits or with a fraction, which Excel cannot hold exactly.
-    Cheap for an ordinary reference: one character test before the pattern."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-            return NUMBER_REFERENCE.format(value=text)
-        if abs(value) >= 10**EXCEL_DIGITS:
-            return NUMBER_REFERENCE.format(value=text)
+def text_cell_problem(text: str, value: Any, sheet: str) -> str:
+    """Why an XLSX cell of a column that must be text (``TEXT_COLUMNS``: a reference, a provider)
+    is refused, or ``''`` (ATTACK11 Y6): every number, date, time or logical cell, whatever its
+    size or display format (a column formatted as Text (文本) after the numbers were typed still
+    stores numbers). ``text`` is the cell as ``_cell_text`` reads it, ``value`` what openpyxl
+    stored. A text cell is the common case: one type test (a reference's text is then judged by
+    ``excel_reference_problem``)."""
+    if isinstance(value, str) or value is None:
+        return ""
+    if isinstance(value, bool):
+        return LOGICAL_CELL.format(value=text, sheet=sheet)
+    if isinstance(value, (int, float)):
+        if not (math.isfinite(value) and float(value).is_integer()) or abs(value) >= 10**EXCEL_DIGITS:
+            return NUMBER_REFERENCE.format(value=text, sheet=sheet)  # ATTACK10 X5: digits already lost
+        return NUMBER_CELL.format(value=text, sheet=sheet)
+    if isinstance(value, (datetime, date, time, timedelta)):
+        return DATE_CELL.format(value=text, sheet=sheet)
+    return NUMBER_CELL.format(value=text, sheet=sheet)
+
+
+def excel_reference_problem(text: str) -> str:
+    """Why a reference's text is refused as a number Excel has changed, or ``''`` (ATTACK10 X5):
+    Excel's scientific form (a CSV saved from a General column). An XLSX cell's type is judged
+    by ``text_cell_problem``. Cheap for an ordinary reference: one character test before the pattern."""
     if ("E" in text or "e" in text) and EXCEL_SCIENTIFIC.fullmatch(text):
         return SCIENTIFIC_REFERENCE.format(value=text)
     return ""

@@ -82,8 +82,15 @@ def _payments_rows() -> list[list[object]]:
         ["Date", "Unit", "Book", "Provider", "Category", "Amount", "Reference"],
         [dt.date(2023, 3, 1), 230881, "RES", "同江市人民医院", "inpatient", 1234.5, "ZF-0001"],
         [dt.datetime(2023, 3, 2, 0, 0), "230882", "RES", "富锦市中心医院", "outpatient", 88, "ZF-0002"],
-        [dt.date(2023, 3, 3), "230883", "RES", "抚远市人民医院", "inpatient", 1e7, 1003],
+        [dt.date(2023, 3, 3), "230883", "RES", "抚远市人民医院", "inpatient", 1e7, "0000001003"],
     ]
+
+
+def _number_reference_rows() -> list[list[object]]:
+    """(ATTACK11 Y6) ``_payments_rows`` after Excel: row 3's reference ``0000001003`` is the number 1003."""
+    rows = _payments_rows()
+    rows[3][6] = 1003
+    return rows
 
 
 def build() -> dict[str, bytes]:
@@ -128,6 +135,7 @@ def build() -> dict[str, bytes]:
         + b"2023-01-06,230882,RES,\x00\x00\x00,1.00,ZS-2\r\n",
         "mac_line_endings.csv": _collections(*GOOD_COLLECTIONS, newline="\r"),
         "formula.xlsx": _xlsx(good, formula=("F3", "=F2*2")),
+        "number_reference.xlsx": _xlsx(_number_reference_rows()),
         "truncated.xlsx": valid_xlsx[: len(valid_xlsx) // 2],
         "csv_named.xlsx": _collections(*GOOD_COLLECTIONS),
         "old_excel.xls": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -32,12 +32,13 @@ WHERE = {
     "duplicate_column.csv": "row 1", "blank_column_name.csv": "row 1", "short_row.csv": "row 3",
     "long_row.csv": "row 3", "long_cell.csv": "row 3", "unclosed_quote.csv": "row 3",
     "text_after_quote.csv": "row 3", "nul_bytes.csv": "row 3", "formula.xlsx": "row 3",
+    "number_reference.xlsx": "row 4",
 }
 # values/: the column the README's rule is about, on row 3.
 VALUE_COLUMN = {"three_decimals.csv": "amount", "negative_amount.csv": "amount", "huge_number.csv": "amount",
                 "blank_amount.csv": "amount", "date_2023_02_30.csv": "date", "unknown_unit.csv": "unit",
                 "unknown_book.csv": "book", "duplicate_reference.csv": "reference"}
-PAYMENT_FILES = {"missing_column.csv", "formula.xlsx", "truncated.xlsx"}   # the rest are collections files
+PAYMENT_FILES = {"missing_column.csv", "formula.xlsx", "truncated.xlsx", "number_reference.xlsx"}   # the rest are collections files
 COMMANDS = [("collect", "import"), ("pay", "import")]   # each file through both: both must refuse
 
 

@@ -82,6 +82,7 @@ STRUCTURAL = {
     "nul_bytes.csv": (COLLECTIONS, 3, "binary data (NUL bytes), not a CSV", ""),
     "mac_line_endings.csv": (COLLECTIONS, 0, "bare CR (old Mac format)", ""),
     "formula.xlsx": (PAYMENTS, 3, "formula in cell; paste values only", "amount"),
+    "number_reference.xlsx": (PAYMENTS, 4, "'1003' (worksheet 'payments') is a number cell, not text", "reference"),
     "truncated.xlsx": (PAYMENTS, 0, "the workbook is damaged or incomplete", ""),
     "csv_named.xlsx": (COLLECTIONS, 0, "named .xlsx but is not an Excel workbook", ""),
     "old_excel.xls": (COLLECTIONS, 0, "save it as .xlsx or CSV", ""),
@@ -180,7 +181,7 @@ def test_valid_xlsx_streams_exact_text() -> None:
     assert rows == [
         (2, ("2023-03-01", "230881", "RES", "同江市人民医院", "inpatient", "1234.5", "ZF-0001", "", "")),
         (3, ("2023-03-02", "230882", "RES", "富锦市中心医院", "outpatient", "88", "ZF-0002", "", "")),
-        (4, ("2023-03-03", "230883", "RES", "抚远市人民医院", "inpatient", "10000000", "1003", "", "")),
+        (4, ("2023-03-03", "230883", "RES", "抚远市人民医院", "inpatient", "10000000", "0000001003", "", "")),
     ]
 
 
@@ -334,15 +335,15 @@ def test_xlsx_numbers_and_dates_become_exact_text(tmp_path: Path) -> None:
         tmp_path / "s.xlsx",
         [
             [*STMT, None, None],  # trailing empty header cells are ignored
-            [dt.datetime(2023, 5, 6, 14, 30), 1234.5, "in", 42, 1e20],
-            [dt.date(2023, 5, 7), 12.345, "out", True, 5.0],
+            [dt.datetime(2023, 5, 6, 14, 30), 1234.5, "in", "0042", 1e20],  # a reference is a text cell (Y6)
+            [dt.date(2023, 5, 7), 12.345, True, "R-2", 5.0],
             [dt.date(2023, 5, 8), 100, " out ", "R-3"],  # a short row: the missing cell is ''
             [None, None, None, None, None, None, None],  # blank: skipped
         ],
     )
     assert read(path, STATEMENT) == [
-        (2, ("2023-05-06", "1234.5", "in", "42", "100000000000000000000")),
-        (3, ("2023-05-07", "12.345", "out", "TRUE", "5")),
+        (2, ("2023-05-06", "1234.5", "in", "0042", "100000000000000000000")),
+        (3, ("2023-05-07", "12.345", "TRUE", "R-2", "5")),
         (4, ("2023-05-08", "100", "out", "R-3", "")),
     ]
 
