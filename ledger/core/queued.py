@@ -19,8 +19,12 @@ Here, for every entry the history recorded as queued:
 
 and every row still in the queue must have its version (one inserted with the triggers
 off has none). An entry that waited longer than ``HELD_BOUND`` between its queuing and
-its seal is named too: every write command seals what is queued as it returns, so a wait
-that long means the chain head was held (the window a rewrite needs) or no writer ran.
+its seal is named too when other commits queued while it waited (``others_during``): every
+write command seals what is queued as it returns, and every commit that takes the chain
+head seals the whole queue, so other commits queuing meanwhile mean the head was held
+(the window a rewrite needs). A wait in which nobody else committed is no finding
+(ATTACK11 Y8): an honest entry queued behind a busy head whose client died before sealing
+waits, in an idle ledger, for the next write, however late that comes.
 
 One function for both verdicts (the rows as text, online or from an export) and the
 messages the first pass uses for its SQL twin (``ledger.store.verify_records``).
@@ -28,6 +32,7 @@ messages the first pass uses for its SQL twin (``ledger.store.verify_records``).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,6 +42,14 @@ from ledger.core.findings import CheckResult, Finding
 TABLE = "fl.seal_queue"
 # How long an entry may wait in the queue for its seal before the wait is itself a finding.
 HELD_BOUND = dt.timedelta(minutes=15)
+# (ATTACK11 Y8) Which queuings count as *other* commits during a wait. One commit queues its
+# entries in one statement (queued_at is each row's clock, microseconds apart): a queuing
+# within SAME_COMMIT after the waiting entry's is its own commit's. A commit that finds the
+# head taken by the very commit that ends the wait (which holds it for its seal and its WAL
+# flush, well under a second) queues just before that seal: a queuing within SEAL_RACE
+# before the seal is that race, not a held head.
+SAME_COMMIT = dt.timedelta(seconds=1)
+SEAL_RACE = dt.timedelta(minutes=1)
 
 
 def recorded(latest: Mapping[str, Mapping[str, str]]) -> dict[int, tuple[str, str]]:
@@ -85,11 +98,27 @@ def unrecorded(eid: int) -> Finding:
                    "inserted with the triggers off", entry_id=eid, account=f"{TABLE} entry_id={eid}")
 
 
-def held(eid: int, minutes: int) -> Finding:
-    return Finding("histories", f"waited {minutes} minutes in the queue before its seal (every write command seals the "
-                   "queue as it returns): the chain head was held that long, the window in which a queued entry "
-                   "can be rewritten — its recorded digest is checked above", entry_id=eid,
+def held(eid: int, minutes: int, others: int) -> Finding:
+    return Finding("histories", f"waited {minutes} minutes in the queue before its seal while {others} other "
+                   "entr" + ("y was" if others == 1 else "ies were") + " committed and queued behind it (every commit "
+                   "that takes the chain head seals the queue): the chain head was held that long, the window in "
+                   "which a queued entry can be rewritten — its recorded digest is checked above", entry_id=eid,
                    account=f"{TABLE} entry_id={eid}")
+
+
+class Queuings:
+    """Every recorded queuing's time, sorted: how many other commits queued during a wait."""
+
+    def __init__(self, rec: Mapping[int, tuple[str, str]]) -> None:
+        self.times = sorted(t for t in (_ts(at) for _, at in rec.values()) if t is not None)
+
+    def others_during(self, at: dt.datetime, sealed: dt.datetime) -> int:
+        """Entries queued after ``at`` (past its own commit's ``SAME_COMMIT``) and before
+        ``sealed`` (short of ``SEAL_RACE``)."""
+        lo, hi = at + SAME_COMMIT, sealed - SEAL_RACE
+        if hi <= lo:
+            return 0
+        return max(0, bisect.bisect_left(self.times, hi) - bisect.bisect_right(self.times, lo))
 
 
 class Judge:
@@ -99,6 +128,7 @@ class Judge:
 
     def __init__(self, latest: Mapping[str, Mapping[str, str]]) -> None:
         self.rec = recorded(latest)
+        self.queuings: Queuings | None = None        # sorted at the first long wait
         self.seen: set[int] = set()
         self.out: list[Finding] = []
 
@@ -114,7 +144,11 @@ class Judge:
             self.out.append(sealed_other(eid, was[0], _hex(s[5])))
         at, sealed = _ts(was[1]), _ts(s[8])
         if at is not None and sealed is not None and sealed - at > HELD_BOUND:
-            self.out.append(held(eid, int((sealed - at).total_seconds() // 60)))
+            if self.queuings is None:
+                self.queuings = Queuings(self.rec)
+            others = self.queuings.others_during(at, sealed)
+            if others:
+                self.out.append(held(eid, int((sealed - at).total_seconds() // 60), others))
 
     def finish(self, queue: Iterable[Sequence[str]]) -> tuple[int, list[Finding]]:
         """(queued entries judged, findings), given fl.seal_queue's rows (entry_id, book,
@@ -147,7 +181,8 @@ def findings(latest: Mapping[str, Mapping[str, str]], seals: Iterable[Sequence[s
 
 DESCRIPTION = ("; every entry the history recorded as queued for sealing (0080) sealed, or still queued, with the "
                "content digest recorded at its commit, every queued entry so recorded, none waiting longer than "
-               f"{int(HELD_BOUND.total_seconds() // 60)} minutes for its seal")
+               f"{int(HELD_BOUND.total_seconds() // 60)} minutes for its seal while other commits queued behind it "
+               "(a held chain head; a wait in an idle ledger is none)")
 
 
 def merged(res: CheckResult, judge: Judge | None, queue: Iterable[Sequence[str]], cap: int) -> CheckResult:

@@ -358,14 +358,22 @@ WITH v AS (SELECT DISTINCT ON (l.row_key) (l.row_data OPERATOR(pg_catalog.->>) '
 SELECT v.entry_id, v.was, pg_catalog.encode(s.content_digest, 'hex') AS sealed,
        pg_catalog.encode(q.content_digest, 'hex') AS queued,
        pg_catalog.floor(pg_catalog.date_part('epoch', s.sealed_at OPERATOR(pg_catalog.-) v.queued_at) / 60)::pg_catalog.int8
-         AS waited, true AS recorded
+         AS waited,
+       CASE WHEN (s.sealed_at OPERATOR(pg_catalog.-) v.queued_at) OPERATOR(pg_catalog.>) %(bound)s THEN
+         (SELECT pg_catalog.count(*) FROM v o
+           WHERE o.queued_at OPERATOR(pg_catalog.>) (v.queued_at OPERATOR(pg_catalog.+) %(same)s)
+             AND o.queued_at OPERATOR(pg_catalog.<) (s.sealed_at OPERATOR(pg_catalog.-) %(race)s)) END AS others,
+       true AS recorded
   FROM v LEFT JOIN ONLY fl.seal s ON s.entry_id = v.entry_id LEFT JOIN ONLY fl.seal_queue q ON q.entry_id = v.entry_id
  WHERE (s.entry_id IS NULL AND q.entry_id IS NULL)
     OR s.content_digest IS DISTINCT FROM pg_catalog.decode(v.was, 'hex') AND s.entry_id IS NOT NULL
     OR q.content_digest IS DISTINCT FROM pg_catalog.decode(v.was, 'hex') AND q.entry_id IS NOT NULL
-    OR s.sealed_at OPERATOR(pg_catalog.-) v.queued_at OPERATOR(pg_catalog.>) %(bound)s
+    OR (s.sealed_at OPERATOR(pg_catalog.-) v.queued_at) OPERATOR(pg_catalog.>) %(bound)s
+       AND EXISTS (SELECT 1 FROM v o
+                    WHERE o.queued_at OPERATOR(pg_catalog.>) (v.queued_at OPERATOR(pg_catalog.+) %(same)s)
+                      AND o.queued_at OPERATOR(pg_catalog.<) (s.sealed_at OPERATOR(pg_catalog.-) %(race)s))
 UNION ALL
-SELECT q.entry_id, NULL, NULL, pg_catalog.encode(q.content_digest, 'hex'), NULL, false
+SELECT q.entry_id, NULL, NULL, pg_catalog.encode(q.content_digest, 'hex'), NULL, NULL, false
   FROM ONLY fl.seal_queue q
  WHERE NOT EXISTS (SELECT 1 FROM ONLY fl.record_log l WHERE l.tbl = 'fl.seal_queue'
                       AND l.row_key OPERATOR(pg_catalog.=) pg_catalog.jsonb_build_object('entry_id', q.entry_id))
@@ -376,7 +384,8 @@ SELECT q.entry_id, NULL, NULL, pg_catalog.encode(q.content_digest, 'hex'), NULL,
 def _queued(conn: Conn, cap: int) -> tuple[int, list[Finding]]:
     """The first pass's twin of ledger.core.queued: (queued versions judged, findings)."""
     out: list[Finding] = []
-    for r in conn.execute(_QUEUED_SQL, {"bound": queued.HELD_BOUND, "limit": cap + 1}).fetchall():
+    for r in conn.execute(_QUEUED_SQL, {"bound": queued.HELD_BOUND, "same": queued.SAME_COMMIT,
+                                        "race": queued.SEAL_RACE, "limit": cap + 1}).fetchall():
         eid = int(r["entry_id"])
         if not r["recorded"]:
             out.append(queued.unrecorded(eid))
@@ -387,8 +396,8 @@ def _queued(conn: Conn, cap: int) -> tuple[int, list[Finding]]:
             out.append(queued.sealed_other(eid, r["was"], r["sealed"]))
         if r["queued"] is not None and r["queued"] != r["was"]:
             out.append(queued.queued_other(eid, r["was"], r["queued"]))
-        if r["waited"] is not None and r["waited"] * 60 > queued.HELD_BOUND.total_seconds():
-            out.append(queued.held(eid, int(r["waited"])))
+        if r["others"]:     # (ATTACK11 Y8) past the bound while others queued: a held head
+            out.append(queued.held(eid, int(r["waited"]), int(r["others"])))
     row = conn.execute("SELECT pg_catalog.count(*) AS n FROM ONLY fl.record_log l WHERE l.tbl = 'fl.seal_queue'"
                        ).fetchone()
     return (int(row["n"]) if row else 0), out

@@ -10,7 +10,7 @@ was taken and ``check-digest`` requires them sealed later with exactly that cont
 * the same rewrite seen offline, in an export's verdict;
 * the queue row's digest alone rewritten while the entry still waits: named at once, in
   both passes, before any seal;
-* an entry that waited past the bound for its seal is named (a held head);
+* an entry that waited past the bound for its seal while another commit queued is named (a held head);
 * a /1 digest (from before) is still checked, and an unknown format refused plainly;
 * the rules themselves, on rows as text (no database).
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -110,12 +111,19 @@ def test_x9_a_queue_row_rewritten_while_its_entry_waits_is_named_before_any_seal
 @pytest.mark.db
 def test_an_entry_that_waited_past_the_bound_for_its_seal_is_named(ledger_db: LedgerDB) -> None:
     """The wait is measured from the queuing the history recorded to the seal: here the seal's
-    time is moved past the bound (sealed_at is in no hash) instead of waiting that long."""
+    time is moved past the bound (sealed_at is in no hash) instead of waiting that long. Another
+    commit queues behind the held head meanwhile (ATTACK11 Y8: a wait alone, in an idle ledger,
+    is none)."""
     hold, eid = _queue_one(ledger_db, "x9v4")
+    time.sleep(1.2)
+    fin = ledger_db.connect("fin", autocommit=True)
+    later = int(fin.execute("SELECT * FROM fl.post_entries(%s::jsonb)",
+                            (json.dumps([reclass("x9v4b", "2024-03-20", "230822", "1.00")]),)).fetchone()["entry_id"])
     hold.rollback()
     _seal(ledger_db)
     assert "histories" not in verdict(ledger_db)
-    _tamper(ledger_db, eid, "UPDATE fl.seal SET sealed_at = sealed_at + interval '20 minutes' WHERE entry_id = %(e)s")
+    _tamper(ledger_db, eid, "UPDATE fl.seal SET sealed_at = sealed_at + interval '20 minutes' "
+            f"WHERE entry_id IN (%(e)s, {later})")
     found = verdict(ledger_db)
     assert any(f["entry_id"] == eid and "waited 2" in str(f["message"]) for f in found.get("histories", [])), found
     first = ledger_db.cli("verify", "--json", user="aud")
@@ -157,7 +165,12 @@ def test_the_queued_rules_on_rows_as_text() -> None:
     assert queued.findings(_rows(7, d, at), [seal(7, d, 1)], []) == (1, [])
     n, f = queued.findings(_rows(7, d, at), [seal(7, other, 1)], [])
     assert n == 1 and len(f) == 1 and "sealed with" in f[0].message and f[0].entry_id == 7
-    assert "waited 16 minutes" in queued.findings(_rows(7, d, at), [seal(7, d, 16)], [])[1][0].message
+    # (ATTACK11 Y8) a wait past the bound alone is no finding (an idle ledger); with another
+    # commit queued behind it, a held head (tests/security/test_attack11_idle_head.py)
+    assert queued.findings(_rows(7, d, at), [seal(7, d, 16)], []) == (1, [])
+    both = {queued.TABLE: {**_rows(7, d, at)[queued.TABLE],
+                           **_rows(8, d, at + dt.timedelta(minutes=5))[queued.TABLE]}}
+    assert "waited 16 minutes" in queued.findings(both, [seal(7, d, 16), seal(8, d, 16)], [])[1][0].message
     assert queued.findings(_rows(7, d, at), [], [["7", "RES", "2024", "\\x" + d.hex()]]) == (1, [])
     assert "queue row was rewritten" in queued.findings(_rows(7, d, at), [],
                                                         [["7", "RES", "2024", "\\x" + other.hex()]])[1][0].message
