@@ -22,7 +22,7 @@ from ledger.errors import (
     RuleViolation,
     StateError,
 )
-from ledger.i18n import N_, _
+from ledger.i18n import N_, _, code_text
 
 _BY_CONSTRAINT: dict[str, type[LedgerError]] = {
     "permission_denied": PermissionDenied,
@@ -66,6 +66,21 @@ def _cap_message(name: str) -> str:
                              "ledger keeps"),
         "request_amount_cap": _("a fund request is for at most 10,000,000,000,000.00 (10^15 fen)"),
     }[name]
+
+
+def _register_overcleared(detail: str) -> str:
+    """The register's own CHECK (cleared between 0 and the item's amount), reached by a path
+    that did not refuse in words first (ATTACK11 Y7, the class): which item, and what to do.
+    PostgreSQL's detail is "Failing row contains (id, kind, unit, …)"."""
+    head = detail.partition("(")[2].split(",")[:3]
+    if len(head) == 3 and head[0].strip().isdigit():
+        return _("refused: register item {id} ({kind} of unit {unit}) would be cleared by more than it owes, or "
+                 "by less than nothing; nothing was written — see what is outstanding (fundledger register list) "
+                 "and reverse the clearing booked by mistake first").format(
+                     id=head[0].strip(), kind=code_text(head[1].strip()), unit=head[2].strip())
+    return _("refused: a register item would be cleared by more than it owes, or by less than nothing; nothing "
+             "was written — see what is outstanding (fundledger register list) and reverse the clearing booked by "
+             "mistake first")
 
 
 # The size caps of sql/0029_text_caps.sql: which text, and how long it may be.
@@ -164,6 +179,8 @@ def translate(e: psycopg.Error) -> LedgerError:
                         rule="bad_input")
     if name in _CAPS:
         return RuleViolation(_("refused: {what}; nothing was written").format(what=_cap_message(name)), rule=name)
+    if name == "register_not_overcleared" and message.startswith("new row for relation"):
+        return RuleViolation(_register_overcleared(diag.message_detail or ""), rule=name)
     if isinstance(e, pgerr.NumericValueOutOfRange):
         return RuleViolation(_("refused: a number is beyond what the ledger holds (an amount is at most 10^15 fen, "
                                "a total at most 4×10^18 fen); nothing was written ({detail})").format(detail=message),

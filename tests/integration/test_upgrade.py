@@ -1353,3 +1353,22 @@ def test_upgrade_0087_every_writer_has_its_lock_timeout_back(upgraded: Upgraded)
             "AND EXISTS (SELECT 1 FROM unnest(ARRAY['fl_officer','fl_reviewer','fl_finance','fl_admin']) g "
             "WHERE has_function_privilege(g, p.oid, 'EXECUTE'))").fetchall()
         assert left == [], left
+
+
+def test_upgrade_0091_a_reversal_that_would_over_clear_is_refused_in_words(upgraded: Upgraded) -> None:
+    """0091 (ATTACK11 Y7): the upgraded fl.reversal_allowed_of (fl.reverse_entry and the row trigger on
+    every path) and fl.reversal_unclears refuse a reversal that would clear a register item past its
+    amount as reversal_overclears, through fl._unclear_check, which no application role may call;
+    0082's year-close refusal and 0081's undoing rows are kept."""
+    with upgraded.connect() as c:
+        def src(sig: str) -> str:
+            return str(c.execute(f"SELECT prosrc FROM pg_proc WHERE oid = '{sig}'::regprocedure").fetchone()[0])
+
+        allowed, unclears = src("fl.reversal_allowed_of(fl.entry)"), src("fl.reversal_unclears()")
+        assert "fl._unclear_check(o.id, c, it)" in allowed and "'reversal_year_closed'" in allowed
+        assert "fl._unclear_check(NEW.reverses, c, it)" in unclears and "'register-unclear:'" in unclears
+        assert "FOR UPDATE" in unclears
+        assert "'reversal_overclears'" in src("fl._unclear_check(bigint,fl.register_clearing,fl.register_item)")
+        for role in ("fl_officer", "fl_reviewer", "fl_finance", "fl_admin", "fl_auditor"):
+            assert not c.execute("SELECT has_function_privilege(%s, 'fl._unclear_check(bigint,fl.register_clearing,"
+                                 "fl.register_item)', 'EXECUTE')", (role,)).fetchone()[0], role
