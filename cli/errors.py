@@ -18,7 +18,19 @@ import re
 from functools import lru_cache
 
 from ledger.i18n import N_, code_text, get_lang, translate
-from ledger.io.formats import DATE_CELL, LOGICAL_CELL, NUMBER_CELL, NUMBER_REFERENCE, SCIENTIFIC_REFERENCE
+from ledger.io.formats import (
+    COLUMN_HIDDEN,
+    DATE_CELL,
+    LOGICAL_CELL,
+    NUMBER_CELL,
+    NUMBER_REFERENCE,
+    ROW_HIDDEN,
+    SCIENTIFIC_REFERENCE,
+    SHEET_HIDDEN,
+    SHEET_NOT_SHOWN,
+    XLSX_INFLATES,
+    XLSX_TOO_BIG,
+)
 
 PATTERNS: tuple[str, ...] = (
     # who may do what
@@ -87,6 +99,12 @@ PATTERNS: tuple[str, ...] = (
     NUMBER_CELL,            # (ATTACK11 Y6) a reference or provider cell that is not text
     DATE_CELL,
     LOGICAL_CELL,
+    XLSX_INFLATES,          # (ATTACK12 Z5, Z6) the XLSX reader's
+    XLSX_TOO_BIG,
+    SHEET_HIDDEN,
+    SHEET_NOT_SHOWN,
+    ROW_HIDDEN,
+    COLUMN_HIDDEN,
     N_("reference '{ref}' was already imported (batch {batch}, {file}, row {row}) with different content: conflict; "
        "correct the row or give it a new reference"),
 )

@@ -104,3 +104,31 @@ DATE_CELL = N_("'{value}' (worksheet '{sheet}') is a date or time cell, not text
                "cell stays a date), then save the file again")
 LOGICAL_CELL = N_("'{value}' (worksheet '{sheet}') is a logical (TRUE/FALSE) cell, not text; set the column's "
                   "format to Text (文本) and type or paste the values again, then save the file again")
+
+
+# The XLSX reader's refusals of a workbook that unpacks past what Excel makes (ATTACK12 Z5) and
+# of rows a person opening the file does not see (Z6): ledger.io.tables says why.
+XLSX_INFLATES = N_(
+    "the workbook's part {part} unpacks to {size} bytes from {packed} ({ratio}:1), more than a workbook Excel "
+    "makes holds; open the file in Excel, check what it holds, and save the table again as a new .xlsx"
+)
+XLSX_TOO_BIG = N_(
+    "the workbook unpacks to more than {limit} bytes ({parts} parts), more than a workbook Excel makes holds; "
+    "open the file in Excel, check what it holds, and save the table again as a new .xlsx"
+)
+SHEET_HIDDEN = N_(
+    "the first worksheet '{sheet}' is hidden, and the import reads the first worksheet: unhide it "
+    "(right-click a sheet tab, Unhide / 取消隐藏) or delete it, save, and import again"
+)
+SHEET_NOT_SHOWN = N_(
+    "the workbook opens on worksheet '{shown}', but the import reads the first worksheet '{sheet}': put the "
+    "table on the first worksheet, show that sheet, save, and import again"
+)
+ROW_HIDDEN = N_(
+    "row {row} is hidden in Excel (hidden or filtered out) and holds values: what is imported must be what is "
+    "shown; unhide it (or clear the filter) or delete it, save, and import again"
+)
+COLUMN_HIDDEN = N_(
+    "column {column} is hidden in Excel and holds values: what is imported must be what is shown; unhide it "
+    "or delete it, save, and import again"
+)

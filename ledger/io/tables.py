@@ -52,12 +52,18 @@ from typing import IO, Any, Literal
 from ledger.errors import BadFile, RowError
 from ledger.i18n import _
 from ledger.io.formats import (
+    COLUMN_HIDDEN,
     DATE_CELL,
     LOGICAL_CELL,
     NUMBER_CELL,
     NUMBER_REFERENCE,
+    ROW_HIDDEN,
     SCIENTIFIC_REFERENCE,
+    SHEET_HIDDEN,
+    SHEET_NOT_SHOWN,
     TEXT_COLUMNS,
+    XLSX_INFLATES,
+    XLSX_TOO_BIG,
     FileFormat,
 )
 from ledger.io.infile import NotRegularFile, open_regular, shown_name
@@ -97,6 +103,25 @@ COLUMN_PAST_EXCEL = (
     "the worksheet names column {column}, past Excel's last column (16384, XFD): Excel does not make such a "
     "file; copy the table into a new workbook in Excel and save that"
 )
+
+# (ATTACK12 Z5) An .xlsx is a zip of XML parts; openpyxl reads the shared strings whole before
+# the first row, and one cell's text whole before MAX_CELL_CHARS can look at it. A 515 KB
+# workbook holding 512 MB of one repeated character (DEFLATE ~1000:1) cost 1.08 GB of memory
+# and was imported. Before openpyxl opens it, the zip's directory is read: a part that inflates
+# more than XLSX_MAX_RATIO times its packed size (past the first MiB), or past
+# XLSX_MAX_PART_BYTES, or a workbook past XLSX_MAX_BYTES inflated or XLSX_MAX_PARTS parts, is
+# refused unread. Excel's XML packs 5-30:1; a full sheet (1,048,576 rows of nine cells) is
+# about 0.4 GiB. The directory's sizes are the sender's word, and they hold: Python's zipfile
+# (openpyxl's reader) stops a part at its declared size and then fails its CRC.
+XLSX_MAX_RATIO = 100
+XLSX_RATIO_FROM = 1 << 20
+XLSX_MAX_PART_BYTES = 1 << 30
+XLSX_MAX_BYTES = 2 << 30
+XLSX_MAX_PARTS = 10_000
+# (ATTACK12 Z6) The rows imported are the rows a person opening the file sees: the first
+# worksheet, visible, the one the workbook opens on, with no hidden row or column holding
+# a value. A hidden first sheet was imported while Excel showed the second; the batch files
+# the workbook's SHA-256, so the filed evidence itself showed other payments.
 
 Kind = Literal["csv", "xlsx"]
 Cells = tuple[str, ...]
@@ -446,12 +471,15 @@ class TableReader:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                assert self._fh is not None
+                _check_packed(self._fh, self._refuse)
                 # the open file, not the path: openpyxl would refuse a workbook not named .xlsx
                 self._wb = load_workbook(self._fh, read_only=True, data_only=False)
             sheets = self._wb.worksheets
             if not sheets:
                 raise self._refuse("the workbook has no worksheet")
             sheet = sheets[0]
+            _check_shown(sheet, self._wb, self._refuse)
             if hasattr(sheet, "reset_dimensions"):
                 sheet.reset_dimensions()  # never trust <dimension>: rows end at their last cell
             source = _stored_rows(sheet) if hasattr(sheet, "_get_source") else _numbered(sheet.iter_rows())
@@ -720,12 +748,74 @@ def _stored_rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
     with sheet._get_source() as src:
         parser = WorkSheetParser(src, sheet._shared_strings, data_only=book.data_only, epoch=book.epoch,
                                  date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        hidden_columns: frozenset[int] | None = None
         for n, cells in parser.parse():
             last = max((c["column"] for c in cells), default=0)
             if n > EXCEL_ROWS or last > EXCEL_COLUMNS:
                 raise _Fatal(_past_the_sheet(n, last), n)
-            if cells:
-                yield n, sheet._get_row(cells, 1, last)
+            if not cells:
+                continue
+            row = sheet._get_row(cells, 1, last)
+            held = [i for i, c in enumerate(row) if getattr(c, "value", None) not in (None, "")]
+            if held:
+                if _is_hidden(parser.row_dimensions.get(str(n))):
+                    raise _Fatal(ROW_HIDDEN.format(row=n), n)
+                if hidden_columns is None:   # <cols> precedes <sheetData>: known by the first row
+                    hidden_columns = _hidden_columns(parser.column_dimensions)
+                shut = [i for i in held if i + 1 in hidden_columns]
+                if shut:
+                    raise _Fatal(COLUMN_HIDDEN.format(column=column_letter(shut[0])), n)
+            yield n, row
+
+
+def _is_hidden(attrs: Any) -> bool:
+    return isinstance(attrs, dict) and str(attrs.get("hidden", "")).lower() in ("1", "true")
+
+
+def _hidden_columns(dims: Any) -> frozenset[int]:
+    """The 1-based column numbers a worksheet's ``<cols>`` hides (a ``<col>`` spans min..max)."""
+    out: set[int] = set()
+    for attrs in (dims or {}).values():
+        if _is_hidden(attrs):
+            try:
+                lo, hi = int(attrs.get("min", 0)), int(attrs.get("max", 0))
+            except (TypeError, ValueError):
+                continue
+            out.update(range(max(lo, 1), min(hi, EXCEL_COLUMNS) + 1))
+    return frozenset(out)
+
+
+def _check_packed(fh: IO[bytes], refuse: Callable[[str], BadFile]) -> None:
+    """Refuse a workbook whose parts unpack past what Excel makes (ATTACK12 Z5), from the zip's
+    directory, before anything is unpacked. Not a zip: left to openpyxl's own message."""
+    import zipfile
+
+    try:
+        parts = zipfile.ZipFile(fh).infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        fh.seek(0)
+        return
+    fh.seek(0)
+    total = 0
+    for info in parts:
+        size, packed = info.file_size, max(info.compress_size, 1)
+        total += size
+        if size > XLSX_MAX_PART_BYTES or (size > XLSX_RATIO_FROM and size > XLSX_MAX_RATIO * packed):
+            raise refuse(XLSX_INFLATES.format(part=info.filename, size=size, packed=info.compress_size,
+                                              ratio=size // packed))
+    if total > XLSX_MAX_BYTES or len(parts) > XLSX_MAX_PARTS:
+        raise refuse(XLSX_TOO_BIG.format(limit=XLSX_MAX_BYTES, parts=len(parts)))
+
+
+def _check_shown(sheet: Any, book: Any, refuse: Callable[[str], BadFile]) -> None:
+    """The first worksheet is read: it must be visible and the one the workbook opens on
+    (ATTACK12 Z6), so that whoever opens the filed workbook sees the rows imported."""
+    title = str(getattr(sheet, "title", "") or "")
+    if getattr(sheet, "sheet_state", "visible") != "visible":
+        raise refuse(SHEET_HIDDEN.format(sheet=title))
+    shown = book.active
+    if shown is not None and shown is not sheet:
+        raise refuse(SHEET_NOT_SHOWN.format(shown=str(getattr(shown, "title", "") or ""), sheet=title))
 
 
 def _past_the_sheet(row: int, column: int) -> str:
