@@ -58,10 +58,25 @@ def _render_report(rep: VerifyReport, json_out: bool, title: str) -> None:
                                    "chain head; the next write command seals them)",
                                    "{n} entries committed but not yet sealed (queued while another commit held the "
                                    "chain head; the next write command seals them)", queued).format(n=queued))
+        _render_unchained(rep.extra)
         console.print(_("all invariants hold") if rep.ok
                       else "[red]" + _("{n} finding(s)").format(n=len(rep.findings)) + "[/red]")
     if not rep.ok:
         raise typer.Exit(1)
+
+
+def _render_unchained(extra: dict[str, Any]) -> None:
+    """(ATTACK11 Y5) History versions committed but not chained yet are not evidence: said, not
+    hidden (``history_unchained_versions`` in --json names them)."""
+    n = int(extra.get("history_unchained") or 0)
+    if n:
+        console.print(ngettext(
+            "{n} history version committed but not yet chained (written while another writer held the history's "
+            "head; the next write chains it): not evidence until a digest is filed after it (fundledger audit "
+            "digest)",
+            "{n} history versions committed but not yet chained (written while another writer held the history's "
+            "head; the next write chains them): not evidence until a digest is filed after them (fundledger audit "
+            "digest)", n).format(n=n))
 
 
 def _render_independent(rep: VerifyReport) -> None:
@@ -73,6 +88,7 @@ def _render_independent(rep: VerifyReport) -> None:
         table(_("independent findings"), [("check", _("check")), ("subject", _("concerns")),
                                           ("message", _("what is wrong"))],
               [{"check": code_text(f.check), "subject": f.subject(), "message": f.message} for f in rep.findings])
+    _render_unchained(rep.extra)
     console.print(_("the independent verdict holds") if rep.ok else
                   "[red]" + _("independent verdict: {n} finding(s)").format(n=len(rep.findings)) + "[/red]")
 

@@ -154,6 +154,18 @@ class Scan:
     # login -> the entries whose fl.entry INSERT version it wrote (ATTACK10 X10: who wrote each
     # entry, judged by ledger.core.entry_writers). Few logins, so a few arrays of ids.
     entry_writers: dict[str, array[int]] = field(default_factory=dict)
+    # (ATTACK11 Y5) The versions committed but not chained yet — (id, table, key, at), the
+    # first UNCHAINED_SHOWN — which are not evidence: in no chain and under no digest filed
+    # before they are chained (but a fundledger-digest/3 filed after their commit).
+    loose: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+
+UNCHAINED_SHOWN = 100
+
+
+def not_evidence(s: Scan) -> list[dict[str, str | int]]:
+    """``Scan.loose`` as the verdicts' ``--json`` shows it (``history_unchained_versions``)."""
+    return [{"id": int(i), "table": t, "key": k, "at": a} for i, t, k, a in s.loose]
 
 
 def scan(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]],
@@ -448,6 +460,7 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
     order: dict[str, dict[str, tuple[int | None, int]]] = {t: {} for t in ORDERED}
     writers: dict[str, array[int]] = {}
     unchained = 0
+    loose: list[tuple[str, str, str, str]] = []
 
     def wrote(r: Sequence[str], key: str) -> None:
         if r[3] == "INSERT":
@@ -512,6 +525,8 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
                 + ("" if r[1] else "; it is never chained"), account=where))
         if not r[1]:
             unchained += 1
+            if len(loose) < UNCHAINED_SHOWN:
+                loose.append((r[0], r[2], r[4], r[7]))
             continue
         seq = int(r[1])
         stored_prev, stored = _unhex(r[8]), _unhex(r[9])
@@ -534,7 +549,7 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
                    "chain, recomputed from its first version, ending at fl.record_head; every version sealed by the "
                    "trigger that wrote it", links.count, findings, cap)
     return Scan(chain, {**{tbl: {k: v[1] for k, v in rows.items()} for tbl, rows in latest.items()}, **proj},
-                unchained, changes, order, dig, deferred, writers)
+                unchained, changes, order, dig, deferred, writers, loose)
 
 
 def check_chain(log: Sequence[Sequence[str]], head: Sequence[Sequence[str]], cap: int) -> CheckResult:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,8 +31,12 @@ from ledger.store.verify_independent import chain_head, chain_rows, independent_
 
 # /2 (ATTACK10 X11): the digest also records the entries queued for sealing when it was
 # taken, with their content digests; /1 digests (without) are still checked as before.
-DIGEST_FORMAT = "fundledger-digest/2"
-DIGEST_FORMATS = ("fundledger-digest/1", DIGEST_FORMAT)
+# /3 (ATTACK11 Y5): and the history versions committed but not chained yet (a writer that
+# found the history head taken leaves its versions for the next writer to chain), each
+# with the SHA-256 of its own columns: a write committed before the digest is under it
+# whether or not it was chained by then. /1 and /2 digests are still checked as before.
+DIGEST_FORMAT = "fundledger-digest/3"
+DIGEST_FORMATS = ("fundledger-digest/1", "fundledger-digest/2", DIGEST_FORMAT)
 MAX_CHECKPOINTS = 1000
 
 
@@ -260,7 +265,9 @@ def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str,
             last[:] = [r]
 
         meta["queued"] = _queued_now(p)
-        return meta, check_chain(chain_rows(c, p), chain_head(c), on_row=keep), _history_head(c)
+        log = _read_log(c)
+        meta["unchained"] = unchained_versions(log) if log is not None else []
+        return meta, check_chain(chain_rows(c, p), chain_head(c), on_row=keep), _history_head(c, log=log)
 
     _rep, got = independent_run(conn, then=collect)
     assert got is not None
@@ -289,7 +296,7 @@ def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str,
         "checkpoint_step": step,
         "checkpoints": checkpoints,
         "queued": [{"entry_id": eid, "digest": d.hex()} for eid, d in sorted(meta["queued"].items())],
-        **({"history": history} if history is not None else {}),
+        **({"history": history, "unchained": meta["unchained"]} if history is not None else {}),
     }
 
 
@@ -301,6 +308,47 @@ def _queued_now(p: Any) -> dict[int, bytes]:
     for q in p.queue_rows:
         e = p.entries.get(int(q[0]))
         out[int(q[0])] = e.digest if e is not None and e.digest is not None else bytes.fromhex(q[3].removeprefix("\\x"))
+    return out
+
+
+def version_digest(r: Sequence[str]) -> bytes:
+    """SHA-256 of one history version's own columns as the pinned session prints them (id,
+    table, op, actor, key, row, time; ``histories.RECORD_COLS`` order), computed with hashlib:
+    what a /3 digest records of a version not chained yet. Chaining it later sets only its
+    seq and links, so the same version digests the same."""
+    return hashlib.sha256("|".join((r[0], r[2], r[3], r[6], r[4], r[5], r[7])).encode()).digest()
+
+
+def unchained_versions(log: Sequence[Sequence[str]]) -> list[dict[str, Any]]:
+    """The versions committed but not chained in the snapshot (ATTACK11 Y5), oldest first."""
+    return [{"id": int(r[0]), "table": r[2], "key": r[4], "at": r[7], "digest": version_digest(r).hex()}
+            for r in log if not r[1]]
+
+
+def _unchained_of(digest: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """The unchained versions a /3 digest recorded (none in a /1 or /2 digest)."""
+    try:
+        return {int(v["id"]): dict(v, digest=bytes.fromhex(v["digest"])) for v in digest.get("unchained") or ()}
+    except (KeyError, TypeError, ValueError) as e:
+        raise BadInput(f"the digest file is damaged or incomplete: {e}") from e
+
+
+def _unchained_findings(want: dict[int, dict[str, Any]], now: dict[int, Sequence[str]]) -> list[str]:
+    """The versions the digest recorded as committed but not yet chained, judged (ATTACK11 Y5):
+    each must still be there, chained since or not, with exactly the columns it had. A version
+    chained since is no finding; one removed or rewritten — its seal recomputed, then chained
+    by the next writer — is named."""
+    out: list[str] = []
+    for vid, v in sorted(want.items()):
+        r = now.get(vid)
+        what = (f"history version {vid} ({v.get('table')} {v.get('key')}) was committed but not yet chained when the "
+                "digest was taken")
+        if r is None:
+            out.append(f"{what}; it is gone now: removed after the digest")
+        elif version_digest(r) != v["digest"]:
+            where = f"chained since as version {r[1]}" if r[1] else "still unchained"
+            out.append(f"{what}; it differs now ({where}): rewritten after the digest, while it waited for the "
+                       "history's head")
     return out
 
 
@@ -442,6 +490,8 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
     """Does the ledger still extend ``digest``? Plus every verify check, on one snapshot."""
     last_seq, head_hash, cps, taken_at, vouchers = _load(digest)
     queued_then = _queued_of(digest)
+    unchained_then = _unchained_of(digest)
+    unchained_now: dict[int, Sequence[str]] = {}
     sealed_later: dict[int, bytes | None] = {}
     queued_now: dict[int, bytes] = {}
     findings: list[Finding] = []
@@ -500,6 +550,8 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
         log = _read_log(c)
         if log is None:
             return None
+        if unchained_then:
+            unchained_now.update((int(r[0]), r) for r in log if int(r[0]) in unchained_then)
         upto = int(digest["history"]["seq"])
         since.append(_since(c, log, upto))
         return _history_head(c, upto, reference, log)
@@ -530,6 +582,8 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
     for message in reference:
         add(message)
     for message in _queued_findings(queued_then, sealed_later, queued_now):
+        add(message)
+    for message in _unchained_findings(unchained_then, unchained_now):
         add(message)
     digest_result: CheckResult = result(
         "digest", f"the ledger extends the digest taken {digest.get('taken_at')} (seq {last_seq}, head "

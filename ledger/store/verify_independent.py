@@ -491,6 +491,7 @@ def _judged(conn: Conn, reader: GroupedReader, cap: int, fingerprint: dict[str, 
         api_rules.placed(hist.first)        # the duty rules bind by the history's order (ATTACK10 X1)
         api_rules.written(hist.entry_writers)   # who inserted each entry (ATTACK10 X10)
         unchained = hist.unchained
+        loose = histories.not_evidence(hist)
         hist_checks = (hist.chain, queued.merged(tables.finish(conn, copy_rows, hist.latest, p.memos, cap,
                                                                reader.results, hist.digested),
                                                  p.queued_judge, p.queue_rows, cap), tables.links,
@@ -504,6 +505,8 @@ def _judged(conn: Conn, reader: GroupedReader, cap: int, fingerprint: dict[str, 
         conn.rollback()
         conn.isolation_level, conn.read_only = saved
     rep = VerifyReport((*rep.checks, *hist_checks), rep.extra)
-    extra = {**rep.extra, "independent": True, "history_unchained": unchained, "seconds": round(time.perf_counter() - t0, 3), "timings": timings,
+    extra = {**rep.extra, "independent": True, "history_unchained": unchained,
+             # (ATTACK11 Y5) committed, not chained yet: not evidence until a digest filed after them
+             "history_unchained_versions": loose, "seconds": round(time.perf_counter() - t0, 3), "timings": timings,
              "sessions": reader.sessions, "processes": reader.processes}
     return VerifyReport(rep.checks, extra), after
