@@ -141,19 +141,17 @@ def _charts(conn: Any, cdir: Path, year: int) -> list[Path]:
                                              cdir / f"balances-{book}-{year}.png"))
     return written
 
-def write_outputs(demo: Demo, out: Path) -> tuple[dict[int, dict[str, Report]], list[Path], Any]:
-    """Every year's reports (deterministic JSON + XLSX) and charts, read as the auditor;
-    the forecast from the last year's end. Returns the reports by year."""
-    # openpyxl and matplotlib: loaded only by the commands that write or draw (0.45 s).
-    from ledger.reports.export import to_json_obj, write_xlsx
 
-    rdir, cdir = out / "reports", out / "charts"
+def write_json_reports(demo: Demo, out: Path) -> tuple[dict[int, dict[str, Report]], list[Path]]:
+    """Every year's reports, read as the auditor, each as deterministic JSON under
+    ``out/reports`` (what the demo's determinism is judged on: tests/acceptance/test_demo.py)."""
+    from ledger.reports.export import to_json_obj
+
+    rdir = out / "reports"
     rdir.mkdir(parents=True, exist_ok=True)
-    cdir.mkdir(parents=True, exist_ok=True)
     conn = demo.conn(AUDITOR)
-    years = [demo.first_year + i for i in range(demo.years)]
     by_year: dict[int, dict[str, Report]] = {}
-    for y in years:
+    for y in (demo.first_year + i for i in range(demo.years)):
         by_year[y] = run_tx(conn, partial(build_reports, year=y))
     written: list[Path] = []
     for year, reps in by_year.items():
@@ -161,9 +159,26 @@ def write_outputs(demo: Demo, out: Path) -> tuple[dict[int, dict[str, Report]], 
             j = rdir / f"{key}-{year}.json"
             j.write_text(json.dumps(to_json_obj(rep, deterministic=True), ensure_ascii=False, indent=2) + "\n",
                          "utf-8")
+            written.append(j)
+    return by_year, written
+
+
+def write_outputs(demo: Demo, out: Path) -> tuple[dict[int, dict[str, Report]], list[Path], Any]:
+    """Every year's reports (deterministic JSON + XLSX) and charts, read as the auditor;
+    the forecast from the last year's end. Returns the reports by year."""
+    # openpyxl and matplotlib: loaded only by the commands that write or draw (0.45 s).
+    from ledger.reports.export import write_xlsx
+
+    by_year, written = write_json_reports(demo, out)
+    rdir, cdir = out / "reports", out / "charts"
+    cdir.mkdir(parents=True, exist_ok=True)
+    conn = demo.conn(AUDITOR)
+    years = list(by_year)
+    for year, reps in by_year.items():
+        for key, rep in reps.items():
             x = rdir / f"{key}-{year}.xlsx"
             write_xlsx(rep, x, get_lang())
-            written += [j, x]
+            written.append(x)
     for year in years:
         written += _charts(conn, cdir, year)
     year = years[-1]
