@@ -3,7 +3,7 @@
 What an officer waits for when typing ``fundledger balance …`` or a reviewer's script
 runs ``fundledger monitor --json``: a new process each time — interpreter, imports, the
 command tree, one connection, the query, the JSON — against a server already running
-with the ledger in its cache. Each command runs ten times (three in ``--quick``) after
+with the ledger in its cache. Each command runs ten times (once in ``--quick``) after
 one warm-up; the figure is the median wall time, with the process's own CPU (user +
 system, from ``wait4``) beside it: on a shared machine the CPU is the steadier figure.
 The reference is ``python -c pass`` measured the same way: the interpreter's own floor.
@@ -39,7 +39,7 @@ def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 
 def run(env: Env, profiles: dict) -> list[Result]:  # type: ignore[type-arg]
-    runs = 3 if env.quick else 10
+    runs = 1 if env.quick else 10   # --quick: the smoke test (no timing claims); each run is a process
     out: list[Result] = []
     with server(env) as srv, ledger_db(srv, profile=False, template=env.template) as db:
         with psycopg.connect(srv.url(db, "fin")) as c:
