@@ -49,8 +49,9 @@ test: $(STAMP) $(MO)
 # Once more against a real server (CI does this when 127.0.0.1:5432 answers, beside `make test`,
 # which runs every test on the embedded PostgreSQL 18): the tests marked `server`, whose outcome can
 # depend on the server — its version, settings, the roles and databases of a shared cluster,
-# real concurrency: all of tests/security and the integration modules that say so (rule and
-# list: pytest_collection_modifyitems in tests/conftest.py; docs/architecture.md#tests).
+# real concurrency: the tests of tests/security that reach the suite's server and the
+# integration modules that say so (rule and list: pytest_collection_modifyitems in
+# tests/conftest.py; docs/architecture.md#tests).
 # Tests with servers of their own (upgrade, backup, TLS, benchmarks) or ledger arithmetic
 # that is the same on any server are not run twice. Roles are cluster-wide: on a shared
 # server a `cluster_roles` test runs alone (tests/conftest.py, _cluster_guard).

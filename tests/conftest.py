@@ -52,14 +52,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     server (CI: PostgreSQL 15 at 127.0.0.1:5432) after ``make test`` ran everything on the
     embedded PostgreSQL 18: the tests whose outcome can depend on the server — its
     version, its settings, the roles and other databases of a shared cluster, real
-    concurrency. All of tests/security is (roles, privileges, row security, sessions,
-    the guard: PostgreSQL's own enforcement, which changes between versions); in
-    tests/integration a module says so itself (``pytestmark``): access, catalogue and
-    plan readers, migrations, races. Tests that start servers of their own, or check
-    ledger arithmetic the same on any server, run on the embedded server only."""
+    concurrency. Every test of tests/security that reaches the suite's server is (roles,
+    privileges, row security, sessions, the guard: PostgreSQL's own enforcement, which
+    changes between versions); in tests/integration a module says so itself
+    (``pytestmark``): access, catalogue and plan readers, migrations, races. Tests that
+    start servers of their own, or check ledger arithmetic the same on any server, run on
+    the embedded server only — and so do the security tests that never ask for
+    ``pg_server`` (the file readers' refusals, the rules read from the source, the two
+    X6 clusters of their own): on a second server they would run the same code against
+    nothing of its (54 tests, two of them an initdb and a migrated ledger each, ~11 CPU-s
+    of the server run, 2026-12-06)."""
     security = Path(__file__).parent / "security"
     for item in items:
-        if security in item.path.parents:
+        if security in item.path.parents and "pg_server" in item.fixturenames:
             item.add_marker(pytest.mark.server)
 
 
