@@ -73,6 +73,8 @@ RULES: tuple[ApiRule, ...] = (
     _r("reversal_year_closed", "entry_dates", "a year_close entry is never reversed (0082, ATTACK10 X13)"),
     _r("reversal_overclears", "actors", "a reversal undoes its entry's register clearings and never leaves an item "
        "cleared past its amount or below nothing (0091, ATTACK11 Y7; CHECK register_not_overcleared holds it too)"),
+    _r("fund_balance_close_only", "workflows", "the fund balance 3xxx moves only by the close, openings and their "
+       "reversals; a manual entry never against 4xxx/5xxx, nor at all once its book closed a year (0088, ATTACK11 Y3)"),
     _r("cash_date_future", "entry_dates", "real money is not dated after the region's today"),
     _r("key_namespace", "key_namespaces"),
     _r("workflow_kind", "key_namespaces officer_confinement",

@@ -157,7 +157,10 @@ DESCRIPTIONS: dict[str, str] = {
                  "dated in its year; "
                  "every payments and collections entry is what its import writes (payments: Dr 5001.<category>/5101, "
                  "Cr 1004 county_exp — city_exp only in the bureau's session — for its key's unit, one register line "
-                 "per claim line, filed by its maker's payments batch; collections: Dr 1003 special, Cr 4001/4101/4501)",
+                 "per claim line, filed by its maker's payments batch; collections: Dr 1003 special, Cr 4001/4101/4501); "
+                 "the fund balance 3xxx is moved only by a year's close, an opening or a reversal, and by a manual "
+                 "entry only before its book's first close and against no revenue or expenditure account "
+                 "(fund_balance_close_only)",
     "account_rules": "every account is opened as the chart says: on a leaf code, with its book's component (or none "
                      "when the book has none), with a holder exactly when its code has holders and one allowed for "
                      "its code and unit",
@@ -330,7 +333,37 @@ RULE_POINTS: dict[str, str] = {
     "city_figures": "0058",     # an officer's manual entry on the city's figures: the city confirms
     "money_in": "0064",         # money into a bank or cash account by hand: the city confirms
     "city_expenditure": "0067",  # ... and on expenditure 5xxx (recorded by 0072: ATTACK9 W2 after W6)
+    "fund_balance_close_only": "0088",   # the fund balance 3xxx is the close's to move (ATTACK11 Y3)
 }
+# (0088, ATTACK11 Y3) The kinds that move the fund balance 3xxx (一般基金结余): the year-end close,
+# the audited openings and their reversals (a reversal mirrors its original; a close is never
+# reversed, 0082). A manual entry may, before its book's first close, against a balance-sheet
+# account (an opening balance by hand); no other kind ever does.
+FUND_BALANCE_WRITERS = frozenset({"year_close", "opening", "reversal"})
+
+
+def fund_balance(chart: str) -> bool:
+    """A fund balance (net assets) account: 3xxx."""
+    return chart[:1] == "3"
+
+
+def fund_balance_problem(kind: str, closed: int | None, against: str | None) -> str | None:
+    """Why an entry of ``kind`` may not move the fund balance (None if it may): ``closed`` the
+    last year its book had closed when it was written, ``against`` a revenue or expenditure
+    account it also posts (fl.posting_fund_balance, fl.pending_posting_fund_balance)."""
+    if kind in FUND_BALANCE_WRITERS:
+        return None
+    if kind != "manual":
+        return (f"no {kind} entry does: the fund balance moves only by the year-end close, the audited openings "
+                "and their reversals")
+    if against is not None:
+        return (f"against {against}: moving a result into or out of the fund balance is the year-end close's "
+                "alone")
+    if closed is not None:
+        return (f"after its book had closed {closed}: the fund balance then moves only by the close, the openings "
+                "and their reversals — a closed year's figures are corrected on revenue or expenditure in the open "
+                "year, or by reversing the entry in error")
+    return None
 RULE_POINT_TABLE = "fl.rule_point"
 
 
@@ -476,6 +509,8 @@ class Rules:
     debit_lines: dict[int, list[int]] = field(default_factory=dict)   # payments -> [debits, with a reference]
     filed: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))   # (entry, namespace) -> lines
     unfiled: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))  # (namespace, batch) -> lines
+    # (ATTACK11 Y3) entry -> the first fund balance (3xxx) account it posts, read by account
+    fb_moves: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._seen: dict[str, tuple[dt.datetime, dt.date, str] | None] = {}
@@ -759,6 +794,19 @@ class Rules:
         county and book — their postings are read by account (online: the index on it)."""
         return {aid for aid, a in self.acct.items() if a[3] in self.own_holders}
 
+    def fund_balance_accounts(self) -> set[str]:
+        """(ATTACK11 Y3) The ids of the fund balance accounts (3xxx): one per book, unit and
+        component. Their postings are read by account (online: the index on it); moved only
+        by closes and openings, they are few."""
+        return {aid for aid, a in self.acct.items() if fund_balance(a[1])}
+
+    def fund_balance_postings(self, rows: Iterable[Row]) -> None:
+        """proof.TABLES["posting"] rows on ``fund_balance_accounts`` (others are skipped)."""
+        fb = self.fund_balance_accounts()
+        for r in rows:
+            if r[2] in fb:
+                self.fb_moves.setdefault(int(r[1]), r[2])
+
     def own_credits(self, rows: Iterable[Row]) -> None:
         """proof.TABLES["posting"] rows on ``own_accounts`` (others are skipped): the credits."""
         own = self.own_accounts()
@@ -795,7 +843,7 @@ class Rules:
         """``postings``, ``own_credits``, ``matched_postings`` and ``amount_postings`` in one
         pass over every posting (an export's, in (entry, id) order)."""
         want, own, ids, amounts = self.wanted(), self.own_accounts(), self.matched_ids(), self.amount_ids()
-        shaped = self.shaped
+        shaped, fb, fb_moves = self.shaped, self.fund_balance_accounts(), self.fb_moves
 
         def legs() -> Iterator[tuple[int, tuple[str, str, str]]]:
             for r in rows:
@@ -806,6 +854,8 @@ class Rules:
                     if r[2] not in lst:
                         lst.append(sys.intern(r[2]))
                 eid = int(r[1])
+                if fb and r[2] in fb:
+                    fb_moves.setdefault(eid, r[2])
                 if eid in self.sum_ids:
                     self.fund.posting(eid, r[2], r[3], int(r[4]))
                 if eid in want:
@@ -1007,6 +1057,7 @@ class Rules:
             if eid in self.late:
                 self._cash_date(eid, e)
         self._own_bank_credits()
+        self._fund_balance()
         self._workflows()
         self._shapes()
         self._closes()
@@ -1206,6 +1257,34 @@ class Rules:
                                                if held else None)
         if why is not None:
             self.add("workflows", f"{what} (batch {batch}): {why} (workflow_shape)", eid)
+
+    def _fund_balance(self) -> None:
+        """(0088, ATTACK11 Y3) The fund balance (3xxx) is the year-end close's to move: every
+        entry posting a 3xxx account is a close, an opening or a reversal — or a manual entry
+        written before its book's first close, against no revenue or expenditure account (an
+        opening balance by hand). Judged above the rule's point."""
+        for eid, aid in sorted(self.fb_moves.items()):
+            kind = self.kinds.get(eid)
+            if kind is None or kind in FUND_BALANCE_WRITERS or eid in self.old_entries:
+                continue
+            self.checked["workflows"] += 1
+            if not self.bound("fund_balance_close_only", eid):
+                continue
+            e = self.kept.get(eid)
+            closed: int | None = None
+            against: str | None = None
+            if kind == "manual" and e is not None:
+                w = self._when(e.created_at)
+                done = [y for t, y in self.closes.get(e.book, ()) if w is not None and t < w[0]]
+                closed = max(done) if done else None
+                against = next((c for _b, c, _u, _h, _c, _s, _p in self._touches(eid) if c[:1] in ("4", "5")), None)
+            why = fund_balance_problem(kind, closed, against)
+            if why is not None:
+                a = self.acct.get(aid)
+                chart = a[1] if a else aid
+                key = e.key if e is not None else str(eid)
+                self.add("workflows", f"{kind} entry {key} moves fund balance {chart} (一般基金结余) of book "
+                         f"{a[0] if a else '?'}: {why} (fund_balance_close_only)", eid)
 
     def _workflows(self) -> None:
         """The rules of the workflows that write held entries (their maker and checker are
