@@ -258,6 +258,22 @@ def _source(text: str) -> dict[str, Any]:
     return v if isinstance(v, dict) else {}
 
 
+def _batch_of(src_text: str | None) -> str:
+    """An import entry's source's ``import_batch`` (its batch id as text, '' when none),
+    read without a JSON parse when the text has the one form jsonb prints."""
+    if not src_text:
+        return ""
+    i = src_text.find('"import_batch": ')
+    if i >= 0:
+        j = i + len('"import_batch": ')
+        k = j
+        while k < len(src_text) and src_text[k].isdigit():
+            k += 1
+        if k > j and k < len(src_text) and src_text[k] in ",}":
+            return src_text[j:k]
+    return str(_source(src_text).get("import_batch", ""))
+
+
 def _compact(src: dict[str, Any]) -> dict[str, Any]:
     """A parsed source as kept for every entry a rule judges later (``_E``): its keys and
     short text values interned — a held entry's maker and checker recur on every entry."""
@@ -509,6 +525,9 @@ class Rules:
     debit_lines: dict[int, list[int]] = field(default_factory=dict)   # payments -> [debits, with a reference]
     filed: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))   # (entry, namespace) -> lines
     unfiled: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))  # (namespace, batch) -> lines
+    # (ATTACK11 Y2) the collections entries one register line of their batch names, once lines are read
+    coll_filed: set[int] = field(default_factory=set)
+    lines_read: bool = False
     # (ATTACK11 Y3) entry -> the first fund balance (3xxx) account it posts, read by account
     fb_moves: dict[int, str] = field(default_factory=dict)
 
@@ -884,8 +903,12 @@ class Rules:
         county: dict[str, tuple[str, str, str]] = {}
         bureau: dict[str, tuple[str, str, str]] = {}
         filed, unfiled = self.filed, self.unfiled
+        self.lines_read = True
         for ns, ref, h, eid, batch in rows:
             self._import_ref(ns, ref, eid, batch)
+            if ns.startswith("collections") and eid:
+                self._collection_line(ns, ref, int(eid), batch)
+                continue
             if not ns.startswith("payments:"):
                 continue
             if eid:                                   # (X7) what the register files for each entry
@@ -961,6 +984,47 @@ class Rules:
                          "(a later import skips it as already done) with nothing posted for it", e)
             elif ek != kind:
                 self.add("import_refs", f"{line} names entry {eid}, a {ek} entry, not a {kind} entry", e)
+
+    def _collection_line(self, ns: str, ref: str, eid: int, batch: str) -> None:
+        """(ATTACK11 Y2) A collections register line and the entry it names: the entry's key is
+        the line's (``collections:<unit>:<reference>``), its source names the line's batch, and
+        no other line names it (``coll_filed``; judged in ``_collection_register``)."""
+        shaped = self.shaped.get(eid)
+        if shaped is None or shaped[0] != "collections":
+            return                                    # not a collections entry: import_refs names it
+        key, ebatch = shaped[1], shaped[4]
+        what = f"collections entry {key} by {shaped[2]}"
+        if key != f"{ns}:{ref}" and not (ns == "collections" and key.endswith(":" + ref)):
+            self.add("workflows", f"{what} is named by register line {ns} {ref!r}, whose reference is not its key's "
+                     "(workflow_shape)", eid)
+        elif ebatch != batch:
+            self.add("workflows", f"{what} names import batch {ebatch or 'none'}, but its register line {ns} {ref!r} "
+                     f"was filed by batch {batch} (workflow_shape)", eid)
+        elif eid in self.coll_filed:
+            self.add("workflows", f"{what} is named by more than one register line (another is {ns} {ref!r}): one "
+                     "imported row, one entry (workflow_shape)", eid)
+        else:
+            self.coll_filed.add(eid)
+
+    def _collection_register(self, eid: int, what: str, maker: str, batch: str,
+                             batches: Mapping[str, tuple[str, str]]) -> None:
+        """(ATTACK11 Y2) A collections entry is one imported row: its batch is a collections
+        import by its maker, one line of that batch in the register names it, and its one
+        debit carries the row's reference."""
+        b = batches.get(batch)
+        if b is None or b[0] != "collections" or b[1] != maker:
+            self.add("workflows", f"{what} names import batch {batch or 'none'}"
+                     + (f" ({b[0]} by {b[1]})" if b is not None else ", which does not exist")
+                     + ": a collections entry is written by its maker's collections import (workflow_shape)", eid)
+            return
+        n, n_ref = self.debit_lines.get(eid, [0, 0])
+        if n != 1 or n_ref != 1:
+            self.add("workflows", f"{what} (batch {batch}) has {n} debit line(s), {n_ref} with a reference: a "
+                     "collections entry is one imported row, its debit carrying the row's reference (workflow_shape)",
+                     eid)
+        elif self.lines_read and eid not in self.coll_filed:
+            self.add("workflows", f"{what} (batch {batch}): no line of the import register names it (every row a "
+                     "collections import posts is filed there, in its unit's namespace; workflow_shape)", eid)
 
     def _from_county(self, unit: str, beid: str, batch: str) -> bool:
         """Is the bureau's line paid from the county's expenditure account: its entry's key says
@@ -1202,6 +1266,9 @@ class Rules:
     def _shaped_entry(self, eid: int, kind: str, key: str, maker: str, src_text: str) -> None:
         """(ATTACK10 X7) An entry of a kind an import writes, kept to be judged by its shape
         (``_shapes``): its key, maker, whether it was confirmed from a held entry, its batch."""
+        if kind == "collections":          # (ATTACK11 Y2) its batch, without a parse per imported row
+            self.shaped[eid] = (sys.intern(kind), key, sys.intern(maker), False, _batch_of(src_text))
+            return
         src = _source(src_text) if kind == "payments" and src_text else {}
         self.shaped[eid] = (sys.intern(kind), key, sys.intern(maker), src.get("held") is not None,
                             str(src.get("import_batch", "")))
@@ -1234,6 +1301,8 @@ class Rules:
                              "one unit's (workflow_shape)", eid)
             if kind == "payments":
                 self._payment_register(eid, what, unit, maker, held, batch, batches)
+            else:
+                self._collection_register(eid, what, maker, batch, batches)
 
     def shaped_writer(self, eid: int, maker: str) -> str:
         """Whose session wrote a shaped entry: its confirmer's when it was held."""

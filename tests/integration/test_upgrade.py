@@ -1287,6 +1287,31 @@ def test_upgrade_0082_a_year_close_is_not_reversed(upgraded: Upgraded) -> None:
 
 
 
+def test_upgrade_0088_the_fund_balance_is_the_closes_to_move(upgraded: Upgraded) -> None:
+    """0088 (ATTACK11 Y3): statement triggers on the journal and on held postings refuse a manual entry
+    that moves the fund balance 3xxx against revenue or expenditure (or at all after its book's first
+    close), and the rule's point is recorded once, as of this upgrade: the old release's entries are
+    not judged, and the upgraded ledger's verdict is whole."""
+    with upgraded.connect() as c:
+        for table, name in (("fl.posting", "posting_fund_balance"), ("fl.pending_posting", "pending_posting_fund_balance")):
+            row = c.execute("SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t WHERE t.tgrelid = %s::regclass "
+                            "AND t.tgname = %s", (table, name)).fetchone()
+            assert row is not None and "AFTER INSERT" in row[0] and "FOR EACH STATEMENT" in row[0], row
+        row = c.execute("SELECT revision, after_entry FROM fl.rule_point WHERE rule = 'fund_balance_close_only'").fetchone()
+        assert row is not None and row[0] == "0088", row
+        assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (row[1],)).fetchone()[0] \
+            == upgraded.before["entries"]
+    with psycopg.connect(upgraded.conninfo()) as c:
+        with pytest.raises(psycopg.Error) as e:
+            c.execute("SELECT * FROM fl._post(ARRAY[ROW(1, 'RES', DATE '2024-01-05', 'x', 'manual', 'manual:fin:u88', "
+                      "NULL, '', NULL, NULL)::fl.new_entry], ARRAY[ROW(1, 1, 'RES', '3001', '230822', '', '', 'D', 100, "
+                      "'', NULL)::fl.new_posting, ROW(1, 2, 'RES', '4001', '230822', '', '', 'C', 100, '', NULL)::fl.new_posting])")
+        assert e.value.diag.constraint_name == "fund_balance_close_only", e.value
+        c.rollback()
+    ok = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert ok.returncode == 0, ok.stdout[-3000:]
+
+
 def test_upgrade_0080_a_queued_entrys_digest_is_recorded(upgraded: Upgraded) -> None:
     """0080 (ATTACK10 X9): the upgraded fl.seal_queue records each queued entry's digest in the
     chained history (statement trigger seal_queue_recorded running fl._record_queued), and every
