@@ -108,8 +108,10 @@ DECLARE bad record;
 BEGIN
   SELECT pe.kind, pe.book, pe.idempotency_key, a.chart_code, c.y AS closed, r.chart_code AS against INTO bad
     FROM (SELECT DISTINCT x.pending_id, x.account_id FROM new_postings x) g
-    JOIN fl.account a ON a.id = g.account_id AND pg_catalog.left(a.chart_code, 1) = '3'
-    JOIN fl.pending_entry pe ON pe.id = g.pending_id
+    JOIN LATERAL (SELECT y.chart_code FROM fl.account y
+                   WHERE y.id = g.account_id AND pg_catalog.left(y.chart_code, 1) = '3' OFFSET 0) a ON true
+    JOIN LATERAL (SELECT y.kind, y.book, y.idempotency_key, y.id FROM fl.pending_entry y
+                   WHERE y.id = g.pending_id OFFSET 0) pe ON true
     LEFT JOIN LATERAL (SELECT pg_catalog.max(yc.year) AS y FROM fl.year_close yc WHERE yc.book = pe.book) c ON true
     LEFT JOIN LATERAL (SELECT ra.chart_code FROM new_postings rp JOIN fl.account ra ON ra.id = rp.account_id
                         WHERE rp.pending_id = pe.id AND pg_catalog.left(ra.chart_code, 1) IN ('4', '5')
