@@ -1028,7 +1028,7 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
         assert c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.rule_point' AND op = 'INSERT'"
-                         ).fetchone()[0] == 3
+                         ).fetchone()[0] == len(points)                 # each recorded once
         with pytest.raises(psycopg.errors.IntegrityConstraintViolation):
             c.execute("UPDATE fl.rule_point SET after_entry = after_entry + 1")
 
