@@ -27,12 +27,11 @@ server computes is taken on trust.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from ledger.core import clearings
+from ledger.core import clearings, jsonfast
 from ledger.core.findings import CheckResult, Finding, result
 
 # The table -> its "who" column, set by the writer's session_user when the row is inserted.
@@ -92,7 +91,7 @@ def watched() -> list[str]:
 def _load(text: str | None) -> dict[str, Any]:
     if text is None:
         return {}
-    v = json.loads(text)
+    v = jsonfast.loads(text)
     return v if isinstance(v, dict) else {}
 
 

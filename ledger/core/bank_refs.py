@@ -24,10 +24,10 @@ the proof reads them — online and in an export alike.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ledger.core import jsonfast
 from ledger.core.findings import CheckResult, Finding, result
 
 NAME = "bank_refs"
@@ -41,7 +41,7 @@ TABLES = ("fl.bank_account", "fl.bank_statement", "fl.statement_line", "fl.recon
 def _rows(latest: Mapping[str, Mapping[str, str]], table: str) -> Iterable[dict[str, Any]]:
     for text in latest.get(table, {}).values():
         try:
-            row = json.loads(text)
+            row = jsonfast.loads(text)
         except ValueError:
             continue                    # an unreadable version is the histories check's to name
         if isinstance(row, dict):

@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.core import jsonfast
 from ledger.core.findings import CheckResult, Finding, result
 
 RECORD_COLS = ("id", "seq", "tbl", "op", "row_key", "row_data", "actor", "at", "prev_hash", "hash")
@@ -75,7 +76,7 @@ VOLATILE: dict[str, tuple[str, ...]] = {
 def _loads(text: str) -> Any:
     """A version's text parsed; None if it is not JSON (a forged text: judged as a change)."""
     try:
-        return json.loads(text)
+        return jsonfast.loads(text)
     except ValueError:
         return None
 
@@ -177,7 +178,7 @@ def scan(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]],
 def _merged_memos(before: str, after: str) -> str:
     """An entry's postings written by two statements: each version records the memos of
     its own postings, so the entry's memos are both versions' together."""
-    was, now = json.loads(before), json.loads(after)
+    was, now = jsonfast.loads(before), jsonfast.loads(after)
     if not isinstance(was, dict) or not isinstance(now, dict):
         return after
     memos = {**(was.get("memos") or {}), **(now.get("memos") or {})}
@@ -210,12 +211,12 @@ def split_entry_version(key: str, text: str) -> tuple[str, tuple[str, str] | Non
         return text, None
     m = _ENTRY_MEMOS.match(text)
     try:
-        eid = int(json.loads(key)["id"])
+        eid = int(jsonfast.loads(key)["id"])
     except (ValueError, KeyError, TypeError):
         return text, None
     if m is not None:
         return "{" + text[m.end():], memo_version(eid, m.group(1))
-    row = json.loads(text)
+    row = jsonfast.loads(text)
     memos = row.get(ENTRY_MEMOS_KEY) if isinstance(row, dict) else None
     return text, memo_version(eid, json.dumps(memos if isinstance(memos, dict) else {}, ensure_ascii=False))
 
@@ -257,7 +258,7 @@ def with_batches(rows: Iterable[Sequence[str]]) -> Iterator[tuple[str, str]]:
         if m is not None:
             b = int(m.group(1))
         else:
-            row = json.loads(text)
+            row = jsonfast.loads(text)
             b = int(row.get("batch_id") or 0) if isinstance(row, dict) else 0
         if b != cur:
             if cur is not None:
@@ -276,10 +277,23 @@ def covered(table: str, key: str, recorded: Mapping[str, Any], also: Mapping[str
     return table == LINES and not is_batch_key(key) and key not in recorded and (also is None or key not in also)
 
 
-def own_seal(r: Sequence[str]) -> bytes:
+def own_seal(r: Sequence[str], row: bytes | None = None) -> bytes:
     """A version's own seal as the history's trigger computes it (sql/0023): columns
-    RECORD_COLS + SEAL_COLS."""
-    return hashlib.sha256("|".join((r[0], r[2], r[3], r[6], r[4], r[5], r[10])).encode()).digest()
+    RECORD_COLS + SEAL_COLS. ``row``: the version's text (r[5]) already encoded — the
+    scan encodes it once for both hashes and, for a digested table, its digest."""
+    h = hashlib.sha256(f"{r[0]}|{r[2]}|{r[3]}|{r[6]}|{r[4]}|".encode())
+    h.update(r[5].encode() if row is None else row)
+    h.update(f"|{r[10]}".encode())
+    return h.digest()
+
+
+def link_hash(r: Sequence[str], stored_prev: bytes, row: bytes | None = None) -> bytes:
+    """A chained version's hash as the history computes it (sql/0010):
+    sha256(prev_hash || seq|tbl|op|actor|key|row); ``row`` as in ``own_seal``."""
+    h = hashlib.sha256(stored_prev)
+    h.update(f"{r[1]}|{r[2]}|{r[3]}|{r[6]}|{r[4]}|".encode())
+    h.update(r[5].encode() if row is None else row)
+    return h.digest()
 
 
 def judge_change(table: str, key: str, op: str, actor: str, at: str, before: str, after: str) -> Finding | None:
@@ -293,7 +307,7 @@ def judge_change(table: str, key: str, op: str, actor: str, at: str, before: str
         # The common case (a request's workflow, a held entry's decision: one per held
         # entry): only the columns the release changes differ. Decided on the parsed rows
         # with no copies; anything else is judged in full below.
-        b, a = json.loads(before), json.loads(after)
+        b, a = jsonfast.loads(before), jsonfast.loads(after)
         allowed = MUTABLE[table]
         if isinstance(b, dict) and isinstance(a, dict) and all(
                 b.get(f) == a.get(f) for f in b.keys() | a.keys() if f not in allowed and not f.startswith("_")):
@@ -309,14 +323,14 @@ def judge_change(table: str, key: str, op: str, actor: str, at: str, before: str
             return None
         return Finding("histories", f"posting(s) {', '.join(again[:5])} recorded as inserted again ({op} by {actor} "
                        f"at {at}) — a posting is inserted once: it was deleted and re-inserted, or this version was "
-                       "forged into the history", **_subject(table, json.loads(key)))
+                       "forged into the history", **_subject(table, jsonfast.loads(key)))
     fields = sorted(f for f in was.keys() | now.keys() if was.get(f) != now.get(f))
     if op != "UPDATE":
         what = "; ".join(f"{f} {_short(was.get(f))} → {_short(now.get(f))}" for f in fields[:4])
         return Finding("histories", f"recorded as inserted again ({op} by {actor} at {at}"
                        + (f": {what}" if what else ", the same values") + ") — the release inserts a row once: it "
                        "was deleted and re-inserted, or this version was forged into the history",
-                       **_subject(table, json.loads(key)))
+                       **_subject(table, jsonfast.loads(key)))
     allowed = MUTABLE.get(table, frozenset())
     bad = [f for f in fields if f not in allowed]
     if not bad:
@@ -325,7 +339,7 @@ def judge_change(table: str, key: str, op: str, actor: str, at: str, before: str
     rule = ("its table is append-only: fundledger never changes a row of it" if table not in MUTABLE else
             f"fundledger changes only {', '.join(sorted(allowed))} of it")
     return Finding("histories", f"changed after it was written ({op} by {actor} at {at}): {what} — {rule}",
-                   **_subject(table, json.loads(key)))
+                   **_subject(table, jsonfast.loads(key)))
 
 
 # The hooked tables whose latest versions the online verdict keeps as digests: one row per
@@ -489,6 +503,7 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
 
     for r in log:
         i = int(r[0])
+        row_b = r[5].encode()           # once, for the version's digest, its own seal and its link
         text, memos = split_entry_version(r[4], r[5]) if r[2] == "fl.entry" else (r[5], None)
         if r[2] in digested and '"pos"' not in r[4]:
             d = dig.get(r[2])
@@ -496,7 +511,7 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
                 dig[r[2]] = d = Versions()
             had = d.get(r[4])
             if had is None or i > had[0]:
-                h = hashlib.sha256(text.encode()).digest()
+                h = hashlib.sha256(row_b if text is r[5] else text.encode()).digest()
                 st: bytes | None = None
                 if r[2] in PROJECTED or r[2] in MUTABLE:
                     row = _loads(text)
@@ -517,7 +532,7 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
             keep(i, r, r[2], r[4], text)
         if memos is not None:             # an entry's one version (0055): its postings' memos
             keep(i, r, "fl.posting", memos[0], memos[1])
-        if len(r) > 11 and (not r[11] or _unhex(r[11]) != own_seal(r)):
+        if len(r) > 11 and (not r[11] or _unhex(r[11]) != own_seal(r, row_b)):
             where = f"fl.record_log id={r[0]}" + (f" seq={r[1]}" if r[1] else "")
             findings.append(Finding("history_chain", f"history version {r[0]} ({r[2]} {r[4]}) " + (
                 "has no seal of its own: it was inserted with the history's triggers off"
@@ -530,7 +545,7 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
             continue
         seq = int(r[1])
         stored_prev, stored = _unhex(r[8]), _unhex(r[9])
-        if hashlib.sha256(stored_prev + "|".join((r[1], r[2], r[3], r[6], r[4], r[5])).encode()).digest() != stored:
+        if link_hash(r, stored_prev, row_b) != stored:
             findings.append(Finding("history_chain", f"history version {seq} ({r[2]} {r[4]}) does not match its hash: "
                                     "the recorded row or its link was rewritten",
                                     account=f"fl.record_log id={r[0]} seq={seq}"))
@@ -590,7 +605,7 @@ def closes_sealed_by(latest: Mapping[str, Mapping[str, str]],
     out: dict[str, tuple[int, str, Position | None]] = {}
     where = (first or {}).get("fl.closed_period", {})
     for key, text in latest.get("fl.closed_period", {}).items():
-        row = json.loads(text)
+        row = jsonfast.loads(text)
         if isinstance(row, dict) and row.get("_sealed_by") is not None and row.get("month"):
             out[str(row["month"])[:7]] = (int(row["_sealed_by"]), str(row.get("_xid") or ""), where.get(key))
     return out
@@ -624,7 +639,7 @@ def entry_key(eid: int) -> str:
 def _own(text: str, table: str = "") -> Any:
     """A recorded row without the history's own keys (those starting with '_') and the
     columns its history does not follow (``VOLATILE``)."""
-    row = json.loads(text)
+    row = jsonfast.loads(text)
     skip = VOLATILE.get(table, ())
     return {f: v for f, v in row.items() if not f.startswith("_") and f not in skip} if isinstance(row, dict) else row
 
@@ -632,7 +647,7 @@ def _own(text: str, table: str = "") -> Any:
 def row_finding(table: str, key: str, now: str | None, was: str | None) -> Finding | None:
     """A row of a hooked table (jsonb text, None: gone) beside its latest recorded version
     (None: none): what differs, named by table and key; None when they agree."""
-    subject = _subject(table, json.loads(key))
+    subject = _subject(table, jsonfast.loads(key))
     if table == LINES and is_batch_key(key):
         return _batch_finding(now, was, subject)
     if was is None:
@@ -676,12 +691,12 @@ def held_line_finding(key: str, text: str, hist: Mapping[str, str], parsed: dict
     entry's version since (key {pending_id}, the lines as arrays): the migration recorded
     each held entry's lines as they then were, so a line changed behind its history before
     it still differs here. ``parsed``: the held entries' lines already parsed, by key."""
-    k = json.loads(key)
+    k = jsonfast.loads(key)
     entry_key = f'{{"pending_id": {int(k["pending_id"])}}}'
     if entry_key not in hist:
         return row_finding("fl.pending_posting", key, None, text)
     if entry_key not in parsed:
-        row = json.loads(hist[entry_key])
+        row = jsonfast.loads(hist[entry_key])
         parsed[entry_key] = {int(x[0]): dict(zip(HELD_LINE, x, strict=False)) for x in row.get("lines") or []}
     now = parsed[entry_key].get(int(k["pos"]))
     was = {f: v for f, v in _own(text).items() if f in HELD_LINE}
@@ -788,7 +803,7 @@ def digest_findings(table: str, hist: Mapping[str, str], digests: Mapping[str, b
     need = set(differ) | set(missing)
     for k in missing:                     # a held line from before 0032 is judged beside its held entry
         if table == "fl.pending_posting" and '"pos"' in k:
-            need.add(f'{{"pending_id": {int(json.loads(k)["pending_id"])}}}')
+            need.add(f'{{"pending_id": {int(jsonfast.loads(k)["pending_id"])}}}')
     ids = {rec[k][0]: k for k in need if k in rec}
     texts = fetch_recorded(sorted(ids)) if ids and fetch_recorded is not None else {}
     resolved: dict[str, str] = {k: v for k, v in hist.items() if k in need or '"pos"' in k}
@@ -817,10 +832,10 @@ def memo_findings(hist: Mapping[str, str], posting_memos: Mapping[int, Mapping[s
         rec_text = hist.get(k)
         if not now and rec_text is not None and rec_text.startswith('{"memos": {}, '):
             continue                      # no memo then, none now: the common case, unparsed
-        rec = json.loads(rec_text) if rec_text is not None else {}
+        rec = jsonfast.loads(rec_text) if rec_text is not None else {}
         was: dict[str, Any] = {p: m for p, m in (rec.get("memos") or {}).items() if m not in ("", None)}
         if now != was:
-            eid = json.loads(k)["entry_id"]
+            eid = jsonfast.loads(k)["entry_id"]
             changed = sorted(set(now) ^ set(was) | {p for p in set(now) & set(was) if now[p] != was[p]}, key=int)
             findings.append(Finding("histories", "posting memo(s) differ from their history (posting "
                                     + ", ".join(f"{p}: now {_short(now.get(p))}, recorded {_short(was.get(p))}"

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from array import array
 from bisect import bisect_left
 from collections import Counter
@@ -36,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from itertools import compress
 from typing import Any
 
-from ledger.core import histories
+from ledger.core import histories, jsonfast
 from ledger.core import queued as queued_check
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
 from ledger.core.money import format_yuan
@@ -700,7 +699,7 @@ class Proof:
             out.counts.append(n)
             n_all += n
             if r[7]:
-                out.memos[eid] = {k: v for k, v in json.loads(r[7]).items() if v}
+                out.memos[eid] = {k: v for k, v in jsonfast.loads(r[7]).items() if v}
         out.postings = n_all
         return out
 

@@ -34,9 +34,9 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import json
 from collections.abc import Iterable, Mapping, Sequence
 
+from ledger.core import jsonfast
 from ledger.core.findings import CheckResult, Finding
 
 TABLE = "fl.seal_queue"
@@ -57,7 +57,7 @@ def recorded(latest: Mapping[str, Mapping[str, str]]) -> dict[int, tuple[str, st
     out: dict[int, tuple[str, str]] = {}
     for text in latest.get(TABLE, {}).values():
         try:
-            row = json.loads(text)
+            row = jsonfast.loads(text)
             out[int(row["entry_id"])] = (str(row.get("digest") or ""), str(row.get("queued_at") or ""))
         except (ValueError, KeyError, TypeError):
             continue        # an unreadable version: the history chain check names a rewritten one

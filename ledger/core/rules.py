@@ -61,7 +61,6 @@ The checks (each a ``CheckResult`` of the independent verdict):
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -69,7 +68,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ledger.core import entry_writers, fund_rules, workflow_shapes, year_bound
+from ledger.core import entry_writers, fund_rules, jsonfast, workflow_shapes, year_bound
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
 from ledger.core.rule_binding import Binding
 
@@ -246,7 +245,7 @@ def money_in(chart: str, holder: str, side: str) -> bool:
 
 def _json(text: str) -> Any:
     try:
-        return json.loads(text) if text else None
+        return jsonfast.loads(text) if text else None
     except ValueError:
         return None
 

@@ -8,12 +8,11 @@ that check recomputed (same snapshot)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ledger.core import actors, histories
+from ledger.core import actors, histories, jsonfast
 from ledger.core.findings import CheckResult
 from ledger.store.db import Conn
 
@@ -39,7 +38,7 @@ def entries(conn: Conn, copy_rows: CopyRows, ids: set[int]) -> dict[int, dict[st
     for r in copy_rows(conn, f"SELECT t.id, t.kind, t.source::pg_catalog.text, t.reverses FROM ONLY fl.entry t "
                              f"WHERE t.id OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[]) "
                              f"OR t.reverses OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[])"):
-        src = actors.entry_source(json.loads(r[2]) if r[2] else None)
+        src = actors.entry_source(jsonfast.loads(r[2]) if r[2] else None)
         # Kept for every confirmed held entry until the check runs: the kind and the
         # source's keys and short values interned (a maker and a checker recur everywhere).
         out[int(r[0])] = {"kind": sys.intern(r[1]), "reverses": int(r[3]) if r[3] else None, "source": {

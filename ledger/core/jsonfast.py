@@ -1,0 +1,54 @@
+"""JSON texts parsed for the verdict: by orjson where its value is the standard parser's,
+by the standard parser everywhere else — the same Python value either way.
+
+The independent verdict parses ~11 texts per entry (the history's held entries, the
+actors check's versions, the rules' sources): ``json.loads`` was about a third of the
+parent process's time (docs/benchmarks.md, 5b). orjson parses the same texts to equal
+values in half the time, except where it differs, and those are sent to ``json.loads``:
+
+* a text orjson refuses (a number past any float such as ``1e400``, NaN, a lone
+  surrogate, nesting past its depth): the standard parser gives what it always gave
+  (``inf``, ``nan``, the surrogate, RecursionError — ATTACK10 X14 names the last as a
+  ledger it cannot judge);
+* a value holding a float anywhere: orjson reads an integer past 18 446 744 073 709 551 615
+  as a float where the standard parser keeps the exact integer, so a parsed value with a
+  float in it is parsed again by the standard parser (the ledger's texts hold none: money
+  is integer fen). Looking is a walk of the parsed containers, cheaper than any scan of
+  the text.
+
+``tests/unit/test_jsonfast.py`` holds the cases and compares both on the ledger's texts.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+_orjson: Any
+try:
+    import orjson as _orjson
+except ImportError:         # pragma: no cover - a dependency; the standard parser alone is correct too
+    _orjson = None
+
+
+def _has_float(v: Any) -> bool:
+    """Does the parsed container ``v`` hold a float, at any depth?"""
+    kinds = set(map(type, v.values() if type(v) is dict else v))
+    if float in kinds:
+        return True
+    if dict in kinds or list in kinds:
+        return any(_has_float(x) for x in (v.values() if type(v) is dict else v) if type(x) in (dict, list))
+    return False
+
+
+def loads(text: str | bytes) -> Any:
+    """``json.loads(text)``: the same value, or the same exception."""
+    if _orjson is not None:
+        try:
+            v = _orjson.loads(text)
+        except _orjson.JSONDecodeError:
+            return json.loads(text)
+        t = type(v)
+        if t is not float and not ((t is dict or t is list) and _has_float(v)):
+            return v
+    return json.loads(text)
