@@ -120,19 +120,19 @@ RULES: tuple[ApiRule, ...] = (
     # ---- openings, handover, pre-allocation, interest, registers, adjustment fund ---------
     _r("opening_once", "once_only"), _r("handover_once", "once_only"),
     _r("opening_city_only", "workflows", "the city proper's opening posts for city units only"),
-    _r("preallocation_cap", "workflows", "at most twelve months of the basis the held line recorded (budget in force or last year's spending) beyond the county's expenditure account; the basis itself is the one recorded, not recomputed from the budget and last year's books"),
+    _r("preallocation_cap", "workflows", "at most twelve months of the basis the held line recorded (budget in force or last year's spending) beyond the county's expenditure account; the basis is the books' at the hold — the budget version then in force, last year's spending, the account's postings written before it (ATTACK12 Z2, ledger.core.fund_rules)"),
     _r("preallocation_county_only", "workflows", "pre-allocations go to counties only"),
     _r("preallocation_date", "workflows", "a pre-allocation is dated in its year"),
     _r("interest_shares", "workflows", "each unit's interest share is the rule's over the total and weights its hold "
-       "recorded (0079), and those weights are the end-of-day balances the hold saw (ledger.core.fund_rules; not "
-       "recomputed when another entry dated in the period was written after the hold)"),
+       "recorded (0079), and those weights are the end-of-day balances the hold saw: the books less whatever was "
+       "written after it (ledger.core.fund_rules; ATTACK12 Z1)"),
     _r("interest_period", "workflows", "an interest period ends on or before the entry date"),
     _r("register_not_overcleared", "actors", "a register item's cleared amount is the sum of its clearings"),
     _r("register_overpaid", "workflows", "a government share is settled at most once, each clearing exactly the "
        "money its entry received for the item (ledger.core.fund_rules)"),
     _r("adjfund_cap", "workflows", "an allocation in its year: its shares are the rule's over the weights it recorded "
-       "and none above the unit's recorded gap (0084), those gaps the books' at its moment (not recomputed when another "
-       "entry dated in the year was written after it); after the close each share settles its own year's item of the "
+       "and none above the unit's recorded gap (0084), those gaps the books' at its moment, less whatever was written "
+       "after it (ATTACK12 Z1); after the close each share settles its own year's item of the "
        "unit it pays, never beyond it (ledger.core.fund_rules)"),
     _r("adjfund_date", "workflows", "an allocation for a year is dated in it before its close, or after it, written "
        "after the close; a remittance is dated in its year (ledger.core.fund_rules)"), _i("adjfund_setting"),

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from array import array
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,6 +84,22 @@ class Entry:
     created_at: dt.datetime | None
 
 
+class _Writes:
+    """The entries of one book and year in id order: id, when written (epoch seconds), date
+    (ordinal) and the greatest write time so far (to skip to the writes after a moment)."""
+
+    __slots__ = ("at", "day", "ids", "top")
+
+    def __init__(self) -> None:
+        self.ids, self.at, self.day, self.top = array("q"), array("d"), array("l"), array("d")
+
+    def add(self, eid: int, at: float, day: int) -> None:
+        self.ids.append(eid)
+        self.at.append(at)
+        self.day.append(day)
+        self.top.append(max(at, self.top[-1]) if self.top else at)
+
+
 @dataclass
 class FundRows:
     """The rows the rules read, gathered as the verdict streams its tables."""
@@ -98,10 +116,12 @@ class FundRows:
     clearings: list[Row] = field(default_factory=list)                   # CLEARING_COLS of those items
     closes: list[Row] = field(default_factory=list)                      # year, book, closed_at, closed_on, result
     special_days: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # 1003 special -> (day, D−C)
-    written: dict[tuple[str, str], str] = field(default_factory=dict)    # (book, date) -> last write (not interest)
-    written_cap: dict[tuple[str, str], str] = field(default_factory=dict)  # … not a close's nor an allocation's
-    held_at: dict[int, str] = field(default_factory=dict)                # interest entry -> its hold's made_at
-    unjudged: int = 0                                                    # interest entries left unjudged
+    writes: dict[tuple[str, int], _Writes] = field(default_factory=dict)  # (book, year) -> its entries' writes
+    held_at: dict[int, str] = field(default_factory=dict)                # interest, pre-allocation -> hold's made_at
+    budgets: list[Row] = field(default_factory=list)                     # fl.budget: id, year, unit, book, version, …
+    budget_lines: list[Row] = field(default_factory=list)                # fl.budget_line: budget_id, component, line, amount
+    watched: dict[str, dict[int, int]] = field(default_factory=dict)     # county_exp account -> entry -> D−C on it
+    dated: dict[int, int] = field(default_factory=dict)                  # the entries taken out -> date (ordinal)
     legacy: frozenset[int] = frozenset()                                 # entries before the chained history
 
     def day(self, aid: str, day: str, debits: str, credits: str) -> None:
@@ -113,15 +133,73 @@ class FundRows:
         if a is not None and a[1] == "1003" and a[3] == "special":
             self.special_days.setdefault(aid, []).append((day[:10], net))
 
-    def wrote(self, book: str, date: str, kind: str, created_at: str) -> None:
-        """An entry of ``book`` dated ``date`` written at ``created_at`` (UTC as PostgreSQL prints
-        it: such texts compare as their moments do): the last write of each book and date but
-        interest's, for ``interest_findings``."""
-        k = (book, date[:10])
-        if kind != "interest" and created_at > self.written.get(k, ""):
-            self.written[k] = created_at
-        if kind not in ("year_close", "adjfund_alloc") and created_at > self.written_cap.get(k, ""):
-            self.written_cap[k] = created_at
+    def wrote(self, eid: int, book: str, date: str, created_at: str) -> None:
+        """Entry ``eid`` of ``book`` dated ``date`` written at ``created_at`` (its transaction's
+        start, as PostgreSQL prints it), in id order: what the books were at an allocation's
+        moment is the books now less the entries written after it (Z1)."""
+        at = _ts(created_at)
+        w = self.writes.get((book, int(date[:4])))
+        if w is None:
+            w = self.writes[(book, int(date[:4]))] = _Writes()
+        w.add(eid, at.timestamp() if at is not None else float("inf"), dt.date.fromisoformat(date[:10]).toordinal())
+
+    def after(self, book: str, last: str, at: float) -> dict[int, float]:
+        """The entries of ``book`` dated on or before ``last`` whose write may have begun after
+        ``at`` − ``WRITE_SLACK``: entry -> when its write began (inf: no readable time)."""
+        out: dict[int, float] = {}
+        since, end = at - WRITE_SLACK.total_seconds(), dt.date.fromisoformat(last).toordinal()
+        for (b, y), w in self.writes.items():
+            if b != book or y > int(last[:4]):
+                continue
+            for i in range(bisect_right(w.top, since), len(w.ids)):
+                if w.at[i] > since and w.day[i] <= end:
+                    out[w.ids[i]] = w.at[i]
+                    self.dated[w.ids[i]] = w.day[i]
+        return out
+
+    def when(self, eid: int) -> float | None:
+        """When entry ``eid``'s write began (None: no such entry); its date kept in ``dated``."""
+        for w in self.writes.values():
+            i = bisect_right(w.ids, eid) - 1
+            if i >= 0 and w.ids[i] == eid:
+                self.dated[eid] = w.day[i]
+                return w.at[i]
+        return None
+
+    def later_ids(self) -> set[int]:
+        """The entries whose amounts the books as they stood at a judged write leave out
+        (written after it, or within ``WRITE_SLACK`` of it): read with the other amounts."""
+        out: set[int] = set()
+        for _eid, book, last, at in self._moments():
+            out.update(self.after(book, last, at))
+        return out
+
+    def _moments(self) -> Iterator[tuple[int, str, str, float]]:
+        """Each write whose recorded inputs are judged against the books at its moment: (the
+        entry, its book, the last day of the books it read, when): interest holds (0079),
+        in-year adjustment-fund allocations (0084), pre-allocations' last year (0046)."""
+        for eid, e in self.entries.items():
+            if eid in self.legacy:
+                continue
+            held = _ts(self.held_at.get(eid, ""))
+            if e.kind == "interest" and held is not None and _day(e.source.get("to")) is not None:
+                yield eid, e.book, str(_day(e.source.get("to"))), held.timestamp()
+            elif e.kind == "adjfund_alloc" and "caps" in e.source and e.created_at is not None:
+                y = _int(e.source.get("year"))
+                if y is not None and 1 <= y <= 9999:
+                    yield eid, e.book, f"{y:04d}-12-31", e.created_at.timestamp()
+            elif e.kind == "preallocation" and isinstance(e.source.get("cap"), dict) and held is not None:
+                y = _int(e.source.get("year"))
+                if y is not None and 2 <= y <= 9999:
+                    yield eid, e.book, f"{y - 1:04d}-12-31", held.timestamp()
+
+    def watch(self, eid: int, aid: str, side: str, amount: int) -> None:
+        """A posting on a county's expenditure account (1004 county_exp): a pre-allocation's
+        recorded 'what the account held' is re-derived from them (Z2)."""
+        a = self.acct.get(aid)
+        if a is not None and a[1] == "1004" and a[3] == "county_exp":
+            v = self.watched.setdefault(aid, {})
+            v[eid] = v.get(eid, 0) + (amount if side == "D" else -amount)
 
     def posting(self, eid: int, aid: str, side: str, amount: int) -> None:
         """A posting (or a grouped sum) of an entry whose amounts the rules read."""
@@ -147,13 +225,33 @@ def _close_times(closes: Sequence[Row]) -> dict[tuple[str, int], dt.datetime]:
 
 # ---- year_close_result ---------------------------------------------------------------------
 
-def _figures(rows: FundRows, book: str, year: int) -> dict[str, dict[str, int]]:
-    """fl.year_figures_v3(year, book) re-derived: each unit's figures of the year (fen)."""
+def _taken_out(rows: FundRows, without: Mapping[int, Any]) -> dict[str, dict[int, int]]:
+    """account -> year -> D−C of the entries ``without`` (by each entry's date): what the
+    books did not yet hold at a moment those entries were written after."""
+    out: dict[str, dict[int, int]] = {}
+    for eid in without:
+        if eid not in rows.dated:
+            continue
+        y = dt.date.fromordinal(rows.dated[eid]).year
+        for aid, (d, c) in rows.sums.get(eid, {}).items():
+            v = out.setdefault(aid, {})
+            v[y] = v.get(y, 0) + d - c
+    return out
+
+
+def _figures(rows: FundRows, book: str, year: int, without: Mapping[int, Any] | None = None,
+             at: dt.datetime | None = None) -> dict[str, dict[str, int]]:
+    """fl.year_figures_v3(year, book) re-derived: each unit's figures of the year (fen) — as
+    the books stood at ``at`` when given: the entries ``without`` (written after it) left out,
+    and the government shares of closes made after it (Z1)."""
+    without = without or {}
     comp = rows.pooled.get(book, "")
     start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    out_of = _taken_out(rows, without)
+    closed = _close_times(rows.closes) if at is not None else {}
     closing: dict[str, int] = defaultdict(int)          # account -> D−C of the year's closing entries
     for eid, (b, y) in rows.closing.items():
-        if b == book and y == year:
+        if b == book and y == year and eid not in without:
             for aid, (d, c) in rows.sums.get(eid, {}).items():
                 closing[aid] += d - c
     out: dict[str, dict[str, int]] = {}
@@ -166,6 +264,8 @@ def _figures(rows: FundRows, book: str, year: int) -> dict[str, dict[str, int]]:
     for aid, (_b, chart, unit, _h, _c) in mine.items():
         f = fig(unit)
         years = rows.year_net.get(aid, {})
+        if aid in out_of:
+            years = {y: years.get(y, 0) - out_of[aid].get(y, 0) for y in years.keys() | out_of[aid].keys()}
         net = years.get(year, 0) - closing.get(aid, 0)
         kind = rows.chart_kind.get(chart)
         if kind == "revenue":
@@ -177,9 +277,12 @@ def _figures(rows: FundRows, book: str, year: int) -> dict[str, dict[str, int]]:
             f["carried"] -= sum(v for y, v in years.items() if y < year)
     items = {r[0]: r for r in rows.items if r[3] == book}
     paid_before: dict[str, int] = defaultdict(int)
+    if at is not None:      # the items of closes made after the moment did not exist yet
+        items = {i: it for i, it in items.items()
+                 if (_int(it[6]) is None or closed.get((book, _int(it[6]) or 0), at) <= at)}
     for cl in rows.clearings:
         it = items.get(cl[1])
-        if it is None or it[2] not in out:
+        if it is None or it[2] not in out or _int(cl[4]) in without:
             continue
         on = dt.date.fromisoformat(cl[3][:10])
         if start <= on <= end:
@@ -190,7 +293,7 @@ def _figures(rows: FundRows, book: str, year: int) -> dict[str, dict[str, int]]:
         if it[2] in out and dt.date.fromisoformat(it[5][:10]) < start:
             out[it[2]]["owed"] += int(it[4]) - paid_before.get(iid, 0)
     for eid, e in rows.entries.items():
-        if (e.kind == "adjfund_alloc" and e.book == book and e.date[:4] == str(year)
+        if (e.kind == "adjfund_alloc" and e.book == book and e.date[:4] == str(year) and eid not in without
                 and str(e.source.get("year")) == str(year)):
             for aid, (d, c) in rows.sums.get(eid, {}).items():
                 a = rows.acct.get(aid)
@@ -417,7 +520,8 @@ def adjfund_date_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
 # ---- interest_shares -----------------------------------------------------------------------------
 
 # How long before an interest allocation's hold another write may have begun and still not been
-# visible to it (a transaction's created_at is its start): such a write leaves it unjudged.
+# visible to it (a transaction's created_at is its start), or after it and yet seen: such a write may or
+# may not be in what it read, and a recorded input is judged within what it could make it (Z1).
 WRITE_SLACK = dt.timedelta(minutes=5)
 
 
@@ -461,11 +565,13 @@ def interest_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
     end-of-day balances (积数) over its period, largest remainder, ties by unit[/component]
     (ledger.core.interest, fl.interest_shares). Judged against the total and weights its hold
     recorded (0079) — the credits add up to the total, each is the rule's share — and the
-    weights against the daily movements as the hold saw them (less the interest entries
-    written since). Another entry of the book dated on or before the period's end and written
-    after the hold (or up to ``WRITE_SLACK`` before it: a transaction begun before the hold may
-    have committed after it) changes what the movements say: then the weights are not
-    recomputed (counted in ``unjudged``), and an allocation with none recorded is not judged."""
+    weights against the daily movements as the hold saw them. The books the hold saw are the daily movements less every entry of the book
+    dated on or before the period's end written after the hold (Z1: whatever was written later);
+    one whose write began within ``WRITE_SLACK`` either side of the hold may or may not have been
+    seen (a transaction's time is its start), so each weight is judged within what it and such
+    writes could have made it. An allocation with no weights recorded (before 0079) is judged
+    over every set of those writes it may have seen; with more than eight, that it cannot be is
+    the finding."""
     special = {aid: a for aid, a in rows.acct.items() if a[1] == "1003" and a[3] == "special"}
     for eid, e in sorted(rows.entries.items()):
         if e.kind != "interest" or eid in rows.legacy:
@@ -491,30 +597,72 @@ def interest_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
             if bad:
                 yield f"{what} {bad} over the weights its hold recorded (interest_shares)", eid
                 continue
-        last, since = end.isoformat(), held - WRITE_SLACK
-        if any(b == e.book and d <= last and (_ts(at) or since) > since for (b, d), at in rows.written.items()):
-            rows.unjudged += 1
-            continue
-        books: dict[str, int] = {}
+        later, unsure = _later(rows, e.book, end.isoformat(), held, own={eid})
+        base: dict[str, int] = {}
         for aid in mine:
             w = sum(net * _counted(day, start, end) for day, net in rows.special_days.get(aid, ()))
-            books[key[aid]] = books.get(key[aid], 0) + w
-        for jid, j in rows.entries.items():         # interest written since the hold saw nothing of it
-            if j.kind == "interest" and j.created_at is not None and j.created_at > held and j.date <= last:
-                for aid, (d, c) in rows.sums.get(jid, {}).items():
-                    if aid in mine:
-                        books[key[aid]] -= (d - c) * _counted(j.date[:10], start, end)
-        positive = {k: w for k, w in books.items() if w > 0}
+            base[key[aid]] = base.get(key[aid], 0) + w
+
+        for jid in later:                          # the books the hold saw: the later writes taken out
+            for k, v in _weight_of(rows, jid, key, start, end).items():
+                base[k] = base.get(k, 0) - v
+        deltas = [_weight_of(rows, jid, key, start, end) for jid in unsure]
         if recorded is not None:
-            if positive != recorded[1]:
-                k = sorted(k for k in positive.keys() | recorded[1].keys()
-                           if positive.get(k) != recorded[1].get(k))[0]
-                yield (f"{what}: its hold recorded a weight of {recorded[1].get(k, 0):,} for {k}; the end-of-day "
-                       f"balances it saw sum to {positive.get(k, 0):,} (interest_shares)"), eid
+            for k in sorted(base.keys() | recorded[1].keys()):
+                lo, hi = _span(base.get(k, 0), [m.get(k, 0) for m in deltas])
+                rec = recorded[1].get(k)
+                if (rec is None and lo > 0) or (rec is not None and not (rec > 0 and lo <= rec <= hi)):
+                    saw = f"{lo:,}" if lo == hi else f"{lo:,} … {hi:,} (entries written within {WRITE_SLACK} of it)"
+                    yield (f"{what}: its hold recorded a weight of {(rec or 0):,} for {k}; the end-of-day balances it "
+                           f"saw sum to {saw} (interest_shares)"), eid
+                    break
             continue
-        bad = _differs(got, _shares(sum(got.values()), books))
+        if len(unsure) > 8:
+            yield (f"{what} records no weights (before 0079) and {len(unsure)} entries of the book were written within "
+                   f"{WRITE_SLACK} of its hold: the balances it saw cannot be told, so its shares are not judged — "
+                   "look at them by hand (interest_shares)"), eid
+            continue
+        bad = ""
+        for n in range(1 << len(unsure)):          # every set of the writes it may have seen
+            books = dict(base)
+            for b, m in enumerate(deltas):
+                if n >> b & 1:
+                    for k, v in m.items():
+                        books[k] = books.get(k, 0) + v
+            bad = _differs(got, _shares(sum(got.values()), books))
+            if not bad:
+                break
         if bad:
             yield f"{what} {bad} over the end-of-day balances (interest_shares)", eid
+
+
+def _weight_of(rows: FundRows, jid: int, key: Mapping[str, str], start: dt.date, end: dt.date) -> dict[str, int]:
+    """What entry ``jid`` adds to each weight (``key``: the book's special accounts)."""
+    out: dict[str, int] = {}
+    day = dt.date.fromordinal(rows.dated[jid]).isoformat() if jid in rows.dated else end.isoformat()
+    for aid, (d, c) in rows.sums.get(jid, {}).items():
+        if aid in key:
+            out[key[aid]] = out.get(key[aid], 0) + (d - c) * _counted(day, start, end)
+    return out
+
+
+def _later(rows: FundRows, book: str, last: str, at: dt.datetime,
+           own: set[int]) -> tuple[dict[int, float], list[int]]:
+    """The entries of ``book`` dated on or before ``last`` written after the moment ``at`` (and
+    the write's own ``own``), and those of them written within ``WRITE_SLACK`` either side of it,
+    which it may or may not have seen: a transaction's time is its start (Z1)."""
+    t = at.timestamp()
+    later = rows.after(book, last, t)
+    for eid in own:                               # the write's own entries: not in what it read
+        if eid not in later:
+            later[eid] = rows.when(eid) or float("inf")
+    edge = t + WRITE_SLACK.total_seconds()
+    return later, sorted(j for j, w in later.items() if j not in own and w <= edge)
+
+
+def _span(base: int, deltas: Sequence[int]) -> tuple[int, int]:
+    """The least and greatest of ``base`` plus any of ``deltas`` (the writes it may have seen)."""
+    return base + sum(d for d in deltas if d < 0), base + sum(d for d in deltas if d > 0)
 
 
 def _differs(got: Mapping[str, int], want: Mapping[str, int]) -> str:
@@ -552,9 +700,10 @@ def adjfund_cap_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
     add up to it, are the rule's over the weights (largest remainder, ties by unit code), none
     above its unit's cap — and the recorded caps against the books at its moment: each unit's
     gap after its surplus (the year's figures, as ``year_close_result`` reads them) less what
-    the fund gave it for the year before. The books say what they said then unless another
-    entry of the book dated in the year was written after the allocation (or up to
-    ``WRITE_SLACK`` before it): then the caps are not recomputed (counted in ``unjudged``).
+    the fund gave it for the year before. The books at its moment are the books now less every
+    entry of the book dated in or before the year written after it (Z1), and the government
+    shares of closes made after it; a write begun within ``WRITE_SLACK`` of it may or may not
+    have been seen, and each cap is judged within what such writes could make it.
     Allocations recorded before 0084 carry no caps and are not judged here."""
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for eid, e in rows.entries.items():
@@ -590,29 +739,137 @@ def adjfund_cap_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
             continue
         at = e0.created_at
         if at is None:
+            yield (f"{what} has no readable time of writing: the gaps it recorded cannot be held to the books at its "
+                   "moment (adjfund_cap)"), ids[0]
             continue
-        since = at - WRITE_SLACK
-        first, last = f"{year}-01-01", f"{year}-12-31"
-        if any(b == book and first <= d <= last and (_ts(w) or since) > since
-               for (b, d), w in rows.written_cap.items()):
-            rows.unjudged += 1
-            continue
+        later, unsure = _later(rows, book, f"{year:04d}-12-31", at, own=set(ids))
         before: dict[str, int] = {}
         for jid, j in rows.entries.items():
             if (j.kind == "adjfund_alloc" and j.book == book and str(j.source.get("year")) == str(year)
                     and j.date[:4] == str(year) and j.created_at is not None and j.created_at < at):
                 for u, v in _credits_4401(rows, jid).items():
                     before[u] = before.get(u, 0) + v
-        books = _figures(rows, book, year)
+        books = _figures(rows, book, year, later, at)
+        seen = [_figures(rows, book, year, {k: v for k, v in later.items() if k != jid}, at) for jid in unsure]
+        zero = {"revenue": 0, "expenditure": 0, "surplus_before": 0}
         for u in sorted(caps):
-            f = books.get(u, {"revenue": 0, "expenditure": 0, "surplus_before": 0})
-            gap = max(f["expenditure"] - f["revenue"], 0)
-            cap = max(gap - min(gap, max(f["surplus_before"], 0)) - before.get(u, 0), 0)
-            if caps[u] != cap:
+            f = books.get(u, zero)
+            (elo, ehi), (rlo, rhi), (slo, shi) = (_span(f[k], [g.get(u, zero)[k] - f[k] for g in seen])
+                                                  for k in ("expenditure", "revenue", "surplus_before"))
+            lo, hi = _cap(elo, rhi, shi, before.get(u, 0)), _cap(ehi, rlo, slo, before.get(u, 0))
+            if not lo <= caps[u] <= hi:
+                gave = _fen(lo) if lo == hi else f"{_fen(lo)} … {_fen(hi)} (entries written within {WRITE_SLACK} of it)"
                 yield (f"{what} recorded a gap of {_fen(caps[u])} for unit {u}; the books at its moment give "
-                       f"{_fen(cap)} (expenditure {_fen(f['expenditure'])}, revenue {_fen(f['revenue'])}, surplus "
+                       f"{gave} (expenditure {_fen(f['expenditure'])}, revenue {_fen(f['revenue'])}, surplus "
                        f"before {_fen(f['surplus_before'])}, given before {_fen(before.get(u, 0))}) (adjfund_cap)"), ids[0]
                 break
+
+
+def _cap(expenditure: int, revenue: int, surplus_before: int, given: int) -> int:
+    """A unit's gap after its surplus, less what the fund gave it for the year before (0084)."""
+    gap = max(expenditure - revenue, 0)
+    return max(gap - min(gap, max(surplus_before, 0)) - given, 0)
+
+
+# ---- preallocation_cap: the basis a hold recorded (0046) -------------------------------------------
+
+def _budget_in_force(rows: FundRows, year: int, unit: str, book: str, comp: str,
+                     at: dt.datetime) -> list[tuple[int | None, int | None]]:
+    """fl._prealloc_basis's budget_expenditure as the hold at ``at`` could have seen it: (version,
+    the sum of its expenditure lines of the component; None when none) for the version in force
+    ``WRITE_SLACK`` before it and each version made within ``WRITE_SLACK`` of it."""
+    versions = []
+    for r in rows.budgets:
+        when = _ts(r[6]) if len(r) > 6 else None
+        if (_int(r[1]), r[2], r[3]) == (year, unit, book) and when is not None and _int(r[4]) is not None:
+            versions.append((_int(r[4]) or 0, when, r[0]))
+    slack = WRITE_SLACK
+    sure = [v for v in versions if v[1] <= at - slack]
+    maybe = [v for v in versions if at - slack < v[1] <= at + slack]
+    picks = ([max(sure)] if sure else [None]) + [v for v in maybe if not sure or v[0] > max(sure)[0]]
+    out: list[tuple[int | None, int | None]] = []
+    for v in picks:
+        if v is None:
+            out.append((None, None))
+            continue
+        amounts = [_int(x[3]) or 0 for x in rows.budget_lines
+                   if x[0] == v[2] and x[1] == comp and rows.chart_kind.get(x[2]) == "expenditure"]
+        out.append((v[0], sum(amounts) if amounts else None))
+    return out
+
+
+def prealloc_basis_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
+    """preallocation_cap's basis (Z2): what each pre-allocation's hold recorded as its cap's
+    basis (0046: ``fl._prealloc_basis``) is the books' at the hold — the budget version in force
+    then (the budget's versions and lines, by when each was made), last year's expenditure of the
+    unit and component (the daily movements less the year's closing entries, less the entries
+    dated in it written after the hold) and what the county's expenditure account (1004
+    county_exp) held (its postings of the entries written before the hold). A write within
+    ``WRITE_SLACK`` of the hold may or may not have been seen: judged within what it could make."""
+    slack = WRITE_SLACK.total_seconds()
+    for eid, e in sorted(rows.entries.items()):
+        cap = e.source.get("cap")
+        held = _ts(rows.held_at.get(eid, ""))
+        if e.kind != "preallocation" or eid in rows.legacy or not isinstance(cap, dict):
+            continue
+        year = _int(e.source.get("year"))
+        debit = next(((aid, rows.acct[aid]) for aid, (d, _c) in rows.sums.get(eid, {}).items()
+                      if d > 0 and aid in rows.acct and rows.acct[aid][1] == "1004"), None)
+        what = f"pre-allocation {e.key}"
+        if held is None or year is None or not 2 <= year <= 9999 or debit is None:
+            yield (f"{what} records the basis of its cap but no hold time, year or county expenditure account it "
+                   "moved money to: the basis cannot be held to the books (preallocation_cap)"), eid
+            continue
+        aid, (book, _chart, unit, _holder, comp) = debit
+        # the budget in force
+        rec_budget = _int(cap.get("budget_expenditure"))
+        budgets = _budget_in_force(rows, year, unit, book, comp, held)
+        if all((rec_budget or 0) != (b or 0) for _v, b in budgets):
+            yield (f"{what} recorded a budget of {_fen(rec_budget or 0)} for unit {unit}'s expenditure of {year}; the "
+                   "budget in force at its hold gives "
+                   + " or ".join(f"{_fen(b or 0)} (version {v})" if v is not None else "none" for v, b in budgets)
+                   + " (preallocation_cap)"), eid
+            continue
+        # last year's expenditure (fl.year_flows)
+        later, unsure = _later(rows, book, f"{year - 1:04d}-12-31", held, own=set())
+        later = {j: w for j, w in later.items() if dt.date.fromordinal(rows.dated.get(j, 1)).year == year - 1}
+        unsure = [j for j in unsure if j in later]
+        accounts = {a for a, x in rows.acct.items() if x[0] == book and x[2] == unit and x[4] == comp
+                    and rows.chart_kind.get(x[1]) == "expenditure"}
+        net = sum(rows.year_net.get(a, {}).get(year - 1, 0) for a in accounts)
+        for c, (b, y) in rows.closing.items():
+            if b == book and y == year - 1 and c not in later:
+                net -= sum(d - cr for a, (d, cr) in rows.sums.get(c, {}).items() if a in accounts)
+
+        def moved(jid: int, accounts: set[str] = accounts) -> int:
+            if rows.kinds.get(jid) == "year_close":       # its days and its leaving-out cancel
+                return 0
+            return sum(d - c for a, (d, c) in rows.sums.get(jid, {}).items() if a in accounts)
+
+        net -= sum(moved(j) for j in later)
+        lo, hi = _span(net, [moved(j) for j in unsure])
+        rec_prior = max(_int(cap.get("prior_year_expenditure")) or 0, 0)
+        if not max(lo, 0) <= rec_prior <= max(hi, 0):
+            yield (f"{what} recorded last year's expenditure of unit {unit} as {_fen(rec_prior)}; the books of {year - 1} "
+                   f"as they stood at its hold give {_fen(max(lo, 0))}"
+                   + (f" … {_fen(max(hi, 0))}" if hi != lo else "") + " (preallocation_cap)"), eid
+            continue
+        # what the county's expenditure account held
+        t = held.timestamp()
+        lo = hi = 0
+        for j, v in rows.watched.get(aid, {}).items():
+            w = rows.when(j)
+            if j == eid or w is None or w > t + slack:
+                continue
+            if w <= t - slack:
+                lo, hi = lo + v, hi + v
+            else:
+                lo, hi = lo + min(v, 0), hi + max(v, 0)
+        rec_held = _int(cap.get("county_account_held")) or 0
+        if not lo <= rec_held <= hi:
+            yield (f"{what} recorded that unit {unit}'s expenditure account held {_fen(rec_held)}; its postings "
+                   f"written before the hold sum to {_fen(lo)}" + (f" … {_fen(hi)}" if hi != lo else "")
+                   + " (preallocation_cap)"), eid
 
 
 def findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
@@ -622,3 +879,4 @@ def findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
     yield from adjfund_date_findings(rows)
     yield from interest_findings(rows)
     yield from adjfund_cap_findings(rows)
+    yield from prealloc_basis_findings(rows)

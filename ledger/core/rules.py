@@ -88,6 +88,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "chart": ("code", "parent", "kind"),
     "book": ("code", "components", "pooled_component"),
     "budget": ("id", "year", "unit", "book", "version", "imported_by", "imported_at"),
+    "budget_line": ("budget_id", "component", "line", "amount"),
     "recon_match": ("id", "bank_account_id", "match_group", "method", "statement_line_id", "posting_id",
                     "matched_by"),
     "statement_line": ("id", "bank_account_id", "direction", "amount"),
@@ -97,6 +98,7 @@ TABLES: dict[str, tuple[str, ...]] = {
 ORDER_BY: dict[str, str] = {"pending_entry": "id", "app_user": "name", "request_event": "id",
                             "year_close": "book, year", "setting": "key", "unit": "code", "holder": "code",
                             "closed_period": "month", "chart": "code", "book": "code", "budget": "id",
+                            "budget_line": "budget_id, component, line",
                             "recon_match": "id", "statement_line": "id", "monitor_ack": "id",
                             "import_batch": "id"}
 # Columns cast to text when read online (arrays, jsonb: printed as the export prints them).
@@ -141,7 +143,10 @@ DESCRIPTIONS: dict[str, str] = {
                    "exists and is of that kind (0004 checks both by a trigger, not a foreign key)",
     "workflows": "the workflows' own rules, from their entries and records: the city proper's opening names only "
                  "city units; a pre-allocation goes to a county, is dated in its year and is at most twelve months "
-                 "of the basis it recorded beyond what the county's account held; an interest period ends on or "
+                 "of the basis it recorded beyond what the county's account held, that basis the books' at its hold "
+                 "(the budget then in force, last year's spending, the account's postings written before it); an "
+                 "interest allocation's recorded weights and an in-year adjustment-fund allocation's recorded gaps "
+                 "are the books' at its moment, less whatever was written after it; an interest period ends on or "
                  "before its entry; a month is closed after its last "
                  "day; a year's close is dated in the year, after the year before (in order, none skipped that "
                  "had benefit flows); no budget of a closed year adjusted after its close; each reconciliation "
@@ -567,14 +572,14 @@ class Rules:
         # (a bureau's batch holds one payment per unit, book, component and account paid from)
         self.pay_from: dict[int, str] = {}                            # payments entry -> paid from (its key)
         intern = sys.intern
-        held_at: dict[int, str] = {}          # an interest entry -> when its hold was made (fund_rules)
+        held_at: dict[int, str] = {}          # interest, pre-allocation -> when its hold was made (fund_rules)
         for p in self.small.get("pending_entry", ()):
             eid = _int(p[11])
             if p[9] == "confirmed" and eid is not None:
                 # Columns 0-10 (the entry id is the key; the source is not read from here).
                 self.held_of[eid].append(tuple(intern(x) if 0 < i < 11 and i not in (3, 4) else x
                                                for i, x in enumerate(p[:11])))
-                if p[1] == "interest" and len(p) > 13 and p[13]:
+                if p[1] in ("interest", "preallocation") and len(p) > 13 and p[13]:
                     held_at[eid] = min(held_at.get(eid, p[13]), p[13])
             if p[1] == "payments" and p[9] == "rejected":
                 self.rejected_payments[int(p[0])] = str(_source(p[12] if len(p) > 12 else "").get("import_batch", ""))
@@ -595,6 +600,7 @@ class Rules:
         f.chart_kind = {r[0]: r[2] for r in self.small.get("chart", ()) if len(r) > 2}
         f.closes = list(self.small.get("year_close", ()))
         f.held_at.update(held_at)      # (read from the rows: held_of keeps columns 0-10 only)
+        f.budgets, f.budget_lines = list(self.small.get("budget", ())), list(self.small.get("budget_line", ()))
 
     # ---- helpers ---------------------------------------------------------------------
     def add(self, check: str, message: str, entry_id: int | None = None, *, request_id: int | None = None,
@@ -693,8 +699,8 @@ class Rules:
         # The source is parsed only where a rule reads it (a held entry's maker and checker,
         # a request's id, a clearing's kind): most entries are imports that carry file and row.
         src = (_compact(_source(src_text)) if src_text and ('"held"' in src_text or kind in _SOURCE_KINDS) else {})
-        self.fund.wrote(book, date, kind, created_at)
-        if kind in ("year_close", "adjfund_alloc", "adjfund_remit", "register_clear", "interest"):
+        self.fund.wrote(eid, book, date, created_at)
+        if kind in ("year_close", "adjfund_alloc", "adjfund_remit", "register_clear", "interest", "preallocation"):
             self._fund_entry(eid, kind, book, date, key, src, created_at)
         writer = intern(str(src.get("confirmed_by")) if src.get("held") is not None and src.get("confirmed_by")
                         else created_by)
@@ -726,8 +732,15 @@ class Rules:
             self.sum_ids.add(eid)
             return
         self.fund.entries[eid] = fund_rules.Entry(kind, book, date, key, src, _ts(created_at))
-        if kind in ("adjfund_alloc", "interest") or (kind == "register_clear" and src.get("kind") == "government_share"):
+        if (kind in ("adjfund_alloc", "interest", "preallocation")
+                or (kind == "register_clear" and src.get("kind") == "government_share")):
             self.sum_ids.add(eid)
+
+    def amounts_of_later_writes(self) -> None:
+        """Add to ``sum_ids`` the entries written after (or about when) a write whose recorded
+        inputs fund_rules re-derives as the books stood then (Z1, Z2): called once the entries
+        have streamed, before the amounts are read."""
+        self.sum_ids |= self.fund.later_ids()
 
     def wanted(self) -> set[int]:
         """The entries whose postings the rules read: manual entries and reversals (what they
@@ -829,6 +842,8 @@ class Rules:
         """proof.TABLES["posting"] rows on ``own_accounts`` (others are skipped): the credits."""
         own = self.own_accounts()
         for r in rows:
+            if r[2] in own:
+                self.fund.watch(int(r[1]), r[2], r[3], int(r[4]))     # a pre-allocation's basis (Z2)
             if r[3] == "C" and r[2] in own:
                 lst = self.credits[int(r[1])]
                 if r[2] not in lst:
@@ -867,6 +882,8 @@ class Rules:
             for r in rows:
                 if ids and r[0] in ids:
                     self.matched[r[0]] = (r[2], r[3], int(r[4]))
+                if r[2] in own:
+                    self.fund.watch(int(r[1]), r[2], r[3], int(r[4]))     # a pre-allocation's basis (Z2)
                 if r[2] in own and r[3] == "C":
                     lst = self.credits[int(r[1])]
                     if r[2] not in lst:

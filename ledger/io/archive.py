@@ -214,6 +214,7 @@ def rules_finish(directory: Path, api_rules: rules.Rules | None) -> list[CheckRe
     the payment import lines, then the rules' checks."""
     if api_rules is None:
         return []
+    api_rules.amounts_of_later_writes()
     if (api_rules.wanted() or api_rules.own_accounts() or api_rules.matched_ids() or api_rules.sum_ids
             or api_rules.fund_balance_accounts()):
         api_rules.every_posting(table_rows(directory / "tables" / "posting.csv", proof.TABLES["posting"]))

@@ -161,6 +161,7 @@ def finish(conn: Conn, copy_rows: CopyRows, r: rules.Rules) -> list[CheckResult]
         hcols = ", ".join(f"t.{c}" for c in rules.HELD_LINE_COLS)
         r.held_lines(copy_rows(conn, f"SELECT {hcols} FROM ONLY fl.pending_posting t WHERE t.pending_id "
                                      f"OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[]) ORDER BY t.pending_id, t.pos"))
+    r.amounts_of_later_writes()
     sums = sorted(r.sum_ids)
     for i in range(0, len(sums), CHUNK):
         arr = "{" + ",".join(map(str, sums[i:i + CHUNK])) + "}"
