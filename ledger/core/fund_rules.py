@@ -122,6 +122,7 @@ class FundRows:
     budget_lines: list[Row] = field(default_factory=list)                # fl.budget_line: budget_id, component, line, amount
     watched: dict[str, dict[int, int]] = field(default_factory=dict)     # county_exp account -> entry -> D−C on it
     dated: dict[int, int] = field(default_factory=dict)                  # the entries taken out -> date (ordinal)
+    adjfund: Mapping[str, Any] = field(default_factory=dict)             # the adjustment_fund setting
     legacy: frozenset[int] = frozenset()                                 # entries before the chained history
 
     def day(self, aid: str, day: str, debits: str, credits: str) -> None:
@@ -137,11 +138,11 @@ class FundRows:
         """Entry ``eid`` of ``book`` dated ``date`` written at ``created_at`` (its transaction's
         start, as PostgreSQL prints it), in id order: what the books were at an allocation's
         moment is the books now less the entries written after it (Z1)."""
-        at = _ts(created_at)
-        w = self.writes.get((book, int(date[:4])))
+        y = int(date[:4])
+        w = self.writes.get((book, y))
         if w is None:
-            w = self.writes[(book, int(date[:4]))] = _Writes()
-        w.add(eid, at.timestamp() if at is not None else float("inf"), dt.date.fromisoformat(date[:10]).toordinal())
+            w = self.writes[(book, y)] = _Writes()
+        w.add(eid, _epoch(created_at), _ordinal(date[:10]))
 
     def after(self, book: str, last: str, at: float) -> dict[int, float]:
         """The entries of ``book`` dated on or before ``last`` whose write may have begun after
@@ -183,15 +184,15 @@ class FundRows:
                 continue
             held = _ts(self.held_at.get(eid, ""))
             if e.kind == "interest" and held is not None and _day(e.source.get("to")) is not None:
-                yield eid, e.book, str(_day(e.source.get("to"))), held.timestamp()
+                yield eid, e.book, str(_day(e.source.get("to"))), _epoch(self.held_at[eid])
             elif e.kind == "adjfund_alloc" and "caps" in e.source and e.created_at is not None:
                 y = _int(e.source.get("year"))
                 if y is not None and 1 <= y <= 9999:
-                    yield eid, e.book, f"{y:04d}-12-31", e.created_at.timestamp()
+                    yield eid, e.book, f"{y:04d}-12-31", self.when(eid) or e.created_at.timestamp()
             elif e.kind == "preallocation" and isinstance(e.source.get("cap"), dict) and held is not None:
                 y = _int(e.source.get("year"))
                 if y is not None and 2 <= y <= 9999:
-                    yield eid, e.book, f"{y - 1:04d}-12-31", held.timestamp()
+                    yield eid, e.book, f"{y - 1:04d}-12-31", _epoch(self.held_at[eid])
 
     def watch(self, eid: int, aid: str, side: str, amount: int) -> None:
         """A posting on a county's expenditure account (1004 county_exp): a pre-allocation's
@@ -205,6 +206,35 @@ class FundRows:
         """A posting (or a grouped sum) of an entry whose amounts the rules read."""
         v = self.sums.setdefault(eid, {}).setdefault(aid, [0, 0])
         v[0 if side == "D" else 1] += amount
+
+
+_ORDINALS: dict[str, int] = {}
+_EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
+
+
+def _ordinal(day: str) -> int:
+    """A date's ordinal (a ledger has a few thousand dates: each parsed once)."""
+    n = _ORDINALS.get(day)
+    if n is None:
+        n = dt.date.fromisoformat(day).toordinal()
+        if len(_ORDINALS) < 100_000:
+            _ORDINALS[day] = n
+    return n
+
+
+def _epoch(text: str) -> float:
+    """A write time as PostgreSQL prints it in UTC (``2023-05-01 10:11:12.123456+00``) in epoch
+    seconds, without a datetime per entry; any other form through ``datetime``; inf when it is
+    not a time at all (such a write is taken for one after any moment)."""
+    try:
+        if len(text) >= 22 and text[10] == " " and text.endswith("+00") and text[13] == ":" and text[16] == ":":
+            frac = float(text[19:-3]) if text[19] == "." else 0.0
+            return ((_ordinal(text[:10]) - _EPOCH_DAY) * 86400 + int(text[11:13]) * 3600 + int(text[14:16]) * 60
+                    + int(text[17:19]) + frac)
+        at = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return float("inf")
+    return at.timestamp() if at.tzinfo is not None else float("inf")
 
 
 def _ts(text: str) -> dt.datetime | None:
@@ -597,7 +627,7 @@ def interest_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
             if bad:
                 yield f"{what} {bad} over the weights its hold recorded (interest_shares)", eid
                 continue
-        later, unsure = _later(rows, e.book, end.isoformat(), held, own={eid})
+        later, unsure = _later(rows, e.book, end.isoformat(), _epoch(rows.held_at[eid]), own={eid})
         base: dict[str, int] = {}
         for aid in mine:
             w = sum(net * _counted(day, start, end) for day, net in rows.special_days.get(aid, ()))
@@ -646,12 +676,11 @@ def _weight_of(rows: FundRows, jid: int, key: Mapping[str, str], start: dt.date,
     return out
 
 
-def _later(rows: FundRows, book: str, last: str, at: dt.datetime,
+def _later(rows: FundRows, book: str, last: str, t: float,
            own: set[int]) -> tuple[dict[int, float], list[int]]:
     """The entries of ``book`` dated on or before ``last`` written after the moment ``at`` (and
     the write's own ``own``), and those of them written within ``WRITE_SLACK`` either side of it,
     which it may or may not have seen: a transaction's time is its start (Z1)."""
-    t = at.timestamp()
     later = rows.after(book, last, t)
     for eid in own:                               # the write's own entries: not in what it read
         if eid not in later:
@@ -704,6 +733,9 @@ def adjfund_cap_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
     entry of the book dated in or before the year written after it (Z1), and the government
     shares of closes made after it; a write begun within ``WRITE_SLACK`` of it may or may not
     have been seen, and each cap is judged within what such writes could make it.
+    The recorded weights are the recorded gaps (the rule 'gap') or the setting's fixed shares
+    (the rule 'fixed'; the setting now, so either reading passes), and a unit whose books give it
+    a gap is not left out of the caps.
     Allocations recorded before 0084 carry no caps and are not judged here."""
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for eid, e in rows.entries.items():
@@ -742,27 +774,37 @@ def adjfund_cap_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
             yield (f"{what} has no readable time of writing: the gaps it recorded cannot be held to the books at its "
                    "moment (adjfund_cap)"), ids[0]
             continue
-        later, unsure = _later(rows, book, f"{year:04d}-12-31", at, own=set(ids))
+        later, unsure = _later(rows, book, f"{year:04d}-12-31", rows.when(ids[0]) or at.timestamp(), own=set(ids))
         before: dict[str, int] = {}
         for jid, j in rows.entries.items():
             if (j.kind == "adjfund_alloc" and j.book == book and str(j.source.get("year")) == str(year)
                     and j.date[:4] == str(year) and j.created_at is not None and j.created_at < at):
                 for u, v in _credits_4401(rows, jid).items():
                     before[u] = before.get(u, 0) + v
+        setting = rows.adjfund.get("shares")
+        fixed = {str(u): _int(v) or 0 for u, v in setting.items()} if isinstance(setting, dict) else None
+        by_gap = {u: c for u, c in caps.items() if c > 0}
+        by_fixed = {u: fixed.get(u, 0) for u in caps if fixed.get(u, 0) > 0} if fixed is not None else None
         books = _figures(rows, book, year, later, at)
         seen = [_figures(rows, book, year, {k: v for k, v in later.items() if k != jid}, at) for jid in unsure]
         zero = {"revenue": 0, "expenditure": 0, "surplus_before": 0}
-        for u in sorted(caps):
+        for u in sorted(caps.keys() | books.keys()):      # a unit left out of the sharing is judged too
             f = books.get(u, zero)
             (elo, ehi), (rlo, rhi), (slo, shi) = (_span(f[k], [g.get(u, zero)[k] - f[k] for g in seen])
                                                   for k in ("expenditure", "revenue", "surplus_before"))
             lo, hi = _cap(elo, rhi, shi, before.get(u, 0)), _cap(ehi, rlo, slo, before.get(u, 0))
-            if not lo <= caps[u] <= hi:
+            if u not in caps and (lo == 0 or (weights == by_fixed and fixed is not None and fixed.get(u, 0) <= 0)):
+                continue                     # no gap (or no fixed share): not among the units it shared among
+            if not lo <= caps.get(u, 0) <= hi:
                 gave = _fen(lo) if lo == hi else f"{_fen(lo)} … {_fen(hi)} (entries written within {WRITE_SLACK} of it)"
-                yield (f"{what} recorded a gap of {_fen(caps[u])} for unit {u}; the books at its moment give "
+                yield (f"{what} recorded a gap of {_fen(caps.get(u, 0))} for unit {u}; the books at its moment give "
                        f"{gave} (expenditure {_fen(f['expenditure'])}, revenue {_fen(f['revenue'])}, surplus "
                        f"before {_fen(f['surplus_before'])}, given before {_fen(before.get(u, 0))}) (adjfund_cap)"), ids[0]
                 break
+        else:
+            if weights != by_gap and weights != by_fixed:
+                yield (f"{what} recorded weights that are neither its recorded gaps (the rule 'gap') nor the "
+                       "setting's fixed shares (the rule 'fixed') (adjfund_cap)"), ids[0]
 
 
 def _cap(expenditure: int, revenue: int, surplus_before: int, given: int) -> int:
@@ -831,7 +873,8 @@ def prealloc_basis_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
                    + " (preallocation_cap)"), eid
             continue
         # last year's expenditure (fl.year_flows)
-        later, unsure = _later(rows, book, f"{year - 1:04d}-12-31", held, own=set())
+        t = _epoch(rows.held_at[eid])
+        later, unsure = _later(rows, book, f"{year - 1:04d}-12-31", t, own=set())
         later = {j: w for j, w in later.items() if dt.date.fromordinal(rows.dated.get(j, 1)).year == year - 1}
         unsure = [j for j in unsure if j in later]
         accounts = {a for a, x in rows.acct.items() if x[0] == book and x[2] == unit and x[4] == comp
@@ -855,7 +898,6 @@ def prealloc_basis_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
                    + (f" … {_fen(max(hi, 0))}" if hi != lo else "") + " (preallocation_cap)"), eid
             continue
         # what the county's expenditure account held
-        t = held.timestamp()
         lo = hi = 0
         for j, v in rows.watched.get(aid, {}).items():
             w = rows.when(j)

@@ -599,6 +599,8 @@ class Rules:
         f.pooled = {r[0]: r[2] for r in self.small.get("book", ()) if len(r) > 2}
         f.chart_kind = {r[0]: r[2] for r in self.small.get("chart", ()) if len(r) > 2}
         f.closes = list(self.small.get("year_close", ()))
+        adj = settings.get("adjustment_fund")
+        f.adjfund = adj if isinstance(adj, dict) else {}
         f.held_at.update(held_at)      # (read from the rows: held_of keeps columns 0-10 only)
         f.budgets, f.budget_lines = list(self.small.get("budget", ())), list(self.small.get("budget_line", ()))
 

@@ -77,6 +77,22 @@ def test_caps_forged_to_what_later_spending_makes_the_books_say_are_named(ledger
     assert [x["message"] for x in offline(ledger_db, tmp_path, "workflows")] == [f["message"]]
 
 
+def test_weights_other_than_the_gaps_are_named(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """The rule 'gap' shares by the gaps; with ``fl._adjfund_weights`` tripling 230822's weight for
+    one call, 400.00 goes 360.00 / 40.00 (each within its gap of 600.00 / 200.00, so no cap check
+    refuses it), the shares agreeing with the weights it recorded: the recorded weights are not
+    the gaps, and that is named."""
+    _fund(ledger_db)
+    with suspended(ledger_db.admin(), "fl._adjfund_weights(text[],bigint[])", "ELSE x.c END",
+                   "ELSE x.c * CASE WHEN x.u = '230822' THEN 3 ELSE 1 END END"):
+        got = adjfund.allocate(ledger_db.cached("fin"), year=2023, book="RES", amount=40000,
+                               on=dt.date(2023, 5, 1), key="tilted")
+    assert {a.unit: a.amount for a in got} == {"230822": 36000, "230881": 4000}
+    f = named(verdict(ledger_db), "workflows", entry_id=min(a.entry_id for a in got), words="adjfund_cap")
+    assert "recorded weights that are neither its recorded gaps" in str(f["message"]), f
+    assert [x["message"] for x in offline(ledger_db, tmp_path, "workflows")] == [f["message"]]
+
+
 def test_a_write_within_the_slack_does_not_switch_the_check_off(ledger_db: LedgerDB,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The reclassification written at once after the allocation, within ``WRITE_SLACK`` of it
