@@ -256,13 +256,16 @@ def test_0031_bounds_bind_new_rows_and_cash_dates(upgraded: Upgraded) -> None:
     with upgraded.connect() as c:
         trg = {r[0] for r in c.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE '%\\_caps' "
                                         "OR tgname LIKE '%cash\\_date'").fetchall()}
+        # (the posted postings' cash date is a rule of fl.posting_inserted since 0090)
         assert trg == {"pending_entry_caps", "fund_request_caps", "register_item_caps", "import_batch_caps",
-                       "posting_cash_date", "pending_posting_cash_date"}
+                       "pending_posting_cash_date"}
+        assert "fl._cash_date_limit()" in c.execute("SELECT prosrc FROM pg_proc WHERE oid = "
+                                                    "'fl.posting_inserted()'::regprocedure").fetchone()[0]
         checks = {r[0]: r[1] for r in c.execute(
             "SELECT conname, convalidated FROM pg_constraint WHERE connamespace = 'fl'::regnamespace AND conname IN "
-            "('bank_statement_file_sha256_form', 'operation_log_detail_depth', 'entry_source_depth')").fetchall()}
-        assert checks == dict.fromkeys(("bank_statement_file_sha256_form", "operation_log_detail_depth",
-                                        "entry_source_depth"), False)
+            "('bank_statement_file_sha256_form', 'operation_log_detail_depth')").fetchall()}
+        assert checks == dict.fromkeys(("bank_statement_file_sha256_form", "operation_log_detail_depth"), False)
+        # (entry_source_depth is checked by fl.entry_stamp since 0090: test_upgrade_0090)
         n = c.execute("SELECT count(*) FROM fl.fund_request").fetchone()[0]
         with c.transaction(force_rollback=True):
             assert n > 0 and c.execute("UPDATE fl.fund_request SET note = note").rowcount == n
@@ -349,8 +352,8 @@ def test_upgrade_0025b_adjustment_fund(upgraded: Upgraded) -> None:
     with upgraded.connect() as c:
         year = c.execute("SELECT min(year) FROM fl.year_close").fetchone()[0]
         fund = c.execute("SELECT value FROM fl.setting WHERE key = 'adjustment_fund'").fetchone()[0]
-        check = c.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'entry_kind_known' "
-                          "AND conrelid = 'fl.entry'::regclass").fetchone()[0]
+        # (the kind list is fl.entry_stamp's since 0090: test_upgrade_0090)
+        check = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.entry_stamp()'::regprocedure").fetchone()[0]
         kinds = [r[0] for r in c.execute("SELECT DISTINCT kind FROM fl.entry").fetchall()]
     assert fund["in_order"] is False
     assert "'adjfund_alloc'" in check and all(f"'{k}'" in check for k in kinds), (check, kinds)
@@ -681,8 +684,11 @@ def test_upgrade_0060_money_out_of_a_county_account_is_its_officers_or_held(upgr
                          "JOIN fl.account a ON a.id = p.account_id AND a.holder = 'county_exp' "
                          "JOIN fl.app_user u ON u.name = e.created_by AND u.role = 'reviewer' "
                          "WHERE e.kind = 'payments'").fetchone()[0] > 0
+        # (a rule of the trigger posting_inserted since 0090)
         assert c.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'fl.posting'::regclass "
-                         "AND tgname = 'posting_own_bank_credit'").fetchone()[0] == 1
+                         "AND tgname = 'posting_inserted'").fetchone()[0] == 1
+        assert "AS own_bank_credit" in c.execute("SELECT prosrc FROM pg_proc WHERE oid = "
+                                                 "'fl.posting_inserted()'::regprocedure").fetchone()[0]
         assert "'payments'" in c.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
                                          "WHERE conname = 'pending_entry_kind_check'").fetchone()[0]
         rules = " ".join(r[0] for r in c.execute("SELECT rule FROM fl.manual_policy()").fetchall())
@@ -844,7 +850,7 @@ def test_upgrade_0058_city_confirms_and_marked_locks(upgraded: Upgraded) -> None
     with upgraded.connect() as c:
         assert "city_confirms" in c.execute("SELECT prosrc FROM pg_proc WHERE oid = "
                                             "'fl._decider(fl.pending_entry,text)'::regprocedure").fetchone()[0]
-        row = c.execute("SELECT t.tgenabled FROM pg_trigger t WHERE t.tgname = 'posting_city_figures' "
+        row = c.execute("SELECT t.tgenabled FROM pg_trigger t WHERE t.tgname = 'posting_inserted' "   # (0090)
                         "AND t.tgrelid = 'fl.posting'::regclass").fetchone()
         assert row is not None and row[0] == "O"
         assert c.execute("SELECT fl._city_figure('1003', 'special'), fl._city_figure('4101.county', ''), "
@@ -898,8 +904,8 @@ def test_upgrade_0064_money_into_a_bank_account_is_the_citys_and_withdrawals_are
     with upgraded.connect() as c:
         assert "fl._money_in" in c.execute("SELECT prosrc FROM pg_proc WHERE oid = "
                                            "'fl._decider(fl.pending_entry,text)'::regprocedure").fetchone()[0]
-        assert "fl._money_in" in c.execute("SELECT prosrc FROM pg_proc WHERE oid = "
-                                           "'fl.posting_city_figures()'::regprocedure").fetchone()[0]
+        assert "fl._money_in" in c.execute("SELECT prosrc FROM pg_proc WHERE oid = "      # (0090: one trigger)
+                                           "'fl.posting_inserted()'::regprocedure").fetchone()[0]
         assert c.execute("SELECT fl._money_in('1004', 'county_exp', 'D'), fl._money_in('1001', '', 'D'), "
                          "fl._money_in('1004', 'county_exp', 'C'), fl._money_in('5001.inpatient', '', 'D')"
                          ).fetchone() == (True, True, False, False)
@@ -1414,3 +1420,50 @@ def test_upgrade_0091_a_reversal_that_would_over_clear_is_refused_in_words(upgra
         for role in ("fl_officer", "fl_reviewer", "fl_finance", "fl_admin", "fl_auditor"):
             assert not c.execute("SELECT has_function_privilege(%s, 'fl._unclear_check(bigint,fl.register_clearing,"
                                  "fl.register_item)', 'EXECUTE')", (role,)).fetchone()[0], role
+
+
+def test_upgrade_0090_posting_rules_in_posting_inserted_and_entry_caps_in_its_stamp(upgraded: Upgraded) -> None:
+    """0090 (issue 24): the upgraded fl.posting has no rule triggers of their own (0031's cash date,
+    0058/0064's city figures and 0060's own bank credit are posting_inserted's first statement) and
+    fl.entry's kind and size CHECKs are fl.entry_stamp's; raw SQL as the tables' owner still meets
+    each by its name — an INSERT, and an UPDATE should the append-only refusal be switched off (the
+    old entries verify: above)."""
+    with upgraded.connect() as c:
+        names = {r[0] for r in c.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'fl.posting'::regclass "
+                                         "AND NOT tgisinternal").fetchall()}
+        assert "posting_inserted" in names and not names & {"posting_cash_date", "posting_city_figures",
+                                                            "posting_own_bank_credit"}, names
+        assert c.execute("SELECT count(*) FROM pg_constraint WHERE conrelid = 'fl.entry'::regclass AND conname IN "
+                         "('entry_kind_known', 'entry_memo_size', 'entry_reason_size', 'entry_source_size', "
+                         "'entry_source_depth')").fetchone()[0] == 0
+        bank, other, book = c.execute(
+            "SELECT b.id, o.id, b.book FROM fl.account b JOIN fl.account o ON o.book = b.book AND o.unit = b.unit "
+            "AND o.holder = '' AND o.chart_code LIKE '2%' WHERE b.bank_account_id IS NOT NULL "
+            "ORDER BY b.id, o.id LIMIT 1").fetchone()
+
+        def refused(sql: str, *args: object) -> str | None:
+            with pytest.raises(psycopg.Error) as e, c.transaction():
+                c.execute(sql, args)
+            return e.value.diag.constraint_name
+
+        entry = ("INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash, reason, source) "
+                 "VALUES (%s, %s, %s, 'manual', %s, '\\x00', %s, %s::jsonb) RETURNING id")
+        today = c.execute("SELECT fl._region_today()").fetchone()[0]
+        deep = "[" * 65 + "]" * 65
+        with c.transaction(force_rollback=True):
+            # the append-only refusal off for the transaction (before any pending trigger event):
+            # an UPDATE meets the same caps (below)
+            c.execute("ALTER TABLE fl.entry DISABLE TRIGGER entry_append_only")
+            assert refused(entry, book, today, "m" * 8001, "manual:x:0090a", "", None) == "entry_memo_size"
+            assert refused(entry, book, today, "", "manual:x:0090b", "r" * 2001, None) == "entry_reason_size"
+            assert refused(entry, book, today, "", "manual:x:0090c", "", f'"{"s" * 32001}"') == "entry_source_size"
+            assert refused(entry, book, today, "", "manual:x:0090d", "", deep) == "entry_source_depth"
+            # a cash date after the region's today, on a bank account: the postings' statement is refused
+            eid = c.execute(entry, (book, today.replace(month=12, day=31), "", "manual:x:0090e", "", None)
+                            ).fetchone()[0]
+            if today.month < 12 or today.day < 31:
+                assert refused("INSERT INTO fl.posting (entry_id, account_id, side, amount, entry_date, unit) "
+                               "SELECT %s, a.id, s, 100, %s, a.unit FROM fl.account a, "
+                               "(VALUES (%s, 'D'), (%s, 'C')) v(id, s) WHERE a.id = v.id",
+                               eid, today.replace(month=12, day=31), bank, other) == "cash_date_future"
+            assert refused("UPDATE fl.entry SET memo = repeat('m', 8001) WHERE id = %s", eid) == "entry_memo_size"

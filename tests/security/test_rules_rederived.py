@@ -107,7 +107,8 @@ def test_the_bureau_pays_from_a_countys_account_at_once(ledger_db: LedgerDB, tmp
     f = _claims(tmp_path / "claims.csv", "2024-03-27,230881,RES,某某医院,inpatient,800.00,R15-C,,county")
     with suspended(admin, "fl.import_payments(text,text)", "(u.role <> 'officer' AND g.holder = 'county_exp') AS held",
                    "false AS held"), \
-         body_off(admin, "fl.posting_own_bank_credit()", "\nBEGIN\n  RETURN NULL;\nEND "):
+         suspended(admin, "fl.posting_inserted()", "(g.side = 'C' AND NOT coalesce(s.ounit = a.unit, false)",
+                   "(false AND NOT coalesce(s.ounit = a.unit, false)"):   # 0060's rule, fl.posting_inserted's since 0090
         r = ledger_db.cli("pay", "import", str(f), "--json", user="rev")
     assert r.exit_code == 0 and r.json()["entries"] == 1 and not r.json()["held"], r
     eid = int(admin.execute("SELECT p.entry_id FROM fl.posting p WHERE p.line_ref = 'R15-C'").fetchone()["entry_id"])
