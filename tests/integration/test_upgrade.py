@@ -1159,7 +1159,8 @@ def test_upgrade_0075_a_payments_import_sorts_less_and_reads_no_register(upgrade
         assert "already paid by the county''s own import" in src and "_claims_released" in src
         assert "enable_mergejoin=off" in cfg and "work_mem=256MB" in cfg, cfg
         rec = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl._record_import_lines()'::regprocedure").fetchone()[0]
-        assert "IF again IS NULL THEN" in rec and "WHERE l.batch_id = ANY (again)" in rec
+        # (0092 digests an insert's batches first and keeps 0075's slow way for a batch recorded before)
+        assert "WHERE l.batch_id = ANY (again)" in rec and "IF again IS NOT NULL THEN" in rec
         unit = c.execute("SELECT unit FROM fl.account WHERE holder = 'city_exp' AND book = 'RES' AND component = '' "
                          "AND balance > 100 ORDER BY unit LIMIT 1").fetchone()[0]
         reviewer = c.execute("SELECT name FROM fl.app_user WHERE role = 'reviewer' ORDER BY name LIMIT 1").fetchone()[0]
@@ -1469,3 +1470,65 @@ def test_upgrade_0090_posting_rules_in_posting_inserted_and_entry_caps_in_its_st
                                "(VALUES (%s, 'D'), (%s, 'C')) v(id, s) WHERE a.id = v.id",
                                eid, today.replace(month=12, day=31), bank, other) == "cash_date_future"
             assert refused("UPDATE fl.entry SET memo = repeat('m', 8001) WHERE id = %s", eid) == "entry_memo_size"
+
+
+def test_upgrade_0092_a_payments_import_reads_its_rows_fewer_times(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0092 (issue 24): the upgraded import asks its row table its three questions in one pass
+    (keeping 0066's settings, 0070's and 0043's conflicts), the import lines' history digests an
+    insert's batches before it looks for batches recorded before, and fl._record_rows gathers
+    memos only for one entry's postings. A bureau import after the upgrade records the digest
+    hashlib recomputes and each entry's memos; the same file again skips every row; a file with
+    a reference used twice and an invalid row is refused with both named, nothing written."""
+    import hashlib
+
+    with upgraded.connect() as c:
+        src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc "
+                             "WHERE oid = 'fl.import_payments(text,text)'::regprocedure").fetchone()
+        assert "INTO bad, has_reg, differs" in src and "IF bad OR has_reg THEN" in src and "(0092)" in src
+        assert "bad := EXISTS" not in src and "w.valid AND w.reg_h <> w.h) THEN" not in src
+        assert "already paid by the county''s own import" in src and "_claims_released" in src
+        assert "enable_mergejoin=off" in cfg and "work_mem=256MB" in cfg and "lock_timeout=5s" in cfg, cfg
+        rec = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl._record_import_lines()'::regprocedure").fetchone()[0]
+        assert "IF TG_OP = 'INSERT' THEN" in rec and "IF again IS NOT NULL THEN" in rec
+        rr, rcfg = c.execute("SELECT prosrc, proconfig FROM pg_proc WHERE oid = 'fl._record_rows()'::regprocedure"
+                             ).fetchone()
+        assert "WITH x AS (SELECT min(n.entry_id) AS e, max(n.entry_id) AS e2 FROM new_rows n)," in rr
+        assert "UPDATE fl.record_head SET seq = hn + 1" in rr and "bytea_output=hex" in rcfg, rcfg
+        unit = c.execute("SELECT unit FROM fl.account WHERE holder = 'city_exp' AND book = 'RES' AND component = '' "
+                         "AND balance > 100 ORDER BY unit LIMIT 1").fetchone()[0]
+        reviewer = c.execute("SELECT name FROM fl.app_user WHERE role = 'reviewer' ORDER BY name LIMIT 1").fetchone()[0]
+        day = c.execute("SELECT max(day) FROM fl.account_day").fetchone()[0]
+        mark = c.execute("SELECT max(id) FROM fl.record_log").fetchone()[0]
+        n_entries = c.execute("SELECT count(*) FROM fl.entry").fetchone()[0]
+    f = tmp_path / "i92.csv"
+    head = "date,unit,book,provider,category,amount,reference,component,paid_from\n"
+    f.write_text(head + "".join(f"{day},{unit},RES,prov-{i},{cat},0.01,UPG-92-{9 - i},,city\n"
+                                for i, cat in enumerate(["inpatient", "outpatient", "inpatient", "pharmacy"])), "utf-8")
+    r = upgraded.cli("--lang", "en", "pay", "import", str(f), "--json", user=reviewer)
+    assert r.returncode == 0 and json.loads(r.stdout)["rows_posted"] == 4, r
+    with upgraded.connect() as c:
+        got = c.execute("SELECT row_data FROM fl.record_log WHERE id > %s AND tbl = 'fl.import_line'", (mark,)).fetchall()
+        assert len(got) == 1 and got[0][0]["lines"] == 4, got
+        lines = c.execute("SELECT to_jsonb(l)::text FROM fl.import_line l WHERE l.batch_id = %s ORDER BY l.row_no",
+                          (got[0][0]["batch_id"],)).fetchall()
+        assert got[0][0]["digest"] == hashlib.sha256(
+            b"".join(hashlib.sha256(t[0].encode()).digest() for t in lines)).hexdigest()
+        # Each debit's memo is in its entry's history (the credit's statement wrote the entry's version).
+        memos = {}
+        for (d,) in c.execute("SELECT row_data FROM fl.record_log WHERE id > %s AND tbl = 'fl.posting'", (mark,)):
+            memos.update(d["memos"])
+        posted = dict(c.execute("SELECT p.id::text, p.memo FROM fl.posting p JOIN fl.import_line l "
+                                "ON l.entry_id = p.entry_id AND l.reference = p.line_ref WHERE l.batch_id = %s",
+                                (got[0][0]["batch_id"],)).fetchall())
+        assert len(posted) == 4 and memos == posted, (memos, posted)
+        n_after = c.execute("SELECT count(*) FROM fl.entry").fetchone()[0]
+    r = upgraded.cli("--lang", "en", "pay", "import", str(f), "--json", user=reviewer)
+    assert r.returncode == 0 and json.loads(r.stdout)["rows_posted"] == 0, r
+    bad = tmp_path / "i92-bad.csv"
+    bad.write_text(head + f"{day},{unit},RES,p,inpatient,0.01,UPG-92-X,,city\n"
+                   + f"{day},{unit},RES,p,inpatient,0.02,UPG-92-X,,city\n"
+                   + f"{day},{unit},RES,p,nosuch,0.01,UPG-92-Y,,city\n", "utf-8")
+    r = upgraded.cli("--lang", "en", "pay", "import", str(bad), "--json", user=reviewer)
+    assert r.returncode != 0 and "used again" in r.stdout + r.stderr and "nosuch" in r.stdout + r.stderr, r
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM fl.entry").fetchone()[0] == n_after > n_entries
