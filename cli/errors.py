@@ -22,6 +22,7 @@ from ledger.io.formats import (
     COLUMN_HIDDEN,
     DATE_CELL,
     LOGICAL_CELL,
+    MERGED_CELLS,
     NUMBER_CELL,
     NUMBER_REFERENCE,
     ROW_HIDDEN,
@@ -29,6 +30,7 @@ from ledger.io.formats import (
     SHEET_HIDDEN,
     SHEET_NOT_SHOWN,
     XLSX_INFLATES,
+    XLSX_PACKED_OTHERWISE,
     XLSX_TOO_BIG,
 )
 
@@ -105,6 +107,8 @@ PATTERNS: tuple[str, ...] = (
     SHEET_NOT_SHOWN,
     ROW_HIDDEN,
     COLUMN_HIDDEN,
+    XLSX_PACKED_OTHERWISE,  # (ATTACK13 W3, W1)
+    MERGED_CELLS,
     N_("reference '{ref}' was already imported (batch {batch}, {file}, row {row}) with different content: conflict; "
        "correct the row or give it a new reference"),
 )

@@ -132,3 +132,11 @@ COLUMN_HIDDEN = N_(
     "column {column} is hidden in Excel and holds values: what is imported must be what is shown; unhide it "
     "or delete it, save, and import again"
 )
+XLSX_PACKED_OTHERWISE = N_(
+    "the workbook's part {part} is packed as Excel never packs ({how}); open the file in Excel and save the "
+    "table again as a new .xlsx"
+)
+MERGED_CELLS = N_(
+    "cells {ref} are merged: Excel shows only the first cell's value, and a value under the others would be "
+    "imported unseen; unmerge them (取消单元格合并), save, and import again"
+)

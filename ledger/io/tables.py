@@ -55,6 +55,7 @@ from ledger.io.formats import (
     COLUMN_HIDDEN,
     DATE_CELL,
     LOGICAL_CELL,
+    MERGED_CELLS,
     NUMBER_CELL,
     NUMBER_REFERENCE,
     ROW_HIDDEN,
@@ -63,6 +64,7 @@ from ledger.io.formats import (
     SHEET_NOT_SHOWN,
     TEXT_COLUMNS,
     XLSX_INFLATES,
+    XLSX_PACKED_OTHERWISE,
     XLSX_TOO_BIG,
     FileFormat,
 )
@@ -749,6 +751,7 @@ def _stored_rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
         parser = WorkSheetParser(src, sheet._shared_strings, data_only=book.data_only, epoch=book.epoch,
                                  date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
         hidden_columns: frozenset[int] | None = None
+        rows_hidden: bool | None = None   # the sheet's zeroHeight: a row without a height of its own is hidden
         for n, cells in parser.parse():
             last = max((c["column"] for c in cells), default=0)
             if n > EXCEL_ROWS or last > EXCEL_COLUMNS:
@@ -758,25 +761,68 @@ def _stored_rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
             row = sheet._get_row(cells, 1, last)
             held = [i for i, c in enumerate(row) if getattr(c, "value", None) not in (None, "")]
             if held:
-                if _is_hidden(parser.row_dimensions.get(str(n))):
-                    raise _Fatal(ROW_HIDDEN.format(row=n), n)
-                if hidden_columns is None:   # <cols> precedes <sheetData>: known by the first row
+                if rows_hidden is None:      # <sheetFormatPr> and <cols> precede <sheetData>: known by now
+                    rows_hidden = _is_true(getattr(getattr(parser, "sheet_format", None), "zeroHeight", None))
                     hidden_columns = _hidden_columns(parser.column_dimensions)
+                if _row_hidden(parser.row_dimensions.get(str(n)), rows_hidden):
+                    raise _Fatal(ROW_HIDDEN.format(row=n), n)
+                assert hidden_columns is not None
                 shut = [i for i in held if i + 1 in hidden_columns]
                 if shut:
                     raise _Fatal(COLUMN_HIDDEN.format(column=column_letter(shut[0])), n)
             yield n, row
+        # <mergeCells> follows <sheetData>: known only now. The import is all or nothing, so a
+        # refusal after the last row still writes nothing (ATTACK13 W1: F3 under E3:F3 was imported).
+        for ref in _merged(getattr(parser, "merged_cells", None)):
+            raise _Fatal(MERGED_CELLS.format(ref=ref), _first_row(ref))
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or str(value or "").lower() in ("1", "true")
+
+
+def _size(attrs: dict[str, Any], name: str) -> float | None:
+    try:
+        return float(attrs[name]) if name in attrs else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _is_hidden(attrs: Any) -> bool:
-    return isinstance(attrs, dict) and str(attrs.get("hidden", "")).lower() in ("1", "true")
+    return isinstance(attrs, dict) and _is_true(attrs.get("hidden"))
+
+
+def _row_hidden(attrs: Any, by_default: bool) -> bool:
+    """Hidden in Excel (ATTACK12 Z6, ATTACK13 W1): ``hidden``, a height of 0, or the sheet's
+    ``zeroHeight`` for a row without a height of its own."""
+    attrs = attrs if isinstance(attrs, dict) else {}
+    if _is_hidden(attrs):
+        return True
+    height = _size(attrs, "ht")
+    if height is not None and height <= 0:
+        return True
+    return by_default and not (height is not None and height > 0)
+
+
+def _merged(cells: Any) -> Iterator[str]:
+    """The references of merged ranges of more than one cell."""
+    for m in getattr(cells, "mergeCell", None) or ():
+        ref = str(getattr(m, "ref", "") or "")
+        if ":" in ref and ref.split(":")[0] != ref.split(":")[1]:
+            yield ref
+
+
+def _first_row(ref: str) -> int:
+    digits = "".join(ch for ch in ref.split(":")[0] if ch.isdigit())
+    return int(digits) if digits else 0
 
 
 def _hidden_columns(dims: Any) -> frozenset[int]:
     """The 1-based column numbers a worksheet's ``<cols>`` hides (a ``<col>`` spans min..max)."""
     out: set[int] = set()
     for attrs in (dims or {}).values():
-        if _is_hidden(attrs):
+        width = _size(attrs, "width") if isinstance(attrs, dict) else None
+        if _is_hidden(attrs) or (width is not None and width <= 0):
             try:
                 lo, hi = int(attrs.get("min", 0)), int(attrs.get("max", 0))
             except (TypeError, ValueError):
@@ -798,6 +844,12 @@ def _check_packed(fh: IO[bytes], refuse: Callable[[str], BadFile]) -> None:
     fh.seek(0)
     total = 0
     for info in parts:
+        # (ATTACK13 W3) Only DEFLATE stops at the declared size while unpacking (zipfile passes
+        # it as max_length); bzip2 and LZMA unpack a part whole, then cut it: a 5.9 KB workbook
+        # took 2.1 GB. Excel and WPS write stored or deflated parts, never encrypted ones.
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 1:
+            how = "encrypted" if info.flag_bits & 1 else f"method {info.compress_type}"
+            raise refuse(XLSX_PACKED_OTHERWISE.format(part=info.filename, how=how))
         size, packed = info.file_size, max(info.compress_size, 1)
         total += size
         if size > XLSX_MAX_PART_BYTES or (size > XLSX_RATIO_FROM and size > XLSX_MAX_RATIO * packed):
