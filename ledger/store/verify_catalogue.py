@@ -384,7 +384,7 @@ BUILTINS: dict[str, str] = {
     "timestamptz_gt(timestamp with time zone,timestamp with time zone)": "timestamp_gt",
     "timestamptz_lt(timestamp with time zone,timestamp with time zone)": "timestamp_lt",
     "timestamptz_out(timestamp with time zone)": "timestamptz_out",
-    "timezone(text,timestamp with time zone)": "timestamptz_zone",
+    "timezone(text,timestamp with time zone)": "timestamptz_zone", "to_regprocedure(text)": "to_regprocedure",
     "to_char(timestamp with time zone,text)": "timestamptz_to_char", "to_jsonb(anyelement)": "to_jsonb",
     "unnest(anyarray)": "array_unnest",
 }
@@ -410,8 +410,13 @@ SELECT 'function pg_catalog.' || p.oid::regprocedure::text AS what, p.oid::regpr
   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
  WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.oid < {FIRST_NORMAL_OID}
    AND (p.xmin::text::bigint > {_INITDB_XID} OR p.prosecdef OR p.proconfig IS NOT NULL OR p.proowner <> 10
-        OR p.oid::regprocedure::text = ANY (%(relied)s::text[]))
+        OR p.oid = ANY (ARRAY(SELECT pg_catalog.to_regprocedure(s) FROM pg_catalog.unnest(%(relied)s::text[]) s)))
 """
+# (The functions relied on are looked up by signature, to_regprocedure under the pinned
+# search_path = pg_catalog, the same resolution that prints a visible function's
+# signature unqualified: printing every pg_catalog function's signature to compare it
+# cost more than the rest of the query. Python still compares each row's printed ``sig``
+# with BUILTINS: one that resolved to another function is reported missing.)
 
 # The other catalogues that decide what a built-in does: an operator's function, a cast,
 # a type's output function (what COPY prints), an aggregate's state function, a

@@ -152,8 +152,10 @@ def pin(conn: Conn, *, snapshot_imported: bool = False) -> None:
     exporter holds them for as long as either reads."""
     if not snapshot_imported:
         lock_relations(conn)
-    for name, value, _want in PINNED:
-        conn.execute("SELECT pg_catalog.set_config(%s, %s, true)", (name, value))
+    # One statement, the settings set in PINNED's order (each set_config a row of its own).
+    conn.execute("SELECT pg_catalog.set_config(s.n, s.v, true) FROM ROWS FROM (pg_catalog.unnest(%s::pg_catalog.text[]), "
+                 "pg_catalog.unnest(%s::pg_catalog.text[])) WITH ORDINALITY s(n, v, i) ORDER BY s.i",
+                 ([n for n, _v, _w in PINNED], [v for _n, v, _w in PINNED]))
     check(conn)
 
 
