@@ -93,3 +93,41 @@ def test_a_clean_server_has_no_builtin_findings(ledger_db):
 
     checked, findings = check_builtins(ledger_db.connect("aud"))
     assert checked > 50 and findings == []
+
+
+def test_the_digests_are_the_servers_own_deletion_row_for_row(ledger_db):
+    """The privileges key is cut from each row's text in Python (``_without``), not by the
+    server's jsonb ``-``: every row's digest is the same as the server's deletion gives,
+    with privileges granted on a built-in, and with a row whose text carries a decoy of the
+    key. The decoy row still differs from the shipped one: it is named."""
+    import hashlib
+
+    from ledger.store import verify_builtins
+    from ledger.store.verify_catalogue import check_builtins
+
+    c = ledger_db.admin()
+    c.execute("GRANT EXECUTE ON FUNCTION pg_catalog.md5(text) TO fl_auditor")
+    c.execute("""UPDATE pg_catalog.pg_proc SET prosrc = 'int8ne, "proacl": null}'"""
+              " WHERE oid = 'pg_catalog.int8eq(bigint, bigint)'::regprocedure")
+    aud = ledger_db.connect("aud")
+    server = {t: {str(r["k"]): hashlib.sha256(str(r["j"]).encode()).hexdigest()[:16]
+                  for r in aud.execute(verify_builtins._rows_sql(t)).fetchall()} for t in verify_builtins.CATALOGUES}
+    assert verify_builtins.digests(aud) == server
+    _checked, findings = check_builtins(aud)
+    assert "function pg_catalog.int8eq(bigint,bigint)" in {f.account for f in findings}
+
+
+@pytest.mark.parametrize(("text", "value", "cut"), [
+    ('{"oid": 1, "proacl": null, "prosrc": "x"}', "null", '{"oid": 1, "prosrc": "x"}'),
+    ('{"oid": 1, "proacl": ["a=X/b"]}', '["a=X/b"]', '{"oid": 1}'),
+    # a decoy inside a string is escaped: only the object's own key is cut
+    ('{"oid": 1, "prosrc": "a, \\"proacl\\": null", "proacl": null}', "null",
+     '{"oid": 1, "prosrc": "a, \\"proacl\\": null"}'),
+    ('{"oid": 1, "proacl": null, "proacl": null}', "null", None),     # twice: the server decides
+    ('{"oid": 1, "prosrc": "x"}', "null", None),                      # missing: the server decides
+    ('{"oid": 1, "proacl": nullx}', "null", None),                    # not a whole value
+])
+def test_the_privileges_key_is_cut_only_where_it_is_the_rows_own(text, value, cut):
+    from ledger.store.verify_builtins import _without
+
+    assert _without(text, "proacl", value) == cut
