@@ -263,19 +263,26 @@ def _source(text: str) -> dict[str, Any]:
 
 
 def _batch_of(src_text: str | None) -> str:
-    """An import entry's source's ``import_batch`` (its batch id as text, '' when none),
-    read without a JSON parse when the text has the one form jsonb prints."""
+    """An import entry's source's top-level ``import_batch`` (its batch id as text, '' when none),
+    read without a JSON parse when the text has the one form jsonb prints and nothing before the key
+    can nest it: one object, its first brace the only one before the key, no array, no escape
+    (ATTACK13 W5: a nested ``import_batch`` is not the entry's). Anything else is parsed."""
     if not src_text:
         return ""
     i = src_text.find('"import_batch": ')
-    if i >= 0:
-        j = i + len('"import_batch": ')
-        k = j
-        while k < len(src_text) and src_text[k].isdigit():
-            k += 1
-        if k > j and k < len(src_text) and src_text[k] in ",}":
-            return src_text[j:k]
-    return str(_source(src_text).get("import_batch", ""))
+    if i > 0 and src_text[0] == "{":
+        head = src_text[1:i]
+        if "{" not in head and "[" not in head and "\\" not in head:
+            j = i + len('"import_batch": ')
+            k = j
+            while k < len(src_text) and src_text[k].isdigit():
+                k += 1
+            if k > j and k < len(src_text) and src_text[k] in ",}" and src_text.find('"import_batch": ', k) < 0:
+                return src_text[j:k]
+    elif i < 0 and "import_batch" not in src_text and "\\" not in src_text:
+        return ""
+    batch = _source(src_text).get("import_batch")
+    return "" if batch is None else str(batch)              # a JSON null names no batch, as ->> reads it
 
 
 def _compact(src: dict[str, Any]) -> dict[str, Any]:
