@@ -551,7 +551,8 @@ def adjfund_date_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
 
 # How long before an interest allocation's hold another write may have begun and still not been
 # visible to it (a transaction's created_at is its start), or after it and yet seen: such a write may or
-# may not be in what it read, and a recorded input is judged within what it could make it (Z1).
+# may not be in what it read: it was seen or not as a whole, and a recorded input is judged against what
+# some set of such writes makes it (Z1; ATTACK13 W6: never each figure's widest interval).
 WRITE_SLACK = dt.timedelta(minutes=5)
 
 
@@ -598,10 +599,10 @@ def interest_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
     weights against the daily movements as the hold saw them. The books the hold saw are the daily movements less every entry of the book
     dated on or before the period's end written after the hold (Z1: whatever was written later);
     one whose write began within ``WRITE_SLACK`` either side of the hold may or may not have been
-    seen (a transaction's time is its start), so each weight is judged within what it and such
-    writes could have made it. An allocation with no weights recorded (before 0079) is judged
-    over every set of those writes it may have seen; with more than eight, that it cannot be is
-    the finding."""
+    seen (a transaction's time is its start), as a whole: the recorded weights (or, before 0079,
+    the credits) are judged over every set of those writes it may have seen, all units at once
+    (ATTACK13 W6: a write and its reversal cancel or count together); with more than
+    ``NEARBY_MAX`` such writes moving a weight, that it cannot be judged is the finding."""
     special = {aid: a for aid, a in rows.acct.items() if a[1] == "1003" and a[3] == "special"}
     for eid, e in sorted(rows.entries.items()):
         if e.kind != "interest" or eid in rows.legacy:
@@ -755,7 +756,8 @@ def adjfund_cap_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
     the fund gave it for the year before. The books at its moment are the books now less every
     entry of the book dated in or before the year written after it (Z1), and the government
     shares of closes made after it; a write begun within ``WRITE_SLACK`` of it may or may not
-    have been seen, and each cap is judged within what such writes could make it.
+    have been seen, as a whole: the caps are judged over every set of such writes, all units at
+    once (ATTACK13 W6); beyond ``NEARBY_MAX`` of them moving a figure, that they cannot be is the finding.
     The recorded weights are the recorded gaps (the rule 'gap') or the setting's fixed shares
     (the rule 'fixed'; the setting now, so either reading passes), and a unit whose books give it
     a gap is not left out of the caps.
