@@ -54,8 +54,17 @@ def _amount(text: str) -> int:
 
 def _summary(r: imports.ImportResult, file: Path) -> str:
     """The file as the user typed it (the batch records its full path)."""
+    if r.batch_id is None:
+        return _nothing_new(r, file)
     return _("{file}: posted {rows} rows in {entries} entries, skipped {skipped} already posted (batch {batch})").format(
         file=file, rows=r.rows_posted, entries=r.entries, skipped=r.rows_skipped, batch=r.batch_id)
+
+
+def _nothing_new(r: imports.ImportResult, file: Path) -> str:
+    """(ATTACK12 Z7) A file whose rows were all imported before (or that has none): a success, and
+    nothing is recorded — no import batch."""
+    return _("{file}: nothing new to import: {skipped} row(s) were already imported and {rows} are new; "
+             "nothing was recorded (no import batch)").format(file=file, skipped=r.rows_skipped, rows=r.rows_posted)
 
 
 def print_notices(r: imports.ImportResult) -> None:
@@ -82,7 +91,9 @@ def handover_open(
     """Record a county's audited opening balances (legacy deposits) and its memo-register
     items (fiscal arrears, employer arrears, unpaid claims). Reviewer."""
     r = _run_import("opening", file, json_out, _required_date(date))
-    if not json_out:
+    if not json_out and r.batch_id is None:
+        console.print(_nothing_new(r, file))
+    elif not json_out:
         items = r.register_items if isinstance(r, imports.OpeningImport) else 0
         held = r.held if isinstance(r, imports.OpeningImport) else []
         # Register items are memo records, not postings: count them apart from the held rows.

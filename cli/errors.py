@@ -20,7 +20,9 @@ from functools import lru_cache
 from ledger.i18n import N_, code_text, get_lang, translate
 from ledger.io.formats import (
     COLUMN_HIDDEN,
+    COMPAT_REFERENCE,
     DATE_CELL,
+    INVISIBLE_REFERENCE,
     LOGICAL_CELL,
     MERGED_CELLS,
     NUMBER_CELL,
@@ -109,6 +111,8 @@ PATTERNS: tuple[str, ...] = (
     COLUMN_HIDDEN,
     XLSX_PACKED_OTHERWISE,  # (ATTACK13 W3, W1)
     MERGED_CELLS,
+    INVISIBLE_REFERENCE,    # (ATTACK12 Z3) a reference that reads like another
+    COMPAT_REFERENCE,
     N_("reference '{ref}' was already imported (batch {batch}, {file}, row {row}) with different content: conflict; "
        "correct the row or give it a new reference"),
 )

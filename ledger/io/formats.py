@@ -85,6 +85,20 @@ NUMBER_REFERENCE = N_("'{value}' (worksheet '{sheet}') is a number cell Excel ca
                       "(文本) and type or paste the references again (a number already in a cell stays a number), "
                       "then save the file again")
 
+# (ATTACK12 Z3) A reference is what the duplicate check compares, so two references that read alike
+# must be one text: a character that does not show (a zero-width space, a joiner, a BOM, a control,
+# a line separator, a private-use or unassigned code point, a space other than the ordinary one) is
+# refused, and so is a reference not in Unicode's NFKC form (full-width ``ＺＡ`` reads like ``ZA``).
+# Refused, not normalised: the ledger stores what was filed. The database holds the same rule
+# (fl.reference_form_ok, 0089).
+INVISIBLE_REFERENCE = N_("'{value}' holds {char}, a character that does not show (or shows as a plain space) in a "
+                         "report, a workbook or a terminal: two references that read alike would be two claims; "
+                         "delete the reference cell, type the reference again in plain characters, then save the "
+                         "file again")
+COMPAT_REFERENCE = N_("'{value}' is not in its standard form (Unicode NFKC): it holds full-width or compatibility "
+                      "characters and reads like '{fixed}', which is another reference; type it again in half-width "
+                      "letters and digits, then save the file again")
+
 # (ATTACK11 Y6) The columns of an XLSX that name something by free text nothing else checks: a
 # reference (业务编号, 凭证号, 流水号: what the duplicate check compares) and a payment's provider
 # (定点医药机构: who was paid). They are text; a number, date or logical cell in them is refused,

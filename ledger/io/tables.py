@@ -39,6 +39,7 @@ import csv
 import math
 import os
 import re
+import unicodedata
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
@@ -53,7 +54,9 @@ from ledger.errors import BadFile, RowError
 from ledger.i18n import _
 from ledger.io.formats import (
     COLUMN_HIDDEN,
+    COMPAT_REFERENCE,
     DATE_CELL,
+    INVISIBLE_REFERENCE,
     LOGICAL_CELL,
     MERGED_CELLS,
     NUMBER_CELL,
@@ -652,11 +655,61 @@ def text_cell_problem(text: str, value: Any, sheet: str) -> str:
 
 
 def excel_reference_problem(text: str) -> str:
-    """Why a reference's text is refused as a number Excel has changed, or ``''`` (ATTACK10 X5):
-    Excel's scientific form (a CSV saved from a General column). An XLSX cell's type is judged
-    by ``text_cell_problem``. Cheap for an ordinary reference: one character test before the pattern."""
+    """Why a reference's text is refused, or ``''``: a number Excel has changed (ATTACK10 X5:
+    Excel's scientific form, a CSV saved from a General column; an XLSX cell's type is judged by
+    ``text_cell_problem``), or a character that makes it read like another (ATTACK12 Z3:
+    ``reference_form_problem``). Cheap for an ordinary reference: printable ASCII is one test."""
     if ("E" in text or "e" in text) and EXCEL_SCIENTIFIC.fullmatch(text):
         return SCIENTIFIC_REFERENCE.format(value=text)
+    if _PLAIN_ASCII.fullmatch(text):
+        return ""
+    return reference_form_problem(text)
+
+
+_PLAIN_ASCII = re.compile(r"[ -~]*")
+PG_NOT_PLAIN_ASCII = "[^ -~]"  # the plain CSV path's scan: a reference with any other character goes to the reader
+# Unicode categories a reference may not hold: controls, format characters (zero-width space,
+# joiners, BOM, bidi marks), line and paragraph separators, private use, surrogates, unassigned.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+_CHAR_NAMES_ZH = {
+    0x09: "制表符", 0x0A: "换行符", 0x0D: "回车符", 0x00A0: "不换行空格", 0x00AD: "软连字符", 0x200B: "零宽空格",
+    0x200C: "零宽不连字", 0x200D: "零宽连字", 0x200E: "从左到右标记", 0x200F: "从右到左标记", 0x2028: "行分隔符",
+    0x2029: "段分隔符", 0x202F: "窄不换行空格", 0x2060: "字连接符", 0x3000: "全角空格", 0xFEFF: "零宽不换行空格（BOM）",
+}
+_CATEGORY_ZH = {"Cc": "控制字符", "Cf": "格式字符", "Zl": "行分隔符", "Zp": "段分隔符", "Co": "私用区字符",
+                "Cs": "代理码位", "Cn": "未分配码位", "Zs": "非普通空格", "Mn": "单独的组合符号", "Me": "单独的组合符号"}
+
+
+def describe_char(c: str) -> str:
+    """``U+200B (ZERO WIDTH SPACE, 零宽空格)``: a character named so that a person can find it."""
+    cat = unicodedata.category(c)
+    zh = _CHAR_NAMES_ZH.get(ord(c)) or _CATEGORY_ZH.get(cat, cat)
+    name = unicodedata.name(c, "") or {"Cc": "CONTROL", "Co": "PRIVATE USE", "Cn": "UNASSIGNED"}.get(cat, cat)
+    return f"U+{ord(c):04X} ({name}, {zh})"
+
+
+def shown_reference(text: str) -> str:
+    """The reference with every character a reader cannot see written as ``<U+200B>``."""
+    return "".join(f"<U+{ord(c):04X}>" if _hidden(c) else c for c in text)
+
+
+def _hidden(c: str) -> bool:
+    cat = unicodedata.category(c)
+    return cat in _REFUSED_CATEGORIES or (cat == "Zs" and c != " ")
+
+
+def reference_form_problem(text: str) -> str:
+    """Why a reference is refused as reading like another (ATTACK12 Z3), or ``''``: it holds a
+    character that does not show (``_REFUSED_CATEGORIES``, a space other than U+0020, a combining
+    mark with nothing to combine with), or it is not in NFKC form (full-width ``ＺＡ``, ``Ⅻ``, a
+    decomposed accent). The same rule as the database's ``fl.reference_form_ok`` (0089), which
+    cannot tell unassigned code points: the reader is the precise check."""
+    for i, c in enumerate(text):
+        cat = unicodedata.category(c)
+        if _hidden(c) or (cat in ("Mn", "Me") and (i == 0 or _hidden(text[i - 1]) or text[i - 1] == " ")):
+            return INVISIBLE_REFERENCE.format(value=shown_reference(text), char=describe_char(c))
+    if not unicodedata.is_normalized("NFKC", text):
+        return COMPAT_REFERENCE.format(value=text, fixed=unicodedata.normalize("NFKC", text))
     return ""
 
 

@@ -35,7 +35,13 @@ from ledger.io import plain
 from ledger.io.formats import FORMATS, FileFormat
 from ledger.io.infile import open_regular
 from ledger.io.normalise import Named, Vocabulary, with_valid_values
-from ledger.io.tables import MAX_CELL_CHARS, MAX_LINE_BYTES, PG_EXCEL_SCIENTIFIC, open_table
+from ledger.io.tables import (
+    MAX_CELL_CHARS,
+    MAX_LINE_BYTES,
+    PG_EXCEL_SCIENTIFIC,
+    PG_NOT_PLAIN_ASCII,
+    open_table,
+)
 from ledger.store.db import RACES, RETRYABLE, Conn, translated
 from ledger.store.rows import fetch_all
 from ledger.store.translate import translate
@@ -173,6 +179,8 @@ def stage_plain(conn: Conn, path: Path | str, fmt: FileFormat, kind: str) -> str
                          for c in columns]
                 if "reference" in columns:
                     tests.append(sql.SQL("reference ~ {}").format(sql.Literal(PG_EXCEL_SCIENTIFIC)))
+                    # (ATTACK12 Z3) any character past printable ASCII: the reader judges it
+                    tests.append(sql.SQL("reference ~ {}").format(sql.Literal(PG_NOT_PLAIN_ASCII)))
                 long = conn.execute(sql.SQL("SELECT 1 FROM pg_temp.{} WHERE {} LIMIT 1").format(
                     ident, sql.SQL(" OR ").join(tests))).fetchone()
                 if long is not None:
@@ -203,7 +211,7 @@ def refusal(file: str, result: dict[str, Any], vocab: Vocabulary | None = None) 
 class ImportResult:
     """What one import did (the batch's summary, from the SQL function's document)."""
 
-    batch_id: int
+    batch_id: int | None    # None: the file held nothing new, and nothing was recorded (ATTACK12 Z7)
     kind: str
     file: str
     rows_total: int
@@ -304,6 +312,25 @@ class _Refused(Exception):
     """The fast path's file has problems: undo it and let the precise path report them."""
 
 
+class _NothingNew(Exception):
+    """(ATTACK12 Z7) The import wrote no line, held entry or register item: every row was imported
+    before, or the file has none. Its batch is undone (a savepoint) so that nothing is recorded: a
+    re-run of an imported file, or a header alone, appends nothing to the permanent, chained record
+    (the database refuses such a batch at commit: fl.import_batch_wrote, 0089)."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        super().__init__("nothing new")
+        self.result = result
+
+
+def _wrote_nothing(result: dict[str, Any]) -> bool:
+    return "errors" not in result and int(result.get("rows_posted", 1)) == 0
+
+
+def _nothing_recorded(kind: str, result: dict[str, Any], notices: list[str]) -> ImportResult:
+    return ImportResult.of(kind, {**result, "batch_id": None}, notices)
+
+
 def import_file(conn: Conn, kind: str, path: Path | str, *, on: dt.date | None = None) -> ImportResult:
     """Import one file of ``kind`` (payments, collections, opening, budget) in the
     caller's transaction. Returns the batch summary (``ImportResult``; an
@@ -340,11 +367,21 @@ def import_file(conn: Conn, kind: str, path: Path | str, *, on: dt.date | None =
                 result = call(staged)
                 if "errors" in result:
                     raise _Refused
+                if _wrote_nothing(result):
+                    raise _NothingNew(result)
                 return ImportResult.of(kind, result, notices)
     except _Refused:
         pass
+    except _NothingNew as nothing:
+        return _nothing_recorded(kind, nothing.result, notices)
     file = stage(conn, path, fmt, kind, vocab=vocab, notices=notices)
-    result = call(file)
+    try:
+        with conn.transaction():
+            result = call(file)
+            if _wrote_nothing(result):
+                raise _NothingNew(result)
+    except _NothingNew as nothing:
+        return _nothing_recorded(kind, nothing.result, notices)
     if "errors" in result:
         raise refusal(file, result, vocab)
     return ImportResult.of(kind, result, notices)

@@ -73,8 +73,9 @@ def test_collections_then_payments_post_once_and_growing_file_posts_only_new_row
 
     again = ledger_db.cli("collect", "import", str(DATA / "collections.csv"), user="fin")
     assert again.exit_code == 0, again
-    assert "posted 0 rows in 0 entries, skipped 6 already posted" in again.stdout
-    assert count(ledger_db, "fl.entry") == 6
+    # (ATTACK12 Z7) a re-run writes nothing and records nothing: no batch
+    assert "nothing new to import: 6 row(s) were already imported and 0 are new" in again.stdout
+    assert count(ledger_db, "fl.entry") == 6 and count(ledger_db, "fl.import_batch") == 1
 
     fund_expenditure_accounts(ledger_db)
     before = count(ledger_db, "fl.entry")

@@ -1532,3 +1532,25 @@ def test_upgrade_0092_a_payments_import_reads_its_rows_fewer_times(upgraded: Upg
     assert r.returncode != 0 and "used again" in r.stdout + r.stderr and "nosuch" in r.stdout + r.stderr, r
     with upgraded.connect() as c:
         assert c.execute("SELECT count(*) FROM fl.entry").fetchone()[0] == n_after > n_entries
+
+
+def test_upgrade_0089_references_in_one_visible_form_and_no_empty_batches(upgraded: Upgraded) -> None:
+    """0089 (ATTACK12 Z3, Z7): the upgraded database refuses a new import line, register item or
+    statement line whose reference holds a character that does not show or is not NFKC (rows already
+    stored are not re-judged: NOT VALID), and refuses at commit an import batch that recorded no row."""
+    with upgraded.connect() as c:
+        for table, name in (("fl.import_line", "import_line_reference_form"),
+                            ("fl.register_item", "register_item_reference_form"),
+                            ("fl.statement_line", "statement_line_reference_form")):
+            row = c.execute("SELECT pg_get_constraintdef(oid), convalidated FROM pg_constraint "
+                            "WHERE conname = %s AND conrelid = %s::regclass", (name, table)).fetchone()
+            assert row is not None and "reference_form_ok(reference)" in row[0] and not row[1], (table, row)
+        judged = c.execute("SELECT fl.reference_form_ok('Z-A'), fl.reference_form_ok('住院-1'), "
+                           "fl.reference_form_ok(%s), fl.reference_form_ok(%s), fl.reference_form_ok(%s), "
+                           "fl.reference_form_ok(%s)", ("Z-\u200bA", "Z-\ufeffA", "Z-\x01A", "ＺＡ")).fetchone()
+        assert tuple(judged) == (True, True, False, False, False, False), judged
+        trig = c.execute("SELECT tgdeferrable, tginitdeferred, tgfoid::regproc::text FROM pg_trigger "
+                         "WHERE tgname = 'import_batch_wrote' AND tgrelid = 'fl.import_batch'::regclass").fetchone()
+        assert trig is not None and tuple(trig) == (True, True, "fl.import_batch_wrote"), trig
+        src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.import_batch_wrote()'::regprocedure").fetchone()[0]
+        assert "'import_nothing_new'" in src and "rows_posted = 0" in src

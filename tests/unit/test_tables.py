@@ -30,7 +30,7 @@ from ledger.io import (
     FileFormat,
     open_table,
 )
-from ledger.io.tables import column_letter, float_text
+from ledger.io.tables import column_letter, excel_reference_problem, float_text
 from tests.reliability import garbage, make_corpus
 
 CORPUS = make_corpus.CORPUS
@@ -403,8 +403,15 @@ cell = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=
 CJK = st.text(st.sampled_from('佳木斯同江富锦,"\r\n \t元'), max_size=12)
 
 
+# A reference the reader keeps (ATTACK12 Z3 refuses one holding a character that does not show, or
+# not in NFKC form: test_attack12_reference_form.py); every other cell is any text.
+reference = st.one_of(cell, CJK).filter(lambda t: not excel_reference_problem(t.strip()))
+row5 = st.tuples(st.one_of(cell, CJK), st.one_of(cell, CJK), st.one_of(cell, CJK), reference,
+                 st.one_of(cell, CJK)).map(list)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.lists(st.one_of(cell, CJK), min_size=5, max_size=5), max_size=25))
+@given(rows=st.lists(row5, max_size=25))
 def test_csv_writer_rows_round_trip_exactly(tmp_path: Path, rows: list[list[str]]) -> None:
     path = write_csv(tmp_path / "rt.csv", [STMT, *rows])
     expected = [(i + 2, tuple(c.strip() for c in r)) for i, r in enumerate(rows)]
