@@ -258,7 +258,8 @@ def test_import_register_lines_refer_to_real_entries_and_batches(ledger_db, colu
     """fl.import_line's references are checked once per statement (not by per-row foreign
     keys); a raw insert by the owner naming a missing entry or batch is still refused."""
     c = ledger_db.admin()
-    c.execute("INSERT INTO fl.import_batch (kind, file_name, file_sha256) VALUES ('payments', 'f.csv', '')")
+    c.execute("INSERT INTO fl.import_batch (kind, file_name, file_sha256, rows_total, rows_posted) "
+              "VALUES ('payments', 'f.csv', '', 1, 1)")  # one posted row: 0089 (ATTACK12 Z7) refuses an empty batch
     post(ledger_db.connect("fin", autocommit=True), collect("c1", "2023-01-10", "230822", "100.00"))
     entry_id = 999_999 if column == "entry_id" else 1
     batch_id = 999_999 if column == "batch_id" else 1

@@ -29,10 +29,11 @@ def _named(db: LedgerDB, eid: int, words: str) -> None:
     assert any(f["entry_id"] == eid and words in str(f["message"]) for f in found.get("workflows", [])), found
 
 
+# The forged batches claim a row posted: 0089 (ATTACK12 Z7) refuses at commit a batch that recorded none.
 def test_a_payments_batch_named(ledger_db: LedgerDB) -> None:
     _batch(ledger_db, "collections", "fin", DATA / "collections.csv")
-    b = int(ledger_db.admin().execute("INSERT INTO fl.import_batch (kind, file_name, file_sha256, imported_by) "
-                                      "VALUES ('payments', 'p.csv', '', 'fin') RETURNING id").fetchone()["id"])
+    b = int(ledger_db.admin().execute("INSERT INTO fl.import_batch (kind, file_name, file_sha256, imported_by, rows_total, rows_posted) "
+                                      "VALUES ('payments', 'p.csv', '', 'fin', 1, 1) RETURNING id").fetchone()["id"])
     eid = as_fin(ledger_db, "collections:230822:Y2v-1", f'{{"import_batch": {b}}}')
     _named(ledger_db, eid, "a collections entry is written by its maker's collections import")
 
@@ -53,8 +54,8 @@ def test_a_forged_register_line_of_another_batch(ledger_db: LedgerDB) -> None:
     b1 = _batch(ledger_db, "collections", "fin", DATA / "collections.csv")
     eid = as_fin(ledger_db, "collections:230822:Y2v-4", f'{{"import_batch": {b1}}}')
     admin = ledger_db.admin()
-    b2 = int(admin.execute("INSERT INTO fl.import_batch (kind, file_name, file_sha256, imported_by) "
-                           "VALUES ('collections', 'x.csv', '', 'fin') RETURNING id").fetchone()["id"])
+    b2 = int(admin.execute("INSERT INTO fl.import_batch (kind, file_name, file_sha256, imported_by, rows_total, rows_posted) "
+                           "VALUES ('collections', 'x.csv', '', 'fin', 1, 1) RETURNING id").fetchone()["id"])
     admin.execute("INSERT INTO fl.import_line (namespace, reference, content_hash, entry_id, batch_id, row_no) "
                   "VALUES ('collections:230822', 'Y2v-4', '\\x00', %s, %s, 1)", (eid, b2))
     _named(ledger_db, eid, f"was filed by batch {b2}")
