@@ -110,6 +110,10 @@ RULES: tuple[ApiRule, ...] = (
     _i("request_daily_cap", "fund requests submitted per user and region day: 200 an officer, 1000 the city (0085)"),
     _i("statement_daily_cap", "bank statements per user and region day: 200 an officer, 1000 the city; their new "
        "lines: 50000 an officer, 500000 the city (0085)"),
+    _r("entry_kind_known", "entry_writers", "an entry's kind is one a fundledger command writes (a CHECK until "
+       "0090, fl.entry_stamp's since; ledger.core.entry_writers names any other)"),
+    _i("entry_memo_size", "an entry's memo <= 8000 characters (a CHECK until 0090, fl.entry_stamp's since)"),
+    _i("entry_reason_size"), _i("entry_source_size"), _i("entry_source_depth"),
     _i("pending_rejected_reason"), _i("pending_entry_memo_size"), _i("pending_entry_reason_size"),
     _i("pending_entry_source_size"), _i("pending_entry_source_depth"), _i("pending_entry_decision_reason_size"),
     # ---- fund requests (0005, 0018) -------------------------------------------------------

@@ -49,6 +49,22 @@ def test_an_entry_by_no_user_or_by_the_wrong_role_is_named() -> None:
     assert "not a fundledger user" in out[0][1]
 
 
+def test_an_entry_of_a_kind_no_command_writes_is_named() -> None:
+    """0090 moved entry_kind_known from a CHECK into fl.entry_stamp, a body a superuser can
+    suspend for one call: the verdict names the kind itself."""
+    w, out = _judge({"fin": "finance"})
+    w.entry(7, "gift", "manual:fin:x", "fin")
+    w.entry(8, "manual", "manual:fin:y", "fin")
+    assert [e for _c, _m, e in out] == [7] and "'gift'" in out[0][1]
+
+
+def test_the_kinds_are_the_ones_fl_entry_stamp_takes() -> None:
+    text = max(SQL.glob("0*.sql"), key=lambda f: f.name if "entry_kind_known'" in f.read_text() else "")
+    m = re.search(r"NEW\.kind NOT IN \(([^)]*)\)", text.read_text())
+    assert m, text
+    assert {k.strip().strip("'") for k in m.group(1).split(",")} == set(KIND_ROLES)
+
+
 def test_the_history_actor_is_registered_and_the_writer() -> None:
     w, out = _judge({"fin": "finance", "rev": "reviewer"})
     w.history({"fin": [1, 2], "postgres": [3], "rev": [4]})
