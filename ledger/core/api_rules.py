@@ -114,6 +114,8 @@ RULES: tuple[ApiRule, ...] = (
        "0090, fl.entry_stamp's since; ledger.core.entry_writers names any other)"),
     _i("entry_memo_size", "an entry's memo <= 8000 characters (a CHECK until 0090, fl.entry_stamp's since)"),
     _i("entry_reason_size"), _i("entry_source_size"), _i("entry_source_depth"),
+    _i("import_nothing_new", "an import batch that posted no row is refused at its commit: nothing is recorded "
+       "(0089, ATTACK12 Z7)"),
     _i("pending_rejected_reason"), _i("pending_entry_memo_size"), _i("pending_entry_reason_size"),
     _i("pending_entry_source_size"), _i("pending_entry_source_depth"), _i("pending_entry_decision_reason_size"),
     # ---- fund requests (0005, 0018) -------------------------------------------------------
