@@ -25,12 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import psycopg.sql
 import pytest
 
 from tests.conftest import LedgerDB
 from tests.helpers import reclass
 
-pytestmark = pytest.mark.db
+# cluster_roles: each test registers a login and moves it between the fl_ groups, which are the
+# cluster's on a shared server (tests/conftest.py runs such a test alone there).
+pytestmark = [pytest.mark.db, pytest.mark.cluster_roles]
 
 # The red team's rewrite of a queued entry: its postings and totals, the queue row's digest, and the
 # queued-digest version with its seal recomputed (sql/0023's formula: the DBA's own SHA-256).
@@ -91,10 +94,31 @@ def _tamper(db: LedgerDB, sql: str, **params: object) -> None:
             admin.execute(f"GRANT fl_finance TO {params['u']}")
 
 
+_MADE: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _logins_dropped(ledger_db: LedgerDB) -> Any:
+    """Roles are the cluster's: on a shared server leave none behind (before the test's
+    database goes: this fixture asks for it, so it ends first)."""
+    yield
+    with ledger_db.connect(None, autocommit=True) as admin:
+        while _MADE:
+            admin.execute(psycopg.sql.SQL("DROP OWNED BY {0}; DROP ROLE IF EXISTS {0}").format(
+                psycopg.sql.Identifier(_MADE.pop())))
+
+
 def _add_user(db: LedgerDB, name: str) -> int:
-    """The operator registers an auditor while the head is held: its version waits unchained."""
+    """The operator registers an auditor while the head is held: its version waits unchained.
+    Where the ledger's owner may not create roles (the shared PostgreSQL 15 server), the
+    operator makes the plain login first, as sql/0009's fl._role_unfit expects."""
     admin = db.admin()
-    admin.execute("SELECT fl.add_user(%s, 'auditor', NULL)", (name,))
+    _MADE.append(name)
+    try:
+        admin.execute("SELECT fl.add_user(%s, 'auditor', NULL)", (name,))
+    except psycopg.errors.InsufficientPrivilege:   # the owner may not create roles: the DBA does (0008)
+        admin.execute(psycopg.sql.SQL("CREATE ROLE {} LOGIN").format(psycopg.sql.Identifier(name)))
+        admin.execute("SELECT fl.add_user(%s, 'auditor', NULL)", (name,))
     admin.commit()
     r = admin.execute("SELECT id, seq FROM fl.record_log WHERE tbl = 'fl.app_user' AND row_data ->> 'name' = %s",
                       (name,)).fetchone()
