@@ -1320,27 +1320,6 @@ def test_upgrade_0088_the_fund_balance_is_the_closes_to_move(upgraded: Upgraded)
     assert ok.returncode == 0, ok.stdout[-3000:]
 
 
-def test_upgrade_0093_openings_and_reversals_are_held_to_the_fund_balance_rule(upgraded: Upgraded) -> None:
-    """0093 (ATTACK13 W4): the upgraded triggers judge an opening's and a reversal's accounts too — an
-    opening that moves the fund balance against revenue is refused on every path (the DBA's fl._post
-    included) — and the upgraded ledger's verdict is whole."""
-    with upgraded.connect() as c:
-        for fn in ("posting_fund_balance", "pending_posting_fund_balance"):
-            row = c.execute("SELECT pg_get_functiondef(p.oid) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-                            "WHERE n.nspname = 'fl' AND p.proname = %s", (fn,)).fetchone()
-            assert row is not None and "_fund_balance_bad" in row[0], fn
-    with psycopg.connect(upgraded.conninfo()) as c:
-        with pytest.raises(psycopg.Error) as e:
-            c.execute("SELECT * FROM fl._post(ARRAY[ROW(1, 'RES', DATE '2024-01-05', 'x', 'opening', "
-                      "'opening-city:RES:u93', NULL, '', NULL, NULL)::fl.new_entry], ARRAY[ROW(1, 1, 'RES', '3001', "
-                      "'230800', '', '', 'D', 100, '', NULL)::fl.new_posting, ROW(1, 2, 'RES', '4001', '230800', '', '', "
-                      "'C', 100, '', NULL)::fl.new_posting])")
-        assert e.value.diag.constraint_name == "fund_balance_close_only", e.value
-        c.rollback()
-    ok = upgraded.cli("verify", "--json", user=AUDITOR)
-    assert ok.returncode == 0, ok.stdout[-3000:]
-
-
 def test_upgrade_0080_a_queued_entrys_digest_is_recorded(upgraded: Upgraded) -> None:
     """0080 (ATTACK10 X9): the upgraded fl.seal_queue records each queued entry's digest in the
     chained history (statement trigger seal_queue_recorded running fl._record_queued), and every
