@@ -163,9 +163,8 @@ DESCRIPTIONS: dict[str, str] = {
                  "Cr 1004 county_exp — city_exp only in the bureau's session — for its key's unit, one register line "
                  "per claim line, filed by its maker's payments batch; collections: Dr 1003 special, Cr 4001/4101/4501); "
                  "the fund balance 3xxx is moved only by a year's close, an opening or a reversal, and by a manual "
-                 "entry only before its book's first close; by none but the close against revenue or expenditure; "
-                 "after a close by no opening but a county's handover opening and no reversal of an entry of a "
-                 "closed year (fund_balance_close_only)",
+                 "entry only before its book's first close and against no revenue or expenditure account "
+                 "(fund_balance_close_only)",
     "account_rules": "every account is opened as the chart says: on a leaf code, with its book's component (or none "
                      "when the book has none), with a holder exactly when its code has holders and one allowed for "
                      "its code and unit",
@@ -365,10 +364,9 @@ RULE_POINTS: dict[str, str] = {
 }
 # (0088, ATTACK11 Y3) The kinds that move the fund balance 3xxx (一般基金结余): the year-end close,
 # the audited openings and their reversals (a reversal mirrors its original; a close is never
-# reversed, 0082) and a manual entry before its book's first close (an opening balance by hand);
-# none but the close against revenue or expenditure, and (0093, ATTACK13 W4) after a close no
-# opening but a county's handover opening, no reversal of an entry of a closed year.
-FUND_BALANCE_WRITERS = frozenset({"year_close", "opening", "reversal", "manual"})
+# reversed, 0082). A manual entry may, before its book's first close, against a balance-sheet
+# account (an opening balance by hand); no other kind ever does.
+FUND_BALANCE_WRITERS = frozenset({"year_close", "opening", "reversal"})
 
 
 def fund_balance(chart: str) -> bool:
@@ -376,35 +374,23 @@ def fund_balance(chart: str) -> bool:
     return chart[:1] == "3"
 
 
-def fund_balance_problem(kind: str, closed: int | None, against: str | None, key: str = "",
-                         reversed_year: int | None = None) -> str | None:
+def fund_balance_problem(kind: str, closed: int | None, against: str | None) -> str | None:
     """Why an entry of ``kind`` may not move the fund balance (None if it may): ``closed`` the
     last year its book had closed when it was written, ``against`` a revenue or expenditure
-    account it also posts, ``key`` its key (an opening's says whose), ``reversed_year`` the year of
-    the entry a reversal reverses (fl._fund_balance_bad: 0088, and 0093 for openings and reversals)."""
-    if kind == "year_close":
+    account it also posts (fl.posting_fund_balance, fl.pending_posting_fund_balance)."""
+    if kind in FUND_BALANCE_WRITERS:
         return None
-    if kind not in FUND_BALANCE_WRITERS:
+    if kind != "manual":
         return (f"no {kind} entry does: the fund balance moves only by the year-end close, the audited openings "
                 "and their reversals")
     if against is not None:
         return (f"against {against}: moving a result into or out of the fund balance is the year-end close's "
                 "alone")
-    if closed is None:
-        return None
-    if kind == "manual":
+    if closed is not None:
         return (f"after its book had closed {closed}: the fund balance then moves only by the close, the openings "
                 "and their reversals — a closed year's figures are corrected on revenue or expenditure in the open "
                 "year, or by reversing the entry in error")
-    if kind == "opening" and not key.startswith("opening:"):
-        return (f"an opening written after its book had closed {closed}: the city proper's opening is recorded once, "
-                "before the first close (a county's comes by handover open) (ATTACK13 W4)")
-    if kind == "reversal" and reversed_year is not None and reversed_year <= closed:
-        return (f"a reversal of an entry dated {reversed_year}, a year its book had closed ({closed}): a closed "
-                "year's fund balance is the close's (ATTACK13 W4)")
     return None
-
-
 RULE_POINT_TABLE = "fl.rule_point"
 
 
@@ -1373,7 +1359,7 @@ class Rules:
         opening balance by hand). Judged above the rule's point."""
         for eid, aid in sorted(self.fb_moves.items()):
             kind = self.kinds.get(eid)
-            if kind is None or kind == "year_close" or eid in self.old_entries:
+            if kind is None or kind in FUND_BALANCE_WRITERS or eid in self.old_entries:
                 continue
             self.checked["workflows"] += 1
             if not self.bound("fund_balance_close_only", eid):
@@ -1381,15 +1367,12 @@ class Rules:
             e = self.kept.get(eid)
             closed: int | None = None
             against: str | None = None
-            reversed_year: int | None = None
-            if kind in FUND_BALANCE_WRITERS and e is not None:
+            if kind == "manual" and e is not None:
                 w = self._when(e.created_at)
                 done = [y for t, y in self.closes.get(e.book, ()) if w is not None and t < w[0]]
                 closed = max(done) if done else None
                 against = next((c for _b, c, _u, _h, _c, _s, _p in self._touches(eid) if c[:1] in ("4", "5")), None)
-                if e.reverses is not None:
-                    reversed_year = self.years.get(e.reverses)
-            why = fund_balance_problem(kind, closed, against, e.key if e is not None else "", reversed_year)
+            why = fund_balance_problem(kind, closed, against)
             if why is not None:
                 a = self.acct.get(aid)
                 chart = a[1] if a else aid

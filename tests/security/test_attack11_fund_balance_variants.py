@@ -108,14 +108,12 @@ def test_a_held_entry_that_slipped_past_the_hold_is_refused_at_confirmation(ledg
 
 
 def test_the_close_openings_and_their_reversals_still_move_it(ledger_db: LedgerDB) -> None:
-    # (0093, ATTACK13 W4) The city proper's opening is recorded before the first close; one dated in the
-    # open year is still reversed in it after the close (the reversal of a closed year's is refused).
+    _closed(ledger_db)                                                  # the close itself (Dr 4001 / Cr 3001)
     opening = confirmed(ledger_db.connect("rev", autocommit=True),
                         "SELECT * FROM fl.post_opening(%s::jsonb)",
                         (json.dumps([entry("y3v-city", "2024-01-02", "RES", leg("1003", "230800", "D", "50.00", "special"),
                                            leg("3001", "230800", "C", "50.00"))]),), checker="fin")
     assert opening["status"] == "posted", opening
-    _closed(ledger_db)                                                  # the close itself (Dr 4001 / Cr 3001)
     rv = confirmed(ledger_db.connect("fin", autocommit=True), "SELECT * FROM fl.reverse_entry(%s, 'audit corrected', "
                    "DATE '2024-01-06', 'y3v-undo')", (opening["entry_id"],), checker="rev")
     assert rv["status"] == "posted", rv
