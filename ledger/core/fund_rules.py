@@ -551,8 +551,7 @@ def adjfund_date_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
 
 # How long before an interest allocation's hold another write may have begun and still not been
 # visible to it (a transaction's created_at is its start), or after it and yet seen: such a write may or
-# may not be in what it read: it was seen or not as a whole, and a recorded input is judged against what
-# some set of such writes makes it (Z1; ATTACK13 W6: never each figure's widest interval).
+# may not be in what it read, and a recorded input is judged within what it could make it (Z1).
 WRITE_SLACK = dt.timedelta(minutes=5)
 
 
@@ -599,10 +598,10 @@ def interest_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
     weights against the daily movements as the hold saw them. The books the hold saw are the daily movements less every entry of the book
     dated on or before the period's end written after the hold (Z1: whatever was written later);
     one whose write began within ``WRITE_SLACK`` either side of the hold may or may not have been
-    seen (a transaction's time is its start), as a whole: the recorded weights (or, before 0079,
-    the credits) are judged over every set of those writes it may have seen, all units at once
-    (ATTACK13 W6: a write and its reversal cancel or count together); with more than
-    ``NEARBY_MAX`` such writes moving a weight, that it cannot be judged is the finding."""
+    seen (a transaction's time is its start), so each weight is judged within what it and such
+    writes could have made it. An allocation with no weights recorded (before 0079) is judged
+    over every set of those writes it may have seen; with more than eight, that it cannot be is
+    the finding."""
     special = {aid: a for aid, a in rows.acct.items() if a[1] == "1003" and a[3] == "special"}
     for eid, e in sorted(rows.entries.items()):
         if e.kind != "interest" or eid in rows.legacy:
@@ -637,33 +636,29 @@ def interest_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
         for jid in later:                          # the books the hold saw: the later writes taken out
             for k, v in _weight_of(rows, jid, key, start, end).items():
                 base[k] = base.get(k, 0) - v
-        moving = [m for m in (_weight_of(rows, jid, key, start, end) for jid in unsure) if any(m.values())]
-        if len(moving) > NEARBY_MAX:
-            yield (f"{what}: {len(moving)} entries moving the book's special accounts in its period were written within "
-                   f"{WRITE_SLACK} of its hold: which of them it saw cannot be told, so its "
-                   f"{'recorded weights' if recorded is not None else 'shares'} cannot be judged — look at them by "
-                   "hand (interest_shares)"), eid
-            continue
+        deltas = [_weight_of(rows, jid, key, start, end) for jid in unsure]
         if recorded is not None:
-            keys = sorted(base.keys() | recorded[1].keys())
-            rec_w = recorded[1]
-
-            def wrong(books: Mapping[str, int], keys: list[str] = keys, rec_w: Mapping[str, int] = rec_w) -> str | None:
-                for k in keys:
-                    w, rec = books.get(k, 0), rec_w.get(k)
-                    if (rec is None and w > 0) or (rec is not None and not (rec > 0 and rec == w)):
-                        return k
-                return None
-
-            off = wrong(base)
-            if off is not None and all(wrong(b) is not None for b in _seen_sets(base, moving)):
-                also = (f" (nor with any set of the {len(moving)} entries written within {WRITE_SLACK} of it)"
-                        if moving else "")
-                yield (f"{what}: its hold recorded a weight of {(rec_w.get(off) or 0):,} for {off}; the end-of-day "
-                       f"balances it saw sum to {base.get(off, 0):,}{also} (interest_shares)"), eid
+            for k in sorted(base.keys() | recorded[1].keys()):
+                lo, hi = _span(base.get(k, 0), [m.get(k, 0) for m in deltas])
+                rec = recorded[1].get(k)
+                if (rec is None and lo > 0) or (rec is not None and not (rec > 0 and lo <= rec <= hi)):
+                    saw = f"{lo:,}" if lo == hi else f"{lo:,} … {hi:,} (entries written within {WRITE_SLACK} of it)"
+                    yield (f"{what}: its hold recorded a weight of {(rec or 0):,} for {k}; the end-of-day balances it "
+                           f"saw sum to {saw} (interest_shares)"), eid
+                    break
+            continue
+        if len(unsure) > 8:
+            yield (f"{what} records no weights (before 0079) and {len(unsure)} entries of the book were written within "
+                   f"{WRITE_SLACK} of its hold: the balances it saw cannot be told, so its shares are not judged — "
+                   "look at them by hand (interest_shares)"), eid
             continue
         bad = ""
-        for books in _seen_sets(base, moving, empty=True):     # every set of the writes it may have seen
+        for n in range(1 << len(unsure)):          # every set of the writes it may have seen
+            books = dict(base)
+            for b, m in enumerate(deltas):
+                if n >> b & 1:
+                    for k, v in m.items():
+                        books[k] = books.get(k, 0) + v
             bad = _differs(got, _shares(sum(got.values()), books))
             if not bad:
                 break
@@ -692,25 +687,6 @@ def _later(rows: FundRows, book: str, last: str, t: float,
             later[eid] = rows.when(eid) or float("inf")
     edge = t + WRITE_SLACK.total_seconds()
     return later, sorted(j for j, w in later.items() if j not in own and w <= edge)
-
-
-# The most writes within ``WRITE_SLACK`` of a write that are judged each seen or not (2**8 sets);
-# beyond, that the write cannot be judged is itself the finding (ATTACK13 W6).
-NEARBY_MAX = 8
-
-
-def _seen_sets(base: Mapping[str, int], moving: Sequence[Mapping[str, int]],
-               empty: bool = False) -> Iterator[dict[str, int]]:
-    """``base`` plus the effects of each set of the writes ``moving`` (each one seen or not as
-    a whole, so that a write and its reversal cancel or count together — never every positive
-    and every negative effect at once, ATTACK13 W6); the empty set first when ``empty``."""
-    for n in range(0 if empty else 1, 1 << len(moving)):
-        books = dict(base)
-        for b, m in enumerate(moving):
-            if n >> b & 1:
-                for k, v in m.items():
-                    books[k] = books.get(k, 0) + v
-        yield books
 
 
 def _span(base: int, deltas: Sequence[int]) -> tuple[int, int]:
@@ -756,8 +732,7 @@ def adjfund_cap_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
     the fund gave it for the year before. The books at its moment are the books now less every
     entry of the book dated in or before the year written after it (Z1), and the government
     shares of closes made after it; a write begun within ``WRITE_SLACK`` of it may or may not
-    have been seen, as a whole: the caps are judged over every set of such writes, all units at
-    once (ATTACK13 W6); beyond ``NEARBY_MAX`` of them moving a figure, that they cannot be is the finding.
+    have been seen, and each cap is judged within what such writes could make it.
     The recorded weights are the recorded gaps (the rule 'gap') or the setting's fixed shares
     (the rule 'fixed'; the setting now, so either reading passes), and a unit whose books give it
     a gap is not left out of the caps.
@@ -812,41 +787,24 @@ def adjfund_cap_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
         by_fixed = {u: fixed.get(u, 0) for u in caps if fixed.get(u, 0) > 0} if fixed is not None else None
         books = _figures(rows, book, year, later, at)
         seen = [_figures(rows, book, year, {k: v for k, v in later.items() if k != jid}, at) for jid in unsure]
-        figs = ("expenditure", "revenue", "surplus_before")
-        flat = {f"{u}\t{k}": v[k] for u, v in books.items() for k in figs}
-        moving = [m for m in ({f"{u}\t{k}": g[u][k] - books.get(u, {}).get(k, 0) for u in g for k in figs}
-                              for g in seen) if any(m.values())]
-        if len(moving) > NEARBY_MAX:
-            yield (f"{what}: {len(moving)} entries moving its units' figures were written within {WRITE_SLACK} of it: "
-                   "which of them it saw cannot be told, so the gaps it recorded cannot be judged — look at them by "
-                   "hand (adjfund_cap)"), ids[0]
-            continue
-        units = sorted(caps.keys() | books.keys())
-        by_share = weights == by_fixed and fixed is not None
-        shared = {u for u in units if u in caps or not (by_share and (fixed or {}).get(u, 0) <= 0)}
-
-        def wrong(state: Mapping[str, int], units: list[str] = units, caps: Mapping[str, int] = caps,
-                  before: Mapping[str, int] = before, shared: set[str] = shared) -> tuple[str, int] | None:
-            for u in units:      # a unit left out of the sharing is judged too
-                c = _cap(state.get(f"{u}\texpenditure", 0), state.get(f"{u}\trevenue", 0),
-                         state.get(f"{u}\tsurplus_before", 0), before.get(u, 0))
-                if u not in caps and (c == 0 or u not in shared):
-                    continue     # no gap (or no fixed share): not among the units it shared among
-                if c != caps.get(u, 0):
-                    return u, c
-            return None
-
-        first = wrong(flat)
-        if first is not None and all(wrong(b) is not None for b in _seen_sets(flat, moving)):
-            u, c = first
-            f = books.get(u, {k: 0 for k in figs})
-            also = f" (nor with any set of the {len(moving)} entries written within {WRITE_SLACK} of it)" if moving else ""
-            yield (f"{what} recorded a gap of {_fen(caps.get(u, 0))} for unit {u}; the books at its moment give "
-                   f"{_fen(c)}{also} (expenditure {_fen(f['expenditure'])}, revenue {_fen(f['revenue'])}, surplus "
-                   f"before {_fen(f['surplus_before'])}, given before {_fen(before.get(u, 0))}) (adjfund_cap)"), ids[0]
-        elif weights != by_gap and weights != by_fixed:
-            yield (f"{what} recorded weights that are neither its recorded gaps (the rule 'gap') nor the "
-                   "setting's fixed shares (the rule 'fixed') (adjfund_cap)"), ids[0]
+        zero = {"revenue": 0, "expenditure": 0, "surplus_before": 0}
+        for u in sorted(caps.keys() | books.keys()):      # a unit left out of the sharing is judged too
+            f = books.get(u, zero)
+            (elo, ehi), (rlo, rhi), (slo, shi) = (_span(f[k], [g.get(u, zero)[k] - f[k] for g in seen])
+                                                  for k in ("expenditure", "revenue", "surplus_before"))
+            lo, hi = _cap(elo, rhi, shi, before.get(u, 0)), _cap(ehi, rlo, slo, before.get(u, 0))
+            if u not in caps and (lo == 0 or (weights == by_fixed and fixed is not None and fixed.get(u, 0) <= 0)):
+                continue                     # no gap (or no fixed share): not among the units it shared among
+            if not lo <= caps.get(u, 0) <= hi:
+                gave = _fen(lo) if lo == hi else f"{_fen(lo)} … {_fen(hi)} (entries written within {WRITE_SLACK} of it)"
+                yield (f"{what} recorded a gap of {_fen(caps.get(u, 0))} for unit {u}; the books at its moment give "
+                       f"{gave} (expenditure {_fen(f['expenditure'])}, revenue {_fen(f['revenue'])}, surplus "
+                       f"before {_fen(f['surplus_before'])}, given before {_fen(before.get(u, 0))}) (adjfund_cap)"), ids[0]
+                break
+        else:
+            if weights != by_gap and weights != by_fixed:
+                yield (f"{what} recorded weights that are neither its recorded gaps (the rule 'gap') nor the "
+                       "setting's fixed shares (the rule 'fixed') (adjfund_cap)"), ids[0]
 
 
 def _cap(expenditure: int, revenue: int, surplus_before: int, given: int) -> int:
