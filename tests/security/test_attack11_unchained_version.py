@@ -30,6 +30,7 @@ import pytest
 
 from tests.conftest import LedgerDB
 from tests.helpers import reclass
+from tests.security.test_attack10_queued import TAMPER as X9_TAMPER  # the postings, totals, queue digest
 
 # cluster_roles: each test registers a login and moves it between the fl_ groups, which are the
 # cluster's on a shared server (tests/conftest.py runs such a test alone there).
@@ -37,21 +38,7 @@ pytestmark = [pytest.mark.db, pytest.mark.cluster_roles]
 
 # The red team's rewrite of a queued entry: its postings and totals, the queue row's digest, and the
 # queued-digest version with its seal recomputed (sql/0023's formula: the DBA's own SHA-256).
-TAMPER_ENTRY = """
-UPDATE fl.posting SET amount = 90000000 WHERE entry_id = %(e)s;
-UPDATE fl.account a SET debits = s.d, credits = s.c, balance = s.d - s.c
-  FROM (SELECT p.account_id, coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0) AS d,
-               coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0) AS c
-          FROM fl.posting p WHERE p.account_id IN (SELECT account_id FROM fl.posting WHERE entry_id = %(e)s)
-         GROUP BY p.account_id) s
- WHERE a.id = s.account_id;
-UPDATE fl.account_day ad SET debits = s.d, credits = s.c
-  FROM (SELECT p.account_id, p.entry_date, coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0) AS d,
-               coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0) AS c
-          FROM fl.posting p WHERE p.account_id IN (SELECT account_id FROM fl.posting WHERE entry_id = %(e)s)
-         GROUP BY p.account_id, p.entry_date) s
- WHERE ad.account_id = s.account_id AND ad.day = s.entry_date;
-UPDATE fl.seal_queue SET content_digest = sha256(convert_to(fl.entry_canonical(%(e)s), 'UTF8')) WHERE entry_id = %(e)s;
+TAMPER_ENTRY = X9_TAMPER + """
 UPDATE fl.record_log l SET row_data = l.row_data || jsonb_build_object('digest', encode(q.content_digest, 'hex'))
   FROM fl.seal_queue q
  WHERE q.entry_id = %(e)s AND l.seq IS NULL AND l.tbl = 'fl.seal_queue' AND l.row_key = jsonb_build_object('entry_id', %(e)s);
