@@ -1031,16 +1031,24 @@ class Rules:
         else:
             self.coll_filed.add(eid)
 
+    def _makers_batch(self, eid: int, what: str, kind: str, maker: str, batch: str,
+                      batches: Mapping[str, tuple[str, str]]) -> bool:
+        """The batch an imported entry names is an import of its kind by its maker (X7, Y2);
+        named otherwise."""
+        b = batches.get(batch)
+        if b is not None and b[0] == kind and b[1] == maker:
+            return True
+        self.add("workflows", f"{what} names import batch {batch or 'none'}"
+                 + (f" ({b[0]} by {b[1]})" if b is not None else ", which does not exist")
+                 + f": a {kind} entry is written by its maker's {kind} import (workflow_shape)", eid)
+        return False
+
     def _collection_register(self, eid: int, what: str, maker: str, batch: str,
                              batches: Mapping[str, tuple[str, str]]) -> None:
         """(ATTACK11 Y2) A collections entry is one imported row: its batch is a collections
         import by its maker, one line of that batch in the register names it, and its one
         debit carries the row's reference."""
-        b = batches.get(batch)
-        if b is None or b[0] != "collections" or b[1] != maker:
-            self.add("workflows", f"{what} names import batch {batch or 'none'}"
-                     + (f" ({b[0]} by {b[1]})" if b is not None else ", which does not exist")
-                     + ": a collections entry is written by its maker's collections import (workflow_shape)", eid)
+        if not self._makers_batch(eid, what, "collections", maker, batch, batches):
             return
         n, n_ref = self.debit_lines.get(eid, [0, 0])
         if n != 1 or n_ref != 1:
@@ -1338,11 +1346,7 @@ class Rules:
                           batches: Mapping[str, tuple[str, str]]) -> None:
         """(X7) A payments entry's claim lines are the register's: its batch is a payments
         import by its maker, and the register files one reference per debit line for it."""
-        b = batches.get(batch)
-        if b is None or b[0] != "payments" or b[1] != maker:
-            self.add("workflows", f"{what} names import batch {batch or 'none'}"
-                     + (f" ({b[0]} by {b[1]})" if b is not None else ", which does not exist")
-                     + ": a payments entry is written by its maker's payments import (workflow_shape)", eid)
+        if not self._makers_batch(eid, what, "payments", maker, batch, batches):
             return
         n, n_ref = self.debit_lines.get(eid, [0, 0])
         own = f"payments:{unit}"
