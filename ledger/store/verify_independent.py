@@ -49,7 +49,7 @@ from ledger.core.findings import FINDINGS_CAP, Finding, VerifyReport, result
 from ledger.errors import StateError
 from ledger.store import verify_actors, verify_records, verify_rules, verify_session
 from ledger.store.db import Conn
-from ledger.store.verify import _second_session, require_reader
+from ledger.store.verify import _second_session, require_reader, second_session_pays
 from ledger.store.verify_catalogue import check_catalogue, check_settings
 from ledger.store.verify_chain import ChainRow
 
@@ -213,7 +213,11 @@ class GroupedReader:
     the held lines' digests), then the ranges. This session first runs ``first`` (the
     chained histories: about as much server work as the postings themselves), so the
     other session reads the side jobs and postings meanwhile and both end together.
-    ``results``: each side job's result by name."""
+    ``results``: each side job's result by name.
+
+    A ledger of fewer than ``verify.SECOND_SESSION_FROM`` entries is read on this session
+    alone, in one range: a second backend and a forked child would cost it more than they
+    take off."""
 
     def __init__(self, conn: Conn, fork: bool = True, side: dict[str, Callable[[Conn], Any]] | None = None) -> None:
         self.conn = conn
@@ -224,7 +228,8 @@ class GroupedReader:
         self.results: dict[str, Any] = {}
 
     def __call__(self, p: proof.Proof, first: Callable[[], None] = lambda: None) -> list[proof.Partial]:
-        ranges = entry_ranges(list(p.entries), GROUP_RANGES)
+        alone = not second_session_pays(len(p.entries))
+        ranges = entry_ranges(list(p.entries), 1 if alone else GROUP_RANGES)
         names = list(self.side)
 
         def job(c: Conn, i: int) -> tuple[str, Any]:
@@ -234,7 +239,8 @@ class GroupedReader:
             return "part", p.grouped(copy_text(c, _range_sql(*ranges[i - len(names)])))
 
         jobs = len(names) + len(ranges)
-        done = (self._forked(job, jobs, first) if self.fork and len(ranges) > 1 else
+        done = (self._threaded(job, jobs, first, peer=False) if alone else
+                self._forked(job, jobs, first) if self.fork and len(ranges) > 1 else
                 self._threaded(job, jobs, first))
         parts: list[proof.Partial] = []
         for i in range(jobs):
@@ -246,7 +252,9 @@ class GroupedReader:
         return parts
 
     def _threaded(self, job: Callable[[Conn, int], tuple[str, Any]], jobs: int,
-                  first: Callable[[], None]) -> dict[int, tuple[str, Any]]:
+                  first: Callable[[], None], peer: bool = True) -> dict[int, tuple[str, Any]]:
+        """The jobs on this session and (``peer``, when the server takes one more session) on
+        a second one, in a thread."""
         todo = iter(range(jobs))
         lock = threading.Lock()
         done: dict[int, tuple[str, Any]] = {}
@@ -261,22 +269,22 @@ class GroupedReader:
                 with lock:
                     done[i] = out
 
-        peer = _second_session(self.conn)
+        other = _second_session(self.conn) if peer else None
         try:
-            if peer is not None:
+            if other is not None:
                 row = self.conn.execute("SELECT pg_catalog.pg_export_snapshot() AS id").fetchone()
                 assert row is not None
-                pin(peer, row["id"])
+                pin(other, row["id"])
                 self.sessions = 2
             with ThreadPoolExecutor(max_workers=1) as pool:
-                helper = pool.submit(work, peer) if peer is not None else None
+                helper = pool.submit(work, other) if other is not None else None
                 first()
                 work(self.conn)
                 if helper is not None:
                     helper.result()
         finally:
-            if peer is not None:
-                peer.close()
+            if other is not None:
+                other.close()
         return done
 
     def _forked(self, job: Callable[[Conn, int], tuple[str, Any]], jobs: int,

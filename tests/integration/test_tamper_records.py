@@ -222,8 +222,10 @@ def test_the_export_carries_the_histories_and_offline_names_them(ledger_db, tmp_
 
 @pytest.mark.parametrize("case", ["change_amount", "delete_posting", "backdated_insert", "swap_order",
                                   "posting_moved"])
-def test_grouped_reading_judges_as_streaming_does(ledger_db, case):
-    """The postings read one row per entry (two sessions) or one by one: the same findings."""
+def test_grouped_reading_judges_as_streaming_does(ledger_db, case, monkeypatch):
+    """The postings read one row per entry (two sessions, or one session and one range below
+    ``verify.SECOND_SESSION_FROM`` entries) or one by one: the same findings."""
+    from ledger.store import verify
     from ledger.store.verify_independent import verify_independent
     from tests.helpers import entry, leg, post
     from tests.integration.test_tamper import CASES
@@ -249,15 +251,18 @@ def test_grouped_reading_judges_as_streaming_does(ledger_db, case):
     c.execute("SET session_replication_role = origin")
     c.commit()
     aud = ledger_db.connect("aud")
+    alone = verify_independent(aud)      # ten entries: one session, one range of postings
+    assert (alone.extra["sessions"], alone.extra["processes"]) == (1, 1), alone.extra
+    monkeypatch.setattr(verify, "SECOND_SESSION_FROM", 0)      # the two-session readings, on the same rows
     got = [verify_independent(aud, grouped=True), verify_independent(aud, grouped=False),
-           verify_independent(aud, grouped=True, fork=False)]
+           verify_independent(aud, grouped=True, fork=False), alone]
     # The forked child judges the jobs it takes from the shared counter: on a loaded machine
     # the parent may take them all before the child has connected (then one session is
     # reported, truthfully). Either way the findings below must be the same.
     assert (got[0].extra["sessions"], got[0].extra["processes"]) in ((2, 2), (1, 1)), got[0].extra
     assert got[2].extra["sessions"] == 2 and got[2].extra["processes"] == 1      # a thread did
-    a, b, c = ({(f.check, f.entry_id, f.account, f.message) for f in r.findings} for r in got)
-    assert a == b == c and a, (a ^ b, b ^ c)
+    a, b, c, d = ({(f.check, f.entry_id, f.account, f.message) for f in r.findings} for r in got)
+    assert a == b == c == d and a, (a ^ b, b ^ c, c ^ d)
 
 
 def test_a_later_version_of_a_row_kept_by_digest_is_judged_and_named(ledger_db):

@@ -27,11 +27,16 @@ def _failed(checks: dict) -> set[str]:
     return {n for n, ch in checks.items() if not ch["ok"]}
 
 
-def test_every_pass_is_timed_in_json(ledger_db):
+def test_every_pass_is_timed_in_json(ledger_db, monkeypatch):
     sample_ledger(ledger_db)
+    alone = ledger_db.cli("verify", "--json", user="aud").json()
+    # Eight entries, below verify.SECOND_SESSION_FROM: the chain on the same session, after the others.
+    assert alone["ok"] is True and alone["sessions"] == 1 and alone["independent"]["sessions"] == 1
+    monkeypatch.setattr(verify, "SECOND_SESSION_FROM", 0)      # a ledger large enough for two
     doc = ledger_db.cli("verify", "--json", user="aud").json()
     assert doc["ok"] is True and doc["postings"] == 16
     assert doc["sessions"] == 2     # the chain ran beside the other checks, on the same snapshot
+    assert [c["name"] for c in doc["checks"]] == [c["name"] for c in alone["checks"]]
     assert isinstance(doc["seconds"], float) and doc["seconds"] >= 0
     steps = {t["step"]: t for t in doc["timings"]}
     assert set(doc["timings"][0]) == {"step", "checks", "seconds"}
