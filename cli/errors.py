@@ -22,6 +22,7 @@ from ledger.io.formats import (
     COLUMN_HIDDEN,
     COMPAT_REFERENCE,
     DATE_CELL,
+    FOREIGN_REFERENCE,
     INVISIBLE_REFERENCE,
     LOGICAL_CELL,
     MERGED_CELLS,
@@ -113,6 +114,7 @@ PATTERNS: tuple[str, ...] = (
     MERGED_CELLS,
     INVISIBLE_REFERENCE,    # (ATTACK12 Z3) a reference that reads like another
     COMPAT_REFERENCE,
+    FOREIGN_REFERENCE,      # (ATTACK14 V1)
     N_("reference '{ref}' was already imported (batch {batch}, {file}, row {row}) with different content: conflict; "
        "correct the row or give it a new reference"),
 )

@@ -98,6 +98,12 @@ INVISIBLE_REFERENCE = N_("'{value}' holds {char}, a character that does not show
 COMPAT_REFERENCE = N_("'{value}' is not in its standard form (Unicode NFKC): it holds full-width or compatibility "
                       "characters and reads like '{fixed}', which is another reference; type it again in half-width "
                       "letters and digits, then save the file again")
+# (ATTACK14 V1) A closed repertoire: printable ASCII, 汉字 and the punctuation of document numbers.
+FOREIGN_REFERENCE = N_("'{value}' holds {char}: a reference is written in half-width letters, digits and marks, "
+                       "Chinese characters (汉字) and the punctuation of document numbers (、。《》「」『』【】〔〕〖〗) "
+                       "only, so that no two references read alike (a variation selector, a filler or a letter of "
+                       "another script reads like a Latin one); type the reference again in those characters, "
+                       "then save the file again")
 
 # (ATTACK11 Y6) The columns of an XLSX that name something by free text nothing else checks: a
 # reference (业务编号, 凭证号, 流水号: what the duplicate check compares) and a payment's provider

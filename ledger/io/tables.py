@@ -56,6 +56,7 @@ from ledger.io.formats import (
     COLUMN_HIDDEN,
     COMPAT_REFERENCE,
     DATE_CELL,
+    FOREIGN_REFERENCE,
     INVISIBLE_REFERENCE,
     LOGICAL_CELL,
     MERGED_CELLS,
@@ -698,19 +699,41 @@ def _hidden(c: str) -> bool:
     return cat in _REFUSED_CATEGORIES or (cat == "Zs" and c != " ")
 
 
+# (ATTACK14 V1) What a reference may hold, by name: printable ASCII, CJK unified ideographs and 〇,
+# and the CJK punctuation of document numbers (、。《》「」『』【】〔〕〖〗). The same ranges as
+# fl.reference_form_ok (0098); a closed repertoire ends the class "a character that reads like
+# another" (a variation selector, a Hangul filler, a Braille blank, a Cyrillic А) that a list of
+# refused categories left open.
+_REFERENCE_REPERTOIRE = re.compile(
+    "[ -~\u3001\u3002\u3007\u300a-\u3011\u3014-\u3017\u3400-\u4dbf\u4e00-\u9fff"
+    "\U00020000-\U0002ebef\U00030000-\U0003134f]*")
+
+
 def reference_form_problem(text: str) -> str:
-    """Why a reference is refused as reading like another (ATTACK12 Z3), or ``''``: it holds a
-    character that does not show (``_REFUSED_CATEGORIES``, a space other than U+0020, a combining
-    mark with nothing to combine with), or it is not in NFKC form (full-width ``ＺＡ``, ``Ⅻ``, a
-    decomposed accent). The same rule as the database's ``fl.reference_form_ok`` (0089), which
-    cannot tell unassigned code points: the reader is the precise check."""
+    """Why a reference is refused as reading like another (ATTACK12 Z3, ATTACK14 V1), or ``''``:
+    it holds a character that does not show (``_REFUSED_CATEGORIES``, a space other than U+0020, a
+    combining mark with nothing to combine with), it is not in NFKC form (full-width ``ＺＡ``,
+    ``Ⅻ``, a decomposed accent), it holds a character outside the repertoire of references
+    (``_REFERENCE_REPERTOIRE``: a default-ignorable mark, a blank, a letter of another script), or
+    it begins or ends with a space. The same rule as the database's ``fl.reference_form_ok``
+    (0098), which cannot tell unassigned code points: the reader is the precise check."""
     for i, c in enumerate(text):
         cat = unicodedata.category(c)
         if _hidden(c) or (cat in ("Mn", "Me") and (i == 0 or _hidden(text[i - 1]) or text[i - 1] == " ")):
             return INVISIBLE_REFERENCE.format(value=shown_reference(text), char=describe_char(c))
     if not unicodedata.is_normalized("NFKC", text):
         return COMPAT_REFERENCE.format(value=text, fixed=unicodedata.normalize("NFKC", text))
+    if not _REFERENCE_REPERTOIRE.fullmatch(text):
+        c = next(c for c in text if not _REFERENCE_REPERTOIRE.fullmatch(c))
+        return FOREIGN_REFERENCE.format(value=shown_foreign(text), char=describe_char(c))
+    if text != text.strip(" "):
+        return INVISIBLE_REFERENCE.format(value=shown_reference(text), char=describe_char(" "))
     return ""
+
+
+def shown_foreign(text: str) -> str:
+    """The reference with every character outside the repertoire written as ``<U+FE0F>``."""
+    return "".join(c if _REFERENCE_REPERTOIRE.fullmatch(c) else f"<U+{ord(c):04X}>" for c in text)
 
 
 def float_text(value: float) -> str:

@@ -178,11 +178,14 @@ def translate(e: psycopg.Error) -> LedgerError:
         return BadInput(_("refused: a file's SHA-256 digest is 64 hexadecimal digits; nothing was written"),
                         rule="bad_input")
     if name in ("import_line_reference_form", "register_item_reference_form", "statement_line_reference_form"):
-        # (ATTACK12 Z3, 0089) the reader refuses these row by row; this is the rule held against raw SQL
-        return BadInput(_("refused: a reference holds a character that does not show (a zero-width space, a joiner, "
-                          "a BOM, a control, a line separator, a private-use character, a space other than the "
-                          "ordinary one) or is not in its standard form (Unicode NFKC: full-width letters and "
-                          "digits); nothing was written — type the reference again in plain characters"),
+        # (ATTACK12 Z3, 0089; ATTACK14 V1, 0098) the reader refuses these row by row; this is the rule
+        # held against raw SQL
+        return BadInput(_("refused: a reference is written in half-width letters, digits and marks, Chinese "
+                          "characters (汉字) and the punctuation of document numbers (、。《》「」『』【】〔〕〖〗) "
+                          "only, in its standard form (Unicode NFKC) and without a space at either end; this one "
+                          "holds another character (one that does not show, a variation selector, a letter of "
+                          "another script, a full-width letter); nothing was written — type the reference again "
+                          "in those characters"),
                         rule="reference_form")
     if name in _CAPS:
         return RuleViolation(_("refused: {what}; nothing was written").format(what=_cap_message(name)), rule=name)

@@ -1554,3 +1554,25 @@ def test_upgrade_0089_references_in_one_visible_form_and_no_empty_batches(upgrad
         assert trig is not None and tuple(trig) == (True, True, "fl.import_batch_wrote"), trig
         src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.import_batch_wrote()'::regprocedure").fetchone()[0]
         assert "'import_nothing_new'" in src and "rows_posted = 0" in src
+
+
+def test_upgrade_0098_references_in_a_closed_repertoire(upgraded: Upgraded) -> None:
+    """0098 (ATTACK14 V1): the upgraded database holds every new import line, register item and
+    statement line to the repertoire of references — ASCII, 汉字, 〇 and the punctuation of document
+    numbers, no space at either end — through 0089's three CHECKs (still NOT VALID: the demo's
+    stored references are not re-judged, and the upgraded ledger verifies)."""
+    with upgraded.connect() as c:
+        for table, name in (("fl.import_line", "import_line_reference_form"),
+                            ("fl.register_item", "register_item_reference_form"),
+                            ("fl.statement_line", "statement_line_reference_form")):
+            row = c.execute("SELECT pg_get_constraintdef(oid), convalidated FROM pg_constraint "
+                            "WHERE conname = %s AND conrelid = %s::regclass", (name, table)).fetchone()
+            assert row is not None and "reference_form_ok(reference)" in row[0] and not row[1], (table, row)
+        kept = ("Z-A", "住院-1", "佳医保〔2024〕12号", "二〇二四-【甲】")
+        refused = ("Z-A\ufe0f", "Z-\u115fA", "Z-\u0410", "Z-A\u2800", "Z-A ", "Z-\u200bA", "ＺＡ")
+        judged = [c.execute("SELECT fl.reference_form_ok(%s)", (r,)).fetchone()[0] for r in (*kept, *refused)]
+        assert judged == [True] * len(kept) + [False] * len(refused), list(zip((*kept, *refused), judged, strict=True))
+        bad = c.execute("SELECT count(*) FROM fl.import_line WHERE NOT fl.reference_form_ok(reference)").fetchone()[0]
+        assert bad == 0, "the demo's own references are all in the repertoire"
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]

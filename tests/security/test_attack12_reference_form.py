@@ -43,9 +43,16 @@ def test_a_reference_not_in_nfkc_form_is_refused_not_folded(ref: str) -> None:
     assert "NFKC" in problem, (ref, problem)
 
 
-@pytest.mark.parametrize("ref", ["Z-A", "2024030100000012345", "住院-甲-001", "Å-1", "Z A", "é"])
+@pytest.mark.parametrize("ref", ["Z-A", "2024030100000012345", "住院-甲-001", "Z A", "佳医保〔2024〕12号", "【甲】-〇一"])
 def test_an_ordinary_reference_is_kept(ref: str) -> None:
     assert reference_form_problem(ref) == ""
+
+
+@pytest.mark.parametrize("ref", ["Å-1", "é"])
+def test_a_latin_letter_past_ascii_is_outside_the_repertoire(ref: str) -> None:
+    # (ATTACK14 V1, 0098) references are ASCII, 汉字 and the punctuation of document numbers: an
+    # accented letter is visible, but so is nothing that could tell it from its look-alikes
+    assert "汉字" in reference_form_problem(ref)
 
 
 def test_a_lone_combining_mark_is_refused() -> None:

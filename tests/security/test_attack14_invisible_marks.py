@@ -53,7 +53,35 @@ def test_v1_the_bureaus_claim_reimported_with_a_mark_that_shows_nothing_is_not_p
         f"claim Z-A paid by the bureau was paid again by the county as {paid[-1]['line_ref']!r}: {paid}")
 
 
-@pytest.mark.parametrize("twin", ["Z-A\ufe0f", "Z-\u115fA"], ids=["vs16", "hangul-filler"])
+@pytest.mark.parametrize("twin", ["Z-A\ufe0f", "Z-\u115fA", "Z-A\u034f", "Z-A\U000e0100", "Z-A\u2800", "Z-\u0410",
+                                  "Z-\u0391", "Z-A\u1160", "Z-A\u180b", "Z-A\u3164", "Z-A\uffa0", "Z-A ", " Z-A",
+                                  "Z-\u00c5", "Z-A\u2024"],
+                         ids=["vs16", "hangul-filler", "cgj", "vs17", "braille-blank", "cyrillic-a", "greek-alpha",
+                              "jungseong-filler", "mongolian-fvs", "hangul-filler-compat", "halfwidth-filler",
+                              "trailing-space", "leading-space", "latin-a-ring", "one-dot-leader"])
 def test_v1_the_database_refuses_such_a_reference_on_every_path(ledger_db: LedgerDB, twin: str) -> None:
     ok = ledger_db.admin().execute("SELECT fl.reference_form_ok(%s) AS ok", (twin,)).fetchone()["ok"]
     assert ok is False, f"fl.reference_form_ok accepts {twin!r}, which reads as 'Z-A'"
+
+
+@pytest.mark.parametrize("ref", ["Z-A", "住院-甲-001", "佳医保〔2024〕12号", "《通知》、【甲】「乙」『丙』〖丁〗。", "二〇二四-1",
+                                 "\U00020000-1", "A B"])
+def test_v1_the_references_of_the_region_are_kept_by_both_rules(ledger_db: LedgerDB, ref: str) -> None:
+    from ledger.io.tables import reference_form_problem
+    assert reference_form_problem(ref) == "", ref
+    ok = ledger_db.admin().execute("SELECT fl.reference_form_ok(%s) AS ok", (ref,)).fetchone()["ok"]
+    assert ok is True, ref
+
+
+def test_v1_the_reader_names_the_row_the_column_and_the_code_point(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    _fund(ledger_db)
+    f = _claims(tmp_path / "county.csv", "2024-03-27,230881,RES,某某医院,inpatient,800.00,Z-B,,county",
+                "2024-03-27,230881,RES,某某医院,inpatient,800.00,Z-\u0410,,county")
+    r = ledger_db.cli("pay", "import", str(f), "--json", user="o81")
+    assert r.exit_code != 0, r
+    text = r.stdout + r.stderr
+    assert "county.csv" in text and "U+0410" in text and "reference" in text, text
+    assert "<U+0410>" in text       # shown where it is, not drawn as the A it imitates
+    assert "Traceback" not in text
+    n = ledger_db.admin().execute("SELECT count(*) AS n FROM fl.entry WHERE kind = 'payments'").fetchone()["n"]
+    assert n == 0, "nothing is written when one row is refused"
