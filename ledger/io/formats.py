@@ -160,3 +160,51 @@ MERGED_CELLS = N_(
     "cells {ref} are merged: Excel shows only the first cell's value, and a value under the others would be "
     "imported unseen; unmerge them (取消单元格合并), save, and import again"
 )
+
+# (ATTACK13 W2) A cell shows a person another value than the one imported: its number format
+# scales, hides or replaces it, its text is in its background's colour, too small, struck through
+# or repeated, a conditional format, a custom table style or a drawing may change what it shows
+# (ledger.io.xlsx_shown, ledger.io.xlsx_number_formats). ``{why}`` is one of the sentences below.
+FORMAT_SHOWN = N_(
+    "the cell's number format '{format}' (worksheet '{sheet}') {why}: Excel shows another value than the one "
+    "imported; clear the cell's own format (开始 → 清除 → 清除格式, or set it to 常规 General, 数值 Number or "
+    "文本 Text), save, and import again"
+)
+FORMAT_SCALES = N_("scales the value (a percent sign, or a comma after the digits)")
+FORMAT_HIDES = N_("shows nothing, or other text, in place of the value")
+FORMAT_ADDS_TEXT = N_("adds text, digits or a sign to the value")
+FORMAT_ROUNDS = N_("shows the number in scientific form or as a fraction")
+FORMAT_CONDITION = N_("shows the value otherwise under a condition (like [>100])")
+FORMAT_DATE_ON_NUMBER = N_("shows the number as a date or a time")
+FORMAT_DATE_PARTIAL = N_("shows a date without its four-digit year, its month or its day")
+FORMAT_NEGATIVE_UNSIGNED = N_("shows a negative value without its minus sign")
+FORMAT_NOT_ACCEPTED = N_("is not one the import accepts (General, 0, 0.00, #,##0.00, a currency, a whole date, Text)")
+FORMAT_FEWER_PLACES = N_("shows {places} decimal place(s) of {value}")
+CELL_UNSEEN = N_(
+    "the cell's text (worksheet '{sheet}') {why}: a person opening the file does not see the value imported; "
+    "set the font colour to 自动 Automatic, the fill to 无填充 No Fill, the font size to 10 and no strikethrough "
+    "or Fill alignment, save, and import again"
+)
+TEXT_SAME_COLOUR = N_("is in nearly the colour of its background ({font} on {fill})")
+TEXT_TINY = N_("is too small to read (font size {size})")
+TEXT_STRUCK = N_("is struck through (删除线) and reads as void")
+TEXT_REPEATED = N_("is repeated to fill the cell (horizontal alignment Fill, 填充)")
+TEXT_RUN = N_("has part of its text (rich text) that {why}")
+STYLE_MISSING = N_(
+    "the cell (worksheet '{sheet}') names style {style}, which the workbook does not define; open the file in "
+    "Excel and save it again as .xlsx"
+)
+CONDITIONAL_FORMAT = N_(
+    "conditional formatting on {ref} (worksheet '{sheet}') covers the imported table: it can show a cell in "
+    "another number format or colour than its own, or hide it; clear its rules (开始 → 条件格式 → 清除规则 → "
+    "清除整个工作表的规则), save, and import again"
+)
+SHEET_DRAWING = N_(
+    "worksheet '{sheet}' holds pictures, shapes or text boxes (or comments always shown), which can cover cells "
+    "of the table; delete them (or hide the comments), save, and import again"
+)
+TABLE_STYLE = N_(
+    "worksheet '{sheet}' formats its table {table} in the custom table style '{style}', which can colour cells "
+    "otherwise than their own format; choose a built-in table style or convert the table to a range (转换为区域), "
+    "save, and import again"
+)

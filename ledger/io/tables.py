@@ -48,7 +48,7 @@ from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from ledger.errors import BadFile, RowError
 from ledger.i18n import _
@@ -74,6 +74,9 @@ from ledger.io.formats import (
 )
 from ledger.io.infile import NotRegularFile, open_regular, shown_name
 from ledger.io.normalise import Vocabulary, canonical_column, row_cleaner
+
+if TYPE_CHECKING:
+    from ledger.io.xlsx_shown import SheetLooks
 
 MAX_CELL_CHARS = 1000
 MAX_ERRORS = 200  # problems listed (the same cap as the database's list)
@@ -131,6 +134,7 @@ XLSX_MAX_PARTS = 10_000
 
 Kind = Literal["csv", "xlsx"]
 Cells = tuple[str, ...]
+DATE_COLUMNS = frozenset({"date"})  # a date format shows these columns' values (ATTACK13 W2)
 _Plan = tuple[int, "Callable[[list[str]], Cells] | None", bool]  # width, reorder (None: as is), pad
 
 
@@ -470,7 +474,7 @@ class TableReader:
     # -- XLSX ------------------------------------------------------------------------
     def _xlsx_stream(self) -> Iterator[Any]:
         """First yields the header texts, then ``(row, cells)``; the first worksheet only."""
-        from openpyxl import load_workbook  # imported here: CSV-only callers never pay for it
+        from ledger.io.xlsx_shown import SheetLooks, open_workbook  # CSV-only callers never import openpyxl
 
         file = self.name
         damaged = "the workbook is damaged or incomplete ({}); open it in Excel and save it again as .xlsx"
@@ -480,15 +484,22 @@ class TableReader:
                 assert self._fh is not None
                 _check_packed(self._fh, self._refuse)
                 # the open file, not the path: openpyxl would refuse a workbook not named .xlsx
-                self._wb = load_workbook(self._fh, read_only=True, data_only=False)
+                self._wb, string_runs = open_workbook(self._fh)
             sheets = self._wb.worksheets
             if not sheets:
                 raise self._refuse("the workbook has no worksheet")
             sheet = sheets[0]
             _check_shown(sheet, self._wb, self._refuse)
+            # (ATTACK13 W2) what each imported cell shows a person is its value: drawings over
+            # the sheet and custom table styles here, each cell's style below, conditional
+            # formats after the rows
+            looks = SheetLooks(self._wb, sheet, string_runs)
+            drawn = looks.sheet_problem()
+            if drawn:
+                raise self._refuse(drawn)
             if hasattr(sheet, "reset_dimensions"):
                 sheet.reset_dimensions()  # never trust <dimension>: rows end at their last cell
-            source = _stored_rows(sheet) if hasattr(sheet, "_get_source") else _numbered(sheet.iter_rows())
+            source = _stored_rows(sheet, looks) if hasattr(sheet, "_get_source") else _numbered(sheet.iter_rows())
         except BadFile:
             raise
         except Exception as e:  # openpyxl raises many types for a damaged file; all mean the same
@@ -542,6 +553,13 @@ class TableReader:
 
             width, pick, pad = self._take_plan()
             names = [n if n in self.fmt.columns else column_letter(i) for i, n in enumerate(self.header)]
+            # (ATTACK13 W2) the imported columns' cells are judged as shown: 2 a date column, 1 another
+            shown = [(2 if n in DATE_COLUMNS else 1) if n in self.fmt.columns else 0 for n in names]
+            for pos, cell in enumerate(first[:width]):
+                if shown[pos] and cell.value is not None:
+                    seen = looks.cell_problem(cell, False, _cell_text(cell)[0])
+                    if seen:
+                        bad_row(1, names[pos], seen)
             # (ATTACK11 Y6) a reference or provider column holds text cells only
             text_only = frozenset(i for i, n in enumerate(names) if n in TEXT_COLUMNS)
             ref = names.index("reference") if "reference" in names else -1
@@ -555,6 +573,8 @@ class TableReader:
                         problem = text_cell_problem(text, cell.value, title)
                         if pos == ref and not problem:
                             problem = excel_reference_problem(text)
+                    if not problem and pos < width and shown[pos] and cell.value is not None:
+                        problem = looks.cell_problem(cell, shown[pos] == 2, text)
                     if problem:
                         bad_row(row, names[pos] if pos < width else column_letter(pos), problem)
                         break
@@ -810,7 +830,7 @@ def _numbered(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[int, tuple[Any,
         yield n, cells
 
 
-def _stored_rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
+def _stored_rows(sheet: Any, looks: SheetLooks) -> Iterator[tuple[int, tuple[Any, ...]]]:
     """The rows a read-only worksheet stores, as ``(Excel's row number, cells)``.
 
     openpyxl's own ``iter_rows`` yields an empty row for every row number a ``<row r="N">``
@@ -819,13 +839,11 @@ def _stored_rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
     refused (ATTACK10 X8). Here gaps are skipped, not walked (an empty row is read as
     nothing anyway), and a row or column past Excel's last is refused when it is met. The
     parser and the row builder are openpyxl's own (``WorkSheetParser``, ``_get_row``), the
-    ones ``iter_rows`` uses."""
-    from openpyxl.worksheet._reader import WorkSheetParser
-
-    book = sheet.parent
+    ones ``iter_rows`` uses; ``looks`` makes the parser and notes what it skips (rich text
+    runs, Excel 2010's conditional formats) for the cells' looks (ATTACK13 W2)."""
     with sheet._get_source() as src:
-        parser = WorkSheetParser(src, sheet._shared_strings, data_only=book.data_only, epoch=book.epoch,
-                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        parser = looks.parser_for(src)
+        last_row = 0
         hidden_columns: frozenset[int] | None = None
         rows_hidden: bool | None = None   # the sheet's zeroHeight: a row without a height of its own is hidden
         for n, cells in parser.parse():
@@ -835,6 +853,8 @@ def _stored_rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
             if not cells:
                 continue
             row = sheet._get_row(cells, 1, last)
+            if n == 1:   # the header's width: the table a conditional format must keep off
+                looks.width = max((c["column"] for c in cells if c["value"] not in (None, "")), default=0)
             held = [i for i, c in enumerate(row) if getattr(c, "value", None) not in (None, "")]
             if held:
                 if rows_hidden is None:      # <sheetFormatPr> and <cols> precede <sheetData>: known by now
@@ -846,11 +866,16 @@ def _stored_rows(sheet: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
                 shut = [i for i in held if i + 1 in hidden_columns]
                 if shut:
                     raise _Fatal(COLUMN_HIDDEN.format(column=column_letter(shut[0])), n)
+                last_row = n
             yield n, row
         # <mergeCells> follows <sheetData>: known only now. The import is all or nothing, so a
         # refusal after the last row still writes nothing (ATTACK13 W1: F3 under E3:F3 was imported).
         for ref in _merged(getattr(parser, "merged_cells", None)):
             raise _Fatal(MERGED_CELLS.format(ref=ref), _first_row(ref))
+        # <conditionalFormatting> too (ATTACK13 W2): a rule over the table may show any cell otherwise
+        formatted = looks.after_rows(last_row)
+        if formatted:
+            raise _Fatal(formatted, 0)
 
 
 def _is_true(value: Any) -> bool:
