@@ -557,7 +557,8 @@ class TableReader:
             shown = [(2 if n in DATE_COLUMNS else 1) if n in self.fmt.columns else 0 for n in names]
             for pos, cell in enumerate(first[:width]):
                 if shown[pos] and cell.value is not None:
-                    seen = looks.cell_problem(cell, False, _cell_text(cell)[0])
+                    # a date column's header may carry the column's date format (the whole column formatted)
+                    seen = looks.cell_problem(cell, shown[pos] == 2, _cell_text(cell)[0])
                     if seen:
                         bad_row(1, names[pos], seen)
             # (ATTACK11 Y6) a reference or provider column holds text cells only
