@@ -92,6 +92,10 @@ _XLSX_SUFFIXES = (".xlsx", ".xlsm")
 _XLSX_BATCH = 256
 EXCEL_ROWS = 1_048_576  # a worksheet's last row and column (Excel 2007 and later): a file past
 EXCEL_COLUMNS = 16_384  # them was not made by Excel, and padding up to it costs time, not data
+# (ATTACK13 W1, W2) A row lower than MIN_ROW_HEIGHT points or a column narrower than
+# MIN_COLUMN_WIDTH characters shows nothing a person can read: hidden, as a height or width of 0.
+MIN_ROW_HEIGHT = 2.0
+MIN_COLUMN_WIDTH = 1.0
 
 # (ATTACK10 X5) Claim numbers are 16-20 digits; Excel keeps 15 significant digits of a number
 # and, in a General column, writes a long one in scientific form (``2.02403E+16`` in a CSV) or
@@ -845,7 +849,7 @@ def _stored_rows(sheet: Any, looks: SheetLooks) -> Iterator[tuple[int, tuple[Any
     with sheet._get_source() as src:
         parser = looks.parser_for(src)
         last_row = 0
-        hidden_columns: frozenset[int] | None = None
+        hidden_columns: _Columns | None = None
         rows_hidden: bool | None = None   # the sheet's zeroHeight: a row without a height of its own is hidden
         for n, cells in parser.parse():
             last = max((c["column"] for c in cells), default=0)
@@ -859,12 +863,14 @@ def _stored_rows(sheet: Any, looks: SheetLooks) -> Iterator[tuple[int, tuple[Any
             held = [i for i, c in enumerate(row) if getattr(c, "value", None) not in (None, "")]
             if held:
                 if rows_hidden is None:      # <sheetFormatPr> and <cols> precede <sheetData>: known by now
-                    rows_hidden = _is_true(getattr(getattr(parser, "sheet_format", None), "zeroHeight", None))
-                    hidden_columns = _hidden_columns(parser.column_dimensions)
+                    fmt = getattr(parser, "sheet_format", None)
+                    rows_hidden = _is_true(getattr(fmt, "zeroHeight", None)) or _thin(
+                        getattr(fmt, "defaultRowHeight", None), MIN_ROW_HEIGHT)
+                    hidden_columns = _hidden_columns(parser.column_dimensions, _default_width(fmt))
                 if _row_hidden(parser.row_dimensions.get(str(n)), rows_hidden):
                     raise _Fatal(ROW_HIDDEN.format(row=n), n)
                 assert hidden_columns is not None
-                shut = [i for i in held if i + 1 in hidden_columns]
+                shut = [i for i in held if (i + 1 in hidden_columns) != hidden_columns.inverted]
                 if shut:
                     raise _Fatal(COLUMN_HIDDEN.format(column=column_letter(shut[0])), n)
                 last_row = n
@@ -901,7 +907,7 @@ def _row_hidden(attrs: Any, by_default: bool) -> bool:
     if _is_hidden(attrs):
         return True
     height = _size(attrs, "ht")
-    if height is not None and height <= 0:
+    if height is not None and height < MIN_ROW_HEIGHT:
         return True
     return by_default and not (height is not None and height > 0)
 
@@ -919,18 +925,57 @@ def _first_row(ref: str) -> int:
     return int(digits) if digits else 0
 
 
-def _hidden_columns(dims: Any) -> frozenset[int]:
-    """The 1-based column numbers a worksheet's ``<cols>`` hides (a ``<col>`` spans min..max)."""
-    out: set[int] = set()
+class _Columns(frozenset[int]):
+    """Column numbers: the hidden ones, or (``inverted``) the only ones shown."""
+
+    inverted = False
+
+
+class _ShownColumns(_Columns):
+    inverted = True
+
+
+def _default_width(fmt: Any) -> float | None:
+    """A column's width without a ``<col>`` of its own: ``defaultColWidth``, else ``baseColWidth``."""
+    for name in ("defaultColWidth", "baseColWidth"):
+        value = getattr(fmt, name, None)
+        if value is not None:
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _thin(value: Any, least: float) -> bool:
+    try:
+        return value is not None and float(value) < least
+    except (TypeError, ValueError):
+        return False
+
+
+def _hidden_columns(dims: Any, default_width: float | None = None) -> _Columns:
+    """The 1-based column numbers a worksheet's ``<cols>`` hides (a ``<col>`` spans min..max):
+    hidden, or narrower than ``MIN_COLUMN_WIDTH`` characters (a width of 0.1 shows a pixel).
+    When the sheet's default width is that narrow (``defaultColWidth="0"``), every column
+    without a ``<col>`` of its own is hidden: the answer is then the columns shown."""
+    hidden: set[int] = set()
+    shown: set[int] = set()
     for attrs in (dims or {}).values():
         width = _size(attrs, "width") if isinstance(attrs, dict) else None
-        if _is_hidden(attrs) or (width is not None and width <= 0):
-            try:
-                lo, hi = int(attrs.get("min", 0)), int(attrs.get("max", 0))
-            except (TypeError, ValueError):
-                continue
-            out.update(range(max(lo, 1), min(hi, EXCEL_COLUMNS) + 1))
-    return frozenset(out)
+        try:
+            lo, hi = int(attrs.get("min", 0)), int(attrs.get("max", 0))
+        except (TypeError, ValueError, AttributeError):
+            continue
+        span = range(max(lo, 1), min(hi, EXCEL_COLUMNS) + 1)
+        narrow = width is not None and width < MIN_COLUMN_WIDTH
+        if _is_hidden(attrs) or narrow or (width is None and _thin(default_width, MIN_COLUMN_WIDTH)):
+            hidden.update(span)
+        else:
+            shown.update(span)
+    if _thin(default_width, MIN_COLUMN_WIDTH):
+        return _ShownColumns(shown)
+    return _Columns(hidden)
 
 
 def _check_packed(fh: IO[bytes], refuse: Callable[[str], BadFile]) -> None:

@@ -434,3 +434,28 @@ def test_w2_the_reference_shown_as_another_is_not_paid(funded: LedgerDB, tmp_pat
     honest = _book(tmp_path / "honest.xlsx", _fmt(AMOUNT, "#,##0.00"))
     r = funded.cli("pay", "import", str(honest), "--json", user="o81")
     assert r.exit_code == 0 and _paid(funded) == ["A-1", "A-2"], r
+
+
+# ---- W1's class, narrower than zero: a column or row too thin to read --------------------------
+
+THIN: dict[str, Callable[[str], str]] = {
+    "column 0.1 wide": lambda s: s.replace(
+        "<sheetData>", '<cols><col min="6" max="6" width="0.1" customWidth="1"/></cols><sheetData>'),
+    "default column width 0": lambda s: s.replace('<sheetFormatPr ', '<sheetFormatPr defaultColWidth="0" '),
+    "base column width 0": lambda s: s.replace('baseColWidth="8"', 'baseColWidth="0"'),
+    "row 0.5 high": lambda s: s.replace('<row r="3">', '<row r="3" ht="0.5" customHeight="1">'),
+    "default row height 0.5": lambda s: s.replace('defaultRowHeight="15"', 'defaultRowHeight="0.5"'),
+}
+
+
+@pytest.mark.parametrize("how", sorted(THIN))
+def test_w2_a_row_or_column_too_thin_to_read_is_refused(tmp_path: Path, how: str) -> None:
+    err = _refused(_edit(_book(tmp_path / "p.xlsx"), SHEET, THIN[how]))
+    assert "hidden in Excel" in err.errors[0].reason, err.errors
+
+
+def test_w2_a_default_width_of_zero_with_every_column_widened_is_read(tmp_path: Path) -> None:
+    f = _edit(_book(tmp_path / "p.xlsx"), SHEET, lambda s: s.replace(
+        '<sheetFormatPr ', '<sheetFormatPr defaultColWidth="0" ').replace(
+        "<sheetData>", '<cols><col min="1" max="9" width="12" customWidth="1"/></cols><sheetData>'))
+    assert len(_read(f)) == 2
