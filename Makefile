@@ -53,8 +53,13 @@ test: $(STAMP) $(MO)
 # integration modules that say so (rule and list: pytest_collection_modifyitems in
 # tests/conftest.py; docs/architecture.md#tests).
 # Tests with servers of their own (upgrade, backup, TLS, benchmarks) or ledger arithmetic
-# that is the same on any server are not run twice. Roles are cluster-wide: on a shared
-# server a `cluster_roles` test runs alone (tests/conftest.py, _cluster_guard).
+# that is the same on any server are not run twice — among them 17 security modules (50 tests)
+# decided by the ledger's own refusals, caps and namespaces, the import readers and the
+# verdicts' Python, with no privilege, role, row security, setting, catalogue change, lock or
+# race in them (SAME_ON_ANY_SERVER, tests/conftest.py: 717 -> 667 tests, about 57 CPU-s of
+# the server run, PostgreSQL 15's backends most of it, 2026-12-06).
+# Roles are cluster-wide: on a shared server a `cluster_roles` test runs alone
+# (tests/conftest.py, _cluster_guard).
 # It waits for the server's disk more than for our CPU (.ci/run), and keeps its own pytest
 # cache (last failures): the two sessions do not write one file.
 test-server: $(STAMP) $(MO)

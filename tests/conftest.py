@@ -61,11 +61,45 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ``pg_server`` (the file readers' refusals, the rules read from the source, the two
     X6 clusters of their own): on a second server they would run the same code against
     nothing of its (54 tests, two of them an initdb and a migrated ledger each, ~11 CPU-s
-    of the server run, 2026-12-06)."""
+    of the server run, 2026-12-06). Nor do the security modules of ``SAME_ON_ANY_SERVER``."""
     security = Path(__file__).parent / "security"
+    root = Path(__file__).parent.parent
     for item in items:
-        if security in item.path.parents and "pg_server" in item.fixturenames:
+        if (security in item.path.parents and "pg_server" in item.fixturenames
+                and item.path.relative_to(root).as_posix() not in SAME_ON_ANY_SERVER):
             item.add_marker(pytest.mark.server)
+
+
+# Security modules whose every test is decided by the ledger's own rules — its functions' named
+# refusals, daily caps and namespaces, the import readers (Python) — and by the verdicts' Python
+# over rows written through the ledger's functions (a superuser's tamper at most with
+# session_replication_role, which changes no catalogue): no privilege, role, row security,
+# session setting, catalogue change (CREATE OR REPLACE, ALTER TABLE), lock, race or Unicode
+# normalisation of the server's in them. What they assert is the ledger's arithmetic, the same
+# on any server, as the integration modules of imports and reports (not marked) are: they run
+# on the embedded server only. That the verdicts are clean on the second server (their catalogue
+# and built-ins checks are per major version) is asserted by the integration modules marked
+# ``server`` (verify, verify_passes, tamper, tamper_records, auditor_proof). Chosen by reading
+# each module, 2026-12-06; a module that starts testing any of the above leaves the list.
+SAME_ON_ANY_SERVER = frozenset({
+    "tests/security/test_attack3_imports.py",              # references of an import: the unit's own
+    "tests/security/test_attack5_confa.py",                # reference namespaces, acknowledgement dates
+    "tests/security/test_attack7_offline.py",              # the offline verdict over an export
+    "tests/security/test_attack9_churn.py",                # caps on manual entries
+    "tests/security/test_attack9_deficit.py",              # who confirms an entry on 5xxx (fl._decider)
+    "tests/security/test_attack10_acks.py",                # the acknowledgements' daily bound
+    "tests/security/test_attack10_churn.py",               # the postings an entry may carry
+    "tests/security/test_attack10_close_reversal.py",      # a close is not reversed by hand
+    "tests/security/test_attack10_excel_refs.py",          # the Excel reader's references (Python)
+    "tests/security/test_attack10_register_reversal.py",   # a reversal does not clear a register item
+    "tests/security/test_attack11_collections_batch_variants.py",  # a collections entry's batch (verdict)
+    "tests/security/test_attack11_excel_short_refs.py",    # the Excel reader's short references (Python)
+    "tests/security/test_attack11_fund_balance.py",        # the fund balance is the close's to move
+    "tests/security/test_attack12_empty_imports.py",       # an import that writes nothing records nothing
+    "tests/security/test_attack12_xlsx_variants.py",       # the xlsx reader (Python)
+    "tests/security/test_daily_acks_requests.py",          # acknowledgements and requests per region day
+    "tests/security/test_reference_namespace.py",          # references and request keys per unit
+})
 
 
 # Modules whose module-scoped fixture builds something costly once: xdist hands out tests
