@@ -75,10 +75,15 @@ VOLATILE: dict[str, tuple[str, ...]] = {
 
 def _loads(text: str) -> Any:
     """A version's text parsed; None if it is not JSON (a forged text: judged as a change)."""
+    return _loads_floatless(text)[0]
+
+
+def _loads_floatless(text: str) -> tuple[Any, bool]:
+    """``_loads`` and whether the value holds no float (``jsonfast.loads_floatless``)."""
     try:
-        return jsonfast.loads(text)
+        return jsonfast.loads_floatless(text)
     except ValueError:
-        return None
+        return None, False
 
 
 def _unhex(text: str) -> bytes:
@@ -357,28 +362,40 @@ PROJECTED: dict[str, tuple[str, ...]] = {
 }
 
 
-def project(table: str, row: Any, text: str) -> str:
+def project(table: str, row: Any, text: str, floatless: bool = False) -> str:
     """A latest version as ``PROJECTED`` keeps it: its columns ``PROJECTED[table]`` (those it
     has) as a JSON object; a version that is not an object is kept whole (it is named by
     the table comparison, and read as an empty row by the checks that parse it)."""
     if not isinstance(row, dict):
         return text
-    return json.dumps({c: row[c] for c in PROJECTED[table] if c in row}, ensure_ascii=False)
+    kept = {c: row[c] for c in PROJECTED[table] if c in row}
+    fast = jsonfast.canonical(kept, floatless)      # the same value, keys sorted: what its readers parse
+    return fast.decode() if fast is not None else json.dumps(kept, ensure_ascii=False)
 
 
-def stable_digest(table: str, row: Any) -> bytes | None:
+def stable_digest(table: str, row: Any, floatless: bool = False) -> bytes | None:
     """SHA-256 of a version's columns that the release never changes (``MUTABLE``) but the
-    history's own keys ('_'), printed by ``repr`` in key order (a parsed JSON value — str,
-    int, float, bool, None, list, dict — prints one way, and two that print alike are
-    equal); None for a row that is not an object. Two versions of a row with equal stable
+    history's own keys ('_'), printed in key order by ``jsonfast.canonical`` (orjson: one
+    text per value) or, where it declines, by ``repr`` (a parsed JSON value — str, int,
+    float, bool, None, list, dict — prints one way, and two that print alike are equal);
+    None for a row that is not an object. Two versions of a row with equal stable
     digests hold equal values in every column an UPDATE may not touch — exactly when
     ``judge_change`` finds nothing in an UPDATE — so such an UPDATE needs neither version's
-    text; any other later version is judged in full (``Scan.deferred``)."""
+    text; any other later version is judged in full (``Scan.deferred``). ``floatless``: as
+    ``jsonfast.canonical`` takes it."""
     if not isinstance(row, dict):
         return None
-    allowed = MUTABLE.get(table, frozenset())
-    keep = sorted((f, v) for f, v in row.items() if f not in allowed and not f.startswith("_"))
-    return hashlib.sha256(repr(keep).encode()).digest()
+    keep = row.copy()
+    for f in MUTABLE.get(table, ()):
+        keep.pop(f, None)
+    if keep and min(keep) < "a":             # a key that may start with '_' (the history's own)
+        keep = {f: v for f, v in keep.items() if not f.startswith("_")}
+    fast = jsonfast.canonical(keep, floatless)
+    if fast is not None:
+        return hashlib.sha256(fast).digest()
+    # A float, a long integer or a lone surrogate: ``repr`` of the sorted items, marked so
+    # that it never equals a canonical text's digest (the two versions are then judged in full).
+    return hashlib.sha256(b"r" + repr(sorted(keep.items())).encode()).digest()
 
 
 def judge_deferred(scan: Scan, fetch: Callable[[list[int]], Mapping[int, str]], cap: int) -> None:
@@ -514,11 +531,11 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
                 h = hashlib.sha256(row_b if text is r[5] else text.encode()).digest()
                 st: bytes | None = None
                 if r[2] in PROJECTED or r[2] in MUTABLE:
-                    row = _loads(text)
+                    row, floatless = _loads_floatless(text)
                     if r[2] in PROJECTED:
-                        proj.setdefault(r[2], {})[r[4]] = project(r[2], row, text)
+                        proj.setdefault(r[2], {})[r[4]] = project(r[2], row, text, floatless)
                     if r[2] in MUTABLE:
-                        st = stable_digest(r[2], row)
+                        st = stable_digest(r[2], row, floatless)
                         was_st = d.stable(r[4])
                 d.put(r[4], i, h, st if r[2] in MUTABLE else None)
                 if had is not None and (had[1] != h or r[3] != "UPDATE") and len(deferred) <= cap * 4 and not (

@@ -43,12 +43,34 @@ def _has_float(v: Any) -> bool:
 
 def loads(text: str | bytes) -> Any:
     """``json.loads(text)``: the same value, or the same exception."""
+    return loads_floatless(text)[0]
+
+
+def loads_floatless(text: str | bytes) -> tuple[Any, bool]:
+    """``loads(text)`` and whether the value is known to hold no float at any depth (parsed
+    by orjson, and the walk found none): what ``canonical`` needs, so that it does not walk
+    the value again."""
     if _orjson is not None:
         try:
             v = _orjson.loads(text)
         except _orjson.JSONDecodeError:
-            return json.loads(text)
+            return json.loads(text), False
         t = type(v)
         if t is not float and not ((t is dict or t is list) and _has_float(v)):
-            return v
-    return json.loads(text)
+            return v, True
+    return json.loads(text), False
+
+
+def canonical(v: dict[str, Any], floatless: bool = False) -> bytes | None:
+    """A JSON object's one text, keys sorted (orjson), for a digest that two objects share
+    only when they hold equal values; None where that text would not tell values apart or
+    cannot be made — a float anywhere (orjson prints NaN and the infinities as ``null``), an
+    integer past 64 bits or a lone surrogate (orjson refuses them) — for the caller's own
+    slower way. ``floatless``: the caller knows (``loads_floatless``) and the walk is skipped.
+    ~1 µs for a held entry's row, against ~10 for ``repr`` of its sorted items."""
+    if _orjson is None or (not floatless and _has_float(v)):
+        return None
+    try:
+        return bytes(_orjson.dumps(v, option=_orjson.OPT_SORT_KEYS))
+    except (TypeError, _orjson.JSONEncodeError):
+        return None
