@@ -20,7 +20,9 @@ CopyRows = Callable[[Conn, str], Iterator[list[str]]]
 
 
 def versions_sql() -> str:
-    cols = ", ".join(f"t.{c}" + ("::pg_catalog.text" if c in ("row_key", "row_data") else "")
+    # The hashes (unread here) as bare hex: no escaped backslash in every row (verify_independent._HEX).
+    cols = ", ".join(f"pg_catalog.encode(t.{c}, 'hex')" if c in ("prev_hash", "hash") else
+                     f"t.{c}" + ("::pg_catalog.text" if c in ("row_key", "row_data") else "")
                      for c in histories.RECORD_COLS)
     tables = "{" + ",".join(actors.watched()) + "}"
     return (f"SELECT {cols} FROM ONLY fl.record_log t WHERE t.tbl OPERATOR(pg_catalog.=) ANY ('{tables}'::pg_catalog.text[])"

@@ -359,6 +359,9 @@ def _digests_of(c: Conn, *, table: str, key_cols: list[str]) -> verify_records.R
     return verify_records.rows_digest(c, copy_rows, table, key_cols)
 
 
+_HEX = ("prev_hash", "hash", "vseal")
+
+
 def stream_histories(conn: Conn) -> tuple[Iterator[list[str]], list[list[str]]]:
     """fl.record_head, and fl.record_log in id order (streamed: read it before anything
     else is read on this session), with each version's own seal where the schema has it
@@ -368,7 +371,11 @@ def stream_histories(conn: Conn) -> tuple[Iterator[list[str]], list[list[str]]]:
                               WHERE a.attrelid = 'fl.record_log'::pg_catalog.regclass AND NOT a.attisdropped
                                 AND a.attname = ANY (%s::text[])""", (list(histories.SEAL_COLS),)).fetchone()
     names = histories.RECORD_COLS + (histories.SEAL_COLS if sealed and sealed["ok"] else ())
-    cols = ", ".join(f"t.{c}" + ("::text" if c in ("row_key", "row_data", "vxid") else "") for c in names)
+    # The hashes as bare hex (histories reads either form): bytea's own "\\x" prefix puts a
+    # backslash, escaped, in every row COPY prints, and each row with one is copied twice
+    # more to be unescaped (``copy_rows``) — ~0.3 s of the 1M-posting history's 0.9.
+    cols = ", ".join(f"pg_catalog.encode(t.{c}, 'hex')" if c in _HEX else
+                     f"t.{c}" + ("::text" if c in ("row_key", "row_data", "vxid") else "") for c in names)
     return copy_rows(conn, f"SELECT {cols} FROM ONLY fl.record_log t ORDER BY t.id"), head
 
 
