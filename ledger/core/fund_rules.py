@@ -38,7 +38,7 @@ import json
 from array import array
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,16 +88,79 @@ class _Writes:
     """The entries of one book and year in id order: id, when written (epoch seconds), date
     (ordinal) and the greatest write time so far (to skip to the writes after a moment)."""
 
-    __slots__ = ("at", "day", "ids", "top")
+    __slots__ = ("at", "day", "ids", "seq", "stop", "top")
 
     def __init__(self) -> None:
         self.ids, self.at, self.day, self.top = array("q"), array("d"), array("l"), array("d")
+        # (W6) each entry's chain position (UNSEALED: none now) and the greatest so far, filled
+        # once a judged write's mark asks (``FundRows.after_mark``)
+        self.seq: array[int] | None = None
+        self.stop: array[int] | None = None
 
     def add(self, eid: int, at: float, day: int) -> None:
         self.ids.append(eid)
         self.at.append(at)
         self.day.append(day)
         self.top.append(max(at, self.top[-1]) if self.top else at)
+        self.seq = self.stop = None
+
+    def positions(self, seq_of: Callable[[int], int | None]) -> tuple[array[int], array[int]]:
+        """Each entry's chain position (``UNSEALED`` when it has none) and the greatest of them
+        so far, in id order: the entries above a position are found from the first place the
+        greatest passes it (ids and positions rise together but for the queued entries)."""
+        if self.seq is None or self.stop is None:
+            seq, stop, top = array("q"), array("q"), -1
+            for eid in self.ids:
+                s = seq_of(eid)
+                s = UNSEALED if s is None else s
+                seq.append(s)
+                top = max(top, s)
+                stop.append(top)
+            self.seq, self.stop = seq, stop
+        return self.seq, self.stop
+
+
+# An entry with no seal (queued now, or never sealed) is above every chain position.
+UNSEALED = 1 << 62
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What a write read of the journal, as it recorded it (0094, source key ``seen``): the
+    chain position of the head its statement saw, the entries queued for sealing then and
+    those its own transaction had written (seen, though above the position), and the clock
+    when it read them (epoch seconds)."""
+
+    seq: int
+    at: float
+    queued: tuple[int, ...]
+    own: tuple[int, ...]
+
+    @property
+    def also(self) -> frozenset[int]:
+        return frozenset(self.queued) | frozenset(self.own)
+
+
+def _ids(v: Any) -> tuple[int, ...] | None:
+    if not isinstance(v, list):
+        return None
+    out = tuple(_int(x) for x in v)
+    return None if None in out else tuple(x for x in out if x is not None)
+
+
+def mark_of(source: Mapping[str, Any]) -> Mark | bool | None:
+    """The mark an entry's source recorded: a ``Mark``, None when it records none (written
+    before 0094), False when it records one that cannot be read."""
+    seen = source.get("seen")
+    if seen is None:
+        return None
+    if not isinstance(seen, dict):
+        return False
+    seq, queued, own = _int(seen.get("seq")), _ids(seen.get("queued")), _ids(seen.get("own"))
+    at = _epoch(str(seen.get("at") or "")) if isinstance(seen.get("at"), str) else float("inf")
+    if seq is None or seq < 0 or queued is None or own is None or at == float("inf"):
+        return False
+    return Mark(seq, at, queued, own)
 
 
 @dataclass
@@ -124,6 +187,13 @@ class FundRows:
     dated: dict[int, int] = field(default_factory=dict)                  # the entries taken out -> date (ordinal)
     adjfund: Mapping[str, Any] = field(default_factory=dict)             # the adjustment_fund setting
     legacy: frozenset[int] = frozenset()                                 # entries before the chained history
+    # (W6) the chain, once the proof has streamed it: entry -> its seal's position (None: no
+    # seal), the sealing times of the positions the marks name (and the next ones), the head,
+    # and the entries the history recorded as queued (entry -> queued_at; None: no history)
+    seq_of: Callable[[int], int | None] | None = None
+    sealed_at: dict[int, str] = field(default_factory=dict)
+    head: int = 0
+    queued_at: Mapping[int, str] | None = None
 
     def day(self, aid: str, day: str, debits: str, credits: str) -> None:
         """One fl.account_day row: its net movement added to its account's year."""
@@ -158,6 +228,54 @@ class FundRows:
                     self.dated[w.ids[i]] = w.day[i]
         return out
 
+    def marked(self, eid: int) -> Mark | None:
+        """The readable mark of judged write ``eid`` when the chain is known (else None:
+        judged by the clock, as before 0094)."""
+        e = self.entries.get(eid)
+        m = mark_of(e.source) if e is not None else None
+        return m if isinstance(m, Mark) and self.seq_of is not None else None
+
+    def mark_seqs(self) -> set[int]:
+        """The chain positions whose sealing times the marks are held to: each and the next."""
+        out: set[int] = set()
+        for e in self.entries.values():
+            m = mark_of(e.source)
+            if isinstance(m, Mark):
+                out.update((m.seq, m.seq + 1))
+        return out
+
+    def seal(self, seq: int, sealed_at: str, wanted: set[int]) -> None:
+        """One seal as the proof streams the chain: the head, and the times the marks need."""
+        self.head = max(self.head, seq)
+        if seq in wanted:
+            self.sealed_at[seq] = sealed_at
+
+    def visible(self, eid: int, mark: Mark) -> bool:
+        """Was entry ``eid`` in what the write that recorded ``mark`` read: sealed at or below
+        its position, or one it listed (queued then, or its own transaction's)."""
+        if self.seq_of is None:
+            return False
+        s = self.seq_of(eid)
+        return (s is not None and s <= mark.seq) or eid in mark.also
+
+    def after_mark(self, book: str, last: str, mark: Mark) -> dict[int, float]:
+        """The entries of ``book`` dated on or before ``last`` that the write which recorded
+        ``mark`` did not read (0094): sealed above its position, or not sealed, and not
+        listed: entry -> when its write began. Exact — no slack, no widening."""
+        out: dict[int, float] = {}
+        if self.seq_of is None:
+            return out
+        end, also = dt.date.fromisoformat(last).toordinal(), mark.also
+        for (b, y), w in self.writes.items():
+            if b != book or y > int(last[:4]):
+                continue
+            seq, stop = w.positions(self.seq_of)
+            for i in range(bisect_right(stop, mark.seq), len(w.ids)):
+                if seq[i] > mark.seq and w.day[i] <= end and w.ids[i] not in also:
+                    out[w.ids[i]] = w.at[i]
+                    self.dated[w.ids[i]] = w.day[i]
+        return out
+
     def when(self, eid: int) -> float | None:
         """When entry ``eid``'s write began (None: no such entry); its date kept in ``dated``."""
         for w in self.writes.values():
@@ -171,8 +289,9 @@ class FundRows:
         """The entries whose amounts the books as they stood at a judged write leave out
         (written after it, or within ``WRITE_SLACK`` of it): read with the other amounts."""
         out: set[int] = set()
-        for _eid, book, last, at in self._moments():
-            out.update(self.after(book, last, at))
+        for eid, book, last, at in self._moments():
+            m = self.marked(eid)
+            out.update(self.after(book, last, at) if m is None else self.after_mark(book, last, m))
         return out
 
     def _moments(self) -> Iterator[tuple[int, str, str, float]]:
@@ -270,15 +389,23 @@ def _taken_out(rows: FundRows, without: Mapping[int, Any]) -> dict[str, dict[int
 
 
 def _figures(rows: FundRows, book: str, year: int, without: Mapping[int, Any] | None = None,
-             at: dt.datetime | None = None) -> dict[str, dict[str, int]]:
+             at: dt.datetime | None = None, seen: Callable[[int], bool] | None = None) -> dict[str, dict[str, int]]:
     """fl.year_figures_v3(year, book) re-derived: each unit's figures of the year (fen) — as
     the books stood at ``at`` when given: the entries ``without`` (written after it) left out,
-    and the government shares of closes made after it (Z1)."""
+    and the government shares of closes made after it (Z1) — or, with ``seen`` (0094: did the
+    write read this entry), of closes whose closing entries it did not read."""
     without = without or {}
     comp = rows.pooled.get(book, "")
     start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
     out_of = _taken_out(rows, without)
     closed = _close_times(rows.closes) if at is not None else {}
+    if seen is not None and at is not None:    # a close with closing entries was made when they were
+        read = {k for c, k in rows.closing.items() if seen(c)}
+        for k in set(rows.closing.values()):
+            if k not in read:
+                closed[k] = at + dt.timedelta(microseconds=1)
+            elif k in closed:
+                closed[k] = min(closed[k], at)
     closing: dict[str, int] = defaultdict(int)          # account -> D−C of the year's closing entries
     for eid, (b, y) in rows.closing.items():
         if b == book and y == year and eid not in without:
@@ -627,7 +754,12 @@ def interest_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
             if bad:
                 yield f"{what} {bad} over the weights its hold recorded (interest_shares)", eid
                 continue
-        later, unsure = _later(rows, e.book, end.isoformat(), _epoch(rows.held_at[eid]), own={eid})
+        mark = rows.marked(eid)
+        wrong = next(mark_findings(rows, eid, _epoch(rows.held_at[eid]), "interest_shares", what), None)
+        if wrong is not None:
+            yield wrong, eid
+            continue
+        later, unsure = _later(rows, e.book, end.isoformat(), _epoch(rows.held_at[eid]), own={eid}, mark=mark)
         base: dict[str, int] = {}
         for aid in mine:
             w = sum(net * _counted(day, start, end) for day, net in rows.special_days.get(aid, ()))
@@ -643,6 +775,8 @@ def interest_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
                 rec = recorded[1].get(k)
                 if (rec is None and lo > 0) or (rec is not None and not (rec > 0 and lo <= rec <= hi)):
                     saw = f"{lo:,}" if lo == hi else f"{lo:,} … {hi:,} (entries written within {WRITE_SLACK} of it)"
+                    if mark is not None:
+                        saw += f" (the entries at or below chain position {mark.seq:,} it recorded reading)"
                     yield (f"{what}: its hold recorded a weight of {(rec or 0):,} for {k}; the end-of-day balances it "
                            f"saw sum to {saw} (interest_shares)"), eid
                     break
@@ -676,17 +810,84 @@ def _weight_of(rows: FundRows, jid: int, key: Mapping[str, str], start: dt.date,
     return out
 
 
-def _later(rows: FundRows, book: str, last: str, t: float,
-           own: set[int]) -> tuple[dict[int, float], list[int]]:
+def _later(rows: FundRows, book: str, last: str, t: float, own: set[int],
+           mark: Mark | None = None) -> tuple[dict[int, float], list[int]]:
     """The entries of ``book`` dated on or before ``last`` written after the moment ``at`` (and
     the write's own ``own``), and those of them written within ``WRITE_SLACK`` either side of it,
-    which it may or may not have seen: a transaction's time is its start (Z1)."""
+    which it may or may not have seen: a transaction's time is its start (Z1). With the write's
+    ``mark`` (0094): exactly the entries it did not read, and none it may or may not have (W6)."""
+    if mark is not None:
+        later = rows.after_mark(book, last, mark)
+        for eid in own:
+            if eid not in later and not rows.visible(eid, mark):
+                later[eid] = rows.when(eid) or float("inf")
+        return later, []
     later = rows.after(book, last, t)
     for eid in own:                               # the write's own entries: not in what it read
         if eid not in later:
             later[eid] = rows.when(eid) or float("inf")
     edge = t + WRITE_SLACK.total_seconds()
     return later, sorted(j for j, w in later.items() if j not in own and w <= edge)
+
+
+# (W6) How far a mark's own clock is trusted: a position sealed at most CLOCK_SLACK after the
+# time it says it read (a clock stepped back; a seal is written before its commit, the commit
+# before the read), and the next position sealed at most MARK_SLACK before it (a commit whose
+# WAL flush, after its seal, outlasted that is not believed to have been invisible); the read
+# itself at most MARK_SLACK after its transaction began.
+CLOCK_SLACK = dt.timedelta(seconds=1)
+MARK_SLACK = dt.timedelta(minutes=5)
+
+
+def mark_findings(rows: FundRows, eid: int, began: float, code: str, what: str) -> Iterator[str]:
+    """What is wrong with write ``eid``'s mark (0094), held to the chain and the clock: a
+    position the chain reached, sealed before the time it says it read and followed by one
+    sealed after (within ``MARK_SLACK``: a forged mark may name a real state of the books near
+    its moment, never an older or a later one); read after its transaction ``began``; each entry
+    it lists above the position one the history recorded as queued before that time, or one
+    its own transaction wrote (the same transaction start). Nothing when it records none."""
+    e = rows.entries.get(eid)
+    m = mark_of(e.source) if e is not None else None
+    if m is None or rows.seq_of is None:
+        return
+    if m is False or not isinstance(m, Mark):
+        yield f"{what} records what it read (0094) in a form that cannot be read ({code})"
+        return
+    clock, slack = CLOCK_SLACK.total_seconds(), MARK_SLACK.total_seconds()
+    said = dt.datetime.fromtimestamp(m.at, dt.UTC).isoformat(sep=" ", timespec="microseconds")
+    if m.seq > rows.head:
+        yield (f"{what} says it read the journal up to chain position {m.seq:,}; the chain reaches {rows.head:,} "
+               f"({code})")
+        return
+    if not began - clock <= m.at <= began + slack:
+        yield (f"{what} says it read the journal at {said}, not within {MARK_SLACK} after its transaction began "
+               f"({code})")
+        return
+    if m.seq > 0 and _epoch(rows.sealed_at.get(m.seq, "")) > m.at + clock:
+        yield (f"{what} says it read the journal up to chain position {m.seq:,} at {said}; that position was sealed "
+               f"at {rows.sealed_at.get(m.seq, '?')}, after it ({code})")
+        return
+    nxt = rows.sealed_at.get(m.seq + 1)
+    if nxt is not None and _epoch(nxt) < m.at - slack:
+        yield (f"{what} says it read the journal up to chain position {m.seq:,} at {said}; position {m.seq + 1:,} was "
+               f"sealed at {nxt}, more than {MARK_SLACK} before: the books it names are older than its moment "
+               f"({code})")
+        return
+    for j in sorted(m.queued):
+        s = rows.seq_of(j)
+        q = rows.queued_at.get(j) if rows.queued_at is not None else ""
+        if (rows.when(j) is None or (s is not None and s <= m.seq) or q is None
+                or (q and _epoch(q) > m.at + clock)):
+            yield (f"{what} lists entry {j} as queued for sealing when it read the journal (position {m.seq:,}); "
+                   f"the chain and the history say otherwise ({code})")
+            return
+    for j in sorted(m.own):
+        s = rows.seq_of(j)
+        w = rows.when(j)
+        if w is None or w != began or (s is not None and s <= m.seq):
+            yield (f"{what} lists entry {j} as written by its own transaction before it read the journal; that entry "
+                   f"was written by another ({code})")
+            return
 
 
 def _span(base: int, deltas: Sequence[int]) -> tuple[int, int]:
@@ -774,18 +975,26 @@ def adjfund_cap_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
             yield (f"{what} has no readable time of writing: the gaps it recorded cannot be held to the books at its "
                    "moment (adjfund_cap)"), ids[0]
             continue
-        later, unsure = _later(rows, book, f"{year:04d}-12-31", rows.when(ids[0]) or at.timestamp(), own=set(ids))
+        began = rows.when(ids[0]) or at.timestamp()
+        mark = rows.marked(ids[0])
+        wrong = next(mark_findings(rows, ids[0], began, "adjfund_cap", what), None)
+        if wrong is not None:
+            yield wrong, ids[0]
+            continue
+        later, unsure = _later(rows, book, f"{year:04d}-12-31", began, own=set(ids), mark=mark)
         before: dict[str, int] = {}
         for jid, j in rows.entries.items():
             if (j.kind == "adjfund_alloc" and j.book == book and str(j.source.get("year")) == str(year)
-                    and j.date[:4] == str(year) and j.created_at is not None and j.created_at < at):
+                    and j.date[:4] == str(year) and j.created_at is not None
+                    and (j.created_at < at if mark is None else (jid not in ids and rows.visible(jid, mark)))):
                 for u, v in _credits_4401(rows, jid).items():
                     before[u] = before.get(u, 0) + v
         setting = rows.adjfund.get("shares")
         fixed = {str(u): _int(v) or 0 for u, v in setting.items()} if isinstance(setting, dict) else None
         by_gap = {u: c for u, c in caps.items() if c > 0}
         by_fixed = {u: fixed.get(u, 0) for u in caps if fixed.get(u, 0) > 0} if fixed is not None else None
-        books = _figures(rows, book, year, later, at)
+        seen_by = (lambda c, m=mark: rows.visible(c, m)) if mark is not None else None
+        books = _figures(rows, book, year, later, at, seen_by)
         seen = [_figures(rows, book, year, {k: v for k, v in later.items() if k != jid}, at) for jid in unsure]
         zero = {"revenue": 0, "expenditure": 0, "surplus_before": 0}
         for u in sorted(caps.keys() | books.keys()):      # a unit left out of the sharing is judged too
@@ -797,6 +1006,8 @@ def adjfund_cap_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
                 continue                     # no gap (or no fixed share): not among the units it shared among
             if not lo <= caps.get(u, 0) <= hi:
                 gave = _fen(lo) if lo == hi else f"{_fen(lo)} … {_fen(hi)} (entries written within {WRITE_SLACK} of it)"
+                if mark is not None:
+                    gave += f" (the entries at or below chain position {mark.seq:,} it recorded reading)"
                 yield (f"{what} recorded a gap of {_fen(caps.get(u, 0))} for unit {u}; the books at its moment give "
                        f"{gave} (expenditure {_fen(f['expenditure'])}, revenue {_fen(f['revenue'])}, surplus "
                        f"before {_fen(f['surplus_before'])}, given before {_fen(before.get(u, 0))}) (adjfund_cap)"), ids[0]
@@ -874,7 +1085,12 @@ def prealloc_basis_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
             continue
         # last year's expenditure (fl.year_flows)
         t = _epoch(rows.held_at[eid])
-        later, unsure = _later(rows, book, f"{year - 1:04d}-12-31", t, own=set())
+        mark = rows.marked(eid)
+        wrong = next(mark_findings(rows, eid, t, "preallocation_cap", what), None)
+        if wrong is not None:
+            yield wrong, eid
+            continue
+        later, unsure = _later(rows, book, f"{year - 1:04d}-12-31", t, own=set(), mark=mark)
         later = {j: w for j, w in later.items() if dt.date.fromordinal(rows.dated.get(j, 1)).year == year - 1}
         unsure = [j for j in unsure if j in later]
         accounts = {a for a, x in rows.acct.items() if x[0] == book and x[2] == unit and x[4] == comp
@@ -901,6 +1117,10 @@ def prealloc_basis_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
         lo = hi = 0
         for j, v in rows.watched.get(aid, {}).items():
             w = rows.when(j)
+            if mark is not None:                  # (W6) exactly the postings it read
+                if j != eid and rows.visible(j, mark):
+                    lo, hi = lo + v, hi + v
+                continue
             if j == eid or w is None or w > t + slack:
                 continue
             if w <= t - slack:
@@ -909,8 +1129,10 @@ def prealloc_basis_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
                 lo, hi = lo + min(v, 0), hi + max(v, 0)
         rec_held = _int(cap.get("county_account_held")) or 0
         if not lo <= rec_held <= hi:
-            yield (f"{what} recorded that unit {unit}'s expenditure account held {_fen(rec_held)}; its postings "
-                   f"written before the hold sum to {_fen(lo)}" + (f" … {_fen(hi)}" if hi != lo else "")
+            which = ("written before the hold" if mark is None
+                     else f"it read (chain position {mark.seq:,} and {len(mark.also)} listed)")
+            yield (f"{what} recorded that unit {unit}'s expenditure account held {_fen(rec_held)}; the postings "
+                   f"{which} sum to {_fen(lo)}" + (f" … {_fen(hi)}" if hi != lo else "")
                    + " (preallocation_cap)"), eid
 
 

@@ -745,6 +745,29 @@ class Rules:
                 or (kind == "register_clear" and src.get("kind") == "government_share")):
             self.sum_ids.add(eid)
 
+    def seals(self, rows: Iterable[Row]) -> Iterable[Row]:
+        """proof.TABLES["seal"] rows, passed through: the sealing times of the chain positions
+        the writes' marks name (0094, W6) — nothing read when no write recorded one."""
+        wanted = self.fund.mark_seqs()
+        if not wanted:
+            return rows
+        keys = {str(s) for s in wanted} | {s for s in wanted}
+
+        def tee() -> Iterator[Row]:
+            for s in rows:
+                if s[0] in keys:
+                    self.fund.sealed_at[int(s[0])] = str(s[8])
+                yield s
+        return tee()
+
+    def sealed(self, seq_of: Any, queued_at: Mapping[int, Any] | None) -> None:
+        """The chain as the proof read it (its ``seq_of``: entry -> seal position) and the
+        entries the history recorded as queued (entry -> (digest, queued_at); None when the
+        verdict has no history): a write's mark (0094) is judged by them. Before ``finish``."""
+        self.fund.seq_of = seq_of.get
+        self.fund.head = seq_of.top()
+        self.fund.queued_at = None if queued_at is None else {int(k): str(v[1]) for k, v in queued_at.items()}
+
     def amounts_of_later_writes(self) -> None:
         """Add to ``sum_ids`` the entries written after (or about when) a write whose recorded
         inputs fund_rules re-derives as the books stood then (Z1, Z2): called once the entries
@@ -1707,5 +1730,7 @@ def tee(r: Rules, read: Callable[[str], Any]) -> Callable[[str], Any]:
             return r.entries(rows)
         if table == "account_day":
             return list(r.account_days(rows))
+        if table == "seal":
+            return r.seals(rows)
         return rows
     return wrapped

@@ -149,7 +149,9 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
         return _read(directory, t) if api_rules is None else rules.tee(api_rules, lambda x: _read(directory, x))(t)
 
     if not log_path.exists() or not hist_dir.is_dir():
-        rep, _ = proof.run(read, _redo(directory), catalogue, sink=sink)
+        rep, p0 = proof.run(read, _redo(directory), catalogue, sink=sink)
+        if api_rules is not None:
+            api_rules.sealed(p0.seq_of, None)           # no history: the queued entries are not known
         return VerifyReport((*rep.checks, *rules_finish(directory, api_rules)), rep.extra)
     head = list(table_rows(directory / "tables" / "record_head.csv", ("seq", "hash")))
     with io.TextIOWrapper(open_regular(log_path), encoding="utf-8", newline="") as f:
@@ -184,6 +186,7 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
     if api_rules is not None:
         api_rules.placed(hist.first)        # the duty rules bind by the history's order (ATTACK10 X1)
         api_rules.written(hist.entry_writers)   # who inserted each entry (ATTACK10 X10)
+        api_rules.sealed(p.seq_of, p.queued_judge.rec if p.queued_judge is not None else None)   # W6's marks
     # (ATTACK11 Y5) as online: the versions committed but not chained when the export was
     # written are not evidence of the database — here the export's own digest covers them.
     extra = {**rep.extra, "history_unchained": hist.unchained,

@@ -505,6 +505,7 @@ def _judged(conn: Conn, reader: GroupedReader, cap: int, fingerprint: dict[str, 
         hist, tables = got["hist"], got["tables"]
         api_rules.placed(hist.first)        # the duty rules bind by the history's order (ATTACK10 X1)
         api_rules.written(hist.entry_writers)   # who inserted each entry (ATTACK10 X10)
+        api_rules.sealed(p.seq_of, p.queued_judge.rec if p.queued_judge is not None else None)   # W6's marks
         unchained = hist.unchained
         loose = histories.not_evidence(hist)
         hist_checks = (hist.chain, queued.merged(tables.finish(conn, copy_rows, hist.latest, p.memos, cap,

@@ -166,8 +166,8 @@ def test_a_forged_county_account_balance_is_named(funded: LedgerDB, tmp_path: Pa
          suspended(admin, BASIS, "'county_account_held', (SELECT a.balance", "'county_account_held', (SELECT 0 * a.balance"):
         eid = _prealloc(funded, 2023, "2023-01-31", "230822", 300000000)
     f = named(verdict(funded), "workflows", entry_id=eid, words="preallocation_cap")
-    assert "expenditure account held 0.00; its postings written before the hold sum to 1,000,000.00" \
-           in str(f["message"]), f
+    assert "expenditure account held 0.00; the postings it read (chain position" in str(f["message"]), f
+    assert "sum to 1,000,000.00 (preallocation_cap)" in str(f["message"]), f
     assert [x["message"] for x in offline(funded, tmp_path, "workflows")] == [f["message"]]
 
 
