@@ -1576,3 +1576,39 @@ def test_upgrade_0098_references_in_a_closed_repertoire(upgraded: Upgraded) -> N
         assert bad == 0, "the demo's own references are all in the repertoire"
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, v.stdout[-2000:]
+
+
+def test_upgrade_0094_the_writes_that_record_inputs_record_what_they_read(upgraded: Upgraded) -> None:
+    """0094 (ATTACK13 W6): the upgraded interest allocation, in-year adjustment-fund allocation and
+    pre-allocation record, in the statement that computes their inputs, what it read of the journal
+    (``seen``: the chain position, the queued entries, its own transaction's, the clock), keeping
+    their SET clauses; the entries written before carry no mark and are judged as before (Z1's
+    widening): the verdict stays whole. An interest hold made after the upgrade records the chain
+    head it saw."""
+    with upgraded.connect() as c:
+        for fn in ("fl.allocate_interest(text,date,text,bigint,date,date,jsonb)",
+                   "fl.adjfund_allocate(integer,text,bigint,date,text)", "fl.preallocate(integer,date,jsonb)"):
+            src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc WHERE oid = %s::regprocedure", (fn,)).fetchone()
+            assert "fl._read_mark()" in src and "(0094, ATTACK13 W6)" in src, fn
+            assert "lock_timeout=5s" in cfg and "search_path=pg_catalog, fl, pg_temp" in cfg, (fn, cfg)
+        vol = c.execute("SELECT provolatile FROM pg_proc WHERE oid = 'fl._read_mark()'::regprocedure").fetchone()[0]
+        assert vol == "s"                       # the caller's snapshot, not one of its own
+        assert c.execute("SELECT count(*) FROM fl.entry WHERE source ? 'seen'").fetchone()[0] == 0
+        book, fin = c.execute("SELECT a.book, (SELECT u.name FROM fl.app_user u WHERE u.role = 'finance' ORDER BY 1 LIMIT 1) "
+                              "FROM fl.account a WHERE a.chart_code = '1003' AND a.holder = 'special' "
+                              "AND a.balance > 0 ORDER BY a.book LIMIT 1").fetchone()
+        last = c.execute("SELECT max(d.day) FROM fl.account_day d JOIN fl.account a ON a.id = d.account_id "
+                         "WHERE a.book = %s AND a.chart_code = '1003' AND a.holder = 'special'", (book,)).fetchone()[0]
+        start = last.replace(month=1, day=1)
+        on = c.execute("SELECT greatest(%s::date, (SELECT max(month) + interval '1 month' FROM fl.closed_period)::date)",
+                       (last,)).fetchone()[0]
+        doc = c.execute("SELECT jsonb_agg(jsonb_build_object('unit', s.unit, 'component', s.component, 'amount', s.share)) "
+                        "FROM fl.interest_shares(%s, 100000, %s, %s) s WHERE s.share > 0", (book, start, last)).fetchone()[0]
+        with upgraded.connect(fin) as f:
+            held = f.execute("SELECT * FROM fl.allocate_interest(%s, %s, 'upg-94', 100000, %s, %s, %s::jsonb)",
+                             (book, on, start, last, json.dumps(doc))).fetchone()
+        seen, head = c.execute("SELECT p.source->'seen', (SELECT seq FROM fl.chain_head) FROM fl.pending_entry p "
+                               "WHERE p.id = %s", (held[2],)).fetchone()
+        assert seen["seq"] == head and seen["own"] == [] and isinstance(seen["queued"], list) and seen["at"], seen
+    res = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert res.returncode == 0 and json.loads(res.stdout)["ok"] is True, res.stdout[-3000:]
