@@ -1,13 +1,13 @@
 """the writes that record inputs record what they read (ATTACK13 W6): see sql/0094_write_records_read.sql
 
 Revision ID: 0094
-Revises: 0089
+Revises: 0098
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0094"
-down_revision = "0089"
+down_revision = "0098"
 branch_labels = None
 depends_on = None
 
