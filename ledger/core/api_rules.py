@@ -86,6 +86,8 @@ RULES: tuple[ApiRule, ...] = (
     # ---- money never below zero ----------------------------------------------------------
     _r("no_overdraft", "no_overdraft day_balances bank_balances"),
     _r("components_separate", "components_separate"), _r("pooled_share", "pooled_shares day_balances"),
+    _r("category_component", "account_rules", "a benefit category is paid by its component only: the pooled fund's "
+       "门诊大病/门诊统筹/生育医疗/生育津贴, the personal accounts' 门诊/药店 (0099, ATTACK14 V6)"),
     _r("reserved_within_balance", "bank_balances"),
     # ---- maker-checker (0017, 0036, 0046, 0051, 0052) -------------------------------------
     _r("maker_checker", "maker_checker actors", "a held entry is confirmed by a second person"),

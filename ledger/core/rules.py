@@ -167,7 +167,8 @@ DESCRIPTIONS: dict[str, str] = {
                  "(fund_balance_close_only)",
     "account_rules": "every account is opened as the chart says: on a leaf code, with its book's component (or none "
                      "when the book has none), with a holder exactly when its code has holders and one allowed for "
-                     "its code and unit",
+                     "its code and unit; no entry since 0099 posts a benefit category on a component that does not "
+                     "pay it (the pooled fund's 门诊大病/门诊统筹/生育医疗/生育津贴, the personal accounts' 门诊/药店)",
 }
 
 # The namespace of each kind's keys (fl._key_in_namespace, re-derived): prefixes.
@@ -361,12 +362,33 @@ RULE_POINTS: dict[str, str] = {
     "money_in": "0064",         # money into a bank or cash account by hand: the city confirms
     "city_expenditure": "0067",  # ... and on expenditure 5xxx (recorded by 0072: ATTACK9 W2 after W6)
     "fund_balance_close_only": "0088",   # the fund balance 3xxx is the close's to move (ATTACK11 Y3)
+    "category_component": "0099",        # a benefit category is paid by its component only (ATTACK14 V6)
 }
 # (0088, ATTACK11 Y3) The kinds that move the fund balance 3xxx (一般基金结余): the year-end close,
 # the audited openings and their reversals (a reversal mirrors its original; a close is never
 # reversed, 0082). A manual entry may, before its book's first close, against a balance-sheet
 # account (an opening balance by hand); no other kind ever does.
 FUND_BALANCE_WRITERS = frozenset({"year_close", "opening", "reversal"})
+
+
+# (0099, ATTACK14 V6) BRIEF §2/§4: in a book with components, the pooled fund (统筹基金) pays 住院/
+# 门诊大病/门诊统筹/生育医疗/生育津贴 and the personal accounts (个人账户基金) pay 住院/门诊/药店; the
+# components never pay for each other. The categories of one component only (住院 is either's):
+POOLED_ONLY_CATEGORIES = frozenset({"5001.chronic", "5001.outpatient_pooled", "5001.maternity_medical",
+                                    "5001.maternity_allowance"})
+PERSONAL_ONLY_CATEGORIES = frozenset({"5001.outpatient", "5001.pharmacy"})
+
+
+def category_component_problem(chart: str, component: str, pooled: str) -> str | None:
+    """Why an account of benefit category ``chart`` may not be on ``component`` of a book whose
+    pooled component is ``pooled`` (None if it may): fl.category_component_problem, word for word."""
+    if not component or not pooled:
+        return None
+    if chart in POOLED_ONLY_CATEGORIES and component != pooled:
+        return f"{chart} is a benefit of the {pooled} fund only (统筹基金支付), not of component {component}"
+    if chart in PERSONAL_ONLY_CATEGORIES and component == pooled:
+        return f"{chart} is a benefit of the personal accounts only (个人账户支付), not of the {pooled} fund"
+    return None
 
 
 def fund_balance(chart: str) -> bool:
@@ -541,6 +563,7 @@ class Rules:
     lines_read: bool = False
     # (ATTACK11 Y3) entry -> the first fund balance (3xxx) account it posts, read by account
     fb_moves: dict[int, str] = field(default_factory=dict)
+    cc_moves: dict[int, str] = field(default_factory=dict)     # (V6) entry -> an account of a category off its component
 
     def __post_init__(self) -> None:
         self._seen: dict[str, tuple[dt.datetime, dt.date, str] | None] = {}
@@ -870,6 +893,22 @@ class Rules:
             if r[2] in fb:
                 self.fb_moves.setdefault(int(r[1]), r[2])
 
+    def category_accounts(self) -> set[str]:
+        """(0099, ATTACK14 V6) The ids of the accounts of a benefit category on a component that
+        does not pay it (``category_component_problem``): none on a ledger kept by this release
+        (fl.account_category_component refuses them), any made before it or by the DBA. Their
+        postings are read by account."""
+        pooled = {r[0]: r[2] for r in self.small.get("book", ()) if len(r) > 2}
+        return {aid for aid, a in self.acct.items()
+                if a[4] and category_component_problem(a[1], a[4], pooled.get(a[0], "")) is not None}
+
+    def category_postings(self, rows: Iterable[Row]) -> None:
+        """proof.TABLES["posting"] rows on ``category_accounts`` (others are skipped)."""
+        cc = self.category_accounts()
+        for r in rows:
+            if r[2] in cc:
+                self.cc_moves.setdefault(int(r[1]), r[2])
+
     def own_credits(self, rows: Iterable[Row]) -> None:
         """proof.TABLES["posting"] rows on ``own_accounts`` (others are skipped): the credits."""
         own = self.own_accounts()
@@ -909,6 +948,7 @@ class Rules:
         pass over every posting (an export's, in (entry, id) order)."""
         want, own, ids, amounts = self.wanted(), self.own_accounts(), self.matched_ids(), self.amount_ids()
         shaped, fb, fb_moves = self.shaped, self.fund_balance_accounts(), self.fb_moves
+        cc, cc_moves = self.category_accounts(), self.cc_moves
 
         def legs() -> Iterator[tuple[int, tuple[str, str, str]]]:
             for r in rows:
@@ -923,6 +963,8 @@ class Rules:
                 eid = int(r[1])
                 if fb and r[2] in fb:
                     fb_moves.setdefault(eid, r[2])
+                if cc and r[2] in cc:
+                    cc_moves.setdefault(eid, r[2])
                 if eid in self.sum_ids:
                     self.fund.posting(eid, r[2], r[3], int(r[4]))
                 if eid in want:
@@ -1185,6 +1227,7 @@ class Rules:
         self._matches()
         self._acks()
         self._accounts()
+        self._category_components()
         for problem in self.points.problems:
             self.add("maker_checker", problem, account=RULE_POINT_TABLE)
         self._moved_ids()
@@ -1606,6 +1649,24 @@ class Rules:
             if (holder != "") != bool(allowed_h) or (holder and holder not in allowed_h):
                 self.add("account_rules", f"{what}: holder {holder or 'none'} where code {chart} for this unit takes "
                          f"{', '.join(sorted(allowed_h)) or 'none'} (account_holder)", account=aid)
+
+    def _category_components(self) -> None:
+        """(0099, ATTACK14 V6) No entry above the rule's point posts a benefit category on a
+        component that does not pay it but a reversal (which undoes one made before)."""
+        pooled = {r[0]: r[2] for r in self.small.get("book", ()) if len(r) > 2}
+        for eid, aid in sorted(self.cc_moves.items()):
+            kind = self.kinds.get(eid)
+            if kind == "reversal" or eid in self.old_entries:
+                continue
+            self.checked["account_rules"] += 1
+            if not self.bound("category_component", eid):
+                continue
+            book, chart, unit, _holder, comp = self.acct[aid]
+            e = self.kept.get(eid)
+            why = category_component_problem(chart, comp, pooled.get(book, ""))
+            self.add("account_rules", f"{kind or 'an'} entry {e.key if e is not None else eid} posts account {aid} "
+                     f"(book {book}, unit {unit}): {why} — the components never pay for each other (不得相互挤占) "
+                     "(category_component)", eid)
 
     def _own_bank_credits(self) -> None:
         """0060 (ATTACK7 U11): money out of a unit's own bank account (a credit on an account

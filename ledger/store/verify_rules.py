@@ -151,6 +151,12 @@ def finish(conn: Conn, copy_rows: CopyRows, r: rules.Rules) -> list[CheckResult]
         r.fund_balance_postings(copy_rows(conn, f"SELECT {cols} FROM ONLY fl.posting t WHERE t.account_id "
                                                 f"OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[]) "
                                                 "ORDER BY t.entry_id, t.id"))
+    cc = sorted(int(a) for a in r.category_accounts())        # (ATTACK14 V6) a category off its component
+    if cc:
+        arr = "{" + ",".join(map(str, cc)) + "}"
+        r.category_postings(copy_rows(conn, f"SELECT {cols} FROM ONLY fl.posting t WHERE t.account_id "
+                                            f"OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[]) "
+                                            "ORDER BY t.entry_id, t.id"))
     matched = sorted(int(x) for x in r.matched_ids())
     for i in range(0, len(matched), CHUNK):
         arr = "{" + ",".join(map(str, matched[i:i + CHUNK])) + "}"

@@ -1612,3 +1612,26 @@ def test_upgrade_0094_the_writes_that_record_inputs_record_what_they_read(upgrad
         assert seen["seq"] == head and seen["own"] == [] and isinstance(seen["queued"], list) and seen["at"], seen
     res = upgraded.cli("verify", "--json", user=AUDITOR)
     assert res.returncode == 0 and json.loads(res.stdout)["ok"] is True, res.stdout[-3000:]
+
+
+def test_upgrade_0099_a_benefit_category_is_paid_by_its_component_only(upgraded: Upgraded) -> None:
+    """0099 (ATTACK14 V6): the upgraded database refuses a new account of a pooled-only benefit
+    category on the personal component (and of a personal-only one on the pooled), records the
+    rule's point in the chained fl.rule_point, and the demo's own accounts — made before — all fit
+    the rule, so the upgraded ledger verifies."""
+    with upgraded.connect() as c:
+        trig = c.execute("SELECT tgfoid::regproc::text FROM pg_trigger WHERE tgname = 'account_category_component' "
+                         "AND tgrelid = 'fl.account'::regclass").fetchone()
+        assert trig is not None and trig[0] == "fl.account_category_component", trig
+        point = c.execute("SELECT revision, after_entry FROM fl.rule_point WHERE rule = 'category_component'").fetchall()
+        top = c.execute("SELECT coalesce(max(id), 0) FROM fl.entry").fetchone()[0]
+        assert [tuple(p) for p in point] == [("0099", top)], point
+        bad = c.execute("SELECT count(*) FROM fl.account a JOIN fl.book b ON b.code = a.book "
+                        "WHERE fl.category_component_problem(a.chart_code, a.component, b.pooled_component) "
+                        "IS NOT NULL").fetchone()[0]
+        assert bad == 0, "the demo books each category on the component that pays it"
+        with pytest.raises(psycopg.errors.RaiseException, match="不得相互挤占"):
+            c.execute("INSERT INTO fl.account (book, chart_code, unit, holder, component) "
+                      "VALUES ('EMP', '5001.pharmacy', '230881', '', 'pooled')")
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]

@@ -58,3 +58,69 @@ def test_v6_a_pooled_only_benefit_is_not_paid_from_personal_accounts(
                 f"pooled fund's 2024 expenditure in the shortfall rule is {rule['expenditure']} and its current balance "
                 f"{rule['current_balance']} (-200,000.00 had the benefit been booked where it belongs: a 200,000.00 "
                 f"deficit for its government); verify exit {v.exit_code}")
+
+
+def _pay(db: LedgerDB, tmp_path: Path, *rows: str, user: str = "o81"):  # type: ignore[no-untyped-def]
+    f = tmp_path / "pay.csv"
+    f.write_text("\n".join([PAY, *rows]) + "\n", encoding="utf-8")
+    return db.cli("pay", "import", str(f), "--json", user=user)
+
+
+def _payments(db: LedgerDB) -> int:
+    return int(db.admin().execute("SELECT count(*) AS n FROM fl.entry WHERE kind = 'payments'").fetchone()["n"])
+
+
+@pytest.mark.parametrize(("category", "component"), [
+    ("maternity_allowance", "personal"), ("chronic", "personal"), ("pharmacy", "pooled"), ("outpatient", "pooled")])
+def test_v6_the_import_is_refused_in_words_naming_category_and_component_and_writes_nothing(
+        ledger_db: LedgerDB, tmp_path: Path, category: str, component: str) -> None:
+    _personal_money(ledger_db)
+    r = _pay(ledger_db, tmp_path, "2024-03-27,230881,EMP,某某医院,inpatient,10.00,V6-0,personal,county",
+             f"2024-03-27,230881,EMP,某某医院,{category},10.00,V6-1,{component},county")
+    assert r.exit_code != 0, r
+    text = r.stdout + r.stderr
+    assert f"5001.{category}" in text and "不得相互挤占" in text and "Traceback" not in text, text
+    assert _payments(ledger_db) == 0, "the file is all or nothing: its valid row is not posted either"
+
+
+def test_v6_inpatient_is_either_components_and_the_right_component_posts(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    _personal_money(ledger_db)
+    r = _pay(ledger_db, tmp_path, "2024-03-27,230881,EMP,某某医院,inpatient,10.00,V6-2,personal,county",
+             "2024-03-27,230881,EMP,某某药店,pharmacy,10.00,V6-3,personal,county")
+    assert r.exit_code == 0, r
+    assert _payments(ledger_db) == 1
+    assert ledger_db.cli("verify", user="aud").exit_code == 0
+
+
+def test_v6_the_database_refuses_such_an_account_on_every_path(ledger_db: LedgerDB) -> None:
+    import psycopg
+    with pytest.raises(psycopg.errors.RaiseException) as ei:
+        ledger_db.admin().execute("INSERT INTO fl.account (book, chart_code, unit, holder, component) "
+                                  "VALUES ('EMP', '5001.maternity_allowance', '230881', '', 'personal')")
+    assert "category_component" in str(ei.value) or "不得相互挤占" in str(ei.value), ei.value
+    ok = ledger_db.admin().execute(
+        "SELECT fl.category_component_problem('5001.inpatient', 'personal', 'pooled') IS NULL AS a, "
+        "fl.category_component_problem('5001.pharmacy', 'personal', 'pooled') IS NULL AS b, "
+        "fl.category_component_problem('5001.chronic', '', '') IS NULL AS c").fetchone()
+    assert (ok["a"], ok["b"], ok["c"]) == (True, True, True)
+
+
+def test_v6_the_verdict_names_a_payment_on_such_an_account_made_behind_the_trigger(
+        ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """The DBA makes the account with the triggers off (session_replication_role); the county's
+    payment then finds it made, and posts. Both verdicts name the entry (account_rules)."""
+    _personal_money(ledger_db)
+    admin = ledger_db.admin()
+    with admin.transaction():
+        admin.execute("SET LOCAL session_replication_role = replica")
+        admin.execute("INSERT INTO fl.account (book, chart_code, unit, holder, component) "
+                      "VALUES ('EMP', '5001.maternity_allowance', '230881', '', 'personal')")
+    r = _pay(ledger_db, tmp_path, "2024-03-27,230881,EMP,某某医院,maternity_allowance,300000.00,V6-4,personal,county")
+    assert r.exit_code == 0, r
+    v = ledger_db.cli("verify", "--json", user="aud")
+    assert v.exit_code != 0, v
+    assert "category_component" in v.stdout and "5001.maternity_allowance" in v.stdout, v.stdout[-3000:]
+    out = tmp_path / "export"
+    assert ledger_db.cli("audit", "export", str(out), user="aud").exit_code == 0
+    off = ledger_db.cli("verify", "--offline", str(out), "--json", user="aud")
+    assert off.exit_code != 0 and "category_component" in off.stdout, off.stdout[-3000:]
