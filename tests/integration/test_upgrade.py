@@ -1630,7 +1630,7 @@ def test_upgrade_0099_a_benefit_category_is_paid_by_its_component_only(upgraded:
                         "WHERE fl.category_component_problem(a.chart_code, a.component, b.pooled_component) "
                         "IS NOT NULL").fetchone()[0]
         assert bad == 0, "the demo books each category on the component that pays it"
-        with pytest.raises(psycopg.errors.RaiseException, match="不得相互挤占"):
+        with pytest.raises(psycopg.errors.CheckViolation, match="不得相互挤占"):
             c.execute("INSERT INTO fl.account (book, chart_code, unit, holder, component) "
                       "VALUES ('EMP', '5001.pharmacy', '230881', '', 'pooled')")
     v = upgraded.cli("verify", "--json", user=AUDITOR)

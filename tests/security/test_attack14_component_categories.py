@@ -94,7 +94,7 @@ def test_v6_inpatient_is_either_components_and_the_right_component_posts(ledger_
 
 def test_v6_the_database_refuses_such_an_account_on_every_path(ledger_db: LedgerDB) -> None:
     import psycopg
-    with pytest.raises(psycopg.errors.RaiseException) as ei:
+    with pytest.raises(psycopg.errors.CheckViolation) as ei:
         ledger_db.admin().execute("INSERT INTO fl.account (book, chart_code, unit, holder, component) "
                                   "VALUES ('EMP', '5001.maternity_allowance', '230881', '', 'personal')")
     assert "category_component" in str(ei.value) or "不得相互挤占" in str(ei.value), ei.value
