@@ -1625,7 +1625,8 @@ def test_upgrade_0099_a_benefit_category_is_paid_by_its_component_only(upgraded:
         assert trig is not None and trig[0] == "fl.account_category_component", trig
         point = c.execute("SELECT revision, after_entry FROM fl.rule_point WHERE rule = 'category_component'").fetchall()
         top = c.execute("SELECT coalesce(max(id), 0) FROM fl.entry").fetchone()[0]
-        assert [tuple(p) for p in point] == [("0099", top)], point
+        # the demo's last entry (the fixture's other tests may have written since the upgrade)
+        assert len(point) == 1 and point[0][0] == "0099" and 0 < point[0][1] <= top, (point, top)
         bad = c.execute("SELECT count(*) FROM fl.account a JOIN fl.book b ON b.code = a.book "
                         "WHERE fl.category_component_problem(a.chart_code, a.component, b.pooled_component) "
                         "IS NOT NULL").fetchone()[0]
