@@ -1636,3 +1636,70 @@ def test_upgrade_0099_a_benefit_category_is_paid_by_its_component_only(upgraded:
                       "VALUES ('EMP', '5001.pharmacy', '230881', '', 'pooled')")
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, v.stdout[-2000:]
+
+
+def test_upgrade_0096_the_entry_checks_in_one_statement_and_counters_without_a_lock(upgraded: Upgraded,
+                                                                                      tmp_path: Path) -> None:
+    """0096 (issue 24): the upgraded fl.entry_inserted reads its checks in one statement and still
+    refuses raw SQL as the tables' owner by the same names, in the same order (a date before the
+    first year, a closed month, an officer's workflow kind); fl.post_entries and the commit's seal
+    update the day and voucher counters without ON CONFLICT (the INSERT is kept for a missing day
+    row only), and two entries posted after the upgrade take the next voucher numbers of their book
+    and year, count on the poster's day row, and verify."""
+    with upgraded.connect() as c:
+        src = {r[0]: r[1] for r in c.execute(
+            "SELECT p.proname, p.prosrc FROM pg_proc p WHERE p.oid IN ('fl.entry_inserted()'::regprocedure, "
+            "'fl.seal_transaction()'::regprocedure, 'fl.post_entries(jsonb)'::regprocedure, "
+            "'fl._seal(bigint, bigint, bytea, bigint[], text[], integer[], bytea[])'::regprocedure)").fetchall()}
+        assert "OFFSET 0) lim" in src["entry_inserted"] and src["entry_inserted"].count("LEFT JOIN LATERAL") == 3
+        for f in ("seal_transaction", "_seal"):
+            assert "UPDATE fl.voucher_counter vc SET last_no" in src[f] and "ON CONFLICT (book, fiscal_year)" not in src[f], f
+        assert "UPDATE fl.manual_day m SET n = m.n + k" in src["post_entries"]
+        assert "postings = m.postings + EXCLUDED.postings" in src["post_entries"]    # the day's first call
+        closed = c.execute("SELECT min(month) FROM fl.closed_period").fetchone()[0]
+        first = c.execute("SELECT coalesce((SELECT (value #>> '{}')::int FROM fl.setting WHERE key = 'first_year'), "
+                          "2000)").fetchone()[0]
+
+        def refused(date: object, kind: str = "manual", officer: bool = False) -> tuple[str | None, str]:
+            with pytest.raises(psycopg.Error) as e, c.transaction():
+                if officer:
+                    c.execute("INSERT INTO fl.app_user (name, role, unit) VALUES (session_user, 'officer', '230822')")
+                c.execute("INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash, reason) "
+                          "VALUES ('RES', %s, 'x', %s, %s, '\\x00', '')", (date, kind, f"{kind}:0096:{date}"))
+            return e.value.diag.constraint_name, e.value.diag.message_primary or ""
+
+        name, msg = refused(f"{first - 1}-06-01")
+        assert name == "entry_date_range" and f"from {first}" in msg, msg
+        assert closed is not None
+        name, msg = refused(closed)
+        assert name == "period_closed" and closed.strftime("%Y-%m") in msg, msg
+        # a closed month is refused before the officer's kind, as before
+        assert refused(closed, "opening", officer=True)[0] == "period_closed"
+        today = c.execute("SELECT fl._region_today()").fetchone()[0]
+        name, msg = refused(today, "opening", officer=True)
+        assert "may not post opening entries" in msg, msg
+        before = dict(c.execute("SELECT fiscal_year, last_no FROM fl.voucher_counter WHERE book = 'RES'").fetchall())
+        day = c.execute("SELECT n FROM fl.manual_day WHERE user_name = 'fin_zhao' AND day = %s", (today,)).fetchone()
+    posted = []
+    for i in (1, 2):
+        doc = tmp_path / f"e{i}.json"
+        doc.write_text(json.dumps([{"date": "2025-01-12", "book": "RES", "idempotency_key": f"upgrade-0096-{i}",
+                                    "memo": "temporary payment",
+                                    "postings": [{"account": "1101", "unit": "230822", "side": "D", "amount": 300},
+                                                 {"account": "2001", "unit": "230822", "side": "C", "amount": 300}]}]),
+                       "utf-8")
+        res = upgraded.cli("entry", "post", str(doc), "--json", user="fin_zhao")
+        assert res.returncode == 0, res.stdout + res.stderr
+        posted.append(json.loads(res.stdout)[0]["entry_id"])
+    with upgraded.connect() as c:
+        c.execute("SELECT fl.seal_pending()")
+        nos = [r[0] for r in c.execute("SELECT voucher_no FROM fl.seal WHERE entry_id = ANY (%s) ORDER BY entry_id",
+                                       (posted,)).fetchall()]
+        last = c.execute("SELECT last_no FROM fl.voucher_counter WHERE book = 'RES' AND fiscal_year = 2025"
+                         ).fetchone()[0]
+        assert nos == [before.get(2025, 0) + 1, before.get(2025, 0) + 2] and last == nos[-1], (nos, last, before)
+        after = c.execute("SELECT n FROM fl.manual_day WHERE user_name = 'fin_zhao' AND day = %s", (today,)).fetchone()
+        assert after[0] == (day[0] if day else 0) + 2, (day, after)
+    ok = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert ok.returncode == 0, ok.stdout[-3000:]
+
