@@ -29,7 +29,7 @@
 -- What is not done here, and why, is in the hand note (the one row per commit for the heads).
 --
 -- Every function below starts from its latest migrated definition (read back from a database at
--- 0098 (main's head) by pg_get_functiondef: 0065's for fl.entry_inserted, fl._seal and fl.seal_transaction,
+-- 0099 (main's head) by pg_get_functiondef: 0065's for fl.entry_inserted, fl._seal and fl.seal_transaction,
 -- 0078's for fl.post_entries, each identical to its file), changed only where
 -- "(0096)" says.
 
