@@ -1029,8 +1029,10 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
     recorded once in the chained history, and never changed."""
     with upgraded.connect() as c:
         points = dict(c.execute("SELECT rule, after_entry FROM fl.rule_point").fetchall())
-        assert set(points) == {"city_figures", "money_in", "city_expenditure", "fund_balance_close_only"} \
-            and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_close_only: 0088)
+        assert set(points) == {"city_figures", "money_in", "city_expenditure", "fund_balance_close_only",
+                               "category_component"} \
+            and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_close_only: 0088;
+        #                                                    category_component: 0099)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
