@@ -74,7 +74,9 @@ RULES: tuple[ApiRule, ...] = (
     _r("reversal_overclears", "actors", "a reversal undoes its entry's register clearings and never leaves an item "
        "cleared past its amount or below nothing (0091, ATTACK11 Y7; CHECK register_not_overcleared holds it too)"),
     _r("fund_balance_close_only", "workflows", "the fund balance 3xxx moves only by the close, openings and their "
-       "reversals; a manual entry never against 4xxx/5xxx, nor at all once its book closed a year (0088, ATTACK11 Y3)"),
+       "reversals; a manual entry never against 4xxx/5xxx, nor at all once its book closed a year (0088, ATTACK11 Y3); "
+       "nothing but the close against 4xxx/5xxx (an opening carries balance-sheet balances only), no reversal of a "
+       "closed year's entry on 3xxx, no reversal on 3xxx that reverses nothing (0095, ATTACK13 W4)"),
     _r("cash_date_future", "entry_dates", "real money is not dated after the region's today"),
     _r("key_namespace", "key_namespaces"),
     _r("workflow_kind", "key_namespaces officer_confinement",

@@ -163,8 +163,9 @@ DESCRIPTIONS: dict[str, str] = {
                  "Cr 1004 county_exp — city_exp only in the bureau's session — for its key's unit, one register line "
                  "per claim line, filed by its maker's payments batch; collections: Dr 1003 special, Cr 4001/4101/4501); "
                  "the fund balance 3xxx is moved only by a year's close, an opening or a reversal, and by a manual "
-                 "entry only before its book's first close and against no revenue or expenditure account "
-                 "(fund_balance_close_only)",
+                 "entry only before its book's first close and against no revenue or expenditure account; by none but "
+                 "the close against revenue or expenditure (an opening carries balance-sheet balances only), and by "
+                 "no reversal of an entry dated in a year its book had closed (fund_balance_close_only)",
     "account_rules": "every account is opened as the chart says: on a leaf code, with its book's component (or none "
                      "when the book has none), with a holder exactly when its code has holders and one allowed for "
                      "its code and unit; no entry since 0099 posts a benefit category on a component that does not "
@@ -362,12 +363,15 @@ RULE_POINTS: dict[str, str] = {
     "money_in": "0064",         # money into a bank or cash account by hand: the city confirms
     "city_expenditure": "0067",  # ... and on expenditure 5xxx (recorded by 0072: ATTACK9 W2 after W6)
     "fund_balance_close_only": "0088",   # the fund balance 3xxx is the close's to move (ATTACK11 Y3)
+    "fund_balance_openings": "0095",     # ... openings and reversals held to it too (ATTACK13 W4)
     "category_component": "0099",        # a benefit category is paid by its component only (ATTACK14 V6)
 }
 # (0088, ATTACK11 Y3) The kinds that move the fund balance 3xxx (一般基金结余): the year-end close,
 # the audited openings and their reversals (a reversal mirrors its original; a close is never
 # reversed, 0082). A manual entry may, before its book's first close, against a balance-sheet
-# account (an opening balance by hand); no other kind ever does.
+# account (an opening balance by hand); no other kind ever does. (0095, ATTACK13 W4) An opening
+# never against revenue or expenditure (it carries balance-sheet balances only); a reversal only of
+# an entry of a year its book had not closed, and only as a reversal of some entry.
 FUND_BALANCE_WRITERS = frozenset({"year_close", "opening", "reversal"})
 
 
@@ -397,9 +401,9 @@ def fund_balance(chart: str) -> bool:
 
 
 def fund_balance_problem(kind: str, closed: int | None, against: str | None) -> str | None:
-    """Why an entry of ``kind`` may not move the fund balance (None if it may): ``closed`` the
-    last year its book had closed when it was written, ``against`` a revenue or expenditure
-    account it also posts (fl.posting_fund_balance, fl.pending_posting_fund_balance)."""
+    """Why an entry of ``kind`` may not move the fund balance by 0088's rule (None if it may):
+    ``closed`` the last year its book had closed when it was written, ``against`` a revenue or
+    expenditure account it also posts (fl.posting_fund_balance, fl.pending_posting_fund_balance)."""
     if kind in FUND_BALANCE_WRITERS:
         return None
     if kind != "manual":
@@ -413,6 +417,30 @@ def fund_balance_problem(kind: str, closed: int | None, against: str | None) -> 
                 "and their reversals — a closed year's figures are corrected on revenue or expenditure in the open "
                 "year, or by reversing the entry in error")
     return None
+
+
+def opening_reversal_problem(kind: str, closed: int | None, against: str | None, reverses: int | None,
+                             reversed_kind: str | None, reversed_year: int | None) -> str | None:
+    """(0095, ATTACK13 W4) Why an opening or a reversal may not move the fund balance (None if it
+    may): an opening against ``against`` (revenue or expenditure); a reversal of nothing, or of an
+    entry dated ``reversed_year``, a year its book had closed (``closed``, when the reversal was
+    written). A close's reversal is 0082's (reversal_year_closed), not judged here
+    (fl._fund_balance_bad, fl.reversal_allowed_of)."""
+    if kind == "opening" and against is not None:
+        return (f"against {against}: an opening carries balance-sheet balances only; moving a result into or out of "
+                "the fund balance is the year-end close's alone")
+    if kind != "reversal":
+        return None
+    if reverses is None:
+        return "a reversal that reverses no entry: a reversal moves it only as the mirror of the entry it reverses"
+    if (reversed_kind != "year_close" and closed is not None and reversed_year is not None
+            and reversed_year <= closed):
+        return (f"the reversal of entry {reverses}, dated {reversed_year}, a year its book had closed ({closed}): a "
+                "closed year's fund balance is the close's; its figures are corrected on revenue or expenditure in "
+                "the open year")
+    return None
+
+
 RULE_POINT_TABLE = "fl.rule_point"
 
 
@@ -1426,23 +1454,32 @@ class Rules:
         """(0088, ATTACK11 Y3) The fund balance (3xxx) is the year-end close's to move: every
         entry posting a 3xxx account is a close, an opening or a reversal — or a manual entry
         written before its book's first close, against no revenue or expenditure account (an
-        opening balance by hand). Judged above the rule's point."""
+        opening balance by hand). Judged above the rule's point. (0095, ATTACK13 W4) An opening
+        never against revenue or expenditure, a reversal never of an entry dated in a year its
+        book had closed when it was written: judged above that rule's own point."""
         for eid, aid in sorted(self.fb_moves.items()):
             kind = self.kinds.get(eid)
-            if kind is None or kind in FUND_BALANCE_WRITERS or eid in self.old_entries:
+            if kind is None or kind == "year_close" or eid in self.old_entries:
                 continue
             self.checked["workflows"] += 1
-            if not self.bound("fund_balance_close_only", eid):
+            rule = "fund_balance_openings" if kind in FUND_BALANCE_WRITERS else "fund_balance_close_only"
+            if not self.bound(rule, eid):
                 continue
             e = self.kept.get(eid)
             closed: int | None = None
             against: str | None = None
-            if kind == "manual" and e is not None:
+            if e is not None and kind in ("manual", "opening", "reversal"):
                 w = self._when(e.created_at)
                 done = [y for t, y in self.closes.get(e.book, ()) if w is not None and t < w[0]]
                 closed = max(done) if done else None
                 against = next((c for _b, c, _u, _h, _c, _s, _p in self._touches(eid) if c[:1] in ("4", "5")), None)
-            why = fund_balance_problem(kind, closed, against)
+            if kind in FUND_BALANCE_WRITERS:
+                rev = e.reverses if e is not None else None
+                why = opening_reversal_problem(kind, closed, against, rev,
+                                               None if rev is None else self.kinds.get(rev),
+                                               None if rev is None else self.years.get(rev))
+            else:
+                why = fund_balance_problem(kind, closed, against)
             if why is not None:
                 a = self.acct.get(aid)
                 chart = a[1] if a else aid
