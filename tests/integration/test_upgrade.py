@@ -1030,9 +1030,8 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
     with upgraded.connect() as c:
         points = dict(c.execute("SELECT rule, after_entry FROM fl.rule_point").fetchall())
         assert set(points) == {"city_figures", "money_in", "city_expenditure", "fund_balance_close_only",
-                               "category_component"} \
-            and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_close_only: 0088;
-        #                                                    category_component: 0099)
+                               "fund_balance_openings", "category_component"} \
+            and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -1316,6 +1315,40 @@ def test_upgrade_0088_the_fund_balance_is_the_closes_to_move(upgraded: Upgraded)
             c.execute("SELECT * FROM fl._post(ARRAY[ROW(1, 'RES', DATE '2024-01-05', 'x', 'manual', 'manual:fin:u88', "
                       "NULL, '', NULL, NULL)::fl.new_entry], ARRAY[ROW(1, 1, 'RES', '3001', '230822', '', '', 'D', 100, "
                       "'', NULL)::fl.new_posting, ROW(1, 2, 'RES', '4001', '230822', '', '', 'C', 100, '', NULL)::fl.new_posting])")
+        assert e.value.diag.constraint_name == "fund_balance_close_only", e.value
+        c.rollback()
+    ok = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert ok.returncode == 0, ok.stdout[-3000:]
+
+
+def test_upgrade_0095_openings_and_reversals_are_held_to_the_fund_balance_rule(upgraded: Upgraded) -> None:
+    """0095 (ATTACK13 W4): the upgraded triggers judge an opening's accounts too (never 3xxx against
+    4xxx/5xxx: the DBA's fl._post refused), an old demo opening of a closed year is not reversed (every
+    path's fl.reversal_allowed_of), the rule's point is recorded as of this upgrade, and the upgraded
+    ledger's verdict is whole: the old release's openings and reversals are not judged."""
+    with upgraded.connect() as c:
+        for fn in ("posting_fund_balance", "pending_posting_fund_balance"):
+            src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = %s::regprocedure", (f"fl.{fn}()",)).fetchone()[0]
+            assert "fl._fund_balance_bad(" in src and "(0095)" in src, fn
+        row = c.execute("SELECT revision, after_entry FROM fl.rule_point WHERE rule = 'fund_balance_openings'").fetchone()
+        assert row is not None and row[0] == "0095", row
+        assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (row[1],)).fetchone()[0] \
+            == upgraded.before["entries"]
+        old = c.execute("SELECT e.id FROM fl.entry e JOIN fl.posting p ON p.entry_id = e.id JOIN fl.account a "
+                        "ON a.id = p.account_id WHERE e.kind = 'opening' AND a.chart_code LIKE '3%%' "
+                        "AND extract(year FROM e.entry_date) <= (SELECT max(y.year) FROM fl.year_close y "
+                        "WHERE y.book = e.book) AND NOT EXISTS (SELECT 1 FROM fl.entry r WHERE r.reverses = e.id) "
+                        "ORDER BY e.id LIMIT 1").fetchone()
+        assert old is not None, "the old demo closes a year after its openings"
+        with pytest.raises(psycopg.Error) as e:
+            c.execute("SELECT fl.reversal_allowed_of(e) FROM fl.entry e WHERE e.id = %s", (old[0],))
+        assert e.value.diag.constraint_name == "fund_balance_close_only", e.value
+    with psycopg.connect(upgraded.conninfo()) as c:
+        with pytest.raises(psycopg.Error) as e:
+            c.execute("SELECT * FROM fl._post(ARRAY[ROW(1, 'RES', DATE '2024-01-05', 'x', 'opening', "
+                      "'opening-city:RES:u95', NULL, '', NULL, NULL)::fl.new_entry], ARRAY[ROW(1, 1, 'RES', '3001', "
+                      "'230822', '', '', 'D', 100, '', NULL)::fl.new_posting, ROW(1, 2, 'RES', '4001', '230822', '', '', "
+                      "'C', 100, '', NULL)::fl.new_posting])")
         assert e.value.diag.constraint_name == "fund_balance_close_only", e.value
         c.rollback()
     ok = upgraded.cli("verify", "--json", user=AUDITOR)
