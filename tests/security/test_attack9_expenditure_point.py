@@ -71,7 +71,8 @@ def test_an_officer_confirmation_on_expenditure_before_0067_is_whole_after_the_u
         last = c.execute("SELECT max(id) FROM fl.entry").fetchone()[0]
     assert points == {"city_figures": 0, "money_in": last, "city_expenditure": last,
                       "fund_balance_close_only": last,          # (0088, ATTACK11 Y3)
-                      "fund_balance_openings": last}, points    # (0095, ATTACK13 W4)
+                      "fund_balance_openings": last,            # (0095, ATTACK13 W4)
+                      "category_component": last}, points       # (0099, ATTACK14 V6)
     v = run_cli(["verify"], url=url, user="aud")
     assert v.exit_code == 0, v.stdout[-2500:]
     assert "maker_checker" not in _independent(name, pg_server)

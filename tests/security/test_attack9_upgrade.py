@@ -86,7 +86,8 @@ def test_w6_the_export_carries_where_each_rule_took_effect(at_0063: str, pg_serv
     assert points == {"city_figures": 0, "money_in": last,      # 0058 was in force at 0063; 0064 came now
                       "city_expenditure": last,                 # (0067, recorded by 0072)
                       "fund_balance_close_only": last,          # (0088, ATTACK11 Y3)
-                      "fund_balance_openings": last}            # (0095, ATTACK13 W4)
+                      "fund_balance_openings": last,            # (0095, ATTACK13 W4)
+                      "category_component": last}               # (0099, ATTACK14 V6)
     e = run_cli(["audit", "export", str(tmp_path / "x")], url=url, user="aud")
     assert e.exit_code == 0, e.stdout[-2000:]
     off = run_cli(["verify", "--offline", str(tmp_path / "x"), "--no-digest"], url=url, user="aud")
