@@ -69,6 +69,23 @@ def _render_report(rep: VerifyReport, json_out: bool, title: str) -> None:
         raise typer.Exit(1)
 
 
+def _render_online(about: dict[str, Any]) -> None:
+    """(ATTACK14 V7) Which checks of the offline verdict it did not make itself: those only a
+    live server can make, recorded by the exporter's live connection at export time (online.json),
+    or, in an archive written before they were recorded, not in the archive at all."""
+    if about.get("in_archive"):
+        console.print(_("checks this verdict could not make itself (they read the server, not the rows): {checks} — "
+                        "made at export time ({at}) by the exporter's live connection as {login} and recorded in "
+                        "online.json, which the filed digest authenticates with every other file").format(
+            checks=", ".join(about.get("checks") or ()), at=about.get("made_at"), login=about.get("login")))
+    else:
+        console.print("[yellow]" + _("not in this archive: the checks only a live server can make (each login by "
+                                     "rule, pg_catalog's built-ins and additions, settings and preloaded libraries); "
+                                     "this archive ({format}) was written before exports recorded them — only a "
+                                     "verify of the live database can make them").format(
+            format=about.get("archive_format")) + "[/yellow]")
+
+
 def _render_unchained(extra: dict[str, Any]) -> None:
     """(ATTACK11 Y5) History versions committed but not chained yet are not evidence: said, not
     hidden (``history_unchained_versions`` in --json names them)."""
@@ -160,7 +177,12 @@ def verify_cmd(
             console.print("[yellow]" + _("not authenticated: no filed digest was given, so this verdict shows only "
                                          "that the archive agrees with itself, not that it is the one exported") +
                           "[/yellow]")
-        _render_report(rep_off, json_out, "verify --offline")
+        with contextlib.suppress(typer.Exit):      # the verdict decides the exit status below
+            _render_report(rep_off, json_out, "verify --offline")
+        if not json_out:
+            _render_online(rep_off.extra.get("online_checks") or {})
+        if not rep_off.ok:
+            raise typer.Exit(1)
         return
     if no_digest or digest is not None:
         raise BadInput(_("--digest and --no-digest go with --offline DIR"))
@@ -256,7 +278,9 @@ def export_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Export the raw tables, canonical texts and chain head as plain files (CSV + manifest.json with SHA-256 and
-    SM3 of each file), verifiable with `fundledger verify --offline DIR` and no database (the accounting archive)."""
+    SM3 of each file), verifiable with `fundledger verify --offline DIR` and no database (the accounting archive).
+    The checks only a live server can make (logins, built-ins, settings, libraries) are run in the export's
+    snapshot and recorded in online.json."""
     from ledger.store import export
 
     if digest_out is not None:      # a filed digest is never replaced, never written through a link
@@ -275,7 +299,11 @@ def export_cmd(
             console.print(f"  {label:8}{r['digest'][algo]}")
         if digest_out:
             console.print(_("written to {file}").format(file=digest_out))
-        if not r["verified"]:
+        if r["online_findings"]:
+            console.print("[red]" + _("the live server has {n} finding(s) in the checks only a live connection can "
+                                      "make (logins, built-ins, settings, libraries): recorded in online.json, and "
+                                      "verify --offline reports them").format(n=r["online_findings"]) + "[/red]")
+        if not r["rows_verified"]:
             console.print("[red]" + _("the exported ledger has {n} finding(s): run verify --offline on it").format(
                 n=len(r["findings"])) + "[/red]")
 

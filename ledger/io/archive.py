@@ -14,6 +14,10 @@
     DIR/canonical.csv          entry_id, sha256 (hex), canonical text: what each entry's
                                seal certifies, rebuilt in Python
     DIR/chain_head.json        the chain head as stored and as recomputed
+    DIR/online.json            (format /2) the online verdict's checks only a live server can
+                               make — each login by rule, pg_catalog's built-ins and additions,
+                               settings and preloaded libraries — run by the exporter's live
+                               connection in the export's snapshot: each check and its findings
     DIR/manifest.json          format, when, from which database, and for every file its
                                size, rows, SHA-256 and SM3 (GB/T 32905)
 
@@ -21,7 +25,9 @@ The *filed digest* is the SHA-256 and the SM3 of ``manifest.json``: kept outside
 database and outside the export (``--digest-out``), it pins every byte of every file.
 ``verify --offline DIR --digest FILE`` checks the manifest against the filed digest,
 every file against the manifest, then runs the same independent verifier
-(ledger.core.proof) over the files.
+(ledger.core.proof) over the files, and reports online.json's checks as what they are:
+made at export time by the exporter's live connection, authenticated by the filed digest
+like every other file, not re-made (no server); a finding there stays a finding.
 
 An archive is input like any other, possibly hostile (ATTACK6 T13): the manifest is
 checked against its schema (types) before it is used, every file it names must be one of
@@ -53,8 +59,16 @@ from ledger.errors import BadInput
 from ledger.i18n import _
 from ledger.io.infile import open_regular, parse_json, read_text, shown_name
 
-FORMAT = "fundledger-export/1"
+# /2 (ATTACK14 V7): the archive also records the online verdict's checks no archive can
+# re-make (online.json), made by the exporter's live connection in the export's snapshot.
+# /1 archives (without) are still verified; they report those checks as not in the archive.
+FORMAT = "fundledger-export/2"
+FORMATS = ("fundledger-export/1", FORMAT)
 MANIFEST = "manifest.json"
+ONLINE = "online.json"
+ONLINE_FORMAT = "fundledger-online/1"
+# The checks online.json records (ledger.store.verify_catalogue.SERVER_CHECKS), in order.
+ONLINE_CHECKS = ("logins", "builtins", "additions", "settings")
 DIGEST_FORMAT = "fundledger-export-digest/1"
 
 csv.field_size_limit(sys.maxsize)
@@ -253,7 +267,7 @@ def actors_check(directory: Path, log_path: Path, latest: Any, cap: int = FINDIN
 
 _HEX64 = frozenset("0123456789abcdef")
 # Where a file of an export may be: these at the top, CSV files in these folders.
-_TOP_FILES = frozenset({"canonical.csv", "chain_head.json", "catalogue.json"})
+_TOP_FILES = frozenset({"canonical.csv", "chain_head.json", "catalogue.json", ONLINE})
 _FOLDERS = frozenset({"tables", "history", "links"})
 
 
@@ -288,8 +302,8 @@ def validate_manifest(path: Path, manifest: Any) -> dict[str, dict[str, Any]]:
     ``files`` as {name: {bytes, sha256, sm3[, rows]}}; a refusal names what is wrong."""
     if not isinstance(manifest, dict):
         raise _bad_manifest(path, "not a JSON object")
-    if manifest.get("format") != FORMAT:
-        raise _bad_manifest(path, f"format {manifest.get('format')!r}, expected {FORMAT}")
+    if manifest.get("format") not in FORMATS:
+        raise _bad_manifest(path, f"format {manifest.get('format')!r}, expected one of {', '.join(FORMATS)}")
     files = manifest.get("files")
     if not isinstance(files, dict):
         raise _bad_manifest(path, "'files' is not an object of file name -> digests")
@@ -486,5 +500,77 @@ def _verify_offline(directory: Path, filed: dict[str, Any] | None, authenticated
     rep = run_proof(directory, sink)
     head = (parse_json(read_text(directory / "chain_head.json"), "chain_head.json")
             if (directory / "chain_head.json").exists() else {})
-    return VerifyReport((files, *cat, done(), *rep.checks), {**rep.extra, "offline": True, "directory": str(directory),
-                                                       "chain_head": head, "authenticated": filed is not None})
+    online, made_online = online_checks(directory)
+    return VerifyReport((files, *cat, done(), *rep.checks, *online),
+                        {**rep.extra, "offline": True, "directory": str(directory), "chain_head": head,
+                         "authenticated": filed is not None, "online_checks": made_online})
+
+
+def online_checks(directory: Path) -> tuple[tuple[CheckResult, ...], dict[str, Any]]:
+    """(ATTACK14 V7) online.json's checks as checks of the archive, named ``online_<check>``:
+    made at export time by the exporter's live connection (no offline verdict can make them:
+    they read the server, not the rows), authenticated like every file by the manifest and the
+    filed digest. A finding recorded there stays a finding; a /2 archive without online.json,
+    or one missing a check, is a finding. A /1 archive predates them: "not in this archive"
+    (``in_archive`` false), not a finding. Returns the results and what the verdict says of them
+    (``extra["online_checks"]``)."""
+    manifest: Any = parse_json(read_text(directory / MANIFEST), MANIFEST)      # validated by check_files
+    fmt = manifest.get("format")
+    listed = ONLINE in (manifest.get("files") or {})
+    about: dict[str, Any] = {"in_archive": False, "made_offline": False, "checks": list(ONLINE_CHECKS),
+                             "archive_format": fmt}
+    if not listed or not (directory / ONLINE).is_file():
+        if fmt == "fundledger-export/1" and not listed:
+            return (), about
+        bad = result("online", "the archive records the online verdict's checks (online.json)", 0,
+                     [Finding("online", f"{ONLINE}: a {fmt} archive records the checks only a live server can make "
+                              "(logins, built-ins, settings, libraries), but it has no such file: removed, so the "
+                              "archive no longer says what the live server showed at export", account=ONLINE)], 200)
+        return (bad,), about
+    doc = _online_json(directory / ONLINE)
+    about.update(in_archive=True, made_at=doc["made_at"], login=doc["login"], database=doc["database"],
+                 checks=[f"online_{c['name']}" for c in doc["checks"]])
+    by = f"made at export ({doc['made_at']}) by the exporter's live connection as {doc['login']}"
+    out: list[CheckResult] = []
+    for c in doc["checks"]:
+        name = f"online_{c['name']}"
+        found = tuple(Finding(name, str(f["message"]), entry_id=f.get("entry_id"), voucher=f.get("voucher"),
+                              request_id=f.get("request_id"), account=f.get("account")) for f in c["findings"])
+        out.append(CheckResult(name, f"{c['description']} — {by}, recorded in {ONLINE}; not re-made offline (it "
+                               "reads the server, not the rows)", int(c["checked"]), found, int(c.get("omitted") or 0)))
+    missing = [n for n in ONLINE_CHECKS if n not in {c["name"] for c in doc["checks"]}]
+    if missing:
+        out.append(result("online", "online.json records every check only a live server can make", len(ONLINE_CHECKS),
+                          [Finding("online", f"{ONLINE} does not record the check {n}: the archive does not say what "
+                                   "the live server showed there", account=ONLINE) for n in missing], 200))
+    return tuple(out), about
+
+
+def _online_json(path: Path) -> dict[str, Any]:
+    """online.json, its shape checked: {format, made_at, login, database, checks: [{name,
+    description, checked, findings: [{message, entry_id, voucher, request_id, account}], omitted}]}."""
+    doc: Any = parse_json(read_text(path), ONLINE)
+
+    def text(v: Any) -> bool:
+        return isinstance(v, str)
+
+    def opt_int(v: Any) -> bool:
+        return v is None or _is_int(v)
+
+    def opt_text(v: Any) -> bool:
+        return v is None or isinstance(v, str)
+
+    ok = (isinstance(doc, dict) and doc.get("format") == ONLINE_FORMAT
+          and all(text(doc.get(k)) for k in ("made_at", "login", "database"))
+          and isinstance(doc.get("checks"), list)
+          and all(isinstance(c, dict) and text(c.get("name")) and c["name"].isidentifier()
+                  and text(c.get("description")) and _is_int(c.get("checked")) and opt_int(c.get("omitted"))
+                  and isinstance(c.get("findings"), list)
+                  and all(isinstance(f, dict) and text(f.get("message")) and opt_int(f.get("entry_id"))
+                          and opt_int(f.get("request_id")) and opt_text(f.get("voucher")) and opt_text(f.get("account"))
+                          for f in c["findings"])
+                  for c in doc["checks"]))
+    if not ok:
+        raise _bad_manifest(path, f"not a record of the online checks ({{format: {ONLINE_FORMAT}, made_at, login, "
+                            "database, checks: [{name, description, checked, findings, omitted}]}})")
+    return dict(doc)

@@ -4,7 +4,10 @@ Read in the verifier's pinned snapshot (ledger.store.verify_independent.pin): ev
 ordinary table of the schema fl, all columns, ordered by primary key, written by
 PostgreSQL's ``COPY … (FORMAT csv, HEADER)`` exactly as it prints the values. Then the
 export verifies itself offline (ledger.io.archive) — which writes ``canonical.csv`` on
-the way — and writes the chain head and the manifest. The layout and the filed digest
+the way — and writes the chain head and the manifest. In the same snapshot it runs the
+online verdict's checks that no archive can re-make (ledger.store.verify_catalogue
+.server_checks: logins, built-ins, pg_catalog's additions, settings and libraries) and
+records their findings in ``online.json`` (ATTACK14 V7). The layout and the filed digest
 are described in ledger.io.archive.
 """
 
@@ -25,7 +28,7 @@ from ledger.io import archive
 from ledger.store import verify_records
 from ledger.store.db import Conn
 from ledger.store.verify import require_reader
-from ledger.store.verify_catalogue import fingerprint
+from ledger.store.verify_catalogue import fingerprint, server_checks
 from ledger.store.verify_independent import pin
 
 _TABLES_SQL = """
@@ -84,7 +87,7 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
     pin(conn)
     try:
         require_reader(conn)
-        taken = conn.execute("SELECT pg_catalog.current_database() AS db, "
+        taken = conn.execute("SELECT pg_catalog.current_database() AS db, pg_catalog.session_user() AS login, "
                              "pg_catalog.to_char(pg_catalog.now(), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at"
                              ).fetchone()
         assert taken is not None
@@ -114,10 +117,19 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
                  "x(id, link, prev_hash, hash)")
             counts[f"links/{table[3:]}.csv"] = _copy_to(conn, q, directory / "links" / f"{table[3:]}.csv")
         catalogue = fingerprint(conn)
+        # (ATTACK14 V7) What only a live server shows — each login by rule, the built-ins,
+        # pg_catalog's additions, settings and preloaded libraries — judged in this snapshot
+        # and recorded (online.json), so the archive never certifies what the live verdict names.
+        server = server_checks(conn)
     finally:
         conn.rollback()
         conn.isolation_level, conn.read_only = saved
 
+    online = {"format": archive.ONLINE_FORMAT, "database": taken["db"], "login": taken["login"],
+              "made_at": taken["at"],
+              "made_by": "the exporting fundledger's live connection to the server, in the export's snapshot",
+              "checks": [c.as_json() for c in server]}
+    _write_new(directory / archive.ONLINE, json.dumps(online, indent=1, ensure_ascii=False) + "\n")
     _write_new(directory / "catalogue.json", json.dumps(catalogue, indent=1, sort_keys=True, ensure_ascii=False)
                + "\n")
     buf = io.StringIO()
@@ -151,6 +163,10 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
              "chain_head": head}
     if digest_out is not None:
         _write_new(digest_out, json.dumps(filed, indent=1) + "\n")
+    # verified: the rows proven and the live server's checks clean; rows_verified and
+    # findings: the rows' proof alone (as before online.json); online: the server's checks.
     return {"directory": str(directory), "files": len(files), "entries": rep.extra.get("entries"),
-            "postings": rep.extra.get("postings"), "verified": rep.ok, "digest": filed,
-            "findings": [f.as_json() for f in rep.findings]}
+            "postings": rep.extra.get("postings"), "verified": rep.ok and all(c.ok for c in server),
+            "rows_verified": rep.ok, "digest": filed, "findings": [f.as_json() for f in rep.findings],
+            "online": [c.as_json() for c in server],
+            "online_findings": sum(len(c.findings) + c.omitted for c in server)}

@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -667,13 +668,8 @@ def check_catalogue(conn: Conn, expected: dict[str, dict[str, str]] | None = Non
     """Every difference between the schema ``fl`` and the shipped fingerprint, and every
     object added to ``pg_catalog`` after initdb, as a finding naming the object."""
     n, findings = differences(expected if expected is not None else shipped(), fingerprint(conn))
-    for r in conn.execute(_CATALOG_ADDITIONS).fetchall():
-        findings.append(Finding("catalogue", f"{r['what']} was created in pg_catalog after initdb: it would "
-                                "shadow or extend a built-in every query resolves", account=r["what"]))
-    for r in conn.execute(_INHERITANCE).fetchall():
-        findings.append(Finding("catalogue", f"{r['child']} inherits from {r['parent']}: a reader of the parent "
-                                "that does not say ONLY reads the child's rows as the ledger's (the release has no "
-                                "inheritance)", account=r["child"]))
+    _a, added = check_additions(conn)
+    findings += added
     b, builtin = check_builtins(conn)
     m, logins = check_logins(conn)
     # The built-ins and the logins first: a replaced built-in (a definition printer) makes
@@ -684,6 +680,50 @@ def check_catalogue(conn: Conn, expected: dict[str, dict[str, str]] | None = Non
                   "release's, no login of the ledger has more than its group, nothing was added to pg_catalog, and "
                   "the built-ins are initdb's (functions as shipped, no operator, cast, type, aggregate, collation or "
                   "conversion changed after initdb)", n + b + m, builtin + logins + findings, cap)
+
+
+def check_additions(conn: Conn) -> tuple[int, list[Finding]]:
+    """Objects created in ``pg_catalog`` after initdb, and tables inheriting from the
+    ledger's (the release has no inheritance): (checks made, findings)."""
+    findings: list[Finding] = []
+    for r in conn.execute(_CATALOG_ADDITIONS).fetchall():
+        findings.append(Finding("catalogue", f"{r['what']} was created in pg_catalog after initdb: it would "
+                                "shadow or extend a built-in every query resolves", account=r["what"]))
+    for r in conn.execute(_INHERITANCE).fetchall():
+        findings.append(Finding("catalogue", f"{r['child']} inherits from {r['parent']}: a reader of the parent "
+                                "that does not say ONLY reads the child's rows as the ledger's (the release has no "
+                                "inheritance)", account=r["child"]))
+    return 2, findings          # the two questions asked (the online count leaves them out, as before)
+
+
+# (ATTACK14 V7) The checks of the online verdict that read the server beyond the schema fl's
+# own definitions: what an export's catalogue.json (fl's fingerprint) does not hold, so no
+# verdict over an archive can make them. ``audit export`` runs them in its snapshot and
+# records them in the archive (online.json, ledger.io.archive); ``verify --offline`` reports
+# what they found. Name -> what each establishes.
+SERVER_CHECKS: dict[str, str] = {
+    "logins": "each login of the ledger judged by the release's rule (no SUPERUSER, BYPASSRLS, REPLICATION, "
+              "CREATEROLE or CREATEDB, no way to the owner's rights, a member of its role's group and of nothing "
+              "else)",
+    "builtins": "pg_catalog's built-ins the verdict relies on as initdb made them, by definition and by content "
+                "(functions, operators, casts, types, aggregates, collations, conversions, system views)",
+    "additions": "nothing created in pg_catalog after initdb, and no table inheriting from a table of the ledger",
+    "settings": "no role or database setting (ALL, the database, the exporter's role, any login or group of the "
+                "ledger) and no preloaded library or library path that could change what a session reads or what "
+                "a write does",
+}
+
+
+def server_checks(conn: Conn, cap: int = 200) -> tuple[CheckResult, ...]:
+    """The online-only checks (``SERVER_CHECKS``), each a result of its own, in the caller's
+    snapshot: the same functions the online verdict's ``catalogue`` and ``settings`` run."""
+    out = []
+    for name, (n, findings) in (("logins", check_logins(conn)), ("builtins", check_builtins(conn)),
+                                ("additions", check_additions(conn))):
+        out.append(result(name, SERVER_CHECKS[name], n, [replace(f, check=name) for f in findings], cap))
+    s = check_settings(conn, cap)
+    out.append(replace(s, name="settings", description=SERVER_CHECKS["settings"]))
+    return tuple(out)
 
 
 def check_logins(conn: Conn) -> tuple[int, list[Finding]]:
