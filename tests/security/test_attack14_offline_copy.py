@@ -16,6 +16,7 @@ listing alone.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -56,8 +57,6 @@ def test_v9_a_file_the_manifest_does_not_list_is_not_copied(tmp_path: Path, monk
     with open(d / "tables" / "padding.csv", "wb") as f:
         f.truncate(64 << 20)
     copied = _count_copies(monkeypatch)
-    try:
+    with contextlib.suppress(BadInput):
         archive.verify_offline(d, no_digest=True)
-    except BadInput:
-        pass
     assert sum(copied) < (1 << 20), f"{sum(copied):,} bytes of a file no manifest lists were copied"
