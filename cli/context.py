@@ -49,7 +49,8 @@ def _safe_console(**kwargs: Any) -> Console:
     """A Console that never passes a terminal-driving character of the text it renders
     (ledger data: notes, memos, file names, references an officer wrote) to the
     terminal. Rich's own styling is applied after this, so colours still work; markup in
-    data is escaped where the data is placed (``table``, ``plain``).
+    data is escaped where the data is placed (``table``, ``plain``). Emoji short codes
+    (``:one:``, ``:x:``) are never expanded (ATTACK14 V8): text is shown as it was written.
 
     Defined when the first console is made: rich (~0.1 G instructions, a quarter of a
     read command's own start-up) is imported only by a run that prints through it, not
@@ -59,13 +60,14 @@ def _safe_console(**kwargs: Any) -> Console:
 
     class SafeConsole(Console):
         def render_str(self, text: str, **kw: Any) -> Text:
+            kw["emoji"] = False   # (ATTACK14 V8) ':one:' in a memo is text, never the emoji 1️⃣
             out = super().render_str(text, **kw)
             clean = shown(out.plain)
             if clean != out.plain:
                 out.plain = clean   # one character for one: the styles' spans stay where they were
             return out
 
-    return SafeConsole(**kwargs)
+    return SafeConsole(**{**kwargs, "emoji": False})
 
 
 def plain(value: Any) -> str:
@@ -377,7 +379,8 @@ def _width(markup: str) -> int:
     from rich.cells import cell_len
     from rich.text import Text
 
-    return max((cell_len(line) for line in Text.from_markup(markup).plain.splitlines()), default=0)
+    return max((cell_len(line) for line in Text.from_markup(markup, emoji=False).plain.splitlines()),
+               default=0)
 
 
 def _print_records(title: str | None, cols: Sequence[Col], rows: Sequence[Sequence[str]],

@@ -224,7 +224,7 @@ RULES: dict[str, str] = {
 
 REFUSED = N_("refused by the database")
 
-_PLACEHOLDER = re.compile(r"(\{(?:[a-z_]+|\d+)\})")
+_PLACEHOLDER = re.compile(r"(\{(?:[a-z_]+|\d+)\})", re.ASCII)
 
 
 def _regex(msgid: str) -> re.Pattern[str]:
@@ -273,7 +273,7 @@ def _word(text: str, lang: str) -> str | None:
 
 _BOOK_UNIT = re.compile(r"(?P<book>[A-Z]+), unit (?P<unit>\w+)\Z")
 # A part of a value the SQL builds with a format of its own (0005's closed books).
-_CLOSED = re.compile(r"(?P<book>[A-Z]+) \(closed on (?P<date>\d{4}-\d\d-\d\d) by (?P<user>[^()]+?)\)")
+_CLOSED = re.compile(r"(?P<book>[A-Z]+) \(closed on (?P<date>\d{4}-\d\d-\d\d) by (?P<user>[^()]+?)\)", re.ASCII)
 _LIST = re.compile(r"\S+(?: or \S+)+\Z")
 
 

@@ -195,7 +195,8 @@ def _merged_memos(before: str, after: str) -> str:
 # (the shortest key): {"_m": {"<posting id>": "<memo>", ...}, <the row's own keys>}. The
 # memos hold only digit keys and strings, whose quotes jsonb escapes, so the object ends
 # at the first "}, " this pattern reaches.
-_ENTRY_MEMOS = re.compile(r'\{"_m": (\{(?:"\d+": "(?:[^"\\]|\\.)*"(?:, "\d+": "(?:[^"\\]|\\.)*")*)?\}), ')
+_ENTRY_MEMOS = re.compile(r'\{"_m": (\{(?:"\d+": "(?:[^"\\]|\\.)*"(?:, "\d+": "(?:[^"\\]|\\.)*")*)?\}), ',
+                           re.ASCII)
 ENTRY_MEMOS_KEY = "_m"
 
 
@@ -233,7 +234,7 @@ def split_entry_version(key: str, text: str) -> tuple[str, tuple[str, str] | Non
 # batch's row recomputed here (``with_batches``); a line with a version of its own (from
 # before 0057) is still compared with it, a line without one is covered by its batch's.
 LINES = "fl.import_line"
-_LINE_HEAD = re.compile(r'\{"row_no": -?\d+, "batch_id": (\d+), ')
+_LINE_HEAD = re.compile(r'\{"row_no": -?\d+, "batch_id": (\d+), ', re.ASCII)
 
 
 def batch_key(batch: int) -> str:

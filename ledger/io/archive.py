@@ -331,10 +331,13 @@ def validate_manifest(path: Path, manifest: Any) -> dict[str, dict[str, Any]]:
     return files
 
 
-def check_files(directory: Path, filed: dict[str, Any] | None, authenticated: bool = True) -> CheckResult:
+def check_files(directory: Path, filed: dict[str, Any] | None, authenticated: bool = True, *,
+                unlisted: Sequence[str] | None = None) -> CheckResult:
     """The manifest against the filed digest, and every file against the manifest.
     ``filed`` None: with ``authenticated`` (the default) that is itself a finding — the
-    archive is not authenticated; ``--no-digest`` passes False to check the files only."""
+    archive is not authenticated; ``--no-digest`` passes False to check the files only.
+    ``unlisted``: the names the export holds beyond its manifest's files (``_private_copy``
+    did not copy them); None: what ``directory`` holds beyond them."""
     findings: list[Finding] = []
     mpath = directory / MANIFEST
     if not mpath.exists():
@@ -357,8 +360,10 @@ def check_files(directory: Path, filed: dict[str, Any] | None, authenticated: bo
     except UnicodeDecodeError as e:
         raise BadInput(f"{mpath}: not a manifest: {e}") from e
     listed = validate_manifest(mpath, manifest)
-    present = {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()} - {MANIFEST}
-    for name in sorted(present - listed.keys()):
+    if unlisted is None:
+        present = {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()} - {MANIFEST}
+        unlisted = sorted(present - listed.keys())
+    for name in unlisted:
         findings.append(Finding("export_files", f"{name}: not in the manifest (added to the export)", account=name))
     for name, want in sorted(listed.items()):
         p = directory / name
@@ -367,7 +372,10 @@ def check_files(directory: Path, filed: dict[str, Any] | None, authenticated: bo
             continue
         got = file_digests(p)
         bad = [a for a in ("bytes", "sha256", "sm3") if got[a] != want.get(a)]
-        if bad:
+        if got["bytes"] > want["bytes"]:
+            findings.append(Finding("export_files", f"{name}: larger than the {want['bytes']:,} bytes the manifest "
+                                    "lists (read no further): the file was changed after the export", account=name))
+        elif bad:
             findings.append(Finding("export_files", f"{name}: {', '.join(a.upper() for a in bad)} differ from the "
                                     f"manifest: the file was changed after the export", account=name))
     head = manifest.get("chain_head") if isinstance(manifest, dict) else None     # validated above
@@ -456,8 +464,14 @@ def verify_offline(directory: Path, digest_file: Path | None = None, *, no_diges
     try:
         with tempfile.TemporaryDirectory(prefix="fundledger-verify-") as private:
             copy = Path(private) / "export"
-            _private_copy(directory, copy)
-            rep = _verify_offline(copy, filed, not no_digest)
+            try:
+                unlisted = _private_copy(directory, copy)
+                rep = _verify_offline(copy, filed, not no_digest, unlisted)
+            except BadInput as e:
+                if str(copy) not in str(e):
+                    raise
+                # (ATTACK14 V9) the directory given is named, never the private copy
+                raise type(e)(str(e).replace(str(copy), str(directory))) from e
         return VerifyReport(rep.checks, {**rep.extra, "directory": str(directory)})
     except (ValueError, IndexError, KeyError, TypeError, AttributeError, ArithmeticError, RecursionError, csv.Error,
             OSError) as e:
@@ -466,30 +480,104 @@ def verify_offline(directory: Path, digest_file: Path | None = None, *, no_diges
                          "(nothing was concluded from it)").format(dir=directory, error=e)) from e
 
 
-def _private_copy(source: Path, target: Path) -> None:
-    """Copy the export, each file read once, into a directory only this process uses
-    (ATTACK7 U6). The verdict hashed each file, then opened it again by name to prove it:
-    whoever could write the export's directory swapped the files in between, and a filed
-    digest "authenticated" one archive while another was proven. Everything is now hashed
-    and proven from this copy, so the bytes authenticated are the bytes proven. A symbolic
-    link is copied as a link and anything else that is not a regular file as an empty
-    FIFO, so that the file check still names it; nothing is followed or waited on."""
+MAX_MANIFEST_BYTES = 64 << 20   # a real export's manifest is a few kB
+
+
+def _private_copy(source: Path, target: Path) -> list[str]:
+    """Copy the export into a directory only this process uses (ATTACK7 U6): the verdict
+    hashed each file, then opened it again by name to prove it, and whoever could write the
+    export's directory swapped the files in between. Everything is hashed and proven from
+    this copy, so the bytes authenticated are the bytes proven.
+
+    (ATTACK14 V9) The manifest first: a directory without one is refused before anything is
+    copied (a mistyped ``verify --offline ~``), and a manifest that is not one is refused
+    before any other file is. Then only the files it lists, each read at most one byte past
+    its listed size (a sparse file of 100 GB costs its sender nothing and the verifier its
+    size in disk): a longer file is a finding of the file check, never copied whole. A file
+    it does not list is never read: its name, from the directory listing, is returned for the
+    file check to name. A symbolic link is copied as a link, and a file reached through one,
+    or anything else that is not a regular file, as an empty FIFO, so that the file check
+    still names it; nothing is followed or waited on. Messages name ``source``."""
+    mpath = source / MANIFEST
+    try:
+        mode = os.lstat(mpath).st_mode
+    except FileNotFoundError:
+        raise BadInput(_("{dir}: no {manifest} — not a fundledger export (nothing was copied or read)")
+                       .format(dir=source, manifest=MANIFEST)) from None
+    if not stat.S_ISREG(mode):
+        raise BadInput(_("{file}: not a regular file (a link, a folder or a device) — not a fundledger export "
+                         "manifest (nothing was copied or read)").format(file=mpath))
     target.mkdir(mode=0o700)
-    for entry in os.scandir(source):
-        dst = target / entry.name
-        if entry.is_symlink():
-            os.symlink(os.readlink(entry.path), dst)
-        elif entry.is_dir(follow_symlinks=False):
-            _private_copy(Path(entry.path), dst)
-        elif stat.S_ISREG(entry.stat(follow_symlinks=False).st_mode):
-            with open_regular(entry.path) as src, open(dst, "xb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
-        else:
-            os.mkfifo(dst)
+    if _copy_bounded(mpath, target / MANIFEST, MAX_MANIFEST_BYTES) > MAX_MANIFEST_BYTES:
+        raise BadInput(_("{file}: larger than {n:,} bytes — not a fundledger export manifest (nothing else was "
+                         "copied or read)").format(file=mpath, n=MAX_MANIFEST_BYTES))
+    try:
+        manifest = parse_json(read_text(target / MANIFEST), str(mpath))
+    except UnicodeDecodeError as e:
+        raise BadInput(f"{mpath}: not a manifest: {e}") from e
+    listed = validate_manifest(mpath, manifest)
+    for name, want in listed.items():
+        _copy_listed(source, target, name, int(want["bytes"]))
+    return _unlisted(source, listed)
 
 
-def _verify_offline(directory: Path, filed: dict[str, Any] | None, authenticated: bool) -> VerifyReport:
-    files = check_files(directory, filed, authenticated)
+def _copy_bounded(src: Path, dst: Path, size: int) -> int:
+    """Copy at most ``size + 1`` bytes of the regular file ``src``; the bytes copied."""
+    with open_regular(src) as f, open(dst, "xb") as out:
+        limited = _Limited(f, size + 1)
+        shutil.copyfileobj(limited, out, 1 << 20)
+        return size + 1 - limited.left
+
+
+class _Limited:
+    """A file read no further than ``left`` bytes."""
+
+    def __init__(self, f: Any, left: int) -> None:
+        self.f, self.left = f, left
+
+    def read(self, n: int = -1) -> bytes:
+        want = self.left if n < 0 else min(n, self.left)
+        chunk: bytes = self.f.read(want) if want > 0 else b""
+        self.left -= len(chunk)
+        return chunk
+
+
+def _copy_listed(source: Path, target: Path, name: str, size: int) -> None:
+    parts = name.split("/")
+    dst = target.joinpath(*parts)
+    dst.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for i in range(1, len(parts) + 1):
+        try:
+            mode = os.lstat(source.joinpath(*parts[:i])).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            return                                   # missing: the file check names it
+        if i < len(parts) and not stat.S_ISDIR(mode):
+            os.mkfifo(dst)                           # reached through a link (or a file): not followed
+            return
+    src = source.joinpath(*parts)
+    if stat.S_ISLNK(mode):
+        os.symlink(os.readlink(src), dst)
+    elif stat.S_ISREG(mode):
+        _copy_bounded(src, dst, size)
+    else:
+        os.mkfifo(dst)
+
+
+def _unlisted(source: Path, listed: Mapping[str, Any]) -> list[str]:
+    """What ``source`` holds beyond the manifest and the files it lists, by name only."""
+    out: list[str] = []
+    for top, dirs, files in os.walk(source):     # links to folders are listed, never followed
+        rel = Path(top).relative_to(source)
+        for n in [*files, *(d for d in dirs if os.path.islink(os.path.join(top, d)))]:
+            name = (rel / n).as_posix()
+            if name != MANIFEST and name not in listed:
+                out.append(name)
+    return sorted(out)
+
+
+def _verify_offline(directory: Path, filed: dict[str, Any] | None, authenticated: bool,
+                    unlisted: Sequence[str] | None = None) -> VerifyReport:
+    files = check_files(directory, filed, authenticated, unlisted=unlisted)
     cat = []
     if (directory / "catalogue.json").exists():
         exported = _catalogue_json(directory / "catalogue.json")

@@ -104,6 +104,11 @@ FOREIGN_REFERENCE = N_("'{value}' holds {char}: a reference is written in half-w
                        "only, so that no two references read alike (a variation selector, a filler or a letter of "
                        "another script reads like a Latin one); type the reference again in those characters, "
                        "then save the file again")
+# (ATTACK14 V5) A number the reader parses (a date's year, month and day) is written in ASCII 0-9:
+# a Bengali ৪ reads like 8, and int() would read it as 4.
+FOREIGN_DIGIT = N_("'{value}' holds {char}, a digit other than 0-9 (it may read like another digit): "
+                   "dates and numbers are written in the digits 0-9 only; type the cell again in "
+                   "half-width digits, then save the file again")
 
 # (ATTACK11 Y6) The columns of an XLSX that name something by free text nothing else checks: a
 # reference (业务编号, 凭证号, 流水号: what the duplicate check compares) and a payment's provider

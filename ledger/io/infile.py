@@ -116,19 +116,60 @@ def _depth_ok(text: str, limit: int) -> bool:
     return True
 
 
+def _path_of(value: object, target: int, path: str = "$") -> str:
+    """The JSON path (``$.postings[0]``) of the object whose ``id`` is ``target``, or ``''``."""
+    if id(value) == target:
+        return path
+    items: list[tuple[str, object]] = []
+    if isinstance(value, dict):
+        items = [(f"{path}.{k}" if k.isidentifier() else f"{path}[{_json_key(k)}]", v) for k, v in value.items()]
+    elif isinstance(value, list):
+        items = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    for p, v in items:
+        if isinstance(v, (dict, list)) and (found := _path_of(v, target, p)):
+            return found
+    return ""
+
+
+def _json_key(k: str) -> str:
+    import json
+
+    return json.dumps(k, ensure_ascii=False)
+
+
 def parse_json(text: str, name: str) -> object:
     """``text`` (named ``name`` in messages) as JSON, refused with ``BadInput`` when it is
-    not JSON, nests deeper than ``MAX_JSON_DEPTH``, or holds a string that is not Unicode
-    text (a lone surrogate such as ``"\\ud800"``: valid JSON, but no database stores it)."""
+    not JSON, nests deeper than ``MAX_JSON_DEPTH``, holds a string that is not Unicode
+    text (a lone surrogate such as ``"\\ud800"``: valid JSON, but no database stores it), or
+    gives a key twice in one object (ATTACK14 V11)."""
     import json
 
     if not _depth_ok(text, MAX_JSON_DEPTH):
         raise BadInput(_("{file}: nests deeper than {n} levels; fundledger's JSON files are a few levels deep "
                          "(nothing was read)").format(file=name, n=MAX_JSON_DEPTH))
+    twice: list[tuple[int, str]] = []   # (id of the object, its first repeated key)
+
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        obj = dict(items)
+        if len(obj) != len(items):
+            seen: set[str] = set()
+            for k, _v in items:
+                if k in seen:
+                    twice.append((id(obj), k))
+                    break
+                seen.add(k)
+        return obj
+
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_pairs_hook=pairs)
     except ValueError as e:   # JSONDecodeError, and an integer past Python's 4,300-digit limit
         raise BadInput(_("{file}: not valid JSON: {error}").format(file=name, error=e)) from e
+    if twice:
+        # (ATTACK14 V11) json.loads (and jsonb) keep the last of a repeated key; a person reading
+        # the file sees the first. Refused at any depth, the key and the object's path named.
+        raise BadInput(_("{file}: the key \"{key}\" is given twice in the object at {path}: a person reading "
+                         "the file sees the first value, a program takes the last; keep one (nothing was read)")
+                       .format(file=name, key=twice[0][1], path=_path_of(value, twice[0][0]) or "$"))
     try:
         if _SURROGATE_ESCAPE.search(text):   # only an escape can make one: check the decoded value then
             json.dumps(value, ensure_ascii=False).encode("utf-8")

@@ -73,18 +73,39 @@ VALUE_ALIASES: dict[str, dict[str, str]] = {
 
 # What a date cell may look like. Parsed for shape only; PostgreSQL says whether it is a real date.
 DATE_FORMS = "2024-04-15, 2024/4/15, 2024-4-15, 2024.4.15, 2024年4月15日, 20240415, or an Excel date"
-_ISO_LIKE = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})")
-_CHINESE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?")
-_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_MIDNIGHT = re.compile(r"\s+0{1,2}:00(?::00(?:\.0+)?)?$")  # "2024/4/15 0:00": Excel's date-time display
-_SERIAL = re.compile(r"\d{5,6}(?:\.0+)?")
+# (ATTACK14 V5) re.ASCII: a digit is 0-9. Without it \d takes every Unicode decimal digit and int()
+# reads them, so 2024/0৪/15 (BENGALI DIGIT FOUR, which reads like 8) would be posted as April.
+_ISO_LIKE = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})", re.ASCII)
+_CHINESE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?", re.ASCII)
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})", re.ASCII)
+_MIDNIGHT = re.compile(r"\s+0{1,2}:00(?::00(?:\.0+)?)?$", re.ASCII)  # "2024/4/15 0:00": Excel's date-time display
+_SERIAL = re.compile(r"\d{5,6}(?:\.0+)?", re.ASCII)
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 = 1900-01-01, with Excel's 1900-02-29 bug folded in
 _SERIAL_RANGE = (18264, 109574)  # 1950-01-01 .. 2199-12-31: anything else is not a date
 
 
+class ForeignDigit(ValueError):
+    """(ATTACK14 V5) A cell the reader parses as a number holds a digit other than ASCII 0-9
+    (a Bengali ৪ reads like 8, a full-width ４ like 4): refused, the character named."""
+
+    def __init__(self, column: str, text: str, char: str) -> None:
+        super().__init__(column, text, char)
+        self.column, self.text, self.char = column, text, char
+
+
+def ascii_digits_only(column: str, text: str) -> None:
+    """Raise ``ForeignDigit`` when ``text`` holds a digit that is not ASCII 0-9."""
+    if not text.isascii():
+        for c in text:
+            if not c.isascii() and c.isdigit():
+                raise ForeignDigit(column, text, c)
+
+
 def iso_date(text: str) -> str:
     """``2024/4/15``, ``2024年4月15日``, ``20240415``, a serial (``45397``) → ``2024-04-15``;
-    text of no known form comes back unchanged (PostgreSQL names it)."""
+    text of no known form comes back unchanged (PostgreSQL names it). A digit other than ASCII
+    0-9 raises ``ForeignDigit``."""
+    ascii_digits_only("date", text)
     if (len(text) == 10 and text[4] == "-" and text[7] == "-") or not text:
         return text
     t = _MIDNIGHT.sub("", text.strip())

@@ -56,6 +56,7 @@ from ledger.io.formats import (
     COLUMN_HIDDEN,
     COMPAT_REFERENCE,
     DATE_CELL,
+    FOREIGN_DIGIT,
     FOREIGN_REFERENCE,
     INVISIBLE_REFERENCE,
     LOGICAL_CELL,
@@ -73,7 +74,7 @@ from ledger.io.formats import (
     FileFormat,
 )
 from ledger.io.infile import NotRegularFile, open_regular, shown_name
-from ledger.io.normalise import Vocabulary, canonical_column, row_cleaner
+from ledger.io.normalise import ForeignDigit, Vocabulary, canonical_column, row_cleaner
 
 if TYPE_CHECKING:
     from ledger.io.xlsx_shown import SheetLooks
@@ -463,7 +464,13 @@ class TableReader:
                         bad_row(row, "reference", excel)
                         continue
                     if any(cells):
-                        yield row, clean(cells) if clean else cells
+                        if clean:
+                            try:
+                                cells = clean(cells)
+                            except ForeignDigit as e:
+                                bad_row(row, e.column, _foreign_digit(e))
+                                continue
+                        yield row, cells
                 break
             except csv.Error as e:
                 row += 1
@@ -599,7 +606,13 @@ class TableReader:
                     continue
                 texts.extend([""] * (width - len(texts) + pad))
                 cells = pick(texts) if pick else tuple(texts)
-                yield row, clean(cells) if clean else cells
+                if clean:
+                    try:
+                        cells = clean(cells)
+                    except ForeignDigit as e:
+                        bad_row(row, e.column, _foreign_digit(e))
+                        continue
+                yield row, cells
         except _Fatal as e:
             raise errors.fatal(e.row, e.reason) from None  # batched reading: the row, where known
         if errors:
@@ -712,6 +725,10 @@ def describe_char(c: str) -> str:
     zh = _CHAR_NAMES_ZH.get(ord(c)) or _CATEGORY_ZH.get(cat, cat)
     name = unicodedata.name(c, "") or {"Cc": "CONTROL", "Co": "PRIVATE USE", "Cn": "UNASSIGNED"}.get(cat, cat)
     return f"U+{ord(c):04X} ({name}, {zh})"
+
+
+def _foreign_digit(e: ForeignDigit) -> str:
+    return FOREIGN_DIGIT.format(value=e.text, char=describe_char(e.char))
 
 
 def shown_reference(text: str) -> str:

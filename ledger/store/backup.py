@@ -124,7 +124,7 @@ def _chain(repo: Path, b: BackupInfo) -> list[BackupInfo]:
 def _label_fields(data: Path) -> dict[str, str]:
     text = (data / "backup_label").read_text()
     start = re.search(r"START WAL LOCATION: (\S+) \(file (\w+)\)", text)
-    tli = re.search(r"START TIMELINE: (\d+)", text)
+    tli = re.search(r"START TIMELINE: (\d+)", text, re.ASCII)
     return {"start_lsn": start.group(1) if start else "", "start_wal": start.group(2) if start else "",
             "timeline": tli.group(1) if tli else ""}
 

@@ -32,3 +32,32 @@ def test_v11_a_json_object_with_a_key_given_twice_is_refused() -> None:
     except BadInput:
         return                                                                         # refused: fixed
     pytest.fail(f"the file shows amount 1.00 on each posting; read as {[p.amount for p in drafts[0].postings]} fen")
+
+
+# -- variants of the class (ATTACK14 V11's fix): a key given twice, at any depth, is refused ------
+
+@pytest.mark.parametrize(("doc", "key", "path"), [
+    ('{"a": 1, "a": 2}', "a", "$"),
+    ('{"postings": [{"x": 1}, {"account": "1101", "account": "2001"}]}', "account", "$.postings[1]"),
+    ('[[{"k": {"deep": 1, "deep": 1}}]]', "deep", "$[0][0].k"),
+    ('{"金额": "1.00", "金额": "9.00"}', "金额", "$"),
+    ('{"a b": {"c": 1, "c": 2}}', "c", '$["a b"]'),
+], ids=["top", "in-a-list", "deep-same-value", "chinese-key", "odd-key"])
+def test_v11_a_repeated_key_is_refused_naming_key_and_path(doc: str, key: str, path: str) -> None:
+    with pytest.raises(BadInput) as e:
+        parse_json(doc, "f.json")
+    text = str(e.value)
+    assert "f.json" in text and f'"{key}"' in text and path in text
+
+
+def test_v11_distinct_keys_and_same_keys_in_sibling_objects_still_read() -> None:
+    assert parse_json('[{"a": 1}, {"a": 2}, {"b": {"a": 3}}]', "f.json") == [{"a": 1}, {"a": 2}, {"b": {"a": 3}}]
+
+
+def test_v11_read_json_refuses_a_file_with_a_repeated_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ledger.io.infile import read_json
+
+    f = tmp_path / "entry.json"
+    f.write_text(DOC, encoding="utf-8")
+    with pytest.raises(BadInput, match="amount"):
+        read_json(f)
