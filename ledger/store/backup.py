@@ -325,9 +325,11 @@ def _first_start_checks(conn: Conn, digest: Path | None, until: dt.datetime | No
         docs = []
         for f in files:
             try:
-                d = json.loads(infile.read_text(f))
-            except (OSError, json.JSONDecodeError, infile.NotRegularFile):
+                text = infile.read_text(f)
+                json.loads(text)
+            except (OSError, ValueError, infile.NotRegularFile):   # not JSON: not a digest (a folder holds others)
                 continue
+            d = infile.parse_json(text, infile.shown_name(f))   # (ATTACK14 V11) a key given twice: refused
             if isinstance(d, dict) and d.get("format") in audit.DIGEST_FORMATS:
                 docs.append((d["taken_at"], str(f), d))
         if not docs:

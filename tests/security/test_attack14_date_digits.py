@@ -101,3 +101,16 @@ def test_v5_no_pattern_of_the_code_reads_a_unicode_digit() -> None:
             if "ASCII" not in ast.unparse(node):
                 found.append(f"{path.relative_to(root)}:{node.lineno}")
     assert not found, f"\\d without re.ASCII: {found}"
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("shown", ["2024-0\u09ea-15", "2024/0\u09ea/15"], ids=["plain-copy-path", "reader-path"])
+def test_v5_pay_import_of_a_bengali_date_posts_nothing(ledger_db, tmp_path: Path, shown: str) -> None:  # type: ignore[no-untyped-def]
+    from tests.security.test_rules_rederived import _claims, _fund
+
+    _fund(ledger_db)
+    f = _claims(tmp_path / "bn.csv", f"{shown},230881,RES,某某医院,inpatient,1.00,BN-1,,county")
+    r = ledger_db.cli("--lang", "en", "pay", "import", str(f), user="o81")
+    assert r.exit_code != 0, r
+    assert "BN-1" not in ledger_db.cli("--lang", "en", "report", "ledger", "RES:5001.inpatient:230881",
+                                       "--year", "2024", "--json", user="aud").stdout

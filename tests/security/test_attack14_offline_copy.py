@@ -141,5 +141,5 @@ def test_v9_a_manifest_that_is_a_link_is_refused_unread(tmp_path: Path) -> None:
     d.mkdir()
     (tmp_path / "m.json").write_text("{}", encoding="utf-8")
     (d / "manifest.json").symlink_to(tmp_path / "m.json")
-    with pytest.raises(BadInput, match="not a regular file|不是普通文件"):
+    with pytest.raises(BadInput, match=r"not a regular file|不是普通文件"):
         archive.verify_offline(d, no_digest=True)
