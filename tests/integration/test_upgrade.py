@@ -1737,3 +1737,38 @@ def test_upgrade_0096_the_entry_checks_in_one_statement_and_counters_without_a_l
     ok = upgraded.cli("verify", "--json", user=AUDITOR)
     assert ok.returncode == 0, ok.stdout[-3000:]
 
+
+
+def test_upgrade_0097_a_plain_reference_is_judged_by_one_test(upgraded: Upgraded) -> None:
+    """0097 (issue 24): fl.reference_form_ok accepts printable ASCII without a space at either end by
+    one pattern and judges any other reference by 0098's three tests, exactly as before: over every
+    code point to U+02FF and the ones 0089 and 0098 name, alone and inside a reference, at its ends
+    and around spaces, the upgraded function answers as 0098's body does, and the register's CHECK
+    still refuses a raw insert of a hidden character by its name."""
+    import re
+
+    body = re.search(r"CREATE OR REPLACE FUNCTION fl\.reference_form_ok\(r text\) RETURNS boolean\n(.*?\n\$\$;)",
+                     (REPO / "sql" / "0098_reference_repertoire.sql").read_text("utf-8"), re.S)
+    assert body is not None
+    named = ["", " ", "  ", "Z", "Z-A", " Z-A", "Z-A ", "Z A", "PAY-230800-000000001", 'a"b\\c', "~!", "!~", "住院-1",
+             " 住院", "佳医保〔2024〕12号", "二〇二四-【甲】", "ＺＡ", "e\u0301", "\u0301ZA", "Z\u00e9A", "Z-\u200bA",
+             "Z-\u2060A", "Z-\ufeffA", "Z\u3000A", "Z\ue000A", "Z\u2028A", "Z\U0010ffffA", "Z\U000e0041A", "Z-A\ufe0f",
+             "Z-\u115fA", "Z-\u0410", "Z-A\u2800", "\u00a0", "\u007f", "\u00ad", "Z\U00020000A"]
+    samples: list[str | None] = [None, *named]
+    for cp in range(1, 0x300):
+        ch = chr(cp)
+        samples += [ch, f"Z-{ch}A", f"{ch}Z", f"Z{ch}"]
+    with upgraded.connect() as c:
+        src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.reference_form_ok(text)'::regprocedure").fetchone()[0]
+        assert "r ~ '^[!-~](?:[ -~]*[!-~])?$'" in src and "IS NFKC NORMALIZED" in src and "r !~ '^ | $'" in src
+        c.execute("CREATE FUNCTION pg_temp.form_0098(r text) RETURNS boolean " + body.group(1))
+        differ = c.execute("SELECT s, fl.reference_form_ok(s), pg_temp.form_0098(s) FROM unnest(%s::text[]) s "
+                           "WHERE fl.reference_form_ok(s) IS DISTINCT FROM pg_temp.form_0098(s)", (samples,)).fetchall()
+        assert differ == []
+        judged = c.execute("SELECT count(*) FILTER (WHERE fl.reference_form_ok(s)), count(*) FILTER (WHERE NOT "
+                           "fl.reference_form_ok(s)) FROM unnest(%s::text[]) s", (samples,)).fetchone()
+        assert judged[0] > 300 and judged[1] > 1000, judged   # both answers are exercised
+        with pytest.raises(psycopg.errors.CheckViolation) as ei:
+            c.execute("INSERT INTO fl.import_line (namespace, reference, content_hash, entry_id, batch_id, row_no) "
+                      "VALUES ('payments:x', %s, '\\x00', NULL, -1, 2)", ("Z-A\ufe0f",))
+        assert ei.value.diag.constraint_name == "import_line_reference_form"
