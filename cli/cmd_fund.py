@@ -410,7 +410,8 @@ def _shortfall_table(rows: Sequence[yearend.ShortfallLine], title: str) -> None:
 
 @close_app.command("year")
 def close_year(
-    date: DateOpt,
+    date: Annotated[str | None, typer.Option(
+        "--date", help="The close's date: 31 December of the year (the default; no other date is accepted).")] = None,
     year: Annotated[int | None, typer.Option("--year", callback=check_year, help="The year to close (YYYY).")] = None,
     old_year: Annotated[int | None, typer.Argument(hidden=True, metavar="[YEAR]", callback=check_year,
                                                    help="Old form of --year (close year 2024).")] = None,
@@ -426,7 +427,8 @@ def close_year(
         year = old_year
     if year is None:
         raise BadInput(_("--year is required (the year to close)"))
-    on = _date(date)
+    # (0100, ATTACK14 V3) A close is dated the last day of the year it closes.
+    on = _date(date) if date is not None else dt.date(year, 12, 31)
     res = write(lambda c: yearend.close_year(c, year, on))
     if json_out:
         emit_json(to_json(res))

@@ -156,6 +156,8 @@ RULES: tuple[ApiRule, ...] = (
        "close's own entries, the register, the allocations) and the rule, one register item per government share "
        "(ledger.core.fund_rules)"),
     _r("close_date", "workflows", "a close is dated in its year"), _c("closed_period_month"),
+    _r("year_close_date", "workflows", "a year close is dated 31 December of the year it closes, the day its entries "
+       "describe (0100, ATTACK14 V3; above its rule point)"),
     _i("lock_busy"), _i("read_committed"),
     # ---- accounts and reference data -----------------------------------------------------
     _c("account_book", "FOREIGN KEY"), _c("account_unit", "FOREIGN KEY"), _c("account_chart", "FOREIGN KEY"),

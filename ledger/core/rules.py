@@ -365,6 +365,7 @@ RULE_POINTS: dict[str, str] = {
     "fund_balance_close_only": "0088",   # the fund balance 3xxx is the close's to move (ATTACK11 Y3)
     "fund_balance_openings": "0095",     # ... openings and reversals held to it too (ATTACK13 W4)
     "category_component": "0099",        # a benefit category is paid by its component only (ATTACK14 V6)
+    "year_close_date": "0100",           # a year close is dated 31 December of its year (ATTACK14 V3)
 }
 # (0088, ATTACK11 Y3) The kinds that move the fund balance 3xxx (一般基金结余): the year-end close,
 # the audited openings and their reversals (a reversal mirrors its original; a close is never
@@ -578,6 +579,8 @@ class Rules:
     matched: dict[str, tuple[str, str, int]] = field(default_factory=dict)   # matched posting -> account, side, fen
     fund: fund_rules.FundRows = field(default_factory=fund_rules.FundRows)   # the fund's rules' rows
     sum_ids: set[int] = field(default_factory=set)         # entries whose amounts per account fund_rules reads
+    # (0100, ATTACK14 V3) (book, year) -> its year_close entries (id, key, date)
+    close_entries: dict[tuple[str, int], list[tuple[int, str, str]]] = field(default_factory=lambda: defaultdict(list))
     # where the history recorded each entry and rule point (``placed``; ATTACK10 X1)
     binding: Binding = field(default_factory=Binding)
     # (ATTACK10 X7) the entries of the kinds an import writes, judged by their shape
@@ -789,6 +792,9 @@ class Rules:
         the register clearings (a government share's: their amounts)."""
         if kind == "year_close":
             self.fund.closing[eid] = (book, int(date[:4]))
+            k = key.split(":")       # yearclose:year:book:unit:kind
+            year = _int(k[1]) if len(k) > 1 else None
+            self.close_entries[(book, year if year is not None else int(date[:4]))].append((eid, key, date))
             self.sum_ids.add(eid)
             return
         self.fund.entries[eid] = fund_rules.Entry(kind, book, date, key, src, _ts(created_at))
@@ -1562,6 +1568,7 @@ class Rules:
                 self.add("workflows", f"period {month[:7]} closed by {r[1]} at {r[2]}, on {local} in the region: a "
                          "month is closed after its last day (period_not_ended)")
         by_book: dict[str, list[tuple[dt.datetime, int, str]]] = defaultdict(list)
+        named: set[tuple[str, int]] = set()
         for r in self.small.get("year_close", ()):
             year, at, on = _int(r[0]), _ts(r[2]), r[3] if len(r) > 3 else ""
             if year is None or at is None:
@@ -1571,6 +1578,18 @@ class Rules:
             if on and on[:4] != str(year):
                 self.add("workflows", f"the close of {year} for book {r[1]} is dated {on}: a close is dated within "
                          f"its year (close_date)")
+            elif on and on[:10] != f"{year}-12-31" and self._close_bound(r[1], year):
+                named.add((r[1], year))
+                self.add("workflows", f"the close of {year} for book {r[1]} is dated {on}: a year close is dated "
+                         f"{year}-12-31, the last day of the year whose whole revenue and expenditure its entries "
+                         "close (year_close_date)")
+        # (0100, ATTACK14 V3) ... and so is each of its entries (one the close's row does not name).
+        for (book, year), ents in sorted(self.close_entries.items(), key=lambda x: (x[0][0], x[0][1] or 0)):
+            for eid, key, date in ents:
+                if date[:10] != f"{year}-12-31" and (book, year) not in named and self.bound("year_close_date", eid):
+                    self.add("workflows", f"year-end close entry {key} is dated {date}: a year close is dated "
+                             f"{year}-12-31, the last day of the year whose whole revenue and expenditure it closes "
+                             "(year_close_date)", eid)
         for book, closes in sorted(by_book.items()):
             closes.sort()
             done: set[int] = set()
@@ -1586,6 +1605,12 @@ class Rules:
                              "year before (year_close_order)")
                 done.add(year)
                 last = year if last is None else max(last, year)
+
+    def _close_bound(self, book: str, year: int) -> bool:
+        """Does year_close_date bind the close of ``year`` in ``book``: one of its entries is above
+        the rule's point (a close of a year with no revenue or expenditure posts none, and closes
+        nothing a date could misstate)."""
+        return any(self.bound("year_close_date", eid) for eid, _k, _d in self.close_entries.get((book, year), ()))
 
     def _budgets(self) -> None:
         """budget_year_closed: no budget version after the first of a year made after the

@@ -126,7 +126,9 @@ def books(conn: Conn) -> list[str]:
 
 def live_table(conn: Conn, year: int, book: str) -> list[ShortfallResult]:
     """The shortfall table of ``book`` for ``year`` computed from the books now."""
-    rows = conn.execute("SELECT * FROM fl.year_figures_v3(%s, %s)", (year, book)).fetchall()
+    # (0100, ATTACK14 V10) The definer reader: the figures as the close computes them, an officer's
+    # own unit's row only (fl.year_figures_v3 reads fl.entry.source, which officers may not).
+    rows = conn.execute("SELECT * FROM fl.year_figures_read(%s, %s)", (year, book)).fetchall()
     return shortfall_table(ShortfallInput(r["unit"], r["book"], int(r["revenue"]), int(r["expenditure"]),
                                           int(r["surplus_before"]), share_receipts=int(r["share_receipts"]),
                                           outstanding_before=int(r["outstanding_before"]),
@@ -162,9 +164,15 @@ def shortfall_report(conn: Conn, year: int) -> list[ShortfallLine]:
 
 
 def close_year(conn: Conn, year: int, on: dt.date) -> YearClose:
-    """Close ``year`` for every book on ``on``; refused if already closed."""
+    """Close ``year`` for every book on ``on`` (31 December of ``year``); refused if already closed."""
     if on.year != year:
         raise BadInput(f"the close of {year} must be dated within {year} (normally {year}-12-31), not {on}")
+    if on != dt.date(year, 12, 31):
+        # (0100, ATTACK14 V3) Its entries close the year's whole revenue and expenditure: they
+        # describe the year on its last day only (fl.close_year's refusal, word for word).
+        raise BadInput(f"the close of {year} is dated {year}-12-31, the last day of the year it closes, not {on}: its "
+                       "entries close all the revenue and expenditure of the year; nothing was closed — close year "
+                       f"--year {year} --date {year}-12-31", rule="year_close_date")
     closed = closed_years(conn, year)
     if closed:
         which = ", ".join(f"{b} (closed on {c.closed_on} by {c.closed_by})" for b, c in sorted(closed.items()))

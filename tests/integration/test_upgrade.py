@@ -1030,8 +1030,9 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
     with upgraded.connect() as c:
         points = dict(c.execute("SELECT rule, after_entry FROM fl.rule_point").fetchall())
         assert set(points) == {"city_figures", "money_in", "city_expenditure", "fund_balance_close_only",
-                               "fund_balance_openings", "category_component"} \
-            and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099)
+                               "fund_balance_openings", "category_component", "year_close_date"} \
+            and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
+        #                                                    year_close_date: 0100)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -1772,3 +1773,26 @@ def test_upgrade_0097_a_plain_reference_is_judged_by_one_test(upgraded: Upgraded
             c.execute("INSERT INTO fl.import_line (namespace, reference, content_hash, entry_id, batch_id, row_no) "
                       "VALUES ('payments:x', %s, '\\x00', NULL, -1, 2)", ("Z-A\ufe0f",))
         assert ei.value.diag.constraint_name == "import_line_reference_form"
+
+
+def test_upgrade_0100_a_year_close_is_dated_31_december_and_officers_read_their_provisional_shortfall(
+        upgraded: Upgraded) -> None:
+    """0100 (ATTACK14 V3, V10): the upgraded fl.close_year refuses a date other than 31 December of
+    its year (year_close_date) and records the rule's point; the demo's closes were all made on 31
+    December, so the verdict is whole; an officer's fl.year_figures_read gives its own unit's rows."""
+    with upgraded.connect() as c:
+        body = c.execute("SELECT pg_get_functiondef('fl.close_year(int,date,jsonb)'::regprocedure)").fetchone()[0]
+        assert "year_close_date" in body and "lock_timeout" in body and "_contended_mark" in body
+        point = c.execute("SELECT revision FROM fl.rule_point WHERE rule = 'year_close_date'").fetchall()
+        assert point == [("0100",)], point
+        off = c.execute("SELECT count(*) FROM fl.year_close WHERE closed_on <> make_date(year, 12, 31)").fetchone()[0]
+        assert off == 0, "the demo closes its years on 31 December"
+        officer, unit = c.execute("SELECT name, unit FROM fl.app_user WHERE role = 'officer' AND unit IS NOT NULL "
+                                  "ORDER BY name LIMIT 1").fetchone()
+        year = c.execute("SELECT extract(year FROM max(entry_date))::int FROM fl.entry").fetchone()[0]
+        whole = c.execute("SELECT count(DISTINCT unit) FROM fl.year_figures_v3(%s, 'RES')", (year,)).fetchone()[0]
+    with upgraded.connect(officer) as o:
+        units = {r[0] for r in o.execute("SELECT unit FROM fl.year_figures_read(%s, 'RES')", (year,)).fetchall()}
+        assert units <= {unit} and whole >= 1, (units, unit, whole)
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]

@@ -215,6 +215,7 @@ def test_database_checks_the_shortfall_table_it_is_given(ledger_db):
     missing = {"RES": rows["RES"][:2], "EMP": rows["EMP"]}
     refused("year_close_result", missing)
     refused("close_date", rows, "2025-01-01")
+    refused("year_close_date", rows, "2024-06-30")                      # 0100: the last day of the year only
     fin = ledger_db.connect("fin")
     with pytest.raises(psycopg.Error) as ei:
         fin.execute("SELECT * FROM fl.close_year(2024, '2024-12-31', %s::jsonb)", (json.dumps(rows),))

@@ -47,7 +47,7 @@ def test_a_month_or_year_that_has_not_ended_cannot_be_closed(ledger_db):
         e = _refused(rev, "SELECT fl.close_period(%s, 'x')", (month,))
         assert e.diag.constraint_name == "period_not_ended", e
     # The year in progress: close_year posts its closing entries first, then is refused whole.
-    e = _refused(rev, "SELECT * FROM fl.close_year(%s, %s, '{}'::jsonb)", (today.year, today))
+    e = _refused(rev, "SELECT * FROM fl.close_year(%s, %s, '{}'::jsonb)", (today.year, dt.date(today.year, 12, 31)))
     assert e.diag.constraint_name == "period_not_ended", e
     assert ledger_db.admin().execute("SELECT count(*) AS n FROM fl.year_close WHERE year = %s",
                                      (today.year,)).fetchone()["n"] == 0
