@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from ledger.core import rules
 from ledger.core.region import load_region
 from ledger.store import admin, migrate
 from tests.conftest import Server, run_cli
@@ -83,11 +84,10 @@ def test_w6_the_export_carries_where_each_rule_took_effect(at_0063: str, pg_serv
     with psycopg.connect(url) as c:
         points = dict(c.execute("SELECT rule, after_entry FROM fl.rule_point").fetchall())
         last = c.execute("SELECT max(id) FROM fl.entry").fetchone()[0]
-    assert points == {"city_figures": 0, "money_in": last,      # 0058 was in force at 0063; 0064 came now
-                      "city_expenditure": last,                 # (0067, recorded by 0072)
-                      "fund_balance_close_only": last,          # (0088, ATTACK11 Y3)
-                      "fund_balance_openings": last,            # (0095, ATTACK13 W4)
-                      "category_component": last}               # (0099, ATTACK14 V6)
+    # 0058 was in force at 0063; every rule of a later revision (0064, 0067 recorded by 0072, 0088,
+    # 0099, …: rules.RULE_POINTS) took effect now
+    assert points == {rule: 0 if rev <= "0063" else last for rule, rev in rules.RULE_POINTS.items()}, points
+    assert points["city_figures"] == 0 and points["money_in"] == last
     e = run_cli(["audit", "export", str(tmp_path / "x")], url=url, user="aud")
     assert e.exit_code == 0, e.stdout[-2000:]
     off = run_cli(["verify", "--offline", str(tmp_path / "x"), "--no-digest"], url=url, user="aud")
