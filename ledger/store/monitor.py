@@ -69,7 +69,10 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
     ``as_of``: the days after ``ledger.core.monitor.year_before``), ``year_result``
     (revenue − expenditure since 1 January), ``year_revenue`` and ``current_balance``
     (revenue, and revenue − expenditure, since 1 January without the government's
-    shortfall payments 4101.shortfall, which settle an earlier year: the balance rate),
+    shortfall payments and this year's adjustment-fund allocations, read exactly as the
+    shortfall rule reads them — ``fl.year_figures_v3``'s revenue at ``as_of``: the register
+    clearings of government-share items, not the postings on 4101.shortfall (ATTACK14 V4);
+    the balance rate),
     ``special_share`` (1003 on the special account), ``planned_result`` (budget revenue
     − expenditure lines for ``as_of``'s year, ``None`` without a budget), ``first_day`` (the unit's
     first day in the book, for the months-payable basis), ``outstanding_share`` (the
@@ -102,6 +105,22 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
                        WHERE (make_date(s.fiscal_year, 12, 31) + make_interval(months => (SELECT months FROM due)))::date
                              < %(as_of)s), 0)::bigint AS overdue
                 FROM fl.government_shares(%(as_of)s) s GROUP BY s.book, s.unit),
+            -- C's receipts, read as the shortfall rule reads them (fl.year_figures_v2's
+            -- receipts, fl.year_figures_v3's adjustment receipts, at a date: ATTACK14 V4):
+            -- the register clearings of government-share items dated this year (whatever
+            -- account their entry credits: 4101.shortfall, 4401 for a late allocation), and
+            -- this year's adjustment-fund allocations (kind adjfund_alloc, dated in their year).
+            receipts AS (
+              SELECT i.book, i.unit, sum(c.amount)::bigint AS amount
+                FROM fl.register_clearing c JOIN fl.register_item i ON i.id = c.item_id
+               WHERE i.kind = 'government_share' AND c.cleared_on BETWEEN %(ystart)s AND %(as_of)s
+               GROUP BY i.book, i.unit),
+            alloc AS (
+              SELECT e.book, a.unit, sum(CASE p.side WHEN 'C' THEN p.amount ELSE -p.amount END)::bigint AS amount
+                FROM fl.entry e JOIN fl.posting p ON p.entry_id = e.id JOIN fl.account a ON a.id = p.account_id
+               WHERE e.kind = 'adjfund_alloc' AND a.chart_code = '4401'
+                 AND e.entry_date BETWEEN %(ystart)s AND %(as_of)s
+               GROUP BY e.book, a.unit),
             -- The unit's first day in the book over all its accounts, from mv: operating_day
             -- has a row for every account_day row (the close is a LEFT JOIN), so this is
             -- account_day's first day without a second pass over it.
@@ -115,11 +134,10 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
                      AS trailing_12m_expenditure,
                    coalesce(-sum(mv.ytd) FILTER (WHERE c.kind IN ('revenue', 'expenditure')), 0)::bigint
                      AS year_result,
-                   coalesce(-sum(mv.ytd) FILTER (WHERE c.kind = 'revenue' AND a.chart_code <> '4101.shortfall'),
-                            0)::bigint AS year_revenue,
-                   coalesce(-sum(mv.ytd) FILTER (WHERE c.kind IN ('revenue', 'expenditure')
-                                                   AND a.chart_code <> '4101.shortfall'), 0)::bigint
-                     AS current_balance,
+                   (coalesce(-sum(mv.ytd) FILTER (WHERE c.kind = 'revenue'), 0)
+                    - coalesce(min(rc.amount), 0) - coalesce(min(al.amount), 0))::bigint AS year_revenue,
+                   (coalesce(-sum(mv.ytd) FILTER (WHERE c.kind IN ('revenue', 'expenditure')), 0)
+                    - coalesce(min(rc.amount), 0) - coalesce(min(al.amount), 0))::bigint AS current_balance,
                    coalesce(sum(mv.balance) FILTER (WHERE a.chart_code = '1003' AND a.holder = 'special'),
                             0)::bigint AS special_share,
                    min(pl.planned_result) AS planned_result,
@@ -133,6 +151,8 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
               LEFT JOIN planned pl ON pl.book = a.book AND pl.unit = a.unit AND pl.component = a.component
               LEFT JOIN firsts fd ON fd.book = a.book AND fd.unit = a.unit
               LEFT JOIN shares sh ON sh.book = a.book AND sh.unit = a.unit
+              LEFT JOIN receipts rc ON rc.book = a.book AND rc.unit = a.unit
+              LEFT JOIN alloc al ON al.book = a.book AND al.unit = a.unit
              WHERE {_FILTER}
              GROUP BY a.book, a.unit, u.sort
              ORDER BY a.book DESC, u.sort, a.unit""", args)
