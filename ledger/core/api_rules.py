@@ -77,6 +77,8 @@ RULES: tuple[ApiRule, ...] = (
        "reversals; a manual entry never against 4xxx/5xxx, nor at all once its book closed a year (0088, ATTACK11 Y3); "
        "nothing but the close against 4xxx/5xxx (an opening carries balance-sheet balances only), no reversal of a "
        "closed year's entry on 3xxx, no reversal on 3xxx that reverses nothing (0095, ATTACK13 W4)"),
+    _r("shortfall_clearing_only", "workflows", "4101.shortfall (the government's shortfall receipts) is posted only "
+       "by the clearing of a government-share item of its book and unit, the close and reversals (0101, ATTACK14 V4)"),
     _r("cash_date_future", "entry_dates", "real money is not dated after the region's today"),
     _r("key_namespace", "key_namespaces"),
     _r("workflow_kind", "key_namespaces officer_confinement",

@@ -165,7 +165,9 @@ DESCRIPTIONS: dict[str, str] = {
                  "the fund balance 3xxx is moved only by a year's close, an opening or a reversal, and by a manual "
                  "entry only before its book's first close and against no revenue or expenditure account; by none but "
                  "the close against revenue or expenditure (an opening carries balance-sheet balances only), and by "
-                 "no reversal of an entry dated in a year its book had closed (fund_balance_close_only)",
+                 "no reversal of an entry dated in a year its book had closed (fund_balance_close_only); the government's shortfall "
+                 "receipts 4101.shortfall are posted only by the clearing of a government-share item of the same book and unit, the close and reversals "
+                 "(shortfall_clearing_only)",
     "account_rules": "every account is opened as the chart says: on a leaf code, with its book's component (or none "
                      "when the book has none), with a holder exactly when its code has holders and one allowed for "
                      "its code and unit; no entry since 0099 posts a benefit category on a component that does not "
@@ -366,7 +368,13 @@ RULE_POINTS: dict[str, str] = {
     "fund_balance_openings": "0095",     # ... openings and reversals held to it too (ATTACK13 W4)
     "category_component": "0099",        # a benefit category is paid by its component only (ATTACK14 V6)
     "year_close_date": "0100",           # a year close is dated 31 December of its year (ATTACK14 V3)
+    "shortfall_clearing_only": "0101",   # 4101.shortfall is the government-share register's (ATTACK14 V4)
 }
+# (0101, ATTACK14 V4) The kinds that post the government's shortfall receipts 4101.shortfall
+# besides the clearing of a government-share item (kind register_clear, held to a clearing row of
+# such an item of the entry's book and unit): the close and reversals (a reversal mirrors).
+SHORTFALL_ACCOUNT = "4101.shortfall"
+SHORTFALL_WRITERS = frozenset({"year_close", "reversal"})
 # (0088, ATTACK11 Y3) The kinds that move the fund balance 3xxx (一般基金结余): the year-end close,
 # the audited openings and their reversals (a reversal mirrors its original; a close is never
 # reversed, 0082). A manual entry may, before its book's first close, against a balance-sheet
@@ -595,6 +603,7 @@ class Rules:
     # (ATTACK11 Y3) entry -> the first fund balance (3xxx) account it posts, read by account
     fb_moves: dict[int, str] = field(default_factory=dict)
     cc_moves: dict[int, str] = field(default_factory=dict)     # (V6) entry -> an account of a category off its component
+    sc_moves: dict[int, str] = field(default_factory=dict)     # (V4) entry -> the 4101.shortfall account it posts
 
     def __post_init__(self) -> None:
         self._seen: dict[str, tuple[dt.datetime, dt.date, str] | None] = {}
@@ -927,6 +936,19 @@ class Rules:
             if r[2] in fb:
                 self.fb_moves.setdefault(int(r[1]), r[2])
 
+    def shortfall_accounts(self) -> set[str]:
+        """(0101, ATTACK14 V4) The ids of the government's shortfall receipts accounts
+        (4101.shortfall): one per book and unit. Posted only by clearings and closes, they are
+        few; their postings are read by account."""
+        return {aid for aid, a in self.acct.items() if a[1] == SHORTFALL_ACCOUNT}
+
+    def shortfall_postings(self, rows: Iterable[Row]) -> None:
+        """proof.TABLES["posting"] rows on ``shortfall_accounts`` (others are skipped)."""
+        sc = self.shortfall_accounts()
+        for r in rows:
+            if r[2] in sc:
+                self.sc_moves.setdefault(int(r[1]), r[2])
+
     def category_accounts(self) -> set[str]:
         """(0099, ATTACK14 V6) The ids of the accounts of a benefit category on a component that
         does not pay it (``category_component_problem``): none on a ledger kept by this release
@@ -983,6 +1005,7 @@ class Rules:
         want, own, ids, amounts = self.wanted(), self.own_accounts(), self.matched_ids(), self.amount_ids()
         shaped, fb, fb_moves = self.shaped, self.fund_balance_accounts(), self.fb_moves
         cc, cc_moves = self.category_accounts(), self.cc_moves
+        sc, sc_moves = self.shortfall_accounts(), self.sc_moves
 
         def legs() -> Iterator[tuple[int, tuple[str, str, str]]]:
             for r in rows:
@@ -999,6 +1022,8 @@ class Rules:
                     fb_moves.setdefault(eid, r[2])
                 if cc and r[2] in cc:
                     cc_moves.setdefault(eid, r[2])
+                if sc and r[2] in sc:
+                    sc_moves.setdefault(eid, r[2])
                 if eid in self.sum_ids:
                     self.fund.posting(eid, r[2], r[3], int(r[4]))
                 if eid in want:
@@ -1262,6 +1287,7 @@ class Rules:
         self._acks()
         self._accounts()
         self._category_components()
+        self._shortfall_receipts()
         for problem in self.points.problems:
             self.add("maker_checker", problem, account=RULE_POINT_TABLE)
         self._moved_ids()
@@ -1729,6 +1755,36 @@ class Rules:
             self.add("account_rules", f"{kind or 'an'} entry {e.key if e is not None else eid} posts account {aid} "
                      f"(book {book}, unit {unit}): {why} — the components never pay for each other (不得相互挤占) "
                      "(category_component)", eid)
+
+    def _shortfall_receipts(self) -> None:
+        """(0101, ATTACK14 V4) The government's shortfall receipts 4101.shortfall are the
+        register's: every entry above the rule's point posting one is a close, a reversal, or the
+        clearing (register_clear) of a government-share item of the same book and unit — a
+        clearing row of such an item names the entry. So the monitor's receipts (the account) and
+        the shortfall rule's (the clearings) are one figure, and no payment by hand leaves its item
+        owed."""
+        cleared: dict[int, set[tuple[str, str]]] = defaultdict(set)
+        items = {str(r[0]): (str(r[3]), str(r[2])) for r in self.fund.items}
+        for c in self.fund.clearings:
+            it = items.get(str(c[1]))
+            if it is not None and c[4] not in (None, ""):
+                cleared[int(c[4])].add(it)
+        for eid, aid in sorted(self.sc_moves.items()):
+            kind = self.kinds.get(eid)
+            if kind in SHORTFALL_WRITERS or eid in self.old_entries:
+                continue
+            self.checked["workflows"] += 1
+            if not self.bound("shortfall_clearing_only", eid):
+                continue
+            book, _chart, unit, _holder, _comp = self.acct[aid]
+            if kind == "register_clear" and (book, unit) in cleared.get(eid, ()):
+                continue
+            e = self.kept.get(eid)
+            self.add("workflows", f"{kind or 'an'} entry {e.key if e is not None else eid} posts {SHORTFALL_ACCOUNT} "
+                     f"(book {book}, unit {unit}) but clears no government-share item of that unit: the government's "
+                     "payment of its share is recorded only by clearing its register item (government pay), so the "
+                     "shortfall rule and the monitor read one figure and the item does not stay owed "
+                     "(shortfall_clearing_only)", eid)
 
     def _own_bank_credits(self) -> None:
         """0060 (ATTACK7 U11): money out of a unit's own bank account (a credit on an account

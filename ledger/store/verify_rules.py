@@ -157,6 +157,12 @@ def finish(conn: Conn, copy_rows: CopyRows, r: rules.Rules) -> list[CheckResult]
         r.category_postings(copy_rows(conn, f"SELECT {cols} FROM ONLY fl.posting t WHERE t.account_id "
                                             f"OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[]) "
                                             "ORDER BY t.entry_id, t.id"))
+    sc = sorted(int(a) for a in r.shortfall_accounts())       # (ATTACK14 V4) 4101.shortfall's postings
+    if sc:
+        arr = "{" + ",".join(map(str, sc)) + "}"
+        r.shortfall_postings(copy_rows(conn, f"SELECT {cols} FROM ONLY fl.posting t WHERE t.account_id "
+                                             f"OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[]) "
+                                             "ORDER BY t.entry_id, t.id"))
     matched = sorted(int(x) for x in r.matched_ids())
     for i in range(0, len(matched), CHUNK):
         arr = "{" + ",".join(map(str, matched[i:i + CHUNK])) + "}"
