@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.security.test_attack7_rules import body_off
+
 pytestmark = pytest.mark.db
 
 
@@ -68,7 +70,9 @@ def test_one_year_against_the_2022_standard(ledger_db, tmp_path):
     ======  =======  =========  ==========  =======================  =====================
 
     230822's subsidy is 400,000 central + 210,000 county; the 50,000 of 4101.shortfall
-    it also received (a government's share of a gap) is not funding and is left out.
+    it also received (a government's share of a gap) is not funding and is left out. (Since 0101
+    only a register clearing posts 4101.shortfall; the 50,000 is a receipt by hand written before
+    the rule, so it is posted here with the rule suspended, as an upgraded ledger holds it.)
     230826's headcount was first imported as 2,100, then corrected to 2,000 (version 2,
     with its reason); without a reason the correction is refused and nothing changes.
     Region totals: subsidy 610,000 + 1,200,000 + 190,000 + 100,000 = 2,100,000;
@@ -78,10 +82,14 @@ def test_one_year_against_the_2022_standard(ledger_db, tmp_path):
     """
     post(ledger_db,
          receipt("s22c", "230822", "4101.central", "400000.00"), receipt("s22k", "230822", "4101.county", "210000.00"),
-         receipt("g22", "230822", "4101.shortfall", "50000.00"), receipt("i22", "230822", "4001", "350000.00"),
+         receipt("i22", "230822", "4001", "350000.00"),
          receipt("s26", "230826", "4101.provincial", "1200000.00"), receipt("i26", "230826", "4001", "700000.00"),
          receipt("s28", "230828", "4101.city", "190000.00"), receipt("i28", "230828", "4001", "90000.00"),
          receipt("s81", "230881", "4101.central", "100000.00"), receipt("i81", "230881", "4001", "50000.00"))
+    off = "\nBEGIN\n  RETURN NULL;\nEND "
+    with body_off(ledger_db.admin(), "fl.posting_shortfall_clearing()", off), \
+         body_off(ledger_db.admin(), "fl.pending_posting_shortfall_clearing()", off):
+        post(ledger_db, receipt("g22", "230822", "4101.shortfall", "50000.00"))
     first = csv(tmp_path, "h1.csv", "2022,230822,RES,1000,", "2022,230826,RES,\"2,100\",", "2022,230828,RES,300,")
     out = run(ledger_db, "rev", "insured", "import", first, "--json").json()
     assert [(h["unit"], h["insured"], h["version"], h["status"]) for h in out["headcounts"]] == [

@@ -1794,5 +1794,30 @@ def test_upgrade_0100_a_year_close_is_dated_31_december_and_officers_read_their_
     with upgraded.connect(officer) as o:
         units = {r[0] for r in o.execute("SELECT unit FROM fl.year_figures_read(%s, 'RES')", (year,)).fetchall()}
         assert units <= {unit} and whole >= 1, (units, unit, whole)
+
+
+def test_upgrade_0101_the_shortfall_receipts_are_the_registers(upgraded: Upgraded) -> None:
+    """0101 (ATTACK14 V4): the upgraded database refuses a receipt by hand on 4101.shortfall (the
+    government's payment is recorded only by clearing its register item), records the rule's point in
+    the chained fl.rule_point, and the demo's own 4101.shortfall postings — its clearings and closes —
+    fit the rule, so the upgraded ledger verifies."""
+    with upgraded.connect() as c:
+        for name, table in (("posting_shortfall_clearing", "fl.posting"),
+                            ("pending_posting_shortfall_clearing", "fl.pending_posting")):
+            trig = c.execute("SELECT tgfoid::regproc::text FROM pg_trigger WHERE tgname = %s AND tgrelid = %s::regclass",
+                             (name, table)).fetchone()
+            assert trig is not None and trig[0] == f"fl.{name}", trig
+        point = c.execute("SELECT revision, after_entry FROM fl.rule_point WHERE rule = 'shortfall_clearing_only'").fetchall()
+        top = c.execute("SELECT coalesce(max(id), 0) FROM fl.entry").fetchone()[0]
+        assert len(point) == 1 and point[0][0] == "0101" and 0 < point[0][1] <= top, (point, top)
+        bad = c.execute("SELECT count(*) FROM fl.posting p JOIN fl.account a ON a.id = p.account_id "
+                        "JOIN fl.entry e ON e.id = p.entry_id WHERE a.chart_code = '4101.shortfall' "
+                        "AND NOT fl._shortfall_writer(e.kind, e.source, e.book, a.unit)").fetchone()[0]
+        assert bad == 0, "the demo posts 4101.shortfall only by clearings and closes"
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match=r"4101\.shortfall"):
+            c.execute("SELECT * FROM fl._post(ARRAY[ROW(1, 'RES', DATE '2024-03-01', 'x', 'manual', 'manual:fin:upg-101', "
+                      "NULL, '', NULL, NULL)::fl.new_entry], ARRAY[ROW(1, 1, 'RES', '1003', '230822', 'special', '', 'D', "
+                      "1000, '', NULL)::fl.new_posting, ROW(1, 2, 'RES', '4101.shortfall', '230822', '', '', 'C', 1000, "
+                      "'', NULL)::fl.new_posting])")
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, v.stdout[-2000:]

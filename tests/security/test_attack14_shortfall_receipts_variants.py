@@ -61,7 +61,7 @@ def test_the_dba_writing_the_journal_directly_is_refused(share: LedgerDB) -> Non
              ("register_clear", {"register_item": item, "kind": "unpaid_claims"}, UNIT),     # not a share's
              ("register_clear", {"register_item": item, "kind": "government_share"}, "230822")]  # another unit's
     for i, (kind, source, unit) in enumerate(cases):
-        with pytest.raises(psycopg.Error, match="4101.shortfall") as e:
+        with pytest.raises(psycopg.Error, match=r"4101\.shortfall") as e:
             admin.execute(
                 "SELECT * FROM fl._post(ARRAY[ROW(1, 'RES', DATE '2024-03-01', 'x', %s, %s, NULL, '', %s::jsonb, "
                 "NULL)::fl.new_entry], ARRAY[ROW(1, 1, 'RES', '1003', %s, 'special', '', 'D', 1000, '', NULL)::fl.new_posting, "
