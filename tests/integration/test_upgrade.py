@@ -1030,9 +1030,10 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
     with upgraded.connect() as c:
         points = dict(c.execute("SELECT rule, after_entry FROM fl.rule_point").fetchall())
         assert set(points) == {"city_figures", "money_in", "city_expenditure", "fund_balance_close_only",
-                               "fund_balance_openings", "category_component", "year_close_date"} \
+                               "fund_balance_openings", "category_component", "year_close_date",
+                               "shortfall_clearing_only"} \
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
-        #                                                    year_close_date: 0100)
+        #                                                    year_close_date: 0100; shortfall_clearing_only: 0101)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
