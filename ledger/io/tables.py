@@ -463,14 +463,8 @@ class TableReader:
                     if ref >= 0 and (excel := excel_reference_problem(cells[ref])):
                         bad_row(row, "reference", excel)
                         continue
-                    if any(cells):
-                        if clean:
-                            try:
-                                cells = clean(cells)
-                            except ForeignDigit as e:
-                                bad_row(row, e.column, _foreign_digit(e))
-                                continue
-                        yield row, cells
+                    if any(cells) and (kept := _cleaned(row, cells, clean, errors)) is not None:
+                        yield row, kept
                 break
             except csv.Error as e:
                 row += 1
@@ -605,14 +599,8 @@ class TableReader:
                     bad_row(row, names[long], f"the cell is longer than {MAX_CELL_CHARS:,} characters")
                     continue
                 texts.extend([""] * (width - len(texts) + pad))
-                cells = pick(texts) if pick else tuple(texts)
-                if clean:
-                    try:
-                        cells = clean(cells)
-                    except ForeignDigit as e:
-                        bad_row(row, e.column, _foreign_digit(e))
-                        continue
-                yield row, cells
+                if (kept := _cleaned(row, pick(texts) if pick else tuple(texts), clean, errors)) is not None:
+                    yield row, kept
         except _Fatal as e:
             raise errors.fatal(e.row, e.reason) from None  # batched reading: the row, where known
         if errors:
@@ -729,6 +717,19 @@ def describe_char(c: str) -> str:
 
 def _foreign_digit(e: ForeignDigit) -> str:
     return FOREIGN_DIGIT.format(value=e.text, char=describe_char(e.char))
+
+
+def _cleaned(row: int, cells: Cells, clean: Callable[[Cells], Cells] | None, problems: _Problems) -> Cells | None:
+    """The row in canonical text (``row_cleaner``), or None with the row named in ``problems``
+    when a cell holds a digit other than ASCII 0-9 (ATTACK14 V5): one rule for the CSV and the
+    XLSX readers."""
+    if clean is None:
+        return cells
+    try:
+        return clean(cells)
+    except ForeignDigit as e:
+        problems.add(row, e.column, _foreign_digit(e))
+        return None
 
 
 def shown_reference(text: str) -> str:
