@@ -1822,3 +1822,14 @@ def test_upgrade_0101_the_shortfall_receipts_are_the_registers(upgraded: Upgrade
                       "'', NULL)::fl.new_posting])")
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, v.stdout[-2000:]
+
+
+def test_upgrade_0102_what_the_category_trigger_runs_pins_its_search_path(upgraded: Upgraded) -> None:
+    """0102: fl.category_component_problem, run by 0099's definer trigger, pins pg_catalog, fl,
+    pg_temp like every function a definer runs, and answers as before."""
+    with upgraded.connect() as c:
+        conf = c.execute("SELECT proconfig FROM pg_proc WHERE oid = "
+                         "'fl.category_component_problem(text,text,text)'::regprocedure").fetchone()[0]
+        assert conf == ["search_path=pg_catalog, fl, pg_temp"], conf
+        why = c.execute("SELECT fl.category_component_problem('5001.pharmacy', 'pooled', 'pooled')").fetchone()[0]
+        assert why is not None and "personal accounts only" in why, why

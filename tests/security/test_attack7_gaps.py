@@ -79,8 +79,12 @@ def test_the_offline_verdict_of_a_tampered_ledger_names_what_the_online_verdict_
     assert online["actors"], online
     out, filed = _export(copy, tmp_path, "tampered")
     offline = _offline(out, filed)
+    # (ATTACK14 V7) the live server's checks, recorded in the archive at export (online.json)
+    recorded = {n for n in offline if n.startswith("online_")}
+    assert recorded == {"online_logins", "online_builtins", "online_additions", "online_settings"}, recorded
     assert set(online) - set(offline) == {"settings"}
-    assert set(offline) - set(online) == {"export_files", "export_canonical"}
+    assert set(offline) - set(online) - recorded == {"export_files", "export_canonical"}
+    assert bool(offline["online_settings"]) == bool(online["settings"])    # a server's finding stays one
     for name in set(online) & set(offline):
         assert offline[name] == online[name], name
     assert offline["export_files"] == set()          # the export is the one filed: the ledger is what is wrong

@@ -183,7 +183,7 @@ def test_an_entry_dated_before_the_regions_first_year(funded: LedgerDB) -> None:
     admin, rev = funded.admin(), funded.connect("rev", autocommit=True)
     first = json.loads(admin.execute("SELECT value::text AS v FROM fl.setting WHERE key = 'first_year'"
                                      ).fetchone()["v"])
-    with suspended(admin, "fl.entry_inserted()", "n.entry_date < make_date(first, 1, 1)",
+    with suspended(admin, "fl.entry_inserted()", "n.entry_date < make_date(lim.first, 1, 1)",
                    "n.entry_date < make_date(1900, 1, 1)"):
         r = _post(rev, reclass("rt7-old", f"{int(first) - 2}-06-01", "230822", "10.00"))
     assert r["status"] == "posted"
