@@ -929,25 +929,30 @@ class Rules:
         by closes and openings, they are few."""
         return {aid for aid, a in self.acct.items() if fund_balance(a[1])}
 
-    def fund_balance_postings(self, rows: Iterable[Row]) -> None:
-        """proof.TABLES["posting"] rows on ``fund_balance_accounts`` (others are skipped)."""
-        fb = self.fund_balance_accounts()
-        for r in rows:
-            if r[2] in fb:
-                self.fb_moves.setdefault(int(r[1]), r[2])
-
     def shortfall_accounts(self) -> set[str]:
         """(0101, ATTACK14 V4) The ids of the government's shortfall receipts accounts
         (4101.shortfall): one per book and unit. Posted only by clearings and closes, they are
         few; their postings are read by account."""
         return {aid for aid, a in self.acct.items() if a[1] == SHORTFALL_ACCOUNT}
 
-    def shortfall_postings(self, rows: Iterable[Row]) -> None:
-        """proof.TABLES["posting"] rows on ``shortfall_accounts`` (others are skipped)."""
-        sc = self.shortfall_accounts()
+    def _watched(self) -> tuple[tuple[set[str], dict[int, str]], ...]:
+        """The few accounts whose postings rules read by account — the fund balance 3xxx (Y3),
+        the shortfall receipts (V4), a category off its component (V6) — each with the entries
+        seen moving them."""
+        return ((self.fund_balance_accounts(), self.fb_moves), (self.shortfall_accounts(), self.sc_moves),
+                (self.category_accounts(), self.cc_moves))
+
+    def watched_accounts(self) -> set[str]:
+        """The ids ``_watched`` names, together: online, their postings are read by account."""
+        return set().union(*(accounts for accounts, _moves in self._watched()))
+
+    def watched_postings(self, rows: Iterable[Row]) -> None:
+        """proof.TABLES["posting"] rows on ``watched_accounts`` (others are skipped)."""
+        watched = [(accounts, moves) for accounts, moves in self._watched() if accounts]
         for r in rows:
-            if r[2] in sc:
-                self.sc_moves.setdefault(int(r[1]), r[2])
+            for accounts, moves in watched:
+                if r[2] in accounts:
+                    moves.setdefault(int(r[1]), r[2])
 
     def category_accounts(self) -> set[str]:
         """(0099, ATTACK14 V6) The ids of the accounts of a benefit category on a component that
@@ -957,13 +962,6 @@ class Rules:
         pooled = {r[0]: r[2] for r in self.small.get("book", ()) if len(r) > 2}
         return {aid for aid, a in self.acct.items()
                 if a[4] and category_component_problem(a[1], a[4], pooled.get(a[0], "")) is not None}
-
-    def category_postings(self, rows: Iterable[Row]) -> None:
-        """proof.TABLES["posting"] rows on ``category_accounts`` (others are skipped)."""
-        cc = self.category_accounts()
-        for r in rows:
-            if r[2] in cc:
-                self.cc_moves.setdefault(int(r[1]), r[2])
 
     def own_credits(self, rows: Iterable[Row]) -> None:
         """proof.TABLES["posting"] rows on ``own_accounts`` (others are skipped): the credits."""
@@ -1003,9 +1001,8 @@ class Rules:
         """``postings``, ``own_credits``, ``matched_postings`` and ``amount_postings`` in one
         pass over every posting (an export's, in (entry, id) order)."""
         want, own, ids, amounts = self.wanted(), self.own_accounts(), self.matched_ids(), self.amount_ids()
-        shaped, fb, fb_moves = self.shaped, self.fund_balance_accounts(), self.fb_moves
-        cc, cc_moves = self.category_accounts(), self.cc_moves
-        sc, sc_moves = self.shortfall_accounts(), self.sc_moves
+        shaped = self.shaped
+        watched = [(accounts, moves) for accounts, moves in self._watched() if accounts]
 
         def legs() -> Iterator[tuple[int, tuple[str, str, str]]]:
             for r in rows:
@@ -1018,12 +1015,9 @@ class Rules:
                     if r[2] not in lst:
                         lst.append(sys.intern(r[2]))
                 eid = int(r[1])
-                if fb and r[2] in fb:
-                    fb_moves.setdefault(eid, r[2])
-                if cc and r[2] in cc:
-                    cc_moves.setdefault(eid, r[2])
-                if sc and r[2] in sc:
-                    sc_moves.setdefault(eid, r[2])
+                for accounts, moves in watched:
+                    if r[2] in accounts:
+                        moves.setdefault(eid, r[2])
                 if eid in self.sum_ids:
                     self.fund.posting(eid, r[2], r[3], int(r[4]))
                 if eid in want:

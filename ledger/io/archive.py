@@ -233,8 +233,7 @@ def rules_finish(directory: Path, api_rules: rules.Rules | None) -> list[CheckRe
         return []
     api_rules.amounts_of_later_writes()
     if (api_rules.wanted() or api_rules.own_accounts() or api_rules.matched_ids() or api_rules.sum_ids
-            or api_rules.fund_balance_accounts() or api_rules.category_accounts()
-            or api_rules.shortfall_accounts()):
+            or api_rules.watched_accounts()):
         api_rules.every_posting(table_rows(directory / "tables" / "posting.csv", proof.TABLES["posting"]))
     tables = directory / "tables"
     if api_rules.rejected_payments and (tables / "pending_posting.csv").exists():

@@ -15,7 +15,7 @@ checks depend on):
   rows (a hash aggregate with ``min``, built-ins the catalogue check fingerprints like
   the ``string_agg`` of the proof's grouped reading), not a hundred.
 * the postings on the few accounts that are a unit's own bank account (``Rules.own_accounts``),
-  and on the fund balance accounts 3xxx (``Rules.fund_balance_accounts``, ATTACK11 Y3),
+  and on the fund balance accounts 3xxx (``Rules.fund_balance_accounts``, ATTACK11 Y3; with 4101.shortfall and a category off its component, ``Rules.watched_accounts``, in one read),
   by account id; those of the pre-allocations (``Rules.amount_ids``), by entry id; the
   postings a reconciliation match names, by id; the lines of the rejected held payments, by
   held entry id; and the payment namespaces' import lines in the register's (namespace,
@@ -145,24 +145,14 @@ def finish(conn: Conn, copy_rows: CopyRows, r: rules.Rules) -> list[CheckResult]
         arr = "{" + ",".join(map(str, own)) + "}"
         r.own_credits(copy_rows(conn, f"SELECT {cols} FROM ONLY fl.posting t WHERE t.account_id OPERATOR(pg_catalog.=) "
                                       f"ANY ('{arr}'::pg_catalog.int8[]) ORDER BY t.entry_id, t.id"))
-    fb = sorted(int(a) for a in r.fund_balance_accounts())      # (ATTACK11 Y3) the 3xxx accounts' postings
-    if fb:
-        arr = "{" + ",".join(map(str, fb)) + "}"
-        r.fund_balance_postings(copy_rows(conn, f"SELECT {cols} FROM ONLY fl.posting t WHERE t.account_id "
-                                                f"OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[]) "
-                                                "ORDER BY t.entry_id, t.id"))
-    cc = sorted(int(a) for a in r.category_accounts())        # (ATTACK14 V6) a category off its component
-    if cc:
-        arr = "{" + ",".join(map(str, cc)) + "}"
-        r.category_postings(copy_rows(conn, f"SELECT {cols} FROM ONLY fl.posting t WHERE t.account_id "
-                                            f"OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[]) "
-                                            "ORDER BY t.entry_id, t.id"))
-    sc = sorted(int(a) for a in r.shortfall_accounts())       # (ATTACK14 V4) 4101.shortfall's postings
-    if sc:
-        arr = "{" + ",".join(map(str, sc)) + "}"
-        r.shortfall_postings(copy_rows(conn, f"SELECT {cols} FROM ONLY fl.posting t WHERE t.account_id "
-                                             f"OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[]) "
-                                             "ORDER BY t.entry_id, t.id"))
+    # the few accounts rules read by account: the fund balance 3xxx (ATTACK11 Y3), 4101.shortfall
+    # (ATTACK14 V4), a category off its component (ATTACK14 V6) — one read for the three
+    watched = sorted(int(a) for a in r.watched_accounts())
+    if watched:
+        arr = "{" + ",".join(map(str, watched)) + "}"
+        r.watched_postings(copy_rows(conn, f"SELECT {cols} FROM ONLY fl.posting t WHERE t.account_id "
+                                           f"OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[]) "
+                                           "ORDER BY t.entry_id, t.id"))
     matched = sorted(int(x) for x in r.matched_ids())
     for i in range(0, len(matched), CHUNK):
         arr = "{" + ",".join(map(str, matched[i:i + CHUNK])) + "}"
