@@ -23,6 +23,7 @@ from ledger.io.formats import (
     COLUMN_HIDDEN,
     COMPAT_REFERENCE,
     CONDITIONAL_FORMAT,
+    CSV_FORMULA,
     DATE_CELL,
     FOREIGN_REFERENCE,
     FORMAT_ADDS_TEXT,
@@ -121,6 +122,7 @@ PATTERNS: tuple[str, ...] = (
     N_("the worksheet names column {column}, past Excel's last column (16384, XFD): Excel does not make such a "
        "file; copy the table into a new workbook in Excel and save that"),
     SCIENTIFIC_REFERENCE,   # the reader's (ATTACK10 X5), extracted from ledger.io.formats
+    CSV_FORMULA,            # (ATTACK15 A2) a CSV cell Excel runs as a formula
     NUMBER_REFERENCE,
     NUMBER_CELL,            # (ATTACK11 Y6) a reference or provider cell that is not text
     DATE_CELL,

@@ -119,6 +119,22 @@ FOREIGN_DIGIT = N_("'{value}' holds {char}, a digit other than 0-9 (it may read 
 # line, the enumerations) and the genuinely numeric ones (amount, balance, year, insured) may hold
 # number cells: a changed code there is refused as unknown, never taken as another's.
 TEXT_COLUMNS = ("reference", "provider")
+
+# (ATTACK15 A2) A CSV cell has no type: Excel and WPS run a cell that starts with ``=`` or ``@`` as a
+# formula when they open the file, and a free-text cell that starts with ``+`` or ``-`` as a formula
+# or a signed number — ``="V15-1"`` (the common trick to keep a reference as text) is shown as
+# ``V15-1``, ``=HYPERLINK(…,"某某医院")`` as 某某医院. The ledger would record the formula's text, which
+# is not what the filed file shows: another reference (paid again) or another provider. The XLSX
+# reader refuses a formula cell; the CSV reader refuses these starts. The free-text columns are the
+# ones no closed list or number check judges.
+CSV_FORMULA_STARTS = "=@"
+CSV_SIGNED_STARTS = "+-"
+FREE_TEXT_COLUMNS = ("reference", "provider", "note", "reason")
+CSV_FORMULA = N_("'{value}' starts with '{char}': Excel and WPS run a CSV cell that starts with = or @ (and a "
+                 "text cell that starts with + or -) as a formula when they open the file, and show its result, "
+                 "not this text: the ledger would record another value than the one the filed file shows; type "
+                 "the value as it should read, without the formula (to keep a reference as text, save the table "
+                 "as an XLSX workbook with the column's format set to Text (文本)), then save the file again")
 NUMBER_CELL = N_("'{value}' (worksheet '{sheet}') is a number cell, not text: Excel drops a number's leading zeros "
                  "(0012345678 becomes 12345678): the value may then be another's, or a reference never imported whose "
                  "claim is paid twice; set the "

@@ -8,6 +8,8 @@ escape per cell); COPY parses the same bytes in ~0.7 s. The two agree when:
   one line is one row (row numbers = line numbers);
 * no cell starts or ends with whitespace (the reader strips every cell; COPY keeps it),
   and no NUL or tab-like control byte at all;
+* no cell starts with ``=``, ``@``, ``+`` or ``-`` (what Excel may run as a formula: the
+  reader judges it by column, ATTACK15 A2);
 * no blank line, and no row with too few or too many cells — COPY refuses those
   (``missing data`` / ``extra data``), so they need no check here; nor do bytes that are
   not UTF-8, which COPY refuses too.
@@ -31,6 +33,9 @@ BLOCK = 1 << 20
 # not touch a cell's edge (next to a comma or a line end).
 _SPACES = tuple(chr(c).encode() for c in range(0x10000) if chr(c).isspace() and chr(c) not in "\n\r")
 _NEVER = (b'"', b"\x00")
+# A cell that starts with what Excel may run as a formula (ATTACK15 A2: =, @, and + or - in a free-text
+# column; the reader judges which column): such a file goes to the reader.
+_STARTS = tuple(e + c for e in (b",", b"\n", b"\r") for c in (b"=", b"@", b"+", b"-"))
 _EDGES = (b",", b"\n", b"\r")
 
 
@@ -46,6 +51,9 @@ def header_ok(line: bytes) -> bool:
 def _check(window: bytes) -> None:
     """Refuse a window of the body (a block with the previous block's last bytes)."""
     for b in _NEVER:
+        if b in window:
+            raise NotPlain
+    for b in _STARTS:
         if b in window:
             raise NotPlain
     for s in _SPACES:

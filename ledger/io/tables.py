@@ -55,9 +55,13 @@ from ledger.i18n import _
 from ledger.io.formats import (
     COLUMN_HIDDEN,
     COMPAT_REFERENCE,
+    CSV_FORMULA,
+    CSV_FORMULA_STARTS,
+    CSV_SIGNED_STARTS,
     DATE_CELL,
     FOREIGN_DIGIT,
     FOREIGN_REFERENCE,
+    FREE_TEXT_COLUMNS,
     INVISIBLE_REFERENCE,
     LOGICAL_CELL,
     MERGED_CELLS,
@@ -460,6 +464,9 @@ class TableReader:
                     if pad:
                         rec.append("")
                     cells = tuple(map(strip, pick(rec) if pick else rec))
+                    if _MAY_RUN.search("\x00".join(cells)) and (run := csv_formula_problem(cells, columns)):
+                        bad_row(row, *run)
+                        continue
                     if ref >= 0 and (excel := excel_reference_problem(cells[ref])):
                         bad_row(row, "reference", excel)
                         continue
@@ -679,6 +686,23 @@ def text_cell_problem(text: str, value: Any, sheet: str) -> str:
     if isinstance(value, (datetime, date, time, timedelta)):
         return DATE_CELL.format(value=text, sheet=sheet)
     return NUMBER_CELL.format(value=text, sheet=sheet)
+
+
+# A cell that starts with a character Excel may run (ATTACK15 A2): one search of the row's cells
+# joined by NUL (a cell holds no NUL: the line's NULs refuse the row first), so the hot loop pays one
+# regex call per row and looks at the columns only when one may be a formula.
+_MAY_RUN = re.compile("(?:^|\x00)[" + re.escape(CSV_FORMULA_STARTS + CSV_SIGNED_STARTS) + "]")
+
+
+def csv_formula_problem(cells: Sequence[str], columns: Sequence[str]) -> tuple[str, str] | None:
+    """``(column, reason)`` for the first CSV cell Excel would run as a formula (``=``, ``@`` in
+    any column; ``+``, ``-`` in a free-text one, where a sign is no amount's), or None.
+    ``cells`` are in ``columns``' order, stripped."""
+    for name, text in zip(columns, cells, strict=False):
+        c = text[:1]
+        if c and (c in CSV_FORMULA_STARTS or (c in CSV_SIGNED_STARTS and name in FREE_TEXT_COLUMNS)):
+            return name, CSV_FORMULA.format(value=text, char=c)
+    return None
 
 
 def excel_reference_problem(text: str) -> str:
