@@ -193,18 +193,23 @@ def stage_plain(conn: Conn, path: Path | str, fmt: FileFormat, kind: str) -> str
 def refusal(file: str, result: dict[str, Any], vocab: Vocabulary | None = None) -> BadFile:
     """The ``BadFile`` for a function's list of problems (the first 200, and how many in
     all), each "unknown …" naming the valid values. Its rule says what kind:
-    ``idempotency_conflict`` or ``permission_denied`` when every problem is of that kind."""
+    ``idempotency_conflict``, ``permission_denied`` or ``category_component`` when every problem
+    is of that kind (``_KIND_RULES``)."""
     v = vocab or Vocabulary()
     errors = [RowError(file, int(e["row"]), str(e["column"]), with_valid_values(str(e["column"]), str(e["reason"]), v))
               for e in result["errors"]]
     total = int(result.get("error_count", len(errors)))
     err = BadFile(file, errors, total=total)
     kinds = {e.get("kind") for e in result["errors"]}
-    if kinds == {"conflict"}:
-        err.rule = "idempotency_conflict"
-    elif kinds == {"permission"}:
-        err.rule = "permission_denied"
+    if len(kinds) == 1 and (rule := _KIND_RULES.get(str(next(iter(kinds))))) is not None:
+        err.rule = rule
     return err
+
+
+# A file whose problems are all of one kind is refused under that kind's rule (the rest: bad_file).
+# (0106, ATTACK14 V6) A row whose category its component does not pay: the rule 0099 names.
+_KIND_RULES = {"conflict": "idempotency_conflict", "permission": "permission_denied",
+               "category_component": "category_component"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,8 +107,10 @@ def test_v6_the_database_refuses_such_an_account_on_every_path(ledger_db: Ledger
 
 def test_v6_the_verdict_names_a_payment_on_such_an_account_made_behind_the_trigger(
         ledger_db: LedgerDB, tmp_path: Path) -> None:
-    """The DBA makes the account with the triggers off (session_replication_role); the county's
-    payment then finds it made, and posts. Both verdicts name the entry (account_rules)."""
+    """The DBA makes the account with the triggers off (session_replication_role). The county's
+    payments import refuses the row all the same (0106: judged by row, not by the account), but an
+    entry by hand (held, confirmed) finds the account made, and posts. Both verdicts name the entry
+    (account_rules)."""
     _personal_money(ledger_db)
     admin = ledger_db.admin()
     with admin.transaction():
@@ -116,7 +118,11 @@ def test_v6_the_verdict_names_a_payment_on_such_an_account_made_behind_the_trigg
         admin.execute("INSERT INTO fl.account (book, chart_code, unit, holder, component) "
                       "VALUES ('EMP', '5001.maternity_allowance', '230881', '', 'personal')")
     r = _pay(ledger_db, tmp_path, "2024-03-27,230881,EMP,某某医院,maternity_allowance,300000.00,V6-4,personal,county")
-    assert r.exit_code == 0, r
+    assert r.exit_code != 0 and "row 2, column component" in r.stdout + r.stderr, r
+    post(ledger_db.connect("fin", autocommit=True),
+         entry("v6-by-hand", "2024-03-27", "EMP", leg("5001.maternity_allowance", "230881", "D", "300000.00",
+                                                      component="personal"),
+               leg("1004", "230881", "C", "300000.00", "county_exp", "personal")))
     v = ledger_db.cli("verify", "--json", user="aud")
     assert v.exit_code != 0, v
     assert "category_component" in v.stdout and "5001.maternity_allowance" in v.stdout, v.stdout[-3000:]
