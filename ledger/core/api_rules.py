@@ -118,6 +118,9 @@ RULES: tuple[ApiRule, ...] = (
        "0090, fl.entry_stamp's since; ledger.core.entry_writers names any other)"),
     _i("entry_memo_size", "an entry's memo <= 8000 characters (a CHECK until 0090, fl.entry_stamp's since)"),
     _i("entry_reason_size"), _i("entry_source_size"), _i("entry_source_depth"),
+    _r("import_daily_cap", "workflows", "the rows a user's imports write per region day (payments, collections and "
+       "openings together): 100000 an officer, 2000000 the city (0108), re-derived from the batches written after "
+       "the rule's point"),
     _i("import_nothing_new", "an import batch that posted no row is refused at its commit: nothing is recorded "
        "(0089, ATTACK12 Z7)"),
     _i("pending_rejected_reason"), _i("pending_entry_memo_size"), _i("pending_entry_reason_size"),

@@ -41,7 +41,8 @@ GENESIS = bytes(32)
 # Versions of a table that is not hooked (0080): each queued entry's digest at its commit,
 # judged by ledger.core.queued against the entry's seal.
 QUEUED = "fl.seal_queue"
-ORDERED = ("fl.entry", "fl.closed_period", "fl.rule_point")
+# (0108) An import batch written after the daily cap on imports took effect, likewise.
+ORDERED = ("fl.entry", "fl.closed_period", "fl.rule_point", "fl.import_batch")
 
 # The hooked tables whose rows the release ever changes, and the columns it changes
 # (the UPDATEs of sql/: a request's workflow, an import batch's counts, a held entry's

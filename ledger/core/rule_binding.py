@@ -57,6 +57,7 @@ class Binding:
     def __init__(self, first: Mapping[str, Mapping[str, Position]] | None = None) -> None:
         self.entries: Mapping[str, Position] | None = None if first is None else first.get("fl.entry", {})
         self.points: Mapping[str, Position] = {} if first is None else first.get(POINT_TABLE, {})
+        self.first: Mapping[str, Mapping[str, Position]] | None = first
 
     def recorded_after(self, rule: str, eid: int) -> bool:
         """Was entry ``eid`` written after ``rule`` took effect, by the history's order? True
@@ -69,6 +70,20 @@ class Binding:
         if at is None:
             return True
         pos = self.entries.get(histories.entry_key(eid))
+        return pos is None or histories.recorded_before(at, pos)
+
+    def row_recorded_after(self, rule: str, table: str, key: str) -> bool:
+        """Was the row of ``table`` whose history key is ``key`` (``{"id": N}``) written after
+        ``rule`` took effect, by the history's order (a table of ``histories.ORDERED``)? True when
+        the rule has no recorded point, when the row has no version (written with the triggers
+        off) or when its first version follows the point's; with no history at all, True (the
+        strictest reading: there is no order to spare a row by)."""
+        if self.first is None:
+            return True
+        at = self.points.get(point_key(rule))
+        if at is None:
+            return True
+        pos = self.first.get(table, {}).get(key)
         return pos is None or histories.recorded_before(at, pos)
 
     def moved(self, after: Mapping[str, int]) -> Iterator[tuple[int, str, int]]:

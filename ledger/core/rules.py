@@ -93,7 +93,7 @@ TABLES: dict[str, tuple[str, ...]] = {
                     "matched_by"),
     "statement_line": ("id", "bank_account_id", "direction", "amount"),
     "monitor_ack": ("id", "unit", "book", "level", "since", "acknowledged_on", "acknowledged_by", "acknowledged_at"),
-    "import_batch": ("id", "kind", "imported_by"),
+    "import_batch": ("id", "kind", "imported_by", "imported_at", "rows_posted"),
 }
 ORDER_BY: dict[str, str] = {"pending_entry": "id", "app_user": "name", "request_event": "id",
                             "year_close": "book, year", "setting": "key", "unit": "code", "holder": "code",
@@ -167,7 +167,8 @@ DESCRIPTIONS: dict[str, str] = {
                  "the close against revenue or expenditure (an opening carries balance-sheet balances only), and by "
                  "no reversal of an entry dated in a year its book had closed (fund_balance_close_only); the government's shortfall "
                  "receipts 4101.shortfall are posted only by the clearing of a government-share item of the same book and unit, the close and reversals "
-                 "(shortfall_clearing_only)",
+                 "(shortfall_clearing_only); no user's imports (payments, collections, openings) in one region day "
+                 "wrote more rows than its role's cap, 100,000 an officer, 2,000,000 the city (import_daily_cap)",
     "account_rules": "every account is opened as the chart says: on a leaf code, with its book's component (or none "
                      "when the book has none), with a holder exactly when its code has holders and one allowed for "
                      "its code and unit; no entry since 0099 posts a benefit category on a component that does not "
@@ -369,7 +370,13 @@ RULE_POINTS: dict[str, str] = {
     "category_component": "0099",        # a benefit category is paid by its component only (ATTACK14 V6)
     "year_close_date": "0100",           # a year close is dated 31 December of its year (ATTACK14 V3)
     "shortfall_clearing_only": "0101",   # 4101.shortfall is the government-share register's (ATTACK14 V4)
+    "import_daily_cap": "0108",          # a user's imports per region day have a cap of their own (Z7's class)
 }
+# (0108) The rows a user's imports may write in one region day (rows_posted of its batches of these
+# kinds together), by role: fl._imp_finish's caps (ledger.store.verify.IMPORT_CAP_* in the first pass).
+IMPORT_CAP_KINDS = frozenset({"payments", "collections", "opening"})
+IMPORT_CAPS: dict[str, int] = {"officer": 100_000}
+IMPORT_CAP_CITY = 2_000_000
 # (0101, ATTACK14 V4) The kinds that post the government's shortfall receipts 4101.shortfall
 # besides the clearing of a government-share item (kind register_clear, held to a clearing row of
 # such an item of the entry's book and unit): the close and reversals (a reversal mirrors).
@@ -1282,6 +1289,7 @@ class Rules:
         self._accounts()
         self._category_components()
         self._shortfall_receipts()
+        self._import_days()
         for problem in self.points.problems:
             self.add("maker_checker", problem, account=RULE_POINT_TABLE)
         self._moved_ids()
@@ -1779,6 +1787,33 @@ class Rules:
                      "payment of its share is recorded only by clearing its register item (government pay), so the "
                      "shortfall rule and the monitor read one figure and the item does not stay owed "
                      "(shortfall_clearing_only)", eid)
+
+    def _import_days(self) -> None:
+        """(0108, Z7's class) The rows a user's imports wrote in one region day — the batches of
+        the kinds that post (payments, collections, openings), each its rows_posted, on the day of
+        its imported_at in the region's time zone — are at most its role's cap, counted from the
+        batches the history recorded after the rule's point (as fl._imp_finish's counter counts
+        them: the batches of the upgrade's day before it are not counted)."""
+        days: dict[tuple[str, dt.date], list[int]] = defaultdict(lambda: [0, 0])
+        for r in self.small.get("import_batch", ()):
+            if len(r) < 5 or r[1] not in IMPORT_CAP_KINDS:
+                continue
+            at, n = _ts(r[3]), _int(r[4])
+            if at is None or n is None or not self.binding.row_recorded_after(
+                    "import_daily_cap", "fl.import_batch", f'{{"id": {r[0]}}}'):
+                continue
+            day = at.astimezone(self.tz).date() if at.tzinfo is not None else at.date()
+            d = days[(r[2], day)]
+            d[0] += n
+            d[1] += 1
+        for (who, day), (n, files) in sorted(days.items()):
+            self.checked["workflows"] += 1
+            role = self.role(who)
+            cap = IMPORT_CAPS.get(role or "officer", IMPORT_CAP_CITY)
+            if n > cap:
+                self.add("workflows", f"{who} ({role or 'no user'}) imported {n:,} rows on {day} (the region's day, "
+                         f"{files} file(s): payments, collections and openings), more than the {cap:,} a day its role "
+                         "may import: the daily cap on imports was not applied (import_daily_cap)")
 
     def _own_bank_credits(self) -> None:
         """0060 (ATTACK7 U11): money out of a unit's own bank account (a credit on an account

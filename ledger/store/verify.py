@@ -120,6 +120,12 @@ SHAPES_SQL = """
                  END"""
 
 
+# (0108) The rows a user's imports may write in one region day, by role (fl._imp_finish; the
+# independent verdict's ``rules.IMPORT_CAPS``).
+IMPORT_CAP_OFFICER = 100_000
+IMPORT_CAP_CITY = 2_000_000
+
+
 def _bound(rule: str) -> str:
     """(ATTACK10 X1) SQL: the held entry ``pe``'s journal entry is bound by ``rule`` — its id
     above the rule's point (0068), or its first history version after the point's own
@@ -221,7 +227,8 @@ CHECKS: tuple[Check, ...] = (
           "putting money into any bank or cash account (a debit on 1001-1005 or an account with a holder) was confirmed by a "
           "reviewer or finance user (0058, 0064) — each rule for the entries written after it took effect (0068, by "
           "the history's order: ATTACK10 X1); every payments and collections entry is what its import writes, a "
-          "payments entry with its register lines and batch (ATTACK10 X7)",
+          "payments entry with its register lines and batch (ATTACK10 X7); no user's imports in one region day wrote more "
+          "rows than its role's cap (0108: 100,000 an officer, 2,000,000 the city)",
           "held", (
         Query("""
           SELECT pe.id, pe.made_by, pe.decided_by, pe.kind, e.id AS entry_id, s.book, s.fiscal_year, s.voucher_no,
@@ -334,6 +341,31 @@ CHECKS: tuple[Check, ...] = (
                            if r["bkind"] != "payments" or r["imported_by"] != r["created_by"] else
                            "is named by no line of the import register")
                         + ": a payments entry is its maker's payments import, its claims filed in the register"),
+        # (0108, Z7's class) The rows a user's imports wrote in one region day (payments,
+        # collections and openings together: rows_posted of its batches) are at most its role's
+        # cap — 100000 for an officer, 2000000 for the city bureau and finance — counted from the
+        # batches the history recorded after the rule's point (as the counter counts them).
+        Query("""
+          SELECT d.imported_by, d.day, d.n, d.batches, coalesce(u.role, 'no user') AS role,
+                 CASE WHEN coalesce(u.role, 'officer') = 'officer' THEN """ + str(IMPORT_CAP_OFFICER) + """
+                      ELSE """ + str(IMPORT_CAP_CITY) + """ END AS cap
+            FROM (SELECT b.imported_by,
+                         (b.imported_at AT TIME ZONE coalesce((SELECT s.value ->> 'time_zone' FROM ONLY fl.setting s
+                                                                WHERE s.key = 'region'), 'Asia/Shanghai'))::date AS day,
+                         sum(b.rows_posted) AS n, count(*) AS batches
+                    FROM ONLY fl.import_batch b
+                   WHERE b.kind IN ('payments', 'collections', 'opening')
+                     AND coalesce((SELECT min(l.id) FROM ONLY fl.record_log l WHERE l.tbl = 'fl.import_batch'
+                                      AND l.row_key = jsonb_build_object('id', b.id)), 9223372036854775807)
+                         > coalesce((SELECT min(l.id) FROM ONLY fl.record_log l WHERE l.tbl = 'fl.rule_point'
+                                        AND l.row_key = jsonb_build_object('rule', 'import_daily_cap')), 0)
+                   GROUP BY 1, 2) d
+            LEFT JOIN ONLY fl.app_user u ON u.name = d.imported_by
+           WHERE d.n > CASE WHEN coalesce(u.role, 'officer') = 'officer' THEN """ + str(IMPORT_CAP_OFFICER) + """
+                            ELSE """ + str(IMPORT_CAP_CITY) + """ END""",
+              lambda r: f"{r['imported_by']} ({r['role']}) imported {r['n']:,} rows on {r['day']} (the region's day, "
+                        f"{r['batches']} file(s): payments, collections and openings), more than the {r['cap']:,} a "
+                        "day its role may import: the daily cap on imports was not applied (import_daily_cap)"),
     )),
     # (ATTACK10 X10) Who wrote each entry: its maker (created_by) and the login of its history
     # INSERT version are registered users, and the maker's role is one its kind's function
