@@ -116,8 +116,30 @@ def parse_posting(obj: object, where: str) -> PostingDraft:
         account=_text(obj, "account", where), unit=_text(obj, "unit", where), side=side,
         amount=_amount(obj.get("amount"), where), holder=holder,
         component=_text(obj, "component", where, required=False),
-        line_ref=_text(obj, "line_ref", where, required=False) or None,
+        line_ref=_line_ref(obj, where),
         memo=_text(obj, "memo", where, required=False) or None)
+
+
+#: The longest line reference a posting holds: an imported row's reference (0107, the reader's bound).
+MAX_LINE_REF = 150
+
+
+def _line_ref(obj: Mapping[str, Any], where: str) -> str | None:
+    """A posting's line reference, held to the form of the file references it names (0107: the
+    database's CHECK posting_line_ref_form; the reader's rule, ``reference_form_problem``), so a
+    reference that reads like another never reaches a report or a bank match; refused here first,
+    naming the entry and posting."""
+    from ledger.io.tables import reference_form_problem
+
+    text = _text(obj, "line_ref", where, required=False)
+    if not text:
+        return None
+    if len(text) > MAX_LINE_REF:
+        raise BadInput(f"{where}: line_ref: the reference is longer than 150 characters", rule="line_ref_form")
+    problem = reference_form_problem(text)
+    if problem:
+        raise BadInput(f"{where}: line_ref: {problem}", rule="line_ref_form")
+    return text
 
 
 def parse_entry(obj: object, where: str = "entry") -> EntryDraft:

@@ -78,7 +78,8 @@ CHECK_ORDER = ("entry_balanced", "posting_copies", "vouchers", "account_balances
                "requests", "hash_chain")
 DESCRIPTIONS = {
     "entry_balanced": "every entry has >= 2 postings and balances per (book, unit, component) — recomputed in Python",
-    "posting_copies": "each posting's entry and account exist, its date is its entry's, its unit its account's, its "
+    "posting_copies": "each posting's entry and account exist, its line reference is in the reference form (0107), "
+                      "its date is its entry's, its unit its account's, its "
                       "account in its entry's book",
     "vouchers": "one seal per entry (or one queue row), seals numbered 1..n, vouchers gapless 1..n per (book, year) "
                 "in sealing order, counters equal the last number, the chain head counts every seal",
@@ -437,7 +438,41 @@ SHARE_HOLDERS = frozenset({"city_exp", "treasury"})
 
 # The grouped feed (online): one row per entry, the columns of
 # ledger.store.verify_independent.ENTRY_GROUPS_SQL.
-GROUP_COLS = ("entry_id", "postings", "legs", "keys", "amounts", "first_date", "last_date", "memos")
+GROUP_COLS = ("entry_id", "postings", "legs", "keys", "amounts", "first_date", "last_date", "memos", "longest_ref")
+
+# (0107) A posting's line reference is at most 150 characters in the reference form
+# (fl.reference_form_ok: printable ASCII without a space at either end, 汉字, the punctuation of
+# document numbers, NFKC; CHECK posting_line_ref_form). Printable ASCII without a space at either
+# end passes by construction: that test (string methods, no pattern) answers nearly every posting,
+# and the others are judged by the reader's rule (``line_ref_problem``). On the grouped path an
+# entry's legs are ``account:side:amount:line_ref`` joined by ';', with the longest reference's
+# length beside them (``longest_ref``, the server's max of length()): an entry whose legs are all
+# printable ASCII with no space after a field's colon or before a ';' or the end, its references
+# at most 150 long, is whole (a reference holding ';' sends it posting by posting anyway); any other
+# is read posting by posting, where each reference is judged.
+_PRINTABLE = bytes(range(0x20, 0x7F))
+
+
+def _plain_ref(text: str) -> bool:
+    return len(text) <= 150 and text.isascii() and text.isprintable() and text[0] != " " and text[-1] != " "
+
+
+def _plain_legs(legs: bytes) -> bool:
+    return (legs.isascii() and not legs.translate(None, _PRINTABLE) and b": " not in legs and b" ;" not in legs
+            and not legs.endswith(b" "))
+
+
+def line_ref_problem(text: str) -> str:
+    """Why a posting's line reference is outside the form (``''``: it is not) — the rule of
+    CHECK posting_line_ref_form (0107), as the reader words it."""
+    if not text or _plain_ref(text):
+        return ""
+    if len(text) > 150:
+        return "the reference is longer than 150 characters"
+    from ledger.io.tables import reference_form_problem  # (the reader's rule: only for the rare others)
+
+    return reference_form_problem(text)
+
 
 
 @dataclass
@@ -580,6 +615,9 @@ class Proof:
                 self.add("posting_copies", f"posting {pid}: its account {aid} does not exist", eid)
                 p = f"?{aid}:"
             legs.append(p + side + ":" + amt + ":" + r[7])
+            if r[7] and not _plain_ref(r[7]) and (why := line_ref_problem(r[7])):
+                self.add("posting_copies", f"posting {pid}: its line reference {r[7]!r} is outside the reference "
+                         f"form: {why} (line_ref_form)", eid)
             if r[8]:
                 m = self.memos.get(eid)
                 if m is None:
@@ -627,7 +665,8 @@ class Proof:
             # does not add up: that entry is read posting by posting.
             if (e is None or eid in rev or n < 2 or legs is None or keys_b is None or amounts_b is None
                     or first is None or last is None or first.decode() != e.date or last != first
-                    or legs.count(b";") != n - 1):
+                    or legs.count(b";") != n - 1 or not _plain_legs(legs)
+                    or (len(r) > 8 and r[8] is not None and int(r[8]) > 150)):
                 slow.add(eid)
                 continue
             keys = keys_b.split(b",")

@@ -187,6 +187,15 @@ def translate(e: psycopg.Error) -> LedgerError:
                           "another script, a full-width letter); nothing was written — type the reference again "
                           "in those characters"),
                         rule="reference_form")
+    if name in ("posting_line_ref_form", "pending_posting_line_ref_form"):
+        # (0107) a posting's line reference is held to the reference form of the file rows it
+        # names; the manual entry reader refuses it first, naming the entry and posting
+        return BadInput(_("refused: a posting's line reference (line_ref) is at most 150 characters, written in "
+                          "half-width letters, digits and marks, Chinese characters (汉字) and the punctuation of "
+                          "document numbers (、。《》「」『』【】〔〕〖〗) only, in its standard form (Unicode NFKC) and "
+                          "without a space at either end; nothing was written — type the reference again in those "
+                          "characters, or leave line_ref out"),
+                        rule="line_ref_form")
     if name in _CAPS:
         return RuleViolation(_("refused: {what}; nothing was written").format(what=_cap_message(name)), rule=name)
     if name == "register_not_overcleared" and message.startswith("new row for relation"):

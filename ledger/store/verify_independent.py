@@ -60,7 +60,8 @@ COPY_CHUNK_LINES = 50_000
 # The postings, one row per entry (columns proof.GROUP_COLS), for one range of entry ids.
 # The server only groups and concatenates: the legs of the canonical text in posting id
 # order with the account's id where its prefix goes, the ``account|unit|side`` keys and
-# the amounts in the same (key) order, the first and last posting date, the memos. Each
+# the amounts in the same (key) order, the first and last posting date, the memos, the
+# longest line reference's length (0107). Each
 # digest, sum and comparison is made in Python (proof.Proof.grouped).
 ENTRY_GROUPS_SQL = """
 SELECT p.entry_id, pg_catalog.count(*),
@@ -70,7 +71,8 @@ SELECT p.entry_id, pg_catalog.count(*),
                              ORDER BY p.id),
        pg_catalog.string_agg(p.amount::pg_catalog.text, ',' ORDER BY p.id),
        pg_catalog.min(p.entry_date), pg_catalog.max(p.entry_date),
-       pg_catalog.json_object_agg(p.id, p.memo) FILTER (WHERE p.memo <> '')
+       pg_catalog.json_object_agg(p.id, p.memo) FILTER (WHERE p.memo <> ''),
+       pg_catalog.max(pg_catalog.length(p.line_ref))
   FROM ONLY fl.posting p
  WHERE {where}
  GROUP BY p.entry_id"""

@@ -56,15 +56,33 @@ ga AS MATERIALIZED (
     FROM g LEFT JOIN ONLY fl.entry e ON e.id = g.entry_id LEFT JOIN ONLY fl.account a ON a.id = g.account_id)
 """
 
+# (0107) A line reference outside the reference form, written out (not fl.reference_form_ok: the
+# database's own function is what this pass checks): at most 150 characters; printable ASCII
+# without a space at either end, or the repertoire (汉字, 〇, the punctuation of document numbers)
+# in NFKC without a space at either end.
+LINE_REF_BAD = r"""(p.line_ref IS NOT NULL AND NOT (length(p.line_ref) <= 150 AND (
+      p.line_ref ~ '^[!-~](?:[ -~]*[!-~])?$'
+      OR p.line_ref ~ '^[ -~\u3001\u3002\u3007\u300a-\u3011\u3014-\u3017\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0002ebef\U00030000-\U0003134f]*$'
+         AND p.line_ref !~ '^ | $' AND p.line_ref IS NFKC NORMALIZED)))"""
+# The postings are read for it only while the CHECK that holds it (posting_line_ref_form) is not
+# validated: a validated CHECK has judged every row, and one dropped or added back NOT VALID (a
+# DBA's write between) leaves the pass to name the rows. (The catalogue check names the CHECK
+# dropped or altered; the independent verdict judges every posting whatever the catalogue says.)
+LINE_REF_UNCHECKED = """NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c
+                    WHERE c.conrelid = 'fl.posting'::pg_catalog.regclass AND c.conname = 'posting_line_ref_form'
+                      AND c.convalidated)"""
+
 # The posting-level detail of posting_copies, for the entries whose groups failed it.
 _COPIES_DETAIL_SQL = """
 SELECT p.id AS posting_id, p.entry_id, e.id IS NULL AS no_entry, a.id IS NULL AS no_account,
        p.entry_date AS pdate, e.entry_date AS edate, p.unit AS punit, a.unit AS aunit,
-       a.book AS abook, e.book AS ebook, s.book, s.fiscal_year, s.voucher_no
+       a.book AS abook, e.book AS ebook, s.book, s.fiscal_year, s.voucher_no,
+       CASE WHEN """ + LINE_REF_BAD + """ THEN p.line_ref END AS bad_ref
   FROM ONLY fl.posting p LEFT JOIN ONLY fl.entry e ON e.id = p.entry_id
   LEFT JOIN ONLY fl.account a ON a.id = p.account_id LEFT JOIN ONLY fl.seal s ON s.entry_id = p.entry_id
  WHERE p.entry_id = ANY(%(entries)s)
-   AND (e.id IS NULL OR a.id IS NULL OR p.entry_date <> e.entry_date OR p.unit <> a.unit OR a.book <> e.book)
+   AND (e.id IS NULL OR a.id IS NULL OR p.entry_date <> e.entry_date OR p.unit <> a.unit OR a.book <> e.book
+        OR """ + LINE_REF_BAD + """)
  ORDER BY p.id
  LIMIT %(limit)s
 """
@@ -78,7 +96,9 @@ def _copies_message(r: dict[str, Any]) -> str:
         "its account does not exist" if r["no_account"] else
         f"dated {r['pdate']} but its entry is dated {r['edate']}" if r["pdate"] != r["edate"] else
         f"carries unit {r['punit']} but its account belongs to {r['aunit']}" if r["punit"] != r["aunit"] else
-        f"its account is in book {r['abook']}, its entry in book {r['ebook']}")
+        f"its account is in book {r['abook']}, its entry in book {r['ebook']}" if r["abook"] != r["ebook"] else
+        f"its line reference {r['bad_ref']!r} is outside the reference form: at most 150 characters, printable "
+        "ASCII without a space at either end, 汉字 and the punctuation of document numbers, NFKC (line_ref_form)")
 
 
 POSTING_CHECKS: tuple[PostingCheck, ...] = (
@@ -100,10 +120,12 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
                   f"debits {_fen(r['dr'])} ≠ credits {_fen(r['cr'])} for book {r['ebook']}, unit {r['unit']}"
                   + (f", component {r['component']}" if r["component"] else "")),
     PostingCheck(
-        "posting_copies", "each posting's entry and account exist, its date is its entry's, its unit its "
-        "account's, its account in its entry's book", "postings", """
+        "posting_copies", "each posting's entry and account exist, its line reference is in the reference form "
+        "(0107), its date is its entry's, its unit its account's, its account in its entry's book", "postings", """
         SELECT DISTINCT entry_id FROM ga
-         WHERE no_entry OR no_account OR entry_date <> edate OR unit <> aunit OR abook <> ebook""",
+         WHERE no_entry OR no_account OR entry_date <> edate OR unit <> aunit OR abook <> ebook
+        UNION
+        SELECT DISTINCT p.entry_id FROM ONLY fl.posting p WHERE """ + LINE_REF_UNCHECKED + " AND " + LINE_REF_BAD,
         _copies_message),
     PostingCheck(
         "account_balances", "fl.account debits, credits and balance equal the sums of its postings", "accounts", """

@@ -25,7 +25,9 @@ def _held_ledger(ledger_db) -> None:
          entry("hl-move", "2023-02-01", "RES", leg("1004", "230822", "D", "1000.00", "county_exp"),
                leg("1003", "230822", "C", "1000.00", "special")))
     for i, text in enumerate(AWKWARD):
-        legs = [dict(leg("5001.outpatient", "230822", "D", "1.00"), line_ref=text or None, memo=text)
+        # (0107) a line reference holds no control character: the line break and tab stay in the memo
+        ref = text.replace("\n", " ").replace("\t", " ") or None
+        legs = [dict(leg("5001.outpatient", "230822", "D", "1.00"), line_ref=ref, memo=text)
                 for _ in range(3)]
         post(fin, entry(f"hl-{i}", "2023-02-05", "RES", *legs,
                         leg("1004", "230822", "C", "3.00", "county_exp"), memo=text))
