@@ -161,6 +161,16 @@ PATTERNS: tuple[str, ...] = (
     TABLE_STYLE,
     N_("reference '{ref}' was already imported (batch {batch}, {file}, row {row}) with different content: conflict; "
        "correct the row or give it a new reference"),
+    # (0107) a manual entry's posting whose line reference is outside the reference form
+    N_("{where}: line_ref: {reason}"),
+    # (0106, ATTACK14 V6) a payments row whose category its component does not pay
+    # (fl.imp_category_component_problem): {fix} is the value to write, kept as written
+    N_("category {category} ({chart}) is paid by the {pooled} fund only (统筹基金支付), not by component {component}: "
+       "the components never pay for each other (不得相互挤占, rule category_component); write {fix} in this row's "
+       "component column, or correct its category"),
+    N_("category {category} ({chart}) is paid by the personal accounts only (个人账户支付), not by the {pooled} fund: "
+       "the components never pay for each other (不得相互挤占, rule category_component); write {fix} in this row's "
+       "component column, or correct its category"),
 )
 
 # PostgreSQL's own refusals (a table constraint, a privilege): the constraint names the rule.

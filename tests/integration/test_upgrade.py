@@ -1833,3 +1833,87 @@ def test_upgrade_0102_what_the_category_trigger_runs_pins_its_search_path(upgrad
         assert conf == ["search_path=pg_catalog, fl, pg_temp"], conf
         why = c.execute("SELECT fl.category_component_problem('5001.pharmacy', 'pooled', 'pooled')").fetchone()[0]
         assert why is not None and "personal accounts only" in why, why
+
+
+def test_upgrade_0106_a_payments_row_off_its_component_is_refused_by_row(upgraded: Upgraded) -> None:
+    """0106 (ATTACK14 V6's limit): the upgraded fl.import_payments judges each row's category against
+    its component, listing the row and column with the rule (kind category_component) before any
+    account is made, and answers for a valid file as before."""
+    with upgraded.connect() as c:
+        src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.import_payments(text,text)'::regprocedure"
+                        ).fetchone()[0]
+        assert "imp_category_component_problem" in src and "(0092)" in src, "0092's definition, changed where 0106 says"
+        conf = c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl.imp_category_component_problem(text,text,"
+                         "text,text,text[])'::regprocedure").fetchone()[0]
+        assert conf == ["search_path=pg_catalog, fl, pg_temp"], conf
+        officer, unit = c.execute("SELECT name, unit FROM fl.app_user WHERE role = 'officer' AND unit IS NOT NULL "
+                                  "ORDER BY name LIMIT 1").fetchone()
+        accounts = c.execute("SELECT count(*) FROM fl.account").fetchone()[0]
+    with upgraded.connect(officer) as o:
+        o.autocommit = False
+        o.execute("SELECT fl.import_stage('payments')")
+        o.execute("INSERT INTO pg_temp.fl_stage_payments (row_no, date, unit, book, provider, category, amount, "
+                  "reference, component, paid_from) VALUES (2, '2025-01-10', %s, 'EMP', 'x', 'maternity_allowance', "
+                  "'8.00', 'upg-0106', 'personal', '')", (unit,))
+        doc = o.execute("SELECT fl.import_payments('upgrade-0106.csv', NULL)").fetchone()[0]
+        o.rollback()
+    assert [(e["row"], e["column"], e["kind"]) for e in doc["errors"]] == [(2, "component", "category_component")], doc
+    assert "write pooled in this row's component column" in doc["errors"][0]["reason"], doc
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM fl.account").fetchone()[0] == accounts
+
+
+def test_upgrade_0107_a_postings_line_reference_is_held_to_the_form_validated(upgraded: Upgraded) -> None:
+    """0107: the old release's line references all fit the reference form, so the upgrade validated
+    CHECK posting_line_ref_form and pending_posting_line_ref_form against every row (convalidated),
+    and a raw write of another reference is refused by name."""
+    with upgraded.connect() as c:
+        rows = c.execute("SELECT conname, convalidated FROM pg_constraint WHERE conname IN "
+                         "('posting_line_ref_form', 'pending_posting_line_ref_form') ORDER BY 1").fetchall()
+        assert rows == [("pending_posting_line_ref_form", True), ("posting_line_ref_form", True)], rows
+        refs = c.execute("SELECT count(*) FROM fl.posting WHERE line_ref IS NOT NULL").fetchone()[0]
+        assert refs > 0, "the demo's payments carry their claims' references"
+        with pytest.raises(psycopg.errors.CheckViolation) as ei:
+            c.execute("SELECT * FROM fl._post(ARRAY[ROW(1, 'RES', DATE '2025-01-10', 'x', 'manual', 'manual:fin:upg-107', "
+                      "NULL, '', NULL, NULL)::fl.new_entry], ARRAY[ROW(1, 1, 'RES', '1101', '230822', '', '', 'D', 100, "
+                      "'Z-\u200bA', NULL)::fl.new_posting, ROW(1, 2, 'RES', '2001', '230822', '', '', 'C', 100, NULL, "
+                      "NULL)::fl.new_posting])")
+        assert ei.value.diag.constraint_name == "posting_line_ref_form"
+
+
+def test_upgrade_0108_imports_are_counted_per_day_with_a_cap_of_their_own(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0108: the day counter has its import_rows column (0 for the rows before), the rule's point is
+    recorded, fl._imp_finish counts a payments import's new rows for its importer and refuses past
+    the role's cap (import_daily_cap), and the upgraded ledger verifies."""
+    with upgraded.connect() as c:
+        col = c.execute("SELECT count(*) FROM fl.manual_day WHERE import_rows <> 0").fetchone()[0]
+        assert col == 0
+        point = c.execute("SELECT revision FROM fl.rule_point WHERE rule = 'import_daily_cap'").fetchall()
+        assert point == [("0108",)], point
+        assert "import_daily_cap" in c.execute(
+            "SELECT prosrc FROM pg_proc WHERE oid = 'fl._imp_finish(bigint,int,jsonb)'::regprocedure").fetchone()[0]
+        unit = c.execute("SELECT unit FROM fl.account WHERE holder = 'county_exp' AND book = 'RES' AND component = '' "
+                         "AND balance > 100 ORDER BY unit LIMIT 1").fetchone()[0]
+        reviewer = c.execute("SELECT name FROM fl.app_user WHERE role = 'reviewer' ORDER BY name LIMIT 1").fetchone()[0]
+        day = c.execute("SELECT max(day) FROM fl.account_day").fetchone()[0]
+        before = c.execute("SELECT coalesce(sum(import_rows), 0) FROM fl.manual_day WHERE user_name = %s",
+                           (reviewer,)).fetchone()[0]
+    f = tmp_path / "cap.csv"
+    f.write_text("date,unit,book,provider,category,amount,reference,component,paid_from\n"
+                 f"{day},{unit},RES,x,inpatient,0.01,UPG-108-1,,county\n{day},{unit},RES,x,inpatient,0.01,UPG-108-2,,county\n",
+                 "utf-8")
+    r = upgraded.cli("--lang", "en", "pay", "import", str(f), "--json", user=reviewer)
+    assert r.returncode == 0, r
+    with upgraded.connect() as c:
+        after = c.execute("SELECT coalesce(sum(import_rows), 0) FROM fl.manual_day WHERE user_name = %s",
+                          (reviewer,)).fetchone()[0]
+        assert after == before + 2, (before, after)
+        c.execute("UPDATE fl.manual_day SET import_rows = 2000000 WHERE user_name = %s AND day = fl._region_today()",
+                  (reviewer,))
+    g = tmp_path / "cap2.csv"
+    g.write_text("date,unit,book,provider,category,amount,reference,component,paid_from\n"
+                 f"{day},{unit},RES,x,inpatient,0.01,UPG-108-3,,county\n", "utf-8")
+    r = upgraded.cli("--lang", "en", "pay", "import", str(g), user=reviewer)
+    assert r.returncode != 0 and "import_daily_cap" in r.stdout + r.stderr, r
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]
