@@ -4,7 +4,8 @@ and red, and the local government's expected share (缺口分担) at each year e
 
 Pure: history in, figures out; money stays integer fen (Decimal in between, rounded
 half-even to the fen once per monthly figure). The method, per series (contributions
-4001/4601, fiscal subsidies 4101/4401 without shortfall receipts, other revenue,
+4001/4601, fiscal subsidies 4101/4401 without the government's shortfall receipts (its
+register clearings, as the shortfall rule reads them), other revenue,
 expenditure 5xxx), is a *seasonal profile × damped robust trend*:
 
 * **profile**: each calendar month's share of its calendar year's total, the median of
@@ -91,10 +92,10 @@ class MonthFlows:
 
     month: dt.date               # first day of the month
     contributions: int = 0       # 4001, 4601
-    subsidies: int = 0           # 4101 (not 4101.shortfall), 4401
+    subsidies: int = 0           # 4101 and its sub-accounts, 4401: without the shortfall receipts
     other_revenue: int = 0       # interest and the rest of 4xxx
     expenditure: int = 0         # 5xxx
-    shortfall_receipts: int = 0  # 4101.shortfall: the government paying an earlier year's share
+    shortfall_receipts: int = 0  # the government paying an earlier year's share (its register clearings)
     equity: int = 0              # 3001 outside the close
 
     @property

@@ -390,8 +390,11 @@ def _taken_out(rows: FundRows, without: Mapping[int, Any]) -> dict[str, dict[int
 
 def _figures(rows: FundRows, book: str, year: int, without: Mapping[int, Any] | None = None,
              at: dt.datetime | None = None, seen: Callable[[int], bool] | None = None) -> dict[str, dict[str, int]]:
-    """fl.year_figures_v3(year, book) re-derived: each unit's figures of the year (fen) — as
-    the books stood at ``at`` when given: the entries ``without`` (written after it) left out,
+    """fl.year_figures_at(year, book, 31 December) re-derived — fl.year_figures_v3(year, book),
+    the one definition the close, ``report shortfall`` and (at its date) the monitor read
+    (0104), the government's receipts being the clearings of government-share items dated in
+    the year (fl.government_receipts), not the postings on 4101.shortfall: each unit's
+    figures of the year (fen) — as the books stood at ``at`` when given: the entries ``without`` (written after it) left out,
     and the government shares of closes made after it (Z1) — or, with ``seen`` (0094: did the
     write read this entry), of closes whose closing entries it did not read."""
     without = without or {}

@@ -7,8 +7,8 @@ Shandong's city measures keep the fiscal subsidy to the individual contribution 
 region file, one table per year and book; docs/region.md).
 
 The check, per unit, book and year, on the cash basis: the fiscal subsidy *received* (4101
-and its sources, without 4101.shortfall, the government's share of a gap, which is not
-funding) and the individual contributions received (4001), both net of reversals and
+and its sources, without the government's receipts of its share of a gap, which is not
+funding: the register's clearings, as the shortfall rule reads them) and the individual contributions received (4001), both net of reversals and
 without the year-end close, against the insured headcount (参保人数) of that unit, book and
 year. Every comparison is exact, in fen: ``subsidy ≥ subsidy_min × insured``, never a
 rounded per-person figure against the standard (a unit 0.004 yuan short per person over a

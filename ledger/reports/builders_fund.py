@@ -259,6 +259,7 @@ class MonitorRow:
     balance_rate_colour: Colour = Colour.green
     level: Colour = Colour.green          # the worse of the two colours: what the response plan follows
     response: Response | None = None      # the plan's steps for a yellow or red unit (not the consolidated rows)
+    share_receipts: int = 0               # the government's shortfall receipts since 1 January (not in year_revenue)
 
 
 def _rate(f: MonitorFigures, as_of: dt.date | None) -> tuple[Fraction, Basis]:
@@ -286,7 +287,7 @@ def monitor_row(unit: str, book: str, f: MonitorFigures, t: Thresholds, rate: tu
     return MonitorRow(unit, book, f.surplus, f.trailing_12m_expenditure, months, c,
                       f.year_result, f.special_share, f.planned_result, tuple(warns), basis,
                       f.outstanding_share, f.overdue_share, f.year_revenue, f.current_balance, brate, rc,
-                      overall(c, rc))
+                      overall(c, rc), share_receipts=f.share_receipts)
 
 
 def monitor_rows(figures: Sequence[MonitorFigures], t: Thresholds, as_of: dt.date | None = None,
@@ -309,6 +310,7 @@ def monitor_rows(figures: Sequence[MonitorFigures], t: Thresholds, as_of: dt.dat
             trailing_12m_expenditure=sum(f.trailing_12m_expenditure for f, _ in fs),
             year_result=sum(f.year_result for f, _ in fs), year_revenue=sum(f.year_revenue for f, _ in fs),
             current_balance=sum(f.current_balance for f, _ in fs),
+            share_receipts=sum(f.share_receipts for f, _ in fs),
             special_share=sum(f.special_share for f, _ in fs),
             outstanding_share=sum(f.outstanding_share for f, _ in fs),
             overdue_share=sum(f.overdue_share for f, _ in fs))

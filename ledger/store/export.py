@@ -82,11 +82,14 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
         raise BadInput(f"{directory}: a symbolic link; an export goes into a new directory")
     if directory.exists() and any(directory.iterdir()):
         raise BadInput(f"{directory}: not empty; an export goes into a new directory")
+    # An officer is refused in words before anything is written or the snapshot locks the tables,
+    # which an officer may not lock (PostgreSQL's "permission denied for table entry" was what it
+    # got: ATTACK14 V10's class, found by tests/security/test_officer_read_sweep.py).
+    require_reader(conn)
     (directory / "tables").mkdir(parents=True, exist_ok=True)
     saved = conn.isolation_level, conn.read_only
     pin(conn)
     try:
-        require_reader(conn)
         taken = conn.execute("SELECT pg_catalog.current_database() AS db, pg_catalog.session_user() AS login, "
                              "pg_catalog.to_char(pg_catalog.now(), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at"
                              ).fetchone()

@@ -2,7 +2,8 @@
 the employees' book its pooled component (统筹基金) — and month, up to the origin, the
 flows split the way the forecast projects them, and the government shortfall shares
 still owed at the origin. Read from ``fl.operating_day`` (without the year-end close,
-like the monitor) and the memo register; row security narrows an officer to their unit.
+like the monitor) and the memo register; the government's shortfall receipts as the rule
+reads them (``ledger.store.receipts``); row security narrows an officer to their unit.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections import defaultdict
 
 from ledger.core.forecast import MonthFlows
 from ledger.store.db import Conn
+from ledger.store.receipts import government_receipts, is_line
 
 _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)"
 
@@ -20,9 +22,12 @@ def history(conn: Conn, *, origin: dt.date, book: str | None = None,
             unit: str | None = None) -> dict[tuple[str, str], list[MonthFlows]]:
     """``{(unit, book): [MonthFlows, ...]}`` for every month with a movement up to ``origin``.
 
-    contributions = 4001 + 4601; subsidies = 4101 and its sub-accounts except
-    4101.shortfall, and 4401; shortfall_receipts = 4101.shortfall; other_revenue = the
-    rest of 4xxx; expenditure = 5xxx; equity = 3001 outside the close (handover)."""
+    contributions = 4001 + 4601; subsidies = 4101 and its sub-accounts, and 4401;
+    other_revenue = the rest of 4xxx; each without the government's shortfall receipts
+    (``shortfall_receipts``: the register clearings of government-share items, as the
+    shortfall rule reads them, taken out of the account each was credited to — 4101.shortfall,
+    or 4401 for a late adjustment-fund allocation); expenditure = 5xxx; equity = 3001
+    outside the close (handover)."""
     rows = conn.execute(
         f"""WITH mv AS (
               SELECT d.account_id, date_trunc('month', d.day)::date AS month, sum(d.debits - d.credits) AS net
@@ -31,12 +36,9 @@ def history(conn: Conn, *, origin: dt.date, book: str | None = None,
             SELECT a.unit, a.book, mv.month,
                    coalesce(-sum(mv.net) FILTER (WHERE a.chart_code IN ('4001', '4601')), 0)::bigint
                      AS contributions,
-                   coalesce(-sum(mv.net) FILTER (WHERE (a.chart_code = '4101' OR a.chart_code LIKE '4101.%%'
-                                                        OR a.chart_code = '4401')
-                                                       AND a.chart_code <> '4101.shortfall'), 0)::bigint
+                   coalesce(-sum(mv.net) FILTER (WHERE a.chart_code = '4101' OR a.chart_code LIKE '4101.%%'
+                                                       OR a.chart_code = '4401'), 0)::bigint
                      AS subsidies,
-                   coalesce(-sum(mv.net) FILTER (WHERE a.chart_code = '4101.shortfall'), 0)::bigint
-                     AS shortfall_receipts,
                    coalesce(-sum(mv.net) FILTER (WHERE c.kind = 'revenue'), 0)::bigint AS revenue,
                    coalesce(sum(mv.net) FILTER (WHERE c.kind = 'expenditure'), 0)::bigint AS expenditure,
                    coalesce(-sum(mv.net) FILTER (WHERE c.kind = 'net_assets'), 0)::bigint AS equity
@@ -47,14 +49,28 @@ def history(conn: Conn, *, origin: dt.date, book: str | None = None,
              GROUP BY a.unit, a.book, mv.month
              ORDER BY a.unit, a.book, mv.month""",
         {"origin": origin, "book": book, "unit": unit}).fetchall()
+    received: dict[tuple[str, str, dt.date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for g in government_receipts(conn, end=origin, book=book, unit=unit):
+        received[(g.unit, g.book, g.received_on.replace(day=1))][_series(g.chart_code)] += g.amount
     out: dict[tuple[str, str], list[MonthFlows]] = defaultdict(list)
     for r in rows:
-        contributions, subsidies, receipts = int(r["contributions"]), int(r["subsidies"]), int(r["shortfall_receipts"])
+        got = received.get((r["unit"], r["book"], r["month"]), {})
+        contributions, subsidies = int(r["contributions"]), int(r["subsidies"])
+        other = int(r["revenue"]) - contributions - subsidies
         out[(r["unit"], r["book"])].append(MonthFlows(
-            r["month"], contributions=contributions, subsidies=subsidies,
-            other_revenue=int(r["revenue"]) - contributions - subsidies - receipts,
-            expenditure=int(r["expenditure"]), shortfall_receipts=receipts, equity=int(r["equity"])))
+            r["month"], contributions=contributions - got.get("contributions", 0),
+            subsidies=subsidies - got.get("subsidies", 0), other_revenue=other - got.get("other_revenue", 0),
+            expenditure=int(r["expenditure"]), shortfall_receipts=sum(got.values()), equity=int(r["equity"])))
     return dict(out)
+
+
+def _series(code: str) -> str:
+    """The forecast series a revenue account belongs to (``history``'s split)."""
+    if code in ("4001", "4601"):
+        return "contributions"
+    if is_line(code, "4101") or code == "4401":
+        return "subsidies"
+    return "other_revenue"
 
 
 def government_outstanding(conn: Conn, *, origin: dt.date, book: str | None = None,

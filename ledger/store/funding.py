@@ -4,9 +4,11 @@ the money received per unit, book and year that ``ledger.core.funding`` holds ag
 
 Money received is read from the books on the cash basis: ``fl.year_flows`` (account_day
 without the year-end close) over the year, the fiscal subsidy as 4101 and its source
-sub-accounts without ``4101.shortfall`` (a government's share of a gap settles a shortfall;
-it is not funding), the individual contributions as 4001. Officers see their own unit
-(row security, and ``fl.my_unit``)."""
+sub-accounts without the government's shortfall receipts credited to them (a government's
+share of a gap settles a shortfall; it is not funding) — the register clearings of
+government-share items, read as the shortfall rule reads them (``ledger.store.receipts``),
+not the postings on 4101.shortfall — the individual contributions as 4001. Officers see
+their own unit (row security, and ``fl.my_unit``)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 from ledger.core.funding import FundingLine, FundingStandard, funding_line, parse_standards
 from ledger.store.db import Conn
+from ledger.store.receipts import government_receipts, is_line
 from ledger.store.rows import fetch_all
 
 
@@ -62,15 +65,20 @@ def headcounts(conn: Conn, year: int, *, history: bool = False, unit: str | None
 
 def received(conn: Conn, year: int, book: str) -> dict[str, tuple[int, int]]:
     """Per unit of ``book``: (fiscal subsidy, individual contributions) received in ``year``."""
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
     rows = conn.execute(
         """SELECT f.unit,
-                  coalesce(-sum(f.net) FILTER (WHERE (f.chart_code = '4101' OR f.chart_code LIKE '4101.%%')
-                                                 AND f.chart_code <> '4101.shortfall'), 0)::bigint AS subsidy,
+                  coalesce(-sum(f.net) FILTER (WHERE f.chart_code = '4101' OR f.chart_code LIKE '4101.%%'), 0)::bigint
+                    AS subsidy,
                   coalesce(-sum(f.net) FILTER (WHERE f.chart_code = '4001' OR f.chart_code LIKE '4001.%%'), 0)::bigint
                     AS individual
              FROM fl.year_flows(%s, %s, %s) f
-            GROUP BY f.unit""", (book, dt.date(year, 1, 1), dt.date(year, 12, 31))).fetchall()
-    return {r["unit"]: (int(r["subsidy"]), int(r["individual"])) for r in rows}
+            GROUP BY f.unit""", (book, start, end)).fetchall()
+    shares: dict[str, int] = {}
+    for g in government_receipts(conn, start=start, end=end, book=book):
+        if is_line(g.chart_code, "4101"):
+            shares[g.unit] = shares.get(g.unit, 0) + g.amount
+    return {r["unit"]: (int(r["subsidy"]) - shares.get(r["unit"], 0), int(r["individual"])) for r in rows}
 
 
 def funding(conn: Conn, year: int, *, book: str | None = None, unit: str | None = None) -> list[FundingLine]:

@@ -32,6 +32,7 @@ class MonitorFigures:
     year_result: Fen
     year_revenue: Fen
     current_balance: Fen
+    share_receipts: Fen
     special_share: Fen
     planned_result: Fen | None      # None: no budget for the year
     first_day: dt.date | None
@@ -68,11 +69,11 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
     ``trailing_12m_expenditure`` (5xxx debits − credits over the 12 months ending at
     ``as_of``: the days after ``ledger.core.monitor.year_before``), ``year_result``
     (revenue − expenditure since 1 January), ``year_revenue`` and ``current_balance``
-    (revenue, and revenue − expenditure, since 1 January without the government's
-    shortfall payments and this year's adjustment-fund allocations, read exactly as the
-    shortfall rule reads them — ``fl.year_figures_v3``'s revenue at ``as_of``: the register
-    clearings of government-share items, not the postings on 4101.shortfall (ATTACK14 V4);
-    the balance rate),
+    (the shortfall rule's revenue, and its C = revenue − expenditure, since 1 January:
+    ``fl.year_figures_at(year, book, as_of)`` — the one definition the close and ``report
+    shortfall`` read — so without the government's shortfall receipts and this year's
+    adjustment-fund allocations; the balance rate), ``share_receipts`` (those receipts:
+    the register clearings of government-share items since 1 January, ``fl.government_receipts``),
     ``special_share`` (1003 on the special account), ``planned_result`` (budget revenue
     − expenditure lines for ``as_of``'s year, ``None`` without a budget), ``first_day`` (the unit's
     first day in the book, for the months-payable basis), ``outstanding_share`` (the
@@ -105,22 +106,13 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
                        WHERE (make_date(s.fiscal_year, 12, 31) + make_interval(months => (SELECT months FROM due)))::date
                              < %(as_of)s), 0)::bigint AS overdue
                 FROM fl.government_shares(%(as_of)s) s GROUP BY s.book, s.unit),
-            -- C's receipts, read as the shortfall rule reads them (fl.year_figures_v2's
-            -- receipts, fl.year_figures_v3's adjustment receipts, at a date: ATTACK14 V4):
-            -- the register clearings of government-share items dated this year (whatever
-            -- account their entry credits: 4101.shortfall, 4401 for a late allocation), and
-            -- this year's adjustment-fund allocations (kind adjfund_alloc, dated in their year).
-            receipts AS (
-              SELECT i.book, i.unit, sum(c.amount)::bigint AS amount
-                FROM fl.register_clearing c JOIN fl.register_item i ON i.id = c.item_id
-               WHERE i.kind = 'government_share' AND c.cleared_on BETWEEN %(ystart)s AND %(as_of)s
-               GROUP BY i.book, i.unit),
-            alloc AS (
-              SELECT e.book, a.unit, sum(CASE p.side WHEN 'C' THEN p.amount ELSE -p.amount END)::bigint AS amount
-                FROM fl.entry e JOIN fl.posting p ON p.entry_id = e.id JOIN fl.account a ON a.id = p.account_id
-               WHERE e.kind = 'adjfund_alloc' AND a.chart_code = '4401'
-                 AND e.entry_date BETWEEN %(ystart)s AND %(as_of)s
-               GROUP BY e.book, a.unit),
+            -- C and its revenue as the shortfall rule reads them at the date (ATTACK14 V4):
+            -- fl.year_figures_at through its confined definer reader (an officer's own unit; the
+            -- allocation part reads fl.entry.source, which officers may not), one row per unit.
+            rule AS (
+              SELECT f.book, f.unit, f.revenue, f.expenditure, f.share_receipts
+                FROM fl.book b CROSS JOIN LATERAL fl.year_figures_read_at(%(year)s, b.code, %(as_of)s) f
+               WHERE %(book)s::text IS NULL OR b.code = %(book)s),
             -- The unit's first day in the book over all its accounts, from mv: operating_day
             -- has a row for every account_day row (the close is a LEFT JOIN), so this is
             -- account_day's first day without a second pass over it.
@@ -134,10 +126,9 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
                      AS trailing_12m_expenditure,
                    coalesce(-sum(mv.ytd) FILTER (WHERE c.kind IN ('revenue', 'expenditure')), 0)::bigint
                      AS year_result,
-                   (coalesce(-sum(mv.ytd) FILTER (WHERE c.kind = 'revenue'), 0)
-                    - coalesce(min(rc.amount), 0) - coalesce(min(al.amount), 0))::bigint AS year_revenue,
-                   (coalesce(-sum(mv.ytd) FILTER (WHERE c.kind IN ('revenue', 'expenditure')), 0)
-                    - coalesce(min(rc.amount), 0) - coalesce(min(al.amount), 0))::bigint AS current_balance,
+                   coalesce(min(rl.revenue), 0)::bigint AS year_revenue,
+                   coalesce(min(rl.revenue - rl.expenditure), 0)::bigint AS current_balance,
+                   coalesce(min(rl.share_receipts), 0)::bigint AS share_receipts,
                    coalesce(sum(mv.balance) FILTER (WHERE a.chart_code = '1003' AND a.holder = 'special'),
                             0)::bigint AS special_share,
                    min(pl.planned_result) AS planned_result,
@@ -151,8 +142,7 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
               LEFT JOIN planned pl ON pl.book = a.book AND pl.unit = a.unit AND pl.component = a.component
               LEFT JOIN firsts fd ON fd.book = a.book AND fd.unit = a.unit
               LEFT JOIN shares sh ON sh.book = a.book AND sh.unit = a.unit
-              LEFT JOIN receipts rc ON rc.book = a.book AND rc.unit = a.unit
-              LEFT JOIN alloc al ON al.book = a.book AND al.unit = a.unit
+              LEFT JOIN rule rl ON rl.book = a.book AND rl.unit = a.unit
              WHERE {_FILTER}
              GROUP BY a.book, a.unit, u.sort
              ORDER BY a.book DESC, u.sort, a.unit""", args)

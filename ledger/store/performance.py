@@ -13,6 +13,7 @@ from ledger.core.performance import Review, UnitYear, check_weights, ranked, rev
 from ledger.store import budget as budget_store
 from ledger.store import monitor
 from ledger.store.db import Conn
+from ledger.store.receipts import government_receipts, is_line
 
 
 def weights(conn: Conn) -> dict[str, Decimal]:
@@ -24,13 +25,11 @@ def weights(conn: Conn) -> dict[str, Decimal]:
     return check_weights(value or {})
 
 
-def _is(code: str, line: str) -> bool:
-    return code == line or code.startswith(line + ".")
-
-
 def unit_years(conn: Conn, year: int, *, book: str | None = None, unit: str | None = None) -> list[UnitYear]:
     """Per (unit, book) with a budget for ``year``: budget, actuals of the year (without
-    the close; shortfall receipts 4101.shortfall, which settle an earlier year, left out),
+    the close; the government's shortfall receipts, which settle an earlier year, left out
+    as the shortfall rule leaves them out — its register clearings, ``ledger.store.receipts``,
+    not the postings on 4101.shortfall),
     months payable at 31 December, approved requests and government shares incurred."""
     end = dt.date(year, 12, 31)
     budgets = budget_store.show(conn, year, book=book, unit=unit)
@@ -42,12 +41,17 @@ def unit_years(conn: Conn, year: int, *, book: str | None = None, unit: str | No
                               (bk, dt.date(year, 1, 1), end)).fetchall():
             a = actual[(f["unit"], bk)]
             net = int(f["net"])
-            if f["kind"] == "revenue" and not _is(f["chart_code"], "4101.shortfall"):
+            if f["kind"] == "revenue":
                 a["revenue"] -= net
-                if _is(f["chart_code"], "4001"):
+                if is_line(f["chart_code"], "4001"):
                     a["collection"] -= net
             elif f["kind"] == "expenditure":
                 a["expenditure"] += net
+        for g in government_receipts(conn, start=dt.date(year, 1, 1), end=end, book=bk, unit=unit):
+            a = actual[(g.unit, bk)]
+            a["revenue"] -= g.amount
+            if is_line(g.chart_code, "4001"):
+                a["collection"] -= g.amount
         for m in monitor.figures(conn, as_of=end, book=bk, unit=unit):
             monthly, _basis = monthly_spending(max(m.trailing_12m_expenditure, 0), m.first_day, end)
             months[(m.unit, bk)] = months_payable_at(m.surplus, monthly) if m.surplus >= 0 else Decimal(0)
@@ -63,7 +67,7 @@ def unit_years(conn: Conn, year: int, *, book: str | None = None, unit: str | No
         a = actual.get(key, {})
         out.append(UnitYear(
             b.unit, b.book, b.revenue, b.expenditure,
-            sum(ln.amount for ln in b.lines if _is(ln.line, "4001")),
+            sum(ln.amount for ln in b.lines if is_line(ln.line, "4001")),
             int(a.get("revenue", 0)), int(a.get("expenditure", 0)), int(a.get("collection", 0)),
             months.get(key), approved.get(key, 0), shares.get(key, 0)))
     return out

@@ -1,11 +1,13 @@
 """Year-end close (年终结转) with the shortfall rule (缺口分担), and the shortfall report.
 
 Per unit and book (employees: the pooled component 统筹基金) the figures come from
-``fl.year_figures_v2`` — the year's revenue and expenditure without closing entries, and
-the accumulated surplus S carried in, read across years: government-share money
-received this year for an earlier year is left out of the year's revenue, and shares
-still owed count in S (BRIEF §5; the reconciling columns say by how much) — and the rule
-from ``ledger.core.shortfall``.
+``fl.year_figures_at(year, book, as_of)`` (``fl.year_figures_v3`` is it at 31 December; the
+monitor reads it at its date) — the year's revenue and expenditure without closing entries,
+and the accumulated surplus S carried in, read across years: government-share money
+received this year for an earlier year (``fl.government_receipts``: the register's
+clearings) is left out of the year's revenue, and so are the year's adjustment-fund
+allocations, and shares still owed count in S (BRIEF §5; the reconciling columns say by
+how much) — and the rule from ``ledger.core.shortfall``.
 ``close_year`` takes ``fl.close_year``'s locks before it computes the table (one
 transaction), so no writer commits in between; ``fl.close_year`` re-checks the table against the books and the rule, posts the closing
 entries of every book (4xxx → 3001, 3001 → 5xxx, per component), records each
@@ -126,8 +128,9 @@ def books(conn: Conn) -> list[str]:
 
 def live_table(conn: Conn, year: int, book: str) -> list[ShortfallResult]:
     """The shortfall table of ``book`` for ``year`` computed from the books now."""
-    # (0100, ATTACK14 V10) The definer reader: the figures as the close computes them, an officer's
-    # own unit's row only (fl.year_figures_v3 reads fl.entry.source, which officers may not).
+    # (0100, ATTACK14 V10) The definer reader: the figures as the close computes them
+    # (fl.year_figures_at at 31 December, 0104), an officer's own unit's row only (its allocation
+    # part reads fl.entry.source, which officers may not).
     rows = conn.execute("SELECT * FROM fl.year_figures_read(%s, %s)", (year, book)).fetchall()
     return shortfall_table(ShortfallInput(r["unit"], r["book"], int(r["revenue"]), int(r["expenditure"]),
                                           int(r["surplus_before"]), share_receipts=int(r["share_receipts"]),

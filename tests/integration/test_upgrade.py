@@ -1917,3 +1917,64 @@ def test_upgrade_0108_imports_are_counted_per_day_with_a_cap_of_their_own(upgrad
     assert r.returncode != 0 and "import_daily_cap" in r.stdout + r.stderr, r
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, v.stdout[-2000:]
+
+
+def test_upgrade_0104_one_definition_of_the_governments_receipts_and_the_rules_inputs_at_a_date(
+        upgraded: Upgraded) -> None:
+    """0104 (ATTACK14 V4, what its fix left): fl.year_figures_v3 is fl.year_figures_at at 31 December —
+    for every year and book of the upgraded demo it gives what v2 and the year's allocations give,
+    and for a closed year the inputs the old release's close stored; the government's receipts of a
+    year (fl.government_receipts) are v2's share_receipts; the definer reader at a date is pinned and
+    confined; the monitor's C at a date is fl.year_figures_at's at that date."""
+    with upgraded.connect() as c:
+        for sig, definer in (("fl.government_receipts(text,date,date)", False), ("fl.year_figures_at(int,text,date)", False),
+                             ("fl.year_figures_read_at(int,text,date)", True), ("fl.year_figures_v3(int,text)", False)):
+            conf, sec = c.execute("SELECT proconfig, prosecdef FROM pg_proc WHERE oid = %s::regprocedure",
+                                  (sig,)).fetchone()
+            assert conf == ["search_path=pg_catalog, fl, pg_temp"] and sec is definer, (sig, conf, sec)
+        years = [r[0] for r in c.execute(
+            "SELECT DISTINCT extract(year FROM entry_date)::int FROM fl.entry ORDER BY 1").fetchall()]
+        books = [r[0] for r in c.execute("SELECT code FROM fl.book ORDER BY code").fetchall()]
+        assert years and books
+        compared = 0
+        for y in years:
+            for b in books:
+                v3 = c.execute("SELECT * FROM fl.year_figures_v3(%s, %s)", (y, b)).fetchall()
+                at = c.execute("SELECT * FROM fl.year_figures_at(%s, %s, %s)", (y, b, f"{y}-12-31")).fetchall()
+                later = c.execute("SELECT * FROM fl.year_figures_at(%s, %s, NULL)", (y, b)).fetchall()
+                v2 = c.execute("SELECT unit, revenue, expenditure, surplus_before, revenue_on_books, share_receipts, "
+                               "surplus_before_on_books, outstanding_before FROM fl.year_figures_v2(%s, %s)",
+                               (y, b)).fetchall()
+                assert v3 == at == later, (y, b)
+                # columns: unit, book, component, revenue, expenditure, surplus_before, revenue_on_books,
+                # share_receipts, surplus_before_on_books, outstanding_before, adjustment_receipts
+                assert [(r[0], r[3] + r[10], *r[4:10]) for r in v3] == [tuple(r) for r in v2], (y, b)
+                got = dict(c.execute("SELECT unit, sum(amount)::bigint FROM fl.government_receipts(%s, %s, %s) "
+                                     "GROUP BY unit", (b, f"{y}-01-01", f"{y}-12-31")).fetchall())
+                assert {r[0]: r[7] for r in v3 if r[7]} == {u: a for u, a in got.items() if a}, (y, b)
+                compared += len(v3)
+        assert compared > 0
+        stored = c.execute("SELECT year, book, result FROM fl.year_close ORDER BY year, book").fetchall()
+        assert stored, "the old demo closes a year"
+        for y, b, result in stored:
+            res = result if isinstance(result, dict) else json.loads(result)
+            now = {r[0]: r for r in c.execute("SELECT * FROM fl.year_figures_at(%s, %s, %s)", (y, b, f"{y}-12-31"))}
+            for row in res["rows"]:
+                f = now[row["unit"]]
+                assert (f[3], f[4], f[5]) == (row["revenue"], row["expenditure"], row["surplus_before"]), (y, b, row)
+        y = years[-1]
+        day = f"{y}-06-30"
+        mid = {(r[1], r[0]): r[3] - r[4] for b in books
+               for r in c.execute("SELECT * FROM fl.year_figures_at(%s, %s, %s)", (y, b, day)).fetchall()}
+        officer, unit = c.execute("SELECT name, unit FROM fl.app_user WHERE role = 'officer' AND unit IS NOT NULL "
+                                  "ORDER BY name LIMIT 1").fetchone()
+    with upgraded.connect(officer) as o:
+        units = {r[0] for r in o.execute("SELECT unit FROM fl.year_figures_read_at(%s, 'RES', %s)", (y, day)).fetchall()}
+        assert units <= {unit}, (units, unit)
+    m = upgraded.cli("monitor", "--as-of", day, "--json", user=AUDITOR)
+    assert m.returncode in (0, 3), m.stderr[-2000:]
+    rows = json.loads(m.stdout)["rows"]
+    from ledger.core.money import parse_fen
+
+    assert rows and all(parse_fen(r["current_balance"], allow_negative=True) == mid.get((r["book"], r["unit"]), 0)
+                        for r in rows), (rows, mid)

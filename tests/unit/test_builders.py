@@ -159,7 +159,8 @@ def figures(book: str, unit: str, surplus: int, trailing_12m_expenditure: int, y
 
     return MonitorFigures(**{"book": book, "unit": unit, "surplus": surplus,
                              "trailing_12m_expenditure": trailing_12m_expenditure, "year_result": year_result,
-                             "year_revenue": 0, "current_balance": year_result, "special_share": special_share,
+                             "year_revenue": 0, "current_balance": year_result, "share_receipts": 0,
+                             "special_share": special_share,
                              "planned_result": planned_result, "first_day": None, "outstanding_share": 0,
                              "overdue_share": 0, **more})
 
