@@ -1978,3 +1978,48 @@ def test_upgrade_0104_one_definition_of_the_governments_receipts_and_the_rules_i
 
     assert rows and all(parse_fen(r["current_balance"], allow_negative=True) == mid.get((r["book"], r["unit"]), 0)
                         for r in rows), (rows, mid)
+def test_upgrade_0103_day_rows_that_exist_are_updated_without_on_conflict(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0103 (issue 24): the upgraded fl.posting_inserted updates an account's existing day row by a
+    plain UPDATE and inserts (with ON CONFLICT, as before) only an account's first row of a day: an
+    entry on a day both accounts already moved and an entry on a new day for one of them leave every
+    touched day row equal to the sum of its postings, the account totals equal to theirs, and the
+    ledger verifies."""
+    with upgraded.connect() as c:
+        src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.posting_inserted()'::regprocedure").fetchone()[0]
+        assert "UPDATE fl.account_day ad SET debits = ad.debits + d.dr" in src
+        assert src.index("IF day_ids IS NOT NULL THEN") < src.index("INSERT INTO fl.account_day")
+    keys = []
+    for i, date in enumerate(("2025-01-13", "2025-01-13", "2025-01-14")):
+        doc = tmp_path / f"d{i}.json"
+        keys.append(f"upgrade-0103-{i}")
+        doc.write_text(json.dumps([{"date": date, "book": "RES", "idempotency_key": keys[-1], "memo": "temporary payment",
+                                    "postings": [{"account": "1101", "unit": "230822", "side": "D", "amount": 100 + i},
+                                                 {"account": "2001", "unit": "230822", "side": "C", "amount": 100 + i}]}]),
+                       "utf-8")
+        res = upgraded.cli("entry", "post", str(doc), "--json", user="fin_zhao")
+        assert res.returncode == 0, res.stdout + res.stderr
+    with upgraded.connect() as c:
+        accounts = [r[0] for r in c.execute(
+            "SELECT DISTINCT p.account_id FROM fl.posting p JOIN fl.entry e ON e.id = p.entry_id "
+            "WHERE e.idempotency_key LIKE '%%upgrade-0103-%%'").fetchall()]
+        assert len(accounts) == 2, accounts
+        days = c.execute(
+            "SELECT d.account_id, d.day, d.debits, d.credits, "
+            "(SELECT coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0) FROM fl.posting p "
+            " WHERE p.account_id = d.account_id AND p.entry_date = d.day), "
+            "(SELECT coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0) FROM fl.posting p "
+            " WHERE p.account_id = d.account_id AND p.entry_date = d.day) "
+            "FROM fl.account_day d WHERE d.account_id = ANY (%s) AND d.day IN ('2025-01-13', '2025-01-14')",
+            (accounts,)).fetchall()
+        assert len(days) == 4, days
+        assert all(r[2] == r[4] and r[3] == r[5] for r in days), days
+        totals = c.execute(
+            "SELECT bool_and(a.debits = (SELECT coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0) FROM fl.posting p "
+            "                             WHERE p.account_id = a.id) "
+            "            AND a.credits = (SELECT coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0) FROM fl.posting p "
+            "                             WHERE p.account_id = a.id)) FROM fl.account a WHERE a.id = ANY (%s)",
+            (accounts,)).fetchone()[0]
+        assert totals
+    ok = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert ok.returncode == 0, ok.stdout[-3000:]
+
