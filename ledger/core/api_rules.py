@@ -64,6 +64,9 @@ RULES: tuple[ApiRule, ...] = (
     _r("entry_min_postings", "entry_balanced", "an entry has at least two postings"),
     _r("posting_account", "posting_copies"), _r("posting_entry", "posting_copies"),
     _r("posting_book", "posting_copies"), _r("posting_copy", "posting_copies"),
+    _r("entry_book_fkey", "posting_copies entry_balanced", "an entry's book exists (0105: checked by fl.entry_inserted, "
+       "not a foreign key): an entry has two postings or more, each on an account of its book, and an account's book "
+       "is a foreign key"),
     _c("posting_side", "CHECK posting_side"), _c("posting_amount_positive", "CHECK posting_amount_positive"),
     _c("posting_amount_cap", "CHECK posting_amount_cap"), _c("bank_totals_cap", "CHECK bank_totals_cap"),
     _r("append_only", "hash_chain histories history_chain", "the journal, the history and held entries never change"),

@@ -2023,3 +2023,32 @@ def test_upgrade_0103_day_rows_that_exist_are_updated_without_on_conflict(upgrad
     ok = upgraded.cli("verify", "--json", user=AUDITOR)
     assert ok.returncode == 0, ok.stdout[-3000:]
 
+
+
+def test_upgrade_0105_an_entrys_book_is_checked_without_a_foreign_key(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0105 (issue 24): the upgraded fl.entry has no foreign key to fl.book (whose FOR KEY SHARE locked
+    the book's row for every entry); the owner's raw INSERT of an entry on a book that does not exist
+    is still refused, by the key's name and error code and before the date checks; an entry posted
+    after the upgrade is sealed and the ledger verifies."""
+    with upgraded.connect() as c:
+        fks = c.execute("SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid = 'fl.entry'::regclass "
+                        "AND confrelid = 'fl.book'::regclass").fetchall()
+        assert fks == [], fks
+        for date in ("2025-01-16", "1901-01-01"):
+            with pytest.raises(psycopg.errors.ForeignKeyViolation) as e, c.transaction():
+                c.execute("INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash, reason) "
+                          "VALUES ('NOPE', %s, 'x', 'manual', %s, '\\x00', '')", (date, f"manual:0105:{date}"))
+            assert e.value.diag.constraint_name == "entry_book_fkey", e.value
+    doc = tmp_path / "e.json"
+    doc.write_text(json.dumps([{"date": "2025-01-16", "book": "RES", "idempotency_key": "upgrade-0105",
+                                "memo": "temporary payment",
+                                "postings": [{"account": "1101", "unit": "230822", "side": "D", "amount": 500},
+                                             {"account": "2001", "unit": "230822", "side": "C", "amount": 500}]}]),
+                   "utf-8")
+    res = upgraded.cli("entry", "post", str(doc), "--json", user="fin_zhao")
+    assert res.returncode == 0, res.stdout + res.stderr
+    eid = json.loads(res.stdout)[0]["entry_id"]
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM fl.seal WHERE entry_id = %s", (eid,)).fetchone()[0] == 1
+    ok = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert ok.returncode == 0, ok.stdout[-3000:]
