@@ -2052,3 +2052,46 @@ def test_upgrade_0105_an_entrys_book_is_checked_without_a_foreign_key(upgraded: 
         assert c.execute("SELECT count(*) FROM fl.seal WHERE entry_id = %s", (eid,)).fetchone()[0] == 1
     ok = upgraded.cli("verify", "--json", user=AUDITOR)
     assert ok.returncode == 0, ok.stdout[-3000:]
+
+
+def test_upgrade_0109_a_queued_entrys_version_is_written_chained(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0109 (issue 24): with the chain head held elsewhere, an entry posted in the upgraded ledger is
+    queued, and its queued digest's version is written already chained by its own transaction (which
+    holds the history head since its postings' statement): seq, prev_hash and hash as chaining wrote
+    them (sha256(prev || seq|tbl|op|actor|key|row)), the head on it; sealed by the next commit, the
+    ledger verifies."""
+    with upgraded.connect() as c:
+        src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl._record_queued()'::regprocedure").fetchone()[0]
+        assert "fl._record_put('fl.seal_queue', 'INSERT', ks, ds, hn, hh)" in src
+    doc = tmp_path / "queued.json"
+    doc.write_text(json.dumps([{"date": "2025-01-15", "book": "RES", "idempotency_key": "upgrade-0109",
+                                "memo": "temporary payment",
+                                "postings": [{"account": "1101", "unit": "230822", "side": "D", "amount": 900},
+                                             {"account": "2001", "unit": "230822", "side": "C", "amount": 900}]}]),
+                   "utf-8")
+    holder = psycopg.connect(upgraded.conninfo())
+    try:
+        holder.execute("SELECT seq FROM fl.chain_head WHERE id FOR UPDATE")
+        res = upgraded.cli("entry", "post", str(doc), "--json", user="fin_zhao")
+        assert res.returncode == 0, res.stdout + res.stderr
+        eid = json.loads(res.stdout)[0]["entry_id"]
+        with upgraded.connect() as c:
+            assert c.execute("SELECT count(*) FROM fl.seal_queue WHERE entry_id = %s", (eid,)).fetchone()[0] == 1
+            rows = c.execute(
+                "SELECT l.row_data ->> 'digest' = encode(q.content_digest, 'hex'), l.actor, l.seq = p.seq + 1, "
+                "l.prev_hash = p.hash, l.hash = sha256(p.hash || convert_to(concat_ws('|', l.seq, l.tbl, l.op, l.actor, "
+                "l.row_key::text, l.row_data::text), 'UTF8')), (SELECT rh.seq = l.seq AND rh.hash = l.hash FROM fl.record_head rh) "
+                "FROM fl.record_log l JOIN fl.record_log p ON p.seq = l.seq - 1 JOIN fl.seal_queue q ON q.entry_id = %s "
+                "WHERE l.tbl = 'fl.seal_queue' AND l.row_key = jsonb_build_object('entry_id', %s::bigint)",
+                (eid, eid)).fetchall()
+        assert rows == [(True, "fin_zhao", True, True, True, True)], rows
+    finally:
+        holder.rollback()
+        holder.close()
+    doc.write_text(doc.read_text("utf-8").replace("upgrade-0109", "upgrade-0109-next"), "utf-8")
+    res = upgraded.cli("entry", "post", str(doc), "--json", user="fin_zhao")
+    assert res.returncode == 0, res.stdout + res.stderr
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM fl.seal WHERE entry_id = %s", (eid,)).fetchone()[0] == 1
+    ok = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert ok.returncode == 0, ok.stdout[-3000:]
