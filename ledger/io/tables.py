@@ -766,14 +766,15 @@ def _hidden(c: str) -> bool:
     return cat in _REFUSED_CATEGORIES or (cat == "Zs" and c != " ")
 
 
-# (ATTACK14 V1) What a reference may hold, by name: printable ASCII, CJK unified ideographs and 〇,
-# and the CJK punctuation of document numbers (、。《》「」『』【】〔〕〖〗). The same ranges as
-# fl.reference_form_ok (0098); a closed repertoire ends the class "a character that reads like
-# another" (a variation selector, a Hangul filler, a Braille blank, a Cyrillic А) that a list of
-# refused categories left open.
+# (ATTACK14 V1) What a reference may hold, by name: printable ASCII, the basic block's CJK unified
+# ideographs (U+4E00–U+9FFF) and 〇, and the CJK punctuation of document numbers
+# (、。《》「」『』【】〔〕〖〗). The same ranges as fl.reference_form_ok (0098, 0111); a closed
+# repertoire ends the class "a character that reads like another" (a variation selector, a Hangul
+# filler, a Braille blank, a Cyrillic А) that a list of refused categories left open. (ATTACK15 A5)
+# Not the extension blocks A–G: ~90,000 rare characters outside GBK, among them glyph variants of
+# everyday ones (𠮷 U+20BB7 is drawn like 吉); no office's document numbers use them.
 _REFERENCE_REPERTOIRE = re.compile(
-    "[ -~\u3001\u3002\u3007\u300a-\u3011\u3014-\u3017\u3400-\u4dbf\u4e00-\u9fff"
-    "\U00020000-\U0002ebef\U00030000-\U0003134f]*")
+    "[ -~\u3001\u3002\u3007\u300a-\u3011\u3014-\u3017\u4e00-\u9fff]*")
 
 
 def reference_form_problem(text: str) -> str:

@@ -1615,6 +1615,23 @@ def test_upgrade_0098_references_in_a_closed_repertoire(upgraded: Upgraded) -> N
     assert v.returncode == 0, v.stdout[-2000:]
 
 
+def test_upgrade_0111_a_references_ideographs_are_the_basic_blocks(upgraded: Upgraded) -> None:
+    """0111 (ATTACK15 A5): the upgraded fl.reference_form_ok admits the basic block's 汉字
+    (U+4E00–U+9FFF) and 〇 and refuses the extension blocks' (𠮷 drawn like 吉); every other answer
+    is 0098/0097's; the register's CHECK refuses a raw insert of 𠮷-1; the upgraded ledger, whose
+    stored references are not re-judged, verifies."""
+    kept = ("吉-1", "住院-1", "佳医保〔2024〕12号", "二〇二四-【甲】", "Z-A", "\u4e00\u9fff")
+    refused = ("\U00020bb7-1", "\U00020b9f", "\u3400", "\u4dbf-1", "Z\U00020000A", "Z\U00030000", "\U0002ebe0",
+               "Z-A\ufe0f", "ＺＡ")
+    with upgraded.connect() as c:
+        judged = [c.execute("SELECT fl.reference_form_ok(%s)", (r,)).fetchone()[0] for r in (*kept, *refused)]
+        assert judged == [True] * len(kept) + [False] * len(refused), list(zip((*kept, *refused), judged, strict=True))
+        bad = c.execute("SELECT count(*) FROM fl.import_line WHERE NOT fl.reference_form_ok(reference)").fetchone()[0]
+        assert bad == 0, "the demo's own references are all in the repertoire"
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]
+
+
 def test_upgrade_0094_the_writes_that_record_inputs_record_what_they_read(upgraded: Upgraded) -> None:
     """0094 (ATTACK13 W6): the upgraded interest allocation, in-year adjustment-fund allocation and
     pre-allocation record, in the statement that computes their inputs, what it read of the journal
@@ -1755,7 +1772,7 @@ def test_upgrade_0097_a_plain_reference_is_judged_by_one_test(upgraded: Upgraded
     named = ["", " ", "  ", "Z", "Z-A", " Z-A", "Z-A ", "Z A", "PAY-230800-000000001", 'a"b\\c', "~!", "!~", "住院-1",
              " 住院", "佳医保〔2024〕12号", "二〇二四-【甲】", "ＺＡ", "e\u0301", "\u0301ZA", "Z\u00e9A", "Z-\u200bA",
              "Z-\u2060A", "Z-\ufeffA", "Z\u3000A", "Z\ue000A", "Z\u2028A", "Z\U0010ffffA", "Z\U000e0041A", "Z-A\ufe0f",
-             "Z-\u115fA", "Z-\u0410", "Z-A\u2800", "\u00a0", "\u007f", "\u00ad", "Z\U00020000A"]
+             "Z-\u115fA", "Z-\u0410", "Z-A\u2800", "\u00a0", "\u007f", "\u00ad"]  # (0111 narrowed 汉字: its own test)
     samples: list[str | None] = [None, *named]
     for cp in range(1, 0x300):
         ch = chr(cp)
