@@ -440,8 +440,8 @@ class RulePoint(SQLModel, table=True):
 
 class ManualDay(SQLModel, table=True):
     """A user's manual entries and their postings, monitoring acknowledgements, fund requests and
-    bank statements (and their new lines) in one region day (sql/0073, 0078, 0085): the guard
-    behind manual_daily_cap, ack_daily_cap, request_daily_cap and statement_daily_cap, not an
+    bank statements (and their new lines) in one region day (sql/0073, 0078, 0085, 0108): the guard
+    behind manual_daily_cap, ack_daily_cap, request_daily_cap, statement_daily_cap and import_daily_cap, not an
     auditor's record (the rows themselves are chained)."""
 
     __tablename__ = "manual_day"
@@ -455,6 +455,7 @@ class ManualDay(SQLModel, table=True):
     requests: int = Field(sa_column=Column("requests", Integer, nullable=False))
     statements: int = Field(sa_column=Column("statements", Integer, nullable=False))
     statement_lines: int = Field(sa_column=Column("statement_lines", BigInteger, nullable=False))
+    import_rows: int = Field(sa_column=Column("import_rows", BigInteger, nullable=False))  # 0108: import_daily_cap
 
 
 class RecordHead(SQLModel, table=True):
