@@ -30,20 +30,19 @@ from cli.context import (
     table,
     write,
 )
-from cli.outfiles import check_target, safe_target
-from ledger.core.entries import parse_entries
 from ledger.core.money import format_yuan
 from ledger.core.shapes import as_row, money_keys, to_json
 from ledger.core.users import check_user_name
 from ledger.errors import BadInput
 from ledger.i18n import N_, _, code_text, get_lang
-from ledger.io import infile
-from ledger.store import accounts, admin
+from ledger.store import accounts
 from ledger.store.db import Conn
 
-# ledger.store.journal (the write path: 0.03 G instructions to import) and ledger.store.embedded
-# (platformdirs) are imported by the commands that use them, inside them: `balance` loads
-# neither (issue 24).
+# ledger.store.journal (the write path: 0.03 G instructions to import), ledger.store.embedded
+# (platformdirs), ledger.store.admin, the entry documents' parser (ledger.core.entries, its
+# dataclasses), ledger.io.infile and cli.outfiles are imported by the commands that use them,
+# inside them: `balance` loads none of them (issue 24; each frozen dataclass alone costs
+# ~5 M instructions to make).
 if TYPE_CHECKING:
     from ledger.store.journal import PostResult
 
@@ -74,6 +73,7 @@ def init(
 ) -> None:
     """Create or upgrade the database and load the chart of accounts and the region."""
     from ledger.core.region import load_region  # tomllib and the region's tables: init's alone
+    from ledger.store import admin
 
     reg = load_region(region)
     target = State.target()
@@ -170,6 +170,8 @@ def user_add(
     The name is a new PostgreSQL login (lower-case letters, digits, '_', '.', '-'); an
     existing role is taken only if fundledger made it for the same role in another
     database of this server — never a group role (fl_*), postgres or a superuser."""
+    from ledger.store import admin
+
     check_user_name(name)
     from cli.cmd_db import read_password
 
@@ -194,6 +196,8 @@ def user_add(
 @user_app.command("list")
 def user_list(json_out: JsonOpt = False) -> None:
     """List users and roles."""
+    from ledger.store import admin
+
     rows = read(admin.list_users)
     if json_out:
         emit_json([to_json(r) for r in rows])
@@ -215,6 +219,9 @@ def close_period(
 
     The close is a chained event (its history records how far the journal's chain reached);
     with --digest-dir the digest of the ledger at the close is filed and printed."""
+    from cli.outfiles import check_target, safe_target
+    from ledger.store import admin
+
     try:
         first = dt.date.fromisoformat(month + "-01")
     except ValueError as e:
@@ -260,6 +267,8 @@ def close_period(
 # ---- entries ---------------------------------------------------------------------
 
 def _read_entries(file: str) -> tuple[str, object]:
+    from ledger.io import infile
+
     name = "stdin" if file == "-" else infile.shown_name(file)
     try:
         return name, infile.parse_json(sys.stdin.read(), name) if file == "-" else infile.read_json(file)
@@ -309,6 +318,8 @@ def entry_post(
     (1201, 2101), or touches revenue, expenditure or fund balance (3xxx-5xxx) is held until a
     different user confirms it (entry confirm); the others (1101/2001) post at once. One file
     holds at most 1,000 entries."""
+    from ledger.core.entries import parse_entries
+
     name, doc = _read_entries(file)
     drafts = parse_entries(doc, name)
     from ledger.store import journal
@@ -430,6 +441,8 @@ def opening_post(
 ) -> None:
     """The city proper's audited opening balance, posted by a reviewer and held until
     finance or a second reviewer confirms it (entry confirm). Counties: handover open."""
+    from ledger.core.entries import parse_entries
+
     name, doc = _read_entries(file)
     for d in doc if isinstance(doc, list) else [doc]:
         if isinstance(d, dict):   # one opening per book: its key defaults to opening-city:<book>:audited

@@ -283,10 +283,10 @@ def parse_date_opt(text: str | None, name: str) -> dt.date | None:
     """A date the user typed: ISO form, and a year from 2000 to 2100 like ``--year``
     (ATTACK6 T14: ``--as-of 0001-01-01`` crashed the monitor, the subledger and the
     forecast with a traceback; ``9999-12-31`` ran)."""
-    from ledger.core.requests import MAX_YEAR, MIN_YEAR
-
     if text is None:
         return None
+    from ledger.core.requests import MAX_YEAR, MIN_YEAR  # (a StrEnum, a dataclass) only for a date given
+
     try:
         day = dt.date.fromisoformat(text)
     except ValueError as e:

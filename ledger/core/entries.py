@@ -19,6 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# Kept importable from here (the demo, tests); ``balance`` imports them from account_keys.
+from ledger.core.account_keys import account_key as account_key
+from ledger.core.account_keys import parse_account_key as parse_account_key
 from ledger.core.money import parse_fen
 from ledger.errors import BadAmount, BadInput
 
@@ -171,20 +174,3 @@ def parse_entries(doc: object, source: str = "input") -> list[EntryDraft]:
     if not items:
         raise BadInput(f"{source}: no entries")
     return [parse_entry(o, f"{source}: entry {i}") for i, o in enumerate(items, 1)]
-
-
-def account_key(book: str, code: str, unit: str, holder: str = "", component: str = "") -> str:
-    """The printable identity of a ledger account: ``RES:1003:230822:special``."""
-    parts = [book, code, unit, holder, component]
-    while parts and parts[-1] == "":
-        parts.pop()
-    return ":".join(parts)
-
-
-def parse_account_key(text: str) -> tuple[str, str, str, str, str]:
-    parts = text.strip().split(":")
-    if len(parts) < 3 or len(parts) > 5 or not all(parts[:3]):
-        raise BadInput(f"'{text}' is not an account: write BOOK:CODE:UNIT[:HOLDER[:COMPONENT]] "
-                       "(e.g. RES:1003:230822:special) or an account id")
-    parts += [""] * (5 - len(parts))
-    return parts[0], parts[1], parts[2], parts[3], parts[4]

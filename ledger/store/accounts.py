@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ledger.core.entries import parse_account_key
+from ledger.core.account_keys import parse_account_key
 from ledger.core.shapes import Fen
 from ledger.errors import AccountNotFound
 from ledger.store.db import Conn
