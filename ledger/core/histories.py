@@ -21,12 +21,13 @@ import hashlib
 import json
 import re
 from array import array
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.core import jsonfast
 from ledger.core.findings import CheckResult, Finding, result
+from ledger.core.keyed import MemoTexts, MemoVersions, Positions, Versions
 
 RECORD_COLS = ("id", "seq", "tbl", "op", "row_key", "row_data", "actor", "at", "prev_hash", "hash")
 # Each version's own seal (sql/0023): the inserting transaction and
@@ -107,39 +108,6 @@ def _short(v: Any) -> str:
     return t if len(t) <= 80 else t[:77] + "…"
 
 
-class Versions(Mapping[str, tuple[int, bytes]]):
-    """A digested table's latest versions (``Scan.digested``): key -> (history id, SHA-256
-    of the version's text), each kept as one ``bytes`` — the digest, the id in 8 bytes, then
-    the version's ``stable_digest`` when it has one — rather than a tuple, an int and one
-    or two digests apiece: the held entries and held lines are one key per entry."""
-
-    __slots__ = ("raw",)
-
-    def __init__(self) -> None:
-        self.raw: dict[str, bytes] = {}
-
-    def put(self, key: str, vid: int, digest: bytes, stable: bytes | None) -> None:
-        self.raw[key] = digest + vid.to_bytes(8, "big", signed=True) + (stable or b"")
-
-    def stable(self, key: str) -> bytes | None:
-        """The latest version's ``stable_digest`` (None: none kept, or no such key)."""
-        v = self.raw.get(key)
-        return (v[40:] or None) if v is not None else None
-
-    def __getitem__(self, key: str) -> tuple[int, bytes]:
-        v = self.raw[key]
-        return int.from_bytes(v[32:40], "big", signed=True), v[:32]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.raw
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.raw)
-
-    def __len__(self) -> int:
-        return len(self.raw)
-
-
 @dataclass
 class Scan:
     """What one pass over the history found: the chain check, the latest version of every
@@ -147,11 +115,11 @@ class Scan:
     fundledger never makes (``changes``, judged with the tables in ``check_tables``)."""
 
     chain: CheckResult
-    latest: dict[str, dict[str, str]]
+    latest: dict[str, Mapping[str, str]]
     unchained: int
     changes: list[Finding] = field(default_factory=list)
     # table (ORDERED) -> key -> (chain position or None, history id) of the row's first version
-    first: dict[str, dict[str, tuple[int | None, int]]] = field(default_factory=dict)
+    first: dict[str, Mapping[str, tuple[int | None, int]]] = field(default_factory=dict)
     # The tables scanned by digest (``scan_full``'s ``digested``): key -> (history id,
     # SHA-256 of the latest version's text), in place of the text in ``latest``.
     digested: dict[str, Versions] = field(default_factory=dict)
@@ -176,7 +144,7 @@ def not_evidence(s: Scan) -> list[dict[str, str | int]]:
 
 
 def scan(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]],
-         cap: int) -> tuple[CheckResult, dict[str, dict[str, str]], int]:
+         cap: int) -> tuple[CheckResult, dict[str, Mapping[str, str]], int]:
     s = scan_full(log, head, cap)
     return s.chain, s.latest, s.unchained
 
@@ -481,7 +449,7 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
     (``Scan.deferred``, ``judge_deferred``)."""
     findings: list[Finding] = []
     changes: list[Finding] = []
-    latest: dict[str, dict[str, tuple[int, str]]] = {}
+    latest: dict[str, MutableMapping[str, tuple[int, str]]] = {}
     dig: dict[str, Versions] = {}
     deferred: list[tuple[str, str, str, str, str, int, str]] = []
     proj: dict[str, dict[str, str]] = {}            # PROJECTED tables' latest versions (``project``)
@@ -490,7 +458,8 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
     # put them in; only a version that comes before its turn waits, so memory does not grow
     # with the history.
     links = _Links()
-    order: dict[str, dict[str, tuple[int | None, int]]] = {t: {} for t in ORDERED}
+    # an entry's first position as integer columns (ledger.core.keyed): one per entry
+    order: dict[str, Any] = {t: (Positions() if t == "fl.entry" else {}) for t in ORDERED}
     writers: dict[str, array[int]] = {}
     unchained = 0
     loose: list[tuple[str, str, str, str]] = []
@@ -507,7 +476,8 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
     def keep(i: int, r: Sequence[str], table: str, key: str, text: str) -> None:
         t = latest.get(table)
         if t is None:
-            latest[table] = t = {}
+            # the postings' memos: one version per entry, kept as integers when empty (keyed)
+            latest[table] = t = MemoVersions() if table == "fl.posting" else {}
         was = t.get(key)
         if was is None or i > was[0]:
             t[key] = (i, text if was is None or table != "fl.posting" else _merged_memos(was[1], text))
@@ -582,7 +552,8 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
     chain = result("history_chain", "the history of every row an auditor relies on (fl.record_log) is one SHA-256 "
                    "chain, recomputed from its first version, ending at fl.record_head; every version sealed by the "
                    "trigger that wrote it", links.count, findings, cap)
-    return Scan(chain, {**{tbl: {k: v[1] for k, v in rows.items()} for tbl, rows in latest.items()}, **proj},
+    return Scan(chain, {**{tbl: rows.texts() if isinstance(rows, MemoVersions) else {k: v[1] for k, v in rows.items()}
+                           for tbl, rows in latest.items()}, **proj},
                 unchained, changes, order, dig, deferred, writers, loose)
 
 
@@ -846,7 +817,9 @@ def memo_findings(hist: Mapping[str, str], posting_memos: Mapping[int, Mapping[s
     against the memos its history recorded (one version per entry)."""
     findings: list[Finding] = []
     with_memos = {f'{{"entry_id": {int(e)}}}': dict(m) for e, m in posting_memos.items()}
-    for k in sorted(with_memos.keys() | hist.keys()):
+    # A version kept as an empty memo (keyed.MemoTexts) of an entry with no memo now is the
+    # common case passed over below: only the others are listed, in the same order.
+    for k in sorted(with_memos.keys() | (set(hist.texted()) if isinstance(hist, MemoTexts) else hist.keys())):
         now = with_memos.get(k, {})
         rec_text = hist.get(k)
         if not now and rec_text is not None and rec_text.startswith('{"memos": {}, '):

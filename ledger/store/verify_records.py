@@ -30,7 +30,7 @@ from typing import Any
 
 from psycopg import sql
 
-from ledger.core import fingerprint, histories, queued
+from ledger.core import fingerprint, histories, keyed, queued
 from ledger.core.findings import CheckResult, Finding, result
 from ledger.store.db import Conn
 
@@ -443,7 +443,7 @@ def first_pass(conn: Conn, cap: int) -> list[CheckResult]:
 
 # ---- the independent verdict ------------------------------------------------------------
 
-def independent(conn: Conn, copy_rows: Any, latest: dict[str, dict[str, str]],
+def independent(conn: Conn, copy_rows: Any, latest: Mapping[str, Mapping[str, str]],
                 posting_memos: dict[int, dict[str, str]], cap: int,
                 changes: Sequence[Finding] = ()) -> tuple[CheckResult, CheckResult]:
     """``histories`` and ``record_links`` recomputed in Python from rows read with
@@ -489,9 +489,16 @@ class RowsDigest:
 
 
 def pairs_digest(pairs: Iterable[tuple[str, bytes]]) -> bytes:
-    """SHA-256 of (key, digest) pairs in key order, each key length-prefixed."""
+    """SHA-256 of (key, digest) pairs in ``keyed.order_key`` order (the keys of one integer
+    column by their integer, then the others by their text: the order the history's
+    ``keyed.Versions`` gives without printing every key), each key length-prefixed."""
+    return ordered_digest(keyed.ordered_pairs(pairs))
+
+
+def ordered_digest(pairs: Iterable[tuple[str, bytes]]) -> bytes:
+    """``pairs_digest`` of pairs already in its order (a key twice counts twice)."""
     h = hashlib.sha256()
-    for k, d in sorted(pairs):
+    for k, d in pairs:
         kb = k.encode()
         h.update(len(kb).to_bytes(8, "big"))
         h.update(kb)
@@ -512,6 +519,8 @@ def matches(got: RowsDigest, latest: Mapping[str, str], recorded: Mapping[str, t
     recorded one, none is missing)."""
     if recorded is None or got.count != len(recorded) or any(k not in recorded for k in latest):
         return False
+    if isinstance(recorded, keyed.Versions):          # in order as kept: no list of every key
+        return ordered_digest(recorded.ordered()) == got.digest
     return pairs_digest((k, recorded[k][1]) for k in recorded) == got.digest
 
 
@@ -550,7 +559,7 @@ class TablesPart:
         self.n, self.findings, self.unreadable, self.links = n, findings, unreadable, links
         self.posting_hooked, self.keys, self.later = posting_hooked, keys, later
 
-    def finish(self, conn: Conn, copy_rows: Any, latest: dict[str, dict[str, str]],
+    def finish(self, conn: Conn, copy_rows: Any, latest: Mapping[str, Mapping[str, str]],
                posting_memos: dict[int, dict[str, str]], cap: int,
                digests: Mapping[str, dict[str, bytes] | RowsDigest] | None = None,
                recorded: Mapping[str, Mapping[str, tuple[int, bytes]]] | None = None) -> CheckResult:
@@ -581,7 +590,7 @@ class TablesPart:
         return histories.tables_result(n, findings, cap, self.unreadable)
 
 
-def independent_tables(conn: Conn, copy_rows: Any, latest: dict[str, dict[str, str]], cap: int,
+def independent_tables(conn: Conn, copy_rows: Any, latest: Mapping[str, Mapping[str, str]], cap: int,
                        changes: Sequence[Finding] = (), later: Sequence[str] = ()) -> TablesPart:
     """Every hooked table but the postings' memos and the tables in ``later`` against its
     history, and the self-chained tables' links, on ``conn``."""

@@ -1,0 +1,99 @@
+"""ledger.core.keyed: the history's per-row state as integer columns answers exactly as the
+dictionaries it replaces, whatever the keys (ascending ids, a hand-made lower id, a key
+of another shape or column, a re-put), and the rows' digest order needs no sort of the
+integer keys."""
+
+from __future__ import annotations
+
+import random
+
+from ledger.core import keyed
+from ledger.store import verify_records as vr
+
+KEYS = ['{"id": 1}', '{"id": 2}', '{"id": 10}', '{"id": 3}', '{"id": 10}', '{"id": 0}', '{"id": -5}',
+        '{"id": 9223372036854775807}', '{"id": 007}', '{"id": -0}', '{"id":11}', '{"pending_id": 4}', '{"id": 12}', '{"id": 99999999999999999999}',
+        '{"id": 11, "pos": 1}', '"x"', '{"id": 12}', '{"id": 13}', '{"id": 2}']
+
+
+def _digest(i: int) -> bytes:
+    return bytes([i % 256]) * 32
+
+
+def test_versions_answer_as_a_dictionary_of_their_keys() -> None:
+    for seed in range(30):
+        rnd = random.Random(seed)
+        keys = KEYS if seed == 0 else [rnd.choice(KEYS) for _ in range(25)]
+        v = keyed.Versions()
+        plain: dict[str, tuple[int, bytes, bytes | None]] = {}
+        for i, k in enumerate(keys):
+            st = _digest(i + 100) if i % 3 == 0 else None
+            v.put(k, i, _digest(i), st)
+            plain[k] = (i, _digest(i), st)
+        assert len(v) == len(plain) and set(v) == set(plain)
+        for k in [*KEYS, '{"id": 4}', '{"id": 14}']:
+            assert (k in v) == (k in plain)
+            if k in plain:
+                assert v[k] == plain[k][:2] and v.stable(k) == plain[k][2]
+            else:
+                assert v.get(k) is None and v.stable(k) is None
+        ordered = list(v.ordered())
+        assert ordered == keyed.ordered_pairs((k, d) for k, (_, d, _) in plain.items())
+        assert vr.ordered_digest(ordered) == vr.pairs_digest((k, d) for k, (_, d, _) in plain.items())
+
+
+def test_positions_iterate_in_the_order_put_and_answer_as_a_dictionary() -> None:
+    for seed in range(30):
+        rnd = random.Random(seed)
+        keys = KEYS if seed == 0 else [rnd.choice(KEYS) for _ in range(25)]
+        p = keyed.Positions()
+        plain: dict[str, tuple[int | None, int]] = {}
+        for i, k in enumerate(keys):
+            pos = (None if i % 4 == 0 else i * 2, i)
+            p[k] = pos
+            plain[k] = pos
+        assert list(p.items()) == list(plain.items()) and list(p) == list(plain) and len(p) == len(plain)
+        for k in [*KEYS, '{"id": 4}']:
+            assert p.get(k) == plain.get(k) and (k in p) == (k in plain)
+
+
+def test_memo_versions_answer_as_a_dictionary_of_their_texts() -> None:
+    empty = keyed.MemoVersions.empty
+    keys = ['{"entry_id": 1}', '{"entry_id": 2}', '{"entry_id": 5}', '{"entry_id": 3}', '{"entry_id": 07}',
+            '{"id": 4}', '{"entry_id": 6}']
+    for seed in range(40):
+        rnd = random.Random(seed)
+        v = keyed.MemoVersions()
+        plain: dict[str, tuple[int, str]] = {}
+        for i in range(20):
+            k = rnd.choice(keys)
+            n = keyed.one_int(k)
+            text = (empty(n[1]) if n is not None and rnd.random() < 0.7 else
+                    '{"memos": {"9": "x"}, "entry_id": 1}')
+            hid = i if rnd.random() < 0.9 else -3
+            v[k] = (hid, text)
+            plain[k] = (hid, text)
+        assert len(v) == len(plain) and set(v) == set(plain)
+        for k in [*keys, '{"entry_id": 9}']:
+            assert v.get(k) == plain.get(k) and (k in v) == (k in plain)
+        t = v.texts()
+        assert dict(t) == {k: x[1] for k, x in plain.items()}
+        assert set(t.texted()) >= {k for k, x in plain.items() if keyed.one_int(k) is None
+                                   or x[1] != empty(keyed.one_int(k)[1])}   # type: ignore[index]
+
+
+def test_a_coded_map_answers_as_a_dictionary_in_the_order_put() -> None:
+    for seed in range(40):
+        rnd = random.Random(seed)
+        m: keyed.CodedMap[str] = keyed.CodedMap()
+        plain: dict[int, str] = {}
+        nxt = 0
+        for _ in range(30):
+            r = rnd.random()
+            eid = (nxt := nxt + rnd.randint(1, 3)) if r < 0.6 else rnd.randint(-3, nxt + 2) if r < 0.95 else 1 << 70
+            kind = rnd.choice(["manual", "payments", "year_close"])
+            m[eid] = kind
+            plain[eid] = kind
+        assert list(m) == list(plain) and len(m) == len(plain) and sorted(m) == sorted(plain)
+        for eid in range(-4, nxt + 4):
+            assert m.get(eid) == plain.get(eid) and (eid in m) == (eid in plain)
+        assert m.get(1 << 70) == plain.get(1 << 70)
