@@ -173,6 +173,8 @@ class _Entry:
     @property
     def text_bytes(self) -> bytes:
         s, i = self._s, self._i
+        if s.dropped:
+            raise RuntimeError("the entries' canonical texts were let go once every digest was made")
         return bytes(s.blob[s.ends[i - 1] if i else 0:s.ends[i]])
 
     @property
@@ -253,6 +255,13 @@ class _Entries:
         self.digests = bytearray()
         self.flags = bytearray()                # 1: has a digest, 2: its postings were seen
         self.reverses: dict[int, int] = {}
+        self.dropped = False
+
+    def drop_texts(self) -> None:
+        """Let the canonical heads go (~100 bytes an entry, one buffer given back whole)
+        once every entry's digest is made: nothing after the postings reads them, and the
+        checks that follow keep their own state per entry."""
+        self.blob, self.ends, self.dropped = bytearray(), array("q"), True
 
     def append(self, eid: int, text: str, book: str, date: str, year: int, rev: int | None, created_at: str,
                xid: str) -> None:
@@ -1279,6 +1288,7 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
             p.redo_entry(eid, by_entry.get(eid, []))
         # Sums of redone entries were counted as they streamed; their digests now exist.
         p.redo = set()
+    p.entries.drop_texts()        # every digest is made: the canonical heads are not read again
     small = {k: read(k) for k in ("seal", "seal_queue", "voucher_counter", "chain_head", "account_day",
                                   "bank_account", "closed_period", "fund_request", "request_event")}
     return p.finish(small, catalogue, extra), p

@@ -63,13 +63,14 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ledger.core import entry_writers, fund_rules, jsonfast, workflow_shapes, year_bound
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
+from ledger.core.keyed import CodedMap
 from ledger.core.rule_binding import Binding
 
 Row = Sequence[str]
@@ -578,8 +579,9 @@ class Rules:
     checked: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHECKS, 0))
     acct: dict[str, tuple[str, str, str, str, str]] = field(default_factory=dict)   # id -> book, chart, unit, holder, comp
     kept: dict[int, _E] = field(default_factory=dict)
-    kinds: dict[int, str] = field(default_factory=dict)
-    years: dict[int, int] = field(default_factory=dict)
+    # every entry's kind and year, as columns (ledger.core.keyed: ~12 bytes an entry, not ~100)
+    kinds: MutableMapping[int, str] = field(default_factory=CodedMap)
+    years: MutableMapping[int, int] = field(default_factory=CodedMap)
     reversed_by: dict[int, int] = field(default_factory=dict)
     # entry -> its distinct (account, side, posting unit), in the order each first occurs
     # (posting id order): every rule reads only which accounts an entry touched on which
@@ -643,7 +645,10 @@ class Rules:
         # a maker-checker ledger: only the confirmed ones are kept, each as a tuple with its
         # few-valued columns (kind, book, units, maker, role, unit, state, checker) interned,
         # and the rows as read are let go (the rejected held payments: their id and batch).
-        self.held_of: dict[int, list[Row]] = defaultdict(list)
+        # Each kept as (id, kind, key, units, maker, maker's role, checker): what
+        # ``_maker_checker`` reads (``HELD_*``), one tuple of them per entry (rarely two); the
+        # key is the entry's own string once the entry streams past with the same key.
+        self.held_of: dict[int, tuple[tuple[Any, ...], ...]] = {}
         self.rejected_payments: dict[int, str] = {}                   # held payments id -> its import batch
         self.held_pay_from: dict[tuple[str, str], set[str]] = defaultdict(set)   # (batch, unit) -> paid from
         # (a bureau's batch holds one payment per unit, book, component and account paid from)
@@ -654,8 +659,10 @@ class Rules:
             eid = _int(p[11])
             if p[9] == "confirmed" and eid is not None:
                 # Columns 0-10 (the entry id is the key; the source is not read from here).
-                self.held_of[eid].append(tuple(intern(x) if 0 < i < 11 and i not in (3, 4) else x
-                                               for i, x in enumerate(p[:11])))
+                pid = _int(p[0])
+                self.held_of[eid] = (*self.held_of.get(eid, ()), (
+                    p[0] if pid is None else pid, intern(p[1]), p[3], intern(p[5]), intern(p[6]), intern(p[7]),
+                    intern(p[10])))
                 if p[1] in ("interest", "preallocation") and len(p) > 13 and p[13]:
                     held_at[eid] = min(held_at.get(eid, p[13]), p[13])
             if p[1] == "payments" and p[9] == "rejected":
@@ -796,7 +803,11 @@ class Rules:
             self._shaped_entry(eid, kind, key, created_by, src_text)
         needs = (kind in ("manual", "reversal", "register_clear", "handover_transfer") or kind in ALWAYS_HELD
                  or eid in self.late)
-        if needs or src.get("held") is not None or eid in self.held_of:
+        held = self.held_of.get(eid)
+        if held is not None and any(h[2] == key and h[2] is not key for h in held):
+            # the held entry's key is the entry's: one string kept for both
+            self.held_of[eid] = tuple((h[0], h[1], key, *h[3:]) if h[2] == key else h for h in held)
+        if needs or src.get("held") is not None or held is not None:
             self.kept[eid] = _E(kind, key, book, date, created_by, created_at, writer, rev, kept_src)
         else:
             self.makers[eid] = sys.intern(created_by)     # who wrote it, should it credit a unit's own account
@@ -1340,7 +1351,7 @@ class Rules:
 
     def _maker_checker(self, eid: int, e: _E) -> None:
         why = self.needs_second_person(eid, e)
-        held = self.held_of.get(eid, [])
+        held = self.held_of.get(eid, ())
         if why is not None:
             self.checked["maker_checker"] += 1
         if why is not None and not held:
@@ -1349,7 +1360,7 @@ class Rules:
                      "(held_entries)", eid)
             return
         for p in held:
-            pid, kind, key, made_by, maker_role, decided_by = p[0], p[1], p[3], p[6], p[7], p[10]
+            pid, kind, key, units_text, made_by, maker_role, decided_by = p
             if key != e.key or kind != e.kind or made_by != e.created_by:
                 self.add("maker_checker", f"confirmed held entry {pid} ({kind} {key} by {made_by}) names this entry, "
                          f"but the entry is {e.kind} {e.key} by {e.created_by}", eid)
@@ -1364,7 +1375,7 @@ class Rules:
                          f"({role or 'not a fundledger user'}); a held {kind} is confirmed by "
                          f"{' or '.join(sorted(allowed))} (permission_denied)", eid)
             elif role == "officer":
-                units = _array(p[5])
+                units = _array(units_text)
                 mine = self.unit_of(decided_by)
                 if maker_role != "officer" or self.role(made_by) != "officer" or units != [mine]:
                     self.add("maker_checker", f"held entry {pid} by {made_by} ({maker_role}) for unit(s) "
@@ -1833,7 +1844,7 @@ class Rules:
                     continue
                 if kind == "handover_transfer" and holder.startswith("legacy_"):
                     continue
-                if any(p[10] and p[10] != p[6] for p in self.held_of.get(eid, ())):
+                if any(p[6] and p[6] != p[4] for p in self.held_of.get(eid, ())):
                     continue
                 role = self.role(writer)
                 self.add("maker_checker", f"{kind} entry {eid} moved money out of unit {unit}'s own bank account "
