@@ -69,6 +69,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ledger.core import entry_writers, fund_rules, jsonfast, workflow_shapes, year_bound
+from ledger.core.chart import BOTH, CHART_BY_CODE
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
 from ledger.core.keyed import CodedMap
 from ledger.core.rule_binding import Binding
@@ -369,6 +370,7 @@ RULE_POINTS: dict[str, str] = {
     "fund_balance_close_only": "0088",   # the fund balance 3xxx is the close's to move (ATTACK11 Y3)
     "fund_balance_openings": "0095",     # ... openings and reversals held to it too (ATTACK13 W4)
     "category_component": "0099",        # a benefit category is paid by its component only (ATTACK14 V6)
+    "category_component_allow": "0110",  # ... read off the chart's allow-list per component (ATTACK15 A1)
     "year_close_date": "0100",           # a year close is dated 31 December of its year (ATTACK14 V3)
     "shortfall_clearing_only": "0101",   # 4101.shortfall is the government-share register's (ATTACK14 V4)
     "import_daily_cap": "0108",          # a user's imports per region day have a cap of their own (Z7's class)
@@ -394,15 +396,19 @@ FUND_BALANCE_WRITERS = frozenset({"year_close", "opening", "reversal"})
 
 # (0099, ATTACK14 V6) BRIEF §2/§4: in a book with components, the pooled fund (统筹基金) pays 住院/
 # 门诊大病/门诊统筹/生育医疗/生育津贴 and the personal accounts (个人账户基金) pay 住院/门诊/药店; the
-# components never pay for each other. The categories of one component only (住院 is either's):
+# components never pay for each other. 0099 named the categories of one component only (住院 is
+# either's) — a deny-list, which judges the entries between its point and 0110's:
 POOLED_ONLY_CATEGORIES = frozenset({"5001.chronic", "5001.outpatient_pooled", "5001.maternity_medical",
                                     "5001.maternity_allowance"})
 PERSONAL_ONLY_CATEGORIES = frozenset({"5001.outpatient", "5001.pharmacy"})
+# (0110, ATTACK15 A1) The kinds that may still post an account made before 0110 off its component's
+# list: a reversal undoes an entry made before, the close moves what is there to the fund balance.
+CATEGORY_COMPONENT_WRITERS = frozenset({"reversal", "year_close"})
 
 
-def category_component_problem(chart: str, component: str, pooled: str) -> str | None:
-    """Why an account of benefit category ``chart`` may not be on ``component`` of a book whose
-    pooled component is ``pooled`` (None if it may): fl.category_component_problem, word for word."""
+def category_component_problem_0099(chart: str, component: str, pooled: str) -> str | None:
+    """0099's deny-list (the verdict of the entries between its point and 0110's): why an
+    account of benefit category ``chart`` may not be on ``component`` (None if it may)."""
     if not component or not pooled:
         return None
     if chart in POOLED_ONLY_CATEGORIES and component != pooled:
@@ -410,6 +416,33 @@ def category_component_problem(chart: str, component: str, pooled: str) -> str |
     if chart in PERSONAL_ONLY_CATEGORIES and component == pooled:
         return f"{chart} is a benefit of the personal accounts only (个人账户支付), not of the {pooled} fund"
     return None
+
+
+def chart_component_roles(chart: str) -> tuple[str, ...]:
+    """(0110) The roles that may carry account ``chart`` in a book with components ("pooled": the
+    book's pooled component, "personal": any other), from the chart's allow-list
+    (ledger.core.chart): fl.chart_component_roles. Balance-sheet accounts are both's; a revenue or
+    expenditure code the chart does not list is nobody's."""
+    if chart[:1] not in ("4", "5"):
+        return BOTH
+    a = CHART_BY_CODE.get(chart)
+    return a.roles if a is not None else ()
+
+
+def category_component_problem(chart: str, component: str, pooled: str) -> str | None:
+    """Why an account ``chart`` may not be on ``component`` of a book whose pooled component is
+    ``pooled`` (None if it may): fl.category_component_problem (0110), word for word."""
+    if not component or not pooled:
+        return None
+    roles = chart_component_roles(chart)
+    if ("pooled" if component == pooled else "personal") in roles:
+        return None
+    if roles == ("pooled",):
+        return f"{chart} is carried by the {pooled} fund only (统筹基金), not by component {component}"
+    if roles == ("personal",):
+        return f"{chart} is carried by the personal accounts only (个人账户基金), not by the {pooled} fund"
+    return (f"{chart} is carried by no component of a book with components (another book's account), "
+            f"not by {component}")
 
 
 def fund_balance(chart: str) -> bool:
@@ -1752,19 +1785,26 @@ class Rules:
                          f"{', '.join(sorted(allowed_h)) or 'none'} (account_holder)", account=aid)
 
     def _category_components(self) -> None:
-        """(0099, ATTACK14 V6) No entry above the rule's point posts a benefit category on a
-        component that does not pay it but a reversal (which undoes one made before)."""
+        """(0099, ATTACK14 V6; 0110, ATTACK15 A1) No entry posts an account on a component that
+        does not carry it but a reversal (which undoes one made before) or the close (which moves
+        what is there): above 0110's point by the chart's allow-list, between 0099's and 0110's by
+        0099's deny-list (an entry is not judged by a rule written after it)."""
         pooled = {r[0]: r[2] for r in self.small.get("book", ()) if len(r) > 2}
         for eid, aid in sorted(self.cc_moves.items()):
             kind = self.kinds.get(eid)
-            if kind == "reversal" or eid in self.old_entries:
+            if kind in CATEGORY_COMPONENT_WRITERS or eid in self.old_entries:
                 continue
             self.checked["account_rules"] += 1
-            if not self.bound("category_component", eid):
-                continue
             book, chart, unit, _holder, comp = self.acct[aid]
+            if self.bound("category_component_allow", eid):
+                why = category_component_problem(chart, comp, pooled.get(book, ""))
+            elif self.bound("category_component", eid):
+                why = category_component_problem_0099(chart, comp, pooled.get(book, ""))
+            else:
+                continue
+            if why is None:
+                continue
             e = self.kept.get(eid)
-            why = category_component_problem(chart, comp, pooled.get(book, ""))
             self.add("account_rules", f"{kind or 'an'} entry {e.key if e is not None else eid} posts account {aid} "
                      f"(book {book}, unit {unit}): {why} — the components never pay for each other (不得相互挤占) "
                      "(category_component)", eid)

@@ -27,6 +27,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from ledger.core.chart import CHART
+
 REPO = Path(__file__).resolve().parents[2]
 PREVIOUS_RELEASE = "1344c149e9cf01c22e3a153d740fbe60817a485f"  # main at the end of the first round
 PREVIOUS_REVISION = "0007"
@@ -1031,9 +1033,9 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
         points = dict(c.execute("SELECT rule, after_entry FROM fl.rule_point").fetchall())
         assert set(points) == {"city_figures", "money_in", "city_expenditure", "fund_balance_close_only",
                                "fund_balance_openings", "category_component", "year_close_date",
-                               "shortfall_clearing_only"} \
+                               "shortfall_clearing_only", "import_daily_cap", "category_component_allow"} \
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
-        #                                                    year_close_date: 0100; shortfall_clearing_only: 0101)
+        # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0110)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -1932,6 +1934,33 @@ def test_upgrade_0108_imports_are_counted_per_day_with_a_cap_of_their_own(upgrad
                  f"{day},{unit},RES,x,inpatient,0.01,UPG-108-3,,county\n", "utf-8")
     r = upgraded.cli("--lang", "en", "pay", "import", str(g), user=reviewer)
     assert r.returncode != 0 and "import_daily_cap" in r.stdout + r.stderr, r
+
+
+def test_upgrade_0110_which_component_carries_an_account_is_an_allow_list(upgraded: Upgraded) -> None:
+    """0110 (ATTACK15 A1): the upgraded database reads 0099's rule off the chart's allow-list per
+    component (fl.chart_component_roles, the same as ledger.core.chart's roles for every code),
+    refuses a new account the list does not name (5001.other, 5101 on either employees'
+    component; 4101.* on the personal), records the rule's point in the chained fl.rule_point, and
+    the demo's own accounts — made before — all fit the list, so the upgraded ledger verifies."""
+    with upgraded.connect() as c:
+        for a in CHART:
+            roles = c.execute("SELECT fl.chart_component_roles(%s)", (a.code,)).fetchone()[0]
+            assert tuple(roles) == a.roles, (a.code, roles, a.roles)
+        trigs = {r[0] for r in c.execute("SELECT tgname FROM pg_trigger WHERE tgname IN ('posting_category_component', "
+                                         "'pending_posting_category_component', 'account_category_component')")}
+        assert len(trigs) == 3, trigs
+        point = c.execute("SELECT revision, after_entry FROM fl.rule_point "
+                          "WHERE rule = 'category_component_allow'").fetchall()
+        top = c.execute("SELECT coalesce(max(id), 0) FROM fl.entry").fetchone()[0]
+        assert len(point) == 1 and point[0][0] == "0110" and 0 < point[0][1] <= top, (point, top)
+        bad = c.execute("SELECT count(*) FROM fl.account a JOIN fl.book b ON b.code = a.book "
+                        "WHERE fl.category_component_problem(a.chart_code, a.component, b.pooled_component) "
+                        "IS NOT NULL").fetchone()[0]
+        assert bad == 0, "the demo books each account on a component that carries it"
+        for chart, comp in (("5001.other", "personal"), ("5101", "pooled"), ("4101.city", "personal")):
+            with pytest.raises(psycopg.errors.CheckViolation, match="不得相互挤占"):
+                c.execute("INSERT INTO fl.account (book, chart_code, unit, holder, component) "
+                          "VALUES ('EMP', %s, '230881', '', %s)", (chart, comp))
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, v.stdout[-2000:]
 

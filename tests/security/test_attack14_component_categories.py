@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.conftest import LedgerDB
@@ -93,7 +94,6 @@ def test_v6_inpatient_is_either_components_and_the_right_component_posts(ledger_
 
 
 def test_v6_the_database_refuses_such_an_account_on_every_path(ledger_db: LedgerDB) -> None:
-    import psycopg
     with pytest.raises(psycopg.errors.CheckViolation) as ei:
         ledger_db.admin().execute("INSERT INTO fl.account (book, chart_code, unit, holder, component) "
                                   "VALUES ('EMP', '5001.maternity_allowance', '230881', '', 'personal')")
@@ -108,8 +108,9 @@ def test_v6_the_database_refuses_such_an_account_on_every_path(ledger_db: Ledger
 def test_v6_the_verdict_names_a_payment_on_such_an_account_made_behind_the_trigger(
         ledger_db: LedgerDB, tmp_path: Path) -> None:
     """The DBA makes the account with the triggers off (session_replication_role). The county's
-    payments import refuses the row all the same (0106: judged by row, not by the account), but an
-    entry by hand (held, confirmed) finds the account made, and posts. Both verdicts name the entry
+    payments import refuses the row all the same (0106: judged by row, not by the account), and so
+    is an entry by hand (0110: no new entry posts an account off its component but a reversal or a
+    close); the DBA posts it by hand with 0110's triggers off too. Both verdicts name the entry
     (account_rules)."""
     _personal_money(ledger_db)
     admin = ledger_db.admin()
@@ -119,10 +120,19 @@ def test_v6_the_verdict_names_a_payment_on_such_an_account_made_behind_the_trigg
                       "VALUES ('EMP', '5001.maternity_allowance', '230881', '', 'personal')")
     r = _pay(ledger_db, tmp_path, "2024-03-27,230881,EMP,某某医院,maternity_allowance,300000.00,V6-4,personal,county")
     assert r.exit_code != 0 and "row 2, column component" in r.stdout + r.stderr, r
-    post(ledger_db.connect("fin", autocommit=True),
-         entry("v6-by-hand", "2024-03-27", "EMP", leg("5001.maternity_allowance", "230881", "D", "300000.00",
-                                                      component="personal"),
-               leg("1004", "230881", "C", "300000.00", "county_exp", "personal")))
+    doc = entry("v6-by-hand", "2024-03-27", "EMP", leg("5001.maternity_allowance", "230881", "D", "300000.00",
+                                                       component="personal"),
+                leg("1004", "230881", "C", "300000.00", "county_exp", "personal"))
+    with pytest.raises(psycopg.errors.CheckViolation, match="不得相互挤占"):
+        post(ledger_db.connect("fin", autocommit=True), doc)
+    behind = (("fl.posting", "posting_category_component"), ("fl.pending_posting", "pending_posting_category_component"))
+    for table, trigger in behind:
+        admin.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
+    try:
+        post(ledger_db.connect("fin", autocommit=True), doc)
+    finally:
+        for table, trigger in behind:
+            admin.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
     v = ledger_db.cli("verify", "--json", user="aud")
     assert v.exit_code != 0, v
     assert "category_component" in v.stdout and "5001.maternity_allowance" in v.stdout, v.stdout[-3000:]
