@@ -107,6 +107,8 @@ def test_a15_a_payments_row_off_its_component_is_refused_in_chinese(
     r = refusals_db.cli("pay", "import", str(f), "--json", user="o81")
     text = r.stdout + r.stderr
     assert r.exit_code != 0 and "不得相互挤占" in text and "Traceback" not in text, text
+    if not CHART_BY_CODE[CATEGORIES[category]].roles:     # nobody's here: not "write pooled", which is refused too
+        assert "paid by no component of this book" in text and "correct its category" in text, text
     n = refusals_db.admin().execute("SELECT count(*) AS n FROM fl.entry WHERE kind = 'payments'").fetchone()["n"]
     assert n == 0
 
