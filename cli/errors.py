@@ -171,7 +171,7 @@ PATTERNS: tuple[str, ...] = (
     N_("category {category} ({chart}) is paid by the personal accounts only (个人账户支付), not by the {pooled} fund: "
        "the components never pay for each other (不得相互挤占, rule category_component); write {fix} in this row's "
        "component column, or correct its category"),
-    # (0110, ATTACK15 A1) ... and one that no component of the book carries (其他, 大病保险 in EMP)
+    # (0115, ATTACK15 A1) ... and one that no component of the book carries (其他, 大病保险 in EMP)
     N_("category {category} ({chart}) is paid by no component of this book ({components}): the components never pay "
        "for each other (不得相互挤占, rule category_component); correct its category, or import the row in a book "
        "without components"),

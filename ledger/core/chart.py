@@ -13,13 +13,13 @@ from typing import Literal
 
 Kind = Literal["asset", "liability", "net_assets", "revenue", "expenditure"]
 
-# (0110, ATTACK15 A1) Which component of a book with components (the employees' 统筹基金 and
+# (0115, ATTACK15 A1) Which component of a book with components (the employees' 统筹基金 and
 # 个人账户基金) may carry an account: its *role* — "pooled" is the book's pooled component, "personal"
 # any other. An allow-list, per account, from BRIEF §2/§4: a revenue or expenditure account carries
 # the roles named here and no other, so an account added without its roles is carried by no
 # component (refused in the employees' book until someone says which fund pays it); balance-sheet
 # accounts (1xxx-3xxx) are carried by both. Books without components (the residents') carry every
-# account. sql/0110_component_allow_list.sql holds the same list (fl.chart_component_roles;
+# account. sql/0115_component_allow_list.sql holds the same list (fl.chart_component_roles;
 # tests/security/test_attack15_component_allow.py compares the two over the whole chart).
 Role = Literal["pooled", "personal"]
 BOTH: tuple[Role, ...] = ("pooled", "personal")

@@ -370,7 +370,7 @@ RULE_POINTS: dict[str, str] = {
     "fund_balance_close_only": "0088",   # the fund balance 3xxx is the close's to move (ATTACK11 Y3)
     "fund_balance_openings": "0095",     # ... openings and reversals held to it too (ATTACK13 W4)
     "category_component": "0099",        # a benefit category is paid by its component only (ATTACK14 V6)
-    "category_component_allow": "0110",  # ... read off the chart's allow-list per component (ATTACK15 A1)
+    "category_component_allow": "0115",  # ... read off the chart's allow-list per component (ATTACK15 A1)
     "year_close_date": "0100",           # a year close is dated 31 December of its year (ATTACK14 V3)
     "shortfall_clearing_only": "0101",   # 4101.shortfall is the government-share register's (ATTACK14 V4)
     "import_daily_cap": "0108",          # a user's imports per region day have a cap of their own (Z7's class)
@@ -397,17 +397,17 @@ FUND_BALANCE_WRITERS = frozenset({"year_close", "opening", "reversal"})
 # (0099, ATTACK14 V6) BRIEF §2/§4: in a book with components, the pooled fund (统筹基金) pays 住院/
 # 门诊大病/门诊统筹/生育医疗/生育津贴 and the personal accounts (个人账户基金) pay 住院/门诊/药店; the
 # components never pay for each other. 0099 named the categories of one component only (住院 is
-# either's) — a deny-list, which judges the entries between its point and 0110's:
+# either's) — a deny-list, which judges the entries between its point and 0115's:
 POOLED_ONLY_CATEGORIES = frozenset({"5001.chronic", "5001.outpatient_pooled", "5001.maternity_medical",
                                     "5001.maternity_allowance"})
 PERSONAL_ONLY_CATEGORIES = frozenset({"5001.outpatient", "5001.pharmacy"})
-# (0110, ATTACK15 A1) The kinds that may still post an account made before 0110 off its component's
+# (0115, ATTACK15 A1) The kinds that may still post an account made before 0115 off its component's
 # list: a reversal undoes an entry made before, the close moves what is there to the fund balance.
 CATEGORY_COMPONENT_WRITERS = frozenset({"reversal", "year_close"})
 
 
 def category_component_problem_0099(chart: str, component: str, pooled: str) -> str | None:
-    """0099's deny-list (the verdict of the entries between its point and 0110's): why an
+    """0099's deny-list (the verdict of the entries between its point and 0115's): why an
     account of benefit category ``chart`` may not be on ``component`` (None if it may)."""
     if not component or not pooled:
         return None
@@ -419,7 +419,7 @@ def category_component_problem_0099(chart: str, component: str, pooled: str) -> 
 
 
 def chart_component_roles(chart: str) -> tuple[str, ...]:
-    """(0110) The roles that may carry account ``chart`` in a book with components ("pooled": the
+    """(0115) The roles that may carry account ``chart`` in a book with components ("pooled": the
     book's pooled component, "personal": any other), from the chart's allow-list
     (ledger.core.chart): fl.chart_component_roles. Balance-sheet accounts are both's; a revenue or
     expenditure code the chart does not list is nobody's."""
@@ -431,7 +431,7 @@ def chart_component_roles(chart: str) -> tuple[str, ...]:
 
 def category_component_problem(chart: str, component: str, pooled: str) -> str | None:
     """Why an account ``chart`` may not be on ``component`` of a book whose pooled component is
-    ``pooled`` (None if it may): fl.category_component_problem (0110), word for word."""
+    ``pooled`` (None if it may): fl.category_component_problem (0115), word for word."""
     if not component or not pooled:
         return None
     roles = chart_component_roles(chart)
@@ -1785,9 +1785,9 @@ class Rules:
                          f"{', '.join(sorted(allowed_h)) or 'none'} (account_holder)", account=aid)
 
     def _category_components(self) -> None:
-        """(0099, ATTACK14 V6; 0110, ATTACK15 A1) No entry posts an account on a component that
+        """(0099, ATTACK14 V6; 0115, ATTACK15 A1) No entry posts an account on a component that
         does not carry it but a reversal (which undoes one made before) or the close (which moves
-        what is there): above 0110's point by the chart's allow-list, between 0099's and 0110's by
+        what is there): above 0115's point by the chart's allow-list, between 0099's and 0115's by
         0099's deny-list (an entry is not judged by a rule written after it)."""
         pooled = {r[0]: r[2] for r in self.small.get("book", ()) if len(r) > 2}
         for eid, aid in sorted(self.cc_moves.items()):

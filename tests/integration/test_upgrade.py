@@ -1035,7 +1035,7 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
                                "fund_balance_openings", "category_component", "year_close_date",
                                "shortfall_clearing_only", "import_daily_cap", "category_component_allow"} \
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
-        # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0110)
+        # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -1936,8 +1936,8 @@ def test_upgrade_0108_imports_are_counted_per_day_with_a_cap_of_their_own(upgrad
     assert r.returncode != 0 and "import_daily_cap" in r.stdout + r.stderr, r
 
 
-def test_upgrade_0110_which_component_carries_an_account_is_an_allow_list(upgraded: Upgraded) -> None:
-    """0110 (ATTACK15 A1): the upgraded database reads 0099's rule off the chart's allow-list per
+def test_upgrade_0115_which_component_carries_an_account_is_an_allow_list(upgraded: Upgraded) -> None:
+    """0115 (ATTACK15 A1): the upgraded database reads 0099's rule off the chart's allow-list per
     component (fl.chart_component_roles, the same as ledger.core.chart's roles for every code),
     refuses a new account the list does not name (5001.other, 5101 on either employees'
     component; 4101.* on the personal), records the rule's point in the chained fl.rule_point, and
@@ -1952,7 +1952,7 @@ def test_upgrade_0110_which_component_carries_an_account_is_an_allow_list(upgrad
         point = c.execute("SELECT revision, after_entry FROM fl.rule_point "
                           "WHERE rule = 'category_component_allow'").fetchall()
         top = c.execute("SELECT coalesce(max(id), 0) FROM fl.entry").fetchone()[0]
-        assert len(point) == 1 and point[0][0] == "0110" and 0 < point[0][1] <= top, (point, top)
+        assert len(point) == 1 and point[0][0] == "0115" and 0 < point[0][1] <= top, (point, top)
         bad = c.execute("SELECT count(*) FROM fl.account a JOIN fl.book b ON b.code = a.book "
                         "WHERE fl.category_component_problem(a.chart_code, a.component, b.pooled_component) "
                         "IS NOT NULL").fetchone()[0]

@@ -109,8 +109,8 @@ def test_v6_the_verdict_names_a_payment_on_such_an_account_made_behind_the_trigg
         ledger_db: LedgerDB, tmp_path: Path) -> None:
     """The DBA makes the account with the triggers off (session_replication_role). The county's
     payments import refuses the row all the same (0106: judged by row, not by the account), and so
-    is an entry by hand (0110: no new entry posts an account off its component but a reversal or a
-    close); the DBA posts it by hand with 0110's triggers off too. Both verdicts name the entry
+    is an entry by hand (0115: no new entry posts an account off its component but a reversal or a
+    close); the DBA posts it by hand with 0115's triggers off too. Both verdicts name the entry
     (account_rules)."""
     _personal_money(ledger_db)
     admin = ledger_db.admin()

@@ -3,7 +3,7 @@ allow-list per account of the chart, held on every path.
 
 0099 refused the pairs it named (four pooled-only categories off the pooled fund, 门诊/药店 on it)
 and let every other pass: 其他 (5001.other) and 大病保险 (5101) on the personal accounts, and so
-4101 (财政补贴) or 5201 (转移支出) on the wrong fund by hand. 0110: each revenue and expenditure
+4101 (财政补贴) or 5201 (转移支出) on the wrong fund by hand. 0115: each revenue and expenditure
 account of the chart names the roles that carry it (ledger.core.chart, ``roles``: "pooled" the
 book's pooled component, "personal" any other; BRIEF §2/§4) and PostgreSQL reads the same list
 (fl.chart_component_roles). These tests are parametrized over the chart: an account added to it is
@@ -148,7 +148,7 @@ def test_a15_a_manual_entry_off_its_component_is_refused_held_or_posted(
 
 def test_a15_an_account_made_before_the_rule_takes_only_reversals_and_closes(ledger_db: LedgerDB,
                                                                               tmp_path: Path) -> None:
-    """An account off its component made before 0110 (here by the DBA with the triggers off) stays,
+    """An account off its component made before 0115 (here by the DBA with the triggers off) stays,
     but no new entry posts it — held (refused when held), confirmed, or fl._post by the DBA — but
     a reversal of an entry made before; both verdicts name an entry above the rule's point that
     did (the DBA's, with the journal's trigger off)."""

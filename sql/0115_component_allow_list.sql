@@ -1,4 +1,4 @@
--- 0110 (ATTACK15 A1): which component may carry an account is an allow-list, per account of the chart.
+-- 0115 (ATTACK15 A1): which component may carry an account is an allow-list, per account of the chart.
 --
 -- 0099 (ATTACK14 V6) held a benefit category to its component by naming what was refused: the four
 -- pooled-only categories off the pooled fund, 门诊/药店 on it. Every account it did not name passed:
@@ -234,4 +234,4 @@ REVOKE ALL ON FUNCTION fl.pending_posting_category_component() FROM PUBLIC;
 CREATE TRIGGER pending_posting_category_component AFTER INSERT ON fl.pending_posting
   REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION fl.pending_posting_category_component();
 
-SELECT fl._rule_takes_effect('category_component_allow', '0110');
+SELECT fl._rule_takes_effect('category_component_allow', '0115');
