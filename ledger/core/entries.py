@@ -24,6 +24,7 @@ from ledger.core.account_keys import account_key as account_key
 from ledger.core.account_keys import parse_account_key as parse_account_key
 from ledger.core.money import parse_fen
 from ledger.errors import BadAmount, BadInput
+from ledger.i18n import _
 
 Side = Literal["D", "C"]
 _SIDES: dict[str, Side] = {"debit": "D", "dr": "D", "d": "D", "借": "D", "credit": "C", "cr": "C", "c": "C", "贷": "C"}
@@ -90,6 +91,9 @@ def _text(obj: Mapping[str, Any], key: str, where: str, *, required: bool = True
     return v.strip()
 
 
+#: The longest idempotency key (the database's CHECK on fl.entry and fl.pending_entry, 1..200).
+MAX_KEY_CHARS = 200
+
 #: The most one posting holds (the database's posting_amount_cap, sql/0009_policy.sql).
 MAX_POSTING_FEN = 10**15
 
@@ -153,6 +157,11 @@ def parse_entry(obj: object, where: str = "entry") -> EntryDraft:
     if extra:
         raise BadInput(f"{where}: unknown field(s) {', '.join(extra)} (known: {', '.join(sorted(known))})")
     key = _text(obj, "idempotency_key", where)
+    if len(key) > MAX_KEY_CHARS:
+        # (ATTACK15 A8) the database's CHECK (1..200) would refuse it by the constraint's name only
+        raise BadInput(_("{where}: the idempotency key is {n:,} characters long, more than the {limit} a key may "
+                         "have; shorten it (it only needs to be unique: the unit, the date and a number will "
+                         "do)").format(where=where, n=len(key), limit=MAX_KEY_CHARS), rule="text_too_long")
     where = f"{where} ({key})"
     postings_obj = obj.get("postings")
     if not isinstance(postings_obj, Sequence) or isinstance(postings_obj, str | bytes):

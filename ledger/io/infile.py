@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ledger.errors import BadInput
-from ledger.i18n import _
+from ledger.i18n import N_, _
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0)
 
@@ -137,6 +137,30 @@ def _json_key(k: str) -> str:
     return json.dumps(k, ensure_ascii=False)
 
 
+# (ATTACK15 A8) What Python's JSON decoder says, in words an officer reads (its messages are a
+# short fixed list; the rest of its text — a Python hint — is never shown).
+_JSON_PROBLEMS: dict[str, str] = {
+    "Expecting value": N_("a value is expected (text in double quotes, a number, true, false, null, or an "
+                          "opening bracket)"),
+    "Expecting ',' delimiter": N_("a comma (,) is expected between two items"),
+    "Expecting ':' delimiter": N_("a colon (:) is expected after a key"),
+    "Expecting property name enclosed in double quotes": N_("a key in double quotes is expected (a comma just "
+                                                            "before a closing bracket is not allowed)"),
+    "Unterminated string starting at": N_("a text in double quotes is never closed"),
+    "Invalid control character at": N_("a text holds a line break or tab as it is (write it as \\n or \\t)"),
+    "Invalid \\escape": N_("a backslash (\\) starts no escape JSON knows (write \\\\ for a backslash)"),
+    "Invalid \\uXXXX escape": N_("a \\u escape is not four hexadecimal digits"),
+    "Extra data": N_("more text follows the end of the JSON value"),
+}
+
+
+_JSON_UNKNOWN = N_("the text is not JSON here")
+
+
+def _json_problem(msg: str) -> str:
+    return _(_JSON_PROBLEMS.get(msg, _JSON_UNKNOWN))
+
+
 def parse_json(text: str, name: str) -> object:
     """``text`` (named ``name`` in messages) as JSON, refused with ``BadInput`` when it is
     not JSON, nests deeper than ``MAX_JSON_DEPTH``, holds a string that is not Unicode
@@ -160,10 +184,19 @@ def parse_json(text: str, name: str) -> object:
                 seen.add(k)
         return obj
 
+    if text.startswith("\ufeff"):
+        # (ATTACK15 A8) a byte-order mark: Windows Notepad and many Chinese editors save "UTF-8"
+        # with one. It marks the encoding, it is not content; the CSV reader skips it too.
+        text = text[1:]
     try:
         value = json.loads(text, object_pairs_hook=pairs)
-    except ValueError as e:   # JSONDecodeError, and an integer past Python's 4,300-digit limit
-        raise BadInput(_("{file}: not valid JSON: {error}").format(file=name, error=e)) from e
+    except json.JSONDecodeError as e:
+        raise BadInput(_("{file}: not valid JSON at line {line}, column {column}: {what}; correct the file "
+                         "there (a JSON editor or validator shows the place), then run the command again").format(
+                             file=name, line=e.lineno, column=e.colno, what=_json_problem(e.msg))) from e
+    except ValueError as e:   # an integer past Python's 4,300-digit limit
+        raise BadInput(_("{file}: not valid JSON: a number has more than 4,300 digits; amounts are text like "
+                         "\"1234.56\"").format(file=name)) from e
     if twice:
         # (ATTACK14 V11) json.loads (and jsonb) keep the last of a repeated key; a person reading
         # the file sees the first. Refused at any depth, the key and the object's path named.

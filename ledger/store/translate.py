@@ -168,6 +168,11 @@ def translate(e: psycopg.Error) -> LedgerError:
         what, n = _SIZES[name]
         return BadInput(_("refused: {what} is longer than {n:,} characters; nothing was written — shorten it")
                         .format(what=_(what), n=n), rule="text_too_long")
+    if name and name.endswith("_idempotency_key_check"):
+        # (ATTACK15 A8) fl.entry's and fl.pending_entry's CHECK (length 1..200), met by a raw call
+        return BadInput(_("refused: an idempotency key is 1 to 200 characters long; nothing was written — "
+                          "shorten it (it only needs to be unique: the unit, the date and a number will do)"),
+                        rule="text_too_long")
     if name in _DEPTHS:
         return BadInput(_("refused: {what} nests deeper than 64 levels; nothing was written — flatten it")
                         .format(what=_(_DEPTHS[name])), rule="json_too_deep")
