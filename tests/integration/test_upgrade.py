@@ -28,6 +28,7 @@ import psycopg
 import pytest
 
 from ledger.core.chart import CHART
+from tests.conftest import cluster_parent
 
 REPO = Path(__file__).resolve().parents[2]
 PREVIOUS_RELEASE = "1344c149e9cf01c22e3a153d740fbe60817a485f"  # main at the end of the first round
@@ -115,7 +116,7 @@ def _figures(conninfo: str) -> dict[str, object]:
 def upgraded() -> Iterator[Upgraded]:
     from ledger.store import embedded
 
-    work = Path(tempfile.mkdtemp(prefix="fl-upgrade-"))
+    work = Path(tempfile.mkdtemp(prefix="fl-upgrade-", dir=cluster_parent()))
     home = work / "home"
     try:
         old = _old_tree(work)

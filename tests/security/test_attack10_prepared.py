@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from tests.conftest import USERS
+from tests.conftest import USERS, cluster_parent
 from tests.helpers import collect, reclass
 
 pytestmark = pytest.mark.db
@@ -36,7 +36,7 @@ def two_phase_server() -> Iterator[str]:
     from ledger.core.region import load_region
     from ledger.store import admin, embedded
 
-    home = Path(tempfile.mkdtemp(prefix="fl-x6-"))
+    home = Path(tempfile.mkdtemp(prefix="fl-x6-", dir=cluster_parent()))
     st = embedded.start(home)
     try:
         conf = st.pgdata / "postgresql.conf"
@@ -118,7 +118,7 @@ def shared_two_phase_server() -> Iterator[str]:
     from ledger.core.region import load_region
     from ledger.store import admin, embedded
 
-    home = Path(tempfile.mkdtemp(prefix="fl-x6s-"))
+    home = Path(tempfile.mkdtemp(prefix="fl-x6s-", dir=cluster_parent()))
     st = embedded.start(home)
     sock = str(st.socket_dir)
     try:
