@@ -1901,6 +1901,18 @@ def test_upgrade_0107_a_postings_line_reference_is_held_to_the_form_validated(up
         assert ei.value.diag.constraint_name == "posting_line_ref_form"
 
 
+def test_upgrade_0116_a_components_money_is_held_to_the_day_end_rule(upgraded: Upgraded) -> None:
+    """0116 (ATTACK15 A6): the rule's point is recorded, fl.posting_inserted walks a component's
+    day ends (component_days), and the upgraded ledger verifies (nothing before the point judged)."""
+    with upgraded.connect() as c:
+        point = c.execute("SELECT revision FROM fl.rule_point WHERE rule = 'component_days'").fetchall()
+        assert point == [("0116",)], point
+        assert "component_days" in c.execute(
+            "SELECT prosrc FROM pg_proc WHERE oid = 'fl.posting_inserted()'::regprocedure").fetchone()[0]
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]
+
+
 def test_upgrade_0108_imports_are_counted_per_day_with_a_cap_of_their_own(upgraded: Upgraded, tmp_path: Path) -> None:
     """0108: the day counter has its import_rows column (0 for the rows before), the rule's point is
     recorded, fl._imp_finish counts a payments import's new rows for its importer and refuses past
