@@ -74,6 +74,7 @@ RULES: tuple[ApiRule, ...] = (
     _r("period_closed", "closed_periods"),
     _r("entry_date_range", "entry_dates", "first year .. next year; nothing before the last closed year"),
     _r("reversal_year_closed", "entry_dates", "a year_close entry is never reversed (0082, ATTACK10 X13)"),
+    _r("reversal_predates", "entry_dates", "a reversal is dated on or after the entry it reverses (0117, ATTACK15 A9)"),
     _r("reversal_overclears", "actors", "a reversal undoes its entry's register clearings and never leaves an item "
        "cleared past its amount or below nothing (0091, ATTACK11 Y7; CHECK register_not_overcleared holds it too)"),
     _r("fund_balance_close_only", "workflows", "the fund balance 3xxx moves only by the close, openings and their "

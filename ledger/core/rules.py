@@ -133,7 +133,8 @@ DESCRIPTIONS: dict[str, str] = {
                       "maker's, a disbursement's and a settlement's naming its request)",
     "entry_dates": "no entry dated before the region's first year or after the year following its writing, none "
                    "dated in a year before the last year its book had closed when it was written (but a reversal in "
-                   "its original's year), none moving real money dated after the region's day it was written",
+                   "its original's year), none moving real money dated after the region's day it was written, no reversal "
+                   "dated before the entry it reverses",
     "once_only": "the city proper's opening balance of a book and component recorded once (again only after a "
                  "reversal); no county opening of a book after that county's handover transfer of it",
     "claims_once": "every benefit claim (a payment line's reference, per unit) paid once: the county's own import "
@@ -375,6 +376,7 @@ RULE_POINTS: dict[str, str] = {
     "shortfall_clearing_only": "0101",   # 4101.shortfall is the government-share register's (ATTACK14 V4)
     "import_daily_cap": "0108",          # a user's imports per region day have a cap of their own (Z7's class)
     "component_days": "0116",            # a fund component's money ends no day below zero (ATTACK15 A6)
+    "reversal_date": "0117",             # a reversal is not dated before what it reverses (ATTACK15 A9)
 }
 # (0108) The rows a user's imports may write in one region day (rows_posted of its batches of these
 # kinds together), by role: fl._imp_finish's caps (ledger.store.verify.IMPORT_CAP_* in the first pass).
@@ -615,7 +617,9 @@ class Rules:
     kept: dict[int, _E] = field(default_factory=dict)
     # every entry's kind and year, as columns (ledger.core.keyed: ~12 bytes an entry, not ~100)
     kinds: MutableMapping[int, str] = field(default_factory=CodedMap)
-    years: MutableMapping[int, int] = field(default_factory=CodedMap)
+    # (0117) the date as YYYYMMDD, not the year alone (its year is // 10000): 0117's rule reads
+    # the day, at the same ~12 bytes an entry (the column holds codes; the distinct days are few)
+    days: MutableMapping[int, int] = field(default_factory=CodedMap)
     reversed_by: dict[int, int] = field(default_factory=dict)
     # entry -> its distinct (account, side, posting unit), in the order each first occurs
     # (posting id order): every rule reads only which accounts an entry touched on which
@@ -807,7 +811,7 @@ class Rules:
                                                                     intern(r[7]), r[10], intern(r[11]))
         rev = _int(r[4])
         self.kinds[eid] = kind
-        self.years[eid] = int(date[:4])
+        self.days[eid] = int(date[:4]) * 10000 + int(date[5:7]) * 100 + int(date[8:10])
         if kind in ("collections", "payments"):
             self.flows.add((book, int(date[:4])))
             if kind == "payments":
@@ -1296,7 +1300,7 @@ class Rules:
                 return
             closed = [y for t, y in closes if t < at]
             if closed and year < max(closed):
-                same_year = kind == "reversal" and rev is not None and self.years.get(rev) == year
+                same_year = kind == "reversal" and rev is not None and self.days.get(rev, 0) // 10000 == year
                 if not same_year:
                     self.add("entry_dates", f"dated {date} but written at {created_at}, after book {book} had closed "
                              f"year {max(closed)}: nothing may be dated in a year before it (entry_date_range)", eid)
@@ -1342,9 +1346,12 @@ class Rules:
         self._once()
         self._fund()
         self.writers.finish(self._writer_of, self.old_entries)
-        for rev, message in year_bound.reversal_findings(self.kinds, self.years, self.reversed_by,
+        for rev, message in year_bound.reversal_findings(self.kinds, self.days, self.reversed_by,
                                                          self.old_entries):   # ATTACK10 X13
             self.add("entry_dates", message, rev)
+        for rev, message in year_bound.predating_reversals(self.days, self.reversed_by, self.old_entries,
+                                                           lambda eid: self.bound("reversal_date", eid)):
+            self.add("entry_dates", message, rev)             # ATTACK15 A9 (0117)
         self.checked[entry_writers.CHECK] = self.writers.checked
         return [result(n, DESCRIPTIONS[n], self.checked[n], self.findings[n], self.cap) for n in CHECKS]
 
@@ -1556,7 +1563,7 @@ class Rules:
                 rev = e.reverses if e is not None else None
                 why = opening_reversal_problem(kind, closed, against, rev,
                                                None if rev is None else self.kinds.get(rev),
-                                               None if rev is None else self.years.get(rev))
+                                               None if rev is None or rev not in self.days else self.days[rev] // 10000)
             else:
                 why = fund_balance_problem(kind, closed, against)
             if why is not None:

@@ -69,7 +69,9 @@ def _fen(name: str, value: object, *, minimum: int | None = None) -> int:
 class ShortfallInput:
     """A unit's year for one book: totals for the year and the surplus carried in.
 
-    ``surplus_before`` may be negative (a unit that ended earlier years in deficit).
+    ``surplus_before`` may be negative (a unit that ended earlier years in deficit), and so
+    may ``revenue`` and ``expenditure`` (a year whose late corrections outweigh its own figures:
+    on the cash basis they are that year's, BRIEF §4–5).
     ``revenue`` and ``surplus_before`` are the rule's figures (across years);
     ``share_receipts`` is government-share money received this year for earlier years
     (already left out of ``revenue``) and ``outstanding_before`` the shares still owed at
@@ -91,8 +93,12 @@ class ShortfallInput:
             if not isinstance(value, str) or not value.strip():
                 raise BadInput(f"shortfall: {name} must be non-empty text")
         where = f"{self.unit}/{self.book}"
-        _fen(f"{where} revenue", self.revenue, minimum=0)
-        _fen(f"{where} expenditure", self.expenditure, minimum=0)
+        # (ATTACK15 A9) Revenue and expenditure are the year's net cash figures and may be
+        # negative: a late correction (last year's collection refunded, last year's claim paid
+        # back) is the year it is booked in's, and C = revenue − expenditure takes it as it is.
+        # Refusing it here stopped every unit's table and close for one unit's correction.
+        _fen(f"{where} revenue", self.revenue)
+        _fen(f"{where} expenditure", self.expenditure)
         _fen(f"{where} accumulated surplus", self.surplus_before)
         _fen(f"{where} government-share receipts", self.share_receipts, minimum=0)
         _fen(f"{where} government share outstanding", self.outstanding_before, minimum=0)

@@ -13,6 +13,7 @@ the ``upgraded`` fixture (one old demo per test run: it takes about ten seconds)
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -2154,3 +2155,26 @@ def test_upgrade_0109_a_queued_entrys_version_is_written_chained(upgraded: Upgra
         assert c.execute("SELECT count(*) FROM fl.seal WHERE entry_id = %s", (eid,)).fetchone()[0] == 1
     ok = upgraded.cli("verify", "--json", user=AUDITOR)
     assert ok.returncode == 0, ok.stdout[-3000:]
+
+
+
+
+def test_upgrade_0117_a_reversal_is_not_dated_before_what_it_reverses(upgraded: Upgraded) -> None:
+    """0117 (ATTACK15 A9): the rule's point is recorded, fl.reverse_entry keeps its pinned path and
+    lock_timeout, a reversal dated the day before its original is refused (reversal_predates) and
+    the upgraded ledger verifies (the old reversals are below the point)."""
+    with upgraded.connect() as c:
+        point = c.execute("SELECT revision FROM fl.rule_point WHERE rule = 'reversal_date'").fetchall()
+        assert point == [("0117",)], point
+        cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl.reverse_entry(bigint,text,date,text)'"
+                        "::regprocedure").fetchone()[0]
+        assert "lock_timeout=5s" in cfg and "search_path=pg_catalog, fl, pg_temp" in cfg, cfg
+        eid, day = c.execute("SELECT id, entry_date FROM fl.entry WHERE kind IN ('collections', 'payments') "
+                             "AND NOT EXISTS (SELECT 1 FROM fl.entry r WHERE r.reverses = fl.entry.id) "
+                             "ORDER BY id DESC LIMIT 1").fetchone()
+        reviewer = c.execute("SELECT name FROM fl.app_user WHERE role = 'reviewer' ORDER BY name LIMIT 1").fetchone()[0]
+    r = upgraded.cli("--lang", "en", "entry", "reverse", str(eid), "--reason", "upgrade check",
+                     "--date", (day - dt.timedelta(days=1)).isoformat(), user=reviewer)
+    assert r.returncode != 0 and "reversal_predates" in r.stdout + r.stderr, r
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]

@@ -80,11 +80,20 @@ def test_balanced_year_on_old_deficit() -> None:
 
 @pytest.mark.parametrize(
     ("revenue", "expenditure", "surplus"),
-    [(-1, 0, 0), (0, -1, 0), (1.0, 0, 0), (0, True, 0), (0, 0, 0.5)],
+    [(1.0, 0, 0), (0, True, 0), (0, 0, 0.5), ("1", 0, 0)],
 )
 def test_bad_figures_refused(revenue: object, expenditure: object, surplus: object) -> None:
     with pytest.raises(BadInput):
         ShortfallInput("A", "b", revenue, expenditure, surplus)  # type: ignore[arg-type]
+
+
+def test_negative_year_figures_are_the_year_s_corrections() -> None:
+    """ATTACK15 A9: last year's collection refunded this year (revenue −1,000) with no other
+    revenue: C = −1,000 is a gap like any other — the surplus covers first, the government the rest."""
+    r = apply_shortfall_rule(ShortfallInput("A", "b", -1000, 0, 400))
+    assert (r.current_balance, r.covered_by_surplus, r.government_share, r.surplus_after) == (-1000, 400, 600, 0)
+    r = apply_shortfall_rule(ShortfallInput("A", "b", 500, -200, 0))   # a claim paid back: expenditure −200
+    assert (r.current_balance, r.government_share, r.surplus_after) == (700, 0, 700)
 
 
 def test_table_sorted_and_duplicates_refused() -> None:
