@@ -174,6 +174,8 @@ class FundRows:
     closing: dict[int, tuple[str, int]] = field(default_factory=dict)    # year_close entry -> (book, year)
     sums: dict[int, dict[str, list[int]]] = field(default_factory=dict)  # entry -> account -> [debits, credits]
     entries: dict[int, Entry] = field(default_factory=dict)              # the allocations, remittances, clearings
+    # (ATTACK15 A4) the reversals of in-year allocations: reversal -> (the allocation, the reversal)
+    alloc_reversals: dict[int, tuple[int, Entry]] = field(default_factory=dict)
     kinds: Mapping[int, str] = field(default_factory=dict)               # every entry's kind
     items: list[Row] = field(default_factory=list)                       # ITEM_COLS, government shares
     clearings: list[Row] = field(default_factory=list)                   # CLEARING_COLS of those items
@@ -459,6 +461,11 @@ def _figures(rows: FundRows, book: str, year: int, without: Mapping[int, Any] | 
                 a = rows.acct.get(aid)
                 if a is not None and a[1] == "4401" and a[2] in out:
                     out[a[2]]["alloc"] += c - d
+    for rid in _alloc_reversals(rows, book, year):   # (0114, A4) a reversal takes its allocation back
+        if rid not in without:
+            for u, v in _credits_4401(rows, rid).items():
+                if u in out:
+                    out[u]["alloc"] += v
     return {u: {"revenue": f["revenue_on_books"] - f["receipts"] - f["alloc"], "expenditure": f["expenditure"],
                 "surplus_before": f["carried"] + f["fund"] + f["owed"], "revenue_on_books": f["revenue_on_books"],
                 "share_receipts": f["receipts"], "surplus_before_on_books": f["carried"] + f["fund"],
@@ -911,6 +918,19 @@ def _differs(got: Mapping[str, int], want: Mapping[str, int]) -> str:
 
 # ---- adjfund_cap (in the year) ----------------------------------------------------------------------
 
+def _alloc_reversals(rows: FundRows, book: str, year: int) -> list[int]:
+    """The reversals, dated in ``year``, of ``book``'s in-year allocations for ``year``: the
+    rule reads the allocations net of them (0114, ATTACK15 A4; a reversal has kind 'reversal',
+    so reading the kind alone counted a reversed allocation as received)."""
+    out = []
+    for rid, (oid, r) in rows.alloc_reversals.items():
+        o = rows.entries.get(oid)
+        if (o is not None and o.kind == "adjfund_alloc" and o.book == book and str(o.source.get("year")) == str(year)
+                and r.date[:4] == str(year)):
+            out.append(rid)
+    return out
+
+
 def _credits_4401(rows: FundRows, eid: int) -> dict[str, int]:
     out: dict[str, int] = {}
     for aid, (d, c) in rows.sums.get(eid, {}).items():
@@ -991,6 +1011,12 @@ def adjfund_cap_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
                     and j.date[:4] == str(year) and j.created_at is not None
                     and (j.created_at < at if mark is None else (jid not in ids and rows.visible(jid, mark)))):
                 for u, v in _credits_4401(rows, jid).items():
+                    before[u] = before.get(u, 0) + v
+        for rid in _alloc_reversals(rows, book, year):   # (0114, A4) the caps read allocations net of reversals
+            r = rows.alloc_reversals[rid][1]
+            if (r.created_at is not None
+                    and (r.created_at < at if mark is None else (rid not in ids and rows.visible(rid, mark)))):
+                for u, v in _credits_4401(rows, rid).items():
                     before[u] = before.get(u, 0) + v
         setting = rows.adjfund.get("shares")
         fixed = {str(u): _int(v) or 0 for u, v in setting.items()} if isinstance(setting, dict) else None

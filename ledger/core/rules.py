@@ -820,6 +820,11 @@ class Rules:
                     self.pay_from[eid] = sys.intern(k[5])
         if rev is not None:
             self.reversed_by.setdefault(rev, eid)
+            # (0114, ATTACK15 A4) an allocation's reversal: the rule reads allocations net of it
+            orig = self.fund.entries.get(rev)
+            if kind == "reversal" and orig is not None and orig.kind == "adjfund_alloc":
+                self.fund.alloc_reversals[eid] = (rev, fund_rules.Entry(kind, book, date, key, {}, _ts(created_at)))
+                self.sum_ids.add(eid)
         # The source is parsed only where a rule reads it (a held entry's maker and checker,
         # a request's id, a clearing's kind): most entries are imports that carry file and row.
         src = (_compact(_source(src_text)) if src_text and ('"held"' in src_text or kind in _SOURCE_KINDS) else {})

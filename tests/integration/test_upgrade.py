@@ -1619,6 +1619,43 @@ def test_upgrade_0098_references_in_a_closed_repertoire(upgraded: Upgraded) -> N
     assert v.returncode == 0, v.stdout[-2000:]
 
 
+def test_upgrade_0114_a_reversed_allocation_is_not_counted_as_received(upgraded: Upgraded) -> None:
+    """0114 (ATTACK15 A4): the upgraded fl.year_figures_at reads the year's in-year allocations with
+    the reversals of them, keeping its SET clause; for every year and book of the upgraded ledger
+    its adjustment receipts are the 4401 credits of the allocations for the year and of their
+    reversals dated in it (an independent query), v3 is still it at 31 December, and the revenue
+    and S before a stored close read are still what the close stored."""
+    with upgraded.connect() as c:
+        src, conf, sec = c.execute("SELECT prosrc, proconfig, prosecdef FROM pg_proc "
+                                   "WHERE oid = 'fl.year_figures_at(int,text,date)'::regprocedure").fetchone()
+        assert "(0114)" in src and "e.kind = 'reversal'" in src, src
+        assert conf == ["search_path=pg_catalog, fl, pg_temp"] and sec is False, (conf, sec)
+        years = [r[0] for r in c.execute(
+            "SELECT DISTINCT extract(year FROM entry_date)::int FROM fl.entry ORDER BY 1").fetchall()]
+        books = [r[0] for r in c.execute("SELECT code FROM fl.book ORDER BY code").fetchall()]
+        assert years and books
+        for y in years:
+            for b in books:
+                v3 = c.execute("SELECT * FROM fl.year_figures_v3(%s, %s)", (y, b)).fetchall()
+                assert v3 == c.execute("SELECT * FROM fl.year_figures_at(%s, %s, %s)",
+                                       (y, b, f"{y}-12-31")).fetchall(), (y, b)
+                netted = dict(c.execute(
+                    """SELECT a.unit, sum(CASE p.side WHEN 'C' THEN p.amount ELSE -p.amount END)::bigint
+                         FROM fl.entry e JOIN fl.posting p ON p.entry_id = e.id JOIN fl.account a ON a.id = p.account_id
+                        WHERE e.book = %(b)s AND a.chart_code = '4401' AND extract(year FROM e.entry_date) = %(y)s
+                          AND coalesce((SELECT o.source ->> 'year' FROM fl.entry o
+                                         WHERE o.id = e.reverses AND o.kind = 'adjfund_alloc'),
+                                       CASE WHEN e.kind = 'adjfund_alloc' THEN e.source ->> 'year' END) = %(y)s::text
+                        GROUP BY a.unit""", {"b": b, "y": y}).fetchall())
+                assert {r[0]: r[10] for r in v3 if r[10]} == {u: a for u, a in netted.items() if a}, (y, b)
+        for y, b, result in c.execute("SELECT year, book, result FROM fl.year_close ORDER BY year, book").fetchall():
+            res = result if isinstance(result, dict) else json.loads(result)
+            now = {r[0]: r for r in c.execute("SELECT * FROM fl.year_figures_v3(%s, %s)", (y, b))}
+            for row in res["rows"]:
+                f = now[row["unit"]]
+                assert (f[3], f[4], f[5]) == (row["revenue"], row["expenditure"], row["surplus_before"]), (y, b, row)
+
+
 def test_upgrade_0111_a_references_ideographs_are_the_basic_blocks(upgraded: Upgraded) -> None:
     """0111 (ATTACK15 A5): the upgraded fl.reference_form_ok admits the basic block's 汉字
     (U+4E00–U+9FFF) and 〇 and refuses the extension blocks' (𠮷 drawn like 吉); every other answer
