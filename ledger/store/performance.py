@@ -29,7 +29,9 @@ def unit_years(conn: Conn, year: int, *, book: str | None = None, unit: str | No
     """Per (unit, book) with a budget for ``year``: budget, actuals of the year (without
     the close; the government's shortfall receipts, which settle an earlier year, left out
     as the shortfall rule leaves them out — its register clearings, ``ledger.store.receipts``,
-    not the postings on 4101.shortfall),
+    not the postings on 4101.shortfall — and so are the year's in-year adjustment-fund
+    allocations net of their reversals, as ``fl.year_figures_at`` reads them: the revenue scored
+    is the revenue C is computed from, so the review's balance rate is the monitor's),
     months payable at 31 December, approved requests and government shares incurred."""
     end = dt.date(year, 12, 31)
     budgets = budget_store.show(conn, year, book=book, unit=unit)
@@ -52,6 +54,13 @@ def unit_years(conn: Conn, year: int, *, book: str | None = None, unit: str | No
             a["revenue"] -= g.amount
             if is_line(g.chart_code, "4001"):
                 a["collection"] -= g.amount
+        # (ATTACK15 A7) the year's in-year adjustment-fund allocations (net of their reversals), which
+        # the rule reads as the fund's, not the year's revenue: from the rule's own inputs (the
+        # confined reader, so an officer gets its own unit's and may not read fl.entry.source)
+        for x in conn.execute("SELECT unit, adjustment_receipts FROM fl.year_figures_read_at(%s, %s, %s)",
+                              (year, bk, end)).fetchall():
+            if unit is None or x["unit"] == unit:
+                actual[(x["unit"], bk)]["revenue"] -= int(x["adjustment_receipts"])
         for m in monitor.figures(conn, as_of=end, book=bk, unit=unit):
             monthly, _basis = monthly_spending(max(m.trailing_12m_expenditure, 0), m.first_day, end)
             months[(m.unit, bk)] = months_payable_at(m.surplus, monthly) if m.surplus >= 0 else Decimal(0)

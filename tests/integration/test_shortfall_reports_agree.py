@@ -4,21 +4,26 @@ migration 0104: ``fl.government_receipts`` / ``fl.year_figures_at``).
 A stateful hypothesis test over three years (2022–2024) of one county (230826, RES; the city
 proper 230800 holds the pool's cash): contributions, fiscal subsidies and benefits at a run of
 dates — month ends, 30 December (the day before a close), 31 December (the close) and 1 January
-(the day after) — gaps covered by the unit's surplus and then by its government, the government
-paying its share in parts in the next year, a payment reversed, and once a receipt by hand on
-4101.shortfall written while 0101's rule is suspended (a ledger from before 0101: the rule counts
-it as revenue, since it cleared nothing). At every date D:
+(the day after) — gaps covered by the unit's surplus, then by the adjustment fund (调剂金, in
+order in this region), then by its government, the government paying its share in parts in the
+next year, a payment reversed, in-year allocations of the fund (some reversed: ATTACK15 A4, 0114)
+and late ones for the closed year (a settlement of its share, on 4401: ATTACK15 A7), and once a
+receipt by hand on 4101.shortfall written while 0101's rule is suspended (a ledger from before
+0101: the rule counts it as revenue, since it cleared nothing). At every date D:
 
 * ``report shortfall`` (provisional for the open year, the stored table on the close's day) has
-  the model's revenue, expenditure and government receipts of D's year to D;
+  the model's revenue, expenditure, government receipts and allocations (net of their reversals)
+  of D's year to D;
 * ``monitor --as-of D --json`` has the same C (``current_balance``), the same revenue and the same
-  government receipts (``share_receipts``), and its cash surplus + the share owed − C is the
-  rule's S before (less the share the close made, on the close's day);
+  government receipts (``share_receipts``), and its cash surplus + the share owed − C − the
+  year's allocations is the rule's S before (less the share the close made, on the close's day);
 * ``report funding`` (subsidy + individual) and ``report performance`` (actual revenue) give the
   rule's revenue of the year;
 * at a month end, ``forecast --as-of D`` starts from the monitor's surplus and share owed, and
   its first year's S before is the rule's S before (after a close: the closed year's S after);
-* what one year leaves is what the next starts from: S after (Y) = S before (Y+1).
+* what one year leaves is what the next starts from: S after (Y) = S before (Y+1);
+* on a close's day the independent verdict (``ledger.core.fund_rules``), which re-derives the
+  close's inputs and the allocations' caps from the rows, finds nothing.
 """
 
 from __future__ import annotations
@@ -38,12 +43,13 @@ from hypothesis.stateful import (
 )
 
 from ledger.core.money import parse_fen
-from ledger.store import cycle, yearend
+from ledger.store import adjfund, cycle, yearend
 from tests.conftest import LedgerDB
 from tests.helpers import confirmed, entry, leg, post
 from tests.integration._cycle import add_budget
 from tests.integration.test_years_model import _drop_db, _fresh_db
-from tests.security.test_attack7_rules import body_off
+from tests.security.test_adjfund import _fund
+from tests.security.test_attack7_rules import body_off, verdict
 
 pytestmark = pytest.mark.db
 
@@ -81,8 +87,10 @@ class Reports(RuleBasedStateMachine):
         self.fin, self.rev, self.admin = self.db.cached("fin"), self.db.cached("rev"), self.db.admin()
         self.at = 0
         self.keys = 0
-        self.flows: dict[int, dict[str, int]] = {y: {"revenue": 0, "expenditure": 0, "receipts": 0} for y in YEARS}
+        self.flows: dict[int, dict[str, int]] = {y: {"revenue": 0, "expenditure": 0, "receipts": 0, "alloc": 0}
+                                                 for y in YEARS}
         self.payments: list[tuple[int, int, dt.date]] = []      # (entry, amount, date) not reversed
+        self.allocations: list[tuple[int, int, int]] = []       # in-year: (entry, amount, year) not reversed
         self.hand_done = False
         self.closed: dict[int, dict[str, str]] = {}            # year -> its stored row of the unit
         self.checked = 0
@@ -100,6 +108,7 @@ class Reports(RuleBasedStateMachine):
 
     @initialize()
     def start(self) -> None:
+        _fund(self.db)      # the adjustment fund in order: gaps after the surplus go to it before the government
         post(self.fin, entry("o26", "2021-12-31", BOOK, leg("1003", UNIT, "D", _yuan(S0), "special"),
                              leg("3001", UNIT, "C", _yuan(S0))),
              entry("o00", "2021-12-31", BOOK, leg("1003", POOL, "D", "100000000.00", "special"),
@@ -172,13 +181,63 @@ class Reports(RuleBasedStateMachine):
         self.hand_done = True
         self.flows[self.day.year]["revenue"] += fen
 
+    def _gap_left(self) -> int:
+        """The unit's gap of the open year after its surplus and the fund's allocations so far
+        (the cap of an in-year allocation, as fl.adjfund_allocate reads it)."""
+        f = self.admin.execute("SELECT * FROM fl.year_figures_v3(%s, %s) WHERE unit = %s",
+                               (self.day.year, BOOK, UNIT)).fetchone()
+        gap = max(f["expenditure"] - f["revenue"], 0)
+        return max(gap - min(gap, max(f["surplus_before"], 0)) - f["adjustment_receipts"], 0)
+
+    @precondition(lambda self: self._open())
+    @rule(part=st.integers(1, 100))
+    def fund_allocates(self, part: int) -> None:
+        """An in-year allocation of the adjustment fund for the open year: the fund's, not the
+        year's revenue."""
+        cap = self._gap_left()
+        if not cap:
+            return
+        amount = max(1, cap * part // 100)
+        for a in adjfund.allocate(self.fin, year=self.day.year, book=BOOK, amount=amount, on=self.day,
+                                  key=self._key("a")):
+            assert (a.unit, a.amount) == (UNIT, amount), a
+            self.allocations.append((a.entry_id, a.amount, self.day.year))
+        self.flows[self.day.year]["alloc"] += amount
+
+    @precondition(lambda self: self._open() and any(y == self.day.year for _, _, y in self.allocations))
+    @rule()
+    def allocation_reversed(self) -> None:
+        """The province takes an in-year allocation back (ATTACK15 A4): no longer received."""
+        eid, amount, y = next(a for a in reversed(self.allocations) if a[2] == self.day.year)
+        confirmed(self.fin, "SELECT * FROM fl.reverse_entry(%s, 'the province took it back', %s, %s)",
+                  (eid, self.day, self._key("ar")), checker="rev")
+        self.allocations.remove((eid, amount, y))
+        self.flows[y]["alloc"] -= amount
+
+    @precondition(lambda self: self._open() and self.day.year - 1 in self.closed)
+    @rule(part=st.integers(1, 100))
+    def late_allocation(self, part: int) -> None:
+        """The fund's allocation for the closed year arrives in this one (ATTACK15 A7): it
+        settles that year's government share (on 4401) — a receipt, not this year's revenue."""
+        r = self.admin.execute("SELECT coalesce(sum(amount - cleared), 0)::bigint AS o FROM fl.register_item "
+                               "WHERE kind = 'government_share' AND book = %s AND unit = %s AND fiscal_year = %s",
+                               (BOOK, UNIT, self.day.year - 1)).fetchone()
+        owed = int(r["o"])
+        if not owed:
+            return
+        amount = max(1, owed * part // 100)
+        got = adjfund.allocate(self.fin, year=self.day.year - 1, book=BOOK, amount=amount, on=self.day,
+                               key=self._key("l"))
+        assert [(a.unit, a.amount) for a in got] == [(UNIT, amount)], got
+        self.flows[self.day.year]["receipts"] += amount
+
     # ---- time ---------------------------------------------------------------------------------
 
-    @precondition(lambda self: self.at < len(DAYS) - 1)
     @rule(skip=st.integers(1, 2))
     def next_day(self, skip: int) -> None:
         """On to a later date of ``DAYS`` (never past a close: 31 December is always reached);
-        the close on 31 December; then every report at the new date."""
+        the close on 31 December; then every report at the new date (at the last date, read
+        again: a rule must always be available, or hypothesis gives up on a long run)."""
         for _ in range(skip):
             if self.at == len(DAYS) - 1:
                 break
@@ -205,8 +264,9 @@ class Reports(RuleBasedStateMachine):
             assert "provisional" not in s, s
         if y in self.flows:                                       # the model: the year to D
             f = self.flows[y]
-            assert (_money(s["revenue"]), _money(s["expenditure"]), _money(s["share_receipts"])) == (
-                f["revenue"], f["expenditure"], f["receipts"]), (d, s, f)
+            assert (_money(s["revenue"]), _money(s["expenditure"]), _money(s["share_receipts"]),
+                    _money(s["adjustment_receipts"])) == (
+                f["revenue"], f["expenditure"], f["receipts"], f["alloc"]), (d, s, f)
         if y - 1 in self.closed:                                  # what one year leaves, the next starts from
             assert _money(s["surplus_before"]) == _money(self.closed[y - 1]["surplus_after"]), (d, s)
         [m] = self._cli("monitor", "--as-of", d, "--unit", UNIT, "--book", BOOK)["rows"]
@@ -215,9 +275,14 @@ class Reports(RuleBasedStateMachine):
             c, _money(s["revenue"]), _money(s["share_receipts"])), (d, m, s)
         made = _money(s["government_share"]) if closing else 0    # the close's share, owed from its day
         surplus, owed = _money(m["surplus"]), _money(m["outstanding_share"])
-        assert surplus + owed - c - made == _money(s["surplus_before"]), (d, m, s)
+        assert surplus + owed - c - made - _money(s["adjustment_receipts"]) == _money(s["surplus_before"]), (d, m, s)
         if closing:
             assert surplus + owed == _money(s["surplus_after"]), (d, m, s)
+            # the verdict names the receipt by hand (a manual entry on 4101.shortfall clearing
+            # nothing, written with 0101's rule suspended), and nothing else
+            found = verdict(self.db)
+            assert set(found) <= {"workflows"}, (d, found)
+            assert [f for f in found.get("workflows", []) if ":agree-h-" not in str(f["message"])] == [], (d, found)
         if y in YEARS:
             fund = [r for sec in self._cli("report", "funding", "--year", str(y), "--unit", UNIT, "--book", BOOK)["sections"]
                     for r in sec["rows"] if r["unit"] == UNIT]
@@ -259,7 +324,8 @@ def test_every_report_reads_the_governments_receipts_as_the_rule(pg_server, temp
 def test_two_years_of_gaps_covered_by_surplus_then_government(pg_server, template_db) -> None:  # type: ignore[no-untyped-def]
     """The path the brief names, fixed: 2022 a gap larger than S0 (surplus, then the government),
     the share paid in two parts in 2023 (one reversed and paid again), a receipt by hand in 2023,
-    a second gap in 2023 charged in full to the government — every report compared at each date,
+    a second gap in 2023 charged to the fund (an allocation reversed, another kept) and then to the
+    government, part of whose share a late allocation settles in 2024 — every report compared at each date,
     the day before and after each close included."""
     m = Reports(pg_server, template_db)
     try:
@@ -281,12 +347,18 @@ def test_two_years_of_gaps_covered_by_surplus_then_government(pg_server, templat
         m.next_day(1)                                   # 2023-03-31
         m.contributions(90_000_00)
         m.benefits(150_000_00)                          # 2023: C −35,000 (the payment not counted)
+        m.fund_allocates(40)                            # the fund: 14,000 of the gap ...
+        m.allocation_reversed()                         # ... taken back the same day (A4)
+        m.fund_allocates(20)                            # 7,000, kept
+        assert m.flows[2023]["alloc"] == 7_000_00
         m.next_day(2)                                   # 2023-09-30
         m.next_day(1)                                   # 2023-12-30
         m.next_day(1)                                   # 2023-12-31: the close
         assert _money(m.closed[2023]["covered_by_surplus"]) == 0
-        assert _money(m.closed[2023]["government_share"]) == 35_000_00
+        assert _money(m.closed[2023]["covered_by_adjustment_fund"]) == 7_000_00
+        assert _money(m.closed[2023]["government_share"]) == 28_000_00
         m.next_day(1)                                   # 2024-01-01
+        m.late_allocation(50)                           # the fund settles 14,000 of 2023's share (A7)
         m.government_pays(100)
         m.next_day(1)                                   # 2024-01-31
         assert m.checked == 13
