@@ -188,6 +188,7 @@ POSTGRES: tuple[str, ...] = (
     N_("permission denied for function {name}"),
     N_("permission denied for schema {name}"),
     N_("permission denied for sequence {name}"),
+    N_("permission denied for view {name}"),   # (ATTACK15 A3) operating_day, closing_day, budget_current
 )
 
 # Click's own usage errors (Typer prints them in a panel).

@@ -155,7 +155,8 @@ def parse_entry(obj: object, where: str = "entry") -> EntryDraft:
     known = {"date", "book", "memo", "idempotency_key", "postings", "kind", "source"}
     extra = sorted(set(obj) - known)
     if extra:
-        raise BadInput(f"{where}: unknown field(s) {', '.join(extra)} (known: {', '.join(sorted(known))})")
+        raise BadInput(_("{where}: unknown field(s) {fields}: remove them (an entry has only {known})").format(
+            where=where, fields=_(", ").join(extra), known=_(", ").join(sorted(known))))
     key = _text(obj, "idempotency_key", where)
     if len(key) > MAX_KEY_CHARS:
         # (ATTACK15 A8) the database's CHECK (1..200) would refuse it by the constraint's name only

@@ -450,7 +450,8 @@ def verify_offline(directory: Path, digest_file: Path | None = None, *, no_diges
         raise BadInput(_("--digest and --no-digest contradict each other: give the filed digest, or --no-digest to "
                          "check the archive's internal consistency only"))
     if not directory.is_dir():
-        raise BadInput(f"{directory}: no such directory")
+        raise BadInput(_("{path}: no such directory: give the directory fundledger audit export wrote").format(
+            path=directory))
     filed: dict[str, Any] | None = None
     if digest_file is not None:
         try:

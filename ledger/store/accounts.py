@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ledger.core.account_keys import parse_account_key
 from ledger.core.shapes import Fen
 from ledger.errors import AccountNotFound
+from ledger.i18n import _
 from ledger.store.db import Conn
 from ledger.store.rows import account_key_sql, fetch_all, fetch_one
 
@@ -53,7 +54,8 @@ def _which(ref: str) -> tuple[str, tuple[object, ...]]:
 
 
 def _not_found(ref: str) -> AccountNotFound:
-    return AccountNotFound(f"no account '{ref}' (it is created by its first posting; see `fundledger account list`)")
+    return AccountNotFound(_("no account '{ref}' (it is created by its first posting; see `fundledger account list`)")
+                           .format(ref=ref))
 
 
 def find_account(conn: Conn, ref: str) -> AccountLine:

@@ -23,6 +23,7 @@ from ledger.core import since_digest
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
 from ledger.core.shapes import Fen
 from ledger.errors import BadInput, NotFound, RuleViolation
+from ledger.i18n import _
 from ledger.store import journal, verify_records
 from ledger.store.db import Conn
 from ledger.store.rows import fetch_one
@@ -221,7 +222,8 @@ def trail_request(conn: Conn, request_id: int) -> Trail:
                             note, submitted_by, submitted_at, approved_by, disburse_entry, settle_entry
                        FROM ONLY fl.fund_request WHERE id = %s""", (request_id,))
     if r is None:
-        raise NotFound(f"no fund request R{request_id} (or it belongs to a unit you cannot see)")
+        raise NotFound(_("no fund request R{id} (or it belongs to a unit you cannot see): fundledger request list "
+                          "shows those you can").format(id=request_id))
     events = _request_events(conn, request_id)
     for eid in (r.disburse_entry, r.settle_entry):
         if eid is None:
@@ -474,8 +476,9 @@ def _reference_changes(log: list[list[str]], upto: int) -> list[str]:
 def _load(digest: dict[str, Any]) -> tuple[int, bytes, dict[int, dict[str, Any]], dt.datetime, dict[tuple[str, int], int]]:
     try:
         if digest.get("format") not in DIGEST_FORMATS:
-            raise BadInput(f"not a fundledger digest (format {digest.get('format')!r}, expected one of "
-                           f"{', '.join(DIGEST_FORMATS)})")
+            raise BadInput(_("not a fundledger digest (format {format}, expected one of {formats}): give the digest "
+                             "file fundledger audit digest wrote").format(format=repr(digest.get("format")),
+                                                                       formats=", ".join(DIGEST_FORMATS)))
         last_seq = int(digest["last_seq"])
         head = bytes.fromhex(digest["head_hash"])
         cps = {int(c["seq"]): dict(c, hash=bytes.fromhex(c["hash"])) for c in digest["checkpoints"]}

@@ -37,6 +37,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ledger.errors import BadInput, DatabaseUnavailable, StateError
+from ledger.i18n import _
 from ledger.io import infile
 from ledger.store import pgtools
 from ledger.store.db import Conn, Target
@@ -215,11 +216,13 @@ def resolve(backup: Path) -> tuple[Path, BackupInfo]:
         repo = backup.parent
         chosen = [b for b in list_backups(repo) if b.path.resolve() == backup.resolve()]
         if not chosen:
-            raise BadInput(f"{backup} was not verified; it cannot be restored")
+            raise BadInput(_("{path} was not verified; it cannot be restored: give the repository, "
+                              "or another of its backups").format(path=backup))
         return repo, chosen[0]
     found = list_backups(backup)
     if not found:
-        raise BadInput(f"{backup}: no verified fundledger backup here")
+        raise BadInput(_("{path}: no verified fundledger backup here: give the repository "
+                          "fundledger backup wrote into, or one of its backups").format(path=backup))
     return backup, found[-1]
 
 
@@ -228,7 +231,8 @@ def restore(backup: Path, to: Path, *, until: dt.datetime | None = None, archive
     repo, b = resolve(backup)
     to = to.resolve()
     if to.exists() and any(to.iterdir()):
-        raise StateError(f"{to} is not empty: restore only into a new directory (never over a live one)")
+        raise StateError(_("{path} is not empty: restore only into a new directory (never over a live one)").format(
+            path=to))
     archive = archive or (Path(b.meta["archive"]) if b.meta.get("archive") else None)
     chain = _chain(repo, b)
     bdir = pgtools.bindir(int(b.meta["server_major"]))

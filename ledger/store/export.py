@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 from ledger.core import proof
 from ledger.core.findings import VerifyReport
 from ledger.errors import BadInput
+from ledger.i18n import _
 from ledger.io import archive
 from ledger.store import verify_records
 from ledger.store.db import Conn
@@ -79,9 +80,11 @@ def _copy_to(conn: Conn, query: str, path: Path) -> int:
 def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[str, Any]:
     """Write the export; returns the manifest's summary and the filed digest."""
     if directory.is_symlink() or (directory / "tables").is_symlink():
-        raise BadInput(f"{directory}: a symbolic link; an export goes into a new directory")
+        raise BadInput(_("{path}: a symbolic link; an export goes into a new directory: name one that does not "
+                          "exist yet").format(path=directory))
     if directory.exists() and any(directory.iterdir()):
-        raise BadInput(f"{directory}: not empty; an export goes into a new directory")
+        raise BadInput(_("{path}: not empty; an export goes into a new directory: name one that does not exist "
+                          "yet").format(path=directory))
     # An officer is refused in words before anything is written or the snapshot locks the tables,
     # which an officer may not lock (PostgreSQL's "permission denied for table entry" was what it
     # got: ATTACK14 V10's class, found by tests/security/test_officer_read_sweep.py).

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from ledger.core.entries import EntryDraft
 from ledger.core.shapes import Fen
 from ledger.errors import NotFound
+from ledger.i18n import _
 from ledger.store.db import Conn, run_tx
 from ledger.store.rows import account_key_sql, fetch_all, fetch_one
 
@@ -184,8 +185,8 @@ def get_entry(conn: Conn, ref: str | int) -> Entry:
     if text.isascii() and text.isdigit():
         row = fetch_one(conn, Entry, _ENTRY_SQL + " WHERE e.id = %s", (int(text),))
     if row is None and "-" in text:
-        book, _, v = text.rpartition("/")
-        y, _, n = v.partition("-")
+        book, _sep, v = text.rpartition("/")
+        y, _sep, n = v.partition("-")
         if (y + n).isascii() and y.isdigit() and n.isdigit():
             rows = fetch_all(conn, Entry, _ENTRY_SQL + " WHERE s.fiscal_year = %s AND s.voucher_no = %s"
                              + (" AND s.book = %s" if book else ""),
@@ -204,11 +205,12 @@ def get_entry(conn: Conn, ref: str | int) -> Entry:
                                               AND regexp_replace(e.idempotency_key, '^(manual|reversal):[^:]+:', '') = %s
                                             LIMIT 2""", (text,))
         if len(rows) > 1:
-            raise NotFound(f"several writers used the key '{text}': give the entry's id, its voucher or the "
-                           "full key (manual:<user>:<key>)")
+            raise NotFound(_("several writers used the key '{key}': give the entry's id, its voucher or the "
+                             "full key (manual:<user>:<key>)").format(key=text))
         row = rows[0] if rows else None
     if row is None:
-        raise NotFound(f"no entry '{text}' (give an id, a voucher like RES/2023-000001, or an idempotency key)")
+        raise NotFound(_("no entry '{ref}' (give an id, a voucher like RES/2023-000001, or an idempotency key)").format(
+            ref=text))
     postings = fetch_all(conn, PostingLine,
         f"""SELECT {account_key_sql("a")} AS account, a.chart_code, a.unit, a.holder, a.component, p.side, p.amount,
                   p.line_ref, p.memo, c.name_zh, c.name_en

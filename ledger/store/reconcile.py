@@ -33,6 +33,7 @@ from ledger.core.findings import voucher_label
 from ledger.core.money import parse_fen
 from ledger.core.shapes import Fen
 from ledger.errors import BadAmount, BadFile, BadInput, NotFound, RowError
+from ledger.i18n import _
 from ledger.io import infile
 from ledger.io.formats import STATEMENT
 from ledger.io.tables import open_table
@@ -80,9 +81,9 @@ class BankAccountSpec:
     @classmethod
     def parse(cls, text: str) -> BankAccountSpec:
         """``special`` | ``city_exp`` | ``county_exp:230822`` (any holder code; dashes accepted too)."""
-        name, _, unit = text.strip().partition(":")
+        name, _sep, unit = text.strip().partition(":")
         if not name:
-            raise BadInput(f"--account '{text}': give special, city_exp or county_exp:UNIT")
+            raise BadInput(_("--account '{text}': give special, city_exp or county_exp:UNIT").format(text=text))
         return cls(name.replace("-", "_").lower(), unit.strip() or None)
 
     def label(self) -> str:
@@ -230,7 +231,8 @@ def bank_account(conn: Conn, spec: BankAccountSpec, book: str) -> dict[str, Any]
                                (CASE WHEN h.pooled THEN NULL ELSE %s END)""",
                      (book, spec.holder, spec.unit)).fetchone()
     if r is None:
-        raise NotFound(f"no bank account {spec.label()} in book {book} (or it belongs to a unit you cannot see)")
+        raise NotFound(_("no bank account {account} in book {book} (or it belongs to a unit you cannot see): "
+                          "give special, city_exp or county_exp:UNIT of a unit you keep").format(account=spec.label(), book=book))
     return r
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from ledger.core.entries import account_key
 from ledger.core.shapes import as_row
 from ledger.errors import BadInput, NotFound
+from ledger.i18n import _
 from ledger.store.accounts import find_account
 from ledger.store.db import Conn
 
@@ -160,13 +161,15 @@ def vouchers(conn: Conn, *, year: int | None, book: str | None, number_from: int
     posting, with who posted it and the reversal links both ways. ``limit``/``offset``
     count vouchers, not postings."""
     if number_from > number_to:
-        raise BadInput(f"--from {number_from} is after --to {number_to}")
+        raise BadInput(_("--from {first} is after --to {last}: give the smaller voucher number first").format(
+            first=number_from, last=number_to))
     if year is None:
         r = conn.execute("SELECT max(fiscal_year) AS y FROM fl.seal WHERE %(book)s::text IS NULL OR book = %(book)s",
                          {"book": book}).fetchone()
         year = r["y"] if r else None
         if year is None:
-            raise NotFound("there are no vouchers yet")
+            raise NotFound(_("there are no vouchers yet: a voucher is numbered when an entry is posted "
+                             "(fundledger entry post, or an import)"))
     rows = conn.execute(
         """WITH v AS (
              SELECT s.entry_id, s.book, s.fiscal_year, s.voucher_no FROM fl.seal s

@@ -25,6 +25,7 @@ from ledger.core.requests import (
 )
 from ledger.core.shapes import Fen, as_row
 from ledger.errors import LedgerError, NotFound, PermissionDenied
+from ledger.i18n import _
 from ledger.store.db import Conn
 from ledger.store.rows import fetch_all, fetch_one
 
@@ -294,7 +295,8 @@ def list_requests(conn: Conn, *, year: int | None = None, quarter: int | None = 
     if me.role == "officer" and unit is not None and unit != me.unit:
         raise PermissionDenied(f"{me.name} is an officer of unit {me.unit} and may not read unit {unit}'s requests")
     if state is not None and state not in RequestState.__members__:
-        raise NotFound(f"unknown state '{state}' (one of {', '.join(RequestState.__members__)})")
+        raise NotFound(_("unknown state '{state}': give one of {states}").format(
+            state=state, states=_(", ").join(RequestState.__members__)))
     return fetch_all(conn, RequestLine,
         f"""SELECT {_COLS},
                    (SELECT e.reason FROM fl.request_event e WHERE e.request_id = r.id

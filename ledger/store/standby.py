@@ -37,6 +37,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from ledger.errors import BadInput, DatabaseUnavailable, StateError
+from ledger.i18n import _
 from ledger.store import pgtools
 from ledger.store.db import Conn
 
@@ -96,7 +97,7 @@ def create(primary: str, pgdata: Path, *, name: str = "standby1", sync: bool = T
     name = check_name(name)
     pgdata = pgdata.resolve()
     if pgdata.exists() and any(pgdata.iterdir()):
-        raise StateError(f"{pgdata} is not empty: a standby is made only in a new data directory")
+        raise StateError(_("{path} is not empty: a standby is made only in a new data directory").format(path=pgdata))
     with connect_operator(primary) as conn:
         info = conn.execute("""SELECT pg_is_in_recovery() AS standby, current_setting('wal_level') AS wal_level,
                                       current_setting('max_wal_senders')::int AS senders,

@@ -43,6 +43,7 @@ from ledger.core import bank_refs, entry_writers
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
 from ledger.core.requests import TRANSITIONS
 from ledger.errors import PermissionDenied
+from ledger.i18n import _
 from ledger.store import verify_records, verify_session
 from ledger.store.db import Conn
 from ledger.store.verify_chain import (
@@ -559,8 +560,8 @@ def require_reader(conn: Conn) -> None:
     """Verify reads every unit's rows: an officer (row security) would see a partial ledger."""
     r = conn.execute("""SELECT u.role FROM ONLY fl.app_user u WHERE u.name = session_user""").fetchone()
     if r is not None and r["role"] in ("officer", "admin"):
-        raise PermissionDenied(f"verify reads every unit's books, which the {r['role']} role cannot see: "
-                               "run it as an auditor (or a reviewer or finance user)")
+        raise PermissionDenied(_("verify reads every unit's books, which the {role} role cannot see: "
+                                 "run it as an auditor (or a reviewer or finance user)").format(role=r["role"]))
 
 
 class Timer:
