@@ -76,7 +76,12 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
 
 
 def read_text(path: str | os.PathLike[str], encoding: str = "utf-8") -> str:
-    return read_bytes(path).decode(encoding)
+    """The file's text; a UTF-8 byte-order mark (Windows Notepad's and many Chinese editors'
+    "UTF-8") is the encoding's mark, not content, and is dropped (ATTACK15 A8, ATTACK15b B1, B2:
+    a region file refused in the TOML parser's words, a password set with an invisible first
+    character)."""
+    text = read_bytes(path).decode(encoding)
+    return text[1:] if encoding == "utf-8" and text.startswith("\ufeff") else text
 
 
 def check_regular(path: str | os.PathLike[str]) -> Path:
@@ -218,7 +223,14 @@ def read_json(path: str | os.PathLike[str]) -> object:
     try:
         text = read_text(path)
     except UnicodeDecodeError as e:
-        raise BadInput(_("{file}: not UTF-8 text: {error}").format(file=name, error=e)) from e
+        # (ATTACK15b B8) Notepad's "Unicode" and Windows PowerShell 5's ``>`` write UTF-16 with a
+        # byte-order mark; a Chinese editor's "ANSI" writes GBK. Told in words, never the codec's.
+        utf16 = e.object[:2] in (b"\xff\xfe", b"\xfe\xff")
+        raise BadInput((_("{file}: saved as UTF-16 (Notepad's \"Unicode\"), not UTF-8; save it again with the "
+                          "encoding UTF-8, then run the command again") if utf16 else
+                        _("{file}: not UTF-8 text (byte 0x{byte:02X} at byte {pos:,} is not UTF-8: perhaps saved "
+                          "as GBK, an editor's \"ANSI\"); save it again with the encoding UTF-8, then run the "
+                          "command again")).format(file=name, byte=e.object[e.start], pos=e.start)) from e
     return parse_json(text, name)
 
 

@@ -4,6 +4,7 @@ and yield exactly the cells and row numbers the strict reader (``ledger.io.table
 A 1,000,000-line file costs the reader ~3 s of Python (a csv parse, a strip and an
 escape per cell); COPY parses the same bytes in ~0.7 s. The two agree when:
 
+* no backslash anywhere (before PostgreSQL 18 a line ``\\.`` ends COPY's data: ATTACK15b B5);
 * no ``"`` anywhere: no quoted cell, so no cell holding a comma or a line break, and
   one line is one row (row numbers = line numbers);
 * no cell starts or ends with whitespace (the reader strips every cell; COPY keeps it),
@@ -32,7 +33,10 @@ BLOCK = 1 << 20
 # What str.strip() removes (str.isspace), as UTF-8. \n and \r end lines; the others must
 # not touch a cell's edge (next to a comma or a line end).
 _SPACES = tuple(chr(c).encode() for c in range(0x10000) if chr(c).isspace() and chr(c) not in "\n\r")
-_NEVER = (b'"', b"\x00")
+# A backslash (ATTACK15b B5): PostgreSQL before 18 ends CSV COPY data at a line holding only ``\.``
+# and discards the rest of the stream — rows silently not imported. The reader gives a backslash
+# no meaning, so a file holding one goes to it.
+_NEVER = (b'"', b"\x00", b"\\")
 # A cell that starts with what Excel may run as a formula (ATTACK15 A2: =, @, and + or - in a free-text
 # column; the reader judges which column): such a file goes to the reader.
 _STARTS = tuple(e + c for e in (b",", b"\n", b"\r") for c in (b"=", b"@", b"+", b"-"))
