@@ -473,14 +473,15 @@ def _plain_legs(legs: bytes) -> bool:
 
 def line_ref_problem(text: str) -> str:
     """Why a posting's line reference is outside the form (``''``: it is not) — the rule of
-    CHECK posting_line_ref_form (0107), as the reader words it."""
+    CHECK posting_line_ref_form (0107; 0118: the widest repertoire a release admitted, since the
+    row it names was written under it), as the reader words it."""
     if not text or _plain_ref(text):
         return ""
     if len(text) > 150:
         return "the reference is longer than 150 characters"
     from ledger.io.tables import reference_form_problem  # (the reader's rule: only for the rare others)
 
-    return reference_form_problem(text)
+    return reference_form_problem(text, wide=True)   # (0118) the form it was written under
 
 
 

@@ -777,7 +777,15 @@ _REFERENCE_REPERTOIRE = re.compile(
     "[ -~\u3001\u3002\u3007\u300a-\u3011\u3014-\u3017\u4e00-\u9fff]*")
 
 
-def reference_form_problem(text: str) -> str:
+# (ATTACK15b B6) The widest repertoire any release admitted (0098's: 汉字 of every CJK block): what a
+# stored posting's line reference is held to (CHECK posting_line_ref_form, fl.line_ref_form_ok, 0118),
+# since the rows it names were written under it. New references meet the narrower rule above first.
+_WIDE_REPERTOIRE = re.compile(
+    "[ -~\u3001\u3002\u3007\u300a-\u3011\u3014-\u3017\u3400-\u4dbf\u4e00-\u9fff"
+    "\U00020000-\U0002ebef\U00030000-\U0003134f]*")
+
+
+def reference_form_problem(text: str, *, wide: bool = False) -> str:
     """Why a reference is refused as reading like another (ATTACK12 Z3, ATTACK14 V1), or ``''``:
     it holds a character that does not show (``_REFUSED_CATEGORIES``, a space other than U+0020, a
     combining mark with nothing to combine with), it is not in NFKC form (full-width ``ＺＡ``,
@@ -791,8 +799,9 @@ def reference_form_problem(text: str) -> str:
             return INVISIBLE_REFERENCE.format(value=shown_reference(text), char=describe_char(c))
     if not unicodedata.is_normalized("NFKC", text):
         return COMPAT_REFERENCE.format(value=text, fixed=unicodedata.normalize("NFKC", text))
-    if not _REFERENCE_REPERTOIRE.fullmatch(text):
-        c = next(c for c in text if not _REFERENCE_REPERTOIRE.fullmatch(c))
+    repertoire = _WIDE_REPERTOIRE if wide else _REFERENCE_REPERTOIRE
+    if not repertoire.fullmatch(text):
+        c = next(c for c in text if not repertoire.fullmatch(c))
         return FOREIGN_REFERENCE.format(value=shown_foreign(text), char=describe_char(c))
     if text != text.strip(" "):
         return INVISIBLE_REFERENCE.format(value=shown_reference(text), char=describe_char(" "))

@@ -1673,6 +1673,23 @@ def test_upgrade_0111_a_references_ideographs_are_the_basic_blocks(upgraded: Upg
     assert v.returncode == 0, v.stdout[-2000:]
 
 
+def test_upgrade_0118_a_postings_line_reference_keeps_the_form_it_was_written_under(upgraded: Upgraded) -> None:
+    """0118 (ATTACK15b B6): the upgraded posting and pending-posting CHECKs call fl.line_ref_form_ok
+    (0098's repertoire, extension ideographs admitted) and are validated, while fl.reference_form_ok
+    (the file rows' rule) keeps 0111's basic block; the upgraded ledger verifies."""
+    with upgraded.connect() as c:
+        for table, name in (("fl.posting", "posting_line_ref_form"),
+                            ("fl.pending_posting", "pending_posting_line_ref_form")):
+            row = c.execute("SELECT pg_get_constraintdef(oid), convalidated FROM pg_constraint "
+                            "WHERE conname = %s AND conrelid = %s::regclass", (name, table)).fetchone()
+            assert row is not None and "line_ref_form_ok(line_ref)" in row[0] and row[1], (table, row)
+        wide, narrow = c.execute("SELECT fl.line_ref_form_ok('\U00020bb7-1'), fl.reference_form_ok('\U00020bb7-1')"
+                                 ).fetchone()
+        assert wide is True and narrow is False
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]
+
+
 def test_upgrade_0094_the_writes_that_record_inputs_record_what_they_read(upgraded: Upgraded) -> None:
     """0094 (ATTACK13 W6): the upgraded interest allocation, in-year adjustment-fund allocation and
     pre-allocation record, in the statement that computes their inputs, what it read of the journal

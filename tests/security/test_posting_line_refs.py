@@ -94,7 +94,7 @@ def test_the_check_is_validated_in_the_catalogue(ledger_db: LedgerDB) -> None:
         "WHERE conname IN ('posting_line_ref_form', 'pending_posting_line_ref_form') ORDER BY conname").fetchall()
     assert [(r["conname"], r["convalidated"]) for r in rows] == [("pending_posting_line_ref_form", True),
                                                                    ("posting_line_ref_form", True)], rows
-    assert all("reference_form_ok(line_ref)" in r["d"] and "150" in r["d"] for r in rows), rows
+    assert all("line_ref_form_ok(line_ref)" in r["d"] and "150" in r["d"] for r in rows), rows
 
 
 def test_a_row_behind_a_dropped_check_is_named_by_both_verdicts(ledger_db: LedgerDB, tmp_path: Path) -> None:
