@@ -71,23 +71,23 @@ def parse_date(text: object, where: str) -> dt.date:
     if isinstance(text, dt.date):
         return text
     if not isinstance(text, str):
-        raise BadInput(f"{where}: date must be text like 2023-01-31")
+        raise BadInput(_("{where}: date must be text like 2023-01-31").format(where=where))
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError as e:
-        raise BadInput(f"{where}: '{text}' is not a date (YYYY-MM-DD)") from e
+        raise BadInput(_("{where}: '{text}' is not a date (YYYY-MM-DD)").format(where=where, text=text)) from e
 
 
 def _text(obj: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str:
     v = obj.get(key)
     if v is None or (isinstance(v, str) and not v.strip()):
         if required:
-            raise BadInput(f"{where}: '{key}' is required")
+            raise BadInput(_("{where}: '{key}' is required").format(where=where, key=key))
         return ""
     if not isinstance(v, str):
-        raise BadInput(f"{where}: '{key}' must be text")
+        raise BadInput(_("{where}: '{key}' must be text").format(where=where, key=key))
     if "\x00" in v:
-        raise BadInput(f"{where}: '{key}' contains a NUL character")
+        raise BadInput(_("{where}: '{key}' contains a NUL character; remove it").format(where=where, key=key))
     return v.strip()
 
 
@@ -100,24 +100,25 @@ MAX_POSTING_FEN = 10**15
 
 def _amount(v: object, where: str) -> int:
     if isinstance(v, bool) or not isinstance(v, str | int):
-        raise BadInput(f"{where}: amount must be text in yuan like \"1234.56\" (got {type(v).__name__})")
+        raise BadInput(_("{where}: amount must be text in yuan like \"1234.56\" (got {kind})").format(
+            where=where, kind=type(v).__name__))
     try:
         fen = parse_fen(str(v), allow_zero=False)
     except BadAmount as e:
         raise BadInput(f"{where}: {e.message}", rule="amount_format") from e
     if fen > MAX_POSTING_FEN:
-        raise BadInput(f"{where}: {v} is more than one posting may hold (10,000,000,000,000.00; "
-                       "the database refuses it too)", rule="posting_amount_cap")
+        raise BadInput(_("{where}: {amount} is more than one posting may hold (10,000,000,000,000.00; "
+                         "the database refuses it too)").format(where=where, amount=v), rule="posting_amount_cap")
     return fen
 
 
 def parse_posting(obj: object, where: str) -> PostingDraft:
     if not isinstance(obj, Mapping):
-        raise BadInput(f"{where}: a posting must be an object")
+        raise BadInput(_("{where}: a posting must be an object").format(where=where))
     side_text = _text(obj, "side", where).lower()
     side = _SIDES.get(side_text)
     if side is None:
-        raise BadInput(f"{where}: side must be 'debit' or 'credit', not '{side_text}'")
+        raise BadInput(_("{where}: side must be 'debit' or 'credit', not '{side}'").format(where=where, side=side_text))
     holder = _text(obj, "holder", where, required=False) or None
     return PostingDraft(
         account=_text(obj, "account", where), unit=_text(obj, "unit", where), side=side,
@@ -151,7 +152,7 @@ def _line_ref(obj: Mapping[str, Any], where: str) -> str | None:
 
 def parse_entry(obj: object, where: str = "entry") -> EntryDraft:
     if not isinstance(obj, Mapping):
-        raise BadInput(f"{where}: an entry must be a JSON object")
+        raise BadInput(_("{where}: an entry must be a JSON object").format(where=where))
     known = {"date", "book", "memo", "idempotency_key", "postings", "kind", "source"}
     extra = sorted(set(obj) - known)
     if extra:
@@ -166,13 +167,13 @@ def parse_entry(obj: object, where: str = "entry") -> EntryDraft:
     where = f"{where} ({key})"
     postings_obj = obj.get("postings")
     if not isinstance(postings_obj, Sequence) or isinstance(postings_obj, str | bytes):
-        raise BadInput(f"{where}: 'postings' must be a list")
+        raise BadInput(_("{where}: 'postings' must be a list").format(where=where))
     postings = tuple(parse_posting(p, f"{where}, posting {i}") for i, p in enumerate(postings_obj, 1))
     if len(postings) < 2:
-        raise BadInput(f"{where}: an entry needs at least two postings")
+        raise BadInput(_("{where}: an entry needs at least two postings").format(where=where))
     source = obj.get("source")
     if source is not None and not isinstance(source, Mapping):
-        raise BadInput(f"{where}: 'source' must be an object")
+        raise BadInput(_("{where}: 'source' must be an object").format(where=where))
     return EntryDraft(date=parse_date(obj.get("date"), where), book=_text(obj, "book", where), idempotency_key=key,
                       postings=postings, memo=_text(obj, "memo", where, required=False),
                       kind=_text(obj, "kind", where, required=False) or "manual", source=source)
@@ -182,5 +183,5 @@ def parse_entries(doc: object, source: str = "input") -> list[EntryDraft]:
     """One entry object or a list of them → drafts; raise BadInput naming the entry."""
     items = doc if isinstance(doc, list) else [doc]
     if not items:
-        raise BadInput(f"{source}: no entries")
+        raise BadInput(_("{source}: no entries").format(source=source))
     return [parse_entry(o, f"{source}: entry {i}") for i, o in enumerate(items, 1)]

@@ -157,7 +157,7 @@ _COLS = """r.id, r.unit, r.book, r.component, r.year, r.quarter, r.amount_reques
 def _me(conn: Conn) -> AppUser:
     me = fetch_one(conn, AppUser, "SELECT name, role, unit FROM fl.app_user WHERE name = session_user")
     if me is None:
-        raise PermissionDenied("you are not a fundledger user; an admin adds users with `fundledger user add`")
+        raise PermissionDenied(_("you are not a fundledger user; an admin adds users with `fundledger user add`"))
     return me
 
 
@@ -226,8 +226,8 @@ def submit(conn: Conn, *, unit: str, book: str, component: str, year: int, quart
     check_quarter(year, quarter)
     me = _me(conn)
     if me.role == "officer" and me.unit != unit:
-        raise PermissionDenied(f"{me.name} is an officer of unit {me.unit} and may not submit requests "
-                               f"for unit {unit}")
+        raise PermissionDenied(_("{user} is an officer of unit {unit} and may not submit requests for unit {other}")
+                               .format(user=me.name, unit=me.unit, other=unit))
     row = conn.execute("SELECT * FROM fl.request_submit(%s, %s, %s, %s, %s, %s, %s, %s)",
                        (unit, book, component, year, quarter, amount, note, key)).fetchone()
     assert row is not None
@@ -293,7 +293,8 @@ def list_requests(conn: Conn, *, year: int | None = None, quarter: int | None = 
     """Requests, newest year and quarter first; officers see only their own unit."""
     me = _me(conn)
     if me.role == "officer" and unit is not None and unit != me.unit:
-        raise PermissionDenied(f"{me.name} is an officer of unit {me.unit} and may not read unit {unit}'s requests")
+        raise PermissionDenied(_("{user} is an officer of unit {unit} and may not read unit {other}'s requests").format(
+            user=me.name, unit=me.unit, other=unit))
     if state is not None and state not in RequestState.__members__:
         raise NotFound(_("unknown state '{state}': give one of {states}").format(
             state=state, states=_(", ").join(RequestState.__members__)))
