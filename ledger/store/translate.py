@@ -130,6 +130,9 @@ _BY_SQLSTATE: dict[str, tuple[str, str]] = {
                             "it again, and tell the operator if it keeps happening")),
     "25006": ("read_only", N_("the database accepts no writes just now (a standby, or a restore in progress); "
                               "nothing was written: ask the operator")),
+    # (ATTACK15b B4) an index row past PostgreSQL's limit: a value too long, not an outage
+    "54000": ("text_too_long", N_("a value given is too long for the database to index (a key, a reference or a "
+                                  "name of thousands of characters); nothing was written: shorten it")),
     "53": ("server_resources", N_("the database server is out of room (disk, memory or connections); nothing was "
                                   "written: tell the operator")),
     "58": ("server_fault", N_("the database server reported a fault of its own (disk or files); nothing was "

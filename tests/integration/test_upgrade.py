@@ -1690,6 +1690,20 @@ def test_upgrade_0118_a_postings_line_reference_keeps_the_form_it_was_written_un
     assert v.returncode == 0, v.stdout[-2000:]
 
 
+def test_upgrade_0119_a_request_and_a_clearing_key_are_bounded(upgraded: Upgraded) -> None:
+    """0119 (ATTACK15b B4): the upgraded fund request and register clearing keys are CHECKed to 1..200
+    characters (NOT VALID: stored keys not re-judged); the upgraded ledger verifies."""
+    with upgraded.connect() as c:
+        rows = c.execute("SELECT conname, pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conname IN "
+                         "('fund_request_idempotency_key_check', 'register_clearing_idempotency_key_check') "
+                         "ORDER BY conname").fetchall()
+        assert [r[0] for r in rows] == ["fund_request_idempotency_key_check",
+                                        "register_clearing_idempotency_key_check"], rows
+        assert all("200" in r[1] for r in rows), rows
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]
+
+
 def test_upgrade_0094_the_writes_that_record_inputs_record_what_they_read(upgraded: Upgraded) -> None:
     """0094 (ATTACK13 W6): the upgraded interest allocation, in-year adjustment-fund allocation and
     pre-allocation record, in the statement that computes their inputs, what it read of the journal
