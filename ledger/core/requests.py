@@ -27,6 +27,7 @@ from types import MappingProxyType
 
 from ledger.core.money import format_yuan
 from ledger.errors import BadInput, PermissionDenied, RuleViolation, StateError
+from ledger.i18n import _
 
 MIN_YEAR = 2000
 MAX_YEAR = 2100
@@ -200,34 +201,35 @@ def check_approval(
     who_approves = _person("approver", approver)
     if who_asked.strip().casefold() == who_approves.strip().casefold():
         raise PermissionDenied(
-            f"request {request_id}: {who_approves.strip()} submitted it and cannot also approve it"
-        )
+            _("request {id}: {user} submitted it and cannot also approve it").format(id=request_id,
+                                                                                     user=who_approves.strip()))
     asked = _fen("amount requested", requested)
     granted = _fen("amount approved", approved)
     if asked <= 0:
         raise BadInput(
-            f"request {request_id}: the amount requested must be positive, got {format_yuan(asked)}"
-        )
+            _("request {id}: the amount requested must be positive, got {amount}").format(
+                id=request_id, amount=format_yuan(asked)))
     if granted <= 0:
         raise BadInput(
-            f"request {request_id}: the amount approved must be positive, got {format_yuan(granted)} "
-            "(reject the request instead)"
+            _("request {id}: the amount approved must be positive, got {amount} (reject the request "
+              "instead)").format(id=request_id, amount=format_yuan(granted))
         )
     if granted > asked:
         raise BadInput(
-            f"request {request_id}: cannot approve {format_yuan(granted)}, "
-            f"more than the {format_yuan(asked)} requested"
+            _("request {id}: cannot approve {amount}, more than the {requested} requested").format(
+                id=request_id, amount=format_yuan(granted), requested=format_yuan(asked))
         )
     total = _fen("special account balance", special_total)
     reserved = _fen("amount reserved on the special account", special_reserved, minimum=0)
     if not isinstance(justification, Justification):
-        raise BadInput(f"request {request_id}: the justification is missing")
+        raise BadInput(_("request {id}: the justification is missing").format(id=request_id))
     available = total - reserved
     if granted > available:
         raise RuleViolation(
-            f"request {request_id}: cannot approve {format_yuan(granted)}; "
-            f"the special account holds {format_yuan(total)}, of which {format_yuan(reserved)} "
-            f"is already reserved ({format_yuan(max(available, 0))} available)",
+            _("request {id}: cannot approve {amount}; the special account holds {total}, of which {reserved} "
+              "is already reserved ({available} available)").format(
+                id=request_id, amount=format_yuan(granted), total=format_yuan(total), reserved=format_yuan(reserved),
+                available=format_yuan(max(available, 0))),
             rule="special_account_available",
         )
     found: list[str] = []
@@ -244,6 +246,6 @@ def check_approval(
 def check_quarter(year: int, quarter: int) -> None:
     """Refuse a request period that cannot be right: quarter 1–4, year 2000–2100."""
     if isinstance(year, bool) or not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
-        raise BadInput(f"year must be from {MIN_YEAR} to {MAX_YEAR}, got {year!r}")
+        raise BadInput(_("year must be from {lo} to {hi}, got {year}").format(lo=MIN_YEAR, hi=MAX_YEAR, year=repr(year)))
     if isinstance(quarter, bool) or not isinstance(quarter, int) or not 1 <= quarter <= 4:
-        raise BadInput(f"quarter must be 1, 2, 3 or 4, got {quarter!r}")
+        raise BadInput(_("quarter must be 1, 2, 3 or 4, got {quarter}").format(quarter=repr(quarter)))

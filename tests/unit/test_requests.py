@@ -17,6 +17,16 @@ from ledger.core.requests import (
     next_state,
 )
 from ledger.errors import BadInput, PermissionDenied, RuleViolation, StateError
+from ledger.i18n import get_lang, set_lang
+
+
+@pytest.fixture(autouse=True)
+def _english():  # type: ignore[no-untyped-def]
+    """These tests match the English wording; the refusals are catalogue messages, Chinese by default."""
+    saved = get_lang()
+    set_lang("en")
+    yield
+    set_lang(saved)
 
 S = RequestState
 A = Action
