@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -13,6 +15,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
 from ledger.core.money import parse_fen
+from ledger.i18n import get_lang, set_lang
 
 
 def leg(account: str, unit: str, side: str, yuan: str, holder: str | None = None, component: str = "") -> dict[str, Any]:
@@ -160,3 +163,18 @@ def confirm_payments(ledger_db: Any, checker: str = "fin") -> list[int]:
     if ids:
         ledger_db.connect(checker, autocommit=True).execute("SELECT * FROM fl.confirm_entries(%s)", (ids,)).fetchall()
     return ids
+
+
+# Four English words in a row: what a refusal shown in Chinese must not hold (ATTACK15 A3, A8).
+ENGLISH = re.compile(r"[A-Za-z]+(?:[ ,;:()'-]+[A-Za-z]+){3,}")
+
+
+@contextmanager
+def use_lang(lang: str) -> Iterator[None]:
+    """The library's messages in ``lang`` for the block (as ``--lang`` sets them for a command)."""
+    was = get_lang()
+    set_lang(lang)
+    try:
+        yield
+    finally:
+        set_lang(was)

@@ -10,33 +10,16 @@ entry reader (naming the entry) and, for a raw call, by the constraint's transla
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from ledger.errors import BadInput
-from ledger.i18n import get_lang, set_lang
 from ledger.io.infile import parse_json
 from ledger.store.translate import translate
 from tests.conftest import LedgerDB
-from tests.helpers import entry, leg
-
-
-@contextmanager
-def use_lang(lang: str) -> Iterator[None]:
-    was = get_lang()
-    set_lang(lang)
-    try:
-        yield
-    finally:
-        set_lang(was)
-
-
-ENGLISH = re.compile(r"[A-Za-z]+(?:[ ,;:()'-]+[A-Za-z]+){3,}")
+from tests.helpers import ENGLISH, entry, leg, use_lang
 
 
 @pytest.mark.parametrize("text", ["", "[1,]", '{"a" 1}', "{1:2}", '"abc', '"a\nb"', '"\\q"', '"\\u12"', "1 2",

@@ -13,29 +13,13 @@ word its decoder errors; two other readers of files a person names still read th
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from ledger.errors import BadInput
-from ledger.i18n import get_lang, set_lang
-
-
-@contextmanager
-def use_lang(lang: str) -> Iterator[None]:
-    was = get_lang()
-    set_lang(lang)
-    try:
-        yield
-    finally:
-        set_lang(was)
-
-
-ENGLISH = re.compile(r"[A-Za-z]+(?:[ ,;:()'-]+[A-Za-z]+){3,}")
+from tests.helpers import ENGLISH, use_lang
 
 
 def test_b1_a_region_file_saved_with_a_bom_is_read_or_refused_in_words(tmp_path: Path) -> None:
