@@ -27,6 +27,7 @@ from psycopg.rows import class_row
 from ledger.core.shapes import Fen
 from ledger.core.shortfall import ShortfallInput, ShortfallResult, shortfall_table
 from ledger.errors import BadInput, StateError
+from ledger.i18n import _
 from ledger.store.db import Conn
 from ledger.store.rows import fetch_all
 
@@ -169,17 +170,19 @@ def shortfall_report(conn: Conn, year: int) -> list[ShortfallLine]:
 def close_year(conn: Conn, year: int, on: dt.date) -> YearClose:
     """Close ``year`` for every book on ``on`` (31 December of ``year``); refused if already closed."""
     if on.year != year:
-        raise BadInput(f"the close of {year} must be dated within {year} (normally {year}-12-31), not {on}")
+        raise BadInput(_("the close of {year} must be dated within {year} (normally {year}-12-31), not {on}").format(
+            year=year, on=on))
     if on != dt.date(year, 12, 31):
         # (0100, ATTACK14 V3) Its entries close the year's whole revenue and expenditure: they
         # describe the year on its last day only (fl.close_year's refusal, word for word).
-        raise BadInput(f"the close of {year} is dated {year}-12-31, the last day of the year it closes, not {on}: its "
-                       "entries close all the revenue and expenditure of the year; nothing was closed — close year "
-                       f"--year {year} --date {year}-12-31", rule="year_close_date")
+        raise BadInput(_("the close of {year} is dated {year}-12-31, the last day of the year it closes, not {on}: its "
+                         "entries close all the revenue and expenditure of the year; nothing was closed — close year "
+                         "--year {year} --date {year}-12-31").format(year=year, on=on), rule="year_close_date")
     closed = closed_years(conn, year)
     if closed:
         which = ", ".join(f"{b} (closed on {c.closed_on} by {c.closed_by})" for b, c in sorted(closed.items()))
-        raise StateError(f"year {year} is already closed for book {which}; a year is closed once", rule="year_closed")
+        raise StateError(_("year {year} is already closed for book {book}; a year is closed once").format(
+            year=year, book=which), rule="year_closed")
     # The database computes the table under the close's own locks, in the one call that closes
     # (0050, ATTACK6 T6): no writer commits a posting between the table and the close (ATTACK5
     # S10), and no call leaves a lock behind (0040's fl.close_year_lock did, in the caller's
@@ -196,7 +199,7 @@ def close_year(conn: Conn, year: int, on: dt.date) -> YearClose:
                                  adjustment_receipts=int(r["adjustment_receipts"])) for r in kept]
         derived = [ShortfallLine.of(r) for r in shortfall_table(inputs)]
         if derived != sorted((ShortfallLine.stored(r) for r in kept), key=lambda x: (x.unit, x.book)):
-            raise StateError(f"the shortfall table the database computed for book {book} is not the rule's; "
-                             "nothing was closed", rule="year_close_result")
+            raise StateError(_("the shortfall table the database computed for book {book} is not the rule's; "
+                               "nothing was closed").format(book=book), rule="year_close_result")
         rows.extend(derived)
     return YearClose(year, on, tuple(summary), tuple(rows))

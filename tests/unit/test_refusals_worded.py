@@ -123,7 +123,6 @@ NOT_YET_WORDED: dict[str, int] = {
     "ledger/store/standby.py:set_async": 1,
     "ledger/store/standby.py:wait_streaming": 1,
     "ledger/store/translate.py:translate": 1,
-    "ledger/store/yearend.py:close_year": 4,
 }
 
 
