@@ -375,7 +375,6 @@ RULE_POINTS: dict[str, str] = {
     "year_close_date": "0100",           # a year close is dated 31 December of its year (ATTACK14 V3)
     "shortfall_clearing_only": "0101",   # 4101.shortfall is the government-share register's (ATTACK14 V4)
     "import_daily_cap": "0108",          # a user's imports per region day have a cap of their own (Z7's class)
-    "component_days": "0116",            # a fund component's money ends no day below zero (ATTACK15 A6)
     "reversal_date": "0117",             # a reversal is not dated before what it reverses (ATTACK15 A9)
 }
 # (0108) The rows a user's imports may write in one region day (rows_posted of its batches of these

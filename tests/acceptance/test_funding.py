@@ -55,8 +55,8 @@ def test_one_year_against_the_2022_standard(ledger_db, tmp_path):
     ======  =======  =========  ==========  =======================  =====================
     unit    insured  subsidy    individual  per insured (s / i / t)  flags
     ======  =======  =========  ==========  =======================  =====================
-    230822    1,000    610,000     350,000  610.00 / 350.00 / 960.00  none; ratio 610:350 =
-                                                                      1.742… → 1.74
+    230822    1,000    660,000     350,000  660.00 / 350.00 / 1010.00 none; ratio 660:350 =
+                                                                      1.885… → 1.89
     230826    2,000  1,200,000     700,000  600.00 / 350.00 / 950.00  subsidy 1,200,000 <
                                                                       610 × 2,000 = 1,220,000;
                                                                       total 1,900,000 <
@@ -69,15 +69,17 @@ def test_one_year_against_the_2022_standard(ledger_db, tmp_path):
                                                                       exactly 2.00: within
     ======  =======  =========  ==========  =======================  =====================
 
-    230822's subsidy is 400,000 central + 210,000 county; the 50,000 of 4101.shortfall
-    it also received (a government's share of a gap) is not funding and is left out. (Since 0101
-    only a register clearing posts 4101.shortfall; the 50,000 is a receipt by hand written before
-    the rule, so it is posted here with the rule suspended, as an upgraded ledger holds it.)
+    230822's subsidy is 400,000 central + 210,000 county + 50,000 on 4101.shortfall. A government's
+    share of a gap is not funding when it is received as the rule reads it — a clearing of the
+    government-share register (0101: the only way to post 4101.shortfall) — and is then left out.
+    The 50,000 here is a receipt by hand written before 0101 (posted with the rule suspended, as an
+    upgraded ledger holds it): it clears nothing, the shortfall rule counts it as the year's revenue
+    (and the verdict names it), so since 0104 every report counts it alike, funding included.
     230826's headcount was first imported as 2,100, then corrected to 2,000 (version 2,
     with its reason); without a reason the correction is refused and nothing changes.
-    Region totals: subsidy 610,000 + 1,200,000 + 190,000 + 100,000 = 2,100,000;
-    individual 350,000 + 700,000 + 90,000 + 50,000 = 1,190,000; ratio 2,100 : 1,190 =
-    1.764… → 1.76; no per-insured total (four units have no headcount).
+    Region totals: subsidy 660,000 + 1,200,000 + 190,000 + 100,000 = 2,150,000;
+    individual 350,000 + 700,000 + 90,000 + 50,000 = 1,190,000; ratio 2,150 : 1,190 =
+    1.806… → 1.81; no per-insured total (four units have no headcount).
     The year-end close changes none of it (closing entries are not receipts).
     """
     post(ledger_db,
@@ -113,7 +115,7 @@ def test_one_year_against_the_2022_standard(ledger_db, tmp_path):
     def check(report: dict) -> None:
         got = rows_by_unit(report)
         want = {
-            "230822": (1000, "610000.00", "350000.00", "960000.00", "610.00", "350.00", "960.00", "1.74", None),
+            "230822": (1000, "660000.00", "350000.00", "1010000.00", "660.00", "350.00", "1010.00", "1.89", None),
             "230826": (2000, "1200000.00", "700000.00", "1900000.00", "600.00", "350.00", "950.00", "1.71",
                        "subsidy_below_standard, total_below_standard"),
             "230828": (300, "190000.00", "90000.00", "280000.00", "633.33", "300.00", "933.33", "2.11",
@@ -129,7 +131,7 @@ def test_one_year_against_the_2022_standard(ledger_db, tmp_path):
                 got["230822"]["total_standard"], got["230822"]["ratio_max"]) == ("610.00", "350.00", "960.00", "2.00")
         totals = report["sections"][0]["totals"]
         assert (totals["insured"], totals["subsidy"], totals["individual"], totals["ratio"],
-                totals["total_per_insured"]) == (None, "2100000.00", "1190000.00", "1.76", None)
+                totals["total_per_insured"]) == (None, "2150000.00", "1190000.00", "1.81", None)
 
     report = run(ledger_db, "aud", "report", "funding", "--year", "2022", "--json").json()
     assert report["report"] == "funding" and report["period"] == "2022"
