@@ -773,16 +773,14 @@ def _hidden(c: str) -> bool:
 # filler, a Braille blank, a Cyrillic А) that a list of refused categories left open. (ATTACK15 A5)
 # Not the extension blocks A–G: ~90,000 rare characters outside GBK, among them glyph variants of
 # everyday ones (𠮷 U+20BB7 is drawn like 吉); no office's document numbers use them.
-_REFERENCE_REPERTOIRE = re.compile(
-    "[ -~\u3001\u3002\u3007\u300a-\u3011\u3014-\u3017\u4e00-\u9fff]*")
+_BASIC_REPERTOIRE = " -~\u3001\u3002\u3007\u300a-\u3011\u3014-\u3017\u4e00-\u9fff"
+_REFERENCE_REPERTOIRE = re.compile(f"[{_BASIC_REPERTOIRE}]*")
 
 
 # (ATTACK15b B6) The widest repertoire any release admitted (0098's: 汉字 of every CJK block): what a
 # stored posting's line reference is held to (CHECK posting_line_ref_form, fl.line_ref_form_ok, 0118),
 # since the rows it names were written under it. New references meet the narrower rule above first.
-_WIDE_REPERTOIRE = re.compile(
-    "[ -~\u3001\u3002\u3007\u300a-\u3011\u3014-\u3017\u3400-\u4dbf\u4e00-\u9fff"
-    "\U00020000-\U0002ebef\U00030000-\U0003134f]*")
+_WIDE_REPERTOIRE = re.compile(f"[{_BASIC_REPERTOIRE}\u3400-\u4dbf\U00020000-\U0002ebef\U00030000-\U0003134f]*")
 
 
 def reference_form_problem(text: str, *, wide: bool = False) -> str:
