@@ -130,3 +130,9 @@ HOLDERS: tuple[Holder, ...] = (
 )
 
 HOLDER_BY_CODE: dict[str, Holder] = {h.code: h for h in HOLDERS}
+
+
+def is_line(code: str, line: str) -> bool:
+    """``code`` is the chart line ``line`` or one of its sub-accounts (4101.shortfall is 4101's,
+    5001.inpatient is 5001's)."""
+    return code == line or code.startswith(line + ".")

@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from ledger.core.balance_rate import RateRanges, balance_rate, overall, rate_colour
+from ledger.core.chart import is_line
 from ledger.core.monitor import (
     Basis,
     Colour,
@@ -67,7 +68,7 @@ def _match_line(code: str, lines: Sequence[str]) -> str | None:
     """The most specific budget line covering chart code ``code`` (5001 covers 5001.inpatient)."""
     best = None
     for line in lines:
-        if (code == line or code.startswith(line + ".")) and (best is None or len(line) > len(best)):
+        if is_line(code, line) and (best is None or len(line) > len(best)):
             best = line
     return best
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from ledger.core.chart import is_line
 from ledger.core.forecast import MonthFlows
 from ledger.store.db import Conn
-from ledger.store.receipts import government_receipts, is_line
+from ledger.store.receipts import government_receipts
 
 _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)"
 

@@ -16,9 +16,10 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
+from ledger.core.chart import is_line
 from ledger.core.funding import FundingLine, FundingStandard, funding_line, parse_standards
 from ledger.store.db import Conn
-from ledger.store.receipts import government_receipts, is_line
+from ledger.store.receipts import government_receipts
 from ledger.store.rows import fetch_all
 
 

@@ -8,12 +8,13 @@ import json
 from collections import defaultdict
 from decimal import Decimal
 
+from ledger.core.chart import is_line
 from ledger.core.monitor import monthly_spending, months_payable_at
 from ledger.core.performance import Review, UnitYear, check_weights, ranked, review
 from ledger.store import budget as budget_store
 from ledger.store import monitor
 from ledger.store.db import Conn
-from ledger.store.receipts import government_receipts, is_line
+from ledger.store.receipts import government_receipts
 
 
 def weights(conn: Conn) -> dict[str, Decimal]:

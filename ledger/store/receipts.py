@@ -44,8 +44,3 @@ def government_receipts(conn: Conn, *, end: dt.date, start: dt.date | None = Non
             WHERE %(unit)s::text IS NULL OR g.unit = %(unit)s
             ORDER BY g.received_on, g.book, g.unit""",
         {"book": book, "start": start, "end": end, "unit": unit})
-
-
-def is_line(code: str, line: str) -> bool:
-    """``code`` is the chart line ``line`` or one of its sub-accounts (4101.shortfall is 4101's)."""
-    return code == line or code.startswith(line + ".")
