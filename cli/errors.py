@@ -350,6 +350,16 @@ def _line(text: str, lang: str, depth: int = 0, rule: str = "") -> str:
     return text
 
 
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_ENGLISH_RUN = re.compile(r"[A-Za-z]+(?:[ ,;:()'-]+[A-Za-z]+){3,}")   # four English words in a row
+
+
+def _worded(message: str) -> bool:
+    """Whether a refusal the library raised already reads in Chinese (a catalogue message, ATTACK15
+    A3): it is shown as it is, without the rule's name in words that an English line needs."""
+    return bool(_HAN.search(message)) and not _ENGLISH_RUN.search(message)
+
+
 def localise(message: str, rule: str, lang: str | None = None) -> str:
     """A refusal's message in ``lang`` (default: the language in force)."""
     lang = lang or get_lang()
@@ -357,7 +367,7 @@ def localise(message: str, rule: str, lang: str | None = None) -> str:
         return message
     lines = [_line(x, lang, rule=rule) for x in message.split("\n")]
     out = "\n".join(lines)
-    if out == message:
+    if out == message and not _worded(message):
         from ledger.store.refusals import rules
 
         if rule in RULES:

@@ -159,6 +159,9 @@ def test_refusals_in_chinese():
         "  a.csv：第 2 行，amount 列：“12,34.5”不是金额（元，最多两位小数，例如 1,234.56）")
     assert localise("something new", "permission_denied", "zh") == "无权操作：something new"
     assert localise("something new", "permission_denied", "en") == "something new"
+    # a refusal the library worded in Chinese needs no label; one that is still English keeps it
+    assert localise("“-5”是负数；金额必须为正数", "amount_format", "zh") == "“-5”是负数；金额必须为正数"
+    assert localise("账套 甲 has no such account here", "not_found", "zh") == "未找到：账套 甲 has no such account here"
 
 
 def test_the_command_line_in_either_language():
