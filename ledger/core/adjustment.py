@@ -28,6 +28,7 @@ from typing import Any
 
 from ledger.core.money import decimal_text, parse_fen
 from ledger.errors import BadAmount, BadInput
+from ledger.i18n import _
 
 RULES = ("gap", "fixed")
 
@@ -47,41 +48,44 @@ def parse_adjustment_fund(doc: Mapping[str, Any] | None, units: set[str], source
         return AdjustmentFund()
     where = f"{source}: adjustment_fund"
     if not isinstance(doc, Mapping):
-        raise BadInput(f"{where} must be a table")
+        raise BadInput(_("{where} must be a table").format(where=where))
     known = {"in_order", "remit_rate", "remit_amount", "allocation_rule", "shares"}
     extra = sorted(set(doc) - known)
     if extra:
-        raise BadInput(f"{where}: unknown key '{extra[0]}' (known: {', '.join(sorted(known))})")
+        raise BadInput(_("{where}: unknown key '{key}' (known: {known})").format(
+            where=where, key=extra[0], known=", ".join(sorted(known))))
     in_order = doc.get("in_order", False)
     if not isinstance(in_order, bool):
-        raise BadInput(f"{where}: 'in_order' must be true or false")
+        raise BadInput(_("{where}: 'in_order' must be true or false").format(where=where))
     rate = amount = None
     if "remit_rate" in doc and "remit_amount" in doc:
-        raise BadInput(f"{where}: give remit_rate or remit_amount, not both")
+        raise BadInput(_("{where}: give remit_rate or remit_amount, not both").format(where=where))
     if "remit_rate" in doc:
         try:
             rate = Decimal(str(doc["remit_rate"]))
         except InvalidOperation:
-            raise BadInput(f"{where}: 'remit_rate' must be a fraction like \"0.02\"") from None
+            raise BadInput(_("{where}: 'remit_rate' must be a fraction like \"0.02\"").format(where=where)) from None
         if not rate.is_finite() or not 0 < rate <= 1:
-            raise BadInput(f"{where}: 'remit_rate' must be above 0 and at most 1 (\"0.02\" for 2 %)")
+            raise BadInput(_("{where}: 'remit_rate' must be above 0 and at most 1 (\"0.02\" for 2 %)").format(where=where))
     if "remit_amount" in doc:
         try:
             amount = parse_fen(str(doc["remit_amount"]), allow_zero=False)
         except BadAmount as e:
-            raise BadInput(f"{where}: 'remit_amount': {e.message}") from None
+            raise BadInput(_("{where}: 'remit_amount': {reason}").format(where=where, reason=e.message)) from None
     rule = doc.get("allocation_rule", "gap")
     if rule not in RULES:
-        raise BadInput(f"{where}: 'allocation_rule' must be 'gap' or 'fixed', not {rule!r}")
+        raise BadInput(_("{where}: 'allocation_rule' must be 'gap' or 'fixed', not {rule}").format(
+            where=where, rule=repr(rule)))
     shares: dict[str, int] = {}
     for unit, w in dict(doc.get("shares") or {}).items():
         if unit not in units:
-            raise BadInput(f"{where}: shares: unknown unit '{unit}'")
+            raise BadInput(_("{where}: shares: unknown unit '{unit}'").format(where=where, unit=unit))
         if isinstance(w, bool) or not isinstance(w, int) or w < 0:
-            raise BadInput(f"{where}: shares: the weight of {unit} must be a whole number ≥ 0")
+            raise BadInput(_("{where}: shares: the weight of {unit} must be a whole number ≥ 0").format(where=where, unit=unit))
         shares[unit] = w
     if rule == "fixed" and not any(shares.values()):
-        raise BadInput(f"{where}: allocation_rule 'fixed' needs [adjustment_fund.shares] with a positive weight")
+        raise BadInput(_("{where}: allocation_rule 'fixed' needs [adjustment_fund.shares] with a positive weight").format(
+            where=where))
     return AdjustmentFund(in_order, rate, amount, rule, shares)
 
 

@@ -27,6 +27,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from ledger.core.forecast import Assumptions, MonthFlows, forecast_unit, month_end
 from ledger.core.monitor import Thresholds
 from ledger.errors import BadInput
+from ledger.i18n import _
 
 _CENT = Decimal("0.01")
 
@@ -38,7 +39,7 @@ def _pct(x: Decimal) -> Decimal:
 def seasonal_naive(history: Sequence[int], horizon: int = 12) -> list[int]:
     """Each forecast month equals the same calendar month of the last year of history."""
     if len(history) < 12:
-        raise BadInput("seasonal naive needs at least 12 months of history")
+        raise BadInput(_("seasonal naive needs at least 12 months of history"))
     last = list(history[-12:])
     return [last[h % 12] for h in range(horizon)]
 
@@ -53,7 +54,7 @@ class Errors:
 
 def errors(forecast: Sequence[int], actual: Sequence[int], training: Sequence[int]) -> Errors:
     if len(forecast) != len(actual) or not actual:
-        raise BadInput("forecast and actual must be the same non-zero length")
+        raise BadInput(_("forecast and actual must be the same non-zero length"))
     abs_err = [abs(f - a) for f, a in zip(forecast, actual, strict=True)]
     total_actual = sum(abs(a) for a in actual)
     wape = _pct(Decimal(sum(abs_err)) * 100 / total_actual) if total_actual else None
@@ -87,7 +88,8 @@ def backtest(data: Mapping[tuple[str, str], Sequence[MonthFlows]], held_out: int
         train = [f for f in months if f.month.year < held_out]
         test = [f for f in months if f.month.year == held_out]
         if len(test) != 12 or len(train) < 24:
-            raise BadInput(f"{unit} {book}: need 12 months of {held_out} and two years before it")
+            raise BadInput(_("{unit} {book}: need 12 months of {year} and two years before it").format(
+                unit=unit, book=book, year=held_out))
         fc = forecast_unit(unit, book, train, origin=origin, years=1, outstanding=0, assumptions=a,
                            thresholds=Thresholds())
         for name in ("revenue", "expenditure"):
@@ -104,5 +106,5 @@ def mean(scores: Sequence[SeriesScore], series: str, measure: str, which: str) -
     vals = [getattr(getattr(s, which), measure) for s in scores if s.series == series]
     vals = [abs(v) if measure == "annual_error" else v for v in vals if v is not None]
     if not vals:
-        raise BadInput(f"no {measure} figures for {series}")
+        raise BadInput(_("no {measure} figures for {series}").format(measure=measure, series=series))
     return _pct(sum(vals, Decimal(0)) / len(vals))

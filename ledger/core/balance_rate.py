@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from ledger.core.monitor import Colour
 from ledger.errors import BadInput
+from ledger.i18n import N_, _
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,22 +39,24 @@ class RateRanges:
         for name in ("red_below", "yellow_below", "excess_above"):
             value = getattr(self, name)
             if not isinstance(value, Decimal) or not value.is_finite():
-                raise BadInput(f"balance-rate range {name} must be a finite Decimal, got {value!r}")
+                raise BadInput(_("balance-rate range {name} must be a finite Decimal, got {value}").format(
+                    name=name, value=repr(value)))
         if not self.red_below < self.yellow_below < self.excess_above:
-            raise BadInput("balance-rate ranges must rise: red_below < yellow_below < excess_above "
-                           f"(got {self.red_below}, {self.yellow_below}, {self.excess_above})")
+            raise BadInput(_("balance-rate ranges must rise: red_below < yellow_below < excess_above (got {red}, "
+                             "{yellow}, {excess})").format(red=self.red_below, yellow=self.yellow_below,
+                                                          excess=self.excess_above))
 
 
 def _fen(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadInput(f"{name} must be a whole number of fen, got {type(value).__name__}")
+        raise BadInput(_("{name} must be a whole number of fen, got {kind}").format(name=_(name), kind=type(value).__name__))
     return value
 
 
 def balance_rate(year_result_fen: int, revenue_fen: int) -> Decimal | None:
     """当期结余率 in per cent to 0.01 (half-even); ``None`` when there is no revenue yet."""
-    result = _fen("current-year balance", year_result_fen)
-    revenue = _fen("revenue to date", revenue_fen)
+    result = _fen(N_("current-year balance"), year_result_fen)
+    revenue = _fen(N_("revenue to date"), revenue_fen)
     if revenue <= 0:
         return None
     hundredths, remainder = divmod(result * 10000, revenue)
@@ -67,7 +70,7 @@ def rate_colour(rate: Decimal | None, r: RateRanges, year_result_fen: int) -> Co
     """The colour of a balance rate; with no revenue yet (``None``), red when money has
     already gone out (a deficit with nothing to measure it against), green otherwise."""
     if rate is None:
-        return Colour.red if _fen("current-year balance", year_result_fen) < 0 else Colour.green
+        return Colour.red if _fen(N_("current-year balance"), year_result_fen) < 0 else Colour.green
     if rate < r.red_below:
         return Colour.red
     if rate < r.yellow_below:

@@ -26,6 +26,7 @@ from typing import Literal
 
 from ledger.core.shapes import Fen
 from ledger.errors import BadInput
+from ledger.i18n import N_, _
 
 CheckCode = Literal["planned_deficit", "surplus_above_range", "surplus_below_range"]
 CITY = "city"   # the scope of a city-total check (every unit of the book)
@@ -40,8 +41,8 @@ class SurplusRange:
 
     def __post_init__(self) -> None:
         if not (Decimal("0") <= self.min_pct <= self.max_pct <= Decimal("100")):
-            raise BadInput(f"the small-surplus range must satisfy 0 ≤ min ≤ max ≤ 100 (per cent of revenue), "
-                           f"got {self.min_pct}–{self.max_pct}")
+            raise BadInput(_("the small-surplus range must satisfy 0 ≤ min ≤ max ≤ 100 (per cent of revenue), got "
+                             "{min}–{max}").format(min=self.min_pct, max=self.max_pct))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +69,10 @@ def surplus_rate(balance: int, revenue: int) -> Decimal | None:
 
 def check_budget(scope: str, book: str, revenue: int, expenditure: int, rng: SurplusRange) -> list[BudgetCheck]:
     """The findings on one budget total (a unit's, or the city's): none when it is within range."""
-    for name, v in (("revenue", revenue), ("expenditure", expenditure)):
+    for name, v in ((N_("revenue"), revenue), (N_("expenditure"), expenditure)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise BadInput(f"budget {scope} {book}: {name} must be a whole number of fen ≥ 0, got {v!r}")
+            raise BadInput(_("budget {scope} {book}: {name} must be a whole number of fen ≥ 0, got {value}").format(
+                scope=scope, book=book, name=_(name), value=repr(v)))
     balance = revenue - expenditure
     code: CheckCode | None = None
     if balance < 0:
@@ -164,7 +166,7 @@ def consolidate(budgets: Sequence[UnitBudget], rng: SurplusRange) -> list[CityBu
         mine = [b for b in budgets if b.book == book]
         units = tuple(b.unit for b in mine)
         if len(set(units)) != len(units):
-            raise BadInput(f"book {book}: a unit has two budgets in force")
+            raise BadInput(_("book {book}: a unit has two budgets in force").format(book=book))
         cells: dict[tuple[str, str, str], dict[str, int]] = {}
         for b in mine:
             for ln in b.lines:
@@ -192,11 +194,11 @@ def planned_months(granularity: str, periods: Mapping[int, int], months: int) ->
     whole quarters and, for a part quarter, its amount ÷ 3 per month (half-up), so a
     default 3 months is exactly the first quarter."""
     if not 1 <= months <= 12:
-        raise BadInput(f"months must be a whole number from 1 to 12, got {months!r}")
+        raise BadInput(_("months must be a whole number from 1 to 12, got {months}").format(months=repr(months)))
     if granularity == "month":
         return sum(periods.get(m, 0) for m in range(1, months + 1))
     if granularity != "quarter":
-        raise BadInput(f"a plan is by quarter or by month, not {granularity!r}")
+        raise BadInput(_("a plan is by quarter or by month, not {granularity}").format(granularity=repr(granularity)))
     whole, part = divmod(months, 3)
     total = sum(periods.get(q, 0) for q in range(1, whole + 1))
     if part:

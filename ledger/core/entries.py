@@ -143,10 +143,11 @@ def _line_ref(obj: Mapping[str, Any], where: str) -> str | None:
     if not text:
         return None
     if len(text) > MAX_LINE_REF:
-        raise BadInput(f"{where}: line_ref: the reference is longer than 150 characters", rule="line_ref_form")
-    problem = reference_form_problem(text)
+        raise BadInput(_("{where}: line_ref: {reason}").format(where=where, reason=_("the reference is longer than 150 characters")),
+                       rule="line_ref_form")
+    problem = reference_form_problem(text, worded=True)
     if problem:
-        raise BadInput(f"{where}: line_ref: {problem}", rule="line_ref_form")
+        raise BadInput(_("{where}: line_ref: {reason}").format(where=where, reason=problem), rule="line_ref_form")
     return text
 
 

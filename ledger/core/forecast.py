@@ -54,6 +54,7 @@ from ledger.core.monitor import Colour, Thresholds, colour, monthly_spending, mo
 from ledger.core.shapes import Fen
 from ledger.core.shortfall import ShortfallInput, apply_shortfall_rule
 from ledger.errors import BadInput
+from ledger.i18n import N_, _
 
 MAX_YEARS = 5
 SERIES = ("contributions", "subsidies", "other_revenue", "expenditure")
@@ -112,7 +113,7 @@ def _rate(name: str, value: Decimal | None, lo: Decimal, hi: Decimal) -> None:
     if value is None:
         return
     if not isinstance(value, Decimal) or not value.is_finite() or not lo <= value <= hi:
-        raise BadInput(f"{name} must be a number from {lo} to {hi}, got {value}")
+        raise BadInput(_("{name} must be a number from {lo} to {hi}, got {value}").format(name=_(name), lo=lo, hi=hi, value=value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,14 +129,14 @@ class Assumptions:
     government_lag_months: int = 1
 
     def __post_init__(self) -> None:
-        _rate("contribution growth", self.contribution_growth, Decimal("-0.5"), Decimal("1"))
-        _rate("spending growth", self.spending_growth, Decimal("-0.5"), Decimal("1"))
-        _rate("subsidy change", self.subsidy_change, Decimal("-1"), Decimal("1"))
-        _rate("damping", self.damping, _ZERO, _ONE)
-        _rate("maximum growth", self.max_growth, _ZERO, _ONE)
+        _rate(N_("contribution growth"), self.contribution_growth, Decimal("-0.5"), Decimal("1"))
+        _rate(N_("spending growth"), self.spending_growth, Decimal("-0.5"), Decimal("1"))
+        _rate(N_("subsidy change"), self.subsidy_change, Decimal("-1"), Decimal("1"))
+        _rate(N_("damping"), self.damping, _ZERO, _ONE)
+        _rate(N_("maximum growth"), self.max_growth, _ZERO, _ONE)
         lag = self.government_lag_months
         if isinstance(lag, bool) or not isinstance(lag, int) or not 1 <= lag <= 36:
-            raise BadInput(f"government payment lag must be 1 to 36 months, got {lag}")
+            raise BadInput(_("government payment lag must be 1 to 36 months, got {lag}").format(lag=lag))
 
 
 # --------------------------------------------------------------------------- one series
@@ -203,7 +204,7 @@ def fit_series(values: Sequence[int], last_month: int, *, robust_level: bool, gr
     """Fit one series (consecutive monthly fen ending in calendar month ``last_month``)."""
     n = len(values)
     if n == 0:
-        raise BadInput("a forecast needs at least one month of history")
+        raise BadInput(_("a forecast needs at least one month of history"))
     k = min(n // 12, MAX_YEARS)
     totals = [Decimal(sum(values[n - 12 * (k - i): n - 12 * (k - i - 1)])) for i in range(k)]
     if k == 0:
@@ -281,14 +282,14 @@ def _filled(history: Sequence[MonthFlows], origin: dt.date) -> list[MonthFlows]:
     last = month_start(origin)
     for f in history:
         if f.month != month_start(f.month):
-            raise BadInput(f"history month {f.month} is not the first day of a month")
+            raise BadInput(_("history month {month} is not the first day of a month").format(month=f.month))
         if f.month > last:
-            raise BadInput(f"history month {f.month} is after the origin {origin}")
+            raise BadInput(_("history month {month} is after the origin {origin}").format(month=f.month, origin=origin))
         if f.month in by_month:
-            raise BadInput(f"history month {f.month} is given twice")
+            raise BadInput(_("history month {month} is given twice").format(month=f.month))
         by_month[f.month] = f
     if not by_month:
-        raise BadInput("no history: the unit has no movement in this book up to the origin")
+        raise BadInput(_("no history: the unit has no movement in this book up to the origin"))
     out, m = [], min(by_month)
     while m <= last:
         out.append(by_month.get(m, MonthFlows(m)))
@@ -317,9 +318,9 @@ def forecast_unit(unit: str, book: str, history: Sequence[MonthFlows], *, origin
     ``first_day`` is the unit's first day in the book (the monitor's months-payable basis;
     the first history month's first day when not given)."""
     if origin != month_end(origin):
-        raise BadInput(f"the forecast origin must be a month end, got {origin}")
+        raise BadInput(_("the forecast origin must be a month end, got {origin}").format(origin=origin))
     if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= 10:
-        raise BadInput(f"--years must be 1 to 10, got {years}")
+        raise BadInput(_("--years must be 1 to 10, got {years}").format(years=years))
     a = assumptions
     hist = _filled(history, origin)
     first = first_day if first_day is not None and first_day <= month_end(hist[0].month) else hist[0].month

@@ -41,6 +41,7 @@ from typing import Any
 
 from ledger.core.money import decimal_text, parse_fen
 from ledger.errors import BadAmount, BadInput
+from ledger.i18n import _
 
 FLAGS = ("no_headcount", "subsidy_below_standard", "individual_below_standard", "total_below_standard",
          "ratio_out_of_range")
@@ -59,9 +60,10 @@ class FundingStandard:
 
     def __post_init__(self) -> None:
         if self.subsidy_min + self.individual > self.per_insured:
-            raise BadInput(f"funding standard {self.year} {self.book}: subsidy_min + individual "
-                           f"({decimal_text(self.subsidy_min + self.individual)}) exceeds per_insured "
-                           f"({decimal_text(self.per_insured)})")
+            raise BadInput(_("funding standard {year} {book}: subsidy_min + individual ({sum}) exceeds per_insured "
+                             "({per_insured})").format(year=self.year, book=self.book,
+                                                       sum=decimal_text(self.subsidy_min + self.individual),
+                                                       per_insured=decimal_text(self.per_insured)))
 
 
 # 医保发〔2022〕20号 and Shandong's 2 : 1; later years come from the region file.
@@ -73,7 +75,8 @@ DEFAULT_STANDARDS: tuple[FundingStandard, ...] = (
 def _yuan(it: Mapping[str, Any], key: str, where: str) -> int:
     v = it.get(key)
     if isinstance(v, bool) or not isinstance(v, (str, int)):
-        raise BadInput(f"{where}: '{key}' must be an amount in yuan (like \"610\" or \"610.00\")")
+        raise BadInput(_("{where}: '{key}' must be an amount in yuan (like \"610\" or \"610.00\")").format(
+            where=where, key=key))
     try:
         return parse_fen(str(v), allow_zero=False)
     except BadAmount as e:
@@ -90,23 +93,23 @@ def parse_standards(items: Sequence[Mapping[str, Any]] | None, source: str = "re
     for i, it in enumerate(items, 1):
         where = f"{source}: funding_standards[{i}]"
         if not isinstance(it, Mapping):
-            raise BadInput(f"{where}: must be a table")
+            raise BadInput(_("{where}: must be a table").format(where=where))
         year = it.get("year")
         if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
-            raise BadInput(f"{where}: 'year' must be a year (2000-2100), got {year!r}")
+            raise BadInput(_("{where}: 'year' must be a year (2000-2100), got {year}").format(where=where, year=repr(year)))
         book = it.get("book", "RES")
         if not isinstance(book, str) or not book.strip():
-            raise BadInput(f"{where}: 'book' must be a book code (like RES)")
+            raise BadInput(_("{where}: 'book' must be a book code (like RES)").format(where=where))
         book = book.strip().upper()
         if (year, book) in seen:
-            raise BadInput(f"{where}: {year} {book} is given twice")
+            raise BadInput(_("{where}: {year} {book} is given twice").format(where=where, year=year, book=book))
         seen.add((year, book))
         try:
             ratio = Decimal(str(it.get("ratio_max", "2")))
         except InvalidOperation:
-            raise BadInput(f"{where}: 'ratio_max' must be a number (2 for 2 : 1)") from None
+            raise BadInput(_("{where}: 'ratio_max' must be a number (2 for 2 : 1)").format(where=where)) from None
         if not ratio.is_finite() or ratio <= 0:
-            raise BadInput(f"{where}: 'ratio_max' must be a positive number (2 for 2 : 1)")
+            raise BadInput(_("{where}: 'ratio_max' must be a positive number (2 for 2 : 1)").format(where=where))
         out.append(FundingStandard(year, book, _yuan(it, "per_insured", where), _yuan(it, "subsidy_min", where),
                                    _yuan(it, "individual", where), ratio))
     return tuple(sorted(out, key=lambda s: (s.year, s.book)))
@@ -164,7 +167,7 @@ def funding_line(unit: str, book: str, year: int, insured: int | None, subsidy: 
     """The check of one unit, book and year (see the module's docstring for each flag)."""
     for name, v in (("subsidy", subsidy), ("individual", individual)):
         if isinstance(v, bool) or not isinstance(v, int):
-            raise BadInput(f"funding {unit}/{book}: {name} must be a whole number of fen")
+            raise BadInput(_("funding {unit}/{book}: {name} must be a whole number of fen").format(unit=unit, book=book, name=name))
     n = insured if insured is not None and insured > 0 else None
     flags: list[str] = []
     if n is None:

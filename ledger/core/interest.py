@@ -19,11 +19,12 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
 from ledger.errors import BadInput
+from ledger.i18n import N_, _
 
 
 def _fen(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadInput(f"{name} must be a whole number of fen, got {type(value).__name__}")
+        raise BadInput(_("{name} must be a whole number of fen, got {kind}").format(name=_(name), kind=type(value).__name__))
     return value
 
 
@@ -34,7 +35,7 @@ def _is_day(value: object) -> bool:
 
 def _unit(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise BadInput(f"unit code must be non-empty text, got {value!r}")
+        raise BadInput(_("unit code must be non-empty text, got {value}").format(value=repr(value)))
     return value
 
 
@@ -47,15 +48,13 @@ def allocate_interest(total_fen: int, weights: Mapping[str, int]) -> dict[str, i
     The result is keyed in unit-code order and depends only on the contents of
     ``weights``, never on its iteration order.
     """
-    total = _fen("interest", total_fen)
+    total = _fen(N_("interest"), total_fen)
     if total < 0:
-        raise BadInput(f"interest to share must not be negative, got {total} fen")
-    clean = {_unit(u): _fen(f"weight of {u}", w) for u, w in weights.items()}
+        raise BadInput(_("interest to share must not be negative, got {total} fen").format(total=total))
+    clean = {_unit(u): _fen(_("weight of {unit}").format(unit=u), w) for u, w in weights.items()}
     positive = {u: w for u, w in clean.items() if w > 0}
     if not positive:
-        raise BadInput(
-            "no unit held a positive balance over the period; there is nobody to credit interest to"
-        )
+        raise BadInput(_("no unit held a positive balance over the period; there is nobody to credit interest to"))
     denominator = sum(positive.values())
 
     shares = dict.fromkeys(sorted(clean), 0)
@@ -67,7 +66,7 @@ def allocate_interest(total_fen: int, weights: Mapping[str, int]) -> dict[str, i
         remainders.append((remainder, u))
     leftover = total - sum(shares.values())  # 0 ≤ leftover < number of positive units
     remainders.sort(key=lambda ru: (-ru[0], ru[1]))
-    for _, u in remainders[:leftover]:
+    for _rem, u in remainders[:leftover]:
         shares[u] += 1
     return shares
 
@@ -87,18 +86,19 @@ def daily_balance_weights(
     Units appearing only in movements start from 0. Keys come back in unit-code order.
     """
     if not _is_day(start) or not _is_day(end):
-        raise BadInput("the interest period's start and end must be dates")
+        raise BadInput(_("the interest period's start and end must be dates"))
     if end < start:
-        raise BadInput(f"the interest period ends ({end}) before it starts ({start})")
+        raise BadInput(_("the interest period ends ({end}) before it starts ({start})").format(end=end, start=start))
     days = (end - start).days + 1
     sums: dict[str, int] = {}
     for u, balance in opening.items():
-        sums[_unit(u)] = _fen(f"opening balance of {u}", balance) * days
+        sums[_unit(u)] = _fen(_("opening balance of {unit}").format(unit=u), balance) * days
     for day, u, amount in movements:
         if not _is_day(day):
-            raise BadInput(f"movement for {u!r} must be dated with a calendar date, got {day!r}")
+            raise BadInput(_("movement for {unit} must be dated with a calendar date, got {day}").format(
+                unit=repr(u), day=repr(day)))
         key = _unit(u)
-        fen = _fen(f"movement of {u} on {day}", amount)
+        fen = _fen(_("movement of {unit} on {day}").format(unit=u, day=day), amount)
         if day > end:
             counted = 0
         elif day < start:

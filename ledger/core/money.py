@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import SupportsIndex
 
 from ledger.errors import BadAmount
+from ledger.i18n import _
 
 # One regex, anchored, ASCII only (re.ASCII keeps \d from matching full-width digits).
 _AMOUNT = re.compile(
@@ -29,24 +30,25 @@ MAX_FEN = 9_000_000_000_000_000_000  # fits PostgreSQL bigint with room for sums
 def parse_fen(text: str, *, allow_negative: bool = False, allow_zero: bool = True) -> int:
     """Parse yuan text exactly into fen, or raise ``BadAmount`` saying why."""
     if not isinstance(text, str):
-        raise BadAmount(f"amount must be text, got {type(text).__name__}")
+        raise BadAmount(_("amount must be text, got {kind}").format(kind=type(text).__name__))
     s = text.strip()
     if not s:
-        raise BadAmount("amount is empty")
+        raise BadAmount(_("amount is empty"))
     m = _AMOUNT.match(s)
     if m is None:
-        raise BadAmount(f"'{text}' is not an amount in yuan with at most two decimals (like 1,234.56)")
+        raise BadAmount(_("'{value}' is not an amount in yuan with at most two decimals (like 1,234.56)").format(
+            value=text))
     if m.group("sign") and not allow_negative:
-        raise BadAmount(f"'{text}' is negative; amounts must be positive")
+        raise BadAmount(_("'{value}' is negative; amounts must be positive").format(value=text))
     whole = int(m.group("int").replace(",", ""))
     frac = (m.group("frac") or "").ljust(2, "0")
     fen = whole * 100 + int(frac)
     if fen > MAX_FEN:
-        raise BadAmount(f"'{text}' is too large")
+        raise BadAmount(_("'{value}' is too large").format(value=text))
     if m.group("sign"):
         fen = -fen
     if fen == 0 and not allow_zero:
-        raise BadAmount(f"'{text}' is zero; amounts must be positive")
+        raise BadAmount(_("'{value}' is zero; amounts must be positive").format(value=text))
     return fen
 
 

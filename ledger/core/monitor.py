@@ -24,6 +24,7 @@ from fractions import Fraction
 
 from ledger.core.money import format_yuan
 from ledger.errors import BadInput
+from ledger.i18n import N_, _
 
 
 class Colour(StrEnum):
@@ -57,17 +58,17 @@ class Thresholds:
         for name in ("red_below", "yellow_below", "excess_above"):
             value = getattr(self, name)
             if not isinstance(value, Decimal) or not value.is_finite():
-                raise BadInput(f"months threshold {name} must be a finite Decimal, got {value!r}")
+                raise BadInput(_("months threshold {name} must be a finite Decimal, got {value}").format(
+                    name=name, value=repr(value)))
         if not Decimal(0) < self.red_below < self.yellow_below < self.excess_above:
-            raise BadInput(
-                "months thresholds must rise: 0 < red_below < yellow_below < excess_above "
-                f"(got {self.red_below}, {self.yellow_below}, {self.excess_above})"
-            )
+            raise BadInput(_("months thresholds must rise: 0 < red_below < yellow_below < excess_above (got {red}, "
+                             "{yellow}, {excess})").format(red=self.red_below, yellow=self.yellow_below,
+                                                          excess=self.excess_above))
 
 
 def _fen(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadInput(f"{name} must be a whole number of fen, got {type(value).__name__}")
+        raise BadInput(_("{name} must be a whole number of fen, got {kind}").format(name=_(name), kind=type(value).__name__))
     return value
 
 
@@ -78,8 +79,8 @@ def months_payable(surplus_fen: int, trailing_12m_expenditure_fen: int) -> Decim
     remainder, so no intermediate value is ever rounded; a negative surplus gives a
     negative figure (it is red, and the report should show how deep).
     """
-    surplus = _fen("accumulated surplus", surplus_fen)
-    spent = _fen("expenditure over the last 12 months", trailing_12m_expenditure_fen)
+    surplus = _fen(N_("accumulated surplus"), surplus_fen)
+    spent = _fen(N_("expenditure over the last 12 months"), trailing_12m_expenditure_fen)
     if spent <= 0:
         return None
     # Hundredths of a month: surplus * 12 * 100 / spent, then round half-even.
@@ -107,7 +108,7 @@ def monthly_spending(spent_fen: int, first_day: dt.date | None, as_of: dt.date) 
     the average is the daily average × 365 ÷ 12 — never a short span's spending ÷ 12
     (which in January overstates the months many times), nor whole months for part of one.
     """
-    spent = _fen("expenditure", spent_fen)
+    spent = _fen(N_("expenditure"), spent_fen)
     if first_day is None or first_day <= _year_before(as_of):
         return Fraction(spent, 12), Basis.last_12_months
     days = (as_of - first_day).days + 1
@@ -139,7 +140,7 @@ _year_before = year_before
 def months_payable_at(surplus_fen: int, monthly: Fraction) -> Decimal | None:
     """可支付月数 = surplus ÷ average monthly expenditure, to 0.01 half-even, computed once
     from exact fractions; ``None`` when nothing was spent."""
-    surplus = _fen("accumulated surplus", surplus_fen)
+    surplus = _fen(N_("accumulated surplus"), surplus_fen)
     if monthly <= 0:
         return None
     exact = Fraction(surplus * 100) / monthly
@@ -158,10 +159,10 @@ def colour(months: Decimal | None, t: Thresholds, surplus_fen: int | None = None
     """
     if months is None:
         if surplus_fen is None:
-            raise BadInput("months payable is unknown (no expenditure); the surplus is needed to colour it")
-        return Colour.excess if _fen("accumulated surplus", surplus_fen) > 0 else Colour.red
+            raise BadInput(_("months payable is unknown (no expenditure); the surplus is needed to colour it"))
+        return Colour.excess if _fen(N_("accumulated surplus"), surplus_fen) > 0 else Colour.red
     if not isinstance(months, Decimal) or not months.is_finite():
-        raise BadInput(f"months payable must be a finite Decimal, got {months!r}")
+        raise BadInput(_("months payable must be a finite Decimal, got {months}").format(months=repr(months)))
     if months < t.red_below:
         return Colour.red
     if months < t.yellow_below:
@@ -226,8 +227,8 @@ def warnings_for(
     * ``share_overdue``: a government shortfall share is still unpaid past its due date
       (by default the end of the first quarter after the year it covers).
     """
-    share = _fen("special-account share", special_share_fen)
-    to_date = _fen("year result to date", year_result_to_date_fen)
+    share = _fen(N_("special-account share"), special_share_fen)
+    to_date = _fen(N_("year result to date"), year_result_to_date_fen)
     who = f"{unit} {book}"
     found: list[Warning] = []
     if colour == Colour.red:
@@ -262,7 +263,7 @@ def warnings_for(
                 f"{who}: deficit of {format_yuan(-to_date)} yuan so far this year",
             )
         )
-    if planned_result_fen is not None and _fen("planned result", planned_result_fen) < 0:
+    if planned_result_fen is not None and _fen(N_("planned result"), planned_result_fen) < 0:
         found.append(
             Warning(
                 WarningCode.planned_deficit,
@@ -271,7 +272,7 @@ def warnings_for(
                 f"{who}: the budget plans a deficit of {format_yuan(-planned_result_fen)} yuan",
             )
         )
-    if _fen("overdue government share", overdue_share_fen) > 0:
+    if _fen(N_("overdue government share"), overdue_share_fen) > 0:
         found.append(
             Warning(
                 WarningCode.share_overdue,

@@ -36,6 +36,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from ledger.core.budget import SurplusRange
 from ledger.errors import BadInput
+from ledger.i18n import _
 
 INDICATORS = ("revenue_execution", "expenditure_execution", "collection_completion", "balance_rate",
               "months_payable", "requests_vs_spending", "government_shares")
@@ -54,16 +55,19 @@ def check_weights(weights: Mapping[str, object]) -> dict[str, Decimal]:
     out = dict(DEFAULT_WEIGHTS)
     for k, v in weights.items():
         if k not in DEFAULT_WEIGHTS:
-            raise BadInput(f"performance_weights: unknown indicator '{k}' (one of {', '.join(INDICATORS)})")
+            raise BadInput(_("performance_weights: unknown indicator '{indicator}' (one of {known})").format(
+                indicator=k, known=", ".join(INDICATORS)))
         try:
             w = Decimal(str(v))
         except ArithmeticError as e:
-            raise BadInput(f"performance_weights: {k} must be a number, got {v!r}") from e
+            raise BadInput(_("performance_weights: {indicator} must be a number, got {value}").format(
+                indicator=k, value=repr(v))) from e
         if not w.is_finite() or w < 0:
-            raise BadInput(f"performance_weights: {k} must be a number ≥ 0, got {v!r}")
+            raise BadInput(_("performance_weights: {indicator} must be a number ≥ 0, got {value}").format(
+                indicator=k, value=repr(v)))
         out[k] = w
     if sum(out.values()) <= 0:
-        raise BadInput("performance_weights: at least one weight must be above 0")
+        raise BadInput(_("performance_weights: at least one weight must be above 0"))
     return out
 
 

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ledger.errors import BadInput
+from ledger.i18n import N_, _
 
 DEFAULT_MONTHS = 3
 
@@ -28,15 +29,15 @@ DEFAULT_MONTHS = 3
 def _fen(name: str, value: object, *, minimum: int | None = None) -> int:
     """Refuse anything but a plain ``int`` of fen (a float or bool must never carry money)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadInput(f"{name} must be a whole number of fen, got {type(value).__name__}")
+        raise BadInput(_("{name} must be a whole number of fen, got {kind}").format(name=_(name), kind=type(value).__name__))
     if minimum is not None and value < minimum:
-        raise BadInput(f"{name} must be at least {minimum} fen, got {value}")
+        raise BadInput(_("{name} must be at least {minimum} fen, got {value}").format(name=_(name), minimum=minimum, value=value))
     return value
 
 
 def _months(months: object) -> int:
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 12:
-        raise BadInput(f"months must be a whole number from 1 to 12, got {months!r}")
+        raise BadInput(_("months must be a whole number from 1 to 12, got {months}").format(months=repr(months)))
     return months
 
 
@@ -55,7 +56,7 @@ def monthly_basis_from_budget(annual_expenditure_fen: int) -> int:
     recomputes by hand from the budget table; ``1,000.06`` a year → ``83.34`` a month
     (83.338…), and an exact half (``0.30`` → ``0.025``) rounds up to ``0.03``.
     """
-    annual = _fen("annual budgeted expenditure", annual_expenditure_fen, minimum=0)
+    annual = _fen(N_("annual budgeted expenditure"), annual_expenditure_fen, minimum=0)
     return _half_up_div(annual, 12)
 
 
@@ -65,7 +66,7 @@ def monthly_basis_from_prior_year(prior_year_expenditure_fen: int, months: int =
     ``months`` is how many months of last year the unit actually operated (a county that
     joined the city pool in April has 9); normally 12.
     """
-    spent = _fen("prior-year expenditure", prior_year_expenditure_fen, minimum=0)
+    spent = _fen(N_("prior-year expenditure"), prior_year_expenditure_fen, minimum=0)
     return _half_up_div(spent, _months(months))
 
 
@@ -91,13 +92,13 @@ class PreallocationInput:
         for name in ("unit", "book"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
-                raise BadInput(f"pre-allocation: {name} must be non-empty text")
+                raise BadInput(_("pre-allocation: {name} must be non-empty text").format(name=name))
         if not isinstance(self.component, str):
-            raise BadInput("pre-allocation: component must be text (empty when the book has none)")
-        _fen(f"{self.unit}/{self.book} monthly basis", self.monthly_basis, minimum=0)
-        _fen(f"{self.unit}/{self.book} balance held", self.held)
+            raise BadInput(_("pre-allocation: component must be text (empty when the book has none)"))
+        _fen(_("{where} monthly basis").format(where=f"{self.unit}/{self.book}"), self.monthly_basis, minimum=0)
+        _fen(_("{where} balance held").format(where=f"{self.unit}/{self.book}"), self.held)
         if self.planned is not None:
-            _fen(f"{self.unit}/{self.book} planned expenditure", self.planned, minimum=0)
+            _fen(_("{where} planned expenditure").format(where=f"{self.unit}/{self.book}"), self.planned, minimum=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +129,11 @@ def preallocate(
     lines: list[PreallocationLine] = []
     for i in inputs:
         if not isinstance(i, PreallocationInput):
-            raise BadInput(f"pre-allocation input must be a PreallocationInput, got {type(i).__name__}")
+            raise BadInput(_("pre-allocation input must be a PreallocationInput, got {kind}").format(kind=type(i).__name__))
         key = (i.unit, i.book, i.component)
         if key in seen:
             where = "/".join(k for k in key if k)
-            raise BadInput(f"pre-allocation: {where} appears more than once")
+            raise BadInput(_("pre-allocation: {where} appears more than once").format(where=where))
         seen.add(key)
         target = n * i.monthly_basis if i.planned is None else i.planned
         lines.append(

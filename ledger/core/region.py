@@ -26,6 +26,7 @@ from ledger.core.timezone import DEFAULT_TIME_ZONE
 from ledger.core.timezone import TIME_ZONE_ENV as TIME_ZONE_ENV  # re-exported: the clock's old home
 from ledger.core.timezone import fund_time_zone as fund_time_zone
 from ledger.errors import BadInput
+from ledger.i18n import _
 from ledger.io import infile
 
 UnitKind = Literal["city", "county"]
@@ -63,9 +64,9 @@ def parse_eliminations(v: object, source: str) -> tuple[tuple[str, str], ...]:
                 and all("." not in c for c in codes):
             out.append((codes[0], codes[1]))
         else:
-            raise BadInput(f"{source}: settings final_accounts_eliminate must be a list of "
-                           f"[expenditure code, revenue code] pairs of the chart (e.g. [\"5302\", \"4401\"]), "
-                           f"got {pair!r}")
+            raise BadInput(_("{source}: settings final_accounts_eliminate must be a list of [expenditure code, "
+                             "revenue code] pairs of the chart (e.g. [\"5302\", \"4401\"]), got {pair}").format(
+                source=source, pair=repr(pair)))
     return tuple(out)
 
 
@@ -113,13 +114,14 @@ class Region:
         for u in self.units:
             if u.code == code:
                 return u
-        raise BadInput(f"unknown unit '{code}' (known: {', '.join(u.code for u in self.units)})")
+        raise BadInput(_("unknown unit '{unit}' (known: {known})").format(
+            unit=code, known=", ".join(u.code for u in self.units)))
 
 
 def _text(d: dict[str, Any], key: str, where: str) -> str:
     v = d.get(key)
     if not isinstance(v, str) or not v.strip():
-        raise BadInput(f"{where}: '{key}' must be non-empty text")
+        raise BadInput(_("{where}: '{key}' must be non-empty text").format(where=where, key=key))
     return v.strip()
 
 
@@ -129,62 +131,65 @@ def _decimal(d: dict[str, Any], key: str, default: Decimal) -> Decimal:
     try:
         return Decimal(str(d[key]))
     except InvalidOperation as e:
-        raise BadInput(f"settings: '{key}' must be a number") from e
+        raise BadInput(_("settings: '{key}' must be a number").format(key=key)) from e
 
 
 def _year(d: dict[str, Any], key: str, source: str) -> int:
     v = d.get(key, 2000)
     if not isinstance(v, int) or isinstance(v, bool) or not 1990 <= v <= 2100:
-        raise BadInput(f"{source}: settings '{key}' must be a year (1990-2100), got {v!r}")
+        raise BadInput(_("{source}: settings '{key}' must be a year (1990-2100), got {value}").format(
+            source=source, key=key, value=repr(v)))
     return v
 
 
 def _bounded(d: dict[str, Any], key: str, default: int, low: int, high: int, source: str) -> int:
     v = d.get(key, default)
     if not isinstance(v, int) or isinstance(v, bool) or not low <= v <= high:
-        raise BadInput(f"{source}: settings '{key}' must be a whole number from {low} to {high}, got {v!r}")
+        raise BadInput(_("{source}: settings '{key}' must be a whole number from {low} to {high}, got {value}").format(
+            source=source, key=key, low=low, high=high, value=repr(v)))
     return v
 
 
 def _weights(v: object, source: str) -> dict[str, Decimal]:
     if not isinstance(v, dict):
-        raise BadInput(f"{source}: settings performance_weights must be a table (indicator = weight)")
+        raise BadInput(_("{source}: settings performance_weights must be a table (indicator = weight)").format(source=source))
     try:
         return check_weights(v)
     except BadInput as e:
-        raise BadInput(f"{source}: settings {e.message}") from e
+        raise BadInput(_("{source}: settings {reason}").format(source=source, reason=e.message)) from e
 
 
 def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
     r = doc.get("region")
     if not isinstance(r, dict):
-        raise BadInput(f"{source}: missing [region] table")
+        raise BadInput(_("{source}: missing [region] table").format(source=source))
     units: list[Unit] = []
     for i, u in enumerate(doc.get("units", []), 1):
         where = f"{source}: units[{i}]"
         kind = _text(u, "kind", where)
         if kind not in ("city", "county"):
-            raise BadInput(f"{where}: kind must be 'city' or 'county', not '{kind}'")
+            raise BadInput(_("{where}: kind must be 'city' or 'county', not '{kind}'").format(where=where, kind=kind))
         units.append(Unit(_text(u, "code", where), _text(u, "name_zh", where), _text(u, "name_en", where), kind))  # type: ignore[arg-type]
     if not units:
-        raise BadInput(f"{source}: at least one [[units]] entry is needed")
+        raise BadInput(_("{source}: at least one [[units]] entry is needed").format(source=source))
     codes = [u.code for u in units]
     if len(set(codes)) != len(codes):
-        raise BadInput(f"{source}: unit codes repeat")
+        raise BadInput(_("{source}: unit codes repeat").format(source=source))
     books: list[Book] = []
     for i, b in enumerate(doc.get("books", []), 1):
         where = f"{source}: books[{i}]"
         comps = tuple(str(c) for c in b.get("components", []))
         pooled = str(b.get("pooled_component", comps[0] if comps else ""))
         if comps and pooled not in comps:
-            raise BadInput(f"{where}: pooled_component '{pooled}' is not one of {comps}")
+            raise BadInput(_("{where}: pooled_component '{pooled}' is not one of {components}").format(
+                where=where, pooled=pooled, components=comps))
         books.append(Book(_text(b, "code", where), _text(b, "name_zh", where), _text(b, "name_en", where), comps, pooled))
     if not books:
-        raise BadInput(f"{source}: at least one [[books]] entry is needed")
+        raise BadInput(_("{source}: at least one [[books]] entry is needed").format(source=source))
     s = doc.get("settings", {})
     basis = s.get("preallocation_basis", "budget")
     if basis not in ("budget", "prior-year"):
-        raise BadInput(f"{source}: preallocation_basis must be 'budget' or 'prior-year'")
+        raise BadInput(_("{source}: preallocation_basis must be 'budget' or 'prior-year'").format(source=source))
     settings = Settings(
         preallocation_months=int(s.get("preallocation_months", 3)),
         preallocation_basis=basis,
@@ -207,21 +212,21 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
             s.get("final_accounts_eliminate", [list(p) for p in DEFAULT_ELIMINATIONS]), source),
     )
     if not Decimal("0") <= settings.budget_surplus_min_pct <= settings.budget_surplus_max_pct <= Decimal("100"):
-        raise BadInput(f"{source}: settings budget_surplus_min_pct ≤ budget_surplus_max_pct, both 0–100 (per cent "
-                       f"of revenue)")
+        raise BadInput(_("{source}: settings budget_surplus_min_pct ≤ budget_surplus_max_pct, both 0–100 (per cent "
+                         "of revenue)").format(source=source))
     if not settings.months_red_below < settings.months_yellow_below < settings.months_excess_above:
-        raise BadInput(f"{source}: month thresholds must rise: red < yellow < excess")
+        raise BadInput(_("{source}: month thresholds must rise: red < yellow < excess").format(source=source))
     zone = str(r.get("time_zone", DEFAULT_TIME_ZONE)).strip()
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise BadInput(f"{source}: [region] time_zone '{zone}' is not a time zone (an IANA name like Asia/Shanghai)") \
-            from None
+        raise BadInput(_("{source}: [region] time_zone '{zone}' is not a time zone (an IANA name like "
+                         "Asia/Shanghai)").format(source=source, zone=zone)) from None
     book_codes = {b.code for b in books}
     for st in settings.funding_standards:
         if st.book not in book_codes and doc.get("funding_standards"):
-            raise BadInput(f"{source}: funding_standards {st.year}: unknown book '{st.book}' "
-                           f"(known: {', '.join(sorted(book_codes))})")
+            raise BadInput(_("{source}: funding_standards {year}: unknown book '{book}' (known: {known})").format(
+                source=source, year=st.year, book=st.book, known=", ".join(sorted(book_codes))))
     RateRanges(settings.balance_rate_red_below, settings.balance_rate_yellow_below,
                settings.balance_rate_excess_above)  # refuses ranges that do not rise
     return Region(_text(r, "code", source), _text(r, "name_zh", source), _text(r, "name_en", source),
@@ -237,7 +242,7 @@ def load_region(path: Path | str | None = None) -> Region:
     try:
         doc = tomllib.loads(infile.read_text(p))
     except FileNotFoundError as e:
-        raise BadInput(f"{p}: no such region file") from e
+        raise BadInput(_("{file}: no such region file").format(file=p)) from e
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise BadInput(f"{p}: not a valid UTF-8 TOML file: {e}") from e
+        raise BadInput(_("{file}: not a valid UTF-8 TOML file: {error}").format(file=p, error=e)) from e
     return parse_region(doc, str(p))

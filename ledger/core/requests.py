@@ -27,7 +27,7 @@ from types import MappingProxyType
 
 from ledger.core.money import format_yuan
 from ledger.errors import BadInput, PermissionDenied, RuleViolation, StateError
-from ledger.i18n import _
+from ledger.i18n import N_, _, code_text
 
 MIN_YEAR = 2000
 MAX_YEAR = 2100
@@ -100,11 +100,11 @@ def check_duties(request_id: int, action: Action, actor: str, done: Iterable[tup
     barred = EXCLUDED_BY.get(Action(action), ())
     for step, who in done:
         if who == actor and step in barred:
-            other = "finance officer" if action == Action.disburse else "reviewer"
+            other = _("finance officer") if action == Action.disburse else _("reviewer")
             raise PermissionDenied(
-                f"request {request_id}: {actor} {_DID[step]} it and cannot also {action.value} it "
-                f"(separation of duties); another {other} must"
-            )
+                _("request {id}: {user} {did} it and cannot also {action} it (separation of duties); another "
+                  "{other} must").format(id=request_id, user=actor, did=code_text(_DID[step]),
+                                         action=code_text(action.value), other=other))
 
 
 def _allowed_from(state: RequestState) -> list[Action]:
@@ -121,26 +121,27 @@ def next_state(request_id: int, current: RequestState, action: Action) -> Reques
         state = RequestState(current)
         act = Action(action)
     except ValueError as e:
-        raise BadInput(f"request {request_id}: {e}") from e
+        raise BadInput(_("request {id}: {reason}").format(id=request_id, reason=e)) from e
     target = TRANSITIONS.get((state, act))
     if target is not None:
         return target
     past = PAST_TENSE[act]
-    again = " again" if past == state.value else ""
     allowed = _allowed_from(state)
     if allowed:
-        options = " or ".join(PAST_TENSE[a] for a in allowed)
-        why = f"from {state} it can only be {options}"
+        options = _(" or ").join(code_text(PAST_TENSE[a]) for a in allowed)
+        why = _("from {state} it can only be {allowed}").format(state=code_text(state.value), allowed=options)
     else:
-        why = f"{state} is final; nothing more can happen to it"
-    raise StateError(f"request {request_id} is {state}; it cannot be {past}{again} ({why})")
+        why = _("{state} is final; nothing more can happen to it").format(state=code_text(state.value))
+    again = (_("request {id} is {state}; it cannot be {action} again ({why})") if past == state.value
+             else _("request {id} is {state}; it cannot be {action} ({why})"))
+    raise StateError(again.format(id=request_id, state=code_text(state.value), action=code_text(past), why=why))
 
 
 def _fen(name: str, value: object, *, minimum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadInput(f"{name} must be a whole number of fen, got {type(value).__name__}")
+        raise BadInput(_("{name} must be a whole number of fen, got {kind}").format(name=_(name), kind=type(value).__name__))
     if minimum is not None and value < minimum:
-        raise BadInput(f"{name} must not be negative, got {format_yuan(value)}")
+        raise BadInput(_("{name} must not be negative, got {amount}").format(name=_(name), amount=format_yuan(value)))
     return value
 
 
@@ -159,16 +160,16 @@ class Justification:
     approved_this_year: int
 
     def __post_init__(self) -> None:
-        _fen("budget for the quarter", self.budget_for_quarter, minimum=0)
-        _fen("annual budgeted expenditure", self.annual_budget_expenditure, minimum=0)
-        _fen("spending to date", self.spent_to_date, minimum=0)
-        _fen("balances held", self.balances_held)
-        _fen("amount approved this year", self.approved_this_year, minimum=0)
+        _fen(N_("budget for the quarter"), self.budget_for_quarter, minimum=0)
+        _fen(N_("annual budgeted expenditure"), self.annual_budget_expenditure, minimum=0)
+        _fen(N_("spending to date"), self.spent_to_date, minimum=0)
+        _fen(N_("balances held"), self.balances_held)
+        _fen(N_("amount approved this year"), self.approved_this_year, minimum=0)
 
 
 def _person(role: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise BadInput(f"the {role} must be named")
+        raise BadInput(_("the {role} must be named").format(role=_(role)))
     return value
 
 
@@ -197,14 +198,14 @@ def check_approval(
     budgeted expenditure: the budget is a plan, and a claim surge may justify it, but the
     approver should see it.
     """
-    who_asked = _person("submitter", submitter)
-    who_approves = _person("approver", approver)
+    who_asked = _person(N_("submitter"), submitter)
+    who_approves = _person(N_("approver"), approver)
     if who_asked.strip().casefold() == who_approves.strip().casefold():
         raise PermissionDenied(
             _("request {id}: {user} submitted it and cannot also approve it").format(id=request_id,
                                                                                      user=who_approves.strip()))
-    asked = _fen("amount requested", requested)
-    granted = _fen("amount approved", approved)
+    asked = _fen(N_("amount requested"), requested)
+    granted = _fen(N_("amount approved"), approved)
     if asked <= 0:
         raise BadInput(
             _("request {id}: the amount requested must be positive, got {amount}").format(
@@ -219,8 +220,8 @@ def check_approval(
             _("request {id}: cannot approve {amount}, more than the {requested} requested").format(
                 id=request_id, amount=format_yuan(granted), requested=format_yuan(asked))
         )
-    total = _fen("special account balance", special_total)
-    reserved = _fen("amount reserved on the special account", special_reserved, minimum=0)
+    total = _fen(N_("special account balance"), special_total)
+    reserved = _fen(N_("amount reserved on the special account"), special_reserved, minimum=0)
     if not isinstance(justification, Justification):
         raise BadInput(_("request {id}: the justification is missing").format(id=request_id))
     available = total - reserved

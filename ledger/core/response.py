@@ -25,6 +25,7 @@ from typing import Any
 
 from ledger.core.monitor import Colour
 from ledger.errors import BadInput
+from ledger.i18n import _
 
 LEVELS = ("yellow", "red")
 SEVERITY = {Colour.green: 0, Colour.excess: 1, Colour.yellow: 2, Colour.red: 3}
@@ -57,23 +58,24 @@ def parse_plans(items: Sequence[Mapping[str, Any]], source: str = "region") -> t
     for i, it in enumerate(items, 1):
         where = f"{source}: response_plans[{i}]"
         if not isinstance(it, Mapping):
-            raise BadInput(f"{where}: must be a table")
+            raise BadInput(_("{where}: must be a table").format(where=where))
         level = it.get("level")
         if level not in LEVELS:
-            raise BadInput(f"{where}: level must be 'yellow' or 'red', not {level!r}")
+            raise BadInput(_("{where}: level must be 'yellow' or 'red', not {level}").format(where=where, level=repr(level)))
         texts = []
         for key in ("notify", "review"):
             v = it.get(key)
             if not isinstance(v, str) or not v.strip():
-                raise BadInput(f"{where}: '{key}' must be non-empty text")
+                raise BadInput(_("{where}: '{key}' must be non-empty text").format(where=where, key=key))
             texts.append(v.strip())
         days = it.get("days")
         if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 366:
-            raise BadInput(f"{where}: 'days' must be a whole number from 0 to 366")
+            raise BadInput(_("{where}: 'days' must be a whole number from 0 to 366").format(where=where))
         steps.append(PlanStep(str(level), texts[0], texts[1], days))
     missing = [lv for lv in LEVELS if not any(s.level == lv for s in steps)]
     if missing:
-        raise BadInput(f"{source}: response_plans has no step for level {', '.join(missing)}")
+        raise BadInput(_("{source}: response_plans has no step for level {levels}").format(
+            source=source, levels=", ".join(missing)))
     return tuple(steps)
 
 
@@ -86,7 +88,7 @@ def since(points: Sequence[tuple[dt.date, Colour]], level: str) -> dt.date:
     last being the monitored day itself, at ``level`` or worse."""
     floor = SEVERITY[Colour(level)]
     if not points or SEVERITY[points[-1][1]] < floor:
-        raise BadInput("the monitored day is not at this level")
+        raise BadInput(_("the monitored day is not at this level"))
     start = points[-1][0]
     for day, c in reversed(points):
         if SEVERITY[c] < floor:

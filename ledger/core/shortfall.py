@@ -54,14 +54,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ledger.errors import BadInput
+from ledger.i18n import _
 
 
 def _fen(name: str, value: object, *, minimum: int | None = None) -> int:
     """Refuse anything but a plain ``int`` of fen (a float or bool must never carry money)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadInput(f"{name} must be a whole number of fen, got {type(value).__name__}")
+        raise BadInput(_("{name} must be a whole number of fen, got {kind}").format(name=_(name), kind=type(value).__name__))
     if minimum is not None and value < minimum:
-        raise BadInput(f"{name} must not be negative, got {value} fen")
+        raise BadInput(_("{name} must not be negative, got {value} fen").format(name=_(name), value=value))
     return value
 
 
@@ -91,21 +92,22 @@ class ShortfallInput:
         for name in ("unit", "book"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
-                raise BadInput(f"shortfall: {name} must be non-empty text")
+                raise BadInput(_("shortfall: {name} must be non-empty text").format(name=name))
         where = f"{self.unit}/{self.book}"
         # (ATTACK15 A9) Revenue and expenditure are the year's net cash figures and may be
         # negative: a late correction (last year's collection refunded, last year's claim paid
         # back) is the year it is booked in's, and C = revenue − expenditure takes it as it is.
         # Refusing it here stopped every unit's table and close for one unit's correction.
-        _fen(f"{where} revenue", self.revenue)
-        _fen(f"{where} expenditure", self.expenditure)
-        _fen(f"{where} accumulated surplus", self.surplus_before)
-        _fen(f"{where} government-share receipts", self.share_receipts, minimum=0)
-        _fen(f"{where} government share outstanding", self.outstanding_before, minimum=0)
-        _fen(f"{where} adjustment-fund allocation", self.adjustment_receipts, minimum=0)
+        _fen(_("{where} revenue").format(where=where), self.revenue)
+        _fen(_("{where} expenditure").format(where=where), self.expenditure)
+        _fen(_("{where} accumulated surplus").format(where=where), self.surplus_before)
+        _fen(_("{where} government-share receipts").format(where=where), self.share_receipts, minimum=0)
+        _fen(_("{where} government share outstanding").format(where=where), self.outstanding_before, minimum=0)
+        _fen(_("{where} adjustment-fund allocation").format(where=where), self.adjustment_receipts, minimum=0)
         if self.share_receipts > self.outstanding_before:
-            raise BadInput(f"{where}: government-share receipts ({self.share_receipts} fen) exceed what was owed at "
-                           f"the start of the year ({self.outstanding_before} fen)")
+            raise BadInput(_("{where}: government-share receipts ({receipts} fen) exceed what was owed at the start of "
+                             "the year ({owed} fen)").format(where=where, receipts=self.share_receipts,
+                                                            owed=self.outstanding_before))
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +141,7 @@ def apply_shortfall_rule(i: ShortfallInput) -> ShortfallResult:
     ends at 0.
     """
     if not isinstance(i, ShortfallInput):
-        raise BadInput(f"shortfall input must be a ShortfallInput, got {type(i).__name__}")
+        raise BadInput(_("shortfall input must be a ShortfallInput, got {kind}").format(kind=type(i).__name__))
     current = i.revenue - i.expenditure
     if current >= 0:
         covered = 0
@@ -180,7 +182,7 @@ def shortfall_table(inputs: Iterable[ShortfallInput]) -> list[ShortfallResult]:
         row = apply_shortfall_rule(i)
         key = (row.unit, row.book)
         if key in seen:
-            raise BadInput(f"shortfall: {row.unit}/{row.book} appears more than once")
+            raise BadInput(_("shortfall: {unit}/{book} appears more than once").format(unit=row.unit, book=row.book))
         seen.add(key)
         rows.append(row)
     rows.sort(key=lambda r: (r.unit, r.book))

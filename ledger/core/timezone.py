@@ -9,6 +9,7 @@ import os
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ledger.errors import BadInput
+from ledger.i18n import _
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 TIME_ZONE_ENV = "FUNDLEDGER_TIME_ZONE"
@@ -22,5 +23,6 @@ def fund_time_zone(configured: str | None = None) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        where = TIME_ZONE_ENV if env else "the region file's time_zone"
-        raise BadInput(f"{where}: unknown time zone '{name}' (an IANA name like Asia/Shanghai)") from None
+        where = TIME_ZONE_ENV if env else _("the region file's time_zone")
+        raise BadInput(_("{where}: unknown time zone '{name}' (an IANA name like Asia/Shanghai)").format(
+            where=where, name=name)) from None

@@ -79,7 +79,7 @@ def sm3() -> Any:
     try:
         return hashlib.new("sm3")
     except ValueError as e:      # OpenSSL built without SM3
-        raise BadInput("this Python's OpenSSL does not provide SM3 (GB/T 32905); install an OpenSSL with SM3") from e
+        raise BadInput(_("this Python's OpenSSL does not provide SM3 (GB/T 32905); install an OpenSSL with SM3")) from e
 
 
 class Hasher:
@@ -121,7 +121,7 @@ def table_rows(path: Path, columns: Sequence[str]) -> Iterator[list[str]]:
         try:
             idx = [header.index(c) for c in columns]
         except ValueError as e:
-            raise BadInput(f"{path.name}: a column the verifier needs is missing ({e})") from e
+            raise BadInput(_("{file}: a column the verifier needs is missing ({error})").format(file=path.name, error=e)) from e
         if idx == list(range(len(columns))) and len(header) == len(columns):
             yield from r
         else:
@@ -132,7 +132,8 @@ def table_rows(path: Path, columns: Sequence[str]) -> Iterator[list[str]]:
 def _read(directory: Path, table: str) -> Iterator[list[str]] | list[list[str]]:
     path = directory / "tables" / f"{table}.csv"
     if not path.exists():
-        raise BadInput(f"{directory}: no tables/{table}.csv — not a complete fundledger export")
+        raise BadInput(_("{directory}: no tables/{table}.csv — not a complete fundledger export").format(
+            directory=directory, table=table))
     rows = table_rows(path, proof.TABLES[table])
     return rows if table in ("posting", "seal", "entry") else list(rows)
 
@@ -341,7 +342,7 @@ def check_files(directory: Path, filed: dict[str, Any] | None, authenticated: bo
     findings: list[Finding] = []
     mpath = directory / MANIFEST
     if not mpath.exists():
-        raise BadInput(f"{directory}: no {MANIFEST} — not a fundledger export")
+        raise BadInput(_("{directory}: no {manifest} — not a fundledger export").format(directory=directory, manifest=MANIFEST))
     if filed is None and authenticated:
         findings.append(Finding("export_files", f"{MANIFEST}: no filed digest was given, so nothing shows this is the "
                                 "archive that was exported: a consistent rewrite, or a fresh export of a tampered "
@@ -358,7 +359,7 @@ def check_files(directory: Path, filed: dict[str, Any] | None, authenticated: bo
     try:
         manifest = parse_json(read_text(mpath), str(mpath))
     except UnicodeDecodeError as e:
-        raise BadInput(f"{mpath}: not a manifest: {e}") from e
+        raise BadInput(_("{file}: not a manifest: {error}").format(file=mpath, error=e)) from e
     listed = validate_manifest(mpath, manifest)
     if unlisted is None:
         present = {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()} - {MANIFEST}
@@ -455,12 +456,12 @@ def verify_offline(directory: Path, digest_file: Path | None = None, *, no_diges
         try:
             given = parse_json(read_text(digest_file), shown_name(digest_file))
         except FileNotFoundError as e:
-            raise BadInput(f"{shown_name(digest_file)}: no such file") from e
+            raise BadInput(_("{file}: no such file").format(file=shown_name(digest_file))) from e
         except UnicodeDecodeError as e:
-            raise BadInput(f"{digest_file}: not a filed export digest: {e}") from e
+            raise BadInput(_("{file}: not a filed export digest: {error}").format(file=digest_file, error=e)) from e
         if (not isinstance(given, dict) or not (given.get("sha256") or given.get("sm3"))
                 or any(given.get(a) is not None and not _is_hex64(given[a]) for a in ("sha256", "sm3"))):
-            raise BadInput(f"{digest_file}: not a filed export digest (no sha256 or sm3)")
+            raise BadInput(_("{file}: not a filed export digest (no sha256 or sm3)").format(file=digest_file))
         filed = given
     try:
         with tempfile.TemporaryDirectory(prefix="fundledger-verify-") as private:
@@ -515,7 +516,7 @@ def _private_copy(source: Path, target: Path) -> list[str]:
     try:
         manifest = parse_json(read_text(target / MANIFEST), str(mpath))
     except UnicodeDecodeError as e:
-        raise BadInput(f"{mpath}: not a manifest: {e}") from e
+        raise BadInput(_("{file}: not a manifest: {error}").format(file=mpath, error=e)) from e
     listed = validate_manifest(mpath, manifest)
     for name, want in listed.items():
         _copy_listed(source, target, name, int(want["bytes"]))

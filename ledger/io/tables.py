@@ -783,26 +783,28 @@ _REFERENCE_REPERTOIRE = re.compile(f"[{_BASIC_REPERTOIRE}]*")
 _WIDE_REPERTOIRE = re.compile(f"[{_BASIC_REPERTOIRE}\u3400-\u4dbf\U00020000-\U0002ebef\U00030000-\U0003134f]*")
 
 
-def reference_form_problem(text: str, *, wide: bool = False) -> str:
+def reference_form_problem(text: str, *, wide: bool = False, worded: bool = False) -> str:
     """Why a reference is refused as reading like another (ATTACK12 Z3, ATTACK14 V1), or ``''``:
     it holds a character that does not show (``_REFUSED_CATEGORIES``, a space other than U+0020, a
     combining mark with nothing to combine with), it is not in NFKC form (full-width ``ＺＡ``,
     ``Ⅻ``, a decomposed accent), it holds a character outside the repertoire of references
     (``_REFERENCE_REPERTOIRE``: a default-ignorable mark, a blank, a letter of another script), or
     it begins or ends with a space. The same rule as the database's ``fl.reference_form_ok``
-    (0098), which cannot tell unassigned code points: the reader is the precise check."""
+    (0098), which cannot tell unassigned code points: the reader is the precise check. ``worded``:
+    in the user's language (a refusal raised with it; the reader's English is worded at the CLI)."""
+    t: Callable[[str], str] = _ if worded else str
     for i, c in enumerate(text):
         cat = unicodedata.category(c)
         if _hidden(c) or (cat in ("Mn", "Me") and (i == 0 or _hidden(text[i - 1]) or text[i - 1] == " ")):
-            return INVISIBLE_REFERENCE.format(value=shown_reference(text), char=describe_char(c))
+            return t(INVISIBLE_REFERENCE).format(value=shown_reference(text), char=describe_char(c))
     if not unicodedata.is_normalized("NFKC", text):
-        return COMPAT_REFERENCE.format(value=text, fixed=unicodedata.normalize("NFKC", text))
+        return t(COMPAT_REFERENCE).format(value=text, fixed=unicodedata.normalize("NFKC", text))
     repertoire = _WIDE_REPERTOIRE if wide else _REFERENCE_REPERTOIRE
     if not repertoire.fullmatch(text):
         c = next(c for c in text if not repertoire.fullmatch(c))
-        return FOREIGN_REFERENCE.format(value=shown_foreign(text), char=describe_char(c))
+        return t(FOREIGN_REFERENCE).format(value=shown_foreign(text), char=describe_char(c))
     if text != text.strip(" "):
-        return INVISIBLE_REFERENCE.format(value=shown_reference(text), char=describe_char(" "))
+        return t(INVISIBLE_REFERENCE).format(value=shown_reference(text), char=describe_char(" "))
     return ""
 
 

@@ -277,9 +277,10 @@ def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str,
     step = meta["step"]
     if not chain.ok:
         first = chain.findings[0] if chain.findings else None
-        raise RuleViolation("the hash chain does not verify, so no digest was taken"
-                            + (f" ({first.subject()}: {first.message})" if first else "")
-                            + "; run `fundledger verify`", rule="hash_chain")
+        raise RuleViolation((_("the hash chain does not verify, so no digest was taken ({subject}: {finding}); run "
+                               "`fundledger verify`").format(subject=first.subject(), finding=first.message) if first
+                             else _("the hash chain does not verify, so no digest was taken; run `fundledger verify`")),
+                            rule="hash_chain")
     tail = last[0] if last else None
     if tail is not None and (not checkpoints or checkpoints[-1]["seq"] != tail.seq):
         checkpoints.append({"seq": tail.seq, "entry_id": tail.entry_id, "voucher": tail.voucher,
@@ -332,7 +333,7 @@ def _unchained_of(digest: dict[str, Any]) -> dict[int, dict[str, Any]]:
     try:
         return {int(v["id"]): dict(v, digest=bytes.fromhex(v["digest"])) for v in digest.get("unchained") or ()}
     except (KeyError, TypeError, ValueError) as e:
-        raise BadInput(f"the digest file is damaged or incomplete: {e}") from e
+        raise BadInput(_("the digest file is damaged or incomplete: {error}").format(error=e)) from e
 
 
 def _unchained_findings(want: dict[int, dict[str, Any]], now: dict[int, Sequence[str]]) -> list[str]:
@@ -359,7 +360,7 @@ def _queued_of(digest: dict[str, Any]) -> dict[int, bytes]:
     try:
         return {int(q["entry_id"]): bytes.fromhex(q["digest"]) for q in digest.get("queued") or ()}
     except (KeyError, TypeError, ValueError) as e:
-        raise BadInput(f"the digest file is damaged or incomplete: {e}") from e
+        raise BadInput(_("the digest file is damaged or incomplete: {error}").format(error=e)) from e
 
 
 def _queued_findings(want: dict[int, bytes], sealed: dict[int, bytes | None], now: dict[int, bytes]) -> list[str]:
@@ -485,7 +486,7 @@ def _load(digest: dict[str, Any]) -> tuple[int, bytes, dict[int, dict[str, Any]]
         taken = dt.datetime.fromisoformat(digest["taken_at"])
         vouchers = {(v["book"], int(v["fiscal_year"])): int(v["last_voucher"]) for v in digest["vouchers"]}
     except (KeyError, TypeError, ValueError) as e:
-        raise BadInput(f"the digest file is damaged or incomplete: {e}") from e
+        raise BadInput(_("the digest file is damaged or incomplete: {error}").format(error=e)) from e
     return last_seq, head, cps, taken, vouchers
 
 

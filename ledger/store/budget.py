@@ -25,6 +25,7 @@ from ledger.core.budget import (
 )
 from ledger.core.shapes import Fen
 from ledger.errors import BadInput
+from ledger.i18n import _
 from ledger.store.db import Conn
 from ledger.store.rows import fetch_all, fetch_one
 
@@ -177,7 +178,8 @@ def surplus_range(conn: Conn) -> SurplusRange:
         return SurplusRange(Decimal(str(rows.get("budget_surplus_min_pct", d.min_pct))),
                             Decimal(str(rows.get("budget_surplus_max_pct", d.max_pct))))
     except InvalidOperation as e:
-        raise BadInput(f"settings budget_surplus_min_pct / budget_surplus_max_pct must be numbers: {e}") from e
+        raise BadInput(_("settings budget_surplus_min_pct / budget_surplus_max_pct must be numbers: {error}").format(
+            error=e)) from e
 
 
 def show(conn: Conn, year: int, *, unit: str | None = None, book: str | None = None) -> list[BudgetInForce]:

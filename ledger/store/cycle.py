@@ -25,6 +25,7 @@ from ledger.core.preallocation import (
 )
 from ledger.core.shapes import Fen
 from ledger.errors import BadInput, NotFound
+from ledger.i18n import _
 from ledger.store import budget_plan
 from ledger.store.db import Conn
 from ledger.store.rows import fetch_all, fetch_one
@@ -38,7 +39,7 @@ def settings(conn: Conn) -> dict[str, Any]:
 def _book(conn: Conn, book: str) -> None:
     """Refuse an unknown book by name (before an empty result says less)."""
     if conn.execute("SELECT 1 FROM fl.book WHERE code = %s", (book,)).fetchone() is None:
-        raise NotFound(f"unknown book '{book}'")
+        raise NotFound(_("unknown book '{book}'").format(book=book))
 
 
 # ---- pre-allocation (预拨) ------------------------------------------------------------
@@ -70,7 +71,7 @@ def _monthly_bases(conn: Conn, year: int, basis: str) -> dict[tuple[str, str, st
             for r in rows:
                 out[(r["unit"], book, r["component"])] = monthly_basis_from_prior_year(max(int(r["spent"]), 0))
     else:
-        raise BadInput(f"--basis must be 'budget' or 'prior-year', got '{basis}'")
+        raise BadInput(_("--basis must be 'budget' or 'prior-year', got '{basis}'").format(basis=basis))
     return out
 
 
@@ -198,7 +199,7 @@ def interest_table(conn: Conn, book: str, total: int, start: dt.date, end: dt.da
         """SELECT a.id, a.unit, a.component FROM fl.account a
             WHERE a.book = %s AND a.chart_code = '1003' AND a.holder = 'special'""", (book,)).fetchall()
     if not accounts:
-        raise NotFound(f"book {book} has no special-account balances to earn interest")
+        raise NotFound(_("book {book} has no special-account balances to earn interest").format(book=book))
     names = {a["id"]: (a["unit"], a["component"]) for a in accounts}
     opening = {_share_key(u, c): 0 for u, c in names.values()}
     for r in conn.execute(

@@ -57,7 +57,8 @@ def _create(path: Path) -> BinaryIO:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
     except OSError as e:
-        raise BadInput(f"{path}: cannot create it ({e.strerror}); an export is written into a new directory") from e
+        raise BadInput(_("{path}: cannot create it ({error}); an export is written into a new directory").format(
+            path=path, error=e.strerror)) from e
     return os.fdopen(fd, "wb")
 
 

@@ -170,8 +170,10 @@ def get(conn: Conn, request_id: int) -> FundRequest:
     req = fetch_one(conn, FundRequest, f"SELECT {_COLS} FROM fl.fund_request r WHERE r.id = %s", (request_id,))
     if req is None:
         me = _me(conn)
-        hint = f" (an officer sees only unit {me.unit}'s requests)" if me.role == "officer" else ""
-        raise NotFound(f"no fund request {request_id}{hint}")
+        if me.role == "officer":
+            raise NotFound(_("no fund request {id} (an officer sees only unit {unit}'s requests)").format(
+                id=request_id, unit=me.unit))
+        raise NotFound(_("no fund request {id}").format(id=request_id))
     return req
 
 

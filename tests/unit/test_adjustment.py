@@ -3,6 +3,7 @@ region's [adjustment_fund] table (ledger/core/adjustment.py), figures worked by 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,14 @@ import pytest
 from ledger.core.adjustment import adjustment_fund_json, parse_adjustment_fund
 from ledger.core.shortfall import ShortfallInput, apply_shortfall_rule
 from ledger.errors import BadInput
+from tests.helpers import use_lang
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _english() -> Iterator[None]:
+    """These tests match the library's English wording; its refusals are catalogue messages, Chinese by default."""
+    with use_lang("en"):
+        yield
 
 UNITS = {"230822", "230881"}
 

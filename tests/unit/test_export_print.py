@@ -5,6 +5,7 @@ and CSV, times in the fund's time zone. (The PDF itself: tests/acceptance/test_p
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,6 +19,14 @@ from ledger.reports.builders import Labels, account_label, now, trial_balance_re
 from ledger.reports.export import FONT_NAME, WARNING_FILLS, to_json_obj, write_csv, write_xlsx
 from ledger.reports.model import Column, Report, Section
 from ledger.store.accounts import TrialBalanceLine
+from tests.helpers import use_lang
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _english() -> Iterator[None]:
+    """These tests match the library's English wording; its refusals are catalogue messages, Chinese by default."""
+    with use_lang("en"):
+        yield
 
 GENERATED = datetime(2025, 1, 5, 1, 30, tzinfo=UTC)   # 09:30 in Jiamusi
 COLS = (

@@ -3,6 +3,7 @@ and the region file's [[funding_standards]] refused with the field named."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from fractions import Fraction
 
@@ -13,6 +14,14 @@ from hypothesis import strategies as st
 from ledger.core.funding import DEFAULT_STANDARDS, FundingStandard, funding_line, parse_standards
 from ledger.core.region import load_region
 from ledger.errors import BadInput
+from tests.helpers import use_lang
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _english() -> Iterator[None]:
+    """These tests match the library's English wording; its refusals are catalogue messages, Chinese by default."""
+    with use_lang("en"):
+        yield
 
 STD_2022 = FundingStandard(2022, "RES", 96000, 61000, 35000, Decimal(2))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 
@@ -12,6 +13,14 @@ from hypothesis import strategies as st
 
 from ledger.core.interest import allocate_interest, daily_balance_weights
 from ledger.errors import BadInput
+from tests.helpers import use_lang
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _english() -> Iterator[None]:
+    """These tests match the library's English wording; its refusals are catalogue messages, Chinese by default."""
+    with use_lang("en"):
+        yield
 
 # ---------------------------------------------------------------- allocate_interest
 

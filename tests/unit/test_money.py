@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given
@@ -10,6 +11,14 @@ from hypothesis import strategies as st
 
 from ledger.core.money import Money, decimal_text, format_yuan, parse_fen
 from ledger.errors import BadAmount
+from tests.helpers import use_lang
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _english() -> Iterator[None]:
+    """These tests match the library's English wording; its refusals are catalogue messages, Chinese by default."""
+    with use_lang("en"):
+        yield
 
 FEN = st.integers(min_value=0, max_value=10**17)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 import pytest
@@ -20,6 +21,14 @@ from ledger.core.monitor import (
     warnings_for,
 )
 from ledger.errors import BadInput
+from tests.helpers import use_lang
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _english() -> Iterator[None]:
+    """These tests match the library's English wording; its refusals are catalogue messages, Chinese by default."""
+    with use_lang("en"):
+        yield
 
 T = Thresholds()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,6 +16,14 @@ from ledger.core.preallocation import (
     preallocate,
 )
 from ledger.errors import BadInput
+from tests.helpers import use_lang
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _english() -> Iterator[None]:
+    """These tests match the library's English wording; its refusals are catalogue messages, Chinese by default."""
+    with use_lang("en"):
+        yield
 
 # ---------------------------------------------------------------- monthly basis
 

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.core.shortfall import ShortfallInput, ShortfallResult, apply_shortfall_rule, shortfall_table
 from ledger.errors import BadInput
+from tests.helpers import use_lang
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _english() -> Iterator[None]:
+    """These tests match the library's English wording; its refusals are catalogue messages, Chinese by default."""
+    with use_lang("en"):
+        yield
 
 
 def test_surplus_covers_part_government_the_rest() -> None:
