@@ -47,6 +47,7 @@ from ledger.io.formats import (
     SHEET_DRAWING,
     SHEET_HIDDEN,
     SHEET_NOT_SHOWN,
+    SIMPLIFIED_REFERENCE,
     STYLE_MISSING,
     TABLE_STYLE,
     TEXT_REPEATED,
@@ -138,6 +139,7 @@ PATTERNS: tuple[str, ...] = (
     INVISIBLE_REFERENCE,    # (ATTACK12 Z3) a reference that reads like another
     COMPAT_REFERENCE,
     FOREIGN_REFERENCE,      # (ATTACK14 V1)
+    SIMPLIFIED_REFERENCE,   # (ATTACK15b B3)
     FORMAT_SHOWN,           # (ATTACK13 W2) a cell shown otherwise than its value, with its {why}
     FORMAT_SCALES,
     FORMAT_HIDES,

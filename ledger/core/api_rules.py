@@ -125,8 +125,10 @@ RULES: tuple[ApiRule, ...] = (
     _i("entry_memo_size", "an entry's memo <= 8000 characters (a CHECK until 0090, fl.entry_stamp's since)"),
     _i("entry_reason_size"), _i("entry_source_size"), _i("entry_source_depth"),
     _r("import_daily_cap", "workflows", "the rows a user's imports write per region day (payments, collections and "
-       "openings together): 100000 an officer, 2000000 the city (0108), re-derived from the batches written after "
-       "the rule's point"),
+       "openings together): 100000 an officer, 2000000 the city (0108); budgets, insured headcounts and annual plans "
+       "together: 20000 (0122) — re-derived from the batches and plans written after each rule's point"),
+    _i("reference_hanzi", "a new reference's 汉字 are GB2312's 6,763 simplified characters (0122, ATTACK15b B3): "
+       "an import line, register item or statement line is refused at its insert; stored rows are not re-judged"),
     _i("import_nothing_new", "an import batch that posted no row is refused at its commit: nothing is recorded "
        "(0089, ATTACK12 Z7)"),
     _i("pending_rejected_reason"), _i("pending_entry_memo_size"), _i("pending_entry_reason_size"),

@@ -43,7 +43,8 @@ GENESIS = bytes(32)
 # judged by ledger.core.queued against the entry's seal.
 QUEUED = "fl.seal_queue"
 # (0108) An import batch written after the daily cap on imports took effect, likewise.
-ORDERED = ("fl.entry", "fl.closed_period", "fl.rule_point", "fl.import_batch")
+# (0122) An annual plan written after the daily cap on reference data took effect, likewise.
+ORDERED = ("fl.entry", "fl.closed_period", "fl.rule_point", "fl.import_batch", "fl.budget_plan")
 
 # The hooked tables whose rows the release ever changes, and the columns it changes
 # (the UPDATEs of sql/: a request's workflow, an import batch's counts, a held entry's

@@ -96,13 +96,16 @@ TABLES: dict[str, tuple[str, ...]] = {
     "statement_line": ("id", "bank_account_id", "direction", "amount"),
     "monitor_ack": ("id", "unit", "book", "level", "since", "acknowledged_on", "acknowledged_by", "acknowledged_at"),
     "import_batch": ("id", "kind", "imported_by", "imported_at", "rows_posted"),
+    # (0122) the annual plans' versions and lines, counted by the daily cap on reference data
+    "budget_plan": ("id", "imported_by", "imported_at"),
+    "budget_plan_line": ("plan_id",),
 }
 ORDER_BY: dict[str, str] = {"pending_entry": "id", "app_user": "name", "request_event": "id",
                             "year_close": "book, year", "setting": "key", "unit": "code", "holder": "code",
                             "closed_period": "month", "chart": "code", "book": "code", "budget": "id",
                             "budget_line": "budget_id, component, line",
                             "recon_match": "id", "statement_line": "id", "monitor_ack": "id",
-                            "import_batch": "id"}
+                            "import_batch": "id", "budget_plan": "id", "budget_plan_line": "plan_id, component, kind, period"}
 # Columns cast to text when read online (arrays, jsonb: printed as the export prints them).
 TEXT_COLS = frozenset({"units", "value", "source", "components", "result"})
 
@@ -171,7 +174,8 @@ DESCRIPTIONS: dict[str, str] = {
                  "no reversal of an entry dated in a year its book had closed (fund_balance_close_only); the government's shortfall "
                  "receipts 4101.shortfall are posted only by the clearing of a government-share item of the same book and unit, the close and reversals "
                  "(shortfall_clearing_only); no user's imports (payments, collections, openings) in one region day "
-                 "wrote more rows than its role's cap, 100,000 an officer, 2,000,000 the city (import_daily_cap)",
+                 "wrote more rows than its role's cap, 100,000 an officer, 2,000,000 the city, nor of budgets, insured headcounts "
+                 "and annual plans more than 20,000 (import_daily_cap)",
     "account_rules": "every account is opened as the chart says: on a leaf code, with its book's component (or none "
                      "when the book has none), with a holder exactly when its code has holders and one allowed for "
                      "its code and unit; no entry since 0099 posts a benefit category on a component that does not "
@@ -375,6 +379,7 @@ RULE_POINTS: dict[str, str] = {
     "year_close_date": "0100",           # a year close is dated 31 December of its year (ATTACK14 V3)
     "shortfall_clearing_only": "0101",   # 4101.shortfall is the government-share register's (ATTACK14 V4)
     "import_daily_cap": "0108",          # a user's imports per region day have a cap of their own (Z7's class)
+    "import_daily_cap_reference": "0122",  # and its imports of reference data, another (ATTACK15b B7)
     "reversal_date": "0117",             # a reversal is not dated before what it reverses (ATTACK15 A9)
 }
 # (0108) The rows a user's imports may write in one region day (rows_posted of its batches of these
@@ -382,6 +387,11 @@ RULE_POINTS: dict[str, str] = {
 IMPORT_CAP_KINDS = frozenset({"payments", "collections", "opening"})
 IMPORT_CAPS: dict[str, int] = {"officer": 100_000}
 IMPORT_CAP_CITY = 2_000_000
+# (0122, ATTACK15b B7) The imports of reference data — budgets, insured headcounts (batches of these
+# kinds) and annual plans (fl.budget_plan's lines, no batch) — together, for any role
+# (fl._import_reference_rows; ledger.store.verify.IMPORT_CAP_REFERENCE in the first pass).
+IMPORT_REFERENCE_KINDS = frozenset({"budget", "insured"})
+IMPORT_CAP_REFERENCE = 20_000
 # (0101, ATTACK14 V4) The kinds that post the government's shortfall receipts 4101.shortfall
 # besides the clearing of a government-share item (kind register_clear, held to a clearing row of
 # such an item of the entry's book and unit): the close and reversals (a reversal mirrors).
@@ -1877,6 +1887,40 @@ class Rules:
                 self.add("workflows", f"{who} ({role or 'no user'}) imported {n:,} rows on {day} (the region's day, "
                          f"{files} file(s): payments, collections and openings), more than the {cap:,} a day its role "
                          "may import: the daily cap on imports was not applied (import_daily_cap)")
+        self._reference_import_days()
+
+    def _reference_import_days(self) -> None:
+        """(0122, ATTACK15b B7) The rows a user's imports of reference data wrote in one region day —
+        its budget and headcount batches (rows_posted) and its annual plans' versions (their lines)
+        — are at most 20,000, counted from the rows the history recorded after the rule's point."""
+        rule = "import_daily_cap_reference"
+        days: dict[tuple[str, dt.date], list[int]] = defaultdict(lambda: [0, 0])
+
+        def count(who: str, at_text: str, n: int | None, table: str, key: str) -> None:
+            at = _ts(at_text)
+            if at is None or n is None or not n or not self.binding.row_recorded_after(rule, table, key):
+                return
+            day = at.astimezone(self.tz).date() if at.tzinfo is not None else at.date()
+            d = days[(who, day)]
+            d[0] += n
+            d[1] += 1
+
+        for r in self.small.get("import_batch", ()):
+            if len(r) >= 5 and r[1] in IMPORT_REFERENCE_KINDS:
+                count(r[2], r[3], _int(r[4]), "fl.import_batch", f'{{"id": {r[0]}}}')
+        lines: dict[str, int] = defaultdict(int)
+        for r in self.small.get("budget_plan_line", ()):
+            lines[r[0]] += 1
+        for r in self.small.get("budget_plan", ()):
+            if len(r) >= 3:
+                count(r[1], r[2], lines.get(r[0], 0), "fl.budget_plan", f'{{"id": {r[0]}}}')
+        for (who, day), (n, files) in sorted(days.items()):
+            self.checked["workflows"] += 1
+            if n > IMPORT_CAP_REFERENCE:
+                self.add("workflows", f"{who} ({self.role(who) or 'no user'}) imported {n:,} rows of reference data "
+                         f"on {day} (the region's day, {files} file(s): budgets, insured headcounts and annual "
+                         f"plans), more than the {IMPORT_CAP_REFERENCE:,} a day a user may import: the daily cap "
+                         "on imports was not applied (import_daily_cap)")
 
     def _own_bank_credits(self) -> None:
         """0060 (ATTACK7 U11): money out of a unit's own bank account (a credit on an account

@@ -104,6 +104,13 @@ FOREIGN_REFERENCE = N_("'{value}' holds {char}: a reference is written in half-w
                        "only, so that no two references read alike (a variation selector, a filler or a letter of "
                        "another script reads like a Latin one); type the reference again in those characters, "
                        "then save the file again")
+# (ATTACK15b B3) A reference's 汉字 are GB2312's 6,763 simplified characters: the basic block also
+# holds the traditional and Japanese forms drawn almost like them (內 for 内), another reference.
+SIMPLIFIED_REFERENCE = N_("'{value}' holds {char}, a Chinese character outside the 6,763 simplified characters of "
+                          "GB2312: a traditional or Japanese form reads like an everyday character (內 like 内, 呂 "
+                          "like 吕, 戸 like 户) but is another reference, and a paid claim would be paid again; write "
+                          "the character in its simplified form (简体字), as the fund's documents do, then save the "
+                          "file again")
 # (ATTACK14 V5) A number the reader parses (a date's year, month and day) is written in ASCII 0-9:
 # a Bengali ৪ reads like 8, and int() would read it as 4.
 FOREIGN_DIGIT = N_("'{value}' holds {char}, a digit other than 0-9 (it may read like another digit): "

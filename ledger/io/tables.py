@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import math
 import os
 import re
@@ -71,6 +72,7 @@ from ledger.io.formats import (
     SCIENTIFIC_REFERENCE,
     SHEET_HIDDEN,
     SHEET_NOT_SHOWN,
+    SIMPLIFIED_REFERENCE,
     TEXT_COLUMNS,
     XLSX_INFLATES,
     XLSX_PACKED_OTHERWISE,
@@ -783,6 +785,30 @@ _REFERENCE_REPERTOIRE = re.compile(f"[{_BASIC_REPERTOIRE}]*")
 _WIDE_REPERTOIRE = re.compile(f"[{_BASIC_REPERTOIRE}\u3400-\u4dbf\U00020000-\U0002ebef\U00030000-\U0003134f]*")
 
 
+# (ATTACK15b B3) The 汉字 a new reference may hold: GB2312's 6,763 (levels 1 and 2, all in the basic
+# block). The basic block also keeps the traditional and Japanese forms drawn almost like everyday
+# characters (內/内, 呂/吕, 戸/户): `內-1` was another reference than the paid `内-1`. The same set as
+# fl.reference_hanzi_ok (0122, a bitmap written from this codec); 〇 and the punctuation are judged by
+# the repertoire. Pairs GB2312 holds both of (乾/干, 於/于, 後/后 …) are drawn differently: distinct.
+@functools.cache
+def gb2312_hanzi() -> frozenset[str]:
+    """GB2312's 6,763 汉字 (rows 16-87 of the code), read from Python's gb2312 codec."""
+    out = set()
+    for hi in range(0xB0, 0xF8):
+        for lo in range(0xA1, 0xFF):
+            try:
+                out.add(bytes((hi, lo)).decode("gb2312"))
+            except UnicodeDecodeError:
+                continue
+    return frozenset(out)
+
+
+def _not_simplified(text: str) -> str | None:
+    """The first basic-block 汉字 of ``text`` outside GB2312, or None."""
+    hanzi = gb2312_hanzi()
+    return next((c for c in text if "\u4e00" <= c <= "\u9fff" and c not in hanzi), None)
+
+
 def reference_form_problem(text: str, *, wide: bool = False, worded: bool = False) -> str:
     """Why a reference is refused as reading like another (ATTACK12 Z3, ATTACK14 V1), or ``''``:
     it holds a character that does not show (``_REFUSED_CATEGORIES``, a space other than U+0020, a
@@ -805,6 +831,8 @@ def reference_form_problem(text: str, *, wide: bool = False, worded: bool = Fals
         return t(FOREIGN_REFERENCE).format(value=shown_foreign(text), char=describe_char(c))
     if text != text.strip(" "):
         return t(INVISIBLE_REFERENCE).format(value=shown_reference(text), char=describe_char(" "))
+    if not wide and (other := _not_simplified(text)) is not None:
+        return t(SIMPLIFIED_REFERENCE).format(value=text, char=f"{other} (U+{ord(other):04X})")
     return ""
 
 

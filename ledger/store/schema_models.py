@@ -456,6 +456,7 @@ class ManualDay(SQLModel, table=True):
     statements: int = Field(sa_column=Column("statements", Integer, nullable=False))
     statement_lines: int = Field(sa_column=Column("statement_lines", BigInteger, nullable=False))
     import_rows: int = Field(sa_column=Column("import_rows", BigInteger, nullable=False))  # 0108: import_daily_cap
+    reference_rows: int = Field(sa_column=Column("reference_rows", BigInteger, nullable=False))  # 0122: the same, reference data
 
 
 class RecordHead(SQLModel, table=True):

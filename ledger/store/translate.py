@@ -36,6 +36,7 @@ _BY_CONSTRAINT: dict[str, type[LedgerError]] = {
     "entry_date_range": BadInput,
     "cash_date_future": BadInput,
     "import_stage_full": BadInput,
+    "reference_hanzi": BadInput,   # (0122, ATTACK15b B3) a reference's 汉字 outside GB2312
     # sql/0017_maker_checker.sql
     "workflow_kind": PermissionDenied,
     "key_namespace": PermissionDenied,

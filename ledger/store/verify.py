@@ -125,6 +125,9 @@ SHAPES_SQL = """
 # independent verdict's ``rules.IMPORT_CAPS``).
 IMPORT_CAP_OFFICER = 100_000
 IMPORT_CAP_CITY = 2_000_000
+# (0122) The rows of reference data (budgets, insured headcounts, annual plans) a user may import in
+# one region day, any role (fl._import_reference_rows; ``rules.IMPORT_CAP_REFERENCE``).
+IMPORT_CAP_REFERENCE = 20_000
 
 
 def _bound(rule: str) -> str:
@@ -229,7 +232,8 @@ CHECKS: tuple[Check, ...] = (
           "reviewer or finance user (0058, 0064) — each rule for the entries written after it took effect (0068, by "
           "the history's order: ATTACK10 X1); every payments and collections entry is what its import writes, a "
           "payments entry with its register lines and batch (ATTACK10 X7); no user's imports in one region day wrote more "
-          "rows than its role's cap (0108: 100,000 an officer, 2,000,000 the city)",
+          "rows than its role's cap (0108: 100,000 an officer, 2,000,000 the city), nor of reference data (budgets, headcounts, "
+          "plans) more than 20,000 (0122)",
           "held", (
         Query("""
           SELECT pe.id, pe.made_by, pe.decided_by, pe.kind, e.id AS entry_id, s.book, s.fiscal_year, s.voucher_no,
@@ -367,6 +371,34 @@ CHECKS: tuple[Check, ...] = (
               lambda r: f"{r['imported_by']} ({r['role']}) imported {r['n']:,} rows on {r['day']} (the region's day, "
                         f"{r['batches']} file(s): payments, collections and openings), more than the {r['cap']:,} a "
                         "day its role may import: the daily cap on imports was not applied (import_daily_cap)"),
+        # (0122, ATTACK15b B7) The rows a user's imports of reference data wrote in one region day —
+        # budget and headcount batches (rows_posted) and annual plans (each version's lines) — are
+        # at most 20000, counted from the rows the history recorded after the rule's point.
+        Query("""
+          WITH tz AS (SELECT coalesce((SELECT s.value ->> 'time_zone' FROM ONLY fl.setting s WHERE s.key = 'region'),
+                                      'Asia/Shanghai') AS zone),
+          pt AS (SELECT coalesce((SELECT min(l.id) FROM ONLY fl.record_log l WHERE l.tbl = 'fl.rule_point'
+                                     AND l.row_key = jsonb_build_object('rule', 'import_daily_cap_reference')), 0) AS at),
+          written AS (
+            SELECT b.imported_by AS who, b.imported_at AS at, b.rows_posted::bigint AS n, 'fl.import_batch' AS tbl,
+                   b.id
+              FROM ONLY fl.import_batch b WHERE b.kind IN ('budget', 'insured') AND b.rows_posted > 0
+            UNION ALL
+            SELECT p.imported_by, p.imported_at, (SELECT count(*) FROM ONLY fl.budget_plan_line x WHERE x.plan_id = p.id),
+                   'fl.budget_plan', p.id
+              FROM ONLY fl.budget_plan p)
+          SELECT w.who AS imported_by, (w.at AT TIME ZONE tz.zone)::date AS day, sum(w.n) AS n, count(*) AS files,
+                 coalesce(min(u.role), 'no user') AS role
+            FROM written w CROSS JOIN tz CROSS JOIN pt
+            LEFT JOIN ONLY fl.app_user u ON u.name = w.who
+           WHERE coalesce((SELECT min(l.id) FROM ONLY fl.record_log l WHERE l.tbl = w.tbl
+                              AND l.row_key = jsonb_build_object('id', w.id)), 9223372036854775807) > pt.at
+           GROUP BY 1, 2
+          HAVING sum(w.n) > """ + str(IMPORT_CAP_REFERENCE),
+              lambda r: f"{r['imported_by']} ({r['role']}) imported {r['n']:,} rows of reference data on {r['day']} "
+                        f"(the region's day, {r['files']} file(s): budgets, insured headcounts and annual plans), "
+                        f"more than the {IMPORT_CAP_REFERENCE:,} a day a user may import: the daily cap on imports "
+                        "was not applied (import_daily_cap)"),
     )),
     # (ATTACK10 X10) Who wrote each entry: its maker (created_by) and the login of its history
     # INSERT version are registered users, and the maker's role is one its kind's function

@@ -23,7 +23,7 @@ HEADER = "date,unit,book,provider,category,amount,reference,component,paid_from"
 # A reference may not hold a tab (ATTACK12 Z3: only the ordinary space); the provider (memo) does.
 # A reference is ASCII, 汉字 (U+20000 is four bytes of UTF-8) and the punctuation of document
 # numbers (ATTACK14 V1, 0098).
-AWKWARD = ['Q"1', "B\\2", "T 3", "中文-4", "〔中\u9fa5〕-5", "</x>-6"]
+AWKWARD = ['Q"1', "B\\2", "T 3", "中文-4", "〔中\u9fa0〕-5", "</x>-6"]  # (0122: GB2312's last 汉字, U+9FA0)
 
 
 def _csv(path: Path, rows: list[tuple[str, ...]]) -> Path:

@@ -1036,10 +1036,10 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
         assert set(points) == {"city_figures", "money_in", "city_expenditure", "fund_balance_close_only",
                                "fund_balance_openings", "category_component", "year_close_date",
                                "shortfall_clearing_only", "import_daily_cap", "category_component_allow",
-                               "reversal_date"} \
+                               "reversal_date", "import_daily_cap_reference"} \
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
         # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115;
-        # reversal_date: 0117)
+        # reversal_date: 0117; import_daily_cap_reference: 0122)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -1702,6 +1702,38 @@ def test_upgrade_0119_a_request_and_a_clearing_key_are_bounded(upgraded: Upgrade
         assert [r[0] for r in rows] == ["fund_request_idempotency_key_check",
                                         "register_clearing_idempotency_key_check"], rows
         assert all("200" in r[1] for r in rows), rows
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]
+
+
+def test_upgrade_0122_a_references_hanzi_are_gb2312s_and_every_import_is_counted(upgraded: Upgraded) -> None:
+    """0122 (ATTACK15b B3, B7): the upgraded fl.reference_hanzi_ok answers as Python's gb2312 codec
+    for every code point of the basic block; the three tables whose references are compared refuse a
+    new row holding 內 (U+5167) by a trigger on INSERT (no CHECK: a register item is updated when
+    cleared), while fl.reference_form_ok keeps 0111's answer; fl.manual_day counts reference data
+    (reference_rows) and fl.plan_import counts its lines; the upgraded ledger verifies."""
+    def gb(cp: int) -> bool:
+        try:
+            chr(cp).encode("gb2312")
+        except UnicodeEncodeError:
+            return False
+        return True
+
+    with upgraded.connect() as c:
+        ok = c.execute("SELECT array_agg(cp ORDER BY cp) FROM generate_series(19968, 40959) cp "
+                       "WHERE fl.reference_hanzi_ok(chr(cp))").fetchone()[0]
+        assert ok == [cp for cp in range(0x4E00, 0xA000) if gb(cp)]
+        assert c.execute("SELECT fl.reference_hanzi_ok('內-1'), fl.reference_form_ok('內-1'), "
+                         "fl.reference_hanzi_ok('内-1'), fl.reference_hanzi_ok('Z-A'), "
+                         "fl.reference_hanzi_ok('〇-\U00020bb7')").fetchone() == (False, True, True, True, True)
+        triggers = {r[0] for r in c.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE '%_reference_hanzi'")}
+        assert triggers == {"import_line_reference_hanzi", "register_item_reference_hanzi",
+                            "statement_line_reference_hanzi"}, triggers
+        assert c.execute("SELECT count(*) FROM pg_constraint WHERE conname LIKE '%reference_hanzi%'").fetchone()[0] == 0
+        assert c.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'fl' "
+                         "AND table_name = 'manual_day' AND column_name = 'reference_rows'").fetchone()[0] == 1
+        src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.plan_import(jsonb)'::regprocedure").fetchone()[0]
+        assert "fl._import_reference_rows" in src
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, v.stdout[-2000:]
 

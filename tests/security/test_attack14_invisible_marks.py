@@ -65,7 +65,8 @@ def test_v1_the_database_refuses_such_a_reference_on_every_path(ledger_db: Ledge
 
 
 @pytest.mark.parametrize("ref", ["Z-A", "住院-甲-001", "佳医保〔2024〕12号", "《通知》、【甲】「乙」『丙』〖丁〗。", "二〇二四-1",
-                                 "\u9fa5-1", "A B"])  # (ATTACK15 A5: the extension blocks' 汉字 are refused)
+                                 "\u9fa0-1", "A B"])  # (ATTACK15 A5: the extension blocks' 汉字 are refused;
+# ATTACK15b B3: a new reference's 汉字 are GB2312's, U+9FA0 龠 its last)
 def test_v1_the_references_of_the_region_are_kept_by_both_rules(ledger_db: LedgerDB, ref: str) -> None:
     from ledger.io.tables import reference_form_problem
     assert reference_form_problem(ref) == "", ref

@@ -17,7 +17,9 @@ from tests.conftest import LedgerDB
 EXTENSIONS = ["\u3400", "\u4dbf", "\U00020000", "\U0002a6df", "\U0002a700", "\U0002b739", "\U0002b740",
               "\U0002b81d", "\U0002b820", "\U0002cea1", "\U0002ceb0", "\U0002ebe0", "\U00030000", "\U0003134a",
               "\U00020bb7", "\U00020b9f"]
-BASIC = ["\u4e00", "\u9fa5", "\u9fff", "\u3007", "吉", "叱", "佳", "〔"]
+# (ATTACK15b B3, 0122) the basic block's 汉字 a new reference keeps are GB2312's: U+4E00 and U+9FA0 are its
+# first and last; U+9FA5 and U+9FFF stay in fl.reference_form_ok's form and are refused by fl.reference_hanzi_ok
+BASIC = ["\u4e00", "\u9fa0", "\u3007", "吉", "叱", "佳", "〔"]
 
 
 @pytest.mark.parametrize("ch", EXTENSIONS)
@@ -36,6 +38,7 @@ def test_the_database_answers_as_the_reader(ledger_db: LedgerDB) -> None:
     c = ledger_db.admin()
     refs = [f"Z-{ch}1" for ch in (*EXTENSIONS, *BASIC)]
     judged = [r["ok"] for r in c.execute(
-        "SELECT fl.reference_form_ok(r) AS ok FROM unnest(%s::text[]) WITH ORDINALITY AS t(r, n) ORDER BY n",
+        "SELECT fl.reference_form_ok(r) AND fl.reference_hanzi_ok(r) AS ok "
+        "FROM unnest(%s::text[]) WITH ORDINALITY AS t(r, n) ORDER BY n",
         (refs,)).fetchall()]
     assert judged == [not reference_form_problem(r) for r in refs] == [False] * len(EXTENSIONS) + [True] * len(BASIC)
