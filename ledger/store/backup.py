@@ -116,8 +116,8 @@ def _chain(repo: Path, b: BackupInfo) -> list[BackupInfo]:
     while chain[0].meta.get("parent"):
         parent = by_label.get(chain[0].meta["parent"])
         if parent is None:
-            raise StateError(f"backup {chain[0].label} is incremental and its parent {chain[0].meta['parent']} "
-                             f"is missing from {repo}")
+            raise StateError(_("backup {label} is incremental and its parent {parent} is missing from {repo}").format(
+                label=chain[0].label, parent=chain[0].meta["parent"], repo=repo))
         chain.insert(0, parent)
     return chain
 
@@ -142,14 +142,14 @@ def take(target: Target, repo: Path, *, incremental: bool | None = None, keep: i
         assert info is not None
         archive = archive or archive_dir_of(conn)
     if info["standby"]:
-        raise StateError("take base backups from the primary (the backup is recorded in its operations log)")
+        raise StateError(_("take base backups from the primary (the backup is recorded in its operations log)"))
     bdir = pgtools.bindir(int(info["major"]))
     repo.mkdir(parents=True, exist_ok=True)
     previous = [b for b in list_backups(repo) if b.meta.get("system_identifier") == info["sysid"]]
     can_incr = info["summarize"] == "on" and pgtools.has_tool(bdir, "pg_combinebackup") and bool(previous)
     if incremental and not can_incr:
-        raise StateError("an incremental backup needs summarize_wal = on (PostgreSQL 17+), pg_combinebackup and a "
-                         "previous backup of this server in the repository")
+        raise StateError(_("an incremental backup needs summarize_wal = on (PostgreSQL 17+), pg_combinebackup and a "
+                           "previous backup of this server in the repository"))
     incr = can_incr if incremental is None else incremental
     label = _now_label() + ("-incr" if incr else "-full")
     dest = repo / label
@@ -192,7 +192,7 @@ def prune(repo: Path, *, keep: int, archive: Path | None, bdir: Path, sysid: str
     """Keep the newest ``keep`` full backups with their incrementals; trim the archive
     (``pg_archivecleanup``) to the oldest full backup kept."""
     if keep < 1:
-        raise BadInput("--keep must be at least 1")
+        raise BadInput(_("--keep must be at least 1"))
     mine = [b for b in list_backups(repo) if b.meta.get("system_identifier") == sysid]
     fulls = [b for b in mine if b.meta["kind"] == "full"]
     if not fulls:
@@ -237,11 +237,11 @@ def restore(backup: Path, to: Path, *, until: dt.datetime | None = None, archive
     chain = _chain(repo, b)
     bdir = pgtools.bindir(int(b.meta["server_major"]))
     if until is not None and until.tzinfo is None:
-        raise BadInput("--until needs a time zone (e.g. 2026-12-05T02:30:00+08:00)")
+        raise BadInput(_("--until needs a time zone (e.g. 2026-12-05T02:30:00+08:00)"))
     if until is not None and until < dt.datetime.fromisoformat(b.meta["finished_at"]):
         older = [x for x in list_backups(repo) if dt.datetime.fromisoformat(x.meta["finished_at"]) <= until]
         if not older:
-            raise StateError(f"no backup in {repo} finished before {until.isoformat()}")
+            raise StateError(_("no backup in {repo} finished before {until}").format(repo=repo, until=until.isoformat()))
         b = older[-1]
         chain = _chain(repo, b)
     if len(chain) == 1:
@@ -312,10 +312,11 @@ def _wait_promoted(url: str, server: pgtools.LocalServer, timeout: float = 600) 
                     return
         except psycopg.OperationalError:
             if not server.running():
-                raise DatabaseUnavailable("the restored server stopped during recovery (a --until after the end "
-                                          f"of the archived WAL?):\n{server.log_tail()}") from None
+                raise DatabaseUnavailable(_("the restored server stopped during recovery (a --until after the end of "
+                                            "the archived WAL?):") + f"\n{server.log_tail()}") from None
         if time.monotonic() > end:
-            raise DatabaseUnavailable(f"recovery did not finish within {timeout:.0f} s:\n{server.log_tail()}")
+            raise DatabaseUnavailable(_("recovery did not finish within {seconds} s:").format(seconds=f"{timeout:.0f}")
+                                      + f"\n{server.log_tail()}")
         time.sleep(0.2)
 
 
@@ -337,12 +338,13 @@ def _first_start_checks(conn: Conn, digest: Path | None, until: dt.datetime | No
             if isinstance(d, dict) and d.get("format") in audit.DIGEST_FORMATS:
                 docs.append((d["taken_at"], str(f), d))
         if not docs:
-            raise BadInput(f"{digest}: no fundledger digest found")
+            raise BadInput(_("{file}: no fundledger digest found").format(file=digest))
         # the last digest filed at or before the point restored to: a later one names
         # entries the restore rightly left out
         usable = sorted(x for x in docs if until is None or dt.datetime.fromisoformat(x[0]) <= until)
         if not usable:
-            raise BadInput(f"{digest}: no digest filed before {until.isoformat() if until else 'now'}")
+            raise BadInput(_("{file}: no digest filed before {until}").format(file=digest, until=until.isoformat()) if until
+                            else _("{file}: no digest filed before now").format(file=digest))
         taken, fname, d = usable[-1]
         chk = audit.check_digest(conn, d)
         out.update({"digest_file": fname, "digest_taken_at": taken, "digest_ok": chk.ok,
@@ -356,8 +358,8 @@ def enable_embedded_archiving(target: Target, archive_dir: Path, *, timeout_s: i
     from ledger.store import embedded
 
     if not target.embedded:
-        raise BadInput("--archive configures the embedded server; on your own server set archive_mode, "
-                       "archive_library = 'basic_archive' (or run pg_receivewal) as in docs/deployment.md")
+        raise BadInput(_("--archive configures the embedded server; on your own server set archive_mode, "
+                         "archive_library = 'basic_archive' (or run pg_receivewal) as in docs/deployment.md"))
     home = Path(target.home) if target.home else None
     with psycopg.connect(target.conninfo(admin=True), row_factory=dict_row) as conn:
         restart = enable_archiving(conn, archive_dir, timeout_s=timeout_s)

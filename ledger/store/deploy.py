@@ -39,7 +39,7 @@ ROLE_GROUPS = ("fl_officer", "fl_reviewer", "fl_finance", "fl_auditor", "fl_admi
 def scram_verifier(password: str, *, iterations: int = SCRAM_ITERATIONS, salt: bytes | None = None) -> str:
     """``SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>``, the form PostgreSQL stores."""
     if not password:
-        raise BadInput("an empty password is not a password")
+        raise BadInput(_("an empty password is not a password"))
     salt = salt or os.urandom(16)
     # PostgreSQL SASLprep-normalises; NFKC is its core and the same for every common password.
     import unicodedata
@@ -58,10 +58,10 @@ def check_password_strength(password: str, name: str) -> None:
     classes = sum([any(c.islower() for c in password), any(c.isupper() for c in password),
                    any(c.isdigit() for c in password), any(not c.isalnum() for c in password)])
     if len(password) < 12 or classes < 3:
-        raise BadInput("a password needs at least 12 characters from three of: lower case, upper case, digits, "
-                       "other characters")
+        raise BadInput(_("a password needs at least 12 characters from three of: lower case, upper case, digits, "
+                         "other characters"))
     if name.lower() in password.lower():
-        raise BadInput("a password must not contain the user's name")
+        raise BadInput(_("a password must not contain the user's name"))
 
 
 def _owner_alters_roles(conn: Conn) -> tuple[bool, bool]:

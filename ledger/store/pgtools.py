@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import DatabaseUnavailable, LedgerError
+from ledger.i18n import _
 
 SERVICE_USER = "embedded_postgres"
 
@@ -66,7 +67,8 @@ def bindir(major: int | None = None) -> Path:
     found = shutil.which("pg_basebackup")
     if found and major_of(Path(found).parent) == major:
         return Path(found).parent
-    raise ToolFailed(f"no PostgreSQL {major} programs found (set FUNDLEDGER_PG_BINDIR to their directory)")
+    raise ToolFailed(_("no PostgreSQL {major} programs found (set FUNDLEDGER_PG_BINDIR to their directory)").format(
+        major=major))
 
 
 def has_tool(bdir: Path, name: str) -> bool:
@@ -119,7 +121,7 @@ def run(bdir: Path, tool: str, args: list[str], *, timeout: float | None = 600, 
     """Run one of PostgreSQL's programs; raise ToolFailed with its stderr on failure."""
     exe = bdir / tool
     if not exe.exists():
-        raise ToolFailed(f"{tool} is not among PostgreSQL's programs in {bdir}")
+        raise ToolFailed(_("{tool} is not among PostgreSQL's programs in {bindir}").format(tool=tool, bindir=bdir))
     full_env = dict(os.environ, **(env or {}))
     full_env.setdefault("LC_ALL", "C")
     user = service_user() if as_service else None
@@ -136,9 +138,10 @@ def run(bdir: Path, tool: str, args: list[str], *, timeout: float | None = 600, 
         p = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=timeout, env=full_env,
                            cwd="/", **who)
     except subprocess.TimeoutExpired as e:
-        raise ToolFailed(f"{tool} did not finish within {timeout:.0f} s") from e
+        raise ToolFailed(_("{tool} did not finish within {seconds} s").format(tool=tool, seconds=f"{timeout:.0f}")) from e
     if check and p.returncode != 0:
-        raise ToolFailed(f"{tool} failed (exit {p.returncode}): {(p.stderr or p.stdout).strip()[-1500:]}")
+        raise ToolFailed(_("{tool} failed (exit {code}): {output}").format(
+            tool=tool, code=p.returncode, output=(p.stderr or p.stdout).strip()[-1500:]))
     return p
 
 
@@ -195,7 +198,7 @@ class LocalServer:
         pid = self.pid()
         if pid is not None:
             os.kill(pid, signal.SIGKILL)
-            for _ in range(200):
+            for _try in range(200):
                 with contextlib.suppress(OSError):
                     os.kill(pid, 0)
                     time.sleep(0.02)
@@ -216,7 +219,8 @@ class LocalServer:
                     return
             except psycopg.OperationalError as e:
                 if time.monotonic() > end:
-                    raise DatabaseUnavailable(f"{self.pgdata} did not accept connections: {e}\n{self.log_tail()}") from e
+                    raise DatabaseUnavailable(_("{pgdata} did not accept connections: {error}").format(pgdata=self.pgdata, error=e)
+                                              + f"\n{self.log_tail()}") from e
                 time.sleep(0.1)
 
 

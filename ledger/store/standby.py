@@ -50,7 +50,7 @@ def connect_operator(conninfo: str, *, timeout: int = 5) -> Conn:
         return psycopg.connect(conninfo, autocommit=True, row_factory=dict_row, connect_timeout=timeout,
                                application_name="fundledger-operator")
     except psycopg.OperationalError as e:
-        raise DatabaseUnavailable(f"cannot connect: {str(e).strip()}") from e
+        raise DatabaseUnavailable(_("cannot connect: {error}").format(error=str(e).strip())) from e
 
 
 def _local_commit(conn: Conn) -> None:
@@ -84,8 +84,8 @@ def _sync_names(name: str) -> str:
 
 def check_name(name: str) -> str:
     if not name or not all(c.isascii() and (c.isalnum() or c == "_") for c in name) or name[0].isdigit():
-        raise BadInput(f"standby name '{name}': use letters, digits and '_' (it is the application_name the "
-                       "primary lists in synchronous_standby_names)")
+        raise BadInput(_("standby name '{name}': use letters, digits and '_' (it is the application_name the primary "
+                         "lists in synchronous_standby_names)").format(name=name))
     return name.lower()
 
 
@@ -106,10 +106,11 @@ def create(primary: str, pgdata: Path, *, name: str = "standby1", sync: bool = T
                             (name,)).fetchone()
         assert info is not None
     if info["standby"]:
-        raise StateError("that server is itself a standby: make the standby from the primary")
+        raise StateError(_("that server is itself a standby: make the standby from the primary"))
     if info["wal_level"] not in ("replica", "logical") or info["senders"] < 1:
-        raise StateError(f"the primary cannot feed a standby (wal_level = {info['wal_level']}, max_wal_senders = "
-                         f"{info['senders']}): set wal_level = replica and max_wal_senders >= 2, then restart it")
+        raise StateError(_("the primary cannot feed a standby (wal_level = {wal_level}, max_wal_senders = {senders}): "
+                           "set wal_level = replica and max_wal_senders >= 2, then restart it").format(
+                             wal_level=info["wal_level"], senders=info["senders"]))
     bdir = pgtools.bindir(int(info["major"]))
     sep = "&" if "?" in primary else "?"
     source = f"{primary}{sep}application_name={name}" if "://" in primary else f"{primary} application_name={name}"
@@ -153,7 +154,7 @@ def set_async(conn: Conn, reason: str) -> dict[str, Any]:
     who, when, from where and why), then in force; commits waiting for the lost standby
     are released. Until then they wait — the default, and what db check flags."""
     if not reason.strip():
-        raise BadInput("running without the synchronous standby needs --reason (it is kept in the operations log)")
+        raise BadInput(_("running without the synchronous standby needs --reason (it is kept in the operations log)"))
     before = conn.execute("SELECT current_setting('synchronous_standby_names') AS s").fetchone()
     waiting = conn.execute("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event = 'SyncRep'").fetchone()
     assert before is not None and waiting is not None
@@ -211,7 +212,7 @@ def fence_datadir(pgdata: Path, *, new_primary: str | None, reason: str) -> dict
     """Stop the old primary if it runs and make sure it can only ever start as a standby."""
     pgdata = pgdata.resolve()
     if not (pgdata / "PG_VERSION").exists():
-        raise BadInput(f"{pgdata} is not a PostgreSQL data directory")
+        raise BadInput(_("{pgdata} is not a PostgreSQL data directory").format(pgdata=pgdata))
     srv = pgtools.LocalServer.for_datadir(pgdata)
     was_running = srv.running()
     if was_running:
@@ -230,11 +231,11 @@ def promote(standby: str, *, reason: str, old_primary: str | None = None, old_pg
             old_primary_down: bool = False, dbname: str = "fundledger") -> dict[str, Any]:
     """Fence the old primary, then promote ``standby`` (its operator URL)."""
     if not reason.strip():
-        raise BadInput("a promotion needs --reason (it is kept in the operations log)")
+        raise BadInput(_("a promotion needs --reason (it is kept in the operations log)"))
     started = time.monotonic()
     with connect_operator(standby) as conn:
         if not conn.execute("SELECT pg_is_in_recovery() AS r").fetchone()["r"]:  # type: ignore[index]
-            raise StateError("that server is not a standby (already promoted?)")
+            raise StateError(_("that server is not a standby (already promoted?)"))
         tli_before = timeline(conn)
     fence: dict[str, Any] = {}
     if old_primary:
@@ -243,9 +244,9 @@ def promote(standby: str, *, reason: str, old_primary: str | None = None, old_pg
         fence["datadir"] = fence_datadir(old_pgdata, new_primary=None, reason=reason)
     fenced = bool(fence.get("datadir")) or bool(fence.get("url", {}).get("read_only"))
     if not fenced and not old_primary_down:
-        raise StateError("the old primary could not be fenced (" + json.dumps(fence, default=str)[:300] + "): give "
-                         "--old-pgdata on its machine, or make sure it is powered off or cut off and say so with "
-                         "--old-primary-down; promoting now could leave two primaries")
+        raise StateError(_("the old primary could not be fenced ({fence}): give --old-pgdata on its machine, or make "
+                           "sure it is powered off or cut off and say so with --old-primary-down; promoting now could "
+                           "leave two primaries").format(fence=json.dumps(fence, default=str)[:300]))
     if not fenced:
         fence["operator_says_down"] = True
     with connect_operator(standby) as conn:
@@ -290,7 +291,7 @@ def rejoin(old_pgdata: Path, primary: str, *, name: str = "standby1", sync: bool
     srv.stop("fast")
     with connect_operator(primary) as conn:
         if conn.execute("SELECT pg_is_in_recovery() AS r").fetchone()["r"]:  # type: ignore[index]
-            raise StateError("rejoin needs the new primary's URL (that server is a standby)")
+            raise StateError(_("rejoin needs the new primary's URL (that server is a standby)"))
         if not conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (name,)).fetchone():
             conn.execute("SELECT pg_create_physical_replication_slot(%s, true)", (name,))
     # pg_rewind first finishes crash recovery in single-user mode, which refuses standby mode.
@@ -306,9 +307,9 @@ def rejoin(old_pgdata: Path, primary: str, *, name: str = "standby1", sync: bool
     except pgtools.ToolFailed as e:
         (pgdata / "standby.signal").write_text("")   # still fenced
         if "could not find previous WAL record" in e.message or "could not open file" in e.message:
-            raise StateError(f"{e.message}\npg_rewind needs WAL the old primary no longer holds: give --archive "
-                             "(the WAL archive), or rebuild it as a new standby (move the directory aside, "
-                             "fundledger db standby create)") from e
+            raise StateError(e.message + "\n" + _("pg_rewind needs WAL the old primary no longer holds: give --archive "
+                                                   "(the WAL archive), or rebuild it as a new standby (move the "
+                                                   "directory aside, fundledger db standby create)")) from e
         raise
     sep = "&" if "?" in primary else "?"
     source = f"{primary}{sep}application_name={name}" if "://" in primary else f"{primary} application_name={name}"
@@ -348,5 +349,6 @@ def wait_streaming(primary: str, name: str, timeout: float = 60) -> None:
             if r and r["state"] == "streaming":
                 return
             if time.monotonic() > end:
-                raise DatabaseUnavailable(f"standby {name} is not streaming after {timeout:.0f} s")
+                raise DatabaseUnavailable(_("standby {name} is not streaming after {seconds} s").format(
+                    name=name, seconds=f"{timeout:.0f}"))
             time.sleep(0.1)
