@@ -14,6 +14,7 @@ from collections import defaultdict
 from ledger.core.chart import is_line
 from ledger.core.forecast import MonthFlows
 from ledger.store.db import Conn
+from ledger.store.monitor import FUND_FIGURES
 from ledger.store.receipts import government_receipts
 
 _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)"
@@ -92,11 +93,13 @@ def government_outstanding(conn: Conn, *, origin: dt.date, book: str | None = No
 
 def first_days(conn: Conn, *, origin: dt.date, book: str | None = None,
                unit: str | None = None) -> dict[tuple[str, str], dt.date]:
-    """Each unit's first day in each book up to ``origin`` (any component, as
-    ``ledger.store.monitor.figures`` reads it): the months-payable basis."""
+    """Each unit's first day in each book up to ``origin`` (its first day on a fund figure,
+    ``ledger.store.monitor.FUND_FIGURES``, as ``ledger.store.monitor.figures`` reads it): the
+    months-payable basis."""
     rows = conn.execute(
         f"""SELECT a.unit, a.book, min(d.day) AS first_day
               FROM fl.account_day d JOIN fl.account a ON a.id = d.account_id
-             WHERE d.day <= %(origin)s AND {_FILTER}
+              {FUND_FIGURES}
+               AND d.day <= %(origin)s AND {_FILTER}
              GROUP BY a.unit, a.book""", {"origin": origin, "book": book, "unit": unit}).fetchall()
     return {(r["unit"], r["book"]): r["first_day"] for r in rows}

@@ -62,6 +62,19 @@ class SpecialDay:
 _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)"
 
 
+
+# A unit's first day in the ledger (BRIEF §5: the months-payable basis while the ledger holds
+# less than 12 months of it) is its first day on a fund figure: an account of the book's pooled
+# component whose kind is net assets, revenue or expenditure — the accounts the surplus and the
+# spending are read from, each held for a second person (fl._held_by_hand). Not any account:
+# an officer alone may post 0.01 on its temporary accounts (1101/2001) dated a year back, and
+# that moved the basis from the daily average to a quarter's spending ÷ 12, turning its own
+# red months payable into "excess" (ATTACK16 C1). Joined after ``fl.account a``; ends in a
+# WHERE clause that the caller continues with AND.
+FUND_FIGURES = """JOIN fl.chart fc ON fc.code = a.chart_code
+                JOIN fl.book fb ON fb.code = a.book AND a.component = fb.pooled_component
+               WHERE fc.kind IN ('net_assets', 'revenue', 'expenditure')"""
+
 def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
             unit: str | None = None) -> list[MonitorFigures]:
     """Per (book, unit) of the pooled component, as of the end of ``as_of`` (fen):
@@ -113,12 +126,14 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
               SELECT f.book, f.unit, f.revenue, f.expenditure, f.share_receipts
                 FROM fl.book b CROSS JOIN LATERAL fl.year_figures_read_at(%(year)s, b.code, %(as_of)s) f
                WHERE %(book)s::text IS NULL OR b.code = %(book)s),
-            -- The unit's first day in the book over all its accounts, from mv: operating_day
-            -- has a row for every account_day row (the close is a LEFT JOIN), so this is
-            -- account_day's first day without a second pass over it.
+            -- The unit's first day in the book (FUND_FIGURES), from mv: operating_day has a
+            -- row for every account_day row (the close is a LEFT JOIN), so this is account_day's
+            -- first day without a second pass over it.
             firsts AS (
               SELECT a.book, a.unit, min(mv.first_day) AS first_day
-                FROM mv JOIN fl.account a ON a.id = mv.account_id GROUP BY a.book, a.unit)
+                FROM mv JOIN fl.account a ON a.id = mv.account_id
+                {FUND_FIGURES}
+               GROUP BY a.book, a.unit)
             SELECT a.book, a.unit,
                    coalesce(-sum(mv.balance) FILTER (WHERE c.kind IN ('net_assets', 'revenue', 'expenditure')),
                             0)::bigint AS surplus,
@@ -181,7 +196,8 @@ def special_daily(conn: Conn, *, book: str, end: dt.date) -> list[SpecialDay]:
 
 
 def first_days(conn: Conn, *, book: str, end: dt.date) -> dict[str, dt.date]:
-    """Each unit's first day in ``book`` up to ``end`` (the months-payable basis)."""
+    """Each unit's first day in ``book`` up to ``end`` (the months-payable basis, FUND_FIGURES)."""
     return {r["unit"]: r["first_day"] for r in conn.execute(
-        """SELECT a.unit, min(d.day) AS first_day FROM fl.account_day d JOIN fl.account a ON a.id = d.account_id
-            WHERE a.book = %(book)s AND d.day <= %(end)s GROUP BY a.unit""", {"book": book, "end": end}).fetchall()}
+        f"""SELECT a.unit, min(d.day) AS first_day FROM fl.account_day d JOIN fl.account a ON a.id = d.account_id
+            {FUND_FIGURES}
+              AND a.book = %(book)s AND d.day <= %(end)s GROUP BY a.unit""", {"book": book, "end": end}).fetchall()}

@@ -73,3 +73,40 @@ def test_a_reclass_undone_the_same_day_leaves_no_earlier_first_day(ledger_db):
     o81.commit()
     assert [r["status"] for r in rows] == ["posted", "posted"]
     assert _row(ledger_db.cli(*args, user="aud")) == before
+
+
+def test_the_forecast_at_its_origin_keeps_the_basis_too(ledger_db):
+    """The forecast reads the unit's first day by its own query (ledger.store.forecast.first_days):
+    the same reclass must not move its origin's months payable either, so the forecast still
+    prints at the origin what the monitor prints that day."""
+    fin = ledger_db.connect("fin")
+    post(fin, collect("c81", "2023-03-01", U81, "1000000.00"))
+    post(fin, pay_from_special("p81", "2023-03-15", U81, "300000.00"))
+    fin.commit()
+    args = ("forecast", "--as-of", "2023-03-31", "--years", "1", "--unit", U81, "--book", "RES", "--json")
+
+    def origin():
+        res = ledger_db.cli(*args, user="aud")
+        assert res.exit_code == 0, res
+        [f] = res.json()["units"]
+        return f["origin"]["months_payable"], f["origin"]["colour"]
+
+    before = origin()
+    assert before == ("2.38", "red")
+    o81 = ledger_db.connect("o81")
+    post(o81, reclass("first-day", "2022-03-01", U81, "0.01"))
+    o81.commit()
+    assert origin() == before
+
+
+def test_a_real_earlier_fund_figure_still_moves_the_first_day(ledger_db):
+    """The other side of the rule (it must not be a constant): a collection dated a year back —
+    revenue on the pooled fund, held for a second person — is the unit's first day in the
+    ledger, and with 12 months held the basis is the last 12 months' spending."""
+    fin = ledger_db.connect("fin")
+    post(fin, collect("c81-old", "2022-03-01", U81, "1000.00"))
+    post(fin, collect("c81", "2023-03-01", U81, "1000000.00"))
+    post(fin, pay_from_special("p81", "2023-03-15", U81, "300000.00"))
+    fin.commit()
+    res = ledger_db.cli("monitor", "--as-of", "2023-03-31", "--unit", U81, "--book", "RES", "--json", user="aud")
+    assert _row(res)[1] == "last_12_months"
