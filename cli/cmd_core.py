@@ -215,9 +215,10 @@ def close_period(
                                                     "directory the auditor keeps, outside the database): "
                                                     "period-YYYY-MM.json, for `audit check-digest`.")] = None,
 ) -> None:
-    """Close a month: postings dated in it are refused from now on (reviewer).
+    """Close a month: postings dated in it or before it are refused from now on (reviewer).
 
-    The close is a chained event (its history records how far the journal's chain reached);
+    Months close in order: a month before it that holds entries must be closed first (a
+    December by its year close); the empty months before it close with it. The close is a chained event (its history records how far the journal's chain reached);
     with --digest-dir the digest of the ledger at the close is filed and printed."""
     from cli.outfiles import check_target, safe_target
     from ledger.store import admin

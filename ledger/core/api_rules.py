@@ -162,6 +162,10 @@ RULES: tuple[ApiRule, ...] = (
     _i("register_item_note_size"), _i("register_item_reference_size"),
     # ---- closes ---------------------------------------------------------------------------
     _r("period_not_ended", "workflows", "a month is closed after its last day (region time)"),
+    # (0123, ATTACK16 C2) a reviewer's own close refused while an earlier month holding entries is open; what an
+    # allowed close writes (fl.closed_period rows, the empty months before it among them) is judged by
+    # period_not_ended, and every entry dated in a closed month by closed_periods.
+    _i("period_order"),
     _c("year_closed", "PRIMARY KEY (year, book) of fl.year_close"),
     _r("year_close_order", "workflows", "years close in order; none skipped that had benefit collections "
        "or payments"),

@@ -1734,6 +1734,31 @@ def test_upgrade_0122_a_references_hanzi_are_gb2312s_and_every_import_is_counted
                          "AND table_name = 'manual_day' AND column_name = 'reference_rows'").fetchone()[0] == 1
         src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.plan_import(jsonb)'::regprocedure").fetchone()[0]
         assert "fl._import_reference_rows" in src
+
+
+def test_upgrade_0123_months_close_in_order(upgraded: Upgraded) -> None:
+    """0123 (ATTACK16 C2): the upgraded close takes the months before it in order (refusal
+    period_order), keeping its SET clause; the months the previous release closed stay as they are
+    and the upgraded ledger verifies. A close of a month after an open month holding entries is
+    refused and writes nothing."""
+    with upgraded.connect() as c:
+        src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc WHERE oid = "
+                             "'fl.close_period(date,text)'::regprocedure").fetchone()
+        assert "'period_order'" in src and "(no entries)" in src
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg, cfg
+        closed_before = c.execute("SELECT count(*) FROM fl.closed_period").fetchone()[0]
+        last = c.execute("SELECT max(entry_date) FROM fl.entry").fetchone()[0]
+        rev = c.execute("SELECT name FROM fl.app_user WHERE role = 'reviewer' ORDER BY name LIMIT 1").fetchone()[0]
+    # the month after the one holding the ledger's last entry, that month still open: refused
+    held = last.replace(day=1)
+    nxt = (held.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    with upgraded.connect(rev) as r:
+        with pytest.raises(psycopg.Error) as e:
+            r.execute("SELECT fl.close_period(%s, 'upgrade test')", (nxt,))
+    assert e.value.diag.constraint_name == "period_order", e.value
+    assert held.strftime("%Y-%m") in str(e.value), e.value
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM fl.closed_period").fetchone()[0] == closed_before
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, v.stdout[-2000:]
 

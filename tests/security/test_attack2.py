@@ -57,7 +57,12 @@ def test_a_month_or_year_that_has_not_ended_cannot_be_closed(ledger_db):
     assert r.exit_code == 1 and "has not ended" in r.stderr and "Traceback" not in r.stderr, r
     last = (this_month - dt.timedelta(days=1)).replace(day=1)
     assert rev.execute("SELECT fl.close_period(%s, 'month end') AS ok", (last,)).fetchone()["ok"] is True
-    assert _closed(ledger_db) == before | {f"{last:%Y-%m}"}
+    # (0123) the empty months before it close with it: only months with nothing dated in them
+    added = _closed(ledger_db) - before
+    assert f"{last:%Y-%m}" in added
+    used = {f"{r['m']:%Y-%m}" for r in ledger_db.admin().execute(
+        "SELECT DISTINCT date_trunc('month', entry_date)::date AS m FROM fl.entry").fetchall()}
+    assert all(m < f"{last:%Y-%m}" and m not in used for m in added - {f"{last:%Y-%m}"}), added
 
 
 # ---- B1: one ledger's admin does not take over another ledger's user ----------------------
