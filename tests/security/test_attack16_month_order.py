@@ -85,3 +85,25 @@ def test_closing_march_leaves_no_open_february_under_it(ledger_db):
         fin.rollback()
     # On main: March closed, its closing share of the special account 1,000.00 -> 3,000.00
     assert ledger_db.admin().execute(special, (U22,)).fetchone()["b"] == before
+
+
+def test_the_auditors_period_digest_names_an_entry_dated_under_the_closed_month(ledger_db, tmp_path):
+    """The auditor's side of C2: `close period --digest-dir` files the period's digest; an entry
+    dated before the closed month and written after it changes the month's closing balances, and
+    `audit check-digest period-2024-01.json` still says "all invariants hold" (exit 0) — the digest
+    filed to pin the closed month does not see its figures move."""
+    fin = ledger_db.connect("fin")
+    post(fin, collect("c22", "2024-01-10", U22, "1000.00"))
+    fin.commit()
+    assert ledger_db.cli("close", "period", "2024-01", "--digest-dir", str(tmp_path), user="rev").exit_code == 0
+
+    o22 = ledger_db.connect("o22")
+    try:
+        post(o22, reclass("after-close", "2023-12-20", U22, "500000.00"))
+        o22.commit()
+    except psycopg.Error:
+        o22.rollback()
+        return                                  # refused: safe
+    r = ledger_db.cli("audit", "check-digest", str(tmp_path / "period-2024-01.json"), user="aud")
+    # On main: exit 0, "all invariants hold"
+    assert r.exit_code != 0, r
