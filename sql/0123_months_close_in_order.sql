@@ -18,6 +18,9 @@
 --     closed first would leave the year unclosable);
 --   * every other earlier open month (nothing is dated in it) is closed with it, reason
 --     "closed with YYYY-MM (no entries)", so nothing can be dated there afterwards.
+-- And a December of a year that holds entries is not closed as a month while its year has no
+-- close (ATTACK16 C5: closing it made the year unclosable, the close's own entries being dated in
+-- it); the year close closes it.
 -- The posting checks are unchanged (a month is closed or not): every path that posts (manual,
 -- imports' pre-checks, held entries confirmed, the raw INSERT's trigger) and both verdicts
 -- (verify's closed_periods, the independent verdict's) already judge an entry by its month's
@@ -43,6 +46,20 @@ BEGIN
   -- Taken before the months are read, so no entry lands in an empty month between the
   -- reading and its close.
   PERFORM fl._lock_closed_period();
+  -- (ATTACK16 C5) A December is closed by its year close: the close posts its closing entries
+  -- dated 31 December and then closes the year's months, and an entry dated in a closed month is
+  -- refused — the close's own too. A December closed as a month made its year unclosable for
+  -- ever (no shortfall rule, no government share, no later year's close).
+  IF extract(month FROM p_month) = 12
+     AND NOT EXISTS (SELECT 1 FROM fl.year_close yc WHERE yc.year = extract(year FROM p_month)::int)
+     AND EXISTS (SELECT 1 FROM fl.entry e WHERE e.entry_date >= date_trunc('year', p_month)::date
+                                            AND e.entry_date < (date_trunc('year', p_month) + interval '1 year')::date) THEN
+    PERFORM fl.refuse('december_close', format(
+      '%s is closed by the year close of %s, not as a month: the year close dates its closing entries %s-12-31 and '
+      'then closes the year''s months; close year %s instead (close year --year %s --date %s-12-31); nothing was closed',
+      to_char(p_month, 'YYYY-MM'), extract(year FROM p_month), extract(year FROM p_month), extract(year FROM p_month),
+      extract(year FROM p_month), extract(year FROM p_month)));
+  END IF;
   v_first := make_date(coalesce((SELECT (s.value #>> '{}')::int FROM fl.setting s WHERE s.key = 'first_year'), 2000), 1, 1);
   IF p_month > v_first THEN
     WITH months AS (

@@ -166,6 +166,9 @@ RULES: tuple[ApiRule, ...] = (
     # allowed close writes (fl.closed_period rows, the empty months before it among them) is judged by
     # period_not_ended, and every entry dated in a closed month by closed_periods.
     _i("period_order"),
+    # (0123, ATTACK16 C5) a December of a year with entries is closed by the year close, not as a month: refused
+    # before anything is written; what the year close writes is judged by its own rules.
+    _i("december_close"),
     _c("year_closed", "PRIMARY KEY (year, book) of fl.year_close"),
     _r("year_close_order", "workflows", "years close in order; none skipped that had benefit collections "
        "or payments"),

@@ -579,11 +579,14 @@ class TableReader:
             text_only = frozenset(i for i, n in enumerate(names) if n in TEXT_COLUMNS)
             ref = names.index("reference") if "reference" in names else -1
             title = str(getattr(sheet, "title", "") or "")
+            epoch = getattr(self._wb, "epoch", None)
             for row, cells in rows:
                 texts: list[str] = []
                 problem = ""
                 for pos, cell in enumerate(cells):
                     text, problem = _cell_text(cell)
+                    if not problem and pos < width and shown[pos] == 2:
+                        text = _serial_on_calendar(cell.value, epoch, text)
                     if pos in text_only and not problem:
                         problem = text_cell_problem(text, cell.value, title)
                         if pos == ref and not problem:
@@ -668,6 +671,23 @@ def _cell_text(cell: Any) -> tuple[str, str]:
     if isinstance(value, date):
         return value.isoformat(), ""
     return str(value).strip(), ""  # a time or duration: the value check refuses it
+
+
+def _serial_on_calendar(value: Any, epoch: Any, text: str) -> str:
+    """A number in a date column of a workbook on the 1904 date system, as the date Excel shows
+    for it (ATTACK16 C6). The reader takes a bare serial (a date cell whose format was lost) on
+    the 1900 calendar (``ledger.io.normalise.iso_date``); a 1904 workbook (Excel for Mac's old
+    default, still an option in every Excel) counts from 1904-01-01, 1,462 days later, and 45000
+    was posted 2023-03-15 where Excel shows 2027-03-16. openpyxl already reads date-formatted
+    cells on the workbook's calendar; this is the number cell beside them. Anything else is left
+    as it was (a fraction or an out-of-range number: the date check refuses it)."""
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, from_excel
+
+    if epoch != CALENDAR_MAC_1904 or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return text
+    if value != int(value) or not 1 <= value <= 2_958_465:
+        return text
+    return from_excel(int(value), CALENDAR_MAC_1904).date().isoformat()
 
 
 def text_cell_problem(text: str, value: Any, sheet: str) -> str:

@@ -91,3 +91,22 @@ def test_the_refusal_reaches_the_officer_in_chinese_with_the_command_to_run(ledg
     assert "Traceback" not in out and any("\u4e00" <= ch <= "\u9fff" for ch in out), out
     en = ledger_db.cli("close", "period", "2024-03", user="rev")
     assert en.exit_code != 0 and "months close in order" in en.stdout + en.stderr, en
+
+
+def test_december_of_a_year_with_entries_is_closed_by_its_year_close_not_as_a_month(ledger_db):
+    """ATTACK16 C5's class: a December closed as a month made its year unclosable (the close's
+    own entries are dated 31 December). Refused while the year has no close, every earlier month
+    closed or not, saying which command closes it; a December of a year with nothing in it closes."""
+    fin = ledger_db.connect("fin")
+    post(fin, collect("c-2024", "2024-03-10", U22, "1000.00"))
+    fin.commit()
+    for m in range(1, 12):
+        _close(ledger_db, f"2024-{m:02d}-01")
+    with pytest.raises(psycopg.Error) as e:
+        _close(ledger_db, "2024-12-01")
+    assert e.value.diag.constraint_name == "december_close"
+    assert "close year 2024" in str(e.value) and "2024-12" not in _closed(ledger_db)
+    zh = ledger_db.cli("--lang", "zh", "close", "period", "2024-12", user="rev")
+    assert zh.exit_code != 0 and "年终结转" in zh.stdout + zh.stderr and "Traceback" not in zh.stderr, zh
+    _close(ledger_db, "2021-12-01")        # an empty year's December is not refused (closed with 2024-01 already)
+    assert "2021-12" in _closed(ledger_db)

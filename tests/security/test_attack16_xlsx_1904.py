@@ -41,3 +41,26 @@ def test_a_serial_in_a_1904_workbook_is_not_read_on_the_1900_calendar(tmp_path):
         return                                   # refused: safe
     # On main: '2023-03-15', the 1900 calendar's reading of the 1904 workbook's serial
     assert rows[0][1][0] == excel_says, rows
+
+
+def test_the_same_serial_in_a_1900_workbook_keeps_its_reading_and_a_1904_date_cell_is_right(tmp_path):
+    """The other side: a 1900 workbook's bare serial is still read on its calendar, and a real
+    date cell of a 1904 workbook (which openpyxl already reads on its calendar) is not moved."""
+    import datetime as dt
+
+    from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900
+
+    for epoch, value, want in ((CALENDAR_WINDOWS_1900, 45000, "2023-03-15"),
+                               (CALENDAR_MAC_1904, dt.date(2024, 4, 15), "2024-04-15")):
+        wb = Workbook()
+        wb.epoch = epoch
+        ws = wb.active
+        ws.append(["date", "unit", "book", "provider", "category", "amount", "reference"])
+        ws.append([value, "230822", "RES", "某某医院", "inpatient", 1.5, "R-1"])
+        if isinstance(value, dt.date):
+            ws["A2"].number_format = "yyyy-mm-dd"
+        path = tmp_path / f"payments-{epoch.year}.xlsx"
+        wb.save(path)
+        with open_table(path, PAYMENTS) as t:
+            rows = list(t.rows())
+        assert rows[0][1][0] == want, (epoch, rows)
