@@ -1752,9 +1752,8 @@ def test_upgrade_0123_months_close_in_order(upgraded: Upgraded) -> None:
     # the month after the one holding the ledger's last entry, that month still open: refused
     held = last.replace(day=1)
     nxt = (held.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    with upgraded.connect(rev) as r:
-        with pytest.raises(psycopg.Error) as e:
-            r.execute("SELECT fl.close_period(%s, 'upgrade test')", (nxt,))
+    with upgraded.connect(rev) as r, pytest.raises(psycopg.Error) as e:
+        r.execute("SELECT fl.close_period(%s, 'upgrade test')", (nxt,))
     assert e.value.diag.constraint_name == "period_order", e.value
     assert held.strftime("%Y-%m") in str(e.value), e.value
     with upgraded.connect() as c:
