@@ -127,6 +127,8 @@ RULES: tuple[ApiRule, ...] = (
     _r("import_daily_cap", "workflows", "the rows a user's imports write per region day (payments, collections and "
        "openings together): 100000 an officer, 2000000 the city (0108); budgets, insured headcounts and annual plans "
        "together: 20000 (0122) — re-derived from the batches and plans written after each rule's point"),
+    _i("register_item_reference_form", "a new register item's reference is in the reference form (0089's CHECK, a "
+       "trigger on INSERT since 0124: a CHECK judged the clearing of an item written under an earlier form)"),
     _i("reference_hanzi", "a new reference's 汉字 are GB2312's 6,763 simplified characters (0122, ATTACK15b B3): "
        "an import line, register item or statement line is refused at its insert; stored rows are not re-judged"),
     _i("import_nothing_new", "an import batch that posted no row is refused at its commit: nothing is recorded "

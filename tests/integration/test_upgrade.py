@@ -1583,11 +1583,11 @@ def test_upgrade_0089_references_in_one_visible_form_and_no_empty_batches(upgrad
     stored are not re-judged: NOT VALID), and refuses at commit an import batch that recorded no row."""
     with upgraded.connect() as c:
         for table, name in (("fl.import_line", "import_line_reference_form"),
-                            ("fl.register_item", "register_item_reference_form"),
                             ("fl.statement_line", "statement_line_reference_form")):
             row = c.execute("SELECT pg_get_constraintdef(oid), convalidated FROM pg_constraint "
                             "WHERE conname = %s AND conrelid = %s::regclass", (name, table)).fetchone()
             assert row is not None and "reference_form_ok(reference)" in row[0] and not row[1], (table, row)
+        # (0124) the register item's rule is a trigger on INSERT since: test_upgrade_0124
         judged = c.execute("SELECT fl.reference_form_ok('Z-A'), fl.reference_form_ok('住院-1'), "
                            "fl.reference_form_ok(%s), fl.reference_form_ok(%s), fl.reference_form_ok(%s), "
                            "fl.reference_form_ok(%s)", ("Z-\u200bA", "Z-\ufeffA", "Z-\x01A", "ＺＡ")).fetchone()
@@ -1758,6 +1758,20 @@ def test_upgrade_0123_months_close_in_order(upgraded: Upgraded) -> None:
     assert held.strftime("%Y-%m") in str(e.value), e.value
     with upgraded.connect() as c:
         assert c.execute("SELECT count(*) FROM fl.closed_period").fetchone()[0] == closed_before
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]
+
+
+def test_upgrade_0124_a_register_items_reference_rule_binds_its_insert(upgraded: Upgraded) -> None:
+    """0124 (B6's class): the upgraded register item has no CHECK on its reference (PostgreSQL judges a
+    CHECK on every UPDATE, and an item is updated when cleared) but a BEFORE INSERT trigger of the
+    same name calling fl.reference_form_ok; a stored item is cleared as before; the ledger verifies."""
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM pg_constraint WHERE conname = 'register_item_reference_form'"
+                         ).fetchone()[0] == 0
+        d = c.execute("SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'register_item_reference_form' "
+                      "AND tgrelid = 'fl.register_item'::regclass").fetchone()
+        assert d is not None and "BEFORE INSERT" in d[0] and "reference_form_ok(new.reference)" in d[0], d
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, v.stdout[-2000:]
 

@@ -91,11 +91,13 @@ def test_a_hand_filled_stage_meets_the_same_rule_in_the_database(ledger_db: Ledg
 @pytestmark_db
 def test_register_and_statement_references_are_held_too(ledger_db: LedgerDB) -> None:
     a = ledger_db.admin()
-    for table, constraint in (("fl.register_item", "register_item_reference_form"),
-                              ("fl.statement_line", "statement_line_reference_form")):
-        row = a.execute("SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conname = %s "
-                        "AND conrelid = %s::regclass", (constraint, table)).fetchone()
-        assert row is not None and "reference_form_ok(reference)" in row["d"], (table, row)
+    row = a.execute("SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conname = %s "
+                    "AND conrelid = %s::regclass", ("statement_line_reference_form", "fl.statement_line")).fetchone()
+    assert row is not None and "reference_form_ok(reference)" in row["d"], row
+    # (0124) a register item is updated when cleared: its rule is a trigger on INSERT, not a CHECK
+    trig = a.execute("SELECT pg_get_triggerdef(oid) AS d FROM pg_trigger WHERE tgname = 'register_item_reference_form' "
+                     "AND tgrelid = 'fl.register_item'::regclass").fetchone()
+    assert trig is not None and "BEFORE INSERT" in trig["d"] and "reference_form_ok(new.reference)" in trig["d"], trig
     ok = a.execute("SELECT fl.reference_form_ok('住院-1') AS a, fl.reference_form_ok('Z-A') AS b, "
                    "fl.reference_form_ok(%s) AS c, fl.reference_form_ok(%s) AS d, fl.reference_form_ok(%s) AS e",
                    ("Z-\u200bA", "ＺＡ", "Z\u2028A")).fetchone()

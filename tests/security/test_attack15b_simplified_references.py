@@ -191,3 +191,22 @@ def test_b3_a_reference_stored_before_the_rule_stays_and_its_item_can_still_be_c
         a.execute("UPDATE fl.register_item SET cleared = 40 WHERE reference = %s", ("\u5167-S",))
     assert a.execute("SELECT cleared FROM fl.register_item WHERE reference = %s", ("\u5167-S",)
                      ).fetchone()["cleared"] == 40
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("ref", ["\U00020bb7-S", "Z-\u200bS"])
+def test_b3_an_item_written_under_an_earlier_form_can_still_be_cleared(ledger_db: LedgerDB, ref: str) -> None:
+    """(0124) The class in 0089's and 0111's register CHECK: an opening's item 𠮷-1 written under 0098's
+    repertoire (or one with a zero-width space written before 0089) met the narrowed CHECK at every
+    clearing, a check violation for ever. The rule is a trigger on INSERT now; a new such item is
+    still refused."""
+    a = ledger_db.admin()
+    with a.transaction():
+        a.execute("SET LOCAL session_replication_role = replica")       # written before the rules
+        a.execute(RAW["register_item"], (ref,))
+    with a.transaction():
+        a.execute("UPDATE fl.register_item SET cleared = 40 WHERE reference = %s", (ref,))
+    assert a.execute("SELECT cleared FROM fl.register_item WHERE reference = %s", (ref,)).fetchone()["cleared"] == 40
+    with pytest.raises(psycopg.Error) as ei, a.transaction():
+        a.execute(RAW["register_item"], (ref.replace("-S", "-N"),))
+    assert ei.value.diag.constraint_name == "register_item_reference_form", ei.value
