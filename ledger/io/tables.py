@@ -687,7 +687,7 @@ def _serial_on_calendar(value: Any, epoch: Any, text: str) -> str:
         return text
     if value != int(value) or not 1 <= value <= 2_958_465:
         return text
-    return from_excel(int(value), CALENDAR_MAC_1904).date().isoformat()
+    return str(from_excel(int(value), CALENDAR_MAC_1904).date().isoformat())   # (openpyxl is untyped: Any)
 
 
 def text_cell_problem(text: str, value: Any, sheet: str) -> str:
