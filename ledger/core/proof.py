@@ -528,6 +528,9 @@ class Proof:
     # per account) or "p<bank>:<component>" (the pooled money in one physical account)
     comp_of: dict[str, str] = field(default_factory=dict)
     comp_moves: _Moves = field(default_factory=_Moves)    # key, xid, entry, delta
+    # (0120, ATTACK15 A6) the greatest entry id the component day-end rule does not bind
+    # (rule point component_days, read by the caller from the chained history; 0: every entry)
+    component_days_after: int = 0
     pooled: dict[str, str] = field(default_factory=dict)                     # book -> its pooled component
     # the accounts that are one unit's share of a pooled account whose share may never go
     # below zero (0030: holders city_exp and treasury), and their moves
@@ -883,6 +886,7 @@ class Proof:
         self._check_overdraft(seq_of)
         self._check_day_balances()
         self._check_components(seq_of)
+        self._check_component_days()
         self._check_pooled_shares(seq_of)
         self._check_closed(t["closed_period"])
         self._check_reversals()
@@ -1132,6 +1136,41 @@ class Proof:
                          f"{_fen(running)} in total with this entry's transaction: the {comp} fund may not "
                          "draw on other components' money", eid, account=f"bank #{bank}")
 
+    def _check_component_days(self) -> None:
+        """(0120, ATTACK15 A6) S11's day-end rule per component: each unit's personal money in a
+        physical account, and the pooled money of a physical account in total, at the end of
+        each day by entry date. A day is named when its end is below zero and the entries the
+        rule binds (ids above its point) moved it down to that day: a day left below zero by
+        entries before the point is not judged retroactively."""
+        per: dict[str, dict[str, list[int]]] = {}
+        for key, _xid, eid, delta in self.comp_moves:
+            e = self.entries.get(eid)
+            if e is None:
+                continue
+            day = per.setdefault(key, {}).setdefault(e.date, [0, 0])
+            day[0] += delta
+            if eid > self.component_days_after:
+                day[1] += delta
+        for key in sorted(per):
+            running = made = 0
+            for date in sorted(per[key]):
+                running += per[key][date][0]
+                made += per[key][date][1]
+                if running < 0 and made < 0:
+                    if key.startswith("a"):
+                        r = self.acct[key[1:]]
+                        self.add("components_separate", f"unit {r[3]}'s {r[5]} money in bank account #{r[6]} ended "
+                                 f"{date} at {_fen(running)} (running balance by entry date): a payment of it is "
+                                 "dated before that money arrived, so on those days another component's money "
+                                 "paid it", account=self.label(key[1:]))
+                    else:
+                        bank, comp = key[1:].split(":", 1)
+                        self.add("components_separate", f"the {comp} money in bank account #{bank} ended {date} at "
+                                 f"{_fen(running)} in total (running balance by entry date): a payment of it is "
+                                 "dated before that money arrived, so on those days other components' money paid "
+                                 "it", account=f"bank #{bank}")
+                    break
+
     def _check_pooled_shares(self, seq_of: _SealOf) -> None:
         """Migration 0030's rule, re-derived (ATTACK6 T11: the trigger that enforces it can
         be re-created with ``WHEN (false)``): each unit's share of the pooled city
@@ -1244,7 +1283,7 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
         closes_sealed_by: Mapping[str, tuple[int, str, Any]] | None = None,
         grouped: Callable[[Proof, Callable[[], None]], Iterable[Partial]] | None = None,
         entry_versions: Mapping[str, Any] | None = None,
-        first: Callable[[Proof], None] | None = None) -> tuple[VerifyReport, Proof]:
+        first: Callable[[Proof], None] | None = None, component_days_after: int = 0) -> tuple[VerifyReport, Proof]:
     """The whole verdict from ``read(table)`` (rows in TABLES order) and, for entries whose
     postings arrived scattered or out of id order, ``redo(entry_ids)`` (their postings
     again, ordered by entry and id).
@@ -1257,7 +1296,8 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
     ``first(p)`` (online: the chained histories) runs once, after the entries are read and
     before the verdict is finished: ``grouped`` is handed it to run while its other
     session reads postings; it may set ``p.closes_sealed_by`` and ``p.entry_versions``."""
-    p = Proof(cap=cap, sink=sink, closes_sealed_by=dict(closes_sealed_by or {}), entry_versions=entry_versions or {})
+    p = Proof(cap=cap, sink=sink, closes_sealed_by=dict(closes_sealed_by or {}), entry_versions=entry_versions or {},
+              component_days_after=component_days_after)
     ran = False
 
     def first_once() -> None:

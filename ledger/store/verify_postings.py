@@ -216,8 +216,9 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
     PostingCheck(
         "components_separate", "components never pay for each other: a unit's personal-account money in a "
         "physical account never below zero, the pooled money in a physical account never below zero in total "
-        "(running balances per committed transaction, in seal order)", "bank_accounts", """
-        SELECT neg.account_id, CASE WHEN neg.account_id IS NULL THEN neg.bank_id END AS bank_id, neg.component,
+        "(running balances per committed transaction, in seal order; and, 0120, at the end of every day by entry "
+        "date as far as the entries written after the rule's point made it)", "bank_accounts", """
+        SELECT NULL::date AS day, neg.account_id, CASE WHEN neg.account_id IS NULL THEN neg.bank_id END AS bank_id, neg.component,
                neg.running, neg.entry_id, s.book, s.fiscal_year,
                s.voucher_no, a.unit AS aunit,
                concat_ws(':', a.book, a.chart_code, a.unit, nullif(a.holder, ''), nullif(a.component, '')) AS label,
@@ -235,8 +236,39 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
                GROUP BY 1, 2, 3, 4) t) r
            WHERE running < 0 ORDER BY account_id, bank_id, component, ord) neg
           LEFT JOIN ONLY fl.seal s ON s.entry_id = neg.entry_id LEFT JOIN ONLY fl.account a ON a.id = neg.account_id
-          JOIN ONLY fl.bank_account b ON b.id = neg.bank_id""",
-        lambda r: (f"unit {r['aunit']}'s {r['component']} money in the {r['holder']} account fell to "
+          JOIN ONLY fl.bank_account b ON b.id = neg.bank_id
+        UNION ALL
+        -- (0120, ATTACK15 A6) the day-end rule, per component as per account (0043): the first day
+        -- whose end is below zero while the entries above the rule's point (component_days) moved
+        -- it down to that day (a day left below zero by the entries before the point is not judged)
+        SELECT x.day, x.account_id, CASE WHEN x.account_id IS NULL THEN x.bank_id END, x.component, x.running,
+               NULL::bigint, NULL::text, NULL::int, NULL::int, a.unit,
+               concat_ws(':', a.book, a.chart_code, a.unit, nullif(a.holder, ''), nullif(a.component, '')),
+               b.holder, b.unit FROM (
+          SELECT DISTINCT ON (account_id, bank_id, component) account_id, bank_id, component, day, running
+            FROM (SELECT account_id, bank_id, component, day,
+                         sum(delta) OVER w AS running, sum(made) OVER w AS made
+                    FROM (SELECT CASE WHEN ga.component <> bk.pooled_component THEN ga.account_id END AS account_id,
+                                 ga.bank_account_id AS bank_id, ga.component, ga.entry_date AS day,
+                                 sum(ga.dr - ga.cr) AS delta,
+                                 coalesce(sum(ga.dr - ga.cr) FILTER (WHERE ga.entry_id > pt.after), 0) AS made
+                            FROM ga JOIN ONLY fl.book bk ON bk.code = ga.abook
+                           CROSS JOIN (SELECT coalesce((SELECT r.after_entry FROM ONLY fl.rule_point r
+                                                         WHERE r.rule = 'component_days'), 0) AS after) pt
+                           WHERE ga.bank_account_id IS NOT NULL AND ga.component <> '' AND NOT ga.no_account
+                           GROUP BY 1, 2, 3, 4) t
+                  WINDOW w AS (PARTITION BY account_id, bank_id, component ORDER BY day)) r
+           WHERE running < 0 AND made < 0 ORDER BY account_id, bank_id, component, day) x
+          LEFT JOIN ONLY fl.account a ON a.id = x.account_id JOIN ONLY fl.bank_account b ON b.id = x.bank_id""",
+        lambda r: (f"unit {r['aunit']}'s {r['component']} money in the {r['holder']} account ended {r['day']} at "
+                   f"{_fen(r['running'])} (running balance by entry date): a payment of it is dated before that "
+                   f"money arrived, so on those days another component's money paid it") if r["day"] and
+                  r["account_id"] is not None else
+                  (f"the {r['component']} money in the {r['holder']} account"
+                   f"{' (unit ' + r['bank_unit'] + ')' if r['bank_unit'] else ''} ended {r['day']} at "
+                   f"{_fen(r['running'])} in total (running balance by entry date): a payment of it is dated before "
+                   "that money arrived, so on those days other components' money paid it") if r["day"] else
+                  (f"unit {r['aunit']}'s {r['component']} money in the {r['holder']} account fell to "
                    f"{_fen(r['running'])} with this entry's transaction: it pays only from its own {r['component']} "
                    "money, never from another component's") if r["account_id"] is not None else
                   (f"the {r['component']} money in the {r['holder']} account"

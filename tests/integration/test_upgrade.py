@@ -1036,10 +1036,10 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
         assert set(points) == {"city_figures", "money_in", "city_expenditure", "fund_balance_close_only",
                                "fund_balance_openings", "category_component", "year_close_date",
                                "shortfall_clearing_only", "import_daily_cap", "category_component_allow",
-                               "reversal_date", "import_daily_cap_reference"} \
+                               "reversal_date", "import_daily_cap_reference", "component_days"} \
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
         # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115;
-        # reversal_date: 0117; import_daily_cap_reference: 0122)
+        # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -2040,6 +2040,18 @@ def test_upgrade_0107_a_postings_line_reference_is_held_to_the_form_validated(up
                       "'Z-\u200bA', NULL)::fl.new_posting, ROW(1, 2, 'RES', '2001', '230822', '', '', 'C', 100, NULL, "
                       "NULL)::fl.new_posting])")
         assert ei.value.diag.constraint_name == "posting_line_ref_form"
+
+
+def test_upgrade_0120_a_components_money_is_held_to_the_day_end_rule(upgraded: Upgraded) -> None:
+    """0120 (ATTACK15 A6): the rule's point is recorded, fl.posting_inserted walks a component's
+    day ends (component_days), and the upgraded ledger verifies (nothing before the point judged)."""
+    with upgraded.connect() as c:
+        point = c.execute("SELECT revision FROM fl.rule_point WHERE rule = 'component_days'").fetchall()
+        assert point == [("0120",)], point
+        assert "component_days" in c.execute(
+            "SELECT prosrc FROM pg_proc WHERE oid = 'fl.posting_inserted()'::regprocedure").fetchone()[0]
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]
 
 
 def test_upgrade_0108_imports_are_counted_per_day_with_a_cap_of_their_own(upgraded: Upgraded, tmp_path: Path) -> None:
