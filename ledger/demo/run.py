@@ -257,7 +257,13 @@ class Demo:
         """Each unit asks for what the quarter's payments need beyond what it holds."""
         y = self.year
         first = 3 * q - 2
-        approve_day = self.d(first, 2)
+        # Approved and paid out of the special account on the 5th, once the money each request
+        # draws on is there: in January the counties' carried-over balances reach the special
+        # account with the handover (上划, the 3rd) and the pre-allocation (the 4th) is what the
+        # request counts as held. A unit's personal-account money in the special account ends no
+        # day below zero (0120, ATTACK15 A6: 不得相互挤占); paid on the 2nd, before the handover,
+        # the counties' personal requests were the pooled fund's money on those days.
+        approve_day = self.d(first, 5)
         for u in self.region.units:
             holder = "county_exp" if u.kind == "county" else "city_exp"
             for book, comp in (("RES", ""), ("EMP", "pooled"), ("EMP", "personal")):
