@@ -22,14 +22,25 @@
 -- (check_violation), naming the day and what to do: date the payment on or after the day the
 -- component's money arrived, or fund the component first. Every path that writes a posting meets
 -- it (imports, manual entries, held entries confirmed later, reversals dated earlier).
--- fl.component_guard stays: the balance now, at commit.
+--
+-- The class (0120, beyond the red team's backdated import):
+--   * the pooled money in a physical account in total is judged at the statement when it is below
+--     zero now (the gate's second arm; refusal components_separate, 0018's words): the deferred
+--     fl.component_guard is queued only when the paying unit's own pooled share goes below zero, so
+--     a unit whose share stayed positive took the total below zero unseen (other units' shares of the
+--     special account may be negative), and on the latest day the walk had nothing to read;
+--   * a transaction of several statements (a held payment confirmed before a held funding dated
+--     later, in one `entry confirm`): the payment's statement is the latest day, the personal money
+--     goes below zero and the next statement brings it back; the deferred guards read only the
+--     balance at commit. fl.component_guard and fl.pooled_share_guard (0030's S11 share, the same
+--     gap) now walk the transaction's own days when the balance is back (fl._xact_day_low).
 --
 -- The rule binds the entries written after it took effect (fl.rule_point component_days): verify's
 -- components_separate names a day-end breach of a component only as far as the entries above the
 -- point made it (their movement up to that day below zero, and the day's end below zero).
 
--- fl.posting_inserted(): its definition as migrated (0103), changed only in its day-end loop
--- (the comments "(0120").
+-- fl.posting_inserted(): its definition as migrated (0103, still the latest), changed only in its
+-- day-end loop (the comments "(0120").
 CREATE OR REPLACE FUNCTION fl.posting_inserted()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -48,6 +59,7 @@ DECLARE
   acc_bank int[];
   cr     record;
   neg    record;
+  tot    bigint;       -- (0120) the pooled money of a physical account in total
   day_ids  int[];      -- (0103) the (account, day) pairs with no day row yet, and their totals
   day_days date[];
   day_dr   bigint[];
@@ -293,7 +305,8 @@ BEGIN
                                      WHERE np.account_id = y.id AND np.side = 'C') f
                WHERE y.bank IS NOT NULL AND y.cr > 0
                GROUP BY y.bank, a.component) x
-       -- (the gate, in the same statement: a day row after the credit's date)
+       -- (the gate, in the same statement: a day row after the credit's date; (0120) or, for the
+       -- pooled money in total, its balance now below zero)
        WHERE EXISTS (SELECT 1 FROM fl.account_day d
                       WHERE d.account_id = ANY (CASE WHEN x.share = 0
                                                      THEN ARRAY(SELECT a.id FROM fl.account a
@@ -304,6 +317,8 @@ BEGIN
                                                                    AND a.component = x.comp)
                                                      ELSE x.ids END)
                         AND d.day > x.first_cr)
+          OR (x.share = 3 AND (SELECT sum(a.balance) FROM fl.account a
+                                WHERE a.bank_account_id = x.bank AND a.component = x.comp) < 0)
        ORDER BY x.bank, x.share, x.ids, x.comp
     LOOP
       IF cr.share = 0 THEN
@@ -311,6 +326,20 @@ BEGIN
       ELSIF cr.share = 3 THEN
         cr.ids := ARRAY(SELECT a.id FROM fl.account a WHERE a.bank_account_id = cr.bank AND a.component = cr.comp
                          ORDER BY a.id);
+        -- (0120) The pooled money of the physical account in total, now: refused at the statement as
+        -- the account's own total is. The deferred fl.component_guard is queued only when the paying
+        -- unit's own pooled share goes below zero: a unit whose share stayed positive took the total
+        -- below zero (other units' shares of the special account may be negative) unseen, and on
+        -- the latest day nothing else read it.
+        SELECT sum(a.balance)::bigint INTO tot FROM fl.account a WHERE a.id = ANY (cr.ids);
+        IF tot < 0 THEN
+          SELECT b.book, b.unit, h.name_en AS holder_name INTO r
+            FROM fl.bank_account b JOIN fl.holder h ON h.code = b.holder WHERE b.id = cr.bank;
+          PERFORM fl.refuse('components_separate', format(
+            'the %s money in the %s (%s) would be %s in total: the %s fund may not draw on other components'' money',
+            cr.comp, r.holder_name, r.book,
+            CASE WHEN fl._reads_unit(r.unit) THEN fl.fmt_fen(tot) ELSE 'negative' END, cr.comp));
+        END IF;
       END IF;
       SELECT * INTO neg FROM fl._day_low(cr.ids, cr.first_cr,
         ARRAY(SELECT ROW(np.entry_date, sum(CASE np.side WHEN 'D' THEN np.amount ELSE -np.amount END)::bigint)::fl.day_move
@@ -369,6 +398,148 @@ BEGIN
   END IF;
   RETURN NULL;
 END $function$;
+
+
+-- (0120) The transaction's own days. fl.posting_inserted walks the day ends of a statement whose
+-- credit is dated before a later day row; a statement that is the latest (no later row yet) is held
+-- by the deferred guards below, which read the balance at commit: a held payment confirmed before a
+-- held funding dated later, in one `entry confirm` (one transaction, two statements), took a unit's
+-- personal money — or its share of the city's expenditure account (0030) — below zero on the days
+-- between, and the commit saw it back. fl._xact_day_low: the first day from this transaction's
+-- earliest credit on the accounts p_ids whose end is below zero while this transaction's own moves
+-- on them up to that day are net out (fl._day_low's rule), read from the transaction's entries (by
+-- their xid: fl.entry's created_xid index). Only run when a guard was queued (a balance went below
+-- zero during the transaction) and is back: nothing on the common write path.
+CREATE FUNCTION fl._xact_day_low(p_ids int[])
+RETURNS TABLE (day date, balance bigint, first_cr date)
+LANGUAGE sql STABLE SET search_path = pg_catalog, fl, pg_temp AS $$
+  WITH mine AS (
+    SELECT p.entry_date AS day, sum(CASE p.side WHEN 'D' THEN p.amount ELSE -p.amount END)::bigint AS moved,
+           bool_or(p.side = 'C') AS cr
+      FROM fl.entry e JOIN fl.posting p ON p.entry_id = e.id
+     WHERE e.created_xid = pg_current_xact_id() AND p.account_id = ANY (p_ids)
+     GROUP BY p.entry_date)
+  SELECT l.day, l.balance, s.first_cr
+    FROM (SELECT min(m.day) FILTER (WHERE m.cr) AS first_cr,
+                 array_agg(ROW(m.day, m.moved)::fl.day_move) AS moves FROM mine m) s
+   CROSS JOIN LATERAL fl._day_low(p_ids, s.first_cr, s.moves) l
+   WHERE s.first_cr IS NOT NULL
+$$;
+REVOKE ALL ON FUNCTION fl._xact_day_low(int[]) FROM PUBLIC;
+
+-- fl.component_guard: its definition as migrated (0018; SECURITY DEFINER since 0042), and when the
+-- balance is back at commit, the transaction's day ends (0120): a unit's personal money by itself,
+-- the pooled money of the physical account in total; refused as fl.posting_inserted refuses them.
+CREATE OR REPLACE FUNCTION fl.component_guard()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'fl', 'pg_temp'
+AS $function$
+DECLARE
+  a      record;
+  total  bigint;
+  neg    record;
+BEGIN
+  SELECT x.id, x.book, x.unit, x.holder, x.component, x.balance, x.bank_account_id, b.pooled_component,
+         h.name_en AS holder_name, ba.unit AS bank_unit
+    INTO a
+    FROM fl.account x JOIN fl.book b ON b.code = x.book LEFT JOIN fl.holder h ON h.code = x.holder
+    LEFT JOIN fl.bank_account ba ON ba.id = x.bank_account_id
+   WHERE x.id = NEW.id;
+  IF a.component <> a.pooled_component THEN
+    IF a.balance < 0 THEN
+      PERFORM fl.refuse('components_separate', format(
+        'unit %s''s %s money in the %s (%s) would be %s: it pays only from its own %s money, never from the %s fund',
+        a.unit, a.component, a.holder_name, a.book,
+        CASE WHEN fl._reads_unit(a.unit) THEN fl.fmt_fen(a.balance) ELSE 'negative' END,
+        a.component, a.pooled_component));
+    END IF;
+    -- (0120) a later statement of the transaction brought it back: were the days between whole?
+    SELECT * INTO neg FROM fl._xact_day_low(ARRAY[a.id]);
+    IF neg.day IS NOT NULL THEN
+      PERFORM fl.refuse('component_days', format(
+        'unit %s''s %s money in the %s (%s) would be %s at the end of %s, because a payment of it is dated %s, '
+        'before that money arrived: on those days the %s fund would have paid it; date the payment on or after '
+        'the day the unit''s %s money arrived, or fund that money first; nothing was written',
+        a.unit, a.component, a.holder_name, a.book,
+        CASE WHEN fl._reads_unit(a.unit) THEN fl.fmt_fen(neg.balance) ELSE 'negative' END, neg.day, neg.first_cr,
+        a.pooled_component, a.component), 'check_violation');
+    END IF;
+    RETURN NULL;
+  END IF;
+  SELECT sum(x.balance) INTO total FROM fl.account x
+   WHERE x.bank_account_id = a.bank_account_id AND x.component = a.component;
+  IF total < 0 THEN
+    PERFORM fl.refuse('components_separate', format(
+      'the %s money in the %s (%s) would be %s in total: the %s fund may not draw on other components'' money',
+      a.component, a.holder_name, a.book,
+      CASE WHEN fl._reads_unit(a.bank_unit) THEN fl.fmt_fen(total) ELSE 'negative' END, a.component));
+  END IF;
+  IF a.balance < 0 THEN
+    RETURN NULL;   -- the unit's own share of the pool may be below zero; the total is whole
+  END IF;
+  -- (0120) back at commit: the pooled money's day ends in total
+  SELECT * INTO neg FROM fl._xact_day_low(ARRAY(SELECT x.id FROM fl.account x
+                                                WHERE x.bank_account_id = a.bank_account_id
+                                                  AND x.component = a.component ORDER BY x.id));
+  IF neg.day IS NOT NULL THEN
+    PERFORM fl.refuse('component_days', format(
+      'the %s money in the %s (%s%s) would be %s in total at the end of %s, because a payment of it is dated %s, '
+      'before that money arrived: on those days other components'' money would have paid it; date the payment '
+      'on or after the day the %s money arrived, or fund the %s money first; nothing was written',
+      a.component, a.holder_name, a.book, coalesce(', unit ' || a.bank_unit, ''),
+      CASE WHEN fl._reads_unit(a.bank_unit) THEN fl.fmt_fen(neg.balance) ELSE 'negative' END, neg.day,
+      neg.first_cr, a.component, a.component), 'check_violation');
+  END IF;
+  RETURN NULL;
+END $function$;
+REVOKE ALL ON FUNCTION fl.component_guard() FROM PUBLIC;
+
+-- fl.pooled_share_guard: its definition as migrated (0030), and when the share is back at commit,
+-- the transaction's day ends (0120), refused as fl.posting_inserted refuses a pooled share's day.
+CREATE OR REPLACE FUNCTION fl.pooled_share_guard() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp AS $$
+DECLARE
+  a   record;
+  bad record;
+  neg record;
+BEGIN
+  SELECT x.id, x.book, x.unit, x.holder, x.component, x.balance, h.name_en AS holder_name
+    INTO a
+    FROM fl.account x JOIN fl.holder h ON h.code = x.holder
+   WHERE x.id = NEW.id;
+  IF a.balance >= 0 THEN
+    -- a later statement of the transaction brought it back: (0120) were the days between whole?
+    SELECT * INTO neg FROM fl._xact_day_low(ARRAY[a.id]);
+    IF neg.day IS NOT NULL THEN
+      PERFORM fl.refuse('pooled_share', format(
+        'unit %s''s share of the %s (%s%s) would be %s at the end of %s, because a payment out of it is dated %s, '
+        'before the money that reached that share later: on those days the unit would have paid with other units'' '
+        'money; date the payment on or after the day its share held the money; nothing was written',
+        a.unit, a.holder_name, a.book, CASE WHEN a.component <> '' THEN ', ' || a.component ELSE '' END,
+        CASE WHEN fl._reads_unit(a.unit) THEN fl.fmt_fen(neg.balance) ELSE 'negative' END, neg.day, neg.first_cr),
+        'check_violation');
+    END IF;
+    RETURN NULL;
+  END IF;
+  -- The entry of this transaction that took money out of the share (the committing
+  -- transaction's entries, by their xid: the seal's index), named in the refusal.
+  SELECT e.id, e.kind INTO bad
+    FROM fl.entry e
+   WHERE e.created_xid = pg_current_xact_id()
+     AND EXISTS (SELECT 1 FROM fl.posting p WHERE p.entry_id = e.id AND p.account_id = a.id AND p.side = 'C')
+   ORDER BY e.id LIMIT 1;
+  PERFORM fl.refuse('pooled_share', format(
+    'unit %s''s share of the %s (%s%s) would be %s after %s (%s): a unit pays out of a pooled account only the money '
+    'it holds there, the rest is other units'' money (for a county: what city finance disbursed for it and the bureau '
+    'has not settled yet); nothing was written',
+    a.unit, a.holder_name, a.book, CASE WHEN a.component <> '' THEN ', ' || a.component ELSE '' END,
+    CASE WHEN fl._reads_unit(a.unit) THEN fl.fmt_fen(a.balance) ELSE 'negative' END,
+    coalesce(fl.entry_label(bad.id), 'this transaction'), coalesce(bad.kind, 'manual')), 'check_violation');
+  RETURN NULL;
+END $$;
+REVOKE ALL ON FUNCTION fl.pooled_share_guard() FROM PUBLIC;
 
 
 SELECT fl._rule_takes_effect('component_days', '0120');
