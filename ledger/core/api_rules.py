@@ -95,7 +95,7 @@ RULES: tuple[ApiRule, ...] = (
     _r("no_overdraft", "no_overdraft day_balances bank_balances"),
     _r("components_separate", "components_separate"), _r("pooled_share", "pooled_shares day_balances"),
     _r("component_days", "components_separate", "a fund component's money in a physical account ends no day below "
-       "zero: a unit's personal-account money by itself, the pooled money in total, by entry date (0120, ATTACK15 "
+       "zero: a unit's personal-account money by itself, the pooled money in total, by entry date (0125, ATTACK15 "
        "A6), judged for the entries above the rule's point"),
     _r("category_component", "account_rules", "an account of a book with components is carried only by the components "
        "the chart's allow-list names (0115, ATTACK15 A1; 0099, ATTACK14 V6): personal 住院/门诊/药店, 4301, 5201; pooled "

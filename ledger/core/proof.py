@@ -528,7 +528,7 @@ class Proof:
     # per account) or "p<bank>:<component>" (the pooled money in one physical account)
     comp_of: dict[str, str] = field(default_factory=dict)
     comp_moves: _Moves = field(default_factory=_Moves)    # key, xid, entry, delta
-    # (0120, ATTACK15 A6) the greatest entry id the component day-end rule does not bind
+    # (0125, ATTACK15 A6) the greatest entry id the component day-end rule does not bind
     # (rule point component_days, read by the caller from the chained history; 0: every entry)
     component_days_after: int = 0
     pooled: dict[str, str] = field(default_factory=dict)                     # book -> its pooled component
@@ -1137,7 +1137,7 @@ class Proof:
                          "draw on other components' money", eid, account=f"bank #{bank}")
 
     def _check_component_days(self) -> None:
-        """(0120, ATTACK15 A6) S11's day-end rule per component: each unit's personal money in a
+        """(0125, ATTACK15 A6) S11's day-end rule per component: each unit's personal money in a
         physical account, and the pooled money of a physical account in total, at the end of
         each day by entry date. A day is named when its end is below zero and the entries the
         rule binds (ids above its point) moved it down to that day: a day left below zero by

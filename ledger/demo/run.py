@@ -261,7 +261,7 @@ class Demo:
         # draws on is there: in January the counties' carried-over balances reach the special
         # account with the handover (上划, the 3rd) and the pre-allocation (the 4th) is what the
         # request counts as held. A unit's personal-account money in the special account ends no
-        # day below zero (0120, ATTACK15 A6: 不得相互挤占); paid on the 2nd, before the handover,
+        # day below zero (0125, ATTACK15 A6: 不得相互挤占); paid on the 2nd, before the handover,
         # the counties' personal requests were the pooled fund's money on those days.
         approve_day = self.d(first, 5)
         for u in self.region.units:

@@ -216,7 +216,7 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
     PostingCheck(
         "components_separate", "components never pay for each other: a unit's personal-account money in a "
         "physical account never below zero, the pooled money in a physical account never below zero in total "
-        "(running balances per committed transaction, in seal order; and, 0120, at the end of every day by entry "
+        "(running balances per committed transaction, in seal order; and, 0125, at the end of every day by entry "
         "date as far as the entries written after the rule's point made it)", "bank_accounts", """
         SELECT NULL::date AS day, neg.account_id, CASE WHEN neg.account_id IS NULL THEN neg.bank_id END AS bank_id, neg.component,
                neg.running, neg.entry_id, s.book, s.fiscal_year,
@@ -238,7 +238,7 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
           LEFT JOIN ONLY fl.seal s ON s.entry_id = neg.entry_id LEFT JOIN ONLY fl.account a ON a.id = neg.account_id
           JOIN ONLY fl.bank_account b ON b.id = neg.bank_id
         UNION ALL
-        -- (0120, ATTACK15 A6) the day-end rule, per component as per account (0043): the first day
+        -- (0125, ATTACK15 A6) the day-end rule, per component as per account (0043): the first day
         -- whose end is below zero while the entries above the rule's point (component_days) moved
         -- it down to that day (a day left below zero by the entries before the point is not judged)
         SELECT x.day, x.account_id, CASE WHEN x.account_id IS NULL THEN x.bank_id END, x.component, x.running,

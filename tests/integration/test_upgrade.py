@@ -2042,12 +2042,12 @@ def test_upgrade_0107_a_postings_line_reference_is_held_to_the_form_validated(up
         assert ei.value.diag.constraint_name == "posting_line_ref_form"
 
 
-def test_upgrade_0120_a_components_money_is_held_to_the_day_end_rule(upgraded: Upgraded) -> None:
-    """0120 (ATTACK15 A6): the rule's point is recorded, fl.posting_inserted walks a component's
+def test_upgrade_0125_a_components_money_is_held_to_the_day_end_rule(upgraded: Upgraded) -> None:
+    """0125 (ATTACK15 A6): the rule's point is recorded, fl.posting_inserted walks a component's
     day ends (component_days), and the upgraded ledger verifies (nothing before the point judged)."""
     with upgraded.connect() as c:
         point = c.execute("SELECT revision FROM fl.rule_point WHERE rule = 'component_days'").fetchall()
-        assert point == [("0120",)], point
+        assert point == [("0125",)], point
         assert "component_days" in c.execute(
             "SELECT prosrc FROM pg_proc WHERE oid = 'fl.posting_inserted()'::regprocedure").fetchone()[0]
     v = upgraded.cli("verify", "--json", user=AUDITOR)

@@ -1,5 +1,5 @@
 """ATTACK15 A6's class beyond the red team's backdated import: every way a posting reaches a
-fund component's money in a physical account is held to S11's day-end rule (0120).
+fund component's money in a physical account is held to S11's day-end rule (0125).
 
 * one entry, several lines on the same component (the day's end is read after the last line);
 * one statement holding the payment and, in another entry, money dated later (the day rows the

@@ -1,5 +1,5 @@
 """ATTACK15 A6's class: a fund component's money in a physical account ends no day below zero
-(0120, refusal component_days), on every path that writes a posting, and verify names a breach.
+(0125, refusal component_days), on every path that writes a posting, and verify names a breach.
 
 The red team's test is a backdated import of a personal claim; here the other paths — a manual
 entry held and confirmed later, a reversal of the component's funding dated earlier, the pooled

@@ -1,4 +1,4 @@
--- 0120 (ATTACK15 A6): a fund component's money in a physical account is held to S11's day-end rule.
+-- 0125 (ATTACK15 A6): a fund component's money in a physical account is held to S11's day-end rule.
 --
 -- BRIEF §4: the components never pay for each other (不得相互挤占) — a unit's personal-account
 -- money held in any physical account never goes below zero, the pooled money in each physical
@@ -23,7 +23,7 @@
 -- component's money arrived, or fund the component first. Every path that writes a posting meets
 -- it (imports, manual entries, held entries confirmed later, reversals dated earlier).
 --
--- The class (0120, beyond the red team's backdated import):
+-- The class (0125, beyond the red team's backdated import):
 --   * the pooled money in a physical account in total is judged at the statement when it is below
 --     zero now (the gate's second arm; refusal components_separate, 0018's words): the deferred
 --     fl.component_guard is queued only when the paying unit's own pooled share goes below zero, so
@@ -40,7 +40,7 @@
 -- point made it (their movement up to that day below zero, and the day's end below zero).
 
 -- fl.posting_inserted(): its definition as migrated (0103, still the latest), changed only in its
--- day-end loop (the comments "(0120").
+-- day-end loop (the comments "(0125").
 CREATE OR REPLACE FUNCTION fl.posting_inserted()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -59,7 +59,7 @@ DECLARE
   acc_bank int[];
   cr     record;
   neg    record;
-  tot    bigint;       -- (0120) the pooled money of a physical account in total
+  tot    bigint;       -- (0125) the pooled money of a physical account in total
   day_ids  int[];      -- (0103) the (account, day) pairs with no day row yet, and their totals
   day_days date[];
   day_dr   bigint[];
@@ -286,7 +286,7 @@ BEGIN
                                      WHERE np.account_id = y.id AND np.side = 'C') f
                WHERE y.bank IS NOT NULL AND y.cr > 0
               UNION ALL
-              -- (0120, ATTACK15 A6) a fund component's money in the physical account: a unit's
+              -- (0125, ATTACK15 A6) a fund component's money in the physical account: a unit's
               -- money of a component that is not the pooled one (its personal accounts) by itself,
               -- the pooled component's money of every unit in the physical account in total.
               SELECT y.bank, 2, ARRAY[y.id], f.first_cr, a.component
@@ -305,7 +305,7 @@ BEGIN
                                      WHERE np.account_id = y.id AND np.side = 'C') f
                WHERE y.bank IS NOT NULL AND y.cr > 0
                GROUP BY y.bank, a.component) x
-       -- (the gate, in the same statement: a day row after the credit's date; (0120) or, for the
+       -- (the gate, in the same statement: a day row after the credit's date; (0125) or, for the
        -- pooled money in total, its balance now below zero)
        WHERE EXISTS (SELECT 1 FROM fl.account_day d
                       WHERE d.account_id = ANY (CASE WHEN x.share = 0
@@ -326,7 +326,7 @@ BEGIN
       ELSIF cr.share = 3 THEN
         cr.ids := ARRAY(SELECT a.id FROM fl.account a WHERE a.bank_account_id = cr.bank AND a.component = cr.comp
                          ORDER BY a.id);
-        -- (0120) The pooled money of the physical account in total, now: refused at the statement as
+        -- (0125) The pooled money of the physical account in total, now: refused at the statement as
         -- the account's own total is. The deferred fl.component_guard is queued only when the paying
         -- unit's own pooled share goes below zero: a unit whose share stayed positive took the total
         -- below zero (other units' shares of the special account may be negative) unseen, and on
@@ -361,7 +361,7 @@ BEGIN
           r.holder_name, r.book, coalesce(', unit ' || r.unit, ''), neg.day, cr.first_cr));
       END IF;
       IF cr.share = 2 THEN
-        -- (0120) a unit's personal-account money, at the end of a day before it arrived
+        -- (0125) a unit's personal-account money, at the end of a day before it arrived
         SELECT a.book, a.unit, a.component, b.pooled_component, h.name_en AS holder_name INTO r
           FROM fl.account a JOIN fl.holder h ON h.code = a.holder JOIN fl.book b ON b.code = a.book
          WHERE a.id = cr.ids[1];
@@ -374,7 +374,7 @@ BEGIN
           r.pooled_component, r.component), 'check_violation');
       END IF;
       IF cr.share = 3 THEN
-        -- (0120) the pooled money of the physical account in total
+        -- (0125) the pooled money of the physical account in total
         SELECT b.book, b.unit, h.name_en AS holder_name INTO r
           FROM fl.bank_account b JOIN fl.holder h ON h.code = b.holder WHERE b.id = cr.bank;
         PERFORM fl.refuse('component_days', format(
@@ -400,7 +400,7 @@ BEGIN
 END $function$;
 
 
--- (0120) The transaction's own days. fl.posting_inserted walks the day ends of a statement whose
+-- (0125) The transaction's own days. fl.posting_inserted walks the day ends of a statement whose
 -- credit is dated before a later day row; a statement that is the latest (no later row yet) is held
 -- by the deferred guards below, which read the balance at commit: a held payment confirmed before a
 -- held funding dated later, in one `entry confirm` (one transaction, two statements), took a unit's
@@ -428,7 +428,7 @@ $$;
 REVOKE ALL ON FUNCTION fl._xact_day_low(int[]) FROM PUBLIC;
 
 -- fl.component_guard: its definition as migrated (0018; SECURITY DEFINER since 0042), and when the
--- balance is back at commit, the transaction's day ends (0120): a unit's personal money by itself,
+-- balance is back at commit, the transaction's day ends (0125): a unit's personal money by itself,
 -- the pooled money of the physical account in total; refused as fl.posting_inserted refuses them.
 CREATE OR REPLACE FUNCTION fl.component_guard()
  RETURNS trigger
@@ -455,7 +455,7 @@ BEGIN
         CASE WHEN fl._reads_unit(a.unit) THEN fl.fmt_fen(a.balance) ELSE 'negative' END,
         a.component, a.pooled_component));
     END IF;
-    -- (0120) a later statement of the transaction brought it back: were the days between whole?
+    -- (0125) a later statement of the transaction brought it back: were the days between whole?
     SELECT * INTO neg FROM fl._xact_day_low(ARRAY[a.id]);
     IF neg.day IS NOT NULL THEN
       PERFORM fl.refuse('component_days', format(
@@ -479,7 +479,7 @@ BEGIN
   IF a.balance < 0 THEN
     RETURN NULL;   -- the unit's own share of the pool may be below zero; the total is whole
   END IF;
-  -- (0120) back at commit: the pooled money's day ends in total
+  -- (0125) back at commit: the pooled money's day ends in total
   SELECT * INTO neg FROM fl._xact_day_low(ARRAY(SELECT x.id FROM fl.account x
                                                 WHERE x.bank_account_id = a.bank_account_id
                                                   AND x.component = a.component ORDER BY x.id));
@@ -497,7 +497,7 @@ END $function$;
 REVOKE ALL ON FUNCTION fl.component_guard() FROM PUBLIC;
 
 -- fl.pooled_share_guard: its definition as migrated (0030), and when the share is back at commit,
--- the transaction's day ends (0120), refused as fl.posting_inserted refuses a pooled share's day.
+-- the transaction's day ends (0125), refused as fl.posting_inserted refuses a pooled share's day.
 CREATE OR REPLACE FUNCTION fl.pooled_share_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp AS $$
 DECLARE
@@ -510,7 +510,7 @@ BEGIN
     FROM fl.account x JOIN fl.holder h ON h.code = x.holder
    WHERE x.id = NEW.id;
   IF a.balance >= 0 THEN
-    -- a later statement of the transaction brought it back: (0120) were the days between whole?
+    -- a later statement of the transaction brought it back: (0125) were the days between whole?
     SELECT * INTO neg FROM fl._xact_day_low(ARRAY[a.id]);
     IF neg.day IS NOT NULL THEN
       PERFORM fl.refuse('pooled_share', format(
@@ -542,4 +542,4 @@ END $$;
 REVOKE ALL ON FUNCTION fl.pooled_share_guard() FROM PUBLIC;
 
 
-SELECT fl._rule_takes_effect('component_days', '0120');
+SELECT fl._rule_takes_effect('component_days', '0125');
