@@ -196,17 +196,22 @@ def request_submit(
 def request_approve(
     request_id: Annotated[int, typer.Argument(metavar="ID", callback=check_id, help="The request's id (request list).")],
     amount: Annotated[str | None, typer.Option("--amount", help="Approve less than requested.")] = None,
+    date: Annotated[str | None, typer.Option(
+        "--date", help="The approval's business date (YYYY-MM-DD): the day the approval was decided, today or "
+                       "earlier (default: today in the region). Recording an approval decided earlier, give its "
+                       "date: the request is disbursed on or after it.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Approve (reviewer, never the submitter): reserves the money on the special account."""
     fen = _amount(amount) if amount is not None else None
-    r = write(lambda c: requests.approve(c, request_id, fen))
+    on = _date(date) if date is not None else None
+    r = write(lambda c: requests.approve(c, request_id, fen, on))
     if json_out:
         emit_json(to_json(r))
         return
-    console.print(_("request {id} approved: {approved} of {requested} requested, reserved on the {book} special "
-                    "account").format(id=r.id, approved=format_yuan(r.amount_approved or 0),
-                                      requested=format_yuan(r.amount_requested), book=r.book))
+    console.print(_("request {id} approved on {date}: {approved} of {requested} requested, reserved on the {book} "
+                    "special account").format(id=r.id, date=r.approved_on, approved=format_yuan(r.amount_approved or 0),
+                                              requested=format_yuan(r.amount_requested), book=r.book))
     _warn(list(r.warnings))
 
 

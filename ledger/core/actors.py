@@ -27,6 +27,8 @@ server computes is taken on trust.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
@@ -247,7 +249,55 @@ def _entry(latest: Mapping[str, Mapping[str, str]], eid: Any, entries: Entries |
     return e | {"source": entry_source(e.get("source"))}
 
 
+# (0126, ATTACK15 A10) The rule point of the dates rule (fl.rule_point, 0068's mechanism): the
+# disbursements, settlements and clearings written after it are judged by it.
+DATES_RULE = "approval_date"
+
+
+def rule_point(latest: Mapping[str, Mapping[str, str]], rule: str) -> int:
+    """The entry after which ``rule`` binds, from its recorded point's latest version (0 when
+    none is recorded: every entry judged, the strictest reading). Whether the point itself was
+    moved is ``rules.RulePoints``'s (the rule_point problems of the independent verdict)."""
+    for text in latest.get("fl.rule_point", {}).values():
+        row = _load(text)
+        if row.get("rule") == rule:
+            return _int(row.get("after_entry")) or 0
+    return 0
+
+
+def _day(v: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(v)[:10]) if v is not None else None
+    except ValueError:
+        return None
+
+
+def _request_dates(j: _Judge, key: Mapping[str, Any], r: Mapping[str, Any], paid: Mapping[str, Any] | None,
+                   settled: Mapping[str, Any] | None, point: int) -> None:
+    """(0126, ATTACK15 A10) A disbursement on or after the approval's business date and its
+    quarter's first day; a settlement onward on or after the disbursement — for the entries
+    above the rule's point (fl.request_entry_dates)."""
+    approved = _day(r.get("approved_on"))
+    pay_day = _day(paid.get("entry_date")) if paid else None
+    year, quarter = _int(r.get("year")), _int(r.get("quarter"))
+    if paid is not None and pay_day is not None and (_int(paid.get("id")) or 0) > point:
+        if approved is not None and pay_day < approved:
+            j.add("fl.fund_request", key, f"disbursed on {pay_day} (entry {paid.get('id')}) before its approval's "
+                  f"business date {approved} (disburse_predates, 0126)")
+        if year is not None and quarter is not None and 1 <= quarter <= 4 and 1 <= year <= 9999 \
+                and pay_day < dt.date(year, 3 * quarter - 2, 1):
+            j.add("fl.fund_request", key, f"disbursed on {pay_day} (entry {paid.get('id')}), before its quarter "
+                  f"{year} Q{quarter} began (disburse_predates, 0126)")
+    if settled is not None and pay_day is not None and (_int(settled.get("id")) or 0) > point:
+        settle_day = _day(settled.get("entry_date"))
+        if settle_day is not None and settle_day < pay_day:
+            j.add("fl.fund_request", key, f"settled onward on {settle_day} (entry {settled.get('id')}) before the "
+                  f"disbursement it settles ({pay_day}, entry {paid.get('id') if paid else '?'}) "
+                  "(settle_predates, 0126)")
+
+
 def _requests(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entries | None) -> None:
+    point = rule_point(latest, DATES_RULE)
     events: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for text in latest.get("fl.request_event", {}).values():
         ev = _load(text)
@@ -265,6 +315,12 @@ def _requests(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entri
         ap = last.get("approve")
         want_by = ap.get("actor") if ap else None
         want_amt = _int(ap.get("amount")) if ap else None
+        # (0126, ATTACK15 A10) the approval's business date is not after the day its event was recorded
+        # (the region is at most a day ahead of UTC)
+        on, at = _day(r.get("approved_on")), _day(ap.get("at")) if ap else None
+        if on is not None and at is not None and on > at + dt.timedelta(days=1):
+            j.add("fl.fund_request", key, f"approved_on {on} is after the day its approval was recorded ({at}, event "
+                  f"{ap.get('id') if ap else '?'}): an approval is dated the day it was decided (approval_date, 0126)")
         if r.get("approved_by") != want_by:
             j.add("fl.fund_request", key, f"approved_by says {r.get('approved_by')} but "
                   + (f"the approve event (event {ap.get('id')}) was {want_by}'s" if ap else "no approve event exists"))
@@ -272,6 +328,7 @@ def _requests(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entri
             j.add("fl.fund_request", key, f"amount_approved says {r.get('amount_approved')} but "
                   + (f"the approve event (event {ap.get('id')}) approved {want_amt}" if ap
                      else "no approve event exists"))
+        steps: dict[str, dict[str, Any]] = {}
         for action, col, kind in (("disburse", "disburse_entry", "request_disburse"),
                                   ("settle", "settle_entry", "request_settle")):
             step = last.get(action)
@@ -289,6 +346,9 @@ def _requests(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entri
             elif e.get("kind") != kind or _int((e.get("source") or {}).get("request")) != rid:
                 j.add("fl.fund_request", key, f"{col} {got} is a {e.get('kind')} entry of "
                       f"{(e.get('source') or {}).get('request')!s}, not this request's {kind}")
+            else:
+                steps[col] = e | {"id": got}
+        _request_dates(j, key, r, steps.get("disburse_entry"), steps.get("settle_entry"), point)
 
 
 def _held(j: _Judge, latest: Mapping[str, Mapping[str, str]], decisions: Collection[str],
@@ -330,6 +390,12 @@ def _held(j: _Judge, latest: Mapping[str, Mapping[str, str]], decisions: Collect
 
 def _registers(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entries | None) -> None:
     cleared: dict[int, int] = defaultdict(int)
+    point = rule_point(latest, DATES_RULE)
+    opened: dict[int, dt.date | None] = {}
+    for text in latest.get("fl.register_item", {}).values():
+        it = _load(text)
+        if _int(it.get("id")) is not None:
+            opened[int(it["id"])] = _day(it.get("opened_on"))
     for text in latest.get("fl.register_clearing", {}).values():
         c = _load(text)
         item = _int(c.get("item_id"))
@@ -338,6 +404,11 @@ def _registers(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entr
         cleared[item] += _int(c.get("amount")) or 0
         if clearings.is_undoing(c):
             continue                              # judged by ledger.core.clearings below (ATTACK10 X12)
+        # (0126, ATTACK15 A10) a clearing above the rule's point is dated on or after its item was opened
+        on, since = _day(c.get("cleared_on")), opened.get(item)
+        if (_int(c.get("entry_id")) or 0) > point and on is not None and since is not None and on < since:
+            j.add("fl.register_clearing", {"id": c.get("id")}, f"clears item {item} on {on}, before the item was "
+                  f"opened ({since}) (clearing_predates, 0126)")
         e = _entry(latest, c.get("entry_id"), entries)
         if e is None or e.get("kind") != "register_clear":
             j.add("fl.register_clearing", {"id": c.get("id")}, f"clears item {item} by entry {c.get('entry_id')}, "

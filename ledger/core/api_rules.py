@@ -75,6 +75,14 @@ RULES: tuple[ApiRule, ...] = (
     _r("entry_date_range", "entry_dates", "first year .. next year; nothing before the last closed year"),
     _r("reversal_year_closed", "entry_dates", "a year_close entry is never reversed (0082, ATTACK10 X13)"),
     _r("reversal_predates", "entry_dates", "a reversal is dated on or after the entry it reverses (0117, ATTACK15 A9)"),
+    _r("approval_date", "actors", "a fund request's approval has a business date, not after the day its approve "
+       "event was recorded (0126, ATTACK15 A10)"),
+    _r("disburse_predates", "actors", "a disbursement is dated on or after its request's approval date and its "
+       "quarter's first day (0126, ATTACK15 A10; above the rule point approval_date)"),
+    _r("settle_predates", "actors", "a settlement onward is dated on or after the disbursement it settles (0126, "
+       "ATTACK15 A10; above the rule point approval_date)"),
+    _r("clearing_predates", "actors", "a register clearing is dated on or after its item was opened, when held and "
+       "on every path (0126, ATTACK15 A10; above the rule point approval_date)"),
     _r("reversal_overclears", "actors", "a reversal undoes its entry's register clearings and never leaves an item "
        "cleared past its amount or below nothing (0091, ATTACK11 Y7; CHECK register_not_overcleared holds it too)"),
     _r("fund_balance_close_only", "workflows", "the fund balance 3xxx moves only by the close, openings and their "

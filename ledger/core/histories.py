@@ -52,7 +52,8 @@ ORDERED = ("fl.entry", "fl.closed_period", "fl.rule_point", "fl.import_batch", "
 # any UPDATE version of its rows — a DBA's plain UPDATE, recorded by the history but
 # never made by fundledger — is a finding, and so is a change to any other column here.
 MUTABLE: dict[str, frozenset[str]] = {
-    "fl.fund_request": frozenset({"state", "amount_approved", "approved_by", "disburse_entry", "settle_entry"}),
+    "fl.fund_request": frozenset({"state", "amount_approved", "approved_by", "disburse_entry", "settle_entry",
+                                  "approved_on"}),      # (0126) the approval's business date
     "fl.import_batch": frozenset({"rows_posted", "rows_skipped", "entries"}),
     "fl.pending_entry": frozenset({"state", "decided_by", "decided_at", "entry_id", "decision_reason"}),
     "fl.register_item": frozenset({"cleared"}),
@@ -73,6 +74,14 @@ MUTABLE: dict[str, frozenset[str]] = {
 # bank_balances). Left out of both sides of the comparison; every other column compared.
 VOLATILE: dict[str, tuple[str, ...]] = {
     "fl.bank_account": ("balance", "reserved"),
+}
+
+# Columns added to a hooked table after rows of it were recorded (0126, ATTACK15 A10: a fund
+# request's approval date). A version recorded before the column existed has no such key, and
+# the row now holds NULL there: a NULL of such a column is the same value as its absence, on
+# both sides of every comparison. A value (not NULL) is compared as any column is.
+ADDED: dict[str, tuple[str, ...]] = {
+    "fl.fund_request": ("approved_on",),
 }
 
 
@@ -632,7 +641,9 @@ def _own(text: str, table: str = "") -> Any:
     columns its history does not follow (``VOLATILE``)."""
     row = jsonfast.loads(text)
     skip = VOLATILE.get(table, ())
-    return {f: v for f, v in row.items() if not f.startswith("_") and f not in skip} if isinstance(row, dict) else row
+    added = ADDED.get(table, ())
+    return {f: v for f, v in row.items() if not f.startswith("_") and f not in skip
+            and not (v is None and f in added)} if isinstance(row, dict) else row
 
 
 def row_finding(table: str, key: str, now: str | None, was: str | None) -> Finding | None:

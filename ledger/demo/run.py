@@ -283,7 +283,9 @@ class Demo:
                 if padded:
                     approved = -(-need // 1_000_000) * 1_000_000
                     self.story.reduced = (req, approved)
-                self.as_(REVIEWER, lambda c, r=req, a=approved: requests.approve(c, r.id, a))
+                # the bureau approves on the quarter's second day, the day city finance pays (0126: the approval's
+                # business date; a disbursement is never dated before it)
+                self.as_(REVIEWER, lambda c, r=req, a=approved: requests.approve(c, r.id, a, approve_day))
                 self.as_(FINANCE, lambda c, r=req: requests.disburse(c, r.id, approve_day))
                 self.as_(REVIEWER2, lambda c, r=req: requests.settle(c, r.id, approve_day))
                 self.story.requests.append(req)

@@ -259,11 +259,11 @@ def actors_check(directory: Path, log_path: Path, latest: Any, cap: int = FINDIN
     ids = actors.referenced_entries(latest)
     named: dict[int, dict[str, Any]] = {}
     if ids:
-        for r in table_rows(directory / "tables" / "entry.csv", ("id", "kind", "source", "reverses")):
+        for r in table_rows(directory / "tables" / "entry.csv", ("id", "kind", "source", "reverses", "entry_date")):
             i = int(r[0])
             rev = int(r[3]) if r[3] else None
             if i in ids or rev in ids:                  # and the entries reversing them (ATTACK10 X12)
-                named[i] = {"kind": r[1], "reverses": rev,
+                named[i] = {"kind": r[1], "reverses": rev, "entry_date": r[4],
                             "source": actors.entry_source(json.loads(r[2]) if r[2] else None)}
     return actors.check(table_rows(log_path, histories.RECORD_COLS), latest, cap, named)
 

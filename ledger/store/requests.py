@@ -57,6 +57,7 @@ class FundRequest:
     submitted_at: dt.datetime
     approved_by: str | None
     note: str
+    approved_on: dt.date | None     # (0126) the approval's business date; None before 0126 or not approved
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +152,7 @@ class RequestMoved(FundRequest):
 
 
 _COLS = """r.id, r.unit, r.book, r.component, r.year, r.quarter, r.amount_requested, r.amount_approved, r.state,
-           r.submitted_by, r.submitted_at, r.approved_by, r.note"""
+           r.submitted_by, r.submitted_at, r.approved_by, r.note, r.approved_on"""
 
 
 def _me(conn: Conn) -> AppUser:
@@ -247,13 +248,14 @@ def _move(conn: Conn, request_id: int, action: Action) -> FundRequest:
     return req
 
 
-def approve(conn: Conn, request_id: int, amount: int | None = None) -> RequestApproved:
-    """Approve (possibly less); reserves the amount on the special account. Returns the
-    request with ``warnings`` (e.g. approvals beyond the annual budgeted expenditure)."""
+def approve(conn: Conn, request_id: int, amount: int | None = None, on: dt.date | None = None) -> RequestApproved:
+    """Approve (possibly less) on the business date ``on`` (None: the region's today, sql/0126);
+    reserves the amount on the special account. Returns the request with ``warnings`` (e.g.
+    approvals beyond the annual budgeted expenditure)."""
     req = _move(conn, request_id, Action.approve)
     granted = amount if amount is not None else req.amount_requested
     warnings = _approval_checks(conn, req, granted, _me(conn).name)
-    conn.execute("SELECT id FROM fl.request_approve(%s, %s)", (request_id, granted))
+    conn.execute("SELECT id FROM fl.request_approve(%s, %s, %s)", (request_id, granted, on))
     return RequestApproved(**as_row(get(conn, request_id)), warnings=tuple(warnings))
 
 

@@ -262,6 +262,7 @@ class FundRequest(SQLModel, table=True):
     approved_by: str | None = Field(sa_column=Column("approved_by", Text, nullable=True))
     disburse_entry: int | None = Field(sa_column=Column("disburse_entry", BigInteger, nullable=True))
     settle_entry: int | None = Field(sa_column=Column("settle_entry", BigInteger, nullable=True))
+    approved_on: date | None = Field(sa_column=Column("approved_on", Date, nullable=True))
 
 
 class Holder(SQLModel, table=True):

@@ -30,20 +30,22 @@ def versions_sql() -> str:
 
 
 def entries(conn: Conn, copy_rows: CopyRows, ids: set[int]) -> dict[int, dict[str, Any]]:
-    """id -> {kind, source, reverses} of the entries the judged rows name (by primary key), and
+    """id -> {kind, source, reverses, entry_date} of the entries the judged rows name (by primary key), and
     of the entries that reverse them."""
     if not ids:
         return {}
     arr = "{" + ",".join(str(int(i)) for i in sorted(ids)) + "}"
     out: dict[int, dict[str, Any]] = {}
     # (ATTACK10 X12) and the entries reversing them: a reversed clearing must be undone
-    for r in copy_rows(conn, f"SELECT t.id, t.kind, t.source::pg_catalog.text, t.reverses FROM ONLY fl.entry t "
+    for r in copy_rows(conn, f"SELECT t.id, t.kind, t.source::pg_catalog.text, t.reverses, t.entry_date "
+                             f"FROM ONLY fl.entry t "
                              f"WHERE t.id OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[]) "
                              f"OR t.reverses OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[])"):
         src = actors.entry_source(jsonfast.loads(r[2]) if r[2] else None)
         # Kept for every confirmed held entry until the check runs: the kind and the
         # source's keys and short values interned (a maker and a checker recur everywhere).
-        out[int(r[0])] = {"kind": sys.intern(r[1]), "reverses": int(r[3]) if r[3] else None, "source": {
+        out[int(r[0])] = {"kind": sys.intern(r[1]), "reverses": int(r[3]) if r[3] else None,
+                          "entry_date": sys.intern(r[4]), "source": {
             sys.intern(k): sys.intern(v) if isinstance(v, str) and len(v) <= 64 else v for k, v in src.items()}}
     return out
 

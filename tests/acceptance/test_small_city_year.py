@@ -133,8 +133,9 @@ def test_small_city_year(ledger_db):
         submit("o81", "230881", 1, "100000.00")
     j3 = run(ledger_db, "rev", "request", "show", str(r3), "--json").json()["justification"]
     assert (j3["budget_for_quarter"], j3["held_county_exp"], j3["held_special"]) == ("120000.00", "120000.00", "280000.00")
-    run(ledger_db, "rev", "request", "approve", str(r1))
-    run(ledger_db, "rev", "request", "approve", str(r2))
+    # (0126) each approval with its business date: the bureau decided Q1's on 18 January
+    run(ledger_db, "rev", "request", "approve", str(r1), "--date", "2024-01-18")
+    run(ledger_db, "rev", "request", "approve", str(r2), "--date", "2024-01-18")
     run(ledger_db, "rev", "request", "reject", str(r3), "--reason", "pre-allocation covers Q1")
     run(ledger_db, "fin", "request", "disburse", str(r1), "--date", "2024-01-20")
     run(ledger_db, "fin", "request", "disburse", str(r2), "--date", "2024-03-15")
@@ -142,9 +143,9 @@ def test_small_city_year(ledger_db):
     run(ledger_db, "rev2", "request", "settle", str(r2), "--date", "2024-03-16")
     r4, r5, r6 = submit("ocity", "230800", 2, "400000.00"), submit("o22", "230822", 2, "700000.00"), \
         submit("o81", "230881", 2, "440000.00")
-    run(ledger_db, "rev", "request", "approve", str(r4))
-    run(ledger_db, "rev2", "request", "approve", str(r5), "--amount", "650000.00")
-    run(ledger_db, "rev", "request", "approve", str(r6))
+    run(ledger_db, "rev", "request", "approve", str(r4), "--date", "2024-04-08")
+    run(ledger_db, "rev2", "request", "approve", str(r5), "--amount", "650000.00", "--date", "2024-04-08")
+    run(ledger_db, "rev", "request", "approve", str(r6), "--date", "2024-04-08")
     for r in (r4, r5, r6):   # the reviewer who did not approve settles (separation of duties)
         run(ledger_db, "fin", "request", "disburse", str(r), "--date", "2024-04-10")
         run(ledger_db, "rev" if r == r5 else "rev2", "request", "settle", str(r), "--date", "2024-04-11")

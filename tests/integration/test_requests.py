@@ -44,7 +44,8 @@ def test_request_lifecycle_through_the_cli(ledger_db):
         "balances_held": "1000000.00", "approved_this_year": "0.00", "budget_version": None, "as_of": None,
         "quarter_basis": "annual_div_4"}   # no annual plan (0024): the annual budget ÷ 4
     # The shown request's keys (RequestSubmitted), the history included (it was empty before issue 23).
-    assert list(r1)[13:] == ["events", "justification", "warnings", "status"]
+    assert list(r1)[13:] == ["approved_on", "events", "justification", "warnings", "status"]
+    assert r1["approved_on"] is None
     assert [(e["action"], e["to_state"], e["amount"], e["actor"]) for e in r1["events"]] == [
         ("submit", "submitted", "600000.00", "o22")]
     again = _ok(cli("request", "submit", "--unit", "230822", "--book", "RES", "--year", "2024", "--quarter", "1",
@@ -63,8 +64,9 @@ def test_request_lifecycle_through_the_cli(ledger_db):
     _refused(cli("request", "approve", "1", user="o22"), "permission_denied", "cannot also approve")
     _refused(cli("request", "approve", "1", user="fin"), "permission_denied", "needs the reviewer role")
     _refused(cli("request", "approve", "1", "--amount", "600000.01", user="rev"), "more than the 600,000.00 requested")
-    a1 = _ok(cli("request", "approve", "1", "--amount", "500000.00", "--json", user="rev")).json()
-    assert (a1["state"], a1["amount_approved"], a1["approved_by"], a1["warnings"]) == ("approved", "500000.00", "rev", [])
+    a1 = _ok(cli("request", "approve", "1", "--amount", "500000.00", "--date", "2024-01-12", "--json", user="rev")).json()
+    assert (a1["state"], a1["amount_approved"], a1["approved_by"], a1["warnings"], a1["approved_on"]) == (
+        "approved", "500000.00", "rev", [], "2024-01-12")     # (0126) the approval's business date
     assert special(db) == (fen("1200000.00"), fen("500000.00"))
     _refused(cli("request", "approve", "1", user="rev2"), "illegal_state",
              "request 1 is approved; it cannot be approved again")
@@ -74,7 +76,7 @@ def test_request_lifecycle_through_the_cli(ledger_db):
     # budget warning: it has no budget), and its share of the special account goes negative.
     _ok(cli("request", "submit", "--unit", "230881", "--book", "RES", "--year", "2024", "--quarter", "1",
             "--amount", "400000.00", user="o81"))
-    a2 = _ok(cli("request", "approve", "2", user="rev"))
+    a2 = _ok(cli("request", "approve", "2", "--date", "2024-01-12", user="rev"))
     assert "above the annual budgeted expenditure of 0.00" in a2.stdout
     assert special(db) == (fen("1200000.00"), fen("900000.00"))
 
@@ -143,7 +145,7 @@ def test_request_lifecycle_through_the_cli(ledger_db):
     assert [r["id"] for r in mine] == [1, 4, 5]
     assert list(mine[0]) == ["id", "unit", "book", "component", "year", "quarter", "amount_requested",
                              "amount_approved", "state", "submitted_by", "submitted_at", "approved_by", "note",
-                             "reason"]
+                             "approved_on", "reason"]
     assert [(r["state"], r["amount_approved"], r["reason"]) for r in mine] == [
         ("settled", "500000.00", None), ("rejected", None, "Q1 money not yet spent"), ("approved", "50000.00", None)]
     allq1 = _ok(cli("request", "list", "--year", "2024", "--quarter", "1", "--json", user="aud")).json()

@@ -1036,10 +1036,10 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
         assert set(points) == {"city_figures", "money_in", "city_expenditure", "fund_balance_close_only",
                                "fund_balance_openings", "category_component", "year_close_date",
                                "shortfall_clearing_only", "import_daily_cap", "category_component_allow",
-                               "reversal_date", "import_daily_cap_reference", "component_days"} \
+                               "reversal_date", "import_daily_cap_reference", "component_days", "approval_date"} \
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
         # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115;
-        # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125)
+        # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125; approval_date: 0126)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
