@@ -2320,3 +2320,30 @@ def test_upgrade_0117_a_reversal_is_not_dated_before_what_it_reverses(upgraded: 
     assert r.returncode != 0 and "reversal_predates" in r.stdout + r.stderr, r
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, v.stdout[-2000:]
+
+
+def test_upgrade_0121_an_approval_has_a_business_date_and_what_follows_it_is_not_dated_before(
+        upgraded: Upgraded) -> None:
+    """0121 (ATTACK15 A10): the rule's point is recorded; fl.request_approve takes the approval's
+    business date (its pinned path kept, the two-argument call still resolving); the requests
+    approved by the old release keep approved_on NULL and their recorded versions (which have no such
+    column) still equal them — the upgraded ledger verifies; a clearing of an old register item dated
+    before the item was opened is refused (clearing_predates)."""
+    with upgraded.connect() as c:
+        point = c.execute("SELECT revision FROM fl.rule_point WHERE rule = 'approval_date'").fetchall()
+        assert point == [("0121",)], point
+        cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl.request_approve(bigint,bigint,date)'"
+                        "::regprocedure").fetchone()[0]
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg, cfg
+        assert c.execute("SELECT to_regprocedure('fl.request_approve(bigint,bigint)')").fetchone()[0] is None
+        n, dated = c.execute("SELECT count(*), count(approved_on) FROM fl.fund_request").fetchone()
+        assert n > 0 and dated == 0, (n, dated)
+        item = c.execute("SELECT id, opened_on FROM fl.register_item WHERE kind <> 'unpaid_claims' "
+                         "AND cleared < amount ORDER BY id LIMIT 1").fetchone()
+        finance = c.execute("SELECT name FROM fl.app_user WHERE role = 'finance' ORDER BY name LIMIT 1").fetchone()[0]
+    if item is not None:
+        r = upgraded.cli("--lang", "en", "register", "clear", str(item[0]), "--amount", "0.01",
+                         "--date", (item[1] - dt.timedelta(days=1)).isoformat(), user=finance)
+        assert r.returncode != 0 and "clearing_predates" in r.stdout + r.stderr, r
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]

@@ -46,7 +46,7 @@ def _in_transit(ledger_db: LedgerDB) -> int:
                 "--amount", amount, "--json", user=officer)
         assert r.exit_code == 0, r
         rid = str(r.json()["id"])
-        assert cli("request", "approve", rid, user="rev").exit_code == 0
+        assert cli("request", "approve", rid, "--date", "2024-01-02", user="rev").exit_code == 0
         assert cli("request", "disburse", rid, "--date", "2024-01-15", user="fin").exit_code == 0
     assert balance(ledger_db, "RES", "1004", "230822", "city_exp") == 40_000_000
     assert balance(ledger_db, "RES", "1004", "230800", "city_exp") == 100_000
@@ -147,7 +147,7 @@ def test_the_treasury_share_is_kept_like_the_city_accounts_and_the_special_share
     r = ledger_db.cli("request", "submit", "--unit", "230881", "--book", "RES", "--year", "2024", "--quarter", "1",
                       "--amount", "5000.00", "--json", user="o81")
     assert r.exit_code == 0, r
-    assert ledger_db.cli("request", "approve", str(r.json()["id"]), user="rev").exit_code == 0
+    assert ledger_db.cli("request", "approve", str(r.json()["id"]), "--date", "2024-01-02", user="rev").exit_code == 0
     assert ledger_db.cli("request", "disburse", str(r.json()["id"]), "--date", "2024-01-15", user="fin").exit_code == 0
     assert balance(ledger_db, "RES", "1003", "230881", "special") == -400_000      # drawing on the pool, by design
 

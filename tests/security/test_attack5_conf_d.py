@@ -209,9 +209,9 @@ def test_reservations_through_the_workflow_verify_clean(funded: LedgerDB, tmp_pa
     rev.execute("SELECT fl.request_approve(%s, 15000000)", (rid2,))
     rid3 = o81.execute("SELECT id FROM fl.request_submit('230881', 'RES', '', 2023, 3, 5000000, 'q3', 'k-s8c')"
                        ).fetchone()["id"]
-    rev.execute("SELECT fl.request_approve(%s, NULL)", (rid3,))
+    rev.execute("SELECT fl.request_approve(%s, NULL, '2023-07-03')", (rid3,))
     fin = funded.connect("fin", autocommit=True)
-    fin.execute("SELECT fl.request_disburse(%s, '2023-04-01', NULL)", (rid3,))
+    fin.execute("SELECT fl.request_disburse(%s, '2023-07-03', NULL)", (rid3,))   # (0121) a Q3 request: in Q3
     admin = funded.admin()
     assert admin.execute("SELECT reserved FROM fl.bank_account WHERE holder = 'special' AND book = 'RES'"
                          ).fetchone()["reserved"] == 15_000_000

@@ -36,7 +36,7 @@ def _request(db: LedgerDB, unit: str, officer: str, amount: str, disburse: str, 
             "--amount", amount, "--json", user=officer)
     assert r.exit_code == 0, r
     rid = str(r.json()["id"])
-    assert cli("request", "approve", rid, user="rev").exit_code == 0
+    assert cli("request", "approve", rid, "--date", "2024-01-01", user="rev").exit_code == 0
     assert cli("request", "disburse", rid, "--date", disburse, user="fin").exit_code == 0
     if settle:
         s = cli("request", "settle", rid, "--date", settle, user="rev2")

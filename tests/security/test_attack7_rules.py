@@ -123,7 +123,7 @@ def test_u3_the_approver_settles_what_it_approved(funded: LedgerDB, tmp_path: Pa
     o22, rev, fin = (funded.connect(u, autocommit=True) for u in ("o22", "rev", "fin"))
     rid = int(o22.execute("SELECT id FROM fl.request_submit('230822', 'RES', '', 2023, 1, 1000000, 'q1', 'rt7-u3')"
                           ).fetchone()["id"])
-    rev.execute("SELECT fl.request_approve(%s, NULL)", (rid,))
+    rev.execute("SELECT fl.request_approve(%s, NULL, '2023-01-20')", (rid,))
     fin.execute("SELECT fl.request_disburse(%s, '2023-02-01', NULL)", (rid,))
     with suspended(admin, "fl.request_event_duties()", "  IF FOUND THEN", "  IF false THEN"):
         rev.execute("SELECT fl.request_settle(%s, '2023-02-02', NULL)", (rid,))

@@ -198,7 +198,7 @@ def test_who_took_one_step_of_a_request_takes_no_later_one(funded: LedgerDB) -> 
 
     # The approver may not settle what it approved (nor could it disburse: finance only).
     r1 = submit(o22, "a7-1")
-    rev.execute("SELECT fl.request_approve(%s, NULL)", (r1,))
+    rev.execute("SELECT fl.request_approve(%s, NULL, '2023-01-20')", (r1,))
     fin.execute("SELECT fl.request_disburse(%s, '2023-02-01', NULL)", (r1,))
     e = _refused(rev, "SELECT fl.request_settle(%s, '2023-02-02', NULL)", (r1,))
     assert e.diag.constraint_name == "request_duties" and "approved it" in e.diag.message_primary, e
@@ -211,7 +211,7 @@ def test_who_took_one_step_of_a_request_takes_no_later_one(funded: LedgerDB) -> 
     r2 = submit(rev, "a7-2")
     e = _refused(rev, "SELECT fl.request_approve(%s, NULL)", (r2,))
     assert e.diag.constraint_name in ("approver_is_not_submitter", "request_duties"), e
-    rev2.execute("SELECT fl.request_approve(%s, NULL)", (r2,))
+    rev2.execute("SELECT fl.request_approve(%s, NULL, '2023-01-20')", (r2,))
     fin.execute("SELECT fl.request_disburse(%s, '2023-02-01', NULL)", (r2,))
     for who in (rev, rev2):     # the submitter, then the approver
         e = _refused(who, "SELECT fl.request_settle(%s, '2023-02-02', NULL)", (r2,))

@@ -145,7 +145,7 @@ def test_squatted_keys_through_system_functions_are_refused(funded: LedgerDB) ->
     fin = funded.connect("fin", autocommit=True)
     o22 = funded.connect("o22", autocommit=True)
     req = o22.execute("SELECT id FROM fl.request_submit('230822', 'RES', '', 2023, 1, 1000, 'q1', 'rq-1')").fetchone()
-    rev.execute("SELECT id FROM fl.request_approve(%s, NULL)", (req["id"],))
+    rev.execute("SELECT id FROM fl.request_approve(%s, NULL, '2023-01-20')", (req["id"],))
     m = Matrix()
     e = m.attempt(fin, "disburse under the pre-allocation key", "SELECT id FROM fl.request_disburse(%s, '2023-02-01', %s)",
                   (req["id"], "prealloc:2023:230822:RES"))
