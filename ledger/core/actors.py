@@ -28,7 +28,6 @@ server computes is taken on trust.
 from __future__ import annotations
 
 import datetime as dt
-
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any

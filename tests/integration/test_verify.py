@@ -140,7 +140,7 @@ def test_audit_trail_of_an_entry_and_a_request(ledger_db):
     assert ledger_db.cli("audit", "trail", "no-such-entry", user="aud").exit_code == 1
 
     admin = ledger_db.admin()
-    if admin.execute("SELECT to_regprocedure('fl.request_approve(bigint,bigint)') IS NOT NULL AS ok").fetchone()["ok"]:
+    if admin.execute("SELECT to_regprocedure('fl.request_approve(bigint,bigint,date)') IS NOT NULL AS ok").fetchone()["ok"]:
         o22 = ledger_db.connect("o22")
         rid = o22.execute("SELECT id FROM fl.request_submit('230822', 'RES', '', 2023, 2, 10000, 'Q2 needs', "
                           "'rq-1')").fetchone()["id"]
