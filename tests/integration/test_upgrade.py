@@ -2322,16 +2322,16 @@ def test_upgrade_0117_a_reversal_is_not_dated_before_what_it_reverses(upgraded: 
     assert v.returncode == 0, v.stdout[-2000:]
 
 
-def test_upgrade_0121_an_approval_has_a_business_date_and_what_follows_it_is_not_dated_before(
+def test_upgrade_0126_an_approval_has_a_business_date_and_what_follows_it_is_not_dated_before(
         upgraded: Upgraded) -> None:
-    """0121 (ATTACK15 A10): the rule's point is recorded; fl.request_approve takes the approval's
+    """0126 (ATTACK15 A10): the rule's point is recorded; fl.request_approve takes the approval's
     business date (its pinned path kept, the two-argument call still resolving); the requests
     approved by the old release keep approved_on NULL and their recorded versions (which have no such
     column) still equal them — the upgraded ledger verifies; a clearing of an old register item dated
     before the item was opened is refused (clearing_predates)."""
     with upgraded.connect() as c:
         point = c.execute("SELECT revision FROM fl.rule_point WHERE rule = 'approval_date'").fetchall()
-        assert point == [("0121",)], point
+        assert point == [("0126",)], point
         cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl.request_approve(bigint,bigint,date)'"
                         "::regprocedure").fetchone()[0]
         assert "search_path=pg_catalog, fl, pg_temp" in cfg, cfg

@@ -60,7 +60,7 @@ def built(pg_server, template_db) -> Iterator[str]:  # type: ignore[no-untyped-d
         o22, rev, rev2 = (db.connect(u, autocommit=True) for u in ("o22", "rev", "rev2"))
         for q, key in ((1, "rq-1"), (2, "rq-2")):
             o22.execute("SELECT id FROM fl.request_submit('230822', 'RES', '', 2023, %s, 150000, 'q', %s)", (q, key))
-        rev.execute("SELECT id FROM fl.request_approve(1, NULL, '2023-01-20')")   # (0121) its business date
+        rev.execute("SELECT id FROM fl.request_approve(1, NULL, '2023-01-20')")   # (0126) its business date
         fin.execute("SELECT id FROM fl.request_disburse(1, '2023-02-01', NULL)")
         rev2.execute("SELECT id FROM fl.request_settle(1, '2023-03-01', NULL)")
         held = [rev.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (_money_out(f"h-{i}"),)).fetchone()["held_id"]

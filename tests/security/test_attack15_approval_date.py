@@ -6,7 +6,7 @@ quarter began; the bureau could settle it onward before it was disbursed; a regi
 cleared before it was opened. The demo approved in 2026 what it disbursed in 2024, and nothing in
 the books could tell a true story from a back-dated one.
 
-Fixed by 0121: ``fl.fund_request.approved_on`` (``request approve --date``, default the region's
+Fixed by 0126: ``fl.fund_request.approved_on`` (``request approve --date``, default the region's
 today, never after it; chained with the request's row), and on every path (triggers on fl.entry,
 fl.register_clearing and fl.pending_entry): a disbursement on or after the approval's date and its
 quarter's first day, a settlement onward on or after the disbursement, a register clearing on or
@@ -142,7 +142,7 @@ def test_a10_a_held_clearing_is_refused_when_held_and_when_confirmed(ledger_db: 
     uid = items(ledger_db)["HN-REG-3"]["id"]                          # unpaid claims: held for a second person
     rev = ledger_db.connect("rev", autocommit=True)
     _refused(rev, "clearing_predates", "SELECT * FROM fl.clear_register(%s, 100, '2022-12-30', NULL)", (uid,))
-    # A hold made before 0121 (its trigger off, as on the old release) is refused at its confirmation:
+    # A hold made before 0126 (its trigger off, as on the old release) is refused at its confirmation:
     # the county's expenditure account holds money that day (so the payment itself is no overdraft).
     post(ledger_db.connect("fin", autocommit=True), collect("a10-pre", "2022-11-01", "230822", "1000.00"),
          entry("a10-move", "2022-12-01", "RES", leg("1004", "230822", "D", "500.00", "county_exp"),

@@ -211,7 +211,7 @@ def test_reservations_through_the_workflow_verify_clean(funded: LedgerDB, tmp_pa
                        ).fetchone()["id"]
     rev.execute("SELECT fl.request_approve(%s, NULL, '2023-07-03')", (rid3,))
     fin = funded.connect("fin", autocommit=True)
-    fin.execute("SELECT fl.request_disburse(%s, '2023-07-03', NULL)", (rid3,))   # (0121) a Q3 request: in Q3
+    fin.execute("SELECT fl.request_disburse(%s, '2023-07-03', NULL)", (rid3,))   # (0126) a Q3 request: in Q3
     admin = funded.admin()
     assert admin.execute("SELECT reserved FROM fl.bank_account WHERE holder = 'special' AND book = 'RES'"
                          ).fetchone()["reserved"] == 15_000_000
