@@ -1706,6 +1706,17 @@ def test_upgrade_0119_a_request_and_a_clearing_key_are_bounded(upgraded: Upgrade
     assert v.returncode == 0, v.stdout[-2000:]
 
 
+def test_upgrade_0127_reference_hanzi_ok_is_not_public(upgraded: Upgraded) -> None:
+    """0127: the upgraded fl.reference_hanzi_ok is not PUBLIC's to run (0122 granted it); the
+    insert triggers that use it still refuse a traditional form, and the ledger verifies."""
+    with upgraded.connect() as c:
+        assert c.execute("SELECT has_function_privilege('public', 'fl.reference_hanzi_ok(text)'::regprocedure, "
+                         "'EXECUTE')").fetchone()[0] is False
+        assert c.execute("SELECT fl.reference_hanzi_ok('内-1'), fl.reference_hanzi_ok('內-1')").fetchone() == (True, False)
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]
+
+
 def test_upgrade_0122_a_references_hanzi_are_gb2312s_and_every_import_is_counted(upgraded: Upgraded) -> None:
     """0122 (ATTACK15b B3, B7): the upgraded fl.reference_hanzi_ok answers as Python's gb2312 codec
     for every code point of the basic block; the three tables whose references are compared refuse a

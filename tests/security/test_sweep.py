@@ -23,7 +23,9 @@ INLINED = {"fmt_fen", "imp_days_in_month", "imp_date", "imp_date_problem", "imp_
            # 0017: per entry in fl.post_entries and the entry stamp
            "_kind_command", "_key_in_namespace", "_key_namespace", "_real_money",
            # 0066: an import line's text, per line in the batch digest (fl._record_import_lines)
-           "_import_line_text"}
+           "_import_line_text",
+           # 0089/0111: a reference's form, in three CHECKs and (0124) the register item's insert trigger
+           "reference_form_ok"}
 
 # Every fl function that runs dynamic SQL, and why that SQL is built from a list.
 DYNAMIC_SQL = {
