@@ -9,19 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.context import (
-    Markup,
-    bounded,
-    check_id,
-    console,
-    emit_json,
-    parse_date_opt,
-    plain,
-    read,
-    read_pinned,
-    table,
-    write,
-)
+from cli.callbacks import bounded, check_id
+from cli.context import Markup, console, emit_json, parse_date_opt, plain, read, read_pinned, table, write
 from cli.outfiles import FORCE_HELP, check_target, safe_target
 from ledger.core import since_digest
 from ledger.core.findings import VerifyReport

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cli.balance import balance as balance_body
+from cli.balance import shape_name
+from cli.callbacks import bounded, check_id
 from cli.context import (
     BIGINT_MAX,
     State,
-    bounded,
-    check_id,
     check_year,
     console,
     db,
@@ -25,12 +26,10 @@ from cli.context import (
     parse_date_opt,
     plain,
     read,
-    side_text,
     status_text,
     table,
     write,
 )
-from ledger.core.money import format_yuan
 from ledger.core.shapes import as_row, money_keys, to_json
 from ledger.core.users import check_user_name
 from ledger.errors import BadInput
@@ -58,9 +57,7 @@ close_app = typer.Typer(help="Close periods: no posting may be dated in a closed
 report_app = typer.Typer(help="Reports: --json, --csv FILE, --xlsx FILE.", no_args_is_help=True)
 
 
-def _name(r: Any, lang: str | None) -> str:
-    """A shape's name (``name_zh``/``name_en``) in ``lang`` or the language in force."""
-    return str(r.name_en if (lang or get_lang()) == "en" else r.name_zh)
+_name = shape_name
 
 
 # ---- init & db -----------------------------------------------------------------
@@ -499,23 +496,7 @@ def balance_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """One account's balance, now or as of a past date."""
-    r = read(lambda c: accounts.balance(c, account, parse_date_opt(as_of, "as-of")))
-    # Shown on the account's normal side: a fund (credit-normal) in deficit reads "Dr", not a positive figure.
-    if json_out:
-        emit_json(to_json(r))
-    else:
-        text = _("{account} {name}: {side} {amount} (debits {debits}, credits {credits}; normal side {normal})")
-        if r.as_of:
-            text = _("{account} {name} as of {as_of}: {side} {amount} (debits {debits}, credits {credits}; "
-                     "normal side {normal})")
-        console.print(text.format(account=r.account, name=_name(r, None), as_of=r.as_of,
-                                  side=side_text(r.side), amount=format_yuan(r.amount),
-                                  debits=format_yuan(r.debits), credits=format_yuan(r.credits),
-                                  normal=side_text(r.normal_side)))
-        if r.government_share_outstanding:
-            console.print(_("beside it: government shortfall shares owed to the fund {amount} (obligations register; "
-                            "not on the books, counted by the shortfall rule)").format(
-                amount=format_yuan(r.government_share_outstanding)))
+    balance_body(account, as_of, json_out)
 
 
 @report_app.command("trial-balance")

@@ -10,8 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.callbacks import bounded
 from cli.cmd_core import db_app, user_app
-from cli.context import State, bounded, console, db, emit_json, jsonable, table, write
+from cli.context import State, console, db, emit_json, jsonable, table, write
 from ledger.core.shapes import as_row, to_json
 from ledger.errors import BadInput
 from ledger.i18n import _, code_text

@@ -20,8 +20,9 @@ import typer
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cli.callbacks import bounded
 from cli.cmd_fund import _shortfall_model
-from cli.context import bounded, check_year, console
+from cli.context import check_year, console
 from cli.exports import checked_lang, render_report
 from ledger.core.money import format_yuan
 from ledger.core.monitor import Colour
@@ -64,7 +65,7 @@ def build_reports(conn: Any, year: int, lang: str | None = None) -> dict[str, Re
     lang = lang or get_lang()
     end = dt.date(year, 12, 31)
     labels = reports.labels(conn)
-    from cli.cmd_monitor import monitor_view
+    from cli.monitor import monitor_view
 
     t, rr, rows, cons, _labels = monitor_view(conn, end)
     region = labels.region

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.context import bounded, console, emit_json, parse_date_opt, read, table
+from cli.callbacks import bounded
+from cli.context import console, emit_json, parse_date_opt, read, table
 from ledger.core.forecast import Assumptions, PathMonth, UnitForecast, forecast_unit, origin_for
 from ledger.core.money import decimal_text
 from ledger.core.monitor import Thresholds

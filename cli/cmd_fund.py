@@ -11,10 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.callbacks import bounded, check_id
 from cli.cmd_core import close_app, report_app
 from cli.context import (
-    bounded,
-    check_id,
     check_year,
     console,
     emit_json,

@@ -10,17 +10,8 @@ from typing import Annotated
 
 import typer
 
-from cli.context import (
-    check_id,
-    console,
-    emit_json,
-    err_console,
-    parse_date_opt,
-    read,
-    status_text,
-    table,
-    write,
-)
+from cli.callbacks import check_id
+from cli.context import console, emit_json, err_console, parse_date_opt, read, status_text, table, write
 from ledger.core.money import format_yuan, parse_fen
 from ledger.core.shapes import as_row, money_keys, to_json
 from ledger.errors import BadAmount, BadInput

@@ -14,8 +14,9 @@ from typing import Annotated
 
 import typer
 
+from cli.callbacks import bounded
 from cli.cmd_core import report_app
-from cli.context import BIGINT_MAX, bounded, check_year, err_console, parse_date_opt, read
+from cli.context import BIGINT_MAX, check_year, err_console, parse_date_opt, read
 from cli.exports import checked_lang, show
 from cli.outfiles import FORCE_HELP
 from ledger.errors import BadInput

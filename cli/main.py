@@ -11,10 +11,8 @@ from typing import Annotated
 
 import typer
 
-from cli.context import State, err_console, escape
-from ledger import i18n
-from ledger.errors import BadInput, LedgerError
-from ledger.i18n import _
+from cli.context import State
+from cli.edge import guarded
 
 app = typer.Typer(
     name="fundledger",
@@ -151,64 +149,19 @@ def tree_for(name: str | None, argv: list[str] | None = None) -> typer.Typer:
     return one if one.registered_commands or one.registered_groups else app
 
 
-def _check_arguments(argv: list[str]) -> None:
-    """An argument that is not UTF-8 (a note typed in a GBK terminal) is refused before
-    anything runs — unless it names a file that exists: a Windows-made file name keeps
-    its GBK bytes, and the file can still be read (ledger.io.infile.shown_name)."""
-    import os
-
-    for a in argv:
-        try:
-            a.encode("utf-8")
-        except UnicodeEncodeError:
-            if os.path.exists(a):
-                continue
-            shown = os.fsencode(a).decode("utf-8", "backslashreplace")
-            raise BadInput(_("the argument {arg} is not UTF-8 text (was it typed in another encoding?); "
-                             "nothing was done. Set the terminal to UTF-8 and type it again").format(arg=shown)) from None
-
-
-def render_error(e: LedgerError) -> str:
-    """One line (or a block, for a refused file) for a user: the rule code stays ASCII."""
-    from cli.errors import localise
-
-    label = _("error")
-    return f"[red]{escape(label)}[/red] \\[{escape(e.rule)}]: {escape(localise(i18n.translate(e.message), e.rule))}"
-
-
 def run() -> None:
-    """Console entry point: LedgerErrors become one line on stderr and an exit code;
-    usage errors are click's own (exit 2). No traceback for a user's mistake."""
-    from cli.context import configure_width
-    from cli.localize import build, lang_from_argv
-
-    configure_width()
-    try:
-        lang = i18n.resolve(lang_from_argv(sys.argv[1:]))
-    except i18n.UnknownLanguage as e:
-        label = _("error")
-        err_console.print(f"[red]{escape(label)}[/red] \\[bad_input]: {escape(str(e))}", soft_wrap=True)
-        sys.exit(1)
-    i18n.set_lang(lang)
-    try:
-        _check_arguments(sys.argv[1:])
+    """The whole command tree's entry point (``cli.entry.main`` runs it for every command
+    line its fast path does not take): only the named command's modules are imported and
+    built (``register``, ``tree_for``), in the language in force (cli/localize.py). Usage
+    errors are click's own (exit 2); everything else is cli.edge's."""
+    def body(lang: str) -> None:
         name = invoked(sys.argv[1:])
         register(COMMANDS.get(name or "", MODULES))
         build(tree_for(name, sys.argv[1:]), lang)(prog_name="fundledger")
-    except LedgerError as e:
-        err_console.print(render_error(e), soft_wrap=True)
-        sys.exit(e.exit_code)
-    except (UnicodeError, RecursionError) as e:
-        # Text no database can store, or a document nested past any reader's depth, that a
-        # check upstream did not name: still a message, never a traceback; the transaction
-        # it happened in was rolled back.
-        bad = BadInput(_("the input holds text that is not valid Unicode, or nests too deeply ({what}); "
-                         "nothing was written. Give UTF-8 text and files").format(what=type(e).__name__))
-        err_console.print(render_error(bad), soft_wrap=True)
-        sys.exit(bad.exit_code)
-    except KeyboardInterrupt:
-        err_console.print(_("interrupted: nothing half-written remains (each action is one transaction)"))
-        sys.exit(130)
+
+    from cli.localize import build
+
+    guarded(body)
 
 
 if __name__ == "__main__":

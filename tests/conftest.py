@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -610,15 +610,19 @@ class CliResult:
 
 
 def run_cli(args: list[str], *, url: str | None, user: str | None = None, input: str | None = None,
-            env: dict[str, str] | None = None) -> CliResult:
+            env: dict[str, str] | None = None, entry: Callable[[], None] | None = None) -> CliResult:
+    """``args`` run by the console script's entry point (cli.entry.main: a read command's
+    fast path, else the Typer tree), or by ``entry`` (tests/integration/test_fast_path.py
+    runs each form both ways)."""
     import contextlib
     import io
     import sys
 
     from cli import context
-    from cli.main import run
+    from cli.entry import main
     from ledger import i18n
 
+    run = entry or main
     saved_lang = i18n.get_lang()   # the run sets the language in force: a later test should not inherit it
     full = (["--as", user] if user else []) + args
     out, err = io.StringIO(), io.StringIO()
