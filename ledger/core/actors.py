@@ -28,8 +28,9 @@ server computes is taken on trust.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from ledger.core import clearings, jsonfast
@@ -150,19 +151,97 @@ def referenced_entries(latest: Mapping[str, Mapping[str, str]]) -> set[int]:
 Entries = Mapping[int, Mapping[str, Any]]
 
 
+# The columns of a held entry's latest version ``_held_one`` reads.
+HELD_COLS = ("id", "state", "decided_by", "decided_at", "entry_id", "made_by", "idempotency_key")
+
+# The keys of a confirmed entry's source ``_held_one`` compares.
+HELD_SOURCE = ("held", "made_by", "confirmed_by")
+
+
+class HeldStream:
+    """The held entries judged as their latest versions stream past (online), not from
+    ``latest`` — whose texts of every held entry were the verdict's largest per-entry state
+    (histories.scan_full, ``project=False``). ``recorded``: the held entries' latest
+    versions as the history scan kept them (key -> (history id, digest), ``Scan.digested``),
+    which says of each version read whether it is its row's latest. A latest version is
+    judged at once (its decision is known by then: every version before it has passed),
+    buffered with the others until ``flush``, which reads the entries the confirmed ones name
+    (``fetch``: ids -> Entries) and judges them as ``_held`` would: the caller flushes between
+    the pieces it reads the versions in (one session: the entries are read when no COPY
+    streams), so the buffer holds one piece's held entries, never the ledger's."""
+
+    def __init__(self, recorded: Mapping[str, tuple[int, bytes]], fetch: Callable[[set[int]], Entries]) -> None:
+        self.recorded, self.fetch = recorded, fetch
+        self.judge = _Judge({}, 0)
+        self.buffer: list[tuple[dict[str, Any], bool]] = []
+        self.decided_before: set[str] = set()   # keys with a decision not their latest version (rare)
+        self.judged = 0
+        self.found: list[tuple[int, int, Finding]] = []     # (held entry id, order, finding)
+
+    def version(self, v: Sequence[str]) -> None:
+        """One version of fl.pending_entry, in id order (BACKFILL versions too)."""
+        key, op = v[_KEY], v[_OP]
+        decided = op not in ("INSERT", "BACKFILL")
+        rec = self.recorded.get(key)
+        if rec is None or rec[0] != int(v[_ID]):
+            if decided:
+                self.decided_before.add(key)
+            return
+        if hashlib.sha256(v[_ROW].encode()).digest() != rec[1]:
+            raise ValueError(f"history version {v[_ID]} read for the actors check is not the one the history's "
+                             "scan read")
+        if key in self.decided_before:
+            self.decided_before.discard(key)
+            decided = True
+        p = _load(v[_ROW])        # only the columns ``_held_one`` reads wait for the flush
+        self.buffer.append(({c: p[c] for c in HELD_COLS if c in p}, decided))
+        self.judged += 1
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        held, self.buffer = self.buffer, []
+        want = {i for p, _d in held if p.get("state") == "confirmed" and (i := _int(p.get("entry_id"))) is not None}
+        named = self.fetch(want) if want else {}
+        j = self.judge
+        for p, d in held:
+            before = len(j.findings)
+            _held_one(j, p, d, {}, named)
+            pid = _int(p.get("id"))
+            self.found.extend((pid if pid is not None else 0, len(self.found), f) for f in j.findings[before:])
+        j.findings = []
+        if len(self.found) > 8 * j.cap + 8:           # only the first cap * 4 are ever listed
+            self.found = sorted(self.found, key=lambda t: (t[0], t[1]))[:4 * j.cap + 1]
+
+    def finish(self) -> list[Finding]:
+        """The findings, by held entry (as ``_held`` names them), once every version has passed.
+        Raises when a held entry's latest version never passed (the read showed fewer
+        versions than the history's scan): the check cannot be whole (ledger.store's
+        verdict reports the ledger as not judged)."""
+        self.flush()
+        if self.judged != len(self.recorded):
+            raise ValueError(f"the held entries' versions read for the actors check hold {self.judged} latest "
+                             f"versions, the history {len(self.recorded)}")
+        return [f for _pid, _k, f in sorted(self.found, key=lambda t: (t[0], t[1]))]
+
+
 def check(versions: Iterable[Sequence[str]], latest: Mapping[str, Mapping[str, str]], cap: int,
-          entries: Entries | None = None) -> CheckResult:
+          entries: Entries | None = None, held: HeldStream | None = None) -> CheckResult:
     """The ``actors`` check over ``versions`` (rows of fl.record_log in id order, columns
     histories.RECORD_COLS; other tables' versions are skipped), ``latest`` (the latest
     version of every row, ``histories.Scan.latest``) and ``entries`` (id -> {kind, source} of
     the entries ``referenced_entries`` names, read from fl.entry — which the histories check
-    proves equal to its history; None: taken from ``latest``)."""
+    proves equal to its history; None: taken from ``latest``). ``held`` (online): the held
+    entries judged as their latest versions pass in ``versions`` (``HeldStream``), not
+    from ``latest``, which then holds none of their texts."""
     users: dict[str, str] = {}
     for text in latest.get("fl.app_user", {}).values():
         row = _load(text)
         if row.get("name") is not None:
             users[str(row["name"])] = str(row.get("role"))
     j = _Judge(users, cap)
+    if held is not None:
+        held.judge = _Judge(users, cap)
     tables = set(watched())
     # The held entries whose history records a decision (keys only: what ``_held`` asks;
     # no version's text is kept, so the check's memory does not grow with the versions).
@@ -174,6 +253,8 @@ def check(versions: Iterable[Sequence[str]], latest: Mapping[str, Mapping[str, s
             continue
         n += 1
         op = v[_OP]
+        if held is not None and table == "fl.pending_entry":
+            held.version(v)
         if op == "BACKFILL":
             continue                              # recorded by a migration from rows written before the history
         key = _load(v[_KEY])
@@ -200,7 +281,8 @@ def check(versions: Iterable[Sequence[str]], latest: Mapping[str, Mapping[str, s
                 j.registered(table, key, v, None, "the held entry")
             else:
                 j.registered(table, key, v, DECIDER_ROLES, f"its decision ({row.get('state')})")
-                decisions.add(v[_KEY])
+                if held is None:
+                    decisions.add(v[_KEY])
                 if row.get("decided_by") != v[_ACTOR]:
                     j.add(table, key, f"decided_by says {row.get('decided_by')} but the decision ({row.get('state')}) "
                           f"was recorded by {v[_ACTOR]} (history version {v[_ID]} at {v[_AT]})")
@@ -210,7 +292,13 @@ def check(versions: Iterable[Sequence[str]], latest: Mapping[str, Mapping[str, s
         else:
             j.registered(table, key, v, TABLE_ROLES.get(table), "the row")
     _requests(j, latest, entries)
-    _held(j, latest, decisions, entries)
+    if held is None:
+        _held(j, latest, decisions, entries)
+    else:
+        for f in held.finish():
+            if len(j.findings) > cap * 4:
+                break
+            j.findings.append(f)
     _registers(j, latest, entries)
     return result("actors", "who did what: every row's own who-column (request events, requests, held entries, "
                   "closes, register items and clearings, imports, budgets, users …) equals the login of the history "
@@ -353,38 +441,44 @@ def _requests(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entri
 def _held(j: _Judge, latest: Mapping[str, Mapping[str, str]], decisions: Collection[str],
           entries: Entries | None) -> None:
     for key_text, text in latest.get("fl.pending_entry", {}).items():
-        p = _load(text)
-        key = {"id": p.get("id")}
-        state, by, eid, maker = p.get("state"), p.get("decided_by"), p.get("entry_id"), p.get("made_by")
-        k = str(p.get("idempotency_key") or "")
-        if k.startswith("manual:") and k.split(":", 2)[1] != maker:
-            j.add("fl.pending_entry", key, f"made_by says {maker} but its key {k} was filed in "
-                  f"{k.split(':', 2)[1]}'s namespace (the maker's own)")
-        if state == "held":
-            if by is not None or eid is not None or p.get("decided_at") is not None:
-                j.add("fl.pending_entry", key, f"held, yet it names a decision (decided_by {by}, entry {eid})")
-            continue
-        if by is None:
-            j.add("fl.pending_entry", key, f"{state} but it names no one who decided it")
-        elif by == maker and state != "rejected":
-            # (ATTACK7 U12) The database's rule (fl._decider, CHECK pending_second_person): a
-            # second person confirms; a maker may withdraw (reject) its own entry while it is
-            # held, which posts nothing — office practice, not a finding.
-            j.add("fl.pending_entry", key, f"{state} by {by}, who made it: a second person confirms")
-        if key_text not in decisions and by is not None:
-            j.add("fl.pending_entry", key, f"{state} by {by}, but its history records no decision")
-        if state == "confirmed":
-            e = _entry(latest, eid, entries)
-            src = (e or {}).get("source") or {}
-            if e is None:
-                j.add("fl.pending_entry", key, f"confirmed as entry {eid}, which does not exist")
-            elif (_int(src.get("held")) != _int(p.get("id")) or src.get("confirmed_by") != by
-                  or src.get("made_by") != maker):
-                j.add("fl.pending_entry", key, f"confirmed as entry {eid} by {by} (made by {maker}), but that entry "
-                      f"records held entry {src.get('held')} made by {src.get('made_by')} and confirmed by "
-                      f"{src.get('confirmed_by')}")
-        elif state == "rejected" and eid is not None:
-            j.add("fl.pending_entry", key, f"rejected, yet it names entry {eid}")
+        _held_one(j, _load(text), key_text in decisions, latest, entries)
+
+
+def _held_one(j: _Judge, p: dict[str, Any], decided: bool, latest: Mapping[str, Mapping[str, str]],
+              entries: Entries | None) -> None:
+    """One held entry's latest version ``p`` (parsed); ``decided``: its history records a
+    decision (a version other than its INSERT)."""
+    key = {"id": p.get("id")}
+    state, by, eid, maker = p.get("state"), p.get("decided_by"), p.get("entry_id"), p.get("made_by")
+    k = str(p.get("idempotency_key") or "")
+    if k.startswith("manual:") and k.split(":", 2)[1] != maker:
+        j.add("fl.pending_entry", key, f"made_by says {maker} but its key {k} was filed in "
+              f"{k.split(':', 2)[1]}'s namespace (the maker's own)")
+    if state == "held":
+        if by is not None or eid is not None or p.get("decided_at") is not None:
+            j.add("fl.pending_entry", key, f"held, yet it names a decision (decided_by {by}, entry {eid})")
+        return
+    if by is None:
+        j.add("fl.pending_entry", key, f"{state} but it names no one who decided it")
+    elif by == maker and state != "rejected":
+        # (ATTACK7 U12) The database's rule (fl._decider, CHECK pending_second_person): a
+        # second person confirms; a maker may withdraw (reject) its own entry while it is
+        # held, which posts nothing — office practice, not a finding.
+        j.add("fl.pending_entry", key, f"{state} by {by}, who made it: a second person confirms")
+    if not decided and by is not None:
+        j.add("fl.pending_entry", key, f"{state} by {by}, but its history records no decision")
+    if state == "confirmed":
+        e = _entry(latest, eid, entries)
+        src = (e or {}).get("source") or {}
+        if e is None:
+            j.add("fl.pending_entry", key, f"confirmed as entry {eid}, which does not exist")
+        elif (_int(src.get("held")) != _int(p.get("id")) or src.get("confirmed_by") != by
+              or src.get("made_by") != maker):
+            j.add("fl.pending_entry", key, f"confirmed as entry {eid} by {by} (made by {maker}), but that entry "
+                  f"records held entry {src.get('held')} made by {src.get('made_by')} and confirmed by "
+                  f"{src.get('confirmed_by')}")
+    elif state == "rejected" and eid is not None:
+        j.add("fl.pending_entry", key, f"rejected, yet it names entry {eid}")
 
 
 def _registers(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entries | None) -> None:

@@ -342,7 +342,7 @@ PROJECTED: dict[str, tuple[str, ...]] = {
 }
 
 
-def project(table: str, row: Any, text: str, floatless: bool = False) -> str:
+def _project(table: str, row: Any, text: str, floatless: bool = False) -> str:
     """A latest version as ``PROJECTED`` keeps it: its columns ``PROJECTED[table]`` (those it
     has) as a JSON object; a version that is not an object is kept whole (it is named by
     the table comparison, and read as an empty row by the checks that parse it)."""
@@ -446,7 +446,7 @@ class _Links:
 
 
 def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: int,
-              digested: Collection[str] = ()) -> Scan:
+              digested: Collection[str] = (), project: bool = True) -> Scan:
     """One pass over the history (columns RECORD_COLS, optionally + SEAL_COLS; in id
     order): its chain check, the latest version of every row (``latest_versions``), how
     many versions are not chained yet, and every UPDATE version that changed what the
@@ -456,7 +456,11 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
     with every version's text. The rows of the ``digested`` tables (but a held line's
     versions from before 0032, keyed by ``pos``) are kept as their latest version's id and
     digest (``Scan.digested``), and a later version of one is judged after the scan
-    (``Scan.deferred``, ``judge_deferred``)."""
+    (``Scan.deferred``, ``judge_deferred``). ``project=False``: a ``PROJECTED`` table's
+    latest versions are not kept as text at all (``latest`` holds an empty mapping for it):
+    its reader judges each latest version as it streams past in a read of its own, told
+    which version is the latest by ``Scan.digested`` (the online ``actors`` check,
+    ledger.store.verify_actors) — ~300 bytes a held entry the verdict no longer keeps."""
     findings: list[Finding] = []
     changes: list[Finding] = []
     latest: dict[str, MutableMapping[str, tuple[int, str]]] = {}
@@ -515,7 +519,9 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
                 if r[2] in PROJECTED or r[2] in MUTABLE:
                     row, floatless = _loads_floatless(text)
                     if r[2] in PROJECTED:
-                        proj.setdefault(r[2], {})[r[4]] = project(r[2], row, text, floatless)
+                        kept = proj.setdefault(r[2], {})
+                        if project:
+                            kept[r[4]] = _project(r[2], row, text, floatless)
                     if r[2] in MUTABLE:
                         st = stable_digest(r[2], row, floatless)
                         was_st = d.stable(r[4])

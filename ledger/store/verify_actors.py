@@ -8,6 +8,7 @@ that check recomputed (same snapshot)."""
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -19,14 +20,23 @@ from ledger.store.db import Conn
 CopyRows = Callable[[Conn, str], Iterator[list[str]]]
 
 
-def versions_sql() -> str:
+def versions_sql(lo: int | None = None, hi: int | None = None) -> str:
+    """The watched tables' versions in id order; ``lo``/``hi``: only ids in [lo, hi)."""
     # The hashes (unread here) as bare hex: no escaped backslash in every row (verify_independent._HEX).
     cols = ", ".join(f"pg_catalog.encode(t.{c}, 'hex')" if c in ("prev_hash", "hash") else
                      f"t.{c}" + ("::pg_catalog.text" if c in ("row_key", "row_data") else "")
                      for c in histories.RECORD_COLS)
     tables = "{" + ",".join(actors.watched()) + "}"
+    bounds = ((f" AND t.id OPERATOR(pg_catalog.>=) {int(lo)}" if lo is not None else "")
+              + (f" AND t.id OPERATOR(pg_catalog.<) {int(hi)}" if hi is not None else ""))
     return (f"SELECT {cols} FROM ONLY fl.record_log t WHERE t.tbl OPERATOR(pg_catalog.=) ANY ('{tables}'::pg_catalog.text[])"
-            " ORDER BY t.id")
+            f"{bounds} ORDER BY t.id")
+
+
+# History ids per piece of the streamed read (``check`` with ``recorded``): the held entries
+# of one piece wait for their entries to be read, so what waits is bounded by this, not by
+# the ledger (about two versions in five are a held entry's).
+PIECE_IDS = 2_000
 
 
 def entries(conn: Conn, copy_rows: CopyRows, ids: set[int]) -> dict[int, dict[str, Any]]:
@@ -50,6 +60,38 @@ def entries(conn: Conn, copy_rows: CopyRows, ids: set[int]) -> dict[int, dict[st
     return out
 
 
-def check(conn: Conn, copy_rows: CopyRows, latest: Mapping[str, Mapping[str, str]], cap: int) -> CheckResult:
+def sources(conn: Conn, copy_rows: CopyRows, ids: set[int]) -> dict[int, dict[str, Any]]:
+    """id -> {source: the keys ``actors.HELD_SOURCE`` of its source} of the entries ``ids``
+    (confirmed held entries' entries, one piece's: ``actors.HeldStream``)."""
+    arr = "{" + ",".join(str(int(i)) for i in sorted(ids)) + "}"
+    out: dict[int, dict[str, Any]] = {}
+    for r in copy_rows(conn, f"SELECT t.id, t.source::pg_catalog.text FROM ONLY fl.entry t "
+                             f"WHERE t.id OPERATOR(pg_catalog.=) ANY ('{arr}'::pg_catalog.int8[])"):
+        src = actors.entry_source(jsonfast.loads(r[1]) if r[1] else None)
+        out[int(r[0])] = {"source": {k: src[k] for k in actors.HELD_SOURCE if k in src}}
+    return out
+
+
+def check(conn: Conn, copy_rows: CopyRows, latest: Mapping[str, Mapping[str, str]], cap: int,
+          recorded: Mapping[str, tuple[int, bytes]] | None = None) -> CheckResult:
+    """``recorded`` (the held entries' latest versions as digests, ``Scan.digested``, when
+    ``latest`` keeps none of their texts: histories.scan_full, ``project=False``): the held
+    entries are judged as their latest versions stream past (``actors.HeldStream``), the
+    versions read in pieces of ``PIECE_IDS`` history ids with the entries the confirmed ones
+    name read between pieces — what is kept grows with a piece, not with the ledger."""
     named = entries(conn, copy_rows, actors.referenced_entries(latest))
-    return actors.check(copy_rows(conn, versions_sql()), latest, cap, named)
+    if recorded is None:
+        return actors.check(copy_rows(conn, versions_sql()), latest, cap, named)
+    held = actors.HeldStream(recorded, lambda ids: sources(conn, copy_rows, ids))
+
+    def pieces() -> Iterator[list[str]]:
+        # The greatest id only sizes the pieces: the first and last are open, so every
+        # version is read whatever it says.
+        row = conn.execute("SELECT pg_catalog.max(t.id) AS top FROM ONLY fl.record_log t").fetchone()
+        top = int(row["top"]) if row is not None and row["top"] is not None else 0
+        cuts: list[int | None] = list(range(PIECE_IDS, top + 1, PIECE_IDS))
+        for lo, hi in itertools.pairwise([None, *cuts, None]):
+            yield from copy_rows(conn, versions_sql(lo, hi))
+            held.flush()          # no COPY streams now: the entries the piece's held entries name
+
+    return actors.check(pieces(), latest, cap, named, held)

@@ -490,7 +490,10 @@ def _judged(conn: Conn, reader: GroupedReader, cap: int, fingerprint: dict[str, 
             the history scanned and chained, every hooked table compared with it."""
             t1 = time.perf_counter()
             log, head = stream_histories(conn)
-            hist = histories.scan_full(log, head, cap, digested=[t for t in histories.DIGESTED if t in later])
+            # The held entries' latest versions are not kept as text: the actors check judges
+            # each as it streams past in its own read (verify_actors.check, ``recorded``).
+            hist = histories.scan_full(log, head, cap, digested=[t for t in histories.DIGESTED if t in later],
+                                       project=False)
             histories.judge_deferred(hist, functools.partial(verify_records.versions, conn, copy_rows), cap)
             q.closes_sealed_by = histories.closes_sealed_by(hist.latest, hist.first)
             q.entry_versions = hist.first.get("fl.entry") or {}
@@ -514,7 +517,8 @@ def _judged(conn: Conn, reader: GroupedReader, cap: int, fingerprint: dict[str, 
         hist_checks = (hist.chain, queued.merged(tables.finish(conn, copy_rows, hist.latest, p.memos, cap,
                                                                reader.results, hist.digested),
                                                  p.queued_judge, p.queue_rows, cap), tables.links,
-                       verify_actors.check(conn, copy_rows, hist.latest, cap),
+                       verify_actors.check(conn, copy_rows, hist.latest, cap,
+                                           hist.digested.get("fl.pending_entry")),
                        bank_refs.check(hist.latest, p.acct.values(), cap),       # ATTACK9 W1
                        *verify_rules.finish(conn, copy_rows, api_rules))
         step("posting memos", t)
