@@ -65,7 +65,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from ledger.core import entry_writers, fund_rules, jsonfast, workflow_shapes, year_bound
@@ -73,6 +73,8 @@ from ledger.core.chart import BOTH, CHART_BY_CODE
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
 from ledger.core.keyed import CodedMap
 from ledger.core.rule_binding import Binding
+
+V = TypeVar("V")
 
 Row = Sequence[str]
 
@@ -613,6 +615,26 @@ class _E:
     source: dict[str, Any]
 
 
+def _ids_in_order(m: Mapping[int, Any]) -> Iterable[int]:
+    """``m``'s ids in ascending order: as kept when put so (the entries stream in id order),
+    else sorted — no list of every item built where the order is already there."""
+    ids = iter(m)
+    last = next(ids, None)
+    if last is None:
+        return m
+    for eid in ids:
+        if eid <= last:
+            return sorted(m)
+        last = eid
+    return m
+
+
+def _by_id(m: Mapping[int, V]) -> Iterator[tuple[int, V]]:
+    """(id, value) of ``m`` in ascending id order (``_ids_in_order``)."""
+    for eid in _ids_in_order(m):
+        yield eid, m[eid]
+
+
 @dataclass
 class Rules:
     """Fed as the verdict reads: ``small`` tables first, then ``accounts`` and ``entries``
@@ -638,7 +660,10 @@ class Rules:
     legs: dict[int, tuple[tuple[str, str, str], ...]] = field(default_factory=dict)
     late: set[int] = field(default_factory=set)            # dated after the day they were written
     makers: dict[int, str] = field(default_factory=dict)   # entry -> created_by, for the entries not kept
-    credits: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))  # entry -> own accounts credited
+    # entry -> the own accounts it credits, in the order first credited: a few distinct tuples
+    # (a unit's own account, nearly always one), so as columns (ledger.core.keyed: ~12 bytes an
+    # entry where a dictionary of lists took ~170 — every settlement credits its unit's account)
+    credits: MutableMapping[int, tuple[str, ...]] = field(default_factory=CodedMap)
     debits: dict[int, int] = field(default_factory=lambda: defaultdict(int))   # AMOUNT_KINDS entry -> its debits
     flows: set[tuple[str, int]] = field(default_factory=set)   # (book, year) with benefit collections or payments
     bank_of: dict[str, str] = field(default_factory=dict)       # account id -> its bank account id
@@ -1042,9 +1067,12 @@ class Rules:
             if r[2] in own:
                 self.fund.watch(int(r[1]), r[2], r[3], int(r[4]))     # a pre-allocation's basis (Z2)
             if r[3] == "C" and r[2] in own:
-                lst = self.credits[int(r[1])]
-                if r[2] not in lst:
-                    lst.append(sys.intern(r[2]))      # a few accounts, credited by many entries
+                self._credit(int(r[1]), r[2])
+
+    def _credit(self, eid: int, aid: str) -> None:
+        had = self.credits.get(eid, ())
+        if aid not in had:
+            self.credits[eid] = (*had, sys.intern(aid))      # a few accounts, credited by many entries
 
     def matched_ids(self) -> set[str]:
         """The postings a reconciliation match names (their account and amount are judged)."""
@@ -1083,9 +1111,7 @@ class Rules:
                 if r[2] in own:
                     self.fund.watch(int(r[1]), r[2], r[3], int(r[4]))     # a pre-allocation's basis (Z2)
                 if r[2] in own and r[3] == "C":
-                    lst = self.credits[int(r[1])]
-                    if r[2] not in lst:
-                        lst.append(sys.intern(r[2]))
+                    self._credit(int(r[1]), r[2])
                 eid = int(r[1])
                 for accounts, moves in watched:
                     if r[2] in accounts:
@@ -1335,7 +1361,7 @@ class Rules:
 
     # ---- the rules judged at the end ----------------------------------------------------
     def finish(self) -> list[CheckResult]:
-        for eid, e in sorted(self.kept.items()):
+        for eid, e in _by_id(self.kept):
             if eid in self.old_entries:
                 continue
             self._maker_checker(eid, e)
@@ -1593,7 +1619,7 @@ class Rules:
         """The rules of the workflows that write held entries (their maker and checker are
         ``maker_checker``'s): opening_city_only, preallocation_county_only / _date / _cap,
         interest_period."""
-        for eid, e in sorted(self.kept.items()):
+        for eid, e in _by_id(self.kept):
             if eid in self.old_entries:
                 continue
             if e.kind == "opening" and e.key.startswith("opening-city:"):
@@ -1929,7 +1955,7 @@ class Rules:
         whose holder is not pooled) posts at once only in a session of an officer of that unit;
         anyone else's such entry was held and confirmed by a person other than its maker; or it
         is the handover of a legacy account (its whole balance to the special account)."""
-        for eid in sorted(self.credits):
+        for eid in _ids_in_order(self.credits):
             if eid in self.old_entries:
                 continue
             e = self.kept.get(eid)
