@@ -20,7 +20,7 @@ import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Hashable, Iterable, Iterator, Mapping, MutableMapping
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 # A key naming one integer column as jsonb prints it: ``{"<name>": <integer>}``, the integer
 # printed as Python prints it back (no leading zeros, no "-0", no sign, space or underscore
@@ -435,3 +435,92 @@ class CodedMap(MutableMapping[int, V]):
 
     def __len__(self) -> int:
         return len(self.ids) + len(self.raw)
+
+
+Held = tuple[Any, ...]      # (held id, kind, key, units, maker, maker's role, checker)
+
+
+class HeldOf:
+    """Entry id -> the confirmed held entries naming it (``rules.Rules.held_of``), as the
+    tuples ``(held id, kind, key, units, maker, maker's role, checker)`` that ``get`` gives
+    back. One held entry per entry (the common case), its entry id ascending and its held
+    id an integer, is kept as columns: the two ids in ``array``s, the five few-valued texts
+    as one code, the key as a reference — the entry's own string once the entry streams past
+    with that key (``share_key``) — ~32 bytes where a dictionary of tuples took ~280. Any
+    other (a second held entry for one entry, an id out of order or past 64 bits, a held
+    id that is not an integer) is kept in ``raw`` as the tuples, as every one was."""
+
+    __slots__ = ("code", "codes", "distinct", "ids", "keys", "pids", "raw")
+
+    def __init__(self) -> None:
+        self.ids = array("q")
+        self.pids = array("q")
+        self.codes = array("l")
+        self.keys: list[object] = []
+        self.distinct: list[tuple[object, ...]] = []
+        self.code: dict[tuple[object, ...], int] = {}
+        self.raw: dict[int, tuple[Held, ...]] = {}
+
+    def _find(self, eid: int) -> int | None:
+        ids = self.ids
+        if not ids or eid > ids[-1] or eid < ids[0]:
+            return None
+        j = bisect_left(ids, eid)
+        return j if ids[j] == eid else None
+
+    def _at(self, j: int) -> Held:
+        kind, units, maker, role, checker = self.distinct[self.codes[j]]
+        return (self.pids[j], kind, self.keys[j], units, maker, role, checker)
+
+    def add(self, eid: int, held: Held) -> None:
+        """One more confirmed held entry naming ``eid``."""
+        if eid in self.raw:
+            self.raw[eid] = (*self.raw[eid], held)
+            return
+        j = self._find(eid)
+        if j is not None:                  # a second one: both as tuples (the column's is shadowed)
+            self.raw[eid] = (self._at(j), held)
+            return
+        pid = held[0]
+        if (type(pid) is int and -_INT64 < pid < _INT64 and -_INT64 < eid < _INT64
+                and (not self.ids or eid > self.ids[-1])):
+            value = (held[1], held[3], held[4], held[5], held[6])
+            c = self.code.get(value)
+            if c is None:
+                c = self.code[value] = len(self.distinct)
+                self.distinct.append(value)
+            self.ids.append(eid)
+            self.pids.append(pid)
+            self.codes.append(c)
+            self.keys.append(held[2])
+            return
+        self.raw[eid] = (held,)
+
+    @overload
+    def get(self, eid: int) -> tuple[Held, ...] | None: ...
+
+    @overload
+    def get(self, eid: int, default: tuple[Held, ...]) -> tuple[Held, ...]: ...
+
+    def get(self, eid: int, default: tuple[Held, ...] | None = None) -> tuple[Held, ...] | None:
+        if self.raw:
+            got = self.raw.get(eid)
+            if got is not None:
+                return got
+        j = self._find(eid)
+        return default if j is None else (self._at(j),)
+
+    def share_key(self, eid: int, key: str) -> None:
+        """The entry ``eid`` streamed past with ``key``: a held entry's equal key becomes that
+        one string (one kept for both)."""
+        got = self.raw.get(eid) if self.raw else None
+        if got is not None:
+            if any(h[2] == key and h[2] is not key for h in got):
+                self.raw[eid] = tuple((h[0], h[1], key, *h[3:]) if h[2] == key else h for h in got)
+            return
+        j = self._find(eid)
+        if j is not None and self.keys[j] == key:
+            self.keys[j] = key
+
+    def __len__(self) -> int:
+        return len(self.ids) + sum(1 for eid in self.raw if self._find(eid) is None)

@@ -71,7 +71,7 @@ from zoneinfo import ZoneInfo
 from ledger.core import entry_writers, fund_rules, jsonfast, workflow_shapes, year_bound
 from ledger.core.chart import BOTH, CHART_BY_CODE
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
-from ledger.core.keyed import CodedMap
+from ledger.core.keyed import CodedMap, HeldOf
 from ledger.core.rule_binding import Binding
 
 V = TypeVar("V")
@@ -722,7 +722,7 @@ class Rules:
         # Each kept as (id, kind, key, units, maker, maker's role, checker): what
         # ``_maker_checker`` reads (``HELD_*``), one tuple of them per entry (rarely two); the
         # key is the entry's own string once the entry streams past with the same key.
-        self.held_of: dict[int, tuple[tuple[Any, ...], ...]] = {}
+        self.held_of = HeldOf()
         self.rejected_payments: dict[int, str] = {}                   # held payments id -> its import batch
         self.held_pay_from: dict[tuple[str, str], set[str]] = defaultdict(set)   # (batch, unit) -> paid from
         # (a bureau's batch holds one payment per unit, book, component and account paid from)
@@ -734,9 +734,8 @@ class Rules:
             if p[9] == "confirmed" and eid is not None:
                 # Columns 0-10 (the entry id is the key; the source is not read from here).
                 pid = _int(p[0])
-                self.held_of[eid] = (*self.held_of.get(eid, ()), (
-                    p[0] if pid is None else pid, intern(p[1]), p[3], intern(p[5]), intern(p[6]), intern(p[7]),
-                    intern(p[10])))
+                self.held_of.add(eid, (p[0] if pid is None else pid, intern(p[1]), p[3], intern(p[5]), intern(p[6]),
+                                       intern(p[7]), intern(p[10])))
                 if p[1] in ("interest", "preallocation") and len(p) > 13 and p[13]:
                     held_at[eid] = min(held_at.get(eid, p[13]), p[13])
             if p[1] == "payments" and p[9] == "rejected":
@@ -883,9 +882,8 @@ class Rules:
         needs = (kind in ("manual", "reversal", "register_clear", "handover_transfer") or kind in ALWAYS_HELD
                  or eid in self.late)
         held = self.held_of.get(eid)
-        if held is not None and any(h[2] == key and h[2] is not key for h in held):
-            # the held entry's key is the entry's: one string kept for both
-            self.held_of[eid] = tuple((h[0], h[1], key, *h[3:]) if h[2] == key else h for h in held)
+        if held is not None:
+            self.held_of.share_key(eid, key)      # the held entry's key is the entry's: one string kept for both
         if needs or src.get("held") is not None or held is not None:
             self.kept[eid] = _E(kind, key, book, date, created_by, created_at, writer, rev, kept_src)
         else:

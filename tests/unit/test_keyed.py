@@ -97,3 +97,30 @@ def test_a_coded_map_answers_as_a_dictionary_in_the_order_put() -> None:
         for eid in range(-4, nxt + 4):
             assert m.get(eid) == plain.get(eid) and (eid in m) == (eid in plain)
         assert m.get(1 << 70) == plain.get(1 << 70)
+
+
+def test_held_of_answers_as_the_dictionary_of_tuples() -> None:
+    """rules.Rules.held_of as columns: every entry's confirmed held entries, in the order added,
+    whatever the ids (out of order, repeated, past 64 bits, a held id that is not an integer),
+    and a key shared with the entry's string when equal."""
+    eids = [1, 2, 5, 3, 5, 8, 9, 1 << 63, -(1 << 63) + 1, 0, 12, 12, 20]
+    for seed in range(40):
+        rnd = random.Random(seed)
+        seq = eids if seed == 0 else [rnd.choice(eids) for _ in range(20)]
+        h = keyed.HeldOf()
+        plain: dict[int, tuple[tuple[object, ...], ...]] = {}
+        for i, eid in enumerate(seq):
+            pid: object = i + 7 if i % 5 else ("x7" if i % 2 else 1 << 64)
+            row = (pid, rnd.choice(["manual", "payments"]), f"k{eid}", "{a}", rnd.choice(["m1", "m2"]), "officer",
+                   rnd.choice(["c1", "m1", ""]))
+            h.add(eid, row)
+            plain[eid] = (*plain.get(eid, ()), row)
+        for eid in [*eids, 4, 100]:
+            assert h.get(eid) == plain.get(eid)
+            assert h.get(eid, ()) == plain.get(eid, ())
+        for eid in plain:
+            key = "".join(["k", str(eid)])          # an equal string, not the same object
+            h.share_key(eid, key)
+            got = h.get(eid)
+            assert got == plain[eid]
+            assert got is not None and all(x[2] is key for x in got if x[2] == key)
