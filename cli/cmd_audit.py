@@ -309,6 +309,10 @@ def check_digest(
         raise BadInput(_("{file}: no such file").format(file=infile.shown_name(file))) from e
     if not isinstance(d, dict):
         raise BadInput(_("{file}: not a JSON digest").format(file=file))
+    try:
+        audit.check_digest_file(d)      # the file's fault named as such, before a row is read (ATTACK16 C8)
+    except BadInput as e:
+        raise BadInput(_("{file}: {reason}").format(file=infile.shown_name(file), reason=e.message)) from e
     rep = read_pinned(lambda c: audit.check_digest(c, d))
     if not json_out:
         _render_changes(rep.extra.get("changed_since_digest"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -490,11 +491,45 @@ def _load(digest: dict[str, Any]) -> tuple[int, bytes, dict[int, dict[str, Any]]
     return last_seq, head, cps, taken, vouchers
 
 
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+
+
+def _history_of(digest: dict[str, Any]) -> dict[str, Any] | None:
+    """The chained history's head a digest recorded, {seq, hash}; None for a digest filed
+    without one (before migration 0010). Checked like every other field of the file
+    (ATTACK16 C8): a damaged head is the file's fault, refused before the verdict runs —
+    never read inside it, where a reading error means a row of the database."""
+    h = digest.get("history")
+    if h is None:
+        return None
+    if not isinstance(h, dict):
+        raise BadInput(_("the digest file is damaged: its field history must be an object with seq and hash, got "
+                         "{value}").format(value=repr(h)[:80]))
+    seq, hsh = h.get("seq"), h.get("hash")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise BadInput(_("the digest file is damaged: its field history.seq must be a whole number ≥ 0 (the last "
+                         "chained history version), got {value}").format(value=repr(seq)[:80]))
+    if not isinstance(hsh, str) or not _HEX64.match(hsh):
+        raise BadInput(_("the digest file is damaged: its field history.hash must be 64 hexadecimal digits (a "
+                         "SHA-256), got {value}").format(value=repr(hsh)[:80]))
+    return {"seq": seq, "hash": hsh}
+
+
+def check_digest_file(digest: dict[str, Any]) -> None:
+    """Every field of a filed digest checked for its shape, before any row is read: a
+    ``BadInput`` names the field (the caller names the file)."""
+    _load(digest)
+    _queued_of(digest)
+    _unchained_of(digest)
+    _history_of(digest)
+
+
 def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) -> VerifyReport:
     """Does the ledger still extend ``digest``? Plus every verify check, on one snapshot."""
     last_seq, head_hash, cps, taken_at, vouchers = _load(digest)
     queued_then = _queued_of(digest)
     unchained_then = _unchained_of(digest)
+    history_then = _history_of(digest)
     unchained_now: dict[int, Sequence[str]] = {}
     sealed_later: dict[int, bytes | None] = {}
     queued_now: dict[int, bytes] = {}
@@ -549,14 +584,14 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
         for r in chain_rows(c, p):          # digests from hashlib (the verdict's), never the server's
             feed(r)
         queued_now.update(_queued_now(p))
-        if not isinstance(digest.get("history"), dict):
+        if history_then is None:
             return None
         log = _read_log(c)
         if log is None:
             return None
         if unchained_then:
             unchained_now.update((int(r[0]), r) for r in log if int(r[0]) in unchained_then)
-        upto = int(digest["history"]["seq"])
+        upto = int(history_then["seq"])
         since.append(_since(c, log, upto))
         return _history_head(c, upto, reference, log)
 
@@ -575,8 +610,8 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
         now = state["vouchers"].get(key, 0)
         if now != n:
             add(f"{key[0]}/{key[1]}: the digest's last voucher was {n}; up to the digest's entries it is now {now}")
-    if isinstance(digest.get("history"), dict) and history_now is not None:
-        want = digest["history"]
+    if history_then is not None and history_now is not None:
+        want = history_then
         if history_now["seq"] < int(want["seq"]):
             add(f"the digest certified {want['seq']} versions of the chained history; only {history_now['seq']} "
                 "remain")

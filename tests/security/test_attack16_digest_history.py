@@ -43,3 +43,18 @@ def test_a_damaged_history_head_is_the_digest_files_fault(ledger_db, tmp_path, h
     # On main: "error [illegal_state]: the independent verdict could not judge a row of the ledger
     # (KeyError: 'seq') … cannot prove the books whole"
     assert "illegal_state" not in r.stderr and "bad_input" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("history", ["x", {"seq": -1, "hash": "0" * 64}, {"seq": True, "hash": "0" * 64},
+                                     {"seq": 1, "hash": "zz"}, {"seq": 1.5, "hash": "0" * 64}],
+                         ids=["a-string", "seq-negative", "seq-a-boolean", "hash-not-hex", "seq-a-fraction"])
+def test_every_damaged_history_head_is_refused_naming_the_file_and_field(history):
+    from ledger.errors import BadInput
+    from ledger.store.audit import check_digest_file
+
+    d = {"format": "fundledger-digest/3", "last_seq": 0, "head_hash": "", "checkpoints": [],
+         "taken_at": "2024-01-10T00:00:00+00:00", "vouchers": [], "queued": [], "unchained": [], "history": history}
+    with pytest.raises(BadInput) as e:
+        check_digest_file(d)
+    assert "history" in e.value.message, e.value.message
+    check_digest_file({**d, "history": {"seq": 0, "hash": "0" * 64}})   # a sound head passes
