@@ -77,7 +77,11 @@ def parse_adjustment_fund(doc: Mapping[str, Any] | None, units: set[str], source
         raise BadInput(_("{where}: 'allocation_rule' must be 'gap' or 'fixed', not {rule}").format(
             where=where, rule=repr(rule)))
     shares: dict[str, int] = {}
-    for unit, w in dict(doc.get("shares") or {}).items():
+    given = doc.get("shares") or {}
+    if not isinstance(given, Mapping):      # a list of pairs is not a table (ATTACK16 C4)
+        raise BadInput(_("{where}: 'shares' must be a table of unit = weight, got {value}").format(
+            where=where, value=repr(given)[:80]))
+    for unit, w in given.items():
         if unit not in units:
             raise BadInput(_("{where}: shares: unknown unit '{unit}'").format(where=where, unit=unit))
         if isinstance(w, bool) or not isinstance(w, int) or w < 0:

@@ -125,13 +125,27 @@ def _text(d: dict[str, Any], key: str, where: str) -> str:
     return v.strip()
 
 
-def _decimal(d: dict[str, Any], key: str, default: Decimal) -> Decimal:
+def _decimal(d: dict[str, Any], key: str, default: Decimal, source: str, low: Decimal, high: Decimal) -> Decimal:
+    """A setting that is a number (written "3" or 3): finite and from ``low`` to ``high``
+    (ATTACK16 C4: ``nan`` compared later raised InvalidOperation, a traceback)."""
     if key not in d:
         return default
+    v = d[key]
     try:
-        return Decimal(str(d[key]))
-    except InvalidOperation as e:
-        raise BadInput(_("settings: '{key}' must be a number").format(key=key)) from e
+        n = Decimal(str(v).strip()) if isinstance(v, (str, int, float)) and not isinstance(v, bool) else None
+    except InvalidOperation:
+        n = None
+    if n is None or not n.is_finite() or not low <= n <= high:
+        raise BadInput(_("{source}: settings '{key}' must be a number from {low} to {high} (like \"{example}\"), "
+                         "got {value}").format(source=source, key=key, low=low, high=high, example=default,
+                                               value=repr(v)))
+    return n
+
+
+# A setting's range (ATTACK16 C4): months payable thresholds in months, the balance-rate
+# and budget-surplus ones in per cent.
+_MONTHS_LOW, _MONTHS_HIGH = Decimal("0"), Decimal("120")
+_PCT_LOW, _PCT_HIGH = Decimal("-100"), Decimal("100")
 
 
 def _year(d: dict[str, Any], key: str, source: str) -> int:
@@ -159,12 +173,32 @@ def _weights(v: object, source: str) -> dict[str, Decimal]:
         raise BadInput(_("{source}: settings {reason}").format(source=source, reason=e.message)) from e
 
 
+def _tables(doc: dict[str, Any], key: str, source: str) -> list[dict[str, Any]]:
+    """``[[key]]`` tables of the file (none when absent); anything else is refused."""
+    v = doc.get(key, [])
+    if not isinstance(v, list) or not all(isinstance(t, dict) for t in v):
+        raise BadInput(_("{source}: '{key}' must be tables written [[{key}]], got {value}").format(
+            source=source, key=key, value=repr(v)[:80]))
+    return v
+
+
+def _components(b: dict[str, Any], where: str) -> tuple[str, ...]:
+    """A book's ``components``: a list of distinct names ([] for none) — never a string
+    read letter by letter (ATTACK16 C4: "pooled" was six components p, o, o, l, e, d)."""
+    v = b.get("components", [])
+    if not isinstance(v, list) or not all(isinstance(c, str) and c.strip() and c == c.strip() for c in v) \
+            or len(set(v)) != len(v):
+        raise BadInput(_("{where}: 'components' must be a list of distinct names (like [\"pooled\", \"personal\"]; "
+                         "[] for none), got {value}").format(where=where, value=repr(v)[:80]))
+    return tuple(v)
+
+
 def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
     r = doc.get("region")
     if not isinstance(r, dict):
         raise BadInput(_("{source}: missing [region] table").format(source=source))
     units: list[Unit] = []
-    for i, u in enumerate(doc.get("units", []), 1):
+    for i, u in enumerate(_tables(doc, "units", source), 1):
         where = f"{source}: units[{i}]"
         kind = _text(u, "kind", where)
         if kind not in ("city", "county"):
@@ -176,36 +210,38 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
     if len(set(codes)) != len(codes):
         raise BadInput(_("{source}: unit codes repeat").format(source=source))
     books: list[Book] = []
-    for i, b in enumerate(doc.get("books", []), 1):
+    for i, b in enumerate(_tables(doc, "books", source), 1):
         where = f"{source}: books[{i}]"
-        comps = tuple(str(c) for c in b.get("components", []))
-        pooled = str(b.get("pooled_component", comps[0] if comps else ""))
-        if comps and pooled not in comps:
+        comps = _components(b, where)
+        pooled = b.get("pooled_component", comps[0] if comps else "")
+        if (comps and pooled not in comps) or not isinstance(pooled, str):
             raise BadInput(_("{where}: pooled_component '{pooled}' is not one of {components}").format(
                 where=where, pooled=pooled, components=comps))
         books.append(Book(_text(b, "code", where), _text(b, "name_zh", where), _text(b, "name_en", where), comps, pooled))
     if not books:
         raise BadInput(_("{source}: at least one [[books]] entry is needed").format(source=source))
     s = doc.get("settings", {})
+    if not isinstance(s, dict):
+        raise BadInput(_("{source}: [settings] must be a table, got {value}").format(source=source, value=repr(s)[:80]))
     basis = s.get("preallocation_basis", "budget")
     if basis not in ("budget", "prior-year"):
         raise BadInput(_("{source}: preallocation_basis must be 'budget' or 'prior-year'").format(source=source))
     settings = Settings(
-        preallocation_months=int(s.get("preallocation_months", 3)),
+        preallocation_months=_bounded(s, "preallocation_months", 3, 1, 12, source),
         preallocation_basis=basis,
-        months_red_below=_decimal(s, "months_red_below", Decimal("3")),
-        months_yellow_below=_decimal(s, "months_yellow_below", Decimal("6")),
-        months_excess_above=_decimal(s, "months_excess_above", Decimal("15")),
-        balance_rate_red_below=_decimal(s, "balance_rate_red_below", Decimal("-5")),
-        balance_rate_yellow_below=_decimal(s, "balance_rate_yellow_below", Decimal("0")),
-        balance_rate_excess_above=_decimal(s, "balance_rate_excess_above", Decimal("15")),
-        response_plans=parse_plans(doc.get("response_plans", []), source),
+        months_red_below=_decimal(s, "months_red_below", Decimal("3"), source, _MONTHS_LOW, _MONTHS_HIGH),
+        months_yellow_below=_decimal(s, "months_yellow_below", Decimal("6"), source, _MONTHS_LOW, _MONTHS_HIGH),
+        months_excess_above=_decimal(s, "months_excess_above", Decimal("15"), source, _MONTHS_LOW, _MONTHS_HIGH),
+        balance_rate_red_below=_decimal(s, "balance_rate_red_below", Decimal("-5"), source, _PCT_LOW, _PCT_HIGH),
+        balance_rate_yellow_below=_decimal(s, "balance_rate_yellow_below", Decimal("0"), source, _PCT_LOW, _PCT_HIGH),
+        balance_rate_excess_above=_decimal(s, "balance_rate_excess_above", Decimal("15"), source, _PCT_LOW, _PCT_HIGH),
+        response_plans=parse_plans(_tables(doc, "response_plans", source), source),
         first_year=_year(s, "first_year", source),
         cash_date_allowance_days=_bounded(s, "cash_date_allowance_days", 0, 0, 366, source),
         import_stage_max_mb=_bounded(s, "import_stage_max_mb", 1024, 1, 65536, source),
-        funding_standards=parse_standards(doc.get("funding_standards", []), source),
-        budget_surplus_min_pct=_decimal(s, "budget_surplus_min_pct", Decimal("0")),
-        budget_surplus_max_pct=_decimal(s, "budget_surplus_max_pct", Decimal("5")),
+        funding_standards=parse_standards(_tables(doc, "funding_standards", source), source),
+        budget_surplus_min_pct=_decimal(s, "budget_surplus_min_pct", Decimal("0"), source, _PCT_LOW, _PCT_HIGH),
+        budget_surplus_max_pct=_decimal(s, "budget_surplus_max_pct", Decimal("5"), source, _PCT_LOW, _PCT_HIGH),
         performance_weights=_weights(s.get("performance_weights", {}), source),
         adjustment_fund=parse_adjustment_fund(doc.get("adjustment_fund"), {u.code for u in units}, source),
         final_accounts_eliminate=parse_eliminations(
@@ -216,8 +252,11 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
                          "of revenue)").format(source=source))
     if not settings.months_red_below < settings.months_yellow_below < settings.months_excess_above:
         raise BadInput(_("{source}: month thresholds must rise: red < yellow < excess").format(source=source))
-    zone = str(r.get("time_zone", DEFAULT_TIME_ZONE)).strip()
+    zone = r.get("time_zone", DEFAULT_TIME_ZONE)
     try:
+        if not isinstance(zone, str):
+            raise ValueError(zone)
+        zone = zone.strip()
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise BadInput(_("{source}: [region] time_zone '{zone}' is not a time zone (an IANA name like "
@@ -245,4 +284,9 @@ def load_region(path: Path | str | None = None) -> Region:
         raise BadInput(_("{file}: no such region file").format(file=p)) from e
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise BadInput(_("{file}: not a valid UTF-8 TOML file: {error}").format(file=p, error=e)) from e
-    return parse_region(doc, str(p))
+    try:
+        return parse_region(doc, str(p))
+    except (ArithmeticError, AttributeError, KeyError, TypeError, ValueError) as e:
+        # a shape no check above names (ATTACK16 C4): the file's fault, never a traceback
+        raise BadInput(_("{file}: the region file has a setting of the wrong kind ({error}); compare it with "
+                         "docs/region.md").format(file=p, error=f"{type(e).__name__}: {e}")) from e

@@ -63,3 +63,50 @@ def test_verify_region_with_a_hostile_file_is_a_message_not_a_traceback(ledger_d
     f.write_text(_set(key, value), encoding="utf-8")
     r = ledger_db.cli("verify", "--region", str(f), user="aud", env={"FUNDLEDGER_LANG": "zh"})
     assert r.exit_code == 1 and "bad_input" in r.stderr, r
+
+
+MORE = {
+    "months as a boolean": ("preallocation_months", "true"),
+    "months zero": ("preallocation_months", "0"),
+    "months thirteen": ("preallocation_months", "13"),
+    "threshold infinite": ("months_excess_above", "inf"),
+    "threshold a word": ("months_yellow_below", '"six"'),
+    "threshold a list": ("months_red_below", "[3]"),
+    "rate NaN": ("balance_rate_red_below", "nan"),
+    "surplus infinite": ("budget_surplus_max_pct", '"Infinity"'),
+    "components repeated": ("components", '["pooled", "pooled"]'),
+    "components not text": ("components", "[1, 2]"),
+    "time zone a number": ("time_zone", "8"),
+}
+
+
+@pytest.mark.parametrize("key,value", list(MORE.values()), ids=list(MORE))
+def test_every_setting_is_checked_by_kind_and_range(tmp_path, key, value):
+    f = tmp_path / "region.toml"
+    f.write_text(_set(key, value), encoding="utf-8")
+    with pytest.raises(BadInput) as e:
+        load_region(f)
+    assert str(f) in e.value.message, e.value.message
+
+
+@pytest.mark.parametrize("text", ['units = "230800"\n', 'settings = 3\n', 'books = ["RES"]\n'],
+                         ids=["units-a-string", "settings-a-number", "books-not-tables"])
+def test_a_table_of_the_wrong_kind_is_refused(text):
+    import tomllib
+
+    from ledger.core.region import parse_region
+
+    doc = tomllib.loads(BASE)
+    doc.update(tomllib.loads(text))
+    with pytest.raises(BadInput):
+        parse_region(doc, "r.toml")
+
+
+def test_a_refusal_names_the_file_the_key_and_the_rule_in_chinese(tmp_path):
+    from tests.helpers import use_lang
+
+    f = tmp_path / "region.toml"
+    f.write_text(_set("preallocation_months", '"three"'), encoding="utf-8")
+    with use_lang("zh"), pytest.raises(BadInput) as e:
+        load_region(f)
+    assert str(f) in e.value.message and "preallocation_months" in e.value.message and "1 到 12" in e.value.message
