@@ -15,6 +15,7 @@ accounts, periods and idempotency are then enforced by PostgreSQL itself.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -151,6 +152,30 @@ def _line_ref(obj: Mapping[str, Any], where: str) -> str | None:
     return text
 
 
+def _source_storable(v: object, where: str, path: str) -> None:
+    """(ATTACK16 C7) A source document holds only what the database's JSON (jsonb) stores: no
+    NUL (``\\u0000``) in a key or a text, no number past a double (``1e400`` reads as
+    infinity, ``NaN``) — refused here naming the entry and the field, not by the database as
+    an outage in English."""
+    if isinstance(v, str):
+        if "\x00" in v:
+            raise BadInput(_("{where}: {field} holds a NUL character (\\u0000), which the database stores in no "
+                             "text; remove it").format(where=where, field=path), rule="text_nul")
+    elif isinstance(v, float):
+        if not math.isfinite(v):
+            raise BadInput(_("{where}: {field} is a number the database cannot store (Infinity, NaN, or one past "
+                             "±1.8×10^308); write it as text").format(where=where, field=path), rule="json_value")
+    elif isinstance(v, Mapping):
+        for k, x in v.items():
+            if "\x00" in str(k):
+                raise BadInput(_("{where}: {field} has a key holding a NUL character (\\u0000), which the database "
+                                 "stores in no text; remove it").format(where=where, field=path), rule="text_nul")
+            _source_storable(x, where, f"{path}.{k}")
+    elif isinstance(v, list | tuple):
+        for i, x in enumerate(v):
+            _source_storable(x, where, f"{path}[{i}]")
+
+
 def parse_entry(obj: object, where: str = "entry") -> EntryDraft:
     if not isinstance(obj, Mapping):
         raise BadInput(_("{where}: an entry must be a JSON object").format(where=where))
@@ -175,6 +200,8 @@ def parse_entry(obj: object, where: str = "entry") -> EntryDraft:
     source = obj.get("source")
     if source is not None and not isinstance(source, Mapping):
         raise BadInput(_("{where}: 'source' must be an object").format(where=where))
+    if source is not None:
+        _source_storable(source, where, "source")
     return EntryDraft(date=parse_date(obj.get("date"), where), book=_text(obj, "book", where), idempotency_key=key,
                       postings=postings, memo=_text(obj, "memo", where, required=False),
                       kind=_text(obj, "kind", where, required=False) or "manual", source=source)

@@ -213,6 +213,16 @@ def translate(e: psycopg.Error) -> LedgerError:
         return RuleViolation(_("refused: a number is beyond what the ledger holds (an amount is at most 10^15 fen, "
                                "a total at most 4×10^18 fen); nothing was written ({detail})").format(detail=message),
                              rule="amount_cap")
+    if not name and isinstance(e, pgerr.UntranslatableCharacter):
+        # (ATTACK16 C7) 22P05: a NUL (\u0000) in a JSON value or a text, which PostgreSQL stores in
+        # neither: the input's fault, never an outage ("tell the operator")
+        return BadInput(_("refused: a value given holds a NUL character (\\u0000), which the database stores in no "
+                          "text or JSON value; nothing was written — remove it"), rule="text_nul")
+    if not name and isinstance(e, pgerr.InvalidTextRepresentation) and "type json" in message:
+        # (ATTACK16 C7) 22P02 on a JSON value (a number past a double: Infinity, NaN): the input's fault
+        return BadInput(_("refused: a JSON value given (an entry's source document, an operation's details) holds "
+                          "a number the database cannot store (Infinity, NaN, or one past ±1.8×10^308); nothing was "
+                          "written — write such a number as text"), rule="json_value")
     cls = _BY_CONSTRAINT.get(name)
     if cls is None:
         if isinstance(e, pgerr.InvalidDatetimeFormat | pgerr.DatetimeFieldOverflow | pgerr.InvalidTextRepresentation):

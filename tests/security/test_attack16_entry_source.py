@@ -40,3 +40,29 @@ def test_a_source_value_jsonb_refuses_is_the_inputs_fault_in_chinese(ledger_db, 
     # "[bad_input] 输入无法识别：invalid input syntax for type json"
     assert "database_error" not in r.stderr, r.stderr
     assert not ENGLISH.search(r.stderr), r.stderr
+
+
+@pytest.mark.parametrize("source", ['{"a": [1, {"b": NaN}]}', '{"a\\u0000": 1}', '{"a": ["x", "\\u0000"]}'],
+                         ids=["nan-deep", "nul-in-a-key", "nul-in-a-list"])
+def test_the_reader_names_the_field_at_any_depth(ledger_db, source):
+    r = ledger_db.cli("entry", "post", "-", user="o22", input=_doc(source))
+    assert r.exit_code == 1 and "database_error" not in r.stderr, r
+    assert "entry 1 (src-1)" in r.stderr and "source" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("value,rule", [('{"a": "x\\u0000"}', "text_nul"), ('{"a": Infinity}', "json_value")],
+                         ids=["nul", "infinity"])
+def test_jsonb_refusing_a_value_is_the_inputs_fault_not_an_outage(ledger_db, value, rule):
+    """Raw SQL (or any writer the reader does not guard) meets the same values: PostgreSQL's 22P05
+    and 22P02-on-json are the input's fault (bad input, worded), never a database error."""
+    import psycopg
+
+    from ledger.errors import BadInput
+    from ledger.store.translate import translate
+
+    conn = ledger_db.connect("o22")
+    with pytest.raises(psycopg.Error) as e:
+        conn.execute("SELECT %s::jsonb", (value,))
+    conn.rollback()
+    err = translate(e.value)
+    assert isinstance(err, BadInput) and err.rule == rule, (err.rule, err.message)
