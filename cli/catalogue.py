@@ -59,7 +59,7 @@ def _help_messages() -> Iterable[str]:
 
 def template() -> Catalog:
     """Every message the program can show, as a fresh template."""
-    from ledger.store.refusals import sql_messages
+    from ledger.store.refusals import sql_messages, sql_row_reasons
 
     cat = Catalog(domain=DOMAIN, project="fundledger", charset="utf-8")
     for msg, where, line in _code_messages():
@@ -67,7 +67,7 @@ def template() -> Catalog:
     for msg in _help_messages():
         if msg not in cat:
             cat.add(msg, locations=[("(command help)", 0)])
-    for m in sql_messages():
+    for m in (*sql_messages(), *sql_row_reasons()):
         have = cat.get(m.template)
         if have is None:
             cat.add(m.template, locations=[(f"sql/{m.file}", m.line)], auto_comments=[m.comment])

@@ -247,9 +247,11 @@ _PLACEHOLDER = re.compile(r"(\{(?:[a-z_]+|\d+)\})", re.ASCII)
 
 
 def _regex(msgid: str) -> re.Pattern[str]:
-    """A message id as a pattern: ``{name}`` and ``{1}`` (group ``a1``) match any text."""
+    """A message id as a pattern: ``{name}`` and ``{1}`` (group ``a1``) match any text (``{1}``
+    also none)."""
     parts = _PLACEHOLDER.split(msgid)
-    body = "".join((f"(?P<a{p[1:-1]}>.+?)" if p[1:-1].isdigit() else f"(?P<{p[1:-1]}>.+?)")
+    # a value of the SQL's may be empty ("got ''", ATTACK16 C3); a named one is not
+    body = "".join((f"(?P<a{p[1:-1]}>.*?)" if p[1:-1].isdigit() else f"(?P<{p[1:-1]}>.+?)")
                    if _PLACEHOLDER.fullmatch(p) else re.escape(p.replace("{{", "{").replace("}}", "}"))
                    for p in parts)
     return re.compile(body + r"\Z", re.S)
@@ -264,10 +266,10 @@ def _compiled() -> tuple[tuple[str, re.Pattern[str]], ...]:
 def _sql() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
     """(rule, template, pattern) of every refusal of the SQL, the most specific (most fixed
     text) first, so that ``unknown unit '{1}'`` wins over ``unknown unit {1}``."""
-    from ledger.store.refusals import sql_messages
+    from ledger.store.refusals import sql_messages, sql_row_reasons
 
     seen: dict[str, str] = {}
-    for m in sql_messages():
+    for m in (*sql_messages(), *sql_row_reasons()):     # an import's row reasons too (ATTACK16 C3)
         seen.setdefault(m.template, m.rule)
     fixed = {t: len(_PLACEHOLDER.sub("", t)) for t in seen}
     return tuple((rule, t, _regex(t)) for t, rule in sorted(seen.items(), key=lambda x: -fixed[x[0]]))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from ledger.core.money import parse_fen
 from ledger.errors import BadAmount, RowError
+from ledger.i18n import _
 
 COLUMNS = ("year", "unit", "book", "period", "kind", "amount")
 OPTIONAL = ("component",)
@@ -67,24 +68,26 @@ def read_plan(file: str, rows: Iterable[tuple[int, tuple[str, ...]]], units: set
 
         year = int(t_year) if re.fullmatch(r"[0-9]{4}", t_year) and 2000 <= int(t_year) <= 2100 else None
         if year is None:
-            err("year", f"'{t_year}' is not a year (2000-2100)")
+            err("year", _("'{value}' is not a year (2000-2100)").format(value=t_year))
         if unit not in units:
-            err("unit", f"unknown unit '{unit}'")
+            err("unit", _("unknown unit '{unit}'").format(unit=unit))
         book = t_book.upper()
         comps = books.get(book)
         comp = t_comp.lower()
         if comps is None:
-            err("book", f"unknown book '{t_book}'")
+            err("book", _("unknown book '{book}'").format(book=t_book))
         elif comps and comp not in comps:
-            err("component", f"book {book} needs a component ({' or '.join(comps)}); got '{t_comp}'")
+            err("component", _("book {book} needs a component ({components}); got '{value}'").format(
+                book=book, components=_(" or ").join(comps), value=t_comp))
         elif not comps and comp:
-            err("component", f"book {book} has no components; got '{t_comp}'")
+            err("component", _("book {book} has no components; leave component empty (got '{value}')").format(
+                book=book, value=t_comp))
         period = _period(t_period)
         if period is None:
-            err("period", f"'{t_period}' is not a quarter (Q1-Q4) or a month (1-12)")
+            err("period", _("'{value}' is not a quarter (Q1-Q4) or a month (1-12)").format(value=t_period))
         kind = _KINDS.get(t_kind.lower())
         if kind is None:
-            err("kind", f"'{t_kind}' is not revenue or expenditure")
+            err("kind", _("'{value}' is not revenue or expenditure").format(value=t_kind))
         try:
             fen = parse_fen(t_amount)
         except BadAmount as e:
@@ -94,13 +97,14 @@ def read_plan(file: str, rows: Iterable[tuple[int, tuple[str, ...]]], units: set
             continue
         key = (year, unit, book, comp, kind, period)
         if key in seen:
-            err("period", f"{kind} for period {t_period} of {year} {unit} {book} appears again (first on row {seen[key]})")
+            err("period", _("{kind} for period {period} of {year} {unit} {book} appears again (first on row {first})").format(
+                kind=kind, period=t_period, year=year, unit=unit, book=book, first=seen[key]))
             continue
         seen[key] = row_no
         first = grain.setdefault((year, unit, book), (period[0], row_no))
         if first[0] != period[0]:
-            err("period", f"the plan {year} {unit} {book} is by {first[0]} (row {first[1]}); "
-                          f"one plan uses quarters or months, not both")
+            err("period", _("the plan {year} {unit} {book} is by {grain} (row {row}); one plan uses quarters or months, "
+                            "not both").format(year=year, unit=unit, book=book, grain=first[0], row=first[1]))
             continue
         good.append(PlanRow(year, unit, book, comp, period[0], kind, period[1], fen))
     return good, errors

@@ -19,6 +19,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ledger.i18n import N_, _
+
 Cells = tuple[str, ...]
 
 # Header aliases (lower-cased, trimmed) -> canonical column. Chinese as county offices head
@@ -72,7 +74,7 @@ VALUE_ALIASES: dict[str, dict[str, str]] = {
 }
 
 # What a date cell may look like. Parsed for shape only; PostgreSQL says whether it is a real date.
-DATE_FORMS = "2024-04-15, 2024/4/15, 2024-4-15, 2024.4.15, 2024年4月15日, 20240415, or an Excel date"
+DATE_FORMS = N_("2024-04-15, 2024/4/15, 2024-4-15, 2024.4.15, 2024年4月15日, 20240415, or an Excel date")
 # (ATTACK14 V5) re.ASCII: a digit is 0-9. Without it \d takes every Unicode decimal digit and int()
 # reads them, so 2024/0৪/15 (BENGALI DIGIT FOUR, which reads like 8) would be posted as April.
 _ISO_LIKE = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})", re.ASCII)
@@ -216,8 +218,8 @@ def row_cleaner(columns: tuple[str, ...], vocab: Vocabulary) -> Callable[[Cells]
     return clean
 
 
-_UNKNOWN = re.compile(r"unknown (unit|book) '.*'$", re.DOTALL)
-_NOT_ISO = "(YYYY-MM-DD, like 2023-03-31)"
+_UNKNOWN = re.compile(r"unknown (unit|book) '(.*)'$", re.DOTALL)
+_NOT_A_DATE = re.compile(r"'(.*)' is not a date \(YYYY-MM-DD, like 2023-03-31\)$", re.DOTALL)
 
 
 def with_valid_values(column: str, reason: str, vocab: Vocabulary) -> str:
@@ -227,9 +229,13 @@ def with_valid_values(column: str, reason: str, vocab: Vocabulary) -> str:
     if m:
         valid = vocab.valid(m.group(1))
         if valid:
-            return f"{reason}; valid {m.group(1)}s (code or name): {valid}"
-    if column == "date" and _NOT_ISO in reason:
-        return reason.replace(_NOT_ISO, f"(accepted: {DATE_FORMS})")
+            # (ATTACK16 C3) catalogue messages: the reason reaches a Chinese officer in Chinese
+            text = (_("unknown unit '{value}'; valid units (code or name): {valid}") if m.group(1) == "unit" else
+                    _("unknown book '{value}'; valid books (code or name): {valid}"))
+            return text.format(value=m.group(2), valid=valid)
+    d = _NOT_A_DATE.match(reason)
+    if column == "date" and d:
+        return _("'{value}' is not a date (accepted: {forms})").format(value=d.group(1), forms=_(DATE_FORMS))
     return reason
 
 

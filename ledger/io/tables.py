@@ -456,12 +456,12 @@ class TableReader:
                         continue
                     if len(rec) != width:
                         if "".join(rec).strip():
-                            bad_row(row, "", f"row {row} has {len(rec)} cells, the header has {width}")
+                            bad_row(row, "", _("row {row} has {n} cells, the header has {width}").format(row=row, n=len(rec), width=width))
                         continue
                     if size > MAX_CELL_CHARS and max(map(len, rec)) > MAX_CELL_CHARS:
                         pos = next(i for i, c in enumerate(rec) if len(c) > MAX_CELL_CHARS)
                         name = self.header[pos] if self.header[pos] in columns else column_letter(pos)
-                        bad_row(row, name, f"the cell is longer than {MAX_CELL_CHARS:,} characters")
+                        bad_row(row, name, _("the cell is longer than {n:,} characters").format(n=MAX_CELL_CHARS))
                         continue
                     if pad:
                         rec.append("")
@@ -602,13 +602,13 @@ class TableReader:
                 while texts and not texts[-1]:
                     texts.pop()
                 if len(texts) > width:
-                    bad_row(row, "", f"row {row} has {len(texts)} cells, the header has {width}")
+                    bad_row(row, "", _("row {row} has {n} cells, the header has {width}").format(row=row, n=len(texts), width=width))
                     continue
                 if not texts:
                     continue
                 long = next((i for i, t in enumerate(texts) if len(t) > MAX_CELL_CHARS), -1)
                 if long >= 0:
-                    bad_row(row, names[long], f"the cell is longer than {MAX_CELL_CHARS:,} characters")
+                    bad_row(row, names[long], _("the cell is longer than {n:,} characters").format(n=MAX_CELL_CHARS))
                     continue
                 texts.extend([""] * (width - len(texts) + pad))
                 if (kept := _cleaned(row, pick(texts) if pick else tuple(texts), clean, errors)) is not None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from ledger.core.plan import COLUMNS, OPTIONAL, read_plan
 from ledger.core.shapes import Fen
 from ledger.errors import BadFile, RowError
+from ledger.i18n import _
 from ledger.io.formats import FileFormat
 from ledger.io.tables import open_table
 from ledger.store.db import Conn
@@ -86,7 +87,7 @@ def import_plan(conn: Conn, path: Path | str) -> list[PlanImported]:
     if errors:
         raise BadFile(name, errors)
     if not rows:
-        raise BadFile(name, [RowError(name, 0, "", "the file has no rows")])
+        raise BadFile(name, [RowError(name, 0, "", _("the file has no rows"))])
     return fetch_all(conn, PlanImported, "SELECT * FROM fl.plan_import(%s::jsonb)",
                      (json.dumps([r.as_json() for r in rows]),))
 

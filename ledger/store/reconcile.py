@@ -103,7 +103,7 @@ def read_statement(path: Path | str) -> list[StatementLine]:
             try:
                 date = dt.date.fromisoformat(date_s)
             except ValueError:
-                bad("date", f"'{date_s}' is not a date (YYYY-MM-DD)")
+                bad("date", _("'{value}' is not a date (YYYY-MM-DD)").format(value=date_s))
                 continue
             try:
                 amount = parse_fen(amount_s, allow_zero=False)
@@ -112,10 +112,10 @@ def read_statement(path: Path | str) -> list[StatementLine]:
                 continue
             direction = _DIRECTIONS.get(dir_s.strip().lower())
             if direction is None:
-                bad("direction", f"'{dir_s}' is not in or out")
+                bad("direction", _("'{value}' is not in or out").format(value=dir_s))
                 continue
             if not ref:
-                bad("reference", "every bank line needs its reference")
+                bad("reference", _("every bank line needs its reference"))
                 continue
             balance = None
             if bal_s:
@@ -128,7 +128,7 @@ def read_statement(path: Path | str) -> list[StatementLine]:
     if errors:
         raise BadFile(name, errors)
     if not lines:
-        raise BadFile(name, [RowError(name, 0, "", "the statement has no lines")])
+        raise BadFile(name, [RowError(name, 0, "", _("the statement has no lines"))])
     return lines
 
 

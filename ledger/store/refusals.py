@@ -202,3 +202,60 @@ def sql_messages() -> tuple[SqlMessage, ...]:
 def rules() -> frozenset[str]:
     """Every rule (constraint name) a refusal of the SQL carries."""
     return frozenset(m.rule for m in sql_messages() if m.rule)
+
+
+# ---------------------------------------------------------------------------------------------
+# (ATTACK16 C3) An import's row problems. They are not raised: the import functions collect
+# them (fl._imp_row_problems, fl.imp_*_problem, the INSERTs into pg_temp.fl_imp_err) and return
+# them with the file's other problems, each shown as "file: row N, column C: reason". So that an
+# officer reads each reason in Chinese, they are catalogue messages too, read from the bodies of
+# the import functions (fl.import_*, fl.imp_*, fl._imp_*): every ``format('…', …)`` and every
+# text after THEN/ELSE that is a sentence — not SQL the function builds (a GRANT, a column), and
+# not an entry's memo (which begins with its Chinese name).
+_IMP_FUNCTION = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+fl\.((?:_?imp_|import_)\w*)\s*\(", re.I)
+_DOLLAR = re.compile(r"\$(\w*)\$")
+_FORMAT_CALL = re.compile(r"(?<![\w.])format\s*\(", re.I)
+_THEN_TEXT = re.compile(r"\b(?:THEN|ELSE)\s+('(?:[^']|'')*'(?:\s*'(?:[^']|'')*')*)", re.I)
+_NOT_A_REASON = re.compile(r"^\s*(?:SELECT|INSERT|CREATE|UPDATE|DELETE|WITH|DROP|ALTER|GRANT|EXECUTE)\b|"
+                           r"\bNOT NULL\b|^[\u4e00-\u9fff]", re.I)
+_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def _reasons_in(name: str, text: str) -> list[SqlMessage]:
+    found: list[SqlMessage] = []
+    for f in _IMP_FUNCTION.finditer(text):
+        d = _DOLLAR.search(text, f.end())
+        if d is None:
+            continue
+        end = text.find(d.group(0), d.end())
+        body, at = text[d.end():end], d.end()
+        hits: list[tuple[int, str, tuple[str, ...]]] = []
+        for m in _FORMAT_CALL.finditer(body):
+            args = _split(body[m.end():_close(body, m.end()) - 1])
+            lit = _literal(args[0]) if args else None
+            if lit is not None:
+                # a format inside a format (EXECUTE format($q$ … format('%%s') … $q$)) doubles its %
+                tpl, names = _numbered(lit.replace("%%", "%"), _PCT_S, args[1:])
+                hits.append((m.start(), tpl, names))
+        for m in _THEN_TEXT.finditer(body):
+            lit = _literal(m.group(1))
+            if lit is not None:
+                hits.append((m.start(), lit.replace("{", "{{").replace("}", "}}"), ()))
+        for pos, tpl, names in hits:
+            if len(_WORD.findall(_PLACE.sub("", tpl))) >= 3 and not _NOT_A_REASON.search(tpl):
+                found.append(SqlMessage(name, text.count("\n", 0, at + pos) + 1, "", tpl, names))
+    return found
+
+
+_PLACE = re.compile(r"\{\d+\}")
+
+
+@lru_cache(maxsize=1)
+def sql_row_reasons() -> tuple[SqlMessage, ...]:
+    """Every reason an import function gives for a row of a file, in file order (rule ""),
+    less those that are also refusals (``sql_messages``)."""
+    known = {m.template for m in sql_messages()}
+    out: list[SqlMessage] = []
+    for path in sorted(sql_dir().glob("*.sql")):
+        out += [m for m in _reasons_in(path.name, path.read_text("utf-8")) if m.template not in known]
+    return tuple(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,12 +23,21 @@ from ledger.io.normalise import (
     row_cleaner,
     with_valid_values,
 )
+from tests.helpers import use_lang
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "imports.md"
 VOCAB = Vocabulary(
     (Named("230800", "市本级", "City proper"), Named("230822", "桦南县", "Huanan")),
     (Named("RES", "城乡居民基本医疗保险基金", "Residents"), Named("EMP", "职工基本医疗保险基金", "Employees")),
 )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _english() -> Iterator[None]:
+    """These tests match the reader's English wording; its row reasons are catalogue messages (ATTACK16 C3),
+    Chinese by default."""
+    with use_lang("en"):
+        yield
 
 
 @pytest.mark.parametrize(("text", "iso"), [

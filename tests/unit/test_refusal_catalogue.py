@@ -81,3 +81,38 @@ def test_a_refusal_names_words_in_chinese() -> None:
 def test_an_unknown_refusal_still_names_its_rule_in_chinese() -> None:
     shown = localise("some new wording", "year_close_result", "zh")
     assert shown.startswith(translate("refused by the database", "zh")) and "year_close_result" in shown
+
+
+# (ATTACK16 C3) An import's row reasons: collected by the import functions (fl._imp_row_problems,
+# fl.imp_*_problem, the INSERTs into pg_temp.fl_imp_err), never raised, shown after "file: row N,
+# column C:". Each is a catalogue message read from the SQL as the refusals are: one added without
+# its Chinese fails here.
+from ledger.store.refusals import _reasons_in, sql_row_reasons  # noqa: E402
+
+
+def test_the_import_functions_row_reasons_are_read() -> None:
+    found = {m.template for m in sql_row_reasons()}
+    assert len(found) > 30, found
+    assert {"the reference is empty; every row needs its own reference", "the provider is empty",
+            "book {1} needs a component ({2}) on every row; got '{3}'",
+            "reference '{1}' is used again (first on row {2}); each row needs its own reference"} <= found
+    assert not [t for t in found if t.startswith(("GRANT", "待遇支出", "期初余额"))], found
+    probe = ("CREATE OR REPLACE FUNCTION fl.imp_thing_problem(t text) RETURNS text LANGUAGE sql AS $$\n"
+             "  SELECT CASE WHEN t = '' THEN 'the thing is empty; give one' "
+             "WHEN t = 'x' THEN format('thing ''%s'' is not allowed here', t) END\n$$;")
+    assert [m.template for m in _reasons_in("probe.sql", probe)] == [
+        "thing '{1}' is not allowed here", "the thing is empty; give one"]
+
+
+@pytest.mark.parametrize("msg", sql_row_reasons(), ids=lambda m: f"{m.file}:{m.line}")
+def test_each_row_reason_is_shown_in_chinese_with_its_figures(msg) -> None:  # type: ignore[no-untyped-def]
+    zh = translate(msg.template, "zh")
+    assert zh != msg.template and CJK.search(zh), f"{msg.file}:{msg.line}: no Chinese for {msg.template!r}"
+    assert sorted(set(PLACE.findall(zh))) == sorted(set(PLACE.findall(msg.template))), (msg.template, zh)
+    text, values = _worded(msg.template)
+    line = f"  p.csv: row 2, column reference: {text}"
+    shown = localise(line, "bad_file", "zh")
+    assert text not in shown and CJK.search(shown), shown
+    for v in values:
+        assert v in shown, (v, text, shown)
+    assert localise(line, "bad_file", "en") == line

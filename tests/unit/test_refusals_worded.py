@@ -171,3 +171,79 @@ def test_worded_refusals_read_in_chinese_with_the_next_step() -> None:
             with use_lang(lang), pytest.raises(LedgerError) as e:
                 run()
             assert want in e.value.message, (lang, e.value.message)
+
+
+# ---------------------------------------------------------------------------------------------
+# (ATTACK16 C3) A file's row problems are not raised one by one: the reader collects reason strings
+# (``bad_row(row, column, reason)``, ``problems.add(…)``, ``RowError(file, row, column, reason)``,
+# ``errors.fatal(row, reason)``, a whole file's ``self._refuse(reason)``, a plan's ``err(column,
+# reason)``, a statement's ``bad(column, reason)``) and raises one ``BadFile`` with them all, so the sweep above never sees them. This one
+# walks those calls: the reason must be a catalogue message too. The SQL's row reasons are swept in
+# tests/unit/test_refusal_catalogue.py.
+REASON_AT = {"bad_row": 2, "RowError": 3, "fatal": 1, "_refuse": 0, "err": 1, "bad": 1, "add": 2}
+PROBLEM_LISTS = {"errors", "problems"}
+
+# file:function -> how many untranslated row reasons it holds. ONLY EVER LOWER OR REMOVE AN ENTRY.
+ROW_REASONS_NOT_YET_WORDED: dict[str, int] = {
+    "ledger/io/tables.py:TableReader._check_header": 3,
+    "ledger/io/tables.py:TableReader._csv_stream": 1,
+    "ledger/io/tables.py:TableReader._open": 7,
+    "ledger/io/tables.py:TableReader._sniff_text": 4,
+    "ledger/io/tables.py:TableReader._xlsx_stream": 2,
+}
+
+
+def _calls(node: ast.AST, scope: str) -> Iterator[tuple[str, ast.Call]]:
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield from _calls(child, f"{scope}.{child.name}" if scope else child.name)
+        else:
+            if isinstance(child, ast.Call):
+                yield scope or "<module>", child
+            yield from _calls(child, scope)
+
+
+def unworded_reasons(trees: dict[str, ast.Module]) -> Counter[str]:
+    """``file:function`` -> how many row reasons it hands on in untranslated English."""
+    found: Counter[str] = Counter()
+    for path, tree in trees.items():
+        for scope, c in _calls(tree, ""):
+            n = _name(c.func)
+            if n not in REASON_AT:
+                continue
+            if n == "add" and not (isinstance(c.func, ast.Attribute) and _name(c.func.value) in PROBLEM_LISTS
+                                   and len(c.args) == 3):
+                continue
+            at = REASON_AT[n]
+            arg = c.args[at] if len(c.args) > at else next((k.value for k in c.keywords if k.arg == "reason"), None)
+            if arg is not None and english(arg):
+                found[f"{path}:{scope}"] += 1
+    return found
+
+
+def test_no_new_english_row_reason() -> None:
+    found = unworded_reasons(_sources())
+    new = {k: v for k, v in found.items() if v > ROW_REASONS_NOT_YET_WORDED.get(k, 0)}
+    assert not new, ("a file's row reasons handed on in English (wrap the text in _() with .format(), make i18n, "
+                     f"fill its Chinese): {sorted(new.items())}")
+
+
+def test_the_row_reason_list_only_shrinks() -> None:
+    found = unworded_reasons(_sources())
+    stale = {k: (v, found.get(k, 0)) for k, v in ROW_REASONS_NOT_YET_WORDED.items() if found.get(k, 0) < v}
+    assert not stale, f"lower or remove these ROW_REASONS_NOT_YET_WORDED entries (listed, found): {sorted(stale.items())}"
+
+
+def test_the_row_reason_sweep_sees_an_english_reason() -> None:
+    src = '''
+def read(rows, errors, bad_row):
+    for row, cells in rows:
+        bad_row(row, "date", f"'{cells[0]}' is not a date")
+        errors.add(row, "unit", "the unit is empty")
+        bad_row(row, "", _("row {row} has {n} cells").format(row=row, n=len(cells)))
+        errors.add(row, "unit", REASON)
+        seen.add(row)
+    raise RowError("f.csv", 2, "amount", "the amount is too large")
+'''
+    found = unworded_reasons({"probe.py": ast.parse(src)})
+    assert found == {"probe.py:read": 3}, found

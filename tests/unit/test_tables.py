@@ -12,6 +12,7 @@ import io
 import time
 import tracemalloc
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,17 @@ from ledger.io import (
     open_table,
 )
 from ledger.io.tables import column_letter, csv_formula_problem, excel_reference_problem, float_text
+from tests.helpers import use_lang
 from tests.reliability import garbage, make_corpus
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _english() -> Iterator[None]:
+    """These tests match the reader's English wording; its row reasons are catalogue messages (ATTACK16 C3),
+    Chinese by default."""
+    with use_lang("en"):
+        yield
+
 
 CORPUS = make_corpus.CORPUS
 Rows = list[tuple[int, tuple[str, ...]]]
