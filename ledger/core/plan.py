@@ -18,7 +18,10 @@ from dataclasses import dataclass
 
 from ledger.core.money import parse_fen
 from ledger.errors import BadAmount, RowError
-from ledger.i18n import _
+from ledger.i18n import N_, _
+
+# The words a row's refusal names a kind and a plan's grain by, in the user's language.
+_WORDS = {"revenue": N_("revenue"), "expenditure": N_("expenditure"), "quarter": N_("quarter"), "month": N_("month")}
 
 COLUMNS = ("year", "unit", "book", "period", "kind", "amount")
 OPTIONAL = ("component",)
@@ -98,13 +101,13 @@ def read_plan(file: str, rows: Iterable[tuple[int, tuple[str, ...]]], units: set
         key = (year, unit, book, comp, kind, period)
         if key in seen:
             err("period", _("{kind} for period {period} of {year} {unit} {book} appears again (first on row {first})").format(
-                kind=kind, period=t_period, year=year, unit=unit, book=book, first=seen[key]))
+                kind=_(_WORDS.get(kind, kind)), period=t_period, year=year, unit=unit, book=book, first=seen[key]))
             continue
         seen[key] = row_no
         first = grain.setdefault((year, unit, book), (period[0], row_no))
         if first[0] != period[0]:
             err("period", _("the plan {year} {unit} {book} is by {grain} (row {row}); one plan uses quarters or months, "
-                            "not both").format(year=year, unit=unit, book=book, grain=first[0], row=first[1]))
+                            "not both").format(year=year, unit=unit, book=book, grain=_(_WORDS.get(first[0], first[0])), row=first[1]))
             continue
         good.append(PlanRow(year, unit, book, comp, period[0], kind, period[1], fen))
     return good, errors

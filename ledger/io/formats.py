@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.i18n import N_
+from ledger.i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class FileFormat:
         """``date, unit, … (optional: component)``, for messages to the officer."""
         text = ", ".join(self.required)
         if self.optional:
-            text += f" (optional: {', '.join(self.optional)})"
+            text += _(" (optional: {columns})").format(columns=", ".join(self.optional))
         return text
 
 

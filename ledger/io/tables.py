@@ -52,7 +52,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from ledger.errors import BadFile, RowError
-from ledger.i18n import _
+from ledger.i18n import N_, _
 from ledger.io.formats import (
     COLUMN_HIDDEN,
     COMPAT_REFERENCE,
@@ -111,10 +111,11 @@ MIN_COLUMN_WIDTH = 1.0
 EXCEL_SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?[eE][+-][0-9]+")  # Excel always writes the sign
 PG_EXCEL_SCIENTIFIC = f"^{EXCEL_SCIENTIFIC.pattern}$"  # the same, for the plain CSV path's scan in SQL
 EXCEL_DIGITS = 15
-SAVE_AS_UTF8 = "save it as UTF-8 (CSV UTF-8) and try again"
-NOT_UTF8_GBK = f"the file is not UTF-8 (it looks like GBK/GB18030); {SAVE_AS_UTF8}"
-BINARY = "the file holds binary data (NUL bytes), not a CSV"
-EMPTY = "the file is empty"
+# The reader's reasons are catalogue messages, worded where they are raised (ATTACK15 A3).
+SAVE_AS_UTF8 = N_("save it as UTF-8 (CSV UTF-8) and try again")
+NOT_UTF8_GBK = N_("the file is not UTF-8 (it looks like GBK/GB18030); save it as UTF-8 (CSV UTF-8) and try again")
+BINARY = N_("the file holds binary data (NUL bytes), not a CSV")
+EMPTY = N_("the file is empty")
 ROW_PAST_EXCEL = (
     "the worksheet names row {row}, past Excel's last row (1048576): Excel does not make such a file; "
     "copy the table into a new workbook in Excel and save that"
@@ -238,31 +239,27 @@ class TableReader:
             fh.seek(0)
         except NotRegularFile as e:
             if os.path.isdir(self.path):
-                raise self._refuse("this is a folder, not a file") from None
+                raise self._refuse(_("this is a folder, not a file")) from None
             raise self._refuse(_("{reason}; fundledger reads only regular files").format(reason=e.reason)) from None
         except FileNotFoundError:
-            raise self._refuse("the file does not exist") from None
+            raise self._refuse(_("the file does not exist")) from None
         except IsADirectoryError:
-            raise self._refuse("this is a folder, not a file") from None
+            raise self._refuse(_("this is a folder, not a file")) from None
         except PermissionError:
-            raise self._refuse("the file cannot be read (permission denied)") from None
+            raise self._refuse(_("the file cannot be read (permission denied)")) from None
         except OSError as e:
-            raise self._refuse(f"the file cannot be read ({e.strerror or e})") from None
+            raise self._refuse(_("the file cannot be read ({error})").format(error=e.strerror or e)) from None
         body = sample[3:] if sample.startswith(_BOM) else sample
         if len(sample) < SNIFF_BYTES and not body.strip(b" \t\r\n\x0b\x0c"):
-            raise self._refuse(EMPTY)
+            raise self._refuse(_(EMPTY))
         if self.path.suffix.lower() == ".xls" or sample.startswith(_OLE2_MAGIC):
-            raise self._refuse(
-                "this is an old Excel .xls file; save it as .xlsx or CSV (UTF-8) and try again"
-            )
+            raise self._refuse(_("this is an old Excel .xls file; save it as .xlsx or CSV (UTF-8) and try again"))
         if sample.startswith(_ZIP_MAGIC):
             self.kind = "xlsx"
             self._stream = self._xlsx_stream()
         elif self.path.suffix.lower() in _XLSX_SUFFIXES:
-            raise self._refuse(
-                "the file is named .xlsx but is not an Excel workbook (damaged or renamed); "
-                "open it in Excel and save it again as .xlsx"
-            )
+            raise self._refuse(_("the file is named .xlsx but is not an Excel workbook (damaged or renamed); open it in "
+                                 "Excel and save it again as .xlsx"))
         else:
             self._sniff_text(sample)
             self._stream = self._csv_stream(fh)
@@ -272,16 +269,16 @@ class TableReader:
     def _sniff_text(self, sample: bytes) -> None:
         """Refuse UTF-16/32, binary data, old Mac line endings and non-UTF-8 text early."""
         if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-            raise self._refuse(f"the file is UTF-32 text; {SAVE_AS_UTF8}")
+            raise self._refuse(_("the file is UTF-32 text; {next}").format(next=_(SAVE_AS_UTF8)))
         if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise self._refuse(f"the file is UTF-16 text (Excel 'Unicode Text'); {SAVE_AS_UTF8}")
+            raise self._refuse(_("the file is UTF-16 text (Excel 'Unicode Text'); {next}").format(next=_(SAVE_AS_UTF8)))
         nul = sample.find(b"\x00")
         if nul >= 0:
             even, odd = sample[0::2].count(0), sample[1::2].count(0)
             mostly = len(sample) // 5  # ASCII text in UTF-16 has a NUL in every other byte
             if (odd > mostly and not even) or (even > mostly and not odd):
-                raise self._refuse(f"the file is UTF-16 text (Excel 'Unicode Text'); {SAVE_AS_UTF8}")
-            raise self._refuse(BINARY, row=sample.count(b"\n", 0, nul) + 1)
+                raise self._refuse(_("the file is UTF-16 text (Excel 'Unicode Text'); {next}").format(next=_(SAVE_AS_UTF8)))
+            raise self._refuse(_(BINARY), row=sample.count(b"\n", 0, nul) + 1)
         final = len(sample) < SNIFF_BYTES
         try:
             codecs.getincrementaldecoder("utf-8")().decode(sample, final)
@@ -291,7 +288,7 @@ class TableReader:
             else:
                 raise self._refuse(_not_utf8(sample, e, final), row=sample.count(b"\n", 0, e.start) + 1) from None
         if b"\n" not in sample and b"\r" in sample.rstrip(b"\r"):
-            raise self._refuse(f"the lines end in a bare CR (old Mac format); {SAVE_AS_UTF8}")
+            raise self._refuse(_("the lines end in a bare CR (old Mac format); {next}").format(next=_(SAVE_AS_UTF8)))
 
     def _read_as_gb18030(self) -> None:
         self.encoding = "gb18030"
@@ -305,7 +302,7 @@ class TableReader:
         fmt = self.fmt
         names = [canonical_column(n.strip().lower(), fmt.columns) for n in raw]
         self.header = tuple(names)
-        expected = f"expected columns: {fmt.describe()}"
+        expected = _("expected columns: {columns}").format(columns=fmt.describe())
         errors: list[RowError] = []
         first_at: dict[str, int] = {}
         ignored: list[str] = []
@@ -313,7 +310,8 @@ class TableReader:
             letter = column_letter(pos)
             if not name:
                 errors.append(
-                    RowError(self.name, 1, letter, f"column {letter} has no name in the header; {expected}")
+                    RowError(self.name, 1, letter, _("column {letter} has no name in the header; {expected}").format(
+                        letter=letter, expected=expected))
                 )
             elif name in first_at:
                 if names.index(name, first_at[name] + 1) == pos:  # report each duplicate once
@@ -322,7 +320,8 @@ class TableReader:
                     )
                     errors.append(
                         RowError(
-                            self.name, 1, name, f"duplicate column {name!r} (columns {where}); {expected}"
+                            self.name, 1, name, _("duplicate column {name} (columns {where}); {expected}").format(
+                                name=repr(name), where=where, expected=expected)
                         )
                     )
             else:
@@ -337,7 +336,8 @@ class TableReader:
         for name in fmt.required:
             if name not in first_at:
                 errors.append(
-                    RowError(self.name, 1, name, f"required column {name!r} is missing; {expected}")
+                    RowError(self.name, 1, name, _("required column {name} is missing; {expected}").format(
+                        name=repr(name), expected=expected))
                 )
         if errors:
             raise BadFile(self.name, errors)
@@ -385,17 +385,14 @@ class TableReader:
             while b:
                 n = len(b)
                 if n >= MAX_LINE_BYTES and b[-1] != 10:
-                    raise _Fatal(
-                        f"a line is longer than {MAX_LINE_BYTES:,} bytes (no valid row is); reading stopped"
-                    )
+                    raise _Fatal(_("a line is longer than {bytes} bytes (no valid row is); reading stopped").format(
+                        bytes=f"{MAX_LINE_BYTES:,}"))
                 consumed += n
                 if consumed - row_start > MAX_ROW_BYTES:
-                    raise _Fatal(
-                        f'the row runs past {MAX_ROW_BYTES:,} bytes: a quote (") is probably never closed; '
-                        "reading stopped"
-                    )
+                    raise _Fatal(_('the row runs past {bytes} bytes: a quote (") is probably never closed; reading '
+                                   "stopped").format(bytes=f"{MAX_ROW_BYTES:,}"))
                 if b"\x00" in b:
-                    bad.append(BINARY)
+                    bad.append(_(BINARY))
                     b = b.replace(b"\x00", b"")
                 if ascii_so_far and not b.isascii():
                     ascii_so_far = False
@@ -409,7 +406,8 @@ class TableReader:
                     s = b.decode(encoding)
                 except UnicodeDecodeError as e:
                     bad.append(_not_utf8(b, e, True) if encoding == "utf-8" else
-                               f"byte 0x{b[e.start]:02X} cannot be read as GB18030; {SAVE_AS_UTF8}")
+                               _("byte 0x{byte} cannot be read as GB18030; {next}").format(
+                                   byte=f"{b[e.start]:02X}", next=_(SAVE_AS_UTF8)))
                     s = b.decode(encoding, errors="replace")  # keeps the parser in step; the row is refused
                 yield s
                 b = readline(MAX_LINE_BYTES)
@@ -422,16 +420,15 @@ class TableReader:
         if bad:
             raise self._refuse(bad[0], row=1)
         if header is None:
-            raise self._refuse(EMPTY)
+            raise self._refuse(_(EMPTY))
         if not "".join(header).strip():
             try:
                 if not any("".join(rec).strip() for rec in reader):
-                    raise self._refuse(EMPTY)
+                    raise self._refuse(_(EMPTY))
             except (_Fatal, csv.Error, OSError):
                 pass
-            raise self._refuse(
-                f"row 1 is blank: the first row must name the columns ({self.fmt.describe()})", row=1
-            )
+            raise self._refuse(_("row 1 is blank: the first row must name the columns ({columns})").format(
+                columns=self.fmt.describe()), row=1)
         yield header
 
         width, pick, pad = self._take_plan()
@@ -491,7 +488,7 @@ class TableReader:
         from ledger.io.xlsx_shown import SheetLooks, open_workbook  # CSV-only callers never import openpyxl
 
         file = self.name
-        damaged = "the workbook is damaged or incomplete ({}); open it in Excel and save it again as .xlsx"
+        damaged = _("the workbook is damaged or incomplete ({}); open it in Excel and save it again as .xlsx")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -501,7 +498,7 @@ class TableReader:
                 self._wb, string_runs = open_workbook(self._fh)
             sheets = self._wb.worksheets
             if not sheets:
-                raise self._refuse("the workbook has no worksheet")
+                raise self._refuse(_("the workbook has no worksheet"))
             sheet = sheets[0]
             _check_shown(sheet, self._wb, self._refuse)
             # (ATTACK13 W2) what each imported cell shows a person is its value: drawings over
@@ -543,7 +540,7 @@ class TableReader:
             numbered = next(rows, None)
             row = 1
             if numbered is None:
-                raise self._refuse(EMPTY)
+                raise self._refuse(_(EMPTY))
             # Row 1 is the header; a workbook whose first stored row is further down has a
             # blank row 1 (that row is then read again below, as the first row of data).
             first = numbered[1] if numbered[0] == 1 else ()
@@ -559,10 +556,9 @@ class TableReader:
                 header.pop()
             if not header:
                 if any(any(_cell_text(c)[0] for c in r) for _, r in rows):
-                    raise self._refuse(
-                        f"row 1 is blank: the first row must name the columns ({self.fmt.describe()})", 1
-                    )
-                raise self._refuse(EMPTY)
+                    raise self._refuse(_("row 1 is blank: the first row must name the columns ({columns})").format(
+                        columns=self.fmt.describe()), 1)
+                raise self._refuse(_(EMPTY))
             yield header
 
             width, pick, pad = self._take_plan()
@@ -901,8 +897,9 @@ def _is_gb18030(data: bytes, final: bool) -> bool:
 
 def _not_utf8(data: bytes, err: UnicodeDecodeError, final: bool) -> str:
     if _is_gb18030(data, final):
-        return NOT_UTF8_GBK
-    return f"the file is not UTF-8 (byte 0x{data[err.start]:02X} cannot be read); {SAVE_AS_UTF8}"
+        return _(NOT_UTF8_GBK)
+    return _("the file is not UTF-8 (byte 0x{byte} cannot be read); {next}").format(byte=f"{data[err.start]:02X}",
+                                                                                     next=_(SAVE_AS_UTF8))
 
 
 def _reason(e: BaseException) -> str:
@@ -911,14 +908,14 @@ def _reason(e: BaseException) -> str:
     if isinstance(e, csv.Error):
         text = str(e)
         if "end of data" in text:
-            return 'a quote (") opened in this row is never closed'
+            return _('a quote (") opened in this row is never closed')
         if "expected after" in text:
-            return 'text follows the closing quote (") of a cell; quote the whole cell or remove the quote'
+            return _('text follows the closing quote (") of a cell; quote the whole cell or remove the quote')
         if "new-line" in text:
-            return "a line break (CR) inside a cell that is not quoted; the line endings are damaged"
-        return f"the row is not valid CSV ({text})"
+            return _("a line break (CR) inside a cell that is not quoted; the line endings are damaged")
+        return _("the row is not valid CSV ({error})").format(error=text)
     if isinstance(e, OSError):
-        return f"the file could not be read ({e.strerror or e}); reading stopped"
+        return _("the file could not be read ({error}); reading stopped").format(error=e.strerror or e)
     return str(e)
 
 

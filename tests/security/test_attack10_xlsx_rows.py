@@ -11,6 +11,7 @@ even called; an LZMA-compressed sheet of repeated empty rows does the same at ~3
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,14 @@ from openpyxl import Workbook
 
 from ledger.io.formats import FORMATS
 from ledger.io.tables import BadFile, open_table
+from tests.helpers import use_lang
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _english() -> Iterator[None]:
+    """These tests match the reader's English wording; its reasons are catalogue messages, Chinese by default."""
+    with use_lang("en"):
+        yield
 
 PAY = "date,unit,book,provider,category,amount,reference,component,paid_from"
 

@@ -185,11 +185,6 @@ PROBLEM_LISTS = {"errors", "problems"}
 
 # file:function -> how many untranslated row reasons it holds. ONLY EVER LOWER OR REMOVE AN ENTRY.
 ROW_REASONS_NOT_YET_WORDED: dict[str, int] = {
-    "ledger/io/tables.py:TableReader._check_header": 3,
-    "ledger/io/tables.py:TableReader._csv_stream": 1,
-    "ledger/io/tables.py:TableReader._open": 7,
-    "ledger/io/tables.py:TableReader._sniff_text": 4,
-    "ledger/io/tables.py:TableReader._xlsx_stream": 2,
 }
 
 
