@@ -247,7 +247,7 @@ def _reasons_in(name: str, text: str) -> list[SqlMessage]:
     return found
 
 
-_PLACE = re.compile(r"\{\d+\}")
+_PLACE = re.compile(r"\{\d+\}", re.ASCII)
 
 
 @lru_cache(maxsize=1)
