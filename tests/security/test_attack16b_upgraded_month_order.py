@@ -100,3 +100,32 @@ def test_verify_names_an_entry_dated_under_a_closed_month(ledger_db):
     v = ledger_db.cli("verify", "--json", user="aud")
     # On main: exit 0, every check ok
     assert v.exit_code != 0, v.stdout[-1500:]
+
+
+def test_the_period_digest_filed_before_the_upgrade_sees_the_closed_month_move(ledger_db, tmp_path):
+    """The auditor's side (C2's third test) on the upgraded ledger: March's period digest, filed at
+    its close (`close period 2024-03 --digest-dir`, February skipped, under the previous release),
+    still says "all invariants hold" after the officer's entry dated in February moved March's
+    closing balances."""
+    fin = ledger_db.connect("fin")
+    post(fin, collect("c22-jan", "2024-01-10", U22, "1000.00"))
+    post(fin, collect("c22-mar", "2024-03-10", U22, "1000.00"))
+    fin.commit()
+    a = ledger_db.admin()
+    current = a.execute("SELECT pg_get_functiondef('fl.close_period(date,text)'::regprocedure) AS d").fetchone()["d"]
+    a.execute(_previous_close_period())
+    try:
+        assert ledger_db.cli("close", "period", "2024-01", user="rev").exit_code == 0
+        assert ledger_db.cli("close", "period", "2024-03", "--digest-dir", str(tmp_path), user="rev").exit_code == 0
+    finally:
+        a.execute(current)
+    o22 = ledger_db.connect("o22")
+    try:
+        post(o22, reclass("under-march-d", "2024-02-20", U22, "500000.00"))
+        o22.commit()
+    except psycopg.Error:
+        o22.rollback()
+        return                                  # refused: safe
+    r = ledger_db.cli("audit", "check-digest", str(tmp_path / "period-2024-03.json"), user="aud")
+    # On main: exit 0, "all invariants hold"
+    assert r.exit_code != 0, r
