@@ -548,6 +548,9 @@ class Proof:
     closes_sealed_by: dict[str, tuple[int, str, Any]] = field(default_factory=dict)
     # the history's key of an entry -> where the history recorded its first version
     entry_versions: Mapping[str, Any] = field(default_factory=dict)
+    # (0128, ATTACK16b D3) the year closes' own closing entries dated 31 December: they go into
+    # their December whoever closed it (judged by the year close's rules, not closed_periods)
+    year_close_ids: set[int] = field(default_factory=set)
     # Called with (entry id, canonical text, digest) for every entry (audit export).
     sink: Callable[[int, str, bytes | None], None] | None = None
 
@@ -590,6 +593,8 @@ class Proof:
             eid = int(r[0])
             rev = int(r[4]) if r[4] else None
             self.entries.append(eid, entry_text(r), r[1], r[2], int(r[2][:4]), rev, r[11], r[13])
+            if r[5] == "year_close" and r[2][5:10] == "12-31":
+                self.year_close_ids.add(eid)
             if rev is not None:
                 self.rev_related.add(eid)
                 self.rev_related.add(rev)
@@ -1190,7 +1195,7 @@ class Proof:
             return
         for eid, e in self.entries.items():
             c = closes.get(e.date[:7])
-            if c is None:
+            if c is None or eid in self.year_close_ids:
                 continue
             bound, close_xid, close_at = self.closes_sealed_by.get(e.date[:7], (None, "", None))
             seq = self.seq_of.get(eid)

@@ -683,7 +683,10 @@ def _serial_on_calendar(value: Any, epoch: Any, text: str) -> str:
         return text
     if value != int(value) or not 1 <= value <= 2_958_465:
         return text
-    return str(from_excel(int(value), CALENDAR_MAC_1904).date().isoformat())   # (openpyxl is untyped: Any)
+    try:    # (ATTACK16b D2) the bound above is the 1900 calendar's: past 9999-12-31 on the 1904 one
+        return str(from_excel(int(value), CALENDAR_MAC_1904).date().isoformat())   # (openpyxl is untyped: Any)
+    except (OverflowError, ValueError):
+        return text                     # as it was: the date check refuses it, row and column named
 
 
 def text_cell_problem(text: str, value: Any, sheet: str) -> str:

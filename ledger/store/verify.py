@@ -189,7 +189,10 @@ CHECKS: tuple[Check, ...] = (
                  s.book, s.fiscal_year, s.voucher_no
             FROM ONLY fl.entry e JOIN ONLY fl.closed_period c ON c.month = date_trunc('month', e.entry_date)::date
             LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
-           WHERE e.created_at > c.closed_at""",
+           WHERE e.created_at > c.closed_at
+             -- (0128, ATTACK16b D3) a year close's own entries go into its December whoever closed it
+             AND NOT (e.kind = 'year_close' AND extract(month FROM e.entry_date) = 12
+                      AND extract(day FROM e.entry_date) = 31)""",
               lambda r: f"dated {r['entry_date']} but written at {r['created_at']:%Y-%m-%d %H:%M:%S}, after "
                         f"{r['month']:%Y-%m} was closed by {r['closed_by']} at {r['closed_at']:%Y-%m-%d %H:%M:%S}"),
     )),

@@ -1706,6 +1706,40 @@ def test_upgrade_0119_a_request_and_a_clearing_key_are_bounded(upgraded: Upgrade
     assert v.returncode == 0, v.stdout[-2000:]
 
 
+def _failed_checks(out: str) -> object:
+    """The checks of a verify --json that did not pass, with their findings (an assertion's message)."""
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        return out[-2000:]
+    found: list[object] = []
+
+    def walk(x: object) -> None:
+        if isinstance(x, dict):
+            if x.get("ok") is False and "findings" in x:
+                found.append({"name": x.get("name"), "findings": x.get("findings")})
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    walk(doc)
+    return found
+
+
+def test_upgrade_0128_closed_months_are_a_prefix_and_the_year_close_takes_its_december(upgraded: Upgraded) -> None:
+    """0128 (ATTACK16b D1, D3): the upgraded fl.entry_inserted refuses an entry dated before the latest
+    closed month (not only in a closed month) and lets a year close's own 31 December entries into their
+    December, keeping its SET clauses; the ledger verifies."""
+    with upgraded.connect() as c:
+        src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc WHERE oid = 'fl.entry_inserted()'::regprocedure"
+                             ).fetchone()
+        assert "(0128, ATTACK16b D3)" in src and "n.kind = 'year_close'" in src
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg and "plan_cache_mode=force_generic_plan" in cfg, cfg
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
+
 def test_upgrade_0127_reference_hanzi_ok_is_not_public(upgraded: Upgraded) -> None:
     """0127: the upgraded fl.reference_hanzi_ok is not PUBLIC's to run (0122 granted it); the
     insert triggers that use it still refuse a traditional form, and the ledger verifies."""
