@@ -211,6 +211,7 @@ def close_period(
     digest_dir: Annotated[Path | None, typer.Option("--digest-dir", help="File the period's digest here (a "
                                                     "directory the auditor keeps, outside the database): "
                                                     "period-YYYY-MM.json, for `audit check-digest`.")] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Close a month: postings dated in it or before it are refused from now on (reviewer).
 
@@ -242,12 +243,21 @@ def close_period(
                              "is").format(path=out), rule="output_file")
         if digest_dir.is_dir():
             check_target(out, force=False, option="--digest-dir")
-    closed = write(lambda c: admin.close_period(c, first, reason))
-    console.print((_("period {month} closed") if closed else _("period {month} was already closed")).format(month=month))
-    if out is not None and not closed:
+    done = write(lambda c: admin.close_period(c, first, reason))
+    closed = done.closed
+    if not json_out:
+        console.print((_("period {month} closed") if closed else _("period {month} was already closed")).format(
+            month=month))
+    if done.with_it and not json_out:
+        # (ATTACK16b D6) a closed month never reopens: the months closed with it are said
+        console.print(_("also closed with it, holding no entries (months close in order): {first} … {last}, "
+                        "{n} months; nothing can be dated in them any more").format(
+            first=f"{done.with_it[0]:%Y-%m}", last=f"{done.with_it[-1]:%Y-%m}", n=len(done.with_it)))
+    filed: dict[str, object] | None = None
+    if out is not None and not closed and not json_out:
         console.print(_("no period digest filed: {month} was closed earlier, and a digest taken now would not be the "
                         "ledger at its close (take one with: fundledger audit digest --out FILE)").format(month=month))
-    elif out is not None:
+    elif out is not None and closed:
         from ledger.io.archive import file_digests
         from ledger.store import audit
 
@@ -256,10 +266,16 @@ def close_period(
         with safe_target(out, force=False, option="--digest-dir") as tmp:
             tmp.write_text(json.dumps({**d, "period": f"{first:%Y-%m}"}, ensure_ascii=False, indent=2) + "\n", "utf-8")
         fd = file_digests(out)
-        console.print(_("period digest filed in {file}: chain head {head} at seq {seq}").format(
-            file=out, head=d["head_hash"], seq=d["last_seq"]))
-        for algo, label in (("sha256", "SHA-256"), ("sm3", "SM3")):
-            console.print(f"  {label:8}{fd[algo]}")
+        filed = {"file": str(out), "head_hash": d["head_hash"], "last_seq": d["last_seq"],
+                 "sha256": fd["sha256"], "sm3": fd["sm3"]}
+        if not json_out:
+            console.print(_("period digest filed in {file}: chain head {head} at seq {seq}").format(
+                file=out, head=d["head_hash"], seq=d["last_seq"]))
+            for algo, label in (("sha256", "SHA-256"), ("sm3", "SM3")):
+                console.print(f"  {label:8}{fd[algo]}")
+    if json_out:
+        emit_json({"month": f"{first:%Y-%m}", "closed": closed,
+                   "closed_with_it": [f"{m:%Y-%m}" for m in done.with_it], "digest": filed})
 
 
 # ---- entries ---------------------------------------------------------------------

@@ -90,6 +90,19 @@ def list_users(conn: Conn) -> list[UserLine]:
     return fetch_all(conn, UserLine, "SELECT name, role, unit, created_at, created_by FROM fl.app_user ORDER BY name")
 
 
-def close_period(conn: Conn, month: dt.date, reason: str = "") -> bool:
+@dataclass(frozen=True)
+class PeriodClose:
+    """What ``close period`` did: whether the month itself was closed now, and the earlier months
+    without entries that 0123 closed with it (a closed month is a prefix of the books) — told to
+    the reviewer, since a closed month never reopens (ATTACK16b D6)."""
+
+    closed: bool
+    with_it: tuple[dt.date, ...]
+
+
+def close_period(conn: Conn, month: dt.date, reason: str = "") -> PeriodClose:
     r = conn.execute("SELECT fl.close_period(%s, %s) AS closed", (month, reason)).fetchone()
-    return bool(r and r["closed"])
+    # the rows this transaction wrote (closed_at is the transaction's start), before the month
+    rows = conn.execute("SELECT month FROM fl.closed_period WHERE closed_at = now() AND month < %s ORDER BY month",
+                        (month,)).fetchall()
+    return PeriodClose(bool(r and r["closed"]), tuple(x["month"] for x in rows))

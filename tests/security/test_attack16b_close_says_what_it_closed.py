@@ -32,3 +32,17 @@ def test_close_period_names_the_empty_months_it_closes_with_it(ledger_db):
     assert n == 59                       # 2021-01 .. 2025-11: first_year 2021 (jiamusi.toml)
     # On main: stdout is only "2025-11 期间已结账"
     assert "2021-01" in r.stdout and "58" in r.stdout, r.stdout
+
+
+def test_close_period_json_lists_the_months_closed_with_it(ledger_db):
+    fin = ledger_db.connect("fin")
+    post(fin, collect("c22-mar", "2024-03-10", "230822", "1000.00"))
+    fin.commit()
+    r = ledger_db.cli("close", "period", "2024-03", "--json", user="rev")
+    assert r.exit_code == 0, r
+    out = r.json()
+    assert out["month"] == "2024-03" and out["closed"] is True and out["digest"] is None
+    assert out["closed_with_it"][0] == "2021-01" and out["closed_with_it"][-1] == "2024-02"
+    assert len(out["closed_with_it"]) == 38
+    again = ledger_db.cli("close", "period", "2024-03", "--json", user="rev").json()
+    assert again == {"month": "2024-03", "closed": False, "closed_with_it": [], "digest": None}
