@@ -64,15 +64,22 @@ BEGIN
                    ORDER BY d.book LIMIT 1) AS bad_book
            OFFSET 0) lim   -- (once, not per entry: a pulled-up subquery is evaluated where it is used)
     LEFT JOIN LATERAL (
-      SELECT n.id, n.entry_date, coalesce(c.month, CASE WHEN n.entry_date < lim.closed_max AND NOT yc.own
-                                                        THEN lim.closed_max END) AS month
+      SELECT n.id, n.entry_date,
+             -- a date outside the ledger's years is told as such (entry_date_range), as before
+             CASE WHEN n.entry_date < make_date(lim.first, 1, 1) OR n.entry_date > make_date(lim.last, 12, 31) THEN NULL
+                  ELSE coalesce(c.month, CASE WHEN n.entry_date < lim.closed_max AND NOT yc.own AND NOT yc.undo
+                                              THEN lim.closed_max END) END AS month
         FROM new_entries n
          -- (0128, ATTACK16b D3) a year close's own closing entries, dated 31 December of the year it
          -- closes, go into that December whoever closed it (before 0123 the monthly routine could)
-         CROSS JOIN LATERAL (SELECT n.kind = 'year_close' AND extract(month FROM n.entry_date) = 12
-                                    AND extract(day FROM n.entry_date) = 31 AS own) yc
+         -- ... and (0128) under a closed month, as under a closed year (0039), the one way out of an
+         -- entry left there by a ledger written before: its reversal dated in the same year
+         CROSS JOIN LATERAL (SELECT (n.kind = 'year_close' AND extract(month FROM n.entry_date) = 12
+                                     AND extract(day FROM n.entry_date) = 31) AS own,
+                                    (n.kind = 'reversal' AND EXISTS (SELECT 1 FROM fl.entry r WHERE r.id = n.reverses
+                                       AND date_trunc('year', r.entry_date) = date_trunc('year', n.entry_date))) AS undo) yc
          LEFT JOIN fl.closed_period c ON c.month = date_trunc('month', n.entry_date)::date AND NOT yc.own
-       WHERE c.month IS NOT NULL OR (n.entry_date < lim.closed_max AND NOT yc.own)
+       WHERE c.month IS NOT NULL OR (n.entry_date < lim.closed_max AND NOT yc.own AND NOT yc.undo)
           OR n.entry_date < make_date(lim.first, 1, 1) OR n.entry_date > make_date(lim.last, 12, 31)
        LIMIT 1) b1 ON true
     -- (0039, ATTACK5 S4) Nothing is dated in a year before the last year its book closed:
@@ -102,7 +109,9 @@ BEGIN
     PERFORM fl.refuse('entry_book_fkey', format('an entry refers to book %s, which does not exist', bad_book),
                       'foreign_key_violation');
   END IF;
-  IF bad_id IS NOT NULL THEN
+  -- (0128) an entry under a closed month in a year before a closed year is told by the year's
+  -- refusal below (the more telling one, as before 0128)
+  IF bad_id IS NOT NULL AND NOT coalesce(bad_month > bad_date AND yc_id IS NOT NULL, false) THEN
     IF bad_month IS NULL THEN
       PERFORM fl.refuse('entry_date_range', format(
         'entry dated %s refused: this ledger takes dates from %s (the region''s first handover year) to %s',
