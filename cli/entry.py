@@ -44,6 +44,16 @@ class Plan(NamedTuple):
     argument: str | None
 
 
+def _value(words: list[str], i: int, eq: str, value: str) -> tuple[str, int] | None:
+    """The value of the option at ``words[i]`` (``--opt=V``, or ``--opt V`` taking the next word)
+    and the index after it; None when it has none or it starts with ``-`` (click's to judge)."""
+    if not eq:
+        if i + 1 >= len(words):
+            return None
+        value, i = words[i + 1], i + 1
+    return None if value.startswith("-") else (value, i + 1)
+
+
 def _options(words: list[str], valued: tuple[str, ...], flags: tuple[str, ...], positional: bool,
              ) -> tuple[dict[str, str | bool], list[str]] | None:
     """``words`` as options (each at most once) and positional words; None when any word is
@@ -66,15 +76,10 @@ def _options(words: list[str], valued: tuple[str, ...], flags: tuple[str, ...], 
             got[name] = True
             i += 1
         elif name in valued:
-            if not eq:
-                if i + 1 >= len(words):
-                    return None
-                value = words[i + 1]
-                i += 1
-            if value.startswith("-"):
+            taken = _value(words, i, eq, value)
+            if taken is None:
                 return None
-            got[name] = value
-            i += 1
+            got[name], i = taken
         else:
             return None
     return got, args
@@ -88,15 +93,10 @@ def recognise(argv: list[str]) -> Plan | None:
         name, eq, value = argv[i].partition("=")
         if name not in _ROOT or name in root:
             return None
-        if not eq:
-            if i + 1 >= len(argv):
-                return None
-            value = argv[i + 1]
-            i += 1
-        if value.startswith("-"):
+        taken = _value(argv, i, eq, value)
+        if taken is None:
             return None
-        root[name] = value
-        i += 1
+        root[name], i = taken
     if i >= len(argv) or argv[i] not in _FORMS:
         return None
     command = argv[i]

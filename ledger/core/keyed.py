@@ -57,6 +57,14 @@ def order_key(key: str) -> Order:
     return (0, m[0], m[1], "") if m is not None else (1, "", 0, key)
 
 
+
+def _position(ids: array[int] | list[int], eid: int) -> int | None:
+    """Where ``eid`` stands in the ascending ``ids`` (a column's keys), or None."""
+    if not ids or eid > ids[-1] or eid < ids[0]:
+        return None
+    j = bisect_left(ids, eid)
+    return j if ids[j] == eid else None
+
 class _IntKeys:
     """The integer part: ascending integers of one column name, a slot each."""
 
@@ -386,11 +394,7 @@ class CodedMap(MutableMapping[int, V]):
         self.raw: dict[int, tuple[int, V]] = {}
 
     def _find(self, eid: int) -> int | None:
-        ids = self.ids
-        if not ids or eid > ids[-1] or eid < ids[0]:
-            return None
-        j = bisect_left(ids, eid)
-        return j if ids[j] == eid else None
+        return _position(self.ids, eid)
 
     def _code(self, value: V) -> int:
         c = self.code.get(value)
@@ -462,11 +466,7 @@ class HeldOf:
         self.raw: dict[int, tuple[Held, ...]] = {}
 
     def _find(self, eid: int) -> int | None:
-        ids = self.ids
-        if not ids or eid > ids[-1] or eid < ids[0]:
-            return None
-        j = bisect_left(ids, eid)
-        return j if ids[j] == eid else None
+        return _position(self.ids, eid)
 
     def _at(self, j: int) -> Held:
         kind, units, maker, role, checker = self.distinct[self.codes[j]]
