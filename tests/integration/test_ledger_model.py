@@ -120,6 +120,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.entries: dict[int, tuple[list[tuple], str]] = {}
         self.reversed: set[int] = set()
         self.closed: set[int] = set()      # closed months of 2023
+        self.used: set[int] = set()        # months of 2023 an entry is dated in (0123: they close in order)
         self.vouchers = 0
 
     def teardown(self) -> None:
@@ -161,7 +162,8 @@ class LedgerMachine(RuleBasedStateMachine):
     def post(self, pairs, month):
         doc = doc_for(pairs, date=f"2023-{month:02d}-10")
         legs = [(p["unit"], p["account"], p["holder"], p["side"], p["amount"]) for p in doc["postings"]]
-        expect_ok = month not in self.closed and not self._would_overdraw(legs, doc["date"])
+        # (0123, 0128) a closed month is a prefix: nothing dated in it or before the latest one
+        expect_ok = month > max(self.closed, default=0) and not self._would_overdraw(legs, doc["date"])
         try:
             r = post(self.fin, doc)[0]
         except pgerr.CheckViolation as e:
@@ -170,6 +172,7 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         assert expect_ok, "the database accepted what the model refuses"
         self.entries[r["entry_id"]] = (legs, doc["date"])
+        self.used.add(month)
         self._apply(legs, doc["date"])
         self.vouchers += 1
 
@@ -187,13 +190,22 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         assert expect_ok
         self.reversed.add(eid)
+        self.used.add(6)
         self._apply(legs, "2023-06-30", sign=-1)
         self.vouchers += 1
 
     @rule(month=st.integers(min_value=1, max_value=5))
     def close_period(self, month):
-        self.rev.execute("SELECT fl.close_period(%s)", (f"2023-{month:02d}-01",))
-        self.closed.add(month)
+        # (0123) months close in order: refused while an earlier month holding entries is open;
+        # the empty ones before it close with it
+        open_used = [m for m in self.used if m < month and m not in self.closed]
+        try:
+            self.rev.execute("SELECT fl.close_period(%s)", (f"2023-{month:02d}-01",))
+        except pgerr.CheckViolation as e:
+            assert open_used and e.diag.constraint_name == "period_order", f"close refused unexpectedly: {e}"
+            return
+        assert not open_used, f"closed {month} while {open_used} hold entries and are open"
+        self.closed |= set(range(1, month + 1))
 
     @rule(pairs=legs_strategy())
     def bad_entry(self, pairs):

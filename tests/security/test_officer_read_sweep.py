@@ -16,6 +16,7 @@ request of the officer's.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import re
 import sys
@@ -51,20 +52,29 @@ def _leaves() -> Iterator[tuple[list[str], Any]]:
             yield path, cmd
 
 
-def _source(cmd: Any) -> str:
+def _source(cmd: Any, follow: bool = False) -> str:
+    """The callback's source; with ``follow``, also that of the cli functions it hands its work to
+    (one level: since the read fast path, ``balance`` and ``monitor`` run ``cli.balance``'s and
+    ``cli.monitor``'s code)."""
     cb = cmd.callback
     while hasattr(cb, "__wrapped__"):
         cb = cb.__wrapped__
     try:
-        return inspect.getsource(cb)
+        texts = [inspect.getsource(cb)]
     except (OSError, TypeError):
         return ""
+    for name in getattr(getattr(cb, "__code__", None), "co_names", ()) if follow else ():
+        f = getattr(cb, "__globals__", {}).get(name)
+        if inspect.isfunction(f) and f.__module__.startswith("cli.") and f is not cb:
+            with contextlib.suppress(OSError, TypeError):
+                texts.append(inspect.getsource(f))
+    return "\n".join(texts)
 
 
 def read_commands() -> list[tuple[list[str], Any]]:
     """Every command whose callback reads (``read(`` / ``read_pinned(``) and does not write."""
     return [(p, c) for p, c in _leaves()
-            if re.search(r"\bread(_pinned)?\(", _source(c)) and not re.search(r"\bwrite\(", _source(c))]
+            if re.search(r"\bread(_pinned)?\(", _source(c, follow=True)) and not re.search(r"\bwrite\(", _source(c))]
 
 
 def _value(path: list[str], name: str, tmp: Path) -> str:
