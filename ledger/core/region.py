@@ -193,13 +193,41 @@ def _components(b: dict[str, Any], where: str) -> tuple[str, ...]:
     return tuple(v)
 
 
+# (ATTACK16 C4) The keys a region file may hold, per table: any other is refused (a typo in a
+# key was a setting silently not applied). [adjustment_fund] checks its own
+# (ledger.core.adjustment), performance_weights its indicators (ledger.core.performance).
+TOP_KEYS = frozenset({"region", "units", "books", "settings", "response_plans", "funding_standards",
+                      "adjustment_fund"})
+REGION_KEYS = frozenset({"code", "name_zh", "name_en", "time_zone"})
+UNIT_KEYS = frozenset({"code", "name_zh", "name_en", "kind"})
+BOOK_KEYS = frozenset({"code", "name_zh", "name_en", "components", "pooled_component"})
+SETTINGS_KEYS = frozenset({"preallocation_months", "preallocation_basis", "months_red_below", "months_yellow_below",
+                           "months_excess_above", "balance_rate_red_below", "balance_rate_yellow_below",
+                           "balance_rate_excess_above", "first_year", "cash_date_allowance_days",
+                           "import_stage_max_mb", "budget_surplus_min_pct", "budget_surplus_max_pct",
+                           "performance_weights", "final_accounts_eliminate"})
+PLAN_KEYS = frozenset({"level", "notify", "review", "days"})
+STANDARD_KEYS = frozenset({"year", "book", "per_insured", "subsidy_min", "individual", "ratio_max"})
+
+
+def _known_keys(d: Mapping[str, Any], known: frozenset[str], where: str) -> None:
+    """Refuse a key of table ``d`` the reader does not read, naming it and the known ones."""
+    extra = sorted(set(d) - known)
+    if extra:
+        raise BadInput(_("{where}: unknown key '{key}' (known: {known})").format(
+            where=where, key=extra[0], known=", ".join(sorted(known))))
+
+
 def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
+    _known_keys(doc, TOP_KEYS, source)
     r = doc.get("region")
     if not isinstance(r, dict):
         raise BadInput(_("{source}: missing [region] table").format(source=source))
+    _known_keys(r, REGION_KEYS, f"{source}: [region]")
     units: list[Unit] = []
     for i, u in enumerate(_tables(doc, "units", source), 1):
         where = f"{source}: units[{i}]"
+        _known_keys(u, UNIT_KEYS, where)
         kind = _text(u, "kind", where)
         if kind not in ("city", "county"):
             raise BadInput(_("{where}: kind must be 'city' or 'county', not '{kind}'").format(where=where, kind=kind))
@@ -212,6 +240,7 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
     books: list[Book] = []
     for i, b in enumerate(_tables(doc, "books", source), 1):
         where = f"{source}: books[{i}]"
+        _known_keys(b, BOOK_KEYS, where)
         comps = _components(b, where)
         pooled = b.get("pooled_component", comps[0] if comps else "")
         if (comps and pooled not in comps) or not isinstance(pooled, str):
@@ -223,6 +252,10 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
     s = doc.get("settings", {})
     if not isinstance(s, dict):
         raise BadInput(_("{source}: [settings] must be a table, got {value}").format(source=source, value=repr(s)[:80]))
+    _known_keys(s, SETTINGS_KEYS, f"{source}: [settings]")
+    for key, known in (("response_plans", PLAN_KEYS), ("funding_standards", STANDARD_KEYS)):
+        for i, t in enumerate(_tables(doc, key, source), 1):
+            _known_keys(t, known, f"{source}: {key}[{i}]")
     basis = s.get("preallocation_basis", "budget")
     if basis not in ("budget", "prior-year"):
         raise BadInput(_("{source}: preallocation_basis must be 'budget' or 'prior-year'").format(source=source))
