@@ -128,6 +128,9 @@ def performance_report(reviews: Sequence[Review], *, year: int, labels: Labels, 
         zh, en = section_title(labels, book, "")
         sections.append(Section(zh, en, tuple(rows)))
     notes = (translate(N_("scores 0–100 per indicator, weighted (region setting performance_weights); the rules and "
-                          "defaults are our reading: docs/region.md"), lang),)
+                          "defaults are our reading: docs/region.md"), lang),
+             translate(N_("every indicator is the book's pooled fund's — in the employees' book the pooled fund, "
+                          "never the personal accounts; revenue, expenditure and the balance rate are the "
+                          "shortfall rule's (report shortfall) and the monitor's"), lang))
     return Report("performance", *both(N_("Budget performance review")), labels.region, str(year),
                   generated_at or now(labels), PERFORMANCE_COLUMNS, tuple(sections), notes)
