@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -99,7 +99,7 @@ DESCRIPTIONS = {
     "pooled_shares": "a unit's share of the pooled city expenditure account (1004 city_exp) and of the treasury "
                      "account (1005) never below zero: it pays out only the money it holds there (migration 0030; "
                      "running balance per account, per committed transaction, in seal order)",
-    "closed_periods": "no entry was written into a month after that month was closed",
+    "closed_periods": "no entry was written into a month, or dated before it, after that month was closed",
     "reversals": "each reversal reverses one earlier entry of its book alone and mirrors it exactly",
     "requests": "every fund request's history follows the workflow, ends in its state, approver is not submitter",
     "hash_chain": "the SHA-256 chain recomputed with hashlib from the canonical texts: every digest, every link, "
@@ -134,6 +134,34 @@ def account_prefix(r: Row) -> str:
 def _ts(text: str) -> dt.datetime:
     """A timestamptz printed with DateStyle ISO (``2023-01-05 10:00:00.5+00``)."""
     return dt.datetime.fromisoformat(text)
+
+
+class _LaterCloses:
+    """(0131, ATTACK16b D1) For a month, the closes of the months after it: the one the chain
+    reached least far at (``histories.closes_sealed_by``) and the one written first (closed_at),
+    by suffix minima over the closed months in order — one lookup per entry, not one per close."""
+
+    def __init__(self, closes: Mapping[str, Row], sealed_by: Mapping[str, tuple[int, str, Any]]) -> None:
+        self.months = sorted(closes)
+        self.last = self.months[-1]
+        n = len(self.months)
+        self._sealed: list[tuple[int, str] | None] = [None] * (n + 1)
+        self._written: list[Row | None] = [None] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            m = self.months[i]
+            s, w = self._sealed[i + 1], self._written[i + 1]
+            b = sealed_by.get(m)
+            self._sealed[i] = (b[0], m) if b is not None and (s is None or b[0] < s[0]) else s
+            c = closes[m]
+            self._written[i] = c if w is None or _ts(c[2]) < _ts(w[2]) else w
+
+    def sealed_first(self, month: str) -> tuple[int, str] | None:
+        """(chain position, month) of the close of a month after ``month`` the chain reached least far at."""
+        return self._sealed[bisect_right(self.months, month)]
+
+    def written_first(self, month: str) -> Row | None:
+        """The closed_period row of a month after ``month`` closed first."""
+        return self._written[bisect_right(self.months, month)]
 
 
 def _fen(v: int) -> str:
@@ -531,6 +559,12 @@ class Proof:
     # (0125, ATTACK15 A6) the greatest entry id the component day-end rule does not bind
     # (rule point component_days, read by the caller from the chained history; 0: every entry)
     component_days_after: int = 0
+    # (0131, ATTACK16b D1) the greatest entry id the closed-prefix rule does not bind (rule point
+    # closed_prefix: an entry dated before a closed month and sealed after its close; 0: every entry)
+    closed_prefix_after: int = 0
+    # the reversals (kind reversal) — a reversal dated in its original's year is the way out of an
+    # entry left under a closed month (0128), exempt from the closed-prefix rule
+    reversal_ids: set[int] = field(default_factory=set)
     pooled: dict[str, str] = field(default_factory=dict)                     # book -> its pooled component
     # the accounts that are one unit's share of a pooled account whose share may never go
     # below zero (0030: holders city_exp and treasury), and their moves
@@ -595,6 +629,8 @@ class Proof:
             self.entries.append(eid, entry_text(r), r[1], r[2], int(r[2][:4]), rev, r[11], r[13])
             if r[5] == "year_close" and r[2][5:10] == "12-31":
                 self.year_close_ids.add(eid)
+            elif r[5] == "reversal" and rev is not None:
+                self.reversal_ids.add(eid)
             if rev is not None:
                 self.rev_related.add(eid)
                 self.rev_related.add(rev)
@@ -1193,21 +1229,61 @@ class Proof:
         closes = {r[0][:7]: r for r in closed}
         if not closes:
             return
+        later = _LaterCloses(closes, self.closes_sealed_by)
         for eid, e in self.entries.items():
-            c = closes.get(e.date[:7])
-            if c is None or eid in self.year_close_ids:
+            if eid in self.year_close_ids:
                 continue
-            bound, close_xid, close_at = self.closes_sealed_by.get(e.date[:7], (None, "", None))
-            seq = self.seq_of.get(eid)
-            if bound is not None and seq is not None and seq > bound and not self._written_by_close(eid, e,
-                                                                                                     close_xid,
-                                                                                                     close_at):
-                self.add("closed_periods", f"dated {e.date} but sealed at chain position {seq}, after {c[0][:7]} was "
-                         f"closed (the close recorded the chain at {bound}): written into a closed month, whatever "
-                         "its timestamps say", eid)
-            elif e.created_at > c[2] and _ts(e.created_at) > _ts(c[2]):
-                self.add("closed_periods", f"dated {e.date} but written at {e.created_at}, after {c[0][:7]} was "
-                         f"closed by {c[1]} at {c[2]}", eid)
+            month = e.date[:7]
+            c = closes.get(month)
+            if c is not None and self._closed_own(eid, e, c):
+                continue
+            # (0131, ATTACK16b D1) nor sealed after the close of a later month: since 0128 nothing is
+            # dated on or before a closed month's last day (the posting check's rule, with its way
+            # out: a reversal dated in its original's year); an entry above the rule's point
+            if month < later.last and eid > self.closed_prefix_after and not self._undoes_in_year(eid, e):
+                self._closed_prefix(eid, e, later)
+
+    def _closed_own(self, eid: int, e: _Entry, c: Row) -> bool:
+        """Name an entry written into its own month after that month was closed (True if named)."""
+        bound, close_xid, close_at = self.closes_sealed_by.get(e.date[:7], (None, "", None))
+        seq = self.seq_of.get(eid)
+        if bound is not None and seq is not None and seq > bound and not self._written_by_close(eid, e, close_xid,
+                                                                                                 close_at):
+            self.add("closed_periods", f"dated {e.date} but sealed at chain position {seq}, after {c[0][:7]} was "
+                     f"closed (the close recorded the chain at {bound}): written into a closed month, whatever "
+                     "its timestamps say", eid)
+            return True
+        if e.created_at > c[2] and _ts(e.created_at) > _ts(c[2]):
+            self.add("closed_periods", f"dated {e.date} but written at {e.created_at}, after {c[0][:7]} was "
+                     f"closed by {c[1]} at {c[2]}", eid)
+            return True
+        return False
+
+    def _undoes_in_year(self, eid: int, e: _Entry) -> bool:
+        """A reversal dated in the year of the entry it reverses (0039's and 0128's way out)."""
+        if eid not in self.reversal_ids or e.reverses is None:
+            return False
+        o = self.entries.get(e.reverses)
+        return o is not None and o.date[:4] == e.date[:4]
+
+    def _closed_prefix(self, eid: int, e: _Entry, later: _LaterCloses) -> None:
+        """Name an entry dated before a closed month and sealed (or written) after that month's
+        close: the earliest such close is named."""
+        seq = self.seq_of.get(eid)
+        at = later.sealed_first(e.date[:7])
+        if at is not None and seq is not None and seq > at[0]:
+            bound, month = at
+            _b, close_xid, close_at = self.closes_sealed_by[month]
+            if not self._written_by_close(eid, e, close_xid, close_at):
+                self.add("closed_periods", f"dated {e.date}, before {month}, but sealed at chain position {seq}, after "
+                         f"{month} was closed (the close recorded the chain at {bound}): nothing is dated on or before "
+                         "the last day of a closed month (0128), whatever its timestamps say", eid)
+                return
+        c = later.written_first(e.date[:7])
+        if c is not None and e.created_at > c[2] and _ts(e.created_at) > _ts(c[2]):
+            self.add("closed_periods", f"dated {e.date}, before {c[0][:7]}, but written at {e.created_at}, after "
+                     f"{c[0][:7]} was closed by {c[1]} at {c[2]}: nothing is dated on or before the last day of a "
+                     "closed month (0128)", eid)
 
     def _written_by_close(self, eid: int, e: _Entry, close_xid: str, close_at: Any) -> bool:
         """An entry sealed after its month's close is allowed only when the closing
@@ -1288,7 +1364,8 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
         closes_sealed_by: Mapping[str, tuple[int, str, Any]] | None = None,
         grouped: Callable[[Proof, Callable[[], None]], Iterable[Partial]] | None = None,
         entry_versions: Mapping[str, Any] | None = None,
-        first: Callable[[Proof], None] | None = None, component_days_after: int = 0) -> tuple[VerifyReport, Proof]:
+        first: Callable[[Proof], None] | None = None, component_days_after: int = 0,
+        closed_prefix_after: int = 0) -> tuple[VerifyReport, Proof]:
     """The whole verdict from ``read(table)`` (rows in TABLES order) and, for entries whose
     postings arrived scattered or out of id order, ``redo(entry_ids)`` (their postings
     again, ordered by entry and id).
@@ -1302,7 +1379,7 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
     before the verdict is finished: ``grouped`` is handed it to run while its other
     session reads postings; it may set ``p.closes_sealed_by`` and ``p.entry_versions``."""
     p = Proof(cap=cap, sink=sink, closes_sealed_by=dict(closes_sealed_by or {}), entry_versions=entry_versions or {},
-              component_days_after=component_days_after)
+              component_days_after=component_days_after, closed_prefix_after=closed_prefix_after)
     ran = False
 
     def first_once() -> None:

@@ -385,6 +385,7 @@ RULE_POINTS: dict[str, str] = {
     "reversal_date": "0117",             # a reversal is not dated before what it reverses (ATTACK15 A9)
     "component_days": "0125",            # a fund component's money ends no day below zero (ATTACK15 A6)
     "approval_date": "0126",             # disbursements, settlements, clearings follow what they pay (ATTACK15 A10)
+    "closed_prefix": "0131",             # nothing dated on or before a closed month once it closed (ATTACK16b D1)
 }
 # (0108) The rows a user's imports may write in one region day (rows_posted of its batches of these
 # kinds together), by role: fl._imp_finish's caps (ledger.store.verify.IMPORT_CAP_* in the first pass).

@@ -165,7 +165,8 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
 
     if not log_path.exists() or not hist_dir.is_dir():
         rep, p0 = proof.run(read, _redo(directory), catalogue, sink=sink,
-                            component_days_after=api_rules.point("component_days") if api_rules is not None else 0)
+                            component_days_after=api_rules.point("component_days") if api_rules is not None else 0,
+                            closed_prefix_after=api_rules.point("closed_prefix") if api_rules is not None else 0)
         if api_rules is not None:
             api_rules.sealed(p0.seq_of, None)           # no history: the queued entries are not known
         return VerifyReport((*rep.checks, *rules_finish(directory, api_rules)), rep.extra)
@@ -178,7 +179,8 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
     rep, p = proof.run(read, _redo(directory), catalogue, sink=sink,
                        closes_sealed_by=histories.closes_sealed_by(latest, hist.first),
                        entry_versions=hist.first.get("fl.entry"), first=_judging_queued(latest),
-                       component_days_after=api_rules.point("component_days") if api_rules is not None else 0)
+                       component_days_after=api_rules.point("component_days") if api_rules is not None else 0,
+                       closed_prefix_after=api_rules.point("closed_prefix") if api_rules is not None else 0)
     hooked = [r[0] for r in table_rows(directory / "tables" / "chained_table.csv", ("tbl",))]
     keys: dict[str, Sequence[str]] = {t: () for t in hooked}
     present = {f"fl.{q.stem}" for q in hist_dir.glob("*.csv")}

@@ -183,7 +183,7 @@ CHECKS: tuple[Check, ...] = (
                         "changed since it was queued for sealing: its content no longer matches the digest "
                         "computed at its commit"),
     )),
-    Check("closed_periods", "no entry was written into a month after that month was closed", "entries", (
+    Check("closed_periods", "no entry was written into a month, or dated before it, after that month was closed", "entries", (
         Query("""
           SELECT e.id AS entry_id, e.entry_date, e.created_at, c.month, c.closed_at, c.closed_by,
                  s.book, s.fiscal_year, s.voucher_no
@@ -195,6 +195,35 @@ CHECKS: tuple[Check, ...] = (
                       AND extract(day FROM e.entry_date) = 31)""",
               lambda r: f"dated {r['entry_date']} but written at {r['created_at']:%Y-%m-%d %H:%M:%S}, after "
                         f"{r['month']:%Y-%m} was closed by {r['closed_by']} at {r['closed_at']:%Y-%m-%d %H:%M:%S}"),
+        # (0131, ATTACK16b D1) nor dated before a closed month and written after its close: since 0128
+        # nothing is dated on or before a closed month's last day (fl.entry_inserted), save a year
+        # close's own 31 December entries and a reversal dated in its original's year; an entry above
+        # the rule's point (closed_prefix: what a ledger held before is judged as it was). Per month
+        # under the latest closed one, the close of a later month made first; one pass of the entries.
+        Query("""
+          WITH cp AS (SELECT c.month, c.closed_at, c.closed_by FROM ONLY fl.closed_period c),
+          m AS (SELECT g.m::date AS m FROM generate_series((SELECT min(date_trunc('month', e0.entry_date)) FROM ONLY fl.entry e0),
+                                                          (SELECT max(cp.month) FROM cp) - interval '1 month',
+                                                          interval '1 month') g(m)),
+          t AS (SELECT m.m, f.month, f.closed_at, f.closed_by
+                  FROM m CROSS JOIN LATERAL (SELECT cp.* FROM cp WHERE cp.month > m.m
+                                              ORDER BY cp.closed_at, cp.month LIMIT 1) f)
+          SELECT e.id AS entry_id, e.entry_date, e.created_at, t.month, t.closed_at, t.closed_by,
+                 s.book, s.fiscal_year, s.voucher_no
+            FROM ONLY fl.entry e JOIN t ON t.m = date_trunc('month', e.entry_date)::date
+            LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
+           WHERE e.created_at > t.closed_at
+             AND e.id > coalesce((SELECT r.after_entry FROM ONLY fl.rule_point r WHERE r.rule = 'closed_prefix'), 0)
+             AND NOT (e.kind = 'year_close' AND extract(month FROM e.entry_date) = 12
+                      AND extract(day FROM e.entry_date) = 31)
+             AND NOT (e.kind = 'reversal' AND EXISTS (SELECT 1 FROM ONLY fl.entry o WHERE o.id = e.reverses
+                        AND date_trunc('year', o.entry_date) = date_trunc('year', e.entry_date)))
+             -- written into its own month after that month's close: named above
+             AND NOT EXISTS (SELECT 1 FROM cp WHERE cp.month = t.m AND e.created_at > cp.closed_at)""",
+              lambda r: f"dated {r['entry_date']}, before {r['month']:%Y-%m}, but written at "
+                        f"{r['created_at']:%Y-%m-%d %H:%M:%S}, after {r['month']:%Y-%m} was closed by {r['closed_by']} "
+                        f"at {r['closed_at']:%Y-%m-%d %H:%M:%S}: nothing is dated on or before the last day of a "
+                        "closed month (0128)"),
     )),
     Check("reversals", "each reversal points at one earlier entry of its book, reverses it alone and mirrors it "
           "exactly (same accounts and amounts, sides swapped)", "reversals", (

@@ -506,7 +506,8 @@ def _judged(conn: Conn, reader: GroupedReader, cap: int, fingerprint: dict[str, 
         api_rules = verify_rules.start(conn, copy_rows, cap)     # the API's rules (ATTACK7 U1a, U3)
         rep, p = proof.run(rules.tee(api_rules, lambda table: read_table(conn, table)), redo, catalogue, cap,
                            grouped=reader if grouped else None, first=first,
-                           component_days_after=api_rules.point("component_days"))
+                           component_days_after=api_rules.point("component_days"),
+                           closed_prefix_after=api_rules.point("closed_prefix"))
         t = step("rows", t)
         hist, tables = got["hist"], got["tables"]
         api_rules.placed(hist.first)        # the duty rules bind by the history's order (ATTACK10 X1)

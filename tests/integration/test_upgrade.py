@@ -1077,10 +1077,12 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
         assert set(points) == {"city_figures", "money_in", "city_expenditure", "fund_balance_close_only",
                                "fund_balance_openings", "category_component", "year_close_date",
                                "shortfall_clearing_only", "import_daily_cap", "category_component_allow",
-                               "reversal_date", "import_daily_cap_reference", "component_days", "approval_date"} \
+                               "reversal_date", "import_daily_cap_reference", "component_days", "approval_date",
+                               "closed_prefix"} \
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
         # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115;
-        # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125; approval_date: 0126)
+        # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125; approval_date: 0126;
+        # closed_prefix: 0131)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -1778,6 +1780,24 @@ def _failed_checks(out: str) -> object:
                 walk(v)
     walk(doc)
     return found
+
+
+def test_upgrade_0131_an_entry_under_a_closed_month_is_named_from_the_upgrade(upgraded: Upgraded) -> None:
+    """0131 (ATTACK16b D1, the verdicts): the rule point closed_prefix is recorded once at the old
+    release's last entry — what the ledger held before is judged as before — recorded once in the
+    chained history, and the upgraded ledger verifies (an entry written after it is named:
+    tests/security/test_closed_prefix_verdict.py)."""
+    with upgraded.connect() as c:
+        point, revision = c.execute("SELECT after_entry, revision FROM fl.rule_point WHERE rule = 'closed_prefix'"
+                                    ).fetchone()
+        assert revision == "0131" and point == c.execute("SELECT max(id) FROM fl.entry WHERE id <= %s", (point,)
+                                                         ).fetchone()[0]
+        assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
+            == upgraded.before["entries"]
+        assert c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.rule_point' "
+                         "AND row_key ->> 'rule' = 'closed_prefix'").fetchone()[0] == 1
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
 
 
 def test_upgrade_0128_closed_months_are_a_prefix_and_the_year_close_takes_its_december(upgraded: Upgraded) -> None:
