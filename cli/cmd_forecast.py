@@ -82,7 +82,7 @@ def run_forecast(c: Any, *, origin: dt.date, years: int, book: str | None, unit:
     labels = reports.labels(c)
     hist = store_forecast.history(c, origin=origin, book=book, unit=unit)
     owed = store_forecast.government_outstanding(c, origin=origin, book=book, unit=unit)
-    firsts = store_forecast.first_days(c, origin=origin, book=book, unit=unit)
+    firsts = store_forecast.first_days(c, book=book, unit=unit)
     order = {u: i for i, u in enumerate(labels.units)}
     keys = sorted(hist, key=lambda k: (k[1] != "RES", k[1], order.get(k[0], len(order)), k[0]))
     out = [forecast_unit(u, b, hist[(u, b)], origin=origin, years=years, outstanding=owed.get((u, b), 0),

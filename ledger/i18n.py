@@ -259,7 +259,7 @@ CODES: dict[str, str] = {
     "no_overdraft": N_("no bank account overdrawn"), "day_balances": N_("no bank account below zero at any day's end"),
     "components_separate": N_("fund components kept apart"), "pooled_shares": N_("pooled shares never below zero"),
     "closed_periods": N_("closed periods untouched"), "reversals": N_("reversals point back"),
-    "held_entries": N_("held entries"), "requests": N_("fund requests agree with their history"),
+    "held_entries": N_("held entries"), "requests": N_("fund requests agree with their history"), "first_days": N_("first days in the ledger as recorded"),
     "history_chain": N_("history chain"), "histories": N_("record histories agree"),
     "record_links": N_("record links"), "actors": N_("who did what"),
     "bank_refs": N_("bank account references"), "hash_chain": N_("hash chain"), "catalogue": N_("database schema"),

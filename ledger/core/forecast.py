@@ -50,7 +50,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from ledger.core.monitor import Colour, Thresholds, colour, monthly_spending, months_payable_at, year_before
+from ledger.core.monitor import Colour, Thresholds, colour, monthly_spending, months_payable_at
 from ledger.core.shapes import Fen
 from ledger.core.shortfall import ShortfallInput, apply_shortfall_rule
 from ledger.errors import BadInput
@@ -303,9 +303,10 @@ def _months(surplus: int, spent: Sequence[int], end: dt.date, first_day: dt.date
     (its ``first_day`` on or before ``year_before(end)``) the last 12 months' spending ÷ 12;
     with less, its daily spending since its first day × 365 ÷ 12 — so at a month end the
     forecast and ``fundledger monitor --as-of`` that day print the same figure. ``spent``
-    is every month's spending from the first history month through ``end``'s month."""
-    full = first_day <= year_before(end)
-    monthly, _basis = monthly_spending(sum(spent[-12:]) if full else sum(spent), first_day, end)
+    is every month's spending from the first history month through ``end``'s month; the
+    monitor's spending is the last 12 months' on either basis (a month before the first day
+    holds only what was dated before it, ATTACK16b D4), and so is this."""
+    monthly, _basis = monthly_spending(sum(spent[-12:]), first_day, end)
     return months_payable_at(surplus, monthly)
 
 
@@ -315,15 +316,17 @@ def forecast_unit(unit: str, book: str, history: Sequence[MonthFlows], *, origin
     """Forecast one unit and book from ``history`` (months up to the origin month end) for
     the rest of the origin's year, if any, and the following years, ``years`` calendar
     years in all; ``outstanding`` is the government share still owed at the origin;
-    ``first_day`` is the unit's first day in the book (the monitor's months-payable basis;
-    the first history month's first day when not given)."""
+    ``first_day`` is the unit's first day in the book as recorded (the monitor's months-payable
+    basis, sql/0130; the first history month's first day when not given) — never the first
+    history month when one is given: an entry dated before the recorded day makes a history
+    month before it, and the basis must not move with it (ATTACK16b D4)."""
     if origin != month_end(origin):
         raise BadInput(_("the forecast origin must be a month end, got {origin}").format(origin=origin))
     if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= 10:
         raise BadInput(_("--years must be 1 to 10, got {years}").format(years=years))
     a = assumptions
     hist = _filled(history, origin)
-    first = first_day if first_day is not None and first_day <= month_end(hist[0].month) else hist[0].month
+    first = first_day if first_day is not None else hist[0].month
     last = origin.month
     series = {name: [getattr(f, name) for f in hist] for name in SERIES}
     models = {

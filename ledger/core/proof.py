@@ -64,18 +64,21 @@ TABLES: dict[str, tuple[str, ...]] = {
     "fund_request": ("id", "state", "submitted_by", "approved_by", "book", "amount_approved"),
     "request_event": ("id", "request_id", "action", "from_state", "to_state", "actor", "at"),
     "book": ("code", "pooled_component"),
+    # (0130, ATTACK16b D4) what makes an account a fund figure, and each unit's recorded first day
+    "chart": ("code", "kind"),
+    "unit_first_day": ("book", "unit", "first_day", "entry_id", "frozen_through"),
 }
 # How each table is ordered when read (an export is written in the same order).
 ORDER_BY: dict[str, str] = {
     "account": "id", "bank_account": "id", "account_day": "account_id, day", "entry": "id",
     "posting": "entry_id, id", "seal": "seq", "seal_queue": "entry_id", "voucher_counter": "book, fiscal_year",
     "closed_period": "month", "fund_request": "id", "request_event": "request_id, at, id", "chain_head": "seq",
-    "book": "code",
+    "book": "code", "chart": "code", "unit_first_day": "book, unit",
 }
 
 CHECK_ORDER = ("entry_balanced", "posting_copies", "vouchers", "account_balances", "account_days", "bank_balances",
                "no_overdraft", "day_balances", "components_separate", "pooled_shares", "closed_periods", "reversals",
-               "requests", "hash_chain")
+               "requests", "first_days", "hash_chain")
 DESCRIPTIONS = {
     "entry_balanced": "every entry has >= 2 postings and balances per (book, unit, component) — recomputed in Python",
     "posting_copies": "each posting's entry and account exist, its line reference is in the reference form (0107), "
@@ -102,6 +105,10 @@ DESCRIPTIONS = {
     "closed_periods": "no entry was written into a month, or dated before it, after that month was closed",
     "reversals": "each reversal reverses one earlier entry of its book alone and mirrors it exactly",
     "requests": "every fund request's history follows the workflow, ends in its state, approver is not submitter",
+    "first_days": "each unit's recorded first day in the ledger (fl.unit_first_day, 0130: the months-payable basis) "
+                  "is the date of the entry it names, an entry on the unit's fund figures of the transaction that "
+                  "first posted on them (a row frozen by the migration: the earliest such date up to the entry it "
+                  "was frozen through); every unit with a fund figure has one — recomputed in Python",
     "hash_chain": "the SHA-256 chain recomputed with hashlib from the canonical texts: every digest, every link, "
                   "the head",
 }
@@ -531,6 +538,43 @@ class Partial:
     share_moves: _Moves = field(default_factory=_Moves)
     slow: set[int] = field(default_factory=set)
     postings: int = 0
+    # (0130) per (book, unit) with a fund figure: ``FundFirst`` state of this range's entries
+    fund: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+
+
+# The kinds of account whose movements are a unit's fund figures (with its book's pooled
+# component): the accounts the surplus and the spending behind months payable are read from.
+FUND_KINDS = frozenset({"net_assets", "revenue", "expenditure"})
+
+
+def fund_seen(fund: dict[tuple[str, str], list[Any]], key: tuple[str, str], eid: int, date: str, xid: str,
+              first: tuple[str, int, int | None] | None) -> None:
+    """Fold one entry on ``key``'s fund figures into its state ``[lowest entry id, that entry's
+    transaction, the earliest date up to the row's frozen_through (or ""), the named entry seen]``
+    (``first``: the recorded row's first_day, entry_id, frozen_through; None without one)."""
+    st = fund.get(key)
+    if st is None:
+        fund[key] = st = [eid, xid, "", False]
+    elif eid < st[0]:
+        st[0], st[1] = eid, xid
+    if first is not None:
+        if first[2] is not None and eid <= first[2] and (not st[2] or date < st[2]):
+            st[2] = date
+        if eid == first[1]:
+            st[3] = True
+
+
+def fund_merge(into: dict[tuple[str, str], list[Any]], part: Mapping[tuple[str, str], list[Any]]) -> None:
+    for key, (lo, xid, upto, named) in part.items():
+        st = into.get(key)
+        if st is None:
+            into[key] = [lo, xid, upto, named]
+            continue
+        if lo < st[0]:
+            st[0], st[1] = lo, xid
+        if upto and (not st[2] or upto < st[2]):
+            st[2] = upto
+        st[3] = st[3] or named
 
 
 @dataclass
@@ -587,6 +631,12 @@ class Proof:
     year_close_ids: set[int] = field(default_factory=set)
     # Called with (entry id, canonical text, digest) for every entry (audit export).
     sink: Callable[[int, str, bytes | None], None] | None = None
+    # (0130, ATTACK16b D4) account -> (book, unit) of a fund figure; each unit's recorded first day
+    # (book, unit) -> (first_day, entry_id, frozen_through), None when the rows were not read (an
+    # export made before 0130); what the entries on fund figures show, per (book, unit)
+    fund_key: dict[str, tuple[str, str]] = field(default_factory=dict)
+    first_rows: dict[tuple[str, str], tuple[str, int, int | None]] | None = None
+    fund: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
 
     # ---- helpers -----------------------------------------------------------------------
     def add(self, check: str, message: str, entry_id: int | None = None, *, request_id: int | None = None,
@@ -621,6 +671,16 @@ class Proof:
                 if r[5]:
                     self.comp_of[r[0]] = (f"p{r[6]}:{r[5]}" if r[5] == self.pooled.get(r[1]) else f"a{r[0]}")
         self.counts["accounts"] = len(self.acct)
+
+    def fund_figures(self, chart: Iterable[Row], first_days: Iterable[Row] | None) -> None:
+        """(0130) Which accounts are a unit's fund figures (a kind of FUND_KINDS, the book's pooled
+        component) and each unit's recorded first day (``first_days`` None: not read, not judged).
+        After ``accounts``, before the postings."""
+        kinds = {r[0]: r[1] for r in chart}
+        self.fund_key = {aid: (r[1], r[3]) for aid, r in self.acct.items()
+                         if kinds.get(r[2]) in FUND_KINDS and r[5] == self.pooled.get(r[1])}
+        if first_days is not None:
+            self.first_rows = {(r[0], r[1]): (r[2], int(r[3]), int(r[4]) if r[4] else None) for r in first_days}
 
     def entries_(self, rows: Iterable[Row]) -> None:
         for r in rows:
@@ -709,6 +769,7 @@ class Proof:
         entries, acct, group, bank_of = self.entries, self.acct, self.group, self.bank_of
         rev, slow, day, moves = self.rev_related, out.slow, out.day, out.bank_moves
         comp_of, shares, share_moves = self.comp_of, self.shares, out.share_moves
+        fund_key, firsts = self.fund_key, self.first_rows or {}
         prefix = {k.encode(): v.encode() for k, v in self.prefix.items()}
         n_all = 0
         for r in rows:
@@ -784,6 +845,9 @@ class Proof:
                 moves.append((b, e.xid, eid, delta))
             for ck, delta in comps.items():
                 out.comp_moves.append((ck, e.xid, eid, delta))
+            if fund_key:
+                for key in {fund_key[a] for a in net if a in fund_key}:
+                    fund_seen(out.fund, key, eid, e.date, e.xid, firsts.get(key))
             h = hashlib.sha256(e.text_bytes)
             h.update(b"#")
             h.update(memoryview(text)[1:])
@@ -815,6 +879,7 @@ class Proof:
             self.bank_moves.extend(part.bank_moves)
             self.comp_moves.extend(part.comp_moves)
             self.share_moves.extend(part.share_moves)
+            fund_merge(self.fund, part.fund)
             slow |= part.slow
             self.counts["postings"] += part.postings
         return slow
@@ -912,6 +977,10 @@ class Proof:
             self.bank_moves.append((bank, e.xid, eid, delta))
         for ck, delta in comps.items():
             self.comp_moves.append((ck, e.xid, eid, delta))
+        if self.fund_key:
+            firsts = self.first_rows or {}
+            for key in {self.fund_key[a] for a in net if a in self.fund_key}:
+                fund_seen(self.fund, key, eid, e.date, e.xid, firsts.get(key))
 
     # ---- the small tables and the verdict ------------------------------------------------
     def finish(self, tables: Mapping[str, Iterable[Row]], catalogue: Sequence[CheckResult] = (),
@@ -932,6 +1001,7 @@ class Proof:
         self._check_closed(t["closed_period"])
         self._check_reversals()
         self._check_requests(t["fund_request"], t["request_event"])
+        self._check_first_days()
         for name, lst in self.findings.items():
             self.findings[name] = [f if f.entry_id is None else replace(f, voucher=seq_of.label(f.entry_id) or None)
                                    for f in lst]
@@ -942,6 +1012,7 @@ class Proof:
                    "components_separate": len(set(self.comp_of.values())), "pooled_shares": len(self.shares),
                    "closed_periods": self.counts["entries"],
                    "reversals": self.counts["reversals"], "requests": len(t["fund_request"]),
+                   "first_days": len(self.first_rows or {}),
                    "hash_chain": sealed}
         results = [result(n, DESCRIPTIONS[n], checked[n], self.findings[n], self.cap) for n in CHECK_ORDER]
         results = [r if not self.counts["omitted:" + r.name] else
@@ -951,6 +1022,42 @@ class Proof:
               "entries_reread": self.counts["reread"],
               "queued": len(t["seal_queue"]), **(extra or {})}
         return VerifyReport((*catalogue, *results), ex)
+
+    def _check_first_days(self) -> None:
+        """(0130, ATTACK16b D4) Each unit's recorded first day, re-derived from the journal: the
+        monitor's months-payable basis, which no later entry may move. Its named entry exists, is
+        dated that day and posts on the unit's fund figures; the unit's first entry on them (lowest
+        id) is of that entry's transaction — the record was made by the statement that first posted
+        on them, not later — or, for a row frozen by the migration, the day is the earliest date of
+        the unit's fund-figure entries up to frozen_through; and no unit with a fund figure lacks one."""
+        if self.first_rows is None:
+            return
+        for key in sorted(self.fund.keys() - self.first_rows.keys()):
+            lo = self.fund[key][0]
+            self.add("first_days", f"unit {key[1]} of book {key[0]} posts on its fund figures (its first: entry {lo}) "
+                     "but has no recorded first day in the ledger (fl.unit_first_day): the row was removed or never "
+                     "written (the trigger off); months payable has no basis for it", lo)
+        for key, (day, eid, through) in sorted(self.first_rows.items()):
+            what = f"unit {key[1]} of book {key[0]}: first day in the ledger recorded as {day} by entry {eid}"
+            e, st = self.entries.get(eid), self.fund.get(key)
+            if e is None:
+                self.add("first_days", f"{what}, which does not exist", eid)
+                continue
+            if e.date != day:
+                self.add("first_days", f"{what}, which is dated {e.date}", eid)
+            if st is None or not st[3]:
+                self.add("first_days", f"{what}, which posts on none of the unit's fund figures", eid)
+                continue
+            if through is not None:
+                if st[2] != day:
+                    self.add("first_days", f"{what}, frozen by migration 0130 through entry {through}; the unit's "
+                             f"fund-figure entries up to it begin on {st[2] or 'no day'}", eid)
+            elif st[0] != eid and st[1] != e.xid:
+                lo = self.entries.get(st[0])
+                self.add("first_days", f"{what}, but the unit's first entry on its fund figures is entry {st[0]}"
+                         + (f" (dated {lo.date})" if lo is not None else "") + ", of another transaction: the "
+                         "record was made after its first posting or rewritten (an earlier first day lowers "
+                         "the daily spending months payable divides by)", eid)
 
     def _check_entries_without_postings(self) -> None:
         for eid, e in self.entries.items():
@@ -1391,6 +1498,7 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
 
     p.books(read("book"))
     p.accounts(read("account"))
+    p.fund_figures(read("chart"), read("unit_first_day"))
     p.entries_(read("entry"))
     if grouped is not None and redo is not None and p.grouped_ok():
         slow = p.merge(grouped(p, first_once))

@@ -64,16 +64,17 @@ _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS 
 
 
 # A unit's first day in the ledger (BRIEF §5: the months-payable basis while the ledger holds
-# less than 12 months of it) is its first day on a fund figure: an account of the book's pooled
-# component whose kind is net assets, revenue or expenditure — the accounts the surplus and the
-# spending are read from, each held for a second person (fl._held_by_hand). Not any account:
-# an officer alone may post 0.01 on its temporary accounts (1101/2001) dated a year back, and
-# that moved the basis from the daily average to a quarter's spending ÷ 12, turning its own
-# red months payable into "excess" (ATTACK16 C1). Joined after ``fl.account a``; ends in a
-# WHERE clause that the caller continues with AND.
-FUND_FIGURES = """JOIN fl.chart fc ON fc.code = a.chart_code
-                JOIN fl.book fb ON fb.code = a.book AND a.component = fb.pooled_component
-               WHERE fc.kind IN ('net_assets', 'revenue', 'expenditure')"""
+# less than 12 months of it) is recorded once, in fl.unit_first_day (sql/0130, ATTACK16b D4): the
+# earliest day of the statement that first posted on one of its fund figures — an account of the
+# book's pooled component whose kind is net assets, revenue or expenditure (fl.unit_first_day_record)
+# — and no later entry moves it. Recomputed from entry dates, it moved with any back-dated entry of a
+# role that posts alone: an officer's 0.01 on its temporary accounts dated a year back (ATTACK16
+# C1, before the fund figures were the rule), then city finance's 0.01 collection dated a year back (ATTACK16b D4),
+# each turning a red months payable green or "excess". Every report that shows months payable
+# (the monitor, its chart, the forecast, the performance report, the response plan's levels)
+# reads it here or joins the table the same way, so the same figure agrees at every date.
+
+
 
 def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
             unit: str | None = None) -> list[MonitorFigures]:
@@ -89,7 +90,7 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
     the register clearings of government-share items since 1 January, ``fl.government_receipts``),
     ``special_share`` (1003 on the special account), ``planned_result`` (budget revenue
     − expenditure lines for ``as_of``'s year, ``None`` without a budget), ``first_day`` (the unit's
-    first day in the book, for the months-payable basis), ``outstanding_share`` (the
+    first day in the book as recorded, ``first_days``: the months-payable basis), ``outstanding_share`` (the
     government's shortfall shares still owed to the fund: beside the surplus, not in
     it — the surplus is cash on the books) and ``overdue_share`` (the part unpaid past its
     due date: ``government_share_due_months`` after the end of its year, default 3)."""
@@ -102,8 +103,7 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
                      sum(d.debits - d.credits) AS balance,
                      sum(d.debits - d.credits)
                        FILTER (WHERE d.day > %(after)s) AS last12,
-                     sum(d.debits - d.credits) FILTER (WHERE d.day >= %(ystart)s) AS ytd,
-                     min(d.day) AS first_day
+                     sum(d.debits - d.credits) FILTER (WHERE d.day >= %(ystart)s) AS ytd
                 FROM fl.operating_day d WHERE d.day <= %(as_of)s GROUP BY d.account_id),
             planned AS (
               SELECT bc.book, bc.unit, bc.component,
@@ -126,14 +126,10 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
               SELECT f.book, f.unit, f.revenue, f.expenditure, f.share_receipts
                 FROM fl.book b CROSS JOIN LATERAL fl.year_figures_read_at(%(year)s, b.code, %(as_of)s) f
                WHERE %(book)s::text IS NULL OR b.code = %(book)s),
-            -- The unit's first day in the book (FUND_FIGURES), from mv: operating_day has a
-            -- row for every account_day row (the close is a LEFT JOIN), so this is account_day's
-            -- first day without a second pass over it.
+            -- The unit's first day in the book as recorded (fl.unit_first_day, sql/0130): never
+            -- read from the entries' dates, which a back-dated entry moves (ATTACK16b D4).
             firsts AS (
-              SELECT a.book, a.unit, min(mv.first_day) AS first_day
-                FROM mv JOIN fl.account a ON a.id = mv.account_id
-                {FUND_FIGURES}
-               GROUP BY a.book, a.unit)
+              SELECT f.book, f.unit, f.first_day FROM fl.unit_first_day f)
             SELECT a.book, a.unit,
                    coalesce(-sum(mv.balance) FILTER (WHERE c.kind IN ('net_assets', 'revenue', 'expenditure')),
                             0)::bigint AS surplus,
@@ -195,9 +191,20 @@ def special_daily(conn: Conn, *, book: str, end: dt.date) -> list[SpecialDay]:
             GROUP BY a.unit, d.day ORDER BY a.unit, d.day""", {"book": book, "end": end})
 
 
-def first_days(conn: Conn, *, book: str, end: dt.date) -> dict[str, dt.date]:
-    """Each unit's first day in ``book`` up to ``end`` (the months-payable basis, FUND_FIGURES)."""
-    return {r["unit"]: r["first_day"] for r in conn.execute(
-        f"""SELECT a.unit, min(d.day) AS first_day FROM fl.account_day d JOIN fl.account a ON a.id = d.account_id
-            {FUND_FIGURES}
-              AND a.book = %(book)s AND d.day <= %(end)s GROUP BY a.unit""", {"book": book, "end": end}).fetchall()}
+def recorded_first_days(conn: Conn, *, book: str | None = None,
+                        unit: str | None = None) -> dict[tuple[str, str], dt.date]:
+    """Each unit's first day in each book, keyed (unit, book): as recorded in fl.unit_first_day
+    (sql/0130) by the statement that first posted on one of its fund figures, or
+    frozen by that migration — whatever the date of a later entry (ATTACK16b D4). The one
+    months-payable basis of the monitor, its chart, the forecast and the performance report.
+    A day after the date a report is made for means the unit was not in the ledger yet:
+    ``ledger.core.monitor.monthly_spending`` then has no spending to divide by."""
+    return {(r["unit"], r["book"]): r["first_day"] for r in conn.execute(
+        """SELECT f.unit, f.book, f.first_day FROM fl.unit_first_day f
+            WHERE (%(book)s::text IS NULL OR f.book = %(book)s) AND (%(unit)s::text IS NULL OR f.unit = %(unit)s)""",
+        {"book": book, "unit": unit}).fetchall()}
+
+
+def first_days(conn: Conn, *, book: str) -> dict[str, dt.date]:
+    """Each unit's first day in ``book`` as recorded (``recorded_first_days``), by unit: the chart's basis."""
+    return {u: d for (u, _b), d in recorded_first_days(conn, book=book).items()}

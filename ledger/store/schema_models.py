@@ -439,6 +439,22 @@ class RulePoint(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=Column("recorded_at", TIMESTAMP(timezone=True), nullable=False))
 
 
+class UnitFirstDay(SQLModel, table=True):
+    """A unit's first day in a book (sql/0130, ATTACK16b D4): recorded by the statement that first
+    posted on one of its fund figures (entry_id: the entry that dated it), or frozen by the
+    migration (frozen_through: the journal's greatest entry id then); append-only, chained."""
+
+    __tablename__ = "unit_first_day"
+    __table_args__ = {"schema": "fl"}
+
+    book: str = Field(sa_column=Column("book", Text, primary_key=True, nullable=False))
+    unit: str = Field(sa_column=Column("unit", Text, primary_key=True, nullable=False))
+    first_day: date = Field(sa_column=Column("first_day", Date, nullable=False))
+    entry_id: int = Field(sa_column=Column("entry_id", BigInteger, nullable=False))
+    frozen_through: int | None = Field(default=None, sa_column=Column("frozen_through", BigInteger, nullable=True))
+    recorded_at: datetime = Field(sa_column=Column("recorded_at", TIMESTAMP(timezone=True), nullable=False))
+
+
 class ManualDay(SQLModel, table=True):
     """A user's manual entries and their postings, monitoring acknowledgements, fund requests and
     bank statements (and their new lines) in one region day (sql/0073, 0078, 0085, 0108): the guard
