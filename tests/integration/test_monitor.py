@@ -193,7 +193,7 @@ def test_monitor_series_months_at_month_end(ledger_db):
     c = ledger_db.connect("aud")
     series = monitor_series(monitor.monthly(c, book="RES", end=dt.date(2023, 12, 31)), year=2023,
                             through=dt.date(2023, 12, 31), labels=reports.labels(c),
-                            first_days=monitor.first_days(c, book="RES", end=dt.date(2023, 12, 31)))
+                            first_days=monitor.first_days(c, book="RES"))
     assert list(series) == ["同江市", "桦南县"]
     for month in (1, 3, 5, 12):
         day = dict(series["同江市"])

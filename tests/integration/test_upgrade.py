@@ -1753,6 +1753,38 @@ def test_upgrade_0119_a_request_and_a_clearing_key_are_bounded(upgraded: Upgrade
     assert v.returncode == 0, v.stdout[-2000:]
 
 
+def test_upgrade_0130_each_units_first_day_is_frozen_as_the_reports_computed_it(upgraded: Upgraded) -> None:
+    """0130 (ATTACK16b D4): the upgrade freezes each unit's first day in each book at the value every
+    report computed before (the earliest day on its fund figures), through the old release's last
+    entry, each row recorded once in the chained history and never changed; the trigger that records
+    a new unit's first day is on fl.account_day; the upgraded ledger verifies (first_days re-derives
+    the frozen rows)."""
+    with upgraded.connect() as c:
+        rows = {(r[0], r[1]): (r[2], r[3], r[4]) for r in c.execute(
+            "SELECT book, unit, first_day, entry_id, frozen_through FROM fl.unit_first_day").fetchall()}
+        computed = {(r[0], r[1]): r[2] for r in c.execute(
+            """SELECT a.book, a.unit, min(d.day) FROM fl.account_day d JOIN fl.account a ON a.id = d.account_id
+                 JOIN fl.chart fc ON fc.code = a.chart_code
+                 JOIN fl.book fb ON fb.code = a.book AND a.component = fb.pooled_component
+                WHERE fc.kind IN ('net_assets', 'revenue', 'expenditure') GROUP BY a.book, a.unit""").fetchall()}
+        assert computed and {k: v[0] for k, v in rows.items()} == computed, (rows, computed)
+        through = {v[2] for v in rows.values()}
+        assert len(through) == 1
+        assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (through.pop(),)).fetchone()[0] \
+            == upgraded.before["entries"]
+        for (_book, _unit), (day, eid, _t) in rows.items():
+            assert c.execute("SELECT entry_date FROM fl.entry WHERE id = %s", (eid,)).fetchone()[0] == day
+        assert c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.unit_first_day' AND op = 'BACKFILL'"
+                         ).fetchone()[0] == len(rows)
+        assert c.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'account_day_unit_first_day' "
+                         "AND tgrelid = 'fl.account_day'::regclass AND tgenabled = 'O'").fetchone()[0] == 1
+        with pytest.raises(psycopg.Error):
+            c.execute("UPDATE fl.unit_first_day SET first_day = first_day - 365")
+        c.rollback()
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
+
 def test_upgrade_0129_every_writer_has_its_lock_timeout(upgraded: Upgraded) -> None:
     """0129: the writers 0122, 0123 and 0126 redefined without 0087's lock_timeout have it again."""
     with upgraded.connect() as c:
