@@ -32,7 +32,9 @@ def _tables(entries: list[list[str]], seals: list[list[str]]) -> dict[str, list[
     return {"book": [["RES", "pooled"]], "account": ACCOUNTS, "entry": entries, "posting": posts, "seal": seals,
             "seal_queue": [], "voucher_counter": [["RES", "2023", str(len(seals))]],
             "chain_head": [[str(len(seals)), seals[-1][7] if seals else "\\x" + "00" * 32]],
-            "account_day": DAYS, "bank_account": [], "closed_period": [], "fund_request": [], "request_event": []}
+            "account_day": DAYS, "bank_account": [], "closed_period": [], "fund_request": [], "request_event": [],
+            # (0130) 4001 is a fund figure of U1: its first day, recorded by entry 1
+            "chart": [["1003", "asset"], ["4001", "revenue"]], "unit_first_day": [["RES", "U1", "2023-01-05", "1", ""]]}
 
 
 def _run(tables: dict[str, list[list[str]]], once: bool = False) -> tuple[VerifyReport, proof.Proof]:
@@ -117,3 +119,26 @@ def test_entry_views_read_and_write_their_columns() -> None:
     assert es[4].digest is None and es[9].postings == 0
 
 
+
+
+def test_the_first_days_are_re_derived_from_the_journal() -> None:
+    """(0130, ATTACK16b D4) ``first_days``: a row naming a later entry of another transaction, a
+    frozen row whose day is not the earliest up to its frozen_through, a row naming an entry of
+    another date, and a unit with fund figures and no row are each named; the honest rows are not."""
+    seals = _seals(_texts(), [1, 2, 3])
+
+    def judged(rows: list[list[str]], dates: dict[int, str] | None = None) -> list[str]:
+        entries = [_entry(1), _entry(2), _entry(3)]
+        t = _tables(entries, seals)
+        t["unit_first_day"] = rows
+        _rep, p = _run(t)
+        return [f.message for f in p.findings["first_days"]]
+
+    assert judged([["RES", "U1", "2023-01-05", "1", ""]]) == []
+    assert judged([["RES", "U1", "2023-01-05", "1", "3"]]) == []          # frozen through entry 3: the earliest
+    later = judged([["RES", "U1", "2023-01-05", "3", ""]])
+    assert len(later) == 1 and "first entry on its fund figures is entry 1" in later[0], later
+    assert any("has no recorded first day" in m for m in judged([]))
+    assert any("which is dated 2023-01-05" in m for m in judged([["RES", "U1", "2022-03-31", "1", ""]]))
+    frozen = judged([["RES", "U1", "2022-03-31", "1", "3"]])
+    assert any("frozen by migration 0130" in m and "begin on 2023-01-05" in m for m in frozen), frozen
