@@ -56,7 +56,12 @@ def guarded(body: Callable[[str], None]) -> None:
     i18n.set_lang(lang)
     try:
         check_arguments(sys.argv[1:])
-        body(lang)
+        try:
+            body(lang)
+        finally:
+            # Written output leaves the buffer here, inside the guard: a full disk or a quota
+            # is then a message below, not an error at the interpreter's exit (ATTACK17 E3).
+            sys.stdout.flush()
     except LedgerError as e:
         err_console.print(render_error(e), soft_wrap=True)
         sys.exit(e.exit_code)
@@ -71,3 +76,42 @@ def guarded(body: Callable[[str], None]) -> None:
     except KeyboardInterrupt:
         err_console.print(_("interrupted: nothing half-written remains (each action is one transaction)"))
         sys.exit(130)
+    except OSError as e:
+        _os_error(e)
+
+
+def _os_error(e: OSError) -> None:
+    """The operating system refused a file or the standard output (a full disk, a quota, a
+    path that is a file where a folder was asked for): one line naming the path and the
+    reason, exit 1. A closed pipe (``… | head``) ends quietly with 1, as click does."""
+    import errno
+    import os
+
+    if e.filename is None:
+        _quiet_stdout()
+    if e.errno == errno.EPIPE:
+        sys.exit(1)
+    where = os.fsdecode(e.filename) if e.filename is not None else _("the standard output")
+    reason = e.strerror or type(e).__name__
+    bad = BadInput(_("{path}: {reason}; the operating system refused to read or write it. Check the path, "
+                     "the free space and the permissions, then run the command again").format(
+                         path=where, reason=reason), rule="io_error")
+    err_console.print(render_error(bad), soft_wrap=True)
+    sys.exit(bad.exit_code)
+
+
+class _Discard:
+    """A stdout that takes everything and keeps nothing."""
+
+    def write(self, s: str) -> int:
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+
+def _quiet_stdout() -> None:
+    """Stop writing to a stdout the system refused: what is left in its buffer cannot be
+    written, and the interpreter's exit would try again and print an error of its own
+    (a finalized stream's failed close is silent)."""
+    sys.stdout = _Discard()

@@ -30,6 +30,11 @@ def check_target(path: Path, *, force: bool, option: str) -> Path:
     if path.exists():
         if path.is_dir():
             raise BadInput(_("{option} {path}: is a folder").format(option=option, path=path), rule="output_file")
+        if not path.is_file():
+            # A device, a pipe or a socket: --force renames over the name, so it would replace
+            # the node itself (as root, /dev/full became a regular file: ATTACK17 E3).
+            raise BadInput(_("{option} {path}: is not a regular file (a device, pipe or socket); "
+                             "give the path of a file").format(option=option, path=path), rule="output_file")
         if not force:
             raise BadInput(_("{option} {path}: the file exists; add --force to overwrite it").format(
                 option=option, path=path), rule="output_file")
@@ -55,7 +60,7 @@ def safe_target(path: Path, *, force: bool, option: str) -> Iterator[Path]:
     try:
         yield tmp
         if force:
-            if path.is_symlink():
+            if path.is_symlink() or (path.exists() and not path.is_file()):
                 raise BadInput(_("{option} {path}: is a symbolic link; fundledger never writes through one").format(
                     option=option, path=path), rule="output_file")
             os.replace(tmp, path)

@@ -159,14 +159,22 @@ class SeriesModel:
     def annual(self, j: int) -> Decimal:
         """The total for the ``j``-th 12 months after the origin (``j`` ≥ 1)."""
         factor = _ONE
-        for i in range(1, j + 1):
-            factor *= _ONE + (self.damping ** (i - 1) * self.growth if self.estimated else self.growth)
+        damped = _ONE                       # φ^(i-1), built by products: Decimal 0 ** 0 is an error
+        for _i in range(1, j + 1):
+            factor *= _ONE + (damped * self.growth if self.estimated else self.growth)
+            damped *= self.damping
         return self.level * factor * (_ONE + self.change)
 
     def value(self, h: int, month: int) -> int:
         """Fen for the ``h``-th month after the origin (``h`` ≥ 1), calendar ``month``;
         never below zero."""
         return max(0, to_fen(self.annual((h - 1) // 12 + 1) * self.profile[month - 1]))
+
+
+def _power(x: Decimal, n: int) -> Decimal:
+    """``x ** n`` with ``x ** 0 == 1`` for every ``x``: Decimal raises on ``0 ** 0`` (a damping
+    of 0, a growth of −100 %), which is 1 in the model's sums."""
+    return _ONE if n == 0 else x ** n
 
 
 def _median(xs: Sequence[Decimal]) -> Decimal:
@@ -213,7 +221,7 @@ def fit_series(values: Sequence[int], last_month: int, *, robust_level: bool, gr
     g = max(-a.max_growth, min(a.max_growth, _median(rates))) if rates else _ZERO
     level = totals[-1]
     if robust_level and k >= 3:
-        level = _median([t * (_ONE + g) ** (k - 1 - i) for i, t in enumerate(totals)])
+        level = _median([t * _power(_ONE + g, k - 1 - i) for i, t in enumerate(totals)])
     if growth is not None:
         return SeriesModel(level, growth, False, profile_of(values, last_month), k, a.damping, change)
     return SeriesModel(level, g, True, profile_of(values, last_month), k, a.damping, change)
