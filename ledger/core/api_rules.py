@@ -76,7 +76,8 @@ RULES: tuple[ApiRule, ...] = (
     _r("reversal_year_closed", "entry_dates", "a year_close entry is never reversed (0082, ATTACK10 X13)"),
     _r("reversal_predates", "entry_dates", "a reversal is dated on or after the entry it reverses (0117, ATTACK15 A9)"),
     _r("approval_date", "actors", "a fund request's approval has a business date, not after the day its approve "
-       "event was recorded (0126, ATTACK15 A10)"),
+       "event was recorded (0126, ATTACK15 A10); not before the ledger's first year nor 1 January of the year "
+       "before the request's (0133, ATTACK17 E4: that bound is a trigger's, not re-derived)"),
     _r("disburse_predates", "actors", "a disbursement is dated on or after its request's approval date and its "
        "quarter's first day (0126, ATTACK15 A10; above the rule point approval_date)"),
     _r("settle_predates", "actors", "a settlement onward is dated on or after the disbursement it settles (0126, "
@@ -129,6 +130,8 @@ RULES: tuple[ApiRule, ...] = (
        "db check fails while max_prepared_transactions > 0"),
     _i("ack_daily_cap", "monitoring acknowledgements per user and region day: 200 an officer, 1000 the city (0085)"),
     _i("request_daily_cap", "fund requests submitted per user and region day: 200 an officer, 1000 the city (0085)"),
+    _i("statement_line_date", "a bank statement line is dated in the ledger's years and not after the region's "
+       "today (0133, ATTACK17 E4)"),
     _i("statement_daily_cap", "bank statements per user and region day: 200 an officer, 1000 the city; their new "
        "lines: 50000 an officer, 500000 the city (0085)"),
     _r("entry_kind_known", "entry_writers", "an entry's kind is one a fundledger command writes (a CHECK until "

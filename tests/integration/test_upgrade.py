@@ -2498,3 +2498,28 @@ def test_upgrade_0126_an_approval_has_a_business_date_and_what_follows_it_is_not
         assert r.returncode != 0 and "clearing_predates" in r.stdout + r.stderr, r
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, v.stdout[-2000:]
+
+
+def test_upgrade_0133_a_typed_business_date_is_held_to_the_ledgers_years(upgraded: Upgraded) -> None:
+    """0133 (ATTACK17 E4): an approval's date and a bank line's date are held to the ledger's years
+    by triggers on the upgraded tables (the old release's rows are not judged again: the upgraded
+    ledger verifies); the check refuses a date before the first year or after today by its code."""
+
+    with upgraded.connect() as c:
+        trig = {r[0] for r in c.execute(
+            "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN "
+            "('fl.fund_request'::regclass, 'fl.statement_line'::regclass)")}
+        assert {"request_approved_on_range", "statement_line_date_range"} <= trig, trig
+        public = c.execute("SELECT has_function_privilege('public', 'fl._business_date_floor()', 'EXECUTE')"
+                           ).fetchone()[0]
+        assert public is False
+        floor = c.execute("SELECT fl._business_date_floor()").fetchone()[0]
+        first = c.execute("SELECT value #>> '{}' FROM fl.setting WHERE key = 'first_year'").fetchone()[0]
+        assert floor == dt.date(int(first), 1, 1), (floor, first)
+        req = c.execute("SELECT id FROM fl.fund_request ORDER BY id LIMIT 1").fetchone()
+        if req is not None:     # a raw write of an old request's approval date is held too
+            with pytest.raises(psycopg.Error) as e, c.transaction():
+                c.execute("UPDATE fl.fund_request SET approved_on = '2000-01-01' WHERE id = %s", (req[0],))
+            assert e.value.diag.constraint_name in ("approval_date", "append_only"), e.value
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, v.stdout[-2000:]
