@@ -18,11 +18,18 @@ from ledger.core.money import format_yuan
 from ledger.core.performance import Review, Score
 from ledger.i18n import N_, both, translate
 from ledger.reports.builders import ALL_UNITS, Labels, now, section_title
-from ledger.reports.builders_fund import _QUARTERS, BUDGET_COLUMNS, budget_execution_report, percent
+from ledger.reports.builders_fund import (
+    _QUARTERS,
+    BUDGET_COLUMNS,
+    RECONCILING,
+    budget_execution_report,
+    percent,
+)
 from ledger.reports.model import Column, Report, Section
 
 _SUMS = ("budget", *_QUARTERS, "actual")
-_ORDER = {"revenue": 0, "revenue_total": 1, "expenditure": 2, "expenditure_total": 3, "result": 4}
+_ORDER = {"revenue": 0, "revenue_other": 0.5, "revenue_total": 1, "expenditure": 2, "expenditure_other": 2.5,
+          "expenditure_total": 3, "result": 4, "share_receipts": 5, "adjustment_receipts": 6}
 
 
 def city_budget_report(data: Mapping[str, Any], *, year: int, labels: Labels, checks: Sequence[BudgetCheck],
@@ -43,9 +50,9 @@ def city_budget_report(data: Mapping[str, Any], *, year: int, labels: Labels, ch
             row = city.setdefault(key, {"unit": ALL_UNITS, "unit_name": city_name, "component": r["component"],
                                         "line": r["line"], "name": r["name"], **{k: 0 for k in _SUMS}})
             for k in _SUMS:
-                row[k] += int(r[k])  # type: ignore[call-overload]
+                row[k] += int(r[k] or 0)  # type: ignore[call-overload]
 
-        def order(key: tuple[str, str]) -> tuple[str, int, str]:
+        def order(key: tuple[str, str]) -> tuple[str, float, str]:
             comp, line = key
             kind = line if line in _ORDER else str(labels.chart.get(line, {}).get("kind", "expenditure"))
             return comp, _ORDER.get(kind, 2), line
@@ -54,6 +61,8 @@ def city_budget_report(data: Mapping[str, Any], *, year: int, labels: Labels, ch
             row = city[key]
             row.update(executed_pct=percent(row["actual"], row["budget"]), variance=row["actual"] - row["budget"],
                        flag=", ".join(flags.get((book, ALL_UNITS), [])) or None if key[1] == "result" else None)
+            if key[1] in RECONCILING:   # outside the totals, no budget (budget_execution_report)
+                row.update(budget=None, executed_pct=None, variance=None)
             top.append(row)
         units = [dict(r, flag=", ".join(flags.get((book, str(r["unit"])), [])) or None) if r["line"] == "result"
                  else dict(r) for r in sec.rows]

@@ -79,20 +79,35 @@ def budget_execution_report(data: Mapping[str, Any], *, year: int, labels: Label
     section per book; per unit and component its budget lines, then ``revenue_total``,
     ``expenditure_total`` and ``result``. ``executed_pct`` = actual ÷ budget × 100;
     ``variance`` = actual − budget. A budget whose result is negative is flagged
-    ``planned_deficit`` on its result line (以收定支: a budget should not plan a deficit)."""
+    ``planned_deficit`` on its result line (以收定支: a budget should not plan a deficit).
+
+    The totals and the result are the shortfall rule's (ATTACK17 E2; ``ledger.store.year_figures``):
+    an actual on an account no budget line covers is on ``revenue_other`` / ``expenditure_other``
+    (in the totals, budget 0); what the rule sets aside from the pooled fund's revenue — the
+    government's shares of earlier years received (``data["receipts"]``) and the year's in-year
+    adjustment-fund allocations (``data["adjustments"]``) — is taken out of the line it is in and
+    shown after the result on ``share_receipts`` / ``adjustment_receipts``, outside the totals
+    (revenue on the books = ``revenue_total`` + the two). Those lines appear when not zero."""
     budgets: dict[tuple[str, str, str], list[Row]] = defaultdict(list)
     for b in data["budget"]:
         budgets[(b["book"], b["unit"], b["component"])].append(b)
     actual: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for a in data["actual"]:
         key = (a["book"], a["unit"], a["component"])
-        line = _match_line(a["chart_code"], [b["line"] for b in budgets.get(key, [])])
-        if line is None:
-            continue
+        line = _match_line(a["chart_code"], [b["line"] for b in budgets.get(key, [])]) or f"{a['kind']}_other"
         value = int(a["debits"]) - int(a["credits"])
         if a["kind"] == "revenue":
             value = -value
         actual[(*key, line)][f"q{a['quarter']}"] += value
+    pooled: Mapping[str, str] = data.get("pooled", {})
+    for code, items in (("share_receipts", data.get("receipts", ())), ("adjustment_receipts", data.get("adjustments", ()))):
+        for g in items:
+            key = (g["book"], g["unit"], pooled.get(g["book"], ""))
+            if key not in budgets:
+                continue
+            line = _match_line(g["chart_code"], [b["line"] for b in budgets[key]]) or "revenue_other"
+            actual[(*key, line)][f"q{g['quarter']}"] -= int(g["amount"])
+            actual[(*key, code)][f"q{g['quarter']}"] += int(g["amount"])
     sections = []
     for book in sorted({k[0] for k in budgets}, key=lambda b: (b != "RES", b)):
         out: list[dict[str, Any]] = []
@@ -111,6 +126,12 @@ def budget_execution_report(data: Mapping[str, Any], *, year: int, labels: Label
                     out.append(_budget_row(base, b["line"], labels.name("chart", b["line"], lang), vals))
                     for k in tot:
                         tot[k] += vals[k]
+                other = actual.get((*key, f"{kind}_other"), {})
+                if any(other.values()):
+                    vals = {"budget": 0, **{q: int(other.get(q, 0)) for q in _QUARTERS}}
+                    out.append(_budget_row(base, f"{kind}_other", _label(_BUDGET_LABELS, f"{kind}_other", lang), vals))
+                    for k in tot:
+                        tot[k] += vals[k]
                 sums[kind] = tot
                 code = f"{kind}_total"
                 out.append(_budget_row(base, code, _label(_BUDGET_LABELS, code, lang), tot))
@@ -118,11 +139,27 @@ def budget_execution_report(data: Mapping[str, Any], *, year: int, labels: Label
             row = _budget_row(base, "result", _label(_BUDGET_LABELS, "result", lang), res)
             row["flag"] = "planned_deficit" if res["budget"] < 0 else None
             out.append(row)
+            for code in RECONCILING:
+                qs = actual.get((*key, code), {})
+                if any(qs.values()):
+                    out.append(dict(_budget_row(base, code, _label(_BUDGET_LABELS, code, lang),
+                                                {"budget": 0, **{q: int(qs.get(q, 0)) for q in _QUARTERS}}),
+                                    budget=None, executed_pct=None, variance=None))
         zh, en = section_title(labels, book, "")
         sections.append(Section(zh, en, tuple(out)))
-    notes = (translate(N_("actual excludes the year-end close; execution % = actual ÷ budget"), lang),)
+    notes = (translate(N_("actual excludes the year-end close; execution % = actual ÷ budget"), lang),
+             translate(N_("revenue, expenditure and result are the shortfall rule's (report shortfall): an actual no "
+                          "budget line covers is on the other-revenue or other-expenditure line; the government's "
+                          "shares of earlier years received and the year's in-year adjustment-fund allocations are "
+                          "taken out of their lines and shown after the result, outside the totals (revenue on the "
+                          "books = total revenue + those lines)"), lang))
     return Report("budget_execution", *both(N_("Budget execution")), labels.region, str(year),
                   generated_at or now(labels), BUDGET_COLUMNS, tuple(sections), notes)
+
+
+#: Budget execution's reconciling lines after a result: what the shortfall rule sets aside from
+#: the year's revenue on the books (outside the totals; no budget).
+RECONCILING = ("share_receipts", "adjustment_receipts")
 
 
 def _budget_row(base: Mapping[str, Any], line: str, name: str, vals: Mapping[str, int]) -> dict[str, Any]:

@@ -14,9 +14,10 @@ import pytest
 from cli.cmd_demo import write_json_reports, write_outputs
 from ledger.demo import profile as P
 from ledger.demo.generate import build
-from ledger.demo.run import Demo
+from ledger.demo.run import AUDITOR, Demo
 from ledger.i18n import get_lang, set_lang
 from ledger.store import embedded
+from tests.acceptance import _agreement as agreement
 
 pytestmark = pytest.mark.db
 
@@ -37,6 +38,8 @@ def _run(tmp: Path, seed: int, *, english: bool = False, json_only: bool = False
             by_year, _written = write_json_reports(d, out)
             return d, stories, by_year, None
         by_year, written, verified = write_outputs(d, out)
+        # Every report × unit × book of the two years against the rule's one definition (ATTACK17)
+        agreement.check(d.conn(AUDITOR), by_year)
         if english:   # the same ledger's reports and charts as `fundledger --lang en demo` writes them
             set_lang("en")
             write_outputs(d, tmp / f"out{seed}-en")

@@ -131,15 +131,44 @@ def test_budget_lines_match_most_specific_and_flag_deficits():
                        for code, kind, q, d, c in (("4001", "revenue", 1, 0, 500), ("5001.inpatient", "expenditure",
                                                                                      2, 150, 0),
                                                    ("5001.outpatient", "expenditure", 3, 200, 0),
-                                                   ("4101.city", "revenue", 1, 0, 999))],  # no budget line: left out
+                                                   ("4101.city", "revenue", 1, 0, 999))],  # no budget line: other
             "end": dt.date(2023, 12, 31)}
     r = builders_fund.budget_execution_report(data, year=2023, labels=LABELS, generated_at=AT)
     en = builders_fund.budget_execution_report(data, year=2023, labels=LABELS, generated_at=AT, lang="en")
     assert "执行" in r.notes[0] and not any("\u4e00" <= ch <= "\u9fff" for ch in en.notes[0])
     rows = {x["line"]: x for x in r.sections[0].rows}
     assert rows["5001"]["actual"] == 200 and rows["5001.inpatient"]["q2"] == 150
-    assert rows["4001"]["executed_pct"] == Decimal("50.00") and rows["revenue_total"]["actual"] == 500
+    # (ATTACK17 E2) an actual no budget line covers is in the totals, on its own line: the totals are the rule's
+    assert rows["4001"]["executed_pct"] == Decimal("50.00") and rows["revenue_other"]["actual"] == 999
+    assert rows["revenue_total"]["actual"] == 1499 and "expenditure_other" not in rows
     assert rows["result"]["budget"] == -200 and rows["result"]["flag"] == "planned_deficit"
+
+
+def test_budget_execution_sets_aside_what_the_rule_sets_aside():
+    """(ATTACK17 E2) an earlier year's government share received and an in-year adjustment-fund
+    allocation come out of the lines they are in and stand after the result, outside the totals."""
+    data = {"budget": [{"unit": "230822", "book": "RES", "component": "", "line": line, "kind": kind, "amount": amt,
+                        "version": 1}
+                       for line, kind, amt in (("4001", "revenue", 1000), ("4101", "revenue", 1),
+                                               ("5001", "expenditure", 900))],
+            "actual": [{"book": "RES", "unit": "230822", "component": "", "chart_code": code, "kind": kind,
+                        "quarter": q, "debits": d, "credits": c}
+                       for code, kind, q, d, c in (("4001", "revenue", 2, 0, 1000), ("4101.shortfall", "revenue", 1, 0,
+                                                                                     600),
+                                                   ("4401", "revenue", 3, 0, 50), ("5001", "expenditure", 2, 900, 0))],
+            "receipts": [{"book": "RES", "unit": "230822", "quarter": 1, "chart_code": "4101.shortfall", "amount": 600}],
+            "adjustments": [{"book": "RES", "unit": "230822", "quarter": 3, "chart_code": "4401", "amount": 50}],
+            "pooled": {"RES": ""}, "end": dt.date(2024, 12, 31)}
+    rows = {x["line"]: x for x in builders_fund.budget_execution_report(
+        data, year=2024, labels=LABELS, generated_at=AT).sections[0].rows}
+    assert rows["4101"]["actual"] == 0 and "revenue_other" not in rows
+    assert (rows["revenue_total"]["actual"], rows["result"]["actual"]) == (1000, 100)
+    assert (rows["share_receipts"]["q1"], rows["share_receipts"]["actual"], rows["share_receipts"]["budget"]) \
+        == (600, 600, None)
+    assert (rows["adjustment_receipts"]["q3"], rows["adjustment_receipts"]["variance"]) == (50, None)
+    lines = [x["line"] for x in builders_fund.budget_execution_report(
+        data, year=2024, labels=LABELS, generated_at=AT).sections[0].rows]
+    assert lines[-3:] == ["result", "share_receipts", "adjustment_receipts"]
 
 
 @given(part=st.integers(-10**12, 10**12), whole=st.integers(-10**12, 10**12))

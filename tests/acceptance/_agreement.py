@@ -1,0 +1,161 @@
+"""Every report that shows or scores a year's revenue, expenditure, result or balance rate agrees
+with the shortfall rule's one definition per component (ATTACK17 E1/E2), or differs from it by
+exactly a named reconciling line the report shows.
+
+The rule's figures per (unit, book, component): ``ledger.store.year_figures.component_years``
+(the pooled component: ``fl.year_figures_read_at``; another component: its year flows), checked
+first against ``report shortfall`` (the close's stored table) for the pooled component and against
+the income statement (the books, every unit summed) for every component. Then, per report × unit
+× book (× component where the report has one):
+
+* ``report shortfall``: revenue, expenditure, C — the rule's;
+* ``monitor`` at 31 December: ``year_revenue`` the rule's revenue, ``balance_rate`` C ÷ revenue;
+  ``year_result`` (the books) = C + share receipts + adjustment receipts;
+* ``report performance`` (the pooled component): revenue and expenditure executed and the
+  balance-rate evidence the rule's, the balance rate the monitor's;
+* ``report budget-execution`` and ``report city-budget`` (each unit's block per component, and
+  the city's block = the units' sums): ``revenue_total``, ``expenditure_total``, ``result`` the
+  rule's; ``revenue_total`` + the reconciling lines ``share_receipts`` + ``adjustment_receipts`` =
+  revenue on the books;
+* ``report income`` (the books, per book and component): ``revenue_total`` = Σ revenue on the
+  books, ``result`` = Σ (C + share receipts + adjustment receipts); its reconciling lines
+  ``share_receipts``, ``adjustment_receipts`` and ``rule_result`` (the rule's C) when shown.
+
+Used by tests/acceptance/test_demo.py on the demo's two years (its database still open).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from ledger.core.money import parse_fen
+from ledger.reports.builders import section_title
+from ledger.reports.model import Report
+from ledger.store import reports
+from ledger.store.db import run_tx
+from ledger.store.year_figures import ComponentYear, component_years
+
+
+def _rate(c: int, revenue: int) -> Decimal | None:
+    if revenue == 0:
+        return None
+    return (Decimal(c) * 100 / Decimal(revenue)).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+def _evidence_first(text: str) -> int:
+    """The first amount of a performance row's evidence (``1,100.00 ÷ 1,200.00`` → 110000)."""
+    return parse_fen(text.strip("(").split(" ")[0].replace(",", ""))
+
+
+def disagreements(conn: Any, year: int, reps: dict[str, Report]) -> list[str]:
+    """What disagrees with the rule in ``reps`` (``cli.cmd_demo.build_reports`` of ``year``)."""
+    rule: dict[tuple[str, str, str], ComponentYear] = {
+        (f.unit, f.book, f.component): f for f in run_tx(conn, lambda c: component_years(c, year))}
+    labels = run_tx(conn, reports.labels)
+    pooled = {f.book: f.component for f in rule.values() if f.pooled}
+    bad: list[str] = []
+
+    def same(what: str, got: object, want: object) -> None:
+        if got != want:
+            bad.append(f"{year} {what}: {got!r}, the rule's {want!r}")
+
+    # The rule's figures themselves: the close's table (pooled) and the books (every component).
+    for s in reps["shortfall"].sections:
+        for r in s.rows:
+            f = rule[(r["unit"], r["book"], pooled[r["book"]])]
+            same(f"shortfall {r['unit']} {r['book']} (revenue, expenditure, C, share, adjustment)",
+                 (r["revenue"], r["expenditure"], r["current_balance"], r["share_receipts"], r["adjustment_receipts"]),
+                 (f.revenue, f.expenditure, f.current_balance, f.share_receipts, f.adjustment_receipts))
+    sums: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for f in rule.values():
+        t = sums[(f.book, f.component)]
+        t["revenue"] += f.revenue
+        t["expenditure"] += f.expenditure
+        t["on_books"] += f.revenue_on_books
+        t["share"] += f.share_receipts
+        t["adjustment"] += f.adjustment_receipts
+    income = {s.title_en: {r["code"]: r for r in s.rows} for s in reps["income"].sections}
+    for (book, comp), t in sums.items():
+        title = section_title(labels, book, comp)[1]
+        rows = income.get(title)
+        if rows is None:
+            bad.append(f"{year} income: no section {title}")
+            continue
+        same(f"income {title} revenue_total (on the books)", rows["revenue_total"]["total"], t["on_books"])
+        same(f"income {title} expenditure_total", rows["expenditure_total"]["total"], t["expenditure"])
+        same(f"income {title} result (on the books)", rows["result"]["total"],
+             t["revenue"] - t["expenditure"] + t["share"] + t["adjustment"])
+        if "rule_result" in rows:
+            same(f"income {title} reconciling lines (share, adjustment, rule_result)",
+                 tuple(rows[k]["total"] if k in rows else 0 for k in ("share_receipts", "adjustment_receipts",
+                                                                      "rule_result")),
+                 (t["share"], t["adjustment"], t["revenue"] - t["expenditure"]))
+
+    # The monitor at 31 December (the pooled component).
+    for s in reps["monitor"].sections:
+        book = s.title_en.split(" ")[0]
+        for r in s.rows:
+            if r["unit"] == "all":
+                fs = [f for f in rule.values() if f.book == book and f.pooled]
+                rev, c = sum(f.revenue for f in fs), sum(f.current_balance for f in fs)
+                extra = sum(f.share_receipts + f.adjustment_receipts for f in fs)
+            else:
+                f = rule[(r["unit"], book, pooled[book])]
+                rev, c, extra = f.revenue, f.current_balance, f.share_receipts + f.adjustment_receipts
+            same(f"monitor {r['unit']} {book} (year_revenue, balance_rate, year_result on the books)",
+                 (r["year_revenue"], r["balance_rate"], r["year_result"]), (rev, _rate(c, rev), c + extra))
+            for k, v in (("current_balance", c), ("share_receipts", None), ("adjustment_receipts", None)):
+                if k in r and v is not None:
+                    same(f"monitor {r['unit']} {book} {k}", r[k], v)
+            if "share_receipts" in r:
+                same(f"monitor {r['unit']} {book} year_result − C = share + adjustment receipts",
+                     r["year_result"] - c, int(r["share_receipts"]) + int(r.get("adjustment_receipts") or 0))
+    monitor_rate = {(s.title_en.split(" ")[0], r["unit"]): r["balance_rate"]
+                    for s in reps["monitor"].sections for r in s.rows}
+
+    # The performance review: the pooled component.
+    for s in reps["performance"].sections:
+        for r in s.rows:
+            book = s.title_en.split(" ")[0]
+            f = rule[(r["unit"], book, pooled[book])]
+            if r["indicator"] == "revenue_execution":
+                same(f"performance {r['unit']} {book} revenue", _evidence_first(r["evidence"]), f.revenue)
+            elif r["indicator"] == "expenditure_execution":
+                same(f"performance {r['unit']} {book} expenditure", _evidence_first(r["evidence"]), f.expenditure)
+            elif r["indicator"] == "balance_rate":
+                same(f"performance {r['unit']} {book} balance rate (value, its revenue)",
+                     (r["value"], _evidence_first(r["evidence"])),
+                     (monitor_rate[(book, r["unit"])], f.revenue))
+                same(f"performance {r['unit']} {book} balance rate = C ÷ revenue", r["value"],
+                     _rate(f.current_balance, f.revenue))
+
+    # Budget execution and the city-wide budget: each block per unit and component, and the city's.
+    for key in ("budget-execution", "city-budget"):
+        for s in reps[key].sections:
+            book = s.title_en.split(" ")[0]
+            blocks: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
+            for r in s.rows:
+                blocks[(str(r["unit"]), str(r["component"] or ""))][str(r["line"])] = r
+            for (unit, comp), rows in blocks.items():
+                fs = [f for f in rule.values() if f.book == book and f.component == comp
+                      and (unit == "all" or f.unit == unit)]
+                if unit == "all":   # the city block sums the units that have a budget
+                    budgeted = {u for u, c in blocks if u != "all" and c == comp}
+                    fs = [f for f in fs if f.unit in budgeted]
+                rev, exp = sum(f.revenue for f in fs), sum(f.expenditure for f in fs)
+                books = sum(f.revenue_on_books for f in fs)
+                got = tuple(rows[k]["actual"] for k in ("revenue_total", "expenditure_total", "result"))
+                same(f"{key} {unit} {book} {comp} (revenue_total, expenditure_total, result)", got,
+                     (rev, exp, rev - exp))
+                recon = sum(int(rows[k]["actual"]) for k in ("share_receipts", "adjustment_receipts") if k in rows)
+                same(f"{key} {unit} {book} {comp} revenue_total + reconciling lines (revenue on the books)",
+                     int(rows["revenue_total"]["actual"]) + recon, books)
+    return bad
+
+
+def check(conn: Any, by_year: dict[int, dict[str, Report]]) -> None:
+    """Assert that every year of ``by_year`` agrees (``disagreements``)."""
+    bad = [b for year, reps in by_year.items() for b in disagreements(conn, year, reps)]
+    assert not bad, "\n".join(bad[:30])
