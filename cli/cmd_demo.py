@@ -74,7 +74,7 @@ def build_reports(conn: Any, year: int, lang: str | None = None) -> dict[str, Re
                                                        labels=labels, lang=lang),
         "balance-sheet": builders.balance_sheet_report(reports_ledger.balance_sheet(conn, as_of=end),
                                                        as_of=end, labels=labels, lang=lang),
-        "income": builders.income_report(reports_ledger.income(conn, start=dt.date(year, 1, 1), end=end),
+        "income": builders.income_report(reports_ledger.income(conn, start=dt.date(year, 1, 1), end=end, reconcile=True),
                                          start=dt.date(year, 1, 1), end=end, period="quarter", labels=labels,
                                          lang=lang),
         "budget-execution": builders_fund.budget_execution_report(

@@ -81,7 +81,7 @@ def income(year: YearOpt = None, as_of: AsOfOpt = None, unit: UnitOpt = None, bo
         raise BadInput(_("--period must be month, quarter or year, got '{period}'").format(period=period))
     start, end = _year_end(as_of, year)
     report = read(lambda c: builders.income_report(
-        reports_ledger.income(c, start=start, end=end, book=book, unit=unit), start=start, end=end, period=period,
+        reports_ledger.income(c, start=start, end=end, book=book, unit=unit, reconcile=True), start=start, end=end, period=period,
         labels=reports.labels(c), lang=lang, unit=unit))
     show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
 

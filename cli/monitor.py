@@ -48,6 +48,7 @@ def monitor_json(r: MonitorRow) -> dict[str, Any]:
             "basis": r.basis.value, "colour": r.colour.value,
             "year_revenue": decimal_text(r.year_revenue), "current_balance": decimal_text(r.current_balance),
             "share_receipts": decimal_text(r.share_receipts),
+            "adjustment_receipts": decimal_text(r.adjustment_receipts),
             "balance_rate": None if r.balance_rate is None else format(r.balance_rate, "f"),
             "balance_rate_colour": r.balance_rate_colour.value, "level": r.level.value,
             "year_result": decimal_text(r.year_result),

@@ -282,9 +282,23 @@ def income_report(data: Mapping[str, Sequence[Row]], *, start: dt.date, end: dt.
     openings: dict[tuple[str, str], int] = defaultdict(int)
     for r in data["opening"]:
         openings[(r["book"], r["component"])] += int(r["net_assets"])
+    # (ATTACK17) the rule's set-asides, the pooled component's reconciling lines to its C
+    given: Mapping[str, Any] = data.get("aside") or {}  # type: ignore[assignment]
+    pooled: Mapping[str, str] = given.get("pooled", {})
+    aside: dict[tuple[str, str], dict[str, dict[str, int]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(int)))
+    for code, items in (("share_receipts", given.get("receipts", ())), ("adjustment_receipts",
+                                                                         given.get("adjustments", ()))):
+        for g in items:
+            cells = aside[(str(g["book"]), pooled.get(str(g["book"]), ""))][code]
+            pk = _period_of(period, g["day"])
+            if pk is not None:
+                cells[pk] += int(g["amount"])
+            cells["total"] += int(g["amount"])
     sections = []
     for book, comp in sorted(set(groups) | set(openings), key=lambda k: (k[0] != "RES", k)):
-        rows = _income_rows(groups.get((book, comp), []), openings.get((book, comp), 0), period, keys, labels, lang)
+        rows = _income_rows(groups.get((book, comp), []), openings.get((book, comp), 0), period, keys, labels, lang,
+                            aside.get((book, comp), {}))
         extra = None if unit is None else (labels.name("units", unit, "zh"), unit)
         zh, en = section_title(labels, book, comp, extra)
         sections.append(Section(zh, en, tuple(rows)))
@@ -293,7 +307,7 @@ def income_report(data: Mapping[str, Sequence[Row]], *, start: dt.date, end: dt.
 
 
 def _income_rows(movements: Sequence[Row], opening: int, period: str, keys: Sequence[str], labels: Labels,
-                 lang: str) -> list[dict[str, Any]]:
+                 lang: str, aside: Mapping[str, Mapping[str, int]] | None = None) -> list[dict[str, Any]]:
     cells: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))   # code -> period key -> amount
     for r in movements:
         value = int(r["credits"]) - int(r["debits"])
@@ -339,4 +353,12 @@ def _income_rows(movements: Sequence[Row], opening: int, period: str, keys: Sequ
     out.append(row("opening_fund_balance", _label(_INCOME_LABELS, "opening_fund_balance", lang), opening_p))
     out.append(row("other_movements", _label(_INCOME_LABELS, "other_movements", lang), other))
     out.append(row("closing_fund_balance", _label(_INCOME_LABELS, "closing_fund_balance", lang), closing_p))
+    # (ATTACK17) the statement is on the books; the shortfall rule's C leaves out what it sets aside:
+    # reconciling lines after the statement, when there is anything to reconcile
+    shown = [c for c in ("share_receipts", "adjustment_receipts") if any((aside or {}).get(c, {}).values())]
+    if aside and shown:
+        for c in shown:
+            out.append(row(c, _label(_INCOME_LABELS, c, lang), aside[c]))
+        out.append(row("rule_result", _label(_INCOME_LABELS, "rule_result", lang),
+                       {k: result[k] - sum(int(aside[c].get(k, 0)) for c in shown) for k in all_keys}))
     return out

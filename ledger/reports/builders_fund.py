@@ -298,6 +298,7 @@ class MonitorRow:
     level: Colour = Colour.green          # the worse of the two colours: what the response plan follows
     response: Response | None = None      # the plan's steps for a yellow or red unit (not the consolidated rows)
     share_receipts: int = 0               # the government's shortfall receipts since 1 January (not in year_revenue)
+    adjustment_receipts: int = 0          # the year's in-year adjustment-fund allocations (not in year_revenue)
 
 
 def _rate(f: MonitorFigures, as_of: dt.date | None) -> tuple[Fraction, Basis]:
@@ -325,7 +326,7 @@ def monitor_row(unit: str, book: str, f: MonitorFigures, t: Thresholds, rate: tu
     return MonitorRow(unit, book, f.surplus, f.trailing_12m_expenditure, months, c,
                       f.year_result, f.special_share, f.planned_result, tuple(warns), basis,
                       f.outstanding_share, f.overdue_share, f.year_revenue, f.current_balance, brate, rc,
-                      overall(c, rc), share_receipts=f.share_receipts)
+                      overall(c, rc), share_receipts=f.share_receipts, adjustment_receipts=f.adjustment_receipts)
 
 
 def monitor_rows(figures: Sequence[MonitorFigures], t: Thresholds, as_of: dt.date | None = None,
@@ -349,6 +350,7 @@ def monitor_rows(figures: Sequence[MonitorFigures], t: Thresholds, as_of: dt.dat
             year_result=sum(f.year_result for f, _ in fs), year_revenue=sum(f.year_revenue for f, _ in fs),
             current_balance=sum(f.current_balance for f, _ in fs),
             share_receipts=sum(f.share_receipts for f, _ in fs),
+            adjustment_receipts=sum(f.adjustment_receipts for f, _ in fs),
             special_share=sum(f.special_share for f, _ in fs),
             outstanding_share=sum(f.outstanding_share for f, _ in fs),
             overdue_share=sum(f.overdue_share for f, _ in fs))
@@ -386,6 +388,11 @@ MONITOR_COLUMNS = (
     Column("level", N_("Level")),
     Column("outstanding_share", N_("Government share owed"), "money"),
     Column("year_result", N_("Year result to date"), "money"),
+    # (ATTACK17) the rule's C and what it sets aside: year_result (the books) = C + the two
+    Column("current_balance", N_("Current-year result of the shortfall rule (C)"), "money"),
+    Column("share_receipts", N_("Earlier years' government shares received (not this year's revenue)"), "money"),
+    Column("adjustment_receipts", N_("In-year adjustment-fund allocations (set aside by the shortfall rule)"),
+           "money"),
     Column("special_share", N_("Special-account share"), "money"),
     Column("planned_result", N_("Planned result"), "money"),
     Column("warnings", N_("Warnings")),
@@ -407,7 +414,9 @@ def monitor_report(rows: Sequence[MonitorRow], consolidated: Sequence[MonitorRow
                         "basis": r.basis.value, "colour": r.colour.value, "year_revenue": r.year_revenue,
                         "balance_rate": r.balance_rate, "balance_rate_colour": r.balance_rate_colour.value,
                         "level": r.level.value, "outstanding_share": r.outstanding_share,
-                        "year_result": r.year_result, "special_share": r.special_share,
+                        "year_result": r.year_result, "current_balance": r.current_balance,
+                        "share_receipts": r.share_receipts, "adjustment_receipts": r.adjustment_receipts,
+                        "special_share": r.special_share,
                         "planned_result": r.planned_result,
                         "warnings": ", ".join(w.code for w in r.warnings) or None})
         pooled = str(labels.books.get(c.book, {}).get("pooled_component") or "")

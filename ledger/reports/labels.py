@@ -26,6 +26,9 @@ INCOME = {
     "opening_fund_balance": N_("Fund balance at start"),
     "other_movements": N_("Other fund-balance movements"),
     "closing_fund_balance": N_("Fund balance at end"),
+    "share_receipts": N_("Earlier years' government shares received (not this year's revenue)"),
+    "adjustment_receipts": N_("In-year adjustment-fund allocations (set aside by the shortfall rule)"),
+    "rule_result": N_("Current-year result of the shortfall rule (C)"),
 }
 BUDGET = {
     "revenue_total": N_("Total revenue"),

@@ -38,6 +38,7 @@ class MonitorFigures:
     first_day: dt.date | None
     outstanding_share: Fen
     overdue_share: Fen
+    adjustment_receipts: Fen = 0    # the year's in-year adjustment-fund allocations (not in year_revenue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,8 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
     shortfall`` read — so without the government's shortfall receipts and this year's
     adjustment-fund allocations; the balance rate), ``share_receipts`` (those receipts:
     the register clearings of government-share items since 1 January, ``fl.government_receipts``),
+    ``adjustment_receipts`` (the year's in-year adjustment-fund allocations, set aside likewise:
+    ``year_result`` = ``current_balance`` + ``share_receipts`` + ``adjustment_receipts``),
     ``special_share`` (1003 on the special account), ``planned_result`` (budget revenue
     − expenditure lines for ``as_of``'s year, ``None`` without a budget), ``first_day`` (the unit's
     first day in the book as recorded, ``first_days``: the months-payable basis), ``outstanding_share`` (the
@@ -123,7 +126,7 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
             -- fl.year_figures_at through its confined definer reader (an officer's own unit; the
             -- allocation part reads fl.entry.source, which officers may not), one row per unit.
             rule AS (
-              SELECT f.book, f.unit, f.revenue, f.expenditure, f.share_receipts
+              SELECT f.book, f.unit, f.revenue, f.expenditure, f.share_receipts, f.adjustment_receipts
                 FROM fl.book b CROSS JOIN LATERAL fl.year_figures_read_at(%(year)s, b.code, %(as_of)s) f
                WHERE %(book)s::text IS NULL OR b.code = %(book)s),
             -- The unit's first day in the book as recorded (fl.unit_first_day, sql/0130): never
@@ -145,7 +148,8 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
                    min(pl.planned_result) AS planned_result,
                    min(fd.first_day) AS first_day,
                    coalesce(min(sh.outstanding), 0)::bigint AS outstanding_share,
-                   coalesce(min(sh.overdue), 0)::bigint AS overdue_share
+                   coalesce(min(sh.overdue), 0)::bigint AS overdue_share,
+                   coalesce(min(rl.adjustment_receipts), 0)::bigint AS adjustment_receipts
               FROM mv JOIN fl.account a ON a.id = mv.account_id
               JOIN fl.chart c ON c.code = a.chart_code
               JOIN fl.book b ON b.code = a.book AND a.component = b.pooled_component

@@ -43,39 +43,44 @@ def budget_execution(conn: Conn, *, year: int, as_of: dt.date | None = None, boo
 
 
 def _quarter_ends(year: int, end: dt.date) -> list[dt.date]:
-    """The quarter ends of ``year`` up to ``end``, ``end`` itself last when inside a quarter."""
-    ends = [d for d in (dt.date(year, m, 31 if m in (3, 12) else 30) for m in (3, 6, 9, 12)) if d < end]
-    return [*ends, end]
+    """The quarter ends of ``year`` before ``end``, then ``end``."""
+    return [*(d for d in (dt.date(year, m, 31 if m in (3, 12) else 30) for m in (3, 6, 9, 12)) if d < end), end]
 
 
-def set_aside(conn: Conn, *, year: int, end: dt.date, book: str | None = None,
-              unit: str | None = None) -> dict[str, Any]:
+def month_ends(year: int, end: dt.date) -> list[dt.date]:
+    """The month ends of ``year`` before ``end``, then ``end``."""
+    nxt = [dt.date(year, m + 1, 1) if m < 12 else dt.date(year + 1, 1, 1) for m in range(1, 13)]
+    return [*(d - dt.timedelta(days=1) for d in nxt if d - dt.timedelta(days=1) < end), end]
+
+
+def set_aside(conn: Conn, *, year: int, end: dt.date, book: str | None = None, unit: str | None = None,
+              ends: list[dt.date] | None = None) -> dict[str, Any]:
     """What the shortfall rule sets aside from the year's revenue on the books (ATTACK17 E2),
-    from its one definition, for the budget execution to take out of the lines they are in and
-    show on reconciling lines of their own: ``receipts`` (``fl.government_receipts`` from 1
-    January to ``end``: the government's shares of earlier years received, each with the revenue
-    account its entry credits), ``adjustments`` (per book, unit and quarter the year's in-year
-    adjustment-fund allocations net of their reversals, on 4401 — ``fl.year_figures_read_at`` at
-    each quarter end, only when the year has any), ``pooled`` (each book's pooled component:
-    both are the pooled fund's)."""
+    from its one definition, for a report to take out of the lines they are in and show on
+    reconciling lines of their own: ``receipts`` (``fl.government_receipts`` from 1 January to
+    ``end``: the government's shares of earlier years received, each with its day, quarter and
+    the revenue account its entry credits), ``adjustments`` (per book, unit and period the year's
+    in-year adjustment-fund allocations net of their reversals, on 4401 — ``fl.year_figures_read_at``
+    at each of ``ends``, default the quarter ends, only when the year has any; ``day`` the period's
+    end), ``pooled`` (each book's pooled component: both are the pooled fund's)."""
     pooled = pooled_components(conn)
     receipts = government_receipts(conn, start=dt.date(year, 1, 1), end=end, book=book, unit=unit)
     adjustments: list[dict[str, Any]] = []
+    q = "SELECT unit, adjustment_receipts FROM fl.year_figures_read_at(%s, %s, %s)"
     for bk in sorted(pooled):
         if book is not None and bk != book:
             continue
-        q = "SELECT unit, adjustment_receipts FROM fl.year_figures_read_at(%s, %s, %s) WHERE adjustment_receipts <> 0"
-        if not conn.execute(q, (year, bk, end)).fetchall():
+        if not conn.execute(q + " WHERE adjustment_receipts <> 0", (year, bk, end)).fetchall():
             continue
         before: dict[str, int] = {}
-        for qend in _quarter_ends(year, end):
-            for r in conn.execute(q.replace(" WHERE adjustment_receipts <> 0", ""), (year, bk, qend)).fetchall():
+        for pend in ends or _quarter_ends(year, end):
+            for r in conn.execute(q, (year, bk, pend)).fetchall():
                 amount = int(r["adjustment_receipts"]) - before.get(r["unit"], 0)
                 before[r["unit"]] = int(r["adjustment_receipts"])
                 if amount and (unit is None or r["unit"] == unit):
-                    adjustments.append({"book": bk, "unit": r["unit"], "quarter": (qend.month + 2) // 3,
+                    adjustments.append({"book": bk, "unit": r["unit"], "day": pend, "quarter": (pend.month + 2) // 3,
                                         "chart_code": "4401", "amount": amount})
-    return {"receipts": [{"book": g.book, "unit": g.unit, "quarter": (g.received_on.month + 2) // 3,
+    return {"receipts": [{"book": g.book, "unit": g.unit, "day": g.received_on, "quarter": (g.received_on.month + 2) // 3,
                           "chart_code": g.chart_code, "amount": g.amount} for g in receipts],
             "adjustments": adjustments, "pooled": pooled}
 

@@ -19,6 +19,7 @@ from ledger.errors import BadInput, NotFound
 from ledger.i18n import _
 from ledger.store.accounts import find_account
 from ledger.store.db import Conn
+from ledger.store.reports_budget import month_ends, set_aside
 
 _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)"
 
@@ -45,7 +46,7 @@ def balance_sheet(conn: Conn, *, as_of: dt.date, book: str | None = None,
 
 
 def income(conn: Conn, *, start: dt.date, end: dt.date, book: str | None = None,
-           unit: str | None = None) -> dict[str, list[dict[str, Any]]]:
+           unit: str | None = None, reconcile: bool = False) -> dict[str, Any]:
     """收支表 figures between ``start`` and ``end`` (inclusive), without the year-end close.
 
     ``movements``: per (book, unit, component, chart code, month) the operating debits
@@ -53,6 +54,9 @@ def income(conn: Conn, *, start: dt.date, end: dt.date, book: str | None = None,
     movement is what reaches the fund balance other than through revenue and expenditure
     (e.g. a handover opening). ``opening``: net assets (fund balance plus any result not
     yet closed, as credits − debits) per (book, unit, component) before ``start``.
+    ``aside`` (with ``reconcile``, a span from 1 January): what the shortfall rule sets aside
+    from the year's revenue, per month (``reports_budget.set_aside``), for the statement's
+    reconciling lines to the rule's C.
     """
     args = {"start": start, "end": end, "book": book, "unit": unit}
     movements = conn.execute(
@@ -76,7 +80,12 @@ def income(conn: Conn, *, start: dt.date, end: dt.date, book: str | None = None,
              WHERE c.kind IN ('net_assets', 'revenue', 'expenditure') AND {_FILTER}
              GROUP BY a.book, a.unit, a.component
              ORDER BY a.book, a.unit, a.component""", args).fetchall()
-    return {"movements": movements, "opening": opening}
+    out: dict[str, Any] = {"movements": movements, "opening": opening}
+    if reconcile and start == dt.date(end.year, 1, 1):
+        # (ATTACK17) what the shortfall rule sets aside from the year's revenue on the books, per
+        # month: the statement's reconciling lines to the rule's C
+        out["aside"] = set_aside(conn, year=end.year, end=end, book=book, unit=unit, ends=month_ends(end.year, end))
+    return out
 
 
 def subledger(conn: Conn, *, unit: str, as_of: dt.date,

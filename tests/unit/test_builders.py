@@ -92,6 +92,18 @@ def test_income_parents_sum_children_and_fund_balance_rolls():
         ["m01", "m02", "m03", "total"]
     with pytest.raises(ValueError, match="period"):
         builders.period_keys("week", dt.date(2023, 1, 1), dt.date(2023, 12, 31))
+    # (ATTACK17) an earlier year's government share received: the statement keeps it (the books), and
+    # reconciling lines after it lead to the shortfall rule's C; closing = opening + result + other still
+    aside = {"pooled": {"RES": ""}, "adjustments": [],
+             "receipts": [{"book": "RES", "unit": "230822", "day": dt.date(2023, 4, 20), "quarter": 2,
+                           "chart_code": "4101.shortfall", "amount": 120}]}
+    rec = {x["code"]: x for x in builders.income_report(
+        {**data, "aside": aside}, start=dt.date(2023, 1, 1), end=dt.date(2023, 12, 31), period="quarter",
+        labels=LABELS, generated_at=AT).sections[0].rows}
+    assert list(rec)[-3:] == ["closing_fund_balance", "share_receipts", "rule_result"]
+    assert (rec["share_receipts"]["q2"], rec["share_receipts"]["total"]) == (120, 120)
+    assert rec["rule_result"]["total"] == rows["result"]["total"] - 120 and rec["rule_result"]["q1"] == rows["result"]["q1"]
+    assert rec["closing_fund_balance"] == rows["closing_fund_balance"]
 
 
 def test_trial_balance_report_totals_per_book():
