@@ -23,7 +23,7 @@ from ledger.errors import BadInput
 from ledger.i18n import _
 from ledger.reports import builders, builders_budget, builders_detail, builders_fund, builders_funding
 from ledger.store import budget as budget_store
-from ledger.store import funding, reports, reports_budget, reports_ledger
+from ledger.store import funding, reports, reports_budget, reports_ledger, year_figures
 from ledger.store import performance as performance_store
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON (keys in docs/reports.md).")]
@@ -99,7 +99,9 @@ def subledger(unit: Annotated[str, typer.Option("--unit", help="The unit (e.g. 2
     day = _as_of(as_of, year)
     report = read(lambda c: builders_detail.subledger_report(
         reports_ledger.subledger(c, unit=unit, as_of=day, book=book), unit=unit, as_of=day,
-        labels=reports.labels(c), lang=lang, owed=reports_ledger.government_owed(c, unit=unit, as_of=day)))
+        labels=reports.labels(c), lang=lang, owed=reports_ledger.government_owed(c, unit=unit, as_of=day),
+        aside={f.book: (f.share_receipts, f.adjustment_receipts)
+               for f in year_figures.component_years(c, day.year, as_of=day, book=book, unit=unit) if f.pooled}))
     show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
 
 

@@ -30,7 +30,8 @@ _SUB_LABELS = labels_.SUBLEDGER
 
 def subledger_report(rows: Sequence[Row], *, unit: str, as_of: dt.date, labels: Labels, lang: str = "zh",
                      generated_at: dt.datetime | None = None,
-                     owed: Mapping[str, tuple[int, int]] | None = None) -> Report:
+                     owed: Mapping[str, tuple[int, int]] | None = None,
+                     aside: Mapping[str, tuple[int, int]] | None = None) -> Report:
     """One unit's accounts per book and component (balances in normal direction; debits
     and credits of the year, the year-end close included), then three summary lines:
     ``special_share`` (1003 on the special account), ``surplus`` (3001 plus the result not
@@ -39,7 +40,11 @@ def subledger_report(rows: Sequence[Row], *, unit: str, as_of: dt.date, labels: 
     for a book's pooled component when ``owed`` is given (book → (at the start of the year,
     at ``as_of``); a book absent owes nothing), ``government_share_outstanding``: the government's shortfall shares
     still owed to the fund, beside the surplus and not in it (the shortfall rule's S is
-    the two together, BRIEF §5)."""
+    the two together, BRIEF §5); and, for the pooled component when ``aside`` (book → (the
+    government's shares of earlier years received, the in-year adjustment-fund allocations) since
+    1 January, as the shortfall rule sets them aside) holds anything, the reconciling lines
+    ``share_receipts``, ``adjustment_receipts`` (each when not zero) and ``rule_result``, the rule's
+    C = ``year_result`` − those (ATTACK17), in the closing column."""
     groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for r in rows:
         groups[(r["book"], r["component"])].append(r)
@@ -65,6 +70,11 @@ def subledger_report(rows: Sequence[Row], *, unit: str, as_of: dt.date, labels: 
         pooled = str(labels.books.get(book, {}).get("pooled_component") or "")
         if owed is not None and comp == pooled:
             lines.append(("government_share_outstanding", list(owed.get(book, (0, 0)))))
+        set_aside = (aside or {}).get(book, (0, 0)) if comp == pooled else (0, 0)
+        if any(set_aside):
+            lines += [(code, [None, v]) for code, v in zip(("share_receipts", "adjustment_receipts"), set_aside,
+                                                             strict=True) if v]
+            lines.append(("rule_result", [None, result - sum(set_aside)]))
         for code, values in lines:
             out.append({"code": code, "name": _label(_SUB_LABELS, code, lang), "opening": values[0],
                         "closing": values[1]})

@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.core.money import format_yuan
@@ -100,6 +100,10 @@ class FinalFigures:
     owed: Mapping[str, tuple[int, int]]      # book -> government shares owed (start, end of the year)
     closed_on: dt.date | None = None
     eliminate: tuple[tuple[str, str], ...] = DEFAULT_ELIMINATIONS   # the region's final_accounts_eliminate
+    # (ATTACK17) book -> what the shortfall rule set aside from the pooled fund's revenue, per year
+    # (the year before, this year), each (government shares of earlier years received, in-year
+    # adjustment-fund allocations): the income statement's memo lines to the rule's C
+    aside: Mapping[str, tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=dict)
 
 
 def _top(code: str) -> str:
@@ -125,6 +129,23 @@ def _flows(data: Mapping[str, Sequence[Row]], fund: tuple[str, str]) -> tuple[di
         out["other_movements" if r["kind"] == "net_assets" else r["chart_code"]] += value
     opening = sum(int(r["net_assets"]) for r in data.get("opening", ()) if (r["book"], r["component"]) == fund)
     return out, opening
+
+
+def _rule_memo(inc: Sequence[FinalLine], aside: tuple[tuple[int, int], tuple[int, int]] | None, labels: Labels,
+               lang: str) -> list[FinalLine]:
+    """(ATTACK17) memo lines after the pooled fund's income statement, without a line number,
+    when the shortfall rule set anything aside in either year: ``share_receipts``,
+    ``adjustment_receipts`` (each when not zero in either year) and ``rule_result``, the rule's
+    C = ``result`` − those (BRIEF §5: the statement on the books, a reconciling line to the rule)."""
+    if aside is None or (not any(aside[0]) and not any(aside[1])):
+        return []
+    before, this = aside
+    result = next(x for x in inc if x.code == "result")
+    out = [FinalLine("income", code, labels_.label(labels_.INCOME, code, lang), None, before[i], this[i])
+           for i, code in enumerate(("share_receipts", "adjustment_receipts")) if before[i] or this[i]]
+    out.append(FinalLine("income", "rule_result", labels_.label(labels_.INCOME, "rule_result", lang), None,
+                         result.previous - sum(before), result.current - sum(this)))
+    return out
 
 
 def eliminate(flows: dict[str, int], pairs: Iterable[tuple[str, str]] = DEFAULT_ELIMINATIONS,
@@ -255,6 +276,8 @@ def final_accounts_report(f: FinalFigures, *, labels: Labels, unit: str | None, 
                         eliminated[(book, *pair)] += amount
         with_pending = bool(labels.books.get(book, {}).get("components"))
         inc = _income(this, before, (prior_opening, opening), labels, lang, with_pending)
+        if pooled:
+            inc += _rule_memo(inc, f.aside.get(book), labels, lang)
         sch = _schedule(this, before, labels, lang)
         net = next(x for x in bs if x.code == "net_assets_total")
         ends = {x.code: x for x in inc}

@@ -44,6 +44,9 @@ SUBLEDGER = {
     "surplus": N_("Accumulated surplus (net assets)"),
     "year_result": N_("Current-year result"),
     "government_share_outstanding": N_("Government share owed (register; not on the books)"),
+    "share_receipts": N_("Earlier years' government shares received (not this year's revenue)"),
+    "adjustment_receipts": N_("In-year adjustment-fund allocations (set aside by the shortfall rule)"),
+    "rule_result": N_("Current-year result of the shortfall rule (C)"),
 }
 #: The consolidated rows' scope or unit (the whole region).
 ALL_UNITS = "all"

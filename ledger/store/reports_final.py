@@ -15,6 +15,7 @@ from ledger.i18n import _
 from ledger.reports.builders_final import FinalFigures
 from ledger.store import reports_ledger, yearend
 from ledger.store.db import Conn
+from ledger.store.year_figures import component_years
 
 
 def figures(conn: Conn, year: int, *, unit: str | None = None, book: str | None = None) -> FinalFigures:
@@ -55,4 +56,19 @@ def figures(conn: Conn, year: int, *, unit: str | None = None, book: str | None 
         prior=reports_ledger.income(conn, start=prior[0], end=prior[1], book=book, unit=unit),
         owed={r["book"]: (int(r["opening"]), int(r["closing"])) for r in owed_rows
               if book is None or r["book"] == book},
-        closed_on=first.closed_on, eliminate=pairs)
+        closed_on=first.closed_on, eliminate=pairs, aside=_aside(conn, year, unit=unit, book=book))
+
+
+def _aside(conn: Conn, year: int, *, unit: str | None, book: str | None
+           ) -> dict[str, tuple[tuple[int, int], tuple[int, int]]]:
+    """(ATTACK17) per book, for the year before and the year: what the shortfall rule set aside
+    from the pooled fund's revenue (government shares of earlier years received, in-year
+    adjustment-fund allocations), summed over the units in scope (``ledger.store.year_figures``)."""
+    out: dict[str, list[list[int]]] = {}
+    for i, y in enumerate((year - 1, year)):
+        for f in component_years(conn, y, book=book, unit=unit):
+            if f.pooled:
+                t = out.setdefault(f.book, [[0, 0], [0, 0]])[i]
+                t[0] += f.share_receipts
+                t[1] += f.adjustment_receipts
+    return {b: ((v[0][0], v[0][1]), (v[1][0], v[1][1])) for b, v in out.items()}

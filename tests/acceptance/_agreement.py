@@ -19,7 +19,8 @@ the income statement (the books, every unit summed) for every component. Then, p
   revenue on the books;
 * ``report income`` (the books, per book and component): ``revenue_total`` = Σ revenue on the
   books, ``result`` = Σ (C + share receipts + adjustment receipts); its reconciling lines
-  ``share_receipts``, ``adjustment_receipts`` and ``rule_result`` (the rule's C) when shown.
+  ``share_receipts``, ``adjustment_receipts`` and ``rule_result`` (the rule's C) shown whenever
+  the two differ; likewise the city's final accounts (income statement, memo lines), a closed year.
 
 Used by tests/acceptance/test_demo.py on the demo's two years (its database still open).
 """
@@ -95,6 +96,25 @@ def disagreements(conn: Any, year: int, reps: dict[str, Report]) -> list[str]:
         elif t["share"] or t["adjustment"]:
             bad.append(f"{year} income {title}: on the books differs from the rule by {t['share']} + "
                        f"{t['adjustment']} and the report shows no reconciling line")
+
+    # The final accounts' income statement (a closed year; the city): the books, with memo lines to the rule.
+    if "final-accounts" in reps:
+        fa: dict[str, dict[str, Any]] = defaultdict(dict)
+        for s in reps["final-accounts"].sections:
+            for r in s.rows:
+                if r["statement"] == "income":
+                    fa[s.title_en][str(r["code"])] = r
+        for (book, comp), t in sums.items():
+            rows = next((v for k, v in fa.items() if k.startswith(section_title(labels, book, comp)[1] + " ")), None)
+            if rows is None:
+                bad.append(f"{year} final accounts: no income statement for {book} {comp}")
+                continue
+            same(f"final accounts {book} {comp} (revenue_total, result) on the books",
+                 (rows["revenue_total"]["current"], rows["result"]["current"]),
+                 (t["on_books"], t["revenue"] - t["expenditure"] + t["share"] + t["adjustment"]))
+            if t["share"] or t["adjustment"]:
+                same(f"final accounts {book} {comp} memo rule_result (the rule's C)",
+                     rows["rule_result"]["current"] if "rule_result" in rows else None, t["revenue"] - t["expenditure"])
 
     # The monitor at 31 December (the pooled component).
     for s in reps["monitor"].sections:

@@ -245,3 +245,20 @@ def test_balances_series_steps_from_the_brought_forward_balance():
     daily = [SpecialDay("230822", dt.date(2022, 5, 1), 100), SpecialDay("230822", dt.date(2023, 2, 1), -300)]
     s = builders_fund.balances_series(daily, year=2023, end=dt.date(2023, 12, 31), labels=LABELS)
     assert s == {"桦南县": [(dt.date(2023, 1, 1), 100), (dt.date(2023, 2, 1), -200), (dt.date(2023, 12, 31), -200)]}
+
+
+def test_subledger_reconciles_its_year_result_with_the_rule():
+    """(ATTACK17) the year result is the books'; an earlier year's share received and an in-year
+    allocation lead from it to the rule's C on lines of their own (the pooled component only)."""
+    rows = [{"book": "RES", "component": "", "chart_code": code, "holder": "", "kind": kind, "opening": 0,
+             "debits": d, "credits": c, "op_debits": d, "op_credits": c}
+            for code, kind, d, c in (("4101.shortfall", "revenue", 0, 600), ("4001", "revenue", 0, 1000),
+                                     ("5001", "expenditure", 900, 0))]
+    r = builders_detail.subledger_report(rows, unit="230822", as_of=dt.date(2024, 12, 31), labels=LABELS,
+                                         generated_at=AT, owed={"RES": (600, 0)}, aside={"RES": (600, 0)})
+    lines = {x["code"]: x["closing"] for x in r.sections[0].rows}
+    assert (lines["year_result"], lines["share_receipts"], lines["rule_result"]) == (700, 600, 100)
+    assert "adjustment_receipts" not in lines
+    plain = builders_detail.subledger_report(rows, unit="230822", as_of=dt.date(2024, 12, 31), labels=LABELS,
+                                             generated_at=AT, aside={"RES": (0, 0)})
+    assert "rule_result" not in {x["code"] for x in plain.sections[0].rows}
