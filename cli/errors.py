@@ -23,6 +23,7 @@ from ledger.io.formats import (
     COLUMN_HIDDEN,
     COMPAT_REFERENCE,
     CONDITIONAL_FORMAT,
+    CONFUSABLE_REFERENCE,
     CSV_FORMULA,
     DATE_CELL,
     FOREIGN_REFERENCE,
@@ -140,6 +141,7 @@ PATTERNS: tuple[str, ...] = (
     COMPAT_REFERENCE,
     FOREIGN_REFERENCE,      # (ATTACK14 V1)
     SIMPLIFIED_REFERENCE,   # (ATTACK15b B3)
+    CONFUSABLE_REFERENCE,   # (ATTACK16b D5)
     FORMAT_SHOWN,           # (ATTACK13 W2) a cell shown otherwise than its value, with its {why}
     FORMAT_SCALES,
     FORMAT_HIDES,

@@ -145,6 +145,9 @@ RULES: tuple[ApiRule, ...] = (
        "trigger on INSERT since 0124: a CHECK judged the clearing of an item written under an earlier form)"),
     _i("reference_hanzi", "a new reference's 汉字 are GB2312's 6,763 simplified characters (0122, ATTACK15b B3): "
        "an import line, register item or statement line is refused at its insert; stored rows are not re-judged"),
+    _i("reference_confusable", "a new reference holds none of GB2312's radicals drawn like a common character or "
+       "mark (丨 like |, 丿 like /, 丶 like 、, 囗 like 口, 巛 like 川: 0134, ATTACK16b D5; "
+       "ledger.io.tables.CONFUSABLE_HANZI): refused at the insert as reference_hanzi is"),
     _i("import_nothing_new", "an import batch that posted no row is refused at its commit: nothing is recorded "
        "(0089, ATTACK12 Z7)"),
     _i("pending_rejected_reason"), _i("pending_entry_memo_size"), _i("pending_entry_reason_size"),

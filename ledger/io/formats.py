@@ -111,6 +111,10 @@ SIMPLIFIED_REFERENCE = N_("'{value}' holds {char}, a Chinese character outside t
                           "like 吕, 戸 like 户) but is another reference, and a paid claim would be paid again; write "
                           "the character in its simplified form (简体字), as the fund's documents do, then save the "
                           "file again")
+# (ATTACK16b D5) GB2312's radicals drawn like a common character or mark (ledger.io.tables.CONFUSABLE_HANZI).
+CONFUSABLE_REFERENCE = N_("'{value}' holds {char}, a radical (偏旁) drawn like {like}: it would be another reference "
+                          "read alike, and a paid claim would be paid again; write {write} instead, then save the "
+                          "file again")
 # (ATTACK14 V5) A number the reader parses (a date's year, month and day) is written in ASCII 0-9:
 # a Bengali ৪ reads like 8, and int() would read it as 4.
 FOREIGN_DIGIT = N_("'{value}' holds {char}, a digit other than 0-9 (it may read like another digit): "

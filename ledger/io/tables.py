@@ -56,6 +56,7 @@ from ledger.i18n import N_, _
 from ledger.io.formats import (
     COLUMN_HIDDEN,
     COMPAT_REFERENCE,
+    CONFUSABLE_REFERENCE,
     CSV_FORMULA,
     CSV_FORMULA_STARTS,
     CSV_SIGNED_STARTS,
@@ -822,6 +823,26 @@ def gb2312_hanzi() -> frozenset[str]:
     return frozenset(out)
 
 
+# (0134, ATTACK16b D5) GB2312 itself lists the radicals (偏旁部首) as characters, and a few are drawn
+# like a common character or a mark the repertoire admits: 囗 (U+56D7) like 口, 丨 (U+4E28) like |.
+# A radical is a component, not a word — no place, provider or document number is written with one —
+# so these are refused in a new reference: radical -> the character it reads as (what to write).
+# The same table as fl.reference_confusable (0134; a test compares them). Distinct characters with
+# uses of their own drawn alike (己/已/巳, 日/曰, 土/士, 未/末, 一/-, 十/+, 〇/0 …) are not refused.
+CONFUSABLE_HANZI: dict[str, str] = {
+    "\u4e28": "|",        # 丨 like the vertical bar
+    "\u4e3f": "/",        # 丿 like the slash
+    "\u4e36": "\u3001",   # 丶 like 、
+    "\u56d7": "\u53e3",   # 囗 like 口
+    "\u5ddb": "\u5ddd",   # 巛 like 川
+}
+
+
+def _confusable(text: str) -> str | None:
+    """The first radical of ``CONFUSABLE_HANZI`` in ``text``, or None."""
+    return next((c for c in text if c in CONFUSABLE_HANZI), None)
+
+
 def _not_simplified(text: str) -> str | None:
     """The first basic-block 汉字 of ``text`` outside GB2312, or None."""
     hanzi = gb2312_hanzi()
@@ -850,6 +871,10 @@ def reference_form_problem(text: str, *, wide: bool = False, worded: bool = Fals
         return t(FOREIGN_REFERENCE).format(value=shown_foreign(text), char=describe_char(c))
     if text != text.strip(" "):
         return t(INVISIBLE_REFERENCE).format(value=shown_reference(text), char=describe_char(" "))
+    if not wide and (radical := _confusable(text)) is not None:
+        like = CONFUSABLE_HANZI[radical]
+        return t(CONFUSABLE_REFERENCE).format(value=text, char=f"{radical} (U+{ord(radical):04X})",
+                                              like=f"{like} (U+{ord(like):04X})", write=like)
     if not wide and (other := _not_simplified(text)) is not None:
         return t(SIMPLIFIED_REFERENCE).format(value=text, char=f"{other} (U+{ord(other):04X})")
     return ""

@@ -1814,6 +1814,34 @@ def _failed_checks(out: str) -> object:
     return found
 
 
+def test_upgrade_0134_a_new_reference_holds_no_radical_drawn_like_a_common_character(upgraded: Upgraded) -> None:
+    """0134 (ATTACK16b D5): the upgraded insert triggers of the three tables whose references are
+    compared refuse GB2312's radicals of ledger.io.tables.CONFUSABLE_HANZI (囗 like 口) as
+    reference_confusable, and 0122's traditional forms as before; fl.reference_confusable holds the
+    reader's table and is not PUBLIC's; the guard keeps its search_path; the ledger verifies."""
+    from ledger.io.tables import CONFUSABLE_HANZI
+
+    with upgraded.connect() as c:
+        got = c.execute("SELECT array_agg(cp ORDER BY cp) FROM generate_series(19968, 40959) cp "
+                        "WHERE fl.reference_confusable(chr(cp)) IS NOT NULL").fetchone()[0]
+        assert got == sorted(ord(ch) for ch in CONFUSABLE_HANZI)
+        assert c.execute("SELECT has_function_privilege('public', 'fl.reference_confusable(text)'::regprocedure, "
+                         "'EXECUTE')").fetchone()[0] is False
+        cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl.reference_hanzi_guard()'::regprocedure"
+                        ).fetchone()[0]
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg, cfg
+        triggers = {r[0] for r in c.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE '%_reference_hanzi'")}
+        assert triggers == {"import_line_reference_hanzi", "register_item_reference_hanzi",
+                            "statement_line_reference_hanzi"}, triggers
+        for ref, code in (("\u56d7腔-1", "reference_confusable"), ("\u5167-1", "reference_hanzi")):
+            with pytest.raises(psycopg.Error) as e, c.transaction():
+                c.execute("INSERT INTO fl.register_item (kind, unit, book, amount, opened_on, reference) "
+                          "SELECT 'unpaid_claims', u.code, 'RES', 100, '2024-03-01', %s FROM fl.unit u LIMIT 1", (ref,))
+            assert e.value.diag.constraint_name == code, e.value
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
+
 def test_upgrade_0131_an_entry_under_a_closed_month_is_named_from_the_upgrade(upgraded: Upgraded) -> None:
     """0131 (ATTACK16b D1, the verdicts): the rule point closed_prefix is recorded once at the old
     release's last entry — what the ledger held before is judged as before — recorded once in the

@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ledger.io.tables import gb2312_hanzi, reference_form_problem
+from ledger.io.tables import CONFUSABLE_HANZI, gb2312_hanzi, reference_form_problem
 from tests.conftest import LedgerDB
 from tests.helpers import collect, entry, leg, post
 
@@ -64,7 +64,8 @@ def test_b3_the_readers_hanzi_are_the_codecs_for_every_code_point_of_the_block()
     assert len(GB2312) == 6763
     assert sorted(ord(c) for c in gb2312_hanzi()) == GB2312
     refused = [cp for cp in range(0x4E00, 0xA000) if reference_form_problem(f"Z-{chr(cp)}1")]
-    assert refused == [cp for cp in range(0x4E00, 0xA000) if not _gb(cp)]
+    # (0134, ATTACK16b D5) and GB2312's few radicals drawn like a common character (囗 like 口)
+    assert refused == [cp for cp in range(0x4E00, 0xA000) if not _gb(cp) or chr(cp) in CONFUSABLE_HANZI]
 
 
 @pytest.mark.parametrize(("everyday", "twin"), TWINS)
