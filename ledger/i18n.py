@@ -209,6 +209,7 @@ CODES: dict[str, str] = {
     # budget checks (略有结余) and the quarter's basis of a request justification
     "surplus_above_range": N_("planned surplus above the small-surplus range"),
     "surplus_below_range": N_("planned surplus below the small-surplus range"),
+    "unbudgeted": N_("not in the budget"),
     "plan": N_("annual plan"), "annual_div_4": N_("annual budget ÷ 4"), "adjusted": N_("adjusted"),
     "red_unacknowledged": N_("red warning not acknowledged in time"),
     # months-payable bases

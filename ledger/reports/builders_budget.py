@@ -28,8 +28,8 @@ from ledger.reports.builders_fund import (
 from ledger.reports.model import Column, Report, Section
 
 _SUMS = ("budget", *_QUARTERS, "actual")
-_ORDER = {"revenue": 0, "revenue_other": 0.5, "revenue_total": 1, "expenditure": 2, "expenditure_other": 2.5,
-          "expenditure_total": 3, "result": 4, "share_receipts": 5, "adjustment_receipts": 6}
+_ORDER = {"revenue": 0, "revenue_total": 1, "expenditure": 2, "expenditure_total": 3, "result": 4,
+          "share_receipts": 5, "adjustment_receipts": 6}
 
 
 def city_budget_report(data: Mapping[str, Any], *, year: int, labels: Labels, checks: Sequence[BudgetCheck],
@@ -52,7 +52,7 @@ def city_budget_report(data: Mapping[str, Any], *, year: int, labels: Labels, ch
             for k in _SUMS:
                 row[k] += int(r[k] or 0)  # type: ignore[call-overload]
 
-        def order(key: tuple[str, str]) -> tuple[str, float, str]:
+        def order(key: tuple[str, str]) -> tuple[str, int, str]:
             comp, line = key
             kind = line if line in _ORDER else str(labels.chart.get(line, {}).get("kind", "expenditure"))
             return comp, _ORDER.get(kind, 2), line
@@ -63,6 +63,8 @@ def city_budget_report(data: Mapping[str, Any], *, year: int, labels: Labels, ch
                        flag=", ".join(flags.get((book, ALL_UNITS), [])) or None if key[1] == "result" else None)
             if key[1] in RECONCILING:   # outside the totals, no budget (budget_execution_report)
                 row.update(budget=None, executed_pct=None, variance=None)
+            elif key[1] not in _ORDER and row["budget"] == 0 and row["actual"] != 0:
+                row["flag"] = "unbudgeted"  # no unit budgeted it (ATTACK17 E9)
             top.append(row)
         units = [dict(r, flag=", ".join(flags.get((book, str(r["unit"])), [])) or None) if r["line"] == "result"
                  else dict(r) for r in sec.rows]

@@ -81,9 +81,9 @@ def budget_execution_report(data: Mapping[str, Any], *, year: int, labels: Label
     ``variance`` = actual − budget. A budget whose result is negative is flagged
     ``planned_deficit`` on its result line (以收定支: a budget should not plan a deficit).
 
-    The totals and the result are the shortfall rule's (ATTACK17 E2; ``ledger.store.year_figures``):
-    an actual on an account no budget line covers is on ``revenue_other`` / ``expenditure_other``
-    (in the totals, budget 0); what the rule sets aside from the pooled fund's revenue — the
+    The totals and the result are the shortfall rule's (ATTACK17 E2, E9; ``ledger.store.year_figures``):
+    an actual on an account no budget line covers is on a line of its own, its chart code, after the
+    budget lines of its kind (in the totals, budget 0, ``flag`` ``unbudgeted``); what the rule sets aside from the pooled fund's revenue — the
     government's shares of earlier years received (``data["receipts"]``) and the year's in-year
     adjustment-fund allocations (``data["adjustments"]``) — is taken out of the line it is in and
     shown after the result on ``share_receipts`` / ``adjustment_receipts``, outside the totals
@@ -92,9 +92,13 @@ def budget_execution_report(data: Mapping[str, Any], *, year: int, labels: Label
     for b in data["budget"]:
         budgets[(b["book"], b["unit"], b["component"])].append(b)
     actual: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    # (ATTACK17 E9) an actual no budget line covers: on a line of its own (its chart code, budget 0)
+    unbudgeted: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
     for a in data["actual"]:
         key = (a["book"], a["unit"], a["component"])
-        line = _match_line(a["chart_code"], [b["line"] for b in budgets.get(key, [])]) or f"{a['kind']}_other"
+        line = _match_line(a["chart_code"], [b["line"] for b in budgets.get(key, [])]) or a["chart_code"]
+        if line == a["chart_code"] and not any(b["line"] == line for b in budgets.get(key, [])):
+            unbudgeted[key][line] = a["kind"]
         value = int(a["debits"]) - int(a["credits"])
         if a["kind"] == "revenue":
             value = -value
@@ -105,7 +109,9 @@ def budget_execution_report(data: Mapping[str, Any], *, year: int, labels: Label
             key = (g["book"], g["unit"], pooled.get(g["book"], ""))
             if key not in budgets:
                 continue
-            line = _match_line(g["chart_code"], [b["line"] for b in budgets[key]]) or "revenue_other"
+            line = _match_line(g["chart_code"], [b["line"] for b in budgets[key]]) or g["chart_code"] or "4101"
+            if not any(b["line"] == line for b in budgets[key]):
+                unbudgeted[key].setdefault(line, "revenue")
             actual[(*key, line)][f"q{g['quarter']}"] -= int(g["amount"])
             actual[(*key, code)][f"q{g['quarter']}"] += int(g["amount"])
     sections = []
@@ -126,12 +132,14 @@ def budget_execution_report(data: Mapping[str, Any], *, year: int, labels: Label
                     out.append(_budget_row(base, b["line"], labels.name("chart", b["line"], lang), vals))
                     for k in tot:
                         tot[k] += vals[k]
-                other = actual.get((*key, f"{kind}_other"), {})
-                if any(other.values()):
-                    vals = {"budget": 0, **{q: int(other.get(q, 0)) for q in _QUARTERS}}
-                    out.append(_budget_row(base, f"{kind}_other", _label(_BUDGET_LABELS, f"{kind}_other", lang), vals))
-                    for k in tot:
-                        tot[k] += vals[k]
+                for code in sorted(c for c, k in unbudgeted.get(key, {}).items() if k == kind):
+                    qs = actual.get((*key, code), {})
+                    if any(qs.values()):
+                        vals = {"budget": 0, **{q: int(qs.get(q, 0)) for q in _QUARTERS}}
+                        out.append(dict(_budget_row(base, code, labels.name("chart", code, lang), vals),
+                                        flag="unbudgeted"))
+                        for k in tot:
+                            tot[k] += vals[k]
                 sums[kind] = tot
                 code = f"{kind}_total"
                 out.append(_budget_row(base, code, _label(_BUDGET_LABELS, code, lang), tot))
@@ -149,7 +157,7 @@ def budget_execution_report(data: Mapping[str, Any], *, year: int, labels: Label
         sections.append(Section(zh, en, tuple(out)))
     notes = (translate(N_("actual excludes the year-end close; execution % = actual ÷ budget"), lang),
              translate(N_("revenue, expenditure and result are the shortfall rule's (report shortfall): an actual no "
-                          "budget line covers is on the other-revenue or other-expenditure line; the government's "
+                          "budget line covers is on a line of its own, budget 0, flagged unbudgeted; the government's "
                           "shares of earlier years received and the year's in-year adjustment-fund allocations are "
                           "taken out of their lines and shown after the result, outside the totals (revenue on the "
                           "books = total revenue + those lines)"), lang))

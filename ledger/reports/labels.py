@@ -34,8 +34,6 @@ BUDGET = {
     "revenue_total": N_("Total revenue"),
     "expenditure_total": N_("Total expenditure"),
     "result": N_("Result (revenue − expenditure)"),
-    "revenue_other": N_("Other revenue (no budget line)"),
-    "expenditure_other": N_("Other expenditure (no budget line)"),
     "share_receipts": N_("Earlier years' government shares received (not this year's revenue)"),
     "adjustment_receipts": N_("In-year adjustment-fund allocations (set aside by the shortfall rule)"),
 }

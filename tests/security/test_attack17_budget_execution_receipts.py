@@ -77,3 +77,37 @@ def test_e2_budget_execution_leaves_an_earlier_years_government_share_out_of_the
         f"{U} RES 2024: budget execution's revenue / result / executed % {got}; the shortfall rule's revenue "
         f"{rule['revenue']} and C {rule['current_balance']}, the performance review's revenue executed {p['value']} % "
         f"({p['evidence']}); the difference is 2023's government share received in 2024 ({rule['share_receipts']})")
+
+
+def test_e9_budget_execution_totals_keep_the_actuals_of_unbudgeted_lines(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """ATTACK17 E9 (beside E2, same report): ``revenue_total`` / ``expenditure_total`` / ``result`` of budget
+    execution add only the actuals that fall on a budget line. Revenue or spending on a line the
+    budget did not plan — interest 4201 (in the demo 1,188,112.99 for 市本级 RES 2024), the
+    adjustment-fund remittance 5301, other expenditure 5401 — is in the income statement, the
+    shortfall rule and the performance review, and nowhere in the budget execution report, whose
+    result is then better (or worse) than the year's. Safe: every actual is shown (an unbudgeted
+    line with budget 0) and the totals equal the income statement's."""
+    fin = ledger_db.connect("fin", autocommit=True)
+    post(fin, entry("b-o0", "2023-12-31", "RES", leg("1003", "230800", "D", "100000.00", "special"),
+                    leg("3001", "230800", "C", "100000.00")),
+         entry("b-c", "2024-03-01", "RES", leg("1003", U, "D", "1000.00", "special"), leg("4001", U, "C", "1000.00")),
+         entry("b-i", "2024-03-31", "RES", leg("1003", U, "D", "50.00", "special"), leg("4201", U, "C", "50.00")),
+         entry("b-e", "2024-04-30", "RES", leg("5001.inpatient", U, "D", "900.00"),
+               leg("1003", U, "C", "900.00", "special")),
+         entry("b-o", "2024-05-31", "RES", leg("5401", U, "D", "300.00"), leg("1003", U, "C", "300.00", "special")))
+    budget = tmp_path / "budget_2024.csv"
+    budget.write_text(f"year,unit,book,line,amount\n2024,{U},RES,4001,1000.00\n2024,{U},RES,5001,900.00\n", "utf-8")
+    assert ledger_db.cli("budget", "import", str(budget), user="rev").exit_code == 0
+
+    inc = ledger_db.cli("report", "income", "--year", "2024", "--unit", U, "--book", "RES", "--json", user="aud")
+    assert inc.exit_code == 0, inc
+    totals = {x["code"]: x["total"] for s in inc.json()["sections"] for x in s["rows"]}
+    assert (totals["revenue_total"], totals["expenditure_total"], totals["result"]) == ("1050.00", "1200.00", "-150.00")
+
+    be = ledger_db.cli("report", "budget-execution", "--year", "2024", "--unit", U, "--book", "RES", "--json",
+                       user="aud")
+    assert be.exit_code == 0, be
+    rows = {x["line"]: x for s in be.json()["sections"] for x in s["rows"] if x["unit"] == U}
+    got = tuple(rows[k]["actual"] for k in ("revenue_total", "expenditure_total", "result"))
+    # On main: ('1000.00', '900.00', '100.00') — a surplus of 100 for a year that lost 150
+    assert got == ("1050.00", "1200.00", "-150.00"), (got, sorted(rows))

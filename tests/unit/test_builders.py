@@ -151,8 +151,11 @@ def test_budget_lines_match_most_specific_and_flag_deficits():
     rows = {x["line"]: x for x in r.sections[0].rows}
     assert rows["5001"]["actual"] == 200 and rows["5001.inpatient"]["q2"] == 150
     # (ATTACK17 E2) an actual no budget line covers is in the totals, on its own line: the totals are the rule's
-    assert rows["4001"]["executed_pct"] == Decimal("50.00") and rows["revenue_other"]["actual"] == 999
-    assert rows["revenue_total"]["actual"] == 1499 and "expenditure_other" not in rows
+    assert rows["4001"]["executed_pct"] == Decimal("50.00") and rows["4101.city"]["actual"] == 999
+    assert (rows["4101.city"]["budget"], rows["4101.city"]["flag"], rows["4101.city"]["executed_pct"]) == \
+        (0, "unbudgeted", None)
+    assert rows["revenue_total"]["actual"] == 1499 and "5001.outpatient" not in rows   # 5001 covers it
+    assert [x["line"] for x in r.sections[0].rows][:3] == ["4001", "4101.city", "revenue_total"]
     assert rows["result"]["budget"] == -200 and rows["result"]["flag"] == "planned_deficit"
 
 
@@ -173,7 +176,7 @@ def test_budget_execution_sets_aside_what_the_rule_sets_aside():
             "pooled": {"RES": ""}, "end": dt.date(2024, 12, 31)}
     rows = {x["line"]: x for x in builders_fund.budget_execution_report(
         data, year=2024, labels=LABELS, generated_at=AT).sections[0].rows}
-    assert rows["4101"]["actual"] == 0 and "revenue_other" not in rows
+    assert rows["4101"]["actual"] == 0 and "4401" not in rows   # 4401 unbudgeted, its 50 all set aside
     assert (rows["revenue_total"]["actual"], rows["result"]["actual"]) == (1000, 100)
     assert (rows["share_receipts"]["q1"], rows["share_receipts"]["actual"], rows["share_receipts"]["budget"]) \
         == (600, 600, None)
