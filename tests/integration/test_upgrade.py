@@ -1793,6 +1793,63 @@ def test_upgrade_0129_every_writer_has_its_lock_timeout(upgraded: Upgraded) -> N
             assert "lock_timeout=5s" in cfg and "search_path=pg_catalog, fl, pg_temp" in cfg, (sig, cfg)
 
 
+def test_upgrade_0132_an_import_repeats_nothing_per_group_or_per_entry(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0132 (issue 24): the upgraded fl.import_payments judges 0106's category-component rule once per
+    distinct combination, fl.posting_inserted reads the statement's constants once, and
+    fl.seal_transaction's later events return before the gather query — each keeping its SET clauses.
+    A bureau import of several entries (days, categories) is posted and every entry sealed, in one
+    chain with the seals before it; the same file again skips every row; an officer's row whose
+    category its component does not pay is still refused by row and column with its rule; the ledger
+    verifies."""
+    with upgraded.connect() as c:
+        for sig, marks, settings in (
+                ("fl.import_payments(text,text)", ("cc AS MATERIALIZED", "SELECT c.problem FROM cc c"),
+                 ("enable_mergejoin=off", "work_mem=256MB", "lock_timeout=5s")),
+                ("fl.posting_inserted()", ("WITH s AS MATERIALIZED", "(0125"), ("plan_cache_mode=force_generic_plan",)),
+                ("fl.seal_transaction()", ("(0132) An entry the first event", "(0065) One entry and an empty queue"),
+                 ("plan_cache_mode=force_generic_plan", "DateStyle=ISO, YMD"))):
+            src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc WHERE oid = %s::regprocedure", (sig,)).fetchone()
+            assert "(0132)" in src and all(m in src for m in marks), sig
+            assert "search_path=pg_catalog, fl, pg_temp" in cfg and all(s in cfg for s in settings), (sig, cfg)
+        unit = c.execute("SELECT unit FROM fl.account WHERE holder = 'city_exp' AND book = 'RES' AND component = '' "
+                         "AND balance > 100 ORDER BY unit LIMIT 1").fetchone()[0]
+        reviewer = c.execute("SELECT name FROM fl.app_user WHERE role = 'reviewer' ORDER BY name LIMIT 1").fetchone()[0]
+        officer, ounit = c.execute("SELECT name, unit FROM fl.app_user WHERE role = 'officer' AND unit IS NOT NULL "
+                                   "ORDER BY name LIMIT 1").fetchone()
+        day = c.execute("SELECT max(day) FROM fl.account_day").fetchone()[0]
+        seals = c.execute("SELECT count(*), max(seq) FROM fl.seal").fetchone()
+        entries = c.execute("SELECT max(id) FROM fl.entry").fetchone()[0]
+    days = [day, day - dt.timedelta(days=1) if day.day > 1 else day + dt.timedelta(days=1)]   # two entries, one month
+    f = tmp_path / "i132.csv"
+    f.write_text("date,unit,book,provider,category,amount,reference,component,paid_from\n"
+                 + "".join(f"{days[i % 2]},{unit},RES,prov-{i},{cat},0.01,UPG-132-{i},,city\n"
+                           for i, cat in enumerate(["inpatient", "outpatient", "pharmacy", "inpatient", "other",
+                                                    "outpatient"])), "utf-8")
+    r = upgraded.cli("--lang", "en", "pay", "import", str(f), "--json", user=reviewer)
+    assert r.returncode == 0 and json.loads(r.stdout)["rows_posted"] == 6, r
+    assert json.loads(r.stdout)["entries"] == 2, r.stdout
+    with upgraded.connect() as c:
+        new = c.execute("SELECT e.id, s.seq FROM fl.entry e LEFT JOIN fl.seal s ON s.entry_id = e.id "
+                        "WHERE e.id > %s ORDER BY e.id", (entries,)).fetchall()
+        assert len(new) == 2 and all(seq is not None for _, seq in new), new
+        assert [seq for _, seq in new] == [seals[1] + 1, seals[1] + 2], (new, seals)
+        assert c.execute("SELECT count(*) FROM fl.seal_queue").fetchone()[0] == 0
+    r = upgraded.cli("--lang", "en", "pay", "import", str(f), "--json", user=reviewer)
+    assert r.returncode == 0 and json.loads(r.stdout)["rows_posted"] == 0, r
+    with upgraded.connect(officer) as o:
+        o.autocommit = False
+        o.execute("SELECT fl.import_stage('payments')")
+        o.execute("INSERT INTO pg_temp.fl_stage_payments (row_no, date, unit, book, provider, category, amount, "
+                  "reference, component, paid_from) VALUES (2, '2025-01-10', %s, 'EMP', 'x', 'inpatient', '8.00', "
+                  "'upg-0132-a', 'pooled', ''), (3, '2025-01-10', %s, 'EMP', 'x', 'maternity_allowance', '8.00', "
+                  "'upg-0132-b', 'personal', '')", (ounit, ounit))
+        doc = o.execute("SELECT fl.import_payments('upgrade-0132.csv', NULL)").fetchone()[0]
+        o.rollback()
+    assert [(e["row"], e["column"], e["kind"]) for e in doc["errors"]] == [(3, "component", "category_component")], doc
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
+
 def _failed_checks(out: str) -> object:
     """The checks of a verify --json that did not pass, with their findings (an assertion's message)."""
     try:
