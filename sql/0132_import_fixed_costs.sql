@@ -1,7 +1,7 @@
 -- 0132 (issue 24, bulk import): three costs an import paid per group or per entry, not per line, cut.
 --
 -- Measured on a 100,000-line payments file (2,555 entries, 9,569 groups) with callgrind on the import's
--- backend: 29.6 G instructions, of which ~3 G went to work repeated once per group or per entry that
+-- backend: 29.6 G instructions, of which ~2.5 G went to work repeated once per group or per entry that
 -- gives the same answer each time (bench/history/2026-12-07-import-fixed-costs.md):
 --
 -- * fl.import_payments judged 0106's category-component rule (fl.imp_category_component_problem)
@@ -15,7 +15,7 @@
 --   limit, whether the caller is an officer, its unit) from a subquery in FROM, which the planner
 --   pulled up: fl._cash_date_limit() (a SQL function with a SET clause) ran once per distinct
 --   (entry, account, date, unit, side) of the statement — 12,125 times in that import. Now they are
---   a materialized CTE, read once. A single entry has one group: nothing changes for it.
+--   a materialized CTE, read once. A single entry's statement called it once before as now (counted).
 -- * fl.seal_transaction is each entry's deferred row event; the first event of a transaction seals
 --   or queues all its entries, every later one found its entry sealed by the gather query's
 --   one-time filter — after that query's executor start-up (~0.4 M instructions: every LATERAL node
