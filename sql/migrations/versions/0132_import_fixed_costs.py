@@ -1,13 +1,13 @@
 """an import's per-group and per-entry repeats cut (issue 24): see sql/0132_import_fixed_costs.sql
 
 Revision ID: 0132
-Revises: 0129
+Revises: 0134
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0132"
-down_revision = "0129"
+down_revision = "0134"
 branch_labels = None
 depends_on = None
 
