@@ -14,7 +14,7 @@ import typer
 
 from cli.cmd_imports import FileArg, print_notices
 from cli.context import check_year, console, emit_json, read, status_text, table, write
-from ledger.core.budget import CITY, BudgetCheck
+from ledger.core.budget import CITY, BudgetCheck, CityBudget
 from ledger.core.money import format_yuan, parse_fen
 from ledger.core.shapes import as_row, money_keys, to_json
 from ledger.errors import BadAmount, BadInput
@@ -22,6 +22,7 @@ from ledger.i18n import _, code_text
 from ledger.reports.export import stamped
 from ledger.store import budget as budget_store
 from ledger.store import budget_plan, imports, reports
+from ledger.store.db import Conn
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys (docs/reports.md).")]
 YearOpt = Annotated[int, typer.Option("--year", callback=check_year, help="Budget year.")]
@@ -95,8 +96,10 @@ def budget_import(
 def budget_show(year: YearOpt, unit: UnitOpt = None, book: BookOpt = None, json_out: JsonOpt = False) -> None:
     """The budgets in force for a year (current version), with their lines, the deficit flag
     and the checks (planned deficit, small-surplus range) for each unit and the city total."""
+    # no city total for a confined reader: it would be its own unit's (ATTACK17 E10)
     rows, city = read(lambda c: (budget_store.show(c, year, unit=unit, book=book),
-                                 budget_store.city(c, year, book=book) if unit is None else []))
+                                 budget_store.city(c, year, book=book)
+                                 if unit is None and reports.confined_unit(c) is None else []))
     if json_out:
         emit_json([to_json(r) for r in rows])
         return
@@ -199,8 +202,14 @@ def budget_history(
 def budget_city(year: YearOpt, book: BookOpt = None, json_out: JsonOpt = False) -> None:
     """City-wide budget: the units' budgets consolidated, every line with the city total, and the
     checks for each unit and the city. Execution: report city-budget."""
-    books, names = read(lambda c: (budget_store.city(c, year, book=book),
-                                   {k: v.get("name_zh", k) for k, v in reports.labels(c).chart.items()}))
+    def work(c: Conn) -> tuple[list[CityBudget], dict[str, str]]:
+        own = reports.confined_unit(c)
+        if own is not None:   # (ATTACK17 E10) a consolidation of what it reads would be its own unit's
+            raise BadInput(_("the city-wide budget consolidates every unit; an officer sees only their own: "
+                             "fundledger budget show --year {year} --unit {unit}").format(year=year, unit=own))
+        return (budget_store.city(c, year, book=book),
+                {k: str(v.get("name_zh", k)) for k, v in reports.labels(c).chart.items()})
+    books, names = read(work)
     if json_out:
         emit_json(to_json(budget_store.CityBudgetYear(year, tuple(budget_store.city_book(cb, names) for cb in books))))
         return

@@ -64,7 +64,7 @@ def balance_sheet(as_of: AsOfOpt = None, year: YearOpt = None, unit: UnitOpt = N
     day = _as_of(as_of, year)
     report = read(lambda c: builders.balance_sheet_report(
         reports_ledger.balance_sheet(c, as_of=day, book=book, unit=unit), as_of=day, labels=reports.labels(c),
-        lang=lang, unit=unit))
+        lang=lang, unit=unit or reports.confined_unit(c)))   # no 'Consolidated' block of one unit (E10)
     show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
 
 
@@ -82,7 +82,7 @@ def income(year: YearOpt = None, as_of: AsOfOpt = None, unit: UnitOpt = None, bo
     start, end = _year_end(as_of, year)
     report = read(lambda c: builders.income_report(
         reports_ledger.income(c, start=start, end=end, book=book, unit=unit, reconcile=True), start=start, end=end, period=period,
-        labels=reports.labels(c), lang=lang, unit=unit))
+        labels=reports.labels(c), lang=lang, unit=unit or reports.confined_unit(c)))   # titled with its unit (E10)
     show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
 
 
@@ -237,7 +237,7 @@ def city_budget(year: Annotated[int, typer.Option("--year", callback=check_year,
         checks = [x for cb in budget_store.city(c, year, book=book) for x in cb.checks]
         return builders_budget.city_budget_report(
             reports_budget.budget_execution(c, year=year, as_of=day, book=book), year=year,
-            labels=reports.labels(c), checks=checks, lang=lang)
+            labels=reports.labels(c), checks=checks, lang=lang, consolidate=reports.confined_unit(c) is None)
     show(read(work), json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
 
 

@@ -33,9 +33,10 @@ _ORDER = {"revenue": 0, "revenue_total": 1, "expenditure": 2, "expenditure_total
 
 
 def city_budget_report(data: Mapping[str, Any], *, year: int, labels: Labels, checks: Sequence[BudgetCheck],
-                       lang: str = "zh", generated_at: dt.datetime | None = None) -> Report:
+                       lang: str = "zh", generated_at: dt.datetime | None = None, consolidate: bool = True) -> Report:
     """``data`` as ``reports_budget.budget_execution`` returns it (every unit); ``checks``
-    the consolidation's (ledger.core.budget: scope is a unit code or ``city``)."""
+    the consolidation's (ledger.core.budget: scope is a unit code or ``city``). ``consolidate`` False
+    (a confined reader, who reads its own unit only: ATTACK17 E10): no city block."""
     per_unit = budget_execution_report(data, year=year, labels=labels, lang=lang, generated_at=generated_at)
     flags: dict[tuple[str, str], list[str]] = {}
     for c in checks:
@@ -68,10 +69,10 @@ def city_budget_report(data: Mapping[str, Any], *, year: int, labels: Labels, ch
             top.append(row)
         units = [dict(r, flag=", ".join(flags.get((book, str(r["unit"])), [])) or None) if r["line"] == "result"
                  else dict(r) for r in sec.rows]
-        sections.append(Section(sec.title_zh, sec.title_en, tuple(top + units)))
-    notes = (*per_unit.notes,
+        sections.append(Section(sec.title_zh, sec.title_en, tuple((top if consolidate else []) + units)))
+    notes = (*per_unit.notes, *([] if not consolidate else [
              translate(N_("the first block of each book is the city total; flags: the checks of the budget in force "
-                          "(planned deficit, planned surplus outside the range of a small surplus)"), lang))
+                          "(planned deficit, planned surplus outside the range of a small surplus)"), lang)]))
     return Report("city_budget", *both(N_("City-wide budget execution")), labels.region, str(year),
                   per_unit.generated_at, BUDGET_COLUMNS, tuple(sections), notes)
 
@@ -128,7 +129,7 @@ def performance_report(reviews: Sequence[Review], *, year: int, labels: Labels, 
     for book in sorted({r.book for r in reviews}, key=lambda b: (b != "RES", b)):
         rows: list[dict[str, Any]] = []
         for r in (x for x in reviews if x.book == book):
-            base = {"rank": r.rank, "unit": r.unit, "unit_name": labels.name("units", r.unit, lang)}
+            base = {"rank": r.rank or None, "unit": r.unit, "unit_name": labels.name("units", r.unit, lang)}
             for s in r.scores:
                 months = s.indicator == "months_payable"
                 rows.append({**base, "indicator": s.indicator, "name": translate(_INDICATOR_NAMES[s.indicator], lang),

@@ -410,11 +410,13 @@ MONITOR_COLUMNS = (
 def monitor_report(rows: Sequence[MonitorRow], consolidated: Sequence[MonitorRow], *, as_of: dt.date,
                    t: Thresholds, labels: Labels, lang: str = "zh", generated_at: dt.datetime | None = None,
                    ranges: RateRanges | None = None) -> Report:
-    """One section per book: the consolidated row (unit ``all``) first, then each unit."""
+    """One section per book: the consolidated row (unit ``all``) first, then each unit. With no
+    consolidated row for a book (a confined reader's, ATTACK17 E10) its section has its units only."""
     sections = []
-    for c in consolidated:
+    books = sorted({r.book for r in [*consolidated, *rows]}, key=lambda b: (b != "RES", b))
+    for book in books:
         out = []
-        for r in [c, *(r for r in rows if r.book == c.book)]:
+        for r in [*(c for c in consolidated if c.book == book), *(r for r in rows if r.book == book)]:
             name = translate(N_("Whole region"), lang) if r.unit == ALL_UNITS \
                 else labels.name("units", r.unit, lang)
             out.append({"unit": r.unit, "unit_name": name, "surplus": r.surplus,
@@ -427,8 +429,8 @@ def monitor_report(rows: Sequence[MonitorRow], consolidated: Sequence[MonitorRow
                         "special_share": r.special_share,
                         "planned_result": r.planned_result,
                         "warnings": ", ".join(w.code for w in r.warnings) or None})
-        pooled = str(labels.books.get(c.book, {}).get("pooled_component") or "")
-        zh, en = section_title(labels, c.book, pooled)
+        pooled = str(labels.books.get(book, {}).get("pooled_component") or "")
+        zh, en = section_title(labels, book, pooled)
         sections.append(Section(zh, en, tuple(out)))
     note = translate(N_("months payable = accumulated surplus on the books (cash; a government shortfall share "
                         "still owed is shown beside it, not counted) ÷ average monthly expenditure: the last 12 "

@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
+from dataclasses import replace
 from decimal import Decimal
 
 from ledger.core.chart import is_line
 from ledger.core.monitor import monthly_spending, months_payable_at
 from ledger.core.performance import Review, UnitYear, check_weights, ranked, review
 from ledger.store import budget as budget_store
-from ledger.store import monitor
+from ledger.store import monitor, reports
 from ledger.store.db import Conn
 from ledger.store.receipts import government_receipts
 from ledger.store.year_figures import component_years, pooled_components
@@ -78,7 +79,14 @@ def unit_years(conn: Conn, year: int, *, book: str | None = None, unit: str | No
 
 
 def reviews(conn: Conn, year: int, *, book: str | None = None, unit: str | None = None) -> list[Review]:
-    """Every reviewed unit of ``year``, scored and ranked within its book."""
+    """Every reviewed unit of ``year``, scored and ranked within its book. The rank is among every
+    unit of the book, also with ``unit`` (before, the one unit shown was ranked 1 of 1); a confined
+    reader (a county officer, who reads its own unit only) gets no rank (0, shown blank): ranked
+    among what it reads, it would be first of one (ATTACK17 E10)."""
     w = weights(conn)
     rng = budget_store.surplus_range(conn)
-    return ranked([review(u, w, rng) for u in unit_years(conn, year, book=book, unit=unit)])
+    confined = reports.confined_unit(conn) is not None
+    out = [r for r in ranked([review(u, w, rng) for u in unit_years(conn, year, book=book,
+                                                                     unit=unit if confined else None)])
+           if unit is None or r.unit == unit]
+    return [replace(r, rank=0) for r in out] if confined else out

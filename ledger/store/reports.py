@@ -20,6 +20,18 @@ from ledger.reports.builders import Labels
 from ledger.store.db import Conn
 
 
+def confined_unit(conn: Conn) -> str | None:
+    """The unit a unit-bound reader (a county officer) is confined to by row security
+    (``fl.my_unit()``), None for a city role or the owner's session. A report's consolidation (the city's 'all' rows,
+    '全市', 'Consolidated', 'city total') is left out for a confined reader: summed from what its
+    session reads, it would be its own unit's figures under the city's label (ATTACK17 E10; the
+    final accounts refuse the city's form to an officer)."""
+    row = conn.execute("SELECT fl.my_unit() AS u").fetchone()
+    # '' is a login that is no application user (the owner's session, which row security does
+    # not confine; an unknown login reads nothing): not confined, as the final accounts read it
+    return str(row["u"]) if row is not None and row["u"] else None
+
+
 def labels(conn: Conn) -> Labels:
     """Region name (in the language in force: 佳木斯市 230800 / Jiamusi 230800), units (in
     region order), books, holders and chart, to label rows."""

@@ -213,8 +213,9 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
     # ---- an officer sees only their unit
     res = ledger_db.cli("--lang", "zh", "report", "balance-sheet", "--year", "2023", "--json", user="o81")
     scopes = {r["scope"] for r in rows_of(res.json())}
-    assert scopes == {"all", U81}
-    assert by_code(rows_of(res.json()), "all")[("assets_total", None)]["closing"] == "-130000.00"
+    # (ATTACK17 E10) and no 'Consolidated' block, which would be its own unit's under the city's label
+    assert scopes == {U81}
+    assert by_code(rows_of(res.json()), U81)[("assets_total", None)]["closing"] == "-130000.00"
 
     # ---- the year-end close (kind year_close, made only by close year) changes the balance
     # sheet's split, not the period figures
