@@ -136,6 +136,10 @@ RULES: tuple[ApiRule, ...] = (
        "lines: 50000 an officer, 500000 the city (0085)"),
     _r("entry_kind_known", "entry_writers", "an entry's kind is one a fundledger command writes (a CHECK until "
        "0090, fl.entry_stamp's since; ledger.core.entry_writers names any other)"),
+    _i("entry_text_nul", "a raw fl.post_entries(text) refuses an entry whose text or key holds a NUL (\\u0000), "
+       "naming the entry and field (0137, ATTACK16 C7; jsonb holds none, the entry reader refuses it first)"),
+    _i("entry_json_number", "a raw fl.post_entries(text) refuses a number JSON has not (NaN, Infinity), naming it "
+       "(0137, ATTACK16 C7)"),
     _i("entry_memo_size", "an entry's memo <= 8000 characters (a CHECK until 0090, fl.entry_stamp's since)"),
     _i("entry_reason_size"), _i("entry_source_size"), _i("entry_source_depth"),
     _r("import_daily_cap", "workflows", "the rows a user's imports write per region day (payments, collections and "

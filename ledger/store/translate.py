@@ -37,6 +37,8 @@ _BY_CONSTRAINT: dict[str, type[LedgerError]] = {
     "cash_date_future": BadInput,
     "import_stage_full": BadInput,
     "reference_hanzi": BadInput,   # (0122, ATTACK15b B3) a reference's 汉字 outside GB2312
+    "entry_text_nul": BadInput,     # (0137, ATTACK16 C7) fl.post_entries(text): a NUL in an entry's text or key
+    "entry_json_number": BadInput,  # (0137) ... a number JSON has not (NaN, Infinity)
     "reference_confusable": BadInput,   # (0134, ATTACK16b D5) a GB2312 radical drawn like a common character
     # sql/0017_maker_checker.sql
     "workflow_kind": PermissionDenied,

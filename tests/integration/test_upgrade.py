@@ -1871,6 +1871,25 @@ def _failed_checks(out: str) -> object:
     return found
 
 
+def test_upgrade_0137_a_raw_post_entries_names_a_nul_or_a_number_json_has_not(upgraded: Upgraded) -> None:
+    """0137 (ATTACK16 C7): the upgraded ledger has fl.post_entries(text) beside the jsonb one (unchanged),
+    SECURITY DEFINER with its search_path and lock_timeout, not PUBLIC's; a raw call with a NUL in an
+    entry's source is refused as entry_text_nul naming the entry and field; the ledger verifies."""
+    with upgraded.connect() as c:
+        definer, cfg = c.execute("SELECT prosecdef, proconfig FROM pg_proc WHERE oid = "
+                                 "'fl.post_entries(text)'::regprocedure").fetchone()
+        assert definer and "lock_timeout=5s" in cfg and "search_path=pg_catalog, fl, pg_temp" in cfg, cfg
+        assert c.execute("SELECT has_function_privilege('public', 'fl.post_entries(text)'::regprocedure, 'EXECUTE')"
+                         ).fetchone()[0] is False
+        officer = c.execute("SELECT name FROM fl.app_user WHERE role = 'officer' ORDER BY name LIMIT 1").fetchone()[0]
+    with upgraded.connect(officer) as o, pytest.raises(psycopg.Error) as e:
+        o.execute("SELECT * FROM fl.post_entries(%s)",
+                  ('[{"date": "2024-01-05", "book": "RES", "source": {"n": "a\\u0000"}, "postings": []}]',))
+    assert e.value.diag.constraint_name == "entry_text_nul" and "entry 1: its source" in str(e.value), e.value
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
+
 def test_upgrade_0134_a_new_reference_holds_no_radical_drawn_like_a_common_character(upgraded: Upgraded) -> None:
     """0134 (ATTACK16b D5): the upgraded insert triggers of the three tables whose references are
     compared refuse GB2312's radicals of ledger.io.tables.CONFUSABLE_HANZI (囗 like 口) as
