@@ -92,8 +92,10 @@ def monitor_view(c: Conn, day: dt.date, *, book: str | None = None, unit: str | 
     t, rr = reports.thresholds(c), store_watch.rate_ranges(c)
     figs = store_monitor.figures(c, as_of=day, book=book, unit=unit)
     rows, cons = builders_fund.monitor_rows(figs, t, as_of=day, r=rr)
-    if reports.confined_unit(c) is not None:
-        cons = []   # an officer's 'all' row would be its own unit's under the city's label (ATTACK17 E10)
+    if unit is not None or reports.confined_unit(c) is not None:
+        # an officer's 'all' row, or one over --unit, would be one unit's under the city's label (ATTACK17
+        # E10); the balance sheet with --unit has no Consolidated block either
+        cons = []
     warned = [r for r in rows if level_of(r.level) is not None]
     if warned:
         # The forecast behind a response plan is loaded only when a unit is yellow or red.
