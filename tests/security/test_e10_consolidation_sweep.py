@@ -30,6 +30,8 @@ def test_no_consolidation_of_the_officers_own_unit(ledger_db: LedgerDB, tmp_path
     assert ",all," not in (tmp_path / "m.csv").read_text("utf-8-sig")
     city = ledger_db.cli("monitor", "--as-of", "2024-03-31", "--json", user="aud").json()
     assert [r["unit"] for r in city["consolidated"]] == ["all"]
+    one = ledger_db.cli("monitor", "--as-of", "2024-03-31", "--unit", "230822", "--json", user="aud")
+    assert one.exit_code in (0, 3) and one.json()["consolidated"] == []      # not one unit as the whole region
 
     bs = ledger_db.cli("report", "balance-sheet", "--as-of", "2024-03-31", "--json", user="o22").json()
     assert {r["scope"] for s in bs["sections"] for r in s["rows"]} == {"230822"}
