@@ -2627,3 +2627,36 @@ def test_upgrade_0133_a_typed_business_date_is_held_to_the_ledgers_years(upgrade
             assert e.value.diag.constraint_name in ("approval_date", "append_only"), e.value
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, v.stdout[-2000:]
+
+
+def test_upgrade_0136_an_accounts_identity_is_held_by_its_triggers_when(upgraded: Upgraded) -> None:
+    """0136 (issue 24): fl.account's identity check fires by its trigger's WHEN — a raw UPDATE by the
+    database owner that changes an account's identity is still refused (append_only), one that moves
+    only its running totals no longer calls the function; the upgraded ledger verifies."""
+
+    with upgraded.connect() as c:
+        qual = c.execute("SELECT tgqual IS NOT NULL, tgenabled FROM pg_trigger WHERE tgname = 'account_identity_fixed' "
+                         "AND tgrelid = 'fl.account'::regclass").fetchone()
+        assert qual == (True, "O"), qual
+        # every raw write below is rolled back (the connection autocommits; the fixture is shared)
+        with c.transaction(force_rollback=True):
+            acc = c.execute("SELECT id FROM fl.account WHERE unit IS NOT NULL ORDER BY id LIMIT 1").fetchone()
+            assert acc is not None
+            for col, v in (("unit", "000000"), ("book", "XXX"), ("chart_code", "1001"), ("holder", "x"),
+                           ("component", "x"), ("bank_account_id", -1)):
+                with pytest.raises(psycopg.Error) as e, c.transaction():
+                    c.execute(f"UPDATE fl.account SET {col} = %s WHERE id = %s", (v, acc[0]))
+                assert e.value.diag.constraint_name == "append_only", (col, e.value)
+            assert c.execute("UPDATE fl.account SET debits = debits WHERE id = %s", (acc[0],)).rowcount == 1
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _not_ok(json.loads(v.stdout)) if v.stdout.startswith("{") else v
+
+
+def _not_ok(doc: object) -> list[object]:
+    """The named parts of a verify --json document that are not ok, with their first findings."""
+    if isinstance(doc, list):
+        return [x for d in doc for x in _not_ok(d)]
+    if not isinstance(doc, dict):
+        return []
+    here = [(doc.get("name"), doc.get("findings", [])[:3])] if doc.get("ok") is False and "name" in doc else []
+    return here + [x for v in doc.values() for x in _not_ok(v)]
