@@ -133,3 +133,39 @@ def test_the_posting_checks_way_out_stays_open_in_the_verdicts(ledger_db, tmp_pa
     assert ledger_db.cli("audit", "export", str(export), user="aud").exit_code == 0
     off = ledger_db.cli("verify", "--offline", str(export), "--no-digest", "--json")
     assert off.exit_code == 0, off.stdout[-2000:]
+
+
+def test_the_independent_verdict_binds_from_the_rule_point() -> None:
+    """What a ledger held before the rule took effect (rule point closed_prefix: its upgrade) is judged
+    as before: three entries dated January and written after February's close (as a ledger closed out
+    of order before 0123 held them) are named with the point at 0, and not with the point at 3; an
+    entry above the point is."""
+    from ledger.core import proof
+    from tests.unit.test_proof_columns import _entry, _run, _seals, _tables, _texts
+
+    seals = _seals(_texts(), [1, 2, 3])
+    tables = {**_tables([_entry(1), _entry(2), _entry(3)], seals),
+              "closed_period": [["2023-02-01", "rev", "2023-01-05 09:00:00+00", "closed before January"]]}
+
+    def named(after: int) -> list[int | None]:
+        rep, _p = proof.run(lambda t: tables[t], closed_prefix_after=after)
+        return [f.entry_id for f in rep.findings if f.check == "closed_periods"]
+
+    assert named(0) == [1, 2, 3]
+    assert named(3) == []
+    assert named(2) == [3]
+    assert _run(tables)[0].ok is False          # the default binds every entry (the strictest reading)
+
+
+def test_the_first_pass_binds_from_the_rule_point(ledger_db) -> None:
+    """verify's query reads the point from fl.rule_point: an entry at or below it is judged as before
+    (here the point is moved for one rolled-back transaction, as an upgrade would have placed it)."""
+    _out_of_order(ledger_db)
+    forged = _forge(ledger_db.admin(), "2024-02-20", dt.datetime.now(dt.UTC))
+    sql = next(c for c in verify.CHECKS if c.name == "closed_periods").queries[1].sql
+    a = ledger_db.admin()
+    assert [r["entry_id"] for r in a.execute(sql).fetchall()] == [forged]
+    a.execute("SET session_replication_role = replica")
+    a.execute("UPDATE fl.rule_point SET after_entry = %s WHERE rule = 'closed_prefix'", (forged,))
+    assert a.execute(sql).fetchall() == []
+    a.rollback()
