@@ -4,9 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
-# Two xdist workers; a module whose fixture builds something costly once (the old release's
-# demo and its upgrade, the printed reports, the TLS server) runs on one of them, once a
-# run, not once a worker (ONE_WORKER, tests/conftest.py).
+# Two xdist workers; a module whose fixture builds something costly once (the printed
+# reports, the TLS server) runs on one of them, once a run, not once a worker (ONE_WORKER,
+# tests/conftest.py); test_upgrade's old-release demo and its upgrade are built once a run
+# and copied by each worker, its tests split in parts between them (SPLIT).
 XDIST := -n 2
 
 # This machine's environment (CI's too) sets PYTHONDONTWRITEBYTECODE: no process would

@@ -108,28 +108,136 @@ SAME_ON_ANY_SERVER = frozenset({
 # ``xdist_group`` marks does not group under pytest 9.2 (xdist 3.8 renames the item's
 # ``_nodeid``, which pytest no longer reads).
 ONE_WORKER = frozenset({
-    "tests/integration/test_upgrade.py",      # upgraded: the old release's demo, then init (~10 CPU-s + a server)
     "tests/acceptance/test_print.py",         # printed: a demo year, then LibreOffice (~10 CPU-s + a server)
     "tests/integration/test_server_auth.py",  # tls: a PostgreSQL 15 cluster with TLS and SCRAM
     "tests/security/test_busy_holders.py",    # judge: a database of its own
     "tests/security/test_actors.py",          # built: the workflow ledger
 })
+# Modules whose costly fixture is built once a run and copied by each worker (``built_once``),
+# split into this many parts in file order: a part is one unit, so its tests run in order on one
+# worker's copy, and the parts go to both workers. test_upgrade.py was one unit of 189 CPU-s
+# (2026-12-07), most of it its ~30 verifies of the upgraded demo (6.5 CPU-s each): a worker that
+# drew it last ran three minutes alone.
+SPLIT = {
+    "tests/integration/test_upgrade.py": 2,   # upgraded: the old release's demo and its upgrade (16 CPU-s, once)
+}
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """xdist's ``load`` (what ``-n`` implies), but ``ONE_WORKER``'s modules each as one unit.
-    Every other test is a unit of its own, handed out as a worker frees up; the largest
-    units go first (xdist's loadscope order), so a grouped module never starts last."""
+    """xdist's ``load`` (what ``-n`` implies), but ``ONE_WORKER``'s modules each as one unit
+    and ``SPLIT``'s in parts. Every other test is a unit of its own, handed out as a worker
+    frees up. The grouped units go first, largest first, so none starts last; a split module's
+    first part leads (its worker builds what the module's parts copy) and its other parts
+    follow the other grouped units, so the other worker does not wait for that build."""
     if config.getvalue("dist") != "load":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
     class OneWorkerModules(LoadScopeScheduling):
+        _parts: dict[str, int] | None = None
+        _ordered = False
+
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
+            if path in SPLIT:
+                if self._parts is None:
+                    self._parts = _split_parts(self.collection or [])
+                return f"{path}#part{self._parts[nodeid]}"
             return path if path in ONE_WORKER else nodeid
 
+        def _assign_work_unit(self, node: object) -> None:
+            if not self._ordered:
+                self._ordered = True
+                order = sorted(self.workqueue, key=_unit_order(list(self.workqueue)))
+                for scope in order:
+                    self.workqueue.move_to_end(scope)
+            super()._assign_work_unit(node)  # type: ignore[arg-type]
+
     return OneWorkerModules(config, log)  # type: ignore[arg-type]
+
+
+def _split_parts(collection: list[str]) -> dict[str, int]:
+    """Each test of a ``SPLIT`` module: its part, contiguous in file order, of equal counts."""
+    by_module: dict[str, list[str]] = {}
+    for nodeid in collection:
+        path = nodeid.split("::", 1)[0]
+        if path in SPLIT:
+            by_module.setdefault(path, []).append(nodeid)
+    parts = {}
+    for path, ids in by_module.items():
+        k = min(SPLIT[path], len(ids))
+        for i, nodeid in enumerate(ids):
+            parts[nodeid] = i * k // len(ids)
+    return parts
+
+
+def _unit_order(scopes: list[str]) -> Callable[[str], tuple[int, int]]:
+    """The order units are handed out in: a split module's first part, the grouped modules
+    (largest first, as xdist sorted them), the split modules' other parts, then every single
+    test in collection order."""
+    at = {scope: i for i, scope in enumerate(scopes)}
+
+    def key(scope: str) -> tuple[int, int]:
+        if "#part" in scope:
+            return (0 if scope.endswith("#part0") else 2, at[scope])
+        return (1 if scope in ONE_WORKER else 3, at[scope])
+    return key
+
+
+# ---- what a run builds once for all its workers -------------------------------------------
+
+# A directory the whole run shares (the controller and every xdist worker), made by the
+# controller before the workers start and removed when the run ends: what one worker builds
+# there (``built_once``) the others copy instead of building it again.
+_RUN_DIR = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    path = tempfile.mkdtemp(prefix="fl-run-", dir=cluster_parent())
+    config.stash[_RUN_DIR] = path
+    atexit.register(shutil.rmtree, path, True)      # even if the run dies early
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    path = config.stash.get(_RUN_DIR, None)
+    if path is not None:        # the controller, after every worker has ended
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: object) -> None:
+    """xdist (the controller): each worker is told the run's shared directory."""
+    node.workerinput["fl_run_dir"] = node.config.stash[_RUN_DIR]  # type: ignore[attr-defined]
+
+
+def run_dir(config: pytest.Config) -> Path:
+    """The directory every process of this run shares (``pytest_configure``)."""
+    worker = getattr(config, "workerinput", None)
+    return Path(worker["fl_run_dir"] if worker else config.stash[_RUN_DIR])
+
+
+def built_once(config: pytest.Config, name: str, build: Callable[[Path], None]) -> Path:
+    """``run_dir/name``, built by ``build`` (given the empty directory) once a run: the first
+    worker to ask builds it while holding a lock, a worker that asks meanwhile waits for it,
+    later ones find it. A build that failed is tried again by the next to ask (and fails
+    there too, with its own report)."""
+    import fcntl
+
+    root = run_dir(config)
+    dest, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                shutil.rmtree(dest, ignore_errors=True)
+                dest.mkdir()
+                build(dest)
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return dest
 
 
 def _with_db(url: str, dbname: str, user: str | None = None) -> str:

@@ -31,7 +31,7 @@ import pytest
 
 from ledger.core.chart import CHART
 from ledger.store.verify import check_names
-from tests.conftest import cluster_parent
+from tests.conftest import built_once, cluster_parent
 
 REPO = Path(__file__).resolve().parents[2]
 PREVIOUS_RELEASE = "1344c149e9cf01c22e3a153d740fbe60817a485f"  # main at the end of the first round
@@ -147,34 +147,60 @@ def _figures(conninfo: str) -> dict[str, object]:
         }
 
 
-@pytest.fixture(scope="module")
-def upgraded() -> Iterator[Upgraded]:
+def _build_upgraded(work: Path) -> None:
+    """The previous release's demo, upgraded by this release's ``init``, into ``work/home``
+    (stopped cleanly), with the figures read before the upgrade and init's output beside it
+    (``work/upgraded.json``). Built once a run (``built_once``): 16 CPU-s, the old demo most
+    of it."""
     from ledger.store import embedded
 
-    work = Path(tempfile.mkdtemp(prefix="fl-upgrade-", dir=cluster_parent()))
     home = work / "home"
+    old = _old_tree(work)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDLEDGER_")}
+    env["PYTHONPATH"] = str(old)  # the old packages shadow this release's editable install
+    run = subprocess.run([sys.executable, "-c", "from cli.main import run; run()", "demo",
+                          "--out", str(work / "out"), "--home", str(home)],
+                         cwd=old, env=env, capture_output=True, text=True, timeout=600)
     try:
-        old = _old_tree(work)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDLEDGER_")}
-        env["PYTHONPATH"] = str(old)  # the old packages shadow this release's editable install
-        run = subprocess.run([sys.executable, "-c", "from cli.main import run; run()", "demo",
-                              "--out", str(work / "out"), "--home", str(home)],
-                             cwd=old, env=env, capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, f"the previous release's demo failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
         embedded.start(home)
         before = _figures(embedded.url(home))
         assert before["revision"] == PREVIOUS_REVISION, "the old demo must leave the previous release's schema"
-        up = Upgraded(home, before, "")
-        init = up.cli_process("init")
+        init = Upgraded(home, before, "").cli_process("init")
         assert init.returncode == 0, f"init (the upgrade) failed:\n{init.stdout}\n{init.stderr}"
         # The statistics of the upgraded tables taken now, as after any upgrade, and no autovacuum
         # after: its ANALYZE of each table, minutes later, takes a transaction id and would move
         # the state a verdict is kept under (``Upgraded.verdict_key``) while nothing was written.
-        with up.connect() as c:
+        with psycopg.connect(embedded.url(home), autocommit=True) as c:
             c.execute("VACUUM ANALYZE")
             c.execute("ALTER SYSTEM SET autovacuum = off")
-            c.execute("SELECT pg_catalog.pg_reload_conf()")
-        yield Upgraded(home, before, init.stdout)
+    finally:
+        embedded.stop(home, mode="fast")    # a clean shutdown: a copy of the directory starts without recovery
+    (work / "upgraded.json").write_text(json.dumps({"before": before, "init_output": init.stdout}))
+    shutil.rmtree(old)
+    shutil.rmtree(work / "out", ignore_errors=True)
+    (work / "old.tar").unlink()
+
+
+@pytest.fixture(scope="module")
+def upgraded(request: pytest.FixtureRequest) -> Iterator[Upgraded]:
+    """A copy of the run's upgraded demo (``_build_upgraded``, once a run), on a server of this
+    worker's own: the module's tests are split among the workers (``SPLIT``, tests/conftest.py),
+    each part in file order on a copy of its own, so its tests see the upgrade and the writes
+    of the tests before them in that part. A copy of the stopped cluster's directory is the
+    whole cluster as the upgrade left it (its database's oid, privileges and settings, the
+    roles, the statistics): 0.5 CPU-s, against 16 to build it again."""
+    from ledger.store import embedded
+
+    built = built_once(request.config, "upgraded-demo", _build_upgraded)
+    made = json.loads((built / "upgraded.json").read_text())
+    work = Path(tempfile.mkdtemp(prefix="fl-upgrade-", dir=cluster_parent()))
+    home = work / "home"
+    try:
+        # cp -a: the files keep their owner (as root, the embedded server runs as a user of its own)
+        subprocess.run(["cp", "-a", str(built / "home"), str(home)], check=True)
+        embedded.start(home)
+        yield Upgraded(home, made["before"], made["init_output"])
     finally:
         embedded.stop(home, mode="immediate")
         shutil.rmtree(work, ignore_errors=True)
