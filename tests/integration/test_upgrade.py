@@ -622,7 +622,9 @@ def test_upgrade_0044_busy_holders(upgraded: Upgraded) -> None:
                        "chain_head_contended",
                        # 0069 (ATTACK9 W4): inserts are marked too
                        "account_contended_insert", "bank_account_contended_insert", "account_day_contended_insert",
-                       "statement_line_contended_insert"}, trg
+                       "statement_line_contended_insert",
+                       # 0130 (ATTACK16b D4): a unit's first day, recorded by the statement that first posts for it
+                       "unit_first_day_contended_insert"}, trg
         c.execute("BEGIN")
         c.execute("SELECT 1")
         c.execute("UPDATE fl.chain_head SET seq = seq")
