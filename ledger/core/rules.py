@@ -99,15 +99,18 @@ TABLES: dict[str, tuple[str, ...]] = {
     "monitor_ack": ("id", "unit", "book", "level", "since", "acknowledged_on", "acknowledged_by", "acknowledged_at"),
     "import_batch": ("id", "kind", "imported_by", "imported_at", "rows_posted"),
     # (0122) the annual plans' versions and lines, counted by the daily cap on reference data
-    "budget_plan": ("id", "imported_by", "imported_at"),
+    "budget_plan": ("id", "imported_by", "imported_at", "year", "book"),
     "budget_plan_line": ("plan_id",),
+    # (0138) the insured headcounts' versions, final once their year is closed
+    "insured_count": ("id", "year", "unit", "book", "version", "recorded_by", "recorded_at"),
 }
 ORDER_BY: dict[str, str] = {"pending_entry": "id", "app_user": "name", "request_event": "id",
                             "year_close": "book, year", "setting": "key", "unit": "code", "holder": "code",
                             "closed_period": "month", "chart": "code", "book": "code", "budget": "id",
                             "budget_line": "budget_id, component, line",
                             "recon_match": "id", "statement_line": "id", "monitor_ack": "id",
-                            "import_batch": "id", "budget_plan": "id", "budget_plan_line": "plan_id, component, kind, period"}
+                            "import_batch": "id", "budget_plan": "id", "budget_plan_line": "plan_id, component, kind, period",
+                            "insured_count": "id"}
 # Columns cast to text when read online (arrays, jsonb: printed as the export prints them).
 TEXT_COLS = frozenset({"units", "value", "source", "components", "result"})
 
@@ -386,6 +389,7 @@ RULE_POINTS: dict[str, str] = {
     "component_days": "0125",            # a fund component's money ends no day below zero (ATTACK15 A6)
     "approval_date": "0126",             # disbursements, settlements, clearings follow what they pay (ATTACK15 A10)
     "closed_prefix": "0131",             # nothing dated on or before a closed month once it closed (ATTACK16b D1)
+    "closed_year_reference": "0138",     # a closed year's budget, plan, headcounts are final (ATTACK17 E6)
 }
 # (0108) The rows a user's imports may write in one region day (rows_posted of its batches of these
 # kinds together), by role: fl._imp_finish's caps (ledger.store.verify.IMPORT_CAP_* in the first pass).
@@ -534,6 +538,9 @@ class RulePoints:
 
     points: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # When each point was recorded (its first version's recorded_at): a rule on rows that are
+    # not entries (0138 closed_year_reference) binds the rows recorded after it.
+    at: dict[str, dt.datetime] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._versions: dict[str, list[tuple[int, str, int | None, int]]] = defaultdict(list)
@@ -561,6 +568,10 @@ class RulePoints:
             rule = str(key.get("rule")) if isinstance(key, dict) else "?"
             after = self.after_of(v[4])
             vid = _int(v[0]) or 0
+            data = _json(v[4])
+            when = _ts(str(data.get("recorded_at") or "")) if isinstance(data, dict) else None
+            if when is not None and rule not in self.at:
+                self.at[rule] = when
             self._versions[rule].append((vid, v[2], after, self._max_entry))
             self._after[(rule, vid)] = None
 
@@ -1374,6 +1385,7 @@ class Rules:
         self._shapes()
         self._closes()
         self._budgets()
+        self._closed_year_references()
         self._matches()
         self._acks()
         self._accounts()
@@ -1744,6 +1756,29 @@ class Rules:
                 self.add("workflows", f"budget {r[0]} ({r[1]}, unit {r[2]}, book {r[3]}) version {r[4]} made by {r[5]} "
                          f"at {r[6]}, after the year's close at {at.isoformat()}: a closed year's budget is final "
                          "(budget_year_closed)")
+
+    def _closed_year_references(self) -> None:
+        """year_closed_reference (0138, ATTACK17 E6): no budget, annual plan or insured headcount
+        version (a first one too) of a (year, book) recorded after that year's close — judged for
+        the rows recorded after the rule's point (before 0138 only a later budget version was
+        refused: ``_budgets``). A point the history does not time binds every row."""
+        closed = {(r[0], r[1]): _ts(r[2]) for r in self.small.get("year_close", ())}
+        since = self.points.at.get("closed_year_reference")
+        rows = [("budget", r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in self.small.get("budget", ())]
+        rows += [("annual plan", r[0], r[3], "", r[4], "", r[1], r[2]) for r in self.small.get("budget_plan", ())]
+        rows += [("insured headcount", r[0], r[1], r[2], r[3], r[4], r[5], r[6])
+                 for r in self.small.get("insured_count", ())]
+        for what, rid, year, unit, book, version, who, when_text in rows:
+            self.checked["workflows"] += 1
+            at, when = closed.get((year, book)), _ts(when_text)
+            if at is None or when is None or when <= at or (since is not None and when <= since):
+                continue
+            if what == "budget" and (_int(version) or 0) > 1:
+                continue                                   # _budgets names it (budget_year_closed)
+            self.add("workflows", f"{what} {rid} ({year}, {('unit ' + unit + ', ') if unit else ''}book {book}"
+                     f"{(', version ' + version) if version else ''}) recorded by {who} at {when_text}, after the "
+                     f"year's close at {at.isoformat()}: a closed year's reference records are final "
+                     "(year_closed_reference)")
 
     def _matches(self) -> None:
         """recon_match (fl.record_matches): each match group pairs at least one statement line

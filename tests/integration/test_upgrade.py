@@ -1106,11 +1106,11 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
                                "fund_balance_openings", "category_component", "year_close_date",
                                "shortfall_clearing_only", "import_daily_cap", "category_component_allow",
                                "reversal_date", "import_daily_cap_reference", "component_days", "approval_date",
-                               "closed_prefix"} \
+                               "closed_prefix", "closed_year_reference"} \
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
         # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115;
         # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125; approval_date: 0126;
-        # closed_prefix: 0131)
+        # closed_prefix: 0131; closed_year_reference: 0138)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -2688,3 +2688,44 @@ def _not_ok(doc: object) -> list[object]:
         return []
     here = [(doc.get("name"), doc.get("findings", [])[:3])] if doc.get("ok") is False and "name" in doc else []
     return here + [x for v in doc.values() for x in _not_ok(v)]
+
+def test_upgrade_0138_a_closed_years_reference_records_are_final(upgraded: Upgraded) -> None:
+    """0138 (ATTACK17 E6): in the upgraded ledger one guard, fl._closed_year_reference (its
+    search_path and lock_timeout kept, not PUBLIC's), is on every per-year reference record —
+    budget and lines, annual plan and lines, insured headcount — and refuses, for a closed
+    (year, book), a first version as well as a later one (a later budget keeps 0024's
+    budget_year_closed), nothing written; the rule point closed_year_reference is recorded once;
+    the ledger verifies (what was recorded before the upgrade is not judged by the new rule)."""
+    with upgraded.connect() as c:
+        cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl._closed_year_reference()'::regprocedure"
+                        ).fetchone()[0]
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg, cfg
+        assert c.execute("SELECT has_function_privilege('public', 'fl._closed_year_reference()'::regprocedure, "
+                         "'EXECUTE')").fetchone()[0] is False
+        guarded = {r[0] for r in c.execute(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgfoid = 'fl._closed_year_reference()'::regprocedure AND t.tgenabled = 'O'")}
+        assert guarded == {"budget", "budget_line", "budget_plan", "budget_plan_line", "insured_count"}, guarded
+        assert c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.rule_point' "
+                         "AND row_key ->> 'rule' = 'closed_year_reference'").fetchone()[0] == 1
+        closed = c.execute("SELECT year, book FROM fl.year_close ORDER BY year LIMIT 1").fetchone()
+        assert closed is not None
+        year, book = closed
+        unit = c.execute("SELECT code FROM fl.unit ORDER BY code DESC LIMIT 1").fetchone()[0]
+        batch = c.execute("SELECT id FROM fl.import_batch ORDER BY id LIMIT 1").fetchone()[0]
+        before = c.execute("SELECT (SELECT count(*) FROM fl.insured_count), (SELECT count(*) FROM fl.budget_plan), "
+                           "(SELECT count(*) FROM fl.budget)").fetchone()
+        for sql, args in (
+                ("INSERT INTO fl.insured_count (year, unit, book, version, insured, batch_id, row_no) "
+                 "VALUES (%s, %s, %s, 1, 5, %s, 1)", (year, unit, book, batch)),
+                ("INSERT INTO fl.budget_plan (year, unit, book, version, granularity, content_hash) "
+                 "VALUES (%s, %s, %s, 1, 'quarter', '\\x00')", (year, unit, book)),
+                ("INSERT INTO fl.budget (year, unit, book, version, content_hash) "
+                 "VALUES (%s, %s, %s, 1, '\\x00')", (year, unit, book))):
+            with pytest.raises(psycopg.Error) as e, c.transaction():
+                c.execute(sql, args)
+            assert e.value.diag.constraint_name == "year_closed_reference", e.value
+        assert c.execute("SELECT (SELECT count(*) FROM fl.insured_count), (SELECT count(*) FROM fl.budget_plan), "
+                         "(SELECT count(*) FROM fl.budget)").fetchone() == before
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
