@@ -96,3 +96,17 @@ def test_raw_sql_is_held_too(ledger_db: LedgerDB) -> None:
         with pytest.raises(psycopg.Error) as e:
             c.execute(sql)
         assert e.value.diag.constraint_name == "year_closed_reference"
+
+
+def test_the_verdict_names_a_reference_row_written_after_the_close_with_the_guard_off(ledger_db: LedgerDB) -> None:
+    """The rule is re-derived from rows (year_closed_reference, workflows): a headcount slipped in
+    for a closed year with the guard switched off for one statement is named by verify."""
+    _close_2023(ledger_db)
+    c = ledger_db.admin()
+    c.execute("ALTER TABLE fl.budget_plan DISABLE TRIGGER budget_plan_closed_year")
+    c.execute("INSERT INTO fl.budget_plan (year, unit, book, version, granularity, content_hash) "
+              "VALUES (2023, '230822', 'RES', 1, 'quarter', '\\x00')")
+    c.execute("ALTER TABLE fl.budget_plan ENABLE TRIGGER budget_plan_closed_year")
+    v = ledger_db.cli("verify", "--json", user="aud")
+    assert v.exit_code != 0
+    assert "(year_closed_reference)" in v.stdout and "annual plan" in v.stdout, v.stdout[-3000:]
