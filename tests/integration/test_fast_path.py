@@ -58,6 +58,10 @@ CASES: list[tuple[list[str], str, dict[str, str]]] = [
     (["monitor", "--as-of", "2023-06-30", "--json"], "rev", {}),
     (["monitor", "--as-of=2023-01-01"], "rev", {}),
     (["monitor", "--unit", "230822", "--book", "RES", "--json"], "rev", {}),
+    # (ATTACK17 E10) an officer's monitor: its unit's rows, no "whole region" row, the same on both paths
+    (["monitor", "--json"], "o22", {}),
+    (["monitor"], "o22", {}),
+    (["monitor", "--as-of", "2023-06-30"], "o22", ZH),
     (["monitor", "--unit=230822", "--book=EMP"], "rev", {}),
     (["monitor", "--book", "XXX", "--json"], "rev", {}),
     (["monitor", "--unit", "999999", "--json"], "rev", {}),
