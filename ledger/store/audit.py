@@ -331,10 +331,12 @@ def unchained_versions(log: Sequence[Sequence[str]]) -> list[dict[str, Any]]:
 
 def _unchained_of(digest: dict[str, Any]) -> dict[int, dict[str, Any]]:
     """The unchained versions a /3 digest recorded (none in a /1 or /2 digest)."""
-    try:
-        return {int(v["id"]): dict(v, digest=bytes.fromhex(v["digest"])) for v in digest.get("unchained") or ()}
-    except (KeyError, TypeError, ValueError) as e:
-        raise BadInput(_("the digest file is damaged or incomplete: {error}").format(error=e)) from e
+    out: dict[int, dict[str, Any]] = {}
+    for i, v in enumerate(_list(digest.get("unchained") or [], "unchained")):
+        f = f"unchained[{i}]"
+        v = _obj(v, f)
+        out[_whole(v.get("id"), f + ".id")] = dict(v, digest=_hex64(v.get("digest"), f + ".digest"))
+    return out
 
 
 def _unchained_findings(want: dict[int, dict[str, Any]], now: dict[int, Sequence[str]]) -> list[str]:
@@ -358,10 +360,11 @@ def _unchained_findings(want: dict[int, dict[str, Any]], now: dict[int, Sequence
 
 def _queued_of(digest: dict[str, Any]) -> dict[int, bytes]:
     """The entries a /2 digest recorded as queued (none in a /1 digest)."""
-    try:
-        return {int(q["entry_id"]): bytes.fromhex(q["digest"]) for q in digest.get("queued") or ()}
-    except (KeyError, TypeError, ValueError) as e:
-        raise BadInput(_("the digest file is damaged or incomplete: {error}").format(error=e)) from e
+    out: dict[int, bytes] = {}
+    for i, q in enumerate(_list(digest.get("queued") or [], "queued")):
+        q = _obj(q, f"queued[{i}]")
+        out[_whole(q.get("entry_id"), f"queued[{i}].entry_id")] = _hex64(q.get("digest"), f"queued[{i}].digest")
+    return out
 
 
 def _queued_findings(want: dict[int, bytes], sealed: dict[int, bytes | None], now: dict[int, bytes]) -> list[str]:
@@ -476,19 +479,92 @@ def _reference_changes(log: list[list[str]], upto: int) -> list[str]:
 
 
 def _load(digest: dict[str, Any]) -> tuple[int, bytes, dict[int, dict[str, Any]], dt.datetime, dict[tuple[str, int], int]]:
+    """The filed digest's head, checkpoints, time and last vouchers, each field checked for its
+    exact shape (ATTACK16 C8, ATTACK17 E7): ``true`` is not 1, ``34.9`` not 34, ``{}`` not an
+    empty list — a damaged file is the file's fault, refused before a row is read, never a
+    finding against the database."""
+    if not isinstance(digest, dict):
+        raise BadInput(_("not a fundledger digest: the file holds {kind}, not an object").format(
+            kind=type(digest).__name__))
+    if digest.get("format") not in DIGEST_FORMATS:
+        raise BadInput(_("not a fundledger digest (format {format}, expected one of {formats}): give the digest "
+                         "file fundledger audit digest wrote").format(format=repr(digest.get("format"))[:80],
+                                                                   formats=", ".join(DIGEST_FORMATS)))
+    last_seq = _whole(_field(digest, "last_seq"), "last_seq")
+    head = _hex64(_field(digest, "head_hash"), "head_hash")
+    cps: dict[int, dict[str, Any]] = {}
+    for i, c in enumerate(_list(_field(digest, "checkpoints"), "checkpoints")):
+        f = f"checkpoints[{i}]"
+        c = _obj(c, f)
+        _whole_or_none(c.get("entry_id"), f + ".entry_id")
+        _text_or_none(c.get("voucher"), f + ".voucher")
+        cps[_whole(c.get("seq"), f + ".seq")] = dict(c, hash=_hex64(c.get("hash"), f + ".hash"))
+    taken_text = _text(_field(digest, "taken_at"), "taken_at")
     try:
-        if digest.get("format") not in DIGEST_FORMATS:
-            raise BadInput(_("not a fundledger digest (format {format}, expected one of {formats}): give the digest "
-                             "file fundledger audit digest wrote").format(format=repr(digest.get("format")),
-                                                                       formats=", ".join(DIGEST_FORMATS)))
-        last_seq = int(digest["last_seq"])
-        head = bytes.fromhex(digest["head_hash"])
-        cps = {int(c["seq"]): dict(c, hash=bytes.fromhex(c["hash"])) for c in digest["checkpoints"]}
-        taken = dt.datetime.fromisoformat(digest["taken_at"])
-        vouchers = {(v["book"], int(v["fiscal_year"])): int(v["last_voucher"]) for v in digest["vouchers"]}
-    except (KeyError, TypeError, ValueError) as e:
-        raise BadInput(_("the digest file is damaged or incomplete: {error}").format(error=e)) from e
+        taken = dt.datetime.fromisoformat(taken_text)
+    except ValueError:
+        raise _damaged("taken_at", _("a date and time (ISO 8601)"), taken_text) from None
+    vouchers: dict[tuple[str, int], int] = {}
+    for i, v in enumerate(_list(_field(digest, "vouchers"), "vouchers")):
+        f = f"vouchers[{i}]"
+        v = _obj(v, f)
+        vouchers[(_text(v.get("book"), f + ".book"), _whole(v.get("fiscal_year"), f + ".fiscal_year"))] = \
+            _whole(v.get("last_voucher"), f + ".last_voucher")
+    for name in ("entries", "last_entry_id", "checkpoint_step"):        # not compared, but not anything either
+        _whole_or_none(digest.get(name), name)
+    for name in ("database", "taken_by", "last_voucher"):
+        _text_or_none(digest.get(name), name)
     return last_seq, head, cps, taken, vouchers
+
+
+def _damaged(field: str, what: str, value: object) -> BadInput:
+    return BadInput(_("the digest file is damaged: its field {field} must be {what}, got {value}").format(
+        field=field, what=what, value=repr(value)[:80]))
+
+
+def _field(digest: dict[str, Any], name: str) -> Any:
+    if name not in digest:
+        raise BadInput(_("the digest file is incomplete: it has no field {field}; give the digest file fundledger "
+                         "audit digest wrote").format(field=name))
+    return digest[name]
+
+
+def _whole(v: object, field: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise _damaged(field, _("a whole number ≥ 0"), v)
+    return v
+
+
+def _whole_or_none(v: object, field: str) -> int | None:
+    return None if v is None else _whole(v, field)
+
+
+def _text(v: object, field: str) -> str:
+    if not isinstance(v, str):
+        raise _damaged(field, _("text"), v)
+    return v
+
+
+def _text_or_none(v: object, field: str) -> str | None:
+    return None if v is None else _text(v, field)
+
+
+def _list(v: object, field: str) -> list[Any]:
+    if not isinstance(v, list):
+        raise _damaged(field, _("a list"), v)
+    return v
+
+
+def _obj(v: object, field: str) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise _damaged(field, _("an object"), v)
+    return v
+
+
+def _hex64(v: object, field: str) -> bytes:
+    if not isinstance(v, str) or not _HEX64.match(v):
+        raise _damaged(field, _("64 hexadecimal digits (a SHA-256)"), v)
+    return bytes.fromhex(v)
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")

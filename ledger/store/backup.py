@@ -336,6 +336,10 @@ def _first_start_checks(conn: Conn, digest: Path | None, until: dt.datetime | No
                 continue
             d = infile.parse_json(text, infile.shown_name(f))   # (ATTACK14 V11) a key given twice: refused
             if isinstance(d, dict) and d.get("format") in audit.DIGEST_FORMATS:
+                try:        # (ATTACK17 E7) a damaged digest is the file's fault, named before it is used
+                    audit.check_digest_file(d)
+                except BadInput as e:
+                    raise BadInput(_("{file}: {reason}").format(file=infile.shown_name(f), reason=e.message)) from e
                 docs.append((d["taken_at"], str(f), d))
         if not docs:
             raise BadInput(_("{file}: no fundledger digest found").format(file=digest))

@@ -52,7 +52,7 @@ def test_every_damaged_history_head_is_refused_naming_the_file_and_field(history
     from ledger.errors import BadInput
     from ledger.store.audit import check_digest_file
 
-    d = {"format": "fundledger-digest/3", "last_seq": 0, "head_hash": "", "checkpoints": [],
+    d = {"format": "fundledger-digest/3", "last_seq": 0, "head_hash": "0" * 64, "checkpoints": [],
          "taken_at": "2024-01-10T00:00:00+00:00", "vouchers": [], "queued": [], "unchained": [], "history": history}
     with pytest.raises(BadInput) as e:
         check_digest_file(d)
