@@ -37,7 +37,9 @@ def response_json(resp: Response | None) -> dict[str, Any] | None:
                 "id": a.id, "level": a.level, "acknowledged_on": a.acknowledged_on.isoformat(),
                 "acknowledged_by": a.acknowledged_by, "decision": a.decision,
                 "recorded_at": None if a.recorded_at is None else a.recorded_at.isoformat(),
-                "late": bool(resp.steps) and a.acknowledged_on > resp.steps[0].due},
+                "recorded_on": None if a.recorded_on is None else a.recorded_on.isoformat(),
+                # judged by the later of the day named and the day recorded (ATTACK17 E8)
+                "late": bool(resp.steps) and a.answered_on > resp.steps[0].due},
             "overdue": resp.overdue}
 
 
@@ -131,6 +133,10 @@ def _response_lines(r: MonitorRow, labels: Labels) -> list[str]:
     if a is not None:
         lines.append("  " + _("acknowledged {on} by {who}: {decision}").format(
             on=a.acknowledged_on, who=a.acknowledged_by, decision=a.decision).replace("[", "\\["))
+        if a.answered_on > a.acknowledged_on:
+            lines.append("  " + _("recorded {rec}, after the day it names ({on})").format(rec=a.answered_on, on=a.acknowledged_on))
+        if resp.steps and a.answered_on > resp.steps[0].due:
+            lines.append("  [bold red]" + _("acknowledged late: past {due}").format(due=resp.steps[0].due) + "[/bold red]")
     elif resp.overdue:
         lines.append("  [bold red]" + _("not acknowledged, past {due}").format(due=resp.steps[0].due) + "[/bold red]")
     else:

@@ -111,6 +111,16 @@ class Ack:
     decision: str
     recorded_at: dt.datetime | None = None   # when the database recorded it (acknowledged_on is the day
                                              # the decision was taken, as its maker said)
+    recorded_on: dt.date | None = None       # recorded_at's day in the region's time zone
+
+    @property
+    def answered_on(self) -> dt.date:
+        """The day the warning counts as answered: the later of the day its maker names and the
+        day the database recorded it (ATTACK17 E8: a red acknowledged years late, dated its
+        first day, looked answered on time). A deadline is judged by this day."""
+        if self.recorded_on is not None and self.recorded_on > self.acknowledged_on:
+            return self.recorded_on
+        return self.acknowledged_on
 
 
 @dataclass(frozen=True, slots=True)

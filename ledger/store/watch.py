@@ -43,7 +43,10 @@ def acks(conn: Conn, *, as_of: dt.date, book: str | None = None, unit: str | Non
     """Acknowledgements made by ``as_of`` (row security: an officer sees their unit's)."""
     rows = conn.execute(
         """SELECT a.id, a.unit, a.book, a.level, a.since, a.acknowledged_on, a.acknowledged_by, a.decision,
-                  a.acknowledged_at
+                  a.acknowledged_at,
+                  (a.acknowledged_at AT TIME ZONE coalesce((SELECT s.value ->> 'time_zone' FROM fl.setting s
+                                                           WHERE s.key = 'region'), 'Asia/Shanghai'))::date
+                    AS recorded_on
              FROM fl.monitor_ack a
             WHERE a.acknowledged_on <= %(as_of)s
               AND (%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)
@@ -51,7 +54,7 @@ def acks(conn: Conn, *, as_of: dt.date, book: str | None = None, unit: str | Non
     from ledger.core.response import Ack
 
     return [Ack(int(r["id"]), r["unit"], r["book"], r["level"], r["since"], r["acknowledged_on"],
-                r["acknowledged_by"], r["decision"], r["acknowledged_at"]) for r in rows]
+                r["acknowledged_by"], r["decision"], r["acknowledged_at"], r["recorded_on"]) for r in rows]
 
 
 def acknowledge(conn: Conn, *, unit: str, book: str, level: str, since: dt.date, on: dt.date,

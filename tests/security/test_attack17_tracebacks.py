@@ -69,3 +69,12 @@ def test_e3_json_on_a_full_disk_is_a_message_not_a_traceback(ledger_db: LedgerDB
         assert p.returncode != 0, p
         # On main: "Traceback … OSError: [Errno 28] No space left on device"
         assert "Traceback" not in p.stderr, p.stderr[-800:]
+
+
+def test_e3_backup_into_a_file_is_not_a_traceback(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """``backup REPO`` where REPO is an existing file: ``FileExistsError`` from ``Path.mkdir``
+    (ledger/store/backup.py ``take``), before anything is copied."""
+    target = tmp_path / "repo"
+    target.write_text("a file, not a repository", "utf-8")
+    r = _run(ledger_db, "backup", str(target))
+    assert r.exit_code != 0 and "Traceback" not in r.stderr, r
