@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.core.clearings import UNCLEAR
+from ledger.core.keyed import IntSums
 
 Row = Sequence[str]
 
@@ -185,7 +186,7 @@ class FundRows:
     held_at: dict[int, str] = field(default_factory=dict)                # interest, pre-allocation -> hold's made_at
     budgets: list[Row] = field(default_factory=list)                     # fl.budget: id, year, unit, book, version, …
     budget_lines: list[Row] = field(default_factory=list)                # fl.budget_line: budget_id, component, line, amount
-    watched: dict[str, dict[int, int]] = field(default_factory=dict)     # county_exp account -> entry -> D−C on it
+    watched: dict[str, IntSums] = field(default_factory=dict)    # county_exp account -> entry -> D−C on it (columns)
     dated: dict[int, int] = field(default_factory=dict)                  # the entries taken out -> date (ordinal)
     adjfund: Mapping[str, Any] = field(default_factory=dict)             # the adjustment_fund setting
     legacy: frozenset[int] = frozenset()                                 # entries before the chained history
@@ -320,8 +321,10 @@ class FundRows:
         recorded 'what the account held' is re-derived from them (Z2)."""
         a = self.acct.get(aid)
         if a is not None and a[1] == "1004" and a[3] == "county_exp":
-            v = self.watched.setdefault(aid, {})
-            v[eid] = v.get(eid, 0) + (amount if side == "D" else -amount)
+            v = self.watched.get(aid)
+            if v is None:
+                v = self.watched[aid] = IntSums()
+            v.add(eid, amount if side == "D" else -amount)
 
     def posting(self, eid: int, aid: str, side: str, amount: int) -> None:
         """A posting (or a grouped sum) of an entry whose amounts the rules read."""
@@ -1144,7 +1147,7 @@ def prealloc_basis_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
             continue
         # what the county's expenditure account held
         lo = hi = 0
-        for j, v in rows.watched.get(aid, {}).items():
+        for j, v in (rows.watched[aid].items() if aid in rows.watched else ()):
             w = rows.when(j)
             if mark is not None:                  # (W6) exactly the postings it read
                 if j != eid and rows.visible(j, mark):

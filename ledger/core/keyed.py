@@ -524,3 +524,186 @@ class HeldOf:
 
     def __len__(self) -> int:
         return len(self.ids) + sum(1 for eid in self.raw if self._find(eid) is None)
+
+
+class KeptOf(MutableMapping[int, Any]):
+    """Entry id -> what the rules keep of an entry they judge after the stream
+    (``rules.Rules.kept``: kind, key, book, date, created_by, created_at, writer, reverses,
+    source), one per manual or held entry — on a maker-checker ledger, every settlement. The
+    ids that arrive ascending (the entries stream in id order) are columns: the id in an
+    ``array``, the few-valued texts (kind, book, date, maker, writer) as one code, the key
+    and the time written as references to the row's own strings (one per entry, shared with
+    the held entries and the proof's codes), the reverses and a source with any kept key
+    in dictionaries (rare) — ~32 bytes an entry where a dictionary of slotted objects took
+    ~170 with its int keys. Any other id (lower than one kept, past 64 bits) is kept in
+    ``raw`` with how many column ids came before it, so that iteration is in the order the
+    ids were first put, as the dictionary's was. ``get`` answers with ``make(*fields)``
+    built afresh (the rules only read a kept entry's fields)."""
+
+    __slots__ = ("_empty", "ats", "code", "codes", "distinct", "ids", "make", "raw", "refs", "revs", "srcs")
+
+    def __init__(self, make: Any, empty_source: Any) -> None:
+        self.make = make
+        self.ids = array("q")
+        self.codes = array("l")
+        self.refs: list[Any] = []
+        self.ats: list[Any] = []
+        self.distinct: list[tuple[Any, ...]] = []
+        self.code: dict[tuple[Any, ...], int] = {}
+        self.revs: dict[int, Any] = {}
+        self.srcs: dict[int, Any] = {}
+        self.raw: dict[int, tuple[int, Any]] = {}
+        self._empty = empty_source
+
+    def _find(self, eid: int) -> int | None:
+        return _position(self.ids, eid)
+
+    def _put(self, j: int | None, eid: int, kind: Any, key: Any, book: Any, date: Any, created_by: Any,
+             created_at: Any, writer: Any, reverses: Any, source: Any) -> None:
+        value = (kind, book, date, created_by, writer)
+        c = self.code.get(value)
+        if c is None:
+            c = self.code[value] = len(self.distinct)
+            self.distinct.append(value)
+        if j is None:
+            self.ids.append(eid)
+            self.codes.append(c)
+            self.refs.append(key)
+            self.ats.append(created_at)
+        else:
+            self.codes[j], self.refs[j], self.ats[j] = c, key, created_at
+        if reverses is not None:
+            self.revs[eid] = reverses
+        else:
+            self.revs.pop(eid, None)
+        if source is not self._empty:
+            self.srcs[eid] = source
+        else:
+            self.srcs.pop(eid, None)
+
+    def put(self, eid: int, kind: Any, key: Any, book: Any, date: Any, created_by: Any, created_at: Any,
+            writer: Any, reverses: Any, source: Any) -> None:
+        """As ``self[eid] = make(kind, key, …)``, without building the object."""
+        if eid in self.raw:
+            self.raw[eid] = (self.raw[eid][0], self.make(kind, key, book, date, created_by, created_at, writer,
+                                                         reverses, source))
+            return
+        ids = self.ids
+        if (not ids or eid > ids[-1]) and -_INT64 < eid < _INT64:
+            self._put(None, eid, kind, key, book, date, created_by, created_at, writer, reverses, source)
+            return
+        j = self._find(eid)
+        if j is not None:
+            self._put(j, eid, kind, key, book, date, created_by, created_at, writer, reverses, source)
+        else:
+            self.raw[eid] = (len(ids), self.make(kind, key, book, date, created_by, created_at, writer, reverses,
+                                                 source))
+
+    def __setitem__(self, eid: int, e: Any) -> None:
+        self.put(eid, e.kind, e.key, e.book, e.date, e.created_by, e.created_at, e.writer, e.reverses, e.source)
+
+    def _at(self, j: int) -> Any:
+        eid = self.ids[j]
+        kind, book, date, created_by, writer = self.distinct[self.codes[j]]
+        return self.make(kind, self.refs[j], book, date, created_by, self.ats[j], writer, self.revs.get(eid),
+                         self.srcs.get(eid, self._empty))
+
+    def get(self, eid: int, default: Any = None) -> Any:
+        if self.raw:
+            got = self.raw.get(eid)
+            if got is not None:
+                return got[1]
+        j = self._find(eid) if type(eid) is int else None
+        return default if j is None else self._at(j)
+
+    def __getitem__(self, eid: int) -> Any:
+        got = self.get(eid)
+        if got is None:
+            raise KeyError(eid)
+        return got
+
+    def __delitem__(self, eid: int) -> None:
+        raise TypeError("KeptOf keeps every id it is given")
+
+    def __contains__(self, eid: object) -> bool:
+        return isinstance(eid, int) and (eid in self.raw or self._find(eid) is not None)
+
+    def __iter__(self) -> Iterator[int]:
+        j = 0
+        for eid, (before, _) in self.raw.items():
+            while j < before:
+                yield self.ids[j]
+                j += 1
+            yield eid
+        yield from self.ids[j:]
+
+    def items(self) -> Iterator[tuple[int, Any]]:  # type: ignore[override]
+        """(id, entry) in the order the ids were first put."""
+        j = 0
+        for eid, (before, e) in self.raw.items():
+            while j < before:
+                yield self.ids[j], self._at(j)
+                j += 1
+            yield eid, e
+        for k in range(j, len(self.ids)):
+            yield self.ids[k], self._at(k)
+
+    def __len__(self) -> int:
+        return len(self.ids) + len(self.raw)
+
+
+class IntSums:
+    """Entry id -> an integer sum (``fund_rules.FundRows.watched``: a county expenditure
+    account's D−C per entry), as the dictionary ``v[eid] = v.get(eid, 0) + amount`` it
+    replaces: the ids that arrive ascending (one entry's postings together, the entries in
+    id order) as two ``array`` columns, ~16 bytes an entry where the dictionary's slot and
+    int objects took ~90; any other id, and a sum past 64 bits, in ``raw``. ``items``
+    yields every (id, sum) once — in no promised order (its readers add them up)."""
+
+    __slots__ = ("ids", "raw", "sums")
+
+    def __init__(self) -> None:
+        self.ids = array("q")
+        self.sums = array("q")
+        self.raw: dict[int, int] = {}
+
+    def add(self, eid: int, amount: int) -> None:
+        raw = self.raw
+        if eid in raw:
+            raw[eid] += amount
+            return
+        ids = self.ids
+        if ids and eid == ids[-1]:
+            j: int | None = len(ids) - 1
+        elif (not ids or eid > ids[-1]) and -_INT64 < eid < _INT64:
+            ids.append(eid)
+            self.sums.append(0)
+            j = len(ids) - 1
+        else:
+            j = _position(ids, eid)
+            if j is None:
+                raw[eid] = amount
+                return
+        assert j is not None
+        s = self.sums[j] + amount
+        if -_INT64 < s < _INT64:
+            self.sums[j] = s
+        else:                       # past 64 bits: the whole sum moves to ``raw`` (the column's is left out)
+            self.sums[j] = 0
+            raw[eid] = s
+
+    def get(self, eid: int, default: int | None = None) -> int | None:
+        if eid in self.raw:
+            return self.raw[eid]
+        j = _position(self.ids, eid) if type(eid) is int else None
+        return default if j is None else self.sums[j]
+
+    def items(self) -> Iterator[tuple[int, int]]:
+        raw = self.raw
+        for eid, s in zip(self.ids, self.sums, strict=True):
+            if not raw or eid not in raw:
+                yield eid, s
+        yield from raw.items()
+
+    def __len__(self) -> int:
+        return len(self.ids) + sum(1 for eid in self.raw if _position(self.ids, eid) is None)

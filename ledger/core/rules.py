@@ -71,7 +71,7 @@ from zoneinfo import ZoneInfo
 from ledger.core import entry_writers, fund_rules, jsonfast, workflow_shapes, year_bound
 from ledger.core.chart import BOTH, CHART_BY_CODE
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
-from ledger.core.keyed import CodedMap, HeldOf
+from ledger.core.keyed import CodedMap, HeldOf, KeptOf
 from ledger.core.rule_binding import Binding
 
 V = TypeVar("V")
@@ -659,7 +659,9 @@ class Rules:
     findings: dict[str, list[Finding]] = field(default_factory=lambda: {n: [] for n in CHECKS})
     checked: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHECKS, 0))
     acct: dict[str, tuple[str, str, str, str, str]] = field(default_factory=dict)   # id -> book, chart, unit, holder, comp
-    kept: dict[int, _E] = field(default_factory=dict)
+    # what is kept of each entry judged after the stream, as columns (ledger.core.keyed.KeptOf:
+    # ~32 bytes an entry where a dictionary of ``_E`` took ~170; ``get`` gives an ``_E``)
+    kept: KeptOf = field(default_factory=lambda: KeptOf(_E, _NO_SOURCE))
     # every entry's kind and year, as columns (ledger.core.keyed: ~12 bytes an entry, not ~100)
     kinds: MutableMapping[int, str] = field(default_factory=CodedMap)
     # (0117) the date as YYYYMMDD, not the year alone (its year is // 10000): 0117's rule reads
@@ -669,7 +671,8 @@ class Rules:
     # entry -> its distinct (account, side, posting unit), in the order each first occurs
     # (posting id order): every rule reads only which accounts an entry touched on which
     # side, and names the first that breaks it — never a posting's amount or its repeats.
-    legs: dict[int, tuple[tuple[str, str, str], ...]] = field(default_factory=dict)
+    # The tuples are few (one per shape, ``_add_legs``), so as columns (ledger.core.keyed.CodedMap).
+    legs: MutableMapping[int, tuple[tuple[str, str, str], ...]] = field(default_factory=CodedMap)
     late: set[int] = field(default_factory=set)            # dated after the day they were written
     makers: dict[int, str] = field(default_factory=dict)   # entry -> created_by, for the entries not kept
     # entry -> the own accounts it credits, in the order first credited: a few distinct tuples
@@ -883,7 +886,7 @@ class Rules:
         kept_src = {k: src[k] for k in _E_SOURCE_KEYS if k in src} or _NO_SOURCE
         if eid in self.old_entries:
             if kind in ("opening", "handover_transfer"):          # still what later openings are judged by
-                self.kept[eid] = _E(kind, key, book, date, created_by, created_at, writer, rev, kept_src)
+                self.kept.put(eid, kind, key, book, date, created_by, created_at, writer, rev, kept_src)
             return
         self.writers.entry(eid, kind, key, created_by)
         self._namespace(eid, kind, key, created_by, src)
@@ -897,7 +900,7 @@ class Rules:
         if held is not None:
             self.held_of.share_key(eid, key)      # the held entry's key is the entry's: one string kept for both
         if needs or src.get("held") is not None or held is not None:
-            self.kept[eid] = _E(kind, key, book, date, created_by, created_at, writer, rev, kept_src)
+            self.kept.put(eid, kind, key, book, date, created_by, created_at, writer, rev, kept_src)
         else:
             self.makers[eid] = sys.intern(created_by)     # who wrote it, should it credit a unit's own account
 

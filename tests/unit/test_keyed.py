@@ -124,3 +124,55 @@ def test_held_of_answers_as_the_dictionary_of_tuples() -> None:
             got = h.get(eid)
             assert got == plain[eid]
             assert got is not None and all(x[2] is key for x in got if x[2] == key)
+
+
+def test_kept_of_answers_as_the_dictionary_of_kept_entries() -> None:
+    """rules.Rules.kept as columns: every kept entry's fields as the dictionary of ``_E`` gave
+    them, iterated in the order first put, whatever the ids (out of order, repeated and so
+    overwritten, past 64 bits), with or without a reversed entry or a kept source."""
+    from ledger.core import rules
+
+    eids = [1, 2, 5, 3, 5, 8, 9, 1 << 63, -(1 << 63) + 1, 0, 12, 12, 20, 1 << 70, 21]
+    for seed in range(40):
+        rnd = random.Random(seed)
+        seq = eids if seed == 0 else [rnd.choice(eids) if rnd.random() < 0.4 else 22 + i for i in range(25)]
+        k = keyed.KeptOf(rules._E, rules._NO_SOURCE)
+        plain: dict[int, rules._E] = {}
+        for i, eid in enumerate(seq):
+            src = rules._NO_SOURCE if i % 3 else {"kind": "unpaid_claims", "year": 2023}
+            e = rules._E(rnd.choice(["manual", "reversal", "opening"]), f"key-{i}", rnd.choice(["RES", "EMP"]),
+                         f"2023-01-{1 + i % 28:02d}", rnd.choice(["fin", "off1"]), f"2023-01-01 0{i % 10}:00:00+00",
+                         rnd.choice(["fin", "rev"]), rnd.choice([None, 4, 1 << 62]), src)
+            if i % 2:
+                k[eid] = e
+            else:
+                k.put(eid, e.kind, e.key, e.book, e.date, e.created_by, e.created_at, e.writer, e.reverses, e.source)
+            plain[eid] = e
+        assert list(k) == list(plain) and len(k) == len(plain)
+        assert list(k.items()) == list(plain.items())
+        for eid in [*eids, 4, 100, -1]:
+            assert k.get(eid) == plain.get(eid) and (eid in k) == (eid in plain)
+            if eid in plain:
+                assert k[eid] == plain[eid] and k[eid].source is plain[eid].source
+        assert list(rules._ids_in_order(k)) == sorted(plain)
+
+
+def test_int_sums_answer_as_the_dictionary_of_sums() -> None:
+    """fund_rules.FundRows.watched as columns: each entry's sum as ``v[eid] = v.get(eid, 0) + a``
+    gave it, whatever the ids (repeated at once or later, out of order, past 64 bits) and
+    however large the sums grow (past 64 bits)."""
+    for seed in range(40):
+        rnd = random.Random(seed)
+        s = keyed.IntSums()
+        plain: dict[int, int] = {}
+        nxt = 0
+        for _ in range(40):
+            r = rnd.random()
+            eid = (nxt := nxt + rnd.randint(0, 2)) if r < 0.7 else rnd.randint(-3, nxt + 2) if r < 0.95 else 1 << 70
+            amount = rnd.choice([rnd.randint(-10**6, 10**6), (1 << 62), -(1 << 62), 1 << 80])
+            s.add(eid, amount)
+            plain[eid] = plain.get(eid, 0) + amount
+        got = list(s.items())
+        assert len(got) == len(plain) == len(s) and dict(got) == plain
+        for eid in range(-4, nxt + 4):
+            assert s.get(eid) == plain.get(eid)
