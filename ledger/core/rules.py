@@ -104,6 +104,9 @@ TABLES: dict[str, tuple[str, ...]] = {
     # (0138) the insured headcounts' versions, final once their year is closed
     "insured_count": ("id", "year", "unit", "book", "version", "recorded_by", "recorded_at"),
 }
+# The small tables read as a stream, once, as ``Rules`` is made (its ``__post_init__``), not
+# listed: the held entries, one per entry on a maker-checker ledger.
+STREAMED = ("pending_entry",)
 ORDER_BY: dict[str, str] = {"pending_entry": "id", "app_user": "name", "request_event": "id",
                             "year_close": "book, year", "setting": "key", "unit": "code", "holder": "code",
                             "closed_period": "month", "chart": "code", "book": "code", "budget": "id",
@@ -652,7 +655,7 @@ class Rules:
     """Fed as the verdict reads: ``small`` tables first, then ``accounts`` and ``entries``
     (tees of the proof's own streams), then ``postings`` of ``wanted()``; ``finish``."""
 
-    small: Mapping[str, Sequence[Row]]
+    small: Mapping[str, Iterable[Row]]     # STREAMED tables read once, as the rules are made
     cap: int = FINDINGS_CAP
     legacy: Mapping[str, set[int]] = field(default_factory=dict)      # legacy_ids
     points: RulePoints = field(default_factory=RulePoints)            # RulePoints.finish()

@@ -43,13 +43,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 import os
 import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -223,12 +224,17 @@ def rules_start(directory: Path) -> rules.Rules | None:
     """The API's rules re-derived over the export (ledger.core.rules: the same code as
     online), from the small tables it reads; None for an export written before they were
     all exported (every table of fl is, so only a truncated or very old archive)."""
-    small: dict[str, list[list[str]]] = {}
-    for t, cols in rules.TABLES.items():
-        path = directory / "tables" / f"{t}.csv"
-        if not path.exists():
+    small: dict[str, Iterable[list[str]]] = {}
+    for t in rules.TABLES:
+        if not (directory / "tables" / f"{t}.csv").exists():
             return None
-        small[t] = list(table_rows(path, cols))
+    for t, cols in rules.TABLES.items():
+        rows = table_rows(directory / "tables" / f"{t}.csv", cols)
+        if t in rules.STREAMED:        # the held entries streamed into Rules, its header judged here as before
+            head = next(rows, None)
+            small[t] = rows if head is None else itertools.chain((head,), rows)
+        else:
+            small[t] = list(rows)
     log = directory / "tables" / "record_log.csv"
     points = rules.RulePoints()
     legacy = (rules.legacy_ids(points.watch(table_rows(log, ("id", "tbl", "op", "row_key", "row_data"))))
