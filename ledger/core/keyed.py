@@ -16,10 +16,11 @@ whatever the keys are; only how much memory a row takes changes.
 from __future__ import annotations
 
 import heapq
+import itertools
 import re
 from array import array
 from bisect import bisect_left
-from collections.abc import Hashable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Container, Hashable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any, TypeVar, overload
 
 # A key naming one integer column as jsonb prints it: ``{"<name>": <integer>}``, the integer
@@ -650,6 +651,76 @@ class KeptOf(MutableMapping[int, Any]):
 
     def __len__(self) -> int:
         return len(self.ids) + len(self.raw)
+
+    def ids_of_kinds(self, kinds: Container[Any]) -> Iterator[int]:
+        """The ids whose kind (the first field) is one of ``kinds``, in the order first put,
+        without building an entry for each."""
+        want = [value[0] in kinds for value in self.distinct]
+        ids, codes = self.ids, self.codes
+        j = 0
+        for eid, (before, e) in self.raw.items():
+            while j < before:
+                if want[codes[j]]:
+                    yield ids[j]
+                j += 1
+            if e.kind in kinds:
+                yield eid
+        for k in range(j, len(ids)):
+            if want[codes[k]]:
+                yield ids[k]
+
+
+def _column(ids: Iterable[int]) -> array[int] | list[int]:
+    """``ids`` in an ``array`` (8 bytes each), or a list once one does not fit 64 bits."""
+    col: array[int] | list[int] = array("q")
+    for eid in ids:
+        if type(col) is array and not -_INT64 < eid < _INT64:
+            col = list(col)
+        col.append(eid)
+    return col
+
+
+class SortedIds(Sequence[int]):
+    """Distinct integer ids in ascending order — an ``array`` (8 bytes an id) when each fits
+    64 bits, else a list — answering ``in`` by bisection: a set of every id, made and
+    dropped, for what is only walked in order and asked of."""
+
+    __slots__ = ("ids",)
+
+    def __init__(self, ids: Iterable[int] = ()) -> None:
+        self.ids: array[int] | list[int] = _column(sorted(set(ids)))
+
+    @classmethod
+    def union(cls, *parts: Iterable[int]) -> SortedIds:
+        """The distinct ids of ``parts``, each walked once: a part already ascending is merged
+        as it is; another is sorted first."""
+        runs: list[Iterable[int]] = []
+        for part in parts:
+            col = _column(part)
+            if any(col[k] >= col[k + 1] for k in range(len(col) - 1)):
+                col = sorted(col)
+            runs.append(col)
+        made = cls()
+        made.ids = _column(eid for eid, _ in itertools.groupby(heapq.merge(*runs)))
+        return made
+
+    def __contains__(self, eid: object) -> bool:
+        return type(eid) is int and _position(self.ids, eid) is not None
+
+    @overload
+    def __getitem__(self, i: int) -> int: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[int]: ...
+
+    def __getitem__(self, i: int | slice) -> int | Sequence[int]:
+        return self.ids[i]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 class IntSums:

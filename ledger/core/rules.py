@@ -63,7 +63,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -71,7 +71,7 @@ from zoneinfo import ZoneInfo
 from ledger.core import entry_writers, fund_rules, jsonfast, workflow_shapes, year_bound
 from ledger.core.chart import BOTH, CHART_BY_CODE
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
-from ledger.core.keyed import CodedMap, HeldOf, KeptOf
+from ledger.core.keyed import CodedMap, HeldOf, KeptOf, SortedIds
 from ledger.core.rule_binding import Binding
 
 V = TypeVar("V")
@@ -960,6 +960,11 @@ class Rules:
         real money), and (ATTACK10 X7) the entries the imports write, judged by their shape."""
         return {eid for eid, e in self.kept.items() if e.kind in WANTED_KINDS} | self.late | set(self.shaped)
 
+    def wanted_ids(self) -> SortedIds:
+        """``wanted()`` in ascending order, 8 bytes an id (``keyed.SortedIds``): the online
+        reading walks it in chunks and asks of it, with no set of every kept entry made."""
+        return SortedIds.union(self.kept.ids_of_kinds(WANTED_KINDS), self.late, self.shaped)
+
     def postings(self, rows: Iterable[Row]) -> None:
         """proof.TABLES["posting"] rows of the entries ``wanted`` names (others are skipped),
         in (entry, id) order; each entry keeps its distinct legs only (``legs``), so what
@@ -976,7 +981,7 @@ class Rules:
 
         self._add_legs(legs())
 
-    def distinct_legs(self, rows: Iterable[Row]) -> None:
+    def distinct_legs(self, rows: Iterable[Row], want: Container[int] | None = None) -> None:
         """The same as ``postings``, from rows that are already one per distinct leg:
         (first posting id, entry id, account id, side, posting unit), in (entry, first
         posting id) order — the online reading (ledger.store.verify_rules), where the server
@@ -984,8 +989,9 @@ class Rules:
         prints two rows, not a hundred. The order is each leg's first posting's, so the
         first leg a rule names is the one ``postings`` would name. Two more columns, when
         there (``LEGS_SQL``): the leg's postings and how many carry a reference (X7: a
-        payments entry's claim lines, counted, not re-read)."""
-        want, shaped = self.wanted(), self.shaped
+        payments entry's claim lines, counted, not re-read). ``want``: ``wanted()`` as the
+        caller holds it (``wanted_ids``), else made here."""
+        want, shaped = (self.wanted() if want is None else want), self.shaped
 
         def legs() -> Iterator[tuple[int, tuple[str, str, str]]]:
             for r in rows:

@@ -176,3 +176,29 @@ def test_int_sums_answer_as_the_dictionary_of_sums() -> None:
         assert len(got) == len(plain) == len(s) and dict(got) == plain
         for eid in range(-4, nxt + 4):
             assert s.get(eid) == plain.get(eid)
+
+
+def test_sorted_ids_are_the_union_in_order_and_kinds_filter_as_the_entries() -> None:
+    """rules.Rules.wanted_ids: the union of the kept entries of some kinds, the late and the
+    shaped ids, ascending and distinct, whatever their order or size; ``in`` as the set's."""
+    from ledger.core import rules
+
+    for seed in range(40):
+        rnd = random.Random(seed)
+        k = keyed.KeptOf(rules._E, rules._NO_SOURCE)
+        nxt = 0
+        for _ in range(30):
+            r = rnd.random()
+            eid = (nxt := nxt + rnd.randint(1, 3)) if r < 0.7 else rnd.randint(-3, nxt + 2) if r < 0.95 else 1 << 70
+            k.put(eid, rnd.choice(["manual", "payments", "opening"]), "k", "RES", "2023-01-01", "fin", "t", "fin",
+                  None, rules._NO_SOURCE)
+        kinds = {"manual", "opening"}
+        assert list(k.ids_of_kinds(kinds)) == [eid for eid, e in k.items() if e.kind in kinds]
+        late = {rnd.randint(-5, nxt + 5) for _ in range(5)} | ({-(1 << 64)} if seed % 7 == 0 else set())
+        shaped = dict.fromkeys(rnd.sample(range(nxt + 3), 4))
+        got = keyed.SortedIds.union(k.ids_of_kinds(kinds), late, shaped)
+        plain = {eid for eid, e in k.items() if e.kind in kinds} | late | set(shaped)
+        assert list(got) == sorted(plain) and len(got) == len(plain)
+        assert list(got[1:4]) == sorted(plain)[1:4]
+        for eid in [*range(-6, nxt + 6), 1 << 70, -(1 << 64), "1"]:
+            assert (eid in got) == (eid in plain)
