@@ -2132,7 +2132,8 @@ def test_upgrade_0096_the_entry_checks_in_one_statement_and_counters_without_a_l
             "SELECT p.proname, p.prosrc FROM pg_proc p WHERE p.oid IN ('fl.entry_inserted()'::regprocedure, "
             "'fl.seal_transaction()'::regprocedure, 'fl.post_entries(jsonb)'::regprocedure, "
             "'fl._seal(bigint, bigint, bytea, bigint[], text[], integer[], bytea[])'::regprocedure)").fetchall()}
-        assert "OFFSET 0) lim" in src["entry_inserted"] and src["entry_inserted"].count("LEFT JOIN LATERAL") == 3
+        # (0139: the closed-month check is a statement of its own, run when an entry could be under a closed month)
+        assert "OFFSET 0) lim" in src["entry_inserted"] and src["entry_inserted"].count("LEFT JOIN LATERAL") == 2
         for f in ("seal_transaction", "_seal"):
             assert "UPDATE fl.voucher_counter vc SET last_no" in src[f] and "ON CONFLICT (book, fiscal_year)" not in src[f], f
         assert "UPDATE fl.manual_day m SET n = m.n + k" in src["post_entries"]
@@ -2679,6 +2680,37 @@ def test_upgrade_0136_an_accounts_identity_is_held_by_its_triggers_when(upgraded
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _not_ok(json.loads(v.stdout)) if v.stdout.startswith("{") else v
 
+
+
+def test_upgrade_0139_the_closed_month_query_runs_when_an_entry_could_be_under_one(upgraded: Upgraded) -> None:
+    """0139 (issue 24): the upgraded fl.entry_inserted runs 0128's closed-month query only when an entry of
+    the statement is dated on or before the last day of the latest closed month or outside the years,
+    keeping its SET clauses; raw SQL as the owner is still refused in a closed month, under the latest
+    closed month and before the first year, by the same names, and taken after it; the ledger verifies."""
+    with upgraded.connect() as c:
+        src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc WHERE oid = 'fl.entry_inserted()'::regprocedure"
+                             ).fetchone()
+        assert "IF near THEN" in src and "(0128, ATTACK16b D3)" in src
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg and "plan_cache_mode=force_generic_plan" in cfg, cfg
+        closed = c.execute("SELECT min(month), max(month) FROM fl.closed_period").fetchone()
+        assert closed[0] is not None, closed
+        first = c.execute("SELECT coalesce((SELECT (value #>> '{}')::int FROM fl.setting WHERE key = 'first_year'), "
+                          "2000)").fetchone()[0]
+        with c.transaction(force_rollback=True):
+            def insert(date: object, tag: str) -> None:
+                c.execute("INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash, reason) "
+                          "VALUES ('RES', %s, 'x', 'manual', %s, '\\x00', '')", (date, f"manual:0139:{tag}"))
+
+            for date, code, tag in ((closed[0], "period_closed", "in"), (closed[1] + dt.timedelta(days=27),
+                                    "period_closed", "last"), (dt.date(first - 1, 6, 1), "entry_date_range", "old")):
+                with pytest.raises(psycopg.Error) as e, c.transaction():
+                    insert(date, tag)
+                assert e.value.diag.constraint_name == code, (date, e.value)
+            after = (closed[1] + dt.timedelta(days=40)).replace(day=2)
+            if after.year <= c.execute("SELECT extract(year FROM fl._region_today())::int + 1").fetchone()[0]:
+                insert(after, "after")      # the statement's trigger passes it (its seal would want postings)
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _not_ok(json.loads(v.stdout)) if v.stdout.startswith("{") else v
 
 def _not_ok(doc: object) -> list[object]:
     """The named parts of a verify --json document that are not ok, with their first findings."""
