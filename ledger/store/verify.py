@@ -259,7 +259,8 @@ CHECKS: tuple[Check, ...] = (
     Check("held_entries", "maker-checker (sql/0017): every confirmed held entry is in the journal with its key, "
           "kind and content, confirmed by someone other than its maker; every entry confirmed from a held one has "
           "that record; no manual entry or reversal filed under a writer's name moved real money without one; "
-          "an officer's held entry on the city's figures (1003 special, 1004 city_exp, 1005, 3xxx, 4xxx, 5xxx: 0067) or "
+          "an officer's held entry on the city's figures (1003 special, 1004 city_exp, 1005, 3xxx, 4xxx, 5xxx: 0067; a "
+          "county's legacy accounts: 0135) or "
           "putting money into any bank or cash account (a debit on 1001-1005 or an account with a holder) was confirmed by a "
           "reviewer or finance user (0058, 0064) — each rule for the entries written after it took effect (0068, by "
           "the history's order: ATTACK10 X1); every payments and collections entry is what its import writes, a "
@@ -315,13 +316,18 @@ CHECKS: tuple[Check, ...] = (
                                  AND """ + _bound("city_figures") + """
                                  -- 5xxx: 0067 (ATTACK9 W2), its own point (recorded by 0072)
                                  OR left(a.chart_code, 1) = '5' AND """ + _bound("city_expenditure") + """
+                                 -- (0135, ATTACK17 E5) a county's legacy accounts (money
+                                 -- awaiting the transfer up), either side: its own point
+                                 OR a.holder IN ('legacy_special', 'legacy_revenue', 'legacy_expenditure')
+                                    AND """ + _bound("legacy_figures") + """
                                  -- (0064, ATTACK8 V5) money into any bank or cash account
                                  OR pp.side = 'D' AND (split_part(a.chart_code, '.', 1)
                                                          IN ('1001', '1002', '1003', '1004', '1005')
                                                        OR a.holder <> '')
                                     AND """ + _bound("money_in") + """))""",
               lambda r: f"held entry {r['id']} ({r['kind']} by officer {r['made_by']}) is on the city's bank "
-                        "accounts or fund balance, revenue or expenditure, or puts money into a bank or cash account, and "
+                        "accounts, a county's legacy accounts, fund balance, revenue or expenditure, or puts money into a "
+                        "bank or cash account, and "
                         f"was confirmed by {r['decided_by']} ({r['decider_role']}), not by the city bureau or city "
                         "finance"),
         # (ATTACK10 X1) The ids the rule points are compared with are the identity's, from 1

@@ -1106,11 +1106,11 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
                                "fund_balance_openings", "category_component", "year_close_date",
                                "shortfall_clearing_only", "import_daily_cap", "category_component_allow",
                                "reversal_date", "import_daily_cap_reference", "component_days", "approval_date",
-                               "closed_prefix", "closed_year_reference"} \
+                               "closed_prefix", "closed_year_reference", "legacy_figures"} \
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
         # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115;
         # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125; approval_date: 0126;
-        # closed_prefix: 0131; closed_year_reference: 0138)
+        # closed_prefix: 0131; closed_year_reference: 0138; legacy_figures: 0135)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -1942,6 +1942,36 @@ def test_upgrade_0134_a_new_reference_holds_no_radical_drawn_like_a_common_chara
                 c.execute("INSERT INTO fl.register_item (kind, unit, book, amount, opened_on, reference) "
                           "SELECT 'unpaid_claims', u.code, 'RES', 100, '2024-03-01', %s FROM fl.unit u LIMIT 1", (ref,))
             assert e.value.diag.constraint_name == code, e.value
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
+
+def test_upgrade_0135_a_countys_legacy_accounts_are_the_citys_figures(upgraded: Upgraded) -> None:
+    """0135 (ATTACK17 E5): in the upgraded ledger fl._city_figure names a county's legacy accounts
+    (either side; county_exp stays the county's), fl._decider keeps its SET clause and says what the
+    legacy account is, the policy says so, the rule point legacy_figures is recorded once at the old
+    release's last entry — the old demo's handover (openings and transfers up) is judged as before —
+    and the upgraded ledger verifies."""
+    with upgraded.connect() as c:
+        got = {h: c.execute("SELECT fl._city_figure(h.chart_code, h.code) FROM fl.holder h WHERE h.code = %s",
+                            (h,)).fetchone()[0]
+               for (h,) in c.execute("SELECT code FROM fl.holder ORDER BY code").fetchall()}
+        assert got == {"special": True, "city_exp": True, "treasury": True, "legacy_special": True,
+                       "legacy_revenue": True, "legacy_expenditure": True, "county_exp": False}, got
+        src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc WHERE oid = "
+                             "'fl._decider(fl.pending_entry,text)'::regprocedure").fetchone()
+        assert "(0135, ATTACK17 E5)" in src and "a county''s legacy account" in src
+        assert cfg == ["search_path=pg_catalog, fl, pg_temp"], cfg
+        rules = " ".join(r[0] for r in c.execute("SELECT rule FROM fl.manual_policy()").fetchall())
+        assert "legacy accounts (1002 legacy_revenue" in rules and "never confirms one on the city's figures" in rules
+        point, revision = c.execute("SELECT after_entry, revision FROM fl.rule_point WHERE rule = 'legacy_figures'"
+                                    ).fetchone()
+        assert revision == "0135"
+        assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
+            == upgraded.before["entries"]
+        assert c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.rule_point' "
+                         "AND row_key ->> 'rule' = 'legacy_figures'").fetchone()[0] == 1
+        assert c.execute("SELECT count(*) FROM fl.entry WHERE kind = 'handover_transfer'").fetchone()[0] > 0
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
 
