@@ -13,7 +13,7 @@ import typer
 from cli.callbacks import check_id
 from cli.context import console, emit_json, err_console, parse_date_opt, read, status_text, table, write
 from ledger.core.money import format_yuan, parse_fen
-from ledger.core.shapes import as_row, money_keys, to_json
+from ledger.core.shapes import as_row, json_value, money_keys, to_json
 from ledger.errors import BadAmount, BadInput
 from ledger.i18n import _, code_text
 from ledger.store import imports, registers
@@ -107,9 +107,17 @@ def handover_transfer(
 ) -> None:
     """Transfer up: move ALL of a county's legacy deposits up to the special account, one entry
     per book and component. Finance."""
-    rows = write(lambda c: imports.handover_transfer(c, unit, _required_date(date)))
+    on = _required_date(date)
+    rows, since = write(lambda c: (imports.handover_transfer(c, unit, on), imports.legacy_since_opening(c, unit)))
+    # (ATTACK17 E5) What the city audited and confirmed, and every other entry that moved money on the
+    # legacy accounts since (held and confirmed by the city bureau or city finance since 0135): a
+    # transfer below the audited opening says why.
+    audit = {(s.book, s.component): s for s in since}
     if json_out:
-        emit_json([to_json(r) for r in rows])
+        emit_json([{**to_json(r), "audited": json_value(audit[(r.book, r.component)].audited, True)
+                    if (r.book, r.component) in audit else None,
+                    "moved_since_opening": [to_json(m) for m in audit[(r.book, r.component)].moves]
+                    if (r.book, r.component) in audit else []} for r in rows])
         return
     for r in rows:
         comp = f" {r.component}" if r.component else ""
@@ -117,6 +125,16 @@ def handover_transfer(
                         "(entry {entry}, key {key})").format(
             status=status_text(r.status), book=r.book, comp=comp, unit=unit, amount=format_yuan(r.amount),
             entry=r.entry_id, key=r.idempotency_key))
+        s = audit.get((r.book, r.component))
+        if s is None or not s.moves:
+            continue
+        console.print(_("  the audited opening was {audited}; besides the transfer up, {n} entries moved {net} on "
+                        "the legacy accounts since (check each: fundledger entry show ID):").format(
+            audited=format_yuan(s.audited), n=len(s.moves), net=format_yuan(sum(m.amount for m in s.moves))))
+        for m in s.moves:
+            console.print(_("    entry {entry} ({kind}, {date}): {amount}, made by {maker}, confirmed by {checker}")
+                          .format(entry=m.entry_id, kind=code_text(m.kind), date=m.entry_date.isoformat(),
+                                  amount=format_yuan(m.amount), maker=m.created_by, checker=m.confirmed_by or "-"))
 
 
 # ---- registers ------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import dict_row
 
 from ledger.core.budget import BudgetCheck
 from ledger.core.shapes import Fen, field_names
@@ -411,6 +412,61 @@ class Transfer:
     status: str             # posted | duplicate | held
     amount: Fen
     idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyMove:
+    """(ATTACK17 E5) An entry that moved money on a county's legacy accounts other than its
+    audited opening and the transfer up: what the transfer moves less (or more) than audited."""
+
+    book: str
+    component: str
+    entry_id: int
+    kind: str
+    entry_date: dt.date
+    created_by: str
+    confirmed_by: str | None
+    amount: Fen             # net on the legacy accounts: negative = money out
+
+
+@dataclass(frozen=True, slots=True)
+class LegacySinceOpening:
+    """(ATTACK17 E5) A book and component's audited opening on a county's legacy accounts (the
+    confirmed openings, net of their reversals) and every other movement since."""
+
+    book: str
+    component: str
+    audited: Fen
+    moves: tuple[LegacyMove, ...]
+
+
+def legacy_since_opening(conn: Conn, unit: str) -> list[LegacySinceOpening]:
+    """What a county's legacy accounts held at its audited opening, per book and component, and
+    which entries moved money on them since, besides the transfer up (上划): ``handover transfer``
+    names them, so city finance sees a transfer below the audited opening and why."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute("""
+        SELECT a.book, a.component, e.id, e.kind, e.entry_date, e.created_by, o.kind AS reverses_kind,
+               (SELECT pe.decided_by FROM fl.pending_entry pe WHERE pe.entry_id = e.id AND pe.state = 'confirmed'
+                 LIMIT 1) AS confirmed_by,
+               sum(CASE p.side WHEN 'D' THEN p.amount ELSE -p.amount END)::bigint AS net
+          FROM fl.account a JOIN fl.posting p ON p.account_id = a.id JOIN fl.entry e ON e.id = p.entry_id
+          LEFT JOIN fl.entry o ON o.id = e.reverses
+         WHERE a.unit = %s AND a.holder IN ('legacy_special', 'legacy_revenue', 'legacy_expenditure')
+         GROUP BY a.book, a.component, e.id, e.kind, e.entry_date, e.created_by, o.kind
+         ORDER BY a.book, a.component, e.id""", (unit,)).fetchall()
+    out: dict[tuple[str, str], tuple[int, list[LegacyMove]]] = {}
+    for r in rows:
+        book, comp, eid, kind, day, by, rkind, conf, net = (r["book"], r["component"], r["id"], r["kind"],
+                                                            r["entry_date"], r["created_by"], r["reverses_kind"],
+                                                            r["confirmed_by"], int(r["net"]))
+        audited, moves = out.get((book, comp), (0, []))
+        if kind == "opening" or (kind == "reversal" and rkind == "opening"):
+            audited += net
+        elif kind != "handover_transfer" and net != 0:
+            moves.append(LegacyMove(book, comp, eid, kind, day, by, conf, net))
+        out[(book, comp)] = (audited, moves)
+    return [LegacySinceOpening(b, c, a, tuple(m)) for (b, c), (a, m) in out.items()]
 
 
 def handover_transfer(conn: Conn, unit: str, on: dt.date) -> list[Transfer]:

@@ -177,6 +177,38 @@ def test_the_refusal_says_what_the_account_is_and_who_confirms_in_chinese(funded
     assert not any(w in out for w in ("legacy account", "awaits the transfer")), out
 
 
+def test_a_transfer_below_the_audited_opening_names_what_left_and_who_confirmed_it(ledger_db: LedgerDB) -> None:
+    """A county's claim paid from its legacy expenditure account before the transfer up, held by its
+    officer and confirmed by the city bureau: legitimate — and the transfer says the audited opening
+    and the entry that moved money off it, with its maker and confirmer."""
+    db = ledger_db
+    open_handover(db)
+    row = db.connect("o22", autocommit=True).execute("SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps(
+        [entry("e5t-claim", DAY, "RES", leg("5001.inpatient", U, "D", "250.50"),
+               leg("1004", U, "C", "250.50", "legacy_expenditure"), memo="欠付医院 unpaid claim")]),)).fetchone()
+    assert row is not None and row["status"] == "held", row
+    done = db.connect("rev", autocommit=True).execute(CONFIRM, (row["held_id"],)).fetchone()
+    assert done is not None and done["status"] == "posted", done
+    r = db.cli("handover", "transfer", "--unit", U, "--date", "2023-01-05", "--json", user="fin")
+    assert r.exit_code == 0, r
+    res = {(t["book"], t["component"]): t for t in r.json()}
+    assert res[("RES", "")]["amount"] == "1299750.00" and res[("RES", "")]["audited"] == "1300000.50", res
+    assert [(m["entry_id"], m["kind"], m["created_by"], m["confirmed_by"], m["amount"])
+            for m in res[("RES", "")]["moved_since_opening"]] == [
+        (done["entry_id"], "manual", "o22", "rev", "-250.50")], res
+    assert res[("EMP", "pooled")]["moved_since_opening"] == [] and res[("EMP", "pooled")]["audited"] == "600000.00"
+
+
+def test_the_transfer_names_it_in_chinese(ledger_db: LedgerDB) -> None:
+    db = ledger_db
+    open_handover(db)
+    post(db.connect("o22", autocommit=True), entry("e5c-claim", DAY, "RES", leg("5001.inpatient", U, "D", "10.00"),
+                                                   leg("1002", U, "C", "10.00", "legacy_revenue")), checker="fin")
+    r = db.cli("--lang", "zh", "handover", "transfer", "--unit", U, "--date", "2023-01-05", user="fin")
+    assert r.exit_code == 0, r
+    assert "经审计的期初余额为" in r.stdout and "fundledger entry show" in r.stdout and "o22" in r.stdout, r.stdout
+
+
 # ---- the rule's point: a ledger whose officers did so before 0135 verifies as before ---------------
 
 CAST = [("rev", "reviewer", None), ("rev2", "reviewer", None), ("fin", "finance", None), ("aud", "auditor", None),
