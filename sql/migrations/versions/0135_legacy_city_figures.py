@@ -1,13 +1,13 @@
 """a county's legacy accounts are the city's figures, either side (ATTACK17 E5, rule point legacy_figures): see sql/0135_legacy_city_figures.sql
 
 Revision ID: 0135
-Revises: 0130
+Revises: 0134
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0135"
-down_revision = "0130"
+down_revision = "0134"
 branch_labels = None
 depends_on = None
 
