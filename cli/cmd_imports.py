@@ -110,7 +110,7 @@ def handover_transfer(
     on = _required_date(date)
     rows, since = write(lambda c: (imports.handover_transfer(c, unit, on), imports.legacy_since_opening(c, unit)))
     # (ATTACK17 E5) What the city audited and confirmed, and every other entry that moved money on the
-    # legacy accounts since (held and confirmed by the city bureau or city finance since 0135): a
+    # legacy accounts since (held and confirmed by the city bureau or city finance since 0140): a
     # transfer below the audited opening says why.
     audit = {(s.book, s.component): s for s in since}
     if json_out:

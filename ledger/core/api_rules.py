@@ -115,7 +115,7 @@ RULES: tuple[ApiRule, ...] = (
     _r("maker_checker", "maker_checker actors", "a held entry is confirmed by a second person"),
     _r("held_decided", "actors", "a held entry is decided once"),
     _r("city_confirms", "maker_checker", "an officer's manual entry on a city figure (0058: 1003 special, 1004 "
-       "city_exp, 1005; 3xxx, 4xxx and, 0067, expenditure 5xxx; 0135: a county's legacy accounts), and money into "
+       "city_exp, 1005; 3xxx, 4xxx and, 0067, expenditure 5xxx; 0140: a county's legacy accounts), and money into "
        "any bank or cash account by hand (0064), is confirmed by the city"),
     _r("own_bank_credit", "maker_checker", "money out of a unit's own bank account (a holder not pooled) at once only "
        "by that unit's officer; anyone else's is held and confirmed by a second person (0060)"),

@@ -246,7 +246,7 @@ def city_held(chart: str, holder: str) -> bool:
 # pooled, the city's shared accounts (0058) ...
 _CITY_HOLDERS = ("special", "city_exp", "treasury")
 # ... awaiting pooling: a county's legacy accounts, whose audited balances the city moves up to
-# the special account (上划, BRIEF §5; 0135, ATTACK17 E5) ...
+# the special account (上划, BRIEF §5; 0140, ATTACK17 E5) ...
 LEGACY_HOLDERS = ("legacy_special", "legacy_revenue", "legacy_expenditure")
 # ... and the county's own (county_exp): its pre-allocated money, paid out by its own claims.
 COUNTY_HOLDERS = ("county_exp",)
@@ -254,7 +254,7 @@ COUNTY_HOLDERS = ("county_exp",)
 
 def city_figure(chart: str, holder: str) -> bool:
     """A city figure (0058, ATTACK7 U5): the pooled accounts the city holds (1003 special,
-    1004 city_exp, 1005 treasury; either side), (0135, ATTACK17 E5) a county's legacy accounts,
+    1004 city_exp, 1005 treasury; either side), (0140, ATTACK17 E5) a county's legacy accounts,
     whose money awaits the transfer up (1002 legacy_revenue, 1003 legacy_special, 1004
     legacy_expenditure; either side), and fund balance, revenue and (0067, ATTACK9 W2)
     expenditure (3xxx-5xxx, either side: what the year-end shortfall rule reads, so two
@@ -265,7 +265,7 @@ def city_figure(chart: str, holder: str) -> bool:
 
 def city_figure_rule(chart: str, holder: str) -> str:
     """Which rule point binds a city figure (``RULE_POINTS``): expenditure 5xxx became one in
-    0067 ('city_expenditure'), a county's legacy accounts in 0135 ('legacy_figures'), the rest
+    0067 ('city_expenditure'), a county's legacy accounts in 0140 ('legacy_figures'), the rest
     in 0058 ('city_figures') — so a second officer's confirmation of an officer's manual entry
     on one, allowed before its rule, is not a finding."""
     if holder in _CITY_HOLDERS:
@@ -407,7 +407,7 @@ RULE_POINTS: dict[str, str] = {
     "approval_date": "0126",             # disbursements, settlements, clearings follow what they pay (ATTACK15 A10)
     "closed_prefix": "0131",             # nothing dated on or before a closed month once it closed (ATTACK16b D1)
     "closed_year_reference": "0138",     # a closed year's budget, plan, headcounts are final (ATTACK17 E6)
-    "legacy_figures": "0135",            # a county's legacy accounts are the city's figures (ATTACK17 E5)
+    "legacy_figures": "0140",            # a county's legacy accounts are the city's figures (ATTACK17 E5)
 }
 # (0108) The rows a user's imports may write in one region day (rows_posted of its batches of these
 # kinds together), by role: fl._imp_finish's caps (ledger.store.verify.IMPORT_CAP_* in the first pass).
@@ -1535,7 +1535,7 @@ class Rules:
                             "written by an officer")
                          + ": the city bureau or city finance confirms an officer's entry on the city's accounts, "
                          "a county's legacy accounts awaiting the transfer up, fund balance, revenue or expenditure "
-                         "(0058, 0067, 0135, city_confirms)", eid)
+                         "(0058, 0067, 0140, city_confirms)", eid)
                 return
 
     def _id_not_positive(self, eid: int, key: str, created_by: str) -> None:

@@ -260,7 +260,7 @@ CHECKS: tuple[Check, ...] = (
           "kind and content, confirmed by someone other than its maker; every entry confirmed from a held one has "
           "that record; no manual entry or reversal filed under a writer's name moved real money without one; "
           "an officer's held entry on the city's figures (1003 special, 1004 city_exp, 1005, 3xxx, 4xxx, 5xxx: 0067; a "
-          "county's legacy accounts: 0135) or "
+          "county's legacy accounts: 0140) or "
           "putting money into any bank or cash account (a debit on 1001-1005 or an account with a holder) was confirmed by a "
           "reviewer or finance user (0058, 0064) — each rule for the entries written after it took effect (0068, by "
           "the history's order: ATTACK10 X1); every payments and collections entry is what its import writes, a "
@@ -316,7 +316,7 @@ CHECKS: tuple[Check, ...] = (
                                  AND """ + _bound("city_figures") + """
                                  -- 5xxx: 0067 (ATTACK9 W2), its own point (recorded by 0072)
                                  OR left(a.chart_code, 1) = '5' AND """ + _bound("city_expenditure") + """
-                                 -- (0135, ATTACK17 E5) a county's legacy accounts (money
+                                 -- (0140, ATTACK17 E5) a county's legacy accounts (money
                                  -- awaiting the transfer up), either side: its own point
                                  OR a.holder IN ('legacy_special', 'legacy_revenue', 'legacy_expenditure')
                                     AND """ + _bound("legacy_figures") + """

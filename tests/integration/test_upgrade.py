@@ -1110,7 +1110,7 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
         # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115;
         # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125; approval_date: 0126;
-        # closed_prefix: 0131; closed_year_reference: 0138; legacy_figures: 0135)
+        # closed_prefix: 0131; closed_year_reference: 0138; legacy_figures: 0140)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -1946,8 +1946,8 @@ def test_upgrade_0134_a_new_reference_holds_no_radical_drawn_like_a_common_chara
     assert v.returncode == 0, _failed_checks(v.stdout)
 
 
-def test_upgrade_0135_a_countys_legacy_accounts_are_the_citys_figures(upgraded: Upgraded) -> None:
-    """0135 (ATTACK17 E5): in the upgraded ledger fl._city_figure names a county's legacy accounts
+def test_upgrade_0140_a_countys_legacy_accounts_are_the_citys_figures(upgraded: Upgraded) -> None:
+    """0140 (ATTACK17 E5): in the upgraded ledger fl._city_figure names a county's legacy accounts
     (either side; county_exp stays the county's), fl._decider keeps its SET clause and says what the
     legacy account is, the policy says so, the rule point legacy_figures is recorded once at the old
     release's last entry — the old demo's handover (openings and transfers up) is judged as before —
@@ -1960,13 +1960,13 @@ def test_upgrade_0135_a_countys_legacy_accounts_are_the_citys_figures(upgraded: 
                        "legacy_revenue": True, "legacy_expenditure": True, "county_exp": False}, got
         src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc WHERE oid = "
                              "'fl._decider(fl.pending_entry,text)'::regprocedure").fetchone()
-        assert "(0135, ATTACK17 E5)" in src and "a county''s legacy account" in src
+        assert "(0140, ATTACK17 E5)" in src and "a county''s legacy account" in src
         assert cfg == ["search_path=pg_catalog, fl, pg_temp"], cfg
         rules = " ".join(r[0] for r in c.execute("SELECT rule FROM fl.manual_policy()").fetchall())
         assert "legacy accounts (1002 legacy_revenue" in rules and "never confirms one on the city's figures" in rules
         point, revision = c.execute("SELECT after_entry, revision FROM fl.rule_point WHERE rule = 'legacy_figures'"
                                     ).fetchone()
-        assert revision == "0135"
+        assert revision == "0140"
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
         assert c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.rule_point' "

@@ -1,4 +1,4 @@
-"""0135 (ATTACK17 E5): whose money each bank account holds, asked in one place (fl._city_figure and
+"""0140 (ATTACK17 E5): whose money each bank account holds, asked in one place (fl._city_figure and
 its twin ledger.core.rules.city_figure), over every (holder x side x role).
 
 A holder that is pooled (special, city_exp, treasury) or awaiting pooling (a county's legacy
@@ -209,17 +209,17 @@ def test_the_transfer_names_it_in_chinese(ledger_db: LedgerDB) -> None:
     assert "经审计的期初余额为" in r.stdout and "fundledger entry show" in r.stdout and "o22" in r.stdout, r.stdout
 
 
-# ---- the rule's point: a ledger whose officers did so before 0135 verifies as before ---------------
+# ---- the rule's point: a ledger whose officers did so before 0140 verifies as before ---------------
 
 CAST = [("rev", "reviewer", None), ("rev2", "reviewer", None), ("fin", "finance", None), ("aud", "auditor", None),
         ("o22", "officer", U), ("o22e5p", "officer", U)]
 
 
 @pytest.fixture
-def before_0135(pg_server: Server, template_db: str) -> Iterator[str]:
+def before_0140(pg_server: Server, template_db: str) -> Iterator[str]:
     from alembic.script import ScriptDirectory
 
-    parent = ScriptDirectory.from_config(migrate._config()).get_revision("0135").down_revision
+    parent = ScriptDirectory.from_config(migrate._config()).get_revision("0140").down_revision
     assert isinstance(parent, str)
     name = f"fl_e5_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
@@ -238,9 +238,9 @@ def before_0135(pg_server: Server, template_db: str) -> Iterator[str]:
 
 
 @pytest.mark.cluster_roles
-def test_a_confirmation_made_before_0135_is_whole_after_the_upgrade_and_a_new_one_is_refused(
-        before_0135: str, pg_server: Server) -> None:
-    name = before_0135
+def test_a_confirmation_made_before_0140_is_whole_after_the_upgrade_and_a_new_one_is_refused(
+        before_0140: str, pg_server: Server) -> None:
+    name = before_0140
     url = pg_server.url(name)
 
     def conn(user: str) -> psycopg.Connection:

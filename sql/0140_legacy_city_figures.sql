@@ -1,4 +1,4 @@
--- 0135 (ATTACK17 E5): a county's legacy accounts are the city's figures, either side.
+-- 0140 (ATTACK17 E5): a county's legacy accounts are the city's figures, either side.
 --
 -- E5 (MED). After the city confirmed a county's audited opening (0052: the rows on its legacy bank
 -- accounts are held for city finance or a second reviewer), two officers of the county — one holds,
@@ -41,8 +41,8 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, fl, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION fl._city_figure(text, text) FROM PUBLIC;
 
--- The functions below are their definitions as migrated at 0134 (0067 last defined them), each
--- changed only where the comments "(0135" say.
+-- The functions below are their definitions as migrated at 0138 (0067 last defined them), each
+-- changed only where the comments "(0140" say.
 
 -- fl._decider (0067): the city figure's words name a county's legacy accounts
 CREATE OR REPLACE FUNCTION fl._decider(p fl.pending_entry, p_action text)
@@ -88,14 +88,14 @@ BEGIN
   -- expenditure (3xxx-5xxx: the year-end shortfall rule's inputs) is the city's figure: the city
   -- bureau or city finance confirms it, never an officer of the county. (0067: asked after 0064's
   -- money-in rule, whose words say more of an entry that does both.)
-  -- (0135, ATTACK17 E5) fl._city_figure names a county's legacy accounts too (1002 legacy_revenue,
+  -- (0140, ATTACK17 E5) fl._city_figure names a county's legacy accounts too (1002 legacy_revenue,
   -- 1003 legacy_special, 1004 legacy_expenditure: money awaiting the transfer up), so two officers
   -- of the county no longer move the audited surplus off them between themselves.
   IF p_action = 'confirm' AND u.role = 'officer' AND p.maker_role = 'officer' THEN
     SELECT a.chart_code, a.holder INTO fig FROM fl.pending_posting pp JOIN fl.account a ON a.id = pp.account_id
      WHERE pp.pending_id = p.id AND fl._city_figure(a.chart_code, a.holder) ORDER BY pp.pos LIMIT 1;
     IF FOUND THEN
-      -- (0135, ATTACK17 E5) a county's legacy accounts are named as such: money awaiting the
+      -- (0140, ATTACK17 E5) a county's legacy accounts are named as such: money awaiting the
       -- transfer up (上划), which the city audited and confirmed
       IF fig.holder LIKE 'legacy\_%' THEN
         PERFORM fl.refuse('city_confirms', format(
@@ -196,4 +196,4 @@ $function$;
 
 -- The rule binds the entries written after it took effect (0068): an officer's confirmation of a
 -- colleague's entry on a legacy account made before this release is judged as it was then.
-SELECT fl._rule_takes_effect('legacy_figures', '0135');
+SELECT fl._rule_takes_effect('legacy_figures', '0140');
