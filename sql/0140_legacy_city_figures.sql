@@ -41,7 +41,7 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, fl, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION fl._city_figure(text, text) FROM PUBLIC;
 
--- The functions below are their definitions as migrated at 0138 (0067 last defined them), each
+-- The functions below are their definitions as migrated at 0139 (0067 last defined them), each
 -- changed only where the comments "(0140" say.
 
 -- fl._decider (0067): the city figure's words name a county's legacy accounts

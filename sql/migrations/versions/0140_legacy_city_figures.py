@@ -1,13 +1,13 @@
 """a county's legacy accounts are the city's figures, either side (ATTACK17 E5, rule point legacy_figures): see sql/0140_legacy_city_figures.sql
 
 Revision ID: 0140
-Revises: 0138
+Revises: 0139
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0140"
-down_revision = "0138"
+down_revision = "0139"
 branch_labels = None
 depends_on = None
 
