@@ -430,16 +430,23 @@ class CodedMap(MutableMapping[int, V]):
         return isinstance(eid, int) and (self._find(eid) is not None or eid in self.raw)
 
     def __iter__(self) -> Iterator[int]:
-        j = 0
-        for eid, (before, _) in self.raw.items():
-            while j < before:
-                yield self.ids[j]
-                j += 1
-            yield eid
-        yield from self.ids[j:]
+        return (eid for eid, _ in put_order(self.ids, self.raw))
 
     def __len__(self) -> int:
         return len(self.ids) + len(self.raw)
+
+
+def put_order(ids: Sequence[int], raw: Mapping[int, tuple[int, Any]]) -> Iterator[tuple[int, int | None]]:
+    """(id, its column position, or None for an id kept raw) in the order the ids were first
+    put: ``raw`` holds the ids put out of order, each with the column length when it came."""
+    j = 0
+    for eid, (before, _) in raw.items():
+        while j < before:
+            yield ids[j], j
+            j += 1
+        yield eid, None
+    for k in range(j, len(ids)):
+        yield ids[k], k
 
 
 Held = tuple[Any, ...]      # (held id, kind, key, units, maker, maker's role, checker)
@@ -630,24 +637,12 @@ class KeptOf(MutableMapping[int, Any]):
         return isinstance(eid, int) and (eid in self.raw or self._find(eid) is not None)
 
     def __iter__(self) -> Iterator[int]:
-        j = 0
-        for eid, (before, _) in self.raw.items():
-            while j < before:
-                yield self.ids[j]
-                j += 1
-            yield eid
-        yield from self.ids[j:]
+        return (eid for eid, _ in put_order(self.ids, self.raw))
 
     def items(self) -> Iterator[tuple[int, Any]]:  # type: ignore[override]
         """(id, entry) in the order the ids were first put."""
-        j = 0
-        for eid, (before, e) in self.raw.items():
-            while j < before:
-                yield self.ids[j], self._at(j)
-                j += 1
-            yield eid, e
-        for k in range(j, len(self.ids)):
-            yield self.ids[k], self._at(k)
+        for eid, j in put_order(self.ids, self.raw):
+            yield eid, self.raw[eid][1] if j is None else self._at(j)
 
     def __len__(self) -> int:
         return len(self.ids) + len(self.raw)
