@@ -180,7 +180,10 @@ def close_year(conn: Conn, year: int, on: dt.date) -> YearClose:
                          "--year {year} --date {year}-12-31").format(year=year, on=on), rule="year_close_date")
     closed = closed_years(conn, year)
     if closed:
-        which = ", ".join(f"{b} (closed on {c.closed_on} by {c.closed_by})" for b, c in sorted(closed.items()))
+        # each book in the message's language too: an English part left in a Chinese message sent the
+        # whole refusal to the CLI's "refused by the database" fallback, in English (readme)
+        which = ", ".join(_("{book} (closed on {date} by {user})").format(book=b, date=c.closed_on, user=c.closed_by)
+                          for b, c in sorted(closed.items()))
         raise StateError(_("year {year} is already closed for book {book}; a year is closed once").format(
             year=year, book=which), rule="year_closed")
     # The database computes the table under the close's own locks, in the one call that closes

@@ -4,7 +4,8 @@ nor in Chinese (docs/officers-guide.zh.md, the default language, 80 columns): ev
 (from tests/acceptance, where the guide's ``data/…`` files live). A command whose
 documented output shows ``error [`` (``错误 [``) must fail with exit code 1, every other
 must succeed (``monitor`` may say 3: a unit is red), and every amount printed in the
-guide (``1,234.56``) must appear in what the command prints now.
+guide (``1,234.56``) must appear in what the command prints now, and a refusal's first line
+(``error [rule]: …``) word for word.
 
 Regenerate the outputs after changing the guide's commands or the CLI's rendering:
 ``FUNDLEDGER_REGEN_GUIDE=1 .venv/bin/pytest -p no:xdist tests/acceptance/test_officers_guide.py``
@@ -69,6 +70,12 @@ def test_guide_commands_run(ledger_db, monkeypatch, lang):
             assert r.exit_code in expect, (cmd, r)
             if lang == "zh":
                 assert "…" not in printed, (cmd, printed)
+            # a refusal reads as the guide shows it, word for word: a Chinese refusal that fell back to
+            # "数据库拒绝了本次操作（rule）：" + English (year_closed, readme) kept every amount
+            refusals = [x.rstrip() for x in documented.splitlines() if x.startswith(("error [", "错误 ["))]
+            assert all(x in printed for x in refusals), (cmd, refusals, printed)
+            if lang == "zh":
+                assert "数据库拒绝了本次操作" not in printed, (cmd, printed)
             missing = [a for a in AMOUNT.findall(documented) if a not in printed]
             assert not missing, (cmd, missing, printed)
             assert bool(printed) == bool(documented.strip()), (cmd, printed)
