@@ -111,5 +111,15 @@ def test_readme_quick_start_runs_as_written(tmp_path, monkeypatch):
         assert (tmp_path / "tb.xlsx").exists()
         assert "所有校验均通过" in out["fundledger --as aud verify"]
         assert "已停止" in out["fundledger db stop"]
+
+        # The quick start's notes name more commands (help in Chinese): each runs as written too.
+        notes = ROOT.joinpath("README.md").read_text("utf-8").split("## Quick start", 1)[1].split("\n## ", 1)[0]
+        helps = re.findall(r"`(fundledger [^`]*--help)`", notes)
+        assert "fundledger --help" in helps and "fundledger request submit --help" in helps, helps
+        for cmd in helps:
+            r = cli(*shlex.split(cmd)[1:])
+            assert r.exit_code == 0 and "Traceback" not in r.stdout + r.stderr, (cmd, r)
+            assert re.search(r"[\u4e00-\u9fff]", r.stdout), (cmd, r.stdout)
+            assert [x for x in r.stdout.splitlines() if cell_len(x) > 80] == [], (cmd, r.stdout)
     finally:
         embedded.stop(home, mode="immediate")
