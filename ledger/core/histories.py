@@ -44,7 +44,10 @@ GENESIS = bytes(32)
 QUEUED = "fl.seal_queue"
 # (0108) An import batch written after the daily cap on imports took effect, likewise.
 # (0122) An annual plan written after the daily cap on reference data took effect, likewise.
-ORDERED = ("fl.entry", "fl.closed_period", "fl.rule_point", "fl.import_batch", "fl.budget_plan")
+# (ATTACK17b F8) A closed year's budget, plan or headcount written after its close, by where the
+# history recorded the close (fl.year_close) and the row, not by the time the row claims.
+ORDERED = ("fl.entry", "fl.closed_period", "fl.rule_point", "fl.import_batch", "fl.budget_plan",
+           "fl.year_close", "fl.budget", "fl.insured_count")
 
 # The hooked tables whose rows the release ever changes, and the columns it changes
 # (the UPDATEs of sql/: a request's workflow, an import batch's counts, a held entry's

@@ -68,7 +68,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from ledger.core import entry_writers, fund_rules, jsonfast, workflow_shapes, year_bound
+from ledger.core import entry_writers, fund_rules, histories, jsonfast, workflow_shapes, year_bound
 from ledger.core.chart import BOTH, CHART_BY_CODE
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
 from ledger.core.keyed import CodedMap, HeldOf, KeptOf, SortedIds
@@ -1787,25 +1787,52 @@ class Rules:
 
     def _closed_year_references(self) -> None:
         """year_closed_reference (0138, ATTACK17 E6): no budget, annual plan or insured headcount
-        version (a first one too) of a (year, book) recorded after that year's close — judged for
-        the rows recorded after the rule's point (before 0138 only a later budget version was
-        refused: ``_budgets``). A point the history does not time binds every row."""
+        version of a (year, book) recorded after that year's close — judged for the rows recorded
+        after the rule's point (before 0138 only a later budget version was refused: ``_budgets``).
+        "After the close" is where the chained history recorded the row's first version and the
+        close's (ATTACK17b F8: whatever time the row itself claims — a DBA may back-date
+        ``imported_at``), as 0131 judges entries; only with no history to read (or a row or close
+        it holds no version of) do the rows' own times decide. A point the history does not time
+        binds every row. (0142, ATTACK17b F10) a FIRST headcount (version 1) is accepted after the
+        close (it fills a gap; the funding report says when it was recorded): not named."""
         closed = {(r[0], r[1]): _ts(r[2]) for r in self.small.get("year_close", ())}
+        first = self.binding.first
+        close_pos: dict[tuple[str, str], histories.Position] = {}
+        for key, pos in ((first or {}).get("fl.year_close") or {}).items():
+            k = _json(key)
+            if isinstance(k, dict):
+                close_pos[(str(k.get("year")), str(k.get("book")))] = pos
         since = self.points.at.get("closed_year_reference")
-        rows = [("budget", r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in self.small.get("budget", ())]
-        rows += [("annual plan", r[0], r[3], "", r[4], "", r[1], r[2]) for r in self.small.get("budget_plan", ())]
-        rows += [("insured headcount", r[0], r[1], r[2], r[3], r[4], r[5], r[6])
+        rows = [("budget", "fl.budget", r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in self.small.get("budget", ())]
+        rows += [("annual plan", "fl.budget_plan", r[0], r[3], "", r[4], "", r[1], r[2])
+                 for r in self.small.get("budget_plan", ())]
+        rows += [("insured headcount", "fl.insured_count", r[0], r[1], r[2], r[3], r[4], r[5], r[6])
                  for r in self.small.get("insured_count", ())]
-        for what, rid, year, unit, book, version, who, when_text in rows:
+        for what, table, rid, year, unit, book, version, who, when_text in rows:
             self.checked["workflows"] += 1
             at, when = closed.get((year, book)), _ts(when_text)
-            if at is None or when is None or when <= at or (since is not None and when <= since):
+            if at is None:
                 continue
             if what == "budget" and (_int(version) or 0) > 1:
                 continue                                   # _budgets names it (budget_year_closed)
+            if what == "insured headcount" and (_int(version) or 0) == 1:
+                continue                                   # a first headcount fills a gap (0142, F10)
+            key = f'{{"id": {rid}}}'
+            cpos, rpos = close_pos.get((year, book)), (first or {}).get(table, {}).get(key)
+            if cpos is not None and rpos is not None:
+                if not histories.recorded_before(cpos, rpos):
+                    continue                               # the history recorded it before the close
+                if not self.binding.row_recorded_after("closed_year_reference", table, key):
+                    continue                               # before the rule's point
+                told = " (the history recorded it after the close, whatever its own time says)" \
+                    if when is not None and when <= at else ""
+            elif when is None or when <= at or (since is not None and when <= since):
+                continue
+            else:
+                told = ""
             self.add("workflows", f"{what} {rid} ({year}, {('unit ' + unit + ', ') if unit else ''}book {book}"
                      f"{(', version ' + version) if version else ''}) recorded by {who} at {when_text}, after the "
-                     f"year's close at {at.isoformat()}: a closed year's reference records are final "
+                     f"year's close at {at.isoformat()}{told}: a closed year's reference records are final "
                      "(year_closed_reference)")
 
     def _matches(self) -> None:
