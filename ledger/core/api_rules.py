@@ -151,7 +151,9 @@ RULES: tuple[ApiRule, ...] = (
        "an import line, register item or statement line is refused at its insert; stored rows are not re-judged"),
     _i("reference_confusable", "a new reference holds none of GB2312's radicals drawn like a common character or "
        "mark (丨 like |, 丿 like /, 丶 like 、, 囗 like 口, 巛 like 川: 0134, ATTACK16b D5; "
-       "ledger.io.tables.CONFUSABLE_HANZI): refused at the insert as reference_hanzi is"),
+       "ledger.io.tables.CONFUSABLE_HANZI): refused at the insert as reference_hanzi is; and (0141, ATTACK17b F4) "
+       "a new reference read as a stored one holding such a radical (written before 0134; compared on "
+       "fl.reference_fold) is refused naming the stored one"),
     _i("import_nothing_new", "an import batch that posted no row is refused at its commit: nothing is recorded "
        "(0089, ATTACK12 Z7)"),
     _i("pending_rejected_reason"), _i("pending_entry_memo_size"), _i("pending_entry_reason_size"),

@@ -1946,6 +1946,43 @@ def test_upgrade_0134_a_new_reference_holds_no_radical_drawn_like_a_common_chara
     assert v.returncode == 0, _failed_checks(v.stdout)
 
 
+def test_upgrade_0141_a_new_reference_read_as_a_stored_one_is_refused(upgraded: Upgraded) -> None:
+    """0141 (ATTACK17b F4): the upgraded ledger folds 0134's radicals to their look-alikes
+    (fl.reference_fold, not PUBLIC's, the same table as CONFUSABLE_HANZI); the three tables whose
+    references are unique have a look-alike trigger after 0134's and a partial index over the stored
+    references holding a radical; a register item stored under 囗 (as before 0134) makes its look-alike
+    under 口 refused naming it; the guard keeps its SET clauses; the ledger verifies."""
+    from ledger.io.tables import CONFUSABLE_HANZI
+
+    with upgraded.connect() as c:
+        folded = c.execute("SELECT fl.reference_fold(%s)", ("".join(CONFUSABLE_HANZI),)).fetchone()[0]
+        assert folded == "".join(CONFUSABLE_HANZI.values()), folded
+        assert c.execute("SELECT has_function_privilege('public', 'fl.reference_fold(text)'::regprocedure, "
+                         "'EXECUTE') OR has_function_privilege('public', "
+                         "'fl.reference_lookalike_guard()'::regprocedure, 'EXECUTE')").fetchone()[0] is False
+        cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl.reference_lookalike_guard()'::regprocedure"
+                        ).fetchone()[0]
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg, cfg
+        triggers = {r[0] for r in c.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE '%_reference_lookalike'")}
+        assert triggers == {"import_line_reference_lookalike", "register_item_reference_lookalike",
+                            "statement_line_reference_lookalike"}, triggers
+        indexes = {r[0] for r in c.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%_reference_folded'")}
+        assert indexes == {"import_line_reference_folded", "register_item_reference_folded",
+                           "statement_line_reference_folded"}, indexes
+        item = ("INSERT INTO fl.register_item (kind, unit, book, amount, opened_on, reference) "
+                "SELECT 'unpaid_claims', u.code, 'RES', 100, '2024-03-01', %s FROM fl.unit u ORDER BY u.code LIMIT 1")
+        with c.transaction(force_rollback=True):
+            c.execute("ALTER TABLE fl.register_item DISABLE TRIGGER register_item_reference_hanzi")
+            c.execute(item, ("\u56d7腔-1",))
+            c.execute("ALTER TABLE fl.register_item ENABLE TRIGGER register_item_reference_hanzi")
+            with pytest.raises(psycopg.Error) as e, c.transaction():
+                c.execute(item, ("口腔-1",))
+            assert e.value.diag.constraint_name == "reference_confusable" and "\u56d7腔-1" in str(e.value), e.value
+            c.execute(item, ("口腔-2",))
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
+
 def test_upgrade_0140_a_countys_legacy_accounts_are_the_citys_figures(upgraded: Upgraded) -> None:
     """0140 (ATTACK17 E5): in the upgraded ledger fl._city_figure names a county's legacy accounts
     (either side; county_exp stays the county's), fl._decider keeps its SET clause and says what the
