@@ -2811,12 +2811,9 @@ def test_upgrade_0138_a_closed_years_reference_records_are_final(upgraded: Upgra
         assert closed is not None
         year, book = closed
         unit = c.execute("SELECT code FROM fl.unit ORDER BY code DESC LIMIT 1").fetchone()[0]
-        batch = c.execute("SELECT id FROM fl.import_batch ORDER BY id LIMIT 1").fetchone()[0]
         before = c.execute("SELECT (SELECT count(*) FROM fl.insured_count), (SELECT count(*) FROM fl.budget_plan), "
                            "(SELECT count(*) FROM fl.budget)").fetchone()
-        for sql, args in (
-                ("INSERT INTO fl.insured_count (year, unit, book, version, insured, batch_id, row_no) "
-                 "VALUES (%s, %s, %s, 1, 5, %s, 1)", (year, unit, book, batch)),
+        for sql, args in (     # (a first headcount is taken since 0142: test_upgrade_0142)
                 ("INSERT INTO fl.budget_plan (year, unit, book, version, granularity, content_hash) "
                  "VALUES (%s, %s, %s, 1, 'quarter', '\\x00')", (year, unit, book)),
                 ("INSERT INTO fl.budget (year, unit, book, version, content_hash) "
@@ -2826,5 +2823,36 @@ def test_upgrade_0138_a_closed_years_reference_records_are_final(upgraded: Upgra
             assert e.value.diag.constraint_name == "year_closed_reference", e.value
         assert c.execute("SELECT (SELECT count(*) FROM fl.insured_count), (SELECT count(*) FROM fl.budget_plan), "
                          "(SELECT count(*) FROM fl.budget)").fetchone() == before
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
+
+def test_upgrade_0142_a_closed_years_first_headcount_is_taken(upgraded: Upgraded) -> None:
+    """0142 (ATTACK17b F10): the guard fl._closed_year_reference keeps its search_path and
+    lock_timeout (not PUBLIC's) and takes a FIRST insured headcount for a closed (year, book); a
+    second version for it is refused (year_closed_reference); a first annual plan still is; the
+    upgraded ledger verifies."""
+    with upgraded.connect() as c:
+        src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc WHERE oid = "
+                             "'fl._closed_year_reference()'::regprocedure").fetchone()
+        assert "(0142, ATTACK17b F10)" in src, src
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg, cfg
+        assert c.execute("SELECT has_function_privilege('public', 'fl._closed_year_reference()'::regprocedure, "
+                         "'EXECUTE')").fetchone()[0] is False
+        year, book = c.execute("SELECT year, book FROM fl.year_close ORDER BY year LIMIT 1").fetchone()
+        unit = c.execute("SELECT code FROM fl.unit u WHERE NOT EXISTS (SELECT 1 FROM fl.insured_count i WHERE "
+                         "i.unit = u.code AND i.year = %s AND i.book = %s) ORDER BY code DESC LIMIT 1",
+                         (year, book)).fetchone()[0]
+        batch = c.execute("SELECT id FROM fl.import_batch ORDER BY id LIMIT 1").fetchone()[0]
+        with pytest.raises(psycopg.Error) as e, c.transaction():
+            c.execute("INSERT INTO fl.insured_count (year, unit, book, version, insured, batch_id, row_no) "
+                      "VALUES (%s, %s, %s, 1, 5, %s, 1)", (year, unit, book, batch))
+            c.execute("INSERT INTO fl.insured_count (year, unit, book, version, insured, reason, batch_id, row_no) "
+                      "VALUES (%s, %s, %s, 2, 6, 'late correction', %s, 2)", (year, unit, book, batch))
+        assert e.value.diag.constraint_name == "year_closed_reference", e.value
+        with pytest.raises(psycopg.Error) as e, c.transaction():
+            c.execute("INSERT INTO fl.budget_plan (year, unit, book, version, granularity, content_hash) "
+                      "VALUES (%s, %s, %s, 1, 'quarter', '\\x00')", (year, unit, book))
+        assert e.value.diag.constraint_name == "year_closed_reference", e.value
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)

@@ -69,7 +69,6 @@ def _counts(ledger_db: LedgerDB) -> tuple[int, ...]:
     (("budget", "import"), "year,unit,book,line,amount\n2023,230822,RES,4001,1000.00\n", "预算"),
     (("budget", "plan", "import"), "year,unit,book,period,kind,amount\n2023,230822,RES,Q1,expenditure,10.00\n",
      "年度收支计划"),
-    (("insured", "import"), "year,unit,book,insured,reason\n2023,230822,RES,5,\n", "参保人数"),
 ])
 def test_a_first_version_for_a_closed_year_is_refused_in_chinese(ledger_db: LedgerDB, tmp_path: Path,
                                                                  command: tuple[str, ...], text: str, said: str) -> None:
@@ -85,6 +84,26 @@ def test_a_first_version_for_a_closed_year_is_refused_in_chinese(ledger_db: Ledg
     # the next year is open: the same record for 2024 is taken
     f.write_text(text.replace("2023,", "2024,"), "utf-8")
     assert ledger_db.cli(*command, str(f), user="rev").exit_code == 0
+
+
+def test_a_closed_years_first_headcount_is_taken_its_correction_refused_in_chinese(ledger_db: LedgerDB,
+                                                                                    tmp_path: Path) -> None:
+    """(0142, ATTACK17b F10) headcounts often arrive after the books close: a FIRST headcount for a
+    closed year fills a gap and is taken (no figure the close used changes); a correction of it
+    (version 2) is refused as final, in Chinese, nothing written; verify stays clean."""
+    _close_2023(ledger_db)
+    f = tmp_path / "f.csv"
+    f.write_text("year,unit,book,insured,reason\n2023,230822,RES,600,\n", "utf-8")
+    assert ledger_db.cli("insured", "import", str(f), user="rev").exit_code == 0
+    before = _counts(ledger_db)
+    f.write_text("year,unit,book,insured,reason\n2023,230822,RES,5,late correction\n", "utf-8")
+    r = ledger_db.cli("--lang", "zh", "insured", "import", str(f), user="rev")
+    assert r.exit_code == 1 and "Traceback" not in r.stderr, r
+    assert "year_closed_reference" in r.stderr and "已结账" in r.stderr and "参保人数" in r.stderr, r.stderr
+    assert "决算" in r.stderr, r.stderr
+    assert _counts(ledger_db) == before
+    v = ledger_db.cli("verify", "--json", user="aud")
+    assert v.exit_code == 0, v.stdout[-3000:]
 
 
 def test_raw_sql_is_held_too(ledger_db: LedgerDB) -> None:
