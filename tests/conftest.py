@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -54,53 +55,288 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     version, its settings, the roles and other databases of a shared cluster, real
     concurrency. Every test of tests/security that reaches the suite's server is (roles,
     privileges, row security, sessions, the guard: PostgreSQL's own enforcement, which
-    changes between versions); in tests/integration a module says so itself
+    changes between versions) unless ``SAME_ON_ANY_SERVER`` lists its module or the test
+    (by reading: its subject is the ledger's own rule, a reader or a verdict's Python, not
+    the server's; checked for signs of the server's subject by
+    tests/unit/test_server_selection.py); in tests/integration a module says so itself
     (``pytestmark``): access, catalogue and plan readers, migrations, races. Tests that
     start servers of their own, or check ledger arithmetic the same on any server, run on
     the embedded server only — and so do the security tests that never ask for
     ``pg_server`` (the file readers' refusals, the rules read from the source, the two
     X6 clusters of their own): on a second server they would run the same code against
     nothing of its (54 tests, two of them an initdb and a migrated ledger each, ~11 CPU-s
-    of the server run, 2026-12-06). Nor do the security modules of ``SAME_ON_ANY_SERVER``."""
+    of the server run, 2026-12-06)."""
     security = Path(__file__).parent / "security"
     root = Path(__file__).parent.parent
     for item in items:
-        if (security in item.path.parents and "pg_server" in item.fixturenames
-                and item.path.relative_to(root).as_posix() not in SAME_ON_ANY_SERVER):
+        if security not in item.path.parents or "pg_server" not in item.fixturenames:
+            continue
+        module = item.path.relative_to(root).as_posix()
+        test = f"{module}::{getattr(item, 'originalname', item.name)}"
+        if module not in SAME_ON_ANY_SERVER and test not in SAME_ON_ANY_SERVER:
             item.add_marker(pytest.mark.server)
 
 
-# Security modules whose every test is decided by the ledger's own rules — its functions' named
-# refusals, daily caps and namespaces, the import readers (Python) — and by the verdicts' Python
-# over rows written through the ledger's functions (a superuser's tamper at most with
-# session_replication_role, which changes no catalogue): no privilege, role, row security,
-# session setting, catalogue change (CREATE OR REPLACE, ALTER TABLE), lock, race or Unicode
-# normalisation of the server's in them. What they assert is the ledger's arithmetic, the same
-# on any server, as the integration modules of imports and reports (not marked) are: they run
-# on the embedded server only. That the verdicts are clean on the second server (their catalogue
-# and built-ins checks are per major version) is asserted by the integration modules marked
-# ``server`` (verify, verify_passes, tamper, tamper_records, auditor_proof). Chosen by reading
-# each module, 2026-12-06; a module that starts testing any of the above leaves the list.
+# What is the same on any server: entries (a module, or ``module::test`` for all of one test's
+# parameters) whose every test is decided by the ledger's own rules — its functions' named
+# refusals (a 42501 the ledger raises with a constraint name included), caps, namespaces and
+# arithmetic —, the readers and messages (Python), or the verdicts' Python over rows written
+# through the ledger's functions or by a superuser's tamper (session_replication_role, a trigger
+# switched off and on again, a rule switched off by test_attack7_rules' helpers): their subject
+# is not the server's. They still log in as the ledger's roles, but the privileges, row
+# security, settings, catalogue, locks and Unicode of the server they run through are the
+# subject of the modules that stay marked, which run on both servers: per role test_sweep,
+# test_policy, test_owner, test_duties; row security test_row_security, test_officer_read_sweep,
+# test_e10_consolidation_sweep; search_path and definer hardening test_attacks, test_sweep,
+# test_temp_objects, test_builtins_replaced; the catalogue test_attack6_catalogue,
+# test_attack7_rules, test_attack7_views (+ the integration modules verify, tamper,
+# auditor_proof: fingerprints and the verdicts' catalogue checks per major version); sessions and
+# settings test_session_guard, test_attack8_session, test_limits, test_closed_prefix_verdict;
+# locks and races test_busy_holders, test_attack7_duties, test_attack9_locks, test_stuck_writers,
+# test_attack13_later_write_w6; the server's NFKC and repertoire test_attack12_reference_form,
+# test_attack15_extension_ideographs; cluster-wide roles the ``cluster_roles`` tests.
+#
+# Why a list of what is the same, not of what depends on the server: a module missing from it
+# runs on both servers — CI time, visible in every run's figures — while a server-dependent
+# module wrongly left out of an allowlist would hide a PostgreSQL 15 failure, seen by nobody.
+# So a new security module is marked ``server`` until someone reads it and lists it here.
+# tests/unit/test_server_selection.py checks every entry: it exists, and its code (the
+# module's, or the test's with the module's helpers and fixtures it names) holds none of
+# SERVER_MARKERS — the signs of a server's subject (a role, grant, policy, setting,
+# search_path, catalogue change or read, thread, lock, collation, normalisation, the attack
+# harness): an entry that starts using one leaves the list. A tripwire, not a proof (an
+# officer's plain SELECT under row security shows no sign): entries are chosen by reading.
+# 2026-12-06: 17 modules; 2026-12-07 (citime2): every marked module skimmed (its docstring, its
+# tests' names, its signs above), 82 more modules and
+# single tests of 14 (98 modules, 80 tests in all): 1,047 -> 446 tests marked (docs/architecture.md#tests).
 SAME_ON_ANY_SERVER = frozenset({
-    "tests/security/test_attack3_imports.py",              # references of an import: the unit's own
-    "tests/security/test_attack5_confa.py",                # reference namespaces, acknowledgement dates
-    "tests/security/test_attack7_offline.py",              # the offline verdict over an export
-    "tests/security/test_attack9_churn.py",                # caps on manual entries
-    "tests/security/test_attack9_deficit.py",              # who confirms an entry on 5xxx (fl._decider)
+    "tests/security/test_adjfund.py",  # Attacks on the adjustment fund's postings (sql/0025b_adjfund.sql). Money leav
     "tests/security/test_attack10_acks.py",                # the acknowledgements' daily bound
     "tests/security/test_attack10_churn.py",               # the postings an entry may carry
+    "tests/security/test_attack10_claims.py",  # claims_once, 0070's independent twin, names a county-paid claim paid
     "tests/security/test_attack10_close_reversal.py",      # a close is not reversed by hand
+    "tests/security/test_attack10_close_reversal_variants.py",  # a year_close entry is not reversed (0082) — refused
+    "tests/security/test_attack10_dba_entry.py",  # the DBA posts journal entries under its own login, triggers on, an
+    "tests/security/test_attack10_dba_entry_variants.py",  # who wrote an entry, asked by all three passes (first pass
     "tests/security/test_attack10_excel_refs.py",          # the Excel reader's references (Python)
+    "tests/security/test_attack10_import_lines.py",  # the import register's "foreign keys" are a trigger, and no verd
     "tests/security/test_attack10_register_reversal.py",   # a reversal does not clear a register item
+    "tests/security/test_attack10_register_reversal_variants.py",  # a reversed clearing is undone on the register (00
+    "tests/security/test_attack10_verifier_crash.py",  # one number in a row the verifier reads crashes verify with a
     "tests/security/test_attack11_collections_batch_variants.py",  # a collections entry's batch (verdict)
     "tests/security/test_attack11_excel_short_refs.py",    # the Excel reader's short references (Python)
     "tests/security/test_attack11_fund_balance.py",        # the fund balance is the close's to move
+    "tests/security/test_attack11_fund_balance_variants.py",  # the fund balance (3xxx) is the year-end close's to mov
+    "tests/security/test_attack11_reversal_message.py",  # reversing a reversal after a new clearing was refused with
     "tests/security/test_attack12_empty_imports.py",       # an import that writes nothing records nothing
+    "tests/security/test_attack12_invisible_refs.py",  # a claim reference that differs only by an invisible character
+    "tests/security/test_attack12_later_write.py",  # one later, unrelated entry switches off the re-derivation of an
+    "tests/security/test_attack12_prealloc_basis.py",  # a pre-allocation's recorded basis is never re-derived — forge
     "tests/security/test_attack12_xlsx_variants.py",       # the xlsx reader (Python)
-    "tests/security/test_daily_acks_requests.py",          # acknowledgements and requests per region day
+    "tests/security/test_attack13_fund_balance_w4.py",  # openings and reversals held to the fund balance rule (0095)
+    "tests/security/test_attack13_xlsx_formats.py",  # an XLSX cell shows a person another value than the one imported
+    "tests/security/test_attack14_close_date.py",  # the year-end close may be dated any day of the year, and closes r
+    "tests/security/test_attack14_close_date_variants.py",  # a year close is dated the last day of the year it closes
+    "tests/security/test_attack14_component_categories.py",  # a county officer pays pooled-fund benefits out of the i
+    "tests/security/test_attack14_component_rows.py",  # a payments row whose category its component does not pay is r
+    "tests/security/test_attack14_date_digits.py",  # a date written with digits of another script is read as a date t
+    "tests/security/test_attack14_emoji_codes.py",  # text a user wrote is shown on the terminal as something else — R
+    "tests/security/test_attack14_invisible_marks.py",  # ATTACK12 Z3's fix lets through characters that show nothing
+    "tests/security/test_attack14_officer_shortfall.py",  # a county officer cannot see its own unit's provisional sho
+    "tests/security/test_attack14_shortfall_receipts.py",  # two definitions of "the government's shortfall payments"
+    "tests/security/test_attack14_shortfall_receipts_variants.py",  # the government's shortfall receipts have one def
+    "tests/security/test_attack15_adjfund_reversal.py",  # an in-year adjustment-fund allocation, once reversed, is st
+    "tests/security/test_attack15_adjfund_reversal_variants.py",  # a figure read by entry kind miscounts once an entr
+    "tests/security/test_attack15_approval_date.py",  # a disbursement could be dated before the request it pays
+    "tests/security/test_attack15_balance_rate_reports.py",  # the monitor and the performance review give one unit tw
+    "tests/security/test_attack15_component_allow.py",  # which component of the employees' book may carry an account
+    "tests/security/test_attack15_component_day_end.py",  # S11's day-end rule holds a physical account and a pooled s
+    "tests/security/test_attack15_component_days_class.py",  # every way a posting reaches a
+    "tests/security/test_attack15_component_other.py",  # the category → component rule is a deny-list, and two catego
+    "tests/security/test_attack15_csv_formulas.py",  # a CSV cell Excel runs as a formula is imported as its formula t
+    "tests/security/test_attack15_csv_formulas_variants.py",  # every CSV import, every start Excel runs, both CSV pat
+    "tests/security/test_attack15_english_refusals.py",  # refusals raised in Python reach the Chinese CLI in English
+    "tests/security/test_attack15_next_step.py",  # two refusals that tell a Chinese officer nothing they can act on
+    "tests/security/test_attack15_next_step_variants.py",  # a refusal an officer can act on, whatever the JSON file o
+    "tests/security/test_attack15_reversal_predates.py",  # a reversal may be dated before the entry it reverses — eve
+    "tests/security/test_attack15_reversal_predates_variants.py",  # a reversal is not dated before the entry it rever
+    "tests/security/test_attack15b_copy_end_marker.py",  # the plain COPY path (A2's "other path") ends a file at a li
+    "tests/security/test_attack15b_import_caps_every_kind.py",  # 0108's daily cap on imports counted payments, collec
+    "tests/security/test_attack15b_long_request_key.py",  # a fund request's idempotency key has no length limi
+    "tests/security/test_attack15b_simplified_references.py",  # the basic CJK block that 0111 left to references keep
+    "tests/security/test_attack16_december_close.py",  # closing December as a month makes the year unclosable, for ev
+    "tests/security/test_attack16_digest_history.py",  # a filed digest whose history object is damaged makes `audit c
+    "tests/security/test_attack16_entry_source.py",  # an `entry post` document whose `source` holds a value JSON allo
+    "tests/security/test_attack16_monitor_first_day.py",  # a county officer moves its own unit's months payable (可支付月
+    "tests/security/test_attack16_month_order.py",  # a closed month's figures change after its close — an entry dated
+    "tests/security/test_attack16_month_order_variants.py",  # months close in order, so a closed month is a prefix of
+    "tests/security/test_attack16_region_toml.py",  # a region file (TOML, as an office edits it) that the reader does
+    "tests/security/test_attack16_row_reasons_chinese.py",  # the import's row problems — the refusals a county office
+    "tests/security/test_attack16b_close_says_what_it_closed.py",  # `close period` closes every empty month back to t
+    "tests/security/test_attack16b_d4_first_day.py",  # city finance moves a unit's months payable (可支付月数) from red to
+    "tests/security/test_attack16b_xlsx_1904_overflow.py",  # C6's fix crashes on a hostile 1904 workbook — a number i
+    "tests/security/test_attack17_ack_backdated.py",  # an acknowledgement recorded long after a red warning's deadlin
+    "tests/security/test_attack17_approval_before_ledger.py",  # a fund request's approval may be dated years before t
+    "tests/security/test_attack17_budget_execution_receipts.py",  # the budget execution report (预算执行情况表) counts the g
+    "tests/security/test_attack17_closed_year_reference.py",  # a closed year's annual plan and insured headcounts sti
+    "tests/security/test_attack17_digest_fields.py",  # ATTACK16 C8's class left open in the digest's other fields — a
+    "tests/security/test_attack17_emp_balance_rate.py",  # in the employees' book the performance review's balance rat
+    "tests/security/test_attack17_officer_consolidated.py",  # a county officer's monitor, balance sheet and city budg
+    "tests/security/test_attack17_tracebacks.py",  # three ordinary mistakes or conditions end in a Python traceback i
+    "tests/security/test_attack3_imports.py",              # references of an import: the unit's own
+    "tests/security/test_attack4_second.py",  # one city user alone rewrote the
+    "tests/security/test_attack5.py",  # the write side, migration 0039
+    "tests/security/test_attack5_confa.py",                # reference namespaces, acknowledgement dates
+    "tests/security/test_attack6_archive.py",  # verify --offline on a hostile archive
+    "tests/security/test_attack6_second.py",  # one reviewer
+    "tests/security/test_attack7_offline.py",              # the offline verdict over an export
+    "tests/security/test_attack9_bank.py",  # the foreign keys to fl.bank_account became a trigger
+    "tests/security/test_attack9_churn.py",                # caps on manual entries
+    "tests/security/test_attack9_claims.py",  # a claim is paid once, bureau or county — but only the
+    "tests/security/test_attack9_deficit.py",              # who confirms an entry on 5xxx (fl._decider)
+    "tests/security/test_attack9_fixed.py",  # the cases beside the red team's reproductions
+    "tests/security/test_fund_rules_rederived.py",  # the year-end close, the government-share register and the adjust
+    "tests/security/test_funding_headcounts.py",  # Insured headcounts (sql/0025_funding.sql) are the denominator of t
+    "tests/security/test_import_daily_cap.py",  # Z7's class, continued (0108): what a user imports is counted per reg
+    "tests/security/test_input_bounds.py",  # Issue 14, ATTACK4 Q2, Q4, Q6, Q7 and ATTACK3 R20 (migration 0031), throu
+    "tests/security/test_officer_consolidation_sweep.py",  # no report shows an officer its own unit's figures under t
+    "tests/security/test_post_entries_text.py",  # a raw fl.post_entries whose documents hold a NUL (\u0000`
+    "tests/security/test_recorded_inputs_rederived.py",  # every input a write recorded and a rule is judged over is r
+    "tests/security/test_reference_confusables.py",  # look-alike characters inside GB2312 in references
     "tests/security/test_reference_namespace.py",          # references and request keys per unit
+    "tests/security/test_reference_tamper.py",  # The reference data every figure depends on, against the DBA (ATTACK5
+    "tests/security/test_region_unknown_keys.py",  # a region file's key the reader does not read was silently igno
+    "tests/security/test_rules_rederived.py",  # the auditor's verdict does not depend on the audited database's own r
+    "tests/security/test_write_path_checks.py",  # 0090 (issue 24): the rules that moved hold against raw SQL as they
+    # Single tests of modules whose other tests depend on the server (module: what moves; what stays):
+    # test_attack13_later_write_w6.py: forged marks and weights named by the verdicts (the honest writes amid threads stay)
+    "tests/security/test_attack13_later_write_w6.py::test_a_mark_beyond_the_chain_is_named",
+    "tests/security/test_attack13_later_write_w6.py::test_a_mark_listing_an_entry_that_was_never_queued_is_named",
+    "tests/security/test_attack13_later_write_w6.py::test_a_mark_older_than_its_moment_is_named",
+    "tests/security/test_attack13_later_write_w6.py::test_a_mark_rewritten_by_the_dba_is_named_by_the_history",
+    "tests/security/test_attack13_later_write_w6.py::test_w6_a_forged_interest_weight_beside_an_import_and_its_reversal_is_named",
+    "tests/security/test_attack13_later_write_w6.py::test_w6_a_forged_preallocation_basis_beside_a_top_up_and_its_reversal_is_named",
+    "tests/security/test_attack13_later_write_w6.py::test_w6_forged_adjfund_caps_beside_an_import_and_its_reversal_are_named",
+    # test_attack15_component_days_variants.py: the day-end rule's refusals (a rule rewritten from pg_get_functiondef stays)
+    "tests/security/test_attack15_component_days_variants.py::test_a15_a_backdated_personal_import_is_refused_by_the_day_end_rule",
+    "tests/security/test_attack15_component_days_variants.py::test_a15_a_held_manual_payment_confirmed_later_is_held_to_the_day_end",
+    "tests/security/test_attack15_component_days_variants.py::test_a15_a_reversal_of_the_funding_dated_earlier_is_refused",
+    "tests/security/test_attack15_component_days_variants.py::test_a15_pooled_money_paid_before_it_arrived_is_refused",
+    "tests/security/test_attack15_component_days_variants.py::test_a15_the_money_and_its_payment_on_the_same_day_post",
+    # test_attack2.py: files, links, officer text and sources (a shared cluster's users and TimeZone stay)
+    "tests/security/test_attack2.py::test_a_control_character_an_officer_wrote_does_not_stop_the_workbooks",
+    "tests/security/test_attack2.py::test_a_filed_period_digest_is_never_replaced_nor_written_through_a_link",
+    "tests/security/test_attack2.py::test_a_folder_fifo_or_device_given_as_a_file_is_refused_in_words",
+    "tests/security/test_attack2.py::test_an_entrys_source_names_no_other_unit_for_an_officer",
+    "tests/security/test_attack2.py::test_export_digest_and_sample_files_never_follow_a_link",
+    "tests/security/test_attack2.py::test_officer_text_reaches_the_reviewer_as_text",
+    # test_attack3.py: forged keys, held entries, pre-allocation (roles, DateStyle, a sleeping writer stay)
+    "tests/security/test_attack3.py::test_a_manual_entrys_source_cannot_forge_the_ledgers_own_keys",
+    "tests/security/test_attack3.py::test_a_preallocation_moves_nothing_until_city_finance_confirms_it",
+    "tests/security/test_attack3.py::test_a_reviewer_cannot_preallocate_more_than_the_policy_allows",
+    "tests/security/test_attack3.py::test_an_entry_on_other_accounts_posts_at_once_whoever_makes_it",
+    "tests/security/test_attack3.py::test_an_officers_entry_on_revenue_expenditure_or_fund_balance_is_held",
+    # test_attack3_input.py: crafted input refused by name (a cap rewritten from pg_get_functiondef stays)
+    "tests/security/test_attack3_input.py::test_a_digest_nested_a_hundred_thousand_deep_is_refused",
+    "tests/security/test_attack3_input.py::test_a_file_named_in_gbk_is_imported_and_recorded_under_its_chinese_name",
+    "tests/security/test_attack3_input.py::test_a_memo_past_its_cap_is_refused_by_the_database",
+    "tests/security/test_attack3_input.py::test_an_argument_in_another_encoding_is_refused_by_name",
+    "tests/security/test_attack3_input.py::test_entries_that_no_database_can_store_are_refused",
+    # test_attack6_confc.py: caps, bounds and held entries (the stalled copy and the lock holder stay)
+    "tests/security/test_attack6_confc.py::test_a_thousand_held_entries_with_wide_memos_are_held_in_one_call",
+    "tests/security/test_attack6_confc.py::test_bonds_and_borrowing_by_hand_are_held",
+    "tests/security/test_attack6_confc.py::test_one_call_is_bounded",
+    "tests/security/test_attack6_confc.py::test_open_held_entries_per_maker_are_capped",
+    "tests/security/test_attack6_confc.py::test_the_close_computes_the_rules_table_in_one_call",
+    "tests/security/test_attack6_confc.py::test_the_lock_only_close_call_is_gone",
+    "tests/security/test_attack6_confc.py::test_the_policy_says_so",
+    # test_attack7_gaps.py: the offline and digest verdicts (the writers' DateStyle and ALTER ROLE stay)
+    "tests/security/test_attack7_gaps.py::test_a_changed_byte_of_the_history_in_the_export_is_named",
+    "tests/security/test_attack7_gaps.py::test_a_period_digest_lists_the_changes_since_the_close",
+    "tests/security/test_attack7_gaps.py::test_a_tampered_mutable_column_since_the_digest_is_a_finding",
+    "tests/security/test_attack7_gaps.py::test_an_untouched_export_passes_the_actors_check_offline",
+    "tests/security/test_attack7_gaps.py::test_legitimate_changes_since_the_digest_are_listed_and_explained",
+    "tests/security/test_attack7_gaps.py::test_the_offline_verdict_of_a_tampered_ledger_names_what_the_online_verdict_names",
+    # test_attack7_writes.py: payments out of a county's account, held decisions, the operator log's refusals (temp files and PG15's password rule stay)
+    "tests/security/test_attack7_writes.py::test_u11_a_reviewers_payment_from_a_county_account_is_held_not_paid",
+    "tests/security/test_attack7_writes.py::test_u11_sweep_no_command_pays_out_of_another_units_bank_account_at_once",
+    "tests/security/test_attack7_writes.py::test_u11_the_countys_officer_pays_its_own_claims_at_once_and_the_bureau_pays_from_the_city",
+    "tests/security/test_attack7_writes.py::test_u11_the_rule_holds_against_raw_sql_and_any_function",
+    "tests/security/test_attack7_writes.py::test_u12_every_allowed_decision_on_a_held_entry_leaves_verify_whole",
+    "tests/security/test_attack7_writes.py::test_u9_an_admin_cannot_write_an_operator_event_by_hand",
+    # test_attack8_bank.py: money in is the city's to confirm, withdrawals bounded (a rule rewritten from pg_get_functiondef stays)
+    "tests/security/test_attack8_bank.py::test_v5_money_into_any_bank_or_cash_account_is_the_citys_to_confirm",
+    "tests/security/test_attack8_bank.py::test_v5_reproduction_two_officers_of_one_county_cannot_put_money_in_its_account",
+    "tests/security/test_attack8_bank.py::test_v5_reversal_of_a_payment_is_money_in",
+    "tests/security/test_attack8_bank.py::test_v5_the_countys_payments_by_hand_are_the_citys_to_confirm_since_0067",
+    "tests/security/test_attack8_bank.py::test_v5_verify_names_money_in_by_hand_without_the_city",
+    "tests/security/test_attack8_bank.py::test_v8_two_officers_rejecting_for_each_other_are_bounded_too",
+    "tests/security/test_attack8_bank.py::test_v8_withdrawals_are_bounded_and_the_maker_is_never_stuck",
+    # test_daily_acks_requests.py: acknowledgements, requests and statements per region day (the day under another TimeZone stays; listed whole 2026-12-06)
+    "tests/security/test_daily_acks_requests.py::test_acknowledgements_are_capped_per_role_at_the_boundary",
+    "tests/security/test_daily_acks_requests.py::test_fund_requests_are_capped_per_role_at_the_boundary",
+    "tests/security/test_daily_acks_requests.py::test_one_officers_cap_leaves_others_and_the_next_day_free",
+    "tests/security/test_daily_acks_requests.py::test_the_caps_say_what_to_do_in_chinese_first",
+    "tests/security/test_daily_acks_requests.py::test_bank_statements_and_their_new_lines_are_capped_per_region_day",
+    # test_hardening.py: ids, the shortfall table, the backup record (snapshots, settings, collations, temp stay)
+    "tests/security/test_hardening.py::test_an_admin_cannot_record_a_backup",
+    "tests/security/test_hardening.py::test_non_ascii_digits_are_not_ids",
+    "tests/security/test_hardening.py::test_the_stored_shortfall_table_is_the_books_one",
+    # test_history_forgery.py: the verdicts over a DBA's updates and forged versions (the guard found in pg_trigger stays)
+    "tests/security/test_history_forgery.py::test_a_disabled_history_trigger_is_a_finding",
+    "tests/security/test_history_forgery.py::test_a_legit_change_of_a_mutable_row_is_not_a_finding",
+    "tests/security/test_history_forgery.py::test_a_plain_update_of_a_row_fundledger_never_changes_is_a_finding",
+    "tests/security/test_history_forgery.py::test_a_version_forged_with_the_triggers_off_is_never_chained",
+    # test_maker_checker.py: the second person's rules (the roles made for the walk-around stay)
+    "tests/security/test_maker_checker.py::test_a_key_with_other_content_or_owner_is_a_named_conflict",
+    "tests/security/test_maker_checker.py::test_cli_says_what_happens_next",
+    "tests/security/test_maker_checker.py::test_no_manual_entry_takes_a_system_key",
+    "tests/security/test_maker_checker.py::test_officers_never_move_money_out_of_the_pool",
+    "tests/security/test_maker_checker.py::test_opening_post_is_the_bureau_s_and_a_second_person_s",
+    "tests/security/test_maker_checker.py::test_reversal_and_interest_need_a_second_person",
+    "tests/security/test_maker_checker.py::test_squatted_keys_through_system_functions_are_refused",
+    "tests/security/test_maker_checker.py::test_verify_checks_the_second_person",
+    "tests/security/test_maker_checker.py::test_workflow_kinds_cannot_be_typed_by_hand",
+    # test_posting_line_refs.py: the line reference's reader and CHECK (the catalogue's constraint and a dropped check stay)
+    "tests/security/test_posting_line_refs.py::test_a_raw_post_entries_call_meets_the_check",
+    "tests/security/test_posting_line_refs.py::test_an_ordinary_reference_posts",
+    "tests/security/test_posting_line_refs.py::test_the_manual_reader_refuses_it_naming_entry_and_posting",
+    "tests/security/test_posting_line_refs.py::test_the_reader_speaks_chinese",
+    "tests/security/test_posting_line_refs.py::test_the_superusers_fl_post_meets_the_check",
 })
 
+
+# The signs, in a test's code, that its subject is the server's (tests/unit/test_server_selection.py
+# refuses them in SAME_ON_ANY_SERVER's entries). session_replication_role and a trigger switched
+# off and on again are a superuser's tamper whose subject is the verdict over rows, not signs.
+SERVER_MARKERS = re.compile("|".join([
+    # roles and privileges, roles of the whole cluster
+    r"(?-i:\b(SET|RESET)\s+ROLE\b)", r"\bSESSION\s+AUTHORIZATION\b", r"\b(ALTER|CREATE|DROP)\s+(ROLE|USER)\b",
+    r"\bGRANT\b", r"\bREVOKE\b", r"\brolsuper\b", r"\bpg_roles\b", r"\bpg_authid\b", r"\bcluster_roles\b",
+    r"\bhas_\w+_privilege\b",
+    # row security
+    r"ROW\s+LEVEL\s+SECURITY", r"\bPOLICY\b", r"\brow_security\b",
+    # settings, sessions, search_path, the server's version
+    r"search_path", r"\bALTER\s+(DATABASE|SYSTEM)\b", r"\bset_config\b", r"\bcurrent_setting\b", r"server_version",
+    r"""["']\s*(SET|RESET)\s+(?!(LOCAL\s+|SESSION\s+)?session_replication_role\b)\w+""",
+    # the catalogue, changed or read
+    r"CREATE\s+OR\s+REPLACE",
+    r"\bCREATE\s+(TEMP\w*\s+|UNLOGGED\s+)?(FUNCTION|PROCEDURE|TABLE|VIEW|TRIGGER|SCHEMA|OPERATOR|CAST|AGGREGATE|TYPE|DOMAIN|EXTENSION)\b",
+    r"\bALTER\s+(FUNCTION|PROCEDURE|VIEW|SCHEMA|DEFAULT|TYPE|DOMAIN|TRIGGER)\b",
+    r"\bALTER\s+TABLE\s+\S+\s+(?!(ENABLE|DISABLE)\s+TRIGGER\b)",
+    r"\bDROP\s+(FUNCTION|PROCEDURE|TABLE|VIEW|TRIGGER|SCHEMA|POLICY|TYPE)\b", r"\bpg_catalog\b",
+    r"\bpg_(proc|class|namespace|attribute|trigger|depend|policy|settings|attrdef|constraint|type|operator|extension)\b",
+    r"\binformation_schema\b", r"\bpg_get_\w+", r"fingerprint",
+    # locks, races, the server's clock
+    r"\bthreading\b", r"\bThread\b", r"\bBarrier\b", r"ThreadPool", r"concurrent\.futures", r"multiprocessing",
+    r"\bPopen\b", r"\bpg_locks\b", r"advisory", r"\bFOR\s+(NO\s+KEY\s+)?(UPDATE|SHARE)\b", r"\bNOWAIT\b",
+    r"SKIP\s+LOCKED", r"\bLOCK\s+TABLE\b", r"\bpg_sleep", r"\bpg_stat_activity\b", r"\bpg_(cancel|terminate)_backend\b",
+    r"lock_timeout", r"statement_timeout",
+    # text: the server's Unicode and collations
+    r"\bCOLLATE\b", r"collation", r"\bNORMALIZE", r"\bNF(K?C|K?D)\b", r"unicodedata", r"\bILIKE\b", r"\bregexp_\w+",
+    # the attack harness of tests/security/conftest.py (a payload run with the owner's rights)
+    r"\bguard\b", r"\battacker\(", r"assert_defended",
+]), re.I)
 
 # Modules whose module-scoped fixture builds something costly once: xdist hands out tests
 # one by one, so each worker that ran one of their tests built it again. Their tests all go

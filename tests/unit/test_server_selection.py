@@ -1,0 +1,72 @@
+"""What ``make test-server`` leaves out, checked: every entry of ``SAME_ON_ANY_SERVER``
+(tests/conftest.py) names a module or a test that exists, and its code holds none of
+``SERVER_MARKERS`` — the signs that a test's subject is the server's (a role, grant, policy,
+setting, search_path, catalogue change or read, thread, lock, collation, normalisation, the
+attack harness). An entry that starts using one must leave the list, so that it runs on the
+second server again. A tripwire, not a proof: the entries are chosen by reading them."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAME_ON_ANY_SERVER, SERVER_MARKERS
+
+ROOT = Path(__file__).parent.parent.parent
+
+
+def _code(nodes: list[ast.stmt]) -> str:
+    """The code of ``nodes`` without docstrings or comments (they describe, they do not run)."""
+    module = ast.Module(body=nodes, type_ignores=[])
+    for node in ast.walk(module):
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
+                node.body = node.body[1:] or [ast.Pass()]
+    return ast.unparse(module)
+
+
+def _with_helpers(tree: ast.Module, name: str) -> list[ast.stmt]:
+    """Test ``name`` and every function, fixture or class of its module it names, transitively."""
+    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+    assert name in defs, f"{name}: no such test"
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in defs:
+            continue
+        seen.add(current)
+        node = defs[current]
+        named = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        named |= {a.arg for a in ast.walk(node) if isinstance(a, ast.arg)}
+        todo += [n for n in named if n in defs]
+    return [defs[n] for n in sorted(seen)]
+
+
+@pytest.mark.parametrize("entry", sorted(SAME_ON_ANY_SERVER))
+def test_an_entry_the_server_run_leaves_out_shows_no_sign_of_the_servers_subject(entry: str) -> None:
+    module, _, test = entry.partition("::")
+    path = ROOT / module
+    assert path.is_file(), f"{module}: no such module (remove it from SAME_ON_ANY_SERVER)"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    code = _code(_with_helpers(tree, test) if test else tree.body)
+    signs = sorted({m.group(0).strip() for m in SERVER_MARKERS.finditer(code)})
+    assert not signs, (f"{entry} uses {signs}: its outcome can depend on the server — remove it from "
+                       "SAME_ON_ANY_SERVER (tests/conftest.py) so that make test-server runs it")
+
+
+def test_the_markers_see_what_they_are_for() -> None:
+    """The tripwire fires on the signs of server-dependent tests, not on a superuser's tamper."""
+    for sign in ["conn.execute('SET ROLE o22')", "GRANT EXECUTE", "ALTER ROLE rev SET DateStyle", "search_path",
+                 "CREATE OR REPLACE FUNCTION", "pg_catalog.pg_proc", "threading.Thread", "SELECT 1 FOR UPDATE",
+                 "'x' COLLATE \"C\"", "IS NFKC NORMALIZED", "c.execute(\"SET lock_timeout = '1s'\")", "guard"]:
+        assert SERVER_MARKERS.search(sign), sign
+    for plain in ["c.execute(\"SET session_replication_role = replica\")",
+                  "c.execute('SET LOCAL session_replication_role = replica')",
+                  "ALTER TABLE fl.entry DISABLE TRIGGER entry_inserted",
+                  "UPDATE fl.app_user SET role = 'admin'", "SELECT * FROM fl.post_entries(%s)"]:
+        assert not SERVER_MARKERS.search(plain), plain
