@@ -70,3 +70,24 @@ def test_the_markers_see_what_they_are_for() -> None:
                   "ALTER TABLE fl.entry DISABLE TRIGGER entry_inserted",
                   "UPDATE fl.app_user SET role = 'admin'", "SELECT * FROM fl.post_entries(%s)"]:
         assert not SERVER_MARKERS.search(plain), plain
+
+
+# Each kind of server dependence and modules of tests/security that test it on both servers
+# (docs/architecture.md#tests): none of them may be listed whole as the same on any server.
+KINDS = {
+    "privileges per role": ["test_sweep", "test_policy", "test_owner", "test_duties"],
+    "row security": ["test_row_security", "test_officer_read_sweep", "test_e10_consolidation_sweep"],
+    "search_path and definer hardening": ["test_attacks", "test_sweep", "test_temp_objects", "test_builtins_replaced"],
+    "the catalogue": ["test_attack6_catalogue", "test_attack7_rules", "test_attack7_views"],
+    "sessions and settings": ["test_session_guard", "test_attack8_session", "test_limits", "test_closed_prefix_verdict"],
+    "locks and races": ["test_busy_holders", "test_attack7_duties", "test_attack9_locks", "test_stuck_writers"],
+    "the server's Unicode": ["test_attack12_reference_form", "test_attack15_extension_ideographs"],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_of_server_dependence_stays_on_the_server_run(kind: str) -> None:
+    for name in KINDS[kind]:
+        module = f"tests/security/{name}.py"
+        assert (ROOT / module).is_file(), module
+        assert module not in SAME_ON_ANY_SERVER, f"{module} tests {kind}: it runs on both servers"
