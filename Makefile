@@ -53,12 +53,13 @@ test: $(STAMP) $(MO)
 # real concurrency: the tests of tests/security that reach the suite's server and the
 # integration modules that say so (rule and list: pytest_collection_modifyitems in
 # tests/conftest.py; docs/architecture.md#tests).
-# Tests with servers of their own (upgrade, backup, TLS, benchmarks) or ledger arithmetic
-# that is the same on any server are not run twice — among them 17 security modules (50 tests)
-# decided by the ledger's own refusals, caps and namespaces, the import readers and the
-# verdicts' Python, with no privilege, role, row security, setting, catalogue change, lock or
-# race in them (SAME_ON_ANY_SERVER, tests/conftest.py: 717 -> 667 tests, about 57 CPU-s of
-# the server run, PostgreSQL 15's backends most of it, 2026-12-06).
+# Tests with servers of their own (upgrade, backup, TLS, benchmarks) or whose subject is not
+# the server's are not run twice: SAME_ON_ANY_SERVER (tests/conftest.py) lists 98 security
+# modules and 80 single tests decided by the ledger's own refusals, caps and arithmetic, the
+# readers and the verdicts' Python; every kind of server dependence keeps its modules here
+# (tests/unit/test_server_selection.py). 2026-12-07: 1,047 -> 446 tests marked (138 of
+# tests/integration, 308 of tests/security); at the 0.7 CPU-s a test measured 2026-12-06,
+# ~730 -> ~310 CPU-s (bench/history/2026-12-07-ci-time-3.md).
 # Roles are cluster-wide: on a shared server a `cluster_roles` test runs alone
 # (tests/conftest.py, _cluster_guard).
 # It waits for the server's disk more than for our CPU (.ci/run), and keeps its own pytest
