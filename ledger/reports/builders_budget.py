@@ -23,6 +23,8 @@ from ledger.reports.builders_fund import (
     BUDGET_COLUMNS,
     RECONCILING,
     budget_execution_report,
+    execution_blocks,
+    execution_books,
     percent,
 )
 from ledger.reports.model import Column, Report, Section
@@ -41,7 +43,7 @@ def city_budget_report(data: Mapping[str, Any], *, year: int, labels: Labels, ch
     flags: dict[tuple[str, str], list[str]] = {}
     for c in checks:
         flags.setdefault((c.book, ALL_UNITS if c.scope == CITY else c.scope), []).append(c.code)
-    books = [b for b in sorted({b["book"] for b in data["budget"]}, key=lambda b: (b != "RES", b))]
+    books = execution_books(execution_blocks(data))   # the per-unit report's sections (ATTACK17b F5)
     city_name = translate(N_("city total"), lang)
     sections = []
     for book, sec in zip(books, per_unit.sections, strict=True):

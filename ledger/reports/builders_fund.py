@@ -87,10 +87,14 @@ def budget_execution_report(data: Mapping[str, Any], *, year: int, labels: Label
     government's shares of earlier years received (``data["receipts"]``) and the year's in-year
     adjustment-fund allocations (``data["adjustments"]``) — is taken out of the line it is in and
     shown after the result on ``share_receipts`` / ``adjustment_receipts``, outside the totals
-    (revenue on the books = ``revenue_total`` + the two). Those lines appear when not zero."""
+    (revenue on the books = ``revenue_total`` + the two). Those lines appear when not zero.
+
+    The blocks are ``execution_blocks``: a unit with actuals and no budget for the year has its block
+    too (ATTACK17b F5), every line of it ``unbudgeted``, so the city block is the whole city's."""
     budgets: dict[tuple[str, str, str], list[Row]] = defaultdict(list)
     for b in data["budget"]:
         budgets[(b["book"], b["unit"], b["component"])].append(b)
+    blocks = execution_blocks(data)
     actual: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     # (ATTACK17 E9) an actual no budget line covers: on a line of its own (its chart code, budget 0)
     unbudgeted: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
@@ -107,24 +111,22 @@ def budget_execution_report(data: Mapping[str, Any], *, year: int, labels: Label
     for code, items in (("share_receipts", data.get("receipts", ())), ("adjustment_receipts", data.get("adjustments", ()))):
         for g in items:
             key = (g["book"], g["unit"], pooled.get(g["book"], ""))
-            if key not in budgets:
-                continue
-            line = _match_line(g["chart_code"], [b["line"] for b in budgets[key]]) or g["chart_code"] or "4101"
-            if not any(b["line"] == line for b in budgets[key]):
+            line = _match_line(g["chart_code"], [b["line"] for b in budgets.get(key, [])]) or g["chart_code"] or "4101"
+            if not any(b["line"] == line for b in budgets.get(key, [])):
                 unbudgeted[key].setdefault(line, "revenue")
             actual[(*key, line)][f"q{g['quarter']}"] -= int(g["amount"])
             actual[(*key, code)][f"q{g['quarter']}"] += int(g["amount"])
     sections = []
-    for book in sorted({k[0] for k in budgets}, key=lambda b: (b != "RES", b)):
+    for book in execution_books(blocks):
         out: list[dict[str, Any]] = []
-        keys = [k for k in budgets if k[0] == book]
+        keys = [k for k in blocks if k[0] == book]
         order = {u: i for i, u in enumerate(labels.unit_order(k[1] for k in keys))}
         for key in sorted(keys, key=lambda k: (order[k[1]], k[2])):
             _, unit, comp = key
             base = {"unit": unit, "unit_name": labels.name("units", unit, lang), "component": comp or None}
             sums: dict[str, dict[str, int]] = {}
             for kind in ("revenue", "expenditure"):
-                lines = sorted((b for b in budgets[key] if b["kind"] == kind), key=lambda b: b["line"])
+                lines = sorted((b for b in budgets.get(key, []) if b["kind"] == kind), key=lambda b: b["line"])
                 tot = {k: 0 for k in ("budget", *_QUARTERS)}
                 for b in lines:
                     qs = actual.get((*key, b["line"]), {})
@@ -163,6 +165,25 @@ def budget_execution_report(data: Mapping[str, Any], *, year: int, labels: Label
                           "books = total revenue + those lines)"), lang))
     return Report("budget_execution", *both(N_("Budget execution")), labels.region, str(year),
                   generated_at or now(labels), BUDGET_COLUMNS, tuple(sections), notes)
+
+
+def execution_blocks(data: Mapping[str, Any]) -> set[tuple[str, str, str]]:
+    """Budget execution's blocks (book, unit, component): every one with a budget line in force
+    OR an actual — a revenue or expenditure movement, a government share received or an in-year
+    allocation the rule sets aside (ATTACK17b F5: a unit with actuals and no budget for the year
+    — a county whose budget is not yet imported, a unit joining mid-year — is a block of its own,
+    budget 0, its lines unbudgeted, and so in the city block's totals)."""
+    pooled: Mapping[str, str] = data.get("pooled", {})
+    return ({(b["book"], b["unit"], b["component"]) for b in data["budget"]}
+            | {(a["book"], a["unit"], a["component"]) for a in data["actual"]
+               if int(a["debits"]) or int(a["credits"])}
+            | {(g["book"], g["unit"], pooled.get(g["book"], ""))
+               for items in (data.get("receipts", ()), data.get("adjustments", ())) for g in items})
+
+
+def execution_books(blocks: set[tuple[str, str, str]]) -> list[str]:
+    """The books of ``blocks`` in the reports' order (the residents' book first): one section each."""
+    return sorted({k[0] for k in blocks}, key=lambda b: (b != "RES", b))
 
 
 #: Budget execution's reconciling lines after a result: what the shortfall rule sets aside from

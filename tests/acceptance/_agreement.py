@@ -13,9 +13,9 @@ the income statement (the books, every unit summed) for every component. Then, p
   ``year_result`` (the books) = C + share receipts + adjustment receipts;
 * ``report performance`` (the pooled component): revenue and expenditure executed and the
   balance-rate evidence the rule's, the balance rate the monitor's;
-* ``report budget-execution`` and ``report city-budget`` (each unit's block per component, and
-  the city's block = the units' sums): ``revenue_total``, ``expenditure_total``, ``result`` the
-  rule's; ``revenue_total`` + the reconciling lines ``share_receipts`` + ``adjustment_receipts`` =
+* ``report budget-execution`` and ``report city-budget`` (each unit's block per component — one
+  for every unit × book × component with actuals, budget or not — and the city's block = every
+  unit's sums, ATTACK17b F5): ``revenue_total``, ``expenditure_total``, ``result`` the rule's; ``revenue_total`` + the reconciling lines ``share_receipts`` + ``adjustment_receipts`` =
   revenue on the books;
 * ``report income`` (the books, per book and component): ``revenue_total`` = Σ revenue on the
   books, ``result`` = Σ (C + share receipts + adjustment receipts); its reconciling lines
@@ -152,17 +152,27 @@ def disagreements(conn: Any, year: int, reps: dict[str, Report]) -> list[str]:
 
     # Budget execution and the city-wide budget: each block per unit and component, and the city's.
     for key in ("budget-execution", "city-budget"):
+        shown: set[tuple[str, str, str]] = set()
         for s in reps[key].sections:
             book = s.title_en.split(" ")[0]
             blocks: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
             for r in s.rows:
                 blocks[(str(r["unit"]), str(r["component"] or ""))][str(r["line"])] = r
+            shown |= {(u, book, c) for u, c in blocks}
+        # every unit × book × component with actuals has its block, budget or not (ATTACK17b F5)
+        for k, f in sorted(rule.items()):
+            if (f.revenue or f.expenditure or f.revenue_on_books) and k not in shown:
+                bad.append(f"{year} {key}: no block for {' '.join(k)} (revenue {f.revenue}, "
+                           f"expenditure {f.expenditure})")
+        for s in reps[key].sections:
+            book = s.title_en.split(" ")[0]
+            blocks = defaultdict(dict)
+            for r in s.rows:
+                blocks[(str(r["unit"]), str(r["component"] or ""))][str(r["line"])] = r
             for (unit, comp), rows in blocks.items():
                 fs = [f for f in rule.values() if f.book == book and f.component == comp
                       and (unit == "all" or f.unit == unit)]
-                if unit == "all":   # the city block sums the units that have a budget
-                    budgeted = {u for u, c in blocks if u != "all" and c == comp}
-                    fs = [f for f in fs if f.unit in budgeted]
+                # the city block is the whole city's: every unit's rule figures, budget or not (ATTACK17b F5)
                 rev, exp = sum(f.revenue for f in fs), sum(f.expenditure for f in fs)
                 books = sum(f.revenue_on_books for f in fs)
                 got = tuple(rows[k]["actual"] for k in ("revenue_total", "expenditure_total", "result"))

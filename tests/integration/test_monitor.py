@@ -137,7 +137,7 @@ def test_monitor_budget_requests_registers(ledger_db, tmp_path):
     res = ledger_db.cli("--lang", "zh", "report", "budget-execution", "--year", "2023", "--json", "--xlsx", str(tmp_path / "b.xlsx"))
     assert res.exit_code == 0, res
     b = [(r["line"], r["budget"], r["q1"], r["q2"], r["actual"], r["executed_pct"], r["variance"], r["flag"])
-         for r in rows_of(res.json())]
+         for r in rows_of(res.json()) if r["unit"] == U22]
     assert b == [
         ("4001", "1200000.00", "1000000.00", "0.00", "1000000.00", "83.33", "-200000.00", None),
         ("4101", "200000.00", "200000.00", "0.00", "200000.00", "100.00", "0.00", None),
@@ -146,9 +146,25 @@ def test_monitor_budget_requests_registers(ledger_db, tmp_path):
         ("expenditure_total", "1500000.00", "120000.00", "0.00", "120000.00", "8.00", "-1380000.00", None),
         ("result", "-100000.00", "1080000.00", "0.00", "1080000.00", "-1080.00", "1180000.00", "planned_deficit"),
     ]
+    # A unit with actuals and no 2023 budget has its block too (ATTACK17b F5): every actual on a line of
+    # its own, budget 0, flagged unbudgeted — so 230881's year is in the report and in the city's totals.
+    assert [(r["line"], r["budget"], r["actual"], r["executed_pct"], r["flag"])
+            for r in rows_of(res.json()) if r["unit"] == U81] == [
+        ("4001", "0.00", "400000.00", None, "unbudgeted"),
+        ("revenue_total", "0.00", "400000.00", None, None),
+        ("5001.outpatient", "0.00", "50000.00", None, "unbudgeted"),
+        ("5101", "0.00", "480000.00", None, "unbudgeted"),
+        ("expenditure_total", "0.00", "530000.00", None, None),
+        ("result", "0.00", "-130000.00", None, None)]
+    # the employees' book (no budget at all): its section, each component's block
+    assert [(r["component"], r["line"], r["actual"]) for r in rows_of(res.json(), 1) if "total" not in r["line"]] == [
+        ("personal", "4001", "100000.00"), ("personal", "result", "100000.00"),
+        ("pooled", "4001", "600000.00"), ("pooled", "5001.inpatient", "150000.00"), ("pooled", "result", "450000.00")]
     ws = load_workbook(tmp_path / "b.xlsx").active
     assert [c.value for c in ws[3]][:6] == ["单位编码", "单位", "基金", "预算科目", "名称", "预算数"]
-    assert ws["L4"].value == 83.33 and ws["L4"].number_format == '0.00"%"' and ws["F4"].value == 1200000
+    assert ws["A10"].value == U22 and ws["D10"].value == "4001"
+    assert ws["L10"].value == 83.33 and ws["L10"].number_format == '0.00"%"' and ws["F10"].value == 1200000
+    assert ws["A4"].value == U81 and ws["F4"].value == 0 and ws["L4"].value is None and ws["N4"].value == "未列入预算"
 
     # ---- fund requests: every state change and who made it
     res = ledger_db.cli("--lang", "zh", "report", "requests", "--year", "2023", "--json")
