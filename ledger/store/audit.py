@@ -335,7 +335,9 @@ def _unchained_of(digest: dict[str, Any]) -> dict[int, dict[str, Any]]:
     for i, v in enumerate(_list(digest.get("unchained") or [], "unchained")):
         f = f"unchained[{i}]"
         v = _obj(v, f)
-        out[_whole(v.get("id"), f + ".id")] = dict(v, digest=_hex64(v.get("digest"), f + ".digest"))
+        vid = _whole(v.get("id"), f + ".id")
+        _once(out, vid, f + ".id")
+        out[vid] = dict(v, digest=_hex64(v.get("digest"), f + ".digest"))
     return out
 
 
@@ -363,7 +365,9 @@ def _queued_of(digest: dict[str, Any]) -> dict[int, bytes]:
     out: dict[int, bytes] = {}
     for i, q in enumerate(_list(digest.get("queued") or [], "queued")):
         q = _obj(q, f"queued[{i}]")
-        out[_whole(q.get("entry_id"), f"queued[{i}].entry_id")] = _hex64(q.get("digest"), f"queued[{i}].digest")
+        eid = _whole(q.get("entry_id"), f"queued[{i}].entry_id")
+        _once(out, eid, f"queued[{i}].entry_id")
+        out[eid] = _hex64(q.get("digest"), f"queued[{i}].digest")
     return out
 
 
@@ -498,7 +502,9 @@ def _load(digest: dict[str, Any]) -> tuple[int, bytes, dict[int, dict[str, Any]]
         c = _obj(c, f)
         _whole_or_none(c.get("entry_id"), f + ".entry_id")
         _text_or_none(c.get("voucher"), f + ".voucher")
-        cps[_whole(c.get("seq"), f + ".seq")] = dict(c, hash=_hex64(c.get("hash"), f + ".hash"))
+        seq = _whole(c.get("seq"), f + ".seq")
+        _once(cps, seq, f + ".seq")
+        cps[seq] = dict(c, hash=_hex64(c.get("hash"), f + ".hash"))
     taken_text = _text(_field(digest, "taken_at"), "taken_at")
     try:
         taken = dt.datetime.fromisoformat(taken_text)
@@ -508,8 +514,9 @@ def _load(digest: dict[str, Any]) -> tuple[int, bytes, dict[int, dict[str, Any]]
     for i, v in enumerate(_list(_field(digest, "vouchers"), "vouchers")):
         f = f"vouchers[{i}]"
         v = _obj(v, f)
-        vouchers[(_text(v.get("book"), f + ".book"), _whole(v.get("fiscal_year"), f + ".fiscal_year"))] = \
-            _whole(v.get("last_voucher"), f + ".last_voucher")
+        key = (_text(v.get("book"), f + ".book"), _whole(v.get("fiscal_year"), f + ".fiscal_year"))
+        _once(vouchers, key, f)
+        vouchers[key] = _whole(v.get("last_voucher"), f + ".last_voucher")
     for name in ("entries", "last_entry_id", "checkpoint_step"):        # not compared, but not anything either
         _whole_or_none(digest.get(name), name)
     for name in ("database", "taken_by", "last_voucher"):
@@ -529,10 +536,21 @@ def _field(digest: dict[str, Any], name: str) -> Any:
     return digest[name]
 
 
+_BIGINT_MAX = 2 ** 63 - 1     # every count and id the ledger keeps is a bigint
+
+
 def _whole(v: object, field: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise _damaged(field, _("a whole number ≥ 0"), v)
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= _BIGINT_MAX:
+        raise _damaged(field, _("a whole number from 0 to 2^63 - 1"), v)
     return v
+
+
+def _once(seen: dict[Any, Any], key: Any, field: str) -> None:
+    """A list keyed by ``key`` names each key once: a repeat would silently replace the row
+    before it (ATTACK17b F3: a second RES/2024 voucher row made an honest ledger look cut)."""
+    if key in seen:
+        raise BadInput(_("the digest file is damaged: its field {field} repeats {key}, which the list names once"
+                         ).format(field=field, key=repr(key)[:80]))
 
 
 def _whole_or_none(v: object, field: str) -> int | None:
@@ -582,7 +600,7 @@ def _history_of(digest: dict[str, Any]) -> dict[str, Any] | None:
         raise BadInput(_("the digest file is damaged: its field history must be an object with seq and hash, got "
                          "{value}").format(value=repr(h)[:80]))
     seq, hsh = h.get("seq"), h.get("hash")
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= _BIGINT_MAX:
         raise BadInput(_("the digest file is damaged: its field history.seq must be a whole number ≥ 0 (the last "
                          "chained history version), got {value}").format(value=repr(seq)[:80]))
     if not isinstance(hsh, str) or not _HEX64.match(hsh):
