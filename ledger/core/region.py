@@ -206,13 +206,19 @@ SETTINGS_KEYS = frozenset({"preallocation_months", "preallocation_basis", "month
                            "balance_rate_excess_above", "first_year", "cash_date_allowance_days",
                            "import_stage_max_mb", "budget_surplus_min_pct", "budget_surplus_max_pct",
                            "performance_weights", "final_accounts_eliminate"})
+# Keys an earlier release's default file carried and no release reads now: taken and left unread,
+# so the file a deployment started from (and the copy an auditor keeps for verify --region)
+# still loads (ATTACK17b F7); a misspelt key is still refused. interest_rounding: the interest
+# shares are always the largest-remainder rule the verdict re-derives (never a setting).
+SETTINGS_RETIRED = frozenset({"interest_rounding"})
 PLAN_KEYS = frozenset({"level", "notify", "review", "days"})
 STANDARD_KEYS = frozenset({"year", "book", "per_insured", "subsidy_min", "individual", "ratio_max"})
 
 
-def _known_keys(d: Mapping[str, Any], known: frozenset[str], where: str) -> None:
-    """Refuse a key of table ``d`` the reader does not read, naming it and the known ones."""
-    extra = sorted(set(d) - known)
+def _known_keys(d: Mapping[str, Any], known: frozenset[str], where: str, retired: frozenset[str] = frozenset()) -> None:
+    """Refuse a key of table ``d`` the reader does not read, naming it and the known ones
+    (a ``retired`` key, one an earlier release's file carried, is let pass unread)."""
+    extra = sorted(set(d) - known - retired)
     if extra:
         raise BadInput(_("{where}: unknown key '{key}' (known: {known})").format(
             where=where, key=extra[0], known=", ".join(sorted(known))))
@@ -252,7 +258,7 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
     s = doc.get("settings", {})
     if not isinstance(s, dict):
         raise BadInput(_("{source}: [settings] must be a table, got {value}").format(source=source, value=repr(s)[:80]))
-    _known_keys(s, SETTINGS_KEYS, f"{source}: [settings]")
+    _known_keys(s, SETTINGS_KEYS, f"{source}: [settings]", SETTINGS_RETIRED)
     for key, known in (("response_plans", PLAN_KEYS), ("funding_standards", STANDARD_KEYS)):
         for i, t in enumerate(_tables(doc, key, source), 1):
             _known_keys(t, known, f"{source}: {key}[{i}]")

@@ -35,8 +35,10 @@ CASES = {   # header, line added under it, the table named, the key, a known key
     "book": ("[[books]]", 'pooled = "pooled"', "books[1]", "pooled", "pooled_component"),
     "plan": ("[[response_plans]]", 'day = 3', "response_plans[1]", "day", "days"),
     "standard": ("[[funding_standards]]", 'ratio = "2"', "funding_standards[1]", "ratio", "ratio_max"),
-    "the key the default file carried": ("[settings]", 'interest_rounding = "largest-remainder"', "[settings]",
-                                         "interest_rounding", "first_year"),
+    # interest_rounding, which the previous release's default file carried, is a retired key: taken
+    # unread (ATTACK17b F7, test_attack17b_region_retired_key.py); a misspelling of it is not
+    "a misspelt retired key": ("[settings]", 'interest_rouding = "largest-remainder"', "[settings]",
+                               "interest_rouding", "first_year"),
 }
 
 
