@@ -223,8 +223,8 @@ RULES: tuple[ApiRule, ...] = (
     _r("recon_match", "workflows", "a match pairs lines and postings of one bank account that agree in amount"),
     _r("budget_year_closed", "workflows", "a closed year's budget is not adjusted after its close"),
     _r("year_closed_reference", "workflows", "a closed year's budget and annual plan (a first version too) and "
-       "insured headcounts (once recorded: a first one after the close is taken, 0142) are final after its close "
-       "(ATTACK17 E6, ATTACK17b F8/F10)"),
+       "insured headcounts (once recorded: a first one after the close is taken, 0142) are final after its close, "
+       "and no fund request of it is submitted or approved after the close (0143) (ATTACK17 E6, ATTACK17b F8-F10)"),
     _i("budget_adjustment_reason"), _i("budget_adjustment_lines"), _i("plan_granularity"), _i("plan_rows"),
     _r("ack_role", "workflows", "a warning is acknowledged by the unit's officer or the city; a red one by the city only"),
     _r("unit_scope", "workflows", "an officer acknowledges its own unit's warnings"),

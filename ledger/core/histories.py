@@ -46,8 +46,9 @@ QUEUED = "fl.seal_queue"
 # (0122) An annual plan written after the daily cap on reference data took effect, likewise.
 # (ATTACK17b F8) A closed year's budget, plan or headcount written after its close, by where the
 # history recorded the close (fl.year_close) and the row, not by the time the row claims.
+# (ATTACK17b F9) A closed year's fund request submitted or approved after its close, likewise.
 ORDERED = ("fl.entry", "fl.closed_period", "fl.rule_point", "fl.import_batch", "fl.budget_plan",
-           "fl.year_close", "fl.budget", "fl.insured_count")
+           "fl.year_close", "fl.budget", "fl.insured_count", "fl.request_event")
 
 # The hooked tables whose rows the release ever changes, and the columns it changes
 # (the UPDATEs of sql/: a request's workflow, an import batch's counts, a held entry's

@@ -103,6 +103,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "budget_plan_line": ("plan_id",),
     # (0138) the insured headcounts' versions, final once their year is closed
     "insured_count": ("id", "year", "unit", "book", "version", "recorded_by", "recorded_at"),
+    # (0143) the fund requests' year and book: none submitted or approved after its year's close
+    "fund_request": ("id", "year", "book"),
 }
 # The small tables read as a stream, once, as ``Rules`` is made (its ``__post_init__``), not
 # listed: the held entries, one per entry on a maker-checker ledger.
@@ -113,7 +115,7 @@ ORDER_BY: dict[str, str] = {"pending_entry": "id", "app_user": "name", "request_
                             "budget_line": "budget_id, component, line",
                             "recon_match": "id", "statement_line": "id", "monitor_ack": "id",
                             "import_batch": "id", "budget_plan": "id", "budget_plan_line": "plan_id, component, kind, period",
-                            "insured_count": "id"}
+                            "insured_count": "id", "fund_request": "id"}
 # Columns cast to text when read online (arrays, jsonb: printed as the export prints them).
 TEXT_COLS = frozenset({"units", "value", "source", "components", "result"})
 
@@ -408,6 +410,7 @@ RULE_POINTS: dict[str, str] = {
     "closed_prefix": "0131",             # nothing dated on or before a closed month once it closed (ATTACK16b D1)
     "closed_year_reference": "0138",     # a closed year's budget, plan, headcounts are final (ATTACK17 E6)
     "legacy_figures": "0140",            # a county's legacy accounts are the city's figures (ATTACK17 E5)
+    "closed_year_request": "0143",       # a closed year's fund requests: no submit, no approval after its close (17b F9)
 }
 # (0108) The rows a user's imports may write in one region day (rows_posted of its batches of these
 # kinds together), by role: fl._imp_finish's caps (ledger.store.verify.IMPORT_CAP_* in the first pass).
@@ -1413,6 +1416,7 @@ class Rules:
         self._closes()
         self._budgets()
         self._closed_year_references()
+        self._closed_year_requests()
         self._matches()
         self._acks()
         self._accounts()
@@ -1834,6 +1838,50 @@ class Rules:
                      f"{(', version ' + version) if version else ''}) recorded by {who} at {when_text}, after the "
                      f"year's close at {at.isoformat()}{told}: a closed year's reference records are final "
                      "(year_closed_reference)")
+
+    def _close_positions(self) -> dict[tuple[str, str], histories.Position]:
+        """(year, book) -> where the history recorded that year's close (``Scan.first``)."""
+        out: dict[tuple[str, str], histories.Position] = {}
+        for key, pos in (((self.binding.first or {}).get("fl.year_close")) or {}).items():
+            k = _json(key)
+            if isinstance(k, dict):
+                out[(str(k.get("year")), str(k.get("book")))] = pos
+        return out
+
+    def _closed_year_requests(self) -> None:
+        """year_closed_reference (0143, ATTACK17b F9): no fund request of a closed (year, book) is
+        submitted or approved after that year's close (the year's performance review reads the
+        approved requests) — judged by where the chained history recorded the event against the
+        close, above the rule point closed_year_request; with no history, by the event's time."""
+        closed = {(r[0], r[1]): _ts(r[2]) for r in self.small.get("year_close", ())}
+        if not closed:
+            return
+        reqs = {r[0]: (r[1], r[2]) for r in self.small.get("fund_request", ())}
+        close_pos = self._close_positions()
+        first = self.binding.first
+        since = self.points.at.get("closed_year_request")
+        for ev in self.small.get("request_event", ()):
+            eid, rid, action, actor, when_text = ev[0], ev[1], ev[2], ev[3], ev[4]
+            if action not in ("submit", "approve") or eid in self.old_events:
+                continue
+            yb = reqs.get(rid)
+            at = closed.get(yb) if yb else None
+            if yb is None or at is None:
+                continue
+            self.checked["workflows"] += 1
+            key = f'{{"id": {eid}}}'
+            cpos, epos = close_pos.get(yb), (first or {}).get("fl.request_event", {}).get(key)
+            if cpos is not None and epos is not None:
+                if not histories.recorded_before(cpos, epos) or \
+                        not self.binding.row_recorded_after("closed_year_request", "fl.request_event", key):
+                    continue
+            else:
+                when = _ts(when_text)
+                if when is None or when <= at or (since is not None and when <= since):
+                    continue
+            self.add("workflows", f"{action} (event {eid}) of fund request {rid} ({yb[0]}, book {yb[1]}) by {actor} "
+                     f"at {when_text}, after the year's close at {at.isoformat()}: a closed year's requests are "
+                     "neither submitted nor approved after its close (year_closed_reference)", request_id=_int(rid))
 
     def _matches(self) -> None:
         """recon_match (fl.record_matches): each match group pairs at least one statement line

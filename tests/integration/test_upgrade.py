@@ -1106,11 +1106,12 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
                                "fund_balance_openings", "category_component", "year_close_date",
                                "shortfall_clearing_only", "import_daily_cap", "category_component_allow",
                                "reversal_date", "import_daily_cap_reference", "component_days", "approval_date",
-                               "closed_prefix", "closed_year_reference", "legacy_figures"} \
+                               "closed_prefix", "closed_year_reference", "legacy_figures",
+                               "closed_year_request"} \
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
         # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115;
         # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125; approval_date: 0126;
-        # closed_prefix: 0131; closed_year_reference: 0138; legacy_figures: 0140)
+        # closed_prefix: 0131; closed_year_reference: 0138; legacy_figures: 0140; closed_year_request: 0143)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -2854,5 +2855,32 @@ def test_upgrade_0142_a_closed_years_first_headcount_is_taken(upgraded: Upgraded
             c.execute("INSERT INTO fl.budget_plan (year, unit, book, version, granularity, content_hash) "
                       "VALUES (%s, %s, %s, 1, 'quarter', '\\x00')", (year, unit, book))
         assert e.value.diag.constraint_name == "year_closed_reference", e.value
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
+
+def test_upgrade_0143_a_closed_years_request_is_neither_submitted_nor_approved(upgraded: Upgraded) -> None:
+    """0143 (ATTACK17b F9): the upgraded ledger guards fl.fund_request with fl._closed_year_request
+    (search_path and lock_timeout kept, not PUBLIC's): a request for a closed (year, book) is not
+    inserted (year_closed_reference), nothing written; the rule point closed_year_request is
+    recorded once; the ledger verifies (earlier requests are not judged by the new rule)."""
+    with upgraded.connect() as c:
+        cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl._closed_year_request()'::regprocedure"
+                        ).fetchone()[0]
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg, cfg
+        assert c.execute("SELECT has_function_privilege('public', 'fl._closed_year_request()'::regprocedure, "
+                         "'EXECUTE')").fetchone()[0] is False
+        assert c.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = 'fund_request_closed_year' "
+                         "AND tgrelid = 'fl.fund_request'::regclass").fetchone()[0] == "O"
+        year, book = c.execute("SELECT year, book FROM fl.year_close ORDER BY year LIMIT 1").fetchone()
+        unit = c.execute("SELECT code FROM fl.unit ORDER BY code DESC LIMIT 1").fetchone()[0]
+        before = c.execute("SELECT count(*) FROM fl.fund_request").fetchone()[0]
+        with pytest.raises(psycopg.Error) as e, c.transaction():
+            c.execute("INSERT INTO fl.fund_request (unit, book, year, quarter, amount_requested, idempotency_key) "
+                      "VALUES (%s, %s, %s, 4, 100, 'u0143')", (unit, book, year))
+        assert e.value.diag.constraint_name == "year_closed_reference", e.value
+        assert c.execute("SELECT count(*) FROM fl.fund_request").fetchone()[0] == before
+        assert c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.rule_point' "
+                         "AND row_key ->> 'rule' = 'closed_year_request'").fetchone()[0] == 1
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)

@@ -25,8 +25,9 @@ GUARDED = {"budget", "budget_line", "budget_plan", "budget_plan_line", "insured_
 # Tables with a year that are not reference data of the year (each with its own rules for a closed year).
 NOT_REFERENCE = {
     "year_close": "the close itself",
-    "fund_request": "a workflow (request, approval, disbursement): its money is posted as entries, which the "
-                    "closed periods and the year close hold",
+    "fund_request": "a workflow, held by its own guard (0143, fl._closed_year_request: the closed year's performance "
+                    "review reads its approved requests, so none is submitted or approved after the close); its "
+                    "money is posted as entries, which the closed periods and the year close hold",
     "register_item": "a register item's opening year; clearings are entries, held by the closed periods",
     "seal": "the seal chain of posted entries (per fiscal year), not a figure a report reads",
     "seal_queue": "entries waiting for their seal",
@@ -129,3 +130,26 @@ def test_the_verdict_names_a_reference_row_written_after_the_close_with_the_guar
     v = ledger_db.cli("verify", "--json", user="aud")
     assert v.exit_code != 0
     assert "(year_closed_reference)" in v.stdout and "annual plan" in v.stdout, v.stdout[-3000:]
+
+
+def test_a_closed_years_request_approved_with_the_guard_off_is_named(ledger_db: LedgerDB) -> None:
+    """(0143, ATTACK17b F9) the request guard is re-derived: a 2023 request submitted before the
+    close and approved after it with fund_request_closed_year off is named by verify, judged by
+    where the history recorded the approval against the close."""
+    fin = ledger_db.connect("fin", autocommit=True)
+    post(fin, collect("e6s-c", "2023-03-01", "230822", "1000.00"))
+    assert ledger_db.cli("request", "submit", "--year", "2023", "--quarter", "4", "--amount", "100.00",
+                         "--note", "q4", user="o22").exit_code == 0
+    r = ledger_db.cli("close", "year", "--year", "2023", "--date", "2023-12-31", user="rev")
+    assert r.exit_code == 0, r
+    rid = ledger_db.admin().execute("SELECT max(id) AS id FROM fl.fund_request").fetchone()["id"]
+    refused = ledger_db.cli("--lang", "zh", "request", "approve", str(rid), "--date", "2024-01-05", user="rev")
+    assert refused.exit_code == 1 and "year_closed_reference" in refused.stderr and "Traceback" not in refused.stderr
+    assert ledger_db.cli("verify", "--json", user="aud").exit_code == 0
+    c = ledger_db.admin()
+    c.execute("ALTER TABLE fl.fund_request DISABLE TRIGGER fund_request_closed_year")
+    ap = ledger_db.cli("request", "approve", str(rid), "--date", "2024-01-05", user="rev")
+    c.execute("ALTER TABLE fl.fund_request ENABLE TRIGGER fund_request_closed_year")
+    assert ap.exit_code == 0, ap
+    v = ledger_db.cli("verify", "--json", user="aud")
+    assert v.exit_code != 0 and "(year_closed_reference)" in v.stdout and "approve (event" in v.stdout, v.stdout[-3000:]
