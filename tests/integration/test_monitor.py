@@ -305,10 +305,14 @@ def test_two_dimensions_response_plans_and_acknowledgements_by_hand(ledger_db):
 
     code, r = row("2024-11-30")
     resp = r["response"]
-    assert (resp["since"], resp["overdue"]) == ("2024-09-30", False) and code == 3
+    # The acknowledgement dated 2024-11-02 was recorded today (this test writes 2024's ledger in
+    # 2026): it is shown, late, but as of 2024-11-30 the database had no answer yet, so the red
+    # is still overdue that day (ATTACK17 E8, ATTACK17b F2: answered_on is the later of the two).
+    assert (resp["since"], resp["overdue"]) == ("2024-09-30", True) and code == 3
     a = resp["acknowledgement"]
     assert (a["acknowledged_by"], a["acknowledged_on"], a["late"]) == ("rev", "2024-11-02", True)
-    assert "red_unacknowledged" not in [w["code"] for w in r["warnings"]]
+    assert a["recorded_on"] is not None and a["recorded_on"] > "2024-11-30", a
+    assert "red_unacknowledged" in [w["code"] for w in r["warnings"]]
 
     # Chinese at 80 columns: every line fits, nothing cut, the plan and the acknowledgement shown.
     zh = ledger_db.cli("monitor", "--as-of", "2024-10-31", "--unit", U81, user="rev",

@@ -38,6 +38,7 @@ from ledger.store.imports import (
     ImportedHeadcount,
     ImportResult,
     InsuredImport,
+    LegacyMove,
     OpeningImport,
     Transfer,
 )
@@ -81,6 +82,7 @@ KEY_LISTS = [
     ("reports.md", "Final accounts rows have the keys ", FinalLine),
     ("imports.md", "`budget import` `--json`:", ImportResult),
     ("imports.md", "`handover transfer --json`: a list of ", Transfer),
+    ("imports.md", "each other entry that moved money on\n  them since, a list of ", LegacyMove),
     ("imports.md", "`register list --json`: a list of ", RegisterItem),
     ("imports.md", "`register clear --json`: ", Clearing),
     ("officers-guide.md", "`request reject --json`, `request void --json` | ", FundRequest),
