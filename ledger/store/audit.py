@@ -596,16 +596,10 @@ def _history_of(digest: dict[str, Any]) -> dict[str, Any] | None:
     h = digest.get("history")
     if h is None:
         return None
-    if not isinstance(h, dict):
-        raise BadInput(_("the digest file is damaged: its field history must be an object with seq and hash, got "
-                         "{value}").format(value=repr(h)[:80]))
-    seq, hsh = h.get("seq"), h.get("hash")
-    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= _BIGINT_MAX:
-        raise BadInput(_("the digest file is damaged: its field history.seq must be a whole number ≥ 0 (the last "
-                         "chained history version), got {value}").format(value=repr(seq)[:80]))
-    if not isinstance(hsh, str) or not _HEX64.match(hsh):
-        raise BadInput(_("the digest file is damaged: its field history.hash must be 64 hexadecimal digits (a "
-                         "SHA-256), got {value}").format(value=repr(hsh)[:80]))
+    h = _obj(h, "history")
+    seq = _whole(h.get("seq"), "history.seq")
+    _hex64(h.get("hash"), "history.hash")
+    hsh = h["hash"]
     return {"seq": seq, "hash": hsh}
 
 
