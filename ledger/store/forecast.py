@@ -14,7 +14,6 @@ from collections import defaultdict
 from ledger.core.chart import is_line
 from ledger.core.forecast import MonthFlows
 from ledger.store.db import Conn
-from ledger.store.monitor import recorded_first_days
 from ledger.store.receipts import government_receipts
 
 _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS NULL OR a.unit = %(unit)s)"
@@ -89,11 +88,3 @@ def government_outstanding(conn: Conn, *, origin: dt.date, book: str | None = No
              GROUP BY a.unit, a.book""",
         {"origin": origin, "book": book, "unit": unit}).fetchall()
     return {(r["unit"], r["book"]): int(r["outstanding"]) for r in rows}
-
-
-def first_days(conn: Conn, *, book: str | None = None,
-               unit: str | None = None) -> dict[tuple[str, str], dt.date]:
-    """Each unit's first day in each book as recorded (``ledger.store.monitor.recorded_first_days``,
-    sql/0130: never moved by a later entry, ATTACK16b D4), the months-payable basis the monitor
-    reads: the forecast prints at its origin what the monitor prints that day."""
-    return recorded_first_days(conn, book=book, unit=unit)

@@ -76,7 +76,6 @@ _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS 
 # reads it here or joins the table the same way, so the same figure agrees at every date.
 
 
-
 def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
             unit: str | None = None) -> list[MonitorFigures]:
     """Per (book, unit) of the pooled component, as of the end of ``as_of`` (fen):

@@ -76,7 +76,7 @@ def test_a_reclass_undone_the_same_day_leaves_no_earlier_first_day(ledger_db):
 
 
 def test_the_forecast_at_its_origin_keeps_the_basis_too(ledger_db):
-    """The forecast reads the unit's first day by its own query (ledger.store.forecast.first_days):
+    """The forecast reads the unit's first day by its own query (ledger.store.monitor.recorded_first_days):
     the same reclass must not move its origin's months payable either, so the forecast still
     prints at the origin what the monitor prints that day."""
     fin = ledger_db.connect("fin")
