@@ -332,7 +332,10 @@ def unchained_versions(log: Sequence[Sequence[str]]) -> list[dict[str, Any]]:
 def _unchained_of(digest: dict[str, Any]) -> dict[int, dict[str, Any]]:
     """The unchained versions a /3 digest recorded (none in a /1 or /2 digest)."""
     out: dict[int, dict[str, Any]] = {}
-    for i, v in enumerate(_list(digest.get("unchained") or [], "unchained")):
+    # A /3 digest with a history head recorded its unchained versions, none or some: the field
+    # is required with it, so a lost field never reads as "nothing was waiting" (ATTACK18 G1).
+    given = _field(digest, "unchained") if "history" in digest else digest.get("unchained", [])
+    for i, v in enumerate(_list(given, "unchained")):
         f = f"unchained[{i}]"
         v = _obj(v, f)
         vid = _whole(v.get("id"), f + ".id")
@@ -363,7 +366,10 @@ def _unchained_findings(want: dict[int, dict[str, Any]], now: dict[int, Sequence
 def _queued_of(digest: dict[str, Any]) -> dict[int, bytes]:
     """The entries a /2 digest recorded as queued (none in a /1 digest)."""
     out: dict[int, bytes] = {}
-    for i, q in enumerate(_list(digest.get("queued") or [], "queued")):
+    # /2 and /3 always record the queue, empty or not (ATTACK18 G1: a lost or damaged field
+    # must not read as "nothing was queued" and skip X9's comparison).
+    given = digest.get("queued", []) if digest.get("format") == "fundledger-digest/1" else _field(digest, "queued")
+    for i, q in enumerate(_list(given, "queued")):
         q = _obj(q, f"queued[{i}]")
         eid = _whole(q.get("entry_id"), f"queued[{i}].entry_id")
         _once(out, eid, f"queued[{i}].entry_id")
@@ -509,7 +515,9 @@ def _load(digest: dict[str, Any]) -> tuple[int, bytes, dict[int, dict[str, Any]]
     try:
         taken = dt.datetime.fromisoformat(taken_text)
     except ValueError:
-        raise _damaged("taken_at", _("a date and time (ISO 8601)"), taken_text) from None
+        raise _damaged("taken_at", _("a date and time with its offset (ISO 8601)"), taken_text) from None
+    if taken.tzinfo is None:      # ATTACK18 G1: compared with each entry's created_at, which has one
+        raise _damaged("taken_at", _("a date and time with its offset (ISO 8601)"), taken_text)
     vouchers: dict[tuple[str, int], int] = {}
     for i, v in enumerate(_list(_field(digest, "vouchers"), "vouchers")):
         f = f"vouchers[{i}]"
