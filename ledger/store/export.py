@@ -18,6 +18,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -45,6 +46,9 @@ SELECT c.relname AS name,
    AND (pg_catalog.has_table_privilege(c.oid, 'SELECT') OR c.relname = ANY (%(needed)s))
  ORDER BY c.relname
 """
+
+
+_PLAIN = re.compile(r"[a-z_][a-z0-9_]*")     # with fullmatch: every table a release creates
 
 
 def _ident(name: str) -> str:
@@ -101,6 +105,12 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
         counts: dict[str, int] = {}
         for t in conn.execute(_TABLES_SQL, {"needed": list(proof.TABLES)}).fetchall():
             name = t["name"]
+            if not _PLAIN.fullmatch(name):
+                # (ATTACK18 G4) The file's name comes from the audited database: one that is not a
+                # plain identifier ("../../x") would be written outside the export. No release
+                # creates one; the catalogue (catalogue.json, and the verdict's catalogue check)
+                # names the relation, and no file is made for it.
+                continue
             if name in proof.TABLES:
                 cols = [*proof.TABLES[name], *[c for c in t["cols"] if c not in proof.TABLES[name]]]
                 order = ", ".join(_ident(c.strip()) for c in proof.ORDER_BY[name].split(","))

@@ -39,3 +39,7 @@ def test_g4_a_table_name_does_not_steer_the_export_outside_its_directory(ledger_
     # On main: exit 0 and tmp_path/a/g4-outside.csv exists, holding the DBA's rows
     assert not planted.exists(), (r, planted.read_text(encoding="utf-8"))
     assert "Traceback" not in r.stdout + r.stderr, r
+    # the relation is no file of the export, and the export's own verdict names it
+    assert not any("g4-outside" in p.name for p in out.rglob("*")), sorted(out.rglob("*"))
+    v = ledger_db.cli("verify", "--offline", str(out), user="aud")
+    assert v.exit_code != 0 and "g4-outside" in v.stdout + v.stderr, v
