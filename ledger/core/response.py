@@ -144,15 +144,20 @@ def response(level: str, start: dt.date, as_of: dt.date, plans: Sequence[PlanSte
              acks: Sequence[Ack]) -> Response:
     """The plan's steps with due dates, the acknowledgement answering this warning (the
     latest one for the unit and book at this level or above, made on or after ``start``
-    and by ``as_of``), and whether a red is overdue: past its first step's due date and not
+    and by ``as_of``, preferring those recorded by ``as_of``), and whether a red is overdue: past its first step's due date and not
     answered by ``as_of`` (the later of the day the acknowledgement names and the day it was
     recorded, ``Ack.answered_on``)."""
     steps = tuple(DueStep(s, start + dt.timedelta(days=s.days)) for s in plans if s.level == level)
     floor = SEVERITY[Colour(level)]
     answering = [a for a in acks if SEVERITY[Colour(a.level)] >= floor and start <= a.acknowledged_on <= as_of]
-    ack = max(answering, key=lambda a: (a.acknowledged_on, a.id)) if answering else None
     # (ATTACK17b F2) unanswered on ``as_of`` unless the database had recorded the answer by then:
-    # an acknowledgement recorded years later is shown (late), but does not answer a past day's red
-    answered = ack is not None and ack.answered_on <= as_of
+    # an acknowledgement recorded years later is shown (late), but does not answer a past day's red.
+    # (ATTACK18 G2) Nor does it un-answer one: the answer shown is the latest of those recorded by
+    # ``as_of``, and only when there is none the latest of the rest (late) — a follow-up recorded
+    # today never rewrites a past day's monitor.
+    on_record = [a for a in answering if a.answered_on <= as_of]
+    pool = on_record or answering
+    ack = max(pool, key=lambda a: (a.acknowledged_on, a.id)) if pool else None
+    answered = bool(on_record)
     overdue = level == "red" and not answered and bool(steps) and as_of > steps[0].due
     return Response(level, start, steps, ack, overdue)

@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ledger.core.balance_rate import RateRanges, balance_rate, overall, rate_colour
 from ledger.core.forecast import MonthFlows
@@ -103,3 +105,34 @@ def test_month_end_levels_by_hand():
                    (dt.date(2024, 3, 31), Colour.yellow), (dt.date(2024, 4, 30), Colour.red)]
     assert len(month_end_levels("U", "RES", hist, before=dt.date(2024, 4, 15), t=Thresholds(), r=R)) == 3
     assert month_end_levels("U", "RES", hist, before=dt.date(2024, 1, 31), t=Thresholds(), r=R) == []
+
+
+_DAY0 = dt.date(2024, 3, 31)
+
+
+def _ack(i: int, on: int, rec: int, level: str) -> Ack:
+    day = _DAY0 + dt.timedelta(days=on)
+    return Ack(i, "U", "RES", level, _DAY0, day, "rev", "decided", recorded_on=day + dt.timedelta(days=rec))
+
+
+_ACKS = st.lists(st.tuples(st.integers(-5, 60), st.integers(0, 400), st.sampled_from(["red", "yellow"])),
+                 max_size=5).map(lambda xs: [_ack(i + 1, *x) for i, x in enumerate(xs)])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_ACKS, _ACKS, st.integers(0, 90))
+def test_an_acknowledgement_recorded_after_the_day_never_changes_that_days_answer(
+        before: list[Ack], later: list[Ack], days: int) -> None:
+    """(ATTACK18 G2) A past day's answer depends only on what was on record that day: adding
+    acknowledgements recorded after it — a follow-up typed today naming a past day — neither
+    answers a red that was unanswered (F2) nor un-answers one that was answered (G2)."""
+    as_of = _DAY0 + dt.timedelta(days=days)
+    on_record = [a for a in before if a.answered_on <= as_of]
+    added = [Ack(100 + a.id, a.unit, a.book, a.level, a.since, a.acknowledged_on, a.acknowledged_by, a.decision,
+                 recorded_on=max(a.recorded_on or a.acknowledged_on, as_of + dt.timedelta(days=1)))
+             for a in [*before, *later] if a not in on_record]
+    then = response("red", _DAY0, as_of, DEFAULT_PLANS, on_record)
+    now = response("red", _DAY0, as_of, DEFAULT_PLANS, [*on_record, *added])
+    assert now.overdue == then.overdue
+    if then.ack is not None:
+        assert now.ack == then.ack      # the answer shown is still the one that was on record
