@@ -46,7 +46,7 @@ The checks (each a ``CheckResult`` of the independent verdict):
   once (a second only after the first was reversed); no county opening is recorded for a
   book after that county's handover transfer of it.
 * ``claims_once`` — a benefit claim (a payment import line's reference, per unit) is paid
-  once (0043, 0063): the county's own import never pays a claim the city bureau's import
+  once (0043, 0063; its reference folded, 0146): the county's own import never pays a claim the city bureau's import
   had already taken (posted, or held and not rejected), and the bureau's import never pays
   again, with the same content, a claim the county had paid. Read from the import lines of
   the payment namespaces (``CLAIM_COLS``, in the register's (namespace, reference) order:
@@ -72,6 +72,7 @@ from ledger.core import entry_writers, fund_rules, histories, jsonfast, workflow
 from ledger.core.chart import BOTH, CHART_BY_CODE
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
 from ledger.core.keyed import CodedMap, HeldOf, KeptOf, SortedIds
+from ledger.core.references import reference_fold
 from ledger.core.rule_binding import Binding
 
 V = TypeVar("V")
@@ -1208,16 +1209,18 @@ class Rules:
             self.checked["claims_once"] += 1
             c: tuple[str, str, str] | None
             b: tuple[str, str, str] | None
+            # (0146) One claim on its folded form: the county's stored 囗腔-1 and the bureau's 口腔-1.
+            key = reference_fold(ref)
             if side == "bureau":
                 if not eid and (unit, ref, batch) in self.released:
                     continue                      # its held payment was rejected: nobody paid it (0063)
-                bureau[ref] = (h, eid, batch)
-                c, b = county.get(ref), bureau[ref]
+                bureau[key] = (h, eid, batch)
+                c, b = county.get(key), bureau[key]
             else:
                 if not eid:
                     continue
-                county[ref] = (h, eid, batch)
-                c, b = county[ref], bureau.get(ref)
+                county[key] = (h, eid, batch)
+                c, b = county[key], bureau.get(key)
             if c is not None and b is not None:
                 self._paid_twice(unit, ref, c, b)
 

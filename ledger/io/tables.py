@@ -51,6 +51,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from ledger.core.references import CONFUSABLE_HANZI
 from ledger.errors import BadFile, RowError
 from ledger.i18n import N_, _
 from ledger.io.formats import (
@@ -823,21 +824,8 @@ def gb2312_hanzi() -> frozenset[str]:
     return frozenset(out)
 
 
-# (0134, ATTACK16b D5) GB2312 itself lists the radicals (偏旁部首) as characters, and a few are drawn
-# like a common character or a mark the repertoire admits: 囗 (U+56D7) like 口, 丨 (U+4E28) like |.
-# A radical is a component, not a word — no place, provider or document number is written with one —
-# so these are refused in a new reference: radical -> the character it reads as (what to write).
-# The same table as fl.reference_confusable (0134; a test compares them). Distinct characters with
-# uses of their own drawn alike (己/已/巳, 日/曰, 土/士, 未/末, 一/-, 十/+, 〇/0 …) are not refused.
-CONFUSABLE_HANZI: dict[str, str] = {
-    "\u4e28": "|",        # 丨 like the vertical bar
-    "\u4e3f": "/",        # 丿 like the slash
-    "\u4e36": "\u3001",   # 丶 like 、
-    "\u56d7": "\u53e3",   # 囗 like 口
-    "\u5ddb": "\u5ddd",   # 巛 like 川
-}
-
-
+# (0134, ATTACK16b D5) GB2312's radicals drawn like a common character or mark: refused in a new
+# reference (``ledger.core.references.CONFUSABLE_HANZI``, the table fl.reference_confusable holds).
 def _confusable(text: str) -> str | None:
     """The first radical of ``CONFUSABLE_HANZI`` in ``text``, or None."""
     return next((c for c in text if c in CONFUSABLE_HANZI), None)

@@ -2884,3 +2884,26 @@ def test_upgrade_0143_a_closed_years_request_is_neither_submitted_nor_approved(u
                          "AND row_key ->> 'rule' = 'closed_year_request'").fetchone()[0] == 1
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
+
+
+def test_upgrade_0146_a_claim_is_paid_once_across_a_units_registers_on_its_folded_form(upgraded: Upgraded) -> None:
+    """0146: the upgraded ledger's fl.import_payments reads the other side's register on the folded
+    reference (reg_ref, fl.reference_fold) in 0043's, 0063's and 0070's lookups, keeps all its SET
+    clauses and is not PUBLIC's; the verdict's fold (ledger.core.references.reference_fold) is the
+    database's; the upgraded ledger verifies (its claims_once judged on folded references)."""
+    from ledger.core.references import CONFUSABLE_HANZI, reference_fold
+
+    with upgraded.connect() as c:
+        src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc WHERE oid = "
+                             "'fl.import_payments(text,text)'::regprocedure").fetchone()
+        assert src.count("coalesce(w.reg_ref, w.reference)") == 4 and "fl.reference_fold(w.reference)" in src, src
+        assert "(0070, ATTACK9 W5)" in src and "(0132)" in src, src                 # 0132's definition, changed
+        for setting in ("search_path=pg_catalog, fl, pg_temp", "work_mem=256MB", "enable_mergejoin=off",
+                        "lock_timeout=5s"):
+            assert setting in cfg, cfg
+        assert c.execute("SELECT has_function_privilege('public', 'fl.import_payments(text,text)'::regprocedure, "
+                         "'EXECUTE')").fetchone()[0] is False
+        text = "".join(CONFUSABLE_HANZI) + "A|1/口腔-1、川a"
+        assert c.execute("SELECT fl.reference_fold(%s)", (text,)).fetchone()[0] == reference_fold(text)
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
