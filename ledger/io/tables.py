@@ -181,7 +181,10 @@ class TableReader:
 
     def __init__(self, path: Path | str, fmt: FileFormat, vocab: Vocabulary | None = None) -> None:
         self.path = Path(path)
-        self.name = shown_name(self.path.absolute())  # the full path is named in every error (readable, storable)
+        # The name as given (``data/q1.csv``, or the full path when given one): named in every error and
+        # recorded with the batch and its entries' memos — what the officer typed, the same on any
+        # machine, not the working directory of the one that read it (readable, storable).
+        self.name = shown_name(self.path)
         self.fmt = fmt
         self.kind: Kind = "csv"
         self.header: tuple[str, ...] = ()  # canonical names (or the file's, trimmed and lower-cased) in file order
