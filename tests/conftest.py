@@ -581,9 +581,13 @@ def _no_fsync(pgdata: Path, admin_url: str) -> None:
         conf.write_text(text + ("" if text.endswith("\n") else "\n") + TEST_CLUSTER_CONF)
     with psycopg.connect(admin_url, autocommit=True) as c:
         c.execute("SELECT pg_catalog.pg_reload_conf()")
-        for _ in range(100):        # the postmaster rereads the file on SIGHUP, asynchronously
-            if c.execute("SHOW fsync").fetchone()[0] == "off":
-                break
+        # The postmaster rereads the file on SIGHUP, asynchronously. Wait until it has (this
+        # session reloads after the postmaster, which then forks the later sessions with it):
+        # a reload landing later would reach the cluster guard's session during a test and
+        # read as that test's reload (tests/security/test_attack7_writes.py u11, once, loaded).
+        deadline = time.monotonic() + 60
+        while c.execute("SHOW fsync").fetchone()[0] != "off":
+            assert time.monotonic() < deadline, "the test cluster did not reload its configuration in 60 s"
             time.sleep(0.02)
 
 
@@ -898,6 +902,25 @@ def _diff(before: list[tuple[str, str, str]], after: list[tuple[str, str, str]])
            [f"+ {r[0]}: {r[1]} (version {r[2]})" for r in sorted(new)]
 
 
+def _reloads_landed(conn: psycopg.Connection) -> None:
+    """After a ``cluster_roles`` test, before the next test's state is read: every reload it
+    asked for has reached the guard's session. ``pg_reload_conf()`` only signals the postmaster,
+    which rereads the files and signals each session in its own time; a session takes the signal
+    when it next reads a command, and ``pg_conf_load_time()`` is that session's own. A test that
+    reloads as it ends (test_attack7_views' ALTER SYSTEM RESET) could so have its reload land in
+    the guard's session during the NEXT test — on a loaded machine, u11 of
+    tests/security/test_attack7_writes.py failed its teardown with "configuration reloaded",
+    a reload it never made. Here the guard asks for one more reload and waits until its own
+    session has loaded the files after the request: the postmaster coalesces the pending ones
+    into it, so none of this test's is left to land later. (The check is as strict as before:
+    a test not so marked that reloads still changes the version its teardown reads.)"""
+    asked = conn.execute("SELECT pg_catalog.pg_reload_conf(), pg_catalog.clock_timestamp()").fetchone()[1]
+    deadline = time.monotonic() + 60
+    while conn.execute("SELECT pg_catalog.pg_conf_load_time()").fetchone()[0] <= asked:
+        assert time.monotonic() < deadline, "the cluster did not reload its configuration in 60 s"
+        time.sleep(0.01)
+
+
 @pytest.fixture(autouse=True)
 def _cluster_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     """Every test that reaches a server: on a shared server it holds the cluster lock
@@ -919,6 +942,8 @@ def _cluster_guard(request: pytest.FixtureRequest) -> Iterator[None]:
         before = cluster_state(conn)
         yield
         conn = watcher.conn()
+        if alone:
+            _reloads_landed(conn)
         after = cluster_state(conn)
     finally:
         if locked and not conn.broken and not conn.closed:
