@@ -23,9 +23,12 @@
 -- The sweep (the class: references compared for uniqueness or duplication): the register's own
 -- namespace, the register items and the statement lines are 0141's per-table triggers; a file's
 -- repeats (fl._imp_repeats) and the other imports' lookups compare new references only, which
--- hold no radical (0134), so the exact text is the folded one. Width and case: a reference not in
--- NFKC form (full-width ＺＡ) was refused by 0089/0097 before it is stored, and case is part of a
--- reference (A-1 and a-1 are two document numbers), so neither is folded.
+-- hold no radical (0134), so the exact text is the folded one. Matching a bank line to postings by
+-- reference (ledger.store.reconcile) pairs, it does not count: a look-alike pairs by amount and date.
+-- Not folded: width — a reference not in NFKC form (full-width ＺＡ) is refused since 0089, and one
+-- stored before is a verdict finding already (line_ref_form: a payment line's posting carries its
+-- reference, judged by the widest form a release admitted, NFKC included — the radicals are in that
+-- form, which is why 0141 folds them); case — A-1 and a-1 read differently in every report.
 --
 -- Cost: one index probe per unit of the file into 0141's partial index (stored references holding
 -- a radical); the fold join runs only when the other side stored one for a unit of the file.

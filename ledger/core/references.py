@@ -7,7 +7,9 @@ report (囗腔-1 and 口腔-1) and be one claim. ``reference_fold`` is the datab
 ``fl.reference_fold`` (0141): each radical read as what it is drawn like. The rules that judge a
 reference once (0141's per-table guards, 0146's claims across a unit's two registers, and the
 verdict's ``claims_once``) compare folded references. Width and case are not folded: a reference
-not in NFKC form is refused before it is stored (0089), and case is part of what a reference says."""
+not in NFKC form is refused since 0089 and, stored before, is a verdict finding (line_ref_form, its
+posting's reference judged by the widest form a release admitted — which holds the radicals, hence
+this fold); A-1 and a-1 read differently in every report."""
 
 from __future__ import annotations
 
