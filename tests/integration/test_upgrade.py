@@ -2905,5 +2905,24 @@ def test_upgrade_0146_a_claim_is_paid_once_across_a_units_registers_on_its_folde
                          "'EXECUTE')").fetchone()[0] is False
         text = "".join(CONFUSABLE_HANZI) + "A|1/口腔-1、川a"
         assert c.execute("SELECT fl.reference_fold(%s)", (text,)).fetchone()[0] == reference_fold(text)
+
+
+def test_upgrade_0149_the_admin_runs_no_figures_reader(upgraded: Upgraded) -> None:
+    """0149 (ATTACK18 G6): on the upgraded ledger the admin may execute none of the confined
+    figures readers — on the earlier release it read every unit's revenue and the closed years'
+    stored tables through them — and the auditor still reads them; the ledger verifies."""
+    with upgraded.connect() as c:
+        year = c.execute("SELECT year FROM fl.year_close ORDER BY year LIMIT 1").fetchone()[0]
+        for sig in ("fl.year_figures_read_at(int, text, date)", "fl.year_figures_read(int, text)",
+                    "fl.year_closes(int)"):
+            assert c.execute("SELECT has_function_privilege('fl_admin', %s::regprocedure, 'EXECUTE'), "
+                             "has_function_privilege('fl_auditor', %s::regprocedure, 'EXECUTE')",
+                             (sig, sig)).fetchone() == (False, True), sig
+    with upgraded.connect(ADMIN) as c, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        c.execute("SELECT * FROM fl.year_closes(%s)", (year,)).fetchall()
+    with upgraded.connect(AUDITOR) as c:
+        assert c.execute("SELECT count(*) FROM fl.year_closes(%s)", (year,)).fetchone()[0] > 0
+    r = upgraded.cli("report", "shortfall", "--year", str(year), user=ADMIN)
+    assert r.returncode != 0 and "Traceback" not in r.stdout + r.stderr, r
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
