@@ -2926,3 +2926,62 @@ def test_upgrade_0149_the_admin_runs_no_figures_reader(upgraded: Upgraded) -> No
     assert r.returncode != 0 and "Traceback" not in r.stdout + r.stderr, r
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
+
+
+def test_upgrade_0147_the_entry_checks_run_when_there_is_something_to_check(upgraded: Upgraded) -> None:
+    """0147 (issue 24): in the upgraded ledger fl.entry_stamp measures a source document's depth only when
+    the source is an object or an array (its SET clause kept), fl.entry's READ COMMITTED guard is a WHEN
+    on the isolation, fl.account's identity guard fires for an UPDATE naming an identity column, and
+    fl.manual_day's eight counter CHECKs are one; raw SQL as the owner is still refused — a source nested
+    65 levels deep (entry_source_depth), an insert at REPEATABLE READ (read_committed), each identity
+    column's change (append_only), a negative counter (manual_day_counts_check) — while an entry without
+    a source at READ COMMITTED and an update of an account's totals pass; the ledger verifies."""
+    with upgraded.connect() as c:
+        trig = c.execute("SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'fl.account'::regclass "
+                         "AND tgname = 'account_identity_fixed' AND tgenabled = 'O'").fetchone()[0]
+        assert "BEFORE UPDATE OF book, chart_code, unit, holder, component, bank_account_id" in trig, trig
+        assert "WHEN" in trig and "fl.account_identity_fixed()" in trig, trig
+        checks = {r[0] for r in c.execute("SELECT conname FROM pg_constraint WHERE conrelid = 'fl.manual_day'::regclass "
+                                          "AND contype = 'c'")}
+        assert checks == {"manual_day_counts_check"}, checks
+        with c.transaction(force_rollback=True):
+            acc = c.execute("SELECT id FROM fl.account WHERE unit IS NOT NULL ORDER BY id LIMIT 1").fetchone()[0]
+            for col, v in (("unit", "000000"), ("book", "XXX"), ("chart_code", "1001"), ("holder", "x"),
+                           ("component", "x"), ("bank_account_id", -1)):
+                with pytest.raises(psycopg.Error) as e, c.transaction():
+                    c.execute(f"UPDATE fl.account SET debits = debits, {col} = %s WHERE id = %s", (v, acc))
+                assert e.value.diag.constraint_name == "append_only", (col, e.value)
+            assert c.execute("UPDATE fl.account SET debits = debits + 0, credits = credits WHERE id = %s",
+                             (acc,)).rowcount == 1
+            c.execute("INSERT INTO fl.manual_day (user_name, day, n, postings) VALUES ('fin_zhao', DATE '2001-01-01', 1, 2)")
+            for col in ("n", "postings", "acks", "requests", "statements", "statement_lines", "import_rows",
+                        "reference_rows"):
+                with pytest.raises(psycopg.Error) as e, c.transaction():
+                    c.execute(f"UPDATE fl.manual_day SET {col} = -1 WHERE user_name = 'fin_zhao' "
+                              "AND day = DATE '2001-01-01'")
+                assert e.value.diag.constraint_name == "manual_day_counts_check", (col, e.value)
+        src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc WHERE oid = 'fl.entry_stamp()'::regprocedure"
+                             ).fetchone()
+        assert "(0147)" in src and "fl._json_depth_within(NEW.source, 64) IS FALSE" in src, src
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg, cfg
+        trig = c.execute("SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'fl.entry'::regclass "
+                         "AND tgname = 'entry_read_committed'").fetchone()[0]
+        assert "WHEN" in trig and "transaction_isolation" in trig and "fl.refuse_old_snapshot()" in trig, trig
+
+        def insert(tag: str, source: str | None) -> None:
+            c.execute("INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash, reason, source) "
+                      "VALUES ('RES', fl._region_today(), 'x', 'manual', %s, '\\x00', '', %s::jsonb)",
+                      (f"manual:0147:{tag}", source))
+
+        with c.transaction(force_rollback=True):
+            with pytest.raises(psycopg.Error) as e, c.transaction():
+                insert("deep", "[" * 65 + "]" * 65)
+            assert e.value.diag.constraint_name == "entry_source_depth", e.value
+            insert("shallow", "[" * 64 + "]" * 64)      # 64 levels: taken
+            insert("none", None)
+        with pytest.raises(psycopg.Error) as e, c.transaction():
+            c.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            insert("rr", None)
+        assert e.value.diag.constraint_name == "read_committed", e.value
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _not_ok(json.loads(v.stdout)) if v.stdout.startswith("{") else v
