@@ -1,13 +1,13 @@
 """issue 24: fl.entry_stamp measures a source document's depth only when there is one, and fl.entry's READ COMMITTED guard fires only when the isolation is another (its WHEN): see sql/0147_entry_write_calls.sql
 
 Revision ID: 0147
-Revises: 0146
+Revises: 0149
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0147"
-down_revision = "0146"
+down_revision = "0149"
 branch_labels = None
 depends_on = None
 
