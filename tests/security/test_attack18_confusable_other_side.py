@@ -50,5 +50,10 @@ def test_g3_a_claim_the_bureau_paid_under_the_radical_is_not_paid_again_by_the_c
 
     r = ledger_db.cli("pay", "import", _claim(tmp_path / "b.csv", "口腔-1"), user="o81")
     # On main: exit 0, 口腔-1 posted — 800.00 paid twice for one claim read alike in every report
-    assert r.exit_code != 0 and "reference_confusable" in (r.stdout + r.stderr), r
+    # Since 0146 the county's file reads the bureau's paid 囗腔-1 as the same claim: skipped as already
+    # paid (same content), or refused — never posted a second time.
+    out = r.stdout + r.stderr
+    assert "Traceback" not in out, r
+    assert ((r.exit_code != 0 and "reference_confusable" in out)
+            or (r.exit_code == 0 and "already imported" in out and "nothing was recorded" in out)), r
     assert _paid(ledger_db) == ["\u56d7腔-1"]
