@@ -511,6 +511,15 @@ def _load(digest: dict[str, Any]) -> tuple[int, bytes, dict[int, dict[str, Any]]
         seq = _whole(c.get("seq"), f + ".seq")
         _once(cps, seq, f + ".seq")
         cps[seq] = dict(c, hash=_hex64(c.get("hash"), f + ".hash"))
+    # The file agrees with itself (ATTACK18 G1's note): the writer's checkpoints end at last_seq
+    # and the one there holds head_hash. A checkpoint past last_seq would never be compared, and a
+    # head that is not its own checkpoint's would accuse the ledger of a fork the file made.
+    beyond = sorted(s for s in cps if s > last_seq)
+    if beyond:
+        raise _damaged(f"checkpoints (seq {beyond[0]})", _("at most its last_seq ({n})").format(n=last_seq), beyond[0])
+    if last_seq in cps and cps[last_seq]["hash"] != head:
+        raise _damaged("head_hash", _("the hash of its own checkpoint at last_seq ({n})").format(n=last_seq),
+                       head.hex())
     taken_text = _text(_field(digest, "taken_at"), "taken_at")
     try:
         taken = dt.datetime.fromisoformat(taken_text)
@@ -535,6 +544,10 @@ def _load(digest: dict[str, Any]) -> tuple[int, bytes, dict[int, dict[str, Any]]
 def _damaged(field: str, what: str, value: object) -> BadInput:
     return BadInput(_("the digest file is damaged: its field {field} must be {what}, got {value}").format(
         field=field, what=what, value=repr(value)[:80]))
+
+
+def taken_text_of(digest: dict[str, Any]) -> str:
+    return str(digest.get("taken_at"))[:40]
 
 
 def _field(digest: dict[str, Any], name: str) -> Any:
@@ -626,6 +639,14 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
     queued_then = _queued_of(digest)
     unchained_then = _unchained_of(digest)
     history_then = _history_of(digest)
+    now = conn.execute("SELECT pg_catalog.clock_timestamp() AS now").fetchone()
+    if now is not None and taken_at > now["now"]:
+        # (ATTACK18 G1's note) Every honest entry since would read as "created before the digest
+        # was taken": a damaged file — or a server clock set back — proves nothing either way.
+        raise BadInput(_("the digest file says it was taken at {taken}, after the database's clock now ({now}): the "
+                         "file is damaged or the server's clock was set back; give the digest file fundledger audit "
+                         "digest wrote, and check the server's clock").format(taken=taken_text_of(digest),
+                                                                               now=now["now"].isoformat()))
     unchained_now: dict[int, Sequence[str]] = {}
     sealed_later: dict[int, bytes | None] = {}
     queued_now: dict[int, bytes] = {}

@@ -62,3 +62,34 @@ def test_g1_a_taken_at_without_offset_does_not_accuse_an_honest_ledger(ledger_db
     # database holds a value no fundledger command writes … the books are not proven whole
     assert "illegal_state" not in r.stderr + r.stdout and "not proven whole" not in r.stderr + r.stdout, r
     assert "bad_input" in r.stderr, r
+
+
+@pytest.mark.parametrize("change", [
+    {"checkpoints": [{"seq": 1, "entry_id": 1, "voucher": "RES/2024-000001", "hash": "0" * 64},
+                     {"seq": 2, "entry_id": 2, "voucher": "RES/2024-000002", "hash": "1" * 64}]},
+    {"head_hash": "2" * 64},
+], ids=["checkpoint-beyond-last_seq", "head-not-its-own-checkpoint"])
+def test_g1_a_file_that_disagrees_with_itself_is_the_files_fault(change: dict) -> None:
+    """(G1's note) A checkpoint past last_seq would never be compared; a head_hash that is not the
+    hash of the file's own checkpoint at last_seq would read as a fork of the ledger."""
+    from ledger.errors import BadInput
+    from ledger.store.audit import check_digest_file
+
+    with pytest.raises(BadInput):
+        check_digest_file({**BASE, **change})
+
+
+def test_g1_a_digest_taken_after_the_servers_now_is_refused_not_judged(ledger_db, tmp_path) -> None:
+    """(G1's note) taken_at after the database's clock: every honest later entry would be named
+    back-dated. The file (or the clock) is at fault, and nothing is certified either way."""
+    fin = ledger_db.connect("fin")
+    post(fin, collect("c1", "2024-01-10", "230822", "1000.00"))
+    fin.commit()
+    assert ledger_db.cli("audit", "digest", "--out", str(tmp_path / "d.json"), user="aud").exit_code == 0
+    post(fin, collect("c2", "2024-01-11", "230822", "1000.00"))
+    fin.commit()
+    d = json.loads((tmp_path / "d.json").read_text(encoding="utf-8"))
+    d["taken_at"] = "2999-01-01T00:00:00+00:00"
+    (tmp_path / "future.json").write_text(json.dumps(d), encoding="utf-8")
+    r = ledger_db.cli("audit", "check-digest", str(tmp_path / "future.json"), user="aud")
+    assert r.exit_code != 0 and "bad_input" in r.stderr and "back-dated" not in r.stdout + r.stderr, r
