@@ -169,3 +169,29 @@ def test_the_verdicts_reader_gives_back_every_value_as_printed(ledger_db):
 
     assert [r[1] for r in got] == values
     assert all(r[2] == "" and r[3] == "\\x00ff" and json.loads(r[4]) == v for r, v in zip(got, values, strict=True))
+
+
+def test_the_verdicts_reader_takes_rows_in_blocks_and_leaves_the_session_ready(ledger_db):
+    """``copy_rows`` and ``copy_text`` take COPY's rows in blocks of every message libpq
+    already holds, ending the COPY themselves when its end arrived with the rows
+    (``verify_independent._copy_blocks``): 50,000 rows of every length come back whole and
+    in order, the session takes the next statement at once, and an error the server sends
+    after 39,999 rows is raised as psycopg raises it (the transaction rolled back as any
+    failed one)."""
+    import psycopg
+
+    from ledger.store.verify_independent import copy_rows, copy_text, pin
+
+    c = ledger_db.connect("aud")
+    pin(c)
+    q = "SELECT g.i, pg_catalog.repeat('x', g.i % 97) FROM pg_catalog.generate_series(1, 50000) g(i) ORDER BY g.i"
+    assert list(copy_rows(c, q)) == [[str(i), "x" * (i % 97)] for i in range(1, 50001)]
+    assert list(copy_text(c, q)) == [[str(i).encode(), b"x" * (i % 97)] for i in range(1, 50001)]
+    assert list(copy_rows(c, "SELECT 1 WHERE false")) == []
+    assert c.execute("SELECT 1 AS one").fetchone()["one"] == 1
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        list(copy_rows(c, "SELECT 1 / (40000 - g.i) FROM pg_catalog.generate_series(1, 50000) g(i)"))
+    c.rollback()
+    pin(c)
+    assert list(copy_rows(c, "SELECT 2")) == [["2"]]
+    c.rollback()
