@@ -34,6 +34,9 @@ Pure: settings and figures in, values out.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
@@ -122,6 +125,45 @@ def standards_json(standards: Sequence[FundingStandard]) -> list[dict[str, Any]]
              "ratio_max": str(s.ratio_max)} for s in standards]
 
 
+_NUMBER = re.compile(r"\s*[0-9]{1,15}(\.[0-9]{1,15})?\s*")
+StandardKey = tuple[int, str]
+StandardText = tuple[tuple[Any, ...], ...]
+
+
+def _number(v: Any) -> Any:
+    """An amount or ratio as 0145's guard compares it (fl._standard_number): a number, or text
+    that is one, as that number ("960" = "960.00" = 960); anything else as it stands."""
+    if isinstance(v, bool) or v is None or isinstance(v, (dict, list)):
+        return v
+    text = str(v)
+    return Decimal(text.strip()) if _NUMBER.fullmatch(text) else v
+
+
+def standards_by_year(value: Any) -> dict[StandardKey, StandardText]:
+    """The funding_standards setting's value (parsed JSON) per (year, book) as 0145's guard
+    reads it (fl._funding_standards_of): each (year, book)'s entries as (per_insured,
+    subsidy_min, individual, ratio_max) numbers in order, the book RES when none is given, the
+    defaults when the value holds none (null, []). The verdict compares a closed year's with
+    it, version by version (ledger.core.rules, year_closed_reference)."""
+    if value is None or value == []:
+        value = standards_json(DEFAULT_STANDARDS)
+    if not isinstance(value, list):
+        return {}
+    out: dict[StandardKey, list[tuple[Any, ...]]] = {}
+    for it in value:
+        if not isinstance(it, dict):
+            continue
+        y = it.get("year")
+        if isinstance(y, bool) or not isinstance(y, (int, str)) or not re.fullmatch(r"\s*[0-9]{1,4}\s*", str(y)):
+            continue
+        b = it.get("book")
+        book = "RES" if b is None else (b if isinstance(b, str) else json.dumps(b)).strip(" ").upper()
+        out.setdefault((int(str(y).strip()), book), []).append(tuple(
+            _number(it.get(k, "2" if k == "ratio_max" else None))
+            for k in ("per_insured", "subsidy_min", "individual", "ratio_max")))
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def standard_for(standards: Sequence[FundingStandard], year: int, book: str) -> FundingStandard | None:
     for s in standards:
         if s.year == year and s.book == book:
@@ -160,6 +202,9 @@ class FundingLine:
     ratio: Decimal | None
     standard: FundingStandard | None
     flags: tuple[str, ...]
+    # (0142, closedyr) the day the headcount in force was recorded, when that was after the year's
+    # close (a closed year's first headcount is taken: the close and its reports did not have it)
+    headcount_after_close: dt.date | None = None
 
 
 def funding_line(unit: str, book: str, year: int, insured: int | None, subsidy: int, individual: int,

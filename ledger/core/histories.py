@@ -50,6 +50,13 @@ QUEUED = "fl.seal_queue"
 ORDERED = ("fl.entry", "fl.closed_period", "fl.rule_point", "fl.import_batch", "fl.budget_plan",
            "fl.year_close", "fl.budget", "fl.insured_count", "fl.request_event")
 
+# (0145, closedyr) The settings whose every version the verdict reads, beside the version before
+# it (``Scan.settings``): the funding standards, one per (year, book), final once the year closes
+# (ledger.core.rules._closed_year_standards). Keys as PostgreSQL prints the jsonb.
+WATCHED_SETTINGS = frozenset({'{"key": "funding_standards"}'})
+# A watched setting's version: (where the history recorded it, its row's text, who wrote it, when).
+SettingVersion = tuple[tuple[int | None, int], str, str, str]
+
 # The hooked tables whose rows the release ever changes, and the columns it changes
 # (the UPDATEs of sql/: a request's workflow, an import batch's counts, a held entry's
 # decision, a register item's cleared amount). Every other hooked table is append-only:
@@ -147,9 +154,12 @@ class Scan:
     # first UNCHAINED_SHOWN — which are not evidence: in no chain and under no digest filed
     # before they are chained (but a fundledger-digest/3 filed after their commit).
     loose: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # (0145) every version of the watched settings (``WATCHED_SETTINGS``), in id order
+    settings: list[SettingVersion] = field(default_factory=list)
 
 
 UNCHAINED_SHOWN = 100
+
 
 
 def not_evidence(s: Scan) -> list[dict[str, str | int]]:
@@ -481,6 +491,7 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
     writers: dict[str, array[int]] = {}
     unchained = 0
     loose: list[tuple[str, str, str, str]] = []
+    settings: list[SettingVersion] = []
 
     def wrote(r: Sequence[str], key: str) -> None:
         if r[3] == "INSERT":
@@ -539,6 +550,8 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
                         wrote(r, r[4])
         else:
             keep(i, r, r[2], r[4], text)
+            if r[2] == "fl.setting" and r[4] in WATCHED_SETTINGS:
+                settings.append(((int(r[1]) if r[1] else None, i), text, r[6], r[7]))
         if memos is not None:             # an entry's one version (0055): its postings' memos
             keep(i, r, "fl.posting", memos[0], memos[1])
         if len(r) > 11 and (not r[11] or _unhex(r[11]) != own_seal(r, row_b)):
@@ -574,7 +587,7 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
                    "trigger that wrote it", links.count, findings, cap)
     return Scan(chain, {**{tbl: rows.texts() if isinstance(rows, MemoVersions) else {k: v[1] for k, v in rows.items()}
                            for tbl, rows in latest.items()}, **proj},
-                unchained, changes, order, dig, deferred, writers, loose)
+                unchained, changes, order, dig, deferred, writers, loose, settings)
 
 
 def check_chain(log: Sequence[Sequence[str]], head: Sequence[Sequence[str]], cap: int) -> CheckResult:

@@ -69,11 +69,12 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from ledger.core import entry_writers, fund_rules, histories, jsonfast, workflow_shapes, year_bound
+from ledger.core import funding as funding_core
 from ledger.core.chart import BOTH, CHART_BY_CODE
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
 from ledger.core.keyed import CodedMap, HeldOf, KeptOf, SortedIds
 from ledger.core.references import reference_fold
-from ledger.core.rule_binding import Binding
+from ledger.core.rule_binding import Binding, point_key
 
 V = TypeVar("V")
 
@@ -84,7 +85,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "pending_entry": ("id", "kind", "book", "idempotency_key", "reverses", "units", "made_by", "maker_role",
                       "maker_unit", "state", "decided_by", "entry_id", "source", "made_at"),
     "app_user": ("name", "role", "unit"),
-    "request_event": ("id", "request_id", "action", "actor", "at"),
+    "request_event": ("id", "request_id", "action", "actor", "at", "from_state", "to_state"),
     "year_close": ("year", "book", "closed_at", "closed_on", "result"),
     "closed_period": ("month", "closed_by", "closed_at"),
     "setting": ("key", "value"),
@@ -412,7 +413,22 @@ RULE_POINTS: dict[str, str] = {
     "closed_year_reference": "0138",     # a closed year's budget, plan, headcounts are final (ATTACK17 E6)
     "legacy_figures": "0140",            # a county's legacy accounts are the city's figures (ATTACK17 E5)
     "closed_year_request": "0143",       # a closed year's fund requests: no submit, no approval after its close (17b F9)
+    "closed_year_request_final": "0145",  # ... and no void (an approval is not taken back) after its close (closedyr)
+    "closed_year_standard": "0145",      # a closed year's funding standard (fl.setting) is final (closedyr)
 }
+# (0145, closedyr) The states a fund request counts as approved in the performance review
+# (ledger.store.performance): a closed year's request does not leave them after the close.
+_COUNTED = frozenset({"approved", "disbursed", "settled"})
+
+
+def _standard_text(entries: funding_core.StandardText | None) -> str:
+    """A closed year's funding standard(s) as the verdict names them: per insured / subsidy at
+    least / individual, ratio at most; "none"."""
+    if not entries:
+        return "none"
+    return "; ".join(" / ".join(str(v) for v in e[:3]) + f", {e[3]} : 1" for e in entries)
+
+
 # (0108) The rows a user's imports may write in one region day (rows_posted of its batches of these
 # kinds together), by role: fl._imp_finish's caps (ledger.store.verify.IMPORT_CAP_* in the first pass).
 IMPORT_CAP_KINDS = frozenset({"payments", "collections", "opening"})
@@ -711,6 +727,8 @@ class Rules:
     close_entries: dict[tuple[str, int], list[tuple[int, str, str]]] = field(default_factory=lambda: defaultdict(list))
     # where the history recorded each entry and rule point (``placed``; ATTACK10 X1)
     binding: Binding = field(default_factory=Binding)
+    # (0145) the funding_standards setting's versions (``settings_history``), in the history's order
+    setting_versions: list[histories.SettingVersion] = field(default_factory=list)
     # (ATTACK10 X7) the entries of the kinds an import writes, judged by their shape
     # (``workflow_shapes``): entry -> (kind, key, maker, confirmed from a held entry, import batch)
     shaped: dict[int, tuple[str, str, str, bool, str]] = field(default_factory=dict)
@@ -1420,6 +1438,7 @@ class Rules:
         self._budgets()
         self._closed_year_references()
         self._closed_year_requests()
+        self._closed_year_standards()
         self._matches()
         self._acks()
         self._accounts()
@@ -1855,17 +1874,26 @@ class Rules:
         """year_closed_reference (0143, ATTACK17b F9): no fund request of a closed (year, book) is
         submitted or approved after that year's close (the year's performance review reads the
         approved requests) — judged by where the chained history recorded the event against the
-        close, above the rule point closed_year_request; with no history, by the event's time."""
+        close, above the rule point closed_year_request; with no history, by the event's time.
+        (0145, closedyr) Nor does one leave the approved count after the close (a void; by raw SQL
+        any event from approved, disbursed or settled to another state): the same judgement,
+        above the rule point closed_year_request_final."""
         closed = {(r[0], r[1]): _ts(r[2]) for r in self.small.get("year_close", ())}
         if not closed:
             return
         reqs = {r[0]: (r[1], r[2]) for r in self.small.get("fund_request", ())}
         close_pos = self._close_positions()
         first = self.binding.first
-        since = self.points.at.get("closed_year_request")
         for ev in self.small.get("request_event", ()):
             eid, rid, action, actor, when_text = ev[0], ev[1], ev[2], ev[3], ev[4]
-            if action not in ("submit", "approve") or eid in self.old_events:
+            was, to = (ev[5], ev[6]) if len(ev) > 6 else ("", "")
+            if action in ("submit", "approve"):
+                rule, what = "closed_year_request", "neither submitted nor approved"
+            elif was in _COUNTED and to not in _COUNTED:
+                rule, what = "closed_year_request_final", "not taken out of the approved count (voided)"
+            else:
+                continue
+            if eid in self.old_events:
                 continue
             yb = reqs.get(rid)
             at = closed.get(yb) if yb else None
@@ -1876,15 +1904,57 @@ class Rules:
             cpos, epos = close_pos.get(yb), (first or {}).get("fl.request_event", {}).get(key)
             if cpos is not None and epos is not None:
                 if not histories.recorded_before(cpos, epos) or \
-                        not self.binding.row_recorded_after("closed_year_request", "fl.request_event", key):
+                        not self.binding.row_recorded_after(rule, "fl.request_event", key):
                     continue
             else:
-                when = _ts(when_text)
+                when, since = _ts(when_text), self.points.at.get(rule)
                 if when is None or when <= at or (since is not None and when <= since):
                     continue
             self.add("workflows", f"{action} (event {eid}) of fund request {rid} ({yb[0]}, book {yb[1]}) by {actor} "
                      f"at {when_text}, after the year's close at {at.isoformat()}: a closed year's requests are "
-                     "neither submitted nor approved after its close (year_closed_reference)", request_id=_int(rid))
+                     f"{what} after its close (year_closed_reference)", request_id=_int(rid))
+
+    def settings_history(self, versions: Sequence[histories.SettingVersion] | None) -> None:
+        """The versions of the watched settings (``histories.Scan.settings``: the funding
+        standards), in the history's id order, read before ``finish`` (0145, closedyr)."""
+        self.setting_versions = list(versions or ())
+
+    def _closed_year_standards(self) -> None:
+        """year_closed_reference (0145, closedyr): no version of the funding_standards setting
+        changes, adds or removes the standard of a closed (year, book) — each version beside the
+        one before it (the first beside none: the defaults), judged when the chained history
+        recorded it after that year's close and after the rule point closed_year_standard; a
+        close the history holds no version of, by the times (the version's against the close's)."""
+        closed = {(_int(r[0]), str(r[1])): _ts(r[2]) for r in self.small.get("year_close", ())}
+        if not closed or not self.setting_versions:
+            return
+        close_pos = self._close_positions()
+        point = self.binding.points.get(point_key("closed_year_standard"))
+        since = self.points.at.get("closed_year_standard")
+        before: Any = None
+        for pos, text, actor, when_text in self.setting_versions:
+            row = _json(text)
+            now = row.get("value") if isinstance(row, dict) else None
+            was, before = before, now
+            self.checked["workflows"] += 1
+            if point is not None and not histories.recorded_before(point, pos):
+                continue
+            old, new = funding_core.standards_by_year(was), funding_core.standards_by_year(now)
+            when = _ts(when_text)
+            for (year, book), at in sorted(closed.items(), key=lambda x: (x[0][0] or 0, x[0][1])):
+                if year is None or old.get((year, book)) == new.get((year, book)):
+                    continue
+                cpos = close_pos.get((str(year), book))
+                if cpos is not None:
+                    if not histories.recorded_before(cpos, pos):
+                        continue
+                elif at is None or when is None or when <= at or (point is None and since is not None and when <= since):
+                    continue
+                self.add("workflows", f"the funding standard of {year} (book {book}) changed by {actor} at {when_text} "
+                         f"(fl.setting funding_standards, history id {pos[1]}), after the year's close at "
+                         f"{at.isoformat() if at else '?'}: {_standard_text(old.get((year, book)))} → "
+                         f"{_standard_text(new.get((year, book)))}; a closed year's funding standard is final "
+                         "(year_closed_reference)")
 
     def _matches(self) -> None:
         """recon_match (fl.record_matches): each match group pairs at least one statement line

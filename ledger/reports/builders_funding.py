@@ -31,6 +31,8 @@ FUNDING_COLUMNS = (
     Column("ratio", N_("Subsidy : individual"), "ratio"),
     Column("ratio_max", N_("Ratio limit"), "ratio"),
     Column("warnings", N_("Flags")),
+    # (closedyr) a closed year's first headcount taken after its close (0142): the day it was recorded
+    Column("headcount_after_close", N_("Headcount recorded after the year's close")),
 )
 
 
@@ -41,7 +43,8 @@ def _row(line: FundingLine, name: str | None) -> dict[str, Any]:
             "individual_per_insured": line.individual_per_insured, "total_per_insured": line.total_per_insured,
             "subsidy_standard": s.subsidy_min if s else None, "individual_standard": s.individual if s else None,
             "total_standard": s.per_insured if s else None, "ratio": line.ratio,
-            "ratio_max": s.ratio_max.quantize(Decimal("0.01")) if s else None, "warnings": ", ".join(line.flags) or None}
+            "ratio_max": s.ratio_max.quantize(Decimal("0.01")) if s else None, "warnings": ", ".join(line.flags) or None,
+            "headcount_after_close": line.headcount_after_close.isoformat() if line.headcount_after_close else None}
 
 
 def funding_report(lines: Sequence[FundingLine], *, year: int, labels: Labels, lang: str = "zh",
@@ -68,6 +71,10 @@ def funding_report(lines: Sequence[FundingLine], *, year: int, labels: Labels, l
     notes = [translate(N_("received on the cash basis in the year: fiscal subsidy = 4101 without the shortfall "
                           "share (4101.shortfall), individual = 4001; per insured = received ÷ insured, to the fen; "
                           "flags compare the exact totals with standard × insured"), lang)]
+    if any(ln.headcount_after_close for ln in lines):
+        notes.append(translate(N_("a headcount dated in the column 'Headcount recorded after the year's close' was "
+                                  "recorded after the year was closed (a closed year's first headcount is taken, "
+                                  "a correction is not): the close and the reports of that day did not have it"), lang))
     if not any(ln.standard for ln in lines):
         notes.append(translate(N_("no funding standard is configured for this year (region file, "
                                   "[[funding_standards]])"), lang))

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
 
 from ledger.core.chart import is_line
 from ledger.core.funding import FundingLine, FundingStandard, funding_line, parse_standards
@@ -64,6 +65,21 @@ def headcounts(conn: Conn, year: int, *, history: bool = False, unit: str | None
         {"y": year, "u": unit, "b": book, "h": history})
 
 
+def after_close(conn: Conn, year: int, in_force: list[Headcount]) -> dict[tuple[str, str], dt.date]:
+    """(book, unit) -> the day its headcount in force was recorded, for those recorded after
+    ``year``'s close of their book (0142 takes a closed year's first headcount after the close:
+    the funding report says so, closedyr). The day in the region's time zone."""
+    closes = {r["book"]: r["closed_at"] for r in conn.execute(
+        "SELECT book, closed_at FROM fl.year_close WHERE year = %s", (year,)).fetchall()}
+    if not closes:
+        return {}
+    row = conn.execute("SELECT coalesce((SELECT s.value ->> 'time_zone' FROM fl.setting s WHERE s.key = 'region'), "
+                       "'Asia/Shanghai') AS tz").fetchone()
+    zone = ZoneInfo(row["tz"] if row else "Asia/Shanghai")
+    return {(h.book, h.unit): h.recorded_at.astimezone(zone).date() for h in in_force
+            if h.book in closes and h.recorded_at > closes[h.book]}
+
+
 def received(conn: Conn, year: int, book: str) -> dict[str, tuple[int, int]]:
     """Per unit of ``book``: (fiscal subsidy, individual contributions) received in ``year``."""
     start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
@@ -90,7 +106,9 @@ def funding(conn: Conn, year: int, *, book: str | None = None, unit: str | None 
     units = [r["code"] for r in conn.execute("SELECT code FROM fl.unit ORDER BY sort, code").fetchall()
              if (own is None or r["code"] == own) and (unit is None or r["code"] == unit)]
     stds = standards(conn)
-    counts = {(r.book, r.unit): r.insured for r in headcounts(conn, year)}
+    in_force = headcounts(conn, year)
+    counts = {(r.book, r.unit): r.insured for r in in_force}
+    late = after_close(conn, year, in_force)
     books = sorted({s.book for s in stds if s.year == year} | {b for b, _ in counts})
     books = [b for b in books if book is None or b == book]
     known = {r["code"] for r in conn.execute("SELECT code FROM fl.book").fetchall()}
@@ -102,5 +120,6 @@ def funding(conn: Conn, year: int, *, book: str | None = None, unit: str | None 
         money = received(conn, year, b)
         for u in units:
             subsidy, individual = money.get(u, (0, 0))
-            out.append(funding_line(u, b, year, counts.get((b, u)), subsidy, individual, std))
+            line = funding_line(u, b, year, counts.get((b, u)), subsidy, individual, std)
+            out.append(replace(line, headcount_after_close=late.get((b, u))))
     return out

@@ -78,7 +78,7 @@ def test_a_closed_years_approved_request_is_not_voided_after_its_close(ledger_db
                 "UPDATE fl.fund_request SET state = 'rejected' WHERE id = %s",
                 "UPDATE fl.fund_request SET amount_approved = 1 WHERE id = %s",
                 "UPDATE fl.fund_request SET year = 2024 WHERE id = %s"):
-        with pytest.raises(psycopg.Error, match="year_closed_reference|closed"):
+        with pytest.raises(psycopg.Error, match="year_closed_reference"):
             admin.execute(sql, (rid,))
     assert _review(ledger_db) == before
     # what the message says to do: the approval stands and is paid (in the open year)
