@@ -18,16 +18,20 @@
 --    approved one still disbursed and settled. 0143's refusals (submit, approve) are kept as
 --    they were, word for word. The trigger now fires on any UPDATE (not only OF state).
 -- 2. Funding standards. fl.setting funding_standards holds one standard per (year, book); the
---    funding report of a year reads that year's. A region reload (or raw SQL) changing,
---    adding or removing the standard of a closed (year, book) rewrote that closed year's funding
---    report: refused (year_closed_reference), the other years' standards stay changeable. The
+--    funding report of a year reads that year's. A region reload (or raw SQL) changing or
+--    removing the standard of a closed (year, book) rewrote that closed year's funding report:
+--    refused (year_closed_reference), the other years' standards stay changeable. A FIRST standard
+--    for a closed year that had none is taken, as 0142 takes a closed year's first headcount: the
+--    report had no standard to hold the year against, so it fills a gap (and a ledger whose
+--    region file gains a standard for a year it closed before — a release adding one, as 2023's
+--    was — still upgrades). The
 --    standards are compared as the report reads them: numbers as numbers ("960" = "960.00"),
 --    the book RES when none is given, the defaults of ledger.core.funding (2022 RES 960 / 610 /
 --    350, 2 : 1) when the setting holds none. Settings that are not per year (thresholds,
 --    performance weights) are not guarded here (docs/security.md, Left).
 -- Both are re-derived by the independent verdict (ledger.core.rules): a request event that takes
 -- a closed year's request out of the approved count, and a version of the funding_standards
--- setting that changes a closed year's standard, recorded by the chained history after the
+-- setting that changes or removes a closed year's standard, recorded by the chained history after the
 -- year's close and above the rule points closed_year_request_final / closed_year_standard.
 
 CREATE OR REPLACE FUNCTION fl._closed_year_request() RETURNS trigger
@@ -107,13 +111,16 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, fl, pg_temp SET lock_timeou
 $$;
 REVOKE ALL ON FUNCTION fl._funding_standards_of(jsonb) FROM PUBLIC;
 
--- A change of fl.setting that changes, adds or removes the funding standard of a closed (year,
--- book) is refused; every other setting, and the standards of open years, change as before.
+-- A change of fl.setting that changes or removes the funding standard of a closed (year, book) is
+-- refused; a first standard for a closed year that had none is taken (it fills a gap, as 0142's
+-- first headcount: the report had no standard to read); every other setting, and the standards of
+-- open years, change as before.
 CREATE FUNCTION fl._closed_year_setting() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, fl, pg_temp SET lock_timeout = '5s' AS $$
 DECLARE
   was jsonb;
   now_ jsonb;
+  before jsonb;
   y int;
   b text;
 BEGIN
@@ -130,11 +137,12 @@ BEGIN
     now_ := NEW.value;
   END IF;
   FOR y, b IN SELECT yc.year, yc.book FROM fl.year_close yc ORDER BY yc.year, yc.book LOOP
-    IF (SELECT s.standard FROM fl._funding_standards_of(was) s WHERE s.year = y AND s.book = b)
+    before := (SELECT s.standard FROM fl._funding_standards_of(was) s WHERE s.year = y AND s.book = b);
+    IF before IS NOT NULL AND before
        IS DISTINCT FROM (SELECT s.standard FROM fl._funding_standards_of(now_) s WHERE s.year = y AND s.book = b) THEN
       PERFORM fl.refuse('year_closed_reference', format(
         'the year %s of book %s is closed: its funding standard is final (its funding report is read against it), '
-        'so it is not changed, added or removed after the close, and nothing was changed; keep %s''s standard in '
+        'so it is neither changed nor removed after the close, and nothing was changed; keep %s''s standard in '
         'the region file as it was (change the standards of open years only), or state the change in a note to '
         '%s''s final accounts', y, b, y, y));
     END IF;

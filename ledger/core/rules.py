@@ -1921,7 +1921,8 @@ class Rules:
 
     def _closed_year_standards(self) -> None:
         """year_closed_reference (0145, closedyr): no version of the funding_standards setting
-        changes, adds or removes the standard of a closed (year, book) — each version beside the
+        changes or removes the standard of a closed (year, book) (a first one for a year that had
+        none fills a gap: not named, as the guard takes it) — each version beside the
         one before it (the first beside none: the defaults), judged when the chained history
         recorded it after that year's close and after the rule point closed_year_standard; a
         close the history holds no version of, by the times (the version's against the close's)."""
@@ -1942,8 +1943,8 @@ class Rules:
             old, new = funding_core.standards_by_year(was), funding_core.standards_by_year(now)
             when = _ts(when_text)
             for (year, book), at in sorted(closed.items(), key=lambda x: (x[0][0] or 0, x[0][1])):
-                if year is None or old.get((year, book)) == new.get((year, book)):
-                    continue
+                if year is None or old.get((year, book)) is None or old.get((year, book)) == new.get((year, book)):
+                    continue                               # unchanged, or a first one (it fills a gap)
                 cpos = close_pos.get((str(year), book))
                 if cpos is not None:
                     if not histories.recorded_before(cpos, pos):

@@ -69,8 +69,8 @@ def after_close(conn: Conn, year: int, in_force: list[Headcount]) -> dict[tuple[
     """(book, unit) -> the day its headcount in force was recorded, for those recorded after
     ``year``'s close of their book (0142 takes a closed year's first headcount after the close:
     the funding report says so, closedyr). The day in the region's time zone."""
-    closes = {r["book"]: r["closed_at"] for r in conn.execute(
-        "SELECT book, closed_at FROM fl.year_close WHERE year = %s", (year,)).fetchall()}
+    closes = {r["book"]: r["closed_at"] for r in conn.execute(      # an officer's too (0008: not fl.year_close)
+        "SELECT book, closed_at FROM fl.year_closes(%s)", (year,)).fetchall()}
     if not closes:
         return {}
     row = conn.execute("SELECT coalesce((SELECT s.value ->> 'time_zone' FROM fl.setting s WHERE s.key = 'region'), "

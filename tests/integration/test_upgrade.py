@@ -1107,11 +1107,12 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
                                "shortfall_clearing_only", "import_daily_cap", "category_component_allow",
                                "reversal_date", "import_daily_cap_reference", "component_days", "approval_date",
                                "closed_prefix", "closed_year_reference", "legacy_figures",
-                               "closed_year_request"} \
+                               "closed_year_request", "closed_year_request_final", "closed_year_standard"} \
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
         # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115;
         # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125; approval_date: 0126;
-        # closed_prefix: 0131; closed_year_reference: 0138; legacy_figures: 0140; closed_year_request: 0143)
+        # closed_prefix: 0131; closed_year_reference: 0138; legacy_figures: 0140; closed_year_request: 0143;
+        # closed_year_request_final, closed_year_standard: 0145)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -2985,3 +2986,49 @@ def test_upgrade_0147_the_entry_checks_run_when_there_is_something_to_check(upgr
         assert e.value.diag.constraint_name == "read_committed", e.value
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _not_ok(json.loads(v.stdout)) if v.stdout.startswith("{") else v
+
+
+def test_upgrade_0145_a_closed_years_approvals_and_funding_standard_are_final(upgraded: Upgraded) -> None:
+    """0145 (closedyr): the upgraded ledger guards fl.fund_request (any UPDATE now) with the new
+    fl._closed_year_request and fl.setting with fl._closed_year_setting (search_path and
+    lock_timeout kept, not PUBLIC's): a closed year's approved request is not voided nor moved
+    out of its year, and its funding standard is not changed (year_closed_reference), nothing
+    written; an open year's standard still changes; the two rule points are recorded once; the
+    ledger verifies (the settings' and requests' earlier versions are not judged by the rules)."""
+    with upgraded.connect() as c:
+        for fn in ("fl._closed_year_request()", "fl._closed_year_setting()", "fl._funding_standards_of(jsonb)",
+                   "fl._standard_number(jsonb)"):
+            cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = %s::regprocedure", (fn,)).fetchone()[0]
+            assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg, (fn, cfg)
+            assert c.execute("SELECT has_function_privilege('public', %s::regprocedure, 'EXECUTE')",
+                             (fn,)).fetchone()[0] is False, fn
+        for tg, tbl in (("fund_request_closed_year", "fl.fund_request"), ("setting_closed_year", "fl.setting")):
+            assert c.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = %s AND tgrelid = %s::regclass",
+                             (tg, tbl)).fetchone()[0] == "O", tg
+        year, book = c.execute("SELECT year, book FROM fl.year_close ORDER BY year LIMIT 1").fetchone()
+        was = c.execute("SELECT value FROM fl.setting WHERE key = 'funding_standards'").fetchone()[0]
+        extra = {"book": book, "per_insured": "1", "subsidy_min": "0.5", "individual": "0.5", "ratio_max": "2"}
+        with pytest.raises(psycopg.Error) as e, c.transaction():
+            c.execute("UPDATE fl.setting SET value = value || %s::jsonb WHERE key = 'funding_standards'",
+                      (json.dumps([{**extra, "year": year}]),))
+        assert e.value.diag.constraint_name == "year_closed_reference", e.value
+        assert c.execute("SELECT value FROM fl.setting WHERE key = 'funding_standards'").fetchone()[0] == was
+        with c.transaction(force_rollback=True):            # an open year's: taken
+            c.execute("UPDATE fl.setting SET value = value || %s::jsonb WHERE key = 'funding_standards'",
+                      (json.dumps([{**extra, "year": 2099}]),))
+        rows = c.execute("""SELECT r.id, r.state FROM fl.fund_request r JOIN fl.year_close y
+                             ON y.year = r.year AND y.book = r.book ORDER BY r.id""").fetchall()
+        assert rows, "the demo has requests of a closed year"
+        for rid, state in rows:
+            with pytest.raises(psycopg.Error) as e, c.transaction():
+                c.execute("UPDATE fl.fund_request SET year = year + 1 WHERE id = %s", (rid,))
+            assert e.value.diag.constraint_name == "year_closed_reference", e.value
+            if state in ("approved", "disbursed", "settled"):
+                with pytest.raises(psycopg.Error) as e, c.transaction():
+                    c.execute("UPDATE fl.fund_request SET state = 'voided' WHERE id = %s", (rid,))
+                assert e.value.diag.constraint_name == "year_closed_reference", e.value
+        for rule in ("closed_year_request_final", "closed_year_standard"):
+            assert c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.rule_point' "
+                             "AND row_key ->> 'rule' = %s", (rule,)).fetchone()[0] == 1, rule
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)

@@ -3,10 +3,11 @@ budget, plan, headcount and fund requests final; three ways still moved a closed
 
 1. An APPROVED, not yet disbursed fund request of a closed year is voided after the close (or its
    state set back by raw SQL): the closed year's performance review (requests_vs_spending reads
-   the approved requests) moves — 23 points of requests_vs_spending in the reproduction below.
+   the approved requests) moves — requests_vs_spending of the closed 2023 from 25.00 to 0.00 in
+   the reproduction below.
 2. The funding standards (``fl.setting`` funding_standards, one per year and book) are a region
-   setting any reload rewrites: the standard of a closed year changed after its close rewrites
-   that year's funding report (its flags, its standard per insured).
+   setting any reload rewrites: the standard of a closed year changed or removed after its close
+   rewrites that year's funding report (its flags, its standard per insured).
 3. ``report funding`` does not say that a closed year's headcount (0142 takes a first one after
    the close) was recorded after the close: the auditor reads it as the close's.
 
@@ -166,6 +167,24 @@ def test_a_closed_years_funding_standard_is_final(ledger_db: LedgerDB) -> None:
     assert std and all(str(x).startswith("1100") for x in std), std
 
 
+def test_a_first_standard_for_a_closed_year_that_had_none_is_taken(ledger_db: LedgerDB) -> None:
+    """As 0142 takes a closed year's first headcount: the report had no standard to hold the year
+    against, so a release's region file that gains one for a year already closed still loads."""
+    admin = ledger_db.admin()
+    admin.execute("""UPDATE fl.setting SET value = jsonb_path_query_array(value, '$[*] ? (@.year != 2023)')
+                      WHERE key = 'funding_standards'""")
+    _close_2023(ledger_db)
+    assert not [x for s in _funding(ledger_db, 2023)["sections"] for x in s["rows"] if x["total_standard"]]
+    with ledger_db.connect(None) as c:
+        migrate.load_reference(c, _region({}))
+        c.commit()
+    assert [x for s in _funding(ledger_db, 2023)["sections"] for x in s["rows"] if x["total_standard"]]
+    with pytest.raises(psycopg.Error, match="year_closed_reference"):     # and then it is final
+        admin.execute("""UPDATE fl.setting SET value = jsonb_path_query_array(value, '$[*] ? (@.year != 2023)')
+                          WHERE key = 'funding_standards'""")
+    assert "(year_closed_reference)" not in str(verdict(ledger_db).get("workflows", []))
+
+
 def test_a_closed_years_standard_changed_with_the_guard_off_is_named_online_and_offline(ledger_db: LedgerDB,
                                                                                        tmp_path: Path) -> None:
     _close_2023(ledger_db)
@@ -201,6 +220,9 @@ def test_the_funding_report_labels_a_headcount_recorded_after_the_close(ledger_d
     # On main: no such key — the late headcount reads as the close's
     assert rows[U]["headcount_after_close"], rows[U]
     assert rows["230881"]["headcount_after_close"] is None, rows["230881"]
+    mine = ledger_db.cli("report", "funding", "--year", "2024", "--json", user="o22")      # the officer's own
+    assert mine.exit_code == 0 and [x["headcount_after_close"] for s in mine.json()["sections"]
+                                    for x in s["rows"]] == [rows[U]["headcount_after_close"]], mine
     text = ledger_db.cli("report", "funding", "--year", "2024", "--lang", "en", user="aud")
     assert text.exit_code == 0 and "recorded after the year's close" in text.stdout, text.stdout
     zh = ledger_db.cli("report", "funding", "--year", "2024", "--lang", "zh", user="aud")
