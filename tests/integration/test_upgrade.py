@@ -3005,13 +3005,19 @@ def test_upgrade_0145_a_closed_years_approvals_and_funding_standard_are_final(up
         for tg, tbl in (("fund_request_closed_year", "fl.fund_request"), ("setting_closed_year", "fl.setting")):
             assert c.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = %s AND tgrelid = %s::regclass",
                              (tg, tbl)).fetchone()[0] == "O", tg
-        year, book = c.execute("SELECT year, book FROM fl.year_close ORDER BY year LIMIT 1").fetchone()
         was = c.execute("SELECT value FROM fl.setting WHERE key = 'funding_standards'").fetchone()[0]
+        # a closed (year, book) with a standard (the region file's, loaded by the upgrade's init: a
+        # first one for a closed year is taken) — its standard changed or removed is refused
+        year, book = c.execute("""SELECT y.year, y.book FROM fl.year_close y
+                                   JOIN fl._funding_standards_of(%s::jsonb) s ON s.year = y.year AND s.book = y.book
+                                  ORDER BY 1, 2 LIMIT 1""", (json.dumps(was),)).fetchone()
         extra = {"book": book, "per_insured": "1", "subsidy_min": "0.5", "individual": "0.5", "ratio_max": "2"}
-        with pytest.raises(psycopg.Error) as e, c.transaction():
-            c.execute("UPDATE fl.setting SET value = value || %s::jsonb WHERE key = 'funding_standards'",
-                      (json.dumps([{**extra, "year": year}]),))
-        assert e.value.diag.constraint_name == "year_closed_reference", e.value
+        for change in ([e for e in was if e.get("year") != year], [{**e, "per_insured": "1"} if e.get("year") == year
+                                                                   else e for e in was]):
+            with pytest.raises(psycopg.Error) as e, c.transaction():
+                c.execute("UPDATE fl.setting SET value = %s::jsonb WHERE key = 'funding_standards'",
+                          (json.dumps(change),))
+            assert e.value.diag.constraint_name == "year_closed_reference", e.value
         assert c.execute("SELECT value FROM fl.setting WHERE key = 'funding_standards'").fetchone()[0] == was
         with c.transaction(force_rollback=True):            # an open year's: taken
             c.execute("UPDATE fl.setting SET value = value || %s::jsonb WHERE key = 'funding_standards'",

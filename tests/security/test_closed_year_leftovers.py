@@ -227,3 +227,34 @@ def test_the_funding_report_labels_a_headcount_recorded_after_the_close(ledger_d
     assert text.exit_code == 0 and "recorded after the year's close" in text.stdout, text.stdout
     zh = ledger_db.cli("report", "funding", "--year", "2024", "--lang", "zh", user="aud")
     assert zh.exit_code == 0 and "年终结转后" in zh.stdout, zh.stdout
+
+
+def test_the_verdict_reads_a_standard_as_the_guard_does(ledger_db: LedgerDB) -> None:
+    """The guard's reading (fl._funding_standards_of) and the verdict's
+    (ledger.core.funding.standards_by_year) tell the same pairs of values apart."""
+    import itertools
+    import json
+
+    from ledger.core.funding import standards_by_year
+
+    e = {"year": 2023, "per_insured": "1020", "subsidy_min": "640", "individual": "380"}
+    samples = [None, [], [e], [{**e, "book": "RES", "per_insured": "1020.00"}], [{**e, "per_insured": 1020}],
+               [{**e, "ratio_max": "2.0"}], [{**e, "ratio_max": "3"}], [{**e, "book": "EMP"}], [e, e],
+               [{**e, "year": "2023"}], [{**e, "individual": "x"}], [{**e, "individual": "381"}], {"a": 1},
+               [{"year": 2022, "per_insured": "960", "subsidy_min": "610", "individual": "350"}], ["x", e]]
+    admin = ledger_db.admin()
+
+    def sql(v: Any) -> dict[tuple[int, str], Any]:
+        rows = admin.execute("SELECT year, book, standard FROM fl._funding_standards_of(%s::jsonb)",
+                             (None if v is None else json.dumps(v),)).fetchall()
+        return {(r["year"], r["book"]): r["standard"] for r in rows if r["year"] is not None}
+
+    for a, b in itertools.combinations(samples, 2):
+        py_a, py_b = standards_by_year(a), standards_by_year(b)
+        sq_a, sq_b = sql(a), sql(b)
+        assert set(py_a) == set(sq_a) and set(py_b) == set(sq_b), (a, b)
+        for k in set(py_a) | set(py_b):
+            same_sql = admin.execute("SELECT %s::jsonb IS NOT DISTINCT FROM %s::jsonb AS s",
+                                     (json.dumps(sq_a.get(k)) if k in sq_a else None,
+                                      json.dumps(sq_b.get(k)) if k in sq_b else None)).fetchone()["s"]
+            assert (py_a.get(k) == py_b.get(k)) == same_sql, (k, a, b, sq_a.get(k), sq_b.get(k))

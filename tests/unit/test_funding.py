@@ -81,3 +81,18 @@ def test_a_bad_standard_is_refused_naming_the_field(item: dict, words: str) -> N
         parse_standards([item], "city.toml")
     assert "city.toml: funding_standards[1]" in e.value.message or "funding standard 2022" in e.value.message
     assert words in e.value.message
+
+
+def test_standards_by_year_reads_the_setting_as_0145s_guard_does() -> None:
+    """``standards_by_year`` (the verdict's reading of a funding_standards version) takes numbers
+    as numbers, RES as the default book and the built-in 2022 standard when none is stored."""
+    from ledger.core.funding import standards_by_year
+
+    a = standards_by_year([{"year": 2023, "per_insured": "1020", "subsidy_min": "640", "individual": "380"}])
+    b = standards_by_year([{"year": "2023", "book": "res", "per_insured": 1020, "subsidy_min": "640.00",
+                            "individual": "380.0", "ratio_max": "2"}])
+    assert a == b and set(a) == {(2023, "RES")}
+    assert standards_by_year([]) == standards_by_year(None) == standards_by_year(
+        [{"year": 2022, "book": "RES", "per_insured": "960", "subsidy_min": "610", "individual": "350"}])
+    assert standards_by_year({"year": 2023}) == {}
+    assert standards_by_year([{"year": 2023, "per_insured": "1020", "subsidy_min": "640", "individual": "381"}]) != a
