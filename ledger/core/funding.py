@@ -131,7 +131,7 @@ StandardText = tuple[tuple[Any, ...], ...]
 
 
 def _number(v: Any) -> Any:
-    """An amount or ratio as 0145's guard compares it (fl._standard_number): a number, or text
+    """An amount or ratio as 0150's guard compares it (fl._standard_number): a number, or text
     that is one, as that number ("960" = "960.00" = 960); anything else as it stands."""
     if isinstance(v, bool) or v is None or isinstance(v, (dict, list)):
         return v
@@ -140,7 +140,7 @@ def _number(v: Any) -> Any:
 
 
 def standards_by_year(value: Any) -> dict[StandardKey, StandardText]:
-    """The funding_standards setting's value (parsed JSON) per (year, book) as 0145's guard
+    """The funding_standards setting's value (parsed JSON) per (year, book) as 0150's guard
     reads it (fl._funding_standards_of): each (year, book)'s entries as (per_insured,
     subsidy_min, individual, ratio_max) numbers in order, the book RES when none is given, the
     defaults when the value holds none (null, []). The verdict compares a closed year's with

@@ -50,7 +50,7 @@ QUEUED = "fl.seal_queue"
 ORDERED = ("fl.entry", "fl.closed_period", "fl.rule_point", "fl.import_batch", "fl.budget_plan",
            "fl.year_close", "fl.budget", "fl.insured_count", "fl.request_event")
 
-# (0145, closedyr) The settings whose every version the verdict reads, beside the version before
+# (0150, closedyr) The settings whose every version the verdict reads, beside the version before
 # it (``Scan.settings``): the funding standards, one per (year, book), final once the year closes
 # (ledger.core.rules._closed_year_standards). Keys as PostgreSQL prints the jsonb.
 WATCHED_SETTINGS = frozenset({'{"key": "funding_standards"}'})
@@ -154,7 +154,7 @@ class Scan:
     # first UNCHAINED_SHOWN — which are not evidence: in no chain and under no digest filed
     # before they are chained (but a fundledger-digest/3 filed after their commit).
     loose: list[tuple[str, str, str, str]] = field(default_factory=list)
-    # (0145) every version of the watched settings (``WATCHED_SETTINGS``), in id order
+    # (0150) every version of the watched settings (``WATCHED_SETTINGS``), in id order
     settings: list[SettingVersion] = field(default_factory=list)
 
 

@@ -413,10 +413,10 @@ RULE_POINTS: dict[str, str] = {
     "closed_year_reference": "0138",     # a closed year's budget, plan, headcounts are final (ATTACK17 E6)
     "legacy_figures": "0140",            # a county's legacy accounts are the city's figures (ATTACK17 E5)
     "closed_year_request": "0143",       # a closed year's fund requests: no submit, no approval after its close (17b F9)
-    "closed_year_request_final": "0145",  # ... and no void (an approval is not taken back) after its close (closedyr)
-    "closed_year_standard": "0145",      # a closed year's funding standard (fl.setting) is final (closedyr)
+    "closed_year_request_final": "0150",  # ... and no void (an approval is not taken back) after its close (closedyr)
+    "closed_year_standard": "0150",      # a closed year's funding standard (fl.setting) is final (closedyr)
 }
-# (0145, closedyr) The states a fund request counts as approved in the performance review
+# (0150, closedyr) The states a fund request counts as approved in the performance review
 # (ledger.store.performance): a closed year's request does not leave them after the close.
 _COUNTED = frozenset({"approved", "disbursed", "settled"})
 
@@ -727,7 +727,7 @@ class Rules:
     close_entries: dict[tuple[str, int], list[tuple[int, str, str]]] = field(default_factory=lambda: defaultdict(list))
     # where the history recorded each entry and rule point (``placed``; ATTACK10 X1)
     binding: Binding = field(default_factory=Binding)
-    # (0145) the funding_standards setting's versions (``settings_history``), in the history's order
+    # (0150) the funding_standards setting's versions (``settings_history``), in the history's order
     setting_versions: list[histories.SettingVersion] = field(default_factory=list)
     # (ATTACK10 X7) the entries of the kinds an import writes, judged by their shape
     # (``workflow_shapes``): entry -> (kind, key, maker, confirmed from a held entry, import batch)
@@ -1875,7 +1875,7 @@ class Rules:
         submitted or approved after that year's close (the year's performance review reads the
         approved requests) — judged by where the chained history recorded the event against the
         close, above the rule point closed_year_request; with no history, by the event's time.
-        (0145, closedyr) Nor does one leave the approved count after the close (a void; by raw SQL
+        (0150, closedyr) Nor does one leave the approved count after the close (a void; by raw SQL
         any event from approved, disbursed or settled to another state): the same judgement,
         above the rule point closed_year_request_final."""
         closed = {(r[0], r[1]): _ts(r[2]) for r in self.small.get("year_close", ())}
@@ -1916,11 +1916,11 @@ class Rules:
 
     def settings_history(self, versions: Sequence[histories.SettingVersion] | None) -> None:
         """The versions of the watched settings (``histories.Scan.settings``: the funding
-        standards), in the history's id order, read before ``finish`` (0145, closedyr)."""
+        standards), in the history's id order, read before ``finish`` (0150, closedyr)."""
         self.setting_versions = list(versions or ())
 
     def _closed_year_standards(self) -> None:
-        """year_closed_reference (0145, closedyr): no version of the funding_standards setting
+        """year_closed_reference (0150, closedyr): no version of the funding_standards setting
         changes or removes the standard of a closed (year, book) (a first one for a year that had
         none fills a gap: not named, as the guard takes it) — each version beside the
         one before it (the first beside none: the defaults), judged when the chained history

@@ -211,7 +211,7 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
               bank_refs.check(latest, p.acct.values(), 200))
     if api_rules is not None:
         api_rules.placed(hist.first)        # the duty rules bind by the history's order (ATTACK10 X1)
-        api_rules.settings_history(hist.settings)   # the funding standards' versions (0145)
+        api_rules.settings_history(hist.settings)   # the funding standards' versions (0150)
         api_rules.written(hist.entry_writers)   # who inserted each entry (ATTACK10 X10)
         api_rules.sealed(p.seq_of, p.queued_judge.rec if p.queued_judge is not None else None)   # W6's marks
     # (ATTACK11 Y5) as online: the versions committed but not chained when the export was

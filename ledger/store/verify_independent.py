@@ -548,7 +548,7 @@ def _judged(conn: Conn, reader: GroupedReader, cap: int, fingerprint: dict[str, 
         t = step("rows", t)
         hist, tables = got["hist"], got["tables"]
         api_rules.placed(hist.first)        # the duty rules bind by the history's order (ATTACK10 X1)
-        api_rules.settings_history(hist.settings)   # the funding standards' versions (0145)
+        api_rules.settings_history(hist.settings)   # the funding standards' versions (0150)
         api_rules.written(hist.entry_writers)   # who inserted each entry (ATTACK10 X10)
         api_rules.sealed(p.seq_of, p.queued_judge.rec if p.queued_judge is not None else None)   # W6's marks
         unchained = hist.unchained

@@ -1112,7 +1112,7 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
         # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115;
         # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125; approval_date: 0126;
         # closed_prefix: 0131; closed_year_reference: 0138; legacy_figures: 0140; closed_year_request: 0143;
-        # closed_year_request_final, closed_year_standard: 0145)
+        # closed_year_request_final, closed_year_standard: 0150)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -2988,8 +2988,8 @@ def test_upgrade_0147_the_entry_checks_run_when_there_is_something_to_check(upgr
     assert v.returncode == 0, _not_ok(json.loads(v.stdout)) if v.stdout.startswith("{") else v
 
 
-def test_upgrade_0145_a_closed_years_approvals_and_funding_standard_are_final(upgraded: Upgraded) -> None:
-    """0145 (closedyr): the upgraded ledger guards fl.fund_request (any UPDATE now) with the new
+def test_upgrade_0150_a_closed_years_approvals_and_funding_standard_are_final(upgraded: Upgraded) -> None:
+    """0150 (closedyr): the upgraded ledger guards fl.fund_request (any UPDATE now) with the new
     fl._closed_year_request and fl.setting with fl._closed_year_setting (search_path and
     lock_timeout kept, not PUBLIC's): a closed year's approved request is not voided nor moved
     out of its year, and its funding standard is not changed (year_closed_reference), nothing

@@ -83,7 +83,7 @@ def test_a_bad_standard_is_refused_naming_the_field(item: dict, words: str) -> N
     assert words in e.value.message
 
 
-def test_standards_by_year_reads_the_setting_as_0145s_guard_does() -> None:
+def test_standards_by_year_reads_the_setting_as_0150s_guard_does() -> None:
     """``standards_by_year`` (the verdict's reading of a funding_standards version) takes numbers
     as numbers, RES as the default book and the built-in 2022 standard when none is stored."""
     from ledger.core.funding import standards_by_year

@@ -1,4 +1,4 @@
--- fundledger migration 0145: a closed year's approved requests and funding standards are final
+-- fundledger migration 0150: a closed year's approved requests and funding standards are final
 -- (the leftovers of ATTACK17b F9; docs/security.md, closedyr).
 --
 -- 1. Requests. 0143 refused a closed year's request being submitted or approved after the close
@@ -154,5 +154,5 @@ REVOKE ALL ON FUNCTION fl._closed_year_setting() FROM PUBLIC;
 CREATE TRIGGER setting_closed_year BEFORE INSERT OR UPDATE OR DELETE ON fl.setting
   FOR EACH ROW EXECUTE FUNCTION fl._closed_year_setting();
 
-SELECT fl._rule_takes_effect('closed_year_request_final', '0145');
-SELECT fl._rule_takes_effect('closed_year_standard', '0145');
+SELECT fl._rule_takes_effect('closed_year_request_final', '0150');
+SELECT fl._rule_takes_effect('closed_year_standard', '0150');
