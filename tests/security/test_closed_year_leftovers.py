@@ -158,7 +158,8 @@ def test_a_closed_years_funding_standard_is_final(ledger_db: LedgerDB) -> None:
                     WHERE key = 'funding_standards'"""):
         with pytest.raises(psycopg.Error, match="year_closed_reference"):
             admin.execute(sql)
-    assert _funding(ledger_db, 2023) == {**before, "generated_at": _funding(ledger_db, 2023)["generated_at"]}
+    after = _funding(ledger_db, 2023)
+    assert {**after, "generated_at": None} == {**before, "generated_at": None}
     # an open year's standard stays changeable
     with ledger_db.connect(None) as c:
         migrate.load_reference(c, _region({2024: "1100"}))
