@@ -1,13 +1,13 @@
 """a closed year's approved requests and funding standards are final (rule points closed_year_request_final, closed_year_standard): see sql/0150_closed_year_final.sql
 
 Revision ID: 0150
-Revises: 0149
+Revises: 0147
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0150"
-down_revision = "0149"
+down_revision = "0147"
 branch_labels = None
 depends_on = None
 
