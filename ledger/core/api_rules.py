@@ -132,6 +132,8 @@ RULES: tuple[ApiRule, ...] = (
     _i("request_daily_cap", "fund requests submitted per user and region day: 200 an officer, 1000 the city (0085)"),
     _i("statement_line_date", "a bank statement line is dated in the ledger's years and not after the region's "
        "today (0133, ATTACK17 E4)"),
+    _i("register_opened_date", "a register item is opened in the ledger's years and not after the region's today; "
+       "the local government's share at its year close's date (0153, ATTACK18 G11)"),
     _i("statement_daily_cap", "bank statements per user and region day: 200 an officer, 1000 the city; their new "
        "lines: 50000 an officer, 500000 the city (0085)"),
     _r("entry_kind_known", "entry_writers", "an entry's kind is one a fundledger command writes (a CHECK until "

@@ -3036,5 +3036,25 @@ def test_upgrade_0150_a_closed_years_approvals_and_funding_standard_are_final(up
         for rule in ("closed_year_request_final", "closed_year_standard"):
             assert c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.rule_point' "
                              "AND row_key ->> 'rule' = %s", (rule,)).fetchone()[0] == 1, rule
+
+
+def test_upgrade_0153_a_register_item_is_not_opened_after_today(upgraded: Upgraded) -> None:
+    """0153 (ATTACK18 G11): the upgraded ledger holds fl.register_item.opened_on to the ledger's
+    years (search_path and lock_timeout as its siblings of 0133, not PUBLIC's): an item opened
+    tomorrow is refused (register_opened_date), nothing written; the ledger verifies."""
+    with upgraded.connect() as c:
+        cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl.register_item_opened_range()'::regprocedure"
+                        ).fetchone()[0]
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg, cfg
+        assert c.execute("SELECT has_function_privilege('public', 'fl.register_item_opened_range()'::regprocedure, "
+                         "'EXECUTE')").fetchone()[0] is False
+        unit, book, comp = c.execute("SELECT unit, book, component FROM fl.register_item LIMIT 1").fetchone()
+        before = c.execute("SELECT count(*) FROM fl.register_item").fetchone()[0]
+        with pytest.raises(psycopg.Error) as e, c.transaction():
+            c.execute("INSERT INTO fl.register_item (kind, unit, book, component, amount, opened_on, reference, note) "
+                      "VALUES ('fiscal_arrears', %s, %s, %s, 100, fl._region_today() + 1, 'U0153-1', 'u0153')",
+                      (unit, book, comp))
+        assert e.value.diag.constraint_name == "register_opened_date", e.value
+        assert c.execute("SELECT count(*) FROM fl.register_item").fetchone()[0] == before
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
