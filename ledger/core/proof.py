@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
@@ -207,10 +208,7 @@ class _Entry:
 
     @property
     def text_bytes(self) -> bytes:
-        s, i = self._s, self._i
-        if s.dropped:
-            raise RuntimeError("the entries' canonical texts were let go once every digest was made")
-        return bytes(s.blob[s.ends[i - 1] if i else 0:s.ends[i]])
+        return self._s.head(self._i)
 
     @property
     def book(self) -> str:
@@ -277,12 +275,29 @@ class _Entries:
     an entry where a dictionary of objects took ~700 (docs/benchmarks.md, 5b: the verdict's
     memory). Ids ascend (an entry table read out of id order is sorted once it is read; a
     repeated id keeps its last row, as a dictionary did); ``get`` and ``items`` give
-    ``_Entry`` views that read and write the columns in place."""
+    ``_Entry`` views that read and write the columns in place.
 
-    def __init__(self) -> None:
+    ``keep=False`` (the verdict's flat-memory path): the canonical heads are not kept — the
+    largest of these columns, ~100–150 bytes an entry, held until the last digest was made.
+    Each entry keeps instead an 8-byte tag of its head (BLAKE2b keyed with a secret drawn
+    for this run: no row can be written to match another's tag), and its head is read again
+    as its postings arrive — online by each range of the grouped reader from the same
+    snapshot, offline from the export's file by ``HeadCursor`` — and used only if its tag
+    is this entry's (``check``): the digest is made from the very text the first read gave,
+    or the verdict stops as unjudgeable (``ValueError``), never from another. The heads of
+    the entries judged posting by posting (few: reversals, anything unordinary) are kept
+    (``kept_heads``) once read."""
+
+    def __init__(self, keep: bool = True) -> None:
         self.ids = array("q")
+        self.keep = keep
         self.blob = bytearray()
         self.ends = array("q")
+        self.tags = bytearray()                 # keep=False: 8 bytes an entry
+        self.secret = os.urandom(16)
+        self.kept_heads: dict[int, bytes] = {}
+        # keep=False: where a head not kept is read again (``HeadCursor.head``), by entry id
+        self.source: Callable[[int], bytes | None] | None = None
         self.books, self.dates, self.times, self.xids = _Codes(), _Codes(), _Codes(), _Codes()
         self.years: list[int] = []              # per date code
         self.book, self.date, self.created, self.xid = array("l"), array("l"), array("l"), array("l")
@@ -291,18 +306,48 @@ class _Entries:
         self.flags = bytearray()                # 1: has a digest, 2: its postings were seen
         self.reverses: dict[int, int] = {}
         self.dropped = False
+        self.ordered = True                     # the rows came in ascending id order, once each
 
     def drop_texts(self) -> None:
         """Let the canonical heads go (~100 bytes an entry, one buffer given back whole)
         once every entry's digest is made: nothing after the postings reads them, and the
         checks that follow keep their own state per entry."""
         self.blob, self.ends, self.dropped = bytearray(), array("q"), True
+        self.kept_heads, self.source = {}, None
+
+    def tag(self, head: bytes) -> bytes:
+        return hashlib.blake2b(head, digest_size=8, key=self.secret).digest()
+
+    def check(self, k: int, head: bytes) -> bytes:
+        """``head`` (a head read again) if it is the one entry ``k``'s first read gave; else
+        the verdict cannot go on (the rows changed between two reads of one snapshot or
+        file)."""
+        if self.keep or self.tags[8 * k:8 * k + 8] != self.tag(head):
+            raise ValueError(f"entry {self.ids[k]} read again is not the row first read")
+        return head
+
+    def head(self, k: int) -> bytes:
+        """Entry ``k``'s canonical head (UTF-8)."""
+        if self.dropped:
+            raise RuntimeError("the entries' canonical texts were let go once every digest was made")
+        if self.keep:
+            return bytes(self.blob[self.ends[k - 1] if k else 0:self.ends[k]])
+        eid = self.ids[k]
+        got = self.kept_heads.get(eid)
+        if got is not None:
+            return got
+        if self.source is None or (got := self.source(eid)) is None:
+            raise ValueError(f"entry {eid}: its row was not found when read again")
+        return self.check(k, got)
 
     def append(self, eid: int, text: str, book: str, date: str, year: int, rev: int | None, created_at: str,
                xid: str) -> None:
         self.ids.append(eid)
-        self.blob += text.encode()
-        self.ends.append(len(self.blob))
+        if self.keep:
+            self.blob += text.encode()
+            self.ends.append(len(self.blob))
+        else:
+            self.tags += self.tag(text.encode())
         self.book.append(self.books(book))
         d = self.dates(date)
         if d == len(self.years):
@@ -315,19 +360,23 @@ class _Entries:
         else:
             self.reverses.pop(eid, None)
 
-    def seal(self) -> None:
+    def seal(self) -> bool:
         """Once every row is in: sorted by id (a repeated id keeps its last row), and the
-        per-entry columns sized."""
+        per-entry columns sized. True when the rows came in ascending id order, once each."""
         ids = self.ids
-        if any(ids[k] >= ids[k + 1] for k in range(len(ids) - 1)):
+        ordered = not any(ids[k] >= ids[k + 1] for k in range(len(ids) - 1))
+        if not ordered:
             last = {eid: k for k, eid in enumerate(ids)}
             order = [last[eid] for eid in sorted(last)]
-            starts = [self.ends[k - 1] if k else 0 for k in range(len(ids))]
-            blob, ends = bytearray(), array("q")
-            for k in order:
-                blob += self.blob[starts[k]:self.ends[k]]
-                ends.append(len(blob))
-            self.blob, self.ends = blob, ends
+            if self.keep:
+                starts = [self.ends[k - 1] if k else 0 for k in range(len(ids))]
+                blob, ends = bytearray(), array("q")
+                for k in order:
+                    blob += self.blob[starts[k]:self.ends[k]]
+                    ends.append(len(blob))
+                self.blob, self.ends = blob, ends
+            else:
+                self.tags = bytearray(b"".join(self.tags[8 * k:8 * k + 8] for k in order))
             self.ids = array("q", (ids[k] for k in order))
             for name in ("book", "date", "created", "xid"):
                 col = getattr(self, name)
@@ -336,6 +385,8 @@ class _Entries:
         self.postings = array("l", [0]) * n
         self.digests = bytearray(32 * n)
         self.flags = bytearray(n)
+        self.ordered = ordered
+        return ordered
 
     def index(self, eid: int) -> int | None:
         ids = self.ids
@@ -368,6 +419,37 @@ class _Entries:
     def values(self) -> Iterator[_Entry]:
         for k in range(len(self.ids)):
             yield _Entry(self, k)
+
+
+class HeadCursor:
+    """The entries' canonical heads read a second time, as the postings ask for them
+    (``_Entries.source``; offline: the export's entry file, in id order, while the posting
+    file streams in entry order): one row ahead is held, never the table. A head asked for
+    once the cursor has passed it (postings out of entry order), or any head when the first
+    read was not in ascending id order (``ordered``), is looked up in every head read into a
+    dictionary — what the entries kept before, only for such a file. The caller checks each
+    head against the entry's tag (``_Entries.check``)."""
+
+    def __init__(self, rows: Callable[[], Iterable[Row]], ordered: bool = True) -> None:
+        self.rows = rows
+        self.it: Iterator[Row] | None = iter(rows()) if ordered else None
+        self.at: int | None = None          # the id of the row held
+        self.cur = b""
+        self.all: dict[int, bytes] | None = None
+
+    def __call__(self, eid: int) -> bytes | None:
+        if self.it is not None:
+            while self.at is None or self.at < eid:
+                r = next(self.it, None)
+                if r is None:
+                    break
+                self.at, self.cur = int(r[0]), entry_text(r).encode()
+            if self.at == eid:
+                return self.cur
+            self.it = None
+        if self.all is None:
+            self.all = {int(r[0]): entry_text(r).encode() for r in self.rows()}    # a repeated id: its last row
+        return self.all.get(eid)
 
 
 class _Moves:
@@ -540,6 +622,8 @@ class Partial:
     postings: int = 0
     # (0130) per (book, unit) with a fund figure: ``FundFirst`` state of this range's entries
     fund: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    # the canonical heads of the ``slow`` entries when the entries keep none (``_Entries.keep``)
+    heads: dict[int, bytes] = field(default_factory=dict)
 
 
 # The kinds of account whose movements are a unit's fund figures (with its book's pooled
@@ -756,7 +840,7 @@ class Proof:
         with the account's prefix: sound only when no prefix holds a ``;``."""
         return self.sink is None and not any(";" in p for p in self.prefix.values())
 
-    def grouped(self, rows: Iterable[Sequence[bytes | None]]) -> Partial:
+    def grouped(self, rows: Iterable[Sequence[bytes | None]], heads: Mapping[int, bytes] | None = None) -> Partial:
         """Judge entries from one row each (columns GROUP_COLS, as bytes; None is NULL),
         without touching this object (safe in several threads at once): the server only
         groups and concatenates (each entry's legs, ``account|unit|side`` keys and amounts,
@@ -764,9 +848,14 @@ class Proof:
         hashlib and Python integers. Per posting the Python work is a split and an ``int``:
         the canonical text is the server's legs with each account id replaced by its
         prefix (``bytes.replace``, once per account of the entry), each account-side sum
-        a ``sum(compress(…))`` over the amounts."""
+        a ``sum(compress(…))`` over the amounts.
+
+        ``heads``: when the entries keep no canonical heads (``_Entries.keep`` false), this
+        range's heads by entry id, read again from the snapshot; each is used only if it is
+        the entry's first read (``_Entries.check``), and the ``slow`` entries' are handed on."""
         out = Partial()
         entries, acct, group, bank_of = self.entries, self.acct, self.group, self.bank_of
+        lean = not entries.keep
         rev, slow, day, moves = self.rev_related, out.slow, out.day, out.bank_moves
         comp_of, shares, share_moves = self.comp_of, self.shares, out.share_moves
         fund_key, firsts = self.fund_key, self.first_rows or {}
@@ -775,6 +864,12 @@ class Proof:
         for r in rows:
             eid, n = int(r[0] or b"-1"), int(r[1] or b"0")
             e = entries.get(eid)
+            hb: bytes | None = None
+            if lean and e is not None:
+                hb = heads.get(eid) if heads is not None else None
+                if hb is None:
+                    raise ValueError(f"entry {eid}: its row was not found when read again")
+                entries.check(e._i, hb)
             legs, keys_b, amounts_b, first, last = r[2], r[3], r[4], r[5], r[6]
             # A line reference holding ';' (or a unit holding ',') shows as a count that
             # does not add up: that entry is read posting by posting.
@@ -848,7 +943,7 @@ class Proof:
             if fund_key:
                 for key in {fund_key[a] for a in net if a in fund_key}:
                     fund_seen(out.fund, key, eid, e.date, e.xid, firsts.get(key))
-            h = hashlib.sha256(e.text_bytes)
+            h = hashlib.sha256(hb if hb is not None else e.text_bytes)
             h.update(b"#")
             h.update(memoryview(text)[1:])
             out.ids.append(eid)
@@ -858,6 +953,8 @@ class Proof:
             if r[7]:
                 out.memos[eid] = {k: v for k, v in jsonfast.loads(r[7]).items() if v}
         out.postings = n_all
+        if lean and heads is not None:
+            out.heads = {eid: heads[eid] for eid in slow if eid in heads and entries.index(eid) is not None}
         return out
 
     def merge(self, parts: Iterable[Partial]) -> set[int]:
@@ -869,6 +966,7 @@ class Proof:
                 e = self.entries[eid]
                 e.digest, e.postings, e.done = bytes(part.digests[32 * j:32 * j + 32]), n, True
             self.memos.update(part.memos)
+            self.entries.kept_heads.update(part.heads)
             for k, (d, c) in part.day.items():
                 dd = self.day.get(k)
                 if dd is None:
@@ -1472,7 +1570,8 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
         grouped: Callable[[Proof, Callable[[], None]], Iterable[Partial]] | None = None,
         entry_versions: Mapping[str, Any] | None = None,
         first: Callable[[Proof], None] | None = None, component_days_after: int = 0,
-        closed_prefix_after: int = 0) -> tuple[VerifyReport, Proof]:
+        closed_prefix_after: int = 0,
+        heads_again: Callable[[], Iterable[Row]] | None = None) -> tuple[VerifyReport, Proof]:
     """The whole verdict from ``read(table)`` (rows in TABLES order) and, for entries whose
     postings arrived scattered or out of id order, ``redo(entry_ids)`` (their postings
     again, ordered by entry and id).
@@ -1484,7 +1583,13 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
 
     ``first(p)`` (online: the chained histories) runs once, after the entries are read and
     before the verdict is finished: ``grouped`` is handed it to run while its other
-    session reads postings; it may set ``p.closes_sealed_by`` and ``p.entry_versions``."""
+    session reads postings; it may set ``p.closes_sealed_by`` and ``p.entry_versions``.
+
+    Flat memory: the entries' canonical heads are not kept until the last digest
+    (``_Entries.keep``) when they can be read again as the postings arrive — on the grouped
+    path when ``grouped`` reads each range's heads itself (its ``reads_heads``), on the
+    posting path when ``heads_again()`` reads the entry table again (``read("entry")``'s rows
+    without its side effects; offline, the export's file)."""
     p = Proof(cap=cap, sink=sink, closes_sealed_by=dict(closes_sealed_by or {}), entry_versions=entry_versions or {},
               component_days_after=component_days_after, closed_prefix_after=closed_prefix_after)
     ran = False
@@ -1499,8 +1604,12 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
     p.books(read("book"))
     p.accounts(read("account"))
     p.fund_figures(read("chart"), read("unit_first_day"))
+    use_grouped = grouped is not None and redo is not None and p.grouped_ok()
+    if getattr(grouped, "reads_heads", False) if use_grouped else heads_again is not None:
+        p.entries = _Entries(keep=False)
     p.entries_(read("entry"))
-    if grouped is not None and redo is not None and p.grouped_ok():
+    if use_grouped:
+        assert grouped is not None and redo is not None
         slow = p.merge(grouped(p, first_once))
         first_once()
         p.counts["reread"] = len(slow)
@@ -1508,6 +1617,8 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
             p.postings(redo(sorted(slow)))
     else:
         first_once()
+        if not p.entries.keep and heads_again is not None:
+            p.entries.source = HeadCursor(heads_again, p.entries.ordered)
         p.postings(read("posting"))
     if p.redo:
         if redo is None:
@@ -1515,6 +1626,8 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
         by_entry: dict[int, list[Row]] = {}
         for r in redo(sorted(p.redo)):
             by_entry.setdefault(int(r[1]), []).append(r)
+        if not p.entries.keep and heads_again is not None:
+            p.entries.source = HeadCursor(heads_again, p.entries.ordered)    # afresh: the ids ascend again
         for eid in sorted(p.redo):
             p.redo_entry(eid, by_entry.get(eid, []))
         # Sums of redone entries were counted as they streamed; their digests now exist.

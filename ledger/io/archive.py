@@ -145,6 +145,15 @@ def _read(directory: Path, table: str) -> Iterator[list[str]] | list[list[str]] 
     return rows if table in ("posting", "seal", "entry") else list(rows)
 
 
+def _heads_again(directory: Path) -> Callable[[], Iterable[list[str]]]:
+    """The entry file read again, untouched by the rules' tees: the verdict reads each entry's
+    canonical head from it as that entry's postings stream (proof.run's ``heads_again``)
+    rather than keeping every head until the last digest."""
+    def rows() -> Iterable[list[str]]:
+        return table_rows(directory / "tables" / "entry.csv", proof.TABLES["entry"])
+    return rows
+
+
 def _redo(directory: Path) -> Any:
     def redo(ids: Sequence[int]) -> list[list[str]]:
         keys = {str(i) for i in ids}
@@ -171,7 +180,7 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
         return _read(directory, t) if api_rules is None else rules.tee(api_rules, lambda x: _read(directory, x))(t)
 
     if not log_path.exists() or not hist_dir.is_dir():
-        rep, p0 = proof.run(read, _redo(directory), catalogue, sink=sink,
+        rep, p0 = proof.run(read, _redo(directory), catalogue, sink=sink, heads_again=_heads_again(directory),
                             component_days_after=api_rules.point("component_days") if api_rules is not None else 0,
                             closed_prefix_after=api_rules.point("closed_prefix") if api_rules is not None else 0)
         if api_rules is not None:
@@ -183,7 +192,7 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
     cols = histories.RECORD_COLS + (histories.SEAL_COLS if set(histories.SEAL_COLS) <= set(header) else ())
     hist = histories.scan_full(table_rows(log_path, cols), head, 200)
     chain, latest = hist.chain, hist.latest
-    rep, p = proof.run(read, _redo(directory), catalogue, sink=sink,
+    rep, p = proof.run(read, _redo(directory), catalogue, sink=sink, heads_again=_heads_again(directory),
                        closes_sealed_by=histories.closes_sealed_by(latest, hist.first),
                        entry_versions=hist.first.get("fl.entry"), first=_judging_queued(latest),
                        component_days_after=api_rules.point("component_days") if api_rules is not None else 0,

@@ -227,10 +227,27 @@ def entry_ranges(ids: Sequence[int], parts: int) -> list[tuple[int | None, int |
     return list(itertools.pairwise(bounds))
 
 
+def _bounds(col: str, lo: int | None, hi: int | None) -> str:
+    conds = ([f"{col} >= {int(lo)}"] if lo is not None else []) + ([f"{col} < {int(hi)}"] if hi is not None else [])
+    return " AND ".join(conds) or "true"
+
+
 def _range_sql(lo: int | None, hi: int | None) -> str:
-    conds = ([f"p.entry_id >= {int(lo)}"] if lo is not None else []) + ([f"p.entry_id < {int(hi)}"] if hi is not None
-                                                                         else [])
-    return ENTRY_GROUPS_SQL.format(where=" AND ".join(conds) or "true")
+    return ENTRY_GROUPS_SQL.format(where=_bounds("p.entry_id", lo, hi))
+
+
+# The columns of an entry's canonical head (proof.entry_text), the first nine of proof.TABLES["entry"].
+HEAD_COLS = proof.TABLES["entry"][:9]
+
+
+def range_heads(c: Conn, lo: int | None, hi: int | None) -> dict[int, bytes]:
+    """The canonical heads (proof.entry_text, UTF-8) of the entries with ids in [lo, hi), read
+    on session ``c`` of the verdict's snapshot as that range's postings are about to be: the
+    entries keep none between (proof._Entries.keep), and each is checked against its first
+    read before it is used. One range's, never the table's."""
+    cols = ", ".join(f"t.{col}" for col in HEAD_COLS)
+    query = f"SELECT {cols} FROM ONLY fl.entry t WHERE {_bounds('t.id', lo, hi)}"
+    return {int(r[0]): proof.entry_text(r).encode() for r in copy_rows(c, query)}
 
 
 class GroupedReader:
@@ -250,7 +267,12 @@ class GroupedReader:
 
     A ledger of fewer than ``verify.SECOND_SESSION_FROM`` entries is read on this session
     alone, in one range: a second backend and a forked child would cost it more than they
-    take off."""
+    take off.
+
+    Each range's entries' canonical heads are read with its postings (``range_heads``), so
+    the verdict keeps none for the whole ledger (``reads_heads``; proof.run)."""
+
+    reads_heads = True
 
     def __init__(self, conn: Conn, fork: bool = True, side: dict[str, Callable[[Conn], Any]] | None = None) -> None:
         self.conn = conn
@@ -269,7 +291,9 @@ class GroupedReader:
             """Job ``i`` on session ``c``: ("side", (name, result)) or ("part", Partial)."""
             if i < len(names):
                 return "side", (names[i], self.side[names[i]](c))
-            return "part", p.grouped(copy_text(c, _range_sql(*ranges[i - len(names)])))
+            lo, hi = ranges[i - len(names)]
+            heads = None if p.entries.keep else range_heads(c, lo, hi)
+            return "part", p.grouped(copy_text(c, _range_sql(lo, hi)), heads)
 
         jobs = len(names) + len(ranges)
         done = (self._threaded(job, jobs, first, peer=False) if alone else
