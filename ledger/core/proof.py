@@ -68,6 +68,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     # (0130, ATTACK16b D4) what makes an account a fund figure, and each unit's recorded first day
     "chart": ("code", "kind"),
     "unit_first_day": ("book", "unit", "first_day", "entry_id", "frozen_through"),
+    # (0144, ATTACK17b F1) each unit's joining date: nothing is posted on the unit dated before it
+    "unit_joined": ("unit", "joined_on"),
 }
 # How each table is ordered when read (an export is written in the same order).
 ORDER_BY: dict[str, str] = {
@@ -75,6 +77,7 @@ ORDER_BY: dict[str, str] = {
     "posting": "entry_id, id", "seal": "seq", "seal_queue": "entry_id", "voucher_counter": "book, fiscal_year",
     "closed_period": "month", "fund_request": "id", "request_event": "request_id, at, id", "chain_head": "seq",
     "book": "code", "chart": "code", "unit_first_day": "book, unit",
+    "unit_joined": "unit",
 }
 
 CHECK_ORDER = ("entry_balanced", "posting_copies", "vouchers", "account_balances", "account_days", "bank_balances",
@@ -109,7 +112,9 @@ DESCRIPTIONS = {
     "first_days": "each unit's recorded first day in the ledger (fl.unit_first_day, 0130: the months-payable basis) "
                   "is the date of the entry it names, an entry on the unit's fund figures of the transaction that "
                   "first posted on them (a row frozen by the migration: the earliest such date up to the entry it "
-                  "was frozen through); every unit with a fund figure has one — recomputed in Python",
+                  "was frozen through); every unit with a fund figure has one; no entry (above the rule point "
+                  "unit_joined, 0144) posts on a unit dated before the unit joined (fl.unit_joined) — recomputed "
+                  "in Python",
     "hash_chain": "the SHA-256 chain recomputed with hashlib from the canonical texts: every digest, every link, "
                   "the head",
 }
@@ -624,6 +629,8 @@ class Partial:
     fund: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
     # the canonical heads of the ``slow`` entries when the entries keep none (``_Entries.keep``)
     heads: dict[int, bytes] = field(default_factory=dict)
+    # (0144) (entry id, unit) of each entry posting on a unit dated before the unit joined
+    before_joined: list[tuple[int, str]] = field(default_factory=list)
 
 
 # The kinds of account whose movements are a unit's fund figures (with its book's pooled
@@ -721,6 +728,14 @@ class Proof:
     fund_key: dict[str, tuple[str, str]] = field(default_factory=dict)
     first_rows: dict[tuple[str, str], tuple[str, int, int | None]] | None = None
     fund: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    # (0144, ATTACK17b F1) unit -> its joining date (ISO text), None when not read (an export made
+    # before 0144); the latest of them ("" for none: no entry is dated before it, the cheap test each
+    # entry takes); the greatest entry id the rule does not bind (rule point unit_joined; 0: every
+    # entry); (entry id, unit) of each entry posting on a unit dated before it joined
+    joined: dict[str, str] | None = None
+    joined_last: str = ""
+    unit_joined_after: int = 0
+    before_joined: list[tuple[int, str]] = field(default_factory=list)
 
     # ---- helpers -----------------------------------------------------------------------
     def add(self, check: str, message: str, entry_id: int | None = None, *, request_id: int | None = None,
@@ -765,6 +780,21 @@ class Proof:
                          if kinds.get(r[2]) in FUND_KINDS and r[5] == self.pooled.get(r[1])}
         if first_days is not None:
             self.first_rows = {(r[0], r[1]): (r[2], int(r[3]), int(r[4]) if r[4] else None) for r in first_days}
+
+    def joining(self, rows: Iterable[Row] | None) -> None:
+        """(0144) Each unit's joining date (``rows`` None: not read, not judged). After ``accounts``."""
+        if rows is not None:
+            self.joined = {r[0]: r[1] for r in rows}
+            self.joined_last = max(self.joined.values(), default="")
+
+    def _before_joined(self, out: list[tuple[int, str]], eid: int, date: str, accounts: Iterable[str]) -> None:
+        """Note each unit of ``accounts`` that ``eid``, dated ``date``, posts on before the unit joined
+        (called only for an entry dated before the latest joining date)."""
+        joined, group = self.joined or {}, self.group
+        for unit in sorted({group[a][0] for a in accounts if a in group}):
+            j = joined.get(unit)
+            if j is not None and date < j:
+                out.append((eid, unit))
 
     def entries_(self, rows: Iterable[Row]) -> None:
         for r in rows:
@@ -858,7 +888,7 @@ class Proof:
         lean = not entries.keep
         rev, slow, day, moves = self.rev_related, out.slow, out.day, out.bank_moves
         comp_of, shares, share_moves = self.comp_of, self.shares, out.share_moves
-        fund_key, firsts = self.fund_key, self.first_rows or {}
+        fund_key, firsts, joined_last = self.fund_key, self.first_rows or {}, self.joined_last
         prefix = {k.encode(): v.encode() for k, v in self.prefix.items()}
         n_all = 0
         for r in rows:
@@ -943,6 +973,8 @@ class Proof:
             if fund_key:
                 for key in {fund_key[a] for a in net if a in fund_key}:
                     fund_seen(out.fund, key, eid, e.date, e.xid, firsts.get(key))
+            if e.date < joined_last:
+                self._before_joined(out.before_joined, eid, e.date, net)
             h = hashlib.sha256(hb if hb is not None else e.text_bytes)
             h.update(b"#")
             h.update(memoryview(text)[1:])
@@ -978,6 +1010,7 @@ class Proof:
             self.comp_moves.extend(part.comp_moves)
             self.share_moves.extend(part.share_moves)
             fund_merge(self.fund, part.fund)
+            self.before_joined.extend(part.before_joined)
             slow |= part.slow
             self.counts["postings"] += part.postings
         return slow
@@ -1079,6 +1112,8 @@ class Proof:
             firsts = self.first_rows or {}
             for key in {self.fund_key[a] for a in net if a in self.fund_key}:
                 fund_seen(self.fund, key, eid, e.date, e.xid, firsts.get(key))
+        if e.date < self.joined_last:
+            self._before_joined(self.before_joined, eid, e.date, net)
 
     # ---- the small tables and the verdict ------------------------------------------------
     def finish(self, tables: Mapping[str, Iterable[Row]], catalogue: Sequence[CheckResult] = (),
@@ -1110,7 +1145,7 @@ class Proof:
                    "components_separate": len(set(self.comp_of.values())), "pooled_shares": len(self.shares),
                    "closed_periods": self.counts["entries"],
                    "reversals": self.counts["reversals"], "requests": len(t["fund_request"]),
-                   "first_days": len(self.first_rows or {}),
+                   "first_days": len(self.first_rows or {}) + len(self.joined or {}),
                    "hash_chain": sealed}
         results = [result(n, DESCRIPTIONS[n], checked[n], self.findings[n], self.cap) for n in CHECK_ORDER]
         results = [r if not self.counts["omitted:" + r.name] else
@@ -1128,6 +1163,12 @@ class Proof:
         id) is of that entry's transaction — the record was made by the statement that first posted
         on them, not later — or, for a row frozen by the migration, the day is the earliest date of
         the unit's fund-figure entries up to frozen_through; and no unit with a fund figure lacks one."""
+        for eid, unit in sorted(self.before_joined):
+            e = self.entries.get(eid)
+            if eid > self.unit_joined_after and e is not None and self.joined is not None:
+                self.add("first_days", f"posts on unit {unit} dated {e.date}, before the unit joined the pooled fund "
+                         f"on {self.joined[unit]} (fl.unit_joined, 0144): nothing is posted on a unit before it "
+                         "joined, and a posting before it is how a first day in the ledger is made earlier", eid)
         if self.first_rows is None:
             return
         for key in sorted(self.fund.keys() - self.first_rows.keys()):
@@ -1570,7 +1611,7 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
         grouped: Callable[[Proof, Callable[[], None]], Iterable[Partial]] | None = None,
         entry_versions: Mapping[str, Any] | None = None,
         first: Callable[[Proof], None] | None = None, component_days_after: int = 0,
-        closed_prefix_after: int = 0,
+        closed_prefix_after: int = 0, unit_joined_after: int = 0,
         heads_again: Callable[[], Iterable[Row]] | None = None) -> tuple[VerifyReport, Proof]:
     """The whole verdict from ``read(table)`` (rows in TABLES order) and, for entries whose
     postings arrived scattered or out of id order, ``redo(entry_ids)`` (their postings
@@ -1591,7 +1632,8 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
     posting path when ``heads_again()`` reads the entry table again (``read("entry")``'s rows
     without its side effects; offline, the export's file)."""
     p = Proof(cap=cap, sink=sink, closes_sealed_by=dict(closes_sealed_by or {}), entry_versions=entry_versions or {},
-              component_days_after=component_days_after, closed_prefix_after=closed_prefix_after)
+              component_days_after=component_days_after, closed_prefix_after=closed_prefix_after,
+              unit_joined_after=unit_joined_after)
     ran = False
 
     def first_once() -> None:
@@ -1604,6 +1646,7 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
     p.books(read("book"))
     p.accounts(read("account"))
     p.fund_figures(read("chart"), read("unit_first_day"))
+    p.joining(read("unit_joined"))
     use_grouped = grouped is not None and redo is not None and p.grouped_ok()
     if getattr(grouped, "reads_heads", False) if use_grouped else heads_again is not None:
         p.entries = _Entries(keep=False)

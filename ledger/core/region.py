@@ -7,6 +7,8 @@ than surfacing later as an unknown unit in a file import.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +39,11 @@ class Unit:
     name_zh: str
     name_en: str
     kind: UnitKind
+    # (0144, ATTACK17b F1) the day the unit joined the pooled fund (加入统筹日期), registered with the
+    # unit once: nothing is posted on it dated before. None: the file gives none (``init`` registers
+    # the first year's 1 January for a unit of a ledger with no entry yet; a unit new to a ledger that
+    # holds entries must name its own — ledger.store.migrate.load_reference).
+    joined: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +116,7 @@ class Region:
     books: tuple[Book, ...]
     settings: Settings = field(default_factory=Settings)
     time_zone: str = DEFAULT_TIME_ZONE  # IANA name; reports are stamped in it
+    source: str = "region"              # the file it was read from, for messages (load_reference)
 
     def unit(self, code: str) -> Unit:
         for u in self.units:
@@ -173,6 +181,24 @@ def _weights(v: object, source: str) -> dict[str, Decimal]:
         raise BadInput(_("{source}: settings {reason}").format(source=source, reason=e.message)) from e
 
 
+def _joined(u: dict[str, Any], where: str) -> dt.date | None:
+    """A unit's ``joined`` (0144, ATTACK17b F1): a date, written ``2023-03-01`` (a TOML date) or
+    ``"2023-03-01"``; absent: None. A time, a number or any other text is refused, naming the unit."""
+    if "joined" not in u:
+        return None
+    v = u["joined"]
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return v
+    text = v.strip() if isinstance(v, str) else ""
+    try:
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):   # (fromisoformat also reads 20230301, 2023-W09-3)
+            return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise BadInput(_("{where}: 'joined' must be the day the unit joined the pooled fund, a date written "
+                     "YYYY-MM-DD (like 2023-03-01), got {value}").format(where=where, value=repr(v)[:80]))
+
+
 def _tables(doc: dict[str, Any], key: str, source: str) -> list[dict[str, Any]]:
     """``[[key]]`` tables of the file (none when absent); anything else is refused."""
     v = doc.get(key, [])
@@ -199,7 +225,7 @@ def _components(b: dict[str, Any], where: str) -> tuple[str, ...]:
 TOP_KEYS = frozenset({"region", "units", "books", "settings", "response_plans", "funding_standards",
                       "adjustment_fund"})
 REGION_KEYS = frozenset({"code", "name_zh", "name_en", "time_zone"})
-UNIT_KEYS = frozenset({"code", "name_zh", "name_en", "kind"})
+UNIT_KEYS = frozenset({"code", "name_zh", "name_en", "kind", "joined"})
 BOOK_KEYS = frozenset({"code", "name_zh", "name_en", "components", "pooled_component"})
 SETTINGS_KEYS = frozenset({"preallocation_months", "preallocation_basis", "months_red_below", "months_yellow_below",
                            "months_excess_above", "balance_rate_red_below", "balance_rate_yellow_below",
@@ -237,7 +263,9 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
         kind = _text(u, "kind", where)
         if kind not in ("city", "county"):
             raise BadInput(_("{where}: kind must be 'city' or 'county', not '{kind}'").format(where=where, kind=kind))
-        units.append(Unit(_text(u, "code", where), _text(u, "name_zh", where), _text(u, "name_en", where), kind))  # type: ignore[arg-type]
+        code = _text(u, "code", where)
+        units.append(Unit(code, _text(u, "name_zh", where), _text(u, "name_en", where), kind,  # type: ignore[arg-type]
+                          _joined(u, f"{where} ({code})")))
     if not units:
         raise BadInput(_("{source}: at least one [[units]] entry is needed").format(source=source))
     codes = [u.code for u in units]
@@ -289,6 +317,11 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
     if not Decimal("0") <= settings.budget_surplus_min_pct <= settings.budget_surplus_max_pct <= Decimal("100"):
         raise BadInput(_("{source}: settings budget_surplus_min_pct ≤ budget_surplus_max_pct, both 0–100 (per cent "
                          "of revenue)").format(source=source))
+    for i, un in enumerate(units, 1):
+        if un.joined is not None and un.joined.year < settings.first_year:
+            raise BadInput(_("{where}: 'joined' {joined} is before settings first_year {year}, the year before "
+                             "which no entry is dated").format(where=f"{source}: units[{i}] ({un.code})",
+                                                              joined=un.joined, year=settings.first_year))
     if not settings.months_red_below < settings.months_yellow_below < settings.months_excess_above:
         raise BadInput(_("{source}: month thresholds must rise: red < yellow < excess").format(source=source))
     zone = r.get("time_zone", DEFAULT_TIME_ZONE)
@@ -308,7 +341,7 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
     RateRanges(settings.balance_rate_red_below, settings.balance_rate_yellow_below,
                settings.balance_rate_excess_above)  # refuses ranges that do not rise
     return Region(_text(r, "code", source), _text(r, "name_zh", source), _text(r, "name_en", source),
-                  tuple(units), tuple(books), settings, zone)
+                  tuple(units), tuple(books), settings, zone, source)
 
 
 def load_region(path: Path | str | None = None) -> Region:

@@ -131,13 +131,13 @@ def table_rows(path: Path, columns: Sequence[str]) -> Iterator[list[str]]:
 
 
 # Tables an export made before the migration that brought them does not hold: not judged there.
-_SINCE: dict[str, str] = {"unit_first_day": "0130"}
+_SINCE: dict[str, str] = {"unit_first_day": "0130", "unit_joined": "0144"}
 
 
 def _read(directory: Path, table: str) -> Iterator[list[str]] | list[list[str]] | None:
     path = directory / "tables" / f"{table}.csv"
     if not path.exists() and table in _SINCE:
-        return None             # (0130) an export made before the first days were recorded
+        return None             # (0130, 0144) an export made before the first days (joining dates) were recorded
     if not path.exists():
         raise BadInput(_("{directory}: no tables/{table}.csv — not a complete fundledger export").format(
             directory=directory, table=table))
@@ -182,7 +182,8 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
     if not log_path.exists() or not hist_dir.is_dir():
         rep, p0 = proof.run(read, _redo(directory), catalogue, sink=sink, heads_again=_heads_again(directory),
                             component_days_after=api_rules.point("component_days") if api_rules is not None else 0,
-                            closed_prefix_after=api_rules.point("closed_prefix") if api_rules is not None else 0)
+                            closed_prefix_after=api_rules.point("closed_prefix") if api_rules is not None else 0,
+                            unit_joined_after=api_rules.point("unit_joined") if api_rules is not None else 0)
         if api_rules is not None:
             api_rules.sealed(p0.seq_of, None)           # no history: the queued entries are not known
         return VerifyReport((*rep.checks, *rules_finish(directory, api_rules)), rep.extra)
@@ -196,7 +197,8 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
                        closes_sealed_by=histories.closes_sealed_by(latest, hist.first),
                        entry_versions=hist.first.get("fl.entry"), first=_judging_queued(latest),
                        component_days_after=api_rules.point("component_days") if api_rules is not None else 0,
-                       closed_prefix_after=api_rules.point("closed_prefix") if api_rules is not None else 0)
+                       closed_prefix_after=api_rules.point("closed_prefix") if api_rules is not None else 0,
+                       unit_joined_after=api_rules.point("unit_joined") if api_rules is not None else 0)
     hooked = [r[0] for r in table_rows(directory / "tables" / "chained_table.csv", ("tbl",))]
     keys: dict[str, Sequence[str]] = {t: () for t in hooked}
     present = {f"fl.{q.stem}" for q in hist_dir.glob("*.csv")}

@@ -3,6 +3,7 @@ the region and the chart of accounts. Idempotent: ``init`` twice changes nothing
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from importlib import resources
 from typing import Any
@@ -13,6 +14,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from psycopg import sql
+from psycopg.rows import tuple_row
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
@@ -21,6 +23,8 @@ from ledger.core.chart import CHART, HOLDERS
 from ledger.core.funding import standards_json
 from ledger.core.region import Region
 from ledger.core.response import plans_json
+from ledger.errors import BadInput
+from ledger.i18n import _
 from ledger.store import schema_models
 from ledger.store.db import Conn
 
@@ -160,6 +164,7 @@ def load_reference(conn: Conn, region: Region) -> None:
                WHERE (fl.unit.name_zh, fl.unit.name_en, fl.unit.kind, fl.unit.sort)
                      IS DISTINCT FROM (EXCLUDED.name_zh, EXCLUDED.name_en, EXCLUDED.kind, EXCLUDED.sort)""",
             [(u.code, u.name_zh, u.name_en, u.kind, i) for i, u in enumerate(region.units)])
+        _register_joining_dates(conn, region)
         cur.executemany(
             """INSERT INTO fl.book (code, name_zh, name_en, components, pooled_component) VALUES (%s, %s, %s, %s, %s)
                ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en
@@ -170,3 +175,37 @@ def load_reference(conn: Conn, region: Region) -> None:
             "INSERT INTO fl.setting (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value "
             "WHERE fl.setting.value IS DISTINCT FROM EXCLUDED.value",
             [(k, json.dumps(v, ensure_ascii=False)) for k, v in settings.items()])
+
+
+def _register_joining_dates(conn: Conn, region: Region) -> None:
+    """(0144, ATTACK17b F1) Each unit's joining date, registered once, with the unit: the region
+    file's ``joined``; for a unit it leaves out, the first year's 1 January while the ledger holds no
+    entry (the units a ledger starts with joined at the handover). A unit new to a ledger that holds
+    entries must name its own — a default there would leave its first day to whoever posts on it
+    first, back-dated. A registered date is never changed (fl.unit_joined is append-only): a file
+    naming another is refused before anything is written, naming the file, the unit and the date."""
+    cur = conn.cursor(row_factory=tuple_row)
+    stored = {r[0]: (r[1], r[2]) for r in cur.execute(
+        "SELECT unit, joined_on, source FROM fl.unit_joined ORDER BY unit").fetchall()}
+    has_entries = bool(cur.execute("SELECT EXISTS (SELECT 1 FROM fl.entry)").fetchone()[0])  # type: ignore[index]
+    first = dt.date(region.settings.first_year, 1, 1)
+    new: list[tuple[str, dt.date, str]] = []
+    for i, u in enumerate(region.units, 1):
+        where = f"{region.source}: units[{i}] ({u.code})"
+        if u.code in stored:
+            day, how = stored[u.code]
+            if u.joined is not None and u.joined != day:
+                raise BadInput(_("{where}: joined = {joined}, but the unit's joining date is registered as {day} "
+                                 "({how}) and is never changed (postings and the unit's first day in the ledger "
+                                 "were judged by it); write joined = {day} or leave the key out").format(
+                    where=where, joined=u.joined, day=day, how=how))
+        elif u.joined is not None:
+            new.append((u.code, u.joined, "region"))
+        elif not has_entries:
+            new.append((u.code, first, "first_year"))
+        else:
+            raise BadInput(_("{where}: a unit new to a ledger that already holds entries needs its joining date — "
+                             "add joined = YYYY-MM-DD (the day it joined the pooled fund; nothing is posted on it "
+                             "dated before) to its [[units]] table and run init --region again").format(where=where))
+    if new:
+        cur.executemany("INSERT INTO fl.unit_joined (unit, joined_on, source) VALUES (%s, %s, %s)", new)

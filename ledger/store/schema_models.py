@@ -455,6 +455,20 @@ class UnitFirstDay(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=Column("recorded_at", TIMESTAMP(timezone=True), nullable=False))
 
 
+class UnitJoined(SQLModel, table=True):
+    """A unit's joining date (sql/0144, ATTACK17b F1): registered with the unit by ``init`` (the region
+    file's ``joined``, or the first year's 1 January), or derived by the migration from the unit's
+    earliest posting (source). Nothing is posted on the unit dated before it; append-only, chained."""
+
+    __tablename__ = "unit_joined"
+    __table_args__ = {"schema": "fl"}
+
+    unit: str = Field(sa_column=Column("unit", Text, primary_key=True, nullable=False))
+    joined_on: date = Field(sa_column=Column("joined_on", Date, nullable=False))
+    source: str = Field(sa_column=Column("source", Text, nullable=False))
+    recorded_at: datetime = Field(sa_column=Column("recorded_at", TIMESTAMP(timezone=True), nullable=False))
+
+
 class ManualDay(SQLModel, table=True):
     """A user's manual entries and their postings, monitoring acknowledgements, fund requests and
     bank statements (and their new lines) in one region day (sql/0073, 0078, 0085, 0108): the guard

@@ -568,7 +568,8 @@ def _judged(conn: Conn, reader: GroupedReader, cap: int, fingerprint: dict[str, 
         rep, p = proof.run(rules.tee(api_rules, lambda table: read_table(conn, table)), redo, catalogue, cap,
                            grouped=reader if grouped else None, first=first,
                            component_days_after=api_rules.point("component_days"),
-                           closed_prefix_after=api_rules.point("closed_prefix"))
+                           closed_prefix_after=api_rules.point("closed_prefix"),
+                           unit_joined_after=api_rules.point("unit_joined"))
         t = step("rows", t)
         hist, tables = got["hist"], got["tables"]
         api_rules.placed(hist.first)        # the duty rules bind by the history's order (ATTACK10 X1)
