@@ -559,22 +559,26 @@ class UnitLine:
     name_zh: str
     name_en: str
     kind: str                   # city | county
+    joined: dt.date | None      # its joining date (0144): nothing is posted on it dated before
 
 
 @unit_app.command("list")
 def unit_list(json_out: JsonOpt = False) -> None:
-    """Every unit of the region: code, name (Chinese and English) and kind (city or county)."""
+    """Every unit of the region: code, name (Chinese and English), kind (city or county) and the day it
+    joined the pooled fund (nothing is posted on it dated before)."""
+    from ledger.store.monitor import joining_dates
     from ledger.store.reports import labels
 
-    lab = read(labels)
-    rows = [UnitLine(code, u["name_zh"], u["name_en"], u["kind"]) for code, u in sorted(lab.units.items())]
+    lab, joined = read(lambda c: (labels(c), joining_dates(c)))
+    rows = [UnitLine(code, u["name_zh"], u["name_en"], u["kind"], joined.get(code))
+            for code, u in sorted(lab.units.items())]
     if json_out:
         emit_json([to_json(r) for r in rows])
         return
-    shown = [dict(as_row(r), name=r.name_en if get_lang() == "en" else r.name_zh, kind=code_text(r.kind))
-             for r in rows]
+    shown = [dict(as_row(r), name=r.name_en if get_lang() == "en" else r.name_zh, kind=code_text(r.kind),
+                  joined=r.joined.isoformat() if r.joined else "") for r in rows]
     table(_("units of {region}").format(region=lab.region), [("code", _("code")), ("name", _("name")),
-                                                             ("kind", _("kind"))], shown)
+                                                             ("kind", _("kind")), ("joined", _("joined"))], shown)
 
 
 def register(app: typer.Typer) -> None:

@@ -319,9 +319,9 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
                          "of revenue)").format(source=source))
     for i, un in enumerate(units, 1):
         if un.joined is not None and un.joined.year < settings.first_year:
+            where = f"{source}: units[{i}] ({un.code})"
             raise BadInput(_("{where}: 'joined' {joined} is before settings first_year {year}, the year before "
-                             "which no entry is dated").format(where=f"{source}: units[{i}] ({un.code})",
-                                                              joined=un.joined, year=settings.first_year))
+                             "which no entry is dated").format(where=where, joined=un.joined, year=settings.first_year))
     if not settings.months_red_below < settings.months_yellow_below < settings.months_excess_above:
         raise BadInput(_("{source}: month thresholds must rise: red < yellow < excess").format(source=source))
     zone = r.get("time_zone", DEFAULT_TIME_ZONE)

@@ -208,6 +208,14 @@ def recorded_first_days(conn: Conn, *, book: str | None = None,
         {"book": book, "unit": unit}).fetchall()}
 
 
+def joining_dates(conn: Conn) -> dict[str, dt.date]:
+    """Each unit's joining date (fl.unit_joined, sql/0144, ATTACK17b F1), registered with the unit:
+    no posting on the unit is dated before it, so its recorded first day never is (a unit registered
+    without one — by SQL, not by ``init`` — is left out)."""
+    return {r["unit"]: r["joined_on"] for r in conn.execute(
+        "SELECT j.unit, j.joined_on FROM fl.unit_joined j ORDER BY j.unit").fetchall()}
+
+
 def first_days(conn: Conn, *, book: str) -> dict[str, dt.date]:
     """Each unit's first day in ``book`` as recorded (``recorded_first_days``), by unit: the chart's basis."""
     return {u: d for (u, _b), d in recorded_first_days(conn, book=book).items()}

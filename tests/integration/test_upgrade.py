@@ -1107,12 +1107,13 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
                                "shortfall_clearing_only", "import_daily_cap", "category_component_allow",
                                "reversal_date", "import_daily_cap_reference", "component_days", "approval_date",
                                "closed_prefix", "closed_year_reference", "legacy_figures",
-                               "closed_year_request", "closed_year_request_final", "closed_year_standard"} \
+                               "closed_year_request", "closed_year_request_final", "closed_year_standard",
+                               "unit_joined"} \
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
         # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115;
         # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125; approval_date: 0126;
         # closed_prefix: 0131; closed_year_reference: 0138; legacy_figures: 0140; closed_year_request: 0143;
-        # closed_year_request_final, closed_year_standard: 0150)
+        # closed_year_request_final, closed_year_standard: 0150; unit_joined: 0144)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -2925,6 +2926,60 @@ def test_upgrade_0149_the_admin_runs_no_figures_reader(upgraded: Upgraded) -> No
         assert c.execute("SELECT count(*) FROM fl.year_closes(%s)", (year,)).fetchone()[0] > 0
     r = upgraded.cli("report", "shortfall", "--year", str(year), user=ADMIN)
     assert r.returncode != 0 and "Traceback" not in r.stdout + r.stderr, r
+
+
+def test_upgrade_0144_each_unit_joined_on_its_first_day_in_the_ledger(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0144 (ATTACK17b F1): the upgrade gives every unit a joining date derived from what the ledger
+    holds and freezes it — the earliest day on any of its accounts (a unit with none: the first year's
+    1 January) — so no posting already made lies before it; each row recorded once (BACKFILL) and never
+    changed; the refusing trigger function keeps its SET clauses and is not PUBLIC's; the rule point
+    unit_joined is recorded once. ``init`` with the same file changes nothing; a county new to the
+    upgraded ledger is registered with the file's joining date, and a collection dated before it is
+    refused (before_unit_joined) while one after it posts; the ledger verifies."""
+    from importlib import resources
+
+    with upgraded.connect() as c:
+        rows = dict(c.execute("SELECT unit, joined_on FROM fl.unit_joined WHERE source = 'upgrade'").fetchall())
+        units = [r[0] for r in c.execute("SELECT code FROM fl.unit ORDER BY code").fetchall()]
+        assert sorted(rows) == units, (rows, units)
+        earliest = dict(c.execute("SELECT a.unit, min(d.day) FROM fl.account_day d JOIN fl.account a "
+                                  "ON a.id = d.account_id WHERE a.unit IS NOT NULL GROUP BY a.unit").fetchall())
+        first_year = c.execute("SELECT (value #>> '{}')::int FROM fl.setting WHERE key = 'first_year'").fetchone()[0]
+        assert rows == {u: earliest.get(u, dt.date(first_year, 1, 1)) for u in units}, (rows, earliest)
+        assert c.execute("SELECT count(*) FROM fl.posting p JOIN fl.unit_joined j ON j.unit = p.unit "
+                         "WHERE p.entry_date < j.joined_on").fetchone()[0] == 0
+        assert c.execute("SELECT count(*) FROM fl.unit_first_day f JOIN fl.unit_joined j ON j.unit = f.unit "
+                         "WHERE f.first_day < j.joined_on").fetchone()[0] == 0
+        assert c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.unit_joined' AND op = 'BACKFILL'"
+                         ).fetchone()[0] == len(rows)
+        cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl.unit_first_day_record()'::regprocedure"
+                        ).fetchone()[0]
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg, cfg
+        assert c.execute("SELECT has_function_privilege('public', 'fl.unit_first_day_record()'::regprocedure, "
+                         "'EXECUTE')").fetchone()[0] is False
+        assert c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.rule_point' "
+                         "AND row_key ->> 'rule' = 'unit_joined'").fetchone()[0] == 1
+        with pytest.raises(psycopg.Error):
+            c.execute("UPDATE fl.unit_joined SET joined_on = joined_on - 365")
+    again = upgraded.cli("init")
+    assert again.returncode == 0, again.stdout + again.stderr
+    region = tmp_path / "region.toml"
+    region.write_text(resources.files("ledger.data").joinpath("jiamusi.toml").read_text("utf-8")
+                      + '\n[[units]]\ncode = "230899"\nname_zh = "新县"\nname_en = "Xinxian"\nkind = "county"\n'
+                        'joined = 2025-02-01\n', "utf-8")
+    reg = upgraded.cli("init", "--region", str(region))
+    assert reg.returncode == 0, reg.stdout + reg.stderr
+    for day, ok in (("2025-01-20", False), ("2025-02-03", True)):
+        f = tmp_path / f"c{day}.csv"
+        f.write_text(f"date,unit,book,source,amount,reference\n{day},230899,RES,contribution,0.01,U0144-{day}\n",
+                     "utf-8")
+        r = upgraded.cli("collect", "import", str(f), user="fin_zhao")
+        assert (r.returncode == 0) == ok, r.stdout + r.stderr
+        if not ok:
+            assert "2025-02-01" in r.stdout + r.stderr, r.stdout + r.stderr
+    with upgraded.connect() as c:
+        assert c.execute("SELECT first_day FROM fl.unit_first_day WHERE unit = '230899'").fetchone()[0] \
+            == dt.date(2025, 2, 3)
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
 

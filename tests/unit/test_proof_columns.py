@@ -34,14 +34,19 @@ def _tables(entries: list[list[str]], seals: list[list[str]]) -> dict[str, list[
             "chain_head": [[str(len(seals)), seals[-1][7] if seals else "\\x" + "00" * 32]],
             "account_day": DAYS, "bank_account": [], "closed_period": [], "fund_request": [], "request_event": [],
             # (0130) 4001 is a fund figure of U1: its first day, recorded by entry 1
-            "chart": [["1003", "asset"], ["4001", "revenue"]], "unit_first_day": [["RES", "U1", "2023-01-05", "1", ""]]}
+            "chart": [["1003", "asset"], ["4001", "revenue"]], "unit_first_day": [["RES", "U1", "2023-01-05", "1", ""]],
+            # (0144) U1 joined the day of its first entry
+            "unit_joined": [["U1", "2023-01-05"]]}
 
 
-def _run(tables: dict[str, list[list[str]]], once: bool = False) -> tuple[VerifyReport, proof.Proof]:
-    def read(t: str) -> Iterable[list[str]]:
+def _run(tables: dict[str, list[list[str]]], once: bool = False,
+         unit_joined_after: int = 0) -> tuple[VerifyReport, proof.Proof]:
+    def read(t: str) -> Iterable[list[str]] | None:
+        if t not in tables and t == "unit_joined":
+            return None                 # (an export made before 0144)
         rows = tables[t]
         return iter(list(rows)) if once and t in ("seal", "entry") else rows
-    return proof.run(read)
+    return proof.run(read, unit_joined_after=unit_joined_after)
 
 
 def _seals(texts: dict[int, bytes], order: list[int]) -> list[list[str]]:
@@ -142,3 +147,27 @@ def test_the_first_days_are_re_derived_from_the_journal() -> None:
     assert any("which is dated 2023-01-05" in m for m in judged([["RES", "U1", "2022-03-31", "1", ""]]))
     frozen = judged([["RES", "U1", "2022-03-31", "1", "3"]])
     assert any("frozen by migration 0130" in m and "begin on 2023-01-05" in m for m in frozen), frozen
+
+
+def test_no_entry_above_the_rule_point_posts_on_a_unit_before_it_joined() -> None:
+    """(0144, ATTACK17b F1) ``first_days``: with U1's joining date after its entries' day, each entry
+    is named (the unit, the day, the joining date) — unless at or below the rule point unit_joined (the
+    rule did not bind it); a joining date on or before the entries' day, or none read (an export made
+    before 0144), names nothing."""
+    seals = _seals(_texts(), [1, 2, 3])
+
+    def judged(rows: list[list[str]] | None, after: int = 0) -> list[tuple[int | None, str]]:
+        t = _tables([_entry(1), _entry(2), _entry(3)], seals)
+        if rows is None:
+            del t["unit_joined"]
+        else:
+            t["unit_joined"] = rows
+        _rep, p = _run(t, unit_joined_after=after)
+        return [(f.entry_id, f.message) for f in p.findings["first_days"]]
+
+    assert judged([["U1", "2023-01-05"]]) == [] and judged([["U1", "2021-01-01"]]) == [] and judged(None) == []
+    late = judged([["U1", "2023-02-01"]])
+    assert [e for e, _m in late] == [1, 2, 3], late
+    assert all("unit U1 dated 2023-01-05, before the unit joined the pooled fund on 2023-02-01" in m for _e, m in late)
+    assert [e for e, _m in judged([["U1", "2023-02-01"]], after=2)] == [3]
+    assert judged([["U2", "2023-02-01"]]) == []           # another unit's date binds U1 to nothing
