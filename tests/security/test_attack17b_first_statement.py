@@ -112,6 +112,8 @@ def test_finance_cannot_make_a_new_units_first_day_with_a_backdated_first_postin
     f.write_text(f"date,unit,book,source,amount,reference\n2023-02-28,{NEW},RES,contribution,0.01,F1-IMP\n", "utf-8")
     imp = ledger_db.cli("collect", "import", str(f), user="fin")
     assert imp.exit_code != 0 and NEW in _said(imp) and JOINED in _said(imp), imp
+    zh = ledger_db.cli("--lang", "zh", "collect", "import", str(f), user="fin")     # Chinese first: what and what next
+    assert zh.exit_code == imp.exit_code and "加入统筹" in _said(zh) and f"请将日期定在 {JOINED} 当日或之后" in _said(zh), zh
     assert _first_day(ledger_db) is None
 
     _honest_quarter(ledger_db)
@@ -222,3 +224,17 @@ def test_a_posting_before_the_joining_date_slipped_in_is_named_online_and_offlin
     rep = archive.run_proof(out)
     msgs = [f.message for c in rep.checks if c.name == "first_days" for f in c.findings]
     assert any("before the unit joined" in m and NEW in m for m in msgs), msgs
+
+
+def test_verify_region_names_a_joining_date_the_kept_file_disagrees_with(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """The auditor's kept region file names the county's joining date: ``verify --region`` agrees with
+    the registered one, and names a file that says another day (units the file gives none are not its
+    to judge)."""
+    _ledger_running(ledger_db)
+    assert _register(ledger_db, tmp_path).exit_code == 0
+    kept = _region_file(tmp_path, f'"{JOINED}"', "kept.toml")
+    ok = ledger_db.cli("verify", "--region", str(kept), "--json", user="aud")
+    assert ok.exit_code == 0, ok
+    other = _region_file(tmp_path, '"2022-06-01"', "other.toml")
+    bad = ledger_db.cli("verify", "--region", str(other), "--json", user="aud")
+    assert bad.exit_code != 0 and f"fl.unit_joined unit={NEW}" in _said(bad) and "2022-06-01" in _said(bad), bad
