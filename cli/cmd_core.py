@@ -559,7 +559,7 @@ class UnitLine:
     name_zh: str
     name_en: str
     kind: str                   # city | county
-    joined: dt.date | None      # its joining date (0144): nothing is posted on it dated before
+    joined: dt.date | None      # its joining date (0154): nothing is posted on it dated before
 
 
 @unit_app.command("list")

@@ -74,7 +74,7 @@ RULES: tuple[ApiRule, ...] = (
     _r("period_closed", "closed_periods"),
     _r("entry_date_range", "entry_dates", "first year .. next year; nothing before the last closed year"),
     _r("before_unit_joined", "first_days", "nothing is posted on a unit dated before its joining date "
-       "(fl.unit_joined, registered with the unit), so its first day in the ledger is never before it (0144, "
+       "(fl.unit_joined, registered with the unit), so its first day in the ledger is never before it (0154, "
        "ATTACK17b F1)"),
     _r("reversal_year_closed", "entry_dates", "a year_close entry is never reversed (0082, ATTACK10 X13)"),
     _r("reversal_predates", "entry_dates", "a reversal is dated on or after the entry it reverses (0117, ATTACK15 A9)"),

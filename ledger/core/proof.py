@@ -68,7 +68,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     # (0130, ATTACK16b D4) what makes an account a fund figure, and each unit's recorded first day
     "chart": ("code", "kind"),
     "unit_first_day": ("book", "unit", "first_day", "entry_id", "frozen_through"),
-    # (0144, ATTACK17b F1) each unit's joining date: nothing is posted on the unit dated before it
+    # (0154, ATTACK17b F1) each unit's joining date: nothing is posted on the unit dated before it
     "unit_joined": ("unit", "joined_on"),
 }
 # How each table is ordered when read (an export is written in the same order).
@@ -113,7 +113,7 @@ DESCRIPTIONS = {
                   "is the date of the entry it names, an entry on the unit's fund figures of the transaction that "
                   "first posted on them (a row frozen by the migration: the earliest such date up to the entry it "
                   "was frozen through); every unit with a fund figure has one; no entry (above the rule point "
-                  "unit_joined, 0144) posts on a unit dated before the unit joined (fl.unit_joined) — recomputed "
+                  "unit_joined, 0154) posts on a unit dated before the unit joined (fl.unit_joined) — recomputed "
                   "in Python",
     "hash_chain": "the SHA-256 chain recomputed with hashlib from the canonical texts: every digest, every link, "
                   "the head",
@@ -629,7 +629,7 @@ class Partial:
     fund: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
     # the canonical heads of the ``slow`` entries when the entries keep none (``_Entries.keep``)
     heads: dict[int, bytes] = field(default_factory=dict)
-    # (0144) (entry id, unit) of each entry posting on a unit dated before the unit joined
+    # (0154) (entry id, unit) of each entry posting on a unit dated before the unit joined
     before_joined: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -728,8 +728,8 @@ class Proof:
     fund_key: dict[str, tuple[str, str]] = field(default_factory=dict)
     first_rows: dict[tuple[str, str], tuple[str, int, int | None]] | None = None
     fund: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
-    # (0144, ATTACK17b F1) unit -> its joining date (ISO text), None when not read (an export made
-    # before 0144); the latest of them ("" for none: no entry is dated before it, the cheap test each
+    # (0154, ATTACK17b F1) unit -> its joining date (ISO text), None when not read (an export made
+    # before 0154); the latest of them ("" for none: no entry is dated before it, the cheap test each
     # entry takes); the greatest entry id the rule does not bind (rule point unit_joined; 0: every
     # entry); (entry id, unit) of each entry posting on a unit dated before it joined
     joined: dict[str, str] | None = None
@@ -782,7 +782,7 @@ class Proof:
             self.first_rows = {(r[0], r[1]): (r[2], int(r[3]), int(r[4]) if r[4] else None) for r in first_days}
 
     def joining(self, rows: Iterable[Row] | None) -> None:
-        """(0144) Each unit's joining date (``rows`` None: not read, not judged). After ``accounts``."""
+        """(0154) Each unit's joining date (``rows`` None: not read, not judged). After ``accounts``."""
         if rows is not None:
             self.joined = {r[0]: r[1] for r in rows}
             self.joined_last = max(self.joined.values(), default="")
@@ -1167,7 +1167,7 @@ class Proof:
             e = self.entries.get(eid)
             if eid > self.unit_joined_after and e is not None and self.joined is not None:
                 self.add("first_days", f"posts on unit {unit} dated {e.date}, before the unit joined the pooled fund "
-                         f"on {self.joined[unit]} (fl.unit_joined, 0144): nothing is posted on a unit before it "
+                         f"on {self.joined[unit]} (fl.unit_joined, 0154): nothing is posted on a unit before it "
                          "joined, and a posting before it is how a first day in the ledger is made earlier", eid)
         if self.first_rows is None:
             return

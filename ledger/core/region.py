@@ -39,7 +39,7 @@ class Unit:
     name_zh: str
     name_en: str
     kind: UnitKind
-    # (0144, ATTACK17b F1) the day the unit joined the pooled fund (加入统筹日期), registered with the
+    # (0154, ATTACK17b F1) the day the unit joined the pooled fund (加入统筹日期), registered with the
     # unit once: nothing is posted on it dated before. None: the file gives none (``init`` registers
     # the first year's 1 January for a unit of a ledger with no entry yet; a unit new to a ledger that
     # holds entries must name its own — ledger.store.migrate.load_reference).
@@ -182,7 +182,7 @@ def _weights(v: object, source: str) -> dict[str, Decimal]:
 
 
 def _joined(u: dict[str, Any], where: str) -> dt.date | None:
-    """A unit's ``joined`` (0144, ATTACK17b F1): a date, written ``2023-03-01`` (a TOML date) or
+    """A unit's ``joined`` (0154, ATTACK17b F1): a date, written ``2023-03-01`` (a TOML date) or
     ``"2023-03-01"``; absent: None. A time, a number or any other text is refused, naming the unit."""
     if "joined" not in u:
         return None

@@ -415,7 +415,7 @@ RULE_POINTS: dict[str, str] = {
     "closed_year_request": "0143",       # a closed year's fund requests: no submit, no approval after its close (17b F9)
     "closed_year_request_final": "0150",  # ... and no void (an approval is not taken back) after its close (closedyr)
     "closed_year_standard": "0150",      # a closed year's funding standard (fl.setting) is final (closedyr)
-    "unit_joined": "0144",               # nothing posted on a unit dated before it joined (ATTACK17b F1)
+    "unit_joined": "0154",               # nothing posted on a unit dated before it joined (ATTACK17b F1)
 }
 # (0150, closedyr) The states a fund request counts as approved in the performance review
 # (ledger.store.performance): a closed year's request does not leave them after the close.

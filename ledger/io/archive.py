@@ -131,13 +131,13 @@ def table_rows(path: Path, columns: Sequence[str]) -> Iterator[list[str]]:
 
 
 # Tables an export made before the migration that brought them does not hold: not judged there.
-_SINCE: dict[str, str] = {"unit_first_day": "0130", "unit_joined": "0144"}
+_SINCE: dict[str, str] = {"unit_first_day": "0130", "unit_joined": "0154"}
 
 
 def _read(directory: Path, table: str) -> Iterator[list[str]] | list[list[str]] | None:
     path = directory / "tables" / f"{table}.csv"
     if not path.exists() and table in _SINCE:
-        return None             # (0130, 0144) an export made before the first days (joining dates) were recorded
+        return None             # (0130, 0154) an export made before the first days (joining dates) were recorded
     if not path.exists():
         raise BadInput(_("{directory}: no tables/{table}.csv — not a complete fundledger export").format(
             directory=directory, table=table))

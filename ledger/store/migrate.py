@@ -178,7 +178,7 @@ def load_reference(conn: Conn, region: Region) -> None:
 
 
 def _register_joining_dates(conn: Conn, region: Region) -> None:
-    """(0144, ATTACK17b F1) Each unit's joining date, registered once, with the unit: the region
+    """(0154, ATTACK17b F1) Each unit's joining date, registered once, with the unit: the region
     file's ``joined``; for a unit it leaves out, the first year's 1 January while the ledger holds no
     entry (the units a ledger starts with joined at the handover). A unit new to a ledger that holds
     entries must name its own — a default there would leave its first day to whoever posts on it
@@ -186,7 +186,7 @@ def _register_joining_dates(conn: Conn, region: Region) -> None:
     naming another is refused before anything is written, naming the file, the unit and the date."""
     cur = conn.cursor(row_factory=tuple_row)
     if cur.execute("SELECT pg_catalog.to_regclass('fl.unit_joined') IS NULL").fetchone()[0]:  # type: ignore[index]
-        return      # a database before 0144 (tests build old schemas): the migration derives them
+        return      # a database before 0154 (tests build old schemas): the migration derives them
     stored = {r[0]: (r[1], r[2]) for r in cur.execute(
         "SELECT unit, joined_on, source FROM fl.unit_joined ORDER BY unit").fetchall()}
     has_entries = bool(cur.execute("SELECT EXISTS (SELECT 1 FROM fl.entry)").fetchone()[0])  # type: ignore[index]

@@ -209,7 +209,7 @@ def recorded_first_days(conn: Conn, *, book: str | None = None,
 
 
 def joining_dates(conn: Conn) -> dict[str, dt.date]:
-    """Each unit's joining date (fl.unit_joined, sql/0144, ATTACK17b F1), registered with the unit:
+    """Each unit's joining date (fl.unit_joined, sql/0154, ATTACK17b F1), registered with the unit:
     no posting on the unit is dated before it, so its recorded first day never is (a unit registered
     without one — by SQL, not by ``init`` — is left out)."""
     return {r["unit"]: r["joined_on"] for r in conn.execute(

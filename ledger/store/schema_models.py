@@ -456,7 +456,7 @@ class UnitFirstDay(SQLModel, table=True):
 
 
 class UnitJoined(SQLModel, table=True):
-    """A unit's joining date (sql/0144, ATTACK17b F1): registered with the unit by ``init`` (the region
+    """A unit's joining date (sql/0154, ATTACK17b F1): registered with the unit by ``init`` (the region
     file's ``joined``, or the first year's 1 January), or derived by the migration from the unit's
     earliest posting (source). Nothing is posted on the unit dated before it; append-only, chained."""
 

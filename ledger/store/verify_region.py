@@ -79,7 +79,7 @@ def check_region(conn: Conn, region: Region, path: Path | str,
              for r in copy_rows(conn, "SELECT t.code, t.name_zh, t.name_en, t.kind, t.sort FROM ONLY fl.unit t")}
     n += _compare("fl.unit", "code", {u.code: {"name_zh": u.name_zh, "name_en": u.name_en, "kind": u.kind, "sort": i}
                                       for i, u in enumerate(region.units)}, units, source, findings)
-    # (0144) a joining date the file names is the one registered (a unit the file gives none: its default or
+    # (0154) a joining date the file names is the one registered (a unit the file gives none: its default or
     # the upgrade's, not the file's to say)
     named = {u.code: {"joined_on": u.joined.isoformat()} for u in region.units if u.joined is not None}
     if named and list(copy_rows(conn, "SELECT pg_catalog.to_regclass('fl.unit_joined') IS NOT NULL")) == [["t"]]:

@@ -1113,7 +1113,7 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
         # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115;
         # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125; approval_date: 0126;
         # closed_prefix: 0131; closed_year_reference: 0138; legacy_figures: 0140; closed_year_request: 0143;
-        # closed_year_request_final, closed_year_standard: 0150; unit_joined: 0144)
+        # closed_year_request_final, closed_year_standard: 0150; unit_joined: 0154)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -2928,8 +2928,8 @@ def test_upgrade_0149_the_admin_runs_no_figures_reader(upgraded: Upgraded) -> No
     assert r.returncode != 0 and "Traceback" not in r.stdout + r.stderr, r
 
 
-def test_upgrade_0144_each_unit_joined_on_its_first_day_in_the_ledger(upgraded: Upgraded, tmp_path: Path) -> None:
-    """0144 (ATTACK17b F1): the upgrade gives every unit a joining date derived from what the ledger
+def test_upgrade_0154_each_unit_joined_on_its_first_day_in_the_ledger(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0154 (ATTACK17b F1): the upgrade gives every unit a joining date derived from what the ledger
     holds and freezes it — the earliest day on any of its accounts (a unit with none: the first year's
     1 January) — so no posting already made lies before it; each row recorded once (BACKFILL) and never
     changed; the refusing trigger function keeps its SET clauses and is not PUBLIC's; the rule point
@@ -2971,7 +2971,7 @@ def test_upgrade_0144_each_unit_joined_on_its_first_day_in_the_ledger(upgraded: 
     assert reg.returncode == 0, reg.stdout + reg.stderr
     for day, ok in (("2025-01-20", False), ("2025-02-03", True)):
         f = tmp_path / f"c{day}.csv"
-        f.write_text(f"date,unit,book,source,amount,reference\n{day},230899,RES,contribution,0.01,U0144-{day}\n",
+        f.write_text(f"date,unit,book,source,amount,reference\n{day},230899,RES,contribution,0.01,U0154-{day}\n",
                      "utf-8")
         r = upgraded.cli("collect", "import", str(f), user="fin_zhao")
         assert (r.returncode == 0) == ok, r.stdout + r.stderr

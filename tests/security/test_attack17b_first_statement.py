@@ -10,7 +10,7 @@ year of history the unit never had: its first quarter's red (2.38 months) reads 
 The red team's test idea: register a new county, let finance's back-dated 0.01 be its first
 fund-figure posting, then post its honest first quarter and read the monitor.
 
-Safe behaviour asserted (sql/0144): a unit's joining date (加入统筹日期) is registered with the unit
+Safe behaviour asserted (sql/0154): a unit's joining date (加入统筹日期) is registered with the unit
 (`init --region FILE`, the region file's `joined`), once, chained, by the owner alone; nothing is
 posted on the unit dated before it — refused by the database (before_unit_joined, naming the unit,
 the day and the joining date), whoever writes it — so the recorded first day is never before it and

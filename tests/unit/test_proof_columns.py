@@ -35,7 +35,7 @@ def _tables(entries: list[list[str]], seals: list[list[str]]) -> dict[str, list[
             "account_day": DAYS, "bank_account": [], "closed_period": [], "fund_request": [], "request_event": [],
             # (0130) 4001 is a fund figure of U1: its first day, recorded by entry 1
             "chart": [["1003", "asset"], ["4001", "revenue"]], "unit_first_day": [["RES", "U1", "2023-01-05", "1", ""]],
-            # (0144) U1 joined the day of its first entry
+            # (0154) U1 joined the day of its first entry
             "unit_joined": [["U1", "2023-01-05"]]}
 
 
@@ -43,7 +43,7 @@ def _run(tables: dict[str, list[list[str]]], once: bool = False,
          unit_joined_after: int = 0) -> tuple[VerifyReport, proof.Proof]:
     def read(t: str) -> Iterable[list[str]] | None:
         if t not in tables and t == "unit_joined":
-            return None                 # (an export made before 0144)
+            return None                 # (an export made before 0154)
         rows = tables[t]
         return iter(list(rows)) if once and t in ("seal", "entry") else rows
     return proof.run(read, unit_joined_after=unit_joined_after)
@@ -150,10 +150,10 @@ def test_the_first_days_are_re_derived_from_the_journal() -> None:
 
 
 def test_no_entry_above_the_rule_point_posts_on_a_unit_before_it_joined() -> None:
-    """(0144, ATTACK17b F1) ``first_days``: with U1's joining date after its entries' day, each entry
+    """(0154, ATTACK17b F1) ``first_days``: with U1's joining date after its entries' day, each entry
     is named (the unit, the day, the joining date) — unless at or below the rule point unit_joined (the
     rule did not bind it); a joining date on or before the entries' day, or none read (an export made
-    before 0144), names nothing."""
+    before 0154), names nothing."""
     seals = _seals(_texts(), [1, 2, 3])
 
     def judged(rows: list[list[str]] | None, after: int = 0) -> list[tuple[int | None, str]]:

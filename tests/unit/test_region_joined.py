@@ -1,4 +1,4 @@
-"""A unit's ``joined`` in the region file (0144, ATTACK17b F1): the day the unit joined the pooled
+"""A unit's ``joined`` in the region file (0154, ATTACK17b F1): the day the unit joined the pooled
 fund, registered with it. A date (TOML's own or "YYYY-MM-DD") no earlier than the first year is
 taken; absent, None (init's default); anything else is refused naming the file, the unit's table and
 the key — never a traceback, never a value read some other way."""

@@ -1,4 +1,4 @@
--- 0144 (ATTACK17b F1, MED): a unit's joining date (加入统筹日期) is registered with the unit, once, and
+-- 0154 (ATTACK17b F1, MED): a unit's joining date (加入统筹日期) is registered with the unit, once, and
 -- nothing is posted on the unit dated before it — so a new unit's first day in the ledger can no
 -- longer be set by a back-dated first posting.
 --
@@ -73,7 +73,7 @@ DECLARE
   days  date[];
   bad   record;
 BEGIN
-  -- (0144) No day on a unit's account before the unit joined (fl.unit_joined): the statement's new
+  -- (0154) No day on a unit's account before the unit joined (fl.unit_joined): the statement's new
   -- day rows only (an account's first posting of a day), each found by its unit's primary key.
   SELECT n.day, a.unit, j.joined_on, n.account_id INTO bad
     FROM new_days n JOIN fl.account a ON a.id = n.account_id
@@ -121,4 +121,4 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION fl.unit_first_day_record() FROM PUBLIC;
 
-SELECT fl._rule_takes_effect('unit_joined', '0144');
+SELECT fl._rule_takes_effect('unit_joined', '0154');
