@@ -52,7 +52,7 @@ DYNAMIC_SQL = {
 NO_ROW_SECURITY = {
     "setting": "the region's settings: the same for every unit",
     "unit": "reference data: the region's units",
-    "unit_joined": "reference data: each unit's joining date (0152), registered with the unit; the same for every unit",
+    "unit_joined": "reference data: each unit's joining date (0154), registered with the unit; the same for every unit",
     "book": "reference data: the two books",
     "chart": "reference data: the national chart of accounts",
     "holder": "reference data: the bank-account holders",
