@@ -3111,5 +3111,44 @@ def test_upgrade_0153_a_register_item_is_not_opened_after_today(upgraded: Upgrad
                       (unit, book, comp))
         assert e.value.diag.constraint_name == "register_opened_date", e.value
         assert c.execute("SELECT count(*) FROM fl.register_item").fetchone()[0] == before
+
+
+def test_upgrade_0148_the_lookalike_index_and_trigger_judge_in_c(upgraded: Upgraded) -> None:
+    """0148 (issue 24): on the upgraded ledger the three look-alike indexes keep their names and keys
+    under a predicate PostgreSQL evaluates without calling a SQL function (fl.reference_confusable,
+    not inlinable, ran once per imported line), the guard's lookup still proves the index usable, the
+    look-alike triggers fire on the same references (a stored 囗腔-1 refuses 口腔-1, not 口腔-2), the
+    guard keeps its SET clauses and is not PUBLIC's; the ledger verifies."""
+    with upgraded.connect() as c:
+        defs = dict(c.execute("SELECT indexname, indexdef FROM pg_indexes "
+                              "WHERE indexname LIKE '%_reference_folded'").fetchall())
+        assert set(defs) == {"import_line_reference_folded", "register_item_reference_folded",
+                             "statement_line_reference_folded"}, defs
+        for d in defs.values():
+            assert "reference_fold(reference)" in d and "reference_confusable" not in d and "丨丿丶囗巛" in d, d
+        whens = [r[0] for r in c.execute("SELECT pg_get_triggerdef(oid) FROM pg_trigger "
+                                         "WHERE tgname LIKE '%_reference_lookalike'")]
+        assert len(whens) == 3 and all("strpos" in w and "、口川" in w for w in whens), whens
+        cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl.reference_lookalike_guard()'::regprocedure"
+                        ).fetchone()[0]
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg, cfg
+        assert c.execute("SELECT has_function_privilege('public', 'fl.reference_lookalike_guard()'::regprocedure, "
+                         "'EXECUTE')").fetchone()[0] is False
+        with c.transaction(force_rollback=True):
+            c.execute("SET LOCAL enable_seqscan = off")
+            plan = "\n".join(r[0] for r in c.execute(
+                "EXPLAIN SELECT l.reference FROM fl.import_line l WHERE l.namespace = 'payments:x' "
+                "AND l.reference ~ '[丨丿丶囗巛]' AND fl.reference_fold(l.reference) = fl.reference_fold('口腔-1')"))
+            assert "import_line_reference_folded" in plan, plan
+        item = ("INSERT INTO fl.register_item (kind, unit, book, amount, opened_on, reference) "
+                "SELECT 'unpaid_claims', u.code, 'RES', 100, '2024-03-01', %s FROM fl.unit u ORDER BY u.code LIMIT 1")
+        with c.transaction(force_rollback=True):
+            c.execute("ALTER TABLE fl.register_item DISABLE TRIGGER register_item_reference_hanzi")
+            c.execute(item, ("\u56d7腔-1",))
+            c.execute("ALTER TABLE fl.register_item ENABLE TRIGGER register_item_reference_hanzi")
+            with pytest.raises(psycopg.Error) as e, c.transaction():
+                c.execute(item, ("口腔-1",))
+            assert e.value.diag.constraint_name == "reference_confusable" and "\u56d7腔-1" in str(e.value), e.value
+            c.execute(item, ("口腔-2",))
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
