@@ -3137,8 +3137,8 @@ def test_upgrade_0148_the_lookalike_index_and_trigger_judge_in_c(upgraded: Upgra
         with c.transaction(force_rollback=True):
             c.execute("SET LOCAL enable_seqscan = off")
             plan = "\n".join(r[0] for r in c.execute(
-                "EXPLAIN SELECT l.reference FROM fl.import_line l WHERE l.namespace = 'payments:x' "
-                "AND octet_length(l.reference) <> length(l.reference) AND l.reference ~ '[丨丿丶囗巛]' "
+                "EXPLAIN SELECT l.reference FROM fl.import_line l "
+                "WHERE octet_length(l.reference) <> length(l.reference) AND l.reference ~ '[丨丿丶囗巛]' "
                 "AND fl.reference_fold(l.reference) = fl.reference_fold('口腔-1')"))
             assert "import_line_reference_folded" in plan, plan
         item = ("INSERT INTO fl.register_item (kind, unit, book, amount, opened_on, reference) "
