@@ -3129,6 +3129,10 @@ def test_upgrade_0148_the_lookalike_index_and_trigger_judge_in_c(upgraded: Upgra
         whens = [r[0] for r in c.execute("SELECT pg_get_triggerdef(oid) FROM pg_trigger "
                                          "WHERE tgname LIKE '%_reference_lookalike'")]
         assert len(whens) == 3 and all("strpos" in w and "、口川" in w for w in whens), whens
+        src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc "
+                             "WHERE oid = 'fl.import_payments(text,text)'::regprocedure").fetchone()
+        assert "reference_confusable" not in src and src.count("(0148)") == 2, "0146's probes state the new predicate"
+        assert "lock_timeout=5s" in cfg and "work_mem=256MB" in cfg, cfg
         cfg = c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl.reference_lookalike_guard()'::regprocedure"
                         ).fetchone()[0]
         assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg, cfg
