@@ -3157,3 +3157,32 @@ def test_upgrade_0148_the_lookalike_index_and_trigger_judge_in_c(upgraded: Upgra
             c.execute(item, ("口腔-2",))
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
+
+
+def test_upgrade_0151_a_headcount_is_read_by_the_whole_number_rule(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0151 (ATTACK18 G7): the upgraded ledger's fl.import_insured reads a headcount with
+    fl.imp_whole (digits, or 1-3 digits then groups of ",ddd") — no longer every comma stripped —
+    keeps its SET clauses (search_path, lock_timeout) and is not PUBLIC's; a file whose headcount's
+    comma separates no thousands is refused naming the row and the column, nothing written; the
+    ledger verifies (headcounts stored before are not re-read)."""
+    with upgraded.connect() as c:
+        src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc WHERE oid = "
+                             "'fl.import_insured(text,text)'::regprocedure").fetchone()
+        assert "fl.imp_whole(btrim(s.insured))" in src and "replace(btrim(s.insured)" not in src, src
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg, cfg
+        assert c.execute("SELECT has_function_privilege('public', 'fl.import_insured(text,text)'::regprocedure, "
+                         "'EXECUTE'), has_function_privilege('fl_reviewer', "
+                         "'fl.import_insured(text,text)'::regprocedure, 'EXECUTE')").fetchone() == (False, True)
+        assert [c.execute("SELECT fl.imp_whole(%s)", (t,)).fetchone()[0] for t in ("1,234,567", "1,5", ",,,7")] \
+            == [1234567, None, None]
+        year, unit = c.execute("SELECT max(year) + 1, min(unit) FROM fl.year_close CROSS JOIN fl.unit "
+                               "WHERE fl.unit.kind <> 'city'").fetchone()
+        before = c.execute("SELECT count(*) FROM fl.insured_count").fetchone()[0]
+    f = tmp_path / "insured.csv"
+    f.write_text(f'year,unit,book,insured\n{year},{unit},RES,"1,5"\n', encoding="utf-8")
+    r = upgraded.cli("insured", "import", str(f), user="rev_zhang")
+    assert r.returncode != 0 and "row 2" in r.stderr and "separate thousands" in r.stderr, r
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM fl.insured_count").fetchone()[0] == before
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)

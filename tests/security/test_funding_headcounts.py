@@ -54,3 +54,36 @@ def test_an_officer_reads_only_its_own_units_headcount(ledger_db: LedgerDB, tmp_
     assert [r["unit"] for r in seen] == ["230822"]
     shown = ledger_db.cli("insured", "show", "--year", "2022", "--json", user="o22")
     assert shown.exit_code == 0 and [r["unit"] for r in shown.json()] == ["230822"], shown
+
+
+def test_a_headcount_is_read_by_one_whole_number_rule(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """(0151, ATTACK18 G7) a headcount is digits, or one to three digits then groups of three
+    after each comma — the thousands separators every amount allows — read by fl.imp_whole; a
+    comma that separates no thousands (a decimal comma, a typo) is refused naming the file, the row,
+    the column and the rule, in Chinese, and nothing is written (before: every comma was stripped,
+    "1,5" was 15)."""
+    f = tmp_path / "人数.csv"
+    f.write_text('year,unit,book,insured\n2022,230822,RES,"1,5"\n2022,230881,RES,"12,3456"\n'
+                 '2022,230826,RES,"1,234"\n', encoding="utf-8")
+    r = ledger_db.cli("--lang", "zh", "insured", "import", str(f), user="rev")
+    out = r.stdout + r.stderr
+    assert r.exit_code != 0 and "Traceback" not in out, r
+    for said in ("人数.csv", "insured", "“1,5”不是整数", "“12,3456”不是整数", "千位分隔符"):
+        assert said in out, (said, out)
+    assert "第 2 行" in out and "第 3 行" in out and "第 4 行" not in out, out   # the well-formed row is not named
+    assert ledger_db.admin().execute("SELECT count(*) AS n FROM fl.insured_count").fetchone()["n"] == 0
+    # separators where they belong, plain digits, surrounding blanks: taken; a number too large is
+    # named by its range, not by the comma rule
+    f.write_text('year,unit,book,insured\n2022,230822,RES,"1,234,567"\n2022,230881,RES, 2500 \n'
+                 '2022,230826,RES,0\n', encoding="utf-8")
+    assert ledger_db.cli("insured", "import", str(f), user="rev").exit_code == 0
+    rows = ledger_db.admin().execute("SELECT unit, insured FROM fl.insured_count ORDER BY unit").fetchall()
+    assert [(x["unit"], x["insured"]) for x in rows] == [("230822", 1234567), ("230826", 0), ("230881", 2500)]
+    f.write_text('year,unit,book,insured\n2023,230822,RES,"200,000,000"\n', encoding="utf-8")
+    r = ledger_db.cli("insured", "import", str(f), user="rev")
+    assert r.exit_code != 0 and "0 to 100,000,000" in r.stdout + r.stderr and "separate thousands" not in r.stdout + r.stderr, r
+    c = ledger_db.admin()
+    for text, want in (("1,234", 1234), ("1234", 1234), ("001", 1), ("1,5", None), (",,,7", None), ("1,0,0", None),
+                       ("12,34", None), ("1234,567", None), (",123", None), ("123,", None), ("1.5", None),
+                       ("-1", None), ("", None), ("1" * 19, None), ("１２", None)):
+        assert c.execute("SELECT fl.imp_whole(%s) AS n", (text,)).fetchone()["n"] == want, text

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.db
 INLINED = {"fmt_fen", "imp_days_in_month", "imp_date", "imp_date_problem", "imp_amount_num", "imp_fen",
            "imp_fen_of", "imp_amount_problem", "imp_component_problem", "imp_component_ok",
            "imp_reference_problem", "_imp_row_problems",
+           # 0151: a whole number with thousands separators (an insured headcount), and its reason
+           "imp_whole", "imp_whole_problem",
            # 0017: per entry in fl.post_entries and the entry stamp
            "_kind_command", "_key_in_namespace", "_key_namespace", "_real_money",
            # 0066: an import line's text, per line in the batch digest (fl._record_import_lines)
