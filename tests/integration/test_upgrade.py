@@ -3175,13 +3175,14 @@ def test_upgrade_0151_a_headcount_is_read_by_the_whole_number_rule(upgraded: Upg
                          "'fl.import_insured(text,text)'::regprocedure, 'EXECUTE')").fetchone() == (False, True)
         assert [c.execute("SELECT fl.imp_whole(%s)", (t,)).fetchone()[0] for t in ("1,234,567", "1,5", ",,,7")] \
             == [1234567, None, None]
-        year, unit = c.execute("SELECT max(year) + 1, min(unit) FROM fl.year_close CROSS JOIN fl.unit "
-                               "WHERE fl.unit.kind <> 'city'").fetchone()
+        year = c.execute("SELECT max(year) + 1 FROM fl.year_close").fetchone()[0]
+        unit = c.execute("SELECT code FROM fl.unit WHERE kind = 'county' ORDER BY code LIMIT 1").fetchone()[0]
         before = c.execute("SELECT count(*) FROM fl.insured_count").fetchone()[0]
     f = tmp_path / "insured.csv"
     f.write_text(f'year,unit,book,insured\n{year},{unit},RES,"1,5"\n', encoding="utf-8")
-    r = upgraded.cli("insured", "import", str(f), user="rev_zhang")
-    assert r.returncode != 0 and "row 2" in r.stderr and "separate thousands" in r.stderr, r
+    r = upgraded.cli("--lang", "en", "insured", "import", str(f), user="rev_zhang")
+    assert r.returncode != 0 and "row 2, column insured" in r.stderr and "separate thousands" in r.stderr, (
+        f.read_text(), r)
     with upgraded.connect() as c:
         assert c.execute("SELECT count(*) FROM fl.insured_count").fetchone()[0] == before
     v = upgraded.cli("verify", "--json", user=AUDITOR)
