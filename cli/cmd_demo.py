@@ -73,10 +73,12 @@ def build_reports(conn: Any, year: int, lang: str | None = None) -> dict[str, Re
         "trial-balance": builders.trial_balance_report(accounts.trial_balance(conn, year=year), year=year,
                                                        labels=labels, lang=lang),
         "balance-sheet": builders.balance_sheet_report(reports_ledger.balance_sheet(conn, as_of=end),
-                                                       as_of=end, labels=labels, lang=lang),
+                                                       as_of=end, labels=labels, lang=lang,
+                                                       owed=reports_ledger.government_owed_by_unit(conn, as_of=end)),
         "income": builders.income_report(reports_ledger.income(conn, start=dt.date(year, 1, 1), end=end, reconcile=True),
                                          start=dt.date(year, 1, 1), end=end, period="quarter", labels=labels,
-                                         lang=lang),
+                                         lang=lang, owed=reports_ledger.government_owed_at(
+                                             conn, builders.fund_balance_days("quarter", dt.date(year, 1, 1), end))),
         "budget-execution": builders_fund.budget_execution_report(
             reports_budget.budget_execution(conn, year=year, as_of=end), year=year, labels=labels, lang=lang),
         "city-budget": builders_budget.city_budget_report(

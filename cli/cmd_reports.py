@@ -59,12 +59,14 @@ def balance_sheet(as_of: AsOfOpt = None, year: YearOpt = None, unit: UnitOpt = N
     """Balance sheet: assets, liabilities and net assets per book, for the region and each unit.
 
     Net assets are the fund balance (3001) plus the revenue − expenditure not yet closed;
-    assets = liabilities + net assets ties in every block (stated in the notes)."""
+    assets = liabilities + net assets ties in every block (stated in the notes). A pooled fund's
+    block ends with the government share owed (obligations register), beside the fund balance."""
     lang = checked_lang(lang)
     day = _as_of(as_of, year)
     report = read(lambda c: builders.balance_sheet_report(
         reports_ledger.balance_sheet(c, as_of=day, book=book, unit=unit), as_of=day, labels=reports.labels(c),
-        lang=lang, unit=unit or reports.confined_unit(c)))   # no 'Consolidated' block of one unit (E10)
+        lang=lang, unit=unit or reports.confined_unit(c),   # no 'Consolidated' block of one unit (E10)
+        owed=reports_ledger.government_owed_by_unit(c, as_of=day, unit=unit, book=book)))   # beside 3001 (G10)
     show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
 
 
@@ -75,14 +77,17 @@ def income(year: YearOpt = None, as_of: AsOfOpt = None, unit: UnitOpt = None, bo
     """Income and expenditure: revenue and expenditure by account and sub-account, per month, quarter or year.
 
     Excludes the year-end close; ends with the fund balance: closing = opening + result +
-    other fund-balance movements."""
+    other fund-balance movements; a pooled fund's section then shows the government share
+    owed (obligations register) at the start and at the end, beside the fund balance."""
     lang = checked_lang(lang)
     if period not in ("month", "quarter", "year"):
         raise BadInput(_("--period must be month, quarter or year, got '{period}'").format(period=period))
     start, end = _year_end(as_of, year)
     report = read(lambda c: builders.income_report(
         reports_ledger.income(c, start=start, end=end, book=book, unit=unit, reconcile=True), start=start, end=end, period=period,
-        labels=reports.labels(c), lang=lang, unit=unit or reports.confined_unit(c)))   # titled with its unit (E10)
+        labels=reports.labels(c), lang=lang, unit=unit or reports.confined_unit(c),   # titled with its unit (E10)
+        owed=reports_ledger.government_owed_at(c, builders.fund_balance_days(period, start, end), unit=unit,
+                                               book=book)))   # beside the fund balance (G10)
     show(report, json_out=json_out, csv_path=csv, xlsx_path=xlsx, lang=lang, force=force)
 
 

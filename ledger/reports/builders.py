@@ -162,27 +162,40 @@ BS_COLUMNS = (
 )
 
 _BS_LABELS = labels_.BALANCE_SHEET
+#: The memo line beside a pooled fund's balance: the government's shortfall shares still owed
+#: (the obligations register; not on the books), as the subledger and the final accounts name it.
+OWED = "government_share_outstanding"
+OWED_NOTE = N_("government share owed: the local government's shortfall shares not yet received, kept in the "
+               "register beside the fund balance, not in it (cash basis)")
 
 
 _label = labels_.label
 
 
 def balance_sheet_report(rows: Sequence[Row], *, as_of: dt.date, labels: Labels, lang: str = "zh",
-                         unit: str | None = None, generated_at: dt.datetime | None = None) -> Report:
+                         unit: str | None = None, generated_at: dt.datetime | None = None,
+                         owed: Mapping[tuple[str, str], tuple[int, int]] | None = None) -> Report:
     """资产负债表 from ``reports_ledger.balance_sheet`` rows. One section per book and
     component; inside it a block for the whole region (scope ``all``) and one per unit
     (only that unit with ``unit``). Lines in normal direction; net assets are 3001 plus the
     revenue − expenditure not yet closed, so assets = liabilities + net assets must tie —
-    checked for every block and stated in the notes."""
+    checked for every block and stated in the notes. With ``owed`` ((book, unit) → the
+    government's shortfall shares owed at the start of the year and at ``as_of``,
+    ``reports_ledger.government_owed_by_unit``; a pair absent owes nothing), every block of a
+    book's pooled component ends with the memo line ``government_share_outstanding``: beside the
+    fund balance, not in it (the books are on the cash basis; the shortfall rule's S counts it,
+    BRIEF §5) — the block's units' sum in the consolidated one."""
     groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for r in rows:
         groups[(r["book"], r["component"])].append(r)
     sections, failures = [], []
+    any_owed = False
     for (book, comp) in sorted(groups, key=lambda k: (k[0] != "RES", k)):
         rs = groups[(book, comp)]
         scopes = labels.unit_order(r["unit"] for r in rs)
         if unit is None:
             scopes = [ALL_UNITS, *scopes]
+        pooled = owed is not None and comp == str(labels.books.get(book, {}).get("pooled_component") or "")
         out: list[dict[str, Any]] = []
         for scope in scopes:
             mine = [r for r in rs if scope in (ALL_UNITS, r["unit"])]
@@ -191,6 +204,12 @@ def balance_sheet_report(rows: Sequence[Row], *, as_of: dt.date, labels: Labels,
             block, ok = _bs_block(mine, labels, lang)
             if not ok:
                 failures.append(" ".join(w for w in (book, component_name(comp, lang) if comp else "", scope_name) if w))
+            if pooled:
+                owed_here = [v for (b, u), v in (owed or {}).items() if b == book and scope in (ALL_UNITS, u)]
+                memo = [sum(v[0] for v in owed_here), sum(v[1] for v in owed_here)]
+                any_owed = any_owed or any(memo)
+                block.append({"code": OWED, "name": _label(labels_.SUBLEDGER, OWED, lang), "holder": None,
+                              "holder_name": None, "year_start": memo[0], "closing": memo[1]})
             out.extend(dict(r, scope=scope, scope_name=scope_name) for r in block)
         zh, en = section_title(labels, book, comp)
         sections.append(Section(zh, en, tuple(out)))
@@ -198,7 +217,7 @@ def balance_sheet_report(rows: Sequence[Row], *, as_of: dt.date, labels: Labels,
             else translate(N_("DOES NOT TIE: {blocks}"), lang).format(blocks=join_words(failures, lang)))
     return Report("balance_sheet", *both(N_("Balance sheet")), labels.region,
                   f"{dt.date(as_of.year, 1, 1)}..{as_of}", generated_at or now(labels), BS_COLUMNS, tuple(sections),
-                  (note,))
+                  (note, *([translate(OWED_NOTE, lang)] if any_owed else [])))
 
 
 def _bs_block(rows: Sequence[Row], labels: Labels, lang: str) -> tuple[list[dict[str, Any]], bool]:
@@ -234,7 +253,7 @@ def _bs_block(rows: Sequence[Row], labels: Labels, lang: str) -> tuple[list[dict
         out.append(total(total_code, *sums[kind]))
     out.append(total("liabilities_and_net_assets", *sums["liability"], *sums["net_assets"]))
     ok = all(out_row["year_start"] == out[-1]["year_start"] and out_row["closing"] == out[-1]["closing"]
-             for out_row in out if out_row["code"] == "assets_total")
+             for out_row in out if out_row["code"] == "assets_total")   # out[-1]: liabilities_and_net_assets
     return out, ok
 
 
@@ -264,14 +283,42 @@ def _period_of(period: str, month: dt.date) -> str | None:
     return None
 
 
+def period_spans(period: str, start: dt.date, end: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
+    """Each period column's (first, last) day inside ``start``..``end``, and ``total``'s (the whole
+    span): the days whose fund balance the income statement's opening and closing lines state."""
+    spans: dict[str, tuple[dt.date, dt.date]] = {}
+    for k, _ in period_keys(period, start, end):
+        first_month = int(k[1:]) if k.startswith("m") else 3 * int(k[1:]) - 2
+        last_month = int(k[1:]) if k.startswith("m") else 3 * int(k[1:])
+        after = dt.date(start.year + (last_month == 12), last_month % 12 + 1, 1)
+        spans[k] = (max(start, dt.date(start.year, first_month, 1)), min(end, after - dt.timedelta(days=1)))
+    spans["total"] = (start, end)
+    return spans
+
+
+def fund_balance_days(period: str, start: dt.date, end: dt.date) -> list[dt.date]:
+    """The days at whose end the income statement states a balance (the day before each period
+    column's first day, and each one's last): where ``reports_ledger.government_owed_at`` reads
+    the share owed beside the fund balance."""
+    return sorted({d for first, last in period_spans(period, start, end).values()
+                   for d in (first - dt.timedelta(days=1), last)})
+
+
 def income_report(data: Mapping[str, Sequence[Row]], *, start: dt.date, end: dt.date, period: str,
                   labels: Labels, lang: str = "zh", unit: str | None = None,
-                  generated_at: dt.datetime | None = None) -> Report:
+                  generated_at: dt.datetime | None = None,
+                  owed: Mapping[tuple[str, str, dt.date], int] | None = None) -> Report:
     """收支表 from ``reports_ledger.income``: one section per book and component (summed
     over units, or one unit's). Revenue and expenditure by account, a sub-account's parent
     first as the sum of its children; then totals, the result, and the fund balance:
     ``closing_fund_balance = opening_fund_balance + result + other_movements`` in every
-    period column and in ``total``."""
+    period column and in ``total``. With ``owed`` ((book, unit, day) → the government's
+    shortfall shares owed at the end of the day, ``reports_ledger.government_owed_at`` at
+    ``fund_balance_days``; absent: nothing owed), the section of a book's pooled component
+    carries, beside the fund balance and not in it (BRIEF §5), the memo lines
+    ``opening_government_share_outstanding`` and ``closing_government_share_outstanding`` after
+    ``closing_fund_balance``: owed at the days of the opening and closing fund balance of each
+    column, summed over the units shown."""
     pkeys = period_keys(period, start, end)
     cols = (Column("code", N_("Code")), Column("name", N_("Account name")),
             *(Column(k, label, "money") for k, label in pkeys), Column("total", N_("Total"), "money"))
@@ -295,15 +342,29 @@ def income_report(data: Mapping[str, Sequence[Row]], *, start: dt.date, end: dt.
             if pk is not None:
                 cells[pk] += int(g["amount"])
             cells["total"] += int(g["amount"])
-    sections = []
+    spans = period_spans(period, start, end)
+    owed_on: dict[tuple[str, dt.date], int] = defaultdict(int)
+    for (b, _unit, day), amount in (owed or {}).items():
+        owed_on[(b, day)] += int(amount)
+    sections, any_owed = [], False
     for book, comp in sorted(set(groups) | set(openings), key=lambda k: (k[0] != "RES", k)):
         rows = _income_rows(groups.get((book, comp), []), openings.get((book, comp), 0), period, keys, labels, lang,
                             aside.get((book, comp), {}))
+        if owed is not None and comp == str(labels.books.get(book, {}).get("pooled_component") or ""):
+            memo = {f"{end_}_government_share_outstanding": {
+                k: owed_on[(book, first - dt.timedelta(days=1) if end_ == "opening" else last)]
+                for k, (first, last) in spans.items()} for end_ in ("opening", "closing")}
+            any_owed = any_owed or any(v for m in memo.values() for v in m.values())
+            # after the statement's last line (closing = opening + result + other movements), before
+            # the reconciling lines to the rule: memo lines, in no sum
+            at = next(i for i, r in enumerate(rows) if r["code"] == "closing_fund_balance") + 1
+            rows[at:at] = [{"code": code, "name": _label(_INCOME_LABELS, code, lang), **memo[code]}
+                           for code in ("opening_government_share_outstanding", "closing_government_share_outstanding")]
         extra = None if unit is None else (labels.name("units", unit, "zh"), unit)
         zh, en = section_title(labels, book, comp, extra)
         sections.append(Section(zh, en, tuple(rows)))
     return Report("income", *both(N_("Income and expenditure")), labels.region, f"{start}..{end}",
-                  generated_at or now(labels), cols, tuple(sections))
+                  generated_at or now(labels), cols, tuple(sections), (translate(OWED_NOTE, lang),) if any_owed else ())
 
 
 def _income_rows(movements: Sequence[Row], opening: int, period: str, keys: Sequence[str], labels: Labels,

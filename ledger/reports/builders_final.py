@@ -41,7 +41,7 @@ from ledger.core.region import DEFAULT_ELIMINATIONS
 from ledger.core.shapes import Fen, field_names, money_fields
 from ledger.i18n import N_, both, translate
 from ledger.reports import labels as labels_
-from ledger.reports.builders import Labels, now, section_title
+from ledger.reports.builders import OWED, OWED_NOTE, Labels, now, section_title
 from ledger.reports.model import Column, Report, Section
 
 Row = Mapping[str, Any]
@@ -78,7 +78,7 @@ SIGNATURES = (N_("Head of unit (signature and seal):"), N_("Head of finance:"), 
               N_("Prepared by:"), N_("Date:"))
 
 _UNCLOSED = "unclosed_result"
-_OWED = "government_share_outstanding"
+_OWED = OWED
 _BS = labels_.BALANCE_SHEET
 #: The income statement's summary lines in the words of the yearly statement (本年收支结余,
 #: 年初/年末基金结余), where ``report income`` speaks of any period (本期, 期初, 期末).
@@ -305,8 +305,7 @@ def final_accounts_report(f: FinalFigures, *, labels: Labels, unit: str | None, 
                                    f"{b} {s}/{r} {format_yuan(amount)}" for (b, s, r), amount in sorted(eliminated.items()))
                                    or translate(N_("none"), lang)))
     if any(any(v) for v in f.owed.values()):
-        notes.append(translate(N_("government share owed: the local government's shortfall shares not yet received, "
-                                  "kept in the register beside the fund balance, not in it (cash basis)"), lang))
+        notes.append(translate(OWED_NOTE, lang))
     scope = tuple(translate(N_("Consolidated"), x) if unit is None else f"{labels.name('units', unit, x)} {unit}"
                   for x in ("zh", "en"))
     zh, en = both(N_("Final accounts {year}: {scope}"), year=f.year, scope=scope)

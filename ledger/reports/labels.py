@@ -18,6 +18,7 @@ BALANCE_SHEET = {
     "unclosed_result": N_("Result not yet closed"),
     "net_assets_total": N_("Total net assets"),
     "liabilities_and_net_assets": N_("Total liabilities and net assets"),
+    "government_share_outstanding": N_("Government share owed (register; not on the books)"),
 }
 INCOME = {
     "revenue_total": N_("Total revenue"),
@@ -26,6 +27,8 @@ INCOME = {
     "opening_fund_balance": N_("Fund balance at start"),
     "other_movements": N_("Other fund-balance movements"),
     "closing_fund_balance": N_("Fund balance at end"),
+    "opening_government_share_outstanding": N_("Government share owed at start (register; not in the fund balance)"),
+    "closing_government_share_outstanding": N_("Government share owed at end (register; not in the fund balance)"),
     "share_receipts": N_("Earlier years' government shares received (not this year's revenue)"),
     "adjustment_receipts": N_("In-year adjustment-fund allocations (set aside by the shortfall rule)"),
     "rule_result": N_("Current-year result of the shortfall rule (C)"),

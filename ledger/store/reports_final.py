@@ -39,13 +39,6 @@ def figures(conn: Conn, year: int, *, unit: str | None = None, book: str | None 
     end = dt.date(year, 12, 31)
     start = dt.date(year, 1, 1)
     prior = (dt.date(year - 1, 1, 1), dt.date(year - 1, 12, 31))
-    owed_rows = conn.execute(
-        """SELECT g.book, coalesce(sum(g.outstanding) FILTER (WHERE d.k = 0), 0)::bigint AS opening,
-                  coalesce(sum(g.outstanding) FILTER (WHERE d.k = 1), 0)::bigint AS closing
-             FROM (VALUES (0, %(start)s::date), (1, %(end)s::date)) AS d(k, day)
-             CROSS JOIN LATERAL fl.government_shares(d.day) g
-            WHERE (%(unit)s::text IS NULL OR g.unit = %(unit)s)
-            GROUP BY g.book""", {"start": start - dt.timedelta(days=1), "end": end, "unit": unit}).fetchall()
     first = min(closed.values(), key=lambda c: c.closed_on)
     setting = conn.execute("SELECT value FROM fl.setting WHERE key = 'final_accounts_eliminate'").fetchone()
     pairs = (parse_eliminations(setting["value"], "settings") if setting is not None else DEFAULT_ELIMINATIONS)
@@ -54,8 +47,7 @@ def figures(conn: Conn, year: int, *, unit: str | None = None, book: str | None 
         balances=reports_ledger.balance_sheet(conn, as_of=end, book=book, unit=unit),
         income=reports_ledger.income(conn, start=start, end=end, book=book, unit=unit),
         prior=reports_ledger.income(conn, start=prior[0], end=prior[1], book=book, unit=unit),
-        owed={r["book"]: (int(r["opening"]), int(r["closing"])) for r in owed_rows
-              if book is None or r["book"] == book},
+        owed=reports_ledger.government_owed(conn, unit=unit, as_of=end, book=book),
         closed_on=first.closed_on, eliminate=pairs, aside=_aside(conn, year, unit=unit, book=book))
 
 

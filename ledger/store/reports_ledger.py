@@ -11,6 +11,7 @@ The caller owns the transaction; nothing here writes.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from ledger.core.entries import account_key
@@ -119,19 +120,51 @@ def subledger(conn: Conn, *, unit: str, as_of: dt.date,
         {"start": start, "end": as_of, "book": book, "unit": unit}).fetchall()
 
 
-def government_owed(conn: Conn, *, unit: str, as_of: dt.date) -> dict[str, tuple[int, int]]:
-    """Per book: the government's shortfall shares still owed to ``unit`` at the start of
-    ``as_of``'s year and at the end of ``as_of`` (fen), for the subledger's line beside the
-    surplus. Books with nothing ever owed are absent."""
-    start = dt.date(as_of.year, 1, 1) - dt.timedelta(days=1)
+def government_owed_at(conn: Conn, days: Iterable[dt.date], *, unit: str | None = None,
+                       book: str | None = None) -> dict[tuple[str, str, dt.date], int]:
+    """(book, unit, day) → the government's shortfall shares still owed to the unit's fund at the
+    end of ``day`` (fen), for ``unit`` or every unit the session reads. One definition: the
+    obligations register as ``fl.government_shares`` reads it — the subledger's, the balance
+    sheet's and the income statement's memo line beside the fund balance, the final accounts',
+    as the monitor and the shortfall report read it (BRIEF §5). A (book, unit) no share was ever
+    opened for by ``day`` is absent (it owes nothing)."""
     rows = conn.execute(
-        """SELECT g.book, coalesce(sum(g.outstanding) FILTER (WHERE d.k = 0), 0)::bigint AS opening,
-                  coalesce(sum(g.outstanding) FILTER (WHERE d.k = 1), 0)::bigint AS closing
-             FROM (VALUES (0, %(start)s::date), (1, %(end)s::date)) AS d(k, day)
-             CROSS JOIN LATERAL fl.government_shares(d.day) g
-            WHERE g.unit = %(unit)s
-            GROUP BY g.book""", {"start": start, "end": as_of, "unit": unit}).fetchall()
-    return {r["book"]: (int(r["opening"]), int(r["closing"])) for r in rows}
+        """SELECT g.book, g.unit, d.day, sum(g.outstanding)::bigint AS owed
+             FROM unnest(%(days)s::date[]) AS d(day)
+             CROSS JOIN LATERAL fl.government_shares(d.day, %(book)s) g
+            WHERE %(unit)s::text IS NULL OR g.unit = %(unit)s
+            GROUP BY g.book, g.unit, d.day""", {"days": sorted(set(days)), "unit": unit, "book": book}).fetchall()
+    return {(r["book"], r["unit"], r["day"]): int(r["owed"]) for r in rows}
+
+
+def year_start_day(as_of: dt.date) -> dt.date:
+    """The day whose end is a report's "start of the year" (31 December before ``as_of``'s year)."""
+    return dt.date(as_of.year, 1, 1) - dt.timedelta(days=1)
+
+
+def government_owed_by_unit(conn: Conn, *, as_of: dt.date, unit: str | None = None, book: str | None = None
+                            ) -> dict[tuple[str, str], tuple[int, int]]:
+    """(book, unit) → the shares owed at the start of ``as_of``'s year and at the end of ``as_of``
+    (``government_owed_at``), for the balance sheet's blocks. Pairs with nothing ever owed are absent."""
+    start = year_start_day(as_of)
+    out: dict[tuple[str, str], list[int]] = {}
+    for (b, u, day), owed in government_owed_at(conn, (start, as_of), unit=unit, book=book).items():
+        out.setdefault((b, u), [0, 0])[0 if day == start else 1] += owed
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def government_owed(conn: Conn, *, unit: str | None, as_of: dt.date, book: str | None = None
+                    ) -> dict[str, tuple[int, int]]:
+    """Per book: the government's shortfall shares still owed to ``unit`` (every unit the session
+    reads when None) at the start of ``as_of``'s year and at the end of ``as_of`` (fen), for the
+    subledger's line beside the surplus and the final accounts'. Books with nothing ever owed are
+    absent."""
+    out: dict[str, list[int]] = {}
+    for (b, _u), (opening, closing) in government_owed_by_unit(conn, as_of=as_of, unit=unit, book=book).items():
+        o = out.setdefault(b, [0, 0])
+        o[0] += opening
+        o[1] += closing
+    return {b: (v[0], v[1]) for b, v in out.items()}
 
 
 def account_ledger(conn: Conn, ref: str, *, date_from: dt.date, date_to: dt.date,

@@ -22,19 +22,30 @@ the income statement (the books, every unit summed) for every component. Then, p
   ``share_receipts``, ``adjustment_receipts`` and ``rule_result`` (the rule's C) shown whenever
   the two differ; likewise the city's final accounts (income statement, memo lines), a closed year.
 
+And every report that shows a pooled fund's balance shows beside it the government share still
+owed (BRIEF §5, ATTACK18 G10), the subledger's figure at the same date (``report subledger``'s
+``government_share_outstanding``, built per unit as the command builds it: ``owed_disagreements``):
+the balance sheet's every block (a unit's, the consolidated one = every unit's), the income
+statement's ``opening_government_share_outstanding`` / ``closing_government_share_outstanding`` in
+every quarter and the total, the monitor's ``outstanding_share`` (every unit's and ``all``), and the
+final accounts' balance sheet (its memo line, present whenever anything is owed at either end).
+
 Used by tests/acceptance/test_demo.py on the demo's two years (its database still open).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from ledger.core.money import parse_fen
-from ledger.reports.builders import section_title
+from ledger.reports import builders_detail
+from ledger.reports.builders import OWED, Labels, section_title
 from ledger.reports.model import Report
-from ledger.store import reports
+from ledger.store import reports, reports_ledger
 from ledger.store.db import run_tx
 from ledger.store.year_figures import ComponentYear, component_years
 
@@ -181,6 +192,98 @@ def disagreements(conn: Any, year: int, reps: dict[str, Report]) -> list[str]:
                 recon = sum(int(rows[k]["actual"]) for k in ("share_receipts", "adjustment_receipts") if k in rows)
                 same(f"{key} {unit} {book} {comp} revenue_total + reconciling lines (revenue on the books)",
                      int(rows["revenue_total"]["actual"]) + recon, books)
+    return bad + owed_disagreements(conn, year, reps, labels)
+
+
+def _subledger_owed(conn: Any, labels: Labels, days: Iterable[dt.date]) -> dict[tuple[str, str, dt.date], tuple[int, int]]:
+    """(book, unit, day) → ``report subledger --unit U --as-of day``'s ``government_share_outstanding``
+    (start of the year, the day) of the book's pooled component, built as the command builds it; a
+    unit whose subledger has no such line owes nothing."""
+    out: dict[tuple[str, str, dt.date], tuple[int, int]] = {}
+    pooled = {b: str(r.get("pooled_component") or "") for b, r in labels.books.items()}
+    for day in days:
+        for unit in labels.units:
+            rep = run_tx(conn, lambda c, u=unit, d=day: builders_detail.subledger_report(
+                reports_ledger.subledger(c, unit=u, as_of=d), unit=u, as_of=d, labels=labels, lang="en",
+                owed=reports_ledger.government_owed(c, unit=u, as_of=d)))
+            titles = {section_title(labels, b, comp, ("", unit))[1]: b for b, comp in pooled.items()}
+            for sec in rep.sections:
+                book = titles.get(sec.title_en)
+                for r in sec.rows:
+                    if book is not None and r["code"] == OWED:
+                        out[(book, unit, day)] = (int(r["opening"]), int(r["closing"]))
+    return out
+
+
+def owed_disagreements(conn: Any, year: int, reps: dict[str, Report], labels: Labels) -> list[str]:
+    """Where a report that shows a pooled fund's balance does not show the government share owed
+    beside it, or shows another figure than the subledger's at the same date (BRIEF §5, G10)."""
+    bad: list[str] = []
+    quarter_ends = [dt.date(year, 3, 31), dt.date(year, 6, 30), dt.date(year, 9, 30), dt.date(year, 12, 31)]
+    sub = _subledger_owed(conn, labels, quarter_ends)
+    end = quarter_ends[-1]
+    books = {b: str(r.get("pooled_component") or "") for b, r in labels.books.items()}
+
+    def owed(book: str, day: dt.date, unit: str = "all") -> tuple[int, int]:
+        vs = [v for (b, u, d), v in sub.items() if b == book and d == day and unit in ("all", u)]
+        return sum(v[0] for v in vs), sum(v[1] for v in vs)
+
+    def same(what: str, got: object, want: object) -> None:
+        if got != want:
+            bad.append(f"{year} {what}: {got!r}, the subledger's {want!r}")
+
+    if not sub:
+        bad.append(f"{year} subledger: no unit's pooled fund shows {OWED}")
+    for book, comp in books.items():
+        title = section_title(labels, book, comp)[1]
+        for key in ("balance-sheet", "income"):
+            if title not in {s.title_en for s in reps[key].sections}:
+                bad.append(f"{year} {key}: no section {title}")
+        # the balance sheet at 31 December: every block of the pooled fund
+        for s in reps["balance-sheet"].sections:
+            if s.title_en != title:
+                continue
+            blocks: dict[str, dict[str, Any]] = defaultdict(dict)
+            for r in s.rows:
+                blocks[str(r["scope"])][str(r["code"])] = r
+            for scope, rows in blocks.items():
+                if OWED not in rows:
+                    bad.append(f"{year} balance sheet {title} {scope}: the fund balance without the share owed beside it")
+                    continue
+                same(f"balance sheet {title} {scope} {OWED} (year start, closing)",
+                     (rows[OWED]["year_start"], rows[OWED]["closing"]), owed(book, end, scope))
+        # the income statement: the share owed at each column's opening and closing fund balance
+        for s in reps["income"].sections:
+            if s.title_en != title:
+                continue
+            rows = {str(r["code"]): r for r in s.rows}
+            codes = ("opening_government_share_outstanding", "closing_government_share_outstanding")
+            if any(c not in rows for c in codes):
+                bad.append(f"{year} income {title}: the fund balance without the share owed beside it")
+                continue
+            starts = [owed(book, end)[0], *(owed(book, d)[1] for d in quarter_ends[:-1])]
+            for i, q in enumerate(("q1", "q2", "q3", "q4")):
+                same(f"income {title} {q} share owed (opening, closing)",
+                     (rows[codes[0]][q], rows[codes[1]][q]), (starts[i], owed(book, quarter_ends[i])[1]))
+            same(f"income {title} total share owed (opening, closing)",
+                 (rows[codes[0]]["total"], rows[codes[1]]["total"]), owed(book, end))
+        # the monitor at 31 December: outstanding_share beside the surplus
+        for s in reps["monitor"].sections:
+            if s.title_en.split(" ")[0] != book:
+                continue
+            for r in s.rows:
+                same(f"monitor {r['unit']} {book} outstanding_share", r["outstanding_share"],
+                     owed(book, end, str(r["unit"]))[1])
+        # the final accounts' balance sheet (the city): the memo line whenever anything is owed
+        if "final-accounts" in reps:
+            for s in reps["final-accounts"].sections:
+                if not s.title_en.startswith(title + " "):
+                    continue
+                bs = {str(r["code"]): r for r in s.rows if r["statement"] == "balance_sheet"}
+                if not bs:
+                    continue
+                got = (bs[OWED]["previous"], bs[OWED]["current"]) if OWED in bs else (0, 0)
+                same(f"final accounts {title} balance sheet {OWED} (start, end of the year)", got, owed(book, end))
     return bad
 
 

@@ -83,17 +83,20 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
                 ("1004", "县(市)基金支出户", "0.00", "180000.00"), ("assets_total", None, "500000.00", "1450000.00"),
                 ("liabilities_total", None, "0.00", "0.00"), ("3001", None, "500000.00", "500000.00"),
                 ("unclosed_result", None, "0.00", "950000.00"), ("net_assets_total", None, "500000.00", "1450000.00"),
-                ("liabilities_and_net_assets", None, "500000.00", "1450000.00")],
+                ("liabilities_and_net_assets", None, "500000.00", "1450000.00"),
+                ("government_share_outstanding", None, "0.00", "0.00")],   # memo, beside 3001 (BRIEF §5, G10)
         U22: [("1002", "原县级收入户", "500000.00", "500000.00"), ("1003", "市财政专户", "0.00", "900000.00"),
               ("1004", "县(市)基金支出户", "0.00", "180000.00"), ("assets_total", None, "500000.00", "1580000.00"),
               ("liabilities_total", None, "0.00", "0.00"), ("3001", None, "500000.00", "500000.00"),
               ("unclosed_result", None, "0.00", "1080000.00"),
               ("net_assets_total", None, "500000.00", "1580000.00"),
-              ("liabilities_and_net_assets", None, "500000.00", "1580000.00")],
+              ("liabilities_and_net_assets", None, "500000.00", "1580000.00"),
+              ("government_share_outstanding", None, "0.00", "0.00")],
         U81: [("1003", "市财政专户", "0.00", "-130000.00"), ("assets_total", None, "0.00", "-130000.00"),
               ("liabilities_total", None, "0.00", "0.00"), ("unclosed_result", None, "0.00", "-130000.00"),
               ("net_assets_total", None, "0.00", "-130000.00"),
-              ("liabilities_and_net_assets", None, "0.00", "-130000.00")],
+              ("liabilities_and_net_assets", None, "0.00", "-130000.00"),
+              ("government_share_outstanding", None, "0.00", "0.00")],
     }
     got = {}
     for r in rows_of(bs):
@@ -132,6 +135,8 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
         "opening_fund_balance": ["500000.00", "1980000.00", "1450000.00", "1450000.00", "500000.00"],
         "other_movements": [z, z, z, z, z],
         "closing_fund_balance": ["1980000.00", "1450000.00", "1450000.00", "1450000.00", "1450000.00"],
+        "opening_government_share_outstanding": [z, z, z, z, z],   # memo lines beside the fund balance (G10)
+        "closing_government_share_outstanding": [z, z, z, z, z],
     }
     assert [r["code"] for r in rows_of(inc)][:4] == ["4001", "4101", "4101.central", "revenue_total"]
     ws = load_workbook(tmp_path / "inc.xlsx").active
@@ -227,7 +232,17 @@ def test_golden_ledger_reports(ledger_db, tmp_path):
     assert lines22[("unclosed_result", None)]["closing"] == "0.00"
     assert lines22[("net_assets_total", None)]["closing"] == "1580000.00"
     inc2 = ledger_db.cli("--lang", "zh", "report", "income", "--year", "2023", "--book", "RES", "--json").json()
-    assert {r["code"]: r["total"] for r in rows_of(inc2)} == {k: v[4] for k, v in table.items()}
+    # the close opens 230881's government share (C −130,000): owed at the year's end, beside the fund
+    # balance and not in it — the statement's figures are unchanged (G10)
+    assert {r["code"]: r["total"] for r in rows_of(inc2)} == {
+        **{k: v[4] for k, v in table.items()}, "closing_government_share_outstanding": "130000.00"}
+    owed81 = ledger_db.cli("report", "balance-sheet", "--year", "2023", "--book", "RES", "--json").json()
+    assert sorted((r["scope"], r["year_start"], r["closing"]) for r in rows_of(owed81)
+                  if r["code"] == "government_share_outstanding") == [
+        (U22, "0.00", "0.00"), (U81, "0.00", "130000.00"), ("all", "0.00", "130000.00")]
+    sub81 = ledger_db.cli("report", "subledger", "--unit", U81, "--year", "2023", "--json").json()
+    assert [(r["opening"], r["closing"]) for r in rows_of(sub81) if r["code"] == "government_share_outstanding"] == [
+        ("0.00", "130000.00")]                                 # the same figure as the subledger's
     sub2 = {r["code"]: r for r in rows_of(ledger_db.cli("--lang", "zh", "report", "subledger", "--unit", U22, "--year", "2023",
                                                         "--book", "RES", "--json").json())}
     assert sub2["year_result"]["closing"] == "1080000.00" and sub2["4001"]["closing"] == "0.00"

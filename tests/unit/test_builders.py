@@ -68,6 +68,45 @@ def test_balance_sheet_blocks_and_tie():
     assert en.notes == ("assets = liabilities + net assets: ties for every block",)
 
 
+def test_the_share_owed_stands_beside_the_fund_balance():
+    """(ATTACK18 G10) with the register's figures, every balance-sheet block of a pooled fund ends
+    with the memo line government_share_outstanding (outside the tie: assets = liabilities + net
+    assets still), the consolidated block the units' sum; the income statement carries it at each
+    column's opening and closing fund balance, after the statement's last line; a note says why
+    it is not in the fund balance."""
+    rows = [bs_row("230822", "1003", "special", "asset", -200, -200), bs_row("230822", "3001", "", "net_assets", 200, 200),
+            bs_row("230800", "1003", "special", "asset", 900, 900), bs_row("230800", "3001", "", "net_assets", -900, -900)]
+    owed = {("RES", "230822"): (200, 150), ("RES", "230800"): (0, 7), ("EMP", "230822"): (99, 99)}
+    r = builders.balance_sheet_report(rows, as_of=dt.date(2024, 6, 30), labels=LABELS, generated_at=AT, owed=owed,
+                                      lang="en")
+    memo = [(x["scope"], x["year_start"], x["closing"]) for x in r.sections[0].rows
+            if x["code"] == "government_share_outstanding"]
+    assert memo == [("all", 200, 157), ("230800", 0, 7), ("230822", 200, 150)]
+    blocks = [x["code"] for x in r.sections[0].rows if x["scope"] == "230822"]
+    assert blocks[-2:] == ["liabilities_and_net_assets", "government_share_outstanding"]
+    assert r.notes[0] == "assets = liabilities + net assets: ties for every block" and "register" in r.notes[1]
+    assert not any(x["code"] == "government_share_outstanding" for x in builders.balance_sheet_report(
+        rows, as_of=dt.date(2024, 6, 30), labels=LABELS, generated_at=AT).sections[0].rows)   # no owed: no memo
+    # the income statement: the days it states a balance on, and the share owed at each
+    start, end = dt.date(2024, 1, 1), dt.date(2024, 5, 15)
+    assert builders.fund_balance_days("quarter", start, end) == [dt.date(2023, 12, 31), dt.date(2024, 3, 31),
+                                                                 dt.date(2024, 5, 15)]
+    assert builders.period_spans("month", start, dt.date(2024, 2, 10))["m02"] == (dt.date(2024, 2, 1), dt.date(2024, 2, 10))
+    assert builders.period_spans("quarter", start, dt.date(2024, 12, 31))["q4"] == (dt.date(2024, 10, 1),
+                                                                                   dt.date(2024, 12, 31))
+    at = {("RES", "230822", dt.date(2023, 12, 31)): 200, ("RES", "230822", dt.date(2024, 3, 31)): 120,
+          ("RES", "230800", dt.date(2024, 3, 31)): 5, ("RES", "230822", dt.date(2024, 5, 15)): 100}
+    data = {"movements": [], "opening": [{"book": "RES", "unit": "230822", "component": "", "net_assets": -200}]}
+    inc = builders.income_report(data, start=start, end=end, period="quarter", labels=LABELS, generated_at=AT,
+                                 owed=at)
+    rows_i = {x["code"]: x for x in inc.sections[0].rows}
+    assert list(rows_i)[-3:] == ["closing_fund_balance", "opening_government_share_outstanding",
+                                 "closing_government_share_outstanding"]
+    assert [rows_i["opening_government_share_outstanding"][k] for k in ("q1", "q2", "total")] == [200, 125, 200]
+    assert [rows_i["closing_government_share_outstanding"][k] for k in ("q1", "q2", "total")] == [125, 100, 100]
+    assert inc.notes and "备查簿" in inc.notes[0]
+
+
 def test_income_parents_sum_children_and_fund_balance_rolls():
     mv = [{"book": "RES", "unit": "230822", "component": "", "chart_code": c, "kind": k, "month": dt.date(2023, m, 1),
            "debits": d, "credits": cr}
