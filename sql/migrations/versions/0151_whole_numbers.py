@@ -1,13 +1,13 @@
 """one reader of a whole number with thousands separators (ATTACK18 G7): see sql/0151_whole_numbers.sql
 
 Revision ID: 0151
-Revises: 0149
+Revises: 0148
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0151"
-down_revision = "0149"
+down_revision = "0148"
 branch_labels = None
 depends_on = None
 
