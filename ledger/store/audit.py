@@ -252,13 +252,16 @@ def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str,
     vouchers: dict[tuple[str, int], int] = {}
     last: list[ChainRow] = []
 
+    # (ATTACK18b H2) The digest's time is the auditor's clock, read just before the verdict's
+    # snapshot, and its database and login are the connection's own: no function of the audited
+    # server — which a superuser may replace in place — names when or where the digest was taken.
+    taken_at = dt.datetime.now(dt.UTC)
+    where = {"database": conn.info.dbname, "taken_by": conn.info.user}
+
     def collect(c: Conn, p: Any) -> tuple[dict[str, Any], CheckResult, dict[str, Any] | None]:
-        meta = c.execute("""SELECT pg_catalog.current_database() AS database, pg_catalog.session_user() AS taken_by,
-                                   pg_catalog.clock_timestamp() AS taken_at""").fetchone()
-        assert meta is not None
         seals = int(p.counts["seals"])
         step = max(1, -(-seals // max_checkpoints))
-        meta = {**meta, "entries": len(p.entries), "step": step}
+        meta: dict[str, Any] = {**where, "taken_at": taken_at, "entries": len(p.entries), "step": step}
 
         def keep(r: ChainRow) -> None:
             vouchers[(r.book, r.fiscal_year)] = max(vouchers.get((r.book, r.fiscal_year), 0), r.voucher_no)
@@ -272,9 +275,18 @@ def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str,
         meta["unchained"] = unchained_versions(log) if log is not None else []
         return meta, check_chain(chain_rows(c, p), chain_head(c), on_row=keep), _history_head(c, log=log)
 
-    _rep, got = independent_run(conn, then=collect)
+    rep, got = independent_run(conn, then=collect)
     assert got is not None
     meta, chain, history = got
+    untrusted = [f for c in rep.checks if c.name in TRUST_CHECKS for f in c.findings]
+    if untrusted:
+        # (ATTACK18b H2) The server's own code or settings are not as the release made them: what
+        # the verdict read there is not evidence, and a digest certifies only what a clean reading
+        # saw. Nothing is filed; `verify` names each finding.
+        raise RuleViolation(_("the verdict found the server's code or settings changed ({finding}), so no digest was "
+                              "taken: a digest certifies only what an untouched server showed; run `fundledger verify` "
+                              "and have the server restored first").format(finding=untrusted[0].message[:200]),
+                            rule="catalogue")
     step = meta["step"]
     if not chain.ok:
         first = chain.findings[0] if chain.findings else None
@@ -546,6 +558,13 @@ def _damaged(field: str, what: str, value: object) -> BadInput:
         field=field, what=what, value=repr(value)[:80]))
 
 
+# Two auditors' computers set by the network's time agree within seconds; a file written on one
+# and checked on another is not "from the future" for less than this.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+# The verdict's checks of the server itself: with a finding in one, what was read is not evidence.
+TRUST_CHECKS = frozenset({"catalogue", "settings"})
+
+
 def taken_text_of(digest: dict[str, Any]) -> str:
     return str(digest.get("taken_at"))[:40]
 
@@ -639,14 +658,15 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
     queued_then = _queued_of(digest)
     unchained_then = _unchained_of(digest)
     history_then = _history_of(digest)
-    now = conn.execute("SELECT pg_catalog.clock_timestamp() AS now").fetchone()
-    if now is not None and taken_at > now["now"]:
+    now = dt.datetime.now(dt.UTC)
+    if taken_at > now + CLOCK_SKEW:
         # (ATTACK18 G1's note) Every honest entry since would read as "created before the digest
-        # was taken": a damaged file — or a server clock set back — proves nothing either way.
-        raise BadInput(_("the digest file says it was taken at {taken}, after the database's clock now ({now}): the "
-                         "file is damaged or the server's clock was set back; give the digest file fundledger audit "
-                         "digest wrote, and check the server's clock").format(taken=taken_text_of(digest),
-                                                                               now=now["now"].isoformat()))
+        # was taken". The digest's time is the auditor's clock (take_digest), so it is judged by
+        # the auditor's clock — never by the audited server's, whose built-ins a superuser may
+        # replace (ATTACK18b H1): nothing of the server's runs before the verdict.
+        raise BadInput(_("the digest file says it was taken at {taken}, after this computer's clock now ({now}): the "
+                         "file is damaged or this clock is wrong; give the digest file fundledger audit digest wrote, "
+                         "and check the clock").format(taken=taken_text_of(digest), now=now.isoformat()))
     unchained_now: dict[int, Sequence[str]] = {}
     sealed_later: dict[int, bytes | None] = {}
     queued_now: dict[int, bytes] = {}

@@ -98,10 +98,10 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
     saved = conn.isolation_level, conn.read_only
     pin(conn)
     try:
-        taken = conn.execute("SELECT pg_catalog.current_database() AS db, pg_catalog.session_user() AS login, "
-                             "pg_catalog.to_char(pg_catalog.now(), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at"
-                             ).fetchone()
-        assert taken is not None
+        # (ATTACK18b H2) When and where: the exporter's clock and its connection's own names — no
+        # function of the audited server, which a superuser may replace in place, chooses them.
+        taken = {"db": conn.info.dbname, "login": conn.info.user,
+                 "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
         counts: dict[str, int] = {}
         for t in conn.execute(_TABLES_SQL, {"needed": list(proof.TABLES)}).fetchall():
             name = t["name"]
