@@ -345,8 +345,10 @@ def _unchained_of(digest: dict[str, Any]) -> dict[int, dict[str, Any]]:
     """The unchained versions a /3 digest recorded (none in a /1 or /2 digest)."""
     out: dict[int, dict[str, Any]] = {}
     # A /3 digest with a history head recorded its unchained versions, none or some: the field
-    # is required with it, so a lost field never reads as "nothing was waiting" (ATTACK18 G1).
-    given = _field(digest, "unchained") if "history" in digest else digest.get("unchained", [])
+    # is required with it there, so a lost field never reads as "nothing was waiting" (ATTACK18 G1).
+    # (ATTACK18b H3) Only /3 records them: the /1 and /2 writers kept a history head without the list.
+    given = (_field(digest, "unchained") if "history" in digest and digest.get("format") == DIGEST_FORMAT
+             else digest.get("unchained", []))
     for i, v in enumerate(_list(given, "unchained")):
         f = f"unchained[{i}]"
         v = _obj(v, f)

@@ -105,11 +105,12 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
         counts: dict[str, int] = {}
         for t in conn.execute(_TABLES_SQL, {"needed": list(proof.TABLES)}).fetchall():
             name = t["name"]
-            if not _PLAIN.fullmatch(name):
+            if not _PLAIN.fullmatch(name) or not t["cols"]:
                 # (ATTACK18 G4) The file's name comes from the audited database: one that is not a
-                # plain identifier ("../../x") would be written outside the export. No release
-                # creates one; the catalogue (catalogue.json, and the verdict's catalogue check)
-                # names the relation, and no file is made for it.
+                # plain identifier ("../../x") would be written outside the export; (ATTACK18b H9)
+                # a table of no columns would be a query of none. No release creates either; the
+                # catalogue (catalogue.json, and the verdict's catalogue check) names the
+                # relation, and no file is made for it.
                 continue
             if name in proof.TABLES:
                 cols = [*proof.TABLES[name], *[c for c in t["cols"] if c not in proof.TABLES[name]]]
@@ -123,8 +124,9 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
         # and prints them, and each self-chained table's links (ledger.io.archive).
         keys, unreadable = verify_records.hooked(conn)
         for table, kc in keys.items():
-            if table == "fl.posting" or table in unreadable:
-                continue
+            if table == "fl.posting" or table in unreadable or not kc or not all(_PLAIN.fullmatch(c) for c in kc):
+                continue        # (ATTACK18b H9) key columns are fl.chained_table's rows: the offline verdict names a
+                                # history file missing, never a query of no key
             (directory / "history").mkdir(exist_ok=True)
             q = f"SELECT x.key, x.row FROM ({verify_records.current_sql(table, kc).as_string(conn)}) x(key, row)"
             counts[f"history/{table[3:]}.csv"] = _copy_to(conn, q, directory / "history" / f"{table[3:]}.csv")
