@@ -63,3 +63,23 @@ def test_h8_a_released_look_alike_does_not_release_the_standing_one(ledger_db: L
         "WHERE e.kind = 'payments' AND p.side = 'D' ORDER BY p.id").fetchall()
     # On main: [口丨1 by rev (confirmed by fin), 口|1 by o81] — one claim paid twice from the county's account
     assert len(paid) == 1, (paid, r)
+
+
+def test_h8_a_rejected_exact_duplicate_does_not_release_a_paid_look_alike(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """The mirror: the bureau paid 囗腔-1 before 0134 (confirmed); between 0134 and 0141 its file came
+    again as 口腔-1 (F4 let it in), and finance rightly rejected that duplicate. The exact 口腔-1 is
+    preferred to the fold (``NOT EXISTS`` an exact line) and is released (0063): the county's 口腔-1
+    posts — the claim the bureau's 囗腔-1 paid is paid twice."""
+    _fund(ledger_db)
+    paid = _bureau_before_0134(ledger_db, "\u56d7腔-1", "800.00", "b1.csv")              # 囗腔-1
+    assert ledger_db.cli("entry", "confirm", str(paid), user="fin").exit_code == 0
+    dup = _bureau_before_0134(ledger_db, "口腔-1", "800.00", "b2.csv")                    # the file again
+    assert ledger_db.cli("entry", "reject", str(dup), "--reason", "already paid as 囗腔-1", user="fin").exit_code == 0
+    f = tmp_path / "c.csv"
+    f.write_text(f"{PAY}\n2024-03-27,230881,RES,某某医院,inpatient,800.00,口腔-1,,county\n", "utf-8")
+    r = ledger_db.cli("pay", "import", str(f), "--json", user="o81")
+    rows = ledger_db.admin().execute(
+        "SELECT p.line_ref, e.created_by FROM fl.posting p JOIN fl.entry e ON e.id = p.entry_id "
+        "WHERE e.kind = 'payments' AND p.side = 'D' ORDER BY p.id").fetchall()
+    # On main: [囗腔-1 by rev (confirmed by fin), 口腔-1 by o81] — paid twice from the county's account
+    assert len(rows) == 1, (rows, r)
