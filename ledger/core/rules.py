@@ -783,6 +783,9 @@ class Rules:
         self.held_pay_from: dict[tuple[str, str], set[str]] = defaultdict(set)   # (batch, unit) -> paid from
         # (a bureau's batch holds one payment per unit, book, component and account paid from)
         self.pay_from: dict[int, str] = {}                            # payments entry -> paid from (its key)
+        # (ATTACK18b H5) (batch, unit) -> the entries a bureau's held payments of it posted once
+        # confirmed (its register lines keep no entry id): whether the payment was reversed
+        self.held_paid: dict[tuple[str, str], list[int]] = defaultdict(list)
         intern = sys.intern
         held_at: dict[int, str] = {}          # interest, pre-allocation -> when its hold was made (fund_rules)
         for p in self.small.get("pending_entry", ()):
@@ -803,6 +806,8 @@ class Rules:
                 if len(k) > 5:
                     batch = str(_source(p[12] if len(p) > 12 else "").get("import_batch", ""))
                     self.held_pay_from[(batch, k[2])].add(sys.intern(k[5]))
+                    if p[9] == "confirmed" and eid is not None:
+                        self.held_paid[(batch, k[2])].append(eid)
         self.small = {k: v for k, v in self.small.items() if k != "pending_entry"}
         # Holders whose accounts are a unit's own bank account (0060: not pooled).
         self.own_holders = {r[0] for r in self.small.get("holder", ()) if r[1] in ("f", "false")}
@@ -1244,11 +1249,23 @@ class Rules:
                 self._paid_twice(unit, ref, c, b)
 
     def _paid_twice(self, unit: str, ref: str, c: tuple[str, str, str], b: tuple[str, str, str]) -> None:
-        """The county's line ``c`` and the bureau's standing line ``b`` of one claim."""
+        """The county's line ``c`` and the bureau's standing line ``b`` of one claim. (ATTACK18b H5)
+        A pair whose later payment was reversed is a claim paid once: since 0146 folds references,
+        an honest history written under the exact rule (G3 before 0146) holds such a pair, and the
+        office's only correction — city finance reverses the duplicate — must make it verify."""
         (ch, ceid, cb), (bh, beid, bb) = c, b
         if beid == ceid or _int(cb) is None or _int(bb) is None:
             return                       # one payment (0043's upgrade filed the bureau's old lines twice)
-        paid = f"entry {beid}" if beid else "its held payment, not rejected"
+        b_id = _int(beid)
+        # a held line keeps no entry id even once confirmed: its batch's confirmed payments of the unit
+        b_ids = [b_id] if b_id is not None else self.held_paid.get((bb, unit), [])
+        b_undone = bool(b_ids) and all(e in self.reversed_by for e in b_ids)
+        paid = (f"entry {beid}" if beid else f"entry {b_ids[0]}" if len(b_ids) == 1
+                else "its held payment, not rejected")
+        if int(bb) < int(cb) and _int(ceid) in self.reversed_by:
+            return                       # the county's later payment was reversed
+        if int(bb) > int(cb) and b_undone:
+            return                       # the bureau's later payment was reversed
         if int(bb) < int(cb):
             self.add("claims_once", f"claim {ref} of unit {unit} paid by the county's own import (batch {cb}, entry "
                      f"{ceid}) after the city bureau's import had taken it (batch {bb}, {paid}): a claim is paid once — "

@@ -29,7 +29,8 @@ import pytest
 from tests.conftest import LedgerDB
 from tests.helpers import confirmed
 from tests.security.test_attack7_rules import suspended, verdict
-from tests.security.test_claim_paid_once_folded import NEW, STORED, _before_0134, _claim, _fund, _paid
+from tests.security.test_claim_paid_once_folded import (FOLD_OFF, NEW, STORED, _before_0134, _claim,
+                                                         _fund, _paid)
 
 pytestmark = pytest.mark.db
 
@@ -37,9 +38,8 @@ pytestmark = pytest.mark.db
 def test_h5_a_duplicate_paid_before_0146_and_reversed_is_not_named(ledger_db: LedgerDB, tmp_path: Path) -> None:
     _fund(ledger_db)
     _before_0134(ledger_db, "o81", STORED, "800.00")
-    fold = "l.reference = coalesce(w.reg_ref, w.reference)"
     # the release before 0146: 0043's skip compared the other register's references exactly
-    with suspended(ledger_db.admin(), "fl.import_payments(text,text)", fold, "l.reference = w.reference"):
+    with suspended(ledger_db.admin(), "fl.import_payments(text,text)", *FOLD_OFF):
         r = ledger_db.cli("pay", "import", _claim(tmp_path / "b.csv", NEW, "800.00"), "--json", user="rev")
     assert r.exit_code == 0 and len(r.json()["held"]) == 1, r
     c = ledger_db.cli("entry", "confirm", str(r.json()["held"][0]), "--json", user="fin")
