@@ -2898,7 +2898,8 @@ def test_upgrade_0146_a_claim_is_paid_once_across_a_units_registers_on_its_folde
     with upgraded.connect() as c:
         src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc WHERE oid = "
                              "'fl.import_payments(text,text)'::regprocedure").fetchone()
-        assert src.count("coalesce(w.reg_ref, w.reference)") == 4 and "fl.reference_fold(w.reference)" in src, src
+        # (0155) every look-alike decides (fl_imp_alike); reg_ref names the deciding one in 0043's conflict
+        assert src.count("coalesce(w.reg_ref, w.reference)") >= 1 and "fl.reference_fold(w.reference)" in src, src
         assert "(0070, ATTACK9 W5)" in src and "(0132)" in src, src                 # 0132's definition, changed
         for setting in ("search_path=pg_catalog, fl, pg_temp", "work_mem=256MB", "enable_mergejoin=off",
                         "lock_timeout=5s"):
@@ -3155,6 +3156,35 @@ def test_upgrade_0148_the_lookalike_index_and_trigger_judge_in_c(upgraded: Upgra
                 c.execute(item, ("口腔-1",))
             assert e.value.diag.constraint_name == "reference_confusable" and "\u56d7腔-1" in str(e.value), e.value
             c.execute(item, ("口腔-2",))
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
+
+def test_upgrade_0155_every_lookalike_of_a_claim_decides(upgraded: Upgraded) -> None:
+    """0155 (ATTACK18b H8): the upgraded ledger's fl.import_payments collects every other-register
+    line that reads as a row (fl_imp_alike, on fl.reference_fold through 0141/0148's index) and
+    releases a row only if none stands — no DISTINCT ON one representative; it keeps all its SET
+    clauses and is not PUBLIC's; fl_imp_alike is one of the imports' own work tables (fl._imp_clear
+    drops it); the upgraded ledger verifies (H5: the verdict accepts a pair whose later payment was
+    reversed)."""
+    with upgraded.connect() as c:
+        src, cfg = c.execute("SELECT prosrc, proconfig FROM pg_proc WHERE oid = "
+                             "'fl.import_payments(text,text)'::regprocedure").fetchone()
+        assert "fl_imp_alike" in src and "DISTINCT ON (l.namespace, fl.reference_fold" not in src, src
+        assert "(0155, ATTACK18b H8)" in src and "(0070, ATTACK9 W5)" in src and "(0132)" in src, src
+        for setting in ("search_path=pg_catalog, fl, pg_temp", "work_mem=256MB", "enable_mergejoin=off",
+                        "lock_timeout=5s"):
+            assert setting in cfg, cfg
+        assert c.execute("SELECT has_function_privilege('public', 'fl.import_payments(text,text)'::regprocedure, "
+                         "'EXECUTE')").fetchone()[0] is False
+        assert "fl_imp_alike" in c.execute("SELECT fl._imp_work_names()").fetchone()[0]
+        with c.transaction(force_rollback=True):
+            c.execute("SET LOCAL enable_seqscan = off")
+            plan = "\n".join(r[0] for r in c.execute(
+                "EXPLAIN SELECT l.reference FROM fl.import_line l WHERE l.namespace = 'payments:230881:bureau' "
+                "AND octet_length(l.reference) <> length(l.reference) AND l.reference ~ '[丨丿丶囗巛]' "
+                "AND fl.reference_fold(l.reference) = fl.reference_fold('口腔-1')"))
+            assert "import_line_reference_folded" in plan, plan
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
 

@@ -29,8 +29,15 @@ import pytest
 from tests.conftest import LedgerDB
 from tests.helpers import confirmed
 from tests.security.test_attack7_rules import suspended, verdict
-from tests.security.test_claim_paid_once_folded import (FOLD_OFF, NEW, STORED, _before_0134, _claim,
-                                                         _fund, _paid)
+from tests.security.test_claim_paid_once_folded import (
+    FOLD_OFF,
+    NEW,
+    STORED,
+    _before_0134,
+    _claim,
+    _fund,
+    _paid,
+)
 
 pytestmark = pytest.mark.db
 
