@@ -53,3 +53,20 @@ def test_g8_an_approval_during_the_close_is_refused_or_whole(ledger_db: LedgerDB
     r = ledger_db.cli("verify", "--json", user="aud")
     # On main: approved during the close, then verify exit 1 — "approve … after the year's close … (year_closed_reference)"
     assert "year_closed_reference" not in r.stdout, (state, r.stdout[-2000:])
+
+
+def test_g8_a_budget_imported_during_the_close_is_refused_or_whole(ledger_db: LedgerDB, tmp_path) -> None:
+    """0138's guard, the same shape: a first budget for 2023 imported while the 2023 close runs."""
+    fin = ledger_db.connect("fin", autocommit=True)
+    post(fin, collect("c", "2023-03-01", U, "2000000.00"), pay_from_special("p", "2023-06-15", U, "600000.00"))
+    closer = ledger_db.connect("rev")
+    closer.execute("SELECT * FROM fl.close_year_from_books(2023, '2023-12-31')").fetchall()
+    b = tmp_path / "budget_2023.csv"
+    b.write_text(f"year,unit,book,line,amount\n2023,{U},RES,4001,2000000.00\n2023,{U},RES,5001,600000.00\n", "utf-8")
+    imp = ledger_db.cli("budget", "import", str(b), user="rev2")
+    closer.commit()
+    if imp.exit_code != 0:
+        return                                                    # waited and refused: secure
+    r = ledger_db.cli("verify", "--json", user="aud")
+    # On main: the budget is taken during the close, then verify names it (year_closed_reference)
+    assert "year_closed_reference" not in r.stdout and "budget_year_closed" not in r.stdout, r.stdout[-2000:]
