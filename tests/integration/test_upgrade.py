@@ -3217,3 +3217,28 @@ def test_upgrade_0151_a_headcount_is_read_by_the_whole_number_rule(upgraded: Upg
         assert c.execute("SELECT count(*) FROM fl.insured_count").fetchone()[0] == before
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
+
+
+def test_upgrade_0156_the_closed_year_guards_wait_for_a_close(upgraded: Upgraded) -> None:
+    """0156 (ATTACK18 G8): on the upgraded ledger each closed-year guard takes the posting writers'
+    lock on fl.closed_period before it reads fl.year_close (settings kept, not PUBLIC's): a request
+    approval waits for a close in progress — here a held SHARE ROW EXCLUSIVE — instead of
+    committing beside it; the ledger verifies."""
+    with upgraded.connect() as c:
+        for fn in ("_closed_year_request", "_closed_year_reference", "_closed_year_setting", "reversal_allowed"):
+            src, cfg, pub = c.execute(
+                "SELECT prosrc, proconfig, has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
+                "WHERE oid = %s::regprocedure", (f"fl.{fn}()",)).fetchone()
+            assert "LOCK TABLE fl.closed_period IN ROW EXCLUSIVE MODE" in src, fn
+            assert "search_path=pg_catalog, fl, pg_temp" in cfg[0] and pub is False, (fn, cfg)
+        rid = c.execute("SELECT id FROM fl.fund_request ORDER BY id DESC LIMIT 1").fetchone()[0]
+    with upgraded.connect() as closer, upgraded.connect() as w:
+        closer.autocommit = False
+        closer.execute("LOCK TABLE fl.closed_period IN SHARE ROW EXCLUSIVE MODE")    # a close in progress
+        w.execute("SET lock_timeout = '1s'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            w.execute("UPDATE fl.fund_request SET note = note WHERE id = %s", (rid,))
+        w.rollback()
+        closer.rollback()
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
