@@ -1,0 +1,40 @@
+"""ATTACK18b H10: a database name with rich markup makes ``audit digest`` a traceback.
+
+``cli.cmd_audit.digest`` prints ``_("digest of {db} at {at}: …").format(db=d["database"], …)`` through
+the rich console without ``plain()`` — data placed into a message with markup (cli.context.plain's
+rule, ATTACK14 V8's class). The database's name is the DBA's (hostile to the auditor): a ledger
+database named ``fl_t…[/]`` (or ``pg_catalog.current_database()`` replaced) makes every
+``audit digest`` end in ``rich.errors.MarkupError: closing tag '[/]' … has nothing to close`` — a
+traceback, and (with --out) the digest is written but the command fails. ``audit export`` prints the
+same value safely.
+
+Safe behaviour asserted: no exception escapes; the digest is taken and the name shown literally.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import LedgerDB
+from tests.helpers import collect, post
+
+pytestmark = pytest.mark.db
+
+
+def test_h10_a_database_name_with_markup_is_shown_literally(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    fin = ledger_db.connect("fin")
+    post(fin, collect("c1", "2024-01-10", "230822", "1000.00"))
+    fin.commit()
+    ledger_db.close()
+    new = ledger_db.name + "[/]"
+    with psycopg.connect(ledger_db.server.admin_url, autocommit=True) as c:
+        c.execute(f'ALTER DATABASE "{ledger_db.name}" RENAME TO "{new}"')
+    ledger_db.name = new                              # the fixture drops it by this name
+    try:
+        r = ledger_db.cli("audit", "digest", "--out", str(tmp_path / "d.json"), user="aud")
+    except Exception as e:      # on main: MarkupError("closing tag '[/]' at position … has nothing to close")
+        pytest.fail(f"a traceback reached the auditor: {e!r}")
+    assert r.exit_code == 0 and new in r.stdout.replace("\n", ""), r
