@@ -38,3 +38,20 @@ def test_h10_a_database_name_with_markup_is_shown_literally(ledger_db: LedgerDB,
     except Exception as e:      # on main: MarkupError("closing tag '[/]' at position … has nothing to close")
         pytest.fail(f"a traceback reached the auditor: {e!r}")
     assert r.exit_code == 0 and new in r.stdout.replace("\n", ""), r
+
+
+def test_h10_a_key_with_markup_does_not_end_entry_post_in_a_traceback(ledger_db: LedgerDB) -> None:
+    """The class on the write side: ``entry post`` prints the key as given (``cli.cmd_core``: ``key=o[
+    "idempotency_key"]``, no ``plain()``) after the entry is written — a key ``k[/]`` posts the entry
+    and then ends the command in MarkupError (a traceback after a write; ``entry reject``'s
+    ``--reason`` is printed the same way)."""
+    import json
+
+    from tests.helpers import reclass
+
+    doc = reclass("k[/]", "2024-01-10", "230822", "1.00")
+    try:
+        r = ledger_db.cli("entry", "post", "-", user="o22", input=json.dumps([doc], ensure_ascii=False))
+    except Exception as e:      # on main: MarkupError("closing tag '[/]' … has nothing to close"), the entry written
+        pytest.fail(f"a traceback reached the user: {e!r}")
+    assert r.exit_code == 0 and "k[/]" in r.stdout, r
