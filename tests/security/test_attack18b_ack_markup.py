@@ -36,3 +36,19 @@ def test_h11_a_decision_with_a_backslash_before_a_bracket_does_not_break_the_mon
     except Exception as e:      # on main: MarkupError("closing tag '[/]' at position … has nothing to close")
         pytest.fail(f"a traceback reached the auditor: {e!r}")
     assert m.exit_code == 3 and "已处置\\[/]" in m.stdout.replace("\n", ""), m
+
+
+def test_h11_an_officers_memo_does_not_break_the_citys_vouchers_report(ledger_db: LedgerDB) -> None:
+    """The same hand-written escape in every report's text cells (``cli.exports._cell``:
+    ``person_text(...).replace("[", "\\[")``): a county officer's manual entry with the memo
+    ``调整\\[/]`` makes the city bureau's ``report vouchers`` (and ``report ledger``) a traceback."""
+    from tests.helpers import entry, leg
+
+    o = ledger_db.connect("o22", autocommit=True)
+    post(o, entry("h11-memo", "2024-01-10", "RES", leg("1101", "230822", "D", "1.00"), leg("2001", "230822", "C", "1.00"),
+                  memo="调整\\[/]"))
+    try:
+        r = ledger_db.cli("report", "vouchers", "--year", "2024", user="rev")
+    except Exception as e:      # on main: MarkupError("closing tag '[/]' at position … has nothing to close")
+        pytest.fail(f"a traceback reached the city bureau: {e!r}")
+    assert r.exit_code == 0 and "调整\\[/]" in r.stdout.replace("\n", ""), r
