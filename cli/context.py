@@ -74,11 +74,42 @@ def plain(value: Any) -> str:
     return escape(shown(str(value)))
 
 
-def escape(text: str) -> str:
-    """Rich's markup escape, importing rich only when a message with markup is made."""
-    from rich.markup import escape as rich_escape
+_TAG_FIRST = frozenset("abcdefghijklmnopqrstuvwxyz#/@")   # what may follow "[" in a rich tag
 
-    return rich_escape(text)
+
+def escape(text: str) -> str:
+    """``text`` as rich markup that shows exactly ``text`` wherever a template places it, and
+    never opens, closes or escapes a tag of the template's (ATTACK18b H10/H11).
+
+    Not ``rich.markup.escape``, nor a hand-written "[" to "\\[" replacement: rich reads the backslashes
+    right before a tag in pairs (``\\\\[b]``: one backslash, then a live tag) and, in plain
+    text, ``\\[`` as ``[``. The hand-written replace turns ``…\\[/]`` into a live closing tag;
+    rich's own escape leaves three trailing backslashes odd, so they escape the template's next
+    tag (``[bold]`` shown, its ``[/bold]`` then a MarkupError), and shows ``\\[`` as ``[``.
+    Here each ``[`` gets one backslash of its own, the k backslashes before it are doubled
+    where rich would pair them (before what reads as a tag, or could once the template's text
+    follows), and a trailing run is doubled: before the template's tag it shows as itself; before
+    plain text it shows doubled (a cosmetic cost, never a live tag). No rich import needed."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = text.find("[", i)
+        if j < 0:
+            break
+        k = 0
+        while j - k - 1 >= i and text[j - k - 1] == "\\":
+            k += 1
+        out.append(text[i:j - k])
+        after = text[j + 1:j + 2]
+        rest = text[j + 1:]
+        closes = min((p for p in (rest.find("["), rest.find("]")) if p >= 0), default=-1)
+        never_a_tag = (after != "" and after not in _TAG_FIRST) or (closes >= 0 and rest[closes] == "[")
+        out.append("\\" * (k if never_a_tag else 2 * k) + "\\[")
+        i = j + 1
+    tail = text[i:]
+    stripped = tail.rstrip("\\")
+    out.append(stripped + "\\" * (2 * (len(tail) - len(stripped))))
+    return "".join(out)
 
 
 class LazyConsole:
@@ -302,7 +333,14 @@ def print_table(title: str | None, cols: Sequence[Col], rows: Sequence[Sequence[
                 totals: Sequence[str] | None = None, *, total_label: str | None = None) -> None:
     """A table that stays readable at any width: amounts and codes are never cut; text
     folds; when even that cannot fit the terminal, each row becomes a small record
-    (label: value lines), so nothing is cut at 80 columns either."""
+    (label: value lines), so nothing is cut at 80 columns either.
+
+    Cells are markup (the caller escaped its data: ``table``'s ``cell``, exports' ``_cell``);
+    the title, the headers and the total label are text — a unit's name in a title is data
+    (ATTACK18b H10/H11)."""
+    title = plain(title) if title else title
+    cols = [Col(plain(c.label), right=c.right, whole=c.whole) for c in cols]
+    total_label = plain(total_label) if total_label else total_label
     body = [*rows, *([totals] if totals is not None else [])]
     widths = []
     for i, c in enumerate(cols):
