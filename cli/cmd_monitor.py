@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.context import check_year, console, emit_json, parse_date_opt, read, write
+from cli.context import check_year, console, emit_json, parse_date_opt, plain, read, write
 from cli.monitor import monitor_view, run_monitor
 from cli.outfiles import FORCE_HELP, check_target, safe_target
 from ledger.errors import BadInput
@@ -99,8 +99,8 @@ def ack(
     msg = (_("acknowledgement {id} recorded: {unit} {book} {level} since {since}, decided on {on}: {decision}")
            if out["status"] == "recorded" else
            _("acknowledgement {id} was already recorded with this key: {unit} {book} {level} since {since}"))
-    console.print(msg.format(id=out["id"], unit=unit, book=book, level=code_text(level), since=out["since"],
-                             on=out["acknowledged_on"], decision=out["decision"]).replace("[", "\\["))
+    console.print(msg.format(id=out["id"], unit=plain(unit), book=plain(book), level=plain(code_text(level)),
+                             since=out["since"], on=out["acknowledged_on"], decision=plain(out["decision"])))
 
 
 def _period(year: int) -> tuple[dt.date, dt.date]:
@@ -148,7 +148,7 @@ def chart_monitor(
 
     with safe_target(path, force=force, option="--out") as tmp:
         charts.monitor_chart(series, (t.red_below, t.yellow_below, t.excess_above), title, tmp)
-    console.print(_("wrote {file}").format(file=path))
+    console.print(_("wrote {file}").format(file=plain(path)))
 
 
 @chart_app.command("balances")
@@ -172,7 +172,7 @@ def chart_balances(
 
     with safe_target(path, force=force, option="--out") as tmp:
         charts.balances_chart(series, title, tmp)
-    console.print(_("wrote {file}").format(file=path))
+    console.print(_("wrote {file}").format(file=plain(path)))
 
 
 def register(app: typer.Typer) -> None:

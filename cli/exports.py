@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from cli.context import KEY_COLUMNS, Col, console, emit_json, print_table, read
+from cli.context import KEY_COLUMNS, Col, console, emit_json, plain, print_table, read
 from cli.outfiles import check_target, safe_target
 from ledger.core.money import format_yuan
 from ledger.errors import BadInput
@@ -84,7 +84,7 @@ def _cell(col: Column, value: Any) -> str:
     text = str(value)
     if col.key in ("colour", "balance_rate_colour", "level") and text in _COLOUR_STYLE:
         return f"[{_COLOUR_STYLE[text]}]{code_text(text)}[/]"
-    return person_text(col.key, text).replace("[", "\\[")
+    return plain(person_text(col.key, text))
 
 
 def render_report(report: Report, lang: str | None = None, *, hide: tuple[str, ...] = ()) -> None:
@@ -94,7 +94,7 @@ def render_report(report: Report, lang: str | None = None, *, hide: tuple[str, .
     becomes one record per row (``cli.context.print_table``)."""
     lang = checked_lang(lang)
     cols = [c for c in report.columns if c.key not in hide]
-    console.print(f"[bold]{report.title(lang)}[/bold]  {report.region}  {report.period}")
+    console.print(f"[bold]{plain(report.title(lang))}[/bold]  {plain(report.region)}  {plain(report.period)}")
     for s in report.sections:
         specs = [Col(s.header(c, lang), right=c.kind in _RIGHT,
                      whole=c.kind in _RIGHT or c.kind == "date" or c.key in KEY_COLUMNS) for c in cols]
@@ -105,7 +105,7 @@ def render_report(report: Report, lang: str | None = None, *, hide: tuple[str, .
             totals[0] = TOTAL_LABEL[lang] if report.columns[0] in cols else totals[0]
         print_table(s.title(lang), specs, rows, totals, total_label=TOTAL_LABEL[lang])
     for note in report.notes:
-        console.print(f"[dim]{note}[/dim]")
+        console.print(f"[dim]{plain(note)}[/dim]")
 
 
 def show(report: Report, *, json_out: bool, csv_path: Path | None, xlsx_path: Path | None, lang: str | None,

@@ -8,7 +8,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.context import console, emit_json, parse_date_opt, read
+from cli.context import console, emit_json, parse_date_opt, plain, read
 from cli.exports import checked_lang, export_report, render_report
 from ledger.core.balance_rate import RateRanges
 from ledger.core.money import decimal_text, format_yuan
@@ -124,15 +124,14 @@ def _response_lines(r: MonitorRow, labels: Labels) -> list[str]:
     style = "bold red" if resp.level == "red" else "yellow"
     name = labels.name("units", r.unit, get_lang())
     lines = [f"[{style}]" + _("Response plan {unit} {name} {book}: {level} since {since}").format(
-        unit=r.unit, name=name, book=r.book, level=code_text(resp.level), since=resp.since) + f"[/{style}]"]
+        unit=plain(r.unit), name=plain(name), book=plain(r.book), level=plain(code_text(resp.level)), since=resp.since) + f"[/{style}]"]
     for i, d in enumerate(resp.steps, 1):
-        lines.append("  " + _("{n}. by {due}: tell {notify}").format(n=i, due=d.due, notify=d.step.notify)
-                     .replace("[", "\\["))
-        lines.append("     " + d.step.review.replace("[", "\\["))
+        lines.append("  " + _("{n}. by {due}: tell {notify}").format(n=i, due=d.due, notify=plain(d.step.notify)))
+        lines.append("     " + plain(d.step.review))
     a = resp.ack
     if a is not None:
         lines.append("  " + _("acknowledged {on} by {who}: {decision}").format(
-            on=a.acknowledged_on, who=a.acknowledged_by, decision=a.decision).replace("[", "\\["))
+            on=a.acknowledged_on, who=plain(a.acknowledged_by), decision=plain(a.decision)))
         if a.answered_on > a.acknowledged_on:
             lines.append("  " + _("recorded {rec}, after the day it names ({on})").format(rec=a.answered_on, on=a.acknowledged_on))
         if resp.steps and a.answered_on > resp.steps[0].due:
@@ -166,7 +165,7 @@ def run_monitor(*, as_of: str | None, unit: str | None, book: str | None, json_o
             for w in r.warnings:
                 style = "red" if w.code in ("red", "balance_rate_red", "red_unacknowledged") else "yellow"
                 label = _("warning")
-                console.print(f"[{style}]{label}[/{style}] {warning_text(r, str(w.code))}")
+                console.print(f"[{style}]{plain(label)}[/{style}] {plain(warning_text(r, str(w.code)))}")
         for r in rows:
             for line in _response_lines(r, labels):
                 console.print(line)
