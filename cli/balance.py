@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli.context import console, emit_json, parse_date_opt, read, side_text
+from cli.context import console, emit_json, parse_date_opt, plain, read, side_text
 from ledger.core.money import format_yuan
 from ledger.core.shapes import to_json
 from ledger.i18n import _, get_lang
@@ -28,7 +28,7 @@ def balance(account: str, as_of: str | None, json_out: bool) -> None:
         if r.as_of:
             text = _("{account} {name} as of {as_of}: {side} {amount} (debits {debits}, credits {credits}; "
                      "normal side {normal})")
-        console.print(text.format(account=r.account, name=shape_name(r, None), as_of=r.as_of,
+        console.print(text.format(account=plain(r.account), name=plain(shape_name(r, None)), as_of=r.as_of,
                                   side=side_text(r.side), amount=format_yuan(r.amount),
                                   debits=format_yuan(r.debits), credits=format_yuan(r.credits),
                                   normal=side_text(r.normal_side)))

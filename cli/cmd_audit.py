@@ -224,7 +224,7 @@ def trail(
     s = t.subject
     if isinstance(s, audit.EntrySubject):
         console.print(_("[bold]entry {id}[/bold] voucher {voucher} {book} dated {date} {kind} {amount}  key {key}").format(
-            id=s.id, voucher=s.voucher or _("(unsealed)"), book=s.book, date=s.entry_date, kind=code_text(s.kind),
+            id=s.id, voucher=plain(s.voucher or _("(unsealed)")), book=plain(s.book), date=s.entry_date, kind=code_text(s.kind),
             amount=format_yuan(s.amount), key=plain(s.idempotency_key)))
     else:
         console.print(_("[bold]request R{id}[/bold] unit {unit} {book} {year}Q{quarter} requested {amount} state {state}")
@@ -254,8 +254,8 @@ def digest(
         emit_json(d)
     else:
         console.print(_("digest of {db} at {at}: {entries} entries, last seq {seq} ({voucher}), head {head}").format(
-            db=d["database"], at=d["taken_at"], entries=d["entries"], seq=d["last_seq"], voucher=d["last_voucher"],
-            head=d["head_hash"]) + ("\n" + _("written to {file}").format(file=out) if out else ""))
+            db=plain(d["database"]), at=d["taken_at"], entries=d["entries"], seq=d["last_seq"], voucher=plain(d["last_voucher"]),
+            head=d["head_hash"]) + ("\n" + _("written to {file}").format(file=plain(out)) if out else ""))
 
 
 @audit_app.command("export")
@@ -282,12 +282,12 @@ def export_cmd(
         emit_json(r)
     else:
         console.print(_("exported {entries} entries, {postings} postings in {files} files to {dir}").format(
-            entries=r["entries"], postings=r["postings"], files=r["files"], dir=r["directory"]))
+            entries=r["entries"], postings=r["postings"], files=r["files"], dir=plain(r["directory"])))
         console.print(_("filed digest (keep it outside the database):"))
         for algo, label in (("sha256", "SHA-256"), ("sm3", "SM3")):
             console.print(f"  {label:8}{r['digest'][algo]}")
         if digest_out:
-            console.print(_("written to {file}").format(file=digest_out))
+            console.print(_("written to {file}").format(file=plain(digest_out)))
         if r["online_findings"]:
             console.print("[red]" + _("the live server has {n} finding(s) in the checks only a live connection can "
                                       "make (logins, built-ins, settings, libraries): recorded in online.json, and "
@@ -385,7 +385,7 @@ def reconcile_report(
         emit_json(to_json(r))
         return
     console.print(_("[bold]{account} {book} as of {date}[/bold]: {n} matched group(s)").format(
-        account=r.account, book=r.book, date=d, n=len(r.matched)))
+        account=plain(r.account), book=plain(r.book), date=d, n=len(r.matched)))
     table(_("unmatched on the bank side"), [("date", _("date")), ("direction", _("in/out")),
                                             ("amount", _("amount")), ("reference", _("reference"))],
           [as_row(x) for x in r.unmatched_bank], money=["amount"])

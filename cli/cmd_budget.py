@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from cli.cmd_imports import FileArg, print_notices
-from cli.context import check_year, console, emit_json, read, status_text, table, write
+from cli.context import check_year, console, emit_json, plain, read, status_text, table, write
 from ledger.core.budget import CITY, BudgetCheck, CityBudget
 from ledger.core.money import format_yuan, parse_fen
 from ledger.core.shapes import as_row, money_keys, to_json
@@ -54,7 +54,7 @@ def check_text(c: BudgetCheck) -> str:
 
 def print_checks(checks: Iterable[BudgetCheck]) -> None:
     for c in checks:
-        console.print("[yellow]" + _("warning: {text}").format(text=check_text(c)) + "[/yellow]", highlight=False)
+        console.print("[yellow]" + _("warning: {text}").format(text=plain(check_text(c))) + "[/yellow]", highlight=False)
 
 
 # ---- import, show ---------------------------------------------------------------------
@@ -87,7 +87,7 @@ def budget_import(
         flag = "  [red]" + _("DEFICIT planned") + "[/red]" if b.deficit else ""
         console.print(_("{status}: budget {year} {unit} {book} v{version}: revenue {revenue}, expenditure "
                         "{expenditure}").format(
-            status=status_text(b.status), year=b.year, unit=b.unit, book=b.book, version=b.version,
+            status=status_text(b.status), year=b.year, unit=plain(b.unit), book=plain(b.book), version=b.version,
             revenue=format_yuan(b.revenue), expenditure=format_yuan(b.expenditure)) + flag)
         print_checks(b.checks)
 
@@ -119,7 +119,7 @@ def budget_show(year: YearOpt, unit: UnitOpt = None, book: BookOpt = None, json_
     for cb in city:
         total = [c for c in cb.checks if c.scope == CITY]
         console.print(_("city total {book}: revenue {revenue}  expenditure {expenditure}  balance {balance}").format(
-            book=cb.book, revenue=format_yuan(cb.revenue[CITY]), expenditure=format_yuan(cb.expenditure[CITY]),
+            book=plain(cb.book), revenue=format_yuan(cb.revenue[CITY]), expenditure=format_yuan(cb.expenditure[CITY]),
             balance=format_yuan(cb.revenue[CITY] - cb.expenditure[CITY])))
         print_checks(total)
 
@@ -161,7 +161,7 @@ def budget_adjust(
         emit_json(to_json(r))
         return
     console.print(_("{status}: budget {year} {unit} {book} is now version {version}").format(
-        status=status_text(r.status), year=year, unit=unit, book=book, version=r.version))
+        status=status_text(r.status), year=year, unit=plain(unit), book=plain(book), version=r.version))
     print_checks(r.checks)
 
 
@@ -179,20 +179,20 @@ def budget_history(
         emit_json([to_json(r) for r in rows])
         return
     if not rows:
-        console.print(_("no budget {year} {unit} {book}").format(year=year, unit=unit, book=book))
+        console.print(_("no budget {year} {unit} {book}").format(year=year, unit=plain(unit), book=plain(book)))
     for r in rows:
         who = r.adjusted_by if r.adjusted else r.imported_by
         at = (r.adjusted_at if r.adjusted else None) or r.imported_at
         console.print(_("[bold]v{version}[/bold]  {at}  {who}  revenue {revenue}  expenditure {expenditure}  "
                         "balance {balance}").format(
-            version=r.version, at=stamped(at).strftime("%Y-%m-%d %H:%M"), who=who, revenue=format_yuan(r.revenue),
+            version=r.version, at=stamped(at).strftime("%Y-%m-%d %H:%M"), who=plain(who), revenue=format_yuan(r.revenue),
             expenditure=format_yuan(r.expenditure), balance=format_yuan(r.balance)), highlight=False)
         if r.adjusted:
             console.print("  " + _("reason: {reason}").format(reason=r.reason), markup=False, highlight=False)
         for ch in r.changes:
             comp = f"{ch.component} " if ch.component else ""
             console.print("  " + _("{comp}{line}: {before} → {after}").format(
-                comp=comp, line=ch.line, before=format_yuan(ch.before), after=format_yuan(ch.after)),
+                comp=plain(comp), line=plain(ch.line), before=format_yuan(ch.before), after=format_yuan(ch.after)),
                 highlight=False)
 
 
@@ -244,7 +244,7 @@ def plan_import(file: Annotated[Path, typer.Argument(help="CSV or XLSX: year, un
         return
     for r in rows:
         console.print(_("{status}: plan {year} {unit} {book} v{version}").format(
-            status=status_text(r.status), year=r.year, unit=r.unit, book=r.book, version=r.version))
+            status=status_text(r.status), year=r.year, unit=plain(r.unit), book=plain(r.book), version=r.version))
 
 
 @plan_app.command("show")

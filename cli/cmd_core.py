@@ -112,7 +112,7 @@ def db_status(json_out: JsonOpt = False) -> None:
                  "embedded": _("embedded PostgreSQL")}
         for k, v in info.items():
             shown = words[v] if isinstance(v, bool) or v is None or v in ("server", "embedded") else v
-            console.print(_("{label}: {value}").format(label=_(DB_STATUS_LABELS[k]), value=shown))
+            console.print(_("{label}: {value}").format(label=_(DB_STATUS_LABELS[k]), value=plain(shown)))
 
 
 #: ``db status`` for people (the --json keys stay).
@@ -128,7 +128,7 @@ def db_start() -> None:
 
     t = State.target()
     st = embedded.start(Path(t.home) if t.home else None)
-    console.print(_("running (pid {pid}) on {pgdata}").format(pid=st.pid, pgdata=st.pgdata))
+    console.print(_("running (pid {pid}) on {pgdata}").format(pid=st.pid, pgdata=plain(st.pgdata)))
 
 
 @db_app.command("stop")
@@ -186,8 +186,8 @@ def user_add(
     else:
         write(work)
     shown = code_text(role)
-    console.print(_("user {name} added as {role} for unit {unit}").format(name=name, role=shown, unit=unit) if unit
-                  else _("user {name} added as {role}").format(name=name, role=shown))
+    console.print(_("user {name} added as {role} for unit {unit}").format(name=plain(name), role=plain(shown), unit=plain(unit)) if unit
+                  else _("user {name} added as {role}").format(name=plain(name), role=plain(shown)))
 
 
 @user_app.command("list")
@@ -270,7 +270,7 @@ def close_period(
                  "sha256": fd["sha256"], "sm3": fd["sm3"]}
         if not json_out:
             console.print(_("period digest filed in {file}: chain head {head} at seq {seq}").format(
-                file=out, head=d["head_hash"], seq=d["last_seq"]))
+                file=plain(out), head=d["head_hash"], seq=d["last_seq"]))
             for algo, label in (("sha256", "SHA-256"), ("sm3", "SM3")):
                 console.print(f"  {label:8}{fd[algo]}")
     if json_out:
@@ -309,16 +309,16 @@ def _show_posted(results: list[PostResult], books: list[str], json_out: bool) ->
                             "(3xxx-5xxx), so a second person confirms it: fundledger entry confirm {held} "
                             "(another user), or rejects it: "
                             "fundledger entry reject {held} --reason ...").format(held=o["held_id"],
-                                                                                key=o["idempotency_key"]))
+                                                                                key=plain(o["idempotency_key"])))
         elif o["voucher"] is None:
             # Queued (the chain head was held at its commit): numbered when the queue is sealed.
             console.print(_("{status}  entry #{entry}  (queued: its voucher number is given when the journal's "
                             "queue is sealed)  key {key}").format(
-                status=status_text(str(o["status"])), entry=o["entry_id"], key=o["idempotency_key"]))
+                status=status_text(str(o["status"])), entry=o["entry_id"], key=plain(o["idempotency_key"])))
         else:
             console.print(_("{status}  entry {entry}  voucher {book}/{voucher}  key {key}").format(
-                status=status_text(str(o["status"])), entry=o["entry_id"], book=o["book"], voucher=o["voucher"],
-                key=o["idempotency_key"]))
+                status=status_text(str(o["status"])), entry=o["entry_id"], book=plain(o["book"]), voucher=plain(o["voucher"]),
+                key=plain(o["idempotency_key"])))
 
 
 @entry_app.command("post")
@@ -389,7 +389,7 @@ def entry_reject(
         emit_json(to_json(r))
     else:
         console.print(_("held entry {id} rejected by {user}: {reason}").format(
-            id=r.id, user=r.decided_by, reason=r.decision_reason))
+            id=r.id, user=plain(r.decided_by), reason=plain(r.decision_reason)))
 
 
 @entry_app.command("show")
@@ -404,8 +404,9 @@ def entry_show(
         emit_json(to_json(e))
         return
     console.print(_("[bold]entry {id}[/bold]  voucher {book}/{voucher}  date {date}  kind {kind}").format(
-        id=e.id, book=e.book, voucher=e.voucher or _("(unsealed)"), date=e.entry_date, kind=code_text(e.kind)))
-    console.print(_("key {key}  by {user} at {at}").format(key=plain(e.idempotency_key), user=e.created_by,
+        id=e.id, book=plain(e.book), voucher=plain(e.voucher or _("(unsealed)")), date=e.entry_date,
+        kind=plain(code_text(e.kind))))
+    console.print(_("key {key}  by {user} at {at}").format(key=plain(e.idempotency_key), user=plain(e.created_by),
                                                          at=f"{e.created_at:%Y-%m-%d %H:%M:%S}"))
     if e.memo:
         console.print(_("memo: {memo}").format(memo=plain(e.memo)))

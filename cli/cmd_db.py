@@ -12,7 +12,7 @@ import typer
 
 from cli.callbacks import bounded
 from cli.cmd_core import db_app, user_app
-from cli.context import State, console, db, emit_json, jsonable, table, write
+from cli.context import State, console, db, emit_json, jsonable, plain, table, write
 from ledger.core.shapes import as_row, to_json
 from ledger.errors import BadInput
 from ledger.i18n import _, code_text
@@ -62,7 +62,7 @@ def user_passwd(
     pw = read_password(password_file, who, prompt=True)
     assert pw is not None
     _as_operator_or_user(lambda c: deploy.set_password(c, who, pw))
-    console.print(_("password set for {name} (SCRAM-SHA-256)").format(name=who))
+    console.print(_("password set for {name} (SCRAM-SHA-256)").format(name=plain(who)))
 
 
 def _as_operator_or_user(work: Any) -> None:
@@ -82,7 +82,7 @@ def user_disable(
     from ledger.store import deploy
 
     _as_operator_or_user(lambda c: deploy.set_login(c, name, False, reason))
-    console.print(_("login disabled for {name}").format(name=name))
+    console.print(_("login disabled for {name}").format(name=plain(name)))
 
 
 @user_app.command("enable")
@@ -94,7 +94,7 @@ def user_enable(
     from ledger.store import deploy
 
     _as_operator_or_user(lambda c: deploy.set_login(c, name, True, reason))
-    console.print(_("login enabled for {name}").format(name=name))
+    console.print(_("login enabled for {name}").format(name=plain(name)))
 
 
 # ---- db check -----------------------------------------------------------------------------
@@ -116,9 +116,9 @@ def db_check(
         colour = {"ok": "green", "warn": "yellow", "fail": "red", "unknown": "yellow"}
         for i in items:
             status = code_text(i.status)
-            console.print(f"[{colour[i.status]}]{status:>7}[/{colour[i.status]}]  {i.name:<20} {i.value}")
+            console.print(f"[{colour[i.status]}]{status:>7}[/{colour[i.status]}]  {plain(f'{i.name:<20}')} {plain(i.value)}")
             if i.hint:
-                fix = _("fix: {hint}").format(hint=i.hint)
+                fix = _("fix: {hint}").format(hint=plain(i.hint))
                 console.print(f"{'':>9}{'':<20} [dim]{fix}[/dim]")
         console.print(_("safe for a fund ledger") if out["ok"]
                       else "[red]" + _("NOT safe for a fund ledger") + "[/red]")
@@ -163,9 +163,9 @@ def backup_cmd(
         emit_json(jsonable(meta))
     else:
         console.print(_("{kind} backup {label} verified ({mb} MB, {secs} s) in {where}").format(
-            kind=code_text(meta["kind"]), label=meta["label"], mb=f"{meta['bytes'] / 1e6:.1f}", secs=meta["seconds"],
-            where=repo / meta["label"])
-            + (_("; removed {labels}").format(labels=", ".join(meta["removed"])) if meta["removed"] else ""))
+            kind=code_text(meta["kind"]), label=plain(meta["label"]), mb=f"{meta['bytes'] / 1e6:.1f}", secs=meta["seconds"],
+            where=plain(repo / meta["label"]))
+            + (_("; removed {labels}").format(labels=plain(", ".join(meta["removed"]))) if meta["removed"] else ""))
 
 
 def restore_cmd(
@@ -204,7 +204,7 @@ def restore_cmd(
     else:
         console.print((_("restored {backup} (chain {chain}) into {to} up to {until}") if r["until"]
                        else _("restored {backup} (chain {chain}) into {to} to the end of the archive")).format(
-            backup=r["backup"], chain=" + ".join(r["chain"]), to=r["to"], until=r["until"]))
+            backup=plain(r["backup"]), chain=plain(" + ".join(r["chain"])), to=plain(r["to"]), until=r["until"]))
         console.print(_("verify: {result} ({entries} entries, last entry at {last})").format(
             result=_("all invariants hold") if r["verify_ok"] else _("FINDINGS"), entries=r["entries"],
             last=r["last_entry_at"]))
@@ -253,7 +253,7 @@ def standby_create(
 
     out = standby.create(_operator_url(primary), pgdata, name=name, sync=sync, reason=reason)
     _print_result(out, json_out, _("standby {name} made in {pgdata} ({secs} s); start it with: pg_ctl -D {pgdata} "
-                                   "-o '-p PORT' start").format(name=out["name"], pgdata=out["pgdata"],
+                                   "-o '-p PORT' start").format(name=plain(out["name"]), pgdata=plain(out["pgdata"]),
                                                                 secs=out["seconds"]))
 
 
@@ -271,9 +271,9 @@ def standby_status(
         emit_json(jsonable(out))
         return
     console.print(_("{role}, timeline {tli}, synchronous_standby_names = '{names}'").format(
-        role=_("primary") if out["role"] == "primary" else _("standby"), tli=out["timeline"], names=out["synchronous_standby_names"]))
+        role=_("primary") if out["role"] == "primary" else _("standby"), tli=out["timeline"], names=plain(out["synchronous_standby_names"])))
     for s in out.get("standbys", []):
-        console.print(f"  {s['application_name']}: {s['state']}/{s['sync_state']} {s['replay_lsn']}")
+        console.print(plain(f"  {s['application_name']}: {s['state']}/{s['sync_state']} {s['replay_lsn']}"))
     if out.get("commits_waiting"):
         console.print("[yellow]" + _("{n} commit(s) waiting for the synchronous standby").format(
             n=out["commits_waiting"]) + "[/yellow]")
@@ -308,7 +308,7 @@ def standby_sync(
     with standby.connect_operator(_operator_url(url)) as conn:
         out = standby.set_sync(conn, name, reason)
     _print_result(out, json_out, _("synchronous_standby_names = {names}").format(
-        names=out["synchronous_standby_names"]))
+        names=plain(out["synchronous_standby_names"])))
 
 
 @standby_app.command("promote")
@@ -349,7 +349,7 @@ def standby_rejoin(
 
     out = standby.rejoin(old_pgdata, primary, name=name, reason=reason, archive=archive)
     _print_result(out, json_out, _("{pgdata} rewound ({secs} s): start it; it streams as {name}").format(
-        pgdata=out["pgdata"], secs=out["seconds"], name=out["name"]))
+        pgdata=plain(out["pgdata"]), secs=out["seconds"], name=plain(out["name"])))
 
 
 def register(app: typer.Typer) -> None:

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cli.callbacks import bounded
 from cli.cmd_fund import _shortfall_model
-from cli.context import check_year, console
+from cli.context import check_year, console, plain
 from cli.exports import checked_lang, render_report
 from ledger.core.money import format_yuan
 from ledger.core.monitor import Colour
@@ -104,7 +104,7 @@ def _one_review(rep: Report) -> None:
     if not totals:
         return
     last = totals[-1]
-    console.print(f"[bold]{rep.title(get_lang())}[/bold]  {rep.region}  {rep.period}")
+    console.print(f"[bold]{plain(rep.title(get_lang()))}[/bold]  {plain(rep.region)}  {plain(rep.period)}")
     table(first.title(get_lang()), [("rank", _("rank")), ("unit", _("unit")), ("unit_name", _("name")),
                                     ("score", _("score"))], [dict(r, score=str(r["score"])) for r in totals])
     detail = [{"name": r["name"], "value": f"{r['months']}" if r.get("months") is not None
@@ -330,7 +330,7 @@ def demo(
         task = bar.add_task(_("posting {year}").format(year=year), total=steps + 1)
         def progress(msg: str, n: int) -> None:
             bar.update(task, completed=n)
-            bar.console.print(f"  {msg}")
+            bar.console.print(f"  {plain(msg)}")
 
         d = Demo(home, out, year=year, seed=seed, scale=scale, years=years, progress=progress)
         try:
@@ -351,11 +351,11 @@ def demo(
     for key in ("trial-balance", "shortfall", "monitor", "budget-execution", "city-budget", "performance"):
         rep = reps[key]
         if key == "trial-balance":
-            console.print("[bold]" + _("{title} — totals per book").format(title=rep.title(get_lang())) + "[/bold]")
+            console.print("[bold]" + _("{title} — totals per book").format(title=plain(rep.title(get_lang()))) + "[/bold]")
             for s in rep.sections:
                 tot = s.totals or {}
                 console.print("  " + _("{book}: debits {debits}, credits {credits}, closing {closing}").format(
-                    book=s.title(get_lang()), debits=format_yuan(_fen(tot.get("period_debits"))),
+                    book=plain(s.title(get_lang())), debits=format_yuan(_fen(tot.get("period_debits"))),
                     credits=format_yuan(_fen(tot.get("period_credits"))), closing=format_yuan(_fen(tot.get("closing")))))
             continue
         if key == "budget-execution":
@@ -375,18 +375,18 @@ def demo(
     reds = [r for s in reps["monitor"].sections for r in s.rows if r.get("level") == Colour.red]
     charts = [p for p in written if p.name.startswith("forecast-")]
     console.print(_("forecast from {origin}, three years on (docs/forecast.md): {charts}").format(
-        origin=f"{last}-12-31", charts=", ".join(str(p.relative_to(out)) for p in charts)))
+        origin=f"{last}-12-31", charts=plain(", ".join(str(p.relative_to(out)) for p in charts))))
     elapsed = time.perf_counter() - started
     console.print(_("wrote {n} files under {out} (reports/*.json|xlsx, charts/*.png, files/*.csv) in {secs} s; "
-                    "{reds} red warning(s).").format(n=len(written), out=out, secs=f"{elapsed:.1f}", reds=len(reds)))
+                    "{reds} red warning(s).").format(n=len(written), out=plain(out), secs=f"{elapsed:.1f}", reds=len(reds)))
     if keep_running:
         console.print(_("the database keeps running: {cmd}").format(
-            cmd=f"FUNDLEDGER_HOME={home} fundledger --as {AUDITOR} monitor"))
+            cmd=plain(f"FUNDLEDGER_HOME={home} fundledger --as {AUDITOR} monitor")))
     else:
         embedded.stop(home)
         console.print(_("explore it: {cmd}  (then: {stop})").format(
-            cmd=f"FUNDLEDGER_HOME={home} fundledger --as {AUDITOR} report income --year {last}",
-            stop=f"FUNDLEDGER_HOME={home} fundledger db stop"))
+            cmd=plain(f"FUNDLEDGER_HOME={home} fundledger --as {AUDITOR} report income --year {last}"),
+            stop=plain(f"FUNDLEDGER_HOME={home} fundledger db stop")))
     if not verified.ok:
         raise typer.Exit(1)
 

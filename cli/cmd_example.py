@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli.context import console
+from cli.context import console, plain
 from cli.outfiles import safe_target
 from ledger.errors import BadInput
 from ledger.i18n import _
@@ -35,7 +35,7 @@ def example(
         # Replaces an earlier sample file, never writes through a link (cli.outfiles).
         with safe_target(target, force=True, option="example") as tmp:
             tmp.write_bytes(src.joinpath(name).read_bytes())
-        console.print(_("wrote {file} (for: fundledger {command})").format(file=target, command=command))
+        console.print(_("wrote {file} (for: fundledger {command})").format(file=plain(target), command=plain(command)))
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.callbacks import bounded
-from cli.context import console, emit_json, parse_date_opt, read, table
+from cli.context import console, emit_json, parse_date_opt, plain, read, table
 from ledger.core.forecast import Assumptions, PathMonth, UnitForecast, forecast_unit, origin_for
 from ledger.core.money import decimal_text
 from ledger.core.monitor import Thresholds
@@ -156,7 +156,7 @@ def forecast(
         return
     _render(results, labels, origin)
     if chart is not None:
-        console.print(_("wrote {path}").format(path=chart))
+        console.print(_("wrote {path}").format(path=plain(chart)))
 
 
 def _render(results: list[UnitForecast], labels: Labels, origin: dt.date) -> None:

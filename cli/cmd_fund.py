@@ -61,7 +61,7 @@ def _amount(text: str) -> int:
 
 def _warn(warnings: list[str]) -> None:
     for w in warnings:
-        console.print(_("[yellow]warning[/yellow]: {warning}").format(warning=w))
+        console.print(_("[yellow]warning[/yellow]: {warning}").format(warning=plain(w)))
 
 
 # ---- pre-allocation (预拨) --------------------------------------------------------------
@@ -225,7 +225,7 @@ def request_reject(
     if json_out:
         emit_json(to_json(r))
     else:
-        console.print(_("request {id} rejected: {reason}").format(id=r.id, reason=reason))
+        console.print(_("request {id} rejected: {reason}").format(id=r.id, reason=plain(reason)))
 
 
 @request_app.command("void")
@@ -240,7 +240,7 @@ def request_void(
         emit_json(to_json(r))
     else:
         console.print(_("request {id} voided; {amount} released: {reason}").format(
-            id=r.id, amount=format_yuan(r.amount_approved or 0), reason=reason))
+            id=r.id, amount=format_yuan(r.amount_approved or 0), reason=plain(reason)))
 
 
 @request_app.command("disburse")
@@ -275,7 +275,7 @@ def request_settle(
         emit_json(to_json(r))
     elif r.entry_id:
         console.print(_("request {id} settled: {amount} to unit {unit}'s expenditure account (entry {entry})").format(
-            id=r.id, amount=format_yuan(r.amount_approved or 0), unit=r.unit, entry=r.entry_id))
+            id=r.id, amount=format_yuan(r.amount_approved or 0), unit=plain(r.unit), entry=r.entry_id))
     else:
         console.print(_("request {id} settled (the city's own money stays in the city expenditure account)")
                       .format(id=r.id))
@@ -439,7 +439,7 @@ def close_year(
         return
     for b in res.books:
         console.print(_("book {book}: {entries} closing entries, {items} government share(s) recorded").format(
-            book=b.book, entries=b.entries, items=b.government_items))
+            book=plain(b.book), entries=b.entries, items=b.government_items))
     _shortfall_table(res.rows, _("shortfall sharing {year}").format(year=year))
     console.print(_("year {year} closed on {on}: every month of {year} is now closed").format(year=year, on=on))
 

@@ -18,6 +18,7 @@ from cli.context import (
     emit_json,
     err_console,
     parse_date_opt,
+    plain,
     read,
     status_text,
     table,
@@ -52,7 +53,7 @@ def insured_import(file: FileArg, json_out: JsonOpt = False) -> None:
         return
     for h in r.headcounts:
         console.print(_("{status}: {year} {unit} {book}: {insured} insured (version {version})").format(
-            status=status_text(h.status), year=h.year, unit=h.unit, book=h.book, insured=f"{h.insured:,}",
+            status=status_text(h.status), year=h.year, unit=plain(h.unit), book=plain(h.book), insured=f"{h.insured:,}",
             version=h.version))
 
 
@@ -95,7 +96,7 @@ def adjfund_remit(year: YearOpt, date: DateOpt, book: BookOpt = "RES", json_out:
         return
     for r in rows:
         console.print(_("{status}: remittance {year} {unit} {amount} (held entry {held})").format(
-            status=status_text(r.status), year=year, unit=r.unit, amount=format_yuan(r.amount), held=r.held_id))
+            status=status_text(r.status), year=year, unit=plain(r.unit), amount=format_yuan(r.amount), held=r.held_id))
 
 
 @adjfund_app.command("allocate")
@@ -122,7 +123,7 @@ def adjfund_allocate(
         return
     for a in allocated:
         console.print(_("{status}: allocation for {year} to {unit}: {amount} (settles {settles}, entry {entry})").format(
-            status=status_text(a.status), year=year, unit=a.unit, amount=format_yuan(a.amount), settles=a.settles,
+            status=status_text(a.status), year=year, unit=plain(a.unit), amount=format_yuan(a.amount), settles=a.settles,
             entry=a.entry_id))
 
 

@@ -11,7 +11,17 @@ from typing import Annotated
 import typer
 
 from cli.callbacks import check_id
-from cli.context import console, emit_json, err_console, parse_date_opt, read, status_text, table, write
+from cli.context import (
+    console,
+    emit_json,
+    err_console,
+    parse_date_opt,
+    plain,
+    read,
+    status_text,
+    table,
+    write,
+)
 from ledger.core.money import format_yuan, parse_fen
 from ledger.core.shapes import as_row, json_value, money_keys, to_json
 from ledger.errors import BadAmount, BadInput
@@ -48,14 +58,14 @@ def _summary(r: imports.ImportResult, file: Path) -> str:
     if r.batch_id is None:
         return _nothing_new(r, file)
     return _("{file}: posted {rows} rows in {entries} entries, skipped {skipped} already posted (batch {batch})").format(
-        file=file, rows=r.rows_posted, entries=r.entries, skipped=r.rows_skipped, batch=r.batch_id)
+        file=plain(file), rows=r.rows_posted, entries=r.entries, skipped=r.rows_skipped, batch=r.batch_id)
 
 
 def _nothing_new(r: imports.ImportResult, file: Path) -> str:
     """(ATTACK12 Z7) A file whose rows were all imported before (or that has none): a success, and
     nothing is recorded — no import batch."""
     return _("{file}: nothing new to import: {skipped} row(s) were already imported and {rows} are new; "
-             "nothing was recorded (no import batch)").format(file=file, skipped=r.rows_skipped, rows=r.rows_posted)
+             "nothing was recorded (no import batch)").format(file=plain(file), skipped=r.rows_skipped, rows=r.rows_posted)
 
 
 def print_notices(r: imports.ImportResult) -> None:
@@ -90,7 +100,7 @@ def handover_open(
         # Register items are memo records, not postings: count them apart from the held rows.
         console.print(_("{file}: held {rows} rows on legacy bank accounts and recorded {items} register item(s) "
                         "(memo only, no entry); skipped {skipped} already imported (batch {batch})").format(
-            file=file, rows=len(held), items=items, skipped=r.rows_skipped, batch=r.batch_id))
+            file=plain(file), rows=len(held), items=items, skipped=r.rows_skipped, batch=r.batch_id))
         if held:
             ids = " ".join(str(i) for i in held)
             # (0052, ATTACK6 T9) An opening on a bank account moves real money: a second person confirms.
@@ -186,10 +196,10 @@ def register_clear(
                         "expenditure account, so city finance or a second reviewer confirms it: fundledger entry "
                         "confirm {held} (another user), or rejects it: fundledger entry reject {held} --reason ...; "
                         "outstanding {outstanding} until then").format(
-            item=item, amount=format_yuan(fen), held=r.held_id, outstanding=format_yuan(r.outstanding)))
+            item=plain(item), amount=format_yuan(fen), held=r.held_id, outstanding=format_yuan(r.outstanding)))
     else:
         console.print(_("{status}: item {item} cleared {amount} (entry {entry}); outstanding {outstanding}").format(
-            status=status_text(r.status), item=item, amount=format_yuan(fen), entry=r.entry_id,
+            status=status_text(r.status), item=plain(item), amount=format_yuan(fen), entry=r.entry_id,
             outstanding=format_yuan(r.outstanding)))
 
 
@@ -220,7 +230,7 @@ def pay_import(file: FileArg, json_out: JsonOpt = False) -> None:
     console.print(_("{file}: posted {rows} rows in {entries} entries, held {held_rows} rows paid from a county's "
                     "expenditure account in {held_entries} held entries, skipped {skipped} already imported "
                     "(batch {batch})").format(
-        file=file, rows=r.rows_posted - rows_held, entries=r.entries, held_rows=rows_held, held_entries=len(held),
+        file=plain(file), rows=r.rows_posted - rows_held, entries=r.entries, held_rows=rows_held, held_entries=len(held),
         skipped=r.rows_skipped, batch=r.batch_id))
     ids = " ".join(str(i) for i in held)
     # (0060, ATTACK7 U11) Money out of a county's bank account on the bureau's word: a second person confirms.

@@ -78,6 +78,29 @@ def guarded(body: Callable[[str], None]) -> None:
         sys.exit(130)
     except OSError as e:
         _os_error(e)
+    except Exception as e:
+        if not _is_markup_error(e):
+            raise
+        _markup_error(e)
+
+
+def _is_markup_error(e: Exception) -> bool:
+    """Whether ``e`` is rich's MarkupError. Rich is imported only by a run that printed
+    through it, so a run that did not cannot have raised one (and pays nothing here)."""
+    errors = sys.modules.get("rich.errors")
+    return errors is not None and isinstance(e, errors.MarkupError)
+
+
+def _markup_error(e: Exception) -> None:
+    """(ATTACK18b H10/H11, the backstop) A message whose data read as rich markup: every data
+    value is escaped where it is placed (cli.context.plain), so this is a place that was
+    missed. One worded line, never a traceback; exit 1. What the command wrote before it
+    printed is written (each write is one transaction that had committed)."""
+    bad = BadInput(_("the output could not be shown: a text in it reads as console markup ({detail}); "
+                     "whatever the command wrote is written. Run it again with --json to see it, and report "
+                     "this").format(detail=str(e)), rule="output_markup")
+    err_console.print(render_error(bad), soft_wrap=True)
+    sys.exit(bad.exit_code)
 
 
 def _os_error(e: OSError) -> None:
