@@ -66,13 +66,14 @@ def _render_online(about: dict[str, Any]) -> None:
         console.print(_("checks this verdict could not make itself (they read the server, not the rows): {checks} — "
                         "made at export time ({at}) by the exporter's live connection as {login} and recorded in "
                         "online.json, which the filed digest authenticates with every other file").format(
-            checks=", ".join(about.get("checks") or ()), at=about.get("made_at"), login=about.get("login")))
+            checks=plain(", ".join(about.get("checks") or ())), at=plain(about.get("made_at")),
+            login=plain(about.get("login"))))
     else:
         console.print("[yellow]" + _("not in this archive: the checks only a live server can make (each login by "
                                      "rule, pg_catalog's built-ins and additions, settings and preloaded libraries); "
                                      "this archive ({format}) was written before exports recorded them — only a "
                                      "verify of the live database can make them").format(
-            format=about.get("archive_format")) + "[/yellow]")
+            format=plain(about.get("archive_format"))) + "[/yellow]")
 
 
 def _render_unchained(extra: dict[str, Any]) -> None:
@@ -228,7 +229,7 @@ def trail(
             amount=format_yuan(s.amount), key=plain(s.idempotency_key)))
     else:
         console.print(_("[bold]request R{id}[/bold] unit {unit} {book} {year}Q{quarter} requested {amount} state {state}")
-                      .format(id=s.id, unit=s.unit, book=s.book, year=s.year, quarter=s.quarter,
+                      .format(id=s.id, unit=plain(s.unit), book=plain(s.book), year=s.year, quarter=s.quarter,
                               amount=format_yuan(s.amount_requested), state=code_text(s.state)))
     table(_("audit trail"), [("at", _("when")), ("actor", _("who")), ("client_addr", _("from")),
                              ("action", _("action")), ("detail", _("detail")), ("reason", _("reason")),
@@ -363,7 +364,7 @@ def reconcile_import(
     else:
         console.print(_("{file}: {total} lines, {new} new, {known} already known; matched {matched} line(s) to "
                         "{postings} posting(s) in {groups} group(s); {unmatched} bank line(s) unmatched").format(
-            file=r.file, total=r.lines_total, new=r.lines_new, known=r.lines_known,
+            file=plain(r.file), total=r.lines_total, new=r.lines_new, known=r.lines_known,
             matched=r.lines_matched, postings=r.postings_matched, groups=r.groups_matched,
             unmatched=r.lines_unmatched))
 

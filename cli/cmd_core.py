@@ -84,9 +84,9 @@ def init(
         emit_json(result)
     else:
         console.print(_("schema at revision {rev} (was {before}); region {name} {code}: {units} units, books {books}")
-                      .format(rev=result["schema"], before=result["schema_before"] or _("empty"),
-                              name=reg.name_en if get_lang() == "en" else reg.name_zh,
-                              code=reg.code, units=result["units"], books=", ".join(result["books"])))
+                      .format(rev=plain(result["schema"]), before=plain(result["schema_before"] or _("empty")),
+                              name=plain(reg.name_en if get_lang() == "en" else reg.name_zh),
+                              code=plain(reg.code), units=result["units"], books=plain(", ".join(result["books"]))))
         for what in result["schema_drift"]:
             console.print("[yellow]" + _("warning: the schema differs from this release's (changed outside "
                                          "fundledger's migrations; `verify` checks the catalogue in full): {what}")

@@ -214,7 +214,7 @@ def restore_cmd(
                 result=_("extended unchanged") if r["digest_ok"] else "[red]" + _("does NOT match") + "[/red]"))
         console.print(_("start it with: {cmd} (when the directory is named pgdata); WAL archiving is off in the "
                         "copy: fundledger init --archive DIR to switch it on").format(
-            cmd=f"FUNDLEDGER_HOME={Path(r['to']).parent} fundledger db start"))
+            cmd=plain(f"FUNDLEDGER_HOME={Path(r['to']).parent} fundledger db start")))
     if not r["verify_ok"] or r.get("digest_ok") is False:
         raise typer.Exit(1)
 

@@ -109,7 +109,7 @@ def preallocate_cmd(
     from_plan = sorted({r.unit for r in rows if r.target_basis == "plan"})
     if from_plan:
         console.print(_("target = the annual plan's expenditure for these months, not months × basis, "
-                        "for: {units}").format(units=", ".join(from_plan)))
+                        "for: {units}").format(units=plain(", ".join(from_plan))))
     if not any(r.monthly_basis for r in rows):
         hint = (_("nothing to pre-allocate: no budget for {year} has been imported (fundledger budget import FILE), "
                   "or use --basis prior-year") if b == "budget"
@@ -130,10 +130,10 @@ def _own_unit(c: Any) -> str:
 def _print_request(r: requests.FundRequest) -> None:
     comp = f" ({r.component})" if r.component else ""
     approved = _(", approved {amount} by {user}").format(amount=format_yuan(r.amount_approved or 0),
-                                                        user=r.approved_by) if r.amount_approved else ""
+                                                        user=plain(r.approved_by)) if r.amount_approved else ""
     console.print(_("[bold]request {id}[/bold]  {state}  unit {unit} {book}{comp} {year} Q{quarter}: "
                     "requested {amount}{approved}").format(
-        id=r.id, state=code_text(r.state), unit=r.unit, book=r.book, comp=comp, year=r.year,
+        id=r.id, state=code_text(r.state), unit=plain(r.unit), book=plain(r.book), comp=plain(comp), year=r.year,
         quarter=r.quarter, amount=format_yuan(r.amount_requested), approved=approved))
     if r.note:
         console.print(_("note: {note}").format(note=plain(r.note)))
@@ -210,7 +210,7 @@ def request_approve(
         return
     console.print(_("request {id} approved on {date}: {approved} of {requested} requested, reserved on the {book} "
                     "special account").format(id=r.id, date=r.approved_on, approved=format_yuan(r.amount_approved or 0),
-                                              requested=format_yuan(r.amount_requested), book=r.book))
+                                              requested=format_yuan(r.amount_requested), book=plain(r.book)))
     _warn(list(r.warnings))
 
 

@@ -133,8 +133,8 @@ def handover_transfer(
         comp = f" {r.component}" if r.component else ""
         console.print(_("{status}: {book}{comp} unit {unit}: {amount} moved to the special account "
                         "(entry {entry}, key {key})").format(
-            status=status_text(r.status), book=r.book, comp=comp, unit=unit, amount=format_yuan(r.amount),
-            entry=r.entry_id, key=r.idempotency_key))
+            status=status_text(r.status), book=plain(r.book), comp=plain(comp), unit=plain(unit),
+            amount=format_yuan(r.amount), entry=r.entry_id, key=plain(r.idempotency_key)))
         s = audit.get((r.book, r.component))
         if s is None or not s.moves:
             continue
@@ -144,7 +144,8 @@ def handover_transfer(
         for m in s.moves:
             console.print(_("    entry {entry} ({kind}, {date}): {amount}, made by {maker}, confirmed by {checker}")
                           .format(entry=m.entry_id, kind=code_text(m.kind), date=m.entry_date.isoformat(),
-                                  amount=format_yuan(m.amount), maker=m.created_by, checker=m.confirmed_by or "-"))
+                                  amount=format_yuan(m.amount), maker=plain(m.created_by),
+                                  checker=plain(m.confirmed_by or "-")))
 
 
 # ---- registers ------------------------------------------------------------------------
