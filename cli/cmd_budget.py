@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from cli.cmd_imports import FileArg, print_notices
-from cli.context import check_year, console, emit_json, plain, read, status_text, table, write
+from cli.context import Markup, check_year, console, emit_json, plain, read, status_text, table, write
 from ledger.core.budget import CITY, BudgetCheck, CityBudget
 from ledger.core.money import format_yuan, parse_fen
 from ledger.core.shapes import as_row, money_keys, to_json
@@ -108,8 +108,8 @@ def budget_show(year: YearOpt, unit: UnitOpt = None, book: BookOpt = None, json_
     for r in rows:
         flag = "  [red]" + _("DEFICIT planned") + "[/red]" if r.deficit else ""
         lines = [dict(as_row(ln), kind=code_text(ln.kind)) for ln in r.lines]
-        table(_("budget {year} {unit} {book} v{version}").format(year=r.year, unit=r.unit, book=r.book,
-                                                                version=r.version) + flag,
+        table(Markup(plain(_("budget {year} {unit} {book} v{version}").format(year=r.year, unit=r.unit, book=r.book,
+                                                                              version=r.version)) + flag),
               [("component", _("comp")), ("line", _("line")), ("name_zh", _("name")), ("kind", _("kind")),
                ("amount", _("amount"))],
               lines, money=money_keys(budget_store.NamedBudgetLine))

@@ -336,9 +336,9 @@ def print_table(title: str | None, cols: Sequence[Col], rows: Sequence[Sequence[
     (label: value lines), so nothing is cut at 80 columns either.
 
     Cells are markup (the caller escaped its data: ``table``'s ``cell``, exports' ``_cell``);
-    the title, the headers and the total label are text — a unit's name in a title is data
-    (ATTACK18b H10/H11)."""
-    title = plain(title) if title else title
+    the title (unless the program wrote it as ``Markup``), the headers and the total label
+    are text — a unit's name in a title is data (ATTACK18b H10/H11)."""
+    title = title if not title or isinstance(title, Markup) else plain(title)
     cols = [Col(plain(c.label), right=c.right, whole=c.whole) for c in cols]
     total_label = plain(total_label) if total_label else total_label
     body = [*rows, *([totals] if totals is not None else [])]
