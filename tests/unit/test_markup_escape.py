@@ -130,3 +130,16 @@ def test_any_other_exception_still_propagates(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(sys, "argv", ["fundledger", "--lang", "en"])
     with pytest.raises(ZeroDivisionError):
         guarded(body)
+
+
+@pytest.mark.parametrize("key", ["memo", "reason", "reference", "note", "unit_name", "name"])
+@pytest.mark.parametrize("s", ["\\[/]", "[/]", "[bold]", "调整\\[/]", "a\\\\b[red]x", "[@click]", "\\\\[b]"])
+def test_every_report_text_cell_shows_its_text(key: str, s: str) -> None:
+    """(H11 addendum) A memo ``调整\\[/]`` broke the city's vouchers report: a report's text cell
+    is escaped by plain(), in a table and beside the template's own bold totals."""
+    from cli.exports import _cell
+    from ledger.reports.model import Column
+
+    cell = _cell(Column(key, key), s)
+    assert _render(cell).plain == s
+    assert _render(f"[bold]{cell}[/bold]").plain == s
