@@ -67,11 +67,16 @@ def _run(ledger_db: Any, procs: Procs, tmp_path: Path, figures: dict[str, Any], 
     # that the kills land while an import is in flight however fast the machine or the
     # code: a fixed window went stale when imports became 8x faster, and the long run
     # then killed nothing.
-    calibration = tmp_path / "CALIBRATE.csv"
-    big_payments(calibration, rows, seed + 1)
-    t0 = time.monotonic()
-    procs.wait(procs.run([*argv[:-2], str(calibration), "--json"], env=env))
-    window = time.monotonic() - t0
+    # Twice, the faster run kept: the first import of a ledger is the slowest (cold caches, the
+    # first plans), and a window taken from it alone let the real import finish before its kill
+    # (the clean-clone CI of 0192acc: 0.7 s, nothing killed, the test checked nothing).
+    window = float("inf")
+    for k in (1, 2):
+        calibration = tmp_path / f"CALIBRATE{k}.csv"
+        big_payments(calibration, rows, seed + k)
+        t0 = time.monotonic()
+        procs.wait(procs.run([*argv[:-2], str(calibration), "--json"], env=env))
+        window = min(window, time.monotonic() - t0)
 
     rnd = random.Random(seed)
     killed, seen, finished_early = 0, [], False
