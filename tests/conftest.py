@@ -110,6 +110,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # tests' names, its signs above), 82 more modules and
 # single tests of 14 (98 modules, 80 tests in all): 1,047 -> 446 tests marked (docs/architecture.md#tests).
 SAME_ON_ANY_SERVER = frozenset({
+    # 2026-12-07 afternoon (ATTACK18, ATTACK18b and their fixes): the ledger's rules, readers and verdicts
+    "tests/security/test_attack17b_first_statement.py",    # a unit's joining date (0154): a trigger's rule, the verdict
+    "tests/security/test_attack18_ack_later_hides_answer.py",  # the monitor's answer to a red (Python)
+    "tests/security/test_attack18_balance_sheet_owed.py",  # the share owed beside the fund balance (reports)
+    "tests/security/test_attack18_confusable_other_side.py",  # paid once across registers (0146's import rule)
+    "tests/security/test_attack18_digest_taken_at.py",     # a digest file's shape (Python)
+    "tests/security/test_attack18_headcount_grouping.py",  # the whole-number rule of the headcount import
+    "tests/security/test_attack18_register_item_future.py",  # a register item's opening day (a trigger's rule)
+    "tests/security/test_attack18b_ack_markup.py",         # data in the terminal's markup (CLI)
+    "tests/security/test_attack18b_fold_paid_twice_reversed.py",  # claims_once on a reversed duplicate (verdict)
+    "tests/security/test_attack18b_fold_picks_released.py",  # every look-alike decides (0155's import rule)
+    "tests/security/test_attack18b_old_digest_formats.py",  # older digest files' shape (Python)
+    "tests/security/test_claim_paid_once_folded.py",       # paid once across registers, folded (import rule, verdict)
+    "tests/security/test_closed_year_leftovers.py",        # a closed year's requests and standards (rules, verdict)
     "tests/security/test_adjfund.py",  # Attacks on the adjustment fund's postings (sql/0025b_adjfund.sql). Money leav
     "tests/security/test_attack10_acks.py",                # the acknowledgements' daily bound
     "tests/security/test_attack10_churn.py",               # the postings an entry may carry

@@ -1972,16 +1972,7 @@ def test_upgrade_0141_a_new_reference_read_as_a_stored_one_is_refused(upgraded: 
         indexes = {r[0] for r in c.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%_reference_folded'")}
         assert indexes == {"import_line_reference_folded", "register_item_reference_folded",
                            "statement_line_reference_folded"}, indexes
-        item = ("INSERT INTO fl.register_item (kind, unit, book, amount, opened_on, reference) "
-                "SELECT 'unpaid_claims', u.code, 'RES', 100, '2024-03-01', %s FROM fl.unit u ORDER BY u.code LIMIT 1")
-        with c.transaction(force_rollback=True):
-            c.execute("ALTER TABLE fl.register_item DISABLE TRIGGER register_item_reference_hanzi")
-            c.execute(item, ("\u56d7腔-1",))
-            c.execute("ALTER TABLE fl.register_item ENABLE TRIGGER register_item_reference_hanzi")
-            with pytest.raises(psycopg.Error) as e, c.transaction():
-                c.execute(item, ("口腔-1",))
-            assert e.value.diag.constraint_name == "reference_confusable" and "\u56d7腔-1" in str(e.value), e.value
-            c.execute(item, ("口腔-2",))
+        _a_stored_radical_refuses_its_lookalike(c)
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
 
@@ -3146,16 +3137,7 @@ def test_upgrade_0148_the_lookalike_index_and_trigger_judge_in_c(upgraded: Upgra
                 "WHERE octet_length(l.reference) <> length(l.reference) AND l.reference ~ '[丨丿丶囗巛]' "
                 "AND fl.reference_fold(l.reference) = fl.reference_fold('口腔-1')"))
             assert "import_line_reference_folded" in plan, plan
-        item = ("INSERT INTO fl.register_item (kind, unit, book, amount, opened_on, reference) "
-                "SELECT 'unpaid_claims', u.code, 'RES', 100, '2024-03-01', %s FROM fl.unit u ORDER BY u.code LIMIT 1")
-        with c.transaction(force_rollback=True):
-            c.execute("ALTER TABLE fl.register_item DISABLE TRIGGER register_item_reference_hanzi")
-            c.execute(item, ("\u56d7腔-1",))
-            c.execute("ALTER TABLE fl.register_item ENABLE TRIGGER register_item_reference_hanzi")
-            with pytest.raises(psycopg.Error) as e, c.transaction():
-                c.execute(item, ("口腔-1",))
-            assert e.value.diag.constraint_name == "reference_confusable" and "\u56d7腔-1" in str(e.value), e.value
-            c.execute(item, ("口腔-2",))
+        _a_stored_radical_refuses_its_lookalike(c)
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
 
@@ -3242,3 +3224,19 @@ def test_upgrade_0156_the_closed_year_guards_wait_for_a_close(upgraded: Upgraded
         closer.rollback()
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
+
+
+def _a_stored_radical_refuses_its_lookalike(c: psycopg.Connection) -> None:
+    """A register item stored under a radical (as before 0134: its hanzi trigger off) refuses a
+    new item that reads as it (reference_confusable, naming it) and takes one that does not;
+    rolled back. Shared by 0141's guard and 0148's predicate, which rebuilt its index."""
+    item = ("INSERT INTO fl.register_item (kind, unit, book, amount, opened_on, reference) "
+            "SELECT 'unpaid_claims', u.code, 'RES', 100, '2024-03-01', %s FROM fl.unit u ORDER BY u.code LIMIT 1")
+    with c.transaction(force_rollback=True):
+        c.execute("ALTER TABLE fl.register_item DISABLE TRIGGER register_item_reference_hanzi")
+        c.execute(item, ("\u56d7腔-1",))
+        c.execute("ALTER TABLE fl.register_item ENABLE TRIGGER register_item_reference_hanzi")
+        with pytest.raises(psycopg.Error) as e, c.transaction():
+            c.execute(item, ("口腔-1",))
+        assert e.value.diag.constraint_name == "reference_confusable" and "\u56d7腔-1" in str(e.value), e.value
+        c.execute(item, ("口腔-2",))
