@@ -343,18 +343,24 @@ def unchained_versions(log: Sequence[Sequence[str]]) -> list[dict[str, Any]]:
 
 def _unchained_of(digest: dict[str, Any]) -> dict[int, dict[str, Any]]:
     """The unchained versions a /3 digest recorded (none in a /1 or /2 digest)."""
-    out: dict[int, dict[str, Any]] = {}
     # A /3 digest with a history head recorded its unchained versions, none or some: the field
     # is required with it there, so a lost field never reads as "nothing was waiting" (ATTACK18 G1).
     # (ATTACK18b H3) Only /3 records them: the /1 and /2 writers kept a history head without the list.
     given = (_field(digest, "unchained") if "history" in digest and digest.get("format") == DIGEST_FORMAT
              else digest.get("unchained", []))
-    for i, v in enumerate(_list(given, "unchained")):
-        f = f"unchained[{i}]"
+    return _digest_rows(given, "unchained", "id")
+
+
+def _digest_rows(given: object, field: str, key: str) -> dict[int, dict[str, Any]]:
+    """A digest's list of rows keyed by the whole number ``key``, each with its content
+    ``digest`` (64 hex digits) as bytes: each row's shape checked, each key named once."""
+    out: dict[int, dict[str, Any]] = {}
+    for i, v in enumerate(_list(given, field)):
+        f = f"{field}[{i}]"
         v = _obj(v, f)
-        vid = _whole(v.get("id"), f + ".id")
-        _once(out, vid, f + ".id")
-        out[vid] = dict(v, digest=_hex64(v.get("digest"), f + ".digest"))
+        k = _whole(v.get(key), f"{f}.{key}")
+        _once(out, k, f"{f}.{key}")
+        out[k] = dict(v, digest=_hex64(v.get("digest"), f + ".digest"))
     return out
 
 
@@ -379,16 +385,10 @@ def _unchained_findings(want: dict[int, dict[str, Any]], now: dict[int, Sequence
 
 def _queued_of(digest: dict[str, Any]) -> dict[int, bytes]:
     """The entries a /2 digest recorded as queued (none in a /1 digest)."""
-    out: dict[int, bytes] = {}
     # /2 and /3 always record the queue, empty or not (ATTACK18 G1: a lost or damaged field
     # must not read as "nothing was queued" and skip X9's comparison).
     given = digest.get("queued", []) if digest.get("format") == "fundledger-digest/1" else _field(digest, "queued")
-    for i, q in enumerate(_list(given, "queued")):
-        q = _obj(q, f"queued[{i}]")
-        eid = _whole(q.get("entry_id"), f"queued[{i}].entry_id")
-        _once(out, eid, f"queued[{i}].entry_id")
-        out[eid] = _hex64(q.get("digest"), f"queued[{i}].digest")
-    return out
+    return {eid: q["digest"] for eid, q in _digest_rows(given, "queued", "entry_id").items()}
 
 
 def _queued_findings(want: dict[int, bytes], sealed: dict[int, bytes | None], now: dict[int, bytes]) -> list[str]:
@@ -567,10 +567,6 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 TRUST_CHECKS = frozenset({"catalogue", "settings"})
 
 
-def taken_text_of(digest: dict[str, Any]) -> str:
-    return str(digest.get("taken_at"))[:40]
-
-
 def _field(digest: dict[str, Any], name: str) -> Any:
     if name not in digest:
         raise BadInput(_("the digest file is incomplete: it has no field {field}; give the digest file fundledger "
@@ -668,7 +664,7 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
         # replace (ATTACK18b H1): nothing of the server's runs before the verdict.
         raise BadInput(_("the digest file says it was taken at {taken}, after this computer's clock now ({now}): the "
                          "file is damaged or this clock is wrong; give the digest file fundledger audit digest wrote, "
-                         "and check the clock").format(taken=taken_text_of(digest), now=now.isoformat()))
+                         "and check the clock").format(taken=taken_at.isoformat(), now=now.isoformat()))
     unchained_now: dict[int, Sequence[str]] = {}
     sealed_later: dict[int, bytes | None] = {}
     queued_now: dict[int, bytes] = {}

@@ -18,7 +18,6 @@ import datetime as dt
 import io
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -46,9 +45,6 @@ SELECT c.relname AS name,
    AND (pg_catalog.has_table_privilege(c.oid, 'SELECT') OR c.relname = ANY (%(needed)s))
  ORDER BY c.relname
 """
-
-
-_PLAIN = re.compile(r"[a-z_][a-z0-9_]*")     # with fullmatch: every table a release creates
 
 
 def _ident(name: str) -> str:
@@ -105,7 +101,7 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
         counts: dict[str, int] = {}
         for t in conn.execute(_TABLES_SQL, {"needed": list(proof.TABLES)}).fetchall():
             name = t["name"]
-            if not _PLAIN.fullmatch(name) or not t["cols"]:
+            if not verify_records.PLAIN_NAME.fullmatch(name) or not t["cols"]:
                 # (ATTACK18 G4) The file's name comes from the audited database: one that is not a
                 # plain identifier ("../../x") would be written outside the export; (ATTACK18b H9)
                 # a table of no columns would be a query of none. No release creates either; the
@@ -124,7 +120,7 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
         # and prints them, and each self-chained table's links (ledger.io.archive).
         keys, unreadable = verify_records.hooked(conn)
         for table, kc in keys.items():
-            if table == "fl.posting" or table in unreadable or not kc or not all(_PLAIN.fullmatch(c) for c in kc):
+            if table == "fl.posting" or table in unreadable or not kc or not all(verify_records.PLAIN_NAME.fullmatch(c) for c in kc):
                 continue        # (ATTACK18b H9) key columns are fl.chained_table's rows: the offline verdict names a
                                 # history file missing, never a query of no key
             (directory / "history").mkdir(exist_ok=True)

@@ -43,7 +43,10 @@ SELF_CHAINED: dict[str, str] = {
                       "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), t.decision)",
 }
 
-_TABLE_NAME = re.compile(r"^fl\.[a-z_][a-z0-9_]*$")
+# A name as every release's tables, columns and keys are spelled (with fullmatch): a name the
+# audited database gives that is not one is never made into a file or a query's identifier.
+PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+_TABLE_NAME = re.compile(rf"^fl\.{PLAIN_NAME.pattern}$")
 
 
 def _rel(table: str) -> sql.Composable:
