@@ -50,11 +50,11 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ledger.core import actors, bank_refs, fingerprint, fund_rules, histories, proof, queued, rules
+from ledger.core import actors, bank_refs, fingerprint, fund_rules, histories, keyed, proof, queued, rules
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result
 from ledger.errors import BadInput
 from ledger.i18n import _
@@ -191,7 +191,9 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
     with io.TextIOWrapper(open_regular(log_path), encoding="utf-8", newline="") as f:
         header = next(csv.reader(f), [])
     cols = histories.RECORD_COLS + (histories.SEAL_COLS if set(histories.SEAL_COLS) <= set(header) else ())
-    hist = histories.scan_full(table_rows(log_path, cols), head, 200)
+    hooked = [r[0] for r in table_rows(directory / "tables" / "chained_table.csv", ("tbl",))]
+    present = {f"fl.{q.stem}" for q in hist_dir.glob("*.csv")}
+    hist, digest_checks = _scan_digested(directory, log_path, cols, head, hooked, present)
     chain, latest = hist.chain, hist.latest
     rep, p = proof.run(read, _redo(directory), catalogue, sink=sink, heads_again=_heads_again(directory),
                        closes_sealed_by=histories.closes_sealed_by(latest, hist.first),
@@ -199,9 +201,7 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
                        component_days_after=api_rules.point("component_days") if api_rules is not None else 0,
                        closed_prefix_after=api_rules.point("closed_prefix") if api_rules is not None else 0,
                        unit_joined_after=api_rules.point("unit_joined") if api_rules is not None else 0)
-    hooked = [r[0] for r in table_rows(directory / "tables" / "chained_table.csv", ("tbl",))]
     keys: dict[str, Sequence[str]] = {t: () for t in hooked}
-    present = {f"fl.{q.stem}" for q in hist_dir.glob("*.csv")}
     unreadable = [t for t in hooked if t != "fl.posting" and t not in present]
     current = {t: _csv(hist_dir / f"{t[3:]}.csv") for t in hooked if t in present}
     link_findings: list[Finding] = []
@@ -213,12 +213,24 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
         n += len(rows)
         link_tables.append(f"fl.{q.stem}")
         link_findings += histories.check_links(f"fl.{q.stem}", rows, 200)
+    if digest_checks is None:
+        tables_checked = histories.check_tables(latest, keys, current, p.memos, 200, unreadable, hist.changes,
+                                                release=fingerprint.hooked_tables())
+        actors_checked = actors_check(directory, log_path, latest)
+    else:
+        # The digested tables were found equal to their latest versions (``_scan_digested``):
+        # the others compared as text, as check_tables does, and the postings' memos.
+        rows_n, found = histories.table_findings(latest, keys, current, 200, unreadable, hist.changes,
+                                                 release=fingerprint.hooked_tables(), later=digest_checks[0])
+        if "fl.posting" in keys and "fl.posting" not in unreadable:
+            m, more = histories.memo_findings(latest.get("fl.posting", {}), p.memos)
+            rows_n, found = rows_n + m, found + more
+        tables_checked = histories.tables_result(rows_n + digest_checks[1], found, 200, unreadable)
+        actors_checked = digest_checks[2]
     checks = (chain,
-              queued.merged(histories.check_tables(latest, keys, current, p.memos, 200, unreadable, hist.changes,
-                                                   release=fingerprint.hooked_tables()),
-                            p.queued_judge, p.queue_rows, 200),        # ATTACK10 X9
+              queued.merged(tables_checked, p.queued_judge, p.queue_rows, 200),        # ATTACK10 X9
               histories.links_result(n, link_findings, 200, link_tables),
-              actors_check(directory, log_path, latest),
+              actors_checked,
               bank_refs.check(latest, p.acct.values(), 200))
     if api_rules is not None:
         api_rules.placed(hist.first)        # the duty rules bind by the history's order (ATTACK10 X1)
@@ -275,14 +287,48 @@ def rules_finish(directory: Path, api_rules: rules.Rules | None) -> list[CheckRe
     return api_rules.finish()
 
 
-def actors_check(directory: Path, log_path: Path, latest: Any, cap: int = FINDINGS_CAP) -> CheckResult:
-    """The online verdict's ``actors`` check (ledger.core.actors, pure) over the export: the
-    history versions from tables/record_log.csv (every column of every version, so who wrote
-    each one), the latest versions the chain check just recomputed, and the kind and source
-    of the entries the judged rows name from tables/entry.csv — the same inputs the online
-    check reads (ledger.store.verify_actors) in its snapshot, so an export's offline verdict
-    names what the database's online verdict names. Same cap as online (FINDINGS_CAP)."""
-    ids = actors.referenced_entries(latest)
+# History versions per piece of the actors check's streamed read offline (as online,
+# ledger.store.verify_actors.PIECE_IDS): the held entries of one piece wait for their entries.
+PIECE_VERSIONS = 2_000
+
+
+def _scan_digested(directory: Path, log_path: Path, cols: Sequence[str], head: Sequence[Sequence[str]],
+                   hooked: Sequence[str], present: Collection[str]
+                   ) -> tuple[histories.Scan, tuple[list[str], int, CheckResult] | None]:
+    """The history scanned (``histories.scan_full``) keeping the entries', held entries' and
+    held lines' latest versions as digests, not texts (``histories.DIGESTED``, as online) —
+    the texts were the offline verdict's largest state, ~80 MB a million postings — with
+    (the digested tables, their rows compared, the ``actors`` check) when every row of those
+    tables in history/ equals its latest version, digest for digest, key for key
+    (``keyed.Versions.equal_rows``), no later version of one waits to be judged, and the
+    ``actors`` check, fed the held entries as their versions stream past
+    (``actors.HeldStream``, as online), finds nothing. Otherwise — anything to name — the
+    history is scanned again keeping every latest text, and the tables and the held entries
+    are judged as they always were (None): what a finding says never depends on this."""
+    digested = [t for t in histories.DIGESTED
+                if t in hooked and t in present and t not in histories.VOLATILE]
+    if digested:
+        hist = histories.scan_full(table_rows(log_path, cols), head, 200, digested=digested, project=False)
+        n: int | None = 0
+        if not hist.deferred:
+            for t in digested:
+                recorded = hist.digested.get(t)
+                rows = _csv(directory / "history" / f"{t[3:]}.csv")
+                got = (recorded.equal_rows(rows) if isinstance(recorded, keyed.Versions) and not hist.latest.get(t)
+                       else 0 if recorded is None and not hist.latest.get(t) and next(rows, None) is None else None)
+                if got is None:
+                    n = None
+                    break
+                n = (n or 0) + got
+            if n is not None:
+                checked = _actors_streamed(directory, log_path, hist)
+                if checked.ok:
+                    return hist, (digested, n, checked)
+    return histories.scan_full(table_rows(log_path, cols), head, 200), None
+
+
+def _named_entries(directory: Path, ids: Collection[int]) -> dict[int, dict[str, Any]]:
+    """id -> {kind, reverses, entry_date, source} of the entries ``ids`` and those reversing them."""
     named: dict[int, dict[str, Any]] = {}
     if ids:
         for r in table_rows(directory / "tables" / "entry.csv", ("id", "kind", "source", "reverses", "entry_date")):
@@ -291,6 +337,93 @@ def actors_check(directory: Path, log_path: Path, latest: Any, cap: int = FINDIN
             if i in ids or rev in ids:                  # and the entries reversing them (ATTACK10 X12)
                 named[i] = {"kind": r[1], "reverses": rev, "entry_date": r[4],
                             "source": actors.entry_source(json.loads(r[2]) if r[2] else None)}
+    return named
+
+
+class _Sources:
+    """The sources of the entries a piece's confirmed held entries name (``actors.HeldStream``'s
+    ``fetch``), read from tables/entry.csv by a cursor that walks it forward — the export writes
+    it in id order, and the held entries are confirmed in about that order — and opens it again
+    for an id it has passed. Its ids are first read once to see that they ascend; a file whose
+    ids do not is read whole into a dictionary (what is kept then grows with the entries, as
+    before)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows: Iterator[list[str]] | None = None
+        self.at: tuple[int, str] | None = None        # the row the cursor stands on (not yet passed)
+        self.whole: dict[int, str] | None = None
+        self.checked = False
+
+    def _ascending(self) -> bool:
+        last = None
+        for r in table_rows(self.path, ("id",)):
+            i = int(r[0])
+            if last is not None and i <= last:
+                return False
+            last = i
+        return True
+
+    def _open(self) -> None:
+        self.rows = table_rows(self.path, ("id", "source"))
+        self._next()
+
+    def _next(self) -> None:
+        assert self.rows is not None
+        r = next(self.rows, None)
+        self.at = (int(r[0]), r[1]) if r is not None else None
+
+    def _text(self, i: int) -> str | None:
+        if not self.checked:
+            self.checked = True
+            if not self._ascending():
+                self.whole = {int(x[0]): x[1] for x in table_rows(self.path, ("id", "source"))}
+        if self.whole is not None:
+            return self.whole.get(i)
+        if self.rows is None or self.at is None or i < self.at[0]:
+            self._open()              # first, at the end, or an id already passed: from the start
+        while self.at is not None and self.at[0] < i:
+            self._next()
+        return self.at[1] if self.at is not None and self.at[0] == i else None
+
+    def fetch(self, ids: set[int]) -> dict[int, dict[str, Any]]:
+        out: dict[int, dict[str, Any]] = {}
+        for i in sorted(ids):
+            text = self._text(i)
+            if text is not None:
+                src = actors.entry_source(json.loads(text) if text else None)
+                out[i] = {"source": {k: src[k] for k in actors.HELD_SOURCE if k in src}}
+        return out
+
+
+def _actors_streamed(directory: Path, log_path: Path, hist: histories.Scan, cap: int = FINDINGS_CAP) -> CheckResult:
+    """``actors_check`` with the held entries judged as their latest versions stream past in
+    tables/record_log.csv (``actors.HeldStream``: the scan kept them as digests), as the
+    online verdict judges them (ledger.store.verify_actors.check)."""
+    recorded = hist.digested.get("fl.pending_entry")
+    latest = hist.latest
+    if recorded is None:
+        return actors_check(directory, log_path, latest, cap)
+    named = _named_entries(directory, actors.referenced_entries(latest))
+    held = actors.HeldStream(recorded, _Sources(directory / "tables" / "entry.csv").fetch)
+
+    def versions() -> Iterator[list[str]]:
+        for i, r in enumerate(table_rows(log_path, histories.RECORD_COLS), 1):
+            yield r
+            if i % PIECE_VERSIONS == 0:
+                held.flush()
+
+    return actors.check(versions(), latest, cap, named, held)
+
+
+def actors_check(directory: Path, log_path: Path, latest: Any, cap: int = FINDINGS_CAP) -> CheckResult:
+    """The online verdict's ``actors`` check (ledger.core.actors, pure) over the export: the
+    history versions from tables/record_log.csv (every column of every version, so who wrote
+    each one), the latest versions the chain check just recomputed, and the kind and source
+    of the entries the judged rows name from tables/entry.csv — the same inputs the online
+    check reads (ledger.store.verify_actors) in its snapshot, so an export's offline verdict
+    names what the database's online verdict names. Same cap as online (FINDINGS_CAP)."""
+    named = _named_entries(directory, actors.referenced_entries(latest))
     return actors.check(table_rows(log_path, histories.RECORD_COLS), latest, cap, named)
 
 

@@ -202,3 +202,63 @@ def test_sorted_ids_are_the_union_in_order_and_kinds_filter_as_the_entries() -> 
         assert list(got[1:4]) == sorted(plain)[1:4]
         for eid in [*range(-6, nxt + 6), 1 << 70, -(1 << 64), "1"]:
             assert (eid in got) == (eid in plain)
+
+
+def test_equal_rows_counts_only_the_kept_rows_exactly() -> None:
+    """``Versions.equal_rows`` (the offline verdict's one pass over a history file) counts the
+    rows only when they are the kept rows, key for key and digest for digest: a row changed,
+    missing, added or repeated, or of another shape, is None (and the verdict then compares
+    the texts as it always did, ledger.io.archive._scan_digested)."""
+    import hashlib
+
+    def text(k: str, n: int) -> str:
+        return f'{{"row": {n}, "key": {k}}}'
+
+    for seed in range(40):
+        rnd = random.Random(seed)
+        keys = list(dict.fromkeys(rnd.choice(KEYS) for _ in range(12)))
+        v = keyed.Versions()
+        for i, k in enumerate(keys):
+            v.put(k, i, hashlib.sha256(text(k, i).encode()).digest(), None)
+        rows = [[k, text(k, i)] for i, k in enumerate(keys)]
+        rnd.shuffle(rows)
+        assert v.equal_rows(iter(rows)) == len(rows)
+        bad = [list(r) for r in rows]
+        what = seed % 5
+        if what == 0 and bad:
+            bad[0][1] = bad[0][1].replace("\"row\": ", "\"row\": 7")   # a value changed
+        elif what == 1 and bad:
+            bad.pop()                                     # a row missing
+        elif what == 2:
+            bad.append(['{"id": 424242}', "{}"])           # a row the history never recorded
+        elif what == 3 and bad:
+            bad.append(list(bad[0]))                      # a row twice
+        else:
+            bad.append(["{}"])                            # a row of another shape
+        assert v.equal_rows(iter(bad)) is None
+
+
+def test_offline_sources_cursor_answers_as_the_whole_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """ledger.io.archive._Sources walks tables/entry.csv forward for the held entries' sources
+    and answers as a dictionary of the whole file would: ids in order, again, passed, missing,
+    and a file whose ids are not ascending."""
+    import csv
+
+    from ledger.io import archive
+
+    for seed in range(12):
+        rnd = random.Random(seed)
+        ids = sorted(rnd.sample(range(1, 60), 25))
+        if seed % 3 == 2:
+            rnd.shuffle(ids)                               # not in id order: read whole
+        path = tmp_path / f"entry{seed}.csv"
+        with path.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["id", "kind", "source"])
+            for i in ids:
+                w.writerow([i, "manual", f'{{"held": {i}, "made_by": "m{i}", "confirmed_by": "c", "x": 1}}'])
+        s = archive._Sources(path)
+        for _ in range(6):
+            want = set(rnd.sample(range(0, 65), rnd.randint(0, 8)))
+            got = s.fetch(want)
+            assert got == {i: {"source": {"held": i, "made_by": f"m{i}", "confirmed_by": "c"}} for i in want if i in ids}
