@@ -561,6 +561,7 @@ class UnitLine:
     name_en: str
     kind: str                   # city | county
     joined: dt.date | None      # its joining date (0154): nothing is posted on it dated before
+    joined_source: str | None   # how (0157): region (registered: the months-payable basis), first_year, upgrade
 
 
 @unit_app.command("list")
@@ -571,15 +572,17 @@ def unit_list(json_out: JsonOpt = False) -> None:
     from ledger.store.reports import labels
 
     lab, joined = read(lambda c: (labels(c), joining_dates(c)))
-    rows = [UnitLine(code, u["name_zh"], u["name_en"], u["kind"], joined.get(code))
+    rows = [UnitLine(code, u["name_zh"], u["name_en"], u["kind"], *(joined.get(code) or (None, None)))
             for code, u in sorted(lab.units.items())]
     if json_out:
         emit_json([to_json(r) for r in rows])
         return
     shown = [dict(as_row(r), name=r.name_en if get_lang() == "en" else r.name_zh, kind=code_text(r.kind),
-                  joined=r.joined.isoformat() if r.joined else "") for r in rows]
+                  joined=r.joined.isoformat() if r.joined else "",
+                  joined_source=code_text("joined_" + r.joined_source) if r.joined_source else "") for r in rows]
     table(_("units of {region}").format(region=lab.region), [("code", _("code")), ("name", _("name")),
-                                                             ("kind", _("kind")), ("joined", _("joined"))], shown)
+                                                             ("kind", _("kind")), ("joined", _("joined")),
+                                                             ("joined_source", _("joining date set"))], shown)
 
 
 def register(app: typer.Typer) -> None:

@@ -251,6 +251,10 @@ CODES: dict[str, str] = {
     "corrected": N_("corrected"),
     # unit kinds
     "city": N_("city"), "county": N_("county"),
+    # how a unit's joining date was set (fl.unit_joined.source; 0157: a registered one is the basis)
+    "joined_region": N_("registered (months-payable basis)"),
+    "joined_first_year": N_("defaulted to 1 January of the first year"),
+    "joined_upgrade": N_("derived at the upgrade from its postings"),
     # sides
     "Dr": N_("Dr"), "Cr": N_("Cr"),
     # verify's checks (the names stay in --json)

@@ -68,8 +68,9 @@ TABLES: dict[str, tuple[str, ...]] = {
     # (0130, ATTACK16b D4) what makes an account a fund figure, and each unit's recorded first day
     "chart": ("code", "kind"),
     "unit_first_day": ("book", "unit", "first_day", "entry_id", "frozen_through"),
-    # (0154, ATTACK17b F1) each unit's joining date: nothing is posted on the unit dated before it
-    "unit_joined": ("unit", "joined_on"),
+    # (0154, ATTACK17b F1) each unit's joining date: nothing is posted on the unit dated before it;
+    # (0157, G5/G9) how it was set: 'region' (registered by the office) is the months-payable basis
+    "unit_joined": ("unit", "joined_on", "source"),
 }
 # How each table is ordered when read (an export is written in the same order).
 ORDER_BY: dict[str, str] = {
@@ -113,8 +114,9 @@ DESCRIPTIONS = {
                   "is the date of the entry it names, an entry on the unit's fund figures of the transaction that "
                   "first posted on them (a row frozen by the migration: the earliest such date up to the entry it "
                   "was frozen through); every unit with a fund figure has one; no entry (above the rule point "
-                  "unit_joined, 0154) posts on a unit dated before the unit joined (fl.unit_joined) — recomputed "
-                  "in Python",
+                  "unit_joined, 0154) posts on a unit dated before the unit joined (fl.unit_joined); a unit whose "
+                  "joining date was registered (source region) and whose first fund-figure entry is above the rule "
+                  "point first_day_joined (0157) needs no row: its joining date is its basis — recomputed in Python",
     "hash_chain": "the SHA-256 chain recomputed with hashlib from the canonical texts: every digest, every link, "
                   "the head",
 }
@@ -736,6 +738,12 @@ class Proof:
     joined_last: str = ""
     unit_joined_after: int = 0
     before_joined: list[tuple[int, str]] = field(default_factory=list)
+    # (0157, G5/G9) the units whose joining date was registered by the office (source 'region'): their
+    # joining date is the months-payable basis, and above the rule point first_day_joined (None: no
+    # point recorded — a ledger or export from before 0157 — every unit needs its row) no first-day
+    # row is written for them
+    registered: set[str] = field(default_factory=set)
+    first_day_joined_after: int | None = None
 
     # ---- helpers -----------------------------------------------------------------------
     def add(self, check: str, message: str, entry_id: int | None = None, *, request_id: int | None = None,
@@ -784,8 +792,10 @@ class Proof:
     def joining(self, rows: Iterable[Row] | None) -> None:
         """(0154) Each unit's joining date (``rows`` None: not read, not judged). After ``accounts``."""
         if rows is not None:
+            rows = list(rows)
             self.joined = {r[0]: r[1] for r in rows}
             self.joined_last = max(self.joined.values(), default="")
+            self.registered = {r[0] for r in rows if len(r) > 2 and r[2] == "region"}
 
     def _before_joined(self, out: list[tuple[int, str]], eid: int, date: str, accounts: Iterable[str]) -> None:
         """Note each unit of ``accounts`` that ``eid``, dated ``date``, posts on before the unit joined
@@ -1162,7 +1172,9 @@ class Proof:
         dated that day and posts on the unit's fund figures; the unit's first entry on them (lowest
         id) is of that entry's transaction — the record was made by the statement that first posted
         on them, not later — or, for a row frozen by the migration, the day is the earliest date of
-        the unit's fund-figure entries up to frozen_through; and no unit with a fund figure lacks one."""
+        the unit's fund-figure entries up to frozen_through; and no unit with a fund figure lacks one —
+        but a unit whose joining date was registered (0157, G5/G9: its basis) and whose first
+        fund-figure entry is above the rule point first_day_joined has none by design."""
         for eid, unit in sorted(self.before_joined):
             e = self.entries.get(eid)
             if eid > self.unit_joined_after and e is not None and self.joined is not None:
@@ -1171,8 +1183,11 @@ class Proof:
                          "joined, and a posting before it is how a first day in the ledger is made earlier", eid)
         if self.first_rows is None:
             return
+        after = self.first_day_joined_after
         for key in sorted(self.fund.keys() - self.first_rows.keys()):
             lo = self.fund[key][0]
+            if after is not None and key[1] in self.registered and lo > after:
+                continue        # (0157) a registered joining date is its basis: no row is written for it
             self.add("first_days", f"unit {key[1]} of book {key[0]} posts on its fund figures (its first: entry {lo}) "
                      "but has no recorded first day in the ledger (fl.unit_first_day): the row was removed or never "
                      "written (the trigger off); months payable has no basis for it", lo)
@@ -1611,7 +1626,7 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
         grouped: Callable[[Proof, Callable[[], None]], Iterable[Partial]] | None = None,
         entry_versions: Mapping[str, Any] | None = None,
         first: Callable[[Proof], None] | None = None, component_days_after: int = 0,
-        closed_prefix_after: int = 0, unit_joined_after: int = 0,
+        closed_prefix_after: int = 0, unit_joined_after: int = 0, first_day_joined_after: int | None = None,
         heads_again: Callable[[], Iterable[Row]] | None = None) -> tuple[VerifyReport, Proof]:
     """The whole verdict from ``read(table)`` (rows in TABLES order) and, for entries whose
     postings arrived scattered or out of id order, ``redo(entry_ids)`` (their postings
@@ -1633,7 +1648,7 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
     without its side effects; offline, the export's file)."""
     p = Proof(cap=cap, sink=sink, closes_sealed_by=dict(closes_sealed_by or {}), entry_versions=entry_versions or {},
               component_days_after=component_days_after, closed_prefix_after=closed_prefix_after,
-              unit_joined_after=unit_joined_after)
+              unit_joined_after=unit_joined_after, first_day_joined_after=first_day_joined_after)
     ran = False
 
     def first_once() -> None:

@@ -416,6 +416,7 @@ RULE_POINTS: dict[str, str] = {
     "closed_year_request_final": "0150",  # ... and no void (an approval is not taken back) after its close (closedyr)
     "closed_year_standard": "0150",      # a closed year's funding standard (fl.setting) is final (closedyr)
     "unit_joined": "0154",               # nothing posted on a unit dated before it joined (ATTACK17b F1)
+    "first_day_joined": "0157",          # a registered joining date is the basis: no first-day row for it (G5, G9)
 }
 # (0150, closedyr) The states a fund request counts as approved in the performance review
 # (ledger.store.performance): a closed year's request does not leave them after the close.
@@ -832,6 +833,12 @@ class Rules:
     def point(self, rule: str) -> int:
         """The greatest entry id a rule does not bind (``RulePoints``; 0: every entry)."""
         return self.points.points.get(rule, 0)
+
+    def recorded_point(self, rule: str) -> int | None:
+        """A rule's point as ``point``, or None when the history records none (a ledger or an
+        export from before the rule's migration): for a rule that LOOSENS a check above its
+        point (0157 first_day_joined), no point means the check is not loosened anywhere."""
+        return self.points.points.get(rule)
 
     def placed(self, first: Mapping[str, Mapping[str, Any]] | None) -> None:
         """Where the history recorded each entry and rule point (``histories.Scan.first``),

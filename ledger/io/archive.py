@@ -183,7 +183,9 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
         rep, p0 = proof.run(read, _redo(directory), catalogue, sink=sink, heads_again=_heads_again(directory),
                             component_days_after=api_rules.point("component_days") if api_rules is not None else 0,
                             closed_prefix_after=api_rules.point("closed_prefix") if api_rules is not None else 0,
-                            unit_joined_after=api_rules.point("unit_joined") if api_rules is not None else 0)
+                            unit_joined_after=api_rules.point("unit_joined") if api_rules is not None else 0,
+                            first_day_joined_after=(api_rules.recorded_point("first_day_joined")
+                                                    if api_rules is not None else None))
         if api_rules is not None:
             api_rules.sealed(p0.seq_of, None)           # no history: the queued entries are not known
         return VerifyReport((*rep.checks, *rules_finish(directory, api_rules)), rep.extra)
@@ -200,7 +202,9 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
                        entry_versions=hist.first.get("fl.entry"), first=_judging_queued(latest),
                        component_days_after=api_rules.point("component_days") if api_rules is not None else 0,
                        closed_prefix_after=api_rules.point("closed_prefix") if api_rules is not None else 0,
-                       unit_joined_after=api_rules.point("unit_joined") if api_rules is not None else 0)
+                       unit_joined_after=api_rules.point("unit_joined") if api_rules is not None else 0,
+                       first_day_joined_after=(api_rules.recorded_point("first_day_joined")
+                                               if api_rules is not None else None))
     keys: dict[str, Sequence[str]] = {t: () for t in hooked}
     unreadable = [t for t in hooked if t != "fl.posting" and t not in present]
     current = {t: _csv(hist_dir / f"{t[3:]}.csv") for t in hooked if t in present}

@@ -73,7 +73,20 @@ _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS 
 # C1, before the fund figures were the rule), then city finance's 0.01 collection dated a year back (ATTACK16b D4),
 # each turning a red months payable green or "excess". Every report that shows months payable
 # (the monitor, its chart, the forecast, the performance report, the response plan's levels)
-# reads it here or joins the table the same way, so the same figure agrees at every date.
+# reads it here (_BASIS), so the same figure agrees at every date.
+#
+# (0157, G5/G9) A unit whose joining date the office REGISTERED (fl.unit_joined.source = 'region',
+# the region file's `joined`, 0154) has that date as its first day, in every book: no posting is
+# dated before it (before_unit_joined), and none moves it — not a first posting dated 28 March with
+# January's collections loaded after it (the record said 28 March: red), not a future-dated first
+# accrual (the record said next year: "excess"), not D4's back-dated 0.01 (refused). A unit whose
+# joining date was defaulted (source 'first_year': the file named none) or derived at the upgrade
+# ('upgrade': from posting dates) has no registration to read: it keeps 0130's recorded first day.
+_BASIS = """SELECT f.book, f.unit, f.first_day FROM fl.unit_first_day f
+             WHERE NOT EXISTS (SELECT 1 FROM fl.unit_joined j WHERE j.unit = f.unit AND j.source = 'region')
+            UNION ALL
+            SELECT b.code, j.unit, j.joined_on FROM fl.unit_joined j CROSS JOIN fl.book b
+             WHERE j.source = 'region'"""
 
 
 def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
@@ -128,10 +141,10 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
               SELECT f.book, f.unit, f.revenue, f.expenditure, f.share_receipts, f.adjustment_receipts
                 FROM fl.book b CROSS JOIN LATERAL fl.year_figures_read_at(%(year)s, b.code, %(as_of)s) f
                WHERE %(book)s::text IS NULL OR b.code = %(book)s),
-            -- The unit's first day in the book as recorded (fl.unit_first_day, sql/0130): never
-            -- read from the entries' dates, which a back-dated entry moves (ATTACK16b D4).
-            firsts AS (
-              SELECT f.book, f.unit, f.first_day FROM fl.unit_first_day f)
+            -- The unit's first day in the book: its registered joining date (0157), else as
+            -- recorded (fl.unit_first_day, sql/0130): never read from the entries' dates, which a
+            -- back-dated entry moves (ATTACK16b D4).
+            firsts AS ({_BASIS})
             SELECT a.book, a.unit,
                    coalesce(-sum(mv.balance) FILTER (WHERE c.kind IN ('net_assets', 'revenue', 'expenditure')),
                             0)::bigint AS surplus,
@@ -196,24 +209,27 @@ def special_daily(conn: Conn, *, book: str, end: dt.date) -> list[SpecialDay]:
 
 def recorded_first_days(conn: Conn, *, book: str | None = None,
                         unit: str | None = None) -> dict[tuple[str, str], dt.date]:
-    """Each unit's first day in each book, keyed (unit, book): as recorded in fl.unit_first_day
+    """Each unit's first day in each book, keyed (unit, book): its registered joining date
+    (fl.unit_joined, source 'region': 0157, G5/G9), else as recorded in fl.unit_first_day
     (sql/0130) by the statement that first posted on one of its fund figures, or
     frozen by that migration — whatever the date of a later entry (ATTACK16b D4). The one
     months-payable basis of the monitor, its chart, the forecast and the performance report.
     A day after the date a report is made for means the unit was not in the ledger yet:
     ``ledger.core.monitor.monthly_spending`` then has no spending to divide by."""
     return {(r["unit"], r["book"]): r["first_day"] for r in conn.execute(
-        """SELECT f.unit, f.book, f.first_day FROM fl.unit_first_day f
+        f"""SELECT f.unit, f.book, f.first_day FROM ({_BASIS}) f
             WHERE (%(book)s::text IS NULL OR f.book = %(book)s) AND (%(unit)s::text IS NULL OR f.unit = %(unit)s)""",
         {"book": book, "unit": unit}).fetchall()}
 
 
-def joining_dates(conn: Conn) -> dict[str, dt.date]:
-    """Each unit's joining date (fl.unit_joined, sql/0154, ATTACK17b F1), registered with the unit:
-    no posting on the unit is dated before it, so its recorded first day never is (a unit registered
+def joining_dates(conn: Conn) -> dict[str, tuple[dt.date, str]]:
+    """Each unit's joining date (fl.unit_joined, sql/0154, ATTACK17b F1) and how it was set:
+    ``region`` (registered by the office: the unit's months-payable basis, 0157), ``first_year``
+    (defaulted: the file named none) or ``upgrade`` (derived from its postings by 0154's upgrade).
+    No posting on the unit is dated before it, so its recorded first day never is (a unit registered
     without one — by SQL, not by ``init`` — is left out)."""
-    return {r["unit"]: r["joined_on"] for r in conn.execute(
-        "SELECT j.unit, j.joined_on FROM fl.unit_joined j ORDER BY j.unit").fetchall()}
+    return {r["unit"]: (r["joined_on"], r["source"]) for r in conn.execute(
+        "SELECT j.unit, j.joined_on, j.source FROM fl.unit_joined j ORDER BY j.unit").fetchall()}
 
 
 def first_days(conn: Conn, *, book: str) -> dict[str, dt.date]:

@@ -1108,12 +1108,12 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
                                "reversal_date", "import_daily_cap_reference", "component_days", "approval_date",
                                "closed_prefix", "closed_year_reference", "legacy_figures",
                                "closed_year_request", "closed_year_request_final", "closed_year_standard",
-                               "unit_joined"} \
+                               "unit_joined", "first_day_joined"} \
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
         # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115;
         # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125; approval_date: 0126;
         # closed_prefix: 0131; closed_year_reference: 0138; legacy_figures: 0140; closed_year_request: 0143;
-        # closed_year_request_final, closed_year_standard: 0150; unit_joined: 0154)
+        # closed_year_request_final, closed_year_standard: 0150; unit_joined: 0154; first_day_joined: 0157)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -2969,9 +2969,8 @@ def test_upgrade_0154_each_unit_joined_on_its_first_day_in_the_ledger(upgraded: 
         assert (r.returncode == 0) == ok, r.stdout + r.stderr
         if not ok:
             assert "2025-02-01" in r.stdout + r.stderr, r.stdout + r.stderr
-    with upgraded.connect() as c:
-        assert c.execute("SELECT first_day FROM fl.unit_first_day WHERE unit = '230899'").fetchone()[0] \
-            == dt.date(2025, 2, 3)
+    with upgraded.connect() as c:       # (0157) its registered joining date is its basis: no record
+        assert c.execute("SELECT count(*) FROM fl.unit_first_day WHERE unit = '230899'").fetchone()[0] == 0
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
 
@@ -3240,3 +3239,53 @@ def _a_stored_radical_refuses_its_lookalike(c: psycopg.Connection) -> None:
             c.execute(item, ("口腔-1",))
         assert e.value.diag.constraint_name == "reference_confusable" and "\u56d7腔-1" in str(e.value), e.value
         c.execute(item, ("口腔-2",))
+
+
+def test_upgrade_0157_a_registered_joining_date_is_the_basis_and_no_other_basis_moves(upgraded: Upgraded,
+                                                                                       tmp_path: Path) -> None:
+    """0157 (G5, G9): on the upgraded ledger every unit's joining date was derived (source 'upgrade'),
+    so every unit keeps 0130's recorded first day as its months-payable basis — the basis the reports
+    read is exactly the recorded rows; the record trigger keeps its SET clauses and 0154's refusal and
+    is not PUBLIC's; the rule point first_day_joined is recorded once. A county registered after the
+    upgrade with its joining date gets no first-day row from its first posting: the monitor reads its
+    joining date; the ledger verifies."""
+    from importlib import resources
+
+    from psycopg.rows import dict_row
+
+    from ledger.store.monitor import recorded_first_days
+
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM fl.unit_joined WHERE source = 'region' "
+                         "AND unit NOT IN ('230899')").fetchone()[0] == 0
+        c.row_factory = dict_row  # type: ignore[assignment]
+        recorded = {(r["unit"], r["book"]): r["first_day"]
+                    for r in c.execute("SELECT unit, book, first_day FROM fl.unit_first_day").fetchall()}
+        basis = recorded_first_days(c)
+        assert {k: v for k, v in basis.items() if k[0] != "230899"} \
+            == {k: v for k, v in recorded.items() if k[0] != "230899"} and recorded, (basis, recorded)
+        fn = c.execute("SELECT prosrc, proconfig, has_function_privilege('public', oid, 'EXECUTE') AS pub FROM pg_proc "
+                       "WHERE oid = 'fl.unit_first_day_record()'::regprocedure").fetchone()
+        assert "source = 'region'" in fn["prosrc"] and "before_unit_joined" in fn["prosrc"], fn["prosrc"]
+        assert "search_path=pg_catalog, fl, pg_temp" in fn["proconfig"] and "lock_timeout=5s" in fn["proconfig"]
+        assert fn["pub"] is False
+        assert c.execute("SELECT count(*) AS n FROM fl.record_log WHERE tbl = 'fl.rule_point' "
+                         "AND row_key ->> 'rule' = 'first_day_joined'").fetchone()["n"] == 1
+    region = tmp_path / "region.toml"
+    region.write_text(resources.files("ledger.data").joinpath("jiamusi.toml").read_text("utf-8")
+                      + '\n[[units]]\ncode = "230898"\nname_zh = "后县"\nname_en = "Houxian"\nkind = "county"\n'
+                        'joined = 2025-03-01\n', "utf-8")
+    reg = upgraded.cli("init", "--region", str(region))
+    assert reg.returncode == 0, reg.stdout + reg.stderr
+    f = tmp_path / "c.csv"
+    f.write_text("date,unit,book,source,amount,reference\n2025-03-20,230898,RES,contribution,100.00,U0157-1\n",
+                 "utf-8")
+    r = upgraded.cli("collect", "import", str(f), user="fin_zhao")
+    assert r.returncode == 0, r.stdout + r.stderr
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM fl.unit_first_day WHERE unit = '230898'").fetchone()[0] == 0
+        c.row_factory = dict_row  # type: ignore[assignment]
+        assert recorded_first_days(c, unit="230898") == {("230898", "RES"): dt.date(2025, 3, 1),
+                                                         ("230898", "EMP"): dt.date(2025, 3, 1)}
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)

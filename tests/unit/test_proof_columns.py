@@ -40,13 +40,13 @@ def _tables(entries: list[list[str]], seals: list[list[str]]) -> dict[str, list[
 
 
 def _run(tables: dict[str, list[list[str]]], once: bool = False,
-         unit_joined_after: int = 0) -> tuple[VerifyReport, proof.Proof]:
+         unit_joined_after: int = 0, first_day_joined_after: int | None = None) -> tuple[VerifyReport, proof.Proof]:
     def read(t: str) -> Iterable[list[str]] | None:
         if t not in tables and t == "unit_joined":
             return None                 # (an export made before 0154)
         rows = tables[t]
         return iter(list(rows)) if once and t in ("seal", "entry") else rows
-    return proof.run(read, unit_joined_after=unit_joined_after)
+    return proof.run(read, unit_joined_after=unit_joined_after, first_day_joined_after=first_day_joined_after)
 
 
 def _seals(texts: dict[int, bytes], order: list[int]) -> list[list[str]]:
@@ -171,3 +171,27 @@ def test_no_entry_above_the_rule_point_posts_on_a_unit_before_it_joined() -> Non
     assert all("unit U1 dated 2023-01-05, before the unit joined the pooled fund on 2023-02-01" in m for _e, m in late)
     assert [e for e, _m in judged([["U1", "2023-02-01"]], after=2)] == [3]
     assert judged([["U2", "2023-02-01"]]) == []           # another unit's date binds U1 to nothing
+
+
+def test_a_registered_unit_needs_no_first_day_row_above_the_rule_point() -> None:
+    """(0157, G5/G9) ``first_days``: a unit whose joining date was registered (source region) and whose
+    first fund-figure entry is above the rule point first_day_joined has no row by design; at or below
+    the point, with a defaulted or derived date, or with no point recorded (a ledger or export from
+    before 0157), its missing row is named as before; a row it has is judged as strictly as ever."""
+    seals = _seals(_texts(), [1, 2, 3])
+
+    def judged(joined: list[str], after: int | None, rows: list[list[str]] | None = None) -> list[str]:
+        t = _tables([_entry(1), _entry(2), _entry(3)], seals)
+        t["unit_first_day"] = rows or []
+        t["unit_joined"] = [joined]
+        _rep, p = _run(t, first_day_joined_after=after)
+        return [f.message for f in p.findings["first_days"]]
+
+    assert judged(["U1", "2023-01-05", "region"], 0) == []
+    missing = "has no recorded first day"
+    assert any(missing in m for m in judged(["U1", "2023-01-05", "region"], 1))      # its first entry is 1
+    assert any(missing in m for m in judged(["U1", "2023-01-05", "region"], None))   # no point: strict
+    for how in ("first_year", "upgrade"):
+        assert any(missing in m for m in judged(["U1", "2023-01-05", how], 0)), how
+    later = judged(["U1", "2023-01-05", "region"], 0, [["RES", "U1", "2023-01-05", "3", ""]])
+    assert len(later) == 1 and "first entry on its fund figures is entry 1" in later[0], later
