@@ -112,6 +112,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 SAME_ON_ANY_SERVER = frozenset({
     # 2026-12-07 afternoon (ATTACK18, ATTACK18b and their fixes): the ledger's rules, readers and verdicts
     "tests/security/test_attack17b_first_statement.py",    # a unit's joining date (0154): a trigger's rule, the verdict
+    # (0157, G5) the months-payable basis of a registered unit: the monitor's reader (the G9 race and the
+    # privileges test run on both servers)
+    "tests/security/test_g5_g9_joined_basis.py::test_g5_back_loading_after_a_first_posting_of_28_march_keeps_the_joining_date_as_basis",
+    "tests/security/test_g5_g9_joined_basis.py::test_g5_a_future_dated_first_accrual_does_not_make_the_unit_excess",
+    "tests/security/test_g5_g9_joined_basis.py::test_d4_a_backdated_001_does_not_shorten_a_registered_units_basis",
+    "tests/security/test_g5_g9_joined_basis.py::test_a_registered_unit_in_its_first_year_and_at_exactly_12_months",
     "tests/security/test_attack18_ack_later_hides_answer.py",  # the monitor's answer to a red (Python)
     "tests/security/test_attack18_balance_sheet_owed.py",  # the share owed beside the fund balance (reports)
     "tests/security/test_attack18_confusable_other_side.py",  # paid once across registers (0146's import rule)

@@ -125,6 +125,30 @@ def test_g5_back_loading_after_a_first_posting_of_28_march_keeps_the_joining_dat
     assert _agree(ledger_db) == ("7.00", "daily_since_first_day", "green")
     assert _rows(ledger_db) == 0                      # no record: the registered date is the basis
     assert verdict(ledger_db) == {}
+    out = tmp_path / "export"                         # offline too: the export's rule point spares the row
+    r = ledger_db.cli("audit", "export", str(out), user="aud")
+    assert r.exit_code == 0, r
+    from ledger.io import archive
+
+    rep = archive.run_proof(out)
+    assert [f.message for c in rep.checks if c.name == "first_days" for f in c.findings] == []
+
+
+def test_a_registered_unit_in_its_first_year_and_at_exactly_12_months(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """The short-history tests on a registered county: joined 28 February 2023, its first posting on
+    15 June. At every month end of 2023 after it the basis is the daily average since 28 February and the
+    monitor, the chart and the forecast agree; on 29 February 2024 (12 months before it is 28
+    February 2023) it is the last 12 months' spending ÷ 12, on 31 January 2024 still the daily one."""
+    _register(ledger_db, tmp_path, "2023-02-28")
+    fin = ledger_db.connect("fin")
+    post(fin, collect("y-c", "2023-06-15", NEW, "1000000.00"), pay_from_special("y-p", "2023-06-20", NEW, "300000.00"))
+    fin.commit()
+    for end in ("2023-06-30", "2023-09-30", "2023-11-30", "2023-12-31"):
+        assert _agree(ledger_db, end)[1] == "daily_since_first_day", end
+    # 700,000 ÷ (300,000 × 365 ÷ (12 × 123)) on 30 June: the days since 28 February, not since 15 June
+    assert _monitor(ledger_db, "2023-06-30") == ("9.44", "daily_since_first_day", "green")
+    assert _monitor(ledger_db, "2024-02-29")[:2] == ("28.00", "last_12_months")
+    assert _monitor(ledger_db, "2024-01-31")[1] == "daily_since_first_day"
 
 
 def test_g5_a_future_dated_first_accrual_does_not_make_the_unit_excess(ledger_db: LedgerDB, tmp_path: Path) -> None:
