@@ -38,6 +38,9 @@ PREVIOUS_RELEASE = "1344c149e9cf01c22e3a153d740fbe60817a485f"  # main at the end
 PREVIOUS_REVISION = "0007"
 AUDITOR = "aud_sun"  # the previous demo's auditor
 ADMIN = "admin_li"
+# 0044's busy mark written out in a function body (fl.contended_written since 0076; fl.posting_inserted and
+# fl.seal_transaction since 0159), as tests/security/test_attack7_duties.py's sweep reads it
+MARK_INLINE = "pg_catalog.pg_advisory_xact_lock_shared((1179404375 + us / 2147483648)::int, (us % 2147483648)::int)"
 
 
 @dataclass(frozen=True)
@@ -935,9 +938,10 @@ def test_upgrade_0058_city_confirms_and_marked_locks(upgraded: Upgraded) -> None
         assert "fl.bank_account WHERE id = p_bank FOR UPDATE" not in src
         for f in ("fl._special_account(text)", "fl.posting_inserted()", "fl._lock_closed_period()",
                   "fl.seal_pending()", "fl.seal_transaction()"):
-            assert "fl._contended_mark()" in c.execute("SELECT prosrc FROM pg_proc WHERE oid = %s::regprocedure",
-                                                       (f,)).fetchone()[0], f
-        # (fl.contended_written takes the same mark itself since 0076: test_upgrade_0076 below.)
+            src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = %s::regprocedure", (f,)).fetchone()[0]
+            assert "fl._contended_mark()" in src or MARK_INLINE in src, f
+        # (fl.contended_written takes the same mark itself since 0076: test_upgrade_0076 below; fl.posting_inserted
+        # and fl.seal_transaction since 0159.)
         rules = " ".join(r[0] for r in c.execute("SELECT rule FROM fl.manual_policy()").fetchall())
         assert "never confirms one on the city's figures" in rules
 
@@ -3224,6 +3228,74 @@ def test_upgrade_0156_the_closed_year_guards_wait_for_a_close(upgraded: Upgraded
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
 
+
+
+def test_upgrade_0159_the_write_path_probes_by_index_and_marks_in_one_statement(upgraded: Upgraded) -> None:
+    """0159 (issue 24): in the upgraded ledger fl.post_entries(jsonb), fl.confirm_entry and the commit's
+    seal plan with enable_seqscan off (their other settings kept); fl.posting_inserted and
+    fl.seal_transaction take 0044's mark written out (the same key, fl._contended_mark() no longer
+    called); fl.caller(), fl.entry_inserted and fl.posting_inserted read the caller's fl.app_user row
+    by its key (an index plan). An entry posted in a transaction holds the mark under the guard's key
+    and is sealed at commit; raw SQL as the owner registered as an officer is still refused by the two
+    rules that read that row (an opening entry: permission_denied; a manual entry on revenue:
+    city_confirms); the ledger verifies."""
+    with upgraded.connect() as c:
+        cfg = {f: c.execute("SELECT proconfig FROM pg_proc WHERE oid = %s::regprocedure", (f,)).fetchone()[0]
+               for f in ("fl.post_entries(jsonb)", "fl.confirm_entry(bigint)", "fl.seal_transaction()")}
+        for f, conf in cfg.items():
+            assert "enable_seqscan=off" in conf and "search_path=pg_catalog, fl, pg_temp" in conf, (f, conf)
+        assert "lock_timeout=5s" in cfg["fl.post_entries(jsonb)"] and "work_mem=32MB" in cfg["fl.post_entries(jsonb)"]
+        assert "lock_timeout=5s" in cfg["fl.confirm_entry(bigint)"]
+        assert "DateStyle=ISO, YMD" in cfg["fl.seal_transaction()"]
+        assert "plan_cache_mode=force_generic_plan" in cfg["fl.seal_transaction()"]
+        src = {r[0]: r[1] for r in c.execute(
+            "SELECT p.proname, p.prosrc FROM pg_proc p WHERE p.oid IN ('fl.posting_inserted()'::regprocedure, "
+            "'fl.seal_transaction()'::regprocedure, 'fl.entry_inserted()'::regprocedure, 'fl.caller()'::regprocedure)")}
+        for f in ("posting_inserted", "seal_transaction"):
+            assert MARK_INLINE in src[f] and "fl._contended_mark()" not in src[f], f
+        for f in ("posting_inserted", "entry_inserted", "caller"):
+            assert 'name = session_user::text COLLATE "default"' in src[f], f
+            assert not re.search(r"name = session_user[\s;)]", src[f]), f
+        for f in ("fl.caller()", "fl.seal_transaction()"):
+            assert c.execute("SELECT prosecdef AND NOT has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
+                             "WHERE oid = %s::regprocedure", (f,)).fetchone()[0], f
+        assert c.execute("SELECT proconfig FROM pg_proc WHERE oid = 'fl.caller()'::regprocedure").fetchone()[0] == [
+            "search_path=pg_catalog, fl"]
+        with c.transaction(force_rollback=True):
+            c.execute("SET LOCAL enable_seqscan = off")
+            plan = "\n".join(r[0] for r in c.execute(
+                "EXPLAIN SELECT * FROM fl.app_user WHERE name = session_user::text COLLATE \"default\""))
+            assert "app_user_pkey" in plan, plan
+        today = c.execute("SELECT fl._region_today()").fetchone()[0]
+        # raw SQL by the owner, registered as an officer: the two rules that read the caller's row
+        with c.transaction(force_rollback=True):
+            c.execute("INSERT INTO fl.app_user (name, role, unit) VALUES (session_user, 'officer', '230822')")
+            with pytest.raises(psycopg.Error) as e, c.transaction():
+                c.execute("INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash, reason) "
+                          "VALUES ('RES', %s, 'x', 'opening', 'opening:0159', '\\x00', '')", (today,))
+            assert "may not post opening entries" in str(e.value), e.value
+            acc = c.execute("SELECT id, book, unit FROM fl.account WHERE left(chart_code, 1) = '4' AND component = '' "
+                            "AND unit IS NOT NULL ORDER BY id LIMIT 1").fetchone()
+            assert acc is not None
+            with pytest.raises(psycopg.Error) as e, c.transaction():
+                eid = c.execute("INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash, "
+                                "reason) VALUES (%s, %s, 'x', 'manual', 'manual:' || session_user || ':0159', '\\x00', '') RETURNING id",
+                                (acc[1], today)).fetchone()[0]
+                c.execute("INSERT INTO fl.posting (entry_id, account_id, side, amount, entry_date, unit) "
+                          "VALUES (%s, %s, 'C', 100, %s, %s)", (eid, acc[0], today, acc[2]))
+            assert e.value.diag.constraint_name == "city_confirms", e.value
+    doc = json.dumps([{"date": str(today), "book": "RES", "idempotency_key": "upgrade-0159", "memo": "temporary payment",
+                       "postings": [{"account": "1101", "unit": "230822", "side": "D", "amount": 500},
+                                    {"account": "2001", "unit": "230822", "side": "C", "amount": 500}]}])
+    with upgraded.connect("fin_zhao") as f:
+        with f.transaction():
+            r = f.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (doc,)).fetchone()
+            assert r is not None and r[2] == "posted", r
+            assert f.execute("SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory' "
+                             "AND classid = 1179404375 AND mode = 'ShareLock'").fetchone()[0] >= 1
+        assert f.execute("SELECT voucher_no FROM fl.seal WHERE entry_id = %s", (r[1],)).fetchone() is not None
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
 
 def _a_stored_radical_refuses_its_lookalike(c: psycopg.Connection) -> None:
     """A register item stored under a radical (as before 0134: its hanzi trigger off) refuses a

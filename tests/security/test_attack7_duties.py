@@ -270,6 +270,14 @@ TABLE_LOCK = re.compile(r"\bLOCK\s+(?:TABLE\s+)?(?:ONLY\s+)?fl\.([a-z_]+)(?:\s+I
 # Table locks that do not conflict with a writer's ROW EXCLUSIVE: nobody waits on them.
 HARMLESS = {"ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE"}
 MARK = "fl._contended_mark()"
+# (0159) the same mark written out in a function body, as fl.contended_written (0076), fl.posting_inserted
+# and fl.seal_transaction (0159) take it: the advisory key 1179404375 ('FLHW') and the statement's start.
+MARK_INLINE = "pg_catalog.pg_advisory_xact_lock_shared((1179404375 + us / 2147483648)::int, (us % 2147483648)::int)"
+
+
+def marked(body: str) -> bool:
+    """The body takes 0044's mark: by fl._contended_mark() or written out."""
+    return MARK in body or MARK_INLINE in body
 
 
 def _statements(body: str) -> list[str]:
@@ -297,7 +305,7 @@ def unmarked_locks(functions: dict[str, str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for name, body in functions.items():
         found = [st for st in _statements(body) if _stops_writers(st)]
-        if found and MARK not in body:
+        if found and not marked(body):
             out[name] = found
     return out
 
@@ -315,7 +323,7 @@ def test_u7_sweep_every_lock_on_a_contended_row_carries_the_mark(ledger_db: Ledg
     is not blind), and record_matches takes none on the bank account."""
     funcs = _functions(ledger_db.admin())
     assert unmarked_locks(funcs) == {}
-    locking = {f for f, b in funcs.items() if MARK in b}
+    locking = {f for f, b in funcs.items() if marked(b)}
     for f in ("fl._special_account(text)", "fl.posting_inserted()", "fl.seal_pending()", "fl.seal_transaction()",
               "fl._lock_closed_period()", "fl.close_year_from_books(integer,date)", "fl.handover_transfer(text,date)"):
         assert f in locking, f
@@ -331,6 +339,9 @@ def test_u7_sweep_every_lock_on_a_contended_row_carries_the_mark(ledger_db: Ledg
     assert unmarked_locks({"f": "BEGIN RAISE 'FOR UPDATE on fl.account'; -- FOR UPDATE fl.account\nEND"}) == {}
     assert unmarked_locks({"f": "BEGIN PERFORM fl._contended_mark(); PERFORM 1 FROM fl.chain_head FOR UPDATE; END"}
                           ) == {}
+    assert unmarked_locks({"f": f"BEGIN PERFORM {MARK_INLINE}; PERFORM 1 FROM fl.chain_head FOR UPDATE; END"}) == {}
+    assert unmarked_locks({"f": "BEGIN PERFORM pg_catalog.pg_advisory_xact_lock_shared(1, 2); "
+                                "PERFORM 1 FROM fl.chain_head FOR UPDATE; END"}) != {}
     # And no caller can take such a row lock itself: row locks need UPDATE on the table.
     adm = ledger_db.admin()
     for t in CONTENDED:
