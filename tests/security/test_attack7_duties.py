@@ -245,7 +245,8 @@ def test_u5_verify_names_an_officer_confirmation_of_a_city_figure(county: Ledger
     restore = _without_decider_rule(county)
     # (0090) the journal's city rules are columns of fl.posting_inserted's first statement, gated on the session's
     # being an officer's: that gate off, as DISABLE TRIGGER posting_city_figures did before
-    officer = "EXISTS (SELECT 1 FROM fl.app_user u WHERE u.name = session_user AND u.role = 'officer') AS officer"
+    officer = ("EXISTS (SELECT 1 FROM fl.app_user u WHERE u.name = session_user::text COLLATE \"default\" "   # (0159)
+               "AND u.role = 'officer') AS officer")
     rules = admin.execute("SELECT pg_get_functiondef('fl.posting_inserted()'::regprocedure) AS d").fetchone()["d"]  # type: ignore[index]
     assert rules.count(officer) == 1
     admin.execute(rules.replace(officer, "false AS officer"))
