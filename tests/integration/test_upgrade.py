@@ -43,6 +43,40 @@ ADMIN = "admin_li"
 MARK_INLINE = "pg_catalog.pg_advisory_xact_lock_shared((1179404375 + us / 2147483648)::int, (us % 2147483648)::int)"
 
 
+# The server's last commit (kept while track_commit_timestamp is on: the upgraded demo's cluster),
+# then whether any transaction holds a transaction id (each holds a lock on it until it has ended).
+_LAST_COMMIT = """SELECT pg_catalog.pg_postmaster_start_time(), l.xid::text, l."timestamp"
+                    FROM pg_catalog.pg_last_committed_xact() l"""
+_RUNNING = "SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype = 'transactionid'"
+
+
+def committed_state(conn: psycopg.Connection) -> tuple[object, ...] | None:
+    """What the server has committed, as a key that any commit changes and a rollback does not:
+    the postmaster's start and the last committed transaction (its id and commit time,
+    ``pg_last_committed_xact``). None when that cannot be told: track_commit_timestamp is off
+    (nothing is recorded), or a transaction with an id is running, committing or prepared when
+    the key has been read (its commit, recorded before it is visible, could fall between this
+    read and a verifier's snapshot).
+
+    Why it is sound (``test_committed_state_*``): every change to rows or the catalogue is made
+    by a transaction with an id; each commit of one records that id as the server's last, and
+    no id commits twice, so the last committed id read later is this one only if nothing
+    committed in between — a restart forgets it (NULL until the next commit), hence the start
+    time. A transaction ends (becomes visible to new snapshots) before it releases the lock on
+    its id, so with no such lock left after the read, every commit recorded by then is visible
+    to any later snapshot. So two equal keys mean the same committed rows and catalogue, all
+    visible. A write refused and rolled back takes an id (pg_current_snapshot moves) but commits
+    nothing: the key stays. Not in it, as in no snapshot: what no transaction writes
+    (postgresql.auto.conf, a sequence's next value)."""
+    try:
+        started, last, at = conn.execute(_LAST_COMMIT).fetchone()
+    except psycopg.errors.ObjectNotInPrerequisiteState:     # track_commit_timestamp is off
+        return None
+    if conn.execute(_RUNNING).fetchone()[0]:
+        return None
+    return (started, last, at)
+
+
 @dataclass(frozen=True)
 class Upgraded:
     home: Path
@@ -76,22 +110,23 @@ class Upgraded:
 
     def verdict_key(self, args: tuple[str, ...], user: str | None) -> tuple[object, ...] | None:
         """A ``verify`` of the database's rows and catalogue alone (no file read, none
-        written) gives the same verdict for the same rows: of the module's 32 verifies, many
-        follow tests that only read (catalogue queries, a refused write rolled back counts
-        as a change), and each cost 6.5 CPU-s (2.5 of this process, 4.0 of the server) on the
-        upgraded demo (827 entries, 27,538 postings; 2026-12-07). The database's state is its
-        current snapshot (``xmin:xmax:in-progress``): every transaction that wrote anything —
-        a row, the catalogue, a write rolled back — took a transaction id, and its end moves
-        the snapshot; reads and the verifier (read-only, pinned) take none. The key is read
-        before and after the run, and a verdict is kept only if nothing ended in between.
-        None: not such a command (it runs every time)."""
+        written) gives the same verdict for the same committed rows: of the module's ~55
+        verifies many follow tests that only read or whose writes were refused, and each costs
+        ~4.5 CPU-s (2 of this process, 2.5 of the server) on the upgraded demo (827 entries,
+        27,538 postings; 2026-12-07). The database's state is ``committed_state``: what has
+        committed, which a refused write (its transaction id assigned, then rolled back) does
+        not move. The key is read before and after the run, and a verdict is kept only if
+        nothing committed in between. None: not such a command, or a state that cannot be
+        told (it runs every time)."""
         rest = list(args)
         if rest[:1] == ["--lang"]:
             rest = rest[2:]
         if rest[:1] != ["verify"] or not set(rest[1:]) <= {"--json", "--fast", "--check", *check_names()}:
             return None
         with self.connect() as c:
-            state = c.execute("SELECT pg_catalog.pg_current_snapshot()::text").fetchone()[0]
+            state = committed_state(c)
+        if state is None:
+            return None
         return (tuple(args), user, os.environ.get("FUNDLEDGER_LANG", ""), os.environ.get("COLUMNS", "80"), state)
 
     def _run_cli(self, *args: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -177,6 +212,8 @@ def _build_upgraded(work: Path) -> None:
         with psycopg.connect(embedded.url(home), autocommit=True) as c:
             c.execute("VACUUM ANALYZE")
             c.execute("ALTER SYSTEM SET autovacuum = off")
+            # From the copies' start, the server keeps its last commit (``committed_state``).
+            c.execute("ALTER SYSTEM SET track_commit_timestamp = on")
     finally:
         embedded.stop(home, mode="fast")    # a clean shutdown: a copy of the directory starts without recovery
     (work / "upgraded.json").write_text(json.dumps({"before": before, "init_output": init.stdout}))
@@ -233,6 +270,83 @@ def test_upgraded_ledger_verifies(upgraded: Upgraded) -> None:
     assert ind["ok"] is True, [f for c in ind["checks"] for f in c["findings"]][:5]
     by = {c["name"]: c for c in ind["checks"]}
     assert by["catalogue"]["ok"] and by["hash_chain"]["checked"] == rep["entries"] - rep["queued"]
+
+
+def test_committed_state_stays_through_a_refused_write_and_moves_with_every_commit(upgraded: Upgraded) -> None:
+    """The verdict memo's key (``committed_state``, ``Upgraded.verdict_key``): a write refused and
+    rolled back leaves it, though it took a transaction id (the snapshot moved), and a kept verdict
+    is handed back; any commit — the catalogue's, a row's, another session's — changes it, so a
+    verdict kept before is never handed back after; while a transaction with an id is running no
+    state is told (no verdict kept or handed back); a restart changes it. Placed before the part's
+    first write-then-verify (0025), so the commits here cost no verify."""
+    from ledger.store import embedded
+
+    probe = ("verify", "--json")
+    who = "memo-probe"          # no login: the kept verdict below is this test's alone
+    with upgraded.connect() as c:
+        assert c.execute("SHOW track_commit_timestamp").fetchone()[0] == "on"
+        snapshot = lambda: c.execute("SELECT pg_catalog.pg_current_snapshot()::text").fetchone()[0]  # noqa: E731
+        k0, s0 = committed_state(c), snapshot()
+        assert k0 is not None
+        key = upgraded.verdict_key(probe, who)
+        assert key is not None and key[-1] == k0
+        kept = subprocess.CompletedProcess(["fundledger", *probe], 0, "kept", "")
+        upgraded.verdicts[key] = kept
+        # refused and rolled back: an id taken (the snapshot's xmax moved), nothing committed
+        with pytest.raises(psycopg.Error):
+            c.execute("UPDATE fl.unit_first_day SET first_day = first_day - 365")
+        with c.transaction(force_rollback=True):
+            c.execute("CREATE TEMP TABLE memo_rolled_back (x int)")
+            c.execute("INSERT INTO memo_rolled_back VALUES (1)")
+        assert snapshot() != s0
+        assert committed_state(c) == k0
+        assert upgraded.cli(*probe, user=who) is kept
+        # a commit of the catalogue, then of a row: each a new key, the kept verdict not handed back
+        c.execute("CREATE TEMP TABLE memo_committed (x int)")
+        k1 = committed_state(c)
+        assert k1 is not None and k1 != k0
+        assert upgraded.verdict_key(probe, who) != key
+        c.execute("INSERT INTO memo_committed VALUES (1)")
+        k2 = committed_state(c)
+        assert k2 is not None and k2 not in (k0, k1)
+        # another session's transaction with an id: no state while it runs, a new one once it commits
+        with upgraded.connect() as other:
+            other.execute("BEGIN")
+            other.execute("CREATE TEMP TABLE memo_other (x int)")
+            assert committed_state(c) is None
+            assert upgraded.verdict_key(probe, who) is None
+            other.execute("COMMIT")
+        k3 = committed_state(c)
+        assert k3 is not None and k3 not in (k0, k1, k2)
+        c.execute("DROP TABLE memo_committed")
+    # a restart: the server forgets its last commit (NULL until the next), the start time is new
+    with upgraded.connect() as c:
+        before = committed_state(c)
+    embedded.stop(upgraded.home, mode="fast")
+    embedded.start(upgraded.home)
+    with upgraded.connect() as c:
+        after = committed_state(c)
+    assert after is not None and before is not None and after != before and after[0] != before[0]
+    del upgraded.verdicts[key]
+
+
+@pytest.mark.parametrize(("rows", "told"), [
+    ([("t0", "1000", "at"), (0,)], True),          # quiet
+    ([("t0", None, None), (0,)], True),            # nothing committed since the start
+    ([("t0", "1000", "at"), (1,)], False),         # a transaction with an id is running, committing or prepared
+    ([psycopg.errors.ObjectNotInPrerequisiteState("could not get commit timestamp data")], False),  # not recorded
+])
+def test_committed_state_is_told_only_when_every_commit_is_visible(rows: list[object], told: bool) -> None:
+    class Conn:
+        def execute(self, _q: str) -> Conn:
+            if isinstance(rows[0], Exception):
+                raise rows[0]
+            return self
+
+        def fetchone(self) -> object:
+            return rows.pop(0)
+    expected = rows[0] if told else None
+    assert committed_state(Conn()) == expected  # type: ignore[arg-type]
 
 
 def test_upgraded_ledger_takes_new_writes(upgraded: Upgraded) -> None:
