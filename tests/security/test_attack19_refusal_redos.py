@@ -1,0 +1,41 @@
+"""ATTACK19 J1 (LOW-MED): an importer's file makes the Chinese refusal of it take minutes.
+
+A refusal is shown in Chinese (the default language) by ``cli.errors.localise``: each line of the
+message is matched against every message template of the SQL and the library (~480), each compiled
+by ``cli.errors._regex`` with one lazy ``(.*?)`` / ``(.+?)`` group per placeholder and anchored at
+``\\Z``. A line that matches none — a refused file's row line quoting a cell, followed by the list of
+valid units — is tried against all of them, and each failing match backtracks over every split of
+the text among its groups (polynomial in the line's length, to the power of the placeholders);
+``_value`` then re-runs every template on each group's value. A 999-character cell ``a a a …`` in
+the unit column costs about 10 s of CPU per row to print; a file lists 200 rows
+(``BadFile.MAX_LISTED``): a 200 KB payments file from a provider (or a bank's statement, a tax
+bureau's collections) makes ``pay import`` sit at 100 % CPU for about half an hour before it says
+"refused" — in English the same refusal prints at once.
+
+Safe behaviour asserted: a refused file of five such rows is shown in Chinese in about the time
+it is in English (under 15 s here; on main about 50 s).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import LedgerDB
+
+pytestmark = pytest.mark.db
+
+
+def test_j1_a_refused_file_is_shown_in_chinese_without_minutes_of_matching(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    cell = ("a " * 500)[:999]            # within the reader's 1,000-character cell limit
+    f = tmp_path / "payments.csv"
+    f.write_text("date,unit,book,provider,category,amount,reference\n"
+                 + "".join(f"2024-02-28,{cell},RES,prov,inpatient,1.00,P-{i}\n" for i in range(5)), "utf-8")
+    t0 = time.monotonic()
+    r = ledger_db.cli("pay", "import", str(f), user="o22", env={"FUNDLEDGER_LANG": "zh"})
+    took = time.monotonic() - t0
+    assert r.exit_code == 1 and "bad_file" in r.stderr, r
+    # on main: ~50 s (about 10 s of regular-expression backtracking per listed row)
+    assert took < 15, f"the refusal took {took:.1f} s to show in Chinese"
