@@ -12,13 +12,15 @@ the unit column costs about 10 s of CPU per row to print; a file lists 200 rows
 bureau's collections) makes ``pay import`` sit at 100 % CPU for about half an hour before it says
 "refused" — in English the same refusal prints at once.
 
-Safe behaviour asserted: a refused file of five such rows is shown in Chinese in about the time
-it is in English (under 15 s here; on main about 50 s).
+Safe behaviour asserted: a refused file of five such rows is shown in Chinese, each row named with
+its field. The fix (``cli.errors.Template``) matches each template by searching its fixed texts
+from the left; that its work is linear in the line is counted, not timed, in
+``tests/unit/test_message_template.py`` (which also holds it to the old patterns' meaning). On main
+before the fix this test took about 50 s; it now takes the CLI's start-up.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -33,9 +35,8 @@ def test_j1_a_refused_file_is_shown_in_chinese_without_minutes_of_matching(ledge
     f = tmp_path / "payments.csv"
     f.write_text("date,unit,book,provider,category,amount,reference\n"
                  + "".join(f"2024-02-28,{cell},RES,prov,inpatient,1.00,P-{i}\n" for i in range(5)), "utf-8")
-    t0 = time.monotonic()
     r = ledger_db.cli("pay", "import", str(f), user="o22", env={"FUNDLEDGER_LANG": "zh"})
-    took = time.monotonic() - t0
     assert r.exit_code == 1 and "bad_file" in r.stderr, r
-    # on main: ~50 s (about 10 s of regular-expression backtracking per listed row)
-    assert took < 15, f"the refusal took {took:.1f} s to show in Chinese"
+    # each of the five rows is listed, in Chinese, with its field
+    assert all(f"第 {n} 行" in r.stderr or f"第{n}行" in r.stderr for n in range(2, 7)), r.stderr[:2000]
+    assert "Traceback" not in r.stderr
