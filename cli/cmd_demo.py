@@ -126,7 +126,7 @@ def _charts(conn: Any, cdir: Path, year: int) -> list[Path]:
     def series(c: Any) -> Any:
         end = dt.date(year, 12, 31)
         labels = reports.labels(c)
-        t = reports.thresholds(c)
+        t = reports.thresholds(c, year)
         out_series = {}
         for book in ("RES", "EMP"):
             out_series[book] = (

@@ -141,7 +141,7 @@ def chart_monitor(
                                               through=end, labels=labels,
                                               first_days=store_monitor.first_days(c, book=book),
                                               lang=get_lang())
-        return series, reports.thresholds(c), labels
+        return series, reports.thresholds(c, year), labels
     series, t, labels = read(work)
     title = monitor_title(labels, book, year)
     from ledger.reports import charts  # matplotlib: 0.3 s that no other command needs

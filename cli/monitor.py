@@ -91,7 +91,7 @@ def monitor_view(c: Conn, day: dt.date, *, book: str | None = None, unit: str | 
                  ) -> tuple[Thresholds, RateRanges, list[MonitorRow], list[MonitorRow], Labels]:
     """Both dimensions per unit and book on ``day``, each yellow or red unit with its
     response plan (the history since its warning started, the acknowledgements on record)."""
-    t, rr = reports.thresholds(c), store_watch.rate_ranges(c)
+    t, rr = reports.thresholds(c, day.year), store_watch.rate_ranges(c, day.year)   # (0158) the day's year's
     figs = store_monitor.figures(c, as_of=day, book=book, unit=unit)
     rows, cons = builders_fund.monitor_rows(figs, t, as_of=day, r=rr)
     if unit is not None or reports.confined_unit(c) is not None:

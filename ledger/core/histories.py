@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.core import jsonfast
+from ledger.core import year_settings as _year_settings
 from ledger.core.findings import CheckResult, Finding, result
 from ledger.core.keyed import MemoTexts, MemoVersions, Positions, Versions
 
@@ -53,7 +54,11 @@ ORDERED = ("fl.entry", "fl.closed_period", "fl.rule_point", "fl.import_batch", "
 # (0150, closedyr) The settings whose every version the verdict reads, beside the version before
 # it (``Scan.settings``): the funding standards, one per (year, book), final once the year closes
 # (ledger.core.rules._closed_year_standards). Keys as PostgreSQL prints the jsonb.
-WATCHED_SETTINGS = frozenset({'{"key": "funding_standards"}'})
+# (0158, F9c) And the per-year settings (ledger.core.year_settings: the monitor's colours, the
+# 略有结余 range, the review's weights, the eliminations, the [settings.YEAR] tables), whose value in
+# force for a closed year is final (ledger.core.rules._closed_year_settings).
+WATCHED_SETTINGS = frozenset({'{"key": "funding_standards"}', *(
+    json.dumps({"key": k}) for k in (*_year_settings.PER_YEAR, _year_settings.FROM_YEAR))})
 # A watched setting's version: (where the history recorded it, its row's text, who wrote it, when).
 SettingVersion = tuple[tuple[int | None, int], str, str, str]
 

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
@@ -27,6 +27,7 @@ from ledger.core.response import DEFAULT_PLANS, PlanStep, parse_plans
 from ledger.core.timezone import DEFAULT_TIME_ZONE
 from ledger.core.timezone import TIME_ZONE_ENV as TIME_ZONE_ENV  # re-exported: the clock's old home
 from ledger.core.timezone import fund_time_zone as fund_time_zone
+from ledger.core.year_settings import PER_YEAR
 from ledger.errors import BadInput
 from ledger.i18n import _
 from ledger.io import infile
@@ -105,6 +106,18 @@ class Settings:
     adjustment_fund: AdjustmentFund = field(default_factory=AdjustmentFund)
     # 决算: the flows between levels the city's consolidated statements eliminate (our reading)
     final_accounts_eliminate: tuple[tuple[str, str], ...] = DEFAULT_ELIMINATIONS
+    # (0158) [settings.YEAR]: per-year settings (ledger.core.year_settings.PER_YEAR) changed from
+    # that year on, in year order, each table's values as parsed (the keys it names only)
+    from_year: tuple[tuple[int, Mapping[str, Any]], ...] = ()
+
+    def for_year(self, year: int) -> Settings:
+        """These settings as in force for ``year``: every ``[settings.Y]`` table of a year up to
+        ``year`` laid over ``[settings]``, in year order."""
+        out: dict[str, Any] = {}
+        for y, table in self.from_year:
+            if y <= year:
+                out.update(table)
+        return replace(self, **out) if out else self
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +263,43 @@ def _known_keys(d: Mapping[str, Any], known: frozenset[str], where: str, retired
             where=where, key=extra[0], known=", ".join(sorted(known))))
 
 
+def _years(tables: Mapping[str, Any], source: str) -> tuple[tuple[int, Mapping[str, Any]], ...]:
+    """(0158) The ``[settings.YEAR]`` tables, in year order: each a table of a year 1990–2100 holding
+    only per-year settings (``ledger.core.year_settings.PER_YEAR``), each read as in ``[settings]``."""
+    out: list[tuple[int, Mapping[str, Any]]] = []
+    for key, t in sorted(tables.items()):
+        where = f"{source}: [settings.{key}]"
+        if not isinstance(t, dict) or not 1990 <= int(key) <= 2100:
+            raise BadInput(_("{where}: a year's settings must be a table [settings.YEAR] of a year 1990-2100 "
+                             "(like [settings.2026]), got {value}").format(where=where, value=repr(t)[:80]))
+        _known_keys(t, frozenset(PER_YEAR), where)
+        table: dict[str, Any] = {}
+        for k in PER_YEAR:
+            if k not in t:
+                continue
+            if k == "performance_weights":
+                table[k] = _weights(t[k], where)
+            elif k == "final_accounts_eliminate":
+                table[k] = parse_eliminations(t[k], where)
+            else:
+                low, high = (_MONTHS_LOW, _MONTHS_HIGH) if k.startswith("months_") else (_PCT_LOW, _PCT_HIGH)
+                table[k] = _decimal(t, k, getattr(Settings(), k), where, low, high)
+        out.append((int(key), table))
+    return tuple(out)
+
+
+def _check_ranges(settings: Settings, source: str) -> None:
+    """The ranges of the settings in force for a year (``[settings]``'s, or a year's with its
+    tables): the small-surplus range and the thresholds rise."""
+    if not Decimal("0") <= settings.budget_surplus_min_pct <= settings.budget_surplus_max_pct <= Decimal("100"):
+        raise BadInput(_("{source}: settings budget_surplus_min_pct ≤ budget_surplus_max_pct, both 0–100 (per cent "
+                         "of revenue)").format(source=source))
+    if not settings.months_red_below < settings.months_yellow_below < settings.months_excess_above:
+        raise BadInput(_("{source}: month thresholds must rise: red < yellow < excess").format(source=source))
+    RateRanges(settings.balance_rate_red_below, settings.balance_rate_yellow_below,
+               settings.balance_rate_excess_above)  # refuses ranges that do not rise
+
+
 def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
     _known_keys(doc, TOP_KEYS, source)
     r = doc.get("region")
@@ -286,6 +336,9 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
     s = doc.get("settings", {})
     if not isinstance(s, dict):
         raise BadInput(_("{source}: [settings] must be a table, got {value}").format(source=source, value=repr(s)[:80]))
+    # (0158) [settings.YEAR] tables: the per-year settings changed from that year on
+    by_year = {k: v for k, v in s.items() if re.fullmatch(r"[0-9]{4}", k)}
+    s = {k: v for k, v in s.items() if k not in by_year}
     _known_keys(s, SETTINGS_KEYS, f"{source}: [settings]", SETTINGS_RETIRED)
     for key, known in (("response_plans", PLAN_KEYS), ("funding_standards", STANDARD_KEYS)):
         for i, t in enumerate(_tables(doc, key, source), 1):
@@ -314,16 +367,15 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
         final_accounts_eliminate=parse_eliminations(
             s.get("final_accounts_eliminate", [list(p) for p in DEFAULT_ELIMINATIONS]), source),
     )
-    if not Decimal("0") <= settings.budget_surplus_min_pct <= settings.budget_surplus_max_pct <= Decimal("100"):
-        raise BadInput(_("{source}: settings budget_surplus_min_pct ≤ budget_surplus_max_pct, both 0–100 (per cent "
-                         "of revenue)").format(source=source))
+    settings = replace(settings, from_year=_years(by_year, source))
+    for where, eff in ((source, settings), *((f"{source}: [settings.{y}]", settings.for_year(y))
+                                            for y, _t in settings.from_year)):
+        _check_ranges(eff, where)
     for i, un in enumerate(units, 1):
         if un.joined is not None and un.joined.year < settings.first_year:
             where = f"{source}: units[{i}] ({un.code})"
             raise BadInput(_("{where}: 'joined' {joined} is before settings first_year {year}, the year before "
                              "which no entry is dated").format(where=where, joined=un.joined, year=settings.first_year))
-    if not settings.months_red_below < settings.months_yellow_below < settings.months_excess_above:
-        raise BadInput(_("{source}: month thresholds must rise: red < yellow < excess").format(source=source))
     zone = r.get("time_zone", DEFAULT_TIME_ZONE)
     try:
         if not isinstance(zone, str):
@@ -338,8 +390,6 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
         if st.book not in book_codes and doc.get("funding_standards"):
             raise BadInput(_("{source}: funding_standards {year}: unknown book '{book}' (known: {known})").format(
                 source=source, year=st.year, book=st.book, known=", ".join(sorted(book_codes))))
-    RateRanges(settings.balance_rate_red_below, settings.balance_rate_yellow_below,
-               settings.balance_rate_excess_above)  # refuses ranges that do not rise
     return Region(_text(r, "code", source), _text(r, "name_zh", source), _text(r, "name_en", source),
                   tuple(units), tuple(books), settings, zone, source)
 

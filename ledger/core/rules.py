@@ -68,7 +68,15 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from ledger.core import entry_writers, fund_rules, histories, jsonfast, workflow_shapes, year_bound
+from ledger.core import (
+    entry_writers,
+    fund_rules,
+    histories,
+    jsonfast,
+    workflow_shapes,
+    year_bound,
+    year_settings,
+)
 from ledger.core import funding as funding_core
 from ledger.core.chart import BOTH, CHART_BY_CODE
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
@@ -417,6 +425,7 @@ RULE_POINTS: dict[str, str] = {
     "closed_year_standard": "0150",      # a closed year's funding standard (fl.setting) is final (closedyr)
     "unit_joined": "0154",               # nothing posted on a unit dated before it joined (ATTACK17b F1)
     "first_day_joined": "0157",          # a registered joining date is the basis: no first-day row for it (G5, G9)
+    "closed_year_settings": "0158",      # the settings a closed year is read with are final (F9c)
 }
 # (0150, closedyr) The states a fund request counts as approved in the performance review
 # (ledger.store.performance): a closed year's request does not leave them after the close.
@@ -1464,6 +1473,7 @@ class Rules:
         self._closed_year_references()
         self._closed_year_requests()
         self._closed_year_standards()
+        self._closed_year_settings()
         self._matches()
         self._acks()
         self._accounts()
@@ -1960,7 +1970,9 @@ class Rules:
         before: Any = None
         for pos, text, actor, when_text in self.setting_versions:
             row = _json(text)
-            now = row.get("value") if isinstance(row, dict) else None
+            if not isinstance(row, dict) or row.get("key") != "funding_standards":
+                continue                                   # (0158) the per-year settings: _closed_year_settings
+            now = row.get("value")
             was, before = before, now
             self.checked["workflows"] += 1
             if point is not None and not histories.recorded_before(point, pos):
@@ -1981,6 +1993,58 @@ class Rules:
                          f"{at.isoformat() if at else '?'}: {_standard_text(old.get((year, book)))} → "
                          f"{_standard_text(new.get((year, book)))}; a closed year's funding standard is final "
                          "(year_closed_reference)")
+
+    def _closed_year_settings(self) -> None:
+        """year_closed_reference (0158, F9c): no version of the per-year settings (the monitor's
+        colours, the 略有结余 range, the review's weights, the final accounts' eliminations, the
+        [settings.YEAR] tables) changes what is in force for a closed year
+        (``ledger.core.year_settings.in_force``, the guard's reading) — each version laid over the
+        state the versions before it left (none: the defaults), judged when the chained history
+        recorded it after a close of that year (any book) and after the rule point
+        closed_year_settings; a close the history holds no version of, by the times."""
+        closes: dict[int, list[tuple[str, dt.datetime | None]]] = defaultdict(list)
+        for r in self.small.get("year_close", ()):
+            y = _int(r[0])
+            if y is not None:
+                closes[y].append((str(r[1]), _ts(r[2])))
+        if not closes or not self.setting_versions:
+            return
+        close_pos = self._close_positions()
+        point = self.binding.points.get(point_key("closed_year_settings"))
+        since = self.points.at.get("closed_year_settings")
+        watched = {*year_settings.PER_YEAR, year_settings.FROM_YEAR}
+        state: dict[str, Any] = {}
+        for pos, text, actor, when_text in self.setting_versions:
+            row = _json(text)
+            if not isinstance(row, dict) or row.get("key") not in watched:
+                continue
+            was = dict(state)
+            state[str(row["key"])] = row.get("value")
+            self.checked["workflows"] += 1
+            if point is not None and not histories.recorded_before(point, pos):
+                continue
+            when = _ts(when_text)
+            for year in sorted(closes):
+                keys = year_settings.changed(was, state, year)
+                if not keys:
+                    continue
+                after: dt.datetime | None = None
+                for book, at in closes[year]:
+                    cpos = close_pos.get((str(year), book))
+                    if cpos is not None:
+                        if histories.recorded_before(cpos, pos):
+                            after = at or dt.datetime.min
+                    elif at is not None and when is not None and when > at and not (
+                            point is None and since is not None and when <= since):
+                        after = at
+                    if after is not None:
+                        break
+                if after is None:
+                    continue
+                self.add("workflows", f"the settings in force for {year} ({', '.join(keys)}) changed by {actor} at "
+                         f"{when_text} (fl.setting {row['key']}, history id {pos[1]}), after the year's close at "
+                         f"{after.isoformat() if after != dt.datetime.min else '?'}: a closed year's settings are "
+                         "final (year_closed_reference)")
 
     def _matches(self) -> None:
         """recon_match (fl.record_matches): each match group pairs at least one statement line

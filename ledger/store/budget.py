@@ -9,7 +9,6 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from decimal import Decimal, InvalidOperation
 
 from ledger.core.budget import (
     CITY,
@@ -24,8 +23,6 @@ from ledger.core.budget import (
     consolidate,
 )
 from ledger.core.shapes import Fen
-from ledger.errors import BadInput
-from ledger.i18n import _
 from ledger.store.db import Conn
 from ledger.store.rows import fetch_all, fetch_one
 
@@ -168,18 +165,11 @@ class _Line:
     amount: int
 
 
-def surplus_range(conn: Conn) -> SurplusRange:
-    """small-surplus range from the region settings (default 0–5 % of revenue, our reading)."""
-    rows = {r["key"]: r["value"] for r in conn.execute(
-        "SELECT key, value FROM fl.setting WHERE key IN ('budget_surplus_min_pct', 'budget_surplus_max_pct')"
-    ).fetchall()}
-    d = SurplusRange()
-    try:
-        return SurplusRange(Decimal(str(rows.get("budget_surplus_min_pct", d.min_pct))),
-                            Decimal(str(rows.get("budget_surplus_max_pct", d.max_pct))))
-    except InvalidOperation as e:
-        raise BadInput(_("settings budget_surplus_min_pct / budget_surplus_max_pct must be numbers: {error}").format(
-            error=e)) from e
+def surplus_range(conn: Conn, year: int) -> SurplusRange:
+    """The small-surplus range in force for ``year`` (0158; default 0–5 % of revenue, our reading)."""
+    from ledger.store import year_settings
+
+    return year_settings.surplus_range(conn, year)
 
 
 def show(conn: Conn, year: int, *, unit: str | None = None, book: str | None = None) -> list[BudgetInForce]:
@@ -197,7 +187,7 @@ def show(conn: Conn, year: int, *, unit: str | None = None, book: str | None = N
     if not heads:
         return []
     lines = _lines(conn, [h.id for h in heads])
-    rng = surplus_range(conn)
+    rng = surplus_range(conn, year)
     return [BudgetInForce(h.year, h.unit, h.book, h.version, h.revenue, h.expenditure, h.revenue - h.expenditure,
                           h.deficit, h.imported_by, h.imported_at,
                           tuple(check_budget(h.unit, h.book, h.revenue, h.expenditure, rng)),
@@ -288,7 +278,7 @@ def city(conn: Conn, year: int, *, book: str | None = None) -> list[CityBudget]:
     """City-wide budget: the units' budgets in force consolidated per book (ledger.core.budget)."""
     heads = show(conn, year, book=book)
     budgets = [UnitBudget(h.unit, h.book, h.version, _as_lines(h.lines)) for h in heads]
-    return consolidate(budgets, surplus_range(conn))
+    return consolidate(budgets, surplus_range(conn, year))
 
 
 def city_book(cb: CityBudget, names: Mapping[str, str]) -> CityBudgetBook:

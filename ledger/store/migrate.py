@@ -23,6 +23,7 @@ from ledger.core.chart import CHART, HOLDERS
 from ledger.core.funding import standards_json
 from ledger.core.region import Region
 from ledger.core.response import plans_json
+from ledger.core.year_settings import FROM_YEAR
 from ledger.errors import BadInput
 from ledger.i18n import _
 from ledger.store import schema_models
@@ -134,7 +135,20 @@ def region_settings(region: Region) -> dict[str, Any]:
         "performance_weights": {k: str(v) for k, v in s.performance_weights.items()},
         "adjustment_fund": adjustment_fund_json(s.adjustment_fund),
         "final_accounts_eliminate": [list(p) for p in s.final_accounts_eliminate],
+        # (0158) the [settings.YEAR] tables, {} for none: last, so a reload that adds a year's table
+        # after changing nothing else writes one row
+        FROM_YEAR: {str(y): {k: _setting_json(v) for k, v in t.items()} for y, t in s.from_year},
     }
+
+
+def _setting_json(v: Any) -> Any:
+    """A per-year setting's value as ``region_settings`` writes it in ``[settings]``: numbers as
+    text, the weights as a table of text, the eliminations as lists."""
+    if isinstance(v, dict):
+        return {k: str(x) for k, x in v.items()}
+    if isinstance(v, tuple):
+        return [list(p) for p in v]
+    return str(v)
 
 
 def load_reference(conn: Conn, region: Region) -> None:

@@ -4,28 +4,23 @@ scored by ``ledger.core.performance``."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 from dataclasses import replace
 from decimal import Decimal
 
 from ledger.core.chart import is_line
 from ledger.core.monitor import monthly_spending, months_payable_at
-from ledger.core.performance import Review, UnitYear, check_weights, ranked, review
+from ledger.core.performance import Review, UnitYear, ranked, review
 from ledger.store import budget as budget_store
-from ledger.store import monitor, reports
+from ledger.store import monitor, reports, year_settings
 from ledger.store.db import Conn
 from ledger.store.receipts import government_receipts
 from ledger.store.year_figures import component_years, pooled_components
 
 
-def weights(conn: Conn) -> dict[str, Decimal]:
-    """The region's ``performance_weights`` (defaults, our reading, for those not set)."""
-    row = conn.execute("SELECT value FROM fl.setting WHERE key = 'performance_weights'").fetchone()
-    value = row["value"] if row else None
-    if isinstance(value, str):
-        value = json.loads(value)
-    return check_weights(value or {})
+def weights(conn: Conn, year: int) -> dict[str, Decimal]:
+    """The ``performance_weights`` in force for ``year`` (0158; defaults, our reading, for those not set)."""
+    return year_settings.weights(conn, year)
 
 
 def unit_years(conn: Conn, year: int, *, book: str | None = None, unit: str | None = None) -> list[UnitYear]:
@@ -83,8 +78,8 @@ def reviews(conn: Conn, year: int, *, book: str | None = None, unit: str | None 
     unit of the book, also with ``unit`` (before, the one unit shown was ranked 1 of 1); a confined
     reader (a county officer, who reads its own unit only) gets no rank (0, shown blank): ranked
     among what it reads, it would be first of one (ATTACK17 E10)."""
-    w = weights(conn)
-    rng = budget_store.surplus_range(conn)
+    w = weights(conn, year)
+    rng = budget_store.surplus_range(conn, year)
     confined = reports.confined_unit(conn) is not None
     out = [r for r in ranked([review(u, w, rng) for u in unit_years(conn, year, book=book,
                                                                      unit=unit if confined else None)])

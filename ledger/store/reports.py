@@ -12,7 +12,6 @@ or a range of vouchers.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from ledger.core.monitor import Thresholds
 from ledger.i18n import get_lang
@@ -49,15 +48,12 @@ def labels(conn: Conn) -> Labels:
     return Labels(region, units, books, holders, chart, zone)
 
 
-def thresholds(conn: Conn) -> Thresholds:
-    """Months-payable thresholds from the region settings (BRIEF §5 defaults otherwise)."""
-    rows = {r["key"]: r["value"] for r in conn.execute(
-        "SELECT key, value FROM fl.setting WHERE key IN ('months_red_below', 'months_yellow_below', "
-        "'months_excess_above')").fetchall()}
-    d = Thresholds()
-    return Thresholds(Decimal(str(rows.get("months_red_below", d.red_below))),
-                      Decimal(str(rows.get("months_yellow_below", d.yellow_below))),
-                      Decimal(str(rows.get("months_excess_above", d.excess_above))))
+def thresholds(conn: Conn, year: int) -> Thresholds:
+    """Months-payable thresholds in force for ``year`` (0158: ``[settings]`` with the region's
+    ``[settings.YEAR]`` tables up to it; BRIEF §5 defaults otherwise)."""
+    from ledger.store import year_settings
+
+    return year_settings.thresholds(conn, year)
 
 
 def default_as_of(as_of: dt.date | None, year: int | None) -> dt.date:

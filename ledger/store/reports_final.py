@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ledger.core.region import DEFAULT_ELIMINATIONS, parse_eliminations
 from ledger.errors import BadInput, StateError
 from ledger.i18n import _
 from ledger.reports.builders_final import FinalFigures
-from ledger.store import reports_ledger, yearend
+from ledger.store import reports_ledger, year_settings, yearend
 from ledger.store.db import Conn
 from ledger.store.year_figures import component_years
 
@@ -40,8 +39,7 @@ def figures(conn: Conn, year: int, *, unit: str | None = None, book: str | None 
     start = dt.date(year, 1, 1)
     prior = (dt.date(year - 1, 1, 1), dt.date(year - 1, 12, 31))
     first = min(closed.values(), key=lambda c: c.closed_on)
-    setting = conn.execute("SELECT value FROM fl.setting WHERE key = 'final_accounts_eliminate'").fetchone()
-    pairs = (parse_eliminations(setting["value"], "settings") if setting is not None else DEFAULT_ELIMINATIONS)
+    pairs = year_settings.eliminations(conn, year)      # (0158) the year's, final once it closed
     return FinalFigures(
         year=year,
         balances=reports_ledger.balance_sheet(conn, as_of=end, book=book, unit=unit),

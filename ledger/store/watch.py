@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ledger.core.balance_rate import RateRanges
@@ -17,15 +16,11 @@ if TYPE_CHECKING:
     from ledger.core.response import Ack, PlanStep
 
 
-def rate_ranges(conn: Conn) -> RateRanges:
-    """当期结余率 ranges from the region settings (defaults *(our reading)* otherwise)."""
-    rows = {r["key"]: r["value"] for r in conn.execute(
-        "SELECT key, value FROM fl.setting WHERE key IN ('balance_rate_red_below', 'balance_rate_yellow_below', "
-        "'balance_rate_excess_above')").fetchall()}
-    d = RateRanges()
-    return RateRanges(Decimal(str(rows.get("balance_rate_red_below", d.red_below))),
-                      Decimal(str(rows.get("balance_rate_yellow_below", d.yellow_below))),
-                      Decimal(str(rows.get("balance_rate_excess_above", d.excess_above))))
+def rate_ranges(conn: Conn, year: int) -> RateRanges:
+    """当期结余率 ranges in force for ``year`` (0158; defaults *(our reading)* otherwise)."""
+    from ledger.store import year_settings
+
+    return year_settings.rate_ranges(conn, year)
 
 
 def plans(conn: Conn) -> tuple[PlanStep, ...]:

@@ -1226,12 +1226,13 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
                                "reversal_date", "import_daily_cap_reference", "component_days", "approval_date",
                                "closed_prefix", "closed_year_reference", "legacy_figures",
                                "closed_year_request", "closed_year_request_final", "closed_year_standard",
-                               "unit_joined", "first_day_joined"} \
+                               "unit_joined", "first_day_joined", "closed_year_settings"} \
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
         # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115;
         # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125; approval_date: 0126;
         # closed_prefix: 0131; closed_year_reference: 0138; legacy_figures: 0140; closed_year_request: 0143;
-        # closed_year_request_final, closed_year_standard: 0150; unit_joined: 0154; first_day_joined: 0157)
+        # closed_year_request_final, closed_year_standard: 0150; unit_joined: 0154; first_day_joined: 0157;
+        # closed_year_settings: 0158)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
