@@ -296,8 +296,11 @@ def _check_ranges(settings: Settings, source: str) -> None:
                          "of revenue)").format(source=source))
     if not settings.months_red_below < settings.months_yellow_below < settings.months_excess_above:
         raise BadInput(_("{source}: month thresholds must rise: red < yellow < excess").format(source=source))
-    RateRanges(settings.balance_rate_red_below, settings.balance_rate_yellow_below,
-               settings.balance_rate_excess_above)  # refuses ranges that do not rise
+    try:
+        RateRanges(settings.balance_rate_red_below, settings.balance_rate_yellow_below,
+                   settings.balance_rate_excess_above)  # refuses ranges that do not rise
+    except BadInput as e:
+        raise BadInput(_("{source}: settings {reason}").format(source=source, reason=e.message)) from e
 
 
 def parse_region(doc: dict[str, Any], source: str = "region") -> Region:

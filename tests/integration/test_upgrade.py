@@ -3474,5 +3474,54 @@ def test_upgrade_0157_a_registered_joining_date_is_the_basis_and_no_other_basis_
         c.row_factory = dict_row  # type: ignore[assignment]
         assert recorded_first_days(c, unit="230898") == {("230898", "RES"): dt.date(2025, 3, 1),
                                                          ("230898", "EMP"): dt.date(2025, 3, 1)}
+
+
+def test_upgrade_0158_a_closed_years_settings_are_final(upgraded: Upgraded) -> None:
+    """0158 (F9c): the upgraded ledger holds the year tables' key (settings_from_year, {}: the old
+    region file has none, and loads unchanged), its guard keeps its SET clauses and is not PUBLIC's,
+    and the reports of its closed year read as before: a raw change of what is in force for that year
+    (a threshold, a year table of it) is refused (year_closed_reference), nothing written; a table of
+    the next, open year is taken and leaves the closed year's monitor and review as they were; the
+    rule point is recorded once; the ledger verifies."""
+    with upgraded.connect() as c:
+        for fn in ("fl._closed_year_settings()", "fl._settings_in_force(jsonb,integer)", "fl._settings_number(jsonb)"):
+            cfg, pub = c.execute("SELECT proconfig, has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
+                                 "WHERE oid = %s::regprocedure", (fn,)).fetchone()
+            assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg and pub is False, fn
+        assert c.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = 'setting_closed_year_in_force' "
+                         "AND tgrelid = 'fl.setting'::regclass").fetchone()[0] == "O"
+        assert c.execute("SELECT value FROM fl.setting WHERE key = 'settings_from_year'").fetchone()[0] == {}
+        year = c.execute("SELECT max(year) FROM fl.year_close").fetchone()[0]
+        assert year is not None, "the demo closes a year"
+
+    def reads() -> tuple[object, ...]:
+        mon = upgraded.cli("monitor", "--as-of", f"{year}-12-31", "--json", user=AUDITOR)
+        assert mon.returncode in (0, 3), mon.stderr
+        rev = upgraded.cli("report", "performance", "--year", str(year), "--json", user=AUDITOR)
+        assert rev.returncode == 0, rev.stderr
+        m, r = json.loads(mon.stdout), json.loads(rev.stdout)
+        return ({k: v for k, v in m.items() if k != "generated_at"}, {k: v for k, v in r.items() if k != "generated_at"})
+
+    before = reads()
+    assert before[0]["thresholds"] == {"red_below": "3", "yellow_below": "6", "excess_above": "15"}
+    with upgraded.connect() as c:
+        for sql, value in (("UPDATE fl.setting SET value = %s::jsonb WHERE key = 'months_red_below'", '"4"'),
+                           ("UPDATE fl.setting SET value = %s::jsonb WHERE key = 'settings_from_year'",
+                            json.dumps({str(year): {"performance_weights": {"balance_rate": "40"}}}))):
+            with pytest.raises(psycopg.Error) as e, c.transaction():
+                c.execute(sql, (value,))
+            assert e.value.diag.constraint_name == "year_closed_reference", e.value
+        c.execute("UPDATE fl.setting SET value = %s::jsonb WHERE key = 'settings_from_year'",
+                  (json.dumps({str(year + 1): {"months_red_below": "5", "performance_weights": {"balance_rate": "40"}}}),))
+    try:
+        assert reads() == before
+        nxt = upgraded.cli("monitor", "--as-of", f"{year + 1}-01-31", "--json", user=AUDITOR)
+        assert json.loads(nxt.stdout)["thresholds"]["red_below"] == "5", nxt.stdout[-500:]
+    finally:
+        with upgraded.connect() as c:
+            c.execute("UPDATE fl.setting SET value = '{}'::jsonb WHERE key = 'settings_from_year'")
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM fl.record_log WHERE tbl = 'fl.rule_point' "
+                         "AND row_key ->> 'rule' = 'closed_year_settings'").fetchone()[0] == 1
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)

@@ -81,8 +81,13 @@ def test_every_region_file_in_the_repository_loads() -> None:
 
 def test_the_known_settings_are_what_the_reader_reads() -> None:
     """Every Settings field a file sets is in the list of known keys (and nothing else is)."""
-    fields = set(region.Settings.__dataclass_fields__) - {"response_plans", "funding_standards", "adjustment_fund"}
+    fields = set(region.Settings.__dataclass_fields__) - {"response_plans", "funding_standards", "adjustment_fund",
+                                                          "from_year"}   # from_year: the [settings.YEAR] tables
     assert fields == region.SETTINGS_KEYS
+    # (0158) a year's table takes the per-year keys, each a key of [settings]
+    from ledger.core.year_settings import PER_YEAR
+
+    assert set(PER_YEAR) <= region.SETTINGS_KEYS
 
 
 def test_the_other_city_the_init_test_loads_still_loads(tmp_path) -> None:
