@@ -107,11 +107,14 @@ def monitor_view(c: Conn, day: dt.date, *, book: str | None = None, unit: str | 
         hist = store_forecast.history(c, origin=day, book=book, unit=unit)
         firsts = {(f.unit, f.book): f.first_day for f in figs}
         plans, acks = store_watch.plans(c), store_watch.acks(c, as_of=day, book=book, unit=unit)
+        # (0158) the month ends the plan looks back on, each coloured with its year's settings
+        years = {f.month.year for h in hist.values() for f in h if f.month.year < day.year}
+        by_year = {y: (reports.thresholds(c, y), store_watch.rate_ranges(c, y)) for y in sorted(years)}
         out = {}
         for r in warned:
             out[(r.unit, r.book)] = builders_fund.with_response(r, unit_response(
                 r.unit, r.book, r.level, hist.get((r.unit, r.book), []), as_of=day, t=t, r=rr, plans=plans,
-                acks=acks, first_day=firsts.get((r.unit, r.book))))
+                acks=acks, first_day=firsts.get((r.unit, r.book)), by_year=by_year))
         rows = [out.get((r.unit, r.book), r) for r in rows]
     return t, rr, rows, cons, reports.labels(c)
 
