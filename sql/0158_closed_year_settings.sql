@@ -14,7 +14,8 @@
 -- (fl._settings_in_force: numbers as numbers, "3" = "3.0"; a key absent is its default; the weights
 -- with every indicator) — year_closed_reference, naming the year and the keys, and saying what to do:
 -- keep the closed years' values and write the new ones in a [settings.YEAR] table of the first open
--- year. What is in force for an open year changes as before. As 0156's guards, it first waits for a
+-- year. What is in force for an open year changes as before. A key the ledger never held is taken at
+-- its first writing (the reload of the release that brings it; 0150 takes a first standard so). As 0156's guards, it first waits for a
 -- year's close in progress. The verdict re-reads every version of these settings from the chained
 -- history and names one that changed a closed year's, recorded after its close and above the rule
 -- point closed_year_settings (ledger.core.rules._closed_year_settings), online and offline.
@@ -82,6 +83,12 @@ BEGIN
   -- EXCLUSIVE on fl.closed_period until it commits, which this ROW EXCLUSIVE waits for.
   LOCK TABLE fl.closed_period IN ROW EXCLUSIVE MODE;
   SELECT coalesce(jsonb_object_agg(s.key, s.value), '{}'::jsonb) INTO was FROM fl.setting s WHERE s.key = ANY (watched);
+  IF TG_OP = 'INSERT' AND NOT was ? NEW.key THEN
+    -- a key the ledger never held (written by the reload of the release that brings it): taken, as
+    -- 0150 takes a closed year's first funding standard — no report of a closed year was read with
+    -- it (its feature came with it), and no key is ever removed (fl.reference_guard)
+    RETURN NEW;
+  END IF;
   now_ := was;
   IF TG_OP <> 'INSERT' THEN
     now_ := now_ - OLD.key;

@@ -2001,7 +2001,8 @@ class Rules:
         (``ledger.core.year_settings.in_force``, the guard's reading) — each version laid over the
         state the versions before it left (none: the defaults), judged when the chained history
         recorded it after a close of that year (any book) and after the rule point
-        closed_year_settings; a close the history holds no version of, by the times."""
+        closed_year_settings; a close the history holds no version of, by the times. A key's
+        first version is taken (the guard's first writing of a key the ledger never held)."""
         closes: dict[int, list[tuple[str, dt.datetime | None]]] = defaultdict(list)
         for r in self.small.get("year_close", ()):
             y = _int(r[0])
@@ -2021,6 +2022,8 @@ class Rules:
             was = dict(state)
             state[str(row["key"])] = row.get("value")
             self.checked["workflows"] += 1
+            if row["key"] not in was:
+                continue                                   # a key's first version: taken, as the guard does
             if point is not None and not histories.recorded_before(point, pos):
                 continue
             when = _ts(when_text)

@@ -205,3 +205,25 @@ def test_the_verdict_reads_the_settings_in_force_as_the_guard_does(ledger_db: Le
             same_sql = admin.execute("SELECT fl._settings_in_force(%s::jsonb, %s) = fl._settings_in_force(%s::jsonb, %s) "
                                      "AS s", (json.dumps(a), year, json.dumps(b), year)).fetchone()["s"]
             assert (in_force(a, year) == in_force(b, year)) == same_sql, (year, a, b)
+
+
+def test_a_key_the_ledger_never_held_is_taken_at_its_first_writing(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """As 0150 takes a closed year's first funding standard: a ledger built by a release before a
+    setting existed (here: the key removed with the reference guard off) takes the region file's
+    value when the release that brings it reloads the file — and from then on the value is final
+    for the closed year."""
+    _ledger_2023_closed(ledger_db, tmp_path)
+    admin = ledger_db.admin()
+    admin.execute("ALTER TABLE fl.setting DISABLE TRIGGER setting_reference_guard")
+    try:
+        admin.execute("DELETE FROM fl.setting WHERE key = 'performance_weights'")
+    finally:
+        admin.execute("ALTER TABLE fl.setting ENABLE TRIGGER setting_reference_guard")
+    r = ledger_db.cli("init", "--region", str(_region_file(
+        tmp_path, base={"performance_weights": "{ balance_rate = 30 }"})))
+    assert r.exit_code == 0, r
+    assert admin.execute("SELECT value ->> 'balance_rate' AS w FROM fl.setting WHERE key = 'performance_weights'"
+                         ).fetchone()["w"] == "30"
+    with pytest.raises(psycopg.Error, match="year_closed_reference"):
+        admin.execute("UPDATE fl.setting SET value = value || '{\"balance_rate\": \"15\"}' "
+                      "WHERE key = 'performance_weights'")
