@@ -91,7 +91,7 @@ def monitor_view(c: Conn, day: dt.date, *, book: str | None = None, unit: str | 
                  ) -> tuple[Thresholds, RateRanges, list[MonitorRow], list[MonitorRow], Labels]:
     """Both dimensions per unit and book on ``day``, each yellow or red unit with its
     response plan (the history since its warning started, the acknowledgements on record)."""
-    t, rr = reports.thresholds(c, day.year), store_watch.rate_ranges(c, day.year)   # (0158) the day's year's
+    t, rr = reports.thresholds(c, day.year), store_watch.rate_ranges(c, day.year)   # (0162) the day's year's
     figs = store_monitor.figures(c, as_of=day, book=book, unit=unit)
     rows, cons = builders_fund.monitor_rows(figs, t, as_of=day, r=rr)
     if unit is not None or reports.confined_unit(c) is not None:
@@ -107,7 +107,7 @@ def monitor_view(c: Conn, day: dt.date, *, book: str | None = None, unit: str | 
         hist = store_forecast.history(c, origin=day, book=book, unit=unit)
         firsts = {(f.unit, f.book): f.first_day for f in figs}
         plans, acks = store_watch.plans(c), store_watch.acks(c, as_of=day, book=book, unit=unit)
-        # (0158) the month ends the plan looks back on, each coloured with its year's settings
+        # (0162) the month ends the plan looks back on, each coloured with its year's settings
         years = {f.month.year for h in hist.values() for f in h if f.month.year < day.year}
         by_year = {y: (reports.thresholds(c, y), store_watch.rate_ranges(c, y)) for y in sorted(years)}
         out = {}

@@ -131,7 +131,7 @@ SAME_ON_ANY_SERVER = frozenset({
     "tests/security/test_attack18b_old_digest_formats.py",  # older digest files' shape (Python)
     "tests/security/test_claim_paid_once_folded.py",       # paid once across registers, folded (import rule, verdict)
     "tests/security/test_closed_year_leftovers.py",        # a closed year's requests and standards (rules, verdict)
-    "tests/security/test_closed_year_settings.py",         # a closed year's settings in force (0158: rules, verdict)
+    "tests/security/test_closed_year_settings.py",         # a closed year's settings in force (0162: rules, verdict)
     "tests/security/test_adjfund.py",  # Attacks on the adjustment fund's postings (sql/0025b_adjfund.sql). Money leav
     "tests/security/test_attack10_acks.py",                # the acknowledgements' daily bound
     "tests/security/test_attack10_churn.py",               # the postings an entry may carry

@@ -230,7 +230,7 @@ RULES: tuple[ApiRule, ...] = (
     _r("year_closed_reference", "workflows", "a closed year's budget and annual plan (a first version too) and "
        "insured headcounts (once recorded: a first one after the close is taken, 0142) are final after its close, "
        "and no fund request of it is submitted or approved after the close (0143), nor its funding standard (0150) or "
-       "the settings in force for it changed (0158) (ATTACK17 E6, ATTACK17b F8-F10, F9c)"),
+       "the settings in force for it changed (0162) (ATTACK17 E6, ATTACK17b F8-F10, F9c)"),
     _i("budget_adjustment_reason"), _i("budget_adjustment_lines"), _i("plan_granularity"), _i("plan_rows"),
     _r("ack_role", "workflows", "a warning is acknowledged by the unit's officer or the city; a red one by the city only"),
     _r("unit_scope", "workflows", "an officer acknowledges its own unit's warnings"),

@@ -54,7 +54,7 @@ ORDERED = ("fl.entry", "fl.closed_period", "fl.rule_point", "fl.import_batch", "
 # (0150, closedyr) The settings whose every version the verdict reads, beside the version before
 # it (``Scan.settings``): the funding standards, one per (year, book), final once the year closes
 # (ledger.core.rules._closed_year_standards). Keys as PostgreSQL prints the jsonb.
-# (0158, F9c) And the per-year settings (ledger.core.year_settings: the monitor's colours, the
+# (0162, F9c) And the per-year settings (ledger.core.year_settings: the monitor's colours, the
 # 略有结余 range, the review's weights, the eliminations, the [settings.YEAR] tables), whose value in
 # force for a closed year is final (ledger.core.rules._closed_year_settings).
 WATCHED_SETTINGS = frozenset({'{"key": "funding_standards"}', *(

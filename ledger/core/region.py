@@ -106,7 +106,7 @@ class Settings:
     adjustment_fund: AdjustmentFund = field(default_factory=AdjustmentFund)
     # 决算: the flows between levels the city's consolidated statements eliminate (our reading)
     final_accounts_eliminate: tuple[tuple[str, str], ...] = DEFAULT_ELIMINATIONS
-    # (0158) [settings.YEAR]: per-year settings (ledger.core.year_settings.PER_YEAR) changed from
+    # (0162) [settings.YEAR]: per-year settings (ledger.core.year_settings.PER_YEAR) changed from
     # that year on, in year order, each table's values as parsed (the keys it names only)
     from_year: tuple[tuple[int, Mapping[str, Any]], ...] = ()
 
@@ -264,7 +264,7 @@ def _known_keys(d: Mapping[str, Any], known: frozenset[str], where: str, retired
 
 
 def _years(tables: Mapping[str, Any], source: str) -> tuple[tuple[int, Mapping[str, Any]], ...]:
-    """(0158) The ``[settings.YEAR]`` tables, in year order: each a table of a year 1990–2100 holding
+    """(0162) The ``[settings.YEAR]`` tables, in year order: each a table of a year 1990–2100 holding
     only per-year settings (``ledger.core.year_settings.PER_YEAR``), each read as in ``[settings]``."""
     out: list[tuple[int, Mapping[str, Any]]] = []
     for key, t in sorted(tables.items()):
@@ -339,7 +339,7 @@ def parse_region(doc: dict[str, Any], source: str = "region") -> Region:
     s = doc.get("settings", {})
     if not isinstance(s, dict):
         raise BadInput(_("{source}: [settings] must be a table, got {value}").format(source=source, value=repr(s)[:80]))
-    # (0158) [settings.YEAR] tables: the per-year settings changed from that year on
+    # (0162) [settings.YEAR] tables: the per-year settings changed from that year on
     by_year = {k: v for k, v in s.items() if re.fullmatch(r"[0-9]{4}", k)}
     s = {k: v for k, v in s.items() if k not in by_year}
     _known_keys(s, SETTINGS_KEYS, f"{source}: [settings]", SETTINGS_RETIRED)

@@ -425,7 +425,7 @@ RULE_POINTS: dict[str, str] = {
     "closed_year_standard": "0150",      # a closed year's funding standard (fl.setting) is final (closedyr)
     "unit_joined": "0154",               # nothing posted on a unit dated before it joined (ATTACK17b F1)
     "first_day_joined": "0157",          # a registered joining date is the basis: no first-day row for it (G5, G9)
-    "closed_year_settings": "0158",      # the settings a closed year is read with are final (F9c)
+    "closed_year_settings": "0162",      # the settings a closed year is read with are final (F9c)
 }
 # (0150, closedyr) The states a fund request counts as approved in the performance review
 # (ledger.store.performance): a closed year's request does not leave them after the close.
@@ -1971,7 +1971,7 @@ class Rules:
         for pos, text, actor, when_text in self.setting_versions:
             row = _json(text)
             if not isinstance(row, dict) or row.get("key") != "funding_standards":
-                continue                                   # (0158) the per-year settings: _closed_year_settings
+                continue                                   # (0162) the per-year settings: _closed_year_settings
             now = row.get("value")
             was, before = before, now
             self.checked["workflows"] += 1
@@ -1995,7 +1995,7 @@ class Rules:
                          "(year_closed_reference)")
 
     def _closed_year_settings(self) -> None:
-        """year_closed_reference (0158, F9c): no version of the per-year settings (the monitor's
+        """year_closed_reference (0162, F9c): no version of the per-year settings (the monitor's
         colours, the 略有结余 range, the review's weights, the final accounts' eliminations, the
         [settings.YEAR] tables) changes what is in force for a closed year
         (``ledger.core.year_settings.in_force``, the guard's reading) — each version laid over the

@@ -20,7 +20,7 @@ def month_end_levels(unit: str, book: str, history: Sequence[MonthFlows], *, bef
                      ) -> list[tuple[dt.date, Colour]]:
     """``(month end, the worse of the two colours)`` for each month that ends before
     ``before``, oldest first; empty without such a month. A month end of a year in ``by_year``
-    is coloured with that year's thresholds and ranges (0158: the settings in force for it),
+    is coloured with that year's thresholds and ranges (0162: the settings in force for it),
     every other with ``t`` and ``r``."""
     months = [f for f in history if month_end(f.month) < before]
     if not months:

@@ -166,7 +166,7 @@ class _Line:
 
 
 def surplus_range(conn: Conn, year: int) -> SurplusRange:
-    """The small-surplus range in force for ``year`` (0158; default 0–5 % of revenue, our reading)."""
+    """The small-surplus range in force for ``year`` (0162; default 0–5 % of revenue, our reading)."""
     from ledger.store import year_settings
 
     return year_settings.surplus_range(conn, year)

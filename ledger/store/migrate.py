@@ -135,7 +135,7 @@ def region_settings(region: Region) -> dict[str, Any]:
         "performance_weights": {k: str(v) for k, v in s.performance_weights.items()},
         "adjustment_fund": adjustment_fund_json(s.adjustment_fund),
         "final_accounts_eliminate": [list(p) for p in s.final_accounts_eliminate],
-        # (0158) the [settings.YEAR] tables, {} for none: last, so a reload that adds a year's table
+        # (0162) the [settings.YEAR] tables, {} for none: last, so a reload that adds a year's table
         # after changing nothing else writes one row
         FROM_YEAR: {str(y): {k: _setting_json(v) for k, v in t.items()} for y, t in s.from_year},
     }

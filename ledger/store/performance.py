@@ -19,7 +19,7 @@ from ledger.store.year_figures import component_years, pooled_components
 
 
 def weights(conn: Conn, year: int) -> dict[str, Decimal]:
-    """The ``performance_weights`` in force for ``year`` (0158; defaults, our reading, for those not set)."""
+    """The ``performance_weights`` in force for ``year`` (0162; defaults, our reading, for those not set)."""
     return year_settings.weights(conn, year)
 
 

@@ -49,7 +49,7 @@ def labels(conn: Conn) -> Labels:
 
 
 def thresholds(conn: Conn, year: int) -> Thresholds:
-    """Months-payable thresholds in force for ``year`` (0158: ``[settings]`` with the region's
+    """Months-payable thresholds in force for ``year`` (0162: ``[settings]`` with the region's
     ``[settings.YEAR]`` tables up to it; BRIEF §5 defaults otherwise)."""
     from ledger.store import year_settings
 

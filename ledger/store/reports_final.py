@@ -39,7 +39,7 @@ def figures(conn: Conn, year: int, *, unit: str | None = None, book: str | None 
     start = dt.date(year, 1, 1)
     prior = (dt.date(year - 1, 1, 1), dt.date(year - 1, 12, 31))
     first = min(closed.values(), key=lambda c: c.closed_on)
-    pairs = year_settings.eliminations(conn, year)      # (0158) the year's, final once it closed
+    pairs = year_settings.eliminations(conn, year)      # (0162) the year's, final once it closed
     return FinalFigures(
         year=year,
         balances=reports_ledger.balance_sheet(conn, as_of=end, book=book, unit=unit),

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def rate_ranges(conn: Conn, year: int) -> RateRanges:
-    """当期结余率 ranges in force for ``year`` (0158; defaults *(our reading)* otherwise)."""
+    """当期结余率 ranges in force for ``year`` (0162; defaults *(our reading)* otherwise)."""
     from ledger.store import year_settings
 
     return year_settings.rate_ranges(conn, year)

@@ -1,4 +1,4 @@
-"""The settings a year's reports read (0158, F9c): ``[settings]`` with the ``[settings.YEAR]``
+"""The settings a year's reports read (0162, F9c): ``[settings]`` with the ``[settings.YEAR]``
 tables up to the year laid over it (``ledger.core.year_settings``), parsed for each reader — the
 monitor's colours, the 略有结余 range, the performance review's weights, the final accounts'
 eliminations. A closed year's are final (``fl._closed_year_settings``)."""

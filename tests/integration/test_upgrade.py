@@ -1232,7 +1232,7 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
         # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125; approval_date: 0126;
         # closed_prefix: 0131; closed_year_reference: 0138; legacy_figures: 0140; closed_year_request: 0143;
         # closed_year_request_final, closed_year_standard: 0150; unit_joined: 0154; first_day_joined: 0157;
-        # closed_year_settings: 0158)
+        # closed_year_settings: 0162)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -3476,8 +3476,8 @@ def test_upgrade_0157_a_registered_joining_date_is_the_basis_and_no_other_basis_
                                                          ("230898", "EMP"): dt.date(2025, 3, 1)}
 
 
-def test_upgrade_0158_a_closed_years_settings_are_final(upgraded: Upgraded) -> None:
-    """0158 (F9c): the upgraded ledger holds the year tables' key (settings_from_year, {}: the old
+def test_upgrade_0162_a_closed_years_settings_are_final(upgraded: Upgraded) -> None:
+    """0162 (F9c): the upgraded ledger holds the year tables' key (settings_from_year, {}: the old
     region file has none, and loads unchanged), its guard keeps its SET clauses and is not PUBLIC's,
     and the reports of its closed year read as before: a raw change of what is in force for that year
     (a threshold, a year table of it) is refused (year_closed_reference), nothing written; a table of

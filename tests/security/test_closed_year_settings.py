@@ -1,7 +1,7 @@
-"""F9c's leftover (0158): the settings a year's reports are read with take effect per year, and a
+"""F9c's leftover (0162): the settings a year's reports are read with take effect per year, and a
 closed year's are final.
 
-Before 0158 the monitor's thresholds, the 略有结余 range (budget_surplus_*) and the review's
+Before 0162 the monitor's thresholds, the 略有结余 range (budget_surplus_*) and the review's
 performance_weights were one value for every year: a region reload changing one re-read a closed
 year's monitor colours and review scores (months_red_below 3 → 7: the closed 2023's unit at 5
 months payable turns from yellow to red; weights changed: its review score moves).

@@ -84,7 +84,7 @@ def test_the_known_settings_are_what_the_reader_reads() -> None:
     fields = set(region.Settings.__dataclass_fields__) - {"response_plans", "funding_standards", "adjustment_fund",
                                                           "from_year"}   # from_year: the [settings.YEAR] tables
     assert fields == region.SETTINGS_KEYS
-    # (0158) a year's table takes the per-year keys, each a key of [settings]
+    # (0162) a year's table takes the per-year keys, each a key of [settings]
     from ledger.core.year_settings import PER_YEAR
 
     assert set(PER_YEAR) <= region.SETTINGS_KEYS

@@ -105,7 +105,7 @@ def test_month_end_levels_by_hand():
                    (dt.date(2024, 3, 31), Colour.yellow), (dt.date(2024, 4, 30), Colour.red)]
     assert len(month_end_levels("U", "RES", hist, before=dt.date(2024, 4, 15), t=Thresholds(), r=R)) == 3
     assert month_end_levels("U", "RES", hist, before=dt.date(2024, 1, 31), t=Thresholds(), r=R) == []
-    # (0158) a month end of a year with settings of its own is coloured with them: 2024's red below 6
+    # (0162) a month end of a year with settings of its own is coloured with them: 2024's red below 6
     # and yellow below 7 months make January (6.33) yellow and February to April red; another
     # year's settings change nothing here
     t24 = Thresholds(Decimal(6), Decimal(7), Decimal(15))

@@ -1,4 +1,4 @@
-"""The region file's [settings.YEAR] tables and the settings in force for a year (0158, F9c):
+"""The region file's [settings.YEAR] tables and the settings in force for a year (0162, F9c):
 an old file loads unchanged; a year's table changes the keys it names from that year on; a key a
 year does not take, a table that is no table, or a year's ranges that do not rise are refused,
 naming the table."""

@@ -1,4 +1,4 @@
--- fundledger migration 0158: the settings a year's reports are read with take effect per year, and a
+-- fundledger migration 0162: the settings a year's reports are read with take effect per year, and a
 -- closed year's are final (F9c's leftover; docs/region.md, "Settings per year"; docs/security.md F9c).
 --
 -- The monitor's colours (months_red_below … balance_rate_excess_above), the 略有结余 range
@@ -122,4 +122,4 @@ INSERT INTO fl.setting (key, value)
   SELECT 'settings_from_year', '{}'::jsonb WHERE EXISTS (SELECT 1 FROM fl.setting s WHERE s.key = 'region')
   ON CONFLICT (key) DO NOTHING;
 
-SELECT fl._rule_takes_effect('closed_year_settings', '0158');
+SELECT fl._rule_takes_effect('closed_year_settings', '0162');
