@@ -86,3 +86,34 @@ def test_the_line_that_backtracked_is_refused_in_linear_work() -> None:
         t.match(text)
     # at most one search per placeholder of each template, whatever the line's length
     assert searches <= sum(len(t.names) for t in templates)
+
+
+def test_a_quoted_reason_is_matched_a_bounded_number_of_times() -> None:
+    """ATTACK19 J1's cross-role form: a refusal quoting another role's 2,000-character rejection
+    reason. The matched template's value is localised again (``_value`` → ``_line``, two levels at
+    most), so every template is tried a bounded number of times whatever the reason holds — each a
+    linear match. Counted, not timed."""
+    import pytest
+
+    from cli import errors
+
+    calls = 0
+    real = errors.Template.match
+
+    def counting(self: Template, text: str) -> dict[str, str] | None:
+        nonlocal calls
+        calls += 1
+        return real(self, text)
+
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setattr(errors.Template, "match", counting)
+        reason = ("a " * 1000)[:2000]
+        message = (f"idempotency key 'j1-held' was held as entry 7 and rejected by rev ({reason}); "
+                   "post it again under a new key")
+        errors.localise(message, "held_rejected", "zh")
+    finally:
+        mp.undo()
+    templates = len(_compiled()) + len(_sql())
+    # the line, its values, theirs: each template tried about once a level, three levels at most
+    assert 0 < calls <= 3 * templates, calls
