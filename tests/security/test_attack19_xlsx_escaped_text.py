@@ -4,7 +4,8 @@ a new reference, and paid a second time.
 
 In a workbook's strings (ECMA-376 Part 1, ST_Xstring) ``_xHHHH_`` stands for the character U+HHHH
 (Excel writes a carriage return as ``_x000D_``, and protects a literal ``_xHHHH_`` as
-``_x005F_xHHHH_``); Excel, WPS and LibreOffice show the character. openpyxl's reader
+``_x005F_xHHHH_``); Excel shows the character (ClosedXML issue #608: text written as
+``…CAG_x6904_2`` is displayed as ``…CAG椄2``). openpyxl's reader
 (``read_string_table``, and ``ledger.io.xlsx_shown``'s copy of it) only strips ``x005F_`` and leaves
 every other escape as six ASCII characters. The reader's "a reference is one visible text" rules
 (ATTACK12 Z3: invisible characters, look-alikes, NFKC) and the "paid once" checks then compare a text
