@@ -51,25 +51,76 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _create(path: Path) -> BinaryIO:
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_SUBFOLDERS = ("tables", "history", "links")
+
+
+class _Folders:
+    """The export's folder and its subfolders, each held open from the start (ATTACK19 J6).
+
+    Every file is created relative to the folder it was made in (``dir_fd``), so a symbolic link
+    planted in its place later — by anyone who can write in the export's folder, during the
+    minutes a city's ledger takes — is never followed; and before the export reads back what it
+    wrote (its proof, the manifest's digests) each name is checked to be still the folder made.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.root = directory
+        self.fds: dict[str, int] = {}
+        directory.mkdir(parents=True, exist_ok=True)
+        flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW
+        try:
+            self.fds[""] = os.open(directory, flags)
+            for sub in _SUBFOLDERS:
+                os.mkdir(sub, 0o755, dir_fd=self.fds[""])
+                self.fds[sub] = os.open(sub, flags, dir_fd=self.fds[""])
+        except OSError as e:
+            self.close()
+            raise BadInput(_("{path}: cannot create it ({error}); an export is written into a new directory").format(
+                path=directory, error=e.strerror)) from e
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
+
+    def check_unmoved(self) -> None:
+        """Each folder's name still names the folder made: nothing read back went through a link."""
+        for sub, fd in self.fds.items():
+            path = self.root / sub if sub else self.root
+            try:
+                now = os.stat(path, follow_symlinks=False)
+            except OSError:
+                now = None
+            made = os.fstat(fd)
+            if now is None or (now.st_dev, now.st_ino) != (made.st_dev, made.st_ino):
+                raise BadInput(_("{path}: replaced while the export was written into it; export again into a new "
+                                  "directory that only you can write in").format(path=path))
+
+    def create(self, sub: str, name: str) -> BinaryIO:
+        return _create(self.root / sub / name, self.fds[sub], name)
+
+
+def _create(path: Path, dir_fd: int | None = None, name: str | None = None) -> BinaryIO:
     """A new file of the export: never one that exists, never through a symbolic link
     (someone who can write in the export's folder planted it)."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        fd = os.open(name if dir_fd is not None and name is not None else path,
+                     os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644, dir_fd=dir_fd)
     except OSError as e:
         raise BadInput(_("{path}: cannot create it ({error}); an export is written into a new directory").format(
             path=path, error=e.strerror)) from e
     return os.fdopen(fd, "wb")
 
 
-def _write_new(path: Path, text: str) -> None:
-    with _create(path) as f:
+def _write_new(path: Path, text: str, folders: _Folders | None = None) -> None:
+    with (folders.create("", path.name) if folders is not None else _create(path)) as f:
         f.write(text.encode("utf-8"))
 
 
-def _copy_to(conn: Conn, query: str, path: Path) -> int:
+def _copy_to(conn: Conn, query: str, folders: _Folders, sub: str, name: str) -> int:
     rows = 0
-    with _create(path) as f, conn.cursor() as cur, \
+    with folders.create(sub, name) as f, conn.cursor() as cur, \
             cur.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, HEADER)") as cp:
         for chunk in cp:
             b = bytes(chunk)
@@ -90,7 +141,14 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
     # which an officer may not lock (PostgreSQL's "permission denied for table entry" was what it
     # got: ATTACK14 V10's class, found by tests/security/test_officer_read_sweep.py).
     require_reader(conn)
-    (directory / "tables").mkdir(parents=True, exist_ok=True)
+    folders = _Folders(directory)
+    try:
+        return _export(conn, directory, folders, digest_out)
+    finally:
+        folders.close()
+
+
+def _export(conn: Conn, directory: Path, folders: _Folders, digest_out: Path | None) -> dict[str, Any]:
     saved = conn.isolation_level, conn.read_only
     pin(conn)
     try:
@@ -115,7 +173,7 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
                 cols = list(t["cols"])
                 order = ", ".join(_ident(c) for c in (t["pk"] or cols[:1]))
             q = f"SELECT {', '.join(_ident(c) for c in cols)} FROM ONLY fl.{_ident(name)} ORDER BY {order}"
-            counts[f"tables/{name}.csv"] = _copy_to(conn, q, directory / "tables" / f"{name}.csv")
+            counts[f"tables/{name}.csv"] = _copy_to(conn, q, folders, "tables", f"{name}.csv")
         # The chained histories' other side: each hooked table's rows as the history keys
         # and prints them, and each self-chained table's links (ledger.io.archive).
         keys, unreadable = verify_records.hooked(conn)
@@ -123,14 +181,12 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
             if table == "fl.posting" or table in unreadable or not kc or not all(verify_records.PLAIN_NAME.fullmatch(c) for c in kc):
                 continue        # (ATTACK18b H9) key columns are fl.chained_table's rows: the offline verdict names a
                                 # history file missing, never a query of no key
-            (directory / "history").mkdir(exist_ok=True)
             q = f"SELECT x.key, x.row FROM ({verify_records.current_sql(table, kc).as_string(conn)}) x(key, row)"
-            counts[f"history/{table[3:]}.csv"] = _copy_to(conn, q, directory / "history" / f"{table[3:]}.csv")
+            counts[f"history/{table[3:]}.csv"] = _copy_to(conn, q, folders, "history", f"{table[3:]}.csv")
         for table in verify_records.readable_self_chained(conn)[0]:
-            (directory / "links").mkdir(exist_ok=True)
             q = (f"SELECT x.id, x.link, x.prev_hash, x.hash FROM ({verify_records.links_sql(table).as_string(conn)}) "
                  "x(id, link, prev_hash, hash)")
-            counts[f"links/{table[3:]}.csv"] = _copy_to(conn, q, directory / "links" / f"{table[3:]}.csv")
+            counts[f"links/{table[3:]}.csv"] = _copy_to(conn, q, folders, "links", f"{table[3:]}.csv")
         catalogue = fingerprint(conn)
         # (ATTACK14 V7) What only a live server shows — each login by rule, the built-ins,
         # pg_catalog's additions, settings and preloaded libraries — judged in this snapshot
@@ -144,9 +200,9 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
               "made_at": taken["at"],
               "made_by": "the exporting fundledger's live connection to the server, in the export's snapshot",
               "checks": [c.as_json() for c in server]}
-    _write_new(directory / archive.ONLINE, json.dumps(online, indent=1, ensure_ascii=False) + "\n")
+    _write_new(directory / archive.ONLINE, json.dumps(online, indent=1, ensure_ascii=False) + "\n", folders)
     _write_new(directory / "catalogue.json", json.dumps(catalogue, indent=1, sort_keys=True, ensure_ascii=False)
-               + "\n")
+               + "\n", folders)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["entry_id", "sha256", "canonical"])
@@ -155,14 +211,16 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
     def sink(eid: int, text: str, digest: bytes | None) -> None:
         texts.append((eid, digest.hex() if digest else "", text))
 
+    folders.check_unmoved()
     rep: VerifyReport = archive.run_proof(directory, sink)
     for row in sorted(texts):
         w.writerow(row)
-    _write_new(directory / "canonical.csv", buf.getvalue())
+    _write_new(directory / "canonical.csv", buf.getvalue(), folders)
     head_rows = list(archive.table_rows(directory / "tables" / "chain_head.csv", proof.TABLES["chain_head"]))
     head = {"seq": int(head_rows[0][0]) if head_rows else None, "hash": head_rows[0][1][2:] if head_rows else None,
             "verified": rep.ok}
-    _write_new(directory / "chain_head.json", json.dumps(head, indent=1) + "\n")
+    _write_new(directory / "chain_head.json", json.dumps(head, indent=1) + "\n", folders)
+    folders.check_unmoved()
     files = {}
     for p in sorted(directory.rglob("*")):
         if p.is_file() and p.name != archive.MANIFEST:
@@ -173,7 +231,8 @@ def export(conn: Conn, directory: Path, digest_out: Path | None = None) -> dict[
                 "chain_head": head, "columns": {t: list(c) for t, c in proof.TABLES.items()},
                 "conventions": "PostgreSQL CSV, DateStyle ISO, TimeZone UTC, bytea hex; empty unquoted field = NULL",
                 "files": files}
-    _write_new(directory / archive.MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+    _write_new(directory / archive.MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", folders)
+    folders.check_unmoved()
     filed = {**archive.manifest_digest(directory), "database": taken["db"], "taken_at": taken["at"],
              "chain_head": head}
     if digest_out is not None:

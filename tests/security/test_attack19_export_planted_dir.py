@@ -56,3 +56,34 @@ def test_j6_a_history_folder_planted_during_the_export_is_not_followed(ledger_db
     written = sorted(p.name for p in elsewhere.iterdir())
     # on main: exit 0 and the histories (e.g. app_user.csv, fund_request.csv …) written into `elsewhere`
     assert written == [], (r.exit_code, written)
+
+
+def test_j6_a_subfolder_swapped_for_a_link_during_the_export_is_neither_followed_nor_certified(
+        ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """The variant once the export makes its folders first: the one who can write in the export's
+    folder moves ``history`` aside and puts a link to elsewhere in its place. The export writes
+    into the folder it made (held open), never through the link, and refuses to certify a folder
+    whose names no longer name what it wrote."""
+    fin = ledger_db.connect("fin")
+    post(fin, collect("c1", "2024-01-10", "230822", "1000.00"))
+    fin.commit()
+    out, elsewhere = tmp_path / "export", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    stop = time.monotonic() + 120
+
+    def swap() -> None:
+        while time.monotonic() < stop:
+            if (out / "history").is_dir():
+                os.rename(out / "history", out / "history.aside")
+                os.symlink(elsewhere, out / "history")
+                return
+            time.sleep(0.001)
+
+    t = threading.Thread(target=swap)
+    t.start()
+    try:
+        r = ledger_db.cli("audit", "export", str(out), "--json", user="aud")
+    finally:
+        t.join()
+    assert sorted(p.name for p in elsewhere.iterdir()) == [], r
+    assert r.exit_code != 0 and "history" in r.stderr and "Traceback" not in r.stderr, r
