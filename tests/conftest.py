@@ -111,7 +111,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # single tests of 14 (98 modules, 80 tests in all): 1,047 -> 446 tests marked (docs/architecture.md#tests).
 SAME_ON_ANY_SERVER = frozenset({
     "tests/security/test_attack19_xlsx_escaped_text.py",  # an XLSX cell's text as Excel shows it (file reader)
-    "tests/security/test_attack19_export_planted_dir.py",  # the export's own folder (Python)
     # 2026-12-07 afternoon (ATTACK18, ATTACK18b and their fixes): the ledger's rules, readers and verdicts
     "tests/security/test_attack17b_first_statement.py",    # a unit's joining date (0154): a trigger's rule, the verdict
     # (0157, G5) the months-payable basis of a registered unit: the monitor's reader (the G9 race and the
