@@ -29,6 +29,7 @@ from openpyxl.cell.text import Text
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.worksheet._reader import WorkSheetParser
 
+from ledger.io import ooxml_text
 from ledger.io.formats import (
     CELL_UNSEEN,
     CONDITIONAL_FORMAT,
@@ -87,7 +88,9 @@ class _Reader(ExcelReader):  # type: ignore[misc]
                         runs = _runs(text)
                         if runs:
                             self.runs[len(strings)] = runs
-                    strings.append(text.content.replace("x005F_", ""))  # read_string_table's text
+                    # (ATTACK19 J7) as Excel shows it: every _xHHHH_ decoded (openpyxl's
+                    # read_string_table strips only x005F_)
+                    strings.append(ooxml_text.shown(text.content))
                     node.clear()
         self.shared_strings = strings
 
@@ -134,6 +137,8 @@ class SheetParser(WorkSheetParser):  # type: ignore[misc]
         shared = self.string_runs
         for el, cell in zip(row, cells, strict=False):
             kind = el.get("t")
+            if kind in ("inlineStr", "str") and cell["data_type"] == "s" and isinstance(cell["value"], str):
+                cell["value"] = ooxml_text.shown(cell["value"])   # (ATTACK19 J7) as Excel shows it
             if kind == "s" and shared:
                 try:
                     runs = shared.get(int(el.findtext(f"{_MAIN}v") or -1))

@@ -38,6 +38,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ledger.core.money import decimal_text, format_yuan
 from ledger.core.timezone import fund_time_zone
 from ledger.i18n import N_, translate
+from ledger.io import ooxml_text
 from ledger.reports.labels import person_text
 from ledger.reports.model import TOTAL_LABEL, Column, Report, Section, check_lang
 
@@ -320,7 +321,8 @@ _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _xlsx_text(text: str) -> str:
-    return _XLSX_ILLEGAL.sub(lambda m: chr(0x2400 + ord(m.group())), text)
+    # (ATTACK19 J7) a literal _xHHHH_ stored as Excel protects it, or Excel shows another text
+    return ooxml_text.stored(_XLSX_ILLEGAL.sub(lambda m: chr(0x2400 + ord(m.group())), text))
 
 
 def _xlsx_value(col: Column, value: object, where: str) -> object:

@@ -54,3 +54,26 @@ def test_j7_an_escaped_reference_is_not_a_new_claim(ledger_db: LedgerDB, tmp_pat
                                      ).fetchone()["n"]
     # on main: exit 0, a second line 'P-_x0031_' posted — 35.00 paid twice for the claim Excel shows as P-1
     assert paid == 1, (r.exit_code, r.stdout[-400:])
+
+
+def test_j7b_a_report_shows_an_escape_like_text_as_the_ledger_holds_it(tmp_path: Path) -> None:
+    """The writer's side: an officer's text holding ``_x0031_`` (a reference), ``_x202E_`` (a bidi
+    override Excel would apply) or ``_x200B_`` is stored protected (``_x005F_…``), so the workbook
+    shows what the ledger holds — read back as Excel reads it, the same text."""
+    import zipfile
+
+    from ledger.io.ooxml_text import shown
+    from ledger.reports.export import write_xlsx
+    from tests.unit.test_export import RESIDENTS, make_report
+
+    texts = ["P-_x0031_", "某某_x202E_医院", "备注_x200B_", "_x005F_x0031_"]
+    rows = tuple({**RESIDENTS.rows[0], "unit": t} for t in texts)
+    report = make_report(type(RESIDENTS)(RESIDENTS.title_zh, RESIDENTS.title_en, rows))
+    out = tmp_path / "r.xlsx"
+    write_xlsx(report, out)
+    with zipfile.ZipFile(out) as z:
+        xml = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("xl/"))
+    import re
+    stored = re.findall(r"<t[^>]*>([^<]*)</t>", xml)
+    for t in texts:
+        assert t in [shown(s) for s in stored], (t, [s for s in stored if "_x" in s])
