@@ -1,0 +1,43 @@
+"""ATTACK19 J4 (LOW-MED): an adjustment-fund allocation's idempotency key is matched with LIKE, so a
+key holding ``_`` or ``%`` (or one that is a prefix of an earlier key before a ``:``) is taken as
+an earlier allocation's key: the second allocation the province paid is reported ``duplicate`` and
+never booked (or refused as an idempotency conflict).
+
+``fl.adjfund_allocate`` (0094, its latest definition) looks for "the same allocation again" with
+``e.idempotency_key LIKE format('adjfund-alloc:%s:%%', p_key)`` — the caller's key is a LIKE
+pattern there: ``_`` matches any one character and ``%`` any text. City finance records the
+province's allocation of 100.00 on 2023-05-01 under its document number ``调剂-1``, and a second
+allocation of 100.00 the same day under ``调剂_1``: the second is "duplicate", nothing is posted,
+and 100.00 the province paid into the special account is missing from the books (and from the
+rule's adjustment receipts). A key ``%`` makes every later allocation whose amount and date match
+"duplicate", and any other an idempotency conflict naming an unrelated allocation.
+
+Safe behaviour asserted: the second allocation, under a different key, is posted; a key is matched
+exactly (the caller's text escaped before LIKE, or compared by equality on the key's prefix).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.acceptance.test_adjustment_fund import FUND, move, post, run, with_fund
+from tests.conftest import LedgerDB
+
+pytestmark = pytest.mark.db
+
+
+def test_j4_an_allocation_key_is_not_a_like_pattern(ledger_db: LedgerDB) -> None:
+    with_fund(ledger_db, FUND)
+    post(ledger_db, move("o22", "2022-12-31", "230822", "1003", "3001", "300.00", dr_holder="special"),
+         move("o00", "2022-12-31", "230800", "1003", "3001", "100000.00", dr_holder="special"),
+         move("r23", "2023-03-01", "230822", "1003", "4001", "6000.00", dr_holder="special"),
+         move("e23", "2023-04-30", "230822", "5001.inpatient", "1003", "7080.00", cr_holder="special"))
+    first = run(ledger_db, "fin", "adjfund", "allocate", "--year", "2023", "--amount", "100.00", "--date",
+                "2023-05-01", "--key", "调剂-1", "--json").json()
+    assert [r["status"] for r in first] == ["posted"], first
+    second = ledger_db.cli("adjfund", "allocate", "--year", "2023", "--amount", "100.00", "--date", "2023-05-01",
+                           "--key", "调剂_1", "--json", user="fin")
+    # on main: exit 0, status "duplicate" — the province's second 100.00 is not booked
+    assert second.exit_code == 0 and [r["status"] for r in second.json()] == ["posted"], second
+    n = ledger_db.admin().execute("SELECT count(*) AS n FROM fl.entry WHERE kind = 'adjfund_alloc'").fetchone()["n"]
+    assert n == 2
