@@ -41,3 +41,31 @@ def test_j4_an_allocation_key_is_not_a_like_pattern(ledger_db: LedgerDB) -> None
     assert second.exit_code == 0 and [r["status"] for r in second.json()] == ["posted"], second
     n = ledger_db.admin().execute("SELECT count(*) AS n FROM fl.entry WHERE kind = 'adjfund_alloc'").fetchone()["n"]
     assert n == 2
+
+
+def test_j4_a_government_payment_key_is_not_a_prefix_of_another(ledger_db: LedgerDB) -> None:
+    """The sibling in ``fl.government_pay`` (0005): "the same payment again" is any register clearing
+    whose key starts with ``govpay:<key>:`` — so a payment under key ``G`` after one under ``G:2`` (the
+    government's second transfer, its document number without a suffix) is taken as that one: reported
+    ``duplicate`` and never booked, the share still owed on the register though the money arrived."""
+    from tests.helpers import pay_from_special
+    from tests.helpers import post as post_as
+
+    fin = ledger_db.connect("fin")
+    post_as(fin, collect_("c00", "2023-01-05", "230800", "9000000.00"), collect_("c22", "2023-01-05", "230822", "1000.00"))
+    post_as(fin, pay_from_special("p22", "2023-06-05", "230822", "3000.00"))
+    fin.commit()
+    assert ledger_db.cli("close", "year", "--year", "2023", "--date", "2023-12-31", user="rev").exit_code == 0
+    first = ledger_db.cli("government", "pay", "--unit", "230822", "--book", "RES", "--amount", "500.00",
+                          "--date", "2024-01-10", "--key", "G:2", "--json", user="fin")
+    assert first.exit_code == 0 and [p["status"] for p in first.json()] == ["posted"], first
+    second = ledger_db.cli("government", "pay", "--unit", "230822", "--book", "RES", "--amount", "500.00",
+                           "--date", "2024-02-10", "--key", "G", "--json", user="fin")
+    # on main: exit 0, status "duplicate" — the second 500.00 is not booked
+    assert second.exit_code == 0 and [p["status"] for p in second.json()] == ["posted"], second
+
+
+def collect_(key: str, date: str, unit: str, yuan: str) -> dict:
+    from tests.helpers import collect
+
+    return collect(key, date, unit, yuan)
