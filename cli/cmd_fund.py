@@ -83,10 +83,10 @@ def preallocate_cmd(
         s = cycle.settings(c)
         m = months if months is not None else int(s.get("preallocation_months", 3))
         b = basis or str(s.get("preallocation_basis", "budget"))
-        t = cycle.preallocation_table(c, year, months=m, basis=b)
-        return m, b, (t if dry_run else cycle.post_preallocation(c, year, on, t))
+        t = cycle.preallocation_table(c, year, months=m, basis=b, on=on)
+        return m, b, (t if dry_run else cycle.post_preallocation(c, year, on, t)), cycle.joining_after(c, on)
 
-    m, b, rows = read(work) if dry_run else write(work)
+    m, b, rows, late = read(work) if dry_run else write(work)
     if json_out:
         emit_json([to_json(r) for r in rows])
         return
@@ -106,6 +106,13 @@ def preallocate_cmd(
         console.print(_("held for city finance: a pre-allocation (预拨) is a transfer out of the special account, so a "
                         "finance user confirms it and only then does it post: fundledger --as FINANCE entry confirm "
                         "{ids} (or fundledger entry reject ID --reason ...)").format(ids=" ".join(waiting)))
+    for unit in sorted({r.unit for r in rows if r.status == "not yet joined"}):
+        # 0163 (ATTACK19 J5): nothing is posted on a unit before it joined; its own pre-allocation later.
+        console.print(_("[yellow]left out[/yellow]: unit {unit} joins the pooled fund on {joined}, after this "
+                        "pre-allocation's date {date}; nothing is pre-allocated for it now — pre-allocate for it on "
+                        "or after that day: fundledger preallocate --year {year} --date {joined} (what is pre-allocated "
+                        "now is not pre-allocated again)").format(
+            unit=plain(unit), joined=late[unit], date=on, year=year))
     from_plan = sorted({r.unit for r in rows if r.target_basis == "plan"})
     if from_plan:
         console.print(_("target = the annual plan's expenditure for these months, not months × basis, "

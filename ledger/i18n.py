@@ -228,7 +228,7 @@ CODES: dict[str, str] = {
     "budget": N_("budget"), "prior-year": N_("prior year"),
     # what a write did
     "posted": N_("posted"), "already posted": N_("already posted"), "to post": N_("to post"),
-    "nothing to post": N_("nothing to post"), "created": N_("created"), "unchanged": N_("unchanged"),
+    "nothing to post": N_("nothing to post"), "not yet joined": N_("not yet joined"), "created": N_("created"), "unchanged": N_("unchanged"),
     "duplicate": N_("duplicate"), "recorded": N_("recorded"),
     # held entries (maker-checker); "rejected" is a request state too
     "held": N_("awaiting confirmation"), "confirmed": N_("confirmed"),

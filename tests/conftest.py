@@ -111,6 +111,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # single tests of 14 (98 modules, 80 tests in all): 1,047 -> 446 tests marked (docs/architecture.md#tests).
 SAME_ON_ANY_SERVER = frozenset({
     "tests/security/test_attack19_xlsx_escaped_text.py",  # an XLSX cell's text as Excel shows it (file reader)
+    # 2026-12-07 ATTACK19 (redteam19) J2, J4, J5: the ledger's rules and the CLI
+    "tests/security/test_attack19_unit_without_joining_date.py",  # a unit with no joining date (0163)
+    "tests/security/test_attack19_adjfund_key_like.py",  # an allocation's and a government payment's key (0163)
+    "tests/security/test_attack19_prealloc_before_joined.py",  # pre-allocation and joining dates (0163)
     # 2026-12-07 afternoon (ATTACK18, ATTACK18b and their fixes): the ledger's rules, readers and verdicts
     "tests/security/test_attack17b_first_statement.py",    # a unit's joining date (0154): a trigger's rule, the verdict
     # (0157, G5) the months-payable basis of a registered unit: the monitor's reader (the G9 race and the

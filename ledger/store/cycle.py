@@ -88,18 +88,30 @@ class PreallocationLine:
     target_basis: str           # plan (the annual plan set the target), else the basis: budget | prior-year
     held: Fen                   # the county expenditure account's balance now
     amount: Fen                 # max(0, target − held)
-    status: str                 # to post | nothing to post | held | already posted
+    status: str                 # to post | nothing to post | held | already posted | not yet joined
     entry_id: int | None
     held_id: int | None = None  # the held entry awaiting city finance's confirmation (0046)
 
 
-def preallocation_table(conn: Conn, year: int, *, months: int, basis: str) -> list[PreallocationLine]:
+def joining_after(conn: Conn, on: dt.date) -> dict[str, dt.date]:
+    """(0163, ATTACK19 J5) The units whose registered joining date (fl.unit_joined, 0154) is after
+    ``on``: nothing is posted on them dated before it, so a pre-allocation dated ``on`` leaves them out."""
+    return {r["unit"]: r["joined_on"] for r in conn.execute(
+        "SELECT unit, joined_on FROM fl.unit_joined WHERE joined_on > %s ORDER BY unit", (on,)).fetchall()}
+
+
+def preallocation_table(conn: Conn, year: int, *, months: int, basis: str,
+                        on: dt.date | None = None) -> list[PreallocationLine]:
     """The 预拨 table: per county (unit, book, component) monthly basis, months, target,
     held (the county expenditure account's balance now) and amount = max(0, target − held).
 
     ``status`` says what posting would do: ``to post``, ``nothing to post`` (already holds
     the target), ``held`` (this year's pre-allocation awaits city finance's confirmation;
-    ``held_id``) or ``already posted`` (this year's pre-allocation exists; ``entry_id``)."""
+    ``held_id``) or ``already posted`` (this year's pre-allocation exists; ``entry_id``).
+    With ``on`` (the pre-allocation's date), a county that joins the pooled fund after it is
+    ``not yet joined`` (0163, ATTACK19 J5): it is left out, and pre-allocated for on or after
+    its joining date — held, a line dated before could only be rejected, and city finance's
+    confirmation of the city's pre-allocations (all or none) would be refused with it."""
     bases = _monthly_bases(conn, year, basis)
     held = {(r["unit"], r["book"], r["component"]): int(r["balance"]) for r in conn.execute(
         """SELECT a.unit, a.book, a.component, a.balance FROM fl.account a
@@ -123,16 +135,20 @@ def preallocation_table(conn: Conn, year: int, *, months: int, basis: str) -> li
         else:
             waiting.setdefault(r["k"], r["id"])
 
-    def status(key: str, amount: int) -> str:
+    late = joining_after(conn, on) if on is not None else {}
+
+    def status(key: str, unit: str, amount: int) -> str:
         if key in done:
             return "already posted"
         if key in waiting:
             return "held"
+        if unit in late:
+            return "not yet joined"
         return "to post" if amount > 0 else "nothing to post"
 
     return [PreallocationLine(ln.unit, ln.book, ln.component, ln.monthly_basis, ln.months, ln.target,
                               "plan" if (ln.unit, ln.book, ln.component) in planned else basis, ln.held, ln.amount,
-                              status(key, ln.amount), done.get(key), None if key in done else waiting.get(key))
+                              status(key, ln.unit, ln.amount), done.get(key), None if key in done else waiting.get(key))
             for ln, key in zip(lines, keys, strict=True)]
 
 

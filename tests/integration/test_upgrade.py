@@ -3525,3 +3525,41 @@ def test_upgrade_0162_a_closed_years_settings_are_final(upgraded: Upgraded) -> N
                          "AND row_key ->> 'rule' = 'closed_year_settings'").fetchone()[0] == 1
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
+
+
+def test_upgrade_0163_keys_are_compared_exactly_and_a_unit_without_a_joining_date_takes_no_posting(
+        upgraded: Upgraded) -> None:
+    """0163 (ATTACK19 J4, J2, J5): in the upgraded ledger fl.adjfund_allocate, fl.government_pay and
+    fl._prealloc_state find an earlier write by its exact key (no LIKE on, no prefix of, the caller's
+    key); fl.adjfund_allocate, fl.government_pay, fl.unit_first_day_record and fl.preallocate keep
+    their settings (lock_timeout 5s, the pinned search_path) and are not PUBLIC's. A unit registered
+    by raw SQL without a joining date takes no posting (before_unit_joined, saying how to register
+    it), rolled back; the ledger verifies."""
+    with upgraded.connect() as c:
+        fns = ("fl.adjfund_allocate(integer, text, bigint, date, text)", "fl.government_pay(text, text, bigint, date, text)",
+               "fl.unit_first_day_record()", "fl.preallocate(integer, date, jsonb)")
+        for f in fns:
+            cfg, src, pub = c.execute(
+                "SELECT proconfig, prosrc, has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
+                "WHERE oid = %s::regprocedure", (f,)).fetchone()
+            assert "lock_timeout=5s" in cfg and "search_path=pg_catalog, fl, pg_temp" in cfg and pub is False, (f, cfg)
+            assert "LIKE format(" not in src and "left(c.idempotency_key" not in src, f
+        state = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl._prealloc_state(integer, jsonb)'::regprocedure"
+                          ).fetchone()[0]
+        assert "LIKE" not in state and "split_part" in state
+        assert "joins the pooled fund on" in c.execute(
+            "SELECT prosrc FROM pg_proc WHERE oid = 'fl.preallocate(integer, date, jsonb)'::regprocedure").fetchone()[0]
+        today = c.execute("SELECT fl._region_today()").fetchone()[0]
+        with c.transaction(force_rollback=True):
+            c.execute("INSERT INTO fl.unit (code, name_zh, name_en, kind, sort) "
+                      "VALUES ('230899', '新县', 'Xinxian', 'county', 99)")
+            c.execute("INSERT INTO fl.app_user (name, role) VALUES (session_user, 'finance')")
+            doc = json.dumps([{"date": str(today), "book": "RES", "idempotency_key": "upgrade-0163",
+                               "memo": "temporary payment",
+                               "postings": [{"account": "1101", "unit": "230899", "side": "D", "amount": 500},
+                                            {"account": "2001", "unit": "230899", "side": "C", "amount": 500}]}])
+            with pytest.raises(psycopg.Error) as e, c.transaction():
+                c.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (doc,))
+            assert "no registered joining date" in str(e.value), e.value
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
