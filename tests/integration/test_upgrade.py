@@ -3412,6 +3412,40 @@ def test_upgrade_0159_the_write_path_probes_by_index_and_marks_in_one_statement(
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
 
+
+def test_upgrade_0161_which_postings_are_held_is_inlined(upgraded: Upgraded) -> None:
+    """0161 (issue 24): in the upgraded ledger fl._held_by_hand is an inlinable IMMUTABLE SQL function
+    (no SET clause, not a definer, not PUBLIC's) with 0050's body; a query over fl.account under the
+    callers' pinned search_path plans its expression, not a call; it gives the same answer for each
+    chart and holder (real money, 3xxx-5xxx, 1201 and 2101 held; a temporary payment not); a manual
+    entry without any of them posts at once; the ledger verifies."""
+    with upgraded.connect() as c:
+        lang, vol, definer, cfg, src, pub = c.execute(
+            "SELECT l.lanname, p.provolatile, p.prosecdef, p.proconfig, p.prosrc, "
+            "has_function_privilege('public', p.oid, 'EXECUTE') FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang "
+            "WHERE p.oid = 'fl._held_by_hand(text,text)'::regprocedure").fetchone()
+        assert (lang, vol, definer, cfg, pub) == ("sql", "i", False, None, False)
+        assert "fl._real_money(p_chart, p_holder)" in src and "IN ('1201', '2101')" in src, src
+        cases = {("1001", ""): True, ("1101", "clinic"): True, ("3101", ""): True, ("4101.county", ""): True,
+                 ("5101", ""): True, ("1201.2", ""): True, ("2101", ""): True, ("1101", ""): False,
+                 ("2001", ""): False, ("2201", ""): False}
+        for (chart, holder), want in cases.items():
+            assert c.execute("SELECT fl._held_by_hand(%s, %s)", (chart, holder)).fetchone()[0] is want, (chart, holder)
+        with c.transaction(force_rollback=True):
+            c.execute("SET LOCAL search_path = pg_catalog, fl, pg_temp")
+            plan = "\n".join(r[0] for r in c.execute(
+                "EXPLAIN (VERBOSE) SELECT fl._held_by_hand(a.chart_code, a.holder) FROM fl.account a"))
+            assert "_held_by_hand" not in plan and "split_part" in plan, plan
+        today = c.execute("SELECT fl._region_today()").fetchone()[0]
+    doc = json.dumps([{"date": str(today), "book": "RES", "idempotency_key": "upgrade-0161", "memo": "temporary payment",
+                       "postings": [{"account": "1101", "unit": "230822", "side": "D", "amount": 600},
+                                    {"account": "2001", "unit": "230822", "side": "C", "amount": 600}]}])
+    with upgraded.connect("fin_zhao") as f:
+        r = f.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (doc,)).fetchone()
+        assert r is not None and r[2] == "posted" and r[3] is None, r
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
 def _a_stored_radical_refuses_its_lookalike(c: psycopg.Connection) -> None:
     """A register item stored under a radical (as before 0134: its hanzi trigger off) refuses a
     new item that reads as it (reference_confusable, naming it) and takes one that does not;

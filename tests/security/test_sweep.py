@@ -24,6 +24,8 @@ INLINED = {"fmt_fen", "imp_days_in_month", "imp_date", "imp_date_problem", "imp_
            "imp_whole", "imp_whole_problem",
            # 0017: per entry in fl.post_entries and the entry stamp
            "_kind_command", "_key_in_namespace", "_key_namespace", "_real_money",
+           # 0161: per posting in fl.post_entries and fl.reverse_entry (which postings are held)
+           "_held_by_hand",
            # 0066: an import line's text, per line in the batch digest (fl._record_import_lines)
            "_import_line_text",
            # 0089/0111: a reference's form, in three CHECKs and (0124) the register item's insert trigger
