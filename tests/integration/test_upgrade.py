@@ -3443,6 +3443,36 @@ def test_upgrade_0161_which_postings_are_held_is_inlined(upgraded: Upgraded) -> 
     with upgraded.connect("fin_zhao") as f:
         r = f.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (doc,)).fetchone()
         assert r is not None and r[2] == "posted" and r[3] is None, r
+
+
+def test_upgrade_0164_the_stage_counters_draw_from_a_cache(upgraded: Upgraded) -> None:
+    """0164 (issue 24): on the upgraded ledger fl.import_stage (its SET clauses kept, not PUBLIC's) makes
+    the stage's row_no and fl_tick identities with a cache of 10,000; the rows still count 2, 3, 4 and
+    1, 2, 3; the caller still may neither advance nor rewind fl_tick's sequence (the bound's own test,
+    tests/security/test_stage_bound.py, runs at head); the ledger verifies."""
+    with upgraded.connect() as c:
+        src, cfg, pub = c.execute("SELECT prosrc, proconfig, has_function_privilege('public', oid, 'EXECUTE') "
+                                  "FROM pg_proc WHERE oid = 'fl.import_stage(text)'::regprocedure").fetchone()
+        assert "(0164)" in src and "CACHE 10000" in src and "fl_stage_guard" in src, src
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg and pub is False, cfg
+        officer = c.execute("SELECT name FROM fl.app_user WHERE role = 'officer' AND unit IS NOT NULL "
+                            "ORDER BY name LIMIT 1").fetchone()[0]
+    with upgraded.connect(officer) as o:
+        o.autocommit = False
+        o.execute("SELECT fl.import_stage('payments')")
+        caches = o.execute("SELECT s.seqcache FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid "
+                           "WHERE c.relnamespace = pg_my_temp_schema() AND c.relname LIKE 'fl_stage_payments%%' "
+                           "ORDER BY 1").fetchall()
+        assert [x for (x,) in caches] == [10000, 10000], caches
+        o.execute("INSERT INTO pg_temp.fl_stage_payments (date) VALUES ('a'), ('b'), ('c')")
+        assert o.execute("SELECT array_agg(row_no ORDER BY row_no), array_agg(fl_tick ORDER BY fl_tick) "
+                         "FROM pg_temp.fl_stage_payments").fetchone() == ([2, 3, 4], [1, 2, 3])
+        seq = o.execute("SELECT pg_get_serial_sequence('pg_temp.fl_stage_payments', 'fl_tick')").fetchone()[0]
+        for q in (f"SELECT nextval('{seq}')", f"SELECT setval('{seq}', 1)"):
+            with pytest.raises(psycopg.Error) as e, o.transaction():
+                o.execute(q)
+            assert e.value.sqlstate == "42501", (q, e.value)
+        o.rollback()
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
 
