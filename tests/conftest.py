@@ -115,6 +115,16 @@ SAME_ON_ANY_SERVER = frozenset({
     "tests/security/test_attack19_unit_without_joining_date.py",  # a unit with no joining date (0163)
     "tests/security/test_attack19_adjfund_key_like.py",  # an allocation's and a government payment's key (0163)
     "tests/security/test_attack19_prealloc_before_joined.py",  # pre-allocation and joining dates (0163)
+    # 2026-12-07 (citime4): ATTACK17/17b modules read, each the ledger's rule, a reader or a verdict's Python
+    "tests/security/test_attack17_legacy_drain.py",        # the county officers' moves off the legacy accounts (0052's rule)
+    "tests/security/test_attack17b_ack_past_monitor.py",   # the monitor as of a past day (reader)
+    "tests/security/test_attack17b_closed_year_backdated_row.py",  # a back-dated row slipped in with the guard off (verdict)
+    "tests/security/test_attack17b_closed_year_requests.py",  # a closed year's requests are final (0143's rule, review)
+    "tests/security/test_attack17b_confusable_stored.py",  # a stored look-alike reference (0141's translate fold, import rule)
+    "tests/security/test_attack17b_digest_dupes.py",       # a digest file's repeated keys and numbers (Python)
+    "tests/security/test_attack17b_headcount_after_close.py",  # a closed year's first headcount (0142's rule)
+    "tests/security/test_attack17b_unit_without_budget.py",  # budget execution of a unit without a budget (reports)
+    "tests/security/test_reference_lookalike_stored.py",   # 0141: a new reference read as a stored one (rule, fold)
     # 2026-12-07 afternoon (ATTACK18, ATTACK18b and their fixes): the ledger's rules, readers and verdicts
     "tests/security/test_attack17b_first_statement.py",    # a unit's joining date (0154): a trigger's rule, the verdict
     # (0157, G5) the months-payable basis of a registered unit: the monitor's reader (the G9 race and the
