@@ -293,6 +293,10 @@ def export_cmd(
             console.print("[red]" + _("the live server has {n} finding(s) in the checks only a live connection can "
                                       "make (logins, built-ins, settings, libraries): recorded in online.json, and "
                                       "verify --offline reports them").format(n=r["online_findings"]) + "[/red]")
+        for name, why in r["not_exported"].items():
+            console.print("[red]" + plain(_("fl.{table} was not exported ({reason}): the catalogue check names it; "
+                                            "ask the database administrator why it is there").format(
+                table=name, reason=why)) + "[/red]")
         if not r["rows_verified"]:
             console.print("[red]" + _("the exported ledger has {n} finding(s): run verify --offline on it").format(
                 n=len(r["findings"])) + "[/red]")

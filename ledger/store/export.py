@@ -21,7 +21,10 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import psycopg
+
 from ledger.core import proof
+from ledger.core.fingerprint import shipped
 from ledger.core.findings import VerifyReport
 from ledger.errors import BadInput
 from ledger.i18n import _
@@ -113,6 +116,18 @@ def _create(path: Path, dir_fd: int | None = None, name: str | None = None) -> B
     return os.fdopen(fd, "wb")
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+def _discard(folders: _Folders, sub: str, name: str) -> None:
+    """A file begun for a table that could not be read: removed, so nothing half-written is listed."""
+    try:
+        os.unlink(name, dir_fd=folders.fds[sub])
+    except FileNotFoundError:
+        pass
+
+
 def _write_new(path: Path, text: str, folders: _Folders | None = None) -> None:
     with (folders.create("", path.name) if folders is not None else _create(path)) as f:
         f.write(text.encode("utf-8"))
@@ -157,6 +172,8 @@ def _export(conn: Conn, directory: Path, folders: _Folders, digest_out: Path | N
         taken = {"db": conn.info.dbname, "login": conn.info.user,
                  "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
         counts: dict[str, int] = {}
+        skipped: dict[str, str] = {}
+        release = {k for k, kind in shipped()["relations"].items() if kind.startswith("r")}
         for t in conn.execute(_TABLES_SQL, {"needed": list(proof.TABLES)}).fetchall():
             name = t["name"]
             if not verify_records.PLAIN_NAME.fullmatch(name) or not t["cols"]:
@@ -166,6 +183,12 @@ def _export(conn: Conn, directory: Path, folders: _Folders, digest_out: Path | N
                 # catalogue (catalogue.json, and the verdict's catalogue check) names the
                 # relation, and no file is made for it.
                 continue
+            if name not in proof.TABLES and f"fl.{name}" not in release:
+                # (ATTACK19 J8) A table the release does not create is the DBA's: never read (its row
+                # policy may raise or sleep, and stop the auditor's archive); the catalogue check
+                # names it (catalogue.json and the verdict), and the manifest lists it here.
+                skipped[name] = "not a table of the release"
+                continue
             if name in proof.TABLES:
                 cols = [*proof.TABLES[name], *[c for c in t["cols"] if c not in proof.TABLES[name]]]
                 order = ", ".join(_ident(c.strip()) for c in proof.ORDER_BY[name].split(","))
@@ -173,7 +196,14 @@ def _export(conn: Conn, directory: Path, folders: _Folders, digest_out: Path | N
                 cols = list(t["cols"])
                 order = ", ".join(_ident(c) for c in (t["pk"] or cols[:1]))
             q = f"SELECT {', '.join(_ident(c) for c in cols)} FROM ONLY fl.{_ident(name)} ORDER BY {order}"
-            counts[f"tables/{name}.csv"] = _copy_to(conn, q, folders, "tables", f"{name}.csv")
+            try:
+                # a release table the DBA gave a policy that raises: named, the export goes on (the
+                # offline verdict names a table of the proof missing; the catalogue the policy)
+                with conn.transaction():
+                    counts[f"tables/{name}.csv"] = _copy_to(conn, q, folders, "tables", f"{name}.csv")
+            except psycopg.Error as e:
+                skipped[name] = f"unreadable: {_one_line(str(e))}"
+                _discard(folders, "tables", f"{name}.csv")
         # The chained histories' other side: each hooked table's rows as the history keys
         # and prints them, and each self-chained table's links (ledger.io.archive).
         keys, unreadable = verify_records.hooked(conn)
@@ -230,7 +260,7 @@ def _export(conn: Conn, directory: Path, folders: _Folders, digest_out: Path | N
                 "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "chain_head": head, "columns": {t: list(c) for t, c in proof.TABLES.items()},
                 "conventions": "PostgreSQL CSV, DateStyle ISO, TimeZone UTC, bytea hex; empty unquoted field = NULL",
-                "files": files}
+                "files": files, **({"not_exported": skipped} if skipped else {})}
     _write_new(directory / archive.MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", folders)
     folders.check_unmoved()
     filed = {**archive.manifest_digest(directory), "database": taken["db"], "taken_at": taken["at"],
@@ -240,7 +270,9 @@ def _export(conn: Conn, directory: Path, folders: _Folders, digest_out: Path | N
     # verified: the rows proven and the live server's checks clean; rows_verified and
     # findings: the rows' proof alone (as before online.json); online: the server's checks.
     return {"directory": str(directory), "files": len(files), "entries": rep.extra.get("entries"),
-            "postings": rep.extra.get("postings"), "verified": rep.ok and all(c.ok for c in server),
+            "postings": rep.extra.get("postings"),
+            "verified": rep.ok and all(c.ok for c in server) and not skipped,
+            "not_exported": skipped,
             "rows_verified": rep.ok, "digest": filed, "findings": [f.as_json() for f in rep.findings],
             "online": [c.as_json() for c in server],
             "online_findings": sum(len(c.findings) + c.omitted for c in server)}
