@@ -24,8 +24,8 @@ from typing import Any, BinaryIO
 import psycopg
 
 from ledger.core import proof
-from ledger.core.fingerprint import shipped
 from ledger.core.findings import VerifyReport
+from ledger.core.fingerprint import shipped
 from ledger.errors import BadInput
 from ledger.i18n import _
 from ledger.io import archive
