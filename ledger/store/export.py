@@ -13,6 +13,7 @@ are described in ledger.io.archive.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -122,10 +123,8 @@ def _one_line(text: str) -> str:
 
 def _discard(folders: _Folders, sub: str, name: str) -> None:
     """A file begun for a table that could not be read: removed, so nothing half-written is listed."""
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(name, dir_fd=folders.fds[sub])
-    except FileNotFoundError:
-        pass
 
 
 def _write_new(path: Path, text: str, folders: _Folders | None = None) -> None:
