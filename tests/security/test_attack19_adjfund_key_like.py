@@ -69,3 +69,46 @@ def collect_(key: str, date: str, unit: str, yuan: str) -> dict:
     from tests.helpers import collect
 
     return collect(key, date, unit, yuan)
+
+
+def test_j4_fix_a_key_is_exact_both_ways_and_another_content_under_it_is_a_conflict(ledger_db: LedgerDB) -> None:
+    """0163: '%' (a LIKE wildcard for any text) is a key of its own, not every allocation; the same
+    key again with the same content is the duplicate it was, with another amount an idempotency
+    conflict; a government payment under its key again on another date is a conflict, not a duplicate."""
+    with_fund(ledger_db, FUND)
+    post(ledger_db, move("o22", "2022-12-31", "230822", "1003", "3001", "300.00", dr_holder="special"),
+         move("o00", "2022-12-31", "230800", "1003", "3001", "100000.00", dr_holder="special"),
+         move("r23", "2023-03-01", "230822", "1003", "4001", "6000.00", dr_holder="special"),
+         move("e23", "2023-04-30", "230822", "5001.inpatient", "1003", "7080.00", cr_holder="special"))
+
+    def allocate(key: str, amount: str = "100.00"):  # type: ignore[no-untyped-def]
+        return ledger_db.cli("adjfund", "allocate", "--year", "2023", "--amount", amount, "--date", "2023-05-01",
+                             "--key", key, "--json", user="fin")
+
+    assert [r["status"] for r in allocate("调剂-1").json()] == ["posted"]
+    assert [r["status"] for r in allocate("%").json()] == ["posted"]
+    assert [r["status"] for r in allocate("调剂-1").json()] == ["duplicate"]
+    again = allocate("调剂-1", "50.00")
+    assert again.exit_code != 0 and "idempotency_conflict" in again.stderr + again.stdout, again
+    n = ledger_db.admin().execute("SELECT count(*) AS n FROM fl.entry WHERE kind = 'adjfund_alloc'").fetchone()["n"]
+    assert n == 2
+
+
+def test_j4_fix_a_government_payment_again_on_another_date_is_a_conflict(ledger_db: LedgerDB) -> None:
+    from tests.helpers import pay_from_special
+    from tests.helpers import post as post_as
+
+    fin = ledger_db.connect("fin")
+    post_as(fin, collect_("c00", "2023-01-05", "230800", "9000000.00"), collect_("c22", "2023-01-05", "230822", "1000.00"))
+    post_as(fin, pay_from_special("p22", "2023-06-05", "230822", "3000.00"))
+    fin.commit()
+    assert ledger_db.cli("close", "year", "--year", "2023", "--date", "2023-12-31", user="rev").exit_code == 0
+
+    def pay(on: str):  # type: ignore[no-untyped-def]
+        return ledger_db.cli("government", "pay", "--unit", "230822", "--book", "RES", "--amount", "500.00",
+                             "--date", on, "--key", "G", "--json", user="fin")
+
+    assert [p["status"] for p in pay("2024-01-10").json()] == ["posted"]
+    assert [p["status"] for p in pay("2024-01-10").json()] == ["duplicate"]
+    later = pay("2024-02-10")
+    assert later.exit_code != 0 and "idempotency_conflict" in later.stderr + later.stdout, later
