@@ -321,6 +321,13 @@ def check_digest(
     rep = read_pinned(lambda c: audit.check_digest(c, d))
     if not json_out:
         _render_changes(rep.extra.get("changed_since_digest"))
+        flight = rep.extra.get("in_flight_at_digest")
+        if flight:
+            # (ATTACK19 J3) created before the digest was taken, committed after it by a transaction in
+            # progress at its snapshot: no finding, and said
+            console.print(_("written by a transaction in progress when the digest was taken, committed after it "
+                            "(not a finding): {entries}").format(
+                entries=", ".join(plain(f["voucher"] or f"#{f['entry_id']}") for f in flight)))
     if not json_out and rep.ok:
         console.print(_("the ledger extends the digest of {at} unchanged ({n} entries since)").format(
             at=d.get("taken_at"), n=rep.extra["later_entries"]))

@@ -37,8 +37,16 @@ from ledger.store.verify_independent import chain_head, chain_rows, independent_
 # found the history head taken leaves its versions for the next writer to chain), each
 # with the SHA-256 of its own columns: a write committed before the digest is under it
 # whether or not it was chained by then. /1 and /2 digests are still checked as before.
-DIGEST_FORMAT = "fundledger-digest/3"
-DIGEST_FORMATS = ("fundledger-digest/1", "fundledger-digest/2", DIGEST_FORMAT)
+# /4 (ATTACK19 J3): and the snapshot it was taken in (pg_current_snapshot() read in the pinned
+# session: xmin, xmax and the transactions in progress), so that check-digest tells an honest write
+# in flight while the digest was taken (its transaction in progress then, its row written by then)
+# from an entry inserted after it with an early created_at. /1, /2 and /3 digests are still checked
+# as before.
+DIGEST_FORMAT = "fundledger-digest/4"
+DIGEST_FORMATS = ("fundledger-digest/1", "fundledger-digest/2", "fundledger-digest/3", DIGEST_FORMAT)
+# The formats that record the history versions not chained yet (ATTACK11 Y5), and the snapshot (J3).
+_UNCHAINED_FORMATS = ("fundledger-digest/3", DIGEST_FORMAT)
+_XID_WRAP = 2 ** 32     # a row's xmin is the low 32 bits of its transaction id
 MAX_CHECKPOINTS = 1000
 
 
@@ -257,6 +265,10 @@ def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str,
     # server — which a superuser may replace in place — names when or where the digest was taken.
     taken_at = dt.datetime.now(dt.UTC)
     where = {"database": conn.info.dbname, "taken_by": conn.info.user}
+    # (ATTACK19 J3) The transaction ids held after taken_at and before the snapshot: each was
+    # assigned by then, so a writer in flight across the snapshot is known by its id.
+    held = held_xids(conn)
+    conn.rollback()
 
     def collect(c: Conn, p: Any) -> tuple[dict[str, Any], CheckResult, dict[str, Any] | None]:
         seals = int(p.counts["seals"])
@@ -271,6 +283,7 @@ def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str,
             last[:] = [r]
 
         meta["queued"] = _queued_now(p)
+        meta["snapshot"] = _snapshot_now(c, held)
         log = _read_log(c)
         meta["unchained"] = unchained_versions(log) if log is not None else []
         return meta, check_chain(chain_rows(c, p), chain_head(c), on_row=keep), _history_head(c, log=log)
@@ -313,7 +326,89 @@ def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str,
         "checkpoints": checkpoints,
         "queued": [{"entry_id": eid, "digest": d.hex()} for eid, d in sorted(meta["queued"].items())],
         **({"history": history, "unchained": meta["unchained"]} if history is not None else {}),
+        "snapshot": meta["snapshot"],
     }
+
+
+_HELD_XIDS = """SELECT l.transactionid::text AS x FROM pg_catalog.pg_locks l
+                 WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND l.granted"""
+
+
+def held_xids(c: Conn) -> list[int]:
+    """The transaction ids held now (32 bits, as ``pg_locks`` shows them): every running
+    transaction's own id, its subtransactions' and each prepared transaction's. ``pg_locks`` is
+    the server's live lock table, not a snapshot: read before the digest's snapshot, each id was
+    assigned before it."""
+    return [int(r["x"]) for r in c.execute(_HELD_XIDS).fetchall()]
+
+
+def _full(x32: int, near: int) -> int:
+    """A 32-bit transaction id as the full id nearest ``near`` (a full id read at the same time)."""
+    d = (x32 - near) % _XID_WRAP
+    return near + d if d < _XID_WRAP // 2 else near - (_XID_WRAP - d)
+
+
+def _snapshot_now(c: Conn, before: list[int]) -> dict[str, Any]:
+    """The pinned session's own snapshot (ATTACK19 J3), read in the verdict's session, whose built-ins
+    the verdict judged (a digest is filed only when its ``catalogue`` check is clean): ``xmin`` and
+    ``xmax`` as ``pg_current_snapshot()`` gives them; ``next``, one past the highest transaction id
+    assigned before the snapshot that the digest knows of — xmax, or an id held just before the
+    snapshot was taken (``before``: ``held_xids``); ``in_progress``, the transactions not finished
+    in the snapshot (full 64-bit ids, two-phase prepared ones included): those it lists, and those
+    from its xmax to below ``next`` that held their id before it or still hold it now — PostgreSQL's
+    xmax is one past the last *finished* id, so a running transaction with a higher one is not in
+    its list. An id at or past ``next`` may have been assigned after the snapshot: never counted."""
+    row = c.execute("SELECT pg_catalog.pg_current_snapshot()::text AS s").fetchone()
+    assert row is not None
+    first, last, xip = str(row["s"]).split(":")
+    lo, hi = int(first), int(last)
+    seen = [_full(x, hi) for x in before]
+    nxt = max([hi, *(x + 1 for x in seen)])
+    after = [_full(x, hi) for x in held_xids(c)]
+    running = {int(x) for x in xip.split(",") if x} | {x for x in seen + after if hi <= x < nxt}
+    return {"xmin": lo, "xmax": hi, "next": nxt, "in_progress": sorted(running)}
+
+
+def _snapshot_of(digest: dict[str, Any]) -> dict[str, Any] | None:
+    """The snapshot a /4 digest recorded (None in /1, /2 and /3: entries since are judged by their
+    creation time alone, as before), each field checked for its shape; required in /4, so a lost
+    field never reads as "nothing was in flight" — nor, lost, as anything but the older judgement."""
+    if digest.get("format") != DIGEST_FORMAT:
+        return None
+    given = _obj(_field(digest, "snapshot"), "snapshot")
+    xmin = _whole(given.get("xmin"), "snapshot.xmin")
+    xmax = _whole(given.get("xmax"), "snapshot.xmax")
+    nxt = _whole(given.get("next"), "snapshot.next")
+    if xmax < xmin:
+        raise _damaged("snapshot.xmax", _("at least its xmin ({n})").format(n=xmin), xmax)
+    if nxt < xmax:
+        raise _damaged("snapshot.next", _("at least its xmax ({n})").format(n=xmax), nxt)
+    seen: dict[int, bool] = {}
+    for i, x in enumerate(_list(given.get("in_progress"), "snapshot.in_progress")):
+        f = f"snapshot.in_progress[{i}]"
+        x = _whole(x, f)
+        _once(seen, x, f)
+        if not xmin <= x < nxt:
+            raise _damaged(f, _("a transaction id from its xmin ({lo}) to below its next ({hi})").format(
+                lo=xmin, hi=nxt), x)
+        seen[x] = True
+    return {"xmin": xmin, "xmax": xmax, "next": nxt, "in_progress": frozenset(seen)}
+
+
+def in_flight(snapshot: dict[str, Any], created_xid: int, row_xmin: int) -> bool:
+    """Was an entry not in a digest written by a transaction in progress at the digest's snapshot
+    (ATTACK19 J3)? Its ``created_xid`` (the transaction's full id, a column a DBA can set) must be
+    one the snapshot held in progress, *and* its row's ``xmin`` (the id PostgreSQL stamped the row
+    with: that transaction's or one of its subtransactions', never chosen by SQL) must have been
+    assigned by then — from the transaction's own id up to below the snapshot's ``next``, compared
+    modulo 2^32 as PostgreSQL compares ids. An honest write in flight passes (its
+    transaction held its id and wrote the row before the digest, committing after); an entry
+    inserted after the digest by any later transaction carries an xmin past the snapshot's next,
+    whatever its created_at and created_xid say."""
+    if created_xid not in snapshot["in_progress"]:
+        return False
+    lo, hi = created_xid % _XID_WRAP, int(snapshot["next"]) % _XID_WRAP
+    return (row_xmin - lo) % _XID_WRAP < (hi - lo) % _XID_WRAP
 
 
 def _queued_now(p: Any) -> dict[int, bytes]:
@@ -346,7 +441,7 @@ def _unchained_of(digest: dict[str, Any]) -> dict[int, dict[str, Any]]:
     # A /3 digest with a history head recorded its unchained versions, none or some: the field
     # is required with it there, so a lost field never reads as "nothing was waiting" (ATTACK18 G1).
     # (ATTACK18b H3) Only /3 records them: the /1 and /2 writers kept a history head without the list.
-    given = (_field(digest, "unchained") if "history" in digest and digest.get("format") == DIGEST_FORMAT
+    given = (_field(digest, "unchained") if "history" in digest and digest.get("format") in _UNCHAINED_FORMATS
              else digest.get("unchained", []))
     return _digest_rows(given, "unchained", "id")
 
@@ -381,6 +476,18 @@ def _unchained_findings(want: dict[int, dict[str, Any]], now: dict[int, Sequence
             out.append(f"{what}; it differs now ({where}): rewritten after the digest, while it waited for the "
                        "history's head")
     return out
+
+
+def _in_flight_rows(c: Conn, snapshot: dict[str, Any] | None, rows: list[ChainRow]) -> list[ChainRow]:
+    """Of ``rows`` (sealed after the digest, created before it was taken), those written by a
+    transaction in progress at the digest's snapshot (``in_flight``): each entry's created_xid and
+    its row's xmin read in the pinned session. None without a recorded snapshot (/1, /2, /3)."""
+    if snapshot is None or not rows:
+        return []
+    got = {int(r["id"]): (int(r["x"]), int(r["m"])) for r in c.execute(
+        "SELECT e.id, e.created_xid::text AS x, e.xmin::text AS m FROM ONLY fl.entry e WHERE e.id = ANY(%s)",
+        ([r.entry_id for r in rows],)).fetchall()}
+    return [r for r in rows if r.entry_id in got and in_flight(snapshot, *got[r.entry_id])]
 
 
 def _queued_of(digest: dict[str, Any]) -> dict[int, bytes]:
@@ -648,6 +755,7 @@ def check_digest_file(digest: dict[str, Any]) -> None:
     _queued_of(digest)
     _unchained_of(digest)
     _history_of(digest)
+    _snapshot_of(digest)
 
 
 def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) -> VerifyReport:
@@ -656,6 +764,7 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
     queued_then = _queued_of(digest)
     unchained_then = _unchained_of(digest)
     history_then = _history_of(digest)
+    snapshot_then = _snapshot_of(digest)
     now = dt.datetime.now(dt.UTC)
     if taken_at > now + CLOCK_SKEW:
         # (ATTACK18 G1's note) Every honest entry since would read as "created before the digest
@@ -670,6 +779,8 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
     queued_now: dict[int, bytes] = {}
     findings: list[Finding] = []
     state: dict[str, Any] = {"window": [], "suspects": [], "prev": GENESIS, "diverged": False, "seen": 0, "later": 0, "vouchers": {}, "at": None}
+    early: list[ChainRow] = []          # sealed after the digest, created before it was taken
+    flight: list[ChainRow] = []         # of those, written by a transaction in progress at its snapshot (J3)
 
     def add(message: str, r: ChainRow | None = None) -> None:
         findings.append(Finding("digest", message, entry_id=r.entry_id if r else None, voucher=r.voucher if r else None))
@@ -681,8 +792,7 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
                 sealed_later[r.entry_id] = r.digest
                 return
             if r.created_at is not None and r.created_at < taken_at:
-                add(f"not in the digest but created at {r.created_at:%Y-%m-%d %H:%M:%S}, before the digest was taken "
-                    f"({taken_at:%Y-%m-%d %H:%M:%S}): inserted after the fact, back-dated", r)
+                early.append(r)         # judged once the chain is read (J3: was it in flight then?)
             return
         state["seen"] += 1
         state["at"] = r
@@ -718,6 +828,7 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
     def compare(c: Conn, p: Any) -> dict[str, Any] | None:
         for r in chain_rows(c, p):          # digests from hashlib (the verdict's), never the server's
             feed(r)
+        flight.extend(_in_flight_rows(c, snapshot_then, early))
         queued_now.update(_queued_now(p))
         if history_then is None:
             return None
@@ -753,6 +864,11 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
         elif history_now["hash"] != want["hash"]:
             add(f"the chained history up to version {want['seq']} differs from the digest: rows of users, requests, "
                 "budgets, registers, closes or imports were rewritten and the history re-chained after the digest")
+    passed = {r.entry_id for r in flight}
+    for r in early:
+        if r.entry_id not in passed:
+            add(f"not in the digest but created at {r.created_at:%Y-%m-%d %H:%M:%S}, before the digest was taken "
+                f"({taken_at:%Y-%m-%d %H:%M:%S}): inserted after the fact, back-dated", r)
     for message in reference:
         add(message)
     for message in _queued_findings(queued_then, sealed_later, queued_now):
@@ -764,6 +880,10 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
         f"{head_hash.hex()[:16]}…) unchanged", state["seen"], findings, cap)
     extra = {"entries": int(rep.extra["entries"]), "postings": int(rep.extra["postings"]),
              "digest_seq": last_seq, "later_entries": state["later"],
+             # (J3) entries created before the digest and committed after it by a transaction in
+             # progress at its snapshot: no finding, listed (None: a digest without its snapshot)
+             "in_flight_at_digest": ([{"entry_id": r.entry_id, "voucher": r.voucher} for r in flight]
+                                     if snapshot_then is not None else None),
              # Every change of a column fundledger changes since the digest, explained or not
              # (None: a digest filed without the history's head, before 0010's digests).
              "changed_since_digest": [c.as_json() for c in since[0].changes] if since else None}

@@ -65,7 +65,7 @@ def test_x9_a_rewrite_behind_a_digest_filed_while_it_waited_is_named_by_check_di
     digest = tmp_path / "filed.json"
     assert ledger_db.cli("audit", "digest", "--out", str(digest), user="aud").exit_code == 0
     filed = json.loads(digest.read_text("utf-8"))
-    assert filed["format"] == "fundledger-digest/3" and [q["entry_id"] for q in filed["queued"]] == [eid]
+    assert filed["format"] == "fundledger-digest/4" and [q["entry_id"] for q in filed["queued"]] == [eid]
     _tamper(ledger_db, eid)
     hold.rollback()
     _seal(ledger_db)

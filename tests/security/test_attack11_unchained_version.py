@@ -200,7 +200,7 @@ def test_y5_an_honest_version_chained_after_the_digest_is_whole(ledger_db: Ledge
     fin.execute("SELECT * FROM fl.post_entries(%s::jsonb)",
                 (json.dumps([reclass("y5-ok", "2024-03-20", "230822", "1.00")]),)).fetchall()
     filed = _digest(ledger_db, tmp_path / "filed.json")
-    assert len(filed["unchained"]) >= 3 and filed["format"] == "fundledger-digest/3", filed["unchained"]
+    assert len(filed["unchained"]) >= 3 and filed["format"] == "fundledger-digest/4", filed["unchained"]
     hold.rollback()
     _next_write(ledger_db, "y5-next")
     assert ledger_db.admin().execute("SELECT count(*) AS n FROM fl.record_log WHERE seq IS NULL").fetchone()["n"] == 0  # type: ignore[index]
