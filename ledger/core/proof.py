@@ -116,7 +116,9 @@ DESCRIPTIONS = {
                   "was frozen through); every unit with a fund figure has one; no entry (above the rule point "
                   "unit_joined, 0154) posts on a unit dated before the unit joined (fl.unit_joined); a unit whose "
                   "joining date was registered (source region) and whose first fund-figure entry is above the rule "
-                  "point first_day_joined (0157) needs no row: its joining date is its basis — recomputed in Python",
+                  "point first_day_joined (0157) needs no row: its joining date is its basis; a unit whose first "
+                  "fund-figure entry is above the rule point unit_joined_required (0165) has a registered joining "
+                  "date — recomputed in Python",
     "hash_chain": "the SHA-256 chain recomputed with hashlib from the canonical texts: every digest, every link, "
                   "the head",
 }
@@ -744,6 +746,8 @@ class Proof:
     # row is written for them
     registered: set[str] = field(default_factory=set)
     first_day_joined_after: int | None = None
+    # (0165, ATTACK19 J2) above this entry a unit with fund figures has a fl.unit_joined row (0: every one)
+    unit_joined_required_after: int = 0
 
     # ---- helpers -----------------------------------------------------------------------
     def add(self, check: str, message: str, entry_id: int | None = None, *, request_id: int | None = None,
@@ -1181,6 +1185,17 @@ class Proof:
                 self.add("first_days", f"posts on unit {unit} dated {e.date}, before the unit joined the pooled fund "
                          f"on {self.joined[unit]} (fl.unit_joined, 0154): nothing is posted on a unit before it "
                          "joined, and a posting before it is how a first day in the ledger is made earlier", eid)
+        if self.joined is not None:
+            # (0165, ATTACK19 J2) a unit with no registered joining date at all is bounded by nothing:
+            # since 0154 init registers one with every unit (the migration registered one for each)
+            named: set[str] = set()
+            for key in sorted(self.fund):
+                lo = self.fund[key][0]
+                if key[1] not in self.joined and key[1] not in named and lo > self.unit_joined_required_after:
+                    named.add(key[1])
+                    self.add("first_days", f"unit {key[1]} posts on its fund figures (its first: entry {lo}) but has "
+                             "no registered joining date (fl.unit_joined): nothing bounds its first day in the ledger, "
+                             "and a posting dated before it joined is how that day is made earlier", lo)
         if self.first_rows is None:
             return
         after = self.first_day_joined_after
@@ -1627,6 +1642,7 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
         entry_versions: Mapping[str, Any] | None = None,
         first: Callable[[Proof], None] | None = None, component_days_after: int = 0,
         closed_prefix_after: int = 0, unit_joined_after: int = 0, first_day_joined_after: int | None = None,
+        unit_joined_required_after: int = 0,
         heads_again: Callable[[], Iterable[Row]] | None = None) -> tuple[VerifyReport, Proof]:
     """The whole verdict from ``read(table)`` (rows in TABLES order) and, for entries whose
     postings arrived scattered or out of id order, ``redo(entry_ids)`` (their postings
@@ -1648,7 +1664,8 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
     without its side effects; offline, the export's file)."""
     p = Proof(cap=cap, sink=sink, closes_sealed_by=dict(closes_sealed_by or {}), entry_versions=entry_versions or {},
               component_days_after=component_days_after, closed_prefix_after=closed_prefix_after,
-              unit_joined_after=unit_joined_after, first_day_joined_after=first_day_joined_after)
+              unit_joined_after=unit_joined_after, first_day_joined_after=first_day_joined_after,
+              unit_joined_required_after=unit_joined_required_after)
     ran = False
 
     def first_once() -> None:

@@ -185,7 +185,9 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
                             closed_prefix_after=api_rules.point("closed_prefix") if api_rules is not None else 0,
                             unit_joined_after=api_rules.point("unit_joined") if api_rules is not None else 0,
                             first_day_joined_after=(api_rules.recorded_point("first_day_joined")
-                                                    if api_rules is not None else None))
+                                                    if api_rules is not None else None),
+                            unit_joined_required_after=(api_rules.point("unit_joined_required")
+                                                        if api_rules is not None else 0))
         if api_rules is not None:
             api_rules.sealed(p0.seq_of, None)           # no history: the queued entries are not known
         return VerifyReport((*rep.checks, *rules_finish(directory, api_rules)), rep.extra)
@@ -204,7 +206,9 @@ def run_proof(directory: Path, sink: Any = None, catalogue: Sequence[CheckResult
                        closed_prefix_after=api_rules.point("closed_prefix") if api_rules is not None else 0,
                        unit_joined_after=api_rules.point("unit_joined") if api_rules is not None else 0,
                        first_day_joined_after=(api_rules.recorded_point("first_day_joined")
-                                               if api_rules is not None else None))
+                                               if api_rules is not None else None),
+                       unit_joined_required_after=(api_rules.point("unit_joined_required")
+                                                   if api_rules is not None else 0))
     keys: dict[str, Sequence[str]] = {t: () for t in hooked}
     unreadable = [t for t in hooked if t != "fl.posting" and t not in present]
     current = {t: _csv(hist_dir / f"{t[3:]}.csv") for t in hooked if t in present}

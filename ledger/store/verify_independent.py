@@ -570,7 +570,8 @@ def _judged(conn: Conn, reader: GroupedReader, cap: int, fingerprint: dict[str, 
                            component_days_after=api_rules.point("component_days"),
                            closed_prefix_after=api_rules.point("closed_prefix"),
                            unit_joined_after=api_rules.point("unit_joined"),
-                           first_day_joined_after=api_rules.recorded_point("first_day_joined"))
+                           first_day_joined_after=api_rules.recorded_point("first_day_joined"),
+                           unit_joined_required_after=api_rules.point("unit_joined_required"))
         t = step("rows", t)
         hist, tables = got["hist"], got["tables"]
         api_rules.placed(hist.first)        # the duty rules bind by the history's order (ATTACK10 X1)

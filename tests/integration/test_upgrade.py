@@ -1226,13 +1226,13 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
                                "reversal_date", "import_daily_cap_reference", "component_days", "approval_date",
                                "closed_prefix", "closed_year_reference", "legacy_figures",
                                "closed_year_request", "closed_year_request_final", "closed_year_standard",
-                               "unit_joined", "first_day_joined", "closed_year_settings"} \
+                               "unit_joined", "first_day_joined", "closed_year_settings", "unit_joined_required"} \
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
         # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115;
         # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125; approval_date: 0126;
         # closed_prefix: 0131; closed_year_reference: 0138; legacy_figures: 0140; closed_year_request: 0143;
         # closed_year_request_final, closed_year_standard: 0150; unit_joined: 0154; first_day_joined: 0157;
-        # closed_year_settings: 0162)
+        # closed_year_settings: 0162; unit_joined_required: 0165)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -3625,5 +3625,20 @@ def test_upgrade_0163_keys_are_compared_exactly_and_a_unit_without_a_joining_dat
             with pytest.raises(psycopg.Error) as e, c.transaction():
                 c.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (doc,))
             assert "no registered joining date" in str(e.value), e.value
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
+
+def test_upgrade_0165_a_unit_without_a_joining_date_is_named_above_the_rule_point(upgraded: Upgraded) -> None:
+    """0165 (ATTACK19 J2, the verdict's side): the rule point unit_joined_required is recorded once, at the
+    upgraded ledger's last entry (the demo's entries, judged as before: the ledger verifies); every unit of
+    the upgraded ledger has its joining date (0154 registered one for each)."""
+    with upgraded.connect() as c:
+        rows = c.execute("SELECT after_entry FROM fl.rule_point WHERE rule = 'unit_joined_required'").fetchall()
+        assert len(rows) == 1 and rows[0][0] == c.execute("SELECT max(id) FROM fl.entry WHERE id <= %s",
+                                                          (rows[0][0],)).fetchone()[0], rows
+        assert rows[0][0] >= upgraded.before["entries"], rows
+        assert c.execute("SELECT count(*) FROM fl.unit u WHERE NOT EXISTS "
+                         "(SELECT 1 FROM fl.unit_joined j WHERE j.unit = u.code)").fetchone()[0] == 0
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)

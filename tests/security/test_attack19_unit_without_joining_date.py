@@ -21,6 +21,8 @@ posting on a unit that has none.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 import pytest
 
@@ -55,3 +57,32 @@ def test_j2_a_unit_with_no_joining_date_is_named_or_refused(ledger_db: LedgerDB)
     found = verdict(ledger_db)
     # on main: {} — every invariant holds
     assert any(NEW in str(f) for fs in found.values() for f in fs), found
+
+
+def test_j2_fix_the_verdict_names_a_unit_without_a_joining_date_the_trigger_did_not_stop(
+        ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """0165: the superuser turns 0163's refusal off (the statement trigger on fl.account_day) and posts on
+    the county registered without a joining date: the independent verdict names the unit, online and
+    in the export read offline."""
+    from ledger.io import archive
+
+    fin = ledger_db.connect("fin")
+    post(fin, collect("c81", "2023-01-05", "230881", "5000.00"))
+    fin.commit()
+    admin = ledger_db.admin()
+    admin.execute("INSERT INTO fl.unit (code, name_zh, name_en, kind, sort) VALUES (%s, '新县', 'Xinxian', 'county', 7)",
+                  (NEW,))
+    admin.execute("ALTER TABLE fl.account_day DISABLE TRIGGER account_day_unit_first_day")
+    try:
+        post(fin, collect("J2-BACK", "2022-03-31", NEW, "0.01"))
+        fin.commit()
+    finally:
+        admin.execute("ALTER TABLE fl.account_day ENABLE TRIGGER account_day_unit_first_day")
+    found = verdict(ledger_db)
+    assert any(NEW in str(f["message"]) and "no registered joining date" in str(f["message"])
+               for f in found.get("first_days", [])), found
+    out = tmp_path / "export"
+    r = ledger_db.cli("audit", "export", str(out), user="aud")
+    assert r.exit_code == 0, r
+    msgs = [f.message for c in archive.run_proof(out).checks if c.name == "first_days" for f in c.findings]
+    assert any(NEW in m and "no registered joining date" in m for m in msgs), msgs

@@ -170,7 +170,10 @@ def test_no_entry_above_the_rule_point_posts_on_a_unit_before_it_joined() -> Non
     assert [e for e, _m in late] == [1, 2, 3], late
     assert all("unit U1 dated 2023-01-05, before the unit joined the pooled fund on 2023-02-01" in m for _e, m in late)
     assert [e for e, _m in judged([["U1", "2023-02-01"]], after=2)] == [3]
-    assert judged([["U2", "2023-02-01"]]) == []           # another unit's date binds U1 to nothing
+    # another unit's date binds U1 to nothing — but U1 has no joining date at all (0165, ATTACK19 J2): named once
+    other = judged([["U2", "2023-02-01"]])
+    assert [e for e, _m in other] == [1] and "unit U1 posts on its fund figures" in other[0][1] \
+        and "no registered joining date" in other[0][1], other
 
 
 def test_a_registered_unit_needs_no_first_day_row_above_the_rule_point() -> None:
