@@ -50,3 +50,42 @@ def test_k3_a_file_planted_during_the_export_is_not_certified(ledger_db: LedgerD
     planted = sorted(k for k in files if "zz_" in k)
     # on main: exit 0, MANIFEST.json lists history/zz_link.csv and history/zz_planted.csv with digests
     assert planted == [], (r.exit_code, planted)
+
+
+def test_k3_a_file_of_the_export_replaced_while_it_runs_is_not_certified(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """The sharper form: ``online.json`` (the live server's checks — which no offline proof can
+    re-derive, so only the manifest's digest vouches for it) is written before the proof runs and
+    digested by path after it: replaced by rename meanwhile, the manifest certifies the
+    replacement. Safe: refused, or the manifest's digest is of what the export wrote."""
+    from ledger.io import archive
+
+    fin = ledger_db.connect("fin")
+    post(fin, collect("c1", "2024-01-10", "230822", "1000.00"))
+    fin.commit()
+    out = tmp_path / "export"
+    forged = {"format": archive.ONLINE_FORMAT, "checks": [], "made_by": "someone else"}
+    stop = time.monotonic() + 120
+
+    def replace() -> None:
+        while time.monotonic() < stop:
+            if (out / archive.ONLINE).is_file():
+                side = tmp_path / "forged.json"
+                side.write_text(json.dumps(forged), "utf-8")
+                (out / "history" / ".forged").write_bytes(side.read_bytes())
+                (out / "history" / ".forged").replace(out / archive.ONLINE)   # rename over the export's file
+                return
+            time.sleep(0.0005)
+
+    t = threading.Thread(target=replace)
+    t.start()
+    try:
+        r = ledger_db.cli("audit", "export", str(out), "--json", user="aud")
+    finally:
+        t.join()
+    if r.exit_code != 0:
+        return
+    files = json.loads((out / archive.MANIFEST).read_text("utf-8"))["files"]
+    now = archive.file_digests(out / archive.ONLINE)
+    assert json.loads((out / archive.ONLINE).read_text("utf-8")) == forged      # the replacement happened
+    # on main: exit 0 and the manifest's digest of online.json is the forged file's
+    assert files[archive.ONLINE]["sha256"] != now["sha256"], (r.exit_code, files[archive.ONLINE])
