@@ -45,7 +45,7 @@ def test_k7_an_escape_split_across_runs_is_not_decoded(ledger_db: LedgerDB, tmp_
     again = tmp_path / "march-again.xlsx"
     wb.save(again)
     r = ledger_db.cli("pay", "import", str(again), "--json", user="o81")
-    refs = [x["reference"] for x in ledger_db.admin().execute(
+    refs = [x["reference"] for x in ledger_db.admin().execute(  # type: ignore[call-overload]
         "SELECT reference FROM fl.import_line WHERE namespace = 'payments:230881' ORDER BY reference").fetchall()]
     # on main: exit 0, a second line 'P-1' posted — 35.00 paid again for the claim Excel shows as P-_x0031_
     assert refs == ["P-_x0031_"], (r.exit_code, refs, r.stdout[-400:], r.stderr[-400:])
