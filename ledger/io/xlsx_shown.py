@@ -90,9 +90,17 @@ class _Reader(ExcelReader):  # type: ignore[misc]
                             self.runs[len(strings)] = runs
                     # (ATTACK19 J7) as Excel shows it: every _xHHHH_ decoded (openpyxl's
                     # read_string_table strips only x005F_)
-                    strings.append(ooxml_text.shown(text.content))
+                    strings.append(_shown(text))
                     node.clear()
         self.shared_strings = strings
+
+
+def _shown(text: Any) -> str:
+    """A string item as Excel shows it: each run's text decoded on its own (ATTACK19b K7: an
+    escape is a property of one ``<t>``; ``_x00`` in one run and ``31_`` in the next are no escape)."""
+    parts = [] if text.plain is None else [ooxml_text.shown(text.plain)]
+    parts += [ooxml_text.shown(b.t) for b in text.formatted if b.t is not None]
+    return "".join(parts)
 
 
 def open_workbook(fh: IO[bytes]) -> tuple[Any, dict[int, tuple[Run, ...]]]:
@@ -137,8 +145,12 @@ class SheetParser(WorkSheetParser):  # type: ignore[misc]
         shared = self.string_runs
         for el, cell in zip(row, cells, strict=False):
             kind = el.get("t")
-            if kind in ("inlineStr", "str") and cell["data_type"] == "s" and isinstance(cell["value"], str):
+            if kind == "str" and cell["data_type"] == "s" and isinstance(cell["value"], str):
                 cell["value"] = ooxml_text.shown(cell["value"])   # (ATTACK19 J7) as Excel shows it
+            elif kind == "inlineStr" and cell["data_type"] == "s" and isinstance(cell["value"], str):
+                node = el.find(f"{_MAIN}is")
+                if node is not None:
+                    cell["value"] = _shown(Text.from_tree(node))
             if kind == "s" and shared:
                 try:
                     runs = shared.get(int(el.findtext(f"{_MAIN}v") or -1))

@@ -71,6 +71,9 @@ class _Folders:
     def __init__(self, directory: Path) -> None:
         self.root = directory
         self.fds: dict[str, int] = {}
+        # (ATTACK19b K3, K5) every file the export wrote: its digests as written, and the file
+        # (device, inode) its name must still be when the manifest certifies it
+        self.written: dict[str, tuple[archive.Hasher, tuple[int, int]]] = {}
         directory.mkdir(parents=True, exist_ok=True)
         flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW
         try:
@@ -101,8 +104,59 @@ class _Folders:
                 raise BadInput(_("{path}: replaced while the export was written into it; export again into a new "
                                   "directory that only you can write in").format(path=path))
 
-    def create(self, sub: str, name: str) -> BinaryIO:
-        return _create(self.root / sub / name, self.fds[sub], name)
+    def create(self, sub: str, name: str) -> _Hashed:
+        f = _create(self.root / sub / name, self.fds[sub], name)
+        st = os.fstat(f.fileno())
+        h = archive.Hasher()
+        self.written[f"{sub}/{name}" if sub else name] = (h, (st.st_dev, st.st_ino))
+        return _Hashed(f, h)
+
+    def forget(self, sub: str, name: str) -> None:
+        self.written.pop(f"{sub}/{name}" if sub else name, None)
+
+    def check_whole(self) -> None:
+        """(ATTACK19b K3, K5) The folders hold exactly the files the export wrote, each still the
+        file it wrote: a file planted beside them, or one renamed over an export's file while it
+        ran, is refused — the manifest certifies only what the export wrote (its digests taken as
+        it wrote, never read back by name)."""
+        self.check_unmoved()
+        for sub, fd in self.fds.items():
+            expected = {rel.rpartition("/")[2] for rel in self.written if rel.rpartition("/")[0] == sub}
+            if not sub:
+                expected |= set(_SUBFOLDERS)
+            for name in sorted(set(os.listdir(fd)) - expected):
+                raise BadInput(_("{path}: not written by the export, put there while it ran; export again into a new "
+                                  "directory that only you can write in").format(path=self.root / sub / name))
+        for rel, (_h, made) in self.written.items():
+            sub, _sep, name = rel.rpartition("/")
+            try:
+                st = os.stat(name, dir_fd=self.fds[sub], follow_symlinks=False)
+                now: tuple[int, int] | None = (st.st_dev, st.st_ino)
+            except OSError:
+                now = None
+            if now != made:
+                raise BadInput(_("{path}: replaced while the export was written into it; export again into a new "
+                                  "directory that only you can write in").format(path=self.root / rel))
+
+    def digests(self, rel: str) -> dict[str, Any]:
+        return self.written[rel][0].digests()
+
+
+class _Hashed:
+    """A file of the export being written, hashed (SHA-256, SM3) as it is written."""
+
+    def __init__(self, f: BinaryIO, h: archive.Hasher) -> None:
+        self.f, self.h = f, h
+
+    def write(self, b: bytes) -> int:
+        self.h.update(b)
+        return self.f.write(b)
+
+    def __enter__(self) -> _Hashed:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.f.close()
 
 
 def _create(path: Path, dir_fd: int | None = None, name: str | None = None) -> BinaryIO:
@@ -128,7 +182,11 @@ def _discard(folders: _Folders, sub: str, name: str) -> None:
 
 
 def _write_new(path: Path, text: str, folders: _Folders | None = None) -> None:
-    with (folders.create("", path.name) if folders is not None else _create(path)) as f:
+    if folders is not None:
+        with folders.create("", path.name) as h:
+            h.write(text.encode("utf-8"))
+        return
+    with _create(path) as f:
         f.write(text.encode("utf-8"))
 
 
@@ -203,6 +261,7 @@ def _export(conn: Conn, directory: Path, folders: _Folders, digest_out: Path | N
             except psycopg.Error as e:
                 skipped[name] = f"unreadable: {_one_line(str(e))}"
                 _discard(folders, "tables", f"{name}.csv")
+                folders.forget("tables", f"{name}.csv")
         # The chained histories' other side: each hooked table's rows as the history keys
         # and prints them, and each self-chained table's links (ledger.io.archive).
         keys, unreadable = verify_records.hooked(conn)
@@ -249,21 +308,19 @@ def _export(conn: Conn, directory: Path, folders: _Folders, digest_out: Path | N
     head = {"seq": int(head_rows[0][0]) if head_rows else None, "hash": head_rows[0][1][2:] if head_rows else None,
             "verified": rep.ok}
     _write_new(directory / "chain_head.json", json.dumps(head, indent=1) + "\n", folders)
-    folders.check_unmoved()
-    files = {}
-    for p in sorted(directory.rglob("*")):
-        if p.is_file() and p.name != archive.MANIFEST:
-            rel = str(p.relative_to(directory))
-            files[rel] = {**archive.file_digests(p), **({"rows": counts[rel]} if rel in counts else {})}
+    folders.check_whole()
+    files = {rel: {**folders.digests(rel), **({"rows": counts[rel]} if rel in counts else {})}
+             for rel in sorted(folders.written)}
     manifest = {"format": archive.FORMAT, "database": taken["db"], "taken_at": taken["at"],
                 "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "chain_head": head, "columns": {t: list(c) for t, c in proof.TABLES.items()},
                 "conventions": "PostgreSQL CSV, DateStyle ISO, TimeZone UTC, bytea hex; empty unquoted field = NULL",
                 "files": files, **({"not_exported": skipped} if skipped else {})}
     _write_new(directory / archive.MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", folders)
-    folders.check_unmoved()
-    filed = {**archive.manifest_digest(directory), "database": taken["db"], "taken_at": taken["at"],
-             "chain_head": head}
+    folders.check_whole()
+    made = folders.digests(archive.MANIFEST)      # the manifest as written, not as read back by name
+    filed = {"format": archive.DIGEST_FORMAT, "sha256": made["sha256"], "sm3": made["sm3"],
+             "database": taken["db"], "taken_at": taken["at"], "chain_head": head}
     if digest_out is not None:
         _write_new(digest_out, json.dumps(filed, indent=1) + "\n")
     # verified: the rows proven and the live server's checks clean; rows_verified and
