@@ -133,6 +133,7 @@ SAME_ON_ANY_SERVER = frozenset({
     "tests/security/test_g5_g9_joined_basis.py::test_g5_a_future_dated_first_accrual_does_not_make_the_unit_excess",
     "tests/security/test_g5_g9_joined_basis.py::test_d4_a_backdated_001_does_not_shorten_a_registered_units_basis",
     "tests/security/test_g5_g9_joined_basis.py::test_a_registered_unit_in_its_first_year_and_at_exactly_12_months",
+    "tests/security/test_attack19b_xlsx_escape_across_runs.py",  # an XLSX cell's runs as Excel shows them (file reader)
     "tests/security/test_attack19_refusal_redos.py",       # the CLI's Chinese refusal (Python)
     "tests/security/test_attack18_ack_later_hides_answer.py",  # the monitor's answer to a red (Python)
     "tests/security/test_attack18_balance_sheet_owed.py",  # the share owed beside the fund balance (reports)
