@@ -1,0 +1,73 @@
+"""ATTACK19b K1: the independent verdict judges a past fixed-share allocation against the region's
+CURRENT [adjustment_fund] shares (``rows.adjfund``: fl.setting's value now), so an honest reload that
+changes the shares for later years makes the verdict accuse the ledger of an allocation that followed
+the shares in force when it was made."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from importlib import resources
+
+import pytest
+
+from ledger.core.region import parse_region
+from ledger.store import migrate
+
+pytestmark = pytest.mark.db
+
+
+def with_fund(ledger_db, fund: dict) -> None:  # type: ignore[no-untyped-def]
+    doc = tomllib.loads(resources.files("ledger.data").joinpath("jiamusi.toml").read_text("utf-8"))
+    doc["adjustment_fund"] = fund
+    with ledger_db.connect(None) as c:
+        migrate.load_reference(c, parse_region(doc, "test.toml"))
+        c.commit()
+
+
+def run(ledger_db, user: str, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    r = ledger_db.cli(*args, user=user, input=input)
+    assert r.exit_code == 0, r
+    return r
+
+
+def post(ledger_db, *entries: dict) -> None:  # type: ignore[no-untyped-def]
+    out = run(ledger_db, "fin", "entry", "post", "-", "--json", input=json.dumps(list(entries))).json()
+    held = [str(o["held_id"]) for o in out if o["status"] == "held"]
+    if held:
+        run(ledger_db, "rev", "entry", "confirm", *held)
+
+
+def move(key: str, date: str, unit: str, dr: str, cr: str, yuan: str, *, dr_holder: str | None = None,
+         cr_holder: str | None = None) -> dict:
+    return {"date": date, "book": "RES", "idempotency_key": key, "postings": [
+        {"account": dr, "unit": unit, "holder": dr_holder, "side": "debit", "amount": yuan},
+        {"account": cr, "unit": unit, "holder": cr_holder, "side": "credit", "amount": yuan}]}
+
+
+def findings(ledger_db) -> list[str]:  # type: ignore[no-untyped-def]
+    from ledger.store.verify_independent import verify_independent
+
+    c = ledger_db.connect("aud")
+    try:
+        rep = verify_independent(c)
+    finally:
+        c.close()
+    return [f"{f.check}: {f.as_json()['message']}" for f in rep.findings]
+
+
+def test_k1_a_reload_changing_the_fixed_shares_does_not_accuse_a_past_allocation(ledger_db):
+    """2023: fixed shares 230822 : 230881 = 3 : 1, an allocation of 800 gives 600 and 200 — the
+    verdict is whole. The region then changes the shares to 1 : 1 for what comes (a reload the
+    ledger accepts). Nothing in the books changed: the verdict must stay whole."""
+    with_fund(ledger_db, {"in_order": True, "allocation_rule": "fixed", "shares": {"230822": 3, "230881": 1}})
+    post(ledger_db, move("o00", "2022-12-31", "230800", "1003", "3001", "100000.00", dr_holder="special"),
+         move("e22", "2023-04-30", "230822", "5001.inpatient", "1003", "600.00", cr_holder="special"),
+         move("e81", "2023-04-30", "230881", "5001.inpatient", "1003", "900.00", cr_holder="special"))
+    got = run(ledger_db, "fin", "adjfund", "allocate", "--year", "2023", "--amount", "800.00", "--date", "2023-05-01",
+              "--json").json()
+    assert [(r["unit"], r["amount"]) for r in got] == [("230822", "600.00"), ("230881", "200.00")]
+    assert findings(ledger_db) == []
+    # the region's shares change for later allocations: an honest reload, accepted
+    with_fund(ledger_db, {"in_order": True, "allocation_rule": "fixed", "shares": {"230822": 1, "230881": 1}})
+    assert findings(ledger_db) == []
