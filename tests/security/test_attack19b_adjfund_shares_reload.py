@@ -8,30 +8,32 @@ from __future__ import annotations
 import json
 import tomllib
 from importlib import resources
+from typing import Any
 
 import pytest
 
 from ledger.core.region import parse_region
 from ledger.store import migrate
+from tests.conftest import LedgerDB
 
 pytestmark = pytest.mark.db
 
 
-def with_fund(ledger_db, fund: dict) -> None:  # type: ignore[no-untyped-def]
+def with_fund(ledger_db: LedgerDB, fund: dict[str, Any]) -> None:
     doc = tomllib.loads(resources.files("ledger.data").joinpath("jiamusi.toml").read_text("utf-8"))
     doc["adjustment_fund"] = fund
     with ledger_db.connect(None) as c:
-        migrate.load_reference(c, parse_region(doc, "test.toml"))
+        migrate.load_reference(c, parse_region(doc, "test.toml"))  # type: ignore[arg-type]
         c.commit()
 
 
-def run(ledger_db, user: str, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+def run(ledger_db: LedgerDB, user: str, *args: str, input: str | None = None) -> Any:
     r = ledger_db.cli(*args, user=user, input=input)
     assert r.exit_code == 0, r
     return r
 
 
-def post(ledger_db, *entries: dict) -> None:  # type: ignore[no-untyped-def]
+def post(ledger_db: LedgerDB, *entries: dict[str, Any]) -> None:
     out = run(ledger_db, "fin", "entry", "post", "-", "--json", input=json.dumps(list(entries))).json()
     held = [str(o["held_id"]) for o in out if o["status"] == "held"]
     if held:
@@ -39,24 +41,24 @@ def post(ledger_db, *entries: dict) -> None:  # type: ignore[no-untyped-def]
 
 
 def move(key: str, date: str, unit: str, dr: str, cr: str, yuan: str, *, dr_holder: str | None = None,
-         cr_holder: str | None = None) -> dict:
+         cr_holder: str | None = None) -> dict[str, Any]:
     return {"date": date, "book": "RES", "idempotency_key": key, "postings": [
         {"account": dr, "unit": unit, "holder": dr_holder, "side": "debit", "amount": yuan},
         {"account": cr, "unit": unit, "holder": cr_holder, "side": "credit", "amount": yuan}]}
 
 
-def findings(ledger_db) -> list[str]:  # type: ignore[no-untyped-def]
+def findings(ledger_db: LedgerDB) -> list[str]:
     from ledger.store.verify_independent import verify_independent
 
     c = ledger_db.connect("aud")
     try:
-        rep = verify_independent(c)
+        rep = verify_independent(c)  # type: ignore[arg-type]
     finally:
         c.close()
     return [f"{f.check}: {f.as_json()['message']}" for f in rep.findings]
 
 
-def test_k1_a_reload_changing_the_fixed_shares_does_not_accuse_a_past_allocation(ledger_db):
+def test_k1_a_reload_changing_the_fixed_shares_does_not_accuse_a_past_allocation(ledger_db: LedgerDB) -> None:
     """2023: fixed shares 230822 : 230881 = 3 : 1, an allocation of 800 gives 600 and 200 — the
     verdict is whole. The region then changes the shares to 1 : 1 for what comes (a reload the
     ledger accepts). Nothing in the books changed: the verdict must stay whole."""
