@@ -115,6 +115,9 @@ SAME_ON_ANY_SERVER = frozenset({
     "tests/security/test_attack19_unit_without_joining_date.py",  # a unit with no joining date (0163)
     "tests/security/test_attack19_adjfund_key_like.py",  # an allocation's and a government payment's key (0163)
     "tests/security/test_attack19_prealloc_before_joined.py",  # pre-allocation and joining dates (0163)
+    # 2026-12-07 ATTACK19b (kverdict) K1, K4: the verdict's Python judging a write by the setting then
+    "tests/security/test_attack19b_adjfund_shares_reload.py",  # an allocation's fixed shares (verdict)
+    "tests/security/test_attack19b_cash_allowance_reload.py",  # an entry's cash-date allowance (verdict)
     # 2026-12-07 (citime4): ATTACK17/17b modules read, each the ledger's rule, a reader or a verdict's Python
     "tests/security/test_attack17_legacy_drain.py",        # the county officers' moves off the legacy accounts (0052's rule)
     "tests/security/test_attack17b_ack_past_monitor.py",   # the monitor as of a past day (reader)

@@ -188,7 +188,10 @@ class FundRows:
     budget_lines: list[Row] = field(default_factory=list)                # fl.budget_line: budget_id, component, line, amount
     watched: dict[str, IntSums] = field(default_factory=dict)    # county_exp account -> entry -> D−C on it (columns)
     dated: dict[int, int] = field(default_factory=dict)                  # the entries taken out -> date (ordinal)
-    adjfund: Mapping[str, Any] = field(default_factory=dict)             # the adjustment_fund setting
+    adjfund: Mapping[str, Any] = field(default_factory=dict)             # the adjustment_fund setting (now)
+    # (ATTACK19b K1) entry -> the adjustment_fund setting in force when it was written, by the
+    # chained history's order (ledger.core.rules.Rules.setting_at); None: the setting now
+    adjfund_at: Callable[[int], Mapping[str, Any]] | None = None
     legacy: frozenset[int] = frozenset()                                 # entries before the chained history
     # (W6) the chain, once the proof has streamed it: entry -> its seal's position (None: no
     # seal), the sealing times of the positions the marks name (and the next ones), the head,
@@ -961,7 +964,9 @@ def adjfund_cap_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
     shares of closes made after it; a write begun within ``WRITE_SLACK`` of it may or may not
     have been seen, and each cap is judged within what such writes could make it.
     The recorded weights are the recorded gaps (the rule 'gap') or the setting's fixed shares
-    (the rule 'fixed'; the setting now, so either reading passes), and a unit whose books give it
+    (the rule 'fixed'; the setting in force when the allocation was written, by the chained
+    history's order — ATTACK19b K1: a later reload changing the shares neither accuses nor
+    excuses it; either reading passes), and a unit whose books give it
     a gap is not left out of the caps.
     Allocations recorded before 0084 carry no caps and are not judged here."""
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -1021,7 +1026,7 @@ def adjfund_cap_findings(rows: FundRows) -> Iterator[tuple[str, int | None]]:
                     and (r.created_at < at if mark is None else (rid not in ids and rows.visible(rid, mark)))):
                 for u, v in _credits_4401(rows, rid).items():
                     before[u] = before.get(u, 0) + v
-        setting = rows.adjfund.get("shares")
+        setting = (rows.adjfund if rows.adjfund_at is None else rows.adjfund_at(ids[0])).get("shares")
         fixed = {str(u): _int(v) or 0 for u, v in setting.items()} if isinstance(setting, dict) else None
         by_gap = {u: c for u, c in caps.items() if c > 0}
         by_fixed = {u: fixed.get(u, 0) for u in caps if fixed.get(u, 0) > 0} if fixed is not None else None

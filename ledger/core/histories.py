@@ -57,8 +57,13 @@ ORDERED = ("fl.entry", "fl.closed_period", "fl.rule_point", "fl.import_batch", "
 # (0162, F9c) And the per-year settings (ledger.core.year_settings: the monitor's colours, the
 # 略有结余 range, the review's weights, the eliminations, the [settings.YEAR] tables), whose value in
 # force for a closed year is final (ledger.core.rules._closed_year_settings).
+# (ATTACK19b K1, K4) And the settings a past write is judged by as they were when it was written
+# (``VERSIONED_SETTINGS``: ledger.core.rules.Rules.setting_at): the adjustment fund's fixed shares an
+# allocation recorded, the days ahead real money could be dated when an entry was written.
+# (And the region's time zone a user's imports of a day are counted in: _import_days.)
+VERSIONED_SETTINGS = ("adjustment_fund", "cash_date_allowance_days", "region")
 WATCHED_SETTINGS = frozenset({'{"key": "funding_standards"}', *(
-    json.dumps({"key": k}) for k in (*_year_settings.PER_YEAR, _year_settings.FROM_YEAR))})
+    json.dumps({"key": k}) for k in (*_year_settings.PER_YEAR, _year_settings.FROM_YEAR, *VERSIONED_SETTINGS))})
 # A watched setting's version: (where the history recorded it, its row's text, who wrote it, when).
 SettingVersion = tuple[tuple[int | None, int], str, str, str]
 

@@ -337,6 +337,16 @@ def _compact(src: dict[str, Any]) -> dict[str, Any]:
     return {sys.intern(k): sys.intern(v) if isinstance(v, str) and len(v) <= 64 else v for k, v in src.items()}
 
 
+def _allowance(value: Any) -> dt.timedelta:
+    """cash_date_allowance_days as the days it allows (0 for anything unreadable; at most 366)."""
+    text = str(value) if value is not None else ""
+    return dt.timedelta(days=min(int(text), 366) if text.isdigit() and len(text) <= 3 else 0)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _int(v: Any) -> int | None:
     try:
         return None if v is None or v == "" else int(v)
@@ -772,9 +782,10 @@ class Rules:
             self.tz = ZoneInfo(str(tz or "Asia/Shanghai"))
         except (KeyError, ValueError):
             self.tz = ZoneInfo("Asia/Shanghai")
-        allow = settings.get("cash_date_allowance_days")
-        allow_s = str(allow) if allow is not None else ""
-        self.allowance = dt.timedelta(days=min(int(allow_s), 366) if allow_s.isdigit() and len(allow_s) <= 3 else 0)
+        # (ATTACK19b K4) the allowance now: what an entry is judged by when the chained history
+        # holds no version of the setting before it (``setting_at``)
+        self.allowance_now = settings.get("cash_date_allowance_days")
+        self.versions_of: dict[str, list[tuple[histories.Position, Any]]] = {}
         self.closes: dict[str, list[tuple[dt.datetime, int]]] = defaultdict(list)
         for r in self.small.get("year_close", ()):
             at = _ts(r[2])
@@ -1415,7 +1426,10 @@ class Rules:
             at = _ts(created_at)
             if at is not None:
                 local = at.astimezone(self.tz).date()
-                w = (at, local, (local + self.allowance).isoformat())
+                # (ATTACK19b K4) every entry dated after its writing day is kept: the allowance it is
+                # judged by (``_cash_date``) is the one in force when it was written, known once the
+                # history has been read — a later reload neither accuses nor excuses it
+                w = (at, local, local.isoformat())
             self._seen[created_at] = w
         return w
 
@@ -1952,8 +1966,53 @@ class Rules:
 
     def settings_history(self, versions: Sequence[histories.SettingVersion] | None) -> None:
         """The versions of the watched settings (``histories.Scan.settings``: the funding
-        standards), in the history's id order, read before ``finish`` (0150, closedyr)."""
+        standards), in the history's id order, read before ``finish`` (0150, closedyr); and
+        (ATTACK19b) those of ``histories.VERSIONED_SETTINGS``, by key, for ``setting_at``."""
         self.setting_versions = list(versions or ())
+        self.versions_of = {}
+        for pos, text, _actor, _when in self.setting_versions:
+            row = _json(text)
+            if isinstance(row, dict) and row.get("key") in histories.VERSIONED_SETTINGS:
+                self.versions_of.setdefault(str(row["key"]), []).append((pos, row.get("value")))
+        self.fund.adjfund_at = lambda eid: _mapping(self.setting_at("adjustment_fund", eid, self.fund.adjfund))
+
+    def setting_at(self, key: str, eid: int, now: Any) -> Any:
+        """(ATTACK19b K1, K4) The value of setting ``key`` (``histories.VERSIONED_SETTINGS``) in
+        force when entry ``eid`` was written: the version the chained history recorded last
+        before the entry's first version — by the chain's order, which no one rewrites without
+        breaking the chain (``history_chain``), never by a time a row claims. A version recorded
+        after the entry neither accuses nor excuses it. ``now`` (the setting's value now) when
+        there is no such version: no history read (an export written without it), an entry the
+        history holds no version of (written with the triggers off: named by the history's
+        checks), or one written before the history held any version of the setting."""
+        entries = self.binding.entries
+        return self._setting_before(key, None if entries is None else entries.get(histories.entry_key(eid)), now)
+
+    def _tz_of(self, table: str, key: str) -> ZoneInfo:
+        """(ATTACK19b) The region's time zone when the row of ``table`` (``histories.ORDERED``)
+        whose history key is ``key`` was written — the region setting's version the chained
+        history recorded last before the row's first version (``setting_at``); the zone now
+        when there is none."""
+        first = self.binding.first
+        region = self._setting_before("region", None if first is None else first.get(table, {}).get(key), None)
+        tz = region.get("time_zone") if isinstance(region, dict) else None
+        if not tz:
+            return self.tz
+        try:
+            return ZoneInfo(str(tz))
+        except (KeyError, ValueError):
+            return self.tz
+
+    def _setting_before(self, key: str, at: histories.Position | None, now: Any) -> Any:
+        """``setting_at`` for the write the history recorded at ``at`` (None: ``now``)."""
+        versions = self.versions_of.get(key)
+        if not versions or at is None:
+            return now
+        best: tuple[histories.Position, Any] | None = None
+        for pos, value in versions:
+            if histories.recorded_before(pos, at) and (best is None or histories.recorded_before(best[0], pos)):
+                best = (pos, value)
+        return now if best is None else best[1]
 
     def _closed_year_standards(self) -> None:
         """year_closed_reference (0150, closedyr): no version of the funding_standards setting
@@ -2207,7 +2266,8 @@ class Rules:
             if at is None or n is None or not self.binding.row_recorded_after(
                     "import_daily_cap", "fl.import_batch", f'{{"id": {r[0]}}}'):
                 continue
-            day = at.astimezone(self.tz).date() if at.tzinfo is not None else at.date()
+            day = at.astimezone(self._tz_of("fl.import_batch", f'{{"id": {r[0]}}}')).date() \
+                if at.tzinfo is not None else at.date()
             d = days[(r[2], day)]
             d[0] += n
             d[1] += 1
@@ -2232,7 +2292,7 @@ class Rules:
             at = _ts(at_text)
             if at is None or n is None or not n or not self.binding.row_recorded_after(rule, table, key):
                 return
-            day = at.astimezone(self.tz).date() if at.tzinfo is not None else at.date()
+            day = at.astimezone(self._tz_of(table, key)).date() if at.tzinfo is not None else at.date()
             d = days[(who, day)]
             d[0] += n
             d[1] += 1
@@ -2300,13 +2360,19 @@ class Rules:
                 return
 
     def _cash_date(self, eid: int, e: _E) -> None:
+        """cash_date_future, for an entry dated after its writing day: judged with the allowance
+        in force when it was written (``setting_at``, ATTACK19b K4)."""
+        at = _ts(e.created_at)
+        local = at.astimezone(self.tz).date() if at else None
+        allow = _allowance(self.setting_at("cash_date_allowance_days", eid, self.allowance_now))
+        if local is not None and e.date <= (local + allow).isoformat():
+            return
         for _book, chart, _unit, holder, _comp, _side, _pu in self._touches(eid):
             if real_money(chart, holder):
-                at = _ts(e.created_at)
-                local = at.astimezone(self.tz).date() if at else None
-                self.add("entry_dates", f"dated {e.date} but written on {local} (region time): an entry that moves "
-                         f"real money ({chart}{' ' + holder if holder else ''}) is dated no later than the day it is "
-                         "written (cash_date_future)", eid)
+                more = f" plus the {allow.days} day(s) the region allowed then" if allow.days else ""
+                self.add("entry_dates", f"dated {e.date} but written on {local} (region time){more}: an entry that "
+                         f"moves real money ({chart}{' ' + holder if holder else ''}) is dated no later than the day "
+                         "it is written (cash_date_future)", eid)
                 return
 
     def _requests(self) -> None:

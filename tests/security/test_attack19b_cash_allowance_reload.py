@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import tomllib
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -59,3 +60,51 @@ def test_k4_a_tightened_cash_date_allowance_does_not_accuse_entries_written_unde
     with_allowance(ledger_db, 0)
     # on main: entry_dates: "dated <today+2> but written on <today> … (cash_date_future)"
     assert findings(ledger_db) == []
+
+
+def offline_findings(ledger_db: LedgerDB, tmp: Path) -> list[str]:
+    """The same verdict over an export (ledger.io.archive: the same rules, the export's history)."""
+    from ledger.io import archive
+
+    out, filed = tmp / "export", tmp / "filed.json"
+    r = ledger_db.cli("audit", "export", str(out), "--digest-out", str(filed), user="aud")
+    assert r.exit_code == 0, r
+    return [f"{f.check}: {f.message}" for f in archive.verify_offline(out, filed).findings]
+
+
+def test_k4_online_and_offline_agree_after_the_reload(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    with_allowance(ledger_db, 3)
+    ahead = (dt.datetime.now(ZoneInfo("Asia/Shanghai")).date() + dt.timedelta(days=2)).isoformat()
+    r = ledger_db.cli("entry", "post", "-", "--json", user="fin", input=json.dumps([collect("k4-o1", ahead, "230822",
+                                                                                         "1000.00")]))
+    assert r.exit_code == 0, r
+    held = [str(o["held_id"]) for o in json.loads(r.stdout) if o["status"] == "held"]
+    if held:
+        assert ledger_db.cli("entry", "confirm", *held, user="rev").exit_code == 0
+    with_allowance(ledger_db, 0)
+    assert findings(ledger_db) == []
+    assert offline_findings(ledger_db, tmp_path) == []
+
+
+def test_k4_a_later_loosening_does_not_excuse_an_entry_written_under_a_tighter_allowance(
+        ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """The region allows no day ahead; a superuser takes the limit off for one write (restored
+    at once, nothing left in the catalogue) and then reloads the region with 3 days, which
+    would cover the entry. The allowance recorded after the write excuses nothing: named."""
+    from tests.security.test_attack7_rules import suspended
+
+    with_allowance(ledger_db, 0)
+    ahead = (dt.datetime.now(ZoneInfo("Asia/Shanghai")).date() + dt.timedelta(days=2)).isoformat()
+    admin = ledger_db.admin()
+    with suspended(admin, "fl._cash_date_limit()", "SELECT (now() AT TIME ZONE",
+                   "SELECT ((now() + interval '3650 days') AT TIME ZONE"):
+        r = ledger_db.cli("entry", "post", "-", "--json", user="fin",
+                          input=json.dumps([collect("k4-t1", ahead, "230822", "1000.00")]))
+        assert r.exit_code == 0, r
+        held = [str(o["held_id"]) for o in json.loads(r.stdout) if o["status"] == "held"]
+        if held:
+            assert ledger_db.cli("entry", "confirm", *held, user="rev").exit_code == 0
+    assert any("cash_date_future" in f for f in findings(ledger_db)), findings(ledger_db)
+    with_allowance(ledger_db, 3)          # the DBA's cover: the setting widened after the write
+    assert any("cash_date_future" in f for f in findings(ledger_db)), findings(ledger_db)
+    assert any("cash_date_future" in f for f in offline_findings(ledger_db, tmp_path))
