@@ -1,0 +1,57 @@
+"""ATTACK19b K6: 0157 makes a registered unit's joining date its months-payable basis "in every book"
+(ledger.store.monitor._BASIS: fl.unit_joined × fl.book), where 0130 recorded a first day per book and
+unit. A registered county whose employees' fund (EMP) starts with the ledger long after it joined —
+its first EMP collection in October 2024, joined (for the residents' fund) 1 January 2023 — is read
+on the 12-month basis in EMP: three months' spending taken as a year's, months payable four times what
+it is ("excess" where a defaulted county with the very same EMP postings reads its real figure, on
+0130's recorded first day). The basis shifted by registering the date, in a book the date never
+described."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import LedgerDB
+from tests.helpers import collect, entry, leg, post
+
+pytestmark = pytest.mark.db
+
+NEW = "230899"
+OLD = "230822"          # a county whose joining date was defaulted (jiamusi.toml names none)
+AS_OF = "2024-12-31"
+
+
+def _emp(db: LedgerDB, unit: str) -> tuple[Any, ...]:
+    res = db.cli("monitor", "--as-of", AS_OF, "--unit", unit, "--book", "EMP", "--json", user="aud")
+    assert res.exit_code in (0, 3), res
+    [r] = [r for r in res.json()["rows"] if r["unit"] == unit and r["book"] == "EMP"]
+    return r["months_payable"], r["colour"]
+
+
+def test_k6_a_registered_joining_date_is_not_the_basis_of_a_book_the_unit_started_later(
+        ledger_db: LedgerDB, tmp_path: Path) -> None:
+    text = resources.files("ledger.data").joinpath("jiamusi.toml").read_text("utf-8")
+    text += (f'\n[[units]]\ncode = "{NEW}"\nname_zh = "新县"\nname_en = "Xinxian"\nkind = "county"\n'
+             'joined = "2023-01-01"\n')
+    p = tmp_path / "region.toml"
+    p.write_text(text, "utf-8")
+    r = ledger_db.cli("init", "--region", str(p))
+    assert r.exit_code == 0, r
+    fin = ledger_db.connect("fin")
+    for u in (NEW, OLD):
+        # the residents' fund since 2023
+        post(fin, collect(f"r-{u}", "2023-01-10", u, "500000.00"))
+        # the employees' fund pooled from October 2024: the same postings for both counties
+        post(fin, collect(f"e-{u}", "2024-10-01", u, "1000000.00", book="EMP", component="pooled"))
+        for i, day in enumerate(("2024-10-15", "2024-11-15", "2024-12-15")):
+            post(fin, entry(f"p{i}-{u}", day, "EMP", leg("5001.inpatient", u, "D", "100000.00", component="pooled"),
+                            leg("1003", u, "C", "100000.00", "special", component="pooled")))
+    fin.commit()
+    old = _emp(ledger_db, OLD)
+    # on main: the defaulted county reads ~7 months (0130: first EMP day 2024-10-01), the registered
+    # one ~28 months, "excess" (joined 2023-01-01 taken as its first EMP day: a year's basis)
+    assert _emp(ledger_db, NEW) == old, old
