@@ -9,6 +9,7 @@ described."""
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ AS_OF = "2024-12-31"
 def _emp(db: LedgerDB, unit: str) -> tuple[Any, ...]:
     res = db.cli("monitor", "--as-of", AS_OF, "--unit", unit, "--book", "EMP", "--json", user="aud")
     assert res.exit_code in (0, 3), res
-    [r] = [r for r in res.json()["rows"] if r["unit"] == unit and r["book"] == "EMP"]
+    [r] = [r for r in json.loads(res.stdout)["rows"] if r["unit"] == unit and r["book"] == "EMP"]
     return r["months_payable"], r["colour"]
 
 
