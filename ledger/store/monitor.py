@@ -76,17 +76,55 @@ _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS 
 # reads it here (_BASIS), so the same figure agrees at every date.
 #
 # (0157, G5/G9) A unit whose joining date the office REGISTERED (fl.unit_joined.source = 'region',
-# the region file's `joined`, 0154) has that date as its first day, in every book: no posting is
-# dated before it (before_unit_joined), and none moves it — not a first posting dated 28 March with
-# January's collections loaded after it (the record said 28 March: red), not a future-dated first
-# accrual (the record said next year: "excess"), not D4's back-dated 0.01 (refused). A unit whose
-# joining date was defaulted (source 'first_year': the file named none) or derived at the upgrade
-# ('upgrade': from posting dates) has no registration to read: it keeps 0130's recorded first day.
+# the region file's `joined`, 0154) has that date as its first day in the book(s) it joined with: no
+# posting is dated before it (before_unit_joined), and none moves it — not a first posting dated 28
+# March with January's collections loaded after it (the record said 28 March: red), not a
+# future-dated first accrual (the record said next year: "excess"), not D4's back-dated 0.01
+# (refused). A unit whose joining date was defaulted (source 'first_year': the file named none) or
+# derived at the upgrade ('upgrade': from posting dates) has no registration to read: it keeps
+# 0130's recorded first day.
+#
+# (ATTACK19b K6) The registration dates the unit's joining, not a book it opened later: a county
+# registered 1 January 2023 whose employees' fund enters the ledger in October 2024 has a short
+# history of its own in EMP. Per book, as 0130 recorded it, re-derived from the journal (no row is
+# written for a registered unit since 0157, so concurrent first postings leave nothing to disagree
+# about, G9): the book's first fund-figure entry is its lowest entry id on the unit's fund figures;
+# the books whose first fund-figure entry is of the transaction of the unit's very first one (lowest
+# id over its books) are the ones it joined with — their first day is the joining date; any other
+# book's first day is the earliest date of its own first transaction there (never before the joining
+# date: 0154 refuses that). Entry ids and transactions are the order of posting, which no later entry
+# changes: a back-dated 0.01 (D4) or January loaded after a first posting of 28 March (G5) moves
+# neither which book the unit joined with nor the first day of a book it opened later.
 _BASIS = """SELECT f.book, f.unit, f.first_day FROM fl.unit_first_day f
              WHERE NOT EXISTS (SELECT 1 FROM fl.unit_joined j WHERE j.unit = f.unit AND j.source = 'region')
             UNION ALL
-            SELECT b.code, j.unit, j.joined_on FROM fl.unit_joined j CROSS JOIN fl.book b
-             WHERE j.source = 'region'"""
+            SELECT r.book, r.unit, r.first_day FROM (
+              WITH ff AS (
+                SELECT a.id, a.book, a.unit, j.joined_on FROM fl.account a
+                  JOIN fl.unit_joined j ON j.unit = a.unit AND j.source = 'region'
+                  JOIN fl.chart c ON c.code = a.chart_code
+                  JOIN fl.book b ON b.code = a.book AND a.component = b.pooled_component
+                 WHERE c.kind IN ('net_assets', 'revenue', 'expenditure')),
+              lo AS (
+                SELECT x.book, x.unit, x.joined_on, x.entry_id, e.created_xid AS xid
+                  FROM (SELECT ff.book, ff.unit, min(ff.joined_on) AS joined_on, min(p.entry_id) AS entry_id
+                          FROM ff JOIN fl.posting p ON p.account_id = ff.id GROUP BY ff.book, ff.unit) x
+                  JOIN fl.entry e ON e.id = x.entry_id),
+              began AS (
+                SELECT ff.book, ff.unit, min(p.entry_date) AS day
+                  FROM lo JOIN ff ON ff.book = lo.book AND ff.unit = lo.unit
+                  JOIN fl.posting p ON p.account_id = ff.id AND p.entry_id >= lo.entry_id
+                  JOIN fl.entry e ON e.id = p.entry_id AND e.created_xid = lo.xid
+                 GROUP BY ff.book, ff.unit)
+              SELECT lo.book, lo.unit,
+                     CASE WHEN lo.xid = first_value(lo.xid) OVER (PARTITION BY lo.unit ORDER BY lo.entry_id)
+                          THEN lo.joined_on ELSE greatest(lo.joined_on, bg.day) END AS first_day
+                FROM lo JOIN began bg ON bg.book = lo.book AND bg.unit = lo.unit
+              UNION ALL
+              -- a book with no fund figure yet: the joining date, as 0157 read it (nothing to divide)
+              SELECT b.code, j.unit, j.joined_on FROM fl.unit_joined j CROSS JOIN fl.book b
+               WHERE j.source = 'region' AND NOT EXISTS (SELECT 1 FROM lo WHERE lo.book = b.code AND lo.unit = j.unit)
+            ) r"""
 
 
 def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,

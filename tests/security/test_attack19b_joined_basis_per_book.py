@@ -9,6 +9,7 @@ described."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from importlib import resources
 from pathlib import Path
@@ -56,3 +57,36 @@ def test_k6_a_registered_joining_date_is_not_the_basis_of_a_book_the_unit_starte
     # on main: the defaulted county reads ~7 months (0130: first EMP day 2024-10-01), the registered
     # one ~28 months, "excess" (joined 2023-01-01 taken as its first EMP day: a year's basis)
     assert _emp(ledger_db, NEW) == old, old
+
+
+def test_k6_the_later_books_first_day_is_not_moved_by_a_backdated_001_and_the_first_book_keeps_the_joining_date(
+        ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """The fix's bounds: the book the unit joined with keeps the registered date (G5: its first
+    posting dated 28 March, January loaded after it), and the book it opened later keeps the first day
+    of its own first transaction — a back-dated 0.01 in EMP after it (D4), dated a day after the joining
+    date, moves it not (the registered county still reads as the defaulted one)."""
+    text = resources.files("ledger.data").joinpath("jiamusi.toml").read_text("utf-8")
+    text += (f'\n[[units]]\ncode = "{NEW}"\nname_zh = "新县"\nname_en = "Xinxian"\nkind = "county"\n'
+             'joined = "2023-01-01"\n')
+    p = tmp_path / "region.toml"
+    p.write_text(text, "utf-8")
+    assert ledger_db.cli("init", "--region", str(p)).exit_code == 0
+    fin = ledger_db.connect("fin")
+    for u in (NEW, OLD):
+        post(fin, collect(f"r-{u}", "2023-03-28", u, "500000.00"))
+        post(fin, collect(f"rj-{u}", "2023-01-10", u, "500000.00"))      # January, loaded after (G5)
+        post(fin, collect(f"e-{u}", "2024-10-01", u, "1000000.00", book="EMP", component="pooled"))
+        for i, day in enumerate(("2024-10-15", "2024-11-15", "2024-12-15")):
+            post(fin, entry(f"p{i}-{u}", day, "EMP", leg("5001.inpatient", u, "D", "100000.00", component="pooled"),
+                            leg("1003", u, "C", "100000.00", "special", component="pooled")))
+        post(fin, collect(f"d4-{u}", "2023-01-02", u, "0.01", book="EMP", component="pooled"))   # D4
+    fin.commit()
+    assert _emp(ledger_db, NEW) == _emp(ledger_db, OLD)
+    firsts = ledger_db.admin().execute(
+        "SELECT book, first_day::text AS d FROM fl.unit_first_day WHERE unit = %s ORDER BY book", (OLD,)).fetchall()
+    assert [(r["book"], r["d"]) for r in firsts] == [("EMP", "2024-10-01"), ("RES", "2023-03-28")]
+    from ledger.store import monitor as store_monitor
+    with ledger_db.connect("aud") as c:
+        basis = store_monitor.recorded_first_days(c, unit=NEW)
+    # RES: the registered date (the record of a defaulted county says 28 March: G5); EMP: its own start
+    assert basis == {(NEW, "RES"): dt.date(2023, 1, 1), (NEW, "EMP"): dt.date(2024, 10, 1)}
