@@ -88,13 +88,14 @@ _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS 
 # registered 1 January 2023 whose employees' fund enters the ledger in October 2024 has a short
 # history of its own in EMP. Per book, as 0130 recorded it, re-derived from the journal (no row is
 # written for a registered unit since 0157, so concurrent first postings leave nothing to disagree
-# about, G9): the book's first fund-figure entry is its lowest entry id on the unit's fund figures;
-# the books whose first fund-figure entry is of the transaction of the unit's very first one (lowest
-# id over its books) are the ones it joined with — their first day is the joining date; any other
-# book's first day is the earliest date of its own first transaction there (never before the joining
-# date: 0154 refuses that). Entry ids and transactions are the order of posting, which no later entry
-# changes: a back-dated 0.01 (D4) or January loaded after a first posting of 28 March (G5) moves
-# neither which book the unit joined with nor the first day of a book it opened later.
+# about, G9): a book's first fund-figure entry is its lowest entry id on the unit's fund figures
+# there; the book of the unit's very first one (lowest id over its books: an entry is of one book) is
+# the book it joined with, and its first day is the joining date; any other book's first day is the
+# earliest date on its fund figures in the transaction of its own first entry — as 0130 recorded the
+# first statement's earliest day — never before the joining date (0154 refuses that). Entry ids and
+# transactions are the order of posting, which no later entry changes: a back-dated 0.01 (D4) or
+# January loaded after a first posting of 28 March (G5) moves neither which book the unit joined
+# with nor the first day of a book it opened later.
 _BASIS = """SELECT f.book, f.unit, f.first_day FROM fl.unit_first_day f
              WHERE NOT EXISTS (SELECT 1 FROM fl.unit_joined j WHERE j.unit = f.unit AND j.source = 'region')
             UNION ALL
@@ -117,7 +118,7 @@ _BASIS = """SELECT f.book, f.unit, f.first_day FROM fl.unit_first_day f
                   JOIN fl.entry e ON e.id = p.entry_id AND e.created_xid = lo.xid
                  GROUP BY ff.book, ff.unit)
               SELECT lo.book, lo.unit,
-                     CASE WHEN lo.xid = first_value(lo.xid) OVER (PARTITION BY lo.unit ORDER BY lo.entry_id)
+                     CASE WHEN lo.entry_id = min(lo.entry_id) OVER (PARTITION BY lo.unit)
                           THEN lo.joined_on ELSE greatest(lo.joined_on, bg.day) END AS first_day
                 FROM lo JOIN began bg ON bg.book = lo.book AND bg.unit = lo.unit
               UNION ALL
@@ -248,7 +249,9 @@ def special_daily(conn: Conn, *, book: str, end: dt.date) -> list[SpecialDay]:
 def recorded_first_days(conn: Conn, *, book: str | None = None,
                         unit: str | None = None) -> dict[tuple[str, str], dt.date]:
     """Each unit's first day in each book, keyed (unit, book): its registered joining date
-    (fl.unit_joined, source 'region': 0157, G5/G9), else as recorded in fl.unit_first_day
+    (fl.unit_joined, source 'region': 0157, G5/G9) in the book it joined with, and in a book it
+    opened later that book's own first day, derived from the journal (ATTACK19b K6: ``_BASIS``);
+    else as recorded in fl.unit_first_day
     (sql/0130) by the statement that first posted on one of its fund figures, or
     frozen by that migration — whatever the date of a later entry (ATTACK16b D4). The one
     months-payable basis of the monitor, its chart, the forecast and the performance report.

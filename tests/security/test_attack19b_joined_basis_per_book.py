@@ -90,3 +90,21 @@ def test_k6_the_later_books_first_day_is_not_moved_by_a_backdated_001_and_the_fi
         basis = store_monitor.recorded_first_days(c, unit=NEW)
     # RES: the registered date (the record of a defaulted county says 28 March: G5); EMP: its own start
     assert basis == {(NEW, "RES"): dt.date(2023, 1, 1), (NEW, "EMP"): dt.date(2024, 10, 1)}
+    # one basis: the monitor's EMP figure, the forecast's origin and the chart's point agree
+    m = _emp(ledger_db, NEW)
+    res = ledger_db.cli("forecast", "--as-of", AS_OF, "--years", "1", "--unit", NEW, "--book", "EMP", "--json",
+                        user="aud")
+    assert res.exit_code == 0, res
+    [f] = json.loads(res.stdout)["units"]
+    assert (f["origin"]["months_payable"], f["origin"]["colour"]) == m
+    from ledger.reports.builders_fund import monitor_series
+    from ledger.store import reports
+    end = dt.date.fromisoformat(AS_OF)
+    c = ledger_db.connect("aud")
+    try:
+        series = monitor_series(store_monitor.monthly(c, book="EMP", end=end), year=end.year, through=end,
+                                labels=reports.labels(c), first_days=store_monitor.first_days(c, book="EMP"))
+        point = dict(series[reports.labels(c).name("units", NEW, "zh")])[end]
+    finally:
+        c.close()
+    assert m[0] == (None if point is None else str(point)), (m, point)
