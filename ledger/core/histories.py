@@ -64,8 +64,10 @@ ORDERED = ("fl.entry", "fl.closed_period", "fl.rule_point", "fl.import_batch", "
 VERSIONED_SETTINGS = ("adjustment_fund", "cash_date_allowance_days", "region")
 WATCHED_SETTINGS = frozenset({'{"key": "funding_standards"}', *(
     json.dumps({"key": k}) for k in (*_year_settings.PER_YEAR, _year_settings.FROM_YEAR, *VERSIONED_SETTINGS))})
-# A watched setting's version: (where the history recorded it, its row's text, who wrote it, when).
-SettingVersion = tuple[tuple[int | None, int], str, str, str]
+# A watched setting's version: (where the history recorded it, its row's text, who wrote it, when, the
+# transaction that wrote it — the version's sealed vxid, sql/0023; None when the history read has no
+# seals): the verdict judges a transaction's versions together, as the guard does at its commit (0166).
+SettingVersion = tuple[tuple[int | None, int], str, str, str, str | None]
 
 # The hooked tables whose rows the release ever changes, and the columns it changes
 # (the UPDATEs of sql/: a request's workflow, an import batch's counts, a held entry's
@@ -561,7 +563,7 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
         else:
             keep(i, r, r[2], r[4], text)
             if r[2] == "fl.setting" and r[4] in WATCHED_SETTINGS:
-                settings.append(((int(r[1]) if r[1] else None, i), text, r[6], r[7]))
+                settings.append(((int(r[1]) if r[1] else None, i), text, r[6], r[7], (r[10] or None) if len(r) > 10 else None))
         if memos is not None:             # an entry's one version (0055): its postings' memos
             keep(i, r, "fl.posting", memos[0], memos[1])
         if len(r) > 11 and (not r[11] or _unhex(r[11]) != own_seal(r, row_b)):

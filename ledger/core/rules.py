@@ -1970,7 +1970,7 @@ class Rules:
         (ATTACK19b) those of ``histories.VERSIONED_SETTINGS``, by key, for ``setting_at``."""
         self.setting_versions = list(versions or ())
         self.versions_of = {}
-        for pos, text, _actor, _when in self.setting_versions:
+        for pos, text, _actor, _when, _ in self.setting_versions:
             row = _json(text)
             if isinstance(row, dict) and row.get("key") in histories.VERSIONED_SETTINGS:
                 self.versions_of.setdefault(str(row["key"]), []).append((pos, row.get("value")))
@@ -2028,7 +2028,7 @@ class Rules:
         point = self.binding.points.get(point_key("closed_year_standard"))
         since = self.points.at.get("closed_year_standard")
         before: Any = None
-        for pos, text, actor, when_text in self.setting_versions:
+        for pos, text, actor, when_text, _ in self.setting_versions:
             row = _json(text)
             if not isinstance(row, dict) or row.get("key") != "funding_standards":
                 continue                                   # (0162) the per-year settings: _closed_year_settings
@@ -2055,14 +2055,17 @@ class Rules:
                          "(year_closed_reference)")
 
     def _closed_year_settings(self) -> None:
-        """year_closed_reference (0162, F9c): no version of the per-year settings (the monitor's
-        colours, the 略有结余 range, the review's weights, the final accounts' eliminations, the
-        [settings.YEAR] tables) changes what is in force for a closed year
-        (``ledger.core.year_settings.in_force``, the guard's reading) — each version laid over the
-        state the versions before it left (none: the defaults), judged when the chained history
-        recorded it after a close of that year (any book) and after the rule point
-        closed_year_settings; a close the history holds no version of, by the times. A key's
-        first version is taken (the guard's first writing of a key the ledger never held)."""
+        """year_closed_reference (0162, F9c; 0166, ATTACK19b K2): no transaction's versions of the
+        per-year settings (the monitor's colours, the 略有结余 range, the review's weights, the
+        final accounts' eliminations, the [settings.YEAR] tables) change what is in force for a
+        closed year (``ledger.core.year_settings.in_force``, the guard's reading) — the versions one
+        transaction recorded (a run of them with the same sealed vxid; without seals, each alone)
+        laid together over the state the versions before them left (none: the defaults) and the
+        state they leave compared with it, as the guard compares at that transaction's commit; judged
+        when the chained history recorded the run's last version after a close of that year (any
+        book) and after the rule point closed_year_settings; a close the history holds no version
+        of, by the times. A key's first version is taken (the guard's first writing of a key the
+        ledger never held)."""
         closes: dict[int, list[tuple[str, dt.datetime | None]]] = defaultdict(list)
         for r in self.small.get("year_close", ()):
             y = _int(r[0])
@@ -2070,23 +2073,32 @@ class Rules:
                 closes[y].append((str(r[1]), _ts(r[2])))
         if not closes or not self.setting_versions:
             return
+        watched = {*year_settings.PER_YEAR, year_settings.FROM_YEAR}
+        runs: list[list[tuple[histories.SettingVersion, dict[str, Any]]]] = []
+        for v in self.setting_versions:
+            row = _json(v[1])
+            if not isinstance(row, dict) or row.get("key") not in watched:
+                continue
+            if runs and v[4] is not None and runs[-1][-1][0][4] == v[4]:
+                runs[-1].append((v, row))
+            else:
+                runs.append([(v, row)])
         close_pos = self._close_positions()
         point = self.binding.points.get(point_key("closed_year_settings"))
         since = self.points.at.get("closed_year_settings")
-        watched = {*year_settings.PER_YEAR, year_settings.FROM_YEAR}
         state: dict[str, Any] = {}
-        for pos, text, actor, when_text in self.setting_versions:
-            row = _json(text)
-            if not isinstance(row, dict) or row.get("key") not in watched:
-                continue
+        for run in runs:
             was = dict(state)
-            state[str(row["key"])] = row.get("value")
-            self.checked["workflows"] += 1
-            if row["key"] not in was:
-                continue                                   # a key's first version: taken, as the guard does
+            for _, row in run:
+                state[str(row["key"])] = row.get("value")
+                self.checked["workflows"] += 1
+            for key in state.keys() - was.keys():
+                was[key] = state[key]                      # a key's first version: taken, as the guard does
+            pos, _, actor, when_text, _ = run[-1][0]
             if point is not None and not histories.recorded_before(point, pos):
                 continue
             when = _ts(when_text)
+            names = ", ".join(dict.fromkeys(str(row["key"]) for _, row in run))
             for year in sorted(closes):
                 keys = year_settings.changed(was, state, year)
                 if not keys:
@@ -2105,7 +2117,7 @@ class Rules:
                 if after is None:
                     continue
                 self.add("workflows", f"the settings in force for {year} ({', '.join(keys)}) changed by {actor} at "
-                         f"{when_text} (fl.setting {row['key']}, history id {pos[1]}), after the year's close at "
+                         f"{when_text} (fl.setting {names}, history id {pos[1]}), after the year's close at "
                          f"{after.isoformat() if after != dt.datetime.min else '?'}: a closed year's settings are "
                          "final (year_closed_reference)")
 

@@ -3591,6 +3591,52 @@ def test_upgrade_0162_a_closed_years_settings_are_final(upgraded: Upgraded) -> N
     assert v.returncode == 0, _failed_checks(v.stdout)
 
 
+
+def test_upgrade_0166_a_closed_years_settings_are_judged_on_what_a_transaction_leaves(upgraded: Upgraded) -> None:
+    """0166 (ATTACK19b K2): in the upgraded ledger the closed-year settings guard is a constraint
+    trigger deferred to COMMIT, its function keeps its SET clauses and is not PUBLIC's. One
+    transaction that changes [settings]'s threshold while a year table keeps the closed year's value
+    (the base written first, the table last, as a reload writes them) is taken and the closed year
+    reads as before; the same base change alone is refused at its commit (year_closed_reference),
+    nothing written; and the verdict, judging each transaction's versions together, is whole."""
+    with upgraded.connect() as c:
+        cfg, pub = c.execute("SELECT proconfig, has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
+                             "WHERE oid = 'fl._closed_year_settings()'::regprocedure").fetchone()
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg and pub is False
+        assert c.execute("SELECT tgenabled, tgdeferrable, tginitdeferred FROM pg_trigger "
+                         "WHERE tgname = 'setting_closed_year_in_force' AND tgrelid = 'fl.setting'::regclass"
+                         ).fetchone() == ("O", True, True)
+        year = c.execute("SELECT max(year) FROM fl.year_close").fetchone()[0]
+        red = c.execute("SELECT value FROM fl.setting WHERE key = 'months_red_below'").fetchone()[0]
+        assert year is not None and red == "3", (year, red)
+
+    def thresholds(on: str) -> object:
+        mon = upgraded.cli("monitor", "--as-of", on, "--json", user=AUDITOR)
+        assert mon.returncode in (0, 3), mon.stderr
+        return json.loads(mon.stdout)["thresholds"]
+
+    before = thresholds(f"{year}-12-31")
+    with upgraded.connect() as c:
+        with pytest.raises(psycopg.Error) as e:
+            c.execute("UPDATE fl.setting SET value = '\"7\"'::jsonb WHERE key = 'months_red_below'")
+        assert e.value.diag.constraint_name == "year_closed_reference", e.value
+        assert c.execute("SELECT value FROM fl.setting WHERE key = 'months_red_below'").fetchone()[0] == "3"
+        with c.transaction():
+            c.execute("UPDATE fl.setting SET value = '\"7\"'::jsonb WHERE key = 'months_red_below'")
+            c.execute("UPDATE fl.setting SET value = %s::jsonb WHERE key = 'settings_from_year'",
+                      (json.dumps({"2000": {"months_red_below": "3"}, str(year + 1): {"months_red_below": "7"}}),))
+    try:
+        assert thresholds(f"{year}-12-31") == before
+        assert thresholds(f"{year + 1}-01-31")["red_below"] == "7"  # type: ignore[index]
+        v = upgraded.cli("verify", "--json", user=AUDITOR)
+        assert v.returncode == 0, _failed_checks(v.stdout)
+    finally:
+        with upgraded.connect() as c, c.transaction():
+            c.execute("UPDATE fl.setting SET value = '\"3\"'::jsonb WHERE key = 'months_red_below'")
+            c.execute("UPDATE fl.setting SET value = '{}'::jsonb WHERE key = 'settings_from_year'")
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
 def test_upgrade_0163_keys_are_compared_exactly_and_a_unit_without_a_joining_date_takes_no_posting(
         upgraded: Upgraded) -> None:
     """0163 (ATTACK19 J4, J2, J5): in the upgraded ledger fl.adjfund_allocate, fl.government_pay and
