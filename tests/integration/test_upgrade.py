@@ -3618,16 +3618,16 @@ def test_upgrade_0166_a_closed_years_settings_are_judged_on_what_a_transaction_l
     before = thresholds(f"{year}-12-31")
     with upgraded.connect() as c:
         with pytest.raises(psycopg.Error) as e:
-            c.execute("UPDATE fl.setting SET value = '\"7\"'::jsonb WHERE key = 'months_red_below'")
+            c.execute("UPDATE fl.setting SET value = '\"5\"'::jsonb WHERE key = 'months_red_below'")
         assert e.value.diag.constraint_name == "year_closed_reference", e.value
         assert c.execute("SELECT value FROM fl.setting WHERE key = 'months_red_below'").fetchone()[0] == "3"
         with c.transaction():
-            c.execute("UPDATE fl.setting SET value = '\"7\"'::jsonb WHERE key = 'months_red_below'")
+            c.execute("UPDATE fl.setting SET value = '\"5\"'::jsonb WHERE key = 'months_red_below'")
             c.execute("UPDATE fl.setting SET value = %s::jsonb WHERE key = 'settings_from_year'",
-                      (json.dumps({"2000": {"months_red_below": "3"}, str(year + 1): {"months_red_below": "7"}}),))
+                      (json.dumps({"2000": {"months_red_below": "3"}, str(year + 1): {"months_red_below": "5"}}),))
     try:
         assert thresholds(f"{year}-12-31") == before
-        assert thresholds(f"{year + 1}-01-31")["red_below"] == "7"  # type: ignore[index]
+        assert thresholds(f"{year + 1}-01-31")["red_below"] == "5"  # type: ignore[index]
         v = upgraded.cli("verify", "--json", user=AUDITOR)
         assert v.returncode == 0, _failed_checks(v.stdout)
     finally:
