@@ -3644,7 +3644,7 @@ def test_upgrade_0163_keys_are_compared_exactly_and_a_unit_without_a_joining_dat
     key); fl.adjfund_allocate, fl.government_pay, fl.unit_first_day_record and fl.preallocate keep
     their settings (lock_timeout 5s, the pinned search_path) and are not PUBLIC's. A unit registered
     by raw SQL without a joining date takes no posting (before_unit_joined, saying how to register
-    it), rolled back; the ledger verifies."""
+    it), rolled back; the ledger verifies. (230897: 0154's test, in the same part, registers 230899 for good.)"""
     with upgraded.connect() as c:
         fns = ("fl.adjfund_allocate(integer, text, bigint, date, text)", "fl.government_pay(text, text, bigint, date, text)",
                "fl.unit_first_day_record()", "fl.preallocate(integer, date, jsonb)")
@@ -3662,12 +3662,12 @@ def test_upgrade_0163_keys_are_compared_exactly_and_a_unit_without_a_joining_dat
         today = c.execute("SELECT fl._region_today()").fetchone()[0]
         with c.transaction(force_rollback=True):
             c.execute("INSERT INTO fl.unit (code, name_zh, name_en, kind, sort) "
-                      "VALUES ('230899', '新县', 'Xinxian', 'county', 99)")
+                      "VALUES ('230897', '新县丙', 'Xinxian C', 'county', 99)")
             c.execute("INSERT INTO fl.app_user (name, role) VALUES (session_user, 'finance')")
             doc = json.dumps([{"date": str(today), "book": "RES", "idempotency_key": "upgrade-0163",
                                "memo": "temporary payment",
-                               "postings": [{"account": "1101", "unit": "230899", "side": "D", "amount": 500},
-                                            {"account": "2001", "unit": "230899", "side": "C", "amount": 500}]}])
+                               "postings": [{"account": "1101", "unit": "230897", "side": "D", "amount": 500},
+                                            {"account": "2001", "unit": "230897", "side": "C", "amount": 500}]}])
             with pytest.raises(psycopg.Error) as e, c.transaction():
                 c.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (doc,))
             assert "no registered joining date" in str(e.value), e.value
