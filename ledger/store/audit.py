@@ -330,8 +330,12 @@ def take_digest(conn: Conn, max_checkpoints: int = MAX_CHECKPOINTS) -> dict[str,
     }
 
 
-_HELD_XIDS = """SELECT l.transactionid::text AS x FROM pg_catalog.pg_locks l
-                 WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND l.granted"""
+# pg_lock_status(), the function behind the view pg_locks: a built-in the verdict's built-ins check
+# vouches for, where the view's definition could be replaced in place (ATTACK7 U8's lever; the sweep
+# of test_attack7_views admits no unchecked system view in the verifier's reads)
+_HELD_XIDS = """SELECT l.transactionid::pg_catalog.text AS x FROM pg_catalog.pg_lock_status() l
+                 WHERE l.locktype OPERATOR(pg_catalog.=) 'transactionid'
+                   AND l.mode OPERATOR(pg_catalog.=) 'ExclusiveLock' AND l.granted"""
 
 
 def held_xids(c: Conn) -> list[int]:
