@@ -40,6 +40,7 @@ from ledger.store import (
     reports_final,
     reports_ledger,
     verify,
+    year_settings,
     yearend,
 )
 from ledger.store import budget as budget_store
@@ -126,7 +127,7 @@ def _charts(conn: Any, cdir: Path, year: int) -> list[Path]:
     def series(c: Any) -> Any:
         end = dt.date(year, 12, 31)
         labels = reports.labels(c)
-        t = reports.thresholds(c, year)
+        t = year_settings.thresholds(c, year)
         out_series = {}
         for book in ("RES", "EMP"):
             out_series[book] = (

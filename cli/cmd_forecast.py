@@ -21,7 +21,7 @@ from ledger.errors import BadInput
 from ledger.i18n import _, code_text, get_lang
 from ledger.reports.builders import Labels
 from ledger.store import forecast as store_forecast
-from ledger.store import reports
+from ledger.store import reports, year_settings
 from ledger.store.monitor import recorded_first_days
 
 
@@ -79,7 +79,7 @@ def unit_json(f: UnitForecast) -> dict[str, Any]:
 def run_forecast(c: Any, *, origin: dt.date, years: int, book: str | None, unit: str | None,
                  a: Assumptions) -> tuple[list[UnitForecast], Thresholds, Labels]:
     """Every unit and book with history: the store reads, the core forecasts."""
-    t = reports.thresholds(c, origin.year)   # (0162) the settings in force at the origin
+    t = year_settings.thresholds(c, origin.year)   # (0162) the settings in force at the origin
     labels = reports.labels(c)
     hist = store_forecast.history(c, origin=origin, book=book, unit=unit)
     owed = store_forecast.government_outstanding(c, origin=origin, book=book, unit=unit)

@@ -17,7 +17,7 @@ from ledger.errors import BadInput
 from ledger.i18n import _, code_text, get_lang
 from ledger.reports import builders_fund
 from ledger.store import monitor as store_monitor
-from ledger.store import reports
+from ledger.store import reports, year_settings
 from ledger.store import watch as store_watch
 from ledger.store.db import Conn
 
@@ -141,7 +141,7 @@ def chart_monitor(
                                               through=end, labels=labels,
                                               first_days=store_monitor.first_days(c, book=book),
                                               lang=get_lang())
-        return series, reports.thresholds(c, year), labels
+        return series, year_settings.thresholds(c, year), labels
     series, t, labels = read(work)
     title = monitor_title(labels, book, year)
     from ledger.reports import charts  # matplotlib: 0.3 s that no other command needs

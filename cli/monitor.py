@@ -18,7 +18,7 @@ from ledger.reports import builders_fund
 from ledger.reports.builders import Labels
 from ledger.reports.builders_fund import MonitorRow
 from ledger.store import monitor as store_monitor
-from ledger.store import reports
+from ledger.store import reports, year_settings
 from ledger.store import watch as store_watch
 from ledger.store.db import Conn
 
@@ -91,7 +91,7 @@ def monitor_view(c: Conn, day: dt.date, *, book: str | None = None, unit: str | 
                  ) -> tuple[Thresholds, RateRanges, list[MonitorRow], list[MonitorRow], Labels]:
     """Both dimensions per unit and book on ``day``, each yellow or red unit with its
     response plan (the history since its warning started, the acknowledgements on record)."""
-    t, rr = reports.thresholds(c, day.year), store_watch.rate_ranges(c, day.year)   # (0162) the day's year's
+    t, rr = year_settings.colours(c, [day.year])[day.year]   # (0162) the day's year's
     figs = store_monitor.figures(c, as_of=day, book=book, unit=unit)
     rows, cons = builders_fund.monitor_rows(figs, t, as_of=day, r=rr)
     if unit is not None or reports.confined_unit(c) is not None:
@@ -109,7 +109,7 @@ def monitor_view(c: Conn, day: dt.date, *, book: str | None = None, unit: str | 
         plans, acks = store_watch.plans(c), store_watch.acks(c, as_of=day, book=book, unit=unit)
         # (0162) the month ends the plan looks back on, each coloured with its year's settings
         years = {f.month.year for h in hist.values() for f in h if f.month.year < day.year}
-        by_year = {y: (reports.thresholds(c, y), store_watch.rate_ranges(c, y)) for y in sorted(years)}
+        by_year = year_settings.colours(c, sorted(years))
         out = {}
         for r in warned:
             out[(r.unit, r.book)] = builders_fund.with_response(r, unit_response(

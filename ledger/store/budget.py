@@ -16,13 +16,13 @@ from ledger.core.budget import (
     BudgetLine,
     CityBudget,
     LineChange,
-    SurplusRange,
     UnitBudget,
     changed_lines,
     check_budget,
     consolidate,
 )
 from ledger.core.shapes import Fen
+from ledger.store import year_settings
 from ledger.store.db import Conn
 from ledger.store.rows import fetch_all, fetch_one
 
@@ -165,13 +165,6 @@ class _Line:
     amount: int
 
 
-def surplus_range(conn: Conn, year: int) -> SurplusRange:
-    """The small-surplus range in force for ``year`` (0162; default 0–5 % of revenue, our reading)."""
-    from ledger.store import year_settings
-
-    return year_settings.surplus_range(conn, year)
-
-
 def show(conn: Conn, year: int, *, unit: str | None = None, book: str | None = None) -> list[BudgetInForce]:
     """The budgets in force (latest version) for ``year``, with their lines, totals, the
     deficit flag (expenditure above revenue in any component) and the small-surplus checks
@@ -187,7 +180,7 @@ def show(conn: Conn, year: int, *, unit: str | None = None, book: str | None = N
     if not heads:
         return []
     lines = _lines(conn, [h.id for h in heads])
-    rng = surplus_range(conn, year)
+    rng = year_settings.surplus_range(conn, year)
     return [BudgetInForce(h.year, h.unit, h.book, h.version, h.revenue, h.expenditure, h.revenue - h.expenditure,
                           h.deficit, h.imported_by, h.imported_at,
                           tuple(check_budget(h.unit, h.book, h.revenue, h.expenditure, rng)),
@@ -278,7 +271,7 @@ def city(conn: Conn, year: int, *, book: str | None = None) -> list[CityBudget]:
     """City-wide budget: the units' budgets in force consolidated per book (ledger.core.budget)."""
     heads = show(conn, year, book=book)
     budgets = [UnitBudget(h.unit, h.book, h.version, _as_lines(h.lines)) for h in heads]
-    return consolidate(budgets, surplus_range(conn, year))
+    return consolidate(budgets, year_settings.surplus_range(conn, year))
 
 
 def city_book(cb: CityBudget, names: Mapping[str, str]) -> CityBudgetBook:

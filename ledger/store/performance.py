@@ -18,11 +18,6 @@ from ledger.store.receipts import government_receipts
 from ledger.store.year_figures import component_years, pooled_components
 
 
-def weights(conn: Conn, year: int) -> dict[str, Decimal]:
-    """The ``performance_weights`` in force for ``year`` (0162; defaults, our reading, for those not set)."""
-    return year_settings.weights(conn, year)
-
-
 def unit_years(conn: Conn, year: int, *, book: str | None = None, unit: str | None = None) -> list[UnitYear]:
     """Per (unit, book) with a budget for ``year``, the book's pooled component — the whole
     residents' book, the employees' pooled fund (统筹基金), never its personal accounts, which
@@ -78,8 +73,8 @@ def reviews(conn: Conn, year: int, *, book: str | None = None, unit: str | None 
     unit of the book, also with ``unit`` (before, the one unit shown was ranked 1 of 1); a confined
     reader (a county officer, who reads its own unit only) gets no rank (0, shown blank): ranked
     among what it reads, it would be first of one (ATTACK17 E10)."""
-    w = weights(conn, year)
-    rng = budget_store.surplus_range(conn, year)
+    w = year_settings.weights(conn, year)
+    rng = year_settings.surplus_range(conn, year)
     confined = reports.confined_unit(conn) is not None
     out = [r for r in ranked([review(u, w, rng) for u in unit_years(conn, year, book=book,
                                                                      unit=unit if confined else None)])

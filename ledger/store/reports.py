@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ledger.core.monitor import Thresholds
 from ledger.i18n import get_lang
 from ledger.reports.builders import Labels
 from ledger.store.db import Conn
@@ -46,14 +45,6 @@ def labels(conn: Conn) -> Labels:
         "SELECT code, name_zh, name_en, kind, parent FROM fl.chart ORDER BY code").fetchall()}
     zone = str(reg["value"].get("time_zone") or "") if reg else ""
     return Labels(region, units, books, holders, chart, zone)
-
-
-def thresholds(conn: Conn, year: int) -> Thresholds:
-    """Months-payable thresholds in force for ``year`` (0162: ``[settings]`` with the region's
-    ``[settings.YEAR]`` tables up to it; BRIEF §5 defaults otherwise)."""
-    from ledger.store import year_settings
-
-    return year_settings.thresholds(conn, year)
 
 
 def default_as_of(as_of: dt.date | None, year: int | None) -> dt.date:

@@ -9,18 +9,10 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING
 
-from ledger.core.balance_rate import RateRanges
 from ledger.store.db import Conn
 
 if TYPE_CHECKING:
     from ledger.core.response import Ack, PlanStep
-
-
-def rate_ranges(conn: Conn, year: int) -> RateRanges:
-    """当期结余率 ranges in force for ``year`` (0162; defaults *(our reading)* otherwise)."""
-    from ledger.store import year_settings
-
-    return year_settings.rate_ranges(conn, year)
 
 
 def plans(conn: Conn) -> tuple[PlanStep, ...]:

@@ -6,6 +6,7 @@ eliminations. A closed year's are final (``fl._closed_year_settings``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -40,20 +41,28 @@ def _dec(v: Any, key: str) -> Decimal:
     return n
 
 
-def thresholds(conn: Conn, year: int) -> Thresholds:
-    """Months-payable thresholds in force for ``year`` (BRIEF §5 defaults otherwise)."""
-    v = values(conn, year)
+def _thresholds(v: dict[str, Any]) -> Thresholds:
     return Thresholds(_dec(v["months_red_below"], "months_red_below"),
                       _dec(v["months_yellow_below"], "months_yellow_below"),
                       _dec(v["months_excess_above"], "months_excess_above"))
 
 
-def rate_ranges(conn: Conn, year: int) -> RateRanges:
-    """当期结余率 ranges in force for ``year`` (defaults *(our reading)* otherwise)."""
-    v = values(conn, year)
+def _rate_ranges(v: dict[str, Any]) -> RateRanges:
     return RateRanges(_dec(v["balance_rate_red_below"], "balance_rate_red_below"),
                       _dec(v["balance_rate_yellow_below"], "balance_rate_yellow_below"),
                       _dec(v["balance_rate_excess_above"], "balance_rate_excess_above"))
+
+
+def thresholds(conn: Conn, year: int) -> Thresholds:
+    """Months-payable thresholds in force for ``year`` (BRIEF §5 defaults otherwise)."""
+    return _thresholds(values(conn, year))
+
+
+def colours(conn: Conn, years: Iterable[int]) -> dict[int, tuple[Thresholds, RateRanges]]:
+    """The monitor's two scales (months payable, 当期结余率) in force for each of ``years``, from
+    one read of fl.setting: a response plan looks back on month ends of many years."""
+    s = stored(conn)
+    return {y: (_thresholds(v), _rate_ranges(v)) for y in years for v in (values_in_force(s, y),)}
 
 
 def surplus_range(conn: Conn, year: int) -> SurplusRange:
