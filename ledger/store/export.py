@@ -76,15 +76,20 @@ class _Folders:
         self.written: dict[str, tuple[archive.Hasher, tuple[int, int]]] = {}
         directory.mkdir(parents=True, exist_ok=True)
         flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW
+        at = directory
         try:
             self.fds[""] = os.open(directory, flags)
             for sub in _SUBFOLDERS:
+                # the folder named in a refusal is the one that failed: a subfolder swapped for
+                # a link between its mkdir and its open fails here (O_NOFOLLOW), and the officer
+                # is told which
+                at = directory / sub
                 os.mkdir(sub, 0o755, dir_fd=self.fds[""])
                 self.fds[sub] = os.open(sub, flags, dir_fd=self.fds[""])
         except OSError as e:
             self.close()
             raise BadInput(_("{path}: cannot create it ({error}); an export is written into a new directory").format(
-                path=directory, error=e.strerror)) from e
+                path=at, error=e.strerror)) from e
 
     def close(self) -> None:
         for fd in self.fds.values():
