@@ -27,6 +27,12 @@ _AMOUNT = re.compile(
 MAX_FEN = 9_000_000_000_000_000_000  # fits PostgreSQL bigint with room for sums' signs
 
 
+def _shown(text: str) -> str:
+    """The amount as a refusal quotes it: a text of thousands of characters is cut, so the
+    message still fits the officer's screen."""
+    return text if len(text) <= 40 else text[:30] + "…" + f" ({len(text)} characters)"
+
+
 def parse_fen(text: str, *, allow_negative: bool = False, allow_zero: bool = True) -> int:
     """Parse yuan text exactly into fen, or raise ``BadAmount`` saying why."""
     if not isinstance(text, str):
@@ -37,14 +43,20 @@ def parse_fen(text: str, *, allow_negative: bool = False, allow_zero: bool = Tru
     m = _AMOUNT.match(s)
     if m is None:
         raise BadAmount(_("'{value}' is not an amount in yuan with at most two decimals (like 1,234.56)").format(
-            value=text))
+            value=_shown(text)))
     if m.group("sign") and not allow_negative:
         raise BadAmount(_("'{value}' is negative; amounts must be positive").format(value=text))
-    whole = int(m.group("int").replace(",", ""))
+    digits = m.group("int").replace(",", "").lstrip("0")
+    # past MAX_FEN's 17 whole-yuan digits the amount is too large whatever they are: refused
+    # before int(), which raises a plain ValueError past Python's 4,300-digit limit
+    # (ATTACK20 L1: a traceback for any officer's --amount)
+    if len(digits) > len(str(MAX_FEN // 100)):
+        raise BadAmount(_("'{value}' is too large").format(value=_shown(text)))
+    whole = int(digits or "0")
     frac = (m.group("frac") or "").ljust(2, "0")
     fen = whole * 100 + int(frac)
     if fen > MAX_FEN:
-        raise BadAmount(_("'{value}' is too large").format(value=text))
+        raise BadAmount(_("'{value}' is too large").format(value=_shown(text)))
     if m.group("sign"):
         fen = -fen
     if fen == 0 and not allow_zero:

@@ -407,7 +407,9 @@ def load_region(path: Path | str | None = None) -> Region:
         doc = tomllib.loads(infile.read_text(p))
     except FileNotFoundError as e:
         raise BadInput(_("{file}: no such region file").format(file=p)) from e
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError) as e:
+        # TOMLDecodeError is a ValueError, and so is tomllib's own int() past Python's
+        # 4,300-digit limit (ATTACK20 L1): both the file's fault
         raise BadInput(_("{file}: not a valid UTF-8 TOML file: {error}").format(file=p, error=e)) from e
     try:
         return parse_region(doc, str(p))

@@ -182,12 +182,14 @@ def get_entry(conn: Conn, ref: str | int) -> Entry:
     has it) or by idempotency key, with its postings."""
     text = str(ref).strip()
     row = None
-    if text.isascii() and text.isdigit():
+    # (ATTACK20 L1) digits past a bigint id or a year are no id or voucher (and int() of
+    # more than 4,300 digits is a ValueError): such a text is looked up as a key only
+    if text.isascii() and text.isdigit() and len(text) <= 19:
         row = fetch_one(conn, Entry, _ENTRY_SQL + " WHERE e.id = %s", (int(text),))
     if row is None and "-" in text:
         book, _sep, v = text.rpartition("/")
         y, _sep, n = v.partition("-")
-        if (y + n).isascii() and y.isdigit() and n.isdigit():
+        if (y + n).isascii() and y.isdigit() and n.isdigit() and len(y) <= 4 and len(n) <= 18:
             rows = fetch_all(conn, Entry, _ENTRY_SQL + " WHERE s.fiscal_year = %s AND s.voucher_no = %s"
                              + (" AND s.book = %s" if book else ""),
                              (int(y), int(n), book) if book else (int(y), int(n)))

@@ -32,7 +32,7 @@ BIG = "1" * 5000
 def _run(db: LedgerDB, *args: str, user: str | None) -> tuple[object, str]:
     try:
         r = db.cli(*args, user=user)
-    except BaseException as e:  # noqa: BLE001 - what escapes the CLI's edge is the finding
+    except BaseException as e:  # what escapes the CLI's edge is the finding
         return "traceback", "".join(traceback.format_exception_only(e))
     return r.exit_code, r.stderr + r.stdout
 
@@ -71,3 +71,20 @@ def test_l1_region_file_with_a_5000_digit_integer(ledger_db: LedgerDB, tmp_path:
     code, said = _run(ledger_db, "init", "--region", str(f), user=None)
     assert code == 1, (code, said[-400:])
     assert "Traceback" not in said, said[-400:]
+
+
+@pytest.mark.parametrize("ref", [BIG, f"2023-{BIG}", f"RES/{BIG}-1", "9" * 25], ids=["id", "voucher-no", "voucher-year", "past-bigint"])
+def test_l1_an_entry_looked_up_by_thousands_of_digits_is_not_found_not_a_traceback(ledger_db: LedgerDB,
+                                                                                     ref: str) -> None:
+    """The variant of the class at the lookup of an entry (``entry show``): digits past a bigint
+    id or a voucher's year are looked up as a key and not found — a refusal that says so."""
+    code, said = _run(ledger_db, "entry", "show", ref, user="aud")
+    assert code == 1, (code, said[-400:])
+    assert "Traceback" not in said and "4300" not in said and len(said) < 6000, said[-400:]
+
+
+def test_l1_a_long_amount_is_quoted_cut_in_the_refusal(ledger_db: LedgerDB) -> None:
+    """A refusal of a 5,000-digit amount quotes it cut, not whole: it fits the officer's screen."""
+    code, said = _run(ledger_db, "interest", "allocate", "--amount", BIG, "--date", "2023-02-01", "--book", "RES",
+                      user="fin")
+    assert code == 1 and len(said) < 600, (code, len(said), said[:300])
