@@ -141,6 +141,11 @@ SELECT c.relname AS rel, r.rulename AS name, r.ev_type::text AS ev, r.ev_enabled
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'fl'
 """
+# (ATTACK20 L4) The schema fl_guard too: fl.end_stuck_writers and the close (definers of
+# fl_owner) call its functions, so a function replaced there runs as fl_owner inside a real
+# user's session and writes under that user's name. Every schema a function of fl calls into
+# is fingerprinted like fl (sql/ calls into no other: ``grep -o '[a-z_]*\.[a-z_]*(' sql/*.sql``),
+# its functions whole, its owner and privileges (``_ACLS``), anything added to it.
 # A function whole: pg_get_functiondef (body, language, arguments with their DEFAULTs,
 # result, volatility, STRICT, SECURITY DEFINER, LEAKPROOF, PARALLEL, COST, ROWS, SUPPORT,
 # SET) — ``ALTER FUNCTION fl._real_money(text,text) STRICT`` switched maker-checker off
@@ -166,7 +171,7 @@ SELECT p.oid::regprocedure::text AS sig, p.prosrc AS src, l.lanname AS lang, p.p
           FROM pg_catalog.pg_aggregate g WHERE g.aggfnoid = p.oid) AS agg
   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
   JOIN pg_catalog.pg_language l ON l.oid = p.prolang
- WHERE n.nspname = 'fl'
+ WHERE n.nspname = ANY (ARRAY['fl', 'fl_guard'])
 """
 # Every index of the schema (pg_get_indexdef: columns, expressions, uniqueness, the partial
 # index's WHERE): an added unique partial index refuses chosen writes (ATTACK6 T15).
@@ -263,19 +268,20 @@ SELECT c.relname AS rel, k.conname AS name, k.contype::text AS type, pg_catalog.
 # the ACLs as aclitems (grantee=privileges/grantor), roles named as the release names
 # them (``_role``).
 _ACLS = """
-SELECT 'schema fl' AS obj, n.nspacl::text[] AS acl, NULL::text[] AS cols, n.nspowner::pg_catalog.regrole::text AS owner
-  FROM pg_catalog.pg_namespace n WHERE n.nspname = 'fl'
+SELECT 'schema ' || n.nspname AS obj, n.nspacl::text[] AS acl, NULL::text[] AS cols,
+       n.nspowner::pg_catalog.regrole::text AS owner
+  FROM pg_catalog.pg_namespace n WHERE n.nspname = ANY (ARRAY['fl', 'fl_guard'])
 UNION ALL
-SELECT 'fl.' || c.relname, c.relacl::text[],
+SELECT n.nspname || '.' || c.relname, c.relacl::text[],
        ARRAY(SELECT a.attname || ':' || a.attacl::text FROM pg_catalog.pg_attribute a
               WHERE a.attrelid = c.oid AND a.attacl IS NOT NULL AND NOT a.attisdropped ORDER BY a.attnum),
        c.relowner::pg_catalog.regrole::text
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = 'fl' AND c.relkind NOT IN ('i', 'I', 't', 'c')
+ WHERE n.nspname = ANY (ARRAY['fl', 'fl_guard']) AND c.relkind NOT IN ('i', 'I', 't', 'c')
 UNION ALL
 SELECT p.oid::regprocedure::text, p.proacl::text[], NULL, p.proowner::pg_catalog.regrole::text
   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
- WHERE n.nspname = 'fl'
+ WHERE n.nspname = ANY (ARRAY['fl', 'fl_guard'])
 """
 # The ledger's own roles: the owner of the schema fl, and the groups the release creates
 # (cluster-wide, the same names on every install). Logins — people, and the login that

@@ -73,3 +73,30 @@ def test_l4_a_planted_guard_function_is_named_by_verify(ledger_db: LedgerDB) -> 
     found = {f.get("account") or "" for c in v.json()["independent"]["checks"] if c["name"] == "catalogue"
              for f in c["findings"]}
     assert any("fl_guard" in a for a in found), found
+
+
+@pytest.mark.parametrize("lever", [
+    "ALTER FUNCTION fl_guard.end_stuck_writers(interval, interval) SECURITY INVOKER",
+    "ALTER FUNCTION fl_guard.end_idle_holders(integer[]) SET search_path = fl_guard, pg_catalog",
+    "ALTER FUNCTION fl_guard.end_stuck_writers(interval, interval) OWNER TO {owner}",
+    "GRANT CREATE ON SCHEMA fl_guard TO fl_officer",
+    "GRANT EXECUTE ON FUNCTION fl_guard.end_idle_holders(integer[]) TO fl_officer",
+    "CREATE FUNCTION fl_guard.end_stuck_writers(p_age interval) RETURNS int LANGUAGE sql AS 'SELECT 0'",
+    "CREATE TABLE fl_guard.planted (x int)",
+], ids=["invoker", "path", "owner", "schema-create", "execute", "overload", "table"])
+def test_l4_every_change_to_the_guard_schema_is_named(ledger_db: LedgerDB, lever: str) -> None:
+    """The variants of the class: whatever in ``fl_guard`` a superuser changes — a function's
+    security, settings, owner or privileges, the schema's privileges, a function or table added
+    beside the release's — the catalogue check names it."""
+    sample_ledger(ledger_db)
+    admin = ledger_db.admin()
+    if admin.execute("SELECT to_regnamespace('fl_guard') AS n").fetchone()["n"] is None:
+        pytest.skip("no busy-holder guard on this server (its migration needs a superuser)")
+    owner = admin.execute("SELECT nspowner::regrole::text AS o FROM pg_namespace WHERE nspname = 'fl'"
+                          ).fetchone()["o"]
+    admin.execute(lever.format(owner=owner))
+    v = ledger_db.cli("verify", "--json", user="aud")
+    assert v.exit_code == 1, v.stdout[-800:]
+    found = {f.get("account") or "" for c in v.json()["independent"]["checks"] if c["name"] == "catalogue"
+             for f in c["findings"]}
+    assert any("fl_guard" in a for a in found), found
