@@ -419,7 +419,7 @@ class CodedMap(MutableMapping[int, V]):
 
     def __init__(self) -> None:
         self.ids = array("q")
-        self.codes = array("l")
+        self.codes = array("i")
         self.distinct: list[V] = []
         self.code: dict[V, int] = {}
         self.raw: dict[int, tuple[int, V]] = {}
@@ -497,7 +497,7 @@ class HeldOf:
     def __init__(self) -> None:
         self.ids = array("q")
         self.pids = array("q")
-        self.codes = array("l")
+        self.codes = array("i")
         self.keys: list[object] = []
         self.distinct: list[tuple[object, ...]] = []
         self.code: dict[tuple[object, ...], int] = {}
@@ -583,7 +583,7 @@ class KeptOf(MutableMapping[int, Any]):
     def __init__(self, make: Any, empty_source: Any) -> None:
         self.make = make
         self.ids = array("q")
-        self.codes = array("l")
+        self.codes = array("i")
         self.refs: list[Any] = []
         self.ats: list[Any] = []
         self.distinct: list[tuple[Any, ...]] = []

@@ -309,7 +309,8 @@ class _Entries:
         self.source: Callable[[int], bytes | None] | None = None
         self.books, self.dates, self.times, self.xids = _Codes(), _Codes(), _Codes(), _Codes()
         self.years: list[int] = []              # per date code
-        self.book, self.date, self.created, self.xid = array("l"), array("l"), array("l"), array("l")
+        # codes (indices into a list of the distinct values: far below 2**31) in 4 bytes, not 8
+        self.book, self.date, self.created, self.xid = array("i"), array("i"), array("i"), array("i")
         self.postings = array("l")
         self.digests = bytearray()
         self.flags = bytearray()                # 1: has a digest, 2: its postings were seen
@@ -389,7 +390,7 @@ class _Entries:
             self.ids = array("q", (ids[k] for k in order))
             for name in ("book", "date", "created", "xid"):
                 col = getattr(self, name)
-                setattr(self, name, array("l", (col[k] for k in order)))
+                setattr(self, name, array("i", (col[k] for k in order)))
         n = len(self.ids)
         self.postings = array("l", [0]) * n
         self.digests = bytearray(32 * n)
@@ -472,7 +473,7 @@ class _Moves:
 
     def __init__(self) -> None:
         self.keys, self.xids = _Codes(), _Codes()
-        self.k, self.x, self.eid, self.delta = array("l"), array("l"), array("q"), array("q")
+        self.k, self.x, self.eid, self.delta = array("i"), array("i"), array("q"), array("q")
 
     def append(self, move: tuple[str, str, int, int]) -> None:
         key, xid, eid, delta = move
@@ -519,7 +520,7 @@ class _SealOf:
         self.entries = entries
         self.seq = array("q", [NOSEQ]) * n
         self.vno = array("q", [0]) * n
-        self.by = array("l", [-1]) * n
+        self.by = array("i", [-1]) * n
         self.bys: list[tuple[str, int]] = []
         self.by_code: dict[tuple[str, int], int] = {}
         self.other: dict[int, tuple[int, str | None]] = {}      # entry (none such) -> seq, voucher
