@@ -80,7 +80,7 @@ from ledger.core import (
 from ledger.core import funding as funding_core
 from ledger.core.chart import BOTH, CHART_BY_CODE
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
-from ledger.core.keyed import CodedMap, HeldOf, KeptOf, SortedIds
+from ledger.core.keyed import CodedMap, Field, HeldOf, KeptOf, SortedIds
 from ledger.core.references import reference_fold
 from ledger.core.rule_binding import Binding, point_key
 
@@ -722,11 +722,13 @@ class Rules:
     # what is kept of each entry judged after the stream, as columns (ledger.core.keyed.KeptOf:
     # ~32 bytes an entry where a dictionary of ``_E`` took ~170; ``get`` gives an ``_E``)
     kept: KeptOf = field(default_factory=lambda: KeptOf(_E, _NO_SOURCE))
-    # every entry's kind and year, as columns (ledger.core.keyed: ~12 bytes an entry, not ~100)
-    kinds: MutableMapping[int, str] = field(default_factory=CodedMap)
-    # (0117) the date as YYYYMMDD, not the year alone (its year is // 10000): 0117's rule reads
-    # the day, at the same ~12 bytes an entry (the column holds codes; the distinct days are few)
-    days: MutableMapping[int, int] = field(default_factory=CodedMap)
+    # every entry's (kind, day) as columns (ledger.core.keyed: ~12 bytes an entry, not ~100):
+    # the day as YYYYMMDD (0117's rule reads the day; its year is // 10000). The pairs are few
+    # (kinds × days), and both are set together for every entry, so one id column and one code
+    # column serve both; ``kinds`` and ``days`` read them (keyed.Field) as the two maps were read.
+    kind_days: CodedMap[tuple[str, int]] = field(default_factory=CodedMap)
+    kinds: Mapping[int, str] = field(init=False)
+    days: Mapping[int, int] = field(init=False)
     reversed_by: dict[int, int] = field(default_factory=dict)
     # entry -> its distinct (account, side, posting unit), in the order each first occurs
     # (posting id order): every rule reads only which accounts an entry touched on which
@@ -766,6 +768,7 @@ class Rules:
     sc_moves: dict[int, str] = field(default_factory=dict)     # (V4) entry -> the 4101.shortfall account it posts
 
     def __post_init__(self) -> None:
+        self.kinds, self.days = Field(self.kind_days, 0), Field(self.kind_days, 1)
         self._seen: dict[str, tuple[dt.datetime, dt.date, str] | None] = {}
         self._shared_legs: dict[Any, Any] = {}          # ``_add_legs``: one object per distinct leg and shape
         self.old_entries = self.legacy.get("fl.entry", set())
@@ -934,8 +937,7 @@ class Rules:
         book, date, key, kind, created_by, src_text, created_at = (intern(r[1]), intern(r[2]), r[3], intern(r[5]),
                                                                     intern(r[7]), r[10], intern(r[11]))
         rev = _int(r[4])
-        self.kinds[eid] = kind
-        self.days[eid] = int(date[:4]) * 10000 + int(date[5:7]) * 100 + int(date[8:10])
+        self.kind_days[eid] = (kind, int(date[:4]) * 10000 + int(date[5:7]) * 100 + int(date[8:10]))
         if kind in ("collections", "payments"):
             self.flows.add((book, int(date[:4])))
             if kind == "payments":

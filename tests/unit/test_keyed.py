@@ -99,6 +99,30 @@ def test_a_coded_map_answers_as_a_dictionary_in_the_order_put() -> None:
         assert m.get(1 << 70) == plain.get(1 << 70)
 
 
+def test_the_fields_of_a_coded_map_of_pairs_answer_as_two_dictionaries() -> None:
+    """rules.Rules.kinds and .days: one CodedMap of (kind, day) read through keyed.Field
+    answers as the two dictionaries it replaced — ids out of order, repeated, past 64 bits."""
+    for seed in range(40):
+        rnd = random.Random(seed)
+        m: keyed.CodedMap[tuple[str, int]] = keyed.CodedMap()
+        kinds, days = keyed.Field(m, 0), keyed.Field(m, 1)
+        pk: dict[int, str] = {}
+        pd: dict[int, int] = {}
+        nxt = 0
+        for _ in range(30):
+            r = rnd.random()
+            eid = (nxt := nxt + rnd.randint(1, 3)) if r < 0.6 else rnd.randint(-3, nxt + 2) if r < 0.95 else 1 << 70
+            kind, day = rnd.choice(["manual", "payments", "year_close"]), rnd.choice([20230101, 20231231, 20240301])
+            m[eid] = (kind, day)
+            pk[eid], pd[eid] = kind, day
+        for got, plain in ((kinds, pk), (days, pd)):
+            assert list(got) == list(plain) and len(got) == len(plain) and sorted(got) == sorted(plain)
+            assert dict(got.items()) == plain
+            for eid in [*range(-4, nxt + 4), 1 << 70, "x", None]:
+                assert got.get(eid) == plain.get(eid) and got.get(eid, "no") == plain.get(eid, "no")
+                assert (eid in got) == (eid in plain)
+
+
 def test_held_of_answers_as_the_dictionary_of_tuples() -> None:
     """rules.Rules.held_of as columns: every entry's confirmed held entries, in the order added,
     whatever the ids (out of order, repeated, past 64 bits, a held id that is not an integer),
