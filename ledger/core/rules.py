@@ -534,7 +534,7 @@ def fund_balance(chart: str) -> bool:
 def fund_balance_problem(kind: str, closed: int | None, against: str | None) -> str | None:
     """Why an entry of ``kind`` may not move the fund balance by 0088's rule (None if it may):
     ``closed`` the last year its book had closed when it was written, ``against`` a revenue or
-    expenditure account it also posts (fl.posting_fund_balance, fl.pending_posting_fund_balance)."""
+    expenditure account it also posts (fl.posting_account_rules since 0168, fl.pending_posting_fund_balance)."""
     if kind in FUND_BALANCE_WRITERS:
         return None
     if kind != "manual":

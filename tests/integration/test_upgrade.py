@@ -1511,7 +1511,8 @@ def test_upgrade_0088_the_fund_balance_is_the_closes_to_move(upgraded: Upgraded)
     close), and the rule's point is recorded once, as of this upgrade: the old release's entries are
     not judged, and the upgraded ledger's verdict is whole."""
     with upgraded.connect() as c:
-        for table, name in (("fl.posting", "posting_fund_balance"), ("fl.pending_posting", "pending_posting_fund_balance")):
+        # (0168) on the journal the rule is a part of posting_account_rules, the three account rules' one trigger
+        for table, name in (("fl.posting", "posting_account_rules"), ("fl.pending_posting", "pending_posting_fund_balance")):
             row = c.execute("SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t WHERE t.tgrelid = %s::regclass "
                             "AND t.tgname = %s", (table, name)).fetchone()
             assert row is not None and "AFTER INSERT" in row[0] and "FOR EACH STATEMENT" in row[0], row
@@ -1536,7 +1537,7 @@ def test_upgrade_0095_openings_and_reversals_are_held_to_the_fund_balance_rule(u
     path's fl.reversal_allowed_of), the rule's point is recorded as of this upgrade, and the upgraded
     ledger's verdict is whole: the old release's openings and reversals are not judged."""
     with upgraded.connect() as c:
-        for fn in ("posting_fund_balance", "pending_posting_fund_balance"):
+        for fn in ("posting_account_rules", "pending_posting_fund_balance"):   # (0168) the journal's: 0095's part
             src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = %s::regprocedure", (f"fl.{fn}()",)).fetchone()[0]
             assert "fl._fund_balance_bad(" in src and "(0095)" in src, fn
         row = c.execute("SELECT revision, after_entry FROM fl.rule_point WHERE rule = 'fund_balance_openings'").fetchone()
@@ -2436,11 +2437,14 @@ def test_upgrade_0101_the_shortfall_receipts_are_the_registers(upgraded: Upgrade
     the chained fl.rule_point, and the demo's own 4101.shortfall postings — its clearings and closes —
     fit the rule, so the upgraded ledger verifies."""
     with upgraded.connect() as c:
-        for name, table in (("posting_shortfall_clearing", "fl.posting"),
+        # (0168) on the journal the rule is a part of fl.posting_account_rules, the three account rules' one trigger
+        for name, table in (("posting_account_rules", "fl.posting"),
                             ("pending_posting_shortfall_clearing", "fl.pending_posting")):
             trig = c.execute("SELECT tgfoid::regproc::text FROM pg_trigger WHERE tgname = %s AND tgrelid = %s::regclass",
                              (name, table)).fetchone()
             assert trig is not None and trig[0] == f"fl.{name}", trig
+        src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = 'fl.posting_account_rules()'::regprocedure").fetchone()[0]
+        assert "fl._shortfall_writer(e.kind, e.source, e.book, a.unit)" in src, src
         point = c.execute("SELECT revision, after_entry FROM fl.rule_point WHERE rule = 'shortfall_clearing_only'").fetchall()
         top = c.execute("SELECT coalesce(max(id), 0) FROM fl.entry").fetchone()[0]
         assert len(point) == 1 and point[0][0] == "0101" and 0 < point[0][1] <= top, (point, top)
@@ -2574,7 +2578,8 @@ def test_upgrade_0115_which_component_carries_an_account_is_an_allow_list(upgrad
         for a in CHART:
             roles = c.execute("SELECT fl.chart_component_roles(%s)", (a.code,)).fetchone()[0]
             assert tuple(roles) == a.roles, (a.code, roles, a.roles)
-        trigs = {r[0] for r in c.execute("SELECT tgname FROM pg_trigger WHERE tgname IN ('posting_category_component', "
+        # (0168) on the journal the rule is a part of posting_account_rules, the three account rules' one trigger
+        trigs = {r[0] for r in c.execute("SELECT tgname FROM pg_trigger WHERE tgname IN ('posting_account_rules', "
                                          "'pending_posting_category_component', 'account_category_component')")}
         assert len(trigs) == 3, trigs
         point = c.execute("SELECT revision, after_entry FROM fl.rule_point "
@@ -3694,5 +3699,68 @@ def test_upgrade_0165_a_unit_without_a_joining_date_is_named_above_the_rule_poin
         assert rows[0][0] >= upgraded.before["entries"], rows
         assert c.execute("SELECT count(*) FROM fl.unit u WHERE NOT EXISTS "
                          "(SELECT 1 FROM fl.unit_joined j WHERE j.unit = u.code)").fetchone()[0] == 0
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
+
+def test_upgrade_0168_the_journals_account_rules_are_one_trigger(upgraded: Upgraded) -> None:
+    """0168 (issue 24): on the upgraded journal the three account rules (category component 0115, fund
+    balance 0088/0095, shortfall clearing 0101) are one statement trigger, fl.posting_account_rules
+    (pinned search_path, generic plans, not PUBLIC's), firing before fl.posting_inserted; the three
+    triggers and their functions are gone. Against raw SQL (the DBA's fl._post) each rule still refuses
+    with its own code, SQLSTATE and words — an entry of a two-entry statement whole, the honest one with
+    it — and an honest entry posts. Everything is rolled back (no unit or key is committed); the
+    upgraded ledger verifies."""
+    def post(c: psycopg.Connection, entries: str, postings: str) -> None:
+        c.execute(f"SELECT * FROM fl._post(ARRAY[{entries}], ARRAY[{postings}])")
+
+    def ent(n: int, book: str, key: str) -> str:
+        return f"ROW({n}, '{book}', DATE '2024-03-01', 'x', 'manual', 'manual:fin:upg-168-{key}', NULL, '', NULL, NULL)::fl.new_entry"
+
+    def leg(n: int, pos: int, book: str, chart: str, unit: str, holder: str, comp: str, side: str) -> str:
+        return f"ROW({n}, {pos}, '{book}', '{chart}', '{unit}', '{holder}', '{comp}', '{side}', 1000, '', NULL)::fl.new_posting"
+
+    with upgraded.connect() as c:
+        trigs = [r[0] for r in c.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'fl.posting'::regclass AND NOT tgisinternal "
+            "AND tgtype & 1 = 0 AND tgtype & 4 = 4 ORDER BY tgname").fetchall()]    # AFTER INSERT, per statement
+        assert trigs == ["posting_account_rules", "posting_inserted", "posting_record_insert"], trigs
+        cfg, definer, pub = c.execute(
+            "SELECT proconfig, prosecdef, has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
+            "WHERE oid = 'fl.posting_account_rules()'::regprocedure").fetchone()
+        assert cfg == ["search_path=pg_catalog, fl, pg_temp", "plan_cache_mode=force_generic_plan"], cfg
+        assert definer is False and pub is False
+        for fn in ("fl.posting_category_component()", "fl.posting_fund_balance()", "fl.posting_shortfall_clearing()"):
+            assert c.execute("SELECT to_regprocedure(%s)", (fn,)).fetchone()[0] is None, fn
+        honest = (ent(1, "RES", "ok"), leg(1, 1, "RES", "1101", "230822", "", "", "D") + ", "
+                  + leg(1, 2, "RES", "2001", "230822", "", "", "C"))
+        cases = (
+            # (rule, its SQLSTATE, the words, the bad entry and its postings)
+            ("shortfall_clearing_only", psycopg.errors.InsufficientPrivilege, r"4101\.shortfall",
+             ent(2, "RES", "short"), leg(2, 1, "RES", "1003", "230822", "special", "", "D") + ", "
+             + leg(2, 2, "RES", "4101.shortfall", "230822", "", "", "C")),
+            ("fund_balance_close_only", psycopg.errors.InsufficientPrivilege, "fund balance 3001 against 4001",
+             ent(2, "RES", "fund"), leg(2, 1, "RES", "3001", "230822", "", "", "D") + ", "
+             + leg(2, 2, "RES", "4001", "230822", "", "", "C")),
+            ("category_component", psycopg.errors.CheckViolation, "不得相互挤占",
+             ent(2, "EMP", "cat"), leg(2, 1, "EMP", "5001.other", "230881", "", "personal", "D") + ", "
+             + leg(2, 2, "EMP", "1004", "230881", "county_exp", "personal", "C")),
+        )
+        for code, error, words, e2, p2 in cases:
+            with c.transaction(force_rollback=True):
+                # an account off its component made before 0115 (by the DBA with the triggers off)
+                c.execute("SET LOCAL session_replication_role = replica")
+                c.execute("INSERT INTO fl.account (book, chart_code, unit, holder, component) "
+                          "VALUES ('EMP', '5001.other', '230881', '', 'personal') ON CONFLICT DO NOTHING")
+                c.execute("SET LOCAL session_replication_role = origin")
+                entries = c.execute("SELECT count(*) FROM fl.entry").fetchone()[0]
+                with pytest.raises(error, match=words) as e, c.transaction():
+                    post(c, f"{honest[0]}, {e2}", f"{honest[1]}, {p2}")
+                assert e.value.diag.constraint_name == code, (code, e.value)
+                assert c.execute("SELECT count(*) FROM fl.entry").fetchone()[0] == entries   # refused whole
+        with c.transaction(force_rollback=True):
+            post(c, honest[0], honest[1])
+            assert c.execute("SELECT count(*) FROM fl.posting p JOIN fl.entry e ON e.id = p.entry_id "
+                             "WHERE e.idempotency_key = 'manual:fin:upg-168-ok'").fetchone()[0] == 2
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)

@@ -241,6 +241,16 @@ def body_off(admin: psycopg.Connection, function: str, body: str) -> Iterator[No
         yield
 
 
+@contextlib.contextmanager
+def journal_rule_off(admin: psycopg.Connection, rule: str) -> Iterator[None]:
+    """One of the journal's account rules switched off for the block, then restored exactly: since
+    0168 the three are parts of one statement trigger, fl.posting_account_rules, each beginning with
+    its own line — ``rule`` 'cat' (category component, 0115), 'fund' (fund balance, 0088/0095) or
+    'short' (shortfall clearing, 0101)."""
+    with suspended(admin, "fl.posting_account_rules()", f"IF {rule}_acc IS NOT NULL THEN", "IF false THEN"):
+        yield
+
+
 def test_u5_two_officers_of_one_county_put_revenue_on_the_special_account(funded: LedgerDB) -> None:
     admin = funded.admin()
     # Logins are the cluster's: one a stopped run left behind is dropped first (the drop of
