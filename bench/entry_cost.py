@@ -36,23 +36,35 @@ from typing import Any
 
 import psycopg
 
-from bench.common import UNITS, Server, clone
+from bench.common import UNITS, Server, clone, expenditure_holder
 from bench.single import POSTERS, _prepare
 
 AMOUNT = 100
 
 
-def _doc(tag: str, n: int) -> str:
+# ``--held``: the counted entries are bench 2a's held entry (Dr 5001.outpatient / Cr 1004, real
+# money: the maker's call holds it for a second person), the maker's call only; the template's
+# ledger is posted-at-once entries either way.
+HELD = False
+
+
+def _doc(tag: str, n: int, held: bool | None = None) -> str:
+    if HELD if held is None else held:
+        legs = [{"account": "5001.outpatient", "unit": UNITS[0], "side": "D", "amount": AMOUNT},
+                {"account": "1004", "unit": UNITS[0], "holder": expenditure_holder(UNITS[0]), "side": "C", "amount": AMOUNT}]
+    else:
+        legs = [{"account": "1101", "unit": UNITS[0], "side": "D", "amount": AMOUNT},
+                {"account": "2001", "unit": UNITS[0], "side": "C", "amount": AMOUNT}]
     return json.dumps({"date": "2024-03-15", "book": "RES", "memo": "bench", "idempotency_key": f"{tag}-{n}",
-                       "postings": [{"account": "1101", "unit": UNITS[0], "side": "D", "amount": AMOUNT},
-                                    {"account": "2001", "unit": UNITS[0], "side": "C", "amount": AMOUNT}]})
+                       "postings": legs})
 
 
-def post_n(url: str, tag: str, n: int) -> None:
-    """``n`` of bench 2a's posted-at-once entries, one call and one commit each, on one connection."""
+def post_n(url: str, tag: str, n: int, held: bool | None = None) -> None:
+    """``n`` of bench 2a's posted-at-once (or, ``--held``, held) entries, one call and one commit each,
+    on one connection."""
     with psycopg.connect(url, autocommit=True, prepare_threshold=1) as c:
         for i in range(n):
-            c.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (_doc(tag, i),)).fetchall()
+            c.execute("SELECT * FROM fl.post_entries(%s::jsonb)", (_doc(tag, i, held),)).fetchall()
 
 
 def _bin() -> Path:
@@ -195,7 +207,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--keep", action="store_true", help="keep the callgrind outputs (callgrind_annotate)")
     ap.add_argument("--json", default="")
+    ap.add_argument("--held", action="store_true", help="count bench 2a's held entry (the maker's call)")
     a = ap.parse_args()
+    global HELD
+    HELD = a.held
     from bench.common import USERS
     from ledger.core.region import load_region
     from ledger.store import embedded, migrate
@@ -225,7 +240,7 @@ def main() -> None:
                 c.execute("SELECT fl.add_user(%s, %s, %s)", (user, role, unit))
             c.commit()
         _prepare(srv, tpl)
-        post_n(srv.url(tpl, POSTERS[0]), "ledger", a.ledger)
+        post_n(srv.url(tpl, POSTERS[0]), "ledger", a.ledger, held=False)
         with psycopg.connect(url, autocommit=True) as c:
             c.execute("DELETE FROM fl.manual_day")
             c.execute("VACUUM ANALYZE")
