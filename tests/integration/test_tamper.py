@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from ledger.store import verify
+from tests.conftest import LedgerDB, Server, clone_database, drop_database
 from tests.integration.test_verify import sample_ledger
 
 pytestmark = [pytest.mark.db, pytest.mark.server]
@@ -108,15 +111,49 @@ CASES: dict[str, tuple[Callable, set[str], bool]] = {
 }
 
 
+@pytest.fixture(scope="module")
+def sampled(pg_server: Server, template_db: str, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[tuple[str, dict[str, int], Path]]:
+    """The sample ledger, built once a worker into a database of its own, with the digest an
+    auditor files of it and that digest checked clean against it: every case's database is a
+    copy of it (``sample_db``), the same rows, seals and chain, so the digest is the copy's
+    own. Each case built the ledger, took the digest and checked it clean again (two of a case's
+    five verifier runs, over the same rows every time)."""
+    name = f"fl_tamper_{uuid.uuid4().hex[:12]}"
+    clone_database(pg_server.admin_url, name, template_db)
+    db = LedgerDB(pg_server, name)
+    try:
+        ids = sample_ledger(db)
+        digest = tmp_path_factory.mktemp("tamper") / "digest.json"
+        took = db.cli("audit", "digest", "--out", str(digest), user="aud")
+        assert took.exit_code == 0, took
+        clean = db.cli("audit", "check-digest", str(digest), "--json", user="aud")
+        assert clean.exit_code == 0, clean
+        db.close()              # nobody connected: it is each case's template
+        yield name, ids, digest
+    finally:
+        db.close()
+        drop_database(pg_server.admin_url, name)
+
+
+@pytest.fixture
+def sample_db(pg_server: Server, sampled: tuple[str, dict[str, int], Path]) -> Iterator[LedgerDB]:
+    """A fresh copy of the sampled ledger for one case."""
+    name = f"fl_t_{uuid.uuid4().hex[:12]}"
+    clone_database(pg_server.admin_url, name, sampled[0])
+    db = LedgerDB(pg_server, name)
+    try:
+        yield db
+    finally:
+        db.close()
+        drop_database(pg_server.admin_url, name)
+
+
 @pytest.mark.parametrize("case", list(CASES))
-def test_tampering_is_caught_and_named(ledger_db, tmp_path, case):
+def test_tampering_is_caught_and_named(sample_db, sampled, case):
     tamper, must_fail, digest_fails = CASES[case]
-    ids = sample_ledger(ledger_db)
-    digest = tmp_path / "digest.json"
-    took = ledger_db.cli("audit", "digest", "--out", str(digest), user="aud")
-    assert took.exit_code == 0, took
-    clean = ledger_db.cli("audit", "check-digest", str(digest), "--json", user="aud")
-    assert clean.exit_code == 0, clean
+    ledger_db = sample_db
+    _template, ids, digest = sampled     # the digest taken of this ledger, and checked clean (``sampled``)
 
     c = ledger_db.admin()
     c.execute("SET session_replication_role = replica")   # every trigger off, foreign keys included
