@@ -561,7 +561,8 @@ class UnitLine:
     name_en: str
     kind: str                   # city | county
     joined: dt.date | None      # its joining date (0154): nothing is posted on it dated before
-    joined_source: str | None   # how (0157): region (registered: the months-payable basis), first_year, upgrade
+    joined_source: str | None   # how (0157): region (registered: the months-payable basis), first_year, upgrade;
+                                # later (0167: registered after the fact by the city bureau, the basis too)
 
 
 @unit_app.command("list")
@@ -583,6 +584,72 @@ def unit_list(json_out: JsonOpt = False) -> None:
     table(_("units of {region}").format(region=lab.region), [("code", _("code")), ("name", _("name")),
                                                              ("kind", _("kind")), ("joined", _("joined")),
                                                              ("joined_source", _("joining date set"))], shown)
+
+
+@unit_app.command("register-joined")
+def unit_register_joined(
+    unit: Annotated[str, typer.Argument(help="The unit whose joining date is registered.")],
+    on: Annotated[str, typer.Option("--on", metavar="YYYY-MM-DD", help="The day the unit joined the pooled fund "
+                                    "(加入统筹日期), as its document says: never after its first posting.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the date in force is not the real one (kept in the "
+                                        "record).")],
+    document: Annotated[str, typer.Option("--document", help="The reference of the document that gives the date "
+                                          "(文号; kept in the record).")],
+    key: Annotated[str | None, typer.Option("--key", help="Idempotency key: the same key never registers twice "
+                                            "(default: from the unit, the date and the document).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Register a unit's real joining date after the fact (fl.unit_joined_later, chained): the city bureau
+    (reviewer) only, with a reason and the document's reference. From then on it is the unit's date in force —
+    nothing is posted on the unit dated before it — and its months-payable basis, like a date the region file
+    registered. A date after the unit's first posting or before the ledger's first year is refused."""
+    import hashlib
+
+    from ledger.store import joining
+
+    day = parse_date_opt(on, "on")
+    assert day is not None
+    if not reason.strip():
+        raise BadInput(_("--reason: say why the date in force is not the unit's real one (it is kept in the record)"))
+    if not document.strip():
+        raise BadInput(_("--document: give the reference of the document that says when the unit joined (文号)"))
+    k = key or f"joined:{unit}:{day}:{hashlib.sha256(document.strip().encode()).hexdigest()[:16]}"
+    out = write(lambda c: joining.register(c, unit=unit, joined_on=day, reason=reason, document=document, key=k))
+    if json_out:
+        emit_json(to_json(out))
+        return
+    msg = (_("unit {unit}'s joining date is now {on} (registration {id}; it was {was}, {how}): postings, "
+             "pre-allocation and months payable read it from now on")
+           if out.status == "registered" else
+           _("registration {id} was already made with this key: unit {unit} joined on {on}"))
+    console.print(msg.format(unit=plain(out.unit), on=out.joined_on.isoformat(), id=out.id,
+                             was=out.was_on.isoformat() if out.was_on else _("none"),
+                             how=code_text("joined_" + out.was_source) if out.was_source else "-"))
+
+
+@unit_app.command("joined-history")
+def unit_joined_history(
+    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Every joining date the city bureau registered after the fact, in the order made: the date, the one it
+    replaced, the unit's first posting then, the reason, the document, who and when; the latest of each unit is
+    its date in force (in force)."""
+    from ledger.store import joining
+
+    rows = read(lambda c: joining.history(c, unit=unit))
+    if json_out:
+        emit_json([to_json(r) for r in rows])
+        return
+    shown = [dict(as_row(r), joined_on=r.joined_on.isoformat(), was_on=r.was_on.isoformat() if r.was_on else "",
+                  first_posting=r.first_posting.isoformat() if r.first_posting else "",
+                  registered_at=r.registered_at.isoformat(timespec="seconds"),
+                  in_force=_("yes") if r.in_force else "") for r in rows]
+    table(_("joining dates registered later"), [("id", _("id")), ("unit", _("unit")), ("joined_on", _("joined")),
+                                                 ("was_on", _("was")), ("first_posting", _("first posting")),
+                                                 ("document", _("document")), ("reason", _("reason")),
+                                                 ("registered_by", _("by")), ("registered_at", _("at")),
+                                                 ("in_force", _("in force"))], shown)
 
 
 def register(app: typer.Typer) -> None:

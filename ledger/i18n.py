@@ -255,6 +255,7 @@ CODES: dict[str, str] = {
     "joined_region": N_("registered (months-payable basis)"),
     "joined_first_year": N_("defaulted to 1 January of the first year"),
     "joined_upgrade": N_("derived at the upgrade from its postings"),
+    "joined_later": N_("registered later by the city bureau (months-payable basis)"),
     # sides
     "Dr": N_("Dr"), "Cr": N_("Cr"),
     # verify's checks (the names stay in --json)

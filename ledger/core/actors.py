@@ -53,6 +53,7 @@ WHO: dict[str, str] = {
     "fl.recon_match": "matched_by",
     "fl.insured_count": "recorded_by",
     "fl.monitor_ack": "acknowledged_by",
+    "fl.unit_joined_later": "registered_by",
     "fl.operation_log": "actor",
     "fl.app_user": "created_by",
 }
@@ -62,7 +63,7 @@ WHO: dict[str, str] = {
 # the operator or a migration legitimately writes — users at bootstrap, reference data,
 # budgets a migration re-recorded — are judged only when a registered user wrote them.)
 WORKFLOW = ("fl.request_event", "fl.fund_request", "fl.pending_entry", "fl.register_clearing", "fl.register_item",
-            "fl.closed_period", "fl.year_close")
+            "fl.closed_period", "fl.year_close", "fl.unit_joined_later")
 
 # The roles that may take each action (the require_role of the function that takes it).
 EVENT_ROLES: dict[str, frozenset[str]] = {
@@ -78,6 +79,7 @@ TABLE_ROLES: dict[str, frozenset[str]] = {        # an INSERT into these, by any
     "fl.closed_period": frozenset({"reviewer"}),
     "fl.year_close": frozenset({"reviewer"}),
     "fl.register_clearing": frozenset({"reviewer", "finance"}),
+    "fl.unit_joined_later": frozenset({"reviewer"}),      # (0167) the city bureau registers a joining date
 }
 DECIDER_ROLES = frozenset({"officer", "reviewer", "finance"})
 

@@ -76,6 +76,15 @@ RULES: tuple[ApiRule, ...] = (
     _r("before_unit_joined", "first_days", "nothing is posted on a unit dated before its joining date "
        "(fl.unit_joined, registered with the unit), so its first day in the ledger is never before it (0154, "
        "ATTACK17b F1)"),
+    _r("joined_later_after_posting", "first_days", "a joining date registered later (fl.unit_joined_later, 0167) is "
+       "never after the unit's first posting: the verdict judges every posting on the unit against the date in force "
+       "(the unit's latest registration), so a later date is named through the posting before it"),
+    _g("joined_later_date", "a joining date registered later (0167) is on or after 1 January of the first year: held "
+       "by the table's trigger; the verdict's first_days check reads no setting, so a row written with the trigger "
+       "off is not named by it (the auditor reads the date and the setting side by side: fundledger unit "
+       "joined-history)"),
+    _c("unit_joined_later_reason", "a later joining-date registration keeps its reason (CHECK unit_joined_later_reason)"),
+    _c("unit_joined_later_document", "and its document's reference (CHECK unit_joined_later_document)"),
     _r("reversal_year_closed", "entry_dates", "a year_close entry is never reversed (0082, ATTACK10 X13)"),
     _r("reversal_predates", "entry_dates", "a reversal is dated on or after the entry it reverses (0117, ATTACK15 A9)"),
     _r("approval_date", "actors", "a fund request's approval has a business date, not after the day its approve "

@@ -71,6 +71,9 @@ TABLES: dict[str, tuple[str, ...]] = {
     # (0154, ATTACK17b F1) each unit's joining date: nothing is posted on the unit dated before it;
     # (0157, G5/G9) how it was set: 'region' (registered by the office) is the months-payable basis
     "unit_joined": ("unit", "joined_on", "source"),
+    # (0167) the joining dates the city bureau registered later: the latest (highest id) of a unit's is
+    # the date in force, and a registration (its months-payable basis, like source 'region')
+    "unit_joined_later": ("id", "unit", "joined_on"),
 }
 # How each table is ordered when read (an export is written in the same order).
 ORDER_BY: dict[str, str] = {
@@ -78,7 +81,7 @@ ORDER_BY: dict[str, str] = {
     "posting": "entry_id, id", "seal": "seq", "seal_queue": "entry_id", "voucher_counter": "book, fiscal_year",
     "closed_period": "month", "fund_request": "id", "request_event": "request_id, at, id", "chain_head": "seq",
     "book": "code", "chart": "code", "unit_first_day": "book, unit",
-    "unit_joined": "unit",
+    "unit_joined": "unit", "unit_joined_later": "id",
 }
 
 CHECK_ORDER = ("entry_balanced", "posting_copies", "vouchers", "account_balances", "account_days", "bank_balances",
@@ -118,7 +121,8 @@ DESCRIPTIONS = {
                   "joining date was registered (source region) and whose first fund-figure entry is above the rule "
                   "point first_day_joined (0157) needs no row: its joining date is its basis; a unit whose first "
                   "fund-figure entry is above the rule point unit_joined_required (0165) has a registered joining "
-                  "date — recomputed in Python",
+                  "date; a joining date the city bureau registered later (fl.unit_joined_later, 0167: the latest of "
+                  "the unit's) is the date in force for all of these and a registration — recomputed in Python",
     "hash_chain": "the SHA-256 chain recomputed with hashlib from the canonical texts: every digest, every link, "
                   "the head",
 }
@@ -794,13 +798,20 @@ class Proof:
         if first_days is not None:
             self.first_rows = {(r[0], r[1]): (r[2], int(r[3]), int(r[4]) if r[4] else None) for r in first_days}
 
-    def joining(self, rows: Iterable[Row] | None) -> None:
-        """(0154) Each unit's joining date (``rows`` None: not read, not judged). After ``accounts``."""
+    def joining(self, rows: Iterable[Row] | None, later: Iterable[Row] | None = None) -> None:
+        """(0154) Each unit's joining date (``rows`` None: not read, not judged). After ``accounts``.
+        (0167) ``later``: the city bureau's later registrations (id, unit, joined_on; None: an export
+        made before 0167): a unit's latest one (highest id) is its date in force — every posting on
+        the unit is judged against it, so a registration dated after a posting the unit already had
+        is named through that posting — and makes it registered (its basis, no first-day row)."""
         if rows is not None:
             rows = list(rows)
             self.joined = {r[0]: r[1] for r in rows}
-            self.joined_last = max(self.joined.values(), default="")
             self.registered = {r[0] for r in rows if len(r) > 2 and r[2] == "region"}
+            for r in sorted(later or (), key=lambda r: int(r[0])):
+                self.joined[r[1]] = r[2]
+                self.registered.add(r[1])
+            self.joined_last = max(self.joined.values(), default="")
 
     def _before_joined(self, out: list[tuple[int, str]], eid: int, date: str, accounts: Iterable[str]) -> None:
         """Note each unit of ``accounts`` that ``eid``, dated ``date``, posts on before the unit joined
@@ -1184,7 +1195,7 @@ class Proof:
             e = self.entries.get(eid)
             if eid > self.unit_joined_after and e is not None and self.joined is not None:
                 self.add("first_days", f"posts on unit {unit} dated {e.date}, before the unit joined the pooled fund "
-                         f"on {self.joined[unit]} (fl.unit_joined, 0154): nothing is posted on a unit before it "
+                         f"on {self.joined[unit]} (fl.unit_joined, 0154; or registered later, fl.unit_joined_later, 0167): nothing is posted on a unit before it "
                          "joined, and a posting before it is how a first day in the ledger is made earlier", eid)
         if self.joined is not None:
             # (0165, ATTACK19 J2) a unit with no registered joining date at all is bounded by nothing:
@@ -1679,7 +1690,7 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
     p.books(read("book"))
     p.accounts(read("account"))
     p.fund_figures(read("chart"), read("unit_first_day"))
-    p.joining(read("unit_joined"))
+    p.joining(read("unit_joined"), read("unit_joined_later"))
     use_grouped = grouped is not None and redo is not None and p.grouped_ok()
     if getattr(grouped, "reads_heads", False) if use_grouped else heads_again is not None:
         p.entries = _Entries(keep=False)

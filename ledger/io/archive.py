@@ -131,7 +131,7 @@ def table_rows(path: Path, columns: Sequence[str]) -> Iterator[list[str]]:
 
 
 # Tables an export made before the migration that brought them does not hold: not judged there.
-_SINCE: dict[str, str] = {"unit_first_day": "0130", "unit_joined": "0154"}
+_SINCE: dict[str, str] = {"unit_first_day": "0130", "unit_joined": "0154", "unit_joined_later": "0167"}
 
 
 def _read(directory: Path, table: str) -> Iterator[list[str]] | list[list[str]] | None:

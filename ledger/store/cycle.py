@@ -94,10 +94,10 @@ class PreallocationLine:
 
 
 def joining_after(conn: Conn, on: dt.date) -> dict[str, dt.date]:
-    """(0163, ATTACK19 J5) The units whose registered joining date (fl.unit_joined, 0154) is after
+    """(0163, ATTACK19 J5) The units whose joining date in force (fl.unit_joining, 0154/0167) is after
     ``on``: nothing is posted on them dated before it, so a pre-allocation dated ``on`` leaves them out."""
     return {r["unit"]: r["joined_on"] for r in conn.execute(
-        "SELECT unit, joined_on FROM fl.unit_joined WHERE joined_on > %s ORDER BY unit", (on,)).fetchall()}
+        "SELECT unit, joined_on FROM fl.unit_joining WHERE joined_on > %s ORDER BY unit", (on,)).fetchall()}
 
 
 def preallocation_table(conn: Conn, year: int, *, months: int, basis: str,

@@ -203,6 +203,11 @@ def _register_joining_dates(conn: Conn, region: Region) -> None:
         return      # a database before 0154 (tests build old schemas): the migration derives them
     stored = {r[0]: (r[1], r[2]) for r in cur.execute(
         "SELECT unit, joined_on, source FROM fl.unit_joined ORDER BY unit").fetchall()}
+    # (0167) a date the city bureau registered later is the unit's date in force: a file naming it is the office's own
+    later: dict[str, dt.date] = {}
+    if not cur.execute("SELECT pg_catalog.to_regclass('fl.unit_joined_later') IS NULL").fetchone()[0]:  # type: ignore[index]
+        later = {r[0]: r[1] for r in cur.execute(
+            "SELECT DISTINCT ON (unit) unit, joined_on FROM fl.unit_joined_later ORDER BY unit, id DESC").fetchall()}
     has_entries = bool(cur.execute("SELECT EXISTS (SELECT 1 FROM fl.entry)").fetchone()[0])  # type: ignore[index]
     first = dt.date(region.settings.first_year, 1, 1)
     new: list[tuple[str, dt.date, str]] = []
@@ -210,7 +215,7 @@ def _register_joining_dates(conn: Conn, region: Region) -> None:
         where = f"{region.source}: units[{i}] ({u.code})"
         if u.code in stored:
             day, how = stored[u.code]
-            if u.joined is not None and u.joined != day:
+            if u.joined is not None and u.joined != day and u.joined != later.get(u.code):
                 raise BadInput(_("{where}: joined = {joined}, but the unit's joining date is registered as {day} "
                                  "({how}) and is never changed (postings and the unit's first day in the ledger "
                                  "were judged by it); write joined = {day} or leave the key out").format(

@@ -96,13 +96,19 @@ _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS 
 # transactions are the order of posting, which no later entry changes: a back-dated 0.01 (D4) or
 # January loaded after a first posting of 28 March (G5) moves neither which book the unit joined
 # with nor the first day of a book it opened later.
+#
+# (0167) A joining date the city bureau registered after the fact (fl.unit_joined_later: the unit's
+# latest, with its reason and document) is a registration too: fl.unit_joining gives each unit its
+# date in force (that one, else fl.unit_joined's) and whether it was registered ('region' or 'later').
+# A defaulted or derived unit (every unit of the default region file, every unit of an upgraded ledger)
+# reads its registered date from then on; 0130's records stay and are no longer its basis.
 _BASIS = """SELECT f.book, f.unit, f.first_day FROM fl.unit_first_day f
-             WHERE NOT EXISTS (SELECT 1 FROM fl.unit_joined j WHERE j.unit = f.unit AND j.source = 'region')
+             WHERE NOT EXISTS (SELECT 1 FROM fl.unit_joining j WHERE j.unit = f.unit AND j.registered)
             UNION ALL
             SELECT r.book, r.unit, r.first_day FROM (
               WITH ff AS (
                 SELECT a.id, a.book, a.unit, j.joined_on FROM fl.account a
-                  JOIN fl.unit_joined j ON j.unit = a.unit AND j.source = 'region'
+                  JOIN fl.unit_joining j ON j.unit = a.unit AND j.registered
                   JOIN fl.chart c ON c.code = a.chart_code
                   JOIN fl.book b ON b.code = a.book AND a.component = b.pooled_component
                  WHERE c.kind IN ('net_assets', 'revenue', 'expenditure')),
@@ -123,8 +129,8 @@ _BASIS = """SELECT f.book, f.unit, f.first_day FROM fl.unit_first_day f
                 FROM lo JOIN began bg ON bg.book = lo.book AND bg.unit = lo.unit
               UNION ALL
               -- a book with no fund figure yet: the joining date, as 0157 read it (nothing to divide)
-              SELECT b.code, j.unit, j.joined_on FROM fl.unit_joined j CROSS JOIN fl.book b
-               WHERE j.source = 'region' AND NOT EXISTS (SELECT 1 FROM lo WHERE lo.book = b.code AND lo.unit = j.unit)
+              SELECT b.code, j.unit, j.joined_on FROM fl.unit_joining j CROSS JOIN fl.book b
+               WHERE j.registered AND NOT EXISTS (SELECT 1 FROM lo WHERE lo.book = b.code AND lo.unit = j.unit)
             ) r"""
 
 
@@ -264,13 +270,16 @@ def recorded_first_days(conn: Conn, *, book: str | None = None,
 
 
 def joining_dates(conn: Conn) -> dict[str, tuple[dt.date, str]]:
-    """Each unit's joining date (fl.unit_joined, sql/0154, ATTACK17b F1) and how it was set:
-    ``region`` (registered by the office: the unit's months-payable basis, 0157), ``first_year``
-    (defaulted: the file named none) or ``upgrade`` (derived from its postings by 0154's upgrade).
+    """Each unit's joining date in force (fl.unit_joining: fl.unit_joined, sql/0154, ATTACK17b F1, or
+    the city bureau's latest later registration, 0167) and how it was set: ``region`` (registered by the
+    office: the unit's months-payable basis, 0157), ``later`` (registered after the fact by the city
+    bureau, fl.unit_joined_later: the basis too), ``first_year`` (defaulted: the file named none) or
+    ``upgrade`` (derived from its postings by 0154's upgrade).
     No posting on the unit is dated before it, so its recorded first day never is (a unit registered
     without one — by SQL, not by ``init`` — is left out)."""
     return {r["unit"]: (r["joined_on"], r["source"]) for r in conn.execute(
-        "SELECT j.unit, j.joined_on, j.source FROM fl.unit_joined j ORDER BY j.unit").fetchall()}
+        "SELECT j.unit, j.joined_on, j.source FROM fl.unit_joining j WHERE j.joined_on IS NOT NULL "
+        "ORDER BY j.unit").fetchall()}
 
 
 def first_days(conn: Conn, *, book: str) -> dict[str, dt.date]:

@@ -469,6 +469,29 @@ class UnitJoined(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=Column("recorded_at", TIMESTAMP(timezone=True), nullable=False))
 
 
+class UnitJoinedLater(SQLModel, table=True):
+    """A unit's joining date registered after the fact by the city bureau (sql/0167): with its reason,
+    the document's reference and an idempotency key; the latest of a unit's is its date in force and its
+    months-payable basis. Never after the unit's first posting; append-only, chained like the journal."""
+
+    __tablename__ = "unit_joined_later"
+    __table_args__ = {"schema": "fl"}
+
+    id: int = Field(sa_column=Column("id", BigInteger, primary_key=True, nullable=False))
+    unit: str = Field(sa_column=Column("unit", Text, nullable=False))
+    joined_on: date = Field(sa_column=Column("joined_on", Date, nullable=False))
+    reason: str = Field(sa_column=Column("reason", Text, nullable=False))
+    document: str = Field(sa_column=Column("document", Text, nullable=False))
+    idempotency_key: str = Field(sa_column=Column("idempotency_key", Text, nullable=False))
+    was_on: date | None = Field(sa_column=Column("was_on", Date, nullable=True))
+    was_source: str | None = Field(sa_column=Column("was_source", Text, nullable=True))
+    first_posting: date | None = Field(sa_column=Column("first_posting", Date, nullable=True))
+    registered_by: str = Field(sa_column=Column("registered_by", Text, nullable=False))
+    registered_at: datetime = Field(sa_column=Column("registered_at", TIMESTAMP(timezone=True), nullable=False))
+    prev_hash: bytes = Field(sa_column=Column("prev_hash", BYTEA, nullable=False))
+    hash: bytes = Field(sa_column=Column("hash", BYTEA, nullable=False))
+
+
 class ManualDay(SQLModel, table=True):
     """A user's manual entries and their postings, monitoring acknowledgements, fund requests and
     bank statements (and their new lines) in one region day (sql/0073, 0078, 0085, 0108): the guard

@@ -41,6 +41,12 @@ SELF_CHAINED: dict[str, str] = {
     "fl.monitor_ack": "pg_catalog.concat_ws('|', t.id, t.unit, t.book, t.level, t.since, t.acknowledged_on, "
                       "t.acknowledged_by, pg_catalog.to_char(t.acknowledged_at AT TIME ZONE 'UTC', "
                       "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), t.decision)",
+    # (0167) the joining dates the city bureau registered later (fl.unit_joined_later_chain)
+    "fl.unit_joined_later": "pg_catalog.concat_ws('|', t.id, t.unit, pg_catalog.to_char(t.joined_on, 'YYYY-MM-DD'), "
+                            "t.reason, t.document, t.idempotency_key, "
+                            "COALESCE(pg_catalog.to_char(t.was_on, 'YYYY-MM-DD'), ''), COALESCE(t.was_source, ''), "
+                            "COALESCE(pg_catalog.to_char(t.first_posting, 'YYYY-MM-DD'), ''), t.registered_by, "
+                            "pg_catalog.to_char(t.registered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))",
 }
 
 # A name as every release's tables, columns and keys are spelled (with fullmatch): a name the
