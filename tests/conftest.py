@@ -131,6 +131,8 @@ SAME_ON_ANY_SERVER = frozenset({
     "tests/security/test_reference_lookalike_stored.py",   # 0141: a new reference read as a stored one (rule, fold)
     # 2026-12-07 afternoon (ATTACK18, ATTACK18b and their fixes): the ledger's rules, readers and verdicts
     "tests/security/test_attack17b_first_statement.py",    # a unit's joining date (0154): a trigger's rule, the verdict
+    # (0167) later joining-date registrations: a table's privileges, triggers and the verdicts
+    "tests/security/test_joined_later_chain.py",
     # (0157, G5) the months-payable basis of a registered unit: the monitor's reader (the G9 race and the
     # privileges test run on both servers)
     "tests/security/test_g5_g9_joined_basis.py::test_g5_back_loading_after_a_first_posting_of_28_march_keeps_the_joining_date_as_basis",

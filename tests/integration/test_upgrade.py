@@ -3530,7 +3530,9 @@ def test_upgrade_0157_a_registered_joining_date_is_the_basis_and_no_other_basis_
             == {k: v for k, v in recorded.items() if k[0] != "230899"} and recorded, (basis, recorded)
         fn = c.execute("SELECT prosrc, proconfig, has_function_privilege('public', oid, 'EXECUTE') AS pub FROM pg_proc "
                        "WHERE oid = 'fl.unit_first_day_record()'::regprocedure").fetchone()
-        assert "source = 'region'" in fn["prosrc"] and "before_unit_joined" in fn["prosrc"], fn["prosrc"]
+        # (0167: the date in force, fl.unit_joining, says whether it was registered: region or later)
+        assert ("source = 'region'" in fn["prosrc"] or "j.registered" in fn["prosrc"]) \
+            and "before_unit_joined" in fn["prosrc"], fn["prosrc"]
         assert "search_path=pg_catalog, fl, pg_temp" in fn["proconfig"] and "lock_timeout=5s" in fn["proconfig"]
         assert fn["pub"] is False
         assert c.execute("SELECT count(*) AS n FROM fl.record_log WHERE tbl = 'fl.rule_point' "
@@ -3762,5 +3764,50 @@ def test_upgrade_0168_the_journals_account_rules_are_one_trigger(upgraded: Upgra
             post(c, honest[0], honest[1])
             assert c.execute("SELECT count(*) FROM fl.posting p JOIN fl.entry e ON e.id = p.entry_id "
                              "WHERE e.idempotency_key = 'manual:fin:upg-168-ok'").fetchone()[0] == 2
+
+
+def test_upgrade_0167_a_joining_date_registered_later_on_an_upgraded_ledger(upgraded: Upgraded) -> None:
+    """0167: every unit of the upgraded ledger had its joining date derived (source upgrade), so none could
+    be registered: now the city bureau registers one after the fact. On the upgraded demo a county's real
+    date, on or before its first posting, is registered (a date after it is refused, naming the posting);
+    its date in force and months-payable basis are the registered date in every book it joined with; the
+    registration is chained (its link and its history) and the ledger verifies whole. (230826: no other
+    test of the module registers it.)"""
+    from psycopg.rows import dict_row
+
+    unit = "230826"
+    with upgraded.connect() as c:
+        c.row_factory = dict_row  # type: ignore[assignment]
+        assert c.execute("SELECT count(*) AS n FROM fl.unit_joining WHERE source = 'upgrade'").fetchone()["n"] > 0
+        first = c.execute("SELECT min(d.day) AS d FROM fl.account a JOIN fl.account_day d ON d.account_id = a.id "
+                          "WHERE a.unit = %s", (unit,)).fetchone()["d"]
+        fy = c.execute("SELECT make_date((value #>> '{}')::int, 1, 1) AS d FROM fl.setting WHERE key = 'first_year'"
+                       ).fetchone()["d"]
+        assert first is not None and first >= fy, (first, fy)
+        fn = c.execute("SELECT proconfig, has_function_privilege('public', oid, 'EXECUTE') AS pub FROM pg_proc "
+                       "WHERE oid = 'fl.register_unit_joined(text, date, text, text, text)'::regprocedure").fetchone()
+        assert "lock_timeout=5s" in fn["proconfig"] and "search_path=pg_catalog, fl, pg_temp" in fn["proconfig"]
+        assert fn["pub"] is False
+    late = upgraded.cli("unit", "register-joined", unit, "--on", str(first + dt.timedelta(days=1)), "--reason", "r",
+                        "--document", "d", user="rev_zhang")
+    assert late.returncode != 0 and str(first) in late.stderr, (late.stdout, late.stderr)
+    ok = upgraded.cli("unit", "register-joined", unit, "--on", str(fy), "--reason", "参保登记表", "--document",
+                      "佳医保发〔2021〕9号", "--json", user="rev_zhang")
+    assert ok.returncode == 0, (ok.stdout, ok.stderr)
+    out = json.loads(ok.stdout)
+    assert (out["status"], out["joined_on"], out["was_source"], out["first_posting"]) \
+        == ("registered", str(fy), "upgrade", str(first)), out
+    from ledger.store.monitor import joining_dates, recorded_first_days
+
+    with upgraded.connect() as c:
+        c.row_factory = dict_row  # type: ignore[assignment]
+        assert joining_dates(c)[unit] == (fy, "later")
+        firsts = c.execute("SELECT a.book, min(p.entry_id) AS e FROM fl.posting p JOIN fl.account a ON a.id = p.account_id "
+                           "JOIN fl.chart ch ON ch.code = a.chart_code JOIN fl.book b ON b.code = a.book "
+                           "AND a.component = b.pooled_component WHERE a.unit = %s "
+                           "AND ch.kind IN ('net_assets', 'revenue', 'expenditure') GROUP BY a.book ORDER BY 2",
+                           (unit,)).fetchall()
+        assert firsts and recorded_first_days(c, unit=unit)[(unit, firsts[0]["book"])] == fy
+        assert c.execute("SELECT count(*) AS n FROM fl.record_log WHERE tbl = 'fl.unit_joined_later'").fetchone()["n"] == 1
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)

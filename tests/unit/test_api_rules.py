@@ -9,7 +9,7 @@ from ledger.store import refusals, verify
 
 # Rules no independent check re-derives yet: each is named in docs/auditors-guide.md. A rule
 # joins this list only by editing it here and there, never silently.
-KNOWN_GAPS: frozenset[str] = frozenset()
+KNOWN_GAPS: frozenset[str] = frozenset({"joined_later_date"})  # 0167: the trigger's first_year bound
 
 
 def test_every_sql_refusal_has_a_row_in_the_table() -> None:
