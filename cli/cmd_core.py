@@ -589,12 +589,12 @@ def unit_list(json_out: JsonOpt = False) -> None:
 @unit_app.command("register-joined")
 def unit_register_joined(
     unit: Annotated[str, typer.Argument(help="The unit whose joining date is registered.")],
-    on: Annotated[str, typer.Option("--on", metavar="YYYY-MM-DD", help="The day the unit joined the pooled fund "
-                                    "(加入统筹日期), as its document says: never after its first posting.")],
+    on: Annotated[str, typer.Option("--on", metavar="YYYY-MM-DD", help="The day the unit joined the pooled fund, "
+                                    "as its document says: never after its first posting.")],
     reason: Annotated[str, typer.Option("--reason", help="Why the date in force is not the real one (kept in the "
                                         "record).")],
     document: Annotated[str, typer.Option("--document", help="The reference of the document that gives the date "
-                                          "(文号; kept in the record).")],
+                                          "(kept in the record).")],
     key: Annotated[str | None, typer.Option("--key", help="Idempotency key: the same key never registers twice "
                                             "(default: from the unit, the date and the document).")] = None,
     json_out: JsonOpt = False,

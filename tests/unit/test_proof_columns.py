@@ -36,7 +36,7 @@ def _tables(entries: list[list[str]], seals: list[list[str]]) -> dict[str, list[
             # (0130) 4001 is a fund figure of U1: its first day, recorded by entry 1
             "chart": [["1003", "asset"], ["4001", "revenue"]], "unit_first_day": [["RES", "U1", "2023-01-05", "1", ""]],
             # (0154) U1 joined the day of its first entry
-            "unit_joined": [["U1", "2023-01-05"]]}
+            "unit_joined": [["U1", "2023-01-05"]], "unit_joined_later": []}
 
 
 def _run(tables: dict[str, list[list[str]]], once: bool = False,
