@@ -107,8 +107,9 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION fl.unit_joined_later_chain() FROM PUBLIC;
 
--- The date in force for each unit: its latest later registration, else fl.unit_joined's.
-CREATE VIEW fl.unit_joining AS
+-- The date in force for each unit: its latest later registration, else fl.unit_joined's. With the
+-- caller's rights, as every view of fl (its three tables are readable by every role that reads it).
+CREATE VIEW fl.unit_joining WITH (security_invoker = true) AS
 SELECT u.code AS unit,
        coalesce(l.joined_on, j.joined_on) AS joined_on,
        CASE WHEN l.id IS NOT NULL THEN 'later' ELSE j.source END AS source,

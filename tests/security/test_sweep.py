@@ -57,6 +57,8 @@ NO_ROW_SECURITY = {
     "setting": "the region's settings: the same for every unit",
     "unit": "reference data: the region's units",
     "unit_joined": "reference data: each unit's joining date (0154), registered with the unit; the same for every unit",
+    "unit_joined_later": "reference data: each unit's joining date registered later by the city bureau (0167), with "
+                         "its reason and document; the same for every unit",
     "book": "reference data: the two books",
     "chart": "reference data: the national chart of accounts",
     "holder": "reference data: the bank-account holders",
