@@ -17,6 +17,7 @@ from cli.callbacks import bounded, check_id
 from cli.context import (
     BIGINT_MAX,
     State,
+    as_of_in_year,
     check_year,
     console,
     db,
@@ -529,14 +530,15 @@ def trial_balance(
     lang: Lang = None,
 ) -> None:
     """Trial balance: opening, debits, credits and closing per account; totals must tie."""
-    rows = read(lambda c: accounts.trial_balance(c, as_of=parse_date_opt(as_of, "as-of"), year=year, unit=unit, book=book))
+    day = as_of_in_year(as_of, year)
+    rows = read(lambda c: accounts.trial_balance(c, as_of=day, year=year, unit=unit, book=book))
     totals: dict[str, int | str] = {k: sum(getattr(r, k) for r in rows) for k in money_keys(accounts.TrialBalanceLine)}
     if csv or xlsx:
         from cli.exports import checked_lang, export_report
         from ledger.reports.builders import trial_balance_report
         from ledger.store.reports import labels
 
-        export_report(trial_balance_report(rows, as_of=parse_date_opt(as_of, "as-of"), year=year,
+        export_report(trial_balance_report(rows, as_of=day, year=year,
                                            labels=read(labels), lang=checked_lang(lang)), csv, xlsx, lang,
                       force=force)
     if json_out:

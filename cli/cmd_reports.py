@@ -16,7 +16,7 @@ import typer
 
 from cli.callbacks import bounded
 from cli.cmd_core import report_app
-from cli.context import BIGINT_MAX, check_year, err_console, parse_date_opt, read
+from cli.context import BIGINT_MAX, as_of_in_year, check_year, err_console, parse_date_opt, read
 from cli.exports import checked_lang, show
 from cli.outfiles import FORCE_HELP
 from ledger.errors import BadInput
@@ -41,7 +41,7 @@ OffsetOpt = Annotated[int, typer.Option("--offset", callback=bounded(0, BIGINT_M
 
 
 def _as_of(as_of: str | None, year: int | None) -> dt.date:
-    return reports.default_as_of(parse_date_opt(as_of, "as-of"), year)
+    return reports.default_as_of(as_of_in_year(as_of, year), year)
 
 
 def _year_end(as_of: str | None, year: int | None) -> tuple[dt.date, dt.date]:
@@ -165,7 +165,7 @@ def budget_execution(year: Annotated[int, typer.Option("--year", callback=check_
                      lang: LangOpt = None) -> None:
     """Budget vs actual per line and quarter: % executed, variance; flags planned deficits."""
     lang = checked_lang(lang)
-    day = parse_date_opt(as_of, "as-of")
+    day = as_of_in_year(as_of, year)
     report = read(lambda c: builders_fund.budget_execution_report(
         reports_budget.budget_execution(c, year=year, as_of=day, book=book, unit=unit), year=year,
         labels=reports.labels(c), lang=lang))
@@ -236,7 +236,7 @@ def city_budget(year: Annotated[int, typer.Option("--year", callback=check_year,
     """City-wide budget execution: every budget line with the city total, then each unit; actual, %
     executed, variance; the small-surplus checks on each result line."""
     lang = checked_lang(lang)
-    day = parse_date_opt(as_of, "as-of")
+    day = as_of_in_year(as_of, year)
 
     def work(c):  # type: ignore[no-untyped-def]
         checks = [x for cb in budget_store.city(c, year, book=book) for x in cb.checks]

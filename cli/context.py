@@ -295,6 +295,19 @@ def parse_date_opt(text: str | None, name: str) -> dt.date | None:
     return day
 
 
+def as_of_in_year(text: str | None, year: int | None) -> dt.date | None:
+    """``--as-of`` of a command that also takes ``--year``: the day, refused when it falls in
+    another year than the one given (ATTACK20 L3: the balance sheet dropped the ``--year``
+    typed and showed the other year's figures, the trial balance printed fifteen months under
+    neither year's heading)."""
+    day = parse_date_opt(text, "as-of")
+    if day is not None and year is not None and day.year != year:
+        raise BadInput(_("--year {year} and --as-of {day} name two different years: give --year alone for the "
+                         "whole year, --as-of alone for the figures at that day, or an --as-of in {year}").format(
+            year=year, day=day.isoformat()))
+    return day
+
+
 def jsonable(v: Any, money: bool = False) -> Any:
     if isinstance(v, bool) or v is None:
         return v

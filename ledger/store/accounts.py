@@ -47,15 +47,18 @@ def list_accounts(conn: Conn, *, book: str | None = None, unit: str | None = Non
 
 def _which(ref: str) -> tuple[str, tuple[object, ...]]:
     """The WHERE clause (on ``fl.account a``) for an account id or key."""
-    if ref.strip().isascii() and ref.strip().isdigit():
+    if ref.strip().isascii() and ref.strip().isdigit() and len(ref.strip()) <= 19:
         return "a.id = %s", (int(ref),)
     return ("a.book = %s AND a.chart_code = %s AND a.unit = %s AND a.holder = %s AND a.component = %s",
             parse_account_key(ref))
 
 
 def _not_found(ref: str) -> AccountNotFound:
-    return AccountNotFound(_("no account '{ref}' (it is created by its first posting; see `fundledger account list`)")
-                           .format(ref=ref))
+    # (ATTACK20 L6) row security hides another unit's account: the refusal neither says it
+    # does not exist nor confirms that it does — as every reader confined by row security says
+    return AccountNotFound(_("no account '{ref}' that you may see: it belongs to a unit you cannot see, or it does "
+                             "not exist yet (an account is made by its first posting); `fundledger account list` "
+                             "lists the accounts you may see").format(ref=ref))
 
 
 def find_account(conn: Conn, ref: str) -> AccountLine:
