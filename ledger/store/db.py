@@ -86,20 +86,44 @@ class Target:
 # statement on. (The admin's connection, which runs migrations, is the DBA's own.)
 SESSION_OPTIONS = "-c search_path=pg_catalog,pg_temp"
 
+# Every session fundledger opens — a user's, the verifiers' (and the second sessions they
+# copy from one), the admin's that migrates, the operator's — starts with JIT off, in its
+# startup packet: ``jit`` is a USERSET setting, so any login may, and the startup packet
+# wins over ``ALTER ROLE`` / ``ALTER DATABASE`` / postgresql.conf. PostgreSQL compiles a
+# statement with LLVM when its estimated cost passes jit_above_cost (100,000): on a ledger
+# not yet analysed (a new one; autovacuum off) and under the verifier's planner settings,
+# the write path's statements inside fl.post_entries and the verifier's queries pass it,
+# and each compiles again every time, ~0.1-3 s a statement. Debian's and most packagers'
+# PostgreSQL ship llvmjit with jit = on; the embedded server has none. FIGURES
+# A DBA who wants JIT for fundledger's sessions sets PGOPTIONS (or ``options`` in the URL):
+# what they ask for comes after this and wins. Not read back (``check_pinned``): a session
+# whose JIT a login trigger turned on again is slower, never wrong (jit is among
+# verify_catalogue.HARMLESS_SETTINGS), and on PostgreSQL 18 reading it back would cost every
+# session a round trip that search_path, reported at start-up, does not.
+NO_JIT = "-c jit=off"
+
+
+def _session_options(info: str, ours: str) -> str:
+    """``info`` with the startup options: ``NO_JIT``, then what the URL or PGOPTIONS already
+    asked for (an explicit ``options`` would otherwise replace PGOPTIONS, as libpq lets a
+    parameter win over its variable), then ``ours`` (later ones win)."""
+    given = str(conninfo_to_dict(info).get("options") or os.environ.get("PGOPTIONS", ""))
+    return make_conninfo(info, options=" ".join(o for o in (NO_JIT, given, ours) if o))
+
+
+def without_jit(conninfo: str) -> str:
+    """``conninfo`` for a session fundledger opens with psycopg directly (migrations,
+    backups, the operator's): JIT off (``NO_JIT``), the URL's and PGOPTIONS' own options kept."""
+    return _session_options(conninfo, "")
+
 
 def connect(target: Target, *, admin: bool = False, autocommit: bool = False, options: str | None = None) -> Conn:
     """``options``: server settings for the session's startup packet (``-c name=value``),
     which win over any ``ALTER ROLE`` / ``ALTER DATABASE`` / ``ALTER SYSTEM`` setting from
     its first statement; a user's session always pins its ``search_path``
-    (``SESSION_OPTIONS``)."""
-    info = target.conninfo(admin=admin)
-    # What the URL or PGOPTIONS already asked for stays (an explicit ``options`` would
-    # otherwise replace PGOPTIONS, as libpq lets a parameter win over its variable).
-    given = str(conninfo_to_dict(info).get("options") or os.environ.get("PGOPTIONS", ""))
+    (``SESSION_OPTIONS``), and every session starts with JIT off (``NO_JIT``)."""
     ours = " ".join(o for o in ("" if admin else SESSION_OPTIONS, options or "") if o)
-    pinned = " ".join(o for o in (given, ours) if o)
-    if pinned:
-        info = make_conninfo(info, options=pinned)
+    info = _session_options(target.conninfo(admin=admin), ours)
     try:
         # Opened in autocommit so that the read-back below opens no transaction.
         conn = psycopg.connect(info, autocommit=True, row_factory=dict_row, application_name="fundledger")

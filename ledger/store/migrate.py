@@ -27,7 +27,7 @@ from ledger.core.year_settings import FROM_YEAR
 from ledger.errors import BadInput
 from ledger.i18n import _
 from ledger.store import schema_models
-from ledger.store.db import Conn
+from ledger.store.db import Conn, without_jit
 
 _LOCK = 7_345_001  # advisory lock id: one migration at a time per database
 
@@ -64,7 +64,7 @@ def applied_prefix(before: str | None, script: ScriptDirectory | None = None) ->
 def upgrade(conninfo: str, target: str = "head") -> tuple[str | None, str, list[str]]:
     """Upgrade to ``target`` (default head); return (revision before, revision after, and
     at head how the schema differs from this release's models: schema_models.drift)."""
-    engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(conninfo), poolclass=NullPool)
+    engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(without_jit(conninfo)), poolclass=NullPool)
     with engine.connect() as sa_conn:
         raw = sa_conn.connection.driver_connection
         raw.execute("SELECT pg_advisory_lock(%s)", (_LOCK,))  # type: ignore[union-attr]

@@ -165,6 +165,55 @@ def test_v1_an_unchanged_session_costs_no_round_trip(ledger_db: LedgerDB) -> Non
         "a": "1", "search_path": "pg_catalog,pg_temp", "b": "2"}
 
 
+
+def test_every_session_starts_without_jit_whatever_the_database_or_role_set(
+        ledger_db: LedgerDB, monkeypatch: pytest.MonkeyPatch) -> None:
+    """JIT off in the startup packet of every session fundledger opens (ledger.store.db.NO_JIT:
+    LLVM compiled the write path's and the verifier's statements again and again on a
+    PostgreSQL that ships it, as Debian's does). ``jit`` is a setting any login may make, and
+    the startup packet's value wins over ``ALTER DATABASE … SET jit = on`` and a login's
+    ``ALTER ROLE … SET jit = on``: a user's session, the verifier's second session (a copy of
+    the first's parameters), the admin's and a migration's or operator's connection
+    (``without_jit``) all start with it off. A DBA who wants JIT asks in PGOPTIONS; it wins."""
+    from ledger.store import verify
+    from ledger.store.db import Target, connect, without_jit
+    from ledger.store.verify_session import STARTUP
+
+    adm = ledger_db.admin()
+    adm.execute(f'ALTER DATABASE "{ledger_db.name}" SET jit = on')
+    for who in ("aud", "fin"):
+        adm.execute(f'ALTER ROLE {who} IN DATABASE "{ledger_db.name}" SET jit = on')
+    monkeypatch.delenv("PGOPTIONS", raising=False)
+
+    def jit(c: Any) -> str:
+        row = c.execute("SELECT pg_catalog.current_setting('jit') AS v").fetchone()
+        return str(row["v"] if isinstance(row, dict) else row[0])
+
+    raw = psycopg.connect(ledger_db.url("fin"))
+    try:                # the levers hold on a session that does not set it
+        assert jit(raw) == "on"
+    finally:
+        raw.close()
+    url = ledger_db.url()
+    sessions = [connect(Target(url, "fin")), connect(Target(url, "aud"), options=STARTUP),
+                connect(Target(url), admin=True), psycopg.connect(without_jit(ledger_db.url("fin")))]
+    try:
+        peer = verify._second_session(sessions[1])
+        assert peer is not None
+        sessions.append(peer)
+        assert [jit(c) for c in sessions] == ["off"] * 5
+        path = sessions[0].execute("SHOW search_path").fetchone()["search_path"]  # type: ignore[index]
+        assert path.replace(" ", "") == "pg_catalog,pg_temp"       # the pin beside it holds
+    finally:
+        for c in sessions:
+            c.close()
+    monkeypatch.setenv("PGOPTIONS", "-c jit=on")
+    with connect(Target(url, "fin")) as c, psycopg.connect(without_jit(url)) as a:
+        assert (jit(c), jit(a)) == ("on", "on")
+    r = ledger_db.cli("verify", "--json", user="aud", env={"PGOPTIONS": ""})
+    assert r.exit_code == 0 and r.json()["ok"] is True, r
+
+
 # ---- V2 ---------------------------------------------------------------------------------------
 
 def _csv(path: Path, *rows: str) -> Path:
