@@ -709,7 +709,14 @@ class LedgerDB:
         return self.server.url(self.name, user)
 
     def connect(self, user: str | None = None, *, autocommit: bool = False) -> psycopg.Connection:
-        c = psycopg.connect(self.url(user), autocommit=autocommit, row_factory=dict_row)
+        """A raw session as ``user`` (the superuser for None), as the tests' own tool: without
+        JIT, as fundledger's sessions (ledger.store.db.NO_JIT) — on PostgreSQL 15 with llvmjit
+        (CI's server) the write path's statements that tests post through it compiled again
+        and again. A test that asks for JIT, or checks the product turns it off, connects with
+        psycopg itself."""
+        from ledger.store.db import without_jit
+
+        c = psycopg.connect(without_jit(self.url(user)), autocommit=autocommit, row_factory=dict_row)
         self._conns.append(c)
         return c
 
@@ -924,7 +931,9 @@ class _Watcher:
 
     def conn(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(self.admin_url, autocommit=True)
+            from ledger.store.db import without_jit
+
+            self._conn = psycopg.connect(without_jit(self.admin_url), autocommit=True)
             self._conn.execute("SET lock_timeout = '10min'")
         return self._conn
 

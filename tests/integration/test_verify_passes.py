@@ -3,7 +3,9 @@ its own kind of damage and names what is wrong; every pass is timed in ``--json`
 
 from __future__ import annotations
 
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from ledger.store import verify, verify_chain
 from ledger.store.verify_postings import POSTING_CHECKS
@@ -144,11 +146,14 @@ def test_pinned_planner_switches_are_put_back(ledger_db):
 def test_verify_runs_without_jit(ledger_db):
     """With nested loops off, PostgreSQL before 18 adds 1e10 to a plan's cost, so every
     verify statement crossed the JIT thresholds: on 15 each spent ~3 s compiling, and a
-    dozen-entry ledger took half a minute to verify. Verify's transaction turns JIT off."""
-    c = ledger_db.connect("aud")
-    verify.snapshot(c)
-    assert c.execute("SELECT current_setting('jit') AS v").fetchone()["v"] == "off"
-    c.rollback()
+    dozen-entry ledger took half a minute to verify. Verify's transaction turns JIT off, even
+    in a session that started with it on (every fundledger session starts with it off too:
+    tests/security/test_attack8_session.py)."""
+    with psycopg.connect(ledger_db.url("aud"), options="-c jit=on", row_factory=dict_row) as c:
+        assert c.execute("SELECT current_setting('jit') AS v").fetchone()["v"] == "on"
+        verify.snapshot(c)
+        assert c.execute("SELECT current_setting('jit') AS v").fetchone()["v"] == "off"
+        c.rollback()
 
 
 def test_the_verdicts_reader_gives_back_every_value_as_printed(ledger_db):
