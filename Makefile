@@ -59,7 +59,9 @@ test: $(STAMP) $(MO)
 # readers and the verdicts' Python; every kind of server dependence keeps its modules here
 # (tests/unit/test_server_selection.py). 2026-12-07: 1,047 -> 446 tests marked (138 of
 # tests/integration, 308 of tests/security); at the 0.7 CPU-s a test measured 2026-12-06,
-# ~730 -> ~310 CPU-s (bench/history/2026-12-07-ci-time-3.md).
+# ~730 -> ~310 CPU-s (bench/history/2026-12-07-ci-time-3.md). PostgreSQL 15's share was mostly
+# LLVM compiling (Debian's jit = on) until every session started with JIT off: 1.73 -> 0.54
+# CPU-s of the server a test (bench/history/2026-12-07-ci-time-6.md).
 # Roles are cluster-wide: on a shared server a `cluster_roles` test runs alone
 # (tests/conftest.py, _cluster_guard).
 # It waits for the server's disk more than for our CPU (.ci/run), and keeps its own pytest

@@ -92,9 +92,14 @@ SESSION_OPTIONS = "-c search_path=pg_catalog,pg_temp"
 # wins over ``ALTER ROLE`` / ``ALTER DATABASE`` / postgresql.conf. PostgreSQL compiles a
 # statement with LLVM when its estimated cost passes jit_above_cost (100,000): on a ledger
 # not yet analysed (a new one; autovacuum off) and under the verifier's planner settings,
-# the write path's statements inside fl.post_entries and the verifier's queries pass it,
-# and each compiles again every time, ~0.1-3 s a statement. Debian's and most packagers'
-# PostgreSQL ship llvmjit with jit = on; the embedded server has none. FIGURES
+# the write path's statements inside fl.post_entries, the reports' and the verifier's pass
+# it, and are compiled again at every call (LLVM's code is not kept). Debian's and most packagers'
+# PostgreSQL ship llvmjit with jit = on; the embedded server has none. Measured on
+# PostgreSQL 15 with llvmjit, 2026-12-07 (bench/history/2026-12-07-ci-time-6.md): 50 entries
+# posted one per call took 10.9 CPU-s of the server with JIT, 0.19 without, on a new ledger,
+# 11.4 / 0.30 on one of 101,162 entries (analysed); there the reports (trial balance,
+# income, monitor) 0.46 / 0.10 (6.5 / 2.1 not analysed), verify 52 / 22. Nothing measured
+# ran faster with JIT. CI's server run: 1.73 -> 0.54 CPU-s of the server a test.
 # A DBA who wants JIT for fundledger's sessions sets PGOPTIONS (or ``options`` in the URL):
 # what they ask for comes after this and wins. Not read back (``check_pinned``): a session
 # whose JIT a login trigger turned on again is slower, never wrong (jit is among
