@@ -8,9 +8,11 @@ own that skips the check fails here."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from typer.main import get_command
 from cli import main
 from cli.context import check_year
 from ledger.errors import BadInput
+from tests.conftest import CliResult, run_cli
 
 
 def _commands() -> Iterator[tuple[list[str], Any, Any]]:
@@ -68,16 +71,39 @@ def test_a_year_in_range_passes_the_check() -> None:
     assert check_year(None) is None
 
 
-@pytest.mark.parametrize("argv", [
+def without_a_database(argv: list[str], home: Path, monkeypatch: pytest.MonkeyPatch) -> CliResult:
+    """``fundledger --lang en ARGV`` in-process through cli.main.run (what ``python -m cli.main``
+    runs), as a process with an empty FUNDLEDGER_HOME and no other FUNDLEDGER_ or PG setting
+    would see it: no ledger to reach."""
+    for k in list(os.environ):
+        if k.startswith(("FUNDLEDGER_", "PG")):
+            monkeypatch.delenv(k)
+    return run_cli(["--lang", "en", *argv], url=None, env={"FUNDLEDGER_HOME": str(home)}, entry=main.run)
+
+
+OUT_OF_RANGE = [
     ["report", "income", "--year", "0"],
     ["report", "trial-balance", "--year", "99999999999999999999"],
     ["report", "shortfall", "--year", "99999999999999999999"],
     ["report", "shortfall", "--year", "-5"],
     ["close", "year", "10000", "--date", "2024-12-31"],
-])
-def test_the_cli_answers_bad_input_without_a_traceback(argv: list[str], tmp_path: object) -> None:
-    r = subprocess.run([sys.executable, "-m", "cli.main", "--lang", "en", *argv], capture_output=True, text=True,
-                       timeout=120, env={"PATH": "/usr/bin:/bin", "FUNDLEDGER_HOME": str(tmp_path)})
+]
+
+
+@pytest.mark.parametrize("argv", OUT_OF_RANGE)
+def test_the_cli_answers_bad_input_without_a_traceback(argv: list[str], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process, through the entry point ``python -m cli.main`` runs (its edge included);
+    the real process is the test below."""
+    r = without_a_database(argv, tmp_path, monkeypatch)
+    assert r.exit_code == 1, r
+    assert "error [bad_input]" in r.stderr and "out of range" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and "init" not in r.stderr, r.stderr
+
+
+def test_the_cli_answers_bad_input_without_a_traceback_as_a_real_process(tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "cli.main", "--lang", "en", *OUT_OF_RANGE[0]], capture_output=True,
+                       text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "FUNDLEDGER_HOME": str(tmp_path)})
     assert r.returncode == 1, r
     assert "error [bad_input]" in r.stderr and "out of range" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and "init" not in r.stderr, r.stderr
