@@ -105,6 +105,7 @@ VOLATILE: dict[str, tuple[str, ...]] = {
 # both sides of every comparison. A value (not NULL) is compared as any column is.
 ADDED: dict[str, tuple[str, ...]] = {
     "fl.fund_request": ("approved_on",),
+    "fl.statement_line": ("twin",),         # 0170: NULL for every line stored before it
 }
 
 

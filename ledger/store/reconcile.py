@@ -6,10 +6,19 @@
   reverse, when their totals agree), then amount and date within a window (default 3
   days, setting ``reconcile.window_days``), then one line against several postings of
   one day, and the reverse.
-* ``import_statement``: one transaction: ``fl.import_statement`` stores the new lines
-  (a line already known — same account, reference, date, direction, amount — is not
-  stored again, so re-importing posts nothing twice), then the unmatched lines and
-  postings of that bank account are matched and recorded with ``fl.record_matches``.
+* ``import_statement``: one transaction: ``fl.import_statement`` stores the new lines,
+  then the unmatched lines and postings of that bank account are matched and recorded
+  with ``fl.record_matches``. A line is known by (account, reference, date, direction,
+  amount) and its place among the lines sharing those five (0170, ATTACK20 L7: two 2.00
+  手续费 of one day are two bank movements, not one). A file's line is already known when
+  the account holds as many lines of its kind as the file has up to it — counted among
+  those with the same running balance (余额) when the file gives one, so twins that came
+  in two statements differ by it; by place when it gives none. Re-importing the same
+  statement, or an overlapping one holding both twins or one, stores nothing twice.
+  Chosen over refusing a file with twins: a real statement has them (generic 摘要) and
+  its lines are still told apart by their order; the balance, which every export of the
+  account repeats identically, tells apart what order cannot (two files). Left: a twin in
+  each of two statements exported without the balance column reads as one.
 * ``report``: matched groups, unmatched on each side as of a date, and the 余额调节表:
   bank balance + book receipts not yet in the bank − book payments not yet in the bank
   = book balance + bank receipts not in the book − bank payments not in the book.

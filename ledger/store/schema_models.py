@@ -637,6 +637,7 @@ class StatementLine(SQLModel, table=True):
     amount: int = Field(sa_column=Column("amount", BigInteger, nullable=False))
     reference: str = Field(sa_column=Column("reference", Text, nullable=False))
     balance: int | None = Field(sa_column=Column("balance", BigInteger, nullable=True))
+    twin: int | None = Field(sa_column=Column("twin", Integer, nullable=True))
 
 
 class Unit(SQLModel, table=True):

@@ -3809,5 +3809,42 @@ def test_upgrade_0167_a_joining_date_registered_later_on_an_upgraded_ledger(upgr
                            (unit,)).fetchall()
         assert firsts and recorded_first_days(c, unit=unit)[(unit, firsts[0]["book"])] == fy
         assert c.execute("SELECT count(*) AS n FROM fl.record_log WHERE tbl = 'fl.unit_joined_later'").fetchone()["n"] == 1
+
+
+def test_upgrade_0170_two_equal_bank_lines_are_two(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0170 (ATTACK20 L7): in the upgraded ledger statement_line_once is UNIQUE NULLS NOT DISTINCT over
+    the five fields and the line's place among its twins (fl.statement_line.twin, NULL on every line
+    stored before — the old demo stored none), fl.import_statement keeps its SET clauses and is not
+    PUBLIC's. A statement holding one fee stores it as the first of its kind (twin NULL, as every old
+    line); a later statement holding that fee and its twin of the same day adds the twin only, and
+    again adds nothing; the verdict is whole."""
+    with upgraded.connect() as c:
+        con = c.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                        "WHERE conname = 'statement_line_once' AND conrelid = 'fl.statement_line'::regclass"
+                        ).fetchone()[0]
+        assert con == ("UNIQUE NULLS NOT DISTINCT (bank_account_id, reference, line_date, direction, amount, twin)"), con
+        cfg, pub = c.execute("SELECT proconfig, has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
+                             "WHERE oid = 'fl.import_statement(text, text, text, text, text, jsonb)'::regprocedure"
+                             ).fetchone()
+        assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg and pub is False, cfg
+        assert c.execute("SELECT count(*) FROM fl.statement_line WHERE twin IS NOT NULL").fetchone()[0] == 0
+        day = c.execute("SELECT max(entry_date) FROM fl.entry WHERE book = 'RES'").fetchone()[0]
+    assert day is not None
+
+    def imported(name: str, rows: str) -> int:
+        f = tmp_path / name
+        f.write_text("date,amount,direction,reference,balance\n" + rows.replace("DAY", str(day)), "utf-8")
+        r = upgraded.cli("reconcile", "import", str(f), "--account", "special", "--book", "RES", "--json",
+                         user="fin_zhao")
+        assert r.returncode == 0, r.stderr
+        return int(json.loads(r.stdout)["lines_new"])
+
+    assert imported("one-0170.csv", "DAY,2.00,out,手续费0170,\n") == 1
+    both = "DAY,2.00,out,手续费0170,\nDAY,2.00,out,手续费0170,\n"
+    assert imported("both-0170.csv", both) == 1
+    assert imported("both-0170.csv", both) == 0
+    with upgraded.connect() as c:
+        assert [x[0] for x in c.execute("SELECT twin FROM fl.statement_line WHERE reference = '手续费0170' ORDER BY id")
+                ] == [None, 2]
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
