@@ -49,7 +49,7 @@ from tests.helpers import confirmed, entry, leg, post
 from tests.integration._cycle import add_budget
 from tests.integration.test_years_model import _drop_db, _fresh_db
 from tests.security.test_adjfund import _fund
-from tests.security.test_attack7_rules import body_off, journal_rule_off, verdict
+from tests.security.test_attack7_rules import held_rule_off, journal_rule_off, verdict
 
 pytestmark = pytest.mark.db
 
@@ -173,7 +173,7 @@ class Reports(RuleBasedStateMachine):
     def receipt_by_hand_before_0101(self, fen: int) -> None:
         """A receipt by hand on 4101.shortfall as a ledger from before 0101 holds it: it cleared
         nothing, so the rule counts it as revenue — and so must every report."""
-        with body_off(self.admin, "fl.pending_posting_shortfall_clearing()", "\nBEGIN\n  RETURN NULL;\nEND "), \
+        with held_rule_off(self.admin, "short"), \
              journal_rule_off(self.admin, "short"):
             post(self.fin, entry(self._key("h"), self.day.isoformat(), BOOK,
                                  leg("1003", UNIT, "D", _yuan(fen), "special"), leg("4101.shortfall", UNIT, "C", _yuan(fen)),

@@ -1512,7 +1512,7 @@ def test_upgrade_0088_the_fund_balance_is_the_closes_to_move(upgraded: Upgraded)
     not judged, and the upgraded ledger's verdict is whole."""
     with upgraded.connect() as c:
         # (0168) on the journal the rule is a part of posting_account_rules, the three account rules' one trigger
-        for table, name in (("fl.posting", "posting_account_rules"), ("fl.pending_posting", "pending_posting_fund_balance")):
+        for table, name in (("fl.posting", "posting_account_rules"), ("fl.pending_posting", "pending_posting_held_rules")):
             row = c.execute("SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t WHERE t.tgrelid = %s::regclass "
                             "AND t.tgname = %s", (table, name)).fetchone()
             assert row is not None and "AFTER INSERT" in row[0] and "FOR EACH STATEMENT" in row[0], row
@@ -1537,7 +1537,7 @@ def test_upgrade_0095_openings_and_reversals_are_held_to_the_fund_balance_rule(u
     path's fl.reversal_allowed_of), the rule's point is recorded as of this upgrade, and the upgraded
     ledger's verdict is whole: the old release's openings and reversals are not judged."""
     with upgraded.connect() as c:
-        for fn in ("posting_account_rules", "pending_posting_fund_balance"):   # (0168) the journal's: 0095's part
+        for fn in ("posting_account_rules", "pending_posting_held_rules"):   # (0168, 0169) 0095's part of each
             src = c.execute("SELECT prosrc FROM pg_proc WHERE oid = %s::regprocedure", (f"fl.{fn}()",)).fetchone()[0]
             assert "fl._fund_balance_bad(" in src and "(0095)" in src, fn
         row = c.execute("SELECT revision, after_entry FROM fl.rule_point WHERE rule = 'fund_balance_openings'").fetchone()
@@ -2439,7 +2439,7 @@ def test_upgrade_0101_the_shortfall_receipts_are_the_registers(upgraded: Upgrade
     with upgraded.connect() as c:
         # (0168) on the journal the rule is a part of fl.posting_account_rules, the three account rules' one trigger
         for name, table in (("posting_account_rules", "fl.posting"),
-                            ("pending_posting_shortfall_clearing", "fl.pending_posting")):
+                            ("pending_posting_held_rules", "fl.pending_posting")):   # (0169) held entries' likewise
             trig = c.execute("SELECT tgfoid::regproc::text FROM pg_trigger WHERE tgname = %s AND tgrelid = %s::regclass",
                              (name, table)).fetchone()
             assert trig is not None and trig[0] == f"fl.{name}", trig
@@ -2580,7 +2580,7 @@ def test_upgrade_0115_which_component_carries_an_account_is_an_allow_list(upgrad
             assert tuple(roles) == a.roles, (a.code, roles, a.roles)
         # (0168) on the journal the rule is a part of posting_account_rules, the three account rules' one trigger
         trigs = {r[0] for r in c.execute("SELECT tgname FROM pg_trigger WHERE tgname IN ('posting_account_rules', "
-                                         "'pending_posting_category_component', 'account_category_component')")}
+                                         "'pending_posting_held_rules', 'account_category_component')")}   # (0169)
         assert len(trigs) == 3, trigs
         point = c.execute("SELECT revision, after_entry FROM fl.rule_point "
                           "WHERE rule = 'category_component_allow'").fetchall()
@@ -3846,5 +3846,66 @@ def test_upgrade_0170_two_equal_bank_lines_are_two(upgraded: Upgraded, tmp_path:
     with upgraded.connect() as c:
         assert [x[0] for x in c.execute("SELECT twin FROM fl.statement_line WHERE reference = '手续费0170' ORDER BY id")
                 ] == [None, 2]
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
+
+def test_upgrade_0169_the_held_entries_account_rules_are_one_trigger(upgraded: Upgraded) -> None:
+    """0169 (issue 24): on the upgraded ledger the held entries' three account rules are one statement
+    trigger on fl.pending_posting, fl.pending_posting_held_rules (its SET clause the three's, not
+    PUBLIC's), firing after pending_posting_cash_date as the three did; the three triggers and their
+    functions are gone. Against raw SQL (the DBA's fl._hold) each rule still refuses a held entry with
+    its own code, SQLSTATE and words — the honest entry of the same call with it — and an honest
+    entry is held. Everything is rolled back (no unit or key is committed); the ledger verifies."""
+    def ent(n: int, book: str, key: str) -> str:
+        return f"ROW({n}, '{book}', DATE '2024-03-01', 'x', 'manual', 'manual:fin:upg-169-{key}', NULL, '', NULL, NULL)::fl.new_entry"
+
+    def leg(n: int, pos: int, book: str, chart: str, unit: str, holder: str, comp: str, side: str) -> str:
+        return f"ROW({n}, {pos}, '{book}', '{chart}', '{unit}', '{holder}', '{comp}', '{side}', 1000, '', NULL)::fl.new_posting"
+
+    def hold(c: psycopg.Connection, entries: str, postings: str) -> list[tuple[object, ...]]:
+        return c.execute("SELECT r.status FROM fl._hold((SELECT u FROM fl.app_user u WHERE u.role = 'finance' "
+                         f"ORDER BY u.name LIMIT 1), 'manual', ARRAY[{entries}], ARRAY[{postings}]) r").fetchall()
+
+    with upgraded.connect() as c:
+        trigs = [r[0] for r in c.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'fl.pending_posting'::regclass AND NOT tgisinternal "
+            "AND tgtype & 1 = 0 AND tgtype & 4 = 4 ORDER BY tgname").fetchall()]    # AFTER INSERT, per statement
+        assert trigs == ["pending_posting_cash_date", "pending_posting_held_rules"], trigs
+        cfg, definer, pub = c.execute(
+            "SELECT proconfig, prosecdef, has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
+            "WHERE oid = 'fl.pending_posting_held_rules()'::regprocedure").fetchone()
+        assert cfg == ["search_path=pg_catalog, fl, pg_temp"], cfg
+        assert definer is False and pub is False
+        for fn in ("fl.pending_posting_category_component()", "fl.pending_posting_fund_balance()",
+                   "fl.pending_posting_shortfall_clearing()"):
+            assert c.execute("SELECT to_regprocedure(%s)", (fn,)).fetchone()[0] is None, fn
+        honest = (ent(1, "RES", "ok"), leg(1, 1, "RES", "5001.outpatient", "230822", "", "", "D") + ", "
+                  + leg(1, 2, "RES", "1004", "230822", "county_exp", "", "C"))
+        cases = (
+            ("shortfall_clearing_only", psycopg.errors.InsufficientPrivilege, r"4101\.shortfall",
+             ent(2, "RES", "short"), leg(2, 1, "RES", "1003", "230822", "special", "", "D") + ", "
+             + leg(2, 2, "RES", "4101.shortfall", "230822", "", "", "C")),
+            ("fund_balance_close_only", psycopg.errors.InsufficientPrivilege, "fund balance 3001 against 4001",
+             ent(2, "RES", "fund"), leg(2, 1, "RES", "3001", "230822", "", "", "D") + ", "
+             + leg(2, 2, "RES", "4001", "230822", "", "", "C")),
+            ("category_component", psycopg.errors.CheckViolation, "takes only reversals",
+             ent(2, "EMP", "cat"), leg(2, 1, "EMP", "5001.other", "230881", "", "personal", "D") + ", "
+             + leg(2, 2, "EMP", "1004", "230881", "county_exp", "personal", "C")),
+        )
+        for code, error, words, e2, p2 in cases:
+            with c.transaction(force_rollback=True):
+                # an account off its component made before 0115 (by the DBA with the triggers off)
+                c.execute("SET LOCAL session_replication_role = replica")
+                c.execute("INSERT INTO fl.account (book, chart_code, unit, holder, component) "
+                          "VALUES ('EMP', '5001.other', '230881', '', 'personal') ON CONFLICT DO NOTHING")
+                c.execute("SET LOCAL session_replication_role = origin")
+                held = c.execute("SELECT count(*) FROM fl.pending_entry").fetchone()[0]
+                with pytest.raises(error, match=words) as e, c.transaction():
+                    hold(c, f"{honest[0]}, {e2}", f"{honest[1]}, {p2}")
+                assert e.value.diag.constraint_name == code, (code, e.value)
+                assert c.execute("SELECT count(*) FROM fl.pending_entry").fetchone()[0] == held   # refused whole
+        with c.transaction(force_rollback=True):
+            assert [r[0] for r in hold(c, honest[0], honest[1])] == ["held"]
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import LedgerDB
 from tests.helpers import collect, confirmed, entry, leg, post
-from tests.security.test_attack7_rules import body_off, journal_rule_off, named, verdict
+from tests.security.test_attack7_rules import held_rule_off, journal_rule_off, named, verdict
 from tests.security.test_rules_rederived import offline
 
 pytestmark = pytest.mark.db
@@ -98,7 +98,7 @@ def test_a_held_entry_that_slipped_past_the_hold_is_refused_at_confirmation(ledg
     _closed(ledger_db)
     admin = ledger_db.admin()
     doc = entry("y3v-slip", "2024-01-05", "RES", leg("3001", "230822", "D", "10.00"), leg("4001", "230822", "C", "10.00"))
-    with body_off(admin, "fl.pending_posting_fund_balance()", "\nBEGIN\n  RETURN NULL;\nEND "):
+    with held_rule_off(admin, "fund"):
         held = ledger_db.connect("fin", autocommit=True).execute(
             "SELECT * FROM fl.post_entries(%s::jsonb)", (json.dumps([doc]),)).fetchone()
     assert held is not None and held["status"] == "held"
@@ -123,7 +123,7 @@ def test_an_entry_written_while_the_rule_is_suspended_is_named(ledger_db: Ledger
     _closed(ledger_db)
     admin = ledger_db.admin()
     doc = entry("y3v-off", "2024-01-05", "RES", leg("3001", "230822", "D", "10.00"), leg("4001", "230822", "C", "10.00"))
-    with body_off(admin, "fl.pending_posting_fund_balance()", "\nBEGIN\n  RETURN NULL;\nEND "), \
+    with held_rule_off(admin, "fund"), \
          journal_rule_off(admin, "fund"):
         got = post(ledger_db.connect("fin"), doc)
     eid = int(got[0]["entry_id"])

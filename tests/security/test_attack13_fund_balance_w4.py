@@ -27,7 +27,7 @@ import pytest
 
 from tests.conftest import LedgerDB
 from tests.helpers import confirmed, entry, leg
-from tests.security.test_attack7_rules import body_off, journal_rule_off, named, verdict
+from tests.security.test_attack7_rules import body_off, held_rule_off, journal_rule_off, named, verdict
 from tests.security.test_attack11_fund_balance_variants import _closed, _held
 from tests.security.test_rules_rederived import offline
 
@@ -173,7 +173,7 @@ def test_w4_an_opening_against_revenue_written_while_the_rule_is_suspended_is_na
                                                                                      tmp_path: Path) -> None:
     _closed(ledger_db)
     admin = ledger_db.admin()
-    with body_off(admin, "fl.pending_posting_fund_balance()", OFF), journal_rule_off(admin, "fund"):
+    with held_rule_off(admin, "fund"), journal_rule_off(admin, "fund"):
         got = _opening(ledger_db, "w4-off", "2024-01-02", leg("1003", CITY, "D", "50.00", "special"),
                        leg("3001", CITY, "C", "50.00"), leg("3001", CITY, "D", "40.00"), leg("4001", CITY, "C", "40.00"))
     assert got["status"] == "posted", got

@@ -125,7 +125,7 @@ def test_v6_the_verdict_names_a_payment_on_such_an_account_made_behind_the_trigg
                 leg("1004", "230881", "C", "300000.00", "county_exp", "personal"))
     with pytest.raises(psycopg.errors.CheckViolation, match="不得相互挤占"):
         post(ledger_db.connect("fin", autocommit=True), doc)
-    behind = (("fl.posting", "posting_account_rules"), ("fl.pending_posting", "pending_posting_category_component"))
+    behind = (("fl.posting", "posting_account_rules"), ("fl.pending_posting", "pending_posting_held_rules"))
     for table, trigger in behind:
         admin.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
     try:

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import LedgerDB
 from tests.helpers import collect, entry, leg, post
-from tests.security.test_attack7_rules import body_off, journal_rule_off, named, verdict
+from tests.security.test_attack7_rules import held_rule_off, journal_rule_off, named, verdict
 from tests.security.test_attack10_register_reversal_variants import UNIT, _ok, _pay, _reverse, share  # noqa: F401
 from tests.security.test_rules_rederived import offline
 
@@ -102,7 +102,7 @@ def test_the_monitor_and_report_shortfall_carry_one_current_balance_at_every_dat
 
 def test_an_entry_written_while_the_rule_is_suspended_is_named(ledger_db: LedgerDB, tmp_path: Path) -> None:
     admin = ledger_db.admin()
-    with body_off(admin, "fl.pending_posting_shortfall_clearing()", "\nBEGIN\n  RETURN NULL;\nEND "), \
+    with held_rule_off(admin, "short"), \
          journal_rule_off(admin, "short"):
         got = post(ledger_db.connect("fin"), _hand("v4v-off", "230822"), checker="rev")
     eid = int(got[0]["entry_id"])

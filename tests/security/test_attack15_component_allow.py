@@ -170,7 +170,7 @@ def test_a15_an_account_made_before_the_rule_takes_only_reversals_and_closes(led
                     "NULL, '', NULL, NULL)::fl.new_entry], ARRAY[ROW(1, 1, 'EMP', '5001.other', '230881', '', "
                     "'personal', 'D', 1000, '', NULL)::fl.new_posting, ROW(1, 2, 'EMP', '1004', '230881', 'county_exp', "
                     "'personal', 'C', 1000, '', NULL)::fl.new_posting])")
-    behind = (("fl.posting", "posting_account_rules"), ("fl.pending_posting", "pending_posting_category_component"))
+    behind = (("fl.posting", "posting_account_rules"), ("fl.pending_posting", "pending_posting_held_rules"))
     for table, trigger in behind:                                                     # the DBA, behind them
         adm.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
     try:

@@ -251,6 +251,15 @@ def journal_rule_off(admin: psycopg.Connection, rule: str) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def held_rule_off(admin: psycopg.Connection, rule: str) -> Iterator[None]:
+    """The same for held entries: since 0169 their three account rules are parts of one statement
+    trigger on fl.pending_posting, fl.pending_posting_held_rules, each beginning with its own line —
+    ``rule`` 'cat', 'fund' or 'short'."""
+    with suspended(admin, "fl.pending_posting_held_rules()", f"IF {rule} THEN", "IF false THEN"):
+        yield
+
+
 def test_u5_two_officers_of_one_county_put_revenue_on_the_special_account(funded: LedgerDB) -> None:
     admin = funded.admin()
     # Logins are the cluster's: one a stopped run left behind is dropped first (the drop of
