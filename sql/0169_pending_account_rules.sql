@@ -18,8 +18,10 @@
 -- refusal functions, codes, words and SQLSTATEs. Each rule's statement filters the accounts itself,
 -- as before: the first statement only decides whether it runs.
 --
--- Firing order: the trigger's name sorts where the three did, after pending_posting_cash_date
--- (0031), so a held statement broken by the cash date and an account rule is refused as before.
+-- Firing order: the trigger's name sorts after pending_posting_cash_date (0031), as the three did, so
+-- a held statement broken by the cash date and an account rule is refused as before; the shortfall
+-- rule, which fired after pending_posting_record_insert (the history version, which refuses
+-- nothing), now fires before it with the other two.
 -- Its one SET clause is the three's (search_path: they planned as PostgreSQL chose, and so does it).
 -- The three trigger functions go with their triggers. Each rule's part begins with its own line
 -- (`IF cat THEN`, `IF fund THEN`, `IF short THEN`), which the red-team tests switch off one rule

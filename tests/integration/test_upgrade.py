@@ -3870,8 +3870,8 @@ def test_upgrade_0169_the_held_entries_account_rules_are_one_trigger(upgraded: U
     with upgraded.connect() as c:
         trigs = [r[0] for r in c.execute(
             "SELECT tgname FROM pg_trigger WHERE tgrelid = 'fl.pending_posting'::regclass AND NOT tgisinternal "
-            "AND tgtype & 1 = 0 AND tgtype & 4 = 4 ORDER BY tgname").fetchall()]    # AFTER INSERT, per statement
-        assert trigs == ["pending_posting_cash_date", "pending_posting_held_rules"], trigs
+            "AND tgtype & 1 = 0 AND tgtype & 2 = 0 AND tgtype & 4 = 4 ORDER BY tgname").fetchall()]  # AFTER INSERT, per statement
+        assert trigs == ["pending_posting_cash_date", "pending_posting_held_rules", "pending_posting_record_insert"], trigs
         cfg, definer, pub = c.execute(
             "SELECT proconfig, prosecdef, has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
             "WHERE oid = 'fl.pending_posting_held_rules()'::regprocedure").fetchone()
