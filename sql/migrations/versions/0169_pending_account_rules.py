@@ -1,13 +1,13 @@
 """the held entries' three account rules as one statement trigger, fl.pending_posting_held_rules (issue 24): see sql/0169_pending_account_rules.sql
 
 Revision ID: 0169
-Revises: 0168
+Revises: 0170
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0169"
-down_revision = "0168"
+down_revision = "0170"
 branch_labels = None
 depends_on = None
 
