@@ -61,3 +61,27 @@ def test_l8_the_environments_client_encoding_does_not_reach_the_ledger(ledger_db
     # on main: SQL_ASCII — unit list a TypeError traceback, entry post prints RES/b'2024-…';
     # GBK — unit list / entry post "not valid Unicode"; LATIN1 — account list "[text_nul] … NUL character"
     assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("env", [{"PGOPTIONS": "-c DateStyle=SQL,DMY"}, {"PGDATESTYLE": "SQL, DMY"}],
+                         ids=["PGOPTIONS", "PGDATESTYLE"])
+def test_l8_a_session_datestyle_from_the_environment_is_no_traceback(ledger_db: LedgerDB, tmp_path: Path,
+                                                                     env: dict[str, str]) -> None:
+    """The same class, another setting: libpq's PGOPTIONS / PGDATESTYLE (or a DBA's ``ALTER ROLE … SET
+    DateStyle = 'SQL, DMY'``) — psycopg cannot parse a timestamptz printed 'SQL, DMY' and ``entry post``,
+    ``entry show`` and ``report vouchers`` end in ``NotImplementedError: can't parse timestamptz with
+    DateStyle 'SQL, DMY'`` (entry post's traceback comes after its commit: the entry is written)."""
+    fin = ledger_db.connect("fin")
+    post(fin, collect("c22", "2024-01-05", "230822", "1000.00"))
+    fin.commit()
+    doc = {"date": "2024-02-01", "book": "RES", "memo": "m", "idempotency_key": "k1", "postings": [
+        {"account": "1101", "unit": "230822", "side": "debit", "amount": "10.00"},
+        {"account": "2001", "unit": "230822", "side": "credit", "amount": "10.00"}]}
+    f = tmp_path / "e.json"
+    f.write_text(json.dumps(doc), "utf-8")
+    bad = []
+    for args in [("entry", "post", str(f)), ("entry", "show", "1"), ("report", "vouchers")]:
+        code, out, err = _run(ledger_db, *args, env=env)
+        if code != 0 and "DateStyle" not in err or code == "traceback":
+            bad.append(f"{' '.join(args[:2])}: exit {code}: {err[-250:]!r}")
+    assert not bad, "\n".join(bad)
