@@ -85,3 +85,23 @@ def test_l8_a_session_datestyle_from_the_environment_is_no_traceback(ledger_db: 
         if code != 0 and "DateStyle" not in err or code == "traceback":
             bad.append(f"{' '.join(args[:2])}: exit {code}: {err[-250:]!r}")
     assert not bad, "\n".join(bad)
+
+
+def test_l8_a_database_datestyle_set_by_the_dba_is_no_traceback(ledger_db: LedgerDB) -> None:
+    """The DBA's side of the same class: ``ALTER DATABASE … SET DateStyle = 'SQL, DMY'`` (a presentation
+    setting in ``verify``'s HARMLESS_SETTINGS, so its ``settings`` check does not name it) makes every
+    user's ``entry show`` / ``report vouchers`` a traceback."""
+    fin = ledger_db.connect("fin")
+    post(fin, collect("c22", "2024-01-05", "230822", "1000.00"))
+    fin.commit()
+    ledger_db.admin().execute(f'ALTER DATABASE "{ledger_db.name}" SET DateStyle = \'SQL, DMY\'')
+    bad = []
+    for args in [("entry", "show", "1"), ("report", "vouchers")]:
+        try:
+            r = ledger_db.cli(*args, user="rev")
+        except BaseException as e:  # what escapes the CLI edge is the finding
+            bad.append(f"{' '.join(args)}: {type(e).__name__}: {e}")
+            continue
+        if r.exit_code != 0 and "DateStyle" not in r.stderr:
+            bad.append(f"{' '.join(args)}: exit {r.exit_code}: {r.stderr[-200:]!r}")
+    assert not bad, "\n".join(bad)
