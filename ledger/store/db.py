@@ -107,6 +107,19 @@ SESSION_OPTIONS = "-c search_path=pg_catalog,pg_temp"
 # session a round trip that search_path, reported at start-up, does not.
 NO_JIT = "-c jit=off"
 
+# (ATTACK20 L8) How values cross the wire, the same in every session whatever the
+# environment, the database or the role say: text in UTF-8 (``PGCLIENTENCODING=GBK``, usual
+# on a Chinese Windows server, made every unit name outside GBK a refusal blaming the user's
+# input, and SQL_ASCII handed psycopg bytes: a traceback), dates and intervals in the forms
+# psycopg reads (``DateStyle = 'SQL, DMY'`` from PGOPTIONS, PGDATESTYLE or a DBA's ALTER
+# DATABASE made entry show a traceback). fundledger formats every date it prints itself,
+# so none of these is a user's choice to keep. All three are reported by the server at
+# start-up (ParameterStatus), so ``check_pinned`` reads them back without a round trip.
+# client_encoding also goes as libpq's own parameter, and PGDATESTYLE is not passed on:
+# libpq sends both variables as startup parameters of their own, which the server applies
+# after the ``options`` (they would win over ``-c``).
+WIRE_OPTIONS = "-c client_encoding=UTF8 -c DateStyle=ISO,YMD -c IntervalStyle=postgres"
+
 
 def _session_options(info: str, ours: str) -> str:
     """``info`` with the startup options: ``NO_JIT``, then what the URL or PGOPTIONS already
@@ -127,8 +140,9 @@ def connect(target: Target, *, admin: bool = False, autocommit: bool = False, op
     which win over any ``ALTER ROLE`` / ``ALTER DATABASE`` / ``ALTER SYSTEM`` setting from
     its first statement; a user's session always pins its ``search_path``
     (``SESSION_OPTIONS``), and every session starts with JIT off (``NO_JIT``)."""
-    ours = " ".join(o for o in ("" if admin else SESSION_OPTIONS, options or "") if o)
-    info = _session_options(target.conninfo(admin=admin), ours)
+    ours = " ".join(o for o in (WIRE_OPTIONS, "" if admin else SESSION_OPTIONS, options or "") if o)
+    os.environ.pop("PGDATESTYLE", None)     # (WIRE_OPTIONS) libpq would send it after the options
+    info = make_conninfo(_session_options(target.conninfo(admin=admin), ours), client_encoding="UTF8")
     try:
         # Opened in autocommit so that the read-back below opens no transaction.
         conn = psycopg.connect(info, autocommit=True, row_factory=dict_row, application_name="fundledger")
@@ -178,6 +192,10 @@ def _same(got: str, want: str) -> bool:
     return got.replace(" ", "").lower() == want.replace(" ", "").lower()
 
 
+# The names the server reports these settings under (ParameterStatus is case-sensitive;
+# ``startup_settings`` folds names to lower case).
+_REPORTED_AS = {"datestyle": "DateStyle", "intervalstyle": "IntervalStyle", "timezone": "TimeZone"}
+
 _READ_PINNED = "SELECT n AS name, pg_catalog.current_setting(n) AS setting FROM pg_catalog.unnest(%s::pg_catalog.text[]) n"
 
 
@@ -197,7 +215,7 @@ def check_pinned(conn: Conn, want: dict[str, str]) -> None:
     got: dict[str, str] = {}
     ask: list[str] = []
     for name in want:
-        reported = conn.info.parameter_status(name)
+        reported = conn.info.parameter_status(_REPORTED_AS.get(name, name))
         if reported is None:
             ask.append(name)
         else:
