@@ -13,7 +13,6 @@ import json
 import pytest
 
 from ledger.store import yearend
-from tests.integration.test_verify import sample_ledger
 
 pytestmark = [pytest.mark.db, pytest.mark.server]
 
@@ -46,16 +45,15 @@ def _tamper(ledger_db, *statements: tuple[str, tuple]) -> None:
     c.execute("SET session_replication_role = origin")
 
 
-def test_a_stored_year_close_result_rewritten_is_named(ledger_db):
-    sample_ledger(ledger_db)
-    rev = ledger_db.connect("rev")
+def test_a_stored_year_close_result_rewritten_is_named(sample_db):
+    rev = sample_db.connect("rev")
     yearend.close_year(rev, 2023, dt.date(2023, 12, 31))
     rev.commit()
-    doc = _verify(ledger_db)
+    doc = _verify(sample_db)
     assert doc["ok"] is True, _both(doc)
-    _tamper(ledger_db, ("""UPDATE fl.year_close SET result = jsonb_set(result, '{note}', '"rewritten"')
+    _tamper(sample_db, ("""UPDATE fl.year_close SET result = jsonb_set(result, '{note}', '"rewritten"')
                             WHERE year = 2023 AND book = 'RES'""", ()))
-    doc = _verify(ledger_db)
+    doc = _verify(sample_db)
     first, ind = _both(doc)
     for failed in (first, ind):
         assert "histories" in failed, failed
@@ -103,16 +101,15 @@ def _ack_and_operation(ledger_db) -> tuple[int, int]:
     return ack, last
 
 
-def test_self_chained_tables_rewritten_or_cut_are_named(ledger_db):
+def test_self_chained_tables_rewritten_or_cut_are_named(sample_db):
     """A rewritten acknowledgement breaks its own link and its history; the operations
     log's last row deleted leaves its own chain whole — the history names it."""
-    sample_ledger(ledger_db)
-    ack, last_op = _ack_and_operation(ledger_db)
-    doc = _verify(ledger_db)
+    ack, last_op = _ack_and_operation(sample_db)
+    doc = _verify(sample_db)
     assert doc["ok"] is True, _both(doc)
-    _tamper(ledger_db, ("UPDATE fl.monitor_ack SET decision = 'nothing to do' WHERE id = %s", (ack,)),
+    _tamper(sample_db, ("UPDATE fl.monitor_ack SET decision = 'nothing to do' WHERE id = %s", (ack,)),
             ("DELETE FROM fl.operation_log WHERE id = %s", (last_op,)))
-    first, ind = _both(_verify(ledger_db))
+    first, ind = _both(_verify(sample_db))
     for failed in (first, ind):
         assert f"fl.monitor_ack id={ack}" in _accounts(failed["record_links"]), failed.get("record_links")
         text = _accounts(failed["histories"])
@@ -158,14 +155,13 @@ def _forge(c, key: str, debit: int, credit: int, fen: int) -> int:
     return e
 
 
-def test_components_paying_for_each_other_are_named(ledger_db):
+def test_components_paying_for_each_other_are_named(sample_db):
     """The employees' book: 230822's special account holds 300,000.00 of pooled money and
     no personal money. Forged with the triggers off: a personal pharmacy payment of
     1,000.00 (personal money −1,000.00) and a pooled payment of 400,000.00 (pooled money
     −100,000.00 in total). Both passes name the unit's personal account and the physical
     account."""
-    sample_ledger(ledger_db)
-    c = ledger_db.admin()
+    c = sample_db.admin()
     acc = _emp_accounts(c)
     c.commit()
     bank = c.execute("SELECT bank_account_id AS b FROM fl.account WHERE id = %s",
@@ -175,7 +171,7 @@ def test_components_paying_for_each_other_are_named(ledger_db):
     personal = _forge(c, "forged-personal", acc["pharmacy"], acc["special_personal"], 100_000)
     pooled = _forge(c, "forged-pooled", acc["inpatient"], acc["special_pooled"], 40_000_000)
     c.execute("SET session_replication_role = origin")
-    first, ind = _both(_verify(ledger_db))
+    first, ind = _both(_verify(sample_db))
     for failed in (first, ind):
         comp = failed["components_separate"]
         by_entry = {f["entry_id"]: f for f in comp}
@@ -187,18 +183,17 @@ def test_components_paying_for_each_other_are_named(ledger_db):
     # The reliability suite's invariants see it too.
     from tests.reliability.invariants import ledger_violations
 
-    said = [v for v in ledger_violations(ledger_db.admin()) if "one component paid with another's" in v]
+    said = [v for v in ledger_violations(sample_db.admin()) if "one component paid with another's" in v]
     assert any("personal money of 230822" in v for v in said) and any("pooled money of all units" in v
                                                                         for v in said), said
 
 
-def test_the_export_carries_the_histories_and_offline_names_them(ledger_db, tmp_path):
+def test_the_export_carries_the_histories_and_offline_names_them(sample_db, tmp_path):
     from ledger.io import archive
 
-    sample_ledger(ledger_db)
-    ack, _ = _ack_and_operation(ledger_db)
+    ack, _ = _ack_and_operation(sample_db)
     out = tmp_path / "export"
-    res = ledger_db.cli("audit", "export", str(out), "--json", user="aud")
+    res = sample_db.cli("audit", "export", str(out), "--json", user="aud")
     assert res.exit_code == 0 and res.json()["verified"] is True, res
     assert (out / "history" / "app_user.csv").exists() and (out / "links" / "monitor_ack.csv").exists()
     rep = archive.verify_offline(out, no_digest=True)
@@ -222,7 +217,7 @@ def test_the_export_carries_the_histories_and_offline_names_them(ledger_db, tmp_
 
 @pytest.mark.parametrize("case", ["change_amount", "delete_posting", "backdated_insert", "swap_order",
                                   "posting_moved"])
-def test_grouped_reading_judges_as_streaming_does(ledger_db, case, monkeypatch):
+def test_grouped_reading_judges_as_streaming_does(sample_db, sample_ids, case, monkeypatch):
     """The postings read one row per entry (two sessions, or one session and one range below
     ``verify.SECOND_SESSION_FROM`` entries) or one by one: the same findings."""
     from ledger.store import verify
@@ -235,22 +230,22 @@ def test_grouped_reading_judges_as_streaming_does(ledger_db, case, monkeypatch):
         pid = c.execute("SELECT min(id) AS id FROM fl.posting WHERE entry_id = %s", (ids["pay-22-1"],)).fetchone()["id"]
         c.execute("UPDATE fl.posting SET entry_id = %s WHERE id = %s", (ids["o22-feb"], pid))
 
-    ids = sample_ledger(ledger_db)
-    fin = ledger_db.connect("fin")
+    ids = sample_ids
+    fin = sample_db.connect("fin")
     post(fin, entry("interleaved", "2023-02-06", "RES", leg("5001.outpatient", "230822", "D", "1.00"),
                     leg("1004", "230822", "C", "3.00", "county_exp"), leg("5001.inpatient", "230822", "D", "2.00"),
                     leg("5001.outpatient", "230822", "D", "4.00"), leg("1004", "230822", "C", "4.00", "county_exp")))
     fin.commit()
     if case == "change_amount":       # untouched: every entry judged from its grouped row but the
-        clean = verify_independent(ledger_db.connect("aud"))   # reversal and its original (2)
+        clean = verify_independent(sample_db.connect("aud"))   # reversal and its original (2)
         assert clean.ok and clean.extra["entries_reread"] == 2, [f.as_json() for f in clean.findings]
     tamper = posting_moved if case == "posting_moved" else CASES[case][0]
-    c = ledger_db.admin()
+    c = sample_db.admin()
     c.execute("SET session_replication_role = replica")
     tamper(c, ids)
     c.execute("SET session_replication_role = origin")
     c.commit()
-    aud = ledger_db.connect("aud")
+    aud = sample_db.connect("aud")
     alone = verify_independent(aud)      # ten entries: one session, one range of postings
     assert (alone.extra["sessions"], alone.extra["processes"]) == (1, 1), alone.extra
     monkeypatch.setattr(verify, "SECOND_SESSION_FROM", 0)      # the two-session readings, on the same rows
@@ -265,7 +260,7 @@ def test_grouped_reading_judges_as_streaming_does(ledger_db, case, monkeypatch):
     assert a == b == c == d and a, (a ^ b, b ^ c, c ^ d)
 
 
-def test_a_later_version_of_a_row_kept_by_digest_is_judged_and_named(ledger_db):
+def test_a_later_version_of_a_row_kept_by_digest_is_judged_and_named(sample_db, sample_ids):
     """The verdict keeps the latest versions of entries and held lines as digests (memory);
     a later version of one — here an entry's reason changed with its append-only guard
     off and the history's triggers on, so the history records the UPDATE — is judged beside
@@ -273,9 +268,9 @@ def test_a_later_version_of_a_row_kept_by_digest_is_judged_and_named(ledger_db):
     And a held entry's lines changed with the triggers off are named by their digest."""
     from ledger.store.verify_independent import verify_independent
 
-    ids = sample_ledger(ledger_db)
+    ids = sample_ids
     eid = ids["pay-22-1"]
-    c = ledger_db.admin()
+    c = sample_db.admin()
     c.execute("ALTER TABLE fl.entry DISABLE TRIGGER entry_append_only")
     c.execute("UPDATE fl.entry SET reason = 'forged after the fact' WHERE id = %s", (eid,))
     c.execute("ALTER TABLE fl.entry ENABLE TRIGGER entry_append_only")
@@ -286,7 +281,7 @@ def test_a_later_version_of_a_row_kept_by_digest_is_judged_and_named(ledger_db):
         c.execute("UPDATE fl.pending_posting SET memo = 'rewritten' WHERE pending_id = %s AND pos = 1", (held,))
         c.execute("SET session_replication_role = origin")
     c.commit()
-    rep = verify_independent(ledger_db.connect("aud"))
+    rep = verify_independent(sample_db.connect("aud"))
     got = {f.account: f.message for f in rep.findings if f.check == "histories"}
     assert "forged after the fact" in got.get(f"fl.entry id={eid}", ""), got
     assert "changed after it was written" in got[f"fl.entry id={eid}"], got
@@ -294,25 +289,24 @@ def test_a_later_version_of_a_row_kept_by_digest_is_judged_and_named(ledger_db):
         assert "rewritten" in got.get(f"fl.pending_posting pending_id={held}", ""), got
 
 
-def test_a_held_entrys_decision_passes_and_a_forged_update_of_it_is_named(ledger_db):
+def test_a_held_entrys_decision_passes_and_a_forged_update_of_it_is_named(sample_db):
     """The verdict keeps a held entry's latest version as a digest and the columns the
     actors check reads (memory): its decision — an UPDATE of the columns the release
     changes — is no finding, but an UPDATE of another column recorded by the history (the
     guard off, the history's triggers on) is named with the field, by every reading."""
     from ledger.store.verify_independent import verify_independent
 
-    sample_ledger(ledger_db)
-    c = ledger_db.admin()
+    c = sample_db.admin()
     row = c.execute("SELECT min(id) AS id FROM fl.pending_entry WHERE state = 'confirmed'").fetchone()
     assert row["id"] is not None          # sample_ledger's expenditure was held and confirmed (0036)
     pid = row["id"]
-    clean = verify_independent(ledger_db.connect("aud"))
+    clean = verify_independent(sample_db.connect("aud"))
     assert clean.ok, [f.as_json() for f in clean.findings]
     c.execute("ALTER TABLE fl.pending_entry DISABLE TRIGGER pending_entry_guard")
     c.execute("UPDATE fl.pending_entry SET memo = 'forged after the decision' WHERE id = %s", (pid,))
     c.execute("ALTER TABLE fl.pending_entry ENABLE TRIGGER pending_entry_guard")
     c.commit()
-    aud = ledger_db.connect("aud")
+    aud = sample_db.connect("aud")
     got = [verify_independent(aud), verify_independent(aud, grouped=False, fork=False)]
     named = [{f.account: f.message for f in r.findings if f.check == "histories"} for r in got]
     for n in named:

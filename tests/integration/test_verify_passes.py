@@ -10,7 +10,6 @@ from psycopg.rows import dict_row
 from ledger.store import verify, verify_chain
 from ledger.store.verify_postings import POSTING_CHECKS
 from tests.helpers import collect, post
-from tests.integration.test_verify import sample_ledger
 
 pytestmark = [pytest.mark.db, pytest.mark.server]
 
@@ -29,13 +28,12 @@ def _failed(checks: dict) -> set[str]:
     return {n for n, ch in checks.items() if not ch["ok"]}
 
 
-def test_every_pass_is_timed_in_json(ledger_db, monkeypatch):
-    sample_ledger(ledger_db)
-    alone = ledger_db.cli("verify", "--json", user="aud").json()
+def test_every_pass_is_timed_in_json(sample_db, monkeypatch):
+    alone = sample_db.cli("verify", "--json", user="aud").json()
     # Eight entries, below verify.SECOND_SESSION_FROM: the chain on the same session, after the others.
     assert alone["ok"] is True and alone["sessions"] == 1 and alone["independent"]["sessions"] == 1
     monkeypatch.setattr(verify, "SECOND_SESSION_FROM", 0)      # a ledger large enough for two
-    doc = ledger_db.cli("verify", "--json", user="aud").json()
+    doc = sample_db.cli("verify", "--json", user="aud").json()
     assert doc["ok"] is True and doc["postings"] == 16
     assert doc["sessions"] == 2     # the chain ran beside the other checks, on the same snapshot
     assert [c["name"] for c in doc["checks"]] == [c["name"] for c in alone["checks"]]
@@ -47,14 +45,13 @@ def test_every_pass_is_timed_in_json(ledger_db, monkeypatch):
     timed = {name for t in doc["timings"] for name in t["checks"]}
     assert timed == set(verify.check_names())
     assert all(t["seconds"] >= 0 for t in doc["timings"])
-    only = ledger_db.cli("verify", "--check", "account_days", "--json", user="aud").json()
+    only = sample_db.cli("verify", "--check", "account_days", "--json", user="aud").json()
     assert [t["step"] for t in only["timings"]] == ["counts", "postings"]
     assert only["postings"] == 16 and only["sessions"] == 1
 
 
-def test_a_tampered_account_day_is_named(ledger_db):
-    sample_ledger(ledger_db)
-    checks = _tampered(ledger_db, "UPDATE fl.account_day SET debits = debits + 1 "
+def test_a_tampered_account_day_is_named(sample_db):
+    checks = _tampered(sample_db, "UPDATE fl.account_day SET debits = debits + 1 "
                                   "WHERE (account_id, day) = (SELECT account_id, day FROM fl.account_day "
                                   "ORDER BY account_id, day LIMIT 1)")
     assert _failed(checks) == {"account_days"}
@@ -62,54 +59,51 @@ def test_a_tampered_account_day_is_named(ledger_db):
     assert f["account"].startswith("#") and "daily movement says debits" in f["message"]
 
 
-def test_a_tampered_account_balance_is_named(ledger_db):
-    sample_ledger(ledger_db)
-    checks = _tampered(ledger_db, "UPDATE fl.account SET credits = credits + 500, balance = balance - 500 "
+def test_a_tampered_account_balance_is_named(sample_db):
+    checks = _tampered(sample_db, "UPDATE fl.account SET credits = credits + 500, balance = balance - 500 "
                                   "WHERE chart_code = '4001' AND unit = '230881'")
     assert _failed(checks) == {"account_balances"}
     [f] = checks["account_balances"]["findings"]
     assert f["account"] == "RES:4001:230881" and "its postings sum to" in f["message"]
 
 
-def test_a_posting_copy_is_named_by_posting(ledger_db):
-    ids = sample_ledger(ledger_db)
-    pid = ledger_db.admin().execute("SELECT min(id) AS id FROM fl.posting WHERE entry_id = %s",
+def test_a_posting_copy_is_named_by_posting(sample_db, sample_ids):
+    ids = sample_ids
+    pid = sample_db.admin().execute("SELECT min(id) AS id FROM fl.posting WHERE entry_id = %s",
                                     (ids["pre-22"],)).fetchone()["id"]
-    checks = _tampered(ledger_db, "UPDATE fl.posting SET entry_date = '2023-01-16' WHERE id = %s", pid)
+    checks = _tampered(sample_db, "UPDATE fl.posting SET entry_date = '2023-01-16' WHERE id = %s", pid)
     assert {"posting_copies", "account_days"} <= _failed(checks)
     [f] = checks["posting_copies"]["findings"]
     assert f["entry_id"] == ids["pre-22"] and f["voucher"].startswith("RES/2023-")
     assert f["message"] == f"posting {pid}: dated 2023-01-16 but its entry is dated 2023-01-15"
 
 
-def test_an_entry_left_with_one_posting_is_named(ledger_db):
-    ids = sample_ledger(ledger_db)
-    checks = _tampered(ledger_db, "DELETE FROM fl.posting WHERE id = (SELECT max(id) FROM fl.posting "
+def test_an_entry_left_with_one_posting_is_named(sample_db, sample_ids):
+    ids = sample_ids
+    checks = _tampered(sample_db, "DELETE FROM fl.posting WHERE id = (SELECT max(id) FROM fl.posting "
                                   "WHERE entry_id = %s)", ids["o22-feb"])
     msgs = {f["message"] for f in checks["entry_balanced"]["findings"] if f["entry_id"] == ids["o22-feb"]}
     assert "has 1 posting(s); an entry needs at least two" in msgs
     assert any(m.startswith("debits 100.00 ≠ credits 0.00") for m in msgs)
 
 
-def test_a_broken_chain_head_is_named(ledger_db):
-    sample_ledger(ledger_db)
-    checks = _tampered(ledger_db, "UPDATE fl.chain_head SET seq = seq - 1")
+def test_a_broken_chain_head_is_named(sample_db):
+    checks = _tampered(sample_db, "UPDATE fl.chain_head SET seq = seq - 1")
     assert _failed(checks) == {"hash_chain"}
     [f] = checks["hash_chain"]["findings"]
     assert "the chain head says seq 7" in f["message"] and f["voucher"]
 
 
-def test_both_sessions_read_one_snapshot(ledger_db):
+def test_both_sessions_read_one_snapshot(sample_db):
     """An entry committed while verify runs is in neither session's view: the chain
     session imports the first session's snapshot, so counts and findings agree."""
-    sample_ledger(ledger_db)
-    c = ledger_db.connect("aud")
+    c = sample_db.connect("aud")
     verify.snapshot(c)
     snap = c.execute("SELECT pg_export_snapshot() AS id").fetchone()["id"]
-    fin = ledger_db.connect("fin")
+    fin = sample_db.connect("fin")
     post(fin, collect("during", "2023-03-01", "230822", "1.00"))
     fin.commit()
-    peer = ledger_db.connect("aud")
+    peer = sample_db.connect("aud")
     verify.snapshot(peer, same_as=snap)
     assert peer.execute("SELECT count(*) AS n FROM fl.seal").fetchone()["n"] == 8
     assert verify_chain.verify_chain(peer, peer.execute("SELECT seq, hash FROM fl.chain_head").fetchone(), 8).ok
