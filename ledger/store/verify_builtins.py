@@ -1,13 +1,15 @@
-"""The built-ins judged by content, not by age (ATTACK7 U1b and its addendum).
+"""The built-ins judged by what their rows say and by a constant of PostgreSQL, never by a
+reference point read from the audited database (ATTACK7 U1b and its addendum, ATTACK20 L2).
 
 The catalogue check called a built-in catalogue row "changed after initdb" when its xmin
 was newer than one anchor row's (pg_extension's plpgsql). The anchor is a row like any
-other: a superuser rewrote it (``UPDATE pg_extension SET extversion = extversion``) and
-every earlier change — an operator's function, a cast, ``string_agg``'s transition
-function pointed at a SQL function of its own that turned a cut amount back into the
-sealed one — counted as initdb's. The independent verdict and check-digest both said whole.
-
-Two rules now judge the rows by what they say:
+other: a superuser rewrote it (``UPDATE pg_extension SET extversion = extversion``, U1b) or
+renamed it (``SET extname = 'plpgsql_'``: the anchor NULL and every ``xmin > NULL`` test
+NULL, L2), and every earlier change counted as initdb's. Cross-checking several of initdb's
+rows against each other does not mend that: the superuser rewrites them all in one
+transaction and they agree again, on its own transaction id. Nothing in the audited database
+is a row the superuser cannot rewrite, so no tamper check may take its reference point from
+one. The rules now use only what the verifier knows without the database:
 
 * **Content.** The rows genbki.pl writes from PostgreSQL's ``.dat`` files (oid below
   12,000: functions, operators, types, casts, aggregates, operator classes, families and
@@ -16,13 +18,34 @@ Two rules now judge the rows by what they say:
   for the versions it was measured on (``ledger/data/builtins/pg<major>.json``, written
   by ``FUNDLEDGER_WRITE_BUILTINS=1`` from a fresh server); the verifier prints each row
   with ``to_jsonb`` in its pinned session and hashes it with hashlib. A row changed,
-  missing or added is a finding naming it, whatever its xmin says.
+  missing or added is a finding naming it, whatever its xmin says. On a major version with
+  no shipped digests that is itself a finding: a pg_catalog function replaced in place by
+  a SQL one could not be told from PostgreSQL's own (``NO_DIGESTS``).
+* **Written once, at bootstrap.** Bootstrap stamps every genbki row with
+  BootstrapTransactionId, xid 1; no transaction after it ever gets 0, 1 or 2 (after
+  wraparound the counter skips to 3), and freezing keeps xmin (VACUUM FREEZE and VACUUM
+  FULL set hint bits since 9.4). So a genbki row of an operator, type, cast, aggregate,
+  operator class, family or member, access method, language, conversion or collation whose
+  xmin is not 1 was written after bootstrap — a fact of the row itself, with no reference
+  point, wraparound or not (``WRITTEN_ONCE``). Measured on 15 and 18: initdb writes none of
+  them again, except the ICU collation whose version it records (16+: ``unicode``; ALTER
+  COLLATION … REFRESH VERSION does the same later), judged by content. pg_proc is not in
+  it: initdb's SQL scripts and the ledger's migrations rewrite built-in functions
+  (``CREATE OR REPLACE`` with defaults, REVOKE EXECUTE), and they are judged by content.
+  A no-op rewrite (``SET castcontext = castcontext``) is named too: it proves a superuser
+  wrote pg_catalog by hand.
 * **Reference.** Whatever the version: a built-in row (aggregate, operator, cast, type,
   operator-class member, language) that points at a function made after initdb (oid
   16,384 or more) is a finding. PostgreSQL never does that.
-
-On a major version with no shipped digests the xmin rule still runs, with its known
-blind spot; docs/security.md says so.
+* **Initdb's SQL range** (12,000–16,383, oids that depend on the machine's locales, so no
+  digest): only the objects initdb's scripts make there, each judged by rule — five C
+  functions of pg_catalog by symbol and library, plpgsql's language row by its handlers,
+  and each type (the rowtypes of the system views, information_schema's domains and the
+  arrays of both) by the input/output functions PostgreSQL gives its kind. No operator,
+  cast, aggregate, operator class or family or member, access method or conversion is made
+  there. (The locale collations imported there are not judged: ALTER COLLATION … REFRESH
+  VERSION rewrites them honestly, and the ledger uses none — every column's collation other
+  than its type's is in the schema's fingerprint.)
 """
 
 from __future__ import annotations
@@ -141,6 +164,45 @@ def write(conn: Conn, directory: Path | None = None) -> Path:
     return path
 
 
+# PostgreSQL's BootstrapTransactionId: the xmin of every row genbki writes. No later
+# transaction is ever given it (GetNewTransactionId skips 0-2, wraparound included).
+BOOTSTRAP_XID = "1"
+_G = f"OPERATOR(pg_catalog.<) {GENBKI_END}::pg_catalog.oid"
+_NOT_BOOTSTRAP = f"x.xmin::pg_catalog.text OPERATOR(pg_catalog.<>) '{BOOTSTRAP_XID}'::pg_catalog.text"
+# The catalogues whose genbki rows initdb never writes again (measured on 15 and 18), each
+# row named as a reader knows it, with the transaction that wrote it.
+WRITTEN_ONCE: dict[str, str] = {
+    "pg_operator": "'operator pg_catalog.' || x.oid::pg_catalog.regoperator::pg_catalog.text",
+    "pg_type": "'type pg_catalog.' || x.oid::pg_catalog.regtype::pg_catalog.text",
+    "pg_cast": "'cast ' || x.castsource::pg_catalog.regtype::pg_catalog.text || ' -> ' "
+               "|| x.casttarget::pg_catalog.regtype::pg_catalog.text",
+    "pg_aggregate": "'aggregate pg_catalog.' || x.aggfnoid::pg_catalog.regprocedure::pg_catalog.text",
+    "pg_amop": "'operator family member ' || x.amopopr::pg_catalog.regoperator::pg_catalog.text",
+    "pg_amproc": "'support function ' || x.amproc::pg_catalog.regprocedure::pg_catalog.text",
+    "pg_opclass": "'operator class ' || x.opcname::pg_catalog.text",
+    "pg_opfamily": "'operator family ' || x.opfname::pg_catalog.text",
+    "pg_am": "'access method ' || x.amname::pg_catalog.text",
+    "pg_language": "'language ' || x.lanname::pg_catalog.text",
+    "pg_conversion": "'conversion ' || x.conname::pg_catalog.text",
+    "pg_collation": "'collation ' || x.collname::pg_catalog.text",
+}
+# (initdb 16+ records the ICU ``unicode`` collation's version, and REFRESH VERSION does later:
+# an ICU collation's row is judged by content only.)
+_EXEMPT = {"pg_collation": " AND x.collprovider OPERATOR(pg_catalog.<>) 'i'::\"char\""}
+_REWRITTEN = "\nUNION ALL\n".join(
+    f"SELECT {what} AS what, x.xmin::pg_catalog.text AS xid FROM pg_catalog.{table} x "
+    f"WHERE x.{CATALOGUES[table][0]} {_G} AND {_NOT_BOOTSTRAP}{_EXEMPT.get(table, '')}"
+    for table, what in WRITTEN_ONCE.items())
+
+
+def rewritten_findings(conn: Conn) -> list[Finding]:
+    """Genbki rows of WRITTEN_ONCE catalogues whose xmin is not bootstrap's."""
+    return [Finding("catalogue", f"{r['what']} was changed after initdb: PostgreSQL writes its catalogue row once, "
+                    f"at bootstrap (transaction 1), and transaction {r['xid']} rewrote it — it decides what a built-in "
+                    "computes or prints", account=str(r["what"]))
+            for r in conn.execute(_REWRITTEN).fetchall()]
+
+
 # Built-in rows that point at a function made after initdb (any schema): PostgreSQL's own
 # never do, whatever the version.
 _FOREIGN_REFS = f"""
@@ -212,10 +274,70 @@ UNION ALL
 SELECT 'support function ' || a.amproc::pg_catalog.regprocedure::pg_catalog.text, NULL, NULL, NULL, NULL
   FROM pg_catalog.pg_amproc a WHERE a.oid BETWEEN {_GAP}
 UNION ALL
+SELECT 'operator class ' || c.opcname::pg_catalog.text, NULL, NULL, NULL, NULL
+  FROM pg_catalog.pg_opclass c WHERE c.oid BETWEEN {_GAP}
+UNION ALL
+SELECT 'operator family ' || f.opfname::pg_catalog.text, NULL, NULL, NULL, NULL
+  FROM pg_catalog.pg_opfamily f WHERE f.oid BETWEEN {_GAP}
+UNION ALL
+SELECT 'access method ' || a.amname::pg_catalog.text, NULL, NULL, NULL, NULL
+  FROM pg_catalog.pg_am a WHERE a.oid BETWEEN {_GAP}
+UNION ALL
+SELECT 'conversion ' || c.conname::pg_catalog.text, NULL, NULL, NULL, NULL
+  FROM pg_catalog.pg_conversion c WHERE c.oid BETWEEN {_GAP}
+UNION ALL
 SELECT 'function pg_catalog.' || p.oid::pg_catalog.regprocedure::pg_catalog.text,
        p.oid::pg_catalog.regprocedure::pg_catalog.text, l.lanname::pg_catalog.text, p.prosrc, p.probin
   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
  WHERE p.oid BETWEEN {_GAP} AND p.pronamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace
+"""
+
+# initdb's one language in its SQL range: plpgsql, run by its own three C functions (judged
+# above by symbol and library), trusted, owned by the bootstrap superuser.
+_GAP_LANGUAGES = f"""
+SELECT 'language ' || l.lanname::pg_catalog.text AS what
+  FROM pg_catalog.pg_language l
+ WHERE l.oid BETWEEN {_GAP}
+   AND NOT COALESCE(l.lanname OPERATOR(pg_catalog.=) 'plpgsql'::pg_catalog.name AND l.lanispl AND l.lanpltrusted
+                    AND l.lanowner OPERATOR(pg_catalog.=) 10::pg_catalog.oid
+                    AND l.lanplcallfoid OPERATOR(pg_catalog.=)
+                        pg_catalog.to_regprocedure('pg_catalog.plpgsql_call_handler()')::pg_catalog.oid
+                    AND l.laninline OPERATOR(pg_catalog.=)
+                        pg_catalog.to_regprocedure('pg_catalog.plpgsql_inline_handler(internal)')::pg_catalog.oid
+                    AND l.lanvalidator OPERATOR(pg_catalog.=)
+                        pg_catalog.to_regprocedure('pg_catalog.plpgsql_validator(oid)')::pg_catalog.oid, false)
+"""
+# initdb's types in its SQL range (the system views' rowtypes, information_schema's
+# domains, and their arrays), each with the input, output, receive, send, typmod,
+# analyze and subscript functions PostgreSQL gives its kind: a rowtype record_*, a domain
+# domain_in/domain_recv and its base's output, send and analyze (no subscripting), an array
+# array_* and its element's typmod functions. A type of another kind there, or a function
+# other than its kind's, was put there by hand.
+_TYPE_FUNCS = """pg_catalog.concat_ws('|', {t}.typinput::pg_catalog.regproc::pg_catalog.text,
+       {t}.typoutput::pg_catalog.regproc::pg_catalog.text, {t}.typreceive::pg_catalog.regproc::pg_catalog.text,
+       {t}.typsend::pg_catalog.regproc::pg_catalog.text, {t}.typmodin::pg_catalog.regproc::pg_catalog.text,
+       {t}.typmodout::pg_catalog.regproc::pg_catalog.text, {t}.typanalyze::pg_catalog.regproc::pg_catalog.text,
+       {t}.typsubscript::pg_catalog.regproc::pg_catalog.text)"""
+_GAP_TYPES = f"""
+SELECT 'type ' || n.nspname::pg_catalog.text || '.' || t.typname::pg_catalog.text AS what,
+       {_TYPE_FUNCS.format(t="t")} AS got,
+       CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'c'::"char" AND t.typelem OPERATOR(pg_catalog.=) 0::pg_catalog.oid
+            THEN 'record_in|record_out|record_recv|record_send|-|-|-|-'
+            WHEN t.typtype OPERATOR(pg_catalog.=) 'd'::"char" AND t.typelem OPERATOR(pg_catalog.=) 0::pg_catalog.oid
+            THEN pg_catalog.concat_ws('|', 'domain_in', b.typoutput::pg_catalog.regproc::pg_catalog.text,
+                                      'domain_recv', b.typsend::pg_catalog.regproc::pg_catalog.text, '-', '-',
+                                      b.typanalyze::pg_catalog.regproc::pg_catalog.text, '-')
+            WHEN t.typtype OPERATOR(pg_catalog.=) 'b'::"char" AND e.typarray OPERATOR(pg_catalog.=) t.oid
+            THEN pg_catalog.concat_ws('|', 'array_in', 'array_out', 'array_recv', 'array_send',
+                                      e.typmodin::pg_catalog.regproc::pg_catalog.text,
+                                      e.typmodout::pg_catalog.regproc::pg_catalog.text, 'array_typanalyze',
+                                      'array_subscript_handler')
+       END AS want
+  FROM pg_catalog.pg_type t
+  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
+  LEFT JOIN pg_catalog.pg_type b ON b.oid OPERATOR(pg_catalog.=) t.typbasetype
+  LEFT JOIN pg_catalog.pg_type e ON e.oid OPERATOR(pg_catalog.=) t.typelem
+ WHERE t.oid BETWEEN {_GAP}
 """
 
 
@@ -229,6 +351,18 @@ def gap_findings(conn: Conn) -> list[Finding]:
         out.append(Finding("catalogue", f"{r['what']} sits among the objects initdb makes, but PostgreSQL makes no "
                            "such object there: it was put there by hand, where it would resolve like a built-in",
                            account=str(r["what"])))
+    for r in conn.execute(_GAP_LANGUAGES).fetchall():
+        out.append(Finding("catalogue", f"{r['what']} sits among the objects initdb makes, but it is not plpgsql as "
+                           "initdb makes it (trusted, owned by the bootstrap superuser, run by plpgsql's own call, "
+                           "inline and validator functions): every function in it runs what its row says",
+                           account=str(r["what"])))
+    for r in conn.execute(_GAP_TYPES).fetchall():
+        if r["want"] is not None and r["got"] == r["want"]:
+            continue
+        out.append(Finding("catalogue", f"{r['what']} sits among the objects initdb makes, but its functions "
+                           f"({r['got']}) are not those PostgreSQL gives its kind"
+                           f"{' (' + str(r['want']) + ')' if r['want'] else ''}: it decides how the type is read "
+                           "and printed", account=str(r["what"])))
     return out
 
 
@@ -242,6 +376,14 @@ def _name(conn: Conn, table: str, key: str) -> str:
         return f"{prefix}{row['n'] if row else key}"
     return f"{table} row {key}"
 
+# Without digests for the server's major version the verdict cannot say the built-ins are
+# PostgreSQL's: say so, rather than trust the xmin of a row the superuser can rewrite.
+NO_DIGESTS = ("the server is PostgreSQL {v}, and the release ships no digests of that major version's built-ins "
+              "(ledger/data/builtins: PostgreSQL 15 and 18): a pg_catalog function or row rewritten in place — "
+              "CREATE OR REPLACE into a SQL function, an UPDATE of pg_proc — cannot be told from PostgreSQL's own, "
+              "so the verdict cannot vouch for what the built-ins compute. Use a release measured on this version "
+              "(FUNDLEDGER_WRITE_BUILTINS=1 on a fresh server writes its digests)")
+
 
 def check(conn: Conn) -> tuple[int, list[Finding], bool]:
     """(rows checked, findings, whether content digests exist for this server's version)."""
@@ -249,8 +391,11 @@ def check(conn: Conn) -> tuple[int, list[Finding], bool]:
                         "resolves computes what that function says", account=str(r["what"]))
                 for r in conn.execute(_FOREIGN_REFS).fetchall()]
     findings += gap_findings(conn)
-    want = shipped(major(conn))
+    findings += rewritten_findings(conn)
+    version = major(conn)
+    want = shipped(version)
     if want is None:
+        findings.append(Finding("catalogue", NO_DIGESTS.format(v=version), account=f"built-ins of PostgreSQL {version}"))
         return len(findings), findings, False
     got = digests(conn)
     n = 0

@@ -396,27 +396,20 @@ BUILTINS: dict[str, str] = {
     "unnest(anyarray)": "array_unnest",
 }
 
-# The transaction that loaded plpgsql is initdb's last change to a database's catalogues
-# (initdb: bootstrap, system functions, views, collations, information_schema, plpgsql,
-# then VACUUM FREEZE, which keeps xmin). A catalogue row of a built-in (oid below
-# FIRST_NORMAL_OID) written by a later transaction was changed after initdb: by
-# CREATE OR REPLACE FUNCTION, ALTER FUNCTION, ALTER OPERATOR, or a superuser's UPDATE of
-# the catalogue itself. (After 2^32 transactions xids wrap and a change could look old:
-# the shipped symbols above still catch a swapped built-in the proof relies on.)
-_INITDB_XID = "(SELECT e.xmin::text::bigint FROM pg_catalog.pg_extension e WHERE e.extname = 'plpgsql')"
-
-# Functions of pg_catalog made by initdb that are not as shipped: changed after initdb into
-# something no built-in is (another language, SECURITY DEFINER, its own settings, another
-# owner than the bootstrap superuser, a C function outside $libdir), or one the proof
-# relies on whose symbol differs. A revoked EXECUTE (migration 0018) changes only the ACL.
+# Functions of pg_catalog made by initdb that are not as shipped: made into something no
+# built-in is (SECURITY DEFINER, its own settings, another owner than the bootstrap
+# superuser, a C function outside $libdir), or one the proof relies on whose symbol
+# differs. One replaced in place in another language is a row that differs from the
+# shipped digests (verify_builtins: content; no "newer than initdb's last transaction"
+# any more — that reference point was a row the superuser rewrites, ATTACK20 L2). A
+# revoked EXECUTE (migration 0018) changes only the ACL.
 _BUILTIN_FUNCTIONS = f"""
 SELECT 'function pg_catalog.' || p.oid::regprocedure::text AS what, p.oid::regprocedure::text AS sig,
        l.lanname AS lang, p.prosrc AS src, p.probin AS bin, p.prosecdef AS secdef,
-       pg_catalog.array_to_string(p.proconfig, ';') AS config, p.proowner <> 10 AS owner_changed,
-       p.xmin::text::bigint > {_INITDB_XID} AS changed
+       pg_catalog.array_to_string(p.proconfig, ';') AS config, p.proowner <> 10 AS owner_changed
   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
  WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.oid < {FIRST_NORMAL_OID}
-   AND (p.xmin::text::bigint > {_INITDB_XID} OR p.prosecdef OR p.proconfig IS NOT NULL OR p.proowner <> 10
+   AND (p.prosecdef OR p.proconfig IS NOT NULL OR p.proowner <> 10
         OR p.oid = ANY (ARRAY(SELECT pg_catalog.to_regprocedure(s) FROM pg_catalog.unnest(%(relied)s::text[]) s)))
 """
 # (The functions relied on are looked up by signature, to_regprocedure under the pinned
@@ -424,41 +417,6 @@ SELECT 'function pg_catalog.' || p.oid::regprocedure::text AS what, p.oid::regpr
 # signature unqualified: printing every pg_catalog function's signature to compare it
 # cost more than the rest of the query. Python still compares each row's printed ``sig``
 # with BUILTINS: one that resolved to another function is reported missing.)
-
-# The other catalogues that decide what a built-in does: an operator's function, a cast,
-# a type's output function (what COPY prints), an aggregate's state function, a
-# collation, an encoding conversion, an index method's operators, a language.
-_BUILTIN_ROWS_CHANGED = f"""
-SELECT 'operator pg_catalog.' || o.oid::regoperator::text AS what FROM pg_catalog.pg_operator o
- WHERE o.oid < {FIRST_NORMAL_OID} AND o.xmin::text::bigint > {_INITDB_XID}
-UNION ALL
-SELECT 'cast ' || c.castsource::regtype::text || ' -> ' || c.casttarget::regtype::text FROM pg_catalog.pg_cast c
- WHERE c.oid < {FIRST_NORMAL_OID} AND c.xmin::text::bigint > {_INITDB_XID}
-UNION ALL
-SELECT 'type pg_catalog.' || t.oid::regtype::text FROM pg_catalog.pg_type t
- WHERE t.oid < {FIRST_NORMAL_OID} AND t.xmin::text::bigint > {_INITDB_XID}
-UNION ALL
-SELECT 'aggregate pg_catalog.' || a.aggfnoid::regprocedure::text FROM pg_catalog.pg_aggregate a
- WHERE a.aggfnoid < {FIRST_NORMAL_OID} AND a.xmin::text::bigint > {_INITDB_XID}
-UNION ALL
-SELECT 'collation ' || c.collname FROM pg_catalog.pg_collation c
- WHERE c.oid < {FIRST_NORMAL_OID} AND c.xmin::text::bigint > {_INITDB_XID}
-UNION ALL
-SELECT 'conversion ' || c.conname FROM pg_catalog.pg_conversion c
- WHERE c.oid < {FIRST_NORMAL_OID} AND c.xmin::text::bigint > {_INITDB_XID}
-UNION ALL
-SELECT 'language ' || l.lanname FROM pg_catalog.pg_language l
- WHERE l.oid < {FIRST_NORMAL_OID} AND l.xmin::text::bigint > {_INITDB_XID}
-UNION ALL
-SELECT 'operator class ' || c.opcname FROM pg_catalog.pg_opclass c
- WHERE c.oid < {FIRST_NORMAL_OID} AND c.xmin::text::bigint > {_INITDB_XID}
-UNION ALL
-SELECT 'operator family member ' || a.amopopr::regoperator::text FROM pg_catalog.pg_amop a
- WHERE a.oid < {FIRST_NORMAL_OID} AND a.xmin::text::bigint > {_INITDB_XID}
-UNION ALL
-SELECT 'support function ' || a.amproc::regprocedure::text FROM pg_catalog.pg_amproc a
- WHERE a.oid < {FIRST_NORMAL_OID} AND a.xmin::text::bigint > {_INITDB_XID}
-"""
 
 # The per-role and per-database settings (pg_db_role_setting) of this database or of every
 # database, for: this session (ALL, the database, the auditor's own role and the roles it
@@ -767,8 +725,6 @@ def _builtin_problem(r: dict[str, Any]) -> str | None:
     """What is wrong with one pg_catalog function made by initdb, or None."""
     problems = []
     want = BUILTINS.get(r["sig"])
-    if r["changed"] and r["lang"] not in ("internal", "c"):
-        problems.append(f"replaced after initdb by a LANGUAGE {r['lang']} function")
     if want is not None and (r["lang"] != "internal" or r["src"] != want):
         problems.append(f"runs {r['lang']} code {str(r['src'])[:40]!r}, the built-in is internal {want!r}")
     if r["lang"] == "c" and not str(r["bin"] or "").startswith("$libdir/"):
@@ -800,9 +756,6 @@ def check_builtins(conn: Conn) -> tuple[int, list[Finding]]:
     for sig in sorted(set(BUILTINS) - seen):
         findings.append(Finding("catalogue", f"function pg_catalog.{sig} is missing: the verifier relies on it",
                                 account=f"function pg_catalog.{sig}"))
-    for r in conn.execute(_BUILTIN_ROWS_CHANGED).fetchall():
-        findings.append(Finding("catalogue", f"{r['what']} was changed after initdb (its catalogue row was rewritten): "
-                                "it decides what a built-in computes or prints", account=r["what"]))
     v, views = check_system_views(conn)
     c, content, _known = verify_builtins.check(conn)
     return len(BUILTINS) + v + c, findings + views + content
