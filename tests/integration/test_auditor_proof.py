@@ -60,7 +60,7 @@ def test_builtin_digests_are_this_servers(ledger_db):
         verify_builtins.write(c)
     want = verify_builtins.shipped(verify_builtins.major(c))
     if want is None:
-        pytest.skip(f"no built-in digests shipped for PostgreSQL {verify_builtins.major(c)}: the xmin rule judges")
+        pytest.skip(f"no built-in digests shipped for PostgreSQL {verify_builtins.major(c)}: the verdict names that")
     n, findings, known = verify_builtins.check(c)
     c.rollback()
     assert known and n > 5000 and findings == [], [f.message for f in findings][:5]
