@@ -36,7 +36,7 @@ def _registers_outstanding(db: LedgerDB, day: str) -> str:
     return str(rows[0]["outstanding"]) if rows else "none"
 
 
-def test_l5_register_list_as_of_agrees_with_report_registers(demo_like: LedgerDB, tmp_path: Path) -> None:
+def test_l5_register_list_as_of_agrees_with_report_registers(demo_like: LedgerDB, tmp_path: Path) -> None:  # noqa: F811
     day = "2024-01-10"   # after the 2023 close (share 30,000.00), before the payment of 2024-01-20
     assert _registers_outstanding(demo_like, day) == "30000.00"
     r = demo_like.cli("register", "list", "--as-of", day, "--json", user="rev")
@@ -47,7 +47,7 @@ def test_l5_register_list_as_of_agrees_with_report_registers(demo_like: LedgerDB
     assert [(i["cleared"], i["outstanding"]) for i in items] == [("0.00", "30000.00")], items
 
 
-def test_l5_register_list_as_of_before_an_item_was_opened(demo_like: LedgerDB, tmp_path: Path) -> None:
+def test_l5_register_list_as_of_before_an_item_was_opened(demo_like: LedgerDB, tmp_path: Path) -> None:  # noqa: F811
     r = demo_like.cli("register", "list", "--as-of", "2023-06-30", "--json", user="rev")
     if r.exit_code == 1 and "report registers" in r.stderr:
         return
