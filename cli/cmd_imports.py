@@ -155,24 +155,29 @@ def register_list(
     kind: Annotated[str | None, typer.Option("--kind", help="fiscal_arrears, employer_arrears, unpaid_claims or "
                                              "government_share.")] = None,
     unit: Annotated[str | None, typer.Option("--unit", help="Only this unit (e.g. 230822).")] = None,
-    open_only: Annotated[bool, typer.Option("--open-only", help="Only items with something outstanding.")] = False,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Age items as of this date (default today).")] = None,
+    open_only: Annotated[bool, typer.Option("--open-only", help="Only items with something outstanding at the end "
+                                            "of the --as-of day.")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Figures at the end of this day (YYYY-MM-DD, default "
+                                              "today): the items opened by then, what had cleared by then and their "
+                                              "age, as report registers --as-of shows them.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Register items with amount, cleared, outstanding and age."""
+    """Register items with amount, cleared, outstanding and age at the end of a day (default today)."""
     if kind is not None and kind not in registers.KINDS:
         raise BadInput(_("--kind: unknown kind '{kind}' ({kinds})").format(kind=kind, kinds=", ".join(registers.KINDS)))
-    rows = read(lambda c: registers.list_items(c, kind=kind, unit=unit, open_only=open_only,
-                                               as_of=parse_date_opt(as_of, "as-of")))
+    # (ATTACK20 L5) The reader of report registers and of the monitor's government share owed:
+    # at D, never today's clearings nor an item opened after D (which had a negative age).
+    day = parse_date_opt(as_of, "as-of") or dt.date.today()      # report registers' and the monitor's today
+    rows = read(lambda c: registers.items_at(c, as_of=day, kind=kind, unit=unit, open_only=open_only))
     if json_out:
         emit_json([to_json(r) for r in rows])
         return
     totals = {"id": _("Total"), **{k: sum(getattr(r, k) for r in rows) for k in money_keys(registers.RegisterItem)}}
     shown = [dict(as_row(r), kind=code_text(r.kind)) for r in rows]
-    table(_("memo registers"), [("id", _("item")), ("kind", _("kind")), ("unit", _("unit")), ("book", _("book")),
-                                ("component", _("comp")), ("amount", _("amount")), ("cleared", _("cleared")),
-                                ("outstanding", _("outstanding")), ("opened_on", _("opened")),
-                                ("age_days", _("days")), ("reference", _("reference"))],
+    table(_("memo registers as of {day}").format(day=day.isoformat()),
+          [("id", _("item")), ("kind", _("kind")), ("unit", _("unit")), ("book", _("book")), ("component", _("comp")),
+           ("amount", _("amount")), ("cleared", _("cleared")), ("outstanding", _("outstanding")), ("opened_on", _("opened")),
+           ("age_days", _("days")), ("reference", _("reference"))],
           shown, money=money_keys(registers.RegisterItem), totals=totals)
 
 

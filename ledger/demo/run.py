@@ -212,7 +212,7 @@ class Demo:
         self.step(_("unpaid provider claims from before the handover settled"))
 
     def clear_arrears(self, kind: str, user: str, on: dt.date, *, whole: bool, part: int = 1) -> None:
-        items = self.as_(user, lambda c: registers.list_items(c, kind=kind, open_only=True))
+        items = self.as_(user, lambda c: registers.items_at(c, as_of=on, kind=kind, open_only=True))
         for it in items:
             amount = it.outstanding if whole else it.amount * part // 2 - it.cleared
             if amount <= 0:

@@ -13,6 +13,7 @@ from collections import defaultdict
 
 from ledger.core.chart import is_line
 from ledger.core.forecast import MonthFlows
+from ledger.store import registers
 from ledger.store.db import Conn
 from ledger.store.receipts import government_receipts
 
@@ -77,14 +78,9 @@ def _series(code: str) -> str:
 def government_outstanding(conn: Conn, *, origin: dt.date, book: str | None = None,
                            unit: str | None = None) -> dict[tuple[str, str], int]:
     """The government shortfall shares (备查簿 ``government_share``) opened by ``origin``
-    and not yet paid by then, per (unit, book)."""
-    rows = conn.execute(
-        f"""SELECT a.unit, a.book,
-                   sum(a.amount - coalesce((SELECT sum(c.amount) FROM fl.register_clearing c
-                                             WHERE c.item_id = a.id AND c.cleared_on <= %(origin)s), 0))::bigint
-                     AS outstanding
-              FROM fl.register_item a
-             WHERE a.kind = 'government_share' AND a.opened_on <= %(origin)s AND {_FILTER}
-             GROUP BY a.unit, a.book""",
-        {"origin": origin, "book": book, "unit": unit}).fetchall()
-    return {(r["unit"], r["book"]): int(r["outstanding"]) for r in rows}
+    and not yet paid by then, per (unit, book): the registers as of ``origin`` as ``register
+    list`` and ``report registers`` read them (``registers.items_at``, ATTACK20 L5)."""
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for i in registers.items_at(conn, as_of=origin, kind="government_share", book=book, unit=unit):
+        out[(i.unit, i.book)] += i.outstanding
+    return dict(out)

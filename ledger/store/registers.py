@@ -18,7 +18,7 @@ KINDS = ("fiscal_arrears", "employer_arrears", "unpaid_claims", "government_shar
 
 @dataclass(frozen=True, slots=True)
 class RegisterItem:
-    """One memo-register item (备查簿): what is owed, what has cleared, how old it is."""
+    """One memo-register item (备查簿) as of a day: what is owed, what had cleared by then, how old it was."""
 
     id: int
     kind: str               # one of KINDS
@@ -26,28 +26,43 @@ class RegisterItem:
     book: str
     component: str
     amount: Fen
-    cleared: Fen
-    outstanding: Fen        # amount − cleared
-    opened_on: dt.date
+    cleared: Fen            # the clearings dated by the day, less the un-clearings (0081) dated by it
+    outstanding: Fen        # amount − cleared, at the day
+    opened_on: dt.date      # on or before the day (an item opened later is not listed)
     fiscal_year: int | None
     reference: str          # the item's idempotency key
     note: str
-    age_days: int           # days since opened_on, as of the day asked
+    age_days: int           # days from opened_on to the day: never negative
 
 
-def list_items(conn: Conn, *, kind: str | None = None, unit: str | None = None,
-               open_only: bool = False, as_of: dt.date | None = None) -> list[RegisterItem]:
-    """Register items (officers see their own unit's: row security), oldest first, with
-    what is outstanding and the age in days as of ``as_of`` (default today)."""
+# How the two listings order the items: ``register list`` oldest first, ``report registers`` by
+# kind and unit (its pages, --limit/--offset, follow that order).
+ORDERS = {"opened": "i.opened_on, i.id", "kind": "i.kind, i.unit, i.opened_on, i.id"}
+
+
+def items_at(conn: Conn, *, as_of: dt.date, kind: str | None = None, book: str | None = None,
+             unit: str | None = None, open_only: bool = False, order: str = "opened",
+             limit: int | None = None, offset: int = 0) -> list[RegisterItem]:
+    """The memo registers as of the end of ``as_of`` — the one reader of ``register list`` and
+    ``report registers`` (ATTACK20 L5): the items opened by then (officers see their own unit's:
+    row security), each with ``cleared`` summed from its clearing rows dated by then (a reversed
+    clearing's negative row, 0081, from the reversal's date on), as ``fl.government_shares`` — the
+    monitor's and the shortfall rule's reader of the government's shares — sums them; what was
+    ``outstanding`` then, and the age in days at ``as_of``. ``open_only``: only items with something
+    outstanding at ``as_of``."""
     return fetch_all(conn, RegisterItem,
-        """SELECT i.id, i.kind, i.unit, i.book, i.component, i.amount, i.cleared, i.amount - i.cleared AS outstanding,
-                  i.opened_on, i.fiscal_year, i.reference, i.note,
-                  (coalesce(%(as_of)s::date, current_date) - i.opened_on) AS age_days
+        f"""SELECT i.id, i.kind, i.unit, i.book, i.component, i.amount, c.cleared, i.amount - c.cleared AS outstanding,
+                  i.opened_on, i.fiscal_year, i.reference, i.note, (%(as_of)s::date - i.opened_on) AS age_days
              FROM fl.register_item i
-            WHERE (%(kind)s::text IS NULL OR i.kind = %(kind)s) AND (%(unit)s::text IS NULL OR i.unit = %(unit)s)
-              AND (NOT %(open)s OR i.cleared < i.amount)
-            ORDER BY i.opened_on, i.id""",
-        {"kind": kind, "unit": unit, "open": open_only, "as_of": as_of})
+             CROSS JOIN LATERAL (SELECT coalesce(sum(x.amount), 0)::bigint AS cleared FROM fl.register_clearing x
+                                  WHERE x.item_id = i.id AND x.cleared_on <= %(as_of)s) c
+            WHERE i.opened_on <= %(as_of)s
+              AND (%(kind)s::text IS NULL OR i.kind = %(kind)s) AND (%(book)s::text IS NULL OR i.book = %(book)s)
+              AND (%(unit)s::text IS NULL OR i.unit = %(unit)s)
+              AND (NOT %(open)s OR c.cleared < i.amount)
+            ORDER BY {ORDERS[order]} LIMIT %(limit)s OFFSET %(offset)s""",
+        {"as_of": as_of, "kind": kind, "book": book, "unit": unit, "open": open_only, "limit": limit,
+         "offset": offset})
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,10 @@ The caller owns the transaction; nothing here writes.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Any
 
+from ledger.store import registers as register_items
 from ledger.store.db import Conn
 from ledger.store.receipts import government_receipts
 from ledger.store.year_figures import pooled_components
@@ -103,15 +105,8 @@ def requests(conn: Conn, *, year: int, book: str | None = None, unit: str | None
 
 def registers(conn: Conn, *, as_of: dt.date, kind: str | None = None, book: str | None = None,
               unit: str | None = None, limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
-    """Memo-register items (备查簿) opened by ``as_of``, with what was cleared by then
-    (from the clearings dated on or before ``as_of``)."""
-    return conn.execute(
-        f"""SELECT i.id, i.kind, i.unit, i.book, i.component, i.amount, i.opened_on, i.fiscal_year, i.reference,
-                   i.note,
-                   coalesce((SELECT sum(c.amount) FROM fl.register_clearing c
-                              WHERE c.item_id = i.id AND c.cleared_on <= %(as_of)s), 0)::bigint AS cleared
-              FROM fl.register_item i
-             WHERE i.opened_on <= %(as_of)s AND (%(kind)s::text IS NULL OR i.kind = %(kind)s)
-               AND {_FILTER.format(t='i')}
-             ORDER BY i.kind, i.unit, i.opened_on, i.id LIMIT %(limit)s OFFSET %(offset)s""",
-        {"as_of": as_of, "kind": kind, "book": book, "unit": unit, "limit": limit, "offset": offset}).fetchall()
+    """Memo-register items (备查簿) opened by ``as_of``, with what was cleared by then (from the
+    clearings dated on or before ``as_of``): ``registers.items_at``, the reader ``register list``
+    shows too (ATTACK20 L5), by kind and unit."""
+    return [asdict(i) for i in register_items.items_at(conn, as_of=as_of, kind=kind, book=book, unit=unit,
+                                                         order="kind", limit=limit, offset=offset)]
