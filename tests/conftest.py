@@ -113,6 +113,7 @@ SAME_ON_ANY_SERVER = frozenset({
     "tests/security/test_attack19_xlsx_escaped_text.py",  # an XLSX cell's text as Excel shows it (file reader)
     "tests/security/test_attack20_long_amount.py",  # an amount's digits past Python's int() limit (parse_fen, CLI)
     "tests/security/test_attack20_statement_twin_lines.py",  # a bank line's identity among its twins (0170's rule)
+    "tests/security/test_attack20_register_as_of.py",  # the memo registers at a date (one reader, L5)
     # 2026-12-07 ATTACK19 (redteam19) J2, J4, J5: the ledger's rules and the CLI
     "tests/security/test_attack19_unit_without_joining_date.py",  # a unit with no joining date (0163)
     "tests/security/test_attack19_adjfund_key_like.py",  # an allocation's and a government payment's key (0163)
