@@ -39,6 +39,7 @@ from typing import Any
 from ledger.core import histories, jsonfast
 from ledger.core import queued as queued_check
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
+from ledger.core.joined import in_force as joined_in_force
 from ledger.core.money import format_yuan
 from ledger.core.requests import TRANSITIONS
 
@@ -808,9 +809,9 @@ class Proof:
             rows = list(rows)
             self.joined = {r[0]: r[1] for r in rows}
             self.registered = {r[0] for r in rows if len(r) > 2 and r[2] == "region"}
-            for r in sorted(later or (), key=lambda r: int(r[0])):
-                self.joined[r[1]] = r[2]
-                self.registered.add(r[1])
+            later = list(later or ())
+            self.joined = joined_in_force(self.joined, ((int(r[0]), r[1], r[2]) for r in later))
+            self.registered.update(r[1] for r in later)
             self.joined_last = max(self.joined.values(), default="")
 
     def _before_joined(self, out: list[tuple[int, str]], eid: int, date: str, accounts: Iterable[str]) -> None:

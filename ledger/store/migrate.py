@@ -21,6 +21,8 @@ from sqlalchemy.pool import NullPool
 from ledger.core.adjustment import adjustment_fund_json
 from ledger.core.chart import CHART, HOLDERS
 from ledger.core.funding import standards_json
+from ledger.core.joined import file_names_in_force
+from ledger.core.joined import in_force as joined_in_force
 from ledger.core.region import Region
 from ledger.core.response import plans_json
 from ledger.core.year_settings import FROM_YEAR
@@ -203,22 +205,26 @@ def _register_joining_dates(conn: Conn, region: Region) -> None:
         return      # a database before 0154 (tests build old schemas): the migration derives them
     stored = {r[0]: (r[1], r[2]) for r in cur.execute(
         "SELECT unit, joined_on, source FROM fl.unit_joined ORDER BY unit").fetchall()}
-    # (0167) a date the city bureau registered later is the unit's date in force: a file naming it is the office's own
-    later: dict[str, dt.date] = {}
+    # (0167; ATTACK20b M1) a date the city bureau registered later is the unit's date in force: a file naming
+    # it is the office's own, one naming the date it superseded is not — the rule verify --region judges by
+    later: list[tuple[int, str, dt.date]] = []
     if not cur.execute("SELECT pg_catalog.to_regclass('fl.unit_joined_later') IS NULL").fetchone()[0]:  # type: ignore[index]
-        later = {r[0]: r[1] for r in cur.execute(
-            "SELECT DISTINCT ON (unit) unit, joined_on FROM fl.unit_joined_later ORDER BY unit, id DESC").fetchall()}
+        later = [(int(r[0]), r[1], r[2]) for r in cur.execute(
+            "SELECT id, unit, joined_on FROM fl.unit_joined_later ORDER BY id").fetchall()]
+    now = joined_in_force({u: d for u, (d, _how) in stored.items()}, later)
+    by_later = {r[1] for r in later}
     has_entries = bool(cur.execute("SELECT EXISTS (SELECT 1 FROM fl.entry)").fetchone()[0])  # type: ignore[index]
     first = dt.date(region.settings.first_year, 1, 1)
     new: list[tuple[str, dt.date, str]] = []
     for i, u in enumerate(region.units, 1):
         where = f"{region.source}: units[{i}] ({u.code})"
         if u.code in stored:
-            day, how = stored[u.code]
-            if u.joined is not None and u.joined != day and u.joined != later.get(u.code):
-                raise BadInput(_("{where}: joined = {joined}, but the unit's joining date is registered as {day} "
-                                 "({how}) and is never changed (postings and the unit's first day in the ledger "
-                                 "were judged by it); write joined = {day} or leave the key out").format(
+            day, how = now[u.code], ("later" if u.code in by_later else stored[u.code][1])
+            if not file_names_in_force(u.joined, day):
+                raise BadInput(_("{where}: joined = {joined}, but the unit's joining date in force is {day} "
+                                 "({how}; a registered date is never changed, a later one is the city bureau's: "
+                                 "fundledger unit joined-history) and postings and the unit's first day in the "
+                                 "ledger are judged by it; write joined = {day} or leave the key out").format(
                     where=where, joined=u.joined, day=day, how=how))
         elif u.joined is not None:
             new.append((u.code, u.joined, "region"))

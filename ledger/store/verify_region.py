@@ -24,6 +24,7 @@ from typing import Any
 
 from ledger.core.chart import CHART, HOLDERS
 from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
+from ledger.core.joined import in_force as joined_in_force
 from ledger.core.region import Region
 from ledger.store.db import Conn
 from ledger.store.migrate import region_settings
@@ -80,12 +81,25 @@ def check_region(conn: Conn, region: Region, path: Path | str,
     n += _compare("fl.unit", "code", {u.code: {"name_zh": u.name_zh, "name_en": u.name_en, "kind": u.kind, "sort": i}
                                       for i, u in enumerate(region.units)}, units, source, findings)
     # (0154) a joining date the file names is the one registered (a unit the file gives none: its default or
-    # the upgrade's, not the file's to say)
+    # the upgrade's, not the file's to say); (0167, ATTACK20b M1) the one IN FORCE — the unit's latest
+    # fl.unit_joined_later row, else fl.unit_joined's — re-derived from the rows read here, by the definition
+    # init --region accepts a file by (ledger.core.joined), so the office's current file is green and a file
+    # naming a superseded date is named
     named = {u.code: {"joined_on": u.joined.isoformat()} for u in region.units if u.joined is not None}
     if named and list(copy_rows(conn, "SELECT pg_catalog.to_regclass('fl.unit_joined') IS NOT NULL")) == [["t"]]:
-        joined = {r[0]: {"joined_on": r[1]} for r in copy_rows(
-            conn, "SELECT t.unit, t.joined_on::pg_catalog.text FROM ONLY fl.unit_joined t") if r[0] in named}
-        n += _compare("fl.unit_joined", "unit", named, joined, source, findings)
+        base = {r[0]: r[1] for r in copy_rows(
+            conn, "SELECT t.unit, t.joined_on::pg_catalog.text FROM ONLY fl.unit_joined t")}
+        later: list[tuple[int, str, str]] = []
+        if list(copy_rows(conn, "SELECT pg_catalog.to_regclass('fl.unit_joined_later') IS NOT NULL")) == [["t"]]:
+            later = [(int(r[0]), r[1], r[2]) for r in copy_rows(
+                conn, "SELECT t.id, t.unit, t.joined_on::pg_catalog.text FROM ONLY fl.unit_joined_later t")]
+        superseded = {r[1] for r in later}
+        joined = {u: {"joined_on": d} for u, d in joined_in_force(base, later).items() if u in named}
+        for table, these in (("fl.unit_joined", named.keys() - superseded), ("fl.unit_joined_later",
+                                                                            named.keys() & superseded)):
+            if these:       # a unit registered later is named by the table its date in force is in
+                n += _compare(table, "unit", {u: named[u] for u in these},
+                              {u: v for u, v in joined.items() if u in these}, source, findings)
     books = {r[0]: {"name_zh": r[1], "name_en": r[2], "components": json.loads(r[3] or "[]"),
                     "pooled_component": r[4]}
              for r in copy_rows(conn, "SELECT t.code, t.name_zh, t.name_en, "
