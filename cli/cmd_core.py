@@ -33,7 +33,7 @@ from cli.context import (
 )
 from ledger.core.shapes import as_row, money_keys, to_json
 from ledger.core.users import check_user_name
-from ledger.errors import BadInput
+from ledger.errors import BadInput, StateError
 from ledger.i18n import N_, _, code_text, get_lang
 from ledger.store import accounts
 from ledger.store.db import Conn
@@ -598,15 +598,13 @@ def unit_register_joined(
     document: Annotated[str, typer.Option("--document", help="The reference of the document that gives the date "
                                           "(kept in the record).")],
     key: Annotated[str | None, typer.Option("--key", help="Idempotency key: the same key never registers twice "
-                                            "(default: from the unit, the date and the document).")] = None,
+                                            "(default: from the unit, the date, the document and the registration it replaces).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Register a unit's real joining date after the fact (fl.unit_joined_later, chained): the city bureau
     (reviewer) only, with a reason and the document's reference. From then on it is the unit's date in force —
     nothing is posted on the unit dated before it — and its months-payable basis, like a date the region file
     registered. A date after the unit's first posting or before the ledger's first year is refused."""
-    import hashlib
-
     from ledger.store import joining
 
     day = parse_date_opt(on, "on")
@@ -615,8 +613,20 @@ def unit_register_joined(
         raise BadInput(_("--reason: say why the date in force is not the unit's real one (it is kept in the record)"))
     if not document.strip():
         raise BadInput(_("--document: give the reference of the document that says when the unit joined (文号)"))
-    k = key or f"joined:{unit}:{day}:{hashlib.sha256(document.strip().encode()).hexdigest()[:16]}"
-    out = write(lambda c: joining.register(c, unit=unit, joined_on=day, reason=reason, document=document, key=k))
+    def work(c: Conn) -> tuple[joining.Registered, joining.JoiningRegistration | None]:
+        k = key or joining.default_key(unit, day, document, joining.latest(c, unit))
+        done = joining.register(c, unit=unit, joined_on=day, reason=reason, document=document, key=k)
+        return done, joining.latest(c, unit)
+
+    out, now = write(work)
+    if out.status == "duplicate" and now is not None and now.id != out.id:
+        # (ATTACK20b M4) the key's registration was superseded: never answer with its date as the unit's
+        raise StateError(_("registration {id} was made with this key (unit {unit}, joined on {on}), but registration "
+                           "{now_id} (joined on {now_on}) replaced it and is the date in force; nothing was written: "
+                           "to register {on} again, run the command without --key (the default key names the "
+                           "registration it replaces) or with a new key").format(
+            id=out.id, unit=plain(out.unit), on=out.joined_on.isoformat(), now_id=now.id,
+            now_on=now.joined_on.isoformat()))
     if json_out:
         emit_json(to_json(out))
         return

@@ -68,3 +68,22 @@ def history(conn: Conn, *, unit: str | None = None) -> list[JoiningRegistration]
              FROM fl.unit_joined_later l
             WHERE %(unit)s::text IS NULL OR l.unit = %(unit)s
             ORDER BY l.id""", {"unit": unit})
+
+
+def latest(conn: Conn, unit: str) -> JoiningRegistration | None:
+    """``unit``'s latest later registration (its date in force), or None: the unit has none."""
+    rows = history(conn, unit=unit)
+    return rows[-1] if rows else None
+
+
+def default_key(unit: str, joined_on: dt.date, document: str, in_force: JoiningRegistration | None) -> str:
+    """(ATTACK20b M4) The CLI's key when none is given. A plain re-run — the registration in force already is
+    this unit, date and document — is that registration's key (a duplicate, nothing written). Otherwise the
+    key names the registration this one supersedes (0: none), so registering a date again after another one
+    replaced it is a new row, in force, never a 'duplicate' answering with the superseded date."""
+    import hashlib
+
+    if in_force is not None and in_force.joined_on == joined_on and in_force.document == document.strip():
+        return in_force.idempotency_key
+    doc = hashlib.sha256(document.strip().encode()).hexdigest()[:16]
+    return f"joined:{unit}:{joined_on}:{doc}:after:{in_force.id if in_force is not None else 0}"
