@@ -156,12 +156,27 @@ def budget_adjust(
     versions are kept. Reviewer."""
     lines = _set_lines(set_, component)
 
-    r = write(lambda c: budget_store.adjust(c, year, unit, book, lines, reason, key))
+    def work(c: Conn) -> tuple[budget_store.BudgetAdjusted, int | None]:
+        done = budget_store.adjust(c, year, unit, book, lines, reason, key)
+        if done.status != "duplicate":
+            return done, done.version
+        now = budget_store.show(c, year, unit=unit, book=book)
+        return done, now[0].version if now else None
+
+    r, in_force = write(work)
     if json_out:
         emit_json(to_json(r))
         return
-    console.print(_("{status}: budget {year} {unit} {book} is now version {version}").format(
-        status=status_text(r.status), year=year, unit=plain(unit), book=plain(book), version=r.version))
+    if r.status == "duplicate" and in_force != r.version:
+        # (ATTACK20b M4's sweep) the key's version was superseded: never say it is the budget in force
+        console.print(_("{status}: this key already made version {version} of budget {year} {unit} {book}; nothing "
+                        "was written, and version {now} is in force since (budget history): to change it again, "
+                        "give a new --key").format(
+            status=status_text(r.status), year=year, unit=plain(unit), book=plain(book), version=r.version,
+            now=in_force if in_force is not None else "-"))
+    else:
+        console.print(_("{status}: budget {year} {unit} {book} is now version {version}").format(
+            status=status_text(r.status), year=year, unit=plain(unit), book=plain(book), version=r.version))
     print_checks(r.checks)
 
 

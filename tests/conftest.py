@@ -135,6 +135,10 @@ SAME_ON_ANY_SERVER = frozenset({
     "tests/security/test_attack17b_first_statement.py",    # a unit's joining date (0154): a trigger's rule, the verdict
     # (0167) later joining-date registrations: a table's privileges, triggers and the verdicts
     "tests/security/test_joined_later_chain.py",
+    # (ATTACK20b M1/M4) the joining date in force: verify --region, init --region, register-joined's key
+    "tests/security/test_attack20b_region_joined_later.py",
+    "tests/security/test_attack20b_joined_rerun.py",
+    "tests/security/test_attack20b_joined_in_force.py",
     # (0157, G5) the months-payable basis of a registered unit: the monitor's reader (the G9 race and the
     # privileges test run on both servers)
     "tests/security/test_g5_g9_joined_basis.py::test_g5_back_loading_after_a_first_posting_of_28_march_keeps_the_joining_date_as_basis",

@@ -146,3 +146,11 @@ def test_city_budget_adjustment_and_plan(ledger_db, tmp_path: Path) -> None:
     flags = {r["unit"]: r["flag"] for r in rows if r["line"] == "result"}
     assert flags == {"all": None, "230800": "planned_deficit", "230822": None, "230881": "surplus_above_range"}
     assert (tmp_path / "c.xlsx").stat().st_size > 0
+
+    # (ATTACK20b M4's sweep) a re-run of adjustment 1 after another one replaced it is still a duplicate
+    # (nothing written) but never says its version is the budget in force
+    swap = {"adj-2025-230822-1": "adj-2025-230822-2", "5001=1,150,000.00": "5001=1,170,000.00"}
+    assert ledger_db.cli(*[swap.get(x, x) for x in adj][:-1], user="rev").exit_code == 0          # version 3
+    rerun = ledger_db.cli(*adj[:-1], user="rev", env={"FUNDLEDGER_LANG": "en"})
+    assert rerun.exit_code == 0 and "version 2" in rerun.stdout and "version 3 is in force" in rerun.stdout, rerun
+    assert "is now version 2" not in rerun.stdout
