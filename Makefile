@@ -54,12 +54,13 @@ test: $(STAMP) $(MO)
 # integration modules that say so (rule and list: pytest_collection_modifyitems in
 # tests/conftest.py; docs/architecture.md#tests).
 # Tests with servers of their own (upgrade, backup, TLS, benchmarks) or whose subject is not
-# the server's are not run twice: SAME_ON_ANY_SERVER (tests/conftest.py) lists 98 security
-# modules and 80 single tests decided by the ledger's own refusals, caps and arithmetic, the
+# the server's are not run twice: SAME_ON_ANY_SERVER (tests/conftest.py) lists 135 security
+# modules and 138 single tests decided by the ledger's own refusals, caps and arithmetic, the
 # readers and the verdicts' Python; every kind of server dependence keeps its modules here
-# (tests/unit/test_server_selection.py). 2026-12-07: 1,047 -> 446 tests marked (138 of
-# tests/integration, 308 of tests/security); at the 0.7 CPU-s a test measured 2026-12-06,
-# ~730 -> ~310 CPU-s (bench/history/2026-12-07-ci-time-3.md). PostgreSQL 15's share was mostly
+# (tests/unit/test_server_selection.py), and a module of tests/integration marks its own tests.
+# 2026-12-07: 1,047 -> 446 tests marked (bench/history/2026-12-07-ci-time-3.md); grown to 516
+# by the evening's attack tests, read again: 362 (52 of tests/integration, 310 of
+# tests/security; bench/history/2026-12-07-ci-time-10.md). PostgreSQL 15's share was mostly
 # LLVM compiling (Debian's jit = on) until every session started with JIT off: 1.73 -> 0.54
 # CPU-s of the server a test (bench/history/2026-12-07-ci-time-6.md).
 # Roles are cluster-wide: on a shared server a `cluster_roles` test runs alone

@@ -109,6 +109,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # 2026-12-06: 17 modules; 2026-12-07 (citime2): every marked module skimmed (its docstring, its
 # tests' names, its signs above), 82 more modules and
 # single tests of 14 (98 modules, 80 tests in all): 1,047 -> 446 tests marked (docs/architecture.md#tests).
+# 2026-12-07 evening (srvsel): the 516 tests marked again read one by one, 57 more entries (3 modules, 54 tests): 516 -> 362
+# (tests/integration 139 -> 52 by their own marks; bench/history/2026-12-07-ci-time-10.md).
 SAME_ON_ANY_SERVER = frozenset({
     "tests/security/test_attack19_xlsx_escaped_text.py",  # an XLSX cell's text as Excel shows it (file reader)
     "tests/security/test_attack20_long_amount.py",  # an amount's digits past Python's int() limit (parse_fen, CLI)
