@@ -5,7 +5,8 @@ government's expected shortfall share at each year end, and a chart."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,18 +25,21 @@ from ledger.store import forecast as store_forecast
 from ledger.store import reports, year_settings
 from ledger.store.monitor import recorded_first_days
 
+# A percentage or the damping as an officer types it: plain decimal digits, no exponent
+# (ATTACK20b M3: ``Decimal("1e999999999")`` is finite, and dividing it by 100 raised
+# decimal.Overflow — a traceback), at most four digits each side of the point.
+_PLAIN = re.compile(r"[+-]?[0-9]{1,4}(\.[0-9]{1,4})?")
+
 
 def _percent(text: str | None, name: str) -> Decimal | None:
     """``"5"`` or ``"5%"`` (per cent) → ``Decimal("0.05")``."""
     if text is None:
         return None
-    try:
-        value = Decimal(text.strip().removesuffix("%"))
-    except InvalidOperation as e:
-        raise BadInput(_("--{name}: '{text}' is not a percentage (e.g. 5 or -12.5)").format(name=name, text=text)) from e
-    if not value.is_finite():
-        raise BadInput(_("--{name}: '{text}' is not a percentage (e.g. 5 or -12.5)").format(name=name, text=text))
-    return value / 100
+    plain_text = text.strip().removesuffix("%").strip()
+    if not _PLAIN.fullmatch(plain_text):
+        raise BadInput(_("--{name}: '{text}' is not a percentage (e.g. 5 or -12.5)").format(
+            name=name, text=text[:40]))
+    return Decimal(plain_text) / 100
 
 
 def _pct_text(x: Decimal | None) -> str | None:
@@ -122,10 +126,9 @@ def forecast(
     shortfall share at each year end."""
     day = parse_date_opt(as_of, "as-of") or dt.date.today()
     origin = origin_for(day)
-    try:
-        phi = Decimal(damping)
-    except InvalidOperation as e:
-        raise BadInput(_("--damping: '{value}' is not a number").format(value=damping)) from e
+    if not _PLAIN.fullmatch(damping.strip()):
+        raise BadInput(_("--damping: '{value}' is not a number").format(value=damping[:40]))
+    phi = Decimal(damping.strip())
     a = Assumptions(contribution_growth=_percent(contribution_growth, "contribution-growth"),
                     spending_growth=_percent(spending_growth, "spending-growth"),
                     subsidy_change=_percent(subsidy_change, "subsidy-change") or Decimal(0),

@@ -29,3 +29,12 @@ def test_m3_a_percentage_of_a_huge_exponent_is_a_refusal(ledger_db: LedgerDB, op
         pytest.fail(f"traceback: {type(e).__name__}: {e}")
     out = str(r.stdout) + str(r.stderr)
     assert r.exit_code in (1, 2) and "Traceback" not in out and opt.lstrip("-") in out, r
+
+
+@pytest.mark.parametrize("value", ["1e999999999", "1e3", "NaN", "Infinity", "12345", "5" * 5000])
+def test_m3_the_damping_is_a_plain_number_too(ledger_db: LedgerDB, value: str) -> None:
+    """The variant at the damping: an exponent, NaN, a number past four digits or thousands of
+    digits are one refusal naming ``--damping``, never a traceback."""
+    r = ledger_db.cli("forecast", "--as-of", "2023-03-31", "--damping", value, user="rev")
+    assert r.exit_code == 1 and "--damping" in r.stderr and "Traceback" not in r.stderr, r
+    assert len(r.stderr) < 600, len(r.stderr)
