@@ -35,7 +35,8 @@
 -- rule's second statement runs, as before, only when an entry has a 3xxx leg). The prefilter adds,
 -- per entry of the statement with a 3xxx/4xxx/5xxx leg, one index probe of fl.posting by entry
 -- (posting_entry) and its legs' accounts by key — two rows for a usual entry.
--- Both functions are redefined from their latest definitions (0168, 0169), SET clauses kept.
+-- Both functions are redefined from their latest definitions (0168, 0169), SET clauses kept. The fund
+-- rule's part now begins `IF fund_ent IS NOT NULL THEN` in both (the red-team tests switch it off by it).
 
 CREATE OR REPLACE FUNCTION fl.posting_account_rules() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, fl, pg_temp SET plan_cache_mode = force_generic_plan AS $$

@@ -3811,6 +3811,47 @@ def test_upgrade_0167_a_joining_date_registered_later_on_an_upgraded_ledger(upgr
         assert c.execute("SELECT count(*) AS n FROM fl.record_log WHERE tbl = 'fl.unit_joined_later'").fetchone()["n"] == 1
 
 
+def test_upgrade_0171_an_entry_split_over_statements_meets_the_fund_balance_rule(upgraded: Upgraded) -> None:
+    """0171 (ATTACK20b M2): on the upgraded ledger the fund-balance rule reads an entry's legs from the
+    journal, not the statement's: the owner's raw SQL writing a manual entry's Cr 4001 and then its
+    Dr 3001 in two INSERT statements is refused fund_balance_close_only "against 4001" (before 0171 the
+    second statement found nothing against), and the same for a held entry's legs in fl.pending_posting.
+    The two trigger functions keep their SET clauses and stay not PUBLIC's. Everything is rolled back
+    (no unit or key is committed); the ledger verifies."""
+    with upgraded.connect() as c:
+        for fn, cfg_want in (("fl.posting_account_rules()",
+                              ["search_path=pg_catalog, fl, pg_temp", "plan_cache_mode=force_generic_plan"]),
+                             ("fl.pending_posting_held_rules()", ["search_path=pg_catalog, fl, pg_temp"])):
+            cfg, definer, pub = c.execute(
+                "SELECT proconfig, prosecdef, has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
+                "WHERE oid = %s::regprocedure", (fn,)).fetchone()
+            assert cfg == cfg_want and definer is False and pub is False, (fn, cfg)
+        with c.transaction(force_rollback=True):
+            acc = {code: c.execute("SELECT fl.account_for('RES', %s, '230822', '', '')", (code,)).fetchone()[0]
+                   for code in ("4001", "3001")}
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="fund balance 3001 against 4001") as e, \
+                    c.transaction():
+                eid = c.execute("INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash) "
+                                "VALUES ('RES', '2024-03-01', 'x', 'manual', 'manual:fin:upg-171', '\\x00') "
+                                "RETURNING id").fetchone()[0]
+                for code, side in (("4001", "C"), ("3001", "D")):
+                    c.execute("INSERT INTO fl.posting (entry_id, account_id, side, amount, entry_date, unit) "
+                              "VALUES (%s, %s, %s, 1000, '2024-03-01', '230822')", (eid, acc[code], side))
+            assert e.value.diag.constraint_name == "fund_balance_close_only", e.value
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="fund balance 3001 against 4001") as e, \
+                    c.transaction():
+                hid = c.execute("INSERT INTO fl.pending_entry (kind, book, entry_date, memo, idempotency_key, "
+                                "content_hash, reverses, reason, source, units, maker_role, maker_unit) VALUES "
+                                "('manual', 'RES', '2024-03-01', 'x', 'manual:fin:upg-171h', '\\x00', NULL, '', NULL, "
+                                "ARRAY['230822'], 'finance', NULL) RETURNING id").fetchone()[0]
+                for pos, (code, side) in enumerate((("4001", "C"), ("3001", "D")), 1):
+                    c.execute("INSERT INTO fl.pending_posting (pending_id, pos, account_id, unit, side, amount) "
+                              "VALUES (%s, %s, %s, '230822', %s, 1000)", (hid, pos, acc[code], side))
+            assert e.value.diag.constraint_name == "fund_balance_close_only", e.value
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
+
 def test_upgrade_0170_two_equal_bank_lines_are_two(upgraded: Upgraded, tmp_path: Path) -> None:
     """0170 (ATTACK20 L7): in the upgraded ledger statement_line_once is UNIQUE NULLS NOT DISTINCT over
     the five fields and the line's place among its twins (fl.statement_line.twin, NULL on every line

@@ -246,8 +246,9 @@ def journal_rule_off(admin: psycopg.Connection, rule: str) -> Iterator[None]:
     """One of the journal's account rules switched off for the block, then restored exactly: since
     0168 the three are parts of one statement trigger, fl.posting_account_rules, each beginning with
     its own line — ``rule`` 'cat' (category component, 0115), 'fund' (fund balance, 0088/0095) or
-    'short' (shortfall clearing, 0101)."""
-    with suspended(admin, "fl.posting_account_rules()", f"IF {rule}_acc IS NOT NULL THEN", "IF false THEN"):
+    'short' (shortfall clearing, 0101). Since 0171 the fund rule's list is of entries (fund_ent)."""
+    line = "IF fund_ent IS NOT NULL THEN" if rule == "fund" else f"IF {rule}_acc IS NOT NULL THEN"
+    with suspended(admin, "fl.posting_account_rules()", line, "IF false THEN"):
         yield
 
 
@@ -255,8 +256,9 @@ def journal_rule_off(admin: psycopg.Connection, rule: str) -> Iterator[None]:
 def held_rule_off(admin: psycopg.Connection, rule: str) -> Iterator[None]:
     """The same for held entries: since 0169 their three account rules are parts of one statement
     trigger on fl.pending_posting, fl.pending_posting_held_rules, each beginning with its own line —
-    ``rule`` 'cat', 'fund' or 'short'."""
-    with suspended(admin, "fl.pending_posting_held_rules()", f"IF {rule} THEN", "IF false THEN"):
+    ``rule`` 'cat', 'fund' or 'short'. Since 0171 the fund rule's list is of held entries (fund_ent)."""
+    line = "IF fund_ent IS NOT NULL THEN" if rule == "fund" else f"IF {rule} THEN"
+    with suspended(admin, "fl.pending_posting_held_rules()", line, "IF false THEN"):
         yield
 
 
