@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ledger.core.money import decimal_text, format_yuan
-from ledger.errors import BadInput
+from ledger.errors import BadInput, PermissionDenied
 from ledger.i18n import _, code_text
 from ledger.store.db import Conn, Target, Writer, connect, run_tx, translated
 
@@ -248,7 +248,32 @@ def write(work: Callable[[Conn], T]) -> T:
 
 def read(work: Callable[[Conn], T]) -> T:
     with db() as conn:
+        own_unit_only(conn)
         return work(conn)
+
+
+def own_unit_only(conn: Conn, unit: str | None = None) -> Conn:
+    """(ATTACK20b M7) A reader's ``--unit`` naming another unit than the officer's own is
+    refused before anything is read: row security would hide that unit's rows, and the
+    report would show its books as empty (a script reading ``--json`` takes that for "no
+    entries"). One check for every reader with a ``--unit`` option (the current command's
+    parameters, or ``unit`` where a group's callback reads: the monitor); the city bureau,
+    finance and the auditor read every unit."""
+    from typer._click.globals import get_current_context  # Typer's own click (cli/docgen.py, entry.py)
+
+    if unit is None:
+        ctx = get_current_context(silent=True)
+        unit = ctx.params.get("unit") if ctx is not None else None
+    if not isinstance(unit, str) or not unit:
+        return conn
+    from ledger.store.reports import confined_unit
+
+    own = confined_unit(conn)
+    if own is not None and unit.strip() != own:
+        raise PermissionDenied(_("--unit {unit}: an officer sees only unit {own}'s figures; the city bureau, city "
+                                 "finance and the auditor read every unit — ask them, or give --unit {own}").format(
+            unit=unit[:40], own=own))
+    return conn
 
 
 def read_pinned(work: Callable[[Conn], T]) -> T:

@@ -8,7 +8,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.context import console, emit_json, parse_date_opt, plain, read
+from cli.context import console, emit_json, own_unit_only, parse_date_opt, plain, read
 from cli.exports import checked_lang, export_report, render_report
 from ledger.core.balance_rate import RateRanges
 from ledger.core.money import decimal_text, format_yuan
@@ -152,7 +152,7 @@ def run_monitor(*, as_of: str | None, unit: str | None, book: str | None, json_o
     tables; the exit code, 0 when nothing is red, 3 when any row's level is red."""
     lang = checked_lang(lang)
     day = parse_date_opt(as_of, "as-of") or dt.date.today()
-    t, rr, rows, cons, labels = read(lambda c: monitor_view(c, day, book=book, unit=unit))
+    t, rr, rows, cons, labels = read(lambda c: monitor_view(own_unit_only(c, unit), day, book=book, unit=unit))
     report = builders_fund.monitor_report(rows, cons, as_of=day, t=t, labels=labels, lang=lang, ranges=rr)
     export_report(report, csv, xlsx, lang, force=force)
     if json_out:

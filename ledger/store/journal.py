@@ -211,8 +211,10 @@ def get_entry(conn: Conn, ref: str | int) -> Entry:
                              "full key (manual:<user>:<key>)").format(key=text))
         row = rows[0] if rows else None
     if row is None:
-        raise NotFound(_("no entry '{ref}' (give an id, a voucher like RES/2023-000001, or an idempotency key)").format(
-            ref=text))
+        # (ATTACK20b M7) row security hides another unit's entries: neither "it does not exist"
+        # nor a confirmation that it does
+        raise NotFound(_("no entry '{ref}' that you may see: it belongs to a unit you cannot see, or there is none "
+                         "(give an id, a voucher like RES/2023-000001, or an idempotency key)").format(ref=text[:80]))
     postings = fetch_all(conn, PostingLine,
         f"""SELECT {account_key_sql("a")} AS account, a.chart_code, a.unit, a.holder, a.component, p.side, p.amount,
                   p.line_ref, p.memo, c.name_zh, c.name_en
