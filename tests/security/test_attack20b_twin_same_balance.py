@@ -1,0 +1,50 @@
+"""ATTACK20b M6 (on 0170, ATTACK20 L7's fix): twins in two statements are told apart by the running balance
+(余额) — except when the balance comes back to the same figure between them. A 2.00 手续费 (balance 998.00),
+its reversal 手续费冲正 +2.00 (1000.00), the fee charged again (998.00): a common bank pattern. The first
+statement (a 交易明细 export up to midday) holds the first two lines; the next export holds the fee charged
+again. Its line agrees with the stored first fee on all six fields (account, reference, date, direction,
+amount, balance): counted "already known", dropped silently (lines_new 0) — L7's loss again, in the case
+docs/auditors-guide.md says the balance resolves ("twins that came in different files are told apart by
+it"). The balance sequence itself tells them apart: the stored line before it ends at 1000.00, and
+1000.00 − 2.00 = 998.00 is this line's, a new movement.
+
+Safe behaviour asserted: the second fee is stored (or the import is refused naming the row, saying the file
+cannot be told from one already imported).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import LedgerDB
+from tests.helpers import collect, post
+
+pytestmark = pytest.mark.db
+
+
+def test_m6_a_twin_whose_running_balance_recurs_is_not_dropped(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    fin = ledger_db.connect("fin")
+    post(fin, collect("c22", "2024-01-05", "230822", "1000.00"))
+    fin.commit()
+    morning = tmp_path / "morning.csv"
+    morning.write_text("date,amount,direction,reference,balance\n"
+                       "2024-01-05,1000.00,in,collections:230822:c22,1000.00\n"
+                       "2024-01-31,2.00,out,手续费,998.00\n"
+                       "2024-01-31,2.00,in,手续费冲正,1000.00\n", "utf-8")
+    r = ledger_db.cli("reconcile", "import", str(morning), "--account", "special", "--book", "RES", "--json", user="fin")
+    assert r.exit_code == 0 and r.json()["lines_new"] == 3, r
+    afternoon = tmp_path / "afternoon.csv"
+    afternoon.write_text("date,amount,direction,reference,balance\n"
+                         "2024-01-31,2.00,out,手续费,998.00\n", "utf-8")
+    r2 = ledger_db.cli("reconcile", "import", str(afternoon), "--account", "special", "--book", "RES", "--json",
+                       user="fin")
+    if r2.exit_code == 1:       # refused, naming the row it cannot tell from a stored one: safe too
+        assert "2" in r2.stderr, r2.stderr
+        return
+    assert r2.exit_code == 0, r2
+    fees = ledger_db.admin().execute("SELECT count(*) AS n FROM fl.statement_line WHERE reference = '手续费' "
+                                     "AND direction = 'out'").fetchone()["n"]
+    # on main: 1 — the fee charged again is taken for the first one
+    assert fees == 2 and r2.json()["lines_new"] == 1, (fees, r2.json())
