@@ -19,6 +19,14 @@
   its lines are still told apart by their order; the balance, which every export of the
   account repeats identically, tells apart what order cannot (two files). Left: a twin in
   each of two statements exported without the balance column reads as one.
+  0173 (ATTACK20b M6): the balance is no identity alone — it can come back to a figure
+  (fee 998, reversal 1000, fee again 998) and one line can be exported with another
+  balance figure. So a line matched by its balance is the stored one only if the account's
+  history did not come back to its balance-before since, or the file shows where it stands
+  against that later line (after it: the stored one; before it: new); a line new by its
+  balance alone must continue a balance (a stored line or its neighbour in the file ends at
+  its balance-before). Otherwise the file is refused naming file and rows
+  (``statement_line_ambiguous``): never a line dropped or doubled silently.
 * ``report``: matched groups, unmatched on each side as of a date, and the 余额调节表:
   bank balance + book receipts not yet in the bank − book payments not yet in the bank
   = book balance + bank receipts not in the book − bank payments not in the book.

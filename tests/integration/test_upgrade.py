@@ -3852,6 +3852,40 @@ def test_upgrade_0171_an_entry_split_over_statements_meets_the_fund_balance_rule
     assert v.returncode == 0, _failed_checks(v.stdout)
 
 
+def test_upgrade_0173_a_recurring_bank_balance(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0173 (ATTACK20b M6): on the upgraded ledger fl.import_statement keeps its SET clauses and is not
+    PUBLIC's. A fee, its reversal and (in a later statement, alone) the fee again at the same balance:
+    the later one is refused naming its row (the file cannot tell it from the first); the same with the
+    reversal before it adds it; one line with a balance that follows from nothing is refused; the verdict
+    is whole."""
+    with upgraded.connect() as c:
+        cfg, pub = c.execute("SELECT proconfig, has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
+                             "WHERE oid = 'fl.import_statement(text, text, text, text, text, jsonb)'::regprocedure"
+                             ).fetchone()
+        assert ("search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg
+                and "DateStyle=ISO, YMD" in cfg and pub is False), cfg
+        day = c.execute("SELECT max(entry_date) FROM fl.entry WHERE book = 'RES'").fetchone()[0]
+    assert day is not None
+
+    def imported(name: str, rows: str) -> tuple[int, str, int]:
+        f = tmp_path / name
+        f.write_text("date,amount,direction,reference,balance\n" + rows.replace("DAY", str(day)), "utf-8")
+        r = upgraded.cli("reconcile", "import", str(f), "--account", "special", "--book", "RES", "--json",
+                         user="fin_zhao")
+        return r.returncode, r.stderr, int(json.loads(r.stdout)["lines_new"]) if r.returncode == 0 else -1
+
+    assert imported("am-0173.csv", "DAY,3.00,out,手续费0173,7.00\nDAY,3.00,in,冲正0173,10.00\n")[::2] == (0, 2)
+    rc, err, _ = imported("alone-0173.csv", "DAY,3.00,out,手续费0173,7.00\n")
+    assert rc == 1 and "alone-0173.csv" in err and "statement_line_ambiguous" in err, err
+    assert imported("pm-0173.csv", "DAY,3.00,in,冲正0173,10.00\nDAY,3.00,out,手续费0173,7.00\n")[::2] == (0, 1)
+    rc, err, _ = imported("odd-0173.csv", "DAY,3.00,out,手续费0173,1.00\n")
+    assert rc == 1 and "odd-0173.csv" in err, err
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM fl.statement_line WHERE reference LIKE '%0173'").fetchone()[0] == 3
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
+
 def test_upgrade_0170_two_equal_bank_lines_are_two(upgraded: Upgraded, tmp_path: Path) -> None:
     """0170 (ATTACK20 L7): in the upgraded ledger statement_line_once is UNIQUE NULLS NOT DISTINCT over
     the five fields and the line's place among its twins (fl.statement_line.twin, NULL on every line

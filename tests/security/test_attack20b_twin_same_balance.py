@@ -72,3 +72,44 @@ def test_m6_the_same_line_with_another_balance_figure_is_not_stored_twice(ledger
     n = ledger_db.admin().execute("SELECT count(*) AS n FROM fl.statement_line WHERE reference = %s",
                                   ("collections:230822:c22",)).fetchone()["n"]
     assert n == 1, n
+
+
+# ---- variants (0173: a line's balance before it, and the lines around it, tell a recurring balance apart) ----
+
+def _imp(ledger_db: LedgerDB, path: Path, text: str) -> object:
+    path.write_text("date,amount,direction,reference,balance\n" + text, "utf-8")
+    return ledger_db.cli("reconcile", "import", str(path), "--account", "special", "--book", "RES", "--json",
+                         user="fin")
+
+
+def test_m6_the_file_showing_where_the_fee_stands_decides(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """The morning statement again adds nothing; the afternoon one holding the reversal and the fee
+    charged again adds the fee (it follows the reversal); the fee alone is refused naming its row; the
+    whole day's statement (fee, reversal, fee again) then adds nothing; the ledger verifies."""
+    morning = ("2024-01-31,2.00,out,手续费,998.00\n"
+               "2024-01-31,2.00,in,手续费冲正,1000.00\n")
+    r = _imp(ledger_db, tmp_path / "m.csv", morning)
+    assert r.exit_code == 0 and r.json()["lines_new"] == 2, r
+    r = _imp(ledger_db, tmp_path / "m.csv", morning)
+    assert r.exit_code == 0 and r.json()["lines_new"] == 0, r
+    alone = _imp(ledger_db, tmp_path / "alone.csv", "2024-01-31,2.00,out,手续费,998.00\n")
+    assert alone.exit_code == 1 and "alone.csv" in alone.stderr and "2" in alone.stderr, alone
+    after = _imp(ledger_db, tmp_path / "pm.csv", "2024-01-31,2.00,in,手续费冲正,1000.00\n"
+                 "2024-01-31,2.00,out,手续费,998.00\n")
+    assert after.exit_code == 0 and after.json()["lines_new"] == 1, after
+    day = _imp(ledger_db, tmp_path / "day.csv", morning + "2024-01-31,2.00,out,手续费,998.00\n")
+    assert day.exit_code == 0 and day.json()["lines_new"] == 0, day
+    n = ledger_db.admin().execute("SELECT count(*) AS n FROM fl.statement_line WHERE reference = '手续费'").fetchone()
+    assert n["n"] == 2, n
+    v = ledger_db.cli("verify", "--json", user="aud")
+    assert v.exit_code == 0, v
+
+
+def test_m6_a_new_balance_that_follows_is_a_new_line(ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """A fee whose balance is new and follows from the stored one (998 − 2 = 996) is a second fee; a fee
+    whose balance follows from nothing (990 − … ) is refused naming its row, nothing written."""
+    assert _imp(ledger_db, tmp_path / "a.csv", "2024-01-31,2.00,out,手续费,998.00\n").json()["lines_new"] == 1
+    assert _imp(ledger_db, tmp_path / "b.csv", "2024-01-31,2.00,out,手续费,996.00\n").json()["lines_new"] == 1
+    odd = _imp(ledger_db, tmp_path / "odd.csv", "2024-01-31,2.00,out,手续费,990.00\n")
+    assert odd.exit_code == 1 and "odd.csv" in odd.stderr, odd
+    assert ledger_db.admin().execute("SELECT count(*) AS n FROM fl.statement_line").fetchone()["n"] == 2
