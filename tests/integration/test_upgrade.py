@@ -3902,7 +3902,9 @@ def test_upgrade_0170_two_equal_bank_lines_are_two(upgraded: Upgraded, tmp_path:
                              "WHERE oid = 'fl.import_statement(text, text, text, text, text, jsonb)'::regprocedure"
                              ).fetchone()
         assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg and pub is False, cfg
-        assert c.execute("SELECT count(*) FROM fl.statement_line WHERE twin IS NOT NULL").fetchone()[0] == 0
+        # old lines: every one twin NULL (test_upgrade_0173's, which may run first on this ledger, not counted)
+        assert c.execute("SELECT count(*) FROM fl.statement_line WHERE twin IS NOT NULL "
+                         "AND reference NOT LIKE '%0173'").fetchone()[0] == 0
         day = c.execute("SELECT max(entry_date) FROM fl.entry WHERE book = 'RES'").fetchone()[0]
     assert day is not None
 
