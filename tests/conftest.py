@@ -852,9 +852,27 @@ CLONE = "STRATEGY WAL_LOG" if os.environ.get("FUNDLEDGER_TEST_DATABASE_URL") els
 
 
 def clone_database(admin_url: str, name: str, template: str) -> None:
-    """``name``: a fresh copy of ``template`` (which nobody may be connected to)."""
+    """``name``: a fresh copy of ``template`` (which nobody may be connected to), with the
+    template's database privileges (``copy_database_acl``)."""
     with psycopg.connect(admin_url, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" {CLONE}')
+        copy_database_acl(c, name, template)
+
+
+def copy_database_acl(c: psycopg.Connection, name: str, template: str) -> None:
+    """A database made with ``CREATE DATABASE … TEMPLATE`` gets PostgreSQL's default ACL
+    (PUBLIC's CONNECT and TEMPORARY), not the template's: the DBA re-runs the migration's
+    database statements there (docs/security.md), and the verdict names a copy that lacks
+    them (ATTACK20b M5). The test copies do the same, from the template's ACL."""
+    rows = c.execute("SELECT a.grantee = 0 AS public, a.grantee::regrole::text AS who, a.privilege_type AS priv, "
+                     "a.is_grantable AS g FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = %s",
+                     (template,)).fetchall()
+    if not rows:
+        return
+    c.execute(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
+    for public, who, priv, grantable in rows:
+        c.execute(f'GRANT {priv} ON DATABASE "{name}" TO {"PUBLIC" if public else who}'
+                  + (" WITH GRANT OPTION" if grantable else ""))
 
 
 def drop_database(admin_url: str, name: str) -> None:

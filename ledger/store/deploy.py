@@ -28,6 +28,7 @@ from ledger.errors import BadInput, NotFound, PermissionDenied
 from ledger.i18n import _
 from ledger.store.db import Conn
 from ledger.store.rows import fetch_all
+from ledger.store.verify_catalogue import check_database
 
 SCRAM_ITERATIONS = 4096  # PostgreSQL's default (scram_iterations)
 BACKUP_MAX_AGE = dt.timedelta(hours=26)  # nightly backups, with slack
@@ -264,6 +265,19 @@ def _other_databases(conn: Conn) -> Item:
     return Item("other_databases", "fail", f"fundledger logins can connect to {', '.join(open_)}", hint)
 
 
+def _ledger_database(conn: Conn) -> Item:
+    """(ATTACK20b M5) The ledger database's own privileges, as ``verify``'s catalogue check
+    judges them (``verify_catalogue.check_database``): TEMPORARY and CREATE only the owner's
+    and fl_owner's, CONNECT not PUBLIC's (migrations 0008, 0016_db, 0027_db)."""
+    _n, findings = check_database(conn)
+    if not findings:
+        return Item("ledger_database", "ok", "TEMPORARY and CREATE only the owner's and fl_owner's, CONNECT not "
+                    "PUBLIC's")
+    return Item("ledger_database", "fail", "; ".join(f.message.split(" — ")[0] for f in findings),
+                "; ".join(f.message.rsplit("The database's owner runs ", 1)[-1] for f in findings)
+                + " (as the database's owner or a superuser): the ledger's defences assume them revoked")
+
+
 def check(conn: Conn, *, now: dt.datetime | None = None, backup_max_age: dt.timedelta = BACKUP_MAX_AGE) -> list[Item]:
     """Every item, in the order an operator would fix them."""
     conn.autocommit = True
@@ -295,6 +309,7 @@ def check(conn: Conn, *, now: dt.datetime | None = None, backup_max_age: dt.time
                            "sslmode=verify-full on clients"))
     items.append(_two_phase(conn))
     items.append(_hba(conn, socket_only))
+    items.append(_ledger_database(conn))
     items.append(_other_databases(conn))
     items.append(_item("wal_level", s["wal_level"] in ("replica", "logical"), s["wal_level"],
                        "set wal_level = replica: minimal WAL allows neither a standby nor point-in-time recovery"))

@@ -323,6 +323,28 @@ SELECT r.rolname AS name, r.rolsuper AS super, r.rolcreatedb AS createdb,
  WHERE r.oid <> (SELECT o.oid FROM owner o)
 """
 
+# (ATTACK20b M5) The ledger database's own ACL: 0016_db took TEMPORARY from PUBLIC (a caller's
+# temporary COLLATION decided the definer functions' comparisons), 0008 gave CREATE and 0016_db
+# TEMPORARY to fl_owner, 0027_db took CONNECT from PUBLIC (each login gets its own). Applied once
+# by a migration; the database's owner can give them back, so the verdict reads them each time.
+_DATABASE_ACL = """
+SELECT d.datname AS db, d.datdba::pg_catalog.regrole::pg_catalog.text AS dba, d.datacl::pg_catalog.text[] AS acl,
+       (SELECT n.nspowner::pg_catalog.regrole::pg_catalog.text FROM pg_catalog.pg_namespace n
+         WHERE n.nspname OPERATOR(pg_catalog.=) 'fl') AS owner
+  FROM pg_catalog.pg_database d
+ WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+"""
+# What each database privilege lets a role do that the ledger's defences rely on it not doing.
+_DATABASE_PRIVS = {
+    "T": ("TEMPORARY", "its sessions can create temporary objects again — a temporary COLLATION handed to a definer "
+                       "function decides that function's comparisons (on PostgreSQL 16+ with ICU, any two unit codes "
+                       "equal: an officer's unit check passed for another county; migration 0016 revoked it)"),
+    "C": ("CREATE", "it can create schemas in the ledger's database, with objects named like the ledger's"),
+    "c": ("CONNECT", "any login of the server can connect to the ledger's database — another ledger's logins read "
+                     "this one's history through the shared groups' grants (migration 0027 revoked it)"),
+}
+
+
 # Inheritance into or out of the ledger's tables (ATTACK7 U2): a child table, in any
 # schema, whose rows a reader of the parent without ONLY would read as the parent's.
 _INHERITANCE = """
@@ -641,7 +663,8 @@ def check_catalogue(conn: Conn, expected: dict[str, dict[str, str]] | None = Non
     return result("catalogue", "the schema fl (relation kinds, columns with their defaults, constraints, indexes, "
                   "sequences, row policies, triggers, rules, functions whole, every other object in it, and who may "
                   "use each: privileges, the ledger's roles and their memberships) is the "
-                  "release's, no login of the ledger has more than its group, nothing was added to pg_catalog, and "
+                  "release's, no login of the ledger has more than its group, no role but the owners may create "
+                  "temporary objects or schemas in the ledger's database and PUBLIC may not connect to it, nothing was added to pg_catalog, and "
                   "the built-ins are initdb's (functions as shipped, no operator, cast, type, aggregate, collation or "
                   "conversion changed after initdb)", n + b + m, builtin + logins + findings, cap)
 
@@ -668,7 +691,8 @@ def check_additions(conn: Conn) -> tuple[int, list[Finding]]:
 SERVER_CHECKS: dict[str, str] = {
     "logins": "each login of the ledger judged by the release's rule (no SUPERUSER, BYPASSRLS, REPLICATION, "
               "CREATEROLE or CREATEDB, no way to the owner's rights, a member of its role's group and of nothing "
-              "else)",
+              "else), and the ledger database's privileges (TEMPORARY and CREATE only the owner's and fl_owner's, "
+              "CONNECT not PUBLIC's)",
     "builtins": "pg_catalog's built-ins the verdict relies on as initdb made them, by definition and by content "
                 "(functions, operators, casts, types, aggregates, collations, conversions, system views)",
     "additions": "nothing created in pg_catalog after initdb, and no table inheriting from a table of the ledger",
@@ -718,7 +742,37 @@ def check_logins(conn: Conn) -> tuple[int, list[Finding]]:
             findings.append(Finding("catalogue", f"{who}: fl.app_user registers it as {r['app_role']}, but it is not "
                                     f"a member of {group}: the server's roles and the ledger's registry disagree "
                                     "(a membership revoked or changed outside fundledger)", account=who))
-    return len(rows), findings
+    d, database = check_database(conn)
+    return len(rows) + d, findings + database
+
+
+def check_database(conn: Conn) -> tuple[int, list[Finding]]:
+    """(ATTACK20b M5) The ledger database's ACL against what the release's migrations set:
+    TEMPORARY and CREATE held by no role but the database's owner and fl_owner (PUBLIC
+    included), CONNECT not held by PUBLIC (a login of its own may hold it). A NULL ACL is
+    PostgreSQL's default, which gives PUBLIC TEMPORARY and CONNECT — the state of an install
+    whose migrating login could not apply 0016_db/0027_db (neither a superuser nor the
+    database's owner): the DBA has not run the statements the migration printed."""
+    r = conn.execute(_DATABASE_ACL).fetchone()
+    if r is None:
+        return 0, []
+    db, dba, owner = str(r["db"]), str(r["dba"]).strip('"'), str(r["owner"] or "").strip('"')
+    items = r["acl"] if r["acl"] is not None else ["=Tc/" + dba, f"{dba}=CTc/{dba}"]
+    held: dict[str, set[str]] = {}
+    for item in items:
+        grantee, _, rest = str(item).partition("=")
+        grantee = grantee.strip('"')
+        for ch in rest.partition("/")[0]:
+            held.setdefault(ch, set()).add(grantee)
+    findings: list[Finding] = []
+    for ch, (priv, why) in _DATABASE_PRIVS.items():
+        for grantee in sorted(held.get(ch, ())):
+            if grantee in (dba, owner) or (ch == "c" and grantee):
+                continue
+            who = grantee or "PUBLIC"
+            findings.append(Finding("catalogue", f"database {db}: {who} holds {priv} — {why}. The database's owner "
+                                    f"runs REVOKE {priv} ON DATABASE {db} FROM {who}", account=f"database {db}"))
+    return 1, findings
 
 
 def _builtin_problem(r: dict[str, Any]) -> str | None:

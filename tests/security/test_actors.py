@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from tests.conftest import CLONE, LedgerDB
+from tests.conftest import CLONE, LedgerDB, copy_database_acl
 from tests.helpers import collect, confirm_openings, entry, leg, post
 from tests.integration.test_imports import DATA
 
@@ -47,6 +47,7 @@ def built(pg_server, template_db) -> Iterator[str]:  # type: ignore[no-untyped-d
     name = f"fl_act_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" {CLONE}')
+        copy_database_acl(c, name, template_db)
     db = LedgerDB(pg_server, name)
     try:
         assert db.cli("handover", "open", str(DATA / "opening.csv"), "--date", "2023-01-01", user="rev").exit_code == 0
@@ -83,6 +84,7 @@ def copy(pg_server, built: str) -> Iterator[LedgerDB]:  # type: ignore[no-untype
     name = f"fl_actc_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{built}" {CLONE}')
+        copy_database_acl(c, name, built)
     db = LedgerDB(pg_server, name)
     yield db
     db.close()

@@ -22,7 +22,7 @@ import pytest
 
 from ledger.io import archive
 from ledger.store.verify_independent import verify_independent
-from tests.conftest import CLONE, LedgerDB
+from tests.conftest import LedgerDB, clone_database
 from tests.security.test_actors import built, copy  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.db
@@ -212,8 +212,7 @@ def test_a_writers_datestyle_and_timezone_change_nothing_stored_nor_the_verdict(
 
     zone = _far_zone()
     other = f"fl_tz_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{other}" TEMPLATE "{built}" {CLONE}')
+    clone_database(pg_server.admin_url, other, built)
     plain = LedgerDB(pg_server, other)
     try:
         su = copy.admin()
