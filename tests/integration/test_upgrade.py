@@ -3986,3 +3986,42 @@ def test_upgrade_0169_the_held_entries_account_rules_are_one_trigger(upgraded: U
             assert [r[0] for r in hold(c, honest[0], honest[1])] == ["held"]
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
+
+
+def test_upgrade_0172_a_joining_date_registrations_locks_carry_the_busy_holder_mark(upgraded: Upgraded) -> None:
+    """0172: fl.register_unit_joined and the table's trigger fl.unit_joined_later_chain() lock
+    fl.unit_joined_later (SHARE ROW EXCLUSIVE) and fl.account_day (SHARE), which stop every posting; in
+    the upgraded ledger both take 0044's mark (fl._contended_mark()) before their first lock and keep
+    0167's SET clauses, and neither is PUBLIC's. A reviewer's registration left open in its transaction
+    holds both locks and the mark the busy-holder guard reads from pg_locks; rolled back, nothing is
+    written. (230828: no test of the module registers it; nothing commits.)"""
+    with upgraded.connect() as c:
+        for fn, conf in (("fl.register_unit_joined(text, date, text, text, text)", ()),
+                         ("fl.unit_joined_later_chain()", ("TimeZone=UTC", "DateStyle=ISO, YMD"))):
+            body, cfg, pub = c.execute("SELECT pg_get_functiondef(oid), proconfig, "
+                                       "has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
+                                       "WHERE oid = %s::regprocedure", (fn,)).fetchone()
+            assert "PERFORM fl._contended_mark();\n  LOCK TABLE fl.unit_joined_later" in body, body
+            assert body.index("fl._contended_mark()") < body.index("LOCK TABLE"), body
+            for s in ("search_path=pg_catalog, fl, pg_temp", "lock_timeout=5s", *conf):
+                assert s in cfg, (fn, cfg)
+            assert pub is False, fn
+        fy = c.execute("SELECT make_date((value #>> '{}')::int, 1, 1) FROM fl.setting WHERE key = 'first_year'"
+                       ).fetchone()[0]
+        n = c.execute("SELECT count(*) FROM fl.unit_joined_later").fetchone()[0]
+    with upgraded.connect("rev_zhang") as r, upgraded.connect() as c:
+        r.autocommit = False
+        pid = r.execute("SELECT pg_backend_pid()").fetchone()[0]
+        got = r.execute("SELECT status FROM fl.register_unit_joined('230828', %s, '参保登记表', '佳医保发〔2021〕12号', "
+                        "'upgrade-0172-mark')", (fy,)).fetchone()
+        assert got == ("registered",), got
+        locks = c.execute(
+            "SELECT count(*) FILTER (WHERE l.locktype = 'advisory' AND l.objsubid = 2 "
+            "                        AND l.classid::bigint BETWEEN 1179404375 AND 1179404375 + 1000), "
+            "       count(*) FILTER (WHERE l.relation = 'fl.unit_joined_later'::regclass "
+            "                        AND l.mode = 'ShareRowExclusiveLock'), "
+            "       count(*) FILTER (WHERE l.relation = 'fl.account_day'::regclass AND l.mode = 'ShareLock') "
+            "  FROM pg_locks l WHERE l.pid = %s AND l.granted", (pid,)).fetchone()
+        assert locks[0] >= 1 and locks[1] == 1 and locks[2] == 1, locks
+        r.rollback()
+        assert c.execute("SELECT count(*) FROM fl.unit_joined_later").fetchone()[0] == n

@@ -183,11 +183,13 @@ def test_an_entry_dated_before_the_regions_first_year(funded: LedgerDB) -> None:
     admin, rev = funded.admin(), funded.connect("rev", autocommit=True)
     first = json.loads(admin.execute("SELECT value::text AS v FROM fl.setting WHERE key = 'first_year'"
                                      ).fetchone()["v"])
-    # (0154) the joining date's refusal is the same rule's other half for a unit: off too
+    # (0154) the joining date's refusal is the same rule's other half for a unit: off too. (0167) The
+    # date in force is read from fl.unit_joining (a row for every unit; joined_on NULL when none is
+    # registered): "no registered date" stays on, only "before the date in force" is off.
     with suspended(admin, "fl.entry_inserted()", "n.entry_date < make_date(lim.first, 1, 1)",
                    "n.entry_date < make_date(1900, 1, 1)"), \
-            suspended(admin, "fl.unit_first_day_record()", "WHERE j.unit IS NULL OR n.day < j.joined_on",
-                      "WHERE j.unit IS NULL OR n.day < '1900-01-01'"):
+            suspended(admin, "fl.unit_first_day_record()", "WHERE j.joined_on IS NULL OR n.day < j.joined_on",
+                      "WHERE j.joined_on IS NULL OR n.day < '1900-01-01'"):
         r = _post(rev, reclass("rt7-old", f"{int(first) - 2}-06-01", "230822", "10.00"))
     assert r["status"] == "posted"
     named(verdict(funded), "entry_dates", entry_id=int(r["entry_id"]), words="before the region's first year")
