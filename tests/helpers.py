@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -16,6 +18,11 @@ from psycopg.rows import dict_row
 
 from ledger.core.money import parse_fen
 from ledger.i18n import get_lang, set_lang
+
+if TYPE_CHECKING:
+    import pytest
+
+    from tests.conftest import CliResult
 
 
 def leg(account: str, unit: str, side: str, yuan: str, holder: str | None = None, component: str = "") -> dict[str, Any]:
@@ -178,3 +185,16 @@ def use_lang(lang: str) -> Iterator[None]:
         yield
     finally:
         set_lang(was)
+
+
+def without_a_database(argv: list[str], home: Path, monkeypatch: pytest.MonkeyPatch) -> CliResult:
+    """``fundledger --lang en ARGV`` in-process through cli.main.run (what ``python -m cli.main``
+    runs), as a process with an empty FUNDLEDGER_HOME and no other FUNDLEDGER_ or PG setting
+    would see it: no ledger to reach."""
+    from cli import main
+    from tests.conftest import run_cli
+
+    for k in list(os.environ):
+        if k.startswith(("FUNDLEDGER_", "PG")):
+            monkeypatch.delenv(k)
+    return run_cli(["--lang", "en", *argv], url=None, env={"FUNDLEDGER_HOME": str(home)}, entry=main.run)

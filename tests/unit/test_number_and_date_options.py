@@ -11,7 +11,6 @@ shared checks fails here."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from typer.main import get_command
 from cli import main
 from cli.context import BIGINT_MAX, check_year, parse_date_opt
 from ledger.errors import BadInput
-from tests.conftest import CliResult, run_cli
+from tests.helpers import without_a_database
 
 
 def _int_params() -> Iterator[tuple[str, Any]]:
@@ -56,15 +55,6 @@ def test_a_date_outside_2000_to_2100_is_bad_input() -> None:
     assert parse_date_opt("2100-12-31", "as-of") is not None
     assert check_year(2100) == 2100
 
-
-def without_a_database(argv: list[str], home: Path, monkeypatch: pytest.MonkeyPatch) -> CliResult:
-    """``fundledger --lang en ARGV`` in-process through cli.main.run (what ``python -m cli.main``
-    runs), as a process with an empty FUNDLEDGER_HOME and no other FUNDLEDGER_ or PG setting
-    would see it: no ledger to reach."""
-    for k in list(os.environ):
-        if k.startswith(("FUNDLEDGER_", "PG")):
-            monkeypatch.delenv(k)
-    return run_cli(["--lang", "en", *argv], url=None, env={"FUNDLEDGER_HOME": str(home)}, entry=main.run)
 
 
 REFUSED = [

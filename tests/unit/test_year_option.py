@@ -8,7 +8,6 @@ own that skips the check fails here."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from typer.main import get_command
 from cli import main
 from cli.context import check_year
 from ledger.errors import BadInput
-from tests.conftest import CliResult, run_cli
+from tests.helpers import without_a_database
 
 
 def _commands() -> Iterator[tuple[list[str], Any, Any]]:
@@ -70,15 +69,6 @@ def test_a_year_in_range_passes_the_check() -> None:
     assert check_year(2100) == 2100
     assert check_year(None) is None
 
-
-def without_a_database(argv: list[str], home: Path, monkeypatch: pytest.MonkeyPatch) -> CliResult:
-    """``fundledger --lang en ARGV`` in-process through cli.main.run (what ``python -m cli.main``
-    runs), as a process with an empty FUNDLEDGER_HOME and no other FUNDLEDGER_ or PG setting
-    would see it: no ledger to reach."""
-    for k in list(os.environ):
-        if k.startswith(("FUNDLEDGER_", "PG")):
-            monkeypatch.delenv(k)
-    return run_cli(["--lang", "en", *argv], url=None, env={"FUNDLEDGER_HOME": str(home)}, entry=main.run)
 
 
 OUT_OF_RANGE = [
