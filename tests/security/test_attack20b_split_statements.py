@@ -14,6 +14,8 @@ Fails on main: the split entry commits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import psycopg
 import pytest
 
@@ -52,19 +54,7 @@ def test_m2_an_entrys_postings_split_over_two_statements_meet_the_fund_balance_r
     assert one.value.diag.constraint_name == "fund_balance_close_only"
     adm.execute("ROLLBACK")
     # split over two INSERT statements of one transaction: must be refused the same
-    adm.execute("BEGIN")
-    refused = None
-    try:
-        eid = adm.execute("INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash) VALUES "
-                          "('RES', '2023-03-05', 'split', 'manual', 'manual:fin:m2-split', '\\x00') "
-                          "RETURNING id").fetchone()["id"]
-        for code in order:
-            adm.execute("INSERT INTO fl.posting (entry_id, account_id, side, amount, entry_date, unit) "
-                        "VALUES (%s, %s, %s, 1000, '2023-03-05', %s)", (eid, acc[code], side[code], UNIT))
-        adm.execute("COMMIT")
-    except psycopg.Error as e:
-        refused = e
-        adm.execute("ROLLBACK")
+    refused = _split(adm, "manual:fin:m2-split", "manual", [(acc[code], side[code]) for code in order])
     assert refused is not None and refused.diag.constraint_name == "fund_balance_close_only", refused
     n = adm.execute("SELECT count(*) AS n FROM fl.entry WHERE idempotency_key = 'manual:fin:m2-split'").fetchone()["n"]
     assert n == 0
@@ -73,8 +63,7 @@ def test_m2_an_entrys_postings_split_over_two_statements_meet_the_fund_balance_r
 def _split(adm: psycopg.Connection, key: str, kind: str, legs: list[tuple[int, str]], savepoint: bool = False) -> psycopg.Error | None:
     """One entry (kind) whose legs come one INSERT statement each; the error that refused it, or None
     (and then it is rolled back: nothing of it is left either way)."""
-    adm.execute("BEGIN")
-    try:
+    def write() -> None:
         eid = adm.execute("INSERT INTO fl.entry (book, entry_date, memo, kind, idempotency_key, content_hash) VALUES "
                           "('RES', '2023-03-05', 'split', %s, %s, '\\x00') RETURNING id", (kind, key)).fetchone()["id"]
         for i, (acc, side) in enumerate(legs):
@@ -84,6 +73,14 @@ def _split(adm: psycopg.Connection, key: str, kind: str, legs: list[tuple[int, s
                         "VALUES (%s, %s, %s, 1000, '2023-03-05', %s)", (eid, acc, side, UNIT))
         if savepoint:
             adm.execute("RELEASE SAVEPOINT s")
+    return _committed(adm, write)
+
+
+def _committed(adm: psycopg.Connection, write: Callable[[], None]) -> psycopg.Error | None:
+    """BEGIN, WRITE, COMMIT: the error that refused it (and then it is rolled back), or None."""
+    adm.execute("BEGIN")
+    try:
+        write()
         adm.execute("COMMIT")
     except psycopg.Error as e:
         adm.execute("ROLLBACK")
@@ -129,9 +126,8 @@ def test_m2_a_held_entrys_postings_split_over_two_statements(ledger_db: LedgerDB
     statements are refused fund_balance_close_only; nothing is held."""
     adm, acc = _accounts(ledger_db)
     side = {"3001": "D", "4001": "C"}
-    adm.execute("BEGIN")
-    refused = None
-    try:
+
+    def hold() -> None:
         hid = adm.execute("INSERT INTO fl.pending_entry (kind, book, entry_date, memo, idempotency_key, content_hash, "
                           "reverses, reason, source, units, maker_role, maker_unit) VALUES ('manual', 'RES', "
                           "'2023-03-05', 'held split', 'manual:fin:m2-held', '\\x00', NULL, '', NULL, ARRAY[%s], "
@@ -139,10 +135,7 @@ def test_m2_a_held_entrys_postings_split_over_two_statements(ledger_db: LedgerDB
         for pos, code in enumerate(order, 1):
             adm.execute("INSERT INTO fl.pending_posting (pending_id, pos, account_id, unit, side, amount) "
                         "VALUES (%s, %s, %s, %s, %s, 1000)", (hid, pos, acc[code], UNIT, side[code]))
-        adm.execute("COMMIT")
-    except psycopg.Error as e:
-        refused = e
-        adm.execute("ROLLBACK")
+    refused = _committed(adm, hold)
     assert refused is not None and refused.diag.constraint_name == "fund_balance_close_only", refused
     n = adm.execute("SELECT count(*) AS n FROM fl.pending_entry WHERE idempotency_key = 'manual:fin:m2-held'").fetchone()["n"]
     assert n == 0
