@@ -880,6 +880,19 @@ def drop_database(admin_url: str, name: str) -> None:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextlib.contextmanager
+def copy_of(pg_server: Server, template: str, prefix: str = "fl_t") -> Iterator[LedgerDB]:
+    """A database of its own copied from TEMPLATE (nobody connected to it), dropped after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    clone_database(pg_server.admin_url, name, template)
+    db = LedgerDB(pg_server, name)
+    try:
+        yield db
+    finally:
+        db.close()
+        drop_database(pg_server.admin_url, name)
+
+
 class Clones:
     """One worker's test databases: while a test runs, a thread of the worker's own drops
     the last test's copy and makes the next one, so a test waits for neither. A copy and

@@ -16,7 +16,15 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from tests.conftest import CLUSTER_LOCK, LedgerDB, Server, _shared_server, clone_database, drop_database
+from tests.conftest import (
+    CLUSTER_LOCK,
+    LedgerDB,
+    Server,
+    _shared_server,
+    clone_database,
+    copy_of,
+    drop_database,
+)
 from tests.integration.test_verify import sample_ledger
 
 
@@ -44,14 +52,8 @@ def _sampled(pg_server: Server, template_db: str) -> Iterator[tuple[str, dict[st
 @pytest.fixture
 def sample_db(pg_server: Server, _sampled: tuple[str, dict[str, int]]) -> Iterator[LedgerDB]:
     """A fresh copy of the sample ledger for one test (its own to tamper with)."""
-    name = f"fl_t_{uuid.uuid4().hex[:12]}"
-    clone_database(pg_server.admin_url, name, _sampled[0])
-    db = LedgerDB(pg_server, name)
-    try:
+    with copy_of(pg_server, _sampled[0]) as db:
         yield db
-    finally:
-        db.close()
-        drop_database(pg_server.admin_url, name)
 
 
 @pytest.fixture

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from ledger.store import verify
-from tests.conftest import LedgerDB, Server, clone_database, drop_database
+from tests.conftest import LedgerDB, Server, copy_of
 from tests.integration.test_verify import sample_ledger
 
 # `server` per test (2026-12-07, srvsel): the tests whose subject can differ between PostgreSQL 15 and 18;
@@ -114,41 +113,28 @@ CASES: dict[str, tuple[Callable, set[str], bool]] = {
 
 
 @pytest.fixture(scope="module")
-def sampled(pg_server: Server, template_db: str, tmp_path_factory: pytest.TempPathFactory
+def sampled(pg_server: Server, _sampled: tuple[str, dict[str, int]], tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[tuple[str, dict[str, int], Path]]:
-    """The sample ledger, built once a worker into a database of its own, with the digest an
-    auditor files of it and that digest checked clean against it: every case's database is a
-    copy of it (``sample_db``), the same rows, seals and chain, so the digest is the copy's
-    own. Each case built the ledger, took the digest and checked it clean again (two of a case's
-    five verifier runs, over the same rows every time)."""
-    name = f"fl_tamper_{uuid.uuid4().hex[:12]}"
-    clone_database(pg_server.admin_url, name, template_db)
-    db = LedgerDB(pg_server, name)
-    try:
-        ids = sample_ledger(db)
+    """The worker's sample ledger (tests/integration/conftest.py ``_sampled``) copied into a database
+    of its own, with the digest an auditor files of it and that digest checked clean against it:
+    every case's database is a copy of it (``sample_db``), the same rows, seals and chain, so the
+    digest is the copy's own. Each case built the ledger, took the digest and checked it clean
+    again (two of a case's five verifier runs, over the same rows every time)."""
+    with copy_of(pg_server, _sampled[0], "fl_tamper") as db:
         digest = tmp_path_factory.mktemp("tamper") / "digest.json"
         took = db.cli("audit", "digest", "--out", str(digest), user="aud")
         assert took.exit_code == 0, took
         clean = db.cli("audit", "check-digest", str(digest), "--json", user="aud")
         assert clean.exit_code == 0, clean
         db.close()              # nobody connected: it is each case's template
-        yield name, ids, digest
-    finally:
-        db.close()
-        drop_database(pg_server.admin_url, name)
+        yield db.name, dict(_sampled[1]), digest
 
 
 @pytest.fixture
 def sample_db(pg_server: Server, sampled: tuple[str, dict[str, int], Path]) -> Iterator[LedgerDB]:
-    """A fresh copy of the sampled ledger for one case."""
-    name = f"fl_t_{uuid.uuid4().hex[:12]}"
-    clone_database(pg_server.admin_url, name, sampled[0])
-    db = LedgerDB(pg_server, name)
-    try:
+    """A fresh copy of the sampled ledger (and its digest's rows) for one case."""
+    with copy_of(pg_server, sampled[0]) as db:
         yield db
-    finally:
-        db.close()
-        drop_database(pg_server.admin_url, name)
 
 
 @pytest.mark.parametrize("case", list(CASES))
