@@ -23,7 +23,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -3705,6 +3705,26 @@ def test_upgrade_0165_a_unit_without_a_joining_date_is_named_above_the_rule_poin
     assert v.returncode == 0, _failed_checks(v.stdout)
 
 
+def _each_rule_refuses_whole(c: psycopg.Connection, honest: tuple[str, str],
+                             cases: tuple[tuple[str, type[psycopg.Error], str, str, str], ...],
+                             write: Callable[[psycopg.Connection, str, str], object], table: str) -> None:
+    """0168/0169: each case (rule, its SQLSTATE, the words, the bad entry and its postings) written by
+    WRITE (raw SQL) with the honest entry in one call is refused with its own code, and nothing of
+    the call is left in TABLE; rolled back, an account off its component included."""
+    for code, error, words, e2, p2 in cases:
+        with c.transaction(force_rollback=True):
+            # an account off its component made before 0115 (by the DBA with the triggers off)
+            c.execute("SET LOCAL session_replication_role = replica")
+            c.execute("INSERT INTO fl.account (book, chart_code, unit, holder, component) "
+                      "VALUES ('EMP', '5001.other', '230881', '', 'personal') ON CONFLICT DO NOTHING")
+            c.execute("SET LOCAL session_replication_role = origin")
+            before = c.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            with pytest.raises(error, match=words) as e, c.transaction():
+                write(c, f"{honest[0]}, {e2}", f"{honest[1]}, {p2}")
+            assert e.value.diag.constraint_name == code, (code, e.value)
+            assert c.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == before   # refused whole
+
+
 def test_upgrade_0168_the_journals_account_rules_are_one_trigger(upgraded: Upgraded) -> None:
     """0168 (issue 24): on the upgraded journal the three account rules (category component 0115, fund
     balance 0088/0095, shortfall clearing 0101) are one statement trigger, fl.posting_account_rules
@@ -3748,18 +3768,7 @@ def test_upgrade_0168_the_journals_account_rules_are_one_trigger(upgraded: Upgra
              ent(2, "EMP", "cat"), leg(2, 1, "EMP", "5001.other", "230881", "", "personal", "D") + ", "
              + leg(2, 2, "EMP", "1004", "230881", "county_exp", "personal", "C")),
         )
-        for code, error, words, e2, p2 in cases:
-            with c.transaction(force_rollback=True):
-                # an account off its component made before 0115 (by the DBA with the triggers off)
-                c.execute("SET LOCAL session_replication_role = replica")
-                c.execute("INSERT INTO fl.account (book, chart_code, unit, holder, component) "
-                          "VALUES ('EMP', '5001.other', '230881', '', 'personal') ON CONFLICT DO NOTHING")
-                c.execute("SET LOCAL session_replication_role = origin")
-                entries = c.execute("SELECT count(*) FROM fl.entry").fetchone()[0]
-                with pytest.raises(error, match=words) as e, c.transaction():
-                    post(c, f"{honest[0]}, {e2}", f"{honest[1]}, {p2}")
-                assert e.value.diag.constraint_name == code, (code, e.value)
-                assert c.execute("SELECT count(*) FROM fl.entry").fetchone()[0] == entries   # refused whole
+        _each_rule_refuses_whole(c, honest, cases, post, "fl.entry")
         with c.transaction(force_rollback=True):
             post(c, honest[0], honest[1])
             assert c.execute("SELECT count(*) FROM fl.posting p JOIN fl.entry e ON e.id = p.entry_id "
@@ -3970,18 +3979,7 @@ def test_upgrade_0169_the_held_entries_account_rules_are_one_trigger(upgraded: U
              ent(2, "EMP", "cat"), leg(2, 1, "EMP", "5001.other", "230881", "", "personal", "D") + ", "
              + leg(2, 2, "EMP", "1004", "230881", "county_exp", "personal", "C")),
         )
-        for code, error, words, e2, p2 in cases:
-            with c.transaction(force_rollback=True):
-                # an account off its component made before 0115 (by the DBA with the triggers off)
-                c.execute("SET LOCAL session_replication_role = replica")
-                c.execute("INSERT INTO fl.account (book, chart_code, unit, holder, component) "
-                          "VALUES ('EMP', '5001.other', '230881', '', 'personal') ON CONFLICT DO NOTHING")
-                c.execute("SET LOCAL session_replication_role = origin")
-                held = c.execute("SELECT count(*) FROM fl.pending_entry").fetchone()[0]
-                with pytest.raises(error, match=words) as e, c.transaction():
-                    hold(c, f"{honest[0]}, {e2}", f"{honest[1]}, {p2}")
-                assert e.value.diag.constraint_name == code, (code, e.value)
-                assert c.execute("SELECT count(*) FROM fl.pending_entry").fetchone()[0] == held   # refused whole
+        _each_rule_refuses_whole(c, honest, cases, hold, "fl.pending_entry")
         with c.transaction(force_rollback=True):
             assert [r[0] for r in hold(c, honest[0], honest[1])] == ["held"]
     v = upgraded.cli("verify", "--json", user=AUDITOR)
