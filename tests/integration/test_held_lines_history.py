@@ -24,7 +24,10 @@ pytestmark = [pytest.mark.db, pytest.mark.server]
 
 
 @pytest.fixture
-def before_0032(pg_server) -> Iterator[LedgerDB]:  # type: ignore[no-untyped-def]
+def before_0032(pg_server, template_db) -> Iterator[LedgerDB]:  # type: ignore[no-untyped-def]
+    # template_db (session-scoped: set up before _cluster_guard reads the cluster's state) has
+    # made the shared roles and logins; run first on a fresh server, this fixture made them
+    # inside the guard's window, which named them as a change (as tests/integration/test_init.py)
     from ledger.core.region import load_region
     from ledger.store import admin, migrate
 

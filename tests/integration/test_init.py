@@ -45,7 +45,12 @@ months_excess_above = "12"
 
 
 @pytest.fixture
-def empty_db(pg_server):
+def empty_db(pg_server, template_db):
+    """An empty database of the test's own. ``template_db`` (session-scoped, so set up before
+    the autouse ``_cluster_guard`` reads the cluster's state) has made the shared roles: a
+    migration to 0003 or to head creates fl_* and grants their memberships only where they are
+    missing, and on a fresh embedded server a test of this module run first (``-n 0`` alone)
+    made them inside the guard's window, which it named as a change to the shared roles."""
     name = f"fl_init_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}"')
