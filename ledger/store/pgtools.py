@@ -147,6 +147,14 @@ def run(bdir: Path, tool: str, args: list[str], *, timeout: float | None = 600, 
 
 # ---- a data directory run with pg_ctl ------------------------------------------------------
 
+def _zombie(pid: int) -> bool:
+    """``pid`` has exited and waits to be reaped (state Z in /proc; False where there is no /proc)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 @dataclass
 class LocalServer:
     """A data directory on this machine, served by pg_ctl: unix socket in ``socket_dir``
@@ -171,12 +179,17 @@ class LocalServer:
         return f"postgresql://{user}@/{dbname}?host={self.sockdir}&port={self.port}"
 
     def pid(self) -> int | None:
+        """The postmaster's pid while it runs. A postmaster that died but was not reaped
+        (its parent after pg_ctl exits is whoever adopts orphans: an init that does not
+        reap, a child subreaper that waits only at the end) still answers ``kill(pid, 0)``;
+        taken for running, fencing waited on it with ``pg_ctl stop`` (60 s a mode) while
+        the writers' failover window passed."""
         try:
             pid = int((self.pgdata / "postmaster.pid").read_text().splitlines()[0])
             os.kill(pid, 0)
         except (OSError, ValueError, IndexError):
             return None
-        return pid
+        return None if _zombie(pid) else pid
 
     def running(self) -> bool:
         return self.pid() is not None
@@ -201,6 +214,8 @@ class LocalServer:
             for _try in range(200):
                 with contextlib.suppress(OSError):
                     os.kill(pid, 0)
+                    if _zombie(pid):
+                        break
                     time.sleep(0.02)
                     continue
                 break

@@ -1,0 +1,51 @@
+"""A postmaster that died but was not reaped is not running (pgtools.LocalServer.pid).
+
+Its parent after pg_ctl exits is whoever adopts orphans; one that does not reap (an init
+that never waits, a child subreaper that waits only at the end) leaves it a zombie, which
+still answers ``kill(pid, 0)``. Taken for running, fencing the old primary waited on it
+with ``pg_ctl stop`` twice (fast, then immediate: 60 s each) and the writers' failover
+window passed before the standby was promoted (tests/reliability/test_failover.py under a
+subreaper: "no write acknowledged on the new primary")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ledger.store import pgtools
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+
+
+def _server(tmp_path: Path, pid: int) -> pgtools.LocalServer:
+    (tmp_path / "postmaster.pid").write_text(f"{pid}\n{tmp_path}\n")
+    return pgtools.LocalServer(pgdata=tmp_path, bdir=tmp_path)
+
+
+def test_zombie_postmaster_is_not_running(tmp_path: Path) -> None:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])   # exits; not waited for: a zombie
+    try:
+        end = time.monotonic() + 30
+        while not pgtools._zombie(p.pid):
+            assert time.monotonic() < end, "the child did not exit"
+            time.sleep(0.02)
+        srv = _server(tmp_path, p.pid)
+        assert srv.pid() is None and not srv.running()
+        srv.stop()      # nothing to stop: no pg_ctl (bdir holds none) is run
+    finally:
+        p.wait()
+
+
+def test_live_postmaster_is_running(tmp_path: Path) -> None:
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        srv = _server(tmp_path, p.pid)
+        assert srv.pid() == p.pid and srv.running()
+    finally:
+        p.kill()
+        p.wait()
+    assert not _server(tmp_path, p.pid).running()
