@@ -198,3 +198,24 @@ def without_a_database(argv: list[str], home: Path, monkeypatch: pytest.MonkeyPa
         if k.startswith(("FUNDLEDGER_", "PG")):
             monkeypatch.delenv(k)
     return run_cli(["--lang", "en", *argv], url=None, env={"FUNDLEDGER_HOME": str(home)}, entry=main.run)
+
+
+def drop_login(conn: Any, name: str) -> None:
+    """Drop a login a test made (roles are the cluster's: none is left behind on a shared
+    server). Its CONNECT on the ledger's database was granted by fl_owner (fl.app_user_connect,
+    since the test copies carry the template's database ACL: ATTACK20b M5), and DROP OWNED
+    revokes only what the database's owner granted on it: each grantor revokes its own first."""
+    from psycopg import sql as _sql
+
+    grantors = [r[0] if not isinstance(r, dict) else r["g"] for r in conn.execute(
+        "SELECT DISTINCT a.grantor::regrole::text AS g FROM pg_catalog.pg_database d, "
+        "pg_catalog.aclexplode(d.datacl) a WHERE d.datname = current_database() AND a.grantee = "
+        "(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = %s)", (name,)).fetchall()]
+    for g in grantors:
+        conn.execute(_sql.SQL("SET ROLE {}").format(_sql.Identifier(g.strip('"'))))
+        try:
+            conn.execute(_sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(
+                _sql.Identifier(conn.info.dbname), _sql.Identifier(name)))
+        finally:
+            conn.execute("RESET ROLE")
+    conn.execute(_sql.SQL("DROP OWNED BY {0}; DROP ROLE IF EXISTS {0}").format(_sql.Identifier(name)))

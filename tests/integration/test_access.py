@@ -14,6 +14,7 @@ import pytest
 
 from tests.helpers import collect, entry, leg, post
 from tests.integration.test_verify import sample_ledger
+from tests.security.conftest import temporary_given_back
 
 pytestmark = [pytest.mark.db, pytest.mark.server]
 
@@ -121,6 +122,7 @@ def test_every_forbidden_action_is_refused(ledger_db, tmp_path):
     for who in ("o22", "fin", "aud", "admin"):
         t.sql(conns[who], who, "close a period", "SELECT fl.close_period('2023-02-01', 'x')")
     t.sql(conns["aud"], "aud", "seal queued entries", "SELECT fl.seal_pending()")
+    temporary_given_back(ledger_db)     # the callers plant a temp pg_roles below (0007's hole)
     for who in ("o22", "rev", "fin", "aud"):
         t.sql(conns[who], who, "add a user", "SELECT fl.add_user(%s, 'admin', NULL)", (f"evil_{who}",))
         # The hole closed in 0007: a temp table shadowing pg_roles made add_user think the
@@ -162,6 +164,8 @@ def test_every_forbidden_action_is_refused(ledger_db, tmp_path):
     admin.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'stray') THEN "
                   "CREATE ROLE stray LOGIN; END IF; END $$")
     admin.execute("GRANT fl_officer TO stray")
+    # (the DBA let it connect: the ledger's database gives CONNECT to its own logins only, 0027_db)
+    admin.execute(f'GRANT CONNECT ON DATABASE "{ledger_db.name}" TO stray')
     stray = ledger_db.connect("stray", autocommit=True)
     for tb in ("posting", "entry", "account", "seal"):
         cols = "id, memo" if tb == "entry" else "*"     # (officers: fl.entry by named columns, 0016b)

@@ -11,9 +11,8 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg import sql
 
-from tests.helpers import cli_post
+from tests.helpers import cli_post, drop_login
 
 pytestmark = [pytest.mark.db, pytest.mark.server]
 
@@ -88,7 +87,7 @@ def test_hostile_user_names_are_refused_in_words(ledger_db, name):
     if re.fullmatch(r"[a-z][a-z0-9_.-]{0,62}", user):
         assert res.exit_code == 0, res
         # Roles are cluster-wide: leave none behind on a shared server.
-        admin.execute(sql.SQL("DROP OWNED BY {0}; DROP ROLE {0}").format(sql.Identifier(user)))
+        drop_login(admin, user)
     else:
         assert res.exit_code == 1 and "user_name" in res.stderr and "Traceback" not in res.stderr, res
         assert admin.execute("SELECT count(*) AS n FROM fl.app_user").fetchone()["n"] == users

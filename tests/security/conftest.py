@@ -74,3 +74,16 @@ def refused(conn: psycopg.Connection, query: str, params: object = None) -> psyc
     except psycopg.Error as e:
         return e
     raise AssertionError(f"not refused: {query}")
+
+
+def temporary_given_back(db: LedgerDB) -> None:
+    """TEMPORARY on the ledger's database given back to every role, as a DBA might (0016_db
+    revoked it; since ATTACK20b M5 ``verify`` and ``db check`` name it). The tests that plant
+    temp objects as the calling role take it first: what they prove — the definer functions
+    never use what a caller planted — must hold even on a database where the revoke was undone."""
+    db.admin().execute(f'GRANT TEMPORARY ON DATABASE "{db.name}" TO PUBLIC')
+
+
+def temporary_taken_back(db: LedgerDB) -> None:
+    """The release's ACL again (before a test's ``verify``, which would name the grant)."""
+    db.admin().execute(f'REVOKE TEMPORARY ON DATABASE "{db.name}" FROM PUBLIC')

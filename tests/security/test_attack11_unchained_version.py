@@ -29,7 +29,7 @@ import psycopg.sql
 import pytest
 
 from tests.conftest import LedgerDB
-from tests.helpers import reclass
+from tests.helpers import drop_login, reclass
 from tests.security.test_attack10_queued import TAMPER as X9_TAMPER  # the postings, totals, queue digest
 
 # cluster_roles: each test registers a login and moves it between the fl_ groups, which are the
@@ -91,8 +91,7 @@ def _logins_dropped(ledger_db: LedgerDB) -> Any:
     yield
     with ledger_db.connect(None, autocommit=True) as admin:
         while _MADE:
-            admin.execute(psycopg.sql.SQL("DROP OWNED BY {0}; DROP ROLE IF EXISTS {0}").format(
-                psycopg.sql.Identifier(_MADE.pop())))
+            drop_login(admin, _MADE.pop())
 
 
 def _add_user(db: LedgerDB, name: str) -> int:

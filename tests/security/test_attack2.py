@@ -15,6 +15,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.helpers import drop_login
+
 pytestmark = pytest.mark.db
 
 TZ = ZoneInfo("Asia/Shanghai")   # the region's time zone (Jiamusi); periods end by its calendar
@@ -88,7 +90,7 @@ def test_an_admin_cannot_register_a_user_of_another_ledger(ledger_db):
         owner.execute("SELECT fl.add_user(%s, 'reviewer', NULL)", (twin,))
         assert owner.execute("SELECT role FROM fl.app_user WHERE name = %s", (twin,)).fetchone()["role"] == "reviewer"
     finally:   # roles are cluster-wide: leave none behind on a shared server
-        owner.execute(sql.SQL("DROP OWNED BY {0}; DROP ROLE IF EXISTS {0}").format(sql.Identifier(twin)))
+        drop_login(owner, twin)
 
 
 # ---- B11: what an officer writes cannot drive the reviewer's terminal ---------------------

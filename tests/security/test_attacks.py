@@ -16,7 +16,7 @@ import pytest
 from ledger.errors import PermissionDenied
 from ledger.store import imports, yearend
 from tests.conftest import LedgerDB
-from tests.security.conftest import PAYLOAD, Guard, attacker
+from tests.security.conftest import PAYLOAD, Guard, attacker, temporary_given_back, temporary_taken_back
 from tests.security.test_temp_objects import plant
 
 pytestmark = pytest.mark.db
@@ -69,6 +69,7 @@ def funded(ledger_db: LedgerDB) -> LedgerDB:
     rev.commit()
     fin.execute("SELECT * FROM fl.confirm_entry(%s)", (held["held_id"],))    # finance executes it (0046)
     fin.commit()
+    temporary_given_back(ledger_db)     # the attacks plant temp objects as the calling role
     return ledger_db
 
 
@@ -236,5 +237,6 @@ def test_search_path_and_settings_a_role_may_set_for_itself(funded: LedgerDB, gu
     _everything(funded, *conns, tmp_path)
     for who in ("o22", "fin", "rev"):
         guard.assert_defended(who)
+    temporary_taken_back(funded)        # the release's ACL again: the verdict names the grant (M5)
     verify = funded.cli("verify", "--json", user="aud")
     assert verify.exit_code == 0 and verify.json()["ok"] is True, verify

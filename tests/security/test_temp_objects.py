@@ -14,7 +14,7 @@ import pytest
 from ledger.store import yearend
 from tests.conftest import LedgerDB
 from tests.helpers import confirm_openings
-from tests.security.conftest import Guard, attacker
+from tests.security.conftest import Guard, attacker, temporary_given_back
 
 pytestmark = pytest.mark.db
 
@@ -25,6 +25,11 @@ DATA = Path(__file__).parent.parent / "integration" / "data"
 FIXED_NAMES = ["close_bal", "fl_ho_acc", "fl_imp_src", "fl_imp_work", "fl_imp_grp", "fl_imp_new", "fl_imp_ent",
                "fl_imp_res", "fl_imp_err", "fl_imp_acc", "fl_imp_gc", "fl_imp_map", "fl_stage_payments",
                "fl_stage_collections", "fl_stage_opening", "fl_stage_budget"]
+
+
+@pytest.fixture(autouse=True)
+def _temporary_given_back(ledger_db: LedgerDB) -> None:
+    temporary_given_back(ledger_db)
 
 
 def plant(conn: psycopg.Connection, names: list[str] = FIXED_NAMES) -> None:
