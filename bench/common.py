@@ -28,6 +28,8 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
+from ledger.store.database_acl import copy_database_acl
+
 # The standard cast (tests/conftest.py USERS): name, role, unit.
 USERS = [
     ("admin", "admin", None),
@@ -210,6 +212,7 @@ def clone(srv: Server, template: str) -> str:
     name = f"flb_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(srv.admin_url, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+        copy_database_acl(c, name, template)     # the verdict names a copy without it (ATTACK20b M5)
     return name
 
 

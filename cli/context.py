@@ -259,9 +259,11 @@ def own_unit_only(conn: Conn, unit: str | None = None) -> Conn:
     entries"). One check for every reader with a ``--unit`` option (the current command's
     parameters, or ``unit`` where a group's callback reads: the monitor); the city bureau,
     finance and the auditor read every unit."""
-    from typer._click.globals import get_current_context  # Typer's own click (cli/docgen.py, entry.py)
-
     if unit is None:
+        if "typer" not in sys.modules:      # the fast path (no Typer tree): the caller passes unit
+            return conn
+        from typer._click.globals import get_current_context  # Typer's own click (cli/docgen.py, entry.py)
+
         ctx = get_current_context(silent=True)
         unit = ctx.params.get("unit") if ctx is not None else None
     if not isinstance(unit, str) or not unit:

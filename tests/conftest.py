@@ -860,19 +860,10 @@ def clone_database(admin_url: str, name: str, template: str) -> None:
 
 
 def copy_database_acl(c: psycopg.Connection, name: str, template: str) -> None:
-    """A database made with ``CREATE DATABASE … TEMPLATE`` gets PostgreSQL's default ACL
-    (PUBLIC's CONNECT and TEMPORARY), not the template's: the DBA re-runs the migration's
-    database statements there (docs/security.md), and the verdict names a copy that lacks
-    them (ATTACK20b M5). The test copies do the same, from the template's ACL."""
-    rows = c.execute("SELECT a.grantee = 0 AS public, a.grantee::regrole::text AS who, a.privilege_type AS priv, "
-                     "a.is_grantable AS g FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = %s",
-                     (template,)).fetchall()
-    if not rows:
-        return
-    c.execute(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
-    for public, who, priv, grantable in rows:
-        c.execute(f'GRANT {priv} ON DATABASE "{name}" TO {"PUBLIC" if public else who}'
-                  + (" WITH GRANT OPTION" if grantable else ""))
+    """The test copies carry the template's database privileges (ledger.store.database_acl)."""
+    from ledger.store.database_acl import copy_database_acl as copy
+
+    copy(c, name, template)
 
 
 def drop_database(admin_url: str, name: str) -> None:

@@ -45,7 +45,7 @@ from hypothesis.stateful import (
 from ledger.core.region import parse_region
 from ledger.core.shapes import as_row, money_keys
 from ledger.store import adjfund, cycle, migrate, yearend
-from tests.conftest import CLONE, LedgerDB
+from tests.conftest import CLONE, LedgerDB, copy_database_acl
 from tests.helpers import collect, entry, leg, post
 
 pytestmark = pytest.mark.db
@@ -158,6 +158,7 @@ def _fresh_db(server, template: str) -> LedgerDB:  # type: ignore[no-untyped-def
     name = f"fl_m_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server.admin_url, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" {CLONE}')
+        copy_database_acl(c, name, template)
     return LedgerDB(server, name)
 
 

@@ -19,10 +19,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql as pgsql
 
 from tests.conftest import LedgerDB
-from tests.helpers import collect, entry, leg, post
+from tests.helpers import collect, drop_login, entry, leg, post
 
 pytestmark = pytest.mark.db
 
@@ -227,7 +226,7 @@ def test_u9_the_function_that_performs_an_operation_records_it(ledger_db: Ledger
             "SELECT action, actor, subject FROM fl.operation_log ORDER BY id").fetchall()]
         assert rows[0] == ("password", "admin", own) and rows[1][0] == "rejoin", rows
     finally:   # leave no role behind on the cluster
-        ops.execute(pgsql.SQL("DROP OWNED BY {0}; DROP ROLE IF EXISTS {0}").format(pgsql.Identifier(own)))
+        drop_login(ops, own)
 
 
 # ---- U10: a call at 0050's bounds costs linear work, not GBs of temp files ---------------------
