@@ -851,19 +851,15 @@ class LedgerDB:
 CLONE = "STRATEGY WAL_LOG" if os.environ.get("FUNDLEDGER_TEST_DATABASE_URL") else "STRATEGY FILE_COPY"
 
 
+from ledger.store.database_acl import copy_database_acl  # noqa: E402  (the test copies carry the template's database privileges; also imported by tests)
+
+
 def clone_database(admin_url: str, name: str, template: str) -> None:
     """``name``: a fresh copy of ``template`` (which nobody may be connected to), with the
     template's database privileges (``copy_database_acl``)."""
     with psycopg.connect(admin_url, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" {CLONE}')
         copy_database_acl(c, name, template)
-
-
-def copy_database_acl(c: psycopg.Connection, name: str, template: str) -> None:
-    """The test copies carry the template's database privileges (ledger.store.database_acl)."""
-    from ledger.store.database_acl import copy_database_acl as copy
-
-    copy(c, name, template)
 
 
 def drop_database(admin_url: str, name: str) -> None:
