@@ -23,6 +23,7 @@ import platformdirs
 
 from ledger.errors import DatabaseUnavailable
 from ledger.i18n import _
+from ledger.store import pgtools
 
 DB_NAME = "fundledger"
 SUPERUSER = "postgres"
@@ -59,6 +60,8 @@ def _postmaster(pgdata: Path) -> tuple[int, Path] | None:
         pid = int(lines[0])
         os.kill(pid, 0)
     except (OSError, ValueError, IndexError):
+        return None
+    if pgtools.is_zombie(pid):    # died unreaped: not running (see pgtools.LocalServer.pid)
         return None
     return pid, Path(lines[4].strip()) if len(lines) > 4 and lines[4].strip() else pgdata
 

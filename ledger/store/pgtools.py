@@ -147,7 +147,7 @@ def run(bdir: Path, tool: str, args: list[str], *, timeout: float | None = 600, 
 
 # ---- a data directory run with pg_ctl ------------------------------------------------------
 
-def _zombie(pid: int) -> bool:
+def is_zombie(pid: int) -> bool:
     """``pid`` has exited and waits to be reaped (state Z in /proc; False where there is no /proc)."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
@@ -189,7 +189,7 @@ class LocalServer:
             os.kill(pid, 0)
         except (OSError, ValueError, IndexError):
             return None
-        return None if _zombie(pid) else pid
+        return None if is_zombie(pid) else pid
 
     def running(self) -> bool:
         return self.pid() is not None
@@ -197,10 +197,29 @@ class LocalServer:
     def start(self, *, wait: bool = True, timeout: int = 60, extra: str = "") -> None:
         if self.running():
             return
+        self._drop_zombie_lock()
         traversable(self.pgdata)
         opts = f"-p {self.port} -k {self.sockdir} -c listen_addresses='{self.listen}' {extra}".strip()
         args = ["-D", str(self.pgdata), "-l", str(self.pgdata / "log"), "-o", opts, "-t", str(timeout)]
         run(self.bdir, "pg_ctl", [*args, "-w" if wait else "-W", "start"], timeout=timeout + 10)
+
+    def _drop_zombie_lock(self) -> None:
+        """Remove postmaster.pid when it names a postmaster that died unreaped.
+
+        The new postmaster refuses to start while the pid in the lock file answers
+        ``kill(pid, 0)``, and a zombie does ("lock file already exists"; pg_ctl: "another
+        server might be running"): the old primary, killed and fenced, could not be
+        started again as a standby where orphans are adopted by a parent that does not
+        reap (the project's CI). A zombie holds no memory, no shared memory and no files,
+        so its lock is stale; a child of it still attached to shared memory is still
+        caught by the postmaster's own check of the segment."""
+        lock = self.pgdata / "postmaster.pid"
+        try:
+            pid = int(lock.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        if is_zombie(pid):
+            lock.unlink(missing_ok=True)
 
     def stop(self, mode: str = "fast") -> None:
         if self.running():
@@ -214,7 +233,7 @@ class LocalServer:
             for _try in range(200):
                 with contextlib.suppress(OSError):
                     os.kill(pid, 0)
-                    if _zombie(pid):
+                    if is_zombie(pid):
                         break
                     time.sleep(0.02)
                     continue

@@ -30,7 +30,7 @@ def test_zombie_postmaster_is_not_running(tmp_path: Path) -> None:
     p = subprocess.Popen([sys.executable, "-c", "pass"])   # exits; not waited for: a zombie
     try:
         end = time.monotonic() + 30
-        while not pgtools._zombie(p.pid):
+        while not pgtools.is_zombie(p.pid):
             assert time.monotonic() < end, "the child did not exit"
             time.sleep(0.02)
         srv = _server(tmp_path, p.pid)
@@ -49,3 +49,34 @@ def test_live_postmaster_is_running(tmp_path: Path) -> None:
         p.kill()
         p.wait()
     assert not _server(tmp_path, p.pid).running()
+
+
+def test_start_drops_a_zombie_postmasters_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The old primary, killed and unreaped, starts again: its lock file is stale. pg_ctl
+    (here a stand-in) is run only once it is gone: the real postmaster refuses to start
+    while the pid in postmaster.pid answers kill(pid, 0), as a zombie's does."""
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    seen: list[bool] = []
+    monkeypatch.setattr(pgtools, "traversable", lambda path: None)
+    monkeypatch.setattr(pgtools, "run", lambda bdir, tool, args, **kw: seen.append(
+        (tmp_path / "postmaster.pid").exists()))
+    try:
+        end = time.monotonic() + 30
+        while not pgtools.is_zombie(p.pid):
+            assert time.monotonic() < end, "the child did not exit"
+            time.sleep(0.02)
+        _server(tmp_path, p.pid).start()
+        assert seen == [False]
+    finally:
+        p.wait()
+
+
+def test_start_keeps_a_live_postmasters_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    monkeypatch.setattr(pgtools, "run", lambda *a, **kw: pytest.fail("a running server was started again"))
+    try:
+        _server(tmp_path, p.pid).start()
+        assert (tmp_path / "postmaster.pid").exists()
+    finally:
+        p.kill()
+        p.wait()
