@@ -393,12 +393,15 @@ def _line(text: str, lang: str, depth: int = 0, rule: str = "") -> str:
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _ENGLISH_RUN = re.compile(r"[A-Za-z]+(?:[ ,;:()'-]+[A-Za-z]+){3,}")   # four English words in a row
+# A command the message tells the user to run (`fundledger budget show --year 2024`, or any
+# backquoted span) is typed as it is in every language: it is not English prose (ATTACK21 N8).
+_COMMAND = re.compile(r"`[^`]*`|\bfundledger(?:[ \t]+[-\w.:/=<>\[\]]+)*")
 
 
 def _worded(message: str) -> bool:
     """Whether a refusal the library raised already reads in Chinese (a catalogue message, ATTACK15
     A3): it is shown as it is, without the rule's name in words that an English line needs."""
-    return bool(_HAN.search(message)) and not _ENGLISH_RUN.search(message)
+    return bool(_HAN.search(message)) and not _ENGLISH_RUN.search(_COMMAND.sub(" ", message))
 
 
 def localise(message: str, rule: str, lang: str | None = None) -> str:

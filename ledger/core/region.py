@@ -407,9 +407,15 @@ def load_region(path: Path | str | None = None) -> Region:
         doc = tomllib.loads(infile.read_text(p))
     except FileNotFoundError as e:
         raise BadInput(_("{file}: no such region file").format(file=p)) from e
-    except (ValueError, UnicodeDecodeError) as e:
-        # TOMLDecodeError is a ValueError, and so is tomllib's own int() past Python's
-        # 4,300-digit limit (ATTACK20 L1): both the file's fault
+    except UnicodeDecodeError as e:
+        raise BadInput(_("{file}: not valid UTF-8 (save it as UTF-8): {error}").format(file=p, error=e)) from e
+    except tomllib.TOMLDecodeError as e:
+        from ledger.core.toml_text import toml_error_text
+
+        raise BadInput(_("{file}: not a TOML file fundledger can read, {error}; correct that line (docs/region.md "
+                         "shows the form)").format(file=p, error=toml_error_text(e))) from e
+    except ValueError as e:
+        # tomllib's own int() past Python's 4,300-digit limit (ATTACK20 L1): the file's fault
         raise BadInput(_("{file}: not a valid UTF-8 TOML file: {error}").format(file=p, error=e)) from e
     try:
         return parse_region(doc, str(p))

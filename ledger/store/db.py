@@ -68,7 +68,8 @@ class Target:
 
             from ledger.store import embedded  # (platformdirs) only when no server URL is set
 
-            embedded.start(Path(self.home) if self.home else None)
+            # a named user's session never makes a cluster: only one the admin's work can use
+            embedded.start(Path(self.home) if self.home else None, create=admin or not self.user)
             user = embedded.SUPERUSER if admin or not self.user else self.user
             return embedded.url(Path(self.home) if self.home else None, user=user)
         if admin or not self.user:

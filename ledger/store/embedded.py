@@ -108,14 +108,22 @@ def _configure(pgdata: Path) -> bool:
     return changed
 
 
-def start(home: Path | None = None) -> EmbeddedStatus:
+def start(home: Path | None = None, *, create: bool = True) -> EmbeddedStatus:
     """Start (initialising on first use) and return the running server's status. An
     existing cluster gets fundledger's settings (``CONF``) at its next start; a new one
-    is restarted once after initdb to load them."""
+    is restarted once after initdb to load them.
+
+    ``create=False`` (a named user's session) refuses where no cluster is: a mistyped
+    FUNDLEDGER_HOME made a read command initdb and start a new, empty server there, and
+    its advice ("run fundledger init") then made a second ledger (ATTACK21)."""
     home = home or home_dir()
     st = status(home)
     if st.running:
         return st
+    if not create and not (st.pgdata / "PG_VERSION").exists():
+        raise DatabaseUnavailable(_("there is no fundledger database under {home}: check FUNDLEDGER_HOME (is the "
+                                    "path mistyped?); to make a new ledger there, run fundledger init").format(
+                                        home=home))
     home.mkdir(parents=True, exist_ok=True)
     _configure(st.pgdata)
     ep = _quiet_import()
