@@ -61,6 +61,29 @@ def loads_floatless(text: str | bytes) -> tuple[Any, bool]:
     return json.loads(text), False
 
 
+_NUMERIC = b"0123456789-,"
+
+
+def int_list(text: bytes) -> list[int]:
+    """``list(map(int, text.split(b",")))`` — the same list, or the same exception — for a
+    comma-separated list of integers as PostgreSQL prints them (the grouped postings'
+    amounts: ``proof.Proof.grouped``). orjson parses the list as one JSON array in C, ~4×
+    faster than an ``int`` call per value; it is used only where its answer is ``int``'s: the
+    text holds nothing but digits, ``-`` and commas, orjson accepts it as an array (so each
+    value is ``-?(0|[1-9][0-9]*)``: no empty, doubled or leading-zero value, no sign alone)
+    and every value came back an ``int`` (orjson reads a value past 64 bits as a float, and
+    a sum with a float in it is a float). Anything else goes to ``int``."""
+    if _orjson is not None and text and not text.translate(None, _NUMERIC):
+        try:
+            v = _orjson.loads(b"[" + text + b"]")
+        except _orjson.JSONDecodeError:
+            pass
+        else:
+            if type(sum(v)) is int:
+                return v  # type: ignore[no-any-return]
+    return list(map(int, text.split(b",")))
+
+
 def canonical(v: dict[str, Any], floatless: bool = False) -> bytes | None:
     """A JSON object's one text, keys sorted (orjson), for a digest that two objects share
     only when they hold equal values; None where that text would not tell values apart or

@@ -937,7 +937,7 @@ class Proof:
                 slow.add(eid)
                 continue
             keys = keys_b.split(b",")
-            ints = list(map(int, amounts_b.split(b",")))
+            ints = jsonfast.int_list(amounts_b)
             if len(keys) != n or len(ints) != n:
                 slow.add(eid)
                 continue

@@ -52,3 +52,33 @@ def test_nesting_past_the_depth_is_the_standard_parsers_recursion_error() -> Non
         json.loads(deep)
     with pytest.raises(RecursionError):
         jsonfast.loads(deep)
+
+
+INT_LISTS = [b"1,2", b"-0,5", b"0", b"007,1", b"1,,2", b"-", b"", b",", b"5,", b",5", b"--1", b"1-2", b" 5,1", b"5 ,1",
+             b"1_000,2", b"+5,1", b"1e5", b"1.5,2", b"9223372036854775807,-9223372036854775808",
+             b"18446744073709551615,1", b"18446744073709551616,1", b"1,18446744073709551616",
+             b"99999999999999999999999999,-99999999999999999999999999", b"\xd9\xa3,1", b"1\x00,2"]
+
+
+@pytest.mark.parametrize("text", INT_LISTS)
+def test_int_list_is_ints_list_or_its_error(text: bytes) -> None:
+    """The grouped postings' amounts parsed in one orjson call give ``int``'s list exactly,
+    or ``int``'s ValueError (a past-64-bit value is never a float)."""
+    try:
+        want: object = list(map(int, text.split(b",")))
+    except ValueError:
+        with pytest.raises(ValueError):
+            jsonfast.int_list(text)
+        return
+    got = jsonfast.int_list(text)
+    assert got == want and all(type(x) is int for x in got)
+
+
+def test_int_list_on_random_amounts() -> None:
+    import random
+    rng = random.Random(15)
+    for _ in range(2000):
+        vals = [rng.choice([rng.randint(-10**6, 10**6), rng.randint(-2**63, 2**63 - 1), rng.randint(-10**30, 10**30)])
+                for _ in range(rng.randint(1, 120))]
+        text = b",".join(str(v).encode() for v in vals)
+        assert jsonfast.int_list(text) == vals
