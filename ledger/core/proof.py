@@ -641,6 +641,9 @@ class Partial:
     heads: dict[int, bytes] = field(default_factory=dict)
     # (0154) (entry id, unit) of each entry posting on a unit dated before the unit joined
     before_joined: list[tuple[int, str]] = field(default_factory=list)
+    # each judged entry's distinct ``account|unit|side`` keys in first-posting order (as
+    # ``ids``): the API rules' legs of the entry (``Proof.legs_sink``), not read again
+    leg_keys: list[tuple[bytes, ...]] = field(default_factory=list)
 
 
 # The kinds of account whose movements are a unit's fund figures (with its book's pooled
@@ -732,6 +735,10 @@ class Proof:
     year_close_ids: set[int] = field(default_factory=set)
     # Called with (entry id, canonical text, digest) for every entry (audit export).
     sink: Callable[[int, str, bytes | None], None] | None = None
+    # Called by ``merge`` with each grouped range's judged entries and their distinct
+    # ``account|unit|side`` keys (``Partial.leg_keys``): the API rules' legs of those entries
+    # (ledger.core.rules.Rules.grouped_legs), which are then not read again (online).
+    legs_sink: Callable[[Sequence[int], Sequence[tuple[bytes, ...]]], None] | None = None
     # (0130, ATTACK16b D4) account -> (book, unit) of a fund figure; each unit's recorded first day
     # (book, unit) -> (first_day, entry_id, frozen_through), None when the rows were not read (an
     # export made before 0130); what the entries on fund figures show, per (book, unit)
@@ -1006,6 +1013,7 @@ class Proof:
             h.update(b"#")
             h.update(memoryview(text)[1:])
             out.ids.append(eid)
+            out.leg_keys.append(tuple(distinct))
             out.digests += h.digest()
             out.counts.append(n)
             n_all += n
@@ -1021,6 +1029,8 @@ class Proof:
         (``postings``, which counts their postings)."""
         slow: set[int] = set()
         for part in parts:
+            if self.legs_sink is not None:
+                self.legs_sink(part.ids, part.leg_keys)
             for j, (eid, n) in enumerate(zip(part.ids, part.counts, strict=True)):
                 e = self.entries[eid]
                 e.digest, e.postings, e.done = bytes(part.digests[32 * j:32 * j + 32]), n, True
@@ -1656,7 +1666,9 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
         first: Callable[[Proof], None] | None = None, component_days_after: int = 0,
         closed_prefix_after: int = 0, unit_joined_after: int = 0, first_day_joined_after: int | None = None,
         unit_joined_required_after: int = 0,
-        heads_again: Callable[[], Iterable[Row]] | None = None) -> tuple[VerifyReport, Proof]:
+        heads_again: Callable[[], Iterable[Row]] | None = None,
+        legs_sink: Callable[[Sequence[int], Sequence[tuple[bytes, ...]]], None] | None = None
+        ) -> tuple[VerifyReport, Proof]:
     """The whole verdict from ``read(table)`` (rows in TABLES order) and, for entries whose
     postings arrived scattered or out of id order, ``redo(entry_ids)`` (their postings
     again, ordered by entry and id).
@@ -1674,11 +1686,14 @@ def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], It
     (``_Entries.keep``) when they can be read again as the postings arrive — on the grouped
     path when ``grouped`` reads each range's heads itself (its ``reads_heads``), on the
     posting path when ``heads_again()`` reads the entry table again (``read("entry")``'s rows
-    without its side effects; offline, the export's file)."""
+    without its side effects; offline, the export's file).
+
+    ``legs_sink`` (online, grouped): handed each grouped range's judged entries with their
+    distinct legs (``Proof.legs_sink``), once the entries are read."""
     p = Proof(cap=cap, sink=sink, closes_sealed_by=dict(closes_sealed_by or {}), entry_versions=entry_versions or {},
               component_days_after=component_days_after, closed_prefix_after=closed_prefix_after,
               unit_joined_after=unit_joined_after, first_day_joined_after=first_day_joined_after,
-              unit_joined_required_after=unit_joined_required_after)
+              unit_joined_required_after=unit_joined_required_after, legs_sink=legs_sink)
     ran = False
 
     def first_once() -> None:

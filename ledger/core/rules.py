@@ -1076,6 +1076,30 @@ class Rules:
 
         self._add_legs(legs())
 
+    def grouped_legs(self, ids: Sequence[int], keys: Sequence[Sequence[bytes]], want: Container[int]) -> None:
+        """The legs of entries the grouped postings judged (online: ``proof.Partial.leg_keys``,
+        each entry's distinct ``account|unit|side`` keys in first-posting order, the grouping
+        and order ``distinct_legs`` takes from the server), for the entries of ``want``
+        (``wanted_ids``, final once the entries have streamed): what ``LEGS_SQL`` would have
+        read for them, so it reads only the others (``has_legs``). A shaped entry (X7: its
+        debit lines are counted) and any key that is not exactly three fields with a one-letter
+        side are left to ``LEGS_SQL``."""
+        shaped = self.shaped
+
+        def legs() -> Iterator[tuple[int, tuple[str, str, str]]]:
+            for eid, ks in zip(ids, keys, strict=True):
+                if eid in want and eid not in shaped:
+                    got = [k.decode().split("|") for k in ks]
+                    if all(len(f) == 3 and len(f[2]) == 1 for f in got):
+                        for aid, unit, side in got:
+                            yield eid, (aid, side, unit)
+
+        self._add_legs(legs())
+
+    def has_legs(self, eid: int) -> bool:
+        """Are ``eid``'s legs already known (``grouped_legs``)?"""
+        return eid in self.legs
+
     def _debit_lines(self, eid: int, n: int, with_ref: int) -> None:
         c = self.debit_lines.get(eid)
         if c is None:

@@ -140,8 +140,11 @@ def finish(conn: Conn, copy_rows: CopyRows, r: rules.Rules) -> list[CheckResult]
     """The distinct legs of the entries the rules want, by id (in chunks), then the verdict."""
     ids = r.wanted_ids()      # ascending, 8 bytes an id: no set of every kept entry beside the legs
     for i in range(0, len(ids), CHUNK):
-        arr = "{" + ",".join(str(int(x)) for x in ids[i:i + CHUNK]) + "}"
-        r.distinct_legs(copy_rows(conn, LEGS_SQL.format(ids=arr)), ids)
+        # (online) the entries whose legs came with the grouped postings (Rules.grouped_legs) are not read again
+        chunk = [x for x in ids[i:i + CHUNK] if not r.has_legs(x)]
+        if chunk:
+            arr = "{" + ",".join(str(int(x)) for x in chunk) + "}"
+            r.distinct_legs(copy_rows(conn, LEGS_SQL.format(ids=arr)), ids)
     cols = ", ".join(f"t.{c}" for c in proof.TABLES["posting"])
     amounts = sorted(r.amount_ids())
     for i in range(0, len(amounts), CHUNK):
