@@ -122,23 +122,58 @@ BATCHES_SQL = """SELECT pg_catalog.jsonb_build_object('batch_id', x.batch_id) AS
 
 
 # The same texts again, for the digests the online verdict compares (``row_digests``), at
-# about two thirds of HELD_LINES_TEXT_SQL's server time: each line printed by
-# json_build_array (one call, jsonb's escaping and ", " separators) and aggregated in the
-# order a sorted subquery hands the lines over, with no sort inside the aggregate (that
-# per-held-entry sort was half of the query's CPU: 2.8–2.95 against 2.0 s per 2M lines,
-# measured 2026-12-06). A text that differs for any reason — a line out of order
-# included — can only be a digest that differs: those rows are read again with
-# HELD_LINES_TEXT_SQL's explicit ORDER BY and compared as values (``row_texts``,
-# histories.digest_findings), so neither spelling nor order is ever a finding, and no
-# wrong text can equal the recorded one.
+# about three quarters of json_build_array's server time (0.8–0.9 against 1.0–1.2 CPU-s per
+# million held lines, 2026-12-08; json_build_array looks up each argument's type and output
+# function per call): each line concatenated from its values as they print — integers as
+# JSON prints them, each string between double quotes with no escaping, NULL as ``null``,
+# the side through its own output function (``concat``: a character(1) keeps its padding) —
+# and aggregated in the order a sorted subquery hands the lines over (no sort inside the
+# aggregate). Unescaped, the text is the JSON text only when no string holds a double quote,
+# a backslash or a control character; the last column counts the strings that are not NULL,
+# so ``held_line_digests`` can tell: a row whose text holds a backslash or a character that
+# does not print, or whose double quotes are not exactly two per string (and the four of
+# the frame), is read again exactly (HELD_LINES_TEXT_SQL) and digested from that text. What
+# is digested is then always a JSON text whose values are the row's: a text that differs for
+# any reason — a line out of order included — is a digest that differs, read again and
+# compared as values (``row_texts``, histories.digest_findings), so neither spelling nor
+# order is ever a finding, and no wrong text can equal the recorded one.
 HELD_LINES_DIGEST_SQL = """SELECT '{"pending_id": ' || p.pending_id || '}',
-       '{"lines": [' || pg_catalog.string_agg(pg_catalog.json_build_array(p.pos, p.account_id, p.unit, p.side,
-                                                                          p.amount, p.line_ref,
-                                                                          p.memo)::pg_catalog.text, ', ')
-       || '], "pending_id": ' || p.pending_id || '}'
+       '{"lines": [' || pg_catalog.string_agg('[' || coalesce(p.pos::pg_catalog.text, 'null') || ', '
+           || coalesce(p.account_id::pg_catalog.text, 'null') || ', ' || coalesce('"' || p.unit || '"', 'null') || ', '
+           || CASE WHEN p.side IS NULL THEN 'null' ELSE pg_catalog.concat('"', p.side, '"') END || ', '
+           || coalesce(p.amount::pg_catalog.text, 'null') || ', ' || coalesce('"' || p.line_ref || '"', 'null') || ', '
+           || coalesce('"' || p.memo || '"', 'null') || ']', ', ')
+       || '], "pending_id": ' || p.pending_id || '}',
+       pg_catalog.count(p.unit) + pg_catalog.count(p.side) + pg_catalog.count(p.line_ref) + pg_catalog.count(p.memo)
   FROM (SELECT q.pending_id, q.pos, q.account_id, q.unit, q.side, q.amount, q.line_ref, q.memo
           FROM ONLY fl.pending_posting q ORDER BY q.pending_id, q.pos) p
  GROUP BY p.pending_id"""
+
+
+def _plain_json(text: str, strings: str) -> bool:
+    """Is ``text`` (a row of HELD_LINES_DIGEST_SQL) the JSON text of its values: no
+    backslash, every character prints, and exactly two double quotes per string that is not
+    NULL (``strings``) and the frame's four — no string holds one."""
+    return "\\" not in text and text.isprintable() and text.count('"') == 4 + 2 * int(strings)
+
+
+def held_line_digests(conn: Conn, copy_rows: Any) -> dict[str, bytes]:
+    """key -> SHA-256 of each held entry's lines as the history records them (``row_digests``
+    for the held lines): HELD_LINES_DIGEST_SQL's text where ``_plain_json`` says it is the
+    JSON text, else the row read again exactly (HELD_LINES_TEXT_SQL; a memo with a quote, a
+    backslash or a line break)."""
+    out: dict[str, bytes] = {}
+    again: list[str] = []
+    for r in copy_rows(conn, HELD_LINES_DIGEST_SQL):
+        if _plain_json(r[1], r[2]):
+            out[r[0]] = hashlib.sha256(r[1].encode()).digest()
+        else:
+            out[r[0]] = b""
+            again.append(r[0])
+    if again:
+        for k, text in row_texts(conn, copy_rows, HELD, ["pending_id"], again).items():
+            out[k] = hashlib.sha256(text.encode()).digest()
+    return out
 
 
 def current_sql(table: str, key_cols: list[str], as_text: bool = True) -> sql.Composed:
@@ -481,9 +516,9 @@ def row_digests(conn: Conn, copy_rows: Any, table: str, key_cols: list[str]) -> 
     of the row's text (hashlib, here): read by whichever session is free while the other
     scans the history, and sent back as 32 bytes per row (histories.digest_findings
     compares). The held lines are printed by ``HELD_LINES_DIGEST_SQL``."""
-    q = (HELD_LINES_DIGEST_SQL if table == HELD and list(key_cols) == ["pending_id"] else
-         current_sql(table, key_cols).as_string(conn))
-    rows = copy_rows(conn, q)
+    if table == HELD and list(key_cols) == ["pending_id"]:
+        return held_line_digests(conn, copy_rows)
+    rows = copy_rows(conn, current_sql(table, key_cols).as_string(conn))
     return {r[0]: hashlib.sha256(r[1].encode()).digest()
             for r in (histories.with_batches(rows) if table == histories.LINES else rows)}
 
