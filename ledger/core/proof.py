@@ -924,6 +924,9 @@ class Proof:
         comp_of, shares, share_moves = self.comp_of, self.shares, out.share_moves
         fund_key, firsts, joined_last = self.fund_key, self.first_rows or {}, self.joined_last
         prefix = {k.encode(): v.encode() for k, v in self.prefix.items()}
+        # entries of one shape (a unit's settlements of one category) share one tuple of keys:
+        # a slot per entry in ``leg_keys``, and one tuple per shape pickled from a forked child
+        shapes: dict[tuple[bytes, ...], tuple[bytes, ...]] = {}
         n_all = 0
         for r in rows:
             eid, n = int(r[0] or b"-1"), int(r[1] or b"0")
@@ -1013,7 +1016,8 @@ class Proof:
             h.update(b"#")
             h.update(memoryview(text)[1:])
             out.ids.append(eid)
-            out.leg_keys.append(tuple(distinct))
+            legs_t = tuple(distinct)
+            out.leg_keys.append(shapes.setdefault(legs_t, legs_t))
             out.digests += h.digest()
             out.counts.append(n)
             n_all += n
