@@ -59,7 +59,7 @@ def _help_messages() -> Iterable[str]:
 
 def template() -> Catalog:
     """Every message the program can show, as a fresh template."""
-    from ledger.store.refusals import sql_messages, sql_row_reasons
+    from ledger.store.refusals import sql_messages, sql_role_actions, sql_row_reasons
 
     cat = Catalog(domain=DOMAIN, project="fundledger", charset="utf-8")
     for msg, where, line in _code_messages():
@@ -75,6 +75,20 @@ def template() -> Catalog:
             have.locations.append((f"sql/{m.file}", m.line))
             if not have.auto_comments:
                 have.auto_comments.append(m.comment)
+    # (ATTACK21 N1) the action a role refusal names: the {3} of "{1} (role {2}) may not {3}; …"
+    for m in sql_role_actions():
+        if m.template == "?":
+            continue   # an action the reader cannot read: tests/unit/test_role_actions_worded.py names it
+        have = cat.get(m.template)
+        comment = (f"the action of a role refusal ({{3}} of '… may not {{3}}; that needs the {{4}} role'), "
+                   f"fl.require_role at {m.file}:{m.line}"
+                   + ("".join(f"; {{{i}}} = {a}" for i, a in enumerate(m.args, start=1))))
+        if have is None:
+            cat.add(m.template, locations=[(f"sql/{m.file}", m.line)], auto_comments=[comment])
+        elif (f"sql/{m.file}", m.line) not in have.locations:
+            have.locations.append((f"sql/{m.file}", m.line))
+            if not have.auto_comments:
+                have.auto_comments.append(comment)
     return cat
 
 

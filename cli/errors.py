@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ledger.i18n import N_, code_text, get_lang, translate
+from ledger.i18n import CODES, N_, code_text, get_lang, translate
 from ledger.io.formats import (
     CELL_UNSEEN,
     COLUMN_HIDDEN,
@@ -313,7 +313,42 @@ def _sql() -> tuple[tuple[str, str, Template], ...]:
 
 
 _WORDS = {"pooled": N_("pooled fund"), "personal": N_("personal accounts"), "no date": N_("no date"),
-          "nothing": N_("nothing"), "none": N_("none"), "special account": N_("special account")}
+          "nothing": N_("nothing"), "none": N_("none"), "special account": N_("special account"),
+          # (ATTACK21 N1) the English literals the SQL passes to its refusals' placeholders
+          # (tests/unit/test_role_actions_worded.py finds each one)
+          "no such kind": N_("no such kind"), "finance officer": N_("finance officer"),
+          "government shares still owed": N_("government shares still owed"),
+          "gaps after the units' surplus": N_("gaps after the units' surplus"),
+          "this transaction": N_("this transaction"), "a personal component": N_("a personal component"),
+          "confirm": N_("confirm")}
+
+
+@lru_cache(maxsize=1)
+def _actions() -> tuple[tuple[str, Template], ...]:
+    """(template, pattern) of every action a role refusal names (``fl.require_role``'s
+    ``p_action``, ATTACK21 N1), the most specific first."""
+    from ledger.store.refusals import sql_role_actions
+
+    seen = {m.template for m in sql_role_actions() if m.template != "?"}
+    fixed = {t: len(_PLACEHOLDER.sub("", t)) for t in seen}
+    return tuple((t, Template(t)) for t in sorted(seen, key=lambda t: -fixed[t]))
+
+
+def _action(text: str, lang: str) -> str | None:
+    """A role refusal's action (``record government payments``, ``confirm held entries``,
+    ``clear fiscal arrears (…)``) in ``lang``; None if ``text`` is none of them. A variable
+    part is a code (``confirm``) or a code with its underscores made spaces (a register kind)."""
+    for msgid, rx in _actions():
+        m = rx.match(text)
+        if m is None:
+            continue
+        parts = [""]
+        for v in m.values():
+            word = _word(v, lang)
+            parts.append(word if word is not None else code_text(v.replace(" ", "_"), lang)
+                         if v.replace(" ", "_") in CODES else code_text(v, lang))
+        return translate(msgid, lang).format(*parts)
+    return None
 
 
 def _word(text: str, lang: str) -> str | None:
@@ -337,6 +372,9 @@ _LIST = re.compile(r"\S+(?: or \S+)+\Z")
 
 def _value(text: str, lang: str, depth: int) -> str:
     """One value of a refusal (``{1}``) in ``lang``: a sentence, a code, a name or a figure."""
+    action = _action(text, lang)
+    if action is not None:
+        return action
     if depth < 2 and " " in text:
         out = _line(text, lang, depth + 1)
         if out != text:

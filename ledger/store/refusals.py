@@ -259,3 +259,81 @@ def sql_row_reasons() -> tuple[SqlMessage, ...]:
     for path in sorted(sql_dir().glob("*.sql")):
         out += [m for m in _reasons_in(path.name, path.read_text("utf-8")) if m.template not in known]
     return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# (ATTACK21 N1) The action a role refusal names. ``fl.require_role(ARRAY[…], 'record government
+# payments')`` words its refusal ``'{1} (role {2}) may not {3}; that needs the {4} role'``: the
+# frame is a refusal of the SQL above and the roles are codes, but ``{3}`` is the caller's own
+# English phrase. Each is a catalogue message too, read from every call (a literal, a
+# ``format('clear %s (…)', …)`` or ``p_action || ' held entries'``, its variable parts numbered
+# as a refusal's are), which ``cli.errors`` puts in place of the ``{3}`` it matches.
+_REQUIRE_ROLE = re.compile(r"fl\.require_role\s*\(")
+
+
+def _concat(expr: str) -> tuple[str, tuple[str, ...]] | None:
+    """(template, args) of ``a || 'text' || b``: each literal kept, each other part numbered."""
+    parts, depth, quoted, cur = [], 0, False, []
+    i = 0
+    while i < len(expr):
+        c = expr[i]
+        if quoted:
+            cur.append(c)
+            if c == "'":
+                if expr[i + 1:i + 2] == "'":
+                    cur.append("'")
+                    i += 1
+                else:
+                    quoted = False
+        elif c == "'":
+            quoted = True
+            cur.append(c)
+        elif c in "([":
+            depth += 1
+            cur.append(c)
+        elif c in ")]":
+            depth -= 1
+            cur.append(c)
+        elif expr[i:i + 2] == "||" and depth == 0:
+            parts.append("".join(cur).strip())
+            cur = []
+            i += 1
+        else:
+            cur.append(c)
+        i += 1
+    parts.append("".join(cur).strip())
+    if len(parts) < 2:
+        return None
+    out, names = [], []
+    for p in parts:
+        lit = _literal(p)
+        if lit is None:
+            names.append(" ".join(p.split()))
+            out.append(f"{{{len(names)}}}")
+        else:
+            out.append(lit.replace("{", "{{").replace("}", "}}"))
+    return "".join(out), tuple(names)
+
+
+def role_action_calls(name: str, text: str) -> list[SqlMessage]:
+    """Every ``fl.require_role(roles, action)`` call of one SQL file, its action as a template
+    (rule permission_denied; None-free: an action the reader cannot read is kept verbatim with
+    the template ``"?"`` so that the sweep names it)."""
+    found: list[SqlMessage] = []
+    for m in _REQUIRE_ROLE.finditer(text):
+        if re.search(r"FUNCTION\s*$", text[:m.start()]):
+            continue   # the definition of fl.require_role itself
+        args = _split(text[m.end():_close(text, m.end()) - 1])
+        expr = args[1] if len(args) > 1 else ""
+        msg = _message(expr) or _concat(expr) or ("?", (" ".join(expr.split()),))
+        found.append(SqlMessage(name, text.count("\n", 0, m.start()) + 1, "permission_denied", *msg))
+    return found
+
+
+@lru_cache(maxsize=1)
+def sql_role_actions() -> tuple[SqlMessage, ...]:
+    """The action of every ``fl.require_role`` call of every migration, in file order."""
+    out: list[SqlMessage] = []
+    for path in sorted(sql_dir().glob("*.sql")):
+        out += role_action_calls(path.name, path.read_text("utf-8"))
+    return tuple(out)
