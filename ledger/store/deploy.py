@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ import psycopg
 from psycopg import sql
 
 from ledger.errors import BadInput, NotFound, PermissionDenied
-from ledger.i18n import _
+from ledger.i18n import _, code_text
 from ledger.store.db import Conn
 from ledger.store.rows import fetch_all
 from ledger.store.verify_catalogue import check_database
@@ -177,15 +178,18 @@ def _hba(conn: Conn, socket_only: bool) -> Item:
                                  FROM pg_hba_file_rules ORDER BY line_number""").fetchall()
     except psycopg.Error as e:  # any refusal means "not visible to this login"
         conn.rollback()
-        return Item("pg_hba", "unknown", f"pg_hba_file_rules not visible to this login ({type(e).__name__})",
-                    "run db check as a superuser (or grant pg_read_all_settings and EXECUTE on pg_hba_file_rules) "
-                    "to check pg_hba.conf; it must have no trust/password lines for fundledger's roles")
+        return Item("pg_hba", "unknown",
+                    _("pg_hba_file_rules not visible to this login ({error})").format(error=type(e).__name__),
+                    _("run db check as a superuser (or grant pg_read_all_settings and EXECUTE on pg_hba_file_rules) "
+                      "to check pg_hba.conf; it must have no trust/password lines for fundledger's roles"))
     users = {r["name"] for r in conn.execute("SELECT name FROM fl.app_user").fetchall()} | set(ROLE_GROUPS)
     dbname = conn.execute("SELECT current_database() AS d").fetchone()["d"]  # type: ignore[index]
     bad = []
+    local = []   # whether each bad line is a local (unix socket) line
     for r in rows:
         if r["error"]:
-            bad.append(f"line {r['line_number']}: {r['error']}")
+            bad.append(_("line {line}: {rule}").format(line=r["line_number"], rule=r["error"]))
+            local.append(False)
             continue
         if r["auth_method"] not in ("trust", "password", "md5", "ident", "peer"):
             continue
@@ -197,13 +201,16 @@ def _hba(conn: Conn, socket_only: bool) -> Item:
         us = set(r["user_name"] or [])
         hit = "all" in us or bool(us & users) or any(u.lstrip("+") in users for u in us if u.startswith("+"))
         if hit:
-            bad.append(f"line {r['line_number']}: {r['type']} {','.join(sorted(dbs))} {','.join(sorted(us))} "
-                       f"{r['address'] or ''} {r['auth_method']}".replace("  ", " "))
-    value = "; ".join(bad) if bad else f"{len(rows)} rules, none trust/password/md5/ident for fundledger's roles"
-    hint = ("replace these lines with scram-sha-256 (hostssl for TCP) or cert; trust lets anyone be anyone, "
-            "password sends the password in clear")
-    if socket_only and bad and all(" local " in f" {b.split(': ', 1)[-1]} " for b in bad):
-        hint += " (this server listens on a unix socket only: whoever can open the socket can act as anyone)"
+            rule = (f"{r['type']} {','.join(sorted(dbs))} {','.join(sorted(us))} "
+                    f"{r['address'] or ''} {r['auth_method']}".replace("  ", " "))
+            bad.append(_("line {line}: {rule}").format(line=r["line_number"], rule=rule))
+            local.append(" local " in f" {rule} ")
+    value = ("; ".join(bad) if bad else
+             _("{count} rules, none trust/password/md5/ident for fundledger's roles").format(count=len(rows)))
+    hint = _("replace these lines with scram-sha-256 (hostssl for TCP) or cert; trust lets anyone be anyone, "
+             "password sends the password in clear")
+    if socket_only and bad and all(local):
+        hint += _(" (this server listens on a unix socket only: whoever can open the socket can act as anyone)")
     return _item("pg_hba", not bad, value, hint)
 
 
@@ -243,7 +250,8 @@ def _other_databases(conn: Conn) -> Item:
            AND has_database_privilege(u.name, d.oid, 'CONNECT')
          ORDER BY 1, 2""").fetchall()
     if not rows:
-        return Item("other_databases", "ok", f"no fundledger login may connect to a database other than {dbname}")
+        return Item("other_databases", "ok",
+                    _("no fundledger login may connect to a database other than {db}").format(db=dbname))
     try:
         hba = conn.execute("""SELECT line_number, type, database, user_name, auth_method, error
                                 FROM pg_hba_file_rules ORDER BY line_number""").fetchall()
@@ -251,18 +259,20 @@ def _other_databases(conn: Conn) -> Item:
         conn.rollback()
         hba = None
     open_ = sorted({r["db"] for r in rows if hba is None or _hba_admits(hba, r["db"], r["login"], set(r["groups"]))})
-    hint = ("; ".join(f"REVOKE CONNECT, TEMPORARY ON DATABASE {d} FROM PUBLIC" for d in open_)
-            + f" (as a superuser; grant CONNECT back only to the roles that need it), or let fundledger's logins "
-              f"into {dbname} only in pg_hba.conf: a ledger login can otherwise fill the disk with temporary tables "
-              "in another database")
+    hint = _("{statements} (as a superuser; grant CONNECT back only to the roles that need it), or let fundledger's "
+             "logins into {db} only in pg_hba.conf: a ledger login can otherwise fill the disk with temporary tables "
+             "in another database").format(
+        statements="; ".join(f"REVOKE CONNECT, TEMPORARY ON DATABASE {d} FROM PUBLIC" for d in open_), db=dbname)
     if not open_:
         return Item("other_databases", "ok",
-                    f"fundledger logins hold CONNECT on {', '.join(sorted({r['db'] for r in rows}))}, "
-                    "but pg_hba.conf rejects them there")
+                    _("fundledger logins hold CONNECT on {dbs}, but pg_hba.conf rejects them there").format(
+                        dbs=", ".join(sorted({r["db"] for r in rows}))))
     if hba is None:
-        return Item("other_databases", "warn", f"fundledger logins hold CONNECT on {', '.join(open_)} "
-                    "(pg_hba_file_rules not visible to this login: run db check as a superuser)", hint)
-    return Item("other_databases", "fail", f"fundledger logins can connect to {', '.join(open_)}", hint)
+        return Item("other_databases", "warn",
+                    _("fundledger logins hold CONNECT on {dbs} (pg_hba_file_rules not visible to this login: run "
+                      "db check as a superuser)").format(dbs=", ".join(open_)), hint)
+    return Item("other_databases", "fail",
+                _("fundledger logins can connect to {dbs}").format(dbs=", ".join(open_)), hint)
 
 
 def _ledger_database(conn: Conn) -> Item:
@@ -271,11 +281,19 @@ def _ledger_database(conn: Conn) -> Item:
     and fl_owner's, CONNECT not PUBLIC's (migrations 0008, 0016_db, 0027_db)."""
     _n, findings = check_database(conn)
     if not findings:
-        return Item("ledger_database", "ok", "TEMPORARY and CREATE only the owner's and fl_owner's, CONNECT not "
-                    "PUBLIC's")
-    return Item("ledger_database", "fail", "; ".join(f.message.split(" — ")[0] for f in findings),
-                "; ".join(f.message.rsplit("The database's owner runs ", 1)[-1] for f in findings)
-                + " (as the database's owner or a superuser): the ledger's defences assume them revoked")
+        return Item("ledger_database", "ok", _("TEMPORARY and CREATE only the owner's and fl_owner's, CONNECT not "
+                                               "PUBLIC's"))
+    held = [_HOLDS.match(f.message) for f in findings]
+    return Item("ledger_database", "fail",
+                "; ".join(_("database {db}: {who} holds {privilege}").format(**h.groupdict()) if h
+                          else f.message.split(" — ")[0] for f, h in zip(findings, held, strict=True)),
+                _("{statements} (as the database's owner or a superuser): the ledger's defences assume them "
+                  "revoked").format(statements="; ".join(f.message.rsplit("The database's owner runs ", 1)[-1]
+                                                         for f in findings)))
+
+
+# verify_catalogue.check_database's finding: "database {db}: {who} holds {privilege} — {why}. …"
+_HOLDS = re.compile(r"database (?P<db>.+?): (?P<who>\S+) holds (?P<privilege>\w+) — ")
 
 
 def check(conn: Conn, *, now: dt.datetime | None = None, backup_max_age: dt.timedelta = BACKUP_MAX_AGE) -> list[Item]:
@@ -288,43 +306,45 @@ def check(conn: Conn, *, now: dt.datetime | None = None, backup_max_age: dt.time
         "data_checksums", "log_connections", "log_disconnections", "shared_preload_libraries", "server_version_num")}
     in_recovery = bool(conn.execute("SELECT pg_is_in_recovery() AS r").fetchone()["r"])  # type: ignore[index]
     items.append(_item("fsync", s["fsync"] == "on", s["fsync"],
-                       "set fsync = on: without it a power cut can corrupt the whole cluster"))
+                       _("set fsync = on: without it a power cut can corrupt the whole cluster")))
     items.append(_item("synchronous_commit", s["synchronous_commit"] in ("on", "remote_apply", "remote_write"),
                        s["synchronous_commit"],
-                       "set synchronous_commit = on: an acknowledged posting must survive a crash (and reach the "
-                       "synchronous standby)"))
+                       _("set synchronous_commit = on: an acknowledged posting must survive a crash (and reach the "
+                         "synchronous standby)")))
     items.append(_item("full_page_writes", s["full_page_writes"] == "on", s["full_page_writes"],
-                       "set full_page_writes = on: torn pages after a crash are otherwise unrecoverable"))
+                       _("set full_page_writes = on: torn pages after a crash are otherwise unrecoverable")))
     items.append(_item("data_checksums", s["data_checksums"] == "on", s["data_checksums"] or "off",
-                       "initialise clusters with initdb --data-checksums (or pg_checksums --enable while stopped) "
-                       "so disk corruption is detected", warn_only=True))
+                       _("initialise clusters with initdb --data-checksums (or pg_checksums --enable while stopped) "
+                         "so disk corruption is detected"), warn_only=True))
     items.append(_item("password_encryption", s["password_encryption"] == "scram-sha-256", s["password_encryption"],
-                       "set password_encryption = 'scram-sha-256' and reset every password (md5 hashes replay)"))
+                       _("set password_encryption = 'scram-sha-256' and reset every password (md5 hashes replay)")))
     socket_only = s["listen_addresses"].strip() == ""
     if socket_only:
-        items.append(Item("ssl", "ok", f"{s['ssl']} (no TCP listener: unix socket only)"))
+        items.append(Item("ssl", "ok", _("{ssl} (no TCP listener: unix socket only)").format(ssl=s["ssl"])))
     else:
-        items.append(_item("ssl", s["ssl"] == "on", f"{s['ssl']} (listen_addresses = '{s['listen_addresses']}')",
-                           "set ssl = on with ssl_cert_file/ssl_key_file, use hostssl lines in pg_hba.conf and "
-                           "sslmode=verify-full on clients"))
+        items.append(_item("ssl", s["ssl"] == "on", _("{ssl} (listen_addresses = '{addresses}')").format(
+                               ssl=s["ssl"], addresses=s["listen_addresses"]),
+                           _("set ssl = on with ssl_cert_file/ssl_key_file, use hostssl lines in pg_hba.conf and "
+                             "sslmode=verify-full on clients")))
     items.append(_two_phase(conn))
     items.append(_hba(conn, socket_only))
     items.append(_ledger_database(conn))
     items.append(_other_databases(conn))
     items.append(_item("wal_level", s["wal_level"] in ("replica", "logical"), s["wal_level"],
-                       "set wal_level = replica: minimal WAL allows neither a standby nor point-in-time recovery"))
+                       _("set wal_level = replica: minimal WAL allows neither a standby nor point-in-time recovery")))
     items.append(_archiving(conn, s, in_recovery))
     items.append(_backup_age(conn, now, backup_max_age))
     items.append(_standby(conn, s, in_recovery))
     items.append(_item("log_connections", s["log_connections"] not in ("", "off", "false") and
                        s["log_disconnections"] == "on",
-                       f"log_connections = {s['log_connections']}, log_disconnections = {s['log_disconnections']}",
-                       "set log_connections = on and log_disconnections = on: who logged in, from where, and "
-                       "failed attempts are part of the audit trail (等保 安全审计)", warn_only=True))
+                       _("log_connections = {connections}, log_disconnections = {disconnections}").format(
+                           connections=s["log_connections"], disconnections=s["log_disconnections"]),
+                       _("set log_connections = on and log_disconnections = on: who logged in, from where, and "
+                         "failed attempts are part of the audit trail (等保 安全审计)"), warn_only=True))
     items.append(_item("auth_delay", "auth_delay" in s["shared_preload_libraries"],
-                       s["shared_preload_libraries"] or "(none)",
-                       "add auth_delay to shared_preload_libraries (auth_delay.milliseconds = 500): failed logins "
-                       "are slowed", warn_only=True))
+                       s["shared_preload_libraries"] or _("(none)"),
+                       _("add auth_delay to shared_preload_libraries (auth_delay.milliseconds = 500): failed logins "
+                         "are slowed"), warn_only=True))
     return items
 
 
@@ -335,19 +355,21 @@ def _two_phase(conn: Conn) -> Item:
     entry is sealed or numbered again and no period can be closed, across restarts, until
     a superuser ends it. fundledger uses none; the embedded server pins the setting to 0."""
     r = conn.execute("""SELECT current_setting('max_prepared_transactions')::int AS n,
-                               (SELECT string_agg(format('%L of %s in %s since %s', gid, owner, database,
-                                                         to_char(prepared, 'YYYY-MM-DD HH24:MI:SS')), '; '
-                                                  ORDER BY prepared)
+                               (SELECT json_agg(json_build_array(quote_literal(gid), owner, database,
+                                                                 to_char(prepared, 'YYYY-MM-DD HH24:MI:SS'))
+                                                ORDER BY prepared)
                                   FROM pg_prepared_xacts) AS held""").fetchone()
     assert r is not None
-    held = f"; prepared now: {r['held']}" if r["held"] else ""
-    hint = ("set max_prepared_transactions = 0 and restart (fundledger uses no two-phase commit; an application "
-            "that needs it gets a server of its own): any login may PREPARE TRANSACTION, and a prepared "
-            "transaction holds the journal's chain head with no session, so no entry is sealed again and no "
-            "period can be closed")
+    held = (_("; prepared now: {transactions}").format(transactions="; ".join(
+        _("{gid} of {owner} in {database} since {at}").format(gid=g, owner=o, database=d, at=t)
+        for g, o, d, t in r["held"])) if r["held"] else "")
+    hint = _("set max_prepared_transactions = 0 and restart (fundledger uses no two-phase commit; an application "
+             "that needs it gets a server of its own): any login may PREPARE TRANSACTION, and a prepared "
+             "transaction holds the journal's chain head with no session, so no entry is sealed again and no "
+             "period can be closed")
     if r["held"]:
-        hint = ("end the prepared transactions first, as a superuser: ROLLBACK PREPARED 'gid' (or COMMIT "
-                "PREPARED), then " + hint)
+        hint = _("end the prepared transactions first, as a superuser: ROLLBACK PREPARED 'gid' (or COMMIT "
+                 "PREPARED), then {hint}").format(hint=hint)
     return _item("max_prepared_transactions", r["n"] == 0 and not r["held"],
                  f"{r['n']}{held}", hint)
 
@@ -356,25 +378,28 @@ def _archiving(conn: Conn, s: dict[str, str], in_recovery: bool) -> Item:
     mode = s["archive_mode"]
     target = s["archive_library"] or s["archive_command"]
     if mode == "off" or not target or target == "(disabled)":
-        return Item("archiving", "fail", f"archive_mode = {mode}, nothing archives",
-                    "fundledger init --archive DIR (embedded) or set archive_mode = on with archive_library = "
-                    "'basic_archive' (or pg_receivewal on the backup host): without archived WAL there is no "
-                    "point-in-time recovery")
+        return Item("archiving", "fail", _("archive_mode = {mode}, nothing archives").format(mode=mode),
+                    _("fundledger init --archive DIR (embedded) or set archive_mode = on with archive_library = "
+                      "'basic_archive' (or pg_receivewal on the backup host): without archived WAL there is no "
+                      "point-in-time recovery"))
     a = conn.execute("SELECT archived_count, last_archived_wal, last_archived_time, failed_count, last_failed_wal, "
                      "last_failed_time FROM pg_stat_archiver").fetchone()
     assert a is not None
     if in_recovery and mode != "always":
-        return Item("archiving", "ok", f"{target} (on the primary; this server is a standby)")
+        return Item("archiving", "ok", _("{target} (on the primary; this server is a standby)").format(target=target))
     failing = a["last_failed_time"] is not None and (a["last_archived_time"] is None
                                                     or a["last_failed_time"] > a["last_archived_time"])
-    value = (f"{target}: {a['archived_count']} archived (last {a['last_archived_wal']} at {a['last_archived_time']}), "
-             f"{a['failed_count']} failed")
+    value = _("{target}: {archived} archived (last {wal} at {at}), {failed} failed").format(
+        target=target, archived=a["archived_count"], wal=a["last_archived_wal"], at=a["last_archived_time"],
+        failed=a["failed_count"])
     if failing:
-        return Item("archiving", "fail", value + f", last failure {a['last_failed_wal']} at {a['last_failed_time']}",
-                    "the archiver is failing: check the server log and the archive directory (space, permissions); "
-                    "WAL piles up in pg_wal until it works")
+        return Item("archiving", "fail",
+                    value + _(", last failure {wal} at {at}").format(wal=a["last_failed_wal"], at=a["last_failed_time"]),
+                    _("the archiver is failing: check the server log and the archive directory (space, permissions); "
+                      "WAL piles up in pg_wal until it works"))
     if not a["archived_count"]:
-        return Item("archiving", "warn", value, "nothing archived yet: run SELECT pg_switch_wal() and check again")
+        return Item("archiving", "warn", value,
+                    _("nothing archived yet: run SELECT pg_switch_wal() and check again"))
     return Item("archiving", "ok", value)
 
 
@@ -390,31 +415,36 @@ def last_backup(conn: Conn) -> dict[str, Any] | None:
 
 def _backup_age(conn: Conn, now: dt.datetime | None, max_age: dt.timedelta) -> Item:
     b = last_backup(conn)
-    hint = ("fundledger backup DIR (nightly, e.g. from cron/systemd timer): a verified base backup bounds how much "
-            f"WAL a restore must replay; older than {max_age} is unsafe")
+    hint = _("fundledger backup DIR (nightly, e.g. from cron/systemd timer): a verified base backup bounds how much "
+             "WAL a restore must replay; older than {hours} h is unsafe").format(
+        hours=f"{max_age.total_seconds() / 3600:g}")
     if b is None:
-        return Item("base_backup", "fail", "no verified base backup recorded", hint)
+        return Item("base_backup", "fail", _("no verified base backup recorded"), hint)
     now = now or dt.datetime.now(dt.UTC)
     age = now - b["at"]
-    d = b["detail"]
-    value = f"{d.get('label')} ({d.get('kind')}) at {b['at']:%Y-%m-%d %H:%M:%S%z}, {age.total_seconds() / 3600:.1f} h ago"
+    label, kind = b["detail"].get("label"), b["detail"].get("kind")
+    value = _("{label} ({kind}) at {at}, {hours} h ago").format(
+        label=label, kind=code_text(str(kind)), at=f"{b['at']:%Y-%m-%d %H:%M:%S%z}",
+        hours=f"{age.total_seconds() / 3600:.1f}")
     return _item("base_backup", age <= max_age, value, hint)
 
 
 def _standby(conn: Conn, s: dict[str, str], in_recovery: bool) -> Item:
-    hint = ("fundledger db standby create DIR (or a standby of your own with pg_basebackup -R) and list it in "
-            "synchronous_standby_names: an acknowledged posting must be on two machines")
+    hint = _("fundledger db standby create DIR (or a standby of your own with pg_basebackup -R) and list it in "
+             "synchronous_standby_names: an acknowledged posting must be on two machines")
     if in_recovery:
         r = conn.execute("SELECT status, sender_host FROM pg_stat_wal_receiver").fetchone()
         ok = r is not None and r["status"] == "streaming"
-        return _item("sync_standby", ok, f"this server is a standby ({r['status'] if r else 'not receiving'})",
-                     "the standby is not streaming from its primary: check primary_conninfo and the primary")
+        return _item("sync_standby", ok,
+                     _("this server is a standby ({status})").format(status=r["status"] if r else _("not receiving")),
+                     _("the standby is not streaming from its primary: check primary_conninfo and the primary"))
     rows = conn.execute("""SELECT application_name, state, sync_state FROM pg_stat_replication
                             ORDER BY application_name""").fetchall()
     sync = [r for r in rows if r["sync_state"] in ("sync", "quorum") and r["state"] == "streaming"]
     names = s["synchronous_standby_names"]
-    value = (f"synchronous_standby_names = '{names}'; "
-             + (", ".join(f"{r['application_name']} {r['state']}/{r['sync_state']}" for r in rows) or "no standby attached"))
+    value = _("synchronous_standby_names = '{names}'; {standbys}").format(
+        names=names, standbys=", ".join(f"{r['application_name']} {r['state']}/{r['sync_state']}" for r in rows)
+        or _("no standby attached"))
     return _item("sync_standby", bool(names) and bool(sync), value, hint)
 
 

@@ -246,3 +246,66 @@ def read(rows, errors, bad_row):
 '''
     found = unworded_reasons({"probe.py": ast.parse(src)})
     assert found == {"probe.py:read": 3}, found
+
+
+# ---------------------------------------------------------------------------------------------
+# (ATTACK21 N3) ``fundledger db check``'s items: each item's value and its remedy are read by the
+# operator under the Chinese default, so every text ledger/store/deploy.py hands to an item —
+# ``_item(name, good, value, hint)``, ``Item(name, status, value, hint)``, and what it builds first
+# in a ``value``/``hint``/``held`` variable — is a catalogue message with placeholders
+# (``_("… {x}").format(x=…)``), never English text. No allow-list: db check has no English left.
+ITEM_TEXT_AT = {"_item": (2, 3), "Item": (2, 3)}
+ITEM_TEXT_NAMES = {"value", "hint", "held"}
+
+
+def unworded_items(trees: dict[str, ast.Module]) -> Counter[str]:
+    """``file:function`` -> how many db check texts it builds in untranslated English."""
+    found: Counter[str] = Counter()
+    for path, tree in trees.items():
+        if not path.endswith(("ledger/store/deploy.py", "probe.py")):
+            continue
+        for scope, c in _calls(tree, ""):
+            at = ITEM_TEXT_AT.get(_name(c.func) or "")
+            if at is None:
+                continue
+            args = [c.args[i] for i in at if len(c.args) > i]
+            args += [k.value for k in c.keywords if k.arg in ("value", "hint")]
+            found[f"{path}:{scope}"] += sum(english(a) for a in args)
+        for scope, node in _statements(tree, ""):
+            if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(_name(t) in ITEM_TEXT_NAMES for t in targets) and node.value is not None \
+                        and english(node.value):
+                    found[f"{path}:{scope}"] += 1
+    return +found
+
+
+def _statements(node: ast.AST, scope: str) -> Iterator[tuple[str, ast.AST]]:
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield from _statements(child, f"{scope}.{child.name}" if scope else child.name)
+        else:
+            yield scope or "<module>", child
+            yield from _statements(child, scope)
+
+
+def test_db_check_items_are_worded() -> None:
+    found = unworded_items(_sources())
+    assert not found, ("db check texts in English (wrap each in _() with .format(), make i18n, fill its "
+                       f"Chinese): {sorted(found.items())}")
+
+
+def test_the_db_check_sweep_sees_an_english_item() -> None:
+    src = '''
+def check(s, conn):
+    items = [_item("fsync", s == "on", s, "set fsync = on: a power cut corrupts"),
+             Item("ssl", "ok", f"{s} (no TCP listener)"),
+             _item("wal", True, _("{x} ok").format(x=s), _("set wal_level = replica")),
+             Item("auth", "warn", s or "(none)", hint=f"add {s} to the list")]
+    hint = "fundledger backup DIR nightly"
+    hint += " (a socket only)"
+    value = _("{n} rules").format(n=len(s))
+    return items, hint, value
+'''
+    found = unworded_items({"probe.py": ast.parse(src)})
+    assert found == {"probe.py:check": 5}, found
