@@ -200,8 +200,11 @@ USAGE: tuple[str, ...] = (
     N_("Missing option '{option}'."),
     N_("Missing argument '{argument}'."),
     N_("Missing option '{option}'. {detail}"),
-    N_("No such option: {option}"),
+    # (ATTACK21) with Click's suggestion first: the shorter one took the suggestion for part of the option
     N_("No such option: {option} {suggestion}"),
+    N_("(Possible options: {options})"),   # the {suggestion} of the one above
+    N_("Did you mean {option}?"),
+    N_("No such option: {option}"),
     N_("No such command '{command}'."),
     N_("No such command '{command}'. Did you mean {suggestion}?"),
     N_("Input should be a valid integer, unable to parse string as an integer"),

@@ -175,6 +175,8 @@ def test_the_command_line_in_either_language():
     assert "Usage: fundledger request submit" in r.stdout and "用法" not in r.stdout
     r = run_cli(["reqest"], url=None, env=zh)
     assert r.exit_code == 2 and "没有这个命令：reqest" in r.stderr
+    r = run_cli(["forecast", "--yeer", "2024"], url=None, env=zh)   # (ATTACK21) Click's suggestion too
+    assert r.exit_code == 2 and "没有这个选项：--yeer （可用的选项：--years）" in r.stderr, r.stderr
     r = run_cli(["request", "list", "--year", "abc"], url=None, env=zh)
     assert r.exit_code == 2 and "--year 的值无效：“abc”不是有效的整数" in r.stderr
     r = run_cli(["--version"], url=None, env=zh)
