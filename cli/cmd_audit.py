@@ -400,10 +400,11 @@ def reconcile_report(
         account=plain(r.account), book=plain(r.book), date=d, n=len(r.matched)))
     table(_("unmatched on the bank side"), [("date", _("date")), ("direction", _("in/out")),
                                             ("amount", _("amount")), ("reference", _("reference"))],
-          [as_row(x) for x in r.unmatched_bank], money=["amount"])
+          [{**as_row(x), "direction": code_text(str(x.direction))} for x in r.unmatched_bank], money=["amount"])
     table(_("unmatched on the book side"), [("date", _("date")), ("voucher", _("voucher")), ("side", _("D/C")),
                                             ("amount", _("amount")), ("reference", _("reference")),
-                                            ("unit", _("unit"))], [as_row(x) for x in r.unmatched_book],
+                                            ("unit", _("unit"))],
+          [{**as_row(x), "side": code_text({"D": "Dr", "C": "Cr"}.get(x.side, x.side))} for x in r.unmatched_book],
           money=["amount"])
     rows: list[dict[str, Any]] = [
         {"a": _("bank statement balance"), "x": rec.bank_balance, "b": _("book balance"),

@@ -256,8 +256,8 @@ CODES: dict[str, str] = {
     "joined_first_year": N_("defaulted to 1 January of the first year"),
     "joined_upgrade": N_("derived at the upgrade from its postings"),
     "joined_later": N_("registered later by the city bureau (months-payable basis)"),
-    # sides
-    "Dr": N_("Dr"), "Cr": N_("Cr"),
+    # sides; a bank statement line's direction (reconcile report)
+    "Dr": N_("Dr"), "Cr": N_("Cr"), "in": N_("in"), "out": N_("out"),
     # verify's checks (the names stay in --json)
     "entry_balanced": N_("entries balance"), "posting_copies": N_("posting copies agree"),
     "vouchers": N_("vouchers numbered without gaps"), "account_balances": N_("account balances agree"),

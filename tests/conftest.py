@@ -365,6 +365,7 @@ SAME_ON_ANY_SERVER = frozenset({
     "tests/security/test_attack19b_settings_reload_order.py",  # the ledger's own settings of a closed year, reloaded (rule, verdict)
     "tests/security/test_attack20_year_as_of.py",  # --year against --as-of (the CLI's refusal)
     "tests/security/test_attack21_role_action_english.py",  # a role refusal's action in Chinese (the CLI's catalogue)
+    "tests/security/test_attack21_cli_read_english.py",  # the README's read commands in Chinese (the CLI's catalogue)
     # test_attack9_expenditure_point.py: an officer's confirmation on expenditure across 0067's rule point (rule, verdict)
     "tests/security/test_attack9_expenditure_point.py::test_after_the_upgrade_the_same_confirmation_is_refused_and_forced_it_is_named",
     "tests/security/test_attack9_expenditure_point.py::test_an_officer_confirmation_on_expenditure_before_0067_is_whole_after_the_upgrade",
