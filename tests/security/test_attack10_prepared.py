@@ -147,8 +147,10 @@ def shared_two_phase_server() -> Iterator[str]:
 
 def _check_item(sock: str) -> dict[str, str]:
     from ledger.store.deploy import check
+    from tests.helpers import use_lang
 
-    with psycopg.connect(f"postgresql://postgres@/x6?host={sock}", row_factory=dict_row) as c:
+    # in English, as the CLI's --lang en words it (ATTACK21 N3: the item's texts are catalogue messages)
+    with use_lang("en"), psycopg.connect(f"postgresql://postgres@/x6?host={sock}", row_factory=dict_row) as c:
         return next({"status": i.status, "value": i.value, "hint": i.hint} for i in check(c)
                     if i.name == "max_prepared_transactions")
 
