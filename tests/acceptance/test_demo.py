@@ -4,6 +4,7 @@ English one holds no Chinese label, a Chinese one no English header (codes aside
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -18,37 +19,46 @@ from ledger.demo.run import AUDITOR, Demo
 from ledger.i18n import get_lang, set_lang
 from ledger.store import embedded
 from tests.acceptance import _agreement as agreement
+from tests.acceptance import _demo_built
 
 pytestmark = pytest.mark.db
 
 
-def _run(tmp: Path, seed: int, *, english: bool = False, json_only: bool = False
-         ) -> tuple[Demo, list, dict, object]:
-    """The demo on a fresh server of its own. ``json_only``: the second run of the
+def _run(tmp: Path, seed: int, *, english: bool = False, json_only: bool = False,
+         built: pytest.Config | None = None) -> tuple[Demo, list, dict, object]:
+    """The demo on a server of its own. ``built`` (the run's config): the demo's two years are
+    a copy of the run's (tests/acceptance/_demo_built.py: built once a run, shared with
+    test_print), not run again here. ``json_only``: the second run of the
     determinism check, which compares the JSON reports only: the workbooks, charts, forecast
     and verify are the first run's to check (write_outputs after the JSON: 4.4 CPU-s of the
-    client and 1.7 of the server, 2026-12-06)."""
+    client and 1.7 of the server, 2026-12-06); it runs the demo from nothing."""
     home, out = tmp / f"db{seed}", tmp / f"out{seed}"
-    d = Demo(home, out, year=2023, seed=seed, scale=1, years=2)
-    was = get_lang()
-    try:
-        set_lang("zh")
-        stories = d.run()
-        if json_only:
-            by_year, _written = write_json_reports(d, out)
-            return d, stories, by_year, None
-        by_year, written, verified = write_outputs(d, out)
-        # Every report × unit × book of the two years against the rule's one definition (ATTACK17)
-        agreement.check(d.conn(AUDITOR), by_year)
-        if english:   # the same ledger's reports and charts as `fundledger --lang en demo` writes them
-            # — not its verify: the auditor's reads since the one above committed nothing, and a
-            # verify of the two demo years would give the same verdict over the same rows
-            set_lang("en")
-            write_outputs(d, tmp / f"out{seed}-en", verified=False)
-    finally:
-        set_lang(was)
-        d.close()
-        embedded.stop(home, mode="immediate")
+    with contextlib.ExitStack() as stack:
+        if built is not None:
+            assert seed == _demo_built.YEAR
+            home, stories = stack.enter_context(_demo_built.demo_copy(built))
+        d = Demo(home, out, year=2023, seed=seed, scale=1, years=2)
+        was = get_lang()
+        try:
+            set_lang("zh")
+            if built is None:
+                stories = d.run()
+            if json_only:
+                by_year, _written = write_json_reports(d, out)
+                return d, stories, by_year, None
+            by_year, written, verified = write_outputs(d, out)
+            # Every report × unit × book of the two years against the rule's one definition (ATTACK17)
+            agreement.check(d.conn(AUDITOR), by_year)
+            if english:   # the same ledger's reports and charts as `fundledger --lang en demo` writes them
+                # — not its verify: the auditor's reads since the one above committed nothing, and a
+                # verify of the two demo years would give the same verdict over the same rows
+                set_lang("en")
+                write_outputs(d, tmp / f"out{seed}-en", verified=False)
+        finally:
+            set_lang(was)
+            d.close()
+            if built is None:
+                embedded.stop(home, mode="immediate")
     # `make demo` draws the forecast from the last year end, one chart per book (issue 21).
     from matplotlib import image as mpimg
 
@@ -109,8 +119,8 @@ def check_languages(zh_dir: Path, en_dir: Path) -> None:
             assert not CJK.search(ws.oddFooter.center.text or "") and not CJK.search(ws.title)
 
 
-def test_demo_story_matches_reports_and_is_deterministic(tmp_path):
-    _d1, stories, by_year, verified = _run(tmp_path, 2023, english=True)
+def test_demo_story_matches_reports_and_is_deterministic(tmp_path, pytestconfig):
+    _d1, stories, by_year, verified = _run(tmp_path, 2023, english=True, built=pytestconfig)
     check_languages(tmp_path / "out2023" / "reports", tmp_path / "out2023-en" / "reports")
     assert verified.ok, [f for c in verified.checks for f in c.findings][:5]
     story, reps = stories[0], by_year[2023]

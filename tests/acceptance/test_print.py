@@ -1,11 +1,11 @@
-"""Every report workbook printed as an office prints it (issue 18): a year of the demo,
-each report written to XLSX, all converted to PDF by LibreOffice headless in ONE call,
-then read back with pypdf. Checked on every page of every report: A4 landscape, one page
-wide (every column header of the report is on the page, so no column spilled onto a
-page of its own), the header rows repeated; the signature block (单位负责人 / 审核人 /
-制表人 / 日期) under every statement; the CJK font embedded. The shortfall's key columns
-(covered by surplus, government share, surplus after) are on page 1, and the monitor
-takes one page per book.
+"""Every report workbook printed as an office prints it (issue 18): a year of the demo (2023,
+the first of the run's two-year demo, which test_demo reads too), each report written to
+XLSX, all converted to PDF by LibreOffice headless in ONE call, then read back with pypdf.
+Checked on every page of every report: A4 landscape, one page wide (every column header of
+the report is on the page, so no column spilled onto a page of its own), the header rows
+repeated; the signature block (单位负责人 / 审核人 / 制表人 / 日期) under every statement; the
+CJK font embedded. The shortfall's key columns (covered by surplus, government share,
+surplus after) are on page 1, and the monitor takes one page per book.
 
 LibreOffice (``libreoffice-calc-nogui``) and ``fonts-noto-cjk`` come from Debian's
 packages via ``make deps-print``, which ``make test`` runs first (as root it installs
@@ -25,18 +25,18 @@ from typing import Any
 import pytest
 
 from cli.cmd_demo import build_reports
-from ledger.demo.run import AUDITOR, Demo
+from ledger.demo.run import AUDITOR
 from ledger.i18n import translate
 from ledger.reports import builders_detail, builders_fund
 from ledger.reports.export import FONT_NAME, SIGNATURE_FIELDS, write_xlsx
 from ledger.reports.model import Report
-from ledger.store import embedded, reports, reports_budget, reports_ledger
-from ledger.store.db import run_tx
+from ledger.store import reports, reports_budget, reports_ledger
+from ledger.store.db import Target, connect, run_tx
+from tests.acceptance._demo_built import YEAR, demo_copy
 
 pytestmark = pytest.mark.db
 
 A4_LANDSCAPE = (841.89, 595.28)  # points
-YEAR = 2023
 
 
 def _soffice() -> str:
@@ -73,19 +73,20 @@ def _all_reports(conn: Any) -> dict[str, Report]:
 
 
 @pytest.fixture(scope="module")
-def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Report, Any]]:
+def printed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+            ) -> dict[str, tuple[Report, Any]]:
     soffice = _soffice()
     from pypdf import PdfReader
 
     tmp = tmp_path_factory.mktemp("print")
-    home = tmp / "db"
-    demo = Demo(home, tmp / "demo", year=YEAR, seed=YEAR, scale=1)
-    try:
-        demo.run()
-        reps = run_tx(demo.conn(AUDITOR), _all_reports)
-    finally:
-        demo.close()
-        embedded.stop(home, mode="immediate")
+    # The demo's first year, on a copy of the run's two-year demo (built once a run, shared with
+    # test_demo: tests/acceptance/_demo_built.py); every report reads 2023, as of its end.
+    with demo_copy(request.config) as (home, _stories):
+        auditor = connect(Target(None, AUDITOR, str(home)))
+        try:
+            reps = run_tx(auditor, _all_reports)
+        finally:
+            auditor.close()
     books = tmp / "xlsx"
     books.mkdir()
     for key, rep in reps.items():
