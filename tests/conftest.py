@@ -571,6 +571,65 @@ def pytest_configure(config: pytest.Config) -> None:
     path = tempfile.mkdtemp(prefix="fl-run-", dir=cluster_parent())
     config.stash[_RUN_DIR] = path
     atexit.register(shutil.rmtree, path, True)      # even if the run dies early
+    if (getattr(config.option, "numprocesses", None) or 0) > 1:
+        with contextlib.suppress(Exception):    # pytest's internals moved: the workers compile, as before
+            compile_once(config)
+
+
+# ---- the bytecode every worker would compile -----------------------------------------------
+
+# On a clean clone nothing is compiled yet, and xdist's workers start together: each compiled
+# ledger/, cli/ and bench/ from source and rewrote every test module's asserts (pytest's
+# rewritten bytecode) before its first test — the same work once per worker, and once more per
+# worker of ``make test-server``, which CI runs beside ``make test``. Collecting the whole quick
+# suite cost one process 16.2 CPU-s cold and 5.8 with the bytecode there; the two workers of
+# ``-n 2``, cold, 16.2, 15.1 and 17.6 CPU-s (they share some of it by chance: a module one of them
+# wrote first the other reads), 13.5, 14.1 and 14.3 compiled once here (2026-12-08). So the
+# controller compiles it once before the workers start: the packages with ``compileall`` (the
+# import system's own pycs, timestamp-checked) in a process beside it, the test modules and
+# conftest files with pytest's own rewrite into pytest's own pycs (checked by the source's hash,
+# as pytest checks them). A worker then finds what it would have written. Two runs at once
+# (``make -j2 test test-server``) take turns by a lock: the second finds everything compiled.
+# Nothing when bytecode is not kept (PYTHONDONTWRITEBYTECODE): the workers would not keep theirs.
+_COMPILED = ("ledger", "cli", "bench", "tests")
+
+
+def compile_once(config: pytest.Config) -> None:
+    """Compile what every worker would (``_COMPILED``), once, before the workers start."""
+    import fcntl
+    import hashlib
+    import subprocess
+    import sys
+
+    from _pytest.assertion import rewrite
+    from _pytest.pathlib import fnmatch_ex
+
+    if sys.dont_write_bytecode or config.getoption("assertmode") != "rewrite":
+        return
+    root = Path(__file__).resolve().parent.parent
+    patterns = [*config.getini("python_files"), "conftest.py"]
+    # The test modules of the paths the run was given (all of tests/ without any)
+    asked = [(config.invocation_params.dir / a.split("::", 1)[0]).resolve() for a in config.args] \
+        or [root / "tests"]
+    rewritten = [f for f in sorted((root / "tests").rglob("*.py")) if any(fnmatch_ex(p, f) for p in patterns)]
+    tests = [f for f in rewritten if f.name == "conftest.py" or any(f == a or a in f.parents for a in asked)]
+    lock_path = Path(tempfile.gettempdir()) / f"fundledger-compile-{hashlib.sha256(bytes(root)).hexdigest()[:16]}.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        skip = "|".join(re.escape(str(f)) for f in rewritten)     # pytest's pycs, not the import system's
+        packages = subprocess.Popen([sys.executable, "-m", "compileall", "-q", "-x", f"^({skip})$",
+                                     *(str(root / d) for d in _COMPILED)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        state = config.stash[rewrite.assertstate_key]
+        for fn in tests:
+            cache = rewrite.get_cache_dir(fn)
+            pyc = cache / (fn.name[:-3] + rewrite.PYC_TAIL)
+            if rewrite._read_pyc(fn, pyc) is not None or not rewrite.try_makedirs(cache):
+                continue
+            with contextlib.suppress(SyntaxError, OSError):     # the worker reports it, as ever
+                source_hash, co = rewrite._rewrite_test(fn, config)
+                rewrite._write_pyc(state, co, source_hash, pyc)
+        packages.wait()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
