@@ -30,8 +30,9 @@ def history(conn: Conn, *, origin: dt.date, book: str | None = None,
     shortfall rule reads them, taken out of the account each was credited to — 4101.shortfall,
     or 4401 for a late adjustment-fund allocation); expenditure = 5xxx; equity = 3001
     outside the close (handover)."""
+    # MATERIALIZED: the daily sums once (``fl.operating_day``, see ``ledger.store.monitor.figures``)
     rows = conn.execute(
-        f"""WITH mv AS (
+        f"""WITH mv AS MATERIALIZED (
               SELECT d.account_id, date_trunc('month', d.day)::date AS month, sum(d.debits - d.credits) AS net
                 FROM fl.operating_day d WHERE d.day <= %(origin)s
                GROUP BY d.account_id, date_trunc('month', d.day))

@@ -156,9 +156,15 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
     due date: ``government_share_due_months`` after the end of its year, default 3)."""
     args = {"as_of": as_of, "after": year_before(as_of), "ystart": dt.date(as_of.year, 1, 1), "year": as_of.year,
             "book": book, "unit": unit}
+    # MATERIALIZED: the per-account sums of ``fl.operating_day`` computed once. Inlined, under the
+    # row security of a reader's session (the auditor's, an officer's) the planner took the joined
+    # accounts for one row and ran the whole daily aggregate again for each account (a nested loop,
+    # 168 runs over the demo's 2023): 0.5 CPU-s of the server a read of the two-year demo, 0.04 so.
+    # The same rows either way: the fence changes the plan, not the query (every reader of
+    # ``fl.operating_day`` here does the same; 2026-12-08, bench/history/2026-12-08-ci-time-12.md).
     return fetch_all(
         conn, MonitorFigures,
-        f"""WITH mv AS (
+        f"""WITH mv AS MATERIALIZED (
               SELECT d.account_id,
                      sum(d.debits - d.credits) AS balance,
                      sum(d.debits - d.credits)
@@ -225,9 +231,10 @@ def monthly(conn: Conn, *, book: str, end: dt.date) -> list[MonthFigures]:
     in net assets (``net_assets``, credits − debits) and the expenditure (``expenditure``,
     debits − credits), both without the year-end close. Cumulating gives the surplus at
     each month end; a 12-month window gives the trailing expenditure."""
+    # MATERIALIZED: the daily sums once (``figures``)
     return fetch_all(
         conn, MonthFigures,
-        """WITH mv AS (
+        """WITH mv AS MATERIALIZED (
              SELECT d.account_id, date_trunc('month', d.day)::date AS month, sum(d.debits - d.credits) AS net
                FROM fl.operating_day d WHERE d.day <= %(end)s
               GROUP BY d.account_id, date_trunc('month', d.day))

@@ -30,8 +30,9 @@ def budget_execution(conn: Conn, *, year: int, as_of: dt.date | None = None, boo
         f"""SELECT b.unit, b.book, b.component, b.line, b.kind, b.amount, b.version
               FROM fl.budget_current b WHERE b.year = %(year)s AND {_FILTER.format(t='b')}
              ORDER BY b.book DESC, b.unit, b.component, b.line""", args).fetchall()
+    # MATERIALIZED: the daily sums once (``fl.operating_day``, see ``ledger.store.monitor.figures``)
     actual = conn.execute(
-        f"""WITH mv AS (
+        f"""WITH mv AS MATERIALIZED (
               SELECT d.account_id, extract(quarter FROM d.day)::int AS quarter,
                      sum(d.debits)::bigint AS debits, sum(d.credits)::bigint AS credits
                 FROM fl.operating_day d WHERE d.day BETWEEN %(start)s AND %(end)s

@@ -60,8 +60,9 @@ def income(conn: Conn, *, start: dt.date, end: dt.date, book: str | None = None,
     reconciling lines to the rule's C.
     """
     args = {"start": start, "end": end, "book": book, "unit": unit}
+    # MATERIALIZED: the daily sums once (``fl.operating_day``, see ``ledger.store.monitor.figures``)
     movements = conn.execute(
-        f"""WITH mv AS (
+        f"""WITH mv AS MATERIALIZED (
               SELECT d.account_id, date_trunc('month', d.day)::date AS month,
                      sum(d.debits)::bigint AS debits, sum(d.credits)::bigint AS credits
                 FROM fl.operating_day d WHERE d.day BETWEEN %(start)s AND %(end)s
