@@ -1249,3 +1249,7 @@ def run_cli(args: list[str], *, url: str | None, user: str | None = None, input:
             else:
                 os.environ[k] = v
     return CliResult(code, out.getvalue(), err.getvalue())
+
+
+# ---- ledgers built once a worker and copied per test (tests/sampled.py) ------------------
+from tests.sampled import _built, _sampled, sample_db, sample_ids  # noqa: E402,F401  (fixtures of tests/ and below)
