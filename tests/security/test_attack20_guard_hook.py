@@ -32,7 +32,6 @@ import json
 import pytest
 
 from tests.conftest import LedgerDB
-from tests.integration.test_verify import sample_ledger
 
 pytestmark = pytest.mark.db
 
@@ -51,23 +50,22 @@ BEGIN
 END $$"""
 
 
-def test_l4_a_planted_guard_function_is_named_by_verify(ledger_db: LedgerDB) -> None:
-    sample_ledger(ledger_db)
-    if ledger_db.admin().execute("SELECT to_regprocedure('fl_guard.end_stuck_writers(interval,interval)') AS p"
+def test_l4_a_planted_guard_function_is_named_by_verify(sample_db: LedgerDB) -> None:
+    if sample_db.admin().execute("SELECT to_regprocedure('fl_guard.end_stuck_writers(interval,interval)') AS p"
                                  ).fetchone()["p"] is None:
         pytest.skip("no busy-holder guard on this server (its migration needs a superuser)")
-    assert ledger_db.cli("verify", "--json", user="aud").exit_code == 0
-    ledger_db.admin().execute(HOOK)
+    assert sample_db.cli("verify", "--json", user="aud").exit_code == 0
+    sample_db.admin().execute(HOOK)
 
     # o22's own connection, as the library uses it after a lock wait (ledger.store.db.run_tx)
     from ledger.store.db import _end_stuck_writers
-    o22 = ledger_db.connect("o22", autocommit=True)
+    o22 = sample_db.connect("o22", autocommit=True)
     _end_stuck_writers(o22)
-    planted = ledger_db.admin().execute("SELECT id, created_by FROM fl.entry WHERE idempotency_key LIKE "
+    planted = sample_db.admin().execute("SELECT id, created_by FROM fl.entry WHERE idempotency_key LIKE "
                                         "'manual:o22:planted-by-dba'").fetchall()
     assert [r["created_by"] for r in planted] == ["o22"], planted     # written under o22's name
 
-    v = ledger_db.cli("verify", "--json", user="aud")
+    v = sample_db.cli("verify", "--json", user="aud")
     # on main: exit 0 — the entry is o22's by every record, and nothing checks fl_guard
     assert v.exit_code == 1, v.stdout[-800:]
     found = {f.get("account") or "" for c in v.json()["independent"]["checks"] if c["name"] == "catalogue"
@@ -84,18 +82,17 @@ def test_l4_a_planted_guard_function_is_named_by_verify(ledger_db: LedgerDB) -> 
     "CREATE FUNCTION fl_guard.end_stuck_writers(p_age interval) RETURNS int LANGUAGE sql AS 'SELECT 0'",
     "CREATE TABLE fl_guard.planted (x int)",
 ], ids=["invoker", "path", "owner", "schema-create", "execute", "overload", "table"])
-def test_l4_every_change_to_the_guard_schema_is_named(ledger_db: LedgerDB, lever: str) -> None:
+def test_l4_every_change_to_the_guard_schema_is_named(sample_db: LedgerDB, lever: str) -> None:
     """The variants of the class: whatever in ``fl_guard`` a superuser changes — a function's
     security, settings, owner or privileges, the schema's privileges, a function or table added
     beside the release's — the catalogue check names it."""
-    sample_ledger(ledger_db)
-    admin = ledger_db.admin()
+    admin = sample_db.admin()
     if admin.execute("SELECT to_regnamespace('fl_guard') AS n").fetchone()["n"] is None:
         pytest.skip("no busy-holder guard on this server (its migration needs a superuser)")
     owner = admin.execute("SELECT nspowner::regrole::text AS o FROM pg_namespace WHERE nspname = 'fl'"
                           ).fetchone()["o"]
     admin.execute(lever.format(owner=owner))
-    v = ledger_db.cli("verify", "--json", user="aud")
+    v = sample_db.cli("verify", "--json", user="aud")
     assert v.exit_code == 1, v.stdout[-800:]
     found = {f.get("account") or "" for c in v.json()["independent"]["checks"] if c["name"] == "catalogue"
              for f in c["findings"]}

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_verify import sample_ledger
-
 pytestmark = pytest.mark.db
 
 LEVERS = [
@@ -52,14 +50,13 @@ def _catalogue(out: dict) -> set[str]:
 
 @pytest.mark.parametrize("move", sorted(MOVES))
 @pytest.mark.parametrize("lever", LEVERS, ids=["operator", "aggregate", "type", "cast", "sql-function"])
-def test_l2_a_changed_builtin_stays_named_after_the_marker_row_moves(ledger_db, lever, move):
-    sample_ledger(ledger_db)
-    c = ledger_db.admin()
+def test_l2_a_changed_builtin_stays_named_after_the_marker_row_moves(sample_db, lever, move):
+    c = sample_db.admin()
     c.execute(lever)
-    before = ledger_db.cli("verify", "--json", user="aud")
+    before = sample_db.cli("verify", "--json", user="aud")
     assert before.exit_code == 1 and _catalogue(before.json()["independent"]), before   # named, as B2 fixed
     c.execute(MOVES[move])
-    after = ledger_db.cli("verify", "--json", user="aud")
+    after = sample_db.cli("verify", "--json", user="aud")
     # on main: exit 0, the catalogue check green — the change is initdb's now
     assert after.exit_code == 1, after.stdout[-600:]
     assert _catalogue(after.json()["independent"]), after.stdout[-600:]

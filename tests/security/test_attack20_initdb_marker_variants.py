@@ -15,7 +15,6 @@ import pytest
 
 from ledger.store import verify_builtins
 from ledger.store.verify_catalogue import check_builtins
-from tests.integration.test_verify import sample_ledger
 
 pytestmark = pytest.mark.db
 
@@ -74,17 +73,16 @@ def test_l2_variant_a_rewritten_builtin_row_stays_named(ledger_db, lever, move):
     assert "transaction 1" in got[account] and "rewrote it" in got[account], got[account]
 
 
-def test_l2_variant_the_verdict_names_it_after_every_move_at_once(ledger_db):
+def test_l2_variant_the_verdict_names_it_after_every_move_at_once(sample_db):
     """The whole CLI verdict after the lever and every move together (exit 1, named)."""
-    sample_ledger(ledger_db)
-    c = ledger_db.admin()
+    c = sample_db.admin()
     c.execute(LEVERS["cast"][0])
     for stmt in PLPGSQL_ROWS.split(";"):
         if stmt.strip():
             c.execute(stmt)
     c.execute("UPDATE pg_catalog.pg_extension SET extname = 'plpgsql_' WHERE extname = 'plpgsql'")
     c.execute("VACUUM (FULL, FREEZE) pg_catalog.pg_cast")
-    r = ledger_db.cli("verify", "--json", user="aud")
+    r = sample_db.cli("verify", "--json", user="aud")
     assert r.exit_code == 1, r.stdout[-600:]
     found = {f["account"] for ch in r.json()["independent"]["checks"] if ch["name"] == "catalogue"
              for f in ch["findings"]}

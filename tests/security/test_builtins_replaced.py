@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_verify import sample_ledger
-
 pytestmark = pytest.mark.db
 
 MARK = "nothing to see here"
@@ -38,23 +36,23 @@ def _findings(out: dict, check: str) -> list[dict]:
     return [f for c in out["checks"] if c["name"] == check for f in c["findings"]]
 
 
-def test_a_replaced_sha256_does_not_fool_check_digest_or_the_verdict(ledger_db, tmp_path):
-    ids = sample_ledger(ledger_db)
+def test_a_replaced_sha256_does_not_fool_check_digest_or_the_verdict(sample_db, sample_ids, tmp_path):
+    ids = sample_ids
     filed = tmp_path / "digest.json"
-    assert ledger_db.cli("audit", "digest", "--out", str(filed), user="aud").exit_code == 0
-    _tamper(ledger_db, ids)
+    assert sample_db.cli("audit", "digest", "--out", str(filed), user="aud").exit_code == 0
+    _tamper(sample_db, ids)
 
-    fast = ledger_db.cli("verify", "--fast", "--json", user="aud")
+    fast = sample_db.cli("verify", "--fast", "--json", user="aud")
     assert fast.json()["first_pass_only"] is True and fast.json()["independent"] is None
-    assert "not a verdict" in ledger_db.cli("verify", "--fast", user="aud").stdout
+    assert "not a verdict" in sample_db.cli("verify", "--fast", user="aud").stdout
 
-    r = ledger_db.cli("audit", "check-digest", str(filed), "--json", user="aud")
+    r = sample_db.cli("audit", "check-digest", str(filed), "--json", user="aud")
     assert r.exit_code == 1, r
     assert ids["o22-feb"] in {f["entry_id"] for f in _findings(r.json(), "digest")}, r
     assert ids["o22-feb"] in {f["entry_id"] for f in _findings(r.json(), "hash_chain")}, r
     assert "function pg_catalog.sha256(bytea)" in {f["account"] for f in _findings(r.json(), "catalogue")}, r
 
-    v = ledger_db.cli("verify", "--json", user="aud")
+    v = sample_db.cli("verify", "--json", user="aud")
     assert v.exit_code == 1
     ind = v.json()["independent"]
     assert ids["o22-feb"] in {f["entry_id"] for f in _findings(ind, "hash_chain")}
@@ -73,13 +71,12 @@ def test_a_replaced_sha256_does_not_fool_check_digest_or_the_verdict(ledger_db, 
     "UPDATE pg_catalog.pg_cast SET castcontext = castcontext WHERE castsource = 'int8'::regtype "
     "AND casttarget = 'int4'::regtype",
 ])
-def test_each_lever_on_a_builtin_is_named(ledger_db, lever):
+def test_each_lever_on_a_builtin_is_named(sample_db, lever):
     """Each in-place change to a built-in (its function, its operator, the aggregate,
     type or cast row that decides what it computes or prints) is a catalogue finding."""
-    sample_ledger(ledger_db)
-    c = ledger_db.admin()
+    c = sample_db.admin()
     c.execute(lever)
-    r = ledger_db.cli("verify", "--json", user="aud")
+    r = sample_db.cli("verify", "--json", user="aud")
     assert r.exit_code == 1, r
     found = {f["account"] for f in _findings(r.json()["independent"], "catalogue")}
     kind = lever.split("pg_catalog.pg_")[-1].split()[0] if lever.startswith("UPDATE") else "proc"

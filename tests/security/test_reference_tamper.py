@@ -10,13 +10,17 @@ and a change the history recorded after a digest is named by check-digest."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from ledger.core.region import load_region
 from ledger.store import migrate
+from tests.conftest import LedgerDB
 from tests.integration.test_verify import sample_ledger
+from tests.sampled import prebuilt
 
 pytestmark = pytest.mark.db
 
@@ -32,13 +36,30 @@ TAMPERS = {
 }
 
 
-def _digest(ledger_db, tmp_path):
-    sample_ledger(ledger_db)
-    filed = tmp_path / "filed.json"
-    took = ledger_db.cli("audit", "digest", "--out", str(filed), user="aud")
-    assert took.exit_code == 0, took
-    assert ledger_db.cli("audit", "check-digest", str(filed), user="aud").exit_code == 0
-    return filed
+@pytest.fixture(scope="session")
+def _filed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("reference_tamper") / "filed.json"
+
+
+_checked: list[str] = []
+
+
+@pytest.fixture
+def digested(request: pytest.FixtureRequest, _filed: Path) -> Iterator[LedgerDB]:
+    """A copy of the sample ledger whose digest was filed (``_filed``): built once a worker
+    (tests/sampled.py), not once a test. The first copy is checked against the digest (whole):
+    every copy is the same database, so each test's finding is its own tamper's."""
+    def build(db: LedgerDB) -> None:
+        sample_ledger(db)
+        took = db.cli("audit", "digest", "--out", str(_filed), user="aud")
+        assert took.exit_code == 0, took
+
+    for db in prebuilt(request, "reference_tamper:sample+digest", build):
+        if not _checked:
+            clean = db.cli("audit", "check-digest", str(_filed), user="aud")
+            assert clean.exit_code == 0, clean
+            _checked.append(db.name)
+        yield db
 
 
 def _findings(doc, check: str) -> list[dict]:
@@ -66,12 +87,12 @@ def test_reference_data_is_never_removed(refusals_db, table):
 
 
 @pytest.mark.parametrize("case", list(TAMPERS))
-def test_a_change_with_the_triggers_off_is_named_by_verify_and_check_digest(ledger_db, tmp_path, case):
+def test_a_change_with_the_triggers_off_is_named_by_verify_and_check_digest(digested, _filed, case):
     """session_replication_role = replica: no guard, no history version. The row no longer
     equals its latest version: the independent verdict names it, and check-digest (which
     runs every verify check on the same snapshot) fails."""
     _, subject, update = TAMPERS[case]
-    filed = _digest(ledger_db, tmp_path)
+    ledger_db, filed = digested, _filed
     c = ledger_db.admin()
     c.execute("SET session_replication_role = replica")
     c.execute(update)
@@ -88,14 +109,14 @@ def test_a_change_with_the_triggers_off_is_named_by_verify_and_check_digest(ledg
 
 
 @pytest.mark.parametrize("case", list(TAMPERS))
-def test_a_change_the_history_recorded_is_named_by_check_digest(ledger_db, tmp_path, case):
+def test_a_change_the_history_recorded_is_named_by_check_digest(digested, _filed, case):
     """The guard switched off for the UPDATE and on again (the catalogue is the release's
     again), the history's triggers on: the change is a version of the row. A
     classification change is an UPDATE fundledger never makes (verify names it); a
     setting's value is what a region reload changes, so verify cannot tell it from one —
     but check-digest names every change made after the digest it is given."""
     table, subject, update = TAMPERS[case]
-    filed = _digest(ledger_db, tmp_path)
+    ledger_db, filed = digested, _filed
     c = ledger_db.admin()
     name = table[3:]
     c.execute(f'ALTER TABLE {table} DISABLE TRIGGER "{name}_reference_guard"')
@@ -115,10 +136,10 @@ def test_a_change_the_history_recorded_is_named_by_check_digest(ledger_db, tmp_p
     assert any(f"{table} {key}: changed after the digest" in f["message"] for f in dig), dig
 
 
-def test_a_legitimate_region_reload_still_verifies(ledger_db, tmp_path):
+def test_a_legitimate_region_reload_still_verifies(digested, _filed):
     """Reloading the region file: unchanged rows are not rewritten (no new versions); a
     renamed unit and a changed setting are versions the history records, and verify holds."""
-    filed = _digest(ledger_db, tmp_path)
+    ledger_db, filed = digested, _filed
     c = ledger_db.admin()
     count = "SELECT count(*) AS n FROM fl.record_log WHERE tbl IN ('fl.chart','fl.unit','fl.book','fl.holder','fl.setting')"
     before = c.execute(count).fetchone()["n"]
@@ -150,19 +171,17 @@ def test_a_region_reload_cannot_change_a_units_kind(ledger_db):
     assert e.value.diag.constraint_name == "reference_fixed" and "kind" in str(e.value)
 
 
-def test_the_export_carries_the_reference_data_and_verify_offline_names_a_change(ledger_db, tmp_path):
+def test_the_export_carries_the_reference_data_and_verify_offline_names_a_change(sample_db, tmp_path):
     """The archive: the reference tables' rows and histories are exported like every
     hooked table's; a classification changed with the triggers off is named with no
     database at all."""
     from ledger.io import archive
-
-    sample_ledger(ledger_db)
-    c = ledger_db.admin()
+    c = sample_db.admin()
     c.execute("SET session_replication_role = replica")
     c.execute(TAMPERS["chart_kind"][2])
     c.execute("SET session_replication_role = origin")
     out = tmp_path / "export"
-    ledger_db.cli("audit", "export", str(out), user="aud")
+    sample_db.cli("audit", "export", str(out), user="aud")
     assert (out / "history" / "chart.csv").exists() and (out / "history" / "setting.csv").exists()
     rep = archive.verify_offline(out, no_digest=True)
     assert not rep.ok
@@ -176,11 +195,10 @@ _MOVABLE_BANK = """SELECT b.id, u.code FROM fl.bank_account b CROSS JOIN fl.unit
                     ORDER BY b.id, u.code LIMIT 1"""
 
 
-def test_a_bank_accounts_identity_is_refused_with_the_triggers_on(ledger_db):
+def test_a_bank_accounts_identity_is_refused_with_the_triggers_on(sample_db):
     """sql/0045: which physical account a row is (book, holder, unit) never changes; its
     balance still moves with every posting (sample_ledger posts through it)."""
-    sample_ledger(ledger_db)
-    c = ledger_db.admin()
+    c = sample_db.admin()
     bank, unit = c.execute(_MOVABLE_BANK).fetchone().values()
     with pytest.raises(psycopg.errors.IntegrityConstraintViolation) as e:
         c.execute("UPDATE fl.bank_account SET unit = %s WHERE id = %s", (unit, bank))
@@ -196,15 +214,13 @@ def test_a_bank_accounts_identity_is_refused_with_the_triggers_on(ledger_db):
     assert versions["n"] == versions["k"] > 0, versions
 
 
-def test_a_bank_account_moved_with_the_triggers_off_is_named_online_and_offline(ledger_db, tmp_path):
+def test_a_bank_account_moved_with_the_triggers_off_is_named_online_and_offline(sample_db, tmp_path):
     """A DBA moves a physical bank account to another unit with the triggers off: both
     passes of verify name the row (its identity differs from its recorded version; its
     balance, which the history does not follow, is no finding), and so does verify
     --offline on the export."""
     from ledger.io import archive
-
-    sample_ledger(ledger_db)
-    c = ledger_db.admin()
+    c = sample_db.admin()
     bank, unit = c.execute(_MOVABLE_BANK).fetchone().values()
     c.execute("SET session_replication_role = replica")
     c.execute("UPDATE fl.bank_account SET unit = %s WHERE id = %s", (unit, bank))
@@ -212,7 +228,7 @@ def test_a_bank_account_moved_with_the_triggers_off_is_named_online_and_offline(
     c.commit()
     subject = f"fl.bank_account id={bank}"
 
-    res = ledger_db.cli("verify", "--json", user="aud")
+    res = sample_db.cli("verify", "--json", user="aud")
     assert res.exit_code == 1, res
     doc = res.json()
     first = [f for ch in doc["checks"] if ch["name"] == "histories" for f in ch["findings"]]
@@ -224,32 +240,30 @@ def test_a_bank_account_moved_with_the_triggers_off_is_named_online_and_offline(
     assert not [f for f in first + indep if f["account"].startswith("fl.bank_account") and f["account"] != subject]
 
     out = tmp_path / "export"
-    ledger_db.cli("audit", "export", str(out), user="aud")
+    sample_db.cli("audit", "export", str(out), user="aud")
     rep = archive.verify_offline(out)
     assert subject in {f.account for f in rep.findings if f.check == "histories"}
 
 
-def test_verify_region_names_a_setting_changed_with_the_triggers_on(ledger_db, tmp_path):
+def test_verify_region_names_a_setting_changed_with_the_triggers_on(sample_db, tmp_path):
     """A setting changed by the DBA with every trigger on is a version the history
     records, as a region reload's would be: verify alone cannot tell it from one. Given
     the region file the auditor keeps, verify --region names it (and nothing on a ledger
     that matches the file); a wrong file is named too."""
     from importlib import resources
-
-    sample_ledger(ledger_db)
     region = tmp_path / "jiamusi.toml"
     region.write_text(resources.files("ledger.data").joinpath("jiamusi.toml").read_text("utf-8"), "utf-8")
-    clean = ledger_db.cli("verify", "--region", str(region), "--json", user="aud")
+    clean = sample_db.cli("verify", "--region", str(region), "--json", user="aud")
     assert clean.exit_code == 0, clean
     assert "region" in {c["name"] for c in clean.json()["independent"]["checks"]}
 
-    ledger_db.admin().execute(TAMPERS["setting_value"][2])    # triggers on: the history records it
-    assert ledger_db.cli("verify", "--json", user="aud").exit_code == 0      # a version like a reload's
-    res = ledger_db.cli("verify", "--region", str(region), "--json", user="aud")
+    sample_db.admin().execute(TAMPERS["setting_value"][2])    # triggers on: the history records it
+    assert sample_db.cli("verify", "--json", user="aud").exit_code == 0      # a version like a reload's
+    res = sample_db.cli("verify", "--region", str(region), "--json", user="aud")
     assert res.exit_code == 1, res
     named = {f["account"]: f["message"] for f in _findings(res.json(), "region")}
     assert "-50" in named.get("fl.setting key=budget_surplus_min_pct", ""), named
     assert len(named) == 1, named
 
-    bad = ledger_db.cli("verify", "--region", str(region), "--fast", user="aud")
+    bad = sample_db.cli("verify", "--region", str(region), "--fast", user="aud")
     assert bad.exit_code == 1 and "[bad_input]" in bad.stderr and "--region" in bad.stderr, bad

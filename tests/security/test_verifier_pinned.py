@@ -10,7 +10,6 @@ import pytest
 
 from ledger.store import verify_session
 from tests.conftest import role_settings_restored
-from tests.integration.test_verify import sample_ledger
 
 pytestmark = pytest.mark.db
 
@@ -33,19 +32,19 @@ def _checks(out: dict) -> dict[str, dict]:
 # every worker's auditor on a shared server): that case runs alone and puts aud's own
 # settings back.
 @pytest.mark.parametrize("where", [pytest.param("ROLE aud", marks=pytest.mark.cluster_roles), "DATABASE"])
-def test_settings_on_the_auditors_role_or_database_do_not_change_the_verdict(ledger_db, where):
-    ids = sample_ledger(ledger_db)
-    c = ledger_db.admin()
-    target = f'DATABASE "{ledger_db.name}"' if where == "DATABASE" else where
+def test_settings_on_the_auditors_role_or_database_do_not_change_the_verdict(sample_db, sample_ids, where):
+    ids = sample_ids
+    c = sample_db.admin()
+    target = f'DATABASE "{sample_db.name}"' if where == "DATABASE" else where
     with role_settings_restored(c, "aud") if where == "ROLE aud" else contextlib.nullcontext():
         for s in PINNED_AWAY:
             c.execute(f"ALTER {target} SET {s}")
         try:
-            clean = ledger_db.cli("verify", "--json", user="aud")
+            clean = sample_db.cli("verify", "--json", user="aud")
             c.execute("SET session_replication_role = replica")
             c.execute("UPDATE fl.posting SET amount = amount + 1 WHERE entry_id = %s", (ids["pay-22-1"],))
             c.execute("SET session_replication_role = origin")
-            tampered = ledger_db.cli("verify", "--json", user="aud")
+            tampered = sample_db.cli("verify", "--json", user="aud")
         finally:
             if where == "DATABASE":
                 c.execute(f"ALTER {target} RESET ALL")
@@ -58,19 +57,18 @@ def test_settings_on_the_auditors_role_or_database_do_not_change_the_verdict(led
 
 
 @pytest.mark.cluster_roles    # GRANT rev TO aud: a membership the whole cluster shares, for a moment
-def test_a_trap_in_the_auditors_settings_is_named(ledger_db):
+def test_a_trap_in_the_auditors_settings_is_named(sample_db):
     """Both traps in one test, each set on the auditor in this database only: roles are
     cluster-wide, and on a shared server two workers changing one role raced."""
-    sample_ledger(ledger_db)
-    c = ledger_db.admin()
+    c = sample_db.admin()
     c.execute("GRANT rev TO aud")
     try:
         for setting in ("search_path = public, pg_catalog", "role = 'rev'"):
-            c.execute(f'ALTER ROLE aud IN DATABASE "{ledger_db.name}" SET {setting}')
+            c.execute(f'ALTER ROLE aud IN DATABASE "{sample_db.name}" SET {setting}')
             try:
-                r = ledger_db.cli("verify", "--json", user="aud")
+                r = sample_db.cli("verify", "--json", user="aud")
             finally:
-                c.execute(f'ALTER ROLE aud IN DATABASE "{ledger_db.name}" RESET ALL')
+                c.execute(f'ALTER ROLE aud IN DATABASE "{sample_db.name}" RESET ALL')
             assert r.exit_code == 1 and "Traceback" not in r.stderr, (setting, r)
             checks = _checks(r.json())
             name = setting.split()[0]
