@@ -169,10 +169,12 @@ def test_z5_a_part_past_the_size_bound_is_refused_whatever_its_ratio(tmp_path: P
 
 
 def test_z5_an_honest_workbook_of_thousands_of_rows_is_read(tmp_path: Path) -> None:
-    """Excel-like XML packs ~16:1 (60,000 payment rows: 29 MB in 1.9 MB): far inside the ratio."""
-    wb, f = _book(tmp_path / "p.xlsx", *[_row(f"R-{i:06d}") for i in range(20_000)])
+    """Excel-like XML packs ~16:1 (60,000 payment rows: 29 MB in 1.9 MB): far inside the ratio.
+    4,000 rows (1.9 MB, ~15:1) are past XLSX_RATIO_FROM, where the ratio is held to: the check
+    the test is about; 20,000 cost five times the reading (~8 CPU-s more) for the same check."""
+    wb, f = _book(tmp_path / "p.xlsx", *[_row(f"R-{i:06d}") for i in range(4_000)])
     wb.save(f)
     with zipfile.ZipFile(f) as z:
         info = z.getinfo("xl/worksheets/sheet1.xml")
     assert info.file_size > tables.XLSX_RATIO_FROM and info.file_size < 30 * info.compress_size
-    assert len(_read(f)) == 20_000
+    assert len(_read(f)) == 4_000
