@@ -11,7 +11,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from ledger.store.db import Conn, without_jit
+from ledger.store.db import Conn, session_conninfo
 from ledger.store.rows import fetch_all
 
 if TYPE_CHECKING:   # the region module (tomllib, its tables) is init's alone: not for every command
@@ -38,7 +38,7 @@ def bootstrap(owner_conninfo: str, region: Region,
     from ledger.store import migrate
 
     migrate.upgrade(owner_conninfo)
-    with psycopg.connect(without_jit(owner_conninfo), row_factory=dict_row) as conn:
+    with psycopg.connect(session_conninfo(owner_conninfo), row_factory=dict_row) as conn:
         migrate.load_reference(conn, region)
         for name, role, unit in users:
             add_user(conn, name, role, unit)

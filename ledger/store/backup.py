@@ -40,7 +40,7 @@ from ledger.errors import BadInput, DatabaseUnavailable, StateError
 from ledger.i18n import _
 from ledger.io import infile
 from ledger.store import pgtools
-from ledger.store.db import Conn, Target, without_jit
+from ledger.store.db import Conn, Target, session_conninfo
 
 META = "fundledger-backup.json"
 
@@ -134,7 +134,7 @@ def take(target: Target, repo: Path, *, incremental: bool | None = None, keep: i
          archive: Path | None = None) -> dict[str, Any]:
     """Take, verify, record and prune. Returns the backup's metadata."""
     conninfo = target.conninfo(admin=True)
-    with psycopg.connect(without_jit(conninfo), autocommit=True, row_factory=dict_row) as conn:
+    with psycopg.connect(session_conninfo(conninfo), autocommit=True, row_factory=dict_row) as conn:
         info = conn.execute("""SELECT current_setting('server_version_num')::int / 10000 AS major,
                                       (SELECT system_identifier::text FROM pg_control_system()) AS sysid,
                                       current_setting('summarize_wal', true) AS summarize,
@@ -179,7 +179,7 @@ def take(target: Target, repo: Path, *, incremental: bool | None = None, keep: i
         **_label_fields(data),
     }
     (dest / META).write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
-    with psycopg.connect(without_jit(conninfo), autocommit=True, row_factory=dict_row) as conn:
+    with psycopg.connect(session_conninfo(conninfo), autocommit=True, row_factory=dict_row) as conn:
         from ledger.store import deploy
 
         deploy.log_operation(conn, "backup", label, "", {k: meta[k] for k in (
@@ -284,7 +284,7 @@ def restore(backup: Path, to: Path, *, until: dt.datetime | None = None, archive
         server.start(timeout=600, extra=f"-c hba_file='{hba}'")
         url = server.url(dbname=dbname)
         _wait_promoted(url, server)
-        with psycopg.connect(without_jit(url), row_factory=dict_row) as conn:
+        with psycopg.connect(session_conninfo(url), row_factory=dict_row) as conn:
             result.update(_first_start_checks(conn, digest, until))
             conn.autocommit = True
             from ledger.store import deploy
@@ -306,7 +306,7 @@ def _wait_promoted(url: str, server: pgtools.LocalServer, timeout: float = 600) 
     end = time.monotonic() + timeout
     while True:
         try:
-            with psycopg.connect(url, connect_timeout=2) as c:
+            with psycopg.connect(session_conninfo(url), connect_timeout=2) as c:
                 r = c.execute("SELECT pg_is_in_recovery()").fetchone()
                 if r is not None and not r[0]:
                     return
@@ -365,7 +365,7 @@ def enable_embedded_archiving(target: Target, archive_dir: Path, *, timeout_s: i
         raise BadInput(_("--archive configures the embedded server; on your own server set archive_mode, "
                          "archive_library = 'basic_archive' (or run pg_receivewal) as in docs/deployment.md"))
     home = Path(target.home) if target.home else None
-    with psycopg.connect(without_jit(target.conninfo(admin=True)), row_factory=dict_row) as conn:
+    with psycopg.connect(session_conninfo(target.conninfo(admin=True)), row_factory=dict_row) as conn:
         restart = enable_archiving(conn, archive_dir, timeout_s=timeout_s)
     if restart:
         embedded.stop(home)

@@ -130,10 +130,24 @@ def _session_options(info: str, ours: str) -> str:
     return make_conninfo(info, options=" ".join(o for o in (NO_JIT, given, ours) if o))
 
 
+def session_conninfo(conninfo: str, ours: str = "") -> str:
+    """(ATTACK21 N2) The one conninfo builder every session fundledger opens goes through —
+    ``connect``'s and those opened with psycopg directly (migrations and ``init`` under
+    SQLAlchemy, ``admin.bootstrap``, backups, the operator's, the embedded server's): JIT off
+    (``NO_JIT``), the URL's and PGOPTIONS' own options kept, then ``WIRE_OPTIONS`` and ``ours``;
+    client_encoding UTF8 as libpq's own parameter too, and PGDATESTYLE not passed on (libpq
+    would send both after the options, and they would win). ``PGCLIENTENCODING=SQL_ASCII`` made
+    ``init`` a traceback (SQLAlchemy's version regex on the bytes psycopg returned).
+    tests/security/test_attack21_init_encoding.py's tripwire fails on a ``psycopg.connect`` or
+    ``create_engine`` in ledger/ or cli/ whose conninfo was not built here."""
+    os.environ.pop("PGDATESTYLE", None)
+    wire = " ".join(o for o in (WIRE_OPTIONS, ours) if o)
+    return make_conninfo(_session_options(conninfo, wire), client_encoding="UTF8")
+
+
 def without_jit(conninfo: str) -> str:
-    """``conninfo`` for a session fundledger opens with psycopg directly (migrations,
-    backups, the operator's): JIT off (``NO_JIT``), the URL's and PGOPTIONS' own options kept."""
-    return _session_options(conninfo, "")
+    """``session_conninfo`` (the name the test helpers knew it by): JIT off, the wire pinned."""
+    return session_conninfo(conninfo)
 
 
 def connect(target: Target, *, admin: bool = False, autocommit: bool = False, options: str | None = None) -> Conn:
@@ -141,9 +155,9 @@ def connect(target: Target, *, admin: bool = False, autocommit: bool = False, op
     which win over any ``ALTER ROLE`` / ``ALTER DATABASE`` / ``ALTER SYSTEM`` setting from
     its first statement; a user's session always pins its ``search_path``
     (``SESSION_OPTIONS``), and every session starts with JIT off (``NO_JIT``)."""
-    ours = " ".join(o for o in (WIRE_OPTIONS, "" if admin else SESSION_OPTIONS, options or "") if o)
-    os.environ.pop("PGDATESTYLE", None)     # (WIRE_OPTIONS) libpq would send it after the options
-    info = make_conninfo(_session_options(target.conninfo(admin=admin), ours), client_encoding="UTF8")
+    extra = " ".join(o for o in ("" if admin else SESSION_OPTIONS, options or "") if o)
+    ours = " ".join(o for o in (WIRE_OPTIONS, extra) if o)
+    info = session_conninfo(target.conninfo(admin=admin), extra)
     try:
         # Opened in autocommit so that the read-back below opens no transaction.
         conn = psycopg.connect(info, autocommit=True, row_factory=dict_row, application_name="fundledger")

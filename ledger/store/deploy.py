@@ -316,6 +316,13 @@ def check(conn: Conn, *, now: dt.datetime | None = None, backup_max_age: dt.time
     items.append(_item("data_checksums", s["data_checksums"] == "on", s["data_checksums"] or "off",
                        _("initialise clusters with initdb --data-checksums (or pg_checksums --enable while stopped) "
                          "so disk corruption is detected"), warn_only=True))
+    enc = conn.execute("SELECT pg_catalog.pg_encoding_to_char(encoding) AS e FROM pg_catalog.pg_database "
+                       "WHERE datname = pg_catalog.current_database()").fetchone()
+    enc_name = str(enc["e"]) if enc else "?"
+    items.append(_item("server_encoding", enc_name.upper() == "UTF8", enc_name,
+                       _("the ledger's database must be UTF8 (fundledger init refuses another): create one with "
+                         "CREATE DATABASE … ENCODING 'UTF8' LOCALE 'C' TEMPLATE template0 and move the ledger into it "
+                         "(fundledger backup, restore)")))
     items.append(_item("password_encryption", s["password_encryption"] == "scram-sha-256", s["password_encryption"],
                        _("set password_encryption = 'scram-sha-256' and reset every password (md5 hashes replay)")))
     socket_only = s["listen_addresses"].strip() == ""

@@ -170,7 +170,9 @@ def _pin_no_two_phase(admin_uri: str) -> bool:
     setting, for the DBA to end them first."""
     import psycopg
 
-    with psycopg.connect(admin_uri, autocommit=True) as conn:
+    from ledger.store.db import session_conninfo
+
+    with psycopg.connect(session_conninfo(admin_uri), autocommit=True) as conn:
         row = conn.execute("SELECT current_setting('max_prepared_transactions')::int AS n, "
                            "(SELECT count(*) FROM pg_prepared_xacts) AS held").fetchone()
         if row is None or row[0] == 0 or row[1] > 0:
@@ -202,7 +204,9 @@ def url(home: Path | None = None, user: str = SUPERUSER, database: str = DB_NAME
 def _ensure_database(admin_uri: str) -> None:
     import psycopg
 
-    with psycopg.connect(admin_uri, autocommit=True) as conn:
+    from ledger.store.db import session_conninfo
+
+    with psycopg.connect(session_conninfo(admin_uri), autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone() is None:
             with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                 conn.execute(f'CREATE DATABASE "{DB_NAME}"')

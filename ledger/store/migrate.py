@@ -26,10 +26,10 @@ from ledger.core.joined import in_force as joined_in_force
 from ledger.core.region import Region
 from ledger.core.response import plans_json
 from ledger.core.year_settings import FROM_YEAR
-from ledger.errors import BadInput
+from ledger.errors import BadInput, StateError
 from ledger.i18n import _
 from ledger.store import schema_models
-from ledger.store.db import Conn, without_jit
+from ledger.store.db import Conn, session_conninfo
 
 _LOCK = 7_345_001  # advisory lock id: one migration at a time per database
 
@@ -63,12 +63,30 @@ def applied_prefix(before: str | None, script: ScriptDirectory | None = None) ->
     return out
 
 
+def refuse_other_encoding(conn: psycopg.Connection[Any]) -> None:
+    """(ATTACK21 N2) ``init`` builds and upgrades a ledger only in a database whose server
+    encoding is UTF8: in a SQL_ASCII one (``initdb --no-locale``, ``createdb -E SQL_ASCII``) the
+    server checks no text it stores and compares Chinese names byte by byte; in LATIN1 or GBK
+    it cannot hold every unit's name. Refused before anything is written, saying how to make one
+    (the server reports its encoding at start-up: no round trip)."""
+    enc = conn.info.parameter_status("server_encoding")
+    got = enc.decode() if isinstance(enc, bytes) else (enc or "")
+    if got.upper() not in ("UTF8", "UTF-8"):
+        db = conn.info.dbname
+        raise StateError(_("the database {db} has server encoding {encoding}, not UTF8: fundledger keeps Chinese "
+                           "names and text in UTF-8 and builds a ledger only in a UTF8 database; nothing was changed. "
+                           "Create one with CREATE DATABASE {db} ENCODING 'UTF8' LOCALE 'C' TEMPLATE template0 "
+                           "(or createdb -E UTF8 -l C -T template0 {db}) and run fundledger init on it").format(
+            db=db, encoding=got or "?"))
+
+
 def upgrade(conninfo: str, target: str = "head") -> tuple[str | None, str, list[str]]:
     """Upgrade to ``target`` (default head); return (revision before, revision after, and
     at head how the schema differs from this release's models: schema_models.drift)."""
-    engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(without_jit(conninfo)), poolclass=NullPool)
+    engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(session_conninfo(conninfo)), poolclass=NullPool)
     with engine.connect() as sa_conn:
         raw = sa_conn.connection.driver_connection
+        refuse_other_encoding(raw)  # type: ignore[arg-type]
         raw.execute("SELECT pg_advisory_lock(%s)", (_LOCK,))  # type: ignore[union-attr]
         try:
             sa_conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS fl")

@@ -246,10 +246,12 @@ class LocalServer:
     def wait_ready(self, timeout: float = 60) -> None:
         import psycopg
 
+        from ledger.store.db import session_conninfo
+
         end = time.monotonic() + timeout
         while True:
             try:
-                with psycopg.connect(self.url(), connect_timeout=2):
+                with psycopg.connect(session_conninfo(self.url()), connect_timeout=2):
                     return
             except psycopg.OperationalError as e:
                 if time.monotonic() > end:

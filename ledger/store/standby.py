@@ -39,7 +39,7 @@ from psycopg.rows import dict_row
 from ledger.errors import BadInput, DatabaseUnavailable, StateError
 from ledger.i18n import _
 from ledger.store import pgtools
-from ledger.store.db import Conn, without_jit
+from ledger.store.db import Conn, session_conninfo
 
 FENCE_FILE = "fundledger.fenced"
 
@@ -47,7 +47,7 @@ FENCE_FILE = "fundledger.fenced"
 def connect_operator(conninfo: str, *, timeout: int = 5) -> Conn:
     """An operator's connection (autocommit: ALTER SYSTEM, pg_promote), failing fast."""
     try:
-        return psycopg.connect(without_jit(conninfo), autocommit=True, row_factory=dict_row, connect_timeout=timeout,
+        return psycopg.connect(session_conninfo(conninfo), autocommit=True, row_factory=dict_row, connect_timeout=timeout,
                                application_name="fundledger-operator")
     except psycopg.OperationalError as e:
         raise DatabaseUnavailable(_("cannot connect: {error}").format(error=str(e).strip())) from e

@@ -856,6 +856,15 @@ def check_settings(conn: Conn, cap: int = 200) -> CheckResult:
         if bad:
             findings.append(Finding("settings", f"{r['name']} = {', '.join(bad)}: code loaded into the server that "
                                     "can change any result a session reads", account=f"setting {r['name']}"))
+    enc = conn.execute("SELECT pg_catalog.pg_encoding_to_char(d.encoding) AS e, d.datname AS db "
+                       "FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()").fetchone()
+    if enc is not None and str(enc["e"]).upper() != "UTF8":
+        # (ATTACK21 N2) init refuses such a database; one made before (or initialised with the
+        # encoding forced by hand) is named: a SQL_ASCII server checks no text it stores
+        findings.append(Finding("settings", f"the database {enc['db']} has server encoding {enc['e']}, not UTF8: "
+                                "the server does not check the text it stores as UTF-8 (SQL_ASCII) or cannot hold "
+                                "every Chinese name; copy the ledger into a database made with ENCODING 'UTF8' "
+                                "TEMPLATE template0 (fundledger backup, restore)", account="server_encoding"))
     path = conn.execute("SELECT CASE WHEN pg_catalog.pg_has_role('pg_read_all_settings', 'USAGE') THEN "
                         "pg_catalog.current_setting('dynamic_library_path') END AS p").fetchone()
     if path is not None and path["p"] is None:
