@@ -61,7 +61,9 @@ ORDERED = ("fl.entry", "fl.closed_period", "fl.rule_point", "fl.import_batch", "
 # (``VERSIONED_SETTINGS``: ledger.core.rules.Rules.setting_at): the adjustment fund's fixed shares an
 # allocation recorded, the days ahead real money could be dated when an entry was written.
 # (And the region's time zone a user's imports of a day are counted in: _import_days.)
-VERSIONED_SETTINGS = ("adjustment_fund", "cash_date_allowance_days", "region")
+# (ATTACK21 N6) And the region's first year an entry's date was judged by when it was written
+# (ledger.core.rules._first_year_dates): a reload moving it neither accuses nor excuses past entries.
+VERSIONED_SETTINGS = ("adjustment_fund", "cash_date_allowance_days", "region", "first_year")
 WATCHED_SETTINGS = frozenset({'{"key": "funding_standards"}', *(
     json.dumps({"key": k}) for k in (*_year_settings.PER_YEAR, _year_settings.FROM_YEAR, *VERSIONED_SETTINGS))})
 # A watched setting's version: (where the history recorded it, its row's text, who wrote it, when, the

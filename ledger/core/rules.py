@@ -736,6 +736,7 @@ class Rules:
     # The tuples are few (one per shape, ``_add_legs``), so as columns (ledger.core.keyed.CodedMap).
     legs: MutableMapping[int, tuple[tuple[str, str, str], ...]] = field(default_factory=CodedMap)
     late: set[int] = field(default_factory=set)            # dated after the day they were written
+    early: dict[int, str] = field(default_factory=dict)     # dated before the first year now (ATTACK21 N6)
     makers: dict[int, str] = field(default_factory=dict)   # entry -> created_by, for the entries not kept
     # entry -> the own accounts it credits, in the order first credited: a few distinct tuples
     # (a unit's own account, nearly always one), so as columns (ledger.core.keyed: ~12 bytes an
@@ -1463,8 +1464,9 @@ class Rules:
         self.checked["entry_dates"] += 1
         year = int(date[:4])
         if year < self.first_year:
-            self.add("entry_dates", f"dated {date}, before the region's first year {self.first_year} (entry_date_range)",
-                     eid)
+            # (ATTACK21 N6) judged at the end by the first year in force when it was written
+            # (``_first_year_dates``): a later reload neither accuses nor excuses it
+            self.early[eid] = date
         w = self._when(created_at)
         if w is not None:
             at, local, cash_limit = w
@@ -1515,6 +1517,7 @@ class Rules:
         self._closed_year_requests()
         self._closed_year_standards()
         self._closed_year_settings()
+        self._first_year_dates()
         self._matches()
         self._acks()
         self._accounts()
@@ -2079,6 +2082,42 @@ class Rules:
                          f"{at.isoformat() if at else '?'}: {_standard_text(old.get((year, book)))} → "
                          f"{_standard_text(new.get((year, book)))}; a closed year's funding standard is final "
                          "(year_closed_reference)")
+
+    def _first_year_dates(self) -> None:
+        """entry_date_range's first half (ATTACK21 N6; K1's class): each entry against the region's
+        first year in force when it was written (``setting_at``: the first_year version the chained
+        history recorded last before the entry) — never the setting as it is now, which a reload may
+        have moved since. An entry within the first year of its time that a first_year version recorded
+        after it put before the first year is not accused: the version is, once (the guard's twin,
+        sql/0175: the first year never moves past an entry on the books). The candidates are the
+        entries dated before the first year now (``early``, kept while the entries stream) and, when
+        some version ever held a later first year than now, every entry dated before that one."""
+        versions = [(pos, _int(v)) for pos, v in self.versions_of.get("first_year", ())]
+        top = max([self.first_year, *(v for _p, v in versions if v is not None)])
+        candidates: dict[int, str] = dict(self.early)
+        if top > self.first_year:
+            for eid, day in self.days.items():
+                if day // 10000 < top and eid not in candidates and eid not in self.old_entries:
+                    candidates[eid] = f"{day // 10000:04d}-{day // 100 % 100:02d}-{day % 100:02d}"
+        entries = self.binding.entries
+        moved: dict[histories.Position, tuple[str, int, int]] = {}
+        for eid, date in sorted(candidates.items()):
+            year = int(date[:4])
+            first = _int(self.setting_at("first_year", eid, self.first_year)) or 2000
+            if year < first:
+                self.add("entry_dates", f"dated {date}, before the region's first year {first} in force when it was "
+                         "written (entry_date_range)", eid)
+                continue
+            at = None if entries is None else entries.get(histories.entry_key(eid))
+            for pos, v in versions:
+                if v is not None and v > year and histories.recorded_before(at, pos):
+                    if pos not in moved or (date, eid) < moved[pos][:2]:
+                        moved[pos] = (date, eid, v)
+                    break
+        for pos, (date, eid, v) in sorted(moved.items(), key=lambda x: x[1]):
+            self.add("entry_dates", f"fl.setting first_year set to {v} (history id {pos[1]}) after entry {eid} dated "
+                     f"{date} was on the books: the region's first year never moves past an entry already written "
+                     "(entry_date_range, sql/0175)", account="setting first_year")
 
     def _closed_year_settings(self) -> None:
         """year_closed_reference (0162, F9c; 0166, ATTACK19b K2): no transaction's versions of the

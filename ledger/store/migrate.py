@@ -178,6 +178,7 @@ def load_reference(conn: Conn, region: Region) -> None:
     are rewritten only where something changed: each change is a version in the chained
     history (sql/0038), whose guard refuses a changed classification (a unit's kind, a
     code's kind or side) with a typed refusal."""
+    _first_year_covers_the_books(conn, region)
     with conn.cursor() as cur:
         cur.executemany(
             """INSERT INTO fl.chart (code, parent, name_zh, name_en, identifier, kind, normal_side)
@@ -209,6 +210,39 @@ def load_reference(conn: Conn, region: Region) -> None:
             "INSERT INTO fl.setting (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value "
             "WHERE fl.setting.value IS DISTINCT FROM EXCLUDED.value",
             [(k, json.dumps(v, ensure_ascii=False)) for k, v in settings.items()])
+
+
+def _first_year_after(kind: str, what: str) -> str:
+    """What fl._first_year_blocker found (sql/0175), worded."""
+    words = {"fl.entry": _("entry {what}"), "fl.pending_entry": _("held entry {what}"),
+             "fl.unit_joined": _("the joining date of unit {what}"),
+             "fl.unit_joined_later": _("the joining date of unit {what} registered later"),
+             "fl.budget": _("a budget of {what}"), "fl.budget_plan": _("a budget plan of {what}"),
+             "fl.fund_request": _("a fund request of {what}"), "fl.insured_count": _("the insured count of {what}")}
+    return words.get(kind, "{kind} {what}").format(kind=kind, what=what)
+
+
+def _first_year_covers_the_books(conn: Conn, region: Region) -> None:
+    """(ATTACK21 N6) A region file whose first_year differs from the ledger's is refused, before
+    anything is written, when the books already hold something dated before its 1 January — an
+    entry, a held entry, a unit's joining date, a budget year (``fl._first_year_blocker``, the
+    reader of sql/0175's guard, which refuses the same at COMMIT for any writer): the verdict would
+    otherwise see the region's first year after what was written under the old one."""
+    cur = conn.cursor(row_factory=tuple_row)
+    if cur.execute("SELECT pg_catalog.to_regprocedure('fl._first_year_blocker(integer)') IS NULL").fetchone()[0]:  # type: ignore[index]
+        return      # a database before 0175 (tests build old schemas)
+    year = region.settings.first_year
+    stored = cur.execute("SELECT s.value #>> '{}' FROM fl.setting s WHERE s.key = 'first_year'").fetchone()
+    if stored is not None and stored[0] == str(year):
+        return      # unchanged: nothing this file moves
+    rows = cur.execute("SELECT kind, what, day FROM fl._first_year_blocker(%s)", (year,)).fetchall()
+    if rows:
+        row = rows[0]
+        raise BadInput(_("{source}: first_year = {year}, but the books already hold {what}, dated {day}: the region's "
+                         "first year never moves past an entry, a held entry, a joining date or a budget year on the "
+                         "books, and nothing was changed; keep first_year = {keep} or an earlier year").format(
+            source=region.source, year=year, what=_first_year_after(row[0], row[1]), day=row[2],
+            keep=min(r[2] for r in rows).year), rule="entry_date_range")
 
 
 def _register_joining_dates(conn: Conn, region: Region) -> None:

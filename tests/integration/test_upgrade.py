@@ -4023,3 +4023,38 @@ def test_upgrade_0172_a_joining_date_registrations_locks_carry_the_busy_holder_m
         assert locks[0] >= 1 and locks[1] == 1 and locks[2] == 1, locks
         r.rollback()
         assert c.execute("SELECT count(*) FROM fl.unit_joined_later").fetchone()[0] == n
+
+
+def test_upgrade_0175_the_first_year_never_moves_past_the_books(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0175 (ATTACK21 N6): on the upgraded ledger fl.setting carries the deferred constraint trigger
+    setting_first_year_covers_books; its function is SECURITY DEFINER with 0166's SET clauses and, like
+    the reader fl._first_year_blocker, not PUBLIC's. The owner's raw UPDATE of first_year to the year after
+    the earliest entry is refused at COMMIT (entry_date_range), naming that entry; a region file saying so
+    is refused by init before anything is written; nothing commits (no unit or key of another test); the
+    verdict is whole."""
+    with upgraded.connect() as c:
+        for fn, definer in (("fl._first_year_covers_books()", True), ("fl._first_year_blocker(integer)", False)):
+            cfg, sec, pub = c.execute("SELECT proconfig, prosecdef, has_function_privilege('public', oid, 'EXECUTE') "
+                                      "FROM pg_proc WHERE oid = %s::regprocedure", (fn,)).fetchone()
+            assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg, (fn, cfg)
+            assert sec is definer and pub is False, fn
+        deferred = c.execute("SELECT tgdeferrable AND tginitdeferred FROM pg_trigger WHERE tgrelid = 'fl.setting'::regclass "
+                             "AND tgname = 'setting_first_year_covers_books'").fetchone()
+        assert deferred == (True,), deferred
+        first = c.execute("SELECT (value #>> '{}')::int FROM fl.setting WHERE key = 'first_year'").fetchone()[0]
+        eid, day = c.execute("SELECT id, entry_date FROM fl.entry ORDER BY entry_date, id LIMIT 1").fetchone()
+        assert day.year >= first, (day, first)
+        c.autocommit = False
+        c.execute("UPDATE fl.setting SET value = %s::jsonb WHERE key = 'first_year'", (str(day.year + 1),))
+        with pytest.raises(psycopg.errors.CheckViolation, match=rf"first_year {day.year + 1} is after what the books "
+                                                                rf"already hold: fl\.entry {eid} is dated {day}"):
+            c.commit()
+        assert c.execute("SELECT (value #>> '{}')::int FROM fl.setting WHERE key = 'first_year'").fetchone()[0] == first
+    region = tmp_path / "region-0175.toml"
+    from ledger.data import __file__ as data_init
+    text = (Path(data_init).parent / "jiamusi.toml").read_text("utf-8")
+    region.write_text(re.sub(r"(?m)^first_year = \d+", f"first_year = {day.year + 1}", text), "utf-8")
+    r = upgraded.cli("init", "--region", str(region))
+    assert r.returncode != 0 and str(day) in r.stderr and "entry_date_range" in r.stderr, r.stderr[-1500:]
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
