@@ -119,6 +119,8 @@ SAME_ON_ANY_SERVER = frozenset({
     "tests/security/test_attack20b_forecast_overflow.py",  # forecast's percentages parsed (CLI, Python)
     "tests/security/test_attack20_statement_twin_lines.py",  # a bank line's identity among its twins (0170's rule)
     "tests/security/test_attack20b_twin_same_balance.py",  # a recurring bank balance (0173's rule)
+    "tests/security/test_attack21_twin_recur_in_file.py",  # a statement read as a continuation (0174's rule)
+    "tests/security/test_attack21_twin_other_balance.py",  # a line new by its balance continues the one before (0174)
     "tests/security/test_attack20_register_as_of.py",  # the memo registers at a date (one reader, L5)
     # 2026-12-07 ATTACK19 (redteam19) J2, J4, J5: the ledger's rules and the CLI
     "tests/security/test_attack19_unit_without_joining_date.py",  # a unit with no joining date (0163)

@@ -147,7 +147,9 @@ RULES: tuple[ApiRule, ...] = (
     _i("register_opened_date", "a register item is opened in the ledger's years and not after the region's today; "
        "the local government's share at its year close's date (0153, ATTACK18 G11)"),
     _i("statement_line_ambiguous", "a statement line the file cannot tell from a stored one: its balance recurs "
-       "or does not follow from the account's (0173)"),
+       "or does not continue the line immediately before it (0173, 0174)"),
+    _i("statement_line_order", "a bank statement's rows are in the bank's order, oldest first: its dates do not go "
+       "back (0174)"),
     _i("statement_daily_cap", "bank statements per user and region day: 200 an officer, 1000 the city; their new "
        "lines: 50000 an officer, 500000 the city (0085)"),
     _r("entry_kind_known", "entry_writers", "an entry's kind is one a fundledger command writes (a CHECK until "

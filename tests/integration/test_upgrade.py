@@ -3861,6 +3861,43 @@ def test_upgrade_0171_an_entry_split_over_statements_meets_the_fund_balance_rule
     assert v.returncode == 0, _failed_checks(v.stdout)
 
 
+def test_upgrade_0174_a_statement_continues_the_stored_lines(upgraded: Upgraded, tmp_path: Path) -> None:
+    """0174 (ATTACK21 N4, N5): on the upgraded ledger fl.import_statement keeps its SET clauses and is not
+    PUBLIC's. On a day no other test imports (the day before the 0170/0173 tests' day): a morning export
+    (deposit, fee), an afternoon export holding the reversal and the fee charged again adds both (N4: not the
+    fee dropped) and again adds nothing; the fee with another balance figure whose balance-before the account
+    had only earlier (N5) is refused naming the row, as is a newest-first file; the verdict is whole."""
+    with upgraded.connect() as c:
+        cfg, pub = c.execute("SELECT proconfig, has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
+                             "WHERE oid = 'fl.import_statement(text, text, text, text, text, jsonb)'::regprocedure"
+                             ).fetchone()
+        assert ("search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg
+                and "DateStyle=ISO, YMD" in cfg and pub is False), cfg
+        day = c.execute("SELECT max(entry_date) - 1 FROM fl.entry WHERE book = 'RES'").fetchone()[0]
+    assert day is not None
+
+    def imported(name: str, rows: str) -> tuple[int, str, int]:
+        f = tmp_path / name
+        f.write_text("date,amount,direction,reference,balance\n" + rows.replace("DAY", str(day)), "utf-8")
+        r = upgraded.cli("reconcile", "import", str(f), "--account", "special", "--book", "RES", "--json",
+                         user="fin_zhao")
+        return r.returncode, r.stderr, int(json.loads(r.stdout)["lines_new"]) if r.returncode == 0 else -1
+
+    assert imported("am-0174.csv", "DAY,5.00,in,存入0174,105.00\nDAY,3.00,out,手续费0174,102.00\n")[::2] == (0, 2)
+    pm = "DAY,3.00,in,冲正0174,105.00\nDAY,3.00,out,手续费0174,102.00\n"
+    assert imported("pm-0174.csv", pm)[::2] == (0, 2)
+    assert imported("pm-0174.csv", pm)[::2] == (0, 0)
+    rc, err, _ = imported("keyong-0174.csv", "DAY,3.00,out,手续费0174,2.00\n")
+    assert rc == 1 and "keyong-0174.csv" in err and "statement_line_ambiguous" in err, err
+    rc, err, _ = imported("desc-0174.csv", "DAY,3.00,out,手续费0174,102.00\n" + str(day - dt.timedelta(days=1))
+                          + ",5.00,in,存入0174,105.00\n")
+    assert rc == 1 and "desc-0174.csv" in err and "statement_line_order" in err, err
+    with upgraded.connect() as c:
+        assert c.execute("SELECT count(*) FROM fl.statement_line WHERE reference LIKE '%0174'").fetchone()[0] == 4
+    v = upgraded.cli("verify", "--json", user=AUDITOR)
+    assert v.returncode == 0, _failed_checks(v.stdout)
+
+
 def test_upgrade_0173_a_recurring_bank_balance(upgraded: Upgraded, tmp_path: Path) -> None:
     """0173 (ATTACK20b M6): on the upgraded ledger fl.import_statement keeps its SET clauses and is not
     PUBLIC's. A fee, its reversal and (in a later statement, alone) the fee again at the same balance:
@@ -3911,9 +3948,10 @@ def test_upgrade_0170_two_equal_bank_lines_are_two(upgraded: Upgraded, tmp_path:
                              "WHERE oid = 'fl.import_statement(text, text, text, text, text, jsonb)'::regprocedure"
                              ).fetchone()
         assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg and pub is False, cfg
-        # old lines: every one twin NULL (test_upgrade_0173's, which may run first on this ledger, not counted)
+        # old lines: every one twin NULL (test_upgrade_0173's and 0174's, which may run first on this ledger, not
+        # counted)
         assert c.execute("SELECT count(*) FROM fl.statement_line WHERE twin IS NOT NULL "
-                         "AND reference NOT LIKE '%0173'").fetchone()[0] == 0
+                         "AND reference NOT LIKE '%0173' AND reference NOT LIKE '%0174'").fetchone()[0] == 0
         day = c.execute("SELECT max(entry_date) FROM fl.entry WHERE book = 'RES'").fetchone()[0]
     assert day is not None
 
