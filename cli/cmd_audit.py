@@ -359,7 +359,7 @@ def _render_changes(changes: list[dict[str, Any]] | None) -> None:
 @reconcile_app.command("import")
 def reconcile_import(
     statement: Annotated[Path, typer.Argument(help="Bank statement CSV/XLSX: date, amount, direction (in/out), "
-                                              "reference[, balance].")],
+                                              "reference[, balance]; rows in the bank's order, oldest first.")],
     account: Annotated[str, typer.Option("--account", help=ACCOUNT_HELP)],
     book: Annotated[str, typer.Option("--book", help="Book (RES, EMP, …).")],
     window: Annotated[int | None, typer.Option("--window", callback=bounded(0, 366), help="Days a bank date may differ from the book date "

@@ -27,6 +27,13 @@
   balance alone must continue a balance (a stored line or its neighbour in the file ends at
   its balance-before). Otherwise the file is refused naming file and rows
   (``statement_line_ambiguous``): never a line dropped or doubled silently.
+  0174 (ATTACK21 N4, N5): the file is read as a continuation of the stored lines, row by
+  row in its order (oldest first; dates going back: ``statement_line_order``). A row is a
+  stored line only where its place agrees (the file's previous row can precede that line:
+  a new row such as the same file's reversal cannot, where the stored line's own
+  predecessor ends at its balance-before); a row new only by its balance must continue the
+  line IMMEDIATELY before it (the file's placed previous row, or the last stored line on or
+  before its date for the first row), not any balance the account once had.
 * ``report``: matched groups, unmatched on each side as of a date, and the 余额调节表:
   bank balance + book receipts not yet in the bank − book payments not yet in the bank
   = book balance + bank receipts not in the book − bank payments not in the book.
