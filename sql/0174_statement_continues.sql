@@ -47,8 +47,7 @@ DECLARE
   bank int := fl._statement_account(u, p_book, p_holder, p_unit);
   sid  bigint;
   n    int;
-  k    int := 0;
-  k1   int;
+  k    int;
   bad_recur text;
   bad_chain text;
   bad_order text;
@@ -64,6 +63,9 @@ DECLARE
   t_amt    bigint;
   t_bal    bigint;
   claimed  bigint[] := '{}';
+  nc       int := 0;
+  new_rows int[] := '{}';
+  nn       int := 0;
   p_has    boolean := false;
   p_date   date;
   p_bal    bigint;
@@ -81,7 +83,6 @@ DECLARE
   last_bal bigint;
   last_has boolean;
   placed   boolean;
-  twin_no  bigint;
 BEGIN
   IF jsonb_typeof(p_lines) IS DISTINCT FROM 'array' THEN
     PERFORM fl.refuse('bad_document', 'statement lines must be a list');
@@ -233,7 +234,8 @@ BEGIN
     -- where this row stands, for the next one
     placed := false;
     IF verdict = 'known' THEN
-      claimed := claimed || hit_id;
+      nc := nc + 1;
+      claimed[nc] := hit_id;
       p_id := hit_id;
       SELECT t2.line_date, t2.statement_id, t2.row_no INTO p_key_d, p_key_s, p_key_r
         FROM fl.statement_line t2 WHERE t2.id = hit_id;
@@ -257,16 +259,8 @@ BEGIN
     ELSIF verdict = 'unplaced' THEN
       bad_chain := coalesce(bad_chain || ', ', '') || r.row_no::text;
     ELSIF verdict = 'new' THEN
-      SELECT count(*) INTO twin_no FROM fl.statement_line t2
-       WHERE t2.bank_account_id = bank AND t2.reference = r.reference AND t2.line_date = r.line_date
-         AND t2.direction = r.direction AND t2.amount = r.amount;
-      INSERT INTO fl.statement_line (bank_account_id, statement_id, row_no, line_date, direction, amount, reference,
-                                     balance, twin)
-      VALUES (bank, sid, r.row_no, r.line_date, r.direction, r.amount, r.reference, r.balance,
-              CASE WHEN twin_no > 0 THEN twin_no + 1 END)
-      ON CONFLICT ON CONSTRAINT statement_line_once DO NOTHING;  -- a concurrent import of the same lines: known
-      GET DIAGNOSTICS k1 = ROW_COUNT;
-      k := k + k1;
+      nn := nn + 1;
+      new_rows[nn] := r.row_no;
     END IF;
     p_has := true;
     p_date := r.line_date;
@@ -300,6 +294,25 @@ BEGIN
       'the account balance (账户余额) column, or with the bank''s serial number (流水号) in the reference column',
       p_file, bad_chain));
   END IF;
+  -- the new rows in one statement (their twin numbers: the stored lines of their kind, then their place)
+  INSERT INTO fl.statement_line (bank_account_id, statement_id, row_no, line_date, direction, amount, reference, balance,
+                                 twin)
+  SELECT bank, sid, x.row_no, x.line_date, x.direction, x.amount, x.reference, x.balance,
+         CASE WHEN x.twin > 1 THEN x.twin END
+    FROM (SELECT f.*,
+                 (SELECT count(*) FROM fl.statement_line t2
+                   WHERE t2.bank_account_id = bank AND t2.reference = f.reference AND t2.line_date = f.line_date
+                     AND t2.direction = f.direction AND t2.amount = f.amount)
+                 + row_number() OVER (PARTITION BY f.reference, f.line_date, f.direction, f.amount ORDER BY f.row_no)
+                   AS twin
+            FROM (SELECT (l->>'row')::int AS row_no, (l->>'date')::date AS line_date, l->>'direction' AS direction,
+                         (l->>'amount')::bigint AS amount, l->>'reference' AS reference,
+                         (l->>'balance')::bigint AS balance
+                    FROM jsonb_array_elements(p_lines) l) f
+           WHERE f.row_no IN (SELECT unnest(new_rows))) x
+   ORDER BY x.row_no
+  ON CONFLICT ON CONSTRAINT statement_line_once DO NOTHING;    -- a concurrent import of the same lines: known
+  GET DIAGNOSTICS k = ROW_COUNT;
   -- (0085, ATTACK10 X15) Statements and their new lines per user and region day: 200
   -- statements and 50000 new lines for an officer, 1000 and 500000 for the city bureau and
   -- city finance. Counted after the lines went in (only new lines count: a statement imported
