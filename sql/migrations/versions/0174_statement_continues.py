@@ -1,13 +1,13 @@
 """a bank statement is read as a continuation of the account's stored lines (ATTACK21 N4, N5): sql/0174_statement_continues.sql
 
 Revision ID: 0174
-Revises: 0172
+Revises: 0175
 """
 
 from sql.migrations.runner import run_sql_file
 
 revision = "0174"
-down_revision = "0172"
+down_revision = "0175"
 branch_labels = None
 depends_on = None
 
