@@ -26,7 +26,7 @@ from ledger.i18n import DOMAIN, LANGS, LOCALE_DIR, write_parsed
 ROOT = LOCALE_DIR.parents[1]
 SOURCES = ("ledger", "cli")
 POT = LOCALE_DIR / "messages.pot"
-KEYWORDS = {"_": None, "N_": None, "translate": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "translate": None, "ngettext": (1, 2), "said": None}
 
 
 def po_path(lang: str) -> Path:
@@ -44,6 +44,23 @@ def _code_messages() -> Iterable[tuple[str | tuple[str, ...], str, int]]:
                 strip_comment_tags=True):
             if message:
                 yield message, f"{src}/{filename}", lineno
+
+
+def _nested_said() -> Iterable[tuple[str, str, int]]:
+    """Findings' messages ``said("…")`` given as a field of another ``said`` (a clause that varies):
+    Babel's extractor reads the outer call only (ATTACK21 N7)."""
+    import ast
+
+    for src in SOURCES:
+        for path in sorted((ROOT / src).rglob("*.py")):
+            tree = ast.parse(path.read_text("utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "said":
+                    for sub in ast.walk(node):
+                        if (sub is not node and isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name)
+                                and sub.func.id == "said" and sub.args and isinstance(sub.args[0], ast.Constant)
+                                and isinstance(sub.args[0].value, str)):
+                            yield sub.args[0].value, path.relative_to(ROOT).as_posix(), sub.lineno
 
 
 def _help_messages() -> Iterable[str]:
@@ -64,6 +81,9 @@ def template() -> Catalog:
     cat = Catalog(domain=DOMAIN, project="fundledger", charset="utf-8")
     for msg, where, line in _code_messages():
         cat.add(msg, locations=[(where, line)])
+    for msg, where, line in _nested_said():
+        if msg not in cat:
+            cat.add(msg, locations=[(where, line)])
     for msg in _help_messages():
         if msg not in cat:
             cat.add(msg, locations=[("(command help)", 0)])

@@ -44,7 +44,7 @@ def _render_report(rep: VerifyReport, json_out: bool, title: str) -> None:
                 "n": len(c.findings) + c.omitted} for c in rep.checks])
         if rep.findings:
             table(_("findings"), [("check", _("check")), ("subject", _("concerns")), ("message", _("what is wrong"))],
-                  [{"check": code_text(f.check), "subject": f.subject(), "message": f.message} for f in rep.findings])
+                  [{"check": code_text(f.check), "subject": f.subject_text(), "message": f.text()} for f in rep.findings])
         queued = int(rep.extra.get("queued", 0))
         if queued:
             console.print(ngettext("{n} entry committed but not yet sealed (queued while another commit held the "
@@ -98,7 +98,7 @@ def _render_independent(rep: VerifyReport) -> None:
     if rep.findings:
         table(_("independent findings"), [("check", _("check")), ("subject", _("concerns")),
                                           ("message", _("what is wrong"))],
-              [{"check": code_text(f.check), "subject": f.subject(), "message": f.message} for f in rep.findings])
+              [{"check": code_text(f.check), "subject": f.subject_text(), "message": f.text()} for f in rep.findings])
     _render_unchained(rep.extra)
     console.print(_("the independent verdict holds") if rep.ok else
                   "[red]" + _("independent verdict: {n} finding(s)").format(n=len(rep.findings)) + "[/red]")

@@ -34,7 +34,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from ledger.core import clearings, jsonfast
-from ledger.core.findings import CheckResult, Finding, result
+from ledger.core.findings import CheckResult, Finding, result, said
 
 # The table -> its "who" column, set by the writer's session_user when the row is inserted.
 WHO: dict[str, str] = {
@@ -130,12 +130,12 @@ class _Judge:
         actor = v[_ACTOR]
         role = self.role_of(actor)
         if role is None:
-            self.add(table, key, f"{what} was written by {actor} ({v[_OP]} at {v[_AT]}, history version {v[_ID]}), "
-                     "who is not a fundledger user: no fundledger command wrote it (the database administrator's "
-                     "own login, or a login that was never registered)")
+            self.add(table, key, said("{what} was written by {actor} ({value} at {value2}, history version {value3}), who is "
+                                      "not a fundledger user: no fundledger command wrote it (the database administrator's own "
+                                      "login, or a login that was never registered)", what=what, actor=actor, value=v[_OP], value2=v[_AT], value3=v[_ID]))
         elif roles is not None and role not in roles:
-            self.add(table, key, f"{what} was written by {actor} (role {role}; history version {v[_ID]}), but that "
-                     f"action needs the {' or '.join(sorted(roles))} role")
+            self.add(table, key, said("{what} was written by {actor} (role {role}; history version {value}), but that action "
+                                      "needs the {value2} role", what=what, actor=actor, role=role, value=v[_ID], value2=' or '.join(sorted(roles))))
 
 
 def referenced_entries(latest: Mapping[str, Mapping[str, str]]) -> set[int]:
@@ -264,9 +264,8 @@ def check(versions: Iterable[Sequence[str]], latest: Mapping[str, Mapping[str, s
         if op == "INSERT":
             who = WHO.get(table)
             if who is not None and row.get(who) != v[_ACTOR] and (table in WORKFLOW or v[_ACTOR] in users):
-                j.add(table, key, f"{who} says {row.get(who)!s} but the row was inserted by {v[_ACTOR]} (history "
-                      f"version {v[_ID]} at {v[_AT]}): the name was not the writer's own (a column default or "
-                      "the row rewritten)")
+                j.add(table, key, said("{who} says {value!s} but the row was inserted by {value2} (history version {value3} at "
+                                       "{value4}): the name was not the writer's own (a column default or the row rewritten)", who=who, value=row.get(who), value2=v[_ACTOR], value3=v[_ID], value4=v[_AT]))
         if table not in WORKFLOW:
             continue
         if table == "fl.request_event":
@@ -286,8 +285,8 @@ def check(versions: Iterable[Sequence[str]], latest: Mapping[str, Mapping[str, s
                 if held is None:
                     decisions.add(v[_KEY])
                 if row.get("decided_by") != v[_ACTOR]:
-                    j.add(table, key, f"decided_by says {row.get('decided_by')} but the decision ({row.get('state')}) "
-                          f"was recorded by {v[_ACTOR]} (history version {v[_ID]} at {v[_AT]})")
+                    j.add(table, key, said("decided_by says {value} but the decision ({value2}) was recorded by {value3} (history "
+                                           "version {value4} at {value5})", value=row.get('decided_by'), value2=row.get('state'), value3=v[_ACTOR], value4=v[_ID], value5=v[_AT]))
         elif table == "fl.register_item":
             j.registered(table, key, v, TABLE_ROLES["fl.register_clearing"] if op == "UPDATE" else None,
                          "its cleared amount" if op == "UPDATE" else "the register item")
@@ -371,18 +370,17 @@ def _request_dates(j: _Judge, key: Mapping[str, Any], r: Mapping[str, Any], paid
     year, quarter = _int(r.get("year")), _int(r.get("quarter"))
     if paid is not None and pay_day is not None and (_int(paid.get("id")) or 0) > point:
         if approved is not None and pay_day < approved:
-            j.add("fl.fund_request", key, f"disbursed on {pay_day} (entry {paid.get('id')}) before its approval's "
-                  f"business date {approved} (disburse_predates, 0126)")
+            j.add("fl.fund_request", key, said("disbursed on {pay_day} (entry {value}) before its approval's business date {approved} "
+                                               "(disburse_predates, 0126)", pay_day=pay_day, value=paid.get('id'), approved=approved))
         if year is not None and quarter is not None and 1 <= quarter <= 4 and 1 <= year <= 9999 \
                 and pay_day < dt.date(year, 3 * quarter - 2, 1):
-            j.add("fl.fund_request", key, f"disbursed on {pay_day} (entry {paid.get('id')}), before its quarter "
-                  f"{year} Q{quarter} began (disburse_predates, 0126)")
+            j.add("fl.fund_request", key, said("disbursed on {pay_day} (entry {value}), before its quarter {year} Q{quarter} began "
+                                               "(disburse_predates, 0126)", pay_day=pay_day, value=paid.get('id'), year=year, quarter=quarter))
     if settled is not None and pay_day is not None and (_int(settled.get("id")) or 0) > point:
         settle_day = _day(settled.get("entry_date"))
         if settle_day is not None and settle_day < pay_day:
-            j.add("fl.fund_request", key, f"settled onward on {settle_day} (entry {settled.get('id')}) before the "
-                  f"disbursement it settles ({pay_day}, entry {paid.get('id') if paid else '?'}) "
-                  "(settle_predates, 0126)")
+            j.add("fl.fund_request", key, said("settled onward on {settle_day} (entry {value}) before the disbursement it settles "
+                                               "({pay_day}, entry {value2}) (settle_predates, 0126)", settle_day=settle_day, value=settled.get('id'), pay_day=pay_day, value2=paid.get('id') if paid else '?'))
 
 
 def _requests(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entries | None) -> None:
@@ -408,15 +406,12 @@ def _requests(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entri
         # (the region is at most a day ahead of UTC)
         on, at = _day(r.get("approved_on")), _day(ap.get("at")) if ap else None
         if on is not None and at is not None and on > at + dt.timedelta(days=1):
-            j.add("fl.fund_request", key, f"approved_on {on} is after the day its approval was recorded ({at}, event "
-                  f"{ap.get('id') if ap else '?'}): an approval is dated the day it was decided (approval_date, 0126)")
+            j.add("fl.fund_request", key, said("approved_on {on} is after the day its approval was recorded ({at}, event {value}): an "
+                                               "approval is dated the day it was decided (approval_date, 0126)", on=on, at=at, value=ap.get('id') if ap else '?'))
         if r.get("approved_by") != want_by:
-            j.add("fl.fund_request", key, f"approved_by says {r.get('approved_by')} but "
-                  + (f"the approve event (event {ap.get('id')}) was {want_by}'s" if ap else "no approve event exists"))
+            j.add("fl.fund_request", key, said("approved_by says {value} but {more}", value=r.get('approved_by'), more=(said("the approve event (event {value}) was {want_by}'s", value=ap.get('id'), want_by=want_by) if ap else said("no approve event exists"))))
         if _int(r.get("amount_approved")) != want_amt and (ap is not None or r.get("amount_approved") is not None):
-            j.add("fl.fund_request", key, f"amount_approved says {r.get('amount_approved')} but "
-                  + (f"the approve event (event {ap.get('id')}) approved {want_amt}" if ap
-                     else "no approve event exists"))
+            j.add("fl.fund_request", key, said("amount_approved says {value} but {more}", value=r.get('amount_approved'), more=(said("the approve event (event {value}) approved {want_amt}", value=ap.get('id'), want_amt=want_amt) if ap else said("no approve event exists"))))
         steps: dict[str, dict[str, Any]] = {}
         for action, col, kind in (("disburse", "disburse_entry", "request_disburse"),
                                   ("settle", "settle_entry", "request_settle")):
@@ -424,17 +419,14 @@ def _requests(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entri
             want = _int(step.get("entry_id")) if step else None
             got = _int(r.get(col))
             if got != want:
-                j.add("fl.fund_request", key, f"{col} says {got} but " + (
-                    f"the {action} event (event {step.get('id')}) posted entry {want}" if step
-                    else f"no {action} event exists"))
+                j.add("fl.fund_request", key, said("{col} says {got} but {more}", col=col, got=got, more=(said("the {action} event (event {value}) posted entry {want}", action=action, value=step.get('id'), want=want) if step else said("no {action} event exists", action=action))))
             if got is None:
                 continue
             e = _entry(latest, got, entries)
             if e is None:
-                j.add("fl.fund_request", key, f"{col} {got} names no entry")
+                j.add("fl.fund_request", key, said("{col} {got} names no entry", col=col, got=got))
             elif e.get("kind") != kind or _int((e.get("source") or {}).get("request")) != rid:
-                j.add("fl.fund_request", key, f"{col} {got} is a {e.get('kind')} entry of "
-                      f"{(e.get('source') or {}).get('request')!s}, not this request's {kind}")
+                j.add("fl.fund_request", key, said("{col} {got} is a {value} entry of {value2!s}, not this request's {kind}", col=col, got=got, value=e.get('kind'), value2=(e.get('source') or {}).get('request'), kind=kind))
             else:
                 steps[col] = e | {"id": got}
         _request_dates(j, key, r, steps.get("disburse_entry"), steps.get("settle_entry"), point)
@@ -454,33 +446,31 @@ def _held_one(j: _Judge, p: dict[str, Any], decided: bool, latest: Mapping[str, 
     state, by, eid, maker = p.get("state"), p.get("decided_by"), p.get("entry_id"), p.get("made_by")
     k = str(p.get("idempotency_key") or "")
     if k.startswith("manual:") and k.split(":", 2)[1] != maker:
-        j.add("fl.pending_entry", key, f"made_by says {maker} but its key {k} was filed in "
-              f"{k.split(':', 2)[1]}'s namespace (the maker's own)")
+        j.add("fl.pending_entry", key, said("made_by says {maker} but its key {k} was filed in {value}'s namespace (the maker's own)", maker=maker, k=k, value=k.split(':', 2)[1]))
     if state == "held":
         if by is not None or eid is not None or p.get("decided_at") is not None:
-            j.add("fl.pending_entry", key, f"held, yet it names a decision (decided_by {by}, entry {eid})")
+            j.add("fl.pending_entry", key, said("held, yet it names a decision (decided_by {by}, entry {eid})", by=by, eid=eid))
         return
     if by is None:
-        j.add("fl.pending_entry", key, f"{state} but it names no one who decided it")
+        j.add("fl.pending_entry", key, said("{state} but it names no one who decided it", state=state))
     elif by == maker and state != "rejected":
         # (ATTACK7 U12) The database's rule (fl._decider, CHECK pending_second_person): a
         # second person confirms; a maker may withdraw (reject) its own entry while it is
         # held, which posts nothing — office practice, not a finding.
-        j.add("fl.pending_entry", key, f"{state} by {by}, who made it: a second person confirms")
+        j.add("fl.pending_entry", key, said("{state} by {by}, who made it: a second person confirms", state=state, by=by))
     if not decided and by is not None:
-        j.add("fl.pending_entry", key, f"{state} by {by}, but its history records no decision")
+        j.add("fl.pending_entry", key, said("{state} by {by}, but its history records no decision", state=state, by=by))
     if state == "confirmed":
         e = _entry(latest, eid, entries)
         src = (e or {}).get("source") or {}
         if e is None:
-            j.add("fl.pending_entry", key, f"confirmed as entry {eid}, which does not exist")
+            j.add("fl.pending_entry", key, said("confirmed as entry {eid}, which does not exist", eid=eid))
         elif (_int(src.get("held")) != _int(p.get("id")) or src.get("confirmed_by") != by
               or src.get("made_by") != maker):
-            j.add("fl.pending_entry", key, f"confirmed as entry {eid} by {by} (made by {maker}), but that entry "
-                  f"records held entry {src.get('held')} made by {src.get('made_by')} and confirmed by "
-                  f"{src.get('confirmed_by')}")
+            j.add("fl.pending_entry", key, said("confirmed as entry {eid} by {by} (made by {maker}), but that entry records held entry "
+                                                "{value} made by {value2} and confirmed by {value3}", eid=eid, by=by, maker=maker, value=src.get('held'), value2=src.get('made_by'), value3=src.get('confirmed_by')))
     elif state == "rejected" and eid is not None:
-        j.add("fl.pending_entry", key, f"rejected, yet it names entry {eid}")
+        j.add("fl.pending_entry", key, said("rejected, yet it names entry {eid}", eid=eid))
 
 
 def _registers(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entries | None) -> None:
@@ -502,12 +492,11 @@ def _registers(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entr
         # (0126, ATTACK15 A10) a clearing above the rule's point is dated on or after its item was opened
         on, since = _day(c.get("cleared_on")), opened.get(item)
         if (_int(c.get("entry_id")) or 0) > point and on is not None and since is not None and on < since:
-            j.add("fl.register_clearing", {"id": c.get("id")}, f"clears item {item} on {on}, before the item was "
-                  f"opened ({since}) (clearing_predates, 0126)")
+            j.add("fl.register_clearing", {"id": c.get("id")}, said("clears item {item} on {on}, before the item was opened ({since}) (clearing_predates, "
+                                                                    "0126)", item=item, on=on, since=since))
         e = _entry(latest, c.get("entry_id"), entries)
         if e is None or e.get("kind") != "register_clear":
-            j.add("fl.register_clearing", {"id": c.get("id")}, f"clears item {item} by entry {c.get('entry_id')}, "
-                  + ("which does not exist" if e is None else f"a {e.get('kind')} entry, not a register clearing"))
+            j.add("fl.register_clearing", {"id": c.get("id")}, said("clears item {item} by entry {value}, {more}", item=item, value=c.get('entry_id'), more=(said("which does not exist") if e is None else said("a {value} entry, not a register clearing", value=e.get('kind')))))
     # (ATTACK10 X12) a clearing lives while its entry does: reversed, a row undoes it (0081)
     rows = [_load(t) for t in latest.get("fl.register_clearing", {}).values()]
     for cid, message in clearings.findings(rows, lambda eid: _entry(latest, eid, entries),
@@ -519,8 +508,7 @@ def _registers(j: _Judge, latest: Mapping[str, Mapping[str, str]], entries: Entr
         if iid is None:
             continue
         if (_int(it.get("cleared")) or 0) != cleared.get(iid, 0):
-            j.add("fl.register_item", {"id": iid}, f"cleared says {it.get('cleared')} but its clearings sum to "
-                  f"{cleared.get(iid, 0)}")
+            j.add("fl.register_item", {"id": iid}, said("cleared says {value} but its clearings sum to {value2}", value=it.get('cleared'), value2=cleared.get(iid, 0)))
 
 
 def _reversals(latest: Mapping[str, Mapping[str, str]], entries: Entries | None) -> dict[int, int]:

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ledger.core import jsonfast
-from ledger.core.findings import CheckResult, Finding, result
+from ledger.core.findings import CheckResult, Finding, result, said
 
 NAME = "bank_refs"
 DESCRIPTION = ("every bank_account_id names a bank account (0063 checks it by a trigger, not a foreign key): each "
@@ -72,8 +72,7 @@ def check(latest: Mapping[str, Mapping[str, str]], accounts: Iterable[Sequence[s
         sid, bank = _id(r.get("id")), _id(r.get("bank_account_id"))
         statements[sid] = bank
         if missing(bank):
-            findings.append(Finding(NAME, f"bank statement {sid} ({r.get('file_name')}) is of bank account {bank}, "
-                                    "which does not exist", account=f"fl.bank_statement id={sid}"))
+            findings.append(Finding(NAME, said("bank statement {sid} ({value}) is of bank account {bank}, which does not exist", sid=sid, value=r.get('file_name'), bank=bank), account=said("fl.bank_statement id={sid}", sid=sid)))
     lines: dict[str, str] = {}
     for r in _rows(latest, "fl.statement_line"):
         checked += 1
@@ -81,47 +80,44 @@ def check(latest: Mapping[str, Mapping[str, str]], accounts: Iterable[Sequence[s
         lines[lid] = bank
         where = f"fl.statement_line id={lid}"
         if missing(bank):
-            findings.append(Finding(NAME, f"statement line {lid} (statement {sid}, {r.get('line_date')}, "
-                                    f"{r.get('direction')} {r.get('amount')} fen, {r.get('reference')}) is on bank "
-                                    f"account {bank}, which does not exist", account=where))
+            findings.append(Finding(NAME, said("statement line {lid} (statement {sid}, {value}, {value2} {value3} fen, {value4}) is on "
+                                               "bank account {bank}, which does not exist", lid=lid, sid=sid, value=r.get('line_date'), value2=r.get('direction'), value3=r.get('amount'), value4=r.get('reference'), bank=bank), account=where))
         elif sid not in statements:
-            findings.append(Finding(NAME, f"statement line {lid} names statement {sid}, which does not exist",
+            findings.append(Finding(NAME, said("statement line {lid} names statement {sid}, which does not exist", lid=lid, sid=sid),
                                     account=where))
         elif statements[sid] != bank:
-            findings.append(Finding(NAME, f"statement line {lid} is on bank account {bank} but its statement {sid} is "
-                                    f"of bank account {statements[sid]}", account=where))
+            findings.append(Finding(NAME, said("statement line {lid} is on bank account {bank} but its statement {sid} is of bank "
+                                               "account {value}", lid=lid, bank=bank, sid=sid, value=statements[sid]), account=where))
     for r in _rows(latest, "fl.recon_match"):
         checked += 1
         mid, bank, lid = _id(r.get("id")), _id(r.get("bank_account_id")), _id(r.get("statement_line_id"))
         where = f"fl.recon_match id={mid}"
         if missing(bank):
-            findings.append(Finding(NAME, f"reconciliation match {mid} (group {r.get('match_group')}) is on bank "
-                                    f"account {bank}, which does not exist", account=where))
+            findings.append(Finding(NAME, said("reconciliation match {mid} (group {value}) is on bank account {bank}, which does not "
+                                               "exist", mid=mid, value=r.get('match_group'), bank=bank), account=where))
         elif lid and lid not in lines:
-            findings.append(Finding(NAME, f"reconciliation match {mid} names statement line {lid}, which does not "
-                                    "exist", account=where))
+            findings.append(Finding(NAME, said("reconciliation match {mid} names statement line {lid}, which does not exist", mid=mid, lid=lid), account=where))
         elif lid and lines[lid] != bank:
-            findings.append(Finding(NAME, f"reconciliation match {mid} is on bank account {bank} but its statement "
-                                    f"line {lid} is on bank account {lines[lid]}", account=where))
+            findings.append(Finding(NAME, said("reconciliation match {mid} is on bank account {bank} but its statement line {lid} is on "
+                                               "bank account {value}", mid=mid, bank=bank, lid=lid, value=lines[lid]), account=where))
     for a in accounts:
         checked += 1
         book, unit, holder, bank = a[1], a[3], a[4], a[6]
         label = ":".join(x for x in (a[1], a[2], a[3], a[4], a[5]) if x)
         if not bank:
             if holder and has_banks:
-                findings.append(Finding(NAME, f"account {label} has holder {holder} but no bank account",
+                findings.append(Finding(NAME, said("account {label} has holder {holder} but no bank account", label=label, holder=holder),
                                         account=label))
             continue
         b = banks.get(bank)
         if b is None:
             if has_banks:
-                findings.append(Finding(NAME, f"account {label} is on bank account {bank}, which does not exist: its "
-                                        "money is on no physical bank account", account=label))
+                findings.append(Finding(NAME, said("account {label} is on bank account {bank}, which does not exist: its money is on no "
+                                                   "physical bank account", label=label, bank=bank), account=label))
             continue
         want_unit = None if pooled.get(holder, b.get("unit") is None) else unit
         if (b.get("book"), b.get("holder"), b.get("unit")) != (book, holder, want_unit):
             bu = b.get("unit")
-            findings.append(Finding(NAME, f"account {label} is on bank account {bank} ({b.get('book')} "
-                                    f"{b.get('holder')}{':' + str(bu) if bu else ''}), not the bank account of its "
-                                    f"book, holder and unit", account=label))
+            findings.append(Finding(NAME, said("account {label} is on bank account {bank} ({value} {value2}{value3}), not the bank "
+                                               "account of its book, holder and unit", label=label, bank=bank, value=b.get('book'), value2=b.get('holder'), value3=':' + str(bu) if bu else ''), account=label))
     return result(NAME, DESCRIPTION, checked, findings, cap)

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
+from ledger.core.findings import said
+
 CHECK = "entry_writers"
 DESCRIPTION = ("who wrote every journal entry: its maker (created_by) and the login of its history INSERT version are "
                "registered fundledger users, that login is the entry's writer (its maker, or the confirmer of the held "
@@ -84,17 +86,17 @@ class Writers:
         self.checked += 1
         role = self.users.get(created_by)
         if role is None:
-            self.add(f"{kind} entry {key} was made by {created_by}, who is not a fundledger user: no fundledger "
-                     "command wrote it (the database administrator's own login, or a login never registered, "
-                     "calling the ledger's internal writer)", eid)
+            self.add(said("{kind} entry {key} was made by {created_by}, who is not a fundledger user: no "
+                          "fundledger command wrote it (the database administrator's own login, or a login never "
+                          "registered, calling the ledger's internal writer)", kind=kind, key=key, created_by=created_by), eid)
             return
         roles = KIND_ROLES.get(kind)
         if roles is None:   # (0090) entry_kind_known, a trigger's rule since: suspended for one call, seen here
-            self.add(f"entry {key} is of kind {kind!r}, which no fundledger command writes (the kinds are "
-                     f"{', '.join(sorted(KIND_ROLES))})", eid)
+            self.add(said("entry {key} is of kind {kind!r}, which no fundledger command writes (the kinds are "
+                          "{value})", key=key, kind=kind, value=', '.join(sorted(KIND_ROLES))), eid)
         elif role not in roles:
-            self.add(f"{kind} entry {key} was made by {created_by} (role {role}), but the function that writes "
-                     f"{kind} entries requires the {' or '.join(sorted(roles))} role", eid)
+            self.add(said("{kind} entry {key} was made by {created_by} (role {role}), but the function that writes "
+                          "{kind} entries requires the {value} role", kind=kind, key=key, created_by=created_by, role=role, value=' or '.join(sorted(roles))), eid)
 
     def history(self, by_actor: Mapping[str, Iterable[int]] | None) -> None:
         """actor -> the entries whose history INSERT version that login wrote
@@ -113,11 +115,11 @@ class Writers:
                 if eid in old:
                     continue
                 if not known:
-                    self.add(f"the history records entry {eid} as inserted by {actor}, who is not a fundledger user: "
-                             "no fundledger command wrote it (the database administrator's own login)", eid)
+                    self.add(said("the history records entry {eid} as inserted by {actor}, who is not a fundledger user: "
+                                  "no fundledger command wrote it (the database administrator's own login)", eid=eid, actor=actor), eid)
                     continue
                 want = writer_of(eid)
                 if want is not None and want != actor:
-                    self.add(f"the history records entry {eid} as inserted by {actor}, but the entry names {want} as "
-                             "its writer (its maker, or the confirmer of its held entry): the stamp was not the "
-                             "writer's own", eid)
+                    self.add(said("the history records entry {eid} as inserted by {actor}, but the entry names {want} as "
+                                  "its writer (its maker, or the confirmer of its held entry): the stamp was not the "
+                                  "writer's own", eid=eid, actor=actor, want=want), eid)

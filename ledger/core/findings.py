@@ -7,11 +7,60 @@ entry (with its voucher), request or account it concerns and what is wrong; a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 FINDINGS_CAP = 200          # findings listed per check; the rest are counted
+
+
+class Said(str):
+    """A finding's text as a catalogue message with its fields (ATTACK21 N7).
+
+    The string itself is the English text, ``msgid.format(**fields)`` — exactly what an
+    f-string gave before: the record that ``--json``, the offline export, a filed digest
+    and every comparison across runs keep and compare, byte for byte. ``worded`` renders
+    it in the language in force through the catalogue, for a person reading the table."""
+
+    msgid: str
+    fields: dict[str, Any]
+
+    def __new__(cls, msgid: str, fields: dict[str, Any]) -> Said:
+        self = super().__new__(cls, msgid.format(**fields) if fields else msgid)
+        self.msgid, self.fields = msgid, fields
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:        # findings cross process boundaries
+        return (Said, (self.msgid, self.fields))
+
+
+def said(msgid: str, /, **fields: Any) -> Said:
+    """A finding's text: ``said("dated {date}, before …", date=d)`` (extracted by ``make i18n``
+    like ``_()``; never an f-string inside — the fields go in as keywords)."""
+    return Said(msgid, fields)
+
+
+def said_joined(sep: str, items: Iterable[str]) -> Said:
+    """``sep.join(items)`` whose items, each a ``said`` message, are worded one by one (the joined
+    text is no message of the catalogue: it renders as the items, translated, between ``sep``)."""
+    fields = {f"p{i}": it for i, it in enumerate(items)}
+    esc = sep.replace("{", "{{").replace("}", "}}")
+    return Said(esc.join("{" + k + "}" for k in fields), fields)
+
+
+def worded(message: str, lang: str | None = None) -> str:
+    """A finding's text as a person reads it: a ``Said`` through the catalogue (its fields that
+    are ``Said`` too, each in turn), any other text as it is."""
+    if not isinstance(message, Said):
+        return message
+    from ledger.i18n import translate
+
+    fields = {k: worded(v, lang) if isinstance(v, Said) else v for k, v in message.fields.items()}
+    text = translate(message.msgid, lang)
+    try:
+        return text.format(**fields) if fields else text
+    except (KeyError, IndexError, ValueError):      # a translation that lost a placeholder
+        return str(message)
 
 
 def voucher_label(book: str | None, year: int | None, number: int | None) -> str | None:
@@ -35,6 +84,23 @@ class Finding:
     def as_json(self) -> dict[str, Any]:
         return {"check": self.check, "entry_id": self.entry_id, "voucher": self.voucher,
                 "request_id": self.request_id, "account": self.account, "message": self.message}
+
+    def text(self, lang: str | None = None) -> str:
+        """What is wrong, as a person reads it (the language in force); ``message`` is the record."""
+        return worded(self.message, lang)
+
+    def subject_text(self) -> str:
+        """``subject()`` in the language in force, for the table."""
+        from ledger.i18n import _
+
+        if self.entry_id is not None:
+            return (_("entry {id} ({voucher})") if self.voucher else _("entry {id}")).format(
+                id=self.entry_id, voucher=self.voucher)
+        if self.request_id is not None:
+            return _("request R{id}").format(id=self.request_id)
+        if self.account is not None:
+            return _("account {account}").format(account=worded(self.account))
+        return ""
 
     def subject(self) -> str:
         """The thing concerned, for a table column: ``entry 17 (RES/2023-000005)``."""

@@ -27,7 +27,7 @@ from typing import Any
 
 from ledger.core import jsonfast
 from ledger.core import year_settings as _year_settings
-from ledger.core.findings import CheckResult, Finding, result
+from ledger.core.findings import CheckResult, Finding, result, said, said_joined
 from ledger.core.keyed import MemoTexts, MemoVersions, Positions, Versions
 
 RECORD_COLS = ("id", "seq", "tbl", "op", "row_key", "row_data", "actor", "at", "prev_hash", "hash")
@@ -335,15 +335,14 @@ def judge_change(table: str, key: str, op: str, actor: str, at: str, before: str
         again = sorted(set(was.get("memos") or {}) & set(now.get("memos") or {}), key=int)
         if not again:
             return None
-        return Finding("histories", f"posting(s) {', '.join(again[:5])} recorded as inserted again ({op} by {actor} "
-                       f"at {at}) — a posting is inserted once: it was deleted and re-inserted, or this version was "
-                       "forged into the history", **_subject(table, jsonfast.loads(key)))
+        return Finding("histories", said("posting(s) {value} recorded as inserted again ({op} by {actor} at {at}) — a posting is "
+                                         "inserted once: it was deleted and re-inserted, or this version was forged into the "
+                                         "history", value=', '.join(again[:5]), op=op, actor=actor, at=at), **_subject(table, jsonfast.loads(key)))
     fields = sorted(f for f in was.keys() | now.keys() if was.get(f) != now.get(f))
     if op != "UPDATE":
         what = "; ".join(f"{f} {_short(was.get(f))} → {_short(now.get(f))}" for f in fields[:4])
-        return Finding("histories", f"recorded as inserted again ({op} by {actor} at {at}"
-                       + (f": {what}" if what else ", the same values") + ") — the release inserts a row once: it "
-                       "was deleted and re-inserted, or this version was forged into the history",
+        return Finding("histories", said("recorded as inserted again ({op} by {actor} at {at}{more}) — the release inserts a row "
+                                         "once: it was deleted and re-inserted, or this version was forged into the history", op=op, actor=actor, at=at, more=(f': {what}' if what else said(", the same values"))),
                        **_subject(table, jsonfast.loads(key)))
     allowed = MUTABLE.get(table, frozenset())
     bad = [f for f in fields if f not in allowed]
@@ -352,7 +351,7 @@ def judge_change(table: str, key: str, op: str, actor: str, at: str, before: str
     what = "; ".join(f"{f} {_short(was.get(f))} → {_short(now.get(f))}" for f in bad[:4])
     rule = ("its table is append-only: fundledger never changes a row of it" if table not in MUTABLE else
             f"fundledger changes only {', '.join(sorted(allowed))} of it")
-    return Finding("histories", f"changed after it was written ({op} by {actor} at {at}): {what} — {rule}",
+    return Finding("histories", said("changed after it was written ({op} by {actor} at {at}): {what} — {rule}", op=op, actor=actor, at=at, what=what, rule=rule),
                    **_subject(table, jsonfast.loads(key)))
 
 
@@ -456,12 +455,11 @@ class _Links:
 
     def _judge(self, pos: int, seq: int, rid: str, stored_prev: bytes, stored: bytes, findings: list[Finding]) -> None:
         if seq != pos:
-            findings.append(Finding("history_chain", f"history version {seq} where {pos} was expected (versions "
-                                    "removed or renumbered)", account=f"fl.record_log id={rid} seq={seq}"))
+            findings.append(Finding("history_chain", said("history version {seq} where {pos} was expected (versions removed or renumbered)", seq=seq, pos=pos), account=said("fl.record_log id={rid} seq={seq}", rid=rid, seq=seq)))
         if stored_prev != self.prev:
-            findings.append(Finding("history_chain", f"history version {seq} does not follow version {seq - 1} "
-                                    "(versions removed, inserted or reordered)",
-                                    account=f"fl.record_log id={rid} seq={seq}"))
+            findings.append(Finding("history_chain", said("history version {seq} does not follow version {value} (versions removed, inserted or "
+                                                          "reordered)", seq=seq, value=seq - 1),
+                                    account=said("fl.record_log id={rid} seq={seq}", rid=rid, seq=seq)))
         self.prev = stored
         self.next = pos + 1
 
@@ -571,10 +569,7 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
             keep(i, r, "fl.posting", memos[0], memos[1])
         if len(r) > 11 and (not r[11] or _unhex(r[11]) != own_seal(r, row_b)):
             where = f"fl.record_log id={r[0]}" + (f" seq={r[1]}" if r[1] else "")
-            findings.append(Finding("history_chain", f"history version {r[0]} ({r[2]} {r[4]}) " + (
-                "has no seal of its own: it was inserted with the history's triggers off"
-                if not r[11] else "does not match its own seal: the version or its seal was rewritten")
-                + ("" if r[1] else "; it is never chained"), account=where))
+            findings.append(Finding("history_chain", said("history version {value} ({value2} {value3}) {more}{more2}", value=r[0], value2=r[2], value3=r[4], more=(said("has no seal of its own: it was inserted with the history's triggers off") if not r[11] else said("does not match its own seal: the version or its seal was rewritten")), more2=('' if r[1] else said("; it is never chained"))), account=where))
         if not r[1]:
             unchained += 1
             if len(loose) < UNCHAINED_SHOWN:
@@ -583,20 +578,20 @@ def scan_full(log: Iterable[Sequence[str]], head: Sequence[Sequence[str]], cap: 
         seq = int(r[1])
         stored_prev, stored = _unhex(r[8]), _unhex(r[9])
         if link_hash(r, stored_prev, row_b) != stored:
-            findings.append(Finding("history_chain", f"history version {seq} ({r[2]} {r[4]}) does not match its hash: "
-                                    "the recorded row or its link was rewritten",
-                                    account=f"fl.record_log id={r[0]} seq={seq}"))
+            findings.append(Finding("history_chain", said("history version {seq} ({value} {value2}) does not match its hash: the recorded row or "
+                                                          "its link was rewritten", seq=seq, value=r[2], value2=r[4]),
+                                    account=said("fl.record_log id={value} seq={seq}", value=r[0], seq=seq)))
         links.add(seq, r[0], stored_prev, stored, findings)
     prev = links.finish(findings)
     if len(head) != 1:
-        findings.append(Finding("history_chain", f"the history head has {len(head)} rows; it must have one"))
+        findings.append(Finding("history_chain", said("the history head has {head} rows; it must have one", head=len(head))))
     else:
         hseq, hhash = int(head[0][0]), _unhex(head[0][1])
         if hseq != links.count:
-            findings.append(Finding("history_chain", f"the history head counts {hseq} chained versions but "
-                                    f"{links.count} are visible: versions were removed or are hidden from this reader"))
+            findings.append(Finding("history_chain", said("the history head counts {hseq} chained versions but {count} are visible: versions were "
+                                                          "removed or are hidden from this reader", hseq=hseq, count=links.count)))
         if hhash != prev:
-            findings.append(Finding("history_chain", "the history head's hash is not the last version's"))
+            findings.append(Finding("history_chain", said("the history head's hash is not the last version's")))
     chain = result("history_chain", "the history of every row an auditor relies on (fl.record_log) is one SHA-256 "
                    "chain, recomputed from its first version, ending at fl.record_head; every version sealed by the "
                    "trigger that wrote it", links.count, findings, cap)
@@ -691,34 +686,34 @@ def row_finding(table: str, key: str, now: str | None, was: str | None) -> Findi
     if table == LINES and is_batch_key(key):
         return _batch_finding(now, was, subject)
     if was is None:
-        return Finding("histories", "this row has no history: it was written with the history's triggers off (or "
-                       "its key was changed)", **subject)
+        return Finding("histories", said("this row has no history: it was written with the history's triggers off (or its key was "
+                                         "changed)"), **subject)
     if now is None:
-        return Finding("histories", "recorded in the history but no longer in the table (deleted, or its key was "
-                       "changed)", **subject)
+        return Finding("histories", said("recorded in the history but no longer in the table (deleted, or its key was changed)"), **subject)
     row, rec = _own(now, table), _own(was, table)
     if row == rec:
         return None
     fields = sorted(f for f in row.keys() | rec.keys() if row.get(f) != rec.get(f))
-    return Finding("histories", "changed behind its history: " + "; ".join(
-        f"{f} now {_short(row.get(f))}, recorded {_short(rec.get(f))}" for f in fields[:4]), **subject)
+    return Finding("histories", said("changed behind its history: {changes}", changes=said_joined("; ", (
+        said("{field} now {now}, recorded {recorded}", field=f, now=_short(row.get(f)), recorded=_short(rec.get(f)))
+        for f in fields[:4]))), **subject)
 
 
 def _batch_finding(now: str | None, was: str | None, subject: dict[str, Any]) -> Finding | None:
     """An import batch's lines (their count and digest, recomputed) beside the version the
     history recorded when they were written (0057)."""
     if was is None:
-        return Finding("histories", "import lines of this batch have no history: they were written with the "
-                       "history's triggers off (or moved here from another batch)", **subject)
+        return Finding("histories", said("import lines of this batch have no history: they were written with the history's "
+                                         "triggers off (or moved here from another batch)"), **subject)
     if now is None:
-        return Finding("histories", "the history recorded import lines of this batch, and none is left in the "
-                       "table (deleted, or moved to another batch)", **subject)
+        return Finding("histories", said("the history recorded import lines of this batch, and none is left in the table "
+                                         "(deleted, or moved to another batch)"), **subject)
     n, r = _own(now, LINES), _own(was, LINES)
     if n == r:
         return None
-    return Finding("histories", f"the batch's import lines differ from the digest its history recorded when they "
-                   f"were written: {n.get('lines')} line(s) now, {r.get('lines')} recorded — a line was rewritten, "
-                   "removed, added or moved behind the history (a line's reference, entry, hash or row number)",
+    return Finding("histories", said("the batch's import lines differ from the digest its history recorded when they were "
+                                     "written: {value} line(s) now, {value2} recorded — a line was rewritten, removed, added "
+                                     "or moved behind the history (a line's reference, entry, hash or row number)", value=n.get('lines'), value2=r.get('lines')),
                    **subject)
 
 
@@ -744,7 +739,7 @@ def held_line_finding(key: str, text: str, hist: Mapping[str, str], parsed: dict
         return None
     subject = _subject("fl.pending_posting", k)
     if now is None:
-        return Finding("histories", "a held line recorded in the history is missing from its held entry's lines",
+        return Finding("histories", said("a held line recorded in the history is missing from its held entry's lines"),
                        **subject)
     fields = sorted(f for f in HELD_LINE if now.get(f) != was.get(f))
     return Finding("histories", "a held line differs from its own history (changed behind it before 0032 recorded "
@@ -789,14 +784,13 @@ def table_findings(latest: Mapping[str, Mapping[str, str]], keys: Mapping[str, S
     values is no finding."""
     findings: list[Finding] = list(changes)
     for table in sorted(set(release) - set(keys)):
-        findings.append(Finding("histories", "the release hooks this table into the chained history, but "
-                                "fl.chained_table no longer lists it: its rows were not compared with their "
-                                "history (someone unhooked it)", account=table))
+        findings.append(Finding("histories", said("the release hooks this table into the chained history, but fl.chained_table no longer "
+                                                  "lists it: its rows were not compared with their history (someone unhooked it)"), account=table))
     # fl.seal_queue's versions (0080) are evidence of what a queued entry's writer committed, not a hooked
     # table's rows (a queue row leaves when sealed): ledger.core.queued judges them.
     for table in sorted(set(latest) - set(keys) - set(release) - {QUEUED}):
-        findings.append(Finding("histories", f"{len(latest[table])} recorded version(s) of a table that is not "
-                                "hooked any more: its rows were not compared with their history", account=table))
+        findings.append(Finding("histories", said("{value} recorded version(s) of a table that is not hooked any more: its rows were not "
+                                                  "compared with their history", value=len(latest[table])), account=table))
     n = 0
     for table in sorted(set(keys) - set(unreadable) - {"fl.posting"} - set(later)):
         hist: Mapping[str, str] = latest.get(table, {})
@@ -908,10 +902,9 @@ def check_links(table: str, rows: Iterable[Sequence[str]], cap: int) -> list[Fin
         who: dict[str, Any] = {"account": f"{table} id={r[0]}"}
         stored_prev, stored = _unhex(r[2]), _unhex(r[3])
         if stored_prev != prev:
-            findings.append(Finding("record_links", f"row {r[0]} does not follow the row before it (rows removed, "
-                                    "inserted or reordered)", **who))
+            findings.append(Finding("record_links", said("row {value} does not follow the row before it (rows removed, inserted or reordered)", value=r[0]), **who))
         if hashlib.sha256(stored_prev + r[1].encode()).digest() != stored:
-            findings.append(Finding("record_links", f"row {r[0]} does not match its hash: it was rewritten", **who))
+            findings.append(Finding("record_links", said("row {value} does not match its hash: it was rewritten", value=r[0]), **who))
         prev = stored
         if len(findings) > cap * 4:
             break

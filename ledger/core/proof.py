@@ -38,7 +38,7 @@ from typing import Any
 
 from ledger.core import histories, jsonfast
 from ledger.core import queued as queued_check
-from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
+from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, said, voucher_label
 from ledger.core.joined import in_force as joined_in_force
 from ledger.core.money import format_yuan
 from ledger.core.requests import TRANSITIONS
@@ -867,19 +867,19 @@ class Proof:
                 if cur_e is not None and cur_e.done:
                     self._scattered(eid)
                 if cur_e is None:
-                    self.add("posting_copies", f"posting {pid}: its entry {eid} does not exist", eid)
+                    self.add("posting_copies", said("posting {pid}: its entry {eid} does not exist", pid=pid, eid=eid), eid)
             elif pid <= last_pid:
                 self._scattered(eid)
             last_pid = pid
             aid, side, amt = r[2], r[3], r[4]
             p = prefix.get(aid)
             if p is None:
-                self.add("posting_copies", f"posting {pid}: its account {aid} does not exist", eid)
+                self.add("posting_copies", said("posting {pid}: its account {aid} does not exist", pid=pid, aid=aid), eid)
                 p = f"?{aid}:"
             legs.append(p + side + ":" + amt + ":" + r[7])
             if r[7] and not _plain_ref(r[7]) and (why := line_ref_problem(r[7])):
-                self.add("posting_copies", f"posting {pid}: its line reference {r[7]!r} is outside the reference "
-                         f"form: {why} (line_ref_form)", eid)
+                self.add("posting_copies", said("posting {pid}: its line reference {value!r} is outside the reference form: {why} "
+                                                "(line_ref_form)", pid=pid, value=r[7], why=why), eid)
             if r[8]:
                 m = self.memos.get(eid)
                 if m is None:
@@ -1058,10 +1058,9 @@ class Proof:
 
     def _copy_problem(self, pid: int, eid: int, e: _Entry, aid: str, pdate: str, punit: str) -> None:
         if pdate != e.date:
-            self.add("posting_copies", f"posting {pid}: dated {pdate} but its entry is dated {e.date}", eid)
+            self.add("posting_copies", said("posting {pid}: dated {pdate} but its entry is dated {date}", pid=pid, pdate=pdate, date=e.date), eid)
         else:
-            self.add("posting_copies", f"posting {pid}: carries unit {punit} but its account belongs to "
-                     f"{self.group[aid][0]}", eid)
+            self.add("posting_copies", said("posting {pid}: carries unit {punit} but its account belongs to {value}", pid=pid, punit=punit, value=self.group[aid][0]), eid)
 
     def _scattered(self, eid: int) -> None:
         """The postings of ``eid`` did not arrive together and in id order: what was
@@ -1106,7 +1105,7 @@ class Proof:
         if self.sink is not None:
             self.sink(eid, text if legs else "", e.digest)
         if len(legs) < 2:
-            self.add("entry_balanced", f"has {len(legs)} posting(s); an entry needs at least two", eid)
+            self.add("entry_balanced", said("has {legs} posting(s); an entry needs at least two", legs=len(legs)), eid)
         bal: dict[tuple[str, str], list[int]] = {}
         for aid, (d, c) in net.items():
             g = self.group.get(aid)
@@ -1116,12 +1115,10 @@ class Proof:
                 b[0] += d
                 b[1] += c
             if a is not None and a[1] != e.book:
-                self.add("posting_copies", f"account {self.label(aid)} is in book {a[1]}, its entry in book "
-                         f"{e.book}", eid)
+                self.add("posting_copies", said("account {value} is in book {value2}, its entry in book {book}", value=self.label(aid), value2=a[1], book=e.book), eid)
         for (unit, comp), (d, c) in sorted(bal.items()):
             if d != c:
-                self.add("entry_balanced", f"debits {_fen(d)} ≠ credits {_fen(c)} for book {e.book}, unit {unit}"
-                         + (f", component {comp}" if comp else ""), eid)
+                self.add("entry_balanced", said("debits {d} ≠ credits {c} for book {book}, unit {unit}{more}", d=_fen(d), c=_fen(c), book=e.book, unit=unit, more=f', component {comp}' if comp else ''), eid)
         if eid in self.rev_related:
             self.rev_legs[eid] = Counter({(aid, s, str(v)): 1 for aid, (d, c) in net.items()
                                           for s, v in (("D", d), ("C", c)) if v})
@@ -1209,9 +1206,10 @@ class Proof:
         for eid, unit in sorted(self.before_joined):
             e = self.entries.get(eid)
             if eid > self.unit_joined_after and e is not None and self.joined is not None:
-                self.add("first_days", f"posts on unit {unit} dated {e.date}, before the unit joined the pooled fund "
-                         f"on {self.joined[unit]} (fl.unit_joined, 0154; or registered later, fl.unit_joined_later, 0167): nothing is posted on a unit before it "
-                         "joined, and a posting before it is how a first day in the ledger is made earlier", eid)
+                self.add("first_days", said("posts on unit {unit} dated {date}, before the unit joined the pooled fund on {value} "
+                                            "(fl.unit_joined, 0154; or registered later, fl.unit_joined_later, 0167): nothing is "
+                                            "posted on a unit before it joined, and a posting before it is how a first day in the "
+                                            "ledger is made earlier", unit=unit, date=e.date, value=self.joined[unit]), eid)
         if self.joined is not None:
             # (0165, ATTACK19 J2) a unit with no registered joining date at all is bounded by nothing:
             # since 0154 init registers one with every unit (the migration registered one for each)
@@ -1220,9 +1218,9 @@ class Proof:
                 lo = self.fund[key][0]
                 if key[1] not in self.joined and key[1] not in named and lo > self.unit_joined_required_after:
                     named.add(key[1])
-                    self.add("first_days", f"unit {key[1]} posts on its fund figures (its first: entry {lo}) but has "
-                             "no registered joining date (fl.unit_joined): nothing bounds its first day in the ledger, "
-                             "and a posting dated before it joined is how that day is made earlier", lo)
+                    self.add("first_days", said("unit {value} posts on its fund figures (its first: entry {lo}) but has no registered "
+                                                "joining date (fl.unit_joined): nothing bounds its first day in the ledger, and a "
+                                                "posting dated before it joined is how that day is made earlier", value=key[1], lo=lo), lo)
         if self.first_rows is None:
             return
         after = self.first_day_joined_after
@@ -1230,35 +1228,34 @@ class Proof:
             lo = self.fund[key][0]
             if after is not None and key[1] in self.registered and lo > after:
                 continue        # (0157) a registered joining date is its basis: no row is written for it
-            self.add("first_days", f"unit {key[1]} of book {key[0]} posts on its fund figures (its first: entry {lo}) "
-                     "but has no recorded first day in the ledger (fl.unit_first_day): the row was removed or never "
-                     "written (the trigger off); months payable has no basis for it", lo)
+            self.add("first_days", said("unit {value} of book {value2} posts on its fund figures (its first: entry {lo}) but has "
+                                        "no recorded first day in the ledger (fl.unit_first_day): the row was removed or never "
+                                        "written (the trigger off); months payable has no basis for it", value=key[1], value2=key[0], lo=lo), lo)
         for key, (day, eid, through) in sorted(self.first_rows.items()):
             what = f"unit {key[1]} of book {key[0]}: first day in the ledger recorded as {day} by entry {eid}"
             e, st = self.entries.get(eid), self.fund.get(key)
             if e is None:
-                self.add("first_days", f"{what}, which does not exist", eid)
+                self.add("first_days", said("{what}, which does not exist", what=what), eid)
                 continue
             if e.date != day:
-                self.add("first_days", f"{what}, which is dated {e.date}", eid)
+                self.add("first_days", said("{what}, which is dated {date}", what=what, date=e.date), eid)
             if st is None or not st[3]:
-                self.add("first_days", f"{what}, which posts on none of the unit's fund figures", eid)
+                self.add("first_days", said("{what}, which posts on none of the unit's fund figures", what=what), eid)
                 continue
             if through is not None:
                 if st[2] != day:
-                    self.add("first_days", f"{what}, frozen by migration 0130 through entry {through}; the unit's "
-                             f"fund-figure entries up to it begin on {st[2] or 'no day'}", eid)
+                    self.add("first_days", said("{what}, frozen by migration 0130 through entry {through}; the unit's fund-figure "
+                                                "entries up to it begin on {value}", what=what, through=through, value=st[2] or 'no day'), eid)
             elif st[0] != eid and st[1] != e.xid:
                 lo = self.entries.get(st[0])
-                self.add("first_days", f"{what}, but the unit's first entry on its fund figures is entry {st[0]}"
-                         + (f" (dated {lo.date})" if lo is not None else "") + ", of another transaction: the "
-                         "record was made after its first posting or rewritten (an earlier first day lowers "
-                         "the daily spending months payable divides by)", eid)
+                self.add("first_days", said("{what}, but the unit's first entry on its fund figures is entry {value}{more}, of "
+                                            "another transaction: the record was made after its first posting or rewritten (an "
+                                            "earlier first day lowers the daily spending months payable divides by)", what=what, value=st[0], more=f' (dated {lo.date})' if lo is not None else ''), eid)
 
     def _check_entries_without_postings(self) -> None:
         for eid, e in self.entries.items():
             if e.postings == 0 and e.digest is None and eid not in self.redo:
-                self.add("entry_balanced", "has 0 posting(s); an entry needs at least two", eid)
+                self.add("entry_balanced", said("has 0 posting(s); an entry needs at least two"), eid)
 
     def _check_vouchers_and_chain(self, seals: Iterable[Row], queue: list[Row], counters: list[Row],
                                   head: list[Row]) -> tuple[_SealOf, int]:
@@ -1286,76 +1283,74 @@ class Proof:
             mx[(book, year)] = max(mx.get((book, year), 0), vno)
             e = self.entries.get(eid)
             if seq != pos:
-                self.add("vouchers", f"seal sequence {seq} where {pos} was expected (a seal is missing or was "
-                         "renumbered)", eid)
+                self.add("vouchers", said("seal sequence {seq} where {pos} was expected (a seal is missing or was renumbered)", seq=seq, pos=pos), eid)
             k = (book, year)
             last[k] = last.get(k, 0) + 1
             if vno != last[k]:
-                self.add("vouchers", f"voucher {voucher_label(book, int(year), vno)} sits at position {last[k]} of "
-                         f"{book}/{year} in sealing order (numbers missing, duplicated or reordered)", eid)
+                self.add("vouchers", said("voucher {book} sits at position {value} of {book2}/{year} in sealing order (numbers "
+                                          "missing, duplicated or reordered)", book=voucher_label(book, int(year), vno), value=last[k], book2=book, year=year), eid)
                 last[k] = vno
             if e is None:
-                self.add("vouchers", "a seal for an entry that does not exist (the entry was deleted)", eid)
-                self.add("hash_chain", f"seal {seq} belongs to an entry that no longer exists", eid)
+                self.add("vouchers", said("a seal for an entry that does not exist (the entry was deleted)"), eid)
+                self.add("hash_chain", said("seal {seq} belongs to an entry that no longer exists", seq=seq), eid)
             else:
                 if (book, int(year)) != (e.book, e.year):
-                    self.add("vouchers", f"sealed as {book}/{year} but the entry is {e.book} dated {e.year}", eid)
+                    self.add("vouchers", said("sealed as {book}/{year} but the entry is {book2} dated {year2}", book=book, year=year, book2=e.book, year2=e.year), eid)
                 if eid in queued:
-                    self.add("vouchers", "the entry is both sealed and still queued for sealing", eid)
+                    self.add("vouchers", said("the entry is both sealed and still queued for sealing"), eid)
             stored_digest, stored_prev, stored_hash = unhex(s[5]), unhex(s[6]), unhex(s[7])
             digest = e.digest if e is not None else None
             if e is not None and eid not in self.redo:
                 if digest is None:
-                    self.add("hash_chain", "the entry has no postings left; its sealed content cannot be reproduced",
+                    self.add("hash_chain", said("the entry has no postings left; its sealed content cannot be reproduced"),
                              eid)
                 elif digest != stored_digest:
-                    self.add("hash_chain", "content differs from what was sealed (memo, date, key, accounts, sides, "
-                             "amounts or references were edited, or postings added or removed)", eid)
+                    self.add("hash_chain", said("content differs from what was sealed (memo, date, key, accounts, sides, amounts or "
+                                                "references were edited, or postings added or removed)"), eid)
             if stored_prev != prev:
-                self.add("hash_chain", f"chain link {seq} does not follow link {seq - 1} (entries were reordered, "
-                         "removed or inserted)", eid)
+                self.add("hash_chain", said("chain link {seq} does not follow link {value} (entries were reordered, removed or "
+                                            "inserted)", seq=seq, value=seq - 1), eid)
             if stored_hash != link(stored_prev, digest if digest is not None else stored_digest, vno):
-                self.add("hash_chain", "the sealed hash does not match its content and voucher number (voucher "
-                         "renumbered or hash forged)", eid)
+                self.add("hash_chain", said("the sealed hash does not match its content and voucher number (voucher renumbered or "
+                                            "hash forged)"), eid)
             if e is not None and e.created_at > s[8] and _ts(e.created_at) > _ts(s[8]):
-                self.add("hash_chain", f"sealed at {s[8]}, before it was created ({e.created_at})", eid)
+                self.add("hash_chain", said("sealed at {value}, before it was created ({created_at})", value=s[8], created_at=e.created_at), eid)
             if prev_at is not None and s[8] < prev_at and _ts(s[8]) < _ts(prev_at) - SEAL_CLOCK_SLACK:
-                self.add("hash_chain", f"sealed at {s[8]}, before the entry ahead of it in the chain ({prev_at}): "
-                         "inserted out of order", eid)
+                self.add("hash_chain", said("sealed at {value}, before the entry ahead of it in the chain ({prev_at}): inserted out "
+                                            "of order", value=s[8], prev_at=prev_at), eid)
             h = link(h, digest if digest is not None else b"", vno)
             prev, prev_at = stored_hash, s[8]
         self.counts["seals"] = pos
         self.scratch_head = h
         for eid in self.entries:
             if eid not in seq_of and eid not in queued:
-                self.add("vouchers", "the entry has no seal (no voucher number, not in the hash chain) and is not "
-                         "queued for one", eid)
+                self.add("vouchers", said("the entry has no seal (no voucher number, not in the hash chain) and is not queued for "
+                                          "one"), eid)
         for eid, q in queued.items():
             e = self.entries.get(eid)
             if e is None:
-                self.add("vouchers", "queued for sealing, but its entry does not exist", eid)
+                self.add("vouchers", said("queued for sealing, but its entry does not exist"), eid)
             elif (q[1], int(q[2])) != (e.book, e.year):
-                self.add("vouchers", f"queued for sealing as {q[1]}/{q[2]}, but the entry is {e.book} dated {e.year}",
+                self.add("vouchers", said("queued for sealing as {value}/{value2}, but the entry is {book} dated {year}", value=q[1], value2=q[2], book=e.book, year=e.year),
                          eid)
             elif eid not in self.redo and e.digest != unhex(q[3]):
-                self.add("vouchers", "changed since it was queued for sealing: its content no longer matches the "
-                         "digest computed at its commit", eid)
+                self.add("vouchers", said("changed since it was queued for sealing: its content no longer matches the digest "
+                                          "computed at its commit"), eid)
         got = {(c[0], c[1]): int(c[2]) for c in counters}
         for k in sorted(set(got) | set(mx)):
             if got.get(k) != mx.get(k):
-                self.add("vouchers", f"voucher counter of {k[0]}/{k[1]} says {got.get(k)}, the last sealed voucher "
-                         f"is {mx.get(k)}")
+                self.add("vouchers", said("voucher counter of {value}/{value2} says {value3}, the last sealed voucher is {value4}", value=k[0], value2=k[1], value3=got.get(k), value4=mx.get(k)))
         if len(head) != 1:
-            self.add("hash_chain", f"the chain head has {len(head)} rows; it must have exactly one")
+            self.add("hash_chain", said("the chain head has {head} rows; it must have exactly one", head=len(head)))
         else:
             hseq, hhash = int(head[0][0]), unhex(head[0][1])
             if hseq != pos:
-                self.add("hash_chain", f"the chain head counts {hseq} sealed entries but {pos} seals are "
-                         "visible: seals were removed, or rows are hidden from this reader (row security)")
+                self.add("hash_chain", said("the chain head counts {hseq} sealed entries but {pos} seals are visible: seals were "
+                                            "removed, or rows are hidden from this reader (row security)", hseq=hseq, pos=pos))
             if tail is not None and hhash != unhex(tail[7]):
-                self.add("hash_chain", f"the chain head's hash is not the last seal's (seq {tail[0]})")
+                self.add("hash_chain", said("the chain head's hash is not the last seal's (seq {value})", value=tail[0]))
             if tail is None and hhash != GENESIS:
-                self.add("hash_chain", "the chain head has a hash but there are no seals")
+                self.add("hash_chain", said("the chain head has a hash but there are no seals"))
         return seq_of, pos
 
     def _check_accounts(self, days: list[Row], banks: list[Row], requests: list[Row]) -> None:
@@ -1368,18 +1363,16 @@ class Proof:
             d, c = tot.get(aid, [0, 0])
             bal, deb, cre = int(r[7]), int(r[8]), int(r[9])
             if (deb, cre, bal) != (d, c, d - c):
-                self.add("account_balances", f"{self.label(aid)}: maintained balance {_fen(bal)} (debits {_fen(deb)}, "
-                         f"credits {_fen(cre)}); its postings sum to {_fen(d - c)} (debits {_fen(d)}, credits "
-                         f"{_fen(c)})", account=self.label(aid))
+                self.add("account_balances", said("{value}: maintained balance {bal} (debits {deb}, credits {cre}); its postings sum to "
+                                                  "{value2} (debits {d}, credits {c})", value=self.label(aid), bal=_fen(bal), deb=_fen(deb), cre=_fen(cre), value2=_fen(d - c), d=_fen(d), c=_fen(c)), account=self.label(aid))
         for aid in tot.keys() - self.acct.keys():
-            self.add("account_balances", "postings refer to this account but it does not exist", account=f"#{aid}")
+            self.add("account_balances", said("postings refer to this account but it does not exist"), account=f"#{aid}")
         kept = {(r[0], r[1]): (int(r[2]), int(r[3])) for r in days}
         for k in sorted(kept.keys() | self.day.keys()):
             d0, c0 = kept.get(k, (0, 0))
             d1, c1 = self.day.get(k, [0, 0])
             if (d0, c0) != (d1, c1):
-                self.add("account_days", f"{k[1]}: daily movement says debits {_fen(d0)}, credits {_fen(c0)}; "
-                         f"postings say {_fen(d1)}, {_fen(c1)}", account=self.label(k[0]))
+                self.add("account_days", said("{value}: daily movement says debits {d0}, credits {c0}; postings say {d1}, {c1}", value=k[1], d0=_fen(d0), c0=_fen(c0), d1=_fen(d1), c1=_fen(c1)), account=self.label(k[0]))
         actual: dict[str, int] = {}
         for aid, (d, c) in tot.items():
             b = self.bank_of.get(aid)
@@ -1393,15 +1386,15 @@ class Proof:
             name = f"bank #{r[0]} {r[2]}" + (f":{r[3]}" if r[3] else "")
             bal, res, act = int(r[4]), int(r[5]), actual.get(r[0], 0)
             if bal != act:
-                self.add("bank_balances", f"maintained balance {_fen(bal)} but postings sum to {_fen(act)}",
+                self.add("bank_balances", said("maintained balance {bal} but postings sum to {act}", bal=_fen(bal), act=_fen(act)),
                          account=name)
             elif res < 0 or res > act:
-                self.add("bank_balances", f"reserved {_fen(res)} is outside 0..{_fen(act)} (the balance)", account=name)
+                self.add("bank_balances", said("reserved {res} is outside 0..{act} (the balance)", res=_fen(res), act=_fen(act)), account=name)
             elif res != (want := approved.get(r[1], 0) if r[2] == "special" and not r[3] else 0):
                 # What the special account's reserved must be: the approved requests not
                 # yet disbursed (approve adds, void and disburse release; ATTACK5 S8).
-                self.add("bank_balances", f"reserved {_fen(res)} but the approved, not yet disbursed fund requests "
-                         f"of book {r[1]} sum to {_fen(want)}", account=name)
+                self.add("bank_balances", said("reserved {res} but the approved, not yet disbursed fund requests of book {value} sum to "
+                                               "{want}", res=_fen(res), value=r[1], want=_fen(want)), account=name)
 
     @staticmethod
     def _first_negative(moves: Iterable[tuple[str, str, int, int]],
@@ -1432,8 +1425,7 @@ class Proof:
 
     def _check_overdraft(self, seq_of: _SealOf) -> None:
         for bank, running, eid in self._first_negative(self.bank_moves, seq_of):
-            self.add("no_overdraft", f"bank account #{bank} fell to {_fen(running)} with this entry's "
-                     "transaction", eid, account=f"bank #{bank}")
+            self.add("no_overdraft", said("bank account #{bank} fell to {running} with this entry's transaction", bank=bank, running=_fen(running)), eid, account=f"bank #{bank}")
 
     def _check_day_balances(self) -> None:
         """Each physical bank account (its ledger accounts together) and each unit's share of
@@ -1456,13 +1448,11 @@ class Proof:
                 running += moves[key][day]
                 if running < 0:
                     if key.startswith("b"):
-                        self.add("day_balances", f"bank account #{key[1:]} ended {day} at {_fen(running)} (running "
-                                 "balance by entry date): a payment is dated before the money it paid with reached "
-                                 "the account", account=f"bank #{key[1:]}")
+                        self.add("day_balances", said("bank account #{value} ended {day} at {running} (running balance by entry date): a "
+                                                      "payment is dated before the money it paid with reached the account", value=key[1:], day=day, running=_fen(running)), account=f"bank #{key[1:]}")
                     else:
-                        self.add("day_balances", f"unit {self.acct[key[1:]][3]}'s share of {self.label(key[1:])} "
-                                 f"ended {day} at {_fen(running)} (running balance by entry date): on that day the "
-                                 "unit paid with other units' money", account=self.label(key[1:]))
+                        self.add("day_balances", said("unit {value}'s share of {value2} ended {day} at {running} (running balance by entry "
+                                                      "date): on that day the unit paid with other units' money", value=self.acct[key[1:]][3], value2=self.label(key[1:]), day=day, running=_fen(running)), account=self.label(key[1:]))
                     break
 
     def _check_components(self, seq_of: _SealOf) -> None:
@@ -1471,14 +1461,13 @@ class Proof:
         for key, running, eid in self._first_negative(self.comp_moves, seq_of):
             if key.startswith("a"):
                 r = self.acct[key[1:]]
-                self.add("components_separate", f"unit {r[3]}'s {r[5]} money in bank account #{r[6]} fell to "
-                         f"{_fen(running)} with this entry's transaction: it pays only from its own {r[5]} "
-                         "money, never from another component's", eid, account=self.label(key[1:]))
+                self.add("components_separate", said("unit {value}'s {value2} money in bank account #{value3} fell to {running} with this "
+                                                     "entry's transaction: it pays only from its own {value2} money, never from another "
+                                                     "component's", value=r[3], value2=r[5], value3=r[6], running=_fen(running)), eid, account=self.label(key[1:]))
             else:
                 bank, comp = key[1:].split(":", 1)
-                self.add("components_separate", f"the {comp} money in bank account #{bank} fell to "
-                         f"{_fen(running)} in total with this entry's transaction: the {comp} fund may not "
-                         "draw on other components' money", eid, account=f"bank #{bank}")
+                self.add("components_separate", said("the {comp} money in bank account #{bank} fell to {running} in total with this entry's "
+                                                     "transaction: the {comp} fund may not draw on other components' money", comp=comp, bank=bank, running=_fen(running)), eid, account=f"bank #{bank}")
 
     def _check_component_days(self) -> None:
         """(0125, ATTACK15 A6) S11's day-end rule per component: each unit's personal money in a
@@ -1503,16 +1492,14 @@ class Proof:
                 if running < 0 and made < 0:
                     if key.startswith("a"):
                         r = self.acct[key[1:]]
-                        self.add("components_separate", f"unit {r[3]}'s {r[5]} money in bank account #{r[6]} ended "
-                                 f"{date} at {_fen(running)} (running balance by entry date): a payment of it is "
-                                 "dated before that money arrived, so on those days another component's money "
-                                 "paid it", account=self.label(key[1:]))
+                        self.add("components_separate", said("unit {value}'s {value2} money in bank account #{value3} ended {date} at {running} "
+                                                             "(running balance by entry date): a payment of it is dated before that money arrived, so "
+                                                             "on those days another component's money paid it", value=r[3], value2=r[5], value3=r[6], date=date, running=_fen(running)), account=self.label(key[1:]))
                     else:
                         bank, comp = key[1:].split(":", 1)
-                        self.add("components_separate", f"the {comp} money in bank account #{bank} ended {date} at "
-                                 f"{_fen(running)} in total (running balance by entry date): a payment of it is "
-                                 "dated before that money arrived, so on those days other components' money paid "
-                                 "it", account=f"bank #{bank}")
+                        self.add("components_separate", said("the {comp} money in bank account #{bank} ended {date} at {running} in total (running "
+                                                             "balance by entry date): a payment of it is dated before that money arrived, so on those "
+                                                             "days other components' money paid it", comp=comp, bank=bank, date=date, running=_fen(running)), account=f"bank #{bank}")
                     break
 
     def _check_pooled_shares(self, seq_of: _SealOf) -> None:
@@ -1523,9 +1510,9 @@ class Proof:
         named, with the unit and the account."""
         for aid, running, eid in self._first_negative(self.share_moves, seq_of):
             r = self.acct[aid]
-            self.add("pooled_shares", f"unit {r[3]}'s share of the pooled {r[4]} account {r[2]} ({r[1]}"
-                     f"{', ' + r[5] if r[5] else ''}) fell to {_fen(running)} with this entry's transaction: a unit "
-                     "pays out of a pooled account only the money it holds there, the rest is other units' money",
+            self.add("pooled_shares", said("unit {value}'s share of the pooled {value2} account {value3} ({value4}{value5}) fell to "
+                                           "{running} with this entry's transaction: a unit pays out of a pooled account only the "
+                                           "money it holds there, the rest is other units' money", value=r[3], value2=r[4], value3=r[2], value4=r[1], value5=', ' + r[5] if r[5] else '', running=_fen(running)),
                      eid, account=self.label(aid))
 
     def _check_closed(self, closed: list[Row]) -> None:
@@ -1552,13 +1539,12 @@ class Proof:
         seq = self.seq_of.get(eid)
         if bound is not None and seq is not None and seq > bound and not self._written_by_close(eid, e, close_xid,
                                                                                                  close_at):
-            self.add("closed_periods", f"dated {e.date} but sealed at chain position {seq}, after {c[0][:7]} was "
-                     f"closed (the close recorded the chain at {bound}): written into a closed month, whatever "
-                     "its timestamps say", eid)
+            self.add("closed_periods", said("dated {date} but sealed at chain position {seq}, after {value} was closed (the close "
+                                            "recorded the chain at {bound}): written into a closed month, whatever its timestamps say", date=e.date, seq=seq, value=c[0][:7], bound=bound), eid)
             return True
         if e.created_at > c[2] and _ts(e.created_at) > _ts(c[2]):
-            self.add("closed_periods", f"dated {e.date} but written at {e.created_at}, after {c[0][:7]} was "
-                     f"closed by {c[1]} at {c[2]}", eid)
+            self.add("closed_periods", said("dated {date} but written at {created_at}, after {value} was closed by {value2} at "
+                                            "{value3}", date=e.date, created_at=e.created_at, value=c[0][:7], value2=c[1], value3=c[2]), eid)
             return True
         return False
 
@@ -1578,15 +1564,15 @@ class Proof:
             bound, month = at
             _b, close_xid, close_at = self.closes_sealed_by[month]
             if not self._written_by_close(eid, e, close_xid, close_at):
-                self.add("closed_periods", f"dated {e.date}, before {month}, but sealed at chain position {seq}, after "
-                         f"{month} was closed (the close recorded the chain at {bound}): nothing is dated on or before "
-                         "the last day of a closed month (0128), whatever its timestamps say", eid)
+                self.add("closed_periods", said("dated {date}, before {month}, but sealed at chain position {seq}, after {month} was "
+                                                "closed (the close recorded the chain at {bound}): nothing is dated on or before the "
+                                                "last day of a closed month (0128), whatever its timestamps say", date=e.date, month=month, seq=seq, bound=bound), eid)
                 return
         c = later.written_first(e.date[:7])
         if c is not None and e.created_at > c[2] and _ts(e.created_at) > _ts(c[2]):
-            self.add("closed_periods", f"dated {e.date}, before {c[0][:7]}, but written at {e.created_at}, after "
-                     f"{c[0][:7]} was closed by {c[1]} at {c[2]}: nothing is dated on or before the last day of a "
-                     "closed month (0128)", eid)
+            self.add("closed_periods", said("dated {date}, before {value}, but written at {created_at}, after {value} was closed by "
+                                            "{value2} at {value3}: nothing is dated on or before the last day of a closed month "
+                                            "(0128)", date=e.date, value=c[0][:7], created_at=e.created_at, value2=c[1], value3=c[2]), eid)
 
     def _written_by_close(self, eid: int, e: _Entry, close_xid: str, close_at: Any) -> bool:
         """An entry sealed after its month's close is allowed only when the closing
@@ -1610,19 +1596,19 @@ class Proof:
                 continue
             o = self.entries.get(e.reverses)
             if o is None:
-                self.add("reversals", f"reverses entry {e.reverses}, which does not exist", eid)
+                self.add("reversals", said("reverses entry {reverses}, which does not exist", reverses=e.reverses), eid)
             elif times[e.reverses] > 1:
-                self.add("reversals", f"entry {e.reverses} is reversed {times[e.reverses]} times", eid)
+                self.add("reversals", said("entry {reverses} is reversed {value} times", reverses=e.reverses, value=times[e.reverses]), eid)
             elif o.book != e.book:
-                self.add("reversals", f"reverses entry {e.reverses} of book {o.book} from book {e.book}", eid)
+                self.add("reversals", said("reverses entry {reverses} of book {book} from book {book2}", reverses=e.reverses, book=o.book, book2=e.book), eid)
             elif e.reverses >= eid:
-                self.add("reversals", f"reverses a later entry ({e.reverses})", eid)
+                self.add("reversals", said("reverses a later entry ({reverses})", reverses=e.reverses), eid)
             else:
                 mine = self.rev_legs.get(eid, Counter())
                 theirs = self.rev_legs.get(e.reverses, Counter())
                 flipped = Counter({(a, "C" if s == "D" else "D", v): n for (a, s, v), n in theirs.items()})
                 if mine != flipped:
-                    self.add("reversals", f"does not exactly mirror entry {e.reverses}, which it claims to reverse",
+                    self.add("reversals", said("does not exactly mirror entry {reverses}, which it claims to reverse", reverses=e.reverses),
                              eid)
 
     def _check_requests(self, requests: list[Row], events: list[Row]) -> None:
@@ -1639,25 +1625,22 @@ class Proof:
             for ev in hist.get(r[0], []):
                 frm = ev[3] or None
                 if legal.get((frm, ev[2])) != ev[4]:
-                    self.add("requests", f"event {ev[0]} ({ev[2]} by {ev[5]}): {frm or 'nothing'} → {ev[4]} by "
-                             f"'{ev[2]}' is not a legal move", request_id=rid)
+                    self.add("requests", said("event {value} ({value2} by {value3}): {value4} → {value5} by '{value2}' is not a legal "
+                                              "move", value=ev[0], value2=ev[2], value3=ev[5], value4=frm or 'nothing', value5=ev[4]), request_id=rid)
                 elif frm != prev:
-                    self.add("requests", f"event {ev[0]} ({ev[2]} by {ev[5]}): starts from {frm or 'nothing'} but the "
-                             f"request was {prev or 'not yet submitted'}", request_id=rid)
+                    self.add("requests", said("event {value} ({value2} by {value3}): starts from {value4} but the request was {value5}", value=ev[0], value2=ev[2], value3=ev[5], value4=frm or 'nothing', value5=prev or 'not yet submitted'), request_id=rid)
                 if ev[2] == "submit" and sub_actor is None:
                     sub_actor = ev[5]
                 if ev[2] == "approve":
                     approvers.add(ev[5])
                 prev = ev[4]
             if state != prev:
-                self.add("requests", f"is {state} but its history ends in {prev or 'nothing'}", request_id=rid)
+                self.add("requests", said("is {state} but its history ends in {value}", state=state, value=prev or 'nothing'), request_id=rid)
             submitters = {x for x in (submitted_by, sub_actor) if x}
             if approvers & submitters:
-                self.add("requests", f"submitted by {', '.join(sorted(submitters))} and approved by "
-                         f"{', '.join(sorted(approvers))}: the approver must not be the submitter", request_id=rid)
+                self.add("requests", said("submitted by {value} and approved by {value2}: the approver must not be the submitter", value=', '.join(sorted(submitters)), value2=', '.join(sorted(approvers))), request_id=rid)
             if sub_actor != submitted_by:
-                self.add("requests", f"the request says it was submitted by {submitted_by}, its history by "
-                         f"{sub_actor}", request_id=rid)
+                self.add("requests", said("the request says it was submitted by {submitted_by}, its history by {sub_actor}", submitted_by=submitted_by, sub_actor=sub_actor), request_id=rid)
 
 
 def run(read: Callable[[str], Iterable[Row]], redo: Callable[[Sequence[int]], Iterable[Row]] | None = None,

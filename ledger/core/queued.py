@@ -37,7 +37,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
 from ledger.core import jsonfast
-from ledger.core.findings import CheckResult, Finding
+from ledger.core.findings import CheckResult, Finding, said
 
 TABLE = "fl.seal_queue"
 # How long an entry may wait in the queue for its seal before the wait is itself a finding.
@@ -77,32 +77,37 @@ def _ts(text: str) -> dt.datetime | None:
 
 
 def sealed_other(eid: int, was: str, now: str) -> Finding:
-    return Finding("histories", f"committed while the chain head was taken and queued with content digest {was[:16]}… "
-                   f"(the history recorded it at the commit), but sealed with {now[:16]}…: its postings or its queue "
-                   "row were rewritten while it waited for its seal", entry_id=eid, account=f"{TABLE} entry_id={eid}")
+    return Finding("histories", said("committed while the chain head was taken and queued with content digest {value}… (the "
+                                     "history recorded it at the commit), but sealed with {value2}…: its postings or its "
+                                     "queue row were rewritten while it waited for its seal", value=was[:16], value2=now[:16]), entry_id=eid, account=f"{TABLE} entry_id={eid}")
 
 
 def queued_other(eid: int, was: str, now: str) -> Finding:
-    return Finding("histories", f"queued with content digest {was[:16]}… (the history recorded it at the commit), but its "
-                   f"queue row now says {now[:16]}…: the queue row was rewritten", entry_id=eid,
+    return Finding("histories", said("queued with content digest {value}… (the history recorded it at the commit), but its "
+                                     "queue row now says {value2}…: the queue row was rewritten", value=was[:16], value2=now[:16]), entry_id=eid,
                    account=f"{TABLE} entry_id={eid}")
 
 
 def vanished(eid: int) -> Finding:
-    return Finding("histories", "recorded as queued for sealing at its commit, but neither sealed nor queued any more: "
-                   "its queue row was removed without a seal", entry_id=eid, account=f"{TABLE} entry_id={eid}")
+    return Finding("histories", said("recorded as queued for sealing at its commit, but neither sealed nor queued any more: "
+                                     "its queue row was removed without a seal"), entry_id=eid, account=f"{TABLE} entry_id={eid}")
 
 
 def unrecorded(eid: int) -> Finding:
-    return Finding("histories", "queued for sealing with no history version of its queuing: the queue row was "
-                   "inserted with the triggers off", entry_id=eid, account=f"{TABLE} entry_id={eid}")
+    return Finding("histories", said("queued for sealing with no history version of its queuing: the queue row was inserted "
+                                     "with the triggers off"), entry_id=eid, account=f"{TABLE} entry_id={eid}")
 
 
 def held(eid: int, minutes: int, others: int) -> Finding:
-    return Finding("histories", f"waited {minutes} minutes in the queue before its seal while {others} other "
-                   "entr" + ("y was" if others == 1 else "ies were") + " committed and queued behind it (every commit "
-                   "that takes the chain head seals the queue): the chain head was held that long, the window in "
-                   "which a queued entry can be rewritten — its recorded digest is checked above", entry_id=eid,
+    text = (said("waited {minutes} minutes in the queue before its seal while {others} other entry was committed "
+                 "and queued behind it (every commit that takes the chain head seals the queue): the chain head was "
+                 "held that long, the window in which a queued entry can be rewritten — its recorded digest is checked "
+                 "above", minutes=minutes, others=others) if others == 1 else
+            said("waited {minutes} minutes in the queue before its seal while {others} other entries were committed "
+                 "and queued behind it (every commit that takes the chain head seals the queue): the chain head was "
+                 "held that long, the window in which a queued entry can be rewritten — its recorded digest is checked "
+                 "above", minutes=minutes, others=others))
+    return Finding("histories", text, entry_id=eid,
                    account=f"{TABLE} entry_id={eid}")
 
 

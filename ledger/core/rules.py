@@ -79,7 +79,7 @@ from ledger.core import (
 )
 from ledger.core import funding as funding_core
 from ledger.core.chart import BOTH, CHART_BY_CODE
-from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
+from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result, said
 from ledger.core.keyed import CodedMap, Field, HeldOf, KeptOf, SortedIds
 from ledger.core.references import reference_fold
 from ledger.core.rule_binding import Binding, point_key
@@ -1322,20 +1322,21 @@ class Rules:
         if int(bb) > int(cb) and b_undone:
             return                       # the bureau's later payment was reversed
         if int(bb) < int(cb):
-            self.add("claims_once", f"claim {ref} of unit {unit} paid by the county's own import (batch {cb}, entry "
-                     f"{ceid}) after the city bureau's import had taken it (batch {bb}, {paid}): a claim is paid once — "
-                     "the county's import skips the bureau's claims unless the bureau's held payment was rejected "
-                     "(0043, 0063)", _int(ceid))
+            self.add("claims_once", said("claim {ref} of unit {unit} paid by the county's own import (batch {cb}, entry {ceid}) "
+                                         "after the city bureau's import had taken it (batch {bb}, {paid}): a claim is paid once "
+                                         "— the county's import skips the bureau's claims unless the bureau's held payment was "
+                                         "rejected (0043, 0063)", ref=ref, unit=unit, cb=cb, ceid=ceid, bb=bb, paid=paid), _int(ceid))
         elif int(bb) > int(cb) and bh == ch:
-            self.add("claims_once", f"claim {ref} of unit {unit} paid again by the city bureau's import (batch {bb}, "
-                     f"{paid}) with the content the county's own import had paid it with (batch {cb}, entry {ceid}): "
-                     "a claim is paid once — the bureau's import skips the county's claims it repeats (0043)",
+            self.add("claims_once", said("claim {ref} of unit {unit} paid again by the city bureau's import (batch {bb}, {paid}) "
+                                         "with the content the county's own import had paid it with (batch {cb}, entry {ceid}): a "
+                                         "claim is paid once — the bureau's import skips the county's claims it repeats (0043)", ref=ref, unit=unit, bb=bb, paid=paid, cb=cb, ceid=ceid),
                      _int(beid))
         elif int(bb) > int(cb) and self._from_county(unit, beid, bb) and _int(ceid) not in self.reversed_by:
-            self.add("claims_once", f"claim {ref} of unit {unit} paid again by the city bureau's import (batch {bb}, "
-                     f"{paid}) from the county's expenditure account, with other content than the county's own "
-                     f"import had paid it with (batch {cb}, entry {ceid}, not reversed): a claim is paid once from a "
-                     "county's account — the bureau's row is a conflict until the county's entry is reversed (0070)",
+            self.add("claims_once", said("claim {ref} of unit {unit} paid again by the city bureau's import (batch {bb}, {paid}) "
+                                         "from the county's expenditure account, with other content than the county's own import "
+                                         "had paid it with (batch {cb}, entry {ceid}, not reversed): a claim is paid once from a "
+                                         "county's account — the bureau's row is a conflict until the county's entry is reversed "
+                                         "(0070)", ref=ref, unit=unit, bb=bb, paid=paid, cb=cb, ceid=ceid),
                      _int(beid))
 
     def _import_ref(self, ns: str, ref: str, eid: str, batch: str) -> None:
@@ -1347,18 +1348,18 @@ class Rules:
         line = f"register line {ns} {ref!r}"
         bk = self.batch_kind.get(batch)
         if bk is None:
-            self.add("import_refs", f"{line} names import batch {batch}, which does not exist: a line no import "
-                     "filed (the register's link to its batch is checked by a trigger, not a foreign key)", _int(eid))
+            self.add("import_refs", said("{line} names import batch {batch}, which does not exist: a line no import filed (the "
+                                         "register's link to its batch is checked by a trigger, not a foreign key)", line=line, batch=batch), _int(eid))
         elif bk != kind:
-            self.add("import_refs", f"{line} names import batch {batch}, a {bk} import, not a {kind} one", _int(eid))
+            self.add("import_refs", said("{line} names import batch {batch}, a {bk} import, not a {kind} one", line=line, batch=batch, bk=bk, kind=kind), _int(eid))
         if eid:
             e = _int(eid)
             ek = self.kinds.get(e) if e is not None else None
             if ek is None:
-                self.add("import_refs", f"{line} names entry {eid}, which does not exist: the reference is taken "
-                         "(a later import skips it as already done) with nothing posted for it", e)
+                self.add("import_refs", said("{line} names entry {eid}, which does not exist: the reference is taken (a later import "
+                                             "skips it as already done) with nothing posted for it", line=line, eid=eid), e)
             elif ek != kind:
-                self.add("import_refs", f"{line} names entry {eid}, a {ek} entry, not a {kind} entry", e)
+                self.add("import_refs", said("{line} names entry {eid}, a {ek} entry, not a {kind} entry", line=line, eid=eid, ek=ek, kind=kind), e)
 
     def _collection_line(self, ns: str, ref: str, eid: int, batch: str) -> None:
         """(ATTACK11 Y2) A collections register line and the entry it names: the entry's key is
@@ -1370,14 +1371,14 @@ class Rules:
         key, ebatch = shaped[1], shaped[4]
         what = f"collections entry {key} by {shaped[2]}"
         if key != f"{ns}:{ref}" and not (ns == "collections" and key.endswith(":" + ref)):
-            self.add("workflows", f"{what} is named by register line {ns} {ref!r}, whose reference is not its key's "
-                     "(workflow_shape)", eid)
+            self.add("workflows", said("{what} is named by register line {ns} {ref!r}, whose reference is not its key's "
+                                       "(workflow_shape)", what=what, ns=ns, ref=ref), eid)
         elif ebatch != batch:
-            self.add("workflows", f"{what} names import batch {ebatch or 'none'}, but its register line {ns} {ref!r} "
-                     f"was filed by batch {batch} (workflow_shape)", eid)
+            self.add("workflows", said("{what} names import batch {value}, but its register line {ns} {ref!r} was filed by "
+                                       "batch {batch} (workflow_shape)", what=what, value=ebatch or 'none', ns=ns, ref=ref, batch=batch), eid)
         elif eid in self.coll_filed:
-            self.add("workflows", f"{what} is named by more than one register line (another is {ns} {ref!r}): one "
-                     "imported row, one entry (workflow_shape)", eid)
+            self.add("workflows", said("{what} is named by more than one register line (another is {ns} {ref!r}): one imported "
+                                       "row, one entry (workflow_shape)", what=what, ns=ns, ref=ref), eid)
         else:
             self.coll_filed.add(eid)
 
@@ -1388,9 +1389,8 @@ class Rules:
         b = batches.get(batch)
         if b is not None and b[0] == kind and b[1] == maker:
             return True
-        self.add("workflows", f"{what} names import batch {batch or 'none'}"
-                 + (f" ({b[0]} by {b[1]})" if b is not None else ", which does not exist")
-                 + f": a {kind} entry is written by its maker's {kind} import (workflow_shape)", eid)
+        self.add("workflows", said("{what} names import batch {value}{more}: a {kind} entry is written by its maker's "
+                                   "{kind} import (workflow_shape)", what=what, value=batch or 'none', more=(f' ({b[0]} by {b[1]})' if b is not None else said(", which does not exist")), kind=kind), eid)
         return False
 
     def _collection_register(self, eid: int, what: str, maker: str, batch: str,
@@ -1402,12 +1402,12 @@ class Rules:
             return
         n, n_ref = self.debit_lines.get(eid, [0, 0])
         if n != 1 or n_ref != 1:
-            self.add("workflows", f"{what} (batch {batch}) has {n} debit line(s), {n_ref} with a reference: a "
-                     "collections entry is one imported row, its debit carrying the row's reference (workflow_shape)",
+            self.add("workflows", said("{what} (batch {batch}) has {n} debit line(s), {n_ref} with a reference: a collections "
+                                       "entry is one imported row, its debit carrying the row's reference (workflow_shape)", what=what, batch=batch, n=n, n_ref=n_ref),
                      eid)
         elif self.lines_read and eid not in self.coll_filed:
-            self.add("workflows", f"{what} (batch {batch}): no line of the import register names it (every row a "
-                     "collections import posts is filed there, in its unit's namespace; workflow_shape)", eid)
+            self.add("workflows", said("{what} (batch {batch}): no line of the import register names it (every row a "
+                                       "collections import posts is filed there, in its unit's namespace; workflow_shape)", what=what, batch=batch), eid)
 
     def _from_county(self, unit: str, beid: str, batch: str) -> bool:
         """Is the bureau's line paid from the county's expenditure account: its entry's key says
@@ -1428,22 +1428,20 @@ class Rules:
         self.checked["key_namespaces"] += 1
         prefixes = NAMESPACES.get(kind)
         if prefixes is None:
-            self.add("key_namespaces", f"a {kind} entry: no operation writes that kind (its key {key} is in no "
-                     "namespace)", eid)
+            self.add("key_namespaces", said("a {kind} entry: no operation writes that kind (its key {key} is in no namespace)", kind=kind, key=key), eid)
             return
         if not key.startswith(prefixes):
-            self.add("key_namespaces", f"key {key} is not in the namespace of {kind} entries ({' or '.join(prefixes)}"
-                     "…): a key of another operation was taken", eid)
+            self.add("key_namespaces", said("key {key} is not in the namespace of {kind} entries ({value}…): a key of another "
+                                            "operation was taken", key=key, kind=kind, value=' or '.join(prefixes)), eid)
         elif kind in ("manual", "reversal"):
             parts = key.split(":", 2)
             if len(parts) < 3 or parts[1] != created_by:
-                self.add("key_namespaces", f"key {key} of a {kind} entry by {created_by} is not filed under "
-                         f"{kind}:{created_by}: (each maker's keys are its own)", eid)
+                self.add("key_namespaces", said("key {key} of a {kind} entry by {created_by} is not filed under {kind}:{created_by}: "
+                                                "(each maker's keys are its own)", key=key, kind=kind, created_by=created_by), eid)
         elif kind in ("request_disburse", "request_settle"):
             want = f"request:{src.get('request')}:"
             if src.get("request") is None or not key.startswith(want):
-                self.add("key_namespaces", f"key {key} of a {kind} entry does not name its request "
-                         f"({src.get('request')!s}): expected {want}…", eid)
+                self.add("key_namespaces", said("key {key} of a {kind} entry does not name its request ({value!s}): expected {want}…", key=key, kind=kind, value=src.get('request'), want=want), eid)
 
     def _when(self, created_at: str) -> tuple[dt.datetime, dt.date, str] | None:
         """(the moment, the region's day, the last date real money may carry) of a write
@@ -1471,8 +1469,9 @@ class Rules:
         if w is not None:
             at, local, cash_limit = w
             if year > local.year + 1:
-                self.add("entry_dates", f"dated {date} but written on {local} (region time): the ledger takes dates up "
-                         f"to the end of {local.year + 1} (entry_date_range)", eid)
+                self.add("entry_dates", said("dated {date} but written on {local} (region time): the ledger takes dates "
+                                             "up to the end of {year} (entry_date_range)", date=date, local=local,
+                                             year=local.year + 1), eid)
             if date > cash_limit:             # ISO dates compare as text
                 self.late.add(eid)            # judged once its postings say whether it moved real money
             closes = self.closes.get(book)
@@ -1482,20 +1481,22 @@ class Rules:
             if closed and year < max(closed):
                 same_year = kind == "reversal" and rev is not None and self.days.get(rev, 0) // 10000 == year
                 if not same_year:
-                    self.add("entry_dates", f"dated {date} but written at {created_at}, after book {book} had closed "
-                             f"year {max(closed)}: nothing may be dated in a year before it (entry_date_range)", eid)
+                    self.add("entry_dates", said("dated {date} but written at {created_at}, after book {book} had "
+                                                 "closed year {year}: nothing may be dated in a year before it "
+                                                 "(entry_date_range)", date=date, created_at=created_at, book=book,
+                                                 year=max(closed)), eid)
 
     def _officer_session(self, eid: int, kind: str, key: str, writer: str, maker: str) -> None:
         self.checked["officer_confinement"] += 1
         if self.role(writer) == "officer" and kind not in OFFICER_KINDS:
-            self.add("officer_confinement", f"a {kind} entry written by {writer}, an officer: an officer's session "
-                     "writes only manual entries and its unit's payments (permission_denied, 0039)", eid)
+            self.add("officer_confinement", said("a {kind} entry written by {writer}, an officer: an officer's session writes only manual "
+                                                 "entries and its unit's payments (permission_denied, 0039)", kind=kind, writer=writer), eid)
         if self.role(maker) == "officer" and kind == "payments":
             parts = key.split(":")
             unit = self.unit_of(maker)
             if len(parts) > 2 and parts[2] != unit:
-                self.add("officer_confinement", f"payments {key} imported by {maker}, an officer of unit {unit}, for "
-                         f"unit {parts[2]}: an officer imports its own unit's payments only", eid)
+                self.add("officer_confinement", said("payments {key} imported by {maker}, an officer of unit {unit}, for unit {value}: an "
+                                                     "officer imports its own unit's payments only", key=key, maker=maker, unit=unit, value=parts[2]), eid)
 
     # ---- the rules judged at the end ----------------------------------------------------
     def finish(self) -> list[CheckResult]:
@@ -1560,19 +1561,20 @@ class Rules:
     def needs_second_person(self, eid: int, e: _E) -> str | None:
         """Why the API would have held this entry for a second person, or None."""
         if e.kind in ALWAYS_HELD:
-            return f"every {e.kind} entry is"
+            return said("every {kind} entry is", kind=e.kind)
         if e.kind == "register_clear":
-            return "a clearing of unpaid provider claims is" if e.source.get("kind") == "unpaid_claims" else None
+            return said("a clearing of unpaid provider claims is") if e.source.get("kind") == "unpaid_claims" else None
         if e.kind == "reversal" and e.reverses is not None and self.kinds.get(e.reverses, "manual") != "manual":
-            return f"a reversal of a {self.kinds.get(e.reverses)} entry (a workflow's) is"
+            return said("a reversal of a {kind} entry (a workflow's) is", kind=self.kinds.get(e.reverses))
         if e.kind in ("manual", "reversal"):
             touched = [(c, h) for _b, c, _u, h, _c, _s, _p in self._touches(eid) if held_by_hand(c, h)]
             touched.sort(key=lambda t: not real_money(*t))          # real money named first
             if touched:
                 chart, holder = touched[0]
-                what = ("real money" if real_money(chart, holder) else "revenue, expenditure or fund balance"
-                        if chart[:1] in "345" else "bonds or borrowing")
-                return f"a {e.kind} entry on {chart}{' ' + holder if holder else ''} ({what}) is"
+                what = (said("real money") if real_money(chart, holder) else said("revenue, expenditure or fund balance")
+                        if chart[:1] in "345" else said("bonds or borrowing"))
+                return said("a {kind} entry on {chart}{holder} ({what}) is", kind=e.kind, chart=chart,
+                            holder=" " + holder if holder else "", what=what)
         return None
 
     def _maker_checker(self, eid: int, e: _E) -> None:
@@ -1581,32 +1583,31 @@ class Rules:
         if why is not None:
             self.checked["maker_checker"] += 1
         if why is not None and not held:
-            self.add("maker_checker", f"{e.kind} entry {e.key} by {e.created_by} was written without a second person: "
-                     f"{why} held until a different user confirms it, and no confirmed held entry names this entry "
-                     "(held_entries)", eid)
+            self.add("maker_checker", said("{kind} entry {key} by {created_by} was written without a second person: {why} held "
+                                           "until a different user confirms it, and no confirmed held entry names this entry "
+                                           "(held_entries)", kind=e.kind, key=e.key, created_by=e.created_by, why=why), eid)
             return
         for p in held:
             pid, kind, key, units_text, made_by, maker_role, decided_by = p
             if key != e.key or kind != e.kind or made_by != e.created_by:
-                self.add("maker_checker", f"confirmed held entry {pid} ({kind} {key} by {made_by}) names this entry, "
-                         f"but the entry is {e.kind} {e.key} by {e.created_by}", eid)
+                self.add("maker_checker", said("confirmed held entry {pid} ({kind} {key} by {made_by}) names this entry, but the entry "
+                                               "is {kind2} {key2} by {created_by}", pid=pid, kind=kind, key=key, made_by=made_by, kind2=e.kind, key2=e.key, created_by=e.created_by), eid)
             if not decided_by or decided_by == made_by:
-                self.add("maker_checker", f"held entry {pid} by {made_by} was confirmed by {decided_by or 'no one'}: "
-                         "a second person confirms (maker_checker)", eid)
+                self.add("maker_checker", said("held entry {pid} by {made_by} was confirmed by {value}: a second person confirms "
+                                               "(maker_checker)", pid=pid, made_by=made_by, value=decided_by or 'no one'), eid)
                 continue
             role = self.role(decided_by)
             allowed = CONFIRMERS.get(kind, DECIDERS)
             if role not in allowed:
-                self.add("maker_checker", f"held {kind} entry {pid} by {made_by} was confirmed by {decided_by} "
-                         f"({role or 'not a fundledger user'}); a held {kind} is confirmed by "
-                         f"{' or '.join(sorted(allowed))} (permission_denied)", eid)
+                self.add("maker_checker", said("held {kind} entry {pid} by {made_by} was confirmed by {decided_by} ({value}); a held "
+                                               "{kind} is confirmed by {value2} (permission_denied)", kind=kind, pid=pid, made_by=made_by, decided_by=decided_by, value=role or 'not a fundledger user', value2=' or '.join(sorted(allowed))), eid)
             elif role == "officer":
                 units = _array(units_text)
                 mine = self.unit_of(decided_by)
                 if maker_role != "officer" or self.role(made_by) != "officer" or units != [mine]:
-                    self.add("maker_checker", f"held entry {pid} by {made_by} ({maker_role}) for unit(s) "
-                             f"{', '.join(units)} was confirmed by {decided_by}, an officer of unit {mine}: an officer "
-                             "confirms only another officer's held entry of its own unit (permission_denied)", eid)
+                    self.add("maker_checker", said("held entry {pid} by {made_by} ({maker_role}) for unit(s) {value} was confirmed by "
+                                                   "{decided_by}, an officer of unit {mine}: an officer confirms only another officer's "
+                                                   "held entry of its own unit (permission_denied)", pid=pid, made_by=made_by, maker_role=maker_role, value=', '.join(units), decided_by=decided_by, mine=mine), eid)
 
     def _city_figures(self, eid: int, e: _E) -> None:
         """U5: an officer's manual entry on a city figure was confirmed by the city, never
@@ -1622,34 +1623,28 @@ class Rules:
             for _book, chart, _unit, holder, _comp, side, _pu in self._touches(eid):
                 if money_in(chart, holder, side):
                     role = self.role(e.writer)
-                    self.add("maker_checker", f"manual entry {e.key} by {e.created_by} put money into {chart}"
-                             f"{' ' + holder if holder else ''} (a debit on a bank or cash account) and was "
-                             + (f"confirmed by {e.writer}, " if e.writer != e.created_by else "written by ")
-                             + (f"an {role}" if role in ("officer", "auditor", "admin") else "not a fundledger user")
-                             + ": money into a bank account by hand is confirmed by the city bureau or city finance, "
-                             "whoever holds the account (0064, city_confirms)", eid)
+                    self.add("maker_checker", said("manual entry {key} by {created_by} put money into {chart}{value} (a debit on a bank or "
+                                                   "cash account) and was {more}{more2}: money into a bank account by hand is confirmed by "
+                                                   "the city bureau or city finance, whoever holds the account (0064, city_confirms)", key=e.key, created_by=e.created_by, chart=chart, value=' ' + holder if holder else '', more=(said("confirmed by {writer}, ", writer=e.writer) if e.writer != e.created_by else said("written by ")), more2=(f'an {role}' if role in ('officer', 'auditor', 'admin') else said("not a fundledger user"))), eid)
                     break
         if self.role(e.writer) != "officer":
             return
         for _book, chart, _unit, holder, _comp, _side, _pu in self._touches(eid):
             # each city figure binds from its own rule's point (0058; 5xxx: 0067, recorded by 0072)
             if city_figure(chart, holder) and self.bound(city_figure_rule(chart, holder), eid):
-                self.add("maker_checker", f"manual entry {e.key} by {e.created_by} on {chart}"
-                         f"{' ' + holder if holder else ''} (a city figure) was "
-                         + (f"confirmed by {e.writer}, an officer" if e.writer != e.created_by else
-                            "written by an officer")
-                         + ": the city bureau or city finance confirms an officer's entry on the city's accounts, "
-                         "a county's legacy accounts awaiting the transfer up, fund balance, revenue or expenditure "
-                         "(0058, 0067, 0140, city_confirms)", eid)
+                self.add("maker_checker", said("manual entry {key} by {created_by} on {chart}{value} (a city figure) was {more}: the "
+                                               "city bureau or city finance confirms an officer's entry on the city's accounts, a "
+                                               "county's legacy accounts awaiting the transfer up, fund balance, revenue or expenditure "
+                                               "(0058, 0067, 0140, city_confirms)", key=e.key, created_by=e.created_by, chart=chart, value=' ' + holder if holder else '', more=(said("confirmed by {writer}, an officer", writer=e.writer) if e.writer != e.created_by else said("written by an officer"))), eid)
                 return
 
     def _id_not_positive(self, eid: int, key: str, created_by: str) -> None:
         """ATTACK10 X1: the identity counts from 1 (CHECK entry_id_positive, 0077); an id
         at or below 0 was chosen by whoever restarted the sequence or wrote the row."""
-        self.add("maker_checker", f"entry {key} by {created_by} has id {eid}: the journal's ids count from 1 — an id "
-                 "at or below 0 was chosen by whoever restarted the identity or wrote the row, and the duty rules' "
-                 "points (0068) are ids: such an entry is judged by where the history recorded it "
-                 "(entry_id_positive)", eid)
+        self.add("maker_checker", said("entry {key} by {created_by} has id {eid}: the journal's ids count from 1 — an id at or "
+                                       "below 0 was chosen by whoever restarted the identity or wrote the row, and the duty "
+                                       "rules' points (0068) are ids: such an entry is judged by where the history recorded it "
+                                       "(entry_id_positive)", key=key, created_by=created_by, eid=eid), eid)
 
     def _moved_ids(self) -> None:
         """ATTACK10 X1: an entry the history recorded after a rule took effect whose id is
@@ -1657,10 +1652,10 @@ class Rules:
         after = {rule: self.point(rule) for rule in RULE_POINTS}
         for eid, rule, a in self.binding.moved(after):
             self.checked["maker_checker"] += 1
-            self.add("maker_checker", f"entry {eid} was recorded in the history after rule {rule} took effect "
-                     f"({RULE_POINTS[rule]}: every entry above {a}), but its id is not above {a}: the id was chosen "
-                     "(the identity restarted, or written by hand) — it is judged by where the history recorded it "
-                     "(entry_id_moved, 0068)", eid)
+            self.add("maker_checker", said("entry {eid} was recorded in the history after rule {rule} took effect ({value}: every "
+                                           "entry above {a}), but its id is not above {a}: the id was chosen (the identity "
+                                           "restarted, or written by hand) — it is judged by where the history recorded it "
+                                           "(entry_id_moved, 0068)", eid=eid, rule=rule, value=RULE_POINTS[rule], a=a), eid)
 
     def _shaped_entry(self, eid: int, kind: str, key: str, maker: str, src_text: str) -> None:
         """(ATTACK10 X7) An entry of a kind an import writes, kept to be judged by its shape
@@ -1693,11 +1688,10 @@ class Rules:
                     break
             else:
                 if kind == "payments" and units - {unit}:
-                    self.add("workflows", f"{what} posts for unit(s) {', '.join(sorted(units - {unit}))}: a payments "
-                             f"entry posts for its key's unit {unit} only (workflow_shape)", eid)
+                    self.add("workflows", said("{what} posts for unit(s) {value}: a payments entry posts for its key's unit {unit} only "
+                                               "(workflow_shape)", what=what, value=', '.join(sorted(units - {unit})), unit=unit), eid)
                 elif kind == "collections" and len(units) > 1:
-                    self.add("workflows", f"{what} posts for units {', '.join(sorted(units))}: a collections entry is "
-                             "one unit's (workflow_shape)", eid)
+                    self.add("workflows", said("{what} posts for units {value}: a collections entry is one unit's (workflow_shape)", what=what, value=', '.join(sorted(units))), eid)
             if kind == "payments":
                 self._payment_register(eid, what, unit, maker, held, batch, batches)
             else:
@@ -1720,7 +1714,7 @@ class Rules:
         why = workflow_shapes.register_problem(n, n_ref, filed, self.unfiled.get((own + ":bureau", batch), 0)
                                                if held else None)
         if why is not None:
-            self.add("workflows", f"{what} (batch {batch}): {why} (workflow_shape)", eid)
+            self.add("workflows", said("{what} (batch {batch}): {why} (workflow_shape)", what=what, batch=batch, why=why), eid)
 
     def _fund_balance(self) -> None:
         """(0088, ATTACK11 Y3) The fund balance (3xxx) is the year-end close's to move: every
@@ -1756,8 +1750,8 @@ class Rules:
                 a = self.acct.get(aid)
                 chart = a[1] if a else aid
                 key = e.key if e is not None else str(eid)
-                self.add("workflows", f"{kind} entry {key} moves fund balance {chart} (一般基金结余) of book "
-                         f"{a[0] if a else '?'}: {why} (fund_balance_close_only)", eid)
+                self.add("workflows", said("{kind} entry {key} moves fund balance {chart} (一般基金结余) of book {value}: {why} "
+                                           "(fund_balance_close_only)", kind=kind, key=key, chart=chart, value=a[0] if a else '?', why=why), eid)
 
     def _workflows(self) -> None:
         """The rules of the workflows that write held entries (their maker and checker are
@@ -1771,9 +1765,8 @@ class Rules:
                 for book, chart, unit, _h, _c, _side, punit in self._touches(eid):
                     for u in {unit, punit or unit}:
                         if self.unit_kind.get(u) != "city":
-                            self.add("workflows", f"the city proper's opening {e.key} posts for unit {u} ({book} "
-                                     f"{chart}), not the city proper: a county's opening balances come from its "
-                                     "handover audit (opening_city_only)", eid)
+                            self.add("workflows", said("the city proper's opening {key} posts for unit {u} ({book} {chart}), not the city "
+                                                       "proper: a county's opening balances come from its handover audit (opening_city_only)", key=e.key, u=u, book=book, chart=chart), eid)
                             break
                     else:
                         continue
@@ -1790,15 +1783,15 @@ class Rules:
         rec = _int(e.source.get("year"))
         for y in {year, rec}:
             if y is not None and str(y) != e.date[:4]:
-                self.add("workflows", f"pre-allocation {e.key} for {y} dated {e.date}: a pre-allocation is dated in "
-                         "its year (preallocation_date)", eid)
+                self.add("workflows", said("pre-allocation {key} for {y} dated {date}: a pre-allocation is dated in its year "
+                                           "(preallocation_date)", key=e.key, y=y, date=e.date), eid)
                 break
         units = {parts[2]} if len(parts) > 2 else set()
         units |= {(p or u) for _b, chart, u, _h, _c, side, p in self._touches(eid) if side == "D"}
         for u in sorted(units):
             if self.unit_kind.get(u) != "county":
-                self.add("workflows", f"pre-allocation {e.key} goes to unit {u}, not a county: pre-allocation (预拨) "
-                         "goes to county units only (preallocation_county_only)", eid)
+                self.add("workflows", said("pre-allocation {key} goes to unit {u}, not a county: pre-allocation (预拨) goes to county "
+                                           "units only (preallocation_county_only)", key=e.key, u=u), eid)
                 break
         cap = e.source.get("cap")
         if isinstance(cap, dict) and eid in self.debits:
@@ -1808,17 +1801,16 @@ class Rules:
             basis = max((2 * budget + 12) // 24 if budget >= 0 else 0, (2 * prior + 12) // 24)
             limit = max(12 * basis - held, 0)
             if self.debits[eid] > limit:
-                self.add("workflows", f"pre-allocation {e.key} moved {_fen(self.debits[eid])}: more than twelve "
-                         f"months of the monthly basis it recorded ({_fen(basis)}, from a budget of {_fen(budget)} "
-                         f"or last year's spending of {_fen(prior)}) beyond the {_fen(held)} the county's "
-                         f"expenditure account held, at most {_fen(limit)} (preallocation_cap)", eid)
+                self.add("workflows", said("pre-allocation {key} moved {value}: more than twelve months of the monthly basis it "
+                                           "recorded ({basis}, from a budget of {budget} or last year's spending of {prior}) beyond "
+                                           "the {held} the county's expenditure account held, at most {limit} (preallocation_cap)", key=e.key, value=_fen(self.debits[eid]), basis=_fen(basis), budget=_fen(budget), prior=_fen(prior), held=_fen(held), limit=_fen(limit)), eid)
 
     def _interest(self, eid: int, e: _E) -> None:
         self.checked["workflows"] += 1
         start, end = str(e.source.get("from") or ""), str(e.source.get("to") or "")
         if (start or end) and not (start and end and start <= end <= e.date):
-            self.add("workflows", f"interest {e.key} for the period {start or '?'} … {end or '?'} dated {e.date}: "
-                     "an interest period is a range of days ending on or before the entry date (interest_period)", eid)
+            self.add("workflows", said("interest {key} for the period {value} … {value2} dated {date}: an interest period is a "
+                                       "range of days ending on or before the entry date (interest_period)", key=e.key, value=start or '?', value2=end or '?', date=e.date), eid)
 
     def _closes(self) -> None:
         """period_not_ended, close_date, year_close_order — from fl.closed_period and fl.year_close."""
@@ -1831,8 +1823,8 @@ class Rules:
             ends = (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
             local = at.astimezone(self.tz).date()
             if ends > local:
-                self.add("workflows", f"period {month[:7]} closed by {r[1]} at {r[2]}, on {local} in the region: a "
-                         "month is closed after its last day (period_not_ended)")
+                self.add("workflows", said("period {value} closed by {value2} at {value3}, on {local} in the region: a month is "
+                                           "closed after its last day (period_not_ended)", value=month[:7], value2=r[1], value3=r[2], local=local))
         by_book: dict[str, list[tuple[dt.datetime, int, str]]] = defaultdict(list)
         named: set[tuple[str, int]] = set()
         for r in self.small.get("year_close", ()):
@@ -1842,33 +1834,32 @@ class Rules:
             self.checked["workflows"] += 1
             by_book[r[1]].append((at, year, on))
             if on and on[:4] != str(year):
-                self.add("workflows", f"the close of {year} for book {r[1]} is dated {on}: a close is dated within "
-                         f"its year (close_date)")
+                self.add("workflows", said("the close of {year} for book {value} is dated {on}: a close is dated within its year "
+                                           "(close_date)", year=year, value=r[1], on=on))
             elif on and on[:10] != f"{year}-12-31" and self._close_bound(r[1], year):
                 named.add((r[1], year))
-                self.add("workflows", f"the close of {year} for book {r[1]} is dated {on}: a year close is dated "
-                         f"{year}-12-31, the last day of the year whose whole revenue and expenditure its entries "
-                         "close (year_close_date)")
+                self.add("workflows", said("the close of {year} for book {value} is dated {on}: a year close is dated {year}-12-31, "
+                                           "the last day of the year whose whole revenue and expenditure its entries close "
+                                           "(year_close_date)", year=year, value=r[1], on=on))
         # (0100, ATTACK14 V3) ... and so is each of its entries (one the close's row does not name).
         for (book, year), ents in sorted(self.close_entries.items(), key=lambda x: (x[0][0], x[0][1] or 0)):
             for eid, key, date in ents:
                 if date[:10] != f"{year}-12-31" and (book, year) not in named and self.bound("year_close_date", eid):
-                    self.add("workflows", f"year-end close entry {key} is dated {date}: a year close is dated "
-                             f"{year}-12-31, the last day of the year whose whole revenue and expenditure it closes "
-                             "(year_close_date)", eid)
+                    self.add("workflows", said("year-end close entry {key} is dated {date}: a year close is dated {year}-12-31, the "
+                                               "last day of the year whose whole revenue and expenditure it closes (year_close_date)", key=key, date=date, year=year), eid)
         for book, closes in sorted(by_book.items()):
             closes.sort()
             done: set[int] = set()
             last = None
             for at, year, _on in closes:
                 if last is not None and year <= last:
-                    self.add("workflows", f"book {book}: year {year} closed at {at.isoformat()}, after year {last}: "
-                             "years close in order (year_close_order)")
+                    self.add("workflows", said("book {book}: year {year} closed at {value}, after year {last}: years close in order "
+                                               "(year_close_order)", book=book, year=year, value=at.isoformat(), last=last))
                 skipped = [y for y in range(self.first_year, year) if y not in done and (book, y) in self.flows]
                 if skipped:
-                    self.add("workflows", f"book {book}: year {year} closed at {at.isoformat()} while {skipped[-1]}, "
-                             "which has benefit collections or payments, was not closed: a year is closed after the "
-                             "year before (year_close_order)")
+                    self.add("workflows", said("book {book}: year {year} closed at {value} while {value2}, which has benefit "
+                                               "collections or payments, was not closed: a year is closed after the year before "
+                                               "(year_close_order)", book=book, year=year, value=at.isoformat(), value2=skipped[-1]))
                 done.add(year)
                 last = year if last is None else max(last, year)
 
@@ -1886,9 +1877,9 @@ class Rules:
             self.checked["workflows"] += 1
             at, when = closed.get((r[1], r[3])), _ts(r[6])
             if (_int(r[4]) or 0) > 1 and at is not None and when is not None and when > at:
-                self.add("workflows", f"budget {r[0]} ({r[1]}, unit {r[2]}, book {r[3]}) version {r[4]} made by {r[5]} "
-                         f"at {r[6]}, after the year's close at {at.isoformat()}: a closed year's budget is final "
-                         "(budget_year_closed)")
+                self.add("workflows", said("budget {value} ({value2}, unit {value3}, book {value4}) version {value5} made by "
+                                           "{value6} at {value7}, after the year's close at {value8}: a closed year's budget is "
+                                           "final (budget_year_closed)", value=r[0], value2=r[1], value3=r[2], value4=r[3], value5=r[4], value6=r[5], value7=r[6], value8=at.isoformat()))
 
     def _closed_year_references(self) -> None:
         """year_closed_reference (0138, ATTACK17 E6): no budget, annual plan or insured headcount
@@ -1935,10 +1926,9 @@ class Rules:
                 continue
             else:
                 told = ""
-            self.add("workflows", f"{what} {rid} ({year}, {('unit ' + unit + ', ') if unit else ''}book {book}"
-                     f"{(', version ' + version) if version else ''}) recorded by {who} at {when_text}, after the "
-                     f"year's close at {at.isoformat()}{told}: a closed year's reference records are final "
-                     "(year_closed_reference)")
+            self.add("workflows", said("{what} {rid} ({year}, {value}book {book}{value2}) recorded by {who} at {when_text}, "
+                                       "after the year's close at {value3}{told}: a closed year's reference records are final "
+                                       "(year_closed_reference)", what=what, rid=rid, year=year, value='unit ' + unit + ', ' if unit else '', book=book, value2=', version ' + version if version else '', who=who, when_text=when_text, value3=at.isoformat(), told=told))
 
     def _close_positions(self) -> dict[tuple[str, str], histories.Position]:
         """(year, book) -> where the history recorded that year's close (``Scan.first``)."""
@@ -1989,9 +1979,9 @@ class Rules:
                 when, since = _ts(when_text), self.points.at.get(rule)
                 if when is None or when <= at or (since is not None and when <= since):
                     continue
-            self.add("workflows", f"{action} (event {eid}) of fund request {rid} ({yb[0]}, book {yb[1]}) by {actor} "
-                     f"at {when_text}, after the year's close at {at.isoformat()}: a closed year's requests are "
-                     f"{what} after its close (year_closed_reference)", request_id=_int(rid))
+            self.add("workflows", said("{action} (event {eid}) of fund request {rid} ({value}, book {value2}) by {actor} at "
+                                       "{when_text}, after the year's close at {value3}: a closed year's requests are {what} "
+                                       "after its close (year_closed_reference)", action=action, eid=eid, rid=rid, value=yb[0], value2=yb[1], actor=actor, when_text=when_text, value3=at.isoformat(), what=what), request_id=_int(rid))
 
     def settings_history(self, versions: Sequence[histories.SettingVersion] | None) -> None:
         """The versions of the watched settings (``histories.Scan.settings``: the funding
@@ -2077,11 +2067,9 @@ class Rules:
                         continue
                 elif at is None or when is None or when <= at or (point is None and since is not None and when <= since):
                     continue
-                self.add("workflows", f"the funding standard of {year} (book {book}) changed by {actor} at {when_text} "
-                         f"(fl.setting funding_standards, history id {pos[1]}), after the year's close at "
-                         f"{at.isoformat() if at else '?'}: {_standard_text(old.get((year, book)))} → "
-                         f"{_standard_text(new.get((year, book)))}; a closed year's funding standard is final "
-                         "(year_closed_reference)")
+                self.add("workflows", said("the funding standard of {year} (book {book}) changed by {actor} at {when_text} "
+                                           "(fl.setting funding_standards, history id {value}), after the year's close at {value2}: "
+                                           "{value3} → {value4}; a closed year's funding standard is final (year_closed_reference)", year=year, book=book, actor=actor, when_text=when_text, value=pos[1], value2=at.isoformat() if at else '?', value3=_standard_text(old.get((year, book))), value4=_standard_text(new.get((year, book)))))
 
     def _first_year_dates(self) -> None:
         """entry_date_range's first half (ATTACK21 N6; K1's class): each entry against the region's
@@ -2105,8 +2093,8 @@ class Rules:
             year = int(date[:4])
             first = _int(self.setting_at("first_year", eid, self.first_year)) or 2000
             if year < first:
-                self.add("entry_dates", f"dated {date}, before the region's first year {first} in force when it was "
-                         "written (entry_date_range)", eid)
+                self.add("entry_dates", said("dated {date}, before the region's first year {first} in force when it was written "
+                                             "(entry_date_range)", date=date, first=first), eid)
                 continue
             at = None if entries is None else entries.get(histories.entry_key(eid))
             for pos, v in versions:
@@ -2115,9 +2103,9 @@ class Rules:
                         moved[pos] = (date, eid, v)
                     break
         for pos, (date, eid, v) in sorted(moved.items(), key=lambda x: x[1]):
-            self.add("entry_dates", f"fl.setting first_year set to {v} (history id {pos[1]}) after entry {eid} dated "
-                     f"{date} was on the books: the region's first year never moves past an entry already written "
-                     "(entry_date_range, sql/0175)", account="setting first_year")
+            self.add("entry_dates", said("fl.setting first_year set to {v} (history id {value}) after entry {eid} dated {date} "
+                                         "was on the books: the region's first year never moves past an entry already written "
+                                         "(entry_date_range, sql/0175)", v=v, value=pos[1], eid=eid, date=date), account=said("setting first_year"))
 
     def _closed_year_settings(self) -> None:
         """year_closed_reference (0162, F9c; 0166, ATTACK19b K2): no transaction's versions of the
@@ -2181,10 +2169,9 @@ class Rules:
                         break
                 if after is None:
                     continue
-                self.add("workflows", f"the settings in force for {year} ({', '.join(keys)}) changed by {actor} at "
-                         f"{when_text} (fl.setting {names}, history id {pos[1]}), after the year's close at "
-                         f"{after.isoformat() if after != dt.datetime.min else '?'}: a closed year's settings are "
-                         "final (year_closed_reference)")
+                self.add("workflows", said("the settings in force for {year} ({value}) changed by {actor} at {when_text} "
+                                           "(fl.setting {names}, history id {value2}), after the year's close at {value3}: a closed "
+                                           "year's settings are final (year_closed_reference)", year=year, value=', '.join(keys), actor=actor, when_text=when_text, names=names, value2=pos[1], value3=after.isoformat() if after != dt.datetime.min else '?'))
 
     def _matches(self) -> None:
         """recon_match (fl.record_matches): each match group pairs at least one statement line
@@ -2217,10 +2204,10 @@ class Rules:
                         money -= p[2] if p[1] == "D" else -p[2]
             what = f"reconciliation match group {g} of bank account {bank} (by {by})"
             if wrong:
-                self.add("workflows", f"{what} names {', '.join(wrong[:3])}: not on that bank account (recon_match)")
+                self.add("workflows", said("{what} names {value}: not on that bank account (recon_match)", what=what, value=', '.join(wrong[:3])))
             elif not n_lines or not n_posts or money:
-                self.add("workflows", f"{what}: {n_lines} bank line(s) and {n_posts} posting(s) that differ by "
-                         f"{_fen(money)}: a match pairs lines and postings that agree in amount (recon_match)")
+                self.add("workflows", said("{what}: {n_lines} bank line(s) and {n_posts} posting(s) that differ by {money}: a match "
+                                           "pairs lines and postings that agree in amount (recon_match)", what=what, n_lines=n_lines, n_posts=n_posts, money=_fen(money)))
 
     def _acks(self) -> None:
         """unit_scope, ack_role, ack_date, ack_since (fl.monitor_acknowledge) over every
@@ -2231,23 +2218,23 @@ class Rules:
             what = f"acknowledgement {aid} of unit {unit}'s {level} warning (book {r[2]}) by {by}"
             role = self.role(by)
             if role not in ("officer", "reviewer", "finance"):
-                self.add("workflows", f"{what}, {role or 'not a fundledger user'}: a warning is acknowledged by the "
-                         "unit's officer, the city bureau or city finance (ack_role)")
+                self.add("workflows", said("{what}, {value}: a warning is acknowledged by the unit's officer, the city bureau or "
+                                           "city finance (ack_role)", what=what, value=role or 'not a fundledger user'))
             elif role == "officer" and self.unit_of(by) != unit:
-                self.add("workflows", f"{what}, an officer of unit {self.unit_of(by)}: an officer acknowledges its "
-                         "own unit's warnings only (unit_scope)")
+                self.add("workflows", said("{what}, an officer of unit {value}: an officer acknowledges its own unit's warnings "
+                                           "only (unit_scope)", what=what, value=self.unit_of(by)))
             elif role == "officer" and level == "red":
-                self.add("workflows", f"{what}, the unit's own officer: a red warning is acknowledged by the city "
-                         "bureau or city finance (ack_role)")
+                self.add("workflows", said("{what}, the unit's own officer: a red warning is acknowledged by the city bureau or "
+                                           "city finance (ack_role)", what=what))
             d_since, d_on = _date(since), _date(on)
             if d_since is None or d_on is None:
                 continue
             if at is not None and d_on > at.astimezone(self.tz).date():     # the region's day (0056)
-                self.add("workflows", f"{what} is for {on}, after the day it was recorded ({r[7]}): an "
-                         "acknowledgement is not dated in the future (ack_date)")
+                self.add("workflows", said("{what} is for {on}, after the day it was recorded ({value}): an acknowledgement is not "
+                                           "dated in the future (ack_date)", what=what, on=on, value=r[7]))
             if d_since != d_on and (d_since + dt.timedelta(days=1)).day != 1:
-                self.add("workflows", f"{what}: the warning's start {since} is neither a month end nor the "
-                         f"acknowledgement day {on} (ack_since)")
+                self.add("workflows", said("{what}: the warning's start {since} is neither a month end nor the acknowledgement day "
+                                           "{on} (ack_since)", what=what, since=since, on=on))
 
     def _accounts(self) -> None:
         """account_leaf, account_component, account_holder (fl.account_for) over every account."""
@@ -2261,18 +2248,14 @@ class Rules:
             self.checked["account_rules"] += 1
             what = f"account {aid} ({book} {chart} unit {unit}{' ' + holder if holder else ''}{' ' + comp if comp else ''})"
             if chart in parents:
-                self.add("account_rules", f"{what}: code {chart} has sub-accounts; postings go on a leaf code "
-                         "(account_leaf)", account=aid)
+                self.add("account_rules", said("{what}: code {chart} has sub-accounts; postings go on a leaf code (account_leaf)", what=what, chart=chart), account=aid)
             allowed_c = comps.get(book)
             if allowed_c is not None and (comp not in allowed_c if allowed_c else comp != ""):
-                self.add("account_rules", f"{what}: book {book} takes the component"
-                         f"{' ' + ' or '.join(allowed_c) if allowed_c else ' none'}, not {comp or 'none'} "
-                         "(account_component)", account=aid)
+                self.add("account_rules", said("{what}: book {book} takes the component{value}, not {value2} (account_component)", what=what, book=book, value=' ' + ' or '.join(allowed_c) if allowed_c else ' none', value2=comp or 'none'), account=aid)
             allowed_h = [h for h, counties in holders.get(chart, ()) if not counties or
                          self.unit_kind.get(unit) == "county"]
             if (holder != "") != bool(allowed_h) or (holder and holder not in allowed_h):
-                self.add("account_rules", f"{what}: holder {holder or 'none'} where code {chart} for this unit takes "
-                         f"{', '.join(sorted(allowed_h)) or 'none'} (account_holder)", account=aid)
+                self.add("account_rules", said("{what}: holder {value} where code {chart} for this unit takes {value2} (account_holder)", what=what, value=holder or 'none', chart=chart, value2=', '.join(sorted(allowed_h)) or 'none'), account=aid)
 
     def _category_components(self) -> None:
         """(0099, ATTACK14 V6; 0115, ATTACK15 A1) No entry posts an account on a component that
@@ -2295,9 +2278,8 @@ class Rules:
             if why is None:
                 continue
             e = self.kept.get(eid)
-            self.add("account_rules", f"{kind or 'an'} entry {e.key if e is not None else eid} posts account {aid} "
-                     f"(book {book}, unit {unit}): {why} — the components never pay for each other (不得相互挤占) "
-                     "(category_component)", eid)
+            self.add("account_rules", said("{value} entry {value2} posts account {aid} (book {book}, unit {unit}): {why} — the "
+                                           "components never pay for each other (不得相互挤占) (category_component)", value=kind or 'an', value2=e.key if e is not None else eid, aid=aid, book=book, unit=unit, why=why), eid)
 
     def _shortfall_receipts(self) -> None:
         """(0101, ATTACK14 V4) The government's shortfall receipts 4101.shortfall are the
@@ -2323,11 +2305,10 @@ class Rules:
             if kind == "register_clear" and (book, unit) in cleared.get(eid, ()):
                 continue
             e = self.kept.get(eid)
-            self.add("workflows", f"{kind or 'an'} entry {e.key if e is not None else eid} posts {SHORTFALL_ACCOUNT} "
-                     f"(book {book}, unit {unit}) but clears no government-share item of that unit: the government's "
-                     "payment of its share is recorded only by clearing its register item (government pay), so the "
-                     "shortfall rule and the monitor read one figure and the item does not stay owed "
-                     "(shortfall_clearing_only)", eid)
+            self.add("workflows", said("{value} entry {value2} posts {SHORTFALL_ACCOUNT} (book {book}, unit {unit}) but clears "
+                                       "no government-share item of that unit: the government's payment of its share is "
+                                       "recorded only by clearing its register item (government pay), so the shortfall rule and "
+                                       "the monitor read one figure and the item does not stay owed (shortfall_clearing_only)", value=kind or 'an', value2=e.key if e is not None else eid, SHORTFALL_ACCOUNT=SHORTFALL_ACCOUNT, book=book, unit=unit), eid)
 
     def _import_days(self) -> None:
         """(0108, Z7's class) The rows a user's imports wrote in one region day — the batches of
@@ -2353,9 +2334,9 @@ class Rules:
             role = self.role(who)
             cap = IMPORT_CAPS.get(role or "officer", IMPORT_CAP_CITY)
             if n > cap:
-                self.add("workflows", f"{who} ({role or 'no user'}) imported {n:,} rows on {day} (the region's day, "
-                         f"{files} file(s): payments, collections and openings), more than the {cap:,} a day its role "
-                         "may import: the daily cap on imports was not applied (import_daily_cap)")
+                self.add("workflows", said("{who} ({value}) imported {n:,} rows on {day} (the region's day, {files} file(s): "
+                                           "payments, collections and openings), more than the {cap:,} a day its role may import: "
+                                           "the daily cap on imports was not applied (import_daily_cap)", who=who, value=role or 'no user', n=n, day=day, files=files, cap=cap))
         self._reference_import_days()
 
     def _reference_import_days(self) -> None:
@@ -2386,10 +2367,10 @@ class Rules:
         for (who, day), (n, files) in sorted(days.items()):
             self.checked["workflows"] += 1
             if n > IMPORT_CAP_REFERENCE:
-                self.add("workflows", f"{who} ({self.role(who) or 'no user'}) imported {n:,} rows of reference data "
-                         f"on {day} (the region's day, {files} file(s): budgets, insured headcounts and annual "
-                         f"plans), more than the {IMPORT_CAP_REFERENCE:,} a day a user may import: the daily cap "
-                         "on imports was not applied (import_daily_cap)")
+                self.add("workflows", said("{who} ({value}) imported {n:,} rows of reference data on {day} (the region's day, "
+                                           "{files} file(s): budgets, insured headcounts and annual plans), more than the "
+                                           "{IMPORT_CAP_REFERENCE:,} a day a user may import: the daily cap on imports was not "
+                                           "applied (import_daily_cap)", who=who, value=self.role(who) or 'no user', n=n, day=day, files=files, IMPORT_CAP_REFERENCE=IMPORT_CAP_REFERENCE))
 
     def _own_bank_credits(self) -> None:
         """0060 (ATTACK7 U11): money out of a unit's own bank account (a credit on an account
@@ -2412,10 +2393,10 @@ class Rules:
                 if any(p[6] and p[6] != p[4] for p in self.held_of.get(eid, ())):
                     continue
                 role = self.role(writer)
-                self.add("maker_checker", f"{kind} entry {eid} moved money out of unit {unit}'s own bank account "
-                         f"({chart} {holder}) at once, written by {writer or 'no one'} "
-                         f"({role or 'not a fundledger user'}): only an officer of unit {unit} does that at once; "
-                         "anyone else's such entry is held until a second person confirms it (own_bank_credit, 0060)",
+                self.add("maker_checker", said("{kind} entry {eid} moved money out of unit {unit}'s own bank account ({chart} {holder}) "
+                                               "at once, written by {value} ({value2}): only an officer of unit {unit} does that at "
+                                               "once; anyone else's such entry is held until a second person confirms it "
+                                               "(own_bank_credit, 0060)", kind=kind, eid=eid, unit=unit, chart=chart, holder=holder, value=writer or 'no one', value2=role or 'not a fundledger user'),
                          eid)
                 break
 
@@ -2425,15 +2406,14 @@ class Rules:
         unit = self.unit_of(e.created_by)
         for book, chart, aunit, holder, _comp, side, punit in self._touches(eid):
             if aunit != unit or (punit and punit != unit):
-                self.add("officer_confinement", f"{e.kind} entry {e.key} by {e.created_by}, an officer of unit {unit}, "
-                         f"posts for unit {aunit} ({book} {chart}): an officer posts for its own unit only "
-                         "(permission_denied)", eid)
+                self.add("officer_confinement", said("{kind} entry {key} by {created_by}, an officer of unit {unit}, posts for unit {aunit} "
+                                                     "({book} {chart}): an officer posts for its own unit only (permission_denied)", kind=e.kind, key=e.key, created_by=e.created_by, unit=unit, aunit=aunit, book=book, chart=chart), eid)
                 return
             if e.kind == "manual" and side == "C" and city_held(chart, holder):
-                self.add("officer_confinement", f"manual entry {e.key} by {e.created_by}, an officer, credits "
-                         f"{chart} {holder} (money out of the city's account by hand): money leaves the special "
-                         "account, the city expenditure account and the treasury only through fund requests or an "
-                         "entry of the city bureau or finance (manual_policy)", eid)
+                self.add("officer_confinement", said("manual entry {key} by {created_by}, an officer, credits {chart} {holder} (money out of "
+                                                     "the city's account by hand): money leaves the special account, the city expenditure "
+                                                     "account and the treasury only through fund requests or an entry of the city bureau or "
+                                                     "finance (manual_policy)", key=e.key, created_by=e.created_by, chart=chart, holder=holder), eid)
                 return
 
     def _cash_date(self, eid: int, e: _E) -> None:
@@ -2447,9 +2427,8 @@ class Rules:
         for _book, chart, _unit, holder, _comp, _side, _pu in self._touches(eid):
             if real_money(chart, holder):
                 more = f" plus the {allow.days} day(s) the region allowed then" if allow.days else ""
-                self.add("entry_dates", f"dated {e.date} but written on {local} (region time){more}: an entry that "
-                         f"moves real money ({chart}{' ' + holder if holder else ''}) is dated no later than the day "
-                         "it is written (cash_date_future)", eid)
+                self.add("entry_dates", said("dated {date} but written on {local} (region time){more}: an entry that moves real money "
+                                             "({chart}{value}) is dated no later than the day it is written (cash_date_future)", date=e.date, local=local, more=more, chart=chart, value=' ' + holder if holder else ''), eid)
                 return
 
     def _requests(self) -> None:
@@ -2464,9 +2443,8 @@ class Rules:
             for earlier in REQUEST_DUTIES.get(action, ()):
                 took = [i for i, who in steps[earlier] if who == actor]
                 if took:
-                    self.add("request_duties", f"{action} (event {eid}) by {actor}, who {_DONE[earlier]} it (event "
-                             f"{took[0]}): the submitter, the approver, the disburser and the settler are different "
-                             "people (request_duties)", request_id=_int(rid))
+                    self.add("request_duties", said("{action} (event {eid}) by {actor}, who {value} it (event {value2}): the submitter, the "
+                                                    "approver, the disburser and the settler are different people (request_duties)", action=action, eid=eid, actor=actor, value=_DONE[earlier], value2=took[0]), request_id=_int(rid))
                     break
             steps[action].append((eid, actor))
 
@@ -2495,17 +2473,15 @@ class Rules:
                     prior = alive.get((book, unit, comp))
                     undone = self.reversed_by.get(prior) if prior is not None else None
                     if prior is not None and (undone is None or undone > eid) and not old:
-                        self.add("once_only", f"the city proper's opening balance of book {book}"
-                                 f"{' (' + comp + ')' if comp else ''} recorded again: entry {prior} already "
-                                 "recorded it and was not reversed (opening_once)", eid)
+                        self.add("once_only", said("the city proper's opening balance of book {book}{value} recorded again: entry {prior} "
+                                                   "already recorded it and was not reversed (opening_once)", book=book, value=' (' + comp + ')' if comp else '', prior=prior), eid)
                     alive[(book, unit, comp)] = eid
             elif e.key.startswith("opening:"):
                 for book, unit, _comp in sorted(units):
                     h = handed.get((unit, book))
                     if h is not None and h < eid and not old:
-                        self.add("once_only", f"an opening balance of unit {unit}, book {book}, recorded after its "
-                                 f"handover transfer (entry {h}): a handover happens once per county and book "
-                                 "(handover_once)", eid)
+                        self.add("once_only", said("an opening balance of unit {unit}, book {book}, recorded after its handover transfer "
+                                                   "(entry {h}): a handover happens once per county and book (handover_once)", unit=unit, book=book, h=h), eid)
                         break
 
 

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.core.findings import CheckResult, Finding, result
+from ledger.core.findings import CheckResult, Finding, result, said
 from ledger.core.histories import MUTABLE
 
 # The records whose changes are listed: the workflow's mutable columns (the reference data's
@@ -116,26 +116,28 @@ def changes_since(log: Iterable[Sequence[str]], upto: int, current: Mapping[str,
                 continue
             seq = int(v[_SEQ]) if v[_SEQ] else None
             role = users.get(v[_ACTOR])
-            where = (f"history version {seq}" if seq is not None else
-                     f"history record {v[_ID]} (sealed, awaiting its chain position)")
+            where = (said("history version {seq}", seq=seq) if seq is not None else
+                     said("history record {id} (sealed, awaiting its chain position)", id=v[_ID]))
             if role is None:
-                out.changes.append(Change(table, record, diff, False, f"recorded by {where}, written by {v[_ACTOR]} "
+                out.changes.append(Change(table, record, diff, False, said("recorded by {where}, written by {actor} "
                                           "— not a fundledger user: no fundledger command made this change",
+                                                                               where=where, actor=v[_ACTOR]),
                                           seq, int(v[_ID]), v[_ACTOR], None, v[_AT]))
             else:
-                out.changes.append(Change(table, record, diff, True, f"{where}, by {v[_ACTOR]} ({role})",
+                out.changes.append(Change(table, record, diff, True, said("{where}, by {actor} ({role})", where=where, actor=v[_ACTOR],
+                                                                              role=role),
                                           seq, int(v[_ID]), v[_ACTOR], role, v[_AT]))
         if table not in current:
             continue                      # a table this reader may not read: its versions alone are judged
         row = current[table].get(key)
         if row is None:
-            out.changes.append(Change(table, record, {}, False, "the record existed at the digest and is gone "
-                                      "from its table (a row of the ledger is never deleted)"))
+            out.changes.append(Change(table, record, {}, False, said("the record existed at the digest and is gone "
+                                      "from its table (a row of the ledger is never deleted)")))
             continue
         diff = _diff(cols, prev, _load(row))
         if diff:
-            out.changes.append(Change(table, record, diff, False, "the table says so, but no history version "
-                                      "recorded this change (written with the history's triggers off)"))
+            out.changes.append(Change(table, record, diff, False, said("the table says so, but no history version "
+                                      "recorded this change (written with the history's triggers off)")))
     return out
 
 
@@ -161,8 +163,10 @@ def check(found: SinceDigest, cap: int) -> CheckResult:
         if c.explained:
             continue
         what = ", ".join(f"{k} {shown(d['before'])} → {shown(d['after'])}" for k, d in c.columns.items())
-        findings.append(Finding("since_digest", f"changed after the digest{': ' + what if what else ''}; not "
-                                f"explained: {c.reason}", account=c.label(),
+        findings.append(Finding("since_digest", said("changed after the digest: {what}; not explained: {reason}",
+                                                     what=what, reason=c.reason) if what else
+                                said("changed after the digest; not explained: {reason}", reason=c.reason),
+                                account=c.label(),
                                 request_id=c.record.get("id") if c.table == "fl.fund_request" else None))
     return result("since_digest", "every change, after the digest, of a column fundledger changes (a request's "
                   "approver, approved amount, disbursement and settlement entries and state; a held entry's decision; "

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.core import actors, bank_refs, fingerprint, fund_rules, histories, keyed, proof, queued, rules
-from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result
+from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, said
 from ledger.errors import BadInput
 from ledger.i18n import _
 from ledger.io.infile import open_regular, parse_json, read_text, shown_name
@@ -513,17 +513,16 @@ def check_files(directory: Path, filed: dict[str, Any] | None, authenticated: bo
     if not mpath.exists():
         raise BadInput(_("{directory}: no {manifest} — not a fundledger export").format(directory=directory, manifest=MANIFEST))
     if filed is None and authenticated:
-        findings.append(Finding("export_files", f"{MANIFEST}: no filed digest was given, so nothing shows this is the "
-                                "archive that was exported: a consistent rewrite, or a fresh export of a tampered "
-                                "database, agrees with itself too. Not authenticated: verify it with --digest FILE "
-                                "(the digest filed at export), or with --no-digest to check its internal consistency "
-                                "only", account=MANIFEST))
+        findings.append(Finding("export_files", said("{MANIFEST}: no filed digest was given, so nothing shows this is the archive that was "
+                                                     "exported: a consistent rewrite, or a fresh export of a tampered database, agrees with "
+                                                     "itself too. Not authenticated: verify it with --digest FILE (the digest filed at "
+                                                     "export), or with --no-digest to check its internal consistency only", MANIFEST=MANIFEST), account=MANIFEST))
     if filed is not None:
         got = manifest_digest(directory)
         for algo in ("sha256", "sm3"):
             if filed.get(algo) and filed[algo] != got[algo]:
-                findings.append(Finding("export_files", f"{MANIFEST}: its {algo.upper()} is {got[algo]}, the filed "
-                                        f"digest says {filed[algo]}: the export is not the one filed",
+                findings.append(Finding("export_files", said("{MANIFEST}: its {value} is {value2}, the filed digest says {value3}: the export is not "
+                                                             "the one filed", MANIFEST=MANIFEST, value=algo.upper(), value2=got[algo], value3=filed[algo]),
                                         account=MANIFEST))
     try:
         manifest = parse_json(read_text(mpath), str(mpath))
@@ -534,27 +533,25 @@ def check_files(directory: Path, filed: dict[str, Any] | None, authenticated: bo
         present = {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()} - {MANIFEST}
         unlisted = sorted(present - listed.keys())
     for name in unlisted:
-        findings.append(Finding("export_files", f"{name}: not in the manifest (added to the export)", account=name))
+        findings.append(Finding("export_files", said("{name}: not in the manifest (added to the export)", name=name), account=name))
     for name, want in sorted(listed.items()):
         p = directory / name
         if not p.exists():
-            findings.append(Finding("export_files", f"{name}: listed in the manifest but missing", account=name))
+            findings.append(Finding("export_files", said("{name}: listed in the manifest but missing", name=name), account=name))
             continue
         got = file_digests(p)
         bad = [a for a in ("bytes", "sha256", "sm3") if got[a] != want.get(a)]
         if got["bytes"] > want["bytes"]:
-            findings.append(Finding("export_files", f"{name}: larger than the {want['bytes']:,} bytes the manifest "
-                                    "lists (read no further): the file was changed after the export", account=name))
+            findings.append(Finding("export_files", said("{name}: larger than the {bytes:,} bytes the manifest lists (read no further): the file "
+                                                         "was changed after the export", name=name, bytes=want['bytes']), account=name))
         elif bad:
-            findings.append(Finding("export_files", f"{name}: {', '.join(a.upper() for a in bad)} differ from the "
-                                    f"manifest: the file was changed after the export", account=name))
+            findings.append(Finding("export_files", said("{name}: {value} differ from the manifest: the file was changed after the export", name=name, value=', '.join(a.upper() for a in bad)), account=name))
     head = manifest.get("chain_head") if isinstance(manifest, dict) else None     # validated above
     if head is not None and (directory / "chain_head.json").is_file() and "chain_head.json" in listed:
         stored = parse_json(read_text(directory / "chain_head.json"), "chain_head.json")
         if not isinstance(stored, dict) or (stored.get("seq"), stored.get("hash")) != (head.get("seq"),
                                                                                        head.get("hash")):
-            findings.append(Finding("export_files", f"{MANIFEST}: its chain head is not the one chain_head.json "
-                                    "holds", account="chain_head.json"))
+            findings.append(Finding("export_files", said("{MANIFEST}: its chain head is not the one chain_head.json holds", MANIFEST=MANIFEST), account="chain_head.json"))
     return result("export_files", "every file of the export is the one its manifest lists (size, SHA-256, SM3)"
                   + (", and the manifest is the one filed" if filed is not None else
                      ("; NOT authenticated: no filed digest was given" if authenticated else
@@ -587,12 +584,11 @@ def _canonical_check(directory: Path) -> tuple[Any, Any]:
         seen.add(eid)
         s = stored.get(eid)
         if s is None or s != _canonical_row(digest.hex() if digest else "", text):
-            findings.append(Finding("export_canonical", "canonical.csv does not hold this entry's canonical text "
-                                    "and digest as its rows give them", entry_id=eid))
+            findings.append(Finding("export_canonical", said("canonical.csv does not hold this entry's canonical text and digest as its rows give them"), entry_id=eid))
 
     def done() -> CheckResult:
         for eid in sorted(stored.keys() - seen):
-            findings.append(Finding("export_canonical", "canonical.csv lists an entry the tables do not have",
+            findings.append(Finding("export_canonical", said("canonical.csv lists an entry the tables do not have"),
                                     entry_id=eid))
         return result("export_canonical", "canonical.csv is the canonical text and digest of every entry, rebuilt "
                       "from the exported rows", len(stored), findings, 200)
@@ -795,9 +791,9 @@ def online_checks(directory: Path) -> tuple[tuple[CheckResult, ...], dict[str, A
         if fmt == "fundledger-export/1" and not listed:
             return (), about
         bad = result("online", "the archive records the online verdict's checks (online.json)", 0,
-                     [Finding("online", f"{ONLINE}: a {fmt} archive records the checks only a live server can make "
-                              "(logins, built-ins, settings, libraries), but it has no such file: removed, so the "
-                              "archive no longer says what the live server showed at export", account=ONLINE)], 200)
+                     [Finding("online", said("{ONLINE}: a {fmt} archive records the checks only a live server can make (logins, "
+                                             "built-ins, settings, libraries), but it has no such file: removed, so the archive no "
+                                             "longer says what the live server showed at export", ONLINE=ONLINE, fmt=fmt), account=ONLINE)], 200)
         return (bad,), about
     doc = _online_json(directory / ONLINE)
     about.update(in_archive=True, made_at=doc["made_at"], login=doc["login"], database=doc["database"],
@@ -813,8 +809,8 @@ def online_checks(directory: Path) -> tuple[tuple[CheckResult, ...], dict[str, A
     missing = [n for n in ONLINE_CHECKS if n not in {c["name"] for c in doc["checks"]}]
     if missing:
         out.append(result("online", "online.json records every check only a live server can make", len(ONLINE_CHECKS),
-                          [Finding("online", f"{ONLINE} does not record the check {n}: the archive does not say what "
-                                   "the live server showed there", account=ONLINE) for n in missing], 200))
+                          [Finding("online", said("{ONLINE} does not record the check {n}: the archive does not say what the live server "
+                                                  "showed there", ONLINE=ONLINE, n=n), account=ONLINE) for n in missing], 200))
     return tuple(out), about
 
 

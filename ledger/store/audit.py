@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ledger.core import since_digest
-from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
+from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, said, voucher_label
 from ledger.core.shapes import Fen
 from ledger.errors import BadInput, NotFound, RuleViolation
 from ledger.i18n import _
@@ -471,14 +471,14 @@ def _unchained_findings(want: dict[int, dict[str, Any]], now: dict[int, Sequence
     out: list[str] = []
     for vid, v in sorted(want.items()):
         r = now.get(vid)
-        what = (f"history version {vid} ({v.get('table')} {v.get('key')}) was committed but not yet chained when the "
-                "digest was taken")
+        what = said("history version {vid} ({table} {key}) was committed but not yet chained when the digest was "
+                    "taken", vid=vid, table=v.get('table'), key=v.get('key'))
         if r is None:
-            out.append(f"{what}; it is gone now: removed after the digest")
+            out.append(said("{what}; it is gone now: removed after the digest", what=what))
         elif version_digest(r) != v["digest"]:
-            where = f"chained since as version {r[1]}" if r[1] else "still unchained"
-            out.append(f"{what}; it differs now ({where}): rewritten after the digest, while it waited for the "
-                       "history's head")
+            where = said("chained since as version {seq}", seq=r[1]) if r[1] else said("still unchained")
+            out.append(said("{what}; it differs now ({where}): rewritten after the digest, while it waited for the "
+                            "history's head", what=what, where=where))
     return out
 
 
@@ -511,12 +511,11 @@ def _queued_findings(want: dict[int, bytes], sealed: dict[int, bytes | None], no
     for eid, d in sorted(want.items()):
         got = sealed[eid] if eid in sealed else now.get(eid)
         if eid not in sealed and eid not in now:
-            out.append(f"entry #{eid} was queued for sealing when the digest was taken; it is neither sealed since nor "
-                       "queued now: removed")
+            out.append(said("entry #{eid} was queued for sealing when the digest was taken; it is neither sealed "
+                            "since nor queued now: removed", eid=eid))
         elif got != d:
-            out.append(f"entry #{eid} was queued for sealing when the digest was taken with content digest "
-                       f"{d.hex()[:16]}…; its content is now {got.hex()[:16] if got else 'gone'}…: rewritten while it "
-                       f"waited for its seal" + (" and sealed so" if eid in sealed else ""))
+            out.append(said("entry #{eid} was queued for sealing when the digest was taken with content digest "
+                            "{value}…; its content is now {value2}…: rewritten while it waited for its seal{more}", eid=eid, value=d.hex()[:16], value2=got.hex()[:16] if got else said('gone'), more=(said(" and sealed so") if eid in sealed else '')))
     return out
 
 
@@ -608,8 +607,9 @@ def _reference_changes(log: list[list[str]], upto: int) -> list[str]:
             was = ", ".join(f"{k} {json.dumps(before.get(k), ensure_ascii=False)}" for k in diff)
             now = ", ".join(f"{k} {json.dumps(shown.get(k), ensure_ascii=False)}" for k in diff)
             label = "/".join(str(v) for v in json.loads(key).values())
-            out.append(f"{tbl} {label}: changed after the digest (history version {r[1] or 'unchained'}, by {r[6]} at "
-                       f"{r[7]}): {was} → {now}; every report and the year-end rule read it")
+            out.append(said("{table} {label}: changed after the digest (history version {version}, by {actor} at "
+                            "{at}): {was} → {now}; every report and the year-end rule read it", table=tbl, label=label,
+                            version=r[1] or said("unchained"), actor=r[6], at=r[7], was=was, now=now))
     return out
 
 
@@ -818,12 +818,13 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
             suspects = state["suspects"]
             if suspects:
                 for s in suspects:
-                    add(f"changed since the digest: sealed content or chain position differs from what the digest "
-                        f"certified at seq {s.seq}", s)
+                    add(said("changed since the digest: sealed content or chain position differs from what the digest "
+                             "certified at seq {seq}", seq=s.seq), s)
             else:
                 first = state["window"][0]
-                add(f"the chain between seq {first.seq} and {r.seq} (entries {first.entry_id}…{r.entry_id}) differs "
-                    f"from the digest: entries there were altered, reordered or re-sealed", r)
+                add(said("the chain between seq {first} and {last} (entries {first_entry}…{last_entry}) differs "
+                         "from the digest: entries there were altered, reordered or re-sealed", first=first.seq,
+                         last=r.seq, first_entry=first.entry_id, last_entry=r.entry_id), r)
         state["window"], state["suspects"] = [r], []
 
     reference: list[str] = []
@@ -852,27 +853,31 @@ def check_digest(conn: Conn, digest: dict[str, Any], cap: int = FINDINGS_CAP) ->
 
     if state["seen"] < last_seq:
         at: ChainRow | None = state["at"]
-        add(f"the digest certified {last_seq} sealed entries; only {state['seen']} of them remain "
-            f"(entries removed after seq {at.seq if at else 0})", at)
+        add(said("the digest certified {certified} sealed entries; only {seen} of them remain "
+                 "(entries removed after seq {seq})", certified=last_seq, seen=state['seen'],
+                 seq=at.seq if at else 0), at)
     elif not state["diverged"] and last_seq > 0 and state["at"] is not None and state["at"].scratch_hash != head_hash:
-        add("the recomputed chain head at the digest's last entry differs from the digest", state["at"])
+        add(said("the recomputed chain head at the digest's last entry differs from the digest"), state["at"])
     for key, n in sorted(vouchers.items()):
         now = state["vouchers"].get(key, 0)
         if now != n:
-            add(f"{key[0]}/{key[1]}: the digest's last voucher was {n}; up to the digest's entries it is now {now}")
+            add(said("{book}/{year}: the digest's last voucher was {n}; up to the digest's entries it is now {now}",
+                     book=key[0], year=key[1], n=n, now=now))
     if history_then is not None and history_now is not None:
         want = history_then
         if history_now["seq"] < int(want["seq"]):
-            add(f"the digest certified {want['seq']} versions of the chained history; only {history_now['seq']} "
-                "remain")
+            add(said("the digest certified {certified} versions of the chained history; only {seq} remain",
+                     certified=want['seq'], seq=history_now['seq']))
         elif history_now["hash"] != want["hash"]:
-            add(f"the chained history up to version {want['seq']} differs from the digest: rows of users, requests, "
-                "budgets, registers, closes or imports were rewritten and the history re-chained after the digest")
+            add(said("the chained history up to version {seq} differs from the digest: rows of users, requests, "
+                     "budgets, registers, closes or imports were rewritten and the history re-chained after the digest",
+                     seq=want['seq']))
     passed = {r.entry_id for r in flight}
     for r in early:
         if r.entry_id not in passed:
-            add(f"not in the digest but created at {r.created_at:%Y-%m-%d %H:%M:%S}, before the digest was taken "
-                f"({taken_at:%Y-%m-%d %H:%M:%S}): inserted after the fact, back-dated", r)
+            add(said("not in the digest but created at {created:%Y-%m-%d %H:%M:%S}, before the digest was taken "
+                     "({taken:%Y-%m-%d %H:%M:%S}): inserted after the fact, back-dated", created=r.created_at,
+                     taken=taken_at), r)
     for message in reference:
         add(message)
     for message in _queued_findings(queued_then, sealed_later, queued_now):

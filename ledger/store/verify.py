@@ -40,7 +40,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
 from ledger.core import bank_refs, entry_writers
-from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, voucher_label
+from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, VerifyReport, result, said, voucher_label
 from ledger.core.requests import TRANSITIONS
 from ledger.errors import PermissionDenied
 from ledger.i18n import _
@@ -158,15 +158,9 @@ CHECKS: tuple[Check, ...] = (
             LEFT JOIN ONLY fl.seal_queue q ON q.entry_id = coalesce(s.entry_id, e.id)
            WHERE (s.entry_id IS NULL) = (q.entry_id IS NULL) OR e.id IS NULL OR s.seq <> s.pos
               OR s.voucher_no <> s.vpos OR s.book <> e.book OR s.fiscal_year <> extract(year FROM e.entry_date)""",
-              lambda r: ("the entry has no seal (no voucher number, not in the hash chain) and is not queued for "
-                         "one" if not r["queued"] else "the entry is both sealed and still queued for sealing")
-                        if r["unsealed"] != r["queued"] else
-                        "a seal for an entry that does not exist (the entry was deleted)" if r["orphan"] else
-                        f"seal sequence {r['seq']} where {r['pos']} was expected (a seal is missing or was renumbered)"
-                        if r["seq"] != r["pos"] else
-                        f"voucher {r['label']} sits at position {r['vpos']} of {r['book']}/{r['fiscal_year']} in commit "
-                        f"order (numbers missing, duplicated or reordered)" if r["voucher_no"] != r["vpos"] else
-                        f"sealed as {r['book']}/{r['fiscal_year']} but the entry is {r['ebook']} dated {r['eyear']}"),
+              lambda r: ((said("the entry has no seal (no voucher number, not in the hash chain) and is not queued for "
+                             "one") if not r['queued'] else said("the entry is both sealed and still queued for sealing")) if r['unsealed'] != r['queued'] else (said("a seal for an entry that does not exist (the entry was deleted)") if r['orphan'] else (said("seal sequence {seq} where {pos} was expected (a seal is missing or was renumbered)", seq=r['seq'], pos=r['pos']) if r['seq'] != r['pos'] else (said("voucher {label} sits at position {vpos} of {book}/{fiscal_year} in commit order "
+                             "(numbers missing, duplicated or reordered)", label=r['label'], vpos=r['vpos'], book=r['book'], fiscal_year=r['fiscal_year']) if r['voucher_no'] != r['vpos'] else said("sealed as {book}/{fiscal_year} but the entry is {ebook} dated {eyear}", book=r['book'], fiscal_year=r['fiscal_year'], ebook=r['ebook'], eyear=r['eyear'])))))),
         Query("""
           SELECT coalesce(vc.book, x.book) AS book, coalesce(vc.fiscal_year, x.fiscal_year) AS fiscal_year,
                  vc.last_no, x.n
@@ -174,14 +168,10 @@ CHECKS: tuple[Check, ...] = (
             FULL JOIN (SELECT book, fiscal_year, max(voucher_no) AS n FROM ONLY fl.seal GROUP BY 1, 2) x
               ON x.book = vc.book AND x.fiscal_year = vc.fiscal_year
            WHERE vc.last_no IS DISTINCT FROM x.n""",
-              lambda r: f"voucher counter of {r['book']}/{r['fiscal_year']} says {r['last_no']}, "
-                        f"the last sealed voucher is {r['n']}"),
+              lambda r: said("voucher counter of {book}/{fiscal_year} says {last_no}, the last sealed voucher is {n}", book=r['book'], fiscal_year=r['fiscal_year'], last_no=r['last_no'], n=r['n'])),
         Query(QUEUED_SQL,
-              lambda r: "queued for sealing, but its entry does not exist" if not r["has_entry"] else
-                        f"queued for sealing as {r['qbook']}/{r['qyear']}, but the entry is {r['book']} dated "
-                        f"{r['year']}" if (r["qbook"], r["qyear"]) != (r["book"], r["year"]) else
-                        "changed since it was queued for sealing: its content no longer matches the digest "
-                        "computed at its commit"),
+              lambda r: (said("queued for sealing, but its entry does not exist") if not r['has_entry'] else (said("queued for sealing as {qbook}/{qyear}, but the entry is {book} dated {year}", qbook=r['qbook'], qyear=r['qyear'], book=r['book'], year=r['year']) if (r['qbook'], r['qyear']) != (r['book'], r['year']) else said("changed since it was queued for sealing: its content no longer matches the digest "
+                             "computed at its commit")))),
     )),
     Check("closed_periods", "no entry was written into a month, or dated before it, after that month was closed", "entries", (
         Query("""
@@ -193,8 +183,8 @@ CHECKS: tuple[Check, ...] = (
              -- (0128, ATTACK16b D3) a year close's own entries go into its December whoever closed it
              AND NOT (e.kind = 'year_close' AND extract(month FROM e.entry_date) = 12
                       AND extract(day FROM e.entry_date) = 31)""",
-              lambda r: f"dated {r['entry_date']} but written at {r['created_at']:%Y-%m-%d %H:%M:%S}, after "
-                        f"{r['month']:%Y-%m} was closed by {r['closed_by']} at {r['closed_at']:%Y-%m-%d %H:%M:%S}"),
+              lambda r: said("dated {entry_date} but written at {created_at:%Y-%m-%d %H:%M:%S}, after {month:%Y-%m} "
+                             "was closed by {closed_by} at {closed_at:%Y-%m-%d %H:%M:%S}", entry_date=r['entry_date'], created_at=r['created_at'], month=r['month'], closed_by=r['closed_by'], closed_at=r['closed_at'])),
         # (0131, ATTACK16b D1) nor dated before a closed month and written after its close: since 0128
         # nothing is dated on or before a closed month's last day (fl.entry_inserted), save a year
         # close's own 31 December entries and a reversal dated in its original's year; an entry above
@@ -220,10 +210,9 @@ CHECKS: tuple[Check, ...] = (
                         AND date_trunc('year', o.entry_date) = date_trunc('year', e.entry_date)))
              -- written into its own month after that month's close: named above
              AND NOT EXISTS (SELECT 1 FROM cp WHERE cp.month = t.m AND e.created_at > cp.closed_at)""",
-              lambda r: f"dated {r['entry_date']}, before {r['month']:%Y-%m}, but written at "
-                        f"{r['created_at']:%Y-%m-%d %H:%M:%S}, after {r['month']:%Y-%m} was closed by {r['closed_by']} "
-                        f"at {r['closed_at']:%Y-%m-%d %H:%M:%S}: nothing is dated on or before the last day of a "
-                        "closed month (0128)"),
+              lambda r: said("dated {entry_date}, before {month:%Y-%m}, but written at {created_at:%Y-%m-%d "
+                             "%H:%M:%S}, after {month:%Y-%m} was closed by {closed_by} at {closed_at:%Y-%m-%d "
+                             "%H:%M:%S}: nothing is dated on or before the last day of a closed month (0128)", entry_date=r['entry_date'], month=r['month'], created_at=r['created_at'], closed_by=r['closed_by'], closed_at=r['closed_at'])),
     )),
     Check("reversals", "each reversal points at one earlier entry of its book, reverses it alone and mirrors it "
           "exactly (same accounts and amounts, sides swapped)", "reversals", (
@@ -235,10 +224,7 @@ CHECKS: tuple[Check, ...] = (
            WHERE e.reverses IS NOT NULL
              AND (o.id IS NULL OR o.book <> e.book OR e.reverses >= e.id
                   OR (SELECT count(*) FROM ONLY fl.entry x WHERE x.reverses = e.reverses) > 1)""",
-              lambda r: f"reverses entry {r['reverses']}, which does not exist" if r["missing"] else
-                        f"entry {r['reverses']} is reversed {r['times']} times" if r["times"] > 1 else
-                        f"reverses entry {r['reverses']} of book {r['obook']} from book {r['ebook']}"
-                        if r["obook"] != r["ebook"] else f"reverses a later entry ({r['reverses']})"),
+              lambda r: (said("reverses entry {reverses}, which does not exist", reverses=r['reverses']) if r['missing'] else (said("entry {reverses} is reversed {times} times", reverses=r['reverses'], times=r['times']) if r['times'] > 1 else (said("reverses entry {reverses} of book {obook} from book {ebook}", reverses=r['reverses'], obook=r['obook'], ebook=r['ebook']) if r['obook'] != r['ebook'] else said("reverses a later entry ({reverses})", reverses=r['reverses']))))),
         Query("""
           WITH r AS (SELECT id, reverses FROM ONLY fl.entry WHERE reverses IS NOT NULL),
           o AS (SELECT r.id AS rid, p.account_id, CASE p.side WHEN 'D' THEN 'C' ELSE 'D' END AS side, p.amount,
@@ -254,7 +240,7 @@ CHECKS: tuple[Check, ...] = (
                    WHERE o.n IS DISTINCT FROM m.n)
           SELECT e.id AS entry_id, e.reverses, s.book, s.fiscal_year, s.voucher_no
             FROM bad JOIN ONLY fl.entry e ON e.id = bad.rid LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id""",
-              lambda r: f"does not exactly mirror entry {r['reverses']}, which it claims to reverse"),
+              lambda r: said("does not exactly mirror entry {reverses}, which it claims to reverse", reverses=r['reverses'])),
     )),
     Check("held_entries", "maker-checker (sql/0017): every confirmed held entry is in the journal with its key, "
           "kind and content, confirmed by someone other than its maker; every entry confirmed from a held one has "
@@ -275,10 +261,7 @@ CHECKS: tuple[Check, ...] = (
            WHERE pe.state = 'confirmed'
              AND (e.id IS NULL OR e.idempotency_key <> pe.idempotency_key OR e.kind <> pe.kind
                   OR e.content_hash <> pe.content_hash OR pe.decided_by = pe.made_by)""",
-              lambda r: f"held entry {r['id']} ({r['kind']} by {r['made_by']}) was confirmed by {r['decided_by']} "
-                        + ("but its entry is missing" if r["missing"] else
-                           "who made it" if r["made_by"] == r["decided_by"] else
-                           "but the journal's entry differs from what was held")),
+              lambda r: said("held entry {id} ({kind} by {made_by}) was confirmed by {decided_by} {more}", id=r['id'], kind=r['kind'], made_by=r['made_by'], decided_by=r['decided_by'], more=(said("but its entry is missing") if r['missing'] else (said("who made it") if r['made_by'] == r['decided_by'] else said("but the journal's entry differs from what was held"))))),
         Query("""
           SELECT e.id AS entry_id, e.kind, e.idempotency_key, e.created_by, s.book, s.fiscal_year, s.voucher_no
             FROM ONLY fl.entry e LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
@@ -290,8 +273,8 @@ CHECKS: tuple[Check, ...] = (
                     WHERE p.entry_id = e.id
                       AND (split_part(a.chart_code, '.', 1) IN ('1001', '1002', '1003', '1004', '1005')
                            OR a.holder <> '')))""",
-              lambda r: f"{r['kind']} entry {r['idempotency_key']} by {r['created_by']} moved real money without "
-                        "a second person's confirmation (no confirmed held entry)"),
+              lambda r: said("{kind} entry {idempotency_key} by {created_by} moved real money without a second "
+                             "person's confirmation (no confirmed held entry)", kind=r['kind'], idempotency_key=r['idempotency_key'], created_by=r['created_by'])),
         # (0058, ATTACK7 U5) An officer's held entry on the city's figures — its bank accounts
         # (holders special, city_exp, treasury: 1003/1004/1005, either side), fund balance 3xxx,
         # revenue 4xxx and (0067, ATTACK9 W2) expenditure 5xxx — is confirmed by the city bureau
@@ -325,11 +308,10 @@ CHECKS: tuple[Check, ...] = (
                                                          IN ('1001', '1002', '1003', '1004', '1005')
                                                        OR a.holder <> '')
                                     AND """ + _bound("money_in") + """))""",
-              lambda r: f"held entry {r['id']} ({r['kind']} by officer {r['made_by']}) is on the city's bank "
-                        "accounts, a county's legacy accounts, fund balance, revenue or expenditure, or puts money into a "
-                        "bank or cash account, and "
-                        f"was confirmed by {r['decided_by']} ({r['decider_role']}), not by the city bureau or city "
-                        "finance"),
+              lambda r: said("held entry {id} ({kind} by officer {made_by}) is on the city's bank accounts, a "
+                             "county's legacy accounts, fund balance, revenue or expenditure, or puts money into a "
+                             "bank or cash account, and was confirmed by {decided_by} ({decider_role}), not by the "
+                             "city bureau or city finance", id=r['id'], kind=r['kind'], made_by=r['made_by'], decided_by=r['decided_by'], decider_role=r['decider_role'])),
         # (ATTACK10 X1) The ids the rule points are compared with are the identity's, from 1
         # up: an id at or below 0, or one at or below a point given to an entry the history
         # recorded after that point, was chosen (the sequence restarted, or written by hand).
@@ -347,23 +329,17 @@ CHECKS: tuple[Check, ...] = (
             JOIN ONLY fl.entry e ON e.id = (el.row_key->>'id')::bigint
             LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
            WHERE r.after_entry > 0 AND e.id > 0 AND e.id <= r.after_entry""",
-              lambda r: f"{r['kind']} entry {r['idempotency_key']} has id {r['entry_id']}: "
-                        + ("the journal's ids count from 1 — an id at or below 0 was chosen (the identity restarted "
-                           "or the row written by hand)" if r["rule"] is None else
-                           f"the history recorded it after rule {r['rule']} took effect (every entry above "
-                           f"{r['after_entry']}), so its id was chosen (the identity restarted or the row written by "
-                           "hand)")),
+              lambda r: said("{kind} entry {idempotency_key} has id {entry_id}: {more}", kind=r['kind'], idempotency_key=r['idempotency_key'], entry_id=r['entry_id'], more=(said("the journal's ids count from 1 — an id at or below 0 was chosen (the identity restarted "
+     "or the row written by hand)") if r['rule'] is None else said("the history recorded it after rule {rule} took effect (every entry above "
+     "{after_entry}), so its id was chosen (the identity restarted or the row written by hand)", rule=r['rule'], after_entry=r['after_entry'])))),
         # (ATTACK10 X7) An entry of a kind an import writes is what that import writes — its
         # legs by side and account for its key's unit (payments: Dr 5001.<category>/5101, Cr 1004
         # county_exp, or city_exp outside an officer's session; collections: Dr 1003 special, Cr
         # revenue) — read per distinct (entry, account, side), not per posting again.
         Query(SHAPES_SQL,
-              lambda r: f"{r['kind']} entry {r['idempotency_key']} by {r['created_by']} "
-                        f"{'debits' if r['side'] == 'D' else 'credits'} {r['chart_code']}"
-                        + (f" {r['holder']}" if r["holder"] else "") + f" of unit {r['aunit']}: not what its "
-                        + ("payments import writes (Dr 5001.<category> or 5101, Cr 1004 county_exp — city_exp only "
-                           "in the city bureau's session — for the key's unit)" if r["kind"] == "payments" else
-                           "collections import writes (Dr 1003 special, Cr 4001, 4101.<level> or 4501)")),
+              lambda r: said("{kind} entry {idempotency_key} by {created_by} {value} {chart_code}{more} of unit "
+                             "{aunit}: not what its {more2}", kind=r['kind'], idempotency_key=r['idempotency_key'], created_by=r['created_by'], value='debits' if r['side'] == 'D' else 'credits', chart_code=r['chart_code'], more=f" {r['holder']}" if r['holder'] else '', aunit=r['aunit'], more2=(said("payments import writes (Dr 5001.<category> or 5101, Cr 1004 county_exp — city_exp only "
+     "in the city bureau's session — for the key's unit)") if r['kind'] == 'payments' else said("collections import writes (Dr 1003 special, Cr 4001, 4101.<level> or 4501)")))),
         Query("""
           SELECT e.id AS entry_id, e.idempotency_key, e.created_by, e.source->>'import_batch' AS batch,
                  b.kind AS bkind, b.imported_by, s.book, s.fiscal_year, s.voucher_no
@@ -377,13 +353,8 @@ CHECKS: tuple[Check, ...] = (
           SELECT e.id, e.idempotency_key, e.created_by, NULL, NULL, NULL, s.book, s.fiscal_year, s.voucher_no
             FROM ONLY fl.entry e LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
            WHERE e.kind = 'payments' AND jsonb_typeof(e.source) IS DISTINCT FROM 'object'""",
-              lambda r: f"payments entry {r['idempotency_key']} by {r['created_by']} "
-                        + ("names no import batch" if r["batch"] is None else
-                           f"names import batch {r['batch']}, which does not exist" if r["bkind"] is None else
-                           f"names import batch {r['batch']} ({r['bkind']} by {r['imported_by']})"
-                           if r["bkind"] != "payments" or r["imported_by"] != r["created_by"] else
-                           "is named by no line of the import register")
-                        + ": a payments entry is its maker's payments import, its claims filed in the register"),
+              lambda r: said("payments entry {idempotency_key} by {created_by} {more}: a payments entry is its "
+                             "maker's payments import, its claims filed in the register", idempotency_key=r['idempotency_key'], created_by=r['created_by'], more=(said("names no import batch") if r['batch'] is None else (said("names import batch {batch}, which does not exist", batch=r['batch']) if r['bkind'] is None else (said("names import batch {batch} ({bkind} by {imported_by})", batch=r['batch'], bkind=r['bkind'], imported_by=r['imported_by']) if r['bkind'] != 'payments' or r['imported_by'] != r['created_by'] else said("is named by no line of the import register")))))),
         # (0108, Z7's class) The rows a user's imports wrote in one region day (payments,
         # collections and openings together: rows_posted of its batches) are at most its role's
         # cap — 100000 for an officer, 2000000 for the city bureau and finance — counted from the
@@ -406,9 +377,9 @@ CHECKS: tuple[Check, ...] = (
             LEFT JOIN ONLY fl.app_user u ON u.name = d.imported_by
            WHERE d.n > CASE WHEN coalesce(u.role, 'officer') = 'officer' THEN """ + str(IMPORT_CAP_OFFICER) + """
                             ELSE """ + str(IMPORT_CAP_CITY) + """ END""",
-              lambda r: f"{r['imported_by']} ({r['role']}) imported {r['n']:,} rows on {r['day']} (the region's day, "
-                        f"{r['batches']} file(s): payments, collections and openings), more than the {r['cap']:,} a "
-                        "day its role may import: the daily cap on imports was not applied (import_daily_cap)"),
+              lambda r: said("{imported_by} ({role}) imported {n:,} rows on {day} (the region's day, {batches} "
+                             "file(s): payments, collections and openings), more than the {cap:,} a day its role may "
+                             "import: the daily cap on imports was not applied (import_daily_cap)", imported_by=r['imported_by'], role=r['role'], n=r['n'], day=r['day'], batches=r['batches'], cap=r['cap'])),
         # (0122, ATTACK15b B7) The rows a user's imports of reference data wrote in one region day —
         # budget and headcount batches (rows_posted) and annual plans (each version's lines) — are
         # at most 20000, counted from the rows the history recorded after the rule's point.
@@ -433,10 +404,10 @@ CHECKS: tuple[Check, ...] = (
                               AND l.row_key = jsonb_build_object('id', w.id)), 9223372036854775807) > pt.at
            GROUP BY 1, 2
           HAVING sum(w.n) > """ + str(IMPORT_CAP_REFERENCE),
-              lambda r: f"{r['imported_by']} ({r['role']}) imported {r['n']:,} rows of reference data on {r['day']} "
-                        f"(the region's day, {r['files']} file(s): budgets, insured headcounts and annual plans), "
-                        f"more than the {IMPORT_CAP_REFERENCE:,} a day a user may import: the daily cap on imports "
-                        "was not applied (import_daily_cap)"),
+              lambda r: said("{imported_by} ({role}) imported {n:,} rows of reference data on {day} (the region's "
+                             "day, {files} file(s): budgets, insured headcounts and annual plans), more than the "
+                             "{IMPORT_CAP_REFERENCE:,} a day a user may import: the daily cap on imports was not "
+                             "applied (import_daily_cap)", imported_by=r['imported_by'], role=r['role'], n=r['n'], day=r['day'], files=r['files'], IMPORT_CAP_REFERENCE=IMPORT_CAP_REFERENCE)),
     )),
     # (ATTACK10 X10) Who wrote each entry: its maker (created_by) and the login of its history
     # INSERT version are registered users, and the maker's role is one its kind's function
@@ -455,11 +426,8 @@ CHECKS: tuple[Check, ...] = (
              -- semi-join over the whole history
              AND coalesce((SELECT true FROM ONLY fl.record_log l WHERE l.tbl = 'fl.entry' AND l.op = 'INSERT'
                              AND l.row_key = jsonb_build_object('id', e.id) LIMIT 1), false)""",
-              lambda r: f"{r['kind']} entry {r['idempotency_key']} was made by {r['created_by']}, "
-                        + ("who is not a fundledger user: no fundledger command wrote it (the database "
-                           "administrator's own login calling the ledger's internal writer)" if r["role"] is None else
-                           f"role {r['role']}, but {r['kind']} entries are written by the "
-                           f"{' or '.join((r['roles'] or '').split(','))} role")),
+              lambda r: said("{kind} entry {idempotency_key} was made by {created_by}, {more}", kind=r['kind'], idempotency_key=r['idempotency_key'], created_by=r['created_by'], more=(said("who is not a fundledger user: no fundledger command wrote it (the database "
+     "administrator's own login calling the ledger's internal writer)") if r['role'] is None else said("role {role}, but {kind} entries are written by the {value} role", role=r['role'], kind=r['kind'], value=' or '.join((r['roles'] or '').split(',')))))),
         Query("""
           SELECT e.id AS entry_id, e.kind, e.idempotency_key, l.actor, l.id AS version, s.book, s.fiscal_year,
                  s.voucher_no
@@ -467,8 +435,8 @@ CHECKS: tuple[Check, ...] = (
             LEFT JOIN ONLY fl.seal s ON s.entry_id = e.id
            WHERE l.tbl = 'fl.entry' AND l.op = 'INSERT'
              AND NOT EXISTS (SELECT 1 FROM ONLY fl.app_user u WHERE u.name = l.actor)""",
-              lambda r: f"{r['kind']} entry {r['idempotency_key']} was inserted by {r['actor']} (history version "
-                        f"{r['version']}), who is not a fundledger user: no fundledger command wrote it"),
+              lambda r: said("{kind} entry {idempotency_key} was inserted by {actor} (history version {version}), who "
+                             "is not a fundledger user: no fundledger command wrote it", kind=r['kind'], idempotency_key=r['idempotency_key'], actor=r['actor'], version=r['version'])),
     )),
     # (ATTACK9 W1) 0063 checks bank_account_id by a statement trigger, not a foreign key: a
     # trigger off for one statement validates nothing afterwards. The rows are asked here (and
@@ -525,11 +493,7 @@ CHECKS: tuple[Check, ...] = (
             LEFT JOIN t ON t.from_state IS NOT DISTINCT FROM ev.from_state AND t.action = ev.action
                        AND t.to_state = ev.to_state
            WHERE t.action IS NULL OR ev.from_state IS DISTINCT FROM ev.prev_to""",
-              lambda r: f"event {r['id']} ({r['action']} by {r['actor']}): "
-                        + (f"{r['from_state'] or 'nothing'} → {r['to_state']} by '{r['action']}' is not a legal move"
-                           if r["from_state"] == r["prev_to"] else
-                           f"starts from {r['from_state'] or 'nothing'} but the request was "
-                           f"{r['prev_to'] or 'not yet submitted'}")),
+              lambda r: said("event {id} ({action} by {actor}): {more}", id=r['id'], action=r['action'], actor=r['actor'], more=(said("{value} → {to_state} by '{action}' is not a legal move", value=r['from_state'] or 'nothing', to_state=r['to_state'], action=r['action']) if r['from_state'] == r['prev_to'] else said("starts from {value} but the request was {value2}", value=r['from_state'] or 'nothing', value2=r['prev_to'] or 'not yet submitted')))),
         Query("""
           WITH last AS (SELECT DISTINCT ON (request_id) request_id, to_state FROM ONLY fl.request_event
                          ORDER BY request_id, at DESC, id DESC),

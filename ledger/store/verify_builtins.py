@@ -58,7 +58,7 @@ from pathlib import Path
 
 from psycopg.rows import tuple_row
 
-from ledger.core.findings import Finding
+from ledger.core.findings import Finding, said
 from ledger.store.db import Conn
 
 # genbki's rows end below FirstUnpinnedObjectId; initdb's SQL scripts made the rest.
@@ -197,9 +197,9 @@ _REWRITTEN = "\nUNION ALL\n".join(
 
 def rewritten_findings(conn: Conn) -> list[Finding]:
     """Genbki rows of WRITTEN_ONCE catalogues whose xmin is not bootstrap's."""
-    return [Finding("catalogue", f"{r['what']} was changed after initdb: PostgreSQL writes its catalogue row once, "
-                    f"at bootstrap (transaction 1), and transaction {r['xid']} rewrote it — it decides what a built-in "
-                    "computes or prints", account=str(r["what"]))
+    return [Finding("catalogue", said("{what} was changed after initdb: PostgreSQL writes its catalogue row once, at bootstrap "
+                                      "(transaction 1), and transaction {xid} rewrote it — it decides what a built-in computes "
+                                      "or prints", what=r['what'], xid=r['xid']), account=str(r["what"]))
             for r in conn.execute(_REWRITTEN).fetchall()]
 
 
@@ -348,21 +348,19 @@ def gap_findings(conn: Conn) -> list[Finding]:
         want = INITDB_SQL_FUNCTIONS.get(str(r["sig"])) if r["sig"] is not None else None
         if want is not None and r["lang"] == "c" and (r["src"], r["bin"]) == want:
             continue
-        out.append(Finding("catalogue", f"{r['what']} sits among the objects initdb makes, but PostgreSQL makes no "
-                           "such object there: it was put there by hand, where it would resolve like a built-in",
+        out.append(Finding("catalogue", said("{what} sits among the objects initdb makes, but PostgreSQL makes no such object there: "
+                                             "it was put there by hand, where it would resolve like a built-in", what=r['what']),
                            account=str(r["what"])))
     for r in conn.execute(_GAP_LANGUAGES).fetchall():
-        out.append(Finding("catalogue", f"{r['what']} sits among the objects initdb makes, but it is not plpgsql as "
-                           "initdb makes it (trusted, owned by the bootstrap superuser, run by plpgsql's own call, "
-                           "inline and validator functions): every function in it runs what its row says",
+        out.append(Finding("catalogue", said("{what} sits among the objects initdb makes, but it is not plpgsql as initdb makes it "
+                                             "(trusted, owned by the bootstrap superuser, run by plpgsql's own call, inline and "
+                                             "validator functions): every function in it runs what its row says", what=r['what']),
                            account=str(r["what"])))
     for r in conn.execute(_GAP_TYPES).fetchall():
         if r["want"] is not None and r["got"] == r["want"]:
             continue
-        out.append(Finding("catalogue", f"{r['what']} sits among the objects initdb makes, but its functions "
-                           f"({r['got']}) are not those PostgreSQL gives its kind"
-                           f"{' (' + str(r['want']) + ')' if r['want'] else ''}: it decides how the type is read "
-                           "and printed", account=str(r["what"])))
+        out.append(Finding("catalogue", said("{what} sits among the objects initdb makes, but its functions ({got}) are not those "
+                                             "PostgreSQL gives its kind{value}: it decides how the type is read and printed", what=r['what'], got=r['got'], value=' (' + str(r['want']) + ')' if r['want'] else ''), account=str(r["what"])))
     return out
 
 
@@ -387,15 +385,15 @@ NO_DIGESTS = ("the server is PostgreSQL {v}, and the release ships no digests of
 
 def check(conn: Conn) -> tuple[int, list[Finding], bool]:
     """(rows checked, findings, whether content digests exist for this server's version)."""
-    findings = [Finding("catalogue", f"{r['what']} now calls a function made after initdb: a built-in every query "
-                        "resolves computes what that function says", account=str(r["what"]))
+    findings = [Finding("catalogue", said("{what} now calls a function made after initdb: a built-in every query resolves computes "
+                                          "what that function says", what=r['what']), account=str(r["what"]))
                 for r in conn.execute(_FOREIGN_REFS).fetchall()]
     findings += gap_findings(conn)
     findings += rewritten_findings(conn)
     version = major(conn)
     want = shipped(version)
     if want is None:
-        findings.append(Finding("catalogue", NO_DIGESTS.format(v=version), account=f"built-ins of PostgreSQL {version}"))
+        findings.append(Finding("catalogue", NO_DIGESTS.format(v=version), account=said("built-ins of PostgreSQL {version}", version=version)))
         return len(findings), findings, False
     got = digests(conn)
     n = 0
@@ -408,7 +406,7 @@ def check(conn: Conn) -> tuple[int, list[Finding], bool]:
             name = _name(conn, table, key)
             how = ("is missing" if key not in have else "was added" if key not in rows else
                    "differs from the one PostgreSQL ships (its catalogue row was rewritten)")
-            findings.append(Finding("catalogue", f"{name} ({table}) {how}: it decides what a built-in computes or "
-                                    "prints, whatever the row's age says", account=name))
+            findings.append(Finding("catalogue", said("{name} ({table}) {how}: it decides what a built-in computes or prints, whatever the "
+                                                      "row's age says", name=name, table=table, how=how), account=name))
     return n, findings, True
 

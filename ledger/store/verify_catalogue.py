@@ -46,7 +46,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ledger.core.findings import CheckResult, Finding, result
+from ledger.core.findings import CheckResult, Finding, result, said
 from ledger.core.fingerprint import FINGERPRINT_FILE, differences, shipped
 from ledger.store import verify_builtins
 from ledger.store.db import Conn
@@ -517,12 +517,10 @@ def check_system_views(conn: Conn) -> tuple[int, list[Finding]]:
     for r in conn.execute(_SYSTEM_VIEWS, {"views": list(SYSTEM_VIEWS)}).fetchall():
         what = f"view pg_catalog.{r['name']}"
         if r["kind"] != "v":
-            findings.append(Finding("catalogue", f"{what} is missing or no longer a view: the verifier reads role "
-                                    "attributes through it", account=what))
+            findings.append(Finding("catalogue", said("{what} is missing or no longer a view: the verifier reads role attributes through it", what=what), account=what))
         elif _one_line(r["def"]) != SYSTEM_VIEWS[str(r["name"])]:
-            findings.append(Finding("catalogue", f"{what} was rewritten in place: it now reads "
-                                    f"{_one_line(r['def'])[:160]!r}… — whatever it says about a login (SUPERUSER, "
-                                    "BYPASSRLS, …) can be a lie", account=what))
+            findings.append(Finding("catalogue", said("{what} was rewritten in place: it now reads {value!r}… — whatever it says about a login "
+                                                      "(SUPERUSER, BYPASSRLS, …) can be a lie", what=what, value=_one_line(r['def'])[:160]), account=what))
     return len(SYSTEM_VIEWS), findings
 
 
@@ -674,12 +672,11 @@ def check_additions(conn: Conn) -> tuple[int, list[Finding]]:
     ledger's (the release has no inheritance): (checks made, findings)."""
     findings: list[Finding] = []
     for r in conn.execute(_CATALOG_ADDITIONS).fetchall():
-        findings.append(Finding("catalogue", f"{r['what']} was created in pg_catalog after initdb: it would "
-                                "shadow or extend a built-in every query resolves", account=r["what"]))
+        findings.append(Finding("catalogue", said("{what} was created in pg_catalog after initdb: it would shadow or extend a built-in "
+                                                  "every query resolves", what=r['what']), account=r["what"]))
     for r in conn.execute(_INHERITANCE).fetchall():
-        findings.append(Finding("catalogue", f"{r['child']} inherits from {r['parent']}: a reader of the parent "
-                                "that does not say ONLY reads the child's rows as the ledger's (the release has no "
-                                "inheritance)", account=r["child"]))
+        findings.append(Finding("catalogue", said("{child} inherits from {parent}: a reader of the parent that does not say ONLY reads the "
+                                                  "child's rows as the ledger's (the release has no inheritance)", child=r['child'], parent=r['parent']), account=r["child"]))
     return 2, findings          # the two questions asked (the online count leaves them out, as before)
 
 
@@ -736,12 +733,11 @@ def check_logins(conn: Conn) -> tuple[int, list[Finding]]:
             problems.append(f"is a member of {', '.join(others)} beside {group}, the group of its role in "
                             f"fl.app_user ({r['app_role']}): it may do what those roles may")
         if problems:
-            findings.append(Finding("catalogue", f"{who}: {'; '.join(problems)} — more than the release gives a "
-                                    "login of the ledger", account=who))
+            findings.append(Finding("catalogue", said("{who}: {value} — more than the release gives a login of the ledger", who=who, value='; '.join(problems)), account=who))
         if group not in r["member_of"]:
-            findings.append(Finding("catalogue", f"{who}: fl.app_user registers it as {r['app_role']}, but it is not "
-                                    f"a member of {group}: the server's roles and the ledger's registry disagree "
-                                    "(a membership revoked or changed outside fundledger)", account=who))
+            findings.append(Finding("catalogue", said("{who}: fl.app_user registers it as {app_role}, but it is not a member of {group}: the "
+                                                      "server's roles and the ledger's registry disagree (a membership revoked or changed "
+                                                      "outside fundledger)", who=who, app_role=r['app_role'], group=group), account=who))
     d, database = check_database(conn)
     return len(rows) + d, findings + database
 
@@ -770,8 +766,8 @@ def check_database(conn: Conn) -> tuple[int, list[Finding]]:
             if grantee in (dba, owner) or (ch == "c" and grantee):
                 continue
             who = grantee or "PUBLIC"
-            findings.append(Finding("catalogue", f"database {db}: {who} holds {priv} — {why}. The database's owner "
-                                    f"runs REVOKE {priv} ON DATABASE {db} FROM {who}", account=f"database {db}"))
+            findings.append(Finding("catalogue", said("database {db}: {who} holds {priv} — {why}. The database's owner runs REVOKE {priv} ON "
+                                                      "DATABASE {db} FROM {who}", db=db, who=who, priv=priv, why=why), account=f"database {db}"))
     return 1, findings
 
 
@@ -805,11 +801,10 @@ def check_builtins(conn: Conn) -> tuple[int, list[Finding]]:
         seen.add(r["sig"])
         problem = _builtin_problem(r)
         if problem:
-            findings.append(Finding("catalogue", f"{r['what']}: {problem} — every query that calls it can be told "
-                                    "anything", account=r["what"]))
+            findings.append(Finding("catalogue", said("{what}: {problem} — every query that calls it can be told anything", what=r['what'], problem=problem), account=r["what"]))
     for sig in sorted(set(BUILTINS) - seen):
-        findings.append(Finding("catalogue", f"function pg_catalog.{sig} is missing: the verifier relies on it",
-                                account=f"function pg_catalog.{sig}"))
+        findings.append(Finding("catalogue", said("function pg_catalog.{sig} is missing: the verifier relies on it", sig=sig),
+                                account=said("function pg_catalog.{sig}", sig=sig)))
     v, views = check_system_views(conn)
     c, content, _known = verify_builtins.check(conn)
     return len(BUILTINS) + v + c, findings + views + content
@@ -841,11 +836,10 @@ def check_settings(conn: Conn, cap: int = 200) -> CheckResult:
         findings.append(Finding("settings", f"{where} SET {r['setting']}: {why}", account=account))
     for r in conn.execute(_LIBRARIES).fetchall():
         if r["setting"] is None:
-            findings.append(Finding("settings", f"{r['name']} cannot be read by this login (it needs "
-                                    "pg_read_all_settings, which migration 0059 grants to the auditor's, reviewers' "
-                                    "and finance's groups when a superuser migrates): code preloaded into every "
-                                    "session, the verifier's included, would go unseen. Have the DBA run GRANT "
-                                    "pg_read_all_settings TO fl_auditor, fl_reviewer, fl_finance",
+            findings.append(Finding("settings", said("{name} cannot be read by this login (it needs pg_read_all_settings, which migration "
+                                                     "0059 grants to the auditor's, reviewers' and finance's groups when a superuser "
+                                                     "migrates): code preloaded into every session, the verifier's included, would go unseen. "
+                                                     "Have the DBA run GRANT pg_read_all_settings TO fl_auditor, fl_reviewer, fl_finance", name=r['name']),
                                     account=f"setting {r['name']}"))
             continue
         libs = [x.strip().strip('"') for x in str(r["setting"] or "").split(",") if x.strip()]
@@ -854,27 +848,25 @@ def check_settings(conn: Conn, cap: int = 200) -> CheckResult:
         bad = [x for x in libs if x.rsplit("/", 1)[-1] not in SAFE_LIBRARIES
                or ("/" in x and not x.startswith("$libdir/"))]
         if bad:
-            findings.append(Finding("settings", f"{r['name']} = {', '.join(bad)}: code loaded into the server that "
-                                    "can change any result a session reads", account=f"setting {r['name']}"))
+            findings.append(Finding("settings", said("{name} = {value}: code loaded into the server that can change any result a session reads", name=r['name'], value=', '.join(bad)), account=f"setting {r['name']}"))
     enc = conn.execute("SELECT pg_catalog.pg_encoding_to_char(d.encoding) AS e, d.datname AS db "
                        "FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()").fetchone()
     if enc is not None and str(enc["e"]).upper() != "UTF8":
         # (ATTACK21 N2) init refuses such a database; one made before (or initialised with the
         # encoding forced by hand) is named: a SQL_ASCII server checks no text it stores
-        findings.append(Finding("settings", f"the database {enc['db']} has server encoding {enc['e']}, not UTF8: "
-                                "the server does not check the text it stores as UTF-8 (SQL_ASCII) or cannot hold "
-                                "every Chinese name; copy the ledger into a database made with ENCODING 'UTF8' "
-                                "TEMPLATE template0 (fundledger backup, restore)", account="server_encoding"))
+        findings.append(Finding("settings", said("the database {db} has server encoding {e}, not UTF8: the server does not check the text "
+                                                 "it stores as UTF-8 (SQL_ASCII) or cannot hold every Chinese name; copy the ledger into "
+                                                 "a database made with ENCODING 'UTF8' TEMPLATE template0 (fundledger backup, restore)", db=enc['db'], e=enc['e']), account="server_encoding"))
     path = conn.execute("SELECT CASE WHEN pg_catalog.pg_has_role('pg_read_all_settings', 'USAGE') THEN "
                         "pg_catalog.current_setting('dynamic_library_path') END AS p").fetchone()
     if path is not None and path["p"] is None:
-        findings.append(Finding("settings", "dynamic_library_path cannot be read by this login (it needs "
-                                "pg_read_all_settings, which migration 0059 grants to the groups that verify)",
-                                account="setting dynamic_library_path"))
+        findings.append(Finding("settings", said("dynamic_library_path cannot be read by this login (it needs pg_read_all_settings, which "
+                                                 "migration 0059 grants to the groups that verify)"),
+                                account=said("setting dynamic_library_path")))
     elif path is not None and str(path["p"]).strip() not in ("$libdir", ""):
-        findings.append(Finding("settings", f"dynamic_library_path = {path['p']}: a library named like a harmless one "
-                                "may be loaded from another directory than the server's own",
-                                account="setting dynamic_library_path"))
+        findings.append(Finding("settings", said("dynamic_library_path = {p}: a library named like a harmless one may be loaded from "
+                                                 "another directory than the server's own", p=path['p']),
+                                account=said("setting dynamic_library_path")))
     return result("settings", "no setting of ALL, of the database, of the auditor's role or of any login or group "
                   "of the ledger (session_replication_role, search_path, …), and no preloaded library, that could "
                   "change what a session reads or what a write does", len(rows) + 3, findings, cap)

@@ -27,7 +27,7 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
-from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result, voucher_label
+from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result, said, voucher_label
 from ledger.store.db import Conn
 
 CHAIN_PARTS = 8             # entry-id ranges the set-based chain check is cut into
@@ -181,24 +181,26 @@ def link_problems(r: ChainRow, prev_stored: bytes, prev_sealed_at: Any) -> list[
     """What is wrong with one link, given the stored hash and seal time of the link before
     it. After a break the chain resynchronises on the stored hash, so every separate
     tampering is named once."""
-    out = []
+    out: list[str] = []
     if not r.has_entry:
-        out.append(f"seal {r.seq} belongs to an entry that no longer exists")
+        out.append(said("seal {seq} belongs to an entry that no longer exists", seq=r.seq))
     elif r.digest is None:
-        out.append("the entry has no postings left; its sealed content cannot be reproduced")
+        out.append(said("the entry has no postings left; its sealed content cannot be reproduced"))
     elif r.digest != r.stored_digest:
-        out.append("content differs from what was sealed (memo, date, key, accounts, sides, amounts or "
-                   "references were edited, or postings added or removed)")
+        out.append(said("content differs from what was sealed (memo, date, key, accounts, sides, amounts or "
+                        "references were edited, or postings added or removed)"))
     if r.stored_prev != prev_stored:
-        out.append(f"chain link {r.seq} does not follow link {r.seq - 1} (entries were reordered, removed or inserted)")
+        out.append(said("chain link {seq} does not follow link {value} (entries were reordered, removed or "
+                        "inserted)", seq=r.seq, value=r.seq - 1))
     if r.stored_hash != link(r.stored_prev, r.digest if r.digest is not None else r.stored_digest, r.voucher_no):
-        out.append("the sealed hash does not match its content and voucher number (voucher renumbered or hash forged)")
+        out.append(said("the sealed hash does not match its content and voucher number (voucher renumbered or "
+                        "hash forged)"))
     if r.has_entry and r.created_at is not None and r.sealed_at is not None and r.created_at > r.sealed_at:
-        out.append(f"sealed at {r.sealed_at:%Y-%m-%d %H:%M:%S}, before it was created "
-                   f"({r.created_at:%Y-%m-%d %H:%M:%S})")
+        out.append(said("sealed at {sealed_at:%Y-%m-%d %H:%M:%S}, before it was created ({created_at:%Y-%m-%d "
+                        "%H:%M:%S})", sealed_at=r.sealed_at, created_at=r.created_at))
     if prev_sealed_at is not None and r.sealed_at is not None and r.sealed_at < prev_sealed_at - SEAL_CLOCK_SLACK:
-        out.append(f"sealed at {r.sealed_at:%Y-%m-%d %H:%M:%S}, before the entry ahead of it in the chain "
-                   f"({prev_sealed_at:%Y-%m-%d %H:%M:%S}): inserted out of order with forged times")
+        out.append(said("sealed at {sealed_at:%Y-%m-%d %H:%M:%S}, before the entry ahead of it in the chain "
+                        "({prev_sealed_at:%Y-%m-%d %H:%M:%S}): inserted out of order with forged times", sealed_at=r.sealed_at, prev_sealed_at=prev_sealed_at))
     return out
 
 
@@ -211,8 +213,8 @@ def _head_finding(head: dict[str, Any] | None, last: dict[str, Any] | None) -> F
     if head["seq"] == want_seq and bytes(head["hash"]) == want_hash:
         return None
     voucher = voucher_label(last["book"], last["fiscal_year"], last["voucher_no"]) if last else None
-    return Finding(CHAIN_NAME, f"the chain head says seq {head['seq']} {bytes(head['hash']).hex()[:16]}…, the last "
-                   f"seal is seq {want_seq} {want_hash.hex()[:16]}… (entries appended or removed outside the seal)",
+    return Finding(CHAIN_NAME, said("the chain head says seq {seq} {value}…, the last seal is seq {want_seq} {value2}… "
+                                    "(entries appended or removed outside the seal)", seq=head['seq'], value=bytes(head['hash']).hex()[:16], want_seq=want_seq, value2=want_hash.hex()[:16]),
                    entry_id=last["entry_id"] if last else None, voucher=voucher)
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.core.findings import said
 from ledger.core.money import format_yuan
 from ledger.store.db import Conn
 from ledger.store.plans import pinned
@@ -116,9 +117,7 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
            GROUP BY entry_id, ebook, aunit, component) l
           LEFT JOIN ONLY fl.seal s ON s.entry_id = l.entry_id
          WHERE l.dr <> l.cr""",
-        lambda r: f"has {r['n']} posting(s); an entry needs at least two" if r["n"] is not None else
-                  f"debits {_fen(r['dr'])} ≠ credits {_fen(r['cr'])} for book {r['ebook']}, unit {r['unit']}"
-                  + (f", component {r['component']}" if r["component"] else "")),
+        lambda r: (said("has {n} posting(s); an entry needs at least two", n=r['n']) if r['n'] is not None else said("debits {value} ≠ credits {value2} for book {ebook}, unit {unit}{more}", value=_fen(r['dr']), value2=_fen(r['cr']), ebook=r['ebook'], unit=r['unit'], more=f", component {r['component']}" if r['component'] else ''))),
     PostingCheck(
         "posting_copies", "each posting's entry and account exist, its line reference is in the reference form "
         "(0107), its date is its entry's, its unit its account's, its account in its entry's book", "postings", """
@@ -137,10 +136,8 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
             ON t.account_id = a.id
          WHERE a.id IS NULL OR a.debits <> coalesce(t.dr, 0) OR a.credits <> coalesce(t.cr, 0)
             OR a.balance <> coalesce(t.dr, 0) - coalesce(t.cr, 0)""",
-        lambda r: "postings refer to this account but it does not exist" if r["missing"] else
-                  f"{r['label']}: maintained balance {_fen(r['balance'])} (debits {_fen(r['debits'])}, credits "
-                  f"{_fen(r['credits'])}); its postings sum to {_fen(r['dr'] - r['cr'])} (debits {_fen(r['dr'])}, "
-                  f"credits {_fen(r['cr'])})"),
+        lambda r: (said("postings refer to this account but it does not exist") if r['missing'] else said("{label}: maintained balance {value} (debits {value2}, credits {value3}); its postings "
+                       "sum to {value4} (debits {value5}, credits {value6})", label=r['label'], value=_fen(r['balance']), value2=_fen(r['debits']), value3=_fen(r['credits']), value4=_fen(r['dr'] - r['cr']), value5=_fen(r['dr']), value6=_fen(r['cr'])))),
     PostingCheck(
         "account_days", "fl.account_day equals the daily sums of postings", "account_days", """
         SELECT coalesce(d.account_id, t.account_id) AS account_id, coalesce(d.day, t.entry_date) AS day,
@@ -150,8 +147,8 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
           FULL JOIN (SELECT account_id, entry_date, sum(dr) AS dr, sum(cr) AS cr FROM g GROUP BY account_id, entry_date) t
             ON t.account_id = d.account_id AND t.entry_date = d.day
          WHERE coalesce(d.debits, 0) <> coalesce(t.dr, 0) OR coalesce(d.credits, 0) <> coalesce(t.cr, 0)""",
-        lambda r: f"{r['day']}: daily movement says debits {_fen(r['debits'])}, credits {_fen(r['credits'])}; "
-                  f"postings say {_fen(r['dr'])}, {_fen(r['cr'])}"),
+        lambda r: said("{day}: daily movement says debits {value}, credits {value2}; postings say {value3}, "
+                       "{value4}", day=r['day'], value=_fen(r['debits']), value2=_fen(r['credits']), value3=_fen(r['dr']), value4=_fen(r['cr']))),
     PostingCheck(
         "bank_balances", "each physical bank account's balance equals the sum of its ledger accounts' postings, "
         "its reserved amount the approved, not yet disbursed fund requests of its book (the special account; "
@@ -165,12 +162,8 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
                       WHERE state = 'approved' GROUP BY 1) q ON q.book = b.book
          WHERE b.balance <> coalesce(t.s, 0) OR b.reserved < 0 OR b.reserved > coalesce(t.s, 0)
             OR b.reserved <> CASE WHEN b.holder = 'special' AND b.unit IS NULL THEN coalesce(q.s, 0) ELSE 0 END""",
-        lambda r: (f"maintained balance {_fen(r['balance'])} but postings sum to {_fen(r['actual'])}"
-                   if r["balance"] != r["actual"] else
-                   f"reserved {_fen(r['reserved'])} is outside 0..{_fen(r['actual'])} (the balance)"
-                   if r["reserved"] < 0 or r["reserved"] > r["actual"] else
-                   f"reserved {_fen(r['reserved'])} but the approved, not yet disbursed fund requests of book "
-                   f"{r['book']} sum to {_fen(r['approved'])}")),
+        lambda r: (said("maintained balance {value} but postings sum to {value2}", value=_fen(r['balance']), value2=_fen(r['actual'])) if r['balance'] != r['actual'] else (said("reserved {value} is outside 0..{value2} (the balance)", value=_fen(r['reserved']), value2=_fen(r['actual'])) if r['reserved'] < 0 or r['reserved'] > r['actual'] else said("reserved {value} but the approved, not yet disbursed fund requests of book {book} sum "
+                        "to {value2}", value=_fen(r['reserved']), book=r['book'], value2=_fen(r['approved']))))),
     PostingCheck(
         "no_overdraft", "no physical bank account was ever below zero (running balance after each committed "
         "transaction, in seal order; entries queued for sealing after every sealed one)", "bank_accounts", """
@@ -186,8 +179,7 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
                GROUP BY ga.bank_account_id, ga.created_xid) t) r
            WHERE running < 0 ORDER BY bank_id, ord) neg
           LEFT JOIN ONLY fl.seal s ON s.entry_id = neg.entry_id JOIN ONLY fl.bank_account b ON b.id = neg.bank_id""",
-        lambda r: f"the {r['holder']} account ({r['book']}{', unit ' + r['bank_unit'] if r['bank_unit'] else ''}) "
-                  f"fell to {_fen(r['running'])} with this entry's transaction"),
+        lambda r: said("the {holder} account ({book}{value}) fell to {value2} with this entry's transaction", holder=r['holder'], book=r['book'], value=', unit ' + r['bank_unit'] if r['bank_unit'] else '', value2=_fen(r['running']))),
     PostingCheck(
         "day_balances", "no physical bank account, and no unit's share of a pooled account whose share may not go "
         "negative (1004 city_exp, 1005), ends any day below zero: the running balance by entry date, as every as-of "
@@ -208,11 +200,9 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
                                  GROUP BY ga.account_id, ga.entry_date) t) r
                  WHERE running < 0 ORDER BY bank_id, account_id, day) x
           LEFT JOIN ONLY fl.bank_account b ON b.id = x.bank_id LEFT JOIN ONLY fl.account a ON a.id = x.account_id""",
-        lambda r: (f"the {r['holder']} account ({r['book']}{', unit ' + r['bank_unit'] if r['bank_unit'] else ''}) "
-                   f"ended {r['day']} at {_fen(r['running'])} (running balance by entry date): a payment is dated "
-                   "before the money it paid with reached the account") if r["account_id"] is None else
-                  (f"unit {r['aunit']}'s share of {r['label']} ended {r['day']} at {_fen(r['running'])} (running "
-                   "balance by entry date): on that day the unit paid with other units' money")),
+        lambda r: (said("the {holder} account ({book}{value}) ended {day} at {value2} (running balance by entry "
+                       "date): a payment is dated before the money it paid with reached the account", holder=r['holder'], book=r['book'], value=', unit ' + r['bank_unit'] if r['bank_unit'] else '', day=r['day'], value2=_fen(r['running'])) if r['account_id'] is None else said("unit {aunit}'s share of {label} ended {day} at {value} (running balance by entry date): "
+                       "on that day the unit paid with other units' money", aunit=r['aunit'], label=r['label'], day=r['day'], value=_fen(r['running'])))),
     PostingCheck(
         "components_separate", "components never pay for each other: a unit's personal-account money in a "
         "physical account never below zero, the pooled money in a physical account never below zero in total "
@@ -260,21 +250,14 @@ POSTING_CHECKS: tuple[PostingCheck, ...] = (
                   WINDOW w AS (PARTITION BY account_id, bank_id, component ORDER BY day)) r
            WHERE running < 0 AND made < 0 ORDER BY account_id, bank_id, component, day) x
           LEFT JOIN ONLY fl.account a ON a.id = x.account_id JOIN ONLY fl.bank_account b ON b.id = x.bank_id""",
-        lambda r: (f"unit {r['aunit']}'s {r['component']} money in the {r['holder']} account ended {r['day']} at "
-                   f"{_fen(r['running'])} (running balance by entry date): a payment of it is dated before that "
-                   f"money arrived, so on those days another component's money paid it") if r["day"] and
-                  r["account_id"] is not None else
-                  (f"the {r['component']} money in the {r['holder']} account"
-                   f"{' (unit ' + r['bank_unit'] + ')' if r['bank_unit'] else ''} ended {r['day']} at "
-                   f"{_fen(r['running'])} in total (running balance by entry date): a payment of it is dated before "
-                   "that money arrived, so on those days other components' money paid it") if r["day"] else
-                  (f"unit {r['aunit']}'s {r['component']} money in the {r['holder']} account fell to "
-                   f"{_fen(r['running'])} with this entry's transaction: it pays only from its own {r['component']} "
-                   "money, never from another component's") if r["account_id"] is not None else
-                  (f"the {r['component']} money in the {r['holder']} account"
-                   f"{' (unit ' + r['bank_unit'] + ')' if r['bank_unit'] else ''} fell to {_fen(r['running'])} in "
-                   f"total with this entry's transaction: the {r['component']} fund may not draw on other "
-                   "components' money")),
+        lambda r: (said("unit {aunit}'s {component} money in the {holder} account ended {day} at {value} "
+                       "(running balance by entry date): a payment of it is dated before that money arrived, so "
+                       "on those days another component's money paid it", aunit=r['aunit'], component=r['component'], holder=r['holder'], day=r['day'], value=_fen(r['running'])) if r['day'] and r['account_id'] is not None else (said("the {component} money in the {holder} account{value} ended {day} at {value2} in total "
+                       "(running balance by entry date): a payment of it is dated before that money arrived, so "
+                       "on those days other components' money paid it", component=r['component'], holder=r['holder'], value=' (unit ' + r['bank_unit'] + ')' if r['bank_unit'] else '', day=r['day'], value2=_fen(r['running'])) if r['day'] else (said("unit {aunit}'s {component} money in the {holder} account fell to {value} with this "
+                       "entry's transaction: it pays only from its own {component} money, never from another "
+                       "component's", aunit=r['aunit'], component=r['component'], holder=r['holder'], value=_fen(r['running'])) if r['account_id'] is not None else said("the {component} money in the {holder} account{value} fell to {value2} in total with "
+                       "this entry's transaction: the {component} fund may not draw on other components' money", component=r['component'], holder=r['holder'], value=' (unit ' + r['bank_unit'] + ')' if r['bank_unit'] else '', value2=_fen(r['running'])))))),
 )
 
 NAMES = tuple(c.name for c in POSTING_CHECKS)

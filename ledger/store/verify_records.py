@@ -31,7 +31,7 @@ from typing import Any
 from psycopg import sql
 
 from ledger.core import fingerprint, histories, keyed, queued
-from ledger.core.findings import CheckResult, Finding, result
+from ledger.core.findings import CheckResult, Finding, result, said
 from ledger.store.db import Conn
 
 # table -> the link text its trigger hashes (the row as ``t``).
@@ -274,11 +274,8 @@ def _version_problems(conn: Conn, cap: int) -> list[Finding]:
     (histories.scan_full), from rows the server selects."""
     findings: list[Finding] = []
     for r in conn.execute(_SEALS_SQL, {"limit": cap + 1}).fetchall():
-        findings.append(Finding("history_chain", f"history version {r['id']} ({r['tbl']} {r['key']}) " + (
-            "has no seal of its own: it was inserted with the history's triggers off" if r["unsealed"] else
-            "does not match its own seal: the version or its seal was rewritten")
-            + ("" if r["seq"] is not None else "; it is never chained"),
-            account=f"fl.record_log id={r['id']}" + (f" seq={r['seq']}" if r["seq"] is not None else "")))
+        findings.append(Finding("history_chain", said("history version {id} ({tbl} {key}) {more}{more2}", id=r['id'], tbl=r['tbl'], key=r['key'], more=(said("has no seal of its own: it was inserted with the history's triggers off") if r['unsealed'] else said("does not match its own seal: the version or its seal was rewritten")), more2=('' if r['seq'] is not None else said("; it is never chained"))),
+            account=said("fl.record_log id={id}{more}", id=r['id'], more=f" seq={r['seq']}" if r['seq'] is not None else '')))
     return findings
 
 
@@ -300,25 +297,24 @@ def _history_chain(conn: Conn, cap: int) -> CheckResult:
     for r in conn.execute(_CHAIN_SQL, {"limit": cap + 1}).fetchall():
         who: dict[str, Any] = {"account": f"fl.record_log id={r['id']} seq={r['seq']}"}
         if r["seq"] != r["pos"]:
-            findings.append(Finding("history_chain", f"history version {r['seq']} where {r['pos']} was expected "
-                                    "(versions removed or renumbered)", **who))
+            findings.append(Finding("history_chain", said("history version {seq} where {pos} was expected (versions removed or renumbered)", seq=r['seq'], pos=r['pos']), **who))
         if not r["follows"]:
-            findings.append(Finding("history_chain", f"history version {r['seq']} does not follow version "
-                                    f"{r['seq'] - 1} (versions removed, inserted or reordered)", **who))
+            findings.append(Finding("history_chain", said("history version {seq} does not follow version {value} (versions removed, inserted or "
+                                                          "reordered)", seq=r['seq'], value=r['seq'] - 1), **who))
         if not r["hash_ok"]:
-            findings.append(Finding("history_chain", f"history version {r['seq']} ({r['tbl']} {r['key']}) does not "
-                                    "match its hash: the recorded row or its link was rewritten", **who))
+            findings.append(Finding("history_chain", said("history version {seq} ({tbl} {key}) does not match its hash: the recorded row or its "
+                                                          "link was rewritten", seq=r['seq'], tbl=r['tbl'], key=r['key']), **who))
     heads = conn.execute(_HEAD_SQL).fetchall()
     chained = int(heads[0]["chained"]) if heads else 0
     if len(heads) != 1:
-        findings.append(Finding("history_chain", f"the history head has {len(heads)} rows; it must have one"))
+        findings.append(Finding("history_chain", said("the history head has {heads} rows; it must have one", heads=len(heads))))
     else:
         h = heads[0]
         if h["head_seq"] != chained:
-            findings.append(Finding("history_chain", f"the history head counts {h['head_seq']} chained versions but "
-                                    f"{chained} are visible: versions were removed or are hidden from this reader"))
+            findings.append(Finding("history_chain", said("the history head counts {head_seq} chained versions but {chained} are visible: versions "
+                                                          "were removed or are hidden from this reader", head_seq=h['head_seq'], chained=chained)))
         if bytes(h["head_hash"]) != (bytes(h["last_hash"]) if h["last_hash"] is not None else histories.GENESIS):
-            findings.append(Finding("history_chain", "the history head's hash is not the last version's"))
+            findings.append(Finding("history_chain", said("the history head's hash is not the last version's")))
     return result("history_chain", "the history (fl.record_log) is one SHA-256 chain in seq order ending at "
                   "fl.record_head, and every version carries the seal its own trigger computed — recomputed in SQL",
                   chained, findings, cap)
@@ -468,10 +464,9 @@ def _self_chained(conn: Conn, cap: int) -> CheckResult:
         for r in conn.execute(q).fetchall():
             who: dict[str, Any] = {"account": f"{table} id={r['id']}"}
             if r["broken"]:
-                findings.append(Finding("record_links", f"row {r['id']} does not follow the row before it (rows "
-                                        "removed, inserted or reordered)", **who))
+                findings.append(Finding("record_links", said("row {id} does not follow the row before it (rows removed, inserted or reordered)", id=r['id']), **who))
             if r["rewritten"]:
-                findings.append(Finding("record_links", f"row {r['id']} does not match its hash: it was rewritten",
+                findings.append(Finding("record_links", said("row {id} does not match its hash: it was rewritten", id=r['id']),
                                         **who))
         row = conn.execute(sql.SQL("SELECT pg_catalog.count(*) AS n FROM {rel}").format(rel=_rel(table))).fetchone()
         n += int(row["n"]) if row else 0

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.core.chart import CHART, HOLDERS
-from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result
+from ledger.core.findings import FINDINGS_CAP, CheckResult, Finding, result, said
 from ledger.core.joined import in_force as joined_in_force
 from ledger.core.region import Region
 from ledger.store.db import Conn
@@ -49,9 +49,9 @@ def _compare(table: str, key: str, want: Mapping[str, Mapping[str, Any]], have: 
         subject = f"{table} {key}={k}"
         w, h = want.get(k), have.get(k)
         if h is None:
-            findings.append(Finding(NAME, f"in {source} but not in the ledger", account=subject))
+            findings.append(Finding(NAME, said("in {source} but not in the ledger", source=source), account=subject))
         elif w is None:
-            findings.append(Finding(NAME, f"in the ledger but not in {source}", account=subject))
+            findings.append(Finding(NAME, said("in the ledger but not in {source}", source=source), account=subject))
         else:
             diff = [f for f in w if _norm(w[f]) != _norm(h.get(f))]
             if diff:
