@@ -24,9 +24,9 @@ def test_the_record_is_the_english_text_byte_for_byte() -> None:
 
 
 def test_the_table_reads_it_in_chinese() -> None:
-    s = said("dated {date}, before the region's first year {first_year} (entry_date_range)", date="2023-03-05",
-             first_year=2024)
-    assert worded(s, "zh") == "日期为 2023-03-05，早于本地区的首个年度 2024（entry_date_range）"
+    s = said("dated {date}, before the region's first year {first} in force when it was written (entry_date_range)",
+             date="2023-03-05", first=2024)
+    assert worded(s, "zh") == "日期为 2023-03-05，早于写入时本地区生效的首个年度 2024（entry_date_range）"
     assert worded(s, "en") == str(s)
     assert worded("plain text", "zh") == "plain text"
     nested = said("{where}, by {actor} ({role})", where=said("history version {seq}", seq=7), actor="fin", role="finance")
