@@ -73,8 +73,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         module = item.path.relative_to(root).as_posix()
         test = f"{module}::{getattr(item, 'originalname', item.name)}"
-        if module not in SAME_ON_ANY_SERVER and test not in SAME_ON_ANY_SERVER:
-            item.add_marker(pytest.mark.server)
+        if module in SAME_ON_ANY_SERVER or test in SAME_ON_ANY_SERVER:
+            continue
+        cases = SERVER_CASES.get(test)
+        if cases is not None and getattr(getattr(item, "callspec", None), "id", None) not in cases:
+            continue        # another case of it runs there
+        item.add_marker(pytest.mark.server)
 
 
 # What is the same on any server: entries (a module, or ``module::test`` for all of one test's
@@ -444,6 +448,62 @@ SAME_ON_ANY_SERVER = frozenset({
     "tests/security/test_stage_bound.py::test_the_cli_says_the_stage_is_full_and_imports_within_the_limit",
 })
 
+
+# The cases of a parametrised test that run on the server (by their ids), where its cases differ
+# only in what the ledger's Python or rules do with the same server behaviour, or repeat one
+# another's server part: every kind of row, move, lever or rule the server is asked about keeps
+# a case there, and every case still runs on the embedded server (make test). Not for a test
+# whose cases ask the server different things (test_owner's 14 attempts, test_attack12's
+# Unicode classes, test_attack20_client_encoding's encodings, test_busy_holders' statements:
+# they all stay). tests/unit/test_server_selection.py checks each entry: a parametrised test of a
+# module that is marked, every id named is one of its cases and is marked, the others are not.
+# 2026-12-08 (citime-srv): 46 cases fewer (bench/history/2026-12-08-ci-time-13.md).
+SERVER_CASES: dict[str, frozenset[str]] = {
+    # ATTACK20 L2's 4 levers x 4 moves: each lever is a row of another catalogue judged against
+    # the shipped digests of this major version, each move (the marker row deleted, initdb's last
+    # transaction rewritten, the table frozen, VACUUM FULL) does to xmin what it does to any
+    # catalogue table: each lever once and each move once (a Latin square), 16 -> 4
+    "tests/security/test_attack20_initdb_marker_variants.py::test_l2_variant_a_rewritten_builtin_row_stays_named":
+        frozenset({"aggregate-deleted", "cast-all-of-initdbs-last-transaction", "operator-vacuum-full",
+                   "type-frozen"}),
+    # a system view's rowtype (3 columns of one pg_type row, one query) and plpgsql's row (2 columns):
+    # one of each, judged by the same Python rule, 5 -> 2
+    "tests/security/test_attack20_initdb_marker_variants.py::test_l2_initdbs_sql_range_is_judged_by_rule":
+        frozenset({"lever0-type pg_catalog.pg_roles", "lever3-language plpgsql"}),
+    # 5 levers x the marker row rewritten or renamed (the verdict no longer reads it): each lever
+    # once, the two moves in turn, 10 -> 5
+    "tests/security/test_attack20_initdb_marker.py::test_l2_a_changed_builtin_stays_named_after_the_marker_row_moves":
+        frozenset({"operator-rewritten", "aggregate-renamed", "type-rewritten", "cast-renamed",
+                   "sql-function-rewritten"}),
+    # its operator, aggregate, type and cast levers are test_attack20_initdb_marker's, statement for
+    # statement, whose first verify is this test (those run on the server there); the three
+    # pg_proc levers stay, 7 -> 3
+    "tests/security/test_builtins_replaced.py::test_each_lever_on_a_builtin_is_named":
+        frozenset({"ALTER FUNCTION pg_catalog.convert_to(text, name) SECURITY DEFINER",
+                   'ALTER FUNCTION pg_catalog.concat_ws(text, "any") SET search_path = public', "lever2"}),
+    # fl_guard's catalogue rows: one lever per query of the check — a function's attributes
+    # (invoker; path and overload are the same pg_proc rows), the ACLs and owners (schema-create;
+    # owner and execute are rows of the same query), the relations (table), 7 -> 3
+    "tests/security/test_attack20_guard_hook.py::test_l4_every_change_to_the_guard_schema_is_named":
+        frozenset({"invoker", "schema-create", "table"}),
+    # which city figure is held: the ledger's city_confirms rule over the same logins and calls, 7 -> 1
+    "tests/security/test_attack7_duties.py::test_u5_every_city_figure_is_confirmed_by_the_city":
+        frozenset({"the reproduction: Dr 1003 special / Cr 4101.county"}),
+    # the digest's snapshot is the server's; which field of the file is then damaged is the
+    # reader's Python, 6 -> 1
+    "tests/security/test_j3_digest_inflight_variants.py::test_a_v4_digest_whose_snapshot_is_lost_or_damaged_is_the_files_fault":
+        frozenset({"xmin"}),
+    # which reader: the CLI's one --unit check (own_unit_only, Python) after one read of the
+    # officer's unit, 6 -> 1
+    "tests/security/test_attack20b_other_unit_reads.py::test_m7_an_officer_asking_for_another_units_figures_is_refused":
+        frozenset({"report subledger"}),
+    # the replaced clock_timestamp() is the same lever; the time it returns is compared in Python, 2 -> 1
+    "tests/security/test_attack18b_digest_time_steered.py::test_h2_the_database_does_not_choose_the_filed_digests_time":
+        frozenset({"future"}),
+    # where the forged entry's id starts: the duty rules' arithmetic over the same forgery, 2 -> 1
+    "tests/security/test_attack10_rule_point.py::test_x1_an_entry_id_not_above_the_point_escapes_every_duty_rule":
+        frozenset({"0"}),
+}
 
 # The signs, in a test's code, that its subject is the server's (tests/unit/test_server_selection.py
 # refuses them in SAME_ON_ANY_SERVER's entries). session_replication_role and a trigger switched
@@ -832,8 +892,78 @@ def _compact(url: str) -> None:
             c.execute(sql.SQL("VACUUM FULL {}").format(sql.SQL(rel)))
 
 
+# On a shared server every test's copy of the template is ~460 files made (CREATE DATABASE) and
+# unlinked (DROP) in the server's data directory — on CI's PostgreSQL 15 an ext4 disk, where each new
+# inode is found past the recently deleted ones (the kernel's ``recently_deleted`` and
+# ``find_inode_bit`` held the backend's profile, as the embedded clusters' did before they moved to
+# tmpfs: ``cluster_parent``). 0.30 CPU-s of the server a copy and its drop, 5 s of wall; in a
+# tablespace on tmpfs 0.08 and 0.7 s (PostgreSQL 15, 12 copies, load 17, 2026-12-08;
+# bench/history/2026-12-08-ci-time-13.md): a third of ``make test-server``'s server CPU was this.
+# So each worker makes its template, and with it every copy (a copy keeps its template's
+# tablespace), in a tablespace of its own in ``cluster_parent`` — a directory the server's OS user
+# owns, which only a local server sees and only root can give it: otherwise (or with
+# FUNDLEDGER_TEST_TABLESPACE=0) the server's default, as before. Nothing a test reads depends on
+# it (the verdicts read a database's ACL, not its tablespace; pg_stat_database counts temp files
+# wherever they are); the databases a test makes without a template stay in the default one.
+# Dropped with its databases when the session ends (atexit too); no configuration file is touched.
+def _tmpfs_tablespace(conn: psycopg.Connection) -> tuple[str, Path] | None:
+    """A tablespace of this worker's in ``cluster_parent`` on the shared server, or None."""
+    parent = cluster_parent()
+    if os.environ.get("FUNDLEDGER_TEST_TABLESPACE", "1") == "0" or parent is None:
+        return None
+    try:
+        owner = os.stat(conn.execute("SHOW data_directory").fetchone()[0])  # type: ignore[index]
+        path = Path(tempfile.mkdtemp(prefix=f"fl-ts-{_worker()}-", dir=parent))
+    except (psycopg.Error, OSError):
+        return None         # not a local server's, or not ours to read
+    name = f"fl_ts_{_worker()}_{uuid.uuid4().hex[:8]}"
+    try:
+        os.chown(path, owner.st_uid, owner.st_gid)
+        conn.execute(sql.SQL("CREATE TABLESPACE {} LOCATION {}").format(sql.Identifier(name), sql.Literal(str(path))))
+    except (psycopg.Error, OSError):
+        shutil.rmtree(path, ignore_errors=True)
+        return None
+    return name, path
+
+
+def _drop_tablespace(admin_url: str, name: str, path: Path) -> None:
+    """The worker's tablespace, after any database left in it (a test's copy it did not drop)."""
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        for (db,) in c.execute("SELECT d.datname FROM pg_catalog.pg_database d JOIN pg_catalog.pg_tablespace t "
+                               "ON t.oid = d.dattablespace WHERE t.spcname = %s", (name,)).fetchall():
+            c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
+        c.execute(sql.SQL("DROP TABLESPACE IF EXISTS {}").format(sql.Identifier(name)))
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def template_db(pg_server: Server) -> str:
+def _copies_tablespace(pg_server: Server) -> Iterator[str | None]:
+    """The tablespace this worker's template and its copies live in (None: the server's default)."""
+    if not _shared_server():
+        yield None
+        return
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
+        made = _tmpfs_tablespace(c)
+    if made is None:
+        yield None
+        return
+    name, path = made
+    done: list[bool] = []
+
+    def drop() -> None:
+        if not done:
+            done.append(True)
+            _drop_tablespace(pg_server.admin_url, name, path)
+
+    atexit.register(drop)      # even if the session dies early
+    try:
+        yield name
+    finally:
+        drop()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server: Server, _copies_tablespace: str | None) -> str:
     """A database migrated to head with the Jiamusi region and the standard users."""
     from ledger.core.region import load_region
     from ledger.store import admin
@@ -842,7 +972,9 @@ def template_db(pg_server: Server) -> str:
     with psycopg.connect(pg_server.admin_url, autocommit=True) as c:
         if _shared_server():
             _lock_alone(c)      # released when c closes
-        c.execute(f'CREATE DATABASE "{name}"')
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)) if _copies_tablespace is None else
+                  sql.SQL("CREATE DATABASE {} TABLESPACE {}").format(sql.Identifier(name),
+                                                                     sql.Identifier(_copies_tablespace)))
         admin.bootstrap(pg_server.url(name), load_region(), USERS)
     _compact(pg_server.url(name))
     yield name
@@ -912,7 +1044,11 @@ class LedgerDB:
 # fsync (``_no_fsync``), where the checkpoints cost next to nothing and the file copy is
 # the cheaper: 0.03 CPU-s to create and drop against 0.10 with WAL_LOG, which writes the
 # whole 11 MB copy to the WAL (0.25 CPU-s and 3 s of a loaded machine's disk with fsync
-# on; 2026-12-06, PostgreSQL 18).
+# on; 2026-12-06, PostgreSQL 18). On the shared server the copies live on tmpfs when they can
+# (``_copies_tablespace``): there FILE_COPY cost 0.055 CPU-s of PostgreSQL 15 a copy and its drop,
+# WAL_LOG 0.077, for the same 0.7 s of wall (12 copies, A/B twice, 2026-12-08) — WAL_LOG is kept:
+# FILE_COPY forces two more checkpoints of a server others use, and on the disk it costs the
+# same CPU and more wall (49.5 against 52.0 CPU-s for 76 tests, 4:35 against 3:23).
 CLONE = "STRATEGY WAL_LOG" if os.environ.get("FUNDLEDGER_TEST_DATABASE_URL") else "STRATEGY FILE_COPY"
 
 

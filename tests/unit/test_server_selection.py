@@ -3,16 +3,22 @@
 ``SERVER_MARKERS`` — the signs that a test's subject is the server's (a role, grant, policy,
 setting, search_path, catalogue change or read, thread, lock, collation, normalisation, the
 attack harness). An entry that starts using one must leave the list, so that it runs on the
-second server again. A tripwire, not a proof: the entries are chosen by reading them."""
+second server again. A tripwire, not a proof: the entries are chosen by reading them.
+``SERVER_CASES`` (the cases of a parametrised test that run there): each names a
+parametrised test of a marked module, and by collection every case it names exists and is
+marked ``server``, and its other cases are not — a case renamed would otherwise drop out of
+the server run unseen."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAME_ON_ANY_SERVER, SERVER_MARKERS
+from tests.conftest import SAME_ON_ANY_SERVER, SERVER_CASES, SERVER_MARKERS
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -91,3 +97,33 @@ def test_every_kind_of_server_dependence_stays_on_the_server_run(kind: str) -> N
         module = f"tests/security/{name}.py"
         assert (ROOT / module).is_file(), module
         assert module not in SAME_ON_ANY_SERVER, f"{module} tests {kind}: it runs on both servers"
+
+
+@pytest.mark.parametrize("entry", sorted(SERVER_CASES))
+def test_a_test_whose_cases_are_chosen_is_parametrised_and_runs_on_the_server(entry: str) -> None:
+    module, _, test = entry.partition("::")
+    assert test and (ROOT / module).is_file(), f"{entry}: no such module or no test named"
+    assert module not in SAME_ON_ANY_SERVER and entry not in SAME_ON_ANY_SERVER, f"{entry}: listed as the same on any server"
+    tree = ast.parse((ROOT / module).read_text(encoding="utf-8"))
+    node = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == test), None)
+    assert node is not None, f"{entry}: no such test"
+    assert any("parametrize" in ast.unparse(d) for d in node.decorator_list), f"{entry}: not parametrised"
+    assert SERVER_CASES[entry], f"{entry}: no case chosen"
+
+
+def _collected(*args: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+                         cwd=ROOT, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    return {line for line in out.stdout.splitlines() if "::" in line}
+
+
+def test_the_chosen_cases_exist_and_only_they_are_marked() -> None:
+    modules = sorted({e.partition("::")[0] for e in SERVER_CASES})
+    every, marked = _collected(*modules), _collected("-m", "server", *modules)
+    for entry, cases in SERVER_CASES.items():
+        ids = {n[len(entry) + 1:-1] for n in every if n.startswith(entry + "[")}
+        assert cases <= ids, f"{entry}: no case {sorted(cases - ids)} (its cases: {sorted(ids)})"
+        assert ids - cases, f"{entry}: every case is chosen — leave it out of SERVER_CASES"
+        on_server = {n[len(entry) + 1:-1] for n in marked if n.startswith(entry + "[")}
+        assert on_server == cases, f"{entry}: marked {sorted(on_server)}, chosen {sorted(cases)}"
