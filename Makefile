@@ -63,7 +63,11 @@ test: $(STAMP) $(MO)
 # tests/security), 396 with ATTACK20 L2's 34 built-ins tests (the catalogue's, on both servers;
 # bench/history/2026-12-07-ci-time-10.md). PostgreSQL 15's share was mostly
 # LLVM compiling (Debian's jit = on) until every session started with JIT off: 1.73 -> 0.54
-# CPU-s of the server a test (bench/history/2026-12-07-ci-time-6.md).
+# CPU-s of the server a test (bench/history/2026-12-07-ci-time-6.md). 2026-12-08: 416 -> 370 (SERVER_CASES:
+# a parametrised test whose cases ask the server the same thing keeps one case of each lever there) and
+# each worker's template and copies in a tablespace on tmpfs (_copies_tablespace: a copy's ~460 files on
+# ext4 cost 0.30 CPU-s of the server, 0.08 there): 345.6 -> 227.1 CPU-s, PostgreSQL 15's 271.9 -> 164.1
+# (bench/history/2026-12-08-ci-time-13.md).
 # Roles are cluster-wide: on a shared server a `cluster_roles` test runs alone
 # (tests/conftest.py, _cluster_guard).
 # It waits for the server's disk more than for our CPU (.ci/run), and keeps its own pytest
