@@ -133,7 +133,7 @@ def _charts(conn: Any, cdir: Path, year: int) -> list[Path]:
             out_series[book] = (
                 builders_fund.monitor_series(store_monitor.monthly(c, book=book, end=end), year=year, through=end,
                                              labels=labels,
-                                             first_days=store_monitor.first_days(c, book=book), lang=lang),
+                                             first_days=store_monitor.first_days(c, book=book, as_of=end), lang=lang),
                 builders_fund.balances_series(store_monitor.special_daily(c, book=book, end=end), year=year,
                                               end=end, labels=labels, lang=lang))
         return out_series, t, labels

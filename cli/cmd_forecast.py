@@ -87,7 +87,7 @@ def run_forecast(c: Any, *, origin: dt.date, years: int, book: str | None, unit:
     labels = reports.labels(c)
     hist = store_forecast.history(c, origin=origin, book=book, unit=unit)
     owed = store_forecast.government_outstanding(c, origin=origin, book=book, unit=unit)
-    firsts = recorded_first_days(c, book=book, unit=unit)   # the monitor's basis (sql/0130)
+    firsts = recorded_first_days(c, book=book, unit=unit, as_of=origin)   # the monitor's basis (0130, 0176)
     order = {u: i for i, u in enumerate(labels.units)}
     keys = sorted(hist, key=lambda k: (k[1] != "RES", k[1], order.get(k[0], len(order)), k[0]))
     out = [forecast_unit(u, b, hist[(u, b)], origin=origin, years=years, outstanding=owed.get((u, b), 0),

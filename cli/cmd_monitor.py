@@ -139,7 +139,7 @@ def chart_monitor(
         labels = reports.labels(c)
         series = builders_fund.monitor_series(store_monitor.monthly(c, book=book, end=end), year=year,
                                               through=end, labels=labels,
-                                              first_days=store_monitor.first_days(c, book=book),
+                                              first_days=store_monitor.first_days(c, book=book, as_of=end),
                                               lang=get_lang())
         return series, year_settings.thresholds(c, year), labels
     series, t, labels = read(work)

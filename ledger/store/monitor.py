@@ -102,6 +102,17 @@ _FILTER = "(%(book)s::text IS NULL OR a.book = %(book)s) AND (%(unit)s::text IS 
 # date in force (that one, else fl.unit_joined's) and whether it was registered ('region' or 'later').
 # A defaulted or derived unit (every unit of the default region file, every unit of an upgraded ledger)
 # reads its registered date from then on; 0130's records stay and are no longer its basis.
+#
+# (0176, ATTACK21 N9) The joining date bounds a unit's postings from below; it is not where its figures
+# begin. A county that joined the pooling in 2021 whose handover and flows enter the ledger at the end
+# of 2023 was "12 months in the ledger" in March 2024 and the monitor divided three months' spending by
+# 12 (16.77 → 68.00 months): registering the date already in force quadrupled the figure. In the book
+# it joined with, a registered unit's first day is now the later of its joining date in force and the
+# earliest day on one of its fund figures there (fl.account_day): January loaded after a first posting
+# of 28 March still counts (G5), nothing before the registered joining date can (0154), and a joining
+# date before the unit's figures lengthens nothing. A book it opened later keeps K6's first-statement
+# day. A figure dated in a year its book closed before 0176 (rule point joined_basis_data,
+# fl.joined_basis_kept) keeps 0157's joining date: the closed years keep their figures.
 _BASIS = """SELECT f.book, f.unit, f.first_day FROM fl.unit_first_day f
              WHERE NOT EXISTS (SELECT 1 FROM fl.unit_joining j WHERE j.unit = f.unit AND j.registered)
             UNION ALL
@@ -122,11 +133,21 @@ _BASIS = """SELECT f.book, f.unit, f.first_day FROM fl.unit_first_day f
                   FROM lo JOIN ff ON ff.book = lo.book AND ff.unit = lo.unit
                   JOIN fl.posting p ON p.account_id = ff.id AND p.entry_id >= lo.entry_id
                   JOIN fl.entry e ON e.id = p.entry_id AND e.created_xid = lo.xid
-                 GROUP BY ff.book, ff.unit)
+                 GROUP BY ff.book, ff.unit),
+              -- (0176, ATTACK21 N9) the earliest day on the unit's fund figures in the book
+              earliest AS (
+                SELECT ff.book, ff.unit, min(d.day) AS day
+                  FROM ff JOIN fl.account_day d ON d.account_id = ff.id GROUP BY ff.book, ff.unit),
+              kept AS (SELECT k.book, k.through FROM fl.joined_basis_kept() k)
               SELECT lo.book, lo.unit,
-                     CASE WHEN lo.entry_id = min(lo.entry_id) OVER (PARTITION BY lo.unit)
-                          THEN lo.joined_on ELSE greatest(lo.joined_on, bg.day) END AS first_day
+                     CASE WHEN lo.entry_id <> min(lo.entry_id) OVER (PARTITION BY lo.unit)
+                            THEN greatest(lo.joined_on, bg.day)
+                          WHEN %(as_of)s::date IS NOT NULL
+                               AND %(as_of)s::date <= (SELECT kp.through FROM kept kp WHERE kp.book = lo.book)
+                            THEN lo.joined_on
+                          ELSE greatest(lo.joined_on, ea.day) END AS first_day
                 FROM lo JOIN began bg ON bg.book = lo.book AND bg.unit = lo.unit
+                JOIN earliest ea ON ea.book = lo.book AND ea.unit = lo.unit
               UNION ALL
               -- a book with no fund figure yet: the joining date, as 0157 read it (nothing to divide)
               SELECT b.code, j.unit, j.joined_on FROM fl.unit_joining j CROSS JOIN fl.book b
@@ -192,9 +213,9 @@ def figures(conn: Conn, *, as_of: dt.date, book: str | None = None,
               SELECT f.book, f.unit, f.revenue, f.expenditure, f.share_receipts, f.adjustment_receipts
                 FROM fl.book b CROSS JOIN LATERAL fl.year_figures_read_at(%(year)s, b.code, %(as_of)s) f
                WHERE %(book)s::text IS NULL OR b.code = %(book)s),
-            -- The unit's first day in the book: its registered joining date (0157), else as
-            -- recorded (fl.unit_first_day, sql/0130): never read from the entries' dates, which a
-            -- back-dated entry moves (ATTACK16b D4).
+            -- The unit's first day in the book: for a registered unit the later of its joining date
+            -- and its earliest fund figure (0157, 0176), else as recorded (fl.unit_first_day,
+            -- sql/0130): never before the joining date, which no posting precedes (ATTACK16b D4).
             firsts AS ({_BASIS})
             SELECT a.book, a.unit,
                    coalesce(-sum(mv.balance) FILTER (WHERE c.kind IN ('net_assets', 'revenue', 'expenditure')),
@@ -259,8 +280,8 @@ def special_daily(conn: Conn, *, book: str, end: dt.date) -> list[SpecialDay]:
             GROUP BY a.unit, d.day ORDER BY a.unit, d.day""", {"book": book, "end": end})
 
 
-def recorded_first_days(conn: Conn, *, book: str | None = None,
-                        unit: str | None = None) -> dict[tuple[str, str], dt.date]:
+def recorded_first_days(conn: Conn, *, book: str | None = None, unit: str | None = None,
+                        as_of: dt.date | None = None) -> dict[tuple[str, str], dt.date]:
     """Each unit's first day in each book, keyed (unit, book): its registered joining date
     (fl.unit_joined, source 'region': 0157, G5/G9) in the book it joined with, and in a book it
     opened later that book's own first day, derived from the journal (ATTACK19b K6: ``_BASIS``);
@@ -269,11 +290,14 @@ def recorded_first_days(conn: Conn, *, book: str | None = None,
     frozen by that migration — whatever the date of a later entry (ATTACK16b D4). The one
     months-payable basis of the monitor, its chart, the forecast and the performance report.
     A day after the date a report is made for means the unit was not in the ledger yet:
-    ``ledger.core.monitor.monthly_spending`` then has no spending to divide by."""
+    ``ledger.core.monitor.monthly_spending`` then has no spending to divide by.
+    (0176, ATTACK21 N9) A registered unit's first day in the book it joined with is the later of its
+    joining date and its earliest fund figure there; ``as_of`` (the day the figure is for) in a year
+    its book closed before 0176 keeps 0157's joining date (``None``: the rule in force now)."""
     return {(r["unit"], r["book"]): r["first_day"] for r in conn.execute(
         f"""SELECT f.unit, f.book, f.first_day FROM ({_BASIS}) f
             WHERE (%(book)s::text IS NULL OR f.book = %(book)s) AND (%(unit)s::text IS NULL OR f.unit = %(unit)s)""",
-        {"book": book, "unit": unit}).fetchall()}
+        {"book": book, "unit": unit, "as_of": as_of}).fetchall()}
 
 
 def joining_dates(conn: Conn) -> dict[str, tuple[dt.date, str]]:
@@ -289,6 +313,7 @@ def joining_dates(conn: Conn) -> dict[str, tuple[dt.date, str]]:
         "ORDER BY j.unit").fetchall()}
 
 
-def first_days(conn: Conn, *, book: str) -> dict[str, dt.date]:
-    """Each unit's first day in ``book`` as recorded (``recorded_first_days``), by unit: the chart's basis."""
-    return {u: d for (u, _b), d in recorded_first_days(conn, book=book).items()}
+def first_days(conn: Conn, *, book: str, as_of: dt.date | None = None) -> dict[str, dt.date]:
+    """Each unit's first day in ``book`` as recorded (``recorded_first_days``), by unit: the chart's basis
+    (``as_of``: the chart's last day — its points are of one year)."""
+    return {u: d for (u, _b), d in recorded_first_days(conn, book=book, as_of=as_of).items()}

@@ -47,8 +47,9 @@ def _register(db: LedgerDB, on: str, *extra: str, user: str = "rev") -> object:
 
 def test_months_payable_reads_a_joining_date_registered_later(ledger_db: LedgerDB) -> None:
     """Defaulted county, first posting 28 March, January to March loaded after it: 0130's record (28 March)
-    averages a quarter's spending over four days — red. The bureau registers 1 January 2023: 710,000 ÷
-    (300,000 × 365 ÷ (12 × 90)) = 7.00 months, green; the unit list says how the date was set; the verdict
+    averages a quarter's spending over four days — red. The bureau registers 1 January 2023: the unit's
+    figures begin on 5 January (its first collection, loaded after: 0176, ATTACK21 N9 — the later of the
+    joining date and its earliest fund figure), 710,000 ÷ (300,000 × 365 ÷ (12 × 86)) = 6.69 months, green; the unit list says how the date was set; the verdict
     is whole; a re-run is a duplicate and the history shows one row, in force."""
     _back_loaded(ledger_db)
     before = _monitor(ledger_db)
@@ -58,7 +59,7 @@ def test_months_payable_reads_a_joining_date_registered_later(ledger_db: LedgerD
     out = r.json()
     assert (out["status"], out["unit"], out["joined_on"], out["was_on"], out["was_source"], out["first_posting"]) \
         == ("registered", UNIT, "2023-01-01", "2021-01-01", "first_year", "2023-01-05"), out
-    assert _monitor(ledger_db) == ("7.00", "green")
+    assert _monitor(ledger_db) == ("6.69", "green")
     again = _register(ledger_db, "2023-01-01", "--json")
     assert again.exit_code == 0 and again.json()["status"] == "duplicate" and again.json()["id"] == out["id"], again
     units = {u["code"]: u for u in ledger_db.cli("unit", "list", "--json", user="aud").json()}

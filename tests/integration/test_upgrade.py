@@ -1234,13 +1234,14 @@ def test_upgrade_0068_each_duty_rule_binds_from_the_upgrade(upgraded: Upgraded) 
                                "reversal_date", "import_daily_cap_reference", "component_days", "approval_date",
                                "closed_prefix", "closed_year_reference", "legacy_figures",
                                "closed_year_request", "closed_year_request_final", "closed_year_standard",
-                               "unit_joined", "first_day_joined", "closed_year_settings", "unit_joined_required"} \
+                               "unit_joined", "first_day_joined", "closed_year_settings", "unit_joined_required",
+                               "joined_basis_data"} \
             and len(set(points.values())) == 1, points    # (city_expenditure: 0072; fund_balance_*: 0088, 0095; 0099;
         # year_close_date: 0100; shortfall_clearing_only: 0101; import_daily_cap: 0108; category_component_allow: 0115;
         # reversal_date: 0117; import_daily_cap_reference: 0122; component_days: 0125; approval_date: 0126;
         # closed_prefix: 0131; closed_year_reference: 0138; legacy_figures: 0140; closed_year_request: 0143;
         # closed_year_request_final, closed_year_standard: 0150; unit_joined: 0154; first_day_joined: 0157;
-        # closed_year_settings: 0162; unit_joined_required: 0165)
+        # closed_year_settings: 0162; unit_joined_required: 0165; joined_basis_data: 0176)
         point = points["money_in"]
         assert c.execute("SELECT count(*) FROM fl.entry WHERE id <= %s", (point,)).fetchone()[0] \
             == upgraded.before["entries"]
@@ -3551,7 +3552,8 @@ def test_upgrade_0157_a_registered_joining_date_is_the_basis_and_no_other_basis_
     with upgraded.connect() as c:
         assert c.execute("SELECT count(*) FROM fl.unit_first_day WHERE unit = '230898'").fetchone()[0] == 0
         c.row_factory = dict_row  # type: ignore[assignment]
-        assert recorded_first_days(c, unit="230898") == {("230898", "RES"): dt.date(2025, 3, 1),
+        # (0176, ATTACK21 N9) RES from its first figure, on or after the joining date; EMP has none yet
+        assert recorded_first_days(c, unit="230898") == {("230898", "RES"): dt.date(2025, 3, 20),
                                                          ("230898", "EMP"): dt.date(2025, 3, 1)}
 
 
@@ -3811,12 +3813,14 @@ def test_upgrade_0167_a_joining_date_registered_later_on_an_upgraded_ledger(upgr
     with upgraded.connect() as c:
         c.row_factory = dict_row  # type: ignore[assignment]
         assert joining_dates(c)[unit] == (fy, "later")
-        firsts = c.execute("SELECT a.book, min(p.entry_id) AS e FROM fl.posting p JOIN fl.account a ON a.id = p.account_id "
+        firsts = c.execute("SELECT a.book, min(p.entry_id) AS e, min(p.entry_date) AS d FROM fl.posting p "
+                           "JOIN fl.account a ON a.id = p.account_id "
                            "JOIN fl.chart ch ON ch.code = a.chart_code JOIN fl.book b ON b.code = a.book "
                            "AND a.component = b.pooled_component WHERE a.unit = %s "
                            "AND ch.kind IN ('net_assets', 'revenue', 'expenditure') GROUP BY a.book ORDER BY 2",
                            (unit,)).fetchall()
-        assert firsts and recorded_first_days(c, unit=unit)[(unit, firsts[0]["book"])] == fy
+        # (0176, ATTACK21 N9) the later of the registered date and its earliest fund figure in that book
+        assert firsts and recorded_first_days(c, unit=unit)[(unit, firsts[0]["book"])] == max(fy, firsts[0]["d"])
         assert c.execute("SELECT count(*) AS n FROM fl.record_log WHERE tbl = 'fl.unit_joined_later'").fetchone()["n"] == 1
 
 
@@ -4096,3 +4100,54 @@ def test_upgrade_0175_the_first_year_never_moves_past_the_books(upgraded: Upgrad
     assert r.returncode != 0 and str(day) in r.stderr and "entry_date_range" in r.stderr, r.stderr[-1500:]
     v = upgraded.cli("verify", "--json", user=AUDITOR)
     assert v.returncode == 0, _failed_checks(v.stdout)
+
+
+def test_upgrade_0176_a_joining_date_before_the_figures_lengthens_nothing_and_closed_years_keep_theirs(
+        upgraded: Upgraded) -> None:
+    """0176 (ATTACK21 N9): the rule point joined_basis_data is recorded once, at the upgrade's last entry;
+    fl.joined_basis_kept() keeps its SET clauses, is a definer reader every monitor role may call and not
+    PUBLIC's, and names each book's last year closed before the upgrade. A county of the upgraded demo
+    registered (by the city bureau) as joined on the first year's 1 January — long before its figures:
+    its first day in the book it joined with is its earliest fund figure there (never the earlier joining
+    date), while a figure dated in a year closed before the upgrade keeps 0157's basis (the joining date):
+    the closed years keep their figures. (230883: no other test of the module registers it.)"""
+    from psycopg.rows import dict_row
+
+    from ledger.store.monitor import recorded_first_days
+
+    unit = "230883"
+    with upgraded.connect() as c:
+        c.row_factory = dict_row  # type: ignore[assignment]
+        points = {r["rule"]: r["after_entry"] for r in c.execute("SELECT rule, after_entry FROM fl.rule_point")}
+        assert points["joined_basis_data"] == points["money_in"], points
+        assert c.execute("SELECT count(*) AS n FROM fl.record_log WHERE tbl = 'fl.rule_point' "
+                         "AND row_key ->> 'rule' = 'joined_basis_data'").fetchone()["n"] == 1
+        fn = c.execute("SELECT proconfig, prosecdef, has_function_privilege('public', oid, 'EXECUTE') AS pub, "
+                       "has_function_privilege('fl_officer', oid, 'EXECUTE') AS officer FROM pg_proc "
+                       "WHERE oid = 'fl.joined_basis_kept()'::regprocedure").fetchone()
+        assert "search_path=pg_catalog, fl, pg_temp" in fn["proconfig"] and "lock_timeout=5s" in fn["proconfig"]
+        assert fn["prosecdef"] is True and fn["pub"] is False and fn["officer"] is True, fn
+        kept = {r["book"]: r["through"] for r in c.execute("SELECT * FROM fl.joined_basis_kept()")}
+        closed = {r["book"]: dt.date(r["y"], 12, 31)
+                  for r in c.execute("SELECT book, max(year) AS y FROM fl.year_close GROUP BY book")}
+        assert kept == closed, (kept, closed)
+        fy = c.execute("SELECT make_date((value #>> '{}')::int, 1, 1) AS d FROM fl.setting WHERE key = 'first_year'"
+                       ).fetchone()["d"]
+        firsts = c.execute("SELECT a.book, min(p.entry_id) AS e, min(p.entry_date) AS d FROM fl.posting p "
+                           "JOIN fl.account a ON a.id = p.account_id JOIN fl.chart ch ON ch.code = a.chart_code "
+                           "JOIN fl.book b ON b.code = a.book AND a.component = b.pooled_component WHERE a.unit = %s "
+                           "AND ch.kind IN ('net_assets', 'revenue', 'expenditure') GROUP BY a.book ORDER BY 2",
+                           (unit,)).fetchall()
+        assert firsts, unit
+    ok = upgraded.cli("unit", "register-joined", unit, "--on", str(fy), "--reason", "参保登记表", "--document",
+                      "佳医保发〔2021〕9号", "--json", user="rev_zhang")
+    assert ok.returncode == 0, (ok.stdout, ok.stderr)
+    book, earliest = firsts[0]["book"], firsts[0]["d"]
+    with upgraded.connect() as c:
+        c.row_factory = dict_row  # type: ignore[assignment]
+        assert recorded_first_days(c, unit=unit)[(unit, book)] == max(fy, earliest)
+        if book in kept:
+            through = kept[book]
+            assert recorded_first_days(c, unit=unit, as_of=through)[(unit, book)] == fy
+            assert recorded_first_days(c, unit=unit, as_of=through + dt.timedelta(days=1))[(unit, book)] \
+                == max(fy, earliest)

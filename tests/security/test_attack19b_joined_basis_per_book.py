@@ -61,8 +61,9 @@ def test_k6_a_registered_joining_date_is_not_the_basis_of_a_book_the_unit_starte
 
 def test_k6_the_later_books_first_day_is_not_moved_by_a_backdated_001_and_the_first_book_keeps_the_joining_date(
         ledger_db: LedgerDB, tmp_path: Path) -> None:
-    """The fix's bounds: the book the unit joined with keeps the registered date (G5: its first
-    posting dated 28 March, January loaded after it), and the book it opened later keeps the first day
+    """The fix's bounds: the book the unit joined with counts January loaded after its first posting of
+    28 March (G5) — from its earliest fund figure, 10 January, never before the registered date (0176,
+    ATTACK21 N9: the later of the two) — and the book it opened later keeps the first day
     of its own first transaction — a back-dated 0.01 in EMP after it (D4), dated a day after the joining
     date, moves it not (the registered county still reads as the defaulted one)."""
     text = resources.files("ledger.data").joinpath("jiamusi.toml").read_text("utf-8")
@@ -88,8 +89,9 @@ def test_k6_the_later_books_first_day_is_not_moved_by_a_backdated_001_and_the_fi
     from ledger.store import monitor as store_monitor
     with ledger_db.connect("aud") as c:
         basis = store_monitor.recorded_first_days(c, unit=NEW)
-    # RES: the registered date (the record of a defaulted county says 28 March: G5); EMP: its own start
-    assert basis == {(NEW, "RES"): dt.date(2023, 1, 1), (NEW, "EMP"): dt.date(2024, 10, 1)}
+    # RES: from its earliest figure, 10 January, on or after the registered date (the record of a defaulted
+    # county says 28 March: G5); EMP: its own start
+    assert basis == {(NEW, "RES"): dt.date(2023, 1, 10), (NEW, "EMP"): dt.date(2024, 10, 1)}
     # one basis: the monitor's EMP figure, the forecast's origin and the chart's point agree
     m = _emp(ledger_db, NEW)
     res = ledger_db.cli("forecast", "--as-of", AS_OF, "--years", "1", "--unit", NEW, "--book", "EMP", "--json",

@@ -23,6 +23,11 @@ refused before the joining date and moves nothing after it. A defaulted joining 
 none: source 'first_year') is not a registration: such a unit keeps 0130's recorded first day (the
 D4 tests, tests/security/test_attack16b_d4_first_day.py). How a joining date was set is chained and
 no application role may write or change it.
+
+(0176, ATTACK21 N9) The registered date bounds the basis from below; it is not where the unit's figures
+begin: the first day is the later of the joining date and the unit's earliest fund figure in the book —
+back-loading still counts (G5), a joining date before the figures lengthens nothing, and D4's 0.01 on
+or after the joining date moves it back to the joining date at most (the figure 0157 gave).
 """
 
 from __future__ import annotations
@@ -108,11 +113,12 @@ def _rows(db: LedgerDB) -> int:
                                   (NEW,)).fetchone()["n"])
 
 
-def test_g5_back_loading_after_a_first_posting_of_28_march_keeps_the_joining_date_as_basis(ledger_db: LedgerDB,
-                                                                                          tmp_path: Path) -> None:
+def test_g5_back_loading_after_a_first_posting_of_28_march_counts_from_the_earliest_figure(ledger_db: LedgerDB,
+                                                                                            tmp_path: Path) -> None:
     """The county joined on 1 January; its first posting is dated 28 March, then January to March are
-    loaded. At 31 March: 710,000 ÷ (300,000 × 365 ÷ (12 × 90)) = 7.00 months, green — on 0130's
-    record (28 March: four days) it read 0.31, red."""
+    loaded. At 31 March its figures begin on 5 January (0176, ATTACK21 N9: the later of the joining date
+    and its earliest fund figure): 710,000 ÷ (300,000 × 365 ÷ (12 × 86)) = 6.69 months, green — on
+    0130's record (28 March: four days) it read 0.31, red."""
     _register(ledger_db, tmp_path, "2023-01-01")
     fin = ledger_db.connect("fin")
     post(fin, collect("g5-first", "2023-03-28", NEW, "10000.00"))
@@ -122,8 +128,8 @@ def test_g5_back_loading_after_a_first_posting_of_28_march_keeps_the_joining_dat
          pay_from_special("g5-p2", "2023-02-15", NEW, "100000.00"),
          pay_from_special("g5-p3", "2023-03-15", NEW, "100000.00"))
     fin.commit()
-    assert _agree(ledger_db) == ("7.00", "daily_since_first_day", "green")
-    assert _rows(ledger_db) == 0                      # no record: the registered date is the basis
+    assert _agree(ledger_db) == ("6.69", "daily_since_first_day", "green")
+    assert _rows(ledger_db) == 0                      # no record: derived from the registered date and the figures
     assert verdict(ledger_db) == {}
     out = tmp_path / "export"                         # offline too: the export's rule point spares the row
     r = ledger_db.cli("audit", "export", str(out), user="aud")
@@ -136,19 +142,22 @@ def test_g5_back_loading_after_a_first_posting_of_28_march_keeps_the_joining_dat
 
 def test_a_registered_unit_in_its_first_year_and_at_exactly_12_months(ledger_db: LedgerDB, tmp_path: Path) -> None:
     """The short-history tests on a registered county: joined 28 February 2023, its first posting on
-    15 June. At every month end of 2023 after it the basis is the daily average since 28 February and the
-    monitor, the chart and the forecast agree; on 29 February 2024 (12 months before it is 28
-    February 2023) it is the last 12 months' spending ÷ 12, on 31 January 2024 still the daily one."""
+    15 June. Its figures begin on 15 June (0176, ATTACK21 N9: a joining date before them lengthens
+    nothing): at every month end of 2023 after it the basis is the daily average since 15 June and the
+    monitor, the chart and the forecast agree; on 15 June 2024 (12 months before it is 15 June 2023) it
+    is the last 12 months' spending ÷ 12, on 14 June 2024 still the daily one."""
     _register(ledger_db, tmp_path, "2023-02-28")
     fin = ledger_db.connect("fin")
     post(fin, collect("y-c", "2023-06-15", NEW, "1000000.00"), pay_from_special("y-p", "2023-06-20", NEW, "300000.00"))
     fin.commit()
     for end in ("2023-06-30", "2023-09-30", "2023-11-30", "2023-12-31"):
         assert _agree(ledger_db, end)[1] == "daily_since_first_day", end
-    # 700,000 ÷ (300,000 × 365 ÷ (12 × 123)) on 30 June: the days since 28 February, not since 15 June
-    assert _monitor(ledger_db, "2023-06-30") == ("9.44", "daily_since_first_day", "green")
-    assert _monitor(ledger_db, "2024-02-29")[:2] == ("28.00", "last_12_months")
-    assert _monitor(ledger_db, "2024-01-31")[1] == "daily_since_first_day"
+    # 700,000 ÷ (300,000 × 365 ÷ (12 × 16)) on 30 June: the days since 15 June, not since 28 February
+    # (9.44 on 0157's basis: 123 days, three and a half months with no figure of the county in the ledger)
+    assert _monitor(ledger_db, "2023-06-30") == ("1.23", "daily_since_first_day", "red")
+    assert _monitor(ledger_db, "2024-06-15")[:2] == ("28.00", "last_12_months")
+    assert _monitor(ledger_db, "2024-06-14")[1] == "daily_since_first_day"
+    assert _monitor(ledger_db, "2024-02-29")[1] == "daily_since_first_day"
 
 
 def test_g5_a_future_dated_first_accrual_does_not_make_the_unit_excess(ledger_db: LedgerDB, tmp_path: Path) -> None:
@@ -169,16 +178,19 @@ def test_g5_a_future_dated_first_accrual_does_not_make_the_unit_excess(ledger_db
     assert verdict(ledger_db) == {}
 
 
-def test_d4_a_backdated_001_does_not_shorten_a_registered_units_basis(ledger_db: LedgerDB, tmp_path: Path) -> None:
-    """D4 on a registered county: finance's 0.01 a year back is refused (before_unit_joined); one dated
-    on the joining date — before the county's first posting — posts and moves nothing: the basis was
-    the joining date already. Months payable, its basis and colour, the forecast and the chart stay."""
+def test_d4_a_backdated_001_moves_a_registered_units_basis_no_earlier_than_its_joining_date(
+        ledger_db: LedgerDB, tmp_path: Path) -> None:
+    """D4 on a registered county: finance's 0.01 a year back is refused (before_unit_joined). Its figures
+    begin on 10 March (0176, ATTACK21 N9): 1.69, red. One dated on the joining date — before the
+    county's first posting — posts and moves the first day back to the joining date, never earlier: the
+    figure 0157 gave (2.38; docs/security.md N9, the residual: bounded by the bureau's registered date
+    and by the months closed). The forecast and the chart agree at each step; the verdict is whole."""
     _register(ledger_db, tmp_path, "2023-03-01")
     fin = ledger_db.connect("fin")
     post(fin, collect("d4-c", "2023-03-10", NEW, "1000000.00"), pay_from_special("d4-p", "2023-03-15", NEW, "300000.00"))
     fin.commit()
     before = _agree(ledger_db)
-    assert before == ("2.38", "daily_since_first_day", "red")
+    assert before == ("1.69", "daily_since_first_day", "red")
     with pytest.raises(psycopg.Error) as e:
         post(fin, collect("d4-back", "2022-03-31", NEW, "0.01"))
     fin.rollback()
@@ -187,7 +199,7 @@ def test_d4_a_backdated_001_does_not_shorten_a_registered_units_basis(ledger_db:
     fin.commit()
     assert rows[0]["status"] == "posted", rows
     after = _agree(ledger_db)
-    assert after[1:] == before[1:] and after[0] == before[0], (before, after)
+    assert after == ("2.38", "daily_since_first_day", "red"), (before, after)   # from 1 March, the joining date
     assert verdict(ledger_db) == {}
 
 
