@@ -70,8 +70,9 @@ def preallocate_cmd(
     year: Annotated[int, typer.Option("--year", callback=check_year, help="The year being pre-allocated.")],
     date: DateOpt,
     months: Annotated[int | None, typer.Option("--months", callback=bounded(1, 12), help="Months of payable funds (setting preallocation_months, 3).")] = None,
-    basis: Annotated[str | None, typer.Option("--basis", help="budget (approved expenditure ÷ 12) or prior-year "
-                                              "(last year's spending ÷ 12); setting preallocation_basis.")] = None,
+    basis: Annotated[str | None, typer.Option("--basis", help="budget (approved expenditure ÷ its months: 12, or from a "
+                                              "county's joining date that year) or prior-year (last year's spending ÷ the "
+                                              "months it was in the ledger); setting preallocation_basis.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the table; write nothing.")] = False,
     json_out: JsonOpt = False,
 ) -> None:

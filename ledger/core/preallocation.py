@@ -17,8 +17,10 @@ Everything here is pure: amounts are ``int`` fen and nothing touches the databas
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from ledger.errors import BadInput
 from ledger.i18n import N_, _
@@ -41,6 +43,32 @@ def _months(months: object) -> int:
     return months
 
 
+def _span(months: object) -> Fraction:
+    """A basis's months: a whole number from 1 to 12 (``_months``), or a ``Fraction`` above 0 and at
+    most 12 (part of a month counted by its days: ``months_in_year``)."""
+    if isinstance(months, Fraction):
+        if not 0 < months <= 12:
+            raise BadInput(_("months must be above 0 and at most 12, got {months}").format(months=str(months)))
+        return months
+    return Fraction(_months(months))
+
+
+def months_in_year(first_day: dt.date | None, year: int) -> int:
+    """(ATTACK21 N10) How many months of ``year`` a unit was in the ledger (or in the pooled fund), from
+    ``first_day`` to 31 December, in calendar months, its first month counted whole (the months it
+    operated: a county that joined in April has 9, one whose figures begin on 3 July has 6): 12 when it
+    began on or before 1 January, or not at all (``None``, or after the year)."""
+    if first_day is None or first_day.year != year:
+        return 12
+    return 13 - first_day.month
+
+
+def _per_month(total: int, months: object) -> int:
+    """``total`` ÷ ``months`` (whole or part months), half-up to the fen, in integers."""
+    m = _span(months)
+    return _half_up_div(total * m.denominator, m.numerator)
+
+
 def _half_up_div(numerator: int, denominator: int) -> int:
     """``numerator / denominator`` rounded half-up, for ``numerator ≥ 0`` and ``denominator > 0``.
 
@@ -49,25 +77,39 @@ def _half_up_div(numerator: int, denominator: int) -> int:
     return (2 * numerator + denominator) // (2 * denominator)
 
 
-def monthly_basis_from_budget(annual_expenditure_fen: int) -> int:
+def monthly_basis_from_budget(annual_expenditure_fen: int, months: int | Fraction = 12) -> int:
     """Monthly basis from the approved budget: annual expenditure ÷ 12, half-up to the fen.
 
     Half-up rather than banker's rounding because this is the figure an officer
     recomputes by hand from the budget table; ``1,000.06`` a year → ``83.34`` a month
     (83.338…), and an exact half (``0.30`` → ``0.025``) rounds up to ``0.03``.
+
+    (ATTACK21 N10) ``months``: how many months of the year the budget covers — a county that joins the
+    pooled fund on 1 July budgets its half year, 6 (``months_in_year`` of its joining date); normally 12.
     """
     annual = _fen(N_("annual budgeted expenditure"), annual_expenditure_fen, minimum=0)
-    return _half_up_div(annual, 12)
+    return _per_month(annual, months)
 
 
-def monthly_basis_from_prior_year(prior_year_expenditure_fen: int, months: int = 12) -> int:
+def monthly_basis_from_prior_year(prior_year_expenditure_fen: int, months: int | Fraction = 12) -> int:
     """Monthly basis from last year's actual spending: its average month, half-up to the fen.
 
     ``months`` is how many months of last year the unit actually operated (a county that
-    joined the city pool in April has 9); normally 12.
+    joined the city pool in April has 9: ``months_in_year``);
+    normally 12. (ATTACK21 N10: ``ledger.store.cycle`` passes it.)
     """
     spent = _fen(N_("prior-year expenditure"), prior_year_expenditure_fen, minimum=0)
-    return _half_up_div(spent, _months(months))
+    return _per_month(spent, months)
+
+
+def within_cap(basis_fen: int, total_fen: int, months: int) -> int:
+    """(ATTACK21 N10) ``basis_fen`` (``total_fen`` ÷ the months it covers), lowered where ``months`` of it
+    would pass the database's cap — twelve months of ``total_fen`` ÷ 12 (fl.preallocate: "at most twelve
+    months of its monthly basis", which refuses the city's whole pre-allocation): a county with fewer
+    months last year than are pre-allocated gets at most the whole of what it spent (or budgeted)."""
+    basis = _fen(N_("monthly basis"), basis_fen, minimum=0)
+    cap = 12 * _half_up_div(_fen(N_("annual expenditure"), total_fen, minimum=0), 12)
+    return min(basis, cap // _months(months))
 
 
 @dataclass(frozen=True, slots=True)

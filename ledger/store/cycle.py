@@ -21,13 +21,16 @@ from ledger.core.preallocation import (
     PreallocationInput,
     monthly_basis_from_budget,
     monthly_basis_from_prior_year,
+    months_in_year,
     preallocate,
+    within_cap,
 )
 from ledger.core.shapes import Fen
 from ledger.errors import BadInput, NotFound
 from ledger.i18n import _
 from ledger.store import budget_plan
 from ledger.store.db import Conn
+from ledger.store.monitor import recorded_first_days
 from ledger.store.rows import fetch_all, fetch_one
 
 
@@ -49,19 +52,34 @@ def prealloc_key(year: int, unit: str, book: str, component: str) -> str:
     return f"prealloc:{year}:{unit}:{book}" + (f":{component}" if component else "")
 
 
-def _monthly_bases(conn: Conn, year: int, basis: str) -> dict[tuple[str, str, str], int]:
-    """Monthly basis per county (unit, book, component), from the budget or last year's spending."""
+def _monthly_bases(conn: Conn, year: int, basis: str, months: int = 12) -> dict[tuple[str, str, str], int]:
+    """Monthly basis per county (unit, book, component), from the budget or last year's spending.
+
+    (ATTACK21 N10) Divided by the months the county had, not by 12: last year's spending by the months
+    of last year it was in the ledger in that book (from its first day there — the months-payable basis,
+    ``ledger.store.monitor.recorded_first_days`` — to 31 December: a county that joined on 1 July and
+    paid 60,000.00 a month has a basis of 60,000.00, not 30,000.00); the budget by the months of the
+    year it is in the pooled fund (from its joining date in force, when it joins that year: a half
+    year's budget is a half year's). ``months`` of it stay within the database's cap (twelve months of
+    the total ÷ 12, fl.preallocate — at most the whole of last year's spending or of the budget, which
+    would refuse the city's whole pre-allocation): ``within_cap``."""
     out: dict[tuple[str, str, str], int] = {}
+    n = max(1, min(months, 12))
     if basis == "budget":
+        joined = {r["unit"]: r["joined_on"] for r in conn.execute(
+            "SELECT unit, joined_on FROM fl.unit_joining WHERE joined_on IS NOT NULL").fetchall()}
         rows = conn.execute(
             """SELECT b.unit, b.book, b.component, sum(b.amount)::bigint AS annual
                  FROM fl.budget_current b JOIN fl.unit u ON u.code = b.unit AND u.kind = 'county'
                 WHERE b.year = %s AND b.kind = 'expenditure'
                 GROUP BY 1, 2, 3""", (year,)).fetchall()
         for r in rows:
-            out[(r["unit"], r["book"], r["component"])] = monthly_basis_from_budget(int(r["annual"]))
+            annual = int(r["annual"])
+            out[(r["unit"], r["book"], r["component"])] = within_cap(
+                monthly_basis_from_budget(annual, months_in_year(joined.get(r["unit"]), year)), annual, n)
     elif basis == "prior-year":
         books = [r["code"] for r in conn.execute("SELECT code FROM fl.book ORDER BY code").fetchall()]
+        firsts = recorded_first_days(conn, as_of=dt.date(year - 1, 12, 31))
         for book in books:
             rows = conn.execute(
                 """SELECT f.unit, f.component, sum(f.net)::bigint AS spent
@@ -69,7 +87,10 @@ def _monthly_bases(conn: Conn, year: int, basis: str) -> dict[tuple[str, str, st
                     WHERE f.kind = 'expenditure' GROUP BY 1, 2""",
                 (book, dt.date(year - 1, 1, 1), dt.date(year - 1, 12, 31))).fetchall()
             for r in rows:
-                out[(r["unit"], book, r["component"])] = monthly_basis_from_prior_year(max(int(r["spent"]), 0))
+                spent = max(int(r["spent"]), 0)
+                out[(r["unit"], book, r["component"])] = within_cap(
+                    monthly_basis_from_prior_year(spent, months_in_year(firsts.get((r["unit"], book)), year - 1)),
+                    spent, n)
     else:
         raise BadInput(_("--basis must be 'budget' or 'prior-year', got '{basis}'").format(basis=basis))
     return out
@@ -82,7 +103,7 @@ class PreallocationLine:
     unit: str
     book: str
     component: str
-    monthly_basis: Fen          # budgeted (or last year's) spending ÷ 12
+    monthly_basis: Fen          # budgeted (or last year's) spending ÷ the months it covers (12 for a full year)
     months: int
     target: Fen                 # months × monthly basis, or the annual plan's for those months
     target_basis: str           # plan (the annual plan set the target), else the basis: budget | prior-year
@@ -112,7 +133,7 @@ def preallocation_table(conn: Conn, year: int, *, months: int, basis: str,
     ``not yet joined`` (0163, ATTACK19 J5): it is left out, and pre-allocated for on or after
     its joining date — held, a line dated before could only be rejected, and city finance's
     confirmation of the city's pre-allocations (all or none) would be refused with it."""
-    bases = _monthly_bases(conn, year, basis)
+    bases = _monthly_bases(conn, year, basis, months)
     held = {(r["unit"], r["book"], r["component"]): int(r["balance"]) for r in conn.execute(
         """SELECT a.unit, a.book, a.component, a.balance FROM fl.account a
             WHERE a.chart_code = '1004' AND a.holder = 'county_exp'""").fetchall()}

@@ -108,8 +108,9 @@ def test_preallocation_tops_up_counties(ledger_db):
     prior = ledger_db.cli("preallocate", "--year", "2024", "--date", "2024-01-02", "--basis", "prior-year",
                           "--dry-run", "--json", user="rev")
     assert prior.exit_code == 0, prior
+    # (ATTACK21 N10) 230881's figures begin on 15 June 2023: 120,000.12 over June to December, 7 months
     assert [(r["unit"], r["monthly_basis"], r["target"], r["held"], r["amount"]) for r in prior.json()] == [
-        ("230881", "10000.01", "30000.03", "250000.02", "0.00")]
+        ("230881", "17142.87", "51428.61", "250000.02", "0.00")]
 
 
 def test_database_refuses_bad_preallocations(ledger_db, tmp_path):

@@ -185,3 +185,36 @@ def test_amount_never_negative_and_reaches_target(inputs: list[PreallocationInpu
         assert line.target == sum([line.monthly_basis] * months)
     keys = [(line.unit, line.book, line.component) for line in lines]
     assert keys == sorted(keys)
+
+
+# ---- (ATTACK21 N10) the months a basis covers ------------------------------------------------------
+
+def test_months_in_year_counts_the_first_month_whole() -> None:
+    import datetime as dt
+
+    from ledger.core.preallocation import months_in_year
+
+    assert months_in_year(None, 2023) == 12
+    assert months_in_year(dt.date(2021, 1, 1), 2023) == 12
+    assert months_in_year(dt.date(2023, 1, 1), 2023) == 12
+    assert months_in_year(dt.date(2023, 4, 20), 2023) == 9          # joined in April: 9
+    assert months_in_year(dt.date(2023, 7, 1), 2023) == 6
+    assert months_in_year(dt.date(2023, 12, 31), 2023) == 1
+    assert months_in_year(dt.date(2024, 3, 1), 2023) == 12          # not in the year: nothing spent, ÷ 12
+
+
+@given(total=st.integers(min_value=0, max_value=10**13), first=st.integers(min_value=1, max_value=12),
+       months=st.integers(min_value=1, max_value=12))
+def test_a_basis_within_the_cap_never_passes_the_databases_cap(total: int, first: int, months: int) -> None:
+    """fl.preallocate's cap: at most twelve months of the total ÷ 12 (half-up); ``months`` of the basis
+    never pass it, and a full year's basis is never lowered."""
+    import datetime as dt
+
+    from ledger.core.preallocation import months_in_year, within_cap
+
+    span = months_in_year(dt.date(2023, first, 1), 2023)
+    basis = within_cap(monthly_basis_from_prior_year(total, span), total, months)
+    cap = 12 * ((2 * total + 12) // 24)
+    assert months * basis <= max(cap, 0)
+    if span == 12:
+        assert basis == monthly_basis_from_prior_year(total)
