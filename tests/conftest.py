@@ -153,10 +153,14 @@ SAME_ON_ANY_SERVER = frozenset({
     "tests/security/test_attack20b_joined_in_force.py",
     # (0157, G5) the months-payable basis of a registered unit: the monitor's reader (the G9 race and the
     # privileges test run on both servers)
-    "tests/security/test_g5_g9_joined_basis.py::test_g5_back_loading_after_a_first_posting_of_28_march_keeps_the_joining_date_as_basis",
+    "tests/security/test_g5_g9_joined_basis.py::test_g5_back_loading_after_a_first_posting_of_28_march_counts_from_the_earliest_figure",
     "tests/security/test_g5_g9_joined_basis.py::test_g5_a_future_dated_first_accrual_does_not_make_the_unit_excess",
-    "tests/security/test_g5_g9_joined_basis.py::test_d4_a_backdated_001_does_not_shorten_a_registered_units_basis",
+    "tests/security/test_g5_g9_joined_basis.py::test_d4_a_backdated_001_moves_a_registered_units_basis_no_earlier_than_its_joining_date",
     "tests/security/test_g5_g9_joined_basis.py::test_a_registered_unit_in_its_first_year_and_at_exactly_12_months",
+    # (0176, ATTACK21 N9, N10) the months-payable basis of a registered unit and the pre-allocation's months
+    # (the monitor's reader, the preallocation table: Python over the ledger's rules)
+    "tests/security/test_attack21_joined_basis_window.py",
+    "tests/security/test_attack21_prior_year_months.py",
     "tests/security/test_attack19b_xlsx_escape_across_runs.py",  # an XLSX cell's runs as Excel shows them (file reader)
     "tests/security/test_attack19_refusal_redos.py",       # the CLI's Chinese refusal (Python)
     "tests/security/test_attack18_ack_later_hides_answer.py",  # the monitor's answer to a red (Python)
