@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 from ledger.errors import BadInput
 from ledger.i18n import N_, _
@@ -43,16 +42,6 @@ def _months(months: object) -> int:
     return months
 
 
-def _span(months: object) -> Fraction:
-    """A basis's months: a whole number from 1 to 12 (``_months``), or a ``Fraction`` above 0 and at
-    most 12 (part of a month counted by its days: ``months_in_year``)."""
-    if isinstance(months, Fraction):
-        if not 0 < months <= 12:
-            raise BadInput(_("months must be above 0 and at most 12, got {months}").format(months=str(months)))
-        return months
-    return Fraction(_months(months))
-
-
 def months_in_year(first_day: dt.date | None, year: int) -> int:
     """(ATTACK21 N10) How many months of ``year`` a unit was in the ledger (or in the pooled fund), from
     ``first_day`` to 31 December, in calendar months, its first month counted whole (the months it
@@ -64,9 +53,8 @@ def months_in_year(first_day: dt.date | None, year: int) -> int:
 
 
 def _per_month(total: int, months: object) -> int:
-    """``total`` ÷ ``months`` (whole or part months), half-up to the fen, in integers."""
-    m = _span(months)
-    return _half_up_div(total * m.denominator, m.numerator)
+    """``total`` ÷ ``months`` (1 to 12), half-up to the fen, in integers."""
+    return _half_up_div(total, _months(months))
 
 
 def _half_up_div(numerator: int, denominator: int) -> int:
@@ -77,7 +65,7 @@ def _half_up_div(numerator: int, denominator: int) -> int:
     return (2 * numerator + denominator) // (2 * denominator)
 
 
-def monthly_basis_from_budget(annual_expenditure_fen: int, months: int | Fraction = 12) -> int:
+def monthly_basis_from_budget(annual_expenditure_fen: int, months: int = 12) -> int:
     """Monthly basis from the approved budget: annual expenditure ÷ 12, half-up to the fen.
 
     Half-up rather than banker's rounding because this is the figure an officer
@@ -91,7 +79,7 @@ def monthly_basis_from_budget(annual_expenditure_fen: int, months: int | Fractio
     return _per_month(annual, months)
 
 
-def monthly_basis_from_prior_year(prior_year_expenditure_fen: int, months: int | Fraction = 12) -> int:
+def monthly_basis_from_prior_year(prior_year_expenditure_fen: int, months: int = 12) -> int:
     """Monthly basis from last year's actual spending: its average month, half-up to the fen.
 
     ``months`` is how many months of last year the unit actually operated (a county that
@@ -108,7 +96,7 @@ def within_cap(basis_fen: int, total_fen: int, months: int) -> int:
     months of its monthly basis", which refuses the city's whole pre-allocation): a county with fewer
     months last year than are pre-allocated gets at most the whole of what it spent (or budgeted)."""
     basis = _fen(N_("monthly basis"), basis_fen, minimum=0)
-    cap = 12 * _half_up_div(_fen(N_("annual expenditure"), total_fen, minimum=0), 12)
+    cap = 12 * _half_up_div(_fen(N_("expenditure"), total_fen, minimum=0), 12)
     return min(basis, cap // _months(months))
 
 
