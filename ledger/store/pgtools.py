@@ -201,25 +201,30 @@ class LocalServer:
         traversable(self.pgdata)
         opts = f"-p {self.port} -k {self.sockdir} -c listen_addresses='{self.listen}' {extra}".strip()
         args = ["-D", str(self.pgdata), "-l", str(self.pgdata / "log"), "-o", opts, "-t", str(timeout)]
-        run(self.bdir, "pg_ctl", [*args, "-w" if wait else "-W", "start"], timeout=timeout + 10)
+        try:
+            run(self.bdir, "pg_ctl", [*args, "-w" if wait else "-W", "start"], timeout=timeout + 10)
+        except ToolFailed as e:
+            # pg_ctl says only "Examine the log output": the server's own words are in its log
+            raise ToolFailed(f"{e}\n{self.log_tail(2500)}") from e
 
     def _drop_zombie_lock(self) -> None:
-        """Remove postmaster.pid when it names a postmaster that died unreaped.
+        """Remove the lock files of a postmaster that died unreaped: postmaster.pid and
+        its socket's ``.s.PGSQL.<port>.lock``.
 
-        The new postmaster refuses to start while the pid in the lock file answers
-        ``kill(pid, 0)``, and a zombie does ("lock file already exists"; pg_ctl: "another
-        server might be running"): the old primary, killed and fenced, could not be
-        started again as a standby where orphans are adopted by a parent that does not
+        The new postmaster refuses to start while the pid in either file answers
+        ``kill(pid, 0)``, and a zombie does ("lock file ... already exists"; pg_ctl:
+        "another server might be running"): the old primary, killed and fenced, could not
+        be started again as a standby where orphans are adopted by a parent that does not
         reap (the project's CI). A zombie holds no memory, no shared memory and no files,
-        so its lock is stale; a child of it still attached to shared memory is still
+        so its locks are stale; a child of it still attached to shared memory is still
         caught by the postmaster's own check of the segment."""
-        lock = self.pgdata / "postmaster.pid"
-        try:
-            pid = int(lock.read_text().splitlines()[0])
-        except (OSError, ValueError, IndexError):
-            return
-        if is_zombie(pid):
-            lock.unlink(missing_ok=True)
+        for lock in (self.pgdata / "postmaster.pid", self.sockdir / f".s.PGSQL.{self.port}.lock"):
+            try:
+                pid = abs(int(lock.read_text().splitlines()[0]))
+            except (OSError, ValueError, IndexError):
+                continue
+            if is_zombie(pid):
+                lock.unlink(missing_ok=True)
 
     def stop(self, mode: str = "fast") -> None:
         if self.running():

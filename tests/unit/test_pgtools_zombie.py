@@ -65,8 +65,10 @@ def test_start_drops_a_zombie_postmasters_lock(tmp_path: Path, monkeypatch: pyte
         while not pgtools.is_zombie(p.pid):
             assert time.monotonic() < end, "the child did not exit"
             time.sleep(0.02)
+        sock = tmp_path / ".s.PGSQL.5432.lock"
+        sock.write_text(f"{p.pid}\n{tmp_path}\n")
         _server(tmp_path, p.pid).start()
-        assert seen == [False]
+        assert seen == [False] and not sock.exists()
     finally:
         p.wait()
 
