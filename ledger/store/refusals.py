@@ -64,8 +64,9 @@ def _close(text: str, start: int) -> int:
     return k
 
 
-def _split(args: str) -> list[str]:
-    """Top-level comma-separated parts of an argument list (quotes and parentheses respected)."""
+def _split(args: str, sep: str = ",") -> list[str]:
+    """Top-level parts of an argument list split at ``sep`` (quotes and parentheses respected):
+    a call's arguments at ``,``, a concatenation's operands at ``||``."""
     out, depth, quoted, cur = [], 0, False, []
     i = 0
     while i < len(args):
@@ -87,9 +88,10 @@ def _split(args: str) -> list[str]:
         elif c in ")]":
             depth -= 1
             cur.append(c)
-        elif c == "," and depth == 0:
+        elif depth == 0 and args.startswith(sep, i):
             out.append("".join(cur).strip())
             cur = []
+            i += len(sep) - 1
         else:
             cur.append(c)
         i += 1
@@ -273,35 +275,7 @@ _REQUIRE_ROLE = re.compile(r"fl\.require_role\s*\(")
 
 def _concat(expr: str) -> tuple[str, tuple[str, ...]] | None:
     """(template, args) of ``a || 'text' || b``: each literal kept, each other part numbered."""
-    parts, depth, quoted, cur = [], 0, False, []
-    i = 0
-    while i < len(expr):
-        c = expr[i]
-        if quoted:
-            cur.append(c)
-            if c == "'":
-                if expr[i + 1:i + 2] == "'":
-                    cur.append("'")
-                    i += 1
-                else:
-                    quoted = False
-        elif c == "'":
-            quoted = True
-            cur.append(c)
-        elif c in "([":
-            depth += 1
-            cur.append(c)
-        elif c in ")]":
-            depth -= 1
-            cur.append(c)
-        elif expr[i:i + 2] == "||" and depth == 0:
-            parts.append("".join(cur).strip())
-            cur = []
-            i += 1
-        else:
-            cur.append(c)
-        i += 1
-    parts.append("".join(cur).strip())
+    parts = _split(expr, "||")
     if len(parts) < 2:
         return None
     out, names = [], []

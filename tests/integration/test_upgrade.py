@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -3865,6 +3866,27 @@ def test_upgrade_0171_an_entry_split_over_statements_meets_the_fund_balance_rule
     assert v.returncode == 0, _failed_checks(v.stdout)
 
 
+def _import_statement_pinned(c: psycopg.Connection[Any], *, datestyle: bool) -> None:
+    """fl.import_statement, as the migrations redefine it, keeps its SET clauses and is not PUBLIC's."""
+    cfg, pub = c.execute("SELECT proconfig, has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
+                         "WHERE oid = 'fl.import_statement(text, text, text, text, text, jsonb)'::regprocedure"
+                         ).fetchone()
+    assert ("search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg
+            and (not datestyle or "DateStyle=ISO, YMD" in cfg) and pub is False), cfg
+
+
+def _statement_importer(upgraded: Upgraded, tmp_path: Path, day: dt.date) -> Callable[[str, str], tuple[int, str, int]]:
+    """``imported(name, rows)``: a bank statement file (rows with DAY for ``day``) imported by city finance
+    into RES's special account: (exit code, stderr, lines_new or -1)."""
+    def imported(name: str, rows: str) -> tuple[int, str, int]:
+        f = tmp_path / name
+        f.write_text("date,amount,direction,reference,balance\n" + rows.replace("DAY", str(day)), "utf-8")
+        r = upgraded.cli("reconcile", "import", str(f), "--account", "special", "--book", "RES", "--json",
+                         user="fin_zhao")
+        return r.returncode, r.stderr, int(json.loads(r.stdout)["lines_new"]) if r.returncode == 0 else -1
+    return imported
+
+
 def test_upgrade_0174_a_statement_continues_the_stored_lines(upgraded: Upgraded, tmp_path: Path) -> None:
     """0174 (ATTACK21 N4, N5): on the upgraded ledger fl.import_statement keeps its SET clauses and is not
     PUBLIC's. On a day no other test imports (the day before the 0170/0173 tests' day): a morning export
@@ -3872,20 +3894,11 @@ def test_upgrade_0174_a_statement_continues_the_stored_lines(upgraded: Upgraded,
     fee dropped) and again adds nothing; the fee with another balance figure whose balance-before the account
     had only earlier (N5) is refused naming the row, as is a newest-first file; the verdict is whole."""
     with upgraded.connect() as c:
-        cfg, pub = c.execute("SELECT proconfig, has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
-                             "WHERE oid = 'fl.import_statement(text, text, text, text, text, jsonb)'::regprocedure"
-                             ).fetchone()
-        assert ("search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg
-                and "DateStyle=ISO, YMD" in cfg and pub is False), cfg
+        _import_statement_pinned(c, datestyle=True)
         day = c.execute("SELECT max(entry_date) - 1 FROM fl.entry WHERE book = 'RES'").fetchone()[0]
     assert day is not None
 
-    def imported(name: str, rows: str) -> tuple[int, str, int]:
-        f = tmp_path / name
-        f.write_text("date,amount,direction,reference,balance\n" + rows.replace("DAY", str(day)), "utf-8")
-        r = upgraded.cli("reconcile", "import", str(f), "--account", "special", "--book", "RES", "--json",
-                         user="fin_zhao")
-        return r.returncode, r.stderr, int(json.loads(r.stdout)["lines_new"]) if r.returncode == 0 else -1
+    imported = _statement_importer(upgraded, tmp_path, day)
 
     assert imported("am-0174.csv", "DAY,5.00,in,存入0174,105.00\nDAY,3.00,out,手续费0174,102.00\n")[::2] == (0, 2)
     pm = "DAY,3.00,in,冲正0174,105.00\nDAY,3.00,out,手续费0174,102.00\n"
@@ -3909,20 +3922,11 @@ def test_upgrade_0173_a_recurring_bank_balance(upgraded: Upgraded, tmp_path: Pat
     reversal before it adds it; one line with a balance that follows from nothing is refused; the verdict
     is whole."""
     with upgraded.connect() as c:
-        cfg, pub = c.execute("SELECT proconfig, has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
-                             "WHERE oid = 'fl.import_statement(text, text, text, text, text, jsonb)'::regprocedure"
-                             ).fetchone()
-        assert ("search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg
-                and "DateStyle=ISO, YMD" in cfg and pub is False), cfg
+        _import_statement_pinned(c, datestyle=True)
         day = c.execute("SELECT max(entry_date) FROM fl.entry WHERE book = 'RES'").fetchone()[0]
     assert day is not None
 
-    def imported(name: str, rows: str) -> tuple[int, str, int]:
-        f = tmp_path / name
-        f.write_text("date,amount,direction,reference,balance\n" + rows.replace("DAY", str(day)), "utf-8")
-        r = upgraded.cli("reconcile", "import", str(f), "--account", "special", "--book", "RES", "--json",
-                         user="fin_zhao")
-        return r.returncode, r.stderr, int(json.loads(r.stdout)["lines_new"]) if r.returncode == 0 else -1
+    imported = _statement_importer(upgraded, tmp_path, day)
 
     assert imported("am-0173.csv", "DAY,3.00,out,手续费0173,7.00\nDAY,3.00,in,冲正0173,10.00\n")[::2] == (0, 2)
     rc, err, _ = imported("alone-0173.csv", "DAY,3.00,out,手续费0173,7.00\n")
@@ -3948,10 +3952,7 @@ def test_upgrade_0170_two_equal_bank_lines_are_two(upgraded: Upgraded, tmp_path:
                         "WHERE conname = 'statement_line_once' AND conrelid = 'fl.statement_line'::regclass"
                         ).fetchone()[0]
         assert con == ("UNIQUE NULLS NOT DISTINCT (bank_account_id, reference, line_date, direction, amount, twin)"), con
-        cfg, pub = c.execute("SELECT proconfig, has_function_privilege('public', oid, 'EXECUTE') FROM pg_proc "
-                             "WHERE oid = 'fl.import_statement(text, text, text, text, text, jsonb)'::regprocedure"
-                             ).fetchone()
-        assert "search_path=pg_catalog, fl, pg_temp" in cfg and "lock_timeout=5s" in cfg and pub is False, cfg
+        _import_statement_pinned(c, datestyle=False)
         # old lines: every one twin NULL (test_upgrade_0173's and 0174's, which may run first on this ledger, not
         # counted)
         assert c.execute("SELECT count(*) FROM fl.statement_line WHERE twin IS NOT NULL "
@@ -3959,13 +3960,12 @@ def test_upgrade_0170_two_equal_bank_lines_are_two(upgraded: Upgraded, tmp_path:
         day = c.execute("SELECT max(entry_date) FROM fl.entry WHERE book = 'RES'").fetchone()[0]
     assert day is not None
 
+    importer = _statement_importer(upgraded, tmp_path, day)
+
     def imported(name: str, rows: str) -> int:
-        f = tmp_path / name
-        f.write_text("date,amount,direction,reference,balance\n" + rows.replace("DAY", str(day)), "utf-8")
-        r = upgraded.cli("reconcile", "import", str(f), "--account", "special", "--book", "RES", "--json",
-                         user="fin_zhao")
-        assert r.returncode == 0, r.stderr
-        return int(json.loads(r.stdout)["lines_new"])
+        rc, err, new = importer(name, rows)
+        assert rc == 0, err
+        return new
 
     assert imported("one-0170.csv", "DAY,2.00,out,手续费0170,\n") == 1
     both = "DAY,2.00,out,手续费0170,\nDAY,2.00,out,手续费0170,\n"
