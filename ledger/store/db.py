@@ -146,8 +146,11 @@ def session_conninfo(conninfo: str, ours: str = "") -> str:
 
 
 def without_jit(conninfo: str) -> str:
-    """``session_conninfo`` (the name the test helpers knew it by): JIT off, the wire pinned."""
-    return session_conninfo(conninfo)
+    """``conninfo`` with JIT off and nothing else pinned: the tests' raw sessions, which must see
+    what a DBA's ``ALTER ROLE … SET DateStyle`` does to a session fundledger did not open
+    (tests/security/test_attack7_gaps.py). Every session fundledger opens goes through
+    ``session_conninfo`` instead (the tripwire in tests/security/test_attack21_init_encoding.py)."""
+    return _session_options(conninfo, "")
 
 
 def connect(target: Target, *, admin: bool = False, autocommit: bool = False, options: str | None = None) -> Conn:
