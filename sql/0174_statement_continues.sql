@@ -83,6 +83,8 @@ DECLARE
   last_bal bigint;
   last_has boolean;
   placed   boolean;
+  d_floor  date := fl._business_date_floor();
+  d_today  date := fl._region_today();
 BEGIN
   IF jsonb_typeof(p_lines) IS DISTINCT FROM 'array' THEN
     PERFORM fl.refuse('bad_document', 'statement lines must be a list');
@@ -106,6 +108,14 @@ BEGIN
               FROM jsonb_array_elements(p_lines) l) x
      ORDER BY x.row_no
   LOOP
+    -- a date outside the ledger's years is that row's fault whatever its order (0133's rule and words,
+    -- before the order's: a mistyped 2000-01-01 in a file of 2024 is not "a newest-first export")
+    IF r.line_date < d_floor OR r.line_date > d_today THEN
+      PERFORM fl.refuse('statement_line_date', format(
+        'statement file %s, row %s: a bank line dated %s is outside %s .. %s (the ledger''s first year to the '
+        'region''s today); correct the date in the file and import it again, nothing was written',
+        p_file, r.row_no, r.line_date, d_floor, d_today), 'check_violation');
+    END IF;
     -- dates going backwards: a newest-first export; its rows cannot be placed by their order
     IF p_has AND r.line_date < p_date THEN
       bad_order := coalesce(bad_order || ', ', '') || r.row_no::text;

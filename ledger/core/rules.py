@@ -437,6 +437,7 @@ RULE_POINTS: dict[str, str] = {
     "first_day_joined": "0157",          # a registered joining date is the basis: no first-day row for it (G5, G9)
     "closed_year_settings": "0162",      # the settings a closed year is read with are final (F9c)
     "unit_joined_required": "0165",      # a unit with fund figures has a registered joining date (ATTACK19 J2)
+    "joined_basis_data": "0176",         # months payable from the later of joining date and first figure (ATTACK21 N9)
 }
 # (0150, closedyr) The states a fund request counts as approved in the performance review
 # (ledger.store.performance): a closed year's request does not leave them after the close.

@@ -13,7 +13,7 @@ import re
 
 from ledger.i18n import N_, _
 
-_WHERE = re.compile(r"^(?P<reason>.*?) \((?:at line (?P<line>\d+), column (?P<column>\d+)|at end of document)\)$",
+_WHERE = re.compile(r"^(?P<reason>.*?) \((?:at line (?P<line>[0-9]+), column (?P<column>[0-9]+)|at end of document)\)$",
                     re.S)
 
 # tomllib's reason, matched from its start -> our words for it
