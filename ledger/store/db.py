@@ -119,7 +119,8 @@ NO_JIT = "-c jit=off"
 # client_encoding also goes as libpq's own parameter, and PGDATESTYLE is not passed on:
 # libpq sends both variables as startup parameters of their own, which the server applies
 # after the ``options`` (they would win over ``-c``).
-WIRE_OPTIONS = "-c client_encoding=UTF8 -c DateStyle=ISO,YMD -c IntervalStyle=postgres"
+WIRE_OPTIONS = ("-c client_encoding=UTF8 -c DateStyle=ISO,YMD -c IntervalStyle=postgres "
+                "-c standard_conforming_strings=on")   # (ATTACK21b B1) plpgsql reads its literals under it
 
 
 def _session_options(info: str, ours: str) -> str:
