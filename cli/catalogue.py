@@ -88,28 +88,28 @@ def template() -> Catalog:
         if msg not in cat:
             cat.add(msg, locations=[("(command help)", 0)])
     for m in (*sql_messages(), *sql_row_reasons()):
-        have = cat.get(m.template)
-        if have is None:
-            cat.add(m.template, locations=[(f"sql/{m.file}", m.line)], auto_comments=[m.comment])
-        elif m.comment not in have.auto_comments and (f"sql/{m.file}", m.line) not in have.locations:
-            have.locations.append((f"sql/{m.file}", m.line))
-            if not have.auto_comments:
-                have.auto_comments.append(m.comment)
+        _add_sql(cat, m.template, f"sql/{m.file}", m.line, m.comment)
     # (ATTACK21 N1) the action a role refusal names: the {3} of "{1} (role {2}) may not {3}; …"
     for m in sql_role_actions():
         if m.template == "?":
             continue   # an action the reader cannot read: tests/unit/test_role_actions_worded.py names it
-        have = cat.get(m.template)
-        comment = (f"the action of a role refusal ({{3}} of '… may not {{3}}; that needs the {{4}} role'), "
-                   f"fl.require_role at {m.file}:{m.line}"
-                   + ("".join(f"; {{{i}}} = {a}" for i, a in enumerate(m.args, start=1))))
-        if have is None:
-            cat.add(m.template, locations=[(f"sql/{m.file}", m.line)], auto_comments=[comment])
-        elif (f"sql/{m.file}", m.line) not in have.locations:
-            have.locations.append((f"sql/{m.file}", m.line))
-            if not have.auto_comments:
-                have.auto_comments.append(comment)
+        _add_sql(cat, m.template, f"sql/{m.file}", m.line,
+                 f"the action of a role refusal ({{3}} of '… may not {{3}}; that needs the {{4}} role'), "
+                 f"fl.require_role at {m.file}:{m.line}"
+                 + "".join(f"; {{{i}}} = {a}" for i, a in enumerate(m.args, start=1)))
     return cat
+
+
+def _add_sql(cat: Catalog, msgid: str, where: str, line: int, comment: str) -> None:
+    """A message the SQL words, at ``where:line``: added with its comment, or its place added
+    to the message already there (the first comment kept)."""
+    have = cat.get(msgid)
+    if have is None:
+        cat.add(msgid, locations=[(where, line)], auto_comments=[comment])
+    elif comment not in have.auto_comments and (where, line) not in have.locations:
+        have.locations.append((where, line))
+        if not have.auto_comments:
+            have.auto_comments.append(comment)
 
 
 def _read(lang: str) -> Catalog:

@@ -348,8 +348,8 @@ def _action(text: str, lang: str) -> str | None:
         parts = [""]
         for v in m.values():
             word = _word(v, lang)
-            parts.append(word if word is not None else code_text(v.replace(" ", "_"), lang)
-                         if v.replace(" ", "_") in CODES else code_text(v, lang))
+            code = v.replace(" ", "_")
+            parts.append(word if word is not None else code_text(code if code in CODES else v, lang))
         return translate(msgid, lang).format(*parts)
     return None
 

@@ -825,6 +825,28 @@ def cluster_parent() -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def running_copy(built_home: Path, prefix: str) -> Iterator[Path]:
+    """A running copy of a stopped embedded cluster built once a run (``built_once``): its home,
+    in memory where the machine has room (``cluster_parent``); stopped and removed after. A copy
+    of the directory is the whole cluster as it was left (its databases' oids, privileges and
+    settings, the roles, the statistics), in a fraction of a rebuild's time."""
+    import subprocess
+
+    from ledger.store import embedded
+
+    work = Path(tempfile.mkdtemp(prefix=prefix, dir=cluster_parent()))
+    home = work / "home"
+    try:
+        # cp -a: the files keep their owner (as root, the embedded server runs as a user of its own)
+        subprocess.run(["cp", "-a", str(built_home), str(home)], check=True)
+        embedded.start(home)
+        yield home
+    finally:
+        embedded.stop(home, mode="immediate")
+        shutil.rmtree(work, ignore_errors=True)
+
+
 # A test cluster is thrown away when the session ends and no test crashes it (the crash
 # and failover tests of tests/reliability run clusters of their own, fsync on): its writes
 # need not reach the disk. With fsync on, every test database's copy and drop waited for

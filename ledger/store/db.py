@@ -142,8 +142,13 @@ def session_conninfo(conninfo: str, ours: str = "") -> str:
     tests/security/test_attack21_init_encoding.py's tripwire fails on a ``psycopg.connect`` or
     ``create_engine`` in ledger/ or cli/ whose conninfo was not built here."""
     os.environ.pop("PGDATESTYLE", None)
-    wire = " ".join(o for o in (WIRE_OPTIONS, ours) if o)
-    return make_conninfo(_session_options(conninfo, wire), client_encoding="UTF8")
+    return make_conninfo(_session_options(conninfo, _wire(ours)), client_encoding="UTF8")
+
+
+def _wire(ours: str) -> str:
+    """The startup options fundledger adds to a session (after the URL's and PGOPTIONS'):
+    ``WIRE_OPTIONS``, then ``ours``; what ``connect`` reads back."""
+    return " ".join(o for o in (WIRE_OPTIONS, ours) if o)
 
 
 def without_jit(conninfo: str) -> str:
@@ -160,7 +165,6 @@ def connect(target: Target, *, admin: bool = False, autocommit: bool = False, op
     its first statement; a user's session always pins its ``search_path``
     (``SESSION_OPTIONS``), and every session starts with JIT off (``NO_JIT``)."""
     extra = " ".join(o for o in ("" if admin else SESSION_OPTIONS, options or "") if o)
-    ours = " ".join(o for o in (WIRE_OPTIONS, extra) if o)
     info = session_conninfo(target.conninfo(admin=admin), extra)
     try:
         # Opened in autocommit so that the read-back below opens no transaction.
@@ -176,7 +180,7 @@ def connect(target: Target, *, admin: bool = False, autocommit: bool = False, op
             raise NotInitialised(_("the database does not exist yet: run fundledger init first")) from e
         raise DatabaseUnavailable(_("cannot connect to PostgreSQL: {error}").format(error=text)) from e
     try:
-        check_pinned(conn, startup_settings(ours))
+        check_pinned(conn, startup_settings(_wire(extra)))
     except psycopg.Error as e:
         conn.close()
         raise DatabaseUnavailable(_("cannot connect to PostgreSQL: {error}").format(error=str(e).strip())) from e

@@ -18,18 +18,18 @@ import hashlib
 import hmac
 import json
 import os
-import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from ledger.core.findings import Said
 from ledger.errors import BadInput, NotFound, PermissionDenied
 from ledger.i18n import _, code_text
 from ledger.store.db import Conn
 from ledger.store.rows import fetch_all
-from ledger.store.verify_catalogue import check_database
+from ledger.store.verify_catalogue import check_database, database_encoding
 
 SCRAM_ITERATIONS = 4096  # PostgreSQL's default (scram_iterations)
 BACKUP_MAX_AGE = dt.timedelta(hours=26)  # nightly backups, with slack
@@ -283,17 +283,14 @@ def _ledger_database(conn: Conn) -> Item:
     if not findings:
         return Item("ledger_database", "ok", _("TEMPORARY and CREATE only the owner's and fl_owner's, CONNECT not "
                                                "PUBLIC's"))
-    held = [_HOLDS.match(f.message) for f in findings]
+    # each finding is verify_catalogue's said("database {db}: {who} holds {priv} — {why}. …"): its fields
+    held = [f.message.fields for f in findings if isinstance(f.message, Said)]
     return Item("ledger_database", "fail",
-                "; ".join(_("database {db}: {who} holds {privilege}").format(**h.groupdict()) if h
-                          else f.message.split(" — ")[0] for f, h in zip(findings, held, strict=True)),
+                "; ".join(_("database {db}: {who} holds {privilege}").format(db=h["db"], who=h["who"], privilege=h["priv"])
+                          for h in held),
                 _("{statements} (as the database's owner or a superuser): the ledger's defences assume them "
-                  "revoked").format(statements="; ".join(f.message.rsplit("The database's owner runs ", 1)[-1]
-                                                         for f in findings)))
-
-
-# verify_catalogue.check_database's finding: "database {db}: {who} holds {privilege} — {why}. …"
-_HOLDS = re.compile(r"database (?P<db>.+?): (?P<who>\S+) holds (?P<privilege>\w+) — ")
+                  "revoked").format(statements="; ".join(f"REVOKE {h['priv']} ON DATABASE {h['db']} FROM {h['who']}"
+                                                         for h in held)))
 
 
 def check(conn: Conn, *, now: dt.datetime | None = None, backup_max_age: dt.timedelta = BACKUP_MAX_AGE) -> list[Item]:
@@ -316,9 +313,7 @@ def check(conn: Conn, *, now: dt.datetime | None = None, backup_max_age: dt.time
     items.append(_item("data_checksums", s["data_checksums"] == "on", s["data_checksums"] or "off",
                        _("initialise clusters with initdb --data-checksums (or pg_checksums --enable while stopped) "
                          "so disk corruption is detected"), warn_only=True))
-    enc = conn.execute("SELECT pg_catalog.pg_encoding_to_char(encoding) AS e FROM pg_catalog.pg_database "
-                       "WHERE datname = pg_catalog.current_database()").fetchone()
-    enc_name = str(enc["e"]) if enc else "?"
+    enc_name = database_encoding(conn)[1]
     items.append(_item("server_encoding", enc_name.upper() == "UTF8", enc_name,
                        _("the ledger's database must be UTF8 (fundledger init refuses another): create one with "
                          "CREATE DATABASE … ENCODING 'UTF8' LOCALE 'C' TEMPLATE template0 and move the ledger into it "

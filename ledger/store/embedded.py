@@ -55,13 +55,12 @@ def _quiet_import() -> Any:
 def _postmaster(pgdata: Path) -> tuple[int, Path] | None:
     """Read postmaster.pid; return (pid, socket dir) if that process is alive."""
     pidfile = pgdata / "postmaster.pid"
+    pid = pgtools.running_pid(pidfile)      # a zombie's is not running
+    if pid is None:
+        return None
     try:
         lines = pidfile.read_text().splitlines()
-        pid = int(lines[0])
-        os.kill(pid, 0)
-    except (OSError, ValueError, IndexError):
-        return None
-    if pgtools.is_zombie(pid):    # died unreaped: not running (see pgtools.LocalServer.pid)
+    except OSError:
         return None
     return pid, Path(lines[4].strip()) if len(lines) > 4 and lines[4].strip() else pgdata
 

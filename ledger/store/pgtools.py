@@ -155,6 +155,31 @@ def is_zombie(pid: int) -> bool:
         return False
 
 
+def lock_pid(lock: Path) -> int | None:
+    """The pid a PostgreSQL lock file (postmaster.pid, a socket's ``.s.PGSQL.<port>.lock``) names
+    on its first line, as written (negative for a standalone backend), or None."""
+    try:
+        return int(lock.read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def running_pid(lock: Path) -> int | None:
+    """``lock_pid`` while that process runs. A postmaster that died but was not reaped (its
+    parent after pg_ctl exits is whoever adopts orphans: an init that does not reap, a child
+    subreaper that waits only at the end) still answers ``kill(pid, 0)``; taken for running,
+    fencing waited on it with ``pg_ctl stop`` (60 s a mode) while the writers' failover window
+    passed."""
+    pid = lock_pid(lock)
+    if pid is None:
+        return None
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return None
+    return None if is_zombie(pid) else pid
+
+
 @dataclass
 class LocalServer:
     """A data directory on this machine, served by pg_ctl: unix socket in ``socket_dir``
@@ -179,17 +204,8 @@ class LocalServer:
         return f"postgresql://{user}@/{dbname}?host={self.sockdir}&port={self.port}"
 
     def pid(self) -> int | None:
-        """The postmaster's pid while it runs. A postmaster that died but was not reaped
-        (its parent after pg_ctl exits is whoever adopts orphans: an init that does not
-        reap, a child subreaper that waits only at the end) still answers ``kill(pid, 0)``;
-        taken for running, fencing waited on it with ``pg_ctl stop`` (60 s a mode) while
-        the writers' failover window passed."""
-        try:
-            pid = int((self.pgdata / "postmaster.pid").read_text().splitlines()[0])
-            os.kill(pid, 0)
-        except (OSError, ValueError, IndexError):
-            return None
-        return None if is_zombie(pid) else pid
+        """The postmaster's pid while it runs (``running_pid``: not a zombie's)."""
+        return running_pid(self.pgdata / "postmaster.pid")
 
     def running(self) -> bool:
         return self.pid() is not None
@@ -219,11 +235,8 @@ class LocalServer:
         so its locks are stale; a child of it still attached to shared memory is still
         caught by the postmaster's own check of the segment."""
         for lock in (self.pgdata / "postmaster.pid", self.sockdir / f".s.PGSQL.{self.port}.lock"):
-            try:
-                pid = abs(int(lock.read_text().splitlines()[0]))
-            except (OSError, ValueError, IndexError):
-                continue
-            if is_zombie(pid):
+            pid = lock_pid(lock)
+            if pid is not None and is_zombie(abs(pid)):
                 lock.unlink(missing_ok=True)
 
     def stop(self, mode: str = "fast") -> None:

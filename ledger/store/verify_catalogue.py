@@ -771,6 +771,14 @@ def check_database(conn: Conn) -> tuple[int, list[Finding]]:
     return 1, findings
 
 
+def database_encoding(conn: Conn) -> tuple[str, str]:
+    """(name, server encoding) of the ledger's database, read from pg_database through qualified
+    built-ins (the verdict's settings check and ``db check``; ATTACK21 N2); ("?", "?") if unseen."""
+    r = conn.execute("SELECT d.datname AS db, pg_catalog.pg_encoding_to_char(d.encoding) AS e "
+                     "FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()").fetchone()
+    return (str(r["db"]), str(r["e"])) if r is not None else ("?", "?")
+
+
 def _builtin_problem(r: dict[str, Any]) -> str | None:
     """What is wrong with one pg_catalog function made by initdb, or None."""
     problems = []
@@ -849,14 +857,13 @@ def check_settings(conn: Conn, cap: int = 200) -> CheckResult:
                or ("/" in x and not x.startswith("$libdir/"))]
         if bad:
             findings.append(Finding("settings", said("{name} = {value}: code loaded into the server that can change any result a session reads", name=r['name'], value=', '.join(bad)), account=f"setting {r['name']}"))
-    enc = conn.execute("SELECT pg_catalog.pg_encoding_to_char(d.encoding) AS e, d.datname AS db "
-                       "FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()").fetchone()
-    if enc is not None and str(enc["e"]).upper() != "UTF8":
+    db, e = database_encoding(conn)
+    if e.upper() != "UTF8":
         # (ATTACK21 N2) init refuses such a database; one made before (or initialised with the
         # encoding forced by hand) is named: a SQL_ASCII server checks no text it stores
         findings.append(Finding("settings", said("the database {db} has server encoding {e}, not UTF8: the server does not check the text "
                                                  "it stores as UTF-8 (SQL_ASCII) or cannot hold every Chinese name; copy the ledger into "
-                                                 "a database made with ENCODING 'UTF8' TEMPLATE template0 (fundledger backup, restore)", db=enc['db'], e=enc['e']), account="server_encoding"))
+                                                 "a database made with ENCODING 'UTF8' TEMPLATE template0 (fundledger backup, restore)", db=db, e=e), account="server_encoding"))
     path = conn.execute("SELECT CASE WHEN pg_catalog.pg_has_role('pg_read_all_settings', 'USAGE') THEN "
                         "pg_catalog.current_setting('dynamic_library_path') END AS p").fetchone()
     if path is not None and path["p"] is None:

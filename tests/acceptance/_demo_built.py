@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import pickle
 import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +25,7 @@ import pytest
 from ledger.demo.run import Demo, Story
 from ledger.i18n import get_lang, set_lang
 from ledger.store import embedded
-from tests.conftest import built_once, cluster_parent
+from tests.conftest import built_once, running_copy
 
 YEAR = 2023
 YEARS = 2
@@ -58,13 +56,5 @@ def demo_copy(config: pytest.Config) -> Iterator[tuple[Path, list[Story]]]:
     after."""
     built = built_once(config, "demo-2023-2y", _build)
     stories = pickle.loads((built / "stories.pickle").read_bytes())
-    work = Path(tempfile.mkdtemp(prefix="fl-demo-", dir=cluster_parent()))
-    home = work / "home"
-    try:
-        # cp -a: the files keep their owner (as root, the embedded server runs as a user of its own)
-        subprocess.run(["cp", "-a", str(built / "home"), str(home)], check=True)
-        embedded.start(home)
+    with running_copy(built / "home", "fl-demo-") as home:
         yield home, stories
-    finally:
-        embedded.stop(home, mode="immediate")
-        shutil.rmtree(work, ignore_errors=True)

@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ import pytest
 
 from ledger.core.chart import CHART
 from ledger.store.verify import check_names
-from tests.conftest import built_once, cluster_parent
+from tests.conftest import built_once, running_copy
 
 REPO = Path(__file__).resolve().parents[2]
 PREVIOUS_RELEASE = "1344c149e9cf01c22e3a153d740fbe60817a485f"  # main at the end of the first round
@@ -232,20 +231,11 @@ def upgraded(request: pytest.FixtureRequest) -> Iterator[Upgraded]:
     of the tests before them in that part. A copy of the stopped cluster's directory is the
     whole cluster as the upgrade left it (its database's oid, privileges and settings, the
     roles, the statistics): 0.5 CPU-s, against 16 to build it again."""
-    from ledger.store import embedded
 
     built = built_once(request.config, "upgraded-demo", _build_upgraded)
     made = json.loads((built / "upgraded.json").read_text())
-    work = Path(tempfile.mkdtemp(prefix="fl-upgrade-", dir=cluster_parent()))
-    home = work / "home"
-    try:
-        # cp -a: the files keep their owner (as root, the embedded server runs as a user of its own)
-        subprocess.run(["cp", "-a", str(built / "home"), str(home)], check=True)
-        embedded.start(home)
+    with running_copy(built / "home", "fl-upgrade-") as home:
         yield Upgraded(home, made["before"], made["init_output"])
-    finally:
-        embedded.stop(home, mode="immediate")
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def test_upgrade_reaches_head_and_keeps_every_figure(upgraded: Upgraded) -> None:
